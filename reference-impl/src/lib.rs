@@ -17,8 +17,11 @@
 #![warn(missing_docs)]
 
 pub mod access_token;
+pub mod bearer;
 pub mod error;
+pub mod jsonrpc;
 pub mod jwt;
+pub mod mcp_server;
 pub mod metadata;
 pub mod pkce;
 pub mod protected_resource_metadata;
