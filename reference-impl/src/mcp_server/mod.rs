@@ -29,6 +29,9 @@ mod token_validation;
 mod tools;
 mod transport;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{Config, Downstream, Introspection, KNOWN_TOOLS, ToolConfig};
 pub use scopes::INSUFFICIENT_SCOPE;
 pub use session::Principal;
