@@ -138,7 +138,10 @@ impl fmt::Display for TokenError {
         match self {
             Self::Malformed(d) => write!(f, "malformed jwt: {d}"),
             Self::AlgorithmNotAllowed(a) => {
-                write!(f, "alg `{a}` is not allowed, expected one of ES256, RS256, PS256, EdDSA")
+                write!(
+                    f,
+                    "alg `{a}` is not allowed, expected one of ES256, RS256, PS256, EdDSA"
+                )
             }
             Self::WrongType(t) => write!(f, "typ: received `{t}`, expected `at+jwt`"),
             Self::UnknownKey(k) => write!(f, "kid `{k}` is not in the trusted jwks"),
@@ -147,7 +150,10 @@ impl fmt::Display for TokenError {
                 write!(f, "iss: received `{received}`, expected `{expected}`")
             }
             Self::WrongAudience { received, expected } => {
-                write!(f, "aud: received {received}, expected it to contain `{expected}`")
+                write!(
+                    f,
+                    "aud: received {received}, expected it to contain `{expected}`"
+                )
             }
             Self::MissingExpiry => write!(f, "exp: missing, expected a number"),
             Self::Expired { exp, now } => write!(f, "exp: {exp} is before now ({now})"),
@@ -170,7 +176,10 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A [`Error::Malformed`] with a rendered detail.
     pub fn malformed(what: &'static str, detail: impl fmt::Display) -> Self {
-        Error::Malformed { what, detail: detail.to_string() }
+        Error::Malformed {
+            what,
+            detail: detail.to_string(),
+        }
     }
 
     /// A [`Error::Unexpected`] with rendered values.
@@ -179,6 +188,10 @@ impl Error {
         received: impl fmt::Display,
         expected: impl fmt::Display,
     ) -> Self {
-        Error::Unexpected { what, received: received.to_string(), expected: expected.to_string() }
+        Error::Unexpected {
+            what,
+            received: received.to_string(),
+            expected: expected.to_string(),
+        }
     }
 }

@@ -148,14 +148,16 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn unb64(what: &'static str, s: &str) -> Result<Vec<u8>> {
-    URL_SAFE_NO_PAD.decode(s).map_err(|e| Error::malformed(what, format!("not base64url: {e}")))
+    URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|e| Error::malformed(what, format!("not base64url: {e}")))
 }
 
 enum Signer {
     Ec(sig::EcdsaKeyPair),
     Ed(sig::Ed25519KeyPair),
     Rsa(sig::RsaKeyPair),
-    Hmac(aws_lc_rs::hmac::Key),
+    Hmac(Box<aws_lc_rs::hmac::Key>),
 }
 
 /// A private signing key with its `kid` and algorithm.
@@ -167,7 +169,10 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("SigningKey")
+            .field("kid", &self.kid)
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -180,9 +185,10 @@ impl SigningKey {
         let signer = match alg {
             Algorithm::ES256 => loop {
                 let scalar = env.random_bytes(32);
-                let Ok(private) =
-                    aws_lc_rs::agreement::PrivateKey::from_private_key(&aws_lc_rs::agreement::ECDH_P256, &scalar)
-                else {
+                let Ok(private) = aws_lc_rs::agreement::PrivateKey::from_private_key(
+                    &aws_lc_rs::agreement::ECDH_P256,
+                    &scalar,
+                ) else {
                     continue; // scalar out of range: draw again
                 };
                 let public = private.compute_public_key().map_err(|e| bad(&e))?;
@@ -203,7 +209,10 @@ impl SigningKey {
             ),
             Algorithm::HS256 => {
                 let secret = env.random_bytes(32);
-                Signer::Hmac(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret))
+                Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(
+                    aws_lc_rs::hmac::HMAC_SHA256,
+                    &secret,
+                )))
             }
         };
         Ok(SigningKey { kid, alg, signer })
@@ -215,7 +224,10 @@ impl SigningKey {
         SigningKey {
             kid: kid.into(),
             alg: Algorithm::HS256,
-            signer: Signer::Hmac(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret)),
+            signer: Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(
+                aws_lc_rs::hmac::HMAC_SHA256,
+                secret,
+            ))),
         }
     }
 
@@ -235,11 +247,18 @@ impl SigningKey {
         let fail = |e: &dyn fmt::Display| Error::Config(format!("signing failed: {e}"));
         Ok(match &self.signer {
             // aws-lc draws the ECDSA nonce itself; `rng` is ignored by aws-lc-rs.
-            Signer::Ec(k) => k.sign(&rng, message).map_err(|e| fail(&e))?.as_ref().to_vec(),
+            Signer::Ec(k) => k
+                .sign(&rng, message)
+                .map_err(|e| fail(&e))?
+                .as_ref()
+                .to_vec(),
             Signer::Ed(k) => k.sign(message).as_ref().to_vec(),
             Signer::Rsa(k) => {
-                let enc: &'static dyn sig::RsaEncoding =
-                    if self.alg == Algorithm::PS256 { &sig::RSA_PSS_SHA256 } else { &sig::RSA_PKCS1_SHA256 };
+                let enc: &'static dyn sig::RsaEncoding = if self.alg == Algorithm::PS256 {
+                    &sig::RSA_PSS_SHA256
+                } else {
+                    &sig::RSA_PKCS1_SHA256
+                };
                 let mut out = vec![0u8; k.public_modulus_len()];
                 k.sign(enc, &rng, message, &mut out).map_err(|e| fail(&e))?;
                 out
@@ -283,7 +302,9 @@ impl SigningKey {
 
     /// A JWKS holding only this key's public half.
     pub fn public_jwks(&self) -> Jwks {
-        Jwks { keys: vec![self.public_jwk()] }
+        Jwks {
+            keys: vec![self.public_jwk()],
+        }
     }
 
     /// The raw bytes of the public key as a naive verifier might use them as an HMAC
@@ -306,7 +327,11 @@ pub fn encode(key: &SigningKey, typ: &str, claims: &impl Serialize) -> Result<St
 
 /// Signs `claims` under an arbitrary `header` (which may lie about `alg` or `kid`: the
 /// harness uses this to build hostile tokens).
-pub fn encode_with_header(key: &SigningKey, header: &JoseHeader, claims: &impl Serialize) -> Result<String> {
+pub fn encode_with_header(
+    key: &SigningKey,
+    header: &JoseHeader,
+    claims: &impl Serialize,
+) -> Result<String> {
     let h = serde_json::to_vec(header).map_err(|e| Error::Config(e.to_string()))?;
     let c = serde_json::to_vec(claims).map_err(|e| Error::Config(e.to_string()))?;
     let input = format!("{}.{}", b64(&h), b64(&c));
@@ -338,15 +363,28 @@ pub struct Compact<'a> {
 pub fn split(token: &str) -> Result<Compact<'_>, TokenError> {
     let malformed = |d: &str| TokenError::Malformed(d.to_string());
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+    let (Some(h), Some(p), Some(s), None) =
+        (parts.next(), parts.next(), parts.next(), parts.next())
+    else {
         return Err(malformed("expected three dot-separated segments"));
     };
-    let header_bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| malformed("header is not base64url"))?;
-    let header: JoseHeader =
-        serde_json::from_slice(&header_bytes).map_err(|e| TokenError::Malformed(format!("header: {e}")))?;
-    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed("payload is not base64url"))?;
-    let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| malformed("signature is not base64url"))?;
-    Ok(Compact { header, signing_input: &token[..h.len() + 1 + p.len()], payload, signature })
+    let header_bytes = URL_SAFE_NO_PAD
+        .decode(h)
+        .map_err(|_| malformed("header is not base64url"))?;
+    let header: JoseHeader = serde_json::from_slice(&header_bytes)
+        .map_err(|e| TokenError::Malformed(format!("header: {e}")))?;
+    let payload = URL_SAFE_NO_PAD
+        .decode(p)
+        .map_err(|_| malformed("payload is not base64url"))?;
+    let signature = URL_SAFE_NO_PAD
+        .decode(s)
+        .map_err(|_| malformed("signature is not base64url"))?;
+    Ok(Compact {
+        header,
+        signing_input: &token[..h.len() + 1 + p.len()],
+        payload,
+        signature,
+    })
 }
 
 /// A public key parsed once, ready to verify many signatures.
@@ -357,7 +395,9 @@ pub struct VerifyingKey {
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyingKey").field("alg", &self.alg).finish_non_exhaustive()
+        f.debug_struct("VerifyingKey")
+            .field("alg", &self.alg)
+            .finish_non_exhaustive()
     }
 }
 
@@ -366,36 +406,58 @@ impl VerifyingKey {
     /// type (EC P-256 → ES256, OKP Ed25519 → EdDSA, RSA → RS256). `oct` keys are refused.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self> {
         let alg = match jwk.alg.as_deref() {
-            Some(a) => Algorithm::parse(a).ok_or_else(|| Error::unexpected("jwk alg", format!("`{a}`"), "ES256, RS256, PS256 or EdDSA"))?,
+            Some(a) => Algorithm::parse(a).ok_or_else(|| {
+                Error::unexpected("jwk alg", format!("`{a}`"), "ES256, RS256, PS256 or EdDSA")
+            })?,
             None => match (jwk.kty.as_str(), jwk.crv.as_deref()) {
                 ("EC", Some("P-256")) => Algorithm::ES256,
                 ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
                 ("RSA", _) => Algorithm::RS256,
-                (kty, crv) => return Err(Error::unexpected("jwk kty/crv", format!("{kty}/{crv:?}"), "EC/P-256, OKP/Ed25519 or RSA")),
+                (kty, crv) => {
+                    return Err(Error::unexpected(
+                        "jwk kty/crv",
+                        format!("{kty}/{crv:?}"),
+                        "EC/P-256, OKP/Ed25519 or RSA",
+                    ));
+                }
             },
         };
         let need = |v: &Option<String>, name: &'static str| {
-            v.as_deref().ok_or_else(|| Error::Missing(format!("jwk member `{name}`"))).and_then(|s| unb64("jwk", s))
+            v.as_deref()
+                .ok_or_else(|| Error::Missing(format!("jwk member `{name}`")))
+                .and_then(|s| unb64("jwk", s))
         };
         let rejected = |e: &dyn fmt::Display| Error::malformed("jwk", e);
         let key = match (alg, jwk.kty.as_str()) {
             (Algorithm::ES256, "EC") => {
                 if jwk.crv.as_deref() != Some("P-256") {
-                    return Err(Error::unexpected("jwk crv", format!("{:?}", jwk.crv), "P-256"));
+                    return Err(Error::unexpected(
+                        "jwk crv",
+                        format!("{:?}", jwk.crv),
+                        "P-256",
+                    ));
                 }
                 let (x, y) = (need(&jwk.x, "x")?, need(&jwk.y, "y")?);
                 if x.len() != 32 || y.len() != 32 {
-                    return Err(Error::malformed("jwk", "P-256 coordinates must be 32 bytes"));
+                    return Err(Error::malformed(
+                        "jwk",
+                        "P-256 coordinates must be 32 bytes",
+                    ));
                 }
                 let mut point = Vec::with_capacity(65);
                 point.push(4);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                ParsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point).map_err(|e| rejected(&e))?
+                ParsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point)
+                    .map_err(|e| rejected(&e))?
             }
             (Algorithm::EdDSA, "OKP") => {
                 if jwk.crv.as_deref() != Some("Ed25519") {
-                    return Err(Error::unexpected("jwk crv", format!("{:?}", jwk.crv), "Ed25519"));
+                    return Err(Error::unexpected(
+                        "jwk crv",
+                        format!("{:?}", jwk.crv),
+                        "Ed25519",
+                    ));
                 }
                 ParsedPublicKey::new(&sig::ED25519, need(&jwk.x, "x")?).map_err(|e| rejected(&e))?
             }
@@ -406,10 +468,16 @@ impl VerifyingKey {
                 } else {
                     &sig::RSA_PKCS1_2048_8192_SHA256
                 };
-                sig::RsaPublicKeyComponents { n: &n, e: &e }.to_parsed_public_key(params).map_err(|e| rejected(&e))?
+                sig::RsaPublicKeyComponents { n: &n, e: &e }
+                    .to_parsed_public_key(params)
+                    .map_err(|e| rejected(&e))?
             }
             (alg, kty) => {
-                return Err(Error::unexpected("jwk", format!("alg {alg} with kty {kty}"), "a matching asymmetric key type"));
+                return Err(Error::unexpected(
+                    "jwk",
+                    format!("alg {alg} with kty {kty}"),
+                    "a matching asymmetric key type",
+                ));
             }
         };
         Ok(VerifyingKey { alg, key })
@@ -422,7 +490,9 @@ impl VerifyingKey {
 
     /// Verifies `signature` over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), TokenError> {
-        self.key.verify_sig(message, signature).map_err(|_| TokenError::BadSignature)
+        self.key
+            .verify_sig(message, signature)
+            .map_err(|_| TokenError::BadSignature)
     }
 }
 
@@ -448,7 +518,8 @@ impl KeySet {
             }
         }
         if keys.is_empty() {
-            return Err(last_err.unwrap_or_else(|| Error::Missing("a usable key with a kid in the jwks".into())));
+            return Err(last_err
+                .unwrap_or_else(|| Error::Missing("a usable key with a kid in the jwks".into())));
         }
         Ok(KeySet { keys })
     }
@@ -472,18 +543,33 @@ impl KeySet {
 /// Verifies a compact JWS against `keys` and returns its header and payload bytes.
 /// `alg` must be in `allowed` and equal the algorithm of the key named by `kid`
 /// (so `none` and HMAC-with-a-public-key are refused before any crypto).
-pub fn decode_verified(token: &str, keys: &KeySet, allowed: &[Algorithm]) -> Result<(JoseHeader, Vec<u8>), TokenError> {
+pub fn decode_verified(
+    token: &str,
+    keys: &KeySet,
+    allowed: &[Algorithm],
+) -> Result<(JoseHeader, Vec<u8>), TokenError> {
     let c = split(token)?;
     let alg = Algorithm::parse(&c.header.alg)
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| TokenError::AlgorithmNotAllowed(c.header.alg.clone()))?;
     if let Some(crit) = &c.header.crit {
-        return Err(TokenError::Malformed(format!("unsupported critical header parameters {crit:?}")));
+        return Err(TokenError::Malformed(format!(
+            "unsupported critical header parameters {crit:?}"
+        )));
     }
-    let kid = c.header.kid.as_deref().ok_or_else(|| TokenError::UnknownKey("(none)".into()))?;
-    let key = keys.get(kid).ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
+    let kid = c
+        .header
+        .kid
+        .as_deref()
+        .ok_or_else(|| TokenError::UnknownKey("(none)".into()))?;
+    let key = keys
+        .get(kid)
+        .ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
     if key.alg != alg {
-        return Err(TokenError::AlgorithmNotAllowed(format!("{alg} for a {} key", key.alg)));
+        return Err(TokenError::AlgorithmNotAllowed(format!(
+            "{alg} for a {} key",
+            key.alg
+        )));
     }
     key.verify(c.signing_input.as_bytes(), &c.signature)?;
     Ok((c.header, c.payload))
@@ -515,7 +601,10 @@ mod tests {
             let mut parts: Vec<String> = token.split('.').map(String::from).collect();
             parts[1] = b64(br#"{"sub":"b"}"#);
             let forged = parts.join(".");
-            assert_eq!(decode_verified(&forged, &keys, &Algorithm::ASYMMETRIC).unwrap_err(), TokenError::BadSignature);
+            assert_eq!(
+                decode_verified(&forged, &keys, &Algorithm::ASYMMETRIC).unwrap_err(),
+                TokenError::BadSignature
+            );
         }
     }
 
@@ -557,7 +646,10 @@ mod tests {
         let secret = unb64("k", "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow").unwrap();
         let key = SigningKey::hmac("k", &secret);
         let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
-        assert_eq!(b64(&key.sign(input.as_bytes()).unwrap()), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        assert_eq!(
+            b64(&key.sign(input.as_bytes()).unwrap()),
+            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+        );
     }
 
     #[test]
@@ -567,12 +659,21 @@ mod tests {
         let key = SigningKey::generate(Algorithm::ES256, "k1", &mut env).unwrap();
         let keys = KeySet::from_jwks(&key.public_jwks()).unwrap();
         let none = encode_unsigned(&serde_json::json!({"sub":"a"}));
-        assert!(matches!(decode_verified(&none, &keys, &Algorithm::ASYMMETRIC), Err(TokenError::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            decode_verified(&none, &keys, &Algorithm::ASYMMETRIC),
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
         let hmac = SigningKey::hmac("k1", &key.public_key_bytes_for_confusion());
         let confused = encode(&hmac, "at+jwt", &serde_json::json!({"sub":"a"})).unwrap();
-        assert!(matches!(decode_verified(&confused, &keys, &Algorithm::ASYMMETRIC), Err(TokenError::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            decode_verified(&confused, &keys, &Algorithm::ASYMMETRIC),
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
         // Even with HS256 allowed, an EC key never verifies an HS256 token.
-        assert!(matches!(decode_verified(&confused, &keys, &[Algorithm::HS256]), Err(TokenError::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            decode_verified(&confused, &keys, &[Algorithm::HS256]),
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
     }
 
     #[test]
@@ -583,9 +684,15 @@ mod tests {
         let other = SigningKey::generate(Algorithm::EdDSA, "k2", &mut env).unwrap();
         let keys = KeySet::from_jwks(&key.public_jwks()).unwrap();
         let t = encode(&other, "at+jwt", &serde_json::json!({})).unwrap();
-        assert_eq!(decode_verified(&t, &keys, &Algorithm::ASYMMETRIC).unwrap_err(), TokenError::UnknownKey("k2".into()));
+        assert_eq!(
+            decode_verified(&t, &keys, &Algorithm::ASYMMETRIC).unwrap_err(),
+            TokenError::UnknownKey("k2".into())
+        );
         for garbage in ["", "a", "a.b", "a.b.c.d", "!!.!!.!!", "e30.e30.e30"] {
-            assert!(decode_verified(garbage, &keys, &Algorithm::ASYMMETRIC).is_err(), "{garbage}");
+            assert!(
+                decode_verified(garbage, &keys, &Algorithm::ASYMMETRIC).is_err(),
+                "{garbage}"
+            );
         }
     }
 
@@ -594,7 +701,9 @@ mod tests {
         let jwk = |seed| {
             let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
             let mut env = Env::new(Time::default(), &mut rng);
-            SigningKey::generate(Algorithm::ES256, "k", &mut env).unwrap().public_jwk()
+            SigningKey::generate(Algorithm::ES256, "k", &mut env)
+                .unwrap()
+                .public_jwk()
         };
         assert_eq!(jwk(5), jwk(5));
         assert_ne!(jwk(5), jwk(6));

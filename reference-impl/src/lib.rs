@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod access_token;
+pub mod bearer;
 pub mod error;
 pub mod jwt;
 pub mod metadata;

@@ -31,7 +31,10 @@ impl Pkce {
     pub fn generate(env: &mut Env<'_>) -> Self {
         let verifier = env.random_string(32);
         let challenge = challenge_s256(&verifier);
-        Pkce { verifier, challenge }
+        Pkce {
+            verifier,
+            challenge,
+        }
     }
 }
 
@@ -60,7 +63,9 @@ pub fn check_verifier_syntax(verifier: &str) -> Result<()> {
 /// Checks a `code_challenge` has the syntax of an S256 challenge: 43 base64url characters.
 pub fn check_challenge_syntax(challenge: &str) -> Result<()> {
     let ok = challenge.len() == 43
-        && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && challenge
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !ok {
         return Err(Error::unexpected(
             "code_challenge",
@@ -96,7 +101,10 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b() {
         let v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert_eq!(challenge_s256(v), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            challenge_s256(v),
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
     }
 
     #[test]
@@ -109,7 +117,7 @@ mod tests {
     fn short_verifier_is_refused() {
         assert!(check_verifier_syntax("abc").is_err());
         assert!(check_verifier_syntax(&"a".repeat(129)).is_err());
-        assert!(check_verifier_syntax(&"a".repeat(42).replace('a', "a") ).is_err());
+        assert!(check_verifier_syntax(&"a".repeat(42)).is_err());
         assert!(check_verifier_syntax(&format!("{}!", "a".repeat(42))).is_err());
     }
 
