@@ -4,7 +4,7 @@
 use crate::fetch::Fetcher;
 use crate::serve::{os_rng, system_now};
 use mcp_authz_reference::Error;
-use mcp_authz_reference::client::{ClientStep, Outcome, PublicClient};
+use mcp_authz_reference::client::{ClientStep, ConfidentialClient, Outcome, PublicClient};
 use mcp_authz_reference::sans_io::Env;
 use rand_chacha::ChaCha20Rng;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -151,5 +151,24 @@ impl ClientDriver {
                 }
             };
         }
+    }
+}
+
+/// Runs a [`ConfidentialClient`] token request over real HTTP.
+pub async fn run_confidential(fetcher: &Fetcher, client: &mut ConfidentialClient) -> Result<Outcome, Error> {
+    let mut rng = os_rng();
+    let mut step = client.start(&mut Env::new(system_now(), &mut rng));
+    loop {
+        step = match step {
+            ClientStep::Done(outcome) => return Ok(outcome),
+            ClientStep::Failed(e) => return Err(e),
+            ClientStep::Send(req) => {
+                let fetched = fetcher.fetch(req).await;
+                client.on_response(fetched, &mut Env::new(system_now(), &mut rng))
+            }
+            ClientStep::Authorize { .. } => {
+                return Err(Error::Refused("a client-credentials client asked for a user agent".into()));
+            }
+        };
     }
 }
