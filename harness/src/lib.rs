@@ -11,6 +11,8 @@
 #![warn(missing_docs)]
 
 pub mod fetch;
+pub mod report;
+pub mod scenario;
 pub mod live_client;
 pub mod serve;
 pub mod sim;
