@@ -3,7 +3,8 @@
 //! Order of checks (OAuth 2.1 §4.1.2.1): the client and the redirect URI first; while
 //! either is in doubt the answer is an HTML error page, never a redirect (open-redirect
 //! protection, RFC 9700 §4.11.2). After that every error is a redirect to the client
-//! with `error`, `state` and `iss` (RFC 9207).
+//! with `error`, `state` and `iss` (RFC 9207). A query that does not parse (a repeated
+//! parameter, say) gets the error page too: nothing in it can be trusted.
 
 use super::client_id_metadata::{self, ClientIdMetadataFetch};
 use super::config::AUTHORIZATION_CODE;
@@ -482,7 +483,7 @@ mod tests {
     #[test]
     fn unknown_client_or_redirect_uri_gets_an_error_page() {
         let mut t = Tester::new();
-        let cases: [(&[(&str, Option<&str>)], &str); 5] = [
+        let cases: [(Changes<'_>, &str); 5] = [
             (&[("client_id", Some("nobody"))], "invalid_client"),
             (&[("client_id", None)], "invalid_request"),
             (
@@ -512,7 +513,7 @@ mod tests {
     #[test]
     fn request_errors_redirect_with_state_and_iss() {
         let mut t = Tester::new();
-        let cases: [(&[(&str, Option<&str>)], &str); 10] = [
+        let cases: [(Changes<'_>, &str); 10] = [
             (
                 &[("response_type", Some("token"))],
                 "unsupported_response_type",

@@ -204,6 +204,13 @@ mod tests {
             error_of(&t.post_json("/register", "\u{0}")),
             (400, "invalid_client_metadata".into())
         );
+        let mut raw = http::Request::post("/register").header("content-type", "application/json");
+        raw = raw.header("accept", "application/json");
+        let r = t.send(
+            raw.body(bytes::Bytes::from_static(b"{\"client_name\": \"\xff\"}"))
+                .unwrap(),
+        );
+        assert_eq!(error_of(&r), (400, "invalid_client_metadata".into()));
         let r = t.post_form("/register", &[("redirect_uris", "https://app.example/cb")]);
         assert_eq!(error_of(&r), (400, "invalid_client_metadata".into()));
     }

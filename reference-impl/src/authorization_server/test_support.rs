@@ -34,6 +34,9 @@ pub struct Tester {
     pub fetched: Vec<String>,
 }
 
+/// Parameters to change in a request: a new value, or `None` to drop the parameter.
+pub type Changes<'a> = &'a [(&'a str, Option<&'a str>)];
+
 /// `base` without the names in `changes`, plus the changes that have a value.
 pub fn changed<'a>(
     base: &[(&'a str, &'a str)],

@@ -285,6 +285,25 @@ mod tests {
     }
 
     #[test]
+    fn other_signing_algorithms() {
+        for alg in [crate::jwt::Algorithm::EdDSA, crate::jwt::Algorithm::RS256] {
+            let mut t = Tester::with_config(super::super::Config {
+                signing_alg: alg,
+                auto_approve: true,
+                ..Default::default()
+            });
+            let at = t.tokens()["access_token"].as_str().unwrap().to_string();
+            let v = Validator::new(
+                ISSUER,
+                RESOURCE,
+                KeySet::from_jwks(&t.server.jwks()).unwrap(),
+            );
+            v.validate(&at, t.now).unwrap();
+            assert_eq!(crate::jwt::split(&at).unwrap().header.alg, alg.name());
+        }
+    }
+
+    #[test]
     fn code_is_bound_to_client_redirect_verifier_and_resource() {
         let mut t = Tester::new();
         let other_verifier = "x".repeat(43);
