@@ -103,11 +103,12 @@ impl ClientMetadata {
 }
 
 /// Checks one redirect URI: absolute, `https` (or `http` on a loopback host, RFC 8252
-/// §7.3), without fragment (RFC 6749 §3.1.2) or userinfo.
+/// §7.3), without fragment (RFC 6749 §3.1.2) or userinfo, visible ASCII only (so it can
+/// go in a `Location` header as is).
 pub fn check_redirect_uri(uri: &str) -> Result<()> {
     let expected = "an absolute https uri, or http on a loopback host, without fragment";
     let unexpected = || Error::unexpected("redirect_uri", format!("`{uri}`"), expected);
-    if uri.contains('#') {
+    if uri.contains('#') || !uri.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(unexpected());
     }
     let url = url::Url::parse(uri).map_err(|_| unexpected())?;
@@ -204,6 +205,8 @@ mod tests {
             "javascript:alert(1)",
             "com.app:/cb",
             "https://u:p@app.example/cb",
+            "https://app.example/c\nb",
+            "https://app.example/c b",
         ] {
             assert!(check_redirect_uri(bad).is_err(), "{bad}");
         }

@@ -318,7 +318,7 @@ impl AuthorizationServer {
         let csrf = env.random_string(32);
         let page = consent_page(
             &pending,
-            &self.config.authorization_endpoint(),
+            &format!("{}/authorize", self.config.issuer_path()),
             &csrf,
             error,
         );
