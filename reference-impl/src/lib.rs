@@ -17,6 +17,7 @@
 #![warn(missing_docs)]
 
 pub mod access_token;
+pub mod authorization_server;
 pub mod bearer;
 pub mod error;
 pub mod jwt;
