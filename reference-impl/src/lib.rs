@@ -18,6 +18,7 @@
 
 pub mod access_token;
 pub mod bearer;
+pub mod client;
 pub mod error;
 pub mod jwt;
 pub mod metadata;
