@@ -19,6 +19,7 @@
 pub mod access_token;
 pub mod authorization_server;
 pub mod bearer;
+pub mod client;
 pub mod error;
 pub mod jwt;
 pub mod metadata;
