@@ -255,14 +255,28 @@ mod tests {
             let e = v.validate(&c.sign(&k).unwrap(), at(1500)).unwrap_err();
             assert!(want(&e), "unexpected {e:?}");
         };
-        check(AccessTokenClaims { iss: "https://evil.example".into(), ..c.clone() }, |e| matches!(e, TokenError::WrongIssuer { .. }));
-        check(AccessTokenClaims { aud: Audience::one("https://other.example/mcp"), ..c.clone() }, |e| matches!(e, TokenError::WrongAudience { .. }));
-        check(AccessTokenClaims { aud: Audience::one("https://mcp.example/other"), ..c.clone() }, |e| matches!(e, TokenError::WrongAudience { .. }));
-        check(AccessTokenClaims { aud: Audience::one(ISS), ..c.clone() }, |e| matches!(e, TokenError::WrongAudience { .. }));
-        check(AccessTokenClaims { aud: Audience::None, ..c.clone() }, |e| matches!(e, TokenError::WrongAudience { .. }));
+        check(AccessTokenClaims { iss: "https://evil.example".into(), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongIssuer { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::one("https://other.example/mcp"), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::one("https://mcp.example/other"), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::one(ISS), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::None, ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
         check(AccessTokenClaims { exp: None, ..c.clone() }, |e| *e == TokenError::MissingExpiry);
-        check(AccessTokenClaims { exp: Some(1400), ..c.clone() }, |e| matches!(e, TokenError::Expired { .. }));
-        check(AccessTokenClaims { nbf: Some(1600), ..c.clone() }, |e| matches!(e, TokenError::NotYetValid { .. }));
+        check(AccessTokenClaims { exp: Some(1400), ..c.clone() }, |e| {
+            matches!(e, TokenError::Expired { .. })
+        });
+        check(AccessTokenClaims { nbf: Some(1600), ..c.clone() }, |e| {
+            matches!(e, TokenError::NotYetValid { .. })
+        });
         check(AccessTokenClaims { sub: None, ..c.clone() }, |e| matches!(e, TokenError::Claim(_)));
         check(AccessTokenClaims { client_id: None, ..c.clone() }, |e| matches!(e, TokenError::Claim(_)));
         check(AccessTokenClaims { jti: None, ..c.clone() }, |e| matches!(e, TokenError::Claim(_)));
@@ -271,7 +285,8 @@ mod tests {
     #[test]
     fn multi_audience_containing_this_server_is_accepted() {
         let (k, v, c) = setup();
-        let c = AccessTokenClaims { aud: Audience::Many(vec!["https://other.example".into(), AUD.into()]), ..c };
+        let c =
+            AccessTokenClaims { aud: Audience::Many(vec!["https://other.example".into(), AUD.into()]), ..c };
         v.validate(&c.sign(&k).unwrap(), at(1500)).unwrap();
     }
 
@@ -279,7 +294,12 @@ mod tests {
     fn typ_must_be_at_jwt() {
         let (k, v, c) = setup();
         for typ in [Some("JWT"), None] {
-            let h = JoseHeader { alg: "ES256".into(), typ: typ.map(String::from), kid: Some("k1".into()), crit: None };
+            let h = JoseHeader {
+                alg: "ES256".into(),
+                typ: typ.map(String::from),
+                kid: Some("k1".into()),
+                crit: None,
+            };
             let t = encode_with_header(&k, &h, &c).unwrap();
             assert!(matches!(v.validate(&t, at(1500)), Err(TokenError::WrongType(_))));
         }

@@ -174,11 +174,7 @@ impl Error {
     }
 
     /// A [`Error::Unexpected`] with rendered values.
-    pub fn unexpected(
-        what: &'static str,
-        received: impl fmt::Display,
-        expected: impl fmt::Display,
-    ) -> Self {
+    pub fn unexpected(what: &'static str, received: impl fmt::Display, expected: impl fmt::Display) -> Self {
         Error::Unexpected { what, received: received.to_string(), expected: expected.to_string() }
     }
 }

@@ -155,7 +155,7 @@ enum Signer {
     Ec(sig::EcdsaKeyPair),
     Ed(sig::Ed25519KeyPair),
     Rsa(sig::RsaKeyPair),
-    Hmac(aws_lc_rs::hmac::Key),
+    Hmac(Box<aws_lc_rs::hmac::Key>),
 }
 
 /// A private signing key with its `kid` and algorithm.
@@ -180,9 +180,10 @@ impl SigningKey {
         let signer = match alg {
             Algorithm::ES256 => loop {
                 let scalar = env.random_bytes(32);
-                let Ok(private) =
-                    aws_lc_rs::agreement::PrivateKey::from_private_key(&aws_lc_rs::agreement::ECDH_P256, &scalar)
-                else {
+                let Ok(private) = aws_lc_rs::agreement::PrivateKey::from_private_key(
+                    &aws_lc_rs::agreement::ECDH_P256,
+                    &scalar,
+                ) else {
                     continue; // scalar out of range: draw again
                 };
                 let public = private.compute_public_key().map_err(|e| bad(&e))?;
@@ -198,12 +199,12 @@ impl SigningKey {
                 let seed = env.random_bytes(32);
                 Signer::Ed(sig::Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|e| bad(&e))?)
             }
-            Algorithm::RS256 | Algorithm::PS256 => Signer::Rsa(
-                sig::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| bad(&e))?,
-            ),
+            Algorithm::RS256 | Algorithm::PS256 => {
+                Signer::Rsa(sig::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| bad(&e))?)
+            }
             Algorithm::HS256 => {
                 let secret = env.random_bytes(32);
-                Signer::Hmac(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret))
+                Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret)))
             }
         };
         Ok(SigningKey { kid, alg, signer })
@@ -215,7 +216,7 @@ impl SigningKey {
         SigningKey {
             kid: kid.into(),
             alg: Algorithm::HS256,
-            signer: Signer::Hmac(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret)),
+            signer: Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret))),
         }
     }
 
@@ -366,16 +367,26 @@ impl VerifyingKey {
     /// type (EC P-256 → ES256, OKP Ed25519 → EdDSA, RSA → RS256). `oct` keys are refused.
     pub fn from_jwk(jwk: &Jwk) -> Result<Self> {
         let alg = match jwk.alg.as_deref() {
-            Some(a) => Algorithm::parse(a).ok_or_else(|| Error::unexpected("jwk alg", format!("`{a}`"), "ES256, RS256, PS256 or EdDSA"))?,
+            Some(a) => Algorithm::parse(a).ok_or_else(|| {
+                Error::unexpected("jwk alg", format!("`{a}`"), "ES256, RS256, PS256 or EdDSA")
+            })?,
             None => match (jwk.kty.as_str(), jwk.crv.as_deref()) {
                 ("EC", Some("P-256")) => Algorithm::ES256,
                 ("OKP", Some("Ed25519")) => Algorithm::EdDSA,
                 ("RSA", _) => Algorithm::RS256,
-                (kty, crv) => return Err(Error::unexpected("jwk kty/crv", format!("{kty}/{crv:?}"), "EC/P-256, OKP/Ed25519 or RSA")),
+                (kty, crv) => {
+                    return Err(Error::unexpected(
+                        "jwk kty/crv",
+                        format!("{kty}/{crv:?}"),
+                        "EC/P-256, OKP/Ed25519 or RSA",
+                    ));
+                }
             },
         };
         let need = |v: &Option<String>, name: &'static str| {
-            v.as_deref().ok_or_else(|| Error::Missing(format!("jwk member `{name}`"))).and_then(|s| unb64("jwk", s))
+            v.as_deref()
+                .ok_or_else(|| Error::Missing(format!("jwk member `{name}`")))
+                .and_then(|s| unb64("jwk", s))
         };
         let rejected = |e: &dyn fmt::Display| Error::malformed("jwk", e);
         let key = match (alg, jwk.kty.as_str()) {
@@ -406,10 +417,16 @@ impl VerifyingKey {
                 } else {
                     &sig::RSA_PKCS1_2048_8192_SHA256
                 };
-                sig::RsaPublicKeyComponents { n: &n, e: &e }.to_parsed_public_key(params).map_err(|e| rejected(&e))?
+                sig::RsaPublicKeyComponents { n: &n, e: &e }
+                    .to_parsed_public_key(params)
+                    .map_err(|e| rejected(&e))?
             }
             (alg, kty) => {
-                return Err(Error::unexpected("jwk", format!("alg {alg} with kty {kty}"), "a matching asymmetric key type"));
+                return Err(Error::unexpected(
+                    "jwk",
+                    format!("alg {alg} with kty {kty}"),
+                    "a matching asymmetric key type",
+                ));
             }
         };
         Ok(VerifyingKey { alg, key })
@@ -448,7 +465,9 @@ impl KeySet {
             }
         }
         if keys.is_empty() {
-            return Err(last_err.unwrap_or_else(|| Error::Missing("a usable key with a kid in the jwks".into())));
+            return Err(
+                last_err.unwrap_or_else(|| Error::Missing("a usable key with a kid in the jwks".into()))
+            );
         }
         Ok(KeySet { keys })
     }
@@ -472,7 +491,11 @@ impl KeySet {
 /// Verifies a compact JWS against `keys` and returns its header and payload bytes.
 /// `alg` must be in `allowed` and equal the algorithm of the key named by `kid`
 /// (so `none` and HMAC-with-a-public-key are refused before any crypto).
-pub fn decode_verified(token: &str, keys: &KeySet, allowed: &[Algorithm]) -> Result<(JoseHeader, Vec<u8>), TokenError> {
+pub fn decode_verified(
+    token: &str,
+    keys: &KeySet,
+    allowed: &[Algorithm],
+) -> Result<(JoseHeader, Vec<u8>), TokenError> {
     let c = split(token)?;
     let alg = Algorithm::parse(&c.header.alg)
         .filter(|a| allowed.contains(a))
@@ -515,7 +538,10 @@ mod tests {
             let mut parts: Vec<String> = token.split('.').map(String::from).collect();
             parts[1] = b64(br#"{"sub":"b"}"#);
             let forged = parts.join(".");
-            assert_eq!(decode_verified(&forged, &keys, &Algorithm::ASYMMETRIC).unwrap_err(), TokenError::BadSignature);
+            assert_eq!(
+                decode_verified(&forged, &keys, &Algorithm::ASYMMETRIC).unwrap_err(),
+                TokenError::BadSignature
+            );
         }
     }
 
@@ -530,7 +556,11 @@ mod tests {
         };
         let key = VerifyingKey::from_jwk(&jwk).unwrap();
         let input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
-        let sig = unb64("sig", "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg").unwrap();
+        let sig = unb64(
+            "sig",
+            "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+        )
+        .unwrap();
         key.verify(input.as_bytes(), &sig).unwrap();
         assert!(key.verify(b"other", &sig).is_err());
     }
@@ -547,14 +577,22 @@ mod tests {
         };
         let key = VerifyingKey::from_jwk(&jwk).unwrap();
         let input = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
-        let sig = unb64("sig", "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q").unwrap();
+        let sig = unb64(
+            "sig",
+            "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q",
+        )
+        .unwrap();
         key.verify(input.as_bytes(), &sig).unwrap();
     }
 
     /// RFC 7515 Appendix A.1: HS256 example (key and MAC from the RFC).
     #[test]
     fn rfc7515_hs256_vector() {
-        let secret = unb64("k", "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow").unwrap();
+        let secret = unb64(
+            "k",
+            "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
+        )
+        .unwrap();
         let key = SigningKey::hmac("k", &secret);
         let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
         assert_eq!(b64(&key.sign(input.as_bytes()).unwrap()), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
@@ -567,12 +605,21 @@ mod tests {
         let key = SigningKey::generate(Algorithm::ES256, "k1", &mut env).unwrap();
         let keys = KeySet::from_jwks(&key.public_jwks()).unwrap();
         let none = encode_unsigned(&serde_json::json!({"sub":"a"}));
-        assert!(matches!(decode_verified(&none, &keys, &Algorithm::ASYMMETRIC), Err(TokenError::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            decode_verified(&none, &keys, &Algorithm::ASYMMETRIC),
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
         let hmac = SigningKey::hmac("k1", &key.public_key_bytes_for_confusion());
         let confused = encode(&hmac, "at+jwt", &serde_json::json!({"sub":"a"})).unwrap();
-        assert!(matches!(decode_verified(&confused, &keys, &Algorithm::ASYMMETRIC), Err(TokenError::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            decode_verified(&confused, &keys, &Algorithm::ASYMMETRIC),
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
         // Even with HS256 allowed, an EC key never verifies an HS256 token.
-        assert!(matches!(decode_verified(&confused, &keys, &[Algorithm::HS256]), Err(TokenError::AlgorithmNotAllowed(_))));
+        assert!(matches!(
+            decode_verified(&confused, &keys, &[Algorithm::HS256]),
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
     }
 
     #[test]
@@ -583,7 +630,10 @@ mod tests {
         let other = SigningKey::generate(Algorithm::EdDSA, "k2", &mut env).unwrap();
         let keys = KeySet::from_jwks(&key.public_jwks()).unwrap();
         let t = encode(&other, "at+jwt", &serde_json::json!({})).unwrap();
-        assert_eq!(decode_verified(&t, &keys, &Algorithm::ASYMMETRIC).unwrap_err(), TokenError::UnknownKey("k2".into()));
+        assert_eq!(
+            decode_verified(&t, &keys, &Algorithm::ASYMMETRIC).unwrap_err(),
+            TokenError::UnknownKey("k2".into())
+        );
         for garbage in ["", "a", "a.b", "a.b.c.d", "!!.!!.!!", "e30.e30.e30"] {
             assert!(decode_verified(garbage, &keys, &Algorithm::ASYMMETRIC).is_err(), "{garbage}");
         }

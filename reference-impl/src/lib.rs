@@ -17,7 +17,9 @@
 #![warn(missing_docs)]
 
 pub mod access_token;
+pub mod authorization_server;
 pub mod bearer;
+pub mod client;
 pub mod error;
 pub mod jsonrpc;
 pub mod jwt;

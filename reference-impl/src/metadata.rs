@@ -159,13 +159,12 @@ impl AuthorizationServerMetadata {
 /// `http` on a loopback host (OAuth 2.1 §1.5; the `javascript:`/`file:`/`data:` cases of
 /// the security guide fall here too).
 pub fn check_endpoint_url(name: &'static str, url: &str) -> Result<Url> {
-    let parsed = Url::parse(url).map_err(|e| Error::unexpected(name, format!("`{url}` ({e})"), "an absolute url"))?;
+    let parsed =
+        Url::parse(url).map_err(|e| Error::unexpected(name, format!("`{url}` ({e})"), "an absolute url"))?;
     match parsed.scheme() {
         "https" if parsed.host_str().is_some() => Ok(parsed),
         "http" if is_loopback(&parsed) => Ok(parsed),
-        _ => Err(Error::Refused(format!(
-            "{name} `{url}` is not https (http is allowed on loopback only)"
-        ))),
+        _ => Err(Error::Refused(format!("{name} `{url}` is not https (http is allowed on loopback only)"))),
     }
 }
 
@@ -186,7 +185,11 @@ pub fn discovery_urls(issuer: &str) -> Result<Vec<String>> {
     let url = Url::parse(issuer)
         .map_err(|e| Error::unexpected("issuer", format!("`{issuer}` ({e})"), "an absolute url"))?;
     if url.query().is_some() || url.fragment().is_some() {
-        return Err(Error::unexpected("issuer", format!("`{issuer}`"), "a url without query or fragment (RFC 8414 §2)"));
+        return Err(Error::unexpected(
+            "issuer",
+            format!("`{issuer}`"),
+            "a url without query or fragment (RFC 8414 §2)",
+        ));
     }
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
@@ -237,7 +240,9 @@ mod tests {
 
     #[test]
     fn refuses_dangerous_endpoint_schemes() {
-        for bad in ["javascript:alert(1)", "file:///etc/passwd", "http://as.example/authorize", "data:text/html,x"] {
+        for bad in
+            ["javascript:alert(1)", "file:///etc/passwd", "http://as.example/authorize", "data:text/html,x"]
+        {
             let mut m = good();
             m.authorization_endpoint = Some(bad.into());
             assert!(m.check("https://as.example").is_err(), "{bad}");

@@ -44,9 +44,8 @@ pub fn challenge_s256(verifier: &str) -> String {
 /// Checks a `code_verifier` has the RFC 7636 §4.1 syntax: 43–128 characters from
 /// `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 pub fn check_verifier_syntax(verifier: &str) -> Result<()> {
-    let ok_chars = verifier
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let ok_chars =
+        verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     if !(43..=128).contains(&verifier.len()) || !ok_chars {
         return Err(Error::unexpected(
             "code_verifier",
@@ -75,9 +74,7 @@ pub fn check_challenge_syntax(challenge: &str) -> Result<()> {
 pub fn verify_s256(verifier: &str, challenge: &str) -> Result<()> {
     check_verifier_syntax(verifier)?;
     let computed = challenge_s256(verifier);
-    if aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes())
-        .is_err()
-    {
+    if aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes()).is_err() {
         return Err(Error::unexpected(
             "code_verifier",
             "a verifier whose S256 hash differs",
@@ -109,7 +106,7 @@ mod tests {
     fn short_verifier_is_refused() {
         assert!(check_verifier_syntax("abc").is_err());
         assert!(check_verifier_syntax(&"a".repeat(129)).is_err());
-        assert!(check_verifier_syntax(&"a".repeat(42).replace('a', "a") ).is_err());
+        assert!(check_verifier_syntax(&"a".repeat(42)).is_err());
         assert!(check_verifier_syntax(&format!("{}!", "a".repeat(42))).is_err());
     }
 

@@ -102,6 +102,9 @@ mod tests {
 
     #[test]
     fn root_resource_has_one_url() {
-        assert_eq!(well_known_urls("http://127.0.0.1:9001").unwrap(), ["http://127.0.0.1:9001/.well-known/oauth-protected-resource"]);
+        assert_eq!(
+            well_known_urls("http://127.0.0.1:9001").unwrap(),
+            ["http://127.0.0.1:9001/.well-known/oauth-protected-resource"]
+        );
     }
 }

@@ -19,7 +19,11 @@ use url::Url;
 /// cannot be one (relative, has a fragment, not http(s)).
 pub fn canonical_resource(uri: &str) -> Result<String> {
     if uri.contains('#') {
-        return Err(Error::unexpected("resource", format!("`{uri}`"), "an absolute uri without fragment (RFC 8707 §2)"));
+        return Err(Error::unexpected(
+            "resource",
+            format!("`{uri}`"),
+            "an absolute uri without fragment (RFC 8707 §2)",
+        ));
     }
     let url = Url::parse(uri).map_err(|e| {
         Error::unexpected("resource", format!("`{uri}` ({e})"), "an absolute uri (RFC 8707 §2)")

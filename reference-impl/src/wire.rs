@@ -102,14 +102,13 @@ pub fn encode_pairs<'a>(pairs: impl IntoIterator<Item = (&'a str, &'a str)>) -> 
 /// visible ASCII.
 pub fn single_header(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>> {
     let mut values = headers.get_all(&name).iter();
-    let Some(first) = values.next() else { return Ok(None) };
+    let Some(first) = values.next() else {
+        return Ok(None);
+    };
     if values.next().is_some() {
         return Err(Error::RepeatedParameter(format!("header {name}")));
     }
-    first
-        .to_str()
-        .map(Some)
-        .map_err(|_| Error::malformed("header", format!("{name} is not visible ascii")))
+    first.to_str().map(Some).map_err(|_| Error::malformed("header", format!("{name} is not visible ascii")))
 }
 
 /// A JSON response with `Content-Type: application/json`.
@@ -117,8 +116,7 @@ pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(Bytes::from(bytes));
     *r.status_mut() = status;
-    r.headers_mut()
-        .insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -165,7 +163,9 @@ pub fn html(status: StatusCode, body: String) -> Response {
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
