@@ -158,7 +158,7 @@ impl McpServer {
     }
 
     fn mcp_endpoint(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
-        if let Err(r) = transport::check_origin(&request, &self.config) {
+        if let Some(r) = transport::origin_refusal(&request, &self.config) {
             return Step::Respond(r);
         }
         let body = (request.method() == Method::POST && transport::is_json(&request))
@@ -182,9 +182,10 @@ impl McpServer {
             return Step::Respond(downstream::method_not_allowed());
         }
         match token_validation::presented_token(&request, None) {
-            Ok(token) => {
-                self.authenticate(Inbound { request, target: Target::DownstreamApi, token, body: None, scope: None }, env)
-            }
+            Ok(token) => self.authenticate(
+                Inbound { request, target: Target::DownstreamApi, token, body: None, scope: None },
+                env,
+            ),
             Err(rejection) => Step::Respond(rejection.response(None, None)),
         }
     }
@@ -207,7 +208,12 @@ impl McpServer {
         }
     }
 
-    fn introspect(&mut self, inbound: Inbound, claims: AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+    fn introspect(
+        &mut self,
+        inbound: Inbound,
+        claims: AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
         match &self.config.introspection {
             None => self.authorized(inbound, claims, env),
             Some(i) => Step::Fetch {
@@ -217,7 +223,12 @@ impl McpServer {
         }
     }
 
-    fn authorized(&mut self, inbound: Inbound, claims: AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+    fn authorized(
+        &mut self,
+        inbound: Inbound,
+        claims: AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
         let principal = Principal::of(&claims);
         if inbound.target == Target::DownstreamApi {
             return Step::Respond(downstream::report(&principal));
@@ -225,15 +236,17 @@ impl McpServer {
         let request = &inbound.request;
         if request.method() == Method::DELETE {
             return Step::Respond(match transport::session_id(request) {
-                Ok(id) if self.sessions.terminate(id, &principal, env.now) => transport::empty(StatusCode::NO_CONTENT),
+                Ok(id) if self.sessions.terminate(id, &principal, env.now) => {
+                    transport::empty(StatusCode::NO_CONTENT)
+                }
                 Ok(_) => transport::session_not_found(),
-                Err(r) => r,
+                Err(detail) => transport::bad_session_id(&detail),
             });
         }
         if request.method() != Method::POST {
             return Step::Respond(transport::method_not_allowed("POST, DELETE"));
         }
-        if let Err(r) = transport::check_accept(request) {
+        if let Some(r) = transport::accept_refusal(request) {
             return Step::Respond(r);
         }
         let message = match inbound.body.map(|b| b.map(jsonrpc::parse_value)) {
@@ -242,7 +255,9 @@ impl McpServer {
                 let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
                 return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &e));
             }
-            Some(Ok(Err(invalid))) => return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &invalid)),
+            Some(Ok(Err(invalid))) => {
+                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &invalid));
+            }
             Some(Ok(Ok(Parsed::Batch(_)))) => {
                 return Step::Respond(transport::refuse(
                     StatusCode::BAD_REQUEST,
@@ -262,9 +277,9 @@ impl McpServer {
                 Some(v) => v.to_string(),
                 None => return Step::Respond(transport::session_not_found()),
             },
-            Err(r) => return Step::Respond(r),
+            Err(detail) => return Step::Respond(transport::bad_session_id(&detail)),
         };
-        if let Err(r) = transport::check_protocol_version(request, &negotiated) {
+        if let Some(r) = transport::protocol_version_refusal(request, &negotiated) {
             return Step::Respond(r);
         }
         let Message::Request(r) = message else { return Step::Respond(transport::accepted()) };
@@ -274,13 +289,19 @@ impl McpServer {
             "tools/call" => self.call_tool(r, &claims, env),
             other => Step::Respond(transport::rpc(
                 StatusCode::OK,
-                &jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, format!("method `{other}` not found")),
+                &jsonrpc::Response::error(
+                    Some(r.id),
+                    jsonrpc::METHOD_NOT_FOUND,
+                    format!("method `{other}` not found"),
+                ),
             )),
         }
     }
 
     fn initialize(&mut self, r: &jsonrpc::Request, principal: Principal, env: &mut Env<'_>) -> Response {
-        let Some(requested) = r.params.as_ref().and_then(|p| p.get("protocolVersion")).and_then(Value::as_str) else {
+        let Some(requested) =
+            r.params.as_ref().and_then(|p| p.get("protocolVersion")).and_then(Value::as_str)
+        else {
             let e = jsonrpc::Response::error(
                 Some(r.id.clone()),
                 INVALID_PARAMS,
@@ -288,7 +309,10 @@ impl McpServer {
             );
             return transport::rpc(StatusCode::OK, &e);
         };
-        let version = SUPPORTED_PROTOCOL_VERSIONS.into_iter().find(|v| *v == requested).unwrap_or(LATEST_PROTOCOL_VERSION);
+        let version = SUPPORTED_PROTOCOL_VERSIONS
+            .into_iter()
+            .find(|v| *v == requested)
+            .unwrap_or(LATEST_PROTOCOL_VERSION);
         let session = self.sessions.open(principal, version, env);
         let mut response = ok(
             r.id.clone(),
@@ -304,7 +328,12 @@ impl McpServer {
         response
     }
 
-    fn call_tool(&mut self, r: jsonrpc::Request, claims: &AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+    fn call_tool(
+        &mut self,
+        r: jsonrpc::Request,
+        claims: &AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
         let call = match self.tools.call(r.params.as_ref()) {
             Ok(call) => call,
             Err(e) => {
@@ -312,7 +341,7 @@ impl McpServer {
                 return Step::Respond(transport::rpc(StatusCode::OK, &e));
             }
         };
-        if let Err(forbidden) = scopes::require(&self.config, claims, &call.required_scope, &r.id) {
+        if let Some(forbidden) = scopes::refusal(&self.config, claims, &call.required_scope, &r.id) {
             return Step::Respond(forbidden);
         }
         match self.tools.run(call.tool, &call.arguments) {
@@ -322,10 +351,14 @@ impl McpServer {
     }
 
     fn fetch_report(&mut self, id: Id, env: &mut Env<'_>) -> Step<Pending> {
-        let Some(d) = &self.downstream else { return Step::Respond(tool_error(id, "no downstream is configured")) };
+        let Some(d) = &self.downstream else {
+            return Step::Respond(tool_error(id, "no downstream is configured"));
+        };
         match d.start(env.now) {
             Ok(Next::Token(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamToken(id)) },
-            Ok(Next::Report(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
+            Ok(Next::Report(request)) => {
+                Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) }
+            }
             Err(e) => Step::Respond(tool_error(id, &e)),
         }
     }
@@ -381,14 +414,18 @@ impl Service for McpServer {
                 }
             }
             Stage::DownstreamToken(id) => {
-                let Some(d) = &mut self.downstream else { return Step::Respond(tool_error(id, "no downstream")) };
+                let Some(d) = &mut self.downstream else {
+                    return Step::Respond(tool_error(id, "no downstream"));
+                };
                 match d.token_fetched(fetched, env.now) {
                     Ok(request) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
                     Err(e) => Step::Respond(tool_error(id, &e)),
                 }
             }
             Stage::DownstreamReport(id) => {
-                let Some(d) = &mut self.downstream else { return Step::Respond(tool_error(id, "no downstream")) };
+                let Some(d) = &mut self.downstream else {
+                    return Step::Respond(tool_error(id, "no downstream"));
+                };
                 match d.report_fetched(fetched) {
                     Ok(text) => Step::Respond(ok(id, tools::text_result(&text, false))),
                     Err(e) => Step::Respond(tool_error(id, &e)),

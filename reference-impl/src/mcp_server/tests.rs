@@ -129,7 +129,12 @@ impl Fixture {
 
 /// Runs one exchange, answering the server's fetches; requests to the server's own
 /// origin (the downstream API) go back to the server.
-fn exchange(server: &mut McpServer, authority: &mut Authority, env: &mut Env<'_>, request: Request) -> Response {
+fn exchange(
+    server: &mut McpServer,
+    authority: &mut Authority,
+    env: &mut Env<'_>,
+    request: Request,
+) -> Response {
     let mut step = server.handle(request, env);
     loop {
         match step {
@@ -176,7 +181,10 @@ fn serve(server: &mut McpServer, authority: &mut Authority, env: &mut Env<'_>, r
                 jti: Some(format!("cc-{now}")),
             };
             let token = claims.sign(&authority.key).unwrap();
-            Ok(wire::json(StatusCode::OK, &json!({"access_token": token, "token_type": "Bearer", "expires_in": 300})))
+            Ok(wire::json(
+                StatusCode::OK,
+                &json!({"access_token": token, "token_type": "Bearer", "expires_in": 300}),
+            ))
         }
         _ => down("no such host in this test"),
     }
@@ -228,7 +236,8 @@ fn rpc_error(r: &Response) -> i64 {
 }
 
 fn challenge(r: &Response) -> Challenge {
-    let h = r.headers().get(header::WWW_AUTHENTICATE).unwrap_or_else(|| panic!("no challenge on {}", r.status()));
+    let h =
+        r.headers().get(header::WWW_AUTHENTICATE).unwrap_or_else(|| panic!("no challenge on {}", r.status()));
     let mut all = parse_www_authenticate(h.to_str().unwrap()).unwrap();
     assert_eq!(all.len(), 1);
     all.remove(0)
@@ -267,7 +276,8 @@ fn happy_path_initialize_list_call() {
     let session = r.headers()[SESSION_ID].to_str().unwrap().to_string();
     assert_eq!(session.len(), 43);
 
-    let r = f.post(Some(&t), Some(&session), json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    let r =
+        f.post(Some(&t), Some(&session), json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
     assert_eq!((r.status().as_u16(), r.body().len()), (202, 0));
 
     let r = f.post(Some(&t), Some(&session), json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}));
@@ -281,7 +291,10 @@ fn happy_path_initialize_list_call() {
 
     let r = f.call(Some(&t), &session, "echo", json!({"text": "hi \"there\""}));
     assert_eq!(r.status(), 200);
-    assert_eq!(body(&r)["result"], json!({"content": [{"type": "text", "text": "hi \"there\""}], "isError": false}));
+    assert_eq!(
+        body(&r)["result"],
+        json!({"content": [{"type": "text", "text": "hi \"there\""}], "isError": false})
+    );
     assert_eq!(f.server.jwks_fetches(), 1, "keys are fetched once and cached");
     assert_eq!(f.server.side_effects(), 0);
 }
@@ -290,7 +303,9 @@ fn happy_path_initialize_list_call() {
 fn protocol_version_negotiation() {
     let mut f = Fixture::new();
     let t = f.token("mcp:read");
-    for (asked, got) in [("2025-06-18", "2025-06-18"), ("2025-11-25", "2025-11-25"), ("1999-01-01", "2025-11-25")] {
+    for (asked, got) in
+        [("2025-06-18", "2025-06-18"), ("2025-11-25", "2025-11-25"), ("1999-01-01", "2025-11-25")]
+    {
         let r = f.post(Some(&t), None, init_body(asked));
         assert_eq!(body(&r)["result"]["protocolVersion"], got);
     }
@@ -325,7 +340,10 @@ fn protected_resource_metadata_is_public_at_both_well_known_urls() {
             })
         );
         let r = f.send(request("POST", url, None, None));
-        assert_eq!((r.status().as_u16(), &r.headers()[header::ALLOW]), (405, &HeaderValue::from_static("GET")));
+        assert_eq!(
+            (r.status().as_u16(), &r.headers()[header::ALLOW]),
+            (405, &HeaderValue::from_static("GET"))
+        );
     }
     assert_eq!(f.server.jwks_fetches(), 0);
 }
@@ -353,7 +371,8 @@ fn validation_matrix_each_rejection_is_401_invalid_token() {
     let other_key = f.key(Algorithm::ES256, "k1");
     let hmac = SigningKey::hmac("k1", &f.authority.key.public_key_bytes_for_confusion());
     let valid = f.sign(&good);
-    let jwt_typ = JoseHeader { alg: "ES256".into(), typ: Some("JWT".into()), kid: Some("k1".into()), crit: None };
+    let jwt_typ =
+        JoseHeader { alg: "ES256".into(), typ: Some("JWT".into()), kid: Some("k1".into()), crit: None };
     let now = f.now.unix_secs();
     let cases: Vec<(&str, String)> = vec![
         ("garbage", "not-a-jwt".into()),
@@ -363,12 +382,23 @@ fn validation_matrix_each_rejection_is_401_invalid_token() {
         ("hmac with the public key", encode(&hmac, "at+jwt", &good).unwrap()),
         ("typ JWT", encode_with_header(&f.authority.key, &jwt_typ, &good).unwrap()),
         ("wrong iss", f.sign(&AccessTokenClaims { iss: "http://127.0.0.1:9999".into(), ..good.clone() })),
+        (
+            "non-ascii iss",
+            f.sign(&AccessTokenClaims { iss: "http://ïss.example/\n\"x".into(), ..good.clone() }),
+        ),
+        ("huge iss", f.sign(&AccessTokenClaims { iss: "i".repeat(20_000), ..good.clone() })),
         ("expired", f.sign(&AccessTokenClaims { exp: Some(now - 60), iat: Some(now - 660), ..good.clone() })),
         ("future nbf", f.sign(&AccessTokenClaims { nbf: Some(now + 120), ..good.clone() })),
         ("missing exp", f.sign(&AccessTokenClaims { exp: None, ..good.clone() })),
-        ("aud other server", f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9002/mcp"), ..good.clone() })),
+        (
+            "aud other server",
+            f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9002/mcp"), ..good.clone() }),
+        ),
         ("aud = the AS", f.sign(&AccessTokenClaims { aud: Audience::one(ISS), ..good.clone() })),
-        ("aud same host other path", f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9001/other"), ..good.clone() })),
+        (
+            "aud same host other path",
+            f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9001/other"), ..good.clone() }),
+        ),
         ("no aud", f.sign(&AccessTokenClaims { aud: Audience::None, ..good.clone() })),
         ("aud downstream", f.sign(&AccessTokenClaims { aud: Audience::one(DOWNSTREAM), ..good.clone() })),
     ];
@@ -377,12 +407,17 @@ fn validation_matrix_each_rejection_is_401_invalid_token() {
         assert_eq!(r.status(), 401, "{name}: {}", text(&r));
         assert_refused(&r, 401, Some("invalid_token"));
         let c = challenge(&r);
-        assert!(c.get("error_description").is_some_and(|d| !d.is_empty()), "{name}");
+        assert!(c.get("error_description").is_some_and(|d| !d.is_empty() && d.len() <= 303), "{name}");
         assert_eq!(c.get("scope"), Some("mcp:read"), "{name}");
     }
     assert_eq!(f.server.jwks_fetches(), 1, "no token above names an unknown kid");
-    let multi = f.sign(&AccessTokenClaims { aud: Audience::Many(vec![ISS.into(), RS.into()]), ..good.clone() });
-    assert_eq!(f.post(Some(&multi), None, init_body("2025-11-25")).status(), 200, "multi-aud naming this server");
+    let multi =
+        f.sign(&AccessTokenClaims { aud: Audience::Many(vec![ISS.into(), RS.into()]), ..good.clone() });
+    assert_eq!(
+        f.post(Some(&multi), None, init_body("2025-11-25")).status(),
+        200,
+        "multi-aud naming this server"
+    );
     let upper = f.sign(&AccessTokenClaims { aud: Audience::one("HTTP://127.0.0.1:9001/mcp"), ..good });
     assert_eq!(f.post(Some(&upper), None, init_body("2025-11-25")).status(), 200, "scheme/host case (X-08)");
 }
@@ -399,7 +434,13 @@ fn malformed_authorization_is_400_invalid_request() {
         r
     };
     let bearer = format!("Bearer {t}");
-    for values in [vec![bearer.as_str(), bearer.as_str()], vec!["Bearer"], vec!["Bearer "], vec!["Bearer a b"], vec!["nonsense"]] {
+    for values in [
+        vec![bearer.as_str(), bearer.as_str()],
+        vec!["Bearer"],
+        vec!["Bearer "],
+        vec!["Bearer a b"],
+        vec!["nonsense"],
+    ] {
         let r = f.send(with(&values));
         assert_refused(&r, 400, Some("invalid_request"));
     }
@@ -498,14 +539,23 @@ fn insufficient_scope_is_403_and_nothing_runs() {
     // A token with exactly the challenged scopes succeeds (RS-15).
     let write = f.token(c.get("scope").unwrap());
     let session = f.initialize(&write);
-    assert_eq!(tool_text(&f.call(Some(&write), &session, "write_note", json!({"text": "x"}))), ("stored note 1".into(), false));
+    assert_eq!(
+        tool_text(&f.call(Some(&write), &session, "write_note", json!({"text": "x"}))),
+        ("stored note 1".into(), false)
+    );
     assert_eq!(f.server.side_effects(), 1);
     let r = f.call(Some(&write), &session, "admin_reset", json!({}));
-    assert_eq!((r.status().as_u16(), challenge(&r).get("scope")), (403, Some("mcp:admin mcp:write mcp:read")));
+    assert_eq!(
+        (r.status().as_u16(), challenge(&r).get("scope")),
+        (403, Some("mcp:admin mcp:write mcp:read"))
+    );
     assert_eq!(f.server.side_effects(), 1);
     let admin = f.token("mcp:admin");
     let session = f.initialize(&admin);
-    assert_eq!(tool_text(&f.call(Some(&admin), &session, "admin_reset", json!({}))), ("deleted 1 notes".into(), false));
+    assert_eq!(
+        tool_text(&f.call(Some(&admin), &session, "admin_reset", json!({}))),
+        ("deleted 1 notes".into(), false)
+    );
     assert_eq!(f.server.side_effects(), 2);
 }
 
@@ -529,7 +579,8 @@ fn session_is_bound_to_its_principal() {
     let alice = f.token("mcp:read");
     let session = f.initialize(&alice);
     let bob = f.sign(&AccessTokenClaims { sub: Some("bob".into()), ..f.claims("mcp:read") });
-    let alice_other_client = f.sign(&AccessTokenClaims { client_id: Some("client-b".into()), ..f.claims("mcp:read") });
+    let alice_other_client =
+        f.sign(&AccessTokenClaims { client_id: Some("client-b".into()), ..f.claims("mcp:read") });
     for intruder in [&bob, &alice_other_client] {
         let r = f.call(Some(intruder), &session, "echo", json!({"text": "x"}));
         assert_eq!((r.status().as_u16(), rpc_error(&r)), (404, jsonrpc::INVALID_REQUEST));
@@ -545,7 +596,11 @@ fn a_session_never_stands_in_for_a_token() {
     let t = f.token("mcp:read");
     let session = f.initialize(&t);
     assert_refused(&f.call(None, &session, "echo", json!({"text": "x"})), 401, None);
-    assert_refused(&f.call(Some("garbage"), &session, "echo", json!({"text": "x"})), 401, Some("invalid_token"));
+    assert_refused(
+        &f.call(Some("garbage"), &session, "echo", json!({"text": "x"})),
+        401,
+        Some("invalid_token"),
+    );
     let ping = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
     assert_refused(&f.post(None, Some(&session), ping), 401, None);
 }
@@ -565,7 +620,10 @@ fn session_lifecycle_statuses() {
     let session = f.initialize(&t);
     assert_eq!(f.send(request("GET", RS, Some(&t), Some(&session))).status(), 405, "no sse stream");
     let r = f.send(request("PUT", RS, Some(&t), None));
-    assert_eq!((r.status().as_u16(), &r.headers()[header::ALLOW]), (405, &HeaderValue::from_static("POST, DELETE")));
+    assert_eq!(
+        (r.status().as_u16(), &r.headers()[header::ALLOW]),
+        (405, &HeaderValue::from_static("POST, DELETE"))
+    );
     assert_eq!(f.send(request("DELETE", RS, Some(&t), Some(&session))).status(), 204);
     assert_eq!(f.post(Some(&t), Some(&session), list.clone()).status(), 404, "terminated");
 
@@ -629,15 +687,49 @@ fn bad_input_gets_the_right_status_and_code() {
     };
     let cases: Vec<(Request, u16, Option<i64>)> = vec![
         (raw("application/json", b"{\"jsonrpc\":"), 400, Some(jsonrpc::PARSE_ERROR)),
-        (raw("application/json", b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}"), 400, Some(jsonrpc::PARSE_ERROR)),
+        (
+            raw("application/json", b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}"),
+            400,
+            Some(jsonrpc::PARSE_ERROR),
+        ),
         (raw("application/json", b"42"), 400, Some(jsonrpc::INVALID_REQUEST)),
         (raw("application/json", b"[]"), 400, Some(jsonrpc::INVALID_REQUEST)),
-        (raw("application/json", br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#), 400, Some(jsonrpc::INVALID_REQUEST)),
-        (raw("text/plain", br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#), 415, Some(jsonrpc::INVALID_REQUEST)),
-        (raw("application/json; charset=utf-8", br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#), 200, Some(jsonrpc::METHOD_NOT_FOUND)),
-        (raw("application/json", br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#), 200, Some(jsonrpc::INVALID_PARAMS)),
-        (raw("application/json", br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}"#), 200, Some(jsonrpc::INVALID_PARAMS)),
-        (raw("application/json", br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":[]}}"#), 200, Some(jsonrpc::INVALID_PARAMS)),
+        (
+            raw("application/json", br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
+            400,
+            Some(jsonrpc::INVALID_REQUEST),
+        ),
+        (
+            raw("text/plain", br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            415,
+            Some(jsonrpc::INVALID_REQUEST),
+        ),
+        (
+            raw("application/json; charset=utf-8", br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
+            200,
+            Some(jsonrpc::METHOD_NOT_FOUND),
+        ),
+        (
+            raw("application/json", br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#),
+            200,
+            Some(jsonrpc::INVALID_PARAMS),
+        ),
+        (
+            raw(
+                "application/json",
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}"#,
+            ),
+            200,
+            Some(jsonrpc::INVALID_PARAMS),
+        ),
+        (
+            raw(
+                "application/json",
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":[]}}"#,
+            ),
+            200,
+            Some(jsonrpc::INVALID_PARAMS),
+        ),
         (raw("application/json", br#"{"jsonrpc":"2.0","id":1,"result":{}}"#), 202, None),
     ];
     for (req, status, code) in cases {
@@ -651,7 +743,9 @@ fn bad_input_gets_the_right_status_and_code() {
     html_only.headers_mut().insert(header::ACCEPT, HeaderValue::from_static("text/html"));
     let r = f.send(html_only);
     assert_eq!((r.status().as_u16(), rpc_error(&r)), (406, jsonrpc::INVALID_REQUEST));
-    for path in ["http://127.0.0.1:9001/", "http://127.0.0.1:9001/mcp/", "http://127.0.0.1:9001/downstream/report"] {
+    for path in
+        ["http://127.0.0.1:9001/", "http://127.0.0.1:9001/mcp/", "http://127.0.0.1:9001/downstream/report"]
+    {
         assert_eq!(f.send(request("GET", path, Some(&t), None)).status(), 404, "{path}");
     }
 }
@@ -661,7 +755,11 @@ fn tool_argument_errors_are_tool_results_without_effect() {
     let mut f = Fixture::new();
     let t = f.token("mcp:read mcp:write");
     let session = f.initialize(&t);
-    for (tool, args) in [("echo", json!({})), ("write_note", json!({"text": 5})), ("write_note", json!({"text": "a", "x": 1}))] {
+    for (tool, args) in [
+        ("echo", json!({})),
+        ("write_note", json!({"text": 5})),
+        ("write_note", json!({"text": "a", "x": 1})),
+    ] {
         let r = f.call(Some(&t), &session, tool, args);
         assert_eq!(r.status(), 200);
         assert!(tool_text(&r).1, "{}", text(&r));

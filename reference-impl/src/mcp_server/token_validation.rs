@@ -68,8 +68,9 @@ impl Rejection {
         }
         let mut r = match error {
             Some((code, description)) => {
+                let description = header_safe(description);
                 c = c.with("error", code).with("error_description", description.as_str());
-                wire::oauth_error(status, code, description.as_str())
+                wire::oauth_error(status, code, description)
             }
             None => {
                 let mut r = Response::new(Bytes::new());
@@ -80,6 +81,24 @@ impl Rejection {
         set_challenge(&mut r, &c);
         r
     }
+}
+
+/// Longest `error_description` sent, in characters.
+const MAX_DESCRIPTION: usize = 300;
+
+/// `text` made fit for a quoted-string in a header: at most [`MAX_DESCRIPTION`]
+/// characters, anything but visible ASCII and space replaced by `?`. Descriptions echo
+/// values from the token (`iss`, `aud`), which an attacker chooses.
+pub(super) fn header_safe(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_DESCRIPTION)
+        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if text.chars().nth(MAX_DESCRIPTION).is_some() {
+        out.push_str("...");
+    }
+    out
 }
 
 /// Puts `challenge` in the `WWW-Authenticate` header of `r`.
@@ -125,7 +144,8 @@ fn unsupported_scheme(req: &Request) -> bool {
     let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
     let (Some(v), None) = (values.next(), values.next()) else { return false };
     let Some((scheme, credentials)) = v.to_str().ok().and_then(|v| v.split_once(' ')) else { return false };
-    let is_token = !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let is_token = !scheme.is_empty()
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     is_token && !credentials.trim().is_empty() && !scheme.eq_ignore_ascii_case("bearer")
 }
 
@@ -185,7 +205,9 @@ impl TokenValidation {
         let refetch_allowed = self.last_fetch.is_none_or(|t| now.since(t) >= self.refetch_interval);
         match self.validate(token, target, now) {
             None => Verdict::FetchKeys(self.fetch_request(now)),
-            Some(Err(TokenError::UnknownKey(_))) if refetch_allowed => Verdict::FetchKeys(self.fetch_request(now)),
+            Some(Err(TokenError::UnknownKey(_))) if refetch_allowed => {
+                Verdict::FetchKeys(self.fetch_request(now))
+            }
             Some(Err(e)) => Verdict::Invalid(e.to_string()),
             Some(Ok(c)) => Verdict::Valid(c),
         }
@@ -208,7 +230,12 @@ impl TokenValidation {
         }
     }
 
-    fn validate(&self, token: &str, target: Target, now: Time) -> Option<Result<AccessTokenClaims, TokenError>> {
+    fn validate(
+        &self,
+        token: &str,
+        target: Target,
+        now: Time,
+    ) -> Option<Result<AccessTokenClaims, TokenError>> {
         let v = self.validators.as_ref()?;
         let validator = match target {
             Target::Mcp => &v.mcp,
@@ -247,8 +274,11 @@ impl TokenValidation {
 /// `client_secret_basic`.
 pub(super) fn introspection_request(config: &Introspection, token: &str) -> Request {
     let form = wire::encode_pairs([("token", token), ("token_type_hint", "access_token")]);
-    let mut r = wire::post_form_request(&config.endpoint, &form).unwrap_or_else(|_| Request::new(Bytes::new()));
-    if let Ok(v) = HeaderValue::from_str(&super::client_secret_basic(&config.client_id, &config.client_secret)) {
+    let mut r =
+        wire::post_form_request(&config.endpoint, &form).unwrap_or_else(|_| Request::new(Bytes::new()));
+    if let Ok(v) =
+        HeaderValue::from_str(&super::client_secret_basic(&config.client_id, &config.client_secret))
+    {
         r.headers_mut().insert(header::AUTHORIZATION, v);
     }
     r
@@ -258,7 +288,10 @@ pub(super) fn introspection_request(config: &Introspection, token: &str) -> Requ
 pub(super) fn introspection_verdict(endpoint: &str, fetched: FetchResult) -> Result<(), String> {
     let r = fetched.map_err(|e| format!("cannot introspect the token at `{endpoint}`: {}", e.reason))?;
     if r.status() != StatusCode::OK {
-        return Err(format!("introspection at `{endpoint}` answered http {}, expected 200", r.status().as_u16()));
+        return Err(format!(
+            "introspection at `{endpoint}` answered http {}, expected 200",
+            r.status().as_u16()
+        ));
     }
     let body: Value = wire::parse_json("introspection response", r.body()).map_err(|e| e.to_string())?;
     match body.get("active") {

@@ -59,14 +59,14 @@ pub(super) fn method_not_allowed(allow: &'static str) -> Response {
 
 /// 403 when an `Origin` header is present and not allowed (MCP 2025-11-25 §Security
 /// Warning). Requests without `Origin` come from non-browser clients and pass.
-pub(super) fn check_origin(req: &Request, config: &Config) -> Result<(), Response> {
-    let forbidden = |detail: String| refuse(StatusCode::FORBIDDEN, INVALID_REQUEST, format!("origin: {detail}"));
-    match wire::single_header(req.headers(), header::ORIGIN) {
-        Ok(None) => Ok(()),
-        Ok(Some(o)) if config.allowed_origins.iter().any(|a| a == o) => Ok(()),
-        Ok(Some(o)) => Err(forbidden(format!("received `{o}`, expected one of {:?}", config.allowed_origins))),
-        Err(e) => Err(forbidden(e.to_string())),
-    }
+pub(super) fn origin_refusal(req: &Request, config: &Config) -> Option<Response> {
+    let detail = match wire::single_header(req.headers(), header::ORIGIN) {
+        Ok(None) => return None,
+        Ok(Some(o)) if config.allowed_origins.iter().any(|a| a == o) => return None,
+        Ok(Some(o)) => format!("received `{o}`, expected one of {:?}", config.allowed_origins),
+        Err(e) => e.to_string(),
+    };
+    Some(refuse(StatusCode::FORBIDDEN, INVALID_REQUEST, format!("origin: {detail}")))
 }
 
 /// True when the request declares a JSON body.
@@ -89,48 +89,53 @@ pub(super) fn unsupported_media_type(req: &Request) -> Response {
 
 /// 406 when `Accept` is present and excludes `application/json` (this server answers
 /// JSON, never an SSE stream).
-pub(super) fn check_accept(req: &Request) -> Result<(), Response> {
-    let Ok(Some(accept)) = wire::single_header(req.headers(), header::ACCEPT) else { return Ok(()) };
+pub(super) fn accept_refusal(req: &Request) -> Option<Response> {
+    let Ok(Some(accept)) = wire::single_header(req.headers(), header::ACCEPT) else { return None };
     let takes_json = accept.split(',').any(|range| {
         let m = range.split(';').next().unwrap_or("").trim();
         ["application/json", "application/*", "*/*"].iter().any(|ok| m.eq_ignore_ascii_case(ok))
     });
     if takes_json {
-        return Ok(());
+        return None;
     }
-    Err(refuse(
+    Some(refuse(
         StatusCode::NOT_ACCEPTABLE,
         INVALID_REQUEST,
         format!("accept: received `{accept}`, expected it to include application/json and text/event-stream"),
     ))
 }
 
-/// The `Mcp-Session-Id` of a request after `initialize`: 400 when absent or repeated.
-pub(super) fn session_id(req: &Request) -> Result<&str, Response> {
-    let bad = |detail: String| refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-session-id: {detail}"));
+/// The `Mcp-Session-Id` of a request after `initialize`, or what is wrong with it.
+pub(super) fn session_id(req: &Request) -> Result<&str, String> {
     match wire::single_header(req.headers(), SESSION_ID) {
         Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(bad("missing, expected the id returned by initialize".into())),
-        Err(e) => Err(bad(e.to_string())),
+        Ok(None) => Err("missing, expected the id returned by initialize".into()),
+        Err(e) => Err(e.to_string()),
     }
+}
+
+/// The 400 for a missing or repeated `Mcp-Session-Id`.
+pub(super) fn bad_session_id(detail: &str) -> Response {
+    refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-session-id: {detail}"))
 }
 
 /// The 404 for an unknown, expired, terminated or foreign session: the client must
 /// initialize again.
 pub(super) fn session_not_found() -> Response {
-    refuse(StatusCode::NOT_FOUND, INVALID_REQUEST, "mcp-session-id: no such session, expected a new initialize")
+    refuse(
+        StatusCode::NOT_FOUND,
+        INVALID_REQUEST,
+        "mcp-session-id: no such session, expected a new initialize",
+    )
 }
 
 /// 400 when `MCP-Protocol-Version` is present and differs from the negotiated version.
-pub(super) fn check_protocol_version(req: &Request, negotiated: &str) -> Result<(), Response> {
-    match wire::single_header(req.headers(), PROTOCOL_VERSION) {
-        Ok(None) => Ok(()),
-        Ok(Some(v)) if v == negotiated => Ok(()),
-        Ok(Some(v)) => Err(refuse(
-            StatusCode::BAD_REQUEST,
-            INVALID_REQUEST,
-            format!("mcp-protocol-version: received `{v}`, expected `{negotiated}` (negotiated by initialize)"),
-        )),
-        Err(e) => Err(refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-protocol-version: {e}"))),
-    }
+pub(super) fn protocol_version_refusal(req: &Request, negotiated: &str) -> Option<Response> {
+    let detail = match wire::single_header(req.headers(), PROTOCOL_VERSION) {
+        Ok(None) => return None,
+        Ok(Some(v)) if v == negotiated => return None,
+        Ok(Some(v)) => format!("received `{v}`, expected `{negotiated}` (negotiated by initialize)"),
+        Err(e) => e.to_string(),
+    };
+    Some(refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-protocol-version: {detail}")))
 }
