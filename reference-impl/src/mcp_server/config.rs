@@ -145,6 +145,7 @@ impl Config {
         urls.extend(self.downstream.as_ref().map(|d| &d.token_endpoint));
         for u in urls {
             Url::parse(u).map_err(|e| Error::Config(format!("`{u}` is not an absolute url: {e}")))?;
+            crate::wire::get_json_request(u)?;
         }
         if let Some(d) = &mut self.downstream {
             d.resource = canonical_resource(&d.resource).map_err(|e| Error::Config(e.to_string()))?;

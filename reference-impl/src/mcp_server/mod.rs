@@ -39,7 +39,7 @@ pub use transport::{LATEST_PROTOCOL_VERSION, PROTOCOL_VERSION, SESSION_ID, SUPPO
 
 use crate::Result;
 use crate::access_token::AccessTokenClaims;
-use crate::jsonrpc::{self, INVALID_PARAMS, INVALID_REQUEST, Id, Message, Parsed};
+use crate::jsonrpc::{self, INVALID_PARAMS, Id, Message};
 use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step};
 use crate::wire;
@@ -249,23 +249,14 @@ impl McpServer {
         if let Some(r) = transport::accept_refusal(request) {
             return Step::Respond(r);
         }
-        let message = match inbound.body.map(|b| b.map(jsonrpc::parse_value)) {
-            None => return Step::Respond(transport::unsupported_media_type(request)),
-            Some(Err(e)) => {
-                let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
-                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &e));
+        let message = match transport::read_message(inbound.body) {
+            Ok(m) => m,
+            Err(transport::Unreadable::ContentType) => {
+                return Step::Respond(transport::unsupported_media_type(request));
             }
-            Some(Ok(Err(invalid))) => {
-                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &invalid));
+            Err(transport::Unreadable::Message(error)) => {
+                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &error));
             }
-            Some(Ok(Ok(Parsed::Batch(_)))) => {
-                return Step::Respond(transport::refuse(
-                    StatusCode::BAD_REQUEST,
-                    INVALID_REQUEST,
-                    "invalid request: received a batch, expected one message (batching was removed in 2025-06-18)",
-                ));
-            }
-            Some(Ok(Ok(Parsed::Single(m)))) => m,
         };
         if let Message::Request(r) = &message
             && r.method == "initialize"
@@ -282,19 +273,28 @@ impl McpServer {
         if let Some(r) = transport::protocol_version_refusal(request, &negotiated) {
             return Step::Respond(r);
         }
-        let Message::Request(r) = message else { return Step::Respond(transport::accepted()) };
+        match message {
+            Message::Request(r) => self.request(r, &claims, env),
+            Message::Notification(_) | Message::Response(_) => Step::Respond(transport::accepted()),
+        }
+    }
+
+    /// A JSON-RPC request in an established session.
+    fn request(
+        &mut self,
+        r: jsonrpc::Request,
+        claims: &AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
         match r.method.as_str() {
             "ping" => Step::Respond(ok(r.id, json!({}))),
             "tools/list" => Step::Respond(ok(r.id, self.tools.list())),
-            "tools/call" => self.call_tool(r, &claims, env),
-            other => Step::Respond(transport::rpc(
-                StatusCode::OK,
-                &jsonrpc::Response::error(
-                    Some(r.id),
-                    jsonrpc::METHOD_NOT_FOUND,
-                    format!("method `{other}` not found"),
-                ),
-            )),
+            "tools/call" => self.call_tool(r, claims, env),
+            other => {
+                let message = format!("method `{other}` not found");
+                let e = jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, message);
+                Step::Respond(transport::rpc(StatusCode::OK, &e))
+            }
         }
     }
 

@@ -9,13 +9,17 @@
 //! message, or a batch (removed in 2025-06-18) → 400 with `-32600`; missing
 //! `Mcp-Session-Id` on anything but `initialize` → 400; unknown, expired or foreign
 //! session → 404; `MCP-Protocol-Version` other than the negotiated one → 400.
+//!
+//! `initialize` always opens a new session (an `Mcp-Session-Id` it carries is ignored).
+//! `Accept` is only required to admit JSON: every answer here is `application/json`.
 
 use super::config::Config;
-use crate::jsonrpc::{self, INVALID_REQUEST};
+use crate::jsonrpc::{self, INVALID_REQUEST, Message, Parsed};
 use crate::sans_io::{Request, Response};
 use crate::wire;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode, header};
+use serde_json::Value;
 
 /// The session header.
 pub const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -75,6 +79,36 @@ pub(super) fn is_json(req: &Request) -> bool {
         .ok()
         .flatten()
         .is_some_and(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Why a `POST` body yields no message.
+#[derive(Debug)]
+pub(super) enum Unreadable {
+    /// Not declared `application/json` (415).
+    ContentType,
+    /// Not JSON (`-32700`), not a message or a batch (`-32600`): 400 with this error.
+    Message(jsonrpc::Response),
+}
+
+/// The one message of a `POST` body (`None`: not declared `application/json`; else the
+/// body parsed as JSON, or the parse error).
+pub(super) fn read_message(body: Option<Result<Value, String>>) -> Result<Message, Unreadable> {
+    let value = match body {
+        None => return Err(Unreadable::ContentType),
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
+            return Err(Unreadable::Message(e));
+        }
+    };
+    match jsonrpc::parse_value(value).map_err(Unreadable::Message)? {
+        Parsed::Single(m) => Ok(m),
+        Parsed::Batch(_) => Err(Unreadable::Message(jsonrpc::Response::error(
+            None,
+            INVALID_REQUEST,
+            "invalid request: received a batch, expected one message (batching was removed in 2025-06-18)",
+        ))),
+    }
 }
 
 /// The 415 for a `POST` whose body is not declared `application/json`.
