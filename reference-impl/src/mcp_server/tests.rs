@@ -11,7 +11,7 @@ use crate::wire::Params;
 use bytes::Bytes;
 use http::header;
 use rand_chacha::ChaCha20Rng;
-use rand_core::SeedableRng;
+use rand_core::{RngCore, SeedableRng};
 use std::collections::BTreeSet;
 use std::time::Duration;
 
@@ -27,6 +27,8 @@ struct Authority {
     key: SigningKey,
     jwks: Jwks,
     jwks_down: bool,
+    /// Status the JWKS, introspection and token endpoints answer instead of 200.
+    failing_status: Option<StatusCode>,
     introspection_down: bool,
     revoked: BTreeSet<String>,
     fetched: Vec<String>,
@@ -56,6 +58,7 @@ impl Fixture {
                 jwks: key.public_jwks(),
                 key,
                 jwks_down: false,
+                failing_status: None,
                 introspection_down: false,
                 revoked: BTreeSet::new(),
                 fetched: Vec::new(),
@@ -153,6 +156,9 @@ fn serve(server: &mut McpServer, authority: &mut Authority, env: &mut Env<'_>, r
     let down = |reason: &str| Err(FetchError { url: url.clone(), reason: reason.into() });
     if url.starts_with(DOWNSTREAM) {
         return Ok(exchange(server, authority, env, req));
+    }
+    if let (Some(status), Some(_)) = (authority.failing_status, url.strip_prefix(ISS)) {
+        return Ok(wire::oauth_error(status, "server_error", "failing on purpose"));
     }
     match url.strip_prefix(ISS) {
         Some("/jwks") if authority.jwks_down => down("connection refused"),
@@ -834,4 +840,113 @@ fn config_is_checked() {
     }
     let s = McpServer::new(Config::new("HTTP://127.0.0.1:9001/mcp/", ISS)).unwrap();
     assert_eq!(s.config().resource, RS);
+}
+
+#[test]
+fn repeated_transport_headers_are_refused() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    let mut r = post(Some(&t), Some(&session), &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
+    r.headers_mut().append(SESSION_ID, HeaderValue::from_str(&session).unwrap());
+    let r = f.send(r);
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (400, jsonrpc::INVALID_REQUEST));
+    let mut r = post(Some(&t), None, &init_body("2025-11-25"));
+    r.headers_mut().append(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+    r.headers_mut().append(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+    let r = f.send(r);
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (403, jsonrpc::INVALID_REQUEST));
+}
+
+#[test]
+fn jwks_or_introspection_error_status_fails_closed() {
+    let mut f = Fixture::new();
+    f.authority.failing_status = Some(StatusCode::NOT_FOUND);
+    let t = f.token("mcp:read");
+    assert_refused(&f.post(Some(&t), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+
+    let mut f = Fixture::with(|c| {
+        c.introspection = Some(Introspection {
+            endpoint: format!("{ISS}/introspect"),
+            client_id: "rs-client".into(),
+            client_secret: "rs secret".into(),
+        })
+    });
+    let t = f.token("mcp:read");
+    assert_eq!(f.post(Some(&t), None, init_body("2025-11-25")).status(), 200);
+    f.authority.failing_status = Some(StatusCode::INTERNAL_SERVER_ERROR);
+    assert_refused(&f.post(Some(&t), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+}
+
+#[test]
+fn downstream_failures_are_tool_errors_and_tokens_are_renewed() {
+    let mut f = Fixture::with_downstream();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    let token_requests = |f: &Fixture| f.authority.fetched.iter().filter(|l| l.ends_with("/token")).count();
+
+    f.authority.failing_status = Some(StatusCode::UNAUTHORIZED);
+    let (text, is_error) = tool_text(&f.call(Some(&t), &session, "fetch_report", json!({})));
+    assert!(is_error && text.contains("server_error"), "{text}");
+    assert!(f.server.downstream_authorizations_seen().is_empty());
+    f.authority.failing_status = None;
+
+    assert!(!tool_text(&f.call(Some(&t), &session, "fetch_report", json!({}))).1);
+    assert_eq!(token_requests(&f), 2);
+    // Close to expiry (300 s, 10 s margin) the cached token is replaced.
+    f.advance(295);
+    let t = f.token("mcp:read");
+    assert!(!tool_text(&f.call(Some(&t), &session, "fetch_report", json!({}))).1);
+    assert_eq!(token_requests(&f), 3);
+    let seen = f.server.downstream_authorizations_seen();
+    assert_ne!(seen[0], seen[1], "a fresh downstream token");
+
+    let r = f.call(Some(&t), &session, "fetch_report", json!({"unexpected": 1}));
+    assert!(tool_text(&r).1);
+    assert_eq!(token_requests(&f), 3, "bad arguments: nothing fetched");
+}
+
+#[test]
+fn hostile_input_never_gets_a_5xx() {
+    let mut f = Fixture::with_downstream();
+    let t = f.token("mcp:read mcp:write mcp:admin");
+    let session = f.initialize(&t);
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let paths = [
+        "/mcp",
+        "/mcp?x=%ff",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/downstream/report",
+        "/%00",
+        "/",
+    ];
+    let methods = ["GET", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"];
+    let bodies: [&[u8]; 6] = [
+        b"",
+        b"\xff\xfe\x00",
+        br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"text":{"a":1}}}}"#,
+        br#"{"jsonrpc":"2.0","id":[1],"method":"ping"}"#,
+        br#"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"#,
+        br#"{"jsonrpc":"2.0","id":9007199254740993,"method":"tools/call","params":{"name":"admin_reset"}}"#,
+    ];
+    for i in 0..300u32 {
+        let pick = |n: usize, rng: &mut ChaCha20Rng| (rng.next_u32() as usize) % n;
+        let mut b = http::Request::builder()
+            .method(methods[pick(methods.len(), &mut rng)])
+            .uri(format!("http://127.0.0.1:9001{}", paths[pick(paths.len(), &mut rng)]));
+        if i % 2 == 0 {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}")).header(SESSION_ID, session.as_str());
+        }
+        if i % 3 == 0 {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+        }
+        let mut body = bodies[pick(bodies.len(), &mut rng)].to_vec();
+        if i % 5 == 0 {
+            let mut noise = vec![0u8; 16];
+            rng.fill_bytes(&mut noise);
+            body.extend(noise);
+        }
+        let r = f.send(b.body(Bytes::from(body)).unwrap());
+        assert!(r.status().as_u16() < 500, "request {i}: {}", r.status());
+    }
 }
