@@ -14,11 +14,27 @@
 //!
 //! ```
 //! use mcp_authz_reference::mcp_server::{Config, McpServer};
-//! let server = McpServer::new(Config::new("http://127.0.0.1:9001/mcp", "http://127.0.0.1:9000")).unwrap();
+//! use mcp_authz_reference::sans_io::{Env, Time, drive};
+//! use rand_core::SeedableRng;
+//! let mut server = McpServer::new(Config::new("http://127.0.0.1:9001/mcp", "http://127.0.0.1:9000")).unwrap();
 //! let prm = server.protected_resource_metadata();
 //! assert_eq!(prm.resource, "http://127.0.0.1:9001/mcp");
 //! assert_eq!(prm.authorization_servers, ["http://127.0.0.1:9000"]);
 //! assert_eq!(server.config().jwks_uri, "http://127.0.0.1:9000/jwks");
+//!
+//! // A request without a token: 401 and a challenge pointing at the metadata.
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let mut env = Env::new(Time::from_unix_secs(1_700_000_000), &mut rng);
+//! let request = http::Request::post("http://127.0.0.1:9001/mcp")
+//!     .header("content-type", "application/json")
+//!     .body(bytes::Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))
+//!     .unwrap();
+//! let response = drive(&mut server, request, &mut env, |_| unreachable!("no token, nothing to fetch"));
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(
+//!     response.headers()["www-authenticate"],
+//!     r#"Bearer resource_metadata="http://127.0.0.1:9001/.well-known/oauth-protected-resource/mcp", scope="mcp:read""#
+//! );
 //! ```
 
 mod config;

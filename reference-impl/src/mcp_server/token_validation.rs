@@ -15,8 +15,14 @@
 //! - A JWKS that cannot be fetched or parsed fails closed: 401 `invalid_token` with a
 //!   description naming the JWKS URL, never a 5xx (the client cannot fix the AS, but a
 //!   503 would invite it to retry with the same token forever).
+//! - Until a JWKS has been loaded, every request presenting a token fetches it; once keys
+//!   are cached, a token naming an unknown `kid` (or none) triggers a refetch only when
+//!   the last fetch is at least `jwks_refetch_interval` old, so forged `kid`s cannot make
+//!   the server hammer the AS.
 //! - Introspection (when configured) runs on every request after local validation; a
 //!   failed introspection fails closed the same way.
+//! - `error_description` values are cut to 300 characters of visible ASCII: they echo
+//!   claims an attacker chooses, and a header cannot carry anything else.
 
 use super::config::{Config, Introspection};
 use crate::access_token::{AccessTokenClaims, Validator};

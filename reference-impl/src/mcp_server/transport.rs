@@ -10,7 +10,9 @@
 //! `Mcp-Session-Id` on anything but `initialize` → 400; unknown, expired or foreign
 //! session → 404; `MCP-Protocol-Version` other than the negotiated one → 400.
 //!
-//! `initialize` always opens a new session (an `Mcp-Session-Id` it carries is ignored).
+//! `Origin` is checked on the MCP endpoint only: the protected resource metadata is
+//! public and the downstream API is no MCP endpoint. `initialize` always opens a new
+//! session (an `Mcp-Session-Id` it carries is ignored).
 //! `Accept` is only required to admit JSON: every answer here is `application/json`.
 
 use super::config::Config;
