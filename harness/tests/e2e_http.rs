@@ -35,6 +35,12 @@ async fn token_request(stack: &Stack, pairs: &[(&str, &str)]) -> (u16, Value) {
     (resp.status().as_u16(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))
 }
 
+/// Presents refresh token `rt` as public client `client_id`.
+async fn refresh(stack: &Stack, client_id: &str, rt: &str) -> (u16, Value) {
+    let pairs = [("grant_type", "refresh_token"), ("refresh_token", rt), ("client_id", client_id), ("resource", &stack.mcp_url)];
+    token_request(stack, &pairs).await
+}
+
 /// Calls `tools/call echo` with `token` in a fresh session; returns the HTTP status.
 async fn echo_status(stack: &Stack, token: &str) -> u16 {
     let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}});
@@ -70,15 +76,9 @@ async fn public_client_full_flow_with_refresh_rotation_and_reuse_detection() {
 
     // Reuse of the rotated refresh token: invalid_grant, and the whole family dies.
     let old_rt = first.refresh_token.clone().expect("refresh token");
-    let refresh = |rt: String| {
-        let (id, res) = (client_id.clone(), stack.mcp_url.clone());
-        async move {
-            token_request(&stack, &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", &id), ("resource", &res)]).await
-        }
-    };
-    let (status, body) = refresh(old_rt).await;
+    let (status, body) = refresh(&stack, &client_id, &old_rt).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    let (status, body) = refresh(second.refresh_token.clone().expect("refresh token")).await;
+    let (status, body) = refresh(&stack, &client_id, second.refresh_token.as_deref().expect("refresh token")).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "newest refresh token of the family revoked");
     // Its access token too (the MCP server introspects, so revocation is immediate).
     assert_eq!(echo_status(&stack, &second.access_token).await, 401);
