@@ -142,8 +142,13 @@ impl AuthorizationServer {
             Ok(c) => c.to_string(),
             Err(e) => return Step::Respond(bad_request_page(e)),
         };
-        if let Some(client) = self.clients.get(&client_id) {
-            return Step::Respond(self.authorize_client(client.clone(), &params, env));
+        let fresh =
+            |(client, until): &(RegisteredClient, Time)| (env.now < *until).then(|| client.clone());
+        let known = self.clients.get(&client_id).cloned();
+        if let Some(client) =
+            known.or_else(|| self.metadata_clients.get(&client_id).and_then(fresh))
+        {
+            return Step::Respond(self.authorize_client(client, &params, env));
         }
         if !client_id_metadata::is_url(&client_id) {
             return Step::Respond(error_page(
@@ -172,9 +177,10 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Response {
         match pending.finish(fetched, &self.config.registration_scopes) {
-            Ok((client, params)) => {
+            Ok((client, fresh_for, params)) => {
+                let until = env.now.plus(fresh_for);
                 self.metadata_clients
-                    .insert(client.client_id.clone(), client.clone());
+                    .insert(client.client_id.clone(), (client.clone(), until));
                 self.authorize_client(client, &params, env)
             }
             Err(e) => error_page(StatusCode::BAD_REQUEST, "invalid_client", e),

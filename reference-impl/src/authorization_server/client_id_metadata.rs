@@ -11,15 +11,21 @@
 //! byte for byte and which has `client_name` and `redirect_uris`. Such clients are public
 //! (`none`, or `private_key_jwt` with inline `jwks`) and get the registration scopes.
 //!
-//! Caching: none across requests (every `/authorize` fetches again, as if the document
-//! were `no-store`); the token endpoint uses the document of the latest authorization.
+//! Caching (AS-08): a document is reused for later authorization requests while its
+//! `Cache-Control: max-age` lasts (at most [`MAX_CACHE_AGE`]); without `max-age`, or with
+//! `no-store` / `no-cache`, every request fetches it again. The token endpoint uses the
+//! document of the latest authorization.
 
 use super::config::{NONE, RegisteredClient};
 use crate::registration::{self, ClientMetadata};
-use crate::sans_io::{FetchResult, Request};
+use crate::sans_io::{FetchResult, Request, Response};
 use crate::wire::{self, Params};
 use crate::{Error, Result};
+use std::time::Duration;
 use url::Url;
+
+/// The longest time a fetched document is reused.
+pub const MAX_CACHE_AGE: Duration = Duration::from_secs(3600);
 
 /// True when `client_id` has the form of a URL (and so may name a metadata document).
 pub fn is_url(client_id: &str) -> bool {
@@ -82,11 +88,10 @@ pub fn check_url(client_id: &str, allow_insecure: bool) -> Result<Url> {
 /// Turns the fetched answer into a client, or says why it is refused.
 pub fn client_from_response(
     url: &str,
-    fetched: FetchResult,
+    response: &Response,
     registration_scopes: &[String],
 ) -> Result<RegisteredClient> {
     let what = "client id metadata document";
-    let response = fetched?;
     if response.status() != http::StatusCode::OK {
         return Err(Error::HttpStatus {
             what,
@@ -157,6 +162,24 @@ pub struct ClientIdMetadataFetch {
     params: Params,
 }
 
+/// How long a fetched document may be reused: its `Cache-Control: max-age`, capped at
+/// [`MAX_CACHE_AGE`]; zero without it or with `no-store` / `no-cache`.
+pub fn cache_lifetime(response: &Response) -> Duration {
+    let mut max_age = None;
+    for value in response.headers().get_all(http::header::CACHE_CONTROL) {
+        for directive in value.to_str().unwrap_or("no-store").split(',') {
+            let directive = directive.trim().to_ascii_lowercase();
+            if directive == "no-store" || directive == "no-cache" {
+                return Duration::ZERO;
+            }
+            if let Some(secs) = directive.strip_prefix("max-age=") {
+                max_age = secs.parse().ok().map(Duration::from_secs);
+            }
+        }
+    }
+    max_age.unwrap_or(Duration::ZERO).min(MAX_CACHE_AGE)
+}
+
 impl ClientIdMetadataFetch {
     /// The fetch of `url` for the authorization request `params`.
     pub(super) fn start(
@@ -175,16 +198,16 @@ impl ClientIdMetadataFetch {
         ))
     }
 
-    /// The client the document describes, and the authorization request to continue.
+    /// The client the document describes, how long it may be reused, and the
+    /// authorization request to continue.
     pub(super) fn finish(
         self,
         fetched: FetchResult,
         registration_scopes: &[String],
-    ) -> Result<(RegisteredClient, Params)> {
-        Ok((
-            client_from_response(&self.url, fetched, registration_scopes)?,
-            self.params,
-        ))
+    ) -> Result<(RegisteredClient, Duration, Params)> {
+        let response = fetched?;
+        let client = client_from_response(&self.url, &response, registration_scopes)?;
+        Ok((client, cache_lifetime(&response), self.params))
     }
 }
 
@@ -229,7 +252,32 @@ mod tests {
         assert_eq!(token.status(), StatusCode::OK);
         assert_eq!(json_of(&token)["scope"], "mcp:read mcp:write");
         authorize_with_document(&mut t);
-        assert_eq!(t.fetched.len(), 2, "no caching across requests");
+        assert_eq!(t.fetched.len(), 2, "no max-age: fetched again");
+    }
+
+    #[test]
+    fn documents_are_cached_for_max_age() {
+        let mut t = Tester::new();
+        let cached = |cache_control: &str| {
+            let mut r = json_response(200, &document().to_string());
+            r.headers_mut()
+                .insert("cache-control", cache_control.parse().unwrap());
+            Ok(r)
+        };
+        t.documents.insert(URL.into(), cached("public, max-age=60"));
+        authorize_with_document(&mut t);
+        assert!(
+            location_params(&authorize_with_document(&mut t))
+                .get("code")
+                .is_some()
+        );
+        assert_eq!(t.fetched.len(), 1);
+        t.advance(61);
+        t.documents
+            .insert(URL.into(), cached("max-age=60, no-store"));
+        authorize_with_document(&mut t);
+        authorize_with_document(&mut t);
+        assert_eq!(t.fetched.len(), 3);
     }
 
     #[test]

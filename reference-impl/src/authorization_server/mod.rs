@@ -19,8 +19,8 @@
 //!   MUST send it. Refused with `invalid_target`.
 //! - `redirect_uri` is required at `/authorize`, even for a client with one registered URI.
 //! - refresh tokens are rotated on every use, for confidential clients too.
-//! - client ID metadata documents are fetched on every authorization request (no cache
-//!   across requests); the token endpoint uses the document of the latest request.
+//! - client ID metadata documents are reused while their `Cache-Control: max-age` lasts
+//!   (at most an hour), else fetched at every authorization request.
 //!
 //! ```
 //! use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
@@ -66,8 +66,9 @@ pub struct AuthorizationServer {
     keys: Vec<SigningKey>,
     /// Pre-registered and dynamically registered clients, by client ID.
     clients: BTreeMap<String, RegisteredClient>,
-    /// Clients described by client ID metadata documents, by URL, as last fetched.
-    metadata_clients: BTreeMap<String, RegisteredClient>,
+    /// Clients described by client ID metadata documents, by URL, as last fetched, with
+    /// the time until which the document may be reused.
+    metadata_clients: BTreeMap<String, (RegisteredClient, Time)>,
     /// Authorization requests waiting for the consent form, by CSRF token.
     pending: BTreeMap<String, authorize::PendingAuthorization>,
     /// Issued authorization codes, by code.
@@ -162,7 +163,7 @@ impl AuthorizationServer {
     fn client(&self, client_id: &str) -> Option<&RegisteredClient> {
         self.clients
             .get(client_id)
-            .or_else(|| self.metadata_clients.get(client_id))
+            .or_else(|| self.metadata_clients.get(client_id).map(|(c, _)| c))
     }
 
     /// Marks an access token's `jti` revoked until its `exp`.

@@ -335,6 +335,10 @@ mod tests {
             (400, "invalid_grant".into())
         );
         assert_eq!(
+            error_of(&redeem(&mut t, &code, ("code", None))),
+            (400, "invalid_request".into())
+        );
+        assert_eq!(
             error_of(&redeem(&mut t, &code, ("redirect_uri", None))),
             (400, "invalid_request".into())
         );
