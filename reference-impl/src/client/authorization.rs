@@ -1,0 +1,208 @@
+//! The authorization request and response (OAuth 2.1 §4.1): PKCE S256 and `state` fresh
+//! per flow (CL-28/30/32), the `resource` indicator (RFC 8707, CL-19), the scope
+//! selection strategy (CL-05..07), and the checks on the redirect back: `state` equal,
+//! `iss` equal to the issuer when the AS advertises RFC 9207 (mix-up defence).
+
+use crate::metadata::check_endpoint_url;
+use crate::pkce::{self, Pkce};
+use crate::sans_io::Env;
+use crate::wire::Params;
+use crate::{Error, Result};
+
+/// One authorization request: the URL to open and the secrets to check the response and
+/// redeem the code with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuthorizationRequest {
+    /// The full authorization URL (endpoint plus query).
+    pub url: String,
+    /// The `state` sent; the response must carry it back unchanged.
+    pub state: String,
+    /// The PKCE pair; the verifier goes to the token request.
+    pub pkce: Pkce,
+    /// The `scope` requested, if any.
+    pub scope: Option<String>,
+}
+
+/// The parameters of an authorization request besides the fresh secrets.
+#[derive(Debug, Clone, Copy)]
+pub struct AuthorizationParams<'a> {
+    /// The authorization endpoint from the AS metadata.
+    pub endpoint: &'a str,
+    /// The client id.
+    pub client_id: &'a str,
+    /// The redirect URI (registered).
+    pub redirect_uri: &'a str,
+    /// The canonical URI of the MCP server.
+    pub resource: &'a str,
+    /// The scope to request, if any.
+    pub scope: Option<&'a str>,
+}
+
+impl AuthorizationRequest {
+    /// Builds a request with a fresh PKCE pair and `state` drawn from `env`. The endpoint
+    /// must be https (or loopback http): `javascript:`, `file:` and the like are refused
+    /// (CL-41). Query parameters already in the endpoint are kept.
+    pub fn new(p: AuthorizationParams<'_>, env: &mut Env<'_>) -> Result<Self> {
+        let mut url = check_endpoint_url("authorization_endpoint", p.endpoint)?;
+        let pkce = Pkce::generate(env);
+        let state = env.random_string(32);
+        {
+            let mut q = url.query_pairs_mut();
+            q.append_pair("response_type", "code")
+                .append_pair("client_id", p.client_id)
+                .append_pair("redirect_uri", p.redirect_uri)
+                .append_pair("code_challenge", &pkce.challenge)
+                .append_pair("code_challenge_method", pkce::S256)
+                .append_pair("state", &state)
+                .append_pair("resource", p.resource);
+            if let Some(scope) = p.scope {
+                q.append_pair("scope", scope);
+            }
+        }
+        Ok(AuthorizationRequest { url: url.into(), state, pkce, scope: p.scope.map(str::to_string) })
+    }
+}
+
+/// The scope to request (CL-05..07): a step-up union first, then the configured
+/// override, then the challenge's `scope`, then all of the PRM `scopes_supported`, else
+/// none (the parameter is omitted).
+pub fn select_scope(
+    step_up: Option<&str>,
+    configured: Option<&str>,
+    challenged: Option<&str>,
+    scopes_supported: Option<&[String]>,
+) -> Option<String> {
+    step_up
+        .or(configured)
+        .or(challenged)
+        .map(str::to_string)
+        .or_else(|| scopes_supported.filter(|s| !s.is_empty()).map(|s| s.join(" ")))
+}
+
+/// The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct AuthorizationResponse {
+    /// The authorization code.
+    pub code: Option<String>,
+    /// The `state` returned.
+    pub state: Option<String>,
+    /// The issuer (RFC 9207).
+    pub iss: Option<String>,
+    /// An error code.
+    pub error: Option<String>,
+    /// The error's description.
+    pub error_description: Option<String>,
+}
+
+/// Parses the query of the URL the AS redirected the user agent to. A repeated
+/// parameter is an error.
+pub fn redirect_params(url: &str) -> Result<AuthorizationResponse> {
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Error::unexpected("redirect url", format!("`{url}` ({e})"), "an absolute url"))?;
+    let p = Params::parse(parsed.query().unwrap_or("").as_bytes())?;
+    let get = |n: &str| p.get(n).map(str::to_string);
+    Ok(AuthorizationResponse {
+        code: get("code"),
+        state: get("state"),
+        iss: get("iss"),
+        error: get("error"),
+        error_description: get("error_description"),
+    })
+}
+
+impl AuthorizationResponse {
+    /// Checks the response and returns the code: `state` equal to `expected_state`
+    /// (CL-32); `iss` equal to `issuer` when present, and required when `iss_required`
+    /// (the AS metadata says `authorization_response_iss_parameter_supported`); an
+    /// `error` becomes [`Error::OAuth`].
+    pub fn validate(self, expected_state: &str, issuer: &str, iss_required: bool) -> Result<String> {
+        match self.state.as_deref() {
+            Some(s) if s == expected_state => {}
+            Some(s) => {
+                return Err(Error::unexpected(
+                    "state in the authorization response",
+                    format!("`{s}`"),
+                    "the state sent in the authorization request",
+                ));
+            }
+            None => return Err(Error::Missing("state in the authorization response".into())),
+        }
+        match self.iss.as_deref() {
+            Some(i) if i == issuer => {}
+            Some(i) => {
+                return Err(Error::unexpected(
+                    "iss in the authorization response",
+                    format!("`{i}`"),
+                    format!("`{issuer}` (RFC 9207)"),
+                ));
+            }
+            None if iss_required => {
+                return Err(Error::Missing(format!(
+                    "iss in the authorization response; the metadata of `{issuer}` advertises it (RFC 9207)"
+                )));
+            }
+            None => {}
+        }
+        if let Some(error) = self.error {
+            return Err(Error::OAuth {
+                endpoint: "authorization endpoint",
+                status: 302,
+                error,
+                description: self.error_description,
+            });
+        }
+        match self.code {
+            Some(c) if !c.is_empty() => Ok(c),
+            _ => Err(Error::Missing("code in the authorization response".into())),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn response(q: &str) -> AuthorizationResponse {
+        redirect_params(&format!("http://127.0.0.1:8765/callback?{q}")).unwrap()
+    }
+
+    #[test]
+    fn scope_selection_order() {
+        let supported = ["a".to_string(), "b".to_string()];
+        assert_eq!(select_scope(None, None, None, Some(&supported)).as_deref(), Some("a b"));
+        assert_eq!(select_scope(None, None, Some("c"), Some(&supported)).as_deref(), Some("c"));
+        assert_eq!(select_scope(None, Some("o"), Some("c"), None).as_deref(), Some("o"));
+        assert_eq!(select_scope(Some("u v"), Some("o"), Some("c"), None).as_deref(), Some("u v"));
+        assert_eq!(select_scope(None, None, None, None), None);
+        assert_eq!(select_scope(None, None, None, Some(&[])), None);
+    }
+
+    #[test]
+    fn missing_state_is_refused() {
+        let e = response("code=c").validate("s", "https://as.example", false).unwrap_err();
+        assert_eq!(e, Error::Missing("state in the authorization response".into()));
+    }
+
+    #[test]
+    fn error_response_is_reported_after_state_check() {
+        let e = response("error=access_denied&state=s").validate("s", "https://as.example", false).unwrap_err();
+        assert!(matches!(e, Error::OAuth { ref error, .. } if error == "access_denied"));
+        let e = response("error=access_denied&state=x").validate("s", "https://as.example", false).unwrap_err();
+        assert!(matches!(e, Error::Unexpected { what: "state in the authorization response", .. }));
+    }
+
+    #[test]
+    fn repeated_code_is_refused() {
+        assert_eq!(
+            redirect_params("http://127.0.0.1/cb?code=a&code=b&state=s"),
+            Err(Error::RepeatedParameter("code".into()))
+        );
+    }
+
+    #[test]
+    fn unadvertised_iss_is_still_compared() {
+        let e = response("code=c&state=s&iss=https://evil.example").validate("s", "https://as.example", false);
+        assert!(matches!(e, Err(Error::Unexpected { what: "iss in the authorization response", .. })));
+        assert_eq!(response("code=c&state=s").validate("s", "https://as.example", false).unwrap(), "c");
+    }
+}

@@ -1,0 +1,118 @@
+//! Authorization server discovery (MCP authorization 2025-11-25): protected resource
+//! metadata (RFC 9728) from the challenge's `resource_metadata` or the well-known URLs,
+//! then authorization server metadata (RFC 8414 / OpenID Connect Discovery) over
+//! [`metadata::discovery_urls`] in order.
+//!
+//! A candidate URL that answers anything but 200 (or cannot be fetched) sends the client
+//! to the next candidate ([`Probe::Next`]); a 200 whose document fails the checks is a
+//! refusal: the client stops there.
+
+use crate::bearer::Challenge;
+use crate::metadata::{self, AuthorizationServerMetadata, check_endpoint_url};
+use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
+use crate::sans_io::FetchResult;
+use crate::{Error, Result};
+use http::StatusCode;
+
+/// The outcome of fetching one candidate URL.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Probe<T> {
+    /// A document that passed the checks.
+    Found(T),
+    /// This candidate has no document; try the next one. Holds why.
+    Next(Error),
+}
+
+/// The protected resource metadata URLs to try for `server_url`, in order (CL-04): the
+/// challenge's `resource_metadata` alone when present (after the URL safety check), else
+/// the path-inserted then the root well-known URL.
+pub fn prm_candidates(challenge: Option<&Challenge>, server_url: &str) -> Result<Vec<String>> {
+    if let Some(url) = challenge.and_then(|c| c.get("resource_metadata")) {
+        check_endpoint_url("resource_metadata", url)?;
+        return Ok(vec![url.to_string()]);
+    }
+    well_known_urls(server_url)
+}
+
+/// Reads the result of fetching protected resource metadata for `server_url`: the
+/// document's `resource` must name that server (RFC 9728 §3.3) and it must list an
+/// authorization server.
+pub fn read_prm(fetched: FetchResult, server_url: &str) -> Result<Probe<ProtectedResourceMetadata>> {
+    let r = match found(fetched, "protected resource metadata") {
+        Ok(r) => r,
+        Err(e) => return Ok(Probe::Next(e)),
+    };
+    let prm = ProtectedResourceMetadata::parse(r.body())?;
+    prm.check(server_url)?;
+    Ok(Probe::Found(prm))
+}
+
+/// The issuer the client uses: the first of `authorization_servers`, after the URL
+/// safety check.
+pub fn issuer(prm: &ProtectedResourceMetadata) -> Result<String> {
+    let first = prm
+        .authorization_servers
+        .first()
+        .ok_or_else(|| Error::Missing("authorization_servers in protected resource metadata".into()))?;
+    check_endpoint_url("authorization server issuer", first)?;
+    Ok(first.clone())
+}
+
+/// The authorization server metadata URLs for `issuer`, in the MCP order (CL-08).
+pub fn as_metadata_candidates(issuer: &str) -> Result<Vec<String>> {
+    metadata::discovery_urls(issuer)
+}
+
+/// Reads the result of fetching authorization server metadata for `issuer`: issuer
+/// byte-equal, S256 advertised, endpoints present and safe
+/// ([`AuthorizationServerMetadata::check`]).
+pub fn read_as_metadata(fetched: FetchResult, issuer: &str) -> Result<Probe<AuthorizationServerMetadata>> {
+    let r = match found(fetched, "authorization server metadata") {
+        Ok(r) => r,
+        Err(e) => return Ok(Probe::Next(e)),
+    };
+    let m = AuthorizationServerMetadata::parse(r.body())?;
+    m.check(issuer)?;
+    Ok(Probe::Found(m))
+}
+
+/// The response when it is a 200; redirects are not followed (CL-40).
+fn found(fetched: FetchResult, what: &'static str) -> Result<crate::sans_io::Response> {
+    let r = fetched?;
+    if r.status() != StatusCode::OK {
+        return Err(Error::HttpStatus { what, received: r.status().as_u16(), expected: "200" });
+    }
+    Ok(r)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sans_io::FetchError;
+    use crate::wire;
+
+    #[test]
+    fn challenge_url_is_the_only_candidate() {
+        let c = Challenge::bearer().with("resource_metadata", "https://mcp.example/prm");
+        assert_eq!(prm_candidates(Some(&c), "https://mcp.example/mcp").unwrap(), ["https://mcp.example/prm"]);
+        let c = Challenge::bearer().with("resource_metadata", "javascript:alert(1)");
+        assert!(matches!(prm_candidates(Some(&c), "https://mcp.example/mcp"), Err(Error::Refused(_))));
+    }
+
+    #[test]
+    fn not_found_and_fetch_failure_try_the_next_candidate() {
+        let r = wire::json(StatusCode::NOT_FOUND, &serde_json::json!({}));
+        assert_eq!(
+            read_prm(Ok(r), "https://mcp.example/mcp").unwrap(),
+            Probe::Next(Error::HttpStatus { what: "protected resource metadata", received: 404, expected: "200" })
+        );
+        let e = FetchError { url: "https://x.example".into(), reason: "refused".into() };
+        assert!(matches!(read_as_metadata(Err(e), "https://x.example"), Ok(Probe::Next(Error::Fetch { .. }))));
+    }
+
+    #[test]
+    fn malformed_document_is_a_refusal() {
+        let r = wire::json(StatusCode::OK, &serde_json::json!({"nope": 1}));
+        assert!(matches!(read_prm(Ok(r), "https://mcp.example/mcp"), Err(Error::Malformed { .. })));
+    }
+}

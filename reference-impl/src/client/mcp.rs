@@ -1,0 +1,219 @@
+//! The MCP calls the client makes over Streamable HTTP (MCP 2025-11-25 §Transports):
+//! JSON-RPC `initialize`, `notifications/initialized`, `tools/list` and `tools/call` as
+//! POSTs accepting `application/json` and `text/event-stream`, with the
+//! `Mcp-Session-Id` the server assigned and the negotiated `MCP-Protocol-Version`.
+
+use crate::sans_io::{Request, Response};
+use crate::wire;
+use crate::{Error, Result};
+use bytes::Bytes;
+use http::header;
+use serde_json::{Value, json};
+
+/// The protocol version this client asks for.
+pub const PROTOCOL_VERSION: &str = "2025-11-25";
+/// Protocol versions this client accepts from a server.
+pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-26"];
+/// The session header.
+pub const SESSION_HEADER: &str = "mcp-session-id";
+/// The protocol version header.
+pub const VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// What the client does on the MCP server.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Operation {
+    /// `tools/list`.
+    ListTools,
+    /// `tools/call` of tool `name` with `arguments`.
+    CallTool {
+        /// The tool name.
+        name: String,
+        /// The arguments object.
+        arguments: Value,
+    },
+}
+
+impl Operation {
+    /// The JSON-RPC method.
+    pub fn method(&self) -> &'static str {
+        match self {
+            Operation::ListTools => "tools/list",
+            Operation::CallTool { .. } => "tools/call",
+        }
+    }
+
+    fn params(&self) -> Value {
+        match self {
+            Operation::ListTools => json!({}),
+            Operation::CallTool { name, arguments } => json!({"name": name, "arguments": arguments}),
+        }
+    }
+}
+
+/// An MCP session: what `initialize` established.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Session {
+    /// The `Mcp-Session-Id` the server assigned, if any.
+    pub id: Option<String>,
+    /// The protocol version the server chose.
+    pub protocol_version: String,
+}
+
+/// The `initialize` request with JSON-RPC id `id`.
+pub fn initialize(id: u64, client_name: &str) -> Value {
+    json!({
+        "jsonrpc": "2.0",
+        "id": id,
+        "method": "initialize",
+        "params": {
+            "protocolVersion": PROTOCOL_VERSION,
+            "capabilities": {},
+            "clientInfo": {"name": client_name, "version": env!("CARGO_PKG_VERSION")},
+        },
+    })
+}
+
+/// The `notifications/initialized` notification.
+pub fn initialized() -> Value {
+    json!({"jsonrpc": "2.0", "method": "notifications/initialized"})
+}
+
+/// The request of `op` with JSON-RPC id `id`.
+pub fn operation(id: u64, op: &Operation) -> Value {
+    json!({"jsonrpc": "2.0", "id": id, "method": op.method(), "params": op.params()})
+}
+
+/// A POST of `message` to `url`: JSON body, both response types accepted, the session
+/// headers when `session` is set, and `Authorization: Bearer` when `bearer` is set (the
+/// token never goes in the URL, CL-24).
+pub fn post(url: &str, message: &Value, session: Option<&Session>, bearer: Option<&str>) -> Result<Request> {
+    let body = serde_json::to_vec(message).map_err(|e| Error::Config(e.to_string()))?;
+    let mut b = http::Request::post(url)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json, text/event-stream");
+    if let Some(s) = session {
+        b = b.header(VERSION_HEADER, s.protocol_version.as_str());
+        if let Some(id) = &s.id {
+            b = b.header(SESSION_HEADER, id.as_str());
+        }
+    }
+    if let Some(token) = bearer {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {token}"));
+    }
+    b.body(Bytes::from(body)).map_err(|e| Error::Config(format!("cannot build a request for `{url}`: {e}")))
+}
+
+/// The `result` of the JSON-RPC response with id `id` in `r` (a 2xx whose body is
+/// `application/json`, or `text/event-stream` carrying the response among other
+/// messages). A JSON-RPC `error` is reported as [`Error::Unexpected`].
+pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value> {
+    let ct = wire::single_header(r.headers(), header::CONTENT_TYPE)?.unwrap_or("");
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    let messages: Vec<Value> = match mime.as_str() {
+        "application/json" => vec![wire::parse_json("json-rpc response", r.body())?],
+        "text/event-stream" => sse_messages(r.body())?,
+        _ => {
+            return Err(Error::unexpected(
+                "content-type of the mcp response",
+                format!("`{ct}`"),
+                "application/json or text/event-stream",
+            ));
+        }
+    };
+    let response = messages
+        .into_iter()
+        .find(|m| m.get("id").and_then(Value::as_u64) == Some(id) && m.get("method").is_none())
+        .ok_or_else(|| Error::Missing(format!("json-rpc response with id {id} to {method}")))?;
+    if let Some(error) = response.get("error") {
+        return Err(Error::unexpected(
+            method,
+            format!("json-rpc error {error}"),
+            "a result",
+        ));
+    }
+    response.get("result").cloned().ok_or_else(|| Error::Missing(format!("result in the response to {method}")))
+}
+
+/// The session established by a successful `initialize` response `r` with `result`:
+/// the `Mcp-Session-Id` (visible ASCII, MCP §Session Management) and the server's
+/// protocol version, which must be one this client supports.
+pub fn read_session(r: &Response, result: &Value) -> Result<Session> {
+    let id = wire::single_header(r.headers(), header::HeaderName::from_static(SESSION_HEADER))?;
+    if let Some(id) = id {
+        if id.is_empty() || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
+            return Err(Error::unexpected("mcp-session-id", format!("`{id}`"), "visible ascii characters"));
+        }
+    }
+    let version = result
+        .get("protocolVersion")
+        .and_then(Value::as_str)
+        .ok_or_else(|| Error::Missing("protocolVersion in the initialize result".into()))?;
+    if !SUPPORTED_VERSIONS.contains(&version) {
+        return Err(Error::unexpected(
+            "protocolVersion in the initialize result",
+            format!("`{version}`"),
+            format!("one of {SUPPORTED_VERSIONS:?}"),
+        ));
+    }
+    Ok(Session { id: id.map(str::to_string), protocol_version: version.to_string() })
+}
+
+/// The JSON messages in the `data` of each event of a `text/event-stream` body.
+fn sse_messages(body: &[u8]) -> Result<Vec<Value>> {
+    let text = std::str::from_utf8(body).map_err(|_| Error::malformed("event stream", "not valid utf-8"))?;
+    let mut out = Vec::new();
+    let mut data: Vec<&str> = Vec::new();
+    for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).chain([""]) {
+        if line.is_empty() {
+            if !data.is_empty() {
+                out.push(wire::parse_json("event stream data", data.join("\n").as_bytes())?);
+                data.clear();
+            }
+        } else if let Some(d) = line.strip_prefix("data:") {
+            data.push(d.strip_prefix(' ').unwrap_or(d));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use http::{HeaderValue, StatusCode};
+
+    fn sse(body: &str) -> Response {
+        let mut r = Response::new(Bytes::from(body.to_string()));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
+        r
+    }
+
+    #[test]
+    fn finds_the_response_among_stream_messages() {
+        let r = sse(
+            "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"id\":3}\r\n\r\n\
+             id: 1\ndata: {\"jsonrpc\":\"2.0\",\ndata: \"id\":3,\"result\":{\"ok\":true}}\n\n",
+        );
+        assert_eq!(read_result(&r, 3, "tools/list").unwrap(), json!({"ok": true}));
+    }
+
+    #[test]
+    fn json_rpc_error_is_reported() {
+        let r = wire::json(StatusCode::OK, &json!({"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"bad"}}));
+        let e = read_result(&r, 2, "tools/call").unwrap_err();
+        assert!(matches!(e, Error::Unexpected { what: "tools/call", ref received, .. } if received.contains("-32602")));
+    }
+
+    #[test]
+    fn wrong_content_type_is_refused() {
+        let mut r = wire::json(StatusCode::OK, &json!({}));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        assert!(matches!(read_result(&r, 1, "initialize"), Err(Error::Unexpected { .. })));
+    }
+
+    #[test]
+    fn unsupported_protocol_version_is_refused() {
+        let r = wire::json(StatusCode::OK, &json!({}));
+        let e = read_session(&r, &json!({"protocolVersion": "1999-01-01"})).unwrap_err();
+        assert!(matches!(e, Error::Unexpected { what: "protocolVersion in the initialize result", .. }));
+    }
+}

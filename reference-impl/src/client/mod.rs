@@ -1,0 +1,663 @@
+//! Reference MCP clients as sans-IO state machines.
+//!
+//! [`PublicClient`] is a user-delegated client: it connects to an MCP server, and on a
+//! 401 runs the whole MCP authorization flow (protected resource metadata, authorization
+//! server metadata, registration, authorization code with PKCE, token), then makes its
+//! call; it refreshes tokens before they expire and steps up on `insufficient_scope`.
+//! [`ConfidentialClient`] gets a token with the client credentials grant.
+//!
+//! The driver calls in and the client says what it wants next ([`ClientStep`]): send an
+//! HTTP request and hand back the response ([`PublicClient::on_response`]), open an
+//! authorization URL in a user agent and hand back the URL it was redirected to
+//! ([`PublicClient::on_redirect`]), or stop with the outcome.
+
+pub mod authorization;
+pub mod confidential;
+pub mod discovery;
+pub mod mcp;
+pub mod registration;
+pub mod step_up;
+pub mod token;
+#[cfg(test)]
+mod tests;
+
+pub use authorization::{AuthorizationResponse, redirect_params};
+pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
+pub use mcp::Operation;
+pub use registration::PreRegistered;
+pub use token::{ClientAuth, TokenSet};
+
+use crate::bearer::Challenge;
+use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
+use crate::resource_indicator::canonical_resource;
+use crate::sans_io::{Env, FetchResult, Request};
+use crate::wire;
+use crate::{Error, Result};
+use authorization::{AuthorizationParams, AuthorizationRequest};
+use discovery::Probe;
+use mcp::Session;
+use registration::Approach;
+use serde_json::Value;
+use std::time::Duration;
+use step_up::Rejection;
+
+/// What a client wants its driver to do next.
+#[derive(Debug)]
+pub enum ClientStep {
+    /// Perform this HTTP request (absolute URI) and call `on_response` with the result.
+    Send(Request),
+    /// Open this authorization URL in a user agent; call `on_redirect` with the URL the
+    /// authorization server redirected the user agent to.
+    Authorize {
+        /// The authorization URL.
+        url: String,
+    },
+    /// The operation finished.
+    Done(Outcome),
+    /// The client gave up, for this reason.
+    Failed(Error),
+}
+
+/// The result of a finished operation.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// The JSON-RPC `result` (for a token request or an explicit refresh: the token
+    /// response, or `null`).
+    pub result: Value,
+    /// How many authorization flows (user-agent round trips) the operation needed.
+    pub authorizations: u32,
+}
+
+/// Configuration of a [`PublicClient`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PublicClientConfig {
+    /// The MCP endpoint, e.g. `http://127.0.0.1:9001/mcp`.
+    pub server_url: String,
+    /// The redirect URI: https, or http on loopback (CL-33).
+    pub redirect_uri: String,
+    /// The `client_name` to register with and the `clientInfo.name` of `initialize`.
+    pub client_name: String,
+    /// Credentials registered out of band; used first (CL-10).
+    pub pre_registered: Option<PreRegistered>,
+    /// The URL of this client's metadata document; used as `client_id` when the AS
+    /// advertises `client_id_metadata_document_supported`.
+    pub client_id_metadata_url: Option<String>,
+    /// The scope to request, overriding the selection strategy (a step-up still adds the
+    /// challenged scopes).
+    pub scope: Option<String>,
+    /// Most step-up re-authorizations per operation (CL-27).
+    pub max_step_up: u32,
+    /// Refresh the access token this long before it expires.
+    pub refresh_margin: Duration,
+}
+
+impl PublicClientConfig {
+    /// A configuration with no credentials, no scope override, `max_step_up` 2 and a
+    /// 60 s refresh margin.
+    pub fn new(server_url: impl Into<String>, redirect_uri: impl Into<String>, client_name: impl Into<String>) -> Self {
+        PublicClientConfig {
+            server_url: server_url.into(),
+            redirect_uri: redirect_uri.into(),
+            client_name: client_name.into(),
+            pre_registered: None,
+            client_id_metadata_url: None,
+            scope: None,
+            max_step_up: 2,
+            refresh_margin: Duration::from_secs(60),
+        }
+    }
+}
+
+/// The authorization server the current tokens come from.
+#[derive(Debug, Clone)]
+struct Authority {
+    metadata: AuthorizationServerMetadata,
+    /// `scopes_supported` of the protected resource metadata.
+    scopes_supported: Option<Vec<String>>,
+}
+
+/// The client's identity at one authorization server.
+#[derive(Debug)]
+struct Registered {
+    issuer: String,
+    client_id: String,
+    auth: ClientAuth,
+}
+
+/// Where an operation is in the MCP session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Initialize,
+    Initialized,
+    Operation,
+}
+
+/// What the client is doing: an MCP operation or an explicit refresh.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Goal {
+    Operation,
+    Refresh,
+}
+
+/// What an authorization must ask for.
+#[derive(Debug, Clone, Default)]
+struct Demand {
+    challenge_scope: Option<String>,
+    step_up_scope: Option<String>,
+}
+
+/// Limits per operation.
+#[derive(Debug, Clone, Default)]
+struct Budget {
+    authorizations: u32,
+    step_ups: u32,
+    invalid_token_retried: bool,
+    session_restarted: bool,
+}
+
+/// What the client is waiting for.
+#[derive(Debug)]
+enum Waiting {
+    Idle,
+    Mcp { id: u64, sent_token: bool },
+    ProtectedResourceMetadata { candidates: Vec<String>, next: usize, demand: Demand },
+    AuthorizationServerMetadata { issuer: String, scopes_supported: Option<Vec<String>>, candidates: Vec<String>, next: usize, demand: Demand },
+    Registration { issuer: String, demand: Demand },
+    Redirect(Box<AuthorizationRequest>),
+    CodeExchange { scope: Option<String> },
+    Refresh,
+}
+
+/// A public MCP client using the authorization code grant (see the module docs).
+#[derive(Debug)]
+pub struct PublicClient {
+    config: PublicClientConfig,
+    /// Canonical URI of `config.server_url`.
+    resource: String,
+    next_id: u64,
+    session: Option<Session>,
+    tokens: Option<TokenSet>,
+    authority: Option<Authority>,
+    registered: Option<Registered>,
+    op: Option<Operation>,
+    goal: Goal,
+    stage: Stage,
+    budget: Budget,
+    waiting: Waiting,
+}
+
+impl PublicClient {
+    /// A client for `config`: the server URL must be a valid resource indicator, the
+    /// redirect URI https or loopback http, the metadata document URL https with a path.
+    pub fn new(config: PublicClientConfig) -> Result<Self> {
+        let config_error = |e: Error| Error::Config(e.to_string());
+        let resource = canonical_resource(&config.server_url).map_err(config_error)?;
+        check_endpoint_url("redirect_uri", &config.redirect_uri).map_err(config_error)?;
+        if let Some(url) = &config.client_id_metadata_url {
+            registration::check_metadata_document_url(url).map_err(config_error)?;
+        }
+        Ok(PublicClient {
+            config,
+            resource,
+            next_id: 1,
+            session: None,
+            tokens: None,
+            authority: None,
+            registered: None,
+            op: None,
+            goal: Goal::Operation,
+            stage: Stage::Initialize,
+            budget: Budget::default(),
+            waiting: Waiting::Idle,
+        })
+    }
+
+    /// Starts `op` (abandoning any operation in progress). Reuses the session and tokens
+    /// of earlier operations; initializes a session first when there is none.
+    pub fn start(&mut self, op: Operation, env: &mut Env<'_>) -> ClientStep {
+        self.op = Some(op);
+        self.goal = Goal::Operation;
+        self.budget = Budget::default();
+        self.stage = if self.session.is_some() { Stage::Operation } else { Stage::Initialize };
+        let r = self.send_mcp(env);
+        self.settle(r)
+    }
+
+    /// Continues with the result of the request of the last [`ClientStep::Send`].
+    pub fn on_response(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> ClientStep {
+        let r = match std::mem::replace(&mut self.waiting, Waiting::Idle) {
+            Waiting::Mcp { id, sent_token } => self.on_mcp_response(fetched, id, sent_token, env),
+            Waiting::ProtectedResourceMetadata { candidates, next, demand } => {
+                self.on_protected_resource_metadata(fetched, candidates, next, demand)
+            }
+            Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand } => {
+                self.on_authorization_server_metadata(fetched, issuer, scopes_supported, candidates, next, demand, env)
+            }
+            Waiting::Registration { issuer, demand } => self.on_registration(fetched, issuer, demand, env),
+            Waiting::CodeExchange { scope } => self.on_code_exchange(fetched, scope, env),
+            Waiting::Refresh => self.on_refresh(fetched, env),
+            Waiting::Idle | Waiting::Redirect(_) => {
+                Err(Error::Config("on_response called while no request is outstanding".into()))
+            }
+        };
+        self.settle(r)
+    }
+
+    /// Continues with the URL the authorization server redirected the user agent to
+    /// after a [`ClientStep::Authorize`].
+    pub fn on_redirect(&mut self, url: &str, env: &mut Env<'_>) -> ClientStep {
+        let r = match std::mem::replace(&mut self.waiting, Waiting::Idle) {
+            Waiting::Redirect(request) => self.on_authorization_response(url, *request, env),
+            _ => Err(Error::Config("on_redirect called while no authorization is pending".into())),
+        };
+        self.settle(r)
+    }
+
+    /// Refreshes the access token now (abandoning any operation in progress); `Done`
+    /// carries `null`. When the AS answers `invalid_grant`, runs a new authorization.
+    pub fn refresh(&mut self, env: &mut Env<'_>) -> ClientStep {
+        self.goal = Goal::Refresh;
+        self.budget = Budget::default();
+        let r = self.send_refresh(env);
+        self.settle(r)
+    }
+
+    /// Points the client at another MCP server. The session is dropped; tokens are kept,
+    /// but a token is only ever sent to the server it was issued for (CL-25).
+    pub fn connect(&mut self, server_url: &str) -> Result<()> {
+        self.resource = canonical_resource(server_url).map_err(|e| Error::Config(e.to_string()))?;
+        self.config.server_url = server_url.to_string();
+        self.session = None;
+        self.waiting = Waiting::Idle;
+        Ok(())
+    }
+
+    /// The tokens held, if any.
+    pub fn tokens(&self) -> Option<&TokenSet> {
+        self.tokens.as_ref()
+    }
+
+    /// The client id at the current authorization server, once known.
+    pub fn client_id(&self) -> Option<&str> {
+        self.registered.as_ref().map(|r| r.client_id.as_str())
+    }
+
+    /// The MCP session, once initialized.
+    pub fn session(&self) -> Option<&Session> {
+        self.session.as_ref()
+    }
+
+    /// What the client is waiting for, for traces.
+    pub fn state_name(&self) -> &'static str {
+        match self.waiting {
+            Waiting::Idle => "idle",
+            Waiting::Mcp { .. } => "mcp request",
+            Waiting::ProtectedResourceMetadata { .. } => "protected resource metadata",
+            Waiting::AuthorizationServerMetadata { .. } => "authorization server metadata",
+            Waiting::Registration { .. } => "client registration",
+            Waiting::Redirect(_) => "authorization redirect",
+            Waiting::CodeExchange { .. } => "code exchange",
+            Waiting::Refresh => "token refresh",
+        }
+    }
+
+    /// Turns an internal result into a step; a failure leaves the client idle.
+    fn settle(&mut self, r: Result<ClientStep>) -> ClientStep {
+        r.unwrap_or_else(|e| {
+            self.waiting = Waiting::Idle;
+            ClientStep::Failed(e)
+        })
+    }
+
+    /// The token to send to the current server: only one issued for it (CL-25).
+    fn bearer(&self) -> Option<&str> {
+        self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)).map(|t| t.access_token.as_str())
+    }
+
+    fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
+        if let Some(t) = self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)) {
+            if t.expires_within(env.now, self.config.refresh_margin) {
+                if t.refresh_token.is_some() && self.authority.is_some() && self.registered.is_some() {
+                    return self.send_refresh(env);
+                }
+                self.tokens = None;
+            }
+        }
+        let id = self.next_id;
+        self.next_id += 1;
+        let message = match self.stage {
+            Stage::Initialize => mcp::initialize(id, &self.config.client_name),
+            Stage::Initialized => mcp::initialized(),
+            Stage::Operation => {
+                let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
+                mcp::operation(id, op)
+            }
+        };
+        let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
+        let bearer = self.bearer();
+        let request = mcp::post(&self.config.server_url, &message, session, bearer)?;
+        self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
+        Ok(ClientStep::Send(request))
+    }
+
+    fn on_mcp_response(&mut self, fetched: FetchResult, id: u64, sent_token: bool, env: &mut Env<'_>) -> Result<ClientStep> {
+        let r = fetched?;
+        if let Some(rejection) = step_up::rejection(&r) {
+            return self.on_rejection(rejection, sent_token);
+        }
+        let has_session_id = self.session.as_ref().is_some_and(|s| s.id.is_some());
+        if r.status() == http::StatusCode::NOT_FOUND
+            && self.stage != Stage::Initialize
+            && has_session_id
+            && !self.budget.session_restarted
+        {
+            // The session expired (MCP §Session Management): start a new one, once.
+            self.budget.session_restarted = true;
+            self.session = None;
+            self.stage = Stage::Initialize;
+            return self.send_mcp(env);
+        }
+        if !r.status().is_success() {
+            return Err(Error::HttpStatus { what: "mcp server", received: r.status().as_u16(), expected: "2xx" });
+        }
+        match self.stage {
+            Stage::Initialize => {
+                let result = mcp::read_result(&r, id, "initialize")?;
+                self.session = Some(mcp::read_session(&r, &result)?);
+                self.stage = Stage::Initialized;
+                self.send_mcp(env)
+            }
+            Stage::Initialized => {
+                self.stage = Stage::Operation;
+                self.send_mcp(env)
+            }
+            Stage::Operation => {
+                let method = self.op.as_ref().map_or("mcp request", Operation::method);
+                let result = mcp::read_result(&r, id, method)?;
+                Ok(ClientStep::Done(Outcome { result, authorizations: self.budget.authorizations }))
+            }
+        }
+    }
+
+    fn on_rejection(&mut self, rejection: Rejection, sent_token: bool) -> Result<ClientStep> {
+        match rejection {
+            Rejection::Unauthorized(challenge) => {
+                if sent_token {
+                    if self.budget.invalid_token_retried {
+                        let error = challenge.as_ref().and_then(|c| c.get("error")).unwrap_or("none");
+                        return Err(Error::Refused(format!(
+                            "the mcp server answered 401 (error `{error}`) to a freshly issued token; \
+                             expected it to accept the token after one re-authorization"
+                        )));
+                    }
+                    self.budget.invalid_token_retried = true;
+                    self.tokens = None;
+                } else if self.budget.authorizations > 0 {
+                    return Err(Error::HttpStatus {
+                        what: "mcp server after authorization",
+                        received: 401,
+                        expected: "a request with the new token",
+                    });
+                }
+                self.discover(challenge.as_ref(), None)
+            }
+            Rejection::InsufficientScope(challenge) => {
+                let challenged = challenge.get("scope");
+                if self.budget.step_ups >= self.config.max_step_up {
+                    return Err(Error::Refused(format!(
+                        "the mcp server still answers 403 insufficient_scope (scope `{}`) after {} step-up \
+                         authorizations; max_step_up is {}",
+                        challenged.unwrap_or(""),
+                        self.budget.step_ups,
+                        self.config.max_step_up
+                    )));
+                }
+                self.budget.step_ups += 1;
+                let current = self.tokens.as_ref().and_then(|t| t.scope.as_deref());
+                let scope = step_up::scope_union(current, challenged);
+                self.discover(Some(&challenge), Some(scope))
+            }
+        }
+    }
+
+    fn discover(&mut self, challenge: Option<&Challenge>, step_up_scope: Option<String>) -> Result<ClientStep> {
+        let candidates = discovery::prm_candidates(challenge, &self.config.server_url)?;
+        let demand = Demand { challenge_scope: challenge.and_then(|c| c.get("scope")).map(str::to_string), step_up_scope };
+        self.probe_protected_resource_metadata(candidates, 0, demand, None)
+    }
+
+    fn probe_protected_resource_metadata(
+        &mut self,
+        candidates: Vec<String>,
+        next: usize,
+        demand: Demand,
+        last: Option<Error>,
+    ) -> Result<ClientStep> {
+        let Some(url) = candidates.get(next) else {
+            return Err(none_served("protected resource metadata", &candidates, last));
+        };
+        let request = wire::get_json_request(url)?;
+        self.waiting = Waiting::ProtectedResourceMetadata { candidates, next, demand };
+        Ok(ClientStep::Send(request))
+    }
+
+    fn on_protected_resource_metadata(
+        &mut self,
+        fetched: FetchResult,
+        candidates: Vec<String>,
+        next: usize,
+        demand: Demand,
+    ) -> Result<ClientStep> {
+        match discovery::read_prm(fetched, &self.config.server_url)? {
+            Probe::Next(e) => self.probe_protected_resource_metadata(candidates, next + 1, demand, Some(e)),
+            Probe::Found(prm) => {
+                let issuer = discovery::issuer(&prm)?;
+                if self.tokens.as_ref().is_some_and(|t| t.issuer.as_deref() != Some(issuer.as_str())) {
+                    // The server now names another AS: the old token is not for it (CL-25).
+                    self.tokens = None;
+                }
+                let candidates = discovery::as_metadata_candidates(&issuer)?;
+                self.probe_authorization_server_metadata(issuer, prm.scopes_supported, candidates, 0, demand, None)
+            }
+        }
+    }
+
+    fn probe_authorization_server_metadata(
+        &mut self,
+        issuer: String,
+        scopes_supported: Option<Vec<String>>,
+        candidates: Vec<String>,
+        next: usize,
+        demand: Demand,
+        last: Option<Error>,
+    ) -> Result<ClientStep> {
+        let Some(url) = candidates.get(next) else {
+            return Err(none_served("authorization server metadata", &candidates, last));
+        };
+        let request = wire::get_json_request(url)?;
+        self.waiting = Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand };
+        Ok(ClientStep::Send(request))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn on_authorization_server_metadata(
+        &mut self,
+        fetched: FetchResult,
+        issuer: String,
+        scopes_supported: Option<Vec<String>>,
+        candidates: Vec<String>,
+        next: usize,
+        demand: Demand,
+        env: &mut Env<'_>,
+    ) -> Result<ClientStep> {
+        match discovery::read_as_metadata(fetched, &issuer)? {
+            Probe::Next(e) => {
+                self.probe_authorization_server_metadata(issuer, scopes_supported, candidates, next + 1, demand, Some(e))
+            }
+            Probe::Found(metadata) => {
+                self.authority = Some(Authority { metadata, scopes_supported });
+                self.register(demand, env)
+            }
+        }
+    }
+
+    fn authority(&self) -> Result<&Authority> {
+        self.authority.as_ref().ok_or_else(|| Error::Missing("authorization server metadata (no discovery ran)".into()))
+    }
+
+    fn registered(&self) -> Result<&Registered> {
+        self.registered.as_ref().ok_or_else(|| Error::Missing("client id (no registration ran)".into()))
+    }
+
+    fn token_endpoint(&self) -> Result<&str> {
+        self.authority()?.metadata.token_endpoint.as_deref().ok_or_else(|| Error::Missing("token_endpoint".into()))
+    }
+
+    /// Gets a client id at the current AS (CL-10), then authorizes.
+    fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
+        let metadata = &self.authority()?.metadata;
+        let issuer = metadata.issuer.clone();
+        if self.registered.as_ref().is_some_and(|r| r.issuer == issuer) {
+            return self.authorize(demand, env);
+        }
+        let c = &self.config;
+        let registered = match registration::choose(c.pre_registered.as_ref(), c.client_id_metadata_url.as_deref(), metadata)? {
+            Approach::PreRegistered(p) => Registered {
+                issuer,
+                auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),
+                client_id: p.client_id,
+            },
+            Approach::MetadataDocument(url) => Registered { issuer, client_id: url, auth: ClientAuth::None },
+            Approach::Dynamic(endpoint) => {
+                let request = registration::registration_request(&endpoint, &c.redirect_uri, &c.client_name)?;
+                self.waiting = Waiting::Registration { issuer, demand };
+                return Ok(ClientStep::Send(request));
+            }
+        };
+        self.registered = Some(registered);
+        self.authorize(demand, env)
+    }
+
+    fn on_registration(&mut self, fetched: FetchResult, issuer: String, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
+        let info = registration::read_registration_response(&fetched?)?;
+        let auth = registration::client_auth(
+            info.client_secret.as_deref(),
+            info.metadata.token_endpoint_auth_method.as_deref(),
+            &self.authority()?.metadata,
+        );
+        self.registered = Some(Registered { issuer, client_id: info.client_id, auth });
+        self.authorize(demand, env)
+    }
+
+    fn authorize(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
+        let authority = self.authority()?;
+        let scope = authorization::select_scope(
+            demand.step_up_scope.as_deref(),
+            self.config.scope.as_deref(),
+            demand.challenge_scope.as_deref(),
+            authority.scopes_supported.as_deref(),
+        );
+        let endpoint = authority
+            .metadata
+            .authorization_endpoint
+            .as_deref()
+            .ok_or_else(|| Error::Missing("authorization_endpoint".into()))?;
+        let params = AuthorizationParams {
+            endpoint,
+            client_id: &self.registered()?.client_id,
+            redirect_uri: &self.config.redirect_uri,
+            resource: &self.resource,
+            scope: scope.as_deref(),
+        };
+        let request = AuthorizationRequest::new(params, env)?;
+        self.budget.authorizations += 1;
+        let url = request.url.clone();
+        self.waiting = Waiting::Redirect(Box::new(request));
+        Ok(ClientStep::Authorize { url })
+    }
+
+    fn on_authorization_response(&mut self, url: &str, request: AuthorizationRequest, env: &mut Env<'_>) -> Result<ClientStep> {
+        let without_query = |u: &str| u.split(['?', '#']).next().unwrap_or("").to_string();
+        if without_query(url) != without_query(&self.config.redirect_uri) {
+            return Err(Error::unexpected(
+                "redirect url",
+                format!("`{url}`"),
+                format!("the redirect uri `{}`", self.config.redirect_uri),
+            ));
+        }
+        let metadata = &self.authority()?.metadata;
+        let iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
+        let code = redirect_params(url)?.validate(&request.state, &metadata.issuer, iss_required)?;
+        let token_endpoint = self.token_endpoint()?;
+        let grant = [
+            ("grant_type", "authorization_code"),
+            ("code", code.as_str()),
+            ("redirect_uri", self.config.redirect_uri.as_str()),
+            ("code_verifier", request.pkce.verifier.as_str()),
+            ("resource", self.resource.as_str()),
+        ];
+        let registered = self.registered()?;
+        let token_request =
+            token::token_request(token_endpoint, &registered.client_id, &registered.auth, token_endpoint, &grant, env)?;
+        self.waiting = Waiting::CodeExchange { scope: request.scope };
+        Ok(ClientStep::Send(token_request))
+    }
+
+    fn on_code_exchange(&mut self, fetched: FetchResult, scope: Option<String>, env: &mut Env<'_>) -> Result<ClientStep> {
+        let response = token::read_token_response(&fetched?)?;
+        let issuer = self.authority()?.metadata.issuer.clone();
+        self.tokens = Some(TokenSet::from_response(response, scope, &self.resource, Some(issuer), env.now));
+        self.proceed(env)
+    }
+
+    /// Goes on once tokens are in hand.
+    fn proceed(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
+        match self.goal {
+            Goal::Operation => self.send_mcp(env),
+            Goal::Refresh => {
+                Ok(ClientStep::Done(Outcome { result: Value::Null, authorizations: self.budget.authorizations }))
+            }
+        }
+    }
+
+    fn send_refresh(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
+        let refresh_token = self
+            .tokens
+            .as_ref()
+            .and_then(|t| t.refresh_token.as_deref())
+            .ok_or_else(|| Error::Missing("refresh token (none was issued)".into()))?;
+        let token_endpoint = self.token_endpoint()?;
+        let registered = self.registered()?;
+        let grant = [
+            ("grant_type", "refresh_token"),
+            ("refresh_token", refresh_token),
+            ("resource", self.resource.as_str()),
+        ];
+        let request =
+            token::token_request(token_endpoint, &registered.client_id, &registered.auth, token_endpoint, &grant, env)?;
+        self.waiting = Waiting::Refresh;
+        Ok(ClientStep::Send(request))
+    }
+
+    fn on_refresh(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> Result<ClientStep> {
+        match token::read_token_response(&fetched?) {
+            Ok(response) => {
+                let tokens = self.tokens.as_mut().ok_or_else(|| Error::Missing("tokens to refresh".into()))?;
+                tokens.refreshed(response, env.now);
+                self.proceed(env)
+            }
+            Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
+                // The refresh token is dead: authorize again for the same scope.
+                let step_up_scope = self.tokens.take().and_then(|t| t.scope);
+                self.authorize(Demand { challenge_scope: None, step_up_scope }, env)
+            }
+            Err(e) => Err(e),
+        }
+    }
+}
+
+/// The error when no candidate URL served a document.
+fn none_served(what: &str, candidates: &[String], last: Option<Error>) -> Error {
+    let last = last.map_or_else(|| "no candidate".to_string(), |e| e.to_string());
+    Error::Missing(format!("{what}: none of {candidates:?} served it (last: {last})"))
+}

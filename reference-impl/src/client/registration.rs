@@ -1,0 +1,182 @@
+//! How the public client gets a `client_id` (CL-10): pre-registered credentials first,
+//! then a client ID metadata document when the AS advertises
+//! `client_id_metadata_document_supported`, then dynamic client registration (RFC 7591)
+//! when it has a `registration_endpoint`; otherwise there is no way in.
+
+use super::token::ClientAuth;
+use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
+use crate::registration::{ClientInformation, ClientMetadata};
+use crate::sans_io::{Request, Response};
+use crate::wire;
+use crate::{Error, Result};
+use http::StatusCode;
+
+/// Credentials registered with the AS out of band.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PreRegistered {
+    /// The client id.
+    pub client_id: String,
+    /// The secret, for a confidential registration.
+    pub client_secret: Option<String>,
+}
+
+/// The registration approach chosen for one authorization server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Approach {
+    /// Use the configured credentials.
+    PreRegistered(PreRegistered),
+    /// Use the URL of the client ID metadata document as `client_id`.
+    MetadataDocument(String),
+    /// Register at this `registration_endpoint`.
+    Dynamic(String),
+}
+
+/// Chooses the approach in the CL-10 order.
+pub fn choose(
+    pre_registered: Option<&PreRegistered>,
+    client_id_metadata_url: Option<&str>,
+    metadata: &AuthorizationServerMetadata,
+) -> Result<Approach> {
+    if let Some(p) = pre_registered {
+        return Ok(Approach::PreRegistered(p.clone()));
+    }
+    if let Some(url) = client_id_metadata_url {
+        if metadata.client_id_metadata_document_supported == Some(true) {
+            return Ok(Approach::MetadataDocument(url.to_string()));
+        }
+    }
+    if let Some(endpoint) = &metadata.registration_endpoint {
+        check_endpoint_url("registration_endpoint", endpoint)?;
+        return Ok(Approach::Dynamic(endpoint.clone()));
+    }
+    Err(Error::Refused(format!(
+        "no way to obtain a client_id at `{}`: no pre-registered credentials, no client ID metadata \
+         document (configured: {}, advertised: {}), no registration_endpoint",
+        metadata.issuer,
+        client_id_metadata_url.is_some(),
+        metadata.client_id_metadata_document_supported == Some(true),
+    )))
+}
+
+/// Checks a client ID metadata document URL (CL-12): https (or loopback http, for local
+/// tests), with a path, without fragment.
+pub fn check_metadata_document_url(url: &str) -> Result<()> {
+    let parsed = check_endpoint_url("client_id_metadata_url", url)?;
+    if parsed.path() == "/" || parsed.fragment().is_some() {
+        return Err(Error::unexpected(
+            "client_id_metadata_url",
+            format!("`{url}`"),
+            "an https url with a path and no fragment",
+        ));
+    }
+    Ok(())
+}
+
+/// The RFC 7591 registration request of a public client using the authorization code
+/// grant with refresh tokens.
+pub fn registration_request(endpoint: &str, redirect_uri: &str, client_name: &str) -> Result<Request> {
+    let metadata = ClientMetadata {
+        redirect_uris: vec![redirect_uri.to_string()],
+        token_endpoint_auth_method: Some("none".into()),
+        grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
+        response_types: Some(vec!["code".into()]),
+        client_name: Some(client_name.to_string()),
+        ..Default::default()
+    };
+    wire::post_json_request(endpoint, &metadata)
+}
+
+/// Reads a registration response: 201 with client information (RFC 7591 §3.2.1).
+pub fn read_registration_response(r: &Response) -> Result<ClientInformation> {
+    if r.status() != StatusCode::CREATED {
+        return Err(match wire::error_from_response("registration endpoint", r) {
+            Error::HttpStatus { what, received, .. } => Error::HttpStatus { what, received, expected: "201" },
+            e => e,
+        });
+    }
+    let info: ClientInformation = wire::parse_json("client information response", r.body())?;
+    if info.client_id.is_empty() {
+        return Err(Error::Missing("client_id in the client information response (it is empty)".into()));
+    }
+    Ok(info)
+}
+
+/// How to authenticate with credentials `client_secret` at an AS with `metadata`: none
+/// without a secret; the registered method when it names one; else `client_secret_basic`
+/// unless the AS only supports `client_secret_post`.
+pub fn client_auth(
+    client_secret: Option<&str>,
+    registered_method: Option<&str>,
+    metadata: &AuthorizationServerMetadata,
+) -> ClientAuth {
+    let Some(secret) = client_secret else { return ClientAuth::None };
+    let secret = secret.to_string();
+    match registered_method {
+        Some("client_secret_post") => ClientAuth::SecretPost(secret),
+        Some("client_secret_basic") => ClientAuth::SecretBasic(secret),
+        _ if !metadata.supports_auth_method("client_secret_basic")
+            && metadata.supports_auth_method("client_secret_post") =>
+        {
+            ClientAuth::SecretPost(secret)
+        }
+        _ => ClientAuth::SecretBasic(secret),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> AuthorizationServerMetadata {
+        AuthorizationServerMetadata {
+            issuer: "https://as.example".into(),
+            registration_endpoint: Some("https://as.example/register".into()),
+            client_id_metadata_document_supported: Some(true),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn order_is_pre_registered_then_cimd_then_dcr() {
+        let pre = PreRegistered { client_id: "c".into(), client_secret: None };
+        let cimd = Some("https://client.example/meta.json");
+        assert_eq!(choose(Some(&pre), cimd, &meta()).unwrap(), Approach::PreRegistered(pre));
+        assert_eq!(choose(None, cimd, &meta()).unwrap(), Approach::MetadataDocument(cimd.unwrap_or("").into()));
+        let mut m = meta();
+        m.client_id_metadata_document_supported = None;
+        assert_eq!(choose(None, cimd, &m).unwrap(), Approach::Dynamic("https://as.example/register".into()));
+        m.registration_endpoint = None;
+        assert!(matches!(choose(None, cimd, &m), Err(Error::Refused(_))));
+    }
+
+    #[test]
+    fn registration_needs_201() {
+        let r = wire::json(StatusCode::OK, &serde_json::json!({"client_id": "c"}));
+        assert_eq!(
+            read_registration_response(&r),
+            Err(Error::HttpStatus { what: "registration endpoint", received: 200, expected: "201" })
+        );
+        let r = wire::oauth_error(StatusCode::BAD_REQUEST, "invalid_redirect_uri", "no");
+        assert!(matches!(
+            read_registration_response(&r),
+            Err(Error::OAuth { status: 400, ref error, .. }) if error == "invalid_redirect_uri"
+        ));
+    }
+
+    #[test]
+    fn metadata_document_url_needs_a_path() {
+        assert!(check_metadata_document_url("https://client.example/").is_err());
+        assert!(check_metadata_document_url("http://client.example/meta.json").is_err());
+        check_metadata_document_url("https://client.example/meta.json").unwrap();
+    }
+
+    #[test]
+    fn secret_post_only_when_basic_is_not_supported() {
+        let mut m = meta();
+        assert!(matches!(client_auth(None, None, &m), ClientAuth::None));
+        assert!(matches!(client_auth(Some("s"), None, &m), ClientAuth::SecretBasic(_)));
+        m.token_endpoint_auth_methods_supported = Some(vec!["client_secret_post".into()]);
+        assert!(matches!(client_auth(Some("s"), None, &m), ClientAuth::SecretPost(_)));
+        assert!(matches!(client_auth(Some("s"), Some("client_secret_basic"), &m), ClientAuth::SecretBasic(_)));
+    }
+}

@@ -1,0 +1,87 @@
+//! Reading an MCP server's refusal (RFC 6750 §3) and the step-up authorization flow
+//! (MCP authorization 2025-11-25 §Step-Up Authorization Flow, CL-26/27): a 403 with
+//! `error="insufficient_scope"` asks the client to re-authorize with the union of the
+//! scopes it has and the scopes challenged.
+
+use crate::bearer::{self, Challenge};
+use crate::sans_io::Response;
+use http::StatusCode;
+
+/// Why the MCP server refused a request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Rejection {
+    /// 401: no token, or the token is not accepted. Holds the `Bearer` challenge if one
+    /// parsed (a malformed header is treated as no challenge: discovery then probes the
+    /// well-known URLs).
+    Unauthorized(Option<Challenge>),
+    /// 403 with a `Bearer` challenge whose `error` is `insufficient_scope`.
+    InsufficientScope(Challenge),
+}
+
+/// Classifies a response of the MCP server; `None` when it is not an authorization
+/// refusal.
+pub fn rejection(r: &Response) -> Option<Rejection> {
+    let challenge = bearer::bearer_challenge(r.headers()).ok().flatten();
+    match r.status() {
+        StatusCode::UNAUTHORIZED => Some(Rejection::Unauthorized(challenge)),
+        StatusCode::FORBIDDEN => challenge
+            .filter(|c| c.get("error") == Some("insufficient_scope"))
+            .map(Rejection::InsufficientScope),
+        _ => None,
+    }
+}
+
+/// The scopes of `current` followed by those of `challenged` not already present,
+/// space-separated.
+pub fn scope_union(current: Option<&str>, challenged: Option<&str>) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for s in current.into_iter().chain(challenged).flat_map(str::split_ascii_whitespace) {
+        if !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire;
+    use http::{HeaderValue, header};
+
+    fn with_challenge(status: StatusCode, value: &str) -> Response {
+        let mut r = wire::json(status, &serde_json::json!({}));
+        if let Ok(v) = HeaderValue::from_str(value) {
+            r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+        r
+    }
+
+    #[test]
+    fn union_keeps_order_and_drops_duplicates() {
+        assert_eq!(scope_union(Some("a b"), Some("b  c")), "a b c");
+        assert_eq!(scope_union(None, Some("c")), "c");
+        assert_eq!(scope_union(None, None), "");
+    }
+
+    #[test]
+    fn forbidden_without_insufficient_scope_is_not_a_step_up() {
+        assert_eq!(rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="invalid_token""#)), None);
+        assert!(matches!(
+            rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="insufficient_scope", scope="w""#)),
+            Some(Rejection::InsufficientScope(c)) if c.get("scope") == Some("w")
+        ));
+    }
+
+    #[test]
+    fn malformed_challenge_still_means_unauthorized() {
+        assert_eq!(
+            rejection(&with_challenge(StatusCode::UNAUTHORIZED, r#"Bearer realm="x"#)),
+            Some(Rejection::Unauthorized(None))
+        );
+        assert!(matches!(
+            rejection(&with_challenge(StatusCode::UNAUTHORIZED, r#"Basic realm="x", Bearer scope="s""#)),
+            Some(Rejection::Unauthorized(Some(c))) if c.get("scope") == Some("s")
+        ));
+    }
+}
