@@ -185,9 +185,11 @@ mod tests {
 
     #[test]
     fn error_response_is_reported_after_state_check() {
-        let e = response("error=access_denied&state=s").validate("s", "https://as.example", false).unwrap_err();
+        let e =
+            response("error=access_denied&state=s").validate("s", "https://as.example", false).unwrap_err();
         assert!(matches!(e, Error::OAuth { ref error, .. } if error == "access_denied"));
-        let e = response("error=access_denied&state=x").validate("s", "https://as.example", false).unwrap_err();
+        let e =
+            response("error=access_denied&state=x").validate("s", "https://as.example", false).unwrap_err();
         assert!(matches!(e, Error::Unexpected { what: "state in the authorization response", .. }));
     }
 
@@ -201,7 +203,8 @@ mod tests {
 
     #[test]
     fn unadvertised_iss_is_still_compared() {
-        let e = response("code=c&state=s&iss=https://evil.example").validate("s", "https://as.example", false);
+        let e =
+            response("code=c&state=s&iss=https://evil.example").validate("s", "https://as.example", false);
         assert!(matches!(e, Err(Error::Unexpected { what: "iss in the authorization response", .. })));
         assert_eq!(response("code=c&state=s").validate("s", "https://as.example", false).unwrap(), "c");
     }

@@ -39,7 +39,8 @@ impl ConfidentialClient {
     /// resource a valid resource indicator.
     pub fn new(config: ConfidentialClientConfig) -> Result<Self> {
         let config_error = |e: Error| Error::Config(e.to_string());
-        crate::metadata::check_endpoint_url("token_endpoint", &config.token_endpoint).map_err(config_error)?;
+        crate::metadata::check_endpoint_url("token_endpoint", &config.token_endpoint)
+            .map_err(config_error)?;
         let resource = canonical_resource(&config.resource).map_err(config_error)?;
         Ok(ConfidentialClient { config, resource, token: None, waiting: false })
     }
@@ -64,14 +65,21 @@ impl ConfidentialClient {
     /// Reads the token response; `Done` carries it as JSON.
     pub fn on_response(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> ClientStep {
         if !std::mem::take(&mut self.waiting) {
-            return ClientStep::Failed(Error::Config("on_response called with no token request outstanding".into()));
+            return ClientStep::Failed(Error::Config(
+                "on_response called with no token request outstanding".into(),
+            ));
         }
         let result = fetched.map_err(Error::from).and_then(|r| token::read_token_response(&r));
         match result {
             Ok(t) => {
                 let json = serde_json::to_value(&t).unwrap_or_default();
-                self.token =
-                    Some(TokenSet::from_response(t, self.config.scope.clone(), &self.resource, None, env.now));
+                self.token = Some(TokenSet::from_response(
+                    t,
+                    self.config.scope.clone(),
+                    &self.resource,
+                    None,
+                    env.now,
+                ));
                 ClientStep::Done(Outcome { result: json, authorizations: 0 })
             }
             Err(e) => ClientStep::Failed(e),
@@ -140,13 +148,15 @@ mod tests {
         let mut c = ConfidentialClient::new(config(ClientAuth::PrivateKeyJwt(key))).unwrap();
         let (_, p) = request(&mut c, &mut env);
         assert_eq!(p.get("client_assertion_type"), Some(token::JWT_BEARER_ASSERTION));
-        let (_, payload) = decode_verified(p.get("client_assertion").unwrap(), &keys, &[Algorithm::ES256]).unwrap();
+        let (_, payload) =
+            decode_verified(p.get("client_assertion").unwrap(), &keys, &[Algorithm::ES256]).unwrap();
         let claims: token::ClientAssertionClaims = serde_json::from_slice(&payload).unwrap();
         assert_eq!((claims.iss.as_str(), claims.sub.as_str()), ("svc", "svc"));
         assert_eq!(claims.aud, "https://as.example/token");
         assert_eq!((claims.iat, claims.exp), (1000, 1060));
         let (_, p2) = request(&mut c, &mut env);
-        let (_, payload2) = decode_verified(p2.get("client_assertion").unwrap(), &keys, &[Algorithm::ES256]).unwrap();
+        let (_, payload2) =
+            decode_verified(p2.get("client_assertion").unwrap(), &keys, &[Algorithm::ES256]).unwrap();
         let claims2: token::ClientAssertionClaims = serde_json::from_slice(&payload2).unwrap();
         assert_ne!(claims.jti, claims2.jti);
     }

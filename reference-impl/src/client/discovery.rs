@@ -104,10 +104,17 @@ mod tests {
         let r = wire::json(StatusCode::NOT_FOUND, &serde_json::json!({}));
         assert_eq!(
             read_prm(Ok(r), "https://mcp.example/mcp").unwrap(),
-            Probe::Next(Error::HttpStatus { what: "protected resource metadata", received: 404, expected: "200" })
+            Probe::Next(Error::HttpStatus {
+                what: "protected resource metadata",
+                received: 404,
+                expected: "200"
+            })
         );
         let e = FetchError { url: "https://x.example".into(), reason: "refused".into() };
-        assert!(matches!(read_as_metadata(Err(e), "https://x.example"), Ok(Probe::Next(Error::Fetch { .. }))));
+        assert!(matches!(
+            read_as_metadata(Err(e), "https://x.example"),
+            Ok(Probe::Next(Error::Fetch { .. }))
+        ));
     }
 
     #[test]

@@ -125,13 +125,12 @@ pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value>
         .find(|m| m.get("id").and_then(Value::as_u64) == Some(id) && m.get("method").is_none())
         .ok_or_else(|| Error::Missing(format!("json-rpc response with id {id} to {method}")))?;
     if let Some(error) = response.get("error") {
-        return Err(Error::unexpected(
-            method,
-            format!("json-rpc error {error}"),
-            "a result",
-        ));
+        return Err(Error::unexpected(method, format!("json-rpc error {error}"), "a result"));
     }
-    response.get("result").cloned().ok_or_else(|| Error::Missing(format!("result in the response to {method}")))
+    response
+        .get("result")
+        .cloned()
+        .ok_or_else(|| Error::Missing(format!("result in the response to {method}")))
 }
 
 /// The session established by a successful `initialize` response `r` with `result`:
@@ -198,9 +197,14 @@ mod tests {
 
     #[test]
     fn json_rpc_error_is_reported() {
-        let r = wire::json(StatusCode::OK, &json!({"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"bad"}}));
+        let r = wire::json(
+            StatusCode::OK,
+            &json!({"jsonrpc":"2.0","id":2,"error":{"code":-32602,"message":"bad"}}),
+        );
         let e = read_result(&r, 2, "tools/call").unwrap_err();
-        assert!(matches!(e, Error::Unexpected { what: "tools/call", ref received, .. } if received.contains("-32602")));
+        assert!(
+            matches!(e, Error::Unexpected { what: "tools/call", ref received, .. } if received.contains("-32602"))
+        );
     }
 
     #[test]

@@ -17,9 +17,9 @@ pub mod discovery;
 pub mod mcp;
 pub mod registration;
 pub mod step_up;
-pub mod token;
 #[cfg(test)]
 mod tests;
+pub mod token;
 
 pub use authorization::{AuthorizationResponse, redirect_params};
 pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
@@ -94,7 +94,11 @@ pub struct PublicClientConfig {
 impl PublicClientConfig {
     /// A configuration with no credentials, no scope override, `max_step_up` 2 and a
     /// 60 s refresh margin.
-    pub fn new(server_url: impl Into<String>, redirect_uri: impl Into<String>, client_name: impl Into<String>) -> Self {
+    pub fn new(
+        server_url: impl Into<String>,
+        redirect_uri: impl Into<String>,
+        client_name: impl Into<String>,
+    ) -> Self {
         PublicClientConfig {
             server_url: server_url.into(),
             redirect_uri: redirect_uri.into(),
@@ -159,12 +163,30 @@ struct Budget {
 #[derive(Debug)]
 enum Waiting {
     Idle,
-    Mcp { id: u64, sent_token: bool },
-    ProtectedResourceMetadata { candidates: Vec<String>, next: usize, demand: Demand },
-    AuthorizationServerMetadata { issuer: String, scopes_supported: Option<Vec<String>>, candidates: Vec<String>, next: usize, demand: Demand },
-    Registration { issuer: String, demand: Demand },
+    Mcp {
+        id: u64,
+        sent_token: bool,
+    },
+    ProtectedResourceMetadata {
+        candidates: Vec<String>,
+        next: usize,
+        demand: Demand,
+    },
+    AuthorizationServerMetadata {
+        issuer: String,
+        scopes_supported: Option<Vec<String>>,
+        candidates: Vec<String>,
+        next: usize,
+        demand: Demand,
+    },
+    Registration {
+        issuer: String,
+        demand: Demand,
+    },
     Redirect(Box<AuthorizationRequest>),
-    CodeExchange { scope: Option<String> },
+    CodeExchange {
+        scope: Option<String>,
+    },
     Refresh,
 }
 
@@ -231,7 +253,15 @@ impl PublicClient {
                 self.on_protected_resource_metadata(fetched, candidates, next, demand)
             }
             Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand } => {
-                self.on_authorization_server_metadata(fetched, issuer, scopes_supported, candidates, next, demand, env)
+                self.on_authorization_server_metadata(
+                    fetched,
+                    issuer,
+                    scopes_supported,
+                    candidates,
+                    next,
+                    demand,
+                    env,
+                )
             }
             Waiting::Registration { issuer, demand } => self.on_registration(fetched, issuer, demand, env),
             Waiting::CodeExchange { scope } => self.on_code_exchange(fetched, scope, env),
@@ -340,7 +370,13 @@ impl PublicClient {
         Ok(ClientStep::Send(request))
     }
 
-    fn on_mcp_response(&mut self, fetched: FetchResult, id: u64, sent_token: bool, env: &mut Env<'_>) -> Result<ClientStep> {
+    fn on_mcp_response(
+        &mut self,
+        fetched: FetchResult,
+        id: u64,
+        sent_token: bool,
+        env: &mut Env<'_>,
+    ) -> Result<ClientStep> {
         let r = fetched?;
         if let Some(rejection) = step_up::rejection(&r) {
             return self.on_rejection(rejection, sent_token);
@@ -358,7 +394,11 @@ impl PublicClient {
             return self.send_mcp(env);
         }
         if !r.status().is_success() {
-            return Err(Error::HttpStatus { what: "mcp server", received: r.status().as_u16(), expected: "2xx" });
+            return Err(Error::HttpStatus {
+                what: "mcp server",
+                received: r.status().as_u16(),
+                expected: "2xx",
+            });
         }
         match self.stage {
             Stage::Initialize => {
@@ -420,9 +460,16 @@ impl PublicClient {
         }
     }
 
-    fn discover(&mut self, challenge: Option<&Challenge>, step_up_scope: Option<String>) -> Result<ClientStep> {
+    fn discover(
+        &mut self,
+        challenge: Option<&Challenge>,
+        step_up_scope: Option<String>,
+    ) -> Result<ClientStep> {
         let candidates = discovery::prm_candidates(challenge, &self.config.server_url)?;
-        let demand = Demand { challenge_scope: challenge.and_then(|c| c.get("scope")).map(str::to_string), step_up_scope };
+        let demand = Demand {
+            challenge_scope: challenge.and_then(|c| c.get("scope")).map(str::to_string),
+            step_up_scope,
+        };
         self.probe_protected_resource_metadata(candidates, 0, demand, None)
     }
 
@@ -457,7 +504,14 @@ impl PublicClient {
                     self.tokens = None;
                 }
                 let candidates = discovery::as_metadata_candidates(&issuer)?;
-                self.probe_authorization_server_metadata(issuer, prm.scopes_supported, candidates, 0, demand, None)
+                self.probe_authorization_server_metadata(
+                    issuer,
+                    prm.scopes_supported,
+                    candidates,
+                    0,
+                    demand,
+                    None,
+                )
             }
         }
     }
@@ -475,7 +529,8 @@ impl PublicClient {
             return Err(none_served("authorization server metadata", &candidates, last));
         };
         let request = wire::get_json_request(url)?;
-        self.waiting = Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand };
+        self.waiting =
+            Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand };
         Ok(ClientStep::Send(request))
     }
 
@@ -491,9 +546,14 @@ impl PublicClient {
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
         match discovery::read_as_metadata(fetched, &issuer)? {
-            Probe::Next(e) => {
-                self.probe_authorization_server_metadata(issuer, scopes_supported, candidates, next + 1, demand, Some(e))
-            }
+            Probe::Next(e) => self.probe_authorization_server_metadata(
+                issuer,
+                scopes_supported,
+                candidates,
+                next + 1,
+                demand,
+                Some(e),
+            ),
             Probe::Found(metadata) => {
                 self.authority = Some(Authority { metadata, scopes_supported });
                 self.register(demand, env)
@@ -502,7 +562,9 @@ impl PublicClient {
     }
 
     fn authority(&self) -> Result<&Authority> {
-        self.authority.as_ref().ok_or_else(|| Error::Missing("authorization server metadata (no discovery ran)".into()))
+        self.authority
+            .as_ref()
+            .ok_or_else(|| Error::Missing("authorization server metadata (no discovery ran)".into()))
     }
 
     fn registered(&self) -> Result<&Registered> {
@@ -510,7 +572,11 @@ impl PublicClient {
     }
 
     fn token_endpoint(&self) -> Result<&str> {
-        self.authority()?.metadata.token_endpoint.as_deref().ok_or_else(|| Error::Missing("token_endpoint".into()))
+        self.authority()?
+            .metadata
+            .token_endpoint
+            .as_deref()
+            .ok_or_else(|| Error::Missing("token_endpoint".into()))
     }
 
     /// Gets a client id at the current AS (CL-10), then authorizes.
@@ -521,7 +587,11 @@ impl PublicClient {
             return self.authorize(demand, env);
         }
         let c = &self.config;
-        let registered = match registration::choose(c.pre_registered.as_ref(), c.client_id_metadata_url.as_deref(), metadata)? {
+        let registered = match registration::choose(
+            c.pre_registered.as_ref(),
+            c.client_id_metadata_url.as_deref(),
+            metadata,
+        )? {
             Approach::PreRegistered(p) => Registered {
                 issuer,
                 auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),
@@ -538,7 +608,13 @@ impl PublicClient {
         self.authorize(demand, env)
     }
 
-    fn on_registration(&mut self, fetched: FetchResult, issuer: String, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
+    fn on_registration(
+        &mut self,
+        fetched: FetchResult,
+        issuer: String,
+        demand: Demand,
+        env: &mut Env<'_>,
+    ) -> Result<ClientStep> {
         let info = registration::read_registration_response(&fetched?)?;
         let auth = registration::client_auth(
             info.client_secret.as_deref(),
@@ -576,7 +652,12 @@ impl PublicClient {
         Ok(ClientStep::Authorize { url })
     }
 
-    fn on_authorization_response(&mut self, url: &str, request: AuthorizationRequest, env: &mut Env<'_>) -> Result<ClientStep> {
+    fn on_authorization_response(
+        &mut self,
+        url: &str,
+        request: AuthorizationRequest,
+        env: &mut Env<'_>,
+    ) -> Result<ClientStep> {
         let without_query = |u: &str| u.split(['?', '#']).next().unwrap_or("").to_string();
         if without_query(url) != without_query(&self.config.redirect_uri) {
             return Err(Error::unexpected(
@@ -597,13 +678,24 @@ impl PublicClient {
             ("resource", self.resource.as_str()),
         ];
         let registered = self.registered()?;
-        let token_request =
-            token::token_request(token_endpoint, &registered.client_id, &registered.auth, token_endpoint, &grant, env)?;
+        let token_request = token::token_request(
+            token_endpoint,
+            &registered.client_id,
+            &registered.auth,
+            token_endpoint,
+            &grant,
+            env,
+        )?;
         self.waiting = Waiting::CodeExchange { scope: request.scope };
         Ok(ClientStep::Send(token_request))
     }
 
-    fn on_code_exchange(&mut self, fetched: FetchResult, scope: Option<String>, env: &mut Env<'_>) -> Result<ClientStep> {
+    fn on_code_exchange(
+        &mut self,
+        fetched: FetchResult,
+        scope: Option<String>,
+        env: &mut Env<'_>,
+    ) -> Result<ClientStep> {
         let response = token::read_token_response(&fetched?)?;
         let issuer = self.authority()?.metadata.issuer.clone();
         self.tokens = Some(TokenSet::from_response(response, scope, &self.resource, Some(issuer), env.now));
@@ -614,9 +706,10 @@ impl PublicClient {
     fn proceed(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
         match self.goal {
             Goal::Operation => self.send_mcp(env),
-            Goal::Refresh => {
-                Ok(ClientStep::Done(Outcome { result: Value::Null, authorizations: self.budget.authorizations }))
-            }
+            Goal::Refresh => Ok(ClientStep::Done(Outcome {
+                result: Value::Null,
+                authorizations: self.budget.authorizations,
+            })),
         }
     }
 
@@ -633,8 +726,14 @@ impl PublicClient {
             ("refresh_token", refresh_token),
             ("resource", self.resource.as_str()),
         ];
-        let request =
-            token::token_request(token_endpoint, &registered.client_id, &registered.auth, token_endpoint, &grant, env)?;
+        let request = token::token_request(
+            token_endpoint,
+            &registered.client_id,
+            &registered.auth,
+            token_endpoint,
+            &grant,
+            env,
+        )?;
         self.waiting = Waiting::Refresh;
         Ok(ClientStep::Send(request))
     }
@@ -642,7 +741,8 @@ impl PublicClient {
     fn on_refresh(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> Result<ClientStep> {
         match token::read_token_response(&fetched?) {
             Ok(response) => {
-                let tokens = self.tokens.as_mut().ok_or_else(|| Error::Missing("tokens to refresh".into()))?;
+                let tokens =
+                    self.tokens.as_mut().ok_or_else(|| Error::Missing("tokens to refresh".into()))?;
                 tokens.refreshed(response, env.now);
                 self.proceed(env)
             }

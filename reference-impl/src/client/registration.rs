@@ -141,7 +141,10 @@ mod tests {
         let pre = PreRegistered { client_id: "c".into(), client_secret: None };
         let cimd = Some("https://client.example/meta.json");
         assert_eq!(choose(Some(&pre), cimd, &meta()).unwrap(), Approach::PreRegistered(pre));
-        assert_eq!(choose(None, cimd, &meta()).unwrap(), Approach::MetadataDocument(cimd.unwrap_or("").into()));
+        assert_eq!(
+            choose(None, cimd, &meta()).unwrap(),
+            Approach::MetadataDocument(cimd.unwrap_or("").into())
+        );
         let mut m = meta();
         m.client_id_metadata_document_supported = None;
         assert_eq!(choose(None, cimd, &m).unwrap(), Approach::Dynamic("https://as.example/register".into()));
@@ -177,6 +180,9 @@ mod tests {
         assert!(matches!(client_auth(Some("s"), None, &m), ClientAuth::SecretBasic(_)));
         m.token_endpoint_auth_methods_supported = Some(vec!["client_secret_post".into()]);
         assert!(matches!(client_auth(Some("s"), None, &m), ClientAuth::SecretPost(_)));
-        assert!(matches!(client_auth(Some("s"), Some("client_secret_basic"), &m), ClientAuth::SecretBasic(_)));
+        assert!(matches!(
+            client_auth(Some("s"), Some("client_secret_basic"), &m),
+            ClientAuth::SecretBasic(_)
+        ));
     }
 }

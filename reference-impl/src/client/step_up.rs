@@ -66,7 +66,10 @@ mod tests {
 
     #[test]
     fn forbidden_without_insufficient_scope_is_not_a_step_up() {
-        assert_eq!(rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="invalid_token""#)), None);
+        assert_eq!(
+            rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="invalid_token""#)),
+            None
+        );
         assert!(matches!(
             rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="insufficient_scope", scope="w""#)),
             Some(Rejection::InsufficientScope(c)) if c.get("scope") == Some("w")
