@@ -24,9 +24,11 @@ use http::StatusCode;
 /// defined server error range, JSON-RPC 2.0 §5.1).
 pub const INSUFFICIENT_SCOPE: i64 = -32003;
 
-/// `None` when `claims` grant `required`; else the 403 answer to request `id`.
+/// `None` when `claims` grant `required`; else the 403 answer to request `id`, whose
+/// challenge names `resource_metadata` when given.
 pub(super) fn refusal(
     config: &Config,
+    resource_metadata: Option<&str>,
     claims: &AccessTokenClaims,
     required: &str,
     id: &Id,
@@ -48,11 +50,11 @@ pub(super) fn refusal(
         "this call needs scope `{required}`, the token grants `{}`",
         claims.scope.as_deref().unwrap_or("")
     ));
-    let challenge = Challenge::bearer()
-        .with("error", "insufficient_scope")
-        .with("scope", scope.as_str())
-        .with("resource_metadata", config.resource_metadata_url())
-        .with("error_description", description.as_str());
+    let mut challenge = Challenge::bearer().with("error", "insufficient_scope").with("scope", scope.as_str());
+    if let Some(m) = resource_metadata {
+        challenge = challenge.with("resource_metadata", m);
+    }
+    let challenge = challenge.with("error_description", description.as_str());
     let body = jsonrpc::Response::error(
         Some(id.clone()),
         INSUFFICIENT_SCOPE,

@@ -5,6 +5,7 @@
 use super::*;
 use crate::access_token::Audience;
 use crate::bearer::{Challenge, parse_www_authenticate};
+use crate::defects::{Defect, Defects};
 use crate::jwt::{Algorithm, JoseHeader, Jwks, SigningKey, encode, encode_unsigned, encode_with_header};
 use crate::sans_io::{FetchError, Time};
 use crate::wire::Params;
@@ -948,5 +949,131 @@ fn hostile_input_never_gets_a_5xx() {
         }
         let r = f.send(b.body(Bytes::from(body)).unwrap());
         assert!(r.status().as_u16() < 500, "request {i}: {}", r.status());
+    }
+}
+
+/// Does the mistake `d` show? Each probe returns true when the server committed it.
+fn probe(d: Defect, f: &mut Fixture) -> bool {
+    let init = || init_body("2025-11-25");
+    let good = f.claims("mcp:read");
+    let accepted = |f: &mut Fixture, claims_or_token: String| {
+        f.post(Some(&claims_or_token), None, init_body("2025-11-25")).status() == 200
+    };
+    match d {
+        Defect::SkipAudienceCheck => {
+            let t = f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9002/mcp"), ..good });
+            accepted(f, t)
+        }
+        Defect::ScopeCheckAtConnectOnly => {
+            let t = f.token("mcp:read");
+            let session = f.initialize(&t);
+            f.call(Some(&t), &session, "write_note", json!({"text": "x"})).status() == 200
+        }
+        Defect::AcceptQueryToken => {
+            let mut r = post(None, None, &init());
+            *r.uri_mut() = format!("{RS}?access_token={}", f.token("mcp:read")).parse().unwrap();
+            f.send(r).status() == 200
+        }
+        Defect::AcceptAlgNone => accepted(f, encode_unsigned(&good)),
+        Defect::HmacKeyConfusion => {
+            let hmac = SigningKey::hmac("k1", &f.authority.key.public_key_bytes_for_confusion());
+            accepted(f, encode(&hmac, "at+jwt", &good).unwrap())
+        }
+        Defect::NoExpRequired => {
+            let now = f.now.unix_secs();
+            let expired =
+                f.sign(&AccessTokenClaims { exp: Some(now - 600), iat: Some(now - 1200), ..good.clone() });
+            let no_exp = f.sign(&AccessTokenClaims { exp: None, ..good });
+            accepted(f, expired) && accepted(f, no_exp)
+        }
+        Defect::NoTypCheck => {
+            let h = JoseHeader {
+                alg: "ES256".into(),
+                typ: Some("JWT".into()),
+                kid: Some("k1".into()),
+                crit: None,
+            };
+            accepted(f, encode_with_header(&f.authority.key, &h, &good).unwrap())
+        }
+        Defect::NoIssuerCheck => {
+            let t = f.sign(&AccessTokenClaims { iss: "http://127.0.0.1:9999".into(), ..good });
+            accepted(f, t)
+        }
+        Defect::NoSignatureCheck => {
+            let other = f.key(Algorithm::ES256, "k1");
+            accepted(f, good.sign(&other).unwrap())
+        }
+        Defect::SessionNotBound => {
+            let session = f.initialize(&f.token("mcp:read"));
+            let bob = f.sign(&AccessTokenClaims { sub: Some("bob".into()), ..good });
+            f.call(Some(&bob), &session, "echo", json!({"text": "x"})).status() == 200
+        }
+        Defect::SessionAsAuthentication => {
+            let session = f.initialize(&f.token("mcp:read"));
+            f.call(None, &session, "echo", json!({"text": "x"})).status() == 200
+        }
+        Defect::TokenPassthrough => {
+            let t = f.token("mcp:read");
+            let session = f.initialize(&t);
+            f.call(Some(&t), &session, "fetch_report", json!({}));
+            f.server.downstream_authorizations_seen().iter().any(|a| a.contains(&t))
+        }
+        Defect::JwksRefetchEveryUnknownKid => {
+            accepted(f, f.token("mcp:read"));
+            for kid in ["x1", "x2"] {
+                let stranger = f.key(Algorithm::ES256, kid);
+                accepted(f, good.sign(&stranger).unwrap());
+            }
+            f.server.jwks_fetches() > 1
+        }
+        Defect::ServerErrorOnBadToken => f.post(Some("garbage"), None, init()).status() == 500,
+        Defect::NoOriginCheck => {
+            let mut r = post(Some(&f.token("mcp:read")), None, &init());
+            r.headers_mut().insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+            f.send(r).status() == 200
+        }
+        Defect::PrmWrongResource => {
+            let r = f.send(request("GET", PRM_URL, None, None));
+            body(&r)["resource"] != RS
+        }
+        Defect::ChallengeWithoutResourceMetadata => {
+            let r = f.post(None, None, init());
+            challenge(&r).get("resource_metadata").is_none()
+                && f.send(request("GET", PRM_URL, None, None)).status() == 404
+        }
+        Defect::BatchSkipsScopeCheck => {
+            let t = f.token("mcp:read");
+            let session = f.initialize(&t);
+            let batch = json!([
+                call_body("echo", json!({"text": "a"})),
+                call_body("write_note", json!({"text": "b"}))
+            ]);
+            f.post(Some(&t), Some(&session), batch);
+            f.server.side_effects() > 0
+        }
+        Defect::PredictableSessionId => {
+            let t = f.token("mcp:read");
+            let (a, b) = (f.initialize(&t), f.initialize(&t));
+            (a.as_str(), b.as_str()) == ("session-1", "session-2")
+        }
+        other => panic!("{other} is not an MCP server defect"),
+    }
+}
+
+#[test]
+fn each_defect_flips_its_refusal() {
+    let mcp_defects: Vec<Defect> =
+        Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
+    assert_eq!(mcp_defects.len(), 19);
+    for d in mcp_defects {
+        let with = |defects: Defects| {
+            let mut f = Fixture::with_downstream();
+            let mut config = f.server.config().clone();
+            config.defects = defects;
+            f.server = McpServer::new(config).unwrap();
+            f
+        };
+        assert!(!probe(d, &mut with(Defects::none())), "the correct server commits {d}");
+        assert!(probe(d, &mut with(Defects::of([d]))), "{d} does not show");
     }
 }

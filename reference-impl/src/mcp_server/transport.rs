@@ -16,7 +16,7 @@
 //! `Accept` is only required to admit JSON: every answer here is `application/json`.
 
 use super::config::Config;
-use crate::jsonrpc::{self, INVALID_REQUEST, Message, Parsed};
+use crate::jsonrpc::{self, INVALID_REQUEST, Parsed};
 use crate::sans_io::{Request, Response};
 use crate::wire;
 use bytes::Bytes;
@@ -92,9 +92,9 @@ pub(super) enum Unreadable {
     Message(jsonrpc::Response),
 }
 
-/// The one message of a `POST` body (`None`: not declared `application/json`; else the
+/// The message(s) of a `POST` body (`None`: not declared `application/json`; else the
 /// body parsed as JSON, or the parse error).
-pub(super) fn read_message(body: Option<Result<Value, String>>) -> Result<Message, Unreadable> {
+pub(super) fn read_message(body: Option<Result<Value, String>>) -> Result<Parsed, Unreadable> {
     let value = match body {
         None => return Err(Unreadable::ContentType),
         Some(Ok(v)) => v,
@@ -103,14 +103,17 @@ pub(super) fn read_message(body: Option<Result<Value, String>>) -> Result<Messag
             return Err(Unreadable::Message(e));
         }
     };
-    match jsonrpc::parse_value(value).map_err(Unreadable::Message)? {
-        Parsed::Single(m) => Ok(m),
-        Parsed::Batch(_) => Err(Unreadable::Message(jsonrpc::Response::error(
-            None,
-            INVALID_REQUEST,
-            "invalid request: received a batch, expected one message (batching was removed in 2025-06-18)",
-        ))),
-    }
+    jsonrpc::parse_value(value).map_err(Unreadable::Message)
+}
+
+/// The 400 for a batch (batching was removed in 2025-06-18): a batch cannot smuggle a
+/// call past the per-call scope check.
+pub(super) fn batch_refused() -> Response {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        INVALID_REQUEST,
+        "invalid request: received a batch, expected one message (batching was removed in 2025-06-18)",
+    )
 }
 
 /// The 415 for a `POST` whose body is not declared `application/json`.
