@@ -3,8 +3,9 @@
 //! is taken as theft: the whole family dies, with the access tokens issued from it.
 //! A refresh may narrow the scope, never widen it, and only for the resource granted.
 
-use super::token::{Grant, IssuedToken, TokenResponse, check_resource};
+use super::token::{Grant, IssuedToken, TokenResponse};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
+use crate::defects::Defect;
 use crate::sans_io::{Env, Time};
 use crate::wire::Params;
 use std::collections::BTreeMap;
@@ -116,13 +117,16 @@ impl AuthorizationServer {
         let Some(family) = self.refresh.families.get(&family_id) else {
             return Err(invalid_grant("unknown refresh token"));
         };
-        if family.client_id != client.client_id {
+        if family.client_id != client.client_id && !self.config.defects.has(Defect::RefreshNotClientBound) {
             return Err(invalid_grant("refresh token was issued to another client"));
         }
         if family.revoked {
             return Err(invalid_grant("refresh token was revoked"));
         }
         if rotated {
+            if self.config.defects.has(Defect::NoReuseDetection) {
+                return Err(invalid_grant("refresh token was already used"));
+            }
             self.revoke_family(&family_id, env.now);
             return Err(invalid_grant(
                 "refresh token was already used; it and every token issued with it are revoked",
@@ -136,7 +140,8 @@ impl AuthorizationServer {
             Some(requested) => {
                 let requested: Vec<String> =
                     requested.split(' ').filter(|s| !s.is_empty()).map(String::from).collect();
-                if let Some(extra) = requested.iter().find(|s| !family.scope.contains(s)) {
+                let widening = self.config.defects.has(Defect::RefreshScopeWidening);
+                if let Some(extra) = requested.iter().find(|s| !family.scope.contains(s) && !widening) {
                     return Err(Rejection::new(
                         "invalid_scope",
                         format!(
@@ -148,14 +153,18 @@ impl AuthorizationServer {
                 requested
             }
         };
-        check_resource(form.get("resource"), &family.resource)?;
+        self.check_resource(form.get("resource"), &family.resource)?;
         let (sub, resource) = (family.sub.clone(), family.resource.clone());
         let g = Grant { client_id: &client.client_id, sub: &sub, resource: &resource, scope: &scope };
         let access = self.issue_access_token(&g, env)?;
-        if let Some(entry) = self.refresh.tokens.get_mut(token) {
-            entry.rotated = true;
-        }
-        let new_token = self.new_refresh_token(&family_id, env);
+        let new_token = if self.config.defects.has(Defect::NoRefreshRotation) {
+            token.to_string()
+        } else {
+            if let Some(entry) = self.refresh.tokens.get_mut(token) {
+                entry.rotated = true;
+            }
+            self.new_refresh_token(&family_id, env)
+        };
         self.record_access_token(&family_id, &access);
         Ok(TokenResponse {
             access_token: access.token,

@@ -6,12 +6,13 @@
 //! revokes every token issued from the code (RFC 6749 §4.1.2, RFC 9700 §4.2.4). Codes are
 //! bound to the client, the redirect URI and the PKCE challenge. PKCE is mandatory at
 //! `/authorize`, so a code without a challenge (the downgrade of RFC 9700 §4.8) never
-//! exists.
+//! exists, unless [`Defect::NoPkceRequired`] is injected.
 
 use super::authorize::Redemption;
 use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::access_token::{AccessTokenClaims, Audience};
+use crate::defects::Defect;
 use crate::resource_indicator::canonical_resource;
 use crate::sans_io::{Env, Request, Response};
 use crate::wire::{self, Params};
@@ -53,18 +54,22 @@ fn invalid_grant(description: impl std::fmt::Display) -> Rejection {
     Rejection::new("invalid_grant", description)
 }
 
-/// Checks that a `resource` sent at the token endpoint, if any, names `granted`.
-pub(super) fn check_resource(sent: Option<&str>, granted: &str) -> Result<(), Rejection> {
-    match sent.filter(|s| !s.is_empty()) {
-        Some(s) if canonical_resource(s).ok().as_deref() != Some(granted) => Err(Rejection::new(
-            "invalid_target",
-            format!("resource `{s}` was not authorized, expected `{granted}`"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 impl AuthorizationServer {
+    /// Checks that a `resource` sent at the token endpoint, if any, names `granted`
+    /// (not at all with [`Defect::IgnoreResource`]).
+    pub(super) fn check_resource(&self, sent: Option<&str>, granted: &str) -> Result<(), Rejection> {
+        if self.config.defects.has(Defect::IgnoreResource) {
+            return Ok(());
+        }
+        match sent.filter(|s| !s.is_empty()) {
+            Some(s) if canonical_resource(s).ok().as_deref() != Some(granted) => Err(Rejection::new(
+                "invalid_target",
+                format!("resource `{s}` was not authorized, expected `{granted}`"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// `POST /token`.
     pub(super) fn token(&mut self, request: &Request, env: &mut Env<'_>) -> Response {
         match self.token_response(request, env) {
@@ -127,7 +132,7 @@ impl AuthorizationServer {
             nbf: None,
             jti: Some(jti.clone()),
         };
-        let token = self.signing_key().and_then(|k| claims.sign(k)).map_err(|e| Rejection {
+        let token = self.sign_access_token(&claims).map_err(|e| Rejection {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             ..Rejection::new("server_error", e)
         })?;
@@ -161,7 +166,11 @@ impl AuthorizationServer {
         let Some(grant) = self.codes.get(code) else {
             return Err(invalid_grant("unknown authorization code"));
         };
-        if let Some(redeemed) = grant.redeemed.clone() {
+        let reusable = self.config.defects.has(Defect::CodeReusable);
+        if let Some(redeemed) = grant.redeemed.clone().filter(|_| !reusable) {
+            if self.config.defects.has(Defect::NoCodeReuseRevocation) {
+                return Err(invalid_grant("authorization code was already used"));
+            }
             self.revoke_jti(&redeemed.jti, redeemed.exp, env.now);
             if let Some(family) = &redeemed.refresh_family {
                 self.revoke_family(family, env.now);
@@ -177,15 +186,19 @@ impl AuthorizationServer {
         if env.now.since(grant.issued) > self.config.code_ttl {
             return Err(invalid_grant("authorization code expired"));
         }
-        if r.redirect_uri != redirect_uri {
+        if r.redirect_uri != redirect_uri && !self.config.defects.has(Defect::NoRedirectUriBinding) {
             return Err(invalid_grant(format!(
                 "redirect_uri `{redirect_uri}` differs from the one of the authorization request, `{}`",
                 r.redirect_uri
             )));
         }
-        let verifier = form.require("code_verifier").map_err(invalid_grant)?;
-        crate::pkce::verify_s256(verifier, &r.code_challenge).map_err(invalid_grant)?;
-        check_resource(form.get("resource"), &r.resource)?;
+        // A code without a challenge exists only with `Defect::NoPkceRequired`; any
+        // `code_verifier`, or none, then redeems it (the RFC 9700 §4.8.2 downgrade).
+        if let Some(challenge) = &r.code_challenge {
+            let verifier = form.require("code_verifier").map_err(invalid_grant)?;
+            challenge.verify(verifier).map_err(invalid_grant)?;
+        }
+        self.check_resource(form.get("resource"), &r.resource)?;
         let (request, sub) = (r.clone(), grant.sub.clone());
         let g = Grant {
             client_id: &client.client_id,
@@ -214,7 +227,7 @@ impl AuthorizationServer {
         form: &Params,
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
-        let resource = self.target(form.get("resource"))?.clone();
+        let resource = self.target(form.get("resource"))?;
         let scope = super::grant_scope(form.get("scope"), client, &resource)?;
         let g = Grant {
             client_id: &client.client_id,
