@@ -641,4 +641,119 @@ mod tests {
         let csrf = csrf_of(&t.authorize(&[]));
         assert_eq!(page_error(&t.consent(&csrf, "alice", "alice", "maybe")), (400, "invalid_request".into()));
     }
+
+    mod defects {
+        use super::super::super::test_support::*;
+        use crate::defects::Defect;
+        use http::StatusCode;
+
+        #[test]
+        fn accept_pkce_plain() {
+            let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", Some("plain"))];
+            let r = Tester::new().authorize(&plain);
+            assert_eq!(location_params(&r).get("error"), Some("invalid_request"));
+
+            let mut t = Tester::with_defect(Defect::AcceptPkcePlain);
+            for method in [Some("plain"), None] {
+                let r = t.authorize(&[plain[0], ("code_challenge_method", method)]);
+                let code = location_params(&r).get("code").unwrap().to_string();
+                assert_eq!(t.token(&code_pairs(&code)).status(), StatusCode::OK, "{method:?}");
+            }
+            let code = location_params(&t.authorize(&plain)).get("code").unwrap().to_string();
+            let wrong = changed(&code_pairs(&code), &[("code_verifier", Some(CHALLENGE))]);
+            assert_eq!(error_of(&t.token(&wrong)), (400, "invalid_grant".into()));
+        }
+
+        #[test]
+        fn no_pkce_required() {
+            let no_pkce = [("code_challenge", None), ("code_challenge_method", None)];
+            let r = Tester::new().authorize(&no_pkce);
+            assert_eq!(location_params(&r).get("error"), Some("invalid_request"));
+
+            let mut t = Tester::with_defect(Defect::NoPkceRequired);
+            let code = location_params(&t.authorize(&no_pkce)).get("code").unwrap().to_string();
+            let without_verifier = changed(&code_pairs(&code), &[("code_verifier", None)]);
+            assert_eq!(t.token(&without_verifier).status(), StatusCode::OK);
+            let code = location_params(&t.authorize(&no_pkce)).get("code").unwrap().to_string();
+            assert_eq!(t.token(&code_pairs(&code)).status(), StatusCode::OK, "downgrade: any verifier");
+            let code = t.code();
+            let without_verifier = changed(&code_pairs(&code), &[("code_verifier", None)]);
+            assert_eq!(
+                error_of(&t.token(&without_verifier)),
+                (400, "invalid_grant".into()),
+                "a code with a challenge still needs its verifier"
+            );
+        }
+
+        #[test]
+        fn loose_redirect_match() {
+            let longer = "http://127.0.0.1:7777/callback.evil/x";
+            let r = Tester::new().authorize(&[("redirect_uri", Some(longer))]);
+            assert_eq!(page_error(&r), (400, "invalid_request".into()));
+
+            let r =
+                Tester::with_defect(Defect::LooseRedirectMatch).authorize(&[("redirect_uri", Some(longer))]);
+            assert_eq!(r.status(), StatusCode::FOUND);
+            assert!(location(&r).starts_with(&format!("{longer}?")));
+            assert!(location_params(&r).get("code").is_some());
+        }
+
+        #[test]
+        fn redirect_on_invalid_client() {
+            let evil = "https://evil.example/cb";
+            let cases = [
+                ([("client_id", Some("nobody")), ("redirect_uri", Some(evil))], "invalid_client"),
+                ([("client_id", Some(CLIENT)), ("redirect_uri", Some(evil))], "invalid_request"),
+            ];
+            for (changes, error) in cases {
+                let r = Tester::new().authorize(&changes);
+                assert_eq!(page_error(&r), (400, error.into()), "{changes:?}");
+
+                let r = Tester::with_defect(Defect::RedirectOnInvalidClient).authorize(&changes);
+                assert_eq!(r.status(), StatusCode::FOUND, "{changes:?}");
+                assert!(location(&r).starts_with(&format!("{evil}?")));
+                let q = location_params(&r);
+                assert_eq!((q.get("error"), q.get("state")), (Some("invalid_request"), Some(STATE)));
+            }
+        }
+
+        #[test]
+        fn no_iss_parameter() {
+            let mut t = Tester::with_defect(Defect::NoIssParameter);
+            let granted = location_params(&t.authorize(&[]));
+            assert!(granted.get("code").is_some());
+            let refused = location_params(&t.authorize(&[("scope", Some("unknown"))]));
+            assert_eq!(refused.get("error"), Some("invalid_scope"));
+            for q in [granted, refused] {
+                assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), None));
+            }
+            assert_eq!(t.server.metadata().authorization_response_iss_parameter_supported, Some(true));
+            assert_eq!(location_params(&Tester::new().authorize(&[])).get("iss"), Some(ISSUER));
+        }
+
+        #[test]
+        fn redirect_307_after_login() {
+            for (mut t, status) in [
+                (Tester::with_form(), StatusCode::SEE_OTHER),
+                (Tester::with_form_defect(Defect::Redirect307AfterLogin), StatusCode::TEMPORARY_REDIRECT),
+            ] {
+                let csrf = csrf_of(&t.authorize(&[]));
+                let r = t.consent(&csrf, "alice", "alice", "approve");
+                assert_eq!(r.status(), status);
+                assert!(location_params(&r).get("code").is_some());
+            }
+        }
+
+        #[test]
+        fn no_frame_protection() {
+            let r = Tester::with_form().authorize(&[]);
+            assert_eq!(r.headers()["x-frame-options"], "DENY");
+
+            let r = Tester::with_form_defect(Defect::NoFrameProtection).authorize(&[]);
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(!csrf_of(&r).is_empty(), "the consent form");
+            assert!(r.headers().get("x-frame-options").is_none());
+            assert!(r.headers().get("content-security-policy").is_none());
+        }
+    }
 }

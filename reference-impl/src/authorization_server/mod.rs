@@ -385,4 +385,29 @@ mod tests {
         t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
         assert!(t.server.jwks().keys.iter().all(|k| k.kid != first));
     }
+
+    #[test]
+    fn harness_signs_arbitrary_access_tokens_with_the_current_key() {
+        use crate::access_token::{AccessTokenClaims, Audience, Validator};
+        let mut t = Tester::new();
+        t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
+        assert_eq!(t.server.signing_key().public_jwk(), t.server.jwks().keys[0]);
+        let claims = AccessTokenClaims {
+            iss: ISSUER.into(),
+            sub: Some("mallory".into()),
+            aud: Audience::one("http://127.0.0.1:9001/other"),
+            client_id: Some("forged-client".into()),
+            scope: Some("mcp:admin".into()),
+            exp: Some(NOW + 60),
+            iat: Some(NOW),
+            nbf: None,
+            jti: Some("forged".into()),
+        };
+        let token = t.server.sign_access_token(&claims).unwrap();
+        let keys = crate::jwt::KeySet::from_jwks(&t.server.jwks()).unwrap();
+        let v = Validator::new(ISSUER, "http://127.0.0.1:9001/other", keys);
+        assert_eq!(v.validate(&token, t.now).unwrap(), claims);
+        let header = crate::jwt::split(&token).unwrap().header;
+        assert_eq!(header.kid, t.server.jwks().keys[0].kid);
+    }
 }

@@ -268,4 +268,68 @@ mod tests {
         t.advance(24 * 3600);
         assert_eq!(error_of(&t.refresh(&rt, &[])), (400, "invalid_grant".into()));
     }
+
+    mod defects {
+        use super::super::super::test_support::*;
+        use crate::defects::Defect;
+        use http::StatusCode;
+
+        #[test]
+        fn no_refresh_rotation() {
+            let mut t = Tester::with_defect(Defect::NoRefreshRotation);
+            let rt = t.refresh_token();
+            for _ in 0..2 {
+                let r = t.refresh(&rt, &[]);
+                assert_eq!(r.status(), StatusCode::OK);
+                assert_eq!(json_of(&r)["refresh_token"], rt.as_str());
+            }
+        }
+
+        #[test]
+        fn no_reuse_detection() {
+            let mut t = Tester::with_defect(Defect::NoReuseDetection);
+            let rt1 = t.refresh_token();
+            let second = json_of(&t.refresh(&rt1, &[]));
+            assert_eq!(error_of(&t.refresh(&rt1, &[])), (400, "invalid_grant".into()));
+            assert_eq!(t.introspect(second["access_token"].as_str().unwrap())["active"], true);
+            let rt2 = second["refresh_token"].as_str().unwrap();
+            assert_eq!(t.refresh(rt2, &[]).status(), StatusCode::OK);
+        }
+
+        #[test]
+        fn refresh_scope_widening() {
+            let wider = [("scope", "mcp:read mcp:write mcp:admin")];
+            for (mut t, expected) in
+                [(Tester::new(), None), (Tester::with_defect(Defect::RefreshScopeWidening), Some(wider[0].1))]
+            {
+                let code = location_params(&t.authorize(&[("scope", Some("mcp:read"))]))
+                    .get("code")
+                    .unwrap()
+                    .to_string();
+                let rt = t.exchange(&code)["refresh_token"].as_str().unwrap().to_string();
+                let r = t.refresh(&rt, &wider);
+                match expected {
+                    None => assert_eq!(error_of(&r), (400, "invalid_scope".into())),
+                    Some(scope) => assert_eq!(json_of(&r)["scope"], scope),
+                }
+            }
+        }
+
+        #[test]
+        fn refresh_not_client_bound() {
+            let mut t = Tester::with_defect(Defect::RefreshNotClientBound);
+            let rt = t.refresh_token();
+            let r = t.token(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt),
+                ("client_id", OTHER_CLIENT),
+            ]);
+            assert_eq!(r.status(), StatusCode::OK);
+            let info = t.introspect(json_of(&r)["access_token"].as_str().unwrap());
+            assert_eq!(
+                (info["sub"].as_str(), info["client_id"].as_str()),
+                (Some("alice"), Some(OTHER_CLIENT))
+            );
+        }
+    }
 }

@@ -398,4 +398,71 @@ mod tests {
         );
         assert_eq!(error_of(&r), (400, "unauthorized_client".into()));
     }
+
+    mod defects {
+        use super::super::super::test_support::*;
+        use crate::access_token::{Audience, Validator};
+        use crate::defects::Defect;
+        use crate::jwt::KeySet;
+        use http::StatusCode;
+
+        fn access_token(body: &serde_json::Value) -> &str {
+            body["access_token"].as_str().unwrap()
+        }
+
+        #[test]
+        fn code_reusable() {
+            let mut t = Tester::with_defect(Defect::CodeReusable);
+            let code = t.code();
+            let first = t.exchange(&code);
+            let second = t.exchange(&code);
+            assert_ne!(access_token(&first), access_token(&second));
+            assert_eq!(t.introspect(access_token(&first))["active"], true);
+        }
+
+        #[test]
+        fn no_code_reuse_revocation() {
+            let mut t = Tester::with_defect(Defect::NoCodeReuseRevocation);
+            let code = t.code();
+            let first = t.exchange(&code);
+            assert_eq!(error_of(&t.token(&code_pairs(&code))), (400, "invalid_grant".into()));
+            assert_eq!(t.introspect(access_token(&first))["active"], true);
+            let refresh = first["refresh_token"].as_str().unwrap();
+            assert_eq!(t.refresh(refresh, &[]).status(), StatusCode::OK);
+        }
+
+        #[test]
+        fn no_redirect_uri_binding() {
+            let other = [("redirect_uri", Some("http://127.0.0.1:7778/x"))];
+            let mut t = Tester::new();
+            let code = t.code();
+            let r = t.token(&changed(&code_pairs(&code), &other));
+            assert_eq!(error_of(&r), (400, "invalid_grant".into()));
+
+            let mut t = Tester::with_defect(Defect::NoRedirectUriBinding);
+            let code = t.code();
+            assert_eq!(t.token(&changed(&code_pairs(&code), &other)).status(), StatusCode::OK);
+        }
+
+        /// Any `resource`, or none, is accepted, and every token has the issuer as its
+        /// audience: tokens for one resource are tokens for all.
+        #[test]
+        fn ignore_resource() {
+            let unknown = "http://127.0.0.1:9001/other";
+            let mut t = Tester::new();
+            let r = t.authorize(&[("resource", Some(unknown))]);
+            assert_eq!(location_params(&r).get("error"), Some("invalid_target"));
+
+            let mut t = Tester::with_defect(Defect::IgnoreResource);
+            for resource in [Some(unknown), None, Some(RESOURCE)] {
+                let r = t.authorize(&[("resource", resource)]);
+                let code = location_params(&r).get("code").unwrap().to_string();
+                let redeem = changed(&code_pairs(&code), &[("resource", Some(unknown))]);
+                let body = json_of(&t.token(&redeem));
+                let keys = KeySet::from_jwks(&t.server.jwks()).unwrap();
+                let claims = Validator::new(ISSUER, ISSUER, keys).validate(access_token(&body), t.now);
+                assert_eq!(claims.unwrap().aud, Audience::one(ISSUER), "{resource:?}");
+            }
+        }
+    }
 }
