@@ -175,9 +175,10 @@ impl AuthorizationServer {
                 ),
             ));
         }
-        match ClientIdMetadataFetch::start(&client_id, params, self.config.allow_insecure_client_id_urls) {
+        let allow_insecure = self.config.allow_insecure_client_id_urls;
+        match ClientIdMetadataFetch::start(&client_id, params.clone(), allow_insecure) {
             Ok((request, pending)) => Step::Fetch { request, pending },
-            Err(e) => Step::Respond(error_page(StatusCode::BAD_REQUEST, "invalid_client", e)),
+            Err(e) => Step::Respond(self.untrusted_request(&params, "invalid_client", e)),
         }
     }
 
@@ -189,12 +190,12 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Response {
         match pending.finish(fetched, &self.config.registration_scopes) {
-            Ok((client, fresh_for, params)) => {
+            (params, Ok((client, fresh_for))) => {
                 let until = env.now.plus(fresh_for);
                 self.metadata_clients.insert(client.client_id.clone(), (client.clone(), until));
                 self.authorize_client(client, &params, env)
             }
-            Err(e) => error_page(StatusCode::BAD_REQUEST, "invalid_client", e),
+            (params, Err(e)) => self.untrusted_request(&params, "invalid_client", e),
         }
     }
 
@@ -703,6 +704,14 @@ mod tests {
             let evil = "https://evil.example/cb";
             let cases = [
                 ([("client_id", Some("nobody")), ("redirect_uri", Some(evil))], "invalid_client"),
+                (
+                    [("client_id", Some("https://app.example/gone.json")), ("redirect_uri", Some(evil))],
+                    "invalid_client",
+                ),
+                (
+                    [("client_id", Some("http://app.example/client.json")), ("redirect_uri", Some(evil))],
+                    "invalid_client",
+                ),
                 ([("client_id", Some(CLIENT)), ("redirect_uri", Some(evil))], "invalid_request"),
             ];
             for (changes, error) in cases {

@@ -22,6 +22,10 @@
 //! - client ID metadata documents are reused while their `Cache-Control: max-age` lasts
 //!   (at most an hour), else fetched at every authorization request.
 //!
+//! [`Config::defects`] makes the server commit the authorization-server mistakes of
+//! [`crate::defects`] on purpose, each by skipping or loosening the one check it names,
+//! so that the harness can show its scenarios fail against them.
+//!
 //! ```
 //! use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
 //! use mcp_authz_reference::sans_io::{drive, Env, Time};
