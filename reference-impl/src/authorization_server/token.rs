@@ -166,18 +166,22 @@ impl AuthorizationServer {
         let Some(grant) = self.codes.get(code) else {
             return Err(invalid_grant("unknown authorization code"));
         };
-        let reusable = self.config.defects.has(Defect::CodeReusable);
-        if let Some(redeemed) = grant.redeemed.clone().filter(|_| !reusable) {
-            if self.config.defects.has(Defect::NoCodeReuseRevocation) {
+        let defects = &self.config.defects;
+        match grant.redeemed.clone() {
+            None => {}
+            Some(_) if defects.has(Defect::CodeReusable) => {}
+            Some(_) if defects.has(Defect::NoCodeReuseRevocation) => {
                 return Err(invalid_grant("authorization code was already used"));
             }
-            self.revoke_jti(&redeemed.jti, redeemed.exp, env.now);
-            if let Some(family) = &redeemed.refresh_family {
-                self.revoke_family(family, env.now);
+            Some(redeemed) => {
+                self.revoke_jti(&redeemed.jti, redeemed.exp, env.now);
+                if let Some(family) = &redeemed.refresh_family {
+                    self.revoke_family(family, env.now);
+                }
+                return Err(invalid_grant(
+                    "authorization code was already used; the tokens issued from it are revoked",
+                ));
             }
-            return Err(invalid_grant(
-                "authorization code was already used; the tokens issued from it are revoked",
-            ));
         }
         let r = &grant.request;
         if r.client_id != client.client_id {
