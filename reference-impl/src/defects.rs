@@ -81,6 +81,11 @@ defects! {
     JwksRefetchEveryUnknownKid = "jwks-refetch-every-unknown-kid", McpServer, "refetches the JWKS for every unknown `kid`, without a rate limit";
     ServerErrorOnBadToken = "500-on-bad-token", McpServer, "answers a malformed token with HTTP 500";
     NoOriginCheck = "no-origin-check", McpServer, "serves requests with a foreign `Origin`";
+    NoSignatureCheck = "no-signature-check", McpServer, "decodes tokens without verifying the signature";
+    PrmWrongResource = "prm-wrong-resource", McpServer, "publishes protected resource metadata whose `resource` drops the path (the origin only)";
+    ChallengeWithoutResourceMetadata = "challenge-without-resource-metadata", McpServer, "sends 401 challenges without `resource_metadata` and serves no well-known metadata";
+    BatchSkipsScopeCheck = "batch-skips-scope-check", McpServer, "accepts JSON-RPC batches and checks the scope of the first call only";
+    PredictableSessionId = "predictable-session-id", McpServer, "numbers sessions sequentially instead of drawing ids from a CSPRNG";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";
