@@ -35,7 +35,11 @@ pub fn rejection(r: &Response) -> Option<Rejection> {
 /// space-separated.
 pub fn scope_union(current: Option<&str>, challenged: Option<&str>) -> String {
     let mut out: Vec<&str> = Vec::new();
-    for s in current.into_iter().chain(challenged).flat_map(str::split_ascii_whitespace) {
+    for s in current
+        .into_iter()
+        .chain(challenged)
+        .flat_map(str::split_ascii_whitespace)
+    {
         if !out.contains(&s) {
             out.push(s);
         }
@@ -66,7 +70,13 @@ mod tests {
 
     #[test]
     fn forbidden_without_insufficient_scope_is_not_a_step_up() {
-        assert_eq!(rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="invalid_token""#)), None);
+        assert_eq!(
+            rejection(&with_challenge(
+                StatusCode::FORBIDDEN,
+                r#"Bearer error="invalid_token""#
+            )),
+            None
+        );
         assert!(matches!(
             rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="insufficient_scope", scope="w""#)),
             Some(Rejection::InsufficientScope(c)) if c.get("scope") == Some("w")
@@ -76,7 +86,10 @@ mod tests {
     #[test]
     fn malformed_challenge_still_means_unauthorized() {
         assert_eq!(
-            rejection(&with_challenge(StatusCode::UNAUTHORIZED, r#"Bearer realm="x"#)),
+            rejection(&with_challenge(
+                StatusCode::UNAUTHORIZED,
+                r#"Bearer realm="x"#
+            )),
             Some(Rejection::Unauthorized(None))
         );
         assert!(matches!(
