@@ -1,1 +1,19 @@
-//! x
+//! The mcp-authz harness: drivers that run the reference roles of
+//! `mcp-authz-reference` over real HTTP, and the library behind the `mcp-authz` CLI.
+//!
+//! - [`serve`]: any sans-IO role behind an axum `Router` (system clock, OS RNG).
+//! - [`fetch`]: outbound HTTP with timeouts, size limits, no redirects and an SSRF
+//!   address policy.
+//! - [`stack`]: the reference AS and MCP server wired together on loopback.
+//! - [`live_client`]: the reference client driven over real HTTP.
+//! - [`sim`]: the deterministic in-process network simulator.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod fetch;
+pub mod report;
+pub mod scenario;
+pub mod live_client;
+pub mod serve;
+pub mod sim;
+pub mod stack;

@@ -109,11 +109,7 @@ pub struct AccessTokenClaims {
 impl AccessTokenClaims {
     /// The scopes, split on spaces.
     pub fn scopes(&self) -> impl Iterator<Item = &str> {
-        self.scope
-            .as_deref()
-            .unwrap_or("")
-            .split(' ')
-            .filter(|s| !s.is_empty())
+        self.scope.as_deref().unwrap_or("").split(' ').filter(|s| !s.is_empty())
     }
 
     /// True when `scope` was granted.
@@ -159,8 +155,8 @@ impl Validator {
         let (header, payload) = jwt::decode_verified(token, &self.keys, &self.allowed)
             .and_then(|hp| check_typ(&hp.0).map(|()| hp))?;
         let _ = header;
-        let claims: AccessTokenClaims = serde_json::from_slice(&payload)
-            .map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
+        let claims: AccessTokenClaims =
+            serde_json::from_slice(&payload).map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
         self.check_claims(&claims, now)?;
         Ok(claims)
     }
@@ -168,20 +164,14 @@ impl Validator {
     /// The claim checks alone (issuer, audience, time, required claims).
     pub fn check_claims(&self, c: &AccessTokenClaims, now: Time) -> Result<(), TokenError> {
         if c.iss != self.issuer {
-            return Err(TokenError::WrongIssuer {
-                received: c.iss.clone(),
-                expected: self.issuer.clone(),
-            });
+            return Err(TokenError::WrongIssuer { received: c.iss.clone(), expected: self.issuer.clone() });
         }
         if !c.aud.contains(&self.audience) {
             let received = match &c.aud {
                 Audience::None => "(none)".to_string(),
                 a => format!("{:?}", a.iter().collect::<Vec<_>>()),
             };
-            return Err(TokenError::WrongAudience {
-                received,
-                expected: self.audience.clone(),
-            });
+            return Err(TokenError::WrongAudience { received, expected: self.audience.clone() });
         }
         let now_s = now.unix_secs();
         let exp = c.exp.ok_or(TokenError::MissingExpiry)?;
@@ -197,9 +187,7 @@ impl Validator {
             return Err(TokenError::Claim("`sub` is missing (RFC 9068 §2.2)".into()));
         }
         if c.client_id.is_none() {
-            return Err(TokenError::Claim(
-                "`client_id` is missing (RFC 9068 §2.2)".into(),
-            ));
+            return Err(TokenError::Claim("`client_id` is missing (RFC 9068 §2.2)".into()));
         }
         if c.jti.is_none() {
             return Err(TokenError::Claim("`jti` is missing (RFC 9068 §2.2)".into()));
@@ -214,9 +202,7 @@ impl Validator {
 fn check_typ(h: &jwt::JoseHeader) -> Result<(), TokenError> {
     match h.typ.as_deref() {
         // RFC 9068 §2.1: `at+jwt`; `application/at+jwt` is the same media type.
-        Some(t) if t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case("application/at+jwt") => {
-            Ok(())
-        }
+        Some(t) if t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case("application/at+jwt") => Ok(()),
         other => Err(TokenError::WrongType(other.unwrap_or("(none)").to_string())),
     }
 }
@@ -269,92 +255,38 @@ mod tests {
             let e = v.validate(&c.sign(&k).unwrap(), at(1500)).unwrap_err();
             assert!(want(&e), "unexpected {e:?}");
         };
-        check(
-            AccessTokenClaims {
-                iss: "https://evil.example".into(),
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::WrongIssuer { .. }),
-        );
-        check(
-            AccessTokenClaims {
-                aud: Audience::one("https://other.example/mcp"),
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::WrongAudience { .. }),
-        );
-        check(
-            AccessTokenClaims {
-                aud: Audience::one("https://mcp.example/other"),
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::WrongAudience { .. }),
-        );
-        check(
-            AccessTokenClaims {
-                aud: Audience::one(ISS),
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::WrongAudience { .. }),
-        );
-        check(
-            AccessTokenClaims {
-                aud: Audience::None,
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::WrongAudience { .. }),
-        );
-        check(
-            AccessTokenClaims {
-                exp: None,
-                ..c.clone()
-            },
-            |e| *e == TokenError::MissingExpiry,
-        );
-        check(
-            AccessTokenClaims {
-                exp: Some(1400),
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::Expired { .. }),
-        );
-        check(
-            AccessTokenClaims {
-                nbf: Some(1600),
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::NotYetValid { .. }),
-        );
-        check(
-            AccessTokenClaims {
-                sub: None,
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::Claim(_)),
-        );
-        check(
-            AccessTokenClaims {
-                client_id: None,
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::Claim(_)),
-        );
-        check(
-            AccessTokenClaims {
-                jti: None,
-                ..c.clone()
-            },
-            |e| matches!(e, TokenError::Claim(_)),
-        );
+        check(AccessTokenClaims { iss: "https://evil.example".into(), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongIssuer { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::one("https://other.example/mcp"), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::one("https://mcp.example/other"), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::one(ISS), ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
+        check(AccessTokenClaims { aud: Audience::None, ..c.clone() }, |e| {
+            matches!(e, TokenError::WrongAudience { .. })
+        });
+        check(AccessTokenClaims { exp: None, ..c.clone() }, |e| *e == TokenError::MissingExpiry);
+        check(AccessTokenClaims { exp: Some(1400), ..c.clone() }, |e| {
+            matches!(e, TokenError::Expired { .. })
+        });
+        check(AccessTokenClaims { nbf: Some(1600), ..c.clone() }, |e| {
+            matches!(e, TokenError::NotYetValid { .. })
+        });
+        check(AccessTokenClaims { sub: None, ..c.clone() }, |e| matches!(e, TokenError::Claim(_)));
+        check(AccessTokenClaims { client_id: None, ..c.clone() }, |e| matches!(e, TokenError::Claim(_)));
+        check(AccessTokenClaims { jti: None, ..c.clone() }, |e| matches!(e, TokenError::Claim(_)));
     }
 
     #[test]
     fn multi_audience_containing_this_server_is_accepted() {
         let (k, v, c) = setup();
-        let c = AccessTokenClaims {
-            aud: Audience::Many(vec!["https://other.example".into(), AUD.into()]),
-            ..c
-        };
+        let c =
+            AccessTokenClaims { aud: Audience::Many(vec!["https://other.example".into(), AUD.into()]), ..c };
         v.validate(&c.sign(&k).unwrap(), at(1500)).unwrap();
     }
 
@@ -369,10 +301,7 @@ mod tests {
                 crit: None,
             };
             let t = encode_with_header(&k, &h, &c).unwrap();
-            assert!(matches!(
-                v.validate(&t, at(1500)),
-                Err(TokenError::WrongType(_))
-            ));
+            assert!(matches!(v.validate(&t, at(1500)), Err(TokenError::WrongType(_))));
         }
     }
 

@@ -32,10 +32,7 @@ pub struct Challenge {
 impl Challenge {
     /// An empty `Bearer` challenge.
     pub fn bearer() -> Self {
-        Challenge {
-            scheme: "Bearer".into(),
-            ..Default::default()
-        }
+        Challenge { scheme: "Bearer".into(), ..Default::default() }
     }
 
     /// Adds a parameter.
@@ -46,10 +43,7 @@ impl Challenge {
 
     /// The value of parameter `name` (case-insensitive); the first one if repeated.
     pub fn get(&self, name: &str) -> Option<&str> {
-        self.params
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// True when the scheme is `Bearer` (case-insensitive).
@@ -128,18 +122,12 @@ impl Cursor<'_> {
         loop {
             match self.peek() {
                 None => {
-                    return Err(Error::malformed(
-                        "www-authenticate header",
-                        "unterminated quoted-string",
-                    ));
+                    return Err(Error::malformed("www-authenticate header", "unterminated quoted-string"));
                 }
                 Some(b'\\') => {
                     self.pos += 1;
                     let Some(c) = self.peek() else {
-                        return Err(Error::malformed(
-                            "www-authenticate header",
-                            "escape at end of input",
-                        ));
+                        return Err(Error::malformed("www-authenticate header", "escape at end of input"));
                     };
                     out.push(c);
                     self.pos += 1;
@@ -169,23 +157,15 @@ impl Cursor<'_> {
 /// be a challenge list is an error, never a panic.
 pub fn parse_www_authenticate(value: &str) -> Result<Vec<Challenge>> {
     let bad = |d: &str| Error::malformed("www-authenticate header", d);
-    let mut c = Cursor {
-        s: value.as_bytes(),
-        pos: 0,
-    };
+    let mut c = Cursor { s: value.as_bytes(), pos: 0 };
     let mut out = Vec::new();
     loop {
         c.skip_ows_and_commas();
         if c.peek().is_none() {
             break;
         }
-        let scheme = c
-            .token()
-            .ok_or_else(|| bad(&format!("expected an auth scheme at byte {}", c.pos)))?;
-        let mut ch = Challenge {
-            scheme,
-            ..Default::default()
-        };
+        let scheme = c.token().ok_or_else(|| bad(&format!("expected an auth scheme at byte {}", c.pos)))?;
+        let mut ch = Challenge { scheme, ..Default::default() };
         c.skip_ows();
         // token68?
         let start = c.pos;
@@ -226,9 +206,7 @@ pub fn parse_www_authenticate(value: &str) -> Result<Vec<Challenge>> {
             c.skip_ows();
             let value = match c.peek() {
                 Some(b'"') => c.quoted()?,
-                _ => c
-                    .token()
-                    .ok_or_else(|| bad(&format!("parameter `{name}` has no value")))?,
+                _ => c.token().ok_or_else(|| bad(&format!("parameter `{name}` has no value")))?,
             };
             ch.params.push((name, value));
             c.skip_ows();
@@ -238,10 +216,7 @@ pub fn parse_www_authenticate(value: &str) -> Result<Vec<Challenge>> {
                     c.skip_ows_and_commas();
                 }
                 Some(other) => {
-                    return Err(bad(&format!(
-                        "unexpected `{}` after parameter value",
-                        other as char
-                    )));
+                    return Err(bad(&format!("unexpected `{}` after parameter value", other as char)));
                 }
             }
         }
@@ -257,9 +232,7 @@ pub fn parse_www_authenticate(value: &str) -> Result<Vec<Challenge>> {
 pub fn challenges(headers: &HeaderMap) -> Result<Vec<Challenge>> {
     let mut out = Vec::new();
     for v in headers.get_all(header::WWW_AUTHENTICATE) {
-        let v = v
-            .to_str()
-            .map_err(|_| Error::malformed("www-authenticate header", "not visible ascii"))?;
+        let v = v.to_str().map_err(|_| Error::malformed("www-authenticate header", "not visible ascii"))?;
         out.extend(parse_www_authenticate(v)?);
     }
     Ok(out)
@@ -279,11 +252,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>> {
     };
     let (scheme, rest) = value.split_once(' ').unwrap_or((value, ""));
     if !scheme.eq_ignore_ascii_case("bearer") {
-        return Err(Error::unexpected(
-            "authorization scheme",
-            format!("`{scheme}`"),
-            "Bearer",
-        ));
+        return Err(Error::unexpected("authorization scheme", format!("`{scheme}`"), "Bearer"));
     }
     let token = rest.trim_start_matches(' ');
     if token.is_empty() {
@@ -291,10 +260,7 @@ pub fn bearer_token(headers: &HeaderMap) -> Result<Option<String>> {
     }
     let body = token.trim_end_matches('=');
     if body.is_empty() || !body.bytes().all(is_token68_char) {
-        return Err(Error::malformed(
-            "authorization header",
-            "token is not b64token syntax (RFC 6750 §2.1)",
-        ));
+        return Err(Error::malformed("authorization header", "token is not b64token syntax (RFC 6750 §2.1)"));
     }
     Ok(Some(token.to_string()))
 }
@@ -351,24 +317,14 @@ mod tests {
     #[test]
     fn bare_scheme_and_token68() {
         assert_eq!(one("Bearer").scheme, "Bearer");
-        assert_eq!(
-            one("Negotiate abc+/def==").token68.as_deref(),
-            Some("abc+/def==")
-        );
+        assert_eq!(one("Negotiate abc+/def==").token68.as_deref(), Some("abc+/def=="));
         // `a=` with no value is a token68 (RFC 7235 allows trailing `=`).
         assert_eq!(one("Bearer a=").token68.as_deref(), Some("a="));
     }
 
     #[test]
     fn garbage_is_an_error_not_a_panic() {
-        for g in [
-            "",
-            ",,,",
-            "=x",
-            r#"Bearer a="unterminated"#,
-            r#"Bearer a="x" junk"#,
-            "Bearer a=\"\\",
-        ] {
+        for g in ["", ",,,", "=x", r#"Bearer a="unterminated"#, r#"Bearer a="x" junk"#, "Bearer a=\"\\"] {
             assert!(parse_www_authenticate(g).is_err(), "{g:?}");
         }
     }
@@ -394,35 +350,12 @@ mod tests {
     #[test]
     fn authorization_header() {
         assert_eq!(bearer_token(&auth(&[])).unwrap(), None);
-        assert_eq!(
-            bearer_token(&auth(&["Bearer abc.def-ghi"]))
-                .unwrap()
-                .as_deref(),
-            Some("abc.def-ghi")
-        );
-        assert_eq!(
-            bearer_token(&auth(&["bEaReR abc"])).unwrap().as_deref(),
-            Some("abc")
-        );
-        assert!(matches!(
-            bearer_token(&auth(&["Bearer a", "Bearer b"])),
-            Err(Error::RepeatedParameter(_))
-        ));
-        assert!(matches!(
-            bearer_token(&auth(&["Basic dXNlcjpw"])),
-            Err(Error::Unexpected { .. })
-        ));
-        assert!(matches!(
-            bearer_token(&auth(&["Bearer"])),
-            Err(Error::Missing(_))
-        ));
-        assert!(matches!(
-            bearer_token(&auth(&["Bearer "])),
-            Err(Error::Missing(_))
-        ));
-        assert!(matches!(
-            bearer_token(&auth(&["Bearer a b"])),
-            Err(Error::Malformed { .. })
-        ));
+        assert_eq!(bearer_token(&auth(&["Bearer abc.def-ghi"])).unwrap().as_deref(), Some("abc.def-ghi"));
+        assert_eq!(bearer_token(&auth(&["bEaReR abc"])).unwrap().as_deref(), Some("abc"));
+        assert!(matches!(bearer_token(&auth(&["Bearer a", "Bearer b"])), Err(Error::RepeatedParameter(_))));
+        assert!(matches!(bearer_token(&auth(&["Basic dXNlcjpw"])), Err(Error::Unexpected { .. })));
+        assert!(matches!(bearer_token(&auth(&["Bearer"])), Err(Error::Missing(_))));
+        assert!(matches!(bearer_token(&auth(&["Bearer "])), Err(Error::Missing(_))));
+        assert!(matches!(bearer_token(&auth(&["Bearer a b"])), Err(Error::Malformed { .. })));
     }
 }

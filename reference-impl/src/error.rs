@@ -138,10 +138,7 @@ impl fmt::Display for TokenError {
         match self {
             Self::Malformed(d) => write!(f, "malformed jwt: {d}"),
             Self::AlgorithmNotAllowed(a) => {
-                write!(
-                    f,
-                    "alg `{a}` is not allowed, expected one of ES256, RS256, PS256, EdDSA"
-                )
+                write!(f, "alg `{a}` is not allowed, expected one of ES256, RS256, PS256, EdDSA")
             }
             Self::WrongType(t) => write!(f, "typ: received `{t}`, expected `at+jwt`"),
             Self::UnknownKey(k) => write!(f, "kid `{k}` is not in the trusted jwks"),
@@ -150,10 +147,7 @@ impl fmt::Display for TokenError {
                 write!(f, "iss: received `{received}`, expected `{expected}`")
             }
             Self::WrongAudience { received, expected } => {
-                write!(
-                    f,
-                    "aud: received {received}, expected it to contain `{expected}`"
-                )
+                write!(f, "aud: received {received}, expected it to contain `{expected}`")
             }
             Self::MissingExpiry => write!(f, "exp: missing, expected a number"),
             Self::Expired { exp, now } => write!(f, "exp: {exp} is before now ({now})"),
@@ -176,22 +170,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 impl Error {
     /// A [`Error::Malformed`] with a rendered detail.
     pub fn malformed(what: &'static str, detail: impl fmt::Display) -> Self {
-        Error::Malformed {
-            what,
-            detail: detail.to_string(),
-        }
+        Error::Malformed { what, detail: detail.to_string() }
     }
 
     /// A [`Error::Unexpected`] with rendered values.
-    pub fn unexpected(
-        what: &'static str,
-        received: impl fmt::Display,
-        expected: impl fmt::Display,
-    ) -> Self {
-        Error::Unexpected {
-            what,
-            received: received.to_string(),
-            expected: expected.to_string(),
-        }
+    pub fn unexpected(what: &'static str, received: impl fmt::Display, expected: impl fmt::Display) -> Self {
+        Error::Unexpected { what, received: received.to_string(), expected: expected.to_string() }
     }
 }

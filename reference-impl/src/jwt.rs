@@ -148,9 +148,7 @@ fn b64(bytes: &[u8]) -> String {
 }
 
 fn unb64(what: &'static str, s: &str) -> Result<Vec<u8>> {
-    URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|e| Error::malformed(what, format!("not base64url: {e}")))
+    URL_SAFE_NO_PAD.decode(s).map_err(|e| Error::malformed(what, format!("not base64url: {e}")))
 }
 
 enum Signer {
@@ -169,10 +167,7 @@ pub struct SigningKey {
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("kid", &self.kid)
-            .field("alg", &self.alg)
-            .finish_non_exhaustive()
+        f.debug_struct("SigningKey").field("kid", &self.kid).field("alg", &self.alg).finish_non_exhaustive()
     }
 }
 
@@ -204,15 +199,12 @@ impl SigningKey {
                 let seed = env.random_bytes(32);
                 Signer::Ed(sig::Ed25519KeyPair::from_seed_unchecked(&seed).map_err(|e| bad(&e))?)
             }
-            Algorithm::RS256 | Algorithm::PS256 => Signer::Rsa(
-                sig::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| bad(&e))?,
-            ),
+            Algorithm::RS256 | Algorithm::PS256 => {
+                Signer::Rsa(sig::RsaKeyPair::generate(aws_lc_rs::rsa::KeySize::Rsa2048).map_err(|e| bad(&e))?)
+            }
             Algorithm::HS256 => {
                 let secret = env.random_bytes(32);
-                Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(
-                    aws_lc_rs::hmac::HMAC_SHA256,
-                    &secret,
-                )))
+                Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret)))
             }
         };
         Ok(SigningKey { kid, alg, signer })
@@ -224,10 +216,7 @@ impl SigningKey {
         SigningKey {
             kid: kid.into(),
             alg: Algorithm::HS256,
-            signer: Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(
-                aws_lc_rs::hmac::HMAC_SHA256,
-                secret,
-            ))),
+            signer: Signer::Hmac(Box::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret))),
         }
     }
 
@@ -247,18 +236,11 @@ impl SigningKey {
         let fail = |e: &dyn fmt::Display| Error::Config(format!("signing failed: {e}"));
         Ok(match &self.signer {
             // aws-lc draws the ECDSA nonce itself; `rng` is ignored by aws-lc-rs.
-            Signer::Ec(k) => k
-                .sign(&rng, message)
-                .map_err(|e| fail(&e))?
-                .as_ref()
-                .to_vec(),
+            Signer::Ec(k) => k.sign(&rng, message).map_err(|e| fail(&e))?.as_ref().to_vec(),
             Signer::Ed(k) => k.sign(message).as_ref().to_vec(),
             Signer::Rsa(k) => {
-                let enc: &'static dyn sig::RsaEncoding = if self.alg == Algorithm::PS256 {
-                    &sig::RSA_PSS_SHA256
-                } else {
-                    &sig::RSA_PKCS1_SHA256
-                };
+                let enc: &'static dyn sig::RsaEncoding =
+                    if self.alg == Algorithm::PS256 { &sig::RSA_PSS_SHA256 } else { &sig::RSA_PKCS1_SHA256 };
                 let mut out = vec![0u8; k.public_modulus_len()];
                 k.sign(enc, &rng, message, &mut out).map_err(|e| fail(&e))?;
                 out
@@ -302,9 +284,7 @@ impl SigningKey {
 
     /// A JWKS holding only this key's public half.
     pub fn public_jwks(&self) -> Jwks {
-        Jwks {
-            keys: vec![self.public_jwk()],
-        }
+        Jwks { keys: vec![self.public_jwk()] }
     }
 
     /// The raw bytes of the public key as a naive verifier might use them as an HMAC
@@ -327,11 +307,7 @@ pub fn encode(key: &SigningKey, typ: &str, claims: &impl Serialize) -> Result<St
 
 /// Signs `claims` under an arbitrary `header` (which may lie about `alg` or `kid`: the
 /// harness uses this to build hostile tokens).
-pub fn encode_with_header(
-    key: &SigningKey,
-    header: &JoseHeader,
-    claims: &impl Serialize,
-) -> Result<String> {
+pub fn encode_with_header(key: &SigningKey, header: &JoseHeader, claims: &impl Serialize) -> Result<String> {
     let h = serde_json::to_vec(header).map_err(|e| Error::Config(e.to_string()))?;
     let c = serde_json::to_vec(claims).map_err(|e| Error::Config(e.to_string()))?;
     let input = format!("{}.{}", b64(&h), b64(&c));
@@ -363,28 +339,15 @@ pub struct Compact<'a> {
 pub fn split(token: &str) -> Result<Compact<'_>, TokenError> {
     let malformed = |d: &str| TokenError::Malformed(d.to_string());
     let mut parts = token.split('.');
-    let (Some(h), Some(p), Some(s), None) =
-        (parts.next(), parts.next(), parts.next(), parts.next())
-    else {
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
         return Err(malformed("expected three dot-separated segments"));
     };
-    let header_bytes = URL_SAFE_NO_PAD
-        .decode(h)
-        .map_err(|_| malformed("header is not base64url"))?;
-    let header: JoseHeader = serde_json::from_slice(&header_bytes)
-        .map_err(|e| TokenError::Malformed(format!("header: {e}")))?;
-    let payload = URL_SAFE_NO_PAD
-        .decode(p)
-        .map_err(|_| malformed("payload is not base64url"))?;
-    let signature = URL_SAFE_NO_PAD
-        .decode(s)
-        .map_err(|_| malformed("signature is not base64url"))?;
-    Ok(Compact {
-        header,
-        signing_input: &token[..h.len() + 1 + p.len()],
-        payload,
-        signature,
-    })
+    let header_bytes = URL_SAFE_NO_PAD.decode(h).map_err(|_| malformed("header is not base64url"))?;
+    let header: JoseHeader =
+        serde_json::from_slice(&header_bytes).map_err(|e| TokenError::Malformed(format!("header: {e}")))?;
+    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed("payload is not base64url"))?;
+    let signature = URL_SAFE_NO_PAD.decode(s).map_err(|_| malformed("signature is not base64url"))?;
+    Ok(Compact { header, signing_input: &token[..h.len() + 1 + p.len()], payload, signature })
 }
 
 /// A public key parsed once, ready to verify many signatures.
@@ -395,9 +358,7 @@ pub struct VerifyingKey {
 
 impl fmt::Debug for VerifyingKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("VerifyingKey")
-            .field("alg", &self.alg)
-            .finish_non_exhaustive()
+        f.debug_struct("VerifyingKey").field("alg", &self.alg).finish_non_exhaustive()
     }
 }
 
@@ -431,33 +392,21 @@ impl VerifyingKey {
         let key = match (alg, jwk.kty.as_str()) {
             (Algorithm::ES256, "EC") => {
                 if jwk.crv.as_deref() != Some("P-256") {
-                    return Err(Error::unexpected(
-                        "jwk crv",
-                        format!("{:?}", jwk.crv),
-                        "P-256",
-                    ));
+                    return Err(Error::unexpected("jwk crv", format!("{:?}", jwk.crv), "P-256"));
                 }
                 let (x, y) = (need(&jwk.x, "x")?, need(&jwk.y, "y")?);
                 if x.len() != 32 || y.len() != 32 {
-                    return Err(Error::malformed(
-                        "jwk",
-                        "P-256 coordinates must be 32 bytes",
-                    ));
+                    return Err(Error::malformed("jwk", "P-256 coordinates must be 32 bytes"));
                 }
                 let mut point = Vec::with_capacity(65);
                 point.push(4);
                 point.extend_from_slice(&x);
                 point.extend_from_slice(&y);
-                ParsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point)
-                    .map_err(|e| rejected(&e))?
+                ParsedPublicKey::new(&sig::ECDSA_P256_SHA256_FIXED, point).map_err(|e| rejected(&e))?
             }
             (Algorithm::EdDSA, "OKP") => {
                 if jwk.crv.as_deref() != Some("Ed25519") {
-                    return Err(Error::unexpected(
-                        "jwk crv",
-                        format!("{:?}", jwk.crv),
-                        "Ed25519",
-                    ));
+                    return Err(Error::unexpected("jwk crv", format!("{:?}", jwk.crv), "Ed25519"));
                 }
                 ParsedPublicKey::new(&sig::ED25519, need(&jwk.x, "x")?).map_err(|e| rejected(&e))?
             }
@@ -490,9 +439,7 @@ impl VerifyingKey {
 
     /// Verifies `signature` over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), TokenError> {
-        self.key
-            .verify_sig(message, signature)
-            .map_err(|_| TokenError::BadSignature)
+        self.key.verify_sig(message, signature).map_err(|_| TokenError::BadSignature)
     }
 }
 
@@ -518,8 +465,9 @@ impl KeySet {
             }
         }
         if keys.is_empty() {
-            return Err(last_err
-                .unwrap_or_else(|| Error::Missing("a usable key with a kid in the jwks".into())));
+            return Err(
+                last_err.unwrap_or_else(|| Error::Missing("a usable key with a kid in the jwks".into()))
+            );
         }
         Ok(KeySet { keys })
     }
@@ -553,23 +501,12 @@ pub fn decode_verified(
         .filter(|a| allowed.contains(a))
         .ok_or_else(|| TokenError::AlgorithmNotAllowed(c.header.alg.clone()))?;
     if let Some(crit) = &c.header.crit {
-        return Err(TokenError::Malformed(format!(
-            "unsupported critical header parameters {crit:?}"
-        )));
+        return Err(TokenError::Malformed(format!("unsupported critical header parameters {crit:?}")));
     }
-    let kid = c
-        .header
-        .kid
-        .as_deref()
-        .ok_or_else(|| TokenError::UnknownKey("(none)".into()))?;
-    let key = keys
-        .get(kid)
-        .ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
+    let kid = c.header.kid.as_deref().ok_or_else(|| TokenError::UnknownKey("(none)".into()))?;
+    let key = keys.get(kid).ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
     if key.alg != alg {
-        return Err(TokenError::AlgorithmNotAllowed(format!(
-            "{alg} for a {} key",
-            key.alg
-        )));
+        return Err(TokenError::AlgorithmNotAllowed(format!("{alg} for a {} key", key.alg)));
     }
     key.verify(c.signing_input.as_bytes(), &c.signature)?;
     Ok((c.header, c.payload))
@@ -619,7 +556,11 @@ mod tests {
         };
         let key = VerifyingKey::from_jwk(&jwk).unwrap();
         let input = "eyJhbGciOiJFZERTQSJ9.RXhhbXBsZSBvZiBFZDI1NTE5IHNpZ25pbmc";
-        let sig = unb64("sig", "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg").unwrap();
+        let sig = unb64(
+            "sig",
+            "hgyY0il_MGCjP0JzlnLWG1PPOt7-09PGcvMg3AIbQR6dWbhijcNR4ki4iylGjg5BhVsPt9g7sVvpAr_MuM0KAg",
+        )
+        .unwrap();
         key.verify(input.as_bytes(), &sig).unwrap();
         assert!(key.verify(b"other", &sig).is_err());
     }
@@ -636,20 +577,25 @@ mod tests {
         };
         let key = VerifyingKey::from_jwk(&jwk).unwrap();
         let input = "eyJhbGciOiJFUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
-        let sig = unb64("sig", "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q").unwrap();
+        let sig = unb64(
+            "sig",
+            "DtEhU3ljbEg8L38VWAfUAqOyKAM6-Xx-F4GawxaepmXFCgfTjDxw5djxLa8ISlSApmWQxfKTUJqPP3-Kg6NU1Q",
+        )
+        .unwrap();
         key.verify(input.as_bytes(), &sig).unwrap();
     }
 
     /// RFC 7515 Appendix A.1: HS256 example (key and MAC from the RFC).
     #[test]
     fn rfc7515_hs256_vector() {
-        let secret = unb64("k", "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow").unwrap();
+        let secret = unb64(
+            "k",
+            "AyM1SysPpbyDfgZld3umj1qzKObwVMkoqQ-EstJQLr_T-1qS0gZH75aKtMN3Yj0iPS4hcgUuTwjAzZr1Z9CAow",
+        )
+        .unwrap();
         let key = SigningKey::hmac("k", &secret);
         let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
-        assert_eq!(
-            b64(&key.sign(input.as_bytes()).unwrap()),
-            "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
-        );
+        assert_eq!(b64(&key.sign(input.as_bytes()).unwrap()), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
     }
 
     #[test]
@@ -689,10 +635,7 @@ mod tests {
             TokenError::UnknownKey("k2".into())
         );
         for garbage in ["", "a", "a.b", "a.b.c.d", "!!.!!.!!", "e30.e30.e30"] {
-            assert!(
-                decode_verified(garbage, &keys, &Algorithm::ASYMMETRIC).is_err(),
-                "{garbage}"
-            );
+            assert!(decode_verified(garbage, &keys, &Algorithm::ASYMMETRIC).is_err(), "{garbage}");
         }
     }
 
@@ -701,9 +644,7 @@ mod tests {
         let jwk = |seed| {
             let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
             let mut env = Env::new(Time::default(), &mut rng);
-            SigningKey::generate(Algorithm::ES256, "k", &mut env)
-                .unwrap()
-                .public_jwk()
+            SigningKey::generate(Algorithm::ES256, "k", &mut env).unwrap().public_jwk()
         };
         assert_eq!(jwk(5), jwk(5));
         assert_ne!(jwk(5), jwk(6));

@@ -17,10 +17,13 @@
 #![warn(missing_docs)]
 
 pub mod access_token;
+pub mod authorization_server;
 pub mod bearer;
 pub mod client;
 pub mod error;
+pub mod jsonrpc;
 pub mod jwt;
+pub mod mcp_server;
 pub mod metadata;
 pub mod pkce;
 pub mod protected_resource_metadata;

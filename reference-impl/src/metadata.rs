@@ -115,8 +115,7 @@ impl AuthorizationServerMetadata {
             }
             None => {
                 return Err(Error::Refused(
-                    "code_challenge_methods_supported is absent; PKCE support cannot be verified"
-                        .into(),
+                    "code_challenge_methods_supported is absent; PKCE support cannot be verified".into(),
                 ));
             }
         }
@@ -131,9 +130,7 @@ impl AuthorizationServerMetadata {
             ("authorization_endpoint", &self.authorization_endpoint),
             ("token_endpoint", &self.token_endpoint),
         ] {
-            let url = url
-                .as_deref()
-                .ok_or_else(|| Error::Missing(name.to_string()))?;
+            let url = url.as_deref().ok_or_else(|| Error::Missing(name.to_string()))?;
             check_endpoint_url(name, url)?;
         }
         for (name, url) in [
@@ -162,14 +159,12 @@ impl AuthorizationServerMetadata {
 /// `http` on a loopback host (OAuth 2.1 §1.5; the `javascript:`/`file:`/`data:` cases of
 /// the security guide fall here too).
 pub fn check_endpoint_url(name: &'static str, url: &str) -> Result<Url> {
-    let parsed = Url::parse(url)
-        .map_err(|e| Error::unexpected(name, format!("`{url}` ({e})"), "an absolute url"))?;
+    let parsed =
+        Url::parse(url).map_err(|e| Error::unexpected(name, format!("`{url}` ({e})"), "an absolute url"))?;
     match parsed.scheme() {
         "https" if parsed.host_str().is_some() => Ok(parsed),
         "http" if is_loopback(&parsed) => Ok(parsed),
-        _ => Err(Error::Refused(format!(
-            "{name} `{url}` is not https (http is allowed on loopback only)"
-        ))),
+        _ => Err(Error::Refused(format!("{name} `{url}` is not https (http is allowed on loopback only)"))),
     }
 }
 
@@ -199,10 +194,7 @@ pub fn discovery_urls(issuer: &str) -> Result<Vec<String>> {
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
     Ok(if path.is_empty() {
-        vec![
-            format!("{origin}{OAUTH_WELL_KNOWN}"),
-            format!("{origin}{OPENID_WELL_KNOWN}"),
-        ]
+        vec![format!("{origin}{OAUTH_WELL_KNOWN}"), format!("{origin}{OPENID_WELL_KNOWN}")]
     } else {
         vec![
             format!("{origin}{OAUTH_WELL_KNOWN}{path}"),
@@ -241,25 +233,16 @@ mod tests {
     fn refuses_metadata_without_s256() {
         let mut m = good();
         m.code_challenge_methods_supported = None;
-        assert!(matches!(
-            m.check("https://as.example"),
-            Err(Error::Refused(_))
-        ));
+        assert!(matches!(m.check("https://as.example"), Err(Error::Refused(_))));
         m.code_challenge_methods_supported = Some(vec!["plain".into()]);
-        assert!(matches!(
-            m.check("https://as.example"),
-            Err(Error::Refused(_))
-        ));
+        assert!(matches!(m.check("https://as.example"), Err(Error::Refused(_))));
     }
 
     #[test]
     fn refuses_dangerous_endpoint_schemes() {
-        for bad in [
-            "javascript:alert(1)",
-            "file:///etc/passwd",
-            "http://as.example/authorize",
-            "data:text/html,x",
-        ] {
+        for bad in
+            ["javascript:alert(1)", "file:///etc/passwd", "http://as.example/authorize", "data:text/html,x"]
+        {
             let mut m = good();
             m.authorization_endpoint = Some(bad.into());
             assert!(m.check("https://as.example").is_err(), "{bad}");

@@ -31,10 +31,7 @@ impl Pkce {
     pub fn generate(env: &mut Env<'_>) -> Self {
         let verifier = env.random_string(32);
         let challenge = challenge_s256(&verifier);
-        Pkce {
-            verifier,
-            challenge,
-        }
+        Pkce { verifier, challenge }
     }
 }
 
@@ -47,9 +44,8 @@ pub fn challenge_s256(verifier: &str) -> String {
 /// Checks a `code_verifier` has the RFC 7636 §4.1 syntax: 43–128 characters from
 /// `[A-Z] / [a-z] / [0-9] / "-" / "." / "_" / "~"`.
 pub fn check_verifier_syntax(verifier: &str) -> Result<()> {
-    let ok_chars = verifier
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
+    let ok_chars =
+        verifier.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~'));
     if !(43..=128).contains(&verifier.len()) || !ok_chars {
         return Err(Error::unexpected(
             "code_verifier",
@@ -63,9 +59,7 @@ pub fn check_verifier_syntax(verifier: &str) -> Result<()> {
 /// Checks a `code_challenge` has the syntax of an S256 challenge: 43 base64url characters.
 pub fn check_challenge_syntax(challenge: &str) -> Result<()> {
     let ok = challenge.len() == 43
-        && challenge
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+        && challenge.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
     if !ok {
         return Err(Error::unexpected(
             "code_challenge",
@@ -80,9 +74,7 @@ pub fn check_challenge_syntax(challenge: &str) -> Result<()> {
 pub fn verify_s256(verifier: &str, challenge: &str) -> Result<()> {
     check_verifier_syntax(verifier)?;
     let computed = challenge_s256(verifier);
-    if aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes())
-        .is_err()
-    {
+    if aws_lc_rs::constant_time::verify_slices_are_equal(computed.as_bytes(), challenge.as_bytes()).is_err() {
         return Err(Error::unexpected(
             "code_verifier",
             "a verifier whose S256 hash differs",
@@ -101,10 +93,7 @@ mod tests {
     #[test]
     fn rfc7636_appendix_b() {
         let v = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
-        assert_eq!(
-            challenge_s256(v),
-            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
-        );
+        assert_eq!(challenge_s256(v), "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
     }
 
     #[test]

@@ -61,9 +61,7 @@ impl ProtectedResourceMetadata {
             ));
         }
         if self.authorization_servers.is_empty() {
-            return Err(Error::Missing(
-                "authorization_servers in protected resource metadata".into(),
-            ));
+            return Err(Error::Missing("authorization_servers in protected resource metadata".into()));
         }
         Ok(())
     }
@@ -73,17 +71,12 @@ impl ProtectedResourceMetadata {
 /// path-inserted form first, then the root (MCP 2025-11-25 §Protected Resource Metadata
 /// Discovery). A resource without a path has only the root form.
 pub fn well_known_urls(resource: &str) -> Result<Vec<String>> {
-    let url = Url::parse(resource).map_err(|e| {
-        Error::unexpected("resource", format!("`{resource}` ({e})"), "an absolute url")
-    })?;
+    let url = Url::parse(resource)
+        .map_err(|e| Error::unexpected("resource", format!("`{resource}` ({e})"), "an absolute url"))?;
     let origin = url.origin().ascii_serialization();
     let path = url.path().trim_end_matches('/');
     let root = format!("{origin}{WELL_KNOWN}");
-    Ok(if path.is_empty() {
-        vec![root]
-    } else {
-        vec![format!("{origin}{WELL_KNOWN}{path}"), root]
-    })
+    Ok(if path.is_empty() { vec![root] } else { vec![format!("{origin}{WELL_KNOWN}{path}"), root] })
 }
 
 #[cfg(test)]
@@ -103,14 +96,8 @@ mod tests {
 
     #[test]
     fn requires_an_authorization_server() {
-        let m = ProtectedResourceMetadata {
-            resource: "https://a.example/mcp".into(),
-            ..Default::default()
-        };
-        assert!(matches!(
-            m.check("https://a.example/mcp"),
-            Err(Error::Missing(_))
-        ));
+        let m = ProtectedResourceMetadata { resource: "https://a.example/mcp".into(), ..Default::default() };
+        assert!(matches!(m.check("https://a.example/mcp"), Err(Error::Missing(_))));
     }
 
     #[test]

@@ -26,18 +26,10 @@ pub fn canonical_resource(uri: &str) -> Result<String> {
         ));
     }
     let url = Url::parse(uri).map_err(|e| {
-        Error::unexpected(
-            "resource",
-            format!("`{uri}` ({e})"),
-            "an absolute uri (RFC 8707 §2)",
-        )
+        Error::unexpected("resource", format!("`{uri}` ({e})"), "an absolute uri (RFC 8707 §2)")
     })?;
     if !matches!(url.scheme(), "https" | "http") || url.host_str().is_none() {
-        return Err(Error::unexpected(
-            "resource",
-            format!("`{uri}`"),
-            "an http(s) uri with a host",
-        ));
+        return Err(Error::unexpected("resource", format!("`{uri}`"), "an http(s) uri with a host"));
     }
     // `Url` lower-cases scheme and host and drops a default port.
     let mut s = url.to_string();
@@ -64,38 +56,20 @@ mod tests {
 
     #[test]
     fn root_has_no_trailing_slash() {
-        assert_eq!(
-            canonical_resource("https://a.example/").unwrap(),
-            "https://a.example"
-        );
-        assert_eq!(
-            canonical_resource("http://127.0.0.1:9001").unwrap(),
-            "http://127.0.0.1:9001"
-        );
+        assert_eq!(canonical_resource("https://a.example/").unwrap(), "https://a.example");
+        assert_eq!(canonical_resource("http://127.0.0.1:9001").unwrap(), "http://127.0.0.1:9001");
     }
 
     #[test]
     fn path_is_case_sensitive() {
-        assert!(!same_resource(
-            "https://a.example/MCP",
-            "https://a.example/mcp"
-        ));
-        assert!(same_resource(
-            "HTTPS://A.EXAMPLE/mcp",
-            "https://a.example/mcp"
-        ));
-        assert!(!same_resource(
-            "https://a.example/mcp",
-            "https://a.example/other"
-        ));
+        assert!(!same_resource("https://a.example/MCP", "https://a.example/mcp"));
+        assert!(same_resource("HTTPS://A.EXAMPLE/mcp", "https://a.example/mcp"));
+        assert!(!same_resource("https://a.example/mcp", "https://a.example/other"));
     }
 
     #[test]
     fn default_port_is_dropped() {
-        assert_eq!(
-            canonical_resource("https://a.example:443/mcp").unwrap(),
-            "https://a.example/mcp"
-        );
+        assert_eq!(canonical_resource("https://a.example:443/mcp").unwrap(), "https://a.example/mcp");
     }
 
     #[test]

@@ -51,10 +51,7 @@ impl Time {
     }
     /// This instant plus `d` (saturating).
     pub fn plus(self, d: Duration) -> Self {
-        Time(
-            self.0
-                .saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)),
-        )
+        Time(self.0.saturating_add(u64::try_from(d.as_millis()).unwrap_or(u64::MAX)))
     }
     /// Time elapsed from `earlier` to `self`, zero if `earlier` is later.
     pub fn since(self, earlier: Time) -> Duration {
@@ -102,10 +99,7 @@ pub struct FetchError {
 
 impl From<FetchError> for crate::Error {
     fn from(e: FetchError) -> Self {
-        crate::Error::Fetch {
-            url: e.url,
-            reason: e.reason,
-        }
+        crate::Error::Fetch { url: e.url, reason: e.reason }
     }
 }
 

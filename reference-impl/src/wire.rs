@@ -85,11 +85,7 @@ impl Params {
 
 impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
-        Params(
-            iter.into_iter()
-                .map(|(k, v)| (k.into(), v.into()))
-                .collect(),
-        )
+        Params(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
 }
 
@@ -112,10 +108,7 @@ pub fn single_header(headers: &HeaderMap, name: header::HeaderName) -> Result<Op
     if values.next().is_some() {
         return Err(Error::RepeatedParameter(format!("header {name}")));
     }
-    first
-        .to_str()
-        .map(Some)
-        .map_err(|_| Error::malformed("header", format!("{name} is not visible ascii")))
+    first.to_str().map(Some).map_err(|_| Error::malformed("header", format!("{name} is not visible ascii")))
 }
 
 /// A JSON response with `Content-Type: application/json`.
@@ -123,10 +116,7 @@ pub fn json(status: StatusCode, body: &impl serde::Serialize) -> Response {
     let bytes = serde_json::to_vec(body).unwrap_or_else(|_| b"{}".to_vec());
     let mut r = Response::new(Bytes::from(bytes));
     *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("application/json"),
-    );
+    r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
     r
 }
 
@@ -140,10 +130,8 @@ pub fn json_no_store(status: StatusCode, body: &impl serde::Serialize) -> Respon
 
 /// Marks a response `Cache-Control: no-store` and `Pragma: no-cache`.
 pub fn no_store(r: &mut Response) {
-    r.headers_mut()
-        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    r.headers_mut()
-        .insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
+    r.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r.headers_mut().insert(header::PRAGMA, HeaderValue::from_static("no-cache"));
 }
 
 /// The body of an OAuth error response (RFC 6749 §5.2, RFC 7591 §3.2.2).
@@ -160,10 +148,7 @@ pub struct OAuthErrorBody {
 pub fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
     json_no_store(
         status,
-        &OAuthErrorBody {
-            error: error.to_string(),
-            error_description: Some(description.into()),
-        },
+        &OAuthErrorBody { error: error.to_string(), error_description: Some(description.into()) },
     )
 }
 
@@ -174,19 +159,15 @@ pub fn html(status: StatusCode, body: String) -> Response {
     let mut r = Response::new(Bytes::from(body));
     *r.status_mut() = status;
     let h = r.headers_mut();
-    h.insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/html; charset=utf-8"),
-    );
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"));
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     h.insert(
         header::CONTENT_SECURITY_POLICY,
-        HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'"),
+        HeaderValue::from_static(
+            "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+        ),
     );
-    h.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("no-referrer"),
-    );
+    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     r
 }
@@ -261,11 +242,7 @@ pub fn error_from_response(endpoint: &'static str, r: &Response) -> Error {
             error: b.error,
             description: b.error_description,
         },
-        Err(_) => Error::HttpStatus {
-            what: endpoint,
-            received: r.status().as_u16(),
-            expected: "2xx",
-        },
+        Err(_) => Error::HttpStatus { what: endpoint, received: r.status().as_u16(), expected: "2xx" },
     }
 }
 
@@ -275,18 +252,12 @@ mod tests {
 
     #[test]
     fn repeated_parameter_is_an_error() {
-        assert_eq!(
-            Params::parse(b"a=1&a=2"),
-            Err(Error::RepeatedParameter("a".into()))
-        );
+        assert_eq!(Params::parse(b"a=1&a=2"), Err(Error::RepeatedParameter("a".into())));
     }
 
     #[test]
     fn invalid_utf8_is_an_error() {
-        assert!(matches!(
-            Params::parse(b"a=\xff"),
-            Err(Error::Malformed { .. })
-        ));
+        assert!(matches!(Params::parse(b"a=\xff"), Err(Error::Malformed { .. })));
     }
 
     #[test]
@@ -298,9 +269,6 @@ mod tests {
     #[test]
     fn empty_value_is_missing() {
         let p = Params::parse(b"code=").unwrap();
-        assert_eq!(
-            p.require("code"),
-            Err(Error::Missing("parameter `code`".into()))
-        );
+        assert_eq!(p.require("code"), Err(Error::Missing("parameter `code`".into())));
     }
 }

@@ -1,0 +1,232 @@
+//! `mcp-authz`: the command-line front of the MCP authorization harness.
+#![forbid(unsafe_code)]
+
+use anyhow::Context as _;
+use clap::{Parser, Subcommand, ValueEnum};
+use mcp_authz_harness::fetch::Fetcher;
+use mcp_authz_harness::live_client::{ClientDriver, FrontChannel};
+use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
+use mcp_authz_reference::jwt::Algorithm;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
+/// and clients).
+#[derive(Parser)]
+#[command(name = "mcp-authz", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the reference authorization server and MCP server on loopback.
+    ///
+    /// The MCP server trusts the authorization server; its tools need scopes:
+    /// echo → mcp:read, write_note → mcp:write, admin_reset → mcp:admin,
+    /// fetch_report → mcp:read (it calls a downstream API with its own token).
+    Serve {
+        /// Port of the authorization server.
+        #[arg(long, default_value_t = 9000)]
+        as_port: u16,
+        /// Port of the MCP server.
+        #[arg(long, default_value_t = 9001)]
+        rs_port: u16,
+        /// Approve every valid authorization request at once, signed in as the default
+        /// user (alice), so scripts need no login form.
+        #[arg(long)]
+        auto_approve: bool,
+        /// Access-token signing algorithm.
+        #[arg(long, value_enum, default_value_t = Alg::Es256)]
+        alg: Alg,
+        /// Access-token lifetime in seconds.
+        #[arg(long, default_value_t = 600)]
+        access_token_ttl: u64,
+        /// Development only: let the AS fetch client ID metadata documents from http
+        /// and loopback URLs.
+        #[arg(long)]
+        allow_insecure_client_id_urls: bool,
+        /// Make the MCP server introspect every token at the AS (revocation takes
+        /// effect at once).
+        #[arg(long)]
+        introspect: bool,
+    },
+    /// Run the reference MCP client against an MCP server: discovery, registration,
+    /// authorization (PKCE), token, then one MCP operation.
+    Client {
+        /// The MCP endpoint, e.g. http://127.0.0.1:9001/mcp.
+        #[arg(long)]
+        url: String,
+        /// Tool to call; without it the client lists the tools.
+        #[arg(long)]
+        tool: Option<String>,
+        /// Tool arguments as a JSON object.
+        #[arg(long, default_value = "{}")]
+        arguments: String,
+        /// Print only the access token obtained (for scripts).
+        #[arg(long)]
+        print_token: bool,
+        /// Print the authorization URL for a person to open, and wait for the redirect
+        /// on a loopback port. Without it the client follows the AS's redirects itself,
+        /// which works with an auto-approving AS.
+        #[arg(long)]
+        browser: bool,
+        /// Redirect URI to register (ignored with --browser, which picks a free port).
+        #[arg(long, default_value = "http://127.0.0.1:8765/callback")]
+        redirect_uri: String,
+        /// Use this pre-registered client id instead of registering.
+        #[arg(long)]
+        client_id: Option<String>,
+        /// Secret of the pre-registered client.
+        #[arg(long, requires = "client_id")]
+        client_secret: Option<String>,
+        /// Use this client ID metadata document URL as client id when the AS supports it.
+        #[arg(long)]
+        client_metadata_url: Option<String>,
+        /// Scopes to request (default: the server's challenge, else its scopes_supported).
+        #[arg(long)]
+        scope: Option<String>,
+        /// Print every request and response status to stderr.
+        #[arg(long, short)]
+        verbose: bool,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Alg {
+    Es256,
+    Rs256,
+    Eddsa,
+}
+
+impl From<Alg> for Algorithm {
+    fn from(a: Alg) -> Self {
+        match a {
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Rs256 => Algorithm::RS256,
+            Alg::Eddsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    match cli.command {
+        Command::Serve {
+            as_port,
+            rs_port,
+            auto_approve,
+            alg,
+            access_token_ttl,
+            allow_insecure_client_id_urls,
+            introspect,
+        } => {
+            let opts = StackOptions {
+                as_port,
+                rs_port,
+                auto_approve,
+                alg: alg.into(),
+                access_token_ttl: Duration::from_secs(access_token_ttl),
+                allow_insecure_client_id_urls,
+                introspect,
+            };
+            let stack = Stack::start(&opts).await?;
+            print_serve_banner(&stack, auto_approve);
+            tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+            eprintln!("stopping");
+            stack.shutdown().await;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Client {
+            url,
+            tool,
+            arguments,
+            print_token,
+            browser,
+            redirect_uri,
+            client_id,
+            client_secret,
+            client_metadata_url,
+            scope,
+            verbose,
+        } => {
+            let arguments: serde_json::Value =
+                serde_json::from_str(&arguments).context("--arguments is not valid JSON")?;
+            if !arguments.is_object() {
+                anyhow::bail!("--arguments must be a JSON object, received {arguments}");
+            }
+            let (front, redirect_uri) =
+                if browser { FrontChannel::person().await? } else { (FrontChannel::Follow, redirect_uri) };
+            let config = PublicClientConfig {
+                pre_registered: client_id.map(|client_id| PreRegistered { client_id, client_secret }),
+                client_id_metadata_url: client_metadata_url,
+                scope,
+                ..PublicClientConfig::new(url, redirect_uri.clone())
+            };
+            let mut client = PublicClient::new(config)?;
+            let mut driver = ClientDriver::new(Fetcher::trusted(), front, redirect_uri);
+            driver.verbose = verbose;
+            let op = match tool {
+                Some(name) => Operation::CallTool { name, arguments },
+                None => Operation::ListTools,
+            };
+            let outcome = driver.run(&mut client, |c, env| c.start(op, env)).await?;
+            if print_token {
+                let token = client.tokens().map(|t| t.access_token.clone()).unwrap_or_default();
+                println!("{token}");
+            } else {
+                println!("{}", serde_json::to_string_pretty(&outcome.result)?);
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn print_serve_banner(stack: &Stack, auto_approve: bool) {
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"0"}}}"#;
+    println!("authorization server  {}", stack.issuer);
+    println!("  metadata            {}/.well-known/oauth-authorization-server", stack.issuer);
+    println!("MCP server            {}", stack.mcp_url);
+    println!(
+        "  resource metadata   {}",
+        mcp_authz_reference::protected_resource_metadata::well_known_urls(&stack.mcp_url)
+            .ok()
+            .and_then(|u| u.into_iter().next())
+            .unwrap_or_default()
+    );
+    println!(
+        "sign-in               {}",
+        if auto_approve { "auto-approve (user alice)" } else { "login form: alice / alice" }
+    );
+    println!();
+    println!("Try:");
+    println!(
+        "  curl -i -X POST {} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d '{init}'",
+        stack.mcp_url
+    );
+    if auto_approve {
+        println!(
+            "  mcp-authz client --url {} --tool echo --arguments '{{\"text\":\"hello\"}}'",
+            stack.mcp_url
+        );
+    } else {
+        println!(
+            "  mcp-authz client --url {} --browser --tool echo --arguments '{{\"text\":\"hello\"}}'",
+            stack.mcp_url
+        );
+    }
+    println!();
+    println!("Ctrl-C stops both servers.");
+}

@@ -1,0 +1,159 @@
+//! The scenario model: what a case checks, the verdict it reaches, and the evidence.
+//!
+//! A [`Scenario`] has a stable ID (`RS-AUD-01`), the role it tests, the requirement IDs
+//! it checks (from the project's requirements list), the RFC 9700 section where one
+//! applies, a level (MUST → `fail`, SHOULD → `warn`), and a body. The body drives roles
+//! and attackers and returns a [`Check`]; the runner turns it into a [`CaseResult`]
+//! with the trace lines as evidence and the seed that replays it.
+
+use serde::Serialize;
+use std::fmt;
+
+/// The role a scenario tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    /// The authorization server.
+    AuthorizationServer,
+    /// The MCP server (resource server).
+    McpServer,
+    /// The MCP client.
+    Client,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::AuthorizationServer => "authorization server",
+            Role::McpServer => "MCP server",
+            Role::Client => "client",
+        })
+    }
+}
+
+/// The strength of the requirement a scenario checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Level {
+    /// A MUST / MUST NOT: a violation fails.
+    #[serde(rename = "MUST")]
+    Must,
+    /// A SHOULD / SHOULD NOT: a violation warns.
+    #[serde(rename = "SHOULD")]
+    Should,
+}
+
+/// The outcome of one case.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    /// The requirement holds.
+    Pass,
+    /// A SHOULD is violated.
+    Warn,
+    /// Not applicable to this target.
+    Skip,
+    /// The harness could not decide.
+    Error,
+    /// A MUST is violated.
+    Fail,
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Verdict::Pass => "pass",
+            Verdict::Warn => "warn",
+            Verdict::Skip => "skip",
+            Verdict::Error => "error",
+            Verdict::Fail => "fail",
+        })
+    }
+}
+
+/// What a scenario body concludes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Check {
+    /// The requirement holds.
+    Holds,
+    /// The requirement is violated: what was expected and what happened.
+    Violated(String),
+    /// Not applicable, and why.
+    NotApplicable(String),
+    /// The harness could not decide, and why.
+    Undecided(String),
+}
+
+impl Check {
+    /// `Holds` when `ok`, else `Violated(msg())`.
+    pub fn expect(ok: bool, msg: impl FnOnce() -> String) -> Check {
+        if ok { Check::Holds } else { Check::Violated(msg()) }
+    }
+}
+
+/// The static description of a scenario.
+#[derive(Debug, Clone, Copy)]
+pub struct Meta {
+    /// Stable ID, e.g. `RS-AUD-01`.
+    pub id: &'static str,
+    /// One-line title.
+    pub title: &'static str,
+    /// The role under test.
+    pub role: Role,
+    /// Requirement IDs checked (`RS-08`, ...).
+    pub requirements: &'static [&'static str],
+    /// RFC 9700 section, e.g. `4.9`.
+    pub rfc9700: Option<&'static str>,
+    /// MUST or SHOULD.
+    pub level: Level,
+    /// Free tags for selection (`pkce`, `refresh`, ...).
+    pub tags: &'static [&'static str],
+}
+
+/// One case's result, as reports show it.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// Scenario ID.
+    pub id: &'static str,
+    /// Title.
+    pub title: &'static str,
+    /// Role under test.
+    pub role: Role,
+    /// Requirement IDs.
+    pub requirements: &'static [&'static str],
+    /// RFC 9700 section.
+    pub rfc9700: Option<&'static str>,
+    /// Level.
+    pub level: Level,
+    /// The verdict.
+    pub verdict: Verdict,
+    /// Why, in one or two sentences (empty on pass).
+    pub detail: String,
+    /// The messages that show it: trace lines.
+    pub evidence: Vec<String>,
+    /// The seed that replays it.
+    pub seed: u64,
+}
+
+impl CaseResult {
+    /// The result of `check` for scenario `meta`.
+    pub fn new(meta: &Meta, check: Check, evidence: Vec<String>, seed: u64) -> Self {
+        let (verdict, detail) = match check {
+            Check::Holds => (Verdict::Pass, String::new()),
+            Check::Violated(d) => (if meta.level == Level::Must { Verdict::Fail } else { Verdict::Warn }, d),
+            Check::NotApplicable(d) => (Verdict::Skip, d),
+            Check::Undecided(d) => (Verdict::Error, d),
+        };
+        CaseResult {
+            id: meta.id,
+            title: meta.title,
+            role: meta.role,
+            requirements: meta.requirements,
+            rfc9700: meta.rfc9700,
+            level: meta.level,
+            verdict,
+            detail,
+            evidence,
+            seed,
+        }
+    }
+}

@@ -1,0 +1,480 @@
+//! The deterministic network simulator: every role of a scenario runs here, in one
+//! thread, on a virtual clock, with all randomness drawn from one seed.
+//!
+//! - **Hosts** are addressed by origin (`https://as.example`). A host is any sans-IO
+//!   [`Service`]; its fetches (a JWKS, a client ID metadata document, a downstream
+//!   call) are routed through the same network.
+//! - **The clock** starts at a fixed instant and advances by a seeded latency on every
+//!   message, or explicitly with [`Sim::advance`].
+//! - **The trace** has one stable line per message; same seed and same scenario give a
+//!   byte-identical trace.
+//! - **Faults** (drop, 5xx, duplicate, delay) are drawn from the seed with the
+//!   probabilities in [`Faults`].
+//! - **The adversary** is an [`Interceptor`] that sees every message on the channels it
+//!   was granted and may drop, rewrite, replay or answer them itself.
+//! - **User agents** carry front-channel redirects: [`Sim::browse`] follows an
+//!   authorization URL through the AS until it reaches the client's redirect URI.
+//!
+//! ```
+//! use mcp_authz_harness::sim::Sim;
+//! use mcp_authz_reference::sans_io::Response;
+//! let mut sim = Sim::new(7);
+//! sim.add_fn("https://echo.example", |req| Response::new(req.uri().path().to_string().into()));
+//! let r = sim.get("client", "https://echo.example/hello").unwrap();
+//! assert_eq!(&r.body()[..], b"/hello");
+//! assert!(sim.trace().contains("client -> https://echo.example GET /hello"));
+//! ```
+
+use bytes::Bytes;
+use mcp_authz_reference::client::{ClientStep, Outcome, PublicClient};
+use mcp_authz_reference::sans_io::{Env, FetchError, FetchResult, Request, Response, Service, Step, Time};
+use mcp_authz_reference::{Error, wire};
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::time::Duration;
+
+/// Where the simulated clock starts: 2025-11-25T00:00:00Z.
+pub const EPOCH: Time = Time::from_unix_secs(1_764_028_800);
+
+/// A sans-IO service with its continuation type erased, so hosts of different roles
+/// share one map.
+trait Host {
+    fn handle(&mut self, req: Request, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>>;
+    fn resume(&mut self, p: Box<dyn Any + Send>, r: FetchResult, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>>;
+    fn as_any(&mut self) -> &mut dyn Any;
+}
+
+struct ServiceHost<S>(S);
+
+fn erase<P: Any + Send>(s: Step<P>) -> Step<Box<dyn Any + Send>> {
+    match s {
+        Step::Respond(r) => Step::Respond(r),
+        Step::Fetch { request, pending } => Step::Fetch { request, pending: Box::new(pending) },
+    }
+}
+
+impl<S: Service + 'static> Host for ServiceHost<S> {
+    fn handle(&mut self, req: Request, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
+        erase(self.0.handle(req, env))
+    }
+    fn resume(&mut self, p: Box<dyn Any + Send>, r: FetchResult, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
+        match p.downcast::<S::Pending>() {
+            Ok(p) => erase(self.0.resume(*p, r, env)),
+            Err(_) => Step::Respond(wire::oauth_error(
+                http::StatusCode::INTERNAL_SERVER_ERROR,
+                "server_error",
+                "simulator: continuation of another type",
+            )),
+        }
+    }
+    fn as_any(&mut self) -> &mut dyn Any {
+        &mut self.0
+    }
+}
+
+struct FnHost<F>(F);
+
+impl<F: FnMut(Request) -> Response + 'static> Host for FnHost<F> {
+    fn handle(&mut self, req: Request, _env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
+        Step::Respond((self.0)(req))
+    }
+    fn resume(&mut self, _p: Box<dyn Any + Send>, _r: FetchResult, _env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
+        Step::Respond(wire::oauth_error(http::StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no fetch pending"))
+    }
+    fn as_any(&mut self) -> &mut dyn Any {
+        &mut self.0
+    }
+}
+
+struct Node {
+    host: Option<Box<dyn Host>>,
+    rng: ChaCha20Rng,
+}
+
+/// Which channel a message travels on; an adversary is granted channels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Channel {
+    /// Browser traffic: authorization requests and the redirects that carry codes.
+    FrontChannel,
+    /// Requests to token, registration, revocation and introspection endpoints.
+    Token,
+    /// Requests to MCP servers (carrying access tokens).
+    Resource,
+    /// Everything else: metadata, JWKS, documents.
+    Other,
+}
+
+impl Channel {
+    fn classify(from: &str, req: &Request) -> Channel {
+        let path = req.uri().path();
+        if from.starts_with("browser") {
+            Channel::FrontChannel
+        } else if ["/token", "/register", "/revoke", "/introspect"].iter().any(|p| path.ends_with(p)) {
+            Channel::Token
+        } else if path.contains("/.well-known/") || path.ends_with("/jwks") {
+            Channel::Other
+        } else {
+            Channel::Resource
+        }
+    }
+}
+
+/// A message as an [`Interceptor`] sees it.
+#[derive(Debug, Clone)]
+pub struct Message {
+    /// Sender name (a client name, `browser`, or a host origin).
+    pub from: String,
+    /// Destination origin.
+    pub to: String,
+    /// The channel.
+    pub channel: Channel,
+    /// Virtual time of sending.
+    pub at: Time,
+}
+
+/// What an interceptor does with a request.
+pub enum Verdict {
+    /// Deliver it (possibly rewritten in place).
+    Pass,
+    /// Drop it: the sender sees a timeout.
+    Drop,
+    /// Answer it without delivering.
+    Respond(Response),
+}
+
+/// The adversary's hook into the network. It sees only messages on channels it was
+/// granted (see [`Sim::set_interceptor`]).
+pub trait Interceptor {
+    /// Called before delivery; may rewrite `req`.
+    fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict;
+    /// Called with the response before the sender gets it; may rewrite it.
+    fn on_response(&mut self, _msg: &Message, _req: &Request, _resp: &mut Response) {}
+}
+
+/// Seeded network faults: each a probability in `[0, 1]` per message.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Faults {
+    /// The request is lost; the sender sees a timeout.
+    pub drop: f64,
+    /// The server is not reached; the sender gets a 503.
+    pub server_error: f64,
+    /// The request is delivered twice; the sender gets the second answer.
+    pub duplicate: f64,
+    /// The message takes an extra 0–30 s.
+    pub delay: f64,
+}
+
+/// The simulator.
+pub struct Sim {
+    now: Time,
+    rng: ChaCha20Rng,
+    seed: u64,
+    nodes: BTreeMap<String, Node>,
+    trace: String,
+    faults: Faults,
+    interceptor: Option<(Vec<Channel>, Box<dyn Interceptor>)>,
+    messages: u64,
+}
+
+/// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
+pub fn origin_of(uri: &http::Uri) -> Option<String> {
+    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+}
+
+fn derive_rng(seed: u64, name: &str) -> ChaCha20Rng {
+    // FNV-1a of the name, mixed with the seed: stable across runs and platforms.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    ChaCha20Rng::seed_from_u64(seed ^ h)
+}
+
+impl Sim {
+    /// A simulator whose every random choice follows `seed`.
+    pub fn new(seed: u64) -> Self {
+        Sim {
+            now: EPOCH,
+            rng: derive_rng(seed, "network"),
+            seed,
+            nodes: BTreeMap::new(),
+            trace: String::new(),
+            faults: Faults::default(),
+            interceptor: None,
+            messages: 0,
+        }
+    }
+
+    /// The seed.
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+
+    /// The current virtual time.
+    pub fn now(&self) -> Time {
+        self.now
+    }
+
+    /// Moves the clock forward by `d`.
+    pub fn advance(&mut self, d: Duration) {
+        self.now = self.now.plus(d);
+        self.note(&format!("clock +{}s", d.as_secs()));
+    }
+
+    /// Sets fault probabilities from now on.
+    pub fn set_faults(&mut self, faults: Faults) {
+        self.faults = faults;
+    }
+
+    /// Installs the adversary on `channels`.
+    pub fn set_interceptor(&mut self, channels: Vec<Channel>, interceptor: Box<dyn Interceptor>) {
+        self.interceptor = Some((channels, interceptor));
+    }
+
+    /// Removes the adversary.
+    pub fn clear_interceptor(&mut self) {
+        self.interceptor = None;
+    }
+
+    /// An environment for code outside the network (a scenario building a role) with
+    /// randomness derived from the seed and `name`.
+    pub fn env_for<T>(&mut self, name: &str, f: impl FnOnce(&mut Env<'_>) -> T) -> T {
+        let mut rng = derive_rng(self.seed, &format!("setup:{name}"));
+        let mut env = Env::new(self.now, &mut rng);
+        f(&mut env)
+    }
+
+    /// Adds a host serving `service` at `origin`.
+    pub fn add_service<S: Service + 'static>(&mut self, origin: &str, service: S) {
+        self.add_host(origin, Box::new(ServiceHost(service)));
+    }
+
+    /// Adds a host answering with a plain function (a fake API, a hostile server).
+    pub fn add_fn(&mut self, origin: &str, f: impl FnMut(Request) -> Response + 'static) {
+        self.add_host(origin, Box::new(FnHost(f)));
+    }
+
+    fn add_host(&mut self, origin: &str, host: Box<dyn Host>) {
+        let rng = derive_rng(self.seed, origin);
+        self.nodes.insert(origin.to_string(), Node { host: Some(host), rng });
+    }
+
+    /// Borrows the service at `origin` to inspect or change it (e.g. rotate a key).
+    pub fn service<S: Service + 'static>(&mut self, origin: &str) -> Option<&mut S> {
+        let host = self.nodes.get_mut(origin)?.host.as_mut()?;
+        host.as_any().downcast_mut::<S>()
+    }
+
+    /// The trace so far: one line per event.
+    pub fn trace(&self) -> &str {
+        &self.trace
+    }
+
+    /// Number of messages sent so far.
+    pub fn messages(&self) -> u64 {
+        self.messages
+    }
+
+    /// Appends a free-form line to the trace (scenario steps, verdict evidence).
+    pub fn note(&mut self, line: &str) {
+        let _ = writeln!(self.trace, "{:>8} # {line}", self.stamp());
+    }
+
+    fn stamp(&self) -> String {
+        let ms = self.now.since(EPOCH).as_millis();
+        format!("{}.{:03}", ms / 1000, ms % 1000)
+    }
+
+    /// Sends a GET for `url` from `from`.
+    pub fn get(&mut self, from: &str, url: &str) -> FetchResult {
+        let req = http::Request::get(url).body(Bytes::new()).map_err(|e| FetchError {
+            url: url.to_string(),
+            reason: format!("cannot build request: {e}"),
+        })?;
+        self.send(from, req)
+    }
+
+    /// Delivers `req` (absolute URI) from `from` to the host of its origin, with faults
+    /// and the interceptor applied, and returns the answer.
+    pub fn send(&mut self, from: &str, mut req: Request) -> FetchResult {
+        let url = req.uri().to_string();
+        let Some(to) = origin_of(req.uri()) else {
+            return Err(FetchError { url, reason: "not an absolute url".into() });
+        };
+        self.messages += 1;
+        let channel = Channel::classify(from, &req);
+        let latency = 1 + self.rng.next_u64() % 20;
+        self.now = self.now.plus(Duration::from_millis(latency));
+        let line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
+        let msg = Message { from: from.to_string(), to: to.clone(), channel, at: self.now };
+
+        if let Some((channels, icpt)) = &mut self.interceptor {
+            if channels.contains(&channel) {
+                match icpt.on_request(&msg, &mut req) {
+                    Verdict::Pass => {}
+                    Verdict::Drop => {
+                        let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
+                        return Err(FetchError { url, reason: "timed out (dropped)".into() });
+                    }
+                    Verdict::Respond(r) => {
+                        let _ = writeln!(self.trace, "{:>8} {line} <- {} (adversary)", self.stamp(), r.status().as_u16());
+                        return Ok(r);
+                    }
+                }
+            }
+        }
+        if let Some(fault) = self.draw_fault() {
+            let _ = writeln!(self.trace, "{:>8} {line} !! {fault}", self.stamp());
+            match fault {
+                "drop" => return Err(FetchError { url, reason: "timed out (dropped)".into() }),
+                "503" => {
+                    return Ok(wire::oauth_error(http::StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "simulated fault"));
+                }
+                "delay" => {
+                    let extra = self.rng.next_u64() % 30_000;
+                    self.now = self.now.plus(Duration::from_millis(extra));
+                }
+                "duplicate" => {
+                    let copy = clone_request(&req);
+                    let _ = self.deliver(&to, copy);
+                }
+                _ => {}
+            }
+        }
+        let req_copy = self.interceptor.is_some().then(|| clone_request(&req));
+        let mut result = self.deliver(&to, req);
+        if let (Ok(resp), Some((channels, icpt)), Some(rq)) = (&mut result, &mut self.interceptor, &req_copy) {
+            if channels.contains(&channel) {
+                icpt.on_response(&msg, rq, resp);
+            }
+        }
+        match &result {
+            Ok(r) => {
+                let _ = writeln!(self.trace, "{:>8} {line} <- {}", self.stamp(), r.status().as_u16());
+            }
+            Err(e) => {
+                let _ = writeln!(self.trace, "{:>8} {line} <- error: {}", self.stamp(), e.reason);
+            }
+        }
+        result
+    }
+
+    fn draw_fault(&mut self) -> Option<&'static str> {
+        let f = self.faults;
+        if f == Faults::default() {
+            return None;
+        }
+        let x = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
+        let mut acc = 0.0;
+        for (p, name) in [(f.drop, "drop"), (f.server_error, "503"), (f.duplicate, "duplicate"), (f.delay, "delay")] {
+            acc += p;
+            if x < acc {
+                return Some(name);
+            }
+        }
+        None
+    }
+
+    fn deliver(&mut self, to: &str, req: Request) -> FetchResult {
+        let url = req.uri().to_string();
+        let Some(node) = self.nodes.get_mut(to) else {
+            return Err(FetchError { url, reason: format!("no host at {to} (connection refused)") });
+        };
+        let Some(mut host) = node.host.take() else {
+            return Err(FetchError { url, reason: format!("{to} is busy (re-entrant request)") });
+        };
+        let mut rng = node.rng.clone();
+        let result = {
+            let mut step = host.handle(req, &mut Env::new(self.now, &mut rng));
+            loop {
+                match step {
+                    Step::Respond(r) => break Ok(r),
+                    Step::Fetch { request, pending } => {
+                        // Persist the host's RNG position across the nested exchange.
+                        let fetched = self.send(to, request);
+                        step = host.resume(pending, fetched, &mut Env::new(self.now, &mut rng));
+                    }
+                }
+            }
+        };
+        if let Some(node) = self.nodes.get_mut(to) {
+            node.host = Some(host);
+            node.rng = rng;
+        }
+        result
+    }
+
+    /// A user agent at `browser` opens `url` and follows redirects until one leads to
+    /// a URL starting with `redirect_uri`, which it returns (the front channel). A page
+    /// instead of a redirect (a login form) ends the walk with an error.
+    pub fn browse(&mut self, browser: &str, url: &str, redirect_uri: &str) -> Result<String, Error> {
+        let mut current = url::Url::parse(url).map_err(|e| Error::malformed("authorization url", e))?;
+        for _ in 0..5 {
+            if current.as_str().starts_with(redirect_uri) {
+                return Ok(current.to_string());
+            }
+            let resp = self.get(browser, current.as_str())?;
+            if !resp.status().is_redirection() {
+                return Err(Error::HttpStatus { what: "authorization request", received: resp.status().as_u16(), expected: "a redirect" });
+            }
+            let location = resp
+                .headers()
+                .get(http::header::LOCATION)
+                .and_then(|v| v.to_str().ok())
+                .ok_or_else(|| Error::Missing("Location on a redirect".into()))?;
+            current = current.join(location).map_err(|e| Error::malformed("redirect location", e))?;
+        }
+        if current.as_str().starts_with(redirect_uri) {
+            return Ok(current.to_string());
+        }
+        Err(Error::Refused("more than 5 redirects before the redirect uri".into()))
+    }
+
+    /// Runs a public client named `name` from `start` to its end: its requests go over
+    /// the network, its authorization requests through the browser `name/browser`.
+    pub fn run_client(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        redirect_uri: &str,
+        start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
+    ) -> Result<Outcome, Error> {
+        let mut rng = derive_rng(self.seed, &format!("client:{name}:{}", self.messages));
+        let mut step = start(client, &mut Env::new(self.now, &mut rng));
+        let browser = format!("browser:{name}");
+        for _ in 0..200 {
+            step = match step {
+                ClientStep::Done(o) => return Ok(o),
+                ClientStep::Failed(e) => {
+                    self.note(&format!("{name} failed: {e}"));
+                    return Err(e);
+                }
+                ClientStep::Send(req) => {
+                    let r = self.send(name, req);
+                    client.on_response(r, &mut Env::new(self.now, &mut rng))
+                }
+                ClientStep::Authorize { url } => {
+                    let redirect = self.browse(&browser, &url, redirect_uri)?;
+                    client.on_redirect(&redirect, &mut Env::new(self.now, &mut rng))
+                }
+            };
+        }
+        Err(Error::Refused(format!("{name} did not finish within 200 steps")))
+    }
+}
+
+fn path_and_query(req: &Request) -> String {
+    req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+}
+
+/// A copy of a request (head and body).
+pub fn clone_request(req: &Request) -> Request {
+    let mut b = http::Request::builder().method(req.method().clone()).uri(req.uri().clone()).version(req.version());
+    if let Some(h) = b.headers_mut() {
+        *h = req.headers().clone();
+    }
+    b.body(req.body().clone()).unwrap_or_default()
+}

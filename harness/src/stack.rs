@@ -1,0 +1,166 @@
+//! The reference authorization server and MCP server wired together and served on
+//! loopback: what `mcp-authz serve` runs and what the end-to-end tests start (on ports
+//! the OS picks).
+
+use crate::fetch::Fetcher;
+use crate::serve::{Served, os_rng, system_now};
+use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
+use mcp_authz_reference::jwt::Algorithm;
+use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::sans_io::Env;
+use std::time::Duration;
+use tokio::sync::watch;
+
+/// What to start.
+#[derive(Debug, Clone)]
+pub struct StackOptions {
+    /// Port of the authorization server (0: the OS picks).
+    pub as_port: u16,
+    /// Port of the MCP server (0: the OS picks).
+    pub rs_port: u16,
+    /// Answer valid authorization requests at once, signed in as the default user.
+    pub auto_approve: bool,
+    /// Access-token signing algorithm.
+    pub alg: Algorithm,
+    /// Access-token lifetime.
+    pub access_token_ttl: Duration,
+    /// Let the AS fetch client ID metadata documents from http and loopback URLs.
+    pub allow_insecure_client_id_urls: bool,
+    /// Make the MCP server ask the AS (RFC 7662) about every token, so revocation
+    /// takes effect at once.
+    pub introspect: bool,
+}
+
+impl Default for StackOptions {
+    fn default() -> Self {
+        StackOptions {
+            as_port: 9000,
+            rs_port: 9001,
+            auto_approve: false,
+            alg: Algorithm::ES256,
+            access_token_ttl: Duration::from_secs(600),
+            allow_insecure_client_id_urls: false,
+            introspect: false,
+        }
+    }
+}
+
+/// A running stack.
+pub struct Stack {
+    /// The issuer, e.g. `http://127.0.0.1:9000`.
+    pub issuer: String,
+    /// The MCP endpoint, e.g. `http://127.0.0.1:9001/mcp`.
+    pub mcp_url: String,
+    /// The authorization server, inspectable while it serves.
+    pub authorization_server: Served<AuthorizationServer>,
+    /// The MCP server, inspectable while it serves.
+    pub mcp_server: Served<McpServer>,
+    stop: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<std::io::Result<()>>>,
+}
+
+/// The client id and secret the MCP server uses at the AS for its own calls
+/// (downstream API, introspection).
+pub const RS_CLIENT_ID: &str = "mcp-server";
+
+impl Stack {
+    /// Binds both ports, builds both roles and starts serving.
+    pub async fn start(opts: &StackOptions) -> anyhow::Result<Stack> {
+        let as_listener = bind(opts.as_port).await?;
+        let rs_listener = bind(opts.rs_port).await?;
+        let issuer = format!("http://{}", as_listener.local_addr()?);
+        let rs_origin = format!("http://{}", rs_listener.local_addr()?);
+        let mcp_url = format!("{rs_origin}/mcp");
+        let downstream = format!("{rs_origin}/downstream");
+
+        let mut rng = os_rng();
+        let mut env = Env::new(system_now(), &mut rng);
+        let rs_secret = env.random_string(24);
+
+        let mut as_config = authz::Config {
+            issuer: issuer.clone(),
+            auto_approve: opts.auto_approve,
+            signing_alg: opts.alg,
+            access_token_ttl: opts.access_token_ttl,
+            allow_insecure_client_id_urls: opts.allow_insecure_client_id_urls,
+            ..authz::Config::default()
+        };
+        as_config.resources = vec![
+            authz::ResourceConfig {
+                uri: mcp_url.clone(),
+                scopes: vec!["mcp:read".into(), "mcp:write".into(), "mcp:admin".into()],
+            },
+            authz::ResourceConfig { uri: downstream.clone(), scopes: vec!["reports:read".into()] },
+        ];
+        as_config.clients.push(authz::RegisteredClient {
+            client_id: RS_CLIENT_ID.into(),
+            client_secret: Some(rs_secret.clone()),
+            redirect_uris: vec![],
+            grant_types: vec!["client_credentials".into()],
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            scopes: vec!["reports:read".into()],
+            jwks: None,
+            client_name: Some("reference MCP server".into()),
+        });
+        let authorization_server = AuthorizationServer::new(as_config, &mut env)?;
+        let metadata = authorization_server.metadata();
+
+        let mut rs_config = mcp_server::Config::new(mcp_url.clone(), issuer.clone());
+        if let Some(jwks_uri) = &metadata.jwks_uri {
+            rs_config.jwks_uri = jwks_uri.clone();
+        }
+        let token_endpoint = metadata.token_endpoint.clone().unwrap_or_default();
+        rs_config.downstream = Some(mcp_server::Downstream {
+            token_endpoint,
+            client_id: RS_CLIENT_ID.into(),
+            client_secret: rs_secret.clone(),
+            resource: downstream,
+        });
+        if opts.introspect {
+            rs_config.introspection = Some(mcp_server::Introspection {
+                endpoint: metadata.introspection_endpoint.clone().unwrap_or_default(),
+                client_id: RS_CLIENT_ID.into(),
+                client_secret: rs_secret,
+            });
+        }
+        let mcp_server = McpServer::new(rs_config)?;
+
+        let as_fetcher =
+            if opts.allow_insecure_client_id_urls { Fetcher::trusted() } else { Fetcher::untrusted() };
+        let authorization_server = Served::new(authorization_server, as_fetcher);
+        let mcp_server = Served::new(mcp_server, Fetcher::trusted());
+
+        let (stop, _) = watch::channel(false);
+        let tasks = vec![
+            tokio::spawn(serve(as_listener, authorization_server.router(), stop.subscribe())),
+            tokio::spawn(serve(rs_listener, mcp_server.router(), stop.subscribe())),
+        ];
+        Ok(Stack { issuer, mcp_url, authorization_server, mcp_server, stop, tasks })
+    }
+
+    /// Stops both servers and waits for them.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+    tokio::net::TcpListener::bind(("127.0.0.1", port))
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))
+}
+
+async fn serve(
+    listener: tokio::net::TcpListener,
+    app: axum::Router,
+    mut stop: watch::Receiver<bool>,
+) -> std::io::Result<()> {
+    axum::serve(listener, app)
+        .with_graceful_shutdown(async move {
+            let _ = stop.wait_for(|s| *s).await;
+        })
+        .await
+}

@@ -1,0 +1,669 @@
+//! The authorization endpoint (OAuth 2.1 §4.1.1) and its login and consent form.
+//!
+//! Order of checks (OAuth 2.1 §4.1.2.1): the client and the redirect URI first; while
+//! either is in doubt the answer is an HTML error page, never a redirect (open-redirect
+//! protection, RFC 9700 §4.11.2). After that every error is a redirect to the client
+//! with `error`, `state` and `iss` (RFC 9207). A query that does not parse (a repeated
+//! parameter, say) gets the error page too: nothing in it can be trusted.
+
+use super::client_id_metadata::{self, ClientIdMetadataFetch};
+use super::config::AUTHORIZATION_CODE;
+use super::{AuthorizationServer, RegisteredClient, Rejection};
+use crate::sans_io::{Env, FetchResult, Request, Response, Step, Time};
+use crate::wire::{self, Params, html_escape as esc};
+use http::StatusCode;
+use std::fmt::Display;
+use std::time::Duration;
+
+/// How long the login and consent form stays valid.
+pub const CONSENT_TTL: Duration = Duration::from_secs(600);
+
+/// A validated authorization request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct AuthorizationRequest {
+    pub client_id: String,
+    pub redirect_uri: String,
+    pub state: Option<String>,
+    pub code_challenge: String,
+    /// The canonical URI of the resource (the token's audience).
+    pub resource: String,
+    pub scope: Vec<String>,
+}
+
+/// An authorization request waiting for the user at the consent form.
+#[derive(Debug)]
+pub(super) struct PendingAuthorization {
+    request: AuthorizationRequest,
+    client_name: String,
+    created: Time,
+}
+
+/// An issued authorization code.
+#[derive(Debug)]
+pub(super) struct CodeGrant {
+    pub request: AuthorizationRequest,
+    pub sub: String,
+    pub issued: Time,
+    /// Set at the first redemption: what was issued, to revoke on a second one.
+    pub redeemed: Option<Redemption>,
+}
+
+/// The tokens issued for a code.
+#[derive(Debug, Clone)]
+pub(super) struct Redemption {
+    pub jti: String,
+    pub exp: u64,
+    pub refresh_family: Option<String>,
+}
+
+/// Where authorization responses go: the validated redirect URI, with `state` and `iss`.
+struct Callback<'a> {
+    redirect_uri: &'a str,
+    state: Option<&'a str>,
+    iss: &'a str,
+}
+
+impl Callback<'_> {
+    fn respond(&self, status: StatusCode, params: &[(&str, &str)]) -> Response {
+        let mut pairs = params.to_vec();
+        if let Some(state) = self.state {
+            pairs.push(("state", state));
+        }
+        pairs.push(("iss", self.iss));
+        let sep = if self.redirect_uri.contains('?') {
+            '&'
+        } else {
+            '?'
+        };
+        wire::redirect(
+            status,
+            &format!("{}{sep}{}", self.redirect_uri, wire::encode_pairs(pairs)),
+        )
+    }
+
+    fn error(&self, status: StatusCode, r: Rejection) -> Response {
+        self.respond(
+            status,
+            &[("error", r.error), ("error_description", &r.description)],
+        )
+    }
+}
+
+/// The HTML page shown when the server cannot redirect back to the client.
+pub(super) fn error_page(status: StatusCode, error: &str, description: impl Display) -> Response {
+    wire::html(
+        status,
+        format!(
+            "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorization error</title></head>\
+             <body><h1>Authorization error</h1><p id=\"error\">{}</p><p id=\"error_description\">{}</p></body></html>\n",
+            esc(error),
+            esc(&description.to_string())
+        ),
+    )
+}
+
+fn bad_request_page(description: impl Display) -> Response {
+    error_page(StatusCode::BAD_REQUEST, "invalid_request", description)
+}
+
+/// True when `requested` equals `registered` byte for byte, or both are loopback `http`
+/// URIs that differ only in the port (RFC 8252 §7.3).
+pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
+    registered == requested
+        || matches!((without_loopback_port(registered), without_loopback_port(requested)), (Some(a), Some(b)) if a == b)
+}
+
+fn without_loopback_port(uri: &str) -> Option<String> {
+    ["http://127.0.0.1", "http://[::1]", "http://localhost"]
+        .iter()
+        .find_map(|host| {
+            let rest = uri.strip_prefix(host)?;
+            let rest = match rest.strip_prefix(':') {
+                Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
+                None => rest,
+            };
+            rest.starts_with('/').then(|| format!("{host}{rest}"))
+        })
+}
+
+impl AuthorizationServer {
+    /// `GET /authorize`: answers at once for a known client, or asks for the client ID
+    /// metadata document first.
+    pub(super) fn authorize(
+        &mut self,
+        request: &Request,
+        env: &mut Env<'_>,
+    ) -> Step<ClientIdMetadataFetch> {
+        let params = match Params::from_query(request.uri()) {
+            Ok(p) => p,
+            Err(e) => return Step::Respond(bad_request_page(e)),
+        };
+        let client_id = match params.require("client_id") {
+            Ok(c) => c.to_string(),
+            Err(e) => return Step::Respond(bad_request_page(e)),
+        };
+        if let Some(client) = self.clients.get(&client_id) {
+            return Step::Respond(self.authorize_client(client.clone(), &params, env));
+        }
+        if !client_id_metadata::is_url(&client_id) {
+            return Step::Respond(error_page(
+                StatusCode::BAD_REQUEST,
+                "invalid_client",
+                format!(
+                    "client_id `{client_id}` is not registered here and is not a client id metadata document url"
+                ),
+            ));
+        }
+        match ClientIdMetadataFetch::start(
+            &client_id,
+            params,
+            self.config.allow_insecure_client_id_urls,
+        ) {
+            Ok((request, pending)) => Step::Fetch { request, pending },
+            Err(e) => Step::Respond(error_page(StatusCode::BAD_REQUEST, "invalid_client", e)),
+        }
+    }
+
+    /// Continues `GET /authorize` with the fetched client ID metadata document.
+    pub(super) fn resume_authorize(
+        &mut self,
+        pending: ClientIdMetadataFetch,
+        fetched: FetchResult,
+        env: &mut Env<'_>,
+    ) -> Response {
+        match pending.finish(fetched, &self.config.registration_scopes) {
+            Ok((client, params)) => {
+                self.metadata_clients
+                    .insert(client.client_id.clone(), client.clone());
+                self.authorize_client(client, &params, env)
+            }
+            Err(e) => error_page(StatusCode::BAD_REQUEST, "invalid_client", e),
+        }
+    }
+
+    fn authorize_client(
+        &mut self,
+        client: RegisteredClient,
+        params: &Params,
+        env: &mut Env<'_>,
+    ) -> Response {
+        let redirect_uri = match params.require("redirect_uri") {
+            Ok(r) => r,
+            Err(e) => return bad_request_page(e),
+        };
+        if !client
+            .redirect_uris
+            .iter()
+            .any(|r| redirect_uri_matches(r, redirect_uri))
+        {
+            return bad_request_page(format!(
+                "redirect_uri `{redirect_uri}` is not registered for client `{}`, expected one of {:?}",
+                client.client_id, client.redirect_uris
+            ));
+        }
+        let issuer = self.config.issuer.clone();
+        let callback = Callback {
+            redirect_uri,
+            state: params.get("state"),
+            iss: &issuer,
+        };
+        let request = match self.validate(&client, redirect_uri, params) {
+            Ok(r) => r,
+            Err(r) => return callback.error(StatusCode::FOUND, r),
+        };
+        if self.config.auto_approve {
+            let sub = self
+                .config
+                .users
+                .first()
+                .map(|u| u.sub.clone())
+                .unwrap_or_default();
+            let code = self.issue_code(request, sub, env);
+            return callback.respond(StatusCode::FOUND, &[("code", &code)]);
+        }
+        let pending = PendingAuthorization {
+            request,
+            client_name: client.display_name().to_string(),
+            created: env.now,
+        };
+        self.show_consent(pending, None, StatusCode::OK, env)
+    }
+
+    fn validate(
+        &self,
+        client: &RegisteredClient,
+        redirect_uri: &str,
+        p: &Params,
+    ) -> Result<AuthorizationRequest, Rejection> {
+        match p.get("response_type") {
+            Some("code") => {}
+            None | Some("") => {
+                return Err(Rejection::new(
+                    "invalid_request",
+                    "missing parameter `response_type`",
+                ));
+            }
+            Some(other) => {
+                return Err(Rejection::new(
+                    "unsupported_response_type",
+                    format!("response_type `{other}` is not supported, expected `code`"),
+                ));
+            }
+        }
+        if !client.allows_grant(AUTHORIZATION_CODE) {
+            return Err(Rejection::new(
+                "unauthorized_client",
+                "this client did not register the authorization_code grant",
+            ));
+        }
+        let code_challenge = p
+            .require("code_challenge")
+            .map_err(|e| Rejection::new("invalid_request", e))?;
+        crate::pkce::check_challenge_syntax(code_challenge)
+            .map_err(|e| Rejection::new("invalid_request", e))?;
+        match p.get("code_challenge_method") {
+            Some(crate::pkce::S256) => {}
+            other => {
+                return Err(Rejection::new(
+                    "invalid_request",
+                    format!("code_challenge_method: received {other:?}, expected `S256`"),
+                ));
+            }
+        }
+        let resource = self.target(p.get("resource"))?;
+        let scope = super::grant_scope(p.get("scope"), client, resource)?;
+        Ok(AuthorizationRequest {
+            client_id: client.client_id.clone(),
+            redirect_uri: redirect_uri.to_string(),
+            state: p.get("state").map(str::to_string),
+            code_challenge: code_challenge.to_string(),
+            resource: resource.uri.clone(),
+            scope,
+        })
+    }
+
+    fn issue_code(
+        &mut self,
+        request: AuthorizationRequest,
+        sub: String,
+        env: &mut Env<'_>,
+    ) -> String {
+        let now = env.now;
+        let keep = self.config.refresh_token_ttl.max(self.config.code_ttl);
+        self.codes.retain(|_, c| now.since(c.issued) <= keep);
+        let code = env.random_string(32);
+        self.codes.insert(
+            code.clone(),
+            CodeGrant {
+                request,
+                sub,
+                issued: now,
+                redeemed: None,
+            },
+        );
+        code
+    }
+
+    /// Renders the login and consent form under a fresh one-time CSRF token.
+    fn show_consent(
+        &mut self,
+        pending: PendingAuthorization,
+        error: Option<&str>,
+        status: StatusCode,
+        env: &mut Env<'_>,
+    ) -> Response {
+        let now = env.now;
+        self.pending
+            .retain(|_, p| now.since(p.created) <= CONSENT_TTL);
+        let csrf = env.random_string(32);
+        let page = consent_page(
+            &pending,
+            &format!("{}/authorize", self.config.issuer_path()),
+            &csrf,
+            error,
+        );
+        self.pending.insert(csrf, pending);
+        wire::html(status, page)
+    }
+
+    /// `POST /authorize`: the login and consent form.
+    pub(super) fn consent(&mut self, request: &Request, env: &mut Env<'_>) -> Response {
+        let form = match Params::from_form_request(request) {
+            Ok(f) => f,
+            Err(e) => return bad_request_page(e),
+        };
+        let csrf = match form.require("csrf") {
+            Ok(c) => c,
+            Err(e) => return bad_request_page(e),
+        };
+        let Some(pending) = self.pending.remove(csrf) else {
+            return bad_request_page(
+                "the csrf token is unknown or was already used; start the authorization again",
+            );
+        };
+        if env.now.since(pending.created) > CONSENT_TTL {
+            return bad_request_page("the consent form expired; start the authorization again");
+        }
+        let r = &pending.request;
+        let callback = Callback {
+            redirect_uri: &r.redirect_uri,
+            state: r.state.as_deref(),
+            iss: &self.config.issuer,
+        };
+        match form.get("action") {
+            Some("approve") => {}
+            Some("deny") => {
+                return callback.error(
+                    StatusCode::SEE_OTHER,
+                    Rejection::new("access_denied", "the user denied the authorization request"),
+                );
+            }
+            other => {
+                return bad_request_page(format!(
+                    "action: received {other:?}, expected `approve` or `deny`"
+                ));
+            }
+        }
+        let user = self.config.users.iter().find(|u| {
+            Some(u.username.as_str()) == form.get("username")
+                && aws_lc_rs::constant_time::verify_slices_are_equal(
+                    u.password.as_bytes(),
+                    form.get("password").unwrap_or("").as_bytes(),
+                )
+                .is_ok()
+        });
+        let Some(sub) = user.map(|u| u.sub.clone()) else {
+            return self.show_consent(
+                pending,
+                Some("Wrong username or password."),
+                StatusCode::OK,
+                env,
+            );
+        };
+        let (redirect_uri, state) = (r.redirect_uri.clone(), r.state.clone());
+        let code = self.issue_code(pending.request, sub, env);
+        let callback = Callback {
+            redirect_uri: &redirect_uri,
+            state: state.as_deref(),
+            iss: &self.config.issuer,
+        };
+        callback.respond(StatusCode::SEE_OTHER, &[("code", &code)])
+    }
+}
+
+fn consent_page(p: &PendingAuthorization, action: &str, csrf: &str, error: Option<&str>) -> String {
+    let r = &p.request;
+    let url = url::Url::parse(&r.redirect_uri).ok();
+    let host = url
+        .as_ref()
+        .and_then(|u| u.host_str())
+        .unwrap_or("(unknown)")
+        .to_string();
+    let loopback = url.as_ref().is_some_and(crate::metadata::is_loopback);
+    let warning = if loopback {
+        "<p class=\"warning\"><strong>Warning:</strong> this application sends you back to a program on \
+         this computer (localhost). Only continue if you started it yourself.</p>"
+    } else {
+        ""
+    };
+    let error = error
+        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)))
+        .unwrap_or_default();
+    let scopes: String = r
+        .scope
+        .iter()
+        .map(|s| format!("<li><code>{}</code></li>", esc(s)))
+        .collect();
+    format!(
+        "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorize {name}</title></head><body>\
+         <h1>Authorize {name}</h1>{error}\
+         <p><strong>{name}</strong> wants to access <code>{resource}</code> on your behalf.</p>\
+         <p>After you decide you will be sent to <strong id=\"redirect-host\">{host}</strong> \
+         (<code>{redirect}</code>).</p>{warning}\
+         <p>Requested scopes:</p><ul>{scopes}</ul>\
+         <form method=\"post\" action=\"{action}\">\
+         <input type=\"hidden\" name=\"csrf\" value=\"{csrf}\">\
+         <label>Username <input name=\"username\" autocomplete=\"username\"></label>\
+         <label>Password <input name=\"password\" type=\"password\" autocomplete=\"current-password\"></label>\
+         <button name=\"action\" value=\"approve\">Allow</button> <button name=\"action\" value=\"deny\">Deny</button>\
+         </form></body></html>\n",
+        name = esc(&p.client_name),
+        resource = esc(&r.resource),
+        host = esc(&host),
+        redirect = esc(&r.redirect_uri),
+        action = esc(action),
+        csrf = esc(csrf),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+
+    #[test]
+    fn loopback_port_may_vary_but_nothing_else() {
+        let reg = "http://127.0.0.1:1234/cb";
+        assert!(redirect_uri_matches(reg, "http://127.0.0.1:5555/cb"));
+        assert!(redirect_uri_matches(reg, "http://127.0.0.1/cb"));
+        assert!(redirect_uri_matches(
+            "http://[::1]/cb",
+            "http://[::1]:80/cb"
+        ));
+        for bad in [
+            "http://127.0.0.1:1234/cb/",
+            "http://127.0.0.1:1234/CB",
+            "http://127.0.0.1:1234/cb?x=1",
+            "http://127.0.0.1:1234/cb#f",
+            "http://127.0.0.1.evil.example/cb",
+            "http://127.0.0.1:1234@evil.example/cb",
+            "https://127.0.0.1:1234/cb",
+            "http://localhost:1234/cb",
+        ] {
+            assert!(!redirect_uri_matches(reg, bad), "{bad}");
+        }
+        assert!(!redirect_uri_matches(
+            "https://app.example/cb",
+            "https://app.example:8443/cb"
+        ));
+    }
+
+    #[test]
+    fn auto_approve_redirects_with_code_state_and_iss() {
+        let mut t = Tester::new();
+        let r = t.authorize(&[]);
+        assert_eq!(r.status(), StatusCode::FOUND);
+        let q = location_params(&r);
+        assert!(location(&r).starts_with(REDIRECT));
+        assert_eq!(q.get("state"), Some(STATE));
+        assert_eq!(q.get("iss"), Some(ISSUER));
+        assert_eq!(q.get("code").map(str::len), Some(43));
+    }
+
+    #[test]
+    fn unknown_client_or_redirect_uri_gets_an_error_page() {
+        let mut t = Tester::new();
+        let cases: [(Changes<'_>, &str); 5] = [
+            (&[("client_id", Some("nobody"))], "invalid_client"),
+            (&[("client_id", None)], "invalid_request"),
+            (
+                &[("redirect_uri", Some("https://evil.example/cb"))],
+                "invalid_request",
+            ),
+            (
+                &[("redirect_uri", Some("http://127.0.0.1:7777/callback/x"))],
+                "invalid_request",
+            ),
+            (&[("redirect_uri", None)], "invalid_request"),
+        ];
+        for (changes, error) in cases {
+            let r = t.authorize(changes);
+            assert_eq!(page_error(&r), (400, error.to_string()), "{changes:?}");
+            assert!(r.headers().get("location").is_none());
+        }
+    }
+
+    #[test]
+    fn repeated_parameter_gets_an_error_page() {
+        let mut t = Tester::new();
+        let r = t.get(&format!("/authorize?{}&state=again", authorize_query(&[])));
+        assert_eq!(page_error(&r), (400, "invalid_request".into()));
+    }
+
+    #[test]
+    fn request_errors_redirect_with_state_and_iss() {
+        let mut t = Tester::new();
+        let cases: [(Changes<'_>, &str); 10] = [
+            (
+                &[("response_type", Some("token"))],
+                "unsupported_response_type",
+            ),
+            (&[("response_type", None)], "invalid_request"),
+            (&[("code_challenge", None)], "invalid_request"),
+            (
+                &[("code_challenge_method", Some("plain"))],
+                "invalid_request",
+            ),
+            (&[("code_challenge_method", None)], "invalid_request"),
+            (&[("code_challenge", Some("short"))], "invalid_request"),
+            (&[("resource", None)], "invalid_target"),
+            (
+                &[("resource", Some("http://127.0.0.1:9001/other"))],
+                "invalid_target",
+            ),
+            (&[("scope", Some("mcp:read mcp:admin"))], "invalid_scope"),
+            (&[("scope", Some("unknown"))], "invalid_scope"),
+        ];
+        for (changes, error) in cases {
+            let r = t.authorize(changes);
+            assert_eq!(r.status(), StatusCode::FOUND, "{changes:?}");
+            let q = location_params(&r);
+            assert_eq!(q.get("error"), Some(error), "{changes:?}");
+            assert_eq!(q.get("state"), Some(STATE));
+            assert_eq!(q.get("iss"), Some(ISSUER));
+        }
+    }
+
+    #[test]
+    fn client_without_the_code_grant_is_unauthorized() {
+        let mut t = Tester::new();
+        let mut c = t.server.clients[CLIENT].clone();
+        c.grant_types = vec!["refresh_token".into()];
+        t.server.register_client(c);
+        assert_eq!(
+            location_params(&t.authorize(&[])).get("error"),
+            Some("unauthorized_client")
+        );
+    }
+
+    #[test]
+    fn resource_is_compared_canonically() {
+        let mut t = Tester::new();
+        let r = t.authorize(&[("resource", Some("HTTP://127.0.0.1:9001/mcp/"))]);
+        assert!(location_params(&r).get("code").is_some());
+    }
+
+    #[test]
+    fn consent_form_escapes_and_protects() {
+        let mut t = Tester::with_form();
+        let mut c = t.server.clients[CLIENT].clone();
+        c.client_name = Some("<script>x</script>".into());
+        t.server.register_client(c);
+        let r = t.authorize(&[]);
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["x-frame-options"], "DENY");
+        assert!(
+            r.headers()["content-security-policy"]
+                .to_str()
+                .unwrap()
+                .contains("frame-ancestors 'none'")
+        );
+        let body = std::str::from_utf8(r.body()).unwrap();
+        assert!(body.contains("&lt;script&gt;x&lt;/script&gt;") && !body.contains("<script>"));
+        assert!(body.contains("<strong id=\"redirect-host\">127.0.0.1</strong>"));
+        assert!(body.contains("localhost"), "loopback redirect warning");
+        assert!(body.contains("mcp:read") && body.contains("mcp:write"));
+    }
+
+    #[test]
+    fn consent_approve_answers_303_with_the_code() {
+        let mut t = Tester::with_form();
+        let csrf = csrf_of(&t.authorize(&[]));
+        let r = t.consent(&csrf, "alice", "alice", "approve");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        let q = location_params(&r);
+        assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), Some(ISSUER)));
+        let token = t.exchange(q.get("code").unwrap());
+        assert_eq!(token["token_type"], "Bearer");
+    }
+
+    #[test]
+    fn consent_csrf_is_one_time() {
+        let mut t = Tester::with_form();
+        let csrf = csrf_of(&t.authorize(&[]));
+        assert_eq!(
+            page_error(&t.consent("forged", "alice", "alice", "approve")),
+            (400, "invalid_request".into())
+        );
+        assert_eq!(
+            t.consent(&csrf, "alice", "alice", "approve").status(),
+            StatusCode::SEE_OTHER
+        );
+        assert_eq!(
+            page_error(&t.consent(&csrf, "alice", "alice", "approve")),
+            (400, "invalid_request".into())
+        );
+    }
+
+    #[test]
+    fn consent_form_expires() {
+        let mut t = Tester::with_form();
+        let csrf = csrf_of(&t.authorize(&[]));
+        t.advance(CONSENT_TTL.as_secs() + 1);
+        assert_eq!(
+            page_error(&t.consent(&csrf, "alice", "alice", "approve")),
+            (400, "invalid_request".into())
+        );
+    }
+
+    #[test]
+    fn wrong_password_shows_the_form_again() {
+        let mut t = Tester::with_form();
+        let csrf = csrf_of(&t.authorize(&[]));
+        let r = t.consent(&csrf, "alice", "wrong", "approve");
+        assert_eq!(r.status(), StatusCode::OK);
+        assert!(r.headers().get("location").is_none());
+        assert!(
+            std::str::from_utf8(r.body())
+                .unwrap()
+                .contains("Wrong username or password")
+        );
+        let again = csrf_of(&r);
+        assert_ne!(again, csrf);
+        assert_eq!(
+            t.consent(&again, "alice", "alice", "approve").status(),
+            StatusCode::SEE_OTHER
+        );
+    }
+
+    #[test]
+    fn deny_redirects_with_access_denied() {
+        let mut t = Tester::with_form();
+        let csrf = csrf_of(&t.authorize(&[]));
+        let r = t.consent(&csrf, "", "", "deny");
+        assert_eq!(r.status(), StatusCode::SEE_OTHER);
+        assert_eq!(location_params(&r).get("error"), Some("access_denied"));
+    }
+
+    #[test]
+    fn consent_post_needs_a_form() {
+        let mut t = Tester::with_form();
+        let r = t.post_json("/authorize", "{}");
+        assert_eq!(page_error(&r), (400, "invalid_request".into()));
+        let csrf = csrf_of(&t.authorize(&[]));
+        assert_eq!(
+            page_error(&t.consent(&csrf, "alice", "alice", "maybe")),
+            (400, "invalid_request".into())
+        );
+    }
+}

@@ -1,0 +1,293 @@
+//! Configuration of the reference authorization server: issuer, resources, users,
+//! pre-registered clients, lifetimes.
+
+use crate::jwt::{Algorithm, Jwks};
+use crate::resource_indicator::canonical_resource;
+use crate::{Error, Result};
+use std::time::Duration;
+
+/// The longest authorization code lifetime allowed (OAuth 2.1 §4.1.2: "a maximum
+/// authorization code lifetime of 10 minutes is RECOMMENDED"; this server is stricter).
+pub const MAX_CODE_TTL: Duration = Duration::from_secs(60);
+
+/// Everything the authorization server needs to know before it starts.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The issuer identifier, e.g. `http://127.0.0.1:9000`. No trailing slash, query or
+    /// fragment. With a path, metadata is served path-inserted (RFC 8414 §3.1).
+    pub issuer: String,
+    /// The resources (MCP servers, downstream APIs) this server issues tokens for.
+    pub resources: Vec<ResourceConfig>,
+    /// The algorithm of the access-token signing key.
+    pub signing_alg: Algorithm,
+    /// Lifetime of access tokens.
+    pub access_token_ttl: Duration,
+    /// Lifetime of authorization codes (at most [`MAX_CODE_TTL`]).
+    pub code_ttl: Duration,
+    /// Lifetime of each refresh token (renewed on every rotation).
+    pub refresh_token_ttl: Duration,
+    /// Answer a valid authorization request at once with the code, as the first user,
+    /// without showing the login and consent form.
+    pub auto_approve: bool,
+    /// The resource owners who can sign in at the consent form.
+    pub users: Vec<User>,
+    /// Pre-registered clients.
+    pub clients: Vec<RegisteredClient>,
+    /// The scopes dynamically registered and client-ID-metadata-document clients may use.
+    pub registration_scopes: Vec<String>,
+    /// Development switch: allow `http` and loopback client ID metadata document URLs.
+    pub allow_insecure_client_id_urls: bool,
+}
+
+/// A resource this server issues tokens for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResourceConfig {
+    /// The canonical URI (RFC 8707, MCP canonical server URI): the tokens' `aud`.
+    pub uri: String,
+    /// The scopes that exist at this resource.
+    pub scopes: Vec<String>,
+}
+
+/// A resource owner.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct User {
+    /// The login name typed at the form.
+    pub username: String,
+    /// The password typed at the form.
+    pub password: String,
+    /// The subject identifier put in `sub`.
+    pub sub: String,
+}
+
+/// A client known to this server: pre-registered, dynamically registered (RFC 7591) or
+/// described by a client ID metadata document.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RegisteredClient {
+    /// The client identifier.
+    pub client_id: String,
+    /// The secret of a `client_secret_basic` / `client_secret_post` client.
+    pub client_secret: Option<String>,
+    /// Redirect URIs, compared byte for byte (the port of a loopback `http` URI may vary).
+    pub redirect_uris: Vec<String>,
+    /// Grant types the client may use at the token endpoint.
+    pub grant_types: Vec<String>,
+    /// `none` (public client), `client_secret_basic`, `client_secret_post` or
+    /// `private_key_jwt`.
+    pub token_endpoint_auth_method: String,
+    /// Scopes the client may be granted.
+    pub scopes: Vec<String>,
+    /// The client's public keys, for `private_key_jwt`.
+    pub jwks: Option<Jwks>,
+    /// Name shown on the consent form.
+    pub client_name: Option<String>,
+}
+
+impl RegisteredClient {
+    /// A public client (`token_endpoint_auth_method: none`) using the authorization code
+    /// and refresh token grants.
+    pub fn public(client_id: &str, redirect_uris: &[&str], scopes: &[&str]) -> Self {
+        RegisteredClient {
+            client_id: client_id.to_string(),
+            redirect_uris: redirect_uris.iter().map(|s| s.to_string()).collect(),
+            grant_types: vec![AUTHORIZATION_CODE.into(), REFRESH_TOKEN.into()],
+            token_endpoint_auth_method: NONE.into(),
+            scopes: scopes.iter().map(|s| s.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
+    /// True for a client that has no credentials (`token_endpoint_auth_method: none`).
+    pub fn is_public(&self) -> bool {
+        self.token_endpoint_auth_method == NONE
+    }
+
+    /// True when `grant_type` is one this client registered.
+    pub fn allows_grant(&self, grant_type: &str) -> bool {
+        self.grant_types.iter().any(|g| g == grant_type)
+    }
+
+    /// The name shown to the user: `client_name`, else the client ID.
+    pub fn display_name(&self) -> &str {
+        self.client_name.as_deref().unwrap_or(&self.client_id)
+    }
+}
+
+/// `grant_type=authorization_code`.
+pub const AUTHORIZATION_CODE: &str = "authorization_code";
+/// `grant_type=refresh_token`.
+pub const REFRESH_TOKEN: &str = "refresh_token";
+/// `grant_type=client_credentials`.
+pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+/// `token_endpoint_auth_method=none`: a public client.
+pub const NONE: &str = "none";
+
+impl Default for Config {
+    /// Issuer `http://127.0.0.1:9000`; one resource `http://127.0.0.1:9001/mcp` with
+    /// scopes `mcp:read mcp:write mcp:admin`; ES256; access tokens 600 s, codes 60 s,
+    /// refresh tokens 24 h; the login form is shown (no auto-approve); one user `alice`
+    /// with password `alice`; no pre-registered clients; registered clients get
+    /// `mcp:read mcp:write`.
+    fn default() -> Self {
+        Config {
+            issuer: "http://127.0.0.1:9000".into(),
+            resources: vec![ResourceConfig {
+                uri: "http://127.0.0.1:9001/mcp".into(),
+                scopes: vec!["mcp:read".into(), "mcp:write".into(), "mcp:admin".into()],
+            }],
+            signing_alg: Algorithm::ES256,
+            access_token_ttl: Duration::from_secs(600),
+            code_ttl: MAX_CODE_TTL,
+            refresh_token_ttl: Duration::from_secs(24 * 3600),
+            auto_approve: false,
+            users: vec![User {
+                username: "alice".into(),
+                password: "alice".into(),
+                sub: "alice".into(),
+            }],
+            clients: vec![],
+            registration_scopes: vec!["mcp:read".into(), "mcp:write".into()],
+            allow_insecure_client_id_urls: false,
+        }
+    }
+}
+
+impl Config {
+    /// Checks the configuration and canonicalizes the resource URIs.
+    pub(super) fn checked(mut self) -> Result<Self> {
+        let issuer = url::Url::parse(&self.issuer).map_err(|e| {
+            Error::Config(format!(
+                "issuer `{}` is not an absolute url: {e}",
+                self.issuer
+            ))
+        })?;
+        if issuer.query().is_some() || self.issuer.contains('#') || self.issuer.ends_with('/') {
+            return Err(Error::Config(format!(
+                "issuer `{}` must have no query, fragment or trailing slash",
+                self.issuer
+            )));
+        }
+        if self.code_ttl > MAX_CODE_TTL {
+            return Err(Error::Config(format!(
+                "code_ttl is {:?}, expected at most 60 s",
+                self.code_ttl
+            )));
+        }
+        if self.auto_approve && self.users.is_empty() {
+            return Err(Error::Config(
+                "auto_approve needs at least one user to sign in as".into(),
+            ));
+        }
+        for r in &mut self.resources {
+            r.uri = canonical_resource(&r.uri).map_err(|e| Error::Config(e.to_string()))?;
+        }
+        for c in &self.clients {
+            if self.users.iter().any(|u| u.sub == c.client_id) {
+                return Err(Error::Config(format!(
+                    "client_id `{}` equals a user's sub; tokens would confuse them (RFC 9700 §4.15)",
+                    c.client_id
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The resource whose canonical URI equals the canonical form of `uri`.
+    pub fn resource(&self, uri: &str) -> Option<&ResourceConfig> {
+        let canonical = canonical_resource(uri).ok()?;
+        self.resources.iter().find(|r| r.uri == canonical)
+    }
+
+    /// Every scope of every resource, sorted, without duplicates.
+    pub fn scopes_supported(&self) -> Vec<String> {
+        let set: std::collections::BTreeSet<&String> =
+            self.resources.iter().flat_map(|r| &r.scopes).collect();
+        set.into_iter().cloned().collect()
+    }
+
+    /// The path of the issuer (`""` when it has none), prefix of every endpoint path.
+    pub(super) fn issuer_path(&self) -> String {
+        url::Url::parse(&self.issuer)
+            .map(|u| u.path().trim_end_matches('/').to_string())
+            .unwrap_or_default()
+    }
+
+    /// `<issuer>/authorize`.
+    pub fn authorization_endpoint(&self) -> String {
+        format!("{}/authorize", self.issuer)
+    }
+
+    /// `<issuer>/token`.
+    pub fn token_endpoint(&self) -> String {
+        format!("{}/token", self.issuer)
+    }
+
+    /// `<issuer>/register`.
+    pub fn registration_endpoint(&self) -> String {
+        format!("{}/register", self.issuer)
+    }
+
+    /// `<issuer>/revoke`.
+    pub fn revocation_endpoint(&self) -> String {
+        format!("{}/revoke", self.issuer)
+    }
+
+    /// `<issuer>/introspect`.
+    pub fn introspection_endpoint(&self) -> String {
+        format!("{}/introspect", self.issuer)
+    }
+
+    /// `<issuer>/jwks`.
+    pub fn jwks_uri(&self) -> String {
+        format!("{}/jwks", self.issuer)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_bad_configurations() {
+        let bad = [
+            Config {
+                issuer: "http://127.0.0.1:9000/".into(),
+                ..Config::default()
+            },
+            Config {
+                issuer: "not a url".into(),
+                ..Config::default()
+            },
+            Config {
+                code_ttl: Duration::from_secs(61),
+                ..Config::default()
+            },
+            Config {
+                auto_approve: true,
+                users: vec![],
+                ..Config::default()
+            },
+            Config {
+                clients: vec![RegisteredClient::public("alice", &[], &[])],
+                ..Config::default()
+            },
+        ];
+        for c in bad {
+            assert!(matches!(c.checked(), Err(Error::Config(_))));
+        }
+    }
+
+    #[test]
+    fn resources_are_canonicalized() {
+        let c = Config {
+            resources: vec![ResourceConfig {
+                uri: "HTTP://LOCALHOST:9001/mcp/".into(),
+                scopes: vec![],
+            }],
+            ..Config::default()
+        };
+        let c = c.checked().unwrap();
+        assert_eq!(c.resources[0].uri, "http://localhost:9001/mcp");
+        assert!(c.resource("http://localhost:9001/mcp").is_some());
+        assert!(c.resource("http://localhost:9001/MCP").is_none());
+    }
+}

@@ -1,0 +1,401 @@
+//! The reference OAuth 2.1 authorization server, as a sans-IO [`Service`].
+//!
+//! Endpoints, relative to the issuer (`http://127.0.0.1:9000` by default):
+//!
+//! | path | spec | module |
+//! |---|---|---|
+//! | `/.well-known/oauth-authorization-server[/<issuer path>]` | RFC 8414 | [`metadata`] |
+//! | `/.well-known/openid-configuration[/<issuer path>]`, `<issuer path>/.well-known/openid-configuration` | OpenID Connect Discovery | [`metadata`] |
+//! | `/jwks` | RFC 7517 | [`metadata`] |
+//! | `/authorize` (GET request, POST consent form) | OAuth 2.1 §4.1, RFC 9207 | [`authorize`], [`client_id_metadata`] |
+//! | `/token` | OAuth 2.1 §3.2, RFC 9068 | [`token`], [`refresh`], [`client_auth`] |
+//! | `/register` | RFC 7591 | [`registration`] |
+//! | `/revoke` | RFC 7009 | [`revocation`] |
+//! | `/introspect` | RFC 7662 | [`introspection`] |
+//!
+//! Policy choices beyond the specs:
+//! - the `resource` parameter (RFC 8707) is required at `/authorize` and for
+//!   `client_credentials`: without it a token's audience cannot be bound, and MCP clients
+//!   MUST send it. Refused with `invalid_target`.
+//! - `redirect_uri` is required at `/authorize`, even for a client with one registered URI.
+//! - refresh tokens are rotated on every use, for confidential clients too.
+//! - client ID metadata documents are fetched on every authorization request (no cache
+//!   across requests); the token endpoint uses the document of the latest request.
+//!
+//! ```
+//! use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
+//! use mcp_authz_reference::sans_io::{drive, Env, Time};
+//! use rand_core::SeedableRng;
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let mut env = Env::new(Time::from_unix_secs(1_700_000_000), &mut rng);
+//! let mut server = AuthorizationServer::new(Config::default(), &mut env).unwrap();
+//! let request = http::Request::get("/.well-known/oauth-authorization-server")
+//!     .body(bytes::Bytes::new()).unwrap();
+//! let response = drive(&mut server, request, &mut env, |_| unreachable!());
+//! assert_eq!(response.status(), 200);
+//! ```
+
+pub mod authorize;
+pub mod client_auth;
+pub mod client_id_metadata;
+pub mod config;
+pub mod introspection;
+pub mod metadata;
+pub mod refresh;
+pub mod registration;
+pub mod revocation;
+pub mod token;
+
+#[cfg(test)]
+mod test_support;
+
+pub use config::{Config, RegisteredClient, ResourceConfig, User};
+
+use crate::jwt::{Jwks, KeySet, SigningKey};
+use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step, Time};
+use crate::{Result, wire};
+use client_id_metadata::ClientIdMetadataFetch;
+use http::{HeaderValue, Method, StatusCode, header};
+use std::collections::BTreeMap;
+
+/// The reference authorization server. All state is in memory.
+#[derive(Debug)]
+pub struct AuthorizationServer {
+    config: Config,
+    /// Signing keys, oldest first; the last one signs. At most two.
+    keys: Vec<SigningKey>,
+    /// Pre-registered and dynamically registered clients, by client ID.
+    clients: BTreeMap<String, RegisteredClient>,
+    /// Clients described by client ID metadata documents, by URL, as last fetched.
+    metadata_clients: BTreeMap<String, RegisteredClient>,
+    /// Authorization requests waiting for the consent form, by CSRF token.
+    pending: BTreeMap<String, authorize::PendingAuthorization>,
+    /// Issued authorization codes, by code.
+    codes: BTreeMap<String, authorize::CodeGrant>,
+    /// Refresh tokens and their families.
+    refresh: refresh::RefreshTokens,
+    /// Revoked access-token `jti`s, with their `exp` (forgotten once expired).
+    revoked_jtis: BTreeMap<String, u64>,
+    /// `jti`s of `private_key_jwt` assertions already used, with their `exp`.
+    used_assertion_jtis: BTreeMap<String, u64>,
+}
+
+/// One route of this server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Route {
+    OAuthMetadata,
+    OpenIdConfiguration,
+    Jwks,
+    Authorize,
+    Token,
+    Register,
+    Revoke,
+    Introspect,
+}
+
+impl AuthorizationServer {
+    /// Checks `config` and generates the first signing key.
+    pub fn new(config: Config, env: &mut Env<'_>) -> Result<Self> {
+        let config = config.checked()?;
+        let clients = config
+            .clients
+            .iter()
+            .map(|c| (c.client_id.clone(), c.clone()))
+            .collect();
+        let mut server = AuthorizationServer {
+            config,
+            keys: vec![],
+            clients,
+            metadata_clients: BTreeMap::new(),
+            pending: BTreeMap::new(),
+            codes: BTreeMap::new(),
+            refresh: refresh::RefreshTokens::default(),
+            revoked_jtis: BTreeMap::new(),
+            used_assertion_jtis: BTreeMap::new(),
+        };
+        server.rotate_signing_key(env)?;
+        Ok(server)
+    }
+
+    /// The configuration in force (resources canonicalized).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The public signing keys: one, or two during a rotation (newest first).
+    pub fn jwks(&self) -> Jwks {
+        Jwks {
+            keys: self.keys.iter().rev().map(SigningKey::public_jwk).collect(),
+        }
+    }
+
+    /// Generates a new signing key: it signs from now on, the previous one stays in the
+    /// JWKS so its tokens keep verifying; the one before that is dropped.
+    pub fn rotate_signing_key(&mut self, env: &mut Env<'_>) -> Result<()> {
+        let kid = env.random_string(12);
+        self.keys
+            .push(SigningKey::generate(self.config.signing_alg, kid, env)?);
+        if self.keys.len() > 2 {
+            self.keys.remove(0);
+        }
+        Ok(())
+    }
+
+    /// Registers (or replaces) a client, for test setup.
+    pub fn register_client(&mut self, client: RegisteredClient) {
+        self.clients.insert(client.client_id.clone(), client);
+    }
+
+    /// The key that signs new tokens.
+    fn signing_key(&self) -> Result<&SigningKey> {
+        self.keys
+            .last()
+            .ok_or_else(|| crate::Error::Config("no signing key".into()))
+    }
+
+    /// The verification keys of this server's own tokens.
+    fn key_set(&self) -> Result<KeySet> {
+        KeySet::from_jwks(&self.jwks())
+    }
+
+    /// A client by ID: registered, or known from a client ID metadata document.
+    fn client(&self, client_id: &str) -> Option<&RegisteredClient> {
+        self.clients
+            .get(client_id)
+            .or_else(|| self.metadata_clients.get(client_id))
+    }
+
+    /// Marks an access token's `jti` revoked until its `exp`.
+    fn revoke_jti(&mut self, jti: &str, exp: u64, now: Time) {
+        let now = now.unix_secs();
+        self.revoked_jtis.retain(|_, e| *e > now);
+        if exp > now {
+            self.revoked_jtis.insert(jti.to_string(), exp);
+        }
+    }
+
+    /// The resource named by a `resource` parameter (RFC 8707): required, and one this
+    /// server issues tokens for (`invalid_target` otherwise).
+    fn target(&self, raw: Option<&str>) -> Result<&ResourceConfig, Rejection> {
+        let Some(raw) = raw.filter(|r| !r.is_empty()) else {
+            return Err(Rejection::new(
+                "invalid_target",
+                "missing parameter `resource`; the token's audience must be bound (RFC 8707, MCP authorization)",
+            ));
+        };
+        self.config.resource(raw).ok_or_else(|| {
+            let known: Vec<&str> = self
+                .config
+                .resources
+                .iter()
+                .map(|r| r.uri.as_str())
+                .collect();
+            Rejection::new(
+                "invalid_target",
+                format!("resource `{raw}` is not served here, expected one of {known:?}"),
+            )
+        })
+    }
+
+    fn route(&self, path: &str) -> Option<Route> {
+        let prefix = self.config.issuer_path();
+        if path == format!("{}{prefix}", crate::metadata::OAUTH_WELL_KNOWN) {
+            return Some(Route::OAuthMetadata);
+        }
+        if path == format!("{}{prefix}", crate::metadata::OPENID_WELL_KNOWN)
+            || (!prefix.is_empty()
+                && path == format!("{prefix}{}", crate::metadata::OPENID_WELL_KNOWN))
+        {
+            return Some(Route::OpenIdConfiguration);
+        }
+        let rest = path.strip_prefix(prefix.as_str())?;
+        Some(match rest {
+            "/jwks" => Route::Jwks,
+            "/authorize" => Route::Authorize,
+            "/token" => Route::Token,
+            "/register" => Route::Register,
+            "/revoke" => Route::Revoke,
+            "/introspect" => Route::Introspect,
+            _ => return None,
+        })
+    }
+}
+
+/// An OAuth error answer of an endpoint that speaks JSON (RFC 6749 §5.2, RFC 7591
+/// §3.2.2): status, `error` code, description.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Rejection {
+    status: StatusCode,
+    error: &'static str,
+    description: String,
+    /// Send `WWW-Authenticate: Basic` (the client tried HTTP Basic authentication).
+    basic_challenge: bool,
+}
+
+impl Rejection {
+    /// A 400 with `error`.
+    fn new(error: &'static str, description: impl std::fmt::Display) -> Self {
+        Rejection {
+            status: StatusCode::BAD_REQUEST,
+            error,
+            description: description.to_string(),
+            basic_challenge: false,
+        }
+    }
+
+    /// A 401 `invalid_client`.
+    fn invalid_client(description: impl std::fmt::Display, basic_challenge: bool) -> Self {
+        Rejection {
+            status: StatusCode::UNAUTHORIZED,
+            basic_challenge,
+            ..Rejection::new("invalid_client", description)
+        }
+    }
+
+    fn into_response(self) -> Response {
+        let mut r = wire::oauth_error(self.status, self.error, self.description);
+        if self.basic_challenge {
+            r.headers_mut().insert(
+                header::WWW_AUTHENTICATE,
+                HeaderValue::from_static("Basic realm=\"token\""),
+            );
+        }
+        r
+    }
+}
+
+/// The scopes to grant: those requested (space-separated), each of which the client may
+/// have and the resource knows (`invalid_scope` otherwise); all such scopes when none are
+/// requested.
+fn grant_scope(
+    requested: Option<&str>,
+    client: &RegisteredClient,
+    resource: &ResourceConfig,
+) -> Result<Vec<String>, Rejection> {
+    let allowed =
+        |s: &str| client.scopes.iter().any(|c| c == s) && resource.scopes.iter().any(|r| r == s);
+    let Some(requested) = requested.filter(|r| !r.is_empty()) else {
+        return Ok(resource
+            .scopes
+            .iter()
+            .filter(|s| allowed(s))
+            .cloned()
+            .collect());
+    };
+    let mut granted: Vec<String> = vec![];
+    for s in requested.split(' ').filter(|s| !s.is_empty()) {
+        if !allowed(s) {
+            return Err(Rejection::new(
+                "invalid_scope",
+                format!(
+                    "scope `{s}` is not available to this client at `{}`",
+                    resource.uri
+                ),
+            ));
+        }
+        if !granted.iter().any(|g| g == s) {
+            granted.push(s.to_string());
+        }
+    }
+    Ok(granted)
+}
+
+fn not_found(path: &str) -> Response {
+    wire::oauth_error(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!("no endpoint at `{path}`"),
+    )
+}
+
+fn method_not_allowed(method: &Method, allowed: &'static str) -> Response {
+    let mut r = wire::oauth_error(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        format!("method {method} is not allowed here, expected {allowed}"),
+    );
+    r.headers_mut()
+        .insert(header::ALLOW, HeaderValue::from_static(allowed));
+    r
+}
+
+impl Service for AuthorizationServer {
+    type Pending = ClientIdMetadataFetch;
+
+    fn handle(&mut self, request: Request, env: &mut Env<'_>) -> Step<Self::Pending> {
+        let path = request.uri().path().to_string();
+        let Some(route) = self.route(&path) else {
+            return Step::Respond(not_found(&path));
+        };
+        let method = request.method().clone();
+        let respond = Step::Respond;
+        match (route, &method) {
+            (Route::OAuthMetadata, &Method::GET) => {
+                respond(wire::json(StatusCode::OK, &self.metadata()))
+            }
+            (Route::OpenIdConfiguration, &Method::GET) => {
+                respond(wire::json(StatusCode::OK, &self.openid_configuration()))
+            }
+            (Route::Jwks, &Method::GET) => respond(wire::json(StatusCode::OK, &self.jwks())),
+            (Route::Authorize, &Method::GET) => self.authorize(&request, env),
+            (Route::Authorize, &Method::POST) => respond(self.consent(&request, env)),
+            (Route::Authorize, _) => respond(method_not_allowed(&method, "GET, POST")),
+            (Route::OAuthMetadata | Route::OpenIdConfiguration | Route::Jwks, _) => {
+                respond(method_not_allowed(&method, "GET"))
+            }
+            (_, m) if m != Method::POST => respond(method_not_allowed(&method, "POST")),
+            (Route::Token, _) => respond(self.token(&request, env)),
+            (Route::Register, _) => respond(self.register(&request, env)),
+            (Route::Revoke, _) => respond(self.revoke(&request, env)),
+            (Route::Introspect, _) => respond(self.introspect(&request, env)),
+        }
+    }
+
+    fn resume(
+        &mut self,
+        pending: Self::Pending,
+        fetched: FetchResult,
+        env: &mut Env<'_>,
+    ) -> Step<Self::Pending> {
+        Step::Respond(self.resume_authorize(pending, fetched, env))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use http::StatusCode;
+
+    #[test]
+    fn unknown_path_is_404_json() {
+        let mut t = Tester::new();
+        let r = t.get("/nope");
+        assert_eq!(error_of(&r), (404, "not_found".into()));
+    }
+
+    #[test]
+    fn wrong_method_is_405() {
+        let mut t = Tester::new();
+        let r = t.send(
+            http::Request::put("/token")
+                .body(bytes::Bytes::new())
+                .unwrap(),
+        );
+        assert_eq!(error_of(&r), (405, "method_not_allowed".into()));
+        assert_eq!(r.headers()["allow"], "POST");
+        let r = t.post_form("/jwks", &[]);
+        assert_eq!(r.status(), StatusCode::METHOD_NOT_ALLOWED);
+    }
+
+    #[test]
+    fn key_rotation_keeps_two_keys() {
+        let mut t = Tester::new();
+        let first = t.server.jwks().keys[0].kid.clone();
+        t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
+        let jwks = t.server.jwks();
+        assert_eq!(jwks.keys.len(), 2);
+        assert_eq!(jwks.keys[1].kid, first);
+        t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
+        assert!(t.server.jwks().keys.iter().all(|k| k.kid != first));
+    }
+}

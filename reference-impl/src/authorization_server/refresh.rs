@@ -1,0 +1,311 @@
+//! Refresh tokens (OAuth 2.1 §4.3, RFC 9700 §4.14): opaque, bound to the client, rotated
+//! on every use (for every client), grouped in families. Presenting a rotated token again
+//! is taken as theft: the whole family dies, with the access tokens issued from it.
+//! A refresh may narrow the scope, never widen it, and only for the resource granted.
+
+use super::token::{Grant, IssuedToken, TokenResponse, check_resource};
+use super::{AuthorizationServer, RegisteredClient, Rejection};
+use crate::sans_io::{Env, Time};
+use crate::wire::Params;
+use std::collections::BTreeMap;
+
+/// Every refresh token issued, and the families they belong to.
+#[derive(Debug, Default)]
+pub(super) struct RefreshTokens {
+    tokens: BTreeMap<String, RefreshToken>,
+    families: BTreeMap<String, Family>,
+}
+
+#[derive(Debug)]
+struct RefreshToken {
+    family: String,
+    /// Already exchanged for a newer token: presenting it again is reuse.
+    rotated: bool,
+    expires: Time,
+}
+
+/// The refresh tokens descending from one authorization.
+#[derive(Debug)]
+pub(super) struct Family {
+    pub client_id: String,
+    pub sub: String,
+    /// The scope originally granted.
+    pub scope: Vec<String>,
+    /// The resource originally granted (canonical URI).
+    pub resource: String,
+    /// `(jti, exp)` of every access token issued in this family.
+    access_tokens: Vec<(String, u64)>,
+    pub revoked: bool,
+}
+
+impl RefreshTokens {
+    /// The family of an active (not rotated, not expired, not revoked) refresh token.
+    pub(super) fn active_family(&self, token: &str, now: Time) -> Option<(&String, &Family)> {
+        let t = self
+            .tokens
+            .get(token)
+            .filter(|t| !t.rotated && t.expires > now)?;
+        self.families
+            .get_key_value(&t.family)
+            .filter(|(_, f)| !f.revoked)
+    }
+}
+
+impl AuthorizationServer {
+    /// Starts a refresh-token family for `grant`: its ID and first token.
+    pub(super) fn start_refresh_family(
+        &mut self,
+        grant: &Grant<'_>,
+        env: &mut Env<'_>,
+    ) -> (String, String) {
+        let id = env.random_string(16);
+        let family = Family {
+            client_id: grant.client_id.to_string(),
+            sub: grant.sub.to_string(),
+            scope: grant.scope.to_vec(),
+            resource: grant.resource.to_string(),
+            access_tokens: vec![],
+            revoked: false,
+        };
+        self.refresh.families.insert(id.clone(), family);
+        let token = self.new_refresh_token(&id, env);
+        (id, token)
+    }
+
+    fn new_refresh_token(&mut self, family: &str, env: &mut Env<'_>) -> String {
+        let now = env.now;
+        self.refresh.tokens.retain(|_, t| t.expires > now);
+        let token = env.random_string(32);
+        let expires = now.plus(self.config.refresh_token_ttl);
+        self.refresh.tokens.insert(
+            token.clone(),
+            RefreshToken {
+                family: family.to_string(),
+                rotated: false,
+                expires,
+            },
+        );
+        token
+    }
+
+    /// Remembers an access token issued in `family`, to revoke it with the family.
+    pub(super) fn record_access_token(&mut self, family: &str, access: &IssuedToken) {
+        if let Some(f) = self.refresh.families.get_mut(family) {
+            f.access_tokens.push((access.jti.clone(), access.exp));
+        }
+    }
+
+    /// Revokes a family: its refresh tokens and every access token issued in it.
+    pub(super) fn revoke_family(&mut self, family: &str, now: Time) {
+        let Some(f) = self.refresh.families.get_mut(family) else {
+            return;
+        };
+        f.revoked = true;
+        let issued = std::mem::take(&mut f.access_tokens);
+        for (jti, exp) in issued {
+            self.revoke_jti(&jti, exp, now);
+        }
+    }
+
+    /// The client's own refresh token, if `token` is one: its family ID.
+    pub(super) fn refresh_family_of(&self, token: &str, client_id: &str) -> Option<String> {
+        let t = self.refresh.tokens.get(token)?;
+        let f = self.refresh.families.get(&t.family)?;
+        (f.client_id == client_id).then(|| t.family.clone())
+    }
+
+    /// `grant_type=refresh_token`.
+    pub(super) fn refresh_grant(
+        &mut self,
+        client: &RegisteredClient,
+        form: &Params,
+        env: &mut Env<'_>,
+    ) -> Result<TokenResponse, Rejection> {
+        let invalid_grant = |why: &str| Rejection::new("invalid_grant", why);
+        let token = form
+            .require("refresh_token")
+            .map_err(|e| Rejection::new("invalid_request", e))?;
+        let Some(entry) = self.refresh.tokens.get(token) else {
+            return Err(invalid_grant("unknown refresh token"));
+        };
+        let (family_id, rotated, expires) = (entry.family.clone(), entry.rotated, entry.expires);
+        let Some(family) = self.refresh.families.get(&family_id) else {
+            return Err(invalid_grant("unknown refresh token"));
+        };
+        if family.client_id != client.client_id {
+            return Err(invalid_grant("refresh token was issued to another client"));
+        }
+        if family.revoked {
+            return Err(invalid_grant("refresh token was revoked"));
+        }
+        if rotated {
+            self.revoke_family(&family_id, env.now);
+            return Err(invalid_grant(
+                "refresh token was already used; it and every token issued with it are revoked",
+            ));
+        }
+        if env.now >= expires {
+            return Err(invalid_grant("refresh token expired"));
+        }
+        let scope = match form.get("scope").filter(|s| !s.is_empty()) {
+            None => family.scope.clone(),
+            Some(requested) => {
+                let requested: Vec<String> = requested
+                    .split(' ')
+                    .filter(|s| !s.is_empty())
+                    .map(String::from)
+                    .collect();
+                if let Some(extra) = requested.iter().find(|s| !family.scope.contains(s)) {
+                    return Err(Rejection::new(
+                        "invalid_scope",
+                        format!(
+                            "scope `{extra}` was not granted, expected a subset of `{}`",
+                            family.scope.join(" ")
+                        ),
+                    ));
+                }
+                requested
+            }
+        };
+        check_resource(form.get("resource"), &family.resource)?;
+        let (sub, resource) = (family.sub.clone(), family.resource.clone());
+        let g = Grant {
+            client_id: &client.client_id,
+            sub: &sub,
+            resource: &resource,
+            scope: &scope,
+        };
+        let access = self.issue_access_token(&g, env)?;
+        if let Some(entry) = self.refresh.tokens.get_mut(token) {
+            entry.rotated = true;
+        }
+        let new_token = self.new_refresh_token(&family_id, env);
+        self.record_access_token(&family_id, &access);
+        Ok(TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer".into(),
+            expires_in: self.config.access_token_ttl.as_secs(),
+            scope: scope.join(" "),
+            refresh_token: Some(new_token),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use http::StatusCode;
+
+    /// The whole code flow: authorize (auto-approve), token, refresh, then reuse of the
+    /// rotated refresh token revokes the family, as introspection shows.
+    #[test]
+    fn code_flow_refresh_and_reuse_detection() {
+        let mut t = Tester::new();
+        let code = t.code();
+        let first = json_of(&t.token(&code_pairs(&code)));
+        let rt1 = first["refresh_token"].as_str().unwrap().to_string();
+        let at1 = first["access_token"].as_str().unwrap().to_string();
+        assert_eq!(t.introspect(&at1)["active"], true);
+
+        let second = t.refresh(&rt1, &[]);
+        assert_eq!(second.status(), StatusCode::OK);
+        assert_eq!(second.headers()["cache-control"], "no-store");
+        let second = json_of(&second);
+        let rt2 = second["refresh_token"].as_str().unwrap().to_string();
+        let at2 = second["access_token"].as_str().unwrap().to_string();
+        assert_ne!(rt1, rt2);
+        assert_eq!(second["scope"], "mcp:read mcp:write");
+        let info = t.introspect(&at2);
+        assert_eq!(
+            (
+                info["active"].as_bool(),
+                info["sub"].as_str(),
+                info["aud"].as_str()
+            ),
+            (Some(true), Some("alice"), Some(RESOURCE))
+        );
+        assert_eq!(t.introspect(&rt2)["token_type"], "refresh_token");
+
+        assert_eq!(
+            error_of(&t.refresh(&rt1, &[])),
+            (400, "invalid_grant".into())
+        );
+        for token in [&at1, &at2, &rt2] {
+            assert_eq!(t.introspect(token)["active"], false);
+        }
+        assert_eq!(
+            error_of(&t.refresh(&rt2, &[])),
+            (400, "invalid_grant".into())
+        );
+    }
+
+    #[test]
+    fn scope_may_only_narrow() {
+        let mut t = Tester::new();
+        let rt = t.refresh_token();
+        let narrowed = t.refresh(&rt, &[("scope", "mcp:read")]);
+        assert_eq!(json_of(&narrowed)["scope"], "mcp:read");
+        let rt = json_of(&narrowed)["refresh_token"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        assert_eq!(
+            error_of(&t.refresh(&rt, &[("scope", "mcp:read mcp:admin")])),
+            (400, "invalid_scope".into())
+        );
+        let wide_again = t.refresh(&rt, &[("scope", "mcp:read mcp:write")]);
+        assert_eq!(
+            json_of(&wide_again)["scope"],
+            "mcp:read mcp:write",
+            "the family keeps the original grant"
+        );
+    }
+
+    #[test]
+    fn resource_must_be_the_one_granted() {
+        let mut t = Tester::new();
+        let rt = t.refresh_token();
+        assert_eq!(
+            error_of(&t.refresh(&rt, &[("resource", "http://127.0.0.1:9001/other")])),
+            (400, "invalid_target".into())
+        );
+        assert_eq!(
+            t.refresh(&rt, &[("resource", RESOURCE)]).status(),
+            StatusCode::OK
+        );
+    }
+
+    #[test]
+    fn bound_to_the_client() {
+        let mut t = Tester::new();
+        let rt = t.refresh_token();
+        let r = t.token(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", &rt),
+            ("client_id", OTHER_CLIENT),
+        ]);
+        assert_eq!(error_of(&r), (400, "invalid_grant".into()));
+        assert_eq!(
+            t.refresh(&rt, &[]).status(),
+            StatusCode::OK,
+            "a foreign client's attempt does not burn the token"
+        );
+    }
+
+    #[test]
+    fn unknown_missing_and_expired() {
+        let mut t = Tester::new();
+        assert_eq!(
+            error_of(&t.refresh("garbage", &[])),
+            (400, "invalid_grant".into())
+        );
+        let r = t.token(&[("grant_type", "refresh_token"), ("client_id", CLIENT)]);
+        assert_eq!(error_of(&r), (400, "invalid_request".into()));
+        let rt = t.refresh_token();
+        t.advance(24 * 3600);
+        assert_eq!(
+            error_of(&t.refresh(&rt, &[])),
+            (400, "invalid_grant".into())
+        );
+    }
+}

@@ -1,0 +1,484 @@
+//! The token endpoint (OAuth 2.1 §3.2): the `authorization_code` and
+//! `client_credentials` grants (the `refresh_token` grant is in [`super::refresh`]), and
+//! access tokens as RFC 9068 JWTs.
+//!
+//! An authorization code is single use: a second redemption is `invalid_grant` and
+//! revokes every token issued from the code (RFC 6749 §4.1.2, RFC 9700 §4.2.4). Codes are
+//! bound to the client, the redirect URI and the PKCE challenge. PKCE is mandatory at
+//! `/authorize`, so a code without a challenge (the downgrade of RFC 9700 §4.8) never
+//! exists.
+
+use super::authorize::Redemption;
+use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
+use super::{AuthorizationServer, RegisteredClient, Rejection};
+use crate::access_token::{AccessTokenClaims, Audience};
+use crate::resource_indicator::canonical_resource;
+use crate::sans_io::{Env, Request, Response};
+use crate::wire::{self, Params};
+use http::StatusCode;
+use serde::{Deserialize, Serialize};
+
+/// A successful token response (RFC 6749 §5.1).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenResponse {
+    /// The access token (an RFC 9068 JWT).
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Lifetime of the access token in seconds.
+    pub expires_in: u64,
+    /// The scopes granted, space-separated.
+    pub scope: String,
+    /// A refresh token, for clients registered for the `refresh_token` grant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+}
+
+/// What an access token is issued for.
+pub(super) struct Grant<'a> {
+    pub client_id: &'a str,
+    pub sub: &'a str,
+    pub resource: &'a str,
+    pub scope: &'a [String],
+}
+
+/// An access token just signed.
+pub(super) struct IssuedToken {
+    pub token: String,
+    pub jti: String,
+    pub exp: u64,
+}
+
+fn invalid_grant(description: impl std::fmt::Display) -> Rejection {
+    Rejection::new("invalid_grant", description)
+}
+
+/// Checks that a `resource` sent at the token endpoint, if any, names `granted`.
+pub(super) fn check_resource(sent: Option<&str>, granted: &str) -> Result<(), Rejection> {
+    match sent.filter(|s| !s.is_empty()) {
+        Some(s) if canonical_resource(s).ok().as_deref() != Some(granted) => Err(Rejection::new(
+            "invalid_target",
+            format!("resource `{s}` was not authorized, expected `{granted}`"),
+        )),
+        _ => Ok(()),
+    }
+}
+
+impl AuthorizationServer {
+    /// `POST /token`.
+    pub(super) fn token(&mut self, request: &Request, env: &mut Env<'_>) -> Response {
+        match self.token_response(request, env) {
+            Ok(body) => wire::json_no_store(StatusCode::OK, &body),
+            Err(r) => r.into_response(),
+        }
+    }
+
+    fn token_response(
+        &mut self,
+        request: &Request,
+        env: &mut Env<'_>,
+    ) -> Result<TokenResponse, Rejection> {
+        let form =
+            Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
+        let grant_type = form
+            .require("grant_type")
+            .map_err(|e| Rejection::new("invalid_request", e))?;
+        if ![AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS].contains(&grant_type) {
+            return Err(Rejection::new(
+                "unsupported_grant_type",
+                format!(
+                    "grant_type `{grant_type}` is not supported, expected authorization_code, refresh_token or client_credentials"
+                ),
+            ));
+        }
+        let client = self.authenticate_client(request, &form, env.now)?;
+        if grant_type == CLIENT_CREDENTIALS && client.is_public() {
+            return Err(Rejection::new(
+                "unauthorized_client",
+                "client_credentials is for confidential clients only",
+            ));
+        }
+        if !client.allows_grant(grant_type) {
+            return Err(Rejection::new(
+                "unauthorized_client",
+                format!(
+                    "grant_type `{grant_type}` is not registered for this client, expected one of {:?}",
+                    client.grant_types
+                ),
+            ));
+        }
+        match grant_type {
+            AUTHORIZATION_CODE => self.authorization_code_grant(&client, &form, env),
+            REFRESH_TOKEN => self.refresh_grant(&client, &form, env),
+            _ => self.client_credentials_grant(&client, &form, env),
+        }
+    }
+
+    /// Signs an access token for `grant`.
+    pub(super) fn issue_access_token(
+        &self,
+        grant: &Grant<'_>,
+        env: &mut Env<'_>,
+    ) -> Result<IssuedToken, Rejection> {
+        let now = env.now.unix_secs();
+        let exp = now.saturating_add(self.config.access_token_ttl.as_secs());
+        let jti = env.random_string(16);
+        let claims = AccessTokenClaims {
+            iss: self.config.issuer.clone(),
+            sub: Some(grant.sub.to_string()),
+            aud: Audience::one(grant.resource),
+            client_id: Some(grant.client_id.to_string()),
+            scope: Some(grant.scope.join(" ")),
+            exp: Some(exp),
+            iat: Some(now),
+            nbf: None,
+            jti: Some(jti.clone()),
+        };
+        let token = self
+            .signing_key()
+            .and_then(|k| claims.sign(k))
+            .map_err(|e| Rejection {
+                status: StatusCode::INTERNAL_SERVER_ERROR,
+                ..Rejection::new("server_error", e)
+            })?;
+        Ok(IssuedToken { token, jti, exp })
+    }
+
+    fn response(
+        &self,
+        access: IssuedToken,
+        scope: &[String],
+        refresh_token: Option<String>,
+    ) -> TokenResponse {
+        TokenResponse {
+            access_token: access.token,
+            token_type: "Bearer".into(),
+            expires_in: self.config.access_token_ttl.as_secs(),
+            scope: scope.join(" "),
+            refresh_token,
+        }
+    }
+
+    fn authorization_code_grant(
+        &mut self,
+        client: &RegisteredClient,
+        form: &Params,
+        env: &mut Env<'_>,
+    ) -> Result<TokenResponse, Rejection> {
+        let invalid_request = |e: crate::Error| Rejection::new("invalid_request", e);
+        let code = form.require("code").map_err(invalid_request)?;
+        let redirect_uri = form.require("redirect_uri").map_err(invalid_request)?;
+        let Some(grant) = self.codes.get(code) else {
+            return Err(invalid_grant("unknown authorization code"));
+        };
+        if let Some(redeemed) = grant.redeemed.clone() {
+            self.revoke_jti(&redeemed.jti, redeemed.exp, env.now);
+            if let Some(family) = &redeemed.refresh_family {
+                self.revoke_family(family, env.now);
+            }
+            return Err(invalid_grant(
+                "authorization code was already used; the tokens issued from it are revoked",
+            ));
+        }
+        let r = &grant.request;
+        if r.client_id != client.client_id {
+            return Err(invalid_grant(
+                "authorization code was issued to another client",
+            ));
+        }
+        if env.now.since(grant.issued) > self.config.code_ttl {
+            return Err(invalid_grant("authorization code expired"));
+        }
+        if r.redirect_uri != redirect_uri {
+            return Err(invalid_grant(format!(
+                "redirect_uri `{redirect_uri}` differs from the one of the authorization request, `{}`",
+                r.redirect_uri
+            )));
+        }
+        let verifier = form.require("code_verifier").map_err(invalid_grant)?;
+        crate::pkce::verify_s256(verifier, &r.code_challenge).map_err(invalid_grant)?;
+        check_resource(form.get("resource"), &r.resource)?;
+        let (request, sub) = (r.clone(), grant.sub.clone());
+        let g = Grant {
+            client_id: &client.client_id,
+            sub: &sub,
+            resource: &request.resource,
+            scope: &request.scope,
+        };
+        let access = self.issue_access_token(&g, env)?;
+        let refresh = client
+            .allows_grant(REFRESH_TOKEN)
+            .then(|| self.start_refresh_family(&g, env));
+        if let Some((family, _)) = &refresh {
+            self.record_access_token(family, &access);
+        }
+        if let Some(grant) = self.codes.get_mut(code) {
+            grant.redeemed = Some(Redemption {
+                jti: access.jti.clone(),
+                exp: access.exp,
+                refresh_family: refresh.as_ref().map(|(f, _)| f.clone()),
+            });
+        }
+        Ok(self.response(access, &request.scope, refresh.map(|(_, t)| t)))
+    }
+
+    fn client_credentials_grant(
+        &mut self,
+        client: &RegisteredClient,
+        form: &Params,
+        env: &mut Env<'_>,
+    ) -> Result<TokenResponse, Rejection> {
+        let resource = self.target(form.get("resource"))?.clone();
+        let scope = super::grant_scope(form.get("scope"), client, &resource)?;
+        let g = Grant {
+            client_id: &client.client_id,
+            sub: &client.client_id,
+            resource: &resource.uri,
+            scope: &scope,
+        };
+        let access = self.issue_access_token(&g, env)?;
+        Ok(self.response(access, &scope, None))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::test_support::*;
+    use super::*;
+    use crate::access_token::Validator;
+    use crate::jwt::KeySet;
+
+    fn redeem(t: &mut Tester, code: &str, change: (&str, Option<&str>)) -> Response {
+        t.token(&changed(&code_pairs(code), &[change]))
+    }
+
+    #[test]
+    fn access_token_is_an_rfc9068_jwt_for_the_resource() {
+        let mut t = Tester::new();
+        let code = t.code();
+        let r = t.token(&code_pairs(&code));
+        assert_eq!(r.status(), StatusCode::OK);
+        assert_eq!(r.headers()["cache-control"], "no-store");
+        let body: TokenResponse = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(
+            (
+                body.token_type.as_str(),
+                body.expires_in,
+                body.scope.as_str()
+            ),
+            ("Bearer", 600, "mcp:read mcp:write")
+        );
+        assert!(body.refresh_token.is_some());
+        let v = Validator::new(
+            ISSUER,
+            RESOURCE,
+            KeySet::from_jwks(&t.server.jwks()).unwrap(),
+        );
+        let claims = v.validate(&body.access_token, t.now).unwrap();
+        assert_eq!(
+            (claims.sub.as_deref(), claims.client_id.as_deref()),
+            (Some("alice"), Some(CLIENT))
+        );
+        let header = crate::jwt::split(&body.access_token).unwrap().header;
+        assert_eq!(header.typ.as_deref(), Some("at+jwt"));
+        assert_eq!(header.kid, t.server.jwks().keys[0].kid);
+    }
+
+    #[test]
+    fn other_signing_algorithms() {
+        for alg in [crate::jwt::Algorithm::EdDSA, crate::jwt::Algorithm::RS256] {
+            let mut t = Tester::with_config(super::super::Config {
+                signing_alg: alg,
+                auto_approve: true,
+                ..Default::default()
+            });
+            let at = t.tokens()["access_token"].as_str().unwrap().to_string();
+            let v = Validator::new(
+                ISSUER,
+                RESOURCE,
+                KeySet::from_jwks(&t.server.jwks()).unwrap(),
+            );
+            v.validate(&at, t.now).unwrap();
+            assert_eq!(crate::jwt::split(&at).unwrap().header.alg, alg.name());
+        }
+    }
+
+    #[test]
+    fn code_is_bound_to_client_redirect_verifier_and_resource() {
+        let mut t = Tester::new();
+        let other_verifier = "x".repeat(43);
+        let cases: [((&str, Option<&str>), &str); 6] = [
+            (
+                ("redirect_uri", Some("http://127.0.0.1:7778/callback")),
+                "invalid_grant",
+            ),
+            (("code_verifier", Some(&other_verifier)), "invalid_grant"),
+            (("code_verifier", None), "invalid_grant"),
+            (("code_verifier", Some("short")), "invalid_grant"),
+            (
+                ("resource", Some("http://127.0.0.1:9001/other")),
+                "invalid_target",
+            ),
+            (("client_id", Some(OTHER_CLIENT)), "invalid_grant"),
+        ];
+        for (change, error) in cases {
+            let code = t.code();
+            assert_eq!(
+                error_of(&redeem(&mut t, &code, change)),
+                (400, error.into()),
+                "{change:?}"
+            );
+        }
+        let code = t.code();
+        assert_eq!(
+            error_of(&redeem(&mut t, &code, ("code", Some("unknown")))),
+            (400, "invalid_grant".into())
+        );
+        assert_eq!(
+            error_of(&redeem(&mut t, &code, ("redirect_uri", None))),
+            (400, "invalid_request".into())
+        );
+        assert_eq!(
+            redeem(&mut t, &code, ("resource", Some(RESOURCE))).status(),
+            StatusCode::OK
+        );
+    }
+
+    #[test]
+    fn second_redemption_revokes_the_tokens() {
+        let mut t = Tester::new();
+        let code = t.code();
+        let first = json_of(&t.token(&code_pairs(&code)));
+        assert_eq!(
+            error_of(&t.token(&code_pairs(&code))),
+            (400, "invalid_grant".into())
+        );
+        assert_eq!(
+            t.introspect(first["access_token"].as_str().unwrap())["active"],
+            false
+        );
+        let refresh = first["refresh_token"].as_str().unwrap();
+        assert_eq!(t.introspect(refresh)["active"], false);
+        assert_eq!(
+            error_of(&t.refresh(refresh, &[])),
+            (400, "invalid_grant".into())
+        );
+    }
+
+    #[test]
+    fn expired_code_is_invalid_grant() {
+        let mut t = Tester::new();
+        let code = t.code();
+        t.advance(61);
+        assert_eq!(
+            error_of(&t.token(&code_pairs(&code))),
+            (400, "invalid_grant".into())
+        );
+    }
+
+    #[test]
+    fn form_errors() {
+        let mut t = Tester::new();
+        assert_eq!(
+            error_of(&t.post_json("/token", "{}")),
+            (400, "invalid_request".into())
+        );
+        let r = t.send(form_request(
+            "/token",
+            "grant_type=authorization_code&grant_type=refresh_token",
+        ));
+        assert_eq!(error_of(&r), (400, "invalid_request".into()));
+        let mut r = form_request("/token", "");
+        *r.body_mut() = bytes::Bytes::from_static(b"grant_type=\xff");
+        let r = t.send(r);
+        assert_eq!(error_of(&r), (400, "invalid_request".into()));
+        assert_eq!(
+            error_of(&t.token(&[("client_id", CLIENT)])),
+            (400, "invalid_request".into())
+        );
+        for g in [
+            "password",
+            "implicit",
+            "urn:ietf:params:oauth:grant-type:device_code",
+        ] {
+            assert_eq!(
+                error_of(&t.token(&[("grant_type", g), ("client_id", CLIENT)])),
+                (400, "unsupported_grant_type".into())
+            );
+        }
+    }
+
+    #[test]
+    fn client_credentials() {
+        let mut t = Tester::new();
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("resource", RESOURCE),
+            ("scope", "mcp:read"),
+        ];
+        let r = t.post_form_basic("/token", &form, CONFIDENTIAL, SECRET);
+        let body: TokenResponse = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(
+            (body.scope.as_str(), body.refresh_token),
+            ("mcp:read", None)
+        );
+        let v = Validator::new(
+            ISSUER,
+            RESOURCE,
+            KeySet::from_jwks(&t.server.jwks()).unwrap(),
+        );
+        assert_eq!(
+            v.validate(&body.access_token, t.now)
+                .unwrap()
+                .sub
+                .as_deref(),
+            Some(CONFIDENTIAL)
+        );
+        let bad: [(&[(&str, &str)], &str); 3] = [
+            (
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("resource", "http://127.0.0.1:9001/other"),
+                ],
+                "invalid_target",
+            ),
+            (&[("grant_type", "client_credentials")], "invalid_target"),
+            (
+                &[
+                    ("grant_type", "client_credentials"),
+                    ("resource", RESOURCE),
+                    ("scope", "mcp:admin"),
+                ],
+                "invalid_scope",
+            ),
+        ];
+        for (form, error) in bad {
+            assert_eq!(
+                error_of(&t.post_form_basic("/token", form, CONFIDENTIAL, SECRET)),
+                (400, error.into()),
+                "{form:?}"
+            );
+        }
+        let public = t.token(&[
+            ("grant_type", "client_credentials"),
+            ("resource", RESOURCE),
+            ("client_id", CLIENT),
+        ]);
+        assert_eq!(error_of(&public), (400, "unauthorized_client".into()));
+    }
+
+    #[test]
+    fn unregistered_grant_is_unauthorized_client() {
+        let mut t = Tester::new();
+        let mut c = t.server.clients[CONFIDENTIAL].clone();
+        c.grant_types = vec!["authorization_code".into()];
+        t.server.register_client(c);
+        let r = t.post_form_basic(
+            "/token",
+            &[("grant_type", "client_credentials"), ("resource", RESOURCE)],
+            CONFIDENTIAL,
+            SECRET,
+        );
+        assert_eq!(error_of(&r), (400, "unauthorized_client".into()));
+    }
+}

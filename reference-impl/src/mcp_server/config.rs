@@ -1,0 +1,187 @@
+//! What an operator configures: the resource's canonical URI, the trusted issuer, the
+//! tools with their scopes, accepted origins, and the optional introspection and
+//! downstream credentials.
+
+use crate::protected_resource_metadata::well_known_urls;
+use crate::resource_indicator::canonical_resource;
+use crate::{Error, Result};
+use std::collections::BTreeSet;
+use std::time::Duration;
+use url::Url;
+
+/// The tool names this server knows how to run.
+pub const KNOWN_TOOLS: [&str; 4] = ["echo", "write_note", "admin_reset", "fetch_report"];
+
+/// Configuration of the reference MCP server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Config {
+    /// Canonical server URI including its path (`http://127.0.0.1:9001/mcp`); the MCP
+    /// endpoint is served at its path.
+    pub resource: String,
+    /// Issuers listed in the protected resource metadata.
+    pub authorization_servers: Vec<String>,
+    /// The trusted issuer, compared byte for byte with `iss`.
+    pub issuer: String,
+    /// Where the issuer's JWKS is fetched.
+    pub jwks_uri: String,
+    /// The tools offered, each with the scope a `tools/call` needs.
+    pub tools: Vec<ToolConfig>,
+    /// Scopes published in the protected resource metadata. The first one is the scope
+    /// challenged for when a request names no tool.
+    pub scopes_supported: Vec<String>,
+    /// Accepted `Origin` values; requests without `Origin` are accepted (non-browser
+    /// clients).
+    pub allowed_origins: Vec<String>,
+    /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
+    pub leeway_secs: u64,
+    /// Minimum time between JWKS refetches triggered by an unknown `kid`.
+    pub jwks_refetch_interval: Duration,
+    /// Sessions unused for this long are forgotten (a later request with the id gets 404).
+    pub session_idle_timeout: Duration,
+    /// When set, every locally valid token is also checked at the AS (RFC 7662).
+    pub introspection: Option<Introspection>,
+    /// When set, the `fetch_report` tool is offered and the downstream API is served.
+    pub downstream: Option<Downstream>,
+}
+
+/// One tool and the scope it needs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ToolConfig {
+    /// The tool name (one of [`KNOWN_TOOLS`]).
+    pub name: String,
+    /// The scope a token must carry to call it.
+    pub required_scope: String,
+    /// Shown in `tools/list`.
+    pub description: String,
+}
+
+impl ToolConfig {
+    /// A tool entry.
+    pub fn new(name: &str, required_scope: &str, description: &str) -> Self {
+        ToolConfig { name: name.into(), required_scope: required_scope.into(), description: description.into() }
+    }
+
+    /// The default catalog: `echo` (mcp:read), `write_note` (mcp:write), `admin_reset`
+    /// (mcp:admin), `fetch_report` (mcp:read; offered only with a downstream).
+    pub fn defaults() -> Vec<ToolConfig> {
+        vec![
+            ToolConfig::new("echo", "mcp:read", "Returns its `text` argument."),
+            ToolConfig::new("write_note", "mcp:write", "Stores a note (a side effect)."),
+            ToolConfig::new("admin_reset", "mcp:admin", "Deletes every note (a side effect)."),
+            ToolConfig::new(
+                "fetch_report",
+                "mcp:read",
+                "Fetches a report from the downstream API with the server's own token.",
+            ),
+        ]
+    }
+}
+
+/// Credentials for token introspection (RFC 7662) at the AS.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Introspection {
+    /// The introspection endpoint.
+    pub endpoint: String,
+    /// This server's client id at the AS.
+    pub client_id: String,
+    /// Its secret (sent with `client_secret_basic`).
+    pub client_secret: String,
+}
+
+/// Credentials and address of the downstream API the `fetch_report` tool calls.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Downstream {
+    /// The AS token endpoint (client credentials grant).
+    pub token_endpoint: String,
+    /// This server's client id at the AS.
+    pub client_id: String,
+    /// Its secret (sent with `client_secret_basic`).
+    pub client_secret: String,
+    /// The downstream resource (`<origin>/downstream`); the report is at `<resource>/report`.
+    pub resource: String,
+}
+
+impl Config {
+    /// Defaults for `resource` protected by `issuer`: JWKS at `<issuer>/jwks`, the default
+    /// tools, scopes `mcp:read mcp:write mcp:admin`, the resource's own origin allowed, 30 s
+    /// leeway, 60 s between JWKS refetches, one hour idle sessions.
+    pub fn new(resource: impl Into<String>, issuer: impl Into<String>) -> Self {
+        let resource = resource.into();
+        let issuer = issuer.into();
+        let origin = Url::parse(&resource).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        Config {
+            authorization_servers: vec![issuer.clone()],
+            jwks_uri: format!("{}/jwks", issuer.trim_end_matches('/')),
+            issuer,
+            tools: ToolConfig::defaults(),
+            scopes_supported: ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec(),
+            allowed_origins: vec![origin],
+            leeway_secs: 30,
+            jwks_refetch_interval: Duration::from_secs(60),
+            session_idle_timeout: Duration::from_secs(3600),
+            introspection: None,
+            downstream: None,
+            resource,
+        }
+    }
+
+    /// Checks the configuration and puts `resource` in canonical form.
+    pub(super) fn checked(mut self) -> Result<Self> {
+        self.resource = canonical_resource(&self.resource).map_err(|e| Error::Config(e.to_string()))?;
+        if self.issuer.is_empty() {
+            return Err(Error::Config("issuer: received an empty string, expected the trusted issuer".into()));
+        }
+        if self.authorization_servers.is_empty() {
+            return Err(Error::Config("authorization_servers: received none, expected at least one".into()));
+        }
+        let mut urls = vec![&self.jwks_uri];
+        urls.extend(self.introspection.as_ref().map(|i| &i.endpoint));
+        urls.extend(self.downstream.as_ref().map(|d| &d.token_endpoint));
+        for u in urls {
+            Url::parse(u).map_err(|e| Error::Config(format!("`{u}` is not an absolute url: {e}")))?;
+        }
+        if let Some(d) = &mut self.downstream {
+            d.resource = canonical_resource(&d.resource).map_err(|e| Error::Config(e.to_string()))?;
+        }
+        let mut seen = BTreeSet::new();
+        for t in &self.tools {
+            if !KNOWN_TOOLS.contains(&t.name.as_str()) {
+                return Err(Error::Config(format!("tool `{}` is unknown, expected one of {KNOWN_TOOLS:?}", t.name)));
+            }
+            if !seen.insert(t.name.as_str()) {
+                return Err(Error::Config(format!("tool `{}` is listed twice", t.name)));
+            }
+            if t.required_scope.is_empty() || t.required_scope.contains(' ') {
+                return Err(Error::Config(format!(
+                    "tool `{}`: required_scope `{}` is not one scope token",
+                    t.name, t.required_scope
+                )));
+            }
+        }
+        Ok(self)
+    }
+
+    /// The path-inserted protected resource metadata URL, named in every challenge.
+    pub fn resource_metadata_url(&self) -> String {
+        well_known_urls(&self.resource).ok().and_then(|v| v.into_iter().next()).unwrap_or_default()
+    }
+
+    /// The path of the MCP endpoint (`/mcp`; `/` for a resource without a path).
+    pub fn endpoint_path(&self) -> String {
+        Url::parse(&self.resource).map(|u| u.path().to_string()).unwrap_or_else(|_| "/".into())
+    }
+
+    /// The path at which the downstream API's report is served, when the downstream
+    /// resource lives on this server's origin.
+    pub fn downstream_report_path(&self) -> Option<String> {
+        let d = self.downstream.as_ref()?;
+        let ours = Url::parse(&self.resource).ok()?;
+        let theirs = Url::parse(&d.resource).ok()?;
+        (ours.origin() == theirs.origin()).then(|| format!("{}/report", theirs.path().trim_end_matches('/')))
+    }
+
+    /// The scope challenged for when a request names no tool.
+    pub fn base_scope(&self) -> Option<&str> {
+        self.scopes_supported.first().map(String::as_str)
+    }
+}

@@ -1,0 +1,396 @@
+//! The reference MCP server, acting as an OAuth resource server (MCP authorization
+//! 2025-11-25), as a sans-IO [`Service`].
+//!
+//! It serves:
+//! - the MCP endpoint (Streamable HTTP, `transport`) at the path of
+//!   [`Config::resource`], where every request is authorized on its own: `Origin` first
+//!   (403), then the bearer token from the `Authorization` header (`token_validation`:
+//!   400 / 401), then the session (`session`: 400 / 404), then per-tool scopes on
+//!   `tools/call` (`scopes`: 403), and only then a tool runs (`tools`);
+//! - its protected resource metadata (RFC 9728) at the path-inserted well-known URL and at
+//!   the root one, unauthenticated;
+//! - when [`Config::downstream`] is set, a small downstream API that the `fetch_report`
+//!   tool calls with the server's own token (`downstream`).
+//!
+//! ```
+//! use mcp_authz_reference::mcp_server::{Config, McpServer};
+//! let server = McpServer::new(Config::new("http://127.0.0.1:9001/mcp", "http://127.0.0.1:9000")).unwrap();
+//! let prm = server.protected_resource_metadata();
+//! assert_eq!(prm.resource, "http://127.0.0.1:9001/mcp");
+//! assert_eq!(prm.authorization_servers, ["http://127.0.0.1:9000"]);
+//! assert_eq!(server.config().jwks_uri, "http://127.0.0.1:9000/jwks");
+//! ```
+
+mod config;
+mod downstream;
+mod scopes;
+mod session;
+mod token_validation;
+mod tools;
+mod transport;
+
+pub use config::{Config, Downstream, Introspection, KNOWN_TOOLS, ToolConfig};
+pub use scopes::INSUFFICIENT_SCOPE;
+pub use session::Principal;
+pub use transport::{LATEST_PROTOCOL_VERSION, PROTOCOL_VERSION, SESSION_ID, SUPPORTED_PROTOCOL_VERSIONS};
+
+use crate::Result;
+use crate::access_token::AccessTokenClaims;
+use crate::jsonrpc::{self, INVALID_PARAMS, INVALID_REQUEST, Id, Message, Parsed};
+use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
+use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step};
+use crate::wire;
+use base64::Engine as _;
+use downstream::{DownstreamClient, Next};
+use http::{HeaderValue, Method, StatusCode};
+use serde_json::{Value, json};
+use session::Sessions;
+use token_validation::{Rejection, Target, TokenValidation, Verdict};
+use tools::{Ran, Tools};
+
+/// The reference MCP server.
+pub struct McpServer {
+    config: Config,
+    tokens: TokenValidation,
+    sessions: Sessions,
+    tools: Tools,
+    downstream: Option<DownstreamClient>,
+    metadata_paths: Vec<String>,
+    endpoint_path: String,
+    downstream_path: Option<String>,
+}
+
+/// An exchange waiting for a fetch: the issuer's JWKS, an introspection answer, a
+/// downstream token or the downstream report.
+pub struct Pending(Stage);
+
+enum Stage {
+    Keys(Inbound),
+    Introspection(Inbound, AccessTokenClaims),
+    DownstreamToken(Id),
+    DownstreamReport(Id),
+}
+
+/// A request that presented a token, kept while its validation fetches.
+struct Inbound {
+    request: Request,
+    target: Target,
+    token: String,
+    /// The body parsed as JSON, when it was declared `application/json`.
+    body: Option<Result<Value, String>>,
+    /// The scope a challenge names for this request.
+    scope: Option<String>,
+}
+
+impl McpServer {
+    /// A server for `config` (checked; `resource` is put in canonical form).
+    pub fn new(config: Config) -> Result<Self> {
+        let config = config.checked()?;
+        let metadata_paths = well_known_urls(&config.resource)?
+            .iter()
+            .filter_map(|u| url::Url::parse(u).ok().map(|u| u.path().to_string()))
+            .collect();
+        Ok(McpServer {
+            tokens: TokenValidation::new(&config),
+            sessions: Sessions::new(config.session_idle_timeout),
+            tools: Tools::new(&config),
+            downstream: config.downstream.clone().map(DownstreamClient::new),
+            metadata_paths,
+            endpoint_path: config.endpoint_path(),
+            downstream_path: config.downstream_report_path(),
+            config,
+        })
+    }
+
+    /// The configuration in use (with `resource` in canonical form).
+    pub fn config(&self) -> &Config {
+        &self.config
+    }
+
+    /// The RFC 9728 document this server publishes.
+    pub fn protected_resource_metadata(&self) -> ProtectedResourceMetadata {
+        ProtectedResourceMetadata {
+            resource: self.config.resource.clone(),
+            authorization_servers: self.config.authorization_servers.clone(),
+            scopes_supported: Some(self.config.scopes_supported.clone()),
+            bearer_methods_supported: Some(vec!["header".into()]),
+            resource_name: Some("mcp-authz-harness reference MCP server".into()),
+            ..Default::default()
+        }
+    }
+
+    /// How many side-effecting tool runs (`write_note`, `admin_reset`) happened.
+    pub fn side_effects(&self) -> u64 {
+        self.tools.side_effects()
+    }
+
+    /// The `Authorization` header values the downstream API received, in order.
+    pub fn downstream_authorizations_seen(&self) -> &[String] {
+        self.downstream.as_ref().map_or(&[], |d| d.seen())
+    }
+
+    /// How many JWKS fetches this server started.
+    pub fn jwks_fetches(&self) -> u64 {
+        self.tokens.fetches()
+    }
+
+    fn metadata(&self, req: &Request) -> Response {
+        if req.method() != Method::GET {
+            return transport::method_not_allowed("GET");
+        }
+        wire::json(StatusCode::OK, &self.protected_resource_metadata())
+    }
+
+    /// The scope a challenge names: the tool's for a `tools/call` of an offered tool,
+    /// else the first of `scopes_supported`.
+    fn challenge_scope(&self, body: Option<&Value>) -> Option<String> {
+        let tool = body
+            .filter(|b| b.get("method").and_then(Value::as_str) == Some("tools/call"))
+            .and_then(|b| b.get("params")?.get("name")?.as_str())
+            .and_then(|name| self.config.tools.iter().find(|t| t.name == name));
+        match tool {
+            Some(t) => Some(t.required_scope.clone()),
+            None => self.config.base_scope().map(String::from),
+        }
+    }
+
+    fn mcp_endpoint(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
+        if let Err(r) = transport::check_origin(&request, &self.config) {
+            return Step::Respond(r);
+        }
+        let body = (request.method() == Method::POST && transport::is_json(&request))
+            .then(|| serde_json::from_slice::<Value>(request.body()).map_err(|e| e.to_string()));
+        let json = body.as_ref().and_then(|b| b.as_ref().ok());
+        let scope = self.challenge_scope(json);
+        match token_validation::presented_token(&request, json) {
+            Ok(token) => self.authenticate(Inbound { request, target: Target::Mcp, token, body, scope }, env),
+            Err(rejection) => {
+                let metadata = self.config.resource_metadata_url();
+                Step::Respond(rejection.response(Some(&metadata), scope.as_deref()))
+            }
+        }
+    }
+
+    fn downstream_api(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
+        if let Some(d) = &mut self.downstream {
+            d.record(&request);
+        }
+        if request.method() != Method::GET {
+            return Step::Respond(downstream::method_not_allowed());
+        }
+        match token_validation::presented_token(&request, None) {
+            Ok(token) => {
+                self.authenticate(Inbound { request, target: Target::DownstreamApi, token, body: None, scope: None }, env)
+            }
+            Err(rejection) => Step::Respond(rejection.response(None, None)),
+        }
+    }
+
+    fn refuse(&self, inbound: &Inbound, description: String) -> Step<Pending> {
+        let rejection = Rejection::InvalidToken(description);
+        Step::Respond(match inbound.target {
+            Target::Mcp => {
+                rejection.response(Some(&self.config.resource_metadata_url()), inbound.scope.as_deref())
+            }
+            Target::DownstreamApi => rejection.response(None, None),
+        })
+    }
+
+    fn authenticate(&mut self, inbound: Inbound, env: &mut Env<'_>) -> Step<Pending> {
+        match self.tokens.check(&inbound.token, inbound.target, env.now) {
+            Verdict::Valid(claims) => self.introspect(inbound, claims, env),
+            Verdict::Invalid(description) => self.refuse(&inbound, description),
+            Verdict::FetchKeys(request) => Step::Fetch { request, pending: Pending(Stage::Keys(inbound)) },
+        }
+    }
+
+    fn introspect(&mut self, inbound: Inbound, claims: AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+        match &self.config.introspection {
+            None => self.authorized(inbound, claims, env),
+            Some(i) => Step::Fetch {
+                request: token_validation::introspection_request(i, &inbound.token),
+                pending: Pending(Stage::Introspection(inbound, claims)),
+            },
+        }
+    }
+
+    fn authorized(&mut self, inbound: Inbound, claims: AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+        let principal = Principal::of(&claims);
+        if inbound.target == Target::DownstreamApi {
+            return Step::Respond(downstream::report(&principal));
+        }
+        let request = &inbound.request;
+        if request.method() == Method::DELETE {
+            return Step::Respond(match transport::session_id(request) {
+                Ok(id) if self.sessions.terminate(id, &principal, env.now) => transport::empty(StatusCode::NO_CONTENT),
+                Ok(_) => transport::session_not_found(),
+                Err(r) => r,
+            });
+        }
+        if request.method() != Method::POST {
+            return Step::Respond(transport::method_not_allowed("POST, DELETE"));
+        }
+        if let Err(r) = transport::check_accept(request) {
+            return Step::Respond(r);
+        }
+        let message = match inbound.body.map(|b| b.map(jsonrpc::parse_value)) {
+            None => return Step::Respond(transport::unsupported_media_type(request)),
+            Some(Err(e)) => {
+                let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
+                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &e));
+            }
+            Some(Ok(Err(invalid))) => return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &invalid)),
+            Some(Ok(Ok(Parsed::Batch(_)))) => {
+                return Step::Respond(transport::refuse(
+                    StatusCode::BAD_REQUEST,
+                    INVALID_REQUEST,
+                    "invalid request: received a batch, expected one message (batching was removed in 2025-06-18)",
+                ));
+            }
+            Some(Ok(Ok(Parsed::Single(m)))) => m,
+        };
+        if let Message::Request(r) = &message
+            && r.method == "initialize"
+        {
+            return Step::Respond(self.initialize(r, principal, env));
+        }
+        let negotiated = match transport::session_id(request) {
+            Ok(id) => match self.sessions.resume(id, &principal, env.now) {
+                Some(v) => v.to_string(),
+                None => return Step::Respond(transport::session_not_found()),
+            },
+            Err(r) => return Step::Respond(r),
+        };
+        if let Err(r) = transport::check_protocol_version(request, &negotiated) {
+            return Step::Respond(r);
+        }
+        let Message::Request(r) = message else { return Step::Respond(transport::accepted()) };
+        match r.method.as_str() {
+            "ping" => Step::Respond(ok(r.id, json!({}))),
+            "tools/list" => Step::Respond(ok(r.id, self.tools.list())),
+            "tools/call" => self.call_tool(r, &claims, env),
+            other => Step::Respond(transport::rpc(
+                StatusCode::OK,
+                &jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, format!("method `{other}` not found")),
+            )),
+        }
+    }
+
+    fn initialize(&mut self, r: &jsonrpc::Request, principal: Principal, env: &mut Env<'_>) -> Response {
+        let Some(requested) = r.params.as_ref().and_then(|p| p.get("protocolVersion")).and_then(Value::as_str) else {
+            let e = jsonrpc::Response::error(
+                Some(r.id.clone()),
+                INVALID_PARAMS,
+                "initialize params: `protocolVersion` missing, expected a string",
+            );
+            return transport::rpc(StatusCode::OK, &e);
+        };
+        let version = SUPPORTED_PROTOCOL_VERSIONS.into_iter().find(|v| *v == requested).unwrap_or(LATEST_PROTOCOL_VERSION);
+        let session = self.sessions.open(principal, version, env);
+        let mut response = ok(
+            r.id.clone(),
+            json!({
+                "protocolVersion": version,
+                "capabilities": {"tools": {}},
+                "serverInfo": {"name": "mcp-authz-reference", "version": env!("CARGO_PKG_VERSION")},
+            }),
+        );
+        if let Ok(v) = HeaderValue::from_str(&session) {
+            response.headers_mut().insert(SESSION_ID, v);
+        }
+        response
+    }
+
+    fn call_tool(&mut self, r: jsonrpc::Request, claims: &AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+        let call = match self.tools.call(r.params.as_ref()) {
+            Ok(call) => call,
+            Err(e) => {
+                let e = jsonrpc::Response::error(Some(r.id), INVALID_PARAMS, e);
+                return Step::Respond(transport::rpc(StatusCode::OK, &e));
+            }
+        };
+        if let Err(forbidden) = scopes::require(&self.config, claims, &call.required_scope, &r.id) {
+            return Step::Respond(forbidden);
+        }
+        match self.tools.run(call.tool, &call.arguments) {
+            Ran::Done(result) => Step::Respond(ok(r.id, result)),
+            Ran::Downstream => self.fetch_report(r.id, env),
+        }
+    }
+
+    fn fetch_report(&mut self, id: Id, env: &mut Env<'_>) -> Step<Pending> {
+        let Some(d) = &self.downstream else { return Step::Respond(tool_error(id, "no downstream is configured")) };
+        match d.start(env.now) {
+            Ok(Next::Token(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamToken(id)) },
+            Ok(Next::Report(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
+            Err(e) => Step::Respond(tool_error(id, &e)),
+        }
+    }
+}
+
+/// A 200 JSON-RPC result.
+fn ok(id: Id, result: Value) -> Response {
+    transport::rpc(StatusCode::OK, &jsonrpc::Response::result(id, result))
+}
+
+/// A 200 JSON-RPC result holding a tool execution error.
+fn tool_error(id: Id, text: &str) -> Response {
+    ok(id, tools::text_result(text, true))
+}
+
+/// An `Authorization` value for `client_secret_basic` (RFC 6749 §2.3.1: both parts
+/// form-urlencoded before base64).
+fn client_secret_basic(client_id: &str, client_secret: &str) -> String {
+    let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
+    let pair = format!("{}:{}", enc(client_id), enc(client_secret));
+    format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(pair))
+}
+
+impl Service for McpServer {
+    type Pending = Pending;
+
+    fn handle(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
+        let path = request.uri().path();
+        if self.metadata_paths.iter().any(|p| p == path) {
+            Step::Respond(self.metadata(&request))
+        } else if path == self.endpoint_path {
+            self.mcp_endpoint(request, env)
+        } else if self.downstream_path.as_deref() == Some(path) {
+            self.downstream_api(request, env)
+        } else {
+            Step::Respond(transport::empty(StatusCode::NOT_FOUND))
+        }
+    }
+
+    fn resume(&mut self, pending: Pending, fetched: FetchResult, env: &mut Env<'_>) -> Step<Pending> {
+        match pending.0 {
+            Stage::Keys(inbound) => {
+                match self.tokens.check_with_fetched(fetched, &inbound.token, inbound.target, env.now) {
+                    Ok(claims) => self.introspect(inbound, claims, env),
+                    Err(description) => self.refuse(&inbound, description),
+                }
+            }
+            Stage::Introspection(inbound, claims) => {
+                let endpoint = self.config.introspection.as_ref().map_or("", |i| i.endpoint.as_str());
+                match token_validation::introspection_verdict(endpoint, fetched) {
+                    Ok(()) => self.authorized(inbound, claims, env),
+                    Err(description) => self.refuse(&inbound, description),
+                }
+            }
+            Stage::DownstreamToken(id) => {
+                let Some(d) = &mut self.downstream else { return Step::Respond(tool_error(id, "no downstream")) };
+                match d.token_fetched(fetched, env.now) {
+                    Ok(request) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
+                    Err(e) => Step::Respond(tool_error(id, &e)),
+                }
+            }
+            Stage::DownstreamReport(id) => {
+                let Some(d) = &mut self.downstream else { return Step::Respond(tool_error(id, "no downstream")) };
+                match d.report_fetched(fetched) {
+                    Ok(text) => Step::Respond(ok(id, tools::text_result(&text, false))),
+                    Err(e) => Step::Respond(tool_error(id, &e)),
+                }
+            }
+        }
+    }
+}

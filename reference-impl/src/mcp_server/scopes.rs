@@ -1,0 +1,50 @@
+//! Per-tool scopes (MCP authorization §Scope Challenge Handling, §Runtime Insufficient
+//! Scope Errors; RFC 6750 §3.1).
+//!
+//! Each `tools/call` is checked against the scope its tool needs, on every call and
+//! before anything runs. A token lacking it gets HTTP 403 with
+//! `WWW-Authenticate: Bearer error="insufficient_scope", scope="...", resource_metadata="..."`
+//! and a JSON-RPC error body ([`INSUFFICIENT_SCOPE`]).
+//!
+//! The challenged `scope` is the scope this call needs followed by the scopes the token
+//! already holds that this server knows (in the token's order): a client that asks for
+//! exactly the challenged set keeps the access it had (MCP 2025-11-25 §Scope Challenge
+//! Handling) and does not ping-pong between tools.
+
+use super::config::Config;
+use super::token_validation::set_challenge;
+use crate::access_token::AccessTokenClaims;
+use crate::bearer::Challenge;
+use crate::jsonrpc::{self, Id};
+use crate::sans_io::Response;
+use crate::wire;
+use http::StatusCode;
+
+/// JSON-RPC error code of the body of a 403 `insufficient_scope` answer (implementation
+/// defined server error range, JSON-RPC 2.0 §5.1).
+pub const INSUFFICIENT_SCOPE: i64 = -32003;
+
+/// `Ok` when `claims` grant `required`; else the 403 answer to request `id`.
+pub(super) fn require(config: &Config, claims: &AccessTokenClaims, required: &str, id: &Id) -> Result<(), Response> {
+    if claims.has_scope(required) {
+        return Ok(());
+    }
+    let mut challenged = vec![required];
+    let known = |s: &str| config.scopes_supported.iter().chain(config.tools.iter().map(|t| &t.required_scope)).any(|k| k == s);
+    for s in claims.scopes() {
+        if known(s) && !challenged.contains(&s) {
+            challenged.push(s);
+        }
+    }
+    let scope = challenged.join(" ");
+    let description = format!("this call needs scope `{required}`, the token grants `{}`", claims.scope.as_deref().unwrap_or(""));
+    let challenge = Challenge::bearer()
+        .with("error", "insufficient_scope")
+        .with("scope", scope.as_str())
+        .with("resource_metadata", config.resource_metadata_url())
+        .with("error_description", description.as_str());
+    let body = jsonrpc::Response::error(Some(id.clone()), INSUFFICIENT_SCOPE, format!("insufficient scope: {description}"));
+    let mut r = wire::json(StatusCode::FORBIDDEN, &body);
+    set_challenge(&mut r, &challenge);
+    Err(r)
+}

@@ -1,0 +1,79 @@
+//! MCP sessions (Streamable HTTP §Session Management), bound to the principal that
+//! opened them (MCP security best practices §Session Hijacking).
+//!
+//! A session id is 256 bits from the CSPRNG of the [`Env`](crate::sans_io::Env). It is
+//! never a credential: every request still carries and validates its own token, and the
+//! session is only found when that token's principal (`sub` + `client_id`) is the one
+//! that opened it. Another principal presenting the id gets the same 404 as for an unknown
+//! id, so a stolen id cannot even be confirmed to exist.
+
+use crate::access_token::AccessTokenClaims;
+use crate::sans_io::{Env, Time};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Who a token speaks for: the resource owner and the client acting for it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Principal {
+    /// The `sub` claim.
+    pub sub: String,
+    /// The `client_id` claim.
+    pub client_id: String,
+}
+
+impl Principal {
+    /// The principal of validated claims (the validator guarantees both are present).
+    pub fn of(claims: &AccessTokenClaims) -> Self {
+        Principal {
+            sub: claims.sub.clone().unwrap_or_default(),
+            client_id: claims.client_id.clone().unwrap_or_default(),
+        }
+    }
+}
+
+#[derive(Debug)]
+struct Session {
+    principal: Principal,
+    protocol_version: String,
+    last_used: Time,
+}
+
+/// The open sessions, keyed by id.
+#[derive(Debug, Default)]
+pub struct Sessions {
+    by_id: BTreeMap<String, Session>,
+    idle_timeout: Duration,
+}
+
+impl Sessions {
+    /// No sessions; each is forgotten after `idle_timeout` without use.
+    pub fn new(idle_timeout: Duration) -> Self {
+        Sessions { by_id: BTreeMap::new(), idle_timeout }
+    }
+
+    /// Opens a session for `principal` and returns its fresh id.
+    pub fn open(&mut self, principal: Principal, protocol_version: &str, env: &mut Env<'_>) -> String {
+        let now = env.now;
+        self.by_id.retain(|_, s| now.since(s.last_used) < self.idle_timeout);
+        let id = env.random_string(32);
+        self.by_id
+            .insert(id.clone(), Session { principal, protocol_version: protocol_version.into(), last_used: now });
+        id
+    }
+
+    /// The negotiated protocol version of session `id`, when it exists, has not idled
+    /// out, and belongs to `principal`; marks it used.
+    pub fn resume(&mut self, id: &str, principal: &Principal, now: Time) -> Option<&str> {
+        if self.by_id.get(id).is_some_and(|s| now.since(s.last_used) >= self.idle_timeout) {
+            self.by_id.remove(id);
+        }
+        let s = self.by_id.get_mut(id).filter(|s| s.principal == *principal)?;
+        s.last_used = now;
+        Some(&s.protocol_version)
+    }
+
+    /// Ends session `id` if `principal` owns it; false when there was no such session.
+    pub fn terminate(&mut self, id: &str, principal: &Principal, now: Time) -> bool {
+        self.resume(id, principal, now).is_some() && self.by_id.remove(id).is_some()
+    }
+}

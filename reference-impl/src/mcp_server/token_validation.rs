@@ -1,0 +1,268 @@
+//! Per-request access token validation (MCP authorization §Token Handling, OAuth 2.1
+//! §5.2, RFC 6750 §3): where the token may come from, the issuer's keys (fetched once,
+//! cached by `kid`, refetched at most once per interval for an unknown `kid`), optional
+//! introspection (RFC 7662), and the challenges sent when a request is refused.
+//!
+//! Decisions, each tested:
+//! - The token is only read from the `Authorization` header. A token in the query
+//!   (`access_token=`), in a form body or as a top-level member of a JSON body is refused
+//!   with 400 `invalid_request` and never used (MCP §Token Requirements, RFC 6750 §2).
+//! - Two `Authorization` headers, a `Bearer` scheme with an empty or ill-formed token, or
+//!   a header that is no `scheme credentials` pair at all: 400 `invalid_request`.
+//! - Another well-formed scheme (`Basic`, `Digest`, ...) is an authentication method this
+//!   server does not support, which RFC 6750 §3.1 treats like no credentials: 401 with a
+//!   challenge and no `error` code.
+//! - A JWKS that cannot be fetched or parsed fails closed: 401 `invalid_token` with a
+//!   description naming the JWKS URL, never a 5xx (the client cannot fix the AS, but a
+//!   503 would invite it to retry with the same token forever).
+//! - Introspection (when configured) runs on every request after local validation; a
+//!   failed introspection fails closed the same way.
+
+use super::config::{Config, Introspection};
+use crate::access_token::{AccessTokenClaims, Validator};
+use crate::bearer::{self, Challenge};
+use crate::error::TokenError;
+use crate::jwt::{Jwks, KeySet};
+use crate::sans_io::{FetchResult, Request, Response, Time};
+use crate::wire;
+use bytes::Bytes;
+use http::{HeaderValue, StatusCode, header};
+use serde_json::Value;
+use std::time::Duration;
+
+/// Which resource a token is presented to: decides the audience it must name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Target {
+    /// The MCP endpoint: audience = the server's canonical URI.
+    Mcp,
+    /// The downstream API this server also serves: audience = the downstream resource.
+    DownstreamApi,
+}
+
+/// Why a request was refused before reaching the MCP layer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum Rejection {
+    /// 400 `invalid_request`: the credentials are malformed or in the wrong place.
+    InvalidRequest(String),
+    /// 401 without an error code: no (supported) credentials were presented.
+    NoToken,
+    /// 401 `invalid_token`, with its description.
+    InvalidToken(String),
+}
+
+impl Rejection {
+    /// The response: status, `WWW-Authenticate` naming the metadata URL and the `scope`
+    /// needed (when given), and an OAuth error body when there is an error code.
+    pub(super) fn response(&self, resource_metadata: Option<&str>, scope: Option<&str>) -> Response {
+        let (status, error) = match self {
+            Rejection::InvalidRequest(d) => (StatusCode::BAD_REQUEST, Some(("invalid_request", d))),
+            Rejection::NoToken => (StatusCode::UNAUTHORIZED, None),
+            Rejection::InvalidToken(d) => (StatusCode::UNAUTHORIZED, Some(("invalid_token", d))),
+        };
+        let mut c = Challenge::bearer();
+        if let Some(m) = resource_metadata {
+            c = c.with("resource_metadata", m);
+        }
+        if let Some(s) = scope {
+            c = c.with("scope", s);
+        }
+        let mut r = match error {
+            Some((code, description)) => {
+                c = c.with("error", code).with("error_description", description.as_str());
+                wire::oauth_error(status, code, description.as_str())
+            }
+            None => {
+                let mut r = Response::new(Bytes::new());
+                *r.status_mut() = status;
+                r
+            }
+        };
+        set_challenge(&mut r, &c);
+        r
+    }
+}
+
+/// Puts `challenge` in the `WWW-Authenticate` header of `r`.
+pub(super) fn set_challenge(r: &mut Response, challenge: &Challenge) {
+    if let Ok(v) = HeaderValue::from_str(&challenge.to_header_value()) {
+        r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+    }
+}
+
+/// The bearer token of `req`, read from the `Authorization` header only. `json_body` is
+/// the request body when it parsed as JSON.
+pub(super) fn presented_token(req: &Request, json_body: Option<&Value>) -> Result<String, Rejection> {
+    let misplaced = |place: &str| {
+        Rejection::InvalidRequest(format!(
+            "received an access token in the {place}, expected it only in the authorization header"
+        ))
+    };
+    let query = req.uri().query().unwrap_or("");
+    if form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "access_token") {
+        return Err(misplaced("query string"));
+    }
+    let form = wire::single_header(req.headers(), header::CONTENT_TYPE).ok().flatten().is_some_and(|ct| {
+        ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/x-www-form-urlencoded")
+    });
+    if form && form_urlencoded::parse(req.body()).any(|(k, _)| k == "access_token") {
+        return Err(misplaced("form body"));
+    }
+    if json_body.and_then(Value::as_object).is_some_and(|o| o.contains_key("access_token")) {
+        return Err(misplaced("json body"));
+    }
+    if unsupported_scheme(req) {
+        return Err(Rejection::NoToken);
+    }
+    match bearer::bearer_token(req.headers()) {
+        Ok(Some(t)) => Ok(t),
+        Ok(None) => Err(Rejection::NoToken),
+        Err(e) => Err(Rejection::InvalidRequest(format!("authorization header: {e}"))),
+    }
+}
+
+/// True for a single, well-formed `Authorization` header whose scheme is not `Bearer`.
+fn unsupported_scheme(req: &Request) -> bool {
+    let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
+    let (Some(v), None) = (values.next(), values.next()) else { return false };
+    let Some((scheme, credentials)) = v.to_str().ok().and_then(|v| v.split_once(' ')) else { return false };
+    let is_token = !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    is_token && !credentials.trim().is_empty() && !scheme.eq_ignore_ascii_case("bearer")
+}
+
+/// What validating a token against the cached keys concluded.
+#[derive(Debug)]
+pub(super) enum Verdict {
+    /// The token is valid; here are its claims.
+    Valid(AccessTokenClaims),
+    /// The token is invalid; the description.
+    Invalid(String),
+    /// The keys must be (re)fetched first: send this request.
+    FetchKeys(Request),
+}
+
+struct Validators {
+    mcp: Validator,
+    downstream: Option<Validator>,
+}
+
+/// The issuer's keys and the validators built on them.
+pub(super) struct TokenValidation {
+    issuer: String,
+    jwks_uri: String,
+    mcp_audience: String,
+    downstream_audience: Option<String>,
+    leeway_secs: u64,
+    refetch_interval: Duration,
+    validators: Option<Validators>,
+    last_fetch: Option<Time>,
+    fetches: u64,
+}
+
+impl TokenValidation {
+    /// No keys yet; the first token triggers a JWKS fetch.
+    pub(super) fn new(config: &Config) -> Self {
+        TokenValidation {
+            issuer: config.issuer.clone(),
+            jwks_uri: config.jwks_uri.clone(),
+            mcp_audience: config.resource.clone(),
+            downstream_audience: config.downstream.as_ref().map(|d| d.resource.clone()),
+            leeway_secs: config.leeway_secs,
+            refetch_interval: config.jwks_refetch_interval,
+            validators: None,
+            last_fetch: None,
+            fetches: 0,
+        }
+    }
+
+    /// How many JWKS fetches were started.
+    pub(super) fn fetches(&self) -> u64 {
+        self.fetches
+    }
+
+    /// Validates `token` for `target`. Without keys, or for an unknown `kid` when the
+    /// last fetch is at least the refetch interval old, asks for the JWKS first.
+    pub(super) fn check(&mut self, token: &str, target: Target, now: Time) -> Verdict {
+        let refetch_allowed = self.last_fetch.is_none_or(|t| now.since(t) >= self.refetch_interval);
+        match self.validate(token, target, now) {
+            None => Verdict::FetchKeys(self.fetch_request(now)),
+            Some(Err(TokenError::UnknownKey(_))) if refetch_allowed => Verdict::FetchKeys(self.fetch_request(now)),
+            Some(Err(e)) => Verdict::Invalid(e.to_string()),
+            Some(Ok(c)) => Verdict::Valid(c),
+        }
+    }
+
+    /// Installs a fetched JWKS, then validates `token` without fetching again.
+    pub(super) fn check_with_fetched(
+        &mut self,
+        fetched: FetchResult,
+        token: &str,
+        target: Target,
+        now: Time,
+    ) -> Result<AccessTokenClaims, String> {
+        let installed = self.install(fetched);
+        match (self.validate(token, target, now), installed) {
+            (Some(Ok(c)), _) => Ok(c),
+            (_, Err(fetch_error)) => Err(fetch_error),
+            (Some(Err(e)), Ok(())) => Err(e.to_string()),
+            (None, Ok(())) => Err("no trusted keys".into()),
+        }
+    }
+
+    fn validate(&self, token: &str, target: Target, now: Time) -> Option<Result<AccessTokenClaims, TokenError>> {
+        let v = self.validators.as_ref()?;
+        let validator = match target {
+            Target::Mcp => &v.mcp,
+            Target::DownstreamApi => v.downstream.as_ref()?,
+        };
+        Some(validator.validate(token, now))
+    }
+
+    fn fetch_request(&mut self, now: Time) -> Request {
+        self.last_fetch = Some(now);
+        self.fetches += 1;
+        wire::get_json_request(&self.jwks_uri).unwrap_or_else(|_| Request::new(Bytes::new()))
+    }
+
+    fn install(&mut self, fetched: FetchResult) -> Result<(), String> {
+        let failed = |why: String| format!("cannot use the issuer's jwks from `{}`: {why}", self.jwks_uri);
+        let r = fetched.map_err(|e| failed(e.reason))?;
+        if r.status() != StatusCode::OK {
+            return Err(failed(format!("received http {}, expected 200", r.status().as_u16())));
+        }
+        let jwks = Jwks::parse(r.body()).map_err(|e| failed(e.to_string()))?;
+        let validator = |audience: &str| -> Result<Validator, String> {
+            let keys = KeySet::from_jwks(&jwks).map_err(|e| failed(e.to_string()))?;
+            let mut v = Validator::new(self.issuer.clone(), audience, keys);
+            v.leeway_secs = self.leeway_secs;
+            Ok(v)
+        };
+        let mcp = validator(&self.mcp_audience)?;
+        let downstream = self.downstream_audience.as_deref().map(validator).transpose()?;
+        self.validators = Some(Validators { mcp, downstream });
+        Ok(())
+    }
+}
+
+/// The RFC 7662 introspection request for `token`, authenticated with
+/// `client_secret_basic`.
+pub(super) fn introspection_request(config: &Introspection, token: &str) -> Request {
+    let form = wire::encode_pairs([("token", token), ("token_type_hint", "access_token")]);
+    let mut r = wire::post_form_request(&config.endpoint, &form).unwrap_or_else(|_| Request::new(Bytes::new()));
+    if let Ok(v) = HeaderValue::from_str(&super::client_secret_basic(&config.client_id, &config.client_secret)) {
+        r.headers_mut().insert(header::AUTHORIZATION, v);
+    }
+    r
+}
+
+/// Reads an introspection response: `Ok` only for 200 with `"active": true`.
+pub(super) fn introspection_verdict(endpoint: &str, fetched: FetchResult) -> Result<(), String> {
+    let r = fetched.map_err(|e| format!("cannot introspect the token at `{endpoint}`: {}", e.reason))?;
+    if r.status() != StatusCode::OK {
+        return Err(format!("introspection at `{endpoint}` answered http {}, expected 200", r.status().as_u16()));
+    }
+    let body: Value = wire::parse_json("introspection response", r.body()).map_err(|e| e.to_string())?;
+    match body.get("active") {
+        Some(Value::Bool(true)) => Ok(()),
+        _ => Err(TokenError::Inactive.to_string()),
+    }
+}

@@ -1,0 +1,136 @@
+//! The Streamable HTTP transport (MCP 2025-11-25 §Transports), the parts this server
+//! uses: JSON-RPC over `POST` answered with `application/json` bodies (no SSE stream:
+//! `GET` is 405 once authenticated), `202 Accepted` for notifications and responses,
+//! `Mcp-Session-Id` and `MCP-Protocol-Version` headers, `DELETE` to end a session, and
+//! `Origin` validation against DNS rebinding.
+//!
+//! Statuses, each tested: foreign `Origin` → 403; body not `application/json` → 415;
+//! `Accept` excluding JSON → 406; invalid JSON or UTF-8 → 400 with `-32700`; not a
+//! message, or a batch (removed in 2025-06-18) → 400 with `-32600`; missing
+//! `Mcp-Session-Id` on anything but `initialize` → 400; unknown, expired or foreign
+//! session → 404; `MCP-Protocol-Version` other than the negotiated one → 400.
+
+use super::config::Config;
+use crate::jsonrpc::{self, INVALID_REQUEST};
+use crate::sans_io::{Request, Response};
+use crate::wire;
+use bytes::Bytes;
+use http::{HeaderName, HeaderValue, StatusCode, header};
+
+/// The session header.
+pub const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
+/// The protocol version header sent on every request after `initialize`.
+pub const PROTOCOL_VERSION: HeaderName = HeaderName::from_static("mcp-protocol-version");
+/// The protocol version this server prefers.
+pub const LATEST_PROTOCOL_VERSION: &str = "2025-11-25";
+/// The protocol versions this server speaks; a supported requested version is echoed.
+pub const SUPPORTED_PROTOCOL_VERSIONS: [&str; 2] = ["2025-11-25", "2025-06-18"];
+
+/// An HTTP response carrying a JSON-RPC message.
+pub(super) fn rpc(status: StatusCode, message: &jsonrpc::Response) -> Response {
+    wire::json(status, message)
+}
+
+/// An HTTP error whose body is a JSON-RPC error without id.
+pub(super) fn refuse(status: StatusCode, code: i64, message: impl Into<String>) -> Response {
+    rpc(status, &jsonrpc::Response::error(None, code, message))
+}
+
+/// `202 Accepted` with an empty body: the answer to notifications and responses.
+pub(super) fn accepted() -> Response {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = StatusCode::ACCEPTED;
+    r
+}
+
+/// An empty response with `status`.
+pub(super) fn empty(status: StatusCode) -> Response {
+    let mut r = Response::new(Bytes::new());
+    *r.status_mut() = status;
+    r
+}
+
+/// `405` with `Allow: allow`.
+pub(super) fn method_not_allowed(allow: &'static str) -> Response {
+    let mut r = empty(StatusCode::METHOD_NOT_ALLOWED);
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allow));
+    r
+}
+
+/// 403 when an `Origin` header is present and not allowed (MCP 2025-11-25 §Security
+/// Warning). Requests without `Origin` come from non-browser clients and pass.
+pub(super) fn check_origin(req: &Request, config: &Config) -> Result<(), Response> {
+    let forbidden = |detail: String| refuse(StatusCode::FORBIDDEN, INVALID_REQUEST, format!("origin: {detail}"));
+    match wire::single_header(req.headers(), header::ORIGIN) {
+        Ok(None) => Ok(()),
+        Ok(Some(o)) if config.allowed_origins.iter().any(|a| a == o) => Ok(()),
+        Ok(Some(o)) => Err(forbidden(format!("received `{o}`, expected one of {:?}", config.allowed_origins))),
+        Err(e) => Err(forbidden(e.to_string())),
+    }
+}
+
+/// True when the request declares a JSON body.
+pub(super) fn is_json(req: &Request) -> bool {
+    wire::single_header(req.headers(), header::CONTENT_TYPE)
+        .ok()
+        .flatten()
+        .is_some_and(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The 415 for a `POST` whose body is not declared `application/json`.
+pub(super) fn unsupported_media_type(req: &Request) -> Response {
+    let ct = wire::single_header(req.headers(), header::CONTENT_TYPE).ok().flatten().unwrap_or("(none)");
+    refuse(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        INVALID_REQUEST,
+        format!("content-type: received `{ct}`, expected application/json"),
+    )
+}
+
+/// 406 when `Accept` is present and excludes `application/json` (this server answers
+/// JSON, never an SSE stream).
+pub(super) fn check_accept(req: &Request) -> Result<(), Response> {
+    let Ok(Some(accept)) = wire::single_header(req.headers(), header::ACCEPT) else { return Ok(()) };
+    let takes_json = accept.split(',').any(|range| {
+        let m = range.split(';').next().unwrap_or("").trim();
+        ["application/json", "application/*", "*/*"].iter().any(|ok| m.eq_ignore_ascii_case(ok))
+    });
+    if takes_json {
+        return Ok(());
+    }
+    Err(refuse(
+        StatusCode::NOT_ACCEPTABLE,
+        INVALID_REQUEST,
+        format!("accept: received `{accept}`, expected it to include application/json and text/event-stream"),
+    ))
+}
+
+/// The `Mcp-Session-Id` of a request after `initialize`: 400 when absent or repeated.
+pub(super) fn session_id(req: &Request) -> Result<&str, Response> {
+    let bad = |detail: String| refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-session-id: {detail}"));
+    match wire::single_header(req.headers(), SESSION_ID) {
+        Ok(Some(id)) => Ok(id),
+        Ok(None) => Err(bad("missing, expected the id returned by initialize".into())),
+        Err(e) => Err(bad(e.to_string())),
+    }
+}
+
+/// The 404 for an unknown, expired, terminated or foreign session: the client must
+/// initialize again.
+pub(super) fn session_not_found() -> Response {
+    refuse(StatusCode::NOT_FOUND, INVALID_REQUEST, "mcp-session-id: no such session, expected a new initialize")
+}
+
+/// 400 when `MCP-Protocol-Version` is present and differs from the negotiated version.
+pub(super) fn check_protocol_version(req: &Request, negotiated: &str) -> Result<(), Response> {
+    match wire::single_header(req.headers(), PROTOCOL_VERSION) {
+        Ok(None) => Ok(()),
+        Ok(Some(v)) if v == negotiated => Ok(()),
+        Ok(Some(v)) => Err(refuse(
+            StatusCode::BAD_REQUEST,
+            INVALID_REQUEST,
+            format!("mcp-protocol-version: received `{v}`, expected `{negotiated}` (negotiated by initialize)"),
+        )),
+        Err(e) => Err(refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-protocol-version: {e}"))),
+    }
+}
