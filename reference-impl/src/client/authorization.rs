@@ -59,12 +59,7 @@ impl AuthorizationRequest {
                 q.append_pair("scope", scope);
             }
         }
-        Ok(AuthorizationRequest {
-            url: url.into(),
-            state,
-            pkce,
-            scope: p.scope.map(str::to_string),
-        })
+        Ok(AuthorizationRequest { url: url.into(), state, pkce, scope: p.scope.map(str::to_string) })
     }
 }
 
@@ -81,11 +76,7 @@ pub fn select_scope(
         .or(configured)
         .or(challenged)
         .map(str::to_string)
-        .or_else(|| {
-            scopes_supported
-                .filter(|s| !s.is_empty())
-                .map(|s| s.join(" "))
-        })
+        .or_else(|| scopes_supported.filter(|s| !s.is_empty()).map(|s| s.join(" ")))
 }
 
 /// The parameters of an authorization response (RFC 6749 §4.1.2, RFC 9207).
@@ -106,9 +97,8 @@ pub struct AuthorizationResponse {
 /// Parses the query of the URL the AS redirected the user agent to. A repeated
 /// parameter is an error.
 pub fn redirect_params(url: &str) -> Result<AuthorizationResponse> {
-    let parsed = url::Url::parse(url).map_err(|e| {
-        Error::unexpected("redirect url", format!("`{url}` ({e})"), "an absolute url")
-    })?;
+    let parsed = url::Url::parse(url)
+        .map_err(|e| Error::unexpected("redirect url", format!("`{url}` ({e})"), "an absolute url"))?;
     let p = Params::parse(parsed.query().unwrap_or("").as_bytes())?;
     let get = |n: &str| p.get(n).map(str::to_string);
     Ok(AuthorizationResponse {
@@ -125,12 +115,7 @@ impl AuthorizationResponse {
     /// (CL-32); `iss` equal to `issuer` when present, and required when `iss_required`
     /// (the AS metadata says `authorization_response_iss_parameter_supported`); an
     /// `error` becomes [`Error::OAuth`].
-    pub fn validate(
-        self,
-        expected_state: &str,
-        issuer: &str,
-        iss_required: bool,
-    ) -> Result<String> {
+    pub fn validate(self, expected_state: &str, issuer: &str, iss_required: bool) -> Result<String> {
         match self.state.as_deref() {
             Some(s) if s == expected_state => {}
             Some(s) => {
@@ -184,53 +169,28 @@ mod tests {
     #[test]
     fn scope_selection_order() {
         let supported = ["a".to_string(), "b".to_string()];
-        assert_eq!(
-            select_scope(None, None, None, Some(&supported)).as_deref(),
-            Some("a b")
-        );
-        assert_eq!(
-            select_scope(None, None, Some("c"), Some(&supported)).as_deref(),
-            Some("c")
-        );
-        assert_eq!(
-            select_scope(None, Some("o"), Some("c"), None).as_deref(),
-            Some("o")
-        );
-        assert_eq!(
-            select_scope(Some("u v"), Some("o"), Some("c"), None).as_deref(),
-            Some("u v")
-        );
+        assert_eq!(select_scope(None, None, None, Some(&supported)).as_deref(), Some("a b"));
+        assert_eq!(select_scope(None, None, Some("c"), Some(&supported)).as_deref(), Some("c"));
+        assert_eq!(select_scope(None, Some("o"), Some("c"), None).as_deref(), Some("o"));
+        assert_eq!(select_scope(Some("u v"), Some("o"), Some("c"), None).as_deref(), Some("u v"));
         assert_eq!(select_scope(None, None, None, None), None);
         assert_eq!(select_scope(None, None, None, Some(&[])), None);
     }
 
     #[test]
     fn missing_state_is_refused() {
-        let e = response("code=c")
-            .validate("s", "https://as.example", false)
-            .unwrap_err();
-        assert_eq!(
-            e,
-            Error::Missing("state in the authorization response".into())
-        );
+        let e = response("code=c").validate("s", "https://as.example", false).unwrap_err();
+        assert_eq!(e, Error::Missing("state in the authorization response".into()));
     }
 
     #[test]
     fn error_response_is_reported_after_state_check() {
-        let e = response("error=access_denied&state=s")
-            .validate("s", "https://as.example", false)
-            .unwrap_err();
+        let e =
+            response("error=access_denied&state=s").validate("s", "https://as.example", false).unwrap_err();
         assert!(matches!(e, Error::OAuth { ref error, .. } if error == "access_denied"));
-        let e = response("error=access_denied&state=x")
-            .validate("s", "https://as.example", false)
-            .unwrap_err();
-        assert!(matches!(
-            e,
-            Error::Unexpected {
-                what: "state in the authorization response",
-                ..
-            }
-        ));
+        let e =
+            response("error=access_denied&state=x").validate("s", "https://as.example", false).unwrap_err();
+        assert!(matches!(e, Error::Unexpected { what: "state in the authorization response", .. }));
     }
 
     #[test]
@@ -243,23 +203,9 @@ mod tests {
 
     #[test]
     fn unadvertised_iss_is_still_compared() {
-        let e = response("code=c&state=s&iss=https://evil.example").validate(
-            "s",
-            "https://as.example",
-            false,
-        );
-        assert!(matches!(
-            e,
-            Err(Error::Unexpected {
-                what: "iss in the authorization response",
-                ..
-            })
-        ));
-        assert_eq!(
-            response("code=c&state=s")
-                .validate("s", "https://as.example", false)
-                .unwrap(),
-            "c"
-        );
+        let e =
+            response("code=c&state=s&iss=https://evil.example").validate("s", "https://as.example", false);
+        assert!(matches!(e, Err(Error::Unexpected { what: "iss in the authorization response", .. })));
+        assert_eq!(response("code=c&state=s").validate("s", "https://as.example", false).unwrap(), "c");
     }
 }

@@ -42,36 +42,18 @@ impl ConfidentialClient {
         crate::metadata::check_endpoint_url("token_endpoint", &config.token_endpoint)
             .map_err(config_error)?;
         let resource = canonical_resource(&config.resource).map_err(config_error)?;
-        Ok(ConfidentialClient {
-            config,
-            resource,
-            token: None,
-            waiting: false,
-        })
+        Ok(ConfidentialClient { config, resource, token: None, waiting: false })
     }
 
     /// Starts a token request: `grant_type=client_credentials`, `resource`, `scope`.
     pub fn start(&mut self, env: &mut Env<'_>) -> ClientStep {
         let c = &self.config;
-        let mut grant = vec![
-            ("grant_type", "client_credentials"),
-            ("resource", self.resource.as_str()),
-        ];
+        let mut grant = vec![("grant_type", "client_credentials"), ("resource", self.resource.as_str())];
         if let Some(scope) = &c.scope {
             grant.push(("scope", scope));
         }
-        let audience = c
-            .audience_for_assertion
-            .as_deref()
-            .unwrap_or(&c.token_endpoint);
-        match token::token_request(
-            &c.token_endpoint,
-            &c.client_id,
-            &c.auth,
-            audience,
-            &grant,
-            env,
-        ) {
+        let audience = c.audience_for_assertion.as_deref().unwrap_or(&c.token_endpoint);
+        match token::token_request(&c.token_endpoint, &c.client_id, &c.auth, audience, &grant, env) {
             Ok(request) => {
                 self.waiting = true;
                 ClientStep::Send(request)
@@ -87,9 +69,7 @@ impl ConfidentialClient {
                 "on_response called with no token request outstanding".into(),
             ));
         }
-        let result = fetched
-            .map_err(Error::from)
-            .and_then(|r| token::read_token_response(&r));
+        let result = fetched.map_err(Error::from).and_then(|r| token::read_token_response(&r));
         match result {
             Ok(t) => {
                 let json = serde_json::to_value(&t).unwrap_or_default();
@@ -100,10 +80,7 @@ impl ConfidentialClient {
                     None,
                     env.now,
                 ));
-                ClientStep::Done(Outcome {
-                    result: json,
-                    authorizations: 0,
-                })
+                ClientStep::Done(Outcome { result: json, authorizations: 0 })
             }
             Err(e) => ClientStep::Failed(e),
         }
@@ -136,9 +113,7 @@ mod tests {
     }
 
     fn request(client: &mut ConfidentialClient, env: &mut Env<'_>) -> (Request, Params) {
-        let ClientStep::Send(r) = client.start(env) else {
-            panic!("expected a request")
-        };
+        let ClientStep::Send(r) = client.start(env) else { panic!("expected a request") };
         let p = Params::parse(r.body()).unwrap();
         (r, p)
     }
@@ -154,10 +129,8 @@ mod tests {
         assert_eq!(p.get("resource"), Some("https://mcp.example/mcp"));
         assert_eq!(p.get("client_secret"), Some("s3"));
         assert_eq!(p.get("scope"), Some("tools:read"));
-        let body =
-            serde_json::json!({"access_token": "at", "token_type": "Bearer", "expires_in": 300});
-        let ClientStep::Done(out) = c.on_response(Ok(wire::json(StatusCode::OK, &body)), &mut env)
-        else {
+        let body = serde_json::json!({"access_token": "at", "token_type": "Bearer", "expires_in": 300});
+        let ClientStep::Done(out) = c.on_response(Ok(wire::json(StatusCode::OK, &body)), &mut env) else {
             panic!("expected done")
         };
         assert_eq!(out.result["access_token"], "at");
@@ -174,27 +147,16 @@ mod tests {
         let keys = KeySet::from_jwks(&key.public_jwks()).unwrap();
         let mut c = ConfidentialClient::new(config(ClientAuth::PrivateKeyJwt(key))).unwrap();
         let (_, p) = request(&mut c, &mut env);
-        assert_eq!(
-            p.get("client_assertion_type"),
-            Some(token::JWT_BEARER_ASSERTION)
-        );
-        let (_, payload) = decode_verified(
-            p.get("client_assertion").unwrap(),
-            &keys,
-            &[Algorithm::ES256],
-        )
-        .unwrap();
+        assert_eq!(p.get("client_assertion_type"), Some(token::JWT_BEARER_ASSERTION));
+        let (_, payload) =
+            decode_verified(p.get("client_assertion").unwrap(), &keys, &[Algorithm::ES256]).unwrap();
         let claims: token::ClientAssertionClaims = serde_json::from_slice(&payload).unwrap();
         assert_eq!((claims.iss.as_str(), claims.sub.as_str()), ("svc", "svc"));
         assert_eq!(claims.aud, "https://as.example/token");
         assert_eq!((claims.iat, claims.exp), (1000, 1060));
         let (_, p2) = request(&mut c, &mut env);
-        let (_, payload2) = decode_verified(
-            p2.get("client_assertion").unwrap(),
-            &keys,
-            &[Algorithm::ES256],
-        )
-        .unwrap();
+        let (_, payload2) =
+            decode_verified(p2.get("client_assertion").unwrap(), &keys, &[Algorithm::ES256]).unwrap();
         let claims2: token::ClientAssertionClaims = serde_json::from_slice(&payload2).unwrap();
         assert_ne!(claims.jti, claims2.jti);
     }
@@ -206,12 +168,8 @@ mod tests {
         let mut c = ConfidentialClient::new(config(ClientAuth::SecretBasic("s".into()))).unwrap();
         let _ = request(&mut c, &mut env);
         let r = wire::oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "bad secret");
-        let ClientStep::Failed(e) = c.on_response(Ok(r), &mut env) else {
-            panic!("expected failure")
-        };
-        assert!(
-            matches!(e, Error::OAuth { status: 401, ref error, .. } if error == "invalid_client")
-        );
+        let ClientStep::Failed(e) = c.on_response(Ok(r), &mut env) else { panic!("expected failure") };
+        assert!(matches!(e, Error::OAuth { status: 401, ref error, .. } if error == "invalid_client"));
         assert!(c.token().is_none());
     }
 
@@ -219,9 +177,6 @@ mod tests {
     fn insecure_token_endpoint_is_a_config_error() {
         let mut cfg = config(ClientAuth::None);
         cfg.token_endpoint = "http://as.example/token".into();
-        assert!(matches!(
-            ConfidentialClient::new(cfg),
-            Err(Error::Config(_))
-        ));
+        assert!(matches!(ConfidentialClient::new(cfg), Err(Error::Config(_))));
     }
 }

@@ -37,10 +37,7 @@ pub fn prm_candidates(challenge: Option<&Challenge>, server_url: &str) -> Result
 /// Reads the result of fetching protected resource metadata for `server_url`: the
 /// document's `resource` must name that server (RFC 9728 §3.3) and it must list an
 /// authorization server.
-pub fn read_prm(
-    fetched: FetchResult,
-    server_url: &str,
-) -> Result<Probe<ProtectedResourceMetadata>> {
+pub fn read_prm(fetched: FetchResult, server_url: &str) -> Result<Probe<ProtectedResourceMetadata>> {
     let r = match found(fetched, "protected resource metadata") {
         Ok(r) => r,
         Err(e) => return Ok(Probe::Next(e)),
@@ -53,9 +50,10 @@ pub fn read_prm(
 /// The issuer the client uses: the first of `authorization_servers`, after the URL
 /// safety check.
 pub fn issuer(prm: &ProtectedResourceMetadata) -> Result<String> {
-    let first = prm.authorization_servers.first().ok_or_else(|| {
-        Error::Missing("authorization_servers in protected resource metadata".into())
-    })?;
+    let first = prm
+        .authorization_servers
+        .first()
+        .ok_or_else(|| Error::Missing("authorization_servers in protected resource metadata".into()))?;
     check_endpoint_url("authorization server issuer", first)?;
     Ok(first.clone())
 }
@@ -68,10 +66,7 @@ pub fn as_metadata_candidates(issuer: &str) -> Result<Vec<String>> {
 /// Reads the result of fetching authorization server metadata for `issuer`: issuer
 /// byte-equal, S256 advertised, endpoints present and safe
 /// ([`AuthorizationServerMetadata::check`]).
-pub fn read_as_metadata(
-    fetched: FetchResult,
-    issuer: &str,
-) -> Result<Probe<AuthorizationServerMetadata>> {
+pub fn read_as_metadata(fetched: FetchResult, issuer: &str) -> Result<Probe<AuthorizationServerMetadata>> {
     let r = match found(fetched, "authorization server metadata") {
         Ok(r) => r,
         Err(e) => return Ok(Probe::Next(e)),
@@ -85,11 +80,7 @@ pub fn read_as_metadata(
 fn found(fetched: FetchResult, what: &'static str) -> Result<crate::sans_io::Response> {
     let r = fetched?;
     if r.status() != StatusCode::OK {
-        return Err(Error::HttpStatus {
-            what,
-            received: r.status().as_u16(),
-            expected: "200",
-        });
+        return Err(Error::HttpStatus { what, received: r.status().as_u16(), expected: "200" });
     }
     Ok(r)
 }
@@ -103,15 +94,9 @@ mod tests {
     #[test]
     fn challenge_url_is_the_only_candidate() {
         let c = Challenge::bearer().with("resource_metadata", "https://mcp.example/prm");
-        assert_eq!(
-            prm_candidates(Some(&c), "https://mcp.example/mcp").unwrap(),
-            ["https://mcp.example/prm"]
-        );
+        assert_eq!(prm_candidates(Some(&c), "https://mcp.example/mcp").unwrap(), ["https://mcp.example/prm"]);
         let c = Challenge::bearer().with("resource_metadata", "javascript:alert(1)");
-        assert!(matches!(
-            prm_candidates(Some(&c), "https://mcp.example/mcp"),
-            Err(Error::Refused(_))
-        ));
+        assert!(matches!(prm_candidates(Some(&c), "https://mcp.example/mcp"), Err(Error::Refused(_))));
     }
 
     #[test]
@@ -125,10 +110,7 @@ mod tests {
                 expected: "200"
             })
         );
-        let e = FetchError {
-            url: "https://x.example".into(),
-            reason: "refused".into(),
-        };
+        let e = FetchError { url: "https://x.example".into(), reason: "refused".into() };
         assert!(matches!(
             read_as_metadata(Err(e), "https://x.example"),
             Ok(Probe::Next(Error::Fetch { .. }))
@@ -138,9 +120,6 @@ mod tests {
     #[test]
     fn malformed_document_is_a_refusal() {
         let r = wire::json(StatusCode::OK, &serde_json::json!({"nope": 1}));
-        assert!(matches!(
-            read_prm(Ok(r), "https://mcp.example/mcp"),
-            Err(Error::Malformed { .. })
-        ));
+        assert!(matches!(read_prm(Ok(r), "https://mcp.example/mcp"), Err(Error::Malformed { .. })));
     }
 }

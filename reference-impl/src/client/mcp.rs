@@ -88,12 +88,7 @@ pub fn operation(id: u64, op: &Operation) -> Value {
 /// A POST of `message` to `url`: JSON body, both response types accepted, the session
 /// headers when `session` is set, and `Authorization: Bearer` when `bearer` is set (the
 /// token never goes in the URL, CL-24).
-pub fn post(
-    url: &str,
-    message: &Value,
-    session: Option<&Session>,
-    bearer: Option<&str>,
-) -> Result<Request> {
+pub fn post(url: &str, message: &Value, session: Option<&Session>, bearer: Option<&str>) -> Result<Request> {
     let body = serde_json::to_vec(message).map_err(|e| Error::Config(e.to_string()))?;
     let mut b = http::Request::post(url)
         .header(header::CONTENT_TYPE, "application/json")
@@ -107,8 +102,7 @@ pub fn post(
     if let Some(token) = bearer {
         b = b.header(header::AUTHORIZATION, format!("Bearer {token}"));
     }
-    b.body(Bytes::from(body))
-        .map_err(|e| Error::Config(format!("cannot build a request for `{url}`: {e}")))
+    b.body(Bytes::from(body)).map_err(|e| Error::Config(format!("cannot build a request for `{url}`: {e}")))
 }
 
 /// The `result` of the JSON-RPC response with id `id` in `r` (a 2xx whose body is
@@ -116,12 +110,7 @@ pub fn post(
 /// messages). A JSON-RPC `error` is reported as [`Error::Unexpected`].
 pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value> {
     let ct = wire::single_header(r.headers(), header::CONTENT_TYPE)?.unwrap_or("");
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let messages: Vec<Value> = match mime.as_str() {
         "application/json" => vec![wire::parse_json("json-rpc response", r.body())?],
         "text/event-stream" => sse_messages(r.body())?,
@@ -138,11 +127,7 @@ pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value>
         .find(|m| m.get("id").and_then(Value::as_u64) == Some(id) && m.get("method").is_none())
         .ok_or_else(|| Error::Missing(format!("json-rpc response with id {id} to {method}")))?;
     if let Some(error) = response.get("error") {
-        return Err(Error::unexpected(
-            method,
-            format!("json-rpc error {error}"),
-            "a result",
-        ));
+        return Err(Error::unexpected(method, format!("json-rpc error {error}"), "a result"));
     }
     response
         .get("result")
@@ -157,11 +142,7 @@ pub fn read_session(r: &Response, result: &Value) -> Result<Session> {
     let id = wire::single_header(r.headers(), header::HeaderName::from_static(SESSION_HEADER))?;
     if let Some(id) = id {
         if id.is_empty() || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)) {
-            return Err(Error::unexpected(
-                "mcp-session-id",
-                format!("`{id}`"),
-                "visible ascii characters",
-            ));
+            return Err(Error::unexpected("mcp-session-id", format!("`{id}`"), "visible ascii characters"));
         }
     }
     let version = result
@@ -175,29 +156,18 @@ pub fn read_session(r: &Response, result: &Value) -> Result<Session> {
             format!("one of {SUPPORTED_VERSIONS:?}"),
         ));
     }
-    Ok(Session {
-        id: id.map(str::to_string),
-        protocol_version: version.to_string(),
-    })
+    Ok(Session { id: id.map(str::to_string), protocol_version: version.to_string() })
 }
 
 /// The JSON messages in the `data` of each event of a `text/event-stream` body.
 fn sse_messages(body: &[u8]) -> Result<Vec<Value>> {
-    let text = std::str::from_utf8(body)
-        .map_err(|_| Error::malformed("event stream", "not valid utf-8"))?;
+    let text = std::str::from_utf8(body).map_err(|_| Error::malformed("event stream", "not valid utf-8"))?;
     let mut out = Vec::new();
     let mut data: Vec<&str> = Vec::new();
-    for line in text
-        .split('\n')
-        .map(|l| l.strip_suffix('\r').unwrap_or(l))
-        .chain([""])
-    {
+    for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).chain([""]) {
         if line.is_empty() {
             if !data.is_empty() {
-                out.push(wire::parse_json(
-                    "event stream data",
-                    data.join("\n").as_bytes(),
-                )?);
+                out.push(wire::parse_json("event stream data", data.join("\n").as_bytes())?);
                 data.clear();
             }
         } else if let Some(d) = line.strip_prefix("data:") {
@@ -214,10 +184,7 @@ mod tests {
 
     fn sse(body: &str) -> Response {
         let mut r = Response::new(Bytes::from(body.to_string()));
-        r.headers_mut().insert(
-            header::CONTENT_TYPE,
-            HeaderValue::from_static("text/event-stream"),
-        );
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         r
     }
 
@@ -227,10 +194,7 @@ mod tests {
             "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/progress\",\"id\":3}\r\n\r\n\
              id: 1\ndata: {\"jsonrpc\":\"2.0\",\ndata: \"id\":3,\"result\":{\"ok\":true}}\n\n",
         );
-        assert_eq!(
-            read_result(&r, 3, "tools/list").unwrap(),
-            json!({"ok": true})
-        );
+        assert_eq!(read_result(&r, 3, "tools/list").unwrap(), json!({"ok": true}));
     }
 
     #[test]
@@ -248,24 +212,14 @@ mod tests {
     #[test]
     fn wrong_content_type_is_refused() {
         let mut r = wire::json(StatusCode::OK, &json!({}));
-        r.headers_mut()
-            .insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
-        assert!(matches!(
-            read_result(&r, 1, "initialize"),
-            Err(Error::Unexpected { .. })
-        ));
+        r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/html"));
+        assert!(matches!(read_result(&r, 1, "initialize"), Err(Error::Unexpected { .. })));
     }
 
     #[test]
     fn unsupported_protocol_version_is_refused() {
         let r = wire::json(StatusCode::OK, &json!({}));
         let e = read_session(&r, &json!({"protocolVersion": "1999-01-01"})).unwrap_err();
-        assert!(matches!(
-            e,
-            Error::Unexpected {
-                what: "protocolVersion in the initialize result",
-                ..
-            }
-        ));
+        assert!(matches!(e, Error::Unexpected { what: "protocolVersion in the initialize result", .. }));
     }
 }

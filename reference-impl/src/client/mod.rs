@@ -240,11 +240,7 @@ impl PublicClient {
         self.op = Some(op);
         self.goal = Goal::Operation;
         self.budget = Budget::default();
-        self.stage = if self.session.is_some() {
-            Stage::Operation
-        } else {
-            Stage::Initialize
-        };
+        self.stage = if self.session.is_some() { Stage::Operation } else { Stage::Initialize };
         let r = self.send_mcp(env);
         self.settle(r)
     }
@@ -253,34 +249,26 @@ impl PublicClient {
     pub fn on_response(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> ClientStep {
         let r = match std::mem::replace(&mut self.waiting, Waiting::Idle) {
             Waiting::Mcp { id, sent_token } => self.on_mcp_response(fetched, id, sent_token, env),
-            Waiting::ProtectedResourceMetadata {
-                candidates,
-                next,
-                demand,
-            } => self.on_protected_resource_metadata(fetched, candidates, next, demand),
-            Waiting::AuthorizationServerMetadata {
-                issuer,
-                scopes_supported,
-                candidates,
-                next,
-                demand,
-            } => self.on_authorization_server_metadata(
-                fetched,
-                issuer,
-                scopes_supported,
-                candidates,
-                next,
-                demand,
-                env,
-            ),
-            Waiting::Registration { issuer, demand } => {
-                self.on_registration(fetched, issuer, demand, env)
+            Waiting::ProtectedResourceMetadata { candidates, next, demand } => {
+                self.on_protected_resource_metadata(fetched, candidates, next, demand)
             }
+            Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand } => {
+                self.on_authorization_server_metadata(
+                    fetched,
+                    issuer,
+                    scopes_supported,
+                    candidates,
+                    next,
+                    demand,
+                    env,
+                )
+            }
+            Waiting::Registration { issuer, demand } => self.on_registration(fetched, issuer, demand, env),
             Waiting::CodeExchange { scope } => self.on_code_exchange(fetched, scope, env),
             Waiting::Refresh => self.on_refresh(fetched, env),
-            Waiting::Idle | Waiting::Redirect(_) => Err(Error::Config(
-                "on_response called while no request is outstanding".into(),
-            )),
+            Waiting::Idle | Waiting::Redirect(_) => {
+                Err(Error::Config("on_response called while no request is outstanding".into()))
+            }
         };
         self.settle(r)
     }
@@ -290,9 +278,7 @@ impl PublicClient {
     pub fn on_redirect(&mut self, url: &str, env: &mut Env<'_>) -> ClientStep {
         let r = match std::mem::replace(&mut self.waiting, Waiting::Idle) {
             Waiting::Redirect(request) => self.on_authorization_response(url, *request, env),
-            _ => Err(Error::Config(
-                "on_redirect called while no authorization is pending".into(),
-            )),
+            _ => Err(Error::Config("on_redirect called while no authorization is pending".into())),
         };
         self.settle(r)
     }
@@ -355,23 +341,13 @@ impl PublicClient {
 
     /// The token to send to the current server: only one issued for it (CL-25).
     fn bearer(&self) -> Option<&str> {
-        self.tokens
-            .as_ref()
-            .filter(|t| t.is_for(&self.config.server_url))
-            .map(|t| t.access_token.as_str())
+        self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)).map(|t| t.access_token.as_str())
     }
 
     fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
-        if let Some(t) = self
-            .tokens
-            .as_ref()
-            .filter(|t| t.is_for(&self.config.server_url))
-        {
+        if let Some(t) = self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)) {
             if t.expires_within(env.now, self.config.refresh_margin) {
-                if t.refresh_token.is_some()
-                    && self.authority.is_some()
-                    && self.registered.is_some()
-                {
+                if t.refresh_token.is_some() && self.authority.is_some() && self.registered.is_some() {
                     return self.send_refresh(env);
                 }
                 self.tokens = None;
@@ -383,24 +359,14 @@ impl PublicClient {
             Stage::Initialize => mcp::initialize(id, &self.config.client_name),
             Stage::Initialized => mcp::initialized(),
             Stage::Operation => {
-                let op = self
-                    .op
-                    .as_ref()
-                    .ok_or_else(|| Error::Config("no operation was started".into()))?;
+                let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
                 mcp::operation(id, op)
             }
         };
-        let session = if self.stage == Stage::Initialize {
-            None
-        } else {
-            self.session.as_ref()
-        };
+        let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
         let bearer = self.bearer();
         let request = mcp::post(&self.config.server_url, &message, session, bearer)?;
-        self.waiting = Waiting::Mcp {
-            id,
-            sent_token: bearer.is_some(),
-        };
+        self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
         Ok(ClientStep::Send(request))
     }
 
@@ -448,10 +414,7 @@ impl PublicClient {
             Stage::Operation => {
                 let method = self.op.as_ref().map_or("mcp request", Operation::method);
                 let result = mcp::read_result(&r, id, method)?;
-                Ok(ClientStep::Done(Outcome {
-                    result,
-                    authorizations: self.budget.authorizations,
-                }))
+                Ok(ClientStep::Done(Outcome { result, authorizations: self.budget.authorizations }))
             }
         }
     }
@@ -461,10 +424,7 @@ impl PublicClient {
             Rejection::Unauthorized(challenge) => {
                 if sent_token {
                     if self.budget.invalid_token_retried {
-                        let error = challenge
-                            .as_ref()
-                            .and_then(|c| c.get("error"))
-                            .unwrap_or("none");
+                        let error = challenge.as_ref().and_then(|c| c.get("error")).unwrap_or("none");
                         return Err(Error::Refused(format!(
                             "the mcp server answered 401 (error `{error}`) to a freshly issued token; \
                              expected it to accept the token after one re-authorization"
@@ -521,18 +481,10 @@ impl PublicClient {
         last: Option<Error>,
     ) -> Result<ClientStep> {
         let Some(url) = candidates.get(next) else {
-            return Err(none_served(
-                "protected resource metadata",
-                &candidates,
-                last,
-            ));
+            return Err(none_served("protected resource metadata", &candidates, last));
         };
         let request = wire::get_json_request(url)?;
-        self.waiting = Waiting::ProtectedResourceMetadata {
-            candidates,
-            next,
-            demand,
-        };
+        self.waiting = Waiting::ProtectedResourceMetadata { candidates, next, demand };
         Ok(ClientStep::Send(request))
     }
 
@@ -544,16 +496,10 @@ impl PublicClient {
         demand: Demand,
     ) -> Result<ClientStep> {
         match discovery::read_prm(fetched, &self.config.server_url)? {
-            Probe::Next(e) => {
-                self.probe_protected_resource_metadata(candidates, next + 1, demand, Some(e))
-            }
+            Probe::Next(e) => self.probe_protected_resource_metadata(candidates, next + 1, demand, Some(e)),
             Probe::Found(prm) => {
                 let issuer = discovery::issuer(&prm)?;
-                if self
-                    .tokens
-                    .as_ref()
-                    .is_some_and(|t| t.issuer.as_deref() != Some(issuer.as_str()))
-                {
+                if self.tokens.as_ref().is_some_and(|t| t.issuer.as_deref() != Some(issuer.as_str())) {
                     // The server now names another AS: the old token is not for it (CL-25).
                     self.tokens = None;
                 }
@@ -580,20 +526,11 @@ impl PublicClient {
         last: Option<Error>,
     ) -> Result<ClientStep> {
         let Some(url) = candidates.get(next) else {
-            return Err(none_served(
-                "authorization server metadata",
-                &candidates,
-                last,
-            ));
+            return Err(none_served("authorization server metadata", &candidates, last));
         };
         let request = wire::get_json_request(url)?;
-        self.waiting = Waiting::AuthorizationServerMetadata {
-            issuer,
-            scopes_supported,
-            candidates,
-            next,
-            demand,
-        };
+        self.waiting =
+            Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand };
         Ok(ClientStep::Send(request))
     }
 
@@ -618,25 +555,20 @@ impl PublicClient {
                 Some(e),
             ),
             Probe::Found(metadata) => {
-                self.authority = Some(Authority {
-                    metadata,
-                    scopes_supported,
-                });
+                self.authority = Some(Authority { metadata, scopes_supported });
                 self.register(demand, env)
             }
         }
     }
 
     fn authority(&self) -> Result<&Authority> {
-        self.authority.as_ref().ok_or_else(|| {
-            Error::Missing("authorization server metadata (no discovery ran)".into())
-        })
+        self.authority
+            .as_ref()
+            .ok_or_else(|| Error::Missing("authorization server metadata (no discovery ran)".into()))
     }
 
     fn registered(&self) -> Result<&Registered> {
-        self.registered
-            .as_ref()
-            .ok_or_else(|| Error::Missing("client id (no registration ran)".into()))
+        self.registered.as_ref().ok_or_else(|| Error::Missing("client id (no registration ran)".into()))
     }
 
     fn token_endpoint(&self) -> Result<&str> {
@@ -665,14 +597,9 @@ impl PublicClient {
                 auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),
                 client_id: p.client_id,
             },
-            Approach::MetadataDocument(url) => Registered {
-                issuer,
-                client_id: url,
-                auth: ClientAuth::None,
-            },
+            Approach::MetadataDocument(url) => Registered { issuer, client_id: url, auth: ClientAuth::None },
             Approach::Dynamic(endpoint) => {
-                let request =
-                    registration::registration_request(&endpoint, &c.redirect_uri, &c.client_name)?;
+                let request = registration::registration_request(&endpoint, &c.redirect_uri, &c.client_name)?;
                 self.waiting = Waiting::Registration { issuer, demand };
                 return Ok(ClientStep::Send(request));
             }
@@ -694,11 +621,7 @@ impl PublicClient {
             info.metadata.token_endpoint_auth_method.as_deref(),
             &self.authority()?.metadata,
         );
-        self.registered = Some(Registered {
-            issuer,
-            client_id: info.client_id,
-            auth,
-        });
+        self.registered = Some(Registered { issuer, client_id: info.client_id, auth });
         self.authorize(demand, env)
     }
 
@@ -745,8 +668,7 @@ impl PublicClient {
         }
         let metadata = &self.authority()?.metadata;
         let iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
-        let code =
-            redirect_params(url)?.validate(&request.state, &metadata.issuer, iss_required)?;
+        let code = redirect_params(url)?.validate(&request.state, &metadata.issuer, iss_required)?;
         let token_endpoint = self.token_endpoint()?;
         let grant = [
             ("grant_type", "authorization_code"),
@@ -764,9 +686,7 @@ impl PublicClient {
             &grant,
             env,
         )?;
-        self.waiting = Waiting::CodeExchange {
-            scope: request.scope,
-        };
+        self.waiting = Waiting::CodeExchange { scope: request.scope };
         Ok(ClientStep::Send(token_request))
     }
 
@@ -778,13 +698,7 @@ impl PublicClient {
     ) -> Result<ClientStep> {
         let response = token::read_token_response(&fetched?)?;
         let issuer = self.authority()?.metadata.issuer.clone();
-        self.tokens = Some(TokenSet::from_response(
-            response,
-            scope,
-            &self.resource,
-            Some(issuer),
-            env.now,
-        ));
+        self.tokens = Some(TokenSet::from_response(response, scope, &self.resource, Some(issuer), env.now));
         self.proceed(env)
     }
 
@@ -827,23 +741,15 @@ impl PublicClient {
     fn on_refresh(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> Result<ClientStep> {
         match token::read_token_response(&fetched?) {
             Ok(response) => {
-                let tokens = self
-                    .tokens
-                    .as_mut()
-                    .ok_or_else(|| Error::Missing("tokens to refresh".into()))?;
+                let tokens =
+                    self.tokens.as_mut().ok_or_else(|| Error::Missing("tokens to refresh".into()))?;
                 tokens.refreshed(response, env.now);
                 self.proceed(env)
             }
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
                 // The refresh token is dead: authorize again for the same scope.
                 let step_up_scope = self.tokens.take().and_then(|t| t.scope);
-                self.authorize(
-                    Demand {
-                        challenge_scope: None,
-                        step_up_scope,
-                    },
-                    env,
-                )
+                self.authorize(Demand { challenge_scope: None, step_up_scope }, env)
             }
             Err(e) => Err(e),
         }
@@ -853,7 +759,5 @@ impl PublicClient {
 /// The error when no candidate URL served a document.
 fn none_served(what: &str, candidates: &[String], last: Option<Error>) -> Error {
     let last = last.map_or_else(|| "no candidate".to_string(), |e| e.to_string());
-    Error::Missing(format!(
-        "{what}: none of {candidates:?} served it (last: {last})"
-    ))
+    Error::Missing(format!("{what}: none of {candidates:?} served it (last: {last})"))
 }

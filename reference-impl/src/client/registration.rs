@@ -74,11 +74,7 @@ pub fn check_metadata_document_url(url: &str) -> Result<()> {
 
 /// The RFC 7591 registration request of a public client using the authorization code
 /// grant with refresh tokens.
-pub fn registration_request(
-    endpoint: &str,
-    redirect_uri: &str,
-    client_name: &str,
-) -> Result<Request> {
+pub fn registration_request(endpoint: &str, redirect_uri: &str, client_name: &str) -> Result<Request> {
     let metadata = ClientMetadata {
         redirect_uris: vec![redirect_uri.to_string()],
         token_endpoint_auth_method: Some("none".into()),
@@ -93,22 +89,14 @@ pub fn registration_request(
 /// Reads a registration response: 201 with client information (RFC 7591 §3.2.1).
 pub fn read_registration_response(r: &Response) -> Result<ClientInformation> {
     if r.status() != StatusCode::CREATED {
-        return Err(
-            match wire::error_from_response("registration endpoint", r) {
-                Error::HttpStatus { what, received, .. } => Error::HttpStatus {
-                    what,
-                    received,
-                    expected: "201",
-                },
-                e => e,
-            },
-        );
+        return Err(match wire::error_from_response("registration endpoint", r) {
+            Error::HttpStatus { what, received, .. } => Error::HttpStatus { what, received, expected: "201" },
+            e => e,
+        });
     }
     let info: ClientInformation = wire::parse_json("client information response", r.body())?;
     if info.client_id.is_empty() {
-        return Err(Error::Missing(
-            "client_id in the client information response (it is empty)".into(),
-        ));
+        return Err(Error::Missing("client_id in the client information response (it is empty)".into()));
     }
     Ok(info)
 }
@@ -152,26 +140,14 @@ mod tests {
 
     #[test]
     fn order_is_pre_registered_then_cimd_then_dcr() {
-        let pre = PreRegistered {
-            client_id: "c".into(),
-            client_secret: None,
-        };
+        let pre = PreRegistered { client_id: "c".into(), client_secret: None };
         let url = "https://client.example/meta.json";
         let cimd = Some(url);
-        assert_eq!(
-            choose(Some(&pre), cimd, &meta()).unwrap(),
-            Approach::PreRegistered(pre)
-        );
-        assert_eq!(
-            choose(None, cimd, &meta()).unwrap(),
-            Approach::MetadataDocument(url.into())
-        );
+        assert_eq!(choose(Some(&pre), cimd, &meta()).unwrap(), Approach::PreRegistered(pre));
+        assert_eq!(choose(None, cimd, &meta()).unwrap(), Approach::MetadataDocument(url.into()));
         let mut m = meta();
         m.client_id_metadata_document_supported = None;
-        assert_eq!(
-            choose(None, cimd, &m).unwrap(),
-            Approach::Dynamic("https://as.example/register".into())
-        );
+        assert_eq!(choose(None, cimd, &m).unwrap(), Approach::Dynamic("https://as.example/register".into()));
         m.registration_endpoint = None;
         assert!(matches!(choose(None, cimd, &m), Err(Error::Refused(_))));
     }
@@ -181,11 +157,7 @@ mod tests {
         let r = wire::json(StatusCode::OK, &serde_json::json!({"client_id": "c"}));
         assert_eq!(
             read_registration_response(&r),
-            Err(Error::HttpStatus {
-                what: "registration endpoint",
-                received: 200,
-                expected: "201"
-            })
+            Err(Error::HttpStatus { what: "registration endpoint", received: 200, expected: "201" })
         );
         let r = wire::oauth_error(StatusCode::BAD_REQUEST, "invalid_redirect_uri", "no");
         assert!(matches!(
@@ -205,15 +177,9 @@ mod tests {
     fn secret_post_only_when_basic_is_not_supported() {
         let mut m = meta();
         assert!(matches!(client_auth(None, None, &m), ClientAuth::None));
-        assert!(matches!(
-            client_auth(Some("s"), None, &m),
-            ClientAuth::SecretBasic(_)
-        ));
+        assert!(matches!(client_auth(Some("s"), None, &m), ClientAuth::SecretBasic(_)));
         m.token_endpoint_auth_methods_supported = Some(vec!["client_secret_post".into()]);
-        assert!(matches!(
-            client_auth(Some("s"), None, &m),
-            ClientAuth::SecretPost(_)
-        ));
+        assert!(matches!(client_auth(Some("s"), None, &m), ClientAuth::SecretPost(_)));
         assert!(matches!(
             client_auth(Some("s"), Some("client_secret_basic"), &m),
             ClientAuth::SecretBasic(_)

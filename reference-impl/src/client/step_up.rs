@@ -35,11 +35,7 @@ pub fn rejection(r: &Response) -> Option<Rejection> {
 /// space-separated.
 pub fn scope_union(current: Option<&str>, challenged: Option<&str>) -> String {
     let mut out: Vec<&str> = Vec::new();
-    for s in current
-        .into_iter()
-        .chain(challenged)
-        .flat_map(str::split_ascii_whitespace)
-    {
+    for s in current.into_iter().chain(challenged).flat_map(str::split_ascii_whitespace) {
         if !out.contains(&s) {
             out.push(s);
         }
@@ -71,10 +67,7 @@ mod tests {
     #[test]
     fn forbidden_without_insufficient_scope_is_not_a_step_up() {
         assert_eq!(
-            rejection(&with_challenge(
-                StatusCode::FORBIDDEN,
-                r#"Bearer error="invalid_token""#
-            )),
+            rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="invalid_token""#)),
             None
         );
         assert!(matches!(
@@ -86,10 +79,7 @@ mod tests {
     #[test]
     fn malformed_challenge_still_means_unauthorized() {
         assert_eq!(
-            rejection(&with_challenge(
-                StatusCode::UNAUTHORIZED,
-                r#"Bearer realm="x"#
-            )),
+            rejection(&with_challenge(StatusCode::UNAUTHORIZED, r#"Bearer realm="x"#)),
             Some(Rejection::Unauthorized(None))
         );
         assert!(matches!(

@@ -36,9 +36,7 @@ impl Seen {
         serde_json::from_slice(&self.body).unwrap()
     }
     fn authorization(&self) -> Option<&str> {
-        self.headers
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
+        self.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok())
     }
 }
 
@@ -117,9 +115,7 @@ impl World {
                 ..Default::default()
             },
             as_metadata_url: format!("{AS}/.well-known/oauth-authorization-server"),
-            needs: [("tools/list", "tools:read"), ("tools/call", "tools:write")]
-                .into_iter()
-                .collect(),
+            needs: [("tools/list", "tools:read"), ("tools/call", "tools:write")].into_iter().collect(),
             always_forbid: false,
             tamper: Tamper::None,
             expires_in: 3600,
@@ -161,9 +157,7 @@ impl World {
                 };
                 wire::json(StatusCode::OK, &prm)
             }
-            ("GET", u) if u == self.as_metadata_url => {
-                wire::json(StatusCode::OK, &self.as_metadata)
-            }
+            ("GET", u) if u == self.as_metadata_url => wire::json(StatusCode::OK, &self.as_metadata),
             ("POST", "https://as.example/register") => {
                 let mut info: Value = seen.json();
                 info["client_id"] = json!("dyn-client");
@@ -191,10 +185,8 @@ impl World {
             c
         };
         let mut r = wire::json(status, &json!({}));
-        r.headers_mut().insert(
-            header::WWW_AUTHENTICATE,
-            HeaderValue::from_str(&c.to_header_value()).unwrap(),
-        );
+        r.headers_mut()
+            .insert(header::WWW_AUTHENTICATE, HeaderValue::from_str(&c.to_header_value()).unwrap());
         r
     }
 
@@ -206,16 +198,9 @@ impl World {
             .filter(|g| g.resource == server && !self.reject_all_tokens)
             .cloned();
         let Some(grant) = grant else {
-            let error = if seen.authorization().is_some() {
-                "invalid_token"
-            } else {
-                ""
-            };
-            let mut c = if error.is_empty() {
-                Challenge::bearer()
-            } else {
-                Challenge::bearer().with("error", error)
-            };
+            let error = if seen.authorization().is_some() { "invalid_token" } else { "" };
+            let mut c =
+                if error.is_empty() { Challenge::bearer() } else { Challenge::bearer().with("error", error) };
             if let Some(scope) = self.scope_in_401 {
                 c = c.with("scope", scope);
             }
@@ -224,21 +209,12 @@ impl World {
         let msg = seen.json();
         let method = msg["method"].as_str().unwrap_or("");
         if method != "initialize" {
-            assert_eq!(
-                seen.headers.get("mcp-session-id").unwrap(),
-                "sess-1",
-                "{method} without session"
-            );
-            assert_eq!(
-                seen.headers.get("mcp-protocol-version").unwrap(),
-                "2025-11-25"
-            );
+            assert_eq!(seen.headers.get("mcp-session-id").unwrap(), "sess-1", "{method} without session");
+            assert_eq!(seen.headers.get("mcp-protocol-version").unwrap(), "2025-11-25");
         }
         if let Some(need) = self.needs.get(method) {
             if self.always_forbid || !grant.scope.split(' ').any(|s| s == *need) {
-                let c = Challenge::bearer()
-                    .with("error", "insufficient_scope")
-                    .with("scope", *need);
+                let c = Challenge::bearer().with("error", "insufficient_scope").with("scope", *need);
                 return self.challenge(server, StatusCode::FORBIDDEN, c);
             }
         }
@@ -251,8 +227,7 @@ impl World {
                         "protocolVersion": "2025-11-25", "capabilities": {"tools": {}},
                         "serverInfo": {"name": "fake", "version": "0"}}}),
                 );
-                r.headers_mut()
-                    .insert("mcp-session-id", HeaderValue::from_static("sess-1"));
+                r.headers_mut().insert("mcp-session-id", HeaderValue::from_static("sess-1"));
                 r
             }
             "notifications/initialized" => {
@@ -260,10 +235,9 @@ impl World {
                 *r.status_mut() = StatusCode::ACCEPTED;
                 r
             }
-            "tools/list" => wire::json(
-                StatusCode::OK,
-                &json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}}),
-            ),
+            "tools/list" => {
+                wire::json(StatusCode::OK, &json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}}))
+            }
             _ => {
                 // tools/call answers as an event stream.
                 let body = format!(
@@ -271,10 +245,7 @@ impl World {
                     json!({"jsonrpc": "2.0", "id": id, "result": {"content": [{"type": "text", "text": server}]}})
                 );
                 let mut r = Response::new(Bytes::from(body));
-                r.headers_mut().insert(
-                    header::CONTENT_TYPE,
-                    HeaderValue::from_static("text/event-stream"),
-                );
+                r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
                 r
             }
         }
@@ -299,9 +270,7 @@ impl World {
                 let Some(g) = p.get("code").and_then(|c| self.codes.remove(c)) else {
                     return bad("invalid_grant");
                 };
-                let ok = p
-                    .get("code_verifier")
-                    .is_some_and(|v| pkce::verify_s256(v, &g.challenge).is_ok())
+                let ok = p.get("code_verifier").is_some_and(|v| pkce::verify_s256(v, &g.challenge).is_ok())
                     && p.get("resource") == Some(g.resource.as_str())
                     && p.get("redirect_uri") == Some(g.redirect_uri.as_str());
                 if !ok {
@@ -335,11 +304,7 @@ impl World {
         };
         let redirect = grant.redirect_uri.clone();
         self.codes.insert(code.clone(), grant);
-        let state = if self.tamper == Tamper::State {
-            "forged"
-        } else {
-            q.get("state").unwrap_or("")
-        };
+        let state = if self.tamper == Tamper::State { "forged" } else { q.get("state").unwrap_or("") };
         let issuer = self.as_metadata.issuer.clone();
         let mut pairs = vec![("code", code.as_str()), ("state", state)];
         match self.tamper {
@@ -351,17 +316,11 @@ impl World {
     }
 
     fn requests_to(&self, prefix: &str) -> Vec<&Seen> {
-        self.seen
-            .iter()
-            .filter(|s| s.url.starts_with(prefix))
-            .collect()
+        self.seen.iter().filter(|s| s.url.starts_with(prefix)).collect()
     }
 
     fn token_requests(&self) -> Vec<Params> {
-        self.requests_to("https://as.example/token")
-            .iter()
-            .map(|s| s.form())
-            .collect()
+        self.requests_to("https://as.example/token").iter().map(|s| s.form()).collect()
     }
 }
 
@@ -397,10 +356,7 @@ fn drive(
 }
 
 fn call(client: &mut PublicClient, world: &mut World, env: &mut Env<'_>) -> ClientStep {
-    let op = Operation::CallTool {
-        name: "echo".into(),
-        arguments: json!({"x": 1}),
-    };
+    let op = Operation::CallTool { name: "echo".into(), arguments: json!({"x": 1}) };
     let step = client.start(op, env);
     drive(client, world, step, env)
 }
@@ -422,18 +378,12 @@ fn happy_path_walks_the_whole_flow() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     let mut world = World::new();
     let mut c = client();
-    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else {
-        panic!("expected done")
-    };
+    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else { panic!("expected done") };
     assert_eq!(out.result["content"][0]["text"], MCP);
     // tools/call needs tools:write, PRM offers tools:read: one authorization, one step-up.
     assert_eq!(out.authorizations, 2);
 
-    let trail: Vec<String> = world
-        .seen
-        .iter()
-        .map(|s| format!("{} {}", s.method, s.url))
-        .collect();
+    let trail: Vec<String> = world.seen.iter().map(|s| format!("{} {}", s.method, s.url)).collect();
     assert_eq!(
         trail[..7],
         [
@@ -447,28 +397,16 @@ fn happy_path_walks_the_whole_flow() {
         ]
     );
     let mcp: Vec<Value> = world.requests_to(MCP).iter().map(|s| s.json()).collect();
-    let methods: Vec<&str> = mcp
-        .iter()
-        .map(|m| m["method"].as_str().unwrap_or(""))
-        .collect();
+    let methods: Vec<&str> = mcp.iter().map(|m| m["method"].as_str().unwrap_or("")).collect();
     assert_eq!(
         methods,
-        [
-            "initialize",
-            "initialize",
-            "notifications/initialized",
-            "tools/call",
-            "tools/call"
-        ]
+        ["initialize", "initialize", "notifications/initialized", "tools/call", "tools/call"]
     );
 
     // Registration body.
     let reg = world.requests_to("https://as.example/register")[0].json();
     assert_eq!(reg["redirect_uris"], json!([REDIRECT]));
-    assert_eq!(
-        reg["grant_types"],
-        json!(["authorization_code", "refresh_token"])
-    );
+    assert_eq!(reg["grant_types"], json!(["authorization_code", "refresh_token"]));
     assert_eq!(reg["token_endpoint_auth_method"], "none");
     assert_eq!(c.client_id(), Some("dyn-client"));
 
@@ -488,32 +426,17 @@ fn happy_path_walks_the_whole_flow() {
         assert_eq!(t.get("redirect_uri"), Some(REDIRECT));
         let verifier = t.get("code_verifier").unwrap();
         pkce::check_verifier_syntax(verifier).unwrap();
-        assert_eq!(
-            a.get("code_challenge"),
-            Some(pkce::challenge_s256(verifier).as_str())
-        );
+        assert_eq!(a.get("code_challenge"), Some(pkce::challenge_s256(verifier).as_str()));
     }
-    assert_ne!(
-        tokens[0].get("code_verifier"),
-        tokens[1].get("code_verifier")
-    );
+    assert_ne!(tokens[0].get("code_verifier"), tokens[1].get("code_verifier"));
 
     // The token travels in the header only, on every request once it exists.
     let token = c.tokens().unwrap().access_token.clone();
     for s in &world.seen {
-        assert!(
-            !s.url.contains(&token) && !s.url.contains("access_token"),
-            "{}",
-            s.url
-        );
+        assert!(!s.url.contains(&token) && !s.url.contains("access_token"), "{}", s.url);
     }
     for s in world.requests_to(MCP).iter().skip(1) {
-        assert!(
-            s.authorization()
-                .is_some_and(|h| h.starts_with("Bearer at-")),
-            "{:?}",
-            s.authorization()
-        );
+        assert!(s.authorization().is_some_and(|h| h.starts_with("Bearer at-")), "{:?}", s.authorization());
     }
     let t = c.tokens().unwrap();
     assert_eq!(t.resource, MCP);
@@ -525,9 +448,7 @@ fn happy_path_walks_the_whole_flow() {
     // A second operation reuses the session and the token: one request, no authorization.
     let before = world.seen.len();
     let step = c.start(Operation::ListTools, &mut env);
-    let ClientStep::Done(out) = drive(&mut c, &mut world, step, &mut env) else {
-        panic!("expected done")
-    };
+    let ClientStep::Done(out) = drive(&mut c, &mut world, step, &mut env) else { panic!("expected done") };
     assert_eq!((out.result, out.authorizations), (json!({"tools": []}), 0));
     assert_eq!(world.seen.len(), before + 1);
 }
@@ -539,16 +460,7 @@ fn refuses_metadata_naming_another_resource() {
     let mut world = World::new();
     world.prm_resource = Some("https://evil.example/mcp");
     let e = failure(call(&mut client(), &mut world, &mut env));
-    assert!(
-        matches!(
-            e,
-            Error::Unexpected {
-                what: "protected resource metadata `resource`",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Unexpected { what: "protected resource metadata `resource`", .. }), "{e}");
     assert!(world.requests_to(AS).is_empty());
 }
 
@@ -572,10 +484,7 @@ fn refuses_authorization_server_without_s256() {
         let mut world = World::new();
         world.as_metadata.code_challenge_methods_supported = methods;
         let e = failure(call(&mut client(), &mut world, &mut env));
-        assert!(
-            matches!(e, Error::Refused(ref m) if m.contains("code_challenge_methods_supported")),
-            "{e}"
-        );
+        assert!(matches!(e, Error::Refused(ref m) if m.contains("code_challenge_methods_supported")), "{e}");
         assert!(world.authorize_urls.is_empty());
     }
 }
@@ -587,10 +496,7 @@ fn refuses_javascript_authorization_endpoint() {
     let mut world = World::new();
     world.as_metadata.authorization_endpoint = Some("javascript:alert(document.cookie)".into());
     let e = failure(call(&mut client(), &mut world, &mut env));
-    assert!(
-        matches!(e, Error::Refused(ref m) if m.contains("authorization_endpoint")),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Refused(ref m) if m.contains("authorization_endpoint")), "{e}");
     assert!(world.authorize_urls.is_empty());
 }
 
@@ -601,16 +507,7 @@ fn state_mismatch_stops_before_the_token_request() {
     let mut world = World::new();
     world.tamper = Tamper::State;
     let e = failure(call(&mut client(), &mut world, &mut env));
-    assert!(
-        matches!(
-            e,
-            Error::Unexpected {
-                what: "state in the authorization response",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Unexpected { what: "state in the authorization response", .. }), "{e}");
     assert!(world.token_requests().is_empty());
 }
 
@@ -621,37 +518,20 @@ fn missing_or_wrong_iss_is_refused_when_advertised() {
     let mut world = World::new();
     world.tamper = Tamper::DropIss;
     let e = failure(call(&mut client(), &mut world, &mut env));
-    assert!(
-        matches!(e, Error::Missing(ref m) if m.starts_with("iss in the authorization response")),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Missing(ref m) if m.starts_with("iss in the authorization response")), "{e}");
     assert!(world.token_requests().is_empty());
 
     let mut world = World::new();
     world.tamper = Tamper::WrongIss;
     let e = failure(call(&mut client(), &mut world, &mut env));
-    assert!(
-        matches!(
-            e,
-            Error::Unexpected {
-                what: "iss in the authorization response",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Unexpected { what: "iss in the authorization response", .. }), "{e}");
     assert!(world.token_requests().is_empty());
 
     // Not advertised and absent: accepted.
     let mut world = World::new();
     world.tamper = Tamper::DropIss;
-    world
-        .as_metadata
-        .authorization_response_iss_parameter_supported = None;
-    assert!(matches!(
-        call(&mut client(), &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    world.as_metadata.authorization_response_iss_parameter_supported = None;
+    assert!(matches!(call(&mut client(), &mut world, &mut env), ClientStep::Done(_)));
 }
 
 #[test]
@@ -661,10 +541,7 @@ fn step_up_gives_up_after_max_step_up() {
     let mut world = World::new();
     world.always_forbid = true;
     let e = failure(call(&mut client(), &mut world, &mut env));
-    assert!(
-        matches!(e, Error::Refused(ref m) if m.contains("after 2 step-up authorizations")),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Refused(ref m) if m.contains("after 2 step-up authorizations")), "{e}");
     // The first authorization plus two step-ups.
     assert_eq!(world.authorize_urls.len(), 3);
 }
@@ -676,35 +553,20 @@ fn token_for_one_server_is_never_sent_to_another() {
     let mut world = World::new();
     world.servers.push(MCP_B);
     let mut c = client();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     let token_a = c.tokens().unwrap().access_token.clone();
 
     c.connect(MCP_B).unwrap();
     let first_b = world.seen.len();
-    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else {
-        panic!("expected done")
-    };
+    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else { panic!("expected done") };
     assert_eq!(out.result["content"][0]["text"], MCP_B);
     let to_b = world.requests_to(MCP_B);
     assert!(to_b[0].authorization().is_none());
-    assert!(
-        to_b.iter()
-            .all(|s| s.authorization() != Some(&format!("Bearer {token_a}")))
-    );
-    assert!(
-        world.seen[first_b..]
-            .iter()
-            .all(|s| !s.url.contains(&token_a))
-    );
+    assert!(to_b.iter().all(|s| s.authorization() != Some(&format!("Bearer {token_a}"))));
+    assert!(world.seen[first_b..].iter().all(|s| !s.url.contains(&token_a)));
     let auth_b = query(world.authorize_urls.last().unwrap());
     assert_eq!(auth_b.get("resource"), Some(MCP_B));
-    assert_eq!(
-        world.token_requests().last().unwrap().get("resource"),
-        Some(MCP_B)
-    );
+    assert_eq!(world.token_requests().last().unwrap().get("resource"), Some(MCP_B));
     assert_eq!(c.tokens().unwrap().resource, MCP_B);
 }
 
@@ -715,15 +577,9 @@ fn discovery_falls_back_from_path_to_root_without_resource_metadata() {
     let mut world = World::new();
     world.challenge_names_metadata = false;
     world.prm_at_path = false;
-    assert!(matches!(
-        call(&mut client(), &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
-    let prm: Vec<&str> = world
-        .requests_to("https://mcp.example/.well-known")
-        .iter()
-        .map(|s| s.url.as_str())
-        .collect();
+    assert!(matches!(call(&mut client(), &mut world, &mut env), ClientStep::Done(_)));
+    let prm: Vec<&str> =
+        world.requests_to("https://mcp.example/.well-known").iter().map(|s| s.url.as_str()).collect();
     assert_eq!(prm[..2], [PRM_PATH, PRM_ROOT]);
 }
 
@@ -737,10 +593,7 @@ fn authorization_server_discovery_follows_the_mcp_order_for_a_path_issuer() {
     world.as_metadata.issuer = issuer.into();
     world.as_metadata_url = format!("{issuer}/.well-known/openid-configuration");
     let mut c = client();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     let metadata: Vec<&str> = world
         .seen
         .iter()
@@ -765,23 +618,14 @@ fn refresh_before_expiry_stores_the_rotated_token() {
     let mut world = World::new();
     world.expires_in = 300;
     let mut c = client();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     let first = c.tokens().unwrap().clone();
 
     // 250 s later the token is within the 60 s margin: refresh, then call.
     env.now = Time::from_unix_secs(1_250);
     let before = world.seen.len();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
-    let trail: Vec<&str> = world.seen[before..]
-        .iter()
-        .map(|s| s.url.as_str())
-        .collect();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let trail: Vec<&str> = world.seen[before..].iter().map(|s| s.url.as_str()).collect();
     assert_eq!(trail, ["https://as.example/token", MCP]);
     let refresh = world.token_requests().pop().unwrap();
     assert_eq!(refresh.get("grant_type"), Some("refresh_token"));
@@ -789,24 +633,15 @@ fn refresh_before_expiry_stores_the_rotated_token() {
     assert_eq!(refresh.get("resource"), Some(MCP));
     let now = c.tokens().unwrap().clone();
     assert_ne!(now.refresh_token, first.refresh_token);
-    assert!(
-        world
-            .refresh
-            .contains_key(now.refresh_token.as_deref().unwrap())
-    );
+    assert!(world.refresh.contains_key(now.refresh_token.as_deref().unwrap()));
     assert_eq!(now.expires_at, Some(Time::from_unix_secs(1_550)));
     assert_eq!(now.scope, first.scope);
 
     // An explicit refresh uses the rotated token and finishes with null.
     let step = c.refresh(&mut env);
-    let ClientStep::Done(out) = drive(&mut c, &mut world, step, &mut env) else {
-        panic!("expected done")
-    };
+    let ClientStep::Done(out) = drive(&mut c, &mut world, step, &mut env) else { panic!("expected done") };
     assert_eq!(out.result, Value::Null);
-    assert_eq!(
-        world.token_requests().pop().unwrap().get("refresh_token"),
-        now.refresh_token.as_deref()
-    );
+    assert_eq!(world.token_requests().pop().unwrap().get("refresh_token"), now.refresh_token.as_deref());
 }
 
 #[test]
@@ -816,22 +651,14 @@ fn invalid_grant_on_refresh_runs_a_new_authorization() {
     let mut world = World::new();
     world.expires_in = 300;
     let mut c = client();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     world.refresh_invalid = true;
     env.now = Time::from_unix_secs(1_250);
     let authorized = world.authorize_urls.len();
-    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else {
-        panic!("expected done")
-    };
+    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else { panic!("expected done") };
     assert_eq!(out.authorizations, 1);
     assert_eq!(world.authorize_urls.len(), authorized + 1);
-    assert_eq!(
-        query(world.authorize_urls.last().unwrap()).get("scope"),
-        Some("tools:read tools:write")
-    );
+    assert_eq!(query(world.authorize_urls.last().unwrap()).get("scope"), Some("tools:read tools:write"));
 }
 
 #[test]
@@ -840,18 +667,12 @@ fn rejected_fresh_token_gets_one_reauthorization() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     let mut world = World::new();
     let mut c = client();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     world.reject_all_tokens = true;
     let authorized = world.authorize_urls.len();
     let step = c.start(Operation::ListTools, &mut env);
     let e = failure(drive(&mut c, &mut world, step, &mut env));
-    assert!(
-        matches!(e, Error::Refused(ref m) if m.contains("`invalid_token`")),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Refused(ref m) if m.contains("`invalid_token`")), "{e}");
     assert_eq!(world.authorize_urls.len(), authorized + 1);
 }
 
@@ -861,28 +682,16 @@ fn pre_registered_client_skips_registration_and_uses_basic() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     let mut world = World::new();
     let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
-    config.pre_registered = Some(PreRegistered {
-        client_id: "static".into(),
-        client_secret: Some("s".into()),
-    });
+    config.pre_registered =
+        Some(PreRegistered { client_id: "static".into(), client_secret: Some("s".into()) });
     config.client_id_metadata_url = Some("https://client.example/meta.json".into());
     world.as_metadata.client_id_metadata_document_supported = Some(true);
     let mut c = PublicClient::new(config).unwrap();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     assert!(world.requests_to("https://as.example/register").is_empty());
-    assert_eq!(
-        query(&world.authorize_urls[0]).get("client_id"),
-        Some("static")
-    );
+    assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some("static"));
     let token = world.requests_to("https://as.example/token")[0];
-    assert!(
-        token
-            .authorization()
-            .is_some_and(|h| h.starts_with("Basic "))
-    );
+    assert!(token.authorization().is_some_and(|h| h.starts_with("Basic ")));
 }
 
 #[test]
@@ -894,19 +703,10 @@ fn metadata_document_url_is_the_client_id_when_advertised() {
     let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
     config.client_id_metadata_url = Some("https://client.example/meta.json".into());
     let mut c = PublicClient::new(config).unwrap();
-    assert!(matches!(
-        call(&mut c, &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     assert!(world.requests_to("https://as.example/register").is_empty());
-    assert_eq!(
-        query(&world.authorize_urls[0]).get("client_id"),
-        Some("https://client.example/meta.json")
-    );
-    assert_eq!(
-        world.token_requests()[0].get("client_id"),
-        Some("https://client.example/meta.json")
-    );
+    assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some("https://client.example/meta.json"));
+    assert_eq!(world.token_requests()[0].get("client_id"), Some("https://client.example/meta.json"));
 }
 
 #[test]
@@ -916,10 +716,7 @@ fn no_registration_approach_fails_clearly() {
     let mut world = World::new();
     world.as_metadata.registration_endpoint = None;
     let e = failure(call(&mut client(), &mut world, &mut env));
-    assert!(
-        matches!(e, Error::Refused(ref m) if m.starts_with("no way to obtain a client_id")),
-        "{e}"
-    );
+    assert!(matches!(e, Error::Refused(ref m) if m.starts_with("no way to obtain a client_id")), "{e}");
 }
 
 #[test]
@@ -928,18 +725,9 @@ fn challenged_scope_is_requested_over_scopes_supported() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     let mut world = World::new();
     world.scope_in_401 = Some("mcp:basic");
-    assert!(matches!(
-        call(&mut client(), &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
-    assert_eq!(
-        query(&world.authorize_urls[0]).get("scope"),
-        Some("mcp:basic")
-    );
-    assert_eq!(
-        query(&world.authorize_urls[1]).get("scope"),
-        Some("mcp:basic tools:write")
-    );
+    assert!(matches!(call(&mut client(), &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(query(&world.authorize_urls[0]).get("scope"), Some("mcp:basic"));
+    assert_eq!(query(&world.authorize_urls[1]).get("scope"), Some("mcp:basic tools:write"));
 }
 
 #[test]
@@ -949,10 +737,7 @@ fn scope_is_omitted_without_challenge_scope_or_scopes_supported() {
     let mut world = World::new();
     world.prm_scopes = None;
     world.needs.clear();
-    assert!(matches!(
-        call(&mut client(), &mut world, &mut env),
-        ClientStep::Done(_)
-    ));
+    assert!(matches!(call(&mut client(), &mut world, &mut env), ClientStep::Done(_)));
     assert_eq!(query(&world.authorize_urls[0]).get("scope"), None);
 }
 
@@ -974,20 +759,8 @@ fn redirect_to_another_uri_is_refused() {
         };
     };
     let state = query(&url).get("state").unwrap().to_string();
-    let e = failure(c.on_redirect(
-        &format!("https://evil.example/callback?code=c&state={state}"),
-        &mut env,
-    ));
-    assert!(
-        matches!(
-            e,
-            Error::Unexpected {
-                what: "redirect url",
-                ..
-            }
-        ),
-        "{e}"
-    );
+    let e = failure(c.on_redirect(&format!("https://evil.example/callback?code=c&state={state}"), &mut env));
+    assert!(matches!(e, Error::Unexpected { what: "redirect url", .. }), "{e}");
     assert!(world.token_requests().is_empty());
 }
 
@@ -1005,17 +778,8 @@ fn fetch_failure_of_the_server_fails() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     let mut c = client();
     let _ = c.start(Operation::ListTools, &mut env);
-    let err = crate::sans_io::FetchError {
-        url: MCP.into(),
-        reason: "connection refused".into(),
-    };
+    let err = crate::sans_io::FetchError { url: MCP.into(), reason: "connection refused".into() };
     let e = failure(c.on_response(Err(err), &mut env));
-    assert_eq!(
-        e,
-        Error::Fetch {
-            url: MCP.into(),
-            reason: "connection refused".into()
-        }
-    );
+    assert_eq!(e, Error::Fetch { url: MCP.into(), reason: "connection refused".into() });
     assert_eq!(c.state_name(), "idle");
 }

@@ -89,10 +89,7 @@ pub fn token_request(
     }
     let mut request = wire::post_form_request(endpoint, &encode_pairs(pairs))?;
     if let ClientAuth::SecretBasic(secret) = auth {
-        request.headers_mut().insert(
-            header::AUTHORIZATION,
-            basic_authorization(client_id, secret)?,
-        );
+        request.headers_mut().insert(header::AUTHORIZATION, basic_authorization(client_id, secret)?);
     }
     Ok(request)
 }
@@ -135,16 +132,10 @@ pub fn read_token_response(r: &Response) -> Result<TokenResponse> {
     }
     let t: TokenResponse = wire::parse_json("token response", r.body())?;
     if !t.token_type.eq_ignore_ascii_case("bearer") {
-        return Err(Error::unexpected(
-            "token_type",
-            format!("`{}`", t.token_type),
-            "`Bearer`",
-        ));
+        return Err(Error::unexpected("token_type", format!("`{}`", t.token_type), "`Bearer`"));
     }
     if t.access_token.is_empty() {
-        return Err(Error::Missing(
-            "access_token in the token response (it is empty)".into(),
-        ));
+        return Err(Error::Missing("access_token in the token response (it is empty)".into()));
     }
     Ok(t)
 }
@@ -222,37 +213,19 @@ mod tests {
         let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
         let mut env = Env::new(Time::from_unix_secs(10), &mut rng);
         let auth = ClientAuth::SecretBasic("s:e c".into());
-        let r = token_request(
-            "https://as.example/token",
-            "a b",
-            &auth,
-            "",
-            &[("grant_type", "x")],
-            &mut env,
-        )
-        .unwrap();
-        let h = r
-            .headers()
-            .get(header::AUTHORIZATION)
-            .unwrap()
-            .to_str()
+        let r = token_request("https://as.example/token", "a b", &auth, "", &[("grant_type", "x")], &mut env)
             .unwrap();
+        let h = r.headers().get(header::AUTHORIZATION).unwrap().to_str().unwrap();
         assert_eq!(h, format!("Basic {}", STANDARD.encode("a+b:s%3Ae+c")));
         assert_eq!(Params::parse(r.body()).unwrap().get("client_id"), None);
     }
 
     #[test]
     fn token_type_must_be_bearer() {
-        let r = wire::json(
-            StatusCode::OK,
-            &serde_json::json!({"access_token": "a", "token_type": "DPoP"}),
-        );
+        let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "DPoP"}));
         let e = read_token_response(&r).unwrap_err();
         assert_eq!(e, Error::unexpected("token_type", "`DPoP`", "`Bearer`"));
-        let r = wire::json(
-            StatusCode::OK,
-            &serde_json::json!({"access_token": "a", "token_type": "bEaReR"}),
-        );
+        let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "bEaReR"}));
         assert!(read_token_response(&r).is_ok());
     }
 
