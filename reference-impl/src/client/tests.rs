@@ -74,6 +74,8 @@ struct World {
     scope_in_401: Option<&'static str>,
     /// Treat every access token as unknown.
     reject_all_tokens: bool,
+    /// Answer the next request in a session with 404 (the session expired).
+    expire_session: bool,
     as_metadata: AuthorizationServerMetadata,
     /// URL the metadata is served at.
     as_metadata_url: String,
@@ -104,6 +106,7 @@ impl World {
             prm_issuer: AS,
             scope_in_401: None,
             reject_all_tokens: false,
+            expire_session: false,
             as_metadata: AuthorizationServerMetadata {
                 issuer: AS.into(),
                 authorization_endpoint: Some(format!("{AS}/authorize")),
@@ -208,6 +211,12 @@ impl World {
         };
         let msg = seen.json();
         let method = msg["method"].as_str().unwrap_or("");
+        if method != "initialize" && std::mem::take(&mut self.expire_session) {
+            return wire::json(
+                StatusCode::NOT_FOUND,
+                &json!({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32600, "message": "no session"}}),
+            );
+        }
         if method != "initialize" {
             assert_eq!(seen.headers.get("mcp-session-id").unwrap(), "sess-1", "{method} without session");
             assert_eq!(seen.headers.get("mcp-protocol-version").unwrap(), "2025-11-25");
@@ -674,6 +683,37 @@ fn rejected_fresh_token_gets_one_reauthorization() {
     let e = failure(drive(&mut c, &mut world, step, &mut env));
     assert!(matches!(e, Error::Refused(ref m) if m.contains("`invalid_token`")), "{e}");
     assert_eq!(world.authorize_urls.len(), authorized + 1);
+}
+
+#[test]
+fn expired_session_is_initialized_again_once() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    let mut c = client();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    world.expire_session = true;
+    let before = world.seen.len();
+    let step = c.start(Operation::ListTools, &mut env);
+    assert!(matches!(drive(&mut c, &mut world, step, &mut env), ClientStep::Done(_)));
+    let methods: Vec<Value> = world.seen[before..].iter().map(|s| s.json()["method"].clone()).collect();
+    assert_eq!(methods, ["tools/list", "initialize", "notifications/initialized", "tools/list"]);
+
+    // A server that keeps forgetting the session gets one new initialize per operation.
+    world.expire_session = true;
+    let step = c.start(Operation::ListTools, &mut env);
+    let ClientStep::Send(req) = step else { panic!("expected a request") };
+    let r = world.respond(&req);
+    let ClientStep::Send(init) = c.on_response(Ok(r), &mut env) else { panic!("expected initialize") };
+    let r = world.respond(&init);
+    let ClientStep::Send(initialized) = c.on_response(Ok(r), &mut env) else {
+        panic!("expected initialized")
+    };
+    let r = world.respond(&initialized);
+    let ClientStep::Send(list) = c.on_response(Ok(r), &mut env) else { panic!("expected tools/list") };
+    let e = failure(c.on_response(Ok(wire::json(StatusCode::NOT_FOUND, &json!({}))), &mut env));
+    assert_eq!(e, Error::HttpStatus { what: "mcp server", received: 404, expected: "2xx" });
+    assert!(list.headers().get("mcp-session-id").is_some());
 }
 
 #[test]

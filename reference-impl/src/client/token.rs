@@ -134,10 +134,23 @@ pub fn read_token_response(r: &Response) -> Result<TokenResponse> {
     if !t.token_type.eq_ignore_ascii_case("bearer") {
         return Err(Error::unexpected("token_type", format!("`{}`", t.token_type), "`Bearer`"));
     }
-    if t.access_token.is_empty() {
-        return Err(Error::Missing("access_token in the token response (it is empty)".into()));
+    if !is_b64token(&t.access_token) {
+        return Err(Error::unexpected(
+            "access_token",
+            format!("{} characters that are not a b64token", t.access_token.len()),
+            "a non-empty b64token (RFC 6750 §2.1), the only form an authorization header carries",
+        ));
     }
     Ok(t)
+}
+
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
+fn is_b64token(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
 /// The tokens a client holds for one MCP server.
@@ -227,6 +240,17 @@ mod tests {
         assert_eq!(e, Error::unexpected("token_type", "`DPoP`", "`Bearer`"));
         let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "bEaReR"}));
         assert!(read_token_response(&r).is_ok());
+    }
+
+    #[test]
+    fn access_token_must_fit_an_authorization_header() {
+        for bad in ["", "a b", "a\r\nx-injected: 1", "==", "tok=en"] {
+            let body = serde_json::json!({"access_token": bad, "token_type": "Bearer"});
+            let e = read_token_response(&wire::json(StatusCode::OK, &body)).unwrap_err();
+            assert!(matches!(e, Error::Unexpected { what: "access_token", .. }), "{bad:?}");
+        }
+        let body = serde_json::json!({"access_token": "eyJ.a-b_c~d+e/f==", "token_type": "Bearer"});
+        assert!(read_token_response(&wire::json(StatusCode::OK, &body)).is_ok());
     }
 
     #[test]
