@@ -14,6 +14,8 @@
 pub mod authorization;
 pub mod confidential;
 pub mod discovery;
+#[cfg(test)]
+mod interop;
 pub mod mcp;
 pub mod registration;
 pub mod step_up;
