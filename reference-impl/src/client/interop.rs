@@ -5,6 +5,7 @@ use super::*;
 use crate::authorization_server::{self as authz, AuthorizationServer};
 use crate::mcp_server::{self, McpServer};
 use crate::sans_io::{Response, Time, drive};
+use crate::wire;
 use http::header;
 use rand_core::SeedableRng;
 use serde_json::json;
@@ -15,6 +16,8 @@ const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 
 struct Stack {
     authorization_server: AuthorizationServer,
+    /// The client ID metadata document the AS may fetch, and its URL.
+    document: Option<(String, crate::registration::ClientMetadata)>,
     mcp_server: McpServer,
     rng: rand_chacha::ChaCha20Rng,
     now: Time,
@@ -27,7 +30,7 @@ impl Stack {
         let config = authz::Config { auto_approve: true, ..authz::Config::default() };
         let authorization_server = AuthorizationServer::new(config, &mut Env::new(now, &mut rng)).unwrap();
         let mcp_server = McpServer::new(mcp_server::Config::new(MCP_URL, ISSUER)).unwrap();
-        Stack { authorization_server, mcp_server, rng, now, log: Vec::new() }
+        Stack { authorization_server, document: None, mcp_server, rng, now, log: Vec::new() }
     }
 
     fn send(&mut self, req: Request) -> Response {
@@ -35,7 +38,15 @@ impl Stack {
         let mut env = Env::new(self.now, &mut self.rng);
         let authorization_server = &mut self.authorization_server;
         if req.uri().to_string().starts_with(ISSUER) {
-            drive(authorization_server, req, &mut env, |_| panic!("the as fetched something"))
+            let document = self.document.clone();
+            let log = &mut self.log;
+            drive(authorization_server, req, &mut env, |r| {
+                log.push(format!("  AS fetches {}", r.uri()));
+                match &document {
+                    Some((url, doc)) if r.uri() == url.as_str() => Ok(wire::json(http::StatusCode::OK, doc)),
+                    _ => Ok(wire::json(http::StatusCode::NOT_FOUND, &json!({}))),
+                }
+            })
         } else {
             let mut as_rng = rand_chacha::ChaCha20Rng::seed_from_u64(10);
             let now = self.now;
@@ -115,4 +126,25 @@ fn flow_against_the_reference_servers() {
         matches!(e, Error::OAuth { endpoint: "authorization endpoint", ref error, .. } if error == "invalid_scope"),
         "{e}"
     );
+}
+
+#[test]
+fn client_id_metadata_document_against_the_reference_server() {
+    let now = Time::from_unix_secs(1_700_000_000);
+    let mut stack = Stack::new(now);
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(12);
+    let url = "https://client.example/mcp-client.json";
+    let mut config = PublicClientConfig::new(MCP_URL, REDIRECT, "interop");
+    config.client_id_metadata_url = Some(url.into());
+    let mut c = PublicClient::new(config).unwrap();
+    let document = c.metadata_document().unwrap();
+    assert_eq!(document.client_id.as_deref(), Some(url));
+    stack.document = Some((url.into(), document));
+    let op = Operation::CallTool { name: "echo".into(), arguments: json!({"text": "cimd"}) };
+    let step = c.start(op, &mut Env::new(now, &mut rng));
+    let end = stack.run(&mut c, step, &mut rng);
+    assert_eq!(tool_text(&end), "cimd", "{end:?}\n{}", stack.log.join("\n"));
+    assert_eq!(c.client_id(), Some(url));
+    assert!(stack.log.iter().all(|l| !l.contains("/register")));
+    assert!(stack.log.iter().any(|l| l.contains("AS fetches https://client.example/mcp-client.json")));
 }

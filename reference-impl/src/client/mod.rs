@@ -314,6 +314,17 @@ impl PublicClient {
         self.registered.as_ref().map(|r| r.client_id.as_str())
     }
 
+    /// The client ID metadata document to serve at `client_id_metadata_url` (CL-13): its
+    /// `client_id` is that URL exactly, with `client_name` and `redirect_uris`.
+    pub fn metadata_document(&self) -> Option<crate::registration::ClientMetadata> {
+        let url = self.config.client_id_metadata_url.as_deref()?;
+        Some(registration::public_client_metadata(
+            Some(url),
+            &self.config.redirect_uri,
+            &self.config.client_name,
+        ))
+    }
+
     /// The MCP session, once initialized.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
