@@ -159,6 +159,9 @@ struct Budget {
     step_ups: u32,
     invalid_token_retried: bool,
     session_restarted: bool,
+    /// Tokens were obtained during this operation: use them even if they expire within
+    /// the refresh margin (an AS issuing short tokens must not cause a refresh loop).
+    fresh_tokens: bool,
 }
 
 /// What the client is waiting for.
@@ -358,7 +361,8 @@ impl PublicClient {
     }
 
     fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
-        if let Some(t) = self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)) {
+        let current = self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url));
+        if let Some(t) = current.filter(|_| !self.budget.fresh_tokens) {
             if t.expires_within(env.now, self.config.refresh_margin) {
                 if t.refresh_token.is_some() && self.authority.is_some() && self.registered.is_some() {
                     return self.send_refresh(env);
@@ -445,12 +449,6 @@ impl PublicClient {
                     }
                     self.budget.invalid_token_retried = true;
                     self.tokens = None;
-                } else if self.budget.authorizations > 0 {
-                    return Err(Error::HttpStatus {
-                        what: "mcp server after authorization",
-                        received: 401,
-                        expected: "a request with the new token",
-                    });
                 }
                 self.discover(challenge.as_ref(), None)
             }
@@ -712,6 +710,7 @@ impl PublicClient {
         let response = token::read_token_response(&fetched?)?;
         let issuer = self.authority()?.metadata.issuer.clone();
         self.tokens = Some(TokenSet::from_response(response, scope, &self.resource, Some(issuer), env.now));
+        self.budget.fresh_tokens = true;
         self.proceed(env)
     }
 
@@ -757,6 +756,7 @@ impl PublicClient {
                 let tokens =
                     self.tokens.as_mut().ok_or_else(|| Error::Missing("tokens to refresh".into()))?;
                 tokens.refreshed(response, env.now);
+                self.budget.fresh_tokens = true;
                 self.proceed(env)
             }
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {

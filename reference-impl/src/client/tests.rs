@@ -654,6 +654,23 @@ fn refresh_before_expiry_stores_the_rotated_token() {
 }
 
 #[test]
+fn tokens_shorter_than_the_refresh_margin_do_not_loop() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.expires_in = 30;
+    let mut c = client();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    // Two code exchanges (first authorization and step-up), no refresh.
+    assert_eq!(world.token_requests().len(), 2);
+    // The next operation refreshes once, then uses the refreshed token.
+    let before = world.seen.len();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let trail: Vec<&str> = world.seen[before..].iter().map(|s| s.url.as_str()).collect();
+    assert_eq!(trail, ["https://as.example/token", MCP]);
+}
+
+#[test]
 fn invalid_grant_on_refresh_runs_a_new_authorization() {
     let mut rng = rng();
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
