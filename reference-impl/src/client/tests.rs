@@ -454,6 +454,21 @@ fn happy_path_walks_the_whole_flow() {
     assert_eq!(t.scope.as_deref(), Some("tools:read tools:write"));
     assert_eq!(c.session().unwrap().id.as_deref(), Some("sess-1"));
 
+    // Traces of the client and of its requests show neither tokens nor the session id.
+    let refresh = t.refresh_token.clone().unwrap();
+    let step = c.start(Operation::ListTools, &mut env);
+    let debug = format!("{c:?} {step:?}");
+    for secret in [token.as_str(), refresh.as_str(), "sess-1"] {
+        assert!(!debug.contains(secret), "{secret} in {debug}");
+    }
+    c.on_response(
+        Ok(world.respond(&match step {
+            ClientStep::Send(r) => r,
+            other => panic!("expected a request, got {other:?}"),
+        })),
+        &mut env,
+    );
+
     // A second operation reuses the session and the token: one request, no authorization.
     let before = world.seen.len();
     let step = c.start(Operation::ListTools, &mut env);

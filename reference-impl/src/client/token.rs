@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
@@ -21,8 +22,7 @@ pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-t
 /// Lifetime of a `private_key_jwt` client assertion.
 pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
 
-/// How a client authenticates at the token endpoint.
-#[derive(Debug)]
+/// How a client authenticates at the token endpoint. `Debug` hides the secret.
 pub enum ClientAuth {
     /// A public client: `client_id` in the body, no secret (`none`).
     None,
@@ -32,6 +32,17 @@ pub enum ClientAuth {
     SecretPost(String),
     /// `private_key_jwt` (RFC 7523 §2.2): a signed assertion in the form body.
     PrivateKeyJwt(SigningKey),
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientAuth::None => f.write_str("None"),
+            ClientAuth::SecretBasic(_) => f.write_str("SecretBasic(..)"),
+            ClientAuth::SecretPost(_) => f.write_str("SecretPost(..)"),
+            ClientAuth::PrivateKeyJwt(key) => f.debug_tuple("PrivateKeyJwt").field(key).finish(),
+        }
+    }
 }
 
 /// Claims of a `private_key_jwt` client assertion (RFC 7523 §3).
@@ -99,8 +110,10 @@ pub fn token_request(
 fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue> {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let credentials = STANDARD.encode(format!("{}:{}", enc(client_id), enc(secret)));
-    HeaderValue::from_str(&format!("Basic {credentials}"))
-        .map_err(|e| Error::Config(format!("cannot build a basic authorization header: {e}")))
+    let mut v = HeaderValue::from_str(&format!("Basic {credentials}"))
+        .map_err(|e| Error::Config(format!("cannot build a basic authorization header: {e}")))?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -153,8 +166,8 @@ fn is_b64token(s: &str) -> bool {
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
 }
 
-/// The tokens a client holds for one MCP server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// The tokens a client holds for one MCP server. `Debug` hides the tokens.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TokenSet {
     /// The access token.
     pub access_token: String,
@@ -169,6 +182,19 @@ pub struct TokenSet {
     pub resource: String,
     /// The issuer of the token (`None` when the client never learned it).
     pub issuer: Option<String>,
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"..")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| ".."))
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .field("resource", &self.resource)
+            .field("issuer", &self.issuer)
+            .finish()
+    }
 }
 
 impl TokenSet {
