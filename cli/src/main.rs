@@ -173,7 +173,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 pre_registered: client_id.map(|client_id| PreRegistered { client_id, client_secret }),
                 client_id_metadata_url: client_metadata_url,
                 scope,
-                ..PublicClientConfig::new(url, redirect_uri.clone())
+                ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
             };
             let mut client = PublicClient::new(config)?;
             let mut driver = ClientDriver::new(Fetcher::trusted(), front, redirect_uri);

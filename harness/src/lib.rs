@@ -11,9 +11,9 @@
 #![warn(missing_docs)]
 
 pub mod fetch;
+pub mod live_client;
 pub mod report;
 pub mod scenario;
-pub mod live_client;
 pub mod serve;
 pub mod sim;
 pub mod stack;

@@ -167,7 +167,8 @@ pub fn junit(cases: &[CaseResult]) -> String {
                     let _ = write!(out, "<skipped message=\"{}\"/>", xml_escape(&c.detail));
                 }
                 Verdict::Warn => {
-                    let _ = write!(out, "<system-out>warn: {}\n{evidence}</system-out>", xml_escape(&c.detail));
+                    let _ =
+                        write!(out, "<system-out>warn: {}\n{evidence}</system-out>", xml_escape(&c.detail));
                 }
             }
             let _ = writeln!(out, "</testcase>");
@@ -196,7 +197,12 @@ mod tests {
     fn cases() -> Vec<CaseResult> {
         vec![
             CaseResult::new(&META, Check::Holds, vec![], 1),
-            CaseResult::new(&META, Check::Violated("accepted \"aud\" of B".into()), vec!["a -> b <- 200".into()], 2),
+            CaseResult::new(
+                &META,
+                Check::Violated("accepted \"aud\" of B".into()),
+                vec!["a -> b <- 200".into()],
+                2,
+            ),
             CaseResult::new(&Meta { level: Level::Should, ..META }, Check::Violated("x".into()), vec![], 3),
         ]
     }

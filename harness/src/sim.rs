@@ -43,7 +43,12 @@ pub const EPOCH: Time = Time::from_unix_secs(1_764_028_800);
 /// share one map.
 trait Host {
     fn handle(&mut self, req: Request, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>>;
-    fn resume(&mut self, p: Box<dyn Any + Send>, r: FetchResult, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>>;
+    fn resume(
+        &mut self,
+        p: Box<dyn Any + Send>,
+        r: FetchResult,
+        env: &mut Env<'_>,
+    ) -> Step<Box<dyn Any + Send>>;
     fn as_any(&mut self) -> &mut dyn Any;
 }
 
@@ -60,7 +65,12 @@ impl<S: Service + 'static> Host for ServiceHost<S> {
     fn handle(&mut self, req: Request, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
         erase(self.0.handle(req, env))
     }
-    fn resume(&mut self, p: Box<dyn Any + Send>, r: FetchResult, env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
+    fn resume(
+        &mut self,
+        p: Box<dyn Any + Send>,
+        r: FetchResult,
+        env: &mut Env<'_>,
+    ) -> Step<Box<dyn Any + Send>> {
         match p.downcast::<S::Pending>() {
             Ok(p) => erase(self.0.resume(*p, r, env)),
             Err(_) => Step::Respond(wire::oauth_error(
@@ -81,8 +91,17 @@ impl<F: FnMut(Request) -> Response + 'static> Host for FnHost<F> {
     fn handle(&mut self, req: Request, _env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
         Step::Respond((self.0)(req))
     }
-    fn resume(&mut self, _p: Box<dyn Any + Send>, _r: FetchResult, _env: &mut Env<'_>) -> Step<Box<dyn Any + Send>> {
-        Step::Respond(wire::oauth_error(http::StatusCode::INTERNAL_SERVER_ERROR, "server_error", "no fetch pending"))
+    fn resume(
+        &mut self,
+        _p: Box<dyn Any + Send>,
+        _r: FetchResult,
+        _env: &mut Env<'_>,
+    ) -> Step<Box<dyn Any + Send>> {
+        Step::Respond(wire::oauth_error(
+            http::StatusCode::INTERNAL_SERVER_ERROR,
+            "server_error",
+            "no fetch pending",
+        ))
     }
     fn as_any(&mut self) -> &mut dyn Any {
         &mut self.0
@@ -290,10 +309,9 @@ impl Sim {
 
     /// Sends a GET for `url` from `from`.
     pub fn get(&mut self, from: &str, url: &str) -> FetchResult {
-        let req = http::Request::get(url).body(Bytes::new()).map_err(|e| FetchError {
-            url: url.to_string(),
-            reason: format!("cannot build request: {e}"),
-        })?;
+        let req = http::Request::get(url)
+            .body(Bytes::new())
+            .map_err(|e| FetchError { url: url.to_string(), reason: format!("cannot build request: {e}") })?;
         self.send(from, req)
     }
 
@@ -320,7 +338,12 @@ impl Sim {
                         return Err(FetchError { url, reason: "timed out (dropped)".into() });
                     }
                     Verdict::Respond(r) => {
-                        let _ = writeln!(self.trace, "{:>8} {line} <- {} (adversary)", self.stamp(), r.status().as_u16());
+                        let _ = writeln!(
+                            self.trace,
+                            "{:>8} {line} <- {} (adversary)",
+                            self.stamp(),
+                            r.status().as_u16()
+                        );
                         return Ok(r);
                     }
                 }
@@ -331,7 +354,11 @@ impl Sim {
             match fault {
                 "drop" => return Err(FetchError { url, reason: "timed out (dropped)".into() }),
                 "503" => {
-                    return Ok(wire::oauth_error(http::StatusCode::SERVICE_UNAVAILABLE, "temporarily_unavailable", "simulated fault"));
+                    return Ok(wire::oauth_error(
+                        http::StatusCode::SERVICE_UNAVAILABLE,
+                        "temporarily_unavailable",
+                        "simulated fault",
+                    ));
                 }
                 "delay" => {
                     let extra = self.rng.next_u64() % 30_000;
@@ -346,7 +373,8 @@ impl Sim {
         }
         let req_copy = self.interceptor.is_some().then(|| clone_request(&req));
         let mut result = self.deliver(&to, req);
-        if let (Ok(resp), Some((channels, icpt)), Some(rq)) = (&mut result, &mut self.interceptor, &req_copy) {
+        if let (Ok(resp), Some((channels, icpt)), Some(rq)) = (&mut result, &mut self.interceptor, &req_copy)
+        {
             if channels.contains(&channel) {
                 icpt.on_response(&msg, rq, resp);
             }
@@ -369,7 +397,9 @@ impl Sim {
         }
         let x = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let mut acc = 0.0;
-        for (p, name) in [(f.drop, "drop"), (f.server_error, "503"), (f.duplicate, "duplicate"), (f.delay, "delay")] {
+        for (p, name) in
+            [(f.drop, "drop"), (f.server_error, "503"), (f.duplicate, "duplicate"), (f.delay, "delay")]
+        {
             acc += p;
             if x < acc {
                 return Some(name);
@@ -418,7 +448,11 @@ impl Sim {
             }
             let resp = self.get(browser, current.as_str())?;
             if !resp.status().is_redirection() {
-                return Err(Error::HttpStatus { what: "authorization request", received: resp.status().as_u16(), expected: "a redirect" });
+                return Err(Error::HttpStatus {
+                    what: "authorization request",
+                    received: resp.status().as_u16(),
+                    expected: "a redirect",
+                });
             }
             let location = resp
                 .headers()
@@ -472,7 +506,8 @@ fn path_and_query(req: &Request) -> String {
 
 /// A copy of a request (head and body).
 pub fn clone_request(req: &Request) -> Request {
-    let mut b = http::Request::builder().method(req.method().clone()).uri(req.uri().clone()).version(req.version());
+    let mut b =
+        http::Request::builder().method(req.method().clone()).uri(req.uri().clone()).version(req.version());
     if let Some(h) = b.headers_mut() {
         *h = req.headers().clone();
     }

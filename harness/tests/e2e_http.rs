@@ -17,7 +17,8 @@ use serde_json::{Value, json};
 const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 
 async fn start(introspect: bool) -> Stack {
-    let opts = StackOptions { as_port: 0, rs_port: 0, auto_approve: true, introspect, ..StackOptions::default() };
+    let opts =
+        StackOptions { as_port: 0, rs_port: 0, auto_approve: true, introspect, ..StackOptions::default() };
     Stack::start(&opts).await.expect("stack starts")
 }
 
@@ -35,6 +36,17 @@ async fn token_request(stack: &Stack, pairs: &[(&str, &str)]) -> (u16, Value) {
     (resp.status().as_u16(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))
 }
 
+/// Presents refresh token `rt` as public client `client_id`.
+async fn refresh(stack: &Stack, client_id: &str, rt: &str) -> (u16, Value) {
+    let pairs = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", rt),
+        ("client_id", client_id),
+        ("resource", &stack.mcp_url),
+    ];
+    token_request(stack, &pairs).await
+}
+
 /// Calls `tools/call echo` with `token` in a fresh session; returns the HTTP status.
 async fn echo_status(stack: &Stack, token: &str) -> u16 {
     let body = json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"t","version":"0"}}});
@@ -50,7 +62,8 @@ async fn echo_status(stack: &Stack, token: &str) -> u16 {
 #[tokio::test]
 async fn public_client_full_flow_with_refresh_rotation_and_reuse_detection() {
     let stack = start(true).await;
-    let mut client = PublicClient::new(PublicClientConfig::new(stack.mcp_url.clone(), REDIRECT, "e2e")).unwrap();
+    let mut client =
+        PublicClient::new(PublicClientConfig::new(stack.mcp_url.clone(), REDIRECT, "e2e")).unwrap();
     let mut driver = ClientDriver::new(Fetcher::trusted(), FrontChannel::Follow, REDIRECT.into());
 
     // 401 → PRM → AS metadata → DCR → authorize (PKCE, resource) → token → initialize → call.
@@ -70,16 +83,15 @@ async fn public_client_full_flow_with_refresh_rotation_and_reuse_detection() {
 
     // Reuse of the rotated refresh token: invalid_grant, and the whole family dies.
     let old_rt = first.refresh_token.clone().expect("refresh token");
-    let refresh = |rt: String| {
-        let (id, res) = (client_id.clone(), stack.mcp_url.clone());
-        async move {
-            token_request(&stack, &[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", &id), ("resource", &res)]).await
-        }
-    };
-    let (status, body) = refresh(old_rt).await;
+    let (status, body) = refresh(&stack, &client_id, &old_rt).await;
     assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
-    let (status, body) = refresh(second.refresh_token.clone().expect("refresh token")).await;
-    assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")), "newest refresh token of the family revoked");
+    let (status, body) =
+        refresh(&stack, &client_id, second.refresh_token.as_deref().expect("refresh token")).await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "newest refresh token of the family revoked"
+    );
     // Its access token too (the MCP server introspects, so revocation is immediate).
     assert_eq!(echo_status(&stack, &second.access_token).await, 401);
     stack.shutdown().await;
@@ -89,7 +101,10 @@ async fn public_client_full_flow_with_refresh_rotation_and_reuse_detection() {
 async fn confidential_clients_get_tokens_with_client_credentials() {
     let stack = start(false).await;
     let downstream = stack.mcp_url.replace("/mcp", "/downstream");
-    let key = stack.authorization_server.with(|_, env: &mut Env<'_>| SigningKey::generate(Algorithm::ES256, "ck1", env)).unwrap();
+    let key = stack
+        .authorization_server
+        .with(|_, env: &mut Env<'_>| SigningKey::generate(Algorithm::ES256, "ck1", env))
+        .unwrap();
     let jwks = key.public_jwks();
     stack.authorization_server.with(|as_, _| {
         for (id, secret, method, jwks) in [
@@ -109,9 +124,10 @@ async fn confidential_clients_get_tokens_with_client_credentials() {
         }
     });
     let token_endpoint = format!("{}/token", stack.issuer);
-    for (client_id, auth) in
-        [("svc-basic", ClientAuth::SecretBasic("s3cret-basic".into())), ("svc-jwt", ClientAuth::PrivateKeyJwt(key))]
-    {
+    for (client_id, auth) in [
+        ("svc-basic", ClientAuth::SecretBasic("s3cret-basic".into())),
+        ("svc-jwt", ClientAuth::PrivateKeyJwt(key)),
+    ] {
         let mut client = ConfidentialClient::new(ConfidentialClientConfig {
             token_endpoint: token_endpoint.clone(),
             client_id: client_id.into(),
@@ -121,7 +137,9 @@ async fn confidential_clients_get_tokens_with_client_credentials() {
             audience_for_assertion: None,
         })
         .unwrap();
-        run_confidential(&Fetcher::trusted(), &mut client).await.unwrap_or_else(|e| panic!("{client_id}: {e}"));
+        run_confidential(&Fetcher::trusted(), &mut client)
+            .await
+            .unwrap_or_else(|e| panic!("{client_id}: {e}"));
         let token = client.token().expect("token").access_token.clone();
         // The downstream API accepts it; the MCP server (another audience) does not.
         let req = http::Request::get(format!("{downstream}/report"))
@@ -130,12 +148,21 @@ async fn confidential_clients_get_tokens_with_client_credentials() {
             .unwrap();
         let resp = Fetcher::trusted().fetch(req).await.unwrap();
         assert_eq!(resp.status(), 200, "{client_id}: {:?}", resp.body());
-        assert_eq!(echo_status(&stack, &token).await, 401, "{client_id}: token for the downstream API refused by the MCP server");
+        assert_eq!(
+            echo_status(&stack, &token).await,
+            401,
+            "{client_id}: token for the downstream API refused by the MCP server"
+        );
     }
     // A wrong secret is refused with invalid_client.
     let (status, body) = token_request(
         &stack,
-        &[("grant_type", "client_credentials"), ("client_id", "svc-basic"), ("client_secret", "wrong"), ("resource", &downstream)],
+        &[
+            ("grant_type", "client_credentials"),
+            ("client_id", "svc-basic"),
+            ("client_secret", "wrong"),
+            ("resource", &downstream),
+        ],
     )
     .await;
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));

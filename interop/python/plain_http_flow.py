@@ -940,9 +940,12 @@ def rej_j_family_revoked(ctx):
 
 
 def rej_k_wider_scope(ctx):
-    granted = (ctx.refreshed.get("scope") or ctx.scope).split()
-    extra = "mcp:admin" if "mcp:admin" not in granted else "mcp:never-granted"
-    expect_token_error(ctx.refresh(ctx.refreshed["refresh_token"], " ".join(granted + [extra])),
+    # A family of its own granted only mcp:read, so that "wider" means a real, known scope
+    # whatever the main flow was granted, and the main family stays untouched for j.
+    tokens = ctx.get_tokens(scope="mcp:read")
+    granted = (tokens.get("scope") or "mcp:read").split()
+    require("mcp:admin" not in granted, f"asked for 'mcp:read' but was granted {granted!r}")
+    expect_token_error(ctx.refresh(tokens["refresh_token"], " ".join(granted + ["mcp:admin"])),
                        400, "invalid_scope")
 
 
@@ -1053,7 +1056,7 @@ def main(argv=None):
     run("g code redeemed twice -> 400 invalid_grant", rej_g_code_replay, "client_id")
     run("h repeated token request parameter -> 400 invalid_request", rej_h_repeated_param, "client_id")
     run("i grant_type=password -> 400 unsupported_grant_type", rej_i_password, "client_id")
-    run("k refresh with wider scope -> 400 invalid_scope", rej_k_wider_scope, "refreshed")
+    run("k refresh asking a wider scope (mcp:read + mcp:admin) -> 400 invalid_scope", rej_k_wider_scope, "client_id")
     # Resource server rejections (before j, which may revoke the refreshed access token)
     run("m garbage token -> 401 error=invalid_token", rej_m_garbage_token, "session_id")
     run("m session id without token -> 401", rej_m_session_without_token, "session_id")

@@ -177,9 +177,11 @@ pub fn parse(body: &[u8]) -> Result<Parsed, Response> {
 /// Parses an already decoded JSON value, like [`parse`].
 pub fn parse_value(value: Value) -> Result<Parsed, Response> {
     match value {
-        Value::Array(items) if items.is_empty() => {
-            Err(Response::error(None, INVALID_REQUEST, "invalid request: received an empty batch, expected at least one message"))
-        }
+        Value::Array(items) if items.is_empty() => Err(Response::error(
+            None,
+            INVALID_REQUEST,
+            "invalid request: received an empty batch, expected at least one message",
+        )),
         Value::Array(items) => Ok(Parsed::Batch(items.into_iter().map(Message::from_value).collect())),
         v => Message::from_value(v).map(Parsed::Single),
     }
@@ -202,10 +204,18 @@ impl Message {
                 Value::String(s) => Id::String(s),
                 Value::Number(n) => match n.as_i64() {
                     Some(i) => Id::Number(i),
-                    None => return Err(invalid(None, format!("id: received {n}, expected a string or an integer"))),
+                    None => {
+                        return Err(invalid(
+                            None,
+                            format!("id: received {n}, expected a string or an integer"),
+                        ));
+                    }
                 },
                 other => {
-                    return Err(invalid(None, format!("id: received {}, expected a string or an integer", kind(&other))));
+                    return Err(invalid(
+                        None,
+                        format!("id: received {}, expected a string or an integer", kind(&other)),
+                    ));
                 }
             }),
         };
@@ -222,7 +232,10 @@ impl Message {
                 None => None,
                 Some(p @ (Value::Object(_) | Value::Array(_))) => Some(p),
                 Some(other) => {
-                    return Err(invalid(id, format!("params: received {}, expected an object or an array", kind(&other))));
+                    return Err(invalid(
+                        id,
+                        format!("params: received {}, expected an object or an array", kind(&other)),
+                    ));
                 }
             };
             return Ok(match id {
@@ -267,14 +280,21 @@ mod tests {
         let req = parse(br#"{"jsonrpc":"2.0","id":"a","method":"tools/list","params":{}}"#).unwrap();
         assert_eq!(
             req,
-            Parsed::Single(Message::Request(Request { id: Id::String("a".into()), method: "tools/list".into(), params: Some(json!({})) }))
+            Parsed::Single(Message::Request(Request {
+                id: Id::String("a".into()),
+                method: "tools/list".into(),
+                params: Some(json!({}))
+            }))
         );
         let n = parse(br#"{"jsonrpc":"2.0","method":"notifications/initialized"}"#).unwrap();
         assert!(matches!(n, Parsed::Single(Message::Notification(_))));
         let r = parse(br#"{"jsonrpc":"2.0","id":3,"result":{"ok":true}}"#).unwrap();
         assert_eq!(r, Parsed::Single(Message::Response(Response::result(Id::Number(3), json!({"ok":true})))));
         let e = parse(br#"{"jsonrpc":"2.0","id":3,"error":{"code":-32601,"message":"no"}}"#).unwrap();
-        assert_eq!(e, Parsed::Single(Message::Response(Response::error(Some(Id::Number(3)), METHOD_NOT_FOUND, "no"))));
+        assert_eq!(
+            e,
+            Parsed::Single(Message::Response(Response::error(Some(Id::Number(3)), METHOD_NOT_FOUND, "no")))
+        );
     }
 
     #[test]
@@ -291,12 +311,21 @@ mod tests {
         assert_eq!(code(parse(b"42")), (None, INVALID_REQUEST));
         assert_eq!(code(parse(br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#)), (None, INVALID_REQUEST));
         assert_eq!(code(parse(br#"{"jsonrpc":"2.0","id":1.5,"method":"ping"}"#)), (None, INVALID_REQUEST));
-        assert_eq!(code(parse(br#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#)), (one.clone(), INVALID_REQUEST));
+        assert_eq!(
+            code(parse(br#"{"jsonrpc":"1.0","id":1,"method":"ping"}"#)),
+            (one.clone(), INVALID_REQUEST)
+        );
         assert_eq!(code(parse(br#"{"id":1,"method":"ping"}"#)), (one.clone(), INVALID_REQUEST));
         assert_eq!(code(parse(br#"{"jsonrpc":"2.0","id":1,"method":7}"#)), (one.clone(), INVALID_REQUEST));
-        assert_eq!(code(parse(br#"{"jsonrpc":"2.0","id":1,"method":"x","params":"s"}"#)), (one.clone(), INVALID_REQUEST));
+        assert_eq!(
+            code(parse(br#"{"jsonrpc":"2.0","id":1,"method":"x","params":"s"}"#)),
+            (one.clone(), INVALID_REQUEST)
+        );
         assert_eq!(code(parse(br#"{"jsonrpc":"2.0","id":1}"#)), (one.clone(), INVALID_REQUEST));
-        assert_eq!(code(parse(br#"{"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"m"}}"#)), (one, INVALID_REQUEST));
+        assert_eq!(
+            code(parse(br#"{"jsonrpc":"2.0","id":1,"result":1,"error":{"code":1,"message":"m"}}"#)),
+            (one, INVALID_REQUEST)
+        );
     }
 
     #[test]
@@ -311,10 +340,14 @@ mod tests {
     #[test]
     fn serialization() {
         let r = Response::error(None, PARSE_ERROR, "bad");
-        assert_eq!(serde_json::to_value(&r).unwrap(), json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}}));
+        assert_eq!(
+            serde_json::to_value(&r).unwrap(),
+            json!({"jsonrpc":"2.0","id":null,"error":{"code":-32700,"message":"bad"}})
+        );
         let q = Request { id: Id::Number(1), method: "ping".into(), params: None };
         assert_eq!(serde_json::to_value(&q).unwrap(), json!({"jsonrpc":"2.0","id":1,"method":"ping"}));
-        let round = Message::from_value(Response::result(Id::String("x".into()), json!({})).to_value()).unwrap();
+        let round =
+            Message::from_value(Response::result(Id::String("x".into()), json!({})).to_value()).unwrap();
         assert_eq!(round, Message::Response(Response::result(Id::String("x".into()), json!({}))));
     }
 }

@@ -20,6 +20,7 @@ pub mod access_token;
 pub mod authorization_server;
 pub mod bearer;
 pub mod client;
+pub mod defects;
 pub mod error;
 pub mod jsonrpc;
 pub mod jwt;

@@ -79,26 +79,17 @@ pub struct ClientInformation {
 }
 
 /// Token endpoint authentication methods an authorization server may accept.
-pub const AUTH_METHODS: [&str; 4] = [
-    "none",
-    "client_secret_basic",
-    "client_secret_post",
-    "private_key_jwt",
-];
+pub const AUTH_METHODS: [&str; 4] = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];
 
 impl ClientMetadata {
     /// `token_endpoint_auth_method`, or its RFC 7591 §2 default `client_secret_basic`.
     pub fn auth_method(&self) -> &str {
-        self.token_endpoint_auth_method
-            .as_deref()
-            .unwrap_or("client_secret_basic")
+        self.token_endpoint_auth_method.as_deref().unwrap_or("client_secret_basic")
     }
 
     /// `grant_types`, or its RFC 7591 §2 default `["authorization_code"]`.
     pub fn grant_types_or_default(&self) -> Vec<String> {
-        self.grant_types
-            .clone()
-            .unwrap_or_else(|| vec!["authorization_code".into()])
+        self.grant_types.clone().unwrap_or_else(|| vec!["authorization_code".into()])
     }
 }
 
@@ -144,9 +135,7 @@ pub fn check_client_metadata(m: &ClientMetadata, auth_method: &str) -> Result<()
         ));
     }
     if auth_method == "private_key_jwt" && m.jwks.as_ref().is_none_or(|j| j.keys.is_empty()) {
-        return Err(Error::Missing(
-            "jwks (private_key_jwt needs the client's public keys inline)".into(),
-        ));
+        return Err(Error::Missing("jwks (private_key_jwt needs the client's public keys inline)".into()));
     }
     let public = auth_method == "none";
     for g in m.grant_types_or_default() {
@@ -162,11 +151,7 @@ pub fn check_client_metadata(m: &ClientMetadata, auth_method: &str) -> Result<()
         }
     }
     if let Some(t) = m.response_types.iter().flatten().find(|t| *t != "code") {
-        return Err(Error::unexpected(
-            "response_types",
-            format!("`{t}`"),
-            "`code` only",
-        ));
+        return Err(Error::unexpected("response_types", format!("`{t}`"), "`code` only"));
     }
     Ok(())
 }
@@ -175,11 +160,7 @@ pub fn check_client_metadata(m: &ClientMetadata, auth_method: &str) -> Result<()
 /// in `allowed`, or all of `allowed` when nothing is requested.
 pub fn narrow_scope(requested: Option<&str>, allowed: &[String]) -> Vec<String> {
     match requested {
-        Some(r) => allowed
-            .iter()
-            .filter(|a| r.split(' ').any(|s| s == a.as_str()))
-            .cloned()
-            .collect(),
+        Some(r) => allowed.iter().filter(|a| r.split(' ').any(|s| s == a.as_str())).cloned().collect(),
         None => allowed.to_vec(),
     }
 }
@@ -225,20 +206,14 @@ mod tests {
         assert!(check_client_metadata(&m(&["implicit"]), "client_secret_post").is_err());
         assert!(check_client_metadata(&m(&[]), "tls_client_auth").is_err());
         assert!(check_client_metadata(&m(&[]), "private_key_jwt").is_err());
-        let token = ClientMetadata {
-            response_types: Some(vec!["token".into()]),
-            ..Default::default()
-        };
+        let token = ClientMetadata { response_types: Some(vec!["token".into()]), ..Default::default() };
         assert!(check_client_metadata(&token, "none").is_err());
     }
 
     #[test]
     fn scope_is_narrowed() {
         let allowed = vec!["mcp:read".to_string(), "mcp:write".to_string()];
-        assert_eq!(
-            narrow_scope(Some("mcp:read mcp:admin"), &allowed),
-            ["mcp:read"]
-        );
+        assert_eq!(narrow_scope(Some("mcp:read mcp:admin"), &allowed), ["mcp:read"]);
         assert_eq!(narrow_scope(None, &allowed), allowed);
     }
 }

@@ -22,14 +22,17 @@ impl Params {
     /// Parses `application/x-www-form-urlencoded` bytes. Invalid UTF-8 and repeated
     /// names are errors.
     pub fn parse(bytes: &[u8]) -> Result<Self> {
-        if std::str::from_utf8(bytes).is_err() {
-            return Err(Error::malformed("form body", "not valid utf-8"));
-        }
         let mut map = BTreeMap::new();
-        for (k, v) in form_urlencoded::parse(bytes) {
-            if map.insert(k.to_string(), v.into_owned()).is_some() {
-                return Err(Error::RepeatedParameter(k.into_owned()));
+        for pair in bytes.split(|&b| b == b'&').filter(|p| !p.is_empty()) {
+            let (k, v) = match pair.iter().position(|&b| b == b'=') {
+                Some(i) => (&pair[..i], &pair[i + 1..]),
+                None => (pair, &[][..]),
+            };
+            let (k, v) = (decode_component(k)?, decode_component(v)?);
+            if map.contains_key(&k) {
+                return Err(Error::RepeatedParameter(k));
             }
+            map.insert(k, v);
         }
         Ok(Params(map))
     }
@@ -87,6 +90,15 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
     fn from_iter<I: IntoIterator<Item = (K, V)>>(iter: I) -> Self {
         Params(iter.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
     }
+}
+
+/// Decodes one name or value: `+` is a space, `%XX` a byte; the bytes must be UTF-8
+/// (a lossy decoding would let `%FF` through as U+FFFD).
+fn decode_component(raw: &[u8]) -> Result<String> {
+    let plus_as_space: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
+    let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
+    String::from_utf8(decoded)
+        .map_err(|_| Error::malformed("form body", "not valid utf-8 after percent-decoding"))
 }
 
 /// Serializes pairs as `application/x-www-form-urlencoded`, in the order given.
@@ -258,6 +270,14 @@ mod tests {
     #[test]
     fn invalid_utf8_is_an_error() {
         assert!(matches!(Params::parse(b"a=\xff"), Err(Error::Malformed { .. })));
+        assert!(matches!(Params::parse(b"a=%FF"), Err(Error::Malformed { .. })));
+        assert!(matches!(Params::parse(b"%C3=x"), Err(Error::Malformed { .. })));
+    }
+
+    #[test]
+    fn decodes_plus_and_percent() {
+        let p = Params::parse(b"a=x+y%2Bz&b&&c=%C3%A9").unwrap();
+        assert_eq!((p.get("a"), p.get("b"), p.get("c")), (Some("x y+z"), Some(""), Some("é")));
     }
 
     #[test]

@@ -70,22 +70,12 @@ impl Callback<'_> {
             pairs.push(("state", state));
         }
         pairs.push(("iss", self.iss));
-        let sep = if self.redirect_uri.contains('?') {
-            '&'
-        } else {
-            '?'
-        };
-        wire::redirect(
-            status,
-            &format!("{}{sep}{}", self.redirect_uri, wire::encode_pairs(pairs)),
-        )
+        let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
+        wire::redirect(status, &format!("{}{sep}{}", self.redirect_uri, wire::encode_pairs(pairs)))
     }
 
     fn error(&self, status: StatusCode, r: Rejection) -> Response {
-        self.respond(
-            status,
-            &[("error", r.error), ("error_description", &r.description)],
-        )
+        self.respond(status, &[("error", r.error), ("error_description", &r.description)])
     }
 }
 
@@ -114,26 +104,20 @@ pub fn redirect_uri_matches(registered: &str, requested: &str) -> bool {
 }
 
 fn without_loopback_port(uri: &str) -> Option<String> {
-    ["http://127.0.0.1", "http://[::1]", "http://localhost"]
-        .iter()
-        .find_map(|host| {
-            let rest = uri.strip_prefix(host)?;
-            let rest = match rest.strip_prefix(':') {
-                Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
-                None => rest,
-            };
-            rest.starts_with('/').then(|| format!("{host}{rest}"))
-        })
+    ["http://127.0.0.1", "http://[::1]", "http://localhost"].iter().find_map(|host| {
+        let rest = uri.strip_prefix(host)?;
+        let rest = match rest.strip_prefix(':') {
+            Some(r) => r.trim_start_matches(|c: char| c.is_ascii_digit()),
+            None => rest,
+        };
+        rest.starts_with('/').then(|| format!("{host}{rest}"))
+    })
 }
 
 impl AuthorizationServer {
     /// `GET /authorize`: answers at once for a known client, or asks for the client ID
     /// metadata document first.
-    pub(super) fn authorize(
-        &mut self,
-        request: &Request,
-        env: &mut Env<'_>,
-    ) -> Step<ClientIdMetadataFetch> {
+    pub(super) fn authorize(&mut self, request: &Request, env: &mut Env<'_>) -> Step<ClientIdMetadataFetch> {
         let params = match Params::from_query(request.uri()) {
             Ok(p) => p,
             Err(e) => return Step::Respond(bad_request_page(e)),
@@ -142,8 +126,10 @@ impl AuthorizationServer {
             Ok(c) => c.to_string(),
             Err(e) => return Step::Respond(bad_request_page(e)),
         };
-        if let Some(client) = self.clients.get(&client_id) {
-            return Step::Respond(self.authorize_client(client.clone(), &params, env));
+        let fresh = |(client, until): &(RegisteredClient, Time)| (env.now < *until).then(|| client.clone());
+        let known = self.clients.get(&client_id).cloned();
+        if let Some(client) = known.or_else(|| self.metadata_clients.get(&client_id).and_then(fresh)) {
+            return Step::Respond(self.authorize_client(client, &params, env));
         }
         if !client_id_metadata::is_url(&client_id) {
             return Step::Respond(error_page(
@@ -154,11 +140,7 @@ impl AuthorizationServer {
                 ),
             ));
         }
-        match ClientIdMetadataFetch::start(
-            &client_id,
-            params,
-            self.config.allow_insecure_client_id_urls,
-        ) {
+        match ClientIdMetadataFetch::start(&client_id, params, self.config.allow_insecure_client_id_urls) {
             Ok((request, pending)) => Step::Fetch { request, pending },
             Err(e) => Step::Respond(error_page(StatusCode::BAD_REQUEST, "invalid_client", e)),
         }
@@ -172,52 +154,34 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Response {
         match pending.finish(fetched, &self.config.registration_scopes) {
-            Ok((client, params)) => {
-                self.metadata_clients
-                    .insert(client.client_id.clone(), client.clone());
+            Ok((client, fresh_for, params)) => {
+                let until = env.now.plus(fresh_for);
+                self.metadata_clients.insert(client.client_id.clone(), (client.clone(), until));
                 self.authorize_client(client, &params, env)
             }
             Err(e) => error_page(StatusCode::BAD_REQUEST, "invalid_client", e),
         }
     }
 
-    fn authorize_client(
-        &mut self,
-        client: RegisteredClient,
-        params: &Params,
-        env: &mut Env<'_>,
-    ) -> Response {
+    fn authorize_client(&mut self, client: RegisteredClient, params: &Params, env: &mut Env<'_>) -> Response {
         let redirect_uri = match params.require("redirect_uri") {
             Ok(r) => r,
             Err(e) => return bad_request_page(e),
         };
-        if !client
-            .redirect_uris
-            .iter()
-            .any(|r| redirect_uri_matches(r, redirect_uri))
-        {
+        if !client.redirect_uris.iter().any(|r| redirect_uri_matches(r, redirect_uri)) {
             return bad_request_page(format!(
                 "redirect_uri `{redirect_uri}` is not registered for client `{}`, expected one of {:?}",
                 client.client_id, client.redirect_uris
             ));
         }
         let issuer = self.config.issuer.clone();
-        let callback = Callback {
-            redirect_uri,
-            state: params.get("state"),
-            iss: &issuer,
-        };
+        let callback = Callback { redirect_uri, state: params.get("state"), iss: &issuer };
         let request = match self.validate(&client, redirect_uri, params) {
             Ok(r) => r,
             Err(r) => return callback.error(StatusCode::FOUND, r),
         };
         if self.config.auto_approve {
-            let sub = self
-                .config
-                .users
-                .first()
-                .map(|u| u.sub.clone())
-                .unwrap_or_default();
+            let sub = self.config.users.first().map(|u| u.sub.clone()).unwrap_or_default();
             let code = self.issue_code(request, sub, env);
             return callback.respond(StatusCode::FOUND, &[("code", &code)]);
         }
@@ -238,10 +202,7 @@ impl AuthorizationServer {
         match p.get("response_type") {
             Some("code") => {}
             None | Some("") => {
-                return Err(Rejection::new(
-                    "invalid_request",
-                    "missing parameter `response_type`",
-                ));
+                return Err(Rejection::new("invalid_request", "missing parameter `response_type`"));
             }
             Some(other) => {
                 return Err(Rejection::new(
@@ -256,9 +217,7 @@ impl AuthorizationServer {
                 "this client did not register the authorization_code grant",
             ));
         }
-        let code_challenge = p
-            .require("code_challenge")
-            .map_err(|e| Rejection::new("invalid_request", e))?;
+        let code_challenge = p.require("code_challenge").map_err(|e| Rejection::new("invalid_request", e))?;
         crate::pkce::check_challenge_syntax(code_challenge)
             .map_err(|e| Rejection::new("invalid_request", e))?;
         match p.get("code_challenge_method") {
@@ -282,25 +241,12 @@ impl AuthorizationServer {
         })
     }
 
-    fn issue_code(
-        &mut self,
-        request: AuthorizationRequest,
-        sub: String,
-        env: &mut Env<'_>,
-    ) -> String {
+    fn issue_code(&mut self, request: AuthorizationRequest, sub: String, env: &mut Env<'_>) -> String {
         let now = env.now;
         let keep = self.config.refresh_token_ttl.max(self.config.code_ttl);
         self.codes.retain(|_, c| now.since(c.issued) <= keep);
         let code = env.random_string(32);
-        self.codes.insert(
-            code.clone(),
-            CodeGrant {
-                request,
-                sub,
-                issued: now,
-                redeemed: None,
-            },
-        );
+        self.codes.insert(code.clone(), CodeGrant { request, sub, issued: now, redeemed: None });
         code
     }
 
@@ -313,15 +259,9 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Response {
         let now = env.now;
-        self.pending
-            .retain(|_, p| now.since(p.created) <= CONSENT_TTL);
+        self.pending.retain(|_, p| now.since(p.created) <= CONSENT_TTL);
         let csrf = env.random_string(32);
-        let page = consent_page(
-            &pending,
-            &format!("{}/authorize", self.config.issuer_path()),
-            &csrf,
-            error,
-        );
+        let page = consent_page(&pending, &format!("{}/authorize", self.config.issuer_path()), &csrf, error);
         self.pending.insert(csrf, pending);
         wire::html(status, page)
     }
@@ -345,11 +285,8 @@ impl AuthorizationServer {
             return bad_request_page("the consent form expired; start the authorization again");
         }
         let r = &pending.request;
-        let callback = Callback {
-            redirect_uri: &r.redirect_uri,
-            state: r.state.as_deref(),
-            iss: &self.config.issuer,
-        };
+        let callback =
+            Callback { redirect_uri: &r.redirect_uri, state: r.state.as_deref(), iss: &self.config.issuer };
         match form.get("action") {
             Some("approve") => {}
             Some("deny") => {
@@ -359,9 +296,7 @@ impl AuthorizationServer {
                 );
             }
             other => {
-                return bad_request_page(format!(
-                    "action: received {other:?}, expected `approve` or `deny`"
-                ));
+                return bad_request_page(format!("action: received {other:?}, expected `approve` or `deny`"));
             }
         }
         let user = self.config.users.iter().find(|u| {
@@ -373,20 +308,12 @@ impl AuthorizationServer {
                 .is_ok()
         });
         let Some(sub) = user.map(|u| u.sub.clone()) else {
-            return self.show_consent(
-                pending,
-                Some("Wrong username or password."),
-                StatusCode::OK,
-                env,
-            );
+            return self.show_consent(pending, Some("Wrong username or password."), StatusCode::OK, env);
         };
         let (redirect_uri, state) = (r.redirect_uri.clone(), r.state.clone());
         let code = self.issue_code(pending.request, sub, env);
-        let callback = Callback {
-            redirect_uri: &redirect_uri,
-            state: state.as_deref(),
-            iss: &self.config.issuer,
-        };
+        let callback =
+            Callback { redirect_uri: &redirect_uri, state: state.as_deref(), iss: &self.config.issuer };
         callback.respond(StatusCode::SEE_OTHER, &[("code", &code)])
     }
 }
@@ -394,11 +321,7 @@ impl AuthorizationServer {
 fn consent_page(p: &PendingAuthorization, action: &str, csrf: &str, error: Option<&str>) -> String {
     let r = &p.request;
     let url = url::Url::parse(&r.redirect_uri).ok();
-    let host = url
-        .as_ref()
-        .and_then(|u| u.host_str())
-        .unwrap_or("(unknown)")
-        .to_string();
+    let host = url.as_ref().and_then(|u| u.host_str()).unwrap_or("(unknown)").to_string();
     let loopback = url.as_ref().is_some_and(crate::metadata::is_loopback);
     let warning = if loopback {
         "<p class=\"warning\"><strong>Warning:</strong> this application sends you back to a program on \
@@ -406,14 +329,8 @@ fn consent_page(p: &PendingAuthorization, action: &str, csrf: &str, error: Optio
     } else {
         ""
     };
-    let error = error
-        .map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e)))
-        .unwrap_or_default();
-    let scopes: String = r
-        .scope
-        .iter()
-        .map(|s| format!("<li><code>{}</code></li>", esc(s)))
-        .collect();
+    let error = error.map(|e| format!("<p class=\"error\" id=\"error\">{}</p>", esc(e))).unwrap_or_default();
+    let scopes: String = r.scope.iter().map(|s| format!("<li><code>{}</code></li>", esc(s))).collect();
     format!(
         "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorize {name}</title></head><body>\
          <h1>Authorize {name}</h1>{error}\
@@ -446,10 +363,7 @@ mod tests {
         let reg = "http://127.0.0.1:1234/cb";
         assert!(redirect_uri_matches(reg, "http://127.0.0.1:5555/cb"));
         assert!(redirect_uri_matches(reg, "http://127.0.0.1/cb"));
-        assert!(redirect_uri_matches(
-            "http://[::1]/cb",
-            "http://[::1]:80/cb"
-        ));
+        assert!(redirect_uri_matches("http://[::1]/cb", "http://[::1]:80/cb"));
         for bad in [
             "http://127.0.0.1:1234/cb/",
             "http://127.0.0.1:1234/CB",
@@ -462,10 +376,7 @@ mod tests {
         ] {
             assert!(!redirect_uri_matches(reg, bad), "{bad}");
         }
-        assert!(!redirect_uri_matches(
-            "https://app.example/cb",
-            "https://app.example:8443/cb"
-        ));
+        assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example:8443/cb"));
     }
 
     #[test]
@@ -486,14 +397,8 @@ mod tests {
         let cases: [(Changes<'_>, &str); 5] = [
             (&[("client_id", Some("nobody"))], "invalid_client"),
             (&[("client_id", None)], "invalid_request"),
-            (
-                &[("redirect_uri", Some("https://evil.example/cb"))],
-                "invalid_request",
-            ),
-            (
-                &[("redirect_uri", Some("http://127.0.0.1:7777/callback/x"))],
-                "invalid_request",
-            ),
+            (&[("redirect_uri", Some("https://evil.example/cb"))], "invalid_request"),
+            (&[("redirect_uri", Some("http://127.0.0.1:7777/callback/x"))], "invalid_request"),
             (&[("redirect_uri", None)], "invalid_request"),
         ];
         for (changes, error) in cases {
@@ -514,23 +419,14 @@ mod tests {
     fn request_errors_redirect_with_state_and_iss() {
         let mut t = Tester::new();
         let cases: [(Changes<'_>, &str); 10] = [
-            (
-                &[("response_type", Some("token"))],
-                "unsupported_response_type",
-            ),
+            (&[("response_type", Some("token"))], "unsupported_response_type"),
             (&[("response_type", None)], "invalid_request"),
             (&[("code_challenge", None)], "invalid_request"),
-            (
-                &[("code_challenge_method", Some("plain"))],
-                "invalid_request",
-            ),
+            (&[("code_challenge_method", Some("plain"))], "invalid_request"),
             (&[("code_challenge_method", None)], "invalid_request"),
             (&[("code_challenge", Some("short"))], "invalid_request"),
             (&[("resource", None)], "invalid_target"),
-            (
-                &[("resource", Some("http://127.0.0.1:9001/other"))],
-                "invalid_target",
-            ),
+            (&[("resource", Some("http://127.0.0.1:9001/other"))], "invalid_target"),
             (&[("scope", Some("mcp:read mcp:admin"))], "invalid_scope"),
             (&[("scope", Some("unknown"))], "invalid_scope"),
         ];
@@ -550,10 +446,7 @@ mod tests {
         let mut c = t.server.clients[CLIENT].clone();
         c.grant_types = vec!["refresh_token".into()];
         t.server.register_client(c);
-        assert_eq!(
-            location_params(&t.authorize(&[])).get("error"),
-            Some("unauthorized_client")
-        );
+        assert_eq!(location_params(&t.authorize(&[])).get("error"), Some("unauthorized_client"));
     }
 
     #[test]
@@ -572,12 +465,7 @@ mod tests {
         let r = t.authorize(&[]);
         assert_eq!(r.status(), StatusCode::OK);
         assert_eq!(r.headers()["x-frame-options"], "DENY");
-        assert!(
-            r.headers()["content-security-policy"]
-                .to_str()
-                .unwrap()
-                .contains("frame-ancestors 'none'")
-        );
+        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
         let body = std::str::from_utf8(r.body()).unwrap();
         assert!(body.contains("&lt;script&gt;x&lt;/script&gt;") && !body.contains("<script>"));
         assert!(body.contains("<strong id=\"redirect-host\">127.0.0.1</strong>"));
@@ -605,10 +493,7 @@ mod tests {
             page_error(&t.consent("forged", "alice", "alice", "approve")),
             (400, "invalid_request".into())
         );
-        assert_eq!(
-            t.consent(&csrf, "alice", "alice", "approve").status(),
-            StatusCode::SEE_OTHER
-        );
+        assert_eq!(t.consent(&csrf, "alice", "alice", "approve").status(), StatusCode::SEE_OTHER);
         assert_eq!(
             page_error(&t.consent(&csrf, "alice", "alice", "approve")),
             (400, "invalid_request".into())
@@ -633,17 +518,10 @@ mod tests {
         let r = t.consent(&csrf, "alice", "wrong", "approve");
         assert_eq!(r.status(), StatusCode::OK);
         assert!(r.headers().get("location").is_none());
-        assert!(
-            std::str::from_utf8(r.body())
-                .unwrap()
-                .contains("Wrong username or password")
-        );
+        assert!(std::str::from_utf8(r.body()).unwrap().contains("Wrong username or password"));
         let again = csrf_of(&r);
         assert_ne!(again, csrf);
-        assert_eq!(
-            t.consent(&again, "alice", "alice", "approve").status(),
-            StatusCode::SEE_OTHER
-        );
+        assert_eq!(t.consent(&again, "alice", "alice", "approve").status(), StatusCode::SEE_OTHER);
     }
 
     #[test]
@@ -661,9 +539,6 @@ mod tests {
         let r = t.post_json("/authorize", "{}");
         assert_eq!(page_error(&r), (400, "invalid_request".into()));
         let csrf = csrf_of(&t.authorize(&[]));
-        assert_eq!(
-            page_error(&t.consent(&csrf, "alice", "alice", "maybe")),
-            (400, "invalid_request".into())
-        );
+        assert_eq!(page_error(&t.consent(&csrf, "alice", "alice", "maybe")), (400, "invalid_request".into()));
     }
 }

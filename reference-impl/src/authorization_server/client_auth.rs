@@ -46,21 +46,13 @@ fn basic_credentials(request: &Request) -> Result<Option<(String, String)>, Reje
         return Ok(None);
     };
     let bad = |why: &str| Rejection::invalid_client(format!("authorization header: {why}"), true);
-    let (scheme, value) = header
-        .split_once(' ')
-        .ok_or_else(|| bad("expected `Basic <credentials>`"))?;
+    let (scheme, value) = header.split_once(' ').ok_or_else(|| bad("expected `Basic <credentials>`"))?;
     if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(bad(&format!(
-            "scheme `{scheme}` is not supported here, expected `Basic`"
-        )));
+        return Err(bad(&format!("scheme `{scheme}` is not supported here, expected `Basic`")));
     }
-    let decoded = STANDARD
-        .decode(value.trim())
-        .map_err(|_| bad("credentials are not base64"))?;
+    let decoded = STANDARD.decode(value.trim()).map_err(|_| bad("credentials are not base64"))?;
     let decoded = String::from_utf8(decoded).map_err(|_| bad("credentials are not utf-8"))?;
-    let (id, secret) = decoded
-        .split_once(':')
-        .ok_or_else(|| bad("credentials have no `:`"))?;
+    let (id, secret) = decoded.split_once(':').ok_or_else(|| bad("credentials have no `:`"))?;
     Ok(Some((form_decode(id), form_decode(secret))))
 }
 
@@ -103,9 +95,7 @@ impl AuthorizationServer {
         } else if used[2] {
             let from_assertion = || {
                 let c = jwt::split(assertion?).ok()?;
-                serde_json::from_slice::<AssertionClaims>(&c.payload)
-                    .ok()?
-                    .iss
+                serde_json::from_slice::<AssertionClaims>(&c.payload).ok()?.iss
             };
             let id = form_id.map(str::to_string).or_else(from_assertion);
             let id = id.ok_or_else(|| {
@@ -114,33 +104,17 @@ impl AuthorizationServer {
             (id, "private_key_jwt")
         } else {
             let Some(id) = form_id else {
-                return Err(Rejection::invalid_client(
-                    "no client authentication and no client_id",
-                    false,
-                ));
+                return Err(Rejection::invalid_client("no client authentication and no client_id", false));
             };
-            (
-                id.to_string(),
-                if post.is_some() {
-                    "client_secret_post"
-                } else {
-                    NONE
-                },
-            )
+            (id.to_string(), if post.is_some() { "client_secret_post" } else { NONE })
         };
         let basic_used = basic.is_some();
         let Some(client) = self.client(&client_id).cloned() else {
-            return Err(Rejection::invalid_client(
-                format!("unknown client `{client_id}`"),
-                basic_used,
-            ));
+            return Err(Rejection::invalid_client(format!("unknown client `{client_id}`"), basic_used));
         };
         if client.token_endpoint_auth_method != method {
             return Err(Rejection::invalid_client(
-                format!(
-                    "client authenticated with {method}, expected {}",
-                    client.token_endpoint_auth_method
-                ),
+                format!("client authenticated with {method}, expected {}", client.token_endpoint_auth_method),
                 basic_used,
             ));
         }
@@ -151,10 +125,7 @@ impl AuthorizationServer {
             _ => {
                 let ok = matches!((&client.client_secret, secret), (Some(want), Some(got)) if secrets_equal(want, got));
                 if !ok {
-                    return Err(Rejection::invalid_client(
-                        "client secret does not match",
-                        basic_used,
-                    ));
+                    return Err(Rejection::invalid_client("client secret does not match", basic_used));
                 }
             }
         }
@@ -168,23 +139,13 @@ impl AuthorizationServer {
         form: &Params,
         now: Time,
     ) -> Result<(), Rejection> {
-        let invalid =
-            |why: String| Rejection::invalid_client(format!("client_assertion: {why}"), false);
-        let kind = form
-            .require("client_assertion_type")
-            .map_err(|e| Rejection::new("invalid_request", e))?;
+        let invalid = |why: String| Rejection::invalid_client(format!("client_assertion: {why}"), false);
+        let kind = form.require("client_assertion_type").map_err(|e| Rejection::new("invalid_request", e))?;
         if kind != JWT_BEARER {
-            return Err(invalid(format!(
-                "type `{kind}` is not supported, expected `{JWT_BEARER}`"
-            )));
+            return Err(invalid(format!("type `{kind}` is not supported, expected `{JWT_BEARER}`")));
         }
-        let assertion = form
-            .require("client_assertion")
-            .map_err(|e| Rejection::new("invalid_request", e))?;
-        let jwks = client
-            .jwks
-            .as_ref()
-            .ok_or_else(|| invalid("the client registered no jwks".into()))?;
+        let assertion = form.require("client_assertion").map_err(|e| Rejection::new("invalid_request", e))?;
+        let jwks = client.jwks.as_ref().ok_or_else(|| invalid("the client registered no jwks".into()))?;
         let keys = KeySet::from_jwks(jwks).map_err(|e| invalid(e.to_string()))?;
         let (_, payload) = jwt::decode_verified(assertion, &keys, &Algorithm::ASYMMETRIC)
             .map_err(|e| invalid(e.to_string()))?;
@@ -198,11 +159,7 @@ impl AuthorizationServer {
             )));
         }
         let (token_endpoint, issuer) = (self.config.token_endpoint(), &self.config.issuer);
-        if !claims
-            .aud
-            .iter()
-            .any(|a| a == token_endpoint || a == issuer)
-        {
+        if !claims.aud.iter().any(|a| a == token_endpoint || a == issuer) {
             return Err(invalid(format!(
                 "aud {:?} must contain `{token_endpoint}` or `{issuer}`",
                 claims.aud
@@ -248,14 +205,7 @@ mod tests {
         let mut post = t.server.clients[CONFIDENTIAL].clone();
         post.token_endpoint_auth_method = "client_secret_post".into();
         t.server.register_client(post);
-        assert_eq!(
-            cc(
-                &mut t,
-                &[("client_id", CONFIDENTIAL), ("client_secret", SECRET)]
-            )
-            .status(),
-            200
-        );
+        assert_eq!(cc(&mut t, &[("client_id", CONFIDENTIAL), ("client_secret", SECRET)]).status(), 200);
     }
 
     #[test]
@@ -283,12 +233,7 @@ mod tests {
             "nope",
         );
         assert_eq!(error_of(&r), (401, "invalid_client".into()));
-        assert!(
-            r.headers()["www-authenticate"]
-                .to_str()
-                .unwrap()
-                .starts_with("Basic")
-        );
+        assert!(r.headers()["www-authenticate"].to_str().unwrap().starts_with("Basic"));
     }
 
     #[test]
@@ -326,11 +271,7 @@ mod tests {
         let mut t = Tester::new();
         let r = t.post_form_basic(
             "/token",
-            &[
-                ("grant_type", "client_credentials"),
-                ("resource", RESOURCE),
-                ("client_secret", SECRET),
-            ],
+            &[("grant_type", "client_credentials"), ("resource", RESOURCE), ("client_secret", SECRET)],
             CONFIDENTIAL,
             SECRET,
         );
@@ -352,20 +293,10 @@ mod tests {
         let claims = |jti: &str| json!({"iss": "jwt-client", "sub": "jwt-client", "aud": aud, "exp": NOW + 60, "jti": jti});
         let assertion = jwt::encode(&key, "JWT", &claims("1")).unwrap();
         let send = |t: &mut Tester, a: &str| {
-            cc(
-                t,
-                &[
-                    ("client_assertion_type", JWT_BEARER),
-                    ("client_assertion", a),
-                ],
-            )
+            cc(t, &[("client_assertion_type", JWT_BEARER), ("client_assertion", a)])
         };
         assert_eq!(send(&mut t, &assertion).status(), 200);
-        assert_eq!(
-            error_of(&send(&mut t, &assertion)),
-            (401, "invalid_client".into()),
-            "replayed jti"
-        );
+        assert_eq!(error_of(&send(&mut t, &assertion)), (401, "invalid_client".into()), "replayed jti");
         let bad = [
             json!({"iss": "jwt-client", "sub": "jwt-client", "aud": aud, "exp": NOW - 1, "jti": "2"}),
             json!({"iss": "jwt-client", "sub": "jwt-client", "aud": aud, "jti": "3"}),
@@ -375,40 +306,17 @@ mod tests {
         ];
         for c in bad {
             let a = jwt::encode(&key, "JWT", &c).unwrap();
-            assert_eq!(
-                error_of(&send(&mut t, &a)),
-                (401, "invalid_client".into()),
-                "{c}"
-            );
+            assert_eq!(error_of(&send(&mut t, &a)), (401, "invalid_client".into()), "{c}");
         }
-        let other = t.with_env(|_, env| {
-            jwt::SigningKey::generate(Algorithm::ES256, key.kid(), env).unwrap()
-        });
+        let other = t.with_env(|_, env| jwt::SigningKey::generate(Algorithm::ES256, key.kid(), env).unwrap());
         let forged = jwt::encode(&other, "JWT", &claims("6")).unwrap();
-        assert_eq!(
-            error_of(&send(&mut t, &forged)),
-            (401, "invalid_client".into())
-        );
-        let issuer_aud = json!({"iss": "jwt-client", "sub": "jwt-client", "aud": [ISSUER], "exp": NOW + 60, "jti": "7"});
-        assert_eq!(
-            send(&mut t, &jwt::encode(&key, "JWT", &issuer_aud).unwrap()).status(),
-            200
-        );
-        let r = cc(
-            &mut t,
-            &[
-                ("client_assertion_type", "urn:other"),
-                ("client_assertion", &assertion),
-            ],
-        );
+        assert_eq!(error_of(&send(&mut t, &forged)), (401, "invalid_client".into()));
+        let issuer_aud =
+            json!({"iss": "jwt-client", "sub": "jwt-client", "aud": [ISSUER], "exp": NOW + 60, "jti": "7"});
+        assert_eq!(send(&mut t, &jwt::encode(&key, "JWT", &issuer_aud).unwrap()).status(), 200);
+        let r = cc(&mut t, &[("client_assertion_type", "urn:other"), ("client_assertion", &assertion)]);
         assert_eq!(error_of(&r), (401, "invalid_client".into()));
-        let r = cc(
-            &mut t,
-            &[
-                ("client_id", "jwt-client"),
-                ("client_assertion_type", JWT_BEARER),
-            ],
-        );
+        let r = cc(&mut t, &[("client_id", "jwt-client"), ("client_assertion_type", JWT_BEARER)]);
         assert_eq!(error_of(&r), (400, "invalid_request".into()));
     }
 }

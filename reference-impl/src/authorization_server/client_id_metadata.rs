@@ -11,15 +11,21 @@
 //! byte for byte and which has `client_name` and `redirect_uris`. Such clients are public
 //! (`none`, or `private_key_jwt` with inline `jwks`) and get the registration scopes.
 //!
-//! Caching: none across requests (every `/authorize` fetches again, as if the document
-//! were `no-store`); the token endpoint uses the document of the latest authorization.
+//! Caching (AS-08): a document is reused for later authorization requests while its
+//! `Cache-Control: max-age` lasts (at most [`MAX_CACHE_AGE`]); without `max-age`, or with
+//! `no-store` / `no-cache`, every request fetches it again. The token endpoint uses the
+//! document of the latest authorization.
 
 use super::config::{NONE, RegisteredClient};
 use crate::registration::{self, ClientMetadata};
-use crate::sans_io::{FetchResult, Request};
+use crate::sans_io::{FetchResult, Request, Response};
 use crate::wire::{self, Params};
 use crate::{Error, Result};
+use std::time::Duration;
 use url::Url;
+
+/// The longest time a fetched document is reused.
+pub const MAX_CACHE_AGE: Duration = Duration::from_secs(3600);
 
 /// True when `client_id` has the form of a URL (and so may name a metadata document).
 pub fn is_url(client_id: &str) -> bool {
@@ -31,34 +37,21 @@ pub fn is_url(client_id: &str) -> bool {
 /// path, a fragment, dot segments, userinfo, a loopback host (unless `allow_insecure`),
 /// or a form that URL normalization would change.
 pub fn check_url(client_id: &str, allow_insecure: bool) -> Result<Url> {
-    let refuse = |why: &str| {
-        Err(Error::Refused(format!(
-            "client id metadata document url `{client_id}` {why}"
-        )))
-    };
+    let refuse =
+        |why: &str| Err(Error::Refused(format!("client id metadata document url `{client_id}` {why}")));
     if client_id.contains('#') {
         return refuse("has a fragment");
     }
-    let path = client_id
-        .split_once("://")
-        .and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..]))
-        .unwrap_or("");
+    let path =
+        client_id.split_once("://").and_then(|(_, rest)| rest.find('/').map(|i| &rest[i..])).unwrap_or("");
     let path = path.split('?').next().unwrap_or("");
     if path.split('/').any(|seg| {
-        matches!(
-            seg.to_ascii_lowercase().as_str(),
-            "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e."
-        )
+        matches!(seg.to_ascii_lowercase().as_str(), "." | ".." | "%2e" | "%2e%2e" | ".%2e" | "%2e.")
     }) {
         return refuse("has dot segments");
     }
-    let url = Url::parse(client_id).map_err(|e| {
-        Error::unexpected(
-            "client_id",
-            format!("`{client_id}` ({e})"),
-            "an absolute url",
-        )
-    })?;
+    let url = Url::parse(client_id)
+        .map_err(|e| Error::unexpected("client_id", format!("`{client_id}` ({e})"), "an absolute url"))?;
     match url.scheme() {
         "https" => {}
         "http" if allow_insecure => {}
@@ -82,31 +75,17 @@ pub fn check_url(client_id: &str, allow_insecure: bool) -> Result<Url> {
 /// Turns the fetched answer into a client, or says why it is refused.
 pub fn client_from_response(
     url: &str,
-    fetched: FetchResult,
+    response: &Response,
     registration_scopes: &[String],
 ) -> Result<RegisteredClient> {
     let what = "client id metadata document";
-    let response = fetched?;
     if response.status() != http::StatusCode::OK {
-        return Err(Error::HttpStatus {
-            what,
-            received: response.status().as_u16(),
-            expected: "200",
-        });
+        return Err(Error::HttpStatus { what, received: response.status().as_u16(), expected: "200" });
     }
     let ct = wire::single_header(response.headers(), http::header::CONTENT_TYPE)?.unwrap_or("");
-    let mime = ct
-        .split(';')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
+    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     if mime != "application/json" && !mime.ends_with("+json") {
-        return Err(Error::unexpected(
-            "content-type",
-            format!("`{ct}`"),
-            "application/json",
-        ));
+        return Err(Error::unexpected("content-type", format!("`{ct}`"), "application/json"));
     }
     if response.body().len() > wire::MAX_FETCH_BYTES {
         return Err(Error::Refused(format!(
@@ -157,34 +136,42 @@ pub struct ClientIdMetadataFetch {
     params: Params,
 }
 
+/// How long a fetched document may be reused: its `Cache-Control: max-age`, capped at
+/// [`MAX_CACHE_AGE`]; zero without it or with `no-store` / `no-cache`.
+pub fn cache_lifetime(response: &Response) -> Duration {
+    let mut max_age = None;
+    for value in response.headers().get_all(http::header::CACHE_CONTROL) {
+        for directive in value.to_str().unwrap_or("no-store").split(',') {
+            let directive = directive.trim().to_ascii_lowercase();
+            if directive == "no-store" || directive == "no-cache" {
+                return Duration::ZERO;
+            }
+            if let Some(secs) = directive.strip_prefix("max-age=") {
+                max_age = secs.parse().ok().map(Duration::from_secs);
+            }
+        }
+    }
+    max_age.unwrap_or(Duration::ZERO).min(MAX_CACHE_AGE)
+}
+
 impl ClientIdMetadataFetch {
     /// The fetch of `url` for the authorization request `params`.
-    pub(super) fn start(
-        url: &str,
-        params: Params,
-        allow_insecure: bool,
-    ) -> Result<(Request, Self)> {
+    pub(super) fn start(url: &str, params: Params, allow_insecure: bool) -> Result<(Request, Self)> {
         check_url(url, allow_insecure)?;
         let request = wire::get_json_request(url)?;
-        Ok((
-            request,
-            ClientIdMetadataFetch {
-                url: url.to_string(),
-                params,
-            },
-        ))
+        Ok((request, ClientIdMetadataFetch { url: url.to_string(), params }))
     }
 
-    /// The client the document describes, and the authorization request to continue.
+    /// The client the document describes, how long it may be reused, and the
+    /// authorization request to continue.
     pub(super) fn finish(
         self,
         fetched: FetchResult,
         registration_scopes: &[String],
-    ) -> Result<(RegisteredClient, Params)> {
-        Ok((
-            client_from_response(&self.url, fetched, registration_scopes)?,
-            self.params,
-        ))
+    ) -> Result<(RegisteredClient, Duration, Params)> {
+        let response = fetched?;
+        let client = client_from_response(&self.url, &response, registration_scopes)?;
+        Ok((client, cache_lifetime(&response), self.params))
     }
 }
 
@@ -203,8 +190,7 @@ mod tests {
     }
 
     fn serve(t: &mut Tester, body: serde_json::Value) {
-        t.documents
-            .insert(URL.into(), Ok(json_response(200, &body.to_string())));
+        t.documents.insert(URL.into(), Ok(json_response(200, &body.to_string())));
     }
 
     fn authorize_with_document(t: &mut Tester) -> http::Response<bytes::Bytes> {
@@ -229,7 +215,26 @@ mod tests {
         assert_eq!(token.status(), StatusCode::OK);
         assert_eq!(json_of(&token)["scope"], "mcp:read mcp:write");
         authorize_with_document(&mut t);
-        assert_eq!(t.fetched.len(), 2, "no caching across requests");
+        assert_eq!(t.fetched.len(), 2, "no max-age: fetched again");
+    }
+
+    #[test]
+    fn documents_are_cached_for_max_age() {
+        let mut t = Tester::new();
+        let cached = |cache_control: &str| {
+            let mut r = json_response(200, &document().to_string());
+            r.headers_mut().insert("cache-control", cache_control.parse().unwrap());
+            Ok(r)
+        };
+        t.documents.insert(URL.into(), cached("public, max-age=60"));
+        authorize_with_document(&mut t);
+        assert!(location_params(&authorize_with_document(&mut t)).get("code").is_some());
+        assert_eq!(t.fetched.len(), 1);
+        t.advance(61);
+        t.documents.insert(URL.into(), cached("max-age=60, no-store"));
+        authorize_with_document(&mut t);
+        authorize_with_document(&mut t);
+        assert_eq!(t.fetched.len(), 3);
     }
 
     #[test]
@@ -255,21 +260,14 @@ mod tests {
         ];
         for doc in bad {
             serve(&mut t, doc.clone());
-            assert_eq!(
-                page_error(&authorize_with_document(&mut t)),
-                (400, "invalid_client".into()),
-                "{doc}"
-            );
+            assert_eq!(page_error(&authorize_with_document(&mut t)), (400, "invalid_client".into()), "{doc}");
         }
     }
 
     #[test]
     fn bad_answers_get_an_error_page() {
         let mut t = Tester::new();
-        let big = format!(
-            "{{\"client_name\":\"{}\"}}",
-            "a".repeat(wire::MAX_FETCH_BYTES)
-        );
+        let big = format!("{{\"client_name\":\"{}\"}}", "a".repeat(wire::MAX_FETCH_BYTES));
         let answers = [
             Ok(json_response(404, &document().to_string())),
             Ok(json_response(302, "")),
@@ -280,17 +278,11 @@ mod tests {
                 .header("content-type", "text/html")
                 .body(document().to_string().into())
                 .unwrap()),
-            Err(crate::sans_io::FetchError {
-                url: URL.into(),
-                reason: "timed out".into(),
-            }),
+            Err(crate::sans_io::FetchError { url: URL.into(), reason: "timed out".into() }),
         ];
         for answer in answers {
             t.documents.insert(URL.into(), answer);
-            assert_eq!(
-                page_error(&authorize_with_document(&mut t)),
-                (400, "invalid_client".into())
-            );
+            assert_eq!(page_error(&authorize_with_document(&mut t)), (400, "invalid_client".into()));
         }
     }
 
@@ -298,10 +290,7 @@ mod tests {
     fn unlisted_redirect_uri_gets_an_error_page() {
         let mut t = Tester::new();
         serve(&mut t, document());
-        let r = t.authorize(&[
-            ("client_id", Some(URL)),
-            ("redirect_uri", Some("https://evil.example/cb")),
-        ]);
+        let r = t.authorize(&[("client_id", Some(URL)), ("redirect_uri", Some("https://evil.example/cb"))]);
         assert_eq!(page_error(&r), (400, "invalid_request".into()));
     }
 

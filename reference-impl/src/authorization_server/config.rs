@@ -139,11 +139,7 @@ impl Default for Config {
             code_ttl: MAX_CODE_TTL,
             refresh_token_ttl: Duration::from_secs(24 * 3600),
             auto_approve: false,
-            users: vec![User {
-                username: "alice".into(),
-                password: "alice".into(),
-                sub: "alice".into(),
-            }],
+            users: vec![User { username: "alice".into(), password: "alice".into(), sub: "alice".into() }],
             clients: vec![],
             registration_scopes: vec!["mcp:read".into(), "mcp:write".into()],
             allow_insecure_client_id_urls: false,
@@ -154,12 +150,8 @@ impl Default for Config {
 impl Config {
     /// Checks the configuration and canonicalizes the resource URIs.
     pub(super) fn checked(mut self) -> Result<Self> {
-        let issuer = url::Url::parse(&self.issuer).map_err(|e| {
-            Error::Config(format!(
-                "issuer `{}` is not an absolute url: {e}",
-                self.issuer
-            ))
-        })?;
+        let issuer = url::Url::parse(&self.issuer)
+            .map_err(|e| Error::Config(format!("issuer `{}` is not an absolute url: {e}", self.issuer)))?;
         if issuer.query().is_some() || self.issuer.contains('#') || self.issuer.ends_with('/') {
             return Err(Error::Config(format!(
                 "issuer `{}` must have no query, fragment or trailing slash",
@@ -167,15 +159,10 @@ impl Config {
             )));
         }
         if self.code_ttl > MAX_CODE_TTL {
-            return Err(Error::Config(format!(
-                "code_ttl is {:?}, expected at most 60 s",
-                self.code_ttl
-            )));
+            return Err(Error::Config(format!("code_ttl is {:?}, expected at most 60 s", self.code_ttl)));
         }
         if self.auto_approve && self.users.is_empty() {
-            return Err(Error::Config(
-                "auto_approve needs at least one user to sign in as".into(),
-            ));
+            return Err(Error::Config("auto_approve needs at least one user to sign in as".into()));
         }
         for r in &mut self.resources {
             r.uri = canonical_resource(&r.uri).map_err(|e| Error::Config(e.to_string()))?;
@@ -206,9 +193,7 @@ impl Config {
 
     /// The path of the issuer (`""` when it has none), prefix of every endpoint path.
     pub(super) fn issuer_path(&self) -> String {
-        url::Url::parse(&self.issuer)
-            .map(|u| u.path().trim_end_matches('/').to_string())
-            .unwrap_or_default()
+        url::Url::parse(&self.issuer).map(|u| u.path().trim_end_matches('/').to_string()).unwrap_or_default()
     }
 
     /// `<issuer>/authorize`.
@@ -249,27 +234,11 @@ mod tests {
     #[test]
     fn refuses_bad_configurations() {
         let bad = [
-            Config {
-                issuer: "http://127.0.0.1:9000/".into(),
-                ..Config::default()
-            },
-            Config {
-                issuer: "not a url".into(),
-                ..Config::default()
-            },
-            Config {
-                code_ttl: Duration::from_secs(61),
-                ..Config::default()
-            },
-            Config {
-                auto_approve: true,
-                users: vec![],
-                ..Config::default()
-            },
-            Config {
-                clients: vec![RegisteredClient::public("alice", &[], &[])],
-                ..Config::default()
-            },
+            Config { issuer: "http://127.0.0.1:9000/".into(), ..Config::default() },
+            Config { issuer: "not a url".into(), ..Config::default() },
+            Config { code_ttl: Duration::from_secs(61), ..Config::default() },
+            Config { auto_approve: true, users: vec![], ..Config::default() },
+            Config { clients: vec![RegisteredClient::public("alice", &[], &[])], ..Config::default() },
         ];
         for c in bad {
             assert!(matches!(c.checked(), Err(Error::Config(_))));
@@ -279,10 +248,7 @@ mod tests {
     #[test]
     fn resources_are_canonicalized() {
         let c = Config {
-            resources: vec![ResourceConfig {
-                uri: "HTTP://LOCALHOST:9001/mcp/".into(),
-                scopes: vec![],
-            }],
+            resources: vec![ResourceConfig { uri: "HTTP://LOCALHOST:9001/mcp/".into(), scopes: vec![] }],
             ..Config::default()
         };
         let c = c.checked().unwrap();

@@ -58,10 +58,7 @@ impl AuthorizationServer {
     pub fn introspection(&self, token: &str, now: Time) -> Introspection {
         if let Some(c) = self.own_access_token(token) {
             let live = c.exp.is_some_and(|e| e > now.unix_secs());
-            let revoked = c
-                .jti
-                .as_ref()
-                .is_none_or(|j| self.revoked_jtis.contains_key(j));
+            let revoked = c.jti.as_ref().is_none_or(|j| self.revoked_jtis.contains_key(j));
             if live && !revoked {
                 return Introspection {
                     active: true,
@@ -105,18 +102,12 @@ impl AuthorizationServer {
         request: &Request,
         env: &mut Env<'_>,
     ) -> Result<Introspection, Rejection> {
-        let form =
-            Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
+        let form = Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
         let client = self.authenticate_client(request, &form, env.now)?;
         if client.is_public() {
-            return Err(Rejection::invalid_client(
-                "introspection is for confidential clients only",
-                false,
-            ));
+            return Err(Rejection::invalid_client("introspection is for confidential clients only", false));
         }
-        let token = form
-            .require("token")
-            .map_err(|e| Rejection::new("invalid_request", e))?;
+        let token = form.require("token").map_err(|e| Rejection::new("invalid_request", e))?;
         Ok(self.introspection(token, env.now))
     }
 }
@@ -131,20 +122,12 @@ mod tests {
         let at = t.tokens()["access_token"].as_str().unwrap().to_string();
         let info = t.introspect(&at);
         assert_eq!(
-            (
-                info["active"].as_bool(),
-                info["client_id"].as_str(),
-                info["scope"].as_str()
-            ),
+            (info["active"].as_bool(), info["client_id"].as_str(), info["scope"].as_str()),
             (Some(true), Some(CLIENT), Some("mcp:read mcp:write"))
         );
         assert_eq!(info["iss"], ISSUER);
         for garbage in ["x", "a.b.c", &at[..at.len() - 2]] {
-            assert_eq!(
-                t.introspect(garbage).as_object().unwrap().len(),
-                1,
-                "{garbage}"
-            );
+            assert_eq!(t.introspect(garbage).as_object().unwrap().len(), 1, "{garbage}");
         }
         t.advance(600);
         assert_eq!(t.introspect(&at)["active"], false);

@@ -22,11 +22,7 @@ impl AuthorizationServer {
             registration_endpoint: Some(c.registration_endpoint()),
             scopes_supported: Some(c.scopes_supported()),
             response_types_supported: strings(&["code"]),
-            grant_types_supported: Some(strings(&[
-                AUTHORIZATION_CODE,
-                REFRESH_TOKEN,
-                CLIENT_CREDENTIALS,
-            ])),
+            grant_types_supported: Some(strings(&[AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS])),
             token_endpoint_auth_methods_supported: Some(strings(&[
                 NONE,
                 "client_secret_basic",
@@ -34,10 +30,7 @@ impl AuthorizationServer {
                 "private_key_jwt",
             ])),
             token_endpoint_auth_signing_alg_values_supported: Some(
-                Algorithm::ASYMMETRIC
-                    .iter()
-                    .map(|a| a.name().to_string())
-                    .collect(),
+                Algorithm::ASYMMETRIC.iter().map(|a| a.name().to_string()).collect(),
             ),
             revocation_endpoint: Some(c.revocation_endpoint()),
             introspection_endpoint: Some(c.introspection_endpoint()),
@@ -53,9 +46,7 @@ impl AuthorizationServer {
     pub fn openid_configuration(&self) -> AuthorizationServerMetadata {
         AuthorizationServerMetadata {
             subject_types_supported: Some(strings(&["public"])),
-            id_token_signing_alg_values_supported: Some(vec![
-                self.config.signing_alg.name().to_string(),
-            ]),
+            id_token_signing_alg_values_supported: Some(vec![self.config.signing_alg.name().to_string()]),
             ..self.metadata()
         }
     }
@@ -70,24 +61,18 @@ mod tests {
     #[test]
     fn metadata_is_served_at_every_discovery_url() {
         for issuer in ["http://127.0.0.1:9000", "http://127.0.0.1:9000/tenant/a"] {
-            let mut t = Tester::with_config(Config {
-                issuer: issuer.into(),
-                ..Config::default()
-            });
+            let mut t = Tester::with_config(Config { issuer: issuer.into(), ..Config::default() });
             for url in discovery_urls(issuer).unwrap() {
                 let r = t.get(&url);
                 assert_eq!(r.status(), 200, "{url}");
                 let m = AuthorizationServerMetadata::parse(r.body()).unwrap();
                 m.check(issuer).unwrap();
                 assert_eq!(m.issuer, issuer);
-                assert_eq!(
-                    m.token_endpoint.as_deref(),
-                    Some(format!("{issuer}/token").as_str())
-                );
+                assert_eq!(m.token_endpoint.as_deref(), Some(format!("{issuer}/token").as_str()));
                 assert_eq!(m.client_id_metadata_document_supported, Some(true));
                 assert_eq!(m.authorization_response_iss_parameter_supported, Some(true));
-                let openid = m.subject_types_supported.is_some()
-                    && m.id_token_signing_alg_values_supported.is_some();
+                let openid =
+                    m.subject_types_supported.is_some() && m.id_token_signing_alg_values_supported.is_some();
                 assert_eq!(openid, url.contains("openid"), "{url}");
             }
             assert_eq!(t.get(&format!("{issuer}/jwks")).status(), 200);
@@ -100,10 +85,7 @@ mod tests {
             issuer: "http://127.0.0.1:9000/tenant".into(),
             ..Config::default()
         });
-        assert_eq!(
-            error_of(&t.get("/.well-known/oauth-authorization-server")),
-            (404, "not_found".into())
-        );
+        assert_eq!(error_of(&t.get("/.well-known/oauth-authorization-server")), (404, "not_found".into()));
         assert_eq!(error_of(&t.get("/token")), (404, "not_found".into()));
     }
 }

@@ -19,8 +19,8 @@
 //!   MUST send it. Refused with `invalid_target`.
 //! - `redirect_uri` is required at `/authorize`, even for a client with one registered URI.
 //! - refresh tokens are rotated on every use, for confidential clients too.
-//! - client ID metadata documents are fetched on every authorization request (no cache
-//!   across requests); the token endpoint uses the document of the latest request.
+//! - client ID metadata documents are reused while their `Cache-Control: max-age` lasts
+//!   (at most an hour), else fetched at every authorization request.
 //!
 //! ```
 //! use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
@@ -66,8 +66,9 @@ pub struct AuthorizationServer {
     keys: Vec<SigningKey>,
     /// Pre-registered and dynamically registered clients, by client ID.
     clients: BTreeMap<String, RegisteredClient>,
-    /// Clients described by client ID metadata documents, by URL, as last fetched.
-    metadata_clients: BTreeMap<String, RegisteredClient>,
+    /// Clients described by client ID metadata documents, by URL, as last fetched, with
+    /// the time until which the document may be reused.
+    metadata_clients: BTreeMap<String, (RegisteredClient, Time)>,
     /// Authorization requests waiting for the consent form, by CSRF token.
     pending: BTreeMap<String, authorize::PendingAuthorization>,
     /// Issued authorization codes, by code.
@@ -97,11 +98,7 @@ impl AuthorizationServer {
     /// Checks `config` and generates the first signing key.
     pub fn new(config: Config, env: &mut Env<'_>) -> Result<Self> {
         let config = config.checked()?;
-        let clients = config
-            .clients
-            .iter()
-            .map(|c| (c.client_id.clone(), c.clone()))
-            .collect();
+        let clients = config.clients.iter().map(|c| (c.client_id.clone(), c.clone())).collect();
         let mut server = AuthorizationServer {
             config,
             keys: vec![],
@@ -124,17 +121,14 @@ impl AuthorizationServer {
 
     /// The public signing keys: one, or two during a rotation (newest first).
     pub fn jwks(&self) -> Jwks {
-        Jwks {
-            keys: self.keys.iter().rev().map(SigningKey::public_jwk).collect(),
-        }
+        Jwks { keys: self.keys.iter().rev().map(SigningKey::public_jwk).collect() }
     }
 
     /// Generates a new signing key: it signs from now on, the previous one stays in the
     /// JWKS so its tokens keep verifying; the one before that is dropped.
     pub fn rotate_signing_key(&mut self, env: &mut Env<'_>) -> Result<()> {
         let kid = env.random_string(12);
-        self.keys
-            .push(SigningKey::generate(self.config.signing_alg, kid, env)?);
+        self.keys.push(SigningKey::generate(self.config.signing_alg, kid, env)?);
         if self.keys.len() > 2 {
             self.keys.remove(0);
         }
@@ -148,9 +142,7 @@ impl AuthorizationServer {
 
     /// The key that signs new tokens.
     fn signing_key(&self) -> Result<&SigningKey> {
-        self.keys
-            .last()
-            .ok_or_else(|| crate::Error::Config("no signing key".into()))
+        self.keys.last().ok_or_else(|| crate::Error::Config("no signing key".into()))
     }
 
     /// The verification keys of this server's own tokens.
@@ -160,9 +152,7 @@ impl AuthorizationServer {
 
     /// A client by ID: registered, or known from a client ID metadata document.
     fn client(&self, client_id: &str) -> Option<&RegisteredClient> {
-        self.clients
-            .get(client_id)
-            .or_else(|| self.metadata_clients.get(client_id))
+        self.clients.get(client_id).or_else(|| self.metadata_clients.get(client_id).map(|(c, _)| c))
     }
 
     /// Marks an access token's `jti` revoked until its `exp`.
@@ -184,12 +174,7 @@ impl AuthorizationServer {
             ));
         };
         self.config.resource(raw).ok_or_else(|| {
-            let known: Vec<&str> = self
-                .config
-                .resources
-                .iter()
-                .map(|r| r.uri.as_str())
-                .collect();
+            let known: Vec<&str> = self.config.resources.iter().map(|r| r.uri.as_str()).collect();
             Rejection::new(
                 "invalid_target",
                 format!("resource `{raw}` is not served here, expected one of {known:?}"),
@@ -203,8 +188,7 @@ impl AuthorizationServer {
             return Some(Route::OAuthMetadata);
         }
         if path == format!("{}{prefix}", crate::metadata::OPENID_WELL_KNOWN)
-            || (!prefix.is_empty()
-                && path == format!("{prefix}{}", crate::metadata::OPENID_WELL_KNOWN))
+            || (!prefix.is_empty() && path == format!("{prefix}{}", crate::metadata::OPENID_WELL_KNOWN))
         {
             return Some(Route::OpenIdConfiguration);
         }
@@ -255,10 +239,8 @@ impl Rejection {
     fn into_response(self) -> Response {
         let mut r = wire::oauth_error(self.status, self.error, self.description);
         if self.basic_challenge {
-            r.headers_mut().insert(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Basic realm=\"token\""),
-            );
+            r.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"token\""));
         }
         r
     }
@@ -272,25 +254,16 @@ fn grant_scope(
     client: &RegisteredClient,
     resource: &ResourceConfig,
 ) -> Result<Vec<String>, Rejection> {
-    let allowed =
-        |s: &str| client.scopes.iter().any(|c| c == s) && resource.scopes.iter().any(|r| r == s);
+    let allowed = |s: &str| client.scopes.iter().any(|c| c == s) && resource.scopes.iter().any(|r| r == s);
     let Some(requested) = requested.filter(|r| !r.is_empty()) else {
-        return Ok(resource
-            .scopes
-            .iter()
-            .filter(|s| allowed(s))
-            .cloned()
-            .collect());
+        return Ok(resource.scopes.iter().filter(|s| allowed(s)).cloned().collect());
     };
     let mut granted: Vec<String> = vec![];
     for s in requested.split(' ').filter(|s| !s.is_empty()) {
         if !allowed(s) {
             return Err(Rejection::new(
                 "invalid_scope",
-                format!(
-                    "scope `{s}` is not available to this client at `{}`",
-                    resource.uri
-                ),
+                format!("scope `{s}` is not available to this client at `{}`", resource.uri),
             ));
         }
         if !granted.iter().any(|g| g == s) {
@@ -301,11 +274,7 @@ fn grant_scope(
 }
 
 fn not_found(path: &str) -> Response {
-    wire::oauth_error(
-        StatusCode::NOT_FOUND,
-        "not_found",
-        format!("no endpoint at `{path}`"),
-    )
+    wire::oauth_error(StatusCode::NOT_FOUND, "not_found", format!("no endpoint at `{path}`"))
 }
 
 fn method_not_allowed(method: &Method, allowed: &'static str) -> Response {
@@ -314,8 +283,7 @@ fn method_not_allowed(method: &Method, allowed: &'static str) -> Response {
         "method_not_allowed",
         format!("method {method} is not allowed here, expected {allowed}"),
     );
-    r.headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static(allowed));
+    r.headers_mut().insert(header::ALLOW, HeaderValue::from_static(allowed));
     r
 }
 
@@ -330,9 +298,7 @@ impl Service for AuthorizationServer {
         let method = request.method().clone();
         let respond = Step::Respond;
         match (route, &method) {
-            (Route::OAuthMetadata, &Method::GET) => {
-                respond(wire::json(StatusCode::OK, &self.metadata()))
-            }
+            (Route::OAuthMetadata, &Method::GET) => respond(wire::json(StatusCode::OK, &self.metadata())),
             (Route::OpenIdConfiguration, &Method::GET) => {
                 respond(wire::json(StatusCode::OK, &self.openid_configuration()))
             }
@@ -376,11 +342,7 @@ mod tests {
     #[test]
     fn wrong_method_is_405() {
         let mut t = Tester::new();
-        let r = t.send(
-            http::Request::put("/token")
-                .body(bytes::Bytes::new())
-                .unwrap(),
-        );
+        let r = t.send(http::Request::put("/token").body(bytes::Bytes::new()).unwrap());
         assert_eq!(error_of(&r), (405, "method_not_allowed".into()));
         assert_eq!(r.headers()["allow"], "POST");
         let r = t.post_form("/jwks", &[]);

@@ -41,23 +41,14 @@ pub(super) struct Family {
 impl RefreshTokens {
     /// The family of an active (not rotated, not expired, not revoked) refresh token.
     pub(super) fn active_family(&self, token: &str, now: Time) -> Option<(&String, &Family)> {
-        let t = self
-            .tokens
-            .get(token)
-            .filter(|t| !t.rotated && t.expires > now)?;
-        self.families
-            .get_key_value(&t.family)
-            .filter(|(_, f)| !f.revoked)
+        let t = self.tokens.get(token).filter(|t| !t.rotated && t.expires > now)?;
+        self.families.get_key_value(&t.family).filter(|(_, f)| !f.revoked)
     }
 }
 
 impl AuthorizationServer {
     /// Starts a refresh-token family for `grant`: its ID and first token.
-    pub(super) fn start_refresh_family(
-        &mut self,
-        grant: &Grant<'_>,
-        env: &mut Env<'_>,
-    ) -> (String, String) {
+    pub(super) fn start_refresh_family(&mut self, grant: &Grant<'_>, env: &mut Env<'_>) -> (String, String) {
         let id = env.random_string(16);
         let family = Family {
             client_id: grant.client_id.to_string(),
@@ -77,14 +68,9 @@ impl AuthorizationServer {
         self.refresh.tokens.retain(|_, t| t.expires > now);
         let token = env.random_string(32);
         let expires = now.plus(self.config.refresh_token_ttl);
-        self.refresh.tokens.insert(
-            token.clone(),
-            RefreshToken {
-                family: family.to_string(),
-                rotated: false,
-                expires,
-            },
-        );
+        self.refresh
+            .tokens
+            .insert(token.clone(), RefreshToken { family: family.to_string(), rotated: false, expires });
         token
     }
 
@@ -122,9 +108,7 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
         let invalid_grant = |why: &str| Rejection::new("invalid_grant", why);
-        let token = form
-            .require("refresh_token")
-            .map_err(|e| Rejection::new("invalid_request", e))?;
+        let token = form.require("refresh_token").map_err(|e| Rejection::new("invalid_request", e))?;
         let Some(entry) = self.refresh.tokens.get(token) else {
             return Err(invalid_grant("unknown refresh token"));
         };
@@ -150,11 +134,8 @@ impl AuthorizationServer {
         let scope = match form.get("scope").filter(|s| !s.is_empty()) {
             None => family.scope.clone(),
             Some(requested) => {
-                let requested: Vec<String> = requested
-                    .split(' ')
-                    .filter(|s| !s.is_empty())
-                    .map(String::from)
-                    .collect();
+                let requested: Vec<String> =
+                    requested.split(' ').filter(|s| !s.is_empty()).map(String::from).collect();
                 if let Some(extra) = requested.iter().find(|s| !family.scope.contains(s)) {
                     return Err(Rejection::new(
                         "invalid_scope",
@@ -169,12 +150,7 @@ impl AuthorizationServer {
         };
         check_resource(form.get("resource"), &family.resource)?;
         let (sub, resource) = (family.sub.clone(), family.resource.clone());
-        let g = Grant {
-            client_id: &client.client_id,
-            sub: &sub,
-            resource: &resource,
-            scope: &scope,
-        };
+        let g = Grant { client_id: &client.client_id, sub: &sub, resource: &resource, scope: &scope };
         let access = self.issue_access_token(&g, env)?;
         if let Some(entry) = self.refresh.tokens.get_mut(token) {
             entry.rotated = true;
@@ -217,26 +193,16 @@ mod tests {
         assert_eq!(second["scope"], "mcp:read mcp:write");
         let info = t.introspect(&at2);
         assert_eq!(
-            (
-                info["active"].as_bool(),
-                info["sub"].as_str(),
-                info["aud"].as_str()
-            ),
+            (info["active"].as_bool(), info["sub"].as_str(), info["aud"].as_str()),
             (Some(true), Some("alice"), Some(RESOURCE))
         );
         assert_eq!(t.introspect(&rt2)["token_type"], "refresh_token");
 
-        assert_eq!(
-            error_of(&t.refresh(&rt1, &[])),
-            (400, "invalid_grant".into())
-        );
+        assert_eq!(error_of(&t.refresh(&rt1, &[])), (400, "invalid_grant".into()));
         for token in [&at1, &at2, &rt2] {
             assert_eq!(t.introspect(token)["active"], false);
         }
-        assert_eq!(
-            error_of(&t.refresh(&rt2, &[])),
-            (400, "invalid_grant".into())
-        );
+        assert_eq!(error_of(&t.refresh(&rt2, &[])), (400, "invalid_grant".into()));
     }
 
     #[test]
@@ -245,10 +211,7 @@ mod tests {
         let rt = t.refresh_token();
         let narrowed = t.refresh(&rt, &[("scope", "mcp:read")]);
         assert_eq!(json_of(&narrowed)["scope"], "mcp:read");
-        let rt = json_of(&narrowed)["refresh_token"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let rt = json_of(&narrowed)["refresh_token"].as_str().unwrap().to_string();
         assert_eq!(
             error_of(&t.refresh(&rt, &[("scope", "mcp:read mcp:admin")])),
             (400, "invalid_scope".into())
@@ -269,21 +232,15 @@ mod tests {
             error_of(&t.refresh(&rt, &[("resource", "http://127.0.0.1:9001/other")])),
             (400, "invalid_target".into())
         );
-        assert_eq!(
-            t.refresh(&rt, &[("resource", RESOURCE)]).status(),
-            StatusCode::OK
-        );
+        assert_eq!(t.refresh(&rt, &[("resource", RESOURCE)]).status(), StatusCode::OK);
     }
 
     #[test]
     fn bound_to_the_client() {
         let mut t = Tester::new();
         let rt = t.refresh_token();
-        let r = t.token(&[
-            ("grant_type", "refresh_token"),
-            ("refresh_token", &rt),
-            ("client_id", OTHER_CLIENT),
-        ]);
+        let r =
+            t.token(&[("grant_type", "refresh_token"), ("refresh_token", &rt), ("client_id", OTHER_CLIENT)]);
         assert_eq!(error_of(&r), (400, "invalid_grant".into()));
         assert_eq!(
             t.refresh(&rt, &[]).status(),
@@ -295,17 +252,11 @@ mod tests {
     #[test]
     fn unknown_missing_and_expired() {
         let mut t = Tester::new();
-        assert_eq!(
-            error_of(&t.refresh("garbage", &[])),
-            (400, "invalid_grant".into())
-        );
+        assert_eq!(error_of(&t.refresh("garbage", &[])), (400, "invalid_grant".into()));
         let r = t.token(&[("grant_type", "refresh_token"), ("client_id", CLIENT)]);
         assert_eq!(error_of(&r), (400, "invalid_request".into()));
         let rt = t.refresh_token();
         t.advance(24 * 3600);
-        assert_eq!(
-            error_of(&t.refresh(&rt, &[])),
-            (400, "invalid_grant".into())
-        );
+        assert_eq!(error_of(&t.refresh(&rt, &[])), (400, "invalid_grant".into()));
     }
 }

@@ -28,8 +28,8 @@ impl AuthorizationServer {
         request: &Request,
         env: &mut Env<'_>,
     ) -> Result<ClientInformation, Rejection> {
-        let ct = wire::single_header(request.headers(), http::header::CONTENT_TYPE)
-            .map_err(invalid_metadata)?;
+        let ct =
+            wire::single_header(request.headers(), http::header::CONTENT_TYPE).map_err(invalid_metadata)?;
         let mime = ct.unwrap_or("").split(';').next().unwrap_or("").trim();
         if !mime.eq_ignore_ascii_case("application/json") {
             return Err(invalid_metadata(format!(
@@ -39,9 +39,7 @@ impl AuthorizationServer {
         let mut m: ClientMetadata =
             wire::parse_json("client metadata", request.body()).map_err(invalid_metadata)?;
         if m.client_id.is_some() {
-            return Err(invalid_metadata(
-                "client_id is chosen by the server; it must not be sent",
-            ));
+            return Err(invalid_metadata("client_id is chosen by the server; it must not be sent"));
         }
         let method = m.auth_method().to_string();
         registration::check_client_metadata(&m, &method).map_err(invalid_metadata)?;
@@ -56,13 +54,9 @@ impl AuthorizationServer {
                 break id;
             }
         };
-        let secret = matches!(
-            method.as_str(),
-            "client_secret_basic" | "client_secret_post"
-        )
-        .then(|| env.random_string(32));
-        let scopes =
-            registration::narrow_scope(m.scope.as_deref(), &self.config.registration_scopes);
+        let secret = matches!(method.as_str(), "client_secret_basic" | "client_secret_post")
+            .then(|| env.random_string(32));
+        let scopes = registration::narrow_scope(m.scope.as_deref(), &self.config.registration_scopes);
         self.register_client(RegisteredClient {
             client_id: client_id.clone(),
             client_secret: secret.clone(),
@@ -108,11 +102,7 @@ mod tests {
         assert_eq!(r.headers()["cache-control"], "no-store");
         let info: ClientInformation = serde_json::from_slice(r.body()).unwrap();
         assert!(info.client_id.starts_with("dcr-") && info.client_secret.is_none());
-        assert_eq!(
-            info.metadata.scope.as_deref(),
-            Some("mcp:read"),
-            "narrowed to the registration scopes"
-        );
+        assert_eq!(info.metadata.scope.as_deref(), Some("mcp:read"), "narrowed to the registration scopes");
         let r = t.authorize(&[
             ("client_id", Some(&info.client_id)),
             ("redirect_uri", Some("http://127.0.0.1:4000/cb")),
@@ -148,14 +138,8 @@ mod tests {
         )
         .unwrap();
         assert!(info.client_secret.is_some());
-        assert_eq!(
-            info.metadata.token_endpoint_auth_method.as_deref(),
-            Some("client_secret_basic")
-        );
-        assert_eq!(
-            info.metadata.grant_types,
-            Some(vec!["authorization_code".to_string()])
-        );
+        assert_eq!(info.metadata.token_endpoint_auth_method.as_deref(), Some("client_secret_basic"));
+        assert_eq!(info.metadata.grant_types, Some(vec!["authorization_code".to_string()]));
     }
 
     #[test]
@@ -168,10 +152,7 @@ mod tests {
             json!(["relative/cb"]),
             json!(["javascript:alert(1)"]),
         ] {
-            let r = register(
-                &mut t,
-                json!({"redirect_uris": uris, "token_endpoint_auth_method": "none"}),
-            );
+            let r = register(&mut t, json!({"redirect_uris": uris, "token_endpoint_auth_method": "none"}));
             assert_eq!(error_of(&r), (400, "invalid_redirect_uri".into()), "{uris}");
         }
     }
@@ -196,20 +177,11 @@ mod tests {
                 "{body}"
             );
         }
-        assert_eq!(
-            error_of(&t.post_json("/register", "{not json")),
-            (400, "invalid_client_metadata".into())
-        );
-        assert_eq!(
-            error_of(&t.post_json("/register", "\u{0}")),
-            (400, "invalid_client_metadata".into())
-        );
+        assert_eq!(error_of(&t.post_json("/register", "{not json")), (400, "invalid_client_metadata".into()));
+        assert_eq!(error_of(&t.post_json("/register", "\u{0}")), (400, "invalid_client_metadata".into()));
         let mut raw = http::Request::post("/register").header("content-type", "application/json");
         raw = raw.header("accept", "application/json");
-        let r = t.send(
-            raw.body(bytes::Bytes::from_static(b"{\"client_name\": \"\xff\"}"))
-                .unwrap(),
-        );
+        let r = t.send(raw.body(bytes::Bytes::from_static(b"{\"client_name\": \"\xff\"}")).unwrap());
         assert_eq!(error_of(&r), (400, "invalid_client_metadata".into()));
         let r = t.post_form("/register", &[("redirect_uris", "https://app.example/cb")]);
         assert_eq!(error_of(&r), (400, "invalid_client_metadata".into()));
@@ -219,9 +191,7 @@ mod tests {
     fn private_key_jwt_registration() {
         let mut t = Tester::new();
         let jwks = t.with_env(|_, env| {
-            crate::jwt::SigningKey::generate(crate::jwt::Algorithm::ES256, "k", env)
-                .unwrap()
-                .public_jwks()
+            crate::jwt::SigningKey::generate(crate::jwt::Algorithm::ES256, "k", env).unwrap().public_jwks()
         });
         let r = register(
             &mut t,

@@ -23,12 +23,9 @@ impl AuthorizationServer {
     }
 
     fn revoke_token(&mut self, request: &Request, env: &mut Env<'_>) -> Result<(), Rejection> {
-        let form =
-            Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
+        let form = Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
         let client = self.authenticate_client(request, &form, env.now)?;
-        let token = form
-            .require("token")
-            .map_err(|e| Rejection::new("invalid_request", e))?;
+        let token = form.require("token").map_err(|e| Rejection::new("invalid_request", e))?;
         if let Some(family) = self.refresh_family_of(token, &client.client_id) {
             self.revoke_family(&family, env.now);
         } else if let Some(claims) = self.own_access_token(token) {
@@ -50,10 +47,7 @@ mod tests {
     fn revoking_a_refresh_token_kills_the_family() {
         let mut t = Tester::new();
         let body = t.tokens();
-        let (at, rt) = (
-            body["access_token"].as_str().unwrap(),
-            body["refresh_token"].as_str().unwrap(),
-        );
+        let (at, rt) = (body["access_token"].as_str().unwrap(), body["refresh_token"].as_str().unwrap());
         let r = t.post_form("/revoke", &[("token", rt), ("client_id", CLIENT)]);
         assert_eq!(r.status(), 200);
         assert_eq!(t.introspect(at)["active"], false);
@@ -64,25 +58,10 @@ mod tests {
     fn revoking_an_access_token() {
         let mut t = Tester::new();
         let body = t.tokens();
-        let (at, rt) = (
-            body["access_token"].as_str().unwrap(),
-            body["refresh_token"].as_str().unwrap(),
-        );
-        assert_eq!(
-            t.post_form("/revoke", &[("token", at), ("client_id", OTHER_CLIENT)])
-                .status(),
-            200
-        );
-        assert_eq!(
-            t.introspect(at)["active"],
-            true,
-            "another client cannot revoke it"
-        );
-        assert_eq!(
-            t.post_form("/revoke", &[("token", at), ("client_id", CLIENT)])
-                .status(),
-            200
-        );
+        let (at, rt) = (body["access_token"].as_str().unwrap(), body["refresh_token"].as_str().unwrap());
+        assert_eq!(t.post_form("/revoke", &[("token", at), ("client_id", OTHER_CLIENT)]).status(), 200);
+        assert_eq!(t.introspect(at)["active"], true, "another client cannot revoke it");
+        assert_eq!(t.post_form("/revoke", &[("token", at), ("client_id", CLIENT)]).status(), 200);
         assert_eq!(t.introspect(at)["active"], false);
         assert_eq!(t.introspect(rt)["active"], true);
     }
@@ -90,26 +69,16 @@ mod tests {
     #[test]
     fn unknown_token_is_200_and_errors_are_oauth_errors() {
         let mut t = Tester::new();
-        assert_eq!(
-            t.post_form("/revoke", &[("token", "garbage"), ("client_id", CLIENT)])
-                .status(),
-            200
-        );
+        assert_eq!(t.post_form("/revoke", &[("token", "garbage"), ("client_id", CLIENT)]).status(), 200);
         assert_eq!(
             error_of(&t.post_form("/revoke", &[("client_id", CLIENT)])),
             (400, "invalid_request".into())
         );
-        assert_eq!(
-            error_of(&t.post_form("/revoke", &[("token", "x")])),
-            (401, "invalid_client".into())
-        );
+        assert_eq!(error_of(&t.post_form("/revoke", &[("token", "x")])), (401, "invalid_client".into()));
         assert_eq!(
             error_of(&t.post_form("/revoke", &[("token", "x"), ("client_id", CONFIDENTIAL)])),
             (401, "invalid_client".into())
         );
-        assert_eq!(
-            error_of(&t.post_json("/revoke", "{}")),
-            (400, "invalid_request".into())
-        );
+        assert_eq!(error_of(&t.post_json("/revoke", "{}")), (400, "invalid_request".into()));
     }
 }

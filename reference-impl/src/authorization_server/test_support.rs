@@ -42,11 +42,8 @@ pub fn changed<'a>(
     base: &[(&'a str, &'a str)],
     changes: &[(&'a str, Option<&'a str>)],
 ) -> Vec<(&'a str, &'a str)> {
-    let mut out: Vec<_> = base
-        .iter()
-        .filter(|(k, _)| !changes.iter().any(|(c, _)| c == k))
-        .copied()
-        .collect();
+    let mut out: Vec<_> =
+        base.iter().filter(|(k, _)| !changes.iter().any(|(c, _)| c == k)).copied().collect();
     out.extend(changes.iter().filter_map(|(k, v)| v.map(|v| (*k, v))));
     out
 }
@@ -103,24 +100,14 @@ fn copy(r: &FetchResult) -> FetchResult {
 /// Status and `error` of a JSON error response.
 pub fn error_of(r: &Response) -> (u16, String) {
     let v = json_of(r);
-    (
-        r.status().as_u16(),
-        v["error"].as_str().unwrap_or("(none)").to_string(),
-    )
+    (r.status().as_u16(), v["error"].as_str().unwrap_or("(none)").to_string())
 }
 
 /// Status and error code of an HTML error page.
 pub fn page_error(r: &Response) -> (u16, String) {
     let body = std::str::from_utf8(r.body()).unwrap();
-    let code = body
-        .split("<p id=\"error\">")
-        .nth(1)
-        .and_then(|s| s.split("</p>").next())
-        .unwrap_or("(none)");
-    assert!(
-        r.headers().get("location").is_none(),
-        "an error page never redirects"
-    );
+    let code = body.split("<p id=\"error\">").nth(1).and_then(|s| s.split("</p>").next()).unwrap_or("(none)");
+    assert!(r.headers().get("location").is_none(), "an error page never redirects");
     (r.status().as_u16(), code.to_string())
 }
 
@@ -133,33 +120,19 @@ pub fn location(r: &Response) -> &str {
 }
 
 pub fn location_params(r: &Response) -> Params {
-    Params::parse(
-        location(r)
-            .split_once('?')
-            .map(|(_, q)| q)
-            .unwrap_or("")
-            .as_bytes(),
-    )
-    .unwrap()
+    Params::parse(location(r).split_once('?').map(|(_, q)| q).unwrap_or("").as_bytes()).unwrap()
 }
 
 /// The CSRF token of a consent form.
 pub fn csrf_of(r: &Response) -> String {
     let body = std::str::from_utf8(r.body()).unwrap();
-    body.split("name=\"csrf\" value=\"")
-        .nth(1)
-        .and_then(|s| s.split('"').next())
-        .unwrap()
-        .to_string()
+    body.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()).unwrap().to_string()
 }
 
 impl Tester {
     /// A server that auto-approves, with the test clients.
     pub fn new() -> Self {
-        Self::with_config(Config {
-            auto_approve: true,
-            ..Config::default()
-        })
+        Self::with_config(Config { auto_approve: true, ..Config::default() })
     }
 
     /// A server that shows the login and consent form.
@@ -176,25 +149,14 @@ impl Tester {
         server.register_client(RegisteredClient::public(OTHER_CLIENT, &[REDIRECT], &scopes));
         server.register_client(RegisteredClient {
             client_secret: Some(SECRET.into()),
-            grant_types: [AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS]
-                .map(String::from)
-                .to_vec(),
+            grant_types: [AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS].map(String::from).to_vec(),
             token_endpoint_auth_method: "client_secret_basic".into(),
             ..RegisteredClient::public(CONFIDENTIAL, &[REDIRECT], &scopes)
         });
-        Tester {
-            server,
-            rng,
-            now,
-            documents: BTreeMap::new(),
-            fetched: vec![],
-        }
+        Tester { server, rng, now, documents: BTreeMap::new(), fetched: vec![] }
     }
 
-    pub fn with_env<R>(
-        &mut self,
-        f: impl FnOnce(&mut AuthorizationServer, &mut Env<'_>) -> R,
-    ) -> R {
+    pub fn with_env<R>(&mut self, f: impl FnOnce(&mut AuthorizationServer, &mut Env<'_>) -> R) -> R {
         f(&mut self.server, &mut Env::new(self.now, &mut self.rng))
     }
 
@@ -203,20 +165,14 @@ impl Tester {
     }
 
     pub fn send(&mut self, request: Request) -> Response {
-        let Tester {
-            server,
-            rng,
-            now,
-            documents,
-            fetched,
-        } = self;
+        let Tester { server, rng, now, documents, fetched } = self;
         drive(server, request, &mut Env::new(*now, rng), |r| {
             let url = r.uri().to_string();
             fetched.push(url.clone());
-            documents.get(&url).map(copy).unwrap_or(Err(FetchError {
-                url,
-                reason: "connection refused".into(),
-            }))
+            documents
+                .get(&url)
+                .map(copy)
+                .unwrap_or(Err(FetchError { url, reason: "connection refused".into() }))
         })
     }
 
@@ -244,20 +200,9 @@ impl Tester {
         self.send(request)
     }
 
-    pub fn post_form_basic(
-        &mut self,
-        uri: &str,
-        pairs: &[(&str, &str)],
-        id: &str,
-        secret: &str,
-    ) -> Response {
-        let credentials =
-            base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
-        self.post_form_headers(
-            uri,
-            pairs,
-            &[("authorization", &format!("Basic {credentials}"))],
-        )
+    pub fn post_form_basic(&mut self, uri: &str, pairs: &[(&str, &str)], id: &str, secret: &str) -> Response {
+        let credentials = base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}"));
+        self.post_form_headers(uri, pairs, &[("authorization", &format!("Basic {credentials}"))])
     }
 
     pub fn post_json(&mut self, uri: &str, body: &str) -> Response {
@@ -274,10 +219,7 @@ impl Tester {
 
     /// A code from an auto-approved authorization of [`CLIENT`].
     pub fn code(&mut self) -> String {
-        location_params(&self.authorize(&[]))
-            .get("code")
-            .unwrap()
-            .to_string()
+        location_params(&self.authorize(&[])).get("code").unwrap().to_string()
     }
 
     pub fn token(&mut self, pairs: &[(&str, &str)]) -> Response {
@@ -303,11 +245,7 @@ impl Tester {
     }
 
     pub fn refresh(&mut self, token: &str, extra: &[(&str, &str)]) -> Response {
-        let mut form = vec![
-            ("grant_type", "refresh_token"),
-            ("refresh_token", token),
-            ("client_id", CLIENT),
-        ];
+        let mut form = vec![("grant_type", "refresh_token"), ("refresh_token", token), ("client_id", CLIENT)];
         form.extend_from_slice(extra);
         self.token(&form)
     }
@@ -317,26 +255,14 @@ impl Tester {
         json_of(&self.post_form_basic("/introspect", &[("token", token)], CONFIDENTIAL, SECRET))
     }
 
-    pub fn consent(
-        &mut self,
-        csrf: &str,
-        username: &str,
-        password: &str,
-        action: &str,
-    ) -> Response {
-        let form = [
-            ("csrf", csrf),
-            ("username", username),
-            ("password", password),
-            ("action", action),
-        ];
+    pub fn consent(&mut self, csrf: &str, username: &str, password: &str, action: &str) -> Response {
+        let form = [("csrf", csrf), ("username", username), ("password", password), ("action", action)];
         self.post_form("/authorize", &form)
     }
 
     /// Registers a `private_key_jwt` client for client credentials; returns its key.
     pub fn jwt_client(&mut self, client_id: &str) -> SigningKey {
-        let key =
-            self.with_env(|_, env| SigningKey::generate(Algorithm::ES256, "jwt-key", env).unwrap());
+        let key = self.with_env(|_, env| SigningKey::generate(Algorithm::ES256, "jwt-key", env).unwrap());
         self.server.register_client(RegisteredClient {
             grant_types: vec![CLIENT_CREDENTIALS.into()],
             token_endpoint_auth_method: "private_key_jwt".into(),

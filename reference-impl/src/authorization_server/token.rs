@@ -73,16 +73,9 @@ impl AuthorizationServer {
         }
     }
 
-    fn token_response(
-        &mut self,
-        request: &Request,
-        env: &mut Env<'_>,
-    ) -> Result<TokenResponse, Rejection> {
-        let form =
-            Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
-        let grant_type = form
-            .require("grant_type")
-            .map_err(|e| Rejection::new("invalid_request", e))?;
+    fn token_response(&mut self, request: &Request, env: &mut Env<'_>) -> Result<TokenResponse, Rejection> {
+        let form = Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
+        let grant_type = form.require("grant_type").map_err(|e| Rejection::new("invalid_request", e))?;
         if ![AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS].contains(&grant_type) {
             return Err(Rejection::new(
                 "unsupported_grant_type",
@@ -134,13 +127,10 @@ impl AuthorizationServer {
             nbf: None,
             jti: Some(jti.clone()),
         };
-        let token = self
-            .signing_key()
-            .and_then(|k| claims.sign(k))
-            .map_err(|e| Rejection {
-                status: StatusCode::INTERNAL_SERVER_ERROR,
-                ..Rejection::new("server_error", e)
-            })?;
+        let token = self.signing_key().and_then(|k| claims.sign(k)).map_err(|e| Rejection {
+            status: StatusCode::INTERNAL_SERVER_ERROR,
+            ..Rejection::new("server_error", e)
+        })?;
         Ok(IssuedToken { token, jti, exp })
     }
 
@@ -182,9 +172,7 @@ impl AuthorizationServer {
         }
         let r = &grant.request;
         if r.client_id != client.client_id {
-            return Err(invalid_grant(
-                "authorization code was issued to another client",
-            ));
+            return Err(invalid_grant("authorization code was issued to another client"));
         }
         if env.now.since(grant.issued) > self.config.code_ttl {
             return Err(invalid_grant("authorization code expired"));
@@ -206,9 +194,7 @@ impl AuthorizationServer {
             scope: &request.scope,
         };
         let access = self.issue_access_token(&g, env)?;
-        let refresh = client
-            .allows_grant(REFRESH_TOKEN)
-            .then(|| self.start_refresh_family(&g, env));
+        let refresh = client.allows_grant(REFRESH_TOKEN).then(|| self.start_refresh_family(&g, env));
         if let Some((family, _)) = &refresh {
             self.record_access_token(family, &access);
         }
@@ -261,24 +247,13 @@ mod tests {
         assert_eq!(r.headers()["cache-control"], "no-store");
         let body: TokenResponse = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(
-            (
-                body.token_type.as_str(),
-                body.expires_in,
-                body.scope.as_str()
-            ),
+            (body.token_type.as_str(), body.expires_in, body.scope.as_str()),
             ("Bearer", 600, "mcp:read mcp:write")
         );
         assert!(body.refresh_token.is_some());
-        let v = Validator::new(
-            ISSUER,
-            RESOURCE,
-            KeySet::from_jwks(&t.server.jwks()).unwrap(),
-        );
+        let v = Validator::new(ISSUER, RESOURCE, KeySet::from_jwks(&t.server.jwks()).unwrap());
         let claims = v.validate(&body.access_token, t.now).unwrap();
-        assert_eq!(
-            (claims.sub.as_deref(), claims.client_id.as_deref()),
-            (Some("alice"), Some(CLIENT))
-        );
+        assert_eq!((claims.sub.as_deref(), claims.client_id.as_deref()), (Some("alice"), Some(CLIENT)));
         let header = crate::jwt::split(&body.access_token).unwrap().header;
         assert_eq!(header.typ.as_deref(), Some("at+jwt"));
         assert_eq!(header.kid, t.server.jwks().keys[0].kid);
@@ -293,11 +268,7 @@ mod tests {
                 ..Default::default()
             });
             let at = t.tokens()["access_token"].as_str().unwrap().to_string();
-            let v = Validator::new(
-                ISSUER,
-                RESOURCE,
-                KeySet::from_jwks(&t.server.jwks()).unwrap(),
-            );
+            let v = Validator::new(ISSUER, RESOURCE, KeySet::from_jwks(&t.server.jwks()).unwrap());
             v.validate(&at, t.now).unwrap();
             assert_eq!(crate::jwt::split(&at).unwrap().header.alg, alg.name());
         }
@@ -308,40 +279,25 @@ mod tests {
         let mut t = Tester::new();
         let other_verifier = "x".repeat(43);
         let cases: [((&str, Option<&str>), &str); 6] = [
-            (
-                ("redirect_uri", Some("http://127.0.0.1:7778/callback")),
-                "invalid_grant",
-            ),
+            (("redirect_uri", Some("http://127.0.0.1:7778/callback")), "invalid_grant"),
             (("code_verifier", Some(&other_verifier)), "invalid_grant"),
             (("code_verifier", None), "invalid_grant"),
             (("code_verifier", Some("short")), "invalid_grant"),
-            (
-                ("resource", Some("http://127.0.0.1:9001/other")),
-                "invalid_target",
-            ),
+            (("resource", Some("http://127.0.0.1:9001/other")), "invalid_target"),
             (("client_id", Some(OTHER_CLIENT)), "invalid_grant"),
         ];
         for (change, error) in cases {
             let code = t.code();
-            assert_eq!(
-                error_of(&redeem(&mut t, &code, change)),
-                (400, error.into()),
-                "{change:?}"
-            );
+            assert_eq!(error_of(&redeem(&mut t, &code, change)), (400, error.into()), "{change:?}");
         }
         let code = t.code();
         assert_eq!(
             error_of(&redeem(&mut t, &code, ("code", Some("unknown")))),
             (400, "invalid_grant".into())
         );
-        assert_eq!(
-            error_of(&redeem(&mut t, &code, ("redirect_uri", None))),
-            (400, "invalid_request".into())
-        );
-        assert_eq!(
-            redeem(&mut t, &code, ("resource", Some(RESOURCE))).status(),
-            StatusCode::OK
-        );
+        assert_eq!(error_of(&redeem(&mut t, &code, ("code", None))), (400, "invalid_request".into()));
+        assert_eq!(error_of(&redeem(&mut t, &code, ("redirect_uri", None))), (400, "invalid_request".into()));
+        assert_eq!(redeem(&mut t, &code, ("resource", Some(RESOURCE))).status(), StatusCode::OK);
     }
 
     #[test]
@@ -349,20 +305,11 @@ mod tests {
         let mut t = Tester::new();
         let code = t.code();
         let first = json_of(&t.token(&code_pairs(&code)));
-        assert_eq!(
-            error_of(&t.token(&code_pairs(&code))),
-            (400, "invalid_grant".into())
-        );
-        assert_eq!(
-            t.introspect(first["access_token"].as_str().unwrap())["active"],
-            false
-        );
+        assert_eq!(error_of(&t.token(&code_pairs(&code))), (400, "invalid_grant".into()));
+        assert_eq!(t.introspect(first["access_token"].as_str().unwrap())["active"], false);
         let refresh = first["refresh_token"].as_str().unwrap();
         assert_eq!(t.introspect(refresh)["active"], false);
-        assert_eq!(
-            error_of(&t.refresh(refresh, &[])),
-            (400, "invalid_grant".into())
-        );
+        assert_eq!(error_of(&t.refresh(refresh, &[])), (400, "invalid_grant".into()));
     }
 
     #[test]
@@ -370,37 +317,21 @@ mod tests {
         let mut t = Tester::new();
         let code = t.code();
         t.advance(61);
-        assert_eq!(
-            error_of(&t.token(&code_pairs(&code))),
-            (400, "invalid_grant".into())
-        );
+        assert_eq!(error_of(&t.token(&code_pairs(&code))), (400, "invalid_grant".into()));
     }
 
     #[test]
     fn form_errors() {
         let mut t = Tester::new();
-        assert_eq!(
-            error_of(&t.post_json("/token", "{}")),
-            (400, "invalid_request".into())
-        );
-        let r = t.send(form_request(
-            "/token",
-            "grant_type=authorization_code&grant_type=refresh_token",
-        ));
+        assert_eq!(error_of(&t.post_json("/token", "{}")), (400, "invalid_request".into()));
+        let r = t.send(form_request("/token", "grant_type=authorization_code&grant_type=refresh_token"));
         assert_eq!(error_of(&r), (400, "invalid_request".into()));
         let mut r = form_request("/token", "");
         *r.body_mut() = bytes::Bytes::from_static(b"grant_type=\xff");
         let r = t.send(r);
         assert_eq!(error_of(&r), (400, "invalid_request".into()));
-        assert_eq!(
-            error_of(&t.token(&[("client_id", CLIENT)])),
-            (400, "invalid_request".into())
-        );
-        for g in [
-            "password",
-            "implicit",
-            "urn:ietf:params:oauth:grant-type:device_code",
-        ] {
+        assert_eq!(error_of(&t.token(&[("client_id", CLIENT)])), (400, "invalid_request".into()));
+        for g in ["password", "implicit", "urn:ietf:params:oauth:grant-type:device_code"] {
             assert_eq!(
                 error_of(&t.token(&[("grant_type", g), ("client_id", CLIENT)])),
                 (400, "unsupported_grant_type".into())
@@ -411,44 +342,20 @@ mod tests {
     #[test]
     fn client_credentials() {
         let mut t = Tester::new();
-        let form = [
-            ("grant_type", "client_credentials"),
-            ("resource", RESOURCE),
-            ("scope", "mcp:read"),
-        ];
+        let form = [("grant_type", "client_credentials"), ("resource", RESOURCE), ("scope", "mcp:read")];
         let r = t.post_form_basic("/token", &form, CONFIDENTIAL, SECRET);
         let body: TokenResponse = serde_json::from_slice(r.body()).unwrap();
-        assert_eq!(
-            (body.scope.as_str(), body.refresh_token),
-            ("mcp:read", None)
-        );
-        let v = Validator::new(
-            ISSUER,
-            RESOURCE,
-            KeySet::from_jwks(&t.server.jwks()).unwrap(),
-        );
-        assert_eq!(
-            v.validate(&body.access_token, t.now)
-                .unwrap()
-                .sub
-                .as_deref(),
-            Some(CONFIDENTIAL)
-        );
+        assert_eq!((body.scope.as_str(), body.refresh_token), ("mcp:read", None));
+        let v = Validator::new(ISSUER, RESOURCE, KeySet::from_jwks(&t.server.jwks()).unwrap());
+        assert_eq!(v.validate(&body.access_token, t.now).unwrap().sub.as_deref(), Some(CONFIDENTIAL));
         let bad: [(&[(&str, &str)], &str); 3] = [
             (
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("resource", "http://127.0.0.1:9001/other"),
-                ],
+                &[("grant_type", "client_credentials"), ("resource", "http://127.0.0.1:9001/other")],
                 "invalid_target",
             ),
             (&[("grant_type", "client_credentials")], "invalid_target"),
             (
-                &[
-                    ("grant_type", "client_credentials"),
-                    ("resource", RESOURCE),
-                    ("scope", "mcp:admin"),
-                ],
+                &[("grant_type", "client_credentials"), ("resource", RESOURCE), ("scope", "mcp:admin")],
                 "invalid_scope",
             ),
         ];
@@ -459,11 +366,8 @@ mod tests {
                 "{form:?}"
             );
         }
-        let public = t.token(&[
-            ("grant_type", "client_credentials"),
-            ("resource", RESOURCE),
-            ("client_id", CLIENT),
-        ]);
+        let public =
+            t.token(&[("grant_type", "client_credentials"), ("resource", RESOURCE), ("client_id", CLIENT)]);
         assert_eq!(error_of(&public), (400, "unauthorized_client".into()));
     }
 

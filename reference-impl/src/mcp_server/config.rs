@@ -58,7 +58,11 @@ pub struct ToolConfig {
 impl ToolConfig {
     /// A tool entry.
     pub fn new(name: &str, required_scope: &str, description: &str) -> Self {
-        ToolConfig { name: name.into(), required_scope: required_scope.into(), description: description.into() }
+        ToolConfig {
+            name: name.into(),
+            required_scope: required_scope.into(),
+            description: description.into(),
+        }
     }
 
     /// The default catalog: `echo` (mcp:read), `write_note` (mcp:write), `admin_reset`
@@ -129,7 +133,9 @@ impl Config {
     pub(super) fn checked(mut self) -> Result<Self> {
         self.resource = canonical_resource(&self.resource).map_err(|e| Error::Config(e.to_string()))?;
         if self.issuer.is_empty() {
-            return Err(Error::Config("issuer: received an empty string, expected the trusted issuer".into()));
+            return Err(Error::Config(
+                "issuer: received an empty string, expected the trusted issuer".into(),
+            ));
         }
         if self.authorization_servers.is_empty() {
             return Err(Error::Config("authorization_servers: received none, expected at least one".into()));
@@ -146,7 +152,10 @@ impl Config {
         let mut seen = BTreeSet::new();
         for t in &self.tools {
             if !KNOWN_TOOLS.contains(&t.name.as_str()) {
-                return Err(Error::Config(format!("tool `{}` is unknown, expected one of {KNOWN_TOOLS:?}", t.name)));
+                return Err(Error::Config(format!(
+                    "tool `{}` is unknown, expected one of {KNOWN_TOOLS:?}",
+                    t.name
+                )));
             }
             if !seen.insert(t.name.as_str()) {
                 return Err(Error::Config(format!("tool `{}` is listed twice", t.name)));

@@ -70,14 +70,17 @@ impl DownstreamClient {
     /// request.
     pub(super) fn start(&self, now: Time) -> Result<Next, String> {
         match &self.token {
-            Some((token, expires)) if now.plus(EXPIRY_MARGIN) < *expires => self.report_request(token).map(Next::Report),
+            Some((token, expires)) if now.plus(EXPIRY_MARGIN) < *expires => {
+                self.report_request(token).map(Next::Report)
+            }
             _ => self.token_request().map(Next::Token),
         }
     }
 
     fn token_request(&self) -> Result<Request, String> {
         let d = &self.config;
-        let form = wire::encode_pairs([("grant_type", "client_credentials"), ("resource", d.resource.as_str())]);
+        let form =
+            wire::encode_pairs([("grant_type", "client_credentials"), ("resource", d.resource.as_str())]);
         let mut r = wire::post_form_request(&d.token_endpoint, &form).map_err(|e| e.to_string())?;
         let basic = HeaderValue::from_str(&super::client_secret_basic(&d.client_id, &d.client_secret))
             .map_err(|e| format!("client credentials do not fit a header: {e}"))?;

@@ -179,9 +179,10 @@ impl McpServer {
             return Step::Respond(downstream::method_not_allowed());
         }
         match token_validation::presented_token(&request, None) {
-            Ok(token) => {
-                self.authenticate(Inbound { request, target: Target::DownstreamApi, token, body: None, scope: None }, env)
-            }
+            Ok(token) => self.authenticate(
+                Inbound { request, target: Target::DownstreamApi, token, body: None, scope: None },
+                env,
+            ),
             Err(rejection) => Step::Respond(rejection.response(None, None)),
         }
     }
@@ -204,7 +205,12 @@ impl McpServer {
         }
     }
 
-    fn introspect(&mut self, inbound: Inbound, claims: AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+    fn introspect(
+        &mut self,
+        inbound: Inbound,
+        claims: AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
         match &self.config.introspection {
             None => self.authorized(inbound, claims, env),
             Some(i) => Step::Fetch {
@@ -214,7 +220,12 @@ impl McpServer {
         }
     }
 
-    fn authorized(&mut self, inbound: Inbound, claims: AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+    fn authorized(
+        &mut self,
+        inbound: Inbound,
+        claims: AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
         let principal = Principal::of(&claims);
         if inbound.target == Target::DownstreamApi {
             return Step::Respond(downstream::report(&principal));
@@ -222,7 +233,9 @@ impl McpServer {
         let request = &inbound.request;
         if request.method() == Method::DELETE {
             return Step::Respond(match transport::session_id(request) {
-                Ok(id) if self.sessions.terminate(id, &principal, env.now) => transport::empty(StatusCode::NO_CONTENT),
+                Ok(id) if self.sessions.terminate(id, &principal, env.now) => {
+                    transport::empty(StatusCode::NO_CONTENT)
+                }
                 Ok(_) => transport::session_not_found(),
                 Err(r) => r,
             });
@@ -239,7 +252,9 @@ impl McpServer {
                 let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
                 return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &e));
             }
-            Some(Ok(Err(invalid))) => return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &invalid)),
+            Some(Ok(Err(invalid))) => {
+                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &invalid));
+            }
             Some(Ok(Ok(Parsed::Batch(_)))) => {
                 return Step::Respond(transport::refuse(
                     StatusCode::BAD_REQUEST,
@@ -271,13 +286,19 @@ impl McpServer {
             "tools/call" => self.call_tool(r, &claims, env),
             other => Step::Respond(transport::rpc(
                 StatusCode::OK,
-                &jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, format!("method `{other}` not found")),
+                &jsonrpc::Response::error(
+                    Some(r.id),
+                    jsonrpc::METHOD_NOT_FOUND,
+                    format!("method `{other}` not found"),
+                ),
             )),
         }
     }
 
     fn initialize(&mut self, r: &jsonrpc::Request, principal: Principal, env: &mut Env<'_>) -> Response {
-        let Some(requested) = r.params.as_ref().and_then(|p| p.get("protocolVersion")).and_then(Value::as_str) else {
+        let Some(requested) =
+            r.params.as_ref().and_then(|p| p.get("protocolVersion")).and_then(Value::as_str)
+        else {
             let e = jsonrpc::Response::error(
                 Some(r.id.clone()),
                 INVALID_PARAMS,
@@ -285,7 +306,10 @@ impl McpServer {
             );
             return transport::rpc(StatusCode::OK, &e);
         };
-        let version = SUPPORTED_PROTOCOL_VERSIONS.into_iter().find(|v| *v == requested).unwrap_or(LATEST_PROTOCOL_VERSION);
+        let version = SUPPORTED_PROTOCOL_VERSIONS
+            .into_iter()
+            .find(|v| *v == requested)
+            .unwrap_or(LATEST_PROTOCOL_VERSION);
         let session = self.sessions.open(principal, version, env);
         let mut response = ok(
             r.id.clone(),
@@ -301,7 +325,12 @@ impl McpServer {
         response
     }
 
-    fn call_tool(&mut self, r: jsonrpc::Request, claims: &AccessTokenClaims, env: &mut Env<'_>) -> Step<Pending> {
+    fn call_tool(
+        &mut self,
+        r: jsonrpc::Request,
+        claims: &AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
         let call = match self.tools.call(r.params.as_ref()) {
             Ok(call) => call,
             Err(e) => {
@@ -319,10 +348,14 @@ impl McpServer {
     }
 
     fn fetch_report(&mut self, id: Id, env: &mut Env<'_>) -> Step<Pending> {
-        let Some(d) = &self.downstream else { return Step::Respond(tool_error(id, "no downstream is configured")) };
+        let Some(d) = &self.downstream else {
+            return Step::Respond(tool_error(id, "no downstream is configured"));
+        };
         match d.start(env.now) {
             Ok(Next::Token(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamToken(id)) },
-            Ok(Next::Report(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
+            Ok(Next::Report(request)) => {
+                Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) }
+            }
             Err(e) => Step::Respond(tool_error(id, &e)),
         }
     }
@@ -378,14 +411,18 @@ impl Service for McpServer {
                 }
             }
             Stage::DownstreamToken(id) => {
-                let Some(d) = &mut self.downstream else { return Step::Respond(tool_error(id, "no downstream")) };
+                let Some(d) = &mut self.downstream else {
+                    return Step::Respond(tool_error(id, "no downstream"));
+                };
                 match d.token_fetched(fetched, env.now) {
                     Ok(request) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
                     Err(e) => Step::Respond(tool_error(id, &e)),
                 }
             }
             Stage::DownstreamReport(id) => {
-                let Some(d) = &mut self.downstream else { return Step::Respond(tool_error(id, "no downstream")) };
+                let Some(d) = &mut self.downstream else {
+                    return Step::Respond(tool_error(id, "no downstream"));
+                };
                 match d.report_fetched(fetched) {
                     Ok(text) => Step::Respond(ok(id, tools::text_result(&text, false))),
                     Err(e) => Step::Respond(tool_error(id, &e)),

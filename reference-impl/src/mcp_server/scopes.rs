@@ -25,25 +25,39 @@ use http::StatusCode;
 pub const INSUFFICIENT_SCOPE: i64 = -32003;
 
 /// `Ok` when `claims` grant `required`; else the 403 answer to request `id`.
-pub(super) fn require(config: &Config, claims: &AccessTokenClaims, required: &str, id: &Id) -> Result<(), Response> {
+pub(super) fn require(
+    config: &Config,
+    claims: &AccessTokenClaims,
+    required: &str,
+    id: &Id,
+) -> Result<(), Response> {
     if claims.has_scope(required) {
         return Ok(());
     }
     let mut challenged = vec![required];
-    let known = |s: &str| config.scopes_supported.iter().chain(config.tools.iter().map(|t| &t.required_scope)).any(|k| k == s);
+    let known = |s: &str| {
+        config.scopes_supported.iter().chain(config.tools.iter().map(|t| &t.required_scope)).any(|k| k == s)
+    };
     for s in claims.scopes() {
         if known(s) && !challenged.contains(&s) {
             challenged.push(s);
         }
     }
     let scope = challenged.join(" ");
-    let description = format!("this call needs scope `{required}`, the token grants `{}`", claims.scope.as_deref().unwrap_or(""));
+    let description = format!(
+        "this call needs scope `{required}`, the token grants `{}`",
+        claims.scope.as_deref().unwrap_or("")
+    );
     let challenge = Challenge::bearer()
         .with("error", "insufficient_scope")
         .with("scope", scope.as_str())
         .with("resource_metadata", config.resource_metadata_url())
         .with("error_description", description.as_str());
-    let body = jsonrpc::Response::error(Some(id.clone()), INSUFFICIENT_SCOPE, format!("insufficient scope: {description}"));
+    let body = jsonrpc::Response::error(
+        Some(id.clone()),
+        INSUFFICIENT_SCOPE,
+        format!("insufficient scope: {description}"),
+    );
     let mut r = wire::json(StatusCode::FORBIDDEN, &body);
     set_challenge(&mut r, &challenge);
     Err(r)

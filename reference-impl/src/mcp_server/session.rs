@@ -56,8 +56,10 @@ impl Sessions {
         let now = env.now;
         self.by_id.retain(|_, s| now.since(s.last_used) < self.idle_timeout);
         let id = env.random_string(32);
-        self.by_id
-            .insert(id.clone(), Session { principal, protocol_version: protocol_version.into(), last_used: now });
+        self.by_id.insert(
+            id.clone(),
+            Session { principal, protocol_version: protocol_version.into(), last_used: now },
+        );
         id
     }
 

@@ -125,7 +125,8 @@ fn unsupported_scheme(req: &Request) -> bool {
     let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
     let (Some(v), None) = (values.next(), values.next()) else { return false };
     let Some((scheme, credentials)) = v.to_str().ok().and_then(|v| v.split_once(' ')) else { return false };
-    let is_token = !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
+    let is_token = !scheme.is_empty()
+        && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
     is_token && !credentials.trim().is_empty() && !scheme.eq_ignore_ascii_case("bearer")
 }
 
@@ -185,7 +186,9 @@ impl TokenValidation {
         let refetch_allowed = self.last_fetch.is_none_or(|t| now.since(t) >= self.refetch_interval);
         match self.validate(token, target, now) {
             None => Verdict::FetchKeys(self.fetch_request(now)),
-            Some(Err(TokenError::UnknownKey(_))) if refetch_allowed => Verdict::FetchKeys(self.fetch_request(now)),
+            Some(Err(TokenError::UnknownKey(_))) if refetch_allowed => {
+                Verdict::FetchKeys(self.fetch_request(now))
+            }
             Some(Err(e)) => Verdict::Invalid(e.to_string()),
             Some(Ok(c)) => Verdict::Valid(c),
         }
@@ -208,7 +211,12 @@ impl TokenValidation {
         }
     }
 
-    fn validate(&self, token: &str, target: Target, now: Time) -> Option<Result<AccessTokenClaims, TokenError>> {
+    fn validate(
+        &self,
+        token: &str,
+        target: Target,
+        now: Time,
+    ) -> Option<Result<AccessTokenClaims, TokenError>> {
         let v = self.validators.as_ref()?;
         let validator = match target {
             Target::Mcp => &v.mcp,
@@ -247,8 +255,11 @@ impl TokenValidation {
 /// `client_secret_basic`.
 pub(super) fn introspection_request(config: &Introspection, token: &str) -> Request {
     let form = wire::encode_pairs([("token", token), ("token_type_hint", "access_token")]);
-    let mut r = wire::post_form_request(&config.endpoint, &form).unwrap_or_else(|_| Request::new(Bytes::new()));
-    if let Ok(v) = HeaderValue::from_str(&super::client_secret_basic(&config.client_id, &config.client_secret)) {
+    let mut r =
+        wire::post_form_request(&config.endpoint, &form).unwrap_or_else(|_| Request::new(Bytes::new()));
+    if let Ok(v) =
+        HeaderValue::from_str(&super::client_secret_basic(&config.client_id, &config.client_secret))
+    {
         r.headers_mut().insert(header::AUTHORIZATION, v);
     }
     r
@@ -258,7 +269,10 @@ pub(super) fn introspection_request(config: &Introspection, token: &str) -> Requ
 pub(super) fn introspection_verdict(endpoint: &str, fetched: FetchResult) -> Result<(), String> {
     let r = fetched.map_err(|e| format!("cannot introspect the token at `{endpoint}`: {}", e.reason))?;
     if r.status() != StatusCode::OK {
-        return Err(format!("introspection at `{endpoint}` answered http {}, expected 200", r.status().as_u16()));
+        return Err(format!(
+            "introspection at `{endpoint}` answered http {}, expected 200",
+            r.status().as_u16()
+        ));
     }
     let body: Value = wire::parse_json("introspection response", r.body()).map_err(|e| e.to_string())?;
     match body.get("active") {

@@ -75,8 +75,12 @@ pub(super) struct Tools {
 impl Tools {
     /// The configured tools; `fetch_report` only when a downstream is configured.
     pub(super) fn new(config: &Config) -> Self {
-        let offered =
-            config.tools.iter().filter(|t| t.name != "fetch_report" || config.downstream.is_some()).cloned().collect();
+        let offered = config
+            .tools
+            .iter()
+            .filter(|t| t.name != "fetch_report" || config.downstream.is_some())
+            .cloned()
+            .collect();
         Tools { offered, notes: Vec::new(), side_effects: 0 }
     }
 
@@ -92,7 +96,9 @@ impl Tools {
             .iter()
             .filter_map(|t| {
                 let tool = Tool::named(&t.name)?;
-                Some(json!({"name": t.name, "description": t.description, "inputSchema": tool.input_schema()}))
+                Some(
+                    json!({"name": t.name, "description": t.description, "inputSchema": tool.input_schema()}),
+                )
             })
             .collect();
         json!({ "tools": tools })

@@ -60,11 +60,14 @@ pub(super) fn method_not_allowed(allow: &'static str) -> Response {
 /// 403 when an `Origin` header is present and not allowed (MCP 2025-11-25 §Security
 /// Warning). Requests without `Origin` come from non-browser clients and pass.
 pub(super) fn check_origin(req: &Request, config: &Config) -> Result<(), Response> {
-    let forbidden = |detail: String| refuse(StatusCode::FORBIDDEN, INVALID_REQUEST, format!("origin: {detail}"));
+    let forbidden =
+        |detail: String| refuse(StatusCode::FORBIDDEN, INVALID_REQUEST, format!("origin: {detail}"));
     match wire::single_header(req.headers(), header::ORIGIN) {
         Ok(None) => Ok(()),
         Ok(Some(o)) if config.allowed_origins.iter().any(|a| a == o) => Ok(()),
-        Ok(Some(o)) => Err(forbidden(format!("received `{o}`, expected one of {:?}", config.allowed_origins))),
+        Ok(Some(o)) => {
+            Err(forbidden(format!("received `{o}`, expected one of {:?}", config.allowed_origins)))
+        }
         Err(e) => Err(forbidden(e.to_string())),
     }
 }
@@ -107,7 +110,9 @@ pub(super) fn check_accept(req: &Request) -> Result<(), Response> {
 
 /// The `Mcp-Session-Id` of a request after `initialize`: 400 when absent or repeated.
 pub(super) fn session_id(req: &Request) -> Result<&str, Response> {
-    let bad = |detail: String| refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-session-id: {detail}"));
+    let bad = |detail: String| {
+        refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-session-id: {detail}"))
+    };
     match wire::single_header(req.headers(), SESSION_ID) {
         Ok(Some(id)) => Ok(id),
         Ok(None) => Err(bad("missing, expected the id returned by initialize".into())),
@@ -118,7 +123,11 @@ pub(super) fn session_id(req: &Request) -> Result<&str, Response> {
 /// The 404 for an unknown, expired, terminated or foreign session: the client must
 /// initialize again.
 pub(super) fn session_not_found() -> Response {
-    refuse(StatusCode::NOT_FOUND, INVALID_REQUEST, "mcp-session-id: no such session, expected a new initialize")
+    refuse(
+        StatusCode::NOT_FOUND,
+        INVALID_REQUEST,
+        "mcp-session-id: no such session, expected a new initialize",
+    )
 }
 
 /// 400 when `MCP-Protocol-Version` is present and differs from the negotiated version.
@@ -129,7 +138,9 @@ pub(super) fn check_protocol_version(req: &Request, negotiated: &str) -> Result<
         Ok(Some(v)) => Err(refuse(
             StatusCode::BAD_REQUEST,
             INVALID_REQUEST,
-            format!("mcp-protocol-version: received `{v}`, expected `{negotiated}` (negotiated by initialize)"),
+            format!(
+                "mcp-protocol-version: received `{v}`, expected `{negotiated}` (negotiated by initialize)"
+            ),
         )),
         Err(e) => Err(refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-protocol-version: {e}"))),
     }

@@ -1,0 +1,159 @@
+//! Defect switches: documented mistakes real implementers make, each of which a
+//! reference role can be told to commit. All are off by default. The scenario catalog
+//! proves every scenario can fail by running it against a role with the matching
+//! defect (`mcp-authz run --defect NAME`).
+
+use std::collections::BTreeSet;
+use std::fmt;
+use std::str::FromStr;
+
+macro_rules! defects {
+    ($( $variant:ident = $name:literal, $role:ident, $doc:literal; )*) => {
+        /// One injectable defect.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+        #[non_exhaustive]
+        pub enum Defect {
+            $( #[doc = $doc] $variant, )*
+        }
+
+        impl Defect {
+            /// Every defect, in declaration order.
+            pub const ALL: &'static [Defect] = &[ $( Defect::$variant, )* ];
+
+            /// The switch's name, as `--defect` takes it.
+            pub fn name(self) -> &'static str {
+                match self { $( Defect::$variant => $name, )* }
+            }
+
+            /// The role that commits it.
+            pub fn role(self) -> DefectRole {
+                match self { $( Defect::$variant => DefectRole::$role, )* }
+            }
+
+            /// What the defective role does.
+            pub fn description(self) -> &'static str {
+                match self { $( Defect::$variant => $doc, )* }
+            }
+        }
+    };
+}
+
+/// The role a defect belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DefectRole {
+    /// The authorization server.
+    AuthorizationServer,
+    /// The MCP server.
+    McpServer,
+    /// The MCP client.
+    Client,
+}
+
+defects! {
+    // Authorization server
+    AcceptPkcePlain = "accept-pkce-plain", AuthorizationServer, "accepts `code_challenge_method=plain`";
+    NoPkceRequired = "no-pkce-required", AuthorizationServer, "issues codes without a `code_challenge` and then redeems them without a verifier";
+    CodeReusable = "code-reusable", AuthorizationServer, "lets an authorization code be redeemed more than once";
+    NoCodeReuseRevocation = "no-code-reuse-revocation", AuthorizationServer, "refuses a second redemption of a code but leaves the tokens of the first alive";
+    NoRedirectUriBinding = "no-redirect-uri-binding", AuthorizationServer, "does not check that the token request's `redirect_uri` equals the authorization request's";
+    NoRefreshRotation = "no-refresh-rotation", AuthorizationServer, "returns the same refresh token on refresh (no rotation for public clients)";
+    NoReuseDetection = "no-reuse-detection", AuthorizationServer, "refuses a rotated refresh token but does not revoke its family";
+    RefreshScopeWidening = "refresh-scope-widening", AuthorizationServer, "grants any requested scope on refresh, wider than the original grant";
+    RefreshNotClientBound = "refresh-not-client-bound", AuthorizationServer, "accepts a refresh token presented by another client";
+    LooseRedirectMatch = "loose-redirect-match", AuthorizationServer, "matches redirect URIs by prefix instead of exactly";
+    RedirectOnInvalidClient = "redirect-on-invalid-client", AuthorizationServer, "redirects to the supplied `redirect_uri` when the client or redirect URI is invalid (open redirect)";
+    IgnoreResource = "ignore-resource", AuthorizationServer, "accepts any `resource` and issues tokens whose audience is the AS itself";
+    NoIssParameter = "no-iss-parameter", AuthorizationServer, "omits `iss` from authorization responses while advertising it (RFC 9207)";
+    Redirect307AfterLogin = "redirect-307-after-login", AuthorizationServer, "answers the login/consent POST with 307, which re-posts the credentials";
+    NoFrameProtection = "no-frame-protection", AuthorizationServer, "serves the consent page without `X-Frame-Options`/`frame-ancestors`";
+    // MCP server
+    SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";
+    ScopeCheckAtConnectOnly = "scope-check-at-connect-only", McpServer, "checks scopes at `initialize` only, not on each `tools/call`";
+    AcceptQueryToken = "accept-query-token", McpServer, "accepts an access token from the `access_token` query parameter";
+    AcceptAlgNone = "accept-alg-none", McpServer, "accepts unsigned tokens (`alg: none`)";
+    HmacKeyConfusion = "hmac-key-confusion", McpServer, "verifies HS256 tokens with the public key bytes as HMAC secret";
+    NoExpRequired = "no-exp-required", McpServer, "accepts tokens without `exp` and expired ones";
+    NoTypCheck = "no-typ-check", McpServer, "accepts tokens whose `typ` is not `at+jwt`";
+    NoIssuerCheck = "no-issuer-check", McpServer, "accepts any `iss` as long as the signature verifies";
+    SessionNotBound = "session-not-bound", McpServer, "serves a session to whichever principal presents its id";
+    SessionAsAuthentication = "session-as-authentication", McpServer, "accepts requests with a valid session id and no token";
+    TokenPassthrough = "token-passthrough", McpServer, "forwards the caller's token to the downstream API";
+    JwksRefetchEveryUnknownKid = "jwks-refetch-every-unknown-kid", McpServer, "refetches the JWKS for every unknown `kid`, without a rate limit";
+    ServerErrorOnBadToken = "500-on-bad-token", McpServer, "answers a malformed token with HTTP 500";
+    NoOriginCheck = "no-origin-check", McpServer, "serves requests with a foreign `Origin`";
+    NoSignatureCheck = "no-signature-check", McpServer, "decodes tokens without verifying the signature";
+    PrmWrongResource = "prm-wrong-resource", McpServer, "publishes protected resource metadata whose `resource` drops the path (the origin only)";
+    ChallengeWithoutResourceMetadata = "challenge-without-resource-metadata", McpServer, "sends 401 challenges without `resource_metadata` and serves no well-known metadata";
+    BatchSkipsScopeCheck = "batch-skips-scope-check", McpServer, "accepts JSON-RPC batches and checks the scope of the first call only";
+    PredictableSessionId = "predictable-session-id", McpServer, "numbers sessions sequentially instead of drawing ids from a CSPRNG";
+    // Client
+    NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
+    ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";
+    ClientNoResourceParam = "client-no-resource-param", Client, "omits `resource` from authorization, token and refresh requests";
+    ClientNoPrmResourceCheck = "client-no-prm-resource-check", Client, "follows protected resource metadata whose `resource` is another server";
+    ClientNoPkceCheck = "client-no-pkce-check", Client, "proceeds with an AS whose metadata does not list S256";
+    ClientNoIssCheck = "client-no-iss-check", Client, "ignores the RFC 9207 `iss` of the authorization response";
+    ClientTokenToAnyServer = "client-token-to-any-server", Client, "sends its access token to any server it talks to";
+    ClientUnboundedStepUp = "client-unbounded-step-up", Client, "re-authorizes on every `insufficient_scope`, without a limit";
+}
+
+impl fmt::Display for Defect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Defect {
+    type Err = crate::Error;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Defect::ALL.iter().copied().find(|d| d.name() == s).ok_or_else(|| {
+            crate::Error::unexpected("defect", format!("`{s}`"), "a name listed by `mcp-authz defects`")
+        })
+    }
+}
+
+/// A set of injected defects (empty: the role is correct).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Defects(BTreeSet<Defect>);
+
+impl Defects {
+    /// No defects.
+    pub fn none() -> Self {
+        Defects::default()
+    }
+
+    /// Exactly these defects.
+    pub fn of(defects: impl IntoIterator<Item = Defect>) -> Self {
+        Defects(defects.into_iter().collect())
+    }
+
+    /// True when `d` is injected.
+    pub fn has(&self, d: Defect) -> bool {
+        self.0.contains(&d)
+    }
+
+    /// Injects `d`.
+    pub fn insert(&mut self, d: Defect) {
+        self.0.insert(d);
+    }
+
+    /// The injected defects, in order.
+    pub fn iter(&self) -> impl Iterator<Item = Defect> + '_ {
+        self.0.iter().copied()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_round_trip_and_are_unique() {
+        let mut seen = BTreeSet::new();
+        for d in Defect::ALL {
+            assert_eq!(d.name().parse::<Defect>().unwrap(), *d);
+            assert!(seen.insert(d.name()), "duplicate {d}");
+        }
+        assert!("no-such-defect".parse::<Defect>().is_err());
+    }
+}

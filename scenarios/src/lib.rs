@@ -1,0 +1,66 @@
+//! The scenario catalog: scripted attacks and checks, each with a stable ID tied to the
+//! requirements it checks, run in the simulator against the reference roles (with the
+//! defects of the run injected).
+//!
+//! ```
+//! use mcp_authz_scenarios::{catalog, run_case};
+//! use mcp_authz_reference::defects::Defects;
+//! let s = catalog().into_iter().find(|s| s.meta.id == "RS-AUD-01").unwrap();
+//! let result = run_case(&s, 1, &Defects::none());
+//! assert_eq!(result.verdict.to_string(), "pass");
+//! ```
+#![forbid(unsafe_code)]
+
+pub mod world;
+
+mod mcp_server;
+
+use mcp_authz_harness::scenario::{CaseResult, Check, Meta};
+use mcp_authz_reference::defects::Defects;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+pub use world::World;
+
+/// A scenario: its description and its body.
+#[derive(Clone, Copy)]
+pub struct Scenario {
+    /// ID, title, role, requirements, level, tags.
+    pub meta: Meta,
+    /// Drives the world and concludes.
+    pub body: fn(&mut World) -> Check,
+}
+
+/// Every scenario, in ID order.
+pub fn catalog() -> Vec<Scenario> {
+    let mut all = Vec::new();
+    all.extend(mcp_server::scenarios());
+    all.sort_by_key(|s| s.meta.id);
+    all
+}
+
+/// Runs `scenario` once with `seed` and `defects`; returns the result and the trace.
+pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseResult, String) {
+    let mut world = match World::new(seed, defects) {
+        Ok(w) => w,
+        Err(e) => {
+            let check = Check::Undecided(format!("cannot build the world: {e}"));
+            return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+        }
+    };
+    world.note(&format!("scenario {} seed {seed}", scenario.meta.id));
+    let check = catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
+        let msg = p
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        Check::Undecided(format!("the scenario panicked: {msg}"))
+    });
+    let trace = world.sim.trace().to_string();
+    let evidence = trace.lines().map(String::from).collect();
+    (CaseResult::new(&scenario.meta, check, evidence, seed), trace)
+}
+
+/// Runs `scenario` once with `seed` and `defects`.
+pub fn run_case(scenario: &Scenario, seed: u64, defects: &Defects) -> CaseResult {
+    run_traced(scenario, seed, defects).0
+}

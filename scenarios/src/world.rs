@@ -1,0 +1,247 @@
+//! The world a scenario runs in: the reference roles in the simulator, at fixed origins,
+//! with the defects of the run injected, and the helpers scenario bodies share (mint a
+//! token, call a tool, run an honest client).
+//!
+//! | origin | what |
+//! |---|---|
+//! | `https://as.example` | the trusted authorization server |
+//! | `https://mcp.example/mcp` | MCP server A (the usual target) and its downstream API at `/downstream` |
+//! | `https://other.example/mcp` | MCP server B, trusting the same AS |
+//! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
+
+use bytes::Bytes;
+use mcp_authz_harness::sim::Sim;
+use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
+use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
+use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient, PublicClientConfig};
+use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_reference::jwt::Algorithm;
+use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
+use mcp_authz_reference::{Error, bearer};
+use serde_json::{Value, json};
+use std::time::Duration;
+
+/// The trusted issuer.
+pub const AS: &str = "https://as.example";
+/// MCP server A.
+pub const MCP: &str = "https://mcp.example/mcp";
+/// MCP server A's origin.
+pub const MCP_ORIGIN: &str = "https://mcp.example";
+/// MCP server B.
+pub const OTHER_MCP: &str = "https://other.example/mcp";
+/// The downstream API MCP server A calls with its own token.
+pub const DOWNSTREAM: &str = "https://mcp.example/downstream";
+/// The attacker's origin.
+pub const EVIL: &str = "https://evil.example";
+/// The honest public client's redirect URI (a native app on loopback).
+pub const REDIRECT: &str = "http://127.0.0.1:7777/callback";
+/// The MCP server's own client at the AS.
+pub const RS_CLIENT_ID: &str = "mcp-server";
+const RS_SECRET: &str = "rs-secret-for-the-simulation";
+
+/// A scenario's world.
+pub struct World {
+    /// The simulator.
+    pub sim: Sim,
+    /// The defects injected in this run.
+    pub defects: Defects,
+}
+
+impl World {
+    /// The standard topology, with `defects` injected into the roles they belong to.
+    pub fn new(seed: u64, defects: &Defects) -> Result<World, Error> {
+        let mut sim = Sim::new(seed);
+        let mut as_config = authz::Config {
+            issuer: AS.into(),
+            auto_approve: true,
+            // Ed25519 signatures are deterministic: traces stay byte-identical per seed.
+            signing_alg: Algorithm::EdDSA,
+            defects: defects.clone(),
+            ..authz::Config::default()
+        };
+        let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        as_config.resources = vec![
+            authz::ResourceConfig { uri: MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
+            authz::ResourceConfig { uri: OTHER_MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
+            authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
+        ];
+        as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
+        as_config.clients.push(RegisteredClient {
+            client_id: RS_CLIENT_ID.into(),
+            client_secret: Some(RS_SECRET.into()),
+            redirect_uris: vec![],
+            grant_types: vec!["client_credentials".into()],
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            scopes: scopes(&["reports:read"]),
+            jwks: None,
+            client_name: Some("MCP server A".into()),
+        });
+        let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
+        sim.add_service(AS, authorization_server);
+        for (url, downstream) in [(MCP, true), (OTHER_MCP, false)] {
+            let mut config = mcp_server::Config::new(url.to_string(), AS.to_string());
+            config.defects = defects.clone();
+            if downstream {
+                config.downstream = Some(mcp_server::Downstream {
+                    token_endpoint: format!("{AS}/token"),
+                    client_id: RS_CLIENT_ID.into(),
+                    client_secret: RS_SECRET.into(),
+                    resource: DOWNSTREAM.into(),
+                });
+            }
+            let origin = url.trim_end_matches("/mcp");
+            sim.add_service(origin, McpServer::new(config)?);
+        }
+        Ok(World { sim, defects: defects.clone() })
+    }
+
+    /// True when `d` is injected.
+    pub fn has(&self, d: Defect) -> bool {
+        self.defects.has(d)
+    }
+
+    /// The authorization server.
+    pub fn authorization_server(&mut self) -> &mut AuthorizationServer {
+        self.sim.service::<AuthorizationServer>(AS).expect("the world has an AS")
+    }
+
+    /// MCP server A.
+    pub fn mcp_server(&mut self) -> &mut McpServer {
+        self.sim.service::<McpServer>(MCP_ORIGIN).expect("the world has MCP server A")
+    }
+
+    /// Claims of a valid token for MCP server A, user alice, scopes `scope`, issued now.
+    pub fn claims(&self, scope: &str) -> AccessTokenClaims {
+        let now = self.sim.now().unix_secs();
+        AccessTokenClaims {
+            iss: AS.into(),
+            sub: Some("alice".into()),
+            aud: Audience::one(MCP),
+            client_id: Some("honest-client".into()),
+            scope: Some(scope.into()),
+            exp: Some(now + 600),
+            iat: Some(now),
+            nbf: None,
+            jti: Some(format!("jti-{now}-{scope}")),
+        }
+    }
+
+    /// Signs `claims` with the trusted AS's current key.
+    pub fn mint(&mut self, claims: &AccessTokenClaims) -> String {
+        self.authorization_server().sign_access_token(claims).expect("the AS signs")
+    }
+
+    /// A JSON-RPC POST to `url` with optional bearer `token` and extra headers.
+    pub fn rpc_request(url: &str, token: Option<&str>, body: &Value, headers: &[(&str, &str)]) -> Request {
+        let mut b = http::Request::post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Bytes::from(body.to_string())).expect("valid request")
+    }
+
+    /// The `initialize` request body.
+    pub fn initialize_body() -> Value {
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"scenario","version":"1"}}})
+    }
+
+    /// A `tools/call` body.
+    pub fn call_body(tool: &str, arguments: Value) -> Value {
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":tool,"arguments":arguments}})
+    }
+
+    /// Sends `req` from `from`.
+    pub fn send(&mut self, from: &str, req: Request) -> FetchResult {
+        self.sim.send(from, req)
+    }
+
+    /// `initialize` at `url` with `token`; returns the response and the session id.
+    pub fn initialize(&mut self, from: &str, url: &str, token: Option<&str>) -> (FetchResult, Option<String>) {
+        let r = self.send(from, Self::rpc_request(url, token, &Self::initialize_body(), &[]));
+        let session = r.as_ref().ok().and_then(|r| {
+            r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from)
+        });
+        (r, session)
+    }
+
+    /// Opens a session at `url` with `token` and calls `tool` in it; returns the call's
+    /// response (or the failed `initialize`'s).
+    pub fn call_tool(&mut self, from: &str, url: &str, token: &str, tool: &str, arguments: Value) -> FetchResult {
+        let (init, session) = self.initialize(from, url, Some(token));
+        let Some(session) = session else { return init };
+        let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+        let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
+        let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
+        self.send(from, Self::rpc_request(url, Some(token), &Self::call_body(tool, arguments), &headers))
+    }
+
+    /// A reference public client for `server`, with the client defects of this run.
+    pub fn public_client(&self, server: &str) -> PublicClient {
+        let mut config = PublicClientConfig::new(server, REDIRECT, "honest client");
+        config.defects = self.defects.clone();
+        PublicClient::new(config).expect("valid client config")
+    }
+
+    /// Runs `client` (named `name` in the trace) for `op`.
+    pub fn run_client(&mut self, name: &str, client: &mut PublicClient, op: Operation) -> Result<Outcome, Error> {
+        self.sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))
+    }
+
+    /// Runs an explicit step of `client` (e.g. a refresh) to completion.
+    pub fn run_client_step(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
+    ) -> Result<Outcome, Error> {
+        self.sim.run_client(name, client, REDIRECT, start)
+    }
+
+    /// An honest client that connected to MCP server A and called `echo`.
+    pub fn connected_client(&mut self, name: &str) -> Result<PublicClient, Error> {
+        let mut client = self.public_client(MCP);
+        let op = Operation::CallTool { name: "echo".into(), arguments: json!({"text": "hi"}) };
+        self.run_client(name, &mut client, op)?;
+        Ok(client)
+    }
+
+    /// Moves the clock.
+    pub fn advance(&mut self, d: Duration) {
+        self.sim.advance(d);
+    }
+
+    /// A trace note.
+    pub fn note(&mut self, s: &str) {
+        self.sim.note(s);
+    }
+}
+
+/// `(status, error code of the Bearer challenge)` of a response.
+pub fn status_and_challenge_error(r: &Response) -> (u16, Option<String>) {
+    let err = bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
+    (r.status().as_u16(), err)
+}
+
+/// The `error` of an OAuth JSON error body.
+pub fn oauth_error_code(r: &Response) -> Option<String> {
+    serde_json::from_slice::<Value>(r.body()).ok()?.get("error")?.as_str().map(String::from)
+}
+
+/// Renders a fetch result for a verdict message.
+pub fn describe(r: &FetchResult) -> String {
+    match r {
+        Ok(r) => {
+            let body = String::from_utf8_lossy(r.body());
+            let body: String = body.chars().take(160).collect();
+            format!("HTTP {} {}", r.status().as_u16(), body)
+        }
+        Err(e) => format!("no answer ({})", e.reason),
+    }
+}
