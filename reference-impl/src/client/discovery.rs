@@ -8,6 +8,7 @@
 //! refusal: the client stops there.
 
 use crate::bearer::Challenge;
+use crate::defects::{Defect, Defects};
 use crate::metadata::{self, AuthorizationServerMetadata, check_endpoint_url};
 use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use crate::sans_io::FetchResult;
@@ -37,13 +38,22 @@ pub fn prm_candidates(challenge: Option<&Challenge>, server_url: &str) -> Result
 /// Reads the result of fetching protected resource metadata for `server_url`: the
 /// document's `resource` must name that server (RFC 9728 §3.3) and it must list an
 /// authorization server.
-pub fn read_prm(fetched: FetchResult, server_url: &str) -> Result<Probe<ProtectedResourceMetadata>> {
+/// With defect `client-no-prm-resource-check`, any `resource` is accepted.
+pub fn read_prm(
+    fetched: FetchResult,
+    server_url: &str,
+    defects: &Defects,
+) -> Result<Probe<ProtectedResourceMetadata>> {
     let r = match found(fetched, "protected resource metadata") {
         Ok(r) => r,
         Err(e) => return Ok(Probe::Next(e)),
     };
     let prm = ProtectedResourceMetadata::parse(r.body())?;
-    prm.check(server_url)?;
+    let mut checked = prm.clone();
+    if defects.has(Defect::ClientNoPrmResourceCheck) {
+        checked.resource = server_url.to_string();
+    }
+    checked.check(server_url)?;
     Ok(Probe::Found(prm))
 }
 
@@ -66,13 +76,26 @@ pub fn as_metadata_candidates(issuer: &str) -> Result<Vec<String>> {
 /// Reads the result of fetching authorization server metadata for `issuer`: issuer
 /// byte-equal, S256 advertised, endpoints present and safe
 /// ([`AuthorizationServerMetadata::check`]).
-pub fn read_as_metadata(fetched: FetchResult, issuer: &str) -> Result<Probe<AuthorizationServerMetadata>> {
+/// With defects `client-no-issuer-check` and `client-no-pkce-check`, any issuer and
+/// any PKCE methods are accepted.
+pub fn read_as_metadata(
+    fetched: FetchResult,
+    issuer: &str,
+    defects: &Defects,
+) -> Result<Probe<AuthorizationServerMetadata>> {
     let r = match found(fetched, "authorization server metadata") {
         Ok(r) => r,
         Err(e) => return Ok(Probe::Next(e)),
     };
     let m = AuthorizationServerMetadata::parse(r.body())?;
-    m.check(issuer)?;
+    let mut checked = m.clone();
+    if defects.has(Defect::ClientNoIssuerCheck) {
+        checked.issuer = issuer.to_string();
+    }
+    if defects.has(Defect::ClientNoPkceCheck) {
+        checked.code_challenge_methods_supported = Some(vec![crate::pkce::S256.into()]);
+    }
+    checked.check(issuer)?;
     Ok(Probe::Found(m))
 }
 
@@ -103,7 +126,7 @@ mod tests {
     fn not_found_and_fetch_failure_try_the_next_candidate() {
         let r = wire::json(StatusCode::NOT_FOUND, &serde_json::json!({}));
         assert_eq!(
-            read_prm(Ok(r), "https://mcp.example/mcp").unwrap(),
+            read_prm(Ok(r), "https://mcp.example/mcp", &Defects::none()).unwrap(),
             Probe::Next(Error::HttpStatus {
                 what: "protected resource metadata",
                 received: 404,
@@ -112,14 +135,33 @@ mod tests {
         );
         let e = FetchError { url: "https://x.example".into(), reason: "refused".into() };
         assert!(matches!(
-            read_as_metadata(Err(e), "https://x.example"),
+            read_as_metadata(Err(e), "https://x.example", &Defects::none()),
             Ok(Probe::Next(Error::Fetch { .. }))
         ));
     }
 
     #[test]
+    fn defects_relax_only_their_check() {
+        let prm = serde_json::json!({"resource": "https://evil.example/mcp", "authorization_servers": ["https://as.example"]});
+        let ok = || Ok(wire::json(StatusCode::OK, &prm));
+        let lenient = Defects::of([Defect::ClientNoPrmResourceCheck]);
+        assert!(read_prm(ok(), "https://mcp.example/mcp", &Defects::none()).is_err());
+        assert!(matches!(read_prm(ok(), "https://mcp.example/mcp", &lenient), Ok(Probe::Found(_))));
+        let m = serde_json::json!({"issuer": "https://evil.example", "response_types_supported": ["code"],
+            "authorization_endpoint": "https://as.example/a", "token_endpoint": "https://as.example/t"});
+        let ok = || Ok(wire::json(StatusCode::OK, &m));
+        let issuer_only = Defects::of([Defect::ClientNoIssuerCheck]);
+        let both = Defects::of([Defect::ClientNoIssuerCheck, Defect::ClientNoPkceCheck]);
+        assert!(matches!(read_as_metadata(ok(), "https://as.example", &issuer_only), Err(Error::Refused(_))));
+        assert!(matches!(read_as_metadata(ok(), "https://as.example", &both), Ok(Probe::Found(_))));
+    }
+
+    #[test]
     fn malformed_document_is_a_refusal() {
         let r = wire::json(StatusCode::OK, &serde_json::json!({"nope": 1}));
-        assert!(matches!(read_prm(Ok(r), "https://mcp.example/mcp"), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            read_prm(Ok(r), "https://mcp.example/mcp", &Defects::none()),
+            Err(Error::Malformed { .. })
+        ));
     }
 }

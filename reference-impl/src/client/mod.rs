@@ -30,6 +30,7 @@ pub use registration::PreRegistered;
 pub use token::{ClientAuth, TokenSet};
 
 use crate::bearer::Challenge;
+use crate::defects::{Defect, Defects};
 use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
 use crate::resource_indicator::canonical_resource;
 use crate::sans_io::{Env, FetchResult, Request};
@@ -91,6 +92,9 @@ pub struct PublicClientConfig {
     pub max_step_up: u32,
     /// Refresh the access token this long before it expires.
     pub refresh_margin: Duration,
+    /// Mistakes to commit on purpose (the `Client` defects of [`crate::defects`]); none
+    /// by default.
+    pub defects: Defects,
 }
 
 impl PublicClientConfig {
@@ -110,6 +114,7 @@ impl PublicClientConfig {
             scope: None,
             max_step_up: 2,
             refresh_margin: Duration::from_secs(60),
+            defects: Defects::none(),
         }
     }
 }
@@ -355,14 +360,23 @@ impl PublicClient {
         })
     }
 
-    /// The token to send to the current server: only one issued for it (CL-25).
-    fn bearer(&self) -> Option<&str> {
-        self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)).map(|t| t.access_token.as_str())
+    fn has(&self, defect: Defect) -> bool {
+        self.config.defects.has(defect)
+    }
+
+    /// The tokens to use with the current server: only those issued for it (CL-25).
+    fn current_tokens(&self) -> Option<&TokenSet> {
+        let any_server = self.has(Defect::ClientTokenToAnyServer);
+        self.tokens.as_ref().filter(|t| any_server || t.is_for(&self.config.server_url))
+    }
+
+    /// The `resource` parameter of authorization, token and refresh requests.
+    fn resource_param(&self) -> Option<&str> {
+        (!self.has(Defect::ClientNoResourceParam)).then_some(self.resource.as_str())
     }
 
     fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
-        let current = self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url));
-        if let Some(t) = current.filter(|_| !self.budget.fresh_tokens) {
+        if let Some(t) = self.current_tokens().filter(|_| !self.budget.fresh_tokens) {
             if t.expires_within(env.now, self.config.refresh_margin) {
                 if t.refresh_token.is_some() && self.authority.is_some() && self.registered.is_some() {
                     return self.send_refresh(env);
@@ -381,7 +395,7 @@ impl PublicClient {
             }
         };
         let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
-        let bearer = self.bearer();
+        let bearer = self.current_tokens().map(|t| t.access_token.as_str());
         let request = mcp::post(&self.config.server_url, &message, session, bearer)?;
         self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
         Ok(ClientStep::Send(request))
@@ -454,7 +468,8 @@ impl PublicClient {
             }
             Rejection::InsufficientScope(challenge) => {
                 let challenged = challenge.get("scope");
-                if self.budget.step_ups >= self.config.max_step_up {
+                if self.budget.step_ups >= self.config.max_step_up && !self.has(Defect::ClientUnboundedStepUp)
+                {
                     return Err(Error::Refused(format!(
                         "the mcp server still answers 403 insufficient_scope (scope `{}`) after {} step-up \
                          authorizations; max_step_up is {}",
@@ -506,7 +521,7 @@ impl PublicClient {
         next: usize,
         demand: Demand,
     ) -> Result<ClientStep> {
-        match discovery::read_prm(fetched, &self.config.server_url)? {
+        match discovery::read_prm(fetched, &self.config.server_url, &self.config.defects)? {
             Probe::Next(e) => self.probe_protected_resource_metadata(candidates, next + 1, demand, Some(e)),
             Probe::Found(prm) => {
                 let issuer = discovery::issuer(&prm)?;
@@ -556,7 +571,7 @@ impl PublicClient {
         demand: Demand,
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
-        match discovery::read_as_metadata(fetched, &issuer)? {
+        match discovery::read_as_metadata(fetched, &issuer, &self.config.defects)? {
             Probe::Next(e) => self.probe_authorization_server_metadata(
                 issuer,
                 scopes_supported,
@@ -653,7 +668,7 @@ impl PublicClient {
             endpoint,
             client_id: &self.registered()?.client_id,
             redirect_uri: &self.config.redirect_uri,
-            resource: &self.resource,
+            resource: self.resource_param(),
             scope: scope.as_deref(),
         };
         let request = AuthorizationRequest::new(params, env)?;
@@ -677,17 +692,25 @@ impl PublicClient {
                 format!("the redirect uri `{}`", self.config.redirect_uri),
             ));
         }
+        let mut response = redirect_params(url)?;
+        if self.has(Defect::NoStateCheck) {
+            response.state = Some(request.state.clone());
+        }
         let metadata = &self.authority()?.metadata;
-        let iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
-        let code = redirect_params(url)?.validate(&request.state, &metadata.issuer, iss_required)?;
+        let mut iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
+        if self.has(Defect::ClientNoIssCheck) {
+            response.iss = None;
+            iss_required = false;
+        }
+        let code = response.validate(&request.state, &metadata.issuer, iss_required)?;
         let token_endpoint = self.token_endpoint()?;
-        let grant = [
+        let mut grant = vec![
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", self.config.redirect_uri.as_str()),
             ("code_verifier", request.pkce.verifier.as_str()),
-            ("resource", self.resource.as_str()),
         ];
+        grant.extend(self.resource_param().map(|r| ("resource", r)));
         let registered = self.registered()?;
         let token_request = token::token_request(
             token_endpoint,
@@ -733,11 +756,8 @@ impl PublicClient {
             .ok_or_else(|| Error::Missing("refresh token (none was issued)".into()))?;
         let token_endpoint = self.token_endpoint()?;
         let registered = self.registered()?;
-        let grant = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("resource", self.resource.as_str()),
-        ];
+        let mut grant = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        grant.extend(self.resource_param().map(|r| ("resource", r)));
         let request = token::token_request(
             token_endpoint,
             &registered.client_id,

@@ -2,6 +2,7 @@
 //! resource metadata, one authorization server and a user agent that consents at once.
 
 use super::*;
+use crate::defects::{Defect, Defects};
 use crate::pkce;
 use crate::protected_resource_metadata::ProtectedResourceMetadata;
 use crate::sans_io::{Response, Time};
@@ -854,4 +855,94 @@ fn fetch_failure_of_the_server_fails() {
     let e = failure(c.on_response(Err(err), &mut env));
     assert_eq!(e, Error::Fetch { url: MCP.into(), reason: "connection refused".into() });
     assert_eq!(c.state_name(), "idle");
+}
+
+fn defective(defect: Defect) -> PublicClient {
+    let mut config = PublicClientConfig::new(MCP, REDIRECT, "defective client");
+    config.defects = Defects::of([defect]);
+    PublicClient::new(config).unwrap()
+}
+
+#[test]
+fn each_client_defect_lets_its_attack_through() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    type Setup = fn(&mut World);
+    type Passed = fn(&World) -> bool;
+    let cases: [(Defect, Setup, Passed); 6] = [
+        (Defect::NoStateCheck, |w| w.tamper = Tamper::State, |w| !w.token_requests().is_empty()),
+        (Defect::ClientNoIssCheck, |w| w.tamper = Tamper::WrongIss, |w| !w.token_requests().is_empty()),
+        (
+            Defect::ClientNoIssuerCheck,
+            |w| w.as_metadata.issuer = "https://evil.example".into(),
+            |w| !w.authorize_urls.is_empty(),
+        ),
+        (
+            Defect::ClientNoPkceCheck,
+            |w| w.as_metadata.code_challenge_methods_supported = None,
+            |w| !w.authorize_urls.is_empty(),
+        ),
+        (
+            Defect::ClientNoPrmResourceCheck,
+            |w| w.prm_resource = Some("https://evil.example/mcp"),
+            |w| !w.requests_to(AS).is_empty(),
+        ),
+        (
+            Defect::ClientNoResourceParam,
+            |_| {},
+            |w| {
+                w.authorize_urls.iter().all(|u| query(u).get("resource").is_none())
+                    && w.token_requests().iter().all(|t| t.get("resource").is_none())
+                    && !w.token_requests().is_empty()
+            },
+        ),
+    ];
+    for (defect, setup, passed) in cases {
+        let mut world = World::new();
+        setup(&mut world);
+        let _ = call(&mut client(), &mut world, &mut env);
+        assert!(!passed(&world), "{defect}: the honest client let the attack through");
+        let mut world = World::new();
+        setup(&mut world);
+        let _ = call(&mut defective(defect), &mut world, &mut env);
+        assert!(passed(&world), "{defect}: the defective client refused");
+    }
+}
+
+#[test]
+fn token_to_any_server_defect_leaks_the_token() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.servers.push(MCP_B);
+    let mut c = defective(Defect::ClientTokenToAnyServer);
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let token_a = c.tokens().unwrap().access_token.clone();
+    c.connect(MCP_B).unwrap();
+    let step = c.start(Operation::ListTools, &mut env);
+    let ClientStep::Send(req) = step else { panic!("expected a request") };
+    assert_eq!(req.headers().get(header::AUTHORIZATION).unwrap(), format!("Bearer {token_a}").as_str());
+}
+
+#[test]
+fn unbounded_step_up_defect_keeps_authorizing() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.always_forbid = true;
+    let mut c = defective(Defect::ClientUnboundedStepUp);
+    let mut step = c.start(Operation::CallTool { name: "t".into(), arguments: json!({}) }, &mut env);
+    while world.authorize_urls.len() < 6 {
+        step = match step {
+            ClientStep::Send(req) => {
+                let r = world.respond(&req);
+                c.on_response(Ok(r), &mut env)
+            }
+            ClientStep::Authorize { url } => {
+                let redirect = world.user_agent(&url);
+                c.on_redirect(&redirect, &mut env)
+            }
+            other => panic!("the defective client stopped: {other:?}"),
+        };
+    }
 }
