@@ -6,7 +6,7 @@ use crate::defects::{Defect, Defects};
 use crate::pkce;
 use crate::protected_resource_metadata::ProtectedResourceMetadata;
 use crate::sans_io::{Response, Time};
-use crate::wire::Params;
+use crate::wire::{self, Params};
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use rand_core::SeedableRng;
