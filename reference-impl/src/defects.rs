@@ -86,6 +86,7 @@ defects! {
     ChallengeWithoutResourceMetadata = "challenge-without-resource-metadata", McpServer, "sends 401 challenges without `resource_metadata` and serves no well-known metadata";
     BatchSkipsScopeCheck = "batch-skips-scope-check", McpServer, "accepts JSON-RPC batches and checks the scope of the first call only";
     PredictableSessionId = "predictable-session-id", McpServer, "numbers sessions sequentially instead of drawing ids from a CSPRNG";
+    ScopeCaseInsensitive = "scope-case-insensitive", McpServer, "compares scope strings case-insensitively (`MCP:WRITE` grants `mcp:write`)";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";
