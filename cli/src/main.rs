@@ -8,6 +8,11 @@ use mcp_authz_harness::live_client::{ClientDriver, FrontChannel};
 use mcp_authz_harness::stack::{Stack, StackOptions};
 use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
 use mcp_authz_reference::jwt::Algorithm;
+use mcp_authz_harness::report::{self, Summary};
+use mcp_authz_harness::scenario::{CaseResult, Level};
+use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_scenarios::{catalog, run_case};
+use std::io::IsTerminal as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -22,6 +27,40 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the scenario catalog in the simulator against the reference roles.
+    ///
+    /// Every case prints a verdict: pass, fail (a MUST is violated), warn (a SHOULD is
+    /// violated), skip, or error (the harness could not decide). A failing case prints
+    /// its seed, its evidence and the command that replays it. Exit status: 0 when
+    /// nothing fails, 1 when a case fails, 2 on a usage or harness error.
+    Run {
+        /// Run only this scenario (repeatable).
+        #[arg(long = "scenario", value_name = "ID")]
+        scenarios: Vec<String>,
+        /// Run only scenarios with this tag (repeatable).
+        #[arg(long = "tag", value_name = "TAG")]
+        tags: Vec<String>,
+        /// The simulator seed.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Inject this defect into the reference roles (repeatable; see `mcp-authz defects`).
+        #[arg(long = "defect", value_name = "NAME")]
+        defects: Vec<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+        /// Write the report to this file instead of stdout.
+        #[arg(long)]
+        output: Option<std::path::PathBuf>,
+    },
+    /// List the scenarios: ID, title, role, requirement IDs and level.
+    List {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// List the defect switches the reference roles can be told to commit.
+    Defects,
     /// Serve the reference authorization server and MCP server on loopback.
     ///
     /// The MCP server trusts the authorization server; its tools need scopes:
@@ -94,6 +133,19 @@ enum Command {
     },
 }
 
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Junit,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ListFormat {
+    Text,
+    Json,
+}
+
 #[derive(Clone, Copy, ValueEnum)]
 enum Alg {
     Es256,
@@ -124,6 +176,19 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Run { scenarios, tags, seed, defects, format, output } => {
+            run_catalog(&scenarios, &tags, seed, &defects, format, output.as_deref())
+        }
+        Command::List { format } => {
+            list(format);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Defects => {
+            for d in Defect::ALL {
+                println!("{:<38} {:<22} {}", d.name(), format!("{:?}", d.role()), d.description());
+            }
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Serve {
             as_port,
             rs_port,
@@ -190,6 +255,78 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 println!("{}", serde_json::to_string_pretty(&outcome.result)?);
             }
             Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn run_catalog(
+    ids: &[String],
+    tags: &[String],
+    seed: u64,
+    defect_names: &[String],
+    format: Format,
+    output: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    let mut defects = Defects::none();
+    for name in defect_names {
+        defects.insert(name.parse::<Defect>()?);
+    }
+    let all = catalog();
+    for id in ids {
+        if !all.iter().any(|s| s.meta.id == id) {
+            anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them");
+        }
+    }
+    let selected: Vec<_> = all
+        .into_iter()
+        .filter(|s| ids.is_empty() || ids.iter().any(|id| id == s.meta.id))
+        .filter(|s| tags.is_empty() || tags.iter().any(|t| s.meta.tags.contains(&t.as_str())))
+        .collect();
+    if selected.is_empty() {
+        anyhow::bail!("no scenario matches the selection");
+    }
+    let results: Vec<_> = selected.iter().map(|s| run_case(s, seed, &defects)).collect();
+    let defect_args: String = defect_names.iter().map(|d| format!(" --defect {d}")).collect();
+    let replay = |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.id, c.seed);
+    let color = output.is_none() && format == Format::Text && std::io::stdout().is_terminal();
+    let rendered = match format {
+        Format::Text => report::text(&results, color, &replay),
+        Format::Json => report::json(&results),
+        Format::Junit => report::junit(&results),
+    };
+    match output {
+        Some(path) => {
+            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{}", Summary::of(&results).line());
+        }
+        None => print!("{rendered}"),
+    }
+    let summary = Summary::of(&results);
+    Ok(if summary.fail > 0 {
+        ExitCode::from(1)
+    } else if summary.error > 0 {
+        ExitCode::from(2)
+    } else {
+        ExitCode::SUCCESS
+    })
+}
+
+fn list(format: ListFormat) {
+    let all = catalog();
+    match format {
+        ListFormat::Json => {
+            let v: Vec<_> = all.iter().map(|s| &s.meta).map(|m| serde_json::json!({
+                "id": m.id, "title": m.title, "role": m.role, "requirements": m.requirements,
+                "rfc9700": m.rfc9700, "level": m.level, "tags": m.tags,
+            })).collect();
+            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+        }
+        ListFormat::Text => {
+            for m in all.iter().map(|s| &s.meta) {
+                let level = if m.level == Level::Must { "MUST" } else { "SHOULD" };
+                println!("{:<14} {:<6} {:<22} {:<62} {}", m.id, level, m.role.to_string(), m.title, m.requirements.join(","));
+            }
+            println!("{} scenarios", all.len());
         }
     }
 }

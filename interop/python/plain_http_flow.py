@@ -28,6 +28,7 @@ import urllib.parse
 import urllib.request
 
 TIMEOUT = 10  # seconds, per request
+VERBOSE = False  # --verbose: trace every exchange on stderr
 REDIRECT_URI = "http://127.0.0.1:8765/callback"
 PROTOCOL_VERSION = "2025-11-25"
 DEFAULT_SCOPE = "mcp:read mcp:write"
@@ -173,6 +174,15 @@ def _read_sse(fp, want_id):
 
 def http(method, url, headers=None, body=None, rpc_id=None):
     """Perform one request without following redirects. Never raises."""
+    resp = _http(method, url, headers, body, rpc_id)
+    if VERBOSE:
+        shown = body if not isinstance(body, (bytes, str)) or len(body) < 400 else f"<{len(body)} bytes>"
+        print(f"  > {method} {url} {headers or {}} {shown!r}", file=sys.stderr)
+        print(f"  < {resp.describe()}", file=sys.stderr, flush=True)
+    return resp
+
+
+def _http(method, url, headers, body, rpc_id):
     if isinstance(body, str):
         body = body.encode("utf-8")
     req = urllib.request.Request(url, data=body, method=method, headers=headers or {})
@@ -846,9 +856,10 @@ def rej_a_no_challenge(ctx):
 
 
 def rej_b_plain(ctx):
-    params, verifier = ctx.auth_params(code_challenge_method="plain")
-    params["code_challenge"] = verifier
-    ctx.check_error_redirect(ctx.authorize(params), params, None, allow_page=True)
+    # A well-formed 43-character plain challenge, so that only the method is wrong.
+    # RFC 7636 4.4.1: an unsupported transformation MUST give error=invalid_request.
+    params, _ = ctx.auth_params(code_challenge_method="plain", code_challenge=b64url(secrets.token_bytes(32)))
+    ctx.check_error_redirect(ctx.authorize(params), params, "invalid_request", allow_page=True)
 
 
 def rej_c_bad_redirect(ctx):
@@ -1015,7 +1026,10 @@ def rej_r_big_body(ctx):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--mcp-url", required=True, help="the MCP endpoint, e.g. http://127.0.0.1:PORT/mcp")
+    ap.add_argument("--verbose", action="store_true", help="trace every HTTP exchange on stderr")
     args = ap.parse_args(argv)
+    global VERBOSE
+    VERBOSE = args.verbose
 
     rep = Report()
     ctx = Ctx(args.mcp_url, rep.note)
@@ -1046,7 +1060,7 @@ def main(argv=None):
 
     # Authorization endpoint rejections
     run("a authorize without code_challenge -> invalid_request, no code", rej_a_no_challenge, "client_id")
-    run("b authorize with code_challenge_method=plain -> error, no code", rej_b_plain, "client_id")
+    run("b authorize with code_challenge_method=plain -> invalid_request, no code", rej_b_plain, "client_id")
     run("c unregistered redirect_uri -> 4xx page, no redirect", rej_c_bad_redirect, "client_id")
     run("d unknown client_id -> 4xx page, no redirect", rej_d_unknown_client, "client_id")
     run("e response_type=token -> unsupported_response_type", rej_e_response_type_token, "client_id")

@@ -51,8 +51,8 @@ pub enum DefectRole {
 
 defects! {
     // Authorization server
-    AcceptPkcePlain = "accept-pkce-plain", AuthorizationServer, "accepts `code_challenge_method=plain`";
-    NoPkceRequired = "no-pkce-required", AuthorizationServer, "issues codes without a `code_challenge` and then redeems them without a verifier";
+    AcceptPkcePlain = "accept-pkce-plain", AuthorizationServer, "accepts `code_challenge_method=plain`, and a challenge without a method as plain";
+    NoPkceRequired = "no-pkce-required", AuthorizationServer, "issues codes without a `code_challenge` and then redeems them with any verifier or none";
     CodeReusable = "code-reusable", AuthorizationServer, "lets an authorization code be redeemed more than once";
     NoCodeReuseRevocation = "no-code-reuse-revocation", AuthorizationServer, "refuses a second redemption of a code but leaves the tokens of the first alive";
     NoRedirectUriBinding = "no-redirect-uri-binding", AuthorizationServer, "does not check that the token request's `redirect_uri` equals the authorization request's";
@@ -86,6 +86,7 @@ defects! {
     ChallengeWithoutResourceMetadata = "challenge-without-resource-metadata", McpServer, "sends 401 challenges without `resource_metadata` and serves no well-known metadata";
     BatchSkipsScopeCheck = "batch-skips-scope-check", McpServer, "accepts JSON-RPC batches and checks the scope of the first call only";
     PredictableSessionId = "predictable-session-id", McpServer, "numbers sessions sequentially instead of drawing ids from a CSPRNG";
+    ScopeCaseInsensitive = "scope-case-insensitive", McpServer, "compares scope strings case-insensitively (`MCP:WRITE` grants `mcp:write`)";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";

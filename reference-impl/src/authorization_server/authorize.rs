@@ -9,6 +9,7 @@
 use super::client_id_metadata::{self, ClientIdMetadataFetch};
 use super::config::AUTHORIZATION_CODE;
 use super::{AuthorizationServer, RegisteredClient, Rejection};
+use crate::defects::Defect;
 use crate::sans_io::{Env, FetchResult, Request, Response, Step, Time};
 use crate::wire::{self, Params, html_escape as esc};
 use http::StatusCode;
@@ -24,10 +25,41 @@ pub(super) struct AuthorizationRequest {
     pub client_id: String,
     pub redirect_uri: String,
     pub state: Option<String>,
-    pub code_challenge: String,
+    /// Always present, except with [`Defect::NoPkceRequired`].
+    pub code_challenge: Option<CodeChallenge>,
     /// The canonical URI of the resource (the token's audience).
     pub resource: String,
     pub scope: Vec<String>,
+}
+
+/// The PKCE challenge (RFC 7636) an authorization code is bound to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) enum CodeChallenge {
+    /// `code_challenge_method=S256`.
+    S256(String),
+    /// `code_challenge_method=plain`, or no method (RFC 7636 §4.3's default): only with
+    /// [`Defect::AcceptPkcePlain`].
+    Plain(String),
+}
+
+impl CodeChallenge {
+    /// Checks a `code_verifier` against this challenge.
+    pub fn verify(&self, verifier: &str) -> crate::Result<()> {
+        match self {
+            CodeChallenge::S256(challenge) => crate::pkce::verify_s256(verifier, challenge),
+            CodeChallenge::Plain(challenge) => {
+                crate::pkce::check_verifier_syntax(verifier)?;
+                aws_lc_rs::constant_time::verify_slices_are_equal(verifier.as_bytes(), challenge.as_bytes())
+                    .map_err(|_| {
+                        crate::Error::unexpected(
+                            "code_verifier",
+                            "a verifier that differs",
+                            "the plain code_challenge",
+                        )
+                    })
+            }
+        }
+    }
 }
 
 /// An authorization request waiting for the user at the consent form.
@@ -56,11 +88,12 @@ pub(super) struct Redemption {
     pub refresh_family: Option<String>,
 }
 
-/// Where authorization responses go: the validated redirect URI, with `state` and `iss`.
+/// Where authorization responses go: the validated redirect URI, with `state` and `iss`
+/// (`None` only with [`Defect::NoIssParameter`]).
 struct Callback<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
-    iss: &'a str,
+    iss: Option<&'a str>,
 }
 
 impl Callback<'_> {
@@ -69,7 +102,9 @@ impl Callback<'_> {
         if let Some(state) = self.state {
             pairs.push(("state", state));
         }
-        pairs.push(("iss", self.iss));
+        if let Some(iss) = self.iss {
+            pairs.push(("iss", iss));
+        }
         let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
         wire::redirect(status, &format!("{}{sep}{}", self.redirect_uri, wire::encode_pairs(pairs)))
     }
@@ -132,17 +167,18 @@ impl AuthorizationServer {
             return Step::Respond(self.authorize_client(client, &params, env));
         }
         if !client_id_metadata::is_url(&client_id) {
-            return Step::Respond(error_page(
-                StatusCode::BAD_REQUEST,
+            return Step::Respond(self.untrusted_request(
+                &params,
                 "invalid_client",
                 format!(
                     "client_id `{client_id}` is not registered here and is not a client id metadata document url"
                 ),
             ));
         }
-        match ClientIdMetadataFetch::start(&client_id, params, self.config.allow_insecure_client_id_urls) {
+        let allow_insecure = self.config.allow_insecure_client_id_urls;
+        match ClientIdMetadataFetch::start(&client_id, params.clone(), allow_insecure) {
             Ok((request, pending)) => Step::Fetch { request, pending },
-            Err(e) => Step::Respond(error_page(StatusCode::BAD_REQUEST, "invalid_client", e)),
+            Err(e) => Step::Respond(self.untrusted_request(&params, "invalid_client", e)),
         }
     }
 
@@ -154,13 +190,45 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Response {
         match pending.finish(fetched, &self.config.registration_scopes) {
-            Ok((client, fresh_for, params)) => {
+            (params, Ok((client, fresh_for))) => {
                 let until = env.now.plus(fresh_for);
                 self.metadata_clients.insert(client.client_id.clone(), (client.clone(), until));
                 self.authorize_client(client, &params, env)
             }
-            Err(e) => error_page(StatusCode::BAD_REQUEST, "invalid_client", e),
+            (params, Err(e)) => self.untrusted_request(&params, "invalid_client", e),
         }
+    }
+
+    /// The answer while the client or its redirect URI is in doubt: an error page.
+    ///
+    /// With [`Defect::RedirectOnInvalidClient`], a 302 to whatever `redirect_uri` the
+    /// request names, with `error=invalid_request`: an open redirector.
+    fn untrusted_request(&self, params: &Params, error: &str, description: impl Display) -> Response {
+        if self.config.defects.has(Defect::RedirectOnInvalidClient) {
+            if let Ok(redirect_uri) = params.require("redirect_uri") {
+                let iss = self.response_iss();
+                let callback = Callback { redirect_uri, state: params.get("state"), iss: iss.as_deref() };
+                return callback.error(StatusCode::FOUND, Rejection::new("invalid_request", description));
+            }
+        }
+        error_page(StatusCode::BAD_REQUEST, error, description)
+    }
+
+    /// True when `requested` is one of the client's redirect URIs
+    /// ([`redirect_uri_matches`]); with [`Defect::LooseRedirectMatch`], also when it
+    /// merely starts with one.
+    fn redirect_uri_registered(&self, client: &RegisteredClient, requested: &str) -> bool {
+        let loose = self.config.defects.has(Defect::LooseRedirectMatch);
+        client
+            .redirect_uris
+            .iter()
+            .any(|r| redirect_uri_matches(r, requested) || (loose && requested.starts_with(r.as_str())))
+    }
+
+    /// The `iss` of authorization responses (RFC 9207): the issuer, advertised in the
+    /// metadata; `None` with [`Defect::NoIssParameter`].
+    fn response_iss(&self) -> Option<String> {
+        (!self.config.defects.has(Defect::NoIssParameter)).then(|| self.config.issuer.clone())
     }
 
     fn authorize_client(&mut self, client: RegisteredClient, params: &Params, env: &mut Env<'_>) -> Response {
@@ -168,14 +236,18 @@ impl AuthorizationServer {
             Ok(r) => r,
             Err(e) => return bad_request_page(e),
         };
-        if !client.redirect_uris.iter().any(|r| redirect_uri_matches(r, redirect_uri)) {
-            return bad_request_page(format!(
-                "redirect_uri `{redirect_uri}` is not registered for client `{}`, expected one of {:?}",
-                client.client_id, client.redirect_uris
-            ));
+        if !self.redirect_uri_registered(&client, redirect_uri) {
+            return self.untrusted_request(
+                params,
+                "invalid_request",
+                format!(
+                    "redirect_uri `{redirect_uri}` is not registered for client `{}`, expected one of {:?}",
+                    client.client_id, client.redirect_uris
+                ),
+            );
         }
-        let issuer = self.config.issuer.clone();
-        let callback = Callback { redirect_uri, state: params.get("state"), iss: &issuer };
+        let iss = self.response_iss();
+        let callback = Callback { redirect_uri, state: params.get("state"), iss: iss.as_deref() };
         let request = match self.validate(&client, redirect_uri, params) {
             Ok(r) => r,
             Err(r) => return callback.error(StatusCode::FOUND, r),
@@ -217,28 +289,45 @@ impl AuthorizationServer {
                 "this client did not register the authorization_code grant",
             ));
         }
-        let code_challenge = p.require("code_challenge").map_err(|e| Rejection::new("invalid_request", e))?;
-        crate::pkce::check_challenge_syntax(code_challenge)
-            .map_err(|e| Rejection::new("invalid_request", e))?;
-        match p.get("code_challenge_method") {
-            Some(crate::pkce::S256) => {}
-            other => {
-                return Err(Rejection::new(
-                    "invalid_request",
-                    format!("code_challenge_method: received {other:?}, expected `S256`"),
-                ));
-            }
-        }
+        let code_challenge = match p.require("code_challenge") {
+            Err(_) if self.config.defects.has(Defect::NoPkceRequired) => None,
+            challenge => Some(self.code_challenge(challenge, p.get("code_challenge_method"))?),
+        };
         let resource = self.target(p.get("resource"))?;
-        let scope = super::grant_scope(p.get("scope"), client, resource)?;
+        let scope = super::grant_scope(p.get("scope"), client, &resource)?;
         Ok(AuthorizationRequest {
             client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.to_string(),
             state: p.get("state").map(str::to_string),
-            code_challenge: code_challenge.to_string(),
-            resource: resource.uri.clone(),
+            code_challenge,
+            resource: resource.uri,
             scope,
         })
+    }
+
+    /// The `code_challenge` with its method: S256 only (`plain` too with
+    /// [`Defect::AcceptPkcePlain`]).
+    fn code_challenge(
+        &self,
+        challenge: crate::Result<&str>,
+        method: Option<&str>,
+    ) -> Result<CodeChallenge, Rejection> {
+        let invalid_request = |e| Rejection::new("invalid_request", e);
+        let challenge = challenge.map_err(invalid_request)?;
+        match method {
+            Some(crate::pkce::S256) => {
+                crate::pkce::check_challenge_syntax(challenge).map_err(invalid_request)?;
+                Ok(CodeChallenge::S256(challenge.to_string()))
+            }
+            Some("plain") | None if self.config.defects.has(Defect::AcceptPkcePlain) => {
+                crate::pkce::check_verifier_syntax(challenge).map_err(invalid_request)?;
+                Ok(CodeChallenge::Plain(challenge.to_string()))
+            }
+            other => Err(Rejection::new(
+                "invalid_request",
+                format!("code_challenge_method: received {other:?}, expected `S256`"),
+            )),
+        }
     }
 
     fn issue_code(&mut self, request: AuthorizationRequest, sub: String, env: &mut Env<'_>) -> String {
@@ -263,7 +352,12 @@ impl AuthorizationServer {
         let csrf = env.random_string(32);
         let page = consent_page(&pending, &format!("{}/authorize", self.config.issuer_path()), &csrf, error);
         self.pending.insert(csrf, pending);
-        wire::html(status, page)
+        let mut response = wire::html(status, page);
+        if self.config.defects.has(Defect::NoFrameProtection) {
+            response.headers_mut().remove(http::header::X_FRAME_OPTIONS);
+            response.headers_mut().remove(http::header::CONTENT_SECURITY_POLICY);
+        }
+        response
     }
 
     /// `POST /authorize`: the login and consent form.
@@ -284,14 +378,22 @@ impl AuthorizationServer {
         if env.now.since(pending.created) > CONSENT_TTL {
             return bad_request_page("the consent form expired; start the authorization again");
         }
+        // 303 turns the browser's re-request into a GET; 307 would re-post the form, with
+        // the credentials, to the client (RFC 9700 §4.12).
+        let after_post = if self.config.defects.has(Defect::Redirect307AfterLogin) {
+            StatusCode::TEMPORARY_REDIRECT
+        } else {
+            StatusCode::SEE_OTHER
+        };
+        let iss = self.response_iss();
         let r = &pending.request;
         let callback =
-            Callback { redirect_uri: &r.redirect_uri, state: r.state.as_deref(), iss: &self.config.issuer };
+            Callback { redirect_uri: &r.redirect_uri, state: r.state.as_deref(), iss: iss.as_deref() };
         match form.get("action") {
             Some("approve") => {}
             Some("deny") => {
                 return callback.error(
-                    StatusCode::SEE_OTHER,
+                    after_post,
                     Rejection::new("access_denied", "the user denied the authorization request"),
                 );
             }
@@ -312,9 +414,8 @@ impl AuthorizationServer {
         };
         let (redirect_uri, state) = (r.redirect_uri.clone(), r.state.clone());
         let code = self.issue_code(pending.request, sub, env);
-        let callback =
-            Callback { redirect_uri: &redirect_uri, state: state.as_deref(), iss: &self.config.issuer };
-        callback.respond(StatusCode::SEE_OTHER, &[("code", &code)])
+        let callback = Callback { redirect_uri: &redirect_uri, state: state.as_deref(), iss: iss.as_deref() };
+        callback.respond(after_post, &[("code", &code)])
     }
 }
 
@@ -540,5 +641,128 @@ mod tests {
         assert_eq!(page_error(&r), (400, "invalid_request".into()));
         let csrf = csrf_of(&t.authorize(&[]));
         assert_eq!(page_error(&t.consent(&csrf, "alice", "alice", "maybe")), (400, "invalid_request".into()));
+    }
+
+    mod defects {
+        use super::super::super::test_support::*;
+        use crate::defects::Defect;
+        use http::StatusCode;
+
+        #[test]
+        fn accept_pkce_plain() {
+            let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", Some("plain"))];
+            let r = Tester::new().authorize(&plain);
+            assert_eq!(location_params(&r).get("error"), Some("invalid_request"));
+
+            let mut t = Tester::with_defect(Defect::AcceptPkcePlain);
+            for method in [Some("plain"), None] {
+                let r = t.authorize(&[plain[0], ("code_challenge_method", method)]);
+                let code = location_params(&r).get("code").unwrap().to_string();
+                assert_eq!(t.token(&code_pairs(&code)).status(), StatusCode::OK, "{method:?}");
+            }
+            let code = location_params(&t.authorize(&plain)).get("code").unwrap().to_string();
+            let wrong = changed(&code_pairs(&code), &[("code_verifier", Some(CHALLENGE))]);
+            assert_eq!(error_of(&t.token(&wrong)), (400, "invalid_grant".into()));
+        }
+
+        #[test]
+        fn no_pkce_required() {
+            let no_pkce = [("code_challenge", None), ("code_challenge_method", None)];
+            let r = Tester::new().authorize(&no_pkce);
+            assert_eq!(location_params(&r).get("error"), Some("invalid_request"));
+
+            let mut t = Tester::with_defect(Defect::NoPkceRequired);
+            let code = location_params(&t.authorize(&no_pkce)).get("code").unwrap().to_string();
+            let without_verifier = changed(&code_pairs(&code), &[("code_verifier", None)]);
+            assert_eq!(t.token(&without_verifier).status(), StatusCode::OK);
+            let code = location_params(&t.authorize(&no_pkce)).get("code").unwrap().to_string();
+            assert_eq!(t.token(&code_pairs(&code)).status(), StatusCode::OK, "downgrade: any verifier");
+            let code = t.code();
+            let without_verifier = changed(&code_pairs(&code), &[("code_verifier", None)]);
+            assert_eq!(
+                error_of(&t.token(&without_verifier)),
+                (400, "invalid_grant".into()),
+                "a code with a challenge still needs its verifier"
+            );
+        }
+
+        #[test]
+        fn loose_redirect_match() {
+            let longer = "http://127.0.0.1:7777/callback.evil/x";
+            let r = Tester::new().authorize(&[("redirect_uri", Some(longer))]);
+            assert_eq!(page_error(&r), (400, "invalid_request".into()));
+
+            let r =
+                Tester::with_defect(Defect::LooseRedirectMatch).authorize(&[("redirect_uri", Some(longer))]);
+            assert_eq!(r.status(), StatusCode::FOUND);
+            assert!(location(&r).starts_with(&format!("{longer}?")));
+            assert!(location_params(&r).get("code").is_some());
+        }
+
+        #[test]
+        fn redirect_on_invalid_client() {
+            let evil = "https://evil.example/cb";
+            let cases = [
+                ([("client_id", Some("nobody")), ("redirect_uri", Some(evil))], "invalid_client"),
+                (
+                    [("client_id", Some("https://app.example/gone.json")), ("redirect_uri", Some(evil))],
+                    "invalid_client",
+                ),
+                (
+                    [("client_id", Some("http://app.example/client.json")), ("redirect_uri", Some(evil))],
+                    "invalid_client",
+                ),
+                ([("client_id", Some(CLIENT)), ("redirect_uri", Some(evil))], "invalid_request"),
+            ];
+            for (changes, error) in cases {
+                let r = Tester::new().authorize(&changes);
+                assert_eq!(page_error(&r), (400, error.into()), "{changes:?}");
+
+                let r = Tester::with_defect(Defect::RedirectOnInvalidClient).authorize(&changes);
+                assert_eq!(r.status(), StatusCode::FOUND, "{changes:?}");
+                assert!(location(&r).starts_with(&format!("{evil}?")));
+                let q = location_params(&r);
+                assert_eq!((q.get("error"), q.get("state")), (Some("invalid_request"), Some(STATE)));
+            }
+        }
+
+        #[test]
+        fn no_iss_parameter() {
+            let mut t = Tester::with_defect(Defect::NoIssParameter);
+            let granted = location_params(&t.authorize(&[]));
+            assert!(granted.get("code").is_some());
+            let refused = location_params(&t.authorize(&[("scope", Some("unknown"))]));
+            assert_eq!(refused.get("error"), Some("invalid_scope"));
+            for q in [granted, refused] {
+                assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), None));
+            }
+            assert_eq!(t.server.metadata().authorization_response_iss_parameter_supported, Some(true));
+            assert_eq!(location_params(&Tester::new().authorize(&[])).get("iss"), Some(ISSUER));
+        }
+
+        #[test]
+        fn redirect_307_after_login() {
+            for (mut t, status) in [
+                (Tester::with_form(), StatusCode::SEE_OTHER),
+                (Tester::with_form_defect(Defect::Redirect307AfterLogin), StatusCode::TEMPORARY_REDIRECT),
+            ] {
+                let csrf = csrf_of(&t.authorize(&[]));
+                let r = t.consent(&csrf, "alice", "alice", "approve");
+                assert_eq!(r.status(), status);
+                assert!(location_params(&r).get("code").is_some());
+            }
+        }
+
+        #[test]
+        fn no_frame_protection() {
+            let r = Tester::with_form().authorize(&[]);
+            assert_eq!(r.headers()["x-frame-options"], "DENY");
+
+            let r = Tester::with_form_defect(Defect::NoFrameProtection).authorize(&[]);
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(!csrf_of(&r).is_empty(), "the consent form");
+            assert!(r.headers().get("x-frame-options").is_none());
+            assert!(r.headers().get("content-security-policy").is_none());
+        }
     }
 }

@@ -162,16 +162,18 @@ impl ClientIdMetadataFetch {
         Ok((request, ClientIdMetadataFetch { url: url.to_string(), params }))
     }
 
-    /// The client the document describes, how long it may be reused, and the
-    /// authorization request to continue.
+    /// The authorization request to continue, and the client the document describes
+    /// with how long it may be reused.
     pub(super) fn finish(
         self,
         fetched: FetchResult,
         registration_scopes: &[String],
-    ) -> Result<(RegisteredClient, Duration, Params)> {
-        let response = fetched?;
-        let client = client_from_response(&self.url, &response, registration_scopes)?;
-        Ok((client, cache_lifetime(&response), self.params))
+    ) -> (Params, Result<(RegisteredClient, Duration)>) {
+        let client = fetched.map_err(crate::Error::from).and_then(|response| {
+            let client = client_from_response(&self.url, &response, registration_scopes)?;
+            Ok((client, cache_lifetime(&response)))
+        });
+        (self.params, client)
     }
 }
 

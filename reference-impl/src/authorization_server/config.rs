@@ -1,6 +1,7 @@
 //! Configuration of the reference authorization server: issuer, resources, users,
 //! pre-registered clients, lifetimes.
 
+use crate::defects::Defects;
 use crate::jwt::{Algorithm, Jwks};
 use crate::resource_indicator::canonical_resource;
 use crate::{Error, Result};
@@ -37,6 +38,10 @@ pub struct Config {
     pub registration_scopes: Vec<String>,
     /// Development switch: allow `http` and loopback client ID metadata document URLs.
     pub allow_insecure_client_id_urls: bool,
+    /// Mistakes to commit on purpose, so that the harness can show its scenarios fail
+    /// against them (the `AuthorizationServer` defects of [`crate::defects`]; others are
+    /// ignored). Empty by default: a correct server.
+    pub defects: Defects,
 }
 
 /// A resource this server issues tokens for.
@@ -126,7 +131,7 @@ impl Default for Config {
     /// scopes `mcp:read mcp:write mcp:admin`; ES256; access tokens 600 s, codes 60 s,
     /// refresh tokens 24 h; the login form is shown (no auto-approve); one user `alice`
     /// with password `alice`; no pre-registered clients; registered clients get
-    /// `mcp:read mcp:write`.
+    /// `mcp:read mcp:write`; no defects.
     fn default() -> Self {
         Config {
             issuer: "http://127.0.0.1:9000".into(),
@@ -143,6 +148,7 @@ impl Default for Config {
             clients: vec![],
             registration_scopes: vec!["mcp:read".into(), "mcp:write".into()],
             allow_insecure_client_id_urls: false,
+            defects: Defects::none(),
         }
     }
 }

@@ -22,6 +22,10 @@
 //! - client ID metadata documents are reused while their `Cache-Control: max-age` lasts
 //!   (at most an hour), else fetched at every authorization request.
 //!
+//! [`Config::defects`] makes the server commit the authorization-server mistakes of
+//! [`crate::defects`] on purpose, each by skipping or loosening the one check it names,
+//! so that the harness can show its scenarios fail against them.
+//!
 //! ```
 //! use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
 //! use mcp_authz_reference::sans_io::{drive, Env, Time};
@@ -51,6 +55,8 @@ mod test_support;
 
 pub use config::{Config, RegisteredClient, ResourceConfig, User};
 
+use crate::access_token::AccessTokenClaims;
+use crate::defects::Defect;
 use crate::jwt::{Jwks, KeySet, SigningKey};
 use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step, Time};
 use crate::{Result, wire};
@@ -62,8 +68,10 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct AuthorizationServer {
     config: Config,
-    /// Signing keys, oldest first; the last one signs. At most two.
-    keys: Vec<SigningKey>,
+    /// The key that signs.
+    current_key: SigningKey,
+    /// The key it replaced, still published so that its tokens keep verifying.
+    previous_key: Option<SigningKey>,
     /// Pre-registered and dynamically registered clients, by client ID.
     clients: BTreeMap<String, RegisteredClient>,
     /// Clients described by client ID metadata documents, by URL, as last fetched, with
@@ -99,9 +107,11 @@ impl AuthorizationServer {
     pub fn new(config: Config, env: &mut Env<'_>) -> Result<Self> {
         let config = config.checked()?;
         let clients = config.clients.iter().map(|c| (c.client_id.clone(), c.clone())).collect();
-        let mut server = AuthorizationServer {
+        let current_key = Self::generate_key(&config, env)?;
+        Ok(AuthorizationServer {
             config,
-            keys: vec![],
+            current_key,
+            previous_key: None,
             clients,
             metadata_clients: BTreeMap::new(),
             pending: BTreeMap::new(),
@@ -109,9 +119,12 @@ impl AuthorizationServer {
             refresh: refresh::RefreshTokens::default(),
             revoked_jtis: BTreeMap::new(),
             used_assertion_jtis: BTreeMap::new(),
-        };
-        server.rotate_signing_key(env)?;
-        Ok(server)
+        })
+    }
+
+    fn generate_key(config: &Config, env: &mut Env<'_>) -> Result<SigningKey> {
+        let kid = env.random_string(12);
+        SigningKey::generate(config.signing_alg, kid, env)
     }
 
     /// The configuration in force (resources canonicalized).
@@ -121,28 +134,35 @@ impl AuthorizationServer {
 
     /// The public signing keys: one, or two during a rotation (newest first).
     pub fn jwks(&self) -> Jwks {
-        Jwks { keys: self.keys.iter().rev().map(SigningKey::public_jwk).collect() }
+        let keys = std::iter::once(&self.current_key).chain(&self.previous_key);
+        Jwks { keys: keys.map(SigningKey::public_jwk).collect() }
     }
 
     /// Generates a new signing key: it signs from now on, the previous one stays in the
     /// JWKS so its tokens keep verifying; the one before that is dropped.
     pub fn rotate_signing_key(&mut self, env: &mut Env<'_>) -> Result<()> {
-        let kid = env.random_string(12);
-        self.keys.push(SigningKey::generate(self.config.signing_alg, kid, env)?);
-        if self.keys.len() > 2 {
-            self.keys.remove(0);
-        }
+        let new = Self::generate_key(&self.config, env)?;
+        self.previous_key = Some(std::mem::replace(&mut self.current_key, new));
         Ok(())
+    }
+
+    /// The key that signs new tokens (the first of [`Self::jwks`]). For the harness,
+    /// which plays this server's part when it forges tokens in resource-server scenarios.
+    pub fn signing_key(&self) -> &SigningKey {
+        &self.current_key
+    }
+
+    /// Signs `claims`, whatever they say, as an access token (`typ: at+jwt`) with the
+    /// current signing key: how the harness mints tokens an honest or compromised
+    /// authorization server would issue (wrong audience, expired, extra scopes...).
+    /// Tokens minted here are not recorded: introspection knows them only by signature.
+    pub fn sign_access_token(&self, claims: &AccessTokenClaims) -> Result<String> {
+        claims.sign(&self.current_key)
     }
 
     /// Registers (or replaces) a client, for test setup.
     pub fn register_client(&mut self, client: RegisteredClient) {
         self.clients.insert(client.client_id.clone(), client);
-    }
-
-    /// The key that signs new tokens.
-    fn signing_key(&self) -> Result<&SigningKey> {
-        self.keys.last().ok_or_else(|| crate::Error::Config("no signing key".into()))
     }
 
     /// The verification keys of this server's own tokens.
@@ -166,14 +186,23 @@ impl AuthorizationServer {
 
     /// The resource named by a `resource` parameter (RFC 8707): required, and one this
     /// server issues tokens for (`invalid_target` otherwise).
-    fn target(&self, raw: Option<&str>) -> Result<&ResourceConfig, Rejection> {
+    ///
+    /// With [`Defect::IgnoreResource`] the parameter is not looked at, as by a server
+    /// that does not implement RFC 8707: every token's audience is the issuer and any
+    /// scope of any resource may be granted. All resources then accept the same tokens
+    /// (if they accept the issuer as audience): audience confusion.
+    fn target(&self, raw: Option<&str>) -> Result<ResourceConfig, Rejection> {
+        if self.config.defects.has(Defect::IgnoreResource) {
+            let scopes = self.config.scopes_supported();
+            return Ok(ResourceConfig { uri: self.config.issuer.clone(), scopes });
+        }
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
             return Err(Rejection::new(
                 "invalid_target",
                 "missing parameter `resource`; the token's audience must be bound (RFC 8707, MCP authorization)",
             ));
         };
-        self.config.resource(raw).ok_or_else(|| {
+        self.config.resource(raw).cloned().ok_or_else(|| {
             let known: Vec<&str> = self.config.resources.iter().map(|r| r.uri.as_str()).collect();
             Rejection::new(
                 "invalid_target",
@@ -359,5 +388,30 @@ mod tests {
         assert_eq!(jwks.keys[1].kid, first);
         t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
         assert!(t.server.jwks().keys.iter().all(|k| k.kid != first));
+    }
+
+    #[test]
+    fn harness_signs_arbitrary_access_tokens_with_the_current_key() {
+        use crate::access_token::{AccessTokenClaims, Audience, Validator};
+        let mut t = Tester::new();
+        t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
+        assert_eq!(t.server.signing_key().public_jwk(), t.server.jwks().keys[0]);
+        let claims = AccessTokenClaims {
+            iss: ISSUER.into(),
+            sub: Some("mallory".into()),
+            aud: Audience::one("http://127.0.0.1:9001/other"),
+            client_id: Some("forged-client".into()),
+            scope: Some("mcp:admin".into()),
+            exp: Some(NOW + 60),
+            iat: Some(NOW),
+            nbf: None,
+            jti: Some("forged".into()),
+        };
+        let token = t.server.sign_access_token(&claims).unwrap();
+        let keys = crate::jwt::KeySet::from_jwks(&t.server.jwks()).unwrap();
+        let v = Validator::new(ISSUER, "http://127.0.0.1:9001/other", keys);
+        assert_eq!(v.validate(&token, t.now).unwrap(), claims);
+        let header = crate::jwt::split(&token).unwrap().header;
+        assert_eq!(header.kid, t.server.jwks().keys[0].kid);
     }
 }

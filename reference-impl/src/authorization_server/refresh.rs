@@ -3,8 +3,9 @@
 //! is taken as theft: the whole family dies, with the access tokens issued from it.
 //! A refresh may narrow the scope, never widen it, and only for the resource granted.
 
-use super::token::{Grant, IssuedToken, TokenResponse, check_resource};
+use super::token::{Grant, IssuedToken, TokenResponse};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
+use crate::defects::Defect;
 use crate::sans_io::{Env, Time};
 use crate::wire::Params;
 use std::collections::BTreeMap;
@@ -116,13 +117,16 @@ impl AuthorizationServer {
         let Some(family) = self.refresh.families.get(&family_id) else {
             return Err(invalid_grant("unknown refresh token"));
         };
-        if family.client_id != client.client_id {
+        if family.client_id != client.client_id && !self.config.defects.has(Defect::RefreshNotClientBound) {
             return Err(invalid_grant("refresh token was issued to another client"));
         }
         if family.revoked {
             return Err(invalid_grant("refresh token was revoked"));
         }
         if rotated {
+            if self.config.defects.has(Defect::NoReuseDetection) {
+                return Err(invalid_grant("refresh token was already used"));
+            }
             self.revoke_family(&family_id, env.now);
             return Err(invalid_grant(
                 "refresh token was already used; it and every token issued with it are revoked",
@@ -136,7 +140,8 @@ impl AuthorizationServer {
             Some(requested) => {
                 let requested: Vec<String> =
                     requested.split(' ').filter(|s| !s.is_empty()).map(String::from).collect();
-                if let Some(extra) = requested.iter().find(|s| !family.scope.contains(s)) {
+                let widening = self.config.defects.has(Defect::RefreshScopeWidening);
+                if let Some(extra) = requested.iter().find(|s| !family.scope.contains(s) && !widening) {
                     return Err(Rejection::new(
                         "invalid_scope",
                         format!(
@@ -148,14 +153,18 @@ impl AuthorizationServer {
                 requested
             }
         };
-        check_resource(form.get("resource"), &family.resource)?;
+        self.check_resource(form.get("resource"), &family.resource)?;
         let (sub, resource) = (family.sub.clone(), family.resource.clone());
         let g = Grant { client_id: &client.client_id, sub: &sub, resource: &resource, scope: &scope };
         let access = self.issue_access_token(&g, env)?;
-        if let Some(entry) = self.refresh.tokens.get_mut(token) {
-            entry.rotated = true;
-        }
-        let new_token = self.new_refresh_token(&family_id, env);
+        let new_token = if self.config.defects.has(Defect::NoRefreshRotation) {
+            token.to_string()
+        } else {
+            if let Some(entry) = self.refresh.tokens.get_mut(token) {
+                entry.rotated = true;
+            }
+            self.new_refresh_token(&family_id, env)
+        };
         self.record_access_token(&family_id, &access);
         Ok(TokenResponse {
             access_token: access.token,
@@ -258,5 +267,69 @@ mod tests {
         let rt = t.refresh_token();
         t.advance(24 * 3600);
         assert_eq!(error_of(&t.refresh(&rt, &[])), (400, "invalid_grant".into()));
+    }
+
+    mod defects {
+        use super::super::super::test_support::*;
+        use crate::defects::Defect;
+        use http::StatusCode;
+
+        #[test]
+        fn no_refresh_rotation() {
+            let mut t = Tester::with_defect(Defect::NoRefreshRotation);
+            let rt = t.refresh_token();
+            for _ in 0..2 {
+                let r = t.refresh(&rt, &[]);
+                assert_eq!(r.status(), StatusCode::OK);
+                assert_eq!(json_of(&r)["refresh_token"], rt.as_str());
+            }
+        }
+
+        #[test]
+        fn no_reuse_detection() {
+            let mut t = Tester::with_defect(Defect::NoReuseDetection);
+            let rt1 = t.refresh_token();
+            let second = json_of(&t.refresh(&rt1, &[]));
+            assert_eq!(error_of(&t.refresh(&rt1, &[])), (400, "invalid_grant".into()));
+            assert_eq!(t.introspect(second["access_token"].as_str().unwrap())["active"], true);
+            let rt2 = second["refresh_token"].as_str().unwrap();
+            assert_eq!(t.refresh(rt2, &[]).status(), StatusCode::OK);
+        }
+
+        #[test]
+        fn refresh_scope_widening() {
+            let wider = [("scope", "mcp:read mcp:write mcp:admin")];
+            for (mut t, expected) in
+                [(Tester::new(), None), (Tester::with_defect(Defect::RefreshScopeWidening), Some(wider[0].1))]
+            {
+                let code = location_params(&t.authorize(&[("scope", Some("mcp:read"))]))
+                    .get("code")
+                    .unwrap()
+                    .to_string();
+                let rt = t.exchange(&code)["refresh_token"].as_str().unwrap().to_string();
+                let r = t.refresh(&rt, &wider);
+                match expected {
+                    None => assert_eq!(error_of(&r), (400, "invalid_scope".into())),
+                    Some(scope) => assert_eq!(json_of(&r)["scope"], scope),
+                }
+            }
+        }
+
+        #[test]
+        fn refresh_not_client_bound() {
+            let mut t = Tester::with_defect(Defect::RefreshNotClientBound);
+            let rt = t.refresh_token();
+            let r = t.token(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", &rt),
+                ("client_id", OTHER_CLIENT),
+            ]);
+            assert_eq!(r.status(), StatusCode::OK);
+            let info = t.introspect(json_of(&r)["access_token"].as_str().unwrap());
+            assert_eq!(
+                (info["sub"].as_str(), info["client_id"].as_str()),
+                (Some("alice"), Some(OTHER_CLIENT))
+            );
+        }
     }
 }

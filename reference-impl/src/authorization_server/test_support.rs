@@ -3,6 +3,7 @@
 
 use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
 use super::{AuthorizationServer, Config, RegisteredClient};
+use crate::defects::{Defect, Defects};
 use crate::jwt::{Algorithm, SigningKey};
 use crate::sans_io::{Env, FetchError, FetchResult, Request, Response, Time, drive};
 use crate::wire::{Params, encode_pairs};
@@ -138,6 +139,16 @@ impl Tester {
     /// A server that shows the login and consent form.
     pub fn with_form() -> Self {
         Self::with_config(Config::default())
+    }
+
+    /// A server that auto-approves and commits `defect`.
+    pub fn with_defect(defect: Defect) -> Self {
+        Self::with_config(Config { auto_approve: true, defects: Defects::of([defect]), ..Config::default() })
+    }
+
+    /// A server that shows the login and consent form and commits `defect`.
+    pub fn with_form_defect(defect: Defect) -> Self {
+        Self::with_config(Config { defects: Defects::of([defect]), ..Config::default() })
     }
 
     pub fn with_config(config: Config) -> Self {

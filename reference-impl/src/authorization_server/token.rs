@@ -6,12 +6,13 @@
 //! revokes every token issued from the code (RFC 6749 §4.1.2, RFC 9700 §4.2.4). Codes are
 //! bound to the client, the redirect URI and the PKCE challenge. PKCE is mandatory at
 //! `/authorize`, so a code without a challenge (the downgrade of RFC 9700 §4.8) never
-//! exists.
+//! exists, unless [`Defect::NoPkceRequired`] is injected.
 
 use super::authorize::Redemption;
 use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::access_token::{AccessTokenClaims, Audience};
+use crate::defects::Defect;
 use crate::resource_indicator::canonical_resource;
 use crate::sans_io::{Env, Request, Response};
 use crate::wire::{self, Params};
@@ -53,18 +54,22 @@ fn invalid_grant(description: impl std::fmt::Display) -> Rejection {
     Rejection::new("invalid_grant", description)
 }
 
-/// Checks that a `resource` sent at the token endpoint, if any, names `granted`.
-pub(super) fn check_resource(sent: Option<&str>, granted: &str) -> Result<(), Rejection> {
-    match sent.filter(|s| !s.is_empty()) {
-        Some(s) if canonical_resource(s).ok().as_deref() != Some(granted) => Err(Rejection::new(
-            "invalid_target",
-            format!("resource `{s}` was not authorized, expected `{granted}`"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 impl AuthorizationServer {
+    /// Checks that a `resource` sent at the token endpoint, if any, names `granted`
+    /// (not at all with [`Defect::IgnoreResource`]).
+    pub(super) fn check_resource(&self, sent: Option<&str>, granted: &str) -> Result<(), Rejection> {
+        if self.config.defects.has(Defect::IgnoreResource) {
+            return Ok(());
+        }
+        match sent.filter(|s| !s.is_empty()) {
+            Some(s) if canonical_resource(s).ok().as_deref() != Some(granted) => Err(Rejection::new(
+                "invalid_target",
+                format!("resource `{s}` was not authorized, expected `{granted}`"),
+            )),
+            _ => Ok(()),
+        }
+    }
+
     /// `POST /token`.
     pub(super) fn token(&mut self, request: &Request, env: &mut Env<'_>) -> Response {
         match self.token_response(request, env) {
@@ -127,7 +132,7 @@ impl AuthorizationServer {
             nbf: None,
             jti: Some(jti.clone()),
         };
-        let token = self.signing_key().and_then(|k| claims.sign(k)).map_err(|e| Rejection {
+        let token = self.sign_access_token(&claims).map_err(|e| Rejection {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             ..Rejection::new("server_error", e)
         })?;
@@ -161,14 +166,22 @@ impl AuthorizationServer {
         let Some(grant) = self.codes.get(code) else {
             return Err(invalid_grant("unknown authorization code"));
         };
-        if let Some(redeemed) = grant.redeemed.clone() {
-            self.revoke_jti(&redeemed.jti, redeemed.exp, env.now);
-            if let Some(family) = &redeemed.refresh_family {
-                self.revoke_family(family, env.now);
+        let defects = &self.config.defects;
+        match grant.redeemed.clone() {
+            None => {}
+            Some(_) if defects.has(Defect::CodeReusable) => {}
+            Some(_) if defects.has(Defect::NoCodeReuseRevocation) => {
+                return Err(invalid_grant("authorization code was already used"));
             }
-            return Err(invalid_grant(
-                "authorization code was already used; the tokens issued from it are revoked",
-            ));
+            Some(redeemed) => {
+                self.revoke_jti(&redeemed.jti, redeemed.exp, env.now);
+                if let Some(family) = &redeemed.refresh_family {
+                    self.revoke_family(family, env.now);
+                }
+                return Err(invalid_grant(
+                    "authorization code was already used; the tokens issued from it are revoked",
+                ));
+            }
         }
         let r = &grant.request;
         if r.client_id != client.client_id {
@@ -177,15 +190,19 @@ impl AuthorizationServer {
         if env.now.since(grant.issued) > self.config.code_ttl {
             return Err(invalid_grant("authorization code expired"));
         }
-        if r.redirect_uri != redirect_uri {
+        if r.redirect_uri != redirect_uri && !self.config.defects.has(Defect::NoRedirectUriBinding) {
             return Err(invalid_grant(format!(
                 "redirect_uri `{redirect_uri}` differs from the one of the authorization request, `{}`",
                 r.redirect_uri
             )));
         }
-        let verifier = form.require("code_verifier").map_err(invalid_grant)?;
-        crate::pkce::verify_s256(verifier, &r.code_challenge).map_err(invalid_grant)?;
-        check_resource(form.get("resource"), &r.resource)?;
+        // A code without a challenge exists only with `Defect::NoPkceRequired`; any
+        // `code_verifier`, or none, then redeems it (the RFC 9700 §4.8.2 downgrade).
+        if let Some(challenge) = &r.code_challenge {
+            let verifier = form.require("code_verifier").map_err(invalid_grant)?;
+            challenge.verify(verifier).map_err(invalid_grant)?;
+        }
+        self.check_resource(form.get("resource"), &r.resource)?;
         let (request, sub) = (r.clone(), grant.sub.clone());
         let g = Grant {
             client_id: &client.client_id,
@@ -214,7 +231,7 @@ impl AuthorizationServer {
         form: &Params,
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
-        let resource = self.target(form.get("resource"))?.clone();
+        let resource = self.target(form.get("resource"))?;
         let scope = super::grant_scope(form.get("scope"), client, &resource)?;
         let g = Grant {
             client_id: &client.client_id,
@@ -384,5 +401,72 @@ mod tests {
             SECRET,
         );
         assert_eq!(error_of(&r), (400, "unauthorized_client".into()));
+    }
+
+    mod defects {
+        use super::super::super::test_support::*;
+        use crate::access_token::{Audience, Validator};
+        use crate::defects::Defect;
+        use crate::jwt::KeySet;
+        use http::StatusCode;
+
+        fn access_token(body: &serde_json::Value) -> &str {
+            body["access_token"].as_str().unwrap()
+        }
+
+        #[test]
+        fn code_reusable() {
+            let mut t = Tester::with_defect(Defect::CodeReusable);
+            let code = t.code();
+            let first = t.exchange(&code);
+            let second = t.exchange(&code);
+            assert_ne!(access_token(&first), access_token(&second));
+            assert_eq!(t.introspect(access_token(&first))["active"], true);
+        }
+
+        #[test]
+        fn no_code_reuse_revocation() {
+            let mut t = Tester::with_defect(Defect::NoCodeReuseRevocation);
+            let code = t.code();
+            let first = t.exchange(&code);
+            assert_eq!(error_of(&t.token(&code_pairs(&code))), (400, "invalid_grant".into()));
+            assert_eq!(t.introspect(access_token(&first))["active"], true);
+            let refresh = first["refresh_token"].as_str().unwrap();
+            assert_eq!(t.refresh(refresh, &[]).status(), StatusCode::OK);
+        }
+
+        #[test]
+        fn no_redirect_uri_binding() {
+            let other = [("redirect_uri", Some("http://127.0.0.1:7778/x"))];
+            let mut t = Tester::new();
+            let code = t.code();
+            let r = t.token(&changed(&code_pairs(&code), &other));
+            assert_eq!(error_of(&r), (400, "invalid_grant".into()));
+
+            let mut t = Tester::with_defect(Defect::NoRedirectUriBinding);
+            let code = t.code();
+            assert_eq!(t.token(&changed(&code_pairs(&code), &other)).status(), StatusCode::OK);
+        }
+
+        /// Any `resource`, or none, is accepted, and every token has the issuer as its
+        /// audience: tokens for one resource are tokens for all.
+        #[test]
+        fn ignore_resource() {
+            let unknown = "http://127.0.0.1:9001/other";
+            let mut t = Tester::new();
+            let r = t.authorize(&[("resource", Some(unknown))]);
+            assert_eq!(location_params(&r).get("error"), Some("invalid_target"));
+
+            let mut t = Tester::with_defect(Defect::IgnoreResource);
+            for resource in [Some(unknown), None, Some(RESOURCE)] {
+                let r = t.authorize(&[("resource", resource)]);
+                let code = location_params(&r).get("code").unwrap().to_string();
+                let redeem = changed(&code_pairs(&code), &[("resource", Some(unknown))]);
+                let body = json_of(&t.token(&redeem));
+                let keys = KeySet::from_jwks(&t.server.jwks()).unwrap();
+                let claims = Validator::new(ISSUER, ISSUER, keys).validate(access_token(&body), t.now);
+                assert_eq!(claims.unwrap().aud, Audience::one(ISSUER), "{resource:?}");
+            }
+        }
     }
 }

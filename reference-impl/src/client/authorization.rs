@@ -32,8 +32,9 @@ pub struct AuthorizationParams<'a> {
     pub client_id: &'a str,
     /// The redirect URI (registered).
     pub redirect_uri: &'a str,
-    /// The canonical URI of the MCP server.
-    pub resource: &'a str,
+    /// The canonical URI of the MCP server (`None` only for the `client-no-resource-param`
+    /// defect).
+    pub resource: Option<&'a str>,
     /// The scope to request, if any.
     pub scope: Option<&'a str>,
 }
@@ -53,8 +54,10 @@ impl AuthorizationRequest {
                 .append_pair("redirect_uri", p.redirect_uri)
                 .append_pair("code_challenge", &pkce.challenge)
                 .append_pair("code_challenge_method", pkce::S256)
-                .append_pair("state", &state)
-                .append_pair("resource", p.resource);
+                .append_pair("state", &state);
+            if let Some(resource) = p.resource {
+                q.append_pair("resource", resource);
+            }
             if let Some(scope) = p.scope {
                 q.append_pair("scope", scope);
             }

@@ -8,9 +8,11 @@
 //! refusal: the client stops there.
 
 use crate::bearer::Challenge;
+use crate::defects::{Defect, Defects};
 use crate::metadata::{self, AuthorizationServerMetadata, check_endpoint_url};
 use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
-use crate::sans_io::FetchResult;
+use crate::sans_io::{FetchResult, Request};
+use crate::wire;
 use crate::{Error, Result};
 use http::StatusCode;
 
@@ -23,27 +25,81 @@ pub enum Probe<T> {
     Next(Error),
 }
 
+/// The candidate URLs of one discovery step, tried in order until one serves a document.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Candidates {
+    what: &'static str,
+    urls: Vec<String>,
+    next: usize,
+    last: Option<Error>,
+}
+
+impl Candidates {
+    /// Candidates `urls` for the document `what`.
+    pub fn new(what: &'static str, urls: Vec<String>) -> Self {
+        Candidates { what, urls, next: 0, last: None }
+    }
+
+    /// Every candidate URL, in order.
+    pub fn urls(&self) -> &[String] {
+        &self.urls
+    }
+
+    /// The GET of the current candidate; when none is left, an error naming every URL
+    /// tried and why the last one failed.
+    pub fn request(&self) -> Result<Request> {
+        match self.urls.get(self.next) {
+            Some(url) => wire::get_json_request(url),
+            None => {
+                let last = self.last.as_ref().map_or_else(|| "no candidate".to_string(), Error::to_string);
+                Err(Error::Missing(format!(
+                    "{}: none of {:?} served it (last: {last})",
+                    self.what, self.urls
+                )))
+            }
+        }
+    }
+
+    /// Moves on to the next candidate; `why` says why the current one failed.
+    pub fn advance(&mut self, why: Error) {
+        self.next += 1;
+        self.last = Some(why);
+    }
+}
+
 /// The protected resource metadata URLs to try for `server_url`, in order (CL-04): the
 /// challenge's `resource_metadata` alone when present (after the URL safety check), else
 /// the path-inserted then the root well-known URL.
-pub fn prm_candidates(challenge: Option<&Challenge>, server_url: &str) -> Result<Vec<String>> {
-    if let Some(url) = challenge.and_then(|c| c.get("resource_metadata")) {
-        check_endpoint_url("resource_metadata", url)?;
-        return Ok(vec![url.to_string()]);
-    }
-    well_known_urls(server_url)
+pub fn prm_candidates(challenge: Option<&Challenge>, server_url: &str) -> Result<Candidates> {
+    let urls = match challenge.and_then(|c| c.get("resource_metadata")) {
+        Some(url) => {
+            check_endpoint_url("resource_metadata", url)?;
+            vec![url.to_string()]
+        }
+        None => well_known_urls(server_url)?,
+    };
+    Ok(Candidates::new("protected resource metadata", urls))
 }
 
 /// Reads the result of fetching protected resource metadata for `server_url`: the
 /// document's `resource` must name that server (RFC 9728 §3.3) and it must list an
 /// authorization server.
-pub fn read_prm(fetched: FetchResult, server_url: &str) -> Result<Probe<ProtectedResourceMetadata>> {
+/// With defect `client-no-prm-resource-check`, any `resource` is accepted.
+pub fn read_prm(
+    fetched: FetchResult,
+    server_url: &str,
+    defects: &Defects,
+) -> Result<Probe<ProtectedResourceMetadata>> {
     let r = match found(fetched, "protected resource metadata") {
         Ok(r) => r,
         Err(e) => return Ok(Probe::Next(e)),
     };
     let prm = ProtectedResourceMetadata::parse(r.body())?;
-    prm.check(server_url)?;
+    let mut checked = prm.clone();
+    if defects.has(Defect::ClientNoPrmResourceCheck) {
+        checked.resource = server_url.to_string();
+    }
+    checked.check(server_url)?;
     Ok(Probe::Found(prm))
 }
 
@@ -59,20 +115,33 @@ pub fn issuer(prm: &ProtectedResourceMetadata) -> Result<String> {
 }
 
 /// The authorization server metadata URLs for `issuer`, in the MCP order (CL-08).
-pub fn as_metadata_candidates(issuer: &str) -> Result<Vec<String>> {
-    metadata::discovery_urls(issuer)
+pub fn as_metadata_candidates(issuer: &str) -> Result<Candidates> {
+    Ok(Candidates::new("authorization server metadata", metadata::discovery_urls(issuer)?))
 }
 
 /// Reads the result of fetching authorization server metadata for `issuer`: issuer
 /// byte-equal, S256 advertised, endpoints present and safe
 /// ([`AuthorizationServerMetadata::check`]).
-pub fn read_as_metadata(fetched: FetchResult, issuer: &str) -> Result<Probe<AuthorizationServerMetadata>> {
+/// With defects `client-no-issuer-check` and `client-no-pkce-check`, any issuer and
+/// any PKCE methods are accepted.
+pub fn read_as_metadata(
+    fetched: FetchResult,
+    issuer: &str,
+    defects: &Defects,
+) -> Result<Probe<AuthorizationServerMetadata>> {
     let r = match found(fetched, "authorization server metadata") {
         Ok(r) => r,
         Err(e) => return Ok(Probe::Next(e)),
     };
     let m = AuthorizationServerMetadata::parse(r.body())?;
-    m.check(issuer)?;
+    let mut checked = m.clone();
+    if defects.has(Defect::ClientNoIssuerCheck) {
+        checked.issuer = issuer.to_string();
+    }
+    if defects.has(Defect::ClientNoPkceCheck) {
+        checked.code_challenge_methods_supported = Some(vec![crate::pkce::S256.into()]);
+    }
+    checked.check(issuer)?;
     Ok(Probe::Found(m))
 }
 
@@ -94,7 +163,10 @@ mod tests {
     #[test]
     fn challenge_url_is_the_only_candidate() {
         let c = Challenge::bearer().with("resource_metadata", "https://mcp.example/prm");
-        assert_eq!(prm_candidates(Some(&c), "https://mcp.example/mcp").unwrap(), ["https://mcp.example/prm"]);
+        assert_eq!(
+            prm_candidates(Some(&c), "https://mcp.example/mcp").unwrap().urls(),
+            ["https://mcp.example/prm"]
+        );
         let c = Challenge::bearer().with("resource_metadata", "javascript:alert(1)");
         assert!(matches!(prm_candidates(Some(&c), "https://mcp.example/mcp"), Err(Error::Refused(_))));
     }
@@ -103,7 +175,7 @@ mod tests {
     fn not_found_and_fetch_failure_try_the_next_candidate() {
         let r = wire::json(StatusCode::NOT_FOUND, &serde_json::json!({}));
         assert_eq!(
-            read_prm(Ok(r), "https://mcp.example/mcp").unwrap(),
+            read_prm(Ok(r), "https://mcp.example/mcp", &Defects::none()).unwrap(),
             Probe::Next(Error::HttpStatus {
                 what: "protected resource metadata",
                 received: 404,
@@ -112,14 +184,46 @@ mod tests {
         );
         let e = FetchError { url: "https://x.example".into(), reason: "refused".into() };
         assert!(matches!(
-            read_as_metadata(Err(e), "https://x.example"),
+            read_as_metadata(Err(e), "https://x.example", &Defects::none()),
             Ok(Probe::Next(Error::Fetch { .. }))
         ));
     }
 
     #[test]
+    fn defects_relax_only_their_check() {
+        let prm = serde_json::json!({"resource": "https://evil.example/mcp", "authorization_servers": ["https://as.example"]});
+        let ok = || Ok(wire::json(StatusCode::OK, &prm));
+        let lenient = Defects::of([Defect::ClientNoPrmResourceCheck]);
+        assert!(read_prm(ok(), "https://mcp.example/mcp", &Defects::none()).is_err());
+        assert!(matches!(read_prm(ok(), "https://mcp.example/mcp", &lenient), Ok(Probe::Found(_))));
+        let m = serde_json::json!({"issuer": "https://evil.example", "response_types_supported": ["code"],
+            "authorization_endpoint": "https://as.example/a", "token_endpoint": "https://as.example/t"});
+        let ok = || Ok(wire::json(StatusCode::OK, &m));
+        let issuer_only = Defects::of([Defect::ClientNoIssuerCheck]);
+        let both = Defects::of([Defect::ClientNoIssuerCheck, Defect::ClientNoPkceCheck]);
+        assert!(matches!(read_as_metadata(ok(), "https://as.example", &issuer_only), Err(Error::Refused(_))));
+        assert!(matches!(read_as_metadata(ok(), "https://as.example", &both), Ok(Probe::Found(_))));
+    }
+
+    #[test]
+    fn exhausted_candidates_name_every_url_and_the_last_failure() {
+        let mut c = Candidates::new("protected resource metadata", vec!["https://a.example/x".into()]);
+        assert_eq!(c.request().unwrap().uri(), "https://a.example/x");
+        c.advance(Error::HttpStatus { what: "protected resource metadata", received: 404, expected: "200" });
+        let e = c.request().unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "missing protected resource metadata: none of [\"https://a.example/x\"] served it \
+             (last: protected resource metadata answered HTTP 404, expected 200)"
+        );
+    }
+
+    #[test]
     fn malformed_document_is_a_refusal() {
         let r = wire::json(StatusCode::OK, &serde_json::json!({"nope": 1}));
-        assert!(matches!(read_prm(Ok(r), "https://mcp.example/mcp"), Err(Error::Malformed { .. })));
+        assert!(matches!(
+            read_prm(Ok(r), "https://mcp.example/mcp", &Defects::none()),
+            Err(Error::Malformed { .. })
+        ));
     }
 }

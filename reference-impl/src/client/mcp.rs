@@ -7,7 +7,7 @@ use crate::sans_io::{Request, Response};
 use crate::wire;
 use crate::{Error, Result};
 use bytes::Bytes;
-use http::header;
+use http::{HeaderValue, header};
 use serde_json::{Value, json};
 
 /// The protocol version this client asks for.
@@ -45,18 +45,29 @@ impl Operation {
     fn params(&self) -> Value {
         match self {
             Operation::ListTools => json!({}),
-            Operation::CallTool { name, arguments } => json!({"name": name, "arguments": arguments}),
+            Operation::CallTool { name, arguments } => {
+                json!({"name": name, "arguments": arguments})
+            }
         }
     }
 }
 
-/// An MCP session: what `initialize` established.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// An MCP session: what `initialize` established. `Debug` hides the session id.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Session {
     /// The `Mcp-Session-Id` the server assigned, if any.
     pub id: Option<String>,
     /// The protocol version the server chose.
     pub protocol_version: String,
+}
+
+impl std::fmt::Debug for Session {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Session")
+            .field("id", &self.id.as_ref().map(|_| ".."))
+            .field("protocol_version", &self.protocol_version)
+            .finish()
+    }
 }
 
 /// The `initialize` request with JSON-RPC id `id`.
@@ -94,13 +105,21 @@ pub fn post(url: &str, message: &Value, session: Option<&Session>, bearer: Optio
     if let Some(s) = session {
         b = b.header(VERSION_HEADER, s.protocol_version.as_str());
         if let Some(id) = &s.id {
-            b = b.header(SESSION_HEADER, id.as_str());
+            b = b.header(SESSION_HEADER, sensitive(id)?);
         }
     }
     if let Some(token) = bearer {
-        b = b.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        b = b.header(header::AUTHORIZATION, sensitive(&format!("Bearer {token}"))?);
     }
     b.body(Bytes::from(body)).map_err(|e| Error::Config(format!("cannot build a request for `{url}`: {e}")))
+}
+
+/// A header value that `Debug` output (traces, logs) shows as `Sensitive` (CL-36).
+fn sensitive(value: &str) -> Result<HeaderValue> {
+    let mut v =
+        HeaderValue::from_str(value).map_err(|_| Error::malformed("header value", "not visible ascii"))?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 /// The `result` of the JSON-RPC response with id `id` in `r` (a 2xx whose body is
@@ -178,7 +197,7 @@ fn sse_messages(body: &[u8]) -> Result<Vec<Value>> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use http::{HeaderValue, StatusCode};
+    use http::StatusCode;
 
     fn sse(body: &str) -> Response {
         let mut r = Response::new(Bytes::from(body.to_string()));

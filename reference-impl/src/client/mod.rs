@@ -14,6 +14,8 @@
 pub mod authorization;
 pub mod confidential;
 pub mod discovery;
+#[cfg(test)]
+mod interop;
 pub mod mcp;
 pub mod registration;
 pub mod step_up;
@@ -28,13 +30,13 @@ pub use registration::PreRegistered;
 pub use token::{ClientAuth, TokenSet};
 
 use crate::bearer::Challenge;
+use crate::defects::{Defect, Defects};
 use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
 use crate::resource_indicator::canonical_resource;
 use crate::sans_io::{Env, FetchResult, Request};
-use crate::wire;
 use crate::{Error, Result};
 use authorization::{AuthorizationParams, AuthorizationRequest};
-use discovery::Probe;
+use discovery::{Candidates, Probe};
 use mcp::Session;
 use registration::Approach;
 use serde_json::Value;
@@ -89,6 +91,9 @@ pub struct PublicClientConfig {
     pub max_step_up: u32,
     /// Refresh the access token this long before it expires.
     pub refresh_margin: Duration,
+    /// Mistakes to commit on purpose (the `Client` defects of [`crate::defects`]); none
+    /// by default.
+    pub defects: Defects,
 }
 
 impl PublicClientConfig {
@@ -108,16 +113,9 @@ impl PublicClientConfig {
             scope: None,
             max_step_up: 2,
             refresh_margin: Duration::from_secs(60),
+            defects: Defects::none(),
         }
     }
-}
-
-/// The authorization server the current tokens come from.
-#[derive(Debug, Clone)]
-struct Authority {
-    metadata: AuthorizationServerMetadata,
-    /// `scopes_supported` of the protected resource metadata.
-    scopes_supported: Option<Vec<String>>,
 }
 
 /// The client's identity at one authorization server.
@@ -143,11 +141,13 @@ enum Goal {
     Refresh,
 }
 
-/// What an authorization must ask for.
+/// What an authorization must ask for: the inputs of the scope selection.
 #[derive(Debug, Clone, Default)]
 struct Demand {
     challenge_scope: Option<String>,
     step_up_scope: Option<String>,
+    /// `scopes_supported` of the protected resource metadata.
+    scopes_supported: Option<Vec<String>>,
 }
 
 /// Limits per operation.
@@ -157,36 +157,21 @@ struct Budget {
     step_ups: u32,
     invalid_token_retried: bool,
     session_restarted: bool,
+    /// Tokens were obtained during this operation: use them even if they expire within
+    /// the refresh margin (an AS issuing short tokens must not cause a refresh loop).
+    fresh_tokens: bool,
 }
 
 /// What the client is waiting for.
 #[derive(Debug)]
 enum Waiting {
     Idle,
-    Mcp {
-        id: u64,
-        sent_token: bool,
-    },
-    ProtectedResourceMetadata {
-        candidates: Vec<String>,
-        next: usize,
-        demand: Demand,
-    },
-    AuthorizationServerMetadata {
-        issuer: String,
-        scopes_supported: Option<Vec<String>>,
-        candidates: Vec<String>,
-        next: usize,
-        demand: Demand,
-    },
-    Registration {
-        issuer: String,
-        demand: Demand,
-    },
+    Mcp { id: u64, sent_token: bool },
+    ProtectedResourceMetadata { candidates: Candidates, demand: Demand },
+    AuthorizationServerMetadata { issuer: String, candidates: Candidates, demand: Demand },
+    Registration { issuer: String, demand: Demand },
     Redirect(Box<AuthorizationRequest>),
-    CodeExchange {
-        scope: Option<String>,
-    },
+    CodeExchange { scope: Option<String> },
     Refresh,
 }
 
@@ -199,7 +184,8 @@ pub struct PublicClient {
     next_id: u64,
     session: Option<Session>,
     tokens: Option<TokenSet>,
-    authority: Option<Authority>,
+    /// The metadata of the authorization server of the current tokens.
+    metadata: Option<AuthorizationServerMetadata>,
     registered: Option<Registered>,
     op: Option<Operation>,
     goal: Goal,
@@ -224,7 +210,7 @@ impl PublicClient {
             next_id: 1,
             session: None,
             tokens: None,
-            authority: None,
+            metadata: None,
             registered: None,
             op: None,
             goal: Goal::Operation,
@@ -249,19 +235,11 @@ impl PublicClient {
     pub fn on_response(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> ClientStep {
         let r = match std::mem::replace(&mut self.waiting, Waiting::Idle) {
             Waiting::Mcp { id, sent_token } => self.on_mcp_response(fetched, id, sent_token, env),
-            Waiting::ProtectedResourceMetadata { candidates, next, demand } => {
-                self.on_protected_resource_metadata(fetched, candidates, next, demand)
+            Waiting::ProtectedResourceMetadata { candidates, demand } => {
+                self.on_protected_resource_metadata(fetched, candidates, demand)
             }
-            Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand } => {
-                self.on_authorization_server_metadata(
-                    fetched,
-                    issuer,
-                    scopes_supported,
-                    candidates,
-                    next,
-                    demand,
-                    env,
-                )
+            Waiting::AuthorizationServerMetadata { issuer, candidates, demand } => {
+                self.on_authorization_server_metadata(fetched, issuer, candidates, demand, env)
             }
             Waiting::Registration { issuer, demand } => self.on_registration(fetched, issuer, demand, env),
             Waiting::CodeExchange { scope } => self.on_code_exchange(fetched, scope, env),
@@ -312,6 +290,17 @@ impl PublicClient {
         self.registered.as_ref().map(|r| r.client_id.as_str())
     }
 
+    /// The client ID metadata document to serve at `client_id_metadata_url` (CL-13): its
+    /// `client_id` is that URL exactly, with `client_name` and `redirect_uris`.
+    pub fn metadata_document(&self) -> Option<crate::registration::ClientMetadata> {
+        let url = self.config.client_id_metadata_url.as_deref()?;
+        Some(registration::public_client_metadata(
+            Some(url),
+            &self.config.redirect_uri,
+            &self.config.client_name,
+        ))
+    }
+
     /// The MCP session, once initialized.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
@@ -339,15 +328,25 @@ impl PublicClient {
         })
     }
 
-    /// The token to send to the current server: only one issued for it (CL-25).
-    fn bearer(&self) -> Option<&str> {
-        self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)).map(|t| t.access_token.as_str())
+    fn has(&self, defect: Defect) -> bool {
+        self.config.defects.has(defect)
+    }
+
+    /// The tokens to use with the current server: only those issued for it (CL-25).
+    fn current_tokens(&self) -> Option<&TokenSet> {
+        let any_server = self.has(Defect::ClientTokenToAnyServer);
+        self.tokens.as_ref().filter(|t| any_server || t.is_for(&self.config.server_url))
+    }
+
+    /// The `resource` parameter of authorization, token and refresh requests.
+    fn resource_param(&self) -> Option<&str> {
+        (!self.has(Defect::ClientNoResourceParam)).then_some(self.resource.as_str())
     }
 
     fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
-        if let Some(t) = self.tokens.as_ref().filter(|t| t.is_for(&self.config.server_url)) {
+        if let Some(t) = self.current_tokens().filter(|_| !self.budget.fresh_tokens) {
             if t.expires_within(env.now, self.config.refresh_margin) {
-                if t.refresh_token.is_some() && self.authority.is_some() && self.registered.is_some() {
+                if t.refresh_token.is_some() && self.metadata.is_some() && self.registered.is_some() {
                     return self.send_refresh(env);
                 }
                 self.tokens = None;
@@ -364,7 +363,7 @@ impl PublicClient {
             }
         };
         let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
-        let bearer = self.bearer();
+        let bearer = self.current_tokens().map(|t| t.access_token.as_str());
         let request = mcp::post(&self.config.server_url, &message, session, bearer)?;
         self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
         Ok(ClientStep::Send(request))
@@ -432,18 +431,13 @@ impl PublicClient {
                     }
                     self.budget.invalid_token_retried = true;
                     self.tokens = None;
-                } else if self.budget.authorizations > 0 {
-                    return Err(Error::HttpStatus {
-                        what: "mcp server after authorization",
-                        received: 401,
-                        expected: "a request with the new token",
-                    });
                 }
                 self.discover(challenge.as_ref(), None)
             }
             Rejection::InsufficientScope(challenge) => {
                 let challenged = challenge.get("scope");
-                if self.budget.step_ups >= self.config.max_step_up {
+                if self.budget.step_ups >= self.config.max_step_up && !self.has(Defect::ClientUnboundedStepUp)
+                {
                     return Err(Error::Refused(format!(
                         "the mcp server still answers 403 insufficient_scope (scope `{}`) after {} step-up \
                          authorizations; max_step_up is {}",
@@ -469,100 +463,66 @@ impl PublicClient {
         let demand = Demand {
             challenge_scope: challenge.and_then(|c| c.get("scope")).map(str::to_string),
             step_up_scope,
+            scopes_supported: None,
         };
-        self.probe_protected_resource_metadata(candidates, 0, demand, None)
-    }
-
-    fn probe_protected_resource_metadata(
-        &mut self,
-        candidates: Vec<String>,
-        next: usize,
-        demand: Demand,
-        last: Option<Error>,
-    ) -> Result<ClientStep> {
-        let Some(url) = candidates.get(next) else {
-            return Err(none_served("protected resource metadata", &candidates, last));
-        };
-        let request = wire::get_json_request(url)?;
-        self.waiting = Waiting::ProtectedResourceMetadata { candidates, next, demand };
+        let request = candidates.request()?;
+        self.waiting = Waiting::ProtectedResourceMetadata { candidates, demand };
         Ok(ClientStep::Send(request))
     }
 
     fn on_protected_resource_metadata(
         &mut self,
         fetched: FetchResult,
-        candidates: Vec<String>,
-        next: usize,
-        demand: Demand,
+        mut candidates: Candidates,
+        mut demand: Demand,
     ) -> Result<ClientStep> {
-        match discovery::read_prm(fetched, &self.config.server_url)? {
-            Probe::Next(e) => self.probe_protected_resource_metadata(candidates, next + 1, demand, Some(e)),
+        let request = match discovery::read_prm(fetched, &self.config.server_url, &self.config.defects)? {
+            Probe::Next(why) => {
+                candidates.advance(why);
+                let request = candidates.request()?;
+                self.waiting = Waiting::ProtectedResourceMetadata { candidates, demand };
+                request
+            }
             Probe::Found(prm) => {
                 let issuer = discovery::issuer(&prm)?;
                 if self.tokens.as_ref().is_some_and(|t| t.issuer.as_deref() != Some(issuer.as_str())) {
                     // The server now names another AS: the old token is not for it (CL-25).
                     self.tokens = None;
                 }
+                demand.scopes_supported = prm.scopes_supported;
                 let candidates = discovery::as_metadata_candidates(&issuer)?;
-                self.probe_authorization_server_metadata(
-                    issuer,
-                    prm.scopes_supported,
-                    candidates,
-                    0,
-                    demand,
-                    None,
-                )
+                let request = candidates.request()?;
+                self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
+                request
             }
-        }
-    }
-
-    fn probe_authorization_server_metadata(
-        &mut self,
-        issuer: String,
-        scopes_supported: Option<Vec<String>>,
-        candidates: Vec<String>,
-        next: usize,
-        demand: Demand,
-        last: Option<Error>,
-    ) -> Result<ClientStep> {
-        let Some(url) = candidates.get(next) else {
-            return Err(none_served("authorization server metadata", &candidates, last));
         };
-        let request = wire::get_json_request(url)?;
-        self.waiting =
-            Waiting::AuthorizationServerMetadata { issuer, scopes_supported, candidates, next, demand };
         Ok(ClientStep::Send(request))
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn on_authorization_server_metadata(
         &mut self,
         fetched: FetchResult,
         issuer: String,
-        scopes_supported: Option<Vec<String>>,
-        candidates: Vec<String>,
-        next: usize,
+        mut candidates: Candidates,
         demand: Demand,
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
-        match discovery::read_as_metadata(fetched, &issuer)? {
-            Probe::Next(e) => self.probe_authorization_server_metadata(
-                issuer,
-                scopes_supported,
-                candidates,
-                next + 1,
-                demand,
-                Some(e),
-            ),
+        match discovery::read_as_metadata(fetched, &issuer, &self.config.defects)? {
+            Probe::Next(why) => {
+                candidates.advance(why);
+                let request = candidates.request()?;
+                self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
+                Ok(ClientStep::Send(request))
+            }
             Probe::Found(metadata) => {
-                self.authority = Some(Authority { metadata, scopes_supported });
+                self.metadata = Some(metadata);
                 self.register(demand, env)
             }
         }
     }
 
-    fn authority(&self) -> Result<&Authority> {
-        self.authority
+    fn metadata(&self) -> Result<&AuthorizationServerMetadata> {
+        self.metadata
             .as_ref()
             .ok_or_else(|| Error::Missing("authorization server metadata (no discovery ran)".into()))
     }
@@ -572,16 +532,12 @@ impl PublicClient {
     }
 
     fn token_endpoint(&self) -> Result<&str> {
-        self.authority()?
-            .metadata
-            .token_endpoint
-            .as_deref()
-            .ok_or_else(|| Error::Missing("token_endpoint".into()))
+        self.metadata()?.token_endpoint.as_deref().ok_or_else(|| Error::Missing("token_endpoint".into()))
     }
 
     /// Gets a client id at the current AS (CL-10), then authorizes.
     fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
-        let metadata = &self.authority()?.metadata;
+        let metadata = self.metadata()?;
         let issuer = metadata.issuer.clone();
         if self.registered.as_ref().is_some_and(|r| r.issuer == issuer) {
             return self.authorize(demand, env);
@@ -619,22 +575,21 @@ impl PublicClient {
         let auth = registration::client_auth(
             info.client_secret.as_deref(),
             info.metadata.token_endpoint_auth_method.as_deref(),
-            &self.authority()?.metadata,
+            self.metadata()?,
         );
         self.registered = Some(Registered { issuer, client_id: info.client_id, auth });
         self.authorize(demand, env)
     }
 
     fn authorize(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
-        let authority = self.authority()?;
         let scope = authorization::select_scope(
             demand.step_up_scope.as_deref(),
             self.config.scope.as_deref(),
             demand.challenge_scope.as_deref(),
-            authority.scopes_supported.as_deref(),
+            demand.scopes_supported.as_deref(),
         );
-        let endpoint = authority
-            .metadata
+        let endpoint = self
+            .metadata()?
             .authorization_endpoint
             .as_deref()
             .ok_or_else(|| Error::Missing("authorization_endpoint".into()))?;
@@ -642,7 +597,7 @@ impl PublicClient {
             endpoint,
             client_id: &self.registered()?.client_id,
             redirect_uri: &self.config.redirect_uri,
-            resource: &self.resource,
+            resource: self.resource_param(),
             scope: scope.as_deref(),
         };
         let request = AuthorizationRequest::new(params, env)?;
@@ -666,17 +621,25 @@ impl PublicClient {
                 format!("the redirect uri `{}`", self.config.redirect_uri),
             ));
         }
-        let metadata = &self.authority()?.metadata;
-        let iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
-        let code = redirect_params(url)?.validate(&request.state, &metadata.issuer, iss_required)?;
+        let mut response = redirect_params(url)?;
+        if self.has(Defect::NoStateCheck) {
+            response.state = Some(request.state.clone());
+        }
+        let metadata = self.metadata()?;
+        let mut iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
+        if self.has(Defect::ClientNoIssCheck) {
+            response.iss = None;
+            iss_required = false;
+        }
+        let code = response.validate(&request.state, &metadata.issuer, iss_required)?;
         let token_endpoint = self.token_endpoint()?;
-        let grant = [
+        let mut grant = vec![
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", self.config.redirect_uri.as_str()),
             ("code_verifier", request.pkce.verifier.as_str()),
-            ("resource", self.resource.as_str()),
         ];
+        grant.extend(self.resource_param().map(|r| ("resource", r)));
         let registered = self.registered()?;
         let token_request = token::token_request(
             token_endpoint,
@@ -697,8 +660,9 @@ impl PublicClient {
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
         let response = token::read_token_response(&fetched?)?;
-        let issuer = self.authority()?.metadata.issuer.clone();
+        let issuer = self.metadata()?.issuer.clone();
         self.tokens = Some(TokenSet::from_response(response, scope, &self.resource, Some(issuer), env.now));
+        self.budget.fresh_tokens = true;
         self.proceed(env)
     }
 
@@ -721,11 +685,8 @@ impl PublicClient {
             .ok_or_else(|| Error::Missing("refresh token (none was issued)".into()))?;
         let token_endpoint = self.token_endpoint()?;
         let registered = self.registered()?;
-        let grant = [
-            ("grant_type", "refresh_token"),
-            ("refresh_token", refresh_token),
-            ("resource", self.resource.as_str()),
-        ];
+        let mut grant = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
+        grant.extend(self.resource_param().map(|r| ("resource", r)));
         let request = token::token_request(
             token_endpoint,
             &registered.client_id,
@@ -744,20 +705,15 @@ impl PublicClient {
                 let tokens =
                     self.tokens.as_mut().ok_or_else(|| Error::Missing("tokens to refresh".into()))?;
                 tokens.refreshed(response, env.now);
+                self.budget.fresh_tokens = true;
                 self.proceed(env)
             }
             Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
                 // The refresh token is dead: authorize again for the same scope.
                 let step_up_scope = self.tokens.take().and_then(|t| t.scope);
-                self.authorize(Demand { challenge_scope: None, step_up_scope }, env)
+                self.authorize(Demand { step_up_scope, ..Demand::default() }, env)
             }
             Err(e) => Err(e),
         }
     }
-}
-
-/// The error when no candidate URL served a document.
-fn none_served(what: &str, candidates: &[String], last: Option<Error>) -> Error {
-    let last = last.map_or_else(|| "no candidate".to_string(), |e| e.to_string());
-    Error::Missing(format!("{what}: none of {candidates:?} served it (last: {last})"))
 }

@@ -72,18 +72,29 @@ pub fn check_metadata_document_url(url: &str) -> Result<()> {
     Ok(())
 }
 
-/// The RFC 7591 registration request of a public client using the authorization code
-/// grant with refresh tokens.
-pub fn registration_request(endpoint: &str, redirect_uri: &str, client_name: &str) -> Result<Request> {
-    let metadata = ClientMetadata {
+/// The metadata of a public client using the authorization code grant with refresh
+/// tokens (`token_endpoint_auth_method` `none`): the body of a registration request, and
+/// with `client_id` set, a client ID metadata document.
+pub fn public_client_metadata(
+    client_id: Option<&str>,
+    redirect_uri: &str,
+    client_name: &str,
+) -> ClientMetadata {
+    ClientMetadata {
+        client_id: client_id.map(str::to_string),
         redirect_uris: vec![redirect_uri.to_string()],
         token_endpoint_auth_method: Some("none".into()),
         grant_types: Some(vec!["authorization_code".into(), "refresh_token".into()]),
         response_types: Some(vec!["code".into()]),
         client_name: Some(client_name.to_string()),
         ..Default::default()
-    };
-    wire::post_json_request(endpoint, &metadata)
+    }
+}
+
+/// The RFC 7591 registration request of a public client using the authorization code
+/// grant with refresh tokens.
+pub fn registration_request(endpoint: &str, redirect_uri: &str, client_name: &str) -> Result<Request> {
+    wire::post_json_request(endpoint, &public_client_metadata(None, redirect_uri, client_name))
 }
 
 /// Reads a registration response: 201 with client information (RFC 7591 §3.2.1).
@@ -109,7 +120,9 @@ pub fn client_auth(
     registered_method: Option<&str>,
     metadata: &AuthorizationServerMetadata,
 ) -> ClientAuth {
-    let Some(secret) = client_secret else { return ClientAuth::None };
+    let Some(secret) = client_secret else {
+        return ClientAuth::None;
+    };
     let secret = secret.to_string();
     match registered_method {
         Some("client_secret_post") => ClientAuth::SecretPost(secret),
@@ -139,12 +152,10 @@ mod tests {
     #[test]
     fn order_is_pre_registered_then_cimd_then_dcr() {
         let pre = PreRegistered { client_id: "c".into(), client_secret: None };
-        let cimd = Some("https://client.example/meta.json");
+        let url = "https://client.example/meta.json";
+        let cimd = Some(url);
         assert_eq!(choose(Some(&pre), cimd, &meta()).unwrap(), Approach::PreRegistered(pre));
-        assert_eq!(
-            choose(None, cimd, &meta()).unwrap(),
-            Approach::MetadataDocument(cimd.unwrap_or("").into())
-        );
+        assert_eq!(choose(None, cimd, &meta()).unwrap(), Approach::MetadataDocument(url.into()));
         let mut m = meta();
         m.client_id_metadata_document_supported = None;
         assert_eq!(choose(None, cimd, &m).unwrap(), Approach::Dynamic("https://as.example/register".into()));

@@ -13,6 +13,7 @@ use base64::engine::general_purpose::STANDARD;
 use http::{HeaderValue, StatusCode, header};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
+use std::fmt;
 use std::time::Duration;
 
 /// `client_assertion_type` of a JWT client assertion (RFC 7523 §2.2).
@@ -21,8 +22,7 @@ pub const JWT_BEARER_ASSERTION: &str = "urn:ietf:params:oauth:client-assertion-t
 /// Lifetime of a `private_key_jwt` client assertion.
 pub const ASSERTION_LIFETIME: Duration = Duration::from_secs(60);
 
-/// How a client authenticates at the token endpoint.
-#[derive(Debug)]
+/// How a client authenticates at the token endpoint. `Debug` hides the secret.
 pub enum ClientAuth {
     /// A public client: `client_id` in the body, no secret (`none`).
     None,
@@ -32,6 +32,17 @@ pub enum ClientAuth {
     SecretPost(String),
     /// `private_key_jwt` (RFC 7523 §2.2): a signed assertion in the form body.
     PrivateKeyJwt(SigningKey),
+}
+
+impl fmt::Debug for ClientAuth {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ClientAuth::None => f.write_str("None"),
+            ClientAuth::SecretBasic(_) => f.write_str("SecretBasic(..)"),
+            ClientAuth::SecretPost(_) => f.write_str("SecretPost(..)"),
+            ClientAuth::PrivateKeyJwt(key) => f.debug_tuple("PrivateKeyJwt").field(key).finish(),
+        }
+    }
 }
 
 /// Claims of a `private_key_jwt` client assertion (RFC 7523 §3).
@@ -99,8 +110,10 @@ pub fn token_request(
 fn basic_authorization(client_id: &str, secret: &str) -> Result<HeaderValue> {
     let enc = |s: &str| form_urlencoded::byte_serialize(s.as_bytes()).collect::<String>();
     let credentials = STANDARD.encode(format!("{}:{}", enc(client_id), enc(secret)));
-    HeaderValue::from_str(&format!("Basic {credentials}"))
-        .map_err(|e| Error::Config(format!("cannot build a basic authorization header: {e}")))
+    let mut v = HeaderValue::from_str(&format!("Basic {credentials}"))
+        .map_err(|e| Error::Config(format!("cannot build a basic authorization header: {e}")))?;
+    v.set_sensitive(true);
+    Ok(v)
 }
 
 /// A successful token response (RFC 6749 §5.1).
@@ -134,14 +147,27 @@ pub fn read_token_response(r: &Response) -> Result<TokenResponse> {
     if !t.token_type.eq_ignore_ascii_case("bearer") {
         return Err(Error::unexpected("token_type", format!("`{}`", t.token_type), "`Bearer`"));
     }
-    if t.access_token.is_empty() {
-        return Err(Error::Missing("access_token in the token response (it is empty)".into()));
+    if !is_b64token(&t.access_token) {
+        return Err(Error::unexpected(
+            "access_token",
+            format!("{} characters that are not a b64token", t.access_token.len()),
+            "a non-empty b64token (RFC 6750 §2.1), the only form an authorization header carries",
+        ));
     }
     Ok(t)
 }
 
-/// The tokens a client holds for one MCP server.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
+fn is_b64token(s: &str) -> bool {
+    let body = s.trim_end_matches('=');
+    !body.is_empty()
+        && body
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+}
+
+/// The tokens a client holds for one MCP server. `Debug` hides the tokens.
+#[derive(Clone, PartialEq, Eq)]
 pub struct TokenSet {
     /// The access token.
     pub access_token: String,
@@ -156,6 +182,19 @@ pub struct TokenSet {
     pub resource: String,
     /// The issuer of the token (`None` when the client never learned it).
     pub issuer: Option<String>,
+}
+
+impl fmt::Debug for TokenSet {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("TokenSet")
+            .field("access_token", &"..")
+            .field("refresh_token", &self.refresh_token.as_ref().map(|_| ".."))
+            .field("expires_at", &self.expires_at)
+            .field("scope", &self.scope)
+            .field("resource", &self.resource)
+            .field("issuer", &self.issuer)
+            .finish()
+    }
 }
 
 impl TokenSet {
@@ -227,6 +266,17 @@ mod tests {
         assert_eq!(e, Error::unexpected("token_type", "`DPoP`", "`Bearer`"));
         let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "bEaReR"}));
         assert!(read_token_response(&r).is_ok());
+    }
+
+    #[test]
+    fn access_token_must_fit_an_authorization_header() {
+        for bad in ["", "a b", "a\r\nx-injected: 1", "==", "tok=en"] {
+            let body = serde_json::json!({"access_token": bad, "token_type": "Bearer"});
+            let e = read_token_response(&wire::json(StatusCode::OK, &body)).unwrap_err();
+            assert!(matches!(e, Error::Unexpected { what: "access_token", .. }), "{bad:?}");
+        }
+        let body = serde_json::json!({"access_token": "eyJ.a-b_c~d+e/f==", "token_type": "Bearer"});
+        assert!(read_token_response(&wire::json(StatusCode::OK, &body)).is_ok());
     }
 
     #[test]

@@ -1,0 +1,69 @@
+//! The catalog's own guarantees: every scenario passes against the correct reference
+//! roles; the same seed gives a byte-identical trace; every defect is caught by some
+//! scenario and every scenario catches some defect (so no check is one that cannot
+//! fail); IDs are unique and name known requirements.
+
+use mcp_authz_harness::scenario::Verdict;
+use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_scenarios::{catalog, run_case, run_traced};
+use std::collections::{BTreeMap, BTreeSet};
+
+#[test]
+fn every_scenario_passes_against_the_reference_roles() {
+    for seed in [1, 2] {
+        let failures: Vec<String> = catalog()
+            .iter()
+            .map(|s| run_case(s, seed, &Defects::none()))
+            .filter(|r| r.verdict != Verdict::Pass)
+            .map(|r| format!("{} ({}): {}\n  {}", r.id, r.verdict, r.detail, r.evidence.join("\n  ")))
+            .collect();
+        assert!(failures.is_empty(), "seed {seed}:\n{}", failures.join("\n"));
+    }
+}
+
+#[test]
+fn same_seed_same_trace() {
+    for s in catalog() {
+        let (_, a) = run_traced(&s, 42, &Defects::none());
+        let (_, b) = run_traced(&s, 42, &Defects::none());
+        assert_eq!(a, b, "{} is not deterministic", s.meta.id);
+    }
+}
+
+#[test]
+fn defect_matrix_every_defect_caught_and_every_scenario_can_fail() {
+    let scenarios = catalog();
+    let mut caught_by: BTreeMap<&str, BTreeSet<&str>> = BTreeMap::new();
+    let mut uncaught = Vec::new();
+    for &d in Defect::ALL {
+        let defects = Defects::of([d]);
+        let mut caught = false;
+        for s in &scenarios {
+            let r = run_case(s, 1, &defects);
+            if matches!(r.verdict, Verdict::Fail | Verdict::Warn) {
+                caught = true;
+                caught_by.entry(s.meta.id).or_default().insert(d.name());
+            }
+        }
+        if !caught {
+            uncaught.push(d.name());
+        }
+    }
+    let never_fail: Vec<&str> =
+        scenarios.iter().map(|s| s.meta.id).filter(|id| !caught_by.contains_key(id)).collect();
+    assert!(uncaught.is_empty(), "defects no scenario catches: {uncaught:?}");
+    assert!(never_fail.is_empty(), "scenarios no defect makes fail: {never_fail:?}");
+}
+
+#[test]
+fn ids_are_unique_and_requirements_known() {
+    let requirements = include_str!("../requirements.md");
+    let mut seen = BTreeSet::new();
+    for s in catalog() {
+        assert!(seen.insert(s.meta.id), "duplicate id {}", s.meta.id);
+        assert!(!s.meta.requirements.is_empty(), "{} names no requirement", s.meta.id);
+        for r in s.meta.requirements {
+            assert!(requirements.contains(&format!("| {r} |")), "{}: unknown requirement {r}", s.meta.id);
+        }
+    }
+}
