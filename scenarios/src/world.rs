@@ -13,17 +13,17 @@
 use bytes::Bytes;
 use mcp_authz_harness::sim::Sim;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
-use mcp_authz_reference::jwt::KeySet;
-use std::cell::RefCell;
-use std::rc::Rc;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
 use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
+use mcp_authz_reference::jwt::KeySet;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
 use mcp_authz_reference::{Error, bearer};
 use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// The trusted issuer.
@@ -70,8 +70,14 @@ impl World {
         };
         let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         as_config.resources = vec![
-            authz::ResourceConfig { uri: MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
-            authz::ResourceConfig { uri: OTHER_MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
+            authz::ResourceConfig {
+                uri: MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
+            authz::ResourceConfig {
+                uri: OTHER_MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
             authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
         ];
         as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
@@ -183,17 +189,30 @@ impl World {
     }
 
     /// `initialize` at `url` with `token`; returns the response and the session id.
-    pub fn initialize(&mut self, from: &str, url: &str, token: Option<&str>) -> (FetchResult, Option<String>) {
+    pub fn initialize(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: Option<&str>,
+    ) -> (FetchResult, Option<String>) {
         let r = self.send(from, Self::rpc_request(url, token, &Self::initialize_body(), &[]));
-        let session = r.as_ref().ok().and_then(|r| {
-            r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from)
-        });
+        let session = r
+            .as_ref()
+            .ok()
+            .and_then(|r| r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from));
         (r, session)
     }
 
     /// Opens a session at `url` with `token` and calls `tool` in it; returns the call's
     /// response (or the failed `initialize`'s).
-    pub fn call_tool(&mut self, from: &str, url: &str, token: &str, tool: &str, arguments: Value) -> FetchResult {
+    pub fn call_tool(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: &str,
+        tool: &str,
+        arguments: Value,
+    ) -> FetchResult {
         let (init, session) = self.initialize(from, url, Some(token));
         let Some(session) = session else { return init };
         let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
@@ -210,7 +229,12 @@ impl World {
     }
 
     /// Runs `client` (named `name` in the trace) for `op`.
-    pub fn run_client(&mut self, name: &str, client: &mut PublicClient, op: Operation) -> Result<Outcome, Error> {
+    pub fn run_client(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        op: Operation,
+    ) -> Result<Outcome, Error> {
         self.sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))
     }
 
@@ -253,16 +277,22 @@ fn downstream_api(validator: Validator, seen: Rc<RefCell<Vec<String>>>) -> impl 
             .ok()
             .flatten()
             .is_some_and(|t| validator.validate(&t, mcp_authz_harness::sim::EPOCH).is_ok());
-        let mut r = Response::new(Bytes::from(if ok { r#"{"report":"quarterly numbers"}"# } else { r#"{"error":"invalid_token"}"# }));
+        let mut r = Response::new(Bytes::from(if ok {
+            r#"{"report":"quarterly numbers"}"#
+        } else {
+            r#"{"error":"invalid_token"}"#
+        }));
         *r.status_mut() = if ok { http::StatusCode::OK } else { http::StatusCode::UNAUTHORIZED };
-        r.headers_mut().insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        r.headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
         r
     }
 }
 
 /// `(status, error code of the Bearer challenge)` of a response.
 pub fn status_and_challenge_error(r: &Response) -> (u16, Option<String>) {
-    let err = bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
+    let err =
+        bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
     (r.status().as_u16(), err)
 }
 

@@ -15,6 +15,7 @@ use super::config::Config;
 use super::token_validation::{header_safe, set_challenge};
 use crate::access_token::AccessTokenClaims;
 use crate::bearer::Challenge;
+use crate::defects::Defect;
 use crate::jsonrpc::{self, Id};
 use crate::sans_io::Response;
 use crate::wire;
@@ -33,7 +34,12 @@ pub(super) fn refusal(
     required: &str,
     id: &Id,
 ) -> Option<Response> {
-    if claims.has_scope(required) {
+    let granted = if config.defects.has(Defect::ScopeCaseInsensitive) {
+        claims.scopes().any(|s| s.eq_ignore_ascii_case(required))
+    } else {
+        claims.has_scope(required)
+    };
+    if granted {
         return None;
     }
     let mut challenged = vec![required];
