@@ -1057,7 +1057,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             (a.as_str(), b.as_str()) == ("session-1", "session-2")
         }
         Defect::ScopeCaseInsensitive => {
-            let t = f.token("mcp:read MCP:WRITE");
+            let t = f.token("MCP:WRITE mcp:read");
             let session = f.initialize(&t);
             f.call(Some(&t), &session, "write_note", json!({"text": "x"})).status() == 200
         }
