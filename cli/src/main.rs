@@ -12,7 +12,7 @@ use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, Public
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_scenarios::{catalog, run_case};
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -299,7 +299,9 @@ fn run_catalog(
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("{}", Summary::of(&results).line());
         }
-        None => print!("{rendered}"),
+        None => {
+            let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
+        }
     }
     let summary = Summary::of(&results);
     Ok(if summary.fail > 0 {
@@ -345,38 +347,45 @@ fn list(format: ListFormat) {
 }
 
 fn print_serve_banner(stack: &Stack, auto_approve: bool) {
+    // The servers keep running if stdout goes away (a closed pipe): write errors are ignored.
+    let mut out = std::io::stdout().lock();
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"0"}}}"#;
-    println!("authorization server  {}", stack.issuer);
-    println!("  metadata            {}/.well-known/oauth-authorization-server", stack.issuer);
-    println!("MCP server            {}", stack.mcp_url);
-    println!(
+    let _ = writeln!(out, "authorization server  {}", stack.issuer);
+    let _ = writeln!(out, "  metadata            {}/.well-known/oauth-authorization-server", stack.issuer);
+    let _ = writeln!(out, "MCP server            {}", stack.mcp_url);
+    let _ = writeln!(
+        out,
         "  resource metadata   {}",
         mcp_authz_reference::protected_resource_metadata::well_known_urls(&stack.mcp_url)
             .ok()
             .and_then(|u| u.into_iter().next())
             .unwrap_or_default()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "sign-in               {}",
         if auto_approve { "auto-approve (user alice)" } else { "login form: alice / alice" }
     );
-    println!();
-    println!("Try:");
-    println!(
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Try:");
+    let _ = writeln!(
+        out,
         "  curl -i -X POST {} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d '{init}'",
         stack.mcp_url
     );
     if auto_approve {
-        println!(
+        let _ = writeln!(
+            out,
             "  mcp-authz client --url {} --tool echo --arguments '{{\"text\":\"hello\"}}'",
             stack.mcp_url
         );
     } else {
-        println!(
+        let _ = writeln!(
+            out,
             "  mcp-authz client --url {} --browser --tool echo --arguments '{{\"text\":\"hello\"}}'",
             stack.mcp_url
         );
     }
-    println!();
-    println!("Ctrl-C stops both servers.");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Ctrl-C stops both servers.");
 }
