@@ -287,7 +287,8 @@ fn run_catalog(
     }
     let results: Vec<_> = selected.iter().map(|s| run_case(s, seed, &defects)).collect();
     let defect_args: String = defect_names.iter().map(|d| format!(" --defect {d}")).collect();
-    let replay = |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.id, c.seed);
+    let replay =
+        |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.meta.id, c.seed);
     let color = output.is_none() && format == Format::Text && std::io::stdout().is_terminal();
     let rendered = match format {
         Format::Text => report::text(&results, color, &replay),

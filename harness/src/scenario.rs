@@ -91,7 +91,7 @@ impl Check {
 }
 
 /// The static description of a scenario.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Meta {
     /// Stable ID, e.g. `RS-AUD-01`.
     pub id: &'static str,
@@ -112,18 +112,9 @@ pub struct Meta {
 /// One case's result, as reports show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
-    /// Scenario ID.
-    pub id: &'static str,
-    /// Title.
-    pub title: &'static str,
-    /// Role under test.
-    pub role: Role,
-    /// Requirement IDs.
-    pub requirements: &'static [&'static str],
-    /// RFC 9700 section.
-    pub rfc9700: Option<&'static str>,
-    /// Level.
-    pub level: Level,
+    /// The scenario's description (ID, title, role, requirements, RFC 9700 section, level).
+    #[serde(flatten)]
+    pub meta: Meta,
     /// The verdict.
     pub verdict: Verdict,
     /// Why, in one or two sentences (empty on pass).
@@ -143,17 +134,6 @@ impl CaseResult {
             Check::NotApplicable(d) => (Verdict::Skip, d),
             Check::Undecided(d) => (Verdict::Error, d),
         };
-        CaseResult {
-            id: meta.id,
-            title: meta.title,
-            role: meta.role,
-            requirements: meta.requirements,
-            rfc9700: meta.rfc9700,
-            level: meta.level,
-            verdict,
-            detail,
-            evidence,
-            seed,
-        }
+        CaseResult { meta: *meta, verdict, detail, evidence, seed }
     }
 }
