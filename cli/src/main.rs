@@ -318,17 +318,8 @@ fn list(format: ListFormat) {
     let all = catalog();
     match format {
         ListFormat::Json => {
-            let v: Vec<_> = all
-                .iter()
-                .map(|s| &s.meta)
-                .map(|m| {
-                    serde_json::json!({
-                        "id": m.id, "title": m.title, "role": m.role, "requirements": m.requirements,
-                        "rfc9700": m.rfc9700, "level": m.level, "tags": m.tags,
-                    })
-                })
-                .collect();
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            let metas: Vec<_> = all.iter().map(|s| s.meta).collect();
+            println!("{}", serde_json::to_string_pretty(&metas).unwrap_or_default());
         }
         ListFormat::Text => {
             for m in all.iter().map(|s| &s.meta) {
