@@ -16,6 +16,13 @@ use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// `println!` that ignores a closed stdout (`mcp-authz list | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
+
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
 /// and clients).
 #[derive(Parser)]
@@ -168,7 +175,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            esay!("error: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -185,7 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Defects => {
             for d in Defect::ALL {
-                println!("{:<38} {:<22} {}", d.name(), format!("{:?}", d.role()), d.description());
+                say!("{:<38} {:<22} {}", d.name(), format!("{:?}", d.role()), d.description());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -210,7 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let stack = Stack::start(&opts).await?;
             print_serve_banner(&stack, auto_approve);
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-            eprintln!("stopping");
+            esay!("stopping");
             stack.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -250,9 +257,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let outcome = driver.run(&mut client, |c, env| c.start(op, env)).await?;
             if print_token {
                 let token = client.tokens().map(|t| t.access_token.clone()).unwrap_or_default();
-                println!("{token}");
+                say!("{token}");
             } else {
-                println!("{}", serde_json::to_string_pretty(&outcome.result)?);
+                say!("{}", serde_json::to_string_pretty(&outcome.result)?);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -298,7 +305,7 @@ fn run_catalog(
     match output {
         Some(path) => {
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{}", Summary::of(&results).line());
+            esay!("{}", Summary::of(&results).line());
         }
         None => {
             let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
@@ -319,12 +326,12 @@ fn list(format: ListFormat) {
     match format {
         ListFormat::Json => {
             let metas: Vec<_> = all.iter().map(|s| s.meta).collect();
-            println!("{}", serde_json::to_string_pretty(&metas).unwrap_or_default());
+            say!("{}", serde_json::to_string_pretty(&metas).unwrap_or_default());
         }
         ListFormat::Text => {
             for m in all.iter().map(|s| &s.meta) {
                 let level = if m.level == Level::Must { "MUST" } else { "SHOULD" };
-                println!(
+                say!(
                     "{:<14} {:<6} {:<22} {:<62} {}",
                     m.id,
                     level,
@@ -333,7 +340,7 @@ fn list(format: ListFormat) {
                     m.requirements.join(",")
                 );
             }
-            println!("{} scenarios", all.len());
+            say!("{} scenarios", all.len());
         }
     }
 }
