@@ -175,7 +175,7 @@ async fn main() -> ExitCode {
     match run(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            esay!("error: {e:#}");
+            eprintln!("error: {e:#}");
             ExitCode::from(2)
         }
     }
@@ -217,7 +217,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let stack = Stack::start(&opts).await?;
             print_serve_banner(&stack, auto_approve);
             tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-            esay!("stopping");
+            eprintln!("stopping");
             stack.shutdown().await;
             Ok(ExitCode::SUCCESS)
         }
@@ -305,7 +305,7 @@ fn run_catalog(
     match output {
         Some(path) => {
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
-            esay!("{}", Summary::of(&results).line());
+            eprintln!("{}", Summary::of(&results).line());
         }
         None => {
             let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
