@@ -5,12 +5,12 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::live_client::{ClientDriver, FrontChannel};
-use mcp_authz_harness::stack::{Stack, StackOptions};
-use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
-use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_harness::report::{self, Summary};
 use mcp_authz_harness::scenario::{CaseResult, Level};
+use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_scenarios::{catalog, run_case};
 use std::io::IsTerminal as _;
 use std::process::ExitCode;
@@ -315,16 +315,29 @@ fn list(format: ListFormat) {
     let all = catalog();
     match format {
         ListFormat::Json => {
-            let v: Vec<_> = all.iter().map(|s| &s.meta).map(|m| serde_json::json!({
-                "id": m.id, "title": m.title, "role": m.role, "requirements": m.requirements,
-                "rfc9700": m.rfc9700, "level": m.level, "tags": m.tags,
-            })).collect();
+            let v: Vec<_> = all
+                .iter()
+                .map(|s| &s.meta)
+                .map(|m| {
+                    serde_json::json!({
+                        "id": m.id, "title": m.title, "role": m.role, "requirements": m.requirements,
+                        "rfc9700": m.rfc9700, "level": m.level, "tags": m.tags,
+                    })
+                })
+                .collect();
             println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
         }
         ListFormat::Text => {
             for m in all.iter().map(|s| &s.meta) {
                 let level = if m.level == Level::Must { "MUST" } else { "SHOULD" };
-                println!("{:<14} {:<6} {:<22} {:<62} {}", m.id, level, m.role.to_string(), m.title, m.requirements.join(","));
+                println!(
+                    "{:<14} {:<6} {:<22} {:<62} {}",
+                    m.id,
+                    level,
+                    m.role.to_string(),
+                    m.title,
+                    m.requirements.join(",")
+                );
             }
             println!("{} scenarios", all.len());
         }

@@ -62,8 +62,14 @@ impl World {
         };
         let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         as_config.resources = vec![
-            authz::ResourceConfig { uri: MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
-            authz::ResourceConfig { uri: OTHER_MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
+            authz::ResourceConfig {
+                uri: MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
+            authz::ResourceConfig {
+                uri: OTHER_MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
             authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
         ];
         as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
@@ -163,17 +169,30 @@ impl World {
     }
 
     /// `initialize` at `url` with `token`; returns the response and the session id.
-    pub fn initialize(&mut self, from: &str, url: &str, token: Option<&str>) -> (FetchResult, Option<String>) {
+    pub fn initialize(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: Option<&str>,
+    ) -> (FetchResult, Option<String>) {
         let r = self.send(from, Self::rpc_request(url, token, &Self::initialize_body(), &[]));
-        let session = r.as_ref().ok().and_then(|r| {
-            r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from)
-        });
+        let session = r
+            .as_ref()
+            .ok()
+            .and_then(|r| r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from));
         (r, session)
     }
 
     /// Opens a session at `url` with `token` and calls `tool` in it; returns the call's
     /// response (or the failed `initialize`'s).
-    pub fn call_tool(&mut self, from: &str, url: &str, token: &str, tool: &str, arguments: Value) -> FetchResult {
+    pub fn call_tool(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: &str,
+        tool: &str,
+        arguments: Value,
+    ) -> FetchResult {
         let (init, session) = self.initialize(from, url, Some(token));
         let Some(session) = session else { return init };
         let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
@@ -190,7 +209,12 @@ impl World {
     }
 
     /// Runs `client` (named `name` in the trace) for `op`.
-    pub fn run_client(&mut self, name: &str, client: &mut PublicClient, op: Operation) -> Result<Outcome, Error> {
+    pub fn run_client(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        op: Operation,
+    ) -> Result<Outcome, Error> {
         self.sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))
     }
 
@@ -225,7 +249,8 @@ impl World {
 
 /// `(status, error code of the Bearer challenge)` of a response.
 pub fn status_and_challenge_error(r: &Response) -> (u16, Option<String>) {
-    let err = bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
+    let err =
+        bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
     (r.status().as_u16(), err)
 }
 
