@@ -8,7 +8,7 @@
 //!   message, or explicitly with [`Sim::advance`].
 //! - **The trace** has one stable line per message; same seed and same scenario give a
 //!   byte-identical trace.
-//! - **Faults** (drop, 5xx, duplicate, delay) are drawn from the seed with the
+//! - **Faults** (drop/timeout, 5xx, duplicate, delay, reorder) are drawn from the seed with the
 //!   probabilities in [`Faults`].
 //! - **The adversary** is an [`Interceptor`] that sees every message on the channels it
 //!   was granted and may drop, rewrite, replay or answer them itself.
@@ -184,6 +184,9 @@ pub struct Faults {
     pub duplicate: f64,
     /// The message takes an extra 0–30 s.
     pub delay: f64,
+    /// A copy of the request is held back and delivered after the next message: a late
+    /// duplicate, out of order.
+    pub reorder: f64,
 }
 
 /// The simulator.
@@ -196,6 +199,7 @@ pub struct Sim {
     faults: Faults,
     interceptor: Option<(Vec<Channel>, Box<dyn Interceptor>)>,
     messages: u64,
+    late: Vec<(String, Request)>,
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
@@ -224,6 +228,7 @@ impl Sim {
             faults: Faults::default(),
             interceptor: None,
             messages: 0,
+            late: Vec::new(),
         }
     }
 
@@ -368,6 +373,7 @@ impl Sim {
                     let copy = clone_request(&req);
                     let _ = self.deliver(&to, copy);
                 }
+                "reorder" => self.late.push((to.clone(), clone_request(&req))),
                 _ => {}
             }
         }
@@ -387,7 +393,25 @@ impl Sim {
                 let _ = writeln!(self.trace, "{:>8} {line} <- error: {}", self.stamp(), e.reason);
             }
         }
+        self.deliver_late(&line);
         result
+    }
+
+    /// Delivers the requests a `reorder` fault held back, after the message `after`.
+    fn deliver_late(&mut self, after: &str) {
+        let held: Vec<_> = self.late.drain(..).collect();
+        for (to, req) in held {
+            let line = format!("{} {}", req.method(), path_and_query(&req));
+            let status = match self.deliver(&to, req) {
+                Ok(r) => r.status().as_u16().to_string(),
+                Err(e) => format!("error: {}", e.reason),
+            };
+            let _ = writeln!(
+                self.trace,
+                "{:>8} (late copy, after `{after}`) -> {to} {line} <- {status}",
+                self.stamp()
+            );
+        }
     }
 
     fn draw_fault(&mut self) -> Option<&'static str> {
@@ -397,9 +421,14 @@ impl Sim {
         }
         let x = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let mut acc = 0.0;
-        for (p, name) in
-            [(f.drop, "drop"), (f.server_error, "503"), (f.duplicate, "duplicate"), (f.delay, "delay")]
-        {
+        let table = [
+            (f.drop, "drop"),
+            (f.server_error, "503"),
+            (f.duplicate, "duplicate"),
+            (f.delay, "delay"),
+            (f.reorder, "reorder"),
+        ];
+        for (p, name) in table {
             acc += p;
             if x < acc {
                 return Some(name);
@@ -512,4 +541,123 @@ pub fn clone_request(req: &Request) -> Request {
         *h = req.headers().clone();
     }
     b.body(req.body().clone()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::cell::Cell;
+    use std::rc::Rc;
+
+    fn counting(sim: &mut Sim, origin: &str) -> Rc<Cell<u32>> {
+        let hits = Rc::new(Cell::new(0));
+        let h = Rc::clone(&hits);
+        sim.add_fn(origin, move |_| {
+            h.set(h.get() + 1);
+            Response::new(Bytes::from_static(b"ok"))
+        });
+        hits
+    }
+
+    fn traffic(seed: u64) -> String {
+        let mut sim = Sim::new(seed);
+        counting(&mut sim, "https://a.example");
+        for i in 0..5 {
+            let _ = sim.get("c", &format!("https://a.example/{i}"));
+        }
+        sim.trace().to_string()
+    }
+
+    #[test]
+    fn same_seed_same_trace_other_seed_other_timing() {
+        assert_eq!(traffic(3), traffic(3));
+        assert_ne!(traffic(3), traffic(4));
+    }
+
+    #[test]
+    fn faults_follow_their_probabilities() {
+        let mut sim = Sim::new(1);
+        let hits = counting(&mut sim, "https://a.example");
+        sim.set_faults(Faults { drop: 1.0, ..Faults::default() });
+        assert!(sim.get("c", "https://a.example/").unwrap_err().reason.contains("dropped"));
+        sim.set_faults(Faults { server_error: 1.0, ..Faults::default() });
+        assert_eq!(sim.get("c", "https://a.example/").unwrap().status(), 503);
+        assert_eq!(hits.get(), 0);
+        sim.set_faults(Faults { duplicate: 1.0, ..Faults::default() });
+        sim.get("c", "https://a.example/").unwrap();
+        assert_eq!(hits.get(), 2);
+        sim.set_faults(Faults { reorder: 1.0, ..Faults::default() });
+        sim.get("c", "https://a.example/").unwrap();
+        assert_eq!(hits.get(), 4, "the held copy arrives after the original");
+        assert!(sim.trace().contains("(late copy"));
+        sim.set_faults(Faults { delay: 1.0, ..Faults::default() });
+        let before = sim.now();
+        sim.get("c", "https://a.example/").unwrap();
+        assert!(sim.now() > before);
+        assert_eq!(
+            sim.get("c", "https://nowhere.example/").unwrap_err().reason,
+            "no host at https://nowhere.example (connection refused)"
+        );
+    }
+
+    struct Thief {
+        seen: Rc<Cell<u32>>,
+    }
+
+    impl Interceptor for Thief {
+        fn on_request(&mut self, _msg: &Message, req: &mut Request) -> Verdict {
+            self.seen.set(self.seen.get() + 1);
+            match req.uri().path() {
+                "/drop" => Verdict::Drop,
+                "/answer" => Verdict::Respond(Response::new(Bytes::from_static(b"forged"))),
+                _ => {
+                    *req.uri_mut() = "https://a.example/rewritten".parse().unwrap();
+                    Verdict::Pass
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn the_adversary_sees_only_its_channels() {
+        let mut sim = Sim::new(1);
+        sim.add_fn("https://a.example", |req| Response::new(req.uri().path().to_string().into()));
+        let seen = Rc::new(Cell::new(0));
+        sim.set_interceptor(vec![Channel::Resource], Box::new(Thief { seen: Rc::clone(&seen) }));
+        assert!(sim.get("c", "https://a.example/drop").is_err());
+        assert_eq!(&sim.get("c", "https://a.example/answer").unwrap().body()[..], b"forged");
+        assert_eq!(&sim.get("c", "https://a.example/x").unwrap().body()[..], b"/rewritten");
+        // Metadata is on another channel: untouched.
+        let r = sim.get("c", "https://a.example/.well-known/oauth-protected-resource").unwrap();
+        assert_eq!(&r.body()[..], b"/.well-known/oauth-protected-resource");
+        assert_eq!(seen.get(), 3);
+        assert!(sim.trace().contains("dropped by adversary"));
+    }
+
+    /// A service that answers every request by fetching from another host.
+    struct Proxy;
+
+    impl Service for Proxy {
+        type Pending = ();
+        fn handle(&mut self, _req: Request, _env: &mut Env<'_>) -> Step<()> {
+            let request = http::Request::get("https://b.example/data").body(Bytes::new()).unwrap();
+            Step::Fetch { request, pending: () }
+        }
+        fn resume(&mut self, _p: (), r: FetchResult, _env: &mut Env<'_>) -> Step<()> {
+            let body = r.map(|r| r.into_body()).unwrap_or_else(|e| Bytes::from(e.reason));
+            Step::Respond(Response::new(body))
+        }
+    }
+
+    #[test]
+    fn services_fetch_through_the_network_and_cannot_reenter() {
+        let mut sim = Sim::new(1);
+        sim.add_service("https://a.example", Proxy);
+        sim.add_fn("https://b.example", |_| Response::new(Bytes::from_static(b"from b")));
+        assert_eq!(&sim.get("c", "https://a.example/").unwrap().body()[..], b"from b");
+        assert!(sim.trace().contains("https://a.example -> https://b.example GET /data"));
+        sim.add_service("https://b.example", Proxy);
+        let r = sim.get("c", "https://b.example/").unwrap();
+        assert_eq!(&r.body()[..], b"https://b.example is busy (re-entrant request)");
+    }
 }

@@ -2,6 +2,7 @@
 //! tools with their scopes, accepted origins, and the optional introspection and
 //! downstream credentials.
 
+use crate::defects::Defects;
 use crate::protected_resource_metadata::well_known_urls;
 use crate::resource_indicator::canonical_resource;
 use crate::{Error, Result};
@@ -42,6 +43,10 @@ pub struct Config {
     pub introspection: Option<Introspection>,
     /// When set, the `fetch_report` tool is offered and the downstream API is served.
     pub downstream: Option<Downstream>,
+    /// Mistakes to commit on purpose, so that the harness can show its scenarios fail
+    /// against them (the `McpServer` defects of [`crate::defects`]; others are ignored).
+    /// Empty by default: a correct server.
+    pub defects: Defects,
 }
 
 /// One tool and the scope it needs.
@@ -125,6 +130,7 @@ impl Config {
             session_idle_timeout: Duration::from_secs(3600),
             introspection: None,
             downstream: None,
+            defects: Defects::none(),
             resource,
         }
     }
@@ -145,6 +151,7 @@ impl Config {
         urls.extend(self.downstream.as_ref().map(|d| &d.token_endpoint));
         for u in urls {
             Url::parse(u).map_err(|e| Error::Config(format!("`{u}` is not an absolute url: {e}")))?;
+            crate::wire::get_json_request(u)?;
         }
         if let Some(d) = &mut self.downstream {
             d.resource = canonical_resource(&d.resource).map_err(|e| Error::Config(e.to_string()))?;

@@ -88,7 +88,8 @@ impl DownstreamClient {
         Ok(r)
     }
 
-    fn report_request(&self, token: &str) -> Result<Request, String> {
+    /// The report request, with `token`.
+    pub(super) fn report_request(&self, token: &str) -> Result<Request, String> {
         let url = format!("{}/report", self.config.resource.trim_end_matches('/'));
         let mut r = wire::get_json_request(&url).map_err(|e| e.to_string())?;
         let bearer = HeaderValue::from_str(&format!("Bearer {token}"))

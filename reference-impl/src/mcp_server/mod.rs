@@ -14,11 +14,27 @@
 //!
 //! ```
 //! use mcp_authz_reference::mcp_server::{Config, McpServer};
-//! let server = McpServer::new(Config::new("http://127.0.0.1:9001/mcp", "http://127.0.0.1:9000")).unwrap();
+//! use mcp_authz_reference::sans_io::{Env, Time, drive};
+//! use rand_core::SeedableRng;
+//! let mut server = McpServer::new(Config::new("http://127.0.0.1:9001/mcp", "http://127.0.0.1:9000")).unwrap();
 //! let prm = server.protected_resource_metadata();
 //! assert_eq!(prm.resource, "http://127.0.0.1:9001/mcp");
 //! assert_eq!(prm.authorization_servers, ["http://127.0.0.1:9000"]);
 //! assert_eq!(server.config().jwks_uri, "http://127.0.0.1:9000/jwks");
+//!
+//! // A request without a token: 401 and a challenge pointing at the metadata.
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let mut env = Env::new(Time::from_unix_secs(1_700_000_000), &mut rng);
+//! let request = http::Request::post("http://127.0.0.1:9001/mcp")
+//!     .header("content-type", "application/json")
+//!     .body(bytes::Bytes::from_static(br#"{"jsonrpc":"2.0","id":1,"method":"tools/list"}"#))
+//!     .unwrap();
+//! let response = drive(&mut server, request, &mut env, |_| unreachable!("no token, nothing to fetch"));
+//! assert_eq!(response.status(), 401);
+//! assert_eq!(
+//!     response.headers()["www-authenticate"],
+//!     r#"Bearer resource_metadata="http://127.0.0.1:9001/.well-known/oauth-protected-resource/mcp", scope="mcp:read""#
+//! );
 //! ```
 
 mod config;
@@ -29,6 +45,9 @@ mod token_validation;
 mod tools;
 mod transport;
 
+#[cfg(test)]
+mod tests;
+
 pub use config::{Config, Downstream, Introspection, KNOWN_TOOLS, ToolConfig};
 pub use scopes::INSUFFICIENT_SCOPE;
 pub use session::Principal;
@@ -36,9 +55,11 @@ pub use transport::{LATEST_PROTOCOL_VERSION, PROTOCOL_VERSION, SESSION_ID, SUPPO
 
 use crate::Result;
 use crate::access_token::AccessTokenClaims;
-use crate::jsonrpc::{self, INVALID_PARAMS, INVALID_REQUEST, Id, Message, Parsed};
+use crate::defects::Defect;
+use crate::jsonrpc::{self, INVALID_PARAMS, Id, Message, Parsed};
+use crate::jwt;
 use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
-use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step};
+use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step, Time};
 use crate::wire;
 use base64::Engine as _;
 use downstream::{DownstreamClient, Next};
@@ -92,7 +113,7 @@ impl McpServer {
             .collect();
         Ok(McpServer {
             tokens: TokenValidation::new(&config),
-            sessions: Sessions::new(config.session_idle_timeout),
+            sessions: Sessions::new(config.session_idle_timeout, &config.defects),
             tools: Tools::new(&config),
             downstream: config.downstream.clone().map(DownstreamClient::new),
             metadata_paths,
@@ -109,8 +130,12 @@ impl McpServer {
 
     /// The RFC 9728 document this server publishes.
     pub fn protected_resource_metadata(&self) -> ProtectedResourceMetadata {
+        let resource = match url::Url::parse(&self.config.resource) {
+            Ok(u) if self.has(Defect::PrmWrongResource) => u.origin().ascii_serialization(),
+            _ => self.config.resource.clone(),
+        };
         ProtectedResourceMetadata {
-            resource: self.config.resource.clone(),
+            resource,
             authorization_servers: self.config.authorization_servers.clone(),
             scopes_supported: Some(self.config.scopes_supported.clone()),
             bearer_methods_supported: Some(vec!["header".into()]),
@@ -134,6 +159,16 @@ impl McpServer {
         self.tokens.fetches()
     }
 
+    fn has(&self, d: Defect) -> bool {
+        self.config.defects.has(d)
+    }
+
+    /// The metadata URL challenges name (none with the `challenge-without-resource-metadata`
+    /// defect).
+    fn metadata_url(&self) -> Option<String> {
+        (!self.has(Defect::ChallengeWithoutResourceMetadata)).then(|| self.config.resource_metadata_url())
+    }
+
     fn metadata(&self, req: &Request) -> Response {
         if req.method() != Method::GET {
             return transport::method_not_allowed("GET");
@@ -155,20 +190,35 @@ impl McpServer {
     }
 
     fn mcp_endpoint(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
-        if let Err(r) = transport::check_origin(&request, &self.config) {
+        if !self.has(Defect::NoOriginCheck)
+            && let Some(r) = transport::origin_refusal(&request, &self.config)
+        {
             return Step::Respond(r);
         }
         let body = (request.method() == Method::POST && transport::is_json(&request))
             .then(|| serde_json::from_slice::<Value>(request.body()).map_err(|e| e.to_string()));
         let json = body.as_ref().and_then(|b| b.as_ref().ok());
         let scope = self.challenge_scope(json);
-        match token_validation::presented_token(&request, json) {
-            Ok(token) => self.authenticate(Inbound { request, target: Target::Mcp, token, body, scope }, env),
+        let token = match token_validation::presented_token(&request, json, &self.config.defects) {
+            Ok(token) => token,
             Err(rejection) => {
-                let metadata = self.config.resource_metadata_url();
-                Step::Respond(rejection.response(Some(&metadata), scope.as_deref()))
+                let session_owner = (rejection == Rejection::NoToken
+                    && self.has(Defect::SessionAsAuthentication))
+                .then(|| {
+                    transport::session_id(&request).ok().and_then(|id| self.sessions.opened_by(id, env.now))
+                })
+                .flatten();
+                if let Some(claims) = session_owner {
+                    let inbound = Inbound { request, target: Target::Mcp, token: String::new(), body, scope };
+                    return self.authorized(inbound, claims, env);
+                }
+                return Step::Respond(rejection.response(self.metadata_url().as_deref(), scope.as_deref()));
             }
+        };
+        if self.has(Defect::ServerErrorOnBadToken) && jwt::split(&token).is_err() {
+            return Step::Respond(transport::empty(StatusCode::INTERNAL_SERVER_ERROR));
         }
+        self.authenticate(Inbound { request, target: Target::Mcp, token, body, scope }, env)
     }
 
     fn downstream_api(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
@@ -178,7 +228,7 @@ impl McpServer {
         if request.method() != Method::GET {
             return Step::Respond(downstream::method_not_allowed());
         }
-        match token_validation::presented_token(&request, None) {
+        match token_validation::presented_token(&request, None, &self.config.defects) {
             Ok(token) => self.authenticate(
                 Inbound { request, target: Target::DownstreamApi, token, body: None, scope: None },
                 env,
@@ -190,9 +240,7 @@ impl McpServer {
     fn refuse(&self, inbound: &Inbound, description: String) -> Step<Pending> {
         let rejection = Rejection::InvalidToken(description);
         Step::Respond(match inbound.target {
-            Target::Mcp => {
-                rejection.response(Some(&self.config.resource_metadata_url()), inbound.scope.as_deref())
-            }
+            Target::Mcp => rejection.response(self.metadata_url().as_deref(), inbound.scope.as_deref()),
             Target::DownstreamApi => rejection.response(None, None),
         })
     }
@@ -237,65 +285,75 @@ impl McpServer {
                     transport::empty(StatusCode::NO_CONTENT)
                 }
                 Ok(_) => transport::session_not_found(),
-                Err(r) => r,
+                Err(detail) => transport::bad_session_id(&detail),
             });
         }
         if request.method() != Method::POST {
             return Step::Respond(transport::method_not_allowed("POST, DELETE"));
         }
-        if let Err(r) = transport::check_accept(request) {
+        if let Some(r) = transport::accept_refusal(request) {
             return Step::Respond(r);
         }
-        let message = match inbound.body.map(|b| b.map(jsonrpc::parse_value)) {
-            None => return Step::Respond(transport::unsupported_media_type(request)),
-            Some(Err(e)) => {
-                let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
-                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &e));
+        let message = match transport::read_message(inbound.body) {
+            Ok(Parsed::Single(m)) => m,
+            Ok(Parsed::Batch(items)) if self.has(Defect::BatchSkipsScopeCheck) => {
+                return Step::Respond(self.batch(request, items, &claims, env.now));
             }
-            Some(Ok(Err(invalid))) => {
-                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &invalid));
+            Ok(Parsed::Batch(_)) => return Step::Respond(transport::batch_refused()),
+            Err(transport::Unreadable::ContentType) => {
+                return Step::Respond(transport::unsupported_media_type(request));
             }
-            Some(Ok(Ok(Parsed::Batch(_)))) => {
-                return Step::Respond(transport::refuse(
-                    StatusCode::BAD_REQUEST,
-                    INVALID_REQUEST,
-                    "invalid request: received a batch, expected one message (batching was removed in 2025-06-18)",
-                ));
+            Err(transport::Unreadable::Message(error)) => {
+                return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &error));
             }
-            Some(Ok(Ok(Parsed::Single(m)))) => m,
         };
         if let Message::Request(r) = &message
             && r.method == "initialize"
         {
-            return Step::Respond(self.initialize(r, principal, env));
+            return Step::Respond(self.initialize(r, &claims, env));
         }
         let negotiated = match transport::session_id(request) {
             Ok(id) => match self.sessions.resume(id, &principal, env.now) {
                 Some(v) => v.to_string(),
                 None => return Step::Respond(transport::session_not_found()),
             },
-            Err(r) => return Step::Respond(r),
+            Err(detail) => return Step::Respond(transport::bad_session_id(&detail)),
         };
-        if let Err(r) = transport::check_protocol_version(request, &negotiated) {
+        if let Some(r) = transport::protocol_version_refusal(request, &negotiated) {
             return Step::Respond(r);
         }
-        let Message::Request(r) = message else { return Step::Respond(transport::accepted()) };
-        match r.method.as_str() {
-            "ping" => Step::Respond(ok(r.id, json!({}))),
-            "tools/list" => Step::Respond(ok(r.id, self.tools.list())),
-            "tools/call" => self.call_tool(r, &claims, env),
-            other => Step::Respond(transport::rpc(
-                StatusCode::OK,
-                &jsonrpc::Response::error(
-                    Some(r.id),
-                    jsonrpc::METHOD_NOT_FOUND,
-                    format!("method `{other}` not found"),
-                ),
-            )),
+        match message {
+            Message::Request(r) => self.request(r, &claims, &inbound.token, env),
+            Message::Notification(_) | Message::Response(_) => Step::Respond(transport::accepted()),
         }
     }
 
-    fn initialize(&mut self, r: &jsonrpc::Request, principal: Principal, env: &mut Env<'_>) -> Response {
+    /// A JSON-RPC request in an established session.
+    fn request(
+        &mut self,
+        r: jsonrpc::Request,
+        claims: &AccessTokenClaims,
+        token: &str,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
+        match r.method.as_str() {
+            "ping" => Step::Respond(ok(r.id, json!({}))),
+            "tools/list" => Step::Respond(ok(r.id, self.tools.list())),
+            "tools/call" => self.call_tool(r, claims, token, env),
+            other => {
+                let message = format!("method `{other}` not found");
+                let e = jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, message);
+                Step::Respond(transport::rpc(StatusCode::OK, &e))
+            }
+        }
+    }
+
+    fn initialize(
+        &mut self,
+        r: &jsonrpc::Request,
+        claims: &AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Response {
         let Some(requested) =
             r.params.as_ref().and_then(|p| p.get("protocolVersion")).and_then(Value::as_str)
         else {
@@ -310,7 +368,14 @@ impl McpServer {
             .into_iter()
             .find(|v| *v == requested)
             .unwrap_or(LATEST_PROTOCOL_VERSION);
-        let session = self.sessions.open(principal, version, env);
+        if self.has(Defect::ScopeCheckAtConnectOnly)
+            && let Some(base) = self.config.base_scope()
+            && let Some(forbidden) =
+                scopes::refusal(&self.config, self.metadata_url().as_deref(), claims, base, &r.id)
+        {
+            return forbidden;
+        }
+        let session = self.sessions.open(claims, version, env);
         let mut response = ok(
             r.id.clone(),
             json!({
@@ -329,6 +394,7 @@ impl McpServer {
         &mut self,
         r: jsonrpc::Request,
         claims: &AccessTokenClaims,
+        token: &str,
         env: &mut Env<'_>,
     ) -> Step<Pending> {
         let call = match self.tools.call(r.params.as_ref()) {
@@ -338,19 +404,79 @@ impl McpServer {
                 return Step::Respond(transport::rpc(StatusCode::OK, &e));
             }
         };
-        if let Err(forbidden) = scopes::require(&self.config, claims, &call.required_scope, &r.id) {
+        let metadata = self.metadata_url();
+        if !self.has(Defect::ScopeCheckAtConnectOnly)
+            && let Some(forbidden) =
+                scopes::refusal(&self.config, metadata.as_deref(), claims, &call.required_scope, &r.id)
+        {
             return Step::Respond(forbidden);
         }
         match self.tools.run(call.tool, &call.arguments) {
             Ran::Done(result) => Step::Respond(ok(r.id, result)),
-            Ran::Downstream => self.fetch_report(r.id, env),
+            Ran::Downstream => self.fetch_report(r.id, token, env),
         }
     }
 
-    fn fetch_report(&mut self, id: Id, env: &mut Env<'_>) -> Step<Pending> {
+    /// The `batch-skips-scope-check` defect: runs the `tools/call`s of a batch, checking
+    /// the scope of the first one only (a tool that fetches is not run in a batch).
+    fn batch(
+        &mut self,
+        request: &Request,
+        items: Vec<Result<Message, jsonrpc::Response>>,
+        claims: &AccessTokenClaims,
+        now: Time,
+    ) -> Response {
+        match transport::session_id(request) {
+            Ok(id) if self.sessions.resume(id, &Principal::of(claims), now).is_some() => {}
+            Ok(_) => return transport::session_not_found(),
+            Err(detail) => return transport::bad_session_id(&detail),
+        }
+        let mut first = true;
+        let mut answers = Vec::new();
+        for item in items {
+            let r = match item {
+                Ok(Message::Request(r)) => r,
+                Ok(_) => continue,
+                Err(invalid) => {
+                    answers.push(invalid);
+                    continue;
+                }
+            };
+            if r.method != "tools/call" {
+                let e = "only tools/call is run in a batch";
+                answers.push(jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, e));
+                continue;
+            }
+            let call = match self.tools.call(r.params.as_ref()) {
+                Ok(call) => call,
+                Err(e) => {
+                    answers.push(jsonrpc::Response::error(Some(r.id), INVALID_PARAMS, e));
+                    continue;
+                }
+            };
+            if std::mem::take(&mut first) && !claims.has_scope(&call.required_scope) {
+                answers.push(jsonrpc::Response::error(Some(r.id), INSUFFICIENT_SCOPE, "insufficient scope"));
+                continue;
+            }
+            let result = match self.tools.run(call.tool, &call.arguments) {
+                Ran::Done(result) => result,
+                Ran::Downstream => tools::text_result("fetch_report is not run in a batch", true),
+            };
+            answers.push(jsonrpc::Response::result(r.id, result));
+        }
+        wire::json(StatusCode::OK, &answers)
+    }
+
+    fn fetch_report(&mut self, id: Id, caller_token: &str, env: &mut Env<'_>) -> Step<Pending> {
         let Some(d) = &self.downstream else {
             return Step::Respond(tool_error(id, "no downstream is configured"));
         };
+        if self.has(Defect::TokenPassthrough) {
+            return match d.report_request(caller_token) {
+                Ok(request) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
+                Err(e) => Step::Respond(tool_error(id, &e)),
+            };
+        }
         match d.start(env.now) {
             Ok(Next::Token(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamToken(id)) },
             Ok(Next::Report(request)) => {
@@ -384,7 +510,9 @@ impl Service for McpServer {
 
     fn handle(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
         let path = request.uri().path();
-        if self.metadata_paths.iter().any(|p| p == path) {
+        if self.metadata_paths.iter().any(|p| p == path)
+            && !self.has(Defect::ChallengeWithoutResourceMetadata)
+        {
             Step::Respond(self.metadata(&request))
         } else if path == self.endpoint_path {
             self.mcp_endpoint(request, env)

@@ -12,7 +12,7 @@
 //! Handling) and does not ping-pong between tools.
 
 use super::config::Config;
-use super::token_validation::set_challenge;
+use super::token_validation::{header_safe, set_challenge};
 use crate::access_token::AccessTokenClaims;
 use crate::bearer::Challenge;
 use crate::jsonrpc::{self, Id};
@@ -24,15 +24,17 @@ use http::StatusCode;
 /// defined server error range, JSON-RPC 2.0 §5.1).
 pub const INSUFFICIENT_SCOPE: i64 = -32003;
 
-/// `Ok` when `claims` grant `required`; else the 403 answer to request `id`.
-pub(super) fn require(
+/// `None` when `claims` grant `required`; else the 403 answer to request `id`, whose
+/// challenge names `resource_metadata` when given.
+pub(super) fn refusal(
     config: &Config,
+    resource_metadata: Option<&str>,
     claims: &AccessTokenClaims,
     required: &str,
     id: &Id,
-) -> Result<(), Response> {
+) -> Option<Response> {
     if claims.has_scope(required) {
-        return Ok(());
+        return None;
     }
     let mut challenged = vec![required];
     let known = |s: &str| {
@@ -44,15 +46,15 @@ pub(super) fn require(
         }
     }
     let scope = challenged.join(" ");
-    let description = format!(
+    let description = header_safe(&format!(
         "this call needs scope `{required}`, the token grants `{}`",
         claims.scope.as_deref().unwrap_or("")
-    );
-    let challenge = Challenge::bearer()
-        .with("error", "insufficient_scope")
-        .with("scope", scope.as_str())
-        .with("resource_metadata", config.resource_metadata_url())
-        .with("error_description", description.as_str());
+    ));
+    let mut challenge = Challenge::bearer().with("error", "insufficient_scope").with("scope", scope.as_str());
+    if let Some(m) = resource_metadata {
+        challenge = challenge.with("resource_metadata", m);
+    }
+    let challenge = challenge.with("error_description", description.as_str());
     let body = jsonrpc::Response::error(
         Some(id.clone()),
         INSUFFICIENT_SCOPE,
@@ -60,5 +62,5 @@ pub(super) fn require(
     );
     let mut r = wire::json(StatusCode::FORBIDDEN, &body);
     set_challenge(&mut r, &challenge);
-    Err(r)
+    Some(r)
 }

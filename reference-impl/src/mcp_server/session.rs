@@ -8,6 +8,7 @@
 //! id, so a stolen id cannot even be confirmed to exist.
 
 use crate::access_token::AccessTokenClaims;
+use crate::defects::{Defect, Defects};
 use crate::sans_io::{Env, Time};
 use std::collections::BTreeMap;
 use std::time::Duration;
@@ -33,7 +34,8 @@ impl Principal {
 
 #[derive(Debug)]
 struct Session {
-    principal: Principal,
+    /// The claims of the token that opened the session (its principal owns it).
+    opened_by: AccessTokenClaims,
     protocol_version: String,
     last_used: Time,
 }
@@ -43,23 +45,30 @@ struct Session {
 pub struct Sessions {
     by_id: BTreeMap<String, Session>,
     idle_timeout: Duration,
+    defects: Defects,
+    opened: u64,
 }
 
 impl Sessions {
-    /// No sessions; each is forgotten after `idle_timeout` without use.
-    pub fn new(idle_timeout: Duration) -> Self {
-        Sessions { by_id: BTreeMap::new(), idle_timeout }
+    /// No sessions; each is forgotten after `idle_timeout` without use. `defects` may
+    /// unbind sessions from principals or make their ids sequential.
+    pub fn new(idle_timeout: Duration, defects: &Defects) -> Self {
+        Sessions { by_id: BTreeMap::new(), idle_timeout, defects: defects.clone(), opened: 0 }
     }
 
-    /// Opens a session for `principal` and returns its fresh id.
-    pub fn open(&mut self, principal: Principal, protocol_version: &str, env: &mut Env<'_>) -> String {
+    /// Opens a session for the principal of `claims` and returns its fresh id.
+    pub fn open(&mut self, claims: &AccessTokenClaims, protocol_version: &str, env: &mut Env<'_>) -> String {
         let now = env.now;
         self.by_id.retain(|_, s| now.since(s.last_used) < self.idle_timeout);
-        let id = env.random_string(32);
-        self.by_id.insert(
-            id.clone(),
-            Session { principal, protocol_version: protocol_version.into(), last_used: now },
-        );
+        self.opened += 1;
+        let id = if self.defects.has(Defect::PredictableSessionId) {
+            format!("session-{}", self.opened)
+        } else {
+            env.random_string(32)
+        };
+        let session =
+            Session { opened_by: claims.clone(), protocol_version: protocol_version.into(), last_used: now };
+        self.by_id.insert(id.clone(), session);
         id
     }
 
@@ -69,9 +78,17 @@ impl Sessions {
         if self.by_id.get(id).is_some_and(|s| now.since(s.last_used) >= self.idle_timeout) {
             self.by_id.remove(id);
         }
-        let s = self.by_id.get_mut(id).filter(|s| s.principal == *principal)?;
+        let bound = !self.defects.has(Defect::SessionNotBound);
+        let s = self.by_id.get_mut(id).filter(|s| !bound || Principal::of(&s.opened_by) == *principal)?;
         s.last_used = now;
         Some(&s.protocol_version)
+    }
+
+    /// The claims that opened session `id`, if it is open (only the
+    /// `session-as-authentication` defect asks).
+    pub fn opened_by(&self, id: &str, now: Time) -> Option<AccessTokenClaims> {
+        let s = self.by_id.get(id).filter(|s| now.since(s.last_used) < self.idle_timeout)?;
+        Some(s.opened_by.clone())
     }
 
     /// Ends session `id` if `principal` owns it; false when there was no such session.

@@ -15,20 +15,38 @@
 //! - A JWKS that cannot be fetched or parsed fails closed: 401 `invalid_token` with a
 //!   description naming the JWKS URL, never a 5xx (the client cannot fix the AS, but a
 //!   503 would invite it to retry with the same token forever).
+//! - Until a JWKS has been loaded, every request presenting a token fetches it; once keys
+//!   are cached, a token naming an unknown `kid` (or none) triggers a refetch only when
+//!   the last fetch is at least `jwks_refetch_interval` old, so forged `kid`s cannot make
+//!   the server hammer the AS.
 //! - Introspection (when configured) runs on every request after local validation; a
 //!   failed introspection fails closed the same way.
+//! - `error_description` values are cut to 300 characters of visible ASCII: they echo
+//!   claims an attacker chooses, and a header cannot carry anything else.
 
 use super::config::{Config, Introspection};
-use crate::access_token::{AccessTokenClaims, Validator};
+use crate::access_token::{AccessTokenClaims, Audience, TYP, Validator};
 use crate::bearer::{self, Challenge};
+use crate::defects::{Defect, Defects};
 use crate::error::TokenError;
-use crate::jwt::{Jwks, KeySet};
+use crate::jwt::{self, Jwks, KeySet, SigningKey};
 use crate::sans_io::{FetchResult, Request, Response, Time};
 use crate::wire;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::Value;
 use std::time::Duration;
+
+/// The defects that change how a token is validated.
+const TOKEN_DEFECTS: [Defect; 7] = [
+    Defect::AcceptAlgNone,
+    Defect::HmacKeyConfusion,
+    Defect::NoSignatureCheck,
+    Defect::NoTypCheck,
+    Defect::NoIssuerCheck,
+    Defect::SkipAudienceCheck,
+    Defect::NoExpRequired,
+];
 
 /// Which resource a token is presented to: decides the audience it must name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -68,8 +86,9 @@ impl Rejection {
         }
         let mut r = match error {
             Some((code, description)) => {
+                let description = header_safe(description);
                 c = c.with("error", code).with("error_description", description.as_str());
-                wire::oauth_error(status, code, description.as_str())
+                wire::oauth_error(status, code, description)
             }
             None => {
                 let mut r = Response::new(Bytes::new());
@@ -82,6 +101,24 @@ impl Rejection {
     }
 }
 
+/// Longest `error_description` sent, in characters.
+const MAX_DESCRIPTION: usize = 300;
+
+/// `text` made fit for a quoted-string in a header: at most [`MAX_DESCRIPTION`]
+/// characters, anything but visible ASCII and space replaced by `?`. Descriptions echo
+/// values from the token (`iss`, `aud`), which an attacker chooses.
+pub(super) fn header_safe(text: &str) -> String {
+    let mut out: String = text
+        .chars()
+        .take(MAX_DESCRIPTION)
+        .map(|c| if c == ' ' || c.is_ascii_graphic() { c } else { '?' })
+        .collect();
+    if text.chars().nth(MAX_DESCRIPTION).is_some() {
+        out.push_str("...");
+    }
+    out
+}
+
 /// Puts `challenge` in the `WWW-Authenticate` header of `r`.
 pub(super) fn set_challenge(r: &mut Response, challenge: &Challenge) {
     if let Ok(v) = HeaderValue::from_str(&challenge.to_header_value()) {
@@ -90,15 +127,23 @@ pub(super) fn set_challenge(r: &mut Response, challenge: &Challenge) {
 }
 
 /// The bearer token of `req`, read from the `Authorization` header only. `json_body` is
-/// the request body when it parsed as JSON.
-pub(super) fn presented_token(req: &Request, json_body: Option<&Value>) -> Result<String, Rejection> {
+/// the request body when it parsed as JSON. The `accept-query-token` defect reads an
+/// `access_token` query parameter instead of refusing it.
+pub(super) fn presented_token(
+    req: &Request,
+    json_body: Option<&Value>,
+    defects: &Defects,
+) -> Result<String, Rejection> {
     let misplaced = |place: &str| {
         Rejection::InvalidRequest(format!(
             "received an access token in the {place}, expected it only in the authorization header"
         ))
     };
     let query = req.uri().query().unwrap_or("");
-    if form_urlencoded::parse(query.as_bytes()).any(|(k, _)| k == "access_token") {
+    if let Some((_, t)) = form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "access_token") {
+        if defects.has(Defect::AcceptQueryToken) && req.headers().get(header::AUTHORIZATION).is_none() {
+            return Ok(t.into_owned());
+        }
         return Err(misplaced("query string"));
     }
     let form = wire::single_header(req.headers(), header::CONTENT_TYPE).ok().flatten().is_some_and(|ct| {
@@ -148,6 +193,9 @@ struct Validators {
 
 /// The issuer's keys and the validators built on them.
 pub(super) struct TokenValidation {
+    defects: Defects,
+    /// The JWKS as fetched (the `hmac-key-confusion` defect keys HMAC with its members).
+    jwks: Option<Jwks>,
     issuer: String,
     jwks_uri: String,
     mcp_audience: String,
@@ -163,6 +211,8 @@ impl TokenValidation {
     /// No keys yet; the first token triggers a JWKS fetch.
     pub(super) fn new(config: &Config) -> Self {
         TokenValidation {
+            defects: config.defects.clone(),
+            jwks: None,
             issuer: config.issuer.clone(),
             jwks_uri: config.jwks_uri.clone(),
             mcp_audience: config.resource.clone(),
@@ -183,7 +233,8 @@ impl TokenValidation {
     /// Validates `token` for `target`. Without keys, or for an unknown `kid` when the
     /// last fetch is at least the refetch interval old, asks for the JWKS first.
     pub(super) fn check(&mut self, token: &str, target: Target, now: Time) -> Verdict {
-        let refetch_allowed = self.last_fetch.is_none_or(|t| now.since(t) >= self.refetch_interval);
+        let refetch_allowed = self.defects.has(Defect::JwksRefetchEveryUnknownKid)
+            || self.last_fetch.is_none_or(|t| now.since(t) >= self.refetch_interval);
         match self.validate(token, target, now) {
             None => Verdict::FetchKeys(self.fetch_request(now)),
             Some(Err(TokenError::UnknownKey(_))) if refetch_allowed => {
@@ -222,7 +273,59 @@ impl TokenValidation {
             Target::Mcp => &v.mcp,
             Target::DownstreamApi => v.downstream.as_ref()?,
         };
-        Some(validator.validate(token, now))
+        Some(self.validate_with(validator, token, now))
+    }
+
+    /// `validator.validate`, unless a token defect is injected: then each defect skips
+    /// its one check.
+    fn validate_with(&self, v: &Validator, token: &str, now: Time) -> Result<AccessTokenClaims, TokenError> {
+        if !TOKEN_DEFECTS.iter().any(|d| self.defects.has(*d)) {
+            return v.validate(token, now);
+        }
+        let compact = jwt::split(token)?;
+        let alg = compact.header.alg.as_str();
+        if alg == "HS256" && self.defects.has(Defect::HmacKeyConfusion) {
+            self.verify_confused_hmac(&compact)?;
+        } else if !(self.defects.has(Defect::NoSignatureCheck)
+            || alg == "none" && self.defects.has(Defect::AcceptAlgNone))
+        {
+            jwt::decode_verified(token, &v.keys, &v.allowed)?;
+        }
+        let typ = compact.header.typ.as_deref().unwrap_or("(none)");
+        let typ_ok = typ.eq_ignore_ascii_case(TYP) || typ.eq_ignore_ascii_case("application/at+jwt");
+        if !typ_ok && !self.defects.has(Defect::NoTypCheck) {
+            return Err(TokenError::WrongType(typ.to_string()));
+        }
+        let claims: AccessTokenClaims = serde_json::from_slice(&compact.payload)
+            .map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
+        let mut checked = claims.clone();
+        if self.defects.has(Defect::NoIssuerCheck) {
+            checked.iss = v.issuer.clone();
+        }
+        if self.defects.has(Defect::SkipAudienceCheck) {
+            checked.aud = Audience::one(v.audience.clone());
+        }
+        if self.defects.has(Defect::NoExpRequired) {
+            checked.exp = Some(now.unix_secs());
+        }
+        v.check_claims(&checked, now)?;
+        Ok(claims)
+    }
+
+    /// The `hmac-key-confusion` defect: HS256 keyed with the JSON of the public JWK the
+    /// token's `kid` names.
+    fn verify_confused_hmac(&self, c: &jwt::Compact<'_>) -> Result<(), TokenError> {
+        let kid = c.header.kid.as_deref().unwrap_or("(none)");
+        let jwk = self
+            .jwks
+            .as_ref()
+            .and_then(|j| j.keys.iter().find(|k| k.kid.as_deref() == Some(kid)))
+            .ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
+        let secret = serde_json::to_vec(jwk).map_err(|_| TokenError::BadSignature)?;
+        let mac = SigningKey::hmac(kid, &secret)
+            .sign(c.signing_input.as_bytes())
+            .map_err(|_| TokenError::BadSignature)?;
+        if mac == c.signature { Ok(()) } else { Err(TokenError::BadSignature) }
     }
 
     fn fetch_request(&mut self, now: Time) -> Request {
@@ -247,6 +350,7 @@ impl TokenValidation {
         let mcp = validator(&self.mcp_audience)?;
         let downstream = self.downstream_audience.as_deref().map(validator).transpose()?;
         self.validators = Some(Validators { mcp, downstream });
+        self.jwks = Some(jwks);
         Ok(())
     }
 }

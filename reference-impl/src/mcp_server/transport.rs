@@ -9,13 +9,19 @@
 //! message, or a batch (removed in 2025-06-18) → 400 with `-32600`; missing
 //! `Mcp-Session-Id` on anything but `initialize` → 400; unknown, expired or foreign
 //! session → 404; `MCP-Protocol-Version` other than the negotiated one → 400.
+//!
+//! `Origin` is checked on the MCP endpoint only: the protected resource metadata is
+//! public and the downstream API is no MCP endpoint. `initialize` always opens a new
+//! session (an `Mcp-Session-Id` it carries is ignored).
+//! `Accept` is only required to admit JSON: every answer here is `application/json`.
 
 use super::config::Config;
-use crate::jsonrpc::{self, INVALID_REQUEST};
+use crate::jsonrpc::{self, INVALID_REQUEST, Parsed};
 use crate::sans_io::{Request, Response};
 use crate::wire;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, StatusCode, header};
+use serde_json::Value;
 
 /// The session header.
 pub const SESSION_ID: HeaderName = HeaderName::from_static("mcp-session-id");
@@ -59,17 +65,14 @@ pub(super) fn method_not_allowed(allow: &'static str) -> Response {
 
 /// 403 when an `Origin` header is present and not allowed (MCP 2025-11-25 §Security
 /// Warning). Requests without `Origin` come from non-browser clients and pass.
-pub(super) fn check_origin(req: &Request, config: &Config) -> Result<(), Response> {
-    let forbidden =
-        |detail: String| refuse(StatusCode::FORBIDDEN, INVALID_REQUEST, format!("origin: {detail}"));
-    match wire::single_header(req.headers(), header::ORIGIN) {
-        Ok(None) => Ok(()),
-        Ok(Some(o)) if config.allowed_origins.iter().any(|a| a == o) => Ok(()),
-        Ok(Some(o)) => {
-            Err(forbidden(format!("received `{o}`, expected one of {:?}", config.allowed_origins)))
-        }
-        Err(e) => Err(forbidden(e.to_string())),
-    }
+pub(super) fn origin_refusal(req: &Request, config: &Config) -> Option<Response> {
+    let detail = match wire::single_header(req.headers(), header::ORIGIN) {
+        Ok(None) => return None,
+        Ok(Some(o)) if config.allowed_origins.iter().any(|a| a == o) => return None,
+        Ok(Some(o)) => format!("received `{o}`, expected one of {:?}", config.allowed_origins),
+        Err(e) => e.to_string(),
+    };
+    Some(refuse(StatusCode::FORBIDDEN, INVALID_REQUEST, format!("origin: {detail}")))
 }
 
 /// True when the request declares a JSON body.
@@ -78,6 +81,39 @@ pub(super) fn is_json(req: &Request) -> bool {
         .ok()
         .flatten()
         .is_some_and(|ct| ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Why a `POST` body yields no message.
+#[derive(Debug)]
+pub(super) enum Unreadable {
+    /// Not declared `application/json` (415).
+    ContentType,
+    /// Not JSON (`-32700`), not a message or a batch (`-32600`): 400 with this error.
+    Message(jsonrpc::Response),
+}
+
+/// The message(s) of a `POST` body (`None`: not declared `application/json`; else the
+/// body parsed as JSON, or the parse error).
+pub(super) fn read_message(body: Option<Result<Value, String>>) -> Result<Parsed, Unreadable> {
+    let value = match body {
+        None => return Err(Unreadable::ContentType),
+        Some(Ok(v)) => v,
+        Some(Err(e)) => {
+            let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
+            return Err(Unreadable::Message(e));
+        }
+    };
+    jsonrpc::parse_value(value).map_err(Unreadable::Message)
+}
+
+/// The 400 for a batch (batching was removed in 2025-06-18): a batch cannot smuggle a
+/// call past the per-call scope check.
+pub(super) fn batch_refused() -> Response {
+    refuse(
+        StatusCode::BAD_REQUEST,
+        INVALID_REQUEST,
+        "invalid request: received a batch, expected one message (batching was removed in 2025-06-18)",
+    )
 }
 
 /// The 415 for a `POST` whose body is not declared `application/json`.
@@ -92,32 +128,34 @@ pub(super) fn unsupported_media_type(req: &Request) -> Response {
 
 /// 406 when `Accept` is present and excludes `application/json` (this server answers
 /// JSON, never an SSE stream).
-pub(super) fn check_accept(req: &Request) -> Result<(), Response> {
-    let Ok(Some(accept)) = wire::single_header(req.headers(), header::ACCEPT) else { return Ok(()) };
+pub(super) fn accept_refusal(req: &Request) -> Option<Response> {
+    let Ok(Some(accept)) = wire::single_header(req.headers(), header::ACCEPT) else { return None };
     let takes_json = accept.split(',').any(|range| {
         let m = range.split(';').next().unwrap_or("").trim();
         ["application/json", "application/*", "*/*"].iter().any(|ok| m.eq_ignore_ascii_case(ok))
     });
     if takes_json {
-        return Ok(());
+        return None;
     }
-    Err(refuse(
+    Some(refuse(
         StatusCode::NOT_ACCEPTABLE,
         INVALID_REQUEST,
         format!("accept: received `{accept}`, expected it to include application/json and text/event-stream"),
     ))
 }
 
-/// The `Mcp-Session-Id` of a request after `initialize`: 400 when absent or repeated.
-pub(super) fn session_id(req: &Request) -> Result<&str, Response> {
-    let bad = |detail: String| {
-        refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-session-id: {detail}"))
-    };
+/// The `Mcp-Session-Id` of a request after `initialize`, or what is wrong with it.
+pub(super) fn session_id(req: &Request) -> Result<&str, String> {
     match wire::single_header(req.headers(), SESSION_ID) {
         Ok(Some(id)) => Ok(id),
-        Ok(None) => Err(bad("missing, expected the id returned by initialize".into())),
-        Err(e) => Err(bad(e.to_string())),
+        Ok(None) => Err("missing, expected the id returned by initialize".into()),
+        Err(e) => Err(e.to_string()),
     }
+}
+
+/// The 400 for a missing or repeated `Mcp-Session-Id`.
+pub(super) fn bad_session_id(detail: &str) -> Response {
+    refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-session-id: {detail}"))
 }
 
 /// The 404 for an unknown, expired, terminated or foreign session: the client must
@@ -131,17 +169,12 @@ pub(super) fn session_not_found() -> Response {
 }
 
 /// 400 when `MCP-Protocol-Version` is present and differs from the negotiated version.
-pub(super) fn check_protocol_version(req: &Request, negotiated: &str) -> Result<(), Response> {
-    match wire::single_header(req.headers(), PROTOCOL_VERSION) {
-        Ok(None) => Ok(()),
-        Ok(Some(v)) if v == negotiated => Ok(()),
-        Ok(Some(v)) => Err(refuse(
-            StatusCode::BAD_REQUEST,
-            INVALID_REQUEST,
-            format!(
-                "mcp-protocol-version: received `{v}`, expected `{negotiated}` (negotiated by initialize)"
-            ),
-        )),
-        Err(e) => Err(refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-protocol-version: {e}"))),
-    }
+pub(super) fn protocol_version_refusal(req: &Request, negotiated: &str) -> Option<Response> {
+    let detail = match wire::single_header(req.headers(), PROTOCOL_VERSION) {
+        Ok(None) => return None,
+        Ok(Some(v)) if v == negotiated => return None,
+        Ok(Some(v)) => format!("received `{v}`, expected `{negotiated}` (negotiated by initialize)"),
+        Err(e) => e.to_string(),
+    };
+    Some(refuse(StatusCode::BAD_REQUEST, INVALID_REQUEST, format!("mcp-protocol-version: {detail}")))
 }

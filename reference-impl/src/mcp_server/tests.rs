@@ -1,0 +1,1079 @@
+//! End-to-end tests of the MCP server through its sans-IO interface, against a fake
+//! authorization server (JWKS, introspection, client credentials) served by the fetch
+//! function, with a fixed clock and a seeded RNG.
+
+use super::*;
+use crate::access_token::Audience;
+use crate::bearer::{Challenge, parse_www_authenticate};
+use crate::defects::{Defect, Defects};
+use crate::jwt::{Algorithm, JoseHeader, Jwks, SigningKey, encode, encode_unsigned, encode_with_header};
+use crate::sans_io::{FetchError, Time};
+use crate::wire::Params;
+use bytes::Bytes;
+use http::header;
+use rand_chacha::ChaCha20Rng;
+use rand_core::{RngCore, SeedableRng};
+use std::collections::BTreeSet;
+use std::time::Duration;
+
+const RS: &str = "http://127.0.0.1:9001/mcp";
+const ISS: &str = "http://127.0.0.1:9000";
+const PRM_URL: &str = "http://127.0.0.1:9001/.well-known/oauth-protected-resource/mcp";
+const DOWNSTREAM: &str = "http://127.0.0.1:9001/downstream";
+const NOW: u64 = 1_700_000_000;
+
+/// The fake AS: serves the JWKS, answers introspection and client credentials requests,
+/// and logs every fetch.
+struct Authority {
+    key: SigningKey,
+    jwks: Jwks,
+    jwks_down: bool,
+    /// Status the JWKS, introspection and token endpoints answer instead of 200.
+    failing_status: Option<StatusCode>,
+    introspection_down: bool,
+    revoked: BTreeSet<String>,
+    fetched: Vec<String>,
+}
+
+struct Fixture {
+    server: McpServer,
+    authority: Authority,
+    rng: ChaCha20Rng,
+    now: Time,
+}
+
+impl Fixture {
+    fn new() -> Self {
+        Self::with(|_| {})
+    }
+
+    fn with(edit: impl FnOnce(&mut Config)) -> Self {
+        let mut rng = ChaCha20Rng::seed_from_u64(7);
+        let now = Time::from_unix_secs(NOW);
+        let key = SigningKey::generate(Algorithm::ES256, "k1", &mut Env::new(now, &mut rng)).unwrap();
+        let mut config = Config::new(RS, ISS);
+        edit(&mut config);
+        Fixture {
+            server: McpServer::new(config).unwrap(),
+            authority: Authority {
+                jwks: key.public_jwks(),
+                key,
+                jwks_down: false,
+                failing_status: None,
+                introspection_down: false,
+                revoked: BTreeSet::new(),
+                fetched: Vec::new(),
+            },
+            rng,
+            now,
+        }
+    }
+
+    fn with_downstream() -> Self {
+        Self::with(|c| {
+            c.downstream = Some(Downstream {
+                token_endpoint: format!("{ISS}/token"),
+                client_id: "rs-client".into(),
+                client_secret: "rs secret".into(),
+                resource: DOWNSTREAM.into(),
+            })
+        })
+    }
+
+    fn claims(&self, scope: &str) -> AccessTokenClaims {
+        let now = self.now.unix_secs();
+        AccessTokenClaims {
+            iss: ISS.into(),
+            sub: Some("alice".into()),
+            aud: Audience::one(RS),
+            client_id: Some("client-a".into()),
+            scope: Some(scope.into()),
+            exp: Some(now + 600),
+            iat: Some(now),
+            nbf: None,
+            jti: Some(format!("jti-{now}-{scope}")),
+        }
+    }
+
+    fn sign(&self, claims: &AccessTokenClaims) -> String {
+        claims.sign(&self.authority.key).unwrap()
+    }
+
+    fn token(&self, scope: &str) -> String {
+        self.sign(&self.claims(scope))
+    }
+
+    fn key(&mut self, alg: Algorithm, kid: &str) -> SigningKey {
+        SigningKey::generate(alg, kid, &mut Env::new(self.now, &mut self.rng)).unwrap()
+    }
+
+    fn send(&mut self, request: Request) -> Response {
+        let Fixture { server, authority, rng, now } = self;
+        exchange(server, authority, &mut Env::new(*now, rng), request)
+    }
+
+    fn post(&mut self, token: Option<&str>, session: Option<&str>, body: Value) -> Response {
+        self.send(post(token, session, &body))
+    }
+
+    fn initialize(&mut self, token: &str) -> String {
+        let r = self.post(Some(token), None, init_body("2025-11-25"));
+        assert_eq!(r.status(), 200, "{}", text(&r));
+        r.headers()[SESSION_ID].to_str().unwrap().to_string()
+    }
+
+    fn call(&mut self, token: Option<&str>, session: &str, tool: &str, arguments: Value) -> Response {
+        self.post(token, Some(session), call_body(tool, arguments))
+    }
+
+    fn advance(&mut self, secs: u64) {
+        self.now = self.now.plus(Duration::from_secs(secs));
+    }
+}
+
+/// Runs one exchange, answering the server's fetches; requests to the server's own
+/// origin (the downstream API) go back to the server.
+fn exchange(
+    server: &mut McpServer,
+    authority: &mut Authority,
+    env: &mut Env<'_>,
+    request: Request,
+) -> Response {
+    let mut step = server.handle(request, env);
+    loop {
+        match step {
+            Step::Respond(r) => return r,
+            Step::Fetch { request, pending } => {
+                let fetched = serve(server, authority, env, request);
+                step = server.resume(pending, fetched, env);
+            }
+        }
+    }
+}
+
+fn serve(server: &mut McpServer, authority: &mut Authority, env: &mut Env<'_>, req: Request) -> FetchResult {
+    let url = req.uri().to_string();
+    authority.fetched.push(format!("{} {url}", req.method()));
+    let down = |reason: &str| Err(FetchError { url: url.clone(), reason: reason.into() });
+    if url.starts_with(DOWNSTREAM) {
+        return Ok(exchange(server, authority, env, req));
+    }
+    if let (Some(status), Some(_)) = (authority.failing_status, url.strip_prefix(ISS)) {
+        return Ok(wire::oauth_error(status, "server_error", "failing on purpose"));
+    }
+    match url.strip_prefix(ISS) {
+        Some("/jwks") if authority.jwks_down => down("connection refused"),
+        Some("/jwks") => Ok(wire::json(StatusCode::OK, &authority.jwks)),
+        Some("/introspect") if authority.introspection_down => down("timed out"),
+        Some("/introspect") => {
+            assert_eq!(req.headers()[header::AUTHORIZATION], client_secret_basic("rs-client", "rs secret"));
+            let form = Params::parse(req.body()).unwrap();
+            let active = !authority.revoked.contains(form.require("token").unwrap());
+            Ok(wire::json(StatusCode::OK, &json!({ "active": active })))
+        }
+        Some("/token") => {
+            assert_eq!(req.headers()[header::AUTHORIZATION], client_secret_basic("rs-client", "rs secret"));
+            let form = Params::parse(req.body()).unwrap();
+            assert_eq!(form.get("grant_type"), Some("client_credentials"));
+            let now = env.now.unix_secs();
+            let claims = AccessTokenClaims {
+                iss: ISS.into(),
+                sub: Some("rs-client".into()),
+                aud: Audience::one(form.require("resource").unwrap()),
+                client_id: Some("rs-client".into()),
+                scope: Some("report:read".into()),
+                exp: Some(now + 300),
+                iat: Some(now),
+                nbf: None,
+                jti: Some(format!("cc-{now}")),
+            };
+            let token = claims.sign(&authority.key).unwrap();
+            Ok(wire::json(
+                StatusCode::OK,
+                &json!({"access_token": token, "token_type": "Bearer", "expires_in": 300}),
+            ))
+        }
+        _ => down("no such host in this test"),
+    }
+}
+
+fn post(token: Option<&str>, session: Option<&str>, body: &Value) -> Request {
+    let mut b = http::Request::post(RS)
+        .header(header::CONTENT_TYPE, "application/json")
+        .header(header::ACCEPT, "application/json, text/event-stream");
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(s) = session {
+        b = b.header(SESSION_ID, s).header(PROTOCOL_VERSION, "2025-11-25");
+    }
+    b.body(Bytes::from(serde_json::to_vec(body).unwrap())).unwrap()
+}
+
+fn request(method: &str, uri: &str, token: Option<&str>, session: Option<&str>) -> Request {
+    let mut b = http::Request::builder().method(method).uri(uri);
+    if let Some(t) = token {
+        b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+    }
+    if let Some(s) = session {
+        b = b.header(SESSION_ID, s);
+    }
+    b.body(Bytes::new()).unwrap()
+}
+
+fn init_body(version: &str) -> Value {
+    json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
+        "protocolVersion": version, "capabilities": {}, "clientInfo": {"name": "test", "version": "1"}}})
+}
+
+fn call_body(tool: &str, arguments: Value) -> Value {
+    json!({"jsonrpc": "2.0", "id": 7, "method": "tools/call", "params": {"name": tool, "arguments": arguments}})
+}
+
+fn text(r: &Response) -> String {
+    String::from_utf8_lossy(r.body()).into_owned()
+}
+
+fn body(r: &Response) -> Value {
+    serde_json::from_slice(r.body()).unwrap_or_else(|e| panic!("body is not json ({e}): {}", text(r)))
+}
+
+fn rpc_error(r: &Response) -> i64 {
+    body(r)["error"]["code"].as_i64().unwrap_or_else(|| panic!("no json-rpc error in {}", text(r)))
+}
+
+fn challenge(r: &Response) -> Challenge {
+    let h =
+        r.headers().get(header::WWW_AUTHENTICATE).unwrap_or_else(|| panic!("no challenge on {}", r.status()));
+    let mut all = parse_www_authenticate(h.to_str().unwrap()).unwrap();
+    assert_eq!(all.len(), 1);
+    all.remove(0)
+}
+
+/// Asserts the status and the challenge's `error` (`None`: a challenge without error).
+fn assert_refused(r: &Response, status: u16, error: Option<&str>) {
+    assert_eq!(r.status(), status, "{}", text(r));
+    let c = challenge(r);
+    assert!(c.scheme.eq_ignore_ascii_case("bearer"));
+    assert_eq!(c.get("error"), error, "{c:?}");
+    assert_eq!(c.get("resource_metadata"), Some(PRM_URL));
+    if error.is_some() {
+        assert_eq!(body(r)["error"].as_str(), error);
+    }
+}
+
+fn tool_text(r: &Response) -> (String, bool) {
+    let b = body(r);
+    let result = &b["result"];
+    (result["content"][0]["text"].as_str().unwrap_or_default().to_string(), result["isError"] == json!(true))
+}
+
+#[test]
+fn happy_path_initialize_list_call() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let r = f.post(Some(&t), None, init_body("2025-11-25"));
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()[header::CONTENT_TYPE], "application/json");
+    let b = body(&r);
+    assert_eq!(b["id"], 1);
+    assert_eq!(b["result"]["protocolVersion"], "2025-11-25");
+    assert_eq!(b["result"]["capabilities"], json!({"tools": {}}));
+    assert_eq!(b["result"]["serverInfo"]["name"], "mcp-authz-reference");
+    let session = r.headers()[SESSION_ID].to_str().unwrap().to_string();
+    assert_eq!(session.len(), 43);
+
+    let r =
+        f.post(Some(&t), Some(&session), json!({"jsonrpc": "2.0", "method": "notifications/initialized"}));
+    assert_eq!((r.status().as_u16(), r.body().len()), (202, 0));
+
+    let r = f.post(Some(&t), Some(&session), json!({"jsonrpc": "2.0", "id": 2, "method": "ping"}));
+    assert_eq!(body(&r), json!({"jsonrpc": "2.0", "id": 2, "result": {}}));
+
+    let r = f.post(Some(&t), Some(&session), json!({"jsonrpc": "2.0", "id": "l", "method": "tools/list"}));
+    let tools = body(&r)["result"]["tools"].as_array().unwrap().clone();
+    let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["echo", "write_note", "admin_reset"], "fetch_report needs a downstream");
+    assert!(tools.iter().all(|t| t["inputSchema"]["type"] == "object" && t["description"].is_string()));
+
+    let r = f.call(Some(&t), &session, "echo", json!({"text": "hi \"there\""}));
+    assert_eq!(r.status(), 200);
+    assert_eq!(
+        body(&r)["result"],
+        json!({"content": [{"type": "text", "text": "hi \"there\""}], "isError": false})
+    );
+    assert_eq!(f.server.jwks_fetches(), 1, "keys are fetched once and cached");
+    assert_eq!(f.server.side_effects(), 0);
+}
+
+#[test]
+fn protocol_version_negotiation() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    for (asked, got) in
+        [("2025-06-18", "2025-06-18"), ("2025-11-25", "2025-11-25"), ("1999-01-01", "2025-11-25")]
+    {
+        let r = f.post(Some(&t), None, init_body(asked));
+        assert_eq!(body(&r)["result"]["protocolVersion"], got);
+    }
+    let r = f.post(Some(&t), None, json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {}}));
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (200, jsonrpc::INVALID_PARAMS));
+    assert!(r.headers().get(SESSION_ID).is_none());
+}
+
+#[test]
+fn session_ids_are_fresh_and_visible_ascii() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let ids: BTreeSet<String> = (0..20).map(|_| f.initialize(&t)).collect();
+    assert_eq!(ids.len(), 20);
+    assert!(ids.iter().all(|id| id.len() == 43 && id.bytes().all(|b| (0x21..=0x7e).contains(&b))));
+}
+
+#[test]
+fn protected_resource_metadata_is_public_at_both_well_known_urls() {
+    let mut f = Fixture::new();
+    for url in [PRM_URL, "http://127.0.0.1:9001/.well-known/oauth-protected-resource"] {
+        let r = f.send(request("GET", url, None, None));
+        assert_eq!(r.status(), 200);
+        assert_eq!(
+            body(&r),
+            json!({
+                "resource": RS,
+                "authorization_servers": [ISS],
+                "scopes_supported": ["mcp:read", "mcp:write", "mcp:admin"],
+                "bearer_methods_supported": ["header"],
+                "resource_name": "mcp-authz-harness reference MCP server",
+            })
+        );
+        let r = f.send(request("POST", url, None, None));
+        assert_eq!(
+            (r.status().as_u16(), &r.headers()[header::ALLOW]),
+            (405, &HeaderValue::from_static("GET"))
+        );
+    }
+    assert_eq!(f.server.jwks_fetches(), 0);
+}
+
+#[test]
+fn no_token_gets_401_with_metadata_and_needed_scope() {
+    let mut f = Fixture::new();
+    let r = f.post(None, None, init_body("2025-11-25"));
+    assert_refused(&r, 401, None);
+    assert_eq!(challenge(&r).get("scope"), Some("mcp:read"));
+    let r = f.post(None, Some("whatever"), call_body("write_note", json!({"text": "x"})));
+    assert_refused(&r, 401, None);
+    assert_eq!(challenge(&r).get("scope"), Some("mcp:write"), "the challenge names the tool's scope");
+    for method in ["GET", "DELETE", "PUT"] {
+        let r = f.send(request(method, RS, None, Some("whatever")));
+        assert_refused(&r, 401, None);
+    }
+    assert_eq!(f.server.jwks_fetches(), 0, "no token, no key fetch");
+}
+
+#[test]
+fn validation_matrix_each_rejection_is_401_invalid_token() {
+    let mut f = Fixture::new();
+    let good = f.claims("mcp:read");
+    let other_key = f.key(Algorithm::ES256, "k1");
+    let hmac = SigningKey::hmac("k1", &f.authority.key.public_key_bytes_for_confusion());
+    let valid = f.sign(&good);
+    let jwt_typ =
+        JoseHeader { alg: "ES256".into(), typ: Some("JWT".into()), kid: Some("k1".into()), crit: None };
+    let now = f.now.unix_secs();
+    let cases: Vec<(&str, String)> = vec![
+        ("garbage", "not-a-jwt".into()),
+        ("truncated", valid[..valid.len() - 12].to_string()),
+        ("bad signature", good.sign(&other_key).unwrap()),
+        ("alg none", encode_unsigned(&good)),
+        ("hmac with the public key", encode(&hmac, "at+jwt", &good).unwrap()),
+        ("typ JWT", encode_with_header(&f.authority.key, &jwt_typ, &good).unwrap()),
+        ("wrong iss", f.sign(&AccessTokenClaims { iss: "http://127.0.0.1:9999".into(), ..good.clone() })),
+        (
+            "non-ascii iss",
+            f.sign(&AccessTokenClaims { iss: "http://ïss.example/\n\"x".into(), ..good.clone() }),
+        ),
+        ("huge iss", f.sign(&AccessTokenClaims { iss: "i".repeat(20_000), ..good.clone() })),
+        ("expired", f.sign(&AccessTokenClaims { exp: Some(now - 60), iat: Some(now - 660), ..good.clone() })),
+        ("future nbf", f.sign(&AccessTokenClaims { nbf: Some(now + 120), ..good.clone() })),
+        ("missing exp", f.sign(&AccessTokenClaims { exp: None, ..good.clone() })),
+        (
+            "aud other server",
+            f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9002/mcp"), ..good.clone() }),
+        ),
+        ("aud = the AS", f.sign(&AccessTokenClaims { aud: Audience::one(ISS), ..good.clone() })),
+        (
+            "aud same host other path",
+            f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9001/other"), ..good.clone() }),
+        ),
+        ("no aud", f.sign(&AccessTokenClaims { aud: Audience::None, ..good.clone() })),
+        ("aud downstream", f.sign(&AccessTokenClaims { aud: Audience::one(DOWNSTREAM), ..good.clone() })),
+    ];
+    for (name, token) in cases {
+        let r = f.post(Some(&token), None, init_body("2025-11-25"));
+        assert_eq!(r.status(), 401, "{name}: {}", text(&r));
+        assert_refused(&r, 401, Some("invalid_token"));
+        let c = challenge(&r);
+        assert!(c.get("error_description").is_some_and(|d| !d.is_empty() && d.len() <= 303), "{name}");
+        assert_eq!(c.get("scope"), Some("mcp:read"), "{name}");
+    }
+    assert_eq!(f.server.jwks_fetches(), 1, "no token above names an unknown kid");
+    let multi =
+        f.sign(&AccessTokenClaims { aud: Audience::Many(vec![ISS.into(), RS.into()]), ..good.clone() });
+    assert_eq!(
+        f.post(Some(&multi), None, init_body("2025-11-25")).status(),
+        200,
+        "multi-aud naming this server"
+    );
+    let upper = f.sign(&AccessTokenClaims { aud: Audience::one("HTTP://127.0.0.1:9001/mcp"), ..good });
+    assert_eq!(f.post(Some(&upper), None, init_body("2025-11-25")).status(), 200, "scheme/host case (X-08)");
+}
+
+#[test]
+fn malformed_authorization_is_400_invalid_request() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let with = |values: &[&str]| {
+        let mut r = post(None, None, &init_body("2025-11-25"));
+        for v in values {
+            r.headers_mut().append(header::AUTHORIZATION, HeaderValue::from_str(v).unwrap());
+        }
+        r
+    };
+    let bearer = format!("Bearer {t}");
+    for values in [
+        vec![bearer.as_str(), bearer.as_str()],
+        vec!["Bearer"],
+        vec!["Bearer "],
+        vec!["Bearer a b"],
+        vec!["nonsense"],
+    ] {
+        let r = f.send(with(&values));
+        assert_refused(&r, 400, Some("invalid_request"));
+    }
+    // An unsupported scheme is no credentials (RFC 6750 §3.1): 401 without error.
+    let r = f.send(with(&["Basic YWxpY2U6c2VjcmV0"]));
+    assert_refused(&r, 401, None);
+    // The scheme is case-insensitive.
+    let r = f.send(with(&[&format!("bEaReR {t}")]));
+    assert_eq!(r.status(), 200);
+}
+
+#[test]
+fn token_outside_the_header_is_refused_and_never_used() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let mut in_query = post(Some(&t), None, &init_body("2025-11-25"));
+    *in_query.uri_mut() = format!("{RS}?access_token={t}").parse().unwrap();
+    assert_refused(&f.send(in_query), 400, Some("invalid_request"));
+
+    let mut only_query = post(None, None, &init_body("2025-11-25"));
+    *only_query.uri_mut() = format!("{RS}?access_token={t}").parse().unwrap();
+    assert_refused(&f.send(only_query), 400, Some("invalid_request"));
+
+    let form = http::Request::post(RS)
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Bytes::from(format!("access_token={t}")))
+        .unwrap();
+    assert_refused(&f.send(form), 400, Some("invalid_request"));
+
+    let mut in_json = init_body("2025-11-25");
+    in_json["access_token"] = json!(t);
+    assert_refused(&f.post(None, None, in_json), 400, Some("invalid_request"));
+    assert_eq!(f.server.jwks_fetches(), 0, "the misplaced token was never validated");
+}
+
+#[test]
+fn unknown_kid_refetches_at_most_once_per_interval() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    assert_eq!(f.post(Some(&t), None, init_body("2025-11-25")).status(), 200);
+    assert_eq!(f.server.jwks_fetches(), 1);
+
+    // The AS rotates to k2; within the interval, tokens naming k2 do not trigger a fetch.
+    let k2 = f.key(Algorithm::EdDSA, "k2");
+    f.authority.jwks.keys.push(k2.public_jwk());
+    let t2 = f.claims("mcp:read").sign(&k2).unwrap();
+    for _ in 0..3 {
+        assert_refused(&f.post(Some(&t2), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+    }
+    assert_eq!(f.server.jwks_fetches(), 1);
+
+    // After the interval, one refetch finds k2.
+    f.advance(61);
+    let t2 = f.claims("mcp:read").sign(&k2).unwrap();
+    assert_eq!(f.post(Some(&t2), None, init_body("2025-11-25")).status(), 200);
+    assert_eq!(f.server.jwks_fetches(), 2);
+
+    // A kid the AS never published: refused, no fetch storm.
+    let k3 = f.key(Algorithm::ES256, "k3");
+    let t3 = f.claims("mcp:read").sign(&k3).unwrap();
+    for _ in 0..3 {
+        assert_refused(&f.post(Some(&t3), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+    }
+    assert_eq!(f.server.jwks_fetches(), 2);
+    let jwks_gets = f.authority.fetched.iter().filter(|l| l.ends_with("/jwks")).count();
+    assert_eq!(jwks_gets, 2);
+}
+
+#[test]
+fn jwks_unavailable_fails_closed_with_401() {
+    let mut f = Fixture::new();
+    f.authority.jwks_down = true;
+    let t = f.token("mcp:read");
+    let r = f.post(Some(&t), None, init_body("2025-11-25"));
+    assert_refused(&r, 401, Some("invalid_token"));
+    assert!(challenge(&r).get("error_description").unwrap().contains("/jwks"));
+    f.authority.jwks_down = false;
+    f.authority.jwks = Jwks { keys: vec![] };
+    assert_refused(&f.post(Some(&t), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+}
+
+#[test]
+fn insufficient_scope_is_403_and_nothing_runs() {
+    let mut f = Fixture::new();
+    let read = f.token("mcp:read");
+    let session = f.initialize(&read);
+    let r = f.call(Some(&read), &session, "write_note", json!({"text": "x"}));
+    assert_eq!(r.status(), 403);
+    let c = challenge(&r);
+    assert_eq!(c.get("error"), Some("insufficient_scope"));
+    assert_eq!(c.get("scope"), Some("mcp:write mcp:read"), "needed scope plus the ones held");
+    assert_eq!(c.get("resource_metadata"), Some(PRM_URL));
+    assert_eq!((body(&r)["id"].clone(), rpc_error(&r)), (json!(7), INSUFFICIENT_SCOPE));
+    assert_eq!(f.server.side_effects(), 0);
+
+    // A token with exactly the challenged scopes succeeds (RS-15).
+    let write = f.token(c.get("scope").unwrap());
+    let session = f.initialize(&write);
+    assert_eq!(
+        tool_text(&f.call(Some(&write), &session, "write_note", json!({"text": "x"}))),
+        ("stored note 1".into(), false)
+    );
+    assert_eq!(f.server.side_effects(), 1);
+    let r = f.call(Some(&write), &session, "admin_reset", json!({}));
+    assert_eq!(
+        (r.status().as_u16(), challenge(&r).get("scope")),
+        (403, Some("mcp:admin mcp:write mcp:read"))
+    );
+    assert_eq!(f.server.side_effects(), 1);
+    let admin = f.token("mcp:admin");
+    let session = f.initialize(&admin);
+    assert_eq!(
+        tool_text(&f.call(Some(&admin), &session, "admin_reset", json!({}))),
+        ("deleted 1 notes".into(), false)
+    );
+    assert_eq!(f.server.side_effects(), 2);
+}
+
+#[test]
+fn invalid_token_on_a_side_effecting_call_has_no_effect() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read mcp:write");
+    let session = f.initialize(&t);
+    let expired = f.sign(&AccessTokenClaims { exp: Some(NOW - 100), ..f.claims("mcp:write") });
+    let r = f.call(Some(&expired), &session, "write_note", json!({"text": "x"}));
+    assert_refused(&r, 401, Some("invalid_token"));
+    assert_eq!(challenge(&r).get("scope"), Some("mcp:write"));
+    assert!(body(&r).get("result").is_none());
+    assert_refused(&f.call(None, &session, "write_note", json!({"text": "x"})), 401, None);
+    assert_eq!(f.server.side_effects(), 0);
+}
+
+#[test]
+fn session_is_bound_to_its_principal() {
+    let mut f = Fixture::new();
+    let alice = f.token("mcp:read");
+    let session = f.initialize(&alice);
+    let bob = f.sign(&AccessTokenClaims { sub: Some("bob".into()), ..f.claims("mcp:read") });
+    let alice_other_client =
+        f.sign(&AccessTokenClaims { client_id: Some("client-b".into()), ..f.claims("mcp:read") });
+    for intruder in [&bob, &alice_other_client] {
+        let r = f.call(Some(intruder), &session, "echo", json!({"text": "x"}));
+        assert_eq!((r.status().as_u16(), rpc_error(&r)), (404, jsonrpc::INVALID_REQUEST));
+        assert_eq!(f.send(request("DELETE", RS, Some(intruder), Some(&session))).status(), 404);
+    }
+    // The owner still has it: the intruders' DELETE did not end it.
+    assert_eq!(f.call(Some(&alice), &session, "echo", json!({"text": "x"})).status(), 200);
+}
+
+#[test]
+fn a_session_never_stands_in_for_a_token() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    assert_refused(&f.call(None, &session, "echo", json!({"text": "x"})), 401, None);
+    assert_refused(
+        &f.call(Some("garbage"), &session, "echo", json!({"text": "x"})),
+        401,
+        Some("invalid_token"),
+    );
+    let ping = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+    assert_refused(&f.post(None, Some(&session), ping), 401, None);
+}
+
+#[test]
+fn session_lifecycle_statuses() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let list = json!({"jsonrpc": "2.0", "id": 3, "method": "tools/list"});
+    let r = f.post(Some(&t), None, list.clone());
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (400, jsonrpc::INVALID_REQUEST), "missing session id");
+    let r = f.post(Some(&t), Some("no-such-session"), list.clone());
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (404, jsonrpc::INVALID_REQUEST));
+    let r = f.send(request("DELETE", RS, Some(&t), None));
+    assert_eq!(r.status(), 400, "delete without session id");
+
+    let session = f.initialize(&t);
+    assert_eq!(f.send(request("GET", RS, Some(&t), Some(&session))).status(), 405, "no sse stream");
+    let r = f.send(request("PUT", RS, Some(&t), None));
+    assert_eq!(
+        (r.status().as_u16(), &r.headers()[header::ALLOW]),
+        (405, &HeaderValue::from_static("POST, DELETE"))
+    );
+    assert_eq!(f.send(request("DELETE", RS, Some(&t), Some(&session))).status(), 204);
+    assert_eq!(f.post(Some(&t), Some(&session), list.clone()).status(), 404, "terminated");
+
+    let session = f.initialize(&t);
+    f.advance(3601);
+    let t = f.token("mcp:read");
+    assert_eq!(f.post(Some(&t), Some(&session), list).status(), 404, "idled out");
+}
+
+#[test]
+fn protocol_version_header_must_match_the_negotiated_one() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    let mut r = post(Some(&t), Some(&session), &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
+    r.headers_mut().insert(PROTOCOL_VERSION, HeaderValue::from_static("2025-06-18"));
+    let r = f.send(r);
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (400, jsonrpc::INVALID_REQUEST));
+}
+
+#[test]
+fn foreign_origin_is_403_before_authentication() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    for token in [None, Some(t.as_str())] {
+        let mut r = post(token, None, &init_body("2025-11-25"));
+        r.headers_mut().insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+        let r = f.send(r);
+        assert_eq!((r.status().as_u16(), rpc_error(&r)), (403, jsonrpc::INVALID_REQUEST));
+        assert!(r.headers().get(header::WWW_AUTHENTICATE).is_none());
+    }
+    assert_eq!(f.server.jwks_fetches(), 0);
+    let mut r = post(Some(&t), None, &init_body("2025-11-25"));
+    r.headers_mut().insert(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+    assert_eq!(f.send(r).status(), 200, "the server's own origin");
+}
+
+#[test]
+fn batches_are_refused_whole() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read mcp:write");
+    let session = f.initialize(&t);
+    let batch = json!([call_body("write_note", json!({"text": "a"})), call_body("admin_reset", json!({}))]);
+    let r = f.post(Some(&t), Some(&session), batch);
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (400, jsonrpc::INVALID_REQUEST));
+    assert_eq!(f.server.side_effects(), 0);
+}
+
+#[test]
+fn bad_input_gets_the_right_status_and_code() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    let raw = |ct: &str, bytes: &[u8]| {
+        http::Request::post(RS)
+            .header(header::CONTENT_TYPE, ct)
+            .header(header::AUTHORIZATION, format!("Bearer {t}"))
+            .header(SESSION_ID, session.as_str())
+            .body(Bytes::copy_from_slice(bytes))
+            .unwrap()
+    };
+    let cases: Vec<(Request, u16, Option<i64>)> = vec![
+        (raw("application/json", b"{\"jsonrpc\":"), 400, Some(jsonrpc::PARSE_ERROR)),
+        (
+            raw("application/json", b"{\"jsonrpc\":\"2.0\",\"id\":1,\"method\":\"\xff\xfe\"}"),
+            400,
+            Some(jsonrpc::PARSE_ERROR),
+        ),
+        (raw("application/json", b"42"), 400, Some(jsonrpc::INVALID_REQUEST)),
+        (raw("application/json", b"[]"), 400, Some(jsonrpc::INVALID_REQUEST)),
+        (
+            raw("application/json", br#"{"jsonrpc":"2.0","id":null,"method":"ping"}"#),
+            400,
+            Some(jsonrpc::INVALID_REQUEST),
+        ),
+        (
+            raw("text/plain", br#"{"jsonrpc":"2.0","id":1,"method":"ping"}"#),
+            415,
+            Some(jsonrpc::INVALID_REQUEST),
+        ),
+        (
+            raw("application/json; charset=utf-8", br#"{"jsonrpc":"2.0","id":1,"method":"nope"}"#),
+            200,
+            Some(jsonrpc::METHOD_NOT_FOUND),
+        ),
+        (
+            raw("application/json", br#"{"jsonrpc":"2.0","id":1,"method":"tools/call"}"#),
+            200,
+            Some(jsonrpc::INVALID_PARAMS),
+        ),
+        (
+            raw(
+                "application/json",
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"nope"}}"#,
+            ),
+            200,
+            Some(jsonrpc::INVALID_PARAMS),
+        ),
+        (
+            raw(
+                "application/json",
+                br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"echo","arguments":[]}}"#,
+            ),
+            200,
+            Some(jsonrpc::INVALID_PARAMS),
+        ),
+        (raw("application/json", br#"{"jsonrpc":"2.0","id":1,"result":{}}"#), 202, None),
+    ];
+    for (req, status, code) in cases {
+        let r = f.send(req);
+        assert_eq!(r.status(), status, "{}", text(&r));
+        if let Some(code) = code {
+            assert_eq!(rpc_error(&r), code);
+        }
+    }
+    let mut html_only = post(Some(&t), Some(&session), &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
+    html_only.headers_mut().insert(header::ACCEPT, HeaderValue::from_static("text/html"));
+    let r = f.send(html_only);
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (406, jsonrpc::INVALID_REQUEST));
+    for path in
+        ["http://127.0.0.1:9001/", "http://127.0.0.1:9001/mcp/", "http://127.0.0.1:9001/downstream/report"]
+    {
+        assert_eq!(f.send(request("GET", path, Some(&t), None)).status(), 404, "{path}");
+    }
+}
+
+#[test]
+fn tool_argument_errors_are_tool_results_without_effect() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read mcp:write");
+    let session = f.initialize(&t);
+    for (tool, args) in [
+        ("echo", json!({})),
+        ("write_note", json!({"text": 5})),
+        ("write_note", json!({"text": "a", "x": 1})),
+    ] {
+        let r = f.call(Some(&t), &session, tool, args);
+        assert_eq!(r.status(), 200);
+        assert!(tool_text(&r).1, "{}", text(&r));
+    }
+    assert_eq!(f.server.side_effects(), 0);
+}
+
+#[test]
+fn downstream_call_uses_the_servers_own_token() {
+    let mut f = Fixture::with_downstream();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    let r = f.call(Some(&t), &session, "fetch_report", json!({}));
+    let (report, is_error) = tool_text(&r);
+    assert!(!is_error, "{report}");
+    let report: Value = serde_json::from_str(&report).unwrap();
+    assert_eq!(report["requested_by"], json!({"sub": "rs-client", "client_id": "rs-client"}));
+
+    let seen = f.server.downstream_authorizations_seen().to_vec();
+    assert_eq!(seen.len(), 1);
+    assert!(seen[0].starts_with("Bearer ") && !seen[0].contains(&t), "the caller's token was forwarded");
+    let token_requests = || f.authority.fetched.iter().filter(|l| l.ends_with("/token")).count();
+    assert_eq!(token_requests(), 1);
+
+    // The second call reuses the cached downstream token.
+    f.call(Some(&t), &session, "fetch_report", json!({}));
+    assert_eq!(f.authority.fetched.iter().filter(|l| l.ends_with("/token")).count(), 1);
+    assert_eq!(f.server.downstream_authorizations_seen()[1], seen[0]);
+
+    // The caller's token is not accepted by the downstream API either.
+    let direct = f.send(request("GET", &format!("{DOWNSTREAM}/report"), Some(&t), None));
+    assert_eq!(direct.status(), 401);
+    assert_eq!(challenge(&direct).get("error"), Some("invalid_token"));
+    let r = f.send(request("GET", &format!("{DOWNSTREAM}/report"), None, None));
+    assert_eq!((r.status().as_u16(), challenge(&r).get("error")), (401, None));
+    assert_eq!(f.send(request("POST", &format!("{DOWNSTREAM}/report"), None, None)).status(), 405);
+}
+
+#[test]
+fn introspection_refuses_inactive_tokens() {
+    let mut f = Fixture::with(|c| {
+        c.introspection = Some(Introspection {
+            endpoint: format!("{ISS}/introspect"),
+            client_id: "rs-client".into(),
+            client_secret: "rs secret".into(),
+        })
+    });
+    let t = f.token("mcp:read");
+    assert_eq!(f.post(Some(&t), None, init_body("2025-11-25")).status(), 200);
+    f.authority.revoked.insert(t.clone());
+    let r = f.post(Some(&t), None, init_body("2025-11-25"));
+    assert_refused(&r, 401, Some("invalid_token"));
+    assert!(challenge(&r).get("error_description").unwrap().contains("revoked"));
+    let other = f.token("mcp:read mcp:write");
+    f.authority.introspection_down = true;
+    assert_refused(&f.post(Some(&other), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+    let introspections = f.authority.fetched.iter().filter(|l| l.ends_with("/introspect")).count();
+    assert_eq!(introspections, 3, "every request is introspected");
+}
+
+#[test]
+fn config_is_checked() {
+    let bad_tool = |c: &mut Config| c.tools.push(ToolConfig::new("rm_rf", "mcp:admin", "no"));
+    let dup = |c: &mut Config| c.tools.push(ToolConfig::new("echo", "mcp:read", "again"));
+    let two_scopes = |c: &mut Config| c.tools[0].required_scope = "mcp:read mcp:write".into();
+    let bad_resource = |c: &mut Config| c.resource = "mcp.example/mcp".into();
+    let no_as = |c: &mut Config| c.authorization_servers.clear();
+    for edit in [bad_tool, dup, two_scopes, bad_resource, no_as] {
+        let mut c = Config::new(RS, ISS);
+        edit(&mut c);
+        assert!(matches!(McpServer::new(c), Err(crate::Error::Config(_))));
+    }
+    let s = McpServer::new(Config::new("HTTP://127.0.0.1:9001/mcp/", ISS)).unwrap();
+    assert_eq!(s.config().resource, RS);
+}
+
+#[test]
+fn repeated_transport_headers_are_refused() {
+    let mut f = Fixture::new();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    let mut r = post(Some(&t), Some(&session), &json!({"jsonrpc": "2.0", "id": 1, "method": "ping"}));
+    r.headers_mut().append(SESSION_ID, HeaderValue::from_str(&session).unwrap());
+    let r = f.send(r);
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (400, jsonrpc::INVALID_REQUEST));
+    let mut r = post(Some(&t), None, &init_body("2025-11-25"));
+    r.headers_mut().append(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+    r.headers_mut().append(header::ORIGIN, HeaderValue::from_static("http://127.0.0.1:9001"));
+    let r = f.send(r);
+    assert_eq!((r.status().as_u16(), rpc_error(&r)), (403, jsonrpc::INVALID_REQUEST));
+}
+
+#[test]
+fn jwks_or_introspection_error_status_fails_closed() {
+    let mut f = Fixture::new();
+    f.authority.failing_status = Some(StatusCode::NOT_FOUND);
+    let t = f.token("mcp:read");
+    assert_refused(&f.post(Some(&t), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+
+    let mut f = Fixture::with(|c| {
+        c.introspection = Some(Introspection {
+            endpoint: format!("{ISS}/introspect"),
+            client_id: "rs-client".into(),
+            client_secret: "rs secret".into(),
+        })
+    });
+    let t = f.token("mcp:read");
+    assert_eq!(f.post(Some(&t), None, init_body("2025-11-25")).status(), 200);
+    f.authority.failing_status = Some(StatusCode::INTERNAL_SERVER_ERROR);
+    assert_refused(&f.post(Some(&t), None, init_body("2025-11-25")), 401, Some("invalid_token"));
+}
+
+#[test]
+fn downstream_failures_are_tool_errors_and_tokens_are_renewed() {
+    let mut f = Fixture::with_downstream();
+    let t = f.token("mcp:read");
+    let session = f.initialize(&t);
+    let token_requests = |f: &Fixture| f.authority.fetched.iter().filter(|l| l.ends_with("/token")).count();
+
+    f.authority.failing_status = Some(StatusCode::UNAUTHORIZED);
+    let (text, is_error) = tool_text(&f.call(Some(&t), &session, "fetch_report", json!({})));
+    assert!(is_error && text.contains("server_error"), "{text}");
+    assert!(f.server.downstream_authorizations_seen().is_empty());
+    f.authority.failing_status = None;
+
+    assert!(!tool_text(&f.call(Some(&t), &session, "fetch_report", json!({}))).1);
+    assert_eq!(token_requests(&f), 2);
+    // Close to expiry (300 s, 10 s margin) the cached token is replaced.
+    f.advance(295);
+    let t = f.token("mcp:read");
+    assert!(!tool_text(&f.call(Some(&t), &session, "fetch_report", json!({}))).1);
+    assert_eq!(token_requests(&f), 3);
+    let seen = f.server.downstream_authorizations_seen();
+    assert_ne!(seen[0], seen[1], "a fresh downstream token");
+
+    let r = f.call(Some(&t), &session, "fetch_report", json!({"unexpected": 1}));
+    assert!(tool_text(&r).1);
+    assert_eq!(token_requests(&f), 3, "bad arguments: nothing fetched");
+}
+
+#[test]
+fn hostile_input_never_gets_a_5xx() {
+    let mut f = Fixture::with_downstream();
+    let t = f.token("mcp:read mcp:write mcp:admin");
+    let session = f.initialize(&t);
+    let mut rng = ChaCha20Rng::seed_from_u64(99);
+    let paths = [
+        "/mcp",
+        "/mcp?x=%ff",
+        "/.well-known/oauth-protected-resource/mcp",
+        "/downstream/report",
+        "/%00",
+        "/",
+    ];
+    let methods = ["GET", "POST", "DELETE", "PATCH", "OPTIONS", "HEAD"];
+    let bodies: [&[u8]; 6] = [
+        b"",
+        b"\xff\xfe\x00",
+        br#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"write_note","arguments":{"text":{"a":1}}}}"#,
+        br#"{"jsonrpc":"2.0","id":[1],"method":"ping"}"#,
+        br#"[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]"#,
+        br#"{"jsonrpc":"2.0","id":9007199254740993,"method":"tools/call","params":{"name":"admin_reset"}}"#,
+    ];
+    for i in 0..300u32 {
+        let pick = |n: usize, rng: &mut ChaCha20Rng| (rng.next_u32() as usize) % n;
+        let mut b = http::Request::builder()
+            .method(methods[pick(methods.len(), &mut rng)])
+            .uri(format!("http://127.0.0.1:9001{}", paths[pick(paths.len(), &mut rng)]));
+        if i % 2 == 0 {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}")).header(SESSION_ID, session.as_str());
+        }
+        if i % 3 == 0 {
+            b = b.header(header::CONTENT_TYPE, "application/json");
+        }
+        let mut body = bodies[pick(bodies.len(), &mut rng)].to_vec();
+        if i % 5 == 0 {
+            let mut noise = vec![0u8; 16];
+            rng.fill_bytes(&mut noise);
+            body.extend(noise);
+        }
+        let r = f.send(b.body(Bytes::from(body)).unwrap());
+        assert!(r.status().as_u16() < 500, "request {i}: {}", r.status());
+    }
+}
+
+/// Does the mistake `d` show? Each probe returns true when the server committed it.
+fn probe(d: Defect, f: &mut Fixture) -> bool {
+    let init = || init_body("2025-11-25");
+    let good = f.claims("mcp:read");
+    let accepted = |f: &mut Fixture, claims_or_token: String| {
+        f.post(Some(&claims_or_token), None, init_body("2025-11-25")).status() == 200
+    };
+    match d {
+        Defect::SkipAudienceCheck => {
+            let t = f.sign(&AccessTokenClaims { aud: Audience::one("http://127.0.0.1:9002/mcp"), ..good });
+            accepted(f, t)
+        }
+        Defect::ScopeCheckAtConnectOnly => {
+            let t = f.token("mcp:read");
+            let session = f.initialize(&t);
+            f.call(Some(&t), &session, "write_note", json!({"text": "x"})).status() == 200
+        }
+        Defect::AcceptQueryToken => {
+            let mut r = post(None, None, &init());
+            *r.uri_mut() = format!("{RS}?access_token={}", f.token("mcp:read")).parse().unwrap();
+            f.send(r).status() == 200
+        }
+        Defect::AcceptAlgNone => accepted(f, encode_unsigned(&good)),
+        Defect::HmacKeyConfusion => {
+            let hmac = SigningKey::hmac("k1", &f.authority.key.public_key_bytes_for_confusion());
+            accepted(f, encode(&hmac, "at+jwt", &good).unwrap())
+        }
+        Defect::NoExpRequired => {
+            let now = f.now.unix_secs();
+            let expired =
+                f.sign(&AccessTokenClaims { exp: Some(now - 600), iat: Some(now - 1200), ..good.clone() });
+            let no_exp = f.sign(&AccessTokenClaims { exp: None, ..good });
+            accepted(f, expired) && accepted(f, no_exp)
+        }
+        Defect::NoTypCheck => {
+            let h = JoseHeader {
+                alg: "ES256".into(),
+                typ: Some("JWT".into()),
+                kid: Some("k1".into()),
+                crit: None,
+            };
+            accepted(f, encode_with_header(&f.authority.key, &h, &good).unwrap())
+        }
+        Defect::NoIssuerCheck => {
+            let t = f.sign(&AccessTokenClaims { iss: "http://127.0.0.1:9999".into(), ..good });
+            accepted(f, t)
+        }
+        Defect::NoSignatureCheck => {
+            let other = f.key(Algorithm::ES256, "k1");
+            accepted(f, good.sign(&other).unwrap())
+        }
+        Defect::SessionNotBound => {
+            let session = f.initialize(&f.token("mcp:read"));
+            let bob = f.sign(&AccessTokenClaims { sub: Some("bob".into()), ..good });
+            f.call(Some(&bob), &session, "echo", json!({"text": "x"})).status() == 200
+        }
+        Defect::SessionAsAuthentication => {
+            let session = f.initialize(&f.token("mcp:read"));
+            f.call(None, &session, "echo", json!({"text": "x"})).status() == 200
+        }
+        Defect::TokenPassthrough => {
+            let t = f.token("mcp:read");
+            let session = f.initialize(&t);
+            f.call(Some(&t), &session, "fetch_report", json!({}));
+            f.server.downstream_authorizations_seen().iter().any(|a| a.contains(&t))
+        }
+        Defect::JwksRefetchEveryUnknownKid => {
+            accepted(f, f.token("mcp:read"));
+            for kid in ["x1", "x2"] {
+                let stranger = f.key(Algorithm::ES256, kid);
+                accepted(f, good.sign(&stranger).unwrap());
+            }
+            f.server.jwks_fetches() > 1
+        }
+        Defect::ServerErrorOnBadToken => f.post(Some("garbage"), None, init()).status() == 500,
+        Defect::NoOriginCheck => {
+            let mut r = post(Some(&f.token("mcp:read")), None, &init());
+            r.headers_mut().insert(header::ORIGIN, HeaderValue::from_static("http://evil.example"));
+            f.send(r).status() == 200
+        }
+        Defect::PrmWrongResource => {
+            let r = f.send(request("GET", PRM_URL, None, None));
+            body(&r)["resource"] != RS
+        }
+        Defect::ChallengeWithoutResourceMetadata => {
+            let r = f.post(None, None, init());
+            challenge(&r).get("resource_metadata").is_none()
+                && f.send(request("GET", PRM_URL, None, None)).status() == 404
+        }
+        Defect::BatchSkipsScopeCheck => {
+            let t = f.token("mcp:read");
+            let session = f.initialize(&t);
+            let batch = json!([
+                call_body("echo", json!({"text": "a"})),
+                call_body("write_note", json!({"text": "b"}))
+            ]);
+            f.post(Some(&t), Some(&session), batch);
+            f.server.side_effects() > 0
+        }
+        Defect::PredictableSessionId => {
+            let t = f.token("mcp:read");
+            let (a, b) = (f.initialize(&t), f.initialize(&t));
+            (a.as_str(), b.as_str()) == ("session-1", "session-2")
+        }
+        other => panic!("{other} is not an MCP server defect"),
+    }
+}
+
+#[test]
+fn each_defect_flips_its_refusal() {
+    let mcp_defects: Vec<Defect> =
+        Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
+    assert_eq!(mcp_defects.len(), 19);
+    for d in mcp_defects {
+        let with = |defects: Defects| {
+            let mut f = Fixture::with_downstream();
+            let mut config = f.server.config().clone();
+            config.defects = defects;
+            f.server = McpServer::new(config).unwrap();
+            f
+        };
+        assert!(!probe(d, &mut with(Defects::none())), "the correct server commits {d}");
+        assert!(probe(d, &mut with(Defects::of([d]))), "{d} does not show");
+    }
+}
