@@ -52,252 +52,37 @@ macro_rules! step {
 }
 
 /// The authorization server scenarios.
+#[rustfmt::skip]
 pub fn scenarios() -> Vec<Scenario> {
     vec![
-        as_!(
-            "AS-CODE-01",
-            "an intercepted code cannot be redeemed without the verifier",
-            ["AS-01"],
-            Some("4.1"),
-            Must,
-            ["pkce", "code", "attack"],
-            code_interception
-        ),
-        as_!(
-            "AS-CODE-02",
-            "PKCE downgrade: a request stripped of its challenge gets no code",
-            ["AS-01"],
-            Some("4.8"),
-            Must,
-            ["pkce", "code", "attack"],
-            pkce_downgrade
-        ),
-        as_!(
-            "AS-CODE-03",
-            "code_challenge_method plain is refused",
-            ["AS-01"],
-            Some("4.8"),
-            Must,
-            ["pkce", "code"],
-            pkce_plain
-        ),
-        as_!(
-            "AS-CODE-04",
-            "a code injected into the attacker's session is refused",
-            ["AS-01"],
-            Some("4.5"),
-            Must,
-            ["pkce", "code", "attack"],
-            code_injection
-        ),
-        as_!(
-            "AS-CODE-05",
-            "a second redemption of a code is invalid_grant",
-            ["AS-01"],
-            Some("4.2"),
-            Must,
-            ["code", "replay"],
-            code_reuse
-        ),
-        as_!(
-            "AS-CODE-06",
-            "a second redemption revokes the tokens of the first",
-            ["AS-01"],
-            Some("4.2"),
-            Should,
-            ["code", "replay"],
-            code_reuse_revokes
-        ),
-        as_!(
-            "AS-CODE-07",
-            "a code is bound to its redirect URI",
-            ["AS-01"],
-            Some("4.1"),
-            Must,
-            ["code"],
-            code_redirect_binding
-        ),
+        as_!("AS-CODE-01", "an intercepted code cannot be redeemed without the verifier", ["AS-01"], Some("4.1"), Must, ["pkce", "code", "attack"], code_interception),
+        as_!("AS-CODE-02", "PKCE downgrade: a request stripped of its challenge gets no code", ["AS-01"], Some("4.8"), Must, ["pkce", "code", "attack"], pkce_downgrade),
+        as_!("AS-CODE-03", "code_challenge_method plain is refused", ["AS-01"], Some("4.8"), Must, ["pkce", "code"], pkce_plain),
+        as_!("AS-CODE-04", "a code injected into the attacker's session is refused", ["AS-01"], Some("4.5"), Must, ["pkce", "code", "attack"], code_injection),
+        as_!("AS-CODE-05", "a second redemption of a code is invalid_grant", ["AS-01"], Some("4.2"), Must, ["code", "replay"], code_reuse),
+        as_!("AS-CODE-06", "a second redemption revokes the tokens of the first", ["AS-01"], Some("4.2"), Should, ["code", "replay"], code_reuse_revokes),
+        as_!("AS-CODE-07", "a code is bound to its redirect URI", ["AS-01"], Some("4.1"), Must, ["code"], code_redirect_binding),
         as_!("AS-CODE-08", "a code expires", ["AS-01"], Some("4.2"), Must, ["code"], code_expiry),
-        as_!(
-            "AS-CODE-09",
-            "a code is bound to the client it was issued to",
-            ["AS-01"],
-            Some("4.5"),
-            Must,
-            ["code"],
-            code_client_binding
-        ),
-        as_!(
-            "AS-REFRESH-01",
-            "refresh tokens rotate and the old one dies",
-            ["AS-18"],
-            Some("4.14"),
-            Must,
-            ["refresh"],
-            refresh_rotation
-        ),
-        as_!(
-            "AS-REFRESH-02",
-            "stolen refresh token used first by the attacker: the family dies",
-            ["AS-18"],
-            Some("4.14"),
-            Must,
-            ["refresh", "attack"],
-            refresh_attacker_first
-        ),
-        as_!(
-            "AS-REFRESH-03",
-            "stolen refresh token replayed after the client: the family dies",
-            ["AS-18"],
-            Some("4.14"),
-            Must,
-            ["refresh", "attack"],
-            refresh_victim_first
-        ),
-        as_!(
-            "AS-REFRESH-04",
-            "one refresh token presented twice at once: one wins, the family dies",
-            ["AS-18"],
-            Some("4.14"),
-            Must,
-            ["refresh", "attack"],
-            refresh_concurrent
-        ),
-        as_!(
-            "AS-REFRESH-05",
-            "a refresh token presented by another client is refused",
-            ["AS-18"],
-            Some("4.14"),
-            Must,
-            ["refresh", "attack"],
-            refresh_other_client
-        ),
-        as_!(
-            "AS-REFRESH-06",
-            "a refresh cannot widen the scope",
-            ["AS-18", "AS-01"],
-            Some("4.14"),
-            Must,
-            ["refresh", "scope"],
-            refresh_scope_widening
-        ),
-        as_!(
-            "AS-REFRESH-07",
-            "a refresh cannot change the resource",
-            ["AS-18", "AS-01"],
-            Some("4.14"),
-            Must,
-            ["refresh", "audience"],
-            refresh_resource_change
-        ),
-        as_!(
-            "AS-SCOPE-01",
-            "scope added at the token request is not granted",
-            ["AS-01"],
-            None,
-            Must,
-            ["scope"],
-            token_request_scope
-        ),
-        as_!(
-            "AS-SCOPE-02",
-            "DCR cannot register scopes beyond the policy",
-            ["AS-04", "AS-01"],
-            None,
-            Must,
-            ["scope", "registration"],
-            registration_scope
-        ),
-        as_!(
-            "AS-SCOPE-03",
-            "a scope the client may not have is never granted",
-            ["AS-01"],
-            None,
-            Must,
-            ["scope"],
-            authorization_scope
-        ),
-        as_!(
-            "AS-REDIR-01",
-            "redirect URIs match exactly (loopback port aside)",
-            ["AS-20"],
-            Some("4.1"),
-            Must,
-            ["redirect"],
-            redirect_exact_match
-        ),
-        as_!(
-            "AS-REDIR-02",
-            "unknown client or redirect URI: error page, no redirect",
-            ["AS-21"],
-            Some("4.11"),
-            Must,
-            ["redirect"],
-            open_redirect_on_error
-        ),
-        as_!(
-            "AS-FRONT-01",
-            "authorization responses return state unchanged and iss",
-            ["AS-01"],
-            Some("4.4"),
-            Must,
-            ["front-channel"],
-            state_and_iss
-        ),
-        as_!(
-            "AS-FRONT-02",
-            "the login POST is answered with 303, not 307",
-            ["AS-01"],
-            Some("4.12"),
-            Must,
-            ["front-channel"],
-            login_redirect_status
-        ),
-        as_!(
-            "AS-FRONT-03",
-            "the consent page cannot be framed",
-            ["AS-25"],
-            Some("4.16"),
-            Must,
-            ["front-channel"],
-            consent_framing
-        ),
-        as_!(
-            "AS-TOKEN-01",
-            "token responses carry Cache-Control: no-store",
-            ["AS-01"],
-            None,
-            Must,
-            ["token"],
-            token_no_store
-        ),
-        as_!(
-            "AS-TOKEN-02",
-            "access tokens are short-lived",
-            ["AS-17"],
-            None,
-            Should,
-            ["token"],
-            short_lived_tokens
-        ),
-        as_!(
-            "AS-TOKEN-03",
-            "implicit and password grants are refused",
-            ["AS-01"],
-            None,
-            Must,
-            ["token"],
-            legacy_grants
-        ),
-        as_!(
-            "AS-RES-01",
-            "unknown resource is invalid_target; aud is the requested resource",
-            ["AS-01"],
-            Some("4.10"),
-            Must,
-            ["audience"],
-            resource_binding
-        ),
+        as_!("AS-CODE-09", "a code is bound to the client it was issued to", ["AS-01"], Some("4.5"), Must, ["code"], code_client_binding),
+        as_!("AS-REFRESH-01", "refresh tokens rotate and the old one dies", ["AS-18"], Some("4.14"), Must, ["refresh"], refresh_rotation),
+        as_!("AS-REFRESH-02", "stolen refresh token used first by the attacker: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_attacker_first),
+        as_!("AS-REFRESH-03", "stolen refresh token replayed after the client: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_victim_first),
+        as_!("AS-REFRESH-04", "one refresh token presented twice at once: one wins, the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_concurrent),
+        as_!("AS-REFRESH-05", "a refresh token presented by another client is refused", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_other_client),
+        as_!("AS-REFRESH-06", "a refresh cannot widen the scope", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "scope"], refresh_scope_widening),
+        as_!("AS-REFRESH-07", "a refresh cannot change the resource", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "audience"], refresh_resource_change),
+        as_!("AS-SCOPE-01", "scope added at the token request is not granted", ["AS-01"], None, Must, ["scope"], token_request_scope),
+        as_!("AS-SCOPE-02", "DCR cannot register scopes beyond the policy", ["AS-04", "AS-01"], None, Must, ["scope", "registration"], registration_scope),
+        as_!("AS-SCOPE-03", "a scope the client may not have is never granted", ["AS-01"], None, Must, ["scope"], authorization_scope),
+        as_!("AS-REDIR-01", "redirect URIs match exactly (loopback port aside)", ["AS-20"], Some("4.1"), Must, ["redirect"], redirect_exact_match),
+        as_!("AS-REDIR-02", "unknown client or redirect URI: error page, no redirect", ["AS-21"], Some("4.11"), Must, ["redirect"], open_redirect_on_error),
+        as_!("AS-FRONT-01", "authorization responses return state unchanged and iss", ["AS-01"], Some("4.4"), Must, ["front-channel"], state_and_iss),
+        as_!("AS-FRONT-02", "the login POST is answered with 303, not 307", ["AS-01"], Some("4.12"), Must, ["front-channel"], login_redirect_status),
+        as_!("AS-FRONT-03", "the consent page cannot be framed", ["AS-25"], Some("4.16"), Must, ["front-channel"], consent_framing),
+        as_!("AS-TOKEN-01", "token responses carry Cache-Control: no-store", ["AS-01"], None, Must, ["token"], token_no_store),
+        as_!("AS-TOKEN-02", "access tokens are short-lived", ["AS-17"], None, Should, ["token"], short_lived_tokens),
+        as_!("AS-TOKEN-03", "implicit and password grants are refused", ["AS-01"], None, Must, ["token"], legacy_grants),
+        as_!("AS-RES-01", "unknown resource is invalid_target; aud is the requested resource", ["AS-01"], Some("4.10"), Must, ["audience"], resource_binding),
     ]
 }
 
@@ -444,10 +229,13 @@ fn claims(token: &str) -> Option<AccessTokenClaims> {
 fn live_tokens(w: &mut World, named: &[(&str, String)]) -> Result<Vec<String>, Check> {
     let mut live = vec![];
     for (name, token) in named {
-        match w.introspect(token)["active"].as_bool() {
-            Some(true) => live.push(name.to_string()),
-            Some(false) => {}
-            None => return Err(Check::Undecided(format!("introspection of {name} failed"))),
+        let active = w.introspect(token)["active"].as_bool();
+        let Some(active) = active else {
+            return Err(Check::Undecided(format!("introspection of {name} failed")));
+        };
+        w.note(&format!("{name}: active {active}"));
+        if active {
+            live.push(name.to_string());
         }
     }
     Ok(live)
@@ -522,12 +310,12 @@ fn code_interception(w: &mut World) -> Check {
     for (client_id, verifier) in
         [(EVIL_APP, None), (EVIL_APP, Some(ATTACKER_VERIFIER)), (APP, None), (APP, Some(ATTACKER_VERIFIER))]
     {
+        let how = if verifier.is_some() { "with a guessed code_verifier" } else { "without code_verifier" };
+        let what = format!("the stolen code as {client_id} {how}");
+        w.note(&what);
         let r =
             redeem(w, "attacker", &stolen, &[("client_id", Some(client_id)), ("code_verifier", verifier)]);
-        let how = if verifier.is_some() { "with a guessed code_verifier" } else { "without code_verifier" };
-        if let v @ Check::Violated(_) =
-            expect_error(&r, "invalid_grant", &format!("the stolen code as {client_id} {how}"))
-        {
+        if let v @ Check::Violated(_) = expect_error(&r, "invalid_grant", &what) {
             return v;
         }
     }
