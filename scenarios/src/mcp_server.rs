@@ -705,7 +705,7 @@ fn no_passthrough(w: &mut World) -> Check {
     if status(&r) != 200 {
         return Check::Undecided(format!("fetch_report failed: {}", describe(&r)));
     }
-    let seen = w.mcp_server().downstream_authorizations_seen().to_vec();
+    let seen = w.downstream_authorizations_seen();
     if seen.is_empty() {
         return Check::Undecided(format!("the downstream API at {DOWNSTREAM} saw no request"));
     }

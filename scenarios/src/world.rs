@@ -5,13 +5,14 @@
 //! | origin | what |
 //! |---|---|
 //! | `https://as.example` | the trusted authorization server |
-//! | `https://mcp.example/mcp` | MCP server A (the usual target) and its downstream API at `/downstream` |
+//! | `https://mcp.example/mcp` | MCP server A (the usual target) |
+//! | `https://api.example/downstream` | the downstream API server A calls with its own token |
 //! | `https://other.example/mcp` | MCP server B, trusting the same AS |
 //! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
 
 use bytes::Bytes;
 use mcp_authz_harness::sim::Sim;
-use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
+use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
 use mcp_authz_reference::client::token::token_request;
 use mcp_authz_reference::client::{
@@ -19,10 +20,13 @@ use mcp_authz_reference::client::{
 };
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
+use mcp_authz_reference::jwt::KeySet;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
 use mcp_authz_reference::{Error, bearer};
 use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
 use std::time::Duration;
 
 /// The trusted issuer.
@@ -34,7 +38,9 @@ pub const MCP_ORIGIN: &str = "https://mcp.example";
 /// MCP server B.
 pub const OTHER_MCP: &str = "https://other.example/mcp";
 /// The downstream API MCP server A calls with its own token.
-pub const DOWNSTREAM: &str = "https://mcp.example/downstream";
+pub const DOWNSTREAM: &str = "https://api.example/downstream";
+/// The downstream API's origin.
+pub const DOWNSTREAM_ORIGIN: &str = "https://api.example";
 /// The attacker's origin.
 pub const EVIL: &str = "https://evil.example";
 /// The honest public client's redirect URI (a native app on loopback).
@@ -49,6 +55,8 @@ pub struct World {
     pub sim: Sim,
     /// The defects injected in this run.
     pub defects: Defects,
+    /// The `Authorization` headers the downstream API received.
+    downstream_seen: Rc<RefCell<Vec<String>>>,
 }
 
 impl World {
@@ -87,7 +95,14 @@ impl World {
             client_name: Some("MCP server A".into()),
         });
         let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
+        let keys = KeySet::from_jwks(&authorization_server.jwks())?;
         sim.add_service(AS, authorization_server);
+        let downstream_seen = Rc::new(RefCell::new(Vec::new()));
+        let mut validator = Validator::new(AS, DOWNSTREAM, keys);
+        // A plain function host has no clock: the API checks signature, issuer and
+        // audience, and tolerates any time skew.
+        validator.leeway_secs = 10 * 365 * 86_400;
+        sim.add_fn(DOWNSTREAM_ORIGIN, downstream_api(validator, Rc::clone(&downstream_seen)));
         for (url, downstream) in [(MCP, true), (OTHER_MCP, false)] {
             let mut config = mcp_server::Config::new(url.to_string(), AS.to_string());
             config.defects = defects.clone();
@@ -102,7 +117,12 @@ impl World {
             let origin = url.trim_end_matches("/mcp");
             sim.add_service(origin, McpServer::new(config)?);
         }
-        Ok(World { sim, defects: defects.clone() })
+        Ok(World { sim, defects: defects.clone(), downstream_seen })
+    }
+
+    /// The `Authorization` header values the downstream API has received.
+    pub fn downstream_authorizations_seen(&self) -> Vec<String> {
+        self.downstream_seen.borrow().clone()
     }
 
     /// True when `d` is injected.
@@ -261,6 +281,28 @@ impl World {
     /// A trace note.
     pub fn note(&mut self, s: &str) {
         self.sim.note(s);
+    }
+}
+
+/// The downstream API: records every `Authorization` header, answers 200 to a token
+/// whose audience is the API, 401 otherwise.
+fn downstream_api(validator: Validator, seen: Rc<RefCell<Vec<String>>>) -> impl FnMut(Request) -> Response {
+    move |req| {
+        let auth = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        seen.borrow_mut().push(auth.to_string());
+        let ok = bearer::bearer_token(req.headers())
+            .ok()
+            .flatten()
+            .is_some_and(|t| validator.validate(&t, mcp_authz_harness::sim::EPOCH).is_ok());
+        let mut r = Response::new(Bytes::from(if ok {
+            r#"{"report":"quarterly numbers"}"#
+        } else {
+            r#"{"error":"invalid_token"}"#
+        }));
+        *r.status_mut() = if ok { http::StatusCode::OK } else { http::StatusCode::UNAUTHORIZED };
+        r.headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        r
     }
 }
 

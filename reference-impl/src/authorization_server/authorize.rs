@@ -325,7 +325,10 @@ impl AuthorizationServer {
             }
             other => Err(Rejection::new(
                 "invalid_request",
-                format!("code_challenge_method: received {other:?}, expected `S256`"),
+                match other {
+                    Some(m) => format!("code_challenge_method: received `{m}`, expected `S256`"),
+                    None => "code_challenge_method: missing (the default is plain), expected `S256`".into(),
+                },
             )),
         }
     }

@@ -200,7 +200,7 @@ impl AuthorizationServer {
                     self.revoke_family(family, env.now);
                 }
                 return Err(invalid_grant(
-                    "authorization code was already used; the tokens issued from it are revoked",
+                    "authorization code was already used; the tokens issued from it are revoked (introspection reports them inactive)",
                 ));
             }
         }
