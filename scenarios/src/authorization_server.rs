@@ -558,6 +558,17 @@ fn location(r: &FetchResult) -> Option<String> {
     r.headers().get(http::header::LOCATION)?.to_str().ok().map(String::from)
 }
 
+/// Holds when `r` is an error page: a 4xx without `Location`.
+fn expect_error_page(r: &FetchResult, what: &str) -> Check {
+    let status = r.as_ref().map_or(0, |r| r.status().as_u16());
+    match location(r) {
+        Some(l) => Check::Violated(format!("{what}: expected an error page, got HTTP {status} to {l}")),
+        None => Check::expect((400..500).contains(&status), || {
+            format!("{what}: expected an error page (4xx), got {}", describe(r))
+        }),
+    }
+}
+
 fn redirect_exact_match(w: &mut World) -> Check {
     let variants = [
         ("extra path", "https://app.example/callback/x"),
@@ -574,10 +585,8 @@ fn redirect_exact_match(w: &mut World) -> Check {
     for (what, uri) in variants {
         let r =
             w.sim.get("browser:victim", &authorization_url(APP, VERIFIER, &[("redirect_uri", Some(uri))]));
-        if let Some(l) = location(&r) {
-            return Check::Violated(format!(
-                "redirect_uri {uri} ({what}): expected an error page, got a redirect to {l}"
-            ));
+        if let v @ Check::Violated(_) = expect_error_page(&r, &format!("redirect_uri {uri} ({what})")) {
+            return v;
         }
     }
     let loopback = "http://127.0.0.1:40123/callback";
@@ -601,8 +610,8 @@ fn open_redirect_on_error(w: &mut World) -> Check {
             "browser:victim",
             &authorization_url(client_id, VERIFIER, &[("redirect_uri", Some(&target))]),
         );
-        if let Some(l) = location(&r) {
-            return Check::Violated(format!("{what}: expected an error page, got a redirect to {l}"));
+        if let v @ Check::Violated(_) = expect_error_page(&r, what) {
+            return v;
         }
     }
     Check::Holds
