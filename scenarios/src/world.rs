@@ -14,7 +14,10 @@ use bytes::Bytes;
 use mcp_authz_harness::sim::Sim;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
-use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient, PublicClientConfig};
+use mcp_authz_reference::client::token::token_request;
+use mcp_authz_reference::client::{
+    ClientAuth, ClientStep, Operation, Outcome, PublicClient, PublicClientConfig,
+};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::KeySet;
@@ -254,6 +257,20 @@ impl World {
         let op = Operation::CallTool { name: "echo".into(), arguments: json!({"text": "hi"}) };
         self.run_client(name, &mut client, op)?;
         Ok(client)
+    }
+
+    /// What the AS says about `token` (RFC 7662 introspection, asked as MCP server A's
+    /// client `mcp-server`): the response, or `Value::Null` when introspection fails.
+    pub fn introspect(&mut self, token: &str) -> Value {
+        let auth = ClientAuth::SecretBasic(RS_SECRET.into());
+        let url = format!("{AS}/introspect");
+        let req = self.sim.env_for("introspect", |env| {
+            token_request(&url, RS_CLIENT_ID, &auth, AS, &[("token", token)], env)
+        });
+        match req.map(|req| self.send(RS_CLIENT_ID, req)) {
+            Ok(Ok(r)) if r.status() == 200 => serde_json::from_slice(r.body()).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
     }
 
     /// Moves the clock.
