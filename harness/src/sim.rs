@@ -324,19 +324,31 @@ impl Sim {
     /// and the interceptor applied, and returns the answer.
     pub fn send(&mut self, from: &str, mut req: Request) -> FetchResult {
         let url = req.uri().to_string();
-        let Some(to) = origin_of(req.uri()) else {
+        let Some(mut to) = origin_of(req.uri()) else {
             return Err(FetchError { url, reason: "not an absolute url".into() });
         };
         self.messages += 1;
         let channel = Channel::classify(from, &req);
         let latency = 1 + self.rng.next_u64() % 20;
         self.now = self.now.plus(Duration::from_millis(latency));
-        let line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
+        let mut line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
         let msg = Message { from: from.to_string(), to: to.clone(), channel, at: self.now };
 
         if let Some((channels, icpt)) = &mut self.interceptor {
             if channels.contains(&channel) {
+                let before = (req.uri().clone(), req.headers().clone(), req.body().clone());
                 match icpt.on_request(&msg, &mut req) {
+                    Verdict::Pass
+                        if before != (req.uri().clone(), req.headers().clone(), req.body().clone()) =>
+                    {
+                        // Show what is delivered, and where.
+                        to = origin_of(req.uri()).unwrap_or(to);
+                        line = format!(
+                            "{from} -> {to} {} {} [rewritten by adversary]",
+                            req.method(),
+                            path_and_query(&req)
+                        );
+                    }
                     Verdict::Pass => {}
                     Verdict::Drop => {
                         let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
@@ -632,6 +644,9 @@ mod tests {
         assert_eq!(&r.body()[..], b"/.well-known/oauth-protected-resource");
         assert_eq!(seen.get(), 3);
         assert!(sim.trace().contains("dropped by adversary"));
+        assert!(
+            sim.trace().contains("c -> https://a.example GET /rewritten [rewritten by adversary] <- 200")
+        );
     }
 
     /// A service that answers every request by fetching from another host.
