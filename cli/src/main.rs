@@ -11,7 +11,7 @@ use mcp_authz_harness::stack::{Stack, StackOptions};
 use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
-use mcp_authz_scenarios::{catalog, run_case};
+use mcp_authz_scenarios::{catalog, explore, run_case};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -138,6 +138,52 @@ enum Command {
         #[arg(long, short)]
         verbose: bool,
     },
+    /// Explore random interleavings of honest flows, attacks and faults in the simulator,
+    /// checking safety invariants after every step.
+    ///
+    /// A violation is shrunk and written as a case file (`mcp-authz replay FILE` re-runs
+    /// it). Exit status: 0 when nothing is violated, 1 on a violation, 2 on an error.
+    Explore {
+        /// Stop after this much wall-clock time (`90s`, `5m`); the default when
+        /// `--cases` is not given is 60s.
+        #[arg(long, conflicts_with = "cases")]
+        budget: Option<String>,
+        /// Stop after this many cases.
+        #[arg(long)]
+        cases: Option<u64>,
+        /// The root seed: the same seed explores the same cases.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Inject this defect into the reference roles (repeatable).
+        #[arg(long = "defect", value_name = "NAME")]
+        defects: Vec<String>,
+        /// Explore only shard K of N of the seed space (e.g. `2/8`), for CI matrices.
+        #[arg(long, default_value = "1/1")]
+        shard: String,
+        /// Longest action sequence drawn per case.
+        #[arg(long, default_value_t = 16)]
+        max_actions: usize,
+        /// Where shrunk case files are written.
+        #[arg(long, default_value = "explore-cases")]
+        out: std::path::PathBuf,
+        /// Output format of the summary.
+        #[arg(long, value_enum, default_value_t = ListFormat::Text)]
+        format: ListFormat,
+    },
+    /// Re-run a case file written by `explore` and print its trace.
+    Replay {
+        /// The case file (JSON).
+        file: std::path::PathBuf,
+    },
+    /// Combine the JSON reports of several `explore --shard` runs into one.
+    Merge {
+        /// The reports (`explore --format json` output).
+        #[arg(required = true)]
+        reports: Vec<std::path::PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ListFormat::Json)]
+        format: ListFormat,
+    },
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -263,7 +309,116 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
+        Command::Explore { budget, cases, seed, defects, shard, max_actions, out, format } => {
+            let budget = match (&budget, cases) {
+                (Some(b), _) => Some(parse_duration(b)?),
+                (None, None) => Some(Duration::from_secs(60)),
+                (None, Some(_)) => None,
+            };
+            let mut settings = explore::Settings { seed, max_actions, ..explore::Settings::default() };
+            settings.shard = shard.parse()?;
+            for name in &defects {
+                settings.defects.insert(name.parse::<Defect>()?);
+            }
+            explore_cmd(settings, budget, cases, &out, format)
+        }
+        Command::Replay { file } => {
+            let text =
+                std::fs::read_to_string(&file).with_context(|| format!("reading {}", file.display()))?;
+            let case = explore::case::Case::from_json(&text)?;
+            let (outcome, as_recorded) = case.replay()?;
+            let _ = std::io::stdout().lock().write_all(outcome.trace.as_bytes());
+            match &outcome.violation {
+                Some(v) => say!(
+                    "violation {} [{}] after step {}: {}",
+                    v.invariant,
+                    v.requirements.join(","),
+                    v.step,
+                    v.detail
+                ),
+                None => say!("no violation"),
+            }
+            if !as_recorded {
+                say!("differs from the case file, which expects {:?}", case.expect);
+            }
+            Ok(if outcome.violation.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
+        }
+        Command::Merge { reports, format } => {
+            let mut all = Vec::new();
+            for path in &reports {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+                let r: explore::Report = serde_json::from_str(&text)
+                    .with_context(|| format!("{} is not an explore report", path.display()))?;
+                all.push(r);
+            }
+            let merged = explore::Report::merge(all)?;
+            match format {
+                ListFormat::Json => say!("{}", serde_json::to_string_pretty(&merged)?),
+                ListFormat::Text => say!("{}", merged.text()),
+            }
+            Ok(if merged.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
+        }
     }
+}
+
+/// `90s`, `5m`, `1h` or plain seconds.
+fn parse_duration(s: &str) -> anyhow::Result<Duration> {
+    let (digits, unit) =
+        s.trim().split_at(s.trim().find(|c: char| !c.is_ascii_digit()).unwrap_or(s.trim().len()));
+    let n: u64 =
+        digits.parse().with_context(|| format!("--budget `{s}`: expected a number with s, m or h"))?;
+    let secs = match unit {
+        "" | "s" => n,
+        "m" => n * 60,
+        "h" => n * 3600,
+        _ => anyhow::bail!("--budget `{s}`: unit `{unit}`, expected s, m or h"),
+    };
+    Ok(Duration::from_secs(secs))
+}
+
+fn explore_cmd(
+    settings: explore::Settings,
+    budget: Option<Duration>,
+    cases: Option<u64>,
+    out: &std::path::Path,
+    format: ListFormat,
+) -> anyhow::Result<ExitCode> {
+    // The wall clock reads here only: the budget and the progress line; the exploration
+    // itself runs on the simulator's virtual clock.
+    #[allow(clippy::disallowed_methods)]
+    let started = std::time::Instant::now();
+    let tty = std::io::stderr().is_terminal();
+    let mut explorer = explore::Explorer::new(settings);
+    let mut report = explore::explore(
+        &mut explorer,
+        cases,
+        |_| budget.is_none_or(|b| started.elapsed() < b),
+        |r| {
+            if tty {
+                let rate = r.flows as f64 / started.elapsed().as_secs_f64().max(1e-3);
+                eprint!("\rcases {}  flows/s {rate:.0}  violations {}   ", r.cases, r.violations.len());
+            }
+        },
+    )?;
+    if tty {
+        eprintln!();
+    }
+    if !report.violations.is_empty() {
+        std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    }
+    for f in &mut report.violations {
+        let path = out.join(format!("{}-case-{}.json", f.violation.invariant.to_lowercase(), f.case_number));
+        std::fs::write(&path, f.case.to_json()).with_context(|| format!("writing {}", path.display()))?;
+        f.case_file = Some(path.display().to_string());
+    }
+    match format {
+        ListFormat::Json => say!("{}", serde_json::to_string_pretty(&report)?),
+        ListFormat::Text => {
+            let _ = std::io::stdout().lock().write_all(report.text().as_bytes());
+        }
+    }
+    Ok(if report.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
 fn run_catalog(

@@ -11,6 +11,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod explore;
 pub mod world;
 
 mod authorization_server;

@@ -1,0 +1,295 @@
+//! What an explored case is made of, as data: the topology (how many honest clients,
+//! which attackers with which capabilities) and the actions, honest and hostile, with the
+//! proptest strategies that draw them.
+//!
+//! Actions name clients, attackers and loot by small numbers taken modulo what exists
+//! when the action runs, so every subsequence of a case is still a valid case: proptest
+//! can shrink by deleting actions.
+
+use crate::world::{MCP, OTHER_MCP};
+use proptest::prelude::*;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One of the two MCP servers of the world.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Server {
+    /// MCP server A (`https://mcp.example/mcp`), with the downstream `fetch_report` tool.
+    A,
+    /// MCP server B (`https://other.example/mcp`).
+    B,
+}
+
+impl Server {
+    /// The server's canonical URI.
+    pub fn url(self) -> &'static str {
+        match self {
+            Server::A => MCP,
+            Server::B => OTHER_MCP,
+        }
+    }
+
+    /// The server whose canonical URI is `url`.
+    pub fn of_url(url: &str) -> Option<Server> {
+        [Server::A, Server::B].into_iter().find(|s| s.url() == url)
+    }
+}
+
+/// A tool of the MCP servers, with the scope a call needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum Tool {
+    /// `echo` (mcp:read).
+    Echo,
+    /// `write_note` (mcp:write).
+    WriteNote,
+    /// `admin_reset` (mcp:admin).
+    AdminReset,
+    /// `fetch_report` (mcp:read; server A calls the downstream API).
+    FetchReport,
+}
+
+impl Tool {
+    /// The tool's name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Tool::Echo => "echo",
+            Tool::WriteNote => "write_note",
+            Tool::AdminReset => "admin_reset",
+            Tool::FetchReport => "fetch_report",
+        }
+    }
+
+    /// The tool named `name`.
+    pub fn named(name: &str) -> Option<Tool> {
+        [Tool::Echo, Tool::WriteNote, Tool::AdminReset, Tool::FetchReport]
+            .into_iter()
+            .find(|t| t.name() == name)
+    }
+
+    /// The scope a `tools/call` of it needs.
+    pub fn required_scope(self) -> &'static str {
+        match self {
+            Tool::Echo | Tool::FetchReport => "mcp:read",
+            Tool::WriteNote => "mcp:write",
+            Tool::AdminReset => "mcp:admin",
+        }
+    }
+
+    /// Arguments that fit the tool's input schema.
+    pub fn arguments(self) -> serde_json::Value {
+        match self {
+            Tool::Echo | Tool::WriteNote => serde_json::json!({"text": "hi"}),
+            Tool::AdminReset | Tool::FetchReport => serde_json::json!({}),
+        }
+    }
+}
+
+/// What an attacker can see and do (a point of the attacker lattice of the design).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Reads (and may intercept) authorization responses on the front channel: codes.
+    pub front_channel: bool,
+    /// Reads requests to MCP servers: access tokens and session ids.
+    pub resource: bool,
+    /// Reads token requests (after delivery): codes with their verifiers, refresh tokens.
+    pub token_requests: bool,
+    /// Registers a client of its own and completes its own authorizations.
+    pub own_client: bool,
+}
+
+/// The parties of a case. The servers are the fixed ones of [`crate::World`]: one
+/// authorization server, MCP servers A and B, the downstream API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Topology {
+    /// Number of honest public clients (1–3), named `honest0`…
+    pub honest_clients: u8,
+    /// The attackers (0–2), named `attacker0`… (their own client is `mallory0`…).
+    pub attackers: Vec<Capabilities>,
+}
+
+/// A network condition set by an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FaultProfile {
+    /// A perfect network.
+    Calm,
+    /// Each message: 4 % drop, 4 % 503, 4 % duplicate, 4 % delay, 4 % reorder.
+    Flaky,
+}
+
+/// One step of a case.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Action {
+    /// An honest client calls a tool; on the way it discovers, registers, authorizes,
+    /// exchanges the code, refreshes or steps up as it needs.
+    Call {
+        /// Which honest client (modulo their number).
+        client: u8,
+        /// Where.
+        server: Server,
+        /// Which tool.
+        tool: Tool,
+    },
+    /// An honest client refreshes its access token.
+    Refresh {
+        /// Which honest client.
+        client: u8,
+    },
+    /// An honest client revokes its refresh token (RFC 7009).
+    Revoke {
+        /// Which honest client.
+        client: u8,
+    },
+    /// Time passes.
+    Wait {
+        /// Seconds (up to 900: past the 600 s access-token lifetime).
+        secs: u16,
+    },
+    /// The network changes.
+    Network {
+        /// The new condition.
+        faults: FaultProfile,
+    },
+    /// The attacker intercepts the next authorization response on the front channel:
+    /// it keeps the code, the client gets `error=access_denied`.
+    InterceptNextCode {
+        /// Which attacker (modulo their number).
+        attacker: u8,
+    },
+    /// The attacker redeems a code it saw, as the client it was issued to, with a
+    /// `code_verifier` of its own.
+    RedeemCode {
+        /// Which attacker.
+        attacker: u8,
+        /// Which code of its loot (modulo).
+        loot: u8,
+    },
+    /// The attacker replays a token request it saw, byte for byte.
+    ReplayTokenRequest {
+        /// Which attacker.
+        attacker: u8,
+        /// Which request of its loot.
+        loot: u8,
+    },
+    /// The attacker refreshes with a refresh token it saw, as the client it belongs to.
+    RefreshStolen {
+        /// Which attacker.
+        attacker: u8,
+        /// Which refresh token of its loot.
+        loot: u8,
+    },
+    /// The attacker calls a tool with an access token it saw, at any server.
+    ReplayToken {
+        /// Which attacker.
+        attacker: u8,
+        /// Which access token of its loot.
+        loot: u8,
+        /// Where it presents it.
+        server: Server,
+        /// Which tool.
+        tool: Tool,
+    },
+    /// The attacker's own client calls a tool, with its own registration and consent.
+    OwnFlow {
+        /// Which attacker.
+        attacker: u8,
+        /// Where.
+        server: Server,
+        /// Which tool.
+        tool: Tool,
+    },
+    /// The attacker calls a tool in a session id it saw, with its own token.
+    HijackSession {
+        /// Which attacker.
+        attacker: u8,
+        /// Which session of its loot.
+        loot: u8,
+        /// Which tool.
+        tool: Tool,
+    },
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Action::Call { client, server, tool } => {
+                write!(f, "honest{client} calls {} at {server:?}", tool.name())
+            }
+            Action::Refresh { client } => write!(f, "honest{client} refreshes"),
+            Action::Revoke { client } => write!(f, "honest{client} revokes its refresh token"),
+            Action::Wait { secs } => write!(f, "{secs} s pass"),
+            Action::Network { faults } => write!(f, "network becomes {faults:?}"),
+            Action::InterceptNextCode { attacker } => {
+                write!(f, "attacker{attacker} intercepts the next code")
+            }
+            Action::RedeemCode { attacker, loot } => {
+                write!(f, "attacker{attacker} redeems stolen code #{loot}")
+            }
+            Action::ReplayTokenRequest { attacker, loot } => {
+                write!(f, "attacker{attacker} replays token request #{loot}")
+            }
+            Action::RefreshStolen { attacker, loot } => {
+                write!(f, "attacker{attacker} refreshes with stolen refresh token #{loot}")
+            }
+            Action::ReplayToken { attacker, loot, server, tool } => {
+                write!(
+                    f,
+                    "attacker{attacker} calls {} at {server:?} with stolen access token #{loot}",
+                    tool.name()
+                )
+            }
+            Action::OwnFlow { attacker, server, tool } => {
+                write!(f, "attacker{attacker}'s own client calls {} at {server:?}", tool.name())
+            }
+            Action::HijackSession { attacker, loot, tool } => {
+                write!(f, "attacker{attacker} calls {} in stolen session #{loot}", tool.name())
+            }
+        }
+    }
+}
+
+fn server() -> impl Strategy<Value = Server> {
+    prop_oneof![Just(Server::A), Just(Server::B)]
+}
+
+fn tool() -> impl Strategy<Value = Tool> {
+    prop_oneof![Just(Tool::Echo), Just(Tool::WriteNote), Just(Tool::AdminReset), Just(Tool::FetchReport)]
+}
+
+/// Topologies: 1–3 honest clients, 0–2 attackers with drawn capabilities.
+pub fn topology() -> impl Strategy<Value = Topology> {
+    let capabilities = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
+        |(front_channel, resource, token_requests, own_client)| Capabilities {
+            front_channel,
+            resource,
+            token_requests,
+            own_client,
+        },
+    );
+    (1u8..=3, proptest::collection::vec(capabilities, 0..=2))
+        .prop_map(|(honest_clients, attackers)| Topology { honest_clients, attackers })
+}
+
+/// One action; honest ones are drawn more often than hostile ones.
+pub fn action() -> impl Strategy<Value = Action> {
+    let small = 0u8..3;
+    prop_oneof![
+        6 => (small.clone(), server(), tool()).prop_map(|(client, server, tool)| Action::Call { client, server, tool }),
+        2 => small.clone().prop_map(|client| Action::Refresh { client }),
+        1 => small.clone().prop_map(|client| Action::Revoke { client }),
+        1 => prop_oneof![1u16..60, 540u16..900].prop_map(|secs| Action::Wait { secs }),
+        1 => prop_oneof![Just(FaultProfile::Calm), Just(FaultProfile::Flaky)].prop_map(|faults| Action::Network { faults }),
+        1 => small.clone().prop_map(|attacker| Action::InterceptNextCode { attacker }),
+        1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::RedeemCode { attacker, loot }),
+        1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::ReplayTokenRequest { attacker, loot }),
+        1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::RefreshStolen { attacker, loot }),
+        2 => (small.clone(), small.clone(), server(), tool())
+            .prop_map(|(attacker, loot, server, tool)| Action::ReplayToken { attacker, loot, server, tool }),
+        1 => (small.clone(), server(), tool()).prop_map(|(attacker, server, tool)| Action::OwnFlow { attacker, server, tool }),
+        1 => (small.clone(), small, tool()).prop_map(|(attacker, loot, tool)| Action::HijackSession { attacker, loot, tool }),
+    ]
+}
+
+/// A topology and up to `max_actions` actions.
+pub fn case(max_actions: usize) -> impl Strategy<Value = (Topology, Vec<Action>)> {
+    (topology(), proptest::collection::vec(action(), 1..=max_actions.max(1)))
+}

@@ -1,0 +1,815 @@
+//! Runs a case: builds the [`World`] with the case's parties, applies the actions one by
+//! one, and after every step checks the invariants of [`super::invariants`] against the
+//! ground truth it keeps.
+//!
+//! The runner taps the network (an [`Interceptor`] on every channel that passes every
+//! message on unchanged, except the authorization responses an attacker intercepts) and
+//! reads what was sent and answered. From that it knows which tokens were issued to whom
+//! and for what, which codes were redeemed how often, which refresh tokens were presented
+//! twice, which sessions belong to which principal, and what each attacker saw. The
+//! authorization server's own view of validity comes from its introspection, read
+//! directly (no message, nothing in the trace).
+
+use super::invariants::{self, Violation};
+use super::model::{Action, Capabilities, FaultProfile, Server, Tool, Topology};
+use crate::world::{AS, REDIRECT, World};
+use bytes::Bytes;
+use mcp_authz_harness::sim::{Channel, Faults, Interceptor, Message, Verdict, clone_request};
+use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
+use mcp_authz_reference::client::{Operation, PublicClient, PublicClientConfig};
+use mcp_authz_reference::defects::Defects;
+use mcp_authz_reference::jwt::{self, KeySet};
+use mcp_authz_reference::sans_io::{Request, Response, Time};
+use mcp_authz_reference::{Error, wire};
+use serde_json::Value;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::time::Duration;
+
+/// The faults of [`FaultProfile::Flaky`].
+const FLAKY: Faults = Faults { drop: 0.04, server_error: 0.04, duplicate: 0.04, delay: 0.04, reorder: 0.04 };
+
+/// The `code_verifier` an attacker sends with a stolen code: it cannot know the real one.
+const ATTACKER_VERIFIER: &str = "attacker-guessed-verifier-0123456789abcdefghijk";
+
+/// What running a case produced.
+#[derive(Debug, Clone)]
+pub struct Outcome {
+    /// The first invariant broken, if any (the run stops there).
+    pub violation: Option<Violation>,
+    /// Actions applied.
+    pub actions_run: usize,
+    /// Honest calls that completed (each a full flow the first time: discovery,
+    /// registration, authorization, token, call).
+    pub flows: u64,
+    /// Messages sent on the simulated network.
+    pub messages: u64,
+    /// IDs of the invariants whose check had something to examine.
+    pub exercised: BTreeSet<&'static str>,
+    /// The simulator trace.
+    pub trace: String,
+}
+
+/// Runs `actions` on `topology` in a world built from `seed` with `defects` injected, and
+/// checks the invariants after every step (and liveness at the end when there is no
+/// attacker).
+pub fn run(seed: u64, defects: &Defects, topology: &Topology, actions: &[Action]) -> Result<Outcome, Error> {
+    let mut runner = Runner::new(seed, defects, topology)?;
+    let mut violation = None;
+    let mut actions_run = 0;
+    for (step, action) in actions.iter().enumerate() {
+        actions_run += 1;
+        runner.world.note(&format!("step {step}: {action}"));
+        runner.apply(action);
+        if let Some(v) = runner.check(step) {
+            violation = Some(v);
+            break;
+        }
+    }
+    if violation.is_none() && topology.attackers.is_empty() {
+        violation = runner.liveness(actions.len());
+    }
+    if let Some(v) = &violation {
+        runner.world.note(&format!("VIOLATION {} after step {}: {}", v.invariant, v.step, v.detail));
+    }
+    Ok(Outcome {
+        violation,
+        actions_run,
+        flows: runner.flows,
+        messages: runner.world.sim.messages(),
+        exercised: runner.exercised,
+        trace: runner.world.sim.trace().to_string(),
+    })
+}
+
+/// A message as the tap saw it: the request as delivered and the answer.
+struct Observed {
+    from: String,
+    to: String,
+    at: Time,
+    request: Request,
+    status: u16,
+    response_session: Option<String>,
+    location: Option<String>,
+    response_body: Bytes,
+}
+
+impl Observed {
+    fn path(&self) -> &str {
+        self.request.uri().path()
+    }
+
+    fn header(&self, name: &str) -> Option<&str> {
+        self.request.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    fn bearer(&self) -> Option<String> {
+        mcp_authz_reference::bearer::bearer_token(self.request.headers()).ok().flatten()
+    }
+
+    fn form(&self) -> BTreeMap<String, String> {
+        let mut form = BTreeMap::new();
+        for (k, v) in url::form_urlencoded::parse(self.request.body()) {
+            form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+        form
+    }
+}
+
+/// The network tap shared by the simulator (as interceptor) and the runner.
+#[derive(Default)]
+struct Tap {
+    log: Vec<Observed>,
+    /// Attackers waiting to intercept the next authorization response, in order.
+    intercepting: Vec<usize>,
+    /// Codes intercepted: attacker, code, client id.
+    intercepted: Vec<(usize, String, String)>,
+}
+
+struct TapHandle(Rc<RefCell<Tap>>);
+
+fn query_param(uri: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+impl Interceptor for TapHandle {
+    fn on_request(&mut self, _msg: &Message, _req: &mut Request) -> Verdict {
+        Verdict::Pass
+    }
+
+    fn on_response(&mut self, msg: &Message, req: &Request, resp: &mut Response) {
+        let mut tap = self.0.borrow_mut();
+        let location = |r: &Response| {
+            r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from)
+        };
+        if msg.channel == Channel::FrontChannel
+            && msg.from.starts_with("browser:honest")
+            && !tap.intercepting.is_empty()
+            && let Some(loc) = location(resp)
+            && let Some(code) = query_param(&loc, "code")
+        {
+            let attacker = tap.intercepting.remove(0);
+            let client_id = query_param(&req.uri().to_string(), "client_id").unwrap_or_default();
+            let mut denied = format!("{REDIRECT}?error=access_denied");
+            for name in ["state", "iss"] {
+                if let Some(v) = query_param(&loc, name) {
+                    let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                    denied.push_str(&format!("&{name}={v}"));
+                }
+            }
+            if let Ok(v) = http::HeaderValue::from_str(&denied) {
+                resp.headers_mut().insert(http::header::LOCATION, v);
+            }
+            tap.intercepted.push((attacker, code, client_id));
+        }
+        let observed = Observed {
+            from: msg.from.clone(),
+            to: msg.to.clone(),
+            at: msg.at,
+            request: clone_request(req),
+            status: resp.status().as_u16(),
+            response_session: resp
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from),
+            location: location(resp),
+            response_body: resp.body().clone(),
+        };
+        tap.log.push(observed);
+    }
+}
+
+/// A client and the server it is pointed at.
+struct Party {
+    client: PublicClient,
+    server: Server,
+}
+
+impl Party {
+    fn new(name: &str, defects: &Defects) -> Result<Party, Error> {
+        let mut config = PublicClientConfig::new(Server::A.url(), REDIRECT, name);
+        config.defects = defects.clone();
+        Ok(Party { client: PublicClient::new(config)?, server: Server::A })
+    }
+
+    /// Points the client at `server` (a new MCP session; tokens are kept).
+    fn point_at(&mut self, server: Server) -> Result<(), Error> {
+        if self.server != server {
+            self.client.connect(server.url())?;
+            self.server = server;
+        }
+        Ok(())
+    }
+}
+
+/// What an attacker has seen, and its own client.
+#[derive(Default)]
+struct Attacker {
+    capabilities: Capabilities,
+    /// Codes with the client id they were issued to.
+    codes: Vec<(String, String)>,
+    access_tokens: Vec<String>,
+    token_requests: Vec<Request>,
+    /// Refresh tokens with the client id that presented them.
+    refresh_tokens: Vec<(String, String)>,
+    /// `(server, session id)`.
+    sessions: Vec<(Server, String)>,
+    own: Option<Party>,
+}
+
+fn push_new<T: PartialEq>(v: &mut Vec<T>, item: T) {
+    if !v.contains(&item) {
+        v.push(item);
+    }
+}
+
+/// An authorization code as observed at the token endpoint.
+#[derive(Default)]
+struct CodeTruth {
+    attempts: u32,
+    redemptions: u32,
+    tokens: Vec<String>,
+}
+
+/// A refresh-token family as observed.
+#[derive(Default)]
+struct FamilyTruth {
+    tokens: Vec<String>,
+    reused: bool,
+}
+
+/// The ground truth the invariants are checked against.
+#[derive(Default)]
+struct Truth {
+    codes: BTreeMap<String, CodeTruth>,
+    families: Vec<FamilyTruth>,
+    /// Refresh token → (family, already presented successfully).
+    refresh: BTreeMap<String, (usize, bool)>,
+    /// `(server, session id)` → principal (`sub`, `client_id`) that opened it.
+    sessions: BTreeMap<(Server, String), (String, String)>,
+    /// Tokens the AS issued in answer to an attacker's own request (not its own
+    /// consent): attacker, token.
+    attacker_held: Vec<(usize, String)>,
+    /// Refresh tokens revoked with a 200 answer.
+    revoked: Vec<String>,
+    /// Tokens known to be inactive for good (expired or revoked never comes back).
+    dead: BTreeSet<String>,
+}
+
+/// Claims of a JWT, unverified (for attributing tokens, never for trusting them).
+fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
+    let parts = jwt::split(token).ok()?;
+    serde_json::from_slice(&parts.payload).ok()
+}
+
+fn attacker_index(name: &str) -> Option<usize> {
+    name.strip_prefix("attacker")?.parse().ok()
+}
+
+/// Honest senders: honest clients and their browsers, and the servers themselves.
+fn is_honest(name: &str) -> bool {
+    name.starts_with("honest") || name.starts_with("browser:honest") || name.starts_with("https://")
+}
+
+/// True when `uri` is the resource `aud` or below it.
+fn addressed_to(uri: &str, aud: &str) -> bool {
+    uri.strip_prefix(aud)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
+}
+
+struct Runner {
+    world: World,
+    honest: Vec<Party>,
+    attackers: Vec<Attacker>,
+    tap: Rc<RefCell<Tap>>,
+    validators: BTreeMap<Server, Validator>,
+    truth: Truth,
+    exercised: BTreeSet<&'static str>,
+    flows: u64,
+    defects: Defects,
+}
+
+impl Runner {
+    fn new(seed: u64, defects: &Defects, topology: &Topology) -> Result<Runner, Error> {
+        let mut world = World::new(seed, defects)?;
+        let tap = Rc::new(RefCell::new(Tap::default()));
+        let channels = vec![Channel::FrontChannel, Channel::Token, Channel::Resource, Channel::Other];
+        world.sim.set_interceptor(channels, Box::new(TapHandle(Rc::clone(&tap))));
+        let jwks = world.authorization_server().jwks();
+        let mut validators = BTreeMap::new();
+        for server in [Server::A, Server::B] {
+            validators.insert(server, Validator::new(AS, server.url(), KeySet::from_jwks(&jwks)?));
+        }
+        let honest = (0..topology.honest_clients.clamp(1, 3))
+            .map(|i| Party::new(&format!("honest client {i}"), defects))
+            .collect::<Result<Vec<_>, _>>()?;
+        let attackers = topology
+            .attackers
+            .iter()
+            .take(2)
+            .map(|c| Attacker { capabilities: *c, ..Attacker::default() })
+            .collect();
+        Ok(Runner {
+            world,
+            honest,
+            attackers,
+            tap,
+            validators,
+            truth: Truth::default(),
+            exercised: BTreeSet::new(),
+            flows: 0,
+            defects: defects.clone(),
+        })
+    }
+
+    fn apply(&mut self, action: &Action) {
+        let result = match *action {
+            Action::Call { client, server, tool } => {
+                let i = usize::from(client) % self.honest.len();
+                self.honest_call(i, server, tool).map(|_| ())
+            }
+            Action::Refresh { client } => self.honest_refresh(usize::from(client) % self.honest.len()),
+            Action::Revoke { client } => self.honest_revoke(usize::from(client) % self.honest.len()),
+            Action::Wait { secs } => {
+                self.world.advance(Duration::from_secs(u64::from(secs)));
+                Ok(())
+            }
+            Action::Network { faults } => {
+                self.world.sim.set_faults(match faults {
+                    FaultProfile::Calm => Faults::default(),
+                    FaultProfile::Flaky => FLAKY,
+                });
+                Ok(())
+            }
+            _ => self.hostile(action),
+        };
+        if let Err(e) = result {
+            self.world.note(&format!("  (action ended: {e})"));
+        }
+    }
+
+    /// Runs honest client `i` to call `tool` at `server`; true when the call completed.
+    fn honest_call(&mut self, i: usize, server: Server, tool: Tool) -> Result<bool, Error> {
+        let Some(party) = self.honest.get_mut(i) else { return Ok(false) };
+        party.point_at(server)?;
+        let op = Operation::CallTool { name: tool.name().into(), arguments: tool.arguments() };
+        self.world.run_client(&format!("honest{i}"), &mut party.client, op)?;
+        self.flows += 1;
+        Ok(true)
+    }
+
+    fn honest_refresh(&mut self, i: usize) -> Result<(), Error> {
+        let Some(party) = self.honest.get_mut(i) else { return Ok(()) };
+        if party.client.tokens().is_none() {
+            return Ok(());
+        }
+        self.world.run_client_step(&format!("honest{i}"), &mut party.client, |c, env| c.refresh(env))?;
+        Ok(())
+    }
+
+    fn honest_revoke(&mut self, i: usize) -> Result<(), Error> {
+        let Some(party) = self.honest.get(i) else { return Ok(()) };
+        let (Some(rt), Some(client_id)) =
+            (party.client.tokens().and_then(|t| t.refresh_token.clone()), party.client.client_id())
+        else {
+            return Ok(());
+        };
+        let form = form(&[("token", &rt), ("token_type_hint", "refresh_token"), ("client_id", client_id)]);
+        let req = wire::post_form_request(&format!("{AS}/revoke"), &form)?;
+        self.world.send(&format!("honest{i}"), req)?;
+        Ok(())
+    }
+
+    fn hostile(&mut self, action: &Action) -> Result<(), Error> {
+        let n = self.attackers.len();
+        if n == 0 {
+            return Ok(());
+        }
+        let pick = |a: u8| usize::from(a) % n;
+        let pick_in = |len: usize, i: u8| (len > 0).then(|| usize::from(i) % len);
+        match *action {
+            Action::InterceptNextCode { attacker } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.front_channel {
+                    self.tap.borrow_mut().intercepting.push(a);
+                }
+            }
+            Action::RedeemCode { attacker, loot } => {
+                let a = pick(attacker);
+                let codes = &self.attackers[a].codes;
+                if let Some(k) = pick_in(codes.len(), loot) {
+                    let (code, client_id) = codes[k].clone();
+                    let form = form(&[
+                        ("grant_type", "authorization_code"),
+                        ("code", &code),
+                        ("redirect_uri", REDIRECT),
+                        ("code_verifier", ATTACKER_VERIFIER),
+                        ("client_id", &client_id),
+                    ]);
+                    let req = wire::post_form_request(&format!("{AS}/token"), &form)?;
+                    self.world.send(&format!("attacker{a}"), req)?;
+                }
+            }
+            Action::ReplayTokenRequest { attacker, loot } => {
+                let a = pick(attacker);
+                let requests = &self.attackers[a].token_requests;
+                if let Some(k) = pick_in(requests.len(), loot) {
+                    let req = clone_request(&requests[k]);
+                    self.world.send(&format!("attacker{a}"), req)?;
+                }
+            }
+            Action::RefreshStolen { attacker, loot } => {
+                let a = pick(attacker);
+                let tokens = &self.attackers[a].refresh_tokens;
+                if let Some(k) = pick_in(tokens.len(), loot) {
+                    let (rt, client_id) = tokens[k].clone();
+                    let form = form(&[
+                        ("grant_type", "refresh_token"),
+                        ("refresh_token", &rt),
+                        ("client_id", &client_id),
+                    ]);
+                    let req = wire::post_form_request(&format!("{AS}/token"), &form)?;
+                    self.world.send(&format!("attacker{a}"), req)?;
+                }
+            }
+            Action::ReplayToken { attacker, loot, server, tool } => {
+                let a = pick(attacker);
+                let tokens = &self.attackers[a].access_tokens;
+                if let Some(k) = pick_in(tokens.len(), loot) {
+                    let token = tokens[k].clone();
+                    let name = format!("attacker{a}");
+                    self.world.call_tool(&name, server.url(), &token, tool.name(), tool.arguments())?;
+                }
+            }
+            Action::OwnFlow { attacker, server, tool } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.own_client {
+                    if self.attackers[a].own.is_none() {
+                        self.attackers[a].own = Some(Party::new("mallory", &self.defects)?);
+                    }
+                    if let Some(own) = self.attackers[a].own.as_mut() {
+                        own.point_at(server)?;
+                        let op =
+                            Operation::CallTool { name: tool.name().into(), arguments: tool.arguments() };
+                        self.world.run_client(&format!("mallory{a}"), &mut own.client, op)?;
+                    }
+                }
+            }
+            Action::HijackSession { attacker, loot, tool } => {
+                let a = pick(attacker);
+                let sessions = &self.attackers[a].sessions;
+                let Some(k) = pick_in(sessions.len(), loot) else { return Ok(()) };
+                let (server, session) = sessions[k].clone();
+                let own_token = self.attackers[a]
+                    .own
+                    .as_ref()
+                    .and_then(|p| p.client.tokens())
+                    .filter(|t| t.resource == server.url())
+                    .map(|t| t.access_token.clone());
+                let Some(token) = own_token else { return Ok(()) };
+                let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
+                let body = World::call_body(tool.name(), tool.arguments());
+                let req = World::rpc_request(server.url(), Some(&token), &body, &headers);
+                self.world.send(&format!("attacker{a}"), req)?;
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    /// Reads what the tap saw since the last step, updates the truth and the attackers'
+    /// loot, and checks every invariant.
+    fn check(&mut self, step: usize) -> Option<Violation> {
+        let (log, intercepted) = {
+            let mut tap = self.tap.borrow_mut();
+            (std::mem::take(&mut tap.log), std::mem::take(&mut tap.intercepted))
+        };
+        for (a, code, client_id) in intercepted {
+            if let Some(att) = self.attackers.get_mut(a) {
+                push_new(&mut att.codes, (code, client_id));
+            }
+        }
+        let mut first = None;
+        for o in &log {
+            self.loot(o);
+            if let Some(v) = self.observe(o, step) {
+                first.get_or_insert(v);
+            }
+        }
+        first.or_else(|| self.check_validity(step))
+    }
+
+    /// What each attacker learns from `o`, by its capabilities.
+    fn loot(&mut self, o: &Observed) {
+        let from_honest_client = o.from.starts_with("honest") || o.from.starts_with("browser:honest");
+        if !from_honest_client {
+            return;
+        }
+        let server = Server::of_url(&format!("{}{}", o.to, o.path()));
+        for att in &mut self.attackers {
+            let c = att.capabilities;
+            if c.front_channel
+                && o.from.starts_with("browser:")
+                && let Some(code) = o.location.as_deref().and_then(|l| query_param(l, "code"))
+            {
+                let client_id = query_param(&o.request.uri().to_string(), "client_id").unwrap_or_default();
+                push_new(&mut att.codes, (code, client_id));
+            }
+            if c.resource
+                && let Some(server) = server
+            {
+                if let Some(t) = o.bearer() {
+                    push_new(&mut att.access_tokens, t);
+                }
+                if let Some(s) =
+                    o.header("mcp-session-id").map(String::from).or_else(|| o.response_session.clone())
+                {
+                    push_new(&mut att.sessions, (server, s));
+                }
+            }
+            if c.token_requests && o.to == AS && o.path() == "/token" {
+                att.token_requests.push(clone_request(&o.request));
+                let form = o.form();
+                if let (Some(rt), Some(cid)) = (form.get("refresh_token"), form.get("client_id")) {
+                    push_new(&mut att.refresh_tokens, (rt.clone(), cid.clone()));
+                }
+            }
+        }
+    }
+
+    /// Updates the truth with one message and checks the per-message invariants.
+    fn observe(&mut self, o: &Observed, step: usize) -> Option<Violation> {
+        let mut found = None;
+        let mut fail = |v: Violation| {
+            found.get_or_insert(v);
+        };
+        // INV-URL: no token in a URL.
+        if !o.from.starts_with("attacker") {
+            self.exercised.insert(invariants::URL.id);
+            let uri = o.request.uri().to_string();
+            for u in std::iter::once(uri.as_str()).chain(o.location.as_deref()) {
+                if let Ok(url) = url::Url::parse(u)
+                    && let Some((k, _)) = url.query_pairs().find(|(k, v)| {
+                        k == "access_token"
+                            || k == "refresh_token"
+                            || (v.starts_with("eyJ") && v.matches('.').count() == 2)
+                    })
+                {
+                    fail(Violation::new(
+                        invariants::URL,
+                        step,
+                        format!("`{k}` in the url `{u}` (from {})", o.from),
+                    ));
+                }
+            }
+        }
+        // INV-SEND: an honest party sends a token only where it was issued for.
+        if is_honest(&o.from)
+            && let Some(token) = o.bearer()
+            && let Some(claims) = unverified_claims(&token)
+        {
+            self.exercised.insert(invariants::AUDIENCE.id);
+            let uri = o.request.uri().to_string();
+            if !claims.aud.iter().any(|aud| addressed_to(&uri, aud)) {
+                let aud: Vec<&str> = claims.aud.iter().collect();
+                fail(Violation::new(
+                    invariants::AUDIENCE,
+                    step,
+                    format!("{} sent a token for {aud:?} to {uri}", o.from),
+                ));
+            }
+        }
+        if let Some(server) = Server::of_url(&format!("{}{}", o.to, o.path())) {
+            if let Some(v) = self.observe_mcp(o, server, step) {
+                fail(v);
+            }
+        } else if o.to == AS && o.path() == "/token" {
+            if let Some(v) = self.observe_token(o, step) {
+                fail(v);
+            }
+        } else if o.to == AS && o.path() == "/revoke" && o.status == 200 && is_honest(&o.from) {
+            if let Some(t) = o.form().get("token") {
+                self.truth.revoked.push(t.clone());
+            }
+        }
+        found
+    }
+
+    /// INV-TOOL and INV-SESSION on a request to an MCP server.
+    fn observe_mcp(&mut self, o: &Observed, server: Server, step: usize) -> Option<Violation> {
+        let token = o.bearer();
+        let principal = token
+            .as_deref()
+            .and_then(unverified_claims)
+            .map(|c| (c.sub.unwrap_or_default(), c.client_id.unwrap_or_default()));
+        let served = (200..300).contains(&o.status);
+        if served && let Some(id) = &o.response_session {
+            if let Some(p) = &principal {
+                self.truth.sessions.insert((server, id.clone()), p.clone());
+            }
+        } else if served && let Some(id) = o.header("mcp-session-id") {
+            if let Some(owner) = self.truth.sessions.get(&(server, id.to_string())) {
+                self.exercised.insert(invariants::SESSION.id);
+                if principal.as_ref() != Some(owner) {
+                    return Some(Violation::new(
+                        invariants::SESSION,
+                        step,
+                        format!(
+                            "{server:?} served session of {owner:?} to {} presenting {principal:?}",
+                            o.from
+                        ),
+                    ));
+                }
+            }
+        }
+        let request: Value = serde_json::from_slice(o.request.body()).ok()?;
+        if request.get("method").and_then(Value::as_str) != Some("tools/call") || o.status != 200 {
+            return None;
+        }
+        let tool = request.get("params")?.get("name")?.as_str().and_then(Tool::named)?;
+        let response: Value = serde_json::from_slice(&o.response_body).ok()?;
+        let result = response.get("result")?;
+        if result.get("isError").and_then(Value::as_bool) == Some(true) {
+            return None;
+        }
+        self.exercised.insert(invariants::TOOL.id);
+        let ran = format!("{} ran at {server:?} for {}", tool.name(), o.from);
+        let Some(token) = token else {
+            return Some(Violation::new(invariants::TOOL, step, format!("{ran} without a token")));
+        };
+        let validator = self.validators.get(&server)?;
+        match validator.validate(&token, o.at) {
+            Err(e) => Some(Violation::new(
+                invariants::TOOL,
+                step,
+                format!("{ran} with a token it must refuse: {e}"),
+            )),
+            Ok(claims) => {
+                let scope = claims.scope.unwrap_or_default();
+                (!scope.split(' ').any(|s| s == tool.required_scope())).then(|| {
+                    Violation::new(
+                        invariants::TOOL,
+                        step,
+                        format!("{ran} with scope `{scope}`, which lacks `{}`", tool.required_scope()),
+                    )
+                })
+            }
+        }
+    }
+
+    /// The token endpoint: codes, refresh families, tokens handed to attackers.
+    fn observe_token(&mut self, o: &Observed, step: usize) -> Option<Violation> {
+        let form = o.form();
+        let issued: Vec<String> = if o.status == 200 {
+            let body: Value = serde_json::from_slice(&o.response_body).unwrap_or(Value::Null);
+            ["access_token", "refresh_token"]
+                .iter()
+                .filter_map(|k| body.get(k).and_then(Value::as_str).map(String::from))
+                .collect()
+        } else {
+            vec![]
+        };
+        let new_rt = if o.status == 200 {
+            serde_json::from_slice::<Value>(&o.response_body)
+                .ok()
+                .and_then(|b| b.get("refresh_token").and_then(Value::as_str).map(String::from))
+        } else {
+            None
+        };
+        if let Some(a) = attacker_index(&o.from) {
+            self.truth.attacker_held.extend(issued.iter().map(|t| (a, t.clone())));
+        }
+        let truth = &mut self.truth;
+        let mut found = None;
+        match form.get("grant_type").map(String::as_str) {
+            Some("authorization_code") => {
+                let code = form.get("code")?.clone();
+                let entry = truth.codes.entry(code.clone()).or_default();
+                entry.attempts += 1;
+                if o.status == 200 {
+                    entry.redemptions += 1;
+                    entry.tokens.extend(issued.iter().cloned());
+                    let family = truth.families.len();
+                    truth.families.push(FamilyTruth { tokens: issued.clone(), reused: false });
+                    if let Some(rt) = new_rt {
+                        truth.refresh.insert(rt, (family, false));
+                    }
+                }
+                self.exercised.insert(invariants::CODE.id);
+                if entry.redemptions > 1 {
+                    found = Some(Violation::new(
+                        invariants::CODE,
+                        step,
+                        format!("a code was redeemed {} times (last by {})", entry.redemptions, o.from),
+                    ));
+                }
+            }
+            Some("refresh_token") => {
+                let rt = form.get("refresh_token")?.clone();
+                let family = match truth.refresh.get(&rt).copied() {
+                    Some((family, presented)) => {
+                        if presented {
+                            self.exercised.insert(invariants::FAMILY.id);
+                            if let Some(f) = truth.families.get_mut(family) {
+                                f.reused = true;
+                            }
+                        }
+                        family
+                    }
+                    None if o.status == 200 => {
+                        truth.families.push(FamilyTruth::default());
+                        truth.families.len() - 1
+                    }
+                    None => return None,
+                };
+                if o.status == 200 {
+                    truth.refresh.insert(rt, (family, true));
+                    if let Some(f) = truth.families.get_mut(family) {
+                        f.tokens.extend(issued.iter().cloned());
+                    }
+                    if let Some(new) = new_rt {
+                        truth.refresh.entry(new).or_insert((family, false));
+                    }
+                }
+            }
+            _ => {}
+        }
+        found
+    }
+
+    /// The invariants about what the AS still considers valid.
+    fn check_validity(&mut self, step: usize) -> Option<Violation> {
+        let now = self.world.sim.now();
+        let mut suspects: Vec<(invariants::Invariant, String, String)> = Vec::new();
+        for c in self.truth.codes.values().filter(|c| c.attempts > 1) {
+            for t in &c.tokens {
+                let why =
+                    format!("a code was presented {} times, yet a token from it is still active", c.attempts);
+                suspects.push((invariants::CODE, t.clone(), why));
+            }
+        }
+        for f in self.truth.families.iter().filter(|f| f.reused) {
+            for t in &f.tokens {
+                suspects.push((
+                    invariants::FAMILY,
+                    t.clone(),
+                    "a refresh token was reused, yet a token of its family is still active".into(),
+                ));
+            }
+        }
+        for (a, t) in &self.truth.attacker_held {
+            self.exercised.insert(invariants::LOOT.id);
+            suspects.push((
+                invariants::LOOT,
+                t.clone(),
+                format!("attacker{a} obtained a token from the AS without its own consent, and it is active"),
+            ));
+        }
+        for t in &self.truth.revoked {
+            self.exercised.insert(invariants::REVOKE.id);
+            suspects.push((invariants::REVOKE, t.clone(), "a revoked refresh token is still active".into()));
+        }
+        for (inv, token, why) in suspects {
+            if self.truth.dead.contains(&token) {
+                continue;
+            }
+            let active = self.world.authorization_server().introspection(&token, now).active;
+            if active {
+                let short: String = token.chars().take(12).collect();
+                return Some(Violation::new(inv, step, format!("{why} ({short}…)")));
+            }
+            self.truth.dead.insert(token);
+        }
+        None
+    }
+
+    /// With no attacker: the network heals, and every honest client must complete a call
+    /// within three attempts.
+    fn liveness(&mut self, step: usize) -> Option<Violation> {
+        self.world.sim.set_faults(Faults::default());
+        self.world.note("liveness: faults stop; every honest client calls echo at A");
+        for i in 0..self.honest.len() {
+            let done = (0..3).any(|_| matches!(self.honest_call(i, Server::A, Tool::Echo), Ok(true)));
+            if let Some(v) = self.check(step) {
+                return Some(v);
+            }
+            if !done {
+                self.exercised.insert(invariants::LIVE.id);
+                return Some(Violation::new(
+                    invariants::LIVE,
+                    step,
+                    format!("honest{i} did not complete a call in 3 attempts"),
+                ));
+            }
+        }
+        self.exercised.insert(invariants::LIVE.id);
+        None
+    }
+}
+
+fn form(pairs: &[(&str, &str)]) -> String {
+    url::form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish()
+}
