@@ -197,7 +197,8 @@ pub enum Action {
         /// Which tool.
         tool: Tool,
     },
-    /// The attacker calls a tool in a session id it saw, with its own token.
+    /// The attacker calls a tool in a session id it saw, with its own token (none when
+    /// its own client holds none for that server).
     HijackSession {
         /// Which attacker.
         attacker: u8,

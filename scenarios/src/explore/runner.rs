@@ -469,10 +469,9 @@ impl Runner {
                     .and_then(|p| p.client.tokens())
                     .filter(|t| t.resource == server.url())
                     .map(|t| t.access_token.clone());
-                let Some(token) = own_token else { return Ok(()) };
                 let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
                 let body = World::call_body(tool.name(), tool.arguments());
-                let req = World::rpc_request(server.url(), Some(&token), &body, &headers);
+                let req = World::rpc_request(server.url(), own_token.as_deref(), &body, &headers);
                 self.world.send(&format!("attacker{a}"), req)?;
             }
             _ => {}
@@ -488,6 +487,7 @@ impl Runner {
             (std::mem::take(&mut tap.log), std::mem::take(&mut tap.intercepted))
         };
         for (a, code, client_id) in intercepted {
+            self.world.note(&format!("attacker{a} intercepted the authorization response for {client_id}"));
             if let Some(att) = self.attackers.get_mut(a) {
                 push_new(&mut att.codes, (code, client_id));
             }

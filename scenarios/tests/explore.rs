@@ -1,0 +1,115 @@
+//! The exploration's guarantees: a bounded run against the correct roles breaks no
+//! invariant; with a defect that breaks safety, a fixed seed finds a violation and
+//! shrinks it to at most 12 actions; a case replays to the same trace; shards split the
+//! seed space; and every committed regression case still behaves as recorded, and breaks
+//! nothing once its defects are removed.
+
+use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_scenarios::explore::case::Case;
+use mcp_authz_scenarios::explore::{Explorer, Report, Settings, Shard, explore};
+use std::collections::BTreeSet;
+
+fn settings(defects: &[Defect]) -> Settings {
+    Settings { defects: Defects::of(defects.iter().copied()), ..Settings::default() }
+}
+
+#[test]
+fn bounded_exploration_of_the_correct_roles_finds_nothing() {
+    let mut explorer = Explorer::new(settings(&[]));
+    let report = explore(&mut explorer, Some(300), |_| true, |_| {}).unwrap();
+    assert!(report.violations.is_empty(), "{}", report.text());
+    assert_eq!(report.cases, 300);
+    let exercised: BTreeSet<&str> = report.invariants_exercised.iter().map(String::as_str).collect();
+    for id in
+        ["INV-TOOL", "INV-CODE", "INV-FAMILY", "INV-SEND", "INV-URL", "INV-SESSION", "INV-REVOKE", "INV-LIVE"]
+    {
+        assert!(exercised.contains(id), "{id} was never exercised: {exercised:?}");
+    }
+}
+
+/// Each defect that breaks a safety property, and the invariant that catches it.
+const DEFECTS: &[(Defect, &str)] = &[
+    (Defect::SkipAudienceCheck, "INV-TOOL"),
+    (Defect::ScopeCheckAtConnectOnly, "INV-TOOL"),
+    (Defect::NoReuseDetection, "INV-FAMILY"),
+    (Defect::NoRefreshRotation, "INV-FAMILY"),
+    (Defect::CodeReusable, "INV-CODE"),
+    (Defect::NoCodeReuseRevocation, "INV-CODE"),
+    (Defect::SessionNotBound, "INV-SESSION"),
+    (Defect::TokenPassthrough, "INV-SEND"),
+    (Defect::PkceVerifierIgnored, "INV-LOOT"),
+    (Defect::ClientTokenToAnyServer, "INV-SEND"),
+];
+
+#[test]
+fn each_safety_defect_is_found_and_shrunk_to_at_most_12_actions() {
+    for &(defect, invariant) in DEFECTS {
+        let mut explorer = Explorer::new(settings(&[defect]));
+        let report = explore(&mut explorer, Some(200), |r| r.violations.is_empty(), |_| {}).unwrap();
+        let Some(found) = report.violations.first() else {
+            panic!("{defect}: nothing found in {} cases", report.cases);
+        };
+        assert_eq!(found.violation.invariant, invariant, "{defect}: {}", report.text());
+        assert!(found.case.actions.len() <= 12, "{defect}: {} actions left", found.case.actions.len());
+        let (first, as_recorded) = found.case.replay().unwrap();
+        assert!(as_recorded, "{defect}: the shrunk case does not replay: {:?}", first.violation);
+        let (second, _) = found.case.replay().unwrap();
+        assert_eq!(first.trace, second.trace, "{defect}: replay is not deterministic");
+    }
+}
+
+#[test]
+fn a_case_file_round_trips_and_replays_the_same_trace() {
+    let mut explorer = Explorer::new(settings(&[Defect::TokenPassthrough]));
+    let found = explorer.run_case(3).unwrap().violation.expect("case 3 finds the passthrough");
+    let case = Case::from_json(&found.case.to_json()).unwrap();
+    assert_eq!(case, found.case);
+    assert_eq!(case.run().unwrap().trace, found.case.run().unwrap().trace);
+    assert!(Case::from_json("{\"seed\": 1}").is_err());
+}
+
+#[test]
+fn shards_split_the_seed_space_and_merge_back() {
+    let run = |shard: Shard| {
+        let mut explorer = Explorer::new(Settings { shard, ..settings(&[Defect::ScopeCheckAtConnectOnly]) });
+        explore(&mut explorer, Some(6), |_| true, |_| {}).unwrap()
+    };
+    let halves: Vec<Report> = ["1/2", "2/2"].iter().map(|s| run(s.parse().unwrap())).collect();
+    let numbers: Vec<BTreeSet<u64>> = ["1/2", "2/2"]
+        .iter()
+        .map(|s| (0..6).map(|k| s.parse::<Shard>().unwrap().case_number(k)).collect())
+        .collect();
+    assert!(numbers[0].is_disjoint(&numbers[1]));
+    let merged = Report::merge(halves).unwrap();
+    assert_eq!(merged.cases, 12);
+    assert_eq!(merged.shards, ["1/2", "2/2"]);
+    assert_eq!(merged.violations.len(), 1, "one violation per invariant");
+    assert!(
+        "0/2".parse::<Shard>().is_err() && "3/2".parse::<Shard>().is_err() && "x".parse::<Shard>().is_err()
+    );
+    let other_seed = Report { seed: 2, ..Report::default() };
+    assert!(Report::merge(vec![Report::default(), other_seed]).is_err());
+}
+
+#[test]
+fn committed_regression_cases_replay_as_recorded() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/regressions");
+    let mut files: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+    files.sort();
+    assert!(!files.is_empty(), "no regression cases in {}", dir.display());
+    for path in files {
+        let case = Case::from_json(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        let (outcome, as_recorded) = case.replay().unwrap();
+        assert!(
+            as_recorded,
+            "{}: expected {:?}, got {:?}\n{}",
+            path.display(),
+            case.expect,
+            outcome.violation,
+            outcome.trace
+        );
+        let repaired = Case { defects: vec![], expect: None, ..case };
+        let (outcome, as_recorded) = repaired.replay().unwrap();
+        assert!(as_recorded, "{}: without its defects: {:?}", path.display(), outcome.violation);
+    }
+}
