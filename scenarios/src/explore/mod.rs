@@ -243,16 +243,33 @@ impl Explorer {
         (mixed, TestRng::from_seed(RngAlgorithm::ChaCha, &bytes))
     }
 
+    /// The simulator seed and the value tree (the case as drawn, and how to shrink it)
+    /// of global case `number`.
+    fn tree(
+        &self,
+        number: u64,
+    ) -> Result<(u64, impl ValueTree<Value = (model::Topology, Vec<model::Action>)>), Error> {
+        let (sim_seed, rng) = self.seeds(number);
+        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
+        let tree = model::case(self.settings.max_actions)
+            .new_tree(&mut runner)
+            .map_err(|e| Error::Refused(format!("cannot draw case {number}: {e}")))?;
+        Ok((sim_seed, tree))
+    }
+
+    /// The `k`-th case of this shard as drawn, without running it.
+    pub fn draw(&self, k: u64) -> Result<Case, Error> {
+        let (seed, tree) = self.tree(self.settings.shard.case_number(k))?;
+        let (topology, actions) = tree.current();
+        let defects = self.settings.defects.iter().map(|d| d.name().to_string()).collect();
+        Ok(Case { seed, defects, topology, actions, expect: None })
+    }
+
     /// Runs the `k`-th case of this shard; on a violation, shrinks it (keeping the same
     /// invariant broken) and returns the shrunk case.
     pub fn run_case(&mut self, k: u64) -> Result<CaseReport, Error> {
         let number = self.settings.shard.case_number(k);
-        let (sim_seed, rng) = self.seeds(number);
-        let mut runner = TestRunner::new_with_rng(Config::default(), rng);
-        let strategy = model::case(self.settings.max_actions);
-        let mut tree = strategy
-            .new_tree(&mut runner)
-            .map_err(|e| Error::Refused(format!("cannot draw case {number}: {e}")))?;
+        let (sim_seed, mut tree) = self.tree(number)?;
         let defects = &self.settings.defects;
         let (topology, actions) = tree.current();
         let outcome = runner::run(sim_seed, defects, &topology, &actions)?;
@@ -359,6 +376,7 @@ impl Report {
                 f.case.actions.len(),
                 v.detail
             );
+            let _ = writeln!(s, "  topology: {}", f.case.topology);
             for (i, a) in f.case.actions.iter().enumerate() {
                 let _ = writeln!(s, "  {i:>2}. {a}");
             }

@@ -107,6 +107,26 @@ pub struct Topology {
     pub attackers: Vec<Capabilities>,
 }
 
+impl fmt::Display for Topology {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} honest client(s)", self.honest_clients)?;
+        for (i, c) in self.attackers.iter().enumerate() {
+            let can: Vec<&str> = [
+                (c.front_channel, "front-channel"),
+                (c.resource, "resource"),
+                (c.token_requests, "token-requests"),
+                (c.own_client, "own-client"),
+            ]
+            .iter()
+            .filter(|(on, _)| *on)
+            .map(|(_, name)| *name)
+            .collect();
+            write!(f, ", attacker{i} [{}]", can.join(" "))?;
+        }
+        Ok(())
+    }
+}
+
 /// A network condition set by an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum FaultProfile {
