@@ -16,9 +16,9 @@ fn settings(defects: &[Defect]) -> Settings {
 #[test]
 fn bounded_exploration_of_the_correct_roles_finds_nothing() {
     let mut explorer = Explorer::new(settings(&[]));
-    let report = explore(&mut explorer, Some(300), |_| true, |_| {}).unwrap();
+    let report = explore(&mut explorer, Some(500), |_| true, |_| {}).unwrap();
     assert!(report.violations.is_empty(), "{}", report.text());
-    assert_eq!(report.cases, 300);
+    assert_eq!(report.cases, 500);
     let exercised: BTreeSet<&str> = report.invariants_exercised.iter().map(String::as_str).collect();
     for id in
         ["INV-TOOL", "INV-CODE", "INV-FAMILY", "INV-SEND", "INV-URL", "INV-SESSION", "INV-REVOKE", "INV-LIVE"]
@@ -61,7 +61,8 @@ fn each_safety_defect_is_found_and_shrunk_to_at_most_12_actions() {
 #[test]
 fn a_case_file_round_trips_and_replays_the_same_trace() {
     let mut explorer = Explorer::new(settings(&[Defect::TokenPassthrough]));
-    let found = explorer.run_case(3).unwrap().violation.expect("case 3 finds the passthrough");
+    let found =
+        (0..20).find_map(|k| explorer.run_case(k).unwrap().violation).expect("20 cases find the passthrough");
     let case = Case::from_json(&found.case.to_json()).unwrap();
     assert_eq!(case, found.case);
     assert_eq!(case.run().unwrap().trace, found.case.run().unwrap().trace);

@@ -97,10 +97,19 @@ pub struct Capabilities {
     pub own_client: bool,
 }
 
-/// The parties of a case. The servers are the fixed ones of [`crate::World`]: one
-/// authorization server, MCP servers A and B, the downstream API.
+fn one() -> u8 {
+    1
+}
+
+/// The parties of a case. The servers are those of [`crate::World`] (an authorization
+/// server, MCP servers A and B, the downstream API), with a second authorization server
+/// for B when drawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Topology {
+    /// Number of authorization servers (1–2). With 2, MCP server B trusts its own
+    /// authorization server `https://as2.example` instead of `https://as.example`.
+    #[serde(default = "one")]
+    pub authorization_servers: u8,
     /// Number of honest public clients (1–3), named `honest0`…
     pub honest_clients: u8,
     /// The attackers (0–2), named `attacker0`… (their own client is `mallory0`…).
@@ -109,7 +118,7 @@ pub struct Topology {
 
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} honest client(s)", self.honest_clients)?;
+        write!(f, "{} AS, {} honest client(s)", self.authorization_servers, self.honest_clients)?;
         for (i, c) in self.attackers.iter().enumerate() {
             let can: Vec<&str> = [
                 (c.front_channel, "front-channel"),
@@ -276,7 +285,8 @@ fn tool() -> impl Strategy<Value = Tool> {
     prop_oneof![Just(Tool::Echo), Just(Tool::WriteNote), Just(Tool::AdminReset), Just(Tool::FetchReport)]
 }
 
-/// Topologies: 1–3 honest clients, 0–2 attackers with drawn capabilities.
+/// Topologies: 1–2 authorization servers, 1–3 honest clients, 0–2 attackers with drawn
+/// capabilities.
 pub fn topology() -> impl Strategy<Value = Topology> {
     let capabilities = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
         |(front_channel, resource, token_requests, own_client)| Capabilities {
@@ -286,8 +296,13 @@ pub fn topology() -> impl Strategy<Value = Topology> {
             own_client,
         },
     );
-    (1u8..=3, proptest::collection::vec(capabilities, 0..=2))
-        .prop_map(|(honest_clients, attackers)| Topology { honest_clients, attackers })
+    (1u8..=2, 1u8..=3, proptest::collection::vec(capabilities, 0..=2)).prop_map(
+        |(authorization_servers, honest_clients, attackers)| Topology {
+            authorization_servers,
+            honest_clients,
+            attackers,
+        },
+    )
 }
 
 /// One action; honest ones are drawn more often than hostile ones.
@@ -299,8 +314,8 @@ pub fn action() -> impl Strategy<Value = Action> {
         1 => small.clone().prop_map(|client| Action::Revoke { client }),
         1 => prop_oneof![1u16..60, 540u16..900].prop_map(|secs| Action::Wait { secs }),
         1 => prop_oneof![Just(FaultProfile::Calm), Just(FaultProfile::Flaky)].prop_map(|faults| Action::Network { faults }),
-        1 => small.clone().prop_map(|attacker| Action::InterceptNextCode { attacker }),
-        1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::RedeemCode { attacker, loot }),
+        2 => small.clone().prop_map(|attacker| Action::InterceptNextCode { attacker }),
+        2 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::RedeemCode { attacker, loot }),
         1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::ReplayTokenRequest { attacker, loot }),
         1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::RefreshStolen { attacker, loot }),
         2 => (small.clone(), small.clone(), server(), tool())

@@ -12,13 +12,16 @@
 
 use super::invariants::{self, Violation};
 use super::model::{Action, Capabilities, FaultProfile, Server, Tool, Topology};
-use crate::world::{AS, REDIRECT, World};
+use crate::world::{AS, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
 use mcp_authz_harness::sim::{Channel, Faults, Interceptor, Message, Verdict, clone_request};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
+use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
 use mcp_authz_reference::client::{Operation, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::Defects;
+use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::{self, KeySet};
+use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::{Request, Response, Time};
 use mcp_authz_reference::{Error, wire};
 use serde_json::Value;
@@ -29,6 +32,9 @@ use std::time::Duration;
 
 /// The faults of [`FaultProfile::Flaky`].
 const FLAKY: Faults = Faults { drop: 0.04, server_error: 0.04, duplicate: 0.04, delay: 0.04, reorder: 0.04 };
+
+/// The second authorization server, which protects MCP server B when drawn.
+pub const AS2: &str = "https://as2.example";
 
 /// The `code_verifier` an attacker sends with a stolen code: it cannot know the real one.
 const ATTACKER_VERIFIER: &str = "attacker-guessed-verifier-0123456789abcdefghijk";
@@ -123,8 +129,8 @@ struct Tap {
     log: Vec<Observed>,
     /// Attackers waiting to intercept the next authorization response, in order.
     intercepting: Vec<usize>,
-    /// Codes intercepted: attacker, code, client id.
-    intercepted: Vec<(usize, String, String)>,
+    /// Codes intercepted: attacker, code, client id, issuer.
+    intercepted: Vec<(usize, String, String, String)>,
 }
 
 struct TapHandle(Rc<RefCell<Tap>>);
@@ -162,7 +168,7 @@ impl Interceptor for TapHandle {
             if let Ok(v) = http::HeaderValue::from_str(&denied) {
                 resp.headers_mut().insert(http::header::LOCATION, v);
             }
-            tap.intercepted.push((attacker, code, client_id));
+            tap.intercepted.push((attacker, code, client_id, msg.to.clone()));
         }
         let observed = Observed {
             from: msg.from.clone(),
@@ -209,12 +215,12 @@ impl Party {
 #[derive(Default)]
 struct Attacker {
     capabilities: Capabilities,
-    /// Codes with the client id they were issued to.
-    codes: Vec<(String, String)>,
+    /// Codes with the client id they were issued to and their issuer.
+    codes: Vec<(String, String, String)>,
     access_tokens: Vec<String>,
     token_requests: Vec<Request>,
-    /// Refresh tokens with the client id that presented them.
-    refresh_tokens: Vec<(String, String)>,
+    /// Refresh tokens with the client id that presented them and their issuer.
+    refresh_tokens: Vec<(String, String, String)>,
     /// `(server, session id)`.
     sessions: Vec<(Server, String)>,
     own: Option<Party>,
@@ -269,6 +275,11 @@ fn attacker_index(name: &str) -> Option<usize> {
     name.strip_prefix("attacker")?.parse().ok()
 }
 
+/// True for the origin of an authorization server.
+fn is_issuer(origin: &str) -> bool {
+    origin == AS || origin == AS2
+}
+
 /// Honest senders: honest clients and their browsers, and the servers themselves.
 fn is_honest(name: &str) -> bool {
     name.starts_with("honest") || name.starts_with("browser:honest") || name.starts_with("https://")
@@ -302,6 +313,10 @@ impl Runner {
         let mut validators = BTreeMap::new();
         for server in [Server::A, Server::B] {
             validators.insert(server, Validator::new(AS, server.url(), KeySet::from_jwks(&jwks)?));
+        }
+        if topology.authorization_servers >= 2 {
+            let keys = second_authorization_server(&mut world, defects)?;
+            validators.insert(Server::B, Validator::new(AS2, Server::B.url(), keys));
         }
         let honest = (0..topology.honest_clients.clamp(1, 3))
             .map(|i| Party::new(&format!("honest client {i}"), defects))
@@ -372,13 +387,13 @@ impl Runner {
 
     fn honest_revoke(&mut self, i: usize) -> Result<(), Error> {
         let Some(party) = self.honest.get(i) else { return Ok(()) };
-        let (Some(rt), Some(client_id)) =
-            (party.client.tokens().and_then(|t| t.refresh_token.clone()), party.client.client_id())
-        else {
+        let (Some(tokens), Some(client_id)) = (party.client.tokens(), party.client.client_id()) else {
             return Ok(());
         };
-        let form = form(&[("token", &rt), ("token_type_hint", "refresh_token"), ("client_id", client_id)]);
-        let req = wire::post_form_request(&format!("{AS}/revoke"), &form)?;
+        let Some(rt) = &tokens.refresh_token else { return Ok(()) };
+        let issuer = tokens.issuer.as_deref().unwrap_or(AS);
+        let form = form(&[("token", rt), ("token_type_hint", "refresh_token"), ("client_id", client_id)]);
+        let req = wire::post_form_request(&format!("{issuer}/revoke"), &form)?;
         self.world.send(&format!("honest{i}"), req)?;
         Ok(())
     }
@@ -401,7 +416,7 @@ impl Runner {
                 let a = pick(attacker);
                 let codes = &self.attackers[a].codes;
                 if let Some(k) = pick_in(codes.len(), loot) {
-                    let (code, client_id) = codes[k].clone();
+                    let (code, client_id, issuer) = codes[k].clone();
                     let form = form(&[
                         ("grant_type", "authorization_code"),
                         ("code", &code),
@@ -409,7 +424,7 @@ impl Runner {
                         ("code_verifier", ATTACKER_VERIFIER),
                         ("client_id", &client_id),
                     ]);
-                    let req = wire::post_form_request(&format!("{AS}/token"), &form)?;
+                    let req = wire::post_form_request(&format!("{issuer}/token"), &form)?;
                     self.world.send(&format!("attacker{a}"), req)?;
                 }
             }
@@ -425,13 +440,13 @@ impl Runner {
                 let a = pick(attacker);
                 let tokens = &self.attackers[a].refresh_tokens;
                 if let Some(k) = pick_in(tokens.len(), loot) {
-                    let (rt, client_id) = tokens[k].clone();
+                    let (rt, client_id, issuer) = tokens[k].clone();
                     let form = form(&[
                         ("grant_type", "refresh_token"),
                         ("refresh_token", &rt),
                         ("client_id", &client_id),
                     ]);
-                    let req = wire::post_form_request(&format!("{AS}/token"), &form)?;
+                    let req = wire::post_form_request(&format!("{issuer}/token"), &form)?;
                     self.world.send(&format!("attacker{a}"), req)?;
                 }
             }
@@ -486,10 +501,10 @@ impl Runner {
             let mut tap = self.tap.borrow_mut();
             (std::mem::take(&mut tap.log), std::mem::take(&mut tap.intercepted))
         };
-        for (a, code, client_id) in intercepted {
+        for (a, code, client_id, issuer) in intercepted {
             self.world.note(&format!("attacker{a} intercepted the authorization response for {client_id}"));
             if let Some(att) = self.attackers.get_mut(a) {
-                push_new(&mut att.codes, (code, client_id));
+                push_new(&mut att.codes, (code, client_id, issuer));
             }
         }
         let mut first = None;
@@ -516,7 +531,7 @@ impl Runner {
                 && let Some(code) = o.location.as_deref().and_then(|l| query_param(l, "code"))
             {
                 let client_id = query_param(&o.request.uri().to_string(), "client_id").unwrap_or_default();
-                push_new(&mut att.codes, (code, client_id));
+                push_new(&mut att.codes, (code, client_id, o.to.clone()));
             }
             if c.resource
                 && let Some(server) = server
@@ -530,11 +545,11 @@ impl Runner {
                     push_new(&mut att.sessions, (server, s));
                 }
             }
-            if c.token_requests && o.to == AS && o.path() == "/token" {
+            if c.token_requests && is_issuer(&o.to) && o.path() == "/token" {
                 att.token_requests.push(clone_request(&o.request));
                 let form = o.form();
                 if let (Some(rt), Some(cid)) = (form.get("refresh_token"), form.get("client_id")) {
-                    push_new(&mut att.refresh_tokens, (rt.clone(), cid.clone()));
+                    push_new(&mut att.refresh_tokens, (rt.clone(), cid.clone(), o.to.clone()));
                 }
             }
         }
@@ -586,11 +601,11 @@ impl Runner {
             if let Some(v) = self.observe_mcp(o, server, step) {
                 fail(v);
             }
-        } else if o.to == AS && o.path() == "/token" {
+        } else if is_issuer(&o.to) && o.path() == "/token" {
             if let Some(v) = self.observe_token(o, step) {
                 fail(v);
             }
-        } else if o.to == AS && o.path() == "/revoke" && o.status == 200 && is_honest(&o.from) {
+        } else if is_issuer(&o.to) && o.path() == "/revoke" && o.status == 200 && is_honest(&o.from) {
             if let Some(t) = o.form().get("token") {
                 self.truth.revoked.push(t.clone());
             }
@@ -776,7 +791,12 @@ impl Runner {
             if self.truth.dead.contains(&token) {
                 continue;
             }
-            let active = self.world.authorization_server().introspection(&token, now).active;
+            let active = [AS, AS2].iter().any(|iss| {
+                self.world
+                    .sim
+                    .service::<AuthorizationServer>(iss)
+                    .is_some_and(|s| s.introspection(&token, now).active)
+            });
             if active {
                 let short: String = token.chars().take(12).collect();
                 return Some(Violation::new(inv, step, format!("{why} ({short}…)")));
@@ -808,6 +828,27 @@ impl Runner {
         self.exercised.insert(invariants::LIVE.id);
         None
     }
+}
+
+/// Adds [`AS2`] and puts MCP server B under it; returns AS2's keys.
+fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<KeySet, Error> {
+    let scopes = || ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec();
+    let config = authz::Config {
+        issuer: AS2.into(),
+        auto_approve: true,
+        signing_alg: Algorithm::EdDSA,
+        defects: defects.clone(),
+        resources: vec![authz::ResourceConfig { uri: OTHER_MCP.into(), scopes: scopes() }],
+        registration_scopes: scopes(),
+        ..authz::Config::default()
+    };
+    let server = world.sim.env_for("as2", |env| AuthorizationServer::new(config, env))?;
+    let keys = KeySet::from_jwks(&server.jwks())?;
+    world.sim.add_service(AS2, server);
+    let mut b = mcp_server::Config::new(OTHER_MCP, AS2);
+    b.defects = defects.clone();
+    world.sim.add_service("https://other.example", McpServer::new(b)?);
+    Ok(keys)
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {
