@@ -17,9 +17,9 @@ fn explore_shards_merge_and_replay() {
         let args = [
             "explore",
             "--cases",
-            "4",
+            "6",
             "--defect",
-            "token-passthrough",
+            "scope-check-at-connect-only",
             "--shard",
             shard,
             "--format",
@@ -28,7 +28,7 @@ fn explore_shards_merge_and_replay() {
             out,
         ];
         let (code, json) = mcp_authz(&args);
-        assert_eq!(code, 1, "the passthrough is found in shard {shard}: {json}");
+        assert_eq!(code, 1, "the defect is found in shard {shard}: {json}");
         let path = dir.join(format!("report-{}.json", &shard[..1]));
         std::fs::write(&path, &json).unwrap();
         reports.push(path.to_str().unwrap().to_string());
@@ -36,12 +36,12 @@ fn explore_shards_merge_and_replay() {
     let (code, merged) = mcp_authz(&["merge", &reports[0], &reports[1]]);
     assert_eq!(code, 1);
     let merged: serde_json::Value = serde_json::from_str(&merged).unwrap();
-    assert_eq!(merged["cases"], 8);
-    assert_eq!(merged["violations"][0]["violation"]["invariant"], "INV-SEND");
+    assert_eq!(merged["cases"], 12);
+    assert_eq!(merged["violations"][0]["violation"]["invariant"], "INV-TOOL");
     let case_file = merged["violations"][0]["case_file"].as_str().unwrap().to_string();
     let (code, first) = mcp_authz(&["replay", &case_file]);
     assert_eq!(code, 1);
-    assert!(first.contains("# VIOLATION INV-SEND"), "{first}");
+    assert!(first.contains("# VIOLATION INV-TOOL"), "{first}");
     assert_eq!(mcp_authz(&["replay", &case_file]).1, first, "same case, same trace");
     let (code, text) = mcp_authz(&["explore", "--cases", "3"]);
     assert_eq!((code, text.contains("no violation")), (0, true), "{text}");

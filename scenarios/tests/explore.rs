@@ -36,6 +36,7 @@ const DEFECTS: &[(Defect, &str)] = &[
     (Defect::CodeReusable, "INV-CODE"),
     (Defect::NoCodeReuseRevocation, "INV-CODE"),
     (Defect::SessionNotBound, "INV-SESSION"),
+    (Defect::SessionAsAuthentication, "INV-SESSION"),
     (Defect::TokenPassthrough, "INV-SEND"),
     (Defect::PkceVerifierIgnored, "INV-LOOT"),
     (Defect::ClientTokenToAnyServer, "INV-SEND"),
@@ -45,7 +46,7 @@ const DEFECTS: &[(Defect, &str)] = &[
 fn each_safety_defect_is_found_and_shrunk_to_at_most_12_actions() {
     for &(defect, invariant) in DEFECTS {
         let mut explorer = Explorer::new(settings(&[defect]));
-        let report = explore(&mut explorer, Some(200), |r| r.violations.is_empty(), |_| {}).unwrap();
+        let report = explore(&mut explorer, Some(300), |r| r.violations.is_empty(), |_| {}).unwrap();
         let Some(found) = report.violations.first() else {
             panic!("{defect}: nothing found in {} cases", report.cases);
         };

@@ -91,7 +91,8 @@ pub struct Capabilities {
     pub front_channel: bool,
     /// Reads requests to MCP servers: access tokens and session ids.
     pub resource: bool,
-    /// Reads token requests (after delivery): codes with their verifiers, refresh tokens.
+    /// Reads token requests the AS answered with tokens: codes with their verifiers and
+    /// refresh tokens, already used.
     pub token_requests: bool,
     /// Registers a client of its own and completes its own authorizations.
     pub own_client: bool,
@@ -157,6 +158,13 @@ pub enum Action {
         server: Server,
         /// Which tool.
         tool: Tool,
+    },
+    /// An honest client calls `echo` at the attacker's MCP server
+    /// `https://evil.example/mcp`, whose protected resource metadata names the trusted AS
+    /// and claims to be MCP server A.
+    CallHostile {
+        /// Which honest client.
+        client: u8,
     },
     /// An honest client refreshes its access token.
     Refresh {
@@ -226,8 +234,8 @@ pub enum Action {
         /// Which tool.
         tool: Tool,
     },
-    /// The attacker calls a tool in a session id it saw, with its own token (none when
-    /// its own client holds none for that server).
+    /// The attacker calls a tool in a session id it saw, with its own token, else a token
+    /// it saw of another principal, else none.
     HijackSession {
         /// Which attacker.
         attacker: u8,
@@ -244,6 +252,7 @@ impl fmt::Display for Action {
             Action::Call { client, server, tool } => {
                 write!(f, "honest{client} calls {} at {server:?}", tool.name())
             }
+            Action::CallHostile { client } => write!(f, "honest{client} calls echo at the hostile server"),
             Action::Refresh { client } => write!(f, "honest{client} refreshes"),
             Action::Revoke { client } => write!(f, "honest{client} revokes its refresh token"),
             Action::Wait { secs } => write!(f, "{secs} s pass"),
@@ -310,6 +319,7 @@ pub fn action() -> impl Strategy<Value = Action> {
     let small = 0u8..3;
     prop_oneof![
         6 => (small.clone(), server(), tool()).prop_map(|(client, server, tool)| Action::Call { client, server, tool }),
+        1 => small.clone().prop_map(|client| Action::CallHostile { client }),
         2 => small.clone().prop_map(|client| Action::Refresh { client }),
         1 => small.clone().prop_map(|client| Action::Revoke { client }),
         1 => prop_oneof![1u16..60, 540u16..900].prop_map(|secs| Action::Wait { secs }),
