@@ -96,6 +96,10 @@ defects! {
     ClientNoIssCheck = "client-no-iss-check", Client, "ignores the RFC 9207 `iss` of the authorization response";
     ClientTokenToAnyServer = "client-token-to-any-server", Client, "sends its access token to any server it talks to";
     ClientUnboundedStepUp = "client-unbounded-step-up", Client, "re-authorizes on every `insufficient_scope`, without a limit";
+    ClientStepUpIgnoresScope = "client-step-up-ignores-scope", Client, "re-authorizes on `insufficient_scope` with the scope it already has, ignoring the challenged one";
+    ClientNoDiscoveryOrder = "client-no-discovery-order", Client, "ignores the challenge's `resource_metadata` and probes the root well-known URLs first, for protected resource and authorization server metadata";
+    ClientNaiveChallengeParsing = "client-naive-challenge-parsing", Client, "reads only the first `WWW-Authenticate` header, and only if it starts with `Bearer `, splitting on commas and `=` without quoted-string rules";
+    ClientFollowsInsecureUrls = "client-follows-insecure-urls", Client, "fetches and opens any absolute URL a server names: `http` to any host, `javascript:`, `file:`, `data:`";
 }
 
 impl fmt::Display for Defect {

@@ -3,7 +3,8 @@
 //! selection strategy (CL-05..07), and the checks on the redirect back: `state` equal,
 //! `iss` equal to the issuer when the AS advertises RFC 9207 (mix-up defence).
 
-use crate::metadata::check_endpoint_url;
+use super::discovery::check_server_url;
+use crate::defects::Defects;
 use crate::pkce::{self, Pkce};
 use crate::sans_io::Env;
 use crate::wire::Params;
@@ -37,6 +38,8 @@ pub struct AuthorizationParams<'a> {
     pub resource: Option<&'a str>,
     /// The scope to request, if any.
     pub scope: Option<&'a str>,
+    /// The defects to commit (`client-follows-insecure-urls` skips the endpoint check).
+    pub defects: &'a Defects,
 }
 
 impl AuthorizationRequest {
@@ -44,7 +47,7 @@ impl AuthorizationRequest {
     /// must be https (or loopback http): `javascript:`, `file:` and the like are refused
     /// (CL-41). Query parameters already in the endpoint are kept.
     pub fn new(p: AuthorizationParams<'_>, env: &mut Env<'_>) -> Result<Self> {
-        let mut url = check_endpoint_url("authorization_endpoint", p.endpoint)?;
+        let mut url = check_server_url("authorization_endpoint", p.endpoint, p.defects)?;
         let pkce = Pkce::generate(env);
         let state = env.random_string(32);
         {

@@ -377,7 +377,7 @@ impl PublicClient {
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
         let r = fetched?;
-        if let Some(rejection) = step_up::rejection(&r) {
+        if let Some(rejection) = step_up::rejection(&r, &self.config.defects) {
             return self.on_rejection(rejection, sent_token);
         }
         let has_session_id = self.session.as_ref().is_some_and(|s| s.id.is_some());
@@ -448,7 +448,8 @@ impl PublicClient {
                 }
                 self.budget.step_ups += 1;
                 let current = self.tokens.as_ref().and_then(|t| t.scope.as_deref());
-                let scope = step_up::scope_union(current, challenged);
+                let wanted = challenged.filter(|_| !self.has(Defect::ClientStepUpIgnoresScope));
+                let scope = step_up::scope_union(current, wanted);
                 self.discover(Some(&challenge), Some(scope))
             }
         }
@@ -459,7 +460,7 @@ impl PublicClient {
         challenge: Option<&Challenge>,
         step_up_scope: Option<String>,
     ) -> Result<ClientStep> {
-        let candidates = discovery::prm_candidates(challenge, &self.config.server_url)?;
+        let candidates = discovery::prm_candidates(challenge, &self.config.server_url, &self.config.defects)?;
         let demand = Demand {
             challenge_scope: challenge.and_then(|c| c.get("scope")).map(str::to_string),
             step_up_scope,
@@ -484,13 +485,13 @@ impl PublicClient {
                 request
             }
             Probe::Found(prm) => {
-                let issuer = discovery::issuer(&prm)?;
+                let issuer = discovery::issuer(&prm, &self.config.defects)?;
                 if self.tokens.as_ref().is_some_and(|t| t.issuer.as_deref() != Some(issuer.as_str())) {
                     // The server now names another AS: the old token is not for it (CL-25).
                     self.tokens = None;
                 }
                 demand.scopes_supported = prm.scopes_supported;
-                let candidates = discovery::as_metadata_candidates(&issuer)?;
+                let candidates = discovery::as_metadata_candidates(&issuer, &self.config.defects)?;
                 let request = candidates.request()?;
                 self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
                 request
@@ -599,6 +600,7 @@ impl PublicClient {
             redirect_uri: &self.config.redirect_uri,
             resource: self.resource_param(),
             scope: scope.as_deref(),
+            defects: &self.config.defects,
         };
         let request = AuthorizationRequest::new(params, env)?;
         self.budget.authorizations += 1;

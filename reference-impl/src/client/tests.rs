@@ -869,7 +869,7 @@ fn each_client_defect_lets_its_attack_through() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     type Setup = fn(&mut World);
     type Passed = fn(&World) -> bool;
-    let cases: [(Defect, Setup, Passed); 6] = [
+    let cases: [(Defect, Setup, Passed); 9] = [
         (Defect::NoStateCheck, |w| w.tamper = Tamper::State, |w| !w.token_requests().is_empty()),
         (Defect::ClientNoIssCheck, |w| w.tamper = Tamper::WrongIss, |w| !w.token_requests().is_empty()),
         (
@@ -886,6 +886,22 @@ fn each_client_defect_lets_its_attack_through() {
             Defect::ClientNoPrmResourceCheck,
             |w| w.prm_resource = Some("https://evil.example/mcp"),
             |w| !w.requests_to(AS).is_empty(),
+        ),
+        (Defect::ClientNoDiscoveryOrder, |_| {}, |w| w.seen.iter().any(|s| s.url == PRM_ROOT)),
+        (
+            Defect::ClientStepUpIgnoresScope,
+            |_| {},
+            |w| {
+                w.authorize_urls.len() > 1
+                    && w.authorize_urls[1..]
+                        .iter()
+                        .all(|u| !query(u).get("scope").unwrap_or("").contains("tools:write"))
+            },
+        ),
+        (
+            Defect::ClientFollowsInsecureUrls,
+            |w| w.as_metadata.authorization_endpoint = Some("http://evil.example/authorize".into()),
+            |w| !w.authorize_urls.is_empty(),
         ),
         (
             Defect::ClientNoResourceParam,
