@@ -13,6 +13,7 @@
 
 pub mod world;
 
+mod client;
 mod mcp_server;
 
 use mcp_authz_harness::scenario::{CaseResult, Check, Meta};
@@ -32,6 +33,7 @@ pub struct Scenario {
 /// Every scenario, in ID order.
 pub fn catalog() -> Vec<Scenario> {
     let mut all = Vec::new();
+    all.extend(client::scenarios());
     all.extend(mcp_server::scenarios());
     all.sort_by_key(|s| s.meta.id);
     all
