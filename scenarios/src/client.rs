@@ -49,21 +49,22 @@ macro_rules! cl {
 #[rustfmt::skip]
 pub fn scenarios() -> Vec<Scenario> {
     vec![
-        cl!("CL-DISC-01", "protected resource metadata naming another server is refused", ["CL-01", "CL-25"], None, Must, ["discovery", "attack"], prm_names_another_server),
-        cl!("CL-DISC-02", "authorization server metadata with another issuer is refused", ["CL-09"], None, Must, ["discovery", "attack"], issuer_mismatch),
-        cl!("CL-DISC-03", "authorization server without S256 gets no authorization request", ["CL-29", "CL-28"], Some("4.8"), Must, ["discovery", "pkce"], no_s256),
-        cl!("CL-DISC-04", "protected resource metadata: challenge URL, else path-inserted then root", ["CL-04", "CL-01"], None, Must, ["discovery"], prm_discovery_order),
-        cl!("CL-DISC-05", "authorization server metadata discovery order for an issuer with a path", ["CL-08", "CL-02"], None, Must, ["discovery"], as_discovery_order),
-        cl!("CL-DISC-06", "several challenges, escapes and odd spacing in WWW-Authenticate", ["CL-03", "CL-04"], None, Must, ["discovery"], challenge_syntax),
-        cl!("CL-MIX-01", "mix-up: an authorization response from another issuer is refused", ["CL-09", "X-05"], Some("4.4"), Must, ["mix-up", "attack"], mix_up),
-        cl!("CL-STATE-01", "missing or altered state stops the flow before the token request", ["CL-32"], Some("4.7"), Should, ["front-channel", "attack"], state_tampering),
-        cl!("CL-RES-01", "resource names the server on authorization, token and refresh requests", ["CL-19", "CL-20", "CL-21", "CL-22"], None, Must, ["resource"], resource_everywhere),
-        cl!("CL-TOKEN-01", "a token is sent only to the server it was issued for", ["CL-25"], Some("4.9"), Must, ["audience", "attack"], token_only_to_its_server),
+        cl!("CL-DISC-01", "resource metadata naming another server is refused", ["CL-01", "CL-25"], None, Must, ["discovery", "attack"], prm_names_another_server),
+        cl!("CL-DISC-02", "AS metadata with another issuer is refused", ["CL-09"], None, Must, ["discovery", "attack"], issuer_mismatch),
+        cl!("CL-DISC-03", "AS without S256 gets no authorization request", ["CL-29", "CL-28"], Some("4.8"), Must, ["discovery", "pkce"], no_s256),
+        cl!("CL-DISC-04", "resource metadata: challenge URL, else path then root", ["CL-04", "CL-01"], None, Must, ["discovery"], prm_discovery_order),
+        cl!("CL-DISC-05", "AS metadata discovery order for an issuer with a path", ["CL-08", "CL-02"], None, Must, ["discovery"], as_discovery_order),
+        cl!("CL-DISC-06", "odd but valid WWW-Authenticate challenges are read right", ["CL-03", "CL-04"], None, Must, ["discovery"], challenge_syntax),
+        cl!("CL-MIX-01", "mix-up: a response from another issuer is not redeemed", ["CL-09", "X-05"], Some("4.4"), Must, ["mix-up", "attack"], mix_up),
+        cl!("CL-STATE-01", "missing or altered state: no token request", ["CL-32"], Some("4.7"), Should, ["front-channel", "attack"], state_tampering),
+        cl!("CL-RES-01", "resource names the server on authorize, token, refresh", ["CL-19", "CL-20", "CL-21", "CL-22"], None, Must, ["resource"], resource_everywhere),
+        cl!("CL-TOKEN-01", "a token goes only to the server it was issued for", ["CL-25"], Some("4.9"), Must, ["audience", "attack"], token_only_to_its_server),
         cl!("CL-STEP-01", "step-up re-authorizes with the challenged scope", ["CL-26", "CL-06"], None, Should, ["scope"], step_up_with_challenged_scope),
-        cl!("CL-STEP-02", "step-up retries are bounded when the server always answers 403", ["CL-27"], None, Should, ["scope"], step_up_bounded),
-        cl!("CL-SSRF-01", "non-https OAuth URLs from a server are never fetched", ["CL-37", "CL-38"], None, Should, ["ssrf", "attack"], insecure_http_urls),
-        cl!("CL-SSRF-02", "internal addresses in decimal, octal, hex or IPv6-mapped form are never fetched", ["CL-37", "CL-39"], None, Should, ["ssrf", "attack"], encoded_addresses),
-        cl!("CL-SSRF-03", "javascript:, file:, data: and plain-http authorization URLs are never opened", ["CL-41", "CL-43"], None, Must, ["ssrf", "attack"], dangerous_authorization_endpoints),
+        cl!("CL-STEP-02", "step-up stops when the server always answers 403", ["CL-27"], None, Should, ["scope"], step_up_bounded),
+        cl!("CL-SSRF-01", "plain-http OAuth URLs from a server are never fetched", ["CL-37", "CL-38"], None, Should, ["ssrf", "attack"], insecure_http_urls),
+        cl!("CL-SSRF-02", "internal IPs in decimal, octal, hex, v6 form never fetched", ["CL-37", "CL-39"], None, Should, ["ssrf", "attack"], encoded_addresses),
+        cl!("CL-SSRF-04", "metadata redirects to internal addresses are not followed", ["CL-37", "CL-40"], None, Should, ["ssrf", "attack"], redirects_not_followed),
+        cl!("CL-SSRF-03", "javascript:, file:, data:, http authorize URLs never opened", ["CL-41", "CL-43"], None, Must, ["ssrf", "attack"], dangerous_authorization_endpoints),
     ]
 }
 
@@ -774,6 +775,35 @@ fn dangerous_authorization_endpoints(w: &mut World) -> Check {
         if !opened.is_empty() {
             return Check::Violated(format!(
                 "authorization_endpoint `{endpoint}`: expected the URL opener never called, got {opened:?}"
+            ));
+        }
+    }
+    Check::Holds
+}
+
+/// CL-40: metadata URLs that answer 302 to an internal address.
+fn redirects_not_followed(w: &mut World) -> Check {
+    let to = |location: &str| fixed(wire::redirect(StatusCode::FOUND, location));
+    let redirector = "https://redirector.example";
+    w.fake_host(
+        redirector,
+        vec![
+            ("/prm".into(), to("http://169.254.169.254/latest/meta-data/")),
+            ("/.well-known/oauth-authorization-server".into(), to("http://10.0.0.1/metadata")),
+        ],
+    );
+    let metadata_canary = w.canary(&["http://169.254.169.254"]);
+    let issuer_canary = w.canary(&["http://10.0.0.1"]);
+    hostile_flow(w, "victim1", "https://redir1.example", Some(&format!("{redirector}/prm")), AS);
+    hostile_flow(w, "victim2", "https://redir2.example", None, redirector);
+    for (what, canary) in [
+        ("resource metadata 302 to http://169.254.169.254/latest/meta-data/", &metadata_canary),
+        ("authorization server metadata 302 to http://10.0.0.1/metadata", &issuer_canary),
+    ] {
+        if canary.get() > 0 {
+            return Check::Violated(format!(
+                "{what}: expected the redirect not followed, got {} requests",
+                canary.get()
             ));
         }
     }

@@ -61,6 +61,14 @@ impl Candidates {
         }
     }
 
+    /// Replaces the current candidate with `url`, the target of its redirect (defect
+    /// `client-follows-redirects`).
+    pub fn follow(&mut self, url: String) {
+        if let Some(current) = self.urls.get_mut(self.next) {
+            *current = url;
+        }
+    }
+
     /// Moves on to the next candidate; `why` says why the current one failed.
     pub fn advance(&mut self, why: Error) {
         self.next += 1;
@@ -198,6 +206,18 @@ pub fn read_as_metadata(
     Ok(Probe::Found(m))
 }
 
+/// The mistake of defect `client-follows-redirects`: the absolute `Location` of a 3xx
+/// answer to a metadata request, to fetch next without any check. `None` without the
+/// defect: redirects are never followed (CL-40).
+pub fn redirect_to_follow(fetched: &FetchResult, defects: &Defects) -> Option<String> {
+    if !defects.has(Defect::ClientFollowsRedirects) {
+        return None;
+    }
+    let r = fetched.as_ref().ok().filter(|r| r.status().is_redirection())?;
+    let location = r.headers().get(http::header::LOCATION)?.to_str().ok()?;
+    Url::parse(location).ok().map(String::from)
+}
+
 /// The response when it is a 200; redirects are not followed (CL-40).
 fn found(fetched: FetchResult, what: &'static str) -> Result<crate::sans_io::Response> {
     let r = fetched?;
@@ -244,6 +264,22 @@ mod tests {
             prm_candidates(Some(&c), "https://mcp.example/mcp", &follow).unwrap().urls(),
             ["http://10.0.0.1/prm"]
         );
+    }
+
+    #[test]
+    fn redirects_are_followed_only_with_the_defect() {
+        let redirect = || Ok(wire::redirect(StatusCode::FOUND, "http://169.254.169.254/latest/meta-data/"));
+        let follow = Defects::of([Defect::ClientFollowsRedirects]);
+        assert_eq!(redirect_to_follow(&redirect(), &Defects::none()), None);
+        assert!(matches!(
+            read_prm(redirect(), "https://mcp.example/mcp", &Defects::none()),
+            Ok(Probe::Next(Error::HttpStatus { received: 302, .. }))
+        ));
+        let target = redirect_to_follow(&redirect(), &follow).unwrap();
+        assert_eq!(target, "http://169.254.169.254/latest/meta-data/");
+        let mut c = Candidates::new("protected resource metadata", vec!["https://mcp.example/prm".into()]);
+        c.follow(target);
+        assert_eq!(c.request().unwrap().uri(), "http://169.254.169.254/latest/meta-data/");
     }
 
     #[test]

@@ -477,6 +477,12 @@ impl PublicClient {
         mut candidates: Candidates,
         mut demand: Demand,
     ) -> Result<ClientStep> {
+        if let Some(url) = discovery::redirect_to_follow(&fetched, &self.config.defects) {
+            candidates.follow(url);
+            let request = candidates.request()?;
+            self.waiting = Waiting::ProtectedResourceMetadata { candidates, demand };
+            return Ok(ClientStep::Send(request));
+        }
         let request = match discovery::read_prm(fetched, &self.config.server_url, &self.config.defects)? {
             Probe::Next(why) => {
                 candidates.advance(why);
@@ -508,6 +514,12 @@ impl PublicClient {
         demand: Demand,
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
+        if let Some(url) = discovery::redirect_to_follow(&fetched, &self.config.defects) {
+            candidates.follow(url);
+            let request = candidates.request()?;
+            self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
+            return Ok(ClientStep::Send(request));
+        }
         match discovery::read_as_metadata(fetched, &issuer, &self.config.defects)? {
             Probe::Next(why) => {
                 candidates.advance(why);
