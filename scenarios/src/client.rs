@@ -21,6 +21,7 @@ use mcp_authz_reference::Error;
 use mcp_authz_reference::bearer::{self, Challenge};
 use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient};
 use mcp_authz_reference::metadata::discovery_urls;
+use mcp_authz_reference::pkce;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
 use mcp_authz_reference::sans_io::Response;
 use mcp_authz_reference::wire::{self, Params};
@@ -56,7 +57,9 @@ pub fn scenarios() -> Vec<Scenario> {
         cl!("CL-DISC-05", "AS metadata discovery order for an issuer with a path", ["CL-08", "CL-02"], None, Must, ["discovery"], as_discovery_order),
         cl!("CL-DISC-06", "odd but valid WWW-Authenticate challenges are read right", ["CL-03", "CL-04"], None, Must, ["discovery"], challenge_syntax),
         cl!("CL-MIX-01", "mix-up: a response from another issuer is not redeemed", ["CL-09", "X-05"], Some("4.4"), Must, ["mix-up", "attack"], mix_up),
+        cl!("CL-SCOPE-01", "the challenged scope is requested, not scopes_supported", ["CL-05", "CL-06"], None, Must, ["scope"], challenged_scope_requested),
         cl!("CL-STATE-01", "missing or altered state: no token request", ["CL-32"], Some("4.7"), Should, ["front-channel", "attack"], state_tampering),
+        cl!("CL-PKCE-01", "PKCE S256 with a fresh verifier on every flow", ["CL-28", "CL-30"], Some("4.8"), Must, ["pkce"], pkce_s256),
         cl!("CL-RES-01", "resource names the server on authorize, token, refresh", ["CL-19", "CL-20", "CL-21", "CL-22"], None, Must, ["resource"], resource_everywhere),
         cl!("CL-TOKEN-01", "a token goes only to the server it was issued for", ["CL-25"], Some("4.9"), Must, ["audience", "attack"], token_only_to_its_server),
         cl!("CL-STEP-01", "step-up re-authorizes with the challenged scope", ["CL-26", "CL-06"], None, Should, ["scope"], step_up_with_challenged_scope),
@@ -532,6 +535,43 @@ fn mix_up(w: &mut World) -> Check {
     })
 }
 
+/// CL-05/06: the metadata's `scopes_supported` leaves out the scope the challenge names;
+/// the challenge wins.
+fn challenged_scope_requested(w: &mut World) -> Check {
+    w.note("the adversary rewrites scopes_supported in the resource metadata to [mcp:write, mcp:admin]");
+    let challenges: Rc<RefCell<Vec<String>>> = Rc::default();
+    let record = challenges.clone();
+    let log = w.tap(
+        &[Channel::Resource, Channel::Other, Channel::FrontChannel],
+        |_, _| Verdict::Pass,
+        move |msg, req, resp| {
+            if msg.channel == Channel::Other && req.uri().path().starts_with(WELL_KNOWN) {
+                if let Ok(mut prm) = serde_json::from_slice::<Value>(resp.body()) {
+                    prm["scopes_supported"] = json!(["mcp:write", "mcp:admin"]);
+                    *resp.body_mut() = prm.to_string().into();
+                }
+            }
+            if let Ok(Some(c)) = bearer::bearer_challenge(resp.headers()) {
+                record.borrow_mut().extend(c.get("scope").map(String::from));
+            }
+        },
+    );
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let Some(challenged) = challenges.borrow().first().cloned() else {
+        return Check::Undecided("server A's challenge named no scope".into());
+    };
+    let requested = authorizations(&log).first().and_then(|a| a.param("scope"));
+    let covers =
+        requested.as_deref().is_some_and(|r| challenged.split(' ').all(|c| r.split(' ').any(|s| s == c)));
+    Check::expect(covers, || {
+        format!(
+            "challenge scope=\"{challenged}\", scopes_supported [mcp:write, mcp:admin]: expected the authorization \
+             request to ask for {challenged}, got scope {requested:?}"
+        )
+    })
+}
+
 /// CL-32: an adversary on the front channel drops or replaces `state`.
 fn state_tampering(w: &mut World) -> Check {
     type Tamper = fn(&mut Vec<(String, String)>);
@@ -569,6 +609,53 @@ fn state_tampering(w: &mut World) -> Check {
         }
     }
     Check::Holds
+}
+
+/// CL-28/30: two flows; each authorization request carries an S256 challenge that the
+/// verifier of its code exchange hashes to, and the two challenges differ.
+fn pkce_s256(w: &mut World) -> Check {
+    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+    let _ = w.connected_client("victim");
+    let _ = w.connected_client("victim2");
+    let authz = authorizations(&log);
+    for a in &authz {
+        let method = a.param("code_challenge_method");
+        if method.as_deref() != Some(pkce::S256) || a.param("code_challenge").is_none() {
+            return Check::Violated(format!(
+                "authorization request {}: expected a code_challenge with code_challenge_method=S256, got \
+                 method {method:?}",
+                a.url
+            ));
+        }
+    }
+    let codes = code_redemptions(&log);
+    if authz.len() != 2 || codes.len() != 2 {
+        return Check::Undecided(format!(
+            "expected two authorizations and two code exchanges, saw {} and {}",
+            authz.len(),
+            codes.len()
+        ));
+    }
+    let mut challenges = Vec::new();
+    for (a, c) in authz.iter().zip(&codes) {
+        let challenge = a.param("code_challenge").unwrap_or_default();
+        let verifier = c.param("code_verifier").unwrap_or_default();
+        if let Err(e) =
+            pkce::check_verifier_syntax(&verifier).and_then(|()| pkce::verify_s256(&verifier, &challenge))
+        {
+            return Check::Violated(format!(
+                "code_verifier `{verifier}` for code_challenge `{challenge}`: expected 43-128 unreserved \
+                 characters hashing to the challenge, got {e}"
+            ));
+        }
+        challenges.push(challenge);
+    }
+    Check::expect(challenges[0] != challenges[1], || {
+        format!(
+            "two flows sent the same code_challenge `{}`: expected a fresh verifier per flow",
+            challenges[0]
+        )
+    })
 }
 
 /// CL-19..22: `resource` = the canonical server URI on every request to the AS.

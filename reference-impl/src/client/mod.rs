@@ -595,10 +595,12 @@ impl PublicClient {
     }
 
     fn authorize(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
+        let prefer_supported =
+            self.has(Defect::ClientPrefersScopesSupported) && demand.scopes_supported.is_some();
         let scope = authorization::select_scope(
             demand.step_up_scope.as_deref(),
             self.config.scope.as_deref(),
-            demand.challenge_scope.as_deref(),
+            demand.challenge_scope.as_deref().filter(|_| !prefer_supported),
             demand.scopes_supported.as_deref(),
         );
         let endpoint = self

@@ -869,7 +869,7 @@ fn each_client_defect_lets_its_attack_through() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     type Setup = fn(&mut World);
     type Passed = fn(&World) -> bool;
-    let cases: [(Defect, Setup, Passed); 9] = [
+    let cases: [(Defect, Setup, Passed); 10] = [
         (Defect::NoStateCheck, |w| w.tamper = Tamper::State, |w| !w.token_requests().is_empty()),
         (Defect::ClientNoIssCheck, |w| w.tamper = Tamper::WrongIss, |w| !w.token_requests().is_empty()),
         (
@@ -886,6 +886,11 @@ fn each_client_defect_lets_its_attack_through() {
             Defect::ClientNoPrmResourceCheck,
             |w| w.prm_resource = Some("https://evil.example/mcp"),
             |w| !w.requests_to(AS).is_empty(),
+        ),
+        (
+            Defect::ClientPrefersScopesSupported,
+            |w| w.scope_in_401 = Some("tools:write"),
+            |w| w.authorize_urls.first().is_some_and(|u| query(u).get("scope") == Some("tools:read")),
         ),
         (Defect::ClientNoDiscoveryOrder, |_| {}, |w| w.seen.iter().any(|s| s.url == PRM_ROOT)),
         (
