@@ -66,8 +66,8 @@ pub fn scenarios() -> Vec<Scenario> {
         cl!("CL-STEP-02", "step-up stops when the server always answers 403", ["CL-27"], None, Should, ["scope"], step_up_bounded),
         cl!("CL-SSRF-01", "plain-http OAuth URLs from a server are never fetched", ["CL-37", "CL-38"], None, Should, ["ssrf", "attack"], insecure_http_urls),
         cl!("CL-SSRF-02", "internal IPs in decimal, octal, hex, v6 form never fetched", ["CL-37", "CL-39"], None, Should, ["ssrf", "attack"], encoded_addresses),
-        cl!("CL-SSRF-04", "metadata redirects to internal addresses are not followed", ["CL-37", "CL-40"], None, Should, ["ssrf", "attack"], redirects_not_followed),
         cl!("CL-SSRF-03", "javascript:, file:, data:, http authorize URLs never opened", ["CL-41", "CL-43"], None, Must, ["ssrf", "attack"], dangerous_authorization_endpoints),
+        cl!("CL-SSRF-04", "metadata redirects to internal addresses are not followed", ["CL-37", "CL-40"], None, Should, ["ssrf", "attack"], redirects_not_followed),
     ]
 }
 
@@ -729,6 +729,12 @@ fn step_up_with_challenged_scope(w: &mut World) -> Check {
         Ok(c) => c,
         Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
     };
+    let scope = client.tokens().and_then(|t| t.scope.clone()).unwrap_or_default();
+    if scope.split(' ').any(|s| s == "mcp:write") {
+        return Check::Undecided(format!(
+            "the first token already has scope `{scope}`: no step-up to observe"
+        ));
+    }
     let log = w.record(&[Channel::FrontChannel]);
     let write = Operation::CallTool { name: "write_note".into(), arguments: json!({"text": "hi"}) };
     let outcome = w.run_client("victim", &mut client, write);
@@ -775,8 +781,9 @@ fn step_up_bounded(w: &mut World) -> Check {
     })
 }
 
-/// Runs a client against a hostile server at `origin` whose challenge, metadata or AS
-/// metadata are given; returns nothing, the canaries tell.
+/// Runs a client named `name` against a hostile MCP server at `origin` whose challenge
+/// names `resource_metadata` (default: its path-inserted URL) and whose metadata names
+/// `issuer`. The verdict comes from the canaries the scenario set up.
 fn hostile_flow(w: &mut World, name: &str, origin: &str, resource_metadata: Option<&str>, issuer: &str) {
     let endpoint = format!("{origin}/mcp");
     let prm_at = resource_metadata.map_or_else(|| prm_url(origin), String::from);
