@@ -100,6 +100,8 @@ defects! {
     ClientNoDiscoveryOrder = "client-no-discovery-order", Client, "ignores the challenge's `resource_metadata` and probes the root well-known URLs first, for protected resource and authorization server metadata";
     ClientNaiveChallengeParsing = "client-naive-challenge-parsing", Client, "reads only the first `WWW-Authenticate` header, and only if it starts with `Bearer `, splitting on commas and `=` without quoted-string rules";
     ClientPrefersScopesSupported = "client-prefers-scopes-supported", Client, "requests the protected resource metadata's `scopes_supported` instead of the scope the challenge names";
+    ClientIgnoresCimd = "client-ignores-cimd", Client, "registers dynamically even when the AS accepts its client ID metadata document";
+    ClientOauthMetadataOnly = "client-oauth-metadata-only", Client, "probes only the RFC 8414 metadata URLs, never OpenID Connect Discovery";
     ClientPkcePlain = "client-pkce-plain", Client, "sends `code_challenge_method=plain` (the verifier itself as challenge) instead of S256";
     ClientFollowsRedirects = "client-follows-redirects", Client, "follows 3xx answers to metadata requests, to any `Location`, unchecked";
     ClientFollowsInsecureUrls = "client-follows-insecure-urls", Client, "fetches and opens any absolute URL a server names: `http` to any host, `javascript:`, `file:`, `data:`";

@@ -56,6 +56,7 @@ pub fn scenarios() -> Vec<Scenario> {
         cl!("CL-DISC-04", "resource metadata: challenge URL, else path then root", ["CL-04", "CL-01"], None, Must, ["discovery"], prm_discovery_order),
         cl!("CL-DISC-05", "AS metadata discovery order for an issuer with a path", ["CL-08", "CL-02"], None, Must, ["discovery"], as_discovery_order),
         cl!("CL-DISC-06", "odd but valid WWW-Authenticate challenges are read right", ["CL-03", "CL-04"], None, Must, ["discovery"], challenge_syntax),
+        cl!("CL-REG-01", "a client ID metadata document is used when the AS accepts it", ["CL-10", "CL-15", "CL-12"], None, Should, ["registration"], metadata_document_preferred),
         cl!("CL-MIX-01", "mix-up: a response from another issuer is not redeemed", ["CL-09", "X-05"], Some("4.4"), Must, ["mix-up", "attack"], mix_up),
         cl!("CL-SCOPE-01", "the challenged scope is requested, not scopes_supported", ["CL-05", "CL-06"], None, Must, ["scope"], challenged_scope_requested),
         cl!("CL-STATE-01", "missing or altered state: no token request", ["CL-32"], Some("4.7"), Should, ["front-channel", "attack"], state_tampering),
@@ -296,6 +297,41 @@ fn no_s256(w: &mut World) -> Check {
         }
     }
     Check::Holds
+}
+
+/// CL-10/15: the honest AS advertises client ID metadata documents; the client, which
+/// has one, uses its URL as `client_id` and does not register.
+fn metadata_document_preferred(w: &mut World) -> Check {
+    let url = "https://app.example/client.json";
+    let client = w.public_client_with(MCP, |c| c.client_id_metadata_url = Some(url.into()));
+    let mut client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            return Check::Undecided(format!("the client refuses {url} as its metadata document URL: {e}"));
+        }
+    };
+    let Some(document) = client.metadata_document() else {
+        return Check::Undecided("the client has no metadata document to publish".into());
+    };
+    w.fake_host(
+        "https://app.example",
+        vec![("/client.json".into(), fixed(wire::json(StatusCode::OK, &document)))],
+    );
+    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+    let outcome = w.run_client("victim", &mut client, echo());
+    let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
+    let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
+    if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url)) {
+        return Check::Violated(format!(
+            "AS with client_id_metadata_document_supported: expected client_id={url} and no registration, got \
+             client ids {client_ids:?} and registrations {registrations:?}"
+        ));
+    }
+    match outcome {
+        Ok(_) if !client_ids.is_empty() => Check::Holds,
+        Ok(_) => Check::Undecided("the client never authorized".into()),
+        Err(e) => Check::Undecided(format!("the flow with the metadata document failed: {e}")),
+    }
 }
 
 /// The challenge of a 401 without its `resource_metadata`.

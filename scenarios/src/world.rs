@@ -192,6 +192,19 @@ impl World {
         PublicClient::new(config).expect("valid client config")
     }
 
+    /// A reference public client for `server` configured by `configure`, with the client
+    /// defects of this run.
+    pub fn public_client_with(
+        &self,
+        server: &str,
+        configure: impl FnOnce(&mut PublicClientConfig),
+    ) -> Result<PublicClient, Error> {
+        let mut config = PublicClientConfig::new(server, REDIRECT, "honest client");
+        configure(&mut config);
+        config.defects = self.defects.clone();
+        PublicClient::new(config)
+    }
+
     /// Runs `client` (named `name` in the trace) for `op`.
     pub fn run_client(&mut self, name: &str, client: &mut PublicClient, op: Operation) -> Result<Outcome, Error> {
         self.sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))

@@ -150,9 +150,13 @@ pub fn issuer(prm: &ProtectedResourceMetadata, defects: &Defects) -> Result<Stri
 
 /// The authorization server metadata URLs for `issuer`, in the MCP order (CL-08).
 /// With defect `client-no-discovery-order`, the root URLs of the issuer's origin come
-/// first (the issuer's path is dropped).
+/// first (the issuer's path is dropped); with `client-oauth-metadata-only`, the OpenID
+/// Connect Discovery URLs are left out.
 pub fn as_metadata_candidates(issuer: &str, defects: &Defects) -> Result<Candidates> {
     let mut urls = metadata::discovery_urls(issuer)?;
+    if defects.has(Defect::ClientOauthMetadataOnly) {
+        urls.retain(|u| !u.contains(metadata::OPENID_WELL_KNOWN));
+    }
     if defects.has(Defect::ClientNoDiscoveryOrder) {
         let origin =
             Url::parse(issuer).map_err(|e| Error::malformed("issuer", e))?.origin().ascii_serialization();
@@ -302,6 +306,12 @@ mod tests {
                 "https://as.example/.well-known/openid-configuration/t",
                 "https://as.example/t/.well-known/openid-configuration",
             ]
+        );
+        assert_eq!(
+            as_metadata_candidates("https://as.example/t", &Defects::of([Defect::ClientOauthMetadataOnly]))
+                .unwrap()
+                .urls(),
+            ["https://as.example/.well-known/oauth-authorization-server/t"]
         );
         assert_eq!(
             as_metadata_candidates("https://as.example/t", &Defects::none()).unwrap().urls()[0],

@@ -556,11 +556,9 @@ impl PublicClient {
             return self.authorize(demand, env);
         }
         let c = &self.config;
-        let registered = match registration::choose(
-            c.pre_registered.as_ref(),
-            c.client_id_metadata_url.as_deref(),
-            metadata,
-        )? {
+        let metadata_url =
+            c.client_id_metadata_url.as_deref().filter(|_| !c.defects.has(Defect::ClientIgnoresCimd));
+        let registered = match registration::choose(c.pre_registered.as_ref(), metadata_url, metadata)? {
             Approach::PreRegistered(p) => Registered {
                 issuer,
                 auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),

@@ -780,6 +780,15 @@ fn metadata_document_url_is_the_client_id_when_advertised() {
     assert!(world.requests_to("https://as.example/register").is_empty());
     assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some("https://client.example/meta.json"));
     assert_eq!(world.token_requests()[0].get("client_id"), Some("https://client.example/meta.json"));
+
+    let mut world = World::new();
+    world.as_metadata.client_id_metadata_document_supported = Some(true);
+    let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
+    config.client_id_metadata_url = Some("https://client.example/meta.json".into());
+    config.defects = Defects::of([Defect::ClientIgnoresCimd]);
+    let mut c = PublicClient::new(config).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1, "the defect registers");
 }
 
 #[test]
