@@ -399,7 +399,13 @@ impl Sim {
         }
         match &result {
             Ok(r) => {
-                let _ = writeln!(self.trace, "{:>8} {line} <- {}", self.stamp(), r.status().as_u16());
+                let _ = writeln!(
+                    self.trace,
+                    "{:>8} {line} <- {}{}",
+                    self.stamp(),
+                    r.status().as_u16(),
+                    error_code(r)
+                );
             }
             Err(e) => {
                 let _ = writeln!(self.trace, "{:>8} {line} <- error: {}", self.stamp(), e.reason);
@@ -539,6 +545,24 @@ impl Sim {
         }
         Err(Error::Refused(format!("{name} did not finish within 200 steps")))
     }
+}
+
+/// ` <code>` for an error answer: the OAuth `error` of a JSON body, else the `error`
+/// of a Bearer challenge; empty otherwise.
+fn error_code(r: &Response) -> String {
+    if r.status().as_u16() < 400 {
+        return String::new();
+    }
+    let from_body = serde_json::from_slice::<serde_json::Value>(r.body())
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from));
+    let from_challenge = || {
+        mcp_authz_reference::bearer::bearer_challenge(r.headers())
+            .ok()
+            .flatten()
+            .and_then(|c| c.get("error").map(String::from))
+    };
+    from_body.or_else(from_challenge).map(|e| format!(" {e}")).unwrap_or_default()
 }
 
 fn path_and_query(req: &Request) -> String {
