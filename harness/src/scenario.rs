@@ -31,6 +31,43 @@ impl fmt::Display for Role {
     }
 }
 
+/// What a scenario lets the adversary do, in the spirit of the FAPI 2.0 attacker model.
+/// The simulator refuses an interceptor on a channel no declared capability grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// Read (and, with [`Capability::Rewrite`], alter) authorization requests and
+    /// responses in the browser.
+    ReadFrontChannel,
+    /// Read requests to token, registration, revocation and introspection endpoints.
+    ReadTokenRequests,
+    /// Read requests to MCP servers, with the access tokens they carry.
+    ReadResourceRequests,
+    /// Rewrite, drop, inject or replay messages on a channel it can read.
+    Rewrite,
+    /// Act as a client of its own (register, authorize, call).
+    MaliciousClient,
+    /// Run an authorization server of its own.
+    MaliciousAuthorizationServer,
+    /// Run an MCP server of its own (or control a compromised one).
+    MaliciousMcpServer,
+    /// Register a second app on the victim's redirect URI (code interception).
+    SameRedirectUri,
+}
+
+impl Capability {
+    /// The simulator channel this capability lets the adversary read, if any.
+    pub fn channel(self) -> Option<crate::sim::Channel> {
+        use crate::sim::Channel;
+        match self {
+            Capability::ReadFrontChannel => Some(Channel::FrontChannel),
+            Capability::ReadTokenRequests => Some(Channel::Token),
+            Capability::ReadResourceRequests => Some(Channel::Resource),
+            _ => None,
+        }
+    }
+}
+
 /// The strength of the requirement a scenario checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Level {

@@ -200,6 +200,7 @@ pub struct Sim {
     interceptor: Option<(Vec<Channel>, Box<dyn Interceptor>)>,
     messages: u64,
     late: Vec<(String, Request)>,
+    granted: Option<Vec<Channel>>,
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
@@ -229,6 +230,7 @@ impl Sim {
             interceptor: None,
             messages: 0,
             late: Vec::new(),
+            granted: None,
         }
     }
 
@@ -253,8 +255,23 @@ impl Sim {
         self.faults = faults;
     }
 
+    /// Limits the channels an adversary may ever be installed on (a scenario's declared
+    /// capabilities). Without a grant, any channel may be intercepted.
+    pub fn grant(&mut self, channels: Vec<Channel>) {
+        self.granted = Some(channels);
+    }
+
     /// Installs the adversary on `channels`.
+    ///
+    /// # Panics
+    /// When a channel was not granted with [`Sim::grant`]: a scenario that uses more
+    /// power than it declares is a bug in the scenario, and the runner reports it.
     pub fn set_interceptor(&mut self, channels: Vec<Channel>, interceptor: Box<dyn Interceptor>) {
+        if let Some(granted) = &self.granted {
+            let extra: Vec<_> = channels.iter().filter(|c| !granted.contains(c)).collect();
+            assert!(extra.is_empty(), "the adversary was not granted the channels {extra:?}");
+        }
+        self.note(&format!("adversary intercepts {channels:?}"));
         self.interceptor = Some((channels, interceptor));
     }
 
@@ -652,6 +669,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "not granted the channels [Token]")]
+    fn the_adversary_is_held_to_its_grant() {
+        let mut sim = Sim::new(1);
+        sim.grant(vec![Channel::FrontChannel]);
+        sim.set_interceptor(vec![Channel::FrontChannel], Box::new(Thief { seen: Rc::default() }));
+        sim.set_interceptor(vec![Channel::Token], Box::new(Thief { seen: Rc::default() }));
     }
 
     #[test]
