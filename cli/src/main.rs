@@ -5,16 +5,23 @@ use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::live_client::{ClientDriver, FrontChannel};
-use mcp_authz_harness::stack::{Stack, StackOptions};
-use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
-use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_harness::report::{self, Summary};
 use mcp_authz_harness::scenario::{CaseResult, Level};
+use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_scenarios::{catalog, run_case};
-use std::io::IsTerminal as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
+
+/// `println!` that ignores a closed stdout (`mcp-authz list | head` must not panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+    }};
+}
 
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
 /// and clients).
@@ -185,7 +192,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Defects => {
             for d in Defect::ALL {
-                println!("{:<38} {:<22} {}", d.name(), format!("{:?}", d.role()), d.description());
+                say!("{:<38} {:<22} {}", d.name(), format!("{:?}", d.role()), d.description());
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -250,9 +257,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let outcome = driver.run(&mut client, |c, env| c.start(op, env)).await?;
             if print_token {
                 let token = client.tokens().map(|t| t.access_token.clone()).unwrap_or_default();
-                println!("{token}");
+                say!("{token}");
             } else {
-                println!("{}", serde_json::to_string_pretty(&outcome.result)?);
+                say!("{}", serde_json::to_string_pretty(&outcome.result)?);
             }
             Ok(ExitCode::SUCCESS)
         }
@@ -287,7 +294,8 @@ fn run_catalog(
     }
     let results: Vec<_> = selected.iter().map(|s| run_case(s, seed, &defects)).collect();
     let defect_args: String = defect_names.iter().map(|d| format!(" --defect {d}")).collect();
-    let replay = |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.id, c.seed);
+    let replay =
+        |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.meta.id, c.seed);
     let color = output.is_none() && format == Format::Text && std::io::stdout().is_terminal();
     let rendered = match format {
         Format::Text => report::text(&results, color, &replay),
@@ -299,7 +307,9 @@ fn run_catalog(
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
             eprintln!("{}", Summary::of(&results).line());
         }
-        None => print!("{rendered}"),
+        None => {
+            let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
+        }
     }
     let summary = Summary::of(&results);
     Ok(if summary.fail > 0 {
@@ -315,55 +325,66 @@ fn list(format: ListFormat) {
     let all = catalog();
     match format {
         ListFormat::Json => {
-            let v: Vec<_> = all.iter().map(|s| &s.meta).map(|m| serde_json::json!({
-                "id": m.id, "title": m.title, "role": m.role, "requirements": m.requirements,
-                "rfc9700": m.rfc9700, "level": m.level, "tags": m.tags,
-            })).collect();
-            println!("{}", serde_json::to_string_pretty(&v).unwrap_or_default());
+            let metas: Vec<_> = all.iter().map(|s| s.meta).collect();
+            say!("{}", serde_json::to_string_pretty(&metas).unwrap_or_default());
         }
         ListFormat::Text => {
             for m in all.iter().map(|s| &s.meta) {
                 let level = if m.level == Level::Must { "MUST" } else { "SHOULD" };
-                println!("{:<14} {:<6} {:<22} {:<62} {}", m.id, level, m.role.to_string(), m.title, m.requirements.join(","));
+                say!(
+                    "{:<14} {:<6} {:<22} {:<62} {}",
+                    m.id,
+                    level,
+                    m.role.to_string(),
+                    m.title,
+                    m.requirements.join(",")
+                );
             }
-            println!("{} scenarios", all.len());
+            say!("{} scenarios", all.len());
         }
     }
 }
 
 fn print_serve_banner(stack: &Stack, auto_approve: bool) {
+    // The servers keep running if stdout goes away (a closed pipe): write errors are ignored.
+    let mut out = std::io::stdout().lock();
     let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"0"}}}"#;
-    println!("authorization server  {}", stack.issuer);
-    println!("  metadata            {}/.well-known/oauth-authorization-server", stack.issuer);
-    println!("MCP server            {}", stack.mcp_url);
-    println!(
+    let _ = writeln!(out, "authorization server  {}", stack.issuer);
+    let _ = writeln!(out, "  metadata            {}/.well-known/oauth-authorization-server", stack.issuer);
+    let _ = writeln!(out, "MCP server            {}", stack.mcp_url);
+    let _ = writeln!(
+        out,
         "  resource metadata   {}",
         mcp_authz_reference::protected_resource_metadata::well_known_urls(&stack.mcp_url)
             .ok()
             .and_then(|u| u.into_iter().next())
             .unwrap_or_default()
     );
-    println!(
+    let _ = writeln!(
+        out,
         "sign-in               {}",
         if auto_approve { "auto-approve (user alice)" } else { "login form: alice / alice" }
     );
-    println!();
-    println!("Try:");
-    println!(
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Try:");
+    let _ = writeln!(
+        out,
         "  curl -i -X POST {} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d '{init}'",
         stack.mcp_url
     );
     if auto_approve {
-        println!(
+        let _ = writeln!(
+            out,
             "  mcp-authz client --url {} --tool echo --arguments '{{\"text\":\"hello\"}}'",
             stack.mcp_url
         );
     } else {
-        println!(
+        let _ = writeln!(
+            out,
             "  mcp-authz client --url {} --browser --tool echo --arguments '{{\"text\":\"hello\"}}'",
             stack.mcp_url
         );
     }
-    println!();
-    println!("Ctrl-C stops both servers.");
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Ctrl-C stops both servers.");
 }

@@ -26,15 +26,17 @@ fn plain_http_python_client_completes_the_flow_and_sees_every_rejection() {
             .expect("mcp-authz serve starts"),
     );
     let stdout = server.0.stdout.take().expect("stdout");
-    let mut mcp_url = None;
-    for line in BufReader::new(stdout).lines() {
-        let line = line.expect("banner line");
-        if let Some(url) = line.strip_prefix("MCP server") {
-            mcp_url = Some(url.trim().to_string());
-            break;
+    let (tx, rx) = std::sync::mpsc::channel();
+    // Keep reading the banner to its end, so the server never writes into a closed pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if let Some(url) = line.strip_prefix("MCP server") {
+                let _ = tx.send(url.trim().to_string());
+            }
         }
-    }
-    let mcp_url = mcp_url.expect("serve prints the MCP server URL");
+    });
+    let mcp_url =
+        rx.recv_timeout(std::time::Duration::from_secs(60)).expect("serve prints the MCP server URL");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/python/plain_http_flow.py");
     let out = Command::new("python3").args([script, "--mcp-url", &mcp_url]).output().expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

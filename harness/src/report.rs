@@ -62,7 +62,7 @@ fn paint(v: Verdict, color: bool) -> String {
 pub fn text(cases: &[CaseResult], color: bool, replay: &dyn Fn(&CaseResult) -> String) -> String {
     let mut by_role: BTreeMap<Role, Vec<&CaseResult>> = BTreeMap::new();
     for c in cases {
-        by_role.entry(c.role).or_default().push(c);
+        by_role.entry(c.meta.role).or_default().push(c);
     }
     let mut out = String::new();
     for (role, cases) in by_role {
@@ -72,9 +72,9 @@ pub fn text(cases: &[CaseResult], color: bool, replay: &dyn Fn(&CaseResult) -> S
                 out,
                 "  {} {:<14} {:<60} {}",
                 paint(c.verdict, color),
-                c.id,
-                c.title,
-                c.requirements.join(",")
+                c.meta.id,
+                c.meta.title,
+                c.meta.requirements.join(",")
             );
             if c.verdict != Verdict::Pass {
                 let _ = writeln!(out, "        {}", c.detail);
@@ -127,7 +127,7 @@ pub fn junit(cases: &[CaseResult]) -> String {
     );
     let mut by_role: BTreeMap<Role, Vec<&CaseResult>> = BTreeMap::new();
     for c in cases {
-        by_role.entry(c.role).or_default().push(c);
+        by_role.entry(c.meta.role).or_default().push(c);
     }
     for (role, cs) in by_role {
         let owned: Vec<CaseResult> = cs.iter().map(|c| (*c).clone()).collect();
@@ -145,9 +145,9 @@ pub fn junit(cases: &[CaseResult]) -> String {
             let _ = write!(
                 out,
                 "    <testcase classname=\"{}\" name=\"{} {}\">",
-                xml_escape(&c.requirements.join(",")),
-                c.id,
-                xml_escape(c.title)
+                xml_escape(&c.meta.requirements.join(",")),
+                c.meta.id,
+                xml_escape(c.meta.title)
             );
             let evidence = xml_escape(&c.evidence.join("\n"));
             match c.verdict {
@@ -211,7 +211,7 @@ mod tests {
     fn summary_and_text() {
         let c = cases();
         assert_eq!(Summary::of(&c), Summary { pass: 1, fail: 1, warn: 1, skip: 0, error: 0 });
-        let t = text(&c, false, &|c| format!("mcp-authz run --scenario {} --seed {}", c.id, c.seed));
+        let t = text(&c, false, &|c| format!("mcp-authz run --scenario {} --seed {}", c.meta.id, c.seed));
         assert!(t.contains("fail  RS-AUD-01"));
         assert!(t.contains("replay: mcp-authz run --scenario RS-AUD-01 --seed 2"));
         assert!(t.trim_end().ends_with("1 passed, 1 failed, 1 warned, 0 skipped, 0 errors"));

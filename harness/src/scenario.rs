@@ -31,6 +31,43 @@ impl fmt::Display for Role {
     }
 }
 
+/// What a scenario lets the adversary do, in the spirit of the FAPI 2.0 attacker model.
+/// The simulator refuses an interceptor on a channel no declared capability grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// Read (and, with [`Capability::Rewrite`], alter) authorization requests and
+    /// responses in the browser.
+    ReadFrontChannel,
+    /// Read requests to token, registration, revocation and introspection endpoints.
+    ReadTokenRequests,
+    /// Read requests to MCP servers, with the access tokens they carry.
+    ReadResourceRequests,
+    /// Rewrite, drop, inject or replay messages on a channel it can read.
+    Rewrite,
+    /// Act as a client of its own (register, authorize, call).
+    MaliciousClient,
+    /// Run an authorization server of its own.
+    MaliciousAuthorizationServer,
+    /// Run an MCP server of its own (or control a compromised one).
+    MaliciousMcpServer,
+    /// Register a second app on the victim's redirect URI (code interception).
+    SameRedirectUri,
+}
+
+impl Capability {
+    /// The simulator channel this capability lets the adversary read, if any.
+    pub fn channel(self) -> Option<crate::sim::Channel> {
+        use crate::sim::Channel;
+        match self {
+            Capability::ReadFrontChannel => Some(Channel::FrontChannel),
+            Capability::ReadTokenRequests => Some(Channel::Token),
+            Capability::ReadResourceRequests => Some(Channel::Resource),
+            _ => None,
+        }
+    }
+}
+
 /// The strength of the requirement a scenario checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Level {
@@ -91,7 +128,7 @@ impl Check {
 }
 
 /// The static description of a scenario.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, Serialize)]
 pub struct Meta {
     /// Stable ID, e.g. `RS-AUD-01`.
     pub id: &'static str,
@@ -112,18 +149,9 @@ pub struct Meta {
 /// One case's result, as reports show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
-    /// Scenario ID.
-    pub id: &'static str,
-    /// Title.
-    pub title: &'static str,
-    /// Role under test.
-    pub role: Role,
-    /// Requirement IDs.
-    pub requirements: &'static [&'static str],
-    /// RFC 9700 section.
-    pub rfc9700: Option<&'static str>,
-    /// Level.
-    pub level: Level,
+    /// The scenario's description (ID, title, role, requirements, RFC 9700 section, level).
+    #[serde(flatten)]
+    pub meta: Meta,
     /// The verdict.
     pub verdict: Verdict,
     /// Why, in one or two sentences (empty on pass).
@@ -143,17 +171,6 @@ impl CaseResult {
             Check::NotApplicable(d) => (Verdict::Skip, d),
             Check::Undecided(d) => (Verdict::Error, d),
         };
-        CaseResult {
-            id: meta.id,
-            title: meta.title,
-            role: meta.role,
-            requirements: meta.requirements,
-            rfc9700: meta.rfc9700,
-            level: meta.level,
-            verdict,
-            detail,
-            evidence,
-            seed,
-        }
+        CaseResult { meta: *meta, verdict, detail, evidence, seed }
     }
 }

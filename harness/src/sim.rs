@@ -200,6 +200,7 @@ pub struct Sim {
     interceptor: Option<(Vec<Channel>, Box<dyn Interceptor>)>,
     messages: u64,
     late: Vec<(String, Request)>,
+    granted: Option<Vec<Channel>>,
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
@@ -229,6 +230,7 @@ impl Sim {
             interceptor: None,
             messages: 0,
             late: Vec::new(),
+            granted: None,
         }
     }
 
@@ -253,8 +255,23 @@ impl Sim {
         self.faults = faults;
     }
 
+    /// Limits the channels an adversary may ever be installed on (a scenario's declared
+    /// capabilities). Without a grant, any channel may be intercepted.
+    pub fn grant(&mut self, channels: Vec<Channel>) {
+        self.granted = Some(channels);
+    }
+
     /// Installs the adversary on `channels`.
+    ///
+    /// # Panics
+    /// When a channel was not granted with [`Sim::grant`]: a scenario that uses more
+    /// power than it declares is a bug in the scenario, and the runner reports it.
     pub fn set_interceptor(&mut self, channels: Vec<Channel>, interceptor: Box<dyn Interceptor>) {
+        if let Some(granted) = &self.granted {
+            let extra: Vec<_> = channels.iter().filter(|c| !granted.contains(c)).collect();
+            assert!(extra.is_empty(), "the adversary was not granted the channels {extra:?}");
+        }
+        self.note(&format!("adversary intercepts {channels:?}"));
         self.interceptor = Some((channels, interceptor));
     }
 
@@ -324,19 +341,31 @@ impl Sim {
     /// and the interceptor applied, and returns the answer.
     pub fn send(&mut self, from: &str, mut req: Request) -> FetchResult {
         let url = req.uri().to_string();
-        let Some(to) = origin_of(req.uri()) else {
+        let Some(mut to) = origin_of(req.uri()) else {
             return Err(FetchError { url, reason: "not an absolute url".into() });
         };
         self.messages += 1;
         let channel = Channel::classify(from, &req);
         let latency = 1 + self.rng.next_u64() % 20;
         self.now = self.now.plus(Duration::from_millis(latency));
-        let line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
+        let mut line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
         let msg = Message { from: from.to_string(), to: to.clone(), channel, at: self.now };
 
         if let Some((channels, icpt)) = &mut self.interceptor {
             if channels.contains(&channel) {
+                let before = (req.uri().clone(), req.headers().clone(), req.body().clone());
                 match icpt.on_request(&msg, &mut req) {
+                    Verdict::Pass
+                        if before != (req.uri().clone(), req.headers().clone(), req.body().clone()) =>
+                    {
+                        // Show what is delivered, and where.
+                        to = origin_of(req.uri()).unwrap_or(to);
+                        line = format!(
+                            "{from} -> {to} {} {} [rewritten by adversary]",
+                            req.method(),
+                            path_and_query(&req)
+                        );
+                    }
                     Verdict::Pass => {}
                     Verdict::Drop => {
                         let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
@@ -387,7 +416,13 @@ impl Sim {
         }
         match &result {
             Ok(r) => {
-                let _ = writeln!(self.trace, "{:>8} {line} <- {}", self.stamp(), r.status().as_u16());
+                let _ = writeln!(
+                    self.trace,
+                    "{:>8} {line} <- {}{}",
+                    self.stamp(),
+                    r.status().as_u16(),
+                    error_code(r)
+                );
             }
             Err(e) => {
                 let _ = writeln!(self.trace, "{:>8} {line} <- error: {}", self.stamp(), e.reason);
@@ -529,6 +564,24 @@ impl Sim {
     }
 }
 
+/// ` <code>` for an error answer: the OAuth `error` of a JSON body, else the `error`
+/// of a Bearer challenge; empty otherwise.
+fn error_code(r: &Response) -> String {
+    if r.status().as_u16() < 400 {
+        return String::new();
+    }
+    let from_body = serde_json::from_slice::<serde_json::Value>(r.body())
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from));
+    let from_challenge = || {
+        mcp_authz_reference::bearer::bearer_challenge(r.headers())
+            .ok()
+            .flatten()
+            .and_then(|c| c.get("error").map(String::from))
+    };
+    from_body.or_else(from_challenge).map(|e| format!(" {e}")).unwrap_or_default()
+}
+
 fn path_and_query(req: &Request) -> String {
     req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
 }
@@ -619,6 +672,15 @@ mod tests {
     }
 
     #[test]
+    #[should_panic(expected = "not granted the channels [Token]")]
+    fn the_adversary_is_held_to_its_grant() {
+        let mut sim = Sim::new(1);
+        sim.grant(vec![Channel::FrontChannel]);
+        sim.set_interceptor(vec![Channel::FrontChannel], Box::new(Thief { seen: Rc::default() }));
+        sim.set_interceptor(vec![Channel::Token], Box::new(Thief { seen: Rc::default() }));
+    }
+
+    #[test]
     fn the_adversary_sees_only_its_channels() {
         let mut sim = Sim::new(1);
         sim.add_fn("https://a.example", |req| Response::new(req.uri().path().to_string().into()));
@@ -632,6 +694,9 @@ mod tests {
         assert_eq!(&r.body()[..], b"/.well-known/oauth-protected-resource");
         assert_eq!(seen.get(), 3);
         assert!(sim.trace().contains("dropped by adversary"));
+        assert!(
+            sim.trace().contains("c -> https://a.example GET /rewritten [rewritten by adversary] <- 200")
+        );
     }
 
     /// A service that answers every request by fetching from another host.

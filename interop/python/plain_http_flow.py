@@ -447,6 +447,7 @@ class Ctx:
         self.refreshed = None  # token response of the first refresh
         self.old_refresh_token = None
         self.tools = {}
+        self.step_up = None  # session, challenged scope and arguments from check o
         self.rpc_id = 0
 
     # --- authorization endpoint
@@ -1000,6 +1001,21 @@ def rej_o_insufficient_scope(ctx):
             f"error={params.get('error')!r}, expected 'insufficient_scope'")
     require("mcp:write" in (params.get("scope") or "").split(),
             f"scope={params.get('scope')!r} does not name mcp:write")
+    ctx.step_up = {"session": session, "scope": params["scope"], "arguments": args}
+
+
+def step_up_same_session(ctx):
+    # MCP authorization, Step-Up Authorization Flow: re-authorize with the challenged
+    # scopes, then retry the original request.  Authorization travels with every request
+    # (the session is not the credential), so the retry on the same session must succeed.
+    # Also the positive control for o: write_note does work with mcp:write.
+    tokens = ctx.get_tokens(scope=ctx.step_up["scope"])
+    resp, rpc = ctx.mcp("tools/call", {"name": "write_note", "arguments": ctx.step_up["arguments"]},
+                        token=tokens["access_token"], session=ctx.step_up["session"])
+    require(resp.status == 200, f"expected 200; got {resp.describe()}")
+    result = rpc.get("result") if isinstance(rpc, dict) else None
+    require(isinstance(result, dict) and not result.get("isError"),
+            f"expected a successful tools/call result; got {resp.describe()}")
 
 
 def rej_p_origin(ctx):
@@ -1078,6 +1094,8 @@ def main(argv=None):
     run("p Origin: http://evil.example -> 403", rej_p_origin, "refreshed", "session_id")
     run("o mcp:read token calling write_note -> 403 insufficient_scope scope=mcp:write",
         rej_o_insufficient_scope, "client_id")
+    run("o step-up: token with the challenged scope, write_note retried on the same session -> 200",
+        step_up_same_session, "step_up")
     # Refresh token replay detection
     run("j rotated refresh token reused -> 400 invalid_grant", rej_j_refresh_reuse, "old_refresh_token")
     run("j newest refresh token of the replayed family -> refused (family revoked)",

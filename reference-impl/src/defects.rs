@@ -66,6 +66,15 @@ defects! {
     NoIssParameter = "no-iss-parameter", AuthorizationServer, "omits `iss` from authorization responses while advertising it (RFC 9207)";
     Redirect307AfterLogin = "redirect-307-after-login", AuthorizationServer, "answers the login/consent POST with 307, which re-posts the credentials";
     NoFrameProtection = "no-frame-protection", AuthorizationServer, "serves the consent page without `X-Frame-Options`/`frame-ancestors`";
+    CodeNotClientBound = "code-not-client-bound", AuthorizationServer, "redeems an authorization code for whichever client presents it, not only the client it was issued to";
+    PkceVerifierIgnored = "pkce-verifier-ignored", AuthorizationServer, "requires a `code_verifier` at the token endpoint but accepts any value";
+    CodeNoExpiry = "code-no-expiry", AuthorizationServer, "redeems authorization codes however old they are";
+    TokenRequestScopeWidening = "token-request-scope-widening", AuthorizationServer, "grants the `scope` of the authorization code token request instead of the scope authorized";
+    RegistrationScopeUnchecked = "registration-scope-unchecked", AuthorizationServer, "gives dynamically registered clients every scope they register, beyond the registration policy";
+    ClientScopeUnchecked = "client-scope-unchecked", AuthorizationServer, "grants any scope the resource offers, whatever scopes the client may have";
+    TokenResponseCacheable = "token-response-cacheable", AuthorizationServer, "sends token responses without `Cache-Control: no-store`";
+    LongLivedAccessTokens = "long-lived-access-tokens", AuthorizationServer, "issues access tokens valid for 30 days";
+    PasswordGrant = "password-grant", AuthorizationServer, "accepts `grant_type=password` (resource owner password credentials, removed in OAuth 2.1)";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";
     ScopeCheckAtConnectOnly = "scope-check-at-connect-only", McpServer, "checks scopes at `initialize` only, not on each `tools/call`";

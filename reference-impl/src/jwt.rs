@@ -585,6 +585,38 @@ mod tests {
         key.verify(input.as_bytes(), &sig).unwrap();
     }
 
+    /// RFC 7515 Appendix A.2: RS256 example (public key and signature from the RFC).
+    #[test]
+    fn rfc7515_rs256_vector() {
+        let jwk = Jwk {
+            kty: "RSA".into(),
+            alg: Some("RS256".into()),
+            n: Some(concat!(
+                "ofgWCuLjybRlzo0tZWJjNiuSfb4p4fAkd_wWJcyQoTbji9k0l8W26mPddxHmfHQp-Vaw-4qPCJrcS2mJPMEzP1Pt0Bm4d4Ql",
+                "L-yRT-SFd2lZS-pCgNMsD1W_YpRPEwOWvG6b32690r2jZ47soMZo9wGzjb_7OMg0LOL-bSf63kpaSHSXndS5z5rexMdbBYUs",
+                "LA9e-KXBdQOS-UTo7WTBEMa2R2CapHg665xsmtdVMTBQY4uDZlxvb3qCo5ZwKh9kG4LT6_I5IhlJH7aGhyxXFvUK-DWNmoud",
+                "F8NAco9_h9iaGNj8q2ethFkMLs91kzk2PAcDTW9gb54h4FRWyuXpoQ"
+            )
+            .into()),
+            e: Some("AQAB".into()),
+            ..Default::default()
+        };
+        let key = VerifyingKey::from_jwk(&jwk).unwrap();
+        let input = "eyJhbGciOiJSUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
+        let sig = unb64(
+            "sig",
+            concat!(
+                "cC4hiUPoj9Eetdgtv3hF80EGrhuB__dzERat0XF9g2VtQgr9PJbu3XOiZj5RZmh7AAuHIm4Bh-0Qc_lF5YKt_O8W2Fp5jujG",
+                "bds9uJdbF9CUAr7t1dnZcAcQjbKBYNX4BAynRFdiuB--f_nZLgrnbyTyWzO75vRK5h6xBArLIARNPvkSjtQBMHlb1L07Qe7K",
+                "0GarZRmB_eSN9383LcOLn6_dO--xi12jzDwusC-eOkHWEsqtFZESc6BfI7noOPqvhJ1phCnvWh6IeYI2w9QOYEUipUTI8np6",
+                "LbgGY9Fs98rqVt5AXLIhWkWywlVmtVrBp0igcN_IoypGlUPQGe77Rw"
+            ),
+        )
+        .unwrap();
+        key.verify(input.as_bytes(), &sig).unwrap();
+        assert!(key.verify(b"other", &sig).is_err());
+    }
+
     /// RFC 7515 Appendix A.1: HS256 example (key and MAC from the RFC).
     #[test]
     fn rfc7515_hs256_vector() {

@@ -13,6 +13,7 @@
 
 pub mod world;
 
+mod authorization_server;
 mod client;
 mod mcp_server;
 
@@ -33,6 +34,7 @@ pub struct Scenario {
 /// Every scenario, in ID order.
 pub fn catalog() -> Vec<Scenario> {
     let mut all = Vec::new();
+    all.extend(authorization_server::scenarios());
     all.extend(client::scenarios());
     all.extend(mcp_server::scenarios());
     all.sort_by_key(|s| s.meta.id);

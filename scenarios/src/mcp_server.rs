@@ -34,35 +34,259 @@ macro_rules! rs {
 /// The MCP server scenarios.
 pub fn scenarios() -> Vec<Scenario> {
     vec![
-        rs!("RS-PRM-01", "protected resource metadata names this server and its AS", ["RS-01", "RS-02"], None, Must, ["discovery"], prm_names_server),
-        rs!("RS-CHAL-01", "401 challenge points at the resource metadata", ["RS-03", "RS-04", "RS-09"], None, Must, ["discovery"], challenge_points_at_prm),
-        rs!("RS-CHAL-02", "401 challenge carries the needed scope", ["RS-05"], None, Should, ["discovery", "scope"], challenge_has_scope),
-        rs!("RS-VAL-01", "malformed tokens get 401 invalid_token, never 500", ["RS-07", "RS-09", "RS-10"], None, Must, ["validation"], malformed_tokens),
-        rs!("RS-VAL-02", "unsigned token (alg none) is refused", ["RS-07"], None, Must, ["validation"], alg_none),
-        rs!("RS-VAL-03", "HS256 token keyed with the public key is refused", ["RS-07"], None, Must, ["validation"], hmac_confusion),
-        rs!("RS-VAL-04", "expired and not-yet-valid tokens are refused", ["RS-07", "RS-10"], None, Must, ["validation"], time_claims),
+        rs!(
+            "RS-PRM-01",
+            "protected resource metadata names this server and its AS",
+            ["RS-01", "RS-02"],
+            None,
+            Must,
+            ["discovery"],
+            prm_names_server
+        ),
+        rs!(
+            "RS-CHAL-01",
+            "401 challenge points at the resource metadata",
+            ["RS-03", "RS-04", "RS-09"],
+            None,
+            Must,
+            ["discovery"],
+            challenge_points_at_prm
+        ),
+        rs!(
+            "RS-CHAL-02",
+            "401 challenge carries the needed scope",
+            ["RS-05"],
+            None,
+            Should,
+            ["discovery", "scope"],
+            challenge_has_scope
+        ),
+        rs!(
+            "RS-VAL-01",
+            "malformed tokens get 401 invalid_token, never 500",
+            ["RS-07", "RS-09", "RS-10"],
+            None,
+            Must,
+            ["validation"],
+            malformed_tokens
+        ),
+        rs!(
+            "RS-VAL-02",
+            "unsigned token (alg none) is refused",
+            ["RS-07"],
+            None,
+            Must,
+            ["validation"],
+            alg_none
+        ),
+        rs!(
+            "RS-VAL-03",
+            "HS256 token keyed with the public key is refused",
+            ["RS-07"],
+            None,
+            Must,
+            ["validation"],
+            hmac_confusion
+        ),
+        rs!(
+            "RS-VAL-04",
+            "expired and not-yet-valid tokens are refused",
+            ["RS-07", "RS-10"],
+            None,
+            Must,
+            ["validation"],
+            time_claims
+        ),
         rs!("RS-VAL-05", "token without exp is refused", ["RS-07"], None, Must, ["validation"], missing_exp),
-        rs!("RS-VAL-06", "token whose typ is not at+jwt is refused", ["RS-07"], None, Must, ["validation"], wrong_typ),
-        rs!("RS-VAL-07", "token from another issuer is refused", ["RS-07", "RS-11"], None, Must, ["validation"], wrong_issuer),
-        rs!("RS-VAL-08", "token signed by the attacker's key is refused", ["RS-07"], None, Must, ["validation"], attacker_signed),
-        rs!("RS-VAL-09", "unknown kids trigger at most one JWKS refetch", ["RS-07"], None, Should, ["validation", "jwks"], jwks_refetch_limited),
-        rs!("RS-VAL-10", "token without aud is refused", ["RS-08"], None, Must, ["validation", "audience"], missing_audience),
-        rs!("RS-HDR-01", "odd Authorization headers get 400/401, never 200 or 500", ["RS-13", "RS-09"], None, Must, ["transport"], odd_authorization_headers),
-        rs!("RS-AUD-01", "token for MCP server B replayed at A is refused", ["RS-08", "RS-11", "RS-12"], Some("4.10"), Must, ["audience", "replay"], replay_other_server),
-        rs!("RS-AUD-02", "token whose audience is the AS is refused", ["RS-08"], Some("4.10"), Must, ["audience"], audience_is_as),
-        rs!("RS-AUD-03", "token for another path on the same host is refused", ["RS-08"], Some("4.10"), Must, ["audience"], audience_other_path),
-        rs!("RS-AUD-04", "multi-audience token is accepted only if it names this server", ["RS-08"], Some("4.10"), Must, ["audience"], multi_audience),
-        rs!("RS-AUD-05", "malicious MCP server replays the token it received", ["RS-08", "RS-11"], Some("4.9"), Must, ["audience", "replay", "attack"], malicious_server_replay),
-        rs!("RS-SCOPE-01", "a read-only token cannot run a write tool", ["RS-17", "RS-26"], None, Must, ["scope"], read_token_cannot_write),
-        rs!("RS-SCOPE-02", "insufficient scope answers 403 with a precise challenge", ["RS-14", "RS-15"], None, Should, ["scope"], insufficient_scope_challenge),
-        rs!("RS-SCOPE-03", "a JSON-RPC batch cannot smuggle a call past the scope check", ["RS-17"], None, Must, ["scope"], batch_smuggling),
-        rs!("RS-SCOPE-04", "scope strings compare exactly (case matters)", ["RS-26", "RS-17"], None, Must, ["scope"], scope_case_variant),
-        rs!("RS-SESS-01", "a session id without a token is refused", ["RS-19", "RS-20"], None, Must, ["session"], session_without_token),
-        rs!("RS-SESS-02", "another user's token cannot use a session", ["RS-20", "RS-22"], None, Must, ["session"], session_other_user),
-        rs!("RS-SESS-03", "session ids are unpredictable", ["RS-21"], None, Must, ["session"], session_ids_random),
-        rs!("RS-ORIG-01", "a foreign Origin is refused with 403", ["RS-24"], None, Must, ["transport"], foreign_origin),
-        rs!("RS-QUERY-01", "a token in the query string or body is never used", ["RS-13", "X-06"], Some("4.3"), Must, ["transport"], token_in_query),
-        rs!("RS-PASS-01", "the downstream API never receives the caller's token", ["RS-18", "RS-12"], None, Must, ["passthrough"], no_passthrough),
+        rs!(
+            "RS-VAL-06",
+            "token whose typ is not at+jwt is refused",
+            ["RS-07"],
+            None,
+            Must,
+            ["validation"],
+            wrong_typ
+        ),
+        rs!(
+            "RS-VAL-07",
+            "token from another issuer is refused",
+            ["RS-07", "RS-11"],
+            None,
+            Must,
+            ["validation"],
+            wrong_issuer
+        ),
+        rs!(
+            "RS-VAL-08",
+            "token signed by the attacker's key is refused",
+            ["RS-07"],
+            None,
+            Must,
+            ["validation"],
+            attacker_signed
+        ),
+        rs!(
+            "RS-VAL-09",
+            "unknown kids trigger at most one JWKS refetch",
+            ["RS-07"],
+            None,
+            Should,
+            ["validation", "jwks"],
+            jwks_refetch_limited
+        ),
+        rs!(
+            "RS-VAL-10",
+            "token without aud is refused",
+            ["RS-08"],
+            None,
+            Must,
+            ["validation", "audience"],
+            missing_audience
+        ),
+        rs!(
+            "RS-HDR-01",
+            "odd Authorization headers get 400/401, never 200 or 500",
+            ["RS-13", "RS-09"],
+            None,
+            Must,
+            ["transport"],
+            odd_authorization_headers
+        ),
+        rs!(
+            "RS-AUD-01",
+            "token for MCP server B replayed at A is refused",
+            ["RS-08", "RS-11", "RS-12"],
+            Some("4.10"),
+            Must,
+            ["audience", "replay"],
+            replay_other_server
+        ),
+        rs!(
+            "RS-AUD-02",
+            "token whose audience is the AS is refused",
+            ["RS-08"],
+            Some("4.10"),
+            Must,
+            ["audience"],
+            audience_is_as
+        ),
+        rs!(
+            "RS-AUD-03",
+            "token for another path on the same host is refused",
+            ["RS-08"],
+            Some("4.10"),
+            Must,
+            ["audience"],
+            audience_other_path
+        ),
+        rs!(
+            "RS-AUD-04",
+            "multi-audience token is accepted only if it names this server",
+            ["RS-08"],
+            Some("4.10"),
+            Must,
+            ["audience"],
+            multi_audience
+        ),
+        rs!(
+            "RS-AUD-05",
+            "malicious MCP server replays the token it received",
+            ["RS-08", "RS-11"],
+            Some("4.9"),
+            Must,
+            ["audience", "replay", "attack"],
+            malicious_server_replay
+        ),
+        rs!(
+            "RS-SCOPE-01",
+            "a read-only token cannot run a write tool",
+            ["RS-17", "RS-26"],
+            None,
+            Must,
+            ["scope"],
+            read_token_cannot_write
+        ),
+        rs!(
+            "RS-SCOPE-02",
+            "insufficient scope answers 403 with a precise challenge",
+            ["RS-14", "RS-15"],
+            None,
+            Should,
+            ["scope"],
+            insufficient_scope_challenge
+        ),
+        rs!(
+            "RS-SCOPE-03",
+            "a JSON-RPC batch cannot smuggle a call past the scope check",
+            ["RS-17"],
+            None,
+            Must,
+            ["scope"],
+            batch_smuggling
+        ),
+        rs!(
+            "RS-SCOPE-04",
+            "scope strings compare exactly (case matters)",
+            ["RS-26", "RS-17"],
+            None,
+            Must,
+            ["scope"],
+            scope_case_variant
+        ),
+        rs!(
+            "RS-SESS-01",
+            "a session id without a token is refused",
+            ["RS-19", "RS-20"],
+            None,
+            Must,
+            ["session"],
+            session_without_token
+        ),
+        rs!(
+            "RS-SESS-02",
+            "another user's token cannot use a session",
+            ["RS-20", "RS-22"],
+            None,
+            Must,
+            ["session"],
+            session_other_user
+        ),
+        rs!(
+            "RS-SESS-03",
+            "session ids are unpredictable",
+            ["RS-21"],
+            None,
+            Must,
+            ["session"],
+            session_ids_random
+        ),
+        rs!(
+            "RS-ORIG-01",
+            "a foreign Origin is refused with 403",
+            ["RS-24"],
+            None,
+            Must,
+            ["transport"],
+            foreign_origin
+        ),
+        rs!(
+            "RS-QUERY-01",
+            "a token in the query string or body is never used",
+            ["RS-13", "X-06"],
+            Some("4.3"),
+            Must,
+            ["transport"],
+            token_in_query
+        ),
+        rs!(
+            "RS-PASS-01",
+            "the downstream API never receives the caller's token",
+            ["RS-18", "RS-12"],
+            None,
+            Must,
+            ["passthrough"],
+            no_passthrough
+        ),
     ]
 }
 
@@ -79,7 +303,10 @@ fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
     let r = w.call_tool("attacker", MCP, token, "echo", json!({"text": "x"}));
     match response(&r).map(status_and_challenge_error) {
         Some((401, Some(e))) if e == "invalid_token" => Check::Holds,
-        _ => Check::Violated(format!("{what}: expected 401 with error=\"invalid_token\", got {}", describe(&r))),
+        _ => Check::Violated(format!(
+            "{what}: expected 401 with error=\"invalid_token\", got {}",
+            describe(&r)
+        )),
     }
 }
 
@@ -102,7 +329,10 @@ fn prm_names_server(w: &mut World) -> Check {
 fn unauthenticated_challenge(w: &mut World) -> Result<bearer::Challenge, Check> {
     let (r, _) = w.initialize("client", MCP, None);
     let Some(resp) = response(&r).filter(|r| r.status() == 401) else {
-        return Err(Check::Violated(format!("initialize without a token: expected 401, got {}", describe(&r))));
+        return Err(Check::Violated(format!(
+            "initialize without a token: expected 401, got {}",
+            describe(&r)
+        )));
     };
     match bearer::bearer_challenge(resp.headers()) {
         Ok(Some(c)) => Ok(c),
@@ -122,7 +352,10 @@ fn challenge_points_at_prm(w: &mut World) -> Check {
     let r = w.sim.get("client", &url);
     match response(&r).map(|r| (r.status().as_u16(), ProtectedResourceMetadata::parse(r.body()))) {
         Some((200, Ok(m))) if m.resource == MCP => Check::Holds,
-        _ => Check::Violated(format!("resource_metadata `{url}` does not serve this server's metadata: {}", describe(&r))),
+        _ => Check::Violated(format!(
+            "resource_metadata `{url}` does not serve this server's metadata: {}",
+            describe(&r)
+        )),
     }
 }
 
@@ -136,11 +369,18 @@ fn challenge_has_scope(w: &mut World) -> Check {
 }
 
 fn malformed_tokens(w: &mut World) -> Check {
-    for token in ["garbage", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30", "eyJ0eXAiOiJKV1QifQ.e30.AAAA", "e30.e30.e30"] {
+    for token in
+        ["garbage", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30", "eyJ0eXAiOiJKV1QifQ.e30.AAAA", "e30.e30.e30"]
+    {
         let r = w.call_tool("attacker", MCP, token, "echo", json!({"text": "x"}));
         match response(&r).map(status_and_challenge_error) {
             Some((401, Some(e))) if e == "invalid_token" => {}
-            _ => return Check::Violated(format!("token `{token}`: expected 401 invalid_token, got {}", describe(&r))),
+            _ => {
+                return Check::Violated(format!(
+                    "token `{token}`: expected 401 invalid_token, got {}",
+                    describe(&r)
+                ));
+            }
         }
     }
     Check::Holds
@@ -178,7 +418,12 @@ fn missing_exp(w: &mut World) -> Check {
 fn wrong_typ(w: &mut World) -> Check {
     let claims = w.claims("mcp:read");
     let key = w.authorization_server().signing_key();
-    let header = JoseHeader { alg: key.alg().name().into(), typ: Some("JWT".into()), kid: Some(key.kid().into()), crit: None };
+    let header = JoseHeader {
+        alg: key.alg().name().into(),
+        typ: Some("JWT".into()),
+        kid: Some(key.kid().into()),
+        crit: None,
+    };
     let token = jwt::encode_with_header(key, &header, &claims).expect("signs");
     expect_invalid_token(w, &token, "typ JWT (an ID token, say)")
 }
@@ -190,7 +435,8 @@ fn wrong_issuer(w: &mut World) -> Check {
 
 fn attacker_signed(w: &mut World) -> Check {
     let kid = w.authorization_server().signing_key().kid().to_string();
-    let key = w.sim.env_for("attacker-key", |env| SigningKey::generate(Algorithm::EdDSA, kid, env)).expect("key");
+    let key =
+        w.sim.env_for("attacker-key", |env| SigningKey::generate(Algorithm::EdDSA, kid, env)).expect("key");
     let token = w.claims("mcp:admin").sign(&key).expect("signs");
     expect_invalid_token(w, &token, "signed by the attacker under the AS's kid")
 }
@@ -200,12 +446,19 @@ fn jwks_refetch_limited(w: &mut World) -> Check {
     let _ = w.call_tool("client", MCP, &good, "echo", json!({"text": "warm"}));
     let before = w.mcp_server().jwks_fetches();
     for i in 0..10 {
-        let key = w.sim.env_for(&format!("k{i}"), |env| SigningKey::generate(Algorithm::EdDSA, format!("unknown-{i}"), env)).expect("key");
+        let key = w
+            .sim
+            .env_for(&format!("k{i}"), |env| {
+                SigningKey::generate(Algorithm::EdDSA, format!("unknown-{i}"), env)
+            })
+            .expect("key");
         let token = w.claims("mcp:read").sign(&key).expect("signs");
         let _ = w.initialize("attacker", MCP, Some(&token));
     }
     let fetched = w.mcp_server().jwks_fetches() - before;
-    Check::expect(fetched <= 1, || format!("10 tokens with unknown kids caused {fetched} JWKS fetches; expected at most 1"))
+    Check::expect(fetched <= 1, || {
+        format!("10 tokens with unknown kids caused {fetched} JWKS fetches; expected at most 1")
+    })
 }
 
 fn missing_audience(w: &mut World) -> Check {
@@ -251,17 +504,26 @@ fn audience_is_as(w: &mut World) -> Check {
 }
 
 fn audience_other_path(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { aud: Audience::one(format!("{MCP_ORIGIN}/other")), ..w.claims("mcp:read") });
+    let token = w.mint(&AccessTokenClaims {
+        aud: Audience::one(format!("{MCP_ORIGIN}/other")),
+        ..w.claims("mcp:read")
+    });
     expect_invalid_token(w, &token, "aud = https://mcp.example/other")
 }
 
 fn multi_audience(w: &mut World) -> Check {
-    let with_a = w.mint(&AccessTokenClaims { aud: Audience::Many(vec![OTHER_MCP.into(), MCP.into()]), ..w.claims("mcp:read") });
+    let with_a = w.mint(&AccessTokenClaims {
+        aud: Audience::Many(vec![OTHER_MCP.into(), MCP.into()]),
+        ..w.claims("mcp:read")
+    });
     let r = w.call_tool("client", MCP, &with_a, "echo", json!({"text": "x"}));
     if status(&r) != 200 {
         return Check::Violated(format!("aud [B, A] refused: {}", describe(&r)));
     }
-    let without = w.mint(&AccessTokenClaims { aud: Audience::Many(vec![OTHER_MCP.into(), AS.into()]), ..w.claims("mcp:read") });
+    let without = w.mint(&AccessTokenClaims {
+        aud: Audience::Many(vec![OTHER_MCP.into(), AS.into()]),
+        ..w.claims("mcp:read")
+    });
     expect_invalid_token(w, &without, "aud [B, AS]")
 }
 
@@ -269,7 +531,10 @@ fn malicious_server_replay(w: &mut World) -> Check {
     // An honest client connects to server B, which (compromised) keeps the token and
     // replays it at server A.
     let mut client = w.public_client(OTHER_MCP);
-    let op = mcp_authz_reference::client::Operation::CallTool { name: "echo".into(), arguments: json!({"text": "b"}) };
+    let op = mcp_authz_reference::client::Operation::CallTool {
+        name: "echo".into(),
+        arguments: json!({"text": "b"}),
+    };
     if let Err(e) = w.run_client("victim", &mut client, op) {
         return Check::Undecided(format!("the honest client could not use server B: {e}"));
     }
@@ -308,7 +573,9 @@ fn insufficient_scope_challenge(w: &mut World) -> Check {
     let scope = challenge.and_then(|c| c.get("scope").map(String::from)).unwrap_or_default();
     let token = w.mint(&w.claims(&scope));
     let r = w.call_tool("client", MCP, &token, "write_note", json!({"text": "x"}));
-    Check::expect(status(&r) == 200, || format!("a token with the challenged scope `{scope}` still fails: {}", describe(&r)))
+    Check::expect(status(&r) == 200, || {
+        format!("a token with the challenged scope `{scope}` still fails: {}", describe(&r))
+    })
 }
 
 fn scope_case_variant(w: &mut World) -> Check {
@@ -331,7 +598,9 @@ fn batch_smuggling(w: &mut World) -> Check {
     let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
     let r = w.send("client", World::rpc_request(MCP, Some(&token), &batch, &headers));
     let after = w.mcp_server().side_effects();
-    Check::expect(after == before, || format!("admin_reset ran inside a batch with a mcp:read token: {}", describe(&r)))
+    Check::expect(after == before, || {
+        format!("admin_reset ran inside a batch with a mcp:read token: {}", describe(&r))
+    })
 }
 
 fn session_without_token(w: &mut World) -> Check {
@@ -340,7 +609,10 @@ fn session_without_token(w: &mut World) -> Check {
     let Some(session) = session else { return Check::Undecided("initialize failed".into()) };
     let before = w.mcp_server().side_effects();
     let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
-    let r = w.send("attacker", World::rpc_request(MCP, None, &World::call_body("write_note", json!({"text": "x"})), &headers));
+    let r = w.send(
+        "attacker",
+        World::rpc_request(MCP, None, &World::call_body("write_note", json!({"text": "x"})), &headers),
+    );
     let ran = w.mcp_server().side_effects() != before;
     Check::expect(status(&r) == 401 && !ran, || format!("a session id alone was served: {}", describe(&r)))
 }
@@ -349,9 +621,16 @@ fn session_other_user(w: &mut World) -> Check {
     let alice = w.mint(&w.claims("mcp:read mcp:write"));
     let (_, session) = w.initialize("alice", MCP, Some(&alice));
     let Some(session) = session else { return Check::Undecided("initialize failed".into()) };
-    let mallory = w.mint(&AccessTokenClaims { sub: Some("mallory".into()), client_id: Some("mallory-app".into()), ..w.claims("mcp:read mcp:write") });
+    let mallory = w.mint(&AccessTokenClaims {
+        sub: Some("mallory".into()),
+        client_id: Some("mallory-app".into()),
+        ..w.claims("mcp:read mcp:write")
+    });
     let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
-    let r = w.send("attacker", World::rpc_request(MCP, Some(&mallory), &World::call_body("echo", json!({"text": "x"})), &headers));
+    let r = w.send(
+        "attacker",
+        World::rpc_request(MCP, Some(&mallory), &World::call_body("echo", json!({"text": "x"})), &headers),
+    );
     Check::expect(!(200..300).contains(&status(&r)), || {
         format!("mallory's token was served in alice's session: {}", describe(&r))
     })
@@ -374,17 +653,35 @@ fn session_ids_random(w: &mut World) -> Check {
         return Check::Violated(format!("session ids repeat: {ids:?}"));
     }
     if let Some(s) = short {
-        return Check::Violated(format!("session id `{s}` is shorter than 128 bits of base64 or not visible ascii"));
+        return Check::Violated(format!(
+            "session id `{s}` is shorter than 128 bits of base64 or not visible ascii"
+        ));
     }
     // Sequential ids share all but their last characters.
-    let common = ids.windows(2).map(|p| p[0].bytes().zip(p[1].bytes()).take_while(|(a, b)| a == b).count()).max().unwrap_or(0);
-    Check::expect(common < 8, || format!("consecutive session ids share a {common}-character prefix: {ids:?}"))
+    let common = ids
+        .windows(2)
+        .map(|p| p[0].bytes().zip(p[1].bytes()).take_while(|(a, b)| a == b).count())
+        .max()
+        .unwrap_or(0);
+    Check::expect(common < 8, || {
+        format!("consecutive session ids share a {common}-character prefix: {ids:?}")
+    })
 }
 
 fn foreign_origin(w: &mut World) -> Check {
     let token = w.mint(&w.claims("mcp:read"));
-    let r = w.send("browser:victim", World::rpc_request(MCP, Some(&token), &World::initialize_body(), &[("origin", "http://evil.example")]));
-    Check::expect(status(&r) == 403, || format!("Origin http://evil.example: expected 403, got {}", describe(&r)))
+    let r = w.send(
+        "browser:victim",
+        World::rpc_request(
+            MCP,
+            Some(&token),
+            &World::initialize_body(),
+            &[("origin", "http://evil.example")],
+        ),
+    );
+    Check::expect(status(&r) == 403, || {
+        format!("Origin http://evil.example: expected 403, got {}", describe(&r))
+    })
 }
 
 fn token_in_query(w: &mut World) -> Check {
@@ -397,7 +694,9 @@ fn token_in_query(w: &mut World) -> Check {
     let mut body = World::initialize_body();
     body["access_token"] = json!(token);
     let r = w.send("client", World::rpc_request(MCP, None, &body, &[]));
-    Check::expect(!(200..300).contains(&status(&r)), || format!("a token in the body was accepted: {}", describe(&r)))
+    Check::expect(!(200..300).contains(&status(&r)), || {
+        format!("a token in the body was accepted: {}", describe(&r))
+    })
 }
 
 fn no_passthrough(w: &mut World) -> Check {
@@ -406,7 +705,7 @@ fn no_passthrough(w: &mut World) -> Check {
     if status(&r) != 200 {
         return Check::Undecided(format!("fetch_report failed: {}", describe(&r)));
     }
-    let seen = w.mcp_server().downstream_authorizations_seen().to_vec();
+    let seen = w.downstream_authorizations_seen();
     if seen.is_empty() {
         return Check::Undecided(format!("the downstream API at {DOWNSTREAM} saw no request"));
     }
@@ -414,4 +713,3 @@ fn no_passthrough(w: &mut World) -> Check {
         "the downstream API received the caller's access token (token passthrough)".into()
     })
 }
-

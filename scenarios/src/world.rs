@@ -5,18 +5,23 @@
 //! | origin | what |
 //! |---|---|
 //! | `https://as.example` | the trusted authorization server |
-//! | `https://mcp.example/mcp` | MCP server A (the usual target) and its downstream API at `/downstream` |
+//! | `https://mcp.example/mcp` | MCP server A (the usual target) |
+//! | `https://api.example/downstream` | the downstream API server A calls with its own token |
 //! | `https://other.example/mcp` | MCP server B, trusting the same AS |
 //! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
 
 use bytes::Bytes;
 use http::StatusCode;
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict};
-use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
+use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
-use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient, PublicClientConfig};
+use mcp_authz_reference::client::token::token_request;
+use mcp_authz_reference::client::{
+    ClientAuth, ClientStep, Operation, Outcome, PublicClient, PublicClientConfig,
+};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
+use mcp_authz_reference::jwt::KeySet;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
 use mcp_authz_reference::{Error, bearer, wire};
@@ -34,7 +39,9 @@ pub const MCP_ORIGIN: &str = "https://mcp.example";
 /// MCP server B.
 pub const OTHER_MCP: &str = "https://other.example/mcp";
 /// The downstream API MCP server A calls with its own token.
-pub const DOWNSTREAM: &str = "https://mcp.example/downstream";
+pub const DOWNSTREAM: &str = "https://api.example/downstream";
+/// The downstream API's origin.
+pub const DOWNSTREAM_ORIGIN: &str = "https://api.example";
 /// The attacker's origin.
 pub const EVIL: &str = "https://evil.example";
 /// The honest public client's redirect URI (a native app on loopback).
@@ -49,6 +56,8 @@ pub struct World {
     pub sim: Sim,
     /// The defects injected in this run.
     pub defects: Defects,
+    /// The `Authorization` headers the downstream API received.
+    downstream_seen: Rc<RefCell<Vec<String>>>,
 }
 
 impl World {
@@ -65,8 +74,14 @@ impl World {
         };
         let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         as_config.resources = vec![
-            authz::ResourceConfig { uri: MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
-            authz::ResourceConfig { uri: OTHER_MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
+            authz::ResourceConfig {
+                uri: MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
+            authz::ResourceConfig {
+                uri: OTHER_MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
             authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
         ];
         as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
@@ -81,7 +96,14 @@ impl World {
             client_name: Some("MCP server A".into()),
         });
         let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
+        let keys = KeySet::from_jwks(&authorization_server.jwks())?;
         sim.add_service(AS, authorization_server);
+        let downstream_seen = Rc::new(RefCell::new(Vec::new()));
+        let mut validator = Validator::new(AS, DOWNSTREAM, keys);
+        // A plain function host has no clock: the API checks signature, issuer and
+        // audience, and tolerates any time skew.
+        validator.leeway_secs = 10 * 365 * 86_400;
+        sim.add_fn(DOWNSTREAM_ORIGIN, downstream_api(validator, Rc::clone(&downstream_seen)));
         for (url, downstream) in [(MCP, true), (OTHER_MCP, false)] {
             let mut config = mcp_server::Config::new(url.to_string(), AS.to_string());
             config.defects = defects.clone();
@@ -96,7 +118,12 @@ impl World {
             let origin = url.trim_end_matches("/mcp");
             sim.add_service(origin, McpServer::new(config)?);
         }
-        Ok(World { sim, defects: defects.clone() })
+        Ok(World { sim, defects: defects.clone(), downstream_seen })
+    }
+
+    /// The `Authorization` header values the downstream API has received.
+    pub fn downstream_authorizations_seen(&self) -> Vec<String> {
+        self.downstream_seen.borrow().clone()
     }
 
     /// True when `d` is injected.
@@ -166,17 +193,30 @@ impl World {
     }
 
     /// `initialize` at `url` with `token`; returns the response and the session id.
-    pub fn initialize(&mut self, from: &str, url: &str, token: Option<&str>) -> (FetchResult, Option<String>) {
+    pub fn initialize(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: Option<&str>,
+    ) -> (FetchResult, Option<String>) {
         let r = self.send(from, Self::rpc_request(url, token, &Self::initialize_body(), &[]));
-        let session = r.as_ref().ok().and_then(|r| {
-            r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from)
-        });
+        let session = r
+            .as_ref()
+            .ok()
+            .and_then(|r| r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from));
         (r, session)
     }
 
     /// Opens a session at `url` with `token` and calls `tool` in it; returns the call's
     /// response (or the failed `initialize`'s).
-    pub fn call_tool(&mut self, from: &str, url: &str, token: &str, tool: &str, arguments: Value) -> FetchResult {
+    pub fn call_tool(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: &str,
+        tool: &str,
+        arguments: Value,
+    ) -> FetchResult {
         let (init, session) = self.initialize(from, url, Some(token));
         let Some(session) = session else { return init };
         let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
@@ -206,7 +246,12 @@ impl World {
     }
 
     /// Runs `client` (named `name` in the trace) for `op`.
-    pub fn run_client(&mut self, name: &str, client: &mut PublicClient, op: Operation) -> Result<Outcome, Error> {
+    pub fn run_client(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        op: Operation,
+    ) -> Result<Outcome, Error> {
         self.sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))
     }
 
@@ -228,6 +273,20 @@ impl World {
         Ok(client)
     }
 
+    /// What the AS says about `token` (RFC 7662 introspection, asked as MCP server A's
+    /// client `mcp-server`): the response, or `Value::Null` when introspection fails.
+    pub fn introspect(&mut self, token: &str) -> Value {
+        let auth = ClientAuth::SecretBasic(RS_SECRET.into());
+        let url = format!("{AS}/introspect");
+        let req = self.sim.env_for("introspect", |env| {
+            token_request(&url, RS_CLIENT_ID, &auth, AS, &[("token", token)], env)
+        });
+        match req.map(|req| self.send(RS_CLIENT_ID, req)) {
+            Ok(Ok(r)) if r.status() == 200 => serde_json::from_slice(r.body()).unwrap_or(Value::Null),
+            _ => Value::Null,
+        }
+    }
+
     /// Moves the clock.
     pub fn advance(&mut self, d: Duration) {
         self.sim.advance(d);
@@ -239,9 +298,32 @@ impl World {
     }
 }
 
+/// The downstream API: records every `Authorization` header, answers 200 to a token
+/// whose audience is the API, 401 otherwise.
+fn downstream_api(validator: Validator, seen: Rc<RefCell<Vec<String>>>) -> impl FnMut(Request) -> Response {
+    move |req| {
+        let auth = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        seen.borrow_mut().push(auth.to_string());
+        let ok = bearer::bearer_token(req.headers())
+            .ok()
+            .flatten()
+            .is_some_and(|t| validator.validate(&t, mcp_authz_harness::sim::EPOCH).is_ok());
+        let mut r = Response::new(Bytes::from(if ok {
+            r#"{"report":"quarterly numbers"}"#
+        } else {
+            r#"{"error":"invalid_token"}"#
+        }));
+        *r.status_mut() = if ok { http::StatusCode::OK } else { http::StatusCode::UNAUTHORIZED };
+        r.headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        r
+    }
+}
+
 /// `(status, error code of the Bearer challenge)` of a response.
 pub fn status_and_challenge_error(r: &Response) -> (u16, Option<String>) {
-    let err = bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
+    let err =
+        bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
     (r.status().as_u16(), err)
 }
 

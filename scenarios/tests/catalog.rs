@@ -15,7 +15,7 @@ fn every_scenario_passes_against_the_reference_roles() {
             .iter()
             .map(|s| run_case(s, seed, &Defects::none()))
             .filter(|r| r.verdict != Verdict::Pass)
-            .map(|r| format!("{} ({}): {}\n  {}", r.id, r.verdict, r.detail, r.evidence.join("\n  ")))
+            .map(|r| format!("{} ({}): {}\n  {}", r.meta.id, r.verdict, r.detail, r.evidence.join("\n  ")))
             .collect();
         assert!(failures.is_empty(), "seed {seed}:\n{}", failures.join("\n"));
     }

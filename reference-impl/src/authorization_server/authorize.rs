@@ -294,7 +294,7 @@ impl AuthorizationServer {
             challenge => Some(self.code_challenge(challenge, p.get("code_challenge_method"))?),
         };
         let resource = self.target(p.get("resource"))?;
-        let scope = super::grant_scope(p.get("scope"), client, &resource)?;
+        let scope = super::grant_scope(p.get("scope"), client, &resource, &self.config.defects)?;
         Ok(AuthorizationRequest {
             client_id: client.client_id.clone(),
             redirect_uri: redirect_uri.to_string(),
@@ -325,7 +325,10 @@ impl AuthorizationServer {
             }
             other => Err(Rejection::new(
                 "invalid_request",
-                format!("code_challenge_method: received {other:?}, expected `S256`"),
+                match other {
+                    Some(m) => format!("code_challenge_method: received `{m}`, expected `S256`"),
+                    None => "code_challenge_method: missing (the default is plain), expected `S256`".into(),
+                },
             )),
         }
     }
@@ -751,6 +754,24 @@ mod tests {
                 assert_eq!(r.status(), status);
                 assert!(location_params(&r).get("code").is_some());
             }
+        }
+
+        #[test]
+        fn client_scope_unchecked() {
+            // CLIENT may have `mcp:read mcp:write`; the resource also offers `mcp:admin`.
+            let admin = [("scope", Some("mcp:read mcp:admin"))];
+            let r = Tester::new().authorize(&admin);
+            assert_eq!(location_params(&r).get("error"), Some("invalid_scope"));
+
+            let mut t = Tester::with_defect(Defect::ClientScopeUnchecked);
+            let code = location_params(&t.authorize(&admin)).get("code").unwrap().to_string();
+            assert_eq!(t.exchange(&code)["scope"], "mcp:read mcp:admin");
+            let r = t.authorize(&[("scope", Some("unknown"))]);
+            assert_eq!(
+                location_params(&r).get("error"),
+                Some("invalid_scope"),
+                "the resource's scopes still bound it"
+            );
         }
 
         #[test]

@@ -277,13 +277,17 @@ impl Rejection {
 
 /// The scopes to grant: those requested (space-separated), each of which the client may
 /// have and the resource knows (`invalid_scope` otherwise); all such scopes when none are
-/// requested.
+/// requested. With [`Defect::ClientScopeUnchecked`] the client's scopes are not looked at.
 fn grant_scope(
     requested: Option<&str>,
     client: &RegisteredClient,
     resource: &ResourceConfig,
+    defects: &crate::defects::Defects,
 ) -> Result<Vec<String>, Rejection> {
-    let allowed = |s: &str| client.scopes.iter().any(|c| c == s) && resource.scopes.iter().any(|r| r == s);
+    let unchecked = defects.has(Defect::ClientScopeUnchecked);
+    let allowed = |s: &str| {
+        (unchecked || client.scopes.iter().any(|c| c == s)) && resource.scopes.iter().any(|r| r == s)
+    };
     let Some(requested) = requested.filter(|r| !r.is_empty()) else {
         return Ok(resource.scopes.iter().filter(|s| allowed(s)).cloned().collect());
     };

@@ -169,7 +169,7 @@ impl AuthorizationServer {
         Ok(TokenResponse {
             access_token: access.token,
             token_type: "Bearer".into(),
-            expires_in: self.config.access_token_ttl.as_secs(),
+            expires_in: self.access_token_ttl(),
             scope: scope.join(" "),
             refresh_token: Some(new_token),
         })

@@ -5,6 +5,7 @@
 
 use super::config::{AUTHORIZATION_CODE, RegisteredClient};
 use super::{AuthorizationServer, Rejection};
+use crate::defects::Defect;
 use crate::registration::{self, ClientInformation, ClientMetadata};
 use crate::sans_io::{Env, Request, Response};
 use crate::wire;
@@ -56,7 +57,12 @@ impl AuthorizationServer {
         };
         let secret = matches!(method.as_str(), "client_secret_basic" | "client_secret_post")
             .then(|| env.random_string(32));
-        let scopes = registration::narrow_scope(m.scope.as_deref(), &self.config.registration_scopes);
+        let scopes = match m.scope.as_deref() {
+            Some(s) if self.config.defects.has(Defect::RegistrationScopeUnchecked) => {
+                s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()
+            }
+            requested => registration::narrow_scope(requested, &self.config.registration_scopes),
+        };
         self.register_client(RegisteredClient {
             client_id: client_id.clone(),
             client_secret: secret.clone(),
@@ -185,6 +191,21 @@ mod tests {
         assert_eq!(error_of(&r), (400, "invalid_client_metadata".into()));
         let r = t.post_form("/register", &[("redirect_uris", "https://app.example/cb")]);
         assert_eq!(error_of(&r), (400, "invalid_client_metadata".into()));
+    }
+
+    #[test]
+    fn registration_scope_unchecked_defect() {
+        let body = json!({"redirect_uris": ["http://127.0.0.1:4000/cb"], "token_endpoint_auth_method": "none",
+            "scope": "mcp:read mcp:admin"});
+        let r = register(&mut Tester::new(), body.clone());
+        assert_eq!(json_of(&r)["scope"], "mcp:read", "narrowed to the registration scopes");
+
+        let mut t = Tester::with_defect(crate::defects::Defect::RegistrationScopeUnchecked);
+        let r = register(&mut t, body);
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let info: ClientInformation = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(info.metadata.scope.as_deref(), Some("mcp:read mcp:admin"));
+        assert_eq!(t.server.clients[&info.client_id].scopes, ["mcp:read", "mcp:admin"]);
     }
 
     #[test]

@@ -19,6 +19,10 @@ use crate::wire::{self, Params};
 use http::StatusCode;
 use serde::{Deserialize, Serialize};
 
+/// `grant_type=password`, refused: OAuth 2.1 removed it (accepted only with
+/// [`Defect::PasswordGrant`]).
+const PASSWORD: &str = "password";
+
 /// A successful token response (RFC 6749 §5.1).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TokenResponse {
@@ -73,14 +77,31 @@ impl AuthorizationServer {
     /// `POST /token`.
     pub(super) fn token(&mut self, request: &Request, env: &mut Env<'_>) -> Response {
         match self.token_response(request, env) {
+            Ok(body) if self.config.defects.has(Defect::TokenResponseCacheable) => {
+                wire::json(StatusCode::OK, &body)
+            }
             Ok(body) => wire::json_no_store(StatusCode::OK, &body),
             Err(r) => r.into_response(),
+        }
+    }
+
+    /// The lifetime of new access tokens: the configured one, or 30 days with
+    /// [`Defect::LongLivedAccessTokens`].
+    pub(super) fn access_token_ttl(&self) -> u64 {
+        if self.config.defects.has(Defect::LongLivedAccessTokens) {
+            30 * 24 * 3600
+        } else {
+            self.config.access_token_ttl.as_secs()
         }
     }
 
     fn token_response(&mut self, request: &Request, env: &mut Env<'_>) -> Result<TokenResponse, Rejection> {
         let form = Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
         let grant_type = form.require("grant_type").map_err(|e| Rejection::new("invalid_request", e))?;
+        if grant_type == PASSWORD && self.config.defects.has(Defect::PasswordGrant) {
+            let client = self.authenticate_client(request, &form, env.now)?;
+            return self.password_grant(&client, &form, env);
+        }
         if ![AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS].contains(&grant_type) {
             return Err(Rejection::new(
                 "unsupported_grant_type",
@@ -119,7 +140,7 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Result<IssuedToken, Rejection> {
         let now = env.now.unix_secs();
-        let exp = now.saturating_add(self.config.access_token_ttl.as_secs());
+        let exp = now.saturating_add(self.access_token_ttl());
         let jti = env.random_string(16);
         let claims = AccessTokenClaims {
             iss: self.config.issuer.clone(),
@@ -148,7 +169,7 @@ impl AuthorizationServer {
         TokenResponse {
             access_token: access.token,
             token_type: "Bearer".into(),
-            expires_in: self.config.access_token_ttl.as_secs(),
+            expires_in: self.access_token_ttl(),
             scope: scope.join(" "),
             refresh_token,
         }
@@ -179,18 +200,18 @@ impl AuthorizationServer {
                     self.revoke_family(family, env.now);
                 }
                 return Err(invalid_grant(
-                    "authorization code was already used; the tokens issued from it are revoked",
+                    "authorization code was already used; the tokens issued from it are revoked (introspection reports them inactive)",
                 ));
             }
         }
         let r = &grant.request;
-        if r.client_id != client.client_id {
+        if r.client_id != client.client_id && !defects.has(Defect::CodeNotClientBound) {
             return Err(invalid_grant("authorization code was issued to another client"));
         }
-        if env.now.since(grant.issued) > self.config.code_ttl {
+        if env.now.since(grant.issued) > self.config.code_ttl && !defects.has(Defect::CodeNoExpiry) {
             return Err(invalid_grant("authorization code expired"));
         }
-        if r.redirect_uri != redirect_uri && !self.config.defects.has(Defect::NoRedirectUriBinding) {
+        if r.redirect_uri != redirect_uri && !defects.has(Defect::NoRedirectUriBinding) {
             return Err(invalid_grant(format!(
                 "redirect_uri `{redirect_uri}` differs from the one of the authorization request, `{}`",
                 r.redirect_uri
@@ -200,10 +221,15 @@ impl AuthorizationServer {
         // `code_verifier`, or none, then redeems it (the RFC 9700 §4.8.2 downgrade).
         if let Some(challenge) = &r.code_challenge {
             let verifier = form.require("code_verifier").map_err(invalid_grant)?;
-            challenge.verify(verifier).map_err(invalid_grant)?;
+            if !defects.has(Defect::PkceVerifierIgnored) {
+                challenge.verify(verifier).map_err(invalid_grant)?;
+            }
         }
         self.check_resource(form.get("resource"), &r.resource)?;
-        let (request, sub) = (r.clone(), grant.sub.clone());
+        let (mut request, sub) = (r.clone(), grant.sub.clone());
+        if let Some(wider) = form.get("scope").filter(|_| defects.has(Defect::TokenRequestScopeWidening)) {
+            request.scope = wider.split(' ').filter(|s| !s.is_empty()).map(String::from).collect();
+        }
         let g = Grant {
             client_id: &client.client_id,
             sub: &sub,
@@ -225,6 +251,28 @@ impl AuthorizationServer {
         Ok(self.response(access, &request.scope, refresh.map(|(_, t)| t)))
     }
 
+    /// `grant_type=password`, only with [`Defect::PasswordGrant`]: the resource owner's
+    /// username and password, sent by the client, buy a token.
+    fn password_grant(
+        &mut self,
+        client: &RegisteredClient,
+        form: &Params,
+        env: &mut Env<'_>,
+    ) -> Result<TokenResponse, Rejection> {
+        let user = self.config.users.iter().find(|u| {
+            Some(u.username.as_str()) == form.get("username")
+                && Some(u.password.as_str()) == form.get("password")
+        });
+        let Some(sub) = user.map(|u| u.sub.clone()) else {
+            return Err(invalid_grant("wrong username or password"));
+        };
+        let resource = self.target(form.get("resource"))?;
+        let scope = super::grant_scope(form.get("scope"), client, &resource, &self.config.defects)?;
+        let g = Grant { client_id: &client.client_id, sub: &sub, resource: &resource.uri, scope: &scope };
+        let access = self.issue_access_token(&g, env)?;
+        Ok(self.response(access, &scope, None))
+    }
+
     fn client_credentials_grant(
         &mut self,
         client: &RegisteredClient,
@@ -232,7 +280,7 @@ impl AuthorizationServer {
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
         let resource = self.target(form.get("resource"))?;
-        let scope = super::grant_scope(form.get("scope"), client, &resource)?;
+        let scope = super::grant_scope(form.get("scope"), client, &resource, &self.config.defects)?;
         let g = Grant {
             client_id: &client.client_id,
             sub: &client.client_id,
@@ -446,6 +494,113 @@ mod tests {
             let mut t = Tester::with_defect(Defect::NoRedirectUriBinding);
             let code = t.code();
             assert_eq!(t.token(&changed(&code_pairs(&code), &other)).status(), StatusCode::OK);
+        }
+
+        #[test]
+        fn code_not_client_bound() {
+            let other = [("client_id", Some(OTHER_CLIENT))];
+            let mut t = Tester::new();
+            let code = t.code();
+            assert_eq!(
+                error_of(&t.token(&changed(&code_pairs(&code), &other))),
+                (400, "invalid_grant".into())
+            );
+
+            let mut t = Tester::with_defect(Defect::CodeNotClientBound);
+            let code = t.code();
+            let body = json_of(&t.token(&changed(&code_pairs(&code), &other)));
+            let keys = KeySet::from_jwks(&t.server.jwks()).unwrap();
+            let claims = Validator::new(ISSUER, RESOURCE, keys).validate(access_token(&body), t.now).unwrap();
+            assert_eq!(claims.client_id.as_deref(), Some(OTHER_CLIENT));
+        }
+
+        #[test]
+        fn pkce_verifier_ignored() {
+            let wrong = "x".repeat(43);
+            let wrong = [("code_verifier", Some(wrong.as_str()))];
+            let mut t = Tester::new();
+            let code = t.code();
+            assert_eq!(
+                error_of(&t.token(&changed(&code_pairs(&code), &wrong))),
+                (400, "invalid_grant".into())
+            );
+
+            let mut t = Tester::with_defect(Defect::PkceVerifierIgnored);
+            let code = t.code();
+            assert_eq!(t.token(&changed(&code_pairs(&code), &wrong)).status(), StatusCode::OK);
+            let code = t.code();
+            let none = changed(&code_pairs(&code), &[("code_verifier", None)]);
+            assert_eq!(
+                error_of(&t.token(&none)),
+                (400, "invalid_grant".into()),
+                "a verifier is still required"
+            );
+        }
+
+        #[test]
+        fn code_no_expiry() {
+            let mut t = Tester::with_defect(Defect::CodeNoExpiry);
+            let code = t.code();
+            t.advance(24 * 3600);
+            assert_eq!(t.token(&code_pairs(&code)).status(), StatusCode::OK);
+        }
+
+        #[test]
+        fn token_request_scope_widening() {
+            let mut t = Tester::new();
+            let r = t.authorize(&[("scope", Some("mcp:read"))]);
+            let code = location_params(&r).get("code").unwrap().to_string();
+            let wider = changed(&code_pairs(&code), &[("scope", Some("mcp:read mcp:admin"))]);
+            assert_eq!(
+                json_of(&t.token(&wider))["scope"],
+                "mcp:read",
+                "the authorized scope, not the asked one"
+            );
+
+            let mut t = Tester::with_defect(Defect::TokenRequestScopeWidening);
+            let r = t.authorize(&[("scope", Some("mcp:read"))]);
+            let code = location_params(&r).get("code").unwrap().to_string();
+            let wider = changed(&code_pairs(&code), &[("scope", Some("mcp:read mcp:admin"))]);
+            assert_eq!(json_of(&t.token(&wider))["scope"], "mcp:read mcp:admin");
+        }
+
+        #[test]
+        fn token_response_cacheable() {
+            let mut t = Tester::with_defect(Defect::TokenResponseCacheable);
+            let code = t.code();
+            let r = t.token(&code_pairs(&code));
+            assert_eq!(r.status(), StatusCode::OK);
+            assert!(r.headers().get("cache-control").is_none());
+        }
+
+        #[test]
+        fn long_lived_access_tokens() {
+            let mut t = Tester::with_defect(Defect::LongLivedAccessTokens);
+            let body = t.tokens();
+            assert_eq!(body["expires_in"], 30 * 24 * 3600);
+            let keys = KeySet::from_jwks(&t.server.jwks()).unwrap();
+            let claims = Validator::new(ISSUER, RESOURCE, keys).validate(access_token(&body), t.now).unwrap();
+            assert_eq!(claims.exp.unwrap() - claims.iat.unwrap(), 30 * 24 * 3600);
+        }
+
+        #[test]
+        fn password_grant() {
+            let form = [
+                ("grant_type", "password"),
+                ("username", "alice"),
+                ("password", "alice"),
+                ("client_id", CLIENT),
+                ("resource", RESOURCE),
+            ];
+            assert_eq!(error_of(&Tester::new().token(&form)), (400, "unsupported_grant_type".into()));
+
+            let mut t = Tester::with_defect(Defect::PasswordGrant);
+            let body = json_of(&t.token(&form));
+            let keys = KeySet::from_jwks(&t.server.jwks()).unwrap();
+            let claims = Validator::new(ISSUER, RESOURCE, keys).validate(access_token(&body), t.now).unwrap();
+            assert_eq!(claims.sub.as_deref(), Some("alice"));
+            let wrong = changed(&form, &[("password", Some("guess"))]);
+            assert_eq!(error_of(&t.token(&wrong)), (400, "invalid_grant".into()));
         }
 
         /// Any `resource`, or none, is accepted, and every token has the issuer as its

@@ -454,7 +454,9 @@ impl McpServer {
                     continue;
                 }
             };
-            if std::mem::take(&mut first) && !claims.has_scope(&call.required_scope) {
+            if std::mem::take(&mut first)
+                && !scopes::grants(&self.config.defects, claims, &call.required_scope)
+            {
                 answers.push(jsonrpc::Response::error(Some(r.id), INSUFFICIENT_SCOPE, "insufficient scope"));
                 continue;
             }

@@ -15,6 +15,7 @@ use super::config::Config;
 use super::token_validation::{header_safe, set_challenge};
 use crate::access_token::AccessTokenClaims;
 use crate::bearer::Challenge;
+use crate::defects::{Defect, Defects};
 use crate::jsonrpc::{self, Id};
 use crate::sans_io::Response;
 use crate::wire;
@@ -23,6 +24,15 @@ use http::StatusCode;
 /// JSON-RPC error code of the body of a 403 `insufficient_scope` answer (implementation
 /// defined server error range, JSON-RPC 2.0 §5.1).
 pub const INSUFFICIENT_SCOPE: i64 = -32003;
+
+/// True when `claims` grant `scope` (compared exactly, or ignoring case with the
+/// `scope-case-insensitive` defect).
+pub(super) fn grants(defects: &Defects, claims: &AccessTokenClaims, scope: &str) -> bool {
+    if defects.has(Defect::ScopeCaseInsensitive) {
+        return claims.scopes().any(|s| s.eq_ignore_ascii_case(scope));
+    }
+    claims.has_scope(scope)
+}
 
 /// `None` when `claims` grant `required`; else the 403 answer to request `id`, whose
 /// challenge names `resource_metadata` when given.
@@ -33,7 +43,7 @@ pub(super) fn refusal(
     required: &str,
     id: &Id,
 ) -> Option<Response> {
-    if claims.has_scope(required) {
+    if grants(&config.defects, claims, required) {
         return None;
     }
     let mut challenged = vec![required];

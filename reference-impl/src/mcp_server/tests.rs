@@ -1056,6 +1056,11 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             let (a, b) = (f.initialize(&t), f.initialize(&t));
             (a.as_str(), b.as_str()) == ("session-1", "session-2")
         }
+        Defect::ScopeCaseInsensitive => {
+            let t = f.token("MCP:WRITE mcp:read");
+            let session = f.initialize(&t);
+            f.call(Some(&t), &session, "write_note", json!({"text": "x"})).status() == 200
+        }
         other => panic!("{other} is not an MCP server defect"),
     }
 }
@@ -1064,7 +1069,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 19);
+    assert_eq!(mcp_defects.len(), 20);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();

@@ -1,0 +1,772 @@
+//! Authorization server scenarios: code interception, PKCE downgrade, code injection and
+//! reuse; refresh-token theft under rotation; scope escalation at the AS; redirect URI
+//! matching and the front channel; token responses and resource indicators.
+//!
+//! Each scenario starts with two public clients registered at the AS: `notes-app`, the
+//! victim's app (on the loopback redirect URI and on `https://app.example/callback`),
+//! and `evil-app`, the attacker's app, registered on the same loopback redirect URI (a
+//! malicious native app claiming the same port).
+
+use crate::Scenario;
+use crate::world::{AS, DOWNSTREAM, EVIL, MCP, OTHER_MCP, REDIRECT, World, describe, oauth_error_code};
+use mcp_authz_harness::scenario::{Check, Level, Meta, Role};
+use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
+use mcp_authz_reference::access_token::AccessTokenClaims;
+use mcp_authz_reference::authorization_server::{AuthorizationServer, Config, RegisteredClient};
+use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
+use mcp_authz_reference::wire::{self, Params};
+use mcp_authz_reference::{jwt, pkce};
+use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+macro_rules! as_ {
+    ($id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
+        Scenario {
+            meta: Meta {
+                id: $id,
+                title: $title,
+                role: Role::AuthorizationServer,
+                requirements: &[$($req),*],
+                rfc9700: $rfc,
+                level: Level::$level,
+                tags: &[$($tag),*],
+            },
+            body: |w| {
+                register_apps(w);
+                $body(w)
+            },
+        }
+    };
+}
+
+/// The value of a step, or the verdict it already reached.
+macro_rules! step {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(check) => return check,
+        }
+    };
+}
+
+/// The authorization server scenarios.
+#[rustfmt::skip]
+pub fn scenarios() -> Vec<Scenario> {
+    vec![
+        as_!("AS-CODE-01", "an intercepted code cannot be redeemed without the verifier", ["AS-01"], Some("4.1"), Must, ["pkce", "code", "attack"], code_interception),
+        as_!("AS-CODE-02", "PKCE downgrade: a request stripped of its challenge gets no code", ["AS-01"], Some("4.8"), Must, ["pkce", "code", "attack"], pkce_downgrade),
+        as_!("AS-CODE-03", "code_challenge_method plain is refused", ["AS-01"], Some("4.8"), Must, ["pkce", "code"], pkce_plain),
+        as_!("AS-CODE-04", "a code injected into the attacker's session is refused", ["AS-01"], Some("4.5"), Must, ["pkce", "code", "attack"], code_injection),
+        as_!("AS-CODE-05", "a second redemption of a code is invalid_grant", ["AS-01"], Some("4.2"), Must, ["code", "replay"], code_reuse),
+        as_!("AS-CODE-06", "a second redemption revokes the tokens of the first", ["AS-01"], Some("4.2"), Should, ["code", "replay"], code_reuse_revokes),
+        as_!("AS-CODE-07", "a code is bound to its redirect URI", ["AS-01"], Some("4.1"), Must, ["code"], code_redirect_binding),
+        as_!("AS-CODE-08", "a code expires", ["AS-01"], Some("4.2"), Must, ["code"], code_expiry),
+        as_!("AS-CODE-09", "a code is bound to the client it was issued to", ["AS-01"], Some("4.5"), Must, ["code"], code_client_binding),
+        as_!("AS-REFRESH-01", "refresh tokens rotate and the old one dies", ["AS-18"], Some("4.14"), Must, ["refresh"], refresh_rotation),
+        as_!("AS-REFRESH-02", "stolen refresh token used first by the attacker: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_attacker_first),
+        as_!("AS-REFRESH-03", "stolen refresh token replayed after the client: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_victim_first),
+        as_!("AS-REFRESH-04", "one refresh token presented twice at once: one wins, the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_concurrent),
+        as_!("AS-REFRESH-05", "a refresh token presented by another client is refused", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_other_client),
+        as_!("AS-REFRESH-06", "a refresh cannot widen the scope", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "scope"], refresh_scope_widening),
+        as_!("AS-REFRESH-07", "a refresh cannot change the resource", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "audience"], refresh_resource_change),
+        as_!("AS-SCOPE-01", "scope added at the token request is not granted", ["AS-01"], None, Must, ["scope"], token_request_scope),
+        as_!("AS-SCOPE-02", "DCR cannot register scopes beyond the policy", ["AS-04", "AS-01"], None, Must, ["scope", "registration"], registration_scope),
+        as_!("AS-SCOPE-03", "a scope the client may not have is never granted", ["AS-01"], None, Must, ["scope"], authorization_scope),
+        as_!("AS-REDIR-01", "redirect URIs match exactly (loopback port aside)", ["AS-20"], Some("4.1"), Must, ["redirect"], redirect_exact_match),
+        as_!("AS-REDIR-02", "unknown client or redirect URI: error page, no redirect", ["AS-21"], Some("4.11"), Must, ["redirect"], open_redirect_on_error),
+        as_!("AS-FRONT-01", "authorization responses return state unchanged and iss", ["AS-01"], Some("4.4"), Must, ["front-channel"], state_and_iss),
+        as_!("AS-FRONT-02", "the login POST is answered with 303, not 307", ["AS-01"], Some("4.12"), Must, ["front-channel"], login_redirect_status),
+        as_!("AS-FRONT-03", "the consent page cannot be framed", ["AS-25"], Some("4.16"), Must, ["front-channel"], consent_framing),
+        as_!("AS-TOKEN-01", "token responses carry Cache-Control: no-store", ["AS-01"], None, Must, ["token"], token_no_store),
+        as_!("AS-TOKEN-02", "access tokens are short-lived", ["AS-17"], None, Should, ["token"], short_lived_tokens),
+        as_!("AS-TOKEN-03", "implicit and password grants are refused", ["AS-01"], None, Must, ["token"], legacy_grants),
+        as_!("AS-RES-01", "unknown resource is invalid_target; aud is the requested resource", ["AS-01"], Some("4.10"), Must, ["audience"], resource_binding),
+    ]
+}
+
+/// The victim's public app.
+const APP: &str = "notes-app";
+/// The attacker's public app, on the same loopback redirect URI.
+const EVIL_APP: &str = "evil-app";
+/// The victim's app's second redirect URI, not on loopback.
+const WEB_REDIRECT: &str = "https://app.example/callback";
+/// Where every loopback authorization response starts.
+const LOOPBACK: &str = "http://127.0.0.1:";
+const SCOPE: &str = "mcp:read mcp:write";
+const STATE: &str = "victim-state";
+const VERIFIER: &str = "victim-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+const ATTACKER_VERIFIER: &str = "attacker-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
+
+fn register_apps(w: &mut World) {
+    let scopes = ["mcp:read", "mcp:write"];
+    let server = w.authorization_server();
+    server.register_client(RegisteredClient::public(APP, &[REDIRECT, WEB_REDIRECT], &scopes));
+    server.register_client(RegisteredClient::public(EVIL_APP, &[REDIRECT], &scopes));
+    w.note(&format!("setup: public clients {APP} (victim) and {EVIL_APP} (attacker) on {REDIRECT}"));
+}
+
+/// `base` without the names in `changes`, plus the changes that have a value.
+fn with_changes<'a>(
+    base: &[(&'a str, &'a str)],
+    changes: &[(&'a str, Option<&'a str>)],
+) -> Vec<(&'a str, &'a str)> {
+    let mut out: Vec<_> =
+        base.iter().filter(|(k, _)| !changes.iter().any(|(c, _)| c == k)).copied().collect();
+    out.extend(changes.iter().filter_map(|(k, v)| v.map(|v| (*k, v))));
+    out
+}
+
+/// An authorization request of `client_id` for MCP server A, scope `mcp:read mcp:write`,
+/// with the S256 challenge of `verifier`, with `changes`.
+fn authorization_url(client_id: &str, verifier: &str, changes: &[(&str, Option<&str>)]) -> String {
+    let challenge = pkce::challenge_s256(verifier);
+    let base = [
+        ("response_type", "code"),
+        ("client_id", client_id),
+        ("redirect_uri", REDIRECT),
+        ("code_challenge", challenge.as_str()),
+        ("code_challenge_method", "S256"),
+        ("state", STATE),
+        ("resource", MCP),
+        ("scope", SCOPE),
+    ];
+    format!("{AS}/authorize?{}", wire::encode_pairs(with_changes(&base, changes)))
+}
+
+/// The user agent `browser` opens `url`: the parameters of the authorization response it
+/// is redirected back with.
+fn authorize(w: &mut World, browser: &str, url: &str) -> Result<Params, Check> {
+    let redirect = w.sim.browse(browser, url, LOOPBACK).map_err(|e| {
+        Check::Undecided(format!("the authorization request did not come back to the client: {e}"))
+    })?;
+    let query = redirect.split_once('?').map_or("", |(_, q)| q);
+    Params::parse(query.as_bytes())
+        .map_err(|e| Check::Violated(format!("the authorization response `{redirect}` does not parse: {e}")))
+}
+
+/// The code of an authorization that must succeed.
+fn code(w: &mut World, browser: &str, url: &str) -> Result<String, Check> {
+    let response = authorize(w, browser, url)?;
+    let code = response.get("code").map(String::from);
+    code.ok_or_else(|| Check::Undecided(format!("expected a code, got `{}`", response.encode())))
+}
+
+/// The victim's honest authorization, up to the code.
+fn victim_code(w: &mut World, scope: &str) -> Result<String, Check> {
+    code(w, "browser:victim", &authorization_url(APP, VERIFIER, &[("scope", Some(scope))]))
+}
+
+fn token_request(w: &mut World, from: &str, pairs: &[(&str, &str)]) -> FetchResult {
+    let form = wire::encode_pairs(pairs.iter().copied());
+    w.send(from, wire::post_form_request(&format!("{AS}/token"), &form).expect("valid request"))
+}
+
+/// Redeems `code` as the victim's app would, with `changes`.
+fn redeem(w: &mut World, from: &str, code: &str, changes: &[(&str, Option<&str>)]) -> FetchResult {
+    let base = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("redirect_uri", REDIRECT),
+        ("client_id", APP),
+        ("code_verifier", VERIFIER),
+        ("resource", MCP),
+    ];
+    token_request(w, from, &with_changes(&base, changes))
+}
+
+/// Refreshes with `refresh_token` as the victim's app would, with `changes`.
+fn refresh(w: &mut World, from: &str, refresh_token: &str, changes: &[(&str, Option<&str>)]) -> FetchResult {
+    let base = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", refresh_token),
+        ("client_id", APP),
+        ("resource", MCP),
+    ];
+    token_request(w, from, &with_changes(&base, changes))
+}
+
+/// The body of a successful token response.
+fn tokens(r: &FetchResult, what: &str) -> Result<Value, Check> {
+    let body = r
+        .as_ref()
+        .ok()
+        .filter(|r| r.status() == 200)
+        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok());
+    body.filter(|b| b["access_token"].is_string())
+        .ok_or_else(|| Check::Undecided(format!("{what}: expected 200 with tokens, got {}", describe(r))))
+}
+
+/// The victim's tokens from an honest authorization with `scope`.
+fn victim_tokens(w: &mut World, scope: &str) -> Result<Value, Check> {
+    let code = victim_code(w, scope)?;
+    tokens(&redeem(w, APP, &code, &[]), "the victim's redemption")
+}
+
+fn field(v: &Value, name: &str) -> String {
+    v[name].as_str().unwrap_or_default().to_string()
+}
+
+fn has_scope(scopes: &str, scope: &str) -> bool {
+    scopes.split(' ').any(|s| s == scope)
+}
+
+/// Holds when `r` is a 400 with OAuth error `code`.
+fn expect_error(r: &FetchResult, code: &str, what: &str) -> Check {
+    let got = r.as_ref().ok().map(|r| (r.status().as_u16(), oauth_error_code(r)));
+    Check::expect(matches!(&got, Some((400, Some(c))) if c == code), || {
+        format!("{what}: expected 400 {code}, got {}", describe(r))
+    })
+}
+
+/// The claims of an access token (read, not verified: the AS under test issued it).
+fn claims(token: &str) -> Option<AccessTokenClaims> {
+    serde_json::from_slice(&jwt::split(token).ok()?.payload).ok()
+}
+
+/// Which of the named tokens the AS still says are active.
+fn live_tokens(w: &mut World, named: &[(&str, String)]) -> Result<Vec<String>, Check> {
+    let mut live = vec![];
+    for (name, token) in named {
+        let active = w.introspect(token)["active"].as_bool();
+        let Some(active) = active else {
+            return Err(Check::Undecided(format!("introspection of {name} failed")));
+        };
+        w.note(&format!("{name}: active {active}"));
+        if active {
+            live.push(name.to_string());
+        }
+    }
+    Ok(live)
+}
+
+/// Holds when none of the named tokens is active any more.
+fn all_revoked(w: &mut World, after: &str, named: &[(&str, String)]) -> Check {
+    let live = step!(live_tokens(w, named));
+    Check::expect(live.is_empty(), || {
+        format!("after {after}, expected every token revoked, got {} still active", live.join(", "))
+    })
+}
+
+/// The adversary on the front channel: a malicious app registered for the same redirect
+/// URI receives every authorization response (`seen`); it also removes the `strip`
+/// parameters from authorization requests in flight.
+struct FrontChannelAdversary {
+    seen: Rc<RefCell<Vec<String>>>,
+    strip: &'static [&'static str],
+}
+
+impl Interceptor for FrontChannelAdversary {
+    fn on_request(&mut self, _msg: &Message, req: &mut Request) -> Verdict {
+        if self.strip.is_empty() || !req.uri().path().ends_with("/authorize") {
+            return Verdict::Pass;
+        }
+        if let Ok(mut url) = url::Url::parse(&req.uri().to_string()) {
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !self.strip.contains(&k.as_ref()))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(kept);
+            if let Ok(uri) = url.as_str().parse() {
+                *req.uri_mut() = uri;
+            }
+        }
+        Verdict::Pass
+    }
+
+    fn on_response(&mut self, _msg: &Message, _req: &Request, resp: &mut Response) {
+        let location = resp.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+        if let Some(l) = location.filter(|l| l.starts_with(LOOPBACK)) {
+            self.seen.borrow_mut().push(l.to_string());
+        }
+    }
+}
+
+/// Grants the adversary the front channel; returns what it will see.
+fn intercept_front_channel(w: &mut World, strip: &'static [&'static str]) -> Rc<RefCell<Vec<String>>> {
+    let seen = Rc::new(RefCell::new(vec![]));
+    w.sim.set_interceptor(
+        vec![Channel::FrontChannel],
+        Box::new(FrontChannelAdversary { seen: seen.clone(), strip }),
+    );
+    seen
+}
+
+/// The code of the last authorization response the adversary saw.
+fn stolen_code(seen: &Rc<RefCell<Vec<String>>>) -> Result<String, Check> {
+    let last = seen.borrow().last().cloned().unwrap_or_default();
+    let query = last.split_once('?').map_or("", |(_, q)| q);
+    let code = Params::parse(query.as_bytes()).ok().and_then(|p| p.get("code").map(String::from));
+    code.ok_or_else(|| Check::Undecided("the adversary saw no code on the front channel".into()))
+}
+
+fn code_interception(w: &mut World) -> Check {
+    let seen = intercept_front_channel(w, &[]);
+    step!(victim_code(w, SCOPE));
+    let stolen = step!(stolen_code(&seen));
+    w.note(&format!("{EVIL_APP} received the victim's code on the shared redirect uri and redeems it"));
+    for (client_id, verifier) in
+        [(EVIL_APP, None), (EVIL_APP, Some(ATTACKER_VERIFIER)), (APP, None), (APP, Some(ATTACKER_VERIFIER))]
+    {
+        let how = if verifier.is_some() { "with a guessed code_verifier" } else { "without code_verifier" };
+        let what = format!("the stolen code as {client_id} {how}");
+        w.note(&what);
+        let r =
+            redeem(w, "attacker", &stolen, &[("client_id", Some(client_id)), ("code_verifier", verifier)]);
+        if let v @ Check::Violated(_) = expect_error(&r, "invalid_grant", &what) {
+            return v;
+        }
+    }
+    Check::Holds
+}
+
+fn pkce_downgrade(w: &mut World) -> Check {
+    intercept_front_channel(w, &["code_challenge", "code_challenge_method"]);
+    w.note("the adversary strips code_challenge and code_challenge_method from the authorization request");
+    let response = step!(authorize(w, "browser:victim", &authorization_url(APP, VERIFIER, &[])));
+    let Some(code) = response.get("code").map(String::from) else {
+        return Check::expect(response.get("error") == Some("invalid_request"), || {
+            format!(
+                "authorization request without code_challenge: expected error=invalid_request, got `{}`",
+                response.encode()
+            )
+        });
+    };
+    let r = redeem(w, "attacker", &code, &[("code_verifier", None)]);
+    Check::Violated(format!(
+        "authorization request without code_challenge: expected error=invalid_request, got a code; redeemed without a verifier: {}",
+        describe(&r)
+    ))
+}
+
+fn pkce_plain(w: &mut World) -> Check {
+    for method in [Some("plain"), None] {
+        let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", method)];
+        let response = step!(authorize(w, "browser:victim", &authorization_url(APP, VERIFIER, &plain)));
+        if response.get("error") != Some("invalid_request") {
+            let method = method.unwrap_or("absent (plain by default)");
+            return Check::Violated(format!(
+                "code_challenge_method {method}: expected error=invalid_request, got `{}`",
+                response.encode()
+            ));
+        }
+    }
+    Check::Holds
+}
+
+fn code_injection(w: &mut World) -> Check {
+    let seen = intercept_front_channel(w, &[]);
+    step!(victim_code(w, SCOPE));
+    let stolen = step!(stolen_code(&seen));
+    w.sim.clear_interceptor();
+    w.note(&format!("the attacker runs {APP} with its own state and verifier and injects the victim's code"));
+    let own = authorization_url(APP, ATTACKER_VERIFIER, &[("state", Some("attacker-state"))]);
+    step!(code(w, "browser:attacker", &own));
+    let r = redeem(w, "attacker", &stolen, &[("code_verifier", Some(ATTACKER_VERIFIER))]);
+    expect_error(&r, "invalid_grant", "the victim's code redeemed in the attacker's session")
+}
+
+/// An honest code redeemed once (the tokens), then replayed (the answer).
+fn redeemed_twice(w: &mut World) -> Result<(Value, FetchResult), Check> {
+    let code = victim_code(w, SCOPE)?;
+    let first = tokens(&redeem(w, APP, &code, &[]), "the first redemption")?;
+    w.note("the attacker replays the code");
+    Ok((first, redeem(w, "attacker", &code, &[])))
+}
+
+fn code_reuse(w: &mut World) -> Check {
+    let (_, second) = step!(redeemed_twice(w));
+    expect_error(&second, "invalid_grant", "the second redemption")
+}
+
+fn code_reuse_revokes(w: &mut World) -> Check {
+    let (first, _) = step!(redeemed_twice(w));
+    let named = [
+        ("the access token", field(&first, "access_token")),
+        ("the refresh token", field(&first, "refresh_token")),
+    ];
+    all_revoked(w, "a second redemption of the code", &named)
+}
+
+fn code_redirect_binding(w: &mut World) -> Check {
+    let code = step!(victim_code(w, SCOPE));
+    let other = format!("{EVIL}/callback");
+    let r = redeem(w, "attacker", &code, &[("redirect_uri", Some(&other))]);
+    expect_error(&r, "invalid_grant", &format!("redemption with redirect_uri {other}"))
+}
+
+fn code_expiry(w: &mut World) -> Check {
+    let code = step!(victim_code(w, SCOPE));
+    w.advance(Duration::from_secs(601));
+    expect_error(&redeem(w, APP, &code, &[]), "invalid_grant", "redemption 10 minutes after issue")
+}
+
+fn code_client_binding(w: &mut World) -> Check {
+    let code = step!(victim_code(w, SCOPE));
+    w.note(&format!("{EVIL_APP} holds the victim's code and verifier and redeems them as itself"));
+    let r = redeem(w, "attacker", &code, &[("client_id", Some(EVIL_APP))]);
+    expect_error(&r, "invalid_grant", &format!("a code of {APP} redeemed by {EVIL_APP}"))
+}
+
+fn refresh_rotation(w: &mut World) -> Check {
+    let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
+    let rt1 = field(&step!(tokens(&refresh(w, APP, &rt0, &[]), "the refresh")), "refresh_token");
+    if rt1.is_empty() || rt1 == rt0 {
+        return Check::Violated(format!(
+            "refresh: expected a new refresh token, got {}",
+            if rt1.is_empty() { "none" } else { "the same one" }
+        ));
+    }
+    expect_error(&refresh(w, APP, &rt0, &[]), "invalid_grant", "the rotated-out refresh token")
+}
+
+fn refresh_attacker_first(w: &mut World) -> Check {
+    let t0 = step!(victim_tokens(w, SCOPE));
+    let rt0 = field(&t0, "refresh_token");
+    w.note("the attacker stole the refresh token and uses it first");
+    let stolen = step!(tokens(&refresh(w, "attacker", &rt0, &[]), "the attacker's refresh"));
+    let r = refresh(w, APP, &rt0, &[]);
+    if let v @ Check::Violated(_) =
+        expect_error(&r, "invalid_grant", "the victim's refresh after the attacker's")
+    {
+        return v;
+    }
+    let named = [
+        ("the victim's access token", field(&t0, "access_token")),
+        ("the attacker's access token", field(&stolen, "access_token")),
+        ("the attacker's refresh token", field(&stolen, "refresh_token")),
+    ];
+    all_revoked(w, "refresh token reuse", &named)
+}
+
+fn refresh_victim_first(w: &mut World) -> Check {
+    let t0 = step!(victim_tokens(w, SCOPE));
+    let rt0 = field(&t0, "refresh_token");
+    let t1 = step!(tokens(&refresh(w, APP, &rt0, &[]), "the victim's refresh"));
+    w.note("the attacker replays the refresh token it stole");
+    let r = refresh(w, "attacker", &rt0, &[]);
+    if let v @ Check::Violated(_) = expect_error(&r, "invalid_grant", "the attacker's replay") {
+        return v;
+    }
+    let named = [
+        ("the first access token", field(&t0, "access_token")),
+        ("the victim's new access token", field(&t1, "access_token")),
+        ("the victim's new refresh token", field(&t1, "refresh_token")),
+    ];
+    all_revoked(w, "refresh token reuse", &named)
+}
+
+fn refresh_concurrent(w: &mut World) -> Check {
+    let t0 = step!(victim_tokens(w, SCOPE));
+    let rt0 = field(&t0, "refresh_token");
+    w.note("the victim and the attacker present the same refresh token at the same moment");
+    let answers = [refresh(w, APP, &rt0, &[]), refresh(w, "attacker", &rt0, &[])];
+    let won: Vec<Value> = answers.iter().filter_map(|r| tokens(r, "").ok()).collect();
+    if won.len() > 1 {
+        return Check::Violated(format!(
+            "one refresh token presented twice: expected at most one success, got two: {}",
+            describe(&answers[1])
+        ));
+    }
+    let mut named = vec![("the first access token", field(&t0, "access_token"))];
+    for t in &won {
+        named.push(("the winner's access token", field(t, "access_token")));
+        named.push(("the winner's refresh token", field(t, "refresh_token")));
+    }
+    all_revoked(w, "refresh token reuse", &named)
+}
+
+fn refresh_other_client(w: &mut World) -> Check {
+    let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
+    let r = refresh(w, "attacker", &rt0, &[("client_id", Some(EVIL_APP))]);
+    expect_error(&r, "invalid_grant", &format!("{APP}'s refresh token presented by {EVIL_APP}"))
+}
+
+fn refresh_scope_widening(w: &mut World) -> Check {
+    let rt0 = field(&step!(victim_tokens(w, "mcp:read")), "refresh_token");
+    let r = refresh(w, APP, &rt0, &[("scope", Some("mcp:read mcp:write"))]);
+    expect_error(&r, "invalid_scope", "refresh of a mcp:read grant asking mcp:read mcp:write")
+}
+
+fn refresh_resource_change(w: &mut World) -> Check {
+    let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
+    let r = refresh(w, APP, &rt0, &[("resource", Some(OTHER_MCP))]);
+    expect_error(&r, "invalid_target", &format!("refresh of a grant for {MCP} asking resource {OTHER_MCP}"))
+}
+
+/// Holds when `r` refused, or granted a token without `scope`.
+fn not_granted(r: &FetchResult, scope: &str, what: &str) -> Check {
+    let Ok(t) = tokens(r, what) else { return Check::Holds };
+    let in_token = claims(&field(&t, "access_token")).and_then(|c| c.scope).unwrap_or_default();
+    Check::expect(!has_scope(&in_token, scope) && !has_scope(&field(&t, "scope"), scope), || {
+        format!("{what}: expected {scope} not granted, got a token with scope `{in_token}`")
+    })
+}
+
+fn token_request_scope(w: &mut World) -> Check {
+    let code = step!(victim_code(w, "mcp:read"));
+    let r = redeem(w, APP, &code, &[("scope", Some("mcp:read mcp:write"))]);
+    not_granted(&r, "mcp:write", "authorized mcp:read, asked mcp:read mcp:write at the token endpoint")
+}
+
+fn registration_scope(w: &mut World) -> Check {
+    let metadata = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"], "client_name": "greedy app", "scope": "mcp:read reports:read"});
+    let r = w.send(
+        "attacker",
+        wire::post_json_request(&format!("{AS}/register"), &metadata).expect("valid request"),
+    );
+    let info = r
+        .as_ref()
+        .ok()
+        .filter(|r| r.status() == 201)
+        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok());
+    let Some(info) = info else {
+        return Check::Undecided(format!("registration: expected 201, got {}", describe(&r)));
+    };
+    let registered = field(&info, "scope");
+    if has_scope(&registered, "reports:read") {
+        return Check::Violated(format!(
+            "registration asking `mcp:read reports:read`: expected reports:read (not in the registration policy) dropped, got scope `{registered}`"
+        ));
+    }
+    let url = authorization_url(
+        &field(&info, "client_id"),
+        VERIFIER,
+        &[("resource", Some(DOWNSTREAM)), ("scope", Some("reports:read"))],
+    );
+    let response = step!(authorize(w, "browser:attacker", &url));
+    Check::expect(response.get("code").is_none(), || {
+        format!(
+            "a client registered without reports:read asked it at {DOWNSTREAM}: expected an error, got a code"
+        )
+    })
+}
+
+fn authorization_scope(w: &mut World) -> Check {
+    let url = authorization_url(APP, VERIFIER, &[("scope", Some("mcp:read mcp:admin"))]);
+    let response = step!(authorize(w, "browser:victim", &url));
+    let Some(code) = response.get("code").map(String::from) else { return Check::Holds };
+    let r = redeem(w, APP, &code, &[]);
+    not_granted(&r, "mcp:admin", &format!("{APP} (may have mcp:read mcp:write) asked mcp:read mcp:admin"))
+}
+
+fn location(r: &FetchResult) -> Option<String> {
+    let r = r.as_ref().ok()?;
+    r.headers().get(http::header::LOCATION)?.to_str().ok().map(String::from)
+}
+
+/// Holds when `r` is an error page: a 4xx without `Location`.
+fn expect_error_page(r: &FetchResult, what: &str) -> Check {
+    let status = r.as_ref().map_or(0, |r| r.status().as_u16());
+    match location(r) {
+        Some(l) => Check::Violated(format!("{what}: expected an error page, got HTTP {status} to {l}")),
+        None => Check::expect((400..500).contains(&status), || {
+            format!("{what}: expected an error page (4xx), got {}", describe(r))
+        }),
+    }
+}
+
+fn redirect_exact_match(w: &mut World) -> Check {
+    let variants = [
+        ("extra path", "https://app.example/callback/x"),
+        ("extra query", "https://app.example/callback?x=1"),
+        ("fragment", "https://app.example/callback#x"),
+        ("path case", "https://app.example/Callback"),
+        ("trailing slash", "https://app.example/callback/"),
+        ("userinfo", "https://app.example@evil.example/callback"),
+        ("percent-encoding", "https://app.example/%63allback"),
+        ("other host", "https://evil.example/callback"),
+        ("other port", "https://app.example:8443/callback"),
+        ("other scheme", "http://app.example/callback"),
+    ];
+    for (what, uri) in variants {
+        let r =
+            w.sim.get("browser:victim", &authorization_url(APP, VERIFIER, &[("redirect_uri", Some(uri))]));
+        if let v @ Check::Violated(_) = expect_error_page(&r, &format!("redirect_uri {uri} ({what})")) {
+            return v;
+        }
+    }
+    let loopback = "http://127.0.0.1:40123/callback";
+    let response = step!(authorize(
+        w,
+        "browser:victim",
+        &authorization_url(APP, VERIFIER, &[("redirect_uri", Some(loopback))])
+    ));
+    Check::expect(response.get("code").is_some(), || {
+        format!(
+            "loopback redirect_uri on another port (allowed, RFC 8252 §7.3): expected a code, got `{}`",
+            response.encode()
+        )
+    })
+}
+
+fn open_redirect_on_error(w: &mut World) -> Check {
+    let target = format!("{EVIL}/callback");
+    for (what, client_id) in [("unknown client", "nobody"), ("unregistered redirect_uri", APP)] {
+        let r = w.sim.get(
+            "browser:victim",
+            &authorization_url(client_id, VERIFIER, &[("redirect_uri", Some(&target))]),
+        );
+        if let v @ Check::Violated(_) = expect_error_page(&r, what) {
+            return v;
+        }
+    }
+    Check::Holds
+}
+
+fn state_and_iss(w: &mut World) -> Check {
+    let state = "st&te=1 /é";
+    for (what, scope) in [("code response", SCOPE), ("error response", "no-such-scope")] {
+        let url = authorization_url(APP, VERIFIER, &[("state", Some(state)), ("scope", Some(scope))]);
+        let response = step!(authorize(w, "browser:victim", &url));
+        if response.get("state") != Some(state) || response.get("iss") != Some(AS) {
+            return Check::Violated(format!(
+                "{what}: expected state `{state}` and iss `{AS}` (RFC 9207), got `{}`",
+                response.encode()
+            ));
+        }
+    }
+    Check::Holds
+}
+
+/// Replaces the AS with one showing its login and consent form (same configuration, no
+/// auto-approve), and requests the form.
+fn consent_form(w: &mut World) -> Result<Response, Check> {
+    let config = Config { auto_approve: false, ..w.authorization_server().config().clone() };
+    let server = w.sim.env_for("as-with-login-form", |env| AuthorizationServer::new(config, env));
+    let server =
+        server.map_err(|e| Check::Undecided(format!("cannot build the AS with a login form: {e}")))?;
+    w.sim.add_service(AS, server);
+    w.note("setup: the AS shows its login and consent form");
+    register_apps(w);
+    let r = w.sim.get("browser:victim", &authorization_url(APP, VERIFIER, &[]));
+    r.ok()
+        .filter(|r| r.status() == 200)
+        .ok_or_else(|| Check::Undecided("the authorization request did not show the login form".into()))
+}
+
+fn login_redirect_status(w: &mut World) -> Check {
+    let page = step!(consent_form(w));
+    let body = String::from_utf8_lossy(page.body()).into_owned();
+    let Some(csrf) = body.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()) else {
+        return Check::Undecided("the login form has no csrf field".into());
+    };
+    let form = wire::encode_pairs([
+        ("csrf", csrf),
+        ("username", "alice"),
+        ("password", "alice"),
+        ("action", "approve"),
+    ]);
+    let r = w.send(
+        "browser:victim",
+        wire::post_form_request(&format!("{AS}/authorize"), &form).expect("valid request"),
+    );
+    let status = r.as_ref().map_or(0, |r| r.status().as_u16());
+    Check::expect(matches!(status, 302 | 303) && location(&r).is_some(), || {
+        format!("the login POST: expected 303 See Other, got {}", describe(&r))
+    })
+}
+
+fn consent_framing(w: &mut World) -> Check {
+    let page = step!(consent_form(w));
+    let header = |name| page.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
+    let xfo = header(http::header::X_FRAME_OPTIONS);
+    let csp = header(http::header::CONTENT_SECURITY_POLICY);
+    let ok = xfo
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin"))
+        || csp.as_deref().is_some_and(|v| v.contains("frame-ancestors"));
+    Check::expect(ok, || {
+        format!(
+            "the consent page: expected X-Frame-Options or CSP frame-ancestors, got X-Frame-Options {xfo:?}, Content-Security-Policy {csp:?}"
+        )
+    })
+}
+
+fn no_store(r: &FetchResult) -> bool {
+    let value = r.as_ref().ok().and_then(|r| r.headers().get(http::header::CACHE_CONTROL)?.to_str().ok());
+    value.is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")))
+}
+
+fn token_no_store(w: &mut World) -> Check {
+    let code = step!(victim_code(w, SCOPE));
+    let first = redeem(w, APP, &code, &[]);
+    let rt = field(&step!(tokens(&first, "the redemption")), "refresh_token");
+    let second = refresh(w, APP, &rt, &[]);
+    for (what, r) in [("code redemption", &first), ("refresh", &second)] {
+        if !no_store(r) {
+            return Check::Violated(format!(
+                "{what}: expected Cache-Control: no-store, got {}",
+                describe_headers(r)
+            ));
+        }
+    }
+    Check::Holds
+}
+
+fn describe_headers(r: &FetchResult) -> String {
+    let Ok(r) = r else { return "no answer".into() };
+    let headers: Vec<String> =
+        r.headers().iter().map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?"))).collect();
+    format!("HTTP {} with headers [{}]", r.status().as_u16(), headers.join(", "))
+}
+
+fn short_lived_tokens(w: &mut World) -> Check {
+    let t = step!(victim_tokens(w, SCOPE));
+    let Some(c) = claims(&field(&t, "access_token")) else {
+        return Check::Undecided("the access token is not a JWT".into());
+    };
+    let lifetime = c.exp.unwrap_or(u64::MAX).saturating_sub(c.iat.unwrap_or(0));
+    let expires_in = t["expires_in"].as_u64().unwrap_or(u64::MAX);
+    Check::expect(lifetime <= 3600 && expires_in <= 3600, || {
+        format!(
+            "expected access tokens to live at most 3600 s, got exp - iat = {lifetime} s, expires_in = {expires_in} s"
+        )
+    })
+}
+
+fn legacy_grants(w: &mut World) -> Check {
+    let implicit = authorization_url(APP, VERIFIER, &[("response_type", Some("token"))]);
+    let response = step!(authorize(w, "browser:victim", &implicit));
+    if response.get("error") != Some("unsupported_response_type") {
+        return Check::Violated(format!(
+            "response_type=token: expected error=unsupported_response_type, got `{}`",
+            response.encode()
+        ));
+    }
+    let password = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "alice"),
+        ("client_id", APP),
+        ("resource", MCP),
+    ];
+    let r = token_request(w, APP, &password);
+    expect_error(&r, "unsupported_grant_type", "grant_type=password")
+}
+
+fn resource_binding(w: &mut World) -> Check {
+    let unknown = "https://unknown.example/mcp";
+    let response = step!(authorize(
+        w,
+        "browser:victim",
+        &authorization_url(APP, VERIFIER, &[("resource", Some(unknown))])
+    ));
+    if response.get("error") != Some("invalid_target") {
+        return Check::Violated(format!(
+            "resource {unknown}: expected error=invalid_target, got `{}`",
+            response.encode()
+        ));
+    }
+    let url = authorization_url(APP, VERIFIER, &[("resource", Some(OTHER_MCP))]);
+    let code = step!(code(w, "browser:victim", &url));
+    let t = step!(tokens(&redeem(w, APP, &code, &[("resource", Some(OTHER_MCP))]), "the redemption"));
+    let aud: Vec<String> =
+        claims(&field(&t, "access_token")).map_or(vec![], |c| c.aud.iter().map(String::from).collect());
+    Check::expect(aud == [OTHER_MCP], || {
+        format!("resource {OTHER_MCP}: expected aud [{OTHER_MCP}], got {aud:?}")
+    })
+}
