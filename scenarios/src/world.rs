@@ -448,10 +448,9 @@ impl World {
 
     /// Adds a fake host at `origin`: `routes` map a path (query ignored) to its answer,
     /// other paths get 404. Returns the log of what it received.
-    pub fn fake_host(&mut self, origin: &str, routes: Vec<(String, Route)>) -> Hits {
+    pub fn fake_host(&mut self, origin: &str, mut routes: Vec<(String, Route)>) -> Hits {
         let hits = Hits::default();
         let log = hits.clone();
-        let mut routes = routes;
         self.sim.add_fn(origin, move |req| {
             log.borrow_mut().push(format!("{} {}", req.method(), req.uri().path()));
             match routes.iter_mut().find(|(path, _)| path == req.uri().path()) {
