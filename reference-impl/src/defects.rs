@@ -88,10 +88,11 @@ defects! {
     SessionAsAuthentication = "session-as-authentication", McpServer, "accepts requests with a valid session id and no token";
     TokenPassthrough = "token-passthrough", McpServer, "forwards the caller's token to the downstream API";
     JwksRefetchEveryUnknownKid = "jwks-refetch-every-unknown-kid", McpServer, "refetches the JWKS for every unknown `kid`, without a rate limit";
-    ServerErrorOnBadToken = "500-on-bad-token", McpServer, "answers a malformed token with HTTP 500";
+    ServerErrorOnBadToken = "500-on-bad-token", McpServer, "answers a malformed token or `Authorization` header with HTTP 500";
     NoOriginCheck = "no-origin-check", McpServer, "serves requests with a foreign `Origin`";
     NoSignatureCheck = "no-signature-check", McpServer, "decodes tokens without verifying the signature";
     PrmWrongResource = "prm-wrong-resource", McpServer, "publishes protected resource metadata whose `resource` drops the path (the origin only)";
+    ChallengeWithoutScope = "challenge-without-scope", McpServer, "sends 401 challenges without the `scope` the request needs";
     ChallengeWithoutResourceMetadata = "challenge-without-resource-metadata", McpServer, "sends 401 challenges without `resource_metadata` and serves no well-known metadata";
     BatchSkipsScopeCheck = "batch-skips-scope-check", McpServer, "accepts JSON-RPC batches and checks the scope of the first call only";
     PredictableSessionId = "predictable-session-id", McpServer, "numbers sessions sequentially instead of drawing ids from a CSPRNG";
