@@ -56,15 +56,29 @@ pub enum Capability {
 }
 
 impl Capability {
-    /// The simulator channel this capability lets the adversary read, if any.
-    pub fn channel(self) -> Option<crate::sim::Channel> {
+    /// The simulator channels this capability lets the adversary intercept. A malicious
+    /// server controls what it sends: in the standard topology that is the traffic of
+    /// the server it stands in for.
+    pub fn channels(self) -> &'static [crate::sim::Channel] {
         use crate::sim::Channel;
         match self {
-            Capability::ReadFrontChannel => Some(Channel::FrontChannel),
-            Capability::ReadTokenRequests => Some(Channel::Token),
-            Capability::ReadResourceRequests => Some(Channel::Resource),
-            _ => None,
+            Capability::ReadFrontChannel => &[Channel::FrontChannel],
+            Capability::ReadTokenRequests => &[Channel::Token],
+            Capability::ReadResourceRequests => &[Channel::Resource],
+            Capability::MaliciousMcpServer => &[Channel::Resource, Channel::Other],
+            Capability::MaliciousAuthorizationServer => {
+                &[Channel::FrontChannel, Channel::Token, Channel::Other]
+            }
+            Capability::Rewrite | Capability::MaliciousClient | Capability::SameRedirectUri => &[],
         }
+    }
+
+    /// The channels all of `caps` grant.
+    pub fn granted_channels(caps: &[Capability]) -> Vec<crate::sim::Channel> {
+        let mut v: Vec<_> = caps.iter().flat_map(|c| c.channels().iter().copied()).collect();
+        v.sort();
+        v.dedup();
+        v
     }
 }
 
@@ -144,6 +158,8 @@ pub struct Meta {
     pub level: Level,
     /// Free tags for selection (`pkce`, `refresh`, ...).
     pub tags: &'static [&'static str],
+    /// What the adversary may do; empty when the harness only probes the role.
+    pub capabilities: &'static [Capability],
 }
 
 /// One case's result, as reports show it.

@@ -275,6 +275,14 @@ impl Sim {
         self.interceptor = Some((channels, interceptor));
     }
 
+    /// Installs a read-only watcher of `channels` in the interceptor's place: the
+    /// harness observing the role under test (which requests a client sends, say). It
+    /// needs no grant; it must return [`Verdict::Pass`] and change nothing.
+    pub fn observe(&mut self, channels: Vec<Channel>, watcher: Box<dyn Interceptor>) {
+        self.note(&format!("harness observes {channels:?}"));
+        self.interceptor = Some((channels, watcher));
+    }
+
     /// Removes the adversary.
     pub fn clear_interceptor(&mut self) {
         self.interceptor = None;

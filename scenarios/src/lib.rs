@@ -17,7 +17,7 @@ mod authorization_server;
 mod client;
 mod mcp_server;
 
-use mcp_authz_harness::scenario::{CaseResult, Check, Meta};
+use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Meta};
 use mcp_authz_reference::defects::Defects;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 pub use world::World;
@@ -25,10 +25,19 @@ pub use world::World;
 /// A scenario: its description and its body.
 #[derive(Clone, Copy)]
 pub struct Scenario {
-    /// ID, title, role, requirements, level, tags.
+    /// ID, title, role, requirements, level, tags, adversary capabilities.
     pub meta: Meta,
     /// Drives the world and concludes.
     pub body: fn(&mut World) -> Check,
+}
+
+impl Scenario {
+    /// Declares what the adversary may do in this scenario; the simulator refuses an
+    /// interception these capabilities do not grant.
+    pub const fn grants(mut self, capabilities: &'static [Capability]) -> Self {
+        self.meta.capabilities = capabilities;
+        self
+    }
 }
 
 /// Every scenario, in ID order.
@@ -51,6 +60,7 @@ pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseRes
         }
     };
     world.note(&format!("scenario {} seed {seed}", scenario.meta.id));
+    world.sim.grant(Capability::granted_channels(scenario.meta.capabilities));
     let check = catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
         let msg = p
             .downcast_ref::<String>()
