@@ -9,7 +9,7 @@
 
 use crate::Scenario;
 use crate::world::{AS, DOWNSTREAM, EVIL, MCP, OTHER_MCP, REDIRECT, World, describe, oauth_error_code};
-use mcp_authz_harness::scenario::{Capability, Check, Level, Meta, Role};
+use mcp_authz_harness::scenario::{Capability, Check};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::{AuthorizationServer, Config, RegisteredClient};
@@ -21,24 +21,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// Every AS scenario starts with the two apps of [`register_apps`] registered.
 macro_rules! as_ {
-    ($id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
-        Scenario {
-            meta: Meta {
-                id: $id,
-                title: $title,
-                role: Role::AuthorizationServer,
-                requirements: &[$($req),*],
-                rfc9700: $rfc,
-                level: Level::$level,
-                tags: &[$($tag),*],
-                capabilities: &[],
-            },
-            body: |w| {
-                register_apps(w);
-                $body(w)
-            },
-        }
+    ($id:literal, $title:literal, $reqs:tt, $rfc:expr, $level:ident, $tags:tt, $body:expr) => {
+        scenario!(AuthorizationServer, $id, $title, $reqs, $rfc, $level, $tags, |w| {
+            register_apps(w);
+            $body(w)
+        })
     };
 }
 

@@ -15,7 +15,7 @@
 use crate::Scenario;
 use crate::world::{AS, EVIL, Hits, Log, MCP, REDIRECT, Route, Seen, World, fixed};
 use http::{HeaderValue, StatusCode, header};
-use mcp_authz_harness::scenario::{Capability, Check, Level, Meta, Role};
+use mcp_authz_harness::scenario::{Capability, Check};
 use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::bearer::{self, Challenge};
@@ -30,21 +30,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
 macro_rules! cl {
-    ($id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
-        Scenario {
-            meta: Meta {
-                id: $id,
-                title: $title,
-                role: Role::Client,
-                requirements: &[$($req),*],
-                rfc9700: $rfc,
-                level: Level::$level,
-                tags: &[$($tag),*],
-                capabilities: &[],
-            },
-            body: $body,
-        }
-    };
+    ($($t:tt)*) => { scenario!(Client, $($t)*) };
 }
 
 /// The client scenarios.

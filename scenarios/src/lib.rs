@@ -11,6 +11,26 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// Builds a [`Scenario`]: `scenario!(Role, "ID", "title", ["REQ", ...], rfc9700, Level,
+/// ["tag", ...], body)`. Each role's file wraps it in a shorter macro (`rs!`, `as_!`, `cl!`).
+macro_rules! scenario {
+    ($role:ident, $id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
+        $crate::Scenario {
+            meta: mcp_authz_harness::scenario::Meta {
+                id: $id,
+                title: $title,
+                role: mcp_authz_harness::scenario::Role::$role,
+                requirements: &[$($req),*],
+                rfc9700: $rfc,
+                level: mcp_authz_harness::scenario::Level::$level,
+                tags: &[$($tag),*],
+                capabilities: &[],
+            },
+            body: $body,
+        }
+    };
+}
+
 pub mod world;
 
 mod authorization_server;

@@ -6,7 +6,7 @@ use crate::Scenario;
 use crate::world::{
     AS, DOWNSTREAM, EVIL, MCP, MCP_ORIGIN, OTHER_MCP, World, describe, status_and_challenge_error,
 };
-use mcp_authz_harness::scenario::{Capability, Check, Level, Meta, Role};
+use mcp_authz_harness::scenario::{Capability, Check};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::jwt::{self, Algorithm, JoseHeader, SigningKey};
@@ -15,21 +15,7 @@ use mcp_authz_reference::sans_io::FetchResult;
 use serde_json::json;
 
 macro_rules! rs {
-    ($id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
-        Scenario {
-            meta: Meta {
-                id: $id,
-                title: $title,
-                role: Role::McpServer,
-                requirements: &[$($req),*],
-                rfc9700: $rfc,
-                level: Level::$level,
-                tags: &[$($tag),*],
-                capabilities: &[],
-            },
-            body: $body,
-        }
-    };
+    ($($t:tt)*) => { scenario!(McpServer, $($t)*) };
 }
 
 /// The MCP server scenarios.
