@@ -486,8 +486,14 @@ fn list(format: ListFormat) {
         ListFormat::Text => {
             for m in all.iter().map(|s| &s.meta) {
                 let level = if m.level == Level::Must { "MUST" } else { "SHOULD" };
+                let adversary: Vec<String> = m.capabilities.iter().map(|c| format!("{c:?}")).collect();
+                let adversary = if adversary.is_empty() {
+                    String::new()
+                } else {
+                    format!("  adversary: {}", adversary.join(", "))
+                };
                 say!(
-                    "{:<14} {:<6} {:<22} {:<62} {}",
+                    "{:<14} {:<6} {:<22} {:<62} {}{adversary}",
                     m.id,
                     level,
                     m.role.to_string(),

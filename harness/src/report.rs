@@ -192,6 +192,7 @@ mod tests {
         rfc9700: Some("4.9"),
         level: Level::Must,
         tags: &[],
+        capabilities: &[],
     };
 
     fn cases() -> Vec<CaseResult> {

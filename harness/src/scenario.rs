@@ -31,6 +31,57 @@ impl fmt::Display for Role {
     }
 }
 
+/// What a scenario lets the adversary do, in the spirit of the FAPI 2.0 attacker model.
+/// The simulator refuses an interceptor on a channel no declared capability grants.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Capability {
+    /// Read (and, with [`Capability::Rewrite`], alter) authorization requests and
+    /// responses in the browser.
+    ReadFrontChannel,
+    /// Read requests to token, registration, revocation and introspection endpoints.
+    ReadTokenRequests,
+    /// Read requests to MCP servers, with the access tokens they carry.
+    ReadResourceRequests,
+    /// Rewrite, drop, inject or replay messages on a channel it can read.
+    Rewrite,
+    /// Act as a client of its own (register, authorize, call).
+    MaliciousClient,
+    /// Run an authorization server of its own.
+    MaliciousAuthorizationServer,
+    /// Run an MCP server of its own (or control a compromised one).
+    MaliciousMcpServer,
+    /// Register a second app on the victim's redirect URI (code interception).
+    SameRedirectUri,
+}
+
+impl Capability {
+    /// The simulator channels this capability lets the adversary intercept. A malicious
+    /// server controls what it sends: in the standard topology that is the traffic of
+    /// the server it stands in for.
+    pub fn channels(self) -> &'static [crate::sim::Channel] {
+        use crate::sim::Channel;
+        match self {
+            Capability::ReadFrontChannel => &[Channel::FrontChannel],
+            Capability::ReadTokenRequests => &[Channel::Token],
+            Capability::ReadResourceRequests => &[Channel::Resource],
+            Capability::MaliciousMcpServer => &[Channel::Resource, Channel::Other],
+            Capability::MaliciousAuthorizationServer => {
+                &[Channel::FrontChannel, Channel::Token, Channel::Other]
+            }
+            Capability::Rewrite | Capability::MaliciousClient | Capability::SameRedirectUri => &[],
+        }
+    }
+
+    /// The channels all of `caps` grant.
+    pub fn granted_channels(caps: &[Capability]) -> Vec<crate::sim::Channel> {
+        let mut v: Vec<_> = caps.iter().flat_map(|c| c.channels().iter().copied()).collect();
+        v.sort();
+        v.dedup();
+        v
+    }
+}
+
 /// The strength of the requirement a scenario checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Level {
@@ -107,6 +158,8 @@ pub struct Meta {
     pub level: Level,
     /// Free tags for selection (`pkce`, `refresh`, ...).
     pub tags: &'static [&'static str],
+    /// What the adversary may do; empty when the harness only probes the role.
+    pub capabilities: &'static [Capability],
 }
 
 /// One case's result, as reports show it.

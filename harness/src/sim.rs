@@ -200,6 +200,7 @@ pub struct Sim {
     interceptor: Option<(Vec<Channel>, Box<dyn Interceptor>)>,
     messages: u64,
     late: Vec<(String, Request)>,
+    granted: Option<Vec<Channel>>,
 }
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
@@ -229,6 +230,7 @@ impl Sim {
             interceptor: None,
             messages: 0,
             late: Vec::new(),
+            granted: None,
         }
     }
 
@@ -253,9 +255,32 @@ impl Sim {
         self.faults = faults;
     }
 
+    /// Limits the channels an adversary may ever be installed on (a scenario's declared
+    /// capabilities). Without a grant, any channel may be intercepted.
+    pub fn grant(&mut self, channels: Vec<Channel>) {
+        self.granted = Some(channels);
+    }
+
     /// Installs the adversary on `channels`.
+    ///
+    /// # Panics
+    /// When a channel was not granted with [`Sim::grant`]: a scenario that uses more
+    /// power than it declares is a bug in the scenario, and the runner reports it.
     pub fn set_interceptor(&mut self, channels: Vec<Channel>, interceptor: Box<dyn Interceptor>) {
+        if let Some(granted) = &self.granted {
+            let extra: Vec<_> = channels.iter().filter(|c| !granted.contains(c)).collect();
+            assert!(extra.is_empty(), "the adversary was not granted the channels {extra:?}");
+        }
+        self.note(&format!("adversary intercepts {channels:?}"));
         self.interceptor = Some((channels, interceptor));
+    }
+
+    /// Installs a read-only watcher of `channels` in the interceptor's place: the
+    /// harness observing the role under test (which requests a client sends, say). It
+    /// needs no grant; it must return [`Verdict::Pass`] and change nothing.
+    pub fn observe(&mut self, channels: Vec<Channel>, watcher: Box<dyn Interceptor>) {
+        self.note(&format!("harness observes {channels:?}"));
+        self.interceptor = Some((channels, watcher));
     }
 
     /// Removes the adversary.
@@ -399,7 +424,13 @@ impl Sim {
         }
         match &result {
             Ok(r) => {
-                let _ = writeln!(self.trace, "{:>8} {line} <- {}", self.stamp(), r.status().as_u16());
+                let _ = writeln!(
+                    self.trace,
+                    "{:>8} {line} <- {}{}",
+                    self.stamp(),
+                    r.status().as_u16(),
+                    error_code(r)
+                );
             }
             Err(e) => {
                 let _ = writeln!(self.trace, "{:>8} {line} <- error: {}", self.stamp(), e.reason);
@@ -541,6 +572,24 @@ impl Sim {
     }
 }
 
+/// ` <code>` for an error answer: the OAuth `error` of a JSON body, else the `error`
+/// of a Bearer challenge; empty otherwise.
+fn error_code(r: &Response) -> String {
+    if r.status().as_u16() < 400 {
+        return String::new();
+    }
+    let from_body = serde_json::from_slice::<serde_json::Value>(r.body())
+        .ok()
+        .and_then(|v| v.get("error").and_then(|e| e.as_str()).map(String::from));
+    let from_challenge = || {
+        mcp_authz_reference::bearer::bearer_challenge(r.headers())
+            .ok()
+            .flatten()
+            .and_then(|c| c.get("error").map(String::from))
+    };
+    from_body.or_else(from_challenge).map(|e| format!(" {e}")).unwrap_or_default()
+}
+
 fn path_and_query(req: &Request) -> String {
     req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
 }
@@ -628,6 +677,15 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    #[should_panic(expected = "not granted the channels [Token]")]
+    fn the_adversary_is_held_to_its_grant() {
+        let mut sim = Sim::new(1);
+        sim.grant(vec![Channel::FrontChannel]);
+        sim.set_interceptor(vec![Channel::FrontChannel], Box::new(Thief { seen: Rc::default() }));
+        sim.set_interceptor(vec![Channel::Token], Box::new(Thief { seen: Rc::default() }));
     }
 
     #[test]

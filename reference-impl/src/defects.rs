@@ -88,10 +88,11 @@ defects! {
     SessionAsAuthentication = "session-as-authentication", McpServer, "accepts requests with a valid session id and no token";
     TokenPassthrough = "token-passthrough", McpServer, "forwards the caller's token to the downstream API";
     JwksRefetchEveryUnknownKid = "jwks-refetch-every-unknown-kid", McpServer, "refetches the JWKS for every unknown `kid`, without a rate limit";
-    ServerErrorOnBadToken = "500-on-bad-token", McpServer, "answers a malformed token with HTTP 500";
+    ServerErrorOnBadToken = "500-on-bad-token", McpServer, "answers a malformed token or `Authorization` header with HTTP 500";
     NoOriginCheck = "no-origin-check", McpServer, "serves requests with a foreign `Origin`";
     NoSignatureCheck = "no-signature-check", McpServer, "decodes tokens without verifying the signature";
     PrmWrongResource = "prm-wrong-resource", McpServer, "publishes protected resource metadata whose `resource` drops the path (the origin only)";
+    ChallengeWithoutScope = "challenge-without-scope", McpServer, "sends 401 challenges without the `scope` the request needs";
     ChallengeWithoutResourceMetadata = "challenge-without-resource-metadata", McpServer, "sends 401 challenges without `resource_metadata` and serves no well-known metadata";
     BatchSkipsScopeCheck = "batch-skips-scope-check", McpServer, "accepts JSON-RPC batches and checks the scope of the first call only";
     PredictableSessionId = "predictable-session-id", McpServer, "numbers sessions sequentially instead of drawing ids from a CSPRNG";
@@ -105,6 +106,15 @@ defects! {
     ClientNoIssCheck = "client-no-iss-check", Client, "ignores the RFC 9207 `iss` of the authorization response";
     ClientTokenToAnyServer = "client-token-to-any-server", Client, "sends its access token to any server it talks to";
     ClientUnboundedStepUp = "client-unbounded-step-up", Client, "re-authorizes on every `insufficient_scope`, without a limit";
+    ClientStepUpIgnoresScope = "client-step-up-ignores-scope", Client, "re-authorizes on `insufficient_scope` with the scope it already has, ignoring the challenged one";
+    ClientNoDiscoveryOrder = "client-no-discovery-order", Client, "ignores the challenge's `resource_metadata` and probes the root well-known URLs first, for protected resource and authorization server metadata";
+    ClientNaiveChallengeParsing = "client-naive-challenge-parsing", Client, "reads only the first `WWW-Authenticate` header, and only if it starts with `Bearer `, splitting on commas and `=` without quoted-string rules";
+    ClientPrefersScopesSupported = "client-prefers-scopes-supported", Client, "requests the protected resource metadata's `scopes_supported` instead of the scope the challenge names";
+    ClientIgnoresCimd = "client-ignores-cimd", Client, "registers dynamically even when the AS accepts its client ID metadata document";
+    ClientOauthMetadataOnly = "client-oauth-metadata-only", Client, "probes only the RFC 8414 metadata URLs, never OpenID Connect Discovery";
+    ClientPkcePlain = "client-pkce-plain", Client, "sends `code_challenge_method=plain` (the verifier itself as challenge) instead of S256";
+    ClientFollowsRedirects = "client-follows-redirects", Client, "follows 3xx answers to metadata requests, to any `Location`, unchecked";
+    ClientFollowsInsecureUrls = "client-follows-insecure-urls", Client, "fetches and opens any absolute URL a server names: `http` to any host, `javascript:`, `file:`, `data:`";
 }
 
 impl fmt::Display for Defect {

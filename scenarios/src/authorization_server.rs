@@ -9,7 +9,7 @@
 
 use crate::Scenario;
 use crate::world::{AS, DOWNSTREAM, EVIL, MCP, OTHER_MCP, REDIRECT, World, describe, oauth_error_code};
-use mcp_authz_harness::scenario::{Check, Level, Meta, Role};
+use mcp_authz_harness::scenario::{Capability, Check};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::{AuthorizationServer, Config, RegisteredClient};
@@ -21,23 +21,13 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// Every AS scenario starts with the two apps of [`register_apps`] registered.
 macro_rules! as_ {
-    ($id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
-        Scenario {
-            meta: Meta {
-                id: $id,
-                title: $title,
-                role: Role::AuthorizationServer,
-                requirements: &[$($req),*],
-                rfc9700: $rfc,
-                level: Level::$level,
-                tags: &[$($tag),*],
-            },
-            body: |w| {
-                register_apps(w);
-                $body(w)
-            },
-        }
+    ($id:literal, $title:literal, $reqs:tt, $rfc:expr, $level:ident, $tags:tt, $body:expr) => {
+        scenario!(AuthorizationServer, $id, $title, $reqs, $rfc, $level, $tags, |w| {
+            register_apps(w);
+            $body(w)
+        })
     };
 }
 
@@ -55,20 +45,20 @@ macro_rules! step {
 #[rustfmt::skip]
 pub fn scenarios() -> Vec<Scenario> {
     vec![
-        as_!("AS-CODE-01", "an intercepted code cannot be redeemed without the verifier", ["AS-01"], Some("4.1"), Must, ["pkce", "code", "attack"], code_interception),
-        as_!("AS-CODE-02", "PKCE downgrade: a request stripped of its challenge gets no code", ["AS-01"], Some("4.8"), Must, ["pkce", "code", "attack"], pkce_downgrade),
+        as_!("AS-CODE-01", "an intercepted code cannot be redeemed without the verifier", ["AS-01"], Some("4.1"), Must, ["pkce", "code", "attack"], code_interception).grants(&[Capability::ReadFrontChannel, Capability::SameRedirectUri, Capability::MaliciousClient]),
+        as_!("AS-CODE-02", "PKCE downgrade: a request stripped of its challenge gets no code", ["AS-01"], Some("4.8"), Must, ["pkce", "code", "attack"], pkce_downgrade).grants(&[Capability::ReadFrontChannel, Capability::Rewrite]),
         as_!("AS-CODE-03", "code_challenge_method plain is refused", ["AS-01"], Some("4.8"), Must, ["pkce", "code"], pkce_plain),
-        as_!("AS-CODE-04", "a code injected into the attacker's session is refused", ["AS-01"], Some("4.5"), Must, ["pkce", "code", "attack"], code_injection),
+        as_!("AS-CODE-04", "a code injected into the attacker's session is refused", ["AS-01"], Some("4.5"), Must, ["pkce", "code", "attack"], code_injection).grants(&[Capability::ReadFrontChannel, Capability::MaliciousClient]),
         as_!("AS-CODE-05", "a second redemption of a code is invalid_grant", ["AS-01"], Some("4.2"), Must, ["code", "replay"], code_reuse),
         as_!("AS-CODE-06", "a second redemption revokes the tokens of the first", ["AS-01"], Some("4.2"), Should, ["code", "replay"], code_reuse_revokes),
         as_!("AS-CODE-07", "a code is bound to its redirect URI", ["AS-01"], Some("4.1"), Must, ["code"], code_redirect_binding),
         as_!("AS-CODE-08", "a code expires", ["AS-01"], Some("4.2"), Must, ["code"], code_expiry),
-        as_!("AS-CODE-09", "a code is bound to the client it was issued to", ["AS-01"], Some("4.5"), Must, ["code"], code_client_binding),
+        as_!("AS-CODE-09", "a code is bound to the client it was issued to", ["AS-01"], Some("4.5"), Must, ["code"], code_client_binding).grants(&[Capability::MaliciousClient]),
         as_!("AS-REFRESH-01", "refresh tokens rotate and the old one dies", ["AS-18"], Some("4.14"), Must, ["refresh"], refresh_rotation),
-        as_!("AS-REFRESH-02", "stolen refresh token used first by the attacker: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_attacker_first),
-        as_!("AS-REFRESH-03", "stolen refresh token replayed after the client: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_victim_first),
-        as_!("AS-REFRESH-04", "one refresh token presented twice at once: one wins, the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_concurrent),
-        as_!("AS-REFRESH-05", "a refresh token presented by another client is refused", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_other_client),
+        as_!("AS-REFRESH-02", "stolen refresh token used first by the attacker: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_attacker_first).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
+        as_!("AS-REFRESH-03", "stolen refresh token replayed after the client: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_victim_first).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
+        as_!("AS-REFRESH-04", "one refresh token presented twice at once: one wins, the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_concurrent).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
+        as_!("AS-REFRESH-05", "a refresh token presented by another client is refused", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_other_client).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
         as_!("AS-REFRESH-06", "a refresh cannot widen the scope", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "scope"], refresh_scope_widening),
         as_!("AS-REFRESH-07", "a refresh cannot change the resource", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "audience"], refresh_resource_change),
         as_!("AS-SCOPE-01", "scope added at the token request is not granted", ["AS-01"], None, Must, ["scope"], token_request_scope),

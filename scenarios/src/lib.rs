@@ -11,13 +11,34 @@
 //! ```
 #![forbid(unsafe_code)]
 
+/// Builds a [`Scenario`]: `scenario!(Role, "ID", "title", ["REQ", ...], rfc9700, Level,
+/// ["tag", ...], body)`. Each role's file wraps it in a shorter macro (`rs!`, `as_!`, `cl!`).
+macro_rules! scenario {
+    ($role:ident, $id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
+        $crate::Scenario {
+            meta: mcp_authz_harness::scenario::Meta {
+                id: $id,
+                title: $title,
+                role: mcp_authz_harness::scenario::Role::$role,
+                requirements: &[$($req),*],
+                rfc9700: $rfc,
+                level: mcp_authz_harness::scenario::Level::$level,
+                tags: &[$($tag),*],
+                capabilities: &[],
+            },
+            body: $body,
+        }
+    };
+}
+
 pub mod explore;
 pub mod world;
 
 mod authorization_server;
+mod client;
 mod mcp_server;
 
-use mcp_authz_harness::scenario::{CaseResult, Check, Meta};
+use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Meta};
 use mcp_authz_reference::defects::Defects;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 pub use world::World;
@@ -25,16 +46,26 @@ pub use world::World;
 /// A scenario: its description and its body.
 #[derive(Clone, Copy)]
 pub struct Scenario {
-    /// ID, title, role, requirements, level, tags.
+    /// ID, title, role, requirements, level, tags, adversary capabilities.
     pub meta: Meta,
     /// Drives the world and concludes.
     pub body: fn(&mut World) -> Check,
+}
+
+impl Scenario {
+    /// Declares what the adversary may do in this scenario; the simulator refuses an
+    /// interception these capabilities do not grant.
+    pub const fn grants(mut self, capabilities: &'static [Capability]) -> Self {
+        self.meta.capabilities = capabilities;
+        self
+    }
 }
 
 /// Every scenario, in ID order.
 pub fn catalog() -> Vec<Scenario> {
     let mut all = Vec::new();
     all.extend(authorization_server::scenarios());
+    all.extend(client::scenarios());
     all.extend(mcp_server::scenarios());
     all.sort_by_key(|s| s.meta.id);
     all
@@ -50,6 +81,7 @@ pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseRes
         }
     };
     world.note(&format!("scenario {} seed {seed}", scenario.meta.id));
+    world.sim.grant(Capability::granted_channels(scenario.meta.capabilities));
     let check = catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
         let msg = p
             .downcast_ref::<String>()

@@ -11,7 +11,8 @@
 //! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
 
 use bytes::Bytes;
-use mcp_authz_harness::sim::Sim;
+use http::StatusCode;
+use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
 use mcp_authz_reference::client::token::token_request;
@@ -23,9 +24,9 @@ use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::KeySet;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
-use mcp_authz_reference::{Error, bearer};
+use mcp_authz_reference::{Error, bearer, wire};
 use serde_json::{Value, json};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::time::Duration;
 
@@ -231,6 +232,19 @@ impl World {
         PublicClient::new(config).expect("valid client config")
     }
 
+    /// A reference public client for `server` configured by `configure`, with the client
+    /// defects of this run.
+    pub fn public_client_with(
+        &self,
+        server: &str,
+        configure: impl FnOnce(&mut PublicClientConfig),
+    ) -> Result<PublicClient, Error> {
+        let mut config = PublicClientConfig::new(server, REDIRECT, "honest client");
+        configure(&mut config);
+        config.defects = self.defects.clone();
+        PublicClient::new(config)
+    }
+
     /// Runs `client` (named `name` in the trace) for `op`.
     pub fn run_client(
         &mut self,
@@ -327,5 +341,145 @@ pub fn describe(r: &FetchResult) -> String {
             format!("HTTP {} {}", r.status().as_u16(), body)
         }
         Err(e) => format!("no answer ({})", e.reason),
+    }
+}
+
+/// A request an adversary's tap saw (see [`World::tap`]).
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The channel it travelled on.
+    pub channel: Channel,
+    /// The sender.
+    pub from: String,
+    /// The method.
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// The body, as text.
+    pub body: String,
+}
+
+impl Seen {
+    /// The path of the URL.
+    pub fn path(&self) -> String {
+        url::Url::parse(&self.url).map(|u| u.path().to_string()).unwrap_or_default()
+    }
+
+    /// Parameter `name` of the query, else of a form body.
+    pub fn param(&self, name: &str) -> Option<String> {
+        let query = url::Url::parse(&self.url).ok().and_then(|u| u.query().map(String::from));
+        [query.unwrap_or_default(), self.body.clone()].iter().find_map(|s| {
+            url::form_urlencoded::parse(s.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        })
+    }
+}
+
+/// The requests a tap saw, in order.
+pub type Log = Rc<RefCell<Vec<Seen>>>;
+
+/// The `METHOD path` lines a fake host received, in order.
+pub type Hits = Rc<RefCell<Vec<String>>>;
+
+/// How a fake host answers one path.
+pub type Route = Box<dyn FnMut(&Request) -> Response>;
+
+/// An adversary made of two closures that logs every request it lets through.
+struct Tap<Q, R> {
+    log: Log,
+    on_request: Q,
+    on_response: R,
+}
+
+impl<Q, R> Interceptor for Tap<Q, R>
+where
+    Q: FnMut(&Message, &mut Request) -> Verdict,
+    R: FnMut(&Message, &Request, &mut Response),
+{
+    fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict {
+        let verdict = (self.on_request)(msg, req);
+        self.log.borrow_mut().push(Seen {
+            channel: msg.channel,
+            from: msg.from.clone(),
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            body: String::from_utf8_lossy(req.body()).into_owned(),
+        });
+        verdict
+    }
+
+    fn on_response(&mut self, msg: &Message, req: &Request, resp: &mut Response) {
+        (self.on_response)(msg, req, resp);
+    }
+}
+
+/// A copy of a response (status, headers, body).
+pub fn copy_response(r: &Response) -> Response {
+    let mut copy = Response::new(r.body().clone());
+    *copy.status_mut() = r.status();
+    *copy.headers_mut() = r.headers().clone();
+    copy
+}
+
+/// A route that always answers with (a copy of) `r`.
+pub fn fixed(r: Response) -> Route {
+    Box::new(move |_| copy_response(&r))
+}
+
+impl World {
+    /// Installs an adversary on `channels` (replacing any other) that may rewrite or
+    /// answer requests with `on_request` and rewrite responses with `on_response`, and
+    /// logs every request it sees as delivered.
+    pub fn tap(
+        &mut self,
+        channels: &[Channel],
+        on_request: impl FnMut(&Message, &mut Request) -> Verdict + 'static,
+        on_response: impl FnMut(&Message, &Request, &mut Response) + 'static,
+    ) -> Log {
+        let log = Log::default();
+        let tap = Tap { log: log.clone(), on_request, on_response };
+        self.sim.set_interceptor(channels.to_vec(), Box::new(tap));
+        log
+    }
+
+    /// Logs every request on `channels`, changing nothing: the harness watching the role
+    /// under test, not an adversary, so no capability is needed.
+    pub fn record(&mut self, channels: &[Channel]) -> Log {
+        let log = Log::default();
+        let tap = Tap {
+            log: log.clone(),
+            on_request: |_: &Message, _: &mut Request| Verdict::Pass,
+            on_response: |_: &Message, _: &Request, _: &mut Response| {},
+        };
+        self.sim.observe(channels.to_vec(), Box::new(tap));
+        log
+    }
+
+    /// Adds a fake host at `origin`: `routes` map a path (query ignored) to its answer,
+    /// other paths get 404. Returns the log of what it received.
+    pub fn fake_host(&mut self, origin: &str, mut routes: Vec<(String, Route)>) -> Hits {
+        let hits = Hits::default();
+        let log = hits.clone();
+        self.sim.add_fn(origin, move |req| {
+            log.borrow_mut().push(format!("{} {}", req.method(), req.uri().path()));
+            match routes.iter_mut().find(|(path, _)| path == req.uri().path()) {
+                Some((_, answer)) => answer(&req),
+                None => wire::json(StatusCode::NOT_FOUND, &json!({"error": "not_found"})),
+            }
+        });
+        hits
+    }
+
+    /// Adds an SSRF canary at each of `origins` (one address may have several
+    /// spellings): every request is counted and answered 404. It must stay at 0.
+    pub fn canary(&mut self, origins: &[&str]) -> Rc<Cell<u32>> {
+        let count = Rc::new(Cell::new(0));
+        for origin in origins {
+            let c = count.clone();
+            self.sim.add_fn(origin, move |_| {
+                c.set(c.get() + 1);
+                wire::json(StatusCode::NOT_FOUND, &json!({}))
+            });
+        }
+        count
     }
 }

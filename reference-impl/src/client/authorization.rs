@@ -3,7 +3,8 @@
 //! selection strategy (CL-05..07), and the checks on the redirect back: `state` equal,
 //! `iss` equal to the issuer when the AS advertises RFC 9207 (mix-up defence).
 
-use crate::metadata::check_endpoint_url;
+use super::discovery::check_server_url;
+use crate::defects::{Defect, Defects};
 use crate::pkce::{self, Pkce};
 use crate::sans_io::Env;
 use crate::wire::Params;
@@ -37,23 +38,31 @@ pub struct AuthorizationParams<'a> {
     pub resource: Option<&'a str>,
     /// The scope to request, if any.
     pub scope: Option<&'a str>,
+    /// The defects to commit (`client-follows-insecure-urls` skips the endpoint check).
+    pub defects: &'a Defects,
 }
 
 impl AuthorizationRequest {
-    /// Builds a request with a fresh PKCE pair and `state` drawn from `env`. The endpoint
+    /// Builds a request with a fresh PKCE pair (S256; `plain` with defect
+    /// `client-pkce-plain`) and `state` drawn from `env`. The endpoint
     /// must be https (or loopback http): `javascript:`, `file:` and the like are refused
     /// (CL-41). Query parameters already in the endpoint are kept.
     pub fn new(p: AuthorizationParams<'_>, env: &mut Env<'_>) -> Result<Self> {
-        let mut url = check_endpoint_url("authorization_endpoint", p.endpoint)?;
+        let mut url = check_server_url("authorization_endpoint", p.endpoint, p.defects)?;
         let pkce = Pkce::generate(env);
         let state = env.random_string(32);
+        let (challenge, method) = if p.defects.has(Defect::ClientPkcePlain) {
+            (pkce.verifier.as_str(), "plain")
+        } else {
+            (pkce.challenge.as_str(), pkce::S256)
+        };
         {
             let mut q = url.query_pairs_mut();
             q.append_pair("response_type", "code")
                 .append_pair("client_id", p.client_id)
                 .append_pair("redirect_uri", p.redirect_uri)
-                .append_pair("code_challenge", &pkce.challenge)
-                .append_pair("code_challenge_method", pkce::S256)
+                .append_pair("code_challenge", challenge)
+                .append_pair("code_challenge_method", method)
                 .append_pair("state", &state);
             if let Some(resource) = p.resource {
                 q.append_pair("resource", resource);
@@ -167,6 +176,32 @@ mod tests {
 
     fn response(q: &str) -> AuthorizationResponse {
         redirect_params(&format!("http://127.0.0.1:8765/callback?{q}")).unwrap()
+    }
+
+    fn request(defects: &Defects) -> AuthorizationRequest {
+        let mut rng = <rand_chacha::ChaCha20Rng as rand_core::SeedableRng>::seed_from_u64(7);
+        let mut env = Env::new(crate::sans_io::Time::from_unix_secs(0), &mut rng);
+        let params = AuthorizationParams {
+            endpoint: "https://as.example/authorize",
+            client_id: "c",
+            redirect_uri: "http://127.0.0.1:8765/callback",
+            resource: Some("https://mcp.example/mcp"),
+            scope: None,
+            defects,
+        };
+        AuthorizationRequest::new(params, &mut env).unwrap()
+    }
+
+    #[test]
+    fn challenge_is_s256_unless_the_plain_defect_is_on() {
+        let r = request(&Defects::none());
+        let q = Params::from_query(&r.url.parse().unwrap()).unwrap();
+        assert_eq!(q.get("code_challenge_method"), Some("S256"));
+        assert_eq!(q.get("code_challenge"), Some(r.pkce.challenge.as_str()));
+        let r = request(&Defects::of([Defect::ClientPkcePlain]));
+        let q = Params::from_query(&r.url.parse().unwrap()).unwrap();
+        assert_eq!(q.get("code_challenge_method"), Some("plain"));
+        assert_eq!(q.get("code_challenge"), Some(r.pkce.verifier.as_str()));
     }
 
     #[test]

@@ -15,6 +15,7 @@ use crate::sans_io::{FetchResult, Request};
 use crate::wire;
 use crate::{Error, Result};
 use http::StatusCode;
+use url::Url;
 
 /// The outcome of fetching one candidate URL.
 #[derive(Debug, Clone, PartialEq)]
@@ -60,6 +61,14 @@ impl Candidates {
         }
     }
 
+    /// Replaces the current candidate with `url`, the target of its redirect (defect
+    /// `client-follows-redirects`).
+    pub fn follow(&mut self, url: String) {
+        if let Some(current) = self.urls.get_mut(self.next) {
+            *current = url;
+        }
+    }
+
     /// Moves on to the next candidate; `why` says why the current one failed.
     pub fn advance(&mut self, why: Error) {
         self.next += 1;
@@ -67,13 +76,38 @@ impl Candidates {
     }
 }
 
+/// Checks a URL a server supplied before the client fetches or opens it (CL-38, CL-41):
+/// https, or http on loopback only ([`check_endpoint_url`]). The url crate puts IP
+/// literals in canonical form first, so decimal, octal, hex and IPv4-mapped spellings of
+/// an address get the verdict of the address itself. Private addresses behind https
+/// names are the fetcher's to refuse (it resolves them), not the client's.
+/// With defect `client-follows-insecure-urls`, any absolute URL passes.
+pub fn check_server_url(name: &'static str, url: &str, defects: &Defects) -> Result<Url> {
+    if defects.has(Defect::ClientFollowsInsecureUrls) {
+        return Url::parse(url)
+            .map_err(|e| Error::unexpected(name, format!("`{url}` ({e})"), "an absolute url"));
+    }
+    check_endpoint_url(name, url)
+}
+
 /// The protected resource metadata URLs to try for `server_url`, in order (CL-04): the
 /// challenge's `resource_metadata` alone when present (after the URL safety check), else
 /// the path-inserted then the root well-known URL.
-pub fn prm_candidates(challenge: Option<&Challenge>, server_url: &str) -> Result<Candidates> {
+/// With defect `client-no-discovery-order`, the challenge is ignored and the root URL
+/// comes first.
+pub fn prm_candidates(
+    challenge: Option<&Challenge>,
+    server_url: &str,
+    defects: &Defects,
+) -> Result<Candidates> {
     let urls = match challenge.and_then(|c| c.get("resource_metadata")) {
+        _ if defects.has(Defect::ClientNoDiscoveryOrder) => {
+            let mut urls = well_known_urls(server_url)?;
+            urls.reverse();
+            urls
+        }
         Some(url) => {
-            check_endpoint_url("resource_metadata", url)?;
+            check_server_url("resource_metadata", url, defects)?;
             vec![url.to_string()]
         }
         None => well_known_urls(server_url)?,
@@ -105,25 +139,44 @@ pub fn read_prm(
 
 /// The issuer the client uses: the first of `authorization_servers`, after the URL
 /// safety check.
-pub fn issuer(prm: &ProtectedResourceMetadata) -> Result<String> {
+pub fn issuer(prm: &ProtectedResourceMetadata, defects: &Defects) -> Result<String> {
     let first = prm
         .authorization_servers
         .first()
         .ok_or_else(|| Error::Missing("authorization_servers in protected resource metadata".into()))?;
-    check_endpoint_url("authorization server issuer", first)?;
+    check_server_url("authorization server issuer", first, defects)?;
     Ok(first.clone())
 }
 
 /// The authorization server metadata URLs for `issuer`, in the MCP order (CL-08).
-pub fn as_metadata_candidates(issuer: &str) -> Result<Candidates> {
-    Ok(Candidates::new("authorization server metadata", metadata::discovery_urls(issuer)?))
+/// With defect `client-no-discovery-order`, the root URLs of the issuer's origin come
+/// first (the issuer's path is dropped); with `client-oauth-metadata-only`, the OpenID
+/// Connect Discovery URLs are left out.
+pub fn as_metadata_candidates(issuer: &str, defects: &Defects) -> Result<Candidates> {
+    let mut urls = metadata::discovery_urls(issuer)?;
+    if defects.has(Defect::ClientOauthMetadataOnly) {
+        urls.retain(|u| !u.contains(metadata::OPENID_WELL_KNOWN));
+    }
+    if defects.has(Defect::ClientNoDiscoveryOrder) {
+        let origin =
+            Url::parse(issuer).map_err(|e| Error::malformed("issuer", e))?.origin().ascii_serialization();
+        let mut root = metadata::discovery_urls(&origin)?;
+        for u in urls {
+            if !root.contains(&u) {
+                root.push(u);
+            }
+        }
+        urls = root;
+    }
+    Ok(Candidates::new("authorization server metadata", urls))
 }
 
 /// Reads the result of fetching authorization server metadata for `issuer`: issuer
 /// byte-equal, S256 advertised, endpoints present and safe
 /// ([`AuthorizationServerMetadata::check`]).
-/// With defects `client-no-issuer-check` and `client-no-pkce-check`, any issuer and
-/// any PKCE methods are accepted.
+/// With defects `client-no-issuer-check`, `client-no-pkce-check` and
+/// `client-follows-insecure-urls`, any issuer, any PKCE methods and any absolute
+/// endpoint URLs are accepted.
 pub fn read_as_metadata(
     fetched: FetchResult,
     issuer: &str,
@@ -141,8 +194,32 @@ pub fn read_as_metadata(
     if defects.has(Defect::ClientNoPkceCheck) {
         checked.code_challenge_methods_supported = Some(vec![crate::pkce::S256.into()]);
     }
+    if defects.has(Defect::ClientFollowsInsecureUrls) {
+        let endpoints = [
+            &mut checked.authorization_endpoint,
+            &mut checked.token_endpoint,
+            &mut checked.registration_endpoint,
+            &mut checked.jwks_uri,
+            &mut checked.revocation_endpoint,
+        ];
+        for e in endpoints.into_iter().filter(|e| e.as_deref().is_some_and(|u| Url::parse(u).is_ok())) {
+            *e = Some("https://unchecked.invalid/".into());
+        }
+    }
     checked.check(issuer)?;
     Ok(Probe::Found(m))
+}
+
+/// The mistake of defect `client-follows-redirects`: the absolute `Location` of a 3xx
+/// answer to a metadata request, to fetch next without any check. `None` without the
+/// defect: redirects are never followed (CL-40).
+pub fn redirect_to_follow(fetched: &FetchResult, defects: &Defects) -> Option<String> {
+    if !defects.has(Defect::ClientFollowsRedirects) {
+        return None;
+    }
+    let r = fetched.as_ref().ok().filter(|r| r.status().is_redirection())?;
+    let location = r.headers().get(http::header::LOCATION)?.to_str().ok()?;
+    Url::parse(location).ok().map(String::from)
 }
 
 /// The response when it is a 200; redirects are not followed (CL-40).
@@ -164,11 +241,82 @@ mod tests {
     fn challenge_url_is_the_only_candidate() {
         let c = Challenge::bearer().with("resource_metadata", "https://mcp.example/prm");
         assert_eq!(
-            prm_candidates(Some(&c), "https://mcp.example/mcp").unwrap().urls(),
+            prm_candidates(Some(&c), "https://mcp.example/mcp", &Defects::none()).unwrap().urls(),
             ["https://mcp.example/prm"]
         );
         let c = Challenge::bearer().with("resource_metadata", "javascript:alert(1)");
-        assert!(matches!(prm_candidates(Some(&c), "https://mcp.example/mcp"), Err(Error::Refused(_))));
+        assert!(matches!(
+            prm_candidates(Some(&c), "https://mcp.example/mcp", &Defects::none()),
+            Err(Error::Refused(_))
+        ));
+    }
+
+    #[test]
+    fn insecure_urls_are_refused_unless_the_defect_is_on() {
+        let follow = Defects::of([Defect::ClientFollowsInsecureUrls]);
+        // 167772161 and 012.0.0.1 are 10.0.0.1; the check sees the canonical address.
+        for url in
+            ["http://169.254.169.254/", "http://167772161/", "http://012.0.0.1/", "javascript:alert(1)"]
+        {
+            assert!(matches!(check_server_url("x", url, &Defects::none()), Err(Error::Refused(_))), "{url}");
+            assert!(check_server_url("x", url, &follow).is_ok(), "{url}");
+        }
+        // Loopback in any spelling stays allowed over http (local servers).
+        assert!(check_server_url("x", "http://2130706433:9000/", &Defects::none()).is_ok());
+        let c = Challenge::bearer().with("resource_metadata", "http://10.0.0.1/prm");
+        assert_eq!(
+            prm_candidates(Some(&c), "https://mcp.example/mcp", &follow).unwrap().urls(),
+            ["http://10.0.0.1/prm"]
+        );
+    }
+
+    #[test]
+    fn redirects_are_followed_only_with_the_defect() {
+        let redirect = || Ok(wire::redirect(StatusCode::FOUND, "http://169.254.169.254/latest/meta-data/"));
+        let follow = Defects::of([Defect::ClientFollowsRedirects]);
+        assert_eq!(redirect_to_follow(&redirect(), &Defects::none()), None);
+        assert!(matches!(
+            read_prm(redirect(), "https://mcp.example/mcp", &Defects::none()),
+            Ok(Probe::Next(Error::HttpStatus { received: 302, .. }))
+        ));
+        let target = redirect_to_follow(&redirect(), &follow).unwrap();
+        assert_eq!(target, "http://169.254.169.254/latest/meta-data/");
+        let mut c = Candidates::new("protected resource metadata", vec!["https://mcp.example/prm".into()]);
+        c.follow(target);
+        assert_eq!(c.request().unwrap().uri(), "http://169.254.169.254/latest/meta-data/");
+    }
+
+    #[test]
+    fn discovery_order_defect_goes_to_the_root_first() {
+        let c = Challenge::bearer().with("resource_metadata", "https://mcp.example/prm");
+        let disorder = Defects::of([Defect::ClientNoDiscoveryOrder]);
+        assert_eq!(
+            prm_candidates(Some(&c), "https://mcp.example/mcp", &disorder).unwrap().urls(),
+            [
+                "https://mcp.example/.well-known/oauth-protected-resource",
+                "https://mcp.example/.well-known/oauth-protected-resource/mcp"
+            ]
+        );
+        assert_eq!(
+            as_metadata_candidates("https://as.example/t", &disorder).unwrap().urls(),
+            [
+                "https://as.example/.well-known/oauth-authorization-server",
+                "https://as.example/.well-known/openid-configuration",
+                "https://as.example/.well-known/oauth-authorization-server/t",
+                "https://as.example/.well-known/openid-configuration/t",
+                "https://as.example/t/.well-known/openid-configuration",
+            ]
+        );
+        assert_eq!(
+            as_metadata_candidates("https://as.example/t", &Defects::of([Defect::ClientOauthMetadataOnly]))
+                .unwrap()
+                .urls(),
+            ["https://as.example/.well-known/oauth-authorization-server/t"]
+        );
+        assert_eq!(
+            as_metadata_candidates("https://as.example/t", &Defects::none()).unwrap().urls()[0],
+            "https://as.example/.well-known/oauth-authorization-server/t"
+        );
     }
 
     #[test]

@@ -377,7 +377,7 @@ impl PublicClient {
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
         let r = fetched?;
-        if let Some(rejection) = step_up::rejection(&r) {
+        if let Some(rejection) = step_up::rejection(&r, &self.config.defects) {
             return self.on_rejection(rejection, sent_token);
         }
         let has_session_id = self.session.as_ref().is_some_and(|s| s.id.is_some());
@@ -448,7 +448,8 @@ impl PublicClient {
                 }
                 self.budget.step_ups += 1;
                 let current = self.tokens.as_ref().and_then(|t| t.scope.as_deref());
-                let scope = step_up::scope_union(current, challenged);
+                let wanted = challenged.filter(|_| !self.has(Defect::ClientStepUpIgnoresScope));
+                let scope = step_up::scope_union(current, wanted);
                 self.discover(Some(&challenge), Some(scope))
             }
         }
@@ -459,7 +460,7 @@ impl PublicClient {
         challenge: Option<&Challenge>,
         step_up_scope: Option<String>,
     ) -> Result<ClientStep> {
-        let candidates = discovery::prm_candidates(challenge, &self.config.server_url)?;
+        let candidates = discovery::prm_candidates(challenge, &self.config.server_url, &self.config.defects)?;
         let demand = Demand {
             challenge_scope: challenge.and_then(|c| c.get("scope")).map(str::to_string),
             step_up_scope,
@@ -476,6 +477,12 @@ impl PublicClient {
         mut candidates: Candidates,
         mut demand: Demand,
     ) -> Result<ClientStep> {
+        if let Some(url) = discovery::redirect_to_follow(&fetched, &self.config.defects) {
+            candidates.follow(url);
+            let request = candidates.request()?;
+            self.waiting = Waiting::ProtectedResourceMetadata { candidates, demand };
+            return Ok(ClientStep::Send(request));
+        }
         let request = match discovery::read_prm(fetched, &self.config.server_url, &self.config.defects)? {
             Probe::Next(why) => {
                 candidates.advance(why);
@@ -484,13 +491,13 @@ impl PublicClient {
                 request
             }
             Probe::Found(prm) => {
-                let issuer = discovery::issuer(&prm)?;
+                let issuer = discovery::issuer(&prm, &self.config.defects)?;
                 if self.tokens.as_ref().is_some_and(|t| t.issuer.as_deref() != Some(issuer.as_str())) {
                     // The server now names another AS: the old token is not for it (CL-25).
                     self.tokens = None;
                 }
                 demand.scopes_supported = prm.scopes_supported;
-                let candidates = discovery::as_metadata_candidates(&issuer)?;
+                let candidates = discovery::as_metadata_candidates(&issuer, &self.config.defects)?;
                 let request = candidates.request()?;
                 self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
                 request
@@ -507,6 +514,12 @@ impl PublicClient {
         demand: Demand,
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
+        if let Some(url) = discovery::redirect_to_follow(&fetched, &self.config.defects) {
+            candidates.follow(url);
+            let request = candidates.request()?;
+            self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
+            return Ok(ClientStep::Send(request));
+        }
         match discovery::read_as_metadata(fetched, &issuer, &self.config.defects)? {
             Probe::Next(why) => {
                 candidates.advance(why);
@@ -543,11 +556,9 @@ impl PublicClient {
             return self.authorize(demand, env);
         }
         let c = &self.config;
-        let registered = match registration::choose(
-            c.pre_registered.as_ref(),
-            c.client_id_metadata_url.as_deref(),
-            metadata,
-        )? {
+        let metadata_url =
+            c.client_id_metadata_url.as_deref().filter(|_| !c.defects.has(Defect::ClientIgnoresCimd));
+        let registered = match registration::choose(c.pre_registered.as_ref(), metadata_url, metadata)? {
             Approach::PreRegistered(p) => Registered {
                 issuer,
                 auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),
@@ -582,10 +593,12 @@ impl PublicClient {
     }
 
     fn authorize(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
+        let prefer_supported =
+            self.has(Defect::ClientPrefersScopesSupported) && demand.scopes_supported.is_some();
         let scope = authorization::select_scope(
             demand.step_up_scope.as_deref(),
             self.config.scope.as_deref(),
-            demand.challenge_scope.as_deref(),
+            demand.challenge_scope.as_deref().filter(|_| !prefer_supported),
             demand.scopes_supported.as_deref(),
         );
         let endpoint = self
@@ -599,6 +612,7 @@ impl PublicClient {
             redirect_uri: &self.config.redirect_uri,
             resource: self.resource_param(),
             scope: scope.as_deref(),
+            defects: &self.config.defects,
         };
         let request = AuthorizationRequest::new(params, env)?;
         self.budget.authorizations += 1;

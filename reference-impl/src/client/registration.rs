@@ -31,7 +31,8 @@ pub enum Approach {
     Dynamic(String),
 }
 
-/// Chooses the approach in the CL-10 order.
+/// Chooses the approach in the CL-10 order. `metadata` has passed discovery's checks
+/// (its `registration_endpoint` is a safe URL).
 pub fn choose(
     pre_registered: Option<&PreRegistered>,
     client_id_metadata_url: Option<&str>,
@@ -46,7 +47,6 @@ pub fn choose(
         }
     }
     if let Some(endpoint) = &metadata.registration_endpoint {
-        check_endpoint_url("registration_endpoint", endpoint)?;
         return Ok(Approach::Dynamic(endpoint.clone()));
     }
     Err(Error::Refused(format!(

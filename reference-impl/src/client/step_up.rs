@@ -4,8 +4,9 @@
 //! scopes it has and the scopes challenged.
 
 use crate::bearer::{self, Challenge};
+use crate::defects::{Defect, Defects};
 use crate::sans_io::Response;
-use http::StatusCode;
+use http::{HeaderMap, StatusCode, header};
 
 /// Why the MCP server refused a request.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -19,9 +20,14 @@ pub enum Rejection {
 }
 
 /// Classifies a response of the MCP server; `None` when it is not an authorization
-/// refusal.
-pub fn rejection(r: &Response) -> Option<Rejection> {
-    let challenge = bearer::bearer_challenge(r.headers()).ok().flatten();
+/// refusal. With defect `client-naive-challenge-parsing`, the challenge is read by
+/// [`naive_challenge`] instead of the RFC 9110 parser.
+pub fn rejection(r: &Response, defects: &Defects) -> Option<Rejection> {
+    let challenge = if defects.has(Defect::ClientNaiveChallengeParsing) {
+        naive_challenge(r.headers())
+    } else {
+        bearer::bearer_challenge(r.headers()).ok().flatten()
+    };
     match r.status() {
         StatusCode::UNAUTHORIZED => Some(Rejection::Unauthorized(challenge)),
         StatusCode::FORBIDDEN => challenge
@@ -29,6 +35,19 @@ pub fn rejection(r: &Response) -> Option<Rejection> {
             .map(Rejection::InsufficientScope),
         _ => None,
     }
+}
+
+/// The mistake of defect `client-naive-challenge-parsing`: the first `WWW-Authenticate`
+/// header, only if it starts with `Bearer `, split on commas and `=`, quotes trimmed.
+/// Escaped quotes, commas inside quoted strings and later challenges all go wrong.
+fn naive_challenge(headers: &HeaderMap) -> Option<Challenge> {
+    let value = headers.get(header::WWW_AUTHENTICATE)?.to_str().ok()?;
+    let params = value.strip_prefix("Bearer ")?;
+    let mut challenge = Challenge::bearer();
+    for (name, value) in params.split(',').filter_map(|p| p.split_once('=')) {
+        challenge = challenge.with(name.trim(), value.trim().trim_matches('"'));
+    }
+    Some(challenge)
 }
 
 /// The scopes of `current` followed by those of `challenged` not already present,
@@ -47,7 +66,7 @@ pub fn scope_union(current: Option<&str>, challenged: Option<&str>) -> String {
 mod tests {
     use super::*;
     use crate::wire;
-    use http::{HeaderValue, header};
+    use http::HeaderValue;
 
     fn with_challenge(status: StatusCode, value: &str) -> Response {
         let mut r = wire::json(status, &serde_json::json!({}));
@@ -55,6 +74,31 @@ mod tests {
             r.headers_mut().insert(header::WWW_AUTHENTICATE, v);
         }
         r
+    }
+
+    fn rejection_of(r: &Response) -> Option<Rejection> {
+        rejection(r, &Defects::none())
+    }
+
+    #[test]
+    fn naive_parsing_defect_misreads_quoted_strings_and_later_challenges() {
+        let naive = Defects::of([Defect::ClientNaiveChallengeParsing]);
+        let metadata = |r: Option<Rejection>| match r {
+            Some(Rejection::Unauthorized(Some(c))) => c.get("resource_metadata").map(String::from),
+            _ => None,
+        };
+        let r = with_challenge(
+            StatusCode::UNAUTHORIZED,
+            r#"Bearer error_description="see x, resource_metadata=https://evil.example/prm", resource_metadata="https://mcp.example/prm""#,
+        );
+        assert_eq!(metadata(rejection_of(&r)).as_deref(), Some("https://mcp.example/prm"));
+        assert_eq!(metadata(rejection(&r, &naive)).as_deref(), Some("https://evil.example/prm"));
+        let r = with_challenge(
+            StatusCode::UNAUTHORIZED,
+            r#"Basic realm="x", Bearer resource_metadata="https://m""#,
+        );
+        assert_eq!(metadata(rejection_of(&r)).as_deref(), Some("https://m"));
+        assert_eq!(rejection(&r, &naive), Some(Rejection::Unauthorized(None)));
     }
 
     #[test]
@@ -67,11 +111,11 @@ mod tests {
     #[test]
     fn forbidden_without_insufficient_scope_is_not_a_step_up() {
         assert_eq!(
-            rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="invalid_token""#)),
+            rejection_of(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="invalid_token""#)),
             None
         );
         assert!(matches!(
-            rejection(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="insufficient_scope", scope="w""#)),
+            rejection_of(&with_challenge(StatusCode::FORBIDDEN, r#"Bearer error="insufficient_scope", scope="w""#)),
             Some(Rejection::InsufficientScope(c)) if c.get("scope") == Some("w")
         ));
     }
@@ -79,11 +123,11 @@ mod tests {
     #[test]
     fn malformed_challenge_still_means_unauthorized() {
         assert_eq!(
-            rejection(&with_challenge(StatusCode::UNAUTHORIZED, r#"Bearer realm="x"#)),
+            rejection_of(&with_challenge(StatusCode::UNAUTHORIZED, r#"Bearer realm="x"#)),
             Some(Rejection::Unauthorized(None))
         );
         assert!(matches!(
-            rejection(&with_challenge(StatusCode::UNAUTHORIZED, r#"Basic realm="x", Bearer scope="s""#)),
+            rejection_of(&with_challenge(StatusCode::UNAUTHORIZED, r#"Basic realm="x", Bearer scope="s""#)),
             Some(Rejection::Unauthorized(Some(c))) if c.get("scope") == Some("s")
         ));
     }

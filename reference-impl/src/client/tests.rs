@@ -780,6 +780,15 @@ fn metadata_document_url_is_the_client_id_when_advertised() {
     assert!(world.requests_to("https://as.example/register").is_empty());
     assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some("https://client.example/meta.json"));
     assert_eq!(world.token_requests()[0].get("client_id"), Some("https://client.example/meta.json"));
+
+    let mut world = World::new();
+    world.as_metadata.client_id_metadata_document_supported = Some(true);
+    let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
+    config.client_id_metadata_url = Some("https://client.example/meta.json".into());
+    config.defects = Defects::of([Defect::ClientIgnoresCimd]);
+    let mut c = PublicClient::new(config).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1, "the defect registers");
 }
 
 #[test]
@@ -869,7 +878,7 @@ fn each_client_defect_lets_its_attack_through() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     type Setup = fn(&mut World);
     type Passed = fn(&World) -> bool;
-    let cases: [(Defect, Setup, Passed); 6] = [
+    let cases: [(Defect, Setup, Passed); 10] = [
         (Defect::NoStateCheck, |w| w.tamper = Tamper::State, |w| !w.token_requests().is_empty()),
         (Defect::ClientNoIssCheck, |w| w.tamper = Tamper::WrongIss, |w| !w.token_requests().is_empty()),
         (
@@ -886,6 +895,27 @@ fn each_client_defect_lets_its_attack_through() {
             Defect::ClientNoPrmResourceCheck,
             |w| w.prm_resource = Some("https://evil.example/mcp"),
             |w| !w.requests_to(AS).is_empty(),
+        ),
+        (
+            Defect::ClientPrefersScopesSupported,
+            |w| w.scope_in_401 = Some("tools:write"),
+            |w| w.authorize_urls.first().is_some_and(|u| query(u).get("scope") == Some("tools:read")),
+        ),
+        (Defect::ClientNoDiscoveryOrder, |_| {}, |w| w.seen.iter().any(|s| s.url == PRM_ROOT)),
+        (
+            Defect::ClientStepUpIgnoresScope,
+            |_| {},
+            |w| {
+                w.authorize_urls.len() > 1
+                    && w.authorize_urls[1..]
+                        .iter()
+                        .all(|u| !query(u).get("scope").unwrap_or("").contains("tools:write"))
+            },
+        ),
+        (
+            Defect::ClientFollowsInsecureUrls,
+            |w| w.as_metadata.authorization_endpoint = Some("http://evil.example/authorize".into()),
+            |w| !w.authorize_urls.is_empty(),
         ),
         (
             Defect::ClientNoResourceParam,

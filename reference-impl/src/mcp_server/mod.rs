@@ -179,6 +179,9 @@ impl McpServer {
     /// The scope a challenge names: the tool's for a `tools/call` of an offered tool,
     /// else the first of `scopes_supported`.
     fn challenge_scope(&self, body: Option<&Value>) -> Option<String> {
+        if self.has(Defect::ChallengeWithoutScope) {
+            return None;
+        }
         let tool = body
             .filter(|b| b.get("method").and_then(Value::as_str) == Some("tools/call"))
             .and_then(|b| b.get("params")?.get("name")?.as_str())
@@ -202,6 +205,9 @@ impl McpServer {
         let token = match token_validation::presented_token(&request, json, &self.config.defects) {
             Ok(token) => token,
             Err(rejection) => {
+                if self.has(Defect::ServerErrorOnBadToken) && rejection != Rejection::NoToken {
+                    return Step::Respond(transport::empty(StatusCode::INTERNAL_SERVER_ERROR));
+                }
                 let session_owner = (rejection == Rejection::NoToken
                     && self.has(Defect::SessionAsAuthentication))
                 .then(|| {

@@ -1036,6 +1036,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             let r = f.send(request("GET", PRM_URL, None, None));
             body(&r)["resource"] != RS
         }
+        Defect::ChallengeWithoutScope => challenge(&f.post(None, None, init())).get("scope").is_none(),
         Defect::ChallengeWithoutResourceMetadata => {
             let r = f.post(None, None, init());
             challenge(&r).get("resource_metadata").is_none()
@@ -1069,7 +1070,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 20);
+    assert_eq!(mcp_defects.len(), 21);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
