@@ -39,6 +39,8 @@ const DEFECTS: &[(Defect, &str)] = &[
     (Defect::SessionAsAuthentication, "INV-SESSION"),
     (Defect::TokenPassthrough, "INV-SEND"),
     (Defect::PkceVerifierIgnored, "INV-LOOT"),
+    (Defect::TokenRequestScopeWidening, "INV-SCOPE"),
+    (Defect::RefreshScopeWidening, "INV-SCOPE"),
     (Defect::ClientTokenToAnyServer, "INV-SEND"),
 ];
 

@@ -65,6 +65,14 @@ pub const SESSION: Invariant = Invariant {
     requirements: &["RS-20", "RS-22"],
 };
 
+/// No token carries a scope beyond the one consented to at the authorization request
+/// it descends from.
+pub const SCOPE: Invariant = Invariant {
+    id: "INV-SCOPE",
+    statement: "no token issued from a code or a refresh carries a scope beyond the one consented to at its authorization request",
+    requirements: &["AS-01"],
+};
+
 /// A revoked refresh token is no longer valid.
 pub const REVOKE: Invariant = Invariant {
     id: "INV-REVOKE",
@@ -80,7 +88,7 @@ pub const LIVE: Invariant = Invariant {
 };
 
 /// Every invariant, in ID order of checking.
-pub const ALL: &[Invariant] = &[TOOL, CODE, FAMILY, LOOT, AUDIENCE, URL, SESSION, REVOKE, LIVE];
+pub const ALL: &[Invariant] = &[TOOL, CODE, FAMILY, LOOT, AUDIENCE, URL, SESSION, SCOPE, REVOKE, LIVE];
 
 /// A broken invariant: which, where in the case, and the evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -192,6 +192,13 @@ pub enum Action {
         /// Which attacker (modulo their number).
         attacker: u8,
     },
+    /// From now on the attacker's own client asks for every scope in its token requests
+    /// (code redemptions and refreshes), whatever was consented to; it refreshes at once
+    /// when it holds tokens.
+    TamperOwnTokenRequests {
+        /// Which attacker.
+        attacker: u8,
+    },
     /// The attacker redeems a code it saw, as the client it was issued to, with a
     /// `code_verifier` of its own.
     RedeemCode {
@@ -260,6 +267,9 @@ impl fmt::Display for Action {
             Action::InterceptNextCode { attacker } => {
                 write!(f, "attacker{attacker} intercepts the next code")
             }
+            Action::TamperOwnTokenRequests { attacker } => {
+                write!(f, "attacker{attacker} widens the scope of its own token requests")
+            }
             Action::RedeemCode { attacker, loot } => {
                 write!(f, "attacker{attacker} redeems stolen code #{loot}")
             }
@@ -325,6 +335,7 @@ pub fn action() -> impl Strategy<Value = Action> {
         1 => prop_oneof![1u16..60, 540u16..900].prop_map(|secs| Action::Wait { secs }),
         1 => prop_oneof![Just(FaultProfile::Calm), Just(FaultProfile::Flaky)].prop_map(|faults| Action::Network { faults }),
         2 => small.clone().prop_map(|attacker| Action::InterceptNextCode { attacker }),
+        1 => small.clone().prop_map(|attacker| Action::TamperOwnTokenRequests { attacker }),
         2 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::RedeemCode { attacker, loot }),
         1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::ReplayTokenRequest { attacker, loot }),
         1 => (small.clone(), small.clone()).prop_map(|(attacker, loot)| Action::RefreshStolen { attacker, loot }),

@@ -36,6 +36,9 @@ const FLAKY: Faults = Faults { drop: 0.04, server_error: 0.04, duplicate: 0.04, 
 /// The second authorization server, which protects MCP server B when drawn.
 pub const AS2: &str = "https://as2.example";
 
+/// Every scope of the MCP servers: what a tampering attacker asks for.
+const EVERY_SCOPE: &str = "mcp:read mcp:write mcp:admin";
+
 /// The `code_verifier` an attacker sends with a stolen code: it cannot know the real one.
 const ATTACKER_VERIFIER: &str = "attacker-guessed-verifier-0123456789abcdefghijk";
 
@@ -129,6 +132,8 @@ struct Tap {
     log: Vec<Observed>,
     /// Attackers waiting to intercept the next authorization response, in order.
     intercepting: Vec<usize>,
+    /// Attackers whose own client's token requests ask for every scope.
+    tampering: BTreeSet<usize>,
     /// Codes intercepted: attacker, code, client id, issuer.
     intercepted: Vec<(usize, String, String, String)>,
 }
@@ -141,7 +146,19 @@ fn query_param(uri: &str, name: &str) -> Option<String> {
 }
 
 impl Interceptor for TapHandle {
-    fn on_request(&mut self, _msg: &Message, _req: &mut Request) -> Verdict {
+    fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict {
+        let tampering = msg
+            .from
+            .strip_prefix("mallory")
+            .and_then(|a| a.parse::<usize>().ok())
+            .is_some_and(|a| self.0.borrow().tampering.contains(&a));
+        if tampering && msg.channel == Channel::Token && req.uri().path() == "/token" {
+            let pairs = url::form_urlencoded::parse(req.body()).filter(|(k, _)| k != "scope");
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.extend_pairs(pairs);
+            form.append_pair("scope", EVERY_SCOPE);
+            *req.body_mut() = Bytes::from(form.finish());
+        }
         Verdict::Pass
     }
 
@@ -272,6 +289,12 @@ struct CodeTruth {
 struct FamilyTruth {
     tokens: Vec<String>,
     reused: bool,
+    /// The scope consented to at the authorization request (`None`: not known).
+    consent: Option<BTreeSet<String>>,
+}
+
+fn scope_set(scope: &str) -> BTreeSet<String> {
+    scope.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()
 }
 
 /// The ground truth the invariants are checked against.
@@ -279,6 +302,8 @@ struct FamilyTruth {
 struct Truth {
     codes: BTreeMap<String, CodeTruth>,
     families: Vec<FamilyTruth>,
+    /// Code → the scope its authorization request asked for (auto-approved: consented).
+    consent: BTreeMap<String, BTreeSet<String>>,
     /// Refresh token → (family, already presented successfully).
     refresh: BTreeMap<String, (usize, bool)>,
     /// `(server, session id)` → principal (`sub`, `client_id`) that opened it.
@@ -300,6 +325,25 @@ fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
 
 fn attacker_index(name: &str) -> Option<usize> {
     name.strip_prefix("attacker")?.parse().ok()
+}
+
+/// INV-SCOPE: a violation when `granted` holds a scope outside `consent` (both known).
+fn beyond_consent(
+    consent: Option<&BTreeSet<String>>,
+    granted: Option<&BTreeSet<String>>,
+    to: &str,
+    step: usize,
+) -> Option<Violation> {
+    let (consent, granted) = (consent?, granted?);
+    let extra: Vec<&str> = granted.difference(consent).map(String::as_str).collect();
+    (!extra.is_empty()).then(|| {
+        let consent: Vec<&str> = consent.iter().map(String::as_str).collect();
+        Violation::new(
+            invariants::SCOPE,
+            step,
+            format!("{to} was granted {extra:?} beyond the consented {consent:?}"),
+        )
+    })
 }
 
 /// True for the origin of an authorization server.
@@ -447,6 +491,18 @@ impl Runner {
                 let a = pick(attacker);
                 if self.attackers[a].capabilities.front_channel {
                     self.tap.borrow_mut().intercepting.push(a);
+                }
+            }
+            Action::TamperOwnTokenRequests { attacker } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.own_client {
+                    self.tap.borrow_mut().tampering.insert(a);
+                    if let Some(own) = self.attackers[a].own.as_mut().filter(|o| o.client.tokens().is_some())
+                    {
+                        self.world.run_client_step(&format!("mallory{a}"), &mut own.client, |c, env| {
+                            c.refresh(env)
+                        })?;
+                    }
                 }
             }
             Action::RedeemCode { attacker, loot } => {
@@ -653,6 +709,12 @@ impl Runner {
                 ));
             }
         }
+        if o.from.starts_with("browser:")
+            && let Some(code) = o.location.as_deref().and_then(|l| query_param(l, "code"))
+            && let Some(scope) = query_param(&o.request.uri().to_string(), "scope")
+        {
+            self.truth.consent.insert(code, scope_set(&scope));
+        }
         if let Some(server) = Server::of_url(&format!("{}{}", o.to, o.path())) {
             if let Some(v) = self.observe_mcp(o, server, step) {
                 fail(v);
@@ -743,13 +805,11 @@ impl Runner {
         } else {
             vec![]
         };
-        let new_rt = if o.status == 200 {
-            serde_json::from_slice::<Value>(&o.response_body)
-                .ok()
-                .and_then(|b| b.get("refresh_token").and_then(Value::as_str).map(String::from))
-        } else {
-            None
-        };
+        let answer =
+            if o.status == 200 { serde_json::from_slice::<Value>(&o.response_body).ok() } else { None };
+        let new_rt =
+            answer.as_ref().and_then(|b| b.get("refresh_token").and_then(Value::as_str).map(String::from));
+        let granted = answer.as_ref().and_then(|b| b.get("scope").and_then(Value::as_str)).map(scope_set);
         if let Some(a) = attacker_index(&o.from) {
             self.truth.attacker_held.extend(issued.iter().map(|t| (a, t.clone())));
         }
@@ -764,12 +824,16 @@ impl Runner {
                     entry.redemptions += 1;
                     entry.tokens.extend(issued.iter().cloned());
                     let family = truth.families.len();
-                    truth.families.push(FamilyTruth { tokens: issued.clone(), reused: false });
+                    let consent = truth.consent.get(&code).cloned();
+                    found =
+                        found.or_else(|| beyond_consent(consent.as_ref(), granted.as_ref(), &o.from, step));
+                    truth.families.push(FamilyTruth { tokens: issued.clone(), reused: false, consent });
                     if let Some(rt) = new_rt {
                         truth.refresh.insert(rt, (family, false));
                     }
                 }
                 self.exercised.insert(invariants::CODE.id);
+                self.exercised.insert(invariants::SCOPE.id);
                 if entry.redemptions > 1 {
                     found = Some(Violation::new(
                         invariants::CODE,
@@ -800,6 +864,8 @@ impl Runner {
                     truth.refresh.insert(rt, (family, true));
                     if let Some(f) = truth.families.get_mut(family) {
                         f.tokens.extend(issued.iter().cloned());
+                        found = found
+                            .or_else(|| beyond_consent(f.consent.as_ref(), granted.as_ref(), &o.from, step));
                     }
                     if let Some(new) = new_rt {
                         truth.refresh.entry(new).or_insert((family, false));
