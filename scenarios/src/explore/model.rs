@@ -91,8 +91,8 @@ pub struct Capabilities {
     pub front_channel: bool,
     /// Reads requests to MCP servers: access tokens and session ids.
     pub resource: bool,
-    /// Reads token requests the AS answered with tokens: codes with their verifiers and
-    /// refresh tokens, already used.
+    /// Reads code and refresh token requests the AS answered with tokens: codes with their
+    /// verifiers and refresh tokens, already used.
     pub token_requests: bool,
     /// Registers a client of its own and completes its own authorizations.
     pub own_client: bool,
@@ -113,13 +113,21 @@ pub struct Topology {
     pub authorization_servers: u8,
     /// Number of honest public clients (1–3), named `honest0`…
     pub honest_clients: u8,
+    /// Number of honest confidential clients (0–1, client credentials, pre-registered
+    /// with scope `mcp:read`), named `service0`.
+    #[serde(default)]
+    pub confidential_clients: u8,
     /// The attackers (0–2), named `attacker0`… (their own client is `mallory0`…).
     pub attackers: Vec<Capabilities>,
 }
 
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{} AS, {} honest client(s)", self.authorization_servers, self.honest_clients)?;
+        write!(
+            f,
+            "{} AS, {} honest client(s), {} confidential client(s)",
+            self.authorization_servers, self.honest_clients, self.confidential_clients
+        )?;
         for (i, c) in self.attackers.iter().enumerate() {
             let can: Vec<&str> = [
                 (c.front_channel, "front-channel"),
@@ -165,6 +173,13 @@ pub enum Action {
     CallHostile {
         /// Which honest client.
         client: u8,
+    },
+    /// The confidential client gets a token (client credentials) and calls a tool.
+    ServiceCall {
+        /// Where.
+        server: Server,
+        /// Which tool.
+        tool: Tool,
     },
     /// An honest client refreshes its access token.
     Refresh {
@@ -260,6 +275,7 @@ impl fmt::Display for Action {
                 write!(f, "honest{client} calls {} at {server:?}", tool.name())
             }
             Action::CallHostile { client } => write!(f, "honest{client} calls echo at the hostile server"),
+            Action::ServiceCall { server, tool } => write!(f, "service0 calls {} at {server:?}", tool.name()),
             Action::Refresh { client } => write!(f, "honest{client} refreshes"),
             Action::Revoke { client } => write!(f, "honest{client} revokes its refresh token"),
             Action::Wait { secs } => write!(f, "{secs} s pass"),
@@ -304,8 +320,8 @@ fn tool() -> impl Strategy<Value = Tool> {
     prop_oneof![Just(Tool::Echo), Just(Tool::WriteNote), Just(Tool::AdminReset), Just(Tool::FetchReport)]
 }
 
-/// Topologies: 1–2 authorization servers, 1–3 honest clients, 0–2 attackers with drawn
-/// capabilities.
+/// Topologies: 1–2 authorization servers, 1–3 honest public clients, 0–1 confidential
+/// client, 0–2 attackers with drawn capabilities.
 pub fn topology() -> impl Strategy<Value = Topology> {
     let capabilities = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
         |(front_channel, resource, token_requests, own_client)| Capabilities {
@@ -315,10 +331,11 @@ pub fn topology() -> impl Strategy<Value = Topology> {
             own_client,
         },
     );
-    (1u8..=2, 1u8..=3, proptest::collection::vec(capabilities, 0..=2)).prop_map(
-        |(authorization_servers, honest_clients, attackers)| Topology {
+    (1u8..=2, 1u8..=3, 0u8..=1, proptest::collection::vec(capabilities, 0..=2)).prop_map(
+        |(authorization_servers, honest_clients, confidential_clients, attackers)| Topology {
             authorization_servers,
             honest_clients,
+            confidential_clients,
             attackers,
         },
     )
@@ -330,6 +347,7 @@ pub fn action() -> impl Strategy<Value = Action> {
     prop_oneof![
         6 => (small.clone(), server(), tool()).prop_map(|(client, server, tool)| Action::Call { client, server, tool }),
         1 => small.clone().prop_map(|client| Action::CallHostile { client }),
+        2 => (server(), tool()).prop_map(|(server, tool)| Action::ServiceCall { server, tool }),
         2 => small.clone().prop_map(|client| Action::Refresh { client }),
         1 => small.clone().prop_map(|client| Action::Revoke { client }),
         1 => prop_oneof![1u16..60, 540u16..900].prop_map(|secs| Action::Wait { secs }),

@@ -16,14 +16,20 @@ use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
 use mcp_authz_harness::sim::{Channel, Faults, Interceptor, Message, Verdict, clone_request};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
+use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
-use mcp_authz_reference::client::{Operation, PublicClient, PublicClientConfig};
+use mcp_authz_reference::client::{
+    ClientAuth, ClientStep, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient,
+    PublicClientConfig,
+};
 use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::{self, KeySet};
 use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::sans_io::Env;
 use mcp_authz_reference::sans_io::{Request, Response, Time};
 use mcp_authz_reference::{Error, wire};
+use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -35,6 +41,10 @@ const FLAKY: Faults = Faults { drop: 0.04, server_error: 0.04, duplicate: 0.04, 
 
 /// The second authorization server, which protects MCP server B when drawn.
 pub const AS2: &str = "https://as2.example";
+
+/// The confidential client's id and secret, pre-registered at every AS.
+const SERVICE: &str = "service0";
+const SERVICE_SECRET: &str = "service0-secret-for-the-simulation";
 
 /// Every scope of the MCP servers: what a tampering attacker asks for.
 const EVERY_SCOPE: &str = "mcp:read mcp:write mcp:admin";
@@ -351,9 +361,13 @@ fn is_issuer(origin: &str) -> bool {
     origin == AS || origin == AS2
 }
 
-/// Honest senders: honest clients and their browsers, and the servers themselves.
+/// Honest senders: honest clients, their browsers, the confidential client, and the
+/// servers themselves.
 fn is_honest(name: &str) -> bool {
-    name.starts_with("honest") || name.starts_with("browser:honest") || name.starts_with("https://")
+    name.starts_with("honest")
+        || name.starts_with("browser:honest")
+        || name == SERVICE
+        || name.starts_with("https://")
 }
 
 /// True when `uri` is the resource `aud` or below it.
@@ -369,6 +383,10 @@ struct Runner {
     tap: Rc<RefCell<Tap>>,
     validators: BTreeMap<Server, Validator>,
     truth: Truth,
+    /// Whether the confidential client exists.
+    services: bool,
+    /// Whether MCP server B has its own AS.
+    two_authorization_servers: bool,
     exercised: BTreeSet<&'static str>,
     flows: u64,
     defects: Defects,
@@ -386,10 +404,27 @@ impl Runner {
         for server in [Server::A, Server::B] {
             validators.insert(server, Validator::new(AS, server.url(), KeySet::from_jwks(&jwks)?));
         }
-        if topology.authorization_servers >= 2 {
+        let two = topology.authorization_servers >= 2;
+        if two {
             let keys = second_authorization_server(&mut world, defects)?;
             validators.insert(Server::B, Validator::new(AS2, Server::B.url(), keys));
         }
+        if topology.confidential_clients >= 1 {
+            for issuer in [AS, AS2] {
+                if let Some(server) = world.sim.service::<AuthorizationServer>(issuer) {
+                    server.register_client(RegisteredClient {
+                        client_id: SERVICE.into(),
+                        client_secret: Some(SERVICE_SECRET.into()),
+                        grant_types: vec!["client_credentials".into()],
+                        token_endpoint_auth_method: "client_secret_basic".into(),
+                        scopes: vec!["mcp:read".into()],
+                        client_name: Some("honest service".into()),
+                        ..RegisteredClient::default()
+                    });
+                }
+            }
+        }
+        let services = topology.confidential_clients >= 1;
         let honest = (0..topology.honest_clients.clamp(1, 3))
             .map(|i| Party::new(&format!("honest client {i}"), defects))
             .collect::<Result<Vec<_>, _>>()?;
@@ -406,6 +441,8 @@ impl Runner {
             tap,
             validators,
             truth: Truth::default(),
+            services,
+            two_authorization_servers: two,
             exercised: BTreeSet::new(),
             flows: 0,
             defects: defects.clone(),
@@ -422,6 +459,7 @@ impl Runner {
                 let i = usize::from(client) % self.honest.len();
                 self.call(i, None, Tool::Echo).map(|_| ())
             }
+            Action::ServiceCall { server, tool } => self.service_call(server, tool),
             Action::Refresh { client } => self.honest_refresh(usize::from(client) % self.honest.len()),
             Action::Revoke { client } => self.honest_revoke(usize::from(client) % self.honest.len()),
             Action::Wait { secs } => {
@@ -455,6 +493,35 @@ impl Runner {
         self.world.run_client(&format!("honest{i}"), &mut party.client, op)?;
         self.flows += 1;
         Ok(true)
+    }
+
+    /// The confidential client gets a token for `server` and calls `tool` with it.
+    fn service_call(&mut self, server: Server, tool: Tool) -> Result<(), Error> {
+        if !self.services {
+            return Ok(());
+        }
+        let issuer = if server == Server::B && self.two_authorization_servers { AS2 } else { AS };
+        let mut client = ConfidentialClient::new(ConfidentialClientConfig {
+            token_endpoint: format!("{issuer}/token"),
+            client_id: SERVICE.into(),
+            auth: ClientAuth::SecretBasic(SERVICE_SECRET.into()),
+            resource: server.url().into(),
+            scope: Some("mcp:read".into()),
+            audience_for_assertion: None,
+        })?;
+        // Client-secret authentication draws no randomness: a fixed generator will do.
+        let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
+        let mut step = client.start(&mut Env::new(self.world.sim.now(), &mut rng));
+        while let ClientStep::Send(req) = step {
+            let fetched = self.world.send(SERVICE, req);
+            step = client.on_response(fetched, &mut Env::new(self.world.sim.now(), &mut rng));
+        }
+        if let ClientStep::Failed(e) = step {
+            return Err(e);
+        }
+        let Some(token) = client.token().map(|t| t.access_token.clone()) else { return Ok(()) };
+        self.world.call_tool(SERVICE, server.url(), &token, tool.name(), tool.arguments())?;
+        Ok(())
     }
 
     fn honest_refresh(&mut self, i: usize) -> Result<(), Error> {
@@ -624,7 +691,8 @@ impl Runner {
 
     /// What each attacker learns from `o`, by its capabilities.
     fn loot(&mut self, o: &Observed) {
-        let from_honest_client = o.from.starts_with("honest") || o.from.starts_with("browser:honest");
+        let from_honest_client =
+            o.from.starts_with("honest") || o.from.starts_with("browser:honest") || o.from == SERVICE;
         if !from_honest_client {
             return;
         }
@@ -657,9 +725,17 @@ impl Runner {
             // Only requests the AS answered with tokens: their code or refresh token is
             // used up, so a correct AS treats any replay as reuse. (A refused refresh
             // leaves its token live: a reader of such requests defeats any public client.)
-            if c.token_requests && is_issuer(&o.to) && o.path() == "/token" && o.status == 200 {
+            // Client-credentials requests carry the client's secret: a reader of those
+            // is the client. Only code and refresh grants are taken.
+            let form = o.form();
+            let grant = form.get("grant_type").map(String::as_str);
+            if c.token_requests
+                && is_issuer(&o.to)
+                && o.path() == "/token"
+                && o.status == 200
+                && matches!(grant, Some("authorization_code" | "refresh_token"))
+            {
                 att.token_requests.push(clone_request(&o.request));
-                let form = o.form();
                 if let (Some(rt), Some(cid)) = (form.get("refresh_token"), form.get("client_id")) {
                     push_new(&mut att.refresh_tokens, (rt.clone(), cid.clone(), o.to.clone()));
                 }
