@@ -697,6 +697,18 @@ impl Runner {
             return;
         }
         let server = Server::of_url(&format!("{}{}", o.to, o.path()));
+        // Token requests: only those the AS answered with tokens, whose code or refresh
+        // token is used up, so a correct AS treats any replay as reuse (a refused refresh
+        // leaves its token live: a reader of such requests defeats any public client);
+        // and never client credentials, which carry the client's secret.
+        let form = o.form();
+        let used_up_grant = is_issuer(&o.to)
+            && o.path() == "/token"
+            && o.status == 200
+            && matches!(
+                form.get("grant_type").map(String::as_str),
+                Some("authorization_code" | "refresh_token")
+            );
         for att in &mut self.attackers {
             let c = att.capabilities;
             if c.front_channel
@@ -722,19 +734,7 @@ impl Runner {
                     push_new(&mut att.sessions, (server, s));
                 }
             }
-            // Only requests the AS answered with tokens: their code or refresh token is
-            // used up, so a correct AS treats any replay as reuse. (A refused refresh
-            // leaves its token live: a reader of such requests defeats any public client.)
-            // Client-credentials requests carry the client's secret: a reader of those
-            // is the client. Only code and refresh grants are taken.
-            let form = o.form();
-            let grant = form.get("grant_type").map(String::as_str);
-            if c.token_requests
-                && is_issuer(&o.to)
-                && o.path() == "/token"
-                && o.status == 200
-                && matches!(grant, Some("authorization_code" | "refresh_token"))
-            {
+            if c.token_requests && used_up_grant {
                 att.token_requests.push(clone_request(&o.request));
                 if let (Some(rt), Some(cid)) = (form.get("refresh_token"), form.get("client_id")) {
                     push_new(&mut att.refresh_tokens, (rt.clone(), cid.clone(), o.to.clone()));
