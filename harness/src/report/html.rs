@@ -50,10 +50,10 @@ td.n{text-align:right;font-variant-numeric:tabular-nums}
 table.roles{width:auto}
 .badge{display:inline-block;min-width:52px;text-align:center;color:#fff;border-radius:10px;padding:0 8px;font-size:12px;font-weight:600;text-transform:uppercase}
 .b-fail{background:var(--fail)}.b-warn{background:var(--warn)}.b-pass{background:var(--pass)}.b-skip{background:var(--skip)}.b-error{background:var(--error)}.b-expected{background:var(--expected)}
-.c-fail{border-left-color:var(--fail)}.c-warn{border-left-color:var(--warn)}.c-pass{border-left-color:var(--pass)}.c-skip{border-left-color:var(--skip)}.c-error{border-left-color:var(--error)}.c-expected{border-left-color:var(--expected)}
 .chip{display:inline-block;margin:1px 4px 1px 0;padding:0 6px;border-radius:4px;font-size:12px;font-family:ui-monospace,Menlo,Consolas,monospace;border:1px solid}
 .chip.v-fail{color:var(--fail)}.chip.v-warn{color:var(--warn)}.chip.v-pass{color:var(--pass)}.chip.v-skip{color:var(--skip)}.chip.v-error{color:var(--error)}
 .finding{background:#fff;border:1px solid var(--line);border-left:6px solid;border-radius:6px;padding:16px 20px;margin:16px 0}
+.c-fail{border-left-color:var(--fail)}.c-warn{border-left-color:var(--warn)}.c-pass{border-left-color:var(--pass)}.c-skip{border-left-color:var(--skip)}.c-error{border-left-color:var(--error)}.c-expected{border-left-color:var(--expected)}
 .meta{color:#57606a;font-size:13px;margin:0}
 .requirement{background:#f6f8fa;border-left:3px solid #8c959f;padding:6px 10px;margin:6px 0}
 .detail{background:#fff8f0;border:1px solid #f0d0b0;border-radius:4px;padding:8px 12px;margin:4px 0;overflow-wrap:anywhere;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
@@ -61,7 +61,7 @@ table.roles{width:auto}
 .diagram{overflow-x:auto;border:1px solid var(--line);border-radius:4px;background:#fff;padding:4px}
 details pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12px}
 .muted{color:#57606a}
-svg.seq{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11px}
+svg.seq{max-width:100%;height:auto;font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:11px}
 svg.seq .life{stroke:#8c959f;stroke-dasharray:4 4}
 svg.seq rect.actor{fill:#ddf4ff;stroke:#54aeff}
 svg.seq text.actor{text-anchor:middle;font-size:12px;font-weight:600;fill:#0a3069}

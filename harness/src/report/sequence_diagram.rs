@@ -8,12 +8,12 @@ use crate::trace::{Event, Message, Outcome};
 use std::fmt::Write as _;
 
 const LEFT: usize = 60;
-const COL: usize = 200;
+const COL: usize = 180;
 const HEAD: usize = 48;
 const ROW: usize = 46;
 const LINE: usize = 14;
-const NOTE_W: usize = 330;
-const NOTE_CHARS: usize = 50;
+const NOTE_W: usize = 300;
+const NOTE_CHARS: usize = 42;
 /// Approximate width of a character of the 11px monospace labels.
 const CHAR_W: usize = 7;
 /// At most this many events are drawn; the raw trace has the rest.
@@ -44,7 +44,7 @@ pub fn svg(events: &[Event]) -> String {
     for e in shown {
         match e {
             Event::Message(m) => {
-                message(&mut body, m, x_of(&m.from), x_of(&m.to), y);
+                message(&mut body, m, x_of(&m.from), x_of(&m.to), y, note_x - 10);
                 y += ROW;
             }
             Event::Note { at, text } => {
@@ -104,13 +104,19 @@ pub fn svg(events: &[Event]) -> String {
     out
 }
 
-/// One request arrow and, when there is a response or failure, its return arrow.
-fn message(out: &mut String, m: &Message, x1: usize, x2: usize, y: usize) {
+/// One request arrow and, when there is a response or failure, its return arrow. Labels
+/// are centred on the arrow and may use the row's width up to `right`.
+fn message(out: &mut String, m: &Message, x1: usize, x2: usize, y: usize, right: usize) {
     let req_y = y + 16;
     let ret_y = y + 36;
     let _ = write!(out, r#"<g class="exchange"><title>{}</title>"#, escape(&describe(m)));
     let _ = write!(out, r#"<text class="at" x="4" y="{}">{}</text>"#, req_y + 4, escape(&m.at));
-    let room = if x1 == x2 { COL / CHAR_W } else { x1.abs_diff(x2) / CHAR_W };
+    let mid = x1.min(x2) + x1.abs_diff(x2) / 2;
+    let room = if x1 == x2 {
+        right.saturating_sub(x1 + 36) / CHAR_W
+    } else {
+        2 * mid.saturating_sub(LEFT).min(right.saturating_sub(mid)) / CHAR_W
+    };
     let mark = if m.rewritten { "✎ " } else { "" };
     let label = format!("{mark}{} {}", m.method, m.target);
     let req_class = if m.rewritten { "req bad" } else { "req" };
@@ -123,11 +129,10 @@ fn message(out: &mut String, m: &Message, x1: usize, x2: usize, y: usize) {
             head(x1 + 8, req_y + 14, -1),
             x1 + 36,
             req_y + 4,
-            escape(&truncate(&label, room.saturating_sub(6)))
+            escape(&truncate(&label, room))
         );
     } else {
         let dir: isize = if x2 > x1 { 1 } else { -1 };
-        let mid = x1.min(x2) + x1.abs_diff(x2) / 2;
         let end = if m.outcome == Outcome::Dropped { x1.min(x2) + x1.abs_diff(x2) * 3 / 5 } else { x2 };
         let end = if dir < 0 && m.outcome == Outcome::Dropped { x1 + x2 - end } else { end };
         let _ = write!(out, r#"<line class="{req_class}" x1="{x1}" y1="{req_y}" x2="{end}" y2="{req_y}"/>"#);
@@ -298,9 +303,12 @@ mod tests {
     #[test]
     fn long_queries_are_cut_and_text_is_escaped() {
         let s = svg(&events());
-        // The label is cut to the room between the lifelines; the tooltip has it all.
-        assert!(s.contains(">✎ GET /authorize?response…</text>"), "{s}");
-        assert!(s.contains("GET /authorize?response_type=code&amp;client_id=dcr-Rk"), "{s}");
+        // The label is cut to the room of its row; the tooltip has it all.
+        assert!(s.contains("redirect_uri=http%3A%2F%2F…</text>"), "{s}");
+        assert!(
+            s.contains("redirect_uri=http%3A%2F%2F127.0.0.1 [rewritten by adversary] ⇒ 302</title>"),
+            "{s}"
+        );
         assert!(!s.contains("<script>"));
         assert!(s.contains("&lt;script&gt;"));
     }
