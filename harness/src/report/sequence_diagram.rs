@@ -232,6 +232,7 @@ fn truncate(s: &str, max: usize) -> String {
 
 /// `text` in lines of at most `width` characters, breaking at spaces where it can.
 fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
     let mut lines = Vec::new();
     let mut cur = String::new();
     for word in text.split_whitespace() {
@@ -287,6 +288,8 @@ mod tests {
         // Responses and failures get a return arrow; drops, faults and self-loops do not.
         assert_eq!(s.matches(r#"class="ret"#).count(), 5, "{s}");
         assert_eq!(s.matches(r#"<rect class="actor""#).count(), 4, "{s}");
+        // The scenario note and the garbage line are notes at the side.
+        assert_eq!(s.matches(r#"<rect class="note""#).count(), 2, "{s}");
     }
 
     #[test]
@@ -323,6 +326,7 @@ mod tests {
         assert_eq!(wrap("aaa bbb ccc", 7), vec!["aaa bbb", "ccc"]);
         assert_eq!(wrap("abcdefghij", 4), vec!["abcd", "efgh", "ij"]);
         assert_eq!(wrap("", 4), vec![""]);
+        assert_eq!(wrap("ab", 0), vec!["a", "b"]);
         assert_eq!(truncate("GET /authorize?x=1", 10), "GET /auth…");
         assert_eq!(truncate("GET /", 10), "GET /");
     }
