@@ -69,7 +69,7 @@ svg.seq .req{stroke:#1f2328;stroke-width:1.5;fill:none}
 svg.seq .ret{stroke:#57606a;stroke-width:1.2;stroke-dasharray:5 3}
 svg.seq .req.bad,svg.seq .ret.bad{stroke:var(--fail);stroke-width:2}
 svg.seq .head{fill:#1f2328}
-svg.seq .label{text-anchor:middle;fill:#1f2328}
+svg.seq .label{text-anchor:middle;fill:#1f2328}svg.seq .label.self{text-anchor:start}
 svg.seq .label.s2xx{fill:var(--pass)}svg.seq .label.s3xx{fill:#0969da}svg.seq .label.s4xx{fill:var(--warn)}svg.seq .label.s5xx,svg.seq .label.bad{fill:var(--fail);font-weight:600}
 svg.seq .ret.s2xx{stroke:var(--pass)}svg.seq .ret.s3xx{stroke:#0969da}svg.seq .ret.s4xx{stroke:var(--warn)}svg.seq .ret.s5xx{stroke:var(--fail)}
 svg.seq .cross{fill:var(--fail);font-size:16px;font-weight:700;text-anchor:middle}

@@ -44,7 +44,7 @@ pub fn svg(events: &[Event]) -> String {
     for e in shown {
         match e {
             Event::Message(m) => {
-                message(&mut body, m, x_of(&m.from), x_of(&m.to), y, note_x - 10);
+                message(&mut body, m, x_of(&m.from), x_of(&m.to), y, width - 10);
                 y += ROW;
             }
             Event::Note { at, text } => {
@@ -105,7 +105,7 @@ pub fn svg(events: &[Event]) -> String {
 }
 
 /// One request arrow and, when there is a response or failure, its return arrow. Labels
-/// are centred on the arrow and may use the row's width up to `right`.
+/// are centred on the arrow and may use the row's width up to `right` (rows do not share it).
 fn message(out: &mut String, m: &Message, x1: usize, x2: usize, y: usize, right: usize) {
     let req_y = y + 16;
     let ret_y = y + 36;
@@ -122,14 +122,15 @@ fn message(out: &mut String, m: &Message, x1: usize, x2: usize, y: usize, right:
     let req_class = if m.rewritten { "req bad" } else { "req" };
 
     if x1 == x2 {
-        // A request to itself: a loop to the right.
+        // A request to itself: a loop to the right, labelled with its outcome.
+        let text = format!("{label} ⇒ {}", outcome_text(&m.outcome));
         let _ = write!(
             out,
-            r#"<path class="{req_class}" d="M{x1} {req_y} h30 v14 h-22"/>{}<text class="label" x="{}" y="{}">{}</text>"#,
+            r#"<path class="{req_class}" d="M{x1} {req_y} h30 v14 h-22"/>{}<text class="label self" x="{}" y="{}">{}</text>"#,
             head(x1 + 8, req_y + 14, -1),
             x1 + 36,
-            req_y + 4,
-            escape(&truncate(&label, room))
+            req_y + 11,
+            escape(&truncate(&text, room))
         );
     } else {
         let dir: isize = if x2 > x1 { 1 } else { -1 };
@@ -197,9 +198,9 @@ fn head(x: usize, y: usize, dir: isize) -> String {
     format!(r#"<polygon class="head" points="{x},{y} {back},{} {back},{}"/>"#, y.saturating_sub(4), y + 4)
 }
 
-/// The full message, for the tooltip.
-fn describe(m: &Message) -> String {
-    let outcome = match &m.outcome {
+/// The outcome in a few words.
+fn outcome_text(o: &Outcome) -> String {
+    match o {
         Outcome::Response { status, error, by_adversary } => format!(
             "{status}{}{}",
             error.as_deref().map(|e| format!(" {e}")).unwrap_or_default(),
@@ -208,15 +209,20 @@ fn describe(m: &Message) -> String {
         Outcome::Failed(r) => format!("error: {r}"),
         Outcome::Dropped => "dropped by adversary".into(),
         Outcome::Fault(f) => format!("fault: {f}"),
-    };
+    }
+}
+
+/// The full message, for the tooltip.
+fn describe(m: &Message) -> String {
     format!(
-        "{} {} → {} {} {}{} ⇒ {outcome}",
+        "{} {} → {} {} {}{} ⇒ {}",
         m.at,
         m.from,
         m.to,
         m.method,
         m.target,
-        if m.rewritten { " [rewritten by adversary]" } else { "" }
+        if m.rewritten { " [rewritten by adversary]" } else { "" },
+        outcome_text(&m.outcome)
     )
 }
 
@@ -301,6 +307,7 @@ mod tests {
         assert!(s.contains("answered by the adversary"));
         assert!(s.contains("✕ error: timed out"));
         assert!(s.contains("401 invalid_token"));
+        assert!(s.contains(">GET /self ⇒ 200</text>"), "{s}");
     }
 
     #[test]
