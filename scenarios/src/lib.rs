@@ -31,6 +31,7 @@ macro_rules! scenario {
     };
 }
 
+pub mod requirements;
 pub mod world;
 
 mod authorization_server;
