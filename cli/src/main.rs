@@ -3,8 +3,10 @@
 
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
+use mcp_authz_harness::baseline::Baseline;
 use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::live_client::{ClientDriver, FrontChannel};
+use mcp_authz_harness::report::html::HtmlOptions;
 use mcp_authz_harness::report::{self, Summary};
 use mcp_authz_harness::scenario::{CaseResult, Level};
 use mcp_authz_harness::stack::{Stack, StackOptions};
@@ -40,6 +42,10 @@ enum Command {
     /// violated), skip, or error (the harness could not decide). A failing case prints
     /// its seed, its evidence and the command that replays it. Exit status: 0 when
     /// nothing fails, 1 when a case fails, 2 on a usage or harness error.
+    ///
+    /// With --baseline, the failures and warnings the baseline lists are expected: the
+    /// run fails (1) on a failure or warning it does not list and on an entry whose case
+    /// now passes.
     Run {
         /// Run only this scenario (repeatable).
         #[arg(long = "scenario", value_name = "ID")]
@@ -59,6 +65,9 @@ enum Command {
         /// Write the report to this file instead of stdout.
         #[arg(long)]
         output: Option<std::path::PathBuf>,
+        /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
+        #[arg(long, value_name = "FILE")]
+        baseline: Option<std::path::PathBuf>,
     },
     /// List the scenarios: ID, title, role, requirement IDs and level.
     List {
@@ -191,6 +200,8 @@ enum Format {
     Text,
     Json,
     Junit,
+    /// One self-contained HTML page with a sequence diagram of every failed case.
+    Html,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -229,9 +240,12 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { scenarios, tags, seed, defects, format, output } => {
-            run_catalog(&scenarios, &tags, seed, &defects, format, output.as_deref())
-        }
+        Command::Run { scenarios, tags, seed, defects, format, output, baseline } => run_catalog(
+            &Selection { ids: &scenarios, tags: &tags, seed, defect_names: &defects },
+            format,
+            output.as_deref(),
+            baseline.as_deref(),
+        ),
         Command::List { format } => {
             list(format);
             Ok(ExitCode::SUCCESS)
@@ -362,6 +376,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
+<<<<<<< HEAD
 /// `90s`, `5m`, `1h` or plain seconds.
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
     let (digits, unit) =
@@ -424,38 +439,74 @@ fn explore_cmd(
 fn run_catalog(
     ids: &[String],
     tags: &[String],
+=======
+/// Which cases `mcp-authz run` runs, and how.
+struct Selection<'a> {
+    ids: &'a [String],
+    tags: &'a [String],
+>>>>>>> main
     seed: u64,
-    defect_names: &[String],
+    defect_names: &'a [String],
+}
+
+fn run_catalog(
+    sel: &Selection<'_>,
     format: Format,
     output: Option<&std::path::Path>,
+    baseline_file: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
     let mut defects = Defects::none();
-    for name in defect_names {
+    for name in sel.defect_names {
         defects.insert(name.parse::<Defect>()?);
     }
     let all = catalog();
-    for id in ids {
+    for id in sel.ids {
         if !all.iter().any(|s| s.meta.id == id) {
             anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them");
         }
     }
+    let baseline = match baseline_file {
+        Some(path) => {
+            let text =
+                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+            let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
+            b.check_known(&|id| all.iter().any(|s| s.meta.id == id))
+                .with_context(|| format!("in {}", path.display()))?;
+            Some(b)
+        }
+        None => None,
+    };
     let selected: Vec<_> = all
         .into_iter()
-        .filter(|s| ids.is_empty() || ids.iter().any(|id| id == s.meta.id))
-        .filter(|s| tags.is_empty() || tags.iter().any(|t| s.meta.tags.contains(&t.as_str())))
+        .filter(|s| sel.ids.is_empty() || sel.ids.iter().any(|id| id == s.meta.id))
+        .filter(|s| sel.tags.is_empty() || sel.tags.iter().any(|t| s.meta.tags.contains(&t.as_str())))
         .collect();
     if selected.is_empty() {
         anyhow::bail!("no scenario matches the selection");
     }
-    let results: Vec<_> = selected.iter().map(|s| run_case(s, seed, &defects)).collect();
-    let defect_args: String = defect_names.iter().map(|d| format!(" --defect {d}")).collect();
+    let results: Vec<_> = selected.iter().map(|s| run_case(s, sel.seed, &defects)).collect();
+    let defect_args: String = sel.defect_names.iter().map(|d| format!(" --defect {d}")).collect();
     let replay =
         |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.meta.id, c.seed);
     let color = output.is_none() && format == Format::Text && std::io::stdout().is_terminal();
     let rendered = match format {
-        Format::Text => report::text(&results, color, &replay),
+        Format::Text => report::text(&results, color, &replay, baseline.as_ref()),
         Format::Json => report::json(&results),
         Format::Junit => report::junit(&results),
+        Format::Html => {
+            let requirements = mcp_authz_scenarios::requirements::texts();
+            let subtitle =
+                format!("mcp-authz run --seed {}{defect_args} · {} cases", sel.seed, results.len());
+            report::html::render(
+                &results,
+                &HtmlOptions {
+                    subtitle: &subtitle,
+                    requirements: &requirements,
+                    replay: &replay,
+                    baseline: baseline.as_ref(),
+                },
+            )
+        }
     };
     match output {
         Some(path) => {
@@ -467,13 +518,16 @@ fn run_catalog(
         }
     }
     let summary = Summary::of(&results);
-    Ok(if summary.fail > 0 {
-        ExitCode::from(1)
-    } else if summary.error > 0 {
-        ExitCode::from(2)
-    } else {
-        ExitCode::SUCCESS
-    })
+    if let Some(b) = &baseline {
+        let comparison = b.compare(&results);
+        eprintln!("{comparison}");
+        if !comparison.ok() {
+            return Ok(ExitCode::from(1));
+        }
+    } else if summary.fail > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if summary.error > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 fn list(format: ListFormat) {

@@ -6,10 +6,12 @@
 //!   address policy.
 //! - [`stack`]: the reference AS and MCP server wired together on loopback.
 //! - [`live_client`]: the reference client driven over real HTTP.
-//! - [`sim`]: the deterministic in-process network simulator.
+//! - [`sim`]: the deterministic in-process network simulator; [`trace`] reads its trace back.
+//! - [`report`]: text, JSON, JUnit and HTML reports; [`baseline`]: expected failures.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod baseline;
 pub mod fetch;
 pub mod live_client;
 pub mod report;
@@ -17,3 +19,4 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod stack;
+pub mod trace;

@@ -1,6 +1,11 @@
 //! Reports of a run: a terminal table (coloured on a TTY), JSON (one object per case),
-//! and JUnit XML for CI.
+//! JUnit XML for CI, and a self-contained HTML page ([`html`]) with a sequence diagram
+//! ([`sequence_diagram`]) of every failed case.
 
+pub mod html;
+pub mod sequence_diagram;
+
+use crate::baseline::Baseline;
 use crate::scenario::{CaseResult, Role, Verdict};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -58,8 +63,14 @@ fn paint(v: Verdict, color: bool) -> String {
 
 /// The terminal table, grouped by role, with details and evidence for every case that
 /// did not pass, and the summary line. `replay` renders the command that re-runs one
-/// case alone.
-pub fn text(cases: &[CaseResult], color: bool, replay: &dyn Fn(&CaseResult) -> String) -> String {
+/// case alone. A failure the `baseline` lists is shown as an expected failure, with its
+/// reason and without evidence.
+pub fn text(
+    cases: &[CaseResult],
+    color: bool,
+    replay: &dyn Fn(&CaseResult) -> String,
+    baseline: Option<&Baseline>,
+) -> String {
     let mut by_role: BTreeMap<Role, Vec<&CaseResult>> = BTreeMap::new();
     for c in cases {
         by_role.entry(c.meta.role).or_default().push(c);
@@ -76,7 +87,13 @@ pub fn text(cases: &[CaseResult], color: bool, replay: &dyn Fn(&CaseResult) -> S
                 c.meta.title,
                 c.meta.requirements.join(",")
             );
-            if c.verdict != Verdict::Pass {
+            let expected = baseline
+                .and_then(|b| b.reason(c.meta.id))
+                .filter(|_| matches!(c.verdict, Verdict::Fail | Verdict::Warn));
+            if let Some(reason) = expected {
+                let _ = writeln!(out, "        expected failure (baseline: {reason})");
+                let _ = writeln!(out, "        {}", c.detail);
+            } else if c.verdict != Verdict::Pass {
                 let _ = writeln!(out, "        {}", c.detail);
                 if matches!(c.verdict, Verdict::Fail | Verdict::Warn | Verdict::Error) {
                     for e in c.evidence.iter().rev().take(12).rev() {
@@ -96,6 +113,8 @@ pub fn json(cases: &[CaseResult]) -> String {
     serde_json::to_string_pretty(cases).unwrap_or_else(|_| "[]".into())
 }
 
+/// `s` escaped for XML and HTML text and attribute values; control characters other
+/// than newline and tab become spaces.
 fn xml_escape(s: &str) -> String {
     let mut o = String::with_capacity(s.len());
     for c in s.chars() {
@@ -212,10 +231,19 @@ mod tests {
     fn summary_and_text() {
         let c = cases();
         assert_eq!(Summary::of(&c), Summary { pass: 1, fail: 1, warn: 1, skip: 0, error: 0 });
-        let t = text(&c, false, &|c| format!("mcp-authz run --scenario {} --seed {}", c.meta.id, c.seed));
+        let replay = |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}", c.meta.id, c.seed);
+        let t = text(&c, false, &replay, None);
         assert!(t.contains("fail  RS-AUD-01"));
         assert!(t.contains("replay: mcp-authz run --scenario RS-AUD-01 --seed 2"));
         assert!(t.trim_end().ends_with("1 passed, 1 failed, 1 warned, 0 skipped, 0 errors"));
+    }
+
+    #[test]
+    fn text_shows_baselined_failures_as_expected() {
+        let b = Baseline::parse("RS-AUD-01 known, fix in 2.0\n").unwrap();
+        let t = text(&cases(), false, &|_| "replay".into(), Some(&b));
+        assert_eq!(t.matches("expected failure (baseline: known, fix in 2.0)").count(), 2, "{t}");
+        assert!(!t.contains("| a -> b <- 200"), "{t}");
     }
 
     #[test]

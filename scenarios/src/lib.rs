@@ -32,6 +32,7 @@ macro_rules! scenario {
 }
 
 pub mod explore;
+pub mod requirements;
 pub mod world;
 
 mod authorization_server;

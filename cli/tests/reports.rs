@@ -1,0 +1,106 @@
+//! `mcp-authz run` reports: a baseline of expected failures decides the exit status (new
+//! failures and stale entries fail the run), and `--format html` writes one page with
+//! sequence diagrams.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+const DEFECT: &str = "skip-audience-check";
+
+fn run(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["run", "--defect", DEFECT])
+        .args(args)
+        .output()
+        .expect("mcp-authz runs")
+}
+
+fn tmp(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("reports-{}-{name}", std::process::id()))
+}
+
+/// The IDs of the cases that fail or warn under the defect, and of those that pass.
+fn failing_and_passing() -> (Vec<String>, Vec<String>) {
+    let out = run(&["--format", "json"]);
+    let cases: serde_json::Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (mut failing, mut passing) = (Vec::new(), Vec::new());
+    for c in cases.as_array().expect("an array of cases") {
+        let id = c["id"].as_str().expect("id").to_string();
+        match c["verdict"].as_str() {
+            Some("fail" | "warn") => failing.push(id),
+            Some("pass") => passing.push(id),
+            _ => {}
+        }
+    }
+    (failing, passing)
+}
+
+fn run_with_baseline(name: &str, ids: &[&String]) -> (Option<i32>, String, String) {
+    let path = tmp(name);
+    let mut text = String::from("# expected failures under skip-audience-check\n\n");
+    for id in ids {
+        text.push_str(&format!("{id}  the audience is not checked\n"));
+    }
+    std::fs::write(&path, text).expect("baseline written");
+    let out = run(&["--baseline", path.to_str().expect("utf-8 path")]);
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn baseline_expected_new_and_stale() {
+    let (failing, passing) = failing_and_passing();
+    assert!(failing.len() >= 2, "the defect makes several cases fail: {failing:?}");
+    let first_pass = passing.first().expect("some case passes");
+
+    // Exactly the failing cases: the run passes, and says they are expected.
+    let all: Vec<&String> = failing.iter().collect();
+    let (code, stdout, stderr) = run_with_baseline("exact", &all);
+    assert_eq!(code, Some(0), "{stdout}\n{stderr}");
+    assert!(stdout.contains("expected failure (baseline: the audience is not checked)"), "{stdout}");
+    assert!(
+        stderr.contains(&format!("baseline: {} expected failures, 0 new, 0 stale", failing.len())),
+        "{stderr}"
+    );
+
+    // One failure left out: it is a new failure.
+    let (code, _, stderr) = run_with_baseline("missing", &all[1..]);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("new failures (not in the baseline):\n  fail  {}\n", failing[0])),
+        "{stderr}"
+    );
+
+    // A passing case listed: the entry is stale.
+    let mut with_stale = all.clone();
+    with_stale.push(first_pass);
+    let (code, _, stderr) = run_with_baseline("stale", &with_stale);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("stale baseline entries (the case now passes; remove them):"), "{stderr}");
+    assert!(stderr.contains(&format!(": {first_pass}  the audience is not checked")), "{stderr}");
+}
+
+#[test]
+fn a_bad_baseline_is_a_usage_error_naming_the_line() {
+    let path = tmp("bad");
+    std::fs::write(&path, "# ok\nRS-AUD-01 fine\nNO-SUCH-CASE-99 reason\n").expect("baseline written");
+    let out = run(&["--baseline", path.to_str().expect("utf-8 path")]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("baseline line 3: no case `NO-SUCH-CASE-99` exists"), "{stderr}");
+}
+
+#[test]
+fn html_report_is_one_page_with_diagrams() {
+    let path = tmp("report.html");
+    let out = run(&["--format", "html", "--output", path.to_str().expect("utf-8 path")]);
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let html = std::fs::read_to_string(&path).expect("the report is written");
+    assert!(html.starts_with("<!DOCTYPE html>"));
+    assert!(html.contains("<svg"));
+    assert!(html.contains("RS-AUD-01"));
+    assert!(!html.contains("<script"));
+}
