@@ -376,7 +376,6 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     }
 }
 
-<<<<<<< HEAD
 /// `90s`, `5m`, `1h` or plain seconds.
 fn parse_duration(s: &str) -> anyhow::Result<Duration> {
     let (digits, unit) =
@@ -436,15 +435,10 @@ fn explore_cmd(
     Ok(if report.violations.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }
 
-fn run_catalog(
-    ids: &[String],
-    tags: &[String],
-=======
 /// Which cases `mcp-authz run` runs, and how.
 struct Selection<'a> {
     ids: &'a [String],
     tags: &'a [String],
->>>>>>> main
     seed: u64,
     defect_names: &'a [String],
 }
