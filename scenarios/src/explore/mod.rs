@@ -7,6 +7,7 @@
 //! - [`runner`]: applies actions to a [`crate::World`] and checks the invariants against
 //!   the ground truth it keeps.
 //! - [`case`]: case files and replay.
+//! - `tap`: the runner's view of the network, and what attackers do to messages.
 //!
 //! Case `k` of a run draws its topology and actions from a proptest RNG seeded with
 //! `(seed, k)` alone, so any case can be re-drawn on its own and the seed space splits
@@ -23,6 +24,7 @@ pub mod case;
 pub mod invariants;
 pub mod model;
 pub mod runner;
+mod tap;
 
 use case::Case;
 use invariants::Violation;

@@ -2,9 +2,10 @@
 //! one, and after every step checks the invariants of [`super::invariants`] against the
 //! ground truth it keeps.
 //!
-//! The runner taps the network (an [`Interceptor`] on every channel that passes every
-//! message on unchanged, except the authorization responses an attacker intercepts) and
-//! reads what was sent and answered. From that it knows which tokens were issued to whom
+//! The runner taps the network (the `tap` module: an `Interceptor` on every channel that
+//! passes every message on unchanged, except the authorization responses an attacker
+//! intercepts and the token requests of a tampering attacker's own client) and reads what
+//! was sent and answered. From that it knows which tokens were issued to whom
 //! and for what, which codes were redeemed how often, which refresh tokens were presented
 //! twice, which sessions belong to which principal, and what each attacker saw. The
 //! authorization server's own view of validity comes from its introspection, read
@@ -12,9 +13,10 @@
 
 use super::invariants::{self, Violation};
 use super::model::{Action, Capabilities, FaultProfile, Server, Tool, Topology};
+use super::tap::{Observed, Tap, TapHandle, query_param};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
-use mcp_authz_harness::sim::{Channel, Faults, Interceptor, Message, Verdict, clone_request};
+use mcp_authz_harness::sim::{Channel, Faults, clone_request};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
@@ -27,7 +29,7 @@ use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::{self, KeySet};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
-use mcp_authz_reference::sans_io::{Request, Response, Time};
+use mcp_authz_reference::sans_io::{Request, Response};
 use mcp_authz_reference::{Error, wire};
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde_json::Value;
@@ -45,9 +47,6 @@ pub const AS2: &str = "https://as2.example";
 /// The confidential client's id and secret, pre-registered at every AS.
 const SERVICE: &str = "service0";
 const SERVICE_SECRET: &str = "service0-secret-for-the-simulation";
-
-/// Every scope of the MCP servers: what a tampering attacker asks for.
-const EVERY_SCOPE: &str = "mcp:read mcp:write mcp:admin";
 
 /// The `code_verifier` an attacker sends with a stolen code: it cannot know the real one.
 const ATTACKER_VERIFIER: &str = "attacker-guessed-verifier-0123456789abcdefghijk";
@@ -100,119 +99,6 @@ pub fn run(seed: u64, defects: &Defects, topology: &Topology, actions: &[Action]
         exercised: runner.exercised,
         trace: runner.world.sim.trace().to_string(),
     })
-}
-
-/// A message as the tap saw it: the request as delivered and the answer.
-struct Observed {
-    from: String,
-    to: String,
-    at: Time,
-    request: Request,
-    status: u16,
-    response_session: Option<String>,
-    location: Option<String>,
-    response_body: Bytes,
-}
-
-impl Observed {
-    fn path(&self) -> &str {
-        self.request.uri().path()
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.request.headers().get(name).and_then(|v| v.to_str().ok())
-    }
-
-    fn bearer(&self) -> Option<String> {
-        mcp_authz_reference::bearer::bearer_token(self.request.headers()).ok().flatten()
-    }
-
-    fn form(&self) -> BTreeMap<String, String> {
-        let mut form = BTreeMap::new();
-        for (k, v) in url::form_urlencoded::parse(self.request.body()) {
-            form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-        }
-        form
-    }
-}
-
-/// The network tap shared by the simulator (as interceptor) and the runner.
-#[derive(Default)]
-struct Tap {
-    log: Vec<Observed>,
-    /// Attackers waiting to intercept the next authorization response, in order.
-    intercepting: Vec<usize>,
-    /// Attackers whose own client's token requests ask for every scope.
-    tampering: BTreeSet<usize>,
-    /// Codes intercepted: attacker, code, client id, issuer.
-    intercepted: Vec<(usize, String, String, String)>,
-}
-
-struct TapHandle(Rc<RefCell<Tap>>);
-
-fn query_param(uri: &str, name: &str) -> Option<String> {
-    let url = url::Url::parse(uri).ok()?;
-    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
-}
-
-impl Interceptor for TapHandle {
-    fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict {
-        let tampering = msg
-            .from
-            .strip_prefix("mallory")
-            .and_then(|a| a.parse::<usize>().ok())
-            .is_some_and(|a| self.0.borrow().tampering.contains(&a));
-        if tampering && msg.channel == Channel::Token && req.uri().path() == "/token" {
-            let pairs = url::form_urlencoded::parse(req.body()).filter(|(k, _)| k != "scope");
-            let mut form = url::form_urlencoded::Serializer::new(String::new());
-            form.extend_pairs(pairs);
-            form.append_pair("scope", EVERY_SCOPE);
-            *req.body_mut() = Bytes::from(form.finish());
-        }
-        Verdict::Pass
-    }
-
-    fn on_response(&mut self, msg: &Message, req: &Request, resp: &mut Response) {
-        let mut tap = self.0.borrow_mut();
-        let location = |r: &Response| {
-            r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from)
-        };
-        if msg.channel == Channel::FrontChannel
-            && msg.from.starts_with("browser:honest")
-            && !tap.intercepting.is_empty()
-            && let Some(loc) = location(resp)
-            && let Some(code) = query_param(&loc, "code")
-        {
-            let attacker = tap.intercepting.remove(0);
-            let client_id = query_param(&req.uri().to_string(), "client_id").unwrap_or_default();
-            let mut denied = format!("{REDIRECT}?error=access_denied");
-            for name in ["state", "iss"] {
-                if let Some(v) = query_param(&loc, name) {
-                    let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
-                    denied.push_str(&format!("&{name}={v}"));
-                }
-            }
-            if let Ok(v) = http::HeaderValue::from_str(&denied) {
-                resp.headers_mut().insert(http::header::LOCATION, v);
-            }
-            tap.intercepted.push((attacker, code, client_id, msg.to.clone()));
-        }
-        let observed = Observed {
-            from: msg.from.clone(),
-            to: msg.to.clone(),
-            at: msg.at,
-            request: clone_request(req),
-            status: resp.status().as_u16(),
-            response_session: resp
-                .headers()
-                .get("mcp-session-id")
-                .and_then(|v| v.to_str().ok())
-                .map(String::from),
-            location: location(resp),
-            response_body: resp.body().clone(),
-        };
-        tap.log.push(observed);
-    }
 }
 
 /// A client and the server it is pointed at (`None`: the hostile one).

@@ -1,0 +1,130 @@
+//! The runner's view of the network: an [`Interceptor`] on every channel that records
+//! each message with its answer, and carries out the two things attackers do to messages
+//! in flight: intercept an authorization response (keeping the code, handing the client
+//! `error=access_denied`) and widen the scope of their own client's token requests.
+
+use crate::world::REDIRECT;
+use bytes::Bytes;
+use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict, clone_request};
+use mcp_authz_reference::sans_io::{Request, Response, Time};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+
+/// Every scope of the MCP servers: what a tampering attacker asks for.
+const EVERY_SCOPE: &str = "mcp:read mcp:write mcp:admin";
+
+/// A message as the tap saw it: the request as delivered and the answer.
+pub(super) struct Observed {
+    pub(super) from: String,
+    pub(super) to: String,
+    pub(super) at: Time,
+    pub(super) request: Request,
+    pub(super) status: u16,
+    pub(super) response_session: Option<String>,
+    pub(super) location: Option<String>,
+    pub(super) response_body: Bytes,
+}
+
+impl Observed {
+    pub(super) fn path(&self) -> &str {
+        self.request.uri().path()
+    }
+
+    pub(super) fn header(&self, name: &str) -> Option<&str> {
+        self.request.headers().get(name).and_then(|v| v.to_str().ok())
+    }
+
+    pub(super) fn bearer(&self) -> Option<String> {
+        mcp_authz_reference::bearer::bearer_token(self.request.headers()).ok().flatten()
+    }
+
+    pub(super) fn form(&self) -> BTreeMap<String, String> {
+        let mut form = BTreeMap::new();
+        for (k, v) in url::form_urlencoded::parse(self.request.body()) {
+            form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+        }
+        form
+    }
+}
+
+/// The network tap shared by the simulator (as interceptor) and the runner.
+#[derive(Default)]
+pub(super) struct Tap {
+    pub(super) log: Vec<Observed>,
+    /// Attackers waiting to intercept the next authorization response, in order.
+    pub(super) intercepting: Vec<usize>,
+    /// Attackers whose own client's token requests ask for every scope.
+    pub(super) tampering: BTreeSet<usize>,
+    /// Codes intercepted: attacker, code, client id, issuer.
+    pub(super) intercepted: Vec<(usize, String, String, String)>,
+}
+
+/// The tap as the simulator holds it.
+pub(super) struct TapHandle(pub(super) Rc<RefCell<Tap>>);
+
+/// The first value of query parameter `name` of `uri`.
+pub(super) fn query_param(uri: &str, name: &str) -> Option<String> {
+    let url = url::Url::parse(uri).ok()?;
+    url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+impl Interceptor for TapHandle {
+    fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict {
+        let tampering = msg
+            .from
+            .strip_prefix("mallory")
+            .and_then(|a| a.parse::<usize>().ok())
+            .is_some_and(|a| self.0.borrow().tampering.contains(&a));
+        if tampering && msg.channel == Channel::Token && req.uri().path() == "/token" {
+            let pairs = url::form_urlencoded::parse(req.body()).filter(|(k, _)| k != "scope");
+            let mut form = url::form_urlencoded::Serializer::new(String::new());
+            form.extend_pairs(pairs);
+            form.append_pair("scope", EVERY_SCOPE);
+            *req.body_mut() = Bytes::from(form.finish());
+        }
+        Verdict::Pass
+    }
+
+    fn on_response(&mut self, msg: &Message, req: &Request, resp: &mut Response) {
+        let mut tap = self.0.borrow_mut();
+        let location = |r: &Response| {
+            r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from)
+        };
+        if msg.channel == Channel::FrontChannel
+            && msg.from.starts_with("browser:honest")
+            && !tap.intercepting.is_empty()
+            && let Some(loc) = location(resp)
+            && let Some(code) = query_param(&loc, "code")
+        {
+            let attacker = tap.intercepting.remove(0);
+            let client_id = query_param(&req.uri().to_string(), "client_id").unwrap_or_default();
+            let mut denied = format!("{REDIRECT}?error=access_denied");
+            for name in ["state", "iss"] {
+                if let Some(v) = query_param(&loc, name) {
+                    let v: String = url::form_urlencoded::byte_serialize(v.as_bytes()).collect();
+                    denied.push_str(&format!("&{name}={v}"));
+                }
+            }
+            if let Ok(v) = http::HeaderValue::from_str(&denied) {
+                resp.headers_mut().insert(http::header::LOCATION, v);
+            }
+            tap.intercepted.push((attacker, code, client_id, msg.to.clone()));
+        }
+        let observed = Observed {
+            from: msg.from.clone(),
+            to: msg.to.clone(),
+            at: msg.at,
+            request: clone_request(req),
+            status: resp.status().as_u16(),
+            response_session: resp
+                .headers()
+                .get("mcp-session-id")
+                .and_then(|v| v.to_str().ok())
+                .map(String::from),
+            location: location(resp),
+            response_body: resp.body().clone(),
+        };
+        tap.log.push(observed);
+    }
+}
