@@ -28,7 +28,9 @@ pub fn system_now() -> Time {
     Time::from_unix_millis(u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
 }
 
-/// A random source seeded from the OS, for real-HTTP drivers.
+/// A random source seeded from the OS, for real-HTTP drivers. The one place they seed
+/// from the OS.
+#[allow(clippy::disallowed_methods)]
 pub fn os_rng() -> ChaCha20Rng {
     ChaCha20Rng::from_os_rng()
 }
