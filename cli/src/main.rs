@@ -486,7 +486,10 @@ fn run_catalog(
     let rendered = match format {
         Format::Text => report::text(&results, color, &replay, baseline.as_ref()),
         Format::Json => report::json(&results),
-        Format::Junit => report::junit(&results),
+        Format::Junit => match &baseline {
+            Some(b) => report::junit(&b.as_expected(&results)),
+            None => report::junit(&results),
+        },
         Format::Html => {
             let requirements = mcp_authz_scenarios::requirements::texts();
             let subtitle =

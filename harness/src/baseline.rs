@@ -123,6 +123,25 @@ impl Baseline {
     }
 }
 
+impl Baseline {
+    /// The results as CI tools should count them: a failure or warning the baseline
+    /// expects becomes `skip`, its detail prefixed with the baseline's reason (used for
+    /// JUnit, where an expected failure must not fail the build).
+    pub fn as_expected(&self, cases: &[CaseResult]) -> Vec<CaseResult> {
+        cases
+            .iter()
+            .map(|case| match self.entries.get(case.meta.id) {
+                Some(e) if matches!(case.verdict, Verdict::Fail | Verdict::Warn) => CaseResult {
+                    verdict: Verdict::Skip,
+                    detail: format!("expected failure (baseline: {}): {}", e.reason, case.detail),
+                    ..case.clone()
+                },
+                _ => case.clone(),
+            })
+            .collect()
+    }
+}
+
 /// A case ID: upper-case letters, digits and hyphens, starting with a letter.
 fn is_case_id(s: &str) -> bool {
     s.starts_with(|c: char| c.is_ascii_uppercase())
@@ -270,5 +289,18 @@ mod tests {
         assert!(text.contains("  line 2: RS-B-01  fixed since\n"), "{text}");
         assert!(text.ends_with("baseline: 1 expected failures, 1 new, 1 stale"), "{text}");
         assert!(Baseline::parse("RS-A-01 known\n").unwrap().compare(&cases[..1]).ok());
+    }
+
+    #[test]
+    fn expected_failures_count_as_skipped_for_ci() {
+        let b = Baseline::parse("RS-AUD-01 audience not checked yet\n").unwrap();
+        let cases = [
+            case("RS-AUD-01", Check::Violated("accepted".into()), Level::Must),
+            case("RS-AUD-02", Check::Violated("accepted".into()), Level::Must),
+        ];
+        let seen = b.as_expected(&cases);
+        assert_eq!(seen[0].verdict, Verdict::Skip);
+        assert_eq!(seen[0].detail, "expected failure (baseline: audience not checked yet): accepted");
+        assert_eq!(seen[1].verdict, Verdict::Fail, "a failure the baseline does not list stays one");
     }
 }
