@@ -7,6 +7,7 @@
 //! - [`stack`]: the reference AS and MCP server wired together on loopback.
 //! - [`live_client`]: the reference client driven over real HTTP.
 //! - [`sim`]: the deterministic in-process network simulator; [`trace`] reads its trace back.
+//! - [`scenario`]: the scenario model (roles, levels, verdicts, adversary capabilities).
 //! - [`report`]: text, JSON, JUnit and HTML reports; [`baseline`]: expected failures.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

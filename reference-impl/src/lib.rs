@@ -13,6 +13,8 @@
 //! [`jwt`], [`access_token`] (RFC 9068), [`jsonrpc`].
 //!
 //! Every role follows the contract of [`sans_io`]: no sockets, no system clock, no OS RNG.
+//! Every role can be told to commit a documented mistake ([`defects`]), so that each
+//! check of the harness is shown able to fail.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
