@@ -11,7 +11,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
-/// Builds a [`Scenario`]: `scenario!(Role, "ID", "title", ["REQ", ...], rfc9700, Level,
+/// Builds a `Scenario`: `scenario!(Role, "ID", "title", ["REQ", ...], rfc9700, Level,
 /// ["tag", ...], body)`. Each role's file wraps it in a shorter macro (`rs!`, `as_!`, `cl!`).
 macro_rules! scenario {
     ($role:ident, $id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {

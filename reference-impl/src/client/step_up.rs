@@ -21,7 +21,7 @@ pub enum Rejection {
 
 /// Classifies a response of the MCP server; `None` when it is not an authorization
 /// refusal. With defect `client-naive-challenge-parsing`, the challenge is read by
-/// [`naive_challenge`] instead of the RFC 9110 parser.
+/// `naive_challenge` instead of the RFC 9110 parser.
 pub fn rejection(r: &Response, defects: &Defects) -> Option<Rejection> {
     let challenge = if defects.has(Defect::ClientNaiveChallengeParsing) {
         naive_challenge(r.headers())
