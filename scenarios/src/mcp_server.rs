@@ -76,7 +76,7 @@ fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
 
 fn prm_names_server(w: &mut World) -> Check {
     let url = well_known_urls(MCP).expect("static url").remove(0);
-    let r = w.sim.get("client", &url);
+    let r = w.get("client", &url);
     let Some(ok) = response(&r).filter(|r| r.status() == 200) else {
         return Check::Violated(format!("GET {url}: expected 200 with metadata, got {}", describe(&r)));
     };
@@ -113,7 +113,7 @@ fn challenge_points_at_prm(w: &mut World) -> Check {
     let Some(url) = c.get("resource_metadata").map(String::from) else {
         return Check::Violated(format!("challenge `{}` has no resource_metadata", c.to_header_value()));
     };
-    let r = w.sim.get("client", &url);
+    let r = w.get("client", &url);
     match response(&r).map(|r| (r.status().as_u16(), ProtectedResourceMetadata::parse(r.body()))) {
         Some((200, Ok(m))) if m.resource == MCP => Check::Holds,
         _ => Check::Violated(format!(
@@ -156,14 +156,14 @@ fn alg_none(w: &mut World) -> Check {
 }
 
 fn hmac_confusion(w: &mut World) -> Check {
-    let key = w.authorization_server().signing_key();
+    let key = w.signing_key();
     let hmac = SigningKey::hmac(key.kid(), &key.public_key_bytes_for_confusion());
     let token = w.claims("mcp:read").sign(&hmac).expect("hmac signs");
     expect_invalid_token(w, &token, "HS256 with the public key as secret")
 }
 
 fn time_claims(w: &mut World) -> Check {
-    let now = w.sim.now().unix_secs();
+    let now = w.now().unix_secs();
     let expired = AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..w.claims("mcp:read") };
     let token = w.mint(&expired);
     if let v @ Check::Violated(_) = expect_invalid_token(w, &token, "expired an hour ago") {
@@ -181,7 +181,7 @@ fn missing_exp(w: &mut World) -> Check {
 
 fn wrong_typ(w: &mut World) -> Check {
     let claims = w.claims("mcp:read");
-    let key = w.authorization_server().signing_key();
+    let key = w.signing_key();
     let header = JoseHeader {
         alg: key.alg().name().into(),
         typ: Some("JWT".into()),
@@ -198,9 +198,8 @@ fn wrong_issuer(w: &mut World) -> Check {
 }
 
 fn attacker_signed(w: &mut World) -> Check {
-    let kid = w.authorization_server().signing_key().kid().to_string();
-    let key =
-        w.sim.env_for("attacker-key", |env| SigningKey::generate(Algorithm::EdDSA, kid, env)).expect("key");
+    let kid = w.signing_key().kid().to_string();
+    let key = w.generate_key(Algorithm::EdDSA, &kid);
     let token = w.claims("mcp:admin").sign(&key).expect("signs");
     expect_invalid_token(w, &token, "signed by the attacker under the AS's kid")
 }
@@ -208,20 +207,15 @@ fn attacker_signed(w: &mut World) -> Check {
 fn jwks_refetch_limited(w: &mut World) -> Check {
     let good = w.mint(&w.claims("mcp:read"));
     let _ = w.call_tool("client", MCP, &good, "echo", json!({"text": "warm"}));
-    let before = w.mcp_server().jwks_fetches();
+    let before = w.jwks_requests();
     for i in 0..10 {
-        let key = w
-            .sim
-            .env_for(&format!("k{i}"), |env| {
-                SigningKey::generate(Algorithm::EdDSA, format!("unknown-{i}"), env)
-            })
-            .expect("key");
+        let key = w.generate_key(Algorithm::EdDSA, &format!("unknown-{i}"));
         let token = w.claims("mcp:read").sign(&key).expect("signs");
         let _ = w.initialize("attacker", MCP, Some(&token));
     }
-    let fetched = w.mcp_server().jwks_fetches() - before;
+    let fetched = w.jwks_requests() - before;
     Check::expect(fetched <= 1, || {
-        format!("10 tokens with unknown kids caused {fetched} JWKS fetches; expected at most 1")
+        format!("10 tokens with unknown kids caused {fetched} JWKS fetches at the AS; expected at most 1")
     })
 }
 
@@ -311,9 +305,9 @@ fn malicious_server_replay(w: &mut World) -> Check {
 
 fn read_token_cannot_write(w: &mut World) -> Check {
     let token = w.mint(&w.claims("mcp:read"));
-    let before = w.mcp_server().side_effects();
+    let before = w.side_effects();
     let r = w.call_tool("client", MCP, &token, "write_note", json!({"text": "pwned"}));
-    let after = w.mcp_server().side_effects();
+    let after = w.side_effects();
     Check::expect(after == before, || format!("write_note ran with a mcp:read token: {}", describe(&r)))
 }
 
@@ -344,9 +338,9 @@ fn insufficient_scope_challenge(w: &mut World) -> Check {
 
 fn scope_case_variant(w: &mut World) -> Check {
     let token = w.mint(&w.claims("mcp:read MCP:WRITE"));
-    let before = w.mcp_server().side_effects();
+    let before = w.side_effects();
     let r = w.call_tool("client", MCP, &token, "write_note", json!({"text": "x"}));
-    let ran = w.mcp_server().side_effects() != before;
+    let ran = w.side_effects() != before;
     Check::expect(!ran, || format!("scope `MCP:WRITE` was taken for `mcp:write`: {}", describe(&r)))
 }
 
@@ -354,14 +348,14 @@ fn batch_smuggling(w: &mut World) -> Check {
     let token = w.mint(&w.claims("mcp:read"));
     let (_, session) = w.initialize("client", MCP, Some(&token));
     let Some(session) = session else { return Check::Undecided("initialize failed".into()) };
-    let before = w.mcp_server().side_effects();
+    let before = w.side_effects();
     let batch = json!([
         {"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}},
         {"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"admin_reset","arguments":{}}}
     ]);
     let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
     let r = w.send("client", World::rpc_request(MCP, Some(&token), &batch, &headers));
-    let after = w.mcp_server().side_effects();
+    let after = w.side_effects();
     Check::expect(after == before, || {
         format!("admin_reset ran inside a batch with a mcp:read token: {}", describe(&r))
     })
@@ -371,13 +365,13 @@ fn session_without_token(w: &mut World) -> Check {
     let token = w.mint(&w.claims("mcp:read mcp:write"));
     let (_, session) = w.initialize("alice", MCP, Some(&token));
     let Some(session) = session else { return Check::Undecided("initialize failed".into()) };
-    let before = w.mcp_server().side_effects();
+    let before = w.side_effects();
     let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
     let r = w.send(
         "attacker",
         World::rpc_request(MCP, None, &World::call_body("write_note", json!({"text": "x"})), &headers),
     );
-    let ran = w.mcp_server().side_effects() != before;
+    let ran = w.side_effects() != before;
     Check::expect(status(&r) == 401 && !ran, || format!("a session id alone was served: {}", describe(&r)))
 }
 

@@ -21,8 +21,9 @@ use mcp_authz_reference::client::{
 };
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
-use mcp_authz_reference::jwt::KeySet;
+use mcp_authz_reference::jwt::{KeySet, SigningKey};
 use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::sans_io::Time;
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
 use mcp_authz_reference::{Error, bearer, wire};
 use serde_json::{Value, json};
@@ -139,6 +140,40 @@ impl World {
     /// MCP server A.
     pub fn mcp_server(&mut self) -> &mut McpServer {
         self.sim.service::<McpServer>(MCP_ORIGIN).expect("the world has MCP server A")
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Time {
+        self.sim.now()
+    }
+
+    /// A GET for `url` from `from`.
+    pub fn get(&mut self, from: &str, url: &str) -> FetchResult {
+        self.sim.get(from, url)
+    }
+
+    /// The trusted AS's current signing key (to build tokens an attacker could not).
+    pub fn signing_key(&mut self) -> &SigningKey {
+        self.authorization_server().signing_key()
+    }
+
+    /// A fresh key for `alg` with `kid`, drawn from the seed (an attacker's key).
+    pub fn generate_key(&mut self, alg: Algorithm, kid: &str) -> SigningKey {
+        self.sim
+            .env_for(&format!("key:{kid}"), |env| SigningKey::generate(alg, kid, env))
+            .expect("key generation from a seeded rng")
+    }
+
+    /// How many times the trusted AS has served its JWKS (fetch amplification is counted
+    /// where it hurts: at the AS).
+    pub fn jwks_requests(&self) -> usize {
+        let needle = format!("-> {AS} GET /jwks ");
+        self.sim.trace().lines().filter(|l| l.contains(&needle)).count()
+    }
+
+    /// How many side-effecting tool runs MCP server A has performed.
+    pub fn side_effects(&mut self) -> u64 {
+        self.mcp_server().side_effects()
     }
 
     /// Claims of a valid token for MCP server A, user alice, scopes `scope`, issued now.
