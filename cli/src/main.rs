@@ -308,7 +308,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
             };
             let mut client = PublicClient::new(config)?;
-            let mut driver = ClientDriver::new(Fetcher::trusted(), front, redirect_uri);
+            let mut driver = ClientDriver::new(Fetcher::trusted()?, front, redirect_uri);
             driver.verbose = verbose;
             let op = match tool {
                 Some(name) => Operation::CallTool { name, arguments },

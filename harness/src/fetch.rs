@@ -5,6 +5,7 @@
 //! CIMD §6.5).
 
 use bytes::Bytes;
+use mcp_authz_reference::Error;
 use mcp_authz_reference::sans_io::{FetchError, FetchResult, Request};
 use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
@@ -98,8 +99,10 @@ impl std::fmt::Debug for Fetcher {
 
 impl Fetcher {
     /// A fetcher with `policy`, a `timeout` per request and a body limit of `max_body`
-    /// bytes. Redirects are never followed: a 3xx is returned as is.
-    pub fn new(policy: AddressPolicy, timeout: Duration, max_body: usize) -> Self {
+    /// bytes. Redirects are never followed: a 3xx is returned as is. Fails when the HTTP
+    /// client cannot be built (no TLS roots, say); it never falls back to a client without
+    /// these limits.
+    pub fn new(policy: AddressPolicy, timeout: Duration, max_body: usize) -> Result<Self, Error> {
         let client = reqwest::Client::builder()
             .redirect(reqwest::redirect::Policy::none())
             .no_proxy()
@@ -107,17 +110,17 @@ impl Fetcher {
             .connect_timeout(timeout)
             .dns_resolver(Arc::new(PolicyResolver(policy)))
             .build()
-            .unwrap_or_default();
-        Fetcher { client, policy, max_body }
+            .map_err(|e| Error::Config(format!("cannot build the HTTP client: {}", describe(&e))))?;
+        Ok(Fetcher { client, policy, max_body })
     }
 
     /// The default for talking to servers the user named: any address, 10 s, 1 MiB.
-    pub fn trusted() -> Self {
+    pub fn trusted() -> Result<Self, Error> {
         Self::new(AddressPolicy::Any, Duration::from_secs(10), 1024 * 1024)
     }
 
     /// The default for URLs a peer chose: public addresses only, 5 s, 64 KiB.
-    pub fn untrusted() -> Self {
+    pub fn untrusted() -> Result<Self, Error> {
         Self::new(
             AddressPolicy::PublicOnly,
             Duration::from_secs(5),
@@ -202,7 +205,7 @@ mod tests {
 
     #[tokio::test]
     async fn literal_loopback_is_refused_without_connecting() {
-        let f = Fetcher::untrusted();
+        let f = Fetcher::untrusted().unwrap();
         for url in [
             "http://127.0.0.1:1/x",
             "http://[::ffff:127.0.0.1]:1/x",
@@ -217,7 +220,7 @@ mod tests {
 
     #[tokio::test]
     async fn names_resolving_to_loopback_are_refused() {
-        let f = Fetcher::untrusted();
+        let f = Fetcher::untrusted().unwrap();
         let req = http::Request::get("http://localhost:1/x").body(Bytes::new()).unwrap();
         let err = f.fetch(req).await.unwrap_err();
         assert!(err.reason.contains("forbids"), "{}", err.reason);

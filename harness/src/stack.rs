@@ -126,9 +126,9 @@ impl Stack {
         let mcp_server = McpServer::new(rs_config)?;
 
         let as_fetcher =
-            if opts.allow_insecure_client_id_urls { Fetcher::trusted() } else { Fetcher::untrusted() };
+            if opts.allow_insecure_client_id_urls { Fetcher::trusted()? } else { Fetcher::untrusted()? };
         let authorization_server = Served::new(authorization_server, as_fetcher);
-        let mcp_server = Served::new(mcp_server, Fetcher::trusted());
+        let mcp_server = Served::new(mcp_server, Fetcher::trusted()?);
 
         let (stop, _) = watch::channel(false);
         let tasks = vec![

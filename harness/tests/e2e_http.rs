@@ -32,7 +32,7 @@ async fn token_request(stack: &Stack, pairs: &[(&str, &str)]) -> (u16, Value) {
         .header("content-type", "application/x-www-form-urlencoded")
         .body(Bytes::from(encode_pairs(pairs.iter().copied())))
         .unwrap();
-    let resp = Fetcher::trusted().fetch(req).await.expect("token endpoint answers");
+    let resp = Fetcher::trusted().unwrap().fetch(req).await.expect("token endpoint answers");
     (resp.status().as_u16(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))
 }
 
@@ -56,7 +56,7 @@ async fn echo_status(stack: &Stack, token: &str) -> u16 {
         .header("authorization", format!("Bearer {token}"))
         .body(Bytes::from(body.to_string()))
         .unwrap();
-    Fetcher::trusted().fetch(req).await.expect("mcp server answers").status().as_u16()
+    Fetcher::trusted().unwrap().fetch(req).await.expect("mcp server answers").status().as_u16()
 }
 
 #[tokio::test]
@@ -64,7 +64,7 @@ async fn public_client_full_flow_with_refresh_rotation_and_reuse_detection() {
     let stack = start(true).await;
     let mut client =
         PublicClient::new(PublicClientConfig::new(stack.mcp_url.clone(), REDIRECT, "e2e")).unwrap();
-    let mut driver = ClientDriver::new(Fetcher::trusted(), FrontChannel::Follow, REDIRECT.into());
+    let mut driver = ClientDriver::new(Fetcher::trusted().unwrap(), FrontChannel::Follow, REDIRECT.into());
 
     // 401 → PRM → AS metadata → DCR → authorize (PKCE, resource) → token → initialize → call.
     let op = Operation::CallTool { name: "echo".into(), arguments: json!({"text": "over real http"}) };
@@ -137,7 +137,7 @@ async fn confidential_clients_get_tokens_with_client_credentials() {
             audience_for_assertion: None,
         })
         .unwrap();
-        run_confidential(&Fetcher::trusted(), &mut client)
+        run_confidential(&Fetcher::trusted().unwrap(), &mut client)
             .await
             .unwrap_or_else(|e| panic!("{client_id}: {e}"));
         let token = client.token().expect("token").access_token.clone();
@@ -146,7 +146,7 @@ async fn confidential_clients_get_tokens_with_client_credentials() {
             .header("authorization", format!("Bearer {token}"))
             .body(Bytes::new())
             .unwrap();
-        let resp = Fetcher::trusted().fetch(req).await.unwrap();
+        let resp = Fetcher::trusted().unwrap().fetch(req).await.unwrap();
         assert_eq!(resp.status(), 200, "{client_id}: {:?}", resp.body());
         assert_eq!(
             echo_status(&stack, &token).await,
