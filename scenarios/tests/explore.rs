@@ -117,3 +117,33 @@ fn committed_regression_cases_replay_as_recorded() {
         assert!(as_recorded, "{}: without its defects: {:?}", path.display(), outcome.violation);
     }
 }
+
+#[test]
+fn a_code_reuse_made_by_a_duplicate_delivery_is_seen() {
+    use mcp_authz_scenarios::explore::model::{Action, FaultProfile, Server, Tool, Topology};
+    let topology =
+        Topology { authorization_servers: 1, honest_clients: 3, confidential_clients: 0, attackers: vec![] };
+    let mut actions = vec![Action::Network { faults: FaultProfile::Flaky }];
+    for client in 0..3 {
+        for server in [Server::A, Server::B] {
+            actions.push(Action::Call { client, server, tool: Tool::Echo });
+        }
+    }
+    let case = |seed, defects: &[&str]| Case {
+        seed,
+        defects: defects.iter().map(|d| d.to_string()).collect(),
+        topology: topology.clone(),
+        actions: actions.clone(),
+        expect: None,
+    };
+    let seed = (0..100)
+        .find(|&seed| {
+            let trace = case(seed, &[]).run().unwrap().trace;
+            trace.lines().any(|l| l.contains("(duplicate) honest") && l.contains("POST /token"))
+        })
+        .expect("a token request is duplicated within 100 seeds");
+    let (correct, as_recorded) = case(seed, &[]).replay().unwrap();
+    assert!(as_recorded, "the correct roles: {:?}", correct.violation);
+    let found = case(seed, &["code-reusable"]).run().unwrap().violation;
+    assert_eq!(found.map(|v| v.invariant), Some("INV-CODE".to_string()), "seed {seed}");
+}
