@@ -121,8 +121,13 @@ fn committed_regression_cases_replay_as_recorded() {
 #[test]
 fn a_code_reuse_made_by_a_duplicate_delivery_is_seen() {
     use mcp_authz_scenarios::explore::model::{Action, FaultProfile, Server, Tool, Topology};
-    let topology =
-        Topology { authorization_servers: 1, honest_clients: 3, confidential_clients: 0, attackers: vec![] };
+    let topology = Topology {
+        mcp_servers: vec![],
+        authorization_servers: 1,
+        honest_clients: 3,
+        confidential_clients: 0,
+        attackers: vec![],
+    };
     let mut actions = vec![Action::Network { faults: FaultProfile::Flaky }];
     for client in 0..3 {
         for server in [Server::A, Server::B] {
@@ -146,4 +151,49 @@ fn a_code_reuse_made_by_a_duplicate_delivery_is_seen() {
     assert!(as_recorded, "the correct roles: {:?}", correct.violation);
     let found = case(seed, &["code-reusable"]).run().unwrap().violation;
     assert_eq!(found.map(|v| v.invariant), Some("INV-CODE".to_string()), "seed {seed}");
+}
+
+#[test]
+fn each_drawn_server_has_its_own_tool_table() {
+    use mcp_authz_scenarios::explore::model::{Action, Server, Tool, ToolTable, Topology};
+    let topology = |mcp_servers: Vec<ToolTable>| Topology {
+        mcp_servers,
+        authorization_servers: 1,
+        honest_clients: 1,
+        confidential_clients: 0,
+        attackers: vec![],
+    };
+    let case = |tables: Vec<ToolTable>, server, tool, defects: &[&str]| Case {
+        seed: 3,
+        defects: defects.iter().map(|d| d.to_string()).collect(),
+        topology: topology(tables),
+        actions: vec![Action::Call { client: 0, server, tool }],
+        expect: None,
+    };
+    // Server B asks `mcp:write` for echo: a server that checks scopes only at connect
+    // lets a `mcp:read` token run it, and INV-TOOL knows B's table.
+    let tables = vec![ToolTable::Default, ToolTable::EchoNeedsWrite];
+    let found = case(tables.clone(), Server::B, Tool::Echo, &["scope-check-at-connect-only"]).run().unwrap();
+    let v = found.violation.expect("echo ran at B with mcp:read");
+    assert_eq!(v.invariant, "INV-TOOL");
+    assert!(v.detail.contains("lacks `mcp:write`"), "{}", v.detail);
+    let at_a = case(tables.clone(), Server::A, Tool::Echo, &["scope-check-at-connect-only"]).run().unwrap();
+    assert_eq!(at_a.violation, None, "echo needs only mcp:read at A");
+    let correct = case(tables, Server::B, Tool::Echo, &[]).run().unwrap();
+    assert_eq!(correct.violation, None);
+    assert!(correct.flows >= 2, "the call and the liveness call complete");
+    // Three servers: C exists and serves; one server: every action goes to A.
+    let three = vec![ToolTable::Default, ToolTable::Default, ToolTable::AdminOnly];
+    let at_c = case(three, Server::C, Tool::AdminReset, &[]).run().unwrap();
+    assert_eq!(at_c.violation, None);
+    assert!(at_c.trace.contains("honest0 -> https://third.example POST /mcp <- 200"), "{}", at_c.trace);
+    let one = case(vec![ToolTable::AdminOnly], Server::C, Tool::AdminReset, &[]).run().unwrap();
+    assert_eq!(one.violation, None);
+    assert!(!one.trace.contains("third.example") && !one.trace.contains("other.example"), "{}", one.trace);
+    // Case files written before servers were drawn have A and B with the default table.
+    let legacy: Topology = serde_json::from_str(
+        r#"{"authorization_servers":1,"honest_clients":1,"confidential_clients":0,"attackers":[]}"#,
+    )
+    .unwrap();
+    assert_eq!(legacy.servers(), [(Server::A, ToolTable::Default), (Server::B, ToolTable::Default)]);
 }

@@ -11,31 +11,88 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// One of the two MCP servers of the world.
+/// MCP server C, which exists only in cases that draw three MCP servers.
+pub const THIRD_MCP: &str = "https://third.example/mcp";
+
+/// One of the MCP servers of a case. An action naming a server the case did not draw
+/// means the drawn server of that number modulo their count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Server {
     /// MCP server A (`https://mcp.example/mcp`), with the downstream `fetch_report` tool.
     A,
     /// MCP server B (`https://other.example/mcp`).
     B,
+    /// MCP server C (`https://third.example/mcp`).
+    C,
 }
 
 impl Server {
+    /// Every server, in order.
+    pub const ALL: [Server; 3] = [Server::A, Server::B, Server::C];
+
     /// The server's canonical URI.
     pub fn url(self) -> &'static str {
         match self {
             Server::A => MCP,
             Server::B => OTHER_MCP,
+            Server::C => THIRD_MCP,
         }
     }
 
     /// The server whose canonical URI is `url`.
     pub fn of_url(url: &str) -> Option<Server> {
-        [Server::A, Server::B].into_iter().find(|s| s.url() == url)
+        Server::ALL.into_iter().find(|s| s.url() == url)
     }
 }
 
-/// A tool of the MCP servers, with the scope a call needs.
+/// The tools an MCP server offers and the scope each needs: one of a small pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolTable {
+    /// `echo` (mcp:read), `write_note` (mcp:write), `admin_reset` (mcp:admin),
+    /// `fetch_report` (mcp:read, server A only).
+    Default,
+    /// As [`ToolTable::Default`], but `echo` needs `mcp:write`.
+    EchoNeedsWrite,
+    /// Only `admin_reset` (mcp:admin).
+    AdminOnly,
+}
+
+impl ToolTable {
+    /// The tools offered, each with the scope a call needs (`fetch_report` runs only at
+    /// server A, which has the downstream API).
+    pub fn tools(self) -> Vec<(Tool, &'static str)> {
+        let default = [
+            (Tool::Echo, "mcp:read"),
+            (Tool::WriteNote, "mcp:write"),
+            (Tool::AdminReset, "mcp:admin"),
+            (Tool::FetchReport, "mcp:read"),
+        ];
+        match self {
+            ToolTable::Default => default.to_vec(),
+            ToolTable::EchoNeedsWrite => {
+                default.map(|(t, s)| (t, if t == Tool::Echo { "mcp:write" } else { s })).to_vec()
+            }
+            ToolTable::AdminOnly => vec![(Tool::AdminReset, "mcp:admin")],
+        }
+    }
+
+    /// The scope a call of `tool` needs, or `None` when the table does not offer it.
+    pub fn required_scope(self, tool: Tool) -> Option<&'static str> {
+        self.tools().into_iter().find(|(t, _)| *t == tool).map(|(_, s)| s)
+    }
+
+    /// The scopes the server publishes, in order (the first is challenged for at
+    /// `initialize`).
+    pub fn scopes_supported(self) -> Vec<&'static str> {
+        match self {
+            ToolTable::AdminOnly => vec!["mcp:admin"],
+            ToolTable::Default | ToolTable::EchoNeedsWrite => vec!["mcp:read", "mcp:write", "mcp:admin"],
+        }
+    }
+}
+
+/// A tool of the MCP servers (the scope a call needs is in the server's [`ToolTable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Tool {
     /// `echo` (mcp:read).
@@ -66,15 +123,6 @@ impl Tool {
             .find(|t| t.name() == name)
     }
 
-    /// The scope a `tools/call` of it needs.
-    pub fn required_scope(self) -> &'static str {
-        match self {
-            Tool::Echo | Tool::FetchReport => "mcp:read",
-            Tool::WriteNote => "mcp:write",
-            Tool::AdminReset => "mcp:admin",
-        }
-    }
-
     /// Arguments that fit the tool's input schema.
     pub fn arguments(self) -> serde_json::Value {
         match self {
@@ -103,10 +151,14 @@ fn one() -> u8 {
 }
 
 /// The parties of a case. The servers are those of [`crate::World`] (an authorization
-/// server, MCP servers A and B, the downstream API), with a second authorization server
-/// for B when drawn.
+/// server, the downstream API) with the MCP servers drawn (A, B, C in order), and a
+/// second authorization server for B when drawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Topology {
+    /// The tool tables of MCP servers A, B, C (1–3 of them). Empty in case files written
+    /// before servers were drawn: A and B, both with the default table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<ToolTable>,
     /// Number of authorization servers (1–2). With 2, MCP server B trusts its own
     /// authorization server `https://as2.example` instead of `https://as.example`.
     #[serde(default = "one")]
@@ -121,12 +173,39 @@ pub struct Topology {
     pub attackers: Vec<Capabilities>,
 }
 
+impl Topology {
+    /// The MCP servers of the case with their tool tables, in order.
+    pub fn servers(&self) -> Vec<(Server, ToolTable)> {
+        let tables: &[ToolTable] =
+            if self.mcp_servers.is_empty() { &[ToolTable::Default; 2] } else { &self.mcp_servers };
+        Server::ALL.into_iter().zip(tables.iter().copied()).collect()
+    }
+
+    /// The drawn server an action's `server` means: the one of its number modulo the
+    /// number of servers.
+    pub fn server(&self, server: Server) -> Server {
+        let n = self.servers().len().max(1);
+        Server::ALL[(server as usize) % n]
+    }
+}
+
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} AS, MCP servers", self.authorization_servers)?;
+        for (server, table) in self.servers() {
+            write!(
+                f,
+                " {server:?} [{}]",
+                serde_json::to_value(table)
+                    .ok()
+                    .and_then(|v| v.as_str().map(String::from))
+                    .unwrap_or_default()
+            )?;
+        }
         write!(
             f,
-            "{} AS, {} honest client(s), {} confidential client(s)",
-            self.authorization_servers, self.honest_clients, self.confidential_clients
+            ", {} honest client(s), {} confidential client(s)",
+            self.honest_clients, self.confidential_clients
         )?;
         for (i, c) in self.attackers.iter().enumerate() {
             let can: Vec<&str> = [
@@ -313,15 +392,19 @@ impl fmt::Display for Action {
 }
 
 fn server() -> impl Strategy<Value = Server> {
-    prop_oneof![Just(Server::A), Just(Server::B)]
+    prop_oneof![Just(Server::A), Just(Server::B), Just(Server::C)]
+}
+
+fn tool_table() -> impl Strategy<Value = ToolTable> {
+    prop_oneof![2 => Just(ToolTable::Default), 1 => Just(ToolTable::EchoNeedsWrite), 1 => Just(ToolTable::AdminOnly)]
 }
 
 fn tool() -> impl Strategy<Value = Tool> {
     prop_oneof![Just(Tool::Echo), Just(Tool::WriteNote), Just(Tool::AdminReset), Just(Tool::FetchReport)]
 }
 
-/// Topologies: 1–2 authorization servers, 1–3 honest public clients, 0–1 confidential
-/// client, 0–2 attackers with drawn capabilities.
+/// Topologies: 1–2 authorization servers, 1–3 MCP servers with drawn tool tables, 1–3
+/// honest public clients, 0–1 confidential client, 0–2 attackers with drawn capabilities.
 pub fn topology() -> impl Strategy<Value = Topology> {
     let capabilities = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
         |(front_channel, resource, token_requests, own_client)| Capabilities {
@@ -331,8 +414,10 @@ pub fn topology() -> impl Strategy<Value = Topology> {
             own_client,
         },
     );
-    (1u8..=2, 1u8..=3, 0u8..=1, proptest::collection::vec(capabilities, 0..=2)).prop_map(
-        |(authorization_servers, honest_clients, confidential_clients, attackers)| Topology {
+    let servers = proptest::collection::vec(tool_table(), 1..=3);
+    (servers, 1u8..=2, 1u8..=3, 0u8..=1, proptest::collection::vec(capabilities, 0..=2)).prop_map(
+        |(mcp_servers, authorization_servers, honest_clients, confidential_clients, attackers)| Topology {
+            mcp_servers,
             authorization_servers,
             honest_clients,
             confidential_clients,

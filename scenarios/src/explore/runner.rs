@@ -12,7 +12,7 @@
 //! directly (no message, nothing in the trace).
 
 use super::invariants::{self, Violation};
-use super::model::{Action, Capabilities, FaultProfile, Server, Tool, Topology};
+use super::model::{Action, Capabilities, FaultProfile, Server, THIRD_MCP, Tool, ToolTable, Topology};
 use super::tap::{Observed, Tap, TapHandle, query_param};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
@@ -26,7 +26,7 @@ use mcp_authz_reference::client::{
 };
 use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
-use mcp_authz_reference::jwt::{self, KeySet};
+use mcp_authz_reference::jwt::{self, Jwks, KeySet};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
 use mcp_authz_reference::sans_io::{Request, Response};
@@ -268,11 +268,12 @@ struct Runner {
     attackers: Vec<Attacker>,
     tap: Rc<RefCell<Tap>>,
     validators: BTreeMap<Server, Validator>,
+    /// The tool table of each drawn MCP server.
+    tables: BTreeMap<Server, ToolTable>,
+    topology: Topology,
     truth: Truth,
     /// Whether the confidential client exists.
     services: bool,
-    /// Whether MCP server B has its own AS.
-    two_authorization_servers: bool,
     exercised: BTreeSet<&'static str>,
     flows: u64,
     defects: Defects,
@@ -280,20 +281,31 @@ struct Runner {
 
 impl Runner {
     fn new(seed: u64, defects: &Defects, topology: &Topology) -> Result<Runner, Error> {
-        let mut world = World::new(seed, defects)?;
+        let servers = topology.servers();
+        let extra: &[&str] = if servers.len() >= 3 { &[THIRD_MCP] } else { &[] };
+        let mut world = World::with_resources(seed, defects, extra)?;
         let tap = Rc::new(RefCell::new(Tap::default()));
         let channels = vec![Channel::FrontChannel, Channel::Token, Channel::Resource, Channel::Other];
         world.sim.set_interceptor(channels, Box::new(TapHandle(Rc::clone(&tap))));
         world.sim.add_fn(EVIL, hostile_mcp_server);
         let jwks = world.authorization_server().jwks();
-        let mut validators = BTreeMap::new();
-        for server in [Server::A, Server::B] {
-            validators.insert(server, Validator::new(AS, server.url(), KeySet::from_jwks(&jwks)?));
-        }
         let two = topology.authorization_servers >= 2;
-        if two {
-            let keys = second_authorization_server(&mut world, defects)?;
-            validators.insert(Server::B, Validator::new(AS2, Server::B.url(), keys));
+        let jwks2 = if two { Some(second_authorization_server(&mut world, defects)?) } else { None };
+        let mut validators = BTreeMap::new();
+        for &(server, table) in &servers {
+            let (issuer, keys) = match &jwks2 {
+                Some(jwks2) if server == Server::B => (AS2, KeySet::from_jwks(jwks2)?),
+                _ => (AS, KeySet::from_jwks(&jwks)?),
+            };
+            let mut config = world.mcp_config(server.url(), issuer);
+            config.tools = table
+                .tools()
+                .into_iter()
+                .map(|(tool, scope)| mcp_server::ToolConfig::new(tool.name(), scope, tool.name()))
+                .collect();
+            config.scopes_supported = table.scopes_supported().into_iter().map(String::from).collect();
+            world.sim.add_service(server.url().trim_end_matches("/mcp"), McpServer::new(config)?);
+            validators.insert(server, Validator::new(issuer, server.url(), keys));
         }
         if topology.confidential_clients >= 1 {
             for issuer in [AS, AS2] {
@@ -326,9 +338,10 @@ impl Runner {
             attackers,
             tap,
             validators,
+            tables: servers.into_iter().collect(),
+            topology: topology.clone(),
             truth: Truth::default(),
             services,
-            two_authorization_servers: two,
             exercised: BTreeSet::new(),
             flows: 0,
             defects: defects.clone(),
@@ -339,13 +352,13 @@ impl Runner {
         let result = match *action {
             Action::Call { client, server, tool } => {
                 let i = usize::from(client) % self.honest.len();
-                self.honest_call(i, server, tool).map(|_| ())
+                self.honest_call(i, self.topology.server(server), tool).map(|_| ())
             }
             Action::CallHostile { client } => {
                 let i = usize::from(client) % self.honest.len();
                 self.call(i, None, Tool::Echo).map(|_| ())
             }
-            Action::ServiceCall { server, tool } => self.service_call(server, tool),
+            Action::ServiceCall { server, tool } => self.service_call(self.topology.server(server), tool),
             Action::Refresh { client } => self.honest_refresh(usize::from(client) % self.honest.len()),
             Action::Revoke { client } => self.honest_revoke(usize::from(client) % self.honest.len()),
             Action::Wait { secs } => {
@@ -386,7 +399,7 @@ impl Runner {
         if !self.services {
             return Ok(());
         }
-        let issuer = if server == Server::B && self.two_authorization_servers { AS2 } else { AS };
+        let issuer = self.validators.get(&server).map_or(AS, |v| v.issuer.as_str());
         let mut client = ConfidentialClient::new(ConfidentialClientConfig {
             token_endpoint: format!("{issuer}/token"),
             client_id: SERVICE.into(),
@@ -502,6 +515,7 @@ impl Runner {
                 if let Some(k) = pick_in(tokens.len(), loot) {
                     let token = tokens[k].clone();
                     let name = format!("attacker{a}");
+                    let server = self.topology.server(server);
                     self.world.call_tool(&name, server.url(), &token, tool.name(), tool.arguments())?;
                 }
             }
@@ -511,6 +525,7 @@ impl Runner {
                     if self.attackers[a].own.is_none() {
                         self.attackers[a].own = Some(Party::new("mallory", &self.defects)?);
                     }
+                    let server = self.topology.server(server);
                     if let Some(own) = self.attackers[a].own.as_mut() {
                         own.point_at(Some(server))?;
                         let op =
@@ -744,11 +759,18 @@ impl Runner {
             )),
             Ok(claims) => {
                 let scope = claims.scope.unwrap_or_default();
-                (!scope.split(' ').any(|s| s == tool.required_scope())).then(|| {
+                let Some(required) = self.tables.get(&server).and_then(|t| t.required_scope(tool)) else {
+                    return Some(Violation::new(
+                        invariants::TOOL,
+                        step,
+                        format!("{ran}, which does not offer it"),
+                    ));
+                };
+                (!scope.split(' ').any(|s| s == required)).then(|| {
                     Violation::new(
                         invariants::TOOL,
                         step,
-                        format!("{ran} with scope `{scope}`, which lacks `{}`", tool.required_scope()),
+                        format!("{ran} with scope `{scope}`, which lacks `{required}`"),
                     )
                 })
             }
@@ -895,8 +917,10 @@ impl Runner {
     fn liveness(&mut self, step: usize) -> Option<Violation> {
         self.world.sim.set_faults(Faults::default());
         self.world.note("liveness: faults stop; every honest client calls echo at A");
+        let tool = self.tables.get(&Server::A).and_then(|t| t.tools().first().map(|(t, _)| *t));
+        let tool = tool.unwrap_or(Tool::Echo);
         for i in 0..self.honest.len() {
-            let done = (0..3).any(|_| matches!(self.honest_call(i, Server::A, Tool::Echo), Ok(true)));
+            let done = (0..3).any(|_| matches!(self.honest_call(i, Server::A, tool), Ok(true)));
             if let Some(v) = self.check(step) {
                 return Some(v);
             }
@@ -914,8 +938,8 @@ impl Runner {
     }
 }
 
-/// Adds [`AS2`] and puts MCP server B under it; returns AS2's keys.
-fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<KeySet, Error> {
+/// Adds [`AS2`], for MCP server B; returns AS2's keys.
+fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<Jwks, Error> {
     let scopes = || ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec();
     let config = authz::Config {
         issuer: AS2.into(),
@@ -927,11 +951,8 @@ fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<K
         ..authz::Config::default()
     };
     let server = world.sim.env_for("as2", |env| AuthorizationServer::new(config, env))?;
-    let keys = KeySet::from_jwks(&server.jwks())?;
+    let keys = server.jwks();
     world.sim.add_service(AS2, server);
-    let mut b = mcp_server::Config::new(OTHER_MCP, AS2);
-    b.defects = defects.clone();
-    world.sim.add_service("https://other.example", McpServer::new(b)?);
     Ok(keys)
 }
 
