@@ -20,9 +20,19 @@ fn bounded_exploration_of_the_correct_roles_finds_nothing() {
     assert!(report.violations.is_empty(), "{}", report.text());
     assert_eq!(report.cases, 500);
     let exercised: BTreeSet<&str> = report.invariants_exercised.iter().map(String::as_str).collect();
-    for id in
-        ["INV-TOOL", "INV-CODE", "INV-FAMILY", "INV-SEND", "INV-URL", "INV-SESSION", "INV-REVOKE", "INV-LIVE"]
-    {
+    for id in [
+        "INV-TOOL",
+        "INV-CODE",
+        "INV-FAMILY",
+        "INV-SEND",
+        "INV-URL",
+        "INV-SESSION",
+        "INV-REVOKE",
+        "INV-REGISTER",
+        "INV-ASMETA",
+        "INV-REDIRECT",
+        "INV-LIVE",
+    ] {
         assert!(exercised.contains(id), "{id} was never exercised: {exercised:?}");
     }
 }
@@ -42,13 +52,17 @@ const DEFECTS: &[(Defect, &str)] = &[
     (Defect::TokenRequestScopeWidening, "INV-SCOPE"),
     (Defect::RefreshScopeWidening, "INV-SCOPE"),
     (Defect::ClientTokenToAnyServer, "INV-SEND"),
+    (Defect::RegistrationScopeUnchecked, "INV-REGISTER"),
+    (Defect::LooseRedirectMatch, "INV-REDIRECT"),
+    (Defect::ClientNoPkceCheck, "INV-ASMETA"),
+    (Defect::ClientNoIssuerCheck, "INV-ASMETA"),
 ];
 
 #[test]
 fn each_safety_defect_is_found_and_shrunk_to_at_most_12_actions() {
     for &(defect, invariant) in DEFECTS {
         let mut explorer = Explorer::new(settings(&[defect]));
-        let report = explore(&mut explorer, Some(300), |r| r.violations.is_empty(), |_| {}).unwrap();
+        let report = explore(&mut explorer, Some(400), |r| r.violations.is_empty(), |_| {}).unwrap();
         let Some(found) = report.violations.first() else {
             panic!("{defect}: nothing found in {} cases", report.cases);
         };
@@ -196,4 +210,76 @@ fn each_drawn_server_has_its_own_tool_table() {
     )
     .unwrap();
     assert_eq!(legacy.servers(), [(Server::A, ToolTable::Default), (Server::B, ToolTable::Default)]);
+}
+
+/// Runs `actions` with one honest client and one attacker with every capability.
+fn attacked(actions: Vec<mcp_authz_scenarios::explore::model::Action>, defects: &[&str]) -> Option<String> {
+    use mcp_authz_scenarios::explore::model::{Capabilities, Topology};
+    let all = Capabilities { front_channel: true, resource: true, token_requests: true, own_client: true };
+    let case = Case {
+        seed: 5,
+        defects: defects.iter().map(|d| d.to_string()).collect(),
+        topology: Topology {
+            mcp_servers: vec![],
+            authorization_servers: 1,
+            honest_clients: 1,
+            confidential_clients: 0,
+            attackers: vec![all],
+        },
+        actions,
+        expect: None,
+    };
+    let outcome = case.run().unwrap();
+    outcome.violation.map(|v| format!("{} {}", v.invariant, v.detail))
+}
+
+#[test]
+fn hostile_registrations_are_refused_or_narrowed() {
+    use mcp_authz_scenarios::explore::model::{Action, HostileRegistration as H, Server, Tool};
+    for metadata in [H::ScopeBeyondPolicy, H::ChosenClientId, H::InsecureRedirect] {
+        let actions = vec![
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+            Action::RegisterHostile { attacker: 0, metadata },
+        ];
+        assert_eq!(attacked(actions, &[]), None, "{metadata:?}");
+    }
+    let found = attacked(
+        vec![Action::RegisterHostile { attacker: 0, metadata: H::ScopeBeyondPolicy }],
+        &["registration-scope-unchecked"],
+    );
+    assert!(
+        found.as_deref().is_some_and(|v| v.starts_with("INV-REGISTER") && v.contains("reports:read")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn hostile_authorization_server_metadata_is_not_used() {
+    use mcp_authz_scenarios::explore::model::{Action, HostileAsMetadata as M};
+    for (metadata, defect) in
+        [(M::NoS256, "client-no-pkce-check"), (M::OtherIssuer, "client-no-issuer-check")]
+    {
+        let actions = vec![Action::CallRogueAs { client: 0, metadata }];
+        assert_eq!(attacked(actions.clone(), &[]), None, "{metadata:?}");
+        let found = attacked(actions, &[defect]);
+        assert!(found.as_deref().is_some_and(|v| v.starts_with("INV-ASMETA")), "{defect}: {found:?}");
+    }
+}
+
+#[test]
+fn tampered_authorization_requests_get_no_usable_code() {
+    use mcp_authz_scenarios::explore::model::{Action, Server, TamperedParam as P, Tool};
+    for (param, defect, invariant) in [
+        (P::RedirectUri, "loose-redirect-match", "INV-REDIRECT"),
+        (P::Resource, "ignore-resource", "INV-SEND"),
+    ] {
+        let actions = vec![
+            Action::TamperAuthorization { attacker: 0, param },
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+        ];
+        assert_eq!(attacked(actions.clone(), &[]), None, "{param:?}");
+        let found = attacked(actions, &[defect]);
+        assert!(found.as_deref().is_some_and(|v| v.starts_with(invariant)), "{defect}: {found:?}");
+    }
 }

@@ -233,6 +233,49 @@ pub enum FaultProfile {
     Flaky,
 }
 
+/// What is hostile about the client metadata an attacker registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostileRegistration {
+    /// It asks for `reports:read`, beyond the registration policy (`mcp:*`).
+    ScopeBeyondPolicy,
+    /// It sends a `client_id` of its choosing: an honest client's.
+    ChosenClientId,
+    /// Its redirect URI is plain `http` on a host that is not loopback.
+    InsecureRedirect,
+}
+
+/// What is hostile about the metadata of the attacker's authorization server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostileAsMetadata {
+    /// No `code_challenge_methods_supported` (no PKCE S256).
+    NoS256,
+    /// Its `issuer` is the trusted AS, not the origin it is served from.
+    OtherIssuer,
+}
+
+impl HostileAsMetadata {
+    /// The origin of the attacker's MCP server and authorization server serving this
+    /// metadata.
+    pub fn origin(self) -> &'static str {
+        match self {
+            HostileAsMetadata::NoS256 => "https://rogue-pkce.example",
+            HostileAsMetadata::OtherIssuer => "https://rogue-issuer.example",
+        }
+    }
+}
+
+/// A parameter of an honest authorization request an attacker rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TamperedParam {
+    /// `resource` becomes MCP server B.
+    Resource,
+    /// `redirect_uri` gets an extra path segment (`…/callback/evil`).
+    RedirectUri,
+}
+
 /// One step of a case.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Action {
@@ -345,6 +388,31 @@ pub enum Action {
         /// Which tool.
         tool: Tool,
     },
+    /// The attacker registers a client (RFC 7591) with hostile metadata; the AS must
+    /// refuse or narrow it.
+    RegisterHostile {
+        /// Which attacker (it needs its own client).
+        attacker: u8,
+        /// What is hostile about it.
+        metadata: HostileRegistration,
+    },
+    /// An honest client calls `echo` at an attacker's MCP server, whose protected
+    /// resource metadata names the attacker's authorization server, which serves hostile
+    /// metadata; the client must not register, authorize or redeem there.
+    CallRogueAs {
+        /// Which honest client.
+        client: u8,
+        /// What is hostile about the metadata.
+        metadata: HostileAsMetadata,
+    },
+    /// The attacker rewrites a parameter of the next honest authorization request on the
+    /// front channel.
+    TamperAuthorization {
+        /// Which attacker (it needs the front channel).
+        attacker: u8,
+        /// Which parameter.
+        param: TamperedParam,
+    },
 }
 
 impl fmt::Display for Action {
@@ -386,6 +454,18 @@ impl fmt::Display for Action {
             }
             Action::HijackSession { attacker, loot, tool } => {
                 write!(f, "attacker{attacker} calls {} in stolen session #{loot}", tool.name())
+            }
+            Action::RegisterHostile { attacker, metadata } => {
+                write!(f, "attacker{attacker} registers a client with hostile metadata ({metadata:?})")
+            }
+            Action::CallRogueAs { client, metadata } => {
+                write!(
+                    f,
+                    "honest{client} calls echo at a server whose AS serves hostile metadata ({metadata:?})"
+                )
+            }
+            Action::TamperAuthorization { attacker, param } => {
+                write!(f, "attacker{attacker} rewrites {param:?} of the next authorization request")
             }
         }
     }
@@ -445,7 +525,16 @@ pub fn action() -> impl Strategy<Value = Action> {
         2 => (small.clone(), small.clone(), server(), tool())
             .prop_map(|(attacker, loot, server, tool)| Action::ReplayToken { attacker, loot, server, tool }),
         1 => (small.clone(), server(), tool()).prop_map(|(attacker, server, tool)| Action::OwnFlow { attacker, server, tool }),
-        1 => (small.clone(), small, tool()).prop_map(|(attacker, loot, tool)| Action::HijackSession { attacker, loot, tool }),
+        1 => (small.clone(), small.clone(), tool()).prop_map(|(attacker, loot, tool)| Action::HijackSession { attacker, loot, tool }),
+        1 => (small.clone(), prop_oneof![
+            Just(HostileRegistration::ScopeBeyondPolicy),
+            Just(HostileRegistration::ChosenClientId),
+            Just(HostileRegistration::InsecureRedirect),
+        ]).prop_map(|(attacker, metadata)| Action::RegisterHostile { attacker, metadata }),
+        1 => (small.clone(), prop_oneof![Just(HostileAsMetadata::NoS256), Just(HostileAsMetadata::OtherIssuer)])
+            .prop_map(|(client, metadata)| Action::CallRogueAs { client, metadata }),
+        1 => (small, prop_oneof![Just(TamperedParam::Resource), Just(TamperedParam::RedirectUri)])
+            .prop_map(|(attacker, param)| Action::TamperAuthorization { attacker, param }),
     ]
 }
 
