@@ -59,6 +59,15 @@ pub enum ToolTable {
 }
 
 impl ToolTable {
+    /// The table's name, as in case files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ToolTable::Default => "default",
+            ToolTable::EchoNeedsWrite => "echo-needs-write",
+            ToolTable::AdminOnly => "admin-only",
+        }
+    }
+
     /// The tools offered, each with the scope a call needs (`fetch_report` runs only at
     /// server A, which has the downstream API).
     pub fn tools(self) -> Vec<(Tool, &'static str)> {
@@ -193,14 +202,7 @@ impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} AS, MCP servers", self.authorization_servers)?;
         for (server, table) in self.servers() {
-            write!(
-                f,
-                " {server:?} [{}]",
-                serde_json::to_value(table)
-                    .ok()
-                    .and_then(|v| v.as_str().map(String::from))
-                    .unwrap_or_default()
-            )?;
+            write!(f, " {server:?} [{}]", table.name())?;
         }
         write!(
             f,

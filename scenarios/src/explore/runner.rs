@@ -876,8 +876,8 @@ impl Runner {
         let target = location.split('?').next().unwrap_or_default();
         let client_id = query_param(&o.request.uri().to_string(), "client_id").unwrap_or_default();
         let registered = self.truth.redirects.get(&client_id);
-        let known = std::iter::once(REDIRECT).chain(registered.into_iter().flatten().map(String::as_str));
-        let matches = known.clone().any(|r| redirect_uri_matches(r, target));
+        let mut known = std::iter::once(REDIRECT).chain(registered.into_iter().flatten().map(String::as_str));
+        let matches = known.any(|r| redirect_uri_matches(r, target));
         (!matches).then(|| {
             Violation::new(
                 invariants::REDIRECT,
