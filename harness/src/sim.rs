@@ -9,7 +9,9 @@
 //! - **The trace** has one stable line per message; same seed and same scenario give a
 //!   byte-identical trace.
 //! - **Faults** (drop/timeout, 5xx, duplicate, delay, reorder) are drawn from the seed with the
-//!   probabilities in [`Faults`].
+//!   probabilities in [`Faults`]. A copy a `duplicate` or `reorder` makes is a delivery
+//!   of its own: the interceptor sees it on the sender's channel (as the sender sent it),
+//!   and the trace marks it `(duplicate)` or `(late copy, after …)`.
 //! - **The adversary** is an [`Interceptor`] that sees every message on the channels it
 //!   was granted and may drop, rewrite, replay or answer them itself.
 //! - **User agents** carry front-channel redirects: [`Sim::browse`] follows an
@@ -199,7 +201,8 @@ pub struct Sim {
     faults: Faults,
     interceptor: Option<(Vec<Channel>, Box<dyn Interceptor>)>,
     messages: u64,
-    late: Vec<(String, Request)>,
+    /// Copies held back by `reorder`, with the message they copy.
+    late: Vec<(Message, Request)>,
     granted: Option<Vec<Channel>>,
 }
 
@@ -358,6 +361,8 @@ impl Sim {
         self.now = self.now.plus(Duration::from_millis(latency));
         let mut line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
         let msg = Message { from: from.to_string(), to: to.clone(), channel, at: self.now };
+        // What the sender sent, for a copy a fault may make.
+        let sent = (self.faults != Faults::default()).then(|| clone_request(&req));
 
         if let Some((channels, icpt)) = &mut self.interceptor {
             if channels.contains(&channel) {
@@ -407,10 +412,15 @@ impl Sim {
                     self.now = self.now.plus(Duration::from_millis(extra));
                 }
                 "duplicate" => {
-                    let copy = clone_request(&req);
-                    let _ = self.deliver(&to, copy);
+                    if let Some(copy) = sent {
+                        self.deliver_copy(&msg, copy, "(duplicate)");
+                    }
                 }
-                "reorder" => self.late.push((to.clone(), clone_request(&req))),
+                "reorder" => {
+                    if let Some(copy) = sent {
+                        self.late.push((msg.clone(), copy));
+                    }
+                }
                 _ => {}
             }
         }
@@ -443,18 +453,44 @@ impl Sim {
     /// Delivers the requests a `reorder` fault held back, after the message `after`.
     fn deliver_late(&mut self, after: &str) {
         let held: Vec<_> = self.late.drain(..).collect();
-        for (to, req) in held {
-            let line = format!("{} {}", req.method(), path_and_query(&req));
-            let status = match self.deliver(&to, req) {
-                Ok(r) => r.status().as_u16().to_string(),
-                Err(e) => format!("error: {}", e.reason),
-            };
-            let _ = writeln!(
-                self.trace,
-                "{:>8} (late copy, after `{after}`) -> {to} {line} <- {status}",
-                self.stamp()
-            );
+        for (msg, req) in held {
+            self.deliver_copy(&msg, req, &format!("(late copy, after `{after}`)"));
         }
+    }
+
+    /// Delivers `req`, a copy of the message `original` made by a fault, through the
+    /// interceptor like any delivery, and traces it marked with `mark`. Its answer goes
+    /// to no one.
+    fn deliver_copy(&mut self, original: &Message, mut req: Request, mark: &str) {
+        let msg = Message { at: self.now, ..original.clone() };
+        let mut to = msg.to.clone();
+        let mut line = format!("{mark} {} -> {to} {} {}", msg.from, req.method(), path_and_query(&req));
+        let watched = self.interceptor.as_ref().is_some_and(|(channels, _)| channels.contains(&msg.channel));
+        if let Some((_, icpt)) = self.interceptor.as_mut().filter(|_| watched) {
+            match icpt.on_request(&msg, &mut req) {
+                Verdict::Pass => to = origin_of(req.uri()).unwrap_or(to),
+                Verdict::Drop => {
+                    let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
+                    return;
+                }
+                Verdict::Respond(r) => {
+                    let status = r.status().as_u16();
+                    let _ = writeln!(self.trace, "{:>8} {line} <- {status} (adversary)", self.stamp());
+                    return;
+                }
+            }
+            line = format!("{mark} {} -> {to} {} {}", msg.from, req.method(), path_and_query(&req));
+        }
+        let delivered = watched.then(|| clone_request(&req));
+        let mut result = self.deliver(&to, req);
+        if let (Ok(resp), Some((_, icpt)), Some(rq)) = (&mut result, &mut self.interceptor, &delivered) {
+            icpt.on_response(&msg, rq, resp);
+        }
+        let status = match &result {
+            Ok(r) => format!("{}{}", r.status().as_u16(), error_code(r)),
+            Err(e) => format!("error: {}", e.reason),
+        };
+        let _ = writeln!(self.trace, "{:>8} {line} <- {status}", self.stamp());
     }
 
     fn draw_fault(&mut self) -> Option<&'static str> {
@@ -677,6 +713,40 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Counts the requests and responses it sees.
+    struct Watcher {
+        requests: Rc<Cell<u32>>,
+        responses: Rc<Cell<u32>>,
+    }
+
+    impl Interceptor for Watcher {
+        fn on_request(&mut self, _msg: &Message, _req: &mut Request) -> Verdict {
+            self.requests.set(self.requests.get() + 1);
+            Verdict::Pass
+        }
+        fn on_response(&mut self, _msg: &Message, _req: &Request, _resp: &mut Response) {
+            self.responses.set(self.responses.get() + 1);
+        }
+    }
+
+    #[test]
+    fn the_interceptor_sees_the_copies_faults_make() {
+        let mut sim = Sim::new(1);
+        let hits = counting(&mut sim, "https://a.example");
+        let (requests, responses) = (Rc::new(Cell::new(0)), Rc::new(Cell::new(0)));
+        let watcher = Watcher { requests: Rc::clone(&requests), responses: Rc::clone(&responses) };
+        sim.set_interceptor(vec![Channel::Resource], Box::new(watcher));
+        sim.set_faults(Faults { duplicate: 1.0, ..Faults::default() });
+        sim.get("c", "https://a.example/twice").unwrap();
+        assert_eq!((hits.get(), requests.get(), responses.get()), (2, 2, 2));
+        assert!(sim.trace().contains("(duplicate) c -> https://a.example GET /twice <- 200"));
+        sim.set_faults(Faults { reorder: 1.0, ..Faults::default() });
+        sim.get("c", "https://a.example/late").unwrap();
+        assert_eq!((hits.get(), requests.get(), responses.get()), (4, 4, 4));
+        assert!(sim.trace().contains(") c -> https://a.example GET /late <- 200"));
+        assert!(sim.trace().contains("(late copy, after `c -> https://a.example GET /late`)"));
     }
 
     #[test]

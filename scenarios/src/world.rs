@@ -64,6 +64,12 @@ pub struct World {
 impl World {
     /// The standard topology, with `defects` injected into the roles they belong to.
     pub fn new(seed: u64, defects: &Defects) -> Result<World, Error> {
+        World::with_resources(seed, defects, &[])
+    }
+
+    /// The standard topology, whose authorization server also knows the resources
+    /// `extra` (scopes `mcp:read mcp:write mcp:admin`); the caller adds their servers.
+    pub fn with_resources(seed: u64, defects: &Defects, extra: &[&str]) -> Result<World, Error> {
         let mut sim = Sim::new(seed);
         let mut as_config = authz::Config {
             issuer: AS.into(),
@@ -85,6 +91,10 @@ impl World {
             },
             authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
         ];
+        as_config.resources.extend(extra.iter().map(|uri| authz::ResourceConfig {
+            uri: uri.to_string(),
+            scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+        }));
         as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
         as_config.clients.push(RegisteredClient {
             client_id: RS_CLIENT_ID.into(),
@@ -105,21 +115,18 @@ impl World {
         // audience, and tolerates any time skew.
         validator.leeway_secs = 10 * 365 * 86_400;
         sim.add_fn(DOWNSTREAM_ORIGIN, downstream_api(validator, Rc::clone(&downstream_seen)));
-        for (url, downstream) in [(MCP, true), (OTHER_MCP, false)] {
-            let mut config = mcp_server::Config::new(url.to_string(), AS.to_string());
-            config.defects = defects.clone();
-            if downstream {
-                config.downstream = Some(mcp_server::Downstream {
-                    token_endpoint: format!("{AS}/token"),
-                    client_id: RS_CLIENT_ID.into(),
-                    client_secret: RS_SECRET.into(),
-                    resource: DOWNSTREAM.into(),
-                });
-            }
+        for url in [MCP, OTHER_MCP] {
+            let config = mcp_config(url, AS, defects);
             let origin = url.trim_end_matches("/mcp");
             sim.add_service(origin, McpServer::new(config)?);
         }
         Ok(World { sim, defects: defects.clone(), downstream_seen })
+    }
+
+    /// The configuration of an MCP server at `url` (ending in `/mcp`) trusting `issuer`,
+    /// with the defects of this run; MCP server A's calls the downstream API.
+    pub fn mcp_config(&self, url: &str, issuer: &str) -> mcp_server::Config {
+        mcp_config(url, issuer, &self.defects)
     }
 
     /// The `Authorization` header values the downstream API has received.
@@ -331,6 +338,21 @@ impl World {
     pub fn note(&mut self, s: &str) {
         self.sim.note(s);
     }
+}
+
+/// See [`World::mcp_config`].
+fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_server::Config {
+    let mut config = mcp_server::Config::new(url.to_string(), issuer.to_string());
+    config.defects = defects.clone();
+    if url == MCP {
+        config.downstream = Some(mcp_server::Downstream {
+            token_endpoint: format!("{AS}/token"),
+            client_id: RS_CLIENT_ID.into(),
+            client_secret: RS_SECRET.into(),
+            resource: DOWNSTREAM.into(),
+        });
+    }
+    config
 }
 
 /// The downstream API: records every `Authorization` header, answers 200 to a token

@@ -20,9 +20,19 @@ fn bounded_exploration_of_the_correct_roles_finds_nothing() {
     assert!(report.violations.is_empty(), "{}", report.text());
     assert_eq!(report.cases, 500);
     let exercised: BTreeSet<&str> = report.invariants_exercised.iter().map(String::as_str).collect();
-    for id in
-        ["INV-TOOL", "INV-CODE", "INV-FAMILY", "INV-SEND", "INV-URL", "INV-SESSION", "INV-REVOKE", "INV-LIVE"]
-    {
+    for id in [
+        "INV-TOOL",
+        "INV-CODE",
+        "INV-FAMILY",
+        "INV-SEND",
+        "INV-URL",
+        "INV-SESSION",
+        "INV-REVOKE",
+        "INV-REGISTER",
+        "INV-ASMETA",
+        "INV-REDIRECT",
+        "INV-LIVE",
+    ] {
         assert!(exercised.contains(id), "{id} was never exercised: {exercised:?}");
     }
 }
@@ -42,13 +52,17 @@ const DEFECTS: &[(Defect, &str)] = &[
     (Defect::TokenRequestScopeWidening, "INV-SCOPE"),
     (Defect::RefreshScopeWidening, "INV-SCOPE"),
     (Defect::ClientTokenToAnyServer, "INV-SEND"),
+    (Defect::RegistrationScopeUnchecked, "INV-REGISTER"),
+    (Defect::LooseRedirectMatch, "INV-REDIRECT"),
+    (Defect::ClientNoPkceCheck, "INV-ASMETA"),
+    (Defect::ClientNoIssuerCheck, "INV-ASMETA"),
 ];
 
 #[test]
 fn each_safety_defect_is_found_and_shrunk_to_at_most_12_actions() {
     for &(defect, invariant) in DEFECTS {
         let mut explorer = Explorer::new(settings(&[defect]));
-        let report = explore(&mut explorer, Some(300), |r| r.violations.is_empty(), |_| {}).unwrap();
+        let report = explore(&mut explorer, Some(400), |r| r.violations.is_empty(), |_| {}).unwrap();
         let Some(found) = report.violations.first() else {
             panic!("{defect}: nothing found in {} cases", report.cases);
         };
@@ -115,5 +129,157 @@ fn committed_regression_cases_replay_as_recorded() {
         let repaired = Case { defects: vec![], expect: None, ..case };
         let (outcome, as_recorded) = repaired.replay().unwrap();
         assert!(as_recorded, "{}: without its defects: {:?}", path.display(), outcome.violation);
+    }
+}
+
+#[test]
+fn a_code_reuse_made_by_a_duplicate_delivery_is_seen() {
+    use mcp_authz_scenarios::explore::model::{Action, FaultProfile, Server, Tool, Topology};
+    let topology = Topology {
+        mcp_servers: vec![],
+        authorization_servers: 1,
+        honest_clients: 3,
+        confidential_clients: 0,
+        attackers: vec![],
+    };
+    let mut actions = vec![Action::Network { faults: FaultProfile::Flaky }];
+    for client in 0..3 {
+        for server in [Server::A, Server::B] {
+            actions.push(Action::Call { client, server, tool: Tool::Echo });
+        }
+    }
+    let case = |seed, defects: &[&str]| Case {
+        seed,
+        defects: defects.iter().map(|d| d.to_string()).collect(),
+        topology: topology.clone(),
+        actions: actions.clone(),
+        expect: None,
+    };
+    let seed = (0..100)
+        .find(|&seed| {
+            let trace = case(seed, &[]).run().unwrap().trace;
+            trace.lines().any(|l| l.contains("(duplicate) honest") && l.contains("POST /token"))
+        })
+        .expect("a token request is duplicated within 100 seeds");
+    let (correct, as_recorded) = case(seed, &[]).replay().unwrap();
+    assert!(as_recorded, "the correct roles: {:?}", correct.violation);
+    let found = case(seed, &["code-reusable"]).run().unwrap().violation;
+    assert_eq!(found.map(|v| v.invariant), Some("INV-CODE".to_string()), "seed {seed}");
+}
+
+#[test]
+fn each_drawn_server_has_its_own_tool_table() {
+    use mcp_authz_scenarios::explore::model::{Action, Server, Tool, ToolTable, Topology};
+    let topology = |mcp_servers: Vec<ToolTable>| Topology {
+        mcp_servers,
+        authorization_servers: 1,
+        honest_clients: 1,
+        confidential_clients: 0,
+        attackers: vec![],
+    };
+    let case = |tables: Vec<ToolTable>, server, tool, defects: &[&str]| Case {
+        seed: 3,
+        defects: defects.iter().map(|d| d.to_string()).collect(),
+        topology: topology(tables),
+        actions: vec![Action::Call { client: 0, server, tool }],
+        expect: None,
+    };
+    // Server B asks `mcp:write` for echo: a server that checks scopes only at connect
+    // lets a `mcp:read` token run it, and INV-TOOL knows B's table.
+    let tables = vec![ToolTable::Default, ToolTable::EchoNeedsWrite];
+    let found = case(tables.clone(), Server::B, Tool::Echo, &["scope-check-at-connect-only"]).run().unwrap();
+    let v = found.violation.expect("echo ran at B with mcp:read");
+    assert_eq!(v.invariant, "INV-TOOL");
+    assert!(v.detail.contains("lacks `mcp:write`"), "{}", v.detail);
+    let at_a = case(tables.clone(), Server::A, Tool::Echo, &["scope-check-at-connect-only"]).run().unwrap();
+    assert_eq!(at_a.violation, None, "echo needs only mcp:read at A");
+    let correct = case(tables, Server::B, Tool::Echo, &[]).run().unwrap();
+    assert_eq!(correct.violation, None);
+    assert!(correct.flows >= 2, "the call and the liveness call complete");
+    // Three servers: C exists and serves; one server: every action goes to A.
+    let three = vec![ToolTable::Default, ToolTable::Default, ToolTable::AdminOnly];
+    let at_c = case(three, Server::C, Tool::AdminReset, &[]).run().unwrap();
+    assert_eq!(at_c.violation, None);
+    assert!(at_c.trace.contains("honest0 -> https://third.example POST /mcp <- 200"), "{}", at_c.trace);
+    let one = case(vec![ToolTable::AdminOnly], Server::C, Tool::AdminReset, &[]).run().unwrap();
+    assert_eq!(one.violation, None);
+    assert!(!one.trace.contains("third.example") && !one.trace.contains("other.example"), "{}", one.trace);
+    // Case files written before servers were drawn have A and B with the default table.
+    let legacy: Topology = serde_json::from_str(
+        r#"{"authorization_servers":1,"honest_clients":1,"confidential_clients":0,"attackers":[]}"#,
+    )
+    .unwrap();
+    assert_eq!(legacy.servers(), [(Server::A, ToolTable::Default), (Server::B, ToolTable::Default)]);
+}
+
+/// Runs `actions` with one honest client and one attacker with every capability.
+fn attacked(actions: Vec<mcp_authz_scenarios::explore::model::Action>, defects: &[&str]) -> Option<String> {
+    use mcp_authz_scenarios::explore::model::{Capabilities, Topology};
+    let all = Capabilities { front_channel: true, resource: true, token_requests: true, own_client: true };
+    let case = Case {
+        seed: 5,
+        defects: defects.iter().map(|d| d.to_string()).collect(),
+        topology: Topology {
+            mcp_servers: vec![],
+            authorization_servers: 1,
+            honest_clients: 1,
+            confidential_clients: 0,
+            attackers: vec![all],
+        },
+        actions,
+        expect: None,
+    };
+    let outcome = case.run().unwrap();
+    outcome.violation.map(|v| format!("{} {}", v.invariant, v.detail))
+}
+
+#[test]
+fn hostile_registrations_are_refused_or_narrowed() {
+    use mcp_authz_scenarios::explore::model::{Action, HostileRegistration as H, Server, Tool};
+    for metadata in [H::ScopeBeyondPolicy, H::ChosenClientId, H::InsecureRedirect] {
+        let actions = vec![
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+            Action::RegisterHostile { attacker: 0, metadata },
+        ];
+        assert_eq!(attacked(actions, &[]), None, "{metadata:?}");
+    }
+    let found = attacked(
+        vec![Action::RegisterHostile { attacker: 0, metadata: H::ScopeBeyondPolicy }],
+        &["registration-scope-unchecked"],
+    );
+    assert!(
+        found.as_deref().is_some_and(|v| v.starts_with("INV-REGISTER") && v.contains("reports:read")),
+        "{found:?}"
+    );
+}
+
+#[test]
+fn hostile_authorization_server_metadata_is_not_used() {
+    use mcp_authz_scenarios::explore::model::{Action, HostileAsMetadata as M};
+    for (metadata, defect) in
+        [(M::NoS256, "client-no-pkce-check"), (M::OtherIssuer, "client-no-issuer-check")]
+    {
+        let actions = vec![Action::CallRogueAs { client: 0, metadata }];
+        assert_eq!(attacked(actions.clone(), &[]), None, "{metadata:?}");
+        let found = attacked(actions, &[defect]);
+        assert!(found.as_deref().is_some_and(|v| v.starts_with("INV-ASMETA")), "{defect}: {found:?}");
+    }
+}
+
+#[test]
+fn tampered_authorization_requests_get_no_usable_code() {
+    use mcp_authz_scenarios::explore::model::{Action, Server, TamperedParam as P, Tool};
+    for (param, defect, invariant) in [
+        (P::RedirectUri, "loose-redirect-match", "INV-REDIRECT"),
+        (P::Resource, "ignore-resource", "INV-SEND"),
+    ] {
+        let actions = vec![
+            Action::TamperAuthorization { attacker: 0, param },
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+        ];
+        assert_eq!(attacked(actions.clone(), &[]), None, "{param:?}");
+        let found = attacked(actions, &[defect]);
+        assert!(found.as_deref().is_some_and(|v| v.starts_with(invariant)), "{defect}: {found:?}");
     }
 }

@@ -80,6 +80,27 @@ pub const REVOKE: Invariant = Invariant {
     requirements: &["AS-01"],
 };
 
+/// The AS refuses or narrows hostile client metadata at registration.
+pub const REGISTER: Invariant = Invariant {
+    id: "INV-REGISTER",
+    statement: "a dynamically registered client gets no scope beyond the registration policy, never a client_id it chose, and only https or loopback redirect URIs",
+    requirements: &["AS-04", "AS-01", "CL-33"],
+};
+
+/// Honest clients use no authorization server whose metadata is hostile.
+pub const AS_METADATA: Invariant = Invariant {
+    id: "INV-ASMETA",
+    statement: "no honest client registers, authorizes or redeems at an authorization server whose metadata names another issuer or lacks PKCE S256",
+    requirements: &["CL-09", "CL-29"],
+};
+
+/// Codes go only to registered redirect URIs.
+pub const REDIRECT: Invariant = Invariant {
+    id: "INV-REDIRECT",
+    statement: "the AS sends an authorization code only to a redirect URI registered for the client, compared exactly",
+    requirements: &["AS-20", "AS-09"],
+};
+
 /// Liveness: with no attacker, once faults stop every honest client completes a call.
 pub const LIVE: Invariant = Invariant {
     id: "INV-LIVE",
@@ -88,7 +109,8 @@ pub const LIVE: Invariant = Invariant {
 };
 
 /// Every invariant, in ID order of checking.
-pub const ALL: &[Invariant] = &[TOOL, CODE, FAMILY, LOOT, AUDIENCE, URL, SESSION, SCOPE, REVOKE, LIVE];
+pub const ALL: &[Invariant] =
+    &[TOOL, CODE, FAMILY, LOOT, AUDIENCE, URL, SESSION, SCOPE, REVOKE, REGISTER, AS_METADATA, REDIRECT, LIVE];
 
 /// A broken invariant: which, where in the case, and the evidence.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

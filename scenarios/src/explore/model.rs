@@ -11,31 +11,97 @@ use proptest::prelude::*;
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
-/// One of the two MCP servers of the world.
+/// MCP server C, which exists only in cases that draw three MCP servers.
+pub const THIRD_MCP: &str = "https://third.example/mcp";
+
+/// One of the MCP servers of a case. An action naming a server the case did not draw
+/// means the drawn server of that number modulo their count.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Server {
     /// MCP server A (`https://mcp.example/mcp`), with the downstream `fetch_report` tool.
     A,
     /// MCP server B (`https://other.example/mcp`).
     B,
+    /// MCP server C (`https://third.example/mcp`).
+    C,
 }
 
 impl Server {
+    /// Every server, in order.
+    pub const ALL: [Server; 3] = [Server::A, Server::B, Server::C];
+
     /// The server's canonical URI.
     pub fn url(self) -> &'static str {
         match self {
             Server::A => MCP,
             Server::B => OTHER_MCP,
+            Server::C => THIRD_MCP,
         }
     }
 
     /// The server whose canonical URI is `url`.
     pub fn of_url(url: &str) -> Option<Server> {
-        [Server::A, Server::B].into_iter().find(|s| s.url() == url)
+        Server::ALL.into_iter().find(|s| s.url() == url)
     }
 }
 
-/// A tool of the MCP servers, with the scope a call needs.
+/// The tools an MCP server offers and the scope each needs: one of a small pool.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ToolTable {
+    /// `echo` (mcp:read), `write_note` (mcp:write), `admin_reset` (mcp:admin),
+    /// `fetch_report` (mcp:read, server A only).
+    Default,
+    /// As [`ToolTable::Default`], but `echo` needs `mcp:write`.
+    EchoNeedsWrite,
+    /// Only `admin_reset` (mcp:admin).
+    AdminOnly,
+}
+
+impl ToolTable {
+    /// The table's name, as in case files.
+    pub fn name(self) -> &'static str {
+        match self {
+            ToolTable::Default => "default",
+            ToolTable::EchoNeedsWrite => "echo-needs-write",
+            ToolTable::AdminOnly => "admin-only",
+        }
+    }
+
+    /// The tools offered, each with the scope a call needs (`fetch_report` runs only at
+    /// server A, which has the downstream API).
+    pub fn tools(self) -> Vec<(Tool, &'static str)> {
+        let default = [
+            (Tool::Echo, "mcp:read"),
+            (Tool::WriteNote, "mcp:write"),
+            (Tool::AdminReset, "mcp:admin"),
+            (Tool::FetchReport, "mcp:read"),
+        ];
+        match self {
+            ToolTable::Default => default.to_vec(),
+            ToolTable::EchoNeedsWrite => {
+                default.map(|(t, s)| (t, if t == Tool::Echo { "mcp:write" } else { s })).to_vec()
+            }
+            ToolTable::AdminOnly => vec![(Tool::AdminReset, "mcp:admin")],
+        }
+    }
+
+    /// The scope a call of `tool` needs, or `None` when the table does not offer it.
+    pub fn required_scope(self, tool: Tool) -> Option<&'static str> {
+        self.tools().into_iter().find(|(t, _)| *t == tool).map(|(_, s)| s)
+    }
+
+    /// The scopes the server publishes, in order (the first is challenged for at
+    /// `initialize`).
+    pub fn scopes_supported(self) -> Vec<&'static str> {
+        match self {
+            ToolTable::AdminOnly => vec!["mcp:admin"],
+            ToolTable::Default | ToolTable::EchoNeedsWrite => vec!["mcp:read", "mcp:write", "mcp:admin"],
+        }
+    }
+}
+
+/// A tool of the MCP servers (the scope a call needs is in the server's [`ToolTable`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Tool {
     /// `echo` (mcp:read).
@@ -66,15 +132,6 @@ impl Tool {
             .find(|t| t.name() == name)
     }
 
-    /// The scope a `tools/call` of it needs.
-    pub fn required_scope(self) -> &'static str {
-        match self {
-            Tool::Echo | Tool::FetchReport => "mcp:read",
-            Tool::WriteNote => "mcp:write",
-            Tool::AdminReset => "mcp:admin",
-        }
-    }
-
     /// Arguments that fit the tool's input schema.
     pub fn arguments(self) -> serde_json::Value {
         match self {
@@ -103,10 +160,14 @@ fn one() -> u8 {
 }
 
 /// The parties of a case. The servers are those of [`crate::World`] (an authorization
-/// server, MCP servers A and B, the downstream API), with a second authorization server
-/// for B when drawn.
+/// server, the downstream API) with the MCP servers drawn (A, B, C in order), and a
+/// second authorization server for B when drawn.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Topology {
+    /// The tool tables of MCP servers A, B, C (1–3 of them). Empty in case files written
+    /// before servers were drawn: A and B, both with the default table.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub mcp_servers: Vec<ToolTable>,
     /// Number of authorization servers (1–2). With 2, MCP server B trusts its own
     /// authorization server `https://as2.example` instead of `https://as.example`.
     #[serde(default = "one")]
@@ -121,12 +182,32 @@ pub struct Topology {
     pub attackers: Vec<Capabilities>,
 }
 
+impl Topology {
+    /// The MCP servers of the case with their tool tables, in order.
+    pub fn servers(&self) -> Vec<(Server, ToolTable)> {
+        let tables: &[ToolTable] =
+            if self.mcp_servers.is_empty() { &[ToolTable::Default; 2] } else { &self.mcp_servers };
+        Server::ALL.into_iter().zip(tables.iter().copied()).collect()
+    }
+
+    /// The drawn server an action's `server` means: the one of its number modulo the
+    /// number of servers.
+    pub fn server(&self, server: Server) -> Server {
+        let n = self.servers().len().max(1);
+        Server::ALL[(server as usize) % n]
+    }
+}
+
 impl fmt::Display for Topology {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} AS, MCP servers", self.authorization_servers)?;
+        for (server, table) in self.servers() {
+            write!(f, " {server:?} [{}]", table.name())?;
+        }
         write!(
             f,
-            "{} AS, {} honest client(s), {} confidential client(s)",
-            self.authorization_servers, self.honest_clients, self.confidential_clients
+            ", {} honest client(s), {} confidential client(s)",
+            self.honest_clients, self.confidential_clients
         )?;
         for (i, c) in self.attackers.iter().enumerate() {
             let can: Vec<&str> = [
@@ -152,6 +233,49 @@ pub enum FaultProfile {
     Calm,
     /// Each message: 4 % drop, 4 % 503, 4 % duplicate, 4 % delay, 4 % reorder.
     Flaky,
+}
+
+/// What is hostile about the client metadata an attacker registers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostileRegistration {
+    /// It asks for `reports:read`, beyond the registration policy (`mcp:*`).
+    ScopeBeyondPolicy,
+    /// It sends a `client_id` of its choosing: an honest client's.
+    ChosenClientId,
+    /// Its redirect URI is plain `http` on a host that is not loopback.
+    InsecureRedirect,
+}
+
+/// What is hostile about the metadata of the attacker's authorization server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HostileAsMetadata {
+    /// No `code_challenge_methods_supported` (no PKCE S256).
+    NoS256,
+    /// Its `issuer` is the trusted AS, not the origin it is served from.
+    OtherIssuer,
+}
+
+impl HostileAsMetadata {
+    /// The origin of the attacker's MCP server and authorization server serving this
+    /// metadata.
+    pub fn origin(self) -> &'static str {
+        match self {
+            HostileAsMetadata::NoS256 => "https://rogue-pkce.example",
+            HostileAsMetadata::OtherIssuer => "https://rogue-issuer.example",
+        }
+    }
+}
+
+/// A parameter of an honest authorization request an attacker rewrites.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TamperedParam {
+    /// `resource` becomes MCP server B.
+    Resource,
+    /// `redirect_uri` gets an extra path segment (`…/callback/evil`).
+    RedirectUri,
 }
 
 /// One step of a case.
@@ -266,6 +390,31 @@ pub enum Action {
         /// Which tool.
         tool: Tool,
     },
+    /// The attacker registers a client (RFC 7591) with hostile metadata; the AS must
+    /// refuse or narrow it.
+    RegisterHostile {
+        /// Which attacker (it needs its own client).
+        attacker: u8,
+        /// What is hostile about it.
+        metadata: HostileRegistration,
+    },
+    /// An honest client calls `echo` at an attacker's MCP server, whose protected
+    /// resource metadata names the attacker's authorization server, which serves hostile
+    /// metadata; the client must not register, authorize or redeem there.
+    CallRogueAs {
+        /// Which honest client.
+        client: u8,
+        /// What is hostile about the metadata.
+        metadata: HostileAsMetadata,
+    },
+    /// The attacker rewrites a parameter of the next honest authorization request on the
+    /// front channel.
+    TamperAuthorization {
+        /// Which attacker (it needs the front channel).
+        attacker: u8,
+        /// Which parameter.
+        param: TamperedParam,
+    },
 }
 
 impl fmt::Display for Action {
@@ -308,20 +457,36 @@ impl fmt::Display for Action {
             Action::HijackSession { attacker, loot, tool } => {
                 write!(f, "attacker{attacker} calls {} in stolen session #{loot}", tool.name())
             }
+            Action::RegisterHostile { attacker, metadata } => {
+                write!(f, "attacker{attacker} registers a client with hostile metadata ({metadata:?})")
+            }
+            Action::CallRogueAs { client, metadata } => {
+                write!(
+                    f,
+                    "honest{client} calls echo at a server whose AS serves hostile metadata ({metadata:?})"
+                )
+            }
+            Action::TamperAuthorization { attacker, param } => {
+                write!(f, "attacker{attacker} rewrites {param:?} of the next authorization request")
+            }
         }
     }
 }
 
 fn server() -> impl Strategy<Value = Server> {
-    prop_oneof![Just(Server::A), Just(Server::B)]
+    prop_oneof![Just(Server::A), Just(Server::B), Just(Server::C)]
+}
+
+fn tool_table() -> impl Strategy<Value = ToolTable> {
+    prop_oneof![2 => Just(ToolTable::Default), 1 => Just(ToolTable::EchoNeedsWrite), 1 => Just(ToolTable::AdminOnly)]
 }
 
 fn tool() -> impl Strategy<Value = Tool> {
     prop_oneof![Just(Tool::Echo), Just(Tool::WriteNote), Just(Tool::AdminReset), Just(Tool::FetchReport)]
 }
 
-/// Topologies: 1–2 authorization servers, 1–3 honest public clients, 0–1 confidential
-/// client, 0–2 attackers with drawn capabilities.
+/// Topologies: 1–2 authorization servers, 1–3 MCP servers with drawn tool tables, 1–3
+/// honest public clients, 0–1 confidential client, 0–2 attackers with drawn capabilities.
 pub fn topology() -> impl Strategy<Value = Topology> {
     let capabilities = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
         |(front_channel, resource, token_requests, own_client)| Capabilities {
@@ -331,8 +496,10 @@ pub fn topology() -> impl Strategy<Value = Topology> {
             own_client,
         },
     );
-    (1u8..=2, 1u8..=3, 0u8..=1, proptest::collection::vec(capabilities, 0..=2)).prop_map(
-        |(authorization_servers, honest_clients, confidential_clients, attackers)| Topology {
+    let servers = proptest::collection::vec(tool_table(), 1..=3);
+    (servers, 1u8..=2, 1u8..=3, 0u8..=1, proptest::collection::vec(capabilities, 0..=2)).prop_map(
+        |(mcp_servers, authorization_servers, honest_clients, confidential_clients, attackers)| Topology {
+            mcp_servers,
             authorization_servers,
             honest_clients,
             confidential_clients,
@@ -360,7 +527,16 @@ pub fn action() -> impl Strategy<Value = Action> {
         2 => (small.clone(), small.clone(), server(), tool())
             .prop_map(|(attacker, loot, server, tool)| Action::ReplayToken { attacker, loot, server, tool }),
         1 => (small.clone(), server(), tool()).prop_map(|(attacker, server, tool)| Action::OwnFlow { attacker, server, tool }),
-        1 => (small.clone(), small, tool()).prop_map(|(attacker, loot, tool)| Action::HijackSession { attacker, loot, tool }),
+        1 => (small.clone(), small.clone(), tool()).prop_map(|(attacker, loot, tool)| Action::HijackSession { attacker, loot, tool }),
+        1 => (small.clone(), prop_oneof![
+            Just(HostileRegistration::ScopeBeyondPolicy),
+            Just(HostileRegistration::ChosenClientId),
+            Just(HostileRegistration::InsecureRedirect),
+        ]).prop_map(|(attacker, metadata)| Action::RegisterHostile { attacker, metadata }),
+        1 => (small.clone(), prop_oneof![Just(HostileAsMetadata::NoS256), Just(HostileAsMetadata::OtherIssuer)])
+            .prop_map(|(client, metadata)| Action::CallRogueAs { client, metadata }),
+        1 => (small, prop_oneof![Just(TamperedParam::Resource), Just(TamperedParam::RedirectUri)])
+            .prop_map(|(attacker, param)| Action::TamperAuthorization { attacker, param }),
     ]
 }
 

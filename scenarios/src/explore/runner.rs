@@ -4,21 +4,25 @@
 //!
 //! The runner taps the network (the `tap` module: an `Interceptor` on every channel that
 //! passes every message on unchanged, except the authorization responses an attacker
-//! intercepts and the token requests of a tampering attacker's own client) and reads what
-//! was sent and answered. From that it knows which tokens were issued to whom
+//! intercepts, the authorization requests it rewrites and the token requests of a
+//! tampering attacker's own client) and reads what was sent and answered. From that it knows which tokens were issued to whom
 //! and for what, which codes were redeemed how often, which refresh tokens were presented
 //! twice, which sessions belong to which principal, and what each attacker saw. The
 //! authorization server's own view of validity comes from its introspection, read
 //! directly (no message, nothing in the trace).
 
 use super::invariants::{self, Violation};
-use super::model::{Action, Capabilities, FaultProfile, Server, Tool, Topology};
+use super::model::{
+    Action, Capabilities, FaultProfile, HostileAsMetadata, HostileRegistration, Server, THIRD_MCP, Tool,
+    ToolTable, Topology,
+};
 use super::tap::{Observed, Tap, TapHandle, query_param};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
 use mcp_authz_harness::sim::{Channel, Faults, clone_request};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
 use mcp_authz_reference::authorization_server::RegisteredClient;
+use mcp_authz_reference::authorization_server::authorize::redirect_uri_matches;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
 use mcp_authz_reference::client::{
     ClientAuth, ClientStep, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient,
@@ -26,11 +30,11 @@ use mcp_authz_reference::client::{
 };
 use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
-use mcp_authz_reference::jwt::{self, KeySet};
+use mcp_authz_reference::jwt::{self, Jwks, KeySet};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
 use mcp_authz_reference::sans_io::{Request, Response};
-use mcp_authz_reference::{Error, wire};
+use mcp_authz_reference::{Error, metadata, wire};
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -101,27 +105,72 @@ pub fn run(seed: u64, defects: &Defects, topology: &Topology, actions: &[Action]
     })
 }
 
-/// A client and the server it is pointed at (`None`: the hostile one).
+/// A client and the URL of the MCP server it is pointed at.
 struct Party {
     client: PublicClient,
-    server: Option<Server>,
+    server: String,
 }
 
 impl Party {
     fn new(name: &str, defects: &Defects) -> Result<Party, Error> {
         let mut config = PublicClientConfig::new(Server::A.url(), REDIRECT, name);
         config.defects = defects.clone();
-        Ok(Party { client: PublicClient::new(config)?, server: Some(Server::A) })
+        Ok(Party { client: PublicClient::new(config)?, server: Server::A.url().into() })
     }
 
-    /// Points the client at `server`, or the hostile server for `None` (a new MCP
-    /// session; tokens are kept).
-    fn point_at(&mut self, server: Option<Server>) -> Result<(), Error> {
-        if self.server != server {
-            self.client.connect(server.map_or(HOSTILE_MCP, Server::url))?;
-            self.server = server;
+    /// Points the client at the MCP server `url` (a new MCP session; tokens are kept).
+    fn point_at(&mut self, url: &str) -> Result<(), Error> {
+        if self.server != url {
+            self.client.connect(url)?;
+            self.server = url.into();
         }
         Ok(())
+    }
+}
+
+/// The scopes a dynamically registered client may get at either AS.
+const REGISTRATION_POLICY: [&str; 3] = ["mcp:read", "mcp:write", "mcp:admin"];
+
+/// An attacker's MCP server and authorization server in one origin: its protected
+/// resource metadata names itself as AS, and its AS metadata is hostile as `kind` says.
+/// Everything else is refused: an honest client must not get that far.
+fn rogue_server(kind: HostileAsMetadata) -> impl FnMut(Request) -> Response {
+    let origin = kind.origin();
+    move |req| {
+        let path = req.uri().path();
+        let json = |v: Value| wire::json(http::StatusCode::OK, &v);
+        if path == "/.well-known/oauth-protected-resource/mcp" {
+            return json(
+                serde_json::json!({"resource": format!("{origin}/mcp"), "authorization_servers": [origin]}),
+            );
+        }
+        if path == "/.well-known/oauth-authorization-server" || path == "/.well-known/openid-configuration" {
+            let mut metadata = serde_json::json!({
+                "issuer": origin,
+                "authorization_endpoint": format!("{origin}/authorize"),
+                "token_endpoint": format!("{origin}/token"),
+                "registration_endpoint": format!("{origin}/register"),
+                "response_types_supported": ["code"],
+                "grant_types_supported": ["authorization_code", "refresh_token"],
+                "code_challenge_methods_supported": ["S256"],
+            });
+            match kind {
+                HostileAsMetadata::NoS256 => metadata["code_challenge_methods_supported"] = Value::Null,
+                HostileAsMetadata::OtherIssuer => metadata["issuer"] = Value::from(AS),
+            }
+            return json(metadata);
+        }
+        if path == "/mcp" {
+            let mut r = wire::json(http::StatusCode::UNAUTHORIZED, &serde_json::json!({}));
+            let challenge = format!(
+                "Bearer resource_metadata=\"{origin}/.well-known/oauth-protected-resource/mcp\", scope=\"mcp:read\""
+            );
+            if let Ok(v) = http::HeaderValue::from_str(&challenge) {
+                r.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+            }
+            return r;
+        }
+        wire::oauth_error(http::StatusCode::BAD_REQUEST, "invalid_request", "the attacker's server")
     }
 }
 
@@ -211,6 +260,8 @@ struct Truth {
     revoked: Vec<String>,
     /// Tokens known to be inactive for good (expired or revoked never comes back).
     dead: BTreeSet<String>,
+    /// Redirect URIs of dynamically registered clients, by client id.
+    redirects: BTreeMap<String, Vec<String>>,
 }
 
 /// Claims of a JWT, unverified (for attributing tokens, never for trusting them).
@@ -268,11 +319,12 @@ struct Runner {
     attackers: Vec<Attacker>,
     tap: Rc<RefCell<Tap>>,
     validators: BTreeMap<Server, Validator>,
+    /// The tool table of each drawn MCP server.
+    tables: BTreeMap<Server, ToolTable>,
+    topology: Topology,
     truth: Truth,
     /// Whether the confidential client exists.
     services: bool,
-    /// Whether MCP server B has its own AS.
-    two_authorization_servers: bool,
     exercised: BTreeSet<&'static str>,
     flows: u64,
     defects: Defects,
@@ -280,20 +332,34 @@ struct Runner {
 
 impl Runner {
     fn new(seed: u64, defects: &Defects, topology: &Topology) -> Result<Runner, Error> {
-        let mut world = World::new(seed, defects)?;
+        let servers = topology.servers();
+        let extra: &[&str] = if servers.len() >= 3 { &[THIRD_MCP] } else { &[] };
+        let mut world = World::with_resources(seed, defects, extra)?;
         let tap = Rc::new(RefCell::new(Tap::default()));
         let channels = vec![Channel::FrontChannel, Channel::Token, Channel::Resource, Channel::Other];
         world.sim.set_interceptor(channels, Box::new(TapHandle(Rc::clone(&tap))));
         world.sim.add_fn(EVIL, hostile_mcp_server);
-        let jwks = world.authorization_server().jwks();
-        let mut validators = BTreeMap::new();
-        for server in [Server::A, Server::B] {
-            validators.insert(server, Validator::new(AS, server.url(), KeySet::from_jwks(&jwks)?));
+        for kind in [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer] {
+            world.sim.add_fn(kind.origin(), rogue_server(kind));
         }
+        let jwks = world.authorization_server().jwks();
         let two = topology.authorization_servers >= 2;
-        if two {
-            let keys = second_authorization_server(&mut world, defects)?;
-            validators.insert(Server::B, Validator::new(AS2, Server::B.url(), keys));
+        let jwks2 = if two { Some(second_authorization_server(&mut world, defects)?) } else { None };
+        let mut validators = BTreeMap::new();
+        for &(server, table) in &servers {
+            let (issuer, keys) = match &jwks2 {
+                Some(jwks2) if server == Server::B => (AS2, KeySet::from_jwks(jwks2)?),
+                _ => (AS, KeySet::from_jwks(&jwks)?),
+            };
+            let mut config = world.mcp_config(server.url(), issuer);
+            config.tools = table
+                .tools()
+                .into_iter()
+                .map(|(tool, scope)| mcp_server::ToolConfig::new(tool.name(), scope, tool.name()))
+                .collect();
+            config.scopes_supported = table.scopes_supported().into_iter().map(String::from).collect();
+            world.sim.add_service(server.url().trim_end_matches("/mcp"), McpServer::new(config)?);
+            validators.insert(server, Validator::new(issuer, server.url(), keys));
         }
         if topology.confidential_clients >= 1 {
             for issuer in [AS, AS2] {
@@ -326,9 +392,10 @@ impl Runner {
             attackers,
             tap,
             validators,
+            tables: servers.into_iter().collect(),
+            topology: topology.clone(),
             truth: Truth::default(),
             services,
-            two_authorization_servers: two,
             exercised: BTreeSet::new(),
             flows: 0,
             defects: defects.clone(),
@@ -339,13 +406,17 @@ impl Runner {
         let result = match *action {
             Action::Call { client, server, tool } => {
                 let i = usize::from(client) % self.honest.len();
-                self.honest_call(i, server, tool).map(|_| ())
+                self.honest_call(i, self.topology.server(server), tool).map(|_| ())
             }
             Action::CallHostile { client } => {
                 let i = usize::from(client) % self.honest.len();
-                self.call(i, None, Tool::Echo).map(|_| ())
+                self.call(i, HOSTILE_MCP, Tool::Echo).map(|_| ())
             }
-            Action::ServiceCall { server, tool } => self.service_call(server, tool),
+            Action::CallRogueAs { client, metadata } => {
+                let i = usize::from(client) % self.honest.len();
+                self.call(i, &format!("{}/mcp", metadata.origin()), Tool::Echo).map(|_| ())
+            }
+            Action::ServiceCall { server, tool } => self.service_call(self.topology.server(server), tool),
             Action::Refresh { client } => self.honest_refresh(usize::from(client) % self.honest.len()),
             Action::Revoke { client } => self.honest_revoke(usize::from(client) % self.honest.len()),
             Action::Wait { secs } => {
@@ -368,11 +439,11 @@ impl Runner {
 
     /// Runs honest client `i` to call `tool` at `server`; true when the call completed.
     fn honest_call(&mut self, i: usize, server: Server, tool: Tool) -> Result<bool, Error> {
-        self.call(i, Some(server), tool)
+        self.call(i, server.url(), tool)
     }
 
-    /// Runs honest client `i` to call `tool` at `server` (`None`: the hostile server).
-    fn call(&mut self, i: usize, server: Option<Server>, tool: Tool) -> Result<bool, Error> {
+    /// Runs honest client `i` to call `tool` at the MCP server `server`.
+    fn call(&mut self, i: usize, server: &str, tool: Tool) -> Result<bool, Error> {
         let Some(party) = self.honest.get_mut(i) else { return Ok(false) };
         party.point_at(server)?;
         let op = Operation::CallTool { name: tool.name().into(), arguments: tool.arguments() };
@@ -386,7 +457,7 @@ impl Runner {
         if !self.services {
             return Ok(());
         }
-        let issuer = if server == Server::B && self.two_authorization_servers { AS2 } else { AS };
+        let issuer = self.validators.get(&server).map_or(AS, |v| v.issuer.as_str());
         let mut client = ConfidentialClient::new(ConfidentialClientConfig {
             token_endpoint: format!("{issuer}/token"),
             client_id: SERVICE.into(),
@@ -502,6 +573,7 @@ impl Runner {
                 if let Some(k) = pick_in(tokens.len(), loot) {
                     let token = tokens[k].clone();
                     let name = format!("attacker{a}");
+                    let server = self.topology.server(server);
                     self.world.call_tool(&name, server.url(), &token, tool.name(), tool.arguments())?;
                 }
             }
@@ -511,12 +583,44 @@ impl Runner {
                     if self.attackers[a].own.is_none() {
                         self.attackers[a].own = Some(Party::new("mallory", &self.defects)?);
                     }
+                    let server = self.topology.server(server);
                     if let Some(own) = self.attackers[a].own.as_mut() {
-                        own.point_at(Some(server))?;
+                        own.point_at(server.url())?;
                         let op =
                             Operation::CallTool { name: tool.name().into(), arguments: tool.arguments() };
                         self.world.run_client(&format!("mallory{a}"), &mut own.client, op)?;
                     }
+                }
+            }
+            Action::RegisterHostile { attacker, metadata } => {
+                let a = pick(attacker);
+                if !self.attackers[a].capabilities.own_client {
+                    return Ok(());
+                }
+                let mut body = serde_json::json!({
+                    "redirect_uris": [REDIRECT],
+                    "token_endpoint_auth_method": "none",
+                    "grant_types": ["authorization_code", "refresh_token"],
+                    "client_name": format!("mallory{a}"),
+                    "scope": "mcp:read",
+                });
+                match metadata {
+                    HostileRegistration::ScopeBeyondPolicy => body["scope"] = "mcp:read reports:read".into(),
+                    HostileRegistration::ChosenClientId => {
+                        let victim = self.honest.iter().find_map(|p| p.client.client_id().map(String::from));
+                        body["client_id"] = victim.unwrap_or_else(|| "honest-client".into()).into();
+                    }
+                    HostileRegistration::InsecureRedirect => {
+                        body["redirect_uris"] = serde_json::json!(["http://evil.example/callback"]);
+                    }
+                }
+                let req = wire::post_json_request(&format!("{AS}/register"), &body)?;
+                self.world.send(&format!("attacker{a}"), req)?;
+            }
+            Action::TamperAuthorization { attacker, param } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.front_channel {
+                    self.tap.borrow_mut().tampering_authorization.push((a, param));
                 }
             }
             Action::HijackSession { attacker, loot, tool } => {
@@ -677,6 +781,15 @@ impl Runner {
         {
             self.truth.consent.insert(code, scope_set(&scope));
         }
+        if let Some(v) = self.observe_registration(o, step) {
+            fail(v);
+        }
+        if let Some(v) = self.observe_rogue_use(o, step) {
+            fail(v);
+        }
+        if let Some(v) = self.observe_redirect(o, step) {
+            fail(v);
+        }
         if let Some(server) = Server::of_url(&format!("{}{}", o.to, o.path())) {
             if let Some(v) = self.observe_mcp(o, server, step) {
                 fail(v);
@@ -691,6 +804,87 @@ impl Runner {
             }
         }
         found
+    }
+
+    /// INV-REGISTER on a registration the AS accepted; records the redirect URIs.
+    fn observe_registration(&mut self, o: &Observed, step: usize) -> Option<Violation> {
+        if !(is_issuer(&o.to) && o.path() == "/register" && o.status == 201) {
+            return None;
+        }
+        self.exercised.insert(invariants::REGISTER.id);
+        let info: Value = serde_json::from_slice(&o.response_body).ok()?;
+        let asked: Option<Value> = serde_json::from_slice(o.request.body()).ok();
+        let client_id = info.get("client_id").and_then(Value::as_str).unwrap_or_default().to_string();
+        let redirects: Vec<String> = info
+            .get("redirect_uris")
+            .and_then(Value::as_array)
+            .map(|v| v.iter().filter_map(Value::as_str).map(String::from).collect())
+            .unwrap_or_default();
+        self.truth.redirects.entry(client_id.clone()).or_default().extend(redirects.iter().cloned());
+        let registered = format!("{} registered `{client_id}`", o.from);
+        let scope = info.get("scope").and_then(Value::as_str).unwrap_or_default();
+        if let Some(extra) = scope.split(' ').find(|s| !s.is_empty() && !REGISTRATION_POLICY.contains(s)) {
+            let why = format!("{registered} with scope `{extra}`, beyond the policy {REGISTRATION_POLICY:?}");
+            return Some(Violation::new(invariants::REGISTER, step, why));
+        }
+        if asked.as_ref().and_then(|a| a.get("client_id")).and_then(Value::as_str) == Some(client_id.as_str())
+        {
+            return Some(Violation::new(
+                invariants::REGISTER,
+                step,
+                format!("{registered}, the id it chose"),
+            ));
+        }
+        let insecure = redirects.iter().find(|r| {
+            url::Url::parse(r)
+                .map(|u| !(u.scheme() == "https" || (u.scheme() == "http" && metadata::is_loopback(&u))))
+                .unwrap_or(true)
+        });
+        insecure.map(|r| {
+            Violation::new(invariants::REGISTER, step, format!("{registered} with redirect uri `{r}`"))
+        })
+    }
+
+    /// INV-ASMETA: an honest party registering, authorizing or redeeming at an
+    /// attacker's authorization server with hostile metadata.
+    fn observe_rogue_use(&mut self, o: &Observed, step: usize) -> Option<Violation> {
+        let rogue = [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer]
+            .into_iter()
+            .find(|k| k.origin() == o.to)?;
+        if !is_honest(&o.from) {
+            return None;
+        }
+        self.exercised.insert(invariants::AS_METADATA.id);
+        ["/register", "/authorize", "/token"].contains(&o.path()).then(|| {
+            Violation::new(
+                invariants::AS_METADATA,
+                step,
+                format!("{} used {} at an AS whose metadata is hostile ({rogue:?})", o.from, o.path()),
+            )
+        })
+    }
+
+    /// INV-REDIRECT: an authorization response with a code goes to a redirect URI
+    /// registered for its client.
+    fn observe_redirect(&mut self, o: &Observed, step: usize) -> Option<Violation> {
+        if !(o.from.starts_with("browser:") && is_issuer(&o.to) && o.path() == "/authorize") {
+            return None;
+        }
+        let location = o.location.as_deref()?;
+        query_param(location, "code")?;
+        self.exercised.insert(invariants::REDIRECT.id);
+        let target = location.split('?').next().unwrap_or_default();
+        let client_id = query_param(&o.request.uri().to_string(), "client_id").unwrap_or_default();
+        let registered = self.truth.redirects.get(&client_id);
+        let mut known = std::iter::once(REDIRECT).chain(registered.into_iter().flatten().map(String::as_str));
+        let matches = known.any(|r| redirect_uri_matches(r, target));
+        (!matches).then(|| {
+            Violation::new(
+                invariants::REDIRECT,
+                step,
+                format!("a code for `{client_id}` went to `{target}`, not a registered redirect uri"),
+            )
+        })
     }
 
     /// INV-TOOL and INV-SESSION on a request to an MCP server.
@@ -744,11 +938,18 @@ impl Runner {
             )),
             Ok(claims) => {
                 let scope = claims.scope.unwrap_or_default();
-                (!scope.split(' ').any(|s| s == tool.required_scope())).then(|| {
+                let Some(required) = self.tables.get(&server).and_then(|t| t.required_scope(tool)) else {
+                    return Some(Violation::new(
+                        invariants::TOOL,
+                        step,
+                        format!("{ran}, which does not offer it"),
+                    ));
+                };
+                (!scope.split(' ').any(|s| s == required)).then(|| {
                     Violation::new(
                         invariants::TOOL,
                         step,
-                        format!("{ran} with scope `{scope}`, which lacks `{}`", tool.required_scope()),
+                        format!("{ran} with scope `{scope}`, which lacks `{required}`"),
                     )
                 })
             }
@@ -895,8 +1096,10 @@ impl Runner {
     fn liveness(&mut self, step: usize) -> Option<Violation> {
         self.world.sim.set_faults(Faults::default());
         self.world.note("liveness: faults stop; every honest client calls echo at A");
+        let tool = self.tables.get(&Server::A).and_then(|t| t.tools().first().map(|(t, _)| *t));
+        let tool = tool.unwrap_or(Tool::Echo);
         for i in 0..self.honest.len() {
-            let done = (0..3).any(|_| matches!(self.honest_call(i, Server::A, Tool::Echo), Ok(true)));
+            let done = (0..3).any(|_| matches!(self.honest_call(i, Server::A, tool), Ok(true)));
             if let Some(v) = self.check(step) {
                 return Some(v);
             }
@@ -914,8 +1117,8 @@ impl Runner {
     }
 }
 
-/// Adds [`AS2`] and puts MCP server B under it; returns AS2's keys.
-fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<KeySet, Error> {
+/// Adds [`AS2`], for MCP server B; returns AS2's keys.
+fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<Jwks, Error> {
     let scopes = || ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec();
     let config = authz::Config {
         issuer: AS2.into(),
@@ -927,11 +1130,8 @@ fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<K
         ..authz::Config::default()
     };
     let server = world.sim.env_for("as2", |env| AuthorizationServer::new(config, env))?;
-    let keys = KeySet::from_jwks(&server.jwks())?;
+    let keys = server.jwks();
     world.sim.add_service(AS2, server);
-    let mut b = mcp_server::Config::new(OTHER_MCP, AS2);
-    b.defects = defects.clone();
-    world.sim.add_service("https://other.example", McpServer::new(b)?);
     Ok(keys)
 }
 

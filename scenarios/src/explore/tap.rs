@@ -1,8 +1,10 @@
 //! The runner's view of the network: an [`Interceptor`] on every channel that records
-//! each message with its answer, and carries out the two things attackers do to messages
-//! in flight: intercept an authorization response (keeping the code, handing the client
-//! `error=access_denied`) and widen the scope of their own client's token requests.
+//! each message with its answer, and carries out the three things attackers do to
+//! messages in flight: intercept an authorization response (keeping the code, handing the
+//! client `error=access_denied`), rewrite a parameter of an honest authorization request,
+//! and widen the scope of their own client's token requests.
 
+use super::model::{Server, TamperedParam};
 use crate::world::REDIRECT;
 use bytes::Bytes;
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict, clone_request};
@@ -56,6 +58,9 @@ pub(super) struct Tap {
     pub(super) intercepting: Vec<usize>,
     /// Attackers whose own client's token requests ask for every scope.
     pub(super) tampering: BTreeSet<usize>,
+    /// Attackers waiting to rewrite a parameter of the next honest authorization
+    /// request, in order.
+    pub(super) tampering_authorization: Vec<(usize, TamperedParam)>,
     /// Codes intercepted: attacker, code, client id, issuer.
     pub(super) intercepted: Vec<(usize, String, String, String)>,
 }
@@ -69,6 +74,29 @@ pub(super) fn query_param(uri: &str, name: &str) -> Option<String> {
     url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
 }
 
+/// `uri` (an authorization request) with `param` rewritten: `resource` to the other of
+/// MCP servers A and B, `redirect_uri` one path segment longer.
+fn tampered(uri: &str, param: TamperedParam) -> Option<http::Uri> {
+    let mut url = url::Url::parse(uri).ok()?;
+    let (name, value) = match param {
+        TamperedParam::Resource => {
+            let now = query_param(uri, "resource").unwrap_or_default();
+            ("resource", if now == Server::B.url() { Server::A.url() } else { Server::B.url() }.to_string())
+        }
+        TamperedParam::RedirectUri => ("redirect_uri", format!("{REDIRECT}/evil")),
+    };
+    let pairs: Vec<(String, String)> = url
+        .query_pairs()
+        .map(
+            |(k, v)| {
+                if k == name { (k.into_owned(), value.clone()) } else { (k.into_owned(), v.into_owned()) }
+            },
+        )
+        .collect();
+    url.query_pairs_mut().clear().extend_pairs(pairs);
+    url.as_str().parse().ok()
+}
+
 impl Interceptor for TapHandle {
     fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict {
         let tampering = msg
@@ -76,6 +104,18 @@ impl Interceptor for TapHandle {
             .strip_prefix("mallory")
             .and_then(|a| a.parse::<usize>().ok())
             .is_some_and(|a| self.0.borrow().tampering.contains(&a));
+        let mut tap = self.0.borrow_mut();
+        if msg.channel == Channel::FrontChannel
+            && msg.from.starts_with("browser:honest")
+            && req.uri().path() == "/authorize"
+            && !tap.tampering_authorization.is_empty()
+        {
+            let (_, param) = tap.tampering_authorization.remove(0);
+            if let Some(uri) = tampered(&req.uri().to_string(), param) {
+                *req.uri_mut() = uri;
+            }
+        }
+        drop(tap);
         if tampering && msg.channel == Channel::Token && req.uri().path() == "/token" {
             let pairs = url::form_urlencoded::parse(req.body()).filter(|(k, _)| k != "scope");
             let mut form = url::form_urlencoded::Serializer::new(String::new());
