@@ -646,25 +646,32 @@ impl PublicClient {
             iss_required = false;
         }
         let code = response.validate(&request.state, &metadata.issuer, iss_required)?;
-        let token_endpoint = self.token_endpoint()?;
-        let mut grant = vec![
+        let grant = [
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),
             ("redirect_uri", self.config.redirect_uri.as_str()),
             ("code_verifier", request.pkce.verifier.as_str()),
         ];
-        grant.extend(self.resource_param().map(|r| ("resource", r)));
+        let token_request = self.token_request(&grant, env)?;
+        self.waiting = Waiting::CodeExchange { scope: request.scope };
+        Ok(ClientStep::Send(token_request))
+    }
+
+    /// A request to the token endpoint for `grant`, with `resource` (RFC 8707) and the
+    /// client's authentication.
+    fn token_request(&self, grant: &[(&str, &str)], env: &mut Env<'_>) -> Result<Request> {
+        let token_endpoint = self.token_endpoint()?;
         let registered = self.registered()?;
-        let token_request = token::token_request(
+        let mut params = grant.to_vec();
+        params.extend(self.resource_param().map(|r| ("resource", r)));
+        token::token_request(
             token_endpoint,
             &registered.client_id,
             &registered.auth,
             token_endpoint,
-            &grant,
+            &params,
             env,
-        )?;
-        self.waiting = Waiting::CodeExchange { scope: request.scope };
-        Ok(ClientStep::Send(token_request))
+        )
     }
 
     fn on_code_exchange(
@@ -697,18 +704,8 @@ impl PublicClient {
             .as_ref()
             .and_then(|t| t.refresh_token.as_deref())
             .ok_or_else(|| Error::Missing("refresh token (none was issued)".into()))?;
-        let token_endpoint = self.token_endpoint()?;
-        let registered = self.registered()?;
-        let mut grant = vec![("grant_type", "refresh_token"), ("refresh_token", refresh_token)];
-        grant.extend(self.resource_param().map(|r| ("resource", r)));
-        let request = token::token_request(
-            token_endpoint,
-            &registered.client_id,
-            &registered.auth,
-            token_endpoint,
-            &grant,
-            env,
-        )?;
+        let request =
+            self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)], env)?;
         self.waiting = Waiting::Refresh;
         Ok(ClientStep::Send(request))
     }
