@@ -805,15 +805,20 @@ fn downstream_call_uses_the_servers_own_token() {
     assert_eq!(f.send(request("POST", &format!("{DOWNSTREAM}/report"), None, None)).status(), 405);
 }
 
-#[test]
-fn introspection_refuses_inactive_tokens() {
-    let mut f = Fixture::with(|c| {
+/// A server that asks the fake AS's introspection endpoint about every token.
+fn introspecting() -> Fixture {
+    Fixture::with(|c| {
         c.introspection = Some(Introspection {
             endpoint: format!("{ISS}/introspect"),
             client_id: "rs-client".into(),
             client_secret: "rs secret".into(),
         })
-    });
+    })
+}
+
+#[test]
+fn introspection_refuses_inactive_tokens() {
+    let mut f = introspecting();
     let t = f.token("mcp:read");
     assert_eq!(f.post(Some(&t), None, init_body("2025-11-25")).status(), 200);
     f.authority.revoked.insert(t.clone());
@@ -866,13 +871,7 @@ fn jwks_or_introspection_error_status_fails_closed() {
     let t = f.token("mcp:read");
     assert_refused(&f.post(Some(&t), None, init_body("2025-11-25")), 401, Some("invalid_token"));
 
-    let mut f = Fixture::with(|c| {
-        c.introspection = Some(Introspection {
-            endpoint: format!("{ISS}/introspect"),
-            client_id: "rs-client".into(),
-            client_secret: "rs secret".into(),
-        })
-    });
+    let mut f = introspecting();
     let t = f.token("mcp:read");
     assert_eq!(f.post(Some(&t), None, init_body("2025-11-25")).status(), 200);
     f.authority.failing_status = Some(StatusCode::INTERNAL_SERVER_ERROR);
