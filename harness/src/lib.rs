@@ -5,6 +5,7 @@
 //! - [`fetch`]: outbound HTTP with timeouts, size limits, no redirects and an SSRF
 //!   address policy.
 //! - [`stack`]: the reference AS and MCP server wired together on loopback.
+//! - [`test_authority`]: the AS the harness plays for a live MCP server under test.
 //! - [`live_client`]: the reference client driven over real HTTP.
 //! - [`sim`]: the deterministic in-process network simulator; [`trace`] reads its trace back.
 //! - [`scenario`]: the scenario model (roles, levels, verdicts, adversary capabilities).
@@ -20,4 +21,5 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod stack;
+pub mod test_authority;
 pub mod trace;

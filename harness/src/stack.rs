@@ -147,13 +147,13 @@ impl Stack {
     }
 }
 
-async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+pub(crate) async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))
 }
 
-async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     mut stop: watch::Receiver<bool>,
