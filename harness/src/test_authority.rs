@@ -23,13 +23,14 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use tokio::sync::watch;
 
-/// The harness's authorization server, serving on loopback until dropped or shut down.
+/// The harness's authorization server, serving on loopback until shut down. Clones
+/// share it.
+#[derive(Clone)]
 pub struct TestAuthority {
     issuer: String,
     served: Served<AuthorizationServer>,
     jwks_fetches: Arc<AtomicU64>,
-    stop: watch::Sender<bool>,
-    task: tokio::task::JoinHandle<std::io::Result<()>>,
+    stop: Arc<watch::Sender<bool>>,
 }
 
 /// The scopes the harness's AS knows for every resource.
@@ -75,8 +76,8 @@ impl TestAuthority {
             },
         ));
         let (stop, rx) = watch::channel(false);
-        let task = tokio::spawn(stack::serve(listener, router, rx));
-        Ok(TestAuthority { issuer, served, jwks_fetches, stop, task })
+        tokio::spawn(stack::serve(listener, router, rx));
+        Ok(TestAuthority { issuer, served, jwks_fetches, stop: Arc::new(stop) })
     }
 
     /// The issuer the server under test must trust, e.g. `http://127.0.0.1:9000`.
@@ -110,9 +111,8 @@ impl TestAuthority {
         self.served.clone()
     }
 
-    /// Stops serving and waits.
-    pub async fn shutdown(self) {
+    /// Stops serving (for every clone).
+    pub fn shutdown(&self) {
         let _ = self.stop.send(true);
-        let _ = self.task.await;
     }
 }

@@ -9,12 +9,20 @@
 //! | `https://api.example/downstream` | the downstream API server A calls with its own token |
 //! | `https://other.example/mcp` | MCP server B, trusting the same AS |
 //! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
+//!
+//! A live world ([`World::live`]) puts an implementer's MCP server in the place of MCP
+//! server A, reached over real HTTP (or in-process), and the harness's own authorization
+//! server ([`TestAuthority`]) in the place of the AS; server B and the attacker stay
+//! simulated. The MCP server scenarios read `w.issuer`, `w.mcp` and `w.tools` rather
+//! than the constants, so the same bodies run in both worlds.
 
 use bytes::Bytes;
 use http::StatusCode;
-use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict};
+use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict, origin_of};
+use mcp_authz_harness::test_authority::TestAuthority;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
+use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::client::token::token_request;
 use mcp_authz_reference::client::{
     ClientAuth, ClientStep, Operation, Outcome, PublicClient, PublicClientConfig,
@@ -57,8 +65,98 @@ pub struct World {
     pub sim: Sim,
     /// The defects injected in this run.
     pub defects: Defects,
-    /// The `Authorization` headers the downstream API received.
-    downstream_seen: Rc<RefCell<Vec<String>>>,
+    /// The issuer MCP server A trusts: [`AS`], or the harness's AS in a live world.
+    pub issuer: String,
+    /// MCP server A, the server under test: [`MCP`], or the live server's URL.
+    pub mcp: String,
+    /// The tools of MCP server A the scenarios call.
+    pub tools: Tools,
+    /// The `Authorization` headers the downstream API received (simulated worlds only).
+    downstream_seen: Option<Rc<RefCell<Vec<String>>>>,
+    /// The live parts, in a live world.
+    live: Option<Live>,
+}
+
+/// A tool of the server under test, with the scope it needs and arguments it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tool {
+    /// Its name.
+    pub name: String,
+    /// The scope a token needs to run it (may be empty: none).
+    pub scope: String,
+    /// Arguments valid for its input schema.
+    pub arguments: Value,
+}
+
+impl Tool {
+    /// A tool named `name` needing `scope`, called with `arguments`.
+    pub fn new(name: &str, scope: &str, arguments: Value) -> Tool {
+        Tool { name: name.into(), scope: scope.into(), arguments }
+    }
+}
+
+/// The tools the MCP server scenarios call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tools {
+    /// A tool a token with the least scope can run (the reference server's `echo`).
+    pub read: Tool,
+    /// A tool needing a scope `read` does not (`write_note`), if the server has one.
+    pub write: Option<Tool>,
+    /// A tool needing yet more (`admin_reset`), if the server has one.
+    pub admin: Option<Tool>,
+    /// A tool that calls a downstream API with the server's own token (`fetch_report`).
+    pub downstream: Option<Tool>,
+}
+
+impl Tools {
+    /// The reference MCP server's tools.
+    pub fn reference() -> Tools {
+        Tools {
+            read: Tool::new("echo", "mcp:read", json!({"text": "x"})),
+            write: Some(Tool::new("write_note", "mcp:write", json!({"text": "x"}))),
+            admin: Some(Tool::new("admin_reset", "mcp:admin", json!({}))),
+            downstream: Some(Tool::new("fetch_report", "mcp:read", json!({}))),
+        }
+    }
+
+    /// Every scope the tools need: a token that can run them all.
+    pub fn all_scopes(&self) -> String {
+        let mut scopes = vec![self.read.scope.as_str()];
+        scopes.extend([&self.write, &self.admin].into_iter().flatten().map(|t| t.scope.as_str()));
+        union_scopes(&scopes)
+    }
+}
+
+/// The space-separated union of scope strings, in first-seen order.
+pub fn union_scopes(scopes: &[&str]) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for s in scopes.iter().flat_map(|s| s.split(' ')) {
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
+/// What a live world needs: where the server under test is, how to reach it, and the
+/// harness's authorization server it trusts.
+#[derive(Clone)]
+pub struct LiveTarget {
+    /// The MCP endpoint under test.
+    pub url: String,
+    /// The harness's authorization server.
+    pub authority: TestAuthority,
+    /// The tools the scenarios call.
+    pub tools: Tools,
+    /// Opens a connection for one case: each call sends one request to the server
+    /// under test and returns its answer or the transport failure.
+    pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
+}
+
+struct Live {
+    authority: TestAuthority,
+    /// Transport failures talking to the server under test: they make a case `error`.
+    failures: Rc<RefCell<Vec<String>>>,
 }
 
 impl World {
@@ -120,7 +218,78 @@ impl World {
             let origin = url.trim_end_matches("/mcp");
             sim.add_service(origin, McpServer::new(config)?);
         }
-        Ok(World { sim, defects: defects.clone(), downstream_seen })
+        Ok(World {
+            sim,
+            defects: defects.clone(),
+            issuer: AS.into(),
+            mcp: MCP.into(),
+            tools: Tools::reference(),
+            downstream_seen: Some(downstream_seen),
+            live: None,
+        })
+    }
+
+    /// A live world: the server under test at `target.url` in the place of MCP server A,
+    /// the harness's AS in the place of the AS, server B (trusting the harness's AS)
+    /// simulated. The clock starts at `now`, the real time, so minted tokens are current
+    /// at the server under test.
+    pub fn live(seed: u64, now: Time, target: &LiveTarget) -> Result<World, Error> {
+        let mut sim = Sim::starting_at(seed, now);
+        let issuer = target.authority.issuer().to_string();
+        let origin = |url: &str| {
+            url.parse::<http::Uri>()
+                .ok()
+                .as_ref()
+                .and_then(origin_of)
+                .ok_or_else(|| Error::malformed("url", format!("`{url}` is not an absolute http(s) url")))
+        };
+        sim.add_service(&origin(&issuer)?, target.authority.served());
+        sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
+        let failures = Rc::new(RefCell::new(Vec::new()));
+        let mut send = (target.connect)();
+        let seen = Rc::clone(&failures);
+        sim.add_remote(&origin(&target.url)?, move |req| {
+            let url = req.uri().to_string();
+            let result = send(req);
+            match &result {
+                Err(e) => seen.borrow_mut().push(format!("{url}: {}", e.reason)),
+                Ok(r) if r.status().is_redirection() => {
+                    let to = r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+                    seen.borrow_mut().push(format!(
+                        "{url}: answered {} redirecting to `{}`; an MCP endpoint answers, it does not redirect",
+                        r.status().as_u16(),
+                        to.unwrap_or("")
+                    ));
+                }
+                Ok(_) => {}
+            }
+            result
+        });
+        Ok(World {
+            sim,
+            defects: Defects::none(),
+            issuer,
+            mcp: target.url.clone(),
+            tools: target.tools.clone(),
+            downstream_seen: None,
+            live: Some(Live { authority: target.authority.clone(), failures }),
+        })
+    }
+
+    /// True when MCP server A is a live server.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// The transport failures talking to a live server so far (timeouts, refused
+    /// connections, oversized answers, redirects).
+    pub fn transport_failures(&self) -> Vec<String> {
+        self.live.as_ref().map(|l| l.failures.borrow().clone()).unwrap_or_default()
+    }
+
+    /// MCP server A's origin.
+    pub fn mcp_origin(&self) -> String {
+        self.mcp.parse::<http::Uri>().ok().as_ref().and_then(origin_of).unwrap_or_default()
     }
 
     /// The configuration of an MCP server at `url` (ending in `/mcp`) trusting `issuer`,
@@ -129,9 +298,10 @@ impl World {
         mcp_config(url, issuer, &self.defects)
     }
 
-    /// The `Authorization` header values the downstream API has received.
-    pub fn downstream_authorizations_seen(&self) -> Vec<String> {
-        self.downstream_seen.borrow().clone()
+    /// The `Authorization` header values the downstream API has received; `None` in a
+    /// live world, where the harness cannot see the server's outbound calls.
+    pub fn downstream_authorizations_seen(&self) -> Option<Vec<String>> {
+        self.downstream_seen.as_ref().map(|s| s.borrow().clone())
     }
 
     /// True when `d` is injected.
@@ -164,6 +334,14 @@ impl World {
         self.authorization_server().signing_key()
     }
 
+    /// Runs `f` with the signing key of the AS server A trusts, in either world.
+    pub fn with_signing_key<T>(&mut self, f: impl FnOnce(&SigningKey) -> T) -> T {
+        match &self.live {
+            Some(live) => live.authority.with_signing_key(f),
+            None => f(self.signing_key()),
+        }
+    }
+
     /// A fresh key for `alg` with `kid`, drawn from the seed (an attacker's key).
     pub fn generate_key(&mut self, alg: Algorithm, kid: &str) -> SigningKey {
         self.sim
@@ -173,23 +351,30 @@ impl World {
 
     /// How many times the trusted AS has served its JWKS (fetch amplification is counted
     /// where it hurts: at the AS).
-    pub fn jwks_requests(&self) -> usize {
+    pub fn jwks_requests(&self) -> u64 {
+        if let Some(live) = &self.live {
+            return live.authority.jwks_fetches();
+        }
         let needle = format!("-> {AS} GET /jwks ");
-        self.sim.trace().lines().filter(|l| l.contains(&needle)).count()
+        self.sim.trace().lines().filter(|l| l.contains(&needle)).count() as u64
     }
 
-    /// How many side-effecting tool runs MCP server A has performed.
-    pub fn side_effects(&mut self) -> u64 {
-        self.mcp_server().side_effects()
+    /// How many side-effecting tool runs MCP server A has performed; `None` for a live
+    /// server, whose effects the harness judges by its answers.
+    pub fn side_effects(&mut self) -> Option<u64> {
+        if self.is_live() {
+            return None;
+        }
+        Some(self.mcp_server().side_effects())
     }
 
     /// Claims of a valid token for MCP server A, user alice, scopes `scope`, issued now.
     pub fn claims(&self, scope: &str) -> AccessTokenClaims {
         let now = self.sim.now().unix_secs();
         AccessTokenClaims {
-            iss: AS.into(),
+            iss: self.issuer.clone(),
             sub: Some("alice".into()),
-            aud: Audience::one(MCP),
+            aud: Audience::one(self.mcp.clone()),
             client_id: Some("honest-client".into()),
             scope: Some(scope.into()),
             exp: Some(now + 600),
@@ -199,9 +384,13 @@ impl World {
         }
     }
 
-    /// Signs `claims` with the trusted AS's current key.
+    /// Signs `claims` with the current key of the AS server A trusts.
     pub fn mint(&mut self, claims: &AccessTokenClaims) -> String {
-        self.authorization_server().sign_access_token(claims).expect("the AS signs")
+        let signed = match &self.live {
+            Some(live) => live.authority.mint(claims),
+            None => self.authorization_server().sign_access_token(claims),
+        };
+        signed.expect("the AS signs")
     }
 
     /// A JSON-RPC POST to `url` with optional bearer `token` and extra headers.
@@ -260,11 +449,23 @@ impl World {
         arguments: Value,
     ) -> FetchResult {
         let (init, session) = self.initialize(from, url, Some(token));
-        let Some(session) = session else { return init };
+        if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
+            return init;
+        }
         let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-        let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
+        // A server without sessions issues no id: the calls go without one.
+        let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
+        if let Some(session) = &session {
+            headers.push(("mcp-session-id", session.as_str()));
+        }
         let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
         self.send(from, Self::rpc_request(url, Some(token), &Self::call_body(tool, arguments), &headers))
+    }
+
+    /// Calls `tool` at MCP server A with `token` (see [`World::call_tool`]).
+    pub fn call(&mut self, from: &str, token: &str, tool: &Tool) -> FetchResult {
+        let url = self.mcp.clone();
+        self.call_tool(from, &url, token, &tool.name, tool.arguments.clone())
     }
 
     /// A reference public client for `server`, with the client defects of this run.
@@ -375,6 +576,17 @@ fn downstream_api(validator: Validator, seen: Rc<RefCell<Vec<String>>>) -> impl 
             .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
         r
     }
+}
+
+/// True when `r` shows that the `tools/call` with JSON-RPC id `id` ran: a 2xx whose
+/// JSON-RPC response (JSON or event stream) has a `result` that is not a tool error.
+pub fn tool_ran(r: &FetchResult, id: u64) -> bool {
+    let Ok(r) = r else { return false };
+    r.status().is_success()
+        && mcp::response_messages(r).unwrap_or_default().iter().any(|m| {
+            m.get("id").and_then(Value::as_u64) == Some(id)
+                && m.get("result").is_some_and(|result| result.get("isError") != Some(&Value::Bool(true)))
+        })
 }
 
 /// `(status, error code of the Bearer challenge)` of a response.
