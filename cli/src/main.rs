@@ -21,9 +21,12 @@ use std::time::Duration;
 /// `println!` that ignores a closed stdout (`mcp-authz list | head` must not panic).
 macro_rules! say {
     ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        let _ = std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*)));
     }};
 }
+pub(crate) use say;
+
+mod test_server;
 
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
 /// and clients).
@@ -108,6 +111,17 @@ enum Command {
         #[arg(long)]
         introspect: bool,
     },
+    /// Test a live MCP server: the harness plays the authorization server it trusts.
+    ///
+    /// The harness serves its AS on 127.0.0.1:--as-port and prints what the server under
+    /// test must trust (issuer, JWKS URL, audience = --url). It lists the server's tools,
+    /// learns the scope each needs (from --scopes, else by probing with a scope-less
+    /// token), then runs every MCP server scenario of the catalog against it with the
+    /// same IDs as `mcp-authz run`: metadata and challenges, the token validation matrix,
+    /// audience replay, per-tool scopes, session binding, Origin, token placement, JWKS
+    /// fetch amplification. Scenarios call tools, including ones with side effects:
+    /// point it at a test instance. Exit status as for `run`.
+    TestServer(test_server::Args),
     /// Run the reference MCP client against an MCP server: discovery, registration,
     /// authorization (PKCE), token, then one MCP operation.
     Client {
@@ -246,6 +260,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             output.as_deref(),
             baseline.as_deref(),
         ),
+        Command::TestServer(args) => test_server::run(args).await,
         Command::List { format } => {
             list(format);
             Ok(ExitCode::SUCCESS)
@@ -460,14 +475,7 @@ fn run_catalog(
         }
     }
     let baseline = match baseline_file {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
-            b.check_known(&|id| all.iter().any(|s| s.meta.id == id))
-                .with_context(|| format!("in {}", path.display()))?;
-            Some(b)
-        }
+        Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
     let selected: Vec<_> = all
@@ -482,41 +490,60 @@ fn run_catalog(
     let defect_args: String = sel.defect_names.iter().map(|d| format!(" --defect {d}")).collect();
     let replay =
         |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.meta.id, c.seed);
-    let color = output.is_none() && format == Format::Text && std::io::stdout().is_terminal();
-    let rendered = match format {
-        Format::Text => report::text(&results, color, &replay, baseline.as_ref()),
-        Format::Json => report::json(&results),
-        Format::Junit => match &baseline {
-            Some(b) => report::junit(&b.as_expected(&results)),
-            None => report::junit(&results),
+    let subtitle = format!("mcp-authz run --seed {}{defect_args} · {} cases", sel.seed, results.len());
+    emit_report(
+        &results,
+        &Emit { format, output, baseline: baseline.as_ref(), replay: &replay, subtitle: &subtitle },
+    )
+}
+
+/// How to write a report of case results.
+struct Emit<'a> {
+    format: Format,
+    output: Option<&'a std::path::Path>,
+    baseline: Option<&'a Baseline>,
+    /// The command that re-runs a case.
+    replay: &'a dyn Fn(&CaseResult) -> String,
+    /// What ran, for the HTML page's heading.
+    subtitle: &'a str,
+}
+
+/// Writes the report and decides the exit status: 1 on a failure (or, with a baseline,
+/// on any difference from it), 2 when a case could not be decided, else 0.
+fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCode> {
+    let color = how.output.is_none() && how.format == Format::Text && std::io::stdout().is_terminal();
+    let rendered = match how.format {
+        Format::Text => report::text(results, color, how.replay, how.baseline),
+        Format::Json => report::json(results),
+        Format::Junit => match how.baseline {
+            Some(b) => report::junit(&b.as_expected(results)),
+            None => report::junit(results),
         },
         Format::Html => {
             let requirements = mcp_authz_scenarios::requirements::texts();
-            let subtitle =
-                format!("mcp-authz run --seed {}{defect_args} · {} cases", sel.seed, results.len());
             report::html::render(
-                &results,
+                results,
                 &HtmlOptions {
-                    subtitle: &subtitle,
+                    subtitle: how.subtitle,
                     requirements: &requirements,
-                    replay: &replay,
-                    baseline: baseline.as_ref(),
+                    replay: how.replay,
+                    baseline: how.baseline,
                 },
             )
         }
     };
-    match output {
+    match how.output {
         Some(path) => {
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{}", Summary::of(&results).line());
+            eprintln!("{}", Summary::of(results).line());
         }
         None => {
             let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
         }
     }
-    let summary = Summary::of(&results);
-    if let Some(b) = &baseline {
-        let comparison = b.compare(&results);
+    let summary = Summary::of(results);
+    if let Some(b) = how.baseline {
+        let comparison = b.compare(results);
         eprintln!("{comparison}");
         if !comparison.ok() {
             return Ok(ExitCode::from(1));
@@ -525,6 +552,14 @@ fn run_catalog(
         return Ok(ExitCode::from(1));
     }
     Ok(if summary.error > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Reads and checks a baseline file against the scenario IDs of `known`.
+fn read_baseline(path: &std::path::Path, known: &dyn Fn(&str) -> bool) -> anyhow::Result<Baseline> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
+    b.check_known(known).with_context(|| format!("in {}", path.display()))?;
+    Ok(b)
 }
 
 fn list(format: ListFormat) {

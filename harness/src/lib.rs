@@ -5,6 +5,7 @@
 //! - [`fetch`]: outbound HTTP with timeouts, size limits, no redirects and an SSRF
 //!   address policy.
 //! - [`stack`]: the reference AS and MCP server wired together on loopback.
+//! - [`target`]: how a live run reaches the server under test (HTTP or in-process).
 //! - [`test_authority`]: the AS the harness plays for a live MCP server under test.
 //! - [`live_client`]: the reference client driven over real HTTP.
 //! - [`sim`]: the deterministic in-process network simulator; [`trace`] reads its trace back.
@@ -21,5 +22,6 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod stack;
+pub mod target;
 pub mod test_authority;
 pub mod trace;
