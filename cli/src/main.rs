@@ -82,12 +82,14 @@ enum Command {
     Defects,
     /// Serve the reference authorization server and MCP server on loopback.
     ///
-    /// The MCP server trusts the authorization server; its tools need scopes:
-    /// echo → mcp:read, write_note → mcp:write, admin_reset → mcp:admin,
-    /// fetch_report → mcp:read (it calls a downstream API with its own token).
+    /// The MCP server trusts the authorization server, and also the one `mcp-authz
+    /// test-server` serves on 127.0.0.1:9000 by default (see --also-trust), so the two
+    /// commands work together. Its tools need scopes: echo → mcp:read, write_note →
+    /// mcp:write, admin_reset → mcp:admin, fetch_report → mcp:read (it calls a downstream
+    /// API with its own token).
     Serve {
         /// Port of the authorization server.
-        #[arg(long, default_value_t = 9000)]
+        #[arg(long, default_value_t = 9002)]
         as_port: u16,
         /// Port of the MCP server.
         #[arg(long, default_value_t = 9001)]
@@ -110,6 +112,14 @@ enum Command {
         /// effect at once).
         #[arg(long)]
         introspect: bool,
+        /// A further issuer the MCP server trusts (keys at ISSUER/jwks; repeatable).
+        /// Give `--also-trust none` to trust only the served AS.
+        #[arg(long, value_name = "ISSUER", default_value = mcp_authz_harness::stack::TEST_AUTHORITY)]
+        also_trust: Vec<String>,
+        /// Make the roles commit this defect (repeatable; see `mcp-authz defects`), to
+        /// see the harness catch it.
+        #[arg(long = "defect", value_name = "NAME")]
+        defects: Vec<String>,
     },
     /// Test a live MCP server: the harness plays the authorization server it trusts.
     ///
@@ -279,7 +289,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             access_token_ttl,
             allow_insecure_client_id_urls,
             introspect,
+            also_trust,
+            defects,
         } => {
+            let mut injected = Defects::none();
+            for name in &defects {
+                injected.insert(name.parse::<Defect>()?);
+            }
             let opts = StackOptions {
                 as_port,
                 rs_port,
@@ -288,6 +304,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 access_token_ttl: Duration::from_secs(access_token_ttl),
                 allow_insecure_client_id_urls,
                 introspect,
+                also_trust: also_trust.into_iter().filter(|i| i != "none").collect(),
+                defects: injected,
             };
             let stack = Stack::start(&opts).await?;
             print_serve_banner(&stack, auto_approve);
@@ -632,6 +650,8 @@ fn print_serve_banner(stack: &Stack, auto_approve: bool) {
             stack.mcp_url
         );
     }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  mcp-authz test-server --url {}", stack.mcp_url);
     let _ = writeln!(out);
     let _ = writeln!(out, "Ctrl-C stops both servers.");
 }
