@@ -126,9 +126,7 @@ fn prm_names_server(w: &mut World) -> Check {
         return Check::Violated(format!("GET {url}: expected 200 with metadata, got {}", describe(&r)));
     };
     match ProtectedResourceMetadata::parse(ok.body()) {
-        Ok(m) if m.resource == w.mcp && m.authorization_servers.iter().any(|a| *a == w.issuer) => {
-            Check::Holds
-        }
+        Ok(m) if m.resource == w.mcp && m.authorization_servers.contains(&w.issuer) => Check::Holds,
         Ok(m) => Check::Violated(format!(
             "resource `{}` / authorization_servers {:?}: expected `{}` and [`{}`]",
             m.resource, m.authorization_servers, w.mcp, w.issuer

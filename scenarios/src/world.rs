@@ -605,8 +605,10 @@ pub fn oauth_error_code(r: &Response) -> Option<String> {
 pub fn describe(r: &FetchResult) -> String {
     match r {
         Ok(r) => {
+            // One line: event-stream bodies and pretty JSON have newlines.
             let body = String::from_utf8_lossy(r.body());
-            let body: String = body.chars().take(160).collect();
+            let body: String =
+                body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(160).collect();
             format!("HTTP {} {}", r.status().as_u16(), body)
         }
         Err(e) => format!("no answer ({})", e.reason),
