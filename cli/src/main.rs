@@ -62,15 +62,8 @@ enum Command {
         /// Inject this defect into the reference roles (repeatable; see `mcp-authz defects`).
         #[arg(long = "defect", value_name = "NAME")]
         defects: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Write the report to this file instead of stdout.
-        #[arg(long)]
-        output: Option<std::path::PathBuf>,
-        /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
-        #[arg(long, value_name = "FILE")]
-        baseline: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// List the scenarios: ID, title, role, requirement IDs and level.
     List {
@@ -219,6 +212,20 @@ enum Command {
     },
 }
 
+/// How a run of cases reports (`run`, `test-server`).
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    output: Option<std::path::PathBuf>,
+    /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<std::path::PathBuf>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -264,11 +271,11 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { scenarios, tags, seed, defects, format, output, baseline } => run_catalog(
+        Command::Run { scenarios, tags, seed, defects, report } => run_catalog(
             &Selection { ids: &scenarios, tags: &tags, seed, defect_names: &defects },
-            format,
-            output.as_deref(),
-            baseline.as_deref(),
+            report.format,
+            report.output.as_deref(),
+            report.baseline.as_deref(),
         ),
         Command::TestServer(args) => test_server::run(args).await,
         Command::List { format } => {

@@ -4,7 +4,7 @@
 //! what the server under test must trust; it then mints tokens (valid and hostile) and
 //! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
 
-use crate::{Emit, Format, emit_report, read_baseline};
+use crate::{Emit, ReportArgs, emit_report, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_harness::serve::system_now;
@@ -44,15 +44,8 @@ pub struct Args {
     /// Longest a case may take, in seconds; its later requests fail at once.
     #[arg(long, default_value_t = 60)]
     case_timeout: u64,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Write the report to this file instead of stdout.
-    #[arg(long)]
-    output: Option<std::path::PathBuf>,
-    /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
-    #[arg(long, value_name = "FILE")]
-    baseline: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    report: ReportArgs,
 }
 
 /// Runs `mcp-authz test-server`.
@@ -79,7 +72,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             Some(_) => {}
         }
     }
-    let baseline = match &args.baseline {
+    let baseline = match &args.report.baseline {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
@@ -139,8 +132,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     emit_report(
         &results,
         &Emit {
-            format: args.format,
-            output: args.output.as_deref(),
+            format: args.report.format,
+            output: args.report.output.as_deref(),
             baseline: baseline.as_ref(),
             replay: &replay,
             subtitle: &subtitle,

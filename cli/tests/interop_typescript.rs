@@ -6,18 +6,10 @@
 //! Needs Node and `npm ci` in interop/typescript-sdk (`.ci/run` does it). Without them
 //! the test skips with a message, except under CI (env `CI` set), where it fails.
 
-use std::io::{BufRead as _, BufReader};
+mod common;
+
 use std::path::Path;
-use std::process::{Command, Stdio};
-
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Command;
 
 #[test]
 fn typescript_sdk_server_findings_match_its_baseline() {
@@ -30,27 +22,12 @@ fn typescript_sdk_server_findings_match_its_baseline() {
         return;
     }
     let as_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let mut server = KillOnDrop(
-        Command::new("node")
-            .arg("server.mjs")
-            .current_dir(&dir)
-            .env("PORT", "0")
-            .env("ISSUER", format!("http://127.0.0.1:{as_port}"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("node starts"),
-    );
-    let stdout = server.0.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("listening on ") {
-                let _ = tx.send(url.trim().to_string());
-            }
-        }
-    });
-    let url = rx.recv_timeout(std::time::Duration::from_secs(60)).expect("the server says where it listens");
+    let mut node = Command::new("node");
+    node.arg("server.mjs")
+        .current_dir(&dir)
+        .env("PORT", "0")
+        .env("ISSUER", format!("http://127.0.0.1:{as_port}"));
+    let (_server, url) = common::start(node, "listening on ");
     let baseline = dir.join("baseline.txt");
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
         .args(["test-server", "--url", &url, "--as-port", &as_port.to_string()])
