@@ -165,3 +165,27 @@ fn parse_scopes(spec: &str) -> anyhow::Result<BTreeMap<String, String>> {
         })
         .collect()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::parse_scopes;
+
+    #[test]
+    fn scopes_from_pairs_and_from_a_toml_file() {
+        let pairs = parse_scopes("echo=mcp:read, write_note = mcp:write").unwrap();
+        assert_eq!(pairs["echo"], "mcp:read");
+        assert_eq!(pairs["write_note"], "mcp:write");
+        let err = parse_scopes("echo").unwrap_err().to_string();
+        assert!(err.contains("`echo` is not `tool=scope`"), "{err}");
+
+        let path = std::env::temp_dir().join(format!("mcp-authz-scopes-{}.toml", std::process::id()));
+        std::fs::write(&path, "[scopes]\necho = \"mcp:read\"\nwrite_note = \"mcp:write files:rw\"\n")
+            .unwrap();
+        let file = parse_scopes(path.to_str().unwrap()).unwrap();
+        assert_eq!(file["write_note"], "mcp:write files:rw");
+        std::fs::write(&path, "echo = 3\n").unwrap();
+        let err = format!("{:#}", parse_scopes(path.to_str().unwrap()).unwrap_err());
+        assert!(err.contains("[scopes] table"), "{err}");
+        let _ = std::fs::remove_file(path);
+    }
+}

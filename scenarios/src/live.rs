@@ -54,15 +54,14 @@ pub fn learn_tools(
     scopes.extend(advertised.iter().map(String::as_str));
     let all = union_scopes(&scopes);
     let token = w.mint(&w.claims(&all));
-    let listed = list_tools(&mut w, &token).map_err(|e| {
-        let failures = w.transport_failures();
-        let why = failures.first().cloned().unwrap_or(e);
-        format!(
-            "the server at {url} did not list its tools for a valid token (scope `{all}`): {why}. \
+    let listed = list_tools(&mut w, &token).map_err(|e| match w.transport_failures().first() {
+        Some(failure) => format!("the server at {url} did not answer: {failure}. Is it running there?"),
+        None => format!(
+            "the server at {url} did not list its tools for a valid token (scope `{all}`): {e}. \
              Is it configured to trust issuer {} (keys at {}) for audience {url}?",
             authority.issuer(),
             authority.jwks_uri()
-        )
+        ),
     })?;
 
     let connect_scope = connect_scope(&mut w);
