@@ -291,6 +291,14 @@ async function suite(mode) {
                 : undefined;
             const wrongHtml = wrong ? await wrong.text() : '';
             check('wrong password: the login form again with an error, no redirect', wrong?.status === 200 && wrongHtml.includes('invalid login or password') && wrongHtml.includes('name="password"'), `${wrong?.status} ${wrongHtml.slice(0, 200)}`);
+
+            // Cancel on the login form: the client gets access_denied.
+            let abort = await request(jar2, new URL(action.replace(/\/login$/, '/abort'), issuer).href);
+            while (abort.status >= 300 && abort.status < 400 && !abort.headers.get('location').startsWith(REDIRECT_URI)) {
+                abort = await request(jar2, new URL(abort.headers.get('location'), issuer).href);
+            }
+            const abortLoc = new URL(abort.headers.get('location') || 'about:blank');
+            check('cancel on the login form: access_denied to the redirect_uri', abortLoc.href.startsWith(REDIRECT_URI) && abortLoc.searchParams.get('error') === 'access_denied' && abortLoc.searchParams.get('state') === state, `${abort.status} ${abortLoc.href}`);
         }
     } finally {
         server.child.kill();
