@@ -8,6 +8,7 @@
 //! - [`target`]: how a live run reaches the server under test (HTTP or in-process).
 //! - [`test_authority`]: the AS the harness plays for a live MCP server under test.
 //! - [`live_client`]: the reference client driven over real HTTP.
+//! - [`browser`]: a user agent with cookies that signs in through login and consent forms.
 //! - [`sim`]: the deterministic in-process network simulator; [`trace`] reads its trace back.
 //! - [`scenario`]: the scenario model (roles, levels, verdicts, adversary capabilities).
 //! - [`report`]: text, JSON, JUnit and HTML reports; [`baseline`]: expected failures.
@@ -15,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod baseline;
+pub mod browser;
 pub mod fetch;
 pub mod live_client;
 pub mod report;

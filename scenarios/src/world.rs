@@ -18,6 +18,7 @@
 
 use bytes::Bytes;
 use http::StatusCode;
+use mcp_authz_harness::browser::{Browser, Login};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict, origin_of};
 use mcp_authz_harness::test_authority::TestAuthority;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
@@ -31,6 +32,7 @@ use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::{KeySet, SigningKey};
 use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
 use mcp_authz_reference::{Error, bearer, wire};
@@ -71,6 +73,8 @@ pub struct World {
     pub mcp: String,
     /// The tools of MCP server A the scenarios call.
     pub tools: Tools,
+    /// The authorization server the AS scenarios test, and what they use of it.
+    pub as_under_test: AsUnderTest,
     /// The `Authorization` headers the downstream API received (simulated worlds only).
     downstream_seen: Option<Rc<RefCell<Vec<String>>>>,
     /// The live parts, in a live world.
@@ -153,8 +157,87 @@ pub struct LiveTarget {
     pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
 }
 
+/// The authorization server the AS scenarios test: its endpoints, the resources it
+/// issues tokens for, how a person signs in, and the two public apps the scenarios
+/// register (the victim's and the attacker's, on the same loopback redirect URI).
+#[derive(Debug, Clone)]
+pub struct AsUnderTest {
+    /// Its issuer identifier.
+    pub issuer: String,
+    /// Its authorization endpoint.
+    pub authorization_endpoint: String,
+    /// Its token endpoint.
+    pub token_endpoint: String,
+    /// Its registration endpoint (RFC 7591), if it has one.
+    pub registration_endpoint: Option<String>,
+    /// Its introspection endpoint (RFC 7662) and the credentials to ask it with.
+    pub introspection: Option<Introspector>,
+    /// The resource the scenarios ask tokens for.
+    pub resource: String,
+    /// A second resource the AS serves (refreshing toward it must fail), if known.
+    pub other_resource: Option<String>,
+    /// A scope the AS must not grant to a client registered without it, and the
+    /// resource to ask it for.
+    pub beyond_policy: (String, String),
+    /// Who signs in at its login form; `None` when it approves by itself.
+    pub login: Option<Login>,
+    /// The victim's app's client id.
+    pub app: String,
+    /// The attacker's app's client id.
+    pub evil_app: String,
+}
+
+/// An introspection endpoint and the client credentials to call it with.
+#[derive(Debug, Clone)]
+pub struct Introspector {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The client id.
+    pub client_id: String,
+    /// Its secret (`client_secret_basic`).
+    pub client_secret: String,
+}
+
+impl AsUnderTest {
+    /// The simulated reference AS at [`AS`].
+    fn simulated() -> AsUnderTest {
+        AsUnderTest {
+            issuer: AS.into(),
+            authorization_endpoint: format!("{AS}/authorize"),
+            token_endpoint: format!("{AS}/token"),
+            registration_endpoint: Some(format!("{AS}/register")),
+            introspection: Some(Introspector {
+                endpoint: format!("{AS}/introspect"),
+                client_id: RS_CLIENT_ID.into(),
+                client_secret: RS_SECRET.into(),
+            }),
+            resource: MCP.into(),
+            other_resource: Some(OTHER_MCP.into()),
+            beyond_policy: ("reports:read".into(), DOWNSTREAM.into()),
+            login: None,
+            app: "notes-app".into(),
+            evil_app: "evil-app".into(),
+        }
+    }
+}
+
+/// What a live world for the AS scenarios needs.
+#[derive(Clone)]
+pub struct LiveAs {
+    /// The issuer under test.
+    pub issuer: String,
+    /// The resource to ask tokens for (one the AS knows).
+    pub resource: String,
+    /// A second resource it knows, if any.
+    pub other_resource: Option<String>,
+    /// Who signs in at its login form (`None`: it approves by itself).
+    pub login: Option<Login>,
+    /// Opens a connection to it for one case.
+    pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
+}
+
 struct Live {
-    authority: TestAuthority,
+    authority: Option<TestAuthority>,
     /// Transport failures talking to the server under test: they make a case `error`.
     failures: Rc<RefCell<Vec<String>>>,
 }
@@ -224,6 +307,7 @@ impl World {
             issuer: AS.into(),
             mcp: MCP.into(),
             tools: Tools::reference(),
+            as_under_test: AsUnderTest::simulated(),
             downstream_seen: Some(downstream_seen),
             live: None,
         })
@@ -245,37 +329,166 @@ impl World {
         };
         sim.add_service(&origin(&issuer)?, target.authority.served());
         sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
-        let failures = Rc::new(RefCell::new(Vec::new()));
-        let mut send = (target.connect)();
-        let seen = Rc::clone(&failures);
-        sim.add_remote(&origin(&target.url)?, move |req| {
-            let url = req.uri().to_string();
-            let result = send(req);
-            match &result {
-                Err(e) => seen.borrow_mut().push(format!("{url}: {}", e.reason)),
-                Ok(r) if r.status().is_redirection() => {
-                    let to = r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
-                    seen.borrow_mut().push(format!(
-                        "{url}: answered {} redirecting to `{}`; an MCP endpoint answers, it does not redirect",
-                        r.status().as_u16(),
-                        to.unwrap_or("")
-                    ));
-                }
-                Ok(_) => {}
-            }
-            result
-        });
+        let failures = add_live_host(&mut sim, &origin(&target.url)?, (target.connect)(), true);
         Ok(World {
             sim,
             defects: Defects::none(),
             issuer,
             mcp: target.url.clone(),
             tools: target.tools.clone(),
+            as_under_test: AsUnderTest::simulated(),
             downstream_seen: None,
-            live: Some(Live { authority: target.authority.clone(), failures }),
+            live: Some(Live { authority: Some(target.authority.clone()), failures }),
         })
     }
 
+    /// A live world for the AS scenarios: the authorization server under test at
+    /// `target.issuer`, its endpoints read from its metadata (RFC 8414, else OpenID
+    /// discovery). The clock starts at `now`, the real time.
+    pub fn live_as(seed: u64, now: Time, target: &LiveAs) -> Result<World, Error> {
+        let mut sim = Sim::starting_at(seed, now);
+        let origin =
+            target.issuer.parse::<http::Uri>().ok().as_ref().and_then(origin_of).ok_or_else(|| {
+                Error::malformed("issuer", format!("`{}` is not an absolute url", target.issuer))
+            })?;
+        let failures = add_live_host(&mut sim, &origin, (target.connect)(), false);
+        let metadata = discover(&mut sim, &target.issuer)?;
+        let missing = |what: &str| Error::Missing(format!("{what} in the metadata of {}", target.issuer));
+        let as_under_test = AsUnderTest {
+            issuer: target.issuer.clone(),
+            authorization_endpoint: metadata
+                .authorization_endpoint
+                .clone()
+                .ok_or_else(|| missing("authorization_endpoint"))?,
+            token_endpoint: metadata.token_endpoint.clone().ok_or_else(|| missing("token_endpoint"))?,
+            registration_endpoint: metadata.registration_endpoint.clone(),
+            introspection: None,
+            resource: target.resource.clone(),
+            other_resource: target.other_resource.clone(),
+            beyond_policy: ("mcp-authz:beyond-policy".into(), target.resource.clone()),
+            login: target.login.clone(),
+            app: String::new(),
+            evil_app: String::new(),
+        };
+        let mut w = World {
+            sim,
+            defects: Defects::none(),
+            issuer: target.issuer.clone(),
+            mcp: target.resource.clone(),
+            tools: Tools::reference(),
+            as_under_test,
+            downstream_seen: None,
+            live: Some(Live { authority: None, failures }),
+        };
+        if let Some(endpoint) = metadata.introspection_endpoint.clone() {
+            w.as_under_test.introspection = w.register_introspector(endpoint);
+        }
+        Ok(w)
+    }
+
+    /// Registers (RFC 7591) a confidential client to introspect with, if the AS lets it.
+    fn register_introspector(&mut self, endpoint: String) -> Option<Introspector> {
+        let metadata = json!({"client_name": "mcp-authz introspection", "grant_types": ["client_credentials"],
+            "response_types": [], "redirect_uris": [], "token_endpoint_auth_method": "client_secret_basic"});
+        let info = self.register("harness", &metadata).ok()?;
+        Some(Introspector {
+            endpoint,
+            client_id: info.get("client_id")?.as_str()?.to_string(),
+            client_secret: info.get("client_secret")?.as_str()?.to_string(),
+        })
+    }
+
+    /// Registers a client with `metadata` at the AS under test: the client information
+    /// (201), or the answer.
+    pub fn register(&mut self, from: &str, metadata: &Value) -> Result<Value, FetchResult> {
+        let Some(endpoint) = self.as_under_test.registration_endpoint.clone() else {
+            return Err(Err(mcp_authz_reference::sans_io::FetchError {
+                url: self.as_under_test.issuer.clone(),
+                reason: "the AS has no registration endpoint".into(),
+            }));
+        };
+        let r = match wire::post_json_request(&endpoint, metadata) {
+            Ok(req) => self.send(from, req),
+            Err(e) => {
+                return Err(Err(mcp_authz_reference::sans_io::FetchError {
+                    url: endpoint,
+                    reason: e.to_string(),
+                }));
+            }
+        };
+        match r
+            .as_ref()
+            .ok()
+            .filter(|r| r.status() == 201)
+            .and_then(|r| serde_json::from_slice(r.body()).ok())
+        {
+            Some(info) => Ok(info),
+            None => Err(r),
+        }
+    }
+
+    /// The user agent `browser` opens `url` and walks to `redirect_uri`, signing in at
+    /// the AS under test as it asks; returns the browser (cookies, pages seen) too.
+    pub fn browse(
+        &mut self,
+        browser: &str,
+        url: &str,
+        redirect_uri: &str,
+    ) -> (Result<String, Error>, Browser) {
+        let mut b = Browser::new(browser, self.as_under_test.login.clone());
+        let r = b.open(&mut self.sim, url, redirect_uri);
+        (r, b)
+    }
+}
+
+/// The AS metadata at `issuer`: RFC 8414 first, then OpenID discovery.
+fn discover(sim: &mut Sim, issuer: &str) -> Result<AuthorizationServerMetadata, Error> {
+    let mut last = String::new();
+    for url in discovery_urls(issuer)? {
+        match sim.get("harness", &url) {
+            Ok(r) if r.status() == 200 => match AuthorizationServerMetadata::parse(r.body()) {
+                Ok(m) if m.issuer == issuer => return Ok(m),
+                Ok(m) => last = format!("{url} names issuer `{}`", m.issuer),
+                Err(e) => last = format!("{url}: {e}"),
+            },
+            Ok(r) => last = format!("{url} answered {}", r.status().as_u16()),
+            Err(e) => last = format!("{url}: {}", e.reason),
+        }
+    }
+    Err(Error::Refused(format!("no authorization server metadata for {issuer} ({last})")))
+}
+
+/// Adds the live server at `origin`, reached through `send`; returns where its transport
+/// failures (timeouts, refusals, oversized answers, redirects) are kept.
+fn add_live_host(
+    sim: &mut Sim,
+    origin: &str,
+    mut send: Box<dyn FnMut(Request) -> FetchResult>,
+    redirects_fail: bool,
+) -> Rc<RefCell<Vec<String>>> {
+    let failures = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&failures);
+    sim.add_remote(origin, move |req| {
+        let url = req.uri().to_string();
+        let result = send(req);
+        match &result {
+            Err(e) => seen.borrow_mut().push(format!("{url}: {}", e.reason)),
+            Ok(r) if redirects_fail && r.status().is_redirection() => {
+                let to = r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+                seen.borrow_mut().push(format!(
+                    "{url}: answered {} redirecting to `{}`; an MCP endpoint answers, it does not redirect",
+                    r.status().as_u16(),
+                    to.unwrap_or("")
+                ));
+            }
+            Ok(_) => {}
+        }
+        result
+    });
+    failures
+}
+
+impl World {
     /// True when MCP server A is a live server.
     pub fn is_live(&self) -> bool {
         self.live.is_some()
@@ -336,8 +549,8 @@ impl World {
 
     /// Runs `f` with the signing key of the AS server A trusts, in either world.
     pub fn with_signing_key<T>(&mut self, f: impl FnOnce(&SigningKey) -> T) -> T {
-        match &self.live {
-            Some(live) => live.authority.with_signing_key(f),
+        match self.live.as_ref().and_then(|l| l.authority.clone()) {
+            Some(authority) => authority.with_signing_key(f),
             None => f(self.signing_key()),
         }
     }
@@ -352,8 +565,8 @@ impl World {
     /// How many times the trusted AS has served its JWKS (fetch amplification is counted
     /// where it hurts: at the AS).
     pub fn jwks_requests(&self) -> u64 {
-        if let Some(live) = &self.live {
-            return live.authority.jwks_fetches();
+        if let Some(authority) = self.live.as_ref().and_then(|l| l.authority.as_ref()) {
+            return authority.jwks_fetches();
         }
         let needle = format!("-> {AS} GET /jwks ");
         self.sim.trace().lines().filter(|l| l.contains(&needle)).count() as u64
@@ -386,8 +599,8 @@ impl World {
 
     /// Signs `claims` with the current key of the AS server A trusts.
     pub fn mint(&mut self, claims: &AccessTokenClaims) -> String {
-        let signed = match &self.live {
-            Some(live) => live.authority.mint(claims),
+        let signed = match self.live.as_ref().and_then(|l| l.authority.as_ref()) {
+            Some(authority) => authority.mint(claims),
             None => self.authorization_server().sign_access_token(claims),
         };
         signed.expect("the AS signs")
@@ -516,15 +729,17 @@ impl World {
         Ok(client)
     }
 
-    /// What the AS says about `token` (RFC 7662 introspection, asked as MCP server A's
-    /// client `mcp-server`): the response, or `Value::Null` when introspection fails.
+    /// What the AS under test says about `token` (RFC 7662 introspection, asked with
+    /// [`AsUnderTest::introspection`]'s client): the response, or `Value::Null` when
+    /// introspection fails or the AS offers none.
     pub fn introspect(&mut self, token: &str) -> Value {
-        let auth = ClientAuth::SecretBasic(RS_SECRET.into());
-        let url = format!("{AS}/introspect");
+        let Some(i) = self.as_under_test.introspection.clone() else { return Value::Null };
+        let auth = ClientAuth::SecretBasic(i.client_secret.clone());
+        let issuer = self.as_under_test.issuer.clone();
         let req = self.sim.env_for("introspect", |env| {
-            token_request(&url, RS_CLIENT_ID, &auth, AS, &[("token", token)], env)
+            token_request(&i.endpoint, &i.client_id, &auth, &issuer, &[("token", token)], env)
         });
-        match req.map(|req| self.send(RS_CLIENT_ID, req)) {
+        match req.map(|req| self.send(&i.client_id, req)) {
             Ok(Ok(r)) if r.status() == 200 => serde_json::from_slice(r.body()).unwrap_or(Value::Null),
             _ => Value::Null,
         }
