@@ -26,6 +26,7 @@ macro_rules! say {
 }
 pub(crate) use say;
 
+mod test_as;
 mod test_server;
 
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
@@ -125,6 +126,17 @@ enum Command {
     /// fetch amplification. Scenarios call tools, including ones with side effects:
     /// point it at a test instance. Exit status as for `run`.
     TestServer(test_server::Args),
+    /// Test a live authorization server with the catalog's AS scenarios.
+    ///
+    /// The harness reads the AS's metadata (RFC 8414, else OpenID discovery), registers
+    /// its two public apps by dynamic registration (RFC 7591) — the victim's, and the
+    /// attacker's on the same loopback redirect URI — and runs every AS scenario with the
+    /// same IDs as `mcp-authz run`: PKCE enforcement and downgrade, code interception,
+    /// injection, reuse and binding, refresh rotation and reuse detection, scope
+    /// escalation, redirect URI matching, state and iss, the login and consent pages,
+    /// token responses and resource indicators. With --login it signs in through the
+    /// AS's HTML forms. Exit status as for `run`.
+    TestAs(test_as::Args),
     /// Run the reference MCP client against an MCP server: discovery, registration,
     /// authorization (PKCE), token, then one MCP operation.
     Client {
@@ -278,6 +290,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             report.baseline.as_deref(),
         ),
         Command::TestServer(args) => test_server::run(args).await,
+        Command::TestAs(args) => test_as::run(args).await,
         Command::List { format } => {
             list(format);
             Ok(ExitCode::SUCCESS)

@@ -10,9 +10,9 @@ use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_harness::serve::system_now;
 use mcp_authz_harness::target::{self, Limits};
 use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_scenarios::catalog;
 use mcp_authz_scenarios::live::{self, Progress};
 use mcp_authz_scenarios::world::OTHER_MCP;
-use mcp_authz_scenarios::{Scenario, catalog};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -63,24 +63,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => BTreeMap::new(),
     };
     let all = catalog();
-    for id in &args.scenarios {
-        match all.iter().find(|s| s.meta.id == id) {
-            None => anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them"),
-            Some(s) if s.meta.role != Role::McpServer => {
-                anyhow::bail!("`{id}` tests the {}, not an MCP server", s.meta.role)
-            }
-            Some(_) => {}
-        }
-    }
     let baseline = match &args.report.baseline {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
-    let selected: Vec<Scenario> = all
-        .into_iter()
-        .filter(|s| s.meta.role == Role::McpServer)
-        .filter(|s| args.scenarios.is_empty() || args.scenarios.iter().any(|id| id == s.meta.id))
-        .collect();
+    let selected = crate::test_as::select(&all, &args.scenarios, Role::McpServer)?;
 
     let authority = TestAuthority::start(args.as_port, &[&url, OTHER_MCP]).await?;
     let config = serde_json::json!({

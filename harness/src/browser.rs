@@ -48,13 +48,19 @@ impl Browser {
         Browser { name: name.into(), login, jar: BTreeMap::new(), first_page: None, form_posts: vec![] }
     }
 
-    /// Opens `url` and walks redirects and forms until a URL starting with `redirect_uri`
-    /// is reached; returns it. A page it cannot get past is an error saying what it got.
-    pub fn open(&mut self, sim: &mut Sim, url: &str, redirect_uri: &str) -> Result<String, Error> {
+    /// Opens `url` and walks redirects and forms until a URL for which `arrived` holds
+    /// (the client's redirect URI) is reached; returns it. A page it cannot get past is
+    /// an error saying what it got.
+    pub fn open(
+        &mut self,
+        sim: &mut Sim,
+        url: &str,
+        arrived: impl Fn(&url::Url) -> bool,
+    ) -> Result<String, Error> {
         let mut current = url::Url::parse(url).map_err(|e| Error::malformed("authorization url", e))?;
         let mut form: Option<(String, String)> = None;
         for _ in 0..MAX_STEPS {
-            if current.as_str().starts_with(redirect_uri) {
+            if arrived(&current) {
                 return Ok(current.to_string());
             }
             let posted = form.is_some();

@@ -85,6 +85,12 @@ const VICTIM: &str = "notes-app";
 const WEB_REDIRECT: &str = "https://app.example/callback";
 /// Where every loopback authorization response starts.
 const LOOPBACK: &str = "http://127.0.0.1:";
+
+/// True for an authorization response to a loopback `/callback` (the apps' redirect URI,
+/// on any port), not for the AS itself when it too is on loopback.
+fn at_callback(url: &url::Url) -> bool {
+    url.as_str().starts_with(LOOPBACK) && url.path() == "/callback"
+}
 const SCOPE: &str = "mcp:read mcp:write";
 const STATE: &str = "victim-state";
 const VERIFIER: &str = "victim-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
@@ -160,7 +166,7 @@ fn authorization_url(w: &World, client_id: &str, verifier: &str, changes: &[(&st
 /// The user agent `browser` opens `url`: the parameters of the authorization response it
 /// is redirected back with.
 fn authorize(w: &mut World, browser: &str, url: &str) -> Result<Params, Check> {
-    let redirect = w.browse(browser, url, LOOPBACK).0.map_err(|e| {
+    let redirect = w.browse(browser, url, at_callback).0.map_err(|e| {
         Check::Undecided(format!("the authorization request did not come back to the client: {e}"))
     })?;
     let query = redirect.split_once('?').map_or("", |(_, q)| q);
@@ -304,7 +310,7 @@ impl Interceptor for FrontChannelAdversary {
 
     fn on_response(&mut self, _msg: &Message, _req: &Request, resp: &mut Response) {
         let location = resp.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
-        if let Some(l) = location.filter(|l| l.starts_with(LOOPBACK)) {
+        if let Some(l) = location.filter(|l| url::Url::parse(l).is_ok_and(|u| at_callback(&u))) {
             self.seen.borrow_mut().push(l.to_string());
         }
     }
@@ -712,7 +718,7 @@ fn show_forms(w: &mut World) -> Result<(), Check> {
 fn sign_in(w: &mut World) -> Result<Browser, Check> {
     show_forms(w)?;
     let url = authorization_url(w, &app(w), VERIFIER, &[]);
-    let (result, browser) = w.browse("browser:victim", &url, LOOPBACK);
+    let (result, browser) = w.browse("browser:victim", &url, at_callback);
     if browser.first_page.is_none() {
         return Err(Check::Undecided(format!("the authorization request showed no form: {result:?}")));
     }
@@ -821,7 +827,8 @@ fn resource_binding(w: &mut World) -> Check {
     let Some(other) = w.as_under_test.other_resource.clone() else {
         return Check::Holds;
     };
-    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other))]);
+    // No scope: the other resource's scopes may differ; the audience is the point here.
+    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other)), ("scope", None)]);
     let code = step!(code(w, "browser:victim", &url));
     let t = step!(tokens(&redeem(w, VICTIM, &code, &[("resource", Some(&other))]), "the redemption"));
     let aud: Vec<String> =

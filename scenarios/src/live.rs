@@ -1,12 +1,14 @@
-//! Running the MCP server scenarios against a live server: learning its tools and the
-//! scopes they need, and running each case in a [`World::live`].
+//! Running scenarios against live servers: the MCP server scenarios against an MCP
+//! server (learning its tools and the scopes they need, each case in a [`World::live`]),
+//! and the authorization server scenarios against an AS (each case in a
+//! [`World::live_as`]).
 //!
 //! Tool scopes come from the operator (`--scopes echo=mcp:read`) or are probed: the
 //! tool is called with a token carrying no scope, and a 403 `insufficient_scope`
 //! challenge names what it needs. A tool whose scope neither says nor shows is reported,
 //! never guessed.
 
-use crate::world::{LiveTarget, Tool, Tools, World, describe, tool_ran, union_scopes};
+use crate::world::{LiveAs, LiveTarget, Tool, Tools, World, describe, tool_ran, union_scopes};
 use crate::{Scenario, run_in};
 use mcp_authz_harness::scenario::{CaseResult, Check, Role};
 use mcp_authz_harness::target::Connect;
@@ -289,4 +291,88 @@ pub fn test_server(
         results.push(result);
     }
     LiveRun { notes: learned.notes, setup_error: None, results }
+}
+
+/// Runs the authorization server scenarios of `scenarios` (others are skipped) against
+/// the live AS of `target`, telling `progress` each result. When its metadata cannot be
+/// read, every case is `error` with the reason.
+pub fn test_authorization_server(
+    target: &LiveAs,
+    scenarios: &[Scenario],
+    now: &dyn Fn() -> Time,
+    mut progress: impl FnMut(Progress<'_>),
+) -> LiveRun {
+    let probe = World::live_as(0, now(), target).map(|w| {
+        let a = &w.as_under_test;
+        let mut notes = vec![
+            format!("authorization endpoint {}", a.authorization_endpoint),
+            format!("token endpoint {}", a.token_endpoint),
+        ];
+        notes.push(match &a.registration_endpoint {
+            Some(r) => format!("registration endpoint {r}: the scenarios register their apps there"),
+            None => "no registration endpoint: the scenarios cannot register their apps".into(),
+        });
+        notes.push(match &a.introspection {
+            Some(i) => format!("introspection at {} as client {}", i.endpoint, i.client_id),
+            None => {
+                "no introspection the harness can use: revocation is judged by refresh tokens only".into()
+            }
+        });
+        notes
+    });
+    let notes = match probe {
+        Ok(notes) => notes,
+        Err(e) => {
+            let why = format!("cannot read the metadata of {}: {e}", target.issuer);
+            let results = scenarios
+                .iter()
+                .map(|s| {
+                    CaseResult::new(
+                        &s.meta,
+                        Check::Undecided(format!("the harness could not start: {why}")),
+                        vec![],
+                        1,
+                    )
+                })
+                .collect();
+            return LiveRun { notes: vec![], setup_error: Some(why), results };
+        }
+    };
+    progress(Progress::Learned(&notes));
+    let mut results = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let (result, _) = run_live_as(s, 1, now(), target);
+        progress(Progress::Case(i, &result));
+        results.push(result);
+    }
+    LiveRun { notes, setup_error: None, results }
+}
+
+/// Runs one authorization server scenario against a live AS; other roles' scenarios are
+/// skipped. A transport failure during the case makes it `error`.
+pub fn run_live_as(scenario: &Scenario, seed: u64, now: Time, target: &LiveAs) -> (CaseResult, String) {
+    if scenario.meta.role != Role::AuthorizationServer {
+        let check = Check::NotApplicable(format!(
+            "a {} scenario; the target is an authorization server",
+            scenario.meta.role
+        ));
+        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+    }
+    match World::live_as(seed, now, target) {
+        Ok(world) => run_in(world, scenario, seed, undecided_on_transport_failure),
+        Err(e) => {
+            let check = Check::Undecided(format!("cannot build the world: {e}"));
+            (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
+        }
+    }
+}
+
+/// A transport failure during a case makes it `error`, whatever it concluded.
+fn undecided_on_transport_failure(w: &World, check: Check) -> Check {
+    match w.transport_failures().first() {
+        Some(failure) => {
+            Check::Undecided(format!("the server under test did not answer properly: {failure}"))
+        }
+        None => check,
+    }
 }

@@ -427,16 +427,17 @@ impl World {
         }
     }
 
-    /// The user agent `browser` opens `url` and walks to `redirect_uri`, signing in at
-    /// the AS under test as it asks; returns the browser (cookies, pages seen) too.
+    /// The user agent `browser` opens `url` and walks until `arrived` holds (the client's
+    /// redirect URI), signing in at the AS under test as it asks; returns the browser
+    /// (cookies, pages seen) too.
     pub fn browse(
         &mut self,
         browser: &str,
         url: &str,
-        redirect_uri: &str,
+        arrived: impl Fn(&url::Url) -> bool,
     ) -> (Result<String, Error>, Browser) {
         let mut b = Browser::new(browser, self.as_under_test.login.clone());
-        let r = b.open(&mut self.sim, url, redirect_uri);
+        let r = b.open(&mut self.sim, url, arrived);
         (r, b)
     }
 }
