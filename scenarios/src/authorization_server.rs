@@ -109,6 +109,7 @@ fn register_apps(w: &mut World) -> Result<(), Check> {
     } else {
         for (who, uris) in [("victim", vec![REDIRECT, WEB_REDIRECT]), ("attacker", vec![REDIRECT])] {
             let metadata = json!({"client_name": format!("mcp-authz {who} app"), "redirect_uris": uris,
+                "application_type": "native",
                 "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"],
                 "response_types": ["code"], "scope": scopes.join(" ")});
             let info = w.register(who, &metadata).map_err(|r| {
@@ -169,8 +170,11 @@ fn authorize(w: &mut World, browser: &str, url: &str) -> Result<Params, Check> {
     let redirect = w.browse(browser, url, at_callback).0.map_err(|e| {
         Check::Undecided(format!("the authorization request did not come back to the client: {e}"))
     })?;
-    let query = redirect.split_once('?').map_or("", |(_, q)| q);
-    Params::parse(query.as_bytes())
+    // Query, or the fragment a response_type=token error may use.
+    let (before_fragment, fragment) = redirect.split_once('#').unwrap_or((&redirect, ""));
+    let query = before_fragment.split_once('?').map_or("", |(_, q)| q);
+    let params = if query.is_empty() { fragment } else { query };
+    Params::parse(params.as_bytes())
         .map_err(|e| Check::Violated(format!("the authorization response `{redirect}` does not parse: {e}")))
 }
 
@@ -257,18 +261,34 @@ fn claims(token: &str) -> Option<AccessTokenClaims> {
     serde_json::from_slice(&jwt::split(token).ok()?.payload).ok()
 }
 
-/// Which of the named tokens the AS still says are active.
+/// Which of the named tokens the AS still says are active: asked by introspection; a
+/// refresh token the AS will not introspect is tried (a refresh); an access token it will
+/// not introspect (a self-contained JWT) cannot be judged and is left out, noted. With
+/// no token judged at all, undecided.
 fn live_tokens(w: &mut World, named: &[(&str, String)]) -> Result<Vec<String>, Check> {
     let mut live = vec![];
+    let mut judged = 0;
     for (name, token) in named {
-        let active = w.introspect(token)["active"].as_bool();
-        let Some(active) = active else {
-            return Err(Check::Undecided(format!("introspection of {name} failed")));
+        let active = match w.introspect(token)["active"].as_bool() {
+            Some(a) => Some(a),
+            None if name.contains("refresh token") => {
+                w.note(&format!("{name}: not introspectable; trying it"));
+                Some(tokens(&refresh(w, VICTIM, token, &[]), "").is_ok())
+            }
+            None => None,
         };
+        let Some(active) = active else {
+            w.note(&format!("{name}: the AS does not say (introspection refused); not judged"));
+            continue;
+        };
+        judged += 1;
         w.note(&format!("{name}: active {active}"));
         if active {
             live.push(name.to_string());
         }
+    }
+    if judged == 0 {
+        return Err(Check::Undecided("the AS would not say whether any of the tokens is active".into()));
     }
     Ok(live)
 }
@@ -287,11 +307,13 @@ fn all_revoked(w: &mut World, after: &str, named: &[(&str, String)]) -> Check {
 struct FrontChannelAdversary {
     seen: Rc<RefCell<Vec<String>>>,
     strip: &'static [&'static str],
+    /// The path of the authorization endpoint.
+    endpoint_path: String,
 }
 
 impl Interceptor for FrontChannelAdversary {
     fn on_request(&mut self, _msg: &Message, req: &mut Request) -> Verdict {
-        if self.strip.is_empty() || !req.uri().path().ends_with("/authorize") {
+        if self.strip.is_empty() || req.uri().path() != self.endpoint_path {
             return Verdict::Pass;
         }
         if let Ok(mut url) = url::Url::parse(&req.uri().to_string()) {
@@ -318,10 +340,12 @@ impl Interceptor for FrontChannelAdversary {
 
 /// Grants the adversary the front channel; returns what it will see.
 fn intercept_front_channel(w: &mut World, strip: &'static [&'static str]) -> Rc<RefCell<Vec<String>>> {
+    let endpoint = &w.as_under_test.authorization_endpoint;
+    let endpoint_path = url::Url::parse(endpoint).map(|u| u.path().to_string()).unwrap_or_default();
     let seen = Rc::new(RefCell::new(vec![]));
     w.sim.set_interceptor(
         vec![Channel::FrontChannel],
-        Box::new(FrontChannelAdversary { seen: seen.clone(), strip }),
+        Box::new(FrontChannelAdversary { seen: seen.clone(), strip, endpoint_path }),
     );
     seen
 }
@@ -827,9 +851,17 @@ fn resource_binding(w: &mut World) -> Check {
     let Some(other) = w.as_under_test.other_resource.clone() else {
         return Check::Holds;
     };
-    // No scope: the other resource's scopes may differ; the audience is the point here.
-    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other)), ("scope", None)]);
-    let code = step!(code(w, "browser:victim", &url));
+    // The other resource's scopes may differ from these; the audience is the point here,
+    // so a scope refusal is retried without a scope.
+    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other))]);
+    let mut response = step!(authorize(w, "browser:victim", &url));
+    if response.get("error") == Some("invalid_scope") {
+        let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other)), ("scope", None)]);
+        response = step!(authorize(w, "browser:victim", &url));
+    }
+    let Some(code) = response.get("code").map(String::from) else {
+        return Check::Undecided(format!("resource {other}: expected a code, got `{}`", response.encode()));
+    };
     let t = step!(tokens(&redeem(w, VICTIM, &code, &[("resource", Some(&other))]), "the redemption"));
     let aud: Vec<String> =
         claims(&field(&t, "access_token")).map_or(vec![], |c| c.aud.iter().map(String::from).collect());

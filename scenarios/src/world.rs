@@ -400,20 +400,19 @@ impl World {
 
     /// Registers a client with `metadata` at the AS under test: the client information
     /// (201), or the answer.
-    pub fn register(&mut self, from: &str, metadata: &Value) -> Result<Value, FetchResult> {
+    pub fn register(&mut self, from: &str, metadata: &Value) -> Result<Value, Box<FetchResult>> {
         let Some(endpoint) = self.as_under_test.registration_endpoint.clone() else {
-            return Err(Err(mcp_authz_reference::sans_io::FetchError {
+            return Err(Box::new(Err(mcp_authz_reference::sans_io::FetchError {
                 url: self.as_under_test.issuer.clone(),
                 reason: "the AS has no registration endpoint".into(),
-            }));
+            })));
         };
         let r = match wire::post_json_request(&endpoint, metadata) {
             Ok(req) => self.send(from, req),
             Err(e) => {
-                return Err(Err(mcp_authz_reference::sans_io::FetchError {
-                    url: endpoint,
-                    reason: e.to_string(),
-                }));
+                let failed =
+                    mcp_authz_reference::sans_io::FetchError { url: endpoint, reason: e.to_string() };
+                return Err(Box::new(Err(failed)));
             }
         };
         match r
@@ -423,7 +422,7 @@ impl World {
             .and_then(|r| serde_json::from_slice(r.body()).ok())
         {
             Some(info) => Ok(info),
-            None => Err(r),
+            None => Err(Box::new(r)),
         }
     }
 
