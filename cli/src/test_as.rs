@@ -34,6 +34,16 @@ pub struct Args {
     /// login and consent forms, keeping cookies). Without it the AS must approve by itself.
     #[arg(long, value_name = "USER:PASSWORD")]
     login: Option<String>,
+    /// Complete each authorization with this command instead of the harness's browser:
+    /// it is run with `sh -c`, the authorization URL as its last argument, and must print
+    /// the URL the AS finally redirects to (with `code` or `error`) as its last line. The
+    /// scenarios that need to see or rewrite the front channel, or the login pages, are
+    /// then skipped.
+    #[arg(long, value_name = "CMD", conflicts_with = "login")]
+    authorize_hook: Option<String>,
+    /// Longest the authorize hook may take, in seconds.
+    #[arg(long, default_value_t = 60)]
+    hook_timeout: u64,
     /// Run only this scenario (repeatable).
     #[arg(long = "scenario", value_name = "ID")]
     scenarios: Vec<String>,
@@ -75,12 +85,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let handle = tokio::runtime::Handle::current();
     let (resource, other_resource, iss) =
         (args.resource.clone(), args.other_resource.clone(), issuer.clone());
+    let (hook, hook_timeout) = (args.authorize_hook.clone(), Duration::from_secs(args.hook_timeout.max(1)));
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let target = LiveAs {
             issuer: iss,
             resource,
             other_resource,
             login,
+            authorize_hook: hook.map(|cmd| target::authorize_hook(cmd, hook_timeout)),
             connect: target::over_http(handle, limits)?,
         };
         let n = selected.len();

@@ -118,3 +118,44 @@ impl Deadline {
         Ok(())
     }
 }
+
+/// Completes an authorization outside the harness: given the authorization URL, returns
+/// the URL the AS finally redirected to (with `code` or `error`), or why not.
+pub type Authorize = Rc<dyn Fn(&str) -> Result<String, String>>;
+
+/// An [`Authorize`] that runs `command` (with `sh -c`) with the authorization URL as its
+/// last argument and reads the redirect URL from the last line it prints; killed after
+/// `timeout`. For logins no form recipe can do: a script driving a real browser, say.
+pub fn authorize_hook(command: String, timeout: Duration) -> Authorize {
+    Rc::new(move |url: &str| {
+        let mut child = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} \"$1\""))
+            .arg("mcp-authz-authorize-hook")
+            .arg(url)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::inherit())
+            .spawn()
+            .map_err(|e| format!("cannot run `{command}`: {e}"))?;
+        let deadline = system_now().plus(timeout);
+        loop {
+            match child.try_wait() {
+                Ok(Some(_)) => break,
+                Ok(None) if system_now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    return Err(format!("`{command}` did not finish within {timeout:?}"));
+                }
+                Ok(None) => std::thread::sleep(Duration::from_millis(20)),
+                Err(e) => return Err(format!("waiting for `{command}`: {e}")),
+            }
+        }
+        let out = child.wait_with_output().map_err(|e| format!("reading `{command}`'s output: {e}"))?;
+        if !out.status.success() {
+            return Err(format!("`{command}` failed ({})", out.status));
+        }
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let last = stdout.lines().map(str::trim).rfind(|l| !l.is_empty());
+        last.map(String::from).ok_or_else(|| format!("`{command}` printed no redirect URL"))
+    })
+}

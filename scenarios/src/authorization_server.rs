@@ -339,7 +339,16 @@ impl Interceptor for FrontChannelAdversary {
 }
 
 /// Grants the adversary the front channel; returns what it will see.
-fn intercept_front_channel(w: &mut World, strip: &'static [&'static str]) -> Rc<RefCell<Vec<String>>> {
+fn intercept_front_channel(
+    w: &mut World,
+    strip: &'static [&'static str],
+) -> Result<Rc<RefCell<Vec<String>>>, Check> {
+    if w.front_channel_outside() {
+        return Err(Check::NotApplicable(
+            "authorizations run in the authorize hook, where the adversary cannot reach the front channel"
+                .into(),
+        ));
+    }
     let endpoint = &w.as_under_test.authorization_endpoint;
     let endpoint_path = url::Url::parse(endpoint).map(|u| u.path().to_string()).unwrap_or_default();
     let seen = Rc::new(RefCell::new(vec![]));
@@ -347,7 +356,7 @@ fn intercept_front_channel(w: &mut World, strip: &'static [&'static str]) -> Rc<
         vec![Channel::FrontChannel],
         Box::new(FrontChannelAdversary { seen: seen.clone(), strip, endpoint_path }),
     );
-    seen
+    Ok(seen)
 }
 
 /// The code of the last authorization response the adversary saw.
@@ -359,7 +368,7 @@ fn stolen_code(seen: &Rc<RefCell<Vec<String>>>) -> Result<String, Check> {
 }
 
 fn code_interception(w: &mut World) -> Check {
-    let seen = intercept_front_channel(w, &[]);
+    let seen = step!(intercept_front_channel(w, &[]));
     step!(victim_code(w, SCOPE));
     let stolen = step!(stolen_code(&seen));
     let (app, evil) = (app(w), evil_app(w));
@@ -383,7 +392,7 @@ fn code_interception(w: &mut World) -> Check {
 }
 
 fn pkce_downgrade(w: &mut World) -> Check {
-    intercept_front_channel(w, &["code_challenge", "code_challenge_method"]);
+    step!(intercept_front_channel(w, &["code_challenge", "code_challenge_method"]));
     w.note("the adversary strips code_challenge and code_challenge_method from the authorization request");
     let url = authorization_url(w, &app(w), VERIFIER, &[]);
     let response = step!(authorize(w, "browser:victim", &url));
@@ -419,7 +428,7 @@ fn pkce_plain(w: &mut World) -> Check {
 }
 
 fn code_injection(w: &mut World) -> Check {
-    let seen = intercept_front_channel(w, &[]);
+    let seen = step!(intercept_front_channel(w, &[]));
     step!(victim_code(w, SCOPE));
     let stolen = step!(stolen_code(&seen));
     w.sim.clear_interceptor();
@@ -740,6 +749,9 @@ fn show_forms(w: &mut World) -> Result<(), Check> {
 /// The victim signs in through the forms: the browser, with the pages and form posts
 /// it saw.
 fn sign_in(w: &mut World) -> Result<Browser, Check> {
+    if w.front_channel_outside() {
+        return Err(Check::NotApplicable("the login pages are in the authorize hook's hands".into()));
+    }
     show_forms(w)?;
     let url = authorization_url(w, &app(w), VERIFIER, &[]);
     let (result, browser) = w.browse("browser:victim", &url, at_callback);

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use http::StatusCode;
 use mcp_authz_harness::browser::{Browser, Login};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict, origin_of};
+use mcp_authz_harness::target::Authorize;
 use mcp_authz_harness::test_authority::TestAuthority;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
@@ -232,12 +233,17 @@ pub struct LiveAs {
     pub other_resource: Option<String>,
     /// Who signs in at its login form (`None`: it approves by itself).
     pub login: Option<Login>,
+    /// Completes authorizations outside the harness (`--authorize-hook`), instead of
+    /// the harness's browser.
+    pub authorize_hook: Option<Authorize>,
     /// Opens a connection to it for one case.
     pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
 }
 
 struct Live {
     authority: Option<TestAuthority>,
+    /// Completes authorizations outside the harness, if set.
+    authorize_hook: Option<Authorize>,
     /// Transport failures talking to the server under test: they make a case `error`.
     failures: Rc<RefCell<Vec<String>>>,
 }
@@ -338,7 +344,7 @@ impl World {
             tools: target.tools.clone(),
             as_under_test: AsUnderTest::simulated(),
             downstream_seen: None,
-            live: Some(Live { authority: Some(target.authority.clone()), failures }),
+            live: Some(Live { authority: Some(target.authority.clone()), authorize_hook: None, failures }),
         })
     }
 
@@ -378,7 +384,7 @@ impl World {
             tools: Tools::reference(),
             as_under_test,
             downstream_seen: None,
-            live: Some(Live { authority: None, failures }),
+            live: Some(Live { authority: None, authorize_hook: target.authorize_hook.clone(), failures }),
         };
         if let Some(endpoint) = metadata.introspection_endpoint.clone() {
             w.as_under_test.introspection = w.register_introspector(endpoint);
@@ -436,8 +442,22 @@ impl World {
         arrived: impl Fn(&url::Url) -> bool,
     ) -> (Result<String, Error>, Browser) {
         let mut b = Browser::new(browser, self.as_under_test.login.clone());
+        if let Some(hook) = self.live.as_ref().and_then(|l| l.authorize_hook.clone()) {
+            self.note(&format!("{browser}: the authorize hook opens {url}"));
+            let r = hook(url).map_err(Error::Refused);
+            if let Ok(redirect) = &r {
+                self.note(&format!("{browser}: the authorize hook ended at {redirect}"));
+            }
+            return (r, b);
+        }
         let r = b.open(&mut self.sim, url, arrived);
         (r, b)
+    }
+
+    /// True when authorizations run outside the harness (an authorize hook): the
+    /// front channel is then neither seen nor rewritten by the simulated adversary.
+    pub fn front_channel_outside(&self) -> bool {
+        self.live.as_ref().is_some_and(|l| l.authorize_hook.is_some())
     }
 }
 
