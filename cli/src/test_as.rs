@@ -44,15 +44,8 @@ pub struct Args {
     /// Longest the authorize hook may take, in seconds.
     #[arg(long, default_value_t = 60)]
     hook_timeout: u64,
-    /// Run only this scenario (repeatable).
-    #[arg(long = "scenario", value_name = "ID")]
-    scenarios: Vec<String>,
-    /// Longest wait for one answer, in seconds.
-    #[arg(long, default_value_t = 10)]
-    request_timeout: u64,
-    /// Longest a case may take, in seconds; its later requests fail at once.
-    #[arg(long, default_value_t = 60)]
-    case_timeout: u64,
+    #[command(flatten)]
+    live: LiveArgs,
     #[command(flatten)]
     report: ReportArgs,
 }
@@ -72,16 +65,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let all = catalog();
-    let selected = select(&all, &args.scenarios, Role::AuthorizationServer)?;
+    let selected = args.live.select(&all, Role::AuthorizationServer)?;
     let baseline = match &args.report.baseline {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
-    let limits = Limits {
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        case_timeout: Duration::from_secs(args.case_timeout.max(1)),
-        ..Limits::default()
-    };
+    let limits = args.live.limits();
     let handle = tokio::runtime::Handle::current();
     let (resource, other_resource, iss) =
         (args.resource.clone(), args.other_resource.clone(), issuer.clone());
@@ -122,21 +111,47 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     )
 }
 
-/// The scenarios of `role` in `all`, or only those named in `ids` (each must exist and
-/// test `role`).
-pub fn select(all: &[Scenario], ids: &[String], role: Role) -> anyhow::Result<Vec<Scenario>> {
-    for id in ids {
-        match all.iter().find(|s| s.meta.id == id) {
-            None => anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them"),
-            Some(s) if s.meta.role != role => {
-                anyhow::bail!("`{id}` tests the {}, not the {role}", s.meta.role)
-            }
-            Some(_) => {}
+/// What every live run takes: which scenarios, and how long to wait.
+#[derive(clap::Args)]
+pub struct LiveArgs {
+    /// Run only this scenario (repeatable).
+    #[arg(long = "scenario", value_name = "ID")]
+    scenarios: Vec<String>,
+    /// Longest wait for one answer, in seconds.
+    #[arg(long, default_value_t = 10)]
+    request_timeout: u64,
+    /// Longest a case may take, in seconds; its later requests fail at once.
+    #[arg(long, default_value_t = 60)]
+    case_timeout: u64,
+}
+
+impl LiveArgs {
+    /// The limits of the run.
+    pub fn limits(&self) -> Limits {
+        Limits {
+            request_timeout: Duration::from_secs(self.request_timeout.max(1)),
+            case_timeout: Duration::from_secs(self.case_timeout.max(1)),
+            ..Limits::default()
         }
     }
-    Ok(all
-        .iter()
-        .filter(|s| s.meta.role == role && (ids.is_empty() || ids.iter().any(|id| id == s.meta.id)))
-        .copied()
-        .collect())
+
+    /// The scenarios of `role` in `all`, or only those named with --scenario (each must
+    /// exist and test `role`).
+    pub fn select(&self, all: &[Scenario], role: Role) -> anyhow::Result<Vec<Scenario>> {
+        let ids = &self.scenarios;
+        for id in ids {
+            match all.iter().find(|s| s.meta.id == id) {
+                None => anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them"),
+                Some(s) if s.meta.role != role => {
+                    anyhow::bail!("`{id}` tests the {}, not the {role}", s.meta.role)
+                }
+                Some(_) => {}
+            }
+        }
+        Ok(all
+            .iter()
+            .filter(|s| s.meta.role == role && (ids.is_empty() || ids.iter().any(|id| id == s.meta.id)))
+            .copied()
+            .collect())
+    }
 }

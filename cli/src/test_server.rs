@@ -4,18 +4,18 @@
 //! what the server under test must trust; it then mints tokens (valid and hostile) and
 //! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
 
+use crate::test_as::LiveArgs;
 use crate::{Emit, ReportArgs, emit_report, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_harness::serve::system_now;
-use mcp_authz_harness::target::{self, Limits};
+use mcp_authz_harness::target;
 use mcp_authz_harness::test_authority::TestAuthority;
 use mcp_authz_scenarios::catalog;
 use mcp_authz_scenarios::live::{self, Progress};
 use mcp_authz_scenarios::world::OTHER_MCP;
 use std::collections::BTreeMap;
 use std::process::ExitCode;
-use std::time::Duration;
 
 /// Arguments of `mcp-authz test-server`.
 #[derive(clap::Args)]
@@ -35,15 +35,8 @@ pub struct Args {
     /// with a `[scopes]` table. Tools not named are probed with a scope-less token.
     #[arg(long)]
     scopes: Option<String>,
-    /// Run only this scenario (repeatable).
-    #[arg(long = "scenario", value_name = "ID")]
-    scenarios: Vec<String>,
-    /// Longest wait for one answer, in seconds.
-    #[arg(long, default_value_t = 10)]
-    request_timeout: u64,
-    /// Longest a case may take, in seconds; its later requests fail at once.
-    #[arg(long, default_value_t = 60)]
-    case_timeout: u64,
+    #[command(flatten)]
+    live: LiveArgs,
     #[command(flatten)]
     report: ReportArgs,
 }
@@ -67,7 +60,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
-    let selected = crate::test_as::select(&all, &args.scenarios, Role::McpServer)?;
+    let selected = args.live.select(&all, Role::McpServer)?;
 
     let authority = TestAuthority::start(args.as_port, &[&url, OTHER_MCP]).await?;
     let config = serde_json::json!({
@@ -85,11 +78,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!("  jwks_uri  {}", authority.jwks_uri());
     eprintln!("  audience  {url}  (the resource its metadata names)");
 
-    let limits = Limits {
-        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-        case_timeout: Duration::from_secs(args.case_timeout.max(1)),
-        ..Limits::default()
-    };
+    let limits = args.live.limits();
     let handle = tokio::runtime::Handle::current();
     let (target_url, auth) = (url.clone(), authority.clone());
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {

@@ -9,19 +9,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn oidc_provider_findings_match_its_baseline() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interop/oidc-provider");
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !node || !dir.join("node_modules/oidc-provider").is_dir() {
-        let why = "needs node and `npm ci` in interop/oidc-provider";
-        assert!(std::env::var_os("CI").is_none(), "CI is set: {why}");
-        eprintln!("skipped: {why}");
-        return;
-    }
+    let Some(dir) = common::node_peer("oidc-provider", "oidc-provider") else { return };
     let (resource, other) = ("http://127.0.0.1:9001/mcp", "http://127.0.0.1:9001/downstream");
     let mut node = Command::new("node");
     node.arg("server.mjs").current_dir(&dir).env("PORT", "0").env("RESOURCES", format!("{resource},{other}"));

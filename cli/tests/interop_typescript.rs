@@ -8,19 +8,11 @@
 
 mod common;
 
-use std::path::Path;
 use std::process::Command;
 
 #[test]
 fn typescript_sdk_server_findings_match_its_baseline() {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interop/typescript-sdk");
-    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
-    if !node || !dir.join("node_modules/@modelcontextprotocol/sdk").is_dir() {
-        let why = "needs node and `npm ci` in interop/typescript-sdk";
-        assert!(std::env::var_os("CI").is_none(), "CI is set: {why}");
-        eprintln!("skipped: {why}");
-        return;
-    }
+    let Some(dir) = common::node_peer("typescript-sdk", "@modelcontextprotocol/sdk") else { return };
     let as_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut node = Command::new("node");
     node.arg("server.mjs")

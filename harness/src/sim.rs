@@ -573,30 +573,7 @@ impl Sim {
     /// a URL starting with `redirect_uri`, which it returns (the front channel). A page
     /// instead of a redirect (a login form) ends the walk with an error.
     pub fn browse(&mut self, browser: &str, url: &str, redirect_uri: &str) -> Result<String, Error> {
-        let mut current = url::Url::parse(url).map_err(|e| Error::malformed("authorization url", e))?;
-        for _ in 0..5 {
-            if current.as_str().starts_with(redirect_uri) {
-                return Ok(current.to_string());
-            }
-            let resp = self.get(browser, current.as_str())?;
-            if !resp.status().is_redirection() {
-                return Err(Error::HttpStatus {
-                    what: "authorization request",
-                    received: resp.status().as_u16(),
-                    expected: "a redirect",
-                });
-            }
-            let location = resp
-                .headers()
-                .get(http::header::LOCATION)
-                .and_then(|v| v.to_str().ok())
-                .ok_or_else(|| Error::Missing("Location on a redirect".into()))?;
-            current = current.join(location).map_err(|e| Error::malformed("redirect location", e))?;
-        }
-        if current.as_str().starts_with(redirect_uri) {
-            return Ok(current.to_string());
-        }
-        Err(Error::Refused("more than 5 redirects before the redirect uri".into()))
+        crate::browser::Browser::new(browser, None).open(self, url, |u| u.as_str().starts_with(redirect_uri))
     }
 
     /// Runs a public client named `name` from `start` to its end: its requests go over

@@ -2,6 +2,7 @@
 //! the line in which it says where it listens.
 
 use std::io::{BufRead as _, BufReader};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
@@ -31,4 +32,20 @@ pub fn start(mut command: Command, prefix: &'static str) -> (Peer, String) {
     });
     let found = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no `{prefix}` line"));
     (Peer(child), found)
+}
+
+/// The folder `interop/<name>` when Node and its `npm ci` install (`marker` under
+/// `node_modules`) are there; else `None` after saying why — or a failure under CI (env
+/// `CI` set), where `.ci/run` installs them.
+#[allow(dead_code)] // each test crate compiles this module; the Python one needs no Node
+pub fn node_peer(name: &str, marker: &str) -> Option<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../interop").join(name);
+    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if node && dir.join("node_modules").join(marker).is_dir() {
+        return Some(dir);
+    }
+    let why = format!("needs node and `npm ci` in interop/{name}");
+    assert!(std::env::var_os("CI").is_none(), "CI is set: {why}");
+    eprintln!("skipped: {why}");
+    None
 }
