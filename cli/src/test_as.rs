@@ -34,6 +34,14 @@ pub struct Args {
     /// login and consent forms, keeping cookies). Without it the AS must approve by itself.
     #[arg(long, value_name = "USER:PASSWORD")]
     login: Option<String>,
+    /// Use this pre-registered client as the victim's app instead of registering one
+    /// (its redirect URIs must include http://127.0.0.1:7777/callback). The attacker then
+    /// has no app of its own, and the scenarios that need one are skipped.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// The pre-registered client's secret (sent with client_secret_basic).
+    #[arg(long, requires = "client_id")]
+    client_secret: Option<String>,
     /// Complete each authorization with this command instead of the harness's browser:
     /// it is run with `sh -c`, the authorization URL as its last argument, and must print
     /// the URL the AS finally redirects to (with `code` or `error`) as its last line. The
@@ -74,6 +82,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let handle = tokio::runtime::Handle::current();
     let (resource, other_resource, iss) =
         (args.resource.clone(), args.other_resource.clone(), issuer.clone());
+    let client = args.client_id.clone().map(|id| (id, args.client_secret.clone()));
     let (hook, hook_timeout) = (args.authorize_hook.clone(), Duration::from_secs(args.hook_timeout.max(1)));
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let target = LiveAs {
@@ -82,6 +91,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             other_resource,
             login,
             authorize_hook: hook.map(|cmd| target::authorize_hook(cmd, hook_timeout)),
+            client,
             connect: target::over_http(handle, limits)?,
         };
         let n = selected.len();

@@ -8,10 +8,15 @@ use serde_json::Value;
 use std::process::Command;
 
 async fn test_as(issuer: String, resource: String, hook: &'static str) -> (Option<i32>, Vec<Value>) {
+    let args = vec!["--authorize-hook".into(), hook.into(), "--hook-timeout".into(), "10".into()];
+    test_as_with(issuer, resource, args).await
+}
+
+async fn test_as_with(issuer: String, resource: String, args: Vec<String>) -> (Option<i32>, Vec<Value>) {
     let out = tokio::task::spawn_blocking(move || {
         Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
-            .args(["test-as", "--issuer", &issuer, "--resource", &resource, "--authorize-hook", hook])
-            .args(["--hook-timeout", "10", "--format", "json"])
+            .args(["test-as", "--issuer", &issuer, "--resource", &resource, "--format", "json"])
+            .args(&args)
             .output()
             .expect("mcp-authz runs")
     })
@@ -57,4 +62,37 @@ async fn an_authorize_hook_completes_the_authorizations() {
         cases.iter().find(|c| c["id"] == "AS-CODE-05").and_then(|c| c["detail"].as_str()).unwrap_or("");
     assert!(detail.contains("`false` failed"), "{detail}");
     assert_eq!(code, Some(2));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
+    let opts = StackOptions { as_port: 0, rs_port: 0, auto_approve: true, ..StackOptions::default() };
+    let stack = Stack::start(&opts).await.expect("stack");
+    // The operator's client, registered beforehand (here by DCR) with a secret.
+    let metadata = serde_json::json!({"redirect_uris": ["http://127.0.0.1:7777/callback"],
+        "token_endpoint_auth_method": "client_secret_basic", "grant_types": ["authorization_code", "refresh_token"],
+        "response_types": ["code"], "scope": "mcp:read mcp:write", "client_name": "operator's app"});
+    let req = mcp_authz_reference::wire::post_json_request(&format!("{}/register", stack.issuer), &metadata)
+        .unwrap();
+    let r = mcp_authz_harness::fetch::Fetcher::trusted().unwrap().fetch(req).await.expect("registered");
+    let info: Value = serde_json::from_slice(r.body()).unwrap();
+    let (id, secret) = (info["client_id"].as_str().unwrap(), info["client_secret"].as_str().unwrap());
+    let args = ["--client-id", id, "--client-secret", secret].map(String::from).to_vec();
+    let (code, cases) = test_as_with(stack.issuer.clone(), stack.mcp_url.clone(), args).await;
+    stack.shutdown().await;
+    let mut skipped = ids(&cases, "skip");
+    skipped.sort();
+    // No attacker app, no code aging, no second resource, and no --login for the forms.
+    let expected = [
+        "AS-CODE-01",
+        "AS-CODE-08",
+        "AS-CODE-09",
+        "AS-FRONT-02",
+        "AS-FRONT-03",
+        "AS-REFRESH-05",
+        "AS-REFRESH-07",
+    ];
+    assert_eq!(skipped, expected, "{cases:#?}");
+    assert_eq!(ids(&cases, "pass").len(), cases.len() - skipped.len(), "{cases:#?}");
+    assert_eq!(code, Some(0));
 }

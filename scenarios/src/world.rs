@@ -184,6 +184,8 @@ pub struct AsUnderTest {
     pub login: Option<Login>,
     /// The victim's app's client id.
     pub app: String,
+    /// Its secret, when it is a pre-registered confidential client.
+    pub app_secret: Option<String>,
     /// The attacker's app's client id.
     pub evil_app: String,
 }
@@ -217,6 +219,7 @@ impl AsUnderTest {
             beyond_policy: ("reports:read".into(), DOWNSTREAM.into()),
             login: None,
             app: "notes-app".into(),
+            app_secret: None,
             evil_app: "evil-app".into(),
         }
     }
@@ -236,6 +239,10 @@ pub struct LiveAs {
     /// Completes authorizations outside the harness (`--authorize-hook`), instead of
     /// the harness's browser.
     pub authorize_hook: Option<Authorize>,
+    /// A pre-registered client (id, secret) to use instead of registering the victim's
+    /// app; its redirect URIs must include `http://127.0.0.1:7777/callback`. The
+    /// attacker then has no app of its own.
+    pub client: Option<(String, Option<String>)>,
     /// Opens a connection to it for one case.
     pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
 }
@@ -373,7 +380,8 @@ impl World {
             other_resource: target.other_resource.clone(),
             beyond_policy: ("mcp-authz:beyond-policy".into(), target.resource.clone()),
             login: target.login.clone(),
-            app: String::new(),
+            app: target.client.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+            app_secret: target.client.as_ref().and_then(|c| c.1.clone()),
             evil_app: String::new(),
         };
         let mut w = World {

@@ -25,6 +25,7 @@ fn run_against(runtime: &tokio::runtime::Runtime, defects: Defects) -> Vec<CaseR
         other_resource: Some(stack.mcp_url.replace("/mcp", "/downstream")),
         login: Some(Login { username: "alice".into(), password: "alice".into() }),
         authorize_hook: None,
+        client: None,
         connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
     };
     let scenarios: Vec<_> = catalog().into_iter().filter(|s| s.meta.id.starts_with("AS-")).collect();
