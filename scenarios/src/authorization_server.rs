@@ -620,25 +620,22 @@ fn token_request_scope(w: &mut World) -> Check {
 fn registration_scope(w: &mut World) -> Check {
     let (beyond, resource) = w.as_under_test.beyond_policy.clone();
     let asked = format!("mcp:read {beyond}");
-    let metadata = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code"], "client_name": "greedy app", "scope": asked});
-    let info = match w.register("attacker", &metadata) {
-        Ok(info) => info,
-        // Refusing the registration outright keeps the policy too (RFC 7591 §3.2.2).
-        Err(r)
-            if matches!(
-                oauth_error_code_of(&r).as_deref(),
-                Some("invalid_client_metadata" | "invalid_scope")
-            ) =>
-        {
-            return Check::Holds;
+    let info = match register_greedy(w, &asked) {
+        Ok(Some(info)) => info,
+        // Refused outright, which keeps the policy too (RFC 7591 §3.2.2). Then: a client
+        // registered with `mcp:read` alone must not get `mcp:write` either.
+        Ok(None) => {
+            let info = match register_greedy(w, "mcp:read") {
+                Ok(Some(info)) => info,
+                Ok(None) => {
+                    return Check::Undecided("the AS refused a registration asking only mcp:read".into());
+                }
+                Err(c) => return c,
+            };
+            let resource = w.as_under_test.resource.clone();
+            return client_gets_no_code(w, &info, "mcp:write", &resource);
         }
-        Err(_) if w.as_under_test.registration_endpoint.is_none() => {
-            return Check::NotApplicable("the AS has no registration endpoint".into());
-        }
-        Err(r) => {
-            return Check::Undecided(format!("registration: expected 201 or 400, got {}", describe(&r)));
-        }
+        Err(c) => return c,
     };
     let registered = field(&info, "scope");
     if has_scope(&registered, &beyond) {
@@ -646,15 +643,52 @@ fn registration_scope(w: &mut World) -> Check {
             "registration asking `{asked}`: expected {beyond} (not in the registration policy) dropped, got scope `{registered}`"
         ));
     }
+    if let v @ (Check::Violated(_) | Check::Undecided(_)) = client_gets_no_code(w, &info, &beyond, &resource)
+    {
+        return v;
+    }
+    // And a scope the AS knows but this client did not register.
+    if has_scope(&registered, "mcp:write") {
+        return Check::Holds;
+    }
+    let resource = w.as_under_test.resource.clone();
+    client_gets_no_code(w, &info, "mcp:write", &resource)
+}
+
+/// Registers a public client asking `scope`: its information, `None` when the AS refuses
+/// the metadata (400 `invalid_client_metadata` or `invalid_scope`), or the verdict.
+fn register_greedy(w: &mut World, scope: &str) -> Result<Option<Value>, Check> {
+    let metadata = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"], "client_name": "greedy app", "scope": scope});
+    match w.register("attacker", &metadata) {
+        Ok(info) => Ok(Some(info)),
+        Err(r)
+            if matches!(
+                oauth_error_code_of(&r).as_deref(),
+                Some("invalid_client_metadata" | "invalid_scope")
+            ) =>
+        {
+            Ok(None)
+        }
+        Err(_) if w.as_under_test.registration_endpoint.is_none() => {
+            Err(Check::NotApplicable("the AS has no registration endpoint".into()))
+        }
+        Err(r) => Err(Check::Undecided(format!("registration: expected 201 or 400, got {}", describe(&r)))),
+    }
+}
+
+/// Holds when the client of `info`, registered without `scope`, gets no code asking it
+/// at `resource`.
+fn client_gets_no_code(w: &mut World, info: &Value, scope: &str, resource: &str) -> Check {
     let url = authorization_url(
         w,
-        &field(&info, "client_id"),
+        &field(info, "client_id"),
         VERIFIER,
-        &[("resource", Some(&resource)), ("scope", Some(&beyond))],
+        &[("resource", Some(resource)), ("scope", Some(scope))],
     );
     let response = step!(authorize(w, "browser:attacker", &url));
     Check::expect(response.get("code").is_none(), || {
-        format!("a client registered without {beyond} asked it at {resource}: expected an error, got a code")
+        format!("a client registered without {scope} asked it at {resource}: expected an error, got a code")
     })
 }
 

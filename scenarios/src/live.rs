@@ -90,7 +90,7 @@ pub fn learn_tools(
     for name in configured.keys().filter(|n| !known.iter().any(|t| &t.name == *n)) {
         notes.push(format!("{name}: configured but not in tools/list"));
     }
-    let tools = choose(known).ok_or_else(|| {
+    let tools = choose(known, &advertised).ok_or_else(|| {
         format!("no tool of {url} has a known scope, so no case can call one: {}", notes.join("; "))
     })?;
     Ok(Learned { tools, notes })
@@ -179,11 +179,24 @@ fn probe_scope(w: &mut World, tool: &Tool, connect_scope: &str) -> Result<(Strin
     }
 }
 
-/// Read: the tool needing the fewest scopes; write: one needing a scope read lacks;
-/// admin: one needing a scope neither has.
-fn choose(mut known: Vec<Tool>) -> Option<Tools> {
+/// Read: the least privileged tool — needing the fewest scopes, then the scope most tools
+/// share, then the scope the server advertises first (`advertised`); write: one needing a
+/// scope read lacks; admin: one needing a scope neither has.
+fn choose(mut known: Vec<Tool>, advertised: &[String]) -> Option<Tools> {
     let count = |t: &Tool| t.scope.split(' ').filter(|s| !s.is_empty()).count();
-    known.sort_by_key(|t| (count(t), t.name.clone()));
+    let sharing: Vec<usize> =
+        known.iter().map(|t| known.iter().filter(|o| o.scope == t.scope).count()).collect();
+    let mut ranked: Vec<(usize, usize, usize, String, Tool)> = known
+        .drain(..)
+        .zip(sharing)
+        .map(|(t, shared)| {
+            let first =
+                advertised.iter().position(|a| t.scope.split(' ').any(|s| s == a)).unwrap_or(usize::MAX);
+            (count(&t), usize::MAX - shared, first, t.name.clone(), t)
+        })
+        .collect();
+    ranked.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
+    let known: Vec<Tool> = ranked.into_iter().map(|r| r.4).collect();
     let read = known.first()?.clone();
     let covers = |have: &str, t: &Tool| {
         t.scope.split(' ').filter(|s| !s.is_empty()).all(|s| have.split(' ').any(|h| h == s))

@@ -1,7 +1,8 @@
 //! The AS scenarios over real HTTP: the reference authorization server served on
 //! loopback (its login form on: the harness signs in through it), tested as a live AS.
 //! Correct, every scenario passes (but code expiry, which a live run cannot wait out);
-//! with each AS defect, some scenario fails — the live path can fail, not just pass.
+//! with each AS defect, exactly the cases fail that fail in the simulator — the live
+//! path reports the right cases.
 
 use mcp_authz_harness::browser::Login;
 use mcp_authz_harness::scenario::{CaseResult, Verdict};
@@ -9,9 +10,9 @@ use mcp_authz_harness::serve::system_now;
 use mcp_authz_harness::stack::{Stack, StackOptions};
 use mcp_authz_harness::target::{self, Limits};
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
-use mcp_authz_scenarios::catalog;
 use mcp_authz_scenarios::live;
 use mcp_authz_scenarios::world::LiveAs;
+use mcp_authz_scenarios::{catalog, run_case};
 
 /// Defects only the simulator can show: a live run cannot age a code by ten minutes.
 const SIMULATOR_ONLY: &[Defect] = &[Defect::CodeNoExpiry];
@@ -51,14 +52,23 @@ fn reference_as_over_http_passes_and_each_defect_is_caught() {
     let mut missed = Vec::new();
     for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::AuthorizationServer) {
         let results = run_against(&runtime, Defects::of([d]));
-        let caught: Vec<&str> = results
+        let failing = |r: &&CaseResult| matches!(r.verdict, Verdict::Fail | Verdict::Warn);
+        let live: Vec<&str> = results.iter().filter(failing).map(|r| r.meta.id).collect();
+        // The right cases: those that fail in the simulator against the same defect.
+        let simulated: Vec<CaseResult> = catalog()
             .iter()
-            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Warn))
-            .map(|r| r.meta.id)
+            .filter(|s| s.meta.id.starts_with("AS-"))
+            .map(|s| run_case(s, 1, &Defects::of([d])))
             .collect();
-        if caught.is_empty() != SIMULATOR_ONLY.contains(&d) {
-            missed.push(format!("{}: caught by {caught:?}", d.name()));
+        let expected: Vec<&str> = simulated.iter().filter(failing).map(|r| r.meta.id).collect();
+        let expected: Vec<&str> = if SIMULATOR_ONLY.contains(&d) { vec![] } else { expected };
+        if live != expected {
+            missed.push(format!("{}: live {live:?}, simulator {expected:?}", d.name()));
         }
     }
-    assert!(missed.is_empty(), "defects the live path misjudges:\n{}", missed.join("\n"));
+    assert!(
+        missed.is_empty(),
+        "defects the live path judges otherwise than the simulator:\n{}",
+        missed.join("\n")
+    );
 }

@@ -1,8 +1,8 @@
 //! The live path end to end, without ports for the server under test: the reference MCP
 //! server's router plugged in-process as the server under test, trusting the harness's
 //! authorization server. Correct, every MCP server scenario passes (but the passthrough
-//! one, which only the simulator can observe); with each MCP server defect, some
-//! scenario fails — the live path can fail, not just pass.
+//! one, which only the simulator can observe); with each MCP server defect, exactly the
+//! cases fail that fail in the simulator — the live path reports the right cases.
 
 use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::scenario::{CaseResult, Verdict};
@@ -13,7 +13,7 @@ use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_scenarios::live;
 use mcp_authz_scenarios::world::OTHER_MCP;
-use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
+use mcp_authz_scenarios::{catalog, mcp_server_scenarios, run_case};
 use std::collections::BTreeMap;
 
 const URL: &str = "http://server-under-test.test/mcp";
@@ -77,14 +77,20 @@ fn reference_server_in_process_passes_and_each_defect_is_caught() {
     let mut missed = Vec::new();
     for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::McpServer) {
         let results = run_against(&runtime, &authority, Defects::of([d]), &scopes);
-        let caught: Vec<&str> = results
-            .iter()
-            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Warn))
-            .map(|r| r.meta.id)
-            .collect();
-        if caught.is_empty() != SIMULATOR_ONLY.contains(&d) {
-            missed.push(format!("{}: caught by {caught:?}", d.name()));
+        let failing = |r: &&CaseResult| matches!(r.verdict, Verdict::Fail | Verdict::Warn);
+        let live: Vec<&str> = results.iter().filter(failing).map(|r| r.meta.id).collect();
+        // The right cases: those that fail in the simulator against the same defect.
+        let simulated: Vec<CaseResult> =
+            mcp_server_scenarios(&catalog()).iter().map(|s| run_case(s, 1, &Defects::of([d]))).collect();
+        let expected: Vec<&str> = simulated.iter().filter(failing).map(|r| r.meta.id).collect();
+        let expected: Vec<&str> = if SIMULATOR_ONLY.contains(&d) { vec![] } else { expected };
+        if live != expected {
+            missed.push(format!("{}: live {live:?}, simulator {expected:?}", d.name()));
         }
     }
-    assert!(missed.is_empty(), "defects the live path misjudges:\n{}", missed.join("\n"));
+    assert!(
+        missed.is_empty(),
+        "defects the live path judges otherwise than the simulator:\n{}",
+        missed.join("\n")
+    );
 }
