@@ -356,9 +356,8 @@ impl Sim {
         let _ = writeln!(self.trace, "{:>8} # {line}", self.stamp());
     }
 
-    fn stamp(&self) -> String {
-        let ms = self.now.since(self.start).as_millis();
-        format!("{}.{:03}", ms / 1000, ms % 1000)
+    fn stamp(&self) -> Stamp {
+        Stamp(self.now.since(self.start).as_millis())
     }
 
     /// Sends a GET for `url` from `from`.
@@ -372,9 +371,10 @@ impl Sim {
     /// Delivers `req` (absolute URI) from `from` to the host of its origin, with faults
     /// and the interceptor applied, and returns the answer.
     pub fn send(&mut self, from: &str, mut req: Request) -> FetchResult {
-        let url = req.uri().to_string();
+        // The URL as sent, for an error: built only when there is one.
+        let sent_uri = req.uri().clone();
         let Some(mut to) = origin_of(req.uri()) else {
-            return Err(FetchError { url, reason: "not an absolute url".into() });
+            return Err(FetchError { url: sent_uri.to_string(), reason: "not an absolute url".into() });
         };
         self.messages += 1;
         let channel = Channel::classify(from, &req);
@@ -403,7 +403,10 @@ impl Sim {
                     Verdict::Pass => {}
                     Verdict::Drop => {
                         let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
-                        return Err(FetchError { url, reason: "timed out (dropped)".into() });
+                        return Err(FetchError {
+                            url: sent_uri.to_string(),
+                            reason: "timed out (dropped)".into(),
+                        });
                     }
                     Verdict::Respond(r) => {
                         let _ = writeln!(
@@ -420,7 +423,12 @@ impl Sim {
         if let Some(fault) = self.draw_fault() {
             let _ = writeln!(self.trace, "{:>8} {line} !! {fault}", self.stamp());
             match fault {
-                "drop" => return Err(FetchError { url, reason: "timed out (dropped)".into() }),
+                "drop" => {
+                    return Err(FetchError {
+                        url: sent_uri.to_string(),
+                        reason: "timed out (dropped)".into(),
+                    });
+                }
                 "503" => {
                     return Ok(wire::oauth_error(
                         http::StatusCode::SERVICE_UNAVAILABLE,
@@ -538,14 +546,15 @@ impl Sim {
     }
 
     fn deliver(&mut self, to: &str, req: Request) -> FetchResult {
-        let url = req.uri().to_string();
         let Some(node) = self.nodes.get_mut(to) else {
+            let url = req.uri().to_string();
             return Err(FetchError { url, reason: format!("no host at {to} (connection refused)") });
         };
         if let Some(remote) = node.remote.as_mut() {
             return remote(req);
         }
         let Some(mut host) = node.host.take() else {
+            let url = req.uri().to_string();
             return Err(FetchError { url, reason: format!("{to} is busy (re-entrant request)") });
         };
         let mut rng = node.rng.clone();
@@ -606,6 +615,21 @@ impl Sim {
             };
         }
         Err(Error::Refused(format!("{name} did not finish within 200 steps")))
+    }
+}
+
+/// Simulated time since the start, `seconds.millis`, as a trace line begins with it;
+/// formatted without allocating (width and alignment apply).
+struct Stamp(u128);
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut buf = [0u8; 48]; // u128::MAX has 39 digits
+        let mut rest = &mut buf[..];
+        std::io::Write::write_fmt(&mut rest, format_args!("{}.{:03}", self.0 / 1000, self.0 % 1000))
+            .map_err(|_| std::fmt::Error)?;
+        let len = 48 - rest.len();
+        f.pad(std::str::from_utf8(&buf[..len]).map_err(|_| std::fmt::Error)?)
     }
 }
 

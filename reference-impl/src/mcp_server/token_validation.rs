@@ -23,6 +23,13 @@
 //!   failed introspection fails closed the same way.
 //! - `error_description` values are cut to 300 characters of visible ASCII: they echo
 //!   claims an attacker chooses, and a header cannot carry anything else.
+//! - A token that passed every check is remembered, per issuer, with its claims (at most
+//!   [`VERIFIED_CAPACITY`] tokens, the oldest forgotten first), as resource servers
+//!   cache signature verification: presented again byte for byte, it skips the
+//!   signature and header checks, while the claim checks (`iss`, `aud`, `exp`/`nbf`/`iat`
+//!   at the current time, the RFC 9068 claims) run on every request. Installing the
+//!   issuer's JWKS forgets them all, and no token is remembered or looked up while a
+//!   token defect is injected.
 
 use super::config::{Config, Introspection};
 use crate::access_token::{AccessTokenClaims, Audience, TYP, Validator};
@@ -35,6 +42,7 @@ use crate::wire;
 use bytes::Bytes;
 use http::{HeaderValue, StatusCode, header};
 use serde_json::Value;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 /// The defects that change how a token is validated.
@@ -191,6 +199,41 @@ struct Validators {
     downstream: Option<Validator>,
 }
 
+/// Most tokens an issuer's [`Verified`] remembers.
+pub(super) const VERIFIED_CAPACITY: usize = 1024;
+
+/// Tokens whose signature and header were verified with the issuer's current keys, with
+/// their claims; the oldest is forgotten first.
+#[derive(Default)]
+struct Verified {
+    claims: BTreeMap<String, AccessTokenClaims>,
+    order: VecDeque<String>,
+}
+
+impl Verified {
+    fn get(&self, token: &str) -> Option<&AccessTokenClaims> {
+        self.claims.get(token)
+    }
+
+    fn remember(&mut self, token: &str, claims: &AccessTokenClaims) {
+        if self.claims.contains_key(token) {
+            return;
+        }
+        if self.order.len() >= VERIFIED_CAPACITY
+            && let Some(oldest) = self.order.pop_front()
+        {
+            self.claims.remove(&oldest);
+        }
+        self.claims.insert(token.to_string(), claims.clone());
+        self.order.push_back(token.to_string());
+    }
+
+    fn clear(&mut self) {
+        self.claims.clear();
+        self.order.clear();
+    }
+}
+
 /// One trusted issuer's keys and the validators built on them.
 struct IssuerKeys {
     issuer: String,
@@ -198,6 +241,8 @@ struct IssuerKeys {
     /// The JWKS as fetched (the `hmac-key-confusion` defect keys HMAC with its members).
     jwks: Option<Jwks>,
     validators: Option<Validators>,
+    /// Tokens verified with `validators`' keys.
+    verified: Verified,
     last_fetch: Option<Time>,
 }
 
@@ -227,6 +272,7 @@ impl TokenValidation {
                     jwks_uri: jwks_uri.clone(),
                     jwks: None,
                     validators: None,
+                    verified: Verified::default(),
                     last_fetch: None,
                 })
                 .collect(),
@@ -295,61 +341,29 @@ impl TokenValidation {
     }
 
     fn validate(
-        &self,
+        &mut self,
         i: usize,
         token: &str,
         target: Target,
         now: Time,
     ) -> Option<Result<AccessTokenClaims, TokenError>> {
-        let keys = &self.issuers[i];
-        let v = keys.validators.as_ref()?;
+        let IssuerKeys { jwks, validators, verified, .. } = &mut self.issuers[i];
+        let v = validators.as_ref()?;
         let validator = match target {
             Target::Mcp => &v.mcp,
             Target::DownstreamApi => v.downstream.as_ref()?,
         };
-        Some(self.validate_with(keys, validator, token, now))
-    }
-
-    /// `validator.validate`, unless a token defect is injected: then each defect skips
-    /// its one check.
-    fn validate_with(
-        &self,
-        keys: &IssuerKeys,
-        v: &Validator,
-        token: &str,
-        now: Time,
-    ) -> Result<AccessTokenClaims, TokenError> {
-        if !TOKEN_DEFECTS.iter().any(|d| self.defects.has(*d)) {
-            return v.validate(token, now);
+        if TOKEN_DEFECTS.iter().any(|d| self.defects.has(*d)) {
+            return Some(validate_defective(&self.defects, jwks.as_ref(), validator, token, now));
         }
-        let compact = jwt::split(token)?;
-        let alg = compact.header.alg.as_str();
-        if alg == "HS256" && self.defects.has(Defect::HmacKeyConfusion) {
-            verify_confused_hmac(keys, &compact)?;
-        } else if !(self.defects.has(Defect::NoSignatureCheck)
-            || alg == "none" && self.defects.has(Defect::AcceptAlgNone))
-        {
-            jwt::decode_verified(token, &v.keys, &v.allowed)?;
+        if let Some(claims) = verified.get(token) {
+            return Some(validator.check_claims(claims, now).map(|()| claims.clone()));
         }
-        let typ = compact.header.typ.as_deref().unwrap_or("(none)");
-        let typ_ok = typ.eq_ignore_ascii_case(TYP) || typ.eq_ignore_ascii_case("application/at+jwt");
-        if !typ_ok && !self.defects.has(Defect::NoTypCheck) {
-            return Err(TokenError::WrongType(typ.to_string()));
+        let validated = validator.validate(token, now);
+        if let Ok(claims) = &validated {
+            verified.remember(token, claims);
         }
-        let claims: AccessTokenClaims = serde_json::from_slice(&compact.payload)
-            .map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
-        let mut checked = claims.clone();
-        if self.defects.has(Defect::NoIssuerCheck) {
-            checked.iss = v.issuer.clone();
-        }
-        if self.defects.has(Defect::SkipAudienceCheck) {
-            checked.aud = Audience::one(v.audience.clone());
-        }
-        if self.defects.has(Defect::NoExpRequired) {
-            checked.exp = Some(now.unix_secs());
-        }
-        v.check_claims(&checked, now)?;
-        Ok(claims)
+        Some(validated)
     }
 
     fn fetch_request(&mut self, i: usize, now: Time) -> Request {
@@ -363,6 +377,7 @@ impl TokenValidation {
         let (leeway, mcp_audience, downstream_audience) =
             (self.leeway_secs, &self.mcp_audience, self.downstream_audience.as_deref());
         let keys = &mut self.issuers[i];
+        keys.verified.clear();
         let failed = |why: String| format!("cannot use the issuer's jwks from `{}`: {why}", keys.jwks_uri);
         let r = fetched.map_err(|e| failed(e.reason))?;
         if r.status() != StatusCode::OK {
@@ -383,13 +398,48 @@ impl TokenValidation {
     }
 }
 
+/// `v.validate` with the injected token defects: each skips its one check.
+fn validate_defective(
+    defects: &Defects,
+    jwks: Option<&Jwks>,
+    v: &Validator,
+    token: &str,
+    now: Time,
+) -> Result<AccessTokenClaims, TokenError> {
+    let compact = jwt::split(token)?;
+    let alg = compact.header.alg.as_str();
+    if alg == "HS256" && defects.has(Defect::HmacKeyConfusion) {
+        verify_confused_hmac(jwks, &compact)?;
+    } else if !(defects.has(Defect::NoSignatureCheck) || alg == "none" && defects.has(Defect::AcceptAlgNone))
+    {
+        jwt::decode_verified(token, &v.keys, &v.allowed)?;
+    }
+    let typ = compact.header.typ.as_deref().unwrap_or("(none)");
+    let typ_ok = typ.eq_ignore_ascii_case(TYP) || typ.eq_ignore_ascii_case("application/at+jwt");
+    if !typ_ok && !defects.has(Defect::NoTypCheck) {
+        return Err(TokenError::WrongType(typ.to_string()));
+    }
+    let claims: AccessTokenClaims = serde_json::from_slice(&compact.payload)
+        .map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
+    let mut checked = claims.clone();
+    if defects.has(Defect::NoIssuerCheck) {
+        checked.iss = v.issuer.clone();
+    }
+    if defects.has(Defect::SkipAudienceCheck) {
+        checked.aud = Audience::one(v.audience.clone());
+    }
+    if defects.has(Defect::NoExpRequired) {
+        checked.exp = Some(now.unix_secs());
+    }
+    v.check_claims(&checked, now)?;
+    Ok(claims)
+}
+
 /// The `hmac-key-confusion` defect: HS256 keyed with the JSON of the public JWK the
 /// token's `kid` names.
-fn verify_confused_hmac(keys: &IssuerKeys, c: &jwt::Compact<'_>) -> Result<(), TokenError> {
+fn verify_confused_hmac(jwks: Option<&Jwks>, c: &jwt::Compact<'_>) -> Result<(), TokenError> {
     let kid = c.header.kid.as_deref().unwrap_or("(none)");
-    let jwk = keys
-        .jwks
-        .as_ref()
+    let jwk = jwks
         .and_then(|j| j.keys.iter().find(|k| k.kid.as_deref() == Some(kid)))
         .ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
     let secret = serde_json::to_vec(jwk).map_err(|_| TokenError::BadSignature)?;
@@ -426,5 +476,130 @@ pub(super) fn introspection_verdict(endpoint: &str, fetched: FetchResult) -> Res
     match body.get("active") {
         Some(Value::Bool(true)) => Ok(()),
         _ => Err(TokenError::Inactive.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sans_io::Env;
+    use rand_core::SeedableRng;
+
+    const RS: &str = "http://127.0.0.1:9001/mcp";
+    const ISS: &str = "http://127.0.0.1:9000";
+    const NOW: u64 = 1_700_000_000;
+
+    fn at(secs: u64) -> Time {
+        Time::from_unix_secs(secs)
+    }
+
+    fn key(kid: &str, seed: u64) -> SigningKey {
+        let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(seed);
+        SigningKey::generate(jwt::Algorithm::ES256, kid, &mut Env::new(at(NOW), &mut rng)).unwrap()
+    }
+
+    fn token(key: &SigningKey, jti: &str) -> String {
+        AccessTokenClaims {
+            iss: ISS.into(),
+            sub: Some("alice".into()),
+            aud: Audience::one(RS),
+            client_id: Some("client-a".into()),
+            scope: Some("mcp:read".into()),
+            exp: Some(NOW + 600),
+            iat: Some(NOW),
+            nbf: None,
+            jti: Some(jti.into()),
+        }
+        .sign(key)
+        .unwrap()
+    }
+
+    /// Validates `token` at `now`, answering a JWKS fetch with `jwks`.
+    fn check(
+        v: &mut TokenValidation,
+        token: &str,
+        now: Time,
+        jwks: &Jwks,
+    ) -> Result<AccessTokenClaims, String> {
+        match v.check(token, Target::Mcp, now) {
+            Verdict::Valid(c) => Ok(c),
+            Verdict::Invalid(e) => Err(e),
+            Verdict::FetchKeys(_) => {
+                let fetched = Ok(wire::json(StatusCode::OK, jwks));
+                v.check_with_fetched(fetched, token, Target::Mcp, now)
+            }
+        }
+    }
+
+    fn remembered(v: &TokenValidation) -> Vec<&str> {
+        v.issuers[0].verified.order.iter().map(String::as_str).collect()
+    }
+
+    #[test]
+    fn a_remembered_token_still_expires() {
+        let k1 = key("k1", 1);
+        let mut v = TokenValidation::new(&Config::new(RS, ISS));
+        let t = token(&k1, "j1");
+        let first = check(&mut v, &t, at(NOW), &k1.public_jwks()).unwrap();
+        assert_eq!(remembered(&v), [t.as_str()]);
+        assert_eq!(check(&mut v, &t, at(NOW + 600 + 29), &k1.public_jwks()), Ok(first));
+        let expired = TokenError::Expired { exp: NOW + 600, now: NOW + 630 }.to_string();
+        assert_eq!(check(&mut v, &t, at(NOW + 630), &k1.public_jwks()), Err(expired));
+        assert_eq!(v.fetches(), 1);
+    }
+
+    #[test]
+    fn a_token_whose_key_was_rotated_away_is_refused() {
+        let (k1, k2) = (key("k1", 1), key("k2", 2));
+        let mut v = TokenValidation::new(&Config::new(RS, ISS));
+        let old = token(&k1, "j1");
+        check(&mut v, &old, at(NOW), &k1.public_jwks()).unwrap();
+        // The AS rotates to k2 only; a k2 token after the refetch interval installs it.
+        let later = at(NOW + 61);
+        check(&mut v, &token(&k2, "j2"), later, &k2.public_jwks()).unwrap();
+        assert_eq!(v.fetches(), 2);
+        let unknown = TokenError::UnknownKey("k1".into()).to_string();
+        assert_eq!(check(&mut v, &old, later, &k2.public_jwks()), Err(unknown));
+        assert!(!remembered(&v).contains(&old.as_str()));
+    }
+
+    #[test]
+    fn a_tampered_token_is_not_remembered_as_its_original() {
+        let k1 = key("k1", 1);
+        let mut v = TokenValidation::new(&Config::new(RS, ISS));
+        let t = token(&k1, "j1");
+        check(&mut v, &t, at(NOW), &k1.public_jwks()).unwrap();
+        let signature_at = t.rfind('.').unwrap() + 5;
+        for i in [10, signature_at] {
+            let mut bytes = t.clone().into_bytes();
+            bytes[i] = if bytes[i] == b'A' { b'B' } else { b'A' };
+            let tampered = String::from_utf8(bytes).unwrap();
+            assert!(check(&mut v, &tampered, at(NOW), &k1.public_jwks()).is_err(), "byte {i}");
+        }
+        assert_eq!(remembered(&v), [t.as_str()]);
+    }
+
+    #[test]
+    fn nothing_is_remembered_under_a_token_defect() {
+        let k1 = key("k1", 1);
+        let mut config = Config::new(RS, ISS);
+        config.defects = Defects::of([Defect::NoTypCheck]);
+        let mut v = TokenValidation::new(&config);
+        for _ in 0..2 {
+            check(&mut v, &token(&k1, "j1"), at(NOW), &k1.public_jwks()).unwrap();
+        }
+        assert!(remembered(&v).is_empty());
+    }
+
+    #[test]
+    fn the_oldest_token_is_forgotten_first() {
+        let mut verified = Verified::default();
+        let claims = AccessTokenClaims::default();
+        for n in 0..=VERIFIED_CAPACITY {
+            verified.remember(&format!("t{n}"), &claims);
+        }
+        assert_eq!((verified.claims.len(), verified.order.len()), (VERIFIED_CAPACITY, VERIFIED_CAPACITY));
+        assert!(verified.get("t0").is_none() && verified.get("t1").is_some());
+        assert!(verified.get(&format!("t{VERIFIED_CAPACITY}")).is_some());
     }
 }

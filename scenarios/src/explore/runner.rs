@@ -319,6 +319,9 @@ struct Runner {
     attackers: Vec<Attacker>,
     tap: Rc<RefCell<Tap>>,
     validators: BTreeMap<Server, Validator>,
+    /// Tokens a server's oracle validator accepted, with their claims: its keys never
+    /// change during a run, so a token seen again needs only its claims checked.
+    verified: BTreeMap<(Server, String), AccessTokenClaims>,
     /// The tool table of each drawn MCP server.
     tables: BTreeMap<Server, ToolTable>,
     topology: Topology,
@@ -392,6 +395,7 @@ impl Runner {
             attackers,
             tap,
             validators,
+            verified: BTreeMap::new(),
             tables: servers.into_iter().collect(),
             topology: topology.clone(),
             truth: Truth::default(),
@@ -930,7 +934,14 @@ impl Runner {
             return Some(Violation::new(invariants::TOOL, step, format!("{ran} without a token")));
         };
         let validator = self.validators.get(&server)?;
-        match validator.validate(&token, o.at) {
+        let checked = match self.verified.get(&(server, token.clone())) {
+            Some(claims) => validator.check_claims(claims, o.at).map(|()| claims.clone()),
+            None => validator.validate(&token, o.at),
+        };
+        if let Ok(claims) = &checked {
+            self.verified.entry((server, token)).or_insert_with(|| claims.clone());
+        }
+        match checked {
             Err(e) => Some(Violation::new(
                 invariants::TOOL,
                 step,
