@@ -44,6 +44,10 @@ pub fn canonical_resource(uri: &str) -> Result<String> {
 
 /// True when `a` and `b` name the same resource after canonicalization.
 pub fn same_resource(a: &str, b: &str) -> bool {
+    // Identical strings name the same resource when they name one at all: one parse.
+    if a == b {
+        return canonical_resource(a).is_ok();
+    }
     match (canonical_resource(a), canonical_resource(b)) {
         (Ok(a), Ok(b)) => a == b,
         _ => false,
