@@ -23,9 +23,13 @@ use std::time::Duration;
 /// `println!` that ignores a closed stdout (`mcp-authz list | head` must not panic).
 macro_rules! say {
     ($($arg:tt)*) => {{
-        let _ = writeln!(std::io::stdout().lock(), $($arg)*);
+        let _ = std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*)));
     }};
 }
+pub(crate) use say;
+
+mod test_as;
+mod test_server;
 
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
 /// and clients).
@@ -61,15 +65,8 @@ enum Command {
         /// Inject this defect into the reference roles (repeatable; see `mcp-authz defects`).
         #[arg(long = "defect", value_name = "NAME")]
         defects: Vec<String>,
-        /// Output format.
-        #[arg(long, value_enum, default_value_t = Format::Text)]
-        format: Format,
-        /// Write the report to this file instead of stdout.
-        #[arg(long)]
-        output: Option<std::path::PathBuf>,
-        /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
-        #[arg(long, value_name = "FILE")]
-        baseline: Option<std::path::PathBuf>,
+        #[command(flatten)]
+        report: ReportArgs,
     },
     /// List the scenarios: ID, title, role, requirement IDs and level.
     List {
@@ -81,12 +78,14 @@ enum Command {
     Defects,
     /// Serve the reference authorization server and MCP server on loopback.
     ///
-    /// The MCP server trusts the authorization server; its tools need scopes:
-    /// echo → mcp:read, write_note → mcp:write, admin_reset → mcp:admin,
-    /// fetch_report → mcp:read (it calls a downstream API with its own token).
+    /// The MCP server trusts the authorization server, and also the one `mcp-authz
+    /// test-server` serves on 127.0.0.1:9000 by default (see --also-trust), so the two
+    /// commands work together. Its tools need scopes: echo → mcp:read, write_note →
+    /// mcp:write, admin_reset → mcp:admin, fetch_report → mcp:read (it calls a downstream
+    /// API with its own token).
     Serve {
         /// Port of the authorization server.
-        #[arg(long, default_value_t = 9000)]
+        #[arg(long, default_value_t = 9002)]
         as_port: u16,
         /// Port of the MCP server.
         #[arg(long, default_value_t = 9001)]
@@ -109,7 +108,37 @@ enum Command {
         /// effect at once).
         #[arg(long)]
         introspect: bool,
+        /// A further issuer the MCP server trusts (keys at ISSUER/jwks; repeatable).
+        /// Give `--also-trust none` to trust only the served AS.
+        #[arg(long, value_name = "ISSUER", default_value = mcp_authz_harness::stack::TEST_AUTHORITY)]
+        also_trust: Vec<String>,
+        /// Make the roles commit this defect (repeatable; see `mcp-authz defects`), to
+        /// see the harness catch it.
+        #[arg(long = "defect", value_name = "NAME")]
+        defects: Vec<String>,
     },
+    /// Test a live MCP server: the harness plays the authorization server it trusts.
+    ///
+    /// The harness serves its AS on 127.0.0.1:--as-port and prints what the server under
+    /// test must trust (issuer, JWKS URL, audience = --url). It lists the server's tools,
+    /// learns the scope each needs (from --scopes, else by probing with a scope-less
+    /// token), then runs every MCP server scenario of the catalog against it with the
+    /// same IDs as `mcp-authz run`: metadata and challenges, the token validation matrix,
+    /// audience replay, per-tool scopes, session binding, Origin, token placement, JWKS
+    /// fetch amplification. Scenarios call tools, including ones with side effects:
+    /// point it at a test instance. Exit status as for `run`.
+    TestServer(test_server::Args),
+    /// Test a live authorization server with the catalog's AS scenarios.
+    ///
+    /// The harness reads the AS's metadata (RFC 8414, else OpenID discovery), registers
+    /// its two public apps by dynamic registration (RFC 7591) — the victim's, and the
+    /// attacker's on the same loopback redirect URI — and runs every AS scenario with the
+    /// same IDs as `mcp-authz run`: PKCE enforcement and downgrade, code interception,
+    /// injection, reuse and binding, refresh rotation and reuse detection, scope
+    /// escalation, redirect URI matching, state and iss, the login and consent pages,
+    /// token responses and resource indicators. With --login it signs in through the
+    /// AS's HTML forms. Exit status as for `run`.
+    TestAs(test_as::Args),
     /// Run the reference MCP client against an MCP server: discovery, registration,
     /// authorization (PKCE), token, then one MCP operation.
     Client {
@@ -200,6 +229,20 @@ enum Command {
     },
 }
 
+/// How a run of cases reports (`run`, `test-server`).
+#[derive(clap::Args)]
+struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    output: Option<std::path::PathBuf>,
+    /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
+    #[arg(long, value_name = "FILE")]
+    baseline: Option<std::path::PathBuf>,
+}
+
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Text,
@@ -245,12 +288,14 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { scenarios, tags, seed, defects, format, output, baseline } => run_catalog(
+        Command::Run { scenarios, tags, seed, defects, report } => run_catalog(
             &Selection { ids: &scenarios, tags: &tags, seed, defect_names: &defects },
-            format,
-            output.as_deref(),
-            baseline.as_deref(),
+            report.format,
+            report.output.as_deref(),
+            report.baseline.as_deref(),
         ),
+        Command::TestServer(args) => test_server::run(args).await,
+        Command::TestAs(args) => test_as::run(args).await,
         Command::List { format } => {
             list(format);
             Ok(ExitCode::SUCCESS)
@@ -269,7 +314,13 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             access_token_ttl,
             allow_insecure_client_id_urls,
             introspect,
+            also_trust,
+            defects,
         } => {
+            let mut injected = Defects::none();
+            for name in &defects {
+                injected.insert(name.parse::<Defect>()?);
+            }
             let opts = StackOptions {
                 as_port,
                 rs_port,
@@ -278,6 +329,8 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 access_token_ttl: Duration::from_secs(access_token_ttl),
                 allow_insecure_client_id_urls,
                 introspect,
+                also_trust: also_trust.into_iter().filter(|i| i != "none").collect(),
+                defects: injected,
             };
             let stack = Stack::start(&opts).await?;
             print_serve_banner(&stack, auto_approve);
@@ -466,14 +519,7 @@ fn run_catalog(
         }
     }
     let baseline = match baseline_file {
-        Some(path) => {
-            let text =
-                std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-            let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
-            b.check_known(&|id| all.iter().any(|s| s.meta.id == id))
-                .with_context(|| format!("in {}", path.display()))?;
-            Some(b)
-        }
+        Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
     let selected: Vec<_> = all
@@ -488,41 +534,60 @@ fn run_catalog(
     let defect_args: String = sel.defect_names.iter().map(|d| format!(" --defect {d}")).collect();
     let replay =
         |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.meta.id, c.seed);
-    let color = output.is_none() && format == Format::Text && std::io::stdout().is_terminal();
-    let rendered = match format {
-        Format::Text => report::text(&results, color, &replay, baseline.as_ref()),
-        Format::Json => report::json(&results),
-        Format::Junit => match &baseline {
-            Some(b) => report::junit(&b.as_expected(&results)),
-            None => report::junit(&results),
+    let subtitle = format!("mcp-authz run --seed {}{defect_args} · {} cases", sel.seed, results.len());
+    emit_report(
+        &results,
+        &Emit { format, output, baseline: baseline.as_ref(), replay: &replay, subtitle: &subtitle },
+    )
+}
+
+/// How to write a report of case results.
+struct Emit<'a> {
+    format: Format,
+    output: Option<&'a std::path::Path>,
+    baseline: Option<&'a Baseline>,
+    /// The command that re-runs a case.
+    replay: &'a dyn Fn(&CaseResult) -> String,
+    /// What ran, for the HTML page's heading.
+    subtitle: &'a str,
+}
+
+/// Writes the report and decides the exit status: 1 on a failure (or, with a baseline,
+/// on any difference from it), 2 when a case could not be decided, else 0.
+fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCode> {
+    let color = how.output.is_none() && how.format == Format::Text && std::io::stdout().is_terminal();
+    let rendered = match how.format {
+        Format::Text => report::text(results, color, how.replay, how.baseline),
+        Format::Json => report::json(results),
+        Format::Junit => match how.baseline {
+            Some(b) => report::junit(&b.as_expected(results)),
+            None => report::junit(results),
         },
         Format::Html => {
             let requirements = mcp_authz_scenarios::requirements::texts();
-            let subtitle =
-                format!("mcp-authz run --seed {}{defect_args} · {} cases", sel.seed, results.len());
             report::html::render(
-                &results,
+                results,
                 &HtmlOptions {
-                    subtitle: &subtitle,
+                    subtitle: how.subtitle,
                     requirements: &requirements,
-                    replay: &replay,
-                    baseline: baseline.as_ref(),
+                    replay: how.replay,
+                    baseline: how.baseline,
                 },
             )
         }
     };
-    match output {
+    match how.output {
         Some(path) => {
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{}", Summary::of(&results).line());
+            eprintln!("{}", Summary::of(results).line());
         }
         None => {
             let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
         }
     }
-    let summary = Summary::of(&results);
-    if let Some(b) = &baseline {
-        let comparison = b.compare(&results);
+    let summary = Summary::of(results);
+    if let Some(b) = how.baseline {
+        let comparison = b.compare(results);
         eprintln!("{comparison}");
         if !comparison.ok() {
             return Ok(ExitCode::from(1));
@@ -531,6 +596,14 @@ fn run_catalog(
         return Ok(ExitCode::from(1));
     }
     Ok(if summary.error > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Reads and checks a baseline file against the scenario IDs of `known`.
+fn read_baseline(path: &std::path::Path, known: &dyn Fn(&str) -> bool) -> anyhow::Result<Baseline> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
+    b.check_known(known).with_context(|| format!("in {}", path.display()))?;
+    Ok(b)
 }
 
 fn list(format: ListFormat) {
@@ -603,6 +676,8 @@ fn print_serve_banner(stack: &Stack, auto_approve: bool) {
             stack.mcp_url
         );
     }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  mcp-authz test-server --url {}", stack.mcp_url);
     let _ = writeln!(out);
     let _ = writeln!(out, "Ctrl-C stops both servers.");
 }

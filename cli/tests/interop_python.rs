@@ -3,40 +3,15 @@
 //! `mcp-authz serve --auto-approve`, completes register → authorize → token →
 //! tools/call → refresh, and checks each rejection.
 
-use std::io::{BufRead as _, BufReader};
-use std::process::{Command, Stdio};
+mod common;
 
-struct KillOnDrop(std::process::Child);
-
-impl Drop for KillOnDrop {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use std::process::Command;
 
 #[test]
 fn plain_http_python_client_completes_the_flow_and_sees_every_rejection() {
-    let mut server = KillOnDrop(
-        Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
-            .args(["serve", "--auto-approve", "--as-port", "0", "--rs-port", "0"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("mcp-authz serve starts"),
-    );
-    let stdout = server.0.stdout.take().expect("stdout");
-    let (tx, rx) = std::sync::mpsc::channel();
-    // Keep reading the banner to its end, so the server never writes into a closed pipe.
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(url) = line.strip_prefix("MCP server") {
-                let _ = tx.send(url.trim().to_string());
-            }
-        }
-    });
-    let mcp_url =
-        rx.recv_timeout(std::time::Duration::from_secs(60)).expect("serve prints the MCP server URL");
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_mcp-authz"));
+    serve.args(["serve", "--auto-approve", "--as-port", "0", "--rs-port", "0"]);
+    let (_server, mcp_url) = common::start(serve, "MCP server");
     let script = concat!(env!("CARGO_MANIFEST_DIR"), "/../interop/python/plain_http_flow.py");
     let out = Command::new("python3").args([script, "--mcp-url", &mcp_url]).output().expect("python3 runs");
     let stdout = String::from_utf8_lossy(&out.stdout);

@@ -5,7 +5,10 @@
 //! - [`fetch`]: outbound HTTP with timeouts, size limits, no redirects and an SSRF
 //!   address policy.
 //! - [`stack`]: the reference AS and MCP server wired together on loopback.
+//! - [`target`]: how a live run reaches the server under test (HTTP or in-process).
+//! - [`test_authority`]: the AS the harness plays for a live MCP server under test.
 //! - [`live_client`]: the reference client driven over real HTTP.
+//! - [`browser`]: a user agent with cookies that signs in through login and consent forms.
 //! - [`sim`]: the deterministic in-process network simulator; [`trace`] reads its trace back.
 //! - [`scenario`]: the scenario model (roles, levels, verdicts, adversary capabilities).
 //! - [`report`]: text, JSON, JUnit and HTML reports; [`baseline`]: expected failures.
@@ -13,6 +16,7 @@
 #![warn(missing_docs)]
 
 pub mod baseline;
+pub mod browser;
 pub mod fetch;
 pub mod live_client;
 pub mod report;
@@ -20,4 +24,6 @@ pub mod scenario;
 pub mod serve;
 pub mod sim;
 pub mod stack;
+pub mod target;
+pub mod test_authority;
 pub mod trace;

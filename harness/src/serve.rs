@@ -110,3 +110,35 @@ fn with_service<S: Service, T>(shared: &Shared<S>, f: impl FnOnce(&mut S, &mut E
 fn into_axum(r: http::Response<Bytes>) -> http::Response<Body> {
     r.map(Body::from)
 }
+
+/// A served role can also be a host in the simulator: the simulator's environment
+/// (virtual clock, seeded RNG) drives it, and it keeps its state between both uses. A
+/// live run uses this so that the harness's authorization server answers the server
+/// under test over HTTP and the simulated roles in-process.
+impl<S: Service + Send + 'static> Service for Served<S> {
+    type Pending = S::Pending;
+
+    fn handle(
+        &mut self,
+        request: mcp_authz_reference::sans_io::Request,
+        env: &mut Env<'_>,
+    ) -> Step<S::Pending> {
+        self.with_env(env, |s, env| s.handle(request, env))
+    }
+
+    fn resume(
+        &mut self,
+        pending: S::Pending,
+        fetched: mcp_authz_reference::sans_io::FetchResult,
+        env: &mut Env<'_>,
+    ) -> Step<S::Pending> {
+        self.with_env(env, |s, env| s.resume(pending, fetched, env))
+    }
+}
+
+impl<S> Served<S> {
+    fn with_env<T>(&self, env: &mut Env<'_>, f: impl FnOnce(&mut S, &mut Env<'_>) -> T) -> T {
+        let mut guard = self.0.service.lock().unwrap_or_else(|p| p.into_inner());
+        f(&mut guard.0, env)
+    }
+}

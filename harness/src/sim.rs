@@ -110,8 +110,13 @@ impl<F: FnMut(Request) -> Response + 'static> Host for FnHost<F> {
     }
 }
 
+/// A host outside the simulator (a live server over real HTTP, an in-process router):
+/// it answers at once, or fails as a network does.
+type Remote = Box<dyn FnMut(Request) -> FetchResult>;
+
 struct Node {
     host: Option<Box<dyn Host>>,
+    remote: Option<Remote>,
     rng: ChaCha20Rng,
 }
 
@@ -193,6 +198,7 @@ pub struct Faults {
 
 /// The simulator.
 pub struct Sim {
+    start: Time,
     now: Time,
     rng: ChaCha20Rng,
     seed: u64,
@@ -223,8 +229,15 @@ fn derive_rng(seed: u64, name: &str) -> ChaCha20Rng {
 impl Sim {
     /// A simulator whose every random choice follows `seed`.
     pub fn new(seed: u64) -> Self {
+        Sim::starting_at(seed, EPOCH)
+    }
+
+    /// A simulator whose clock starts at `now` rather than [`EPOCH`]: a run that includes
+    /// a live server starts at the real time, so the tokens it mints are current there.
+    pub fn starting_at(seed: u64, now: Time) -> Self {
         Sim {
-            now: EPOCH,
+            start: now,
+            now,
             rng: derive_rng(seed, "network"),
             seed,
             nodes: BTreeMap::new(),
@@ -309,9 +322,17 @@ impl Sim {
         self.add_host(origin, Box::new(FnHost(f)));
     }
 
+    /// Adds a host outside the simulator at `origin` (a live server over real HTTP, an
+    /// in-process router): `call` answers each request or fails as a network would.
+    /// Messages to it are traced and intercepted like any other.
+    pub fn add_remote(&mut self, origin: &str, call: impl FnMut(Request) -> FetchResult + 'static) {
+        let rng = derive_rng(self.seed, origin);
+        self.nodes.insert(origin.to_string(), Node { host: None, remote: Some(Box::new(call)), rng });
+    }
+
     fn add_host(&mut self, origin: &str, host: Box<dyn Host>) {
         let rng = derive_rng(self.seed, origin);
-        self.nodes.insert(origin.to_string(), Node { host: Some(host), rng });
+        self.nodes.insert(origin.to_string(), Node { host: Some(host), remote: None, rng });
     }
 
     /// Borrows the service at `origin` to inspect or change it (e.g. rotate a key).
@@ -336,7 +357,7 @@ impl Sim {
     }
 
     fn stamp(&self) -> String {
-        let ms = self.now.since(EPOCH).as_millis();
+        let ms = self.now.since(self.start).as_millis();
         format!("{}.{:03}", ms / 1000, ms % 1000)
     }
 
@@ -521,6 +542,9 @@ impl Sim {
         let Some(node) = self.nodes.get_mut(to) else {
             return Err(FetchError { url, reason: format!("no host at {to} (connection refused)") });
         };
+        if let Some(remote) = node.remote.as_mut() {
+            return remote(req);
+        }
         let Some(mut host) = node.host.take() else {
             return Err(FetchError { url, reason: format!("{to} is busy (re-entrant request)") });
         };

@@ -5,6 +5,7 @@
 use crate::fetch::Fetcher;
 use crate::serve::{Served, os_rng, system_now};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
+use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
@@ -29,21 +30,32 @@ pub struct StackOptions {
     /// Make the MCP server ask the AS (RFC 7662) about every token, so revocation
     /// takes effect at once.
     pub introspect: bool,
+    /// Further issuers the MCP server trusts (keys at `<issuer>/jwks`) and lists in its
+    /// metadata after its own AS — `mcp-authz test-server`'s AS, say.
+    pub also_trust: Vec<String>,
+    /// Mistakes the roles commit on purpose (each role takes its own).
+    pub defects: Defects,
 }
 
 impl Default for StackOptions {
     fn default() -> Self {
         StackOptions {
-            as_port: 9000,
+            as_port: 9002,
             rs_port: 9001,
             auto_approve: false,
             alg: Algorithm::ES256,
             access_token_ttl: Duration::from_secs(600),
             allow_insecure_client_id_urls: false,
             introspect: false,
+            also_trust: vec![TEST_AUTHORITY.into()],
+            defects: Defects::none(),
         }
     }
 }
+
+/// Where `mcp-authz test-server` serves its AS by default: the stack's MCP server trusts
+/// it too, so `serve` and `test-server` work together out of the box.
+pub const TEST_AUTHORITY: &str = "http://127.0.0.1:9000";
 
 /// A running stack.
 pub struct Stack {
@@ -83,6 +95,7 @@ impl Stack {
             signing_alg: opts.alg,
             access_token_ttl: opts.access_token_ttl,
             allow_insecure_client_id_urls: opts.allow_insecure_client_id_urls,
+            defects: opts.defects.clone(),
             ..authz::Config::default()
         };
         as_config.resources = vec![
@@ -106,6 +119,11 @@ impl Stack {
         let metadata = authorization_server.metadata();
 
         let mut rs_config = mcp_server::Config::new(mcp_url.clone(), issuer.clone());
+        rs_config.defects = opts.defects.clone();
+        for other in opts.also_trust.iter().filter(|i| **i != issuer) {
+            rs_config.also_trusted.push(mcp_server::TrustedIssuer::new(other.clone()));
+            rs_config.authorization_servers.push(other.clone());
+        }
         if let Some(jwks_uri) = &metadata.jwks_uri {
             rs_config.jwks_uri = jwks_uri.clone();
         }
@@ -147,13 +165,13 @@ impl Stack {
     }
 }
 
-async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
+pub(crate) async fn bind(port: u16) -> anyhow::Result<tokio::net::TcpListener> {
     tokio::net::TcpListener::bind(("127.0.0.1", port))
         .await
         .map_err(|e| anyhow::anyhow!("cannot listen on 127.0.0.1:{port}: {e}"))
 }
 
-async fn serve(
+pub(crate) async fn serve(
     listener: tokio::net::TcpListener,
     app: axum::Router,
     mut stop: watch::Receiver<bool>,

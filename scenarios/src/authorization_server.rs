@@ -8,7 +8,8 @@
 //! malicious native app claiming the same port).
 
 use crate::Scenario;
-use crate::world::{AS, DOWNSTREAM, EVIL, MCP, OTHER_MCP, REDIRECT, World, describe, oauth_error_code};
+use crate::world::{EVIL, REDIRECT, World, describe, oauth_error_code};
+use mcp_authz_harness::browser::{Browser, Login};
 use mcp_authz_harness::scenario::{Capability, Check};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::access_token::AccessTokenClaims;
@@ -25,8 +26,10 @@ use std::time::Duration;
 macro_rules! as_ {
     ($id:literal, $title:literal, $reqs:tt, $rfc:expr, $level:ident, $tags:tt, $body:expr) => {
         scenario!(AuthorizationServer, $id, $title, $reqs, $rfc, $level, $tags, |w| {
-            register_apps(w);
-            $body(w)
+            match register_apps(w) {
+                Ok(()) => $body(w),
+                Err(check) => check,
+            }
         })
     };
 }
@@ -76,25 +79,59 @@ pub fn scenarios() -> Vec<Scenario> {
     ]
 }
 
-/// The victim's public app.
-const APP: &str = "notes-app";
-/// The attacker's public app, on the same loopback redirect URI.
-const EVIL_APP: &str = "evil-app";
+/// The victim's app as a sender in the trace.
+const VICTIM: &str = "notes-app";
 /// The victim's app's second redirect URI, not on loopback.
 const WEB_REDIRECT: &str = "https://app.example/callback";
 /// Where every loopback authorization response starts.
 const LOOPBACK: &str = "http://127.0.0.1:";
+
+/// True for an authorization response to a loopback `/callback` (the apps' redirect URI,
+/// on any port), not for the AS itself when it too is on loopback.
+fn at_callback(url: &url::Url) -> bool {
+    url.as_str().starts_with(LOOPBACK) && url.path() == "/callback"
+}
 const SCOPE: &str = "mcp:read mcp:write";
 const STATE: &str = "victim-state";
 const VERIFIER: &str = "victim-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
 const ATTACKER_VERIFIER: &str = "attacker-verifier-0123456789-abcdefghijklmnopqrstuvwxyz";
 
-fn register_apps(w: &mut World) {
+/// Registers the victim's app (on the loopback redirect URI and on
+/// `https://app.example/callback`) and the attacker's (on the same loopback URI): at the
+/// simulated AS directly, at a live one by dynamic registration (RFC 7591).
+fn register_apps(w: &mut World) -> Result<(), Check> {
     let scopes = ["mcp:read", "mcp:write"];
-    let server = w.authorization_server();
-    server.register_client(RegisteredClient::public(APP, &[REDIRECT, WEB_REDIRECT], &scopes));
-    server.register_client(RegisteredClient::public(EVIL_APP, &[REDIRECT], &scopes));
-    w.note(&format!("setup: public clients {APP} (victim) and {EVIL_APP} (attacker) on {REDIRECT}"));
+    if !w.is_live() {
+        let (app, evil) = (w.as_under_test.app.clone(), w.as_under_test.evil_app.clone());
+        let server = w.authorization_server();
+        server.register_client(RegisteredClient::public(&app, &[REDIRECT, WEB_REDIRECT], &scopes));
+        server.register_client(RegisteredClient::public(&evil, &[REDIRECT], &scopes));
+    } else {
+        for (who, uris) in [("victim", vec![REDIRECT, WEB_REDIRECT]), ("attacker", vec![REDIRECT])] {
+            let metadata = json!({"client_name": format!("mcp-authz {who} app"), "redirect_uris": uris,
+                "application_type": "native",
+                "token_endpoint_auth_method": "none", "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"], "scope": scopes.join(" ")});
+            let info = w.register(who, &metadata).map_err(|r| {
+                Check::Undecided(format!("registering the {who}'s app (RFC 7591): {}", describe(&r)))
+            })?;
+            let id = field(&info, "client_id");
+            if who == "victim" { w.as_under_test.app = id } else { w.as_under_test.evil_app = id }
+        }
+    }
+    let (app, evil) = (app(w), evil_app(w));
+    w.note(&format!("setup: public clients {app} (victim) and {evil} (attacker) on {REDIRECT}"));
+    Ok(())
+}
+
+/// The victim's app.
+fn app(w: &World) -> String {
+    w.as_under_test.app.clone()
+}
+
+/// The attacker's app, on the same loopback redirect URI.
+fn evil_app(w: &World) -> String {
+    w.as_under_test.evil_app.clone()
 }
 
 /// `base` without the names in `changes`, plus the changes that have a value.
@@ -108,9 +145,9 @@ fn with_changes<'a>(
     out
 }
 
-/// An authorization request of `client_id` for MCP server A, scope `mcp:read mcp:write`,
+/// An authorization request of `client_id` for the resource, scope `mcp:read mcp:write`,
 /// with the S256 challenge of `verifier`, with `changes`.
-fn authorization_url(client_id: &str, verifier: &str, changes: &[(&str, Option<&str>)]) -> String {
+fn authorization_url(w: &World, client_id: &str, verifier: &str, changes: &[(&str, Option<&str>)]) -> String {
     let challenge = pkce::challenge_s256(verifier);
     let base = [
         ("response_type", "code"),
@@ -119,20 +156,25 @@ fn authorization_url(client_id: &str, verifier: &str, changes: &[(&str, Option<&
         ("code_challenge", challenge.as_str()),
         ("code_challenge_method", "S256"),
         ("state", STATE),
-        ("resource", MCP),
+        ("resource", w.as_under_test.resource.as_str()),
         ("scope", SCOPE),
     ];
-    format!("{AS}/authorize?{}", wire::encode_pairs(with_changes(&base, changes)))
+    let endpoint = &w.as_under_test.authorization_endpoint;
+    let sep = if endpoint.contains('?') { '&' } else { '?' };
+    format!("{endpoint}{sep}{}", wire::encode_pairs(with_changes(&base, changes)))
 }
 
 /// The user agent `browser` opens `url`: the parameters of the authorization response it
 /// is redirected back with.
 fn authorize(w: &mut World, browser: &str, url: &str) -> Result<Params, Check> {
-    let redirect = w.sim.browse(browser, url, LOOPBACK).map_err(|e| {
+    let redirect = w.browse(browser, url, at_callback).0.map_err(|e| {
         Check::Undecided(format!("the authorization request did not come back to the client: {e}"))
     })?;
-    let query = redirect.split_once('?').map_or("", |(_, q)| q);
-    Params::parse(query.as_bytes())
+    // Query, or the fragment a response_type=token error may use.
+    let (before_fragment, fragment) = redirect.split_once('#').unwrap_or((&redirect, ""));
+    let query = before_fragment.split_once('?').map_or("", |(_, q)| q);
+    let params = if query.is_empty() { fragment } else { query };
+    Params::parse(params.as_bytes())
         .map_err(|e| Check::Violated(format!("the authorization response `{redirect}` does not parse: {e}")))
 }
 
@@ -145,34 +187,38 @@ fn code(w: &mut World, browser: &str, url: &str) -> Result<String, Check> {
 
 /// The victim's honest authorization, up to the code.
 fn victim_code(w: &mut World, scope: &str) -> Result<String, Check> {
-    code(w, "browser:victim", &authorization_url(APP, VERIFIER, &[("scope", Some(scope))]))
+    let url = authorization_url(w, &app(w), VERIFIER, &[("scope", Some(scope))]);
+    code(w, "browser:victim", &url)
 }
 
 fn token_request(w: &mut World, from: &str, pairs: &[(&str, &str)]) -> FetchResult {
     let form = wire::encode_pairs(pairs.iter().copied());
-    w.send(from, wire::post_form_request(&format!("{AS}/token"), &form).expect("valid request"))
+    let endpoint = w.as_under_test.token_endpoint.clone();
+    w.send(from, wire::post_form_request(&endpoint, &form).expect("valid request"))
 }
 
 /// Redeems `code` as the victim's app would, with `changes`.
 fn redeem(w: &mut World, from: &str, code: &str, changes: &[(&str, Option<&str>)]) -> FetchResult {
+    let (app, resource) = (app(w), w.as_under_test.resource.clone());
     let base = [
         ("grant_type", "authorization_code"),
         ("code", code),
         ("redirect_uri", REDIRECT),
-        ("client_id", APP),
+        ("client_id", app.as_str()),
         ("code_verifier", VERIFIER),
-        ("resource", MCP),
+        ("resource", resource.as_str()),
     ];
     token_request(w, from, &with_changes(&base, changes))
 }
 
 /// Refreshes with `refresh_token` as the victim's app would, with `changes`.
 fn refresh(w: &mut World, from: &str, refresh_token: &str, changes: &[(&str, Option<&str>)]) -> FetchResult {
+    let (app, resource) = (app(w), w.as_under_test.resource.clone());
     let base = [
         ("grant_type", "refresh_token"),
         ("refresh_token", refresh_token),
-        ("client_id", APP),
-        ("resource", MCP),
+        ("client_id", app.as_str()),
+        ("resource", resource.as_str()),
     ];
     token_request(w, from, &with_changes(&base, changes))
 }
@@ -191,7 +237,7 @@ fn tokens(r: &FetchResult, what: &str) -> Result<Value, Check> {
 /// The victim's tokens from an honest authorization with `scope`.
 fn victim_tokens(w: &mut World, scope: &str) -> Result<Value, Check> {
     let code = victim_code(w, scope)?;
-    tokens(&redeem(w, APP, &code, &[]), "the victim's redemption")
+    tokens(&redeem(w, VICTIM, &code, &[]), "the victim's redemption")
 }
 
 fn field(v: &Value, name: &str) -> String {
@@ -215,18 +261,34 @@ fn claims(token: &str) -> Option<AccessTokenClaims> {
     serde_json::from_slice(&jwt::split(token).ok()?.payload).ok()
 }
 
-/// Which of the named tokens the AS still says are active.
+/// Which of the named tokens the AS still says are active: asked by introspection; a
+/// refresh token the AS will not introspect is tried (a refresh); an access token it will
+/// not introspect (a self-contained JWT) cannot be judged and is left out, noted. With
+/// no token judged at all, undecided.
 fn live_tokens(w: &mut World, named: &[(&str, String)]) -> Result<Vec<String>, Check> {
     let mut live = vec![];
+    let mut judged = 0;
     for (name, token) in named {
-        let active = w.introspect(token)["active"].as_bool();
-        let Some(active) = active else {
-            return Err(Check::Undecided(format!("introspection of {name} failed")));
+        let active = match w.introspect(token)["active"].as_bool() {
+            Some(a) => Some(a),
+            None if name.contains("refresh token") => {
+                w.note(&format!("{name}: not introspectable; trying it"));
+                Some(tokens(&refresh(w, VICTIM, token, &[]), "").is_ok())
+            }
+            None => None,
         };
+        let Some(active) = active else {
+            w.note(&format!("{name}: the AS does not say (introspection refused); not judged"));
+            continue;
+        };
+        judged += 1;
         w.note(&format!("{name}: active {active}"));
         if active {
             live.push(name.to_string());
         }
+    }
+    if judged == 0 {
+        return Err(Check::Undecided("the AS would not say whether any of the tokens is active".into()));
     }
     Ok(live)
 }
@@ -245,11 +307,13 @@ fn all_revoked(w: &mut World, after: &str, named: &[(&str, String)]) -> Check {
 struct FrontChannelAdversary {
     seen: Rc<RefCell<Vec<String>>>,
     strip: &'static [&'static str],
+    /// The path of the authorization endpoint.
+    endpoint_path: String,
 }
 
 impl Interceptor for FrontChannelAdversary {
     fn on_request(&mut self, _msg: &Message, req: &mut Request) -> Verdict {
-        if self.strip.is_empty() || !req.uri().path().ends_with("/authorize") {
+        if self.strip.is_empty() || req.uri().path() != self.endpoint_path {
             return Verdict::Pass;
         }
         if let Ok(mut url) = url::Url::parse(&req.uri().to_string()) {
@@ -268,7 +332,7 @@ impl Interceptor for FrontChannelAdversary {
 
     fn on_response(&mut self, _msg: &Message, _req: &Request, resp: &mut Response) {
         let location = resp.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
-        if let Some(l) = location.filter(|l| l.starts_with(LOOPBACK)) {
+        if let Some(l) = location.filter(|l| url::Url::parse(l).is_ok_and(|u| at_callback(&u))) {
             self.seen.borrow_mut().push(l.to_string());
         }
     }
@@ -276,10 +340,12 @@ impl Interceptor for FrontChannelAdversary {
 
 /// Grants the adversary the front channel; returns what it will see.
 fn intercept_front_channel(w: &mut World, strip: &'static [&'static str]) -> Rc<RefCell<Vec<String>>> {
+    let endpoint = &w.as_under_test.authorization_endpoint;
+    let endpoint_path = url::Url::parse(endpoint).map(|u| u.path().to_string()).unwrap_or_default();
     let seen = Rc::new(RefCell::new(vec![]));
     w.sim.set_interceptor(
         vec![Channel::FrontChannel],
-        Box::new(FrontChannelAdversary { seen: seen.clone(), strip }),
+        Box::new(FrontChannelAdversary { seen: seen.clone(), strip, endpoint_path }),
     );
     seen
 }
@@ -296,10 +362,14 @@ fn code_interception(w: &mut World) -> Check {
     let seen = intercept_front_channel(w, &[]);
     step!(victim_code(w, SCOPE));
     let stolen = step!(stolen_code(&seen));
-    w.note(&format!("{EVIL_APP} received the victim's code on the shared redirect uri and redeems it"));
-    for (client_id, verifier) in
-        [(EVIL_APP, None), (EVIL_APP, Some(ATTACKER_VERIFIER)), (APP, None), (APP, Some(ATTACKER_VERIFIER))]
-    {
+    let (app, evil) = (app(w), evil_app(w));
+    w.note(&format!("{evil} received the victim's code on the shared redirect uri and redeems it"));
+    for (client_id, verifier) in [
+        (evil.as_str(), None),
+        (evil.as_str(), Some(ATTACKER_VERIFIER)),
+        (app.as_str(), None),
+        (app.as_str(), Some(ATTACKER_VERIFIER)),
+    ] {
         let how = if verifier.is_some() { "with a guessed code_verifier" } else { "without code_verifier" };
         let what = format!("the stolen code as {client_id} {how}");
         w.note(&what);
@@ -315,7 +385,8 @@ fn code_interception(w: &mut World) -> Check {
 fn pkce_downgrade(w: &mut World) -> Check {
     intercept_front_channel(w, &["code_challenge", "code_challenge_method"]);
     w.note("the adversary strips code_challenge and code_challenge_method from the authorization request");
-    let response = step!(authorize(w, "browser:victim", &authorization_url(APP, VERIFIER, &[])));
+    let url = authorization_url(w, &app(w), VERIFIER, &[]);
+    let response = step!(authorize(w, "browser:victim", &url));
     let Some(code) = response.get("code").map(String::from) else {
         return Check::expect(response.get("error") == Some("invalid_request"), || {
             format!(
@@ -334,7 +405,8 @@ fn pkce_downgrade(w: &mut World) -> Check {
 fn pkce_plain(w: &mut World) -> Check {
     for method in [Some("plain"), None] {
         let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", method)];
-        let response = step!(authorize(w, "browser:victim", &authorization_url(APP, VERIFIER, &plain)));
+        let url = authorization_url(w, &app(w), VERIFIER, &plain);
+        let response = step!(authorize(w, "browser:victim", &url));
         if response.get("error") != Some("invalid_request") {
             let method = method.unwrap_or("absent (plain by default)");
             return Check::Violated(format!(
@@ -351,8 +423,9 @@ fn code_injection(w: &mut World) -> Check {
     step!(victim_code(w, SCOPE));
     let stolen = step!(stolen_code(&seen));
     w.sim.clear_interceptor();
-    w.note(&format!("the attacker runs {APP} with its own state and verifier and injects the victim's code"));
-    let own = authorization_url(APP, ATTACKER_VERIFIER, &[("state", Some("attacker-state"))]);
+    let app = app(w);
+    w.note(&format!("the attacker runs {app} with its own state and verifier and injects the victim's code"));
+    let own = authorization_url(w, &app, ATTACKER_VERIFIER, &[("state", Some("attacker-state"))]);
     step!(code(w, "browser:attacker", &own));
     let r = redeem(w, "attacker", &stolen, &[("code_verifier", Some(ATTACKER_VERIFIER))]);
     expect_error(&r, "invalid_grant", "the victim's code redeemed in the attacker's session")
@@ -361,7 +434,7 @@ fn code_injection(w: &mut World) -> Check {
 /// An honest code redeemed once (the tokens), then replayed (the answer).
 fn redeemed_twice(w: &mut World) -> Result<(Value, FetchResult), Check> {
     let code = victim_code(w, SCOPE)?;
-    let first = tokens(&redeem(w, APP, &code, &[]), "the first redemption")?;
+    let first = tokens(&redeem(w, VICTIM, &code, &[]), "the first redemption")?;
     w.note("the attacker replays the code");
     Ok((first, redeem(w, "attacker", &code, &[])))
 }
@@ -388,28 +461,34 @@ fn code_redirect_binding(w: &mut World) -> Check {
 }
 
 fn code_expiry(w: &mut World) -> Check {
+    if w.is_live() {
+        return Check::NotApplicable(
+            "a live AS's codes cannot be aged: the harness does not wait 10 minutes".into(),
+        );
+    }
     let code = step!(victim_code(w, SCOPE));
     w.advance(Duration::from_secs(601));
-    expect_error(&redeem(w, APP, &code, &[]), "invalid_grant", "redemption 10 minutes after issue")
+    expect_error(&redeem(w, VICTIM, &code, &[]), "invalid_grant", "redemption 10 minutes after issue")
 }
 
 fn code_client_binding(w: &mut World) -> Check {
     let code = step!(victim_code(w, SCOPE));
-    w.note(&format!("{EVIL_APP} holds the victim's code and verifier and redeems them as itself"));
-    let r = redeem(w, "attacker", &code, &[("client_id", Some(EVIL_APP))]);
-    expect_error(&r, "invalid_grant", &format!("a code of {APP} redeemed by {EVIL_APP}"))
+    let (app, evil) = (app(w), evil_app(w));
+    w.note(&format!("{evil} holds the victim's code and verifier and redeems them as itself"));
+    let r = redeem(w, "attacker", &code, &[("client_id", Some(&evil))]);
+    expect_error(&r, "invalid_grant", &format!("a code of {app} redeemed by {evil}"))
 }
 
 fn refresh_rotation(w: &mut World) -> Check {
     let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
-    let rt1 = field(&step!(tokens(&refresh(w, APP, &rt0, &[]), "the refresh")), "refresh_token");
+    let rt1 = field(&step!(tokens(&refresh(w, VICTIM, &rt0, &[]), "the refresh")), "refresh_token");
     if rt1.is_empty() || rt1 == rt0 {
         return Check::Violated(format!(
             "refresh: expected a new refresh token, got {}",
             if rt1.is_empty() { "none" } else { "the same one" }
         ));
     }
-    expect_error(&refresh(w, APP, &rt0, &[]), "invalid_grant", "the rotated-out refresh token")
+    expect_error(&refresh(w, VICTIM, &rt0, &[]), "invalid_grant", "the rotated-out refresh token")
 }
 
 fn refresh_attacker_first(w: &mut World) -> Check {
@@ -417,7 +496,7 @@ fn refresh_attacker_first(w: &mut World) -> Check {
     let rt0 = field(&t0, "refresh_token");
     w.note("the attacker stole the refresh token and uses it first");
     let stolen = step!(tokens(&refresh(w, "attacker", &rt0, &[]), "the attacker's refresh"));
-    let r = refresh(w, APP, &rt0, &[]);
+    let r = refresh(w, VICTIM, &rt0, &[]);
     if let v @ Check::Violated(_) =
         expect_error(&r, "invalid_grant", "the victim's refresh after the attacker's")
     {
@@ -434,7 +513,7 @@ fn refresh_attacker_first(w: &mut World) -> Check {
 fn refresh_victim_first(w: &mut World) -> Check {
     let t0 = step!(victim_tokens(w, SCOPE));
     let rt0 = field(&t0, "refresh_token");
-    let t1 = step!(tokens(&refresh(w, APP, &rt0, &[]), "the victim's refresh"));
+    let t1 = step!(tokens(&refresh(w, VICTIM, &rt0, &[]), "the victim's refresh"));
     w.note("the attacker replays the refresh token it stole");
     let r = refresh(w, "attacker", &rt0, &[]);
     if let v @ Check::Violated(_) = expect_error(&r, "invalid_grant", "the attacker's replay") {
@@ -452,7 +531,7 @@ fn refresh_concurrent(w: &mut World) -> Check {
     let t0 = step!(victim_tokens(w, SCOPE));
     let rt0 = field(&t0, "refresh_token");
     w.note("the victim and the attacker present the same refresh token at the same moment");
-    let answers = [refresh(w, APP, &rt0, &[]), refresh(w, "attacker", &rt0, &[])];
+    let answers = [refresh(w, VICTIM, &rt0, &[]), refresh(w, "attacker", &rt0, &[])];
     let won: Vec<Value> = answers.iter().filter_map(|r| tokens(r, "").ok()).collect();
     if won.len() > 1 {
         return Check::Violated(format!(
@@ -470,20 +549,25 @@ fn refresh_concurrent(w: &mut World) -> Check {
 
 fn refresh_other_client(w: &mut World) -> Check {
     let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
-    let r = refresh(w, "attacker", &rt0, &[("client_id", Some(EVIL_APP))]);
-    expect_error(&r, "invalid_grant", &format!("{APP}'s refresh token presented by {EVIL_APP}"))
+    let (app, evil) = (app(w), evil_app(w));
+    let r = refresh(w, "attacker", &rt0, &[("client_id", Some(&evil))]);
+    expect_error(&r, "invalid_grant", &format!("{app}'s refresh token presented by {evil}"))
 }
 
 fn refresh_scope_widening(w: &mut World) -> Check {
     let rt0 = field(&step!(victim_tokens(w, "mcp:read")), "refresh_token");
-    let r = refresh(w, APP, &rt0, &[("scope", Some("mcp:read mcp:write"))]);
+    let r = refresh(w, VICTIM, &rt0, &[("scope", Some("mcp:read mcp:write"))]);
     expect_error(&r, "invalid_scope", "refresh of a mcp:read grant asking mcp:read mcp:write")
 }
 
 fn refresh_resource_change(w: &mut World) -> Check {
     let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
-    let r = refresh(w, APP, &rt0, &[("resource", Some(OTHER_MCP))]);
-    expect_error(&r, "invalid_target", &format!("refresh of a grant for {MCP} asking resource {OTHER_MCP}"))
+    let Some(other) = w.as_under_test.other_resource.clone() else {
+        return Check::NotApplicable("no second resource of this AS is known: give --other-resource".into());
+    };
+    let r = refresh(w, VICTIM, &rt0, &[("resource", Some(&other))]);
+    let resource = w.as_under_test.resource.clone();
+    expect_error(&r, "invalid_target", &format!("refresh of a grant for {resource} asking resource {other}"))
 }
 
 /// Holds when `r` refused, or granted a token without `scope`.
@@ -497,50 +581,60 @@ fn not_granted(r: &FetchResult, scope: &str, what: &str) -> Check {
 
 fn token_request_scope(w: &mut World) -> Check {
     let code = step!(victim_code(w, "mcp:read"));
-    let r = redeem(w, APP, &code, &[("scope", Some("mcp:read mcp:write"))]);
+    let r = redeem(w, VICTIM, &code, &[("scope", Some("mcp:read mcp:write"))]);
     not_granted(&r, "mcp:write", "authorized mcp:read, asked mcp:read mcp:write at the token endpoint")
 }
 
 fn registration_scope(w: &mut World) -> Check {
+    let (beyond, resource) = w.as_under_test.beyond_policy.clone();
+    let asked = format!("mcp:read {beyond}");
     let metadata = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
-        "grant_types": ["authorization_code"], "client_name": "greedy app", "scope": "mcp:read reports:read"});
-    let r = w.send(
-        "attacker",
-        wire::post_json_request(&format!("{AS}/register"), &metadata).expect("valid request"),
-    );
-    let info = r
-        .as_ref()
-        .ok()
-        .filter(|r| r.status() == 201)
-        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok());
-    let Some(info) = info else {
-        return Check::Undecided(format!("registration: expected 201, got {}", describe(&r)));
+        "grant_types": ["authorization_code"], "client_name": "greedy app", "scope": asked});
+    let info = match w.register("attacker", &metadata) {
+        Ok(info) => info,
+        // Refusing the registration outright keeps the policy too (RFC 7591 §3.2.2).
+        Err(r)
+            if matches!(
+                oauth_error_code_of(&r).as_deref(),
+                Some("invalid_client_metadata" | "invalid_scope")
+            ) =>
+        {
+            return Check::Holds;
+        }
+        Err(r) => {
+            return Check::Undecided(format!("registration: expected 201 or 400, got {}", describe(&r)));
+        }
     };
     let registered = field(&info, "scope");
-    if has_scope(&registered, "reports:read") {
+    if has_scope(&registered, &beyond) {
         return Check::Violated(format!(
-            "registration asking `mcp:read reports:read`: expected reports:read (not in the registration policy) dropped, got scope `{registered}`"
+            "registration asking `{asked}`: expected {beyond} (not in the registration policy) dropped, got scope `{registered}`"
         ));
     }
     let url = authorization_url(
+        w,
         &field(&info, "client_id"),
         VERIFIER,
-        &[("resource", Some(DOWNSTREAM)), ("scope", Some("reports:read"))],
+        &[("resource", Some(&resource)), ("scope", Some(&beyond))],
     );
     let response = step!(authorize(w, "browser:attacker", &url));
     Check::expect(response.get("code").is_none(), || {
-        format!(
-            "a client registered without reports:read asked it at {DOWNSTREAM}: expected an error, got a code"
-        )
+        format!("a client registered without {beyond} asked it at {resource}: expected an error, got a code")
     })
 }
 
+/// The OAuth `error` of an answer.
+fn oauth_error_code_of(r: &FetchResult) -> Option<String> {
+    r.as_ref().ok().and_then(oauth_error_code)
+}
+
 fn authorization_scope(w: &mut World) -> Check {
-    let url = authorization_url(APP, VERIFIER, &[("scope", Some("mcp:read mcp:admin"))]);
+    let app = app(w);
+    let url = authorization_url(w, &app, VERIFIER, &[("scope", Some("mcp:read mcp:admin"))]);
     let response = step!(authorize(w, "browser:victim", &url));
     let Some(code) = response.get("code").map(String::from) else { return Check::Holds };
-    let r = redeem(w, APP, &code, &[]);
-    not_granted(&r, "mcp:admin", &format!("{APP} (may have mcp:read mcp:write) asked mcp:read mcp:admin"))
+    let r = redeem(w, VICTIM, &code, &[]);
+    not_granted(&r, "mcp:admin", &format!("{app} (may have mcp:read mcp:write) asked mcp:read mcp:admin"))
 }
 
 fn location(r: &FetchResult) -> Option<String> {
@@ -573,18 +667,15 @@ fn redirect_exact_match(w: &mut World) -> Check {
         ("other scheme", "http://app.example/callback"),
     ];
     for (what, uri) in variants {
-        let r =
-            w.sim.get("browser:victim", &authorization_url(APP, VERIFIER, &[("redirect_uri", Some(uri))]));
+        let url = authorization_url(w, &app(w), VERIFIER, &[("redirect_uri", Some(uri))]);
+        let r = w.sim.get("browser:victim", &url);
         if let v @ Check::Violated(_) = expect_error_page(&r, &format!("redirect_uri {uri} ({what})")) {
             return v;
         }
     }
     let loopback = "http://127.0.0.1:40123/callback";
-    let response = step!(authorize(
-        w,
-        "browser:victim",
-        &authorization_url(APP, VERIFIER, &[("redirect_uri", Some(loopback))])
-    ));
+    let url = authorization_url(w, &app(w), VERIFIER, &[("redirect_uri", Some(loopback))]);
+    let response = step!(authorize(w, "browser:victim", &url));
     Check::expect(response.get("code").is_some(), || {
         format!(
             "loopback redirect_uri on another port (allowed, RFC 8252 §7.3): expected a code, got `{}`",
@@ -595,11 +686,10 @@ fn redirect_exact_match(w: &mut World) -> Check {
 
 fn open_redirect_on_error(w: &mut World) -> Check {
     let target = format!("{EVIL}/callback");
-    for (what, client_id) in [("unknown client", "nobody"), ("unregistered redirect_uri", APP)] {
-        let r = w.sim.get(
-            "browser:victim",
-            &authorization_url(client_id, VERIFIER, &[("redirect_uri", Some(&target))]),
-        );
+    let app = app(w);
+    for (what, client_id) in [("unknown client", "nobody"), ("unregistered redirect_uri", app.as_str())] {
+        let url = authorization_url(w, client_id, VERIFIER, &[("redirect_uri", Some(&target))]);
+        let r = w.sim.get("browser:victim", &url);
         if let v @ Check::Violated(_) = expect_error_page(&r, what) {
             return v;
         }
@@ -610,11 +700,12 @@ fn open_redirect_on_error(w: &mut World) -> Check {
 fn state_and_iss(w: &mut World) -> Check {
     let state = "st&te=1 /é";
     for (what, scope) in [("code response", SCOPE), ("error response", "no-such-scope")] {
-        let url = authorization_url(APP, VERIFIER, &[("state", Some(state)), ("scope", Some(scope))]);
+        let url = authorization_url(w, &app(w), VERIFIER, &[("state", Some(state)), ("scope", Some(scope))]);
         let response = step!(authorize(w, "browser:victim", &url));
-        if response.get("state") != Some(state) || response.get("iss") != Some(AS) {
+        let issuer = w.as_under_test.issuer.clone();
+        if response.get("state") != Some(state) || response.get("iss") != Some(issuer.as_str()) {
             return Check::Violated(format!(
-                "{what}: expected state `{state}` and iss `{AS}` (RFC 9207), got `{}`",
+                "{what}: expected state `{state}` and iss `{issuer}` (RFC 9207), got `{}`",
                 response.encode()
             ));
         }
@@ -622,46 +713,54 @@ fn state_and_iss(w: &mut World) -> Check {
     Check::Holds
 }
 
-/// Replaces the AS with one showing its login and consent form (same configuration, no
-/// auto-approve), and requests the form.
-fn consent_form(w: &mut World) -> Result<Response, Check> {
+/// Makes the AS show its login and consent form: the simulated AS is replaced by one
+/// with the same configuration and no auto-approve, where alice signs in; a live AS
+/// shows its forms when the run has a login.
+fn show_forms(w: &mut World) -> Result<(), Check> {
+    if w.is_live() {
+        return match w.as_under_test.login {
+            Some(_) => Ok(()),
+            None => Err(Check::NotApplicable(
+                "no login given (--login): the harness cannot reach the forms".into(),
+            )),
+        };
+    }
     let config = Config { auto_approve: false, ..w.authorization_server().config().clone() };
     let server = w.sim.env_for("as-with-login-form", |env| AuthorizationServer::new(config, env));
     let server =
         server.map_err(|e| Check::Undecided(format!("cannot build the AS with a login form: {e}")))?;
-    w.sim.add_service(AS, server);
+    let issuer = w.as_under_test.issuer.clone();
+    w.sim.add_service(&issuer, server);
     w.note("setup: the AS shows its login and consent form");
-    register_apps(w);
-    let r = w.sim.get("browser:victim", &authorization_url(APP, VERIFIER, &[]));
-    r.ok()
-        .filter(|r| r.status() == 200)
-        .ok_or_else(|| Check::Undecided("the authorization request did not show the login form".into()))
+    register_apps(w)?;
+    w.as_under_test.login = Some(Login { username: "alice".into(), password: "alice".into() });
+    Ok(())
+}
+
+/// The victim signs in through the forms: the browser, with the pages and form posts
+/// it saw.
+fn sign_in(w: &mut World) -> Result<Browser, Check> {
+    show_forms(w)?;
+    let url = authorization_url(w, &app(w), VERIFIER, &[]);
+    let (result, browser) = w.browse("browser:victim", &url, at_callback);
+    if browser.first_page.is_none() {
+        return Err(Check::Undecided(format!("the authorization request showed no form: {result:?}")));
+    }
+    Ok(browser)
 }
 
 fn login_redirect_status(w: &mut World) -> Check {
-    let page = step!(consent_form(w));
-    let body = String::from_utf8_lossy(page.body()).into_owned();
-    let Some(csrf) = body.split("name=\"csrf\" value=\"").nth(1).and_then(|s| s.split('"').next()) else {
-        return Check::Undecided("the login form has no csrf field".into());
-    };
-    let form = wire::encode_pairs([
-        ("csrf", csrf),
-        ("username", "alice"),
-        ("password", "alice"),
-        ("action", "approve"),
-    ]);
-    let r = w.send(
-        "browser:victim",
-        wire::post_form_request(&format!("{AS}/authorize"), &form).expect("valid request"),
-    );
-    let status = r.as_ref().map_or(0, |r| r.status().as_u16());
-    Check::expect(matches!(status, 302 | 303) && location(&r).is_some(), || {
-        format!("the login POST: expected 303 See Other, got {}", describe(&r))
-    })
+    let browser = step!(sign_in(w));
+    match browser.form_posts.first() {
+        None => Check::Undecided("no form was submitted".into()),
+        Some(302 | 303) => Check::Holds,
+        Some(status) => Check::Violated(format!("the login POST: expected 303 See Other, got HTTP {status}")),
+    }
 }
 
 fn consent_framing(w: &mut World) -> Check {
-    let page = step!(consent_form(w));
+    let browser = step!(sign_in(w));
+    let Some(page) = browser.first_page else { return Check::Undecided("no form was shown".into()) };
     let header = |name| page.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
     let xfo = header(http::header::X_FRAME_OPTIONS);
     let csp = header(http::header::CONTENT_SECURITY_POLICY);
@@ -683,9 +782,9 @@ fn no_store(r: &FetchResult) -> bool {
 
 fn token_no_store(w: &mut World) -> Check {
     let code = step!(victim_code(w, SCOPE));
-    let first = redeem(w, APP, &code, &[]);
+    let first = redeem(w, VICTIM, &code, &[]);
     let rt = field(&step!(tokens(&first, "the redemption")), "refresh_token");
-    let second = refresh(w, APP, &rt, &[]);
+    let second = refresh(w, VICTIM, &rt, &[]);
     for (what, r) in [("code redemption", &first), ("refresh", &second)] {
         if !no_store(r) {
             return Check::Violated(format!(
@@ -719,7 +818,7 @@ fn short_lived_tokens(w: &mut World) -> Check {
 }
 
 fn legacy_grants(w: &mut World) -> Check {
-    let implicit = authorization_url(APP, VERIFIER, &[("response_type", Some("token"))]);
+    let implicit = authorization_url(w, &app(w), VERIFIER, &[("response_type", Some("token"))]);
     let response = step!(authorize(w, "browser:victim", &implicit));
     if response.get("error") != Some("unsupported_response_type") {
         return Check::Violated(format!(
@@ -727,36 +826,44 @@ fn legacy_grants(w: &mut World) -> Check {
             response.encode()
         ));
     }
+    let (app, resource) = (app(w), w.as_under_test.resource.clone());
     let password = [
         ("grant_type", "password"),
         ("username", "alice"),
         ("password", "alice"),
-        ("client_id", APP),
-        ("resource", MCP),
+        ("client_id", app.as_str()),
+        ("resource", resource.as_str()),
     ];
-    let r = token_request(w, APP, &password);
+    let r = token_request(w, VICTIM, &password);
     expect_error(&r, "unsupported_grant_type", "grant_type=password")
 }
 
 fn resource_binding(w: &mut World) -> Check {
     let unknown = "https://unknown.example/mcp";
-    let response = step!(authorize(
-        w,
-        "browser:victim",
-        &authorization_url(APP, VERIFIER, &[("resource", Some(unknown))])
-    ));
+    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(unknown))]);
+    let response = step!(authorize(w, "browser:victim", &url));
     if response.get("error") != Some("invalid_target") {
         return Check::Violated(format!(
             "resource {unknown}: expected error=invalid_target, got `{}`",
             response.encode()
         ));
     }
-    let url = authorization_url(APP, VERIFIER, &[("resource", Some(OTHER_MCP))]);
-    let code = step!(code(w, "browser:victim", &url));
-    let t = step!(tokens(&redeem(w, APP, &code, &[("resource", Some(OTHER_MCP))]), "the redemption"));
+    let Some(other) = w.as_under_test.other_resource.clone() else {
+        return Check::Holds;
+    };
+    // The other resource's scopes may differ from these; the audience is the point here,
+    // so a scope refusal is retried without a scope.
+    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other))]);
+    let mut response = step!(authorize(w, "browser:victim", &url));
+    if response.get("error") == Some("invalid_scope") {
+        let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other)), ("scope", None)]);
+        response = step!(authorize(w, "browser:victim", &url));
+    }
+    let Some(code) = response.get("code").map(String::from) else {
+        return Check::Undecided(format!("resource {other}: expected a code, got `{}`", response.encode()));
+    };
+    let t = step!(tokens(&redeem(w, VICTIM, &code, &[("resource", Some(&other))]), "the redemption"));
     let aud: Vec<String> =
         claims(&field(&t, "access_token")).map_or(vec![], |c| c.aud.iter().map(String::from).collect());
-    Check::expect(aud == [OTHER_MCP], || {
-        format!("resource {OTHER_MCP}: expected aud [{OTHER_MCP}], got {aud:?}")
-    })
+    Check::expect(aud == [other.clone()], || format!("resource {other}: expected aud [{other}], got {aud:?}"))
 }

@@ -32,6 +32,7 @@ macro_rules! scenario {
 }
 
 pub mod explore;
+pub mod live;
 pub mod requirements;
 pub mod world;
 
@@ -72,15 +73,30 @@ pub fn catalog() -> Vec<Scenario> {
     all
 }
 
+/// The MCP server scenarios of `all`: those a live server can be tested with.
+pub fn mcp_server_scenarios(all: &[Scenario]) -> Vec<Scenario> {
+    all.iter().filter(|s| s.meta.role == mcp_authz_harness::scenario::Role::McpServer).copied().collect()
+}
+
 /// Runs `scenario` once with `seed` and `defects`; returns the result and the trace.
 pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseResult, String) {
-    let mut world = match World::new(seed, defects) {
-        Ok(w) => w,
+    match World::new(seed, defects) {
+        Ok(world) => run_in(world, scenario, seed, |_, check| check),
         Err(e) => {
             let check = Check::Undecided(format!("cannot build the world: {e}"));
-            return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+            (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
         }
-    };
+    }
+}
+
+/// Runs `scenario` in `world`; `conclude` may revise the check in the light of the world
+/// (a live run turns transport failures into `error`).
+fn run_in(
+    mut world: World,
+    scenario: &Scenario,
+    seed: u64,
+    conclude: impl FnOnce(&World, Check) -> Check,
+) -> (CaseResult, String) {
     world.note(&format!("scenario {} seed {seed}", scenario.meta.id));
     world.sim.grant(Capability::granted_channels(scenario.meta.capabilities));
     let check = catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
@@ -91,6 +107,7 @@ pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseRes
             .unwrap_or_default();
         Check::Undecided(format!("the scenario panicked: {msg}"))
     });
+    let check = conclude(&world, check);
     let trace = world.sim.trace().to_string();
     let evidence = trace.lines().map(String::from).collect();
     (CaseResult::new(&scenario.meta, check, evidence, seed), trace)

@@ -4,12 +4,12 @@
 
 use crate::Scenario;
 use crate::world::{
-    AS, DOWNSTREAM, EVIL, MCP, MCP_ORIGIN, OTHER_MCP, World, describe, status_and_challenge_error,
+    EVIL, OTHER_MCP, Tool, World, describe, status_and_challenge_error, tool_ran, union_scopes,
 };
 use mcp_authz_harness::scenario::{Capability, Check};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
-use mcp_authz_reference::jwt::{self, Algorithm, JoseHeader, SigningKey};
+use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::FetchResult;
 use serde_json::json;
@@ -62,9 +62,13 @@ fn status(r: &FetchResult) -> u16 {
     response(r).map_or(0, |r| r.status().as_u16())
 }
 
-/// Calls `echo` at server A with `token`; holds when the answer is 401 invalid_token.
+/// The JSON-RPC id of the `tools/call` that [`World::call_tool`] sends.
+const CALL_ID: u64 = 2;
+
+/// Calls the read tool at server A with `token`; holds when the answer is 401 invalid_token.
 fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
-    let r = w.call_tool("attacker", MCP, token, "echo", json!({"text": "x"}));
+    let read = w.tools.read.clone();
+    let r = w.call("attacker", token, &read);
     match response(&r).map(status_and_challenge_error) {
         Some((401, Some(e))) if e == "invalid_token" => Check::Holds,
         _ => Check::Violated(format!(
@@ -74,24 +78,66 @@ fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
     }
 }
 
+/// Claims of a valid token for the read tool.
+fn read_claims(w: &World) -> AccessTokenClaims {
+    w.claims(&w.tools.read.scope)
+}
+
+/// The write tool, or why the scope scenarios cannot run.
+fn write_tool(w: &World) -> Result<Tool, Check> {
+    w.tools.write.clone().ok_or_else(|| {
+        Check::NotApplicable(format!(
+            "the server has no tool needing a scope beyond `{}` (`{}`'s); name one with --scopes",
+            w.tools.read.scope, w.tools.read.name
+        ))
+    })
+}
+
+/// Opens a session with `token`: its id, or why the session scenarios cannot run.
+fn open_session(w: &mut World, from: &str, token: &str) -> Result<String, Check> {
+    let url = w.mcp.clone();
+    let (r, session) = w.initialize(from, &url, Some(token));
+    match session {
+        Some(id) => Ok(id),
+        None if status(&r) == 200 => Err(Check::NotApplicable(
+            "the server issues no Mcp-Session-Id (stateless): there is no session to bind".into(),
+        )),
+        None => Err(Check::Undecided(format!("initialize failed: {}", describe(&r)))),
+    }
+}
+
+/// Whether a call ran: the server's side-effect counter moved (simulated server), or
+/// its answer carries the tool's result.
+fn ran(w: &mut World, before: Option<u64>, r: &FetchResult, id: u64) -> bool {
+    w.side_effects() != before || tool_ran(r, id)
+}
+
+fn session_headers(session: &str) -> [(&str, &str); 2] {
+    [("mcp-session-id", session), ("mcp-protocol-version", "2025-11-25")]
+}
+
 fn prm_names_server(w: &mut World) -> Check {
-    let url = well_known_urls(MCP).expect("static url").remove(0);
+    let url = match well_known_urls(&w.mcp) {
+        Ok(urls) => urls[0].clone(),
+        Err(e) => return Check::Undecided(format!("no metadata url for `{}`: {e}", w.mcp)),
+    };
     let r = w.get("client", &url);
     let Some(ok) = response(&r).filter(|r| r.status() == 200) else {
         return Check::Violated(format!("GET {url}: expected 200 with metadata, got {}", describe(&r)));
     };
     match ProtectedResourceMetadata::parse(ok.body()) {
-        Ok(m) if m.resource == MCP && m.authorization_servers.iter().any(|a| a == AS) => Check::Holds,
+        Ok(m) if m.resource == w.mcp && m.authorization_servers.contains(&w.issuer) => Check::Holds,
         Ok(m) => Check::Violated(format!(
-            "resource `{}` / authorization_servers {:?}: expected `{MCP}` and [`{AS}`]",
-            m.resource, m.authorization_servers
+            "resource `{}` / authorization_servers {:?}: expected `{}` and [`{}`]",
+            m.resource, m.authorization_servers, w.mcp, w.issuer
         )),
         Err(e) => Check::Violated(format!("metadata does not parse: {e}")),
     }
 }
 
 fn unauthenticated_challenge(w: &mut World) -> Result<bearer::Challenge, Check> {
-    let (r, _) = w.initialize("client", MCP, None);
+    let url = w.mcp.clone();
+    let (r, _) = w.initialize("client", &url, None);
     let Some(resp) = response(&r).filter(|r| r.status() == 401) else {
         return Err(Check::Violated(format!(
             "initialize without a token: expected 401, got {}",
@@ -115,7 +161,7 @@ fn challenge_points_at_prm(w: &mut World) -> Check {
     };
     let r = w.get("client", &url);
     match response(&r).map(|r| (r.status().as_u16(), ProtectedResourceMetadata::parse(r.body()))) {
-        Some((200, Ok(m))) if m.resource == MCP => Check::Holds,
+        Some((200, Ok(m))) if m.resource == w.mcp => Check::Holds,
         _ => Check::Violated(format!(
             "resource_metadata `{url}` does not serve this server's metadata: {}",
             describe(&r)
@@ -136,7 +182,8 @@ fn malformed_tokens(w: &mut World) -> Check {
     for token in
         ["garbage", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30", "eyJ0eXAiOiJKV1QifQ.e30.AAAA", "e30.e30.e30"]
     {
-        let r = w.call_tool("attacker", MCP, token, "echo", json!({"text": "x"}));
+        let read = w.tools.read.clone();
+        let r = w.call("attacker", token, &read);
         match response(&r).map(status_and_challenge_error) {
             Some((401, Some(e))) if e == "invalid_token" => {}
             _ => {
@@ -151,67 +198,72 @@ fn malformed_tokens(w: &mut World) -> Check {
 }
 
 fn alg_none(w: &mut World) -> Check {
-    let token = jwt::encode_unsigned(&w.claims("mcp:read"));
+    let token = jwt::encode_unsigned(&read_claims(w));
     expect_invalid_token(w, &token, "alg none")
 }
 
 fn hmac_confusion(w: &mut World) -> Check {
-    let key = w.signing_key();
-    let hmac = SigningKey::hmac(key.kid(), &key.public_key_bytes_for_confusion());
-    let token = w.claims("mcp:read").sign(&hmac).expect("hmac signs");
+    let hmac = w.with_signing_key(|key| SigningKey::hmac(key.kid(), &key.public_key_bytes_for_confusion()));
+    let token = read_claims(w).sign(&hmac).expect("hmac signs");
     expect_invalid_token(w, &token, "HS256 with the public key as secret")
 }
 
 fn time_claims(w: &mut World) -> Check {
     let now = w.now().unix_secs();
-    let expired = AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..w.claims("mcp:read") };
+    let expired = AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) };
     let token = w.mint(&expired);
     if let v @ Check::Violated(_) = expect_invalid_token(w, &token, "expired an hour ago") {
         return v;
     }
-    let future = AccessTokenClaims { nbf: Some(now + 3600), ..w.claims("mcp:read") };
+    let future = AccessTokenClaims { nbf: Some(now + 3600), ..read_claims(w) };
     let token = w.mint(&future);
     expect_invalid_token(w, &token, "nbf an hour ahead")
 }
 
 fn missing_exp(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { exp: None, ..w.claims("mcp:read") });
+    let token = w.mint(&AccessTokenClaims { exp: None, ..read_claims(w) });
     expect_invalid_token(w, &token, "no exp")
 }
 
 fn wrong_typ(w: &mut World) -> Check {
-    let claims = w.claims("mcp:read");
-    let key = w.signing_key();
-    let header = JoseHeader {
-        alg: key.alg().name().into(),
-        typ: Some("JWT".into()),
-        kid: Some(key.kid().into()),
-        crit: None,
-    };
-    let token = jwt::encode_with_header(key, &header, &claims).expect("signs");
+    let claims = read_claims(w);
+    let token = w
+        .with_signing_key(|key| {
+            let header = JoseHeader {
+                alg: key.alg().name().into(),
+                typ: Some("JWT".into()),
+                kid: Some(key.kid().into()),
+                crit: None,
+            };
+            jwt::encode_with_header(key, &header, &claims)
+        })
+        .expect("signs");
     expect_invalid_token(w, &token, "typ JWT (an ID token, say)")
 }
 
 fn wrong_issuer(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { iss: EVIL.into(), ..w.claims("mcp:read") });
+    let token = w.mint(&AccessTokenClaims { iss: EVIL.into(), ..read_claims(w) });
     expect_invalid_token(w, &token, "iss https://evil.example")
 }
 
 fn attacker_signed(w: &mut World) -> Check {
-    let kid = w.signing_key().kid().to_string();
-    let key = w.generate_key(Algorithm::EdDSA, &kid);
-    let token = w.claims("mcp:admin").sign(&key).expect("signs");
+    let (kid, alg) = w.with_signing_key(|k| (k.kid().to_string(), k.alg()));
+    let key = w.generate_key(alg, &kid);
+    let token = w.claims(&w.tools.all_scopes()).sign(&key).expect("signs");
     expect_invalid_token(w, &token, "signed by the attacker under the AS's kid")
 }
 
 fn jwks_refetch_limited(w: &mut World) -> Check {
-    let good = w.mint(&w.claims("mcp:read"));
-    let _ = w.call_tool("client", MCP, &good, "echo", json!({"text": "warm"}));
+    let good = w.mint(&read_claims(w));
+    let read = w.tools.read.clone();
+    let _ = w.call("client", &good, &read);
     let before = w.jwks_requests();
+    let alg = w.with_signing_key(|k| k.alg());
+    let url = w.mcp.clone();
     for i in 0..10 {
-        let key = w.generate_key(Algorithm::EdDSA, &format!("unknown-{i}"));
-        let token = w.claims("mcp:read").sign(&key).expect("signs");
-        let _ = w.initialize("attacker", MCP, Some(&token));
+        let key = w.generate_key(alg, &format!("unknown-{i}"));
+        let token = read_claims(w).sign(&key).expect("signs");
+        let _ = w.initialize("attacker", &url, Some(&token));
     }
     let fetched = w.jwks_requests() - before;
     Check::expect(fetched <= 1, || {
@@ -220,12 +272,12 @@ fn jwks_refetch_limited(w: &mut World) -> Check {
 }
 
 fn missing_audience(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { aud: Audience::None, ..w.claims("mcp:read") });
+    let token = w.mint(&AccessTokenClaims { aud: Audience::None, ..read_claims(w) });
     expect_invalid_token(w, &token, "no aud")
 }
 
 fn odd_authorization_headers(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
+    let token = w.mint(&read_claims(w));
     let cases: [(&str, Vec<String>); 4] = [
         ("empty bearer", vec!["Bearer ".into()]),
         ("basic credentials", vec!["Basic YWxpY2U6YWxpY2U=".into()]),
@@ -233,7 +285,7 @@ fn odd_authorization_headers(w: &mut World) -> Check {
         ("bearer without a space", vec![format!("Bearer{token}")]),
     ];
     for (what, values) in cases {
-        let mut req = World::rpc_request(MCP, None, &World::initialize_body(), &[]);
+        let mut req = World::rpc_request(&w.mcp, None, &World::initialize_body(), &[]);
         for v in values {
             if let Ok(v) = http::HeaderValue::from_str(&v) {
                 req.headers_mut().append(http::header::AUTHORIZATION, v);
@@ -248,7 +300,9 @@ fn odd_authorization_headers(w: &mut World) -> Check {
 }
 
 fn replay_other_server(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..w.claims("mcp:read") });
+    // A token server B accepts, carrying scopes that would also do at A.
+    let scope = union_scopes(&["mcp:read", &w.tools.read.scope]);
+    let token = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..w.claims(&scope) });
     let ok_at_b = status(&w.call_tool("client", OTHER_MCP, &token, "echo", json!({"text": "b"})));
     if ok_at_b != 200 {
         return Check::Undecided(format!("the token does not even work at server B (HTTP {ok_at_b})"));
@@ -257,30 +311,29 @@ fn replay_other_server(w: &mut World) -> Check {
 }
 
 fn audience_is_as(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { aud: Audience::one(AS), ..w.claims("mcp:read") });
+    let token = w.mint(&AccessTokenClaims { aud: Audience::one(w.issuer.clone()), ..read_claims(w) });
     expect_invalid_token(w, &token, "aud = the AS")
 }
 
 fn audience_other_path(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims {
-        aud: Audience::one(format!("{MCP_ORIGIN}/other")),
-        ..w.claims("mcp:read")
-    });
-    expect_invalid_token(w, &token, "aud = https://mcp.example/other")
+    let other = format!("{}/other", w.mcp_origin());
+    let token = w.mint(&AccessTokenClaims { aud: Audience::one(other.clone()), ..read_claims(w) });
+    expect_invalid_token(w, &token, &format!("aud = {other}"))
 }
 
 fn multi_audience(w: &mut World) -> Check {
     let with_a = w.mint(&AccessTokenClaims {
-        aud: Audience::Many(vec![OTHER_MCP.into(), MCP.into()]),
-        ..w.claims("mcp:read")
+        aud: Audience::Many(vec![OTHER_MCP.into(), w.mcp.clone()]),
+        ..read_claims(w)
     });
-    let r = w.call_tool("client", MCP, &with_a, "echo", json!({"text": "x"}));
-    if status(&r) != 200 {
+    let read = w.tools.read.clone();
+    let r = w.call("client", &with_a, &read);
+    if !tool_ran(&r, CALL_ID) {
         return Check::Violated(format!("aud [B, A] refused: {}", describe(&r)));
     }
     let without = w.mint(&AccessTokenClaims {
-        aud: Audience::Many(vec![OTHER_MCP.into(), AS.into()]),
-        ..w.claims("mcp:read")
+        aud: Audience::Many(vec![OTHER_MCP.into(), w.issuer.clone()]),
+        ..read_claims(w)
     });
     expect_invalid_token(w, &without, "aud [B, AS]")
 }
@@ -304,103 +357,132 @@ fn malicious_server_replay(w: &mut World) -> Check {
 }
 
 fn read_token_cannot_write(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
+    let write = match write_tool(w) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let token = w.mint(&read_claims(w));
     let before = w.side_effects();
-    let r = w.call_tool("client", MCP, &token, "write_note", json!({"text": "pwned"}));
-    let after = w.side_effects();
-    Check::expect(after == before, || format!("write_note ran with a mcp:read token: {}", describe(&r)))
+    let r = w.call("client", &token, &write);
+    Check::expect(!ran(w, before, &r, CALL_ID), || {
+        format!("{} ran with a `{}` token: {}", write.name, w.tools.read.scope, describe(&r))
+    })
 }
 
 fn insufficient_scope_challenge(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
-    let r = w.call_tool("client", MCP, &token, "write_note", json!({"text": "x"}));
+    let write = match write_tool(w) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let token = w.mint(&read_claims(w));
+    let r = w.call("client", &token, &write);
     let challenge = response(&r).and_then(|r| bearer::bearer_challenge(r.headers()).ok().flatten());
     let ok = status(&r) == 403
         && challenge.as_ref().is_some_and(|c| {
             c.get("error") == Some("insufficient_scope")
-                && c.get("scope").is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"))
+                && c.get("scope")
+                    .is_some_and(|s| write.scope.split(' ').all(|needed| s.split(' ').any(|s| s == needed)))
                 && c.get("resource_metadata").is_some()
         });
     if !ok {
         return Check::Violated(format!(
-            "expected 403 with Bearer error=\"insufficient_scope\", scope containing mcp:write and resource_metadata; got {}",
+            "expected 403 with Bearer error=\"insufficient_scope\", scope containing {} and resource_metadata; got {}",
+            write.scope,
             describe(&r)
         ));
     }
     // RS-15: a token with the challenged scopes succeeds.
     let scope = challenge.and_then(|c| c.get("scope").map(String::from)).unwrap_or_default();
     let token = w.mint(&w.claims(&scope));
-    let r = w.call_tool("client", MCP, &token, "write_note", json!({"text": "x"}));
-    Check::expect(status(&r) == 200, || {
+    let r = w.call("client", &token, &write);
+    Check::expect(tool_ran(&r, CALL_ID), || {
         format!("a token with the challenged scope `{scope}` still fails: {}", describe(&r))
     })
 }
 
 fn scope_case_variant(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read MCP:WRITE"));
+    let write = match write_tool(w) {
+        Ok(t) => t,
+        Err(c) => return c,
+    };
+    let shouted = write.scope.to_uppercase();
+    if shouted == write.scope {
+        return Check::NotApplicable(format!("scope `{shouted}` has no lower-case letters to vary"));
+    }
+    let token = w.mint(&w.claims(&format!("{} {shouted}", w.tools.read.scope)));
     let before = w.side_effects();
-    let r = w.call_tool("client", MCP, &token, "write_note", json!({"text": "x"}));
-    let ran = w.side_effects() != before;
-    Check::expect(!ran, || format!("scope `MCP:WRITE` was taken for `mcp:write`: {}", describe(&r)))
+    let r = w.call("client", &token, &write);
+    Check::expect(!ran(w, before, &r, CALL_ID), || {
+        format!("scope `{shouted}` was taken for `{}`: {}", write.scope, describe(&r))
+    })
 }
 
 fn batch_smuggling(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
-    let (_, session) = w.initialize("client", MCP, Some(&token));
-    let Some(session) = session else { return Check::Undecided("initialize failed".into()) };
+    let Some(privileged) = w.tools.admin.clone().or_else(|| w.tools.write.clone()) else {
+        return write_tool(w).err().unwrap_or(Check::Holds);
+    };
+    let token = w.mint(&read_claims(w));
+    let session = match open_session(w, "client", &token) {
+        Ok(s) => Some(s),
+        Err(Check::NotApplicable(_)) => None,
+        Err(c) => return c,
+    };
     let before = w.side_effects();
+    let read = w.tools.read.clone();
     let batch = json!([
-        {"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":"echo","arguments":{"text":"x"}}},
-        {"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":"admin_reset","arguments":{}}}
+        {"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":read.name,"arguments":read.arguments}},
+        {"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":privileged.name,"arguments":privileged.arguments}}
     ]);
-    let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
-    let r = w.send("client", World::rpc_request(MCP, Some(&token), &batch, &headers));
-    let after = w.side_effects();
-    Check::expect(after == before, || {
-        format!("admin_reset ran inside a batch with a mcp:read token: {}", describe(&r))
+    let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
+    if let Some(s) = &session {
+        headers.push(("mcp-session-id", s.as_str()));
+    }
+    let r = w.send("client", World::rpc_request(&w.mcp, Some(&token), &batch, &headers));
+    Check::expect(!ran(w, before, &r, 11), || {
+        format!("{} ran inside a batch with a `{}` token: {}", privileged.name, read.scope, describe(&r))
     })
 }
 
 fn session_without_token(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read mcp:write"));
-    let (_, session) = w.initialize("alice", MCP, Some(&token));
-    let Some(session) = session else { return Check::Undecided("initialize failed".into()) };
+    let token = w.mint(&w.claims(&w.tools.all_scopes()));
+    let session = match open_session(w, "alice", &token) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
+    let tool = w.tools.write.clone().unwrap_or_else(|| w.tools.read.clone());
     let before = w.side_effects();
-    let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
-    let r = w.send(
-        "attacker",
-        World::rpc_request(MCP, None, &World::call_body("write_note", json!({"text": "x"})), &headers),
-    );
-    let ran = w.side_effects() != before;
+    let body = World::call_body(&tool.name, tool.arguments.clone());
+    let r = w.send("attacker", World::rpc_request(&w.mcp, None, &body, &session_headers(&session)));
+    let ran = ran(w, before, &r, CALL_ID);
     Check::expect(status(&r) == 401 && !ran, || format!("a session id alone was served: {}", describe(&r)))
 }
 
 fn session_other_user(w: &mut World) -> Check {
-    let alice = w.mint(&w.claims("mcp:read mcp:write"));
-    let (_, session) = w.initialize("alice", MCP, Some(&alice));
-    let Some(session) = session else { return Check::Undecided("initialize failed".into()) };
+    let alice = w.mint(&w.claims(&w.tools.all_scopes()));
+    let session = match open_session(w, "alice", &alice) {
+        Ok(s) => s,
+        Err(c) => return c,
+    };
     let mallory = w.mint(&AccessTokenClaims {
         sub: Some("mallory".into()),
         client_id: Some("mallory-app".into()),
-        ..w.claims("mcp:read mcp:write")
+        ..w.claims(&w.tools.all_scopes())
     });
-    let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
-    let r = w.send(
-        "attacker",
-        World::rpc_request(MCP, Some(&mallory), &World::call_body("echo", json!({"text": "x"})), &headers),
-    );
+    let read = w.tools.read.clone();
+    let body = World::call_body(&read.name, read.arguments);
+    let r = w.send("attacker", World::rpc_request(&w.mcp, Some(&mallory), &body, &session_headers(&session)));
     Check::expect(!(200..300).contains(&status(&r)), || {
         format!("mallory's token was served in alice's session: {}", describe(&r))
     })
 }
 
 fn session_ids_random(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
+    let token = w.mint(&read_claims(w));
     let mut ids = Vec::new();
     for _ in 0..8 {
-        match w.initialize("client", MCP, Some(&token)).1 {
-            Some(id) => ids.push(id),
-            None => return Check::Undecided("initialize returned no session id".into()),
+        match open_session(w, "client", &token) {
+            Ok(id) => ids.push(id),
+            Err(c) => return c,
         }
     }
     let mut unique = ids.clone();
@@ -427,11 +509,11 @@ fn session_ids_random(w: &mut World) -> Check {
 }
 
 fn foreign_origin(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
+    let token = w.mint(&read_claims(w));
     let r = w.send(
         "browser:victim",
         World::rpc_request(
-            MCP,
+            &w.mcp,
             Some(&token),
             &World::initialize_body(),
             &[("origin", "http://evil.example")],
@@ -443,30 +525,35 @@ fn foreign_origin(w: &mut World) -> Check {
 }
 
 fn token_in_query(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
-    let url = format!("{MCP}?access_token={token}");
+    let token = w.mint(&read_claims(w));
+    let url = format!("{}?access_token={token}", w.mcp);
     let r = w.send("client", World::rpc_request(&url, None, &World::initialize_body(), &[]));
     if (200..300).contains(&status(&r)) {
         return Check::Violated(format!("a token in the query was accepted: {}", describe(&r)));
     }
     let mut body = World::initialize_body();
     body["access_token"] = json!(token);
-    let r = w.send("client", World::rpc_request(MCP, None, &body, &[]));
+    let r = w.send("client", World::rpc_request(&w.mcp, None, &body, &[]));
     Check::expect(!(200..300).contains(&status(&r)), || {
         format!("a token in the body was accepted: {}", describe(&r))
     })
 }
 
 fn no_passthrough(w: &mut World) -> Check {
-    let token = w.mint(&w.claims("mcp:read"));
-    let r = w.call_tool("client", MCP, &token, "fetch_report", json!({}));
+    let Some(tool) = w.tools.downstream.clone() else {
+        return Check::NotApplicable(
+            "token passthrough shows only at the downstream API, which the harness sees in the simulator only"
+                .into(),
+        );
+    };
+    let token = w.mint(&read_claims(w));
+    let r = w.call("client", &token, &tool);
     if status(&r) != 200 {
-        return Check::Undecided(format!("fetch_report failed: {}", describe(&r)));
+        return Check::Undecided(format!("{} failed: {}", tool.name, describe(&r)));
     }
-    let seen = w.downstream_authorizations_seen();
-    if seen.is_empty() {
-        return Check::Undecided(format!("the downstream API at {DOWNSTREAM} saw no request"));
-    }
+    let Some(seen) = w.downstream_authorizations_seen().filter(|s| !s.is_empty()) else {
+        return Check::Undecided("the downstream API saw no request".into());
+    };
     Check::expect(!seen.iter().any(|h| h.contains(&token)), || {
         "the downstream API received the caller's access token (token passthrough)".into()
     })

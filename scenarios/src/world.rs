@@ -9,12 +9,21 @@
 //! | `https://api.example/downstream` | the downstream API server A calls with its own token |
 //! | `https://other.example/mcp` | MCP server B, trusting the same AS |
 //! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
+//!
+//! A live world ([`World::live`]) puts an implementer's MCP server in the place of MCP
+//! server A, reached over real HTTP (or in-process), and the harness's own authorization
+//! server ([`TestAuthority`]) in the place of the AS; server B and the attacker stay
+//! simulated. The MCP server scenarios read `w.issuer`, `w.mcp` and `w.tools` rather
+//! than the constants, so the same bodies run in both worlds.
 
 use bytes::Bytes;
 use http::StatusCode;
-use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict};
+use mcp_authz_harness::browser::{Browser, Login};
+use mcp_authz_harness::sim::{Channel, Interceptor, Message, Sim, Verdict, origin_of};
+use mcp_authz_harness::test_authority::TestAuthority;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
+use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::client::token::token_request;
 use mcp_authz_reference::client::{
     ClientAuth, ClientStep, Operation, Outcome, PublicClient, PublicClientConfig,
@@ -23,6 +32,7 @@ use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::{KeySet, SigningKey};
 use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request, Response};
 use mcp_authz_reference::{Error, bearer, wire};
@@ -57,8 +67,179 @@ pub struct World {
     pub sim: Sim,
     /// The defects injected in this run.
     pub defects: Defects,
-    /// The `Authorization` headers the downstream API received.
-    downstream_seen: Rc<RefCell<Vec<String>>>,
+    /// The issuer MCP server A trusts: [`AS`], or the harness's AS in a live world.
+    pub issuer: String,
+    /// MCP server A, the server under test: [`MCP`], or the live server's URL.
+    pub mcp: String,
+    /// The tools of MCP server A the scenarios call.
+    pub tools: Tools,
+    /// The authorization server the AS scenarios test, and what they use of it.
+    pub as_under_test: AsUnderTest,
+    /// The `Authorization` headers the downstream API received (simulated worlds only).
+    downstream_seen: Option<Rc<RefCell<Vec<String>>>>,
+    /// The live parts, in a live world.
+    live: Option<Live>,
+}
+
+/// A tool of the server under test, with the scope it needs and arguments it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tool {
+    /// Its name.
+    pub name: String,
+    /// The scope a token needs to run it (may be empty: none).
+    pub scope: String,
+    /// Arguments valid for its input schema.
+    pub arguments: Value,
+}
+
+impl Tool {
+    /// A tool named `name` needing `scope`, called with `arguments`.
+    pub fn new(name: &str, scope: &str, arguments: Value) -> Tool {
+        Tool { name: name.into(), scope: scope.into(), arguments }
+    }
+}
+
+/// The tools the MCP server scenarios call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tools {
+    /// A tool a token with the least scope can run (the reference server's `echo`).
+    pub read: Tool,
+    /// A tool needing a scope `read` does not (`write_note`), if the server has one.
+    pub write: Option<Tool>,
+    /// A tool needing yet more (`admin_reset`), if the server has one.
+    pub admin: Option<Tool>,
+    /// A tool that calls a downstream API with the server's own token (`fetch_report`).
+    pub downstream: Option<Tool>,
+}
+
+impl Tools {
+    /// The reference MCP server's tools.
+    pub fn reference() -> Tools {
+        Tools {
+            read: Tool::new("echo", "mcp:read", json!({"text": "x"})),
+            write: Some(Tool::new("write_note", "mcp:write", json!({"text": "x"}))),
+            admin: Some(Tool::new("admin_reset", "mcp:admin", json!({}))),
+            downstream: Some(Tool::new("fetch_report", "mcp:read", json!({}))),
+        }
+    }
+
+    /// Every scope the tools need: a token that can run them all.
+    pub fn all_scopes(&self) -> String {
+        let mut scopes = vec![self.read.scope.as_str()];
+        scopes.extend([&self.write, &self.admin].into_iter().flatten().map(|t| t.scope.as_str()));
+        union_scopes(&scopes)
+    }
+}
+
+/// The space-separated union of scope strings, in first-seen order.
+pub fn union_scopes(scopes: &[&str]) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for s in scopes.iter().flat_map(|s| s.split(' ')) {
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
+/// What a live world needs: where the server under test is, how to reach it, and the
+/// harness's authorization server it trusts.
+#[derive(Clone)]
+pub struct LiveTarget {
+    /// The MCP endpoint under test.
+    pub url: String,
+    /// The harness's authorization server.
+    pub authority: TestAuthority,
+    /// The tools the scenarios call.
+    pub tools: Tools,
+    /// Opens a connection for one case: each call sends one request to the server
+    /// under test and returns its answer or the transport failure.
+    pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
+}
+
+/// The authorization server the AS scenarios test: its endpoints, the resources it
+/// issues tokens for, how a person signs in, and the two public apps the scenarios
+/// register (the victim's and the attacker's, on the same loopback redirect URI).
+#[derive(Debug, Clone)]
+pub struct AsUnderTest {
+    /// Its issuer identifier.
+    pub issuer: String,
+    /// Its authorization endpoint.
+    pub authorization_endpoint: String,
+    /// Its token endpoint.
+    pub token_endpoint: String,
+    /// Its registration endpoint (RFC 7591), if it has one.
+    pub registration_endpoint: Option<String>,
+    /// Its introspection endpoint (RFC 7662) and the credentials to ask it with.
+    pub introspection: Option<Introspector>,
+    /// The resource the scenarios ask tokens for.
+    pub resource: String,
+    /// A second resource the AS serves (refreshing toward it must fail), if known.
+    pub other_resource: Option<String>,
+    /// A scope the AS must not grant to a client registered without it, and the
+    /// resource to ask it for.
+    pub beyond_policy: (String, String),
+    /// Who signs in at its login form; `None` when it approves by itself.
+    pub login: Option<Login>,
+    /// The victim's app's client id.
+    pub app: String,
+    /// The attacker's app's client id.
+    pub evil_app: String,
+}
+
+/// An introspection endpoint and the client credentials to call it with.
+#[derive(Debug, Clone)]
+pub struct Introspector {
+    /// The endpoint.
+    pub endpoint: String,
+    /// The client id.
+    pub client_id: String,
+    /// Its secret (`client_secret_basic`).
+    pub client_secret: String,
+}
+
+impl AsUnderTest {
+    /// The simulated reference AS at [`AS`].
+    fn simulated() -> AsUnderTest {
+        AsUnderTest {
+            issuer: AS.into(),
+            authorization_endpoint: format!("{AS}/authorize"),
+            token_endpoint: format!("{AS}/token"),
+            registration_endpoint: Some(format!("{AS}/register")),
+            introspection: Some(Introspector {
+                endpoint: format!("{AS}/introspect"),
+                client_id: RS_CLIENT_ID.into(),
+                client_secret: RS_SECRET.into(),
+            }),
+            resource: MCP.into(),
+            other_resource: Some(OTHER_MCP.into()),
+            beyond_policy: ("reports:read".into(), DOWNSTREAM.into()),
+            login: None,
+            app: "notes-app".into(),
+            evil_app: "evil-app".into(),
+        }
+    }
+}
+
+/// What a live world for the AS scenarios needs.
+#[derive(Clone)]
+pub struct LiveAs {
+    /// The issuer under test.
+    pub issuer: String,
+    /// The resource to ask tokens for (one the AS knows).
+    pub resource: String,
+    /// A second resource it knows, if any.
+    pub other_resource: Option<String>,
+    /// Who signs in at its login form (`None`: it approves by itself).
+    pub login: Option<Login>,
+    /// Opens a connection to it for one case.
+    pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
+}
+
+struct Live {
+    authority: Option<TestAuthority>,
+    /// Transport failures talking to the server under test: they make a case `error`.
+    failures: Rc<RefCell<Vec<String>>>,
 }
 
 impl World {
@@ -120,7 +301,208 @@ impl World {
             let origin = url.trim_end_matches("/mcp");
             sim.add_service(origin, McpServer::new(config)?);
         }
-        Ok(World { sim, defects: defects.clone(), downstream_seen })
+        Ok(World {
+            sim,
+            defects: defects.clone(),
+            issuer: AS.into(),
+            mcp: MCP.into(),
+            tools: Tools::reference(),
+            as_under_test: AsUnderTest::simulated(),
+            downstream_seen: Some(downstream_seen),
+            live: None,
+        })
+    }
+
+    /// A live world: the server under test at `target.url` in the place of MCP server A,
+    /// the harness's AS in the place of the AS, server B (trusting the harness's AS)
+    /// simulated. The clock starts at `now`, the real time, so minted tokens are current
+    /// at the server under test.
+    pub fn live(seed: u64, now: Time, target: &LiveTarget) -> Result<World, Error> {
+        let mut sim = Sim::starting_at(seed, now);
+        let issuer = target.authority.issuer().to_string();
+        let origin = |url: &str| {
+            url.parse::<http::Uri>()
+                .ok()
+                .as_ref()
+                .and_then(origin_of)
+                .ok_or_else(|| Error::malformed("url", format!("`{url}` is not an absolute http(s) url")))
+        };
+        sim.add_service(&origin(&issuer)?, target.authority.served());
+        sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
+        let failures = add_live_host(&mut sim, &origin(&target.url)?, (target.connect)(), true);
+        Ok(World {
+            sim,
+            defects: Defects::none(),
+            issuer,
+            mcp: target.url.clone(),
+            tools: target.tools.clone(),
+            as_under_test: AsUnderTest::simulated(),
+            downstream_seen: None,
+            live: Some(Live { authority: Some(target.authority.clone()), failures }),
+        })
+    }
+
+    /// A live world for the AS scenarios: the authorization server under test at
+    /// `target.issuer`, its endpoints read from its metadata (RFC 8414, else OpenID
+    /// discovery). The clock starts at `now`, the real time.
+    pub fn live_as(seed: u64, now: Time, target: &LiveAs) -> Result<World, Error> {
+        let mut sim = Sim::starting_at(seed, now);
+        let origin =
+            target.issuer.parse::<http::Uri>().ok().as_ref().and_then(origin_of).ok_or_else(|| {
+                Error::malformed("issuer", format!("`{}` is not an absolute url", target.issuer))
+            })?;
+        let failures = add_live_host(&mut sim, &origin, (target.connect)(), false);
+        let metadata = discover(&mut sim, &target.issuer)?;
+        let missing = |what: &str| Error::Missing(format!("{what} in the metadata of {}", target.issuer));
+        let as_under_test = AsUnderTest {
+            issuer: target.issuer.clone(),
+            authorization_endpoint: metadata
+                .authorization_endpoint
+                .clone()
+                .ok_or_else(|| missing("authorization_endpoint"))?,
+            token_endpoint: metadata.token_endpoint.clone().ok_or_else(|| missing("token_endpoint"))?,
+            registration_endpoint: metadata.registration_endpoint.clone(),
+            introspection: None,
+            resource: target.resource.clone(),
+            other_resource: target.other_resource.clone(),
+            beyond_policy: ("mcp-authz:beyond-policy".into(), target.resource.clone()),
+            login: target.login.clone(),
+            app: String::new(),
+            evil_app: String::new(),
+        };
+        let mut w = World {
+            sim,
+            defects: Defects::none(),
+            issuer: target.issuer.clone(),
+            mcp: target.resource.clone(),
+            tools: Tools::reference(),
+            as_under_test,
+            downstream_seen: None,
+            live: Some(Live { authority: None, failures }),
+        };
+        if let Some(endpoint) = metadata.introspection_endpoint.clone() {
+            w.as_under_test.introspection = w.register_introspector(endpoint);
+        }
+        Ok(w)
+    }
+
+    /// Registers (RFC 7591) a confidential client to introspect with, if the AS lets it.
+    fn register_introspector(&mut self, endpoint: String) -> Option<Introspector> {
+        let metadata = json!({"client_name": "mcp-authz introspection", "grant_types": ["client_credentials"],
+            "response_types": [], "redirect_uris": [], "token_endpoint_auth_method": "client_secret_basic"});
+        let info = self.register("harness", &metadata).ok()?;
+        Some(Introspector {
+            endpoint,
+            client_id: info.get("client_id")?.as_str()?.to_string(),
+            client_secret: info.get("client_secret")?.as_str()?.to_string(),
+        })
+    }
+
+    /// Registers a client with `metadata` at the AS under test: the client information
+    /// (201), or the answer.
+    pub fn register(&mut self, from: &str, metadata: &Value) -> Result<Value, Box<FetchResult>> {
+        let Some(endpoint) = self.as_under_test.registration_endpoint.clone() else {
+            return Err(Box::new(Err(mcp_authz_reference::sans_io::FetchError {
+                url: self.as_under_test.issuer.clone(),
+                reason: "the AS has no registration endpoint".into(),
+            })));
+        };
+        let r = match wire::post_json_request(&endpoint, metadata) {
+            Ok(req) => self.send(from, req),
+            Err(e) => {
+                let failed =
+                    mcp_authz_reference::sans_io::FetchError { url: endpoint, reason: e.to_string() };
+                return Err(Box::new(Err(failed)));
+            }
+        };
+        match r
+            .as_ref()
+            .ok()
+            .filter(|r| r.status() == 201)
+            .and_then(|r| serde_json::from_slice(r.body()).ok())
+        {
+            Some(info) => Ok(info),
+            None => Err(Box::new(r)),
+        }
+    }
+
+    /// The user agent `browser` opens `url` and walks until `arrived` holds (the client's
+    /// redirect URI), signing in at the AS under test as it asks; returns the browser
+    /// (cookies, pages seen) too.
+    pub fn browse(
+        &mut self,
+        browser: &str,
+        url: &str,
+        arrived: impl Fn(&url::Url) -> bool,
+    ) -> (Result<String, Error>, Browser) {
+        let mut b = Browser::new(browser, self.as_under_test.login.clone());
+        let r = b.open(&mut self.sim, url, arrived);
+        (r, b)
+    }
+}
+
+/// The AS metadata at `issuer`: RFC 8414 first, then OpenID discovery.
+fn discover(sim: &mut Sim, issuer: &str) -> Result<AuthorizationServerMetadata, Error> {
+    let mut last = String::new();
+    for url in discovery_urls(issuer)? {
+        match sim.get("harness", &url) {
+            Ok(r) if r.status() == 200 => match AuthorizationServerMetadata::parse(r.body()) {
+                Ok(m) if m.issuer == issuer => return Ok(m),
+                Ok(m) => last = format!("{url} names issuer `{}`", m.issuer),
+                Err(e) => last = format!("{url}: {e}"),
+            },
+            Ok(r) => last = format!("{url} answered {}", r.status().as_u16()),
+            Err(e) => last = format!("{url}: {}", e.reason),
+        }
+    }
+    Err(Error::Refused(format!("no authorization server metadata for {issuer} ({last})")))
+}
+
+/// Adds the live server at `origin`, reached through `send`; returns where its transport
+/// failures (timeouts, refusals, oversized answers, redirects) are kept.
+fn add_live_host(
+    sim: &mut Sim,
+    origin: &str,
+    mut send: Box<dyn FnMut(Request) -> FetchResult>,
+    redirects_fail: bool,
+) -> Rc<RefCell<Vec<String>>> {
+    let failures = Rc::new(RefCell::new(Vec::new()));
+    let seen = Rc::clone(&failures);
+    sim.add_remote(origin, move |req| {
+        let url = req.uri().to_string();
+        let result = send(req);
+        match &result {
+            Err(e) => seen.borrow_mut().push(format!("{url}: {}", e.reason)),
+            Ok(r) if redirects_fail && r.status().is_redirection() => {
+                let to = r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+                seen.borrow_mut().push(format!(
+                    "{url}: answered {} redirecting to `{}`; an MCP endpoint answers, it does not redirect",
+                    r.status().as_u16(),
+                    to.unwrap_or("")
+                ));
+            }
+            Ok(_) => {}
+        }
+        result
+    });
+    failures
+}
+
+impl World {
+    /// True when MCP server A is a live server.
+    pub fn is_live(&self) -> bool {
+        self.live.is_some()
+    }
+
+    /// The transport failures talking to a live server so far (timeouts, refused
+    /// connections, oversized answers, redirects).
+    pub fn transport_failures(&self) -> Vec<String> {
+        self.live.as_ref().map(|l| l.failures.borrow().clone()).unwrap_or_default()
+    }
+
+    /// MCP server A's origin.
+    pub fn mcp_origin(&self) -> String {
+        self.mcp.parse::<http::Uri>().ok().as_ref().and_then(origin_of).unwrap_or_default()
     }
 
     /// The configuration of an MCP server at `url` (ending in `/mcp`) trusting `issuer`,
@@ -129,9 +511,10 @@ impl World {
         mcp_config(url, issuer, &self.defects)
     }
 
-    /// The `Authorization` header values the downstream API has received.
-    pub fn downstream_authorizations_seen(&self) -> Vec<String> {
-        self.downstream_seen.borrow().clone()
+    /// The `Authorization` header values the downstream API has received; `None` in a
+    /// live world, where the harness cannot see the server's outbound calls.
+    pub fn downstream_authorizations_seen(&self) -> Option<Vec<String>> {
+        self.downstream_seen.as_ref().map(|s| s.borrow().clone())
     }
 
     /// True when `d` is injected.
@@ -164,6 +547,14 @@ impl World {
         self.authorization_server().signing_key()
     }
 
+    /// Runs `f` with the signing key of the AS server A trusts, in either world.
+    pub fn with_signing_key<T>(&mut self, f: impl FnOnce(&SigningKey) -> T) -> T {
+        match self.live.as_ref().and_then(|l| l.authority.clone()) {
+            Some(authority) => authority.with_signing_key(f),
+            None => f(self.signing_key()),
+        }
+    }
+
     /// A fresh key for `alg` with `kid`, drawn from the seed (an attacker's key).
     pub fn generate_key(&mut self, alg: Algorithm, kid: &str) -> SigningKey {
         self.sim
@@ -173,23 +564,30 @@ impl World {
 
     /// How many times the trusted AS has served its JWKS (fetch amplification is counted
     /// where it hurts: at the AS).
-    pub fn jwks_requests(&self) -> usize {
+    pub fn jwks_requests(&self) -> u64 {
+        if let Some(authority) = self.live.as_ref().and_then(|l| l.authority.as_ref()) {
+            return authority.jwks_fetches();
+        }
         let needle = format!("-> {AS} GET /jwks ");
-        self.sim.trace().lines().filter(|l| l.contains(&needle)).count()
+        self.sim.trace().lines().filter(|l| l.contains(&needle)).count() as u64
     }
 
-    /// How many side-effecting tool runs MCP server A has performed.
-    pub fn side_effects(&mut self) -> u64 {
-        self.mcp_server().side_effects()
+    /// How many side-effecting tool runs MCP server A has performed; `None` for a live
+    /// server, whose effects the harness judges by its answers.
+    pub fn side_effects(&mut self) -> Option<u64> {
+        if self.is_live() {
+            return None;
+        }
+        Some(self.mcp_server().side_effects())
     }
 
     /// Claims of a valid token for MCP server A, user alice, scopes `scope`, issued now.
     pub fn claims(&self, scope: &str) -> AccessTokenClaims {
         let now = self.sim.now().unix_secs();
         AccessTokenClaims {
-            iss: AS.into(),
+            iss: self.issuer.clone(),
             sub: Some("alice".into()),
-            aud: Audience::one(MCP),
+            aud: Audience::one(self.mcp.clone()),
             client_id: Some("honest-client".into()),
             scope: Some(scope.into()),
             exp: Some(now + 600),
@@ -199,9 +597,13 @@ impl World {
         }
     }
 
-    /// Signs `claims` with the trusted AS's current key.
+    /// Signs `claims` with the current key of the AS server A trusts.
     pub fn mint(&mut self, claims: &AccessTokenClaims) -> String {
-        self.authorization_server().sign_access_token(claims).expect("the AS signs")
+        let signed = match self.live.as_ref().and_then(|l| l.authority.as_ref()) {
+            Some(authority) => authority.mint(claims),
+            None => self.authorization_server().sign_access_token(claims),
+        };
+        signed.expect("the AS signs")
     }
 
     /// A JSON-RPC POST to `url` with optional bearer `token` and extra headers.
@@ -260,11 +662,23 @@ impl World {
         arguments: Value,
     ) -> FetchResult {
         let (init, session) = self.initialize(from, url, Some(token));
-        let Some(session) = session else { return init };
+        if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
+            return init;
+        }
         let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-        let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
+        // A server without sessions issues no id: the calls go without one.
+        let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
+        if let Some(session) = &session {
+            headers.push(("mcp-session-id", session.as_str()));
+        }
         let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
         self.send(from, Self::rpc_request(url, Some(token), &Self::call_body(tool, arguments), &headers))
+    }
+
+    /// Calls `tool` at MCP server A with `token` (see [`World::call_tool`]).
+    pub fn call(&mut self, from: &str, token: &str, tool: &Tool) -> FetchResult {
+        let url = self.mcp.clone();
+        self.call_tool(from, &url, token, &tool.name, tool.arguments.clone())
     }
 
     /// A reference public client for `server`, with the client defects of this run.
@@ -315,15 +729,17 @@ impl World {
         Ok(client)
     }
 
-    /// What the AS says about `token` (RFC 7662 introspection, asked as MCP server A's
-    /// client `mcp-server`): the response, or `Value::Null` when introspection fails.
+    /// What the AS under test says about `token` (RFC 7662 introspection, asked with
+    /// [`AsUnderTest::introspection`]'s client): the response, or `Value::Null` when
+    /// introspection fails or the AS offers none.
     pub fn introspect(&mut self, token: &str) -> Value {
-        let auth = ClientAuth::SecretBasic(RS_SECRET.into());
-        let url = format!("{AS}/introspect");
+        let Some(i) = self.as_under_test.introspection.clone() else { return Value::Null };
+        let auth = ClientAuth::SecretBasic(i.client_secret.clone());
+        let issuer = self.as_under_test.issuer.clone();
         let req = self.sim.env_for("introspect", |env| {
-            token_request(&url, RS_CLIENT_ID, &auth, AS, &[("token", token)], env)
+            token_request(&i.endpoint, &i.client_id, &auth, &issuer, &[("token", token)], env)
         });
-        match req.map(|req| self.send(RS_CLIENT_ID, req)) {
+        match req.map(|req| self.send(&i.client_id, req)) {
             Ok(Ok(r)) if r.status() == 200 => serde_json::from_slice(r.body()).unwrap_or(Value::Null),
             _ => Value::Null,
         }
@@ -377,6 +793,17 @@ fn downstream_api(validator: Validator, seen: Rc<RefCell<Vec<String>>>) -> impl 
     }
 }
 
+/// True when `r` shows that the `tools/call` with JSON-RPC id `id` ran: a 2xx whose
+/// JSON-RPC response (JSON or event stream) has a `result` that is not a tool error.
+pub fn tool_ran(r: &FetchResult, id: u64) -> bool {
+    let Ok(r) = r else { return false };
+    r.status().is_success()
+        && mcp::response_messages(r).unwrap_or_default().iter().any(|m| {
+            m.get("id").and_then(Value::as_u64) == Some(id)
+                && m.get("result").is_some_and(|result| result.get("isError") != Some(&Value::Bool(true)))
+        })
+}
+
 /// `(status, error code of the Bearer challenge)` of a response.
 pub fn status_and_challenge_error(r: &Response) -> (u16, Option<String>) {
     let err =
@@ -393,8 +820,10 @@ pub fn oauth_error_code(r: &Response) -> Option<String> {
 pub fn describe(r: &FetchResult) -> String {
     match r {
         Ok(r) => {
+            // One line: event-stream bodies and pretty JSON have newlines.
             let body = String::from_utf8_lossy(r.body());
-            let body: String = body.chars().take(160).collect();
+            let body: String =
+                body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(160).collect();
             format!("HTTP {} {}", r.status().as_u16(), body)
         }
         Err(e) => format!("no answer ({})", e.reason),

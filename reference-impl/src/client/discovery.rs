@@ -10,7 +10,8 @@
 use crate::bearer::Challenge;
 use crate::defects::{Defect, Defects};
 use crate::metadata::{self, AuthorizationServerMetadata, check_endpoint_url};
-use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
+use crate::protected_resource_metadata::{ProtectedResourceMetadata, WELL_KNOWN, well_known_urls};
+use crate::resource_indicator::same_resource;
 use crate::sans_io::{FetchResult, Request};
 use crate::wire;
 use crate::{Error, Result};
@@ -33,12 +34,20 @@ pub struct Candidates {
     urls: Vec<String>,
     next: usize,
     last: Option<Error>,
+    /// The client derived the URLs itself (well-known URLs), rather than a peer naming
+    /// them (the challenge's `resource_metadata`).
+    derived: bool,
 }
 
 impl Candidates {
-    /// Candidates `urls` for the document `what`.
+    /// Candidates `urls` for the document `what`, derived by the client (well-known URLs).
     pub fn new(what: &'static str, urls: Vec<String>) -> Self {
-        Candidates { what, urls, next: 0, last: None }
+        Candidates { what, urls, next: 0, last: None, derived: true }
+    }
+
+    /// The single candidate `url` for the document `what`, named by a peer.
+    pub fn named(what: &'static str, url: String) -> Self {
+        Candidates { derived: false, ..Candidates::new(what, vec![url]) }
     }
 
     /// Every candidate URL, in order.
@@ -100,28 +109,46 @@ pub fn prm_candidates(
     server_url: &str,
     defects: &Defects,
 ) -> Result<Candidates> {
-    let urls = match challenge.and_then(|c| c.get("resource_metadata")) {
+    let what = "protected resource metadata";
+    Ok(match challenge.and_then(|c| c.get("resource_metadata")) {
         _ if defects.has(Defect::ClientNoDiscoveryOrder) => {
             let mut urls = well_known_urls(server_url)?;
             urls.reverse();
-            urls
+            Candidates::new(what, urls)
         }
         Some(url) => {
             check_server_url("resource_metadata", url, defects)?;
-            vec![url.to_string()]
+            Candidates::named(what, url.to_string())
         }
-        None => well_known_urls(server_url)?,
-    };
-    Ok(Candidates::new("protected resource metadata", urls))
+        None => Candidates::new(what, well_known_urls(server_url)?),
+    })
 }
 
-/// Reads the result of fetching protected resource metadata for `server_url`: the
-/// document's `resource` must name that server (RFC 9728 §3.3) and it must list an
-/// authorization server.
+/// The resource identifiers the protected resource metadata from the current candidate
+/// may name (RFC 9728 §3.3): `server_url`, the server the client connected to; and, for
+/// the root well-known URL the client derived itself, the server's origin, the
+/// identifier into which it inserted the well-known suffix. A URL the challenge named
+/// must describe `server_url`.
+pub fn prm_resources(candidates: &Candidates, server_url: &str) -> Result<Vec<String>> {
+    let mut resources = vec![server_url.to_string()];
+    let origin = Url::parse(server_url)
+        .map_err(|e| Error::unexpected("server url", format!("`{server_url}` ({e})"), "an absolute url"))?
+        .origin()
+        .ascii_serialization();
+    let root = format!("{origin}{WELL_KNOWN}");
+    if candidates.derived && candidates.urls.get(candidates.next) == Some(&root) {
+        resources.push(origin);
+    }
+    Ok(resources)
+}
+
+/// Reads the result of fetching protected resource metadata: the document's `resource`
+/// must be one of `resources` (from [`prm_resources`]; RFC 9728 §3.3) and it must list
+/// an authorization server.
 /// With defect `client-no-prm-resource-check`, any `resource` is accepted.
 pub fn read_prm(
     fetched: FetchResult,
-    server_url: &str,
+    resources: &[String],
     defects: &Defects,
 ) -> Result<Probe<ProtectedResourceMetadata>> {
     let r = match found(fetched, "protected resource metadata") {
@@ -131,9 +158,10 @@ pub fn read_prm(
     let prm = ProtectedResourceMetadata::parse(r.body())?;
     let mut checked = prm.clone();
     if defects.has(Defect::ClientNoPrmResourceCheck) {
-        checked.resource = server_url.to_string();
+        checked.resource = resources.first().cloned().unwrap_or_default();
     }
-    checked.check(server_url)?;
+    let named = resources.iter().find(|r| same_resource(&checked.resource, r));
+    checked.check(named.or(resources.first()).map_or("", String::as_str))?;
     Ok(Probe::Found(prm))
 }
 
@@ -251,6 +279,37 @@ mod tests {
         ));
     }
 
+    const MCP: &str = "https://mcp.example/mcp";
+
+    #[test]
+    fn root_metadata_may_name_the_origin_the_client_derived_it_from() {
+        let mut probed = prm_candidates(None, MCP, &Defects::none()).unwrap();
+        assert_eq!(prm_resources(&probed, MCP).unwrap(), [MCP]);
+        probed.advance(Error::HttpStatus {
+            what: "protected resource metadata",
+            received: 404,
+            expected: "200",
+        });
+        let at_root = prm_resources(&probed, MCP).unwrap();
+        assert_eq!(at_root, [MCP, "https://mcp.example"]);
+        let prm = |resource: &str| {
+            Ok(wire::json(
+                StatusCode::OK,
+                &serde_json::json!({"resource": resource, "authorization_servers": ["https://as.example"]}),
+            ))
+        };
+        let none = Defects::none();
+        assert!(matches!(read_prm(prm("https://mcp.example"), &at_root, &none), Ok(Probe::Found(_))));
+        assert!(matches!(read_prm(prm(MCP), &at_root, &none), Ok(Probe::Found(_))));
+        assert!(read_prm(prm("https://evil.example"), &at_root, &none).is_err());
+        assert!(read_prm(prm("https://mcp.example/other"), &at_root, &none).is_err());
+        // Named by the challenge, even the root URL must describe the server itself.
+        let c = Challenge::bearer()
+            .with("resource_metadata", "https://mcp.example/.well-known/oauth-protected-resource");
+        let named = prm_candidates(Some(&c), MCP, &none).unwrap();
+        assert_eq!(prm_resources(&named, MCP).unwrap(), [MCP]);
+    }
+
     #[test]
     fn insecure_urls_are_refused_unless_the_defect_is_on() {
         let follow = Defects::of([Defect::ClientFollowsInsecureUrls]);
@@ -276,7 +335,7 @@ mod tests {
         let follow = Defects::of([Defect::ClientFollowsRedirects]);
         assert_eq!(redirect_to_follow(&redirect(), &Defects::none()), None);
         assert!(matches!(
-            read_prm(redirect(), "https://mcp.example/mcp", &Defects::none()),
+            read_prm(redirect(), &[MCP.into()], &Defects::none()),
             Ok(Probe::Next(Error::HttpStatus { received: 302, .. }))
         ));
         let target = redirect_to_follow(&redirect(), &follow).unwrap();
@@ -323,7 +382,7 @@ mod tests {
     fn not_found_and_fetch_failure_try_the_next_candidate() {
         let r = wire::json(StatusCode::NOT_FOUND, &serde_json::json!({}));
         assert_eq!(
-            read_prm(Ok(r), "https://mcp.example/mcp", &Defects::none()).unwrap(),
+            read_prm(Ok(r), &[MCP.into()], &Defects::none()).unwrap(),
             Probe::Next(Error::HttpStatus {
                 what: "protected resource metadata",
                 received: 404,
@@ -342,8 +401,8 @@ mod tests {
         let prm = serde_json::json!({"resource": "https://evil.example/mcp", "authorization_servers": ["https://as.example"]});
         let ok = || Ok(wire::json(StatusCode::OK, &prm));
         let lenient = Defects::of([Defect::ClientNoPrmResourceCheck]);
-        assert!(read_prm(ok(), "https://mcp.example/mcp", &Defects::none()).is_err());
-        assert!(matches!(read_prm(ok(), "https://mcp.example/mcp", &lenient), Ok(Probe::Found(_))));
+        assert!(read_prm(ok(), &[MCP.into()], &Defects::none()).is_err());
+        assert!(matches!(read_prm(ok(), &[MCP.into()], &lenient), Ok(Probe::Found(_))));
         let m = serde_json::json!({"issuer": "https://evil.example", "response_types_supported": ["code"],
             "authorization_endpoint": "https://as.example/a", "token_endpoint": "https://as.example/t"});
         let ok = || Ok(wire::json(StatusCode::OK, &m));
@@ -369,9 +428,6 @@ mod tests {
     #[test]
     fn malformed_document_is_a_refusal() {
         let r = wire::json(StatusCode::OK, &serde_json::json!({"nope": 1}));
-        assert!(matches!(
-            read_prm(Ok(r), "https://mcp.example/mcp", &Defects::none()),
-            Err(Error::Malformed { .. })
-        ));
+        assert!(matches!(read_prm(Ok(r), &[MCP.into()], &Defects::none()), Err(Error::Malformed { .. })));
     }
 }

@@ -126,6 +126,22 @@ fn sensitive(value: &str) -> Result<HeaderValue> {
 /// `application/json`, or `text/event-stream` carrying the response among other
 /// messages). A JSON-RPC `error` is reported as [`Error::Unexpected`].
 pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value> {
+    let response = response_messages(r)?
+        .into_iter()
+        .find(|m| m.get("id").and_then(Value::as_u64) == Some(id) && m.get("method").is_none())
+        .ok_or_else(|| Error::Missing(format!("json-rpc response with id {id} to {method}")))?;
+    if let Some(error) = response.get("error") {
+        return Err(Error::unexpected(method, format!("json-rpc error {error}"), "a result"));
+    }
+    response
+        .get("result")
+        .cloned()
+        .ok_or_else(|| Error::Missing(format!("result in the response to {method}")))
+}
+
+/// The JSON-RPC messages of an MCP response body: `application/json` (one message, or
+/// a batch answer flattened), or the `data` of each event of a `text/event-stream`.
+pub fn response_messages(r: &Response) -> Result<Vec<Value>> {
     let ct = wire::single_header(r.headers(), header::CONTENT_TYPE)?.unwrap_or("");
     let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     let messages: Vec<Value> = match mime.as_str() {
@@ -139,17 +155,13 @@ pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value>
             ));
         }
     };
-    let response = messages
+    Ok(messages
         .into_iter()
-        .find(|m| m.get("id").and_then(Value::as_u64) == Some(id) && m.get("method").is_none())
-        .ok_or_else(|| Error::Missing(format!("json-rpc response with id {id} to {method}")))?;
-    if let Some(error) = response.get("error") {
-        return Err(Error::unexpected(method, format!("json-rpc error {error}"), "a result"));
-    }
-    response
-        .get("result")
-        .cloned()
-        .ok_or_else(|| Error::Missing(format!("result in the response to {method}")))
+        .flat_map(|m| match m {
+            Value::Array(batch) => batch,
+            one => vec![one],
+        })
+        .collect())
 }
 
 /// The session established by a successful `initialize` response `r` with `result`:

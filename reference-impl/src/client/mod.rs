@@ -483,7 +483,8 @@ impl PublicClient {
             self.waiting = Waiting::ProtectedResourceMetadata { candidates, demand };
             return Ok(ClientStep::Send(request));
         }
-        let request = match discovery::read_prm(fetched, &self.config.server_url, &self.config.defects)? {
+        let resources = discovery::prm_resources(&candidates, &self.config.server_url)?;
+        let request = match discovery::read_prm(fetched, &resources, &self.config.defects)? {
             Probe::Next(why) => {
                 candidates.advance(why);
                 let request = candidates.request()?;

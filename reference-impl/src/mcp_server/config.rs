@@ -25,6 +25,10 @@ pub struct Config {
     pub issuer: String,
     /// Where the issuer's JWKS is fetched.
     pub jwks_uri: String,
+    /// Further issuers whose tokens are accepted, each with its own keys (a token's
+    /// `iss` picks the keys it is checked with). List them in `authorization_servers`
+    /// too when clients should discover them.
+    pub also_trusted: Vec<TrustedIssuer>,
     /// The tools offered, each with the scope a `tools/call` needs.
     pub tools: Vec<ToolConfig>,
     /// Scopes published in the protected resource metadata. The first one is the scope
@@ -47,6 +51,23 @@ pub struct Config {
     /// against them (the `McpServer` defects of [`crate::defects`]; others are ignored).
     /// Empty by default: a correct server.
     pub defects: Defects,
+}
+
+/// A further trusted issuer and where its keys are.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedIssuer {
+    /// The issuer, compared byte for byte with `iss`.
+    pub issuer: String,
+    /// Where its JWKS is fetched.
+    pub jwks_uri: String,
+}
+
+impl TrustedIssuer {
+    /// `issuer` with its JWKS at `<issuer>/jwks`.
+    pub fn new(issuer: impl Into<String>) -> Self {
+        let issuer = issuer.into();
+        TrustedIssuer { jwks_uri: format!("{}/jwks", issuer.trim_end_matches('/')), issuer }
+    }
 }
 
 /// One tool and the scope it needs.
@@ -121,6 +142,7 @@ impl Config {
         Config {
             authorization_servers: vec![issuer.clone()],
             jwks_uri: format!("{}/jwks", issuer.trim_end_matches('/')),
+            also_trusted: vec![],
             issuer,
             tools: ToolConfig::defaults(),
             scopes_supported: ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec(),
@@ -147,6 +169,7 @@ impl Config {
             return Err(Error::Config("authorization_servers: received none, expected at least one".into()));
         }
         let mut urls = vec![&self.jwks_uri];
+        urls.extend(self.also_trusted.iter().map(|t| &t.jwks_uri));
         urls.extend(self.introspection.as_ref().map(|i| &i.endpoint));
         urls.extend(self.downstream.as_ref().map(|d| &d.token_endpoint));
         for u in urls {

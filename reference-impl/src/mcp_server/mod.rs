@@ -48,7 +48,7 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Config, Downstream, Introspection, KNOWN_TOOLS, ToolConfig};
+pub use config::{Config, Downstream, Introspection, KNOWN_TOOLS, ToolConfig, TrustedIssuer};
 pub use scopes::INSUFFICIENT_SCOPE;
 pub use session::Principal;
 pub use transport::{LATEST_PROTOCOL_VERSION, PROTOCOL_VERSION, SESSION_ID, SUPPORTED_PROTOCOL_VERSIONS};

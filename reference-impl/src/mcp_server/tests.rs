@@ -1082,3 +1082,22 @@ fn each_defect_flips_its_refusal() {
         assert!(probe(d, &mut with(Defects::of([d]))), "{d} does not show");
     }
 }
+
+#[test]
+fn further_trusted_issuers_are_checked_with_their_own_keys() {
+    const SECOND: &str = "http://second.example";
+    // The fake AS serves one JWKS; the second issuer's keys are fetched from it too, but
+    // cached apart.
+    let second_keys = super::TrustedIssuer { issuer: SECOND.into(), jwks_uri: format!("{ISS}/jwks") };
+    let mut f = Fixture::with(|c| c.also_trusted.push(second_keys));
+    let first = f.token("mcp:read");
+    f.initialize(&first);
+    let second = f.sign(&AccessTokenClaims { iss: SECOND.into(), ..f.claims("mcp:read") });
+    f.initialize(&second);
+    let third = f.sign(&AccessTokenClaims { iss: "http://third.example".into(), ..f.claims("mcp:read") });
+    let r = f.post(Some(&third), None, init_body("2025-11-25"));
+    assert_eq!(r.status(), 401);
+    assert_eq!(challenge(&r).get("error"), Some("invalid_token"));
+    let jwks: Vec<&String> = f.authority.fetched.iter().filter(|l| l.ends_with("/jwks")).collect();
+    assert_eq!(jwks.len(), 2, "each issuer's keys are fetched once: {jwks:?}");
+}

@@ -191,36 +191,49 @@ struct Validators {
     downstream: Option<Validator>,
 }
 
-/// The issuer's keys and the validators built on them.
-pub(super) struct TokenValidation {
-    defects: Defects,
-    /// The JWKS as fetched (the `hmac-key-confusion` defect keys HMAC with its members).
-    jwks: Option<Jwks>,
+/// One trusted issuer's keys and the validators built on them.
+struct IssuerKeys {
     issuer: String,
     jwks_uri: String,
+    /// The JWKS as fetched (the `hmac-key-confusion` defect keys HMAC with its members).
+    jwks: Option<Jwks>,
+    validators: Option<Validators>,
+    last_fetch: Option<Time>,
+}
+
+/// The trusted issuers' keys (the configured issuer first, then `also_trusted`), each
+/// fetched when first needed.
+pub(super) struct TokenValidation {
+    defects: Defects,
+    issuers: Vec<IssuerKeys>,
     mcp_audience: String,
     downstream_audience: Option<String>,
     leeway_secs: u64,
     refetch_interval: Duration,
-    validators: Option<Validators>,
-    last_fetch: Option<Time>,
     fetches: u64,
 }
 
 impl TokenValidation {
-    /// No keys yet; the first token triggers a JWKS fetch.
+    /// No keys yet; the first token of each issuer triggers a JWKS fetch.
     pub(super) fn new(config: &Config) -> Self {
+        let trusted = [(&config.issuer, &config.jwks_uri)]
+            .into_iter()
+            .chain(config.also_trusted.iter().map(|t| (&t.issuer, &t.jwks_uri)));
         TokenValidation {
             defects: config.defects.clone(),
-            jwks: None,
-            issuer: config.issuer.clone(),
-            jwks_uri: config.jwks_uri.clone(),
+            issuers: trusted
+                .map(|(issuer, jwks_uri)| IssuerKeys {
+                    issuer: issuer.clone(),
+                    jwks_uri: jwks_uri.clone(),
+                    jwks: None,
+                    validators: None,
+                    last_fetch: None,
+                })
+                .collect(),
             mcp_audience: config.resource.clone(),
             downstream_audience: config.downstream.as_ref().map(|d| d.resource.clone()),
             leeway_secs: config.leeway_secs,
             refetch_interval: config.jwks_refetch_interval,
-            validators: None,
-            last_fetch: None,
             fetches: 0,
         }
     }
@@ -230,15 +243,33 @@ impl TokenValidation {
         self.fetches
     }
 
+    /// The trusted issuer whose keys `token` is checked with: the one its (unverified)
+    /// `iss` names, else the configured issuer, whose validator then refuses the `iss`.
+    fn issuer_of(&self, token: &str) -> usize {
+        if self.issuers.len() == 1 {
+            return 0;
+        }
+        #[derive(serde::Deserialize)]
+        struct Iss {
+            iss: String,
+        }
+        jwt::split(token)
+            .ok()
+            .and_then(|c| serde_json::from_slice::<Iss>(&c.payload).ok())
+            .and_then(|i| self.issuers.iter().position(|k| k.issuer == i.iss))
+            .unwrap_or(0)
+    }
+
     /// Validates `token` for `target`. Without keys, or for an unknown `kid` when the
     /// last fetch is at least the refetch interval old, asks for the JWKS first.
     pub(super) fn check(&mut self, token: &str, target: Target, now: Time) -> Verdict {
+        let i = self.issuer_of(token);
         let refetch_allowed = self.defects.has(Defect::JwksRefetchEveryUnknownKid)
-            || self.last_fetch.is_none_or(|t| now.since(t) >= self.refetch_interval);
-        match self.validate(token, target, now) {
-            None => Verdict::FetchKeys(self.fetch_request(now)),
+            || self.issuers[i].last_fetch.is_none_or(|t| now.since(t) >= self.refetch_interval);
+        match self.validate(i, token, target, now) {
+            None => Verdict::FetchKeys(self.fetch_request(i, now)),
             Some(Err(TokenError::UnknownKey(_))) if refetch_allowed => {
-                Verdict::FetchKeys(self.fetch_request(now))
+                Verdict::FetchKeys(self.fetch_request(i, now))
             }
             Some(Err(e)) => Verdict::Invalid(e.to_string()),
             Some(Ok(c)) => Verdict::Valid(c),
@@ -253,8 +284,9 @@ impl TokenValidation {
         target: Target,
         now: Time,
     ) -> Result<AccessTokenClaims, String> {
-        let installed = self.install(fetched);
-        match (self.validate(token, target, now), installed) {
+        let i = self.issuer_of(token);
+        let installed = self.install(i, fetched);
+        match (self.validate(i, token, target, now), installed) {
             (Some(Ok(c)), _) => Ok(c),
             (_, Err(fetch_error)) => Err(fetch_error),
             (Some(Err(e)), Ok(())) => Err(e.to_string()),
@@ -264,28 +296,36 @@ impl TokenValidation {
 
     fn validate(
         &self,
+        i: usize,
         token: &str,
         target: Target,
         now: Time,
     ) -> Option<Result<AccessTokenClaims, TokenError>> {
-        let v = self.validators.as_ref()?;
+        let keys = &self.issuers[i];
+        let v = keys.validators.as_ref()?;
         let validator = match target {
             Target::Mcp => &v.mcp,
             Target::DownstreamApi => v.downstream.as_ref()?,
         };
-        Some(self.validate_with(validator, token, now))
+        Some(self.validate_with(keys, validator, token, now))
     }
 
     /// `validator.validate`, unless a token defect is injected: then each defect skips
     /// its one check.
-    fn validate_with(&self, v: &Validator, token: &str, now: Time) -> Result<AccessTokenClaims, TokenError> {
+    fn validate_with(
+        &self,
+        keys: &IssuerKeys,
+        v: &Validator,
+        token: &str,
+        now: Time,
+    ) -> Result<AccessTokenClaims, TokenError> {
         if !TOKEN_DEFECTS.iter().any(|d| self.defects.has(*d)) {
             return v.validate(token, now);
         }
         let compact = jwt::split(token)?;
         let alg = compact.header.alg.as_str();
         if alg == "HS256" && self.defects.has(Defect::HmacKeyConfusion) {
-            self.verify_confused_hmac(&compact)?;
+            verify_confused_hmac(keys, &compact)?;
         } else if !(self.defects.has(Defect::NoSignatureCheck)
             || alg == "none" && self.defects.has(Defect::AcceptAlgNone))
         {
@@ -312,47 +352,51 @@ impl TokenValidation {
         Ok(claims)
     }
 
-    /// The `hmac-key-confusion` defect: HS256 keyed with the JSON of the public JWK the
-    /// token's `kid` names.
-    fn verify_confused_hmac(&self, c: &jwt::Compact<'_>) -> Result<(), TokenError> {
-        let kid = c.header.kid.as_deref().unwrap_or("(none)");
-        let jwk = self
-            .jwks
-            .as_ref()
-            .and_then(|j| j.keys.iter().find(|k| k.kid.as_deref() == Some(kid)))
-            .ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
-        let secret = serde_json::to_vec(jwk).map_err(|_| TokenError::BadSignature)?;
-        let mac = SigningKey::hmac(kid, &secret)
-            .sign(c.signing_input.as_bytes())
-            .map_err(|_| TokenError::BadSignature)?;
-        if mac == c.signature { Ok(()) } else { Err(TokenError::BadSignature) }
-    }
-
-    fn fetch_request(&mut self, now: Time) -> Request {
-        self.last_fetch = Some(now);
+    fn fetch_request(&mut self, i: usize, now: Time) -> Request {
+        let keys = &mut self.issuers[i];
+        keys.last_fetch = Some(now);
         self.fetches += 1;
-        wire::get_json_request(&self.jwks_uri).unwrap_or_else(|_| Request::new(Bytes::new()))
+        wire::get_json_request(&keys.jwks_uri).unwrap_or_else(|_| Request::new(Bytes::new()))
     }
 
-    fn install(&mut self, fetched: FetchResult) -> Result<(), String> {
-        let failed = |why: String| format!("cannot use the issuer's jwks from `{}`: {why}", self.jwks_uri);
+    fn install(&mut self, i: usize, fetched: FetchResult) -> Result<(), String> {
+        let (leeway, mcp_audience, downstream_audience) =
+            (self.leeway_secs, &self.mcp_audience, self.downstream_audience.as_deref());
+        let keys = &mut self.issuers[i];
+        let failed = |why: String| format!("cannot use the issuer's jwks from `{}`: {why}", keys.jwks_uri);
         let r = fetched.map_err(|e| failed(e.reason))?;
         if r.status() != StatusCode::OK {
             return Err(failed(format!("received http {}, expected 200", r.status().as_u16())));
         }
         let jwks = Jwks::parse(r.body()).map_err(|e| failed(e.to_string()))?;
         let validator = |audience: &str| -> Result<Validator, String> {
-            let keys = KeySet::from_jwks(&jwks).map_err(|e| failed(e.to_string()))?;
-            let mut v = Validator::new(self.issuer.clone(), audience, keys);
-            v.leeway_secs = self.leeway_secs;
+            let set = KeySet::from_jwks(&jwks).map_err(|e| failed(e.to_string()))?;
+            let mut v = Validator::new(keys.issuer.clone(), audience, set);
+            v.leeway_secs = leeway;
             Ok(v)
         };
-        let mcp = validator(&self.mcp_audience)?;
-        let downstream = self.downstream_audience.as_deref().map(validator).transpose()?;
-        self.validators = Some(Validators { mcp, downstream });
-        self.jwks = Some(jwks);
+        let mcp = validator(mcp_audience)?;
+        let downstream = downstream_audience.map(validator).transpose()?;
+        keys.validators = Some(Validators { mcp, downstream });
+        keys.jwks = Some(jwks);
         Ok(())
     }
+}
+
+/// The `hmac-key-confusion` defect: HS256 keyed with the JSON of the public JWK the
+/// token's `kid` names.
+fn verify_confused_hmac(keys: &IssuerKeys, c: &jwt::Compact<'_>) -> Result<(), TokenError> {
+    let kid = c.header.kid.as_deref().unwrap_or("(none)");
+    let jwk = keys
+        .jwks
+        .as_ref()
+        .and_then(|j| j.keys.iter().find(|k| k.kid.as_deref() == Some(kid)))
+        .ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
+    let secret = serde_json::to_vec(jwk).map_err(|_| TokenError::BadSignature)?;
+    let mac = SigningKey::hmac(kid, &secret)
+        .sign(c.signing_input.as_bytes())
+        .map_err(|_| TokenError::BadSignature)?;
+    if mac == c.signature { Ok(()) } else { Err(TokenError::BadSignature) }
 }
 
 /// The RFC 7662 introspection request for `token`, authenticated with

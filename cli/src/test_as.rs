@@ -1,0 +1,130 @@
+//! `mcp-authz test-as`: the authorization server scenarios against a live AS over HTTP.
+//!
+//! The harness reads the AS's metadata, registers its apps there (RFC 7591), signs in
+//! through its login and consent forms when given a login, and runs every AS scenario
+//! of the catalog with the same IDs as in the simulator.
+
+use crate::{Emit, ReportArgs, emit_report, read_baseline};
+use anyhow::Context as _;
+use mcp_authz_harness::browser::Login;
+use mcp_authz_harness::scenario::{CaseResult, Role};
+use mcp_authz_harness::serve::system_now;
+use mcp_authz_harness::target::{self, Limits};
+use mcp_authz_scenarios::live::{self, Progress};
+use mcp_authz_scenarios::world::LiveAs;
+use mcp_authz_scenarios::{Scenario, catalog};
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `mcp-authz test-as`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The issuer of the AS under test, e.g. http://127.0.0.1:9002; its metadata is read
+    /// from the RFC 8414 well-known URL, else OpenID discovery.
+    #[arg(long)]
+    issuer: String,
+    /// A resource (RFC 8707) the AS issues tokens for, with scopes mcp:read and mcp:write.
+    #[arg(long, default_value = "http://127.0.0.1:9001/mcp")]
+    resource: String,
+    /// A second resource the AS issues tokens for, to check audiences and that a refresh
+    /// cannot switch resource; without it those checks are skipped.
+    #[arg(long)]
+    other_resource: Option<String>,
+    /// Sign in at the AS's login form as USER:PASSWORD (the harness fills in and submits
+    /// login and consent forms, keeping cookies). Without it the AS must approve by itself.
+    #[arg(long, value_name = "USER:PASSWORD")]
+    login: Option<String>,
+    /// Run only this scenario (repeatable).
+    #[arg(long = "scenario", value_name = "ID")]
+    scenarios: Vec<String>,
+    /// Longest wait for one answer, in seconds.
+    #[arg(long, default_value_t = 10)]
+    request_timeout: u64,
+    /// Longest a case may take, in seconds; its later requests fail at once.
+    #[arg(long, default_value_t = 60)]
+    case_timeout: u64,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// Runs `mcp-authz test-as`.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let issuer = args.issuer.clone();
+    url::Url::parse(&issuer)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .with_context(|| format!("--issuer `{issuer}`: expected an absolute http(s) URL"))?;
+    let login = match &args.login {
+        Some(spec) => match spec.split_once(':') {
+            Some((u, p)) if !u.is_empty() => Some(Login { username: u.into(), password: p.into() }),
+            _ => anyhow::bail!("--login `{spec}`: expected USER:PASSWORD"),
+        },
+        None => None,
+    };
+    let all = catalog();
+    let selected = select(&all, &args.scenarios, Role::AuthorizationServer)?;
+    let baseline = match &args.report.baseline {
+        Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
+        None => None,
+    };
+    let limits = Limits {
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        case_timeout: Duration::from_secs(args.case_timeout.max(1)),
+        ..Limits::default()
+    };
+    let handle = tokio::runtime::Handle::current();
+    let (resource, other_resource, iss) =
+        (args.resource.clone(), args.other_resource.clone(), issuer.clone());
+    let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
+        let target = LiveAs {
+            issuer: iss,
+            resource,
+            other_resource,
+            login,
+            connect: target::over_http(handle, limits)?,
+        };
+        let n = selected.len();
+        let run = live::test_authorization_server(&target, &selected, &system_now, |p| match p {
+            Progress::Learned(notes) => notes.iter().for_each(|n| eprintln!("{n}")),
+            Progress::Case(i, r) => eprintln!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict),
+        });
+        if let Some(why) = &run.setup_error {
+            eprintln!("error: {why}");
+        }
+        Ok(run.results)
+    })
+    .await
+    .context("the test run stopped")??;
+
+    let replay = |c: &CaseResult| format!("mcp-authz test-as --issuer {issuer} --scenario {}", c.meta.id);
+    let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
+    emit_report(
+        &results,
+        &Emit {
+            format: args.report.format,
+            output: args.report.output.as_deref(),
+            baseline: baseline.as_ref(),
+            replay: &replay,
+            subtitle: &subtitle,
+        },
+    )
+}
+
+/// The scenarios of `role` in `all`, or only those named in `ids` (each must exist and
+/// test `role`).
+pub fn select(all: &[Scenario], ids: &[String], role: Role) -> anyhow::Result<Vec<Scenario>> {
+    for id in ids {
+        match all.iter().find(|s| s.meta.id == id) {
+            None => anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them"),
+            Some(s) if s.meta.role != role => {
+                anyhow::bail!("`{id}` tests the {}, not the {role}", s.meta.role)
+            }
+            Some(_) => {}
+        }
+    }
+    Ok(all
+        .iter()
+        .filter(|s| s.meta.role == role && (ids.is_empty() || ids.iter().any(|id| id == s.meta.id)))
+        .copied()
+        .collect())
+}

@@ -1,0 +1,178 @@
+//! `mcp-authz test-server`: the MCP server scenarios against a live server over HTTP.
+//!
+//! The harness serves its own authorization server on loopback and tells the operator
+//! what the server under test must trust; it then mints tokens (valid and hostile) and
+//! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
+
+use crate::{Emit, ReportArgs, emit_report, read_baseline};
+use anyhow::Context as _;
+use mcp_authz_harness::scenario::{CaseResult, Role};
+use mcp_authz_harness::serve::system_now;
+use mcp_authz_harness::target::{self, Limits};
+use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_scenarios::catalog;
+use mcp_authz_scenarios::live::{self, Progress};
+use mcp_authz_scenarios::world::OTHER_MCP;
+use std::collections::BTreeMap;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// Arguments of `mcp-authz test-server`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The MCP endpoint under test, e.g. http://127.0.0.1:9001/mcp. It is also the
+    /// audience the harness's tokens carry.
+    #[arg(long)]
+    url: String,
+    /// Port of the harness's authorization server on 127.0.0.1 (issuer
+    /// http://127.0.0.1:PORT, keys at http://127.0.0.1:PORT/jwks).
+    #[arg(long, default_value_t = 9000)]
+    as_port: u16,
+    /// Print what the server under test must trust as JSON, and exit.
+    #[arg(long)]
+    print_config: bool,
+    /// The scope each tool needs: `echo=mcp:read,write_note=mcp:write`, or a TOML file
+    /// with a `[scopes]` table. Tools not named are probed with a scope-less token.
+    #[arg(long)]
+    scopes: Option<String>,
+    /// Run only this scenario (repeatable).
+    #[arg(long = "scenario", value_name = "ID")]
+    scenarios: Vec<String>,
+    /// Longest wait for one answer, in seconds.
+    #[arg(long, default_value_t = 10)]
+    request_timeout: u64,
+    /// Longest a case may take, in seconds; its later requests fail at once.
+    #[arg(long, default_value_t = 60)]
+    case_timeout: u64,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// Runs `mcp-authz test-server`.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let url = url::Url::parse(&args.url)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .with_context(|| {
+            format!("--url `{}`: expected an absolute http(s) URL of the MCP endpoint", args.url)
+        })?
+        .to_string();
+    let url = if args.url.ends_with('/') { url } else { url.trim_end_matches('/').to_string() };
+    let scopes = match &args.scopes {
+        Some(spec) => parse_scopes(spec)?,
+        None => BTreeMap::new(),
+    };
+    let all = catalog();
+    let baseline = match &args.report.baseline {
+        Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
+        None => None,
+    };
+    let selected = crate::test_as::select(&all, &args.scenarios, Role::McpServer)?;
+
+    let authority = TestAuthority::start(args.as_port, &[&url, OTHER_MCP]).await?;
+    let config = serde_json::json!({
+        "issuer": authority.issuer(),
+        "jwks_uri": authority.jwks_uri(),
+        "audience": url,
+        "resource": url,
+    });
+    if args.print_config {
+        crate::say!("{}", serde_json::to_string_pretty(&config)?);
+        return Ok(ExitCode::SUCCESS);
+    }
+    eprintln!("the server under test must trust:");
+    eprintln!("  issuer    {}", authority.issuer());
+    eprintln!("  jwks_uri  {}", authority.jwks_uri());
+    eprintln!("  audience  {url}  (the resource its metadata names)");
+
+    let limits = Limits {
+        request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+        case_timeout: Duration::from_secs(args.case_timeout.max(1)),
+        ..Limits::default()
+    };
+    let handle = tokio::runtime::Handle::current();
+    let (target_url, auth) = (url.clone(), authority.clone());
+    let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
+        let connect = target::over_http(handle, limits)?;
+        let n = selected.len();
+        let run =
+            live::test_server(&target_url, &auth, connect, &scopes, &selected, &system_now, |p| match p {
+                Progress::Learned(notes) => {
+                    eprintln!("tools:");
+                    for note in notes {
+                        eprintln!("  {note}");
+                    }
+                }
+                Progress::Case(i, r) => eprintln!("[{}/{n}] {:<12} {}", i + 1, r.meta.id, r.verdict),
+            });
+        if let Some(why) = &run.setup_error {
+            eprintln!("error: {why}");
+        }
+        Ok(run.results)
+    })
+    .await
+    .context("the test run stopped")??;
+    authority.shutdown();
+
+    let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}", c.meta.id);
+    let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
+    emit_report(
+        &results,
+        &Emit {
+            format: args.report.format,
+            output: args.report.output.as_deref(),
+            baseline: baseline.as_ref(),
+            replay: &replay,
+            subtitle: &subtitle,
+        },
+    )
+}
+
+/// `name=scope,name=scope` or the path of a TOML file with a `[scopes]` table.
+fn parse_scopes(spec: &str) -> anyhow::Result<BTreeMap<String, String>> {
+    let path = std::path::Path::new(spec);
+    if path.is_file() {
+        #[derive(serde::Deserialize)]
+        struct File {
+            scopes: BTreeMap<String, String>,
+        }
+        let text = std::fs::read_to_string(path).with_context(|| format!("reading {spec}"))?;
+        let file: File = toml::from_str(&text).with_context(|| {
+            format!("{spec}: expected a TOML file with a [scopes] table of tool = \"scope\"")
+        })?;
+        return Ok(file.scopes);
+    }
+    spec.split(',')
+        .filter(|p| !p.trim().is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((tool, scope)) if !tool.trim().is_empty() => {
+                Ok((tool.trim().to_string(), scope.trim().to_string()))
+            }
+            _ => anyhow::bail!("--scopes: `{pair}` is not `tool=scope` (and `{spec}` is not a file)"),
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_scopes;
+
+    #[test]
+    fn scopes_from_pairs_and_from_a_toml_file() {
+        let pairs = parse_scopes("echo=mcp:read, write_note = mcp:write").unwrap();
+        assert_eq!(pairs["echo"], "mcp:read");
+        assert_eq!(pairs["write_note"], "mcp:write");
+        let err = parse_scopes("echo").unwrap_err().to_string();
+        assert!(err.contains("`echo` is not `tool=scope`"), "{err}");
+
+        let path = std::env::temp_dir().join(format!("mcp-authz-scopes-{}.toml", std::process::id()));
+        std::fs::write(&path, "[scopes]\necho = \"mcp:read\"\nwrite_note = \"mcp:write files:rw\"\n")
+            .unwrap();
+        let file = parse_scopes(path.to_str().unwrap()).unwrap();
+        assert_eq!(file["write_note"], "mcp:write files:rw");
+        std::fs::write(&path, "echo = 3\n").unwrap();
+        let err = format!("{:#}", parse_scopes(path.to_str().unwrap()).unwrap_err());
+        assert!(err.contains("[scopes] table"), "{err}");
+        let _ = std::fs::remove_file(path);
+    }
+}

@@ -1,0 +1,44 @@
+//! A third-party authorization server in our CI: `interop/oidc-provider/server.mjs`
+//! (npm `oidc-provider`, configured OAuth 2.1 style: code + PKCE S256, DCR, resource
+//! indicators with JWT access tokens, refresh rotation). `mcp-authz test-as` runs every
+//! AS scenario against it, signing in through its login and consent forms; the findings
+//! must be exactly those its baseline lists and explains.
+//!
+//! Needs Node and `npm ci` in interop/oidc-provider (`.ci/run` does it). Without them the
+//! test skips with a message, except under CI (env `CI` set), where it fails.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn oidc_provider_findings_match_its_baseline() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../interop/oidc-provider");
+    let node = Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !node || !dir.join("node_modules/oidc-provider").is_dir() {
+        let why = "needs node and `npm ci` in interop/oidc-provider";
+        assert!(std::env::var_os("CI").is_none(), "CI is set: {why}");
+        eprintln!("skipped: {why}");
+        return;
+    }
+    let (resource, other) = ("http://127.0.0.1:9001/mcp", "http://127.0.0.1:9001/downstream");
+    let mut node = Command::new("node");
+    node.arg("server.mjs").current_dir(&dir).env("PORT", "0").env("RESOURCES", format!("{resource},{other}"));
+    let (_server, issuer) = common::start(node, "issuer ");
+    let baseline = dir.join("baseline.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-as", "--issuer", &issuer, "--resource", resource, "--other-resource", other])
+        .args(["--login", "alice:alice", "--format", "json"])
+        .arg("--baseline")
+        .arg(&baseline)
+        .output()
+        .expect("mcp-authz runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let cases: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a json report");
+    let cases = cases.as_array().expect("cases");
+    assert_eq!(cases.len(), 28, "every AS scenario runs");
+    let errors: Vec<&serde_json::Value> = cases.iter().filter(|c| c["verdict"] == "error").collect();
+    assert!(errors.is_empty(), "no case may be undecided: {errors:#?}");
+    assert_eq!(out.status.code(), Some(0), "the findings differ from {}:\n{stderr}", baseline.display());
+}

@@ -1,0 +1,378 @@
+//! Running scenarios against live servers: the MCP server scenarios against an MCP
+//! server (learning its tools and the scopes they need, each case in a [`World::live`]),
+//! and the authorization server scenarios against an AS (each case in a
+//! [`World::live_as`]).
+//!
+//! Tool scopes come from the operator (`--scopes echo=mcp:read`) or are probed: the
+//! tool is called with a token carrying no scope, and a 403 `insufficient_scope`
+//! challenge names what it needs. A tool whose scope neither says nor shows is reported,
+//! never guessed.
+
+use crate::world::{LiveAs, LiveTarget, Tool, Tools, World, describe, tool_ran, union_scopes};
+use crate::{Scenario, run_in};
+use mcp_authz_harness::scenario::{CaseResult, Check, Role};
+use mcp_authz_harness::target::Connect;
+use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_reference::access_token::AccessTokenClaims;
+use mcp_authz_reference::bearer;
+use mcp_authz_reference::client::mcp;
+use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
+use mcp_authz_reference::sans_io::Time;
+use serde_json::{Value, json};
+use std::collections::BTreeMap;
+
+/// What the harness learned about the tools of the server under test.
+#[derive(Debug, Clone)]
+pub struct Learned {
+    /// The tools the scenarios will call.
+    pub tools: Tools,
+    /// How each tool's scope was found, one line per tool, for the report.
+    pub notes: Vec<String>,
+}
+
+/// Lists the tools of the server at `url` with a token carrying every scope it names
+/// (in `configured` and its protected resource metadata), and finds the scope of each:
+/// `configured[name]`, or probed. Fails with a message saying what to fix when the
+/// server refuses the harness's valid token or has no tool it can call.
+pub fn learn_tools(
+    now: Time,
+    url: &str,
+    authority: &TestAuthority,
+    connect: &Connect,
+    configured: &BTreeMap<String, String>,
+) -> Result<Learned, String> {
+    let placeholder =
+        Tools { read: Tool::new("", "", json!({})), write: None, admin: None, downstream: None };
+    let target = LiveTarget {
+        url: url.into(),
+        authority: authority.clone(),
+        tools: placeholder,
+        connect: connect.clone(),
+    };
+    let mut w = World::live(0, now, &target).map_err(|e| e.to_string())?;
+
+    let mut scopes: Vec<&str> = configured.values().map(String::as_str).collect();
+    let advertised = advertised_scopes(&mut w);
+    scopes.extend(advertised.iter().map(String::as_str));
+    let all = union_scopes(&scopes);
+    let token = w.mint(&w.claims(&all));
+    let listed = list_tools(&mut w, &token).map_err(|e| match w.transport_failures().first() {
+        Some(failure) => format!("the server at {url} did not answer: {failure}. Is it running there?"),
+        None => format!(
+            "the server at {url} did not list its tools for a valid token (scope `{all}`): {e}. \
+             Is it configured to trust issuer {} (keys at {}) for audience {url}?",
+            authority.issuer(),
+            authority.jwks_uri()
+        ),
+    })?;
+
+    let connect_scope = connect_scope(&mut w);
+    let mut known = Vec::new();
+    let mut notes = Vec::new();
+    for (name, schema) in listed {
+        let arguments = arguments_for(&schema);
+        if let Some(scope) = configured.get(&name) {
+            notes.push(format!("{name}: needs `{scope}` (configured)"));
+            known.push(Tool { name, scope: scope.clone(), arguments });
+            continue;
+        }
+        let probe = Tool { name: name.clone(), scope: String::new(), arguments };
+        match probe_scope(&mut w, &probe, &connect_scope) {
+            Ok((scope, how)) => {
+                notes.push(format!("{name}: needs `{scope}` ({how})"));
+                known.push(Tool { scope, ..probe });
+            }
+            Err(why) => {
+                notes.push(format!("{name}: scope unknown, not tested ({why}); name it with --scopes"))
+            }
+        }
+    }
+    for name in configured.keys().filter(|n| !known.iter().any(|t| &t.name == *n)) {
+        notes.push(format!("{name}: configured but not in tools/list"));
+    }
+    let tools = choose(known).ok_or_else(|| {
+        format!("no tool of {url} has a known scope, so no case can call one: {}", notes.join("; "))
+    })?;
+    Ok(Learned { tools, notes })
+}
+
+/// The `scopes_supported` of the server's protected resource metadata, if it serves any.
+fn advertised_scopes(w: &mut World) -> Vec<String> {
+    let Some(url) = well_known_urls(&w.mcp).ok().and_then(|u| u.into_iter().next()) else {
+        return vec![];
+    };
+    let r = w.get("harness", &url);
+    r.ok()
+        .filter(|r| r.status() == 200)
+        .and_then(|r| ProtectedResourceMetadata::parse(r.body()).ok())
+        .and_then(|m| m.scopes_supported)
+        .unwrap_or_default()
+}
+
+/// `(name, inputSchema)` of each tool `tools/list` returns.
+fn list_tools(w: &mut World, token: &str) -> Result<Vec<(String, Value)>, String> {
+    let url = w.mcp.clone();
+    let (init, session) = w.initialize("harness", &url, Some(token));
+    if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
+        return Err(format!("initialize answered {}", describe(&init)));
+    }
+    let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
+    if let Some(s) = &session {
+        headers.push(("mcp-session-id", s.as_str()));
+    }
+    let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+    let _ = w.send("harness", World::rpc_request(&url, Some(token), &initialized, &headers));
+    let list = json!({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{}});
+    let r = w.send("harness", World::rpc_request(&url, Some(token), &list, &headers));
+    let result = r
+        .as_ref()
+        .map_err(|e| e.reason.clone())
+        .and_then(|resp| mcp::read_result(resp, 3, "tools/list").map_err(|e| e.to_string()))
+        .map_err(|e| format!("tools/list failed: {e} ({})", describe(&r)))?;
+    let tools = result.get("tools").and_then(Value::as_array).cloned().unwrap_or_default();
+    Ok(tools
+        .iter()
+        .filter_map(|t| {
+            let name = t.get("name")?.as_str()?.to_string();
+            Some((name, t.get("inputSchema").cloned().unwrap_or(json!({}))))
+        })
+        .collect())
+}
+
+/// The scope `initialize` itself needs: what a 403 `insufficient_scope` challenge to a
+/// scope-less token names, else none.
+fn connect_scope(w: &mut World) -> String {
+    let token = w.mint(&AccessTokenClaims { scope: None, ..w.claims("") });
+    let url = w.mcp.clone();
+    let (r, _) = w.initialize("harness", &url, Some(&token));
+    insufficient_scope(&r).unwrap_or_default()
+}
+
+/// The `scope` of a 403 `insufficient_scope` challenge.
+fn insufficient_scope(r: &mcp_authz_reference::sans_io::FetchResult) -> Option<String> {
+    r.as_ref()
+        .ok()
+        .filter(|r| r.status() == 403)
+        .and_then(|r| bearer::bearer_challenge(r.headers()).ok().flatten())
+        .filter(|c| c.get("error") == Some("insufficient_scope"))
+        .and_then(|c| c.get("scope").map(String::from))
+        .filter(|s| !s.is_empty())
+}
+
+/// Calls `tool` with a token carrying only `connect_scope` (what `initialize` needs,
+/// often nothing): `(scope, how it was found)`.
+fn probe_scope(w: &mut World, tool: &Tool, connect_scope: &str) -> Result<(String, &'static str), String> {
+    let scope = (!connect_scope.is_empty()).then(|| connect_scope.to_string());
+    let token = w.mint(&AccessTokenClaims { scope, ..w.claims("") });
+    let r = w.call("harness", &token, tool);
+    if tool_ran(&r, 2) {
+        let how = if connect_scope.is_empty() {
+            "probed: it runs with a token without scope"
+        } else {
+            "probed: it runs with a token carrying only the scope initialize needs"
+        };
+        return Ok((connect_scope.to_string(), how));
+    }
+    match insufficient_scope(&r) {
+        Some(scope) => Ok((scope, "probed: its 403 insufficient_scope challenge names it")),
+        None => Err(format!("with a token without scope it answered {}", describe(&r))),
+    }
+}
+
+/// Read: the tool needing the fewest scopes; write: one needing a scope read lacks;
+/// admin: one needing a scope neither has.
+fn choose(mut known: Vec<Tool>) -> Option<Tools> {
+    let count = |t: &Tool| t.scope.split(' ').filter(|s| !s.is_empty()).count();
+    known.sort_by_key(|t| (count(t), t.name.clone()));
+    let read = known.first()?.clone();
+    let covers = |have: &str, t: &Tool| {
+        t.scope.split(' ').filter(|s| !s.is_empty()).all(|s| have.split(' ').any(|h| h == s))
+    };
+    let write = known.iter().find(|t| !covers(&read.scope, t)).cloned();
+    let both = union_scopes(&[&read.scope, write.as_ref().map_or("", |w| w.scope.as_str())]);
+    let admin = write.as_ref().and_then(|_| known.iter().find(|t| !covers(&both, t)).cloned());
+    Some(Tools { read, write, admin, downstream: None })
+}
+
+/// Arguments satisfying a JSON Schema's required properties, with plain values.
+pub fn arguments_for(schema: &Value) -> Value {
+    let mut args = serde_json::Map::new();
+    let props = schema.get("properties").and_then(Value::as_object);
+    let required = schema.get("required").and_then(Value::as_array).cloned().unwrap_or_default();
+    for name in required.iter().filter_map(Value::as_str) {
+        let prop = props.and_then(|p| p.get(name)).cloned().unwrap_or(json!({}));
+        let value = match prop.get("enum").and_then(Value::as_array).and_then(|e| e.first()) {
+            Some(first) => first.clone(),
+            None => match prop.get("type").and_then(Value::as_str) {
+                Some("integer" | "number") => json!(1),
+                Some("boolean") => json!(true),
+                Some("array") => json!([]),
+                Some("object") => arguments_for(&prop),
+                _ => json!("mcp-authz"),
+            },
+        };
+        args.insert(name.to_string(), value);
+    }
+    Value::Object(args)
+}
+
+/// Runs one MCP server scenario against the live target; other roles' scenarios are
+/// skipped. A transport failure during the case makes it `error`, whatever it concluded.
+pub fn run_live(scenario: &Scenario, seed: u64, now: Time, target: &LiveTarget) -> (CaseResult, String) {
+    if scenario.meta.role != Role::McpServer {
+        let check =
+            Check::NotApplicable(format!("a {} scenario; the target is an MCP server", scenario.meta.role));
+        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+    }
+    let world = match World::live(seed, now, target) {
+        Ok(w) => w,
+        Err(e) => {
+            let check = Check::Undecided(format!("cannot build the world: {e}"));
+            return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+        }
+    };
+    run_in(world, scenario, seed, |w, check| match w.transport_failures().first() {
+        Some(failure) => {
+            Check::Undecided(format!("the server under test did not answer properly: {failure}"))
+        }
+        None => check,
+    })
+}
+
+/// What a live run reports as it goes.
+pub enum Progress<'a> {
+    /// The tools were learned: one note per tool.
+    Learned(&'a [String]),
+    /// Case `n` (from 0) has a result.
+    Case(usize, &'a CaseResult),
+}
+
+/// A live run of the MCP server scenarios.
+pub struct LiveRun {
+    /// How each tool's scope was learned, or why none could be.
+    pub notes: Vec<String>,
+    /// Why no case could run, when the harness could not even list the tools.
+    pub setup_error: Option<String>,
+    /// One result per scenario run.
+    pub results: Vec<CaseResult>,
+}
+
+/// Learns the tools of the server at `url` and runs `scenarios` (MCP server ones; see
+/// [`run_live`]) against it, telling `progress` what it learned and each result. `now` reads the real
+/// clock. When the tools cannot be learned, every case is `error` with the reason.
+pub fn test_server(
+    url: &str,
+    authority: &TestAuthority,
+    connect: Connect,
+    scopes: &BTreeMap<String, String>,
+    scenarios: &[Scenario],
+    now: &dyn Fn() -> Time,
+    mut progress: impl FnMut(Progress<'_>),
+) -> LiveRun {
+    let learned = match learn_tools(now(), url, authority, &connect, scopes) {
+        Ok(l) => l,
+        Err(why) => {
+            let results = scenarios
+                .iter()
+                .map(|s| {
+                    let check = Check::Undecided(format!("the harness could not start: {why}"));
+                    CaseResult::new(&s.meta, check, vec![], 1)
+                })
+                .collect();
+            return LiveRun { notes: vec![], setup_error: Some(why), results };
+        }
+    };
+    progress(Progress::Learned(&learned.notes));
+    let target = LiveTarget { url: url.into(), authority: authority.clone(), tools: learned.tools, connect };
+    let mut results = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let (result, _) = run_live(s, 1, now(), &target);
+        progress(Progress::Case(i, &result));
+        results.push(result);
+    }
+    LiveRun { notes: learned.notes, setup_error: None, results }
+}
+
+/// Runs the authorization server scenarios of `scenarios` (others are skipped) against
+/// the live AS of `target`, telling `progress` each result. When its metadata cannot be
+/// read, every case is `error` with the reason.
+pub fn test_authorization_server(
+    target: &LiveAs,
+    scenarios: &[Scenario],
+    now: &dyn Fn() -> Time,
+    mut progress: impl FnMut(Progress<'_>),
+) -> LiveRun {
+    let probe = World::live_as(0, now(), target).map(|w| {
+        let a = &w.as_under_test;
+        let mut notes = vec![
+            format!("authorization endpoint {}", a.authorization_endpoint),
+            format!("token endpoint {}", a.token_endpoint),
+        ];
+        notes.push(match &a.registration_endpoint {
+            Some(r) => format!("registration endpoint {r}: the scenarios register their apps there"),
+            None => "no registration endpoint: the scenarios cannot register their apps".into(),
+        });
+        notes.push(match &a.introspection {
+            Some(i) => format!("introspection at {} as client {}", i.endpoint, i.client_id),
+            None => {
+                "no introspection the harness can use: revocation is judged by refresh tokens only".into()
+            }
+        });
+        notes
+    });
+    let notes = match probe {
+        Ok(notes) => notes,
+        Err(e) => {
+            let why = format!("cannot read the metadata of {}: {e}", target.issuer);
+            let results = scenarios
+                .iter()
+                .map(|s| {
+                    CaseResult::new(
+                        &s.meta,
+                        Check::Undecided(format!("the harness could not start: {why}")),
+                        vec![],
+                        1,
+                    )
+                })
+                .collect();
+            return LiveRun { notes: vec![], setup_error: Some(why), results };
+        }
+    };
+    progress(Progress::Learned(&notes));
+    let mut results = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let (result, _) = run_live_as(s, 1, now(), target);
+        progress(Progress::Case(i, &result));
+        results.push(result);
+    }
+    LiveRun { notes, setup_error: None, results }
+}
+
+/// Runs one authorization server scenario against a live AS; other roles' scenarios are
+/// skipped. A transport failure during the case makes it `error`.
+pub fn run_live_as(scenario: &Scenario, seed: u64, now: Time, target: &LiveAs) -> (CaseResult, String) {
+    if scenario.meta.role != Role::AuthorizationServer {
+        let check = Check::NotApplicable(format!(
+            "a {} scenario; the target is an authorization server",
+            scenario.meta.role
+        ));
+        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+    }
+    match World::live_as(seed, now, target) {
+        Ok(world) => run_in(world, scenario, seed, undecided_on_transport_failure),
+        Err(e) => {
+            let check = Check::Undecided(format!("cannot build the world: {e}"));
+            (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
+        }
+    }
+}
+
+/// A transport failure during a case makes it `error`, whatever it concluded.
+fn undecided_on_transport_failure(w: &World, check: Check) -> Check {
+    match w.transport_failures().first() {
+        Some(failure) => {
+            Check::Undecided(format!("the server under test did not answer properly: {failure}"))
+        }
+        None => check,
+    }
+}

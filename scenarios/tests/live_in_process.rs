@@ -1,0 +1,90 @@
+//! The live path end to end, without ports for the server under test: the reference MCP
+//! server's router plugged in-process as the server under test, trusting the harness's
+//! authorization server. Correct, every MCP server scenario passes (but the passthrough
+//! one, which only the simulator can observe); with each MCP server defect, some
+//! scenario fails — the live path can fail, not just pass.
+
+use mcp_authz_harness::fetch::Fetcher;
+use mcp_authz_harness::scenario::{CaseResult, Verdict};
+use mcp_authz_harness::serve::{Served, system_now};
+use mcp_authz_harness::target::{self, Limits};
+use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
+use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_scenarios::live;
+use mcp_authz_scenarios::world::OTHER_MCP;
+use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
+use std::collections::BTreeMap;
+
+const URL: &str = "http://server-under-test.test/mcp";
+
+/// Defects only the simulator can see: the server's outbound calls, or state that
+/// the harness cannot observe from its answers.
+const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough];
+
+/// Runs the MCP server scenarios in-process against the reference server with
+/// `defects`; `scopes` as the operator would give them (`--scopes`), else probed.
+fn run_against(
+    runtime: &tokio::runtime::Runtime,
+    authority: &TestAuthority,
+    defects: Defects,
+    scopes: &BTreeMap<String, String>,
+) -> Vec<CaseResult> {
+    let mut config = mcp_server::Config::new(URL, authority.issuer());
+    config.defects = defects;
+    let router = Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router();
+    let connect = target::in_process(router, runtime.handle().clone(), Limits::default());
+    let run = live::test_server(
+        URL,
+        authority,
+        connect,
+        scopes,
+        &mcp_server_scenarios(&catalog()),
+        &system_now,
+        |_| {},
+    );
+    assert_eq!(run.setup_error, None);
+    run.results
+}
+
+#[test]
+fn reference_server_in_process_passes_and_each_defect_is_caught() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let authority = runtime.block_on(TestAuthority::start(0, &[URL, OTHER_MCP])).unwrap();
+
+    // The tools' scopes probed: the reference server names them in its 403 challenges.
+    let results = run_against(&runtime, &authority, Defects::none(), &BTreeMap::new());
+    let bad: Vec<String> = results
+        .iter()
+        .filter(|r| {
+            !(r.verdict == Verdict::Pass || (r.meta.id == "RS-PASS-01" && r.verdict == Verdict::Skip))
+        })
+        .map(|r| format!("{} {}: {}\n  {}", r.meta.id, r.verdict, r.detail, r.evidence.join("\n  ")))
+        .collect();
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+
+    // A server that does not check per-tool scopes cannot show them: the operator names
+    // them, as `--scopes` does.
+    let scopes: BTreeMap<String, String> = [
+        ("echo", "mcp:read"),
+        ("write_note", "mcp:write"),
+        ("admin_reset", "mcp:admin"),
+        ("fetch_report", "mcp:read"),
+    ]
+    .into_iter()
+    .map(|(t, s)| (t.to_string(), s.to_string()))
+    .collect();
+    let mut missed = Vec::new();
+    for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::McpServer) {
+        let results = run_against(&runtime, &authority, Defects::of([d]), &scopes);
+        let caught: Vec<&str> = results
+            .iter()
+            .filter(|r| matches!(r.verdict, Verdict::Fail | Verdict::Warn))
+            .map(|r| r.meta.id)
+            .collect();
+        if caught.is_empty() != SIMULATOR_ONLY.contains(&d) {
+            missed.push(format!("{}: caught by {caught:?}", d.name()));
+        }
+    }
+    assert!(missed.is_empty(), "defects the live path misjudges:\n{}", missed.join("\n"));
+}
