@@ -8,6 +8,9 @@
 
 use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
+use mcp_authz_harness::serve::system_now;
+use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -65,9 +68,19 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 
 /// Runs `mcp-authz bench-server`.
 pub async fn command(args: Args) -> anyhow::Result<std::process::ExitCode> {
-    let tokens = match args.token {
-        Some(valid) => Tokens { valid, expired: None },
-        None => minted_tokens(args.as_port, &args.url, &args.scope).await?,
+    check_loopback(&args.url)?;
+    // Without --token the authority serves until the report is printed.
+    let (authority, tokens) = match args.token {
+        Some(valid) => (None, Tokens { valid, expired: None }),
+        None => {
+            let (authority, tokens) = minted_tokens(args.as_port, &args.url, &args.scope).await?;
+            eprintln!(
+                "playing the authorization server {} (jwks {}): the server under test must trust it",
+                authority.issuer(),
+                authority.jwks_uri()
+            );
+            (Some(authority), tokens)
+        }
     };
     let opts = Options {
         url: args.url,
@@ -80,14 +93,31 @@ pub async fn command(args: Args) -> anyhow::Result<std::process::ExitCode> {
     let report = run(&opts).await?;
     let text = if args.json { serde_json::to_string_pretty(&report)? } else { render(&report) };
     println!("{text}");
+    if let Some(a) = authority {
+        a.shutdown();
+    }
     Ok(std::process::ExitCode::SUCCESS)
 }
 
 /// Plays the authorization server on `as_port` and mints a valid and an expired token
-/// for `url`.
-async fn minted_tokens(as_port: u16, url: &str, scope: &str) -> anyhow::Result<Tokens> {
-    let _ = (as_port, url, scope);
-    bail!("without --token: the test authority is not available yet; pass --token")
+/// for `url`. The authority serves (its JWKS above all) until shut down.
+async fn minted_tokens(as_port: u16, url: &str, scope: &str) -> anyhow::Result<(TestAuthority, Tokens)> {
+    let authority = TestAuthority::start(as_port, &[url]).await?;
+    let now = system_now().unix_secs();
+    let claims = |iat: u64, exp: u64, jti: &str| AccessTokenClaims {
+        iss: authority.issuer().to_string(),
+        sub: Some("bench-user".into()),
+        aud: Audience::one(url),
+        client_id: Some("mcp-authz-bench-server".into()),
+        scope: Some(scope.to_string()),
+        exp: Some(exp),
+        iat: Some(iat),
+        nbf: None,
+        jti: Some(format!("bench-{jti}-{now}")),
+    };
+    let valid = authority.mint(&claims(now, now + 3600, "valid"))?;
+    let expired = authority.mint(&claims(now - 7200, now - 3600, "expired"))?;
+    Ok((authority, Tokens { valid, expired: Some(expired) }))
 }
 
 /// What to run.

@@ -360,7 +360,7 @@ pub struct VerifyingKey {
 
 enum Verifier {
     Public(ParsedPublicKey),
-    Hmac(aws_lc_rs::hmac::Key),
+    Hmac(Box<aws_lc_rs::hmac::Key>),
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -445,7 +445,7 @@ impl VerifyingKey {
     pub fn hmac(secret: &[u8]) -> Self {
         VerifyingKey {
             alg: Algorithm::HS256,
-            key: Verifier::Hmac(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret)),
+            key: Verifier::Hmac(Box::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret))),
         }
     }
 
@@ -604,7 +604,7 @@ pub(crate) fn verified<T>(
     if key.alg != alg {
         return Err(TokenError::AlgorithmNotAllowed(format!("{alg} for a {} key", key.alg)));
     }
-    key.verify(token[..h.len() + 1 + p.len()].as_bytes(), signature)?;
+    key.verify(&token.as_bytes()[..h.len() + 1 + p.len()], signature)?;
     Ok((then(&header)?, payload))
 }
 

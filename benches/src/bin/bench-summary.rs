@@ -1,5 +1,7 @@
-//! Prints the results table of the last `cargo bench -p mcp-authz-benches` run (criterion
-//! medians) with the simulated network time of the simulator's anti-patterns.
+//! Prints the results tables: the targets from a paired measurement it runs (raw verify
+//! and validator in alternating blocks, about 5 s), then the medians of the last
+//! `cargo bench -p mcp-authz-benches` run and the simulated network time of the
+//! simulator's anti-patterns.
 //! Run: `cargo run -p mcp-authz-benches --release --bin bench-summary`.
 
 use mcp_authz_benches::summary::{criterion_dir, medians, render};
@@ -16,5 +18,6 @@ fn main() {
     }
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     println!("medians from {} (load average now: {})\n", dir.display(), load.trim());
-    print!("{}", render(&m, &mcp_authz_benches::sim::simulated_ms(200)));
+    let paired = mcp_authz_benches::paired::all(200);
+    print!("{}", render(&paired, &m, &mcp_authz_benches::sim::simulated_ms(200)));
 }

@@ -92,6 +92,14 @@ enum Stage {
     DownstreamReport(Id),
 }
 
+/// A request to the MCP endpoint past its `Origin` check.
+struct Preamble {
+    /// The body parsed as JSON, when it was declared `application/json`.
+    body: Option<Result<Value, String>>,
+    /// The scope a challenge names for this request.
+    scope: Option<String>,
+}
+
 /// A request that presented a token, kept while its validation fetches.
 struct Inbound {
     request: Request,
@@ -195,25 +203,22 @@ impl McpServer {
     /// What every MCP endpoint request goes through before its token: the `Origin`
     /// check (`Err`: the refusal), then the body parsed as JSON (when declared JSON) and
     /// the scope a challenge names.
-    fn preamble(
-        &self,
-        request: &Request,
-    ) -> Result<(Option<Result<Value, String>>, Option<String>), Response> {
+    fn preamble(&self, request: &Request) -> Result<Preamble, Box<Response>> {
         if !self.has(Defect::NoOriginCheck)
             && let Some(r) = transport::origin_refusal(request, &self.config)
         {
-            return Err(r);
+            return Err(Box::new(r));
         }
         let body = (request.method() == Method::POST && transport::is_json(request))
             .then(|| serde_json::from_slice::<Value>(request.body()).map_err(|e| e.to_string()));
         let scope = self.challenge_scope(body.as_ref().and_then(|b| b.as_ref().ok()));
-        Ok((body, scope))
+        Ok(Preamble { body, scope })
     }
 
     fn mcp_endpoint(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
-        let (body, scope) = match self.preamble(&request) {
+        let Preamble { body, scope } = match self.preamble(&request) {
             Ok(p) => p,
-            Err(refusal) => return Step::Respond(refusal),
+            Err(refusal) => return Step::Respond(*refusal),
         };
         let json = body.as_ref().and_then(|b| b.as_ref().ok());
         let token = match token_validation::presented_token(&request, json, &self.config.defects) {
@@ -255,9 +260,9 @@ impl McpServer {
         if request.uri().path() != self.endpoint_path {
             return Step::Respond(transport::empty(StatusCode::NOT_FOUND));
         }
-        let (body, scope) = match self.preamble(&request) {
+        let Preamble { body, scope } = match self.preamble(&request) {
             Ok(p) => p,
-            Err(refusal) => return Step::Respond(refusal),
+            Err(refusal) => return Step::Respond(*refusal),
         };
         let inbound = Inbound { request, target: Target::Mcp, token: String::new(), body, scope };
         self.authorized(inbound, claims, env)
