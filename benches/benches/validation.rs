@@ -1,28 +1,66 @@
-//! Per-request validation cost: the raw signature check (the floor) against the full
-//! validator, per algorithm. Run: `cargo bench -p mcp-authz-benches`.
+//! Per-request validation cost, per algorithm, side by side in one run: the raw
+//! signature check (the floor), our full validator (signature, `typ`, `iss`, `aud`,
+//! `exp`/`nbf`, required claims, scope) with the key cached, the same validator when the
+//! key is re-parsed from the JWKS on every request (an anti-pattern), and
+//! `jsonwebtoken` on its `aws_lc_rs` backend with the key built once (a peer).
+//! Run: `cargo bench -p mcp-authz-benches --bench validation`; then
+//! `cargo run -p mcp-authz-benches --release --bin bench-summary` prints the table.
 #![allow(missing_docs)]
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use mcp_authz_benches::{NOW, fixture};
-use mcp_authz_reference::jwt::{self, Algorithm, KeySet};
+use mcp_authz_benches::cpu_time::ThreadCpuTime;
+use mcp_authz_benches::peers::JsonWebToken;
+use mcp_authz_benches::{ALGORITHMS, AUDIENCE, Fixture, ISSUER, NOW, SCOPE, fixture};
+use mcp_authz_reference::access_token::Validator;
+use mcp_authz_reference::jwt::{self, Algorithm, Jwks, KeySet};
 use std::hint::black_box;
-use std::time::Duration;
 
-fn validation(c: &mut Criterion) {
-    for alg in [Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256] {
-        let f = fixture(alg);
-        let keys = KeySet::from_jwks(&f.key.public_jwks()).expect("jwks");
-        let parts = jwt::split(&f.token).expect("token");
-        let key = keys.get("bench-key").expect("key");
-        let mut g = c.benchmark_group(alg.name());
-        g.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_secs(1));
-        g.bench_function("raw verify", |b| {
-            b.iter(|| key.verify(black_box(parts.signing_input.as_bytes()), black_box(&parts.signature)))
+/// The full check a resource server makes for a `tools/call` needing [`SCOPE`].
+fn validate(v: &Validator, token: &str) -> bool {
+    v.validate(token, NOW).is_ok_and(|c| c.has_scope(SCOPE))
+}
+
+/// The anti-pattern: the JWKS document (as cached bytes) parsed, and its key imported,
+/// for every request.
+fn validate_reparsing_key(jwks: &[u8], token: &str) -> bool {
+    let Ok(keys) = Jwks::parse(jwks).and_then(|j| KeySet::from_jwks(&j)) else { return false };
+    validate(&Validator::new(ISSUER, AUDIENCE, keys), token)
+}
+
+fn group(c: &mut Criterion<ThreadCpuTime>, f: &Fixture) {
+    let parts = jwt::split(&f.token).expect("token");
+    let key = f.validator.keys.get(mcp_authz_benches::KID).expect("key");
+    assert!(key.verify(parts.signing_input.as_bytes(), &parts.signature).is_ok());
+    assert!(validate(&f.validator, &f.token), "the fixture token validates");
+    let peer = JsonWebToken::new(f);
+    assert!(peer.validate(&f.token), "jsonwebtoken accepts the fixture token");
+
+    let mut g = c.benchmark_group(f.alg.name());
+    g.bench_function("raw verify", |b| {
+        b.iter(|| key.verify(black_box(parts.signing_input.as_bytes()), black_box(&parts.signature)))
+    });
+    g.bench_function("validator", |b| b.iter(|| validate(&f.validator, black_box(&f.token))));
+    if f.alg != Algorithm::HS256 {
+        let jwks = serde_json::to_vec(&f.jwks).expect("jwks");
+        assert!(validate_reparsing_key(&jwks, &f.token));
+        g.bench_function("validator, key parsed per request", |b| {
+            b.iter(|| validate_reparsing_key(black_box(&jwks), black_box(&f.token)))
         });
-        g.bench_function("validator", |b| b.iter(|| f.validator.validate(black_box(&f.token), NOW)));
-        g.finish();
+    }
+    g.bench_function("jsonwebtoken aws-lc-rs", |b| b.iter(|| peer.validate(black_box(&f.token))));
+    g.finish();
+}
+
+fn validation(c: &mut Criterion<ThreadCpuTime>) {
+    JsonWebToken::install(&jsonwebtoken::crypto::aws_lc::DEFAULT_PROVIDER);
+    for alg in ALGORITHMS {
+        group(c, &fixture(alg));
     }
 }
 
-criterion_group!(benches, validation);
+criterion_group! {
+    name = benches;
+    config = mcp_authz_benches::cpu_time::criterion();
+    targets = validation
+}
 criterion_main!(benches);

@@ -1,6 +1,8 @@
 //! `mcp-authz`: the command-line front of the MCP authorization harness.
 #![forbid(unsafe_code)]
 
+mod bench_server;
+
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use mcp_authz_harness::baseline::Baseline;
@@ -213,6 +215,9 @@ enum Command {
         /// The case file (JSON).
         file: std::path::PathBuf,
     },
+    /// Measure what token validation costs a live MCP server: latency percentiles and
+    /// throughput with a valid token, a bad signature, an expired token and no token.
+    BenchServer(bench_server::Args),
     /// Combine the JSON reports of several `explore --shard` runs into one.
     Merge {
         /// The reports (`explore --format json` output).
@@ -410,6 +415,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             Ok(if outcome.violation.is_some() { ExitCode::from(1) } else { ExitCode::SUCCESS })
         }
+        Command::BenchServer(args) => bench_server::command(args).await,
         Command::Merge { reports, format } => {
             let mut all = Vec::new();
             for path in &reports {

@@ -29,15 +29,16 @@
 
 use crate::error::TokenError;
 use crate::jwt::{self, Algorithm, KeySet, SigningKey};
-use crate::resource_indicator::same_resource;
+use crate::resource_indicator::{canonical_resource, same_resource};
 use crate::sans_io::Time;
 use serde::{Deserialize, Serialize};
 
 /// The `typ` header of an access token (RFC 9068 §2.1).
 pub const TYP: &str = "at+jwt";
 
-/// The `aud` claim: one string or an array of strings (RFC 7519 §4.1.3).
-#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+/// The `aud` claim: one string or an array of strings (RFC 7519 §4.1.3). Deserialized
+/// by hand: serde's untagged enums buffer the value first, on every request.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize)]
 #[serde(untagged)]
 pub enum Audience {
     /// No audience (invalid for an access token; kept to report it).
@@ -57,17 +58,46 @@ impl Audience {
 
     /// The audiences as a slice-like iterator.
     pub fn iter(&self) -> impl Iterator<Item = &str> {
-        let v: Vec<&str> = match self {
-            Audience::None => vec![],
-            Audience::One(a) => vec![a.as_str()],
-            Audience::Many(v) => v.iter().map(String::as_str).collect(),
+        let all: &[String] = match self {
+            Audience::None => &[],
+            Audience::One(a) => std::slice::from_ref(a),
+            Audience::Many(v) => v,
         };
-        v.into_iter()
+        all.iter().map(String::as_str)
     }
 
     /// True when one of the audiences names `resource` (canonical comparison).
     pub fn contains(&self, resource: &str) -> bool {
         self.iter().any(|a| same_resource(a, resource))
+    }
+}
+
+impl<'de> Deserialize<'de> for Audience {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = Audience;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a string, an array of strings or null")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Audience, E> {
+                Ok(Audience::One(v.to_string()))
+            }
+            fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Audience, E> {
+                Ok(Audience::One(v))
+            }
+            fn visit_unit<E: serde::de::Error>(self) -> Result<Audience, E> {
+                Ok(Audience::None)
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Audience, A::Error> {
+                let mut all = Vec::with_capacity(seq.size_hint().unwrap_or(1).min(16));
+                while let Some(a) = seq.next_element::<String>()? {
+                    all.push(a);
+                }
+                Ok(Audience::Many(all))
+            }
+        }
+        d.deserialize_any(Visitor)
     }
 }
 
@@ -136,25 +166,43 @@ pub struct Validator {
     pub allowed: Vec<Algorithm>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 30).
     pub leeway_secs: u64,
+    /// `audience` as given to [`Validator::new`] and its canonical form, when that form
+    /// is its own canonical form: an `aud` equal to it then needs no URI parsing.
+    canonical_audience: Option<(String, String)>,
 }
 
 impl Validator {
     /// A validator with the default algorithm allow-list and a 30 s leeway.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>, keys: KeySet) -> Self {
+        let audience = audience.into();
+        let canonical_audience = canonical_resource(&audience)
+            .ok()
+            .filter(|c| canonical_resource(c).ok().as_ref() == Some(c))
+            .map(|c| (audience.clone(), c));
         Validator {
             issuer: issuer.into(),
-            audience: audience.into(),
+            audience,
             keys,
             allowed: Algorithm::ASYMMETRIC.to_vec(),
             leeway_secs: 30,
+            canonical_audience,
+        }
+    }
+
+    /// True when `aud` names this resource: [`Audience::contains`], without parsing an
+    /// `aud` that is byte for byte the canonical form of [`Validator::audience`].
+    fn names_this_resource(&self, aud: &Audience) -> bool {
+        match &self.canonical_audience {
+            Some((given, canonical)) if *given == self.audience => {
+                aud.iter().any(|a| a == canonical || same_resource(a, canonical))
+            }
+            _ => aud.contains(&self.audience),
         }
     }
 
     /// Validates `token` at `now` and returns its claims.
     pub fn validate(&self, token: &str, now: Time) -> Result<AccessTokenClaims, TokenError> {
-        let (header, payload) = jwt::decode_verified(token, &self.keys, &self.allowed)
-            .and_then(|hp| check_typ(&hp.0).map(|()| hp))?;
-        let _ = header;
+        let ((), payload) = jwt::verified(token, &self.keys, &self.allowed, |h| check_typ(h.typ()))?;
         let claims: AccessTokenClaims =
             serde_json::from_slice(&payload).map_err(|e| TokenError::Malformed(format!("claims: {e}")))?;
         self.check_claims(&claims, now)?;
@@ -166,7 +214,7 @@ impl Validator {
         if c.iss != self.issuer {
             return Err(TokenError::WrongIssuer { received: c.iss.clone(), expected: self.issuer.clone() });
         }
-        if !c.aud.contains(&self.audience) {
+        if !self.names_this_resource(&c.aud) {
             let received = match &c.aud {
                 Audience::None => "(none)".to_string(),
                 a => format!("{:?}", a.iter().collect::<Vec<_>>()),
@@ -199,8 +247,8 @@ impl Validator {
     }
 }
 
-fn check_typ(h: &jwt::JoseHeader) -> Result<(), TokenError> {
-    match h.typ.as_deref() {
+fn check_typ(typ: Option<&str>) -> Result<(), TokenError> {
+    match typ {
         // RFC 9068 §2.1: `at+jwt`; `application/at+jwt` is the same media type.
         Some(t) if t.eq_ignore_ascii_case(TYP) || t.eq_ignore_ascii_case("application/at+jwt") => Ok(()),
         other => Err(TokenError::WrongType(other.unwrap_or("(none)").to_string())),
@@ -283,11 +331,49 @@ mod tests {
     }
 
     #[test]
+    fn audience_reads_a_string_an_array_or_null() {
+        let aud = |json: &str| serde_json::from_str::<Audience>(json);
+        assert_eq!(aud(r#""https://a.example""#).unwrap(), Audience::one("https://a.example"));
+        assert_eq!(aud(r#""a\u0041""#).unwrap(), Audience::one("aA"));
+        assert_eq!(aud(r#"["x","y"]"#).unwrap(), Audience::Many(vec!["x".into(), "y".into()]));
+        assert_eq!(aud("[]").unwrap(), Audience::Many(vec![]));
+        assert_eq!(aud("null").unwrap(), Audience::None);
+        for bad in ["1", "{}", r#"["x",1]"#, "true"] {
+            assert!(aud(bad).is_err(), "{bad}");
+        }
+        for a in [Audience::one("x"), Audience::Many(vec!["x".into(), "y".into()]), Audience::None] {
+            assert_eq!(serde_json::from_value::<Audience>(serde_json::to_value(&a).unwrap()).unwrap(), a);
+        }
+    }
+
+    #[test]
     fn multi_audience_containing_this_server_is_accepted() {
         let (k, v, c) = setup();
         let c =
             AccessTokenClaims { aud: Audience::Many(vec!["https://other.example".into(), AUD.into()]), ..c };
         v.validate(&c.sign(&k).unwrap(), at(1500)).unwrap();
+    }
+
+    /// The canonical-audience fast path decides as the canonical comparison does.
+    #[test]
+    fn audience_comparison_is_canonical() {
+        let (k, _, c) = setup();
+        let keys = || KeySet::from_jwks(&k.public_jwks()).unwrap();
+        let token = |aud: &str| AccessTokenClaims { aud: Audience::one(aud), ..c.clone() }.sign(&k).unwrap();
+        let cases = [
+            ("HTTPS://MCP.EXAMPLE:443/mcp", AUD, true),
+            (AUD, "https://mcp.example:443/mcp/", true),
+            ("https://mcp.example//", "https://mcp.example/", false),
+            ("https://mcp.example/MCP", AUD, false),
+            ("not a uri", "not a uri", false),
+        ];
+        for (configured, aud, accepted) in cases {
+            let v = Validator::new(ISS, configured, keys());
+            assert_eq!(v.validate(&token(aud), at(1500)).is_ok(), accepted, "{configured} vs {aud}");
+            let mut changed = Validator::new(ISS, "https://elsewhere.example", keys());
+            changed.audience = configured.into();
+            assert_eq!(changed.validate(&token(aud), at(1500)).is_ok(), accepted, "{configured} vs {aud}");
+        }
     }
 
     #[test]

@@ -29,6 +29,7 @@ use aws_lc_rs::signature::{self as sig, KeyPair as _, ParsedPublicKey};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::fmt;
 
@@ -350,10 +351,16 @@ pub fn split(token: &str) -> Result<Compact<'_>, TokenError> {
     Ok(Compact { header, signing_input: &token[..h.len() + 1 + p.len()], payload, signature })
 }
 
-/// A public key parsed once, ready to verify many signatures.
+/// A key parsed once, ready to verify many signatures: a public key, or (for HS256
+/// only, built explicitly with [`VerifyingKey::hmac`]) a shared secret.
 pub struct VerifyingKey {
     alg: Algorithm,
-    key: ParsedPublicKey,
+    key: Verifier,
+}
+
+enum Verifier {
+    Public(ParsedPublicKey),
+    Hmac(Box<aws_lc_rs::hmac::Key>),
 }
 
 impl fmt::Debug for VerifyingKey {
@@ -429,7 +436,17 @@ impl VerifyingKey {
                 ));
             }
         };
-        Ok(VerifyingKey { alg, key })
+        Ok(VerifyingKey { alg, key: Verifier::Public(key) })
+    }
+
+    /// An HS256 key over the shared `secret`. Never built from a JWKS (`oct` JWKs are
+    /// refused there): a caller that trusts a symmetric key says so explicitly, and the
+    /// [`Algorithm::HS256`] must also be on its allow-list.
+    pub fn hmac(secret: &[u8]) -> Self {
+        VerifyingKey {
+            alg: Algorithm::HS256,
+            key: Verifier::Hmac(Box::new(aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, secret))),
+        }
     }
 
     /// The algorithm this key verifies.
@@ -439,7 +456,12 @@ impl VerifyingKey {
 
     /// Verifies `signature` over `message`.
     pub fn verify(&self, message: &[u8], signature: &[u8]) -> Result<(), TokenError> {
-        self.key.verify_sig(message, signature).map_err(|_| TokenError::BadSignature)
+        match &self.key {
+            Verifier::Public(k) => k.verify_sig(message, signature),
+            // Constant-time comparison of the tag.
+            Verifier::Hmac(k) => aws_lc_rs::hmac::verify(k, message, signature),
+        }
+        .map_err(|_| TokenError::BadSignature)
     }
 }
 
@@ -472,6 +494,11 @@ impl KeySet {
         Ok(KeySet { keys })
     }
 
+    /// Adds (or replaces) the key for `kid`.
+    pub fn insert(&mut self, kid: impl Into<String>, key: VerifyingKey) {
+        self.keys.insert(kid.into(), key);
+    }
+
     /// The key for `kid`.
     pub fn get(&self, kid: &str) -> Option<&VerifyingKey> {
         self.keys.get(kid)
@@ -496,20 +523,89 @@ pub fn decode_verified(
     keys: &KeySet,
     allowed: &[Algorithm],
 ) -> Result<(JoseHeader, Vec<u8>), TokenError> {
-    let c = split(token)?;
-    let alg = Algorithm::parse(&c.header.alg)
+    verified(token, keys, allowed, |h| Ok(h.to_owned()))
+}
+
+/// The header as the verifier reads it: borrowed from the decoded bytes where the JSON
+/// has no escapes, so the per-request path allocates no header strings.
+#[derive(Deserialize)]
+pub(crate) struct HeaderView<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow, default)]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(default)]
+    crit: Option<Vec<String>>,
+}
+
+impl HeaderView<'_> {
+    /// The `typ` member.
+    pub(crate) fn typ(&self) -> Option<&str> {
+        self.typ.as_deref()
+    }
+
+    fn to_owned(&self) -> JoseHeader {
+        JoseHeader {
+            alg: self.alg.to_string(),
+            typ: self.typ.as_deref().map(String::from),
+            kid: self.kid.as_deref().map(String::from),
+            crit: self.crit.clone(),
+        }
+    }
+}
+
+/// Longest header and signature decoded on the stack (an RSA-4096 signature is 512 bytes).
+const STACK: usize = 512;
+
+/// `segment` base64url-decoded into `buf` when it fits, else onto the heap.
+fn decode_segment<'b>(segment: &str, buf: &'b mut [u8; STACK], heap: &'b mut Vec<u8>) -> Option<&'b [u8]> {
+    if segment.len() / 4 * 3 + 3 <= STACK {
+        let n = URL_SAFE_NO_PAD.decode_slice(segment, buf).ok()?;
+        Some(&buf[..n])
+    } else {
+        *heap = URL_SAFE_NO_PAD.decode(segment).ok()?;
+        Some(heap)
+    }
+}
+
+/// [`decode_verified`] with the header borrowed: the checks and their order are those of
+/// [`split`] then [`decode_verified`]; once the signature verifies, `then` reads the
+/// header. Returns what `then` returned and the payload bytes.
+pub(crate) fn verified<T>(
+    token: &str,
+    keys: &KeySet,
+    allowed: &[Algorithm],
+    then: impl FnOnce(&HeaderView<'_>) -> Result<T, TokenError>,
+) -> Result<(T, Vec<u8>), TokenError> {
+    let malformed = |d: &str| TokenError::Malformed(d.to_string());
+    let mut parts = token.split('.');
+    let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next()) else {
+        return Err(malformed("expected three dot-separated segments"));
+    };
+    let (mut header_buf, mut header_heap) = ([0u8; STACK], Vec::new());
+    let header_bytes = decode_segment(h, &mut header_buf, &mut header_heap)
+        .ok_or_else(|| malformed("header is not base64url"))?;
+    let header: HeaderView<'_> =
+        serde_json::from_slice(header_bytes).map_err(|e| TokenError::Malformed(format!("header: {e}")))?;
+    let payload = URL_SAFE_NO_PAD.decode(p).map_err(|_| malformed("payload is not base64url"))?;
+    let (mut signature_buf, mut signature_heap) = ([0u8; STACK], Vec::new());
+    let signature = decode_segment(s, &mut signature_buf, &mut signature_heap)
+        .ok_or_else(|| malformed("signature is not base64url"))?;
+    let alg = Algorithm::parse(&header.alg)
         .filter(|a| allowed.contains(a))
-        .ok_or_else(|| TokenError::AlgorithmNotAllowed(c.header.alg.clone()))?;
-    if let Some(crit) = &c.header.crit {
+        .ok_or_else(|| TokenError::AlgorithmNotAllowed(header.alg.to_string()))?;
+    if let Some(crit) = &header.crit {
         return Err(TokenError::Malformed(format!("unsupported critical header parameters {crit:?}")));
     }
-    let kid = c.header.kid.as_deref().ok_or_else(|| TokenError::UnknownKey("(none)".into()))?;
+    let kid = header.kid.as_deref().ok_or_else(|| TokenError::UnknownKey("(none)".into()))?;
     let key = keys.get(kid).ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
     if key.alg != alg {
         return Err(TokenError::AlgorithmNotAllowed(format!("{alg} for a {} key", key.alg)));
     }
-    key.verify(c.signing_input.as_bytes(), &c.signature)?;
-    Ok((c.header, c.payload))
+    key.verify(&token.as_bytes()[..h.len() + 1 + p.len()], signature)?;
+    Ok((then(&header)?, payload))
 }
 
 #[cfg(test)]
@@ -628,6 +724,31 @@ mod tests {
         let key = SigningKey::hmac("k", &secret);
         let input = "eyJ0eXAiOiJKV1QiLA0KICJhbGciOiJIUzI1NiJ9.eyJpc3MiOiJqb2UiLA0KICJleHAiOjEzMDA4MTkzODAsDQogImh0dHA6Ly9leGFtcGxlLmNvbS9pc19yb290Ijp0cnVlfQ";
         assert_eq!(b64(&key.sign(input.as_bytes()).unwrap()), "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk");
+        let mac = unb64("mac", "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk").unwrap();
+        let verifying = VerifyingKey::hmac(&secret);
+        verifying.verify(input.as_bytes(), &mac).unwrap();
+        assert_eq!(verifying.verify(b"other", &mac), Err(TokenError::BadSignature));
+    }
+
+    /// An HS256 key is used only when inserted explicitly and HS256 is allowed.
+    #[test]
+    fn hmac_key_needs_explicit_trust() {
+        let key = SigningKey::hmac("s1", b"a shared secret of thirty-two b.");
+        let token = encode(&key, "at+jwt", &serde_json::json!({"sub":"a"})).unwrap();
+        let mut keys = KeySet::default();
+        keys.insert("s1", VerifyingKey::hmac(b"a shared secret of thirty-two b."));
+        assert!(matches!(
+            decode_verified(&token, &keys, &Algorithm::ASYMMETRIC),
+            Err(TokenError::AlgorithmNotAllowed(_))
+        ));
+        let (_, payload) = decode_verified(&token, &keys, &[Algorithm::HS256]).unwrap();
+        assert_eq!(payload, br#"{"sub":"a"}"#);
+        let mut other = KeySet::default();
+        other.insert("s1", VerifyingKey::hmac(b"another secret"));
+        assert_eq!(
+            decode_verified(&token, &other, &[Algorithm::HS256]).unwrap_err(),
+            TokenError::BadSignature
+        );
     }
 
     #[test]

@@ -92,6 +92,14 @@ enum Stage {
     DownstreamReport(Id),
 }
 
+/// A request to the MCP endpoint past its `Origin` check.
+struct Preamble {
+    /// The body parsed as JSON, when it was declared `application/json`.
+    body: Option<Result<Value, String>>,
+    /// The scope a challenge names for this request.
+    scope: Option<String>,
+}
+
 /// A request that presented a token, kept while its validation fetches.
 struct Inbound {
     request: Request,
@@ -192,16 +200,27 @@ impl McpServer {
         }
     }
 
-    fn mcp_endpoint(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
+    /// What every MCP endpoint request goes through before its token: the `Origin`
+    /// check (`Err`: the refusal), then the body parsed as JSON (when declared JSON) and
+    /// the scope a challenge names.
+    fn preamble(&self, request: &Request) -> Result<Preamble, Box<Response>> {
         if !self.has(Defect::NoOriginCheck)
-            && let Some(r) = transport::origin_refusal(&request, &self.config)
+            && let Some(r) = transport::origin_refusal(request, &self.config)
         {
-            return Step::Respond(r);
+            return Err(Box::new(r));
         }
-        let body = (request.method() == Method::POST && transport::is_json(&request))
+        let body = (request.method() == Method::POST && transport::is_json(request))
             .then(|| serde_json::from_slice::<Value>(request.body()).map_err(|e| e.to_string()));
+        let scope = self.challenge_scope(body.as_ref().and_then(|b| b.as_ref().ok()));
+        Ok(Preamble { body, scope })
+    }
+
+    fn mcp_endpoint(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {
+        let Preamble { body, scope } = match self.preamble(&request) {
+            Ok(p) => p,
+            Err(refusal) => return Step::Respond(*refusal),
+        };
         let json = body.as_ref().and_then(|b| b.as_ref().ok());
-        let scope = self.challenge_scope(json);
         let token = match token_validation::presented_token(&request, json, &self.config.defects) {
             Ok(token) => token,
             Err(rejection) => {
@@ -225,6 +244,28 @@ impl McpServer {
             return Step::Respond(transport::empty(StatusCode::INTERNAL_SERVER_ERROR));
         }
         self.authenticate(Inbound { request, target: Target::Mcp, token, body, scope }, env)
+    }
+
+    /// **Benchmarks only** (cargo feature `prevalidated`, which no binary enables): the
+    /// MCP endpoint as [`Service::handle`] serves it, except that the bearer token is
+    /// neither read nor validated: `claims` stand for a token that was. It measures the
+    /// share of a request's cost that validation takes. Requests to other paths get 404.
+    #[cfg(feature = "prevalidated")]
+    pub fn handle_prevalidated(
+        &mut self,
+        request: Request,
+        claims: AccessTokenClaims,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
+        if request.uri().path() != self.endpoint_path {
+            return Step::Respond(transport::empty(StatusCode::NOT_FOUND));
+        }
+        let Preamble { body, scope } = match self.preamble(&request) {
+            Ok(p) => p,
+            Err(refusal) => return Step::Respond(*refusal),
+        };
+        let inbound = Inbound { request, target: Target::Mcp, token: String::new(), body, scope };
+        self.authorized(inbound, claims, env)
     }
 
     fn downstream_api(&mut self, request: Request, env: &mut Env<'_>) -> Step<Pending> {

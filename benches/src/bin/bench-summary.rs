@@ -1,0 +1,23 @@
+//! Prints the results tables: the targets from a paired measurement it runs (raw verify
+//! and validator in alternating blocks, about 5 s), then the medians of the last
+//! `cargo bench -p mcp-authz-benches` run and the simulated network time of the
+//! simulator's anti-patterns.
+//! Run: `cargo run -p mcp-authz-benches --release --bin bench-summary`.
+
+use mcp_authz_benches::summary::{criterion_dir, medians, render};
+
+fn main() {
+    let dir = criterion_dir();
+    let m = medians(&dir);
+    if m.is_empty() {
+        eprintln!(
+            "no criterion results under {}: run `cargo bench -p mcp-authz-benches` first",
+            dir.display()
+        );
+        std::process::exit(2);
+    }
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    println!("medians from {} (load average now: {})\n", dir.display(), load.trim());
+    let paired = mcp_authz_benches::paired::all(200);
+    print!("{}", render(&paired, &m, &mcp_authz_benches::sim::simulated_ms(200)));
+}
