@@ -57,6 +57,12 @@ fn opt<'a>(t: &'a Option<Text>, table: &[&'a str]) -> Option<&'a str> {
     t.as_ref().map(|t| t.pick(table))
 }
 
+/// A field whose absence means the valid value, `table[0]`: half of the draws keep the
+/// request on the path that succeeds, so the fuzzer reaches the deep states.
+fn valid_or<'a>(t: &'a Option<Text>, table: &[&'a str]) -> &'a str {
+    t.as_ref().map_or(table[0], |t| t.pick(table))
+}
+
 fn empty_request(method: Method, uri: &str) -> Request {
     let uri = http::Uri::try_from(uri).unwrap_or_else(|_| http::Uri::from_static("/"));
     let mut r = Request::new(Bytes::new());
@@ -95,6 +101,7 @@ const VERIFIER: &str = "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk";
 const CHALLENGE: &str = "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM";
 
 const CLIENTS: [&str; 4] = [PUBLIC, CONFIDENTIAL, CIMD, "unknown"];
+const CONFIDENTIAL_FIRST: [&str; 3] = [CONFIDENTIAL, PUBLIC, "unknown"];
 const REDIRECTS: [&str; 4] = [REDIRECT, "http://127.0.0.1:1234/callback", "https://evil.example/cb", ""];
 const RESOURCES: [&str; 4] = [AS_RESOURCE, "HTTP://127.0.0.1:9001/mcp/", "http://127.0.0.1:9001/other", ""];
 const SCOPES: [&str; 5] = ["mcp:read", "mcp:write", "mcp:read mcp:write", "mcp:admin", ""];
@@ -114,46 +121,46 @@ const PATHS: [&str; 10] = [
 /// One request to the authorization server.
 #[derive(Arbitrary, Debug)]
 pub enum AsOp {
-    /// `GET /authorize` with chosen parameters; bits of `drop` remove parameters.
+    /// `GET /authorize` with chosen parameters (`None`: the valid value).
     Authorize {
         /// client_id.
-        client: Text,
+        client: Option<Text>,
         /// redirect_uri.
-        redirect: Text,
+        redirect: Option<Text>,
         /// code_challenge.
-        challenge: Text,
+        challenge: Option<Text>,
         /// code_challenge_method.
-        method: Text,
+        method: Option<Text>,
         /// state.
         state: Option<Text>,
         /// resource.
-        resource: Text,
+        resource: Option<Text>,
         /// scope.
         scope: Option<Text>,
-        /// Which of the seven parameters to leave out.
-        drop: u8,
+        /// Which one of the eight parameters to leave out.
+        drop: Option<u8>,
     },
     /// `POST /authorize`: the login and consent form.
     Consent {
         /// A CSRF token seen in a form, or made up.
         csrf: Text,
         /// username.
-        username: Text,
+        username: Option<Text>,
         /// password.
-        password: Text,
+        password: Option<Text>,
         /// approve / deny.
-        action: Text,
+        action: Option<Text>,
     },
     /// `grant_type=authorization_code`.
     Code {
         /// A code seen in a redirect, or made up.
         code: Text,
         /// code_verifier.
-        verifier: Text,
+        verifier: Option<Text>,
         /// client_id.
-        client: Text,
+        client: Option<Text>,
         /// redirect_uri.
-        redirect: Text,
+        redirect: Option<Text>,
         /// resource.
         resource: Option<Text>,
         /// Authenticate as the confidential client with HTTP Basic.
@@ -164,7 +171,7 @@ pub enum AsOp {
         /// A refresh token seen, or made up.
         token: Text,
         /// client_id.
-        client: Text,
+        client: Option<Text>,
         /// scope.
         scope: Option<Text>,
         /// resource.
@@ -173,9 +180,9 @@ pub enum AsOp {
     /// `grant_type=client_credentials` with HTTP Basic.
     ClientCredentials {
         /// The client id of the Basic credentials.
-        client: Text,
+        client: Option<Text>,
         /// The secret of the Basic credentials.
-        secret: Text,
+        secret: Option<Text>,
         /// scope.
         scope: Option<Text>,
         /// resource.
@@ -203,6 +210,13 @@ pub enum AsOp {
         /// Body.
         body: Vec<u8>,
     },
+    /// Shortcut: a valid authorization request of the public client, approved at the
+    /// consent form when the form shows.
+    ValidAuthorize,
+    /// Shortcut: the latest code redeemed with valid parameters.
+    RedeemLatest,
+    /// Shortcut: the latest refresh token used by the public client.
+    RefreshLatest,
     /// The clock moves on.
     Advance(u16),
     /// The server rotates its signing key.
@@ -231,6 +245,7 @@ struct AsWorld {
     issued_at: BTreeMap<String, Time>,
     csrfs: Vec<String>,
     tokens: Vec<String>,
+    refresh_tokens: Vec<String>,
     redeemed_codes: BTreeSet<String>,
     used_refresh: BTreeSet<String>,
 }
@@ -266,6 +281,7 @@ impl AsWorld {
             issued_at: BTreeMap::new(),
             csrfs: vec![],
             tokens: vec![],
+            refresh_tokens: vec![],
             redeemed_codes: BTreeSet::new(),
             used_refresh: BTreeSet::new(),
         }
@@ -342,6 +358,7 @@ impl AsWorld {
         self.tokens.push(access.to_string());
         if let Some(rt) = v["refresh_token"].as_str() {
             self.tokens.push(rt.to_string());
+            self.refresh_tokens.push(rt.to_string());
         }
     }
 
@@ -350,18 +367,18 @@ impl AsWorld {
             AsOp::Authorize { client, redirect, challenge, method, state, resource, scope, drop } => {
                 let all = [
                     ("response_type", Some("code")),
-                    ("client_id", Some(client.pick(&CLIENTS))),
-                    ("redirect_uri", Some(redirect.pick(&REDIRECTS))),
-                    ("code_challenge", Some(challenge.pick(&[CHALLENGE, VERIFIER, "short"]))),
-                    ("code_challenge_method", Some(method.pick(&["S256", "plain", "s256"]))),
+                    ("client_id", Some(valid_or(client, &CLIENTS))),
+                    ("redirect_uri", Some(valid_or(redirect, &REDIRECTS))),
+                    ("code_challenge", Some(valid_or(challenge, &[CHALLENGE, VERIFIER, "short"]))),
+                    ("code_challenge_method", Some(valid_or(method, &["S256", "plain", "s256"]))),
                     ("state", opt(state, &["xyz", "a&b=c", ""])),
-                    ("resource", Some(resource.pick(&RESOURCES))),
+                    ("resource", Some(valid_or(resource, &RESOURCES))),
                     ("scope", opt(scope, &SCOPES)),
                 ];
                 let pairs: Vec<(&str, &str)> = all
                     .iter()
                     .enumerate()
-                    .filter(|(i, _)| drop & (1 << (i % 8)) == 0)
+                    .filter(|(i, _)| drop.is_none_or(|d| usize::from(d) % 8 != *i))
                     .filter_map(|(_, (k, v))| v.map(|v| (*k, v)))
                     .collect();
                 self.send(empty_request(Method::GET, &format!("/authorize?{}", wire::encode_pairs(pairs))));
@@ -370,9 +387,9 @@ impl AsWorld {
                 let csrf = csrf.pick_seen(&self.csrfs).to_string();
                 let pairs = [
                     ("csrf", csrf.as_str()),
-                    ("username", username.pick(&["alice", "bob"])),
-                    ("password", password.pick(&["alice", "wrong"])),
-                    ("action", action.pick(&["approve", "deny"])),
+                    ("username", valid_or(username, &["alice", "bob"])),
+                    ("password", valid_or(password, &["alice", "wrong"])),
+                    ("action", valid_or(action, &["approve", "deny"])),
                 ];
                 self.send(form("/authorize", &pairs));
             }
@@ -381,16 +398,20 @@ impl AsWorld {
                 let mut pairs = vec![
                     ("grant_type", "authorization_code"),
                     ("code", code.as_str()),
-                    ("code_verifier", verifier.pick(&[VERIFIER, CHALLENGE])),
-                    ("redirect_uri", redirect.pick(&REDIRECTS)),
+                    ("code_verifier", valid_or(verifier, &[VERIFIER, CHALLENGE])),
+                    ("redirect_uri", valid_or(redirect, &REDIRECTS)),
                 ];
                 if !basic {
-                    pairs.push(("client_id", client.pick(&CLIENTS)));
+                    pairs.push(("client_id", valid_or(client, &CLIENTS)));
                 }
                 pairs.extend(opt(resource, &RESOURCES).map(|r| ("resource", r)));
                 let mut r = form("/token", &pairs);
                 if *basic {
-                    set_header(&mut r, header::AUTHORIZATION, &basic_auth(client.pick(&CLIENTS), SECRET));
+                    set_header(
+                        &mut r,
+                        header::AUTHORIZATION,
+                        &basic_auth(valid_or(client, &CONFIDENTIAL_FIRST), SECRET),
+                    );
                 }
                 self.send(r);
             }
@@ -399,7 +420,7 @@ impl AsWorld {
                 let mut pairs = vec![
                     ("grant_type", "refresh_token"),
                     ("refresh_token", token.as_str()),
-                    ("client_id", client.pick(&CLIENTS)),
+                    ("client_id", valid_or(client, &CLIENTS)),
                 ];
                 pairs.extend(opt(scope, &SCOPES).map(|s| ("scope", s)));
                 pairs.extend(opt(resource, &RESOURCES).map(|r| ("resource", r)));
@@ -410,7 +431,8 @@ impl AsWorld {
                 pairs.extend(opt(scope, &SCOPES).map(|s| ("scope", s)));
                 pairs.extend(opt(resource, &RESOURCES).map(|r| ("resource", r)));
                 let mut r = form("/token", &pairs);
-                let auth = basic_auth(client.pick(&CLIENTS), secret.pick(&[SECRET, "wrong"]));
+                let auth =
+                    basic_auth(valid_or(client, &CONFIDENTIAL_FIRST), valid_or(secret, &[SECRET, "wrong"]));
                 set_header(&mut r, header::AUTHORIZATION, &auth);
                 self.send(r);
             }
@@ -438,6 +460,49 @@ impl AsWorld {
                     set_header(&mut r, header::AUTHORIZATION, a);
                 }
                 self.send(r);
+            }
+            AsOp::ValidAuthorize => {
+                let csrfs = self.csrfs.len();
+                self.op(&AsOp::Authorize {
+                    client: None,
+                    redirect: None,
+                    challenge: None,
+                    method: None,
+                    state: Some(Text::Known(0)),
+                    resource: None,
+                    scope: None,
+                    drop: None,
+                });
+                if self.csrfs.len() > csrfs {
+                    let csrf = self.csrfs.last().cloned().unwrap_or_default();
+                    let pairs = [
+                        ("csrf", csrf.as_str()),
+                        ("username", "alice"),
+                        ("password", "alice"),
+                        ("action", "approve"),
+                    ];
+                    self.send(form("/authorize", &pairs));
+                }
+            }
+            AsOp::RedeemLatest => {
+                let code = self.codes.last().cloned().unwrap_or_default();
+                let pairs = [
+                    ("grant_type", "authorization_code"),
+                    ("code", code.as_str()),
+                    ("code_verifier", VERIFIER),
+                    ("redirect_uri", REDIRECT),
+                    ("client_id", PUBLIC),
+                ];
+                self.send(form("/token", &pairs));
+            }
+            AsOp::RefreshLatest => {
+                let token = self.refresh_tokens.last().cloned().unwrap_or_default();
+                let pairs = [
+                    ("grant_type", "refresh_token"),
+                    ("refresh_token", token.as_str()),
+                    ("client_id", PUBLIC),
+                ];
+                self.send(form("/token", &pairs));
             }
             AsOp::Advance(secs) => self.now = self.now.plus(Duration::from_secs(u64::from(*secs))),
             AsOp::Rotate => {
@@ -493,7 +558,7 @@ pub fn authorization_server(data: &[u8]) {
 const MCP_ISSUER: &str = "http://127.0.0.1:9000";
 const MCP_RESOURCE: &str = "http://127.0.0.1:9001/mcp";
 const MCP_SCOPES: [&str; 3] = ["mcp:read", "mcp:write", "mcp:admin"];
-const TOOLS: [&str; 5] = ["echo", "write_note", "admin_reset", "fetch_report", "nope"];
+const TOOLS: [&str; 5] = ["write_note", "admin_reset", "echo", "fetch_report", "nope"];
 /// The side-effecting tools and the scope each needs.
 const SIDE_EFFECTS: [(&str, &str); 2] = [("write_note", "mcp:write"), ("admin_reset", "mcp:admin")];
 
@@ -522,24 +587,40 @@ pub enum Token {
         /// Bit i grants `MCP_SCOPES[i]`.
         scopes: u8,
         /// Issuer.
-        iss: Text,
+        iss: Option<Text>,
         /// Audience.
-        aud: Text,
+        aud: Option<Text>,
         /// `typ` header.
-        typ: Text,
-        /// `exp` relative to now; `None` leaves it out.
+        typ: Option<Text>,
+        /// `exp` relative to now (`None`: 600).
         exp: Option<i16>,
-        /// `iat` relative to now.
+        /// `iat` relative to now (`None`: now).
         iat: Option<i16>,
         /// `nbf` relative to now.
         nbf: Option<i16>,
-        /// Leave out `sub`, `client_id`, `jti` (bits 0, 1, 2).
+        /// Leave out `sub`, `client_id`, `jti`, `exp`, `iat` (bits 0 to 4).
         missing: u8,
         /// Use the header scheme `bearer` and odd spacing.
         odd_header: bool,
     },
     /// A raw `Authorization` header value.
     Raw(String),
+}
+
+/// A token of the trusted issuer for this resource, with the scopes of `scopes`' bits.
+fn valid_token(scopes: u8) -> Token {
+    Token::Minted {
+        signer: Signer::Trusted,
+        scopes,
+        iss: None,
+        aud: None,
+        typ: None,
+        exp: None,
+        iat: None,
+        nbf: None,
+        missing: 0,
+        odd_header: false,
+    }
 }
 
 /// The `Mcp-Session-Id` a request carries.
@@ -549,6 +630,8 @@ pub enum Session {
     Absent,
     /// One handed out earlier in the run.
     Seen(u8),
+    /// The last one handed out.
+    Latest,
     /// Anything.
     Raw(String),
 }
@@ -556,16 +639,16 @@ pub enum Session {
 /// A JSON-RPC body.
 #[derive(Arbitrary, Debug, Clone)]
 pub enum Body {
-    /// `initialize` with a protocol version.
-    Initialize(Text),
+    /// `initialize` with a protocol version (`None`: the latest).
+    Initialize(Option<Text>),
     /// `notifications/initialized`.
     Initialized,
     /// `tools/list`.
     ToolsList,
     /// `tools/call`.
     Call {
-        /// The tool.
-        tool: Text,
+        /// The tool (`None`: `write_note`).
+        tool: Option<Text>,
         /// `text` argument.
         text: String,
     },
@@ -579,12 +662,12 @@ impl Body {
     fn value(&self) -> serde_json::Value {
         match self {
             Body::Initialize(v) => json!({"jsonrpc": "2.0", "id": 1, "method": "initialize", "params": {
-                "protocolVersion": v.pick(&["2025-11-25", "2025-06-18", "1999-01-01"]),
+                "protocolVersion": valid_or(v, &["2025-11-25", "2025-06-18", "1999-01-01"]),
                 "capabilities": {}, "clientInfo": {"name": "fuzz", "version": "1"}}}),
             Body::Initialized => json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
             Body::ToolsList => json!({"jsonrpc": "2.0", "id": 2, "method": "tools/list"}),
             Body::Call { tool, text } => json!({"jsonrpc": "2.0", "id": 3, "method": "tools/call",
-                "params": {"name": tool.pick(&TOOLS), "arguments": {"text": text}}}),
+                "params": {"name": valid_or(tool, &TOOLS), "arguments": {"text": text}}}),
             Body::Batch(items) => items.iter().take(8).map(Body::value).collect(),
             Body::Raw(bytes) => serde_json::from_slice(bytes).unwrap_or(serde_json::Value::Null),
         }
@@ -609,7 +692,7 @@ pub enum McpOp {
         session: Session,
         /// The body.
         body: Body,
-        /// `MCP-Protocol-Version`.
+        /// `MCP-Protocol-Version` (`None`: the latest; an empty pick: absent).
         version: Option<Text>,
         /// `Accept`.
         accept: Option<Text>,
@@ -628,6 +711,15 @@ pub enum McpOp {
         token: Token,
         /// The session.
         session: Session,
+    },
+    /// Shortcut: `initialize` with a valid token carrying every scope.
+    ValidInitialize,
+    /// Shortcut: `tools/call` in the latest session with a valid token.
+    ValidCall {
+        /// The tool (`None`: `write_note`).
+        tool: Option<Text>,
+        /// Bit i grants `MCP_SCOPES[i]`.
+        scopes: u8,
     },
     /// The clock moves on.
     Advance(u16),
@@ -699,23 +791,22 @@ impl McpWorld {
         };
         let granted: Vec<&'static str> =
             MCP_SCOPES.iter().enumerate().filter(|(i, _)| scopes & (1 << i) != 0).map(|(_, s)| *s).collect();
-        let iss = iss.pick(&[MCP_ISSUER, "http://127.0.0.1:9000/", "https://evil.example"]);
+        let iss = valid_or(iss, &[MCP_ISSUER, "http://127.0.0.1:9000/", "https://evil.example"]);
         let claims = AccessTokenClaims {
             iss: iss.to_string(),
             sub: (missing & 1 == 0).then(|| "alice".into()),
-            aud: Audience::one(aud.pick(&[
-                MCP_RESOURCE,
-                "HTTP://127.0.0.1:9001/mcp/",
-                "http://127.0.0.1:9001/x",
-            ])),
+            aud: Audience::one(valid_or(
+                aud,
+                &[MCP_RESOURCE, "HTTP://127.0.0.1:9001/mcp/", "http://127.0.0.1:9001/x"],
+            )),
             client_id: (missing & 2 == 0).then(|| "client-a".into()),
             scope: Some(granted.join(" ")),
-            exp: exp.map(|d| self.offset(d)),
-            iat: iat.map(|d| self.offset(d)),
+            exp: (missing & 8 == 0).then(|| self.offset(exp.unwrap_or(600))),
+            iat: (missing & 16 == 0).then(|| self.offset(iat.unwrap_or(0))),
             nbf: nbf.map(|d| self.offset(d)),
             jti: (missing & 4 == 0).then(|| format!("jti-{}", self.now.unix_millis())),
         };
-        let typ = typ.pick(&[TYP, "AT+JWT", "JWT", "application/at+jwt"]);
+        let typ = valid_or(typ, &[TYP, "AT+JWT", "JWT", "application/at+jwt"]);
         let key = match signer {
             Signer::Trusted | Signer::Unsigned => &self.keys.trusted,
             Signer::Impostor => &self.keys.impostor,
@@ -746,6 +837,7 @@ impl McpWorld {
     fn session(&self, s: &Session) -> Option<String> {
         match s {
             Session::Absent => None,
+            Session::Latest => self.sessions.last().cloned(),
             Session::Seen(i) => (!self.sessions.is_empty())
                 .then(|| self.sessions[usize::from(*i) % self.sessions.len()].clone()),
             Session::Raw(s) => Some(s.clone()),
@@ -797,7 +889,8 @@ impl McpWorld {
                     t.pick(&["application/json", "text/event-stream", "*/*"])
                 });
                 set_header(&mut r, header::ACCEPT, accept);
-                if let Some(v) = opt(version, &["2025-11-25", "2025-06-18", "2024-11-05"]) {
+                let v = valid_or(version, &["2025-11-25", "2025-06-18", "2024-11-05", ""]);
+                if !v.is_empty() {
                     set_header(&mut r, PROTOCOL_VERSION, v);
                 }
                 if let Some(o) = opt(origin, &["http://127.0.0.1:9001", "https://evil.example", "null"]) {
@@ -815,6 +908,26 @@ impl McpWorld {
                 ]);
                 let r = empty_request(METHODS[usize::from(*method) % METHODS.len()].clone(), path);
                 self.post(r, token, session);
+            }
+            McpOp::ValidInitialize => self.op(&McpOp::Post {
+                token: valid_token(0b111),
+                session: Session::Absent,
+                body: Body::Initialize(None),
+                version: None,
+                accept: None,
+                content_type: None,
+                origin: None,
+            }),
+            McpOp::ValidCall { tool, scopes } => {
+                self.op(&McpOp::Post {
+                    token: valid_token(*scopes),
+                    session: Session::Latest,
+                    body: Body::Call { tool: tool.clone(), text: "note".into() },
+                    version: None,
+                    accept: None,
+                    content_type: None,
+                    origin: None,
+                });
             }
             McpOp::Advance(secs) => self.now = self.now.plus(Duration::from_secs(u64::from(*secs))),
             McpOp::JwksDown(down) => self.jwks_down = *down,

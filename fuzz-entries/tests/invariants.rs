@@ -12,23 +12,23 @@ const K: Text = Text::Known(0);
 
 fn authorize() -> AsOp {
     AsOp::Authorize {
-        client: K,
-        redirect: K,
-        challenge: K,
-        method: K,
+        client: None,
+        redirect: None,
+        challenge: None,
+        method: None,
         state: Some(K),
-        resource: K,
+        resource: None,
         scope: None,
-        drop: 0,
+        drop: None,
     }
 }
 
 fn redeem() -> AsOp {
-    AsOp::Code { code: K, verifier: K, client: K, redirect: K, resource: None, basic: false }
+    AsOp::Code { code: K, verifier: None, client: None, redirect: None, resource: None, basic: false }
 }
 
 fn refresh() -> AsOp {
-    AsOp::Refresh { token: Text::Known(1), client: K, scope: None, resource: None }
+    AsOp::Refresh { token: Text::Known(1), client: None, scope: None, resource: None }
 }
 
 fn as_script(ops: Vec<AsOp>) -> AsScript {
@@ -77,15 +77,15 @@ fn a_second_use_of_a_refresh_token_is_caught() {
     assert!(broken.is_some_and(|m| m.contains("used twice")));
 }
 
-fn minted(signer: Signer, scopes: u8, iss: Text) -> Token {
+fn minted(signer: Signer, scopes: u8, iss: Option<Text>) -> Token {
     Token::Minted {
         signer,
         scopes,
         iss,
-        aud: K,
-        typ: K,
-        exp: Some(600),
-        iat: Some(0),
+        aud: None,
+        typ: None,
+        exp: None,
+        iat: None,
         nbf: None,
         missing: 0,
         odd_header: false,
@@ -93,15 +93,15 @@ fn minted(signer: Signer, scopes: u8, iss: Text) -> Token {
 }
 
 fn post(token: Token, session: Session, body: Body) -> McpOp {
-    McpOp::Post { token, session, body, version: Some(K), accept: None, content_type: None, origin: None }
+    McpOp::Post { token, session, body, version: None, accept: None, content_type: None, origin: None }
 }
 
 /// `initialize` with a read-only token, then `write_note` with `call_token`.
 fn mcp_script(call_token: Token) -> McpScript {
-    let write = Body::Call { tool: Text::Known(1), text: "x".into() };
+    let write = Body::Call { tool: None, text: "x".into() };
     McpScript {
         ops: vec![
-            post(minted(Signer::Trusted, 0b001, K), Session::Absent, Body::Initialize(K)),
+            post(minted(Signer::Trusted, 0b001, None), Session::Absent, Body::Initialize(None)),
             post(call_token, Session::Seen(0), write),
         ],
     }
@@ -109,8 +109,8 @@ fn mcp_script(call_token: Token) -> McpScript {
 
 #[test]
 fn a_tool_run_without_its_scope_is_caught() {
-    assert_eq!(run_mcp_server(&mcp_script(minted(Signer::Trusted, 0b011, K)), Defects::none()), 1);
-    let read_only = mcp_script(minted(Signer::Trusted, 0b001, K));
+    assert_eq!(run_mcp_server(&mcp_script(minted(Signer::Trusted, 0b011, None)), Defects::none()), 1);
+    let read_only = mcp_script(minted(Signer::Trusted, 0b001, None));
     assert_eq!(run_mcp_server(&read_only, Defects::none()), 0);
     let broken = panic_of(|| {
         run_mcp_server(&read_only, Defects::of([Defect::ScopeCheckAtConnectOnly]));
@@ -120,13 +120,13 @@ fn a_tool_run_without_its_scope_is_caught() {
 
 #[test]
 fn a_tool_run_for_a_foreign_issuer_or_an_unsigned_token_is_caught() {
-    let foreign = mcp_script(minted(Signer::Trusted, 0b011, Text::Known(2)));
+    let foreign = mcp_script(minted(Signer::Trusted, 0b011, Some(Text::Known(2))));
     assert_eq!(run_mcp_server(&foreign, Defects::none()), 0);
     let broken = panic_of(|| {
         run_mcp_server(&foreign, Defects::of([Defect::NoIssuerCheck]));
     });
     assert!(broken.is_some_and(|m| m.contains("wrong typ or issuer")));
-    let unsigned = mcp_script(minted(Signer::Unsigned, 0b011, K));
+    let unsigned = mcp_script(minted(Signer::Unsigned, 0b011, None));
     assert_eq!(run_mcp_server(&unsigned, Defects::none()), 0);
     let broken = panic_of(|| {
         run_mcp_server(&unsigned, Defects::of([Defect::AcceptAlgNone]));
