@@ -171,3 +171,28 @@ mod differential {
         compare(&jwt_typ, &verdict, &accepted);
     }
 }
+
+/// The committed `mcp_server` seeds named `tool-runs-*` reach side-effecting tool runs, so
+/// the replay exercises the invariant, and together they catch a per-call scope check
+/// skipped.
+#[test]
+fn the_mcp_server_seeds_run_tools() {
+    use arbitrary::{Arbitrary, Unstructured};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/mcp_server");
+    let mut caught = false;
+    let mut seeds = 0;
+    for entry in std::fs::read_dir(dir).unwrap().flatten() {
+        if !entry.file_name().to_string_lossy().starts_with("tool-runs-") {
+            continue;
+        }
+        seeds += 1;
+        let data = std::fs::read(entry.path()).unwrap();
+        let script = McpScript::arbitrary_take_rest(Unstructured::new(&data)).unwrap();
+        assert!(run_mcp_server(&script, Defects::none()) > 0, "{:?} runs no tool", entry.path());
+        caught |= panic_of(|| {
+            run_mcp_server(&script, Defects::of([Defect::ScopeCheckAtConnectOnly]));
+        })
+        .is_some();
+    }
+    assert!(seeds > 0 && caught);
+}
