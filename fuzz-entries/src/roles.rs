@@ -609,10 +609,16 @@ pub enum Token {
 
 /// A token of the trusted issuer for this resource, with the scopes of `scopes`' bits.
 fn valid_token(scopes: u8) -> Token {
+    minted_token(Signer::Trusted, scopes, None)
+}
+
+/// A token signed by `signer`, with the scopes of `scopes`' bits and issuer `iss`
+/// (`None`: the trusted one), otherwise valid.
+pub fn minted_token(signer: Signer, scopes: u8, iss: Option<Text>) -> Token {
     Token::Minted {
-        signer: Signer::Trusted,
+        signer,
         scopes,
-        iss: None,
+        iss,
         aud: None,
         typ: None,
         exp: None,

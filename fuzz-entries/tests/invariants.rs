@@ -2,8 +2,8 @@
 //! on a script that a correct role passes and that the matching defect breaks.
 
 use mcp_authz_fuzz_entries::roles::{
-    AsOp, AsScript, Body, McpOp, McpScript, Session, Signer, Text, Token, run_authorization_server,
-    run_mcp_server,
+    AsOp, AsScript, Body, McpOp, McpScript, Session, Signer, Text, Token, minted_token,
+    run_authorization_server, run_mcp_server,
 };
 use mcp_authz_reference::defects::{Defect, Defects};
 use std::panic::{AssertUnwindSafe, catch_unwind};
@@ -77,21 +77,6 @@ fn a_second_use_of_a_refresh_token_is_caught() {
     assert!(broken.is_some_and(|m| m.contains("used twice")));
 }
 
-fn minted(signer: Signer, scopes: u8, iss: Option<Text>) -> Token {
-    Token::Minted {
-        signer,
-        scopes,
-        iss,
-        aud: None,
-        typ: None,
-        exp: None,
-        iat: None,
-        nbf: None,
-        missing: 0,
-        odd_header: false,
-    }
-}
-
 fn post(token: Token, session: Session, body: Body) -> McpOp {
     McpOp::Post { token, session, body, version: None, accept: None, content_type: None, origin: None }
 }
@@ -101,7 +86,7 @@ fn mcp_script(call_token: Token) -> McpScript {
     let write = Body::Call { tool: None, text: "x".into() };
     McpScript {
         ops: vec![
-            post(minted(Signer::Trusted, 0b001, None), Session::Absent, Body::Initialize(None)),
+            post(minted_token(Signer::Trusted, 0b001, None), Session::Absent, Body::Initialize(None)),
             post(call_token, Session::Seen(0), write),
         ],
     }
@@ -109,8 +94,8 @@ fn mcp_script(call_token: Token) -> McpScript {
 
 #[test]
 fn a_tool_run_without_its_scope_is_caught() {
-    assert_eq!(run_mcp_server(&mcp_script(minted(Signer::Trusted, 0b011, None)), Defects::none()), 1);
-    let read_only = mcp_script(minted(Signer::Trusted, 0b001, None));
+    assert_eq!(run_mcp_server(&mcp_script(minted_token(Signer::Trusted, 0b011, None)), Defects::none()), 1);
+    let read_only = mcp_script(minted_token(Signer::Trusted, 0b001, None));
     assert_eq!(run_mcp_server(&read_only, Defects::none()), 0);
     let broken = panic_of(|| {
         run_mcp_server(&read_only, Defects::of([Defect::ScopeCheckAtConnectOnly]));
@@ -120,13 +105,13 @@ fn a_tool_run_without_its_scope_is_caught() {
 
 #[test]
 fn a_tool_run_for_a_foreign_issuer_or_an_unsigned_token_is_caught() {
-    let foreign = mcp_script(minted(Signer::Trusted, 0b011, Some(Text::Known(2))));
+    let foreign = mcp_script(minted_token(Signer::Trusted, 0b011, Some(Text::Known(2))));
     assert_eq!(run_mcp_server(&foreign, Defects::none()), 0);
     let broken = panic_of(|| {
         run_mcp_server(&foreign, Defects::of([Defect::NoIssuerCheck]));
     });
     assert!(broken.is_some_and(|m| m.contains("wrong typ or issuer")));
-    let unsigned = mcp_script(minted(Signer::Unsigned, 0b011, None));
+    let unsigned = mcp_script(minted_token(Signer::Unsigned, 0b011, None));
     assert_eq!(run_mcp_server(&unsigned, Defects::none()), 0);
     let broken = panic_of(|| {
         run_mcp_server(&unsigned, Defects::of([Defect::AcceptAlgNone]));
