@@ -1,11 +1,4 @@
-//! `application/x-www-form-urlencoded` bodies and query strings: never a panic, and
-//! encode → parse is the identity.
+//! Token request forms (`application/x-www-form-urlencoded`, repeated parameters).
+//! The body is `mcp_authz_fuzz_entries::parsers::form_params`, also run by the corpus replay test.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use mcp_authz_reference::wire::Params;
-
-fuzz_target!(|data: &[u8]| {
-    if let Ok(p) = Params::parse(data) {
-        assert_eq!(Params::parse(p.encode().as_bytes()).expect("own output parses"), p);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_authz_fuzz_entries::parsers::form_params(data));

@@ -1,12 +1,4 @@
-//! JWS compact serialization and RFC 9068 claims: never a panic.
+//! JWS compact serialization, the JOSE header and RFC 9068 claims.
+//! The body is `mcp_authz_fuzz_entries::parsers::jwt_compact`, also run by the corpus replay test.
 #![no_main]
-use libfuzzer_sys::fuzz_target;
-use mcp_authz_reference::access_token::AccessTokenClaims;
-use mcp_authz_reference::{jwt, wire};
-
-fuzz_target!(|data: &[u8]| {
-    let Ok(s) = std::str::from_utf8(data) else { return };
-    if let Ok(c) = jwt::split(s) {
-        let _ = wire::parse_json::<AccessTokenClaims>("claims", &c.payload);
-    }
-});
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_authz_fuzz_entries::parsers::jwt_compact(data));

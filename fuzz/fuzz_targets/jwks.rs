@@ -1,0 +1,4 @@
+//! JWK Sets (RFC 7517).
+//! The body is `mcp_authz_fuzz_entries::parsers::jwks`, also run by the corpus replay test.
+#![no_main]
+libfuzzer_sys::fuzz_target!(|data: &[u8]| mcp_authz_fuzz_entries::parsers::jwks(data));
