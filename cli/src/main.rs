@@ -29,6 +29,7 @@ macro_rules! say {
 pub(crate) use say;
 
 mod test_as;
+mod test_client;
 mod test_server;
 
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
@@ -139,12 +140,31 @@ enum Command {
     /// token responses and resource indicators. With --login it signs in through the
     /// AS's HTML forms. Exit status as for `run`.
     TestAs(test_as::Args),
+    /// Test an MCP client with the catalog's client scenarios.
+    ///
+    /// The harness plays the MCP servers and authorization servers (honest, and hostile
+    /// per scenario) on loopback ports and runs the client under test, --command, with
+    /// the MCP server URL appended as its last argument and the scenario ID in env
+    /// MCP_AUTHZ_SCENARIO. It checks PKCE S256 with a fresh verifier, `resource` on every
+    /// request, `state` and `iss` checked, AS metadata issuer and PKCE support checked,
+    /// protected resource metadata naming another server refused, step-up with the
+    /// challenged scope and a limit, where tokens go, and that the client fetches no
+    /// internal address (seen through HTTP_PROXY/HTTPS_PROXY, which the harness sets).
+    /// Exit status as for `run`.
+    TestClient(test_client::Args),
     /// Run the reference MCP client against an MCP server: discovery, registration,
     /// authorization (PKCE), token, then one MCP operation.
+    ///
+    /// The endpoint may also be given as the last argument (`mcp-authz client URL`), the
+    /// convention of `mcp-authz test-client` and the official conformance suite. The
+    /// client honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY.
     Client {
         /// The MCP endpoint, e.g. http://127.0.0.1:9001/mcp.
-        #[arg(long)]
-        url: String,
+        #[arg(long = "url", value_name = "URL")]
+        url_option: Option<String>,
+        /// The MCP endpoint, as the last argument (instead of --url).
+        #[arg(value_name = "URL", conflicts_with = "url_option")]
+        url: Option<String>,
         /// Tool to call; without it the client lists the tools.
         #[arg(long)]
         tool: Option<String>,
@@ -177,6 +197,10 @@ enum Command {
         /// Print every request and response status to stderr.
         #[arg(long, short)]
         verbose: bool,
+        /// Make the client commit this defect (repeatable; see `mcp-authz defects`), to
+        /// see `mcp-authz test-client` catch it.
+        #[arg(long = "defect", value_name = "NAME")]
+        defects: Vec<String>,
     },
     /// Explore random interleavings of honest flows, attacks and faults in the simulator,
     /// checking safety invariants after every step.
@@ -296,6 +320,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         ),
         Command::TestServer(args) => test_server::run(args).await,
         Command::TestAs(args) => test_as::run(args).await,
+        Command::TestClient(args) => test_client::run(args).await,
         Command::List { format } => {
             list(format);
             Ok(ExitCode::SUCCESS)
@@ -340,6 +365,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Client {
+            url_option,
             url,
             tool,
             arguments,
@@ -351,7 +377,17 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             client_metadata_url,
             scope,
             verbose,
+            defects,
         } => {
+            let url = url.or(url_option).context("give the MCP endpoint: --url URL, or URL as the last argument")?;
+            let mut injected = Defects::none();
+            for name in &defects {
+                let defect = name.parse::<Defect>()?;
+                if defect.role() != mcp_authz_reference::defects::DefectRole::Client {
+                    anyhow::bail!("--defect {name}: a defect of the {:?}, not of the client", defect.role());
+                }
+                injected.insert(defect);
+            }
             let arguments: serde_json::Value =
                 serde_json::from_str(&arguments).context("--arguments is not valid JSON")?;
             if !arguments.is_object() {
@@ -363,10 +399,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 pre_registered: client_id.map(|client_id| PreRegistered { client_id, client_secret }),
                 client_id_metadata_url: client_metadata_url,
                 scope,
+                defects: injected,
                 ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
             };
             let mut client = PublicClient::new(config)?;
-            let mut driver = ClientDriver::new(Fetcher::trusted()?, front, redirect_uri);
+            let mut driver = ClientDriver::new(Fetcher::with_env_proxies()?, front, redirect_uri);
             driver.verbose = verbose;
             let op = match tool {
                 Some(name) => Operation::CallTool { name, arguments },

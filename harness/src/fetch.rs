@@ -103,9 +103,22 @@ impl Fetcher {
     /// client cannot be built (no TLS roots, say); it never falls back to a client without
     /// these limits.
     pub fn new(policy: AddressPolicy, timeout: Duration, max_body: usize) -> Result<Self, Error> {
-        let client = reqwest::Client::builder()
+        Self::build(policy, timeout, max_body, false)
+    }
+
+    /// Like [`Fetcher::trusted`], but honouring `HTTP_PROXY`, `HTTPS_PROXY` and
+    /// `NO_PROXY` as other HTTP clients do: for `mcp-authz client`, run by a user.
+    pub fn with_env_proxies() -> Result<Self, Error> {
+        Self::build(AddressPolicy::Any, Duration::from_secs(10), 1024 * 1024, true)
+    }
+
+    fn build(policy: AddressPolicy, timeout: Duration, max_body: usize, env_proxies: bool) -> Result<Self, Error> {
+        let mut builder = reqwest::Client::builder();
+        if !env_proxies {
+            builder = builder.no_proxy();
+        }
+        let client = builder
             .redirect(reqwest::redirect::Policy::none())
-            .no_proxy()
             .timeout(timeout)
             .connect_timeout(timeout)
             .dns_resolver(Arc::new(PolicyResolver(policy)))

@@ -8,6 +8,8 @@
 //! - [`target`]: how a live run reaches the server under test (HTTP or in-process).
 //! - [`test_authority`]: the AS the harness plays for a live MCP server under test.
 //! - [`live_client`]: the reference client driven over real HTTP.
+//! - [`client_network`]: loopback listeners and a proxy standing in for the simulator's
+//!   hosts when the client under test is a process of its own.
 //! - [`browser`]: a user agent with cookies that signs in through login and consent forms.
 //! - [`sim`]: the deterministic in-process network simulator; [`trace`] reads its trace back.
 //! - [`scenario`]: the scenario model (roles, levels, verdicts, adversary capabilities).
@@ -17,6 +19,7 @@
 
 pub mod baseline;
 pub mod browser;
+pub mod client_network;
 pub mod fetch;
 pub mod live_client;
 pub mod report;

@@ -13,7 +13,7 @@
 //! resolves names; see the harness's `AddressPolicy`): not simulated here.
 
 use crate::Scenario;
-use crate::world::{AS, EVIL, Hits, Log, MCP, REDIRECT, Route, Seen, World, fixed};
+use crate::world::{AS, EVIL, Hits, Log, MCP, MCP_ORIGIN, REDIRECT, Route, Seen, World, fixed};
 use http::{HeaderValue, StatusCode, header};
 use mcp_authz_harness::scenario::{Capability, Check};
 use mcp_authz_harness::sim::{Channel, Verdict};
@@ -48,9 +48,9 @@ pub fn scenarios() -> Vec<Scenario> {
         cl!("CL-SCOPE-01", "the challenged scope is requested, not scopes_supported", ["CL-05", "CL-06"], None, Must, ["scope"], challenged_scope_requested).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel, Capability::Rewrite]),
         cl!("CL-STATE-01", "missing or altered state: no token request", ["CL-32"], Some("4.7"), Should, ["front-channel", "attack"], state_tampering).grants(&[Capability::ReadFrontChannel, Capability::ReadTokenRequests, Capability::Rewrite]),
         cl!("CL-PKCE-01", "PKCE S256 with a fresh verifier on every flow", ["CL-28", "CL-30"], Some("4.8"), Must, ["pkce"], pkce_s256),
-        cl!("CL-RES-01", "resource names the server on authorize, token, refresh", ["CL-19", "CL-20", "CL-21", "CL-22"], None, Must, ["resource"], resource_everywhere),
+        cl!("CL-RES-01", "resource names the server on authorize, token, refresh", ["CL-19", "CL-20", "CL-21", "CL-22"], None, Must, ["resource"], resource_everywhere).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel, Capability::ReadTokenRequests]),
         cl!("CL-TOKEN-01", "a token goes only to the server it was issued for", ["CL-25"], Some("4.9"), Must, ["audience", "attack"], token_only_to_its_server).grants(&[Capability::MaliciousMcpServer]),
-        cl!("CL-STEP-01", "step-up re-authorizes with the challenged scope", ["CL-26", "CL-06"], None, Should, ["scope"], step_up_with_challenged_scope),
+        cl!("CL-STEP-01", "step-up re-authorizes with the challenged scope", ["CL-26", "CL-06"], None, Should, ["scope"], step_up_with_challenged_scope).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel, Capability::ReadTokenRequests]),
         cl!("CL-STEP-02", "step-up stops when the server always answers 403", ["CL-27"], None, Should, ["scope"], step_up_bounded).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel]),
         cl!("CL-SSRF-01", "plain-http OAuth URLs from a server are never fetched", ["CL-37", "CL-38"], None, Should, ["ssrf", "attack"], insecure_http_urls).grants(&[Capability::MaliciousMcpServer, Capability::MaliciousAuthorizationServer]),
         cl!("CL-SSRF-02", "internal IPs in decimal, octal, hex, v6 form never fetched", ["CL-37", "CL-39"], None, Should, ["ssrf", "attack"], encoded_addresses).grants(&[Capability::MaliciousMcpServer, Capability::MaliciousAuthorizationServer]),
@@ -116,6 +116,16 @@ fn as_metadata(issuer: &str, endpoints: &str) -> Value {
         "code_challenge_methods_supported": ["S256"],
         "authorization_response_iss_parameter_supported": true
     })
+}
+
+/// [`as_metadata`] with what OpenID Connect Discovery also requires (`jwks_uri`,
+/// `subject_types_supported`, `id_token_signing_alg_values_supported`).
+fn openid_metadata(issuer: &str) -> Value {
+    let mut m = as_metadata(issuer, issuer);
+    m["jwks_uri"] = json!(format!("{issuer}/jwks"));
+    m["subject_types_supported"] = json!(["public"]);
+    m["id_token_signing_alg_values_supported"] = json!(["ES256"]);
+    m
 }
 
 /// A registration endpoint's answer: any client is welcome.
@@ -198,15 +208,18 @@ fn run_opening(
     (Err(Error::Refused(format!("{name} did not finish within 200 steps"))), opened)
 }
 
-/// Rewrites the query of a redirect to the client's redirect URI with `f`; false when
-/// `resp` is no such redirect.
+/// Rewrites the query of an authorization response (a redirect carrying `code` or
+/// `error`, to whatever redirect URI the client registered) with `f`; false when `resp`
+/// is no such redirect.
 fn rewrite_redirect(resp: &mut Response, f: impl Fn(&mut Vec<(String, String)>)) -> bool {
     let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from);
-    let Some(mut url) = location.filter(|l| l.starts_with(REDIRECT)).and_then(|l| url::Url::parse(&l).ok())
-    else {
+    let Some(mut url) = location.and_then(|l| url::Url::parse(&l).ok()) else {
         return false;
     };
     let mut pairs: Vec<(String, String)> = url.query_pairs().into_owned().collect();
+    if !pairs.iter().any(|(k, _)| k == "code" || k == "error") {
+        return false;
+    }
     f(&mut pairs);
     url.set_query(None);
     if !pairs.is_empty() {
@@ -289,6 +302,13 @@ fn no_s256(w: &mut World) -> Check {
 /// CL-10/15: the honest AS advertises client ID metadata documents; the client, which
 /// has one, uses its URL as `client_id` and does not register.
 fn metadata_document_preferred(w: &mut World) -> Check {
+    if w.client_is_external() {
+        return Check::NotApplicable(
+            "the client under test's metadata document URL is its own configuration, and the harness's \
+             authorization server cannot fetch it from the simulated network"
+                .into(),
+        );
+    }
     let url = "https://app.example/client.json";
     let client = w.public_client_with(MCP, |c| c.client_id_metadata_url = Some(url.into()));
     let mut client = match client {
@@ -362,7 +382,9 @@ fn prm_discovery_order(w: &mut World) -> Check {
     let mut client = w.public_client(MCP);
     let outcome = w.run_client("victim", &mut client, echo());
     let asked = prm_requests(&log);
-    if asked != [path.clone(), root.clone()] {
+    // A client may discover again on a later 401: each round must be path, then root.
+    let rounds_in_order = !asked.is_empty() && asked.chunks(2).all(|r| r == [path.clone(), root.clone()]);
+    if !rounds_in_order {
         return Check::Violated(format!(
             "challenge without resource_metadata: expected GET {path} then {root}, got {asked:?}"
         ));
@@ -377,7 +399,7 @@ fn prm_discovery_order(w: &mut World) -> Check {
     let mut client = w.public_client(MCP);
     let _ = w.run_client("victim2", &mut client, echo());
     let asked = prm_requests(&log);
-    Check::expect(asked == [path.clone()], || {
+    Check::expect(!asked.is_empty() && asked.iter().all(|a| *a == path), || {
         format!("challenge with resource_metadata={path}: expected only that URL fetched, got {asked:?}")
     })
 }
@@ -394,7 +416,7 @@ fn as_discovery_order(w: &mut World) -> Check {
     let routes = vec![
         (
             "/t1/.well-known/openid-configuration".to_string(),
-            fixed(wire::json(StatusCode::OK, &as_metadata(issuer, issuer))),
+            fixed(wire::json(StatusCode::OK, &openid_metadata(issuer))),
         ),
         (
             "/.well-known/oauth-authorization-server".to_string(),
@@ -504,7 +526,7 @@ fn mix_up(w: &mut World) -> Check {
         let pairs = [
             ("response_type", "code"),
             ("client_id", attacker_client.as_str()),
-            ("redirect_uri", REDIRECT),
+            ("redirect_uri", q.get("redirect_uri").unwrap_or(REDIRECT)),
             ("code_challenge", q.get("code_challenge").unwrap_or("")),
             ("code_challenge_method", "S256"),
             ("state", q.get("state").unwrap_or("")),
@@ -520,11 +542,29 @@ fn mix_up(w: &mut World) -> Check {
         as_metadata(attacker_as, attacker_as),
         vec![("/authorize".into(), forward)],
     );
-    let log = w.record(&[Channel::Token]);
+    let coded = Rc::new(Cell::new(false));
+    let flag = coded.clone();
+    let log = w.tap(
+        &[Channel::FrontChannel, Channel::Token],
+        |_, _| Verdict::Pass,
+        move |_, _, resp| {
+            let location = resp.headers().get(header::LOCATION).and_then(|v| v.to_str().ok());
+            let url = location.and_then(|l| url::Url::parse(l).ok());
+            if url.is_some_and(|u| u.query_pairs().any(|(k, _)| k == "code")) {
+                flag.set(true);
+            }
+        },
+    );
     let mut client = w.public_client(EVIL_MCP);
     let _ = w.run_client("victim", &mut client, echo());
     if !received(&hits, "GET /authorize") {
         return Check::Undecided("the client never reached the attacker's authorization endpoint".into());
+    }
+    if !coded.get() {
+        return Check::Undecided(format!(
+            "the honest AS issued no code to the attacker's forwarded request (it allows the redirect URI \
+             {REDIRECT} and loopback variants of it)"
+        ));
     }
     let redeemed = urls(&code_redemptions(&log));
     if !redeemed.is_empty() {
@@ -683,9 +723,31 @@ fn pkce_s256(w: &mut World) -> Check {
 
 /// CL-19..22: `resource` = the canonical server URI on every request to the AS.
 fn resource_everywhere(w: &mut World) -> Check {
-    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+    let external = w.client_is_external();
+    let log = if external {
+        // A process cannot be told to refresh: server A answers the first MCP request
+        // carrying a token with 401 invalid_token (expired), and the client refreshes.
+        w.note("server A answers the first request with a token: 401 invalid_token (expired)");
+        let expired = Cell::new(false);
+        let challenge = format!(r#"Bearer error="invalid_token", error_description="the token expired", resource_metadata="{}""#, prm_url(MCP_ORIGIN));
+        w.tap(
+            &[Channel::FrontChannel, Channel::Token, Channel::Resource],
+            move |msg, req| {
+                if msg.channel == Channel::Resource && req.headers().contains_key(header::AUTHORIZATION) && !expired.replace(true) {
+                    Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge]))
+                } else {
+                    Verdict::Pass
+                }
+            },
+            |_, _, _| {},
+        )
+    } else {
+        w.record(&[Channel::FrontChannel, Channel::Token])
+    };
     if let Ok(mut client) = w.connected_client("victim") {
-        let _ = w.run_client_step("victim", &mut client, |c, env| c.refresh(env));
+        if !external {
+            let _ = w.run_client_step("victim", &mut client, |c, env| c.refresh(env));
+        }
     }
     let authz = authorizations(&log);
     let codes = code_redemptions(&log);
@@ -715,6 +777,9 @@ fn resource_everywhere(w: &mut World) -> Check {
 
 /// CL-25: after using server A, the client is pointed at a hostile server.
 fn token_only_to_its_server(w: &mut World) -> Check {
+    if w.client_is_external() {
+        return token_only_to_its_server_across_runs(w);
+    }
     let mut client = match w.connected_client("victim") {
         Ok(c) => c,
         Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
@@ -746,8 +811,88 @@ fn token_only_to_its_server(w: &mut World) -> Check {
     })
 }
 
+/// CL-25 for a client that is a process of its own: it uses server A, then (a new run)
+/// a hostile server; a client that keeps its tokens must not send A's there. Every
+/// request of both runs is watched: a token issued to the client must travel only in
+/// the `Authorization` header, and only to the server it was asked for.
+fn token_only_to_its_server_across_runs(w: &mut World) -> Check {
+    if let Err(e) = w.connected_client("victim") {
+        return Check::Undecided(format!("the client could not use server A: {e}"));
+    }
+    let challenge = format!(r#"Bearer resource_metadata="{}", scope="mcp:read""#, prm_url(EVIL));
+    let mcp = fixed(challenged(StatusCode::UNAUTHORIZED, &[&challenge]));
+    let prm = fixed(wire::json(StatusCode::OK, &prm_of(EVIL_MCP, AS)));
+    w.fake_host(EVIL, vec![("/mcp".into(), mcp), (format!("{WELL_KNOWN}/mcp"), prm)]);
+    w.note(&format!("the client is run again, against {EVIL_MCP}"));
+    let mut client = w.public_client(EVIL_MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let leaks = w.client_token_leaks();
+    Check::expect(leaks.is_empty(), || {
+        format!("expected each token only in the Authorization header to its own server, got {leaks:?}")
+    })
+}
+
+/// CL-26 for a client that is a process of its own: server A answers the first
+/// `tools/…` request carrying a token with 403 insufficient_scope naming `mcp:write`.
+fn step_up_of_a_process(w: &mut World) -> Check {
+    let challenge = format!(
+        r#"Bearer error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="{}""#,
+        prm_url(MCP_ORIGIN)
+    );
+    w.note("server A answers every tools request whose token lacks mcp:write: 403 insufficient_scope");
+    let challenged_once = Rc::new(Cell::new(false));
+    let flag = challenged_once.clone();
+    // The scope of each token the AS issued, read from its token responses.
+    let scopes: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+    let issued = scopes.clone();
+    let log = w.tap(
+        &[Channel::FrontChannel, Channel::Resource, Channel::Token],
+        move |msg, req| {
+            let tools = String::from_utf8_lossy(req.body()).contains("\"tools/");
+            let token = bearer::bearer_token(req.headers()).ok().flatten().unwrap_or_default();
+            let lacks_write = scopes
+                .borrow()
+                .iter()
+                .any(|(t, scope)| *t == token && !scope.split(' ').any(|s| s == "mcp:write"));
+            if msg.channel == Channel::Resource && tools && lacks_write {
+                flag.set(true);
+                Verdict::Respond(challenged(StatusCode::FORBIDDEN, &[&challenge]))
+            } else {
+                Verdict::Pass
+            }
+        },
+        move |msg, _, resp| {
+            if msg.channel == Channel::Token && resp.status() == StatusCode::OK {
+                if let Ok(v) = serde_json::from_slice::<Value>(resp.body()) {
+                    if let (Some(t), Some(scope)) = (v["access_token"].as_str(), v["scope"].as_str()) {
+                        issued.borrow_mut().push((t.to_string(), scope.to_string()));
+                    }
+                }
+            }
+        },
+    );
+    let mut client = w.public_client(MCP);
+    let outcome = w.run_client("victim", &mut client, echo());
+    if !challenged_once.get() {
+        return Check::Undecided("the client sent no tools/list or tools/call with a token".into());
+    }
+    let scopes: Vec<Option<String>> = authorizations(&log).iter().map(|s| s.param("scope")).collect();
+    let widened =
+        scopes.get(1).and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
+    Check::expect(widened && outcome.is_ok(), || {
+        format!(
+            "403 insufficient_scope scope=\"mcp:read mcp:write\": expected a second authorization asking for \
+             mcp:write and the client to finish, got authorization scopes {scopes:?}, outcome {:?}",
+            outcome.map(|_| "ok").map_err(|e| e.to_string())
+        )
+    })
+}
+
 /// CL-26: a `write_note` call with a `mcp:read` token gets 403 insufficient_scope.
 fn step_up_with_challenged_scope(w: &mut World) -> Check {
+    if w.client_is_external() {
+        return step_up_of_a_process(w);
+    }
     let mut client = match w.connected_client("victim") {
         Ok(c) => c,
         Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
@@ -783,12 +928,12 @@ fn step_up_bounded(w: &mut World) -> Check {
     let prm = well_known_urls(MCP).ok().and_then(|u| u.into_iter().next()).unwrap_or_default();
     let challenge =
         format!(r#"Bearer error="insufficient_scope", scope="mcp:admin", resource_metadata="{prm}""#);
-    w.note("the adversary answers every tools/call with 403 insufficient_scope");
+    w.note("the adversary answers every tools/list and tools/call with 403 insufficient_scope");
     let log = w.tap(
         &[Channel::Resource, Channel::FrontChannel],
         move |msg, req| {
             let call = msg.channel == Channel::Resource
-                && String::from_utf8_lossy(req.body()).contains("tools/call");
+                && String::from_utf8_lossy(req.body()).contains("\"tools/");
             if call {
                 Verdict::Respond(challenged(StatusCode::FORBIDDEN, &[&challenge]))
             } else {
@@ -801,6 +946,19 @@ fn step_up_bounded(w: &mut World) -> Check {
     let n = authorizations(&log).len();
     Check::expect(n <= 3, || {
         format!("a server that always answers 403: expected at most 3 authorizations, got {n}")
+    })
+}
+
+/// For a client that is a process of its own: `NotApplicable` when it does not send
+/// requests for other hosts through the harness's proxy, so that requests to internal
+/// addresses cannot be seen.
+fn unobservable_ssrf(w: &mut World) -> Option<Check> {
+    (w.client_is_external() && !w.client_uses_proxy()).then(|| {
+        Check::NotApplicable(
+            "the client does not use HTTP_PROXY/HTTPS_PROXY, so the harness cannot see requests it would send \
+             to internal addresses"
+                .into(),
+        )
     })
 }
 
@@ -818,6 +976,9 @@ fn hostile_flow(w: &mut World, name: &str, origin: &str, resource_metadata: Opti
 /// CL-38: `http` to a non-loopback host in `resource_metadata`,
 /// `authorization_servers` and AS endpoints.
 fn insecure_http_urls(w: &mut World) -> Check {
+    if let Some(skip) = unobservable_ssrf(w) {
+        return skip;
+    }
     let metadata_canary = w.canary(&["http://169.254.169.254"]);
     hostile_flow(
         w,
@@ -846,6 +1007,9 @@ fn insecure_http_urls(w: &mut World) -> Check {
 
 /// CL-39: internal addresses spelled so a string check misses them.
 fn encoded_addresses(w: &mut World) -> Check {
+    if let Some(skip) = unobservable_ssrf(w) {
+        return skip;
+    }
     let cases = [
         ("http://167772161/latest/", vec!["http://167772161", "http://10.0.0.1"]),
         (
@@ -873,6 +1037,9 @@ fn encoded_addresses(w: &mut World) -> Check {
 
 /// CL-41: authorization endpoints a user agent must never be sent to.
 fn dangerous_authorization_endpoints(w: &mut World) -> Check {
+    if let Some(skip) = unobservable_ssrf(w) {
+        return skip;
+    }
     let endpoints = [
         "javascript:alert(document.cookie)//",
         "file:///etc/passwd",
@@ -888,7 +1055,15 @@ fn dangerous_authorization_endpoints(w: &mut World) -> Check {
         hostile_as(w, &issuer, metadata, vec![]);
         hostile_mcp(w, &origin, &prm_url(&origin), prm_of(&format!("{origin}/mcp"), &issuer));
         let mut client = w.public_client(&format!("{origin}/mcp"));
-        let (_, opened) = run_opening(w, &format!("victim{i}"), &mut client, echo());
+        let (_, opened) = if w.client_is_external() {
+            // What a process opens is seen only when it is fetched (through the proxy).
+            let before = w.client_proxied().len();
+            let outcome = w.run_client(&format!("victim{i}"), &mut client, echo());
+            let fetched = w.client_proxied()[before..].iter().filter(|p| p.contains("/authorize")).cloned().collect();
+            (outcome, fetched)
+        } else {
+            run_opening(w, &format!("victim{i}"), &mut client, echo())
+        };
         if !opened.is_empty() {
             return Check::Violated(format!(
                 "authorization_endpoint `{endpoint}`: expected the URL opener never called, got {opened:?}"
@@ -900,6 +1075,9 @@ fn dangerous_authorization_endpoints(w: &mut World) -> Check {
 
 /// CL-40: metadata URLs that answer 302 to an internal address.
 fn redirects_not_followed(w: &mut World) -> Check {
+    if let Some(skip) = unobservable_ssrf(w) {
+        return skip;
+    }
     let to = |location: &str| fixed(wire::redirect(StatusCode::FOUND, location));
     let redirector = "https://redirector.example";
     w.fake_host(

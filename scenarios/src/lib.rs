@@ -31,6 +31,7 @@ macro_rules! scenario {
     };
 }
 
+pub mod client_under_test;
 pub mod explore;
 pub mod live;
 pub mod requirements;

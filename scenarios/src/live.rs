@@ -1,13 +1,15 @@
 //! Running scenarios against live servers: the MCP server scenarios against an MCP
 //! server (learning its tools and the scopes they need, each case in a [`World::live`]),
 //! and the authorization server scenarios against an AS (each case in a
-//! [`World::live_as`]).
+//! [`World::live_as`]), and the client scenarios with a client under test that is a
+//! process of its own (each case in a [`World::live_client`]).
 //!
 //! Tool scopes come from the operator (`--scopes echo=mcp:read`) or are probed: the
 //! tool is called with a token carrying no scope, and a 403 `insufficient_scope`
 //! challenge names what it needs. A tool whose scope neither says nor shows is reported,
 //! never guessed.
 
+use crate::client_under_test::LiveClient;
 use crate::world::{LiveAs, LiveTarget, Tool, Tools, World, describe, tool_ran, union_scopes};
 use crate::{Scenario, run_in};
 use mcp_authz_harness::scenario::{CaseResult, Check, Role};
@@ -388,4 +390,36 @@ fn undecided_on_transport_failure(w: &World, check: Check) -> Check {
         }
         None => check,
     }
+}
+
+/// Runs one client scenario with the client under test `target` runs; other roles'
+/// scenarios are skipped.
+pub fn run_live_client(scenario: &Scenario, seed: u64, target: &LiveClient) -> (CaseResult, String) {
+    if scenario.meta.role != Role::Client {
+        let check = Check::NotApplicable(format!("a {} scenario; the target is a client", scenario.meta.role));
+        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+    }
+    match World::live_client(seed, target, scenario) {
+        Ok(world) => run_in(world, scenario, seed, |_, check| check),
+        Err(e) => {
+            let check = Check::Undecided(format!("cannot build the world: {e}"));
+            (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
+        }
+    }
+}
+
+/// Runs the client scenarios of `scenarios` (others are skipped) with the client under
+/// test `target` runs, telling `progress` each result.
+pub fn test_client(
+    target: &LiveClient,
+    scenarios: &[Scenario],
+    mut progress: impl FnMut(Progress<'_>),
+) -> LiveRun {
+    let mut results = Vec::new();
+    for (i, s) in scenarios.iter().enumerate() {
+        let (result, _) = run_live_client(s, 1, target);
+        progress(Progress::Case(i, &result));
+        results.push(result);
+    }
+    LiveRun { notes: vec![], setup_error: None, results }
 }

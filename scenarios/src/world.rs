@@ -16,6 +16,8 @@
 //! simulated. The MCP server scenarios read `w.issuer`, `w.mcp` and `w.tools` rather
 //! than the constants, so the same bodies run in both worlds.
 
+use crate::Scenario;
+use crate::client_under_test::{ClientUnderTest, LiveClient};
 use bytes::Bytes;
 use http::StatusCode;
 use mcp_authz_harness::browser::{Browser, Login};
@@ -80,6 +82,8 @@ pub struct World {
     downstream_seen: Option<Rc<RefCell<Vec<String>>>>,
     /// The live parts, in a live world.
     live: Option<Live>,
+    /// The client under test, when it is a process of its own (`test-client`).
+    client_under_test: Option<ClientUnderTest>,
 }
 
 /// A tool of the server under test, with the scope it needs and arguments it accepts.
@@ -323,6 +327,7 @@ impl World {
             as_under_test: AsUnderTest::simulated(),
             downstream_seen: Some(downstream_seen),
             live: None,
+            client_under_test: None,
         })
     }
 
@@ -352,6 +357,7 @@ impl World {
             as_under_test: AsUnderTest::simulated(),
             downstream_seen: None,
             live: Some(Live { authority: Some(target.authority.clone()), authorize_hook: None, failures }),
+            client_under_test: None,
         })
     }
 
@@ -393,11 +399,70 @@ impl World {
             as_under_test,
             downstream_seen: None,
             live: Some(Live { authority: None, authorize_hook: target.authorize_hook.clone(), failures }),
+            client_under_test: None,
         };
         if let Some(endpoint) = metadata.introspection_endpoint.clone() {
             w.as_under_test.introspection = w.register_introspector(endpoint);
         }
         Ok(w)
+    }
+
+    /// A world for the client scenario `scenario` whose client under test is the
+    /// process `target` runs: the standard topology, without defects (the client brings
+    /// its own).
+    pub fn live_client(seed: u64, target: &LiveClient, scenario: &Scenario) -> Result<World, Error> {
+        let mut w = World::new(seed, &Defects::none())?;
+        w.client_under_test = Some(ClientUnderTest::new(target, scenario));
+        Ok(w)
+    }
+
+    /// True when the client under test is a process of its own, not the reference client.
+    pub fn client_is_external(&self) -> bool {
+        self.client_under_test.is_some()
+    }
+
+    /// Where the external client put a token it was issued where it must not: in a URL
+    /// or body, or in an `Authorization` header to another server.
+    pub fn client_token_leaks(&self) -> Vec<String> {
+        self.client_under_test.as_ref().map(|c| c.leaks.clone()).unwrap_or_default()
+    }
+
+    /// What the external client sent through the harness's proxy: `METHOD url` or
+    /// `CONNECT host:port`.
+    pub fn client_proxied(&self) -> Vec<String> {
+        self.client_under_test.as_ref().map(|c| c.proxied.clone()).unwrap_or_default()
+    }
+
+    /// True when the external client sends requests to non-loopback addresses through
+    /// the harness's proxy, as `HTTP_PROXY`/`HTTPS_PROXY` ask: then requests it makes to
+    /// internal addresses can be seen. Probed with a run against a server whose metadata
+    /// names an authorization server at `https://proxy-probe.invalid` (an honest https
+    /// URL the client may fetch).
+    pub fn client_uses_proxy(&mut self) -> bool {
+        let Some(c) = self.client_under_test.as_ref() else { return false };
+        if c.proxied.iter().any(|p| p.contains("proxy-probe.invalid")) {
+            return true;
+        }
+        let origin = "https://proxy-probe.example";
+        let prm = json!({"resource": format!("{origin}/mcp"), "authorization_servers": ["https://proxy-probe.invalid"]});
+        let challenge = format!(
+            r#"Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp""#
+        );
+        let mut unauthorized = wire::json(StatusCode::UNAUTHORIZED, &json!({}));
+        if let Ok(v) = http::HeaderValue::from_str(&challenge) {
+            unauthorized.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
+        }
+        self.fake_host(
+            origin,
+            vec![
+                ("/mcp".into(), fixed(unauthorized)),
+                ("/.well-known/oauth-protected-resource/mcp".into(), fixed(wire::json(StatusCode::OK, &prm))),
+            ],
+        );
+        self.note("probe: does the client send requests for other hosts through HTTP(S)_PROXY?");
+        let mut client = self.public_client(&format!("{origin}/mcp"));
+        let _ = self.run_client("proxy-probe", &mut client, Operation::ListTools);
+        self.client_under_test.as_ref().is_some_and(|c| c.proxied.iter().any(|p| p.contains("proxy-probe.invalid")))
     }
 
     /// Registers (RFC 7591) a confidential client to introspect with, if the AS lets it.
@@ -736,6 +801,9 @@ impl World {
         client: &mut PublicClient,
         op: Operation,
     ) -> Result<Outcome, Error> {
+        if let Some(external) = self.client_under_test.as_mut() {
+            return external.run(&mut self.sim, name, client.server_url());
+        }
         self.sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))
     }
 

@@ -156,6 +156,8 @@ struct Budget {
     authorizations: u32,
     step_ups: u32,
     invalid_token_retried: bool,
+    /// A 401 to a token was answered with a refresh.
+    refreshed_on_401: bool,
     session_restarted: bool,
     /// Tokens were obtained during this operation: use them even if they expire within
     /// the refresh margin (an AS issuing short tokens must not cause a refresh loop).
@@ -280,6 +282,11 @@ impl PublicClient {
         Ok(())
     }
 
+    /// The MCP endpoint it uses now.
+    pub fn server_url(&self) -> &str {
+        &self.config.server_url
+    }
+
     /// The tokens held, if any.
     pub fn tokens(&self) -> Option<&TokenSet> {
         self.tokens.as_ref()
@@ -378,7 +385,7 @@ impl PublicClient {
     ) -> Result<ClientStep> {
         let r = fetched?;
         if let Some(rejection) = step_up::rejection(&r, &self.config.defects) {
-            return self.on_rejection(rejection, sent_token);
+            return self.on_rejection(rejection, sent_token, env);
         }
         let has_session_id = self.session.as_ref().is_some_and(|s| s.id.is_some());
         if r.status() == http::StatusCode::NOT_FOUND
@@ -418,10 +425,19 @@ impl PublicClient {
         }
     }
 
-    fn on_rejection(&mut self, rejection: Rejection, sent_token: bool) -> Result<ClientStep> {
+    fn on_rejection(&mut self, rejection: Rejection, sent_token: bool, env: &mut Env<'_>) -> Result<ClientStep> {
         match rejection {
             Rejection::Unauthorized(challenge) => {
                 if sent_token {
+                    // A rejected token the client may refresh: once, before re-authorizing
+                    // (it may have expired early by the server's clock).
+                    let refreshable = self.tokens.as_ref().is_some_and(|t| t.refresh_token.is_some())
+                        && self.metadata.is_some()
+                        && self.registered.is_some();
+                    if refreshable && !self.budget.refreshed_on_401 && !self.budget.invalid_token_retried {
+                        self.budget.refreshed_on_401 = true;
+                        return self.send_refresh(env);
+                    }
                     if self.budget.invalid_token_retried {
                         let error = challenge.as_ref().and_then(|c| c.get("error")).unwrap_or("none");
                         return Err(Error::Refused(format!(

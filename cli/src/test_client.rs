@@ -1,0 +1,99 @@
+//! `mcp-authz test-client`: the client scenarios against a client under test that is a
+//! program of its own.
+//!
+//! The harness plays the MCP servers and authorization servers of each scenario (honest
+//! and hostile) on loopback ports, runs the client command with the server URL appended,
+//! serves its requests from the simulator, and judges by what the client sent.
+
+use crate::{Emit, ReportArgs, emit_report, read_baseline};
+use anyhow::Context as _;
+use mcp_authz_harness::client_network::ClientNetwork;
+use mcp_authz_harness::scenario::{CaseResult, Role};
+use mcp_authz_scenarios::catalog;
+use mcp_authz_scenarios::client_under_test::LiveClient;
+use mcp_authz_scenarios::live::{self, Progress};
+use std::process::ExitCode;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Loopback ports standing in for the simulated hosts: the most any client scenario
+/// shows a client is about a dozen.
+const HOSTS: usize = 24;
+
+/// Arguments of `mcp-authz test-client`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The client under test: a shell command, run once or more per scenario with the
+    /// MCP server URL appended as its last argument (e.g. "mcp-authz client", "node
+    /// client.mjs"). It must complete the authorization without a person: follow the
+    /// authorization server's redirects itself (the harness's AS approves at once).
+    #[arg(long, value_name = "CMD")]
+    command: String,
+    /// Longest one run of the client may take, in seconds; it is killed then.
+    #[arg(long, default_value_t = 30)]
+    timeout: u64,
+    /// Run only this scenario (repeatable).
+    #[arg(long = "scenario", value_name = "ID")]
+    scenarios: Vec<String>,
+    #[command(flatten)]
+    report: ReportArgs,
+}
+
+/// Runs `mcp-authz test-client`.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    if args.command.trim().is_empty() {
+        anyhow::bail!("--command is empty: give the command that starts the client under test");
+    }
+    let all = catalog();
+    for id in &args.scenarios {
+        match all.iter().find(|s| s.meta.id == id) {
+            None => anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them"),
+            Some(s) if s.meta.role != Role::Client => anyhow::bail!("`{id}` tests the {}, not the client", s.meta.role),
+            Some(_) => {}
+        }
+    }
+    let selected: Vec<_> = all
+        .iter()
+        .filter(|s| s.meta.role == Role::Client)
+        .filter(|s| args.scenarios.is_empty() || args.scenarios.iter().any(|id| id == s.meta.id))
+        .copied()
+        .collect();
+    let baseline = match &args.report.baseline {
+        Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
+        None => None,
+    };
+    let (command, timeout) = (args.command.clone(), Duration::from_secs(args.timeout.max(1)));
+    let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
+        let network = ClientNetwork::start(HOSTS).context("cannot bind loopback listeners")?;
+        eprintln!(
+            "client under test: `{command} <server url>`; simulated hosts on 127.0.0.1 ports {}-{}, proxy {}",
+            network.ports().first().unwrap_or(&0),
+            network.ports().last().unwrap_or(&0),
+            network.proxy_port()
+        );
+        let target = LiveClient { command, timeout, network: Rc::new(network) };
+        let n = selected.len();
+        let run = live::test_client(&target, &selected, |p| {
+            if let Progress::Case(i, r) = p {
+                eprintln!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict);
+            }
+        });
+        Ok(run.results)
+    })
+    .await
+    .context("the test run stopped")??;
+
+    let command = args.command.replace('"', "\\\"");
+    let replay = |c: &CaseResult| format!("mcp-authz test-client --command \"{command}\" --scenario {}", c.meta.id);
+    let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
+    emit_report(
+        &results,
+        &Emit {
+            format: args.report.format,
+            output: args.report.output.as_deref(),
+            baseline: baseline.as_ref(),
+            replay: &replay,
+            subtitle: &subtitle,
+        },
+    )
+}

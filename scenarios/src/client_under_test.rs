@@ -1,0 +1,364 @@
+//! The client under test as a process of its own (`mcp-authz test-client`).
+//!
+//! A client scenario runs the client against the simulated world exactly as it runs the
+//! reference client: the simulator's hosts answer, the adversary taps and rewrites, the
+//! scenario judges by what was sent. Only the client is outside: the harness runs the
+//! command with the server URL appended as its last argument (the convention of the
+//! official conformance suite) and env `MCP_AUTHZ_SCENARIO` set to the scenario ID, and
+//! serves the client's requests from the simulator while it runs.
+//!
+//! The client cannot reach `https://as.example`: every `https://….example` origin the
+//! world shows it is given a loopback port of the [`ClientNetwork`] instead
+//! (`http://127.0.0.1:PORT`), in URLs, headers and bodies, and translated back on the
+//! way in, so the simulated roles see the origins they were configured with. Other
+//! addresses (SSRF canaries such as `http://169.254.169.254`) are left alone: a client
+//! that fetches them reaches the harness's proxy if it honours `HTTP_PROXY` /
+//! `HTTPS_PROXY`, which the harness sets (with `NO_PROXY` covering loopback).
+
+use crate::Scenario;
+use mcp_authz_harness::client_network::{ClientNetwork, Incoming};
+use mcp_authz_harness::serve::system_now;
+use mcp_authz_harness::sim::Sim;
+use mcp_authz_reference::Error;
+use mcp_authz_reference::client::Outcome;
+use mcp_authz_reference::sans_io::{Request, Response};
+use serde_json::Value;
+use std::io::Read as _;
+use std::rc::Rc;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+/// The env variable naming the scenario a client run belongs to.
+pub const SCENARIO_ENV: &str = "MCP_AUTHZ_SCENARIO";
+
+/// How to run the client under test.
+#[derive(Clone)]
+pub struct LiveClient {
+    /// The command (run with `sh -c`; the server URL is appended as its last argument).
+    pub command: String,
+    /// Longest one run of the client may take; it is killed then.
+    pub timeout: Duration,
+    /// The loopback listeners and proxy the client talks to.
+    pub network: Rc<ClientNetwork>,
+}
+
+/// The client under test in one scenario's world: how to run it, the origin mapping,
+/// and what the harness observed.
+pub(crate) struct ClientUnderTest {
+    target: LiveClient,
+    scenario: String,
+    /// Simulated origin → loopback port, in order of first use.
+    origins: Vec<(String, u16)>,
+    /// What reached the proxy: `METHOD url` or `CONNECT host:port`.
+    pub proxied: Vec<String>,
+    /// Access tokens the client was issued, with the `resource` it asked them for.
+    tokens: Vec<(String, Option<String>)>,
+    /// Tokens seen where they must not be: in a URL or body, or sent to another server.
+    pub leaks: Vec<String>,
+}
+
+impl ClientUnderTest {
+    pub(crate) fn new(target: &LiveClient, scenario: &Scenario) -> ClientUnderTest {
+        ClientUnderTest {
+            target: target.clone(),
+            scenario: scenario.meta.id.to_string(),
+            origins: Vec::new(),
+            proxied: Vec::new(),
+            tokens: Vec::new(),
+            leaks: Vec::new(),
+        }
+    }
+
+    /// Runs the client against `server` (a simulated URL) until it exits, serving its
+    /// requests from `sim` as `name`. Its exit status is the outcome.
+    pub(crate) fn run(&mut self, sim: &mut Sim, name: &str, server: &str) -> Result<Outcome, Error> {
+        while let Some(stale) = self.target.network.next(Duration::ZERO) {
+            stale.answer(text(http::StatusCode::SERVICE_UNAVAILABLE, "from an earlier client run"));
+        }
+        let url = self.to_client(server);
+        let command = self.target.command.clone();
+        sim.note(&format!("{name}: the harness runs `{command} {url}`"));
+        let proxy = format!("http://127.0.0.1:{}", self.target.network.proxy_port());
+        let spawned = std::process::Command::new("sh")
+            .arg("-c")
+            .arg(format!("{command} \"$1\""))
+            .arg("mcp-authz-client-under-test")
+            .arg(&url)
+            .env(SCENARIO_ENV, &self.scenario)
+            .envs(["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map(|k| (k, proxy.as_str())))
+            .envs(["NO_PROXY", "no_proxy"].map(|k| (k, "127.0.0.1,localhost,::1")))
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn();
+        let mut child = match spawned {
+            Ok(c) => c,
+            Err(e) => return Err(Error::Config(format!("cannot run `{command}`: {e}"))),
+        };
+        let output = Arc::new(Mutex::new(Vec::new()));
+        let readers: Vec<_> = [
+            child.stdout.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+            child.stderr.take().map(|s| Box::new(s) as Box<dyn std::io::Read + Send>),
+        ]
+        .into_iter()
+        .flatten()
+        .map(|mut pipe| {
+            let output = Arc::clone(&output);
+            std::thread::spawn(move || {
+                let mut buf = [0u8; 4096];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    let mut out = output.lock().unwrap_or_else(|p| p.into_inner());
+                    // Keep the last 64 KiB: enough to show why it failed.
+                    out.extend_from_slice(&buf[..n]);
+                    let excess = out.len().saturating_sub(64 * 1024);
+                    out.drain(..excess);
+                }
+            })
+        })
+        .collect();
+        let deadline = system_now().plus(self.target.timeout);
+        let status = loop {
+            if let Some(incoming) = self.target.network.next(Duration::from_millis(10)) {
+                self.serve(sim, name, incoming);
+                continue;
+            }
+            match child.try_wait() {
+                Ok(Some(status)) => break Ok(status),
+                Ok(None) if system_now() > deadline => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    break Err(format!("did not finish within {:?}: killed", self.target.timeout));
+                }
+                Ok(None) => {}
+                Err(e) => break Err(format!("cannot wait for it: {e}")),
+            }
+        };
+        for r in readers {
+            let _ = r.join();
+        }
+        let output = String::from_utf8_lossy(&output.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        let tail: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
+        let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
+        match status {
+            Ok(s) if s.success() => {
+                sim.note(&format!("{name}: exited 0"));
+                Ok(Outcome { result: Value::Null, authorizations: 0 })
+            }
+            Ok(s) => {
+                sim.note(&format!("{name}: exited with {s}: {tail}"));
+                Err(Error::Refused(format!("the client exited with {s}: {tail}")))
+            }
+            Err(why) => {
+                sim.note(&format!("{name}: {why}: {tail}"));
+                Err(Error::Refused(format!("the client {why}")))
+            }
+        }
+    }
+
+    /// Answers one request of the client from the simulator.
+    fn serve(&mut self, sim: &mut Sim, name: &str, incoming: Incoming) {
+        let mut req = clone_head(&incoming.request);
+        let (from, url) = if incoming.proxied {
+            let shown = if req.method() == http::Method::CONNECT {
+                format!("CONNECT {}", req.uri())
+            } else {
+                format!("{} {}", req.method(), req.uri())
+            };
+            sim.note(&format!("{name} -> proxy {shown}"));
+            self.proxied.push(shown);
+            if req.method() == http::Method::CONNECT {
+                // An https request: seen, not carried (the harness has no certificate
+                // for it). A canary at that origin counts it.
+                let host = req.uri().authority().map(|a| a.as_str().trim_end_matches(":443").to_string());
+                if let Some(host) = host {
+                    let _ = sim.get(name, &format!("https://{host}/"));
+                }
+                incoming.answer(text(http::StatusCode::FORBIDDEN, "the harness's proxy does not tunnel"));
+                return;
+            }
+            (name.to_string(), self.from_client(&req.uri().to_string()))
+        } else {
+            let Some(origin) = self.origins.iter().find(|(_, p)| *p == incoming.port).map(|(o, _)| o.clone())
+            else {
+                incoming.answer(text(http::StatusCode::NOT_FOUND, "no host at this port in this scenario"));
+                return;
+            };
+            let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
+            let browser = req.method() == http::Method::GET && req.uri().path().ends_with("/authorize");
+            let url = format!("{origin}{}", self.from_client(&path));
+            (if browser { format!("browser:{name}") } else { name.to_string() }, url)
+        };
+        let Ok(uri) = url.parse::<http::Uri>() else {
+            incoming.answer(text(http::StatusCode::BAD_REQUEST, "unreadable request target"));
+            return;
+        };
+        *req.uri_mut() = uri;
+        translate_headers(req.headers_mut(), |v| self.from_client(v));
+        *req.body_mut() = translate_body(incoming.request.body(), |b| self.from_client(b));
+        self.watch_tokens(&req);
+        let resource = form_param(&req, "resource");
+        let token_request = req.uri().path().ends_with("/token");
+        let answer = match sim.send(&from, req) {
+            Ok(mut r) => {
+                if token_request && r.status().is_success() {
+                    let issued = serde_json::from_slice::<Value>(r.body()).ok();
+                    if let Some(t) = issued.as_ref().and_then(|v| v["access_token"].as_str()) {
+                        self.tokens.push((t.to_string(), resource));
+                    }
+                }
+                translate_headers(r.headers_mut(), |v| self.to_client(v));
+                let body = translate_body(r.body(), |b| self.to_client(b));
+                *r.body_mut() = body;
+                r
+            }
+            Err(e) => text(http::StatusCode::BAD_GATEWAY, &format!("unreachable: {}", e.reason)),
+        };
+        incoming.answer(answer);
+    }
+
+    /// Records a token issued to the client in a URL or body, or in an `Authorization`
+    /// header to another server than the one it was asked for.
+    fn watch_tokens(&mut self, req: &Request) {
+        let url = req.uri().to_string();
+        let body = String::from_utf8_lossy(req.body());
+        let auth = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        let to = mcp_authz_harness::sim::origin_of(req.uri()).unwrap_or_default();
+        for (token, resource) in &self.tokens {
+            let line = format!("{} {url}", req.method());
+            if url.contains(token.as_str()) {
+                self.leaks.push(format!("an access token in the URL of {line}"));
+            }
+            if body.contains(token.as_str()) && !req.uri().path().ends_with("/revoke") {
+                self.leaks.push(format!("an access token in the body of {line}"));
+            }
+            let audience = resource.as_deref().and_then(|r| r.parse::<http::Uri>().ok());
+            let audience = audience.as_ref().and_then(mcp_authz_harness::sim::origin_of);
+            if auth.contains(token.as_str()) && audience.as_ref().is_some_and(|a| *a != to) {
+                self.leaks.push(format!(
+                    "the access token issued for {} sent to {line}",
+                    resource.as_deref().unwrap_or("")
+                ));
+            }
+        }
+    }
+
+    /// `text` with every simulated `https://….example` origin replaced by its loopback
+    /// origin (plain and percent-encoded), giving origins seen for the first time the
+    /// next free port. Origins beyond the pool stay as they are (unreachable).
+    pub(crate) fn to_client(&mut self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (scheme, sep) in [("https://", ":"), ("https%3A%2F%2F", "%3A"), ("https%3a%2f%2f", "%3a")] {
+            let mut from = 0;
+            while let Some(at) = out[from..].find(scheme).map(|i| i + from) {
+                let host_start = at + scheme.len();
+                let host_len = out[host_start..]
+                    .find(|c: char| !(c.is_ascii_alphanumeric() || c == '.' || c == '-'))
+                    .unwrap_or(out.len() - host_start);
+                let host = out[host_start..host_start + host_len].to_ascii_lowercase();
+                if !host.ends_with(".example") {
+                    from = host_start;
+                    continue;
+                }
+                let Some(port) = self.port_for(&format!("https://{host}")) else {
+                    from = host_start;
+                    continue;
+                };
+                let encoded = scheme != "https://";
+                let replacement = if encoded {
+                    format!("http%3A%2F%2F127.0.0.1{sep}{port}")
+                } else {
+                    format!("http://127.0.0.1:{port}")
+                };
+                out.replace_range(at..host_start + host_len, &replacement);
+                from = at + replacement.len();
+            }
+        }
+        out
+    }
+
+    /// `text` with every loopback origin of this world replaced by its simulated origin.
+    fn from_client(&self, text: &str) -> String {
+        let mut out = text.to_string();
+        for (origin, port) in &self.origins {
+            let encoded_origin = origin.replacen("https://", "https%3A%2F%2F", 1);
+            for host in ["127.0.0.1", "localhost"] {
+                for (plain, with) in [
+                    (format!("http://{host}:{port}"), origin),
+                    (format!("http%3A%2F%2F{host}%3A{port}"), &encoded_origin),
+                    (format!("http%3a%2f%2f{host}%3a{port}"), &encoded_origin),
+                ] {
+                    out = replace_origin(&out, &plain, with);
+                }
+            }
+        }
+        out
+    }
+
+    fn port_for(&mut self, origin: &str) -> Option<u16> {
+        if let Some((_, p)) = self.origins.iter().find(|(o, _)| o == origin) {
+            return Some(*p);
+        }
+        let port = *self.target.network.ports().get(self.origins.len())?;
+        self.origins.push((origin.to_string(), port));
+        Some(port)
+    }
+}
+
+/// `text` with `origin` replaced by `with` wherever no further digit follows (so that
+/// port 4123 does not match inside 41234).
+fn replace_origin(text: &str, origin: &str, with: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(origin) {
+        let after = &rest[at + origin.len()..];
+        out.push_str(&rest[..at]);
+        if after.starts_with(|c: char| c.is_ascii_digit()) {
+            out.push_str(origin);
+        } else {
+            out.push_str(with);
+        }
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
+fn translate_headers(headers: &mut http::HeaderMap, mut f: impl FnMut(&str) -> String) {
+    headers.remove(http::header::CONTENT_LENGTH);
+    headers.remove(http::header::HOST);
+    for value in headers.values_mut() {
+        if let Ok(s) = value.to_str() {
+            if let Ok(v) = http::HeaderValue::from_str(&f(s)) {
+                *value = v;
+            }
+        }
+    }
+}
+
+fn translate_body(body: &bytes::Bytes, f: impl FnOnce(&str) -> String) -> bytes::Bytes {
+    match std::str::from_utf8(body) {
+        Ok(s) => bytes::Bytes::from(f(s)),
+        Err(_) => body.clone(),
+    }
+}
+
+fn clone_head(req: &Request) -> Request {
+    let mut copy = http::Request::new(bytes::Bytes::new());
+    *copy.method_mut() = req.method().clone();
+    *copy.uri_mut() = req.uri().clone();
+    *copy.headers_mut() = req.headers().clone();
+    copy
+}
+
+fn form_param(req: &Request, name: &str) -> Option<String> {
+    url::form_urlencoded::parse(req.body()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+fn text(status: http::StatusCode, body: &str) -> Response {
+    let mut r = Response::new(bytes::Bytes::from(body.to_string()));
+    *r.status_mut() = status;
+    r
+}
