@@ -379,7 +379,9 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             verbose,
             defects,
         } => {
-            let url = url.or(url_option).context("give the MCP endpoint: --url URL, or URL as the last argument")?;
+            let url = url
+                .or(url_option)
+                .context("give the MCP endpoint: --url URL, or URL as the last argument")?;
             let mut injected = Defects::none();
             for name in &defects {
                 let defect = name.parse::<Defect>()?;

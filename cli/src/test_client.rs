@@ -48,7 +48,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     for id in &args.scenarios {
         match all.iter().find(|s| s.meta.id == id) {
             None => anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them"),
-            Some(s) if s.meta.role != Role::Client => anyhow::bail!("`{id}` tests the {}, not the client", s.meta.role),
+            Some(s) if s.meta.role != Role::Client => {
+                anyhow::bail!("`{id}` tests the {}, not the client", s.meta.role)
+            }
             Some(_) => {}
         }
     }
@@ -84,7 +86,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("the test run stopped")??;
 
     let command = args.command.replace('"', "\\\"");
-    let replay = |c: &CaseResult| format!("mcp-authz test-client --command \"{command}\" --scenario {}", c.meta.id);
+    let replay =
+        |c: &CaseResult| format!("mcp-authz test-client --command \"{command}\" --scenario {}", c.meta.id);
     let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
     emit_report(
         &results,

@@ -1,8 +1,9 @@
 //! The official TypeScript SDK's OAuth client (`interop/typescript-client/client.mjs`)
 //! against `mcp-authz serve --auto-approve`: discovery, dynamic registration,
 //! authorization with PKCE and `resource`, token, and a tool call — the reference AS and
-//! MCP server interoperate with the SDK most MCP clients are built on. (The client as
-//! the role under test, `mcp-authz test-client`, is not built yet.)
+//! MCP server interoperate with the SDK most MCP clients are built on. Then the client
+//! as the role under test: `mcp-authz test-client` runs every client scenario with it;
+//! the findings must be exactly those its baseline lists and explains.
 
 mod common;
 
@@ -24,4 +25,23 @@ fn the_sdk_client_completes_the_flow_against_the_reference_stack() {
     let result: serde_json::Value = serde_json::from_str(stdout.trim()).expect("one JSON result");
     assert_eq!(result["content"][0]["text"], "interop hello", "{result}");
     assert_ne!(result["isError"], true);
+}
+
+#[test]
+fn sdk_client_findings_match_its_baseline() {
+    let Some(dir) = common::node_peer("typescript-client", "@modelcontextprotocol/sdk") else { return };
+    let baseline = dir.join("baseline.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-client", "--command", "node client.mjs --tool echo --arguments '{\"text\":\"hi\"}'"])
+        .args(["--format", "json", "--baseline"])
+        .arg(&baseline)
+        .current_dir(&dir)
+        .output()
+        .expect("mcp-authz runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let cases: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a json report");
+    let errors: Vec<&serde_json::Value> =
+        cases.as_array().unwrap().iter().filter(|c| c["verdict"] == "error").collect();
+    assert!(errors.is_empty(), "no case may be undecided: {errors:#?}");
+    assert_eq!(out.status.code(), Some(0), "the findings differ from {}:\n{stderr}", baseline.display());
 }

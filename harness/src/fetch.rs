@@ -112,7 +112,12 @@ impl Fetcher {
         Self::build(AddressPolicy::Any, Duration::from_secs(10), 1024 * 1024, true)
     }
 
-    fn build(policy: AddressPolicy, timeout: Duration, max_body: usize, env_proxies: bool) -> Result<Self, Error> {
+    fn build(
+        policy: AddressPolicy,
+        timeout: Duration,
+        max_body: usize,
+        env_proxies: bool,
+    ) -> Result<Self, Error> {
         let mut builder = reqwest::Client::builder();
         if !env_proxies {
             builder = builder.no_proxy();

@@ -729,11 +729,17 @@ fn resource_everywhere(w: &mut World) -> Check {
         // carrying a token with 401 invalid_token (expired), and the client refreshes.
         w.note("server A answers the first request with a token: 401 invalid_token (expired)");
         let expired = Cell::new(false);
-        let challenge = format!(r#"Bearer error="invalid_token", error_description="the token expired", resource_metadata="{}""#, prm_url(MCP_ORIGIN));
+        let challenge = format!(
+            r#"Bearer error="invalid_token", error_description="the token expired", resource_metadata="{}""#,
+            prm_url(MCP_ORIGIN)
+        );
         w.tap(
             &[Channel::FrontChannel, Channel::Token, Channel::Resource],
             move |msg, req| {
-                if msg.channel == Channel::Resource && req.headers().contains_key(header::AUTHORIZATION) && !expired.replace(true) {
+                if msg.channel == Channel::Resource
+                    && req.headers().contains_key(header::AUTHORIZATION)
+                    && !expired.replace(true)
+                {
                     Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge]))
                 } else {
                     Verdict::Pass
@@ -932,8 +938,8 @@ fn step_up_bounded(w: &mut World) -> Check {
     let log = w.tap(
         &[Channel::Resource, Channel::FrontChannel],
         move |msg, req| {
-            let call = msg.channel == Channel::Resource
-                && String::from_utf8_lossy(req.body()).contains("\"tools/");
+            let call =
+                msg.channel == Channel::Resource && String::from_utf8_lossy(req.body()).contains("\"tools/");
             if call {
                 Verdict::Respond(challenged(StatusCode::FORBIDDEN, &[&challenge]))
             } else {
@@ -1059,7 +1065,8 @@ fn dangerous_authorization_endpoints(w: &mut World) -> Check {
             // What a process opens is seen only when it is fetched (through the proxy).
             let before = w.client_proxied().len();
             let outcome = w.run_client(&format!("victim{i}"), &mut client, echo());
-            let fetched = w.client_proxied()[before..].iter().filter(|p| p.contains("/authorize")).cloned().collect();
+            let fetched =
+                w.client_proxied()[before..].iter().filter(|p| p.contains("/authorize")).cloned().collect();
             (outcome, fetched)
         } else {
             run_opening(w, &format!("victim{i}"), &mut client, echo())

@@ -24,6 +24,7 @@ use mcp_authz_reference::client::Outcome;
 use mcp_authz_reference::sans_io::{Request, Response};
 use serde_json::Value;
 use std::io::Read as _;
+use std::os::unix::process::CommandExt as _;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -75,7 +76,7 @@ impl ClientUnderTest {
         while let Some(stale) = self.target.network.next(Duration::ZERO) {
             stale.answer(text(http::StatusCode::SERVICE_UNAVAILABLE, "from an earlier client run"));
         }
-        let url = self.to_client(server);
+        let url = self.for_client(server);
         let command = self.target.command.clone();
         sim.note(&format!("{name}: the harness runs `{command} {url}`"));
         let proxy = format!("http://127.0.0.1:{}", self.target.network.proxy_port());
@@ -90,6 +91,7 @@ impl ClientUnderTest {
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
+            .process_group(0)
             .spawn();
         let mut child = match spawned {
             Ok(c) => c,
@@ -121,13 +123,15 @@ impl ClientUnderTest {
         .collect();
         let deadline = system_now().plus(self.target.timeout);
         let status = loop {
-            if let Some(incoming) = self.target.network.next(Duration::from_millis(10)) {
+            let late = system_now() > deadline;
+            if let Some(incoming) = self.target.network.next(Duration::from_millis(10)).filter(|_| !late) {
                 self.serve(sim, name, incoming);
                 continue;
             }
             match child.try_wait() {
                 Ok(Some(status)) => break Ok(status),
-                Ok(None) if system_now() > deadline => {
+                Ok(None) if late => {
+                    kill_group(child.id());
                     let _ = child.kill();
                     let _ = child.wait();
                     break Err(format!("did not finish within {:?}: killed", self.target.timeout));
@@ -136,6 +140,8 @@ impl ClientUnderTest {
                 Err(e) => break Err(format!("cannot wait for it: {e}")),
             }
         };
+        // What the client left running would hold its output open: it goes too.
+        kill_group(child.id());
         for r in readers {
             let _ = r.join();
         }
@@ -179,7 +185,7 @@ impl ClientUnderTest {
                 incoming.answer(text(http::StatusCode::FORBIDDEN, "the harness's proxy does not tunnel"));
                 return;
             }
-            (name.to_string(), self.from_client(&req.uri().to_string()))
+            (name.to_string(), self.for_simulator(&req.uri().to_string()))
         } else {
             let Some(origin) = self.origins.iter().find(|(_, p)| *p == incoming.port).map(|(o, _)| o.clone())
             else {
@@ -188,7 +194,7 @@ impl ClientUnderTest {
             };
             let path = req.uri().path_and_query().map_or("/", |p| p.as_str()).to_string();
             let browser = req.method() == http::Method::GET && req.uri().path().ends_with("/authorize");
-            let url = format!("{origin}{}", self.from_client(&path));
+            let url = format!("{origin}{}", self.for_simulator(&path));
             (if browser { format!("browser:{name}") } else { name.to_string() }, url)
         };
         let Ok(uri) = url.parse::<http::Uri>() else {
@@ -196,8 +202,8 @@ impl ClientUnderTest {
             return;
         };
         *req.uri_mut() = uri;
-        translate_headers(req.headers_mut(), |v| self.from_client(v));
-        *req.body_mut() = translate_body(incoming.request.body(), |b| self.from_client(b));
+        translate_headers(req.headers_mut(), |v| self.for_simulator(v));
+        *req.body_mut() = translate_body(incoming.request.body(), |b| self.for_simulator(b));
         self.watch_tokens(&req);
         let resource = form_param(&req, "resource");
         let token_request = req.uri().path().ends_with("/token");
@@ -209,8 +215,8 @@ impl ClientUnderTest {
                         self.tokens.push((t.to_string(), resource));
                     }
                 }
-                translate_headers(r.headers_mut(), |v| self.to_client(v));
-                let body = translate_body(r.body(), |b| self.to_client(b));
+                translate_headers(r.headers_mut(), |v| self.for_client(v));
+                let body = translate_body(r.body(), |b| self.for_client(b));
                 *r.body_mut() = body;
                 r
             }
@@ -248,7 +254,7 @@ impl ClientUnderTest {
     /// `text` with every simulated `https://….example` origin replaced by its loopback
     /// origin (plain and percent-encoded), giving origins seen for the first time the
     /// next free port. Origins beyond the pool stay as they are (unreachable).
-    pub(crate) fn to_client(&mut self, text: &str) -> String {
+    pub(crate) fn for_client(&mut self, text: &str) -> String {
         let mut out = text.to_string();
         for (scheme, sep) in [("https://", ":"), ("https%3A%2F%2F", "%3A"), ("https%3a%2f%2f", "%3a")] {
             let mut from = 0;
@@ -280,7 +286,7 @@ impl ClientUnderTest {
     }
 
     /// `text` with every loopback origin of this world replaced by its simulated origin.
-    fn from_client(&self, text: &str) -> String {
+    fn for_simulator(&self, text: &str) -> String {
         let mut out = text.to_string();
         for (origin, port) in &self.origins {
             let encoded_origin = origin.replacen("https://", "https%3A%2F%2F", 1);
@@ -305,6 +311,14 @@ impl ClientUnderTest {
         self.origins.push((origin.to_string(), port));
         Some(port)
     }
+}
+
+/// Kills the process group `id` leads (the client's shell and all it started).
+fn kill_group(id: u32) {
+    let _ = std::process::Command::new("kill")
+        .args(["-s", "KILL", "--", &format!("-{id}")])
+        .stderr(std::process::Stdio::null())
+        .status();
 }
 
 /// `text` with `origin` replaced by `with` wherever no further digit follows (so that

@@ -396,7 +396,8 @@ fn undecided_on_transport_failure(w: &World, check: Check) -> Check {
 /// scenarios are skipped.
 pub fn run_live_client(scenario: &Scenario, seed: u64, target: &LiveClient) -> (CaseResult, String) {
     if scenario.meta.role != Role::Client {
-        let check = Check::NotApplicable(format!("a {} scenario; the target is a client", scenario.meta.role));
+        let check =
+            Check::NotApplicable(format!("a {} scenario; the target is a client", scenario.meta.role));
         return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
     }
     match World::live_client(seed, target, scenario) {

@@ -445,9 +445,8 @@ impl World {
         }
         let origin = "https://proxy-probe.example";
         let prm = json!({"resource": format!("{origin}/mcp"), "authorization_servers": ["https://proxy-probe.invalid"]});
-        let challenge = format!(
-            r#"Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp""#
-        );
+        let challenge =
+            format!(r#"Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp""#);
         let mut unauthorized = wire::json(StatusCode::UNAUTHORIZED, &json!({}));
         if let Ok(v) = http::HeaderValue::from_str(&challenge) {
             unauthorized.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
@@ -462,7 +461,9 @@ impl World {
         self.note("probe: does the client send requests for other hosts through HTTP(S)_PROXY?");
         let mut client = self.public_client(&format!("{origin}/mcp"));
         let _ = self.run_client("proxy-probe", &mut client, Operation::ListTools);
-        self.client_under_test.as_ref().is_some_and(|c| c.proxied.iter().any(|p| p.contains("proxy-probe.invalid")))
+        self.client_under_test
+            .as_ref()
+            .is_some_and(|c| c.proxied.iter().any(|p| p.contains("proxy-probe.invalid")))
     }
 
     /// Registers (RFC 7591) a confidential client to introspect with, if the AS lets it.

@@ -425,7 +425,12 @@ impl PublicClient {
         }
     }
 
-    fn on_rejection(&mut self, rejection: Rejection, sent_token: bool, env: &mut Env<'_>) -> Result<ClientStep> {
+    fn on_rejection(
+        &mut self,
+        rejection: Rejection,
+        sent_token: bool,
+        env: &mut Env<'_>,
+    ) -> Result<ClientStep> {
         match rejection {
             Rejection::Unauthorized(challenge) => {
                 if sent_token {

@@ -1,0 +1,125 @@
+//! `mcp-authz test-client` with the reference client as the client under test: correct,
+//! it passes every client scenario a process can be tested with; with each client
+//! defect, the scenario that checks it fails; a client that hangs or crashes gets an
+//! `error` verdict that says so; bad arguments get a clear message.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn test_client(client: &str, extra: &[&str]) -> Output {
+    let command = format!("{} client {client}", env!("CARGO_BIN_EXE_mcp-authz"));
+    Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-client", "--command", &command, "--format", "json"])
+        .args(extra)
+        .output()
+        .expect("mcp-authz runs")
+}
+
+/// `(id, verdict, detail)` of every case of a JSON report.
+fn verdicts(out: &Output) -> Vec<(String, String, String)> {
+    let cases: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("a json report ({e}): {}", String::from_utf8_lossy(&out.stderr)));
+    cases
+        .as_array()
+        .expect("an array of cases")
+        .iter()
+        .map(|c| {
+            let s = |k: &str| c[k].as_str().unwrap_or_default().to_string();
+            (s("id"), s("verdict"), s("detail"))
+        })
+        .collect()
+}
+
+#[test]
+fn the_reference_client_passes_every_client_scenario() {
+    let out = test_client("", &[]);
+    let v = verdicts(&out);
+    assert_eq!(v.len(), 19, "{v:#?}");
+    for (id, verdict, detail) in &v {
+        let expected = if id == "CL-REG-01" { "skip" } else { "pass" };
+        assert_eq!(verdict, expected, "{id}: {detail}");
+    }
+    assert_eq!(out.status.code(), Some(0));
+}
+
+#[test]
+fn each_client_defect_fails_its_scenario() {
+    // client-token-to-any-server needs a client that keeps tokens between runs, and
+    // client-ignores-cimd a metadata document the harness's AS can fetch: both are
+    // caught in the simulator only (`mcp-authz run --defect …`).
+    let cases = [
+        ("no-state-check", "CL-STATE-01"),
+        ("client-no-issuer-check", "CL-DISC-02"),
+        ("client-no-resource-param", "CL-RES-01"),
+        ("client-no-prm-resource-check", "CL-DISC-01"),
+        ("client-no-pkce-check", "CL-DISC-03"),
+        ("client-no-iss-check", "CL-MIX-01"),
+        ("client-unbounded-step-up", "CL-STEP-02"),
+        ("client-step-up-ignores-scope", "CL-STEP-01"),
+        ("client-no-discovery-order", "CL-DISC-04"),
+        ("client-naive-challenge-parsing", "CL-DISC-06"),
+        ("client-prefers-scopes-supported", "CL-SCOPE-01"),
+        ("client-oauth-metadata-only", "CL-DISC-05"),
+        ("client-pkce-plain", "CL-PKCE-01"),
+        ("client-follows-redirects", "CL-SSRF-04"),
+        ("client-follows-insecure-urls", "CL-SSRF-03"),
+    ];
+    for (defect, scenario) in cases {
+        let out = test_client(&format!("--defect {defect}"), &["--scenario", scenario, "--timeout", "5"]);
+        let v = verdicts(&out);
+        assert!(
+            v.iter().any(|(id, verdict, _)| id == scenario && (verdict == "fail" || verdict == "warn")),
+            "--defect {defect}: expected {scenario} to fail, got {v:#?}"
+        );
+        let failed = v.iter().any(|(_, verdict, _)| verdict == "fail");
+        assert_eq!(
+            out.status.code(),
+            Some(if failed { 1 } else { 0 }),
+            "--defect {defect}: a MUST fails the run"
+        );
+    }
+}
+
+#[test]
+fn a_hanging_client_is_killed_and_the_case_is_an_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-client", "--command", "sleep 30; true", "--timeout", "1", "--scenario", "CL-STEP-01"])
+        .args(["--format", "json"])
+        .output()
+        .expect("mcp-authz runs");
+    let v = verdicts(&out);
+    assert_eq!(v[0].1, "error", "{v:#?}");
+    assert!(v[0].2.contains("the client sent no tools"), "{v:#?}");
+    let cases: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let evidence = cases[0]["evidence"].to_string();
+    assert!(evidence.contains("did not finish within 1s: killed"), "{evidence}");
+}
+
+#[test]
+fn a_crashing_client_is_an_error_with_its_output() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-client", "--command", "echo boom >&2; exit 3", "--scenario", "CL-PKCE-01"])
+        .args(["--format", "json"])
+        .output()
+        .expect("mcp-authz runs");
+    let v = verdicts(&out);
+    assert_eq!(v[0].1, "error", "{v:#?}");
+    let cases: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let evidence = cases[0]["evidence"].to_string();
+    assert!(evidence.contains("exited with exit status: 3: boom"), "{evidence}");
+}
+
+#[test]
+fn bad_arguments_are_refused_with_a_message() {
+    for (args, says) in [
+        (vec!["--command", " "], "--command is empty"),
+        (vec!["--command", "true", "--scenario", "RS-AUD-01"], "not the client"),
+        (vec!["--command", "true", "--scenario", "CL-NOPE-01"], "no scenario `CL-NOPE-01`"),
+    ] {
+        let out =
+            Command::new(env!("CARGO_BIN_EXE_mcp-authz")).arg("test-client").args(&args).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(says), "{args:?}: {stderr}");
+    }
+}
