@@ -580,6 +580,20 @@ fn run_catalog(
     )
 }
 
+impl ReportArgs {
+    /// Writes the report of a live run as these arguments ask (see [`emit_report`]).
+    fn emit(
+        &self,
+        results: &[CaseResult],
+        baseline: Option<&Baseline>,
+        replay: &dyn Fn(&CaseResult) -> String,
+        subtitle: &str,
+    ) -> anyhow::Result<ExitCode> {
+        let how = Emit { format: self.format, output: self.output.as_deref(), baseline, replay, subtitle };
+        emit_report(results, &how)
+    }
+}
+
 /// How to write a report of case results.
 struct Emit<'a> {
     format: Format,

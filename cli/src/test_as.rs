@@ -4,7 +4,7 @@
 //! through its login and consent forms when given a login, and runs every AS scenario
 //! of the catalog with the same IDs as in the simulator.
 
-use crate::{Emit, ReportArgs, emit_report, read_baseline};
+use crate::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::browser::Login;
 use mcp_authz_harness::scenario::{CaseResult, Role};
@@ -109,16 +109,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let replay = |c: &CaseResult| format!("mcp-authz test-as --issuer {issuer} --scenario {}", c.meta.id);
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
-    emit_report(
-        &results,
-        &Emit {
-            format: args.report.format,
-            output: args.report.output.as_deref(),
-            baseline: baseline.as_ref(),
-            replay: &replay,
-            subtitle: &subtitle,
-        },
-    )
+    args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
 }
 
 /// What every live run takes: which scenarios, and how long to wait.

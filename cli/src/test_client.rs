@@ -5,7 +5,7 @@
 //! and hostile) on loopback ports, runs the client command with the server URL appended,
 //! serves its requests from the simulator, and judges by what the client sent.
 
-use crate::{Emit, ReportArgs, emit_report, read_baseline};
+use crate::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::client_network::ClientNetwork;
 use mcp_authz_harness::scenario::{CaseResult, Role};
@@ -89,14 +89,5 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let replay =
         |c: &CaseResult| format!("mcp-authz test-client --command \"{command}\" --scenario {}", c.meta.id);
     let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
-    emit_report(
-        &results,
-        &Emit {
-            format: args.report.format,
-            output: args.report.output.as_deref(),
-            baseline: baseline.as_ref(),
-            replay: &replay,
-            subtitle: &subtitle,
-        },
-    )
+    args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
 }

@@ -5,7 +5,7 @@
 //! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
 
 use crate::test_as::LiveArgs;
-use crate::{Emit, ReportArgs, emit_report, read_baseline};
+use crate::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_harness::serve::system_now;
@@ -105,16 +105,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}", c.meta.id);
     let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
-    emit_report(
-        &results,
-        &Emit {
-            format: args.report.format,
-            output: args.report.output.as_deref(),
-            baseline: baseline.as_ref(),
-            replay: &replay,
-            subtitle: &subtitle,
-        },
-    )
+    args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
 }
 
 /// `name=scope,name=scope` or the path of a TOML file with a `[scopes]` table.

@@ -49,3 +49,15 @@ pub fn node_peer(name: &str, marker: &str) -> Option<PathBuf> {
     eprintln!("skipped: {why}");
     None
 }
+
+/// Asserts that a `--format json --baseline FILE` run (`out`) decided every case and found
+/// exactly what `baseline` lists.
+#[allow(dead_code)] // not every test crate runs against a baseline
+pub fn assert_matches_baseline(out: &std::process::Output, baseline: &std::path::Path) {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let cases: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a json report");
+    let errors: Vec<&serde_json::Value> =
+        cases.as_array().unwrap().iter().filter(|c| c["verdict"] == "error").collect();
+    assert!(errors.is_empty(), "no case may be undecided: {errors:#?}");
+    assert_eq!(out.status.code(), Some(0), "the findings differ from {}:\n{stderr}", baseline.display());
+}
