@@ -31,6 +31,7 @@ pub(crate) use say;
 mod test_as;
 mod test_client;
 mod test_server;
+mod token_store;
 
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
 /// and clients).
@@ -201,6 +202,10 @@ enum Command {
         /// see `mcp-authz test-client` catch it.
         #[arg(long = "defect", value_name = "NAME")]
         defects: Vec<String>,
+        /// Keep the tokens in this JSON file between runs: read at the start (used only
+        /// with the server they were issued for), written at the end. It holds secrets.
+        #[arg(long, value_name = "FILE")]
+        token_store: Option<std::path::PathBuf>,
     },
     /// Explore random interleavings of honest flows, attacks and faults in the simulator,
     /// checking safety invariants after every step.
@@ -378,6 +383,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             scope,
             verbose,
             defects,
+            token_store,
         } => {
             let url = url
                 .or(url_option)
@@ -405,13 +411,20 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
             };
             let mut client = PublicClient::new(config)?;
+            if let Some(kept) = token_store.as_deref().map(token_store::read).transpose()?.flatten() {
+                client.restore_tokens(kept);
+            }
             let mut driver = ClientDriver::new(Fetcher::with_env_proxies()?, front, redirect_uri);
             driver.verbose = verbose;
             let op = match tool {
                 Some(name) => Operation::CallTool { name, arguments },
                 None => Operation::ListTools,
             };
-            let outcome = driver.run(&mut client, |c, env| c.start(op, env)).await?;
+            let outcome = driver.run(&mut client, |c, env| c.start(op, env)).await;
+            if let (Some(path), Some(tokens)) = (&token_store, client.tokens()) {
+                token_store::write(path, tokens)?;
+            }
+            let outcome = outcome?;
             if print_token {
                 let token = client.tokens().map(|t| t.access_token.clone()).unwrap_or_default();
                 say!("{token}");

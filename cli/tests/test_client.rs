@@ -30,24 +30,29 @@ fn verdicts(out: &Output) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// The client keeps its tokens in the state folder the harness gives each client.
+const TOKEN_STORE: &str = r#"--token-store "$MCP_AUTHZ_STATE_DIR/tokens.json""#;
+
 #[test]
 fn the_reference_client_passes_every_client_scenario() {
-    let out = test_client("", &[]);
-    let v = verdicts(&out);
-    assert_eq!(v.len(), 19, "{v:#?}");
-    for (id, verdict, detail) in &v {
-        let expected = if id == "CL-REG-01" { "skip" } else { "pass" };
-        assert_eq!(verdict, expected, "{id}: {detail}");
+    for client in ["", TOKEN_STORE] {
+        let out = test_client(client, &[]);
+        let v = verdicts(&out);
+        assert_eq!(v.len(), 19, "{v:#?}");
+        for (id, verdict, detail) in &v {
+            let expected = if id == "CL-REG-01" { "skip" } else { "pass" };
+            assert_eq!(verdict, expected, "client {client}: {id}: {detail}");
+        }
+        assert_eq!(out.status.code(), Some(0));
     }
-    assert_eq!(out.status.code(), Some(0));
 }
 
 #[test]
 fn each_client_defect_fails_its_scenario() {
-    // client-token-to-any-server needs a client that keeps tokens between runs, and
-    // client-ignores-cimd a metadata document the harness's AS can fetch: both are
-    // caught in the simulator only (`mcp-authz run --defect …`).
+    // client-ignores-cimd needs a metadata document the harness's AS can fetch: it is
+    // caught in the simulator only (`mcp-authz run --defect client-ignores-cimd`).
     let cases = [
+        ("client-token-to-any-server", "CL-TOKEN-01"),
         ("no-state-check", "CL-STATE-01"),
         ("client-no-issuer-check", "CL-DISC-02"),
         ("client-no-resource-param", "CL-RES-01"),
@@ -65,7 +70,9 @@ fn each_client_defect_fails_its_scenario() {
         ("client-follows-insecure-urls", "CL-SSRF-03"),
     ];
     for (defect, scenario) in cases {
-        let out = test_client(&format!("--defect {defect}"), &["--scenario", scenario, "--timeout", "5"]);
+        // Only a client that keeps its tokens can send one to the wrong server later.
+        let client = format!("{TOKEN_STORE} --defect {defect}");
+        let out = test_client(&client, &["--scenario", scenario, "--timeout", "5"]);
         let v = verdicts(&out);
         assert!(
             v.iter().any(|(id, verdict, _)| id == scenario && (verdict == "fail" || verdict == "warn")),

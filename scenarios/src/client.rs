@@ -822,15 +822,18 @@ fn token_only_to_its_server(w: &mut World) -> Check {
 /// request of both runs is watched: a token issued to the client must travel only in
 /// the `Authorization` header, and only to the server it was asked for.
 fn token_only_to_its_server_across_runs(w: &mut World) -> Check {
-    if let Err(e) = w.connected_client("victim") {
-        return Check::Undecided(format!("the client could not use server A: {e}"));
-    }
+    let mut client = match w.connected_client("victim") {
+        Ok(c) => c,
+        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
+    };
     let challenge = format!(r#"Bearer resource_metadata="{}", scope="mcp:read""#, prm_url(EVIL));
     let mcp = fixed(challenged(StatusCode::UNAUTHORIZED, &[&challenge]));
     let prm = fixed(wire::json(StatusCode::OK, &prm_of(EVIL_MCP, AS)));
     w.fake_host(EVIL, vec![("/mcp".into(), mcp), (format!("{WELL_KNOWN}/mcp"), prm)]);
-    w.note(&format!("the client is run again, against {EVIL_MCP}"));
-    let mut client = w.public_client(EVIL_MCP);
+    w.note(&format!("the same client (its state folder kept) is run again, against {EVIL_MCP}"));
+    if let Err(e) = client.connect(EVIL_MCP) {
+        return Check::Undecided(format!("cannot point the client at {EVIL_MCP}: {e}"));
+    }
     let _ = w.run_client("victim", &mut client, echo());
     let leaks = w.client_token_leaks();
     Check::expect(leaks.is_empty(), || {

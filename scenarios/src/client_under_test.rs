@@ -4,7 +4,8 @@
 //! reference client: the simulator's hosts answer, the adversary taps and rewrites, the
 //! scenario judges by what was sent. Only the client is outside: the harness runs the
 //! command with the server URL appended as its last argument (the convention of the
-//! official conformance suite) and env `MCP_AUTHZ_SCENARIO` set to the scenario ID, and
+//! official conformance suite), env `MCP_AUTHZ_SCENARIO` set to the scenario ID and
+//! `MCP_AUTHZ_STATE_DIR` to a folder it may keep state in (new for each scenario), and
 //! serves the client's requests from the simulator while it runs.
 //!
 //! The client cannot reach `https://as.example`: every `https://….example` origin the
@@ -32,6 +33,11 @@ use std::time::Duration;
 /// The env variable naming the scenario a client run belongs to.
 pub const SCENARIO_ENV: &str = "MCP_AUTHZ_SCENARIO";
 
+/// The env variable naming a folder the client may keep state in (a token cache): the
+/// same for every run of one client, new and empty for a new client (a scenario that
+/// runs "a client" twice means two clients; one that runs "the client" again, the same).
+pub const STATE_DIR_ENV: &str = "MCP_AUTHZ_STATE_DIR";
+
 /// How to run the client under test.
 #[derive(Clone)]
 pub struct LiveClient {
@@ -56,11 +62,28 @@ pub(crate) struct ClientUnderTest {
     tokens: Vec<(String, Option<String>)>,
     /// Tokens seen where they must not be: in a URL or body, or sent to another server.
     pub leaks: Vec<String>,
+    /// The folder of the clients' state folders in this scenario (removed with the world).
+    state_root: std::path::PathBuf,
+    /// Which client runs next: its state folder is `state_root/N`.
+    generation: std::cell::Cell<u32>,
+}
+
+impl Drop for ClientUnderTest {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.state_root);
+    }
 }
 
 impl ClientUnderTest {
     pub(crate) fn new(target: &LiveClient, scenario: &Scenario) -> ClientUnderTest {
+        let state_root = std::env::temp_dir().join(format!(
+            "mcp-authz-client-{}-{}",
+            std::process::id(),
+            scenario.meta.id
+        ));
         ClientUnderTest {
+            state_root,
+            generation: std::cell::Cell::new(0),
             target: target.clone(),
             scenario: scenario.meta.id.to_string(),
             origins: Vec::new(),
@@ -68,6 +91,11 @@ impl ClientUnderTest {
             tokens: Vec::new(),
             leaks: Vec::new(),
         }
+    }
+
+    /// The next run is of a new client, with a new, empty state folder.
+    pub(crate) fn new_client(&self) {
+        self.generation.set(self.generation.get() + 1);
     }
 
     /// Runs the client against `server` (a simulated URL) until it exits, serving its
@@ -80,12 +108,17 @@ impl ClientUnderTest {
         let command = self.target.command.clone();
         sim.note(&format!("{name}: the harness runs `{command} {url}`"));
         let proxy = format!("http://127.0.0.1:{}", self.target.network.proxy_port());
+        let state_dir = self.state_root.join(self.generation.get().to_string());
+        if let Err(e) = std::fs::create_dir_all(&state_dir) {
+            return Err(Error::Config(format!("cannot make {}: {e}", state_dir.display())));
+        }
         let spawned = std::process::Command::new("sh")
             .arg("-c")
             .arg(format!("{command} \"$1\""))
             .arg("mcp-authz-client-under-test")
             .arg(&url)
             .env(SCENARIO_ENV, &self.scenario)
+            .env(STATE_DIR_ENV, &state_dir)
             .envs(["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map(|k| (k, proxy.as_str())))
             .envs(["NO_PROXY", "no_proxy"].map(|k| (k, "127.0.0.1,localhost,::1")))
             .stdin(std::process::Stdio::null())

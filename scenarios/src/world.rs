@@ -775,8 +775,13 @@ impl World {
         self.call_tool(from, &url, token, &tool.name, tool.arguments.clone())
     }
 
-    /// A reference public client for `server`, with the client defects of this run.
+    /// A (new) reference public client for `server`, with the client defects of this
+    /// run; for an external client under test, the next run is of a new client (empty
+    /// state folder).
     pub fn public_client(&self, server: &str) -> PublicClient {
+        if let Some(external) = &self.client_under_test {
+            external.new_client();
+        }
         let mut config = PublicClientConfig::new(server, REDIRECT, "honest client");
         config.defects = self.defects.clone();
         PublicClient::new(config).expect("valid client config")
@@ -789,6 +794,9 @@ impl World {
         server: &str,
         configure: impl FnOnce(&mut PublicClientConfig),
     ) -> Result<PublicClient, Error> {
+        if let Some(external) = &self.client_under_test {
+            external.new_client();
+        }
         let mut config = PublicClientConfig::new(server, REDIRECT, "honest client");
         configure(&mut config);
         config.defects = self.defects.clone();

@@ -287,6 +287,12 @@ impl PublicClient {
         &self.config.server_url
     }
 
+    /// Gives the client tokens it kept from an earlier run (a token store): it uses them
+    /// only with the server they were issued for.
+    pub fn restore_tokens(&mut self, tokens: TokenSet) {
+        self.tokens = Some(tokens);
+    }
+
     /// The tokens held, if any.
     pub fn tokens(&self) -> Option<&TokenSet> {
         self.tokens.as_ref()
