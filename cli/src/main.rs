@@ -153,6 +153,18 @@ enum Command {
     /// internal address (seen through HTTP_PROXY/HTTPS_PROXY, which the harness sets).
     /// Exit status as for `run`.
     TestClient(test_client::Args),
+    /// The browser `mcp-authz test-client` gives the client under test (env BROWSER):
+    /// tells --report the URL it was asked to open, then, for an http(s) URL, follows the
+    /// redirects as a user agent (the harness's AS approves at once), the last one to the
+    /// client's redirect URI.
+    #[command(hide = true)]
+    OpenUrl {
+        /// Where to POST the URL.
+        #[arg(long)]
+        report: Option<String>,
+        /// The URL to open.
+        url: String,
+    },
     /// Run the reference MCP client against an MCP server: discovery, registration,
     /// authorization (PKCE), token, then one MCP operation.
     ///
@@ -326,6 +338,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::TestServer(args) => test_server::run(args).await,
         Command::TestAs(args) => test_as::run(args).await,
         Command::TestClient(args) => test_client::run(args).await,
+        Command::OpenUrl { report, url } => test_client::open_url(report.as_deref(), &url).await,
         Command::List { format } => {
             list(format);
             Ok(ExitCode::SUCCESS)

@@ -35,8 +35,10 @@ const TOKEN_STORE: &str = r#"--token-store "$MCP_AUTHZ_STATE_DIR/tokens.json""#;
 
 #[test]
 fn the_reference_client_passes_every_client_scenario() {
-    for client in ["", TOKEN_STORE] {
-        let out = test_client(client, &[]);
+    // As a headless client, keeping its tokens, and opening the authorization URL with
+    // the harness's browser (env BROWSER).
+    for client in ["", TOKEN_STORE, "--browser"] {
+        let out = test_client(client, &["--timeout", "5"]);
         let v = verdicts(&out);
         assert_eq!(v.len(), 19, "{v:#?}");
         for (id, verdict, detail) in &v {
@@ -68,6 +70,7 @@ fn each_client_defect_fails_its_scenario() {
         ("client-pkce-plain", "CL-PKCE-01"),
         ("client-follows-redirects", "CL-SSRF-04"),
         ("client-follows-insecure-urls", "CL-SSRF-03"),
+        ("client-follows-insecure-urls --browser", "CL-SSRF-03"),
     ];
     for (defect, scenario) in cases {
         // Only a client that keeps its tokens can send one to the wrong server later.

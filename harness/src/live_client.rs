@@ -36,13 +36,30 @@ impl FrontChannel {
         match self {
             FrontChannel::Follow => follow(url, redirect_uri, fetcher).await,
             FrontChannel::Person(listener) => {
-                eprintln!(
-                    "Open this URL in a browser to authorize:\n\n  {url}\n\nWaiting for the redirect to {redirect_uri} ..."
-                );
+                match std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()) {
+                    Some(browser) => open_with(&browser, url)?,
+                    None => eprintln!("Open this URL in a browser to authorize:\n\n  {url}\n"),
+                }
+                eprintln!("Waiting for the redirect to {redirect_uri} ...");
                 wait_for_redirect(listener, redirect_uri).await
             }
         }
     }
+}
+
+/// Opens `url` with the user's browser command (env `BROWSER`, run with `sh -c`, the URL
+/// as its last argument), without waiting for it.
+fn open_with(browser: &str, url: &str) -> Result<(), Error> {
+    eprintln!("Opening the authorization URL with `{browser}`");
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!("{browser} \"$1\""))
+        .arg("mcp-authz-browser")
+        .arg(url)
+        .stdin(std::process::Stdio::null())
+        .spawn()
+        .map(drop)
+        .map_err(|e| Error::Config(format!("cannot run the browser `{browser}`: {e}")))
 }
 
 async fn follow(url: &str, redirect_uri: &str, fetcher: &Fetcher) -> Result<String, Error> {

@@ -1065,12 +1065,13 @@ fn dangerous_authorization_endpoints(w: &mut World) -> Check {
         hostile_mcp(w, &origin, &prm_url(&origin), prm_of(&format!("{origin}/mcp"), &issuer));
         let mut client = w.public_client(&format!("{origin}/mcp"));
         let (_, opened) = if w.client_is_external() {
-            // What a process opens is seen only when it is fetched (through the proxy).
-            let before = w.client_proxied().len();
+            // A process opens a URL with the harness's browser (env BROWSER), or fetches
+            // it itself (through the proxy).
+            let (proxied, opened) = (w.client_proxied().len(), w.client_opened().len());
             let outcome = w.run_client(&format!("victim{i}"), &mut client, echo());
-            let fetched =
-                w.client_proxied()[before..].iter().filter(|p| p.contains("/authorize")).cloned().collect();
-            (outcome, fetched)
+            let mut seen: Vec<String> = w.client_opened()[opened..].to_vec();
+            seen.extend(w.client_proxied()[proxied..].iter().filter(|p| p.contains("/authorize")).cloned());
+            (outcome, seen)
         } else {
             run_opening(w, &format!("victim{i}"), &mut client, echo())
         };

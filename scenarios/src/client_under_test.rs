@@ -47,6 +47,10 @@ pub struct LiveClient {
     pub timeout: Duration,
     /// The loopback listeners and proxy the client talks to.
     pub network: Rc<ClientNetwork>,
+    /// A browser command for the client (env `BROWSER`), if the harness has one: it is
+    /// run with `--report URL` and the URL to open, must tell the report URL what it was
+    /// asked to open (a POST of the URL), and plays the user agent for http(s) URLs.
+    pub browser: Option<String>,
 }
 
 /// The client under test in one scenario's world: how to run it, the origin mapping,
@@ -58,6 +62,8 @@ pub(crate) struct ClientUnderTest {
     origins: Vec<(String, u16)>,
     /// What reached the proxy: `METHOD url` or `CONNECT host:port`.
     pub proxied: Vec<String>,
+    /// The URLs the client asked the browser (env `BROWSER`) to open.
+    pub opened: Vec<String>,
     /// Access tokens the client was issued, with the `resource` it asked them for.
     tokens: Vec<(String, Option<String>)>,
     /// Tokens seen where they must not be: in a URL or body, or sent to another server.
@@ -88,6 +94,7 @@ impl ClientUnderTest {
             scenario: scenario.meta.id.to_string(),
             origins: Vec::new(),
             proxied: Vec::new(),
+            opened: Vec::new(),
             tokens: Vec::new(),
             leaks: Vec::new(),
         }
@@ -119,6 +126,7 @@ impl ClientUnderTest {
             .arg(&url)
             .env(SCENARIO_ENV, &self.scenario)
             .env(STATE_DIR_ENV, &state_dir)
+            .envs(self.target.browser.as_ref().map(|b| ("BROWSER", format!("{b} --report {proxy}/opened"))))
             .envs(["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map(|k| (k, proxy.as_str())))
             .envs(["NO_PROXY", "no_proxy"].map(|k| (k, "127.0.0.1,localhost,::1")))
             .stdin(std::process::Stdio::null())
@@ -200,6 +208,19 @@ impl ClientUnderTest {
     /// Answers one request of the client from the simulator.
     fn serve(&mut self, sim: &mut Sim, name: &str, incoming: Incoming) {
         let mut req = clone_head(&incoming.request);
+        if incoming.proxied && req.uri().scheme().is_none() && req.method() != http::Method::CONNECT {
+            // Not proxied: the harness's browser reporting what the client opened.
+            if req.uri().path() == "/opened" {
+                let url = String::from_utf8_lossy(incoming.request.body()).trim().to_string();
+                let shown = self.for_simulator(&url);
+                sim.note(&format!("{name} asks the browser to open {shown}"));
+                self.opened.push(shown);
+                incoming.answer(text(http::StatusCode::NO_CONTENT, ""));
+            } else {
+                incoming.answer(text(http::StatusCode::NOT_FOUND, "the proxy serves only /opened"));
+            }
+            return;
+        }
         let (from, url) = if incoming.proxied {
             let shown = if req.method() == http::Method::CONNECT {
                 format!("CONNECT {}", req.uri())

@@ -433,6 +433,11 @@ impl World {
         self.client_under_test.as_ref().map(|c| c.proxied.clone()).unwrap_or_default()
     }
 
+    /// The URLs the external client asked the browser (env `BROWSER`) to open.
+    pub fn client_opened(&self) -> Vec<String> {
+        self.client_under_test.as_ref().map(|c| c.opened.clone()).unwrap_or_default()
+    }
+
     /// True when the external client sends requests to non-loopback addresses through
     /// the harness's proxy, as `HTTP_PROXY`/`HTTPS_PROXY` ask: then requests it makes to
     /// internal addresses can be seen. Probed with a run against a server whose metadata
