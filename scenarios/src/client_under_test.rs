@@ -430,3 +430,56 @@ fn text(status: http::StatusCode, body: &str) -> Response {
     *r.status_mut() = status;
     r
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn under_test(network: Rc<ClientNetwork>) -> ClientUnderTest {
+        let scenario = crate::catalog().into_iter().find(|s| s.meta.id == "CL-PKCE-01").expect("CL-PKCE-01");
+        let target =
+            LiveClient { command: "true".into(), timeout: Duration::from_secs(1), network, browser: None };
+        ClientUnderTest::new(&target, &scenario)
+    }
+
+    #[test]
+    fn simulated_origins_are_shown_as_loopback_ones_and_read_back() {
+        let network = Rc::new(ClientNetwork::start(2).expect("loopback listeners"));
+        let [a, b] = [network.ports()[0], network.ports()[1]];
+        let mut c = under_test(network);
+        let shown = c.for_client(
+            r#"{"issuer":"https://as.example","resource":"https://mcp.example/mcp","x":"https://as.example/t"}"#,
+        );
+        assert_eq!(
+            shown,
+            format!(
+                r#"{{"issuer":"http://127.0.0.1:{a}","resource":"http://127.0.0.1:{b}/mcp","x":"http://127.0.0.1:{a}/t"}}"#
+            )
+        );
+        let location = c.for_client("http://127.0.0.1:8765/cb?iss=https%3A%2F%2Fas.example&code=x");
+        assert_eq!(location, format!("http://127.0.0.1:8765/cb?iss=http%3A%2F%2F127.0.0.1%3A{a}&code=x"));
+        // Not simulated hosts: canaries and other names stay as they are.
+        let kept = "http://169.254.169.254/x https://proxy-probe.invalid http://internal.example";
+        assert_eq!(c.for_client(kept), kept);
+        // Back: plain, percent-encoded (either case) and `localhost`; a longer port is
+        // another origin.
+        let sent = format!(
+            "resource=http%3A%2F%2F127.0.0.1%3A{b}%2Fmcp&r2=http%3a%2f%2f127.0.0.1%3a{b}%2Fmcp&u=http://localhost:{a}/t&v=http://127.0.0.1:{a}9/"
+        );
+        assert_eq!(
+            c.for_simulator(&sent),
+            format!(
+                "resource=https%3A%2F%2Fmcp.example%2Fmcp&r2=https%3A%2F%2Fmcp.example%2Fmcp&u=https://as.example/t&v=http://127.0.0.1:{a}9/"
+            )
+        );
+    }
+
+    #[test]
+    fn origins_beyond_the_pool_stay_unreachable() {
+        let network = Rc::new(ClientNetwork::start(1).expect("loopback listeners"));
+        let mut c = under_test(network);
+        let shown = c.for_client("https://one.example https://two.example");
+        assert!(shown.starts_with("http://127.0.0.1:"), "{shown}");
+        assert!(shown.ends_with(" https://two.example"), "{shown}");
+    }
+}
