@@ -371,24 +371,30 @@ impl Sim {
     /// Delivers `req` (absolute URI) from `from` to the host of its origin, with faults
     /// and the interceptor applied, and returns the answer.
     pub fn send(&mut self, from: &str, mut req: Request) -> FetchResult {
-        // The URL as sent, for an error: built only when there is one.
-        let sent_uri = req.uri().clone();
         let Some(mut to) = origin_of(req.uri()) else {
-            return Err(FetchError { url: sent_uri.to_string(), reason: "not an absolute url".into() });
+            return Err(FetchError { url: req.uri().to_string(), reason: "not an absolute url".into() });
         };
+        // The URL as sent, for an error, when an interceptor may rewrite it.
+        let sent_uri = self.interceptor.is_some().then(|| req.uri().clone());
         self.messages += 1;
         let channel = Channel::classify(from, &req);
         let latency = 1 + self.rng.next_u64() % 20;
         self.now = self.now.plus(Duration::from_millis(latency));
         let mut line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
-        let msg = Message { from: from.to_string(), to: to.clone(), channel, at: self.now };
+        // The message as an interceptor or a fault's copy sees it: built only for them.
+        let msg = (self.interceptor.is_some() || self.faults != Faults::default()).then(|| Message {
+            from: from.to_string(),
+            to: to.clone(),
+            channel,
+            at: self.now,
+        });
         // What the sender sent, for a copy a fault may make.
         let sent = (self.faults != Faults::default()).then(|| clone_request(&req));
 
-        if let Some((channels, icpt)) = &mut self.interceptor {
+        if let (Some((channels, icpt)), Some(msg)) = (&mut self.interceptor, &msg) {
             if channels.contains(&channel) {
                 let before = (req.uri().clone(), req.headers().clone(), req.body().clone());
-                match icpt.on_request(&msg, &mut req) {
+                match icpt.on_request(msg, &mut req) {
                     Verdict::Pass
                         if before != (req.uri().clone(), req.headers().clone(), req.body().clone()) =>
                     {
@@ -404,7 +410,7 @@ impl Sim {
                     Verdict::Drop => {
                         let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
                         return Err(FetchError {
-                            url: sent_uri.to_string(),
+                            url: sent_uri.as_ref().unwrap_or(req.uri()).to_string(),
                             reason: "timed out (dropped)".into(),
                         });
                     }
@@ -425,7 +431,7 @@ impl Sim {
             match fault {
                 "drop" => {
                     return Err(FetchError {
-                        url: sent_uri.to_string(),
+                        url: sent_uri.as_ref().unwrap_or(req.uri()).to_string(),
                         reason: "timed out (dropped)".into(),
                     });
                 }
@@ -441,12 +447,12 @@ impl Sim {
                     self.now = self.now.plus(Duration::from_millis(extra));
                 }
                 "duplicate" => {
-                    if let Some(copy) = sent {
-                        self.deliver_copy(&msg, copy, "(duplicate)");
+                    if let (Some(copy), Some(msg)) = (sent, &msg) {
+                        self.deliver_copy(msg, copy, "(duplicate)");
                     }
                 }
                 "reorder" => {
-                    if let Some(copy) = sent {
+                    if let (Some(copy), Some(msg)) = (sent, &msg) {
                         self.late.push((msg.clone(), copy));
                     }
                 }
@@ -455,10 +461,11 @@ impl Sim {
         }
         let req_copy = self.interceptor.is_some().then(|| clone_request(&req));
         let mut result = self.deliver(&to, req);
-        if let (Ok(resp), Some((channels, icpt)), Some(rq)) = (&mut result, &mut self.interceptor, &req_copy)
+        if let (Ok(resp), Some((channels, icpt)), Some(rq), Some(msg)) =
+            (&mut result, &mut self.interceptor, &req_copy, &msg)
         {
             if channels.contains(&channel) {
-                icpt.on_response(&msg, rq, resp);
+                icpt.on_response(msg, rq, resp);
             }
         }
         match &result {
@@ -596,7 +603,7 @@ impl Sim {
     ) -> Result<Outcome, Error> {
         let mut rng = derive_rng(self.seed, &format!("client:{name}:{}", self.messages));
         let mut step = start(client, &mut Env::new(self.now, &mut rng));
-        let browser = format!("browser:{name}");
+        let mut browser = String::new();
         for _ in 0..200 {
             step = match step {
                 ClientStep::Done(o) => return Ok(o),
@@ -609,6 +616,9 @@ impl Sim {
                     client.on_response(r, &mut Env::new(self.now, &mut rng))
                 }
                 ClientStep::Authorize { url } => {
+                    if browser.is_empty() {
+                        browser = format!("browser:{name}");
+                    }
                     let redirect = self.browse(&browser, &url, redirect_uri)?;
                     client.on_redirect(&redirect, &mut Env::new(self.now, &mut rng))
                 }
@@ -651,8 +661,8 @@ fn error_code(r: &Response) -> String {
     from_body.or_else(from_challenge).map(|e| format!(" {e}")).unwrap_or_default()
 }
 
-fn path_and_query(req: &Request) -> String {
-    req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+fn path_and_query(req: &Request) -> &str {
+    req.uri().path_and_query().map_or("/", |p| p.as_str())
 }
 
 /// A copy of a request (head and body).

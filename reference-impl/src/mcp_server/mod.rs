@@ -77,6 +77,8 @@ pub struct McpServer {
     tools: Tools,
     downstream: Option<DownstreamClient>,
     metadata_paths: Vec<String>,
+    /// [`Config::resource_metadata_url`], computed once: every challenge names it.
+    resource_metadata_url: String,
     endpoint_path: String,
     downstream_path: Option<String>,
 }
@@ -125,6 +127,7 @@ impl McpServer {
             tools: Tools::new(&config),
             downstream: config.downstream.clone().map(DownstreamClient::new),
             metadata_paths,
+            resource_metadata_url: config.resource_metadata_url(),
             endpoint_path: config.endpoint_path(),
             downstream_path: config.downstream_report_path(),
             config,
@@ -173,8 +176,8 @@ impl McpServer {
 
     /// The metadata URL challenges name (none with the `challenge-without-resource-metadata`
     /// defect).
-    fn metadata_url(&self) -> Option<String> {
-        (!self.has(Defect::ChallengeWithoutResourceMetadata)).then(|| self.config.resource_metadata_url())
+    fn metadata_url(&self) -> Option<&str> {
+        (!self.has(Defect::ChallengeWithoutResourceMetadata)).then_some(self.resource_metadata_url.as_str())
     }
 
     fn metadata(&self, req: &Request) -> Response {
@@ -237,7 +240,7 @@ impl McpServer {
                     let inbound = Inbound { request, target: Target::Mcp, token: String::new(), body, scope };
                     return self.authorized(inbound, claims, env);
                 }
-                return Step::Respond(rejection.response(self.metadata_url().as_deref(), scope.as_deref()));
+                return Step::Respond(rejection.response(self.metadata_url(), scope.as_deref()));
             }
         };
         if self.has(Defect::ServerErrorOnBadToken) && jwt::split(&token).is_err() {
@@ -287,7 +290,7 @@ impl McpServer {
     fn refuse(&self, inbound: &Inbound, description: String) -> Step<Pending> {
         let rejection = Rejection::InvalidToken(description);
         Step::Respond(match inbound.target {
-            Target::Mcp => rejection.response(self.metadata_url().as_deref(), inbound.scope.as_deref()),
+            Target::Mcp => rejection.response(self.metadata_url(), inbound.scope.as_deref()),
             Target::DownstreamApi => rejection.response(None, None),
         })
     }
@@ -417,8 +420,7 @@ impl McpServer {
             .unwrap_or(LATEST_PROTOCOL_VERSION);
         if self.has(Defect::ScopeCheckAtConnectOnly)
             && let Some(base) = self.config.base_scope()
-            && let Some(forbidden) =
-                scopes::refusal(&self.config, self.metadata_url().as_deref(), claims, base, &r.id)
+            && let Some(forbidden) = scopes::refusal(&self.config, self.metadata_url(), claims, base, &r.id)
         {
             return forbidden;
         }
@@ -454,7 +456,7 @@ impl McpServer {
         let metadata = self.metadata_url();
         if !self.has(Defect::ScopeCheckAtConnectOnly)
             && let Some(forbidden) =
-                scopes::refusal(&self.config, metadata.as_deref(), claims, &call.required_scope, &r.id)
+                scopes::refusal(&self.config, metadata, claims, &call.required_scope, &r.id)
         {
             return Step::Respond(forbidden);
         }
