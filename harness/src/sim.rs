@@ -214,7 +214,12 @@ pub struct Sim {
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
 pub fn origin_of(uri: &http::Uri) -> Option<String> {
-    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+    let (scheme, authority) = (uri.scheme_str()?, uri.authority()?.as_str());
+    let mut origin = String::with_capacity(scheme.len() + 3 + authority.len());
+    origin.push_str(scheme);
+    origin.push_str("://");
+    origin.push_str(authority);
+    Some(origin)
 }
 
 fn derive_rng(seed: u64, name: &str) -> ChaCha20Rng {
@@ -380,7 +385,7 @@ impl Sim {
         let channel = Channel::classify(from, &req);
         let latency = 1 + self.rng.next_u64() % 20;
         self.now = self.now.plus(Duration::from_millis(latency));
-        let mut line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
+        let mut line = message_line(from, &to, &req);
         // The message as an interceptor or a fault's copy sees it: built only for them.
         let msg = (self.interceptor.is_some() || self.faults != Faults::default()).then(|| Message {
             from: from.to_string(),
@@ -634,12 +639,25 @@ struct Stamp(u128);
 
 impl std::fmt::Display for Stamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Digits written from the end: `{secs}.{millis:03}`.
         let mut buf = [0u8; 48]; // u128::MAX has 39 digits
-        let mut rest = &mut buf[..];
-        std::io::Write::write_fmt(&mut rest, format_args!("{}.{:03}", self.0 / 1000, self.0 % 1000))
-            .map_err(|_| std::fmt::Error)?;
-        let len = 48 - rest.len();
-        f.pad(std::str::from_utf8(&buf[..len]).map_err(|_| std::fmt::Error)?)
+        let mut start = buf.len();
+        let mut n = self.0;
+        let mut digits = 0;
+        loop {
+            start -= 1;
+            buf[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            digits += 1;
+            if digits == 3 {
+                start -= 1;
+                buf[start] = b'.';
+            }
+            if digits > 3 && n == 0 {
+                break;
+            }
+        }
+        f.pad(std::str::from_utf8(&buf[start..]).map_err(|_| std::fmt::Error)?)
     }
 }
 
@@ -659,6 +677,16 @@ fn error_code(r: &Response) -> String {
             .and_then(|c| c.get("error").map(String::from))
     };
     from_body.or_else(from_challenge).map(|e| format!(" {e}")).unwrap_or_default()
+}
+
+/// `{from} -> {to} {method} {path and query}`: a message as its trace line names it.
+fn message_line(from: &str, to: &str, req: &Request) -> String {
+    let (method, path) = (req.method().as_str(), path_and_query(req));
+    let mut line = String::with_capacity(from.len() + to.len() + method.len() + path.len() + 6);
+    for part in [from, " -> ", to, " ", method, " ", path] {
+        line.push_str(part);
+    }
+    line
 }
 
 fn path_and_query(req: &Request) -> &str {
@@ -698,6 +726,15 @@ mod tests {
             let _ = sim.get("c", &format!("https://a.example/{i}"));
         }
         sim.trace().to_string()
+    }
+
+    #[test]
+    fn stamps_are_seconds_and_milliseconds() {
+        let stamp = |ms| format!("{:>8}", Stamp(ms));
+        assert_eq!(stamp(0), "   0.000");
+        assert_eq!(stamp(7), "   0.007");
+        assert_eq!(stamp(12_345), "  12.345");
+        assert_eq!(stamp(123_456_789), "123456.789");
     }
 
     #[test]

@@ -84,7 +84,9 @@ fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
-fn is_token68_char(c: u8) -> bool {
+/// A byte of `token68` / `b64token` other than the trailing `=`: `ALPHA / DIGIT / "-" /
+/// "." / "_" / "~" / "+" / "/"` (RFC 7235 §2.1, RFC 6750 §2.1).
+pub(crate) fn is_token68_char(c: u8) -> bool {
     TOKEN68[usize::from(c)]
 }
 

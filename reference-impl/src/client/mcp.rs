@@ -180,6 +180,9 @@ fn sensitive(value: String) -> Result<HeaderValue> {
 /// `application/json`, or `text/event-stream` carrying the response among other
 /// messages). A JSON-RPC `error` is reported as [`Error::Unexpected`].
 pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value> {
+    if let Some(result) = plain_answer(r, id)? {
+        return Ok(result);
+    }
     let mut response = response_messages(r)?
         .into_iter()
         .find(|m| m.get("id").and_then(Value::as_u64) == Some(id) && m.get("method").is_none())
@@ -193,29 +196,51 @@ pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value>
         .ok_or_else(|| Error::Missing(format!("result in the response to {method}")))
 }
 
+/// A JSON-RPC result answer to `id` as most servers send it, read without building the
+/// envelope: an `application/json` body that is one object with exactly `jsonrpc`, `id`
+/// (this one) and `result`. `None` for anything else (a batch, an event stream, an error,
+/// another id, a repeated or extra member), which [`read_result`] reads in full; the
+/// result is the same either way.
+fn plain_answer(r: &Response, id: u64) -> Result<Option<Value>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Answer {
+        #[serde(rename = "jsonrpc")]
+        _jsonrpc: serde::de::IgnoredAny,
+        id: u64,
+        result: Value,
+    }
+    let ct = wire::single_header(r.headers(), header::CONTENT_TYPE)?.unwrap_or("");
+    if !ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
+        return Ok(None);
+    }
+    Ok(serde_json::from_slice::<Answer>(r.body()).ok().filter(|a| a.id == id).map(|a| a.result))
+}
+
 /// The JSON-RPC messages of an MCP response body: `application/json` (one message, or
 /// a batch answer flattened), or the `data` of each event of a `text/event-stream`.
 pub fn response_messages(r: &Response) -> Result<Vec<Value>> {
     let ct = wire::single_header(r.headers(), header::CONTENT_TYPE)?.unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let messages: Vec<Value> = match mime.as_str() {
-        "application/json" => vec![wire::parse_json("json-rpc response", r.body())?],
-        "text/event-stream" => sse_messages(r.body())?,
-        _ => {
-            return Err(Error::unexpected(
-                "content-type of the mcp response",
-                format!("`{ct}`"),
-                "application/json or text/event-stream",
-            ));
-        }
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    let messages: Vec<Value> = if mime.eq_ignore_ascii_case("application/json") {
+        vec![wire::parse_json("json-rpc response", r.body())?]
+    } else if mime.eq_ignore_ascii_case("text/event-stream") {
+        sse_messages(r.body())?
+    } else {
+        return Err(Error::unexpected(
+            "content-type of the mcp response",
+            format!("`{ct}`"),
+            "application/json or text/event-stream",
+        ));
     };
-    Ok(messages
-        .into_iter()
-        .flat_map(|m| match m {
-            Value::Array(batch) => batch,
-            one => vec![one],
-        })
-        .collect())
+    let mut flat = Vec::with_capacity(messages.len());
+    for m in messages {
+        match m {
+            Value::Array(batch) => flat.extend(batch),
+            one => flat.push(one),
+        }
+    }
+    Ok(flat)
 }
 
 /// The session established by a successful `initialize` response `r` with `result`:
@@ -269,6 +294,25 @@ mod tests {
         let mut r = Response::new(Bytes::from(body.to_string()));
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         r
+    }
+
+    #[test]
+    fn a_plain_answer_reads_as_the_full_path_does() {
+        let read = |body: Value| read_result(&wire::json(StatusCode::OK, &body), 4, "tools/call");
+        let result = json!({"content": [{"type": "text", "text": "hi"}], "isError": false});
+        let plain = json!({"jsonrpc": "2.0", "id": 4, "result": result});
+        assert!(plain_answer(&wire::json(StatusCode::OK, &plain), 4).unwrap().is_some());
+        assert_eq!(read(plain).unwrap(), result);
+        // Not plain: read in full, with the same outcome as before.
+        let extra = json!({"jsonrpc": "2.0", "id": 4, "result": result, "x": 1});
+        assert!(plain_answer(&wire::json(StatusCode::OK, &extra), 4).unwrap().is_none());
+        assert_eq!(read(extra).unwrap(), result);
+        let other_id = json!({"jsonrpc": "2.0", "id": 5, "result": result});
+        assert!(matches!(read(other_id), Err(Error::Missing(_))));
+        let request = json!({"jsonrpc": "2.0", "id": 4, "method": "ping", "result": result});
+        assert!(matches!(read(request), Err(Error::Missing(_))));
+        let batch = json!([{"jsonrpc": "2.0", "id": 4, "result": result}]);
+        assert_eq!(read(batch).unwrap(), result);
     }
 
     #[test]

@@ -68,6 +68,7 @@ use serde_json::{Value, json};
 use session::Sessions;
 use token_validation::{Rejection, Target, TokenValidation, Verdict};
 use tools::{Ran, Tools};
+use transport::Body;
 
 /// The reference MCP server.
 pub struct McpServer {
@@ -97,7 +98,7 @@ enum Stage {
 /// A request to the MCP endpoint past its `Origin` check.
 struct Preamble {
     /// The body parsed as JSON, when it was declared `application/json`.
-    body: Option<Result<Value, String>>,
+    body: Option<Result<Body, String>>,
     /// The scope a challenge names for this request.
     scope: Option<String>,
 }
@@ -108,7 +109,7 @@ struct Inbound {
     target: Target,
     token: String,
     /// The body parsed as JSON, when it was declared `application/json`.
-    body: Option<Result<Value, String>>,
+    body: Option<Result<Body, String>>,
     /// The scope a challenge names for this request.
     scope: Option<String>,
 }
@@ -189,13 +190,12 @@ impl McpServer {
 
     /// The scope a challenge names: the tool's for a `tools/call` of an offered tool,
     /// else the first of `scopes_supported`.
-    fn challenge_scope(&self, body: Option<&Value>) -> Option<String> {
+    fn challenge_scope(&self, body: Option<&Body>) -> Option<String> {
         if self.has(Defect::ChallengeWithoutScope) {
             return None;
         }
         let tool = body
-            .filter(|b| b.get("method").and_then(Value::as_str) == Some("tools/call"))
-            .and_then(|b| b.get("params")?.get("name")?.as_str())
+            .and_then(Body::called_tool)
             .and_then(|name| self.config.tools.iter().find(|t| t.name == name));
         match tool {
             Some(t) => Some(t.required_scope.clone()),
@@ -213,7 +213,7 @@ impl McpServer {
             return Err(Box::new(r));
         }
         let body = (request.method() == Method::POST && transport::is_json(request))
-            .then(|| serde_json::from_slice::<Value>(request.body()).map_err(|e| e.to_string()));
+            .then(|| Body::parse(request.body()));
         let scope = self.challenge_scope(body.as_ref().and_then(|b| b.as_ref().ok()));
         Ok(Preamble { body, scope })
     }
@@ -223,7 +223,7 @@ impl McpServer {
             Ok(p) => p,
             Err(refusal) => return Step::Respond(*refusal),
         };
-        let json = body.as_ref().and_then(|b| b.as_ref().ok());
+        let json = body.as_ref().and_then(|b| b.as_ref().ok()).and_then(Body::value);
         let token = match token_validation::presented_token(&request, json, &self.config.defects) {
             Ok(token) => token,
             Err(rejection) => {

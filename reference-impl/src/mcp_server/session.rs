@@ -30,6 +30,13 @@ impl Principal {
             client_id: claims.client_id.clone().unwrap_or_default(),
         }
     }
+
+    /// True when `claims` speak for this principal: `Principal::of(claims) == *self`,
+    /// without copying them.
+    fn opened(&self, claims: &AccessTokenClaims) -> bool {
+        claims.sub.as_deref().unwrap_or_default() == self.sub
+            && claims.client_id.as_deref().unwrap_or_default() == self.client_id
+    }
 }
 
 #[derive(Debug)]
@@ -92,7 +99,7 @@ impl Sessions {
             self.by_id.remove(id);
         }
         let bound = !self.defects.has(Defect::SessionNotBound);
-        let s = self.by_id.get_mut(id).filter(|s| !bound || Principal::of(&s.opened_by) == *principal)?;
+        let s = self.by_id.get_mut(id).filter(|s| !bound || principal.opened(&s.opened_by))?;
         s.last_used = now;
         self.oldest_use = Some(used(self.oldest_use, now));
         Some(&s.protocol_version)
