@@ -475,13 +475,14 @@ impl Sim {
         }
         match &result {
             Ok(r) => {
-                let _ = writeln!(
-                    self.trace,
-                    "{:>8} {line} <- {}{}",
-                    self.stamp(),
-                    r.status().as_u16(),
-                    error_code(r)
-                );
+                // As `writeln!(self.trace, "{:>8} {line} <- {}{}", stamp, status, code)`.
+                let mut buf = [0u8; 48];
+                let stamp = self.stamp().digits(&mut buf);
+                let t = &mut self.trace;
+                t.extend(std::iter::repeat_n(' ', 8usize.saturating_sub(stamp.len())));
+                for part in [stamp, " ", line.as_str(), " <- ", r.status().as_str(), &error_code(r), "\n"] {
+                    t.push_str(part);
+                }
             }
             Err(e) => {
                 let _ = writeln!(self.trace, "{:>8} {line} <- error: {}", self.stamp(), e.reason);
@@ -637,10 +638,9 @@ impl Sim {
 /// formatted without allocating (width and alignment apply).
 struct Stamp(u128);
 
-impl std::fmt::Display for Stamp {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        // Digits written from the end: `{secs}.{millis:03}`.
-        let mut buf = [0u8; 48]; // u128::MAX has 39 digits
+impl Stamp {
+    /// `{secs}.{millis:03}`, written at the end of `buf` (u128::MAX has 39 digits).
+    fn digits(self, buf: &mut [u8; 48]) -> &str {
         let mut start = buf.len();
         let mut n = self.0;
         let mut digits = 0;
@@ -657,7 +657,13 @@ impl std::fmt::Display for Stamp {
                 break;
             }
         }
-        f.pad(std::str::from_utf8(&buf[start..]).map_err(|_| std::fmt::Error)?)
+        std::str::from_utf8(&buf[start..]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Display for Stamp {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(Stamp(self.0).digits(&mut [0u8; 48]))
     }
 }
 
