@@ -214,7 +214,12 @@ pub struct Sim {
 
 /// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
 pub fn origin_of(uri: &http::Uri) -> Option<String> {
-    Some(format!("{}://{}", uri.scheme_str()?, uri.authority()?))
+    let (scheme, authority) = (uri.scheme_str()?, uri.authority()?.as_str());
+    let mut origin = String::with_capacity(scheme.len() + 3 + authority.len());
+    origin.push_str(scheme);
+    origin.push_str("://");
+    origin.push_str(authority);
+    Some(origin)
 }
 
 fn derive_rng(seed: u64, name: &str) -> ChaCha20Rng {
@@ -371,24 +376,30 @@ impl Sim {
     /// Delivers `req` (absolute URI) from `from` to the host of its origin, with faults
     /// and the interceptor applied, and returns the answer.
     pub fn send(&mut self, from: &str, mut req: Request) -> FetchResult {
-        // The URL as sent, for an error: built only when there is one.
-        let sent_uri = req.uri().clone();
         let Some(mut to) = origin_of(req.uri()) else {
-            return Err(FetchError { url: sent_uri.to_string(), reason: "not an absolute url".into() });
+            return Err(FetchError { url: req.uri().to_string(), reason: "not an absolute url".into() });
         };
+        // The URL as sent, for an error, when an interceptor may rewrite it.
+        let sent_uri = self.interceptor.is_some().then(|| req.uri().clone());
         self.messages += 1;
         let channel = Channel::classify(from, &req);
         let latency = 1 + self.rng.next_u64() % 20;
         self.now = self.now.plus(Duration::from_millis(latency));
-        let mut line = format!("{from} -> {to} {} {}", req.method(), path_and_query(&req));
-        let msg = Message { from: from.to_string(), to: to.clone(), channel, at: self.now };
+        let mut line = message_line(from, &to, &req);
+        // The message as an interceptor or a fault's copy sees it: built only for them.
+        let msg = (self.interceptor.is_some() || self.faults != Faults::default()).then(|| Message {
+            from: from.to_string(),
+            to: to.clone(),
+            channel,
+            at: self.now,
+        });
         // What the sender sent, for a copy a fault may make.
         let sent = (self.faults != Faults::default()).then(|| clone_request(&req));
 
-        if let Some((channels, icpt)) = &mut self.interceptor {
+        if let (Some((channels, icpt)), Some(msg)) = (&mut self.interceptor, &msg) {
             if channels.contains(&channel) {
                 let before = (req.uri().clone(), req.headers().clone(), req.body().clone());
-                match icpt.on_request(&msg, &mut req) {
+                match icpt.on_request(msg, &mut req) {
                     Verdict::Pass
                         if before != (req.uri().clone(), req.headers().clone(), req.body().clone()) =>
                     {
@@ -404,7 +415,7 @@ impl Sim {
                     Verdict::Drop => {
                         let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
                         return Err(FetchError {
-                            url: sent_uri.to_string(),
+                            url: sent_uri.as_ref().unwrap_or(req.uri()).to_string(),
                             reason: "timed out (dropped)".into(),
                         });
                     }
@@ -425,7 +436,7 @@ impl Sim {
             match fault {
                 "drop" => {
                     return Err(FetchError {
-                        url: sent_uri.to_string(),
+                        url: sent_uri.as_ref().unwrap_or(req.uri()).to_string(),
                         reason: "timed out (dropped)".into(),
                     });
                 }
@@ -441,12 +452,12 @@ impl Sim {
                     self.now = self.now.plus(Duration::from_millis(extra));
                 }
                 "duplicate" => {
-                    if let Some(copy) = sent {
-                        self.deliver_copy(&msg, copy, "(duplicate)");
+                    if let (Some(copy), Some(msg)) = (sent, &msg) {
+                        self.deliver_copy(msg, copy, "(duplicate)");
                     }
                 }
                 "reorder" => {
-                    if let Some(copy) = sent {
+                    if let (Some(copy), Some(msg)) = (sent, &msg) {
                         self.late.push((msg.clone(), copy));
                     }
                 }
@@ -455,21 +466,23 @@ impl Sim {
         }
         let req_copy = self.interceptor.is_some().then(|| clone_request(&req));
         let mut result = self.deliver(&to, req);
-        if let (Ok(resp), Some((channels, icpt)), Some(rq)) = (&mut result, &mut self.interceptor, &req_copy)
+        if let (Ok(resp), Some((channels, icpt)), Some(rq), Some(msg)) =
+            (&mut result, &mut self.interceptor, &req_copy, &msg)
         {
             if channels.contains(&channel) {
-                icpt.on_response(&msg, rq, resp);
+                icpt.on_response(msg, rq, resp);
             }
         }
         match &result {
             Ok(r) => {
-                let _ = writeln!(
-                    self.trace,
-                    "{:>8} {line} <- {}{}",
-                    self.stamp(),
-                    r.status().as_u16(),
-                    error_code(r)
-                );
+                // As `writeln!(self.trace, "{:>8} {line} <- {}{}", stamp, status, code)`.
+                let mut buf = [0u8; 48];
+                let stamp = self.stamp().digits(&mut buf);
+                let t = &mut self.trace;
+                t.extend(std::iter::repeat_n(' ', 8usize.saturating_sub(stamp.len())));
+                for part in [stamp, " ", line.as_str(), " <- ", r.status().as_str(), &error_code(r), "\n"] {
+                    t.push_str(part);
+                }
             }
             Err(e) => {
                 let _ = writeln!(self.trace, "{:>8} {line} <- error: {}", self.stamp(), e.reason);
@@ -596,7 +609,7 @@ impl Sim {
     ) -> Result<Outcome, Error> {
         let mut rng = derive_rng(self.seed, &format!("client:{name}:{}", self.messages));
         let mut step = start(client, &mut Env::new(self.now, &mut rng));
-        let browser = format!("browser:{name}");
+        let mut browser = String::new();
         for _ in 0..200 {
             step = match step {
                 ClientStep::Done(o) => return Ok(o),
@@ -609,6 +622,9 @@ impl Sim {
                     client.on_response(r, &mut Env::new(self.now, &mut rng))
                 }
                 ClientStep::Authorize { url } => {
+                    if browser.is_empty() {
+                        browser = format!("browser:{name}");
+                    }
                     let redirect = self.browse(&browser, &url, redirect_uri)?;
                     client.on_redirect(&redirect, &mut Env::new(self.now, &mut rng))
                 }
@@ -622,14 +638,32 @@ impl Sim {
 /// formatted without allocating (width and alignment apply).
 struct Stamp(u128);
 
+impl Stamp {
+    /// `{secs}.{millis:03}`, written at the end of `buf` (u128::MAX has 39 digits).
+    fn digits(self, buf: &mut [u8; 48]) -> &str {
+        let mut start = buf.len();
+        let mut n = self.0;
+        let mut digits = 0;
+        loop {
+            start -= 1;
+            buf[start] = b'0' + (n % 10) as u8;
+            n /= 10;
+            digits += 1;
+            if digits == 3 {
+                start -= 1;
+                buf[start] = b'.';
+            }
+            if digits > 3 && n == 0 {
+                break;
+            }
+        }
+        std::str::from_utf8(&buf[start..]).unwrap_or_default()
+    }
+}
+
 impl std::fmt::Display for Stamp {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        let mut buf = [0u8; 48]; // u128::MAX has 39 digits
-        let mut rest = &mut buf[..];
-        std::io::Write::write_fmt(&mut rest, format_args!("{}.{:03}", self.0 / 1000, self.0 % 1000))
-            .map_err(|_| std::fmt::Error)?;
-        let len = 48 - rest.len();
-        f.pad(std::str::from_utf8(&buf[..len]).map_err(|_| std::fmt::Error)?)
+        f.pad(Stamp(self.0).digits(&mut [0u8; 48]))
     }
 }
 
@@ -651,8 +685,18 @@ fn error_code(r: &Response) -> String {
     from_body.or_else(from_challenge).map(|e| format!(" {e}")).unwrap_or_default()
 }
 
-fn path_and_query(req: &Request) -> String {
-    req.uri().path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into())
+/// `{from} -> {to} {method} {path and query}`: a message as its trace line names it.
+fn message_line(from: &str, to: &str, req: &Request) -> String {
+    let (method, path) = (req.method().as_str(), path_and_query(req));
+    let mut line = String::with_capacity(from.len() + to.len() + method.len() + path.len() + 6);
+    for part in [from, " -> ", to, " ", method, " ", path] {
+        line.push_str(part);
+    }
+    line
+}
+
+fn path_and_query(req: &Request) -> &str {
+    req.uri().path_and_query().map_or("/", |p| p.as_str())
 }
 
 /// A copy of a request (head and body).
@@ -688,6 +732,15 @@ mod tests {
             let _ = sim.get("c", &format!("https://a.example/{i}"));
         }
         sim.trace().to_string()
+    }
+
+    #[test]
+    fn stamps_are_seconds_and_milliseconds() {
+        let stamp = |ms| format!("{:>8}", Stamp(ms));
+        assert_eq!(stamp(0), "   0.000");
+        assert_eq!(stamp(7), "   0.007");
+        assert_eq!(stamp(12_345), "  12.345");
+        assert_eq!(stamp(123_456_789), "123456.789");
     }
 
     #[test]

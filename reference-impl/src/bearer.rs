@@ -84,9 +84,24 @@ fn is_tchar(c: u8) -> bool {
     c.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&c)
 }
 
-fn is_token68_char(c: u8) -> bool {
-    c.is_ascii_alphanumeric() || b"-._~+/".contains(&c)
+/// A byte of `token68` / `b64token` other than the trailing `=`: `ALPHA / DIGIT / "-" /
+/// "." / "_" / "~" / "+" / "/"` (RFC 7235 §2.1, RFC 6750 §2.1).
+pub(crate) fn is_token68_char(c: u8) -> bool {
+    TOKEN68[usize::from(c)]
 }
+
+/// Which bytes [`is_token68_char`] accepts, as a table: every request's token is checked
+/// byte by byte.
+static TOKEN68: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut c = 0;
+    while c < 256 {
+        let b = c as u8;
+        table[c] = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/');
+        c += 1;
+    }
+    table
+};
 
 struct Cursor<'a> {
     s: &'a [u8],

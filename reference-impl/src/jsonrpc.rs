@@ -115,7 +115,18 @@ impl Response {
 
 impl Serialize for Response {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        use serde::ser::SerializeMap;
+        match &self.outcome {
+            // As `to_value` gives it (members in name order), without copying the result.
+            Ok(result) => {
+                let mut m = s.serialize_map(Some(3))?;
+                m.serialize_entry("id", &self.id)?;
+                m.serialize_entry("jsonrpc", VERSION)?;
+                m.serialize_entry("result", result)?;
+                m.end()
+            }
+            Err(_) => self.to_value().serialize(s),
+        }
     }
 }
 
@@ -135,7 +146,16 @@ impl Request {
 
 impl Serialize for Request {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        self.to_value().serialize(s)
+        use serde::ser::SerializeMap;
+        // As `to_value` gives it (members in name order), without copying the params.
+        let mut m = s.serialize_map(Some(if self.params.is_some() { 4 } else { 3 }))?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("jsonrpc", VERSION)?;
+        m.serialize_entry("method", &self.method)?;
+        if let Some(p) = &self.params {
+            m.serialize_entry("params", p)?;
+        }
+        m.end()
     }
 }
 

@@ -95,10 +95,17 @@ impl<K: Into<String>, V: Into<String>> FromIterator<(K, V)> for Params {
 /// Decodes one name or value: `+` is a space, `%XX` a byte; the bytes must be UTF-8
 /// (a lossy decoding would let `%FF` through as U+FFFD).
 fn decode_component(raw: &[u8]) -> Result<String> {
-    let plus_as_space: Vec<u8> = raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect();
-    let decoded: Vec<u8> = percent_encoding::percent_decode(&plus_as_space).collect();
-    String::from_utf8(decoded)
-        .map_err(|_| Error::malformed("form body", "not valid utf-8 after percent-decoding"))
+    use std::borrow::Cow;
+    let invalid = || Error::malformed("form body", "not valid utf-8 after percent-decoding");
+    let plus_as_space: Cow<'_, [u8]> = if raw.contains(&b'+') {
+        Cow::Owned(raw.iter().map(|&b| if b == b'+' { b' ' } else { b }).collect())
+    } else {
+        Cow::Borrowed(raw)
+    };
+    match Cow::<[u8]>::from(percent_encoding::percent_decode(&plus_as_space)) {
+        Cow::Borrowed(bytes) => std::str::from_utf8(bytes).map(str::to_string).map_err(|_| invalid()),
+        Cow::Owned(bytes) => String::from_utf8(bytes).map_err(|_| invalid()),
+    }
 }
 
 /// Serializes pairs as `application/x-www-form-urlencoded`, in the order given.

@@ -336,7 +336,11 @@ impl AuthorizationServer {
     fn issue_code(&mut self, request: AuthorizationRequest, sub: String, env: &mut Env<'_>) -> String {
         let now = env.now;
         let keep = self.config.refresh_token_ttl.max(self.config.code_ttl);
-        self.codes.retain(|_, c| now.since(c.issued) <= keep);
+        if self.oldest_code.is_some_and(|t| now.since(t) > keep) {
+            self.codes.retain(|_, c| now.since(c.issued) <= keep);
+            self.oldest_code = self.codes.values().map(|c| c.issued).min();
+        }
+        self.oldest_code = Some(self.oldest_code.map_or(now, |t| t.min(now)));
         let code = env.random_string(32);
         self.codes.insert(code.clone(), CodeGrant { request, sub, issued: now, redeemed: None });
         code
@@ -353,7 +357,7 @@ impl AuthorizationServer {
         let now = env.now;
         self.pending.retain(|_, p| now.since(p.created) <= CONSENT_TTL);
         let csrf = env.random_string(32);
-        let page = consent_page(&pending, &format!("{}/authorize", self.config.issuer_path()), &csrf, error);
+        let page = consent_page(&pending, &format!("{}/authorize", self.routes.prefix), &csrf, error);
         self.pending.insert(csrf, pending);
         let mut response = wire::html(status, page);
         if self.config.defects.has(Defect::NoFrameProtection) {

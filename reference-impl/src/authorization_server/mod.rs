@@ -68,6 +68,8 @@ use std::collections::BTreeMap;
 #[derive(Debug)]
 pub struct AuthorizationServer {
     config: Config,
+    /// The routes under the issuer's path, computed once: every request is routed.
+    routes: Routes,
     /// The key that signs.
     current_key: SigningKey,
     /// The key it replaced, still published so that its tokens keep verifying.
@@ -81,6 +83,9 @@ pub struct AuthorizationServer {
     pending: BTreeMap<String, authorize::PendingAuthorization>,
     /// Issued authorization codes, by code.
     codes: BTreeMap<String, authorize::CodeGrant>,
+    /// No code in `codes` was issued before this (`None`: there is none): the sweep of
+    /// old codes walks them only once one may be old enough.
+    oldest_code: Option<Time>,
     /// Refresh tokens and their families.
     refresh: refresh::RefreshTokens,
     /// Revoked access-token `jti`s, with their `exp` (forgotten once expired).
@@ -109,6 +114,7 @@ impl AuthorizationServer {
         let clients = config.clients.iter().map(|c| (c.client_id.clone(), c.clone())).collect();
         let current_key = Self::generate_key(&config, env)?;
         Ok(AuthorizationServer {
+            routes: Routes::new(&config.issuer_path()),
             config,
             current_key,
             previous_key: None,
@@ -116,6 +122,7 @@ impl AuthorizationServer {
             metadata_clients: BTreeMap::new(),
             pending: BTreeMap::new(),
             codes: BTreeMap::new(),
+            oldest_code: None,
             refresh: refresh::RefreshTokens::default(),
             revoked_jtis: BTreeMap::new(),
             used_assertion_jtis: BTreeMap::new(),
@@ -212,13 +219,11 @@ impl AuthorizationServer {
     }
 
     fn route(&self, path: &str) -> Option<Route> {
-        let prefix = self.config.issuer_path();
-        if path == format!("{}{prefix}", crate::metadata::OAUTH_WELL_KNOWN) {
+        let Routes { prefix, oauth_metadata, openid_configuration } = &self.routes;
+        if path == oauth_metadata {
             return Some(Route::OAuthMetadata);
         }
-        if path == format!("{}{prefix}", crate::metadata::OPENID_WELL_KNOWN)
-            || (!prefix.is_empty() && path == format!("{prefix}{}", crate::metadata::OPENID_WELL_KNOWN))
-        {
+        if openid_configuration.iter().any(|p| p == path) {
             return Some(Route::OpenIdConfiguration);
         }
         let rest = path.strip_prefix(prefix.as_str())?;
@@ -231,6 +236,32 @@ impl AuthorizationServer {
             "/introspect" => Route::Introspect,
             _ => return None,
         })
+    }
+}
+
+/// The paths [`AuthorizationServer::route`] recognizes, from the issuer's path.
+#[derive(Debug)]
+struct Routes {
+    /// The issuer's path (`""` when it has none), prefix of every endpoint path.
+    prefix: String,
+    /// The path-inserted RFC 8414 metadata path.
+    oauth_metadata: String,
+    /// The OpenID configuration paths: path-inserted, and path-appended for an issuer
+    /// with a path.
+    openid_configuration: Vec<String>,
+}
+
+impl Routes {
+    fn new(prefix: &str) -> Self {
+        let mut openid_configuration = vec![format!("{}{prefix}", crate::metadata::OPENID_WELL_KNOWN)];
+        if !prefix.is_empty() {
+            openid_configuration.push(format!("{prefix}{}", crate::metadata::OPENID_WELL_KNOWN));
+        }
+        Routes {
+            prefix: prefix.to_string(),
+            oauth_metadata: format!("{}{prefix}", crate::metadata::OAUTH_WELL_KNOWN),
+            openid_configuration,
+        }
     }
 }
 

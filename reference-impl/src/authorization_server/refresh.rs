@@ -15,6 +15,9 @@ use std::collections::BTreeMap;
 pub(super) struct RefreshTokens {
     tokens: BTreeMap<String, RefreshToken>,
     families: BTreeMap<String, Family>,
+    /// No token in `tokens` expires before this (`None`: there is none): the sweep of
+    /// expired tokens walks them only once one may have expired.
+    earliest_expiry: Option<Time>,
 }
 
 #[derive(Debug)]
@@ -66,12 +69,15 @@ impl AuthorizationServer {
 
     fn new_refresh_token(&mut self, family: &str, env: &mut Env<'_>) -> String {
         let now = env.now;
-        self.refresh.tokens.retain(|_, t| t.expires > now);
+        let r = &mut self.refresh;
+        if r.earliest_expiry.is_some_and(|e| e <= now) {
+            r.tokens.retain(|_, t| t.expires > now);
+            r.earliest_expiry = r.tokens.values().map(|t| t.expires).min();
+        }
         let token = env.random_string(32);
         let expires = now.plus(self.config.refresh_token_ttl);
-        self.refresh
-            .tokens
-            .insert(token.clone(), RefreshToken { family: family.to_string(), rotated: false, expires });
+        r.earliest_expiry = Some(r.earliest_expiry.map_or(expires, |e| e.min(expires)));
+        r.tokens.insert(token.clone(), RefreshToken { family: family.to_string(), rotated: false, expires });
         token
     }
 

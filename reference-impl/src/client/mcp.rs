@@ -7,7 +7,8 @@ use crate::sans_io::{Request, Response};
 use crate::wire;
 use crate::{Error, Result};
 use bytes::Bytes;
-use http::{HeaderValue, header};
+use http::{HeaderName, HeaderValue, Method, Uri, header};
+use serde::ser::{Serialize, SerializeMap, Serializer};
 use serde_json::{Value, json};
 
 /// The protocol version this client asks for.
@@ -41,12 +42,40 @@ impl Operation {
             Operation::CallTool { .. } => "tools/call",
         }
     }
+}
 
-    fn params(&self) -> Value {
-        match self {
-            Operation::ListTools => json!({}),
+/// The JSON-RPC request of an operation, serialized as [`operation`]'s value is (members
+/// in name order) without building that value first.
+pub(crate) struct OperationRequest<'a> {
+    /// The JSON-RPC id.
+    pub(crate) id: u64,
+    /// The operation.
+    pub(crate) op: &'a Operation,
+}
+
+/// The `params` of an operation's request.
+struct Params<'a>(&'a Operation);
+
+impl Serialize for OperationRequest<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        let mut m = s.serialize_map(Some(4))?;
+        m.serialize_entry("id", &self.id)?;
+        m.serialize_entry("jsonrpc", "2.0")?;
+        m.serialize_entry("method", self.op.method())?;
+        m.serialize_entry("params", &Params(self.op))?;
+        m.end()
+    }
+}
+
+impl Serialize for Params<'_> {
+    fn serialize<S: Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        match self.0 {
+            Operation::ListTools => s.serialize_map(Some(0))?.end(),
             Operation::CallTool { name, arguments } => {
-                json!({"name": name, "arguments": arguments})
+                let mut m = s.serialize_map(Some(2))?;
+                m.serialize_entry("arguments", arguments)?;
+                m.serialize_entry("name", name)?;
+                m.end()
             }
         }
     }
@@ -91,33 +120,58 @@ pub fn initialized() -> Value {
 
 /// The request of `op` with JSON-RPC id `id`.
 pub fn operation(id: u64, op: &Operation) -> Value {
-    json!({"jsonrpc": "2.0", "id": id, "method": op.method(), "params": op.params()})
+    serde_json::to_value(OperationRequest { id, op }).unwrap_or(Value::Null)
 }
 
 /// A POST of `message` to `url`: JSON body, both response types accepted, the session
 /// headers when `session` is set, and `Authorization: Bearer` when `bearer` is set (the
 /// token never goes in the URL, CL-24).
-pub fn post(url: &str, message: &Value, session: Option<&Session>, bearer: Option<&str>) -> Result<Request> {
+pub fn post(
+    url: &str,
+    message: &impl Serialize,
+    session: Option<&Session>,
+    bearer: Option<&str>,
+) -> Result<Request> {
+    const JSON: HeaderValue = HeaderValue::from_static("application/json");
+    const BOTH: HeaderValue = HeaderValue::from_static("application/json, text/event-stream");
+    const VERSION: HeaderName = HeaderName::from_static(VERSION_HEADER);
+    const SESSION: HeaderName = HeaderName::from_static(SESSION_HEADER);
     let body = serde_json::to_vec(message).map_err(|e| Error::Config(e.to_string()))?;
-    let mut b = http::Request::post(url)
-        .header(header::CONTENT_TYPE, "application/json")
-        .header(header::ACCEPT, "application/json, text/event-stream");
+    // As `http::request::Builder` does: a bad URL or protocol version is reported once the
+    // headers are in, after a bad session id or token.
+    let uri = url.parse::<Uri>().map_err(|e| e.to_string());
+    let mut request = Request::new(Bytes::from(body));
+    *request.method_mut() = Method::POST;
+    let h = request.headers_mut();
+    h.append(header::CONTENT_TYPE, JSON);
+    h.append(header::ACCEPT, BOTH);
+    let mut version = Ok(());
     if let Some(s) = session {
-        b = b.header(VERSION_HEADER, s.protocol_version.as_str());
+        version = HeaderValue::from_str(&s.protocol_version)
+            .map(|v| {
+                h.append(VERSION, v);
+            })
+            .map_err(|e| e.to_string());
         if let Some(id) = &s.id {
-            b = b.header(SESSION_HEADER, sensitive(id)?);
+            h.append(SESSION, sensitive(id.clone())?);
         }
     }
     if let Some(token) = bearer {
-        b = b.header(header::AUTHORIZATION, sensitive(&format!("Bearer {token}"))?);
+        let mut value = String::with_capacity("Bearer ".len() + token.len());
+        value.push_str("Bearer ");
+        value.push_str(token);
+        h.append(header::AUTHORIZATION, sensitive(value)?);
     }
-    b.body(Bytes::from(body)).map_err(|e| Error::Config(format!("cannot build a request for `{url}`: {e}")))
+    let built = uri.and_then(|uri| version.map(|()| uri));
+    *request.uri_mut() =
+        built.map_err(|e| Error::Config(format!("cannot build a request for `{url}`: {e}")))?;
+    Ok(request)
 }
 
 /// A header value that `Debug` output (traces, logs) shows as `Sensitive` (CL-36).
-fn sensitive(value: &str) -> Result<HeaderValue> {
+fn sensitive(value: String) -> Result<HeaderValue> {
     let mut v =
-        HeaderValue::from_str(value).map_err(|_| Error::malformed("header value", "not visible ascii"))?;
+        HeaderValue::try_from(value).map_err(|_| Error::malformed("header value", "not visible ascii"))?;
     v.set_sensitive(true);
     Ok(v)
 }
@@ -126,7 +180,10 @@ fn sensitive(value: &str) -> Result<HeaderValue> {
 /// `application/json`, or `text/event-stream` carrying the response among other
 /// messages). A JSON-RPC `error` is reported as [`Error::Unexpected`].
 pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value> {
-    let response = response_messages(r)?
+    if let Some(result) = plain_answer(r, id)? {
+        return Ok(result);
+    }
+    let mut response = response_messages(r)?
         .into_iter()
         .find(|m| m.get("id").and_then(Value::as_u64) == Some(id) && m.get("method").is_none())
         .ok_or_else(|| Error::Missing(format!("json-rpc response with id {id} to {method}")))?;
@@ -134,34 +191,56 @@ pub fn read_result(r: &Response, id: u64, method: &'static str) -> Result<Value>
         return Err(Error::unexpected(method, format!("json-rpc error {error}"), "a result"));
     }
     response
-        .get("result")
-        .cloned()
+        .as_object_mut()
+        .and_then(|m| m.remove("result"))
         .ok_or_else(|| Error::Missing(format!("result in the response to {method}")))
+}
+
+/// A JSON-RPC result answer to `id` as most servers send it, read without building the
+/// envelope: an `application/json` body that is one object with exactly `jsonrpc`, `id`
+/// (this one) and `result`. `None` for anything else (a batch, an event stream, an error,
+/// another id, a repeated or extra member), which [`read_result`] reads in full; the
+/// result is the same either way.
+fn plain_answer(r: &Response, id: u64) -> Result<Option<Value>> {
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Answer {
+        #[serde(rename = "jsonrpc")]
+        _jsonrpc: serde::de::IgnoredAny,
+        id: u64,
+        result: Value,
+    }
+    let ct = wire::single_header(r.headers(), header::CONTENT_TYPE)?.unwrap_or("");
+    if !ct.split(';').next().unwrap_or("").trim().eq_ignore_ascii_case("application/json") {
+        return Ok(None);
+    }
+    Ok(serde_json::from_slice::<Answer>(r.body()).ok().filter(|a| a.id == id).map(|a| a.result))
 }
 
 /// The JSON-RPC messages of an MCP response body: `application/json` (one message, or
 /// a batch answer flattened), or the `data` of each event of a `text/event-stream`.
 pub fn response_messages(r: &Response) -> Result<Vec<Value>> {
     let ct = wire::single_header(r.headers(), header::CONTENT_TYPE)?.unwrap_or("");
-    let mime = ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    let messages: Vec<Value> = match mime.as_str() {
-        "application/json" => vec![wire::parse_json("json-rpc response", r.body())?],
-        "text/event-stream" => sse_messages(r.body())?,
-        _ => {
-            return Err(Error::unexpected(
-                "content-type of the mcp response",
-                format!("`{ct}`"),
-                "application/json or text/event-stream",
-            ));
-        }
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    let messages: Vec<Value> = if mime.eq_ignore_ascii_case("application/json") {
+        vec![wire::parse_json("json-rpc response", r.body())?]
+    } else if mime.eq_ignore_ascii_case("text/event-stream") {
+        sse_messages(r.body())?
+    } else {
+        return Err(Error::unexpected(
+            "content-type of the mcp response",
+            format!("`{ct}`"),
+            "application/json or text/event-stream",
+        ));
     };
-    Ok(messages
-        .into_iter()
-        .flat_map(|m| match m {
-            Value::Array(batch) => batch,
-            one => vec![one],
-        })
-        .collect())
+    let mut flat = Vec::with_capacity(messages.len());
+    for m in messages {
+        match m {
+            Value::Array(batch) => flat.extend(batch),
+            one => flat.push(one),
+        }
+    }
+    Ok(flat)
 }
 
 /// The session established by a successful `initialize` response `r` with `result`:
@@ -215,6 +294,25 @@ mod tests {
         let mut r = Response::new(Bytes::from(body.to_string()));
         r.headers_mut().insert(header::CONTENT_TYPE, HeaderValue::from_static("text/event-stream"));
         r
+    }
+
+    #[test]
+    fn a_plain_answer_reads_as_the_full_path_does() {
+        let read = |body: Value| read_result(&wire::json(StatusCode::OK, &body), 4, "tools/call");
+        let result = json!({"content": [{"type": "text", "text": "hi"}], "isError": false});
+        let plain = json!({"jsonrpc": "2.0", "id": 4, "result": result});
+        assert!(plain_answer(&wire::json(StatusCode::OK, &plain), 4).unwrap().is_some());
+        assert_eq!(read(plain).unwrap(), result);
+        // Not plain: read in full, with the same outcome as before.
+        let extra = json!({"jsonrpc": "2.0", "id": 4, "result": result, "x": 1});
+        assert!(plain_answer(&wire::json(StatusCode::OK, &extra), 4).unwrap().is_none());
+        assert_eq!(read(extra).unwrap(), result);
+        let other_id = json!({"jsonrpc": "2.0", "id": 5, "result": result});
+        assert!(matches!(read(other_id), Err(Error::Missing(_))));
+        let request = json!({"jsonrpc": "2.0", "id": 4, "method": "ping", "result": result});
+        assert!(matches!(read(request), Err(Error::Missing(_))));
+        let batch = json!([{"jsonrpc": "2.0", "id": 4, "result": result}]);
+        assert_eq!(read(batch).unwrap(), result);
     }
 
     #[test]

@@ -348,7 +348,11 @@ impl PublicClient {
     /// The tokens to use with the current server: only those issued for it (CL-25).
     fn current_tokens(&self) -> Option<&TokenSet> {
         let any_server = self.has(Defect::ClientTokenToAnyServer);
-        self.tokens.as_ref().filter(|t| any_server || t.is_for(&self.config.server_url))
+        // `resource` is the canonical form of `server_url`: a token requested for it is
+        // for this server without parsing either again.
+        self.tokens
+            .as_ref()
+            .filter(|t| any_server || t.resource == self.resource || t.is_for(&self.config.server_url))
     }
 
     /// The `resource` parameter of authorization, token and refresh requests.
@@ -367,17 +371,19 @@ impl PublicClient {
         }
         let id = self.next_id;
         self.next_id += 1;
-        let message = match self.stage {
-            Stage::Initialize => mcp::initialize(id, &self.config.client_name),
-            Stage::Initialized => mcp::initialized(),
-            Stage::Operation => {
-                let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
-                mcp::operation(id, op)
-            }
-        };
         let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
         let bearer = self.current_tokens().map(|t| t.access_token.as_str());
-        let request = mcp::post(&self.config.server_url, &message, session, bearer)?;
+        let url = &self.config.server_url;
+        let request = match self.stage {
+            Stage::Initialize => {
+                mcp::post(url, &mcp::initialize(id, &self.config.client_name), session, bearer)
+            }
+            Stage::Initialized => mcp::post(url, &mcp::initialized(), session, bearer),
+            Stage::Operation => {
+                let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
+                mcp::post(url, &mcp::OperationRequest { id, op }, session, bearer)
+            }
+        }?;
         self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
         Ok(ClientStep::Send(request))
     }

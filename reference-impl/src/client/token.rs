@@ -160,10 +160,7 @@ pub fn read_token_response(r: &Response) -> Result<TokenResponse> {
 /// `1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="` (RFC 6750 §2.1).
 fn is_b64token(s: &str) -> bool {
     let body = s.trim_end_matches('=');
-    !body.is_empty()
-        && body
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_' | b'~' | b'+' | b'/'))
+    !body.is_empty() && body.bytes().all(crate::bearer::is_token68_char)
 }
 
 /// The tokens a client holds for one MCP server. `Debug` hides the tokens.

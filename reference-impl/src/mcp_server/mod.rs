@@ -68,6 +68,7 @@ use serde_json::{Value, json};
 use session::Sessions;
 use token_validation::{Rejection, Target, TokenValidation, Verdict};
 use tools::{Ran, Tools};
+use transport::Body;
 
 /// The reference MCP server.
 pub struct McpServer {
@@ -77,6 +78,8 @@ pub struct McpServer {
     tools: Tools,
     downstream: Option<DownstreamClient>,
     metadata_paths: Vec<String>,
+    /// [`Config::resource_metadata_url`], computed once: every challenge names it.
+    resource_metadata_url: String,
     endpoint_path: String,
     downstream_path: Option<String>,
 }
@@ -95,7 +98,7 @@ enum Stage {
 /// A request to the MCP endpoint past its `Origin` check.
 struct Preamble {
     /// The body parsed as JSON, when it was declared `application/json`.
-    body: Option<Result<Value, String>>,
+    body: Option<Result<Body, String>>,
     /// The scope a challenge names for this request.
     scope: Option<String>,
 }
@@ -106,7 +109,7 @@ struct Inbound {
     target: Target,
     token: String,
     /// The body parsed as JSON, when it was declared `application/json`.
-    body: Option<Result<Value, String>>,
+    body: Option<Result<Body, String>>,
     /// The scope a challenge names for this request.
     scope: Option<String>,
 }
@@ -125,6 +128,7 @@ impl McpServer {
             tools: Tools::new(&config),
             downstream: config.downstream.clone().map(DownstreamClient::new),
             metadata_paths,
+            resource_metadata_url: config.resource_metadata_url(),
             endpoint_path: config.endpoint_path(),
             downstream_path: config.downstream_report_path(),
             config,
@@ -173,8 +177,8 @@ impl McpServer {
 
     /// The metadata URL challenges name (none with the `challenge-without-resource-metadata`
     /// defect).
-    fn metadata_url(&self) -> Option<String> {
-        (!self.has(Defect::ChallengeWithoutResourceMetadata)).then(|| self.config.resource_metadata_url())
+    fn metadata_url(&self) -> Option<&str> {
+        (!self.has(Defect::ChallengeWithoutResourceMetadata)).then_some(self.resource_metadata_url.as_str())
     }
 
     fn metadata(&self, req: &Request) -> Response {
@@ -186,13 +190,12 @@ impl McpServer {
 
     /// The scope a challenge names: the tool's for a `tools/call` of an offered tool,
     /// else the first of `scopes_supported`.
-    fn challenge_scope(&self, body: Option<&Value>) -> Option<String> {
+    fn challenge_scope(&self, body: Option<&Body>) -> Option<String> {
         if self.has(Defect::ChallengeWithoutScope) {
             return None;
         }
         let tool = body
-            .filter(|b| b.get("method").and_then(Value::as_str) == Some("tools/call"))
-            .and_then(|b| b.get("params")?.get("name")?.as_str())
+            .and_then(Body::called_tool)
             .and_then(|name| self.config.tools.iter().find(|t| t.name == name));
         match tool {
             Some(t) => Some(t.required_scope.clone()),
@@ -210,7 +213,7 @@ impl McpServer {
             return Err(Box::new(r));
         }
         let body = (request.method() == Method::POST && transport::is_json(request))
-            .then(|| serde_json::from_slice::<Value>(request.body()).map_err(|e| e.to_string()));
+            .then(|| Body::parse(request.body()));
         let scope = self.challenge_scope(body.as_ref().and_then(|b| b.as_ref().ok()));
         Ok(Preamble { body, scope })
     }
@@ -220,7 +223,7 @@ impl McpServer {
             Ok(p) => p,
             Err(refusal) => return Step::Respond(*refusal),
         };
-        let json = body.as_ref().and_then(|b| b.as_ref().ok());
+        let json = body.as_ref().and_then(|b| b.as_ref().ok()).and_then(Body::value);
         let token = match token_validation::presented_token(&request, json, &self.config.defects) {
             Ok(token) => token,
             Err(rejection) => {
@@ -237,7 +240,7 @@ impl McpServer {
                     let inbound = Inbound { request, target: Target::Mcp, token: String::new(), body, scope };
                     return self.authorized(inbound, claims, env);
                 }
-                return Step::Respond(rejection.response(self.metadata_url().as_deref(), scope.as_deref()));
+                return Step::Respond(rejection.response(self.metadata_url(), scope.as_deref()));
             }
         };
         if self.has(Defect::ServerErrorOnBadToken) && jwt::split(&token).is_err() {
@@ -287,7 +290,7 @@ impl McpServer {
     fn refuse(&self, inbound: &Inbound, description: String) -> Step<Pending> {
         let rejection = Rejection::InvalidToken(description);
         Step::Respond(match inbound.target {
-            Target::Mcp => rejection.response(self.metadata_url().as_deref(), inbound.scope.as_deref()),
+            Target::Mcp => rejection.response(self.metadata_url(), inbound.scope.as_deref()),
             Target::DownstreamApi => rejection.response(None, None),
         })
     }
@@ -417,8 +420,7 @@ impl McpServer {
             .unwrap_or(LATEST_PROTOCOL_VERSION);
         if self.has(Defect::ScopeCheckAtConnectOnly)
             && let Some(base) = self.config.base_scope()
-            && let Some(forbidden) =
-                scopes::refusal(&self.config, self.metadata_url().as_deref(), claims, base, &r.id)
+            && let Some(forbidden) = scopes::refusal(&self.config, self.metadata_url(), claims, base, &r.id)
         {
             return forbidden;
         }
@@ -454,7 +456,7 @@ impl McpServer {
         let metadata = self.metadata_url();
         if !self.has(Defect::ScopeCheckAtConnectOnly)
             && let Some(forbidden) =
-                scopes::refusal(&self.config, metadata.as_deref(), claims, &call.required_scope, &r.id)
+                scopes::refusal(&self.config, metadata, claims, &call.required_scope, &r.id)
         {
             return Step::Respond(forbidden);
         }

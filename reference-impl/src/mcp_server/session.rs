@@ -30,6 +30,13 @@ impl Principal {
             client_id: claims.client_id.clone().unwrap_or_default(),
         }
     }
+
+    /// True when `claims` speak for this principal: `Principal::of(claims) == *self`,
+    /// without copying them.
+    fn opened(&self, claims: &AccessTokenClaims) -> bool {
+        claims.sub.as_deref().unwrap_or_default() == self.sub
+            && claims.client_id.as_deref().unwrap_or_default() == self.client_id
+    }
 }
 
 #[derive(Debug)]
@@ -47,19 +54,31 @@ pub struct Sessions {
     idle_timeout: Duration,
     defects: Defects,
     opened: u64,
+    /// No session in `by_id` was last used before this (`None`: there is none): the sweep
+    /// of idle sessions walks them only once one may have idled out.
+    oldest_use: Option<Time>,
 }
 
 impl Sessions {
     /// No sessions; each is forgotten after `idle_timeout` without use. `defects` may
     /// unbind sessions from principals or make their ids sequential.
     pub fn new(idle_timeout: Duration, defects: &Defects) -> Self {
-        Sessions { by_id: BTreeMap::new(), idle_timeout, defects: defects.clone(), opened: 0 }
+        Sessions {
+            by_id: BTreeMap::new(),
+            idle_timeout,
+            defects: defects.clone(),
+            opened: 0,
+            oldest_use: None,
+        }
     }
 
     /// Opens a session for the principal of `claims` and returns its fresh id.
     pub fn open(&mut self, claims: &AccessTokenClaims, protocol_version: &str, env: &mut Env<'_>) -> String {
         let now = env.now;
-        self.by_id.retain(|_, s| now.since(s.last_used) < self.idle_timeout);
+        if self.oldest_use.is_some_and(|t| now.since(t) >= self.idle_timeout) {
+            self.by_id.retain(|_, s| now.since(s.last_used) < self.idle_timeout);
+            self.oldest_use = self.by_id.values().map(|s| s.last_used).min();
+        }
         self.opened += 1;
         let id = if self.defects.has(Defect::PredictableSessionId) {
             format!("session-{}", self.opened)
@@ -69,6 +88,7 @@ impl Sessions {
         let session =
             Session { opened_by: claims.clone(), protocol_version: protocol_version.into(), last_used: now };
         self.by_id.insert(id.clone(), session);
+        self.oldest_use = Some(used(self.oldest_use, now));
         id
     }
 
@@ -79,8 +99,9 @@ impl Sessions {
             self.by_id.remove(id);
         }
         let bound = !self.defects.has(Defect::SessionNotBound);
-        let s = self.by_id.get_mut(id).filter(|s| !bound || Principal::of(&s.opened_by) == *principal)?;
+        let s = self.by_id.get_mut(id).filter(|s| !bound || principal.opened(&s.opened_by))?;
         s.last_used = now;
+        self.oldest_use = Some(used(self.oldest_use, now));
         Some(&s.protocol_version)
     }
 
@@ -95,4 +116,10 @@ impl Sessions {
     pub fn terminate(&mut self, id: &str, principal: &Principal, now: Time) -> bool {
         self.resume(id, principal, now).is_some() && self.by_id.remove(id).is_some()
     }
+}
+
+/// The lower bound of every session's `last_used` once one was used at `now`, from the
+/// bound `oldest` before.
+fn used(oldest: Option<Time>, now: Time) -> Time {
+    oldest.map_or(now, |t| t.min(now))
 }

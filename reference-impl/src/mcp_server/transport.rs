@@ -94,16 +94,87 @@ pub(super) enum Unreadable {
 
 /// The message(s) of a `POST` body (`None`: not declared `application/json`; else the
 /// body parsed as JSON, or the parse error).
-pub(super) fn read_message(body: Option<Result<Value, String>>) -> Result<Parsed, Unreadable> {
+pub(super) fn read_message(body: Option<Result<Body, String>>) -> Result<Parsed, Unreadable> {
     let value = match body {
         None => return Err(Unreadable::ContentType),
-        Some(Ok(v)) => v,
+        Some(Ok(Body::Request(r))) => return Ok(Parsed::Single(jsonrpc::Message::Request(r))),
+        Some(Ok(Body::Value(v))) => v,
         Some(Err(e)) => {
             let e = jsonrpc::Response::error(None, jsonrpc::PARSE_ERROR, format!("parse error: {e}"));
             return Err(Unreadable::Message(e));
         }
     };
     jsonrpc::parse_value(value).map_err(Unreadable::Message)
+}
+
+/// A JSON body of the MCP endpoint.
+#[derive(Debug)]
+pub(super) enum Body {
+    /// A request of the usual shape, read without a [`Value`] for the envelope: the
+    /// request that [`jsonrpc::parse_value`] makes of the same body.
+    Request(jsonrpc::Request),
+    /// Any other JSON value.
+    Value(Value),
+}
+
+impl Body {
+    /// Parses a body declared `application/json`; the error is that of invalid JSON.
+    pub(super) fn parse(bytes: &[u8]) -> Result<Body, String> {
+        if let Some(r) = plain_request(bytes) {
+            return Ok(Body::Request(r));
+        }
+        serde_json::from_slice::<Value>(bytes).map(Body::Value).map_err(|e| e.to_string())
+    }
+
+    /// The body as a JSON value, when it was read as one (a plain request has none of
+    /// the members asked about: `access_token`, ...).
+    pub(super) fn value(&self) -> Option<&Value> {
+        match self {
+            Body::Value(v) => Some(v),
+            Body::Request(_) => None,
+        }
+    }
+
+    /// The `name` in the `params` of a `tools/call`.
+    pub(super) fn called_tool(&self) -> Option<&str> {
+        match self {
+            Body::Value(b) => {
+                (b.get("method").and_then(Value::as_str) == Some("tools/call")).then_some(())?;
+                b.get("params")?.get("name")?.as_str()
+            }
+            Body::Request(r) => {
+                (r.method == "tools/call").then_some(())?;
+                r.params.as_ref()?.get("name")?.as_str()
+            }
+        }
+    }
+}
+
+/// A JSON-RPC request of exactly `jsonrpc: "2.0"`, `id`, `method` and `params` (an
+/// object or array, or absent), each once: what [`jsonrpc::parse_value`] accepts as a
+/// request, without building the envelope. `None` for anything else, which is read in
+/// full (a duplicate or other member, a notification, an invalid member, invalid JSON).
+fn plain_request(bytes: &[u8]) -> Option<jsonrpc::Request> {
+    /// A present member, even `null` (which `Option` alone reads as absent).
+    fn present<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
+        serde::Deserialize::deserialize(d).map(Some)
+    }
+    #[derive(serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct Plain {
+        jsonrpc: String,
+        id: jsonrpc::Id,
+        method: String,
+        #[serde(default, deserialize_with = "present")]
+        params: Option<Value>,
+    }
+    let p: Plain = serde_json::from_slice(bytes).ok()?;
+    let params_ok = p.params.as_ref().is_none_or(|v| v.is_object() || v.is_array());
+    (p.jsonrpc == jsonrpc::VERSION && params_ok).then_some(jsonrpc::Request {
+        id: p.id,
+        method: p.method,
+        params: p.params,
+    })
 }
 
 /// The 400 for a batch (batching was removed in 2025-06-18): a batch cannot smuggle a
