@@ -33,6 +33,12 @@ pub struct Args {
     /// Longest one run of the client may take, in seconds; it is killed then.
     #[arg(long, default_value_t = 30)]
     timeout: u64,
+    /// The URL of the client's metadata document, if it has one (its `client_id` where
+    /// the AS accepts them): CL-REG-01 checks that the client uses it instead of
+    /// registering; without it CL-REG-01 is skipped. On a `https://….example` host the
+    /// harness serves the document itself.
+    #[arg(long, value_name = "URL")]
+    client_metadata_url: Option<String>,
     /// Run only this scenario (repeatable).
     #[arg(long = "scenario", value_name = "ID")]
     scenarios: Vec<String>,
@@ -66,6 +72,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
     let (command, timeout) = (args.command.clone(), Duration::from_secs(args.timeout.max(1)));
+    let client_metadata_url = args.client_metadata_url.clone();
+    if let Some(u) = &client_metadata_url {
+        url::Url::parse(u)
+            .ok()
+            .filter(|p| p.scheme() == "https" && p.path() != "/")
+            .with_context(|| format!("--client-metadata-url `{u}`: expected an https URL with a path"))?;
+    }
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let network = ClientNetwork::start(HOSTS).context("cannot bind loopback listeners")?;
         eprintln!(
@@ -76,7 +89,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         let exe = std::env::current_exe().context("cannot find the mcp-authz executable")?;
         let browser = Some(format!("'{}' open-url", exe.display().to_string().replace('\'', r"'\''")));
-        let target = LiveClient { command, timeout, network: Rc::new(network), browser };
+        let target = LiveClient { command, timeout, network: Rc::new(network), browser, client_metadata_url };
         let n = selected.len();
         let run = live::test_client(&target, &selected, |p| {
             if let Progress::Case(i, r) = p {

@@ -30,19 +30,28 @@ fn verdicts(out: &Output) -> Vec<(String, String, String)> {
         .collect()
 }
 
+/// A metadata document URL on a simulated host: the harness serves the document.
+const DOCUMENT: &str = "https://app.example/client.json";
+
 /// The client keeps its tokens in the state folder the harness gives each client.
 const TOKEN_STORE: &str = r#"--token-store "$MCP_AUTHZ_STATE_DIR/tokens.json""#;
 
 #[test]
 fn the_reference_client_passes_every_client_scenario() {
-    // As a headless client, keeping its tokens, and opening the authorization URL with
-    // the harness's browser (env BROWSER).
-    for client in ["", TOKEN_STORE, "--browser"] {
-        let out = test_client(client, &["--timeout", "5"]);
+    // As a headless client, keeping its tokens, opening the authorization URL with the
+    // harness's browser (env BROWSER), and with a client ID metadata document (which
+    // CL-REG-01 needs; without one it is skipped).
+    let cimd = format!("--client-metadata-url {DOCUMENT}");
+    for (client, with_document) in [("", false), (TOKEN_STORE, false), ("--browser", false), (&cimd, true)] {
+        let mut args = vec!["--timeout", "5"];
+        if with_document {
+            args.extend(["--client-metadata-url", DOCUMENT]);
+        }
+        let out = test_client(client, &args);
         let v = verdicts(&out);
         assert_eq!(v.len(), 19, "{v:#?}");
         for (id, verdict, detail) in &v {
-            let expected = if id == "CL-REG-01" { "skip" } else { "pass" };
+            let expected = if id == "CL-REG-01" && !with_document { "skip" } else { "pass" };
             assert_eq!(verdict, expected, "client {client}: {id}: {detail}");
         }
         assert_eq!(out.status.code(), Some(0));
@@ -51,9 +60,8 @@ fn the_reference_client_passes_every_client_scenario() {
 
 #[test]
 fn each_client_defect_fails_its_scenario() {
-    // client-ignores-cimd needs a metadata document the harness's AS can fetch: it is
-    // caught in the simulator only (`mcp-authz run --defect client-ignores-cimd`).
     let cases = [
+        ("client-ignores-cimd", "CL-REG-01"),
         ("client-token-to-any-server", "CL-TOKEN-01"),
         ("no-state-check", "CL-STATE-01"),
         ("client-no-issuer-check", "CL-DISC-02"),
@@ -74,8 +82,9 @@ fn each_client_defect_fails_its_scenario() {
     ];
     for (defect, scenario) in cases {
         // Only a client that keeps its tokens can send one to the wrong server later.
-        let client = format!("{TOKEN_STORE} --defect {defect}");
-        let out = test_client(&client, &["--scenario", scenario, "--timeout", "5"]);
+        let client = format!("{TOKEN_STORE} --client-metadata-url {DOCUMENT} --defect {defect}");
+        let args = ["--scenario", scenario, "--timeout", "5", "--client-metadata-url", DOCUMENT];
+        let out = test_client(&client, &args);
         let v = verdicts(&out);
         assert!(
             v.iter().any(|(id, verdict, _)| id == scenario && (verdict == "fail" || verdict == "warn")),

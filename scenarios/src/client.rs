@@ -303,11 +303,7 @@ fn no_s256(w: &mut World) -> Check {
 /// has one, uses its URL as `client_id` and does not register.
 fn metadata_document_preferred(w: &mut World) -> Check {
     if w.client_is_external() {
-        return Check::NotApplicable(
-            "the client under test's metadata document URL is its own configuration, and the harness's \
-             authorization server cannot fetch it from the simulated network"
-                .into(),
-        );
+        return metadata_document_of_a_process(w);
     }
     let url = "https://app.example/client.json";
     let client = w.public_client_with(MCP, |c| c.client_id_metadata_url = Some(url.into()));
@@ -339,6 +335,33 @@ fn metadata_document_preferred(w: &mut World) -> Check {
         Ok(_) => Check::Undecided("the client never authorized".into()),
         Err(e) => Check::Undecided(format!("the flow with the metadata document failed: {e}")),
     }
+}
+
+/// CL-10/15 for a client that is a process of its own, told (`--client-metadata-url`)
+/// the URL of its metadata document: `client_id` = the URL, no registration. (On a
+/// simulated host the world serves the document, so the flow completes; elsewhere the AS
+/// cannot fetch it, and the check is the client's choice alone.)
+fn metadata_document_of_a_process(w: &mut World) -> Check {
+    let Some(url) = w.client_metadata_url() else {
+        return Check::NotApplicable(
+            "the client's metadata document URL is not known: give it with --client-metadata-url".into(),
+        );
+    };
+    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
+    let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
+    if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url.as_str())) {
+        return Check::Violated(format!(
+            "AS with client_id_metadata_document_supported, client metadata document {url}: expected \
+             client_id={url} and no registration, got client ids {client_ids:?} and registrations {registrations:?}"
+        ));
+    }
+    if client_ids.is_empty() {
+        return Check::Undecided("the client never authorized".into());
+    }
+    Check::Holds
 }
 
 /// The challenge of a 401 without its `resource_metadata`.

@@ -51,6 +51,9 @@ pub struct LiveClient {
     /// run with `--report URL` and the URL to open, must tell the report URL what it was
     /// asked to open (a POST of the URL), and plays the user agent for http(s) URLs.
     pub browser: Option<String>,
+    /// The URL of the client's metadata document (its `client_id` where the AS accepts
+    /// them), if it has one.
+    pub client_metadata_url: Option<String>,
 }
 
 /// The client under test in one scenario's world: how to run it, the origin mapping,
@@ -72,6 +75,9 @@ pub(crate) struct ClientUnderTest {
     state_root: std::path::PathBuf,
     /// Which client runs next: its state folder is `state_root/N`.
     generation: std::cell::Cell<u32>,
+    /// The redirect URIs the client used with its metadata document URL as `client_id`:
+    /// what the document the world serves for it names.
+    pub(crate) document_redirect_uris: Rc<std::cell::RefCell<Vec<String>>>,
 }
 
 impl Drop for ClientUnderTest {
@@ -90,6 +96,7 @@ impl ClientUnderTest {
         ClientUnderTest {
             state_root,
             generation: std::cell::Cell::new(0),
+            document_redirect_uris: Rc::default(),
             target: target.clone(),
             scenario: scenario.meta.id.to_string(),
             origins: Vec::new(),
@@ -98,6 +105,11 @@ impl ClientUnderTest {
             tokens: Vec::new(),
             leaks: Vec::new(),
         }
+    }
+
+    /// The URL of the client's metadata document, if known.
+    pub(crate) fn client_metadata_url(&self) -> Option<String> {
+        self.target.client_metadata_url.clone()
     }
 
     /// The next run is of a new client, with a new, empty state folder.
@@ -259,6 +271,7 @@ impl ClientUnderTest {
         translate_headers(req.headers_mut(), |v| self.for_simulator(v));
         *req.body_mut() = translate_body(incoming.request.body(), |b| self.for_simulator(b));
         self.watch_tokens(&req);
+        self.learn_document_redirect_uri(&req);
         let resource = form_param(&req, "resource");
         let token_request = req.uri().path().ends_with("/token");
         let answer = match sim.send(&from, req) {
@@ -277,6 +290,23 @@ impl ClientUnderTest {
             Err(e) => text(http::StatusCode::BAD_GATEWAY, &format!("unreachable: {}", e.reason)),
         };
         incoming.answer(answer);
+    }
+
+    /// Notes the `redirect_uri` of a request whose `client_id` is the client's metadata
+    /// document URL.
+    fn learn_document_redirect_uri(&mut self, req: &Request) {
+        let Some(url) = &self.target.client_metadata_url else { return };
+        let query = req.uri().query().unwrap_or("").as_bytes();
+        for params in [query, req.body().as_ref()] {
+            let pairs: Vec<(String, String)> = url::form_urlencoded::parse(params).into_owned().collect();
+            let of = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+            if let (Some(id), Some(redirect)) = (of("client_id"), of("redirect_uri")) {
+                let mut known = self.document_redirect_uris.borrow_mut();
+                if id == *url && !known.contains(&redirect) {
+                    known.push(redirect);
+                }
+            }
+        }
     }
 
     /// Records a token issued to the client in a URL or body, or in an `Authorization`
@@ -437,8 +467,13 @@ mod tests {
 
     fn under_test(network: Rc<ClientNetwork>) -> ClientUnderTest {
         let scenario = crate::catalog().into_iter().find(|s| s.meta.id == "CL-PKCE-01").expect("CL-PKCE-01");
-        let target =
-            LiveClient { command: "true".into(), timeout: Duration::from_secs(1), network, browser: None };
+        let target = LiveClient {
+            command: "true".into(),
+            timeout: Duration::from_secs(1),
+            network,
+            browser: None,
+            client_metadata_url: None,
+        };
         ClientUnderTest::new(&target, &scenario)
     }
 

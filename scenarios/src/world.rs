@@ -412,7 +412,21 @@ impl World {
     /// its own).
     pub fn live_client(seed: u64, target: &LiveClient, scenario: &Scenario) -> Result<World, Error> {
         let mut w = World::new(seed, &Defects::none())?;
-        w.client_under_test = Some(ClientUnderTest::new(target, scenario));
+        let client = ClientUnderTest::new(target, scenario);
+        let uri = target.client_metadata_url.as_deref().and_then(|u| u.parse::<http::Uri>().ok());
+        let origin = uri.as_ref().and_then(origin_of).filter(|o| o.ends_with(".example"));
+        if let (Some(origin), Some(uri)) = (origin, &uri) {
+            // The client's metadata document, served where it says it is.
+            let (id, redirect_uris) = (uri.to_string(), Rc::clone(&client.document_redirect_uris));
+            let document: Route = Box::new(move |_| {
+                let document = json!({"client_id": id, "client_name": "client under test",
+                    "redirect_uris": *redirect_uris.borrow(), "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"], "token_endpoint_auth_method": "none"});
+                wire::json(StatusCode::OK, &document)
+            });
+            w.fake_host(&origin, vec![(uri.path().to_string(), document)]);
+        }
+        w.client_under_test = Some(client);
         Ok(w)
     }
 
@@ -431,6 +445,11 @@ impl World {
     /// `CONNECT host:port`.
     pub fn client_proxied(&self) -> Vec<String> {
         self.client_under_test.as_ref().map(|c| c.proxied.clone()).unwrap_or_default()
+    }
+
+    /// The URL of the external client's metadata document, if it was given.
+    pub fn client_metadata_url(&self) -> Option<String> {
+        self.client_under_test.as_ref().and_then(ClientUnderTest::client_metadata_url)
     }
 
     /// The URLs the external client asked the browser (env `BROWSER`) to open.
