@@ -20,6 +20,10 @@ use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 use std::time::Duration;
 
+/// The port `mcp-authz serve` puts its authorization server on by default (9000 is
+/// where `mcp-authz test-server` serves its own AS, which `serve` also trusts).
+pub const SERVE_AS_PORT: u16 = 9002;
+
 /// `println!` that ignores a closed stdout (`mcp-authz list | head` must not panic).
 macro_rules! say {
     ($($arg:tt)*) => {{
@@ -87,7 +91,7 @@ enum Command {
     /// API with its own token).
     Serve {
         /// Port of the authorization server.
-        #[arg(long, default_value_t = 9002)]
+        #[arg(long, default_value_t = SERVE_AS_PORT)]
         as_port: u16,
         /// Port of the MCP server.
         #[arg(long, default_value_t = 9001)]

@@ -101,6 +101,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         });
         if let Some(why) = &run.setup_error {
             eprintln!("error: {why}");
+            eprintln!(
+                "hint: is the authorization server running, and is --issuer its exact issuer? \
+                 (`mcp-authz serve` serves the reference AS at http://127.0.0.1:{})",
+                crate::SERVE_AS_PORT
+            );
         }
         Ok(run.results)
     })

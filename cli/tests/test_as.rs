@@ -1,7 +1,8 @@
 //! `mcp-authz test-as` with `--authorize-hook`: the authorization runs in an outside
 //! command (here curl following the auto-approving reference AS's one redirect), the
 //! scenarios that need the front channel or the login pages are skipped, the rest pass;
-//! and a hook that fails makes the cases that need it `error`, saying why.
+//! and a hook that fails makes the cases that need it `error`, saying why; so does a login
+//! form with no `--login`, and an issuer where nothing answers.
 
 use mcp_authz_harness::stack::{Stack, StackOptions};
 use serde_json::Value;
@@ -95,4 +96,30 @@ async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
     assert_eq!(skipped, expected, "{cases:#?}");
     assert_eq!(ids(&cases, "pass").len(), cases.len() - skipped.len(), "{cases:#?}");
     assert_eq!(code, Some(0));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_login_form_without_login_and_an_absent_as_are_explained() {
+    // The reference AS shows its login form; without --login the case says what to give.
+    let opts = StackOptions { as_port: 0, rs_port: 0, auto_approve: false, ..StackOptions::default() };
+    let stack = Stack::start(&opts).await.expect("stack");
+    let args = ["--scenario", "AS-TOKEN-01"].map(String::from).to_vec();
+    let (code, cases) = test_as_with(stack.issuer.clone(), stack.mcp_url.clone(), args).await;
+    stack.shutdown().await;
+    assert_eq!(ids(&cases, "error"), ["AS-TOKEN-01"], "{cases:#?}");
+    let detail = cases[0]["detail"].as_str().unwrap_or("");
+    assert!(detail.contains("login or consent form") && detail.contains("--login USER:PASSWORD"), "{detail}");
+    assert_eq!(code, Some(2));
+
+    // Nothing listens at the issuer: every case is `error`, and stderr says what to check.
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let issuer = format!("http://127.0.0.1:{port}");
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-as", "--issuer", &issuer, "--scenario", "AS-TOKEN-01"])
+        .output()
+        .expect("mcp-authz runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains(&format!("cannot read the metadata of {issuer}")), "{stderr}");
+    assert!(stderr.contains("is the authorization server running"), "{stderr}");
+    assert_eq!(out.status.code(), Some(2));
 }

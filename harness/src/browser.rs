@@ -89,12 +89,20 @@ impl Browser {
                     .get(http::header::CONTENT_TYPE)
                     .and_then(|v| v.to_str().ok())
                     .is_some_and(|v| v.starts_with("text/html"));
-            let (Some(login), true) = (&self.login, html) else {
+            if !html {
                 return Err(Error::HttpStatus {
                     what: "authorization request",
                     received: resp.status().as_u16(),
-                    expected: "a redirect",
+                    expected: "a redirect or an HTML form",
                 });
+            }
+            let Some(login) = &self.login else {
+                let mut page = current.clone();
+                page.set_query(None);
+                return Err(Error::Refused(format!(
+                    "{page} showed an HTML page (a login or consent form?) and no login was given \
+                     to fill it in (test-as: --login USER:PASSWORD, or --authorize-hook CMD)"
+                )));
             };
             if self.first_page.is_none() {
                 self.first_page = Some(copy(&resp));
