@@ -75,6 +75,9 @@ defects! {
     TokenResponseCacheable = "token-response-cacheable", AuthorizationServer, "sends token responses without `Cache-Control: no-store`";
     LongLivedAccessTokens = "long-lived-access-tokens", AuthorizationServer, "issues access tokens valid for 30 days";
     PasswordGrant = "password-grant", AuthorizationServer, "accepts `grant_type=password` (resource owner password credentials, removed in OAuth 2.1)";
+    MetadataIssuerMismatch = "metadata-issuer-mismatch", AuthorizationServer, "publishes metadata whose `issuer` ends with a `/` the issuer identifier does not have";
+    MetadataWithoutS256 = "metadata-without-s256", AuthorizationServer, "leaves `code_challenge_methods_supported` out of its metadata";
+    RegistrationUnvalidated = "registration-unvalidated", AuthorizationServer, "registers client metadata as sent: `javascript:`, `data:` and plain-http redirect URIs, fragments, the implicit grant";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";
     ScopeCheckAtConnectOnly = "scope-check-at-connect-only", McpServer, "checks scopes at `initialize` only, not on each `tools/call`";

@@ -3,6 +3,7 @@
 
 use super::AuthorizationServer;
 use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, NONE, REFRESH_TOKEN};
+use crate::defects::Defect;
 use crate::jwt::Algorithm;
 use crate::metadata::AuthorizationServerMetadata;
 
@@ -14,8 +15,13 @@ impl AuthorizationServer {
     /// The RFC 8414 metadata document, `issuer` byte-equal to the configured issuer.
     pub fn metadata(&self) -> AuthorizationServerMetadata {
         let c = &self.config;
+        let issuer = match c.defects.has(Defect::MetadataIssuerMismatch) {
+            true => format!("{}/", c.issuer),
+            false => c.issuer.clone(),
+        };
+        let pkce = (!c.defects.has(Defect::MetadataWithoutS256)).then(|| strings(&[crate::pkce::S256]));
         AuthorizationServerMetadata {
-            issuer: c.issuer.clone(),
+            issuer,
             authorization_endpoint: Some(c.authorization_endpoint()),
             token_endpoint: Some(c.token_endpoint()),
             jwks_uri: Some(c.jwks_uri()),
@@ -34,7 +40,7 @@ impl AuthorizationServer {
             ),
             revocation_endpoint: Some(c.revocation_endpoint()),
             introspection_endpoint: Some(c.introspection_endpoint()),
-            code_challenge_methods_supported: Some(strings(&[crate::pkce::S256])),
+            code_challenge_methods_supported: pkce,
             authorization_response_iss_parameter_supported: Some(true),
             client_id_metadata_document_supported: Some(true),
             ..Default::default()
@@ -57,6 +63,22 @@ mod tests {
     use super::super::Config;
     use super::super::test_support::*;
     use crate::metadata::{AuthorizationServerMetadata, discovery_urls};
+
+    #[test]
+    fn metadata_defects() {
+        use crate::defects::Defect;
+        let issuer = Config::default().issuer;
+        let mut t = Tester::with_defect(Defect::MetadataIssuerMismatch);
+        let m =
+            AuthorizationServerMetadata::parse(t.get(&discovery_urls(&issuer).unwrap()[0]).body()).unwrap();
+        assert_eq!(m.issuer, format!("{issuer}/"));
+        assert!(m.check(&issuer).is_err());
+        let mut t = Tester::with_defect(Defect::MetadataWithoutS256);
+        let m =
+            AuthorizationServerMetadata::parse(t.get(&discovery_urls(&issuer).unwrap()[0]).body()).unwrap();
+        assert_eq!(m.code_challenge_methods_supported, None);
+        assert!(m.check(&issuer).is_err());
+    }
 
     #[test]
     fn metadata_is_served_at_every_discovery_url() {

@@ -43,9 +43,12 @@ impl AuthorizationServer {
             return Err(invalid_metadata("client_id is chosen by the server; it must not be sent"));
         }
         let method = m.auth_method().to_string();
-        registration::check_client_metadata(&m, &method).map_err(invalid_metadata)?;
+        let validate = !self.config.defects.has(Defect::RegistrationUnvalidated);
+        if validate {
+            registration::check_client_metadata(&m, &method).map_err(invalid_metadata)?;
+        }
         let grant_types = m.grant_types_or_default();
-        if grant_types.iter().any(|g| g == AUTHORIZATION_CODE) || !m.redirect_uris.is_empty() {
+        if validate && (grant_types.iter().any(|g| g == AUTHORIZATION_CODE) || !m.redirect_uris.is_empty()) {
             registration::check_redirect_uris(&m.redirect_uris)
                 .map_err(|e| Rejection::new("invalid_redirect_uri", e))?;
         }
@@ -161,6 +164,18 @@ mod tests {
             let r = register(&mut t, json!({"redirect_uris": uris, "token_endpoint_auth_method": "none"}));
             assert_eq!(error_of(&r), (400, "invalid_redirect_uri".into()), "{uris}");
         }
+    }
+
+    #[test]
+    fn registration_unvalidated_defect() {
+        let mut t = Tester::with_defect(crate::defects::Defect::RegistrationUnvalidated);
+        let body = json!({"redirect_uris": ["javascript:alert(1)"], "token_endpoint_auth_method": "none",
+            "grant_types": ["implicit"], "response_types": ["token"]});
+        let r = register(&mut t, body);
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let info: ClientInformation = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(info.metadata.redirect_uris, ["javascript:alert(1)"]);
+        assert_eq!(info.metadata.grant_types, Some(vec!["implicit".to_string()]));
     }
 
     #[test]
