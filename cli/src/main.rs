@@ -106,6 +106,9 @@ enum Command {
         /// Access-token lifetime in seconds.
         #[arg(long, default_value_t = 600)]
         access_token_ttl: u64,
+        /// Authorization-code lifetime in seconds (`test-as --code-lifetime` waits it out).
+        #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
+        code_ttl: u64,
         /// Development only: let the AS fetch client ID metadata documents from http
         /// and loopback URLs.
         #[arg(long)]
@@ -359,6 +362,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             auto_approve,
             alg,
             access_token_ttl,
+            code_ttl,
             allow_insecure_client_id_urls,
             introspect,
             also_trust,
@@ -374,6 +378,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 auto_approve,
                 alg: alg.into(),
                 access_token_ttl: Duration::from_secs(access_token_ttl),
+                code_ttl: Duration::from_secs(code_ttl),
                 allow_insecure_client_id_urls,
                 introspect,
                 also_trust: also_trust.into_iter().filter(|i| i != "none").collect(),

@@ -52,6 +52,12 @@ pub struct Args {
     /// Longest the authorize hook may take, in seconds.
     #[arg(long, default_value_t = 60)]
     hook_timeout: u64,
+    /// The AS's authorization-code lifetime in seconds (RFC 6749 §4.1.2: at most 600).
+    /// Given, AS-CODE-08 waits that long plus a second before redeeming a code and
+    /// expects `invalid_grant` (the case takes that much longer); without it, it is
+    /// skipped.
+    #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
+    code_lifetime: Option<u64>,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
@@ -78,7 +84,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
-    let limits = args.live.limits();
+    let code_lifetime = args.code_lifetime.map(Duration::from_secs);
+    let mut limits = args.live.limits();
+    // The wait for a code to expire is not the AS being slow.
+    limits.case_timeout += code_lifetime.unwrap_or_default();
     let handle = tokio::runtime::Handle::current();
     let (resource, other_resource, iss) =
         (args.resource.clone(), args.other_resource.clone(), issuer.clone());
@@ -92,6 +101,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             login,
             authorize_hook: hook.map(|cmd| target::authorize_hook(cmd, hook_timeout)),
             client,
+            code_lifetime,
             connect: target::over_http(handle, limits)?,
         };
         let n = selected.len();
@@ -112,7 +122,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .await
     .context("the test run stopped")??;
 
-    let replay = |c: &CaseResult| format!("mcp-authz test-as --issuer {issuer} --scenario {}", c.meta.id);
+    let replay = |c: &CaseResult| {
+        let wait = match args.code_lifetime {
+            Some(secs) if c.meta.id == "AS-CODE-08" => format!(" --code-lifetime {secs}"),
+            _ => String::new(),
+        };
+        format!("mcp-authz test-as --issuer {issuer} --scenario {}{wait}", c.meta.id)
+    };
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
     args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
 }

@@ -25,6 +25,8 @@ pub struct StackOptions {
     pub alg: Algorithm,
     /// Access-token lifetime.
     pub access_token_ttl: Duration,
+    /// Authorization-code lifetime (at most 60 s).
+    pub code_ttl: Duration,
     /// Let the AS fetch client ID metadata documents from http and loopback URLs.
     pub allow_insecure_client_id_urls: bool,
     /// Make the MCP server ask the AS (RFC 7662) about every token, so revocation
@@ -45,6 +47,7 @@ impl Default for StackOptions {
             auto_approve: false,
             alg: Algorithm::ES256,
             access_token_ttl: Duration::from_secs(600),
+            code_ttl: Duration::from_secs(60),
             allow_insecure_client_id_urls: false,
             introspect: false,
             also_trust: vec![TEST_AUTHORITY.into()],
@@ -94,6 +97,7 @@ impl Stack {
             auto_approve: opts.auto_approve,
             signing_alg: opts.alg,
             access_token_ttl: opts.access_token_ttl,
+            code_ttl: opts.code_ttl,
             allow_insecure_client_id_urls: opts.allow_insecure_client_id_urls,
             defects: opts.defects.clone(),
             ..authz::Config::default()

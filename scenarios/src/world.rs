@@ -192,6 +192,8 @@ pub struct AsUnderTest {
     pub app_secret: Option<String>,
     /// The attacker's app's client id.
     pub evil_app: String,
+    /// A live AS's authorization-code lifetime, when told (see [`LiveAs::code_lifetime`]).
+    pub code_lifetime: Option<Duration>,
 }
 
 /// An introspection endpoint and the client credentials to call it with.
@@ -225,6 +227,7 @@ impl AsUnderTest {
             app: "notes-app".into(),
             app_secret: None,
             evil_app: "evil-app".into(),
+            code_lifetime: None,
         }
     }
 }
@@ -247,6 +250,9 @@ pub struct LiveAs {
     /// app; its redirect URIs must include `http://127.0.0.1:7777/callback`. The
     /// attacker then has no app of its own.
     pub client: Option<(String, Option<String>)>,
+    /// Its authorization-code lifetime, when the operator tells it: AS-CODE-08 then
+    /// waits that long (real time) before redeeming a code. `None`: AS-CODE-08 skipped.
+    pub code_lifetime: Option<Duration>,
     /// Opens a connection to it for one case.
     pub connect: Rc<dyn Fn() -> Box<dyn FnMut(Request) -> FetchResult>>,
 }
@@ -389,6 +395,7 @@ impl World {
             app: target.client.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
             app_secret: target.client.as_ref().and_then(|c| c.1.clone()),
             evil_app: String::new(),
+            code_lifetime: target.code_lifetime,
         };
         let mut w = World {
             sim,
@@ -882,6 +889,15 @@ impl World {
 
     /// Moves the clock.
     pub fn advance(&mut self, d: Duration) {
+        self.sim.advance(d);
+    }
+
+    /// Lets `d` pass: the simulated clock advances, and with a live server under test
+    /// the harness also sleeps, since the server's clock is the real one.
+    pub fn wait(&mut self, d: Duration) {
+        if self.is_live() {
+            std::thread::sleep(d);
+        }
         self.sim.advance(d);
     }
 

@@ -1,8 +1,8 @@
 //! The AS scenarios over real HTTP: the reference authorization server served on
 //! loopback (its login form on: the harness signs in through it), tested as a live AS.
-//! Correct, every scenario passes (but code expiry, which a live run cannot wait out);
-//! with each AS defect, exactly the cases fail that fail in the simulator — the live
-//! path reports the right cases.
+//! Correct, every scenario passes (but code expiry, which a live run waits out only when
+//! told the code lifetime); with each AS defect, exactly the cases fail that fail in the
+//! simulator — the live path reports the right cases.
 
 use mcp_authz_harness::browser::Login;
 use mcp_authz_harness::scenario::{CaseResult, Verdict};
@@ -13,12 +13,21 @@ use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
 use mcp_authz_scenarios::live;
 use mcp_authz_scenarios::world::LiveAs;
 use mcp_authz_scenarios::{catalog, run_case};
+use std::time::Duration;
 
-/// Defects only the simulator can show: a live run cannot age a code by ten minutes.
+/// Defects only the simulator shows when the code lifetime is not given: a live run
+/// then does not age codes (see `code_expiry_is_judged_live_when_the_lifetime_is_given`).
 const SIMULATOR_ONLY: &[Defect] = &[Defect::CodeNoExpiry];
 
-fn run_against(runtime: &tokio::runtime::Runtime, defects: Defects) -> Vec<CaseResult> {
-    let opts = StackOptions { as_port: 0, rs_port: 0, defects, ..StackOptions::default() };
+/// Runs the AS scenarios against the reference AS with `defects`; with `code_ttl`, its
+/// codes live that long and the harness is told so.
+fn run_against(
+    runtime: &tokio::runtime::Runtime,
+    defects: Defects,
+    code_ttl: Option<Duration>,
+) -> Vec<CaseResult> {
+    let code = code_ttl.unwrap_or(StackOptions::default().code_ttl);
+    let opts = StackOptions { as_port: 0, rs_port: 0, defects, code_ttl: code, ..StackOptions::default() };
     let stack = runtime.block_on(Stack::start(&opts)).unwrap();
     let target = LiveAs {
         issuer: stack.issuer.clone(),
@@ -27,9 +36,12 @@ fn run_against(runtime: &tokio::runtime::Runtime, defects: Defects) -> Vec<CaseR
         login: Some(Login { username: "alice".into(), password: "alice".into() }),
         authorize_hook: None,
         client: None,
+        code_lifetime: code_ttl,
         connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
     };
-    let scenarios: Vec<_> = catalog().into_iter().filter(|s| s.meta.id.starts_with("AS-")).collect();
+    let only = |id: &str| code_ttl.is_none() || id == "AS-CODE-08";
+    let scenarios: Vec<_> =
+        catalog().into_iter().filter(|s| s.meta.id.starts_with("AS-") && only(s.meta.id)).collect();
     let run = live::test_authorization_server(&target, &scenarios, &system_now, |_| {});
     runtime.block_on(stack.shutdown());
     assert_eq!(run.setup_error, None);
@@ -39,7 +51,7 @@ fn run_against(runtime: &tokio::runtime::Runtime, defects: Defects) -> Vec<CaseR
 #[test]
 fn reference_as_over_http_passes_and_each_defect_is_caught() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let results = run_against(&runtime, Defects::none());
+    let results = run_against(&runtime, Defects::none(), None);
     let bad: Vec<String> = results
         .iter()
         .filter(|r| {
@@ -51,7 +63,7 @@ fn reference_as_over_http_passes_and_each_defect_is_caught() {
 
     let mut missed = Vec::new();
     for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::AuthorizationServer) {
-        let results = run_against(&runtime, Defects::of([d]));
+        let results = run_against(&runtime, Defects::of([d]), None);
         let failing = |r: &&CaseResult| matches!(r.verdict, Verdict::Fail | Verdict::Warn);
         let live: Vec<&str> = results.iter().filter(failing).map(|r| r.meta.id).collect();
         // The right cases: those that fail in the simulator against the same defect.
@@ -71,4 +83,21 @@ fn reference_as_over_http_passes_and_each_defect_is_caught() {
         "defects the live path judges otherwise than the simulator:\n{}",
         missed.join("\n")
     );
+}
+
+/// Told the code lifetime (`test-as --code-lifetime`), a live run waits it out: the
+/// reference AS, its codes living 2 s here, passes AS-CODE-08, and fails it with
+/// `code-no-expiry`.
+#[test]
+fn code_expiry_is_judged_live_when_the_lifetime_is_given() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let ttl = Some(Duration::from_secs(2));
+    for (defects, expected) in
+        [(Defects::none(), Verdict::Pass), (Defects::of([Defect::CodeNoExpiry]), Verdict::Fail)]
+    {
+        let results = run_against(&runtime, defects, ttl);
+        assert_eq!(results.len(), 1);
+        let r = &results[0];
+        assert_eq!(r.verdict, expected, "{}: {}\n  {}", r.meta.id, r.detail, r.evidence.join("\n  "));
+    }
 }
