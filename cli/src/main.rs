@@ -368,10 +368,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             also_trust,
             defects,
         } => {
-            let mut injected = Defects::none();
-            for name in &defects {
-                injected.insert(name.parse::<Defect>()?);
-            }
+            let injected = defects_named(&defects)?;
             let opts = StackOptions {
                 as_port,
                 rs_port,
@@ -410,13 +407,11 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let url = url
                 .or(url_option)
                 .context("give the MCP endpoint: --url URL, or URL as the last argument")?;
-            let mut injected = Defects::none();
-            for name in &defects {
-                let defect = name.parse::<Defect>()?;
-                if defect.role() != mcp_authz_reference::defects::DefectRole::Client {
-                    anyhow::bail!("--defect {name}: a defect of the {:?}, not of the client", defect.role());
-                }
-                injected.insert(defect);
+            let injected = defects_named(&defects)?;
+            if let Some(d) =
+                injected.iter().find(|d| d.role() != mcp_authz_reference::defects::DefectRole::Client)
+            {
+                anyhow::bail!("--defect {}: a defect of the {:?}, not of the client", d.name(), d.role());
             }
             let arguments: serde_json::Value =
                 serde_json::from_str(&arguments).context("--arguments is not valid JSON")?;
@@ -463,9 +458,7 @@ async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             };
             let mut settings = explore::Settings { seed, max_actions, ..explore::Settings::default() };
             settings.shard = shard.parse()?;
-            for name in &defects {
-                settings.defects.insert(name.parse::<Defect>()?);
-            }
+            settings.defects = defects_named(&defects)?;
             explore_cmd(settings, budget, cases, &out, format)
         }
         Command::Replay { file } => {
@@ -576,16 +569,22 @@ struct Selection<'a> {
     defect_names: &'a [String],
 }
 
+/// The defects named by `--defect` options, each a name `mcp-authz defects` lists.
+fn defects_named(names: &[String]) -> anyhow::Result<Defects> {
+    let mut defects = Defects::none();
+    for name in names {
+        defects.insert(name.parse::<Defect>()?);
+    }
+    Ok(defects)
+}
+
 fn run_catalog(
     sel: &Selection<'_>,
     format: Format,
     output: Option<&std::path::Path>,
     baseline_file: Option<&std::path::Path>,
 ) -> anyhow::Result<ExitCode> {
-    let mut defects = Defects::none();
-    for name in sel.defect_names {
-        defects.insert(name.parse::<Defect>()?);
-    }
+    let defects = defects_named(sel.defect_names)?;
     let all = catalog();
     for id in sel.ids {
         if !all.iter().any(|s| s.meta.id == id) {

@@ -109,7 +109,7 @@ impl Fetcher {
     /// Like [`Fetcher::trusted`], but honouring `HTTP_PROXY`, `HTTPS_PROXY` and
     /// `NO_PROXY` as other HTTP clients do: for `mcp-authz client`, run by a user.
     pub fn with_env_proxies() -> Result<Self, Error> {
-        Self::build(AddressPolicy::Any, Duration::from_secs(10), 1024 * 1024, true)
+        Self::trusted_with_proxies(true)
     }
 
     fn build(
@@ -134,7 +134,11 @@ impl Fetcher {
 
     /// The default for talking to servers the user named: any address, 10 s, 1 MiB.
     pub fn trusted() -> Result<Self, Error> {
-        Self::new(AddressPolicy::Any, Duration::from_secs(10), 1024 * 1024)
+        Self::trusted_with_proxies(false)
+    }
+
+    fn trusted_with_proxies(env_proxies: bool) -> Result<Self, Error> {
+        Self::build(AddressPolicy::Any, Duration::from_secs(10), 1024 * 1024, env_proxies)
     }
 
     /// The default for URLs a peer chose: public addresses only, 5 s, 64 KiB.

@@ -51,11 +51,7 @@ impl FrontChannel {
 /// as its last argument), without waiting for it.
 fn open_with(browser: &str, url: &str) -> Result<(), Error> {
     eprintln!("Opening the authorization URL with `{browser}`");
-    std::process::Command::new("sh")
-        .arg("-c")
-        .arg(format!("{browser} \"$1\""))
-        .arg("mcp-authz-browser")
-        .arg(url)
+    crate::target::shell_command_with_arg(browser, "mcp-authz-browser", url)
         .stdin(std::process::Stdio::null())
         .spawn()
         .map(drop)

@@ -123,16 +123,21 @@ impl Deadline {
 /// the URL the AS finally redirected to (with `code` or `error`), or why not.
 pub type Authorize = Rc<dyn Fn(&str) -> Result<String, String>>;
 
+/// A command that runs `command` with `sh -c`, `arg` appended as its last argument
+/// (quoted: `sh -c 'COMMAND "$1"' NAME ARG`, so a URL with `&` or `;` stays one
+/// argument). `name` is the shell's `$0`, shown by `ps`.
+pub fn shell_command_with_arg(command: &str, name: &str, arg: &str) -> std::process::Command {
+    let mut c = std::process::Command::new("sh");
+    c.arg("-c").arg(format!("{command} \"$1\"")).arg(name).arg(arg);
+    c
+}
+
 /// An [`Authorize`] that runs `command` (with `sh -c`) with the authorization URL as its
 /// last argument and reads the redirect URL from the last line it prints; killed after
 /// `timeout`. For logins no form recipe can do: a script driving a real browser, say.
 pub fn authorize_hook(command: String, timeout: Duration) -> Authorize {
     Rc::new(move |url: &str| {
-        let mut child = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{command} \"$1\""))
-            .arg("mcp-authz-authorize-hook")
-            .arg(url)
+        let mut child = shell_command_with_arg(&command, "mcp-authz-authorize-hook", url)
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::inherit())
             .spawn()

@@ -849,10 +849,7 @@ fn token_only_to_its_server_across_runs(w: &mut World) -> Check {
         Ok(c) => c,
         Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
     };
-    let challenge = format!(r#"Bearer resource_metadata="{}", scope="mcp:read""#, prm_url(EVIL));
-    let mcp = fixed(challenged(StatusCode::UNAUTHORIZED, &[&challenge]));
-    let prm = fixed(wire::json(StatusCode::OK, &prm_of(EVIL_MCP, AS)));
-    w.fake_host(EVIL, vec![("/mcp".into(), mcp), (format!("{WELL_KNOWN}/mcp"), prm)]);
+    hostile_mcp(w, EVIL, &prm_url(EVIL), prm_of(EVIL_MCP, AS));
     w.note(&format!("the same client (its state folder kept) is run again, against {EVIL_MCP}"));
     if let Err(e) = client.connect(EVIL_MCP) {
         return Check::Undecided(format!("cannot point the client at {EVIL_MCP}: {e}"));
@@ -985,13 +982,39 @@ fn step_up_bounded(w: &mut World) -> Check {
 /// requests for other hosts through the harness's proxy, so that requests to internal
 /// addresses cannot be seen.
 fn unobservable_ssrf(w: &mut World) -> Option<Check> {
-    (w.client_is_external() && !w.client_uses_proxy()).then(|| {
+    (w.client_is_external() && !client_uses_proxy(w)).then(|| {
         Check::NotApplicable(
             "the client does not use HTTP_PROXY/HTTPS_PROXY, so the harness cannot see requests it would send \
              to internal addresses"
                 .into(),
         )
     })
+}
+
+/// True when the external client sends requests to non-loopback addresses through the
+/// harness's proxy, as `HTTP_PROXY`/`HTTPS_PROXY` ask: then requests it makes to internal
+/// addresses can be seen. Probed with a run against a server whose metadata names an
+/// authorization server at `https://proxy-probe.invalid` (an honest https URL the client
+/// may fetch).
+fn client_uses_proxy(w: &mut World) -> bool {
+    let probed = |w: &World| w.client_proxied().iter().any(|p| p.contains("proxy-probe.invalid"));
+    if probed(w) {
+        return true;
+    }
+    let origin = "https://proxy-probe.example";
+    let prm = json!({"resource": format!("{origin}/mcp"), "authorization_servers": ["https://proxy-probe.invalid"]});
+    let challenge = format!(r#"Bearer resource_metadata="{}""#, prm_url(origin));
+    w.fake_host(
+        origin,
+        vec![
+            ("/mcp".into(), fixed(challenged(StatusCode::UNAUTHORIZED, &[&challenge]))),
+            (format!("{WELL_KNOWN}/mcp"), fixed(wire::json(StatusCode::OK, &prm))),
+        ],
+    );
+    w.note("probe: does the client send requests for other hosts through HTTP(S)_PROXY?");
+    let mut client = w.public_client(&format!("{origin}/mcp"));
+    let _ = w.run_client("proxy-probe", &mut client, Operation::ListTools);
+    probed(w)
 }
 
 /// Runs a client named `name` against a hostile MCP server at `origin` whose challenge

@@ -20,6 +20,7 @@ use crate::Scenario;
 use mcp_authz_harness::client_network::{ClientNetwork, Incoming};
 use mcp_authz_harness::serve::system_now;
 use mcp_authz_harness::sim::Sim;
+use mcp_authz_harness::target::shell_command_with_arg;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::Outcome;
 use mcp_authz_reference::sans_io::{Request, Response};
@@ -131,11 +132,7 @@ impl ClientUnderTest {
         if let Err(e) = std::fs::create_dir_all(&state_dir) {
             return Err(Error::Config(format!("cannot make {}: {e}", state_dir.display())));
         }
-        let spawned = std::process::Command::new("sh")
-            .arg("-c")
-            .arg(format!("{command} \"$1\""))
-            .arg("mcp-authz-client-under-test")
-            .arg(&url)
+        let spawned = shell_command_with_arg(&command, "mcp-authz-client-under-test", &url)
             .env(SCENARIO_ENV, &self.scenario)
             .env(STATE_DIR_ENV, &state_dir)
             .envs(self.target.browser.as_ref().map(|b| ("BROWSER", format!("{b} --report {proxy}/opened"))))

@@ -464,39 +464,6 @@ impl World {
         self.client_under_test.as_ref().map(|c| c.opened.clone()).unwrap_or_default()
     }
 
-    /// True when the external client sends requests to non-loopback addresses through
-    /// the harness's proxy, as `HTTP_PROXY`/`HTTPS_PROXY` ask: then requests it makes to
-    /// internal addresses can be seen. Probed with a run against a server whose metadata
-    /// names an authorization server at `https://proxy-probe.invalid` (an honest https
-    /// URL the client may fetch).
-    pub fn client_uses_proxy(&mut self) -> bool {
-        let Some(c) = self.client_under_test.as_ref() else { return false };
-        if c.proxied.iter().any(|p| p.contains("proxy-probe.invalid")) {
-            return true;
-        }
-        let origin = "https://proxy-probe.example";
-        let prm = json!({"resource": format!("{origin}/mcp"), "authorization_servers": ["https://proxy-probe.invalid"]});
-        let challenge =
-            format!(r#"Bearer resource_metadata="{origin}/.well-known/oauth-protected-resource/mcp""#);
-        let mut unauthorized = wire::json(StatusCode::UNAUTHORIZED, &json!({}));
-        if let Ok(v) = http::HeaderValue::from_str(&challenge) {
-            unauthorized.headers_mut().insert(http::header::WWW_AUTHENTICATE, v);
-        }
-        self.fake_host(
-            origin,
-            vec![
-                ("/mcp".into(), fixed(unauthorized)),
-                ("/.well-known/oauth-protected-resource/mcp".into(), fixed(wire::json(StatusCode::OK, &prm))),
-            ],
-        );
-        self.note("probe: does the client send requests for other hosts through HTTP(S)_PROXY?");
-        let mut client = self.public_client(&format!("{origin}/mcp"));
-        let _ = self.run_client("proxy-probe", &mut client, Operation::ListTools);
-        self.client_under_test
-            .as_ref()
-            .is_some_and(|c| c.proxied.iter().any(|p| p.contains("proxy-probe.invalid")))
-    }
-
     /// Registers (RFC 7591) a confidential client to introspect with, if the AS lets it.
     fn register_introspector(&mut self, endpoint: String) -> Option<Introspector> {
         let metadata = json!({"client_name": "mcp-authz introspection", "grant_types": ["client_credentials"],
@@ -816,16 +783,11 @@ impl World {
     /// run; for an external client under test, the next run is of a new client (empty
     /// state folder).
     pub fn public_client(&self, server: &str) -> PublicClient {
-        if let Some(external) = &self.client_under_test {
-            external.new_client();
-        }
-        let mut config = PublicClientConfig::new(server, REDIRECT, "honest client");
-        config.defects = self.defects.clone();
-        PublicClient::new(config).expect("valid client config")
+        self.public_client_with(server, |_| {}).expect("valid client config")
     }
 
-    /// A reference public client for `server` configured by `configure`, with the client
-    /// defects of this run.
+    /// A (new) reference public client for `server` configured by `configure`, with the
+    /// client defects of this run (see [`World::public_client`]).
     pub fn public_client_with(
         &self,
         server: &str,
