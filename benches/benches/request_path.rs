@@ -81,7 +81,8 @@ fn simulated(c: &mut Criterion<ThreadCpuTime>) {
         b.iter(|| assert_eq!(s.call(INTROSPECTING), 200))
     });
     let token = s.local.0.clone();
-    let keys = KeySet::from_jwks(&s.world.authorization_server().jwks()).expect("jwks");
+    let keys =
+        KeySet::from_jwks(&s.world.authorization_server().expect("the simulated AS").jwks()).expect("jwks");
     let cached = Validator::new(AS, LOCAL, keys);
     let now = s.world.now();
     g.bench_function("validation, key cached", |b| b.iter(|| cached.validate(&token, now).is_ok()));

@@ -37,7 +37,7 @@ impl SimBench {
     /// Builds the world and opens both sessions.
     pub fn new() -> Self {
         let mut world = World::with_resources(1, &Defects::none(), &[INTROSPECTING]).expect("world");
-        world.authorization_server().register_client(RegisteredClient {
+        world.authorization_server().expect("the simulated AS").register_client(RegisteredClient {
             client_id: CLIENT_ID.into(),
             client_secret: Some(CLIENT_SECRET.into()),
             redirect_uris: vec![],

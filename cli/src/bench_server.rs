@@ -8,8 +8,8 @@
 
 use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
-use mcp_authz_harness::serve::system_now;
-use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_live::serve::system_now;
+use mcp_authz_live::test_authority::TestAuthority;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -6,12 +6,12 @@ mod bench_server;
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
 use mcp_authz_harness::baseline::Baseline;
-use mcp_authz_harness::fetch::Fetcher;
-use mcp_authz_harness::live_client::{ClientDriver, FrontChannel};
 use mcp_authz_harness::report::html::HtmlOptions;
 use mcp_authz_harness::report::{self, Summary};
 use mcp_authz_harness::scenario::{CaseResult, Level};
-use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_live::fetch::Fetcher;
+use mcp_authz_live::live_client::{ClientDriver, FrontChannel};
+use mcp_authz_live::stack::{Stack, StackOptions};
 use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
@@ -119,7 +119,7 @@ enum Command {
         introspect: bool,
         /// A further issuer the MCP server trusts (keys at ISSUER/jwks; repeatable).
         /// Give `--also-trust none` to trust only the served AS.
-        #[arg(long, value_name = "ISSUER", default_value = mcp_authz_harness::stack::TEST_AUTHORITY)]
+        #[arg(long, value_name = "ISSUER", default_value = mcp_authz_live::stack::TEST_AUTHORITY)]
         also_trust: Vec<String>,
         /// Make the roles commit this defect (repeatable; see `mcp-authz defects`), to
         /// see the harness catch it.

@@ -1,7 +1,7 @@
 //! `mcp-authz bench-server` against the reference stack on loopback: every class gets
 //! answers, with the status its token deserves.
 
-use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_live::stack::{Stack, StackOptions};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use serde_json::Value;
 use std::collections::BTreeMap;

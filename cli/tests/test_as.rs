@@ -4,7 +4,7 @@
 //! and a hook that fails makes the cases that need it `error`, saying why; so does a login
 //! form with no `--login`, and an issuer where nothing answers.
 
-use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_live::stack::{Stack, StackOptions};
 use serde_json::Value;
 use std::process::Command;
 
@@ -75,7 +75,7 @@ async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
         "response_types": ["code"], "scope": "mcp:read mcp:write", "client_name": "operator's app"});
     let req = mcp_authz_reference::wire::post_json_request(&format!("{}/register", stack.issuer), &metadata)
         .unwrap();
-    let r = mcp_authz_harness::fetch::Fetcher::trusted().unwrap().fetch(req).await.expect("registered");
+    let r = mcp_authz_live::fetch::Fetcher::trusted().unwrap().fetch(req).await.expect("registered");
     let info: Value = serde_json::from_slice(r.body()).unwrap();
     let (id, secret) = (info["client_id"].as_str().unwrap(), info["client_secret"].as_str().unwrap());
     let args = ["--client-id", id, "--client-secret", secret].map(String::from).to_vec();

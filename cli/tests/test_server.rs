@@ -3,7 +3,7 @@
 //! served by wiremock, which must give `error` verdicts with a clear reason — never a
 //! hang, a crash or a pass.
 
-use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_live::stack::{Stack, StackOptions};
 use mcp_authz_reference::defects::{Defect, Defects};
 use serde_json::Value;
 use std::process::Command;

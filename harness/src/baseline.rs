@@ -216,6 +216,7 @@ mod tests {
             level,
             tags: &[],
             capabilities: &[],
+            needs: &[],
         };
         CaseResult::new(&meta, check, vec![], 1)
     }

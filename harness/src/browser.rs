@@ -9,7 +9,7 @@
 //! buttons the one whose value reads like consent (`approve`, `allow`, `accept`,
 //! `confirm`, `yes`) is pressed.
 
-use crate::sim::{Sim, origin_of};
+use crate::network::{Network, origin_of};
 use bytes::Bytes;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::sans_io::Response;
@@ -53,7 +53,7 @@ impl Browser {
     /// an error saying what it got.
     pub fn open(
         &mut self,
-        sim: &mut Sim,
+        sim: &mut (impl Network + ?Sized),
         url: &str,
         arrived: impl Fn(&url::Url) -> bool,
     ) -> Result<String, Error> {
@@ -122,7 +122,7 @@ impl Browser {
     /// answer sets.
     fn send(
         &mut self,
-        sim: &mut Sim,
+        sim: &mut (impl Network + ?Sized),
         mut req: mcp_authz_reference::sans_io::Request,
     ) -> Result<Response, Error> {
         let origin = origin_of(req.uri()).unwrap_or_default();

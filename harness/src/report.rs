@@ -212,6 +212,7 @@ mod tests {
         level: Level::Must,
         tags: &[],
         capabilities: &[],
+        needs: &[],
     };
 
     fn cases() -> Vec<CaseResult> {

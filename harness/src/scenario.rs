@@ -82,6 +82,37 @@ impl Capability {
     }
 }
 
+/// What a scenario needs of its target before it can start; the runner skips the case,
+/// with the reason, when the target cannot provide it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+#[non_exhaustive]
+pub enum Need {
+    /// The adversary reaches the browser's front channel (not when an authorize hook
+    /// completes authorizations outside the harness).
+    FrontChannel,
+    /// The AS shows login and consent forms the harness can fill.
+    LoginForms,
+    /// The AS's authorization-code lifetime is known.
+    CodeLifetime,
+    /// A second MCP server (resource) the AS knows.
+    SecondResource,
+    /// The AS's introspection endpoint, with credentials to call it.
+    Introspection,
+}
+
+impl fmt::Display for Need {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Need::FrontChannel => "the front channel",
+            Need::LoginForms => "the AS's login and consent forms",
+            Need::CodeLifetime => "the AS's code lifetime",
+            Need::SecondResource => "a second resource",
+            Need::Introspection => "introspection",
+        })
+    }
+}
+
 /// The strength of the requirement a scenario checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Level {
@@ -160,6 +191,9 @@ pub struct Meta {
     pub tags: &'static [&'static str],
     /// What the adversary may do; empty when the harness only probes the role.
     pub capabilities: &'static [Capability],
+    /// What the target must provide; the case is skipped when it cannot.
+    #[serde(skip_serializing_if = "<[_]>::is_empty")]
+    pub needs: &'static [Need],
 }
 
 /// One case's result, as reports show it.

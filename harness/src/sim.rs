@@ -27,6 +27,9 @@
 //! assert!(sim.trace().contains("client -> https://echo.example GET /hello"));
 //! ```
 
+use crate::driver;
+use crate::network::Network;
+pub use crate::network::origin_of;
 use bytes::Bytes;
 use mcp_authz_reference::client::{ClientStep, Outcome, PublicClient};
 use mcp_authz_reference::sans_io::{Env, FetchError, FetchResult, Request, Response, Service, Step, Time};
@@ -210,16 +213,6 @@ pub struct Sim {
     /// Copies held back by `reorder`, with the message they copy.
     late: Vec<(Message, Request)>,
     granted: Option<Vec<Channel>>,
-}
-
-/// The origin (`scheme://host[:port]`) of an absolute URL, or `None`.
-pub fn origin_of(uri: &http::Uri) -> Option<String> {
-    let (scheme, authority) = (uri.scheme_str()?, uri.authority()?.as_str());
-    let mut origin = String::with_capacity(scheme.len() + 3 + authority.len());
-    origin.push_str(scheme);
-    origin.push_str("://");
-    origin.push_str(authority);
-    Some(origin)
 }
 
 fn derive_rng(seed: u64, name: &str) -> ChaCha20Rng {
@@ -592,14 +585,15 @@ impl Sim {
     }
 
     /// A user agent at `browser` opens `url` and follows redirects until one leads to
-    /// a URL starting with `redirect_uri`, which it returns (the front channel). A page
-    /// instead of a redirect (a login form) ends the walk with an error.
+    /// a URL starting with `redirect_uri`, which it returns (see [`driver::browse`]).
     pub fn browse(&mut self, browser: &str, url: &str, redirect_uri: &str) -> Result<String, Error> {
-        crate::browser::Browser::new(browser, None).open(self, url, |u| u.as_str().starts_with(redirect_uri))
+        driver::browse(self, browser, url, redirect_uri)
     }
 
-    /// Runs a public client named `name` from `start` to its end: its requests go over
-    /// the network, its authorization requests through the browser `name/browser`.
+    /// Runs a public client named `name` from `start` to its end with the
+    /// [`driver`]: its requests go over the network, its authorization requests through
+    /// the browser `browser:name`. Its randomness is drawn from the seed, the name and
+    /// the number of messages so far.
     pub fn run_client(
         &mut self,
         name: &str,
@@ -608,29 +602,21 @@ impl Sim {
         start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
     ) -> Result<Outcome, Error> {
         let mut rng = derive_rng(self.seed, &format!("client:{name}:{}", self.messages));
-        let mut step = start(client, &mut Env::new(self.now, &mut rng));
-        let mut browser = String::new();
-        for _ in 0..200 {
-            step = match step {
-                ClientStep::Done(o) => return Ok(o),
-                ClientStep::Failed(e) => {
-                    self.note(&format!("{name} failed: {e}"));
-                    return Err(e);
-                }
-                ClientStep::Send(req) => {
-                    let r = self.send(name, req);
-                    client.on_response(r, &mut Env::new(self.now, &mut rng))
-                }
-                ClientStep::Authorize { url } => {
-                    if browser.is_empty() {
-                        browser = format!("browser:{name}");
-                    }
-                    let redirect = self.browse(&browser, &url, redirect_uri)?;
-                    client.on_redirect(&redirect, &mut Env::new(self.now, &mut rng))
-                }
-            };
-        }
-        Err(Error::Refused(format!("{name} did not finish within 200 steps")))
+        driver::run_client(self, &mut rng, name, client, redirect_uri, start)
+    }
+}
+
+impl Network for Sim {
+    fn send(&mut self, from: &str, req: Request) -> FetchResult {
+        Sim::send(self, from, req)
+    }
+
+    fn now(&self) -> Time {
+        Sim::now(self)
+    }
+
+    fn note(&mut self, line: &str) {
+        Sim::note(self, line);
     }
 }
 

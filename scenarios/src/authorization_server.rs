@@ -107,7 +107,7 @@ fn register_apps(w: &mut World) -> Result<(), Check> {
     let scopes = ["mcp:read", "mcp:write"];
     if !w.is_live() {
         let (app, evil) = (w.as_under_test.app.clone(), w.as_under_test.evil_app.clone());
-        let server = w.authorization_server();
+        let server = w.authorization_server().map_err(|s| Check::NotApplicable(s.0))?;
         server.register_client(RegisteredClient::public(&app, &[REDIRECT, WEB_REDIRECT], &scopes));
         server.register_client(RegisteredClient::public(&evil, &[REDIRECT], &scopes));
     } else if !w.as_under_test.app.is_empty() {
@@ -905,7 +905,10 @@ fn show_forms(w: &mut World) -> Result<(), Check> {
             )),
         };
     }
-    let config = Config { auto_approve: false, ..w.authorization_server().config().clone() };
+    let config = Config {
+        auto_approve: false,
+        ..w.authorization_server().map_err(|s| Check::NotApplicable(s.0))?.config().clone()
+    };
     let server = w.sim.env_for("as-with-login-form", |env| AuthorizationServer::new(config, env));
     let server =
         server.map_err(|e| Check::Undecided(format!("cannot build the AS with a login form: {e}")))?;

@@ -469,7 +469,10 @@ fn as_discovery_order(w: &mut World) -> Check {
 /// literal quote, so there is no client-side verdict to give.)
 fn challenge_syntax(w: &mut World) -> Check {
     let meta = "https://meta.example";
-    let metadata = w.mcp_server().protected_resource_metadata();
+    let metadata = match w.mcp_server() {
+        Ok(server) => server.protected_resource_metadata(),
+        Err(skip) => return Check::NotApplicable(skip.0),
+    };
     let meta_hits =
         w.fake_host(meta, vec![("/prm/mcp".into(), fixed(wire::json(StatusCode::OK, &metadata)))]);
     let decoy = w.canary(&[CANARY]);

@@ -25,15 +25,14 @@ macro_rules! scenario {
                 level: mcp_authz_harness::scenario::Level::$level,
                 tags: &[$($tag),*],
                 capabilities: &[],
+                needs: &[],
             },
             body: $body,
         }
     };
 }
 
-pub mod client_under_test;
 pub mod explore;
-pub mod live;
 pub mod requirements;
 pub mod world;
 
@@ -44,6 +43,7 @@ mod mcp_server;
 use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Meta};
 use mcp_authz_reference::defects::Defects;
 use std::panic::{AssertUnwindSafe, catch_unwind};
+use world::TargetKind;
 pub use world::World;
 
 /// A scenario: its description and its body.
@@ -82,7 +82,7 @@ pub fn mcp_server_scenarios(all: &[Scenario]) -> Vec<Scenario> {
 /// Runs `scenario` once with `seed` and `defects`; returns the result and the trace.
 pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseResult, String) {
     match World::new(seed, defects) {
-        Ok(world) => run_in(world, scenario, seed, |_, check| check),
+        Ok(world) => run_in(world, scenario, seed),
         Err(e) => {
             let check = Check::Undecided(format!("cannot build the world: {e}"));
             (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
@@ -90,25 +90,55 @@ pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseRes
     }
 }
 
-/// Runs `scenario` in `world`; `conclude` may revise the check in the light of the world
-/// (a live run turns transport failures into `error`).
-fn run_in(
-    mut world: World,
+/// Runs `scenario` with `seed` against a target of kind `kind`, in the world `build`
+/// makes. The case is skipped, with the reason, when the target tests another role
+/// than the scenario's (the world is then not built).
+pub fn run_against(
+    kind: TargetKind,
     scenario: &Scenario,
     seed: u64,
-    conclude: impl FnOnce(&World, Check) -> Check,
+    build: impl FnOnce() -> Result<World, mcp_authz_reference::Error>,
 ) -> (CaseResult, String) {
+    if let Some(role) = kind.role().filter(|r| *r != scenario.meta.role) {
+        let _ = role;
+        let check = Check::NotApplicable(format!("a {} scenario; the target is {kind}", scenario.meta.role));
+        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
+    }
+    match build() {
+        Ok(world) => run_in(world, scenario, seed),
+        Err(e) => {
+            let check = Check::Undecided(format!("cannot build the world: {e}"));
+            (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
+        }
+    }
+}
+
+/// Runs `scenario` in `world`. The case is skipped, with the reason, when the world's
+/// target cannot give a need the scenario declares; a transport failure talking to a
+/// live role during the case makes it `error`, whatever it concluded.
+fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, String) {
     world.note(&format!("scenario {} seed {seed}", scenario.meta.id));
-    world.sim.grant(Capability::granted_channels(scenario.meta.capabilities));
-    let check = catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
-        let msg = p
-            .downcast_ref::<String>()
-            .cloned()
-            .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
-            .unwrap_or_default();
-        Check::Undecided(format!("the scenario panicked: {msg}"))
-    });
-    let check = conclude(&world, check);
+    let unmet = scenario.meta.needs.iter().find_map(|need| world.provides(*need).err());
+    let check = match unmet {
+        Some(skip) => Check::NotApplicable(skip.0),
+        None => {
+            world.sim.grant(Capability::granted_channels(scenario.meta.capabilities));
+            catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
+                let msg = p
+                    .downcast_ref::<String>()
+                    .cloned()
+                    .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                    .unwrap_or_default();
+                Check::Undecided(format!("the scenario panicked: {msg}"))
+            })
+        }
+    };
+    let check = match world.transport_failures().first() {
+        Some(failure) => {
+            Check::Undecided(format!("the server under test did not answer properly: {failure}"))
+        }
+        None => check,
+    };
     let trace = world.sim.trace().to_string();
     let evidence = trace.lines().map(String::from).collect();
     (CaseResult::new(&scenario.meta, check, evidence, seed), trace)

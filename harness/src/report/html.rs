@@ -366,6 +366,7 @@ mod tests {
         level: Level::Must,
         tags: &["audience"],
         capabilities: &[],
+        needs: &[],
     };
 
     fn cases() -> Vec<CaseResult> {

@@ -345,7 +345,7 @@ impl Runner {
         for kind in [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer] {
             world.sim.add_fn(kind.origin(), rogue_server(kind));
         }
-        let jwks = world.authorization_server().jwks();
+        let jwks = world.authorization_server().map_err(|s| Error::Config(s.0))?.jwks();
         let two = topology.authorization_servers >= 2;
         let jwks2 = if two { Some(second_authorization_server(&mut world, defects)?) } else { None };
         let mut validators = BTreeMap::new();

@@ -4,14 +4,14 @@
 //! one, which only the simulator can observe); with each MCP server defect, exactly the
 //! cases fail that fail in the simulator — the live path reports the right cases.
 
-use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::scenario::{CaseResult, Verdict};
-use mcp_authz_harness::serve::{Served, system_now};
-use mcp_authz_harness::target::{self, Limits};
-use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_live::fetch::Fetcher;
+use mcp_authz_live::runs as live;
+use mcp_authz_live::serve::{Served, system_now};
+use mcp_authz_live::target::{self, Limits};
+use mcp_authz_live::test_authority::TestAuthority;
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
 use mcp_authz_reference::mcp_server::{self, McpServer};
-use mcp_authz_scenarios::live;
 use mcp_authz_scenarios::world::OTHER_MCP;
 use mcp_authz_scenarios::{catalog, mcp_server_scenarios, run_case};
 use std::collections::BTreeMap;

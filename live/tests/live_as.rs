@@ -6,12 +6,12 @@
 
 use mcp_authz_harness::browser::Login;
 use mcp_authz_harness::scenario::{CaseResult, Verdict};
-use mcp_authz_harness::serve::system_now;
-use mcp_authz_harness::stack::{Stack, StackOptions};
-use mcp_authz_harness::target::{self, Limits};
+use mcp_authz_live::runs as live;
+use mcp_authz_live::serve::system_now;
+use mcp_authz_live::stack::{Stack, StackOptions};
+use mcp_authz_live::target::{self, Limits};
+use mcp_authz_live::targets::LiveAs;
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
-use mcp_authz_scenarios::live;
-use mcp_authz_scenarios::world::LiveAs;
 use mcp_authz_scenarios::{catalog, run_case};
 use std::time::Duration;
 

@@ -1,8 +1,8 @@
-//! Running scenarios against live servers: the MCP server scenarios against an MCP
-//! server (learning its tools and the scopes they need, each case in a [`World::live`]),
-//! and the authorization server scenarios against an AS (each case in a
-//! [`World::live_as`]), and the client scenarios with a client under test that is a
-//! process of its own (each case in a [`World::live_client`]).
+//! Running scenarios against live targets: the MCP server scenarios against an MCP
+//! server (learning its tools and the scopes they need, each case in a
+//! [`live_server_world`]), the authorization server scenarios against an AS (each case
+//! in a [`live_as_world`]), and the client scenarios with a client under test that is a
+//! process of its own (each case in a [`client_process_world`]).
 //!
 //! Tool scopes come from the operator (`--scopes echo=mcp:read`) or are probed: the
 //! tool is called with a token carrying no scope, and a 403 `insufficient_scope`
@@ -10,16 +10,17 @@
 //! never guessed.
 
 use crate::client_under_test::LiveClient;
-use crate::world::{LiveAs, LiveTarget, Tool, Tools, World, describe, tool_ran, union_scopes};
-use crate::{Scenario, run_in};
-use mcp_authz_harness::scenario::{CaseResult, Check, Role};
-use mcp_authz_harness::target::Connect;
-use mcp_authz_harness::test_authority::TestAuthority;
+use crate::target::Connect;
+use crate::targets::{LiveAs, LiveTarget, client_process_world, live_as_world, live_server_world};
+use crate::test_authority::TestAuthority;
+use mcp_authz_harness::scenario::{CaseResult, Check};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::Time;
+use mcp_authz_scenarios::world::{TargetKind, Tool, Tools, World, describe, tool_ran, union_scopes};
+use mcp_authz_scenarios::{Scenario, run_against};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 
@@ -51,7 +52,7 @@ pub fn learn_tools(
         tools: placeholder,
         connect: connect.clone(),
     };
-    let mut w = World::live(0, now, &target).map_err(|e| e.to_string())?;
+    let mut w = live_server_world(0, now, &target).map_err(|e| e.to_string())?;
 
     let mut scopes: Vec<&str> = configured.values().map(String::as_str).collect();
     let advertised = advertised_scopes(&mut w);
@@ -234,24 +235,7 @@ pub fn arguments_for(schema: &Value) -> Value {
 /// Runs one MCP server scenario against the live target; other roles' scenarios are
 /// skipped. A transport failure during the case makes it `error`, whatever it concluded.
 pub fn run_live(scenario: &Scenario, seed: u64, now: Time, target: &LiveTarget) -> (CaseResult, String) {
-    if scenario.meta.role != Role::McpServer {
-        let check =
-            Check::NotApplicable(format!("a {} scenario; the target is an MCP server", scenario.meta.role));
-        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
-    }
-    let world = match World::live(seed, now, target) {
-        Ok(w) => w,
-        Err(e) => {
-            let check = Check::Undecided(format!("cannot build the world: {e}"));
-            return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
-        }
-    };
-    run_in(world, scenario, seed, |w, check| match w.transport_failures().first() {
-        Some(failure) => {
-            Check::Undecided(format!("the server under test did not answer properly: {failure}"))
-        }
-        None => check,
-    })
+    run_against(TargetKind::McpServer, scenario, seed, || live_server_world(seed, now, target))
 }
 
 /// What a live run reports as it goes.
@@ -317,7 +301,7 @@ pub fn test_authorization_server(
     now: &dyn Fn() -> Time,
     mut progress: impl FnMut(Progress<'_>),
 ) -> LiveRun {
-    let probe = World::live_as(0, now(), target).map(|w| {
+    let probe = live_as_world(0, now(), target).map(|w| {
         let a = &w.as_under_test;
         let mut notes = vec![
             format!("authorization endpoint {}", a.authorization_endpoint),
@@ -366,47 +350,13 @@ pub fn test_authorization_server(
 /// Runs one authorization server scenario against a live AS; other roles' scenarios are
 /// skipped. A transport failure during the case makes it `error`.
 pub fn run_live_as(scenario: &Scenario, seed: u64, now: Time, target: &LiveAs) -> (CaseResult, String) {
-    if scenario.meta.role != Role::AuthorizationServer {
-        let check = Check::NotApplicable(format!(
-            "a {} scenario; the target is an authorization server",
-            scenario.meta.role
-        ));
-        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
-    }
-    match World::live_as(seed, now, target) {
-        Ok(world) => run_in(world, scenario, seed, undecided_on_transport_failure),
-        Err(e) => {
-            let check = Check::Undecided(format!("cannot build the world: {e}"));
-            (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
-        }
-    }
-}
-
-/// A transport failure during a case makes it `error`, whatever it concluded.
-fn undecided_on_transport_failure(w: &World, check: Check) -> Check {
-    match w.transport_failures().first() {
-        Some(failure) => {
-            Check::Undecided(format!("the server under test did not answer properly: {failure}"))
-        }
-        None => check,
-    }
+    run_against(TargetKind::AuthorizationServer, scenario, seed, || live_as_world(seed, now, target))
 }
 
 /// Runs one client scenario with the client under test `target` runs; other roles'
 /// scenarios are skipped.
 pub fn run_live_client(scenario: &Scenario, seed: u64, target: &LiveClient) -> (CaseResult, String) {
-    if scenario.meta.role != Role::Client {
-        let check =
-            Check::NotApplicable(format!("a {} scenario; the target is a client", scenario.meta.role));
-        return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
-    }
-    match World::live_client(seed, target, scenario) {
-        Ok(world) => run_in(world, scenario, seed, |_, check| check),
-        Err(e) => {
-            let check = Check::Undecided(format!("cannot build the world: {e}"));
-            (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
-        }
-    }
+    run_against(TargetKind::ClientProcess, scenario, seed, || client_process_world(seed, target, scenario))
 }
 
 /// Runs the client scenarios of `scenarios` (others are skipped) with the client under

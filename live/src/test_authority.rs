@@ -6,7 +6,7 @@
 //!
 //! ```no_run
 //! # async fn demo() -> anyhow::Result<()> {
-//! use mcp_authz_harness::test_authority::TestAuthority;
+//! use mcp_authz_live::test_authority::TestAuthority;
 //! let authority = TestAuthority::start(9000, &["http://127.0.0.1:9001/mcp"]).await?;
 //! println!("trust issuer {} with keys at {}", authority.issuer(), authority.jwks_uri());
 //! # Ok(()) }

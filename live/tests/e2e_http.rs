@@ -2,9 +2,9 @@
 //! against the reference AS and MCP server.
 
 use bytes::Bytes;
-use mcp_authz_harness::fetch::Fetcher;
-use mcp_authz_harness::live_client::{ClientDriver, FrontChannel, run_confidential};
-use mcp_authz_harness::stack::{Stack, StackOptions};
+use mcp_authz_live::fetch::Fetcher;
+use mcp_authz_live::live_client::{ClientDriver, FrontChannel, run_confidential};
+use mcp_authz_live::stack::{Stack, StackOptions};
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::client::{
     ClientAuth, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient, PublicClientConfig,

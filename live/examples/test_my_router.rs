@@ -9,13 +9,13 @@
 //! cargo run -p mcp-authz-scenarios --example test_my_router
 //! ```
 
-use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::report;
-use mcp_authz_harness::serve::{Served, system_now};
-use mcp_authz_harness::target::{self, Limits};
-use mcp_authz_harness::test_authority::TestAuthority;
+use mcp_authz_live::fetch::Fetcher;
+use mcp_authz_live::runs::{self as live, Progress};
+use mcp_authz_live::serve::{Served, system_now};
+use mcp_authz_live::target::{self, Limits};
+use mcp_authz_live::test_authority::TestAuthority;
 use mcp_authz_reference::mcp_server::{self, McpServer};
-use mcp_authz_scenarios::live::{self, Progress};
 use mcp_authz_scenarios::world::OTHER_MCP;
 use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
 use std::collections::BTreeMap;

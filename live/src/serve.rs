@@ -4,7 +4,7 @@
 //!
 //! ```no_run
 //! # async fn demo(service: mcp_authz_reference::authorization_server::AuthorizationServer) {
-//! use mcp_authz_harness::{fetch::Fetcher, serve::Served};
+//! use mcp_authz_live::{fetch::Fetcher, serve::Served};
 //! let app = Served::new(service, Fetcher::trusted().unwrap()).router();
 //! let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
 //! axum::serve(listener, app).await.unwrap();

@@ -16,14 +16,14 @@
 //! that fetches them reaches the harness's proxy if it honours `HTTP_PROXY` /
 //! `HTTPS_PROXY`, which the harness sets (with `NO_PROXY` covering loopback).
 
-use crate::Scenario;
-use mcp_authz_harness::client_network::{ClientNetwork, Incoming};
-use mcp_authz_harness::serve::system_now;
+use crate::client_network::{ClientNetwork, Incoming};
+use crate::serve::system_now;
+use crate::target::shell_command_with_arg;
 use mcp_authz_harness::sim::Sim;
-use mcp_authz_harness::target::shell_command_with_arg;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::Outcome;
 use mcp_authz_reference::sans_io::{Request, Response};
+use mcp_authz_scenarios::Scenario;
 use serde_json::Value;
 use std::io::Read as _;
 use std::os::unix::process::CommandExt as _;
@@ -463,7 +463,10 @@ mod tests {
     use super::*;
 
     fn under_test(network: Rc<ClientNetwork>) -> ClientUnderTest {
-        let scenario = crate::catalog().into_iter().find(|s| s.meta.id == "CL-PKCE-01").expect("CL-PKCE-01");
+        let scenario = mcp_authz_scenarios::catalog()
+            .into_iter()
+            .find(|s| s.meta.id == "CL-PKCE-01")
+            .expect("CL-PKCE-01");
         let target = LiveClient {
             command: "true".into(),
             timeout: Duration::from_secs(1),

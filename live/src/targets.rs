@@ -1,0 +1,406 @@
+//! The catalog's live [`Target`]s. Each puts a live role in the place of a simulated
+//! one, as a host of the simulator like any other, so the adversary, the trace and the
+//! scenario bodies stay the same:
+//!
+//! - [`LiveTarget`] → [`live_server_world`]: an implementer's MCP server (over HTTP or an
+//!   in-process tower `Service`) in the place of MCP server A, the harness's own
+//!   authorization server ([`TestAuthority`]) in the place of the AS; server B and the
+//!   attacker stay simulated.
+//! - [`LiveAs`] → [`live_as_world`]: an authorization server in the place of the AS, its
+//!   endpoints read from its metadata.
+//! - [`LiveClient`] → [`client_process_world`]: a client that is a process of its own in
+//!   the place of the reference client; every other role is simulated.
+
+use crate::client_under_test::{ClientUnderTest, LiveClient};
+use crate::target::Connect;
+use crate::test_authority::TestAuthority;
+use http::StatusCode;
+use mcp_authz_harness::browser::Login;
+use mcp_authz_harness::scenario::Need;
+use mcp_authz_harness::sim::{Sim, origin_of};
+use mcp_authz_reference::Error;
+use mcp_authz_reference::access_token::AccessTokenClaims;
+use mcp_authz_reference::client::{Operation, Outcome, PublicClient};
+use mcp_authz_reference::defects::Defects;
+use mcp_authz_reference::jwt::SigningKey;
+use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::sans_io::{FetchResult, Request};
+use mcp_authz_reference::wire;
+use mcp_authz_scenarios::Scenario;
+use mcp_authz_scenarios::world::{
+    AsUnderTest, Authorize, ClientObservations, OTHER_MCP, Route, SimulatedRoles, Skip, Target, TargetKind,
+    Tools, World, discover,
+};
+use serde_json::json;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Transport failures talking to a live role: they make a case `error`.
+type Failures = Rc<RefCell<Vec<String>>>;
+
+/// What a live MCP server target needs: where the server under test is, how to reach
+/// it, and the harness's authorization server it trusts.
+#[derive(Clone)]
+pub struct LiveTarget {
+    /// The MCP endpoint under test.
+    pub url: String,
+    /// The harness's authorization server.
+    pub authority: TestAuthority,
+    /// The tools the scenarios call.
+    pub tools: Tools,
+    /// Opens a connection for one case: each call sends one request to the server
+    /// under test and returns its answer or the transport failure.
+    pub connect: Connect,
+}
+
+/// A live MCP server in the place of MCP server A.
+struct LiveMcpServer {
+    authority: TestAuthority,
+    failures: Failures,
+}
+
+impl Target for LiveMcpServer {
+    fn kind(&self) -> TargetKind {
+        TargetKind::McpServer
+    }
+
+    fn provides(&self, _need: Need, _as_under_test: &AsUnderTest) -> Result<(), Skip> {
+        Ok(())
+    }
+
+    fn transport_failures(&self) -> Vec<String> {
+        self.failures.borrow().clone()
+    }
+
+    fn with_signing_key(&self, _sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) {
+        self.authority.with_signing_key(f);
+    }
+
+    fn mint(&self, _sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error> {
+        self.authority.mint(claims)
+    }
+
+    fn jwks_requests(&self, _sim: &Sim) -> u64 {
+        self.authority.jwks_fetches()
+    }
+
+    fn side_effects(&self, _sim: &mut Sim) -> Result<u64, Skip> {
+        Err(Skip::because("a live server's effects are judged by its answers"))
+    }
+
+    fn downstream_authorizations_seen(&self) -> Result<Vec<String>, Skip> {
+        Err(Skip::because("the harness cannot see a live server's outbound calls"))
+    }
+
+    fn wait(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+
+    fn show_login_forms(&self, _sim: &mut Sim, _as_under_test: &mut AsUnderTest) -> Result<bool, Skip> {
+        Err(Skip::because("the harness's authorization server approves by itself"))
+    }
+}
+
+/// A world for the MCP server scenarios: the server under test at `target.url` in the
+/// place of MCP server A, the harness's AS in the place of the AS, server B (trusting
+/// the harness's AS) simulated. The clock starts at `now`, the real time, so minted
+/// tokens are current at the server under test.
+pub fn live_server_world(
+    seed: u64,
+    now: mcp_authz_reference::sans_io::Time,
+    target: &LiveTarget,
+) -> Result<World, Error> {
+    let mut sim = Sim::starting_at(seed, now);
+    let issuer = target.authority.issuer().to_string();
+    sim.add_service(&origin(&issuer)?, target.authority.served());
+    sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
+    let failures = add_live_host(&mut sim, &origin(&target.url)?, (target.connect)(), true);
+    let live = LiveMcpServer { authority: target.authority.clone(), failures };
+    Ok(World::with_target(
+        sim,
+        Box::new(live),
+        issuer,
+        target.url.clone(),
+        target.tools.clone(),
+        AsUnderTest::simulated(),
+    ))
+}
+
+/// What a live authorization server target needs.
+#[derive(Clone)]
+pub struct LiveAs {
+    /// The issuer under test.
+    pub issuer: String,
+    /// The resource to ask tokens for (one the AS knows).
+    pub resource: String,
+    /// A second resource it knows, if any.
+    pub other_resource: Option<String>,
+    /// Who signs in at its login form (`None`: it approves by itself).
+    pub login: Option<Login>,
+    /// Completes authorizations outside the harness (`--authorize-hook`), instead of
+    /// the harness's browser.
+    pub authorize_hook: Option<Authorize>,
+    /// A pre-registered client (id, secret) to use instead of registering the victim's
+    /// app; its redirect URIs must include `http://127.0.0.1:7777/callback`. The
+    /// attacker then has no app of its own.
+    pub client: Option<(String, Option<String>)>,
+    /// Its authorization-code lifetime, when the operator tells it: AS-CODE-08 then
+    /// waits that long (real time) before redeeming a code. `None`: AS-CODE-08 skipped.
+    pub code_lifetime: Option<Duration>,
+    /// Opens a connection to it for one case.
+    pub connect: Connect,
+}
+
+/// A live authorization server in the place of the AS.
+struct LiveAuthorizationServer {
+    authorize_hook: Option<Authorize>,
+    failures: Failures,
+}
+
+impl Target for LiveAuthorizationServer {
+    fn kind(&self) -> TargetKind {
+        TargetKind::AuthorizationServer
+    }
+
+    fn provides(&self, need: Need, as_under_test: &AsUnderTest) -> Result<(), Skip> {
+        match need {
+            Need::FrontChannel if self.authorize_hook.is_some() => Err(Skip::because(
+                "authorizations run in the authorize hook, where the adversary cannot reach the front channel",
+            )),
+            Need::LoginForms if self.authorize_hook.is_some() => {
+                Err(Skip::because("the login pages are in the authorize hook's hands"))
+            }
+            Need::LoginForms if as_under_test.login.is_none() => {
+                Err(Skip::because("no login given (--login): the harness cannot reach the forms"))
+            }
+            Need::CodeLifetime if as_under_test.code_lifetime.is_none() => Err(Skip::because(
+                "a live AS's codes age in real time: give --code-lifetime SECS (its code lifetime) to wait it out",
+            )),
+            _ => Ok(()),
+        }
+    }
+
+    fn transport_failures(&self) -> Vec<String> {
+        self.failures.borrow().clone()
+    }
+
+    fn with_signing_key(&self, _sim: &mut Sim, _f: &mut dyn FnMut(&SigningKey)) {}
+
+    fn mint(&self, _sim: &mut Sim, _claims: &AccessTokenClaims) -> Result<String, Error> {
+        Err(Error::Config("the harness holds no key of a live authorization server".into()))
+    }
+
+    fn jwks_requests(&self, _sim: &Sim) -> u64 {
+        0
+    }
+
+    fn side_effects(&self, _sim: &mut Sim) -> Result<u64, Skip> {
+        Err(Skip::because("the MCP server is not under test"))
+    }
+
+    fn downstream_authorizations_seen(&self) -> Result<Vec<String>, Skip> {
+        Err(Skip::because("the MCP server is not under test"))
+    }
+
+    fn wait(&self, d: Duration) {
+        std::thread::sleep(d);
+    }
+
+    fn authorize_hook(&self) -> Option<Authorize> {
+        self.authorize_hook.clone()
+    }
+
+    fn show_login_forms(&self, _sim: &mut Sim, as_under_test: &mut AsUnderTest) -> Result<bool, Skip> {
+        self.provides(Need::LoginForms, as_under_test).map(|()| false)
+    }
+}
+
+/// A world for the AS scenarios: the authorization server under test at
+/// `target.issuer`, its endpoints read from its metadata (RFC 8414, else OpenID
+/// discovery). The clock starts at `now`, the real time.
+pub fn live_as_world(
+    seed: u64,
+    now: mcp_authz_reference::sans_io::Time,
+    target: &LiveAs,
+) -> Result<World, Error> {
+    let mut sim = Sim::starting_at(seed, now);
+    let failures = add_live_host(&mut sim, &issuer_origin(&target.issuer)?, (target.connect)(), false);
+    let metadata = discover(&mut sim, &target.issuer)?;
+    let missing = |what: &str| Error::Missing(format!("{what} in the metadata of {}", target.issuer));
+    let as_under_test = AsUnderTest {
+        issuer: target.issuer.clone(),
+        authorization_endpoint: metadata
+            .authorization_endpoint
+            .clone()
+            .ok_or_else(|| missing("authorization_endpoint"))?,
+        token_endpoint: metadata.token_endpoint.clone().ok_or_else(|| missing("token_endpoint"))?,
+        registration_endpoint: metadata.registration_endpoint.clone(),
+        introspection: None,
+        resource: target.resource.clone(),
+        other_resource: target.other_resource.clone(),
+        beyond_policy: ("mcp-authz:beyond-policy".into(), target.resource.clone()),
+        login: target.login.clone(),
+        app: target.client.as_ref().map(|c| c.0.clone()).unwrap_or_default(),
+        app_secret: target.client.as_ref().and_then(|c| c.1.clone()),
+        evil_app: String::new(),
+        code_lifetime: target.code_lifetime,
+    };
+    let live = LiveAuthorizationServer { authorize_hook: target.authorize_hook.clone(), failures };
+    let mut w = World::with_target(
+        sim,
+        Box::new(live),
+        target.issuer.clone(),
+        target.resource.clone(),
+        Tools::reference(),
+        as_under_test,
+    );
+    if let Some(endpoint) = metadata.introspection_endpoint.clone() {
+        w.as_under_test.introspection = w.register_introspector(endpoint);
+    }
+    Ok(w)
+}
+
+/// A client process in the place of the reference client; every other role is the
+/// simulated reference role.
+struct ClientProcess {
+    roles: SimulatedRoles,
+    client: ClientUnderTest,
+}
+
+impl Target for ClientProcess {
+    fn kind(&self) -> TargetKind {
+        TargetKind::ClientProcess
+    }
+
+    fn provides(&self, need: Need, as_under_test: &AsUnderTest) -> Result<(), Skip> {
+        self.roles.provides(need, as_under_test)
+    }
+
+    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) {
+        self.roles.with_signing_key(sim, f);
+    }
+
+    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error> {
+        self.roles.mint(sim, claims)
+    }
+
+    fn jwks_requests(&self, sim: &Sim) -> u64 {
+        self.roles.jwks_requests(sim)
+    }
+
+    fn side_effects(&self, sim: &mut Sim) -> Result<u64, Skip> {
+        self.roles.side_effects(sim)
+    }
+
+    fn downstream_authorizations_seen(&self) -> Result<Vec<String>, Skip> {
+        self.roles.downstream_authorizations_seen()
+    }
+
+    fn show_login_forms(&self, sim: &mut Sim, as_under_test: &mut AsUnderTest) -> Result<bool, Skip> {
+        self.roles.show_login_forms(sim, as_under_test)
+    }
+
+    fn new_client(&self) {
+        self.client.new_client();
+    }
+
+    fn run_client(
+        &mut self,
+        sim: &mut Sim,
+        name: &str,
+        client: &mut PublicClient,
+        _op: Operation,
+    ) -> Result<Outcome, Error> {
+        // A process does what it does: it is pointed at the server and runs to its end.
+        self.client.run(sim, name, client.server_url())
+    }
+
+    fn client_observations(&self) -> Result<ClientObservations, Skip> {
+        Ok(ClientObservations {
+            token_leaks: self.client.leaks.clone(),
+            proxied: self.client.proxied.clone(),
+            opened: self.client.opened.clone(),
+        })
+    }
+
+    fn client_metadata_url(&self) -> Result<String, Skip> {
+        self.client.client_metadata_url().ok_or_else(|| {
+            Skip::because(
+                "the client's metadata document URL is not known: give it with --client-metadata-url",
+            )
+        })
+    }
+}
+
+/// A world for the client scenario `scenario` whose client under test is the process
+/// `target` runs: the standard topology, without defects (the client brings its own).
+pub fn client_process_world(seed: u64, target: &LiveClient, scenario: &Scenario) -> Result<World, Error> {
+    let client = ClientUnderTest::new(target, scenario);
+    let redirect_uris = Rc::clone(&client.document_redirect_uris);
+    let mut w =
+        World::simulated(seed, &Defects::none(), &[], |roles| Box::new(ClientProcess { roles, client }))?;
+    let uri = target.client_metadata_url.as_deref().and_then(|u| u.parse::<http::Uri>().ok());
+    let origin = uri.as_ref().and_then(origin_of).filter(|o| o.ends_with(".example"));
+    if let (Some(origin), Some(uri)) = (origin, &uri) {
+        // The client's metadata document, served where it says it is.
+        let id = uri.to_string();
+        let document: Route = Box::new(move |_| {
+            let document = json!({"client_id": id, "client_name": "client under test",
+                "redirect_uris": *redirect_uris.borrow(), "grant_types": ["authorization_code", "refresh_token"],
+                "response_types": ["code"], "token_endpoint_auth_method": "none"});
+            wire::json(StatusCode::OK, &document)
+        });
+        w.fake_host(&origin, vec![(uri.path().to_string(), document)]);
+    }
+    Ok(w)
+}
+
+/// The origin of `url`, or why it has none.
+fn origin(url: &str) -> Result<String, Error> {
+    url.parse::<http::Uri>()
+        .ok()
+        .as_ref()
+        .and_then(origin_of)
+        .ok_or_else(|| Error::malformed("url", format!("`{url}` is not an absolute http(s) url")))
+}
+
+/// The origin of the issuer `issuer`, or why it has none.
+fn issuer_origin(issuer: &str) -> Result<String, Error> {
+    issuer
+        .parse::<http::Uri>()
+        .ok()
+        .as_ref()
+        .and_then(origin_of)
+        .ok_or_else(|| Error::malformed("issuer", format!("`{issuer}` is not an absolute url")))
+}
+
+/// Adds the live server at `origin`, reached through `send`; returns where its transport
+/// failures (timeouts, refusals, oversized answers, redirects) are kept.
+fn add_live_host(
+    sim: &mut Sim,
+    origin: &str,
+    mut send: Box<dyn FnMut(Request) -> FetchResult>,
+    redirects_fail: bool,
+) -> Failures {
+    let failures = Failures::default();
+    let seen = Rc::clone(&failures);
+    sim.add_remote(origin, move |req| {
+        let url = req.uri().to_string();
+        let result = send(req);
+        match &result {
+            Err(e) => seen.borrow_mut().push(format!("{url}: {}", e.reason)),
+            Ok(r) if redirects_fail && r.status().is_redirection() => {
+                let to = r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+                seen.borrow_mut().push(format!(
+                    "{url}: answered {} redirecting to `{}`; an MCP endpoint answers, it does not redirect",
+                    r.status().as_u16(),
+                    to.unwrap_or("")
+                ));
+            }
+            Ok(_) => {}
+        }
+        result
+    });
+    failures
+}

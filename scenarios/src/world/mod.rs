@@ -1,0 +1,404 @@
+//! The world a scenario runs in: the reference roles in the simulator, at fixed origins,
+//! with the defects of the run injected, and the helpers scenario bodies share (mint a
+//! token, call a tool, run an honest client).
+//!
+//! | origin | what |
+//! |---|---|
+//! | `https://as.example` | the trusted authorization server |
+//! | `https://mcp.example/mcp` | MCP server A (the usual target) |
+//! | `https://api.example/downstream` | the downstream API server A calls with its own token |
+//! | `https://other.example/mcp` | MCP server B, trusting the same AS |
+//! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
+//!
+//! What the world runs against is its [`Target`] ([`target`]): the simulated reference
+//! roles ([`World::new`]), or — from the `mcp-authz-live` crate — an implementer's MCP
+//! server in the place of MCP server A, an authorization server in the place of the AS,
+//! or a client process in the place of the reference client. The scenarios read
+//! `w.issuer`, `w.mcp`, `w.tools` and `w.as_under_test` rather than the constants, so
+//! the same bodies run against every target.
+//!
+//! - [`topology`]: the fixed origins, the tools of MCP server A, the roles' configuration.
+//! - [`as_under_test`]: the authorization server the AS scenarios test, registration,
+//!   introspection, the browser's walk.
+//! - [`observe`]: taps, recorders, fake hosts and canaries; reading answers.
+//! - [`target`]: the [`Target`] trait and the simulated roles.
+
+mod as_under_test;
+mod observe;
+pub mod target;
+mod topology;
+
+pub use as_under_test::{AsUnderTest, Introspector, discover};
+pub use observe::*;
+pub use target::{Authorize, ClientObservations, SimulatedRoles, Skip, Target, TargetKind};
+pub use topology::*;
+
+use bytes::Bytes;
+use mcp_authz_harness::sim::{Sim, origin_of};
+use mcp_authz_reference::Error;
+use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
+use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
+use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient, PublicClientConfig};
+use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_reference::jwt::Algorithm;
+use mcp_authz_reference::jwt::{KeySet, SigningKey};
+use mcp_authz_reference::mcp_server::{self, McpServer};
+use mcp_authz_reference::sans_io::Time;
+use mcp_authz_reference::sans_io::{Env, FetchResult, Request};
+use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// A scenario's world.
+pub struct World {
+    /// The simulator.
+    pub sim: Sim,
+    /// The defects injected in this run.
+    pub defects: Defects,
+    /// The issuer MCP server A trusts: [`AS`], or the harness's AS in a live world.
+    pub issuer: String,
+    /// MCP server A, the server under test: [`MCP`], or the live server's URL.
+    pub mcp: String,
+    /// The tools of MCP server A the scenarios call.
+    pub tools: Tools,
+    /// The authorization server the AS scenarios test, and what they use of it.
+    pub as_under_test: AsUnderTest,
+    /// What the world runs against.
+    target: Box<dyn Target>,
+}
+
+impl World {
+    /// The standard topology, with `defects` injected into the roles they belong to.
+    pub fn new(seed: u64, defects: &Defects) -> Result<World, Error> {
+        World::with_resources(seed, defects, &[])
+    }
+
+    /// The standard topology, whose authorization server also knows the resources
+    /// `extra` (scopes `mcp:read mcp:write mcp:admin`); the caller adds their servers.
+    pub fn with_resources(seed: u64, defects: &Defects, extra: &[&str]) -> Result<World, Error> {
+        World::simulated(seed, defects, extra, |roles| Box::new(roles))
+    }
+
+    /// The standard topology, with `defects` injected, running against the target
+    /// `wrap` makes of the simulated roles (a client process stands in for the
+    /// reference client, the other roles stay simulated).
+    pub fn simulated(
+        seed: u64,
+        defects: &Defects,
+        extra: &[&str],
+        wrap: impl FnOnce(SimulatedRoles) -> Box<dyn Target>,
+    ) -> Result<World, Error> {
+        let mut sim = Sim::new(seed);
+        let mut as_config = authz::Config {
+            issuer: AS.into(),
+            auto_approve: true,
+            // Ed25519 signatures are deterministic: traces stay byte-identical per seed.
+            signing_alg: Algorithm::EdDSA,
+            defects: defects.clone(),
+            ..authz::Config::default()
+        };
+        let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        as_config.resources = vec![
+            authz::ResourceConfig {
+                uri: MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
+            authz::ResourceConfig {
+                uri: OTHER_MCP.into(),
+                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+            },
+            authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
+        ];
+        as_config.resources.extend(extra.iter().map(|uri| authz::ResourceConfig {
+            uri: uri.to_string(),
+            scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+        }));
+        as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
+        as_config.clients.push(RegisteredClient {
+            client_id: RS_CLIENT_ID.into(),
+            client_secret: Some(RS_SECRET.into()),
+            redirect_uris: vec![],
+            grant_types: vec!["client_credentials".into()],
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            scopes: scopes(&["reports:read"]),
+            jwks: None,
+            client_name: Some("MCP server A".into()),
+        });
+        let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
+        let keys = KeySet::from_jwks(&authorization_server.jwks())?;
+        sim.add_service(AS, authorization_server);
+        let downstream_seen = Rc::new(RefCell::new(Vec::new()));
+        let mut validator = Validator::new(AS, DOWNSTREAM, keys);
+        // A plain function host has no clock: the API checks signature, issuer and
+        // audience, and tolerates any time skew.
+        validator.leeway_secs = 10 * 365 * 86_400;
+        sim.add_fn(DOWNSTREAM_ORIGIN, downstream_api(validator, Rc::clone(&downstream_seen)));
+        for url in [MCP, OTHER_MCP] {
+            let config = mcp_config(url, AS, defects);
+            let origin = url.trim_end_matches("/mcp");
+            sim.add_service(origin, McpServer::new(config)?);
+        }
+        Ok(World {
+            sim,
+            defects: defects.clone(),
+            issuer: AS.into(),
+            mcp: MCP.into(),
+            tools: Tools::reference(),
+            as_under_test: AsUnderTest::simulated(),
+            target: wrap(SimulatedRoles { downstream_seen }),
+        })
+    }
+
+    /// A world of `sim` (whose hosts are in place) running against `target`: MCP server
+    /// A at `mcp` trusting `issuer`, with `tools`, and the authorization server the AS
+    /// scenarios test. For the live targets, which bring roles of their own.
+    pub fn with_target(
+        sim: Sim,
+        target: Box<dyn Target>,
+        issuer: String,
+        mcp: String,
+        tools: Tools,
+        as_under_test: AsUnderTest,
+    ) -> World {
+        World { sim, defects: Defects::none(), issuer, mcp, tools, as_under_test, target }
+    }
+}
+
+impl World {
+    /// The transport failures talking to a live role so far (timeouts, refused
+    /// connections, oversized answers, redirects).
+    pub fn transport_failures(&self) -> Vec<String> {
+        self.target.transport_failures()
+    }
+
+    /// MCP server A's origin.
+    pub fn mcp_origin(&self) -> String {
+        self.mcp.parse::<http::Uri>().ok().as_ref().and_then(origin_of).unwrap_or_default()
+    }
+
+    /// The configuration of an MCP server at `url` (ending in `/mcp`) trusting `issuer`,
+    /// with the defects of this run; MCP server A's calls the downstream API.
+    pub fn mcp_config(&self, url: &str, issuer: &str) -> mcp_server::Config {
+        mcp_config(url, issuer, &self.defects)
+    }
+
+    /// The `Authorization` header values the downstream API has received; `None` when
+    /// the target cannot see MCP server A's outbound calls (a live server).
+    pub fn downstream_authorizations_seen(&self) -> Option<Vec<String>> {
+        self.target.downstream_authorizations_seen().ok()
+    }
+
+    /// True when `d` is injected.
+    pub fn has(&self, d: Defect) -> bool {
+        self.defects.has(d)
+    }
+
+    /// The simulated authorization server the scenarios test, when it is one.
+    pub fn authorization_server(&mut self) -> Result<&mut AuthorizationServer, Skip> {
+        target::reference_as(&mut self.sim, AS)
+    }
+
+    /// MCP server A, when it is simulated.
+    pub fn mcp_server(&mut self) -> Result<&mut McpServer, Skip> {
+        target::reference_mcp_server(&mut self.sim, MCP_ORIGIN)
+    }
+
+    /// The current time.
+    pub fn now(&self) -> Time {
+        self.sim.now()
+    }
+
+    /// A GET for `url` from `from`.
+    pub fn get(&mut self, from: &str, url: &str) -> FetchResult {
+        self.sim.get(from, url)
+    }
+
+    /// Runs `f` with the signing key of the AS server A trusts.
+    pub fn with_signing_key<T>(&mut self, f: impl FnOnce(&SigningKey) -> T) -> T {
+        let (mut f, mut out) = (Some(f), None);
+        self.target.with_signing_key(&mut self.sim, &mut |key| out = f.take().map(|f| f(key)));
+        out.expect("the target has the signing key of the AS server A trusts")
+    }
+
+    /// A fresh key for `alg` with `kid`, drawn from the seed (an attacker's key).
+    pub fn generate_key(&mut self, alg: Algorithm, kid: &str) -> SigningKey {
+        self.sim
+            .env_for(&format!("key:{kid}"), |env| SigningKey::generate(alg, kid, env))
+            .expect("key generation from a seeded rng")
+    }
+
+    /// How many times the trusted AS has served its JWKS (fetch amplification is counted
+    /// where it hurts: at the AS).
+    pub fn jwks_requests(&self) -> u64 {
+        self.target.jwks_requests(&self.sim)
+    }
+
+    /// How many side-effecting tool runs MCP server A has performed; `None` for a live
+    /// server, whose effects the harness judges by its answers.
+    pub fn side_effects(&mut self) -> Option<u64> {
+        self.target.side_effects(&mut self.sim).ok()
+    }
+
+    /// Claims of a valid token for MCP server A, user alice, scopes `scope`, issued now.
+    pub fn claims(&self, scope: &str) -> AccessTokenClaims {
+        let now = self.sim.now().unix_secs();
+        AccessTokenClaims {
+            iss: self.issuer.clone(),
+            sub: Some("alice".into()),
+            aud: Audience::one(self.mcp.clone()),
+            client_id: Some("honest-client".into()),
+            scope: Some(scope.into()),
+            exp: Some(now + 600),
+            iat: Some(now),
+            nbf: None,
+            jti: Some(format!("jti-{now}-{scope}")),
+        }
+    }
+
+    /// Signs `claims` with the current key of the AS server A trusts.
+    pub fn mint(&mut self, claims: &AccessTokenClaims) -> String {
+        self.target.mint(&mut self.sim, claims).expect("the AS signs")
+    }
+
+    /// A JSON-RPC POST to `url` with optional bearer `token` and extra headers.
+    pub fn rpc_request(url: &str, token: Option<&str>, body: &Value, headers: &[(&str, &str)]) -> Request {
+        let mut b = http::Request::post(url)
+            .header("content-type", "application/json")
+            .header("accept", "application/json, text/event-stream");
+        if let Some(t) = token {
+            b = b.header("authorization", format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            b = b.header(*k, *v);
+        }
+        b.body(Bytes::from(body.to_string())).expect("valid request")
+    }
+
+    /// The `initialize` request body.
+    pub fn initialize_body() -> Value {
+        json!({"jsonrpc":"2.0","id":1,"method":"initialize","params":{
+            "protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"scenario","version":"1"}}})
+    }
+
+    /// A `tools/call` body.
+    pub fn call_body(tool: &str, arguments: Value) -> Value {
+        json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":tool,"arguments":arguments}})
+    }
+
+    /// Sends `req` from `from`.
+    pub fn send(&mut self, from: &str, req: Request) -> FetchResult {
+        self.sim.send(from, req)
+    }
+
+    /// `initialize` at `url` with `token`; returns the response and the session id.
+    pub fn initialize(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: Option<&str>,
+    ) -> (FetchResult, Option<String>) {
+        let r = self.send(from, Self::rpc_request(url, token, &Self::initialize_body(), &[]));
+        let session = r
+            .as_ref()
+            .ok()
+            .and_then(|r| r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from));
+        (r, session)
+    }
+
+    /// Opens a session at `url` with `token` and calls `tool` in it; returns the call's
+    /// response (or the failed `initialize`'s).
+    pub fn call_tool(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: &str,
+        tool: &str,
+        arguments: Value,
+    ) -> FetchResult {
+        let (init, session) = self.initialize(from, url, Some(token));
+        if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
+            return init;
+        }
+        let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+        // A server without sessions issues no id: the calls go without one.
+        let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
+        if let Some(session) = &session {
+            headers.push(("mcp-session-id", session.as_str()));
+        }
+        let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
+        self.send(from, Self::rpc_request(url, Some(token), &Self::call_body(tool, arguments), &headers))
+    }
+
+    /// Calls `tool` at MCP server A with `token` (see [`World::call_tool`]).
+    pub fn call(&mut self, from: &str, token: &str, tool: &Tool) -> FetchResult {
+        let url = self.mcp.clone();
+        self.call_tool(from, &url, token, &tool.name, tool.arguments.clone())
+    }
+
+    /// A (new) reference public client for `server`, with the client defects of this
+    /// run; for an external client under test, the next run is of a new client (empty
+    /// state folder).
+    pub fn public_client(&self, server: &str) -> PublicClient {
+        self.public_client_with(server, |_| {}).expect("valid client config")
+    }
+
+    /// A (new) reference public client for `server` configured by `configure`, with the
+    /// client defects of this run (see [`World::public_client`]).
+    pub fn public_client_with(
+        &self,
+        server: &str,
+        configure: impl FnOnce(&mut PublicClientConfig),
+    ) -> Result<PublicClient, Error> {
+        self.target.new_client();
+        let mut config = PublicClientConfig::new(server, REDIRECT, "honest client");
+        configure(&mut config);
+        config.defects = self.defects.clone();
+        PublicClient::new(config)
+    }
+
+    /// Runs `client` (named `name` in the trace) for `op`.
+    pub fn run_client(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        op: Operation,
+    ) -> Result<Outcome, Error> {
+        self.target.run_client(&mut self.sim, name, client, op)
+    }
+
+    /// Runs an explicit step of `client` (e.g. a refresh) to completion.
+    pub fn run_client_step(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
+    ) -> Result<Outcome, Error> {
+        self.sim.run_client(name, client, REDIRECT, start)
+    }
+
+    /// An honest client that connected to MCP server A and called `echo`.
+    pub fn connected_client(&mut self, name: &str) -> Result<PublicClient, Error> {
+        let mut client = self.public_client(MCP);
+        let op = Operation::CallTool { name: "echo".into(), arguments: json!({"text": "hi"}) };
+        self.run_client(name, &mut client, op)?;
+        Ok(client)
+    }
+
+    /// Moves the clock.
+    pub fn advance(&mut self, d: Duration) {
+        self.sim.advance(d);
+    }
+
+    /// Lets `d` pass: the simulated clock advances, and with a live server under test
+    /// the harness also sleeps, since the server's clock is the real one.
+    pub fn wait(&mut self, d: Duration) {
+        self.target.wait(d);
+        self.sim.advance(d);
+    }
+
+    /// A trace note.
+    pub fn note(&mut self, s: &str) {
+        self.sim.note(s);
+    }
+}

@@ -1,0 +1,189 @@
+//! What the harness sees and plants in a world: taps and recorders on the simulator's
+//! channels, fake hosts and SSRF canaries, and readers of the answers a role gave.
+
+use super::World;
+use http::StatusCode;
+use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
+use mcp_authz_reference::client::mcp;
+use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
+use mcp_authz_reference::{bearer, wire};
+use serde_json::{Value, json};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// True when `r` shows that the `tools/call` with JSON-RPC id `id` ran: a 2xx whose
+/// JSON-RPC response (JSON or event stream) has a `result` that is not a tool error.
+pub fn tool_ran(r: &FetchResult, id: u64) -> bool {
+    let Ok(r) = r else { return false };
+    r.status().is_success()
+        && mcp::response_messages(r).unwrap_or_default().iter().any(|m| {
+            m.get("id").and_then(Value::as_u64) == Some(id)
+                && m.get("result").is_some_and(|result| result.get("isError") != Some(&Value::Bool(true)))
+        })
+}
+
+/// `(status, error code of the Bearer challenge)` of a response.
+pub fn status_and_challenge_error(r: &Response) -> (u16, Option<String>) {
+    let err =
+        bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
+    (r.status().as_u16(), err)
+}
+
+/// The `error` of an OAuth JSON error body.
+pub fn oauth_error_code(r: &Response) -> Option<String> {
+    serde_json::from_slice::<Value>(r.body()).ok()?.get("error")?.as_str().map(String::from)
+}
+
+/// Renders a fetch result for a verdict message.
+pub fn describe(r: &FetchResult) -> String {
+    match r {
+        Ok(r) => {
+            // One line: event-stream bodies and pretty JSON have newlines.
+            let body = String::from_utf8_lossy(r.body());
+            let body: String =
+                body.split_whitespace().collect::<Vec<_>>().join(" ").chars().take(160).collect();
+            format!("HTTP {} {}", r.status().as_u16(), body)
+        }
+        Err(e) => format!("no answer ({})", e.reason),
+    }
+}
+
+/// A request an adversary's tap saw (see [`World::tap`]).
+#[derive(Debug, Clone)]
+pub struct Seen {
+    /// The channel it travelled on.
+    pub channel: Channel,
+    /// The sender.
+    pub from: String,
+    /// The method.
+    pub method: String,
+    /// The absolute URL.
+    pub url: String,
+    /// The body, as text.
+    pub body: String,
+}
+
+impl Seen {
+    /// The path of the URL.
+    pub fn path(&self) -> String {
+        url::Url::parse(&self.url).map(|u| u.path().to_string()).unwrap_or_default()
+    }
+
+    /// Parameter `name` of the query, else of a form body.
+    pub fn param(&self, name: &str) -> Option<String> {
+        let query = url::Url::parse(&self.url).ok().and_then(|u| u.query().map(String::from));
+        [query.unwrap_or_default(), self.body.clone()].iter().find_map(|s| {
+            url::form_urlencoded::parse(s.as_bytes()).find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+        })
+    }
+}
+
+/// The requests a tap saw, in order.
+pub type Log = Rc<RefCell<Vec<Seen>>>;
+
+/// The `METHOD path` lines a fake host received, in order.
+pub type Hits = Rc<RefCell<Vec<String>>>;
+
+/// How a fake host answers one path.
+pub type Route = Box<dyn FnMut(&Request) -> Response>;
+
+/// An adversary made of two closures that logs every request it lets through.
+struct Tap<Q, R> {
+    log: Log,
+    on_request: Q,
+    on_response: R,
+}
+
+impl<Q, R> Interceptor for Tap<Q, R>
+where
+    Q: FnMut(&Message, &mut Request) -> Verdict,
+    R: FnMut(&Message, &Request, &mut Response),
+{
+    fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict {
+        let verdict = (self.on_request)(msg, req);
+        self.log.borrow_mut().push(Seen {
+            channel: msg.channel,
+            from: msg.from.clone(),
+            method: req.method().to_string(),
+            url: req.uri().to_string(),
+            body: String::from_utf8_lossy(req.body()).into_owned(),
+        });
+        verdict
+    }
+
+    fn on_response(&mut self, msg: &Message, req: &Request, resp: &mut Response) {
+        (self.on_response)(msg, req, resp);
+    }
+}
+
+/// A copy of a response (status, headers, body).
+pub fn copy_response(r: &Response) -> Response {
+    let mut copy = Response::new(r.body().clone());
+    *copy.status_mut() = r.status();
+    *copy.headers_mut() = r.headers().clone();
+    copy
+}
+
+/// A route that always answers with (a copy of) `r`.
+pub fn fixed(r: Response) -> Route {
+    Box::new(move |_| copy_response(&r))
+}
+
+impl World {
+    /// Installs an adversary on `channels` (replacing any other) that may rewrite or
+    /// answer requests with `on_request` and rewrite responses with `on_response`, and
+    /// logs every request it sees as delivered.
+    pub fn tap(
+        &mut self,
+        channels: &[Channel],
+        on_request: impl FnMut(&Message, &mut Request) -> Verdict + 'static,
+        on_response: impl FnMut(&Message, &Request, &mut Response) + 'static,
+    ) -> Log {
+        let log = Log::default();
+        let tap = Tap { log: log.clone(), on_request, on_response };
+        self.sim.set_interceptor(channels.to_vec(), Box::new(tap));
+        log
+    }
+
+    /// Logs every request on `channels`, changing nothing: the harness watching the role
+    /// under test, not an adversary, so no capability is needed.
+    pub fn record(&mut self, channels: &[Channel]) -> Log {
+        let log = Log::default();
+        let tap = Tap {
+            log: log.clone(),
+            on_request: |_: &Message, _: &mut Request| Verdict::Pass,
+            on_response: |_: &Message, _: &Request, _: &mut Response| {},
+        };
+        self.sim.observe(channels.to_vec(), Box::new(tap));
+        log
+    }
+
+    /// Adds a fake host at `origin`: `routes` map a path (query ignored) to its answer,
+    /// other paths get 404. Returns the log of what it received.
+    pub fn fake_host(&mut self, origin: &str, mut routes: Vec<(String, Route)>) -> Hits {
+        let hits = Hits::default();
+        let log = hits.clone();
+        self.sim.add_fn(origin, move |req| {
+            log.borrow_mut().push(format!("{} {}", req.method(), req.uri().path()));
+            match routes.iter_mut().find(|(path, _)| path == req.uri().path()) {
+                Some((_, answer)) => answer(&req),
+                None => wire::json(StatusCode::NOT_FOUND, &json!({"error": "not_found"})),
+            }
+        });
+        hits
+    }
+
+    /// Adds an SSRF canary at each of `origins` (one address may have several
+    /// spellings): every request is counted and answered 404. It must stay at 0.
+    pub fn canary(&mut self, origins: &[&str]) -> Rc<Cell<u32>> {
+        let count = Rc::new(Cell::new(0));
+        for origin in origins {
+            let c = count.clone();
+            self.sim.add_fn(origin, move |_| {
+                c.set(c.get() + 1);
+                wire::json(StatusCode::NOT_FOUND, &json!({}))
+            });
+        }
+        count
+    }
+}

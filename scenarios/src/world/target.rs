@@ -1,0 +1,298 @@
+//! What a scenario runs against: a [`Target`].
+//!
+//! A scenario body never asks what kind of target it has. It calls the [`World`]'s
+//! operations, and the world asks its target for the few things that differ between
+//! targets: whose key signs the tokens MCP server A trusts, how time passes, how the
+//! client under test is run, how an authorization is completed, what the harness can see.
+//! An operation only some targets can carry out returns `Result<_, Skip>`, and the case
+//! is skipped with the reason; what a scenario needs before it starts it declares in its
+//! metadata ([`Need`]), and the runner skips it uniformly when the target cannot provide
+//! it ([`Target::provides`]).
+//!
+//! This crate has one target, [`SimulatedRoles`]: every role is a reference role in the
+//! simulator. The `mcp-authz-live` crate adds a live MCP server, a live authorization
+//! server and a client process; each stands in the simulator as a host like any other,
+//! so the adversary, the traces and the scenario bodies are the same.
+
+use super::{AS, AsUnderTest, MCP_ORIGIN, REDIRECT, World};
+use mcp_authz_harness::scenario::{Need, Role};
+use mcp_authz_harness::sim::Sim;
+use mcp_authz_reference::Error;
+use mcp_authz_reference::access_token::AccessTokenClaims;
+use mcp_authz_reference::authorization_server::{AuthorizationServer, RegisteredClient};
+use mcp_authz_reference::client::{Operation, Outcome, PublicClient};
+use mcp_authz_reference::jwt::SigningKey;
+use mcp_authz_reference::mcp_server::McpServer;
+use std::cell::RefCell;
+use std::fmt;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// Why a target cannot do what a scenario asks: the case is skipped with this reason.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Skip(pub String);
+
+impl Skip {
+    /// A skip with reason `why`.
+    pub fn because(why: impl Into<String>) -> Skip {
+        Skip(why.into())
+    }
+}
+
+impl fmt::Display for Skip {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Completes an authorization outside the harness's browser: opens the authorization
+/// URL and returns the redirect it ended at (`--authorize-hook`).
+pub type Authorize = Rc<dyn Fn(&str) -> Result<String, String>>;
+
+/// What the harness observed of a client under test that is a process of its own.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientObservations {
+    /// Where it put a token it was issued where it must not: in a URL or body, or in an
+    /// `Authorization` header to another server.
+    pub token_leaks: Vec<String>,
+    /// What it sent through the harness's proxy: `METHOD url` or `CONNECT host:port`.
+    pub proxied: Vec<String>,
+    /// The URLs it asked the browser (env `BROWSER`) to open.
+    pub opened: Vec<String>,
+}
+
+/// The kinds of target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TargetKind {
+    /// Every role is a reference role in the simulator.
+    Simulated,
+    /// A live MCP server (over HTTP or an in-process tower `Service`) in the place of
+    /// MCP server A; the harness plays its authorization server.
+    McpServer,
+    /// A live authorization server in the place of the AS.
+    AuthorizationServer,
+    /// A client that is a process of its own in the place of the reference client.
+    ClientProcess,
+}
+
+impl TargetKind {
+    /// The role a live target tests; `None` for the simulated roles, which run every
+    /// scenario.
+    pub fn role(self) -> Option<Role> {
+        match self {
+            TargetKind::Simulated => None,
+            TargetKind::McpServer => Some(Role::McpServer),
+            TargetKind::AuthorizationServer => Some(Role::AuthorizationServer),
+            TargetKind::ClientProcess => Some(Role::Client),
+        }
+    }
+}
+
+impl fmt::Display for TargetKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            TargetKind::Simulated => "the simulated reference roles",
+            TargetKind::McpServer => "an MCP server",
+            TargetKind::AuthorizationServer => "an authorization server",
+            TargetKind::ClientProcess => "a client",
+        })
+    }
+}
+
+/// What a scenario runs against. The [`World`] holds one and asks it for what differs
+/// between targets; everything else (the simulator, the adversary, the other roles) is
+/// the same for all.
+pub trait Target {
+    /// What kind of target this is.
+    fn kind(&self) -> TargetKind;
+
+    /// `Ok` when this target can give a scenario `need`; else why not (the case is
+    /// skipped).
+    fn provides(&self, need: Need, as_under_test: &AsUnderTest) -> Result<(), Skip>;
+
+    /// Transport failures talking to a live role so far (timeouts, refusals, oversized
+    /// answers, redirects): they make the case `error`, whatever it concluded.
+    fn transport_failures(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Calls `f` with the signing key of the authorization server MCP server A trusts.
+    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey));
+
+    /// Signs `claims` with that key.
+    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error>;
+
+    /// How many times that authorization server has served its JWKS.
+    fn jwks_requests(&self, sim: &Sim) -> u64;
+
+    /// How many side-effecting tool runs MCP server A has performed (a live server's
+    /// effects are judged by its answers).
+    fn side_effects(&self, sim: &mut Sim) -> Result<u64, Skip>;
+
+    /// The `Authorization` header values the downstream API MCP server A calls has
+    /// received (a live server's outbound calls are not seen).
+    fn downstream_authorizations_seen(&self) -> Result<Vec<String>, Skip>;
+
+    /// Lets `d` pass at the target, after the simulated clock has moved: a live role's
+    /// clock is the real one, so the harness sleeps.
+    fn wait(&self, _d: Duration) {}
+
+    /// Completes authorizations outside the harness's browser, if this target does
+    /// (`--authorize-hook`).
+    fn authorize_hook(&self) -> Option<Authorize> {
+        None
+    }
+
+    /// Registers `client` at the authorization server under test directly, without
+    /// dynamic registration (only a simulated AS can be reached that way).
+    fn register_directly(&self, sim: &mut Sim, issuer: &str, client: RegisteredClient) -> Result<(), Skip> {
+        let server = reference_as(sim, issuer)?;
+        server.register_client(client);
+        Ok(())
+    }
+
+    /// Makes the authorization server under test show its login and consent forms.
+    /// `Ok(true)`: a new AS was put in place, whose clients must be registered again.
+    fn show_login_forms(&self, sim: &mut Sim, as_under_test: &mut AsUnderTest) -> Result<bool, Skip>;
+
+    /// The next run of the client under test is of a new client (no state kept).
+    fn new_client(&self) {}
+
+    /// Runs the client under test, named `name` in the trace, for `op`: the reference
+    /// `client`, or a process of its own pointed at `client`'s server.
+    fn run_client(
+        &mut self,
+        sim: &mut Sim,
+        name: &str,
+        client: &mut PublicClient,
+        op: Operation,
+    ) -> Result<Outcome, Error> {
+        sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))
+    }
+
+    /// What the harness observed of a client process.
+    fn client_observations(&self) -> Result<ClientObservations, Skip> {
+        Err(Skip::because("the client under test is the reference client, not a process"))
+    }
+
+    /// The URL of the client process's metadata document, when it was given.
+    fn client_metadata_url(&self) -> Result<String, Skip> {
+        Err(Skip::because("the client under test is the reference client, not a process"))
+    }
+}
+
+/// The simulated authorization server at `issuer`, when it is one.
+pub fn reference_as<'a>(sim: &'a mut Sim, issuer: &str) -> Result<&'a mut AuthorizationServer, Skip> {
+    sim.service::<AuthorizationServer>(issuer)
+        .ok_or_else(|| Skip::because(format!("the authorization server at {issuer} is not a simulated one")))
+}
+
+/// The simulated MCP server at `origin`, when it is one.
+pub fn reference_mcp_server<'a>(sim: &'a mut Sim, origin: &str) -> Result<&'a mut McpServer, Skip> {
+    sim.service::<McpServer>(origin)
+        .ok_or_else(|| Skip::because(format!("the MCP server at {origin} is not a simulated one")))
+}
+
+/// Every role a reference role in the simulator ([`World::new`]).
+#[derive(Default)]
+pub struct SimulatedRoles {
+    /// The `Authorization` headers the downstream API received.
+    pub(crate) downstream_seen: Rc<RefCell<Vec<String>>>,
+}
+
+impl Target for SimulatedRoles {
+    fn kind(&self) -> TargetKind {
+        TargetKind::Simulated
+    }
+
+    fn provides(&self, _need: Need, _as_under_test: &AsUnderTest) -> Result<(), Skip> {
+        Ok(())
+    }
+
+    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) {
+        if let Ok(server) = reference_as(sim, AS) {
+            f(server.signing_key());
+        }
+    }
+
+    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error> {
+        reference_as(sim, AS).map_err(|s| Error::Config(s.0))?.sign_access_token(claims)
+    }
+
+    fn jwks_requests(&self, sim: &Sim) -> u64 {
+        let needle = format!("-> {AS} GET /jwks ");
+        sim.trace().lines().filter(|l| l.contains(&needle)).count() as u64
+    }
+
+    fn side_effects(&self, sim: &mut Sim) -> Result<u64, Skip> {
+        Ok(reference_mcp_server(sim, MCP_ORIGIN)?.side_effects())
+    }
+
+    fn downstream_authorizations_seen(&self) -> Result<Vec<String>, Skip> {
+        Ok(self.downstream_seen.borrow().clone())
+    }
+
+    fn show_login_forms(&self, sim: &mut Sim, as_under_test: &mut AsUnderTest) -> Result<bool, Skip> {
+        let issuer = as_under_test.issuer.clone();
+        let config = reference_as(sim, &issuer)?.config().clone();
+        let config = mcp_authz_reference::authorization_server::Config { auto_approve: false, ..config };
+        let server = sim.env_for("as-with-login-form", |env| AuthorizationServer::new(config, env));
+        let server =
+            server.map_err(|e| Skip::because(format!("cannot build the AS with a login form: {e}")))?;
+        sim.add_service(&issuer, server);
+        sim.note("setup: the AS shows its login and consent form");
+        as_under_test.login =
+            Some(mcp_authz_harness::browser::Login { username: "alice".into(), password: "alice".into() });
+        Ok(true)
+    }
+}
+
+impl World {
+    /// What kind of target this world runs against.
+    pub fn target_kind(&self) -> TargetKind {
+        self.target.kind()
+    }
+
+    /// `Ok` when the target can give `need`; else why not.
+    pub fn provides(&self, need: Need) -> Result<(), Skip> {
+        self.target.provides(need, &self.as_under_test)
+    }
+}
+
+// Transitional accessors, removed once no scenario body asks for the kind of target.
+impl World {
+    /// True when MCP server A (or the AS under test) is live.
+    pub fn is_live(&self) -> bool {
+        matches!(self.target.kind(), TargetKind::McpServer | TargetKind::AuthorizationServer)
+    }
+
+    /// True when the client under test is a process of its own.
+    pub fn client_is_external(&self) -> bool {
+        self.target.kind() == TargetKind::ClientProcess
+    }
+
+    /// True when authorizations run outside the harness (an authorize hook).
+    pub fn front_channel_outside(&self) -> bool {
+        self.target.authorize_hook().is_some()
+    }
+
+    /// See [`ClientObservations::token_leaks`].
+    pub fn client_token_leaks(&self) -> Vec<String> {
+        self.target.client_observations().map(|o| o.token_leaks).unwrap_or_default()
+    }
+
+    /// See [`ClientObservations::proxied`].
+    pub fn client_proxied(&self) -> Vec<String> {
+        self.target.client_observations().map(|o| o.proxied).unwrap_or_default()
+    }
+
+    /// See [`ClientObservations::opened`].
+    pub fn client_opened(&self) -> Vec<String> {
+        self.target.client_observations().map(|o| o.opened).unwrap_or_default()
+    }
+
+    /// The URL of the client process's metadata document, if it was given.
+    pub fn client_metadata_url(&self) -> Option<String> {
+        self.target.client_metadata_url().ok()
+    }
+}

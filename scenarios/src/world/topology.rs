@@ -1,0 +1,133 @@
+//! The standard topology: the fixed origins of the simulated roles, the tools of MCP
+//! server A, and the configuration of the roles.
+
+use bytes::Bytes;
+use mcp_authz_reference::access_token::Validator;
+use mcp_authz_reference::bearer;
+use mcp_authz_reference::defects::Defects;
+use mcp_authz_reference::mcp_server;
+use mcp_authz_reference::sans_io::{Request, Response};
+use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
+
+/// The trusted issuer.
+pub const AS: &str = "https://as.example";
+/// MCP server A.
+pub const MCP: &str = "https://mcp.example/mcp";
+/// MCP server A's origin.
+pub const MCP_ORIGIN: &str = "https://mcp.example";
+/// MCP server B.
+pub const OTHER_MCP: &str = "https://other.example/mcp";
+/// The downstream API MCP server A calls with its own token.
+pub const DOWNSTREAM: &str = "https://api.example/downstream";
+/// The downstream API's origin.
+pub const DOWNSTREAM_ORIGIN: &str = "https://api.example";
+/// The attacker's origin.
+pub const EVIL: &str = "https://evil.example";
+/// The honest public client's redirect URI (a native app on loopback).
+pub const REDIRECT: &str = "http://127.0.0.1:7777/callback";
+/// The MCP server's own client at the AS.
+pub const RS_CLIENT_ID: &str = "mcp-server";
+pub(crate) const RS_SECRET: &str = "rs-secret-for-the-simulation";
+
+/// A tool of the server under test, with the scope it needs and arguments it accepts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tool {
+    /// Its name.
+    pub name: String,
+    /// The scope a token needs to run it (may be empty: none).
+    pub scope: String,
+    /// Arguments valid for its input schema.
+    pub arguments: Value,
+}
+
+impl Tool {
+    /// A tool named `name` needing `scope`, called with `arguments`.
+    pub fn new(name: &str, scope: &str, arguments: Value) -> Tool {
+        Tool { name: name.into(), scope: scope.into(), arguments }
+    }
+}
+
+/// The tools the MCP server scenarios call.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tools {
+    /// A tool a token with the least scope can run (the reference server's `echo`).
+    pub read: Tool,
+    /// A tool needing a scope `read` does not (`write_note`), if the server has one.
+    pub write: Option<Tool>,
+    /// A tool needing yet more (`admin_reset`), if the server has one.
+    pub admin: Option<Tool>,
+    /// A tool that calls a downstream API with the server's own token (`fetch_report`).
+    pub downstream: Option<Tool>,
+}
+
+impl Tools {
+    /// The reference MCP server's tools.
+    pub fn reference() -> Tools {
+        Tools {
+            read: Tool::new("echo", "mcp:read", json!({"text": "x"})),
+            write: Some(Tool::new("write_note", "mcp:write", json!({"text": "x"}))),
+            admin: Some(Tool::new("admin_reset", "mcp:admin", json!({}))),
+            downstream: Some(Tool::new("fetch_report", "mcp:read", json!({}))),
+        }
+    }
+
+    /// Every scope the tools need: a token that can run them all.
+    pub fn all_scopes(&self) -> String {
+        let mut scopes = vec![self.read.scope.as_str()];
+        scopes.extend([&self.write, &self.admin].into_iter().flatten().map(|t| t.scope.as_str()));
+        union_scopes(&scopes)
+    }
+}
+
+/// The space-separated union of scope strings, in first-seen order.
+pub fn union_scopes(scopes: &[&str]) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for s in scopes.iter().flat_map(|s| s.split(' ')) {
+        if !s.is_empty() && !out.contains(&s) {
+            out.push(s);
+        }
+    }
+    out.join(" ")
+}
+
+/// See [`World::mcp_config`].
+pub(crate) fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_server::Config {
+    let mut config = mcp_server::Config::new(url.to_string(), issuer.to_string());
+    config.defects = defects.clone();
+    if url == MCP {
+        config.downstream = Some(mcp_server::Downstream {
+            token_endpoint: format!("{AS}/token"),
+            client_id: RS_CLIENT_ID.into(),
+            client_secret: RS_SECRET.into(),
+            resource: DOWNSTREAM.into(),
+        });
+    }
+    config
+}
+
+/// The downstream API: records every `Authorization` header, answers 200 to a token
+/// whose audience is the API, 401 otherwise.
+pub(crate) fn downstream_api(
+    validator: Validator,
+    seen: Rc<RefCell<Vec<String>>>,
+) -> impl FnMut(Request) -> Response {
+    move |req| {
+        let auth = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+        seen.borrow_mut().push(auth.to_string());
+        let ok = bearer::bearer_token(req.headers())
+            .ok()
+            .flatten()
+            .is_some_and(|t| validator.validate(&t, mcp_authz_harness::sim::EPOCH).is_ok());
+        let mut r = Response::new(Bytes::from(if ok {
+            r#"{"report":"quarterly numbers"}"#
+        } else {
+            r#"{"error":"invalid_token"}"#
+        }));
+        *r.status_mut() = if ok { http::StatusCode::OK } else { http::StatusCode::UNAUTHORIZED };
+        r.headers_mut()
+            .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
+        r
+    }
+}
