@@ -2,18 +2,19 @@
 #![forbid(unsafe_code)]
 
 mod bench_server;
+mod common;
+mod reporting;
 
+use crate::common::{ListFormat, defects_named, say};
+use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use clap::{Parser, Subcommand, ValueEnum};
-use mcp_authz_harness::baseline::Baseline;
 use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::live_client::{ClientDriver, FrontChannel};
-use mcp_authz_harness::report::html::HtmlOptions;
-use mcp_authz_harness::report::{self, Summary};
 use mcp_authz_harness::scenario::{CaseResult, Level};
 use mcp_authz_harness::stack::{Stack, StackOptions};
 use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
-use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_reference::defects::Defect;
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_scenarios::{catalog, explore, run_case};
 use std::io::{IsTerminal as _, Write as _};
@@ -23,14 +24,6 @@ use std::time::Duration;
 /// The port `mcp-authz serve` puts its authorization server on by default (9000 is
 /// where `mcp-authz test-server` serves its own AS, which `serve` also trusts).
 pub const SERVE_AS_PORT: u16 = 9002;
-
-/// `println!` that ignores a closed stdout (`mcp-authz list | head` must not panic).
-macro_rules! say {
-    ($($arg:tt)*) => {{
-        let _ = std::io::Write::write_fmt(&mut std::io::stdout().lock(), format_args!("{}\n", format_args!($($arg)*)));
-    }};
-}
-pub(crate) use say;
 
 mod test_as;
 mod test_client;
@@ -277,35 +270,6 @@ enum Command {
     },
 }
 
-/// How a run of cases reports (`run`, `test-server`).
-#[derive(clap::Args)]
-struct ReportArgs {
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    format: Format,
-    /// Write the report to this file instead of stdout.
-    #[arg(long)]
-    output: Option<std::path::PathBuf>,
-    /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
-    #[arg(long, value_name = "FILE")]
-    baseline: Option<std::path::PathBuf>,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum Format {
-    Text,
-    Json,
-    Junit,
-    /// One self-contained HTML page with a sequence diagram of every failed case.
-    Html,
-}
-
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum ListFormat {
-    Text,
-    Json,
-}
-
 #[derive(Clone, Copy, ValueEnum)]
 enum Alg {
     Es256,
@@ -336,12 +300,9 @@ async fn main() -> ExitCode {
 
 async fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        Command::Run { scenarios, tags, seed, defects, report } => run_catalog(
-            &Selection { ids: &scenarios, tags: &tags, seed, defect_names: &defects },
-            report.format,
-            report.output.as_deref(),
-            report.baseline.as_deref(),
-        ),
+        Command::Run { scenarios, tags, seed, defects, report } => {
+            run_catalog(&Selection { ids: &scenarios, tags: &tags, seed, defect_names: &defects }, &report)
+        }
         Command::TestServer(args) => test_server::run(args).await,
         Command::TestAs(args) => test_as::run(args).await,
         Command::TestClient(args) => test_client::run(args).await,
@@ -569,21 +530,7 @@ struct Selection<'a> {
     defect_names: &'a [String],
 }
 
-/// The defects named by `--defect` options, each a name `mcp-authz defects` lists.
-fn defects_named(names: &[String]) -> anyhow::Result<Defects> {
-    let mut defects = Defects::none();
-    for name in names {
-        defects.insert(name.parse::<Defect>()?);
-    }
-    Ok(defects)
-}
-
-fn run_catalog(
-    sel: &Selection<'_>,
-    format: Format,
-    output: Option<&std::path::Path>,
-    baseline_file: Option<&std::path::Path>,
-) -> anyhow::Result<ExitCode> {
+fn run_catalog(sel: &Selection<'_>, report: &ReportArgs) -> anyhow::Result<ExitCode> {
     let defects = defects_named(sel.defect_names)?;
     let all = catalog();
     for id in sel.ids {
@@ -591,7 +538,7 @@ fn run_catalog(
             anyhow::bail!("no scenario `{id}`; `mcp-authz list` shows them");
         }
     }
-    let baseline = match baseline_file {
+    let baseline = match &report.baseline {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
         None => None,
     };
@@ -608,89 +555,7 @@ fn run_catalog(
     let replay =
         |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.meta.id, c.seed);
     let subtitle = format!("mcp-authz run --seed {}{defect_args} · {} cases", sel.seed, results.len());
-    emit_report(
-        &results,
-        &Emit { format, output, baseline: baseline.as_ref(), replay: &replay, subtitle: &subtitle },
-    )
-}
-
-impl ReportArgs {
-    /// Writes the report of a live run as these arguments ask (see [`emit_report`]).
-    fn emit(
-        &self,
-        results: &[CaseResult],
-        baseline: Option<&Baseline>,
-        replay: &dyn Fn(&CaseResult) -> String,
-        subtitle: &str,
-    ) -> anyhow::Result<ExitCode> {
-        let how = Emit { format: self.format, output: self.output.as_deref(), baseline, replay, subtitle };
-        emit_report(results, &how)
-    }
-}
-
-/// How to write a report of case results.
-struct Emit<'a> {
-    format: Format,
-    output: Option<&'a std::path::Path>,
-    baseline: Option<&'a Baseline>,
-    /// The command that re-runs a case.
-    replay: &'a dyn Fn(&CaseResult) -> String,
-    /// What ran, for the HTML page's heading.
-    subtitle: &'a str,
-}
-
-/// Writes the report and decides the exit status: 1 on a failure (or, with a baseline,
-/// on any difference from it), 2 when a case could not be decided, else 0.
-fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCode> {
-    let color = how.output.is_none() && how.format == Format::Text && std::io::stdout().is_terminal();
-    let rendered = match how.format {
-        Format::Text => report::text(results, color, how.replay, how.baseline),
-        Format::Json => report::json(results),
-        Format::Junit => match how.baseline {
-            Some(b) => report::junit(&b.as_expected(results)),
-            None => report::junit(results),
-        },
-        Format::Html => {
-            let requirements = mcp_authz_scenarios::requirements::texts();
-            report::html::render(
-                results,
-                &HtmlOptions {
-                    subtitle: how.subtitle,
-                    requirements: &requirements,
-                    replay: how.replay,
-                    baseline: how.baseline,
-                },
-            )
-        }
-    };
-    match how.output {
-        Some(path) => {
-            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{}", Summary::of(results).line());
-        }
-        None => {
-            let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
-        }
-    }
-    let summary = Summary::of(results);
-    if let Some(b) = how.baseline {
-        let comparison = b.compare(results);
-        eprintln!("{comparison}");
-        if !comparison.ok() {
-            return Ok(ExitCode::from(1));
-        }
-    } else if summary.fail > 0 {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(if summary.error > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
-}
-
-/// Reads and checks a baseline file against the scenario IDs of `known`.
-fn read_baseline(path: &std::path::Path, known: &dyn Fn(&str) -> bool) -> anyhow::Result<Baseline> {
-    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-    let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
-    b.check_known(known).with_context(|| format!("in {}", path.display()))?;
-    Ok(b)
+    report.emit(&results, baseline.as_ref(), &replay, &subtitle)
 }
 
 fn list(format: ListFormat) {

@@ -4,7 +4,7 @@
 //! through its login and consent forms when given a login, and runs every AS scenario
 //! of the catalog with the same IDs as in the simulator.
 
-use crate::{ReportArgs, read_baseline};
+use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::browser::Login;
 use mcp_authz_harness::scenario::{CaseResult, Role};

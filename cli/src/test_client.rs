@@ -5,7 +5,7 @@
 //! and hostile) on loopback ports, runs the client command with the server URL appended,
 //! serves its requests from the simulator, and judges by what the client sent.
 
-use crate::{ReportArgs, read_baseline};
+use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::client_network::ClientNetwork;
 use mcp_authz_harness::fetch::Fetcher;
