@@ -114,7 +114,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "hint: is the authorization server running, and is --issuer its exact issuer? \
                  (`mcp-authz serve` serves the reference AS at http://127.0.0.1:{})",
-                crate::SERVE_AS_PORT
+                crate::serve::SERVE_AS_PORT
             );
         }
         Ok(run.results)
