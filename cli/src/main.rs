@@ -11,6 +11,7 @@ mod defects;
 mod explore;
 mod list;
 mod merge;
+mod open_url;
 mod replay;
 mod reporting;
 mod run;
@@ -96,13 +97,7 @@ enum Command {
     /// redirects as a user agent (the harness's AS approves at once), the last one to the
     /// client's redirect URI.
     #[command(hide = true)]
-    OpenUrl {
-        /// Where to POST the URL.
-        #[arg(long)]
-        report: Option<String>,
-        /// The URL to open.
-        url: String,
-    },
+    OpenUrl(open_url::Args),
     /// Run the reference MCP client against an MCP server: discovery, registration,
     /// authorization (PKCE), token, then one MCP operation.
     ///
@@ -146,7 +141,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::TestServer(args) => test_server::run(args).await,
         Command::TestAs(args) => test_as::run(args).await,
         Command::TestClient(args) => test_client::run(args).await,
-        Command::OpenUrl { report, url } => test_client::open_url(report.as_deref(), &url).await,
+        Command::OpenUrl(args) => open_url::run(args).await,
         Command::Client(args) => client::run(args).await,
         Command::Explore(args) => explore::run(args),
         Command::Replay(args) => replay::run(args),

@@ -8,7 +8,6 @@
 use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::client_network::ClientNetwork;
-use mcp_authz_harness::fetch::Fetcher;
 use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_scenarios::catalog;
 use mcp_authz_scenarios::client_under_test::LiveClient;
@@ -106,32 +105,4 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         |c: &CaseResult| format!("mcp-authz test-client --command \"{command}\" --scenario {}", c.meta.id);
     let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
     args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
-}
-
-/// `mcp-authz open-url`: reports `url` to `report`, then follows it (http and https only)
-/// through the authorization server's redirects to the client's redirect URI.
-pub async fn open_url(report: Option<&str>, url: &str) -> anyhow::Result<ExitCode> {
-    let fetcher = Fetcher::trusted()?;
-    if let Some(report) = report {
-        let req = http::Request::post(report).body(bytes::Bytes::from(url.to_string()))?;
-        fetcher
-            .fetch(req)
-            .await
-            .map_err(|e| anyhow::anyhow!("reporting the URL to {report}: {}", e.reason))?;
-    }
-    let mut current = url::Url::parse(url).with_context(|| format!("`{url}` is not a URL"))?;
-    for _ in 0..10 {
-        if !matches!(current.scheme(), "http" | "https") {
-            anyhow::bail!("a browser of the harness does not open `{current}`");
-        }
-        let req = http::Request::get(current.as_str()).body(bytes::Bytes::new())?;
-        let resp =
-            fetcher.fetch(req).await.map_err(|e| anyhow::anyhow!("opening {current}: {}", e.reason))?;
-        let location = resp.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
-        match location.filter(|_| resp.status().is_redirection()) {
-            Some(next) => current = current.join(next).with_context(|| format!("redirect to `{next}`"))?,
-            None => return Ok(ExitCode::SUCCESS),
-        }
-    }
-    anyhow::bail!("more than 10 redirects from {url}")
 }
