@@ -4,7 +4,7 @@
 //! through its login and consent forms when given a login, and runs every AS scenario
 //! of the catalog with the same IDs as in the simulator.
 
-use crate::{ReportArgs, read_baseline};
+use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::browser::Login;
 use mcp_authz_harness::scenario::{CaseResult, Role};
@@ -114,7 +114,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             eprintln!(
                 "hint: is the authorization server running, and is --issuer its exact issuer? \
                  (`mcp-authz serve` serves the reference AS at http://127.0.0.1:{})",
-                crate::SERVE_AS_PORT
+                crate::serve::SERVE_AS_PORT
             );
         }
         Ok(run.results)

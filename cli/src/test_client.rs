@@ -5,12 +5,11 @@
 //! and hostile) on loopback ports, runs the client command with the server URL appended,
 //! serves its requests from the simulator, and judges by what the client sent.
 
-use crate::{ReportArgs, read_baseline};
+use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_live::client_network::ClientNetwork;
 use mcp_authz_live::client_under_test::LiveClient;
-use mcp_authz_live::fetch::Fetcher;
 use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_scenarios::catalog;
 use std::process::ExitCode;
@@ -106,32 +105,4 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         |c: &CaseResult| format!("mcp-authz test-client --command \"{command}\" --scenario {}", c.meta.id);
     let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
     args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
-}
-
-/// `mcp-authz open-url`: reports `url` to `report`, then follows it (http and https only)
-/// through the authorization server's redirects to the client's redirect URI.
-pub async fn open_url(report: Option<&str>, url: &str) -> anyhow::Result<ExitCode> {
-    let fetcher = Fetcher::trusted()?;
-    if let Some(report) = report {
-        let req = http::Request::post(report).body(bytes::Bytes::from(url.to_string()))?;
-        fetcher
-            .fetch(req)
-            .await
-            .map_err(|e| anyhow::anyhow!("reporting the URL to {report}: {}", e.reason))?;
-    }
-    let mut current = url::Url::parse(url).with_context(|| format!("`{url}` is not a URL"))?;
-    for _ in 0..10 {
-        if !matches!(current.scheme(), "http" | "https") {
-            anyhow::bail!("a browser of the harness does not open `{current}`");
-        }
-        let req = http::Request::get(current.as_str()).body(bytes::Bytes::new())?;
-        let resp =
-            fetcher.fetch(req).await.map_err(|e| anyhow::anyhow!("opening {current}: {}", e.reason))?;
-        let location = resp.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
-        match location.filter(|_| resp.status().is_redirection()) {
-            Some(next) => current = current.join(next).with_context(|| format!("redirect to `{next}`"))?,
-            None => return Ok(ExitCode::SUCCESS),
-        }
-    }
-    anyhow::bail!("more than 10 redirects from {url}")
 }

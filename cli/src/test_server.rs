@@ -4,8 +4,8 @@
 //! what the server under test must trust; it then mints tokens (valid and hostile) and
 //! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
 
+use crate::reporting::{ReportArgs, read_baseline};
 use crate::test_as::LiveArgs;
-use crate::{ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_live::runs::{self as live, Progress};
@@ -70,7 +70,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         "resource": url,
     });
     if args.print_config {
-        crate::say!("{}", serde_json::to_string_pretty(&config)?);
+        crate::common::say!("{}", serde_json::to_string_pretty(&config)?);
         return Ok(ExitCode::SUCCESS);
     }
     eprintln!("the server under test must trust:");

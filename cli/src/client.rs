@@ -1,0 +1,112 @@
+//! `mcp-authz client`: the reference MCP client against an MCP server — discovery,
+//! registration, authorization (PKCE), token, then one MCP operation.
+
+use crate::common::{defects_named, say};
+use crate::token_store;
+use anyhow::Context as _;
+use mcp_authz_live::fetch::Fetcher;
+use mcp_authz_live::live_client::{ClientDriver, FrontChannel};
+use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
+use mcp_authz_reference::defects::DefectRole;
+use std::process::ExitCode;
+
+/// Arguments of `mcp-authz client`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// The MCP endpoint, e.g. http://127.0.0.1:9001/mcp.
+    #[arg(long = "url", value_name = "URL")]
+    url_option: Option<String>,
+    /// The MCP endpoint, as the last argument (instead of --url).
+    #[arg(value_name = "URL", conflicts_with = "url_option")]
+    url: Option<String>,
+    /// Tool to call; without it the client lists the tools.
+    #[arg(long)]
+    tool: Option<String>,
+    /// Tool arguments as a JSON object.
+    #[arg(long, default_value = "{}")]
+    arguments: String,
+    /// Print only the access token obtained (for scripts).
+    #[arg(long)]
+    print_token: bool,
+    /// Print the authorization URL for a person to open, and wait for the redirect
+    /// on a loopback port. Without it the client follows the AS's redirects itself,
+    /// which works with an auto-approving AS.
+    #[arg(long)]
+    browser: bool,
+    /// Redirect URI to register (ignored with --browser, which picks a free port).
+    #[arg(long, default_value = "http://127.0.0.1:8765/callback")]
+    redirect_uri: String,
+    /// Use this pre-registered client id instead of registering.
+    #[arg(long)]
+    client_id: Option<String>,
+    /// Secret of the pre-registered client.
+    #[arg(long, requires = "client_id")]
+    client_secret: Option<String>,
+    /// Use this client ID metadata document URL as client id when the AS supports it.
+    #[arg(long)]
+    client_metadata_url: Option<String>,
+    /// Scopes to request (default: the server's challenge, else its scopes_supported).
+    #[arg(long)]
+    scope: Option<String>,
+    /// Print every request and response status to stderr.
+    #[arg(long, short)]
+    verbose: bool,
+    /// Make the client commit this defect (repeatable; see `mcp-authz defects`), to
+    /// see `mcp-authz test-client` catch it.
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<String>,
+    /// Keep the tokens in this JSON file between runs: read at the start (used only
+    /// with the server they were issued for), written at the end. It holds secrets.
+    #[arg(long, value_name = "FILE")]
+    token_store: Option<std::path::PathBuf>,
+}
+
+/// Runs `mcp-authz client`: prints the operation's result, or the access token.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let url = args
+        .url
+        .or(args.url_option)
+        .context("give the MCP endpoint: --url URL, or URL as the last argument")?;
+    let injected = defects_named(&args.defects)?;
+    if let Some(d) = injected.iter().find(|d| d.role() != DefectRole::Client) {
+        anyhow::bail!("--defect {}: a defect of the {:?}, not of the client", d.name(), d.role());
+    }
+    let arguments: serde_json::Value =
+        serde_json::from_str(&args.arguments).context("--arguments is not valid JSON")?;
+    if !arguments.is_object() {
+        anyhow::bail!("--arguments must be a JSON object, received {arguments}");
+    }
+    let (front, redirect_uri) =
+        if args.browser { FrontChannel::person().await? } else { (FrontChannel::Follow, args.redirect_uri) };
+    let config = PublicClientConfig {
+        pre_registered: args
+            .client_id
+            .map(|client_id| PreRegistered { client_id, client_secret: args.client_secret }),
+        client_id_metadata_url: args.client_metadata_url,
+        scope: args.scope,
+        defects: injected,
+        ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
+    };
+    let mut client = PublicClient::new(config)?;
+    if let Some(kept) = args.token_store.as_deref().map(token_store::read).transpose()?.flatten() {
+        client.restore_tokens(kept);
+    }
+    let mut driver = ClientDriver::new(Fetcher::with_env_proxies()?, front, redirect_uri);
+    driver.verbose = args.verbose;
+    let op = match args.tool {
+        Some(name) => Operation::CallTool { name, arguments },
+        None => Operation::ListTools,
+    };
+    let outcome = driver.run(&mut client, |c, env| c.start(op, env)).await;
+    if let (Some(path), Some(tokens)) = (&args.token_store, client.tokens()) {
+        token_store::write(path, tokens)?;
+    }
+    let outcome = outcome?;
+    if args.print_token {
+        let token = client.tokens().map(|t| t.access_token.clone()).unwrap_or_default();
+        say!("{token}");
+    } else {
+        say!("{}", serde_json::to_string_pretty(&outcome.result)?);
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,114 @@
+//! How a run of cases reports (`run`, `test-server`, `test-as`, `test-client`): the
+//! report options, the baseline file, and the exit status the results give.
+
+use anyhow::Context as _;
+use clap::ValueEnum;
+use mcp_authz_harness::baseline::Baseline;
+use mcp_authz_harness::report::html::HtmlOptions;
+use mcp_authz_harness::report::{self, Summary};
+use mcp_authz_harness::scenario::CaseResult;
+use std::io::{IsTerminal as _, Write as _};
+use std::process::ExitCode;
+
+/// How a run of cases reports (`run`, `test-server`).
+#[derive(clap::Args)]
+pub struct ReportArgs {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Write the report to this file instead of stdout.
+    #[arg(long)]
+    output: Option<std::path::PathBuf>,
+    /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
+    #[arg(long, value_name = "FILE")]
+    pub baseline: Option<std::path::PathBuf>,
+}
+
+/// Format of a report of case results.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    Text,
+    Json,
+    Junit,
+    /// One self-contained HTML page with a sequence diagram of every failed case.
+    Html,
+}
+
+impl ReportArgs {
+    /// Writes the report of a run as these arguments ask (see [`emit_report`]).
+    pub fn emit(
+        &self,
+        results: &[CaseResult],
+        baseline: Option<&Baseline>,
+        replay: &dyn Fn(&CaseResult) -> String,
+        subtitle: &str,
+    ) -> anyhow::Result<ExitCode> {
+        let how = Emit { format: self.format, output: self.output.as_deref(), baseline, replay, subtitle };
+        emit_report(results, &how)
+    }
+}
+
+/// How to write a report of case results.
+struct Emit<'a> {
+    format: Format,
+    output: Option<&'a std::path::Path>,
+    baseline: Option<&'a Baseline>,
+    /// The command that re-runs a case.
+    replay: &'a dyn Fn(&CaseResult) -> String,
+    /// What ran, for the HTML page's heading.
+    subtitle: &'a str,
+}
+
+/// Writes the report and decides the exit status: 1 on a failure (or, with a baseline,
+/// on any difference from it), 2 when a case could not be decided, else 0.
+fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCode> {
+    let color = how.output.is_none() && how.format == Format::Text && std::io::stdout().is_terminal();
+    let rendered = match how.format {
+        Format::Text => report::text(results, color, how.replay, how.baseline),
+        Format::Json => report::json(results),
+        Format::Junit => match how.baseline {
+            Some(b) => report::junit(&b.as_expected(results)),
+            None => report::junit(results),
+        },
+        Format::Html => {
+            let requirements = mcp_authz_scenarios::requirements::texts();
+            report::html::render(
+                results,
+                &HtmlOptions {
+                    subtitle: how.subtitle,
+                    requirements: &requirements,
+                    replay: how.replay,
+                    baseline: how.baseline,
+                },
+            )
+        }
+    };
+    match how.output {
+        Some(path) => {
+            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{}", Summary::of(results).line());
+        }
+        None => {
+            let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
+        }
+    }
+    let summary = Summary::of(results);
+    if let Some(b) = how.baseline {
+        let comparison = b.compare(results);
+        eprintln!("{comparison}");
+        if !comparison.ok() {
+            return Ok(ExitCode::from(1));
+        }
+    } else if summary.fail > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if summary.error > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// Reads and checks a baseline file against the scenario IDs of `known`.
+pub fn read_baseline(path: &std::path::Path, known: &dyn Fn(&str) -> bool) -> anyhow::Result<Baseline> {
+    let text = std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
+    b.check_known(known).with_context(|| format!("in {}", path.display()))?;
+    Ok(b)
+}

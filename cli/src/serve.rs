@@ -1,0 +1,141 @@
+//! `mcp-authz serve`: the reference authorization server and MCP server on loopback.
+
+use crate::common::defects_named;
+use anyhow::Context as _;
+use clap::ValueEnum;
+use mcp_authz_live::stack::{Stack, StackOptions};
+use mcp_authz_reference::jwt::Algorithm;
+use std::io::Write as _;
+use std::process::ExitCode;
+use std::time::Duration;
+
+/// The port `mcp-authz serve` puts its authorization server on by default (9000 is
+/// where `mcp-authz test-server` serves its own AS, which `serve` also trusts).
+pub const SERVE_AS_PORT: u16 = 9002;
+
+/// Arguments of `mcp-authz serve`.
+#[derive(clap::Args)]
+pub struct Args {
+    /// Port of the authorization server.
+    #[arg(long, default_value_t = SERVE_AS_PORT)]
+    as_port: u16,
+    /// Port of the MCP server.
+    #[arg(long, default_value_t = 9001)]
+    rs_port: u16,
+    /// Approve every valid authorization request at once, signed in as the default
+    /// user (alice), so scripts need no login form.
+    #[arg(long)]
+    auto_approve: bool,
+    /// Access-token signing algorithm.
+    #[arg(long, value_enum, default_value_t = Alg::Es256)]
+    alg: Alg,
+    /// Access-token lifetime in seconds.
+    #[arg(long, default_value_t = 600)]
+    access_token_ttl: u64,
+    /// Authorization-code lifetime in seconds (`test-as --code-lifetime` waits it out).
+    #[arg(long, default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..=60))]
+    code_ttl: u64,
+    /// Development only: let the AS fetch client ID metadata documents from http
+    /// and loopback URLs.
+    #[arg(long)]
+    allow_insecure_client_id_urls: bool,
+    /// Make the MCP server introspect every token at the AS (revocation takes
+    /// effect at once).
+    #[arg(long)]
+    introspect: bool,
+    /// A further issuer the MCP server trusts (keys at ISSUER/jwks; repeatable).
+    /// Give `--also-trust none` to trust only the served AS.
+    #[arg(long, value_name = "ISSUER", default_value = mcp_authz_live::stack::TEST_AUTHORITY)]
+    also_trust: Vec<String>,
+    /// Make the roles commit this defect (repeatable; see `mcp-authz defects`), to
+    /// see the harness catch it.
+    #[arg(long = "defect", value_name = "NAME")]
+    defects: Vec<String>,
+}
+
+/// Access-token signing algorithm of `--alg`.
+#[derive(Clone, Copy, ValueEnum)]
+enum Alg {
+    Es256,
+    Rs256,
+    Eddsa,
+}
+
+impl From<Alg> for Algorithm {
+    fn from(a: Alg) -> Self {
+        match a {
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Rs256 => Algorithm::RS256,
+            Alg::Eddsa => Algorithm::EdDSA,
+        }
+    }
+}
+
+/// Runs `mcp-authz serve` until Ctrl-C.
+pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let opts = StackOptions {
+        as_port: args.as_port,
+        rs_port: args.rs_port,
+        auto_approve: args.auto_approve,
+        alg: args.alg.into(),
+        access_token_ttl: Duration::from_secs(args.access_token_ttl),
+        code_ttl: Duration::from_secs(args.code_ttl),
+        allow_insecure_client_id_urls: args.allow_insecure_client_id_urls,
+        introspect: args.introspect,
+        also_trust: args.also_trust.into_iter().filter(|i| i != "none").collect(),
+        defects: defects_named(&args.defects)?,
+    };
+    let stack = Stack::start(&opts).await?;
+    print_banner(&stack, args.auto_approve);
+    tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
+    eprintln!("stopping");
+    stack.shutdown().await;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// What is served where, and commands to try it with.
+fn print_banner(stack: &Stack, auto_approve: bool) {
+    // The servers keep running if stdout goes away (a closed pipe): write errors are ignored.
+    let mut out = std::io::stdout().lock();
+    let init = r#"{"jsonrpc":"2.0","id":1,"method":"initialize","params":{"protocolVersion":"2025-11-25","capabilities":{},"clientInfo":{"name":"curl","version":"0"}}}"#;
+    let _ = writeln!(out, "authorization server  {}", stack.issuer);
+    let _ = writeln!(out, "  metadata            {}/.well-known/oauth-authorization-server", stack.issuer);
+    let _ = writeln!(out, "MCP server            {}", stack.mcp_url);
+    let _ = writeln!(
+        out,
+        "  resource metadata   {}",
+        mcp_authz_reference::protected_resource_metadata::well_known_urls(&stack.mcp_url)
+            .ok()
+            .and_then(|u| u.into_iter().next())
+            .unwrap_or_default()
+    );
+    let _ = writeln!(
+        out,
+        "sign-in               {}",
+        if auto_approve { "auto-approve (user alice)" } else { "login form: alice / alice" }
+    );
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Try:");
+    let _ = writeln!(
+        out,
+        "  curl -i -X POST {} -H 'content-type: application/json' -H 'accept: application/json, text/event-stream' -d '{init}'",
+        stack.mcp_url
+    );
+    if auto_approve {
+        let _ = writeln!(
+            out,
+            "  mcp-authz client --url {} --tool echo --arguments '{{\"text\":\"hello\"}}'",
+            stack.mcp_url
+        );
+    } else {
+        let _ = writeln!(
+            out,
+            "  mcp-authz client --url {} --browser --tool echo --arguments '{{\"text\":\"hello\"}}'",
+            stack.mcp_url
+        );
+    }
+    let _ = writeln!(out);
+    let _ = writeln!(out, "  mcp-authz test-server --url {}", stack.mcp_url);
+    let _ = writeln!(out);
+    let _ = writeln!(out, "Ctrl-C stops both servers.");
+}
