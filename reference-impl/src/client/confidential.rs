@@ -96,6 +96,7 @@ impl ConfidentialClient {
 mod tests {
     use super::*;
     use crate::jwt::{Algorithm, KeySet, SigningKey, decode_verified};
+    use crate::oauth_error::ErrorCode;
     use crate::sans_io::{Request, Time};
     use crate::wire::{self, Params};
     use http::StatusCode;
@@ -167,9 +168,11 @@ mod tests {
         let mut env = Env::new(Time::from_unix_secs(1000), &mut rng);
         let mut c = ConfidentialClient::new(config(ClientAuth::SecretBasic("s".into()))).unwrap();
         let _ = request(&mut c, &mut env);
-        let r = wire::oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "bad secret");
+        let r = wire::oauth_error(StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, "bad secret");
         let ClientStep::Failed(e) = c.on_response(Ok(r), &mut env) else { panic!("expected failure") };
-        assert!(matches!(e, Error::OAuth { status: 401, ref error, .. } if error == "invalid_client"));
+        assert!(
+            matches!(e, Error::OAuth { status: 401, ref error, .. } if *error == ErrorCode::InvalidClient)
+        );
         assert!(c.token().is_none());
     }
 

@@ -32,6 +32,7 @@ pub use token::{ClientAuth, TokenSet};
 use crate::bearer::Challenge;
 use crate::defects::{Defect, Defects};
 use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
+use crate::oauth_error::ErrorCode;
 use crate::resource_indicator::canonical_resource;
 use crate::sans_io::{Env, FetchResult, Request};
 use crate::{Error, Result};
@@ -753,7 +754,7 @@ impl PublicClient {
                 self.budget.fresh_tokens = true;
                 self.proceed(env)
             }
-            Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
+            Err(Error::OAuth { error: ErrorCode::InvalidGrant, .. }) => {
                 // The refresh token is dead: authorize again for the same scope.
                 let step_up_scope = self.tokens.take().and_then(|t| t.scope);
                 self.authorize(Demand { step_up_scope, ..Demand::default() }, env)
