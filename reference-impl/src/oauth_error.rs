@@ -261,7 +261,7 @@ mod tests {
         let owned = String::from("invalid_grant");
         assert!(ErrorCode::InvalidGrant == owned);
         let hash = |c: &ErrorCode| {
-            use std::collections::hash_map::DefaultHasher;
+            use std::hash::DefaultHasher;
             let mut h = DefaultHasher::new();
             c.hash(&mut h);
             h.finish()
