@@ -14,7 +14,7 @@ use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::access_token::{AccessTokenClaims, Audience};
 use crate::defects::Defect;
 use crate::oauth_error::ErrorCode;
-use crate::resource_indicator::canonical_resource;
+use crate::resource_indicator::Resource;
 use crate::sans_io::{Env, Request, Response};
 use crate::wire::{self, Params};
 use http::StatusCode;
@@ -67,7 +67,7 @@ impl AuthorizationServer {
             return Ok(());
         }
         match sent.filter(|s| !s.is_empty()) {
-            Some(s) if canonical_resource(s).ok().as_deref() != Some(granted) => Err(Rejection::new(
+            Some(s) if !Resource::parse(s).is_ok_and(|r| r.as_str() == granted) => Err(Rejection::new(
                 ErrorCode::InvalidTarget,
                 format!("resource `{s}` was not authorized, expected `{granted}`"),
             )),
