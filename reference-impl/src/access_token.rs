@@ -29,7 +29,7 @@
 
 use crate::error::TokenError;
 use crate::jwt::{self, Algorithm, KeySet, SigningKey};
-use crate::resource_indicator::{canonical_resource, same_resource};
+use crate::resource_indicator::Resource;
 use crate::sans_io::Time;
 use serde::{Deserialize, Serialize};
 
@@ -66,9 +66,15 @@ impl Audience {
         all.iter().map(String::as_str)
     }
 
-    /// True when one of the audiences names `resource` (canonical comparison).
+    /// True when one of the audiences names `resource` (canonical comparison; never when
+    /// `resource` is not a resource indicator).
     pub fn contains(&self, resource: &str) -> bool {
-        self.iter().any(|a| same_resource(a, resource))
+        Resource::parse(resource).is_ok_and(|r| self.names(&r))
+    }
+
+    /// True when one of the audiences names `resource` (canonical comparison).
+    pub fn names(&self, resource: &Resource) -> bool {
+        self.iter().any(|a| resource.is_named_by(a))
     }
 }
 
@@ -166,19 +172,19 @@ pub struct Validator {
     pub allowed: Vec<Algorithm>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds (default 30).
     pub leeway_secs: u64,
-    /// `audience` as given to [`Validator::new`] and its canonical form, when that form
-    /// is its own canonical form: an `aud` equal to it then needs no URI parsing.
-    canonical_audience: Option<(String, String)>,
+    /// `audience` as given to [`Validator::new`] and parsed, when its canonical form is
+    /// its own canonical form: an `aud` equal to that form then needs no URI parsing.
+    canonical_audience: Option<(String, Resource)>,
 }
 
 impl Validator {
     /// A validator with the default algorithm allow-list and a 30 s leeway.
     pub fn new(issuer: impl Into<String>, audience: impl Into<String>, keys: KeySet) -> Self {
         let audience = audience.into();
-        let canonical_audience = canonical_resource(&audience)
+        let canonical_audience = Resource::parse(&audience)
             .ok()
-            .filter(|c| canonical_resource(c).ok().as_ref() == Some(c))
-            .map(|c| (audience.clone(), c));
+            .filter(|r| r.is_named_by(r.as_str()))
+            .map(|r| (audience.clone(), r));
         Validator {
             issuer: issuer.into(),
             audience,
@@ -193,8 +199,8 @@ impl Validator {
     /// `aud` that is byte for byte the canonical form of [`Validator::audience`].
     fn names_this_resource(&self, aud: &Audience) -> bool {
         match &self.canonical_audience {
-            Some((given, canonical)) if *given == self.audience => {
-                aud.iter().any(|a| a == canonical || same_resource(a, canonical))
+            Some((given, resource)) if *given == self.audience => {
+                aud.iter().any(|a| a == resource.as_str() || resource.is_named_by(a))
             }
             _ => aud.contains(&self.audience),
         }

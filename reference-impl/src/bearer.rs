@@ -15,6 +15,7 @@
 //! assert_eq!(parsed[0].get("error_description"), Some(r#"needs "mcp:write""#));
 //! ```
 
+use crate::oauth_error::ErrorCode;
 use crate::{Error, Result};
 use http::{HeaderMap, header};
 
@@ -44,6 +45,11 @@ impl Challenge {
     /// The value of parameter `name` (case-insensitive); the first one if repeated.
     pub fn get(&self, name: &str) -> Option<&str> {
         self.params.iter().find(|(n, _)| n.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// The `error` parameter as an [`ErrorCode`], if present.
+    pub fn error(&self) -> Option<ErrorCode> {
+        self.get("error").map(ErrorCode::parse)
     }
 
     /// True when the scheme is `Bearer` (case-insensitive).

@@ -5,6 +5,7 @@
 //! that refuses what a peer offers (`Refused`), the network (`Fetch`). Messages are
 //! lowercase and say what was received and what was expected.
 
+use crate::oauth_error::ErrorCode;
 use std::fmt;
 
 /// Everything that can go wrong in the reference roles and their parsers.
@@ -46,7 +47,7 @@ pub enum Error {
         /// HTTP status received.
         status: u16,
         /// The `error` code received.
-        error: String,
+        error: ErrorCode,
         /// The `error_description`, when sent.
         description: Option<String>,
     },

@@ -10,7 +10,8 @@
 //! Wire formats each have a module named after their spec: [`pkce`], [`metadata`]
 //! (RFC 8414), [`protected_resource_metadata`] (RFC 9728), [`bearer`] (RFC 6750
 //! challenges), [`registration`] (RFC 7591), [`resource_indicator`] (RFC 8707),
-//! [`jwt`], [`access_token`] (RFC 9068), [`jsonrpc`].
+//! [`jwt`], [`access_token`] (RFC 9068), [`jsonrpc`]; [`oauth_error`] holds the OAuth
+//! error codes they all send and read.
 //!
 //! Every role follows the contract of [`sans_io`]: no sockets, no system clock, no OS RNG.
 //! Every role can be told to commit a documented mistake ([`defects`]), so that each
@@ -28,6 +29,7 @@ pub mod jsonrpc;
 pub mod jwt;
 pub mod mcp_server;
 pub mod metadata;
+pub mod oauth_error;
 pub mod pkce;
 pub mod protected_resource_metadata;
 pub mod registration;

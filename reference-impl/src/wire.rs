@@ -2,6 +2,7 @@
 //! parameter is an error, RFC 6749 §3.1), header access that refuses duplicates, and
 //! response builders for JSON, OAuth errors (RFC 6749 §5.2) and HTML.
 
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Request, Response};
 use crate::{Error, Result};
 use bytes::Bytes;
@@ -157,17 +158,22 @@ pub fn no_store(r: &mut Response) {
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct OAuthErrorBody {
     /// The error code: `invalid_request`, `invalid_grant`, ...
-    pub error: String,
+    pub error: ErrorCode,
     /// Human-readable detail.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_description: Option<String>,
 }
 
-/// An OAuth error response: JSON body, `no-store`.
-pub fn oauth_error(status: StatusCode, error: &str, description: impl Into<String>) -> Response {
+/// An OAuth error response: JSON body, `no-store`. `error` is an [`ErrorCode`] or its
+/// string.
+pub fn oauth_error(
+    status: StatusCode,
+    error: impl Into<ErrorCode>,
+    description: impl Into<String>,
+) -> Response {
     json_no_store(
         status,
-        &OAuthErrorBody { error: error.to_string(), error_description: Some(description.into()) },
+        &OAuthErrorBody { error: error.into(), error_description: Some(description.into()) },
     )
 }
 

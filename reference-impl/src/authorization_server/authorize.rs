@@ -10,6 +10,7 @@ use super::client_id_metadata::{self, ClientIdMetadataFetch};
 use super::config::AUTHORIZATION_CODE;
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::defects::Defect;
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, FetchResult, Request, Response, Step, Time};
 use crate::wire::{self, Params, html_escape as esc};
 use http::StatusCode;
@@ -110,25 +111,25 @@ impl Callback<'_> {
     }
 
     fn error(&self, status: StatusCode, r: Rejection) -> Response {
-        self.respond(status, &[("error", r.error), ("error_description", &r.description)])
+        self.respond(status, &[("error", r.error.as_str()), ("error_description", &r.description)])
     }
 }
 
 /// The HTML page shown when the server cannot redirect back to the client.
-pub(super) fn error_page(status: StatusCode, error: &str, description: impl Display) -> Response {
+pub(super) fn error_page(status: StatusCode, error: &ErrorCode, description: impl Display) -> Response {
     wire::html(
         status,
         format!(
             "<!doctype html>\n<html><head><meta charset=\"utf-8\"><title>Authorization error</title></head>\
              <body><h1>Authorization error</h1><p id=\"error\">{}</p><p id=\"error_description\">{}</p></body></html>\n",
-            esc(error),
+            esc(error.as_str()),
             esc(&description.to_string())
         ),
     )
 }
 
 fn bad_request_page(description: impl Display) -> Response {
-    error_page(StatusCode::BAD_REQUEST, "invalid_request", description)
+    error_page(StatusCode::BAD_REQUEST, &ErrorCode::InvalidRequest, description)
 }
 
 /// True when `requested` equals `registered` byte for byte, or both are loopback `http`
@@ -169,7 +170,7 @@ impl AuthorizationServer {
         if !client_id_metadata::is_url(&client_id) {
             return Step::Respond(self.untrusted_request(
                 &params,
-                "invalid_client",
+                ErrorCode::InvalidClient,
                 format!(
                     "client_id `{client_id}` is not registered here and is not a client id metadata document url"
                 ),
@@ -178,7 +179,7 @@ impl AuthorizationServer {
         let allow_insecure = self.config.allow_insecure_client_id_urls;
         match ClientIdMetadataFetch::start(&client_id, params.clone(), allow_insecure) {
             Ok((request, pending)) => Step::Fetch { request, pending },
-            Err(e) => Step::Respond(self.untrusted_request(&params, "invalid_client", e)),
+            Err(e) => Step::Respond(self.untrusted_request(&params, ErrorCode::InvalidClient, e)),
         }
     }
 
@@ -195,7 +196,7 @@ impl AuthorizationServer {
                 self.metadata_clients.insert(client.client_id.clone(), (client.clone(), until));
                 self.authorize_client(client, &params, env)
             }
-            (params, Err(e)) => self.untrusted_request(&params, "invalid_client", e),
+            (params, Err(e)) => self.untrusted_request(&params, ErrorCode::InvalidClient, e),
         }
     }
 
@@ -203,15 +204,16 @@ impl AuthorizationServer {
     ///
     /// With [`Defect::RedirectOnInvalidClient`], a 302 to whatever `redirect_uri` the
     /// request names, with `error=invalid_request`: an open redirector.
-    fn untrusted_request(&self, params: &Params, error: &str, description: impl Display) -> Response {
+    fn untrusted_request(&self, params: &Params, error: ErrorCode, description: impl Display) -> Response {
         if self.config.defects.has(Defect::RedirectOnInvalidClient) {
             if let Ok(redirect_uri) = params.require("redirect_uri") {
                 let iss = self.response_iss();
                 let callback = Callback { redirect_uri, state: params.get("state"), iss: iss.as_deref() };
-                return callback.error(StatusCode::FOUND, Rejection::new("invalid_request", description));
+                return callback
+                    .error(StatusCode::FOUND, Rejection::new(ErrorCode::InvalidRequest, description));
             }
         }
-        error_page(StatusCode::BAD_REQUEST, error, description)
+        error_page(StatusCode::BAD_REQUEST, &error, description)
     }
 
     /// True when `requested` is one of the client's redirect URIs
@@ -239,7 +241,7 @@ impl AuthorizationServer {
         if !self.redirect_uri_registered(&client, redirect_uri) {
             return self.untrusted_request(
                 params,
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 format!(
                     "redirect_uri `{redirect_uri}` is not registered for client `{}`, expected one of {:?}",
                     client.client_id, client.redirect_uris
@@ -274,18 +276,18 @@ impl AuthorizationServer {
         match p.get("response_type") {
             Some("code") => {}
             None | Some("") => {
-                return Err(Rejection::new("invalid_request", "missing parameter `response_type`"));
+                return Err(Rejection::new(ErrorCode::InvalidRequest, "missing parameter `response_type`"));
             }
             Some(other) => {
                 return Err(Rejection::new(
-                    "unsupported_response_type",
+                    ErrorCode::UnsupportedResponseType,
                     format!("response_type `{other}` is not supported, expected `code`"),
                 ));
             }
         }
         if !client.allows_grant(AUTHORIZATION_CODE) {
             return Err(Rejection::new(
-                "unauthorized_client",
+                ErrorCode::UnauthorizedClient,
                 "this client did not register the authorization_code grant",
             ));
         }
@@ -312,7 +314,7 @@ impl AuthorizationServer {
         challenge: crate::Result<&str>,
         method: Option<&str>,
     ) -> Result<CodeChallenge, Rejection> {
-        let invalid_request = |e| Rejection::new("invalid_request", e);
+        let invalid_request = |e| Rejection::new(ErrorCode::InvalidRequest, e);
         let challenge = challenge.map_err(invalid_request)?;
         match method {
             Some(crate::pkce::S256) => {
@@ -324,7 +326,7 @@ impl AuthorizationServer {
                 Ok(CodeChallenge::Plain(challenge.to_string()))
             }
             other => Err(Rejection::new(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 match other {
                     Some(m) => format!("code_challenge_method: received `{m}`, expected `S256`"),
                     None => "code_challenge_method: missing (the default is plain), expected `S256`".into(),
@@ -401,7 +403,7 @@ impl AuthorizationServer {
             Some("deny") => {
                 return callback.error(
                     after_post,
-                    Rejection::new("access_denied", "the user denied the authorization request"),
+                    Rejection::new(ErrorCode::AccessDenied, "the user denied the authorization request"),
                 );
             }
             other => {

@@ -10,6 +10,7 @@ use super::config::NONE;
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::access_token::Audience;
 use crate::jwt::{self, Algorithm, KeySet};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Request, Time};
 use crate::wire::{self, Params};
 use base64::Engine as _;
@@ -41,7 +42,7 @@ fn form_decode(s: &str) -> String {
 /// The `(client_id, client_secret)` of an `Authorization: Basic` header, if any.
 fn basic_credentials(request: &Request) -> Result<Option<(String, String)>, Rejection> {
     let header = wire::single_header(request.headers(), http::header::AUTHORIZATION)
-        .map_err(|e| Rejection::new("invalid_request", e))?;
+        .map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
     let Some(header) = header else {
         return Ok(None);
     };
@@ -79,7 +80,7 @@ impl AuthorizationServer {
         ];
         if used.iter().filter(|u| **u).count() > 1 {
             return Err(Rejection::new(
-                "invalid_request",
+                ErrorCode::InvalidRequest,
                 "more than one client authentication method was used",
             ));
         }
@@ -87,7 +88,7 @@ impl AuthorizationServer {
         let (client_id, method) = if let Some((id, _)) = &basic {
             if form_id.is_some_and(|f| f != id) {
                 return Err(Rejection::new(
-                    "invalid_request",
+                    ErrorCode::InvalidRequest,
                     "client_id in the body differs from the basic credentials",
                 ));
             }
@@ -140,11 +141,14 @@ impl AuthorizationServer {
         now: Time,
     ) -> Result<(), Rejection> {
         let invalid = |why: String| Rejection::invalid_client(format!("client_assertion: {why}"), false);
-        let kind = form.require("client_assertion_type").map_err(|e| Rejection::new("invalid_request", e))?;
+        let kind = form
+            .require("client_assertion_type")
+            .map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         if kind != JWT_BEARER {
             return Err(invalid(format!("type `{kind}` is not supported, expected `{JWT_BEARER}`")));
         }
-        let assertion = form.require("client_assertion").map_err(|e| Rejection::new("invalid_request", e))?;
+        let assertion =
+            form.require("client_assertion").map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         let jwks = client.jwks.as_ref().ok_or_else(|| invalid("the client registered no jwks".into()))?;
         let keys = KeySet::from_jwks(jwks).map_err(|e| invalid(e.to_string()))?;
         let (_, payload) = jwt::decode_verified(assertion, &keys, &Algorithm::ASYMMETRIC)

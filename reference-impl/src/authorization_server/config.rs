@@ -3,7 +3,7 @@
 
 use crate::defects::Defects;
 use crate::jwt::{Algorithm, Jwks};
-use crate::resource_indicator::canonical_resource;
+use crate::resource_indicator::{Resource, canonical_resource};
 use crate::{Error, Result};
 use std::time::Duration;
 
@@ -186,8 +186,8 @@ impl Config {
 
     /// The resource whose canonical URI equals the canonical form of `uri`.
     pub fn resource(&self, uri: &str) -> Option<&ResourceConfig> {
-        let canonical = canonical_resource(uri).ok()?;
-        self.resources.iter().find(|r| r.uri == canonical)
+        let wanted = Resource::parse(uri).ok()?;
+        self.resources.iter().find(|r| r.uri == wanted.as_str())
     }
 
     /// Every scope of every resource, sorted, without duplicates.

@@ -5,6 +5,7 @@
 use super::{AuthorizationServer, Rejection};
 use crate::access_token::{AccessTokenClaims, Audience};
 use crate::jwt::{self, Algorithm};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, Request, Response, Time};
 use crate::wire::{self, Params};
 use http::StatusCode;
@@ -102,12 +103,13 @@ impl AuthorizationServer {
         request: &Request,
         env: &mut Env<'_>,
     ) -> Result<Introspection, Rejection> {
-        let form = Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
+        let form =
+            Params::from_form_request(request).map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         let client = self.authenticate_client(request, &form, env.now)?;
         if client.is_public() {
             return Err(Rejection::invalid_client("introspection is for confidential clients only", false));
         }
-        let token = form.require("token").map_err(|e| Rejection::new("invalid_request", e))?;
+        let token = form.require("token").map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         Ok(self.introspection(token, env.now))
     }
 }

@@ -58,6 +58,7 @@ pub use config::{Config, RegisteredClient, ResourceConfig, User};
 use crate::access_token::AccessTokenClaims;
 use crate::defects::Defect;
 use crate::jwt::{Jwks, KeySet, SigningKey};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step, Time};
 use crate::{Result, wire};
 use client_id_metadata::ClientIdMetadataFetch;
@@ -205,14 +206,14 @@ impl AuthorizationServer {
         }
         let Some(raw) = raw.filter(|r| !r.is_empty()) else {
             return Err(Rejection::new(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 "missing parameter `resource`; the token's audience must be bound (RFC 8707, MCP authorization)",
             ));
         };
         self.config.resource(raw).cloned().ok_or_else(|| {
             let known: Vec<&str> = self.config.resources.iter().map(|r| r.uri.as_str()).collect();
             Rejection::new(
-                "invalid_target",
+                ErrorCode::InvalidTarget,
                 format!("resource `{raw}` is not served here, expected one of {known:?}"),
             )
         })
@@ -270,7 +271,7 @@ impl Routes {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Rejection {
     status: StatusCode,
-    error: &'static str,
+    error: ErrorCode,
     description: String,
     /// Send `WWW-Authenticate: Basic` (the client tried HTTP Basic authentication).
     basic_challenge: bool,
@@ -278,7 +279,7 @@ pub(crate) struct Rejection {
 
 impl Rejection {
     /// A 400 with `error`.
-    fn new(error: &'static str, description: impl std::fmt::Display) -> Self {
+    fn new(error: ErrorCode, description: impl std::fmt::Display) -> Self {
         Rejection {
             status: StatusCode::BAD_REQUEST,
             error,
@@ -292,7 +293,7 @@ impl Rejection {
         Rejection {
             status: StatusCode::UNAUTHORIZED,
             basic_challenge,
-            ..Rejection::new("invalid_client", description)
+            ..Rejection::new(ErrorCode::InvalidClient, description)
         }
     }
 
@@ -326,7 +327,7 @@ fn grant_scope(
     for s in requested.split(' ').filter(|s| !s.is_empty()) {
         if !allowed(s) {
             return Err(Rejection::new(
-                "invalid_scope",
+                ErrorCode::InvalidScope,
                 format!("scope `{s}` is not available to this client at `{}`", resource.uri),
             ));
         }

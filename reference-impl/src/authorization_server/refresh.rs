@@ -6,6 +6,7 @@
 use super::token::{Grant, IssuedToken, TokenResponse};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::defects::Defect;
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, Time};
 use crate::wire::Params;
 use std::collections::BTreeMap;
@@ -114,8 +115,9 @@ impl AuthorizationServer {
         form: &Params,
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
-        let invalid_grant = |why: &str| Rejection::new("invalid_grant", why);
-        let token = form.require("refresh_token").map_err(|e| Rejection::new("invalid_request", e))?;
+        let invalid_grant = |why: &str| Rejection::new(ErrorCode::InvalidGrant, why);
+        let token =
+            form.require("refresh_token").map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         let Some(entry) = self.refresh.tokens.get(token) else {
             return Err(invalid_grant("unknown refresh token"));
         };
@@ -149,7 +151,7 @@ impl AuthorizationServer {
                 let widening = self.config.defects.has(Defect::RefreshScopeWidening);
                 if let Some(extra) = requested.iter().find(|s| !family.scope.contains(s) && !widening) {
                     return Err(Rejection::new(
-                        "invalid_scope",
+                        ErrorCode::InvalidScope,
                         format!(
                             "scope `{extra}` was not granted, expected a subset of `{}`",
                             family.scope.join(" ")

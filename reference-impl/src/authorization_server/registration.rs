@@ -6,13 +6,14 @@
 use super::config::{AUTHORIZATION_CODE, RegisteredClient};
 use super::{AuthorizationServer, Rejection};
 use crate::defects::Defect;
+use crate::oauth_error::ErrorCode;
 use crate::registration::{self, ClientInformation, ClientMetadata};
 use crate::sans_io::{Env, Request, Response};
 use crate::wire;
 use http::StatusCode;
 
 fn invalid_metadata(e: impl std::fmt::Display) -> Rejection {
-    Rejection::new("invalid_client_metadata", e)
+    Rejection::new(ErrorCode::InvalidClientMetadata, e)
 }
 
 impl AuthorizationServer {
@@ -50,7 +51,7 @@ impl AuthorizationServer {
         let grant_types = m.grant_types_or_default();
         if validate && (grant_types.iter().any(|g| g == AUTHORIZATION_CODE) || !m.redirect_uris.is_empty()) {
             registration::check_redirect_uris(&m.redirect_uris)
-                .map_err(|e| Rejection::new("invalid_redirect_uri", e))?;
+                .map_err(|e| Rejection::new(ErrorCode::InvalidRedirectUri, e))?;
         }
         let client_id = loop {
             let id = format!("dcr-{}", env.random_string(16));

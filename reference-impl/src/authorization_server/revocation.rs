@@ -3,6 +3,7 @@
 //! clients, get the same 200 and are left alone.
 
 use super::{AuthorizationServer, Rejection};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, Request, Response};
 use crate::wire::{self, Params};
 use bytes::Bytes;
@@ -23,9 +24,10 @@ impl AuthorizationServer {
     }
 
     fn revoke_token(&mut self, request: &Request, env: &mut Env<'_>) -> Result<(), Rejection> {
-        let form = Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
+        let form =
+            Params::from_form_request(request).map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         let client = self.authenticate_client(request, &form, env.now)?;
-        let token = form.require("token").map_err(|e| Rejection::new("invalid_request", e))?;
+        let token = form.require("token").map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         if let Some(family) = self.refresh_family_of(token, &client.client_id) {
             self.revoke_family(&family, env.now);
         } else if let Some(claims) = self.own_access_token(token) {

@@ -13,7 +13,8 @@ use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::access_token::{AccessTokenClaims, Audience};
 use crate::defects::Defect;
-use crate::resource_indicator::canonical_resource;
+use crate::oauth_error::ErrorCode;
+use crate::resource_indicator::Resource;
 use crate::sans_io::{Env, Request, Response};
 use crate::wire::{self, Params};
 use http::StatusCode;
@@ -55,7 +56,7 @@ pub(super) struct IssuedToken {
 }
 
 fn invalid_grant(description: impl std::fmt::Display) -> Rejection {
-    Rejection::new("invalid_grant", description)
+    Rejection::new(ErrorCode::InvalidGrant, description)
 }
 
 impl AuthorizationServer {
@@ -66,8 +67,8 @@ impl AuthorizationServer {
             return Ok(());
         }
         match sent.filter(|s| !s.is_empty()) {
-            Some(s) if canonical_resource(s).ok().as_deref() != Some(granted) => Err(Rejection::new(
-                "invalid_target",
+            Some(s) if !Resource::parse(s).is_ok_and(|r| r.as_str() == granted) => Err(Rejection::new(
+                ErrorCode::InvalidTarget,
                 format!("resource `{s}` was not authorized, expected `{granted}`"),
             )),
             _ => Ok(()),
@@ -96,15 +97,17 @@ impl AuthorizationServer {
     }
 
     fn token_response(&mut self, request: &Request, env: &mut Env<'_>) -> Result<TokenResponse, Rejection> {
-        let form = Params::from_form_request(request).map_err(|e| Rejection::new("invalid_request", e))?;
-        let grant_type = form.require("grant_type").map_err(|e| Rejection::new("invalid_request", e))?;
+        let form =
+            Params::from_form_request(request).map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
+        let grant_type =
+            form.require("grant_type").map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
         if grant_type == PASSWORD && self.config.defects.has(Defect::PasswordGrant) {
             let client = self.authenticate_client(request, &form, env.now)?;
             return self.password_grant(&client, &form, env);
         }
         if ![AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS].contains(&grant_type) {
             return Err(Rejection::new(
-                "unsupported_grant_type",
+                ErrorCode::UnsupportedGrantType,
                 format!(
                     "grant_type `{grant_type}` is not supported, expected authorization_code, refresh_token or client_credentials"
                 ),
@@ -113,13 +116,13 @@ impl AuthorizationServer {
         let client = self.authenticate_client(request, &form, env.now)?;
         if grant_type == CLIENT_CREDENTIALS && client.is_public() {
             return Err(Rejection::new(
-                "unauthorized_client",
+                ErrorCode::UnauthorizedClient,
                 "client_credentials is for confidential clients only",
             ));
         }
         if !client.allows_grant(grant_type) {
             return Err(Rejection::new(
-                "unauthorized_client",
+                ErrorCode::UnauthorizedClient,
                 format!(
                     "grant_type `{grant_type}` is not registered for this client, expected one of {:?}",
                     client.grant_types
@@ -155,7 +158,7 @@ impl AuthorizationServer {
         };
         let token = self.sign_access_token(&claims).map_err(|e| Rejection {
             status: StatusCode::INTERNAL_SERVER_ERROR,
-            ..Rejection::new("server_error", e)
+            ..Rejection::new(ErrorCode::ServerError, e)
         })?;
         Ok(IssuedToken { token, jti, exp })
     }
@@ -181,7 +184,7 @@ impl AuthorizationServer {
         form: &Params,
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
-        let invalid_request = |e: crate::Error| Rejection::new("invalid_request", e);
+        let invalid_request = |e: crate::Error| Rejection::new(ErrorCode::InvalidRequest, e);
         let code = form.require("code").map_err(invalid_request)?;
         let redirect_uri = form.require("redirect_uri").map_err(invalid_request)?;
         let Some(grant) = self.codes.get(code) else {

@@ -5,6 +5,7 @@
 
 use super::discovery::check_server_url;
 use crate::defects::{Defect, Defects};
+use crate::oauth_error::ErrorCode;
 use crate::pkce::{self, Pkce};
 use crate::sans_io::Env;
 use crate::wire::Params;
@@ -101,7 +102,7 @@ pub struct AuthorizationResponse {
     /// The issuer (RFC 9207).
     pub iss: Option<String>,
     /// An error code.
-    pub error: Option<String>,
+    pub error: Option<ErrorCode>,
     /// The error's description.
     pub error_description: Option<String>,
 }
@@ -117,7 +118,7 @@ pub fn redirect_params(url: &str) -> Result<AuthorizationResponse> {
         code: get("code"),
         state: get("state"),
         iss: get("iss"),
-        error: get("error"),
+        error: p.get("error").map(ErrorCode::parse),
         error_description: get("error_description"),
     })
 }
@@ -225,7 +226,7 @@ mod tests {
     fn error_response_is_reported_after_state_check() {
         let e =
             response("error=access_denied&state=s").validate("s", "https://as.example", false).unwrap_err();
-        assert!(matches!(e, Error::OAuth { ref error, .. } if error == "access_denied"));
+        assert!(matches!(e, Error::OAuth { ref error, .. } if *error == ErrorCode::AccessDenied));
         let e =
             response("error=access_denied&state=x").validate("s", "https://as.example", false).unwrap_err();
         assert!(matches!(e, Error::Unexpected { what: "state in the authorization response", .. }));

@@ -4,7 +4,7 @@
 
 use super::token::{self, ClientAuth, TokenSet};
 use super::{ClientStep, Outcome};
-use crate::resource_indicator::canonical_resource;
+use crate::resource_indicator::Resource;
 use crate::sans_io::{Env, FetchResult};
 use crate::{Error, Result};
 
@@ -29,7 +29,7 @@ pub struct ConfidentialClientConfig {
 #[derive(Debug)]
 pub struct ConfidentialClient {
     config: ConfidentialClientConfig,
-    resource: String,
+    resource: Resource,
     token: Option<TokenSet>,
     waiting: bool,
 }
@@ -41,7 +41,7 @@ impl ConfidentialClient {
         let config_error = |e: Error| Error::Config(e.to_string());
         crate::metadata::check_endpoint_url("token_endpoint", &config.token_endpoint)
             .map_err(config_error)?;
-        let resource = canonical_resource(&config.resource).map_err(config_error)?;
+        let resource = Resource::parse(&config.resource).map_err(config_error)?;
         Ok(ConfidentialClient { config, resource, token: None, waiting: false })
     }
 
@@ -76,7 +76,7 @@ impl ConfidentialClient {
                 self.token = Some(TokenSet::from_response(
                     t,
                     self.config.scope.clone(),
-                    &self.resource,
+                    self.resource.as_str(),
                     None,
                     env.now,
                 ));
@@ -96,6 +96,7 @@ impl ConfidentialClient {
 mod tests {
     use super::*;
     use crate::jwt::{Algorithm, KeySet, SigningKey, decode_verified};
+    use crate::oauth_error::ErrorCode;
     use crate::sans_io::{Request, Time};
     use crate::wire::{self, Params};
     use http::StatusCode;
@@ -167,9 +168,11 @@ mod tests {
         let mut env = Env::new(Time::from_unix_secs(1000), &mut rng);
         let mut c = ConfidentialClient::new(config(ClientAuth::SecretBasic("s".into()))).unwrap();
         let _ = request(&mut c, &mut env);
-        let r = wire::oauth_error(StatusCode::UNAUTHORIZED, "invalid_client", "bad secret");
+        let r = wire::oauth_error(StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, "bad secret");
         let ClientStep::Failed(e) = c.on_response(Ok(r), &mut env) else { panic!("expected failure") };
-        assert!(matches!(e, Error::OAuth { status: 401, ref error, .. } if error == "invalid_client"));
+        assert!(
+            matches!(e, Error::OAuth { status: 401, ref error, .. } if *error == ErrorCode::InvalidClient)
+        );
         assert!(c.token().is_none());
     }
 

@@ -11,7 +11,7 @@ use crate::bearer::Challenge;
 use crate::defects::{Defect, Defects};
 use crate::metadata::{self, AuthorizationServerMetadata, check_endpoint_url};
 use crate::protected_resource_metadata::{ProtectedResourceMetadata, WELL_KNOWN, well_known_urls};
-use crate::resource_indicator::same_resource;
+use crate::resource_indicator::Resource;
 use crate::sans_io::{FetchResult, Request};
 use crate::wire;
 use crate::{Error, Result};
@@ -160,7 +160,9 @@ pub fn read_prm(
     if defects.has(Defect::ClientNoPrmResourceCheck) {
         checked.resource = resources.first().cloned().unwrap_or_default();
     }
-    let named = resources.iter().find(|r| same_resource(&checked.resource, r));
+    let named = Resource::parse(&checked.resource)
+        .ok()
+        .and_then(|named| resources.iter().find(|r| named.is_named_by(r)));
     checked.check(named.or(resources.first()).map_or("", String::as_str))?;
     Ok(Probe::Found(prm))
 }

@@ -123,7 +123,7 @@ fn flow_against_the_reference_servers() {
     let step = c.start(call("admin_reset", ""), &mut Env::new(now, &mut rng));
     let ClientStep::Failed(e) = stack.run(&mut c, step, &mut rng) else { panic!("expected a failure") };
     assert!(
-        matches!(e, Error::OAuth { endpoint: "authorization endpoint", ref error, .. } if error == "invalid_scope"),
+        matches!(e, Error::OAuth { endpoint: "authorization endpoint", ref error, .. } if *error == ErrorCode::InvalidScope),
         "{e}"
     );
 }

@@ -32,7 +32,8 @@ pub use token::{ClientAuth, TokenSet};
 use crate::bearer::Challenge;
 use crate::defects::{Defect, Defects};
 use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
-use crate::resource_indicator::canonical_resource;
+use crate::oauth_error::ErrorCode;
+use crate::resource_indicator::Resource;
 use crate::sans_io::{Env, FetchResult, Request};
 use crate::{Error, Result};
 use authorization::{AuthorizationParams, AuthorizationRequest};
@@ -181,8 +182,8 @@ enum Waiting {
 #[derive(Debug)]
 pub struct PublicClient {
     config: PublicClientConfig,
-    /// Canonical URI of `config.server_url`.
-    resource: String,
+    /// `config.server_url` as a resource indicator.
+    resource: Resource,
     next_id: u64,
     session: Option<Session>,
     tokens: Option<TokenSet>,
@@ -201,7 +202,7 @@ impl PublicClient {
     /// redirect URI https or loopback http, the metadata document URL https with a path.
     pub fn new(config: PublicClientConfig) -> Result<Self> {
         let config_error = |e: Error| Error::Config(e.to_string());
-        let resource = canonical_resource(&config.server_url).map_err(config_error)?;
+        let resource = Resource::parse(&config.server_url).map_err(config_error)?;
         check_endpoint_url("redirect_uri", &config.redirect_uri).map_err(config_error)?;
         if let Some(url) = &config.client_id_metadata_url {
             registration::check_metadata_document_url(url).map_err(config_error)?;
@@ -275,7 +276,7 @@ impl PublicClient {
     /// Points the client at another MCP server. The session is dropped; tokens are kept,
     /// but a token is only ever sent to the server it was issued for (CL-25).
     pub fn connect(&mut self, server_url: &str) -> Result<()> {
-        self.resource = canonical_resource(server_url).map_err(|e| Error::Config(e.to_string()))?;
+        self.resource = Resource::parse(server_url).map_err(|e| Error::Config(e.to_string()))?;
         self.config.server_url = server_url.to_string();
         self.session = None;
         self.waiting = Waiting::Idle;
@@ -348,11 +349,11 @@ impl PublicClient {
     /// The tokens to use with the current server: only those issued for it (CL-25).
     fn current_tokens(&self) -> Option<&TokenSet> {
         let any_server = self.has(Defect::ClientTokenToAnyServer);
-        // `resource` is the canonical form of `server_url`: a token requested for it is
-        // for this server without parsing either again.
-        self.tokens
-            .as_ref()
-            .filter(|t| any_server || t.resource == self.resource || t.is_for(&self.config.server_url))
+        // `resource` is `server_url` parsed: a token requested for its canonical form is
+        // for this server without parsing; any other needs one parse, of its own resource.
+        self.tokens.as_ref().filter(|t| {
+            any_server || t.resource == self.resource.as_str() || self.resource.is_named_by(&t.resource)
+        })
     }
 
     /// The `resource` parameter of authorization, token and refresh requests.
@@ -716,7 +717,8 @@ impl PublicClient {
     ) -> Result<ClientStep> {
         let response = token::read_token_response(&fetched?)?;
         let issuer = self.metadata()?.issuer.clone();
-        self.tokens = Some(TokenSet::from_response(response, scope, &self.resource, Some(issuer), env.now));
+        self.tokens =
+            Some(TokenSet::from_response(response, scope, self.resource.as_str(), Some(issuer), env.now));
         self.budget.fresh_tokens = true;
         self.proceed(env)
     }
@@ -753,7 +755,7 @@ impl PublicClient {
                 self.budget.fresh_tokens = true;
                 self.proceed(env)
             }
-            Err(Error::OAuth { error, .. }) if error == "invalid_grant" => {
+            Err(Error::OAuth { error: ErrorCode::InvalidGrant, .. }) => {
                 // The refresh token is dead: authorize again for the same scope.
                 let step_up_scope = self.tokens.take().and_then(|t| t.scope);
                 self.authorize(Demand { step_up_scope, ..Demand::default() }, env)

@@ -139,6 +139,7 @@ pub fn client_auth(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth_error::ErrorCode;
 
     fn meta() -> AuthorizationServerMetadata {
         AuthorizationServerMetadata {
@@ -170,10 +171,10 @@ mod tests {
             read_registration_response(&r),
             Err(Error::HttpStatus { what: "registration endpoint", received: 200, expected: "201" })
         );
-        let r = wire::oauth_error(StatusCode::BAD_REQUEST, "invalid_redirect_uri", "no");
+        let r = wire::oauth_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidRedirectUri, "no");
         assert!(matches!(
             read_registration_response(&r),
-            Err(Error::OAuth { status: 400, ref error, .. }) if error == "invalid_redirect_uri"
+            Err(Error::OAuth { status: 400, ref error, .. }) if *error == ErrorCode::InvalidRedirectUri
         ));
     }
 

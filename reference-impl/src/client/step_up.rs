@@ -5,6 +5,7 @@
 
 use crate::bearer::{self, Challenge};
 use crate::defects::{Defect, Defects};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::Response;
 use http::{HeaderMap, StatusCode, header};
 
@@ -31,7 +32,7 @@ pub fn rejection(r: &Response, defects: &Defects) -> Option<Rejection> {
     match r.status() {
         StatusCode::UNAUTHORIZED => Some(Rejection::Unauthorized(challenge)),
         StatusCode::FORBIDDEN => challenge
-            .filter(|c| c.get("error") == Some("insufficient_scope"))
+            .filter(|c| c.error() == Some(ErrorCode::InsufficientScope))
             .map(Rejection::InsufficientScope),
         _ => None,
     }

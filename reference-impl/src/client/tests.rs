@@ -3,6 +3,7 @@
 
 use super::*;
 use crate::defects::{Defect, Defects};
+use crate::oauth_error::ErrorCode;
 use crate::pkce;
 use crate::protected_resource_metadata::ProtectedResourceMetadata;
 use crate::sans_io::{Response, Time};
@@ -202,9 +203,11 @@ impl World {
             .filter(|g| g.resource == server && !self.reject_all_tokens)
             .cloned();
         let Some(grant) = grant else {
-            let error = if seen.authorization().is_some() { "invalid_token" } else { "" };
-            let mut c =
-                if error.is_empty() { Challenge::bearer() } else { Challenge::bearer().with("error", error) };
+            let mut c = if seen.authorization().is_some() {
+                Challenge::bearer().with("error", ErrorCode::InvalidToken)
+            } else {
+                Challenge::bearer()
+            };
             if let Some(scope) = self.scope_in_401 {
                 c = c.with("scope", scope);
             }
@@ -224,7 +227,7 @@ impl World {
         }
         if let Some(need) = self.needs.get(method) {
             if self.always_forbid || !grant.scope.split(' ').any(|s| s == *need) {
-                let c = Challenge::bearer().with("error", "insufficient_scope").with("scope", *need);
+                let c = Challenge::bearer().with("error", ErrorCode::InsufficientScope).with("scope", *need);
                 return self.challenge(server, StatusCode::FORBIDDEN, c);
             }
         }
@@ -274,30 +277,30 @@ impl World {
     }
 
     fn token(&mut self, p: &Params) -> Response {
-        let bad = |e| wire::oauth_error(StatusCode::BAD_REQUEST, e, "fake");
+        let bad = |e: ErrorCode| wire::oauth_error(StatusCode::BAD_REQUEST, e, "fake");
         match p.get("grant_type") {
             Some("authorization_code") => {
                 let Some(g) = p.get("code").and_then(|c| self.codes.remove(c)) else {
-                    return bad("invalid_grant");
+                    return bad(ErrorCode::InvalidGrant);
                 };
                 let ok = p.get("code_verifier").is_some_and(|v| pkce::verify_s256(v, &g.challenge).is_ok())
                     && p.get("resource") == Some(g.resource.as_str())
                     && p.get("redirect_uri") == Some(g.redirect_uri.as_str());
                 if !ok {
-                    return bad("invalid_grant");
+                    return bad(ErrorCode::InvalidGrant);
                 }
                 self.issue(g)
             }
             Some("refresh_token") => {
                 if self.refresh_invalid {
-                    return bad("invalid_grant");
+                    return bad(ErrorCode::InvalidGrant);
                 }
                 let Some(g) = p.get("refresh_token").and_then(|t| self.refresh.remove(t)) else {
-                    return bad("invalid_grant");
+                    return bad(ErrorCode::InvalidGrant);
                 };
                 self.issue(g)
             }
-            _ => bad("unsupported_grant_type"),
+            _ => bad(ErrorCode::UnsupportedGrantType),
         }
     }
 

@@ -241,6 +241,7 @@ impl TokenSet {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth_error::ErrorCode;
     use crate::wire::Params;
     use rand_core::SeedableRng;
 
@@ -278,10 +279,10 @@ mod tests {
 
     #[test]
     fn oauth_error_is_reported() {
-        let r = wire::oauth_error(StatusCode::BAD_REQUEST, "invalid_grant", "used");
+        let r = wire::oauth_error(StatusCode::BAD_REQUEST, ErrorCode::InvalidGrant, "used");
         assert!(matches!(
             read_token_response(&r),
-            Err(Error::OAuth { status: 400, ref error, .. }) if error == "invalid_grant"
+            Err(Error::OAuth { status: 400, ref error, .. }) if *error == ErrorCode::InvalidGrant
         ));
     }
 }

@@ -17,6 +17,7 @@ use crate::access_token::AccessTokenClaims;
 use crate::bearer::Challenge;
 use crate::defects::{Defect, Defects};
 use crate::jsonrpc::{self, Id};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::Response;
 use crate::wire;
 use http::StatusCode;
@@ -60,7 +61,8 @@ pub(super) fn refusal(
         "this call needs scope `{required}`, the token grants `{}`",
         claims.scope.as_deref().unwrap_or("")
     ));
-    let mut challenge = Challenge::bearer().with("error", "insufficient_scope").with("scope", scope.as_str());
+    let mut challenge =
+        Challenge::bearer().with("error", ErrorCode::InsufficientScope).with("scope", scope.as_str());
     if let Some(m) = resource_metadata {
         challenge = challenge.with("resource_metadata", m);
     }

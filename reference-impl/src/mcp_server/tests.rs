@@ -7,6 +7,7 @@ use crate::access_token::Audience;
 use crate::bearer::{Challenge, parse_www_authenticate};
 use crate::defects::{Defect, Defects};
 use crate::jwt::{Algorithm, JoseHeader, Jwks, SigningKey, encode, encode_unsigned, encode_with_header};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{FetchError, Time};
 use crate::wire::Params;
 use bytes::Bytes;
@@ -159,7 +160,7 @@ fn serve(server: &mut McpServer, authority: &mut Authority, env: &mut Env<'_>, r
         return Ok(exchange(server, authority, env, req));
     }
     if let (Some(status), Some(_)) = (authority.failing_status, url.strip_prefix(ISS)) {
-        return Ok(wire::oauth_error(status, "server_error", "failing on purpose"));
+        return Ok(wire::oauth_error(status, ErrorCode::ServerError, "failing on purpose"));
     }
     match url.strip_prefix(ISS) {
         Some("/jwks") if authority.jwks_down => down("connection refused"),

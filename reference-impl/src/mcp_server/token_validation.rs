@@ -37,6 +37,7 @@ use crate::bearer::{self, Challenge};
 use crate::defects::{Defect, Defects};
 use crate::error::TokenError;
 use crate::jwt::{self, Jwks, KeySet, SigningKey};
+use crate::oauth_error::ErrorCode;
 use crate::sans_io::{FetchResult, Request, Response, Time};
 use crate::wire;
 use bytes::Bytes;
@@ -81,9 +82,9 @@ impl Rejection {
     /// needed (when given), and an OAuth error body when there is an error code.
     pub(super) fn response(&self, resource_metadata: Option<&str>, scope: Option<&str>) -> Response {
         let (status, error) = match self {
-            Rejection::InvalidRequest(d) => (StatusCode::BAD_REQUEST, Some(("invalid_request", d))),
+            Rejection::InvalidRequest(d) => (StatusCode::BAD_REQUEST, Some((ErrorCode::InvalidRequest, d))),
             Rejection::NoToken => (StatusCode::UNAUTHORIZED, None),
-            Rejection::InvalidToken(d) => (StatusCode::UNAUTHORIZED, Some(("invalid_token", d))),
+            Rejection::InvalidToken(d) => (StatusCode::UNAUTHORIZED, Some((ErrorCode::InvalidToken, d))),
         };
         let mut c = Challenge::bearer();
         if let Some(m) = resource_metadata {
@@ -95,7 +96,7 @@ impl Rejection {
         let mut r = match error {
             Some((code, description)) => {
                 let description = header_safe(description);
-                c = c.with("error", code).with("error_description", description.as_str());
+                c = c.with("error", code.as_str()).with("error_description", description.as_str());
                 wire::oauth_error(status, code, description)
             }
             None => {
