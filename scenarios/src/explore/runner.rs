@@ -16,7 +16,7 @@ use super::model::{
     Action, Capabilities, FaultProfile, HostileAsMetadata, HostileRegistration, Server, THIRD_MCP, Tool,
     ToolTable, Topology,
 };
-use super::tap::{Observed, Tap, TapHandle, query_param};
+use super::tap::{Observed, Tap, TapHandle, query_param, unverified_claims};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
 use mcp_authz_harness::sim::{Channel, Faults, clone_request};
@@ -30,7 +30,7 @@ use mcp_authz_reference::client::{
 };
 use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
-use mcp_authz_reference::jwt::{self, Jwks, KeySet};
+use mcp_authz_reference::jwt::{Jwks, KeySet};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
 use mcp_authz_reference::sans_io::{Request, Response};
@@ -264,12 +264,6 @@ struct Truth {
     redirects: BTreeMap<String, Vec<String>>,
 }
 
-/// Claims of a JWT, unverified (for attributing tokens, never for trusting them).
-fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
-    let parts = jwt::split(token).ok()?;
-    serde_json::from_slice(&parts.payload).ok()
-}
-
 fn attacker_index(name: &str) -> Option<usize> {
     name.strip_prefix("attacker")?.parse().ok()
 }
@@ -342,7 +336,7 @@ impl Runner {
         let channels = vec![Channel::FrontChannel, Channel::Token, Channel::Resource, Channel::Other];
         world.sim.set_interceptor(channels, Box::new(TapHandle(Rc::clone(&tap))));
         world.sim.add_fn(EVIL, hostile_mcp_server);
-        for kind in [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer] {
+        for kind in HostileAsMetadata::ALL {
             world.sim.add_fn(kind.origin(), rogue_server(kind));
         }
         let jwks = world.authorization_server().jwks();
@@ -852,9 +846,7 @@ impl Runner {
     /// INV-ASMETA: an honest party registering, authorizing or redeeming at an
     /// attacker's authorization server with hostile metadata.
     fn observe_rogue_use(&mut self, o: &Observed, step: usize) -> Option<Violation> {
-        let rogue = [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer]
-            .into_iter()
-            .find(|k| k.origin() == o.to)?;
+        let rogue = HostileAsMetadata::ALL.into_iter().find(|k| k.origin() == o.to)?;
         if !is_honest(&o.from) {
             return None;
         }
