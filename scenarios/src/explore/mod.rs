@@ -3,9 +3,10 @@
 //! step, failures shrunk by proptest and written as replayable case files.
 //!
 //! - [`model`]: the topology and the actions, as serializable data, and their strategies.
-//! - [`invariants`]: the invariants, with IDs and the requirements they protect.
-//! - [`runner`]: applies actions to a [`crate::World`] and checks the invariants against
-//!   the ground truth it keeps.
+//! - [`invariants`]: the invariants, each a type with its ID, the requirements it
+//!   protects, the ground truth it keeps and its judgement of what the network carries.
+//! - [`runner`]: applies actions to a [`crate::World`], taps the network and hands what
+//!   it carried to the invariants.
 //! - [`case`]: case files and replay.
 //! - `tap`: the runner's view of the network, and what attackers do to messages.
 //!

@@ -258,6 +258,9 @@ pub enum HostileAsMetadata {
 }
 
 impl HostileAsMetadata {
+    /// Both kinds.
+    pub const ALL: [HostileAsMetadata; 2] = [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer];
+
     /// The origin of the attacker's MCP server and authorization server serving this
     /// metadata.
     pub fn origin(self) -> &'static str {

@@ -1,28 +1,26 @@
 //! Runs a case: builds the [`World`] with the case's parties, applies the actions one by
-//! one, and after every step checks the invariants of [`super::invariants`] against the
-//! ground truth it keeps.
+//! one, and after every step hands what the network carried to the invariants of
+//! [`super::invariants`], which judge it against the ground truth each keeps.
 //!
 //! The runner taps the network (the `tap` module: an `Interceptor` on every channel that
 //! passes every message on unchanged, except the authorization responses an attacker
 //! intercepts, the authorization requests it rewrites and the token requests of a
-//! tampering attacker's own client) and reads what was sent and answered. From that it knows which tokens were issued to whom
-//! and for what, which codes were redeemed how often, which refresh tokens were presented
-//! twice, which sessions belong to which principal, and what each attacker saw. The
-//! authorization server's own view of validity comes from its introspection, read
-//! directly (no message, nothing in the trace).
+//! tampering attacker's own client) and reads what was sent and answered: each exchange
+//! goes to the invariants, and to the attackers that can see it. The authorization
+//! servers' own view of validity comes from their introspection, read directly (no
+//! message, nothing in the trace).
 
-use super::invariants::{self, Violation};
+use super::invariants::{Exchange, Invariants, Violation, is_issuer};
 use super::model::{
     Action, Capabilities, FaultProfile, HostileAsMetadata, HostileRegistration, Server, THIRD_MCP, Tool,
     ToolTable, Topology,
 };
-use super::tap::{Observed, Tap, TapHandle, query_param};
+use super::tap::{Tap, TapHandle, query_param, unverified_claims};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
 use mcp_authz_harness::sim::{Channel, Faults, clone_request};
-use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
+use mcp_authz_reference::access_token::Validator;
 use mcp_authz_reference::authorization_server::RegisteredClient;
-use mcp_authz_reference::authorization_server::authorize::redirect_uri_matches;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
 use mcp_authz_reference::client::{
     ClientAuth, ClientStep, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient,
@@ -30,11 +28,11 @@ use mcp_authz_reference::client::{
 };
 use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
-use mcp_authz_reference::jwt::{self, Jwks, KeySet};
+use mcp_authz_reference::jwt::{Jwks, KeySet};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
 use mcp_authz_reference::sans_io::{Request, Response};
-use mcp_authz_reference::{Error, metadata, wire};
+use mcp_authz_reference::{Error, wire};
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde_json::Value;
 use std::cell::RefCell;
@@ -49,7 +47,7 @@ const FLAKY: Faults = Faults { drop: 0.04, server_error: 0.04, duplicate: 0.04, 
 pub const AS2: &str = "https://as2.example";
 
 /// The confidential client's id and secret, pre-registered at every AS.
-const SERVICE: &str = "service0";
+pub(super) const SERVICE: &str = "service0";
 const SERVICE_SECRET: &str = "service0-secret-for-the-simulation";
 
 /// The `code_verifier` an attacker sends with a stolen code: it cannot know the real one.
@@ -100,7 +98,7 @@ pub fn run(seed: u64, defects: &Defects, topology: &Topology, actions: &[Action]
         actions_run,
         flows: runner.flows,
         messages: runner.world.sim.messages(),
-        exercised: runner.exercised,
+        exercised: runner.invariants.exercised().clone(),
         trace: runner.world.sim.trace().to_string(),
     })
 }
@@ -127,9 +125,6 @@ impl Party {
         Ok(())
     }
 }
-
-/// The scopes a dynamically registered client may get at either AS.
-const REGISTRATION_POLICY: [&str; 3] = ["mcp:read", "mcp:write", "mcp:admin"];
 
 /// An attacker's MCP server and authorization server in one origin: its protected
 /// resource metadata names itself as AS, and its AS metadata is hostile as `kind` says.
@@ -221,114 +216,19 @@ fn push_new<T: PartialEq>(v: &mut Vec<T>, item: T) {
     }
 }
 
-/// An authorization code as observed at the token endpoint.
-#[derive(Default)]
-struct CodeTruth {
-    attempts: u32,
-    redemptions: u32,
-    tokens: Vec<String>,
-}
-
-/// A refresh-token family as observed.
-#[derive(Default)]
-struct FamilyTruth {
-    tokens: Vec<String>,
-    reused: bool,
-    /// The scope consented to at the authorization request (`None`: not known).
-    consent: Option<BTreeSet<String>>,
-}
-
-fn scope_set(scope: &str) -> BTreeSet<String> {
-    scope.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()
-}
-
-/// The ground truth the invariants are checked against.
-#[derive(Default)]
-struct Truth {
-    codes: BTreeMap<String, CodeTruth>,
-    families: Vec<FamilyTruth>,
-    /// Code → the scope its authorization request asked for (auto-approved: consented).
-    consent: BTreeMap<String, BTreeSet<String>>,
-    /// Refresh token → (family, already presented successfully).
-    refresh: BTreeMap<String, (usize, bool)>,
-    /// `(server, session id)` → principal (`sub`, `client_id`) that opened it.
-    sessions: BTreeMap<(Server, String), (String, String)>,
-    /// Tokens the AS issued in answer to an attacker's own request (not its own
-    /// consent): attacker, token.
-    attacker_held: Vec<(usize, String)>,
-    /// Refresh tokens revoked with a 200 answer.
-    revoked: Vec<String>,
-    /// Tokens known to be inactive for good (expired or revoked never comes back).
-    dead: BTreeSet<String>,
-    /// Redirect URIs of dynamically registered clients, by client id.
-    redirects: BTreeMap<String, Vec<String>>,
-}
-
-/// Claims of a JWT, unverified (for attributing tokens, never for trusting them).
-fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
-    let parts = jwt::split(token).ok()?;
-    serde_json::from_slice(&parts.payload).ok()
-}
-
-fn attacker_index(name: &str) -> Option<usize> {
-    name.strip_prefix("attacker")?.parse().ok()
-}
-
-/// INV-SCOPE: a violation when `granted` holds a scope outside `consent` (both known).
-fn beyond_consent(
-    consent: Option<&BTreeSet<String>>,
-    granted: Option<&BTreeSet<String>>,
-    to: &str,
-    step: usize,
-) -> Option<Violation> {
-    let (consent, granted) = (consent?, granted?);
-    let extra: Vec<&str> = granted.difference(consent).map(String::as_str).collect();
-    (!extra.is_empty()).then(|| {
-        let consent: Vec<&str> = consent.iter().map(String::as_str).collect();
-        Violation::new(
-            invariants::SCOPE,
-            step,
-            format!("{to} was granted {extra:?} beyond the consented {consent:?}"),
-        )
-    })
-}
-
-/// True for the origin of an authorization server.
-fn is_issuer(origin: &str) -> bool {
-    origin == AS || origin == AS2
-}
-
-/// Honest senders: honest clients, their browsers, the confidential client, and the
-/// servers themselves.
-fn is_honest(name: &str) -> bool {
-    name.starts_with("honest")
-        || name.starts_with("browser:honest")
-        || name == SERVICE
-        || name.starts_with("https://")
-}
-
-/// True when `uri` is the resource `aud` or below it.
-fn addressed_to(uri: &str, aud: &str) -> bool {
-    uri.strip_prefix(aud)
-        .is_some_and(|rest| rest.is_empty() || rest.starts_with('/') || rest.starts_with('?'))
-}
-
 struct Runner {
     world: World,
     honest: Vec<Party>,
     attackers: Vec<Attacker>,
     tap: Rc<RefCell<Tap>>,
-    validators: BTreeMap<Server, Validator>,
-    /// Tokens a server's oracle validator accepted, with their claims: its keys never
-    /// change during a run, so a token seen again needs only its claims checked.
-    verified: BTreeMap<(Server, String), AccessTokenClaims>,
+    /// The AS each drawn MCP server trusts.
+    issuers: BTreeMap<Server, &'static str>,
     /// The tool table of each drawn MCP server.
     tables: BTreeMap<Server, ToolTable>,
     topology: Topology,
-    truth: Truth,
+    invariants: Invariants,
     /// Whether the confidential client exists.
     services: bool,
-    exercised: BTreeSet<&'static str>,
     flows: u64,
     defects: Defects,
 }
@@ -342,13 +242,13 @@ impl Runner {
         let channels = vec![Channel::FrontChannel, Channel::Token, Channel::Resource, Channel::Other];
         world.sim.set_interceptor(channels, Box::new(TapHandle(Rc::clone(&tap))));
         world.sim.add_fn(EVIL, hostile_mcp_server);
-        for kind in [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer] {
+        for kind in HostileAsMetadata::ALL {
             world.sim.add_fn(kind.origin(), rogue_server(kind));
         }
         let jwks = world.authorization_server().map_err(|s| Error::Config(s.0))?.jwks();
         let two = topology.authorization_servers >= 2;
         let jwks2 = if two { Some(second_authorization_server(&mut world, defects)?) } else { None };
-        let mut validators = BTreeMap::new();
+        let (mut validators, mut issuers) = (BTreeMap::new(), BTreeMap::new());
         for &(server, table) in &servers {
             let (issuer, keys) = match &jwks2 {
                 Some(jwks2) if server == Server::B => (AS2, KeySet::from_jwks(jwks2)?),
@@ -363,6 +263,7 @@ impl Runner {
             config.scopes_supported = table.scopes_supported().into_iter().map(String::from).collect();
             world.sim.add_service(server.url().trim_end_matches("/mcp"), McpServer::new(config)?);
             validators.insert(server, Validator::new(issuer, server.url(), keys));
+            issuers.insert(server, issuer);
         }
         if topology.confidential_clients >= 1 {
             for issuer in [AS, AS2] {
@@ -380,6 +281,7 @@ impl Runner {
             }
         }
         let services = topology.confidential_clients >= 1;
+        let tables: BTreeMap<Server, ToolTable> = servers.into_iter().collect();
         let honest = (0..topology.honest_clients.clamp(1, 3))
             .map(|i| Party::new(&format!("honest client {i}"), defects))
             .collect::<Result<Vec<_>, _>>()?;
@@ -394,13 +296,11 @@ impl Runner {
             honest,
             attackers,
             tap,
-            validators,
-            verified: BTreeMap::new(),
-            tables: servers.into_iter().collect(),
+            issuers,
+            tables: tables.clone(),
             topology: topology.clone(),
-            truth: Truth::default(),
+            invariants: Invariants::new(validators, tables),
             services,
-            exercised: BTreeSet::new(),
             flows: 0,
             defects: defects.clone(),
         })
@@ -461,7 +361,7 @@ impl Runner {
         if !self.services {
             return Ok(());
         }
-        let issuer = self.validators.get(&server).map_or(AS, |v| v.issuer.as_str());
+        let issuer = self.issuers.get(&server).copied().unwrap_or(AS);
         let mut client = ConfidentialClient::new(ConfidentialClientConfig {
             token_endpoint: format!("{issuer}/token"),
             client_id: SERVICE.into(),
@@ -633,7 +533,7 @@ impl Runner {
                 let Some(k) = pick_in(sessions.len(), loot) else { return Ok(()) };
                 let (server, session) = sessions[k].clone();
                 let att = &self.attackers[a];
-                let owner = self.truth.sessions.get(&(server, session.clone()));
+                let owner = self.invariants.session_owner(server, &session);
                 let own_token = att
                     .own
                     .as_ref()
@@ -660,8 +560,9 @@ impl Runner {
         Ok(())
     }
 
-    /// Reads what the tap saw since the last step, updates the truth and the attackers'
-    /// loot, and checks every invariant.
+    /// Reads what the tap saw since the last step, hands each exchange to the attackers
+    /// that can see it and to the invariants, and has the invariants about validity
+    /// checked.
     fn check(&mut self, step: usize) -> Option<Violation> {
         let (log, intercepted) = {
             let mut tap = self.tap.borrow_mut();
@@ -675,22 +576,32 @@ impl Runner {
         }
         let mut first = None;
         for o in &log {
-            self.loot(o);
-            if let Some(v) = self.observe(o, step) {
+            let exchange = Exchange::new(o);
+            self.loot(&exchange);
+            if let Some(v) = self.invariants.observe(&exchange, step) {
                 first.get_or_insert(v);
             }
         }
-        first.or_else(|| self.check_validity(step))
+        first.or_else(|| {
+            let (now, sim) = (self.world.sim.now(), &mut self.world.sim);
+            self.invariants.check_inactive(step, |token| {
+                [AS, AS2].iter().any(|iss| {
+                    sim.service::<AuthorizationServer>(iss)
+                        .is_some_and(|s| s.introspection(token, now).active)
+                })
+            })
+        })
     }
 
-    /// What each attacker learns from `o`, by its capabilities.
-    fn loot(&mut self, o: &Observed) {
+    /// What each attacker learns from `exchange`, by its capabilities.
+    fn loot(&mut self, exchange: &Exchange<'_>) {
+        let o = exchange.seen;
         let from_honest_client =
             o.from.starts_with("honest") || o.from.starts_with("browser:honest") || o.from == SERVICE;
         if !from_honest_client {
             return;
         }
-        let server = Server::of_url(&format!("{}{}", o.to, o.path()));
+        let server = exchange.server;
         // Token requests: only those the AS answered with tokens, whose code or refresh
         // token is used up, so a correct AS treats any replay as reuse (a refused refresh
         // leaves its token live: a reader of such requests defeats any public client);
@@ -715,12 +626,11 @@ impl Runner {
             if c.resource
                 && let Some(server) = server
             {
-                if let Some(t) = o.bearer() {
-                    if let Some(c) = unverified_claims(&t) {
-                        let principal = (c.sub.unwrap_or_default(), c.client_id.unwrap_or_default());
+                if let Some(t) = &exchange.bearer {
+                    if let Some(principal) = exchange.principal() {
                         att.principals.insert(t.clone(), principal);
                     }
-                    push_new(&mut att.access_tokens, t);
+                    push_new(&mut att.access_tokens, t.clone());
                 }
                 if let Some(s) =
                     o.header("mcp-session-id").map(String::from).or_else(|| o.response_session.clone())
@@ -737,371 +647,6 @@ impl Runner {
         }
     }
 
-    /// Updates the truth with one message and checks the per-message invariants.
-    fn observe(&mut self, o: &Observed, step: usize) -> Option<Violation> {
-        let mut found = None;
-        let mut fail = |v: Violation| {
-            found.get_or_insert(v);
-        };
-        // INV-URL: no token in a URL.
-        if !o.from.starts_with("attacker") {
-            self.exercised.insert(invariants::URL.id);
-            let uri = o.request.uri().to_string();
-            for u in std::iter::once(uri.as_str()).chain(o.location.as_deref()) {
-                if let Ok(url) = url::Url::parse(u)
-                    && let Some((k, _)) = url.query_pairs().find(|(k, v)| {
-                        k == "access_token"
-                            || k == "refresh_token"
-                            || (v.starts_with("eyJ") && v.matches('.').count() == 2)
-                    })
-                {
-                    fail(Violation::new(
-                        invariants::URL,
-                        step,
-                        format!("`{k}` in the url `{u}` (from {})", o.from),
-                    ));
-                }
-            }
-        }
-        // INV-SEND: an honest party sends a token only where it was issued for.
-        if is_honest(&o.from)
-            && let Some(token) = o.bearer()
-            && let Some(claims) = unverified_claims(&token)
-        {
-            self.exercised.insert(invariants::AUDIENCE.id);
-            let uri = o.request.uri().to_string();
-            if !claims.aud.iter().any(|aud| addressed_to(&uri, aud)) {
-                let aud: Vec<&str> = claims.aud.iter().collect();
-                fail(Violation::new(
-                    invariants::AUDIENCE,
-                    step,
-                    format!("{} sent a token for {aud:?} to {uri}", o.from),
-                ));
-            }
-        }
-        if o.from.starts_with("browser:")
-            && let Some(code) = o.location.as_deref().and_then(|l| query_param(l, "code"))
-            && let Some(scope) = query_param(&o.request.uri().to_string(), "scope")
-        {
-            self.truth.consent.insert(code, scope_set(&scope));
-        }
-        if let Some(v) = self.observe_registration(o, step) {
-            fail(v);
-        }
-        if let Some(v) = self.observe_rogue_use(o, step) {
-            fail(v);
-        }
-        if let Some(v) = self.observe_redirect(o, step) {
-            fail(v);
-        }
-        if let Some(server) = Server::of_url(&format!("{}{}", o.to, o.path())) {
-            if let Some(v) = self.observe_mcp(o, server, step) {
-                fail(v);
-            }
-        } else if is_issuer(&o.to) && o.path() == "/token" {
-            if let Some(v) = self.observe_token(o, step) {
-                fail(v);
-            }
-        } else if is_issuer(&o.to) && o.path() == "/revoke" && o.status == 200 && is_honest(&o.from) {
-            if let Some(t) = o.form().get("token") {
-                self.truth.revoked.push(t.clone());
-            }
-        }
-        found
-    }
-
-    /// INV-REGISTER on a registration the AS accepted; records the redirect URIs.
-    fn observe_registration(&mut self, o: &Observed, step: usize) -> Option<Violation> {
-        if !(is_issuer(&o.to) && o.path() == "/register" && o.status == 201) {
-            return None;
-        }
-        self.exercised.insert(invariants::REGISTER.id);
-        let info: Value = serde_json::from_slice(&o.response_body).ok()?;
-        let asked: Option<Value> = serde_json::from_slice(o.request.body()).ok();
-        let client_id = info.get("client_id").and_then(Value::as_str).unwrap_or_default().to_string();
-        let redirects: Vec<String> = info
-            .get("redirect_uris")
-            .and_then(Value::as_array)
-            .map(|v| v.iter().filter_map(Value::as_str).map(String::from).collect())
-            .unwrap_or_default();
-        self.truth.redirects.entry(client_id.clone()).or_default().extend(redirects.iter().cloned());
-        let registered = format!("{} registered `{client_id}`", o.from);
-        let scope = info.get("scope").and_then(Value::as_str).unwrap_or_default();
-        if let Some(extra) = scope.split(' ').find(|s| !s.is_empty() && !REGISTRATION_POLICY.contains(s)) {
-            let why = format!("{registered} with scope `{extra}`, beyond the policy {REGISTRATION_POLICY:?}");
-            return Some(Violation::new(invariants::REGISTER, step, why));
-        }
-        if asked.as_ref().and_then(|a| a.get("client_id")).and_then(Value::as_str) == Some(client_id.as_str())
-        {
-            return Some(Violation::new(
-                invariants::REGISTER,
-                step,
-                format!("{registered}, the id it chose"),
-            ));
-        }
-        let insecure = redirects.iter().find(|r| {
-            url::Url::parse(r)
-                .map(|u| !(u.scheme() == "https" || (u.scheme() == "http" && metadata::is_loopback(&u))))
-                .unwrap_or(true)
-        });
-        insecure.map(|r| {
-            Violation::new(invariants::REGISTER, step, format!("{registered} with redirect uri `{r}`"))
-        })
-    }
-
-    /// INV-ASMETA: an honest party registering, authorizing or redeeming at an
-    /// attacker's authorization server with hostile metadata.
-    fn observe_rogue_use(&mut self, o: &Observed, step: usize) -> Option<Violation> {
-        let rogue = [HostileAsMetadata::NoS256, HostileAsMetadata::OtherIssuer]
-            .into_iter()
-            .find(|k| k.origin() == o.to)?;
-        if !is_honest(&o.from) {
-            return None;
-        }
-        self.exercised.insert(invariants::AS_METADATA.id);
-        ["/register", "/authorize", "/token"].contains(&o.path()).then(|| {
-            Violation::new(
-                invariants::AS_METADATA,
-                step,
-                format!("{} used {} at an AS whose metadata is hostile ({rogue:?})", o.from, o.path()),
-            )
-        })
-    }
-
-    /// INV-REDIRECT: an authorization response with a code goes to a redirect URI
-    /// registered for its client.
-    fn observe_redirect(&mut self, o: &Observed, step: usize) -> Option<Violation> {
-        if !(o.from.starts_with("browser:") && is_issuer(&o.to) && o.path() == "/authorize") {
-            return None;
-        }
-        let location = o.location.as_deref()?;
-        query_param(location, "code")?;
-        self.exercised.insert(invariants::REDIRECT.id);
-        let target = location.split('?').next().unwrap_or_default();
-        let client_id = query_param(&o.request.uri().to_string(), "client_id").unwrap_or_default();
-        let registered = self.truth.redirects.get(&client_id);
-        let mut known = std::iter::once(REDIRECT).chain(registered.into_iter().flatten().map(String::as_str));
-        let matches = known.any(|r| redirect_uri_matches(r, target));
-        (!matches).then(|| {
-            Violation::new(
-                invariants::REDIRECT,
-                step,
-                format!("a code for `{client_id}` went to `{target}`, not a registered redirect uri"),
-            )
-        })
-    }
-
-    /// INV-TOOL and INV-SESSION on a request to an MCP server.
-    fn observe_mcp(&mut self, o: &Observed, server: Server, step: usize) -> Option<Violation> {
-        let token = o.bearer();
-        let principal = token
-            .as_deref()
-            .and_then(unverified_claims)
-            .map(|c| (c.sub.unwrap_or_default(), c.client_id.unwrap_or_default()));
-        let served = (200..300).contains(&o.status);
-        if served && let Some(id) = &o.response_session {
-            if let Some(p) = &principal {
-                self.truth.sessions.insert((server, id.clone()), p.clone());
-            }
-        } else if served && let Some(id) = o.header("mcp-session-id") {
-            if let Some(owner) = self.truth.sessions.get(&(server, id.to_string())) {
-                self.exercised.insert(invariants::SESSION.id);
-                if principal.as_ref() != Some(owner) {
-                    return Some(Violation::new(
-                        invariants::SESSION,
-                        step,
-                        format!(
-                            "{server:?} served session of {owner:?} to {} presenting {principal:?}",
-                            o.from
-                        ),
-                    ));
-                }
-            }
-        }
-        let request: Value = serde_json::from_slice(o.request.body()).ok()?;
-        if request.get("method").and_then(Value::as_str) != Some("tools/call") || o.status != 200 {
-            return None;
-        }
-        let tool = request.get("params")?.get("name")?.as_str().and_then(Tool::named)?;
-        let response: Value = serde_json::from_slice(&o.response_body).ok()?;
-        let result = response.get("result")?;
-        if result.get("isError").and_then(Value::as_bool) == Some(true) {
-            return None;
-        }
-        self.exercised.insert(invariants::TOOL.id);
-        let ran = format!("{} ran at {server:?} for {}", tool.name(), o.from);
-        let Some(token) = token else {
-            return Some(Violation::new(invariants::TOOL, step, format!("{ran} without a token")));
-        };
-        let validator = self.validators.get(&server)?;
-        let checked = match self.verified.get(&(server, token.clone())) {
-            Some(claims) => validator.check_claims(claims, o.at).map(|()| claims.clone()),
-            None => validator.validate(&token, o.at),
-        };
-        if let Ok(claims) = &checked {
-            self.verified.entry((server, token)).or_insert_with(|| claims.clone());
-        }
-        match checked {
-            Err(e) => Some(Violation::new(
-                invariants::TOOL,
-                step,
-                format!("{ran} with a token it must refuse: {e}"),
-            )),
-            Ok(claims) => {
-                let scope = claims.scope.unwrap_or_default();
-                let Some(required) = self.tables.get(&server).and_then(|t| t.required_scope(tool)) else {
-                    return Some(Violation::new(
-                        invariants::TOOL,
-                        step,
-                        format!("{ran}, which does not offer it"),
-                    ));
-                };
-                (!scope.split(' ').any(|s| s == required)).then(|| {
-                    Violation::new(
-                        invariants::TOOL,
-                        step,
-                        format!("{ran} with scope `{scope}`, which lacks `{required}`"),
-                    )
-                })
-            }
-        }
-    }
-
-    /// The token endpoint: codes, refresh families, tokens handed to attackers.
-    fn observe_token(&mut self, o: &Observed, step: usize) -> Option<Violation> {
-        let form = o.form();
-        let issued: Vec<String> = if o.status == 200 {
-            let body: Value = serde_json::from_slice(&o.response_body).unwrap_or(Value::Null);
-            ["access_token", "refresh_token"]
-                .iter()
-                .filter_map(|k| body.get(k).and_then(Value::as_str).map(String::from))
-                .collect()
-        } else {
-            vec![]
-        };
-        let answer =
-            if o.status == 200 { serde_json::from_slice::<Value>(&o.response_body).ok() } else { None };
-        let new_rt =
-            answer.as_ref().and_then(|b| b.get("refresh_token").and_then(Value::as_str).map(String::from));
-        let granted = answer.as_ref().and_then(|b| b.get("scope").and_then(Value::as_str)).map(scope_set);
-        if let Some(a) = attacker_index(&o.from) {
-            self.truth.attacker_held.extend(issued.iter().map(|t| (a, t.clone())));
-        }
-        let truth = &mut self.truth;
-        let mut found = None;
-        match form.get("grant_type").map(String::as_str) {
-            Some("authorization_code") => {
-                let code = form.get("code")?.clone();
-                let entry = truth.codes.entry(code.clone()).or_default();
-                entry.attempts += 1;
-                if o.status == 200 {
-                    entry.redemptions += 1;
-                    entry.tokens.extend(issued.iter().cloned());
-                    let family = truth.families.len();
-                    let consent = truth.consent.get(&code).cloned();
-                    found =
-                        found.or_else(|| beyond_consent(consent.as_ref(), granted.as_ref(), &o.from, step));
-                    truth.families.push(FamilyTruth { tokens: issued.clone(), reused: false, consent });
-                    if let Some(rt) = new_rt {
-                        truth.refresh.insert(rt, (family, false));
-                    }
-                }
-                self.exercised.insert(invariants::CODE.id);
-                self.exercised.insert(invariants::SCOPE.id);
-                if entry.redemptions > 1 {
-                    found = Some(Violation::new(
-                        invariants::CODE,
-                        step,
-                        format!("a code was redeemed {} times (last by {})", entry.redemptions, o.from),
-                    ));
-                }
-            }
-            Some("refresh_token") => {
-                let rt = form.get("refresh_token")?.clone();
-                let family = match truth.refresh.get(&rt).copied() {
-                    Some((family, presented)) => {
-                        if presented {
-                            self.exercised.insert(invariants::FAMILY.id);
-                            if let Some(f) = truth.families.get_mut(family) {
-                                f.reused = true;
-                            }
-                        }
-                        family
-                    }
-                    None if o.status == 200 => {
-                        truth.families.push(FamilyTruth::default());
-                        truth.families.len() - 1
-                    }
-                    None => return None,
-                };
-                if o.status == 200 {
-                    truth.refresh.insert(rt, (family, true));
-                    if let Some(f) = truth.families.get_mut(family) {
-                        f.tokens.extend(issued.iter().cloned());
-                        found = found
-                            .or_else(|| beyond_consent(f.consent.as_ref(), granted.as_ref(), &o.from, step));
-                    }
-                    if let Some(new) = new_rt {
-                        truth.refresh.entry(new).or_insert((family, false));
-                    }
-                }
-            }
-            _ => {}
-        }
-        found
-    }
-
-    /// The invariants about what the AS still considers valid.
-    fn check_validity(&mut self, step: usize) -> Option<Violation> {
-        let now = self.world.sim.now();
-        let mut suspects: Vec<(invariants::Invariant, String, String)> = Vec::new();
-        for c in self.truth.codes.values().filter(|c| c.attempts > 1) {
-            for t in &c.tokens {
-                let why =
-                    format!("a code was presented {} times, yet a token from it is still active", c.attempts);
-                suspects.push((invariants::CODE, t.clone(), why));
-            }
-        }
-        for f in self.truth.families.iter().filter(|f| f.reused) {
-            for t in &f.tokens {
-                suspects.push((
-                    invariants::FAMILY,
-                    t.clone(),
-                    "a refresh token was reused, yet a token of its family is still active".into(),
-                ));
-            }
-        }
-        for (a, t) in &self.truth.attacker_held {
-            self.exercised.insert(invariants::LOOT.id);
-            suspects.push((
-                invariants::LOOT,
-                t.clone(),
-                format!("attacker{a} obtained a token from the AS without its own consent, and it is active"),
-            ));
-        }
-        for t in &self.truth.revoked {
-            self.exercised.insert(invariants::REVOKE.id);
-            suspects.push((invariants::REVOKE, t.clone(), "a revoked refresh token is still active".into()));
-        }
-        for (inv, token, why) in suspects {
-            if self.truth.dead.contains(&token) {
-                continue;
-            }
-            let active = [AS, AS2].iter().any(|iss| {
-                self.world
-                    .sim
-                    .service::<AuthorizationServer>(iss)
-                    .is_some_and(|s| s.introspection(&token, now).active)
-            });
-            if active {
-                let short: String = token.chars().take(12).collect();
-                return Some(Violation::new(inv, step, format!("{why} ({short}…)")));
-            }
-            self.truth.dead.insert(token);
-        }
-        None
-    }
-
     /// With no attacker: the network heals, and every honest client must complete a call
     /// within three attempts.
     fn liveness(&mut self, step: usize) -> Option<Violation> {
@@ -1114,16 +659,10 @@ impl Runner {
             if let Some(v) = self.check(step) {
                 return Some(v);
             }
-            if !done {
-                self.exercised.insert(invariants::LIVE.id);
-                return Some(Violation::new(
-                    invariants::LIVE,
-                    step,
-                    format!("honest{i} did not complete a call in 3 attempts"),
-                ));
+            if let Some(v) = self.invariants.liveness(i, done, step) {
+                return Some(v);
             }
         }
-        self.exercised.insert(invariants::LIVE.id);
         None
     }
 }

@@ -8,6 +8,8 @@ use super::model::{Server, TamperedParam};
 use crate::world::REDIRECT;
 use bytes::Bytes;
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict, clone_request};
+use mcp_authz_reference::access_token::AccessTokenClaims;
+use mcp_authz_reference::jwt;
 use mcp_authz_reference::sans_io::{Request, Response, Time};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -72,6 +74,12 @@ pub(super) struct TapHandle(pub(super) Rc<RefCell<Tap>>);
 pub(super) fn query_param(uri: &str, name: &str) -> Option<String> {
     let url = url::Url::parse(uri).ok()?;
     url.query_pairs().find(|(k, _)| k == name).map(|(_, v)| v.into_owned())
+}
+
+/// Claims of a JWT, unverified (for attributing tokens, never for trusting them).
+pub(super) fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
+    let parts = jwt::split(token).ok()?;
+    serde_json::from_slice(&parts.payload).ok()
 }
 
 /// `uri` (an authorization request) with `param` rewritten: `resource` to the other of

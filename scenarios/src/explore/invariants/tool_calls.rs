@@ -1,0 +1,77 @@
+//! INV-TOOL: no tool runs unless the request carried a token valid at that instant,
+//! signed by the trusted AS, for that server, with the scope the server's table asks for
+//! the tool.
+
+use super::{Exchange, Invariant, Spec, Verdict};
+use crate::explore::model::{Server, Tool, ToolTable};
+use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+/// INV-TOOL. The ground truth: for each MCP server, a validator of its own (the trusted
+/// issuer's keys, the server's audience) and the tool table it was given.
+pub(super) struct ToolCalls {
+    validators: BTreeMap<Server, Validator>,
+    /// Tokens a server's validator accepted, with their claims: its keys never change
+    /// during a run, so a token seen again needs only its claims checked.
+    verified: BTreeMap<(Server, String), AccessTokenClaims>,
+    tables: BTreeMap<Server, ToolTable>,
+}
+
+impl ToolCalls {
+    /// Judges the MCP servers of `validators` with the tool tables of `tables`.
+    pub(super) fn new(validators: BTreeMap<Server, Validator>, tables: BTreeMap<Server, ToolTable>) -> Self {
+        ToolCalls { validators, verified: BTreeMap::new(), tables }
+    }
+
+    /// Whether `tool` may have run at `server` for `exchange`: the evidence when not
+    /// (`ran` says what ran).
+    fn judge(&mut self, exchange: &Exchange<'_>, server: Server, tool: Tool, ran: String) -> Option<String> {
+        let Some(token) = exchange.bearer.clone() else { return Some(format!("{ran} without a token")) };
+        let validator = self.validators.get(&server)?;
+        let at = exchange.seen.at;
+        let checked = match self.verified.get(&(server, token.clone())) {
+            Some(claims) => validator.check_claims(claims, at).map(|()| claims.clone()),
+            None => validator.validate(&token, at),
+        };
+        let claims = match checked {
+            Err(e) => return Some(format!("{ran} with a token it must refuse: {e}")),
+            Ok(claims) => self.verified.entry((server, token)).or_insert(claims),
+        };
+        let scope = claims.scope.as_deref().unwrap_or_default();
+        let Some(required) = self.tables.get(&server).and_then(|t| t.required_scope(tool)) else {
+            return Some(format!("{ran}, which does not offer it"));
+        };
+        (!scope.split(' ').any(|s| s == required))
+            .then(|| format!("{ran} with scope `{scope}`, which lacks `{required}`"))
+    }
+}
+
+/// The tool a `tools/call` ran, when the MCP server answered it with a result.
+fn tool_run(exchange: &Exchange<'_>) -> Option<Tool> {
+    let o = exchange.seen;
+    let request: Value = serde_json::from_slice(o.request.body()).ok()?;
+    if request.get("method").and_then(Value::as_str) != Some("tools/call") || o.status != 200 {
+        return None;
+    }
+    let tool = request.get("params")?.get("name")?.as_str().and_then(Tool::named)?;
+    let response: Value = serde_json::from_slice(&o.response_body).ok()?;
+    let result = response.get("result")?;
+    (result.get("isError").and_then(Value::as_bool) != Some(true)).then_some(tool)
+}
+
+impl Invariant for ToolCalls {
+    const SPEC: Spec = Spec {
+        id: "INV-TOOL",
+        statement: "no tool runs unless the request carried a token, valid at that instant, issued by the trusted AS, whose audience is that server and whose scopes cover the tool",
+        requirements: &["RS-07", "RS-08", "RS-11", "RS-13", "RS-17", "RS-20"],
+    };
+
+    /// Judges every tool call an MCP server answered with a result.
+    fn observe(&mut self, exchange: &Exchange<'_>) -> Verdict {
+        let Some(server) = exchange.server else { return Verdict::Untouched };
+        let Some(tool) = tool_run(exchange) else { return Verdict::Untouched };
+        let ran = format!("{} ran at {server:?} for {}", tool.name(), exchange.seen.from);
+        Verdict::from(self.judge(exchange, server, tool, ran))
+    }
+}
