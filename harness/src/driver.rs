@@ -6,6 +6,7 @@
 
 use crate::browser::Browser;
 use crate::network::Network;
+use crate::party::Party;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::{ClientStep, Outcome, PublicClient};
 use mcp_authz_reference::sans_io::Env;
@@ -39,7 +40,7 @@ pub fn run_client<N: Network + ?Sized>(
             }
             ClientStep::Authorize { url } => {
                 if browser.is_empty() {
-                    browser = format!("browser:{name}");
+                    browser = Party::browser_of(name).name().to_string();
                 }
                 let redirect = browse(net, &browser, &url, redirect_uri)?;
                 client.on_redirect(&redirect, &mut Env::new(net.now(), rng))

@@ -9,6 +9,7 @@
 //! - [`sim`]: the simulator (hosts, channels, faults, the adversary's interceptors);
 //!   [`trace`] reads its trace back.
 //! - [`network`]: what a browser or a client driver needs of a network; the simulator is one.
+//! - [`party`]: who sends a message ([`party::Party`]).
 //! - [`browser`]: a user agent with cookies that signs in through login and consent forms.
 //! - [`driver`]: runs a sans-IO client from its first step to its end over a [`network::Network`].
 //! - [`scenario`]: the scenario model (roles, levels, needs, verdicts, adversary capabilities).
@@ -20,6 +21,7 @@ pub mod baseline;
 pub mod browser;
 pub mod driver;
 pub mod network;
+pub mod party;
 pub mod report;
 pub mod scenario;
 pub mod sim;

@@ -30,6 +30,7 @@
 use crate::driver;
 use crate::network::Network;
 pub use crate::network::origin_of;
+use crate::party::Party;
 use bytes::Bytes;
 use mcp_authz_reference::client::{ClientStep, Outcome, PublicClient};
 use mcp_authz_reference::sans_io::{Env, FetchError, FetchResult, Request, Response, Service, Step, Time};
@@ -139,7 +140,7 @@ pub enum Channel {
 impl Channel {
     fn classify(from: &str, req: &Request) -> Channel {
         let path = req.uri().path();
-        if from.starts_with("browser") {
+        if Party::names_a_browser(from) {
             Channel::FrontChannel
         } else if ["/token", "/register", "/revoke", "/introspect"].iter().any(|p| path.ends_with(p)) {
             Channel::Token
@@ -154,8 +155,8 @@ impl Channel {
 /// A message as an [`Interceptor`] sees it.
 #[derive(Debug, Clone)]
 pub struct Message {
-    /// Sender name (a client name, `browser`, or a host origin).
-    pub from: String,
+    /// The sender: a client, a browser acting for one, or a host fetching.
+    pub from: Party,
     /// Destination origin.
     pub to: String,
     /// The channel.
@@ -381,7 +382,7 @@ impl Sim {
         let mut line = message_line(from, &to, &req);
         // The message as an interceptor or a fault's copy sees it: built only for them.
         let msg = (self.interceptor.is_some() || self.faults != Faults::default()).then(|| Message {
-            from: from.to_string(),
+            from: Party::named(from),
             to: to.clone(),
             channel,
             at: self.now,

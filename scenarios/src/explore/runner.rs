@@ -596,8 +596,7 @@ impl Runner {
     /// What each attacker learns from `exchange`, by its capabilities.
     fn loot(&mut self, exchange: &Exchange<'_>) {
         let o = exchange.seen;
-        let from_honest_client =
-            o.from.starts_with("honest") || o.from.starts_with("browser:honest") || o.from == SERVICE;
+        let from_honest_client = o.from.acts_for("honest") || o.from == SERVICE;
         if !from_honest_client {
             return;
         }
@@ -617,7 +616,7 @@ impl Runner {
         for att in &mut self.attackers {
             let c = att.capabilities;
             if c.front_channel
-                && o.from.starts_with("browser:")
+                && o.from.is_browser()
                 && let Some(code) = o.location.as_deref().and_then(|l| query_param(l, "code"))
             {
                 let client_id = query_param(&o.request.uri().to_string(), "client_id").unwrap_or_default();

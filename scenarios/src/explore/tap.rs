@@ -7,6 +7,7 @@
 use super::model::{Server, TamperedParam};
 use crate::world::REDIRECT;
 use bytes::Bytes;
+use mcp_authz_harness::party::Party;
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict, clone_request};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::jwt;
@@ -20,7 +21,7 @@ const EVERY_SCOPE: &str = "mcp:read mcp:write mcp:admin";
 
 /// A message as the tap saw it: the request as delivered and the answer.
 pub(super) struct Observed {
-    pub(super) from: String,
+    pub(super) from: Party,
     pub(super) to: String,
     pub(super) at: Time,
     pub(super) request: Request,
@@ -107,14 +108,12 @@ fn tampered(uri: &str, param: TamperedParam) -> Option<http::Uri> {
 
 impl Interceptor for TapHandle {
     fn on_request(&mut self, msg: &Message, req: &mut Request) -> Verdict {
-        let tampering = msg
-            .from
-            .strip_prefix("mallory")
-            .and_then(|a| a.parse::<usize>().ok())
-            .is_some_and(|a| self.0.borrow().tampering.contains(&a));
+        let tampering =
+            msg.from.index_after("mallory").is_some_and(|a| self.0.borrow().tampering.contains(&a));
         let mut tap = self.0.borrow_mut();
         if msg.channel == Channel::FrontChannel
-            && msg.from.starts_with("browser:honest")
+            && msg.from.is_browser()
+            && msg.from.acts_for("honest")
             && req.uri().path() == "/authorize"
             && !tap.tampering_authorization.is_empty()
         {
@@ -140,7 +139,8 @@ impl Interceptor for TapHandle {
             r.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok()).map(String::from)
         };
         if msg.channel == Channel::FrontChannel
-            && msg.from.starts_with("browser:honest")
+            && msg.from.is_browser()
+            && msg.from.acts_for("honest")
             && !tap.intercepting.is_empty()
             && let Some(loc) = location(resp)
             && let Some(code) = query_param(&loc, "code")

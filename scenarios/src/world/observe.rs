@@ -3,6 +3,7 @@
 
 use super::World;
 use http::StatusCode;
+use mcp_authz_harness::party::Party;
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
@@ -54,7 +55,7 @@ pub struct Seen {
     /// The channel it travelled on.
     pub channel: Channel,
     /// The sender.
-    pub from: String,
+    pub from: Party,
     /// The method.
     pub method: String,
     /// The absolute URL.

@@ -12,10 +12,6 @@ pub(super) struct AttackerLoot {
 }
 
 /// The attacker a party name is, e.g. 1 for `attacker1`.
-fn attacker_index(name: &str) -> Option<usize> {
-    name.strip_prefix("attacker")?.parse().ok()
-}
-
 impl Invariant for AttackerLoot {
     const SPEC: Spec = Spec {
         id: "INV-LOOT",
@@ -26,7 +22,7 @@ impl Invariant for AttackerLoot {
     /// Records the tokens a token endpoint gives an attacker.
     fn observe(&mut self, exchange: &Exchange<'_>) -> Verdict {
         if let Some(request) = &exchange.token
-            && let Some(a) = attacker_index(&exchange.seen.from)
+            && let Some(a) = exchange.seen.from.index_after("attacker")
         {
             self.held.extend(request.issued.iter().map(|t| (a, t.clone())));
         }

@@ -41,7 +41,7 @@ impl Invariant for ConsentedScope {
     /// granted at every code redemption and refresh.
     fn observe(&mut self, exchange: &Exchange<'_>) -> Verdict {
         let o = exchange.seen;
-        if o.from.starts_with("browser:")
+        if o.from.is_browser()
             && let Some(code) = o.location.as_deref().and_then(|l| query_param(l, "code"))
             && let Some(scope) = query_param(&o.request.uri().to_string(), "scope")
         {
@@ -54,7 +54,7 @@ impl Invariant for ConsentedScope {
                 let mut found = None;
                 if request.answered {
                     let consent = self.by_code.get(code).cloned();
-                    found = beyond_consent(consent.as_ref(), granted, &o.from);
+                    found = beyond_consent(consent.as_ref(), granted, o.from.name());
                     if let Some(rt) = &request.refresh_token {
                         self.by_refresh.insert(rt.clone(), consent);
                     }
@@ -70,7 +70,7 @@ impl Invariant for ConsentedScope {
                 if !request.answered {
                     return Verdict::Untouched;
                 }
-                let found = beyond_consent(consent.as_ref(), granted, &o.from);
+                let found = beyond_consent(consent.as_ref(), granted, o.from.name());
                 self.by_refresh.insert(rt.to_string(), consent.clone());
                 if let Some(new) = &request.refresh_token {
                     self.by_refresh.entry(new.clone()).or_insert(consent);

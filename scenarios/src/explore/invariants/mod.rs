@@ -32,6 +32,7 @@ use attacker_loot::AttackerLoot;
 use code_reuse::CodeReuse;
 use consent::ConsentedScope;
 use liveness::Liveness;
+use mcp_authz_harness::party::Party;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
 use refresh_reuse::RefreshReuse;
 use registration::{RegisteredRedirects, RegistrationPolicy};
@@ -231,11 +232,8 @@ pub(super) fn is_issuer(origin: &str) -> bool {
 
 /// Honest senders: honest clients, their browsers, the confidential client, and the
 /// servers themselves.
-pub(super) fn is_honest(name: &str) -> bool {
-    name.starts_with("honest")
-        || name.starts_with("browser:honest")
-        || name == SERVICE
-        || name.starts_with("https://")
+pub(super) fn is_honest(party: &Party) -> bool {
+    party.acts_for("honest") || *party == SERVICE || party.name().starts_with("https://")
 }
 
 /// One of each invariant for a run, with the ground truth each keeps.

@@ -94,7 +94,7 @@ impl Invariant for RegisteredRedirects {
         {
             self.redirects.entry(client_id).or_default().extend(redirects);
         }
-        if !(o.from.starts_with("browser:") && is_issuer(&o.to) && o.path() == "/authorize") {
+        if !(o.from.is_browser() && is_issuer(&o.to) && o.path() == "/authorize") {
             return Verdict::Untouched;
         }
         let Some(location) = o.location.as_deref().filter(|l| query_param(l, "code").is_some()) else {

@@ -14,7 +14,7 @@ impl Invariant for TokenInUrl {
     /// Judges every URL a party other than an attacker sent or was redirected to.
     fn observe(&mut self, exchange: &Exchange<'_>) -> Verdict {
         let o = exchange.seen;
-        if o.from.starts_with("attacker") {
+        if !o.from.is_browser() && o.from.is_attacker() {
             return Verdict::Untouched;
         }
         let uri = o.request.uri().to_string();
