@@ -10,7 +10,7 @@
 use crate::Scenario;
 use crate::world::{EVIL, REDIRECT, World, describe, oauth_error_code};
 use mcp_authz_harness::browser::{Browser, Login};
-use mcp_authz_harness::scenario::{Capability, Check};
+use mcp_authz_harness::scenario::{Capability, Check, Level, Role};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::{AuthorizationServer, Config, RegisteredClient};
@@ -24,18 +24,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
-/// Every AS scenario starts with the two apps of [`register_apps`] registered.
-macro_rules! as_ {
-    ($id:literal, $title:literal, $reqs:tt, $rfc:expr, $level:ident, $tags:tt, $body:expr) => {
-        scenario!(AuthorizationServer, $id, $title, $reqs, $rfc, $level, $tags, |w| {
-            match register_apps(w) {
-                Ok(()) => $body(w),
-                Err(check) => check,
-            }
-        })
-    };
-}
-
 /// The value of a step, or the verdict it already reached.
 macro_rules! step {
     ($e:expr) => {
@@ -46,41 +34,254 @@ macro_rules! step {
     };
 }
 
-/// The authorization server scenarios.
-#[rustfmt::skip]
+/// The authorization server scenarios. All but AS-META-01 and AS-REG-01 start with
+/// the two apps of [`register_apps`] registered ([`with_apps`]).
 pub fn scenarios() -> Vec<Scenario> {
+    use Capability::*;
+    use Level::*;
+    use Role::AuthorizationServer;
     vec![
-        as_!("AS-CODE-01", "an intercepted code cannot be redeemed without the verifier", ["AS-01"], Some("4.1"), Must, ["pkce", "code", "attack"], code_interception).grants(&[Capability::ReadFrontChannel, Capability::SameRedirectUri, Capability::MaliciousClient]),
-        as_!("AS-CODE-02", "PKCE downgrade: a request stripped of its challenge gets no code", ["AS-01"], Some("4.8"), Must, ["pkce", "code", "attack"], pkce_downgrade).grants(&[Capability::ReadFrontChannel, Capability::Rewrite]),
-        as_!("AS-CODE-03", "code_challenge_method plain is refused", ["AS-01"], Some("4.8"), Must, ["pkce", "code"], pkce_plain),
-        as_!("AS-CODE-04", "a code injected into the attacker's session is refused", ["AS-01"], Some("4.5"), Must, ["pkce", "code", "attack"], code_injection).grants(&[Capability::ReadFrontChannel, Capability::MaliciousClient]),
-        as_!("AS-CODE-05", "a second redemption of a code is invalid_grant", ["AS-01"], Some("4.2"), Must, ["code", "replay"], code_reuse),
-        as_!("AS-CODE-06", "a second redemption revokes the tokens of the first", ["AS-01"], Some("4.2"), Should, ["code", "replay"], code_reuse_revokes),
-        as_!("AS-CODE-07", "a code is bound to its redirect URI", ["AS-01"], Some("4.1"), Must, ["code"], code_redirect_binding),
-        as_!("AS-CODE-08", "a code expires", ["AS-01"], Some("4.2"), Must, ["code"], code_expiry),
-        as_!("AS-CODE-09", "a code is bound to the client it was issued to", ["AS-01"], Some("4.5"), Must, ["code"], code_client_binding).grants(&[Capability::MaliciousClient]),
-        as_!("AS-REFRESH-01", "refresh tokens rotate and the old one dies", ["AS-18"], Some("4.14"), Must, ["refresh"], refresh_rotation),
-        as_!("AS-REFRESH-02", "stolen refresh token used first by the attacker: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_attacker_first).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
-        as_!("AS-REFRESH-03", "stolen refresh token replayed after the client: the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_victim_first).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
-        as_!("AS-REFRESH-04", "one refresh token presented twice at once: one wins, the family dies", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_concurrent).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
-        as_!("AS-REFRESH-05", "a refresh token presented by another client is refused", ["AS-18"], Some("4.14"), Must, ["refresh", "attack"], refresh_other_client).grants(&[Capability::ReadTokenRequests, Capability::MaliciousClient]),
-        as_!("AS-REFRESH-06", "a refresh cannot widen the scope", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "scope"], refresh_scope_widening),
-        as_!("AS-REFRESH-07", "a refresh cannot change the resource", ["AS-18", "AS-01"], Some("4.14"), Must, ["refresh", "audience"], refresh_resource_change),
-        as_!("AS-SCOPE-01", "scope added at the token request is not granted", ["AS-01"], None, Must, ["scope"], token_request_scope),
-        as_!("AS-SCOPE-02", "DCR cannot register scopes beyond the policy", ["AS-04", "AS-01"], None, Must, ["scope", "registration"], registration_scope),
-        as_!("AS-SCOPE-03", "a scope the client may not have is never granted", ["AS-01"], None, Must, ["scope"], authorization_scope),
-        as_!("AS-REDIR-01", "redirect URIs match exactly (loopback port aside)", ["AS-20"], Some("4.1"), Must, ["redirect"], redirect_exact_match),
-        as_!("AS-REDIR-02", "unknown client or redirect URI: error page, no redirect", ["AS-21"], Some("4.11"), Must, ["redirect"], open_redirect_on_error),
-        as_!("AS-FRONT-01", "authorization responses return state unchanged and iss", ["AS-01"], Some("4.4"), Must, ["front-channel"], state_and_iss),
-        as_!("AS-FRONT-02", "the login POST is answered with 303, not 307", ["AS-01"], Some("4.12"), Must, ["front-channel"], login_redirect_status),
-        as_!("AS-FRONT-03", "the consent page cannot be framed", ["AS-25"], Some("4.16"), Must, ["front-channel"], consent_framing),
-        as_!("AS-TOKEN-01", "token responses carry Cache-Control: no-store", ["AS-01"], None, Must, ["token"], token_no_store),
-        as_!("AS-TOKEN-02", "access tokens are short-lived", ["AS-17"], None, Should, ["token"], short_lived_tokens),
-        as_!("AS-TOKEN-03", "implicit and password grants are refused", ["AS-01"], None, Must, ["token"], legacy_grants),
-        as_!("AS-RES-01", "unknown resource is invalid_target; aud is the requested resource", ["AS-01"], Some("4.10"), Must, ["audience"], resource_binding),
-        scenario!(AuthorizationServer, "AS-META-01", "metadata: issuer byte-exact, S256, code, endpoints", ["AS-02", "AS-03", "AS-19"], None, Must, ["metadata"], metadata_documents),
-        scenario!(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered", ["AS-04", "AS-01", "X-07"], None, Must, ["registration"], hostile_registration),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-01",
+            "an intercepted code cannot be redeemed without the verifier",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.1")
+        .level(Must)
+        .tags(&["pkce", "code", "attack"])
+        .grants(&[ReadFrontChannel, SameRedirectUri, MaliciousClient])
+        .body(|w| with_apps(w, code_interception)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-02",
+            "PKCE downgrade: a request stripped of its challenge gets no code",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.8")
+        .level(Must)
+        .tags(&["pkce", "code", "attack"])
+        .grants(&[ReadFrontChannel, Rewrite])
+        .body(|w| with_apps(w, pkce_downgrade)),
+        Scenario::new(AuthorizationServer, "AS-CODE-03", "code_challenge_method plain is refused")
+            .requirements(&["AS-01"])
+            .rfc9700("4.8")
+            .level(Must)
+            .tags(&["pkce", "code"])
+            .body(|w| with_apps(w, pkce_plain)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-04",
+            "a code injected into the attacker's session is refused",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.5")
+        .level(Must)
+        .tags(&["pkce", "code", "attack"])
+        .grants(&[ReadFrontChannel, MaliciousClient])
+        .body(|w| with_apps(w, code_injection)),
+        Scenario::new(AuthorizationServer, "AS-CODE-05", "a second redemption of a code is invalid_grant")
+            .requirements(&["AS-01"])
+            .rfc9700("4.2")
+            .level(Must)
+            .tags(&["code", "replay"])
+            .body(|w| with_apps(w, code_reuse)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-06",
+            "a second redemption revokes the tokens of the first",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.2")
+        .level(Should)
+        .tags(&["code", "replay"])
+        .body(|w| with_apps(w, code_reuse_revokes)),
+        Scenario::new(AuthorizationServer, "AS-CODE-07", "a code is bound to its redirect URI")
+            .requirements(&["AS-01"])
+            .rfc9700("4.1")
+            .level(Must)
+            .tags(&["code"])
+            .body(|w| with_apps(w, code_redirect_binding)),
+        Scenario::new(AuthorizationServer, "AS-CODE-08", "a code expires")
+            .requirements(&["AS-01"])
+            .rfc9700("4.2")
+            .level(Must)
+            .tags(&["code"])
+            .body(|w| with_apps(w, code_expiry)),
+        Scenario::new(AuthorizationServer, "AS-CODE-09", "a code is bound to the client it was issued to")
+            .requirements(&["AS-01"])
+            .rfc9700("4.5")
+            .level(Must)
+            .tags(&["code"])
+            .grants(&[MaliciousClient])
+            .body(|w| with_apps(w, code_client_binding)),
+        Scenario::new(AuthorizationServer, "AS-REFRESH-01", "refresh tokens rotate and the old one dies")
+            .requirements(&["AS-18"])
+            .rfc9700("4.14")
+            .level(Must)
+            .tags(&["refresh"])
+            .body(|w| with_apps(w, refresh_rotation)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-02",
+            "stolen refresh token used first by the attacker: the family dies",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_attacker_first)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-03",
+            "stolen refresh token replayed after the client: the family dies",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_victim_first)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-04",
+            "one refresh token presented twice at once: one wins, the family dies",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_concurrent)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-05",
+            "a refresh token presented by another client is refused",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_other_client)),
+        Scenario::new(AuthorizationServer, "AS-REFRESH-06", "a refresh cannot widen the scope")
+            .requirements(&["AS-18", "AS-01"])
+            .rfc9700("4.14")
+            .level(Must)
+            .tags(&["refresh", "scope"])
+            .body(|w| with_apps(w, refresh_scope_widening)),
+        Scenario::new(AuthorizationServer, "AS-REFRESH-07", "a refresh cannot change the resource")
+            .requirements(&["AS-18", "AS-01"])
+            .rfc9700("4.14")
+            .level(Must)
+            .tags(&["refresh", "audience"])
+            .body(|w| with_apps(w, refresh_resource_change)),
+        Scenario::new(AuthorizationServer, "AS-SCOPE-01", "scope added at the token request is not granted")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(|w| with_apps(w, token_request_scope)),
+        Scenario::new(AuthorizationServer, "AS-SCOPE-02", "DCR cannot register scopes beyond the policy")
+            .requirements(&["AS-04", "AS-01"])
+            .level(Must)
+            .tags(&["scope", "registration"])
+            .body(|w| with_apps(w, registration_scope)),
+        Scenario::new(AuthorizationServer, "AS-SCOPE-03", "a scope the client may not have is never granted")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(|w| with_apps(w, authorization_scope)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REDIR-01",
+            "redirect URIs match exactly (loopback port aside)",
+        )
+        .requirements(&["AS-20"])
+        .rfc9700("4.1")
+        .level(Must)
+        .tags(&["redirect"])
+        .body(|w| with_apps(w, redirect_exact_match)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REDIR-02",
+            "unknown client or redirect URI: error page, no redirect",
+        )
+        .requirements(&["AS-21"])
+        .rfc9700("4.11")
+        .level(Must)
+        .tags(&["redirect"])
+        .body(|w| with_apps(w, open_redirect_on_error)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-FRONT-01",
+            "authorization responses return state unchanged and iss",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.4")
+        .level(Must)
+        .tags(&["front-channel"])
+        .body(|w| with_apps(w, state_and_iss)),
+        Scenario::new(AuthorizationServer, "AS-FRONT-02", "the login POST is answered with 303, not 307")
+            .requirements(&["AS-01"])
+            .rfc9700("4.12")
+            .level(Must)
+            .tags(&["front-channel"])
+            .body(|w| with_apps(w, login_redirect_status)),
+        Scenario::new(AuthorizationServer, "AS-FRONT-03", "the consent page cannot be framed")
+            .requirements(&["AS-25"])
+            .rfc9700("4.16")
+            .level(Must)
+            .tags(&["front-channel"])
+            .body(|w| with_apps(w, consent_framing)),
+        Scenario::new(AuthorizationServer, "AS-TOKEN-01", "token responses carry Cache-Control: no-store")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["token"])
+            .body(|w| with_apps(w, token_no_store)),
+        Scenario::new(AuthorizationServer, "AS-TOKEN-02", "access tokens are short-lived")
+            .requirements(&["AS-17"])
+            .level(Should)
+            .tags(&["token"])
+            .body(|w| with_apps(w, short_lived_tokens)),
+        Scenario::new(AuthorizationServer, "AS-TOKEN-03", "implicit and password grants are refused")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["token"])
+            .body(|w| with_apps(w, legacy_grants)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-RES-01",
+            "unknown resource is invalid_target; aud is the requested resource",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.10")
+        .level(Must)
+        .tags(&["audience"])
+        .body(|w| with_apps(w, resource_binding)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-META-01",
+            "metadata: issuer byte-exact, S256, code, endpoints",
+        )
+        .requirements(&["AS-02", "AS-03", "AS-19"])
+        .level(Must)
+        .tags(&["metadata"])
+        .body(metadata_documents),
+        Scenario::new(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered")
+            .requirements(&["AS-04", "AS-01", "X-07"])
+            .level(Must)
+            .tags(&["registration"])
+            .body(hostile_registration),
     ]
+}
+
+/// Registers the apps of [`register_apps`], then runs `body`.
+fn with_apps(w: &mut World, body: fn(&mut World) -> Check) -> Check {
+    match register_apps(w) {
+        Ok(()) => body(w),
+        Err(check) => check,
+    }
 }
 
 /// The victim's app as a sender in the trace.

@@ -15,7 +15,7 @@
 use crate::Scenario;
 use crate::world::{AS, EVIL, Hits, Log, MCP, MCP_ORIGIN, REDIRECT, Route, Seen, World, fixed};
 use http::{HeaderValue, StatusCode, header};
-use mcp_authz_harness::scenario::{Capability, Check};
+use mcp_authz_harness::scenario::{Capability, Check, Level, Role};
 use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::bearer::{self, Challenge};
@@ -29,33 +29,128 @@ use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-macro_rules! cl {
-    ($($t:tt)*) => { scenario!(Client, $($t)*) };
-}
-
 /// The client scenarios.
-#[rustfmt::skip]
 pub fn scenarios() -> Vec<Scenario> {
+    use Capability::*;
+    use Level::*;
+    use Role::Client;
     vec![
-        cl!("CL-DISC-01", "resource metadata naming another server is refused", ["CL-01", "CL-25"], None, Must, ["discovery", "attack"], prm_names_another_server).grants(&[Capability::MaliciousMcpServer]),
-        cl!("CL-DISC-02", "AS metadata with another issuer is refused", ["CL-09"], None, Must, ["discovery", "attack"], issuer_mismatch).grants(&[Capability::MaliciousAuthorizationServer]),
-        cl!("CL-DISC-03", "AS without S256 gets no authorization request", ["CL-29", "CL-28"], Some("4.8"), Must, ["discovery", "pkce"], no_s256).grants(&[Capability::MaliciousAuthorizationServer]),
-        cl!("CL-DISC-04", "resource metadata: challenge URL, else path then root", ["CL-04", "CL-01"], None, Must, ["discovery"], prm_discovery_order).grants(&[Capability::MaliciousMcpServer, Capability::Rewrite]),
-        cl!("CL-DISC-05", "AS metadata discovery order for an issuer with a path", ["CL-08", "CL-02"], None, Must, ["discovery"], as_discovery_order),
-        cl!("CL-DISC-06", "odd but valid WWW-Authenticate challenges are read right", ["CL-03", "CL-04"], None, Must, ["discovery"], challenge_syntax).grants(&[Capability::MaliciousMcpServer, Capability::Rewrite]),
-        cl!("CL-REG-01", "a client ID metadata document is used when the AS accepts it", ["CL-10", "CL-15", "CL-12"], None, Should, ["registration"], metadata_document_preferred),
-        cl!("CL-MIX-01", "mix-up: a response from another issuer is not redeemed", ["CL-09", "X-05"], Some("4.4"), Must, ["mix-up", "attack"], mix_up).grants(&[Capability::MaliciousAuthorizationServer, Capability::Rewrite]),
-        cl!("CL-SCOPE-01", "the challenged scope is requested, not scopes_supported", ["CL-05", "CL-06"], None, Must, ["scope"], challenged_scope_requested).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel, Capability::Rewrite]),
-        cl!("CL-STATE-01", "missing or altered state: no token request", ["CL-32"], Some("4.7"), Should, ["front-channel", "attack"], state_tampering).grants(&[Capability::ReadFrontChannel, Capability::ReadTokenRequests, Capability::Rewrite]),
-        cl!("CL-PKCE-01", "PKCE S256 with a fresh verifier on every flow", ["CL-28", "CL-30"], Some("4.8"), Must, ["pkce"], pkce_s256),
-        cl!("CL-RES-01", "resource names the server on authorize, token, refresh", ["CL-19", "CL-20", "CL-21", "CL-22"], None, Must, ["resource"], resource_everywhere).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel, Capability::ReadTokenRequests]),
-        cl!("CL-TOKEN-01", "a token goes only to the server it was issued for", ["CL-25"], Some("4.9"), Must, ["audience", "attack"], token_only_to_its_server).grants(&[Capability::MaliciousMcpServer]),
-        cl!("CL-STEP-01", "step-up re-authorizes with the challenged scope", ["CL-26", "CL-06"], None, Should, ["scope"], step_up_with_challenged_scope).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel, Capability::ReadTokenRequests]),
-        cl!("CL-STEP-02", "step-up stops when the server always answers 403", ["CL-27"], None, Should, ["scope"], step_up_bounded).grants(&[Capability::MaliciousMcpServer, Capability::ReadFrontChannel]),
-        cl!("CL-SSRF-01", "plain-http OAuth URLs from a server are never fetched", ["CL-37", "CL-38"], None, Should, ["ssrf", "attack"], insecure_http_urls).grants(&[Capability::MaliciousMcpServer, Capability::MaliciousAuthorizationServer]),
-        cl!("CL-SSRF-02", "internal IPs in decimal, octal, hex, v6 form never fetched", ["CL-37", "CL-39"], None, Should, ["ssrf", "attack"], encoded_addresses).grants(&[Capability::MaliciousMcpServer, Capability::MaliciousAuthorizationServer]),
-        cl!("CL-SSRF-03", "javascript:, file:, data:, http authorize URLs never opened", ["CL-41", "CL-43"], None, Must, ["ssrf", "attack"], dangerous_authorization_endpoints).grants(&[Capability::MaliciousMcpServer, Capability::MaliciousAuthorizationServer]),
-        cl!("CL-SSRF-04", "metadata redirects to internal addresses are not followed", ["CL-37", "CL-40"], None, Should, ["ssrf", "attack"], redirects_not_followed).grants(&[Capability::MaliciousMcpServer, Capability::MaliciousAuthorizationServer]),
+        Scenario::new(Client, "CL-DISC-01", "resource metadata naming another server is refused")
+            .requirements(&["CL-01", "CL-25"])
+            .level(Must)
+            .tags(&["discovery", "attack"])
+            .grants(&[MaliciousMcpServer])
+            .body(prm_names_another_server),
+        Scenario::new(Client, "CL-DISC-02", "AS metadata with another issuer is refused")
+            .requirements(&["CL-09"])
+            .level(Must)
+            .tags(&["discovery", "attack"])
+            .grants(&[MaliciousAuthorizationServer])
+            .body(issuer_mismatch),
+        Scenario::new(Client, "CL-DISC-03", "AS without S256 gets no authorization request")
+            .requirements(&["CL-29", "CL-28"])
+            .rfc9700("4.8")
+            .level(Must)
+            .tags(&["discovery", "pkce"])
+            .grants(&[MaliciousAuthorizationServer])
+            .body(no_s256),
+        Scenario::new(Client, "CL-DISC-04", "resource metadata: challenge URL, else path then root")
+            .requirements(&["CL-04", "CL-01"])
+            .level(Must)
+            .tags(&["discovery"])
+            .grants(&[MaliciousMcpServer, Rewrite])
+            .body(prm_discovery_order),
+        Scenario::new(Client, "CL-DISC-05", "AS metadata discovery order for an issuer with a path")
+            .requirements(&["CL-08", "CL-02"])
+            .level(Must)
+            .tags(&["discovery"])
+            .body(as_discovery_order),
+        Scenario::new(Client, "CL-DISC-06", "odd but valid WWW-Authenticate challenges are read right")
+            .requirements(&["CL-03", "CL-04"])
+            .level(Must)
+            .tags(&["discovery"])
+            .grants(&[MaliciousMcpServer, Rewrite])
+            .body(challenge_syntax),
+        Scenario::new(Client, "CL-REG-01", "a client ID metadata document is used when the AS accepts it")
+            .requirements(&["CL-10", "CL-15", "CL-12"])
+            .level(Should)
+            .tags(&["registration"])
+            .body(metadata_document_preferred),
+        Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
+            .requirements(&["CL-09", "X-05"])
+            .rfc9700("4.4")
+            .level(Must)
+            .tags(&["mix-up", "attack"])
+            .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .body(mix_up),
+        Scenario::new(Client, "CL-SCOPE-01", "the challenged scope is requested, not scopes_supported")
+            .requirements(&["CL-05", "CL-06"])
+            .level(Must)
+            .tags(&["scope"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, Rewrite])
+            .body(challenged_scope_requested),
+        Scenario::new(Client, "CL-STATE-01", "missing or altered state: no token request")
+            .requirements(&["CL-32"])
+            .rfc9700("4.7")
+            .level(Should)
+            .tags(&["front-channel", "attack"])
+            .grants(&[ReadFrontChannel, ReadTokenRequests, Rewrite])
+            .body(state_tampering),
+        Scenario::new(Client, "CL-PKCE-01", "PKCE S256 with a fresh verifier on every flow")
+            .requirements(&["CL-28", "CL-30"])
+            .rfc9700("4.8")
+            .level(Must)
+            .tags(&["pkce"])
+            .body(pkce_s256),
+        Scenario::new(Client, "CL-RES-01", "resource names the server on authorize, token, refresh")
+            .requirements(&["CL-19", "CL-20", "CL-21", "CL-22"])
+            .level(Must)
+            .tags(&["resource"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .body(resource_everywhere),
+        Scenario::new(Client, "CL-TOKEN-01", "a token goes only to the server it was issued for")
+            .requirements(&["CL-25"])
+            .rfc9700("4.9")
+            .level(Must)
+            .tags(&["audience", "attack"])
+            .grants(&[MaliciousMcpServer])
+            .body(token_only_to_its_server),
+        Scenario::new(Client, "CL-STEP-01", "step-up re-authorizes with the challenged scope")
+            .requirements(&["CL-26", "CL-06"])
+            .level(Should)
+            .tags(&["scope"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .body(step_up_with_challenged_scope),
+        Scenario::new(Client, "CL-STEP-02", "step-up stops when the server always answers 403")
+            .requirements(&["CL-27"])
+            .level(Should)
+            .tags(&["scope"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel])
+            .body(step_up_bounded),
+        Scenario::new(Client, "CL-SSRF-01", "plain-http OAuth URLs from a server are never fetched")
+            .requirements(&["CL-37", "CL-38"])
+            .level(Should)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(insecure_http_urls),
+        Scenario::new(Client, "CL-SSRF-02", "internal IPs in decimal, octal, hex, v6 form never fetched")
+            .requirements(&["CL-37", "CL-39"])
+            .level(Should)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(encoded_addresses),
+        Scenario::new(Client, "CL-SSRF-03", "javascript:, file:, data:, http authorize URLs never opened")
+            .requirements(&["CL-41", "CL-43"])
+            .level(Must)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(dangerous_authorization_endpoints),
+        Scenario::new(Client, "CL-SSRF-04", "metadata redirects to internal addresses are not followed")
+            .requirements(&["CL-37", "CL-40"])
+            .level(Should)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(redirects_not_followed),
     ]
 }
 

@@ -6,7 +6,7 @@ use crate::Scenario;
 use crate::world::{
     EVIL, OTHER_MCP, Tool, World, describe, status_and_challenge_error, tool_ran, union_scopes,
 };
-use mcp_authz_harness::scenario::{Capability, Check};
+use mcp_authz_harness::scenario::{Capability, Check, Level, Role};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
@@ -14,43 +14,178 @@ use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata
 use mcp_authz_reference::sans_io::FetchResult;
 use serde_json::json;
 
-macro_rules! rs {
-    ($($t:tt)*) => { scenario!(McpServer, $($t)*) };
-}
-
 /// The MCP server scenarios.
-#[rustfmt::skip]
 pub fn scenarios() -> Vec<Scenario> {
+    use Capability::*;
+    use Level::*;
+    use Role::McpServer;
     vec![
-        rs!("RS-PRM-01", "protected resource metadata names this server and its AS", ["RS-01", "RS-02"], None, Must, ["discovery"], prm_names_server),
-        rs!("RS-CHAL-01", "401 challenge points at the resource metadata", ["RS-03", "RS-04", "RS-09"], None, Must, ["discovery"], challenge_points_at_prm),
-        rs!("RS-CHAL-02", "401 challenge carries the needed scope", ["RS-05"], None, Should, ["discovery", "scope"], challenge_has_scope),
-        rs!("RS-VAL-01", "malformed tokens get 401 invalid_token, never 500", ["RS-07", "RS-09", "RS-10"], None, Must, ["validation"], malformed_tokens),
-        rs!("RS-VAL-02", "unsigned token (alg none) is refused", ["RS-07"], None, Must, ["validation"], alg_none).grants(&[Capability::MaliciousClient]),
-        rs!("RS-VAL-03", "HS256 token keyed with the public key is refused", ["RS-07"], None, Must, ["validation"], hmac_confusion).grants(&[Capability::MaliciousClient]),
-        rs!("RS-VAL-04", "expired and not-yet-valid tokens are refused", ["RS-07", "RS-10"], None, Must, ["validation"], time_claims),
-        rs!("RS-VAL-05", "token without exp is refused", ["RS-07"], None, Must, ["validation"], missing_exp),
-        rs!("RS-VAL-06", "token whose typ is not at+jwt is refused", ["RS-07"], None, Must, ["validation"], wrong_typ),
-        rs!("RS-VAL-07", "token from another issuer is refused", ["RS-07", "RS-11"], None, Must, ["validation"], wrong_issuer),
-        rs!("RS-VAL-08", "token signed by the attacker's key is refused", ["RS-07"], None, Must, ["validation"], attacker_signed).grants(&[Capability::MaliciousClient]),
-        rs!("RS-VAL-09", "unknown kids trigger at most one JWKS refetch", ["RS-07"], None, Should, ["validation", "jwks"], jwks_refetch_limited),
-        rs!("RS-VAL-10", "token without aud is refused", ["RS-08"], None, Must, ["validation", "audience"], missing_audience),
-        rs!("RS-HDR-01", "odd Authorization headers get 400/401, never 200 or 500", ["RS-13", "RS-09"], None, Must, ["transport"], odd_authorization_headers),
-        rs!("RS-AUD-01", "token for MCP server B replayed at A is refused", ["RS-08", "RS-11", "RS-12"], Some("4.10"), Must, ["audience", "replay"], replay_other_server).grants(&[Capability::ReadResourceRequests, Capability::MaliciousClient]),
-        rs!("RS-AUD-02", "token whose audience is the AS is refused", ["RS-08"], Some("4.10"), Must, ["audience"], audience_is_as),
-        rs!("RS-AUD-03", "token for another path on the same host is refused", ["RS-08"], Some("4.10"), Must, ["audience"], audience_other_path),
-        rs!("RS-AUD-04", "multi-audience token is accepted only if it names this server", ["RS-08"], Some("4.10"), Must, ["audience"], multi_audience),
-        rs!("RS-AUD-05", "malicious MCP server replays the token it received", ["RS-08", "RS-11"], Some("4.9"), Must, ["audience", "replay", "attack"], malicious_server_replay).grants(&[Capability::MaliciousMcpServer]),
-        rs!("RS-SCOPE-01", "a read-only token cannot run a write tool", ["RS-17", "RS-26"], None, Must, ["scope"], read_token_cannot_write),
-        rs!("RS-SCOPE-02", "insufficient scope answers 403 with a precise challenge", ["RS-14", "RS-15"], None, Should, ["scope"], insufficient_scope_challenge),
-        rs!("RS-SCOPE-03", "a JSON-RPC batch cannot smuggle a call past the scope check", ["RS-17"], None, Must, ["scope"], batch_smuggling),
-        rs!("RS-SCOPE-04", "scope strings compare exactly (case matters)", ["RS-26", "RS-17"], None, Must, ["scope"], scope_case_variant),
-        rs!("RS-SESS-01", "a session id without a token is refused", ["RS-19", "RS-20"], None, Must, ["session"], session_without_token).grants(&[Capability::ReadResourceRequests, Capability::MaliciousClient]),
-        rs!("RS-SESS-02", "another user's token cannot use a session", ["RS-20", "RS-22"], None, Must, ["session"], session_other_user).grants(&[Capability::ReadResourceRequests, Capability::MaliciousClient]),
-        rs!("RS-SESS-03", "session ids are unpredictable", ["RS-21"], None, Must, ["session"], session_ids_random),
-        rs!("RS-ORIG-01", "a foreign Origin is refused with 403", ["RS-24"], None, Must, ["transport"], foreign_origin),
-        rs!("RS-QUERY-01", "a token in the query string or body is never used", ["RS-13", "X-06"], Some("4.3"), Must, ["transport"], token_in_query),
-        rs!("RS-PASS-01", "the downstream API never receives the caller's token", ["RS-18", "RS-12"], None, Must, ["passthrough"], no_passthrough),
+        Scenario::new(McpServer, "RS-PRM-01", "protected resource metadata names this server and its AS")
+            .requirements(&["RS-01", "RS-02"])
+            .level(Must)
+            .tags(&["discovery"])
+            .body(prm_names_server),
+        Scenario::new(McpServer, "RS-CHAL-01", "401 challenge points at the resource metadata")
+            .requirements(&["RS-03", "RS-04", "RS-09"])
+            .level(Must)
+            .tags(&["discovery"])
+            .body(challenge_points_at_prm),
+        Scenario::new(McpServer, "RS-CHAL-02", "401 challenge carries the needed scope")
+            .requirements(&["RS-05"])
+            .level(Should)
+            .tags(&["discovery", "scope"])
+            .body(challenge_has_scope),
+        Scenario::new(McpServer, "RS-VAL-01", "malformed tokens get 401 invalid_token, never 500")
+            .requirements(&["RS-07", "RS-09", "RS-10"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(malformed_tokens),
+        Scenario::new(McpServer, "RS-VAL-02", "unsigned token (alg none) is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .grants(&[MaliciousClient])
+            .body(alg_none),
+        Scenario::new(McpServer, "RS-VAL-03", "HS256 token keyed with the public key is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .grants(&[MaliciousClient])
+            .body(hmac_confusion),
+        Scenario::new(McpServer, "RS-VAL-04", "expired and not-yet-valid tokens are refused")
+            .requirements(&["RS-07", "RS-10"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(time_claims),
+        Scenario::new(McpServer, "RS-VAL-05", "token without exp is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(missing_exp),
+        Scenario::new(McpServer, "RS-VAL-06", "token whose typ is not at+jwt is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(wrong_typ),
+        Scenario::new(McpServer, "RS-VAL-07", "token from another issuer is refused")
+            .requirements(&["RS-07", "RS-11"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(wrong_issuer),
+        Scenario::new(McpServer, "RS-VAL-08", "token signed by the attacker's key is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .grants(&[MaliciousClient])
+            .body(attacker_signed),
+        Scenario::new(McpServer, "RS-VAL-09", "unknown kids trigger at most one JWKS refetch")
+            .requirements(&["RS-07"])
+            .level(Should)
+            .tags(&["validation", "jwks"])
+            .body(jwks_refetch_limited),
+        Scenario::new(McpServer, "RS-VAL-10", "token without aud is refused")
+            .requirements(&["RS-08"])
+            .level(Must)
+            .tags(&["validation", "audience"])
+            .body(missing_audience),
+        Scenario::new(McpServer, "RS-HDR-01", "odd Authorization headers get 400/401, never 200 or 500")
+            .requirements(&["RS-13", "RS-09"])
+            .level(Must)
+            .tags(&["transport"])
+            .body(odd_authorization_headers),
+        Scenario::new(McpServer, "RS-AUD-01", "token for MCP server B replayed at A is refused")
+            .requirements(&["RS-08", "RS-11", "RS-12"])
+            .rfc9700("4.10")
+            .level(Must)
+            .tags(&["audience", "replay"])
+            .grants(&[ReadResourceRequests, MaliciousClient])
+            .body(replay_other_server),
+        Scenario::new(McpServer, "RS-AUD-02", "token whose audience is the AS is refused")
+            .requirements(&["RS-08"])
+            .rfc9700("4.10")
+            .level(Must)
+            .tags(&["audience"])
+            .body(audience_is_as),
+        Scenario::new(McpServer, "RS-AUD-03", "token for another path on the same host is refused")
+            .requirements(&["RS-08"])
+            .rfc9700("4.10")
+            .level(Must)
+            .tags(&["audience"])
+            .body(audience_other_path),
+        Scenario::new(
+            McpServer,
+            "RS-AUD-04",
+            "multi-audience token is accepted only if it names this server",
+        )
+        .requirements(&["RS-08"])
+        .rfc9700("4.10")
+        .level(Must)
+        .tags(&["audience"])
+        .body(multi_audience),
+        Scenario::new(McpServer, "RS-AUD-05", "malicious MCP server replays the token it received")
+            .requirements(&["RS-08", "RS-11"])
+            .rfc9700("4.9")
+            .level(Must)
+            .tags(&["audience", "replay", "attack"])
+            .grants(&[MaliciousMcpServer])
+            .body(malicious_server_replay),
+        Scenario::new(McpServer, "RS-SCOPE-01", "a read-only token cannot run a write tool")
+            .requirements(&["RS-17", "RS-26"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(read_token_cannot_write),
+        Scenario::new(McpServer, "RS-SCOPE-02", "insufficient scope answers 403 with a precise challenge")
+            .requirements(&["RS-14", "RS-15"])
+            .level(Should)
+            .tags(&["scope"])
+            .body(insufficient_scope_challenge),
+        Scenario::new(
+            McpServer,
+            "RS-SCOPE-03",
+            "a JSON-RPC batch cannot smuggle a call past the scope check",
+        )
+        .requirements(&["RS-17"])
+        .level(Must)
+        .tags(&["scope"])
+        .body(batch_smuggling),
+        Scenario::new(McpServer, "RS-SCOPE-04", "scope strings compare exactly (case matters)")
+            .requirements(&["RS-26", "RS-17"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(scope_case_variant),
+        Scenario::new(McpServer, "RS-SESS-01", "a session id without a token is refused")
+            .requirements(&["RS-19", "RS-20"])
+            .level(Must)
+            .tags(&["session"])
+            .grants(&[ReadResourceRequests, MaliciousClient])
+            .body(session_without_token),
+        Scenario::new(McpServer, "RS-SESS-02", "another user's token cannot use a session")
+            .requirements(&["RS-20", "RS-22"])
+            .level(Must)
+            .tags(&["session"])
+            .grants(&[ReadResourceRequests, MaliciousClient])
+            .body(session_other_user),
+        Scenario::new(McpServer, "RS-SESS-03", "session ids are unpredictable")
+            .requirements(&["RS-21"])
+            .level(Must)
+            .tags(&["session"])
+            .body(session_ids_random),
+        Scenario::new(McpServer, "RS-ORIG-01", "a foreign Origin is refused with 403")
+            .requirements(&["RS-24"])
+            .level(Must)
+            .tags(&["transport"])
+            .body(foreign_origin),
+        Scenario::new(McpServer, "RS-QUERY-01", "a token in the query string or body is never used")
+            .requirements(&["RS-13", "X-06"])
+            .rfc9700("4.3")
+            .level(Must)
+            .tags(&["transport"])
+            .body(token_in_query),
+        Scenario::new(McpServer, "RS-PASS-01", "the downstream API never receives the caller's token")
+            .requirements(&["RS-18", "RS-12"])
+            .level(Must)
+            .tags(&["passthrough"])
+            .body(no_passthrough),
     ]
 }
 
