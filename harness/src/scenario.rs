@@ -2,9 +2,10 @@
 //!
 //! A [`Scenario`] has a stable ID (`RS-AUD-01`), the role it tests, the requirement IDs
 //! it checks (from the project's requirements list), the RFC 9700 section where one
-//! applies, a level (MUST → `fail`, SHOULD → `warn`), and a body. The body drives roles
-//! and attackers and returns a [`Check`]; the runner turns it into a [`CaseResult`]
-//! with the trace lines as evidence and the seed that replays it.
+//! applies, a level (MUST → `fail`, SHOULD → `warn`), what it lets the adversary do
+//! ([`Capability`]), what it needs of its target ([`Need`]), and a body. The body drives
+//! roles and attackers and returns a [`Check`]; the runner turns it into a
+//! [`CaseResult`] with the trace lines as evidence and the seed that replays it.
 
 use serde::Serialize;
 use std::fmt;
@@ -222,5 +223,38 @@ impl CaseResult {
             Check::Undecided(d) => (Verdict::Error, d),
         };
         CaseResult { meta: *meta, verdict, detail, evidence, seed }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const META: Meta = Meta {
+        id: "AS-CODE-01",
+        title: "t",
+        role: Role::AuthorizationServer,
+        requirements: &["AS-01"],
+        rfc9700: None,
+        level: Level::Must,
+        tags: &[],
+        capabilities: &[],
+        needs: &[],
+    };
+
+    #[test]
+    fn needs_are_serialized_kebab_case_and_only_when_declared() {
+        let none = serde_json::to_value(META).unwrap();
+        assert!(none.get("needs").is_none(), "{none}");
+        let needs = &[
+            Need::FrontChannel,
+            Need::LoginForms,
+            Need::CodeLifetime,
+            Need::SecondResource,
+            Need::Introspection,
+        ];
+        let some = serde_json::to_value(Meta { needs, ..META }).unwrap();
+        let names = ["front-channel", "login-forms", "code-lifetime", "second-resource", "introspection"];
+        assert_eq!(some["needs"], serde_json::json!(names));
     }
 }

@@ -19,7 +19,7 @@ mod authorization_server;
 mod client;
 mod mcp_server;
 
-use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Level, Meta, Role};
+use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Level, Meta, Need, Role};
 use mcp_authz_reference::defects::Defects;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use world::TargetKind;
@@ -43,7 +43,7 @@ pub use world::World;
 /// ```
 #[derive(Clone, Copy)]
 pub struct Scenario {
-    /// ID, title, role, requirements, level, tags, adversary capabilities.
+    /// ID, title, role, requirements, level, tags, adversary capabilities, needs.
     pub meta: Meta,
     /// Drives the world and concludes.
     pub body: fn(&mut World) -> Check,
@@ -51,7 +51,7 @@ pub struct Scenario {
 
 impl Scenario {
     /// The scenario `id` of `role`, titled `title`: a MUST, with no requirement, RFC 9700
-    /// section, tag or capability, and a body that only says it has none, until the
+    /// section, tag, capability or need, and a body that only says it has none, until the
     /// methods below set them.
     pub const fn new(role: Role, id: &'static str, title: &'static str) -> Self {
         let meta = Meta {
@@ -96,6 +96,13 @@ impl Scenario {
     /// interception these capabilities do not grant.
     pub const fn grants(mut self, capabilities: &'static [Capability]) -> Self {
         self.meta.capabilities = capabilities;
+        self
+    }
+
+    /// Declares what it needs of its target beyond the role under test; the runner skips
+    /// the case, with the reason, when the target cannot give it.
+    pub const fn needs(mut self, needs: &'static [Need]) -> Self {
+        self.meta.needs = needs;
         self
     }
 

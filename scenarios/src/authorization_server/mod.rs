@@ -14,7 +14,7 @@
 
 use crate::Scenario;
 use crate::world::World;
-use mcp_authz_harness::scenario::{Capability, Check, Level, Role};
+use mcp_authz_harness::scenario::{Capability, Check, Level, Need, Role};
 
 /// The value of a step, or the verdict it already reached.
 macro_rules! step {
@@ -56,6 +56,7 @@ use token::{legacy_grants, resource_binding, short_lived_tokens, token_no_store}
 pub fn scenarios() -> Vec<Scenario> {
     use Capability::*;
     use Level::*;
+    use Need::*;
     use Role::AuthorizationServer;
     vec![
         Scenario::new(
@@ -68,6 +69,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["pkce", "code", "attack"])
         .grants(&[ReadFrontChannel, SameRedirectUri, MaliciousClient])
+        .needs(&[FrontChannel])
         .body(|w| with_apps(w, code_interception)),
         Scenario::new(
             AuthorizationServer,
@@ -79,6 +81,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["pkce", "code", "attack"])
         .grants(&[ReadFrontChannel, Rewrite])
+        .needs(&[FrontChannel])
         .body(|w| with_apps(w, pkce_downgrade)),
         Scenario::new(AuthorizationServer, "AS-CODE-03", "code_challenge_method plain is refused")
             .requirements(&["AS-01"])
@@ -96,6 +99,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["pkce", "code", "attack"])
         .grants(&[ReadFrontChannel, MaliciousClient])
+        .needs(&[FrontChannel])
         .body(|w| with_apps(w, code_injection)),
         Scenario::new(AuthorizationServer, "AS-CODE-05", "a second redemption of a code is invalid_grant")
             .requirements(&["AS-01"])
@@ -124,6 +128,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .rfc9700("4.2")
             .level(Must)
             .tags(&["code"])
+            .needs(&[CodeLifetime])
             .body(|w| with_apps(w, code_expiry)),
         Scenario::new(AuthorizationServer, "AS-CODE-09", "a code is bound to the client it was issued to")
             .requirements(&["AS-01"])
@@ -193,6 +198,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .rfc9700("4.14")
             .level(Must)
             .tags(&["refresh", "audience"])
+            .needs(&[SecondResource])
             .body(|w| with_apps(w, refresh_resource_change)),
         Scenario::new(AuthorizationServer, "AS-SCOPE-01", "scope added at the token request is not granted")
             .requirements(&["AS-01"])
@@ -244,12 +250,14 @@ pub fn scenarios() -> Vec<Scenario> {
             .rfc9700("4.12")
             .level(Must)
             .tags(&["front-channel"])
+            .needs(&[LoginForms])
             .body(|w| with_apps(w, login_redirect_status)),
         Scenario::new(AuthorizationServer, "AS-FRONT-03", "the consent page cannot be framed")
             .requirements(&["AS-25"])
             .rfc9700("4.16")
             .level(Must)
             .tags(&["front-channel"])
+            .needs(&[LoginForms])
             .body(|w| with_apps(w, consent_framing)),
         Scenario::new(AuthorizationServer, "AS-TOKEN-01", "token responses carry Cache-Control: no-store")
             .requirements(&["AS-01"])
