@@ -6,7 +6,7 @@ use crate::Scenario;
 use crate::world::{
     EVIL, OTHER_MCP, Tool, World, describe, status_and_challenge_error, tool_ran, union_scopes,
 };
-use mcp_authz_harness::scenario::{Capability, Check, Level, Role};
+use mcp_authz_harness::scenario::{Capability, Check, Level, Role, Violation};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
@@ -206,10 +206,7 @@ fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
     let r = w.call("attacker", token, &read);
     match response(&r).map(status_and_challenge_error) {
         Some((401, Some(e))) if e == "invalid_token" => Check::Holds,
-        _ => Check::Violated(format!(
-            "{what}: expected 401 with error=\"invalid_token\", got {}",
-            describe(&r)
-        )),
+        _ => Check::Violated(Violation::about(what, "401 with error=\"invalid_token\"", describe(&r))),
     }
 }
 
@@ -258,15 +255,15 @@ fn prm_names_server(w: &mut World) -> Check {
     };
     let r = w.get("client", &url);
     let Some(ok) = response(&r).filter(|r| r.status() == 200) else {
-        return Check::Violated(format!("GET {url}: expected 200 with metadata, got {}", describe(&r)));
+        return Check::Violated(Violation::about(format!("GET {url}"), "200 with metadata", describe(&r)));
     };
     match ProtectedResourceMetadata::parse(ok.body()) {
         Ok(m) if m.resource == w.mcp && m.authorization_servers.contains(&w.issuer) => Check::Holds,
-        Ok(m) => Check::Violated(format!(
-            "resource `{}` / authorization_servers {:?}: expected `{}` and [`{}`]",
-            m.resource, m.authorization_servers, w.mcp, w.issuer
+        Ok(m) => Check::Violated(Violation::new(
+            format!("resource `{}` and authorization_servers [`{}`]", w.mcp, w.issuer),
+            format!("resource `{}` and authorization_servers {:?}", m.resource, m.authorization_servers),
         )),
-        Err(e) => Check::Violated(format!("metadata does not parse: {e}")),
+        Err(e) => Check::Violated(Violation::new("metadata that parses", e.to_string())),
     }
 }
 
@@ -274,15 +271,12 @@ fn unauthenticated_challenge(w: &mut World) -> Result<bearer::Challenge, Check> 
     let url = w.mcp.clone();
     let (r, _) = w.initialize("client", &url, None);
     let Some(resp) = response(&r).filter(|r| r.status() == 401) else {
-        return Err(Check::Violated(format!(
-            "initialize without a token: expected 401, got {}",
-            describe(&r)
-        )));
+        return Err(Check::Violated(Violation::about("initialize without a token", "401", describe(&r))));
     };
     match bearer::bearer_challenge(resp.headers()) {
         Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(Check::Violated("401 without a Bearer challenge".into())),
-        Err(e) => Err(Check::Violated(format!("WWW-Authenticate does not parse: {e}"))),
+        Ok(None) => Err(Check::Violated(Violation::about("the 401", "a Bearer challenge", "none"))),
+        Err(e) => Err(Check::Violated(Violation::new("a WWW-Authenticate that parses", e.to_string()))),
     }
 }
 
@@ -292,14 +286,18 @@ fn challenge_points_at_prm(w: &mut World) -> Check {
         Err(v) => return v,
     };
     let Some(url) = c.get("resource_metadata").map(String::from) else {
-        return Check::Violated(format!("challenge `{}` has no resource_metadata", c.to_header_value()));
+        return Check::Violated(Violation::new(
+            "a challenge with resource_metadata",
+            format!("`{}`", c.to_header_value()),
+        ));
     };
     let r = w.get("client", &url);
     match response(&r).map(|r| (r.status().as_u16(), ProtectedResourceMetadata::parse(r.body()))) {
         Some((200, Ok(m))) if m.resource == w.mcp => Check::Holds,
-        _ => Check::Violated(format!(
-            "resource_metadata `{url}` does not serve this server's metadata: {}",
-            describe(&r)
+        _ => Check::Violated(Violation::about(
+            format!("resource_metadata `{url}`"),
+            "this server's metadata",
+            describe(&r),
         )),
     }
 }
@@ -307,7 +305,7 @@ fn challenge_points_at_prm(w: &mut World) -> Check {
 fn challenge_has_scope(w: &mut World) -> Check {
     match unauthenticated_challenge(w) {
         Ok(c) => Check::expect(c.get("scope").is_some_and(|s| !s.is_empty()), || {
-            format!("challenge `{}` has no scope", c.to_header_value())
+            Violation::new("a challenge with a scope", format!("`{}`", c.to_header_value()))
         }),
         Err(v) => v,
     }
@@ -322,9 +320,10 @@ fn malformed_tokens(w: &mut World) -> Check {
         match response(&r).map(status_and_challenge_error) {
             Some((401, Some(e))) if e == "invalid_token" => {}
             _ => {
-                return Check::Violated(format!(
-                    "token `{token}`: expected 401 invalid_token, got {}",
-                    describe(&r)
+                return Check::Violated(Violation::about(
+                    format!("token `{token}`"),
+                    "401 invalid_token",
+                    describe(&r),
                 ));
             }
         }
@@ -402,7 +401,7 @@ fn jwks_refetch_limited(w: &mut World) -> Check {
     }
     let fetched = w.jwks_requests() - before;
     Check::expect(fetched <= 1, || {
-        format!("10 tokens with unknown kids caused {fetched} JWKS fetches at the AS; expected at most 1")
+        Violation::about("10 tokens with unknown kids", "at most 1 JWKS fetch at the AS", fetched.to_string())
     })
 }
 
@@ -428,7 +427,7 @@ fn odd_authorization_headers(w: &mut World) -> Check {
         }
         let r = w.send("client", req);
         if !matches!(status(&r), 400 | 401) {
-            return Check::Violated(format!("{what}: expected 400 or 401, got {}", describe(&r)));
+            return Check::Violated(Violation::about(what, "400 or 401", describe(&r)));
         }
     }
     Check::Holds
@@ -464,7 +463,7 @@ fn multi_audience(w: &mut World) -> Check {
     let read = w.tools.read.clone();
     let r = w.call("client", &with_a, &read);
     if !tool_ran(&r, CALL_ID) {
-        return Check::Violated(format!("aud [B, A] refused: {}", describe(&r)));
+        return Check::Violated(Violation::about("aud [B, A]", "the tool to run", describe(&r)));
     }
     let without = w.mint(&AccessTokenClaims {
         aud: Audience::Many(vec![OTHER_MCP.into(), w.issuer.clone()]),
@@ -500,7 +499,8 @@ fn read_token_cannot_write(w: &mut World) -> Check {
     let before = w.side_effects();
     let r = w.call("client", &token, &write);
     Check::expect(!ran(w, before, &r, CALL_ID), || {
-        format!("{} ran with a `{}` token: {}", write.name, w.tools.read.scope, describe(&r))
+        let what = format!("{} with a `{}` token", write.name, w.tools.read.scope);
+        Violation::about(what, "a refusal", describe(&r))
     })
 }
 
@@ -520,10 +520,12 @@ fn insufficient_scope_challenge(w: &mut World) -> Check {
                 && c.get("resource_metadata").is_some()
         });
     if !ok {
-        return Check::Violated(format!(
-            "expected 403 with Bearer error=\"insufficient_scope\", scope containing {} and resource_metadata; got {}",
-            write.scope,
-            describe(&r)
+        return Check::Violated(Violation::new(
+            format!(
+                "403 with Bearer error=\"insufficient_scope\", scope containing {} and resource_metadata",
+                write.scope
+            ),
+            describe(&r),
         ));
     }
     // RS-15: a token with the challenged scopes succeeds.
@@ -531,7 +533,11 @@ fn insufficient_scope_challenge(w: &mut World) -> Check {
     let token = w.mint(&w.claims(&scope));
     let r = w.call("client", &token, &write);
     Check::expect(tool_ran(&r, CALL_ID), || {
-        format!("a token with the challenged scope `{scope}` still fails: {}", describe(&r))
+        Violation::about(
+            format!("a token with the challenged scope `{scope}`"),
+            "the tool to run",
+            describe(&r),
+        )
     })
 }
 
@@ -548,7 +554,8 @@ fn scope_case_variant(w: &mut World) -> Check {
     let before = w.side_effects();
     let r = w.call("client", &token, &write);
     Check::expect(!ran(w, before, &r, CALL_ID), || {
-        format!("scope `{shouted}` was taken for `{}`: {}", write.scope, describe(&r))
+        let expected = format!("a refusal (`{shouted}` is not `{}`)", write.scope);
+        Violation::about(format!("{} with scope `{shouted}`", write.name), expected, describe(&r))
     })
 }
 
@@ -574,7 +581,8 @@ fn batch_smuggling(w: &mut World) -> Check {
     }
     let r = w.send("client", World::rpc_request(&w.mcp, Some(&token), &batch, &headers));
     Check::expect(!ran(w, before, &r, 11), || {
-        format!("{} ran inside a batch with a `{}` token: {}", privileged.name, read.scope, describe(&r))
+        let what = format!("{} inside a batch with a `{}` token", privileged.name, read.scope);
+        Violation::about(what, "a refusal", describe(&r))
     })
 }
 
@@ -589,7 +597,9 @@ fn session_without_token(w: &mut World) -> Check {
     let body = World::call_body(&tool.name, tool.arguments.clone());
     let r = w.send("attacker", World::rpc_request(&w.mcp, None, &body, &session_headers(&session)));
     let ran = ran(w, before, &r, CALL_ID);
-    Check::expect(status(&r) == 401 && !ran, || format!("a session id alone was served: {}", describe(&r)))
+    Check::expect(status(&r) == 401 && !ran, || {
+        Violation::about("a session id without a token", "401", describe(&r))
+    })
 }
 
 fn session_other_user(w: &mut World) -> Check {
@@ -607,7 +617,7 @@ fn session_other_user(w: &mut World) -> Check {
     let body = World::call_body(&read.name, read.arguments);
     let r = w.send("attacker", World::rpc_request(&w.mcp, Some(&mallory), &body, &session_headers(&session)));
     Check::expect(!(200..300).contains(&status(&r)), || {
-        format!("mallory's token was served in alice's session: {}", describe(&r))
+        Violation::about("mallory's token in alice's session", "a refusal", describe(&r))
     })
 }
 
@@ -625,11 +635,12 @@ fn session_ids_random(w: &mut World) -> Check {
     unique.dedup();
     let short = ids.iter().find(|id| id.len() < 22 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
     if unique.len() != ids.len() {
-        return Check::Violated(format!("session ids repeat: {ids:?}"));
+        return Check::Violated(Violation::new("distinct session ids", format!("{ids:?}")));
     }
     if let Some(s) = short {
-        return Check::Violated(format!(
-            "session id `{s}` is shorter than 128 bits of base64 or not visible ascii"
+        return Check::Violated(Violation::new(
+            "session ids of at least 128 bits of base64, in visible ascii",
+            format!("`{s}`"),
         ));
     }
     // Sequential ids share all but their last characters.
@@ -639,7 +650,8 @@ fn session_ids_random(w: &mut World) -> Check {
         .max()
         .unwrap_or(0);
     Check::expect(common < 8, || {
-        format!("consecutive session ids share a {common}-character prefix: {ids:?}")
+        let observed = format!("a {common}-character prefix: {ids:?}");
+        Violation::new("consecutive session ids sharing less than 8 characters", observed)
     })
 }
 
@@ -654,9 +666,7 @@ fn foreign_origin(w: &mut World) -> Check {
             &[("origin", "http://evil.example")],
         ),
     );
-    Check::expect(status(&r) == 403, || {
-        format!("Origin http://evil.example: expected 403, got {}", describe(&r))
-    })
+    Check::expect(status(&r) == 403, || Violation::about("Origin http://evil.example", "403", describe(&r)))
 }
 
 fn token_in_query(w: &mut World) -> Check {
@@ -664,13 +674,13 @@ fn token_in_query(w: &mut World) -> Check {
     let url = format!("{}?access_token={token}", w.mcp);
     let r = w.send("client", World::rpc_request(&url, None, &World::initialize_body(), &[]));
     if (200..300).contains(&status(&r)) {
-        return Check::Violated(format!("a token in the query was accepted: {}", describe(&r)));
+        return Check::Violated(Violation::about("a token in the query", "a refusal", describe(&r)));
     }
     let mut body = World::initialize_body();
     body["access_token"] = json!(token);
     let r = w.send("client", World::rpc_request(&w.mcp, None, &body, &[]));
     Check::expect(!(200..300).contains(&status(&r)), || {
-        format!("a token in the body was accepted: {}", describe(&r))
+        Violation::about("a token in the body", "a refusal", describe(&r))
     })
 }
 
@@ -690,6 +700,7 @@ fn no_passthrough(w: &mut World) -> Check {
         return Check::Undecided("the downstream API saw no request".into());
     };
     Check::expect(!seen.iter().any(|h| h.contains(&token)), || {
-        "the downstream API received the caller's access token (token passthrough)".into()
+        let observed = "the caller's access token (token passthrough)";
+        Violation::about("the downstream API", "requests without the caller's access token", observed)
     })
 }

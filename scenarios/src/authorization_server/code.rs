@@ -6,7 +6,7 @@ use super::oauth::{
     code, evil_app, expect_error, field, redeem, tokens, victim_code,
 };
 use crate::world::{EVIL, World, describe};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::wire::Params;
@@ -112,16 +112,19 @@ pub(super) fn pkce_downgrade(w: &mut World) -> Check {
     let response = step!(authorize(w, "browser:victim", &url));
     let Some(code) = response.get("code").map(String::from) else {
         return Check::expect(response.get("error") == Some("invalid_request"), || {
-            format!(
-                "authorization request without code_challenge: expected error=invalid_request, got `{}`",
-                response.encode()
+            let observed = format!("`{}`", response.encode());
+            Violation::about(
+                "authorization request without code_challenge",
+                "error=invalid_request",
+                observed,
             )
         });
     };
     let r = redeem(w, "attacker", &code, &[("code_verifier", None)]);
-    Check::Violated(format!(
-        "authorization request without code_challenge: expected error=invalid_request, got a code; redeemed without a verifier: {}",
-        describe(&r)
+    Check::Violated(Violation::about(
+        "authorization request without code_challenge",
+        "error=invalid_request",
+        format!("a code; redeemed without a verifier: {}", describe(&r)),
     ))
 }
 
@@ -132,9 +135,10 @@ pub(super) fn pkce_plain(w: &mut World) -> Check {
         let response = step!(authorize(w, "browser:victim", &url));
         if response.get("error") != Some("invalid_request") {
             let method = method.unwrap_or("absent (plain by default)");
-            return Check::Violated(format!(
-                "code_challenge_method {method}: expected error=invalid_request, got `{}`",
-                response.encode()
+            return Check::Violated(Violation::about(
+                format!("code_challenge_method {method}"),
+                "error=invalid_request",
+                format!("`{}`", response.encode()),
             ));
         }
     }

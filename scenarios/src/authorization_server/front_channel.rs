@@ -4,7 +4,7 @@
 use super::oauth::{SCOPE, VERIFIER, app, at_callback, authorization_url, authorize, register_apps};
 use crate::world::{EVIL, World, describe};
 use mcp_authz_harness::browser::{Browser, Login};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
 use mcp_authz_reference::sans_io::FetchResult;
 
@@ -17,9 +17,9 @@ fn location(r: &FetchResult) -> Option<String> {
 fn expect_error_page(r: &FetchResult, what: &str) -> Check {
     let status = r.as_ref().map_or(0, |r| r.status().as_u16());
     match location(r) {
-        Some(l) => Check::Violated(format!("{what}: expected an error page, got HTTP {status} to {l}")),
+        Some(l) => Check::Violated(Violation::about(what, "an error page", format!("HTTP {status} to {l}"))),
         None => Check::expect((400..500).contains(&status), || {
-            format!("{what}: expected an error page (4xx), got {}", describe(r))
+            Violation::about(what, "an error page (4xx)", describe(r))
         }),
     }
 }
@@ -48,9 +48,10 @@ pub(super) fn redirect_exact_match(w: &mut World) -> Check {
     let url = authorization_url(w, &app(w), VERIFIER, &[("redirect_uri", Some(loopback))]);
     let response = step!(authorize(w, "browser:victim", &url));
     Check::expect(response.get("code").is_some(), || {
-        format!(
-            "loopback redirect_uri on another port (allowed, RFC 8252 §7.3): expected a code, got `{}`",
-            response.encode()
+        Violation::about(
+            "loopback redirect_uri on another port (allowed, RFC 8252 §7.3)",
+            "a code",
+            format!("`{}`", response.encode()),
         )
     })
 }
@@ -75,9 +76,10 @@ pub(super) fn state_and_iss(w: &mut World) -> Check {
         let response = step!(authorize(w, "browser:victim", &url));
         let issuer = w.as_under_test.issuer.clone();
         if response.get("state") != Some(state) || response.get("iss") != Some(issuer.as_str()) {
-            return Check::Violated(format!(
-                "{what}: expected state `{state}` and iss `{issuer}` (RFC 9207), got `{}`",
-                response.encode()
+            return Check::Violated(Violation::about(
+                what,
+                format!("state `{state}` and iss `{issuer}` (RFC 9207)"),
+                format!("`{}`", response.encode()),
             ));
         }
     }
@@ -131,7 +133,9 @@ pub(super) fn login_redirect_status(w: &mut World) -> Check {
     match browser.form_posts.first() {
         None => Check::Undecided("no form was submitted".into()),
         Some(302 | 303) => Check::Holds,
-        Some(status) => Check::Violated(format!("the login POST: expected 303 See Other, got HTTP {status}")),
+        Some(status) => {
+            Check::Violated(Violation::about("the login POST", "303 See Other", format!("HTTP {status}")))
+        }
     }
 }
 
@@ -146,8 +150,10 @@ pub(super) fn consent_framing(w: &mut World) -> Check {
         .is_some_and(|v| v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin"))
         || csp.as_deref().is_some_and(|v| v.contains("frame-ancestors"));
     Check::expect(ok, || {
-        format!(
-            "the consent page: expected X-Frame-Options or CSP frame-ancestors, got X-Frame-Options {xfo:?}, Content-Security-Policy {csp:?}"
+        Violation::about(
+            "the consent page",
+            "X-Frame-Options or CSP frame-ancestors",
+            format!("X-Frame-Options {xfo:?}, Content-Security-Policy {csp:?}"),
         )
     })
 }

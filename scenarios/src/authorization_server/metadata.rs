@@ -2,7 +2,8 @@
 
 use super::oauth::field;
 use crate::world::{REDIRECT, World, describe};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_reference::Error;
 use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
 use serde_json::{Value, json};
 
@@ -16,7 +17,7 @@ pub(super) fn metadata_documents(w: &mut World) -> Check {
     let issuer = w.as_under_test.issuer.clone();
     let urls = match discovery_urls(&issuer) {
         Ok(urls) => urls,
-        Err(e) => return Check::Violated(format!("the issuer identifier: {e}")),
+        Err(e) => return Check::Violated(violation("the issuer identifier", e)),
     };
     let mut served = 0;
     for url in &urls {
@@ -32,10 +33,23 @@ pub(super) fn metadata_documents(w: &mut World) -> Check {
         served += 1;
         let checked = AuthorizationServerMetadata::parse(document.body()).and_then(|m| m.check(&issuer));
         if let Err(e) = checked {
-            return Check::Violated(format!("{url}: {e}"));
+            return Check::Violated(violation(url, e));
         }
     }
-    Check::expect(served > 0, || format!("no metadata document at {}", urls.join(" or ")))
+    Check::expect(served > 0, || {
+        Violation::new(format!("a metadata document at {}", urls.join(" or ")), "none")
+    })
+}
+
+/// What `context` violates, as `e` says: its halves when `e` compares a value with what
+/// was expected, else what an MCP client accepts and `e`.
+fn violation(context: &str, e: Error) -> Violation {
+    match e {
+        Error::Unexpected { what, received, expected } => {
+            Violation::about(format!("{context}: {what}"), expected, received)
+        }
+        e => Violation::about(context, "metadata an MCP client accepts", e.to_string()),
+    }
 }
 
 /// Registration requests no MCP AS may accept as sent (RFC 7591 §2 and §3.2.2): redirect
@@ -79,10 +93,10 @@ pub(super) fn hostile_registration(w: &mut World) -> Check {
                     || kept("grant_types", &|g| g == "implicit")
                     || kept("response_types", &|t| t == "token");
                 if hostile {
-                    return Check::Violated(format!(
-                        "registration with {what}: expected 400 invalid_redirect_uri or \
-                         invalid_client_metadata (RFC 7591 §3.2.2), got 201 as client {}",
-                        field(&info, "client_id")
+                    return Check::Violated(Violation::about(
+                        format!("registration with {what}"),
+                        "400 invalid_redirect_uri or invalid_client_metadata (RFC 7591 §3.2.2)",
+                        format!("201 as client {}", field(&info, "client_id")),
                     ));
                 }
                 w.note(&format!("registration with {what}: registered without it"));

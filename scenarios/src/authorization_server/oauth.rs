@@ -2,7 +2,7 @@
 //! requests and responses, token requests (redeem, refresh), and reading the answers.
 
 use crate::world::{REDIRECT, World, describe, oauth_error_code};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::client::{self, ClientAuth};
@@ -125,8 +125,10 @@ pub(super) fn authorize(w: &mut World, browser: &str, url: &str) -> Result<Param
     let (before_fragment, fragment) = redirect.split_once('#').unwrap_or((&redirect, ""));
     let query = before_fragment.split_once('?').map_or("", |(_, q)| q);
     let params = if query.is_empty() { fragment } else { query };
-    Params::parse(params.as_bytes())
-        .map_err(|e| Check::Violated(format!("the authorization response `{redirect}` does not parse: {e}")))
+    Params::parse(params.as_bytes()).map_err(|e| {
+        let what = format!("the authorization response `{redirect}`");
+        Check::Violated(Violation::about(what, "parameters that parse", e.to_string()))
+    })
 }
 
 /// The code of an authorization that must succeed.
@@ -222,7 +224,7 @@ pub(super) fn has_scope(scopes: &str, scope: &str) -> bool {
 pub(super) fn expect_error(r: &FetchResult, code: &str, what: &str) -> Check {
     let got = r.as_ref().ok().map(|r| (r.status().as_u16(), oauth_error_code(r)));
     Check::expect(matches!(&got, Some((400, Some(c))) if c == code), || {
-        format!("{what}: expected 400 {code}, got {}", describe(r))
+        Violation::about(what, format!("400 {code}"), describe(r))
     })
 }
 
@@ -272,6 +274,7 @@ pub(super) fn live_tokens(w: &mut World, named: &[(&str, String)]) -> Result<Vec
 pub(super) fn all_revoked(w: &mut World, after: &str, named: &[(&str, String)]) -> Check {
     let live = step!(live_tokens(w, named));
     Check::expect(live.is_empty(), || {
-        format!("after {after}, expected every token revoked, got {} still active", live.join(", "))
+        let observed = format!("{} still active", live.join(", "));
+        Violation::about(format!("after {after}"), "every token revoked", observed)
     })
 }

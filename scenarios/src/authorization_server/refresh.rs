@@ -5,17 +5,15 @@ use super::oauth::{
     SCOPE, VICTIM, all_revoked, app, evil_app, expect_error, field, refresh, tokens, victim_tokens,
 };
 use crate::world::{World, describe};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use serde_json::Value;
 
 pub(super) fn refresh_rotation(w: &mut World) -> Check {
     let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
     let rt1 = field(&step!(tokens(&refresh(w, VICTIM, &rt0, &[]), "the refresh")), "refresh_token");
     if rt1.is_empty() || rt1 == rt0 {
-        return Check::Violated(format!(
-            "refresh: expected a new refresh token, got {}",
-            if rt1.is_empty() { "none" } else { "the same one" }
-        ));
+        let observed = if rt1.is_empty() { "none" } else { "the same one" };
+        return Check::Violated(Violation::about("refresh", "a new refresh token", observed));
     }
     expect_error(&refresh(w, VICTIM, &rt0, &[]), "invalid_grant", "the rotated-out refresh token")
 }
@@ -63,9 +61,10 @@ pub(super) fn refresh_concurrent(w: &mut World) -> Check {
     let answers = [refresh(w, VICTIM, &rt0, &[]), refresh(w, "attacker", &rt0, &[])];
     let won: Vec<Value> = answers.iter().filter_map(|r| tokens(r, "").ok()).collect();
     if won.len() > 1 {
-        return Check::Violated(format!(
-            "one refresh token presented twice: expected at most one success, got two: {}",
-            describe(&answers[1])
+        return Check::Violated(Violation::about(
+            "one refresh token presented twice",
+            "at most one success",
+            format!("two: {}", describe(&answers[1])),
         ));
     }
     let mut named = vec![("the first access token", field(&t0, "access_token"))];

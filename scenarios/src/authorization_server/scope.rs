@@ -5,7 +5,7 @@ use super::oauth::{
     redeem, tokens, victim_code,
 };
 use crate::world::{REDIRECT, World, describe};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::sans_io::FetchResult;
 use serde_json::{Value, json};
 
@@ -14,7 +14,7 @@ fn not_granted(r: &FetchResult, scope: &str, what: &str) -> Check {
     let Ok(t) = tokens(r, what) else { return Check::Holds };
     let in_token = claims(&field(&t, "access_token")).and_then(|c| c.scope).unwrap_or_default();
     Check::expect(!has_scope(&in_token, scope) && !has_scope(&field(&t, "scope"), scope), || {
-        format!("{what}: expected {scope} not granted, got a token with scope `{in_token}`")
+        Violation::about(what, format!("{scope} not granted"), format!("a token with scope `{in_token}`"))
     })
 }
 
@@ -55,8 +55,10 @@ pub(super) fn registration_scope(w: &mut World) -> Check {
     };
     let registered = field(&info, "scope");
     if has_scope(&registered, &beyond) {
-        return Check::Violated(format!(
-            "registration asking `{asked}`: expected {beyond} (not in the registration policy) dropped, got scope `{registered}`"
+        return Check::Violated(Violation::about(
+            format!("registration asking `{asked}`"),
+            format!("{beyond} (not in the registration policy) dropped"),
+            format!("scope `{registered}`"),
         ));
     }
     if let v @ (Check::Violated(_) | Check::Undecided(_)) = client_gets_no_code(w, &info, &beyond, &resource)
@@ -104,6 +106,10 @@ fn client_gets_no_code(w: &mut World, info: &Value, scope: &str, resource: &str)
     );
     let response = step!(authorize(w, "browser:attacker", &url));
     Check::expect(response.get("code").is_none(), || {
-        format!("a client registered without {scope} asked it at {resource}: expected an error, got a code")
+        Violation::about(
+            format!("a client registered without {scope} asked it at {resource}"),
+            "an error",
+            "a code",
+        )
     })
 }

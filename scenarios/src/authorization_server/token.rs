@@ -6,7 +6,7 @@ use super::oauth::{
     token_request, tokens, victim_code, victim_tokens,
 };
 use crate::world::World;
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::sans_io::FetchResult;
 
 fn no_store(r: &FetchResult) -> bool {
@@ -21,10 +21,7 @@ pub(super) fn token_no_store(w: &mut World) -> Check {
     let second = refresh(w, VICTIM, &rt, &[]);
     for (what, r) in [("code redemption", &first), ("refresh", &second)] {
         if !no_store(r) {
-            return Check::Violated(format!(
-                "{what}: expected Cache-Control: no-store, got {}",
-                describe_headers(r)
-            ));
+            return Check::Violated(Violation::about(what, "Cache-Control: no-store", describe_headers(r)));
         }
     }
     Check::Holds
@@ -45,9 +42,8 @@ pub(super) fn short_lived_tokens(w: &mut World) -> Check {
     let lifetime = c.exp.unwrap_or(u64::MAX).saturating_sub(c.iat.unwrap_or(0));
     let expires_in = t["expires_in"].as_u64().unwrap_or(u64::MAX);
     Check::expect(lifetime <= 3600 && expires_in <= 3600, || {
-        format!(
-            "expected access tokens to live at most 3600 s, got exp - iat = {lifetime} s, expires_in = {expires_in} s"
-        )
+        let observed = format!("exp - iat = {lifetime} s, expires_in = {expires_in} s");
+        Violation::new("access tokens to live at most 3600 s", observed)
     })
 }
 
@@ -55,9 +51,10 @@ pub(super) fn legacy_grants(w: &mut World) -> Check {
     let implicit = authorization_url(w, &app(w), VERIFIER, &[("response_type", Some("token"))]);
     let response = step!(authorize(w, "browser:victim", &implicit));
     if response.get("error") != Some("unsupported_response_type") {
-        return Check::Violated(format!(
-            "response_type=token: expected error=unsupported_response_type, got `{}`",
-            response.encode()
+        return Check::Violated(Violation::about(
+            "response_type=token",
+            "error=unsupported_response_type",
+            format!("`{}`", response.encode()),
         ));
     }
     let (app, resource) = (app(w), w.as_under_test.resource.clone());
@@ -77,9 +74,10 @@ pub(super) fn resource_binding(w: &mut World) -> Check {
     let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(unknown))]);
     let response = step!(authorize(w, "browser:victim", &url));
     if response.get("error") != Some("invalid_target") {
-        return Check::Violated(format!(
-            "resource {unknown}: expected error=invalid_target, got `{}`",
-            response.encode()
+        return Check::Violated(Violation::about(
+            format!("resource {unknown}"),
+            "error=invalid_target",
+            format!("`{}`", response.encode()),
         ));
     }
     let Some(other) = w.as_under_test.other_resource.clone() else {
@@ -99,5 +97,7 @@ pub(super) fn resource_binding(w: &mut World) -> Check {
     let t = step!(tokens(&redeem(w, VICTIM, &code, &[("resource", Some(&other))]), "the redemption"));
     let aud: Vec<String> =
         claims(&field(&t, "access_token")).map_or(vec![], |c| c.aud.iter().map(String::from).collect());
-    Check::expect(aud == [other.clone()], || format!("resource {other}: expected aud [{other}], got {aud:?}"))
+    Check::expect(aud == [other.clone()], || {
+        Violation::about(format!("resource {other}"), format!("aud [{other}]"), format!("{aud:?}"))
+    })
 }

@@ -7,7 +7,7 @@ use super::hostile::{
 };
 use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, REDIRECT, Route, World};
 use http::{StatusCode, header};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::pkce;
@@ -83,9 +83,10 @@ pub(super) fn mix_up(w: &mut World) -> Check {
     }
     let redeemed = urls(&code_redemptions(&log));
     if !redeemed.is_empty() {
-        return Check::Violated(format!(
-            "authorization started at {attacker_as}, response from iss={AS}: expected no code redemption, got \
-             {redeemed:?}"
+        return Check::Violated(Violation::about(
+            format!("authorization started at {attacker_as}, response from iss={AS}"),
+            "no code redemption",
+            format!("{redeemed:?}"),
         ));
     }
     w.note("honest flow; the adversary removes iss from the authorization response");
@@ -107,8 +108,10 @@ pub(super) fn mix_up(w: &mut World) -> Check {
     }
     let redeemed = urls(&code_redemptions(&log));
     Check::expect(redeemed.is_empty(), || {
-        format!(
-            "authorization response without iss from {AS}, which advertises it: expected no code redemption, got {redeemed:?}"
+        Violation::about(
+            format!("authorization response without iss from {AS}, which advertises it"),
+            "no code redemption",
+            format!("{redeemed:?}"),
         )
     })
 }
@@ -143,9 +146,10 @@ pub(super) fn challenged_scope_requested(w: &mut World) -> Check {
     let covers =
         requested.as_deref().is_some_and(|r| challenged.split(' ').all(|c| r.split(' ').any(|s| s == c)));
     Check::expect(covers, || {
-        format!(
-            "challenge scope=\"{challenged}\", scopes_supported [mcp:write, mcp:admin]: expected the authorization \
-             request to ask for {challenged}, got scope {requested:?}"
+        Violation::about(
+            format!("challenge scope=\"{challenged}\", scopes_supported [mcp:write, mcp:admin]"),
+            format!("the authorization request to ask for {challenged}"),
+            format!("scope {requested:?}"),
         )
     })
 }
@@ -183,7 +187,7 @@ pub(super) fn state_tampering(w: &mut World) -> Check {
         }
         let redeemed = urls(&code_redemptions(&log));
         if !redeemed.is_empty() {
-            return Check::Violated(format!("{what}: expected no token request, got {redeemed:?}"));
+            return Check::Violated(Violation::about(what, "no token request", format!("{redeemed:?}")));
         }
     }
     Check::Holds
@@ -199,10 +203,10 @@ pub(super) fn pkce_s256(w: &mut World) -> Check {
     for a in &authz {
         let method = a.param("code_challenge_method");
         if method.as_deref() != Some(pkce::S256) || a.param("code_challenge").is_none() {
-            return Check::Violated(format!(
-                "authorization request {}: expected a code_challenge with code_challenge_method=S256, got \
-                 method {method:?}",
-                a.url
+            return Check::Violated(Violation::about(
+                format!("authorization request {}", a.url),
+                "a code_challenge with code_challenge_method=S256",
+                format!("method {method:?}"),
             ));
         }
     }
@@ -221,17 +225,19 @@ pub(super) fn pkce_s256(w: &mut World) -> Check {
         if let Err(e) =
             pkce::check_verifier_syntax(&verifier).and_then(|()| pkce::verify_s256(&verifier, &challenge))
         {
-            return Check::Violated(format!(
-                "code_verifier `{verifier}` for code_challenge `{challenge}`: expected 43-128 unreserved \
-                 characters hashing to the challenge, got {e}"
+            return Check::Violated(Violation::about(
+                format!("code_verifier `{verifier}` for code_challenge `{challenge}`"),
+                "43-128 unreserved characters hashing to the challenge",
+                e.to_string(),
             ));
         }
         challenges.push(challenge);
     }
     Check::expect(challenges[0] != challenges[1], || {
-        format!(
-            "two flows sent the same code_challenge `{}`: expected a fresh verifier per flow",
-            challenges[0]
+        Violation::about(
+            "two flows",
+            "a fresh verifier per flow",
+            format!("the same code_challenge `{}`", challenges[0]),
         )
     })
 }
@@ -277,11 +283,10 @@ pub(super) fn resource_everywhere(w: &mut World) -> Check {
         [("authorization request", &authz), ("code exchange", &codes), ("refresh", &refreshes)]
     {
         if let Some(bad) = requests.iter().find(|s| s.param("resource").as_deref() != Some(MCP)) {
-            return Check::Violated(format!(
-                "{what} {} {}: expected resource={MCP}, got {:?}",
-                bad.method,
-                bad.url,
-                bad.param("resource")
+            return Check::Violated(Violation::about(
+                format!("{what} {} {}", bad.method, bad.url),
+                format!("resource={MCP}"),
+                format!("{:?}", bad.param("resource")),
             ));
         }
     }

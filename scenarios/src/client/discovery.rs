@@ -8,7 +8,7 @@ use super::hostile::{
 };
 use crate::world::{AS, EVIL, Log, MCP, World, fixed};
 use http::{HeaderValue, StatusCode, header};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer::{self, Challenge};
 use mcp_authz_reference::metadata::discovery_urls;
@@ -26,9 +26,10 @@ pub(super) fn prm_names_another_server(w: &mut World) -> Check {
     let _ = w.run_client("victim", &mut client, echo());
     let to_as = urls(&seen(&log, |_| true));
     Check::expect(to_as.is_empty(), || {
-        format!(
-            "metadata of {EVIL_MCP} says resource {MCP}: expected no registration, authorization or token \
-             request, got {to_as:?}"
+        Violation::about(
+            format!("metadata of {EVIL_MCP} says resource {MCP}"),
+            "no registration, authorization or token request",
+            format!("{to_as:?}"),
         )
     })
 }
@@ -42,10 +43,10 @@ pub(super) fn issuer_mismatch(w: &mut World) -> Check {
     let mut client = w.public_client(EVIL_MCP);
     let _ = w.run_client("victim", &mut client, echo());
     Check::expect(canary.get() == 0, || {
-        format!(
-            "metadata fetched for issuer {mirror} says issuer {AS}: expected its endpoints unused, got {} \
-             requests to {CANARY}",
-            canary.get()
+        Violation::about(
+            format!("metadata fetched for issuer {mirror} says issuer {AS}"),
+            "its endpoints unused",
+            format!("{} requests to {CANARY}", canary.get()),
         )
     })
 }
@@ -74,8 +75,10 @@ pub(super) fn no_s256(w: &mut World) -> Check {
         let mut client = w.public_client(&format!("{origin}/mcp"));
         let _ = w.run_client(&format!("victim{i}"), &mut client, echo());
         if received(&hits, "GET /authorize") {
-            return Check::Violated(format!(
-                "{what}: expected no authorization request, got one at {issuer}/authorize"
+            return Check::Violated(Violation::about(
+                what,
+                "no authorization request",
+                format!("one at {issuer}/authorize"),
             ));
         }
     }
@@ -108,9 +111,10 @@ pub(super) fn metadata_document_preferred(w: &mut World) -> Check {
     let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
     let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
     if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url)) {
-        return Check::Violated(format!(
-            "AS with client_id_metadata_document_supported: expected client_id={url} and no registration, got \
-             client ids {client_ids:?} and registrations {registrations:?}"
+        return Check::Violated(Violation::about(
+            "AS with client_id_metadata_document_supported",
+            format!("client_id={url} and no registration"),
+            format!("client ids {client_ids:?} and registrations {registrations:?}"),
         ));
     }
     match outcome {
@@ -136,9 +140,10 @@ fn metadata_document_of_a_process(w: &mut World) -> Check {
     let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
     let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
     if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url.as_str())) {
-        return Check::Violated(format!(
-            "AS with client_id_metadata_document_supported, client metadata document {url}: expected \
-             client_id={url} and no registration, got client ids {client_ids:?} and registrations {registrations:?}"
+        return Check::Violated(Violation::about(
+            format!("AS with client_id_metadata_document_supported, client metadata document {url}"),
+            format!("client_id={url} and no registration"),
+            format!("client ids {client_ids:?} and registrations {registrations:?}"),
         ));
     }
     if client_ids.is_empty() {
@@ -191,13 +196,17 @@ pub(super) fn prm_discovery_order(w: &mut World) -> Check {
     // A client may discover again on a later 401: each round must be path, then root.
     let rounds_in_order = !asked.is_empty() && asked.chunks(2).all(|r| r == [path.clone(), root.clone()]);
     if !rounds_in_order {
-        return Check::Violated(format!(
-            "challenge without resource_metadata: expected GET {path} then {root}, got {asked:?}"
+        return Check::Violated(Violation::about(
+            "challenge without resource_metadata",
+            format!("GET {path} then {root}"),
+            format!("{asked:?}"),
         ));
     }
     if let Err(e) = outcome {
-        return Check::Violated(format!(
-            "metadata at the root only: expected the call to succeed, got `{e}`"
+        return Check::Violated(Violation::about(
+            "metadata at the root only",
+            "the call to succeed",
+            format!("`{e}`"),
         ));
     }
     w.note("the challenge names resource_metadata; the root metadata is a trap");
@@ -206,7 +215,11 @@ pub(super) fn prm_discovery_order(w: &mut World) -> Check {
     let _ = w.run_client("victim2", &mut client, echo());
     let asked = prm_requests(&log);
     Check::expect(!asked.is_empty() && asked.iter().all(|a| *a == path), || {
-        format!("challenge with resource_metadata={path}: expected only that URL fetched, got {asked:?}")
+        Violation::about(
+            format!("challenge with resource_metadata={path}"),
+            "only that URL fetched",
+            format!("{asked:?}"),
+        )
     })
 }
 
@@ -237,10 +250,10 @@ pub(super) fn as_discovery_order(w: &mut World) -> Check {
     let want: Vec<String> =
         expected.iter().map(|u| format!("GET {}", u.trim_start_matches(origin))).collect();
     Check::expect(asked == want && received(&hits, "POST /t1/register"), || {
-        format!(
-            "issuer {issuer}: expected metadata requests {want:?} and then registration at {issuer}/register, \
-             got {:?}",
-            hits.borrow()
+        Violation::about(
+            format!("issuer {issuer}"),
+            format!("metadata requests {want:?} and then registration at {issuer}/register"),
+            format!("{:?}", hits.borrow()),
         )
     })
 }
@@ -299,12 +312,15 @@ pub(super) fn challenge_syntax(w: &mut World) -> Check {
         let used = meta_hits.borrow().len() > before;
         let probed = prm_requests(&log);
         if !used || !probed.is_empty() || decoy.get() > 0 || outcome.is_err() {
-            return Check::Violated(format!(
-                "{what} (`{shown}`): expected the metadata fetched from {meta}/prm/mcp only and the call to \
-                 succeed; got metadata from the challenge URL: {used}, well-known probes {probed:?}, decoy \
-                 hits {}, outcome {:?}",
-                decoy.get(),
-                outcome.map(|_| "ok").map_err(|e| e.to_string())
+            return Check::Violated(Violation::about(
+                format!("{what} (`{shown}`)"),
+                format!("the metadata fetched from {meta}/prm/mcp only and the call to succeed"),
+                format!(
+                    "metadata from the challenge URL: {used}, well-known probes {probed:?}, decoy hits {}, \
+                     outcome {:?}",
+                    decoy.get(),
+                    outcome.map(|_| "ok").map_err(|e| e.to_string())
+                ),
             ));
         }
     }

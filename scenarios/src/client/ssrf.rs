@@ -4,7 +4,7 @@
 use super::hostile::{as_metadata, challenged, echo, hostile_as, hostile_mcp, prm_of, prm_url, run_opening};
 use crate::world::{AS, World, fixed};
 use http::StatusCode;
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::client::Operation;
 use mcp_authz_reference::protected_resource_metadata::WELL_KNOWN;
 use mcp_authz_reference::wire;
@@ -86,7 +86,8 @@ pub(super) fn insecure_http_urls(w: &mut World) -> Check {
         ("AS endpoints at http://internal.example", &endpoint_canary),
     ] {
         if canary.get() > 0 {
-            return Check::Violated(format!("{what}: expected never fetched, got {} requests", canary.get()));
+            let observed = format!("{} requests", canary.get());
+            return Check::Violated(Violation::about(what, "never fetched", observed));
         }
     }
     Check::Holds
@@ -113,9 +114,10 @@ pub(super) fn encoded_addresses(w: &mut World) -> Check {
         let canary = w.canary(&spellings);
         hostile_flow(w, &format!("victim{i}"), &format!("https://ssrf{i}.example"), Some(url), AS);
         if canary.get() > 0 {
-            return Check::Violated(format!(
-                "resource_metadata {url}: expected never fetched, got {} requests",
-                canary.get()
+            return Check::Violated(Violation::about(
+                format!("resource_metadata {url}"),
+                "never fetched",
+                format!("{} requests", canary.get()),
             ));
         }
     }
@@ -154,8 +156,10 @@ pub(super) fn dangerous_authorization_endpoints(w: &mut World) -> Check {
             run_opening(w, &format!("victim{i}"), &mut client, echo())
         };
         if !opened.is_empty() {
-            return Check::Violated(format!(
-                "authorization_endpoint `{endpoint}`: expected the URL opener never called, got {opened:?}"
+            return Check::Violated(Violation::about(
+                format!("authorization_endpoint `{endpoint}`"),
+                "the URL opener never called",
+                format!("{opened:?}"),
             ));
         }
     }
@@ -185,9 +189,10 @@ pub(super) fn redirects_not_followed(w: &mut World) -> Check {
         ("authorization server metadata 302 to http://10.0.0.1/metadata", &issuer_canary),
     ] {
         if canary.get() > 0 {
-            return Check::Violated(format!(
-                "{what}: expected the redirect not followed, got {} requests",
-                canary.get()
+            return Check::Violated(Violation::about(
+                what,
+                "the redirect not followed",
+                format!("{} requests", canary.get()),
             ));
         }
     }

@@ -4,7 +4,7 @@
 use super::hostile::{EVIL_MCP, authorizations, challenged, echo, hostile_mcp, prm_of, prm_url};
 use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, Route, World, fixed};
 use http::{StatusCode, header};
-use mcp_authz_harness::scenario::Check;
+use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::client::Operation;
@@ -44,8 +44,10 @@ pub(super) fn token_only_to_its_server(w: &mut World) -> Check {
     let _ = w.run_client("victim", &mut client, echo());
     let leaked = authorizations_seen.borrow().iter().any(|a| a.contains(&token));
     Check::expect(!leaked, || {
-        format!(
-            "{EVIL_MCP} received the token issued for {MCP}: expected no Authorization header carrying it"
+        Violation::about(
+            format!("the requests to {EVIL_MCP}"),
+            format!("no Authorization header carrying the token issued for {MCP}"),
+            "one carrying it",
         )
     })
 }
@@ -67,7 +69,7 @@ fn token_only_to_its_server_across_runs(w: &mut World) -> Check {
     let _ = w.run_client("victim", &mut client, echo());
     let leaks = w.client_token_leaks();
     Check::expect(leaks.is_empty(), || {
-        format!("expected each token only in the Authorization header to its own server, got {leaks:?}")
+        Violation::new("each token only in the Authorization header to its own server", format!("{leaks:?}"))
     })
 }
 
@@ -119,10 +121,13 @@ fn step_up_of_a_process(w: &mut World) -> Check {
     let widened =
         scopes.get(1).and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
     Check::expect(widened && outcome.is_ok(), || {
-        format!(
-            "403 insufficient_scope scope=\"mcp:read mcp:write\": expected a second authorization asking for \
-             mcp:write and the client to finish, got authorization scopes {scopes:?}, outcome {:?}",
-            outcome.map(|_| "ok").map_err(|e| e.to_string())
+        Violation::about(
+            "403 insufficient_scope scope=\"mcp:read mcp:write\"",
+            "a second authorization asking for mcp:write and the client to finish",
+            format!(
+                "authorization scopes {scopes:?}, outcome {:?}",
+                outcome.map(|_| "ok").map_err(|e| e.to_string())
+            ),
         )
     })
 }
@@ -149,10 +154,13 @@ pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
     let widened =
         scopes.first().and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
     Check::expect(widened && outcome.is_ok(), || {
-        format!(
-            "403 insufficient_scope scope=\"mcp:write\": expected a re-authorization with mcp:write and the call \
-             to succeed, got authorization scopes {scopes:?}, outcome {:?}",
-            outcome.map(|_| "ok").map_err(|e| e.to_string())
+        Violation::about(
+            "403 insufficient_scope scope=\"mcp:write\"",
+            "a re-authorization with mcp:write and the call to succeed",
+            format!(
+                "authorization scopes {scopes:?}, outcome {:?}",
+                outcome.map(|_| "ok").map_err(|e| e.to_string())
+            ),
         )
     })
 }
@@ -184,6 +192,6 @@ pub(super) fn step_up_bounded(w: &mut World) -> Check {
     let _ = w.run_client("victim", &mut client, echo());
     let n = authorizations(&log).len();
     Check::expect(n <= 3, || {
-        format!("a server that always answers 403: expected at most 3 authorizations, got {n}")
+        Violation::about("a server that always answers 403", "at most 3 authorizations", n.to_string())
     })
 }
