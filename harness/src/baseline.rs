@@ -204,7 +204,7 @@ impl fmt::Display for Comparison {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Check, Level, Meta, Role};
+    use crate::scenario::{Check, Level, Meta, Role, Violation};
 
     fn case(id: &'static str, check: Check, level: Level) -> CaseResult {
         let meta = Meta {
@@ -274,10 +274,10 @@ mod tests {
         let b = Baseline::parse("RS-A-01 known\nRS-B-01 fixed since\nRS-C-01 skipped\nRS-Z-01 not run\n")
             .unwrap();
         let cases = [
-            case("RS-A-01", Check::Violated("x".into()), Level::Must),
+            case("RS-A-01", Check::Violated(Violation::new("x", "y")), Level::Must),
             case("RS-B-01", Check::Holds, Level::Must),
             case("RS-C-01", Check::NotApplicable("n/a".into()), Level::Must),
-            case("RS-D-01", Check::Violated("y".into()), Level::Should),
+            case("RS-D-01", Check::Violated(Violation::new("y", "z")), Level::Should),
             case("RS-E-01", Check::Holds, Level::Must),
         ];
         let c = b.compare(&cases);
@@ -296,12 +296,15 @@ mod tests {
     fn expected_failures_count_as_skipped_for_ci() {
         let b = Baseline::parse("RS-AUD-01 audience not checked yet\n").unwrap();
         let cases = [
-            case("RS-AUD-01", Check::Violated("accepted".into()), Level::Must),
-            case("RS-AUD-02", Check::Violated("accepted".into()), Level::Must),
+            case("RS-AUD-01", Check::Violated(Violation::new("a refusal", "accepted")), Level::Must),
+            case("RS-AUD-02", Check::Violated(Violation::new("a refusal", "accepted")), Level::Must),
         ];
         let seen = b.as_expected(&cases);
         assert_eq!(seen[0].verdict, Verdict::Skip);
-        assert_eq!(seen[0].detail, "expected failure (baseline: audience not checked yet): accepted");
+        assert_eq!(
+            seen[0].detail,
+            "expected failure (baseline: audience not checked yet): expected a refusal, got accepted"
+        );
         assert_eq!(seen[1].verdict, Verdict::Fail, "a failure the baseline does not list stays one");
     }
 }

@@ -201,7 +201,7 @@ pub fn junit(cases: &[CaseResult]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Check, Level, Meta};
+    use crate::scenario::{Check, Level, Meta, Violation};
 
     const META: Meta = Meta {
         id: "RS-AUD-01",
@@ -220,11 +220,16 @@ mod tests {
             CaseResult::new(&META, Check::Holds, vec![], 1),
             CaseResult::new(
                 &META,
-                Check::Violated("accepted \"aud\" of B".into()),
+                Check::Violated(Violation::new("a refusal", "accepted \"aud\" of B")),
                 vec!["a -> b <- 200".into()],
                 2,
             ),
-            CaseResult::new(&Meta { level: Level::Should, ..META }, Check::Violated("x".into()), vec![], 3),
+            CaseResult::new(
+                &Meta { level: Level::Should, ..META },
+                Check::Violated(Violation::new("x", "y")),
+                vec![],
+                3,
+            ),
         ]
     }
 
@@ -263,5 +268,9 @@ mod tests {
         assert_eq!(v[1]["level"], "MUST");
         assert_eq!(v[1]["rfc9700"], "4.9");
         assert_eq!(v[1]["seed"], 2);
+        assert_eq!(v[1]["detail"], "expected a refusal, got accepted \"aud\" of B");
+        assert_eq!(v[1]["expected"], "a refusal");
+        assert_eq!(v[1]["observed"], "accepted \"aud\" of B");
+        assert!(v[0].get("expected").is_none() && v[0].get("observed").is_none());
     }
 }

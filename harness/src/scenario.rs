@@ -2,9 +2,10 @@
 //!
 //! A [`Scenario`] has a stable ID (`RS-AUD-01`), the role it tests, the requirement IDs
 //! it checks (from the project's requirements list), the RFC 9700 section where one
-//! applies, a level (MUST → `fail`, SHOULD → `warn`), and a body. The body drives roles
-//! and attackers and returns a [`Check`]; the runner turns it into a [`CaseResult`]
-//! with the trace lines as evidence and the seed that replays it.
+//! applies, a level (MUST → `fail`, SHOULD → `warn`), what it lets the adversary do
+//! ([`Capability`]), what it needs of its target ([`Need`]), and a body. The body drives
+//! roles and attackers and returns a [`Check`]; the runner turns it into a
+//! [`CaseResult`] with the trace lines as evidence and the seed that replays it.
 
 use serde::Serialize;
 use std::fmt;
@@ -152,13 +153,53 @@ impl fmt::Display for Verdict {
     }
 }
 
+/// How a requirement was violated: what the scenario expected and what it observed
+/// instead, with what it was trying when the title does not say it. Shown as
+/// `[context: ]expected {expected}, got {observed}`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Violation {
+    /// What the scenario was trying or looking at (`a token with alg none`, `GET
+    /// https://…`); empty when the title says it.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub context: String,
+    /// What the requirement asks for (`401 with error="invalid_token"`).
+    pub expected: String,
+    /// What happened instead (`HTTP 200 {…}`).
+    pub observed: String,
+}
+
+impl Violation {
+    /// Expected `expected`, got `observed`.
+    pub fn new(expected: impl Into<String>, observed: impl Into<String>) -> Self {
+        Violation { context: String::new(), expected: expected.into(), observed: observed.into() }
+    }
+
+    /// Trying `context`, expected `expected`, got `observed`.
+    pub fn about(
+        context: impl Into<String>,
+        expected: impl Into<String>,
+        observed: impl Into<String>,
+    ) -> Self {
+        Violation { context: context.into(), ..Violation::new(expected, observed) }
+    }
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !self.context.is_empty() {
+            write!(f, "{}: ", self.context)?;
+        }
+        write!(f, "expected {}, got {}", self.expected, self.observed)
+    }
+}
+
 /// What a scenario body concludes.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Check {
     /// The requirement holds.
     Holds,
     /// The requirement is violated: what was expected and what happened.
-    Violated(String),
+    Violated(Violation),
     /// Not applicable, and why.
     NotApplicable(String),
     /// The harness could not decide, and why.
@@ -166,9 +207,9 @@ pub enum Check {
 }
 
 impl Check {
-    /// `Holds` when `ok`, else `Violated(msg())`.
-    pub fn expect(ok: bool, msg: impl FnOnce() -> String) -> Check {
-        if ok { Check::Holds } else { Check::Violated(msg()) }
+    /// `Holds` when `ok`, else `Violated(violation())`.
+    pub fn expect(ok: bool, violation: impl FnOnce() -> Violation) -> Check {
+        if ok { Check::Holds } else { Check::Violated(violation()) }
     }
 }
 
@@ -206,6 +247,10 @@ pub struct CaseResult {
     pub verdict: Verdict,
     /// Why, in one or two sentences (empty on pass).
     pub detail: String,
+    /// For a violated requirement (`fail` or `warn`), what was expected and observed;
+    /// `detail` shows it in one line.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub violation: Option<Violation>,
     /// The messages that show it: trace lines.
     pub evidence: Vec<String>,
     /// The seed that replays it.
@@ -215,12 +260,71 @@ pub struct CaseResult {
 impl CaseResult {
     /// The result of `check` for scenario `meta`.
     pub fn new(meta: &Meta, check: Check, evidence: Vec<String>, seed: u64) -> Self {
-        let (verdict, detail) = match check {
-            Check::Holds => (Verdict::Pass, String::new()),
-            Check::Violated(d) => (if meta.level == Level::Must { Verdict::Fail } else { Verdict::Warn }, d),
-            Check::NotApplicable(d) => (Verdict::Skip, d),
-            Check::Undecided(d) => (Verdict::Error, d),
+        let (verdict, detail, violation) = match check {
+            Check::Holds => (Verdict::Pass, String::new(), None),
+            Check::Violated(v) => {
+                let verdict = if meta.level == Level::Must { Verdict::Fail } else { Verdict::Warn };
+                (verdict, v.to_string(), Some(v))
+            }
+            Check::NotApplicable(d) => (Verdict::Skip, d, None),
+            Check::Undecided(d) => (Verdict::Error, d, None),
         };
-        CaseResult { meta: *meta, verdict, detail, evidence, seed }
+        CaseResult { meta: *meta, verdict, detail, violation, evidence, seed }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const META: Meta = Meta {
+        id: "AS-CODE-01",
+        title: "t",
+        role: Role::AuthorizationServer,
+        requirements: &["AS-01"],
+        rfc9700: None,
+        level: Level::Must,
+        tags: &[],
+        capabilities: &[],
+        needs: &[],
+    };
+
+    #[test]
+    fn needs_are_serialized_kebab_case_and_only_when_declared() {
+        let none = serde_json::to_value(META).unwrap();
+        assert!(none.get("needs").is_none(), "{none}");
+        let needs = &[
+            Need::FrontChannel,
+            Need::LoginForms,
+            Need::CodeLifetime,
+            Need::SecondResource,
+            Need::Introspection,
+        ];
+        let some = serde_json::to_value(Meta { needs, ..META }).unwrap();
+        let names = ["front-channel", "login-forms", "code-lifetime", "second-resource", "introspection"];
+        assert_eq!(some["needs"], serde_json::json!(names));
+    }
+
+    #[test]
+    fn a_violation_reads_expected_then_got_and_its_halves_are_in_json() {
+        let v = Violation::about("alg none", "401 with error=\"invalid_token\"", "HTTP 200");
+        assert_eq!(v.to_string(), "alg none: expected 401 with error=\"invalid_token\", got HTTP 200");
+        assert_eq!(Violation::new("403", "HTTP 200").to_string(), "expected 403, got HTTP 200");
+        let case = CaseResult::new(&META, Check::Violated(v), vec![], 1);
+        let json = serde_json::to_value(&case).unwrap();
+        assert_eq!(json["detail"], case.detail);
+        assert_eq!(json["context"], "alg none");
+        assert_eq!(json["expected"], "401 with error=\"invalid_token\"");
+        assert_eq!(json["observed"], "HTTP 200");
+        let skip = serde_json::to_value(CaseResult::new(&META, Check::NotApplicable("no".into()), vec![], 1));
+        let skip = skip.unwrap();
+        assert!(skip.get("expected").is_none() && skip.get("observed").is_none(), "{skip}");
+        let plain = serde_json::to_value(CaseResult::new(
+            &META,
+            Check::Violated(Violation::new("403", "HTTP 200")),
+            vec![],
+            1,
+        ));
+        assert!(plain.unwrap().get("context").is_none());
     }
 }

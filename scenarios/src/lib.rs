@@ -11,27 +11,6 @@
 //! ```
 #![forbid(unsafe_code)]
 
-/// Builds a `Scenario`: `scenario!(Role, "ID", "title", ["REQ", ...], rfc9700, Level,
-/// ["tag", ...], body)`. Each role's file wraps it in a shorter macro (`rs!`, `as_!`, `cl!`).
-macro_rules! scenario {
-    ($role:ident, $id:literal, $title:literal, [$($req:literal),*], $rfc:expr, $level:ident, [$($tag:literal),*], $body:expr) => {
-        $crate::Scenario {
-            meta: mcp_authz_harness::scenario::Meta {
-                id: $id,
-                title: $title,
-                role: mcp_authz_harness::scenario::Role::$role,
-                requirements: &[$($req),*],
-                rfc9700: $rfc,
-                level: mcp_authz_harness::scenario::Level::$level,
-                tags: &[$($tag),*],
-                capabilities: &[],
-                needs: &[],
-            },
-            body: $body,
-        }
-    };
-}
-
 pub mod explore;
 pub mod requirements;
 pub mod world;
@@ -40,28 +19,103 @@ mod authorization_server;
 mod client;
 mod mcp_server;
 
-use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Meta};
+use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Level, Meta, Need, Role};
 use mcp_authz_reference::defects::Defects;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use world::TargetKind;
 pub use world::World;
 
-/// A scenario: its description and its body.
+/// A scenario: its description and its body. A catalog row builds one with
+/// [`Scenario::new`] and the methods that set each field, the body last:
+///
+/// ```
+/// # use mcp_authz_scenarios::{Scenario, World};
+/// # use mcp_authz_harness::scenario::{Capability::*, Check, Level::*, Role::*};
+/// # fn replay_other_server(_: &mut World) -> Check { Check::Holds }
+/// let s = Scenario::new(McpServer, "RS-AUD-01", "token for MCP server B replayed at A is refused")
+///     .requirements(&["RS-08", "RS-11", "RS-12"])
+///     .rfc9700("4.10")
+///     .level(Must)
+///     .tags(&["audience", "replay"])
+///     .grants(&[ReadResourceRequests, MaliciousClient])
+///     .body(replay_other_server);
+/// assert_eq!(s.meta.requirements, ["RS-08", "RS-11", "RS-12"]);
+/// ```
 #[derive(Clone, Copy)]
 pub struct Scenario {
-    /// ID, title, role, requirements, level, tags, adversary capabilities.
+    /// ID, title, role, requirements, level, tags, adversary capabilities, needs.
     pub meta: Meta,
     /// Drives the world and concludes.
     pub body: fn(&mut World) -> Check,
 }
 
 impl Scenario {
+    /// The scenario `id` of `role`, titled `title`: a MUST, with no requirement, RFC 9700
+    /// section, tag, capability or need, and a body that only says it has none, until the
+    /// methods below set them.
+    pub const fn new(role: Role, id: &'static str, title: &'static str) -> Self {
+        let meta = Meta {
+            id,
+            title,
+            role,
+            requirements: &[],
+            rfc9700: None,
+            level: Level::Must,
+            tags: &[],
+            capabilities: &[],
+            needs: &[],
+        };
+        Scenario { meta, body: no_body }
+    }
+
+    /// The requirement IDs it checks (`RS-08`, from `scenarios/requirements.md`).
+    pub const fn requirements(mut self, requirements: &'static [&'static str]) -> Self {
+        self.meta.requirements = requirements;
+        self
+    }
+
+    /// The RFC 9700 section it applies (`4.10`).
+    pub const fn rfc9700(mut self, section: &'static str) -> Self {
+        self.meta.rfc9700 = Some(section);
+        self
+    }
+
+    /// MUST (a violation fails) or SHOULD (a violation warns).
+    pub const fn level(mut self, level: Level) -> Self {
+        self.meta.level = level;
+        self
+    }
+
+    /// Tags to select it by (`pkce`, `refresh`, ...).
+    pub const fn tags(mut self, tags: &'static [&'static str]) -> Self {
+        self.meta.tags = tags;
+        self
+    }
+
     /// Declares what the adversary may do in this scenario; the simulator refuses an
     /// interception these capabilities do not grant.
     pub const fn grants(mut self, capabilities: &'static [Capability]) -> Self {
         self.meta.capabilities = capabilities;
         self
     }
+
+    /// Declares what it needs of its target beyond the role under test; the runner skips
+    /// the case, with the reason, when the target cannot give it.
+    pub const fn needs(mut self, needs: &'static [Need]) -> Self {
+        self.meta.needs = needs;
+        self
+    }
+
+    /// What drives the world and concludes.
+    pub const fn body(mut self, body: fn(&mut World) -> Check) -> Self {
+        self.body = body;
+        self
+    }
+}
+
+/// The body of a scenario whose row sets none.
+fn no_body(_: &mut World) -> Check {
+    Check::Undecided("the scenario has no body".into())
 }
 
 /// Every scenario, in ID order.
@@ -76,7 +130,7 @@ pub fn catalog() -> Vec<Scenario> {
 
 /// The MCP server scenarios of `all`: those a live server can be tested with.
 pub fn mcp_server_scenarios(all: &[Scenario]) -> Vec<Scenario> {
-    all.iter().filter(|s| s.meta.role == mcp_authz_harness::scenario::Role::McpServer).copied().collect()
+    all.iter().filter(|s| s.meta.role == Role::McpServer).copied().collect()
 }
 
 /// Runs `scenario` once with `seed` and `defects`; returns the result and the trace.

@@ -6,7 +6,7 @@ use crate::Scenario;
 use crate::world::{
     EVIL, OTHER_MCP, Tool, World, describe, status_and_challenge_error, tool_ran, union_scopes,
 };
-use mcp_authz_harness::scenario::{Capability, Check};
+use mcp_authz_harness::scenario::{Capability, Check, Level, Role, Violation};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
@@ -14,43 +14,178 @@ use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata
 use mcp_authz_reference::sans_io::FetchResult;
 use serde_json::json;
 
-macro_rules! rs {
-    ($($t:tt)*) => { scenario!(McpServer, $($t)*) };
-}
-
 /// The MCP server scenarios.
-#[rustfmt::skip]
 pub fn scenarios() -> Vec<Scenario> {
+    use Capability::*;
+    use Level::*;
+    use Role::McpServer;
     vec![
-        rs!("RS-PRM-01", "protected resource metadata names this server and its AS", ["RS-01", "RS-02"], None, Must, ["discovery"], prm_names_server),
-        rs!("RS-CHAL-01", "401 challenge points at the resource metadata", ["RS-03", "RS-04", "RS-09"], None, Must, ["discovery"], challenge_points_at_prm),
-        rs!("RS-CHAL-02", "401 challenge carries the needed scope", ["RS-05"], None, Should, ["discovery", "scope"], challenge_has_scope),
-        rs!("RS-VAL-01", "malformed tokens get 401 invalid_token, never 500", ["RS-07", "RS-09", "RS-10"], None, Must, ["validation"], malformed_tokens),
-        rs!("RS-VAL-02", "unsigned token (alg none) is refused", ["RS-07"], None, Must, ["validation"], alg_none).grants(&[Capability::MaliciousClient]),
-        rs!("RS-VAL-03", "HS256 token keyed with the public key is refused", ["RS-07"], None, Must, ["validation"], hmac_confusion).grants(&[Capability::MaliciousClient]),
-        rs!("RS-VAL-04", "expired and not-yet-valid tokens are refused", ["RS-07", "RS-10"], None, Must, ["validation"], time_claims),
-        rs!("RS-VAL-05", "token without exp is refused", ["RS-07"], None, Must, ["validation"], missing_exp),
-        rs!("RS-VAL-06", "token whose typ is not at+jwt is refused", ["RS-07"], None, Must, ["validation"], wrong_typ),
-        rs!("RS-VAL-07", "token from another issuer is refused", ["RS-07", "RS-11"], None, Must, ["validation"], wrong_issuer),
-        rs!("RS-VAL-08", "token signed by the attacker's key is refused", ["RS-07"], None, Must, ["validation"], attacker_signed).grants(&[Capability::MaliciousClient]),
-        rs!("RS-VAL-09", "unknown kids trigger at most one JWKS refetch", ["RS-07"], None, Should, ["validation", "jwks"], jwks_refetch_limited),
-        rs!("RS-VAL-10", "token without aud is refused", ["RS-08"], None, Must, ["validation", "audience"], missing_audience),
-        rs!("RS-HDR-01", "odd Authorization headers get 400/401, never 200 or 500", ["RS-13", "RS-09"], None, Must, ["transport"], odd_authorization_headers),
-        rs!("RS-AUD-01", "token for MCP server B replayed at A is refused", ["RS-08", "RS-11", "RS-12"], Some("4.10"), Must, ["audience", "replay"], replay_other_server).grants(&[Capability::ReadResourceRequests, Capability::MaliciousClient]),
-        rs!("RS-AUD-02", "token whose audience is the AS is refused", ["RS-08"], Some("4.10"), Must, ["audience"], audience_is_as),
-        rs!("RS-AUD-03", "token for another path on the same host is refused", ["RS-08"], Some("4.10"), Must, ["audience"], audience_other_path),
-        rs!("RS-AUD-04", "multi-audience token is accepted only if it names this server", ["RS-08"], Some("4.10"), Must, ["audience"], multi_audience),
-        rs!("RS-AUD-05", "malicious MCP server replays the token it received", ["RS-08", "RS-11"], Some("4.9"), Must, ["audience", "replay", "attack"], malicious_server_replay).grants(&[Capability::MaliciousMcpServer]),
-        rs!("RS-SCOPE-01", "a read-only token cannot run a write tool", ["RS-17", "RS-26"], None, Must, ["scope"], read_token_cannot_write),
-        rs!("RS-SCOPE-02", "insufficient scope answers 403 with a precise challenge", ["RS-14", "RS-15"], None, Should, ["scope"], insufficient_scope_challenge),
-        rs!("RS-SCOPE-03", "a JSON-RPC batch cannot smuggle a call past the scope check", ["RS-17"], None, Must, ["scope"], batch_smuggling),
-        rs!("RS-SCOPE-04", "scope strings compare exactly (case matters)", ["RS-26", "RS-17"], None, Must, ["scope"], scope_case_variant),
-        rs!("RS-SESS-01", "a session id without a token is refused", ["RS-19", "RS-20"], None, Must, ["session"], session_without_token).grants(&[Capability::ReadResourceRequests, Capability::MaliciousClient]),
-        rs!("RS-SESS-02", "another user's token cannot use a session", ["RS-20", "RS-22"], None, Must, ["session"], session_other_user).grants(&[Capability::ReadResourceRequests, Capability::MaliciousClient]),
-        rs!("RS-SESS-03", "session ids are unpredictable", ["RS-21"], None, Must, ["session"], session_ids_random),
-        rs!("RS-ORIG-01", "a foreign Origin is refused with 403", ["RS-24"], None, Must, ["transport"], foreign_origin),
-        rs!("RS-QUERY-01", "a token in the query string or body is never used", ["RS-13", "X-06"], Some("4.3"), Must, ["transport"], token_in_query),
-        rs!("RS-PASS-01", "the downstream API never receives the caller's token", ["RS-18", "RS-12"], None, Must, ["passthrough"], no_passthrough),
+        Scenario::new(McpServer, "RS-PRM-01", "protected resource metadata names this server and its AS")
+            .requirements(&["RS-01", "RS-02"])
+            .level(Must)
+            .tags(&["discovery"])
+            .body(prm_names_server),
+        Scenario::new(McpServer, "RS-CHAL-01", "401 challenge points at the resource metadata")
+            .requirements(&["RS-03", "RS-04", "RS-09"])
+            .level(Must)
+            .tags(&["discovery"])
+            .body(challenge_points_at_prm),
+        Scenario::new(McpServer, "RS-CHAL-02", "401 challenge carries the needed scope")
+            .requirements(&["RS-05"])
+            .level(Should)
+            .tags(&["discovery", "scope"])
+            .body(challenge_has_scope),
+        Scenario::new(McpServer, "RS-VAL-01", "malformed tokens get 401 invalid_token, never 500")
+            .requirements(&["RS-07", "RS-09", "RS-10"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(malformed_tokens),
+        Scenario::new(McpServer, "RS-VAL-02", "unsigned token (alg none) is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .grants(&[MaliciousClient])
+            .body(alg_none),
+        Scenario::new(McpServer, "RS-VAL-03", "HS256 token keyed with the public key is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .grants(&[MaliciousClient])
+            .body(hmac_confusion),
+        Scenario::new(McpServer, "RS-VAL-04", "expired and not-yet-valid tokens are refused")
+            .requirements(&["RS-07", "RS-10"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(time_claims),
+        Scenario::new(McpServer, "RS-VAL-05", "token without exp is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(missing_exp),
+        Scenario::new(McpServer, "RS-VAL-06", "token whose typ is not at+jwt is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(wrong_typ),
+        Scenario::new(McpServer, "RS-VAL-07", "token from another issuer is refused")
+            .requirements(&["RS-07", "RS-11"])
+            .level(Must)
+            .tags(&["validation"])
+            .body(wrong_issuer),
+        Scenario::new(McpServer, "RS-VAL-08", "token signed by the attacker's key is refused")
+            .requirements(&["RS-07"])
+            .level(Must)
+            .tags(&["validation"])
+            .grants(&[MaliciousClient])
+            .body(attacker_signed),
+        Scenario::new(McpServer, "RS-VAL-09", "unknown kids trigger at most one JWKS refetch")
+            .requirements(&["RS-07"])
+            .level(Should)
+            .tags(&["validation", "jwks"])
+            .body(jwks_refetch_limited),
+        Scenario::new(McpServer, "RS-VAL-10", "token without aud is refused")
+            .requirements(&["RS-08"])
+            .level(Must)
+            .tags(&["validation", "audience"])
+            .body(missing_audience),
+        Scenario::new(McpServer, "RS-HDR-01", "odd Authorization headers get 400/401, never 200 or 500")
+            .requirements(&["RS-13", "RS-09"])
+            .level(Must)
+            .tags(&["transport"])
+            .body(odd_authorization_headers),
+        Scenario::new(McpServer, "RS-AUD-01", "token for MCP server B replayed at A is refused")
+            .requirements(&["RS-08", "RS-11", "RS-12"])
+            .rfc9700("4.10")
+            .level(Must)
+            .tags(&["audience", "replay"])
+            .grants(&[ReadResourceRequests, MaliciousClient])
+            .body(replay_other_server),
+        Scenario::new(McpServer, "RS-AUD-02", "token whose audience is the AS is refused")
+            .requirements(&["RS-08"])
+            .rfc9700("4.10")
+            .level(Must)
+            .tags(&["audience"])
+            .body(audience_is_as),
+        Scenario::new(McpServer, "RS-AUD-03", "token for another path on the same host is refused")
+            .requirements(&["RS-08"])
+            .rfc9700("4.10")
+            .level(Must)
+            .tags(&["audience"])
+            .body(audience_other_path),
+        Scenario::new(
+            McpServer,
+            "RS-AUD-04",
+            "multi-audience token is accepted only if it names this server",
+        )
+        .requirements(&["RS-08"])
+        .rfc9700("4.10")
+        .level(Must)
+        .tags(&["audience"])
+        .body(multi_audience),
+        Scenario::new(McpServer, "RS-AUD-05", "malicious MCP server replays the token it received")
+            .requirements(&["RS-08", "RS-11"])
+            .rfc9700("4.9")
+            .level(Must)
+            .tags(&["audience", "replay", "attack"])
+            .grants(&[MaliciousMcpServer])
+            .body(malicious_server_replay),
+        Scenario::new(McpServer, "RS-SCOPE-01", "a read-only token cannot run a write tool")
+            .requirements(&["RS-17", "RS-26"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(read_token_cannot_write),
+        Scenario::new(McpServer, "RS-SCOPE-02", "insufficient scope answers 403 with a precise challenge")
+            .requirements(&["RS-14", "RS-15"])
+            .level(Should)
+            .tags(&["scope"])
+            .body(insufficient_scope_challenge),
+        Scenario::new(
+            McpServer,
+            "RS-SCOPE-03",
+            "a JSON-RPC batch cannot smuggle a call past the scope check",
+        )
+        .requirements(&["RS-17"])
+        .level(Must)
+        .tags(&["scope"])
+        .body(batch_smuggling),
+        Scenario::new(McpServer, "RS-SCOPE-04", "scope strings compare exactly (case matters)")
+            .requirements(&["RS-26", "RS-17"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(scope_case_variant),
+        Scenario::new(McpServer, "RS-SESS-01", "a session id without a token is refused")
+            .requirements(&["RS-19", "RS-20"])
+            .level(Must)
+            .tags(&["session"])
+            .grants(&[ReadResourceRequests, MaliciousClient])
+            .body(session_without_token),
+        Scenario::new(McpServer, "RS-SESS-02", "another user's token cannot use a session")
+            .requirements(&["RS-20", "RS-22"])
+            .level(Must)
+            .tags(&["session"])
+            .grants(&[ReadResourceRequests, MaliciousClient])
+            .body(session_other_user),
+        Scenario::new(McpServer, "RS-SESS-03", "session ids are unpredictable")
+            .requirements(&["RS-21"])
+            .level(Must)
+            .tags(&["session"])
+            .body(session_ids_random),
+        Scenario::new(McpServer, "RS-ORIG-01", "a foreign Origin is refused with 403")
+            .requirements(&["RS-24"])
+            .level(Must)
+            .tags(&["transport"])
+            .body(foreign_origin),
+        Scenario::new(McpServer, "RS-QUERY-01", "a token in the query string or body is never used")
+            .requirements(&["RS-13", "X-06"])
+            .rfc9700("4.3")
+            .level(Must)
+            .tags(&["transport"])
+            .body(token_in_query),
+        Scenario::new(McpServer, "RS-PASS-01", "the downstream API never receives the caller's token")
+            .requirements(&["RS-18", "RS-12"])
+            .level(Must)
+            .tags(&["passthrough"])
+            .body(no_passthrough),
     ]
 }
 
@@ -71,10 +206,7 @@ fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
     let r = w.call("attacker", token, &read);
     match response(&r).map(status_and_challenge_error) {
         Some((401, Some(e))) if e == "invalid_token" => Check::Holds,
-        _ => Check::Violated(format!(
-            "{what}: expected 401 with error=\"invalid_token\", got {}",
-            describe(&r)
-        )),
+        _ => Check::Violated(Violation::about(what, "401 with error=\"invalid_token\"", describe(&r))),
     }
 }
 
@@ -123,15 +255,15 @@ fn prm_names_server(w: &mut World) -> Check {
     };
     let r = w.get("client", &url);
     let Some(ok) = response(&r).filter(|r| r.status() == 200) else {
-        return Check::Violated(format!("GET {url}: expected 200 with metadata, got {}", describe(&r)));
+        return Check::Violated(Violation::about(format!("GET {url}"), "200 with metadata", describe(&r)));
     };
     match ProtectedResourceMetadata::parse(ok.body()) {
         Ok(m) if m.resource == w.mcp && m.authorization_servers.contains(&w.issuer) => Check::Holds,
-        Ok(m) => Check::Violated(format!(
-            "resource `{}` / authorization_servers {:?}: expected `{}` and [`{}`]",
-            m.resource, m.authorization_servers, w.mcp, w.issuer
+        Ok(m) => Check::Violated(Violation::new(
+            format!("resource `{}` and authorization_servers [`{}`]", w.mcp, w.issuer),
+            format!("resource `{}` and authorization_servers {:?}", m.resource, m.authorization_servers),
         )),
-        Err(e) => Check::Violated(format!("metadata does not parse: {e}")),
+        Err(e) => Check::Violated(Violation::new("metadata that parses", e.to_string())),
     }
 }
 
@@ -139,15 +271,12 @@ fn unauthenticated_challenge(w: &mut World) -> Result<bearer::Challenge, Check> 
     let url = w.mcp.clone();
     let (r, _) = w.initialize("client", &url, None);
     let Some(resp) = response(&r).filter(|r| r.status() == 401) else {
-        return Err(Check::Violated(format!(
-            "initialize without a token: expected 401, got {}",
-            describe(&r)
-        )));
+        return Err(Check::Violated(Violation::about("initialize without a token", "401", describe(&r))));
     };
     match bearer::bearer_challenge(resp.headers()) {
         Ok(Some(c)) => Ok(c),
-        Ok(None) => Err(Check::Violated("401 without a Bearer challenge".into())),
-        Err(e) => Err(Check::Violated(format!("WWW-Authenticate does not parse: {e}"))),
+        Ok(None) => Err(Check::Violated(Violation::about("the 401", "a Bearer challenge", "none"))),
+        Err(e) => Err(Check::Violated(Violation::new("a WWW-Authenticate that parses", e.to_string()))),
     }
 }
 
@@ -157,14 +286,18 @@ fn challenge_points_at_prm(w: &mut World) -> Check {
         Err(v) => return v,
     };
     let Some(url) = c.get("resource_metadata").map(String::from) else {
-        return Check::Violated(format!("challenge `{}` has no resource_metadata", c.to_header_value()));
+        return Check::Violated(Violation::new(
+            "a challenge with resource_metadata",
+            format!("`{}`", c.to_header_value()),
+        ));
     };
     let r = w.get("client", &url);
     match response(&r).map(|r| (r.status().as_u16(), ProtectedResourceMetadata::parse(r.body()))) {
         Some((200, Ok(m))) if m.resource == w.mcp => Check::Holds,
-        _ => Check::Violated(format!(
-            "resource_metadata `{url}` does not serve this server's metadata: {}",
-            describe(&r)
+        _ => Check::Violated(Violation::about(
+            format!("resource_metadata `{url}`"),
+            "this server's metadata",
+            describe(&r),
         )),
     }
 }
@@ -172,7 +305,7 @@ fn challenge_points_at_prm(w: &mut World) -> Check {
 fn challenge_has_scope(w: &mut World) -> Check {
     match unauthenticated_challenge(w) {
         Ok(c) => Check::expect(c.get("scope").is_some_and(|s| !s.is_empty()), || {
-            format!("challenge `{}` has no scope", c.to_header_value())
+            Violation::new("a challenge with a scope", format!("`{}`", c.to_header_value()))
         }),
         Err(v) => v,
     }
@@ -187,9 +320,10 @@ fn malformed_tokens(w: &mut World) -> Check {
         match response(&r).map(status_and_challenge_error) {
             Some((401, Some(e))) if e == "invalid_token" => {}
             _ => {
-                return Check::Violated(format!(
-                    "token `{token}`: expected 401 invalid_token, got {}",
-                    describe(&r)
+                return Check::Violated(Violation::about(
+                    format!("token `{token}`"),
+                    "401 invalid_token",
+                    describe(&r),
                 ));
             }
         }
@@ -267,7 +401,7 @@ fn jwks_refetch_limited(w: &mut World) -> Check {
     }
     let fetched = w.jwks_requests() - before;
     Check::expect(fetched <= 1, || {
-        format!("10 tokens with unknown kids caused {fetched} JWKS fetches at the AS; expected at most 1")
+        Violation::about("10 tokens with unknown kids", "at most 1 JWKS fetch at the AS", fetched.to_string())
     })
 }
 
@@ -293,7 +427,7 @@ fn odd_authorization_headers(w: &mut World) -> Check {
         }
         let r = w.send("client", req);
         if !matches!(status(&r), 400 | 401) {
-            return Check::Violated(format!("{what}: expected 400 or 401, got {}", describe(&r)));
+            return Check::Violated(Violation::about(what, "400 or 401", describe(&r)));
         }
     }
     Check::Holds
@@ -329,7 +463,7 @@ fn multi_audience(w: &mut World) -> Check {
     let read = w.tools.read.clone();
     let r = w.call("client", &with_a, &read);
     if !tool_ran(&r, CALL_ID) {
-        return Check::Violated(format!("aud [B, A] refused: {}", describe(&r)));
+        return Check::Violated(Violation::about("aud [B, A]", "the tool to run", describe(&r)));
     }
     let without = w.mint(&AccessTokenClaims {
         aud: Audience::Many(vec![OTHER_MCP.into(), w.issuer.clone()]),
@@ -365,7 +499,8 @@ fn read_token_cannot_write(w: &mut World) -> Check {
     let before = w.side_effects();
     let r = w.call("client", &token, &write);
     Check::expect(!ran(w, before, &r, CALL_ID), || {
-        format!("{} ran with a `{}` token: {}", write.name, w.tools.read.scope, describe(&r))
+        let what = format!("{} with a `{}` token", write.name, w.tools.read.scope);
+        Violation::about(what, "a refusal", describe(&r))
     })
 }
 
@@ -385,10 +520,12 @@ fn insufficient_scope_challenge(w: &mut World) -> Check {
                 && c.get("resource_metadata").is_some()
         });
     if !ok {
-        return Check::Violated(format!(
-            "expected 403 with Bearer error=\"insufficient_scope\", scope containing {} and resource_metadata; got {}",
-            write.scope,
-            describe(&r)
+        return Check::Violated(Violation::new(
+            format!(
+                "403 with Bearer error=\"insufficient_scope\", scope containing {} and resource_metadata",
+                write.scope
+            ),
+            describe(&r),
         ));
     }
     // RS-15: a token with the challenged scopes succeeds.
@@ -396,7 +533,11 @@ fn insufficient_scope_challenge(w: &mut World) -> Check {
     let token = w.mint(&w.claims(&scope));
     let r = w.call("client", &token, &write);
     Check::expect(tool_ran(&r, CALL_ID), || {
-        format!("a token with the challenged scope `{scope}` still fails: {}", describe(&r))
+        Violation::about(
+            format!("a token with the challenged scope `{scope}`"),
+            "the tool to run",
+            describe(&r),
+        )
     })
 }
 
@@ -413,7 +554,8 @@ fn scope_case_variant(w: &mut World) -> Check {
     let before = w.side_effects();
     let r = w.call("client", &token, &write);
     Check::expect(!ran(w, before, &r, CALL_ID), || {
-        format!("scope `{shouted}` was taken for `{}`: {}", write.scope, describe(&r))
+        let expected = format!("a refusal (`{shouted}` is not `{}`)", write.scope);
+        Violation::about(format!("{} with scope `{shouted}`", write.name), expected, describe(&r))
     })
 }
 
@@ -439,7 +581,8 @@ fn batch_smuggling(w: &mut World) -> Check {
     }
     let r = w.send("client", World::rpc_request(&w.mcp, Some(&token), &batch, &headers));
     Check::expect(!ran(w, before, &r, 11), || {
-        format!("{} ran inside a batch with a `{}` token: {}", privileged.name, read.scope, describe(&r))
+        let what = format!("{} inside a batch with a `{}` token", privileged.name, read.scope);
+        Violation::about(what, "a refusal", describe(&r))
     })
 }
 
@@ -454,7 +597,9 @@ fn session_without_token(w: &mut World) -> Check {
     let body = World::call_body(&tool.name, tool.arguments.clone());
     let r = w.send("attacker", World::rpc_request(&w.mcp, None, &body, &session_headers(&session)));
     let ran = ran(w, before, &r, CALL_ID);
-    Check::expect(status(&r) == 401 && !ran, || format!("a session id alone was served: {}", describe(&r)))
+    Check::expect(status(&r) == 401 && !ran, || {
+        Violation::about("a session id without a token", "401", describe(&r))
+    })
 }
 
 fn session_other_user(w: &mut World) -> Check {
@@ -472,7 +617,7 @@ fn session_other_user(w: &mut World) -> Check {
     let body = World::call_body(&read.name, read.arguments);
     let r = w.send("attacker", World::rpc_request(&w.mcp, Some(&mallory), &body, &session_headers(&session)));
     Check::expect(!(200..300).contains(&status(&r)), || {
-        format!("mallory's token was served in alice's session: {}", describe(&r))
+        Violation::about("mallory's token in alice's session", "a refusal", describe(&r))
     })
 }
 
@@ -490,11 +635,12 @@ fn session_ids_random(w: &mut World) -> Check {
     unique.dedup();
     let short = ids.iter().find(|id| id.len() < 22 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
     if unique.len() != ids.len() {
-        return Check::Violated(format!("session ids repeat: {ids:?}"));
+        return Check::Violated(Violation::new("distinct session ids", format!("{ids:?}")));
     }
     if let Some(s) = short {
-        return Check::Violated(format!(
-            "session id `{s}` is shorter than 128 bits of base64 or not visible ascii"
+        return Check::Violated(Violation::new(
+            "session ids of at least 128 bits of base64, in visible ascii",
+            format!("`{s}`"),
         ));
     }
     // Sequential ids share all but their last characters.
@@ -504,7 +650,8 @@ fn session_ids_random(w: &mut World) -> Check {
         .max()
         .unwrap_or(0);
     Check::expect(common < 8, || {
-        format!("consecutive session ids share a {common}-character prefix: {ids:?}")
+        let observed = format!("a {common}-character prefix: {ids:?}");
+        Violation::new("consecutive session ids sharing less than 8 characters", observed)
     })
 }
 
@@ -519,9 +666,7 @@ fn foreign_origin(w: &mut World) -> Check {
             &[("origin", "http://evil.example")],
         ),
     );
-    Check::expect(status(&r) == 403, || {
-        format!("Origin http://evil.example: expected 403, got {}", describe(&r))
-    })
+    Check::expect(status(&r) == 403, || Violation::about("Origin http://evil.example", "403", describe(&r)))
 }
 
 fn token_in_query(w: &mut World) -> Check {
@@ -529,13 +674,13 @@ fn token_in_query(w: &mut World) -> Check {
     let url = format!("{}?access_token={token}", w.mcp);
     let r = w.send("client", World::rpc_request(&url, None, &World::initialize_body(), &[]));
     if (200..300).contains(&status(&r)) {
-        return Check::Violated(format!("a token in the query was accepted: {}", describe(&r)));
+        return Check::Violated(Violation::about("a token in the query", "a refusal", describe(&r)));
     }
     let mut body = World::initialize_body();
     body["access_token"] = json!(token);
     let r = w.send("client", World::rpc_request(&w.mcp, None, &body, &[]));
     Check::expect(!(200..300).contains(&status(&r)), || {
-        format!("a token in the body was accepted: {}", describe(&r))
+        Violation::about("a token in the body", "a refusal", describe(&r))
     })
 }
 
@@ -555,6 +700,7 @@ fn no_passthrough(w: &mut World) -> Check {
         return Check::Undecided("the downstream API saw no request".into());
     };
     Check::expect(!seen.iter().any(|h| h.contains(&token)), || {
-        "the downstream API received the caller's access token (token passthrough)".into()
+        let observed = "the caller's access token (token passthrough)";
+        Violation::about("the downstream API", "requests without the caller's access token", observed)
     })
 }

@@ -57,6 +57,7 @@ table.roles{width:auto}
 .meta{color:#57606a;font-size:13px;margin:0}
 .requirement{background:#f6f8fa;border-left:3px solid #8c959f;padding:6px 10px;margin:6px 0}
 .detail{background:#fff8f0;border:1px solid #f0d0b0;border-radius:4px;padding:8px 12px;margin:4px 0;overflow-wrap:anywhere;font-family:ui-monospace,Menlo,Consolas,monospace;font-size:13px}
+.halves{display:grid;grid-template-columns:max-content 1fr;gap:2px 12px;margin:0}.halves dt{color:#57606a}.halves dd{margin:0}
 .expected{color:var(--expected);font-weight:600}
 .diagram{overflow-x:auto;border:1px solid var(--line);border-radius:4px;background:#fff;padding:4px}
 details pre{background:#f6f8fa;padding:8px;overflow-x:auto;font-size:12px}
@@ -246,7 +247,23 @@ fn finding(out: &mut String, c: &CaseResult, expected: Option<&str>, opts: &Html
         );
     }
     out.push_str("<h4>Expected, and what happened</h4>\n");
-    let _ = writeln!(out, "<div class=\"detail\">{}</div>", escape(&c.detail));
+    match &c.violation {
+        Some(v) => {
+            out.push_str("<div class=\"detail\">");
+            if !v.context.is_empty() {
+                let _ = write!(out, "<p class=\"meta\">{}</p>", escape(&v.context));
+            }
+            let _ = writeln!(
+                out,
+                "<dl class=\"halves\"><dt>expected</dt><dd>{}</dd><dt>observed</dt><dd>{}</dd></dl></div>",
+                escape(&v.expected),
+                escape(&v.observed)
+            );
+        }
+        None => {
+            let _ = writeln!(out, "<div class=\"detail\">{}</div>", escape(&c.detail));
+        }
+    }
     let _ = writeln!(
         out,
         "<h4>Replay</h4>\n<p>seed <code>{}</code> · <code>{}</code></p>",
@@ -355,7 +372,7 @@ fn spans(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::scenario::{Check, Meta};
+    use crate::scenario::{Check, Meta, Violation};
 
     const META: Meta = Meta {
         id: "RS-AUD-01",
@@ -373,7 +390,7 @@ mod tests {
         vec![
             CaseResult::new(
                 &META,
-                Check::Violated("expected 401, got \"200\" <b>".into()),
+                Check::Violated(Violation::about("a token for <B>", "401", "\"200\" <b>")),
                 vec![
                     "   0.000 # scenario RS-AUD-01 seed 1".into(),
                     "   0.032 attacker -> https://mcp.example POST /mcp <- 200".into(),
@@ -408,7 +425,10 @@ mod tests {
         assert!(!h.contains("<here>"));
         assert!(!h.contains("<x>"));
         assert!(h.contains("token &lt;script&gt;alert(1)&lt;/script&gt; refused"));
-        assert!(h.contains("expected 401, got &quot;200&quot; &lt;b&gt;"));
+        assert!(h.contains("<p class=\"meta\">a token for &lt;B&gt;</p>"));
+        assert!(
+            h.contains("<dt>expected</dt><dd>401</dd><dt>observed</dt><dd>&quot;200&quot; &lt;b&gt;</dd>")
+        );
         assert!(h.contains("POST /mcp?&lt;script&gt;"));
     }
 

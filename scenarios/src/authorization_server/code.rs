@@ -1,0 +1,218 @@
+//! Authorization codes: interception, PKCE downgrade and `plain`, injection, reuse,
+//! and the code's binding to its redirect URI, lifetime and client.
+
+use super::oauth::{
+    ATTACKER_VERIFIER, SCOPE, VERIFIER, VICTIM, all_revoked, app, at_callback, authorization_url, authorize,
+    code, evil_app, expect_error, field, redeem, tokens, victim_code,
+};
+use crate::world::{EVIL, World, describe};
+use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
+use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
+use mcp_authz_reference::wire::Params;
+use serde_json::Value;
+use std::cell::RefCell;
+use std::rc::Rc;
+use std::time::Duration;
+
+/// The adversary on the front channel: a malicious app registered for the same redirect
+/// URI receives every authorization response (`seen`); it also removes the `strip`
+/// parameters from authorization requests in flight.
+struct FrontChannelAdversary {
+    seen: Rc<RefCell<Vec<String>>>,
+    strip: &'static [&'static str],
+    /// The path of the authorization endpoint.
+    endpoint_path: String,
+}
+
+impl Interceptor for FrontChannelAdversary {
+    fn on_request(&mut self, _msg: &Message, req: &mut Request) -> Verdict {
+        if self.strip.is_empty() || req.uri().path() != self.endpoint_path {
+            return Verdict::Pass;
+        }
+        if let Ok(mut url) = url::Url::parse(&req.uri().to_string()) {
+            let kept: Vec<(String, String)> = url
+                .query_pairs()
+                .filter(|(k, _)| !self.strip.contains(&k.as_ref()))
+                .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                .collect();
+            url.query_pairs_mut().clear().extend_pairs(kept);
+            if let Ok(uri) = url.as_str().parse() {
+                *req.uri_mut() = uri;
+            }
+        }
+        Verdict::Pass
+    }
+
+    fn on_response(&mut self, _msg: &Message, _req: &Request, resp: &mut Response) {
+        let location = resp.headers().get(http::header::LOCATION).and_then(|v| v.to_str().ok());
+        if let Some(l) = location.filter(|l| url::Url::parse(l).is_ok_and(|u| at_callback(&u))) {
+            self.seen.borrow_mut().push(l.to_string());
+        }
+    }
+}
+
+/// Grants the adversary the front channel; returns what it will see.
+fn intercept_front_channel(
+    w: &mut World,
+    strip: &'static [&'static str],
+) -> Result<Rc<RefCell<Vec<String>>>, Check> {
+    if w.front_channel_outside() {
+        return Err(Check::NotApplicable(
+            "authorizations run in the authorize hook, where the adversary cannot reach the front channel"
+                .into(),
+        ));
+    }
+    let endpoint = &w.as_under_test.authorization_endpoint;
+    let endpoint_path = url::Url::parse(endpoint).map(|u| u.path().to_string()).unwrap_or_default();
+    let seen = Rc::new(RefCell::new(vec![]));
+    w.sim.set_interceptor(
+        vec![Channel::FrontChannel],
+        Box::new(FrontChannelAdversary { seen: seen.clone(), strip, endpoint_path }),
+    );
+    Ok(seen)
+}
+
+/// The code of the last authorization response the adversary saw.
+fn stolen_code(seen: &Rc<RefCell<Vec<String>>>) -> Result<String, Check> {
+    let last = seen.borrow().last().cloned().unwrap_or_default();
+    let query = last.split_once('?').map_or("", |(_, q)| q);
+    let code = Params::parse(query.as_bytes()).ok().and_then(|p| p.get("code").map(String::from));
+    code.ok_or_else(|| Check::Undecided("the adversary saw no code on the front channel".into()))
+}
+
+pub(super) fn code_interception(w: &mut World) -> Check {
+    let seen = step!(intercept_front_channel(w, &[]));
+    step!(victim_code(w, SCOPE));
+    let stolen = step!(stolen_code(&seen));
+    let (app, evil) = (app(w), step!(evil_app(w)));
+    w.note(&format!("{evil} received the victim's code on the shared redirect uri and redeems it"));
+    for (client_id, verifier) in [
+        (evil.as_str(), None),
+        (evil.as_str(), Some(ATTACKER_VERIFIER)),
+        (app.as_str(), None),
+        (app.as_str(), Some(ATTACKER_VERIFIER)),
+    ] {
+        let how = if verifier.is_some() { "with a guessed code_verifier" } else { "without code_verifier" };
+        let what = format!("the stolen code as {client_id} {how}");
+        w.note(&what);
+        let r =
+            redeem(w, "attacker", &stolen, &[("client_id", Some(client_id)), ("code_verifier", verifier)]);
+        if let v @ Check::Violated(_) = expect_error(&r, "invalid_grant", &what) {
+            return v;
+        }
+    }
+    Check::Holds
+}
+
+pub(super) fn pkce_downgrade(w: &mut World) -> Check {
+    step!(intercept_front_channel(w, &["code_challenge", "code_challenge_method"]));
+    w.note("the adversary strips code_challenge and code_challenge_method from the authorization request");
+    let url = authorization_url(w, &app(w), VERIFIER, &[]);
+    let response = step!(authorize(w, "browser:victim", &url));
+    let Some(code) = response.get("code").map(String::from) else {
+        return Check::expect(response.get("error") == Some("invalid_request"), || {
+            let observed = format!("`{}`", response.encode());
+            Violation::about(
+                "authorization request without code_challenge",
+                "error=invalid_request",
+                observed,
+            )
+        });
+    };
+    let r = redeem(w, "attacker", &code, &[("code_verifier", None)]);
+    Check::Violated(Violation::about(
+        "authorization request without code_challenge",
+        "error=invalid_request",
+        format!("a code; redeemed without a verifier: {}", describe(&r)),
+    ))
+}
+
+pub(super) fn pkce_plain(w: &mut World) -> Check {
+    for method in [Some("plain"), None] {
+        let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", method)];
+        let url = authorization_url(w, &app(w), VERIFIER, &plain);
+        let response = step!(authorize(w, "browser:victim", &url));
+        if response.get("error") != Some("invalid_request") {
+            let method = method.unwrap_or("absent (plain by default)");
+            return Check::Violated(Violation::about(
+                format!("code_challenge_method {method}"),
+                "error=invalid_request",
+                format!("`{}`", response.encode()),
+            ));
+        }
+    }
+    Check::Holds
+}
+
+pub(super) fn code_injection(w: &mut World) -> Check {
+    let seen = step!(intercept_front_channel(w, &[]));
+    step!(victim_code(w, SCOPE));
+    let stolen = step!(stolen_code(&seen));
+    w.sim.clear_interceptor();
+    let app = app(w);
+    w.note(&format!("the attacker runs {app} with its own state and verifier and injects the victim's code"));
+    let own = authorization_url(w, &app, ATTACKER_VERIFIER, &[("state", Some("attacker-state"))]);
+    step!(code(w, "browser:attacker", &own));
+    let r = redeem(w, "attacker", &stolen, &[("code_verifier", Some(ATTACKER_VERIFIER))]);
+    expect_error(&r, "invalid_grant", "the victim's code redeemed in the attacker's session")
+}
+
+/// An honest code redeemed once (the tokens), then replayed (the answer).
+fn redeemed_twice(w: &mut World) -> Result<(Value, FetchResult), Check> {
+    let code = victim_code(w, SCOPE)?;
+    let first = tokens(&redeem(w, VICTIM, &code, &[]), "the first redemption")?;
+    w.note("the attacker replays the code");
+    Ok((first, redeem(w, "attacker", &code, &[])))
+}
+
+pub(super) fn code_reuse(w: &mut World) -> Check {
+    let (_, second) = step!(redeemed_twice(w));
+    expect_error(&second, "invalid_grant", "the second redemption")
+}
+
+pub(super) fn code_reuse_revokes(w: &mut World) -> Check {
+    let (first, _) = step!(redeemed_twice(w));
+    let named = [
+        ("the access token", field(&first, "access_token")),
+        ("the refresh token", field(&first, "refresh_token")),
+    ];
+    all_revoked(w, "a second redemption of the code", &named)
+}
+
+pub(super) fn code_redirect_binding(w: &mut World) -> Check {
+    let code = step!(victim_code(w, SCOPE));
+    let other = format!("{EVIL}/callback");
+    let r = redeem(w, "attacker", &code, &[("redirect_uri", Some(&other))]);
+    expect_error(&r, "invalid_grant", &format!("redemption with redirect_uri {other}"))
+}
+
+/// A code redeemed after its lifetime is `invalid_grant`. In the simulator the code waits
+/// past the 10 minutes RFC 6749 §4.1.2 allows at most; a live AS's codes age in real
+/// time, so the harness waits only when told the AS's code lifetime.
+pub(super) fn code_expiry(w: &mut World) -> Check {
+    let wait = match (w.is_live(), w.as_under_test.code_lifetime) {
+        (false, _) => Duration::from_secs(601),
+        (true, Some(lifetime)) => lifetime + Duration::from_secs(1),
+        (true, None) => {
+            return Check::NotApplicable(
+                "a live AS's codes age in real time: give --code-lifetime SECS (its code lifetime) \
+                 to wait it out"
+                    .into(),
+            );
+        }
+    };
+    let code = step!(victim_code(w, SCOPE));
+    w.note(&format!("the code waits {} s before it is redeemed", wait.as_secs()));
+    w.wait(wait);
+    let what = format!("redemption {} s after issue", wait.as_secs());
+    expect_error(&redeem(w, VICTIM, &code, &[]), "invalid_grant", &what)
+}
+
+pub(super) fn code_client_binding(w: &mut World) -> Check {
+    let code = step!(victim_code(w, SCOPE));
+    let (app, evil) = (app(w), step!(evil_app(w)));
+    w.note(&format!("{evil} holds the victim's code and verifier and redeems them as itself"));
+    let r = redeem(w, "attacker", &code, &[("client_id", Some(&evil))]);
+    expect_error(&r, "invalid_grant", &format!("a code of {app} redeemed by {evil}"))
+}

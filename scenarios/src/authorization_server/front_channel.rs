@@ -1,0 +1,159 @@
+//! Redirect URI matching and the front channel: exact matching, no open redirect on
+//! errors, `state` and `iss` in responses, the login POST's redirect, consent framing.
+
+use super::oauth::{SCOPE, VERIFIER, app, at_callback, authorization_url, authorize, register_apps};
+use crate::world::{EVIL, World, describe};
+use mcp_authz_harness::browser::{Browser, Login};
+use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
+use mcp_authz_reference::sans_io::FetchResult;
+
+fn location(r: &FetchResult) -> Option<String> {
+    let r = r.as_ref().ok()?;
+    r.headers().get(http::header::LOCATION)?.to_str().ok().map(String::from)
+}
+
+/// Holds when `r` is an error page: a 4xx without `Location`.
+fn expect_error_page(r: &FetchResult, what: &str) -> Check {
+    let status = r.as_ref().map_or(0, |r| r.status().as_u16());
+    match location(r) {
+        Some(l) => Check::Violated(Violation::about(what, "an error page", format!("HTTP {status} to {l}"))),
+        None => Check::expect((400..500).contains(&status), || {
+            Violation::about(what, "an error page (4xx)", describe(r))
+        }),
+    }
+}
+
+pub(super) fn redirect_exact_match(w: &mut World) -> Check {
+    let variants = [
+        ("extra path", "https://app.example/callback/x"),
+        ("extra query", "https://app.example/callback?x=1"),
+        ("fragment", "https://app.example/callback#x"),
+        ("path case", "https://app.example/Callback"),
+        ("trailing slash", "https://app.example/callback/"),
+        ("userinfo", "https://app.example@evil.example/callback"),
+        ("percent-encoding", "https://app.example/%63allback"),
+        ("other host", "https://evil.example/callback"),
+        ("other port", "https://app.example:8443/callback"),
+        ("other scheme", "http://app.example/callback"),
+    ];
+    for (what, uri) in variants {
+        let url = authorization_url(w, &app(w), VERIFIER, &[("redirect_uri", Some(uri))]);
+        let r = w.sim.get("browser:victim", &url);
+        if let v @ Check::Violated(_) = expect_error_page(&r, &format!("redirect_uri {uri} ({what})")) {
+            return v;
+        }
+    }
+    let loopback = "http://127.0.0.1:40123/callback";
+    let url = authorization_url(w, &app(w), VERIFIER, &[("redirect_uri", Some(loopback))]);
+    let response = step!(authorize(w, "browser:victim", &url));
+    Check::expect(response.get("code").is_some(), || {
+        Violation::about(
+            "loopback redirect_uri on another port (allowed, RFC 8252 §7.3)",
+            "a code",
+            format!("`{}`", response.encode()),
+        )
+    })
+}
+
+pub(super) fn open_redirect_on_error(w: &mut World) -> Check {
+    let target = format!("{EVIL}/callback");
+    let app = app(w);
+    for (what, client_id) in [("unknown client", "nobody"), ("unregistered redirect_uri", app.as_str())] {
+        let url = authorization_url(w, client_id, VERIFIER, &[("redirect_uri", Some(&target))]);
+        let r = w.sim.get("browser:victim", &url);
+        if let v @ Check::Violated(_) = expect_error_page(&r, what) {
+            return v;
+        }
+    }
+    Check::Holds
+}
+
+pub(super) fn state_and_iss(w: &mut World) -> Check {
+    let state = "st&te=1 /é";
+    for (what, scope) in [("code response", SCOPE), ("error response", "no-such-scope")] {
+        let url = authorization_url(w, &app(w), VERIFIER, &[("state", Some(state)), ("scope", Some(scope))]);
+        let response = step!(authorize(w, "browser:victim", &url));
+        let issuer = w.as_under_test.issuer.clone();
+        if response.get("state") != Some(state) || response.get("iss") != Some(issuer.as_str()) {
+            return Check::Violated(Violation::about(
+                what,
+                format!("state `{state}` and iss `{issuer}` (RFC 9207)"),
+                format!("`{}`", response.encode()),
+            ));
+        }
+    }
+    Check::Holds
+}
+
+/// Makes the AS show its login and consent form: the simulated AS is replaced by one
+/// with the same configuration and no auto-approve, where alice signs in; a live AS
+/// shows its forms when the run has a login.
+fn show_forms(w: &mut World) -> Result<(), Check> {
+    if w.is_live() {
+        return match w.as_under_test.login {
+            Some(_) => Ok(()),
+            None => Err(Check::NotApplicable(
+                "no login given (--login): the harness cannot reach the forms".into(),
+            )),
+        };
+    }
+    let config = Config {
+        auto_approve: false,
+        ..w.authorization_server().map_err(|s| Check::NotApplicable(s.0))?.config().clone()
+    };
+    let server = w.sim.env_for("as-with-login-form", |env| AuthorizationServer::new(config, env));
+    let server =
+        server.map_err(|e| Check::Undecided(format!("cannot build the AS with a login form: {e}")))?;
+    let issuer = w.as_under_test.issuer.clone();
+    w.sim.add_service(&issuer, server);
+    w.note("setup: the AS shows its login and consent form");
+    register_apps(w)?;
+    w.as_under_test.login = Some(Login { username: "alice".into(), password: "alice".into() });
+    Ok(())
+}
+
+/// The victim signs in through the forms: the browser, with the pages and form posts
+/// it saw.
+fn sign_in(w: &mut World) -> Result<Browser, Check> {
+    if w.front_channel_outside() {
+        return Err(Check::NotApplicable("the login pages are in the authorize hook's hands".into()));
+    }
+    show_forms(w)?;
+    let url = authorization_url(w, &app(w), VERIFIER, &[]);
+    let (result, browser) = w.browse("browser:victim", &url, at_callback);
+    if browser.first_page.is_none() {
+        return Err(Check::Undecided(format!("the authorization request showed no form: {result:?}")));
+    }
+    Ok(browser)
+}
+
+pub(super) fn login_redirect_status(w: &mut World) -> Check {
+    let browser = step!(sign_in(w));
+    match browser.form_posts.first() {
+        None => Check::Undecided("no form was submitted".into()),
+        Some(302 | 303) => Check::Holds,
+        Some(status) => {
+            Check::Violated(Violation::about("the login POST", "303 See Other", format!("HTTP {status}")))
+        }
+    }
+}
+
+pub(super) fn consent_framing(w: &mut World) -> Check {
+    let browser = step!(sign_in(w));
+    let Some(page) = browser.first_page else { return Check::Undecided("no form was shown".into()) };
+    let header = |name| page.headers().get(name).and_then(|v| v.to_str().ok()).map(String::from);
+    let xfo = header(http::header::X_FRAME_OPTIONS);
+    let csp = header(http::header::CONTENT_SECURITY_POLICY);
+    let ok = xfo
+        .as_deref()
+        .is_some_and(|v| v.eq_ignore_ascii_case("deny") || v.eq_ignore_ascii_case("sameorigin"))
+        || csp.as_deref().is_some_and(|v| v.contains("frame-ancestors"));
+    Check::expect(ok, || {
+        Violation::about(
+            "the consent page",
+            "X-Frame-Options or CSP frame-ancestors",
+            format!("X-Frame-Options {xfo:?}, Content-Security-Policy {csp:?}"),
+        )
+    })
+}

@@ -1,0 +1,118 @@
+//! The AS's metadata documents and what it registers.
+
+use super::oauth::field;
+use crate::world::{REDIRECT, World, describe};
+use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_reference::Error;
+use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
+use serde_json::{Value, json};
+
+/// Every metadata document the AS serves at the discovery URLs of its issuer (RFC 8414
+/// §3.1 and OpenID Discovery §4, path-inserted forms for an issuer with a path) passes
+/// what an MCP client checks before it trusts it: `issuer` byte-equal to the issuer
+/// (RFC 8414 §3.3), `S256` in `code_challenge_methods_supported`, `code` in
+/// `response_types_supported`, authorization and token endpoints present and `https`
+/// (or `http` on loopback). At least one document is served.
+pub(super) fn metadata_documents(w: &mut World) -> Check {
+    let issuer = w.as_under_test.issuer.clone();
+    let urls = match discovery_urls(&issuer) {
+        Ok(urls) => urls,
+        Err(e) => return Check::Violated(violation("the issuer identifier", e)),
+    };
+    let mut served = 0;
+    for url in &urls {
+        let r = w.sim.get("harness", url);
+        let document = r.as_ref().ok().filter(|r| {
+            let json = r.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
+            r.status() == 200 && json.is_some_and(|v| v.to_ascii_lowercase().contains("json"))
+        });
+        let Some(document) = document else {
+            w.note(&format!("{url}: no JSON document ({})", describe(&r)));
+            continue;
+        };
+        served += 1;
+        let checked = AuthorizationServerMetadata::parse(document.body()).and_then(|m| m.check(&issuer));
+        if let Err(e) = checked {
+            return Check::Violated(violation(url, e));
+        }
+    }
+    Check::expect(served > 0, || {
+        Violation::new(format!("a metadata document at {}", urls.join(" or ")), "none")
+    })
+}
+
+/// What `context` violates, as `e` says: its halves when `e` compares a value with what
+/// was expected, else what an MCP client accepts and `e`.
+fn violation(context: &str, e: Error) -> Violation {
+    match e {
+        Error::Unexpected { what, received, expected } => {
+            Violation::about(format!("{context}: {what}"), expected, received)
+        }
+        e => Violation::about(context, "metadata an MCP client accepts", e.to_string()),
+    }
+}
+
+/// Registration requests no MCP AS may accept as sent (RFC 7591 §2 and §3.2.2): redirect
+/// URIs that are neither localhost nor https (MCP §Communication Security) or carry a
+/// fragment (RFC 6749 §3.1.2), and the implicit grant (gone from OAuth 2.1). Each is
+/// refused, or registered without the hostile part.
+pub(super) fn hostile_registration(w: &mut World) -> Check {
+    if w.as_under_test.registration_endpoint.is_none() {
+        return Check::NotApplicable("the AS has no registration endpoint".into());
+    }
+    let redirect = |uri: &str| {
+        json!({"redirect_uris": [uri], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"], "response_types": ["code"], "client_name": "hostile app"})
+    };
+    let implicit = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+        "grant_types": ["implicit"], "response_types": ["token"], "client_name": "hostile app"});
+    // The control: the same request with a good redirect URI is registered, so a refusal
+    // below is about the hostile part.
+    if let Err(r) = w.register("attacker", &redirect(REDIRECT)) {
+        return Check::Undecided(format!("a plain registration: expected 201, got {}", describe(&r)));
+    }
+    let cases = [
+        ("a javascript: redirect URI", redirect("javascript:alert(document.cookie)//")),
+        ("a data: redirect URI", redirect("data:text/html,<script>alert(1)</script>")),
+        ("a plain-http redirect URI on a public host", redirect("http://evil.example/callback")),
+        ("a redirect URI with a fragment", redirect("https://app.example/callback#x")),
+        ("the implicit grant (response_type token)", implicit),
+    ];
+    for (what, metadata) in cases {
+        match w.register("attacker", &metadata) {
+            Ok(info) => {
+                // Registered: only if the AS dropped the hostile part (RFC 7591 §3.2.1 lets
+                // it change metadata; it returns what it registered).
+                let kept = |field: &str, bad: &dyn Fn(&str) -> bool| {
+                    let values = info.get(field).or_else(|| metadata.get(field));
+                    values
+                        .and_then(Value::as_array)
+                        .is_some_and(|a| a.iter().filter_map(Value::as_str).any(bad))
+                };
+                let hostile = kept("redirect_uris", &|u| u != REDIRECT)
+                    || kept("grant_types", &|g| g == "implicit")
+                    || kept("response_types", &|t| t == "token");
+                if hostile {
+                    return Check::Violated(Violation::about(
+                        format!("registration with {what}"),
+                        "400 invalid_redirect_uri or invalid_client_metadata (RFC 7591 §3.2.2)",
+                        format!("201 as client {}", field(&info, "client_id")),
+                    ));
+                }
+                w.note(&format!("registration with {what}: registered without it"));
+            }
+            Err(r) => match r.as_ref() {
+                Ok(resp) if (400..500).contains(&resp.status().as_u16()) => {
+                    w.note(&format!("registration with {what}: refused"));
+                }
+                _ => {
+                    return Check::Undecided(format!(
+                        "registration with {what}: expected 400 or 201, got {}",
+                        describe(&r)
+                    ));
+                }
+            },
+        }
+    }
+    Check::Holds
+}

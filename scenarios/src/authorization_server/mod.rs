@@ -1,0 +1,310 @@
+//! Authorization server scenarios: code interception, PKCE downgrade, code injection and
+//! reuse; refresh-token theft under rotation; scope escalation at the AS; redirect URI
+//! matching and the front channel; token responses and resource indicators.
+//!
+//! Each scenario but AS-META-01 and AS-REG-01 starts with two public clients registered
+//! at the AS: `notes-app`, the victim's app (on the loopback redirect URI and on
+//! `https://app.example/callback`), and `evil-app`, the attacker's app, registered on
+//! the same loopback redirect URI (a malicious native app claiming the same port).
+//!
+//! The OAuth steps the scenarios are made of are in [`oauth`]; the scenarios, by
+//! concern, in [`code`], [`refresh`], [`scope`], [`front_channel`] (redirect URIs and
+//! the front channel), [`token`] (token responses and resource indicators) and
+//! [`metadata`] (metadata documents and registration).
+
+use crate::Scenario;
+use crate::world::World;
+use mcp_authz_harness::scenario::{Capability, Check, Level, Need, Role};
+
+/// The value of a step, or the verdict it already reached.
+macro_rules! step {
+    ($e:expr) => {
+        match $e {
+            Ok(v) => v,
+            Err(check) => return check,
+        }
+    };
+}
+
+// After `step!`, which they use.
+mod code;
+mod front_channel;
+mod metadata;
+mod oauth;
+mod refresh;
+mod scope;
+mod token;
+
+use code::{
+    code_client_binding, code_expiry, code_injection, code_interception, code_redirect_binding, code_reuse,
+    code_reuse_revokes, pkce_downgrade, pkce_plain,
+};
+use front_channel::{
+    consent_framing, login_redirect_status, open_redirect_on_error, redirect_exact_match, state_and_iss,
+};
+use metadata::{hostile_registration, metadata_documents};
+use oauth::register_apps;
+use refresh::{
+    refresh_attacker_first, refresh_concurrent, refresh_other_client, refresh_resource_change,
+    refresh_rotation, refresh_scope_widening, refresh_victim_first,
+};
+use scope::{authorization_scope, registration_scope, token_request_scope};
+use token::{legacy_grants, resource_binding, short_lived_tokens, token_no_store};
+
+/// The authorization server scenarios. All but AS-META-01 and AS-REG-01 start with
+/// the two apps of [`register_apps`] registered ([`with_apps`]).
+pub fn scenarios() -> Vec<Scenario> {
+    use Capability::*;
+    use Level::*;
+    use Need::*;
+    use Role::AuthorizationServer;
+    vec![
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-01",
+            "an intercepted code cannot be redeemed without the verifier",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.1")
+        .level(Must)
+        .tags(&["pkce", "code", "attack"])
+        .grants(&[ReadFrontChannel, SameRedirectUri, MaliciousClient])
+        .needs(&[FrontChannel])
+        .body(|w| with_apps(w, code_interception)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-02",
+            "PKCE downgrade: a request stripped of its challenge gets no code",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.8")
+        .level(Must)
+        .tags(&["pkce", "code", "attack"])
+        .grants(&[ReadFrontChannel, Rewrite])
+        .needs(&[FrontChannel])
+        .body(|w| with_apps(w, pkce_downgrade)),
+        Scenario::new(AuthorizationServer, "AS-CODE-03", "code_challenge_method plain is refused")
+            .requirements(&["AS-01"])
+            .rfc9700("4.8")
+            .level(Must)
+            .tags(&["pkce", "code"])
+            .body(|w| with_apps(w, pkce_plain)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-04",
+            "a code injected into the attacker's session is refused",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.5")
+        .level(Must)
+        .tags(&["pkce", "code", "attack"])
+        .grants(&[ReadFrontChannel, MaliciousClient])
+        .needs(&[FrontChannel])
+        .body(|w| with_apps(w, code_injection)),
+        Scenario::new(AuthorizationServer, "AS-CODE-05", "a second redemption of a code is invalid_grant")
+            .requirements(&["AS-01"])
+            .rfc9700("4.2")
+            .level(Must)
+            .tags(&["code", "replay"])
+            .body(|w| with_apps(w, code_reuse)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CODE-06",
+            "a second redemption revokes the tokens of the first",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.2")
+        .level(Should)
+        .tags(&["code", "replay"])
+        .body(|w| with_apps(w, code_reuse_revokes)),
+        Scenario::new(AuthorizationServer, "AS-CODE-07", "a code is bound to its redirect URI")
+            .requirements(&["AS-01"])
+            .rfc9700("4.1")
+            .level(Must)
+            .tags(&["code"])
+            .body(|w| with_apps(w, code_redirect_binding)),
+        Scenario::new(AuthorizationServer, "AS-CODE-08", "a code expires")
+            .requirements(&["AS-01"])
+            .rfc9700("4.2")
+            .level(Must)
+            .tags(&["code"])
+            .needs(&[CodeLifetime])
+            .body(|w| with_apps(w, code_expiry)),
+        Scenario::new(AuthorizationServer, "AS-CODE-09", "a code is bound to the client it was issued to")
+            .requirements(&["AS-01"])
+            .rfc9700("4.5")
+            .level(Must)
+            .tags(&["code"])
+            .grants(&[MaliciousClient])
+            .body(|w| with_apps(w, code_client_binding)),
+        Scenario::new(AuthorizationServer, "AS-REFRESH-01", "refresh tokens rotate and the old one dies")
+            .requirements(&["AS-18"])
+            .rfc9700("4.14")
+            .level(Must)
+            .tags(&["refresh"])
+            .body(|w| with_apps(w, refresh_rotation)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-02",
+            "stolen refresh token used first by the attacker: the family dies",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_attacker_first)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-03",
+            "stolen refresh token replayed after the client: the family dies",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_victim_first)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-04",
+            "one refresh token presented twice at once: one wins, the family dies",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_concurrent)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REFRESH-05",
+            "a refresh token presented by another client is refused",
+        )
+        .requirements(&["AS-18"])
+        .rfc9700("4.14")
+        .level(Must)
+        .tags(&["refresh", "attack"])
+        .grants(&[ReadTokenRequests, MaliciousClient])
+        .body(|w| with_apps(w, refresh_other_client)),
+        Scenario::new(AuthorizationServer, "AS-REFRESH-06", "a refresh cannot widen the scope")
+            .requirements(&["AS-18", "AS-01"])
+            .rfc9700("4.14")
+            .level(Must)
+            .tags(&["refresh", "scope"])
+            .body(|w| with_apps(w, refresh_scope_widening)),
+        Scenario::new(AuthorizationServer, "AS-REFRESH-07", "a refresh cannot change the resource")
+            .requirements(&["AS-18", "AS-01"])
+            .rfc9700("4.14")
+            .level(Must)
+            .tags(&["refresh", "audience"])
+            .needs(&[SecondResource])
+            .body(|w| with_apps(w, refresh_resource_change)),
+        Scenario::new(AuthorizationServer, "AS-SCOPE-01", "scope added at the token request is not granted")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(|w| with_apps(w, token_request_scope)),
+        Scenario::new(AuthorizationServer, "AS-SCOPE-02", "DCR cannot register scopes beyond the policy")
+            .requirements(&["AS-04", "AS-01"])
+            .level(Must)
+            .tags(&["scope", "registration"])
+            .body(|w| with_apps(w, registration_scope)),
+        Scenario::new(AuthorizationServer, "AS-SCOPE-03", "a scope the client may not have is never granted")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["scope"])
+            .body(|w| with_apps(w, authorization_scope)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REDIR-01",
+            "redirect URIs match exactly (loopback port aside)",
+        )
+        .requirements(&["AS-20"])
+        .rfc9700("4.1")
+        .level(Must)
+        .tags(&["redirect"])
+        .body(|w| with_apps(w, redirect_exact_match)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-REDIR-02",
+            "unknown client or redirect URI: error page, no redirect",
+        )
+        .requirements(&["AS-21"])
+        .rfc9700("4.11")
+        .level(Must)
+        .tags(&["redirect"])
+        .body(|w| with_apps(w, open_redirect_on_error)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-FRONT-01",
+            "authorization responses return state unchanged and iss",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.4")
+        .level(Must)
+        .tags(&["front-channel"])
+        .body(|w| with_apps(w, state_and_iss)),
+        Scenario::new(AuthorizationServer, "AS-FRONT-02", "the login POST is answered with 303, not 307")
+            .requirements(&["AS-01"])
+            .rfc9700("4.12")
+            .level(Must)
+            .tags(&["front-channel"])
+            .needs(&[LoginForms])
+            .body(|w| with_apps(w, login_redirect_status)),
+        Scenario::new(AuthorizationServer, "AS-FRONT-03", "the consent page cannot be framed")
+            .requirements(&["AS-25"])
+            .rfc9700("4.16")
+            .level(Must)
+            .tags(&["front-channel"])
+            .needs(&[LoginForms])
+            .body(|w| with_apps(w, consent_framing)),
+        Scenario::new(AuthorizationServer, "AS-TOKEN-01", "token responses carry Cache-Control: no-store")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["token"])
+            .body(|w| with_apps(w, token_no_store)),
+        Scenario::new(AuthorizationServer, "AS-TOKEN-02", "access tokens are short-lived")
+            .requirements(&["AS-17"])
+            .level(Should)
+            .tags(&["token"])
+            .body(|w| with_apps(w, short_lived_tokens)),
+        Scenario::new(AuthorizationServer, "AS-TOKEN-03", "implicit and password grants are refused")
+            .requirements(&["AS-01"])
+            .level(Must)
+            .tags(&["token"])
+            .body(|w| with_apps(w, legacy_grants)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-RES-01",
+            "unknown resource is invalid_target; aud is the requested resource",
+        )
+        .requirements(&["AS-01"])
+        .rfc9700("4.10")
+        .level(Must)
+        .tags(&["audience"])
+        .body(|w| with_apps(w, resource_binding)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-META-01",
+            "metadata: issuer byte-exact, S256, code, endpoints",
+        )
+        .requirements(&["AS-02", "AS-03", "AS-19"])
+        .level(Must)
+        .tags(&["metadata"])
+        .body(metadata_documents),
+        Scenario::new(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered")
+            .requirements(&["AS-04", "AS-01", "X-07"])
+            .level(Must)
+            .tags(&["registration"])
+            .body(hostile_registration),
+    ]
+}
+
+/// Registers the apps of [`register_apps`], then runs `body`.
+fn with_apps(w: &mut World, body: fn(&mut World) -> Check) -> Check {
+    match register_apps(w) {
+        Ok(()) => body(w),
+        Err(check) => check,
+    }
+}

@@ -1,0 +1,103 @@
+//! Token responses and resource indicators: no caching, short lifetimes, no legacy
+//! grants, the audience of the requested resource.
+
+use super::oauth::{
+    SCOPE, VERIFIER, VICTIM, app, authorization_url, authorize, claims, expect_error, field, redeem, refresh,
+    token_request, tokens, victim_code, victim_tokens,
+};
+use crate::world::World;
+use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_reference::sans_io::FetchResult;
+
+fn no_store(r: &FetchResult) -> bool {
+    let value = r.as_ref().ok().and_then(|r| r.headers().get(http::header::CACHE_CONTROL)?.to_str().ok());
+    value.is_some_and(|v| v.split(',').any(|d| d.trim().eq_ignore_ascii_case("no-store")))
+}
+
+pub(super) fn token_no_store(w: &mut World) -> Check {
+    let code = step!(victim_code(w, SCOPE));
+    let first = redeem(w, VICTIM, &code, &[]);
+    let rt = field(&step!(tokens(&first, "the redemption")), "refresh_token");
+    let second = refresh(w, VICTIM, &rt, &[]);
+    for (what, r) in [("code redemption", &first), ("refresh", &second)] {
+        if !no_store(r) {
+            return Check::Violated(Violation::about(what, "Cache-Control: no-store", describe_headers(r)));
+        }
+    }
+    Check::Holds
+}
+
+fn describe_headers(r: &FetchResult) -> String {
+    let Ok(r) = r else { return "no answer".into() };
+    let headers: Vec<String> =
+        r.headers().iter().map(|(k, v)| format!("{k}: {}", v.to_str().unwrap_or("?"))).collect();
+    format!("HTTP {} with headers [{}]", r.status().as_u16(), headers.join(", "))
+}
+
+pub(super) fn short_lived_tokens(w: &mut World) -> Check {
+    let t = step!(victim_tokens(w, SCOPE));
+    let Some(c) = claims(&field(&t, "access_token")) else {
+        return Check::Undecided("the access token is not a JWT".into());
+    };
+    let lifetime = c.exp.unwrap_or(u64::MAX).saturating_sub(c.iat.unwrap_or(0));
+    let expires_in = t["expires_in"].as_u64().unwrap_or(u64::MAX);
+    Check::expect(lifetime <= 3600 && expires_in <= 3600, || {
+        let observed = format!("exp - iat = {lifetime} s, expires_in = {expires_in} s");
+        Violation::new("access tokens to live at most 3600 s", observed)
+    })
+}
+
+pub(super) fn legacy_grants(w: &mut World) -> Check {
+    let implicit = authorization_url(w, &app(w), VERIFIER, &[("response_type", Some("token"))]);
+    let response = step!(authorize(w, "browser:victim", &implicit));
+    if response.get("error") != Some("unsupported_response_type") {
+        return Check::Violated(Violation::about(
+            "response_type=token",
+            "error=unsupported_response_type",
+            format!("`{}`", response.encode()),
+        ));
+    }
+    let (app, resource) = (app(w), w.as_under_test.resource.clone());
+    let password = [
+        ("grant_type", "password"),
+        ("username", "alice"),
+        ("password", "alice"),
+        ("client_id", app.as_str()),
+        ("resource", resource.as_str()),
+    ];
+    let r = token_request(w, VICTIM, &password);
+    expect_error(&r, "unsupported_grant_type", "grant_type=password")
+}
+
+pub(super) fn resource_binding(w: &mut World) -> Check {
+    let unknown = "https://unknown.example/mcp";
+    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(unknown))]);
+    let response = step!(authorize(w, "browser:victim", &url));
+    if response.get("error") != Some("invalid_target") {
+        return Check::Violated(Violation::about(
+            format!("resource {unknown}"),
+            "error=invalid_target",
+            format!("`{}`", response.encode()),
+        ));
+    }
+    let Some(other) = w.as_under_test.other_resource.clone() else {
+        return Check::Holds;
+    };
+    // The other resource's scopes may differ from these; the audience is the point here,
+    // so a scope refusal is retried without a scope.
+    let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other))]);
+    let mut response = step!(authorize(w, "browser:victim", &url));
+    if response.get("error") == Some("invalid_scope") {
+        let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other)), ("scope", None)]);
+        response = step!(authorize(w, "browser:victim", &url));
+    }
+    let Some(code) = response.get("code").map(String::from) else {
+        return Check::Undecided(format!("resource {other}: expected a code, got `{}`", response.encode()));
+    };
+    let t = step!(tokens(&redeem(w, VICTIM, &code, &[("resource", Some(&other))]), "the redemption"));
+    let aud: Vec<String> =
+        claims(&field(&t, "access_token")).map_or(vec![], |c| c.aud.iter().map(String::from).collect());
+    Check::expect(aud == [other.clone()], || {
+        Violation::about(format!("resource {other}"), format!("aud [{other}]"), format!("{aud:?}"))
+    })
+}

@@ -1,0 +1,328 @@
+//! Discovery and registration: protected resource metadata naming another server, AS
+//! metadata with another issuer or without S256, the discovery order of both, odd
+//! challenges, client ID metadata documents.
+
+use super::hostile::{
+    CANARY, EVIL_MCP, as_metadata, authorizations, echo, hostile_as, hostile_mcp, openid_metadata, prm_of,
+    prm_url, received, registered, seen, urls,
+};
+use crate::world::{AS, EVIL, Log, MCP, World, fixed};
+use http::{HeaderValue, StatusCode, header};
+use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_harness::sim::{Channel, Verdict};
+use mcp_authz_reference::bearer::{self, Challenge};
+use mcp_authz_reference::metadata::discovery_urls;
+use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
+use mcp_authz_reference::sans_io::Response;
+use mcp_authz_reference::wire;
+use serde_json::json;
+
+/// RFC 9728 §3.3 (rust-sdk PR #937): a hostile server publishes metadata claiming to
+/// be server A, to collect a token for A.
+pub(super) fn prm_names_another_server(w: &mut World) -> Check {
+    hostile_mcp(w, EVIL, &prm_url(EVIL), prm_of(MCP, AS));
+    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+    let mut client = w.public_client(EVIL_MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let to_as = urls(&seen(&log, |_| true));
+    Check::expect(to_as.is_empty(), || {
+        Violation::about(
+            format!("metadata of {EVIL_MCP} says resource {MCP}"),
+            "no registration, authorization or token request",
+            format!("{to_as:?}"),
+        )
+    })
+}
+
+/// RFC 8414 §3.3: metadata fetched for one issuer that claims to be another.
+pub(super) fn issuer_mismatch(w: &mut World) -> Check {
+    let mirror = "https://as-mirror.example";
+    hostile_mcp(w, EVIL, &prm_url(EVIL), prm_of(EVIL_MCP, mirror));
+    hostile_as(w, mirror, as_metadata(AS, CANARY), vec![]);
+    let canary = w.canary(&[CANARY]);
+    let mut client = w.public_client(EVIL_MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    Check::expect(canary.get() == 0, || {
+        Violation::about(
+            format!("metadata fetched for issuer {mirror} says issuer {AS}"),
+            "its endpoints unused",
+            format!("{} requests to {CANARY}", canary.get()),
+        )
+    })
+}
+
+/// CL-29: PKCE support must be verified in the metadata before any authorization.
+pub(super) fn no_s256(w: &mut World) -> Check {
+    for (i, methods) in [(1, None), (2, Some(json!(["plain"])))] {
+        let origin = format!("https://evil{i}.example");
+        let issuer = format!("https://as{i}.evil.example");
+        hostile_mcp(w, &origin, &prm_url(&origin), prm_of(&format!("{origin}/mcp"), &issuer));
+        let mut metadata = as_metadata(&issuer, &issuer);
+        let what = match methods {
+            Some(m) => {
+                let what = format!("code_challenge_methods_supported {m}");
+                metadata["code_challenge_methods_supported"] = m;
+                what
+            }
+            None => {
+                if let Some(m) = metadata.as_object_mut() {
+                    m.remove("code_challenge_methods_supported");
+                }
+                "no code_challenge_methods_supported".to_string()
+            }
+        };
+        let hits = hostile_as(w, &issuer, metadata, vec![]);
+        let mut client = w.public_client(&format!("{origin}/mcp"));
+        let _ = w.run_client(&format!("victim{i}"), &mut client, echo());
+        if received(&hits, "GET /authorize") {
+            return Check::Violated(Violation::about(
+                what,
+                "no authorization request",
+                format!("one at {issuer}/authorize"),
+            ));
+        }
+    }
+    Check::Holds
+}
+
+/// CL-10/15: the honest AS advertises client ID metadata documents; the client, which
+/// has one, uses its URL as `client_id` and does not register.
+pub(super) fn metadata_document_preferred(w: &mut World) -> Check {
+    if w.client_is_external() {
+        return metadata_document_of_a_process(w);
+    }
+    let url = "https://app.example/client.json";
+    let client = w.public_client_with(MCP, |c| c.client_id_metadata_url = Some(url.into()));
+    let mut client = match client {
+        Ok(c) => c,
+        Err(e) => {
+            return Check::Undecided(format!("the client refuses {url} as its metadata document URL: {e}"));
+        }
+    };
+    let Some(document) = client.metadata_document() else {
+        return Check::Undecided("the client has no metadata document to publish".into());
+    };
+    w.fake_host(
+        "https://app.example",
+        vec![("/client.json".into(), fixed(wire::json(StatusCode::OK, &document)))],
+    );
+    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+    let outcome = w.run_client("victim", &mut client, echo());
+    let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
+    let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
+    if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url)) {
+        return Check::Violated(Violation::about(
+            "AS with client_id_metadata_document_supported",
+            format!("client_id={url} and no registration"),
+            format!("client ids {client_ids:?} and registrations {registrations:?}"),
+        ));
+    }
+    match outcome {
+        Ok(_) if !client_ids.is_empty() => Check::Holds,
+        Ok(_) => Check::Undecided("the client never authorized".into()),
+        Err(e) => Check::Undecided(format!("the flow with the metadata document failed: {e}")),
+    }
+}
+
+/// CL-10/15 for a client that is a process of its own, told (`--client-metadata-url`)
+/// the URL of its metadata document: `client_id` = the URL, no registration. (On a
+/// simulated host the world serves the document, so the flow completes; elsewhere the AS
+/// cannot fetch it, and the check is the client's choice alone.)
+fn metadata_document_of_a_process(w: &mut World) -> Check {
+    let Some(url) = w.client_metadata_url() else {
+        return Check::NotApplicable(
+            "the client's metadata document URL is not known: give it with --client-metadata-url".into(),
+        );
+    };
+    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
+    let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
+    if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url.as_str())) {
+        return Check::Violated(Violation::about(
+            format!("AS with client_id_metadata_document_supported, client metadata document {url}"),
+            format!("client_id={url} and no registration"),
+            format!("client ids {client_ids:?} and registrations {registrations:?}"),
+        ));
+    }
+    if client_ids.is_empty() {
+        return Check::Undecided("the client never authorized".into());
+    }
+    Check::Holds
+}
+
+/// The challenge of a 401 without its `resource_metadata`.
+fn drop_resource_metadata(resp: &mut Response) {
+    if resp.status() != StatusCode::UNAUTHORIZED {
+        return;
+    }
+    if let Ok(Some(c)) = bearer::bearer_challenge(resp.headers()) {
+        let params =
+            c.params.into_iter().filter(|(k, _)| !k.eq_ignore_ascii_case("resource_metadata")).collect();
+        let c = Challenge { params, ..c };
+        if let Ok(v) = HeaderValue::from_str(&c.to_header_value()) {
+            resp.headers_mut().insert(header::WWW_AUTHENTICATE, v);
+        }
+    }
+}
+
+fn prm_requests(log: &Log) -> Vec<String> {
+    seen(log, |s| s.url.contains(WELL_KNOWN)).into_iter().map(|s| s.url).collect()
+}
+
+/// CL-04: without `resource_metadata`, path-inserted then root; with it, only it.
+pub(super) fn prm_discovery_order(w: &mut World) -> Check {
+    let [path, root]: [String; 2] = match well_known_urls(MCP).map(TryInto::try_into) {
+        Ok(Ok(urls)) => urls,
+        _ => return Check::Undecided(format!("{MCP} has no path-inserted and root metadata URLs")),
+    };
+    w.note("the adversary strips resource_metadata from the challenge and hides the path-inserted metadata");
+    let hidden = path.clone();
+    let log = w.tap(
+        &[Channel::Resource, Channel::Other],
+        move |_, req| {
+            if req.uri() == hidden.as_str() {
+                Verdict::Respond(wire::json(StatusCode::NOT_FOUND, &json!({})))
+            } else {
+                Verdict::Pass
+            }
+        },
+        |_, _, resp| drop_resource_metadata(resp),
+    );
+    let mut client = w.public_client(MCP);
+    let outcome = w.run_client("victim", &mut client, echo());
+    let asked = prm_requests(&log);
+    // A client may discover again on a later 401: each round must be path, then root.
+    let rounds_in_order = !asked.is_empty() && asked.chunks(2).all(|r| r == [path.clone(), root.clone()]);
+    if !rounds_in_order {
+        return Check::Violated(Violation::about(
+            "challenge without resource_metadata",
+            format!("GET {path} then {root}"),
+            format!("{asked:?}"),
+        ));
+    }
+    if let Err(e) = outcome {
+        return Check::Violated(Violation::about(
+            "metadata at the root only",
+            "the call to succeed",
+            format!("`{e}`"),
+        ));
+    }
+    w.note("the challenge names resource_metadata; the root metadata is a trap");
+    let log = w.record(&[Channel::Other]);
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim2", &mut client, echo());
+    let asked = prm_requests(&log);
+    Check::expect(!asked.is_empty() && asked.iter().all(|a| *a == path), || {
+        Violation::about(
+            format!("challenge with resource_metadata={path}"),
+            "only that URL fetched",
+            format!("{asked:?}"),
+        )
+    })
+}
+
+/// CL-08: for `https://tenant.example/t1`, OAuth path-inserted, OpenID path-inserted,
+/// OpenID path-appended; the root metadata (another issuer's) is a trap.
+pub(super) fn as_discovery_order(w: &mut World) -> Check {
+    let origin = "https://tenant.example";
+    let issuer = "https://tenant.example/t1";
+    let Ok(expected) = discovery_urls(issuer) else {
+        return Check::Undecided(format!("no discovery urls for {issuer}"));
+    };
+    hostile_mcp(w, EVIL, &prm_url(EVIL), prm_of(EVIL_MCP, issuer));
+    let routes = vec![
+        (
+            "/t1/.well-known/openid-configuration".to_string(),
+            fixed(wire::json(StatusCode::OK, &openid_metadata(issuer))),
+        ),
+        (
+            "/.well-known/oauth-authorization-server".to_string(),
+            fixed(wire::json(StatusCode::OK, &as_metadata(origin, origin))),
+        ),
+        ("/t1/register".to_string(), registered()),
+    ];
+    let hits = w.fake_host(origin, routes);
+    let mut client = w.public_client(EVIL_MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let asked: Vec<String> = hits.borrow().iter().filter(|h| h.contains("/.well-known/")).cloned().collect();
+    let want: Vec<String> =
+        expected.iter().map(|u| format!("GET {}", u.trim_start_matches(origin))).collect();
+    Check::expect(asked == want && received(&hits, "POST /t1/register"), || {
+        Violation::about(
+            format!("issuer {issuer}"),
+            format!("metadata requests {want:?} and then registration at {issuer}/register"),
+            format!("{:?}", hits.borrow()),
+        )
+    })
+}
+
+/// CL-03: challenges the client must read right — a `Basic` challenge first (in its
+/// own header), escaped quotes, commas inside quoted strings, spaces around `=`. The
+/// PRM sits at a URL only the challenge names. (An unescaped quote inside a value is
+/// the server's fault, checked on the server side; the reference parser reads it as a
+/// literal quote, so there is no client-side verdict to give.)
+pub(super) fn challenge_syntax(w: &mut World) -> Check {
+    let meta = "https://meta.example";
+    let metadata = match w.mcp_server() {
+        Ok(server) => server.protected_resource_metadata(),
+        Err(skip) => return Check::NotApplicable(skip.0),
+    };
+    let meta_hits =
+        w.fake_host(meta, vec![("/prm/mcp".into(), fixed(wire::json(StatusCode::OK, &metadata)))]);
+    let decoy = w.canary(&[CANARY]);
+    let variants: [(&str, Vec<String>); 2] = [
+        (
+            "a Basic challenge in a first header, escapes and odd spacing in the second",
+            vec![
+                r#"Basic realm="legacy \"v1\", kept""#.into(),
+                format!(
+                    r#"Bearer realm="mcp" ,error="invalid_request",  error_description="no \"Bearer\" token, try again" , scope="mcp:read",resource_metadata = "{meta}/prm/mcp""#
+                ),
+            ],
+        ),
+        (
+            "a comma and a decoy inside a quoted string",
+            vec![format!(
+                r#"Bearer error_description="see docs, resource_metadata={CANARY}/prm", resource_metadata="{meta}/prm/mcp", scope="mcp:read""#
+            )],
+        ),
+    ];
+    for (i, (what, values)) in variants.into_iter().enumerate() {
+        let shown = values.join(" | ");
+        w.note(&format!("the adversary rewrites 401 challenges to: {shown}"));
+        let log = w.tap(
+            &[Channel::Resource, Channel::Other],
+            |_, _| Verdict::Pass,
+            move |_, _, resp| {
+                if resp.status() == StatusCode::UNAUTHORIZED {
+                    resp.headers_mut().remove(header::WWW_AUTHENTICATE);
+                    for v in &values {
+                        if let Ok(v) = HeaderValue::from_str(v) {
+                            resp.headers_mut().append(header::WWW_AUTHENTICATE, v);
+                        }
+                    }
+                }
+            },
+        );
+        let before = meta_hits.borrow().len();
+        let mut client = w.public_client(MCP);
+        let outcome = w.run_client(&format!("victim{i}"), &mut client, echo());
+        let used = meta_hits.borrow().len() > before;
+        let probed = prm_requests(&log);
+        if !used || !probed.is_empty() || decoy.get() > 0 || outcome.is_err() {
+            return Check::Violated(Violation::about(
+                format!("{what} (`{shown}`)"),
+                format!("the metadata fetched from {meta}/prm/mcp only and the call to succeed"),
+                format!(
+                    "metadata from the challenge URL: {used}, well-known probes {probed:?}, decoy hits {}, \
+                     outcome {:?}",
+                    decoy.get(),
+                    outcome.map(|_| "ok").map_err(|e| e.to_string())
+                ),
+            ));
+        }
+    }
+    Check::Holds
+}

@@ -1,0 +1,161 @@
+//! Client scenarios: the world's reference client (with the run's defects) against
+//! hostile or odd servers — discovery (protected resource metadata, authorization
+//! server metadata, the 401 challenge), mix-up, `state`, the `resource` indicator,
+//! where tokens go, step-up, and URLs a server hands the client (SSRF, dangerous
+//! authorization URLs).
+//!
+//! What the client can enforce about URLs, and so what is tested here: only `https`,
+//! `http` on loopback only, no other scheme (`javascript:`, `file:`, `data:`). IP
+//! literals are judged in canonical form, so decimal, octal, hex and IPv4-mapped
+//! spellings of an internal address are refused like the address itself. Loopback
+//! stays reachable over `http` by design (local servers, RFC 8252). Internal addresses
+//! behind `https` names, or `https` to a private IP, are the fetcher's to refuse (it
+//! resolves names; see the harness's `AddressPolicy`): not simulated here.
+//!
+//! The hostile servers and the readers of what the client sent are in [`hostile`]; the
+//! scenarios, by concern, in [`discovery`] (and registration), [`authorization`] (the
+//! flow: mix-up, scope, `state`, PKCE, `resource`), [`tokens`] (where tokens go, and
+//! step-up) and [`ssrf`].
+
+mod authorization;
+mod discovery;
+mod hostile;
+mod ssrf;
+mod tokens;
+
+use crate::Scenario;
+use authorization::{challenged_scope_requested, mix_up, pkce_s256, resource_everywhere, state_tampering};
+use discovery::{
+    as_discovery_order, challenge_syntax, issuer_mismatch, metadata_document_preferred, no_s256,
+    prm_discovery_order, prm_names_another_server,
+};
+use mcp_authz_harness::scenario::{Capability, Level, Role};
+use ssrf::{
+    dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
+};
+use tokens::{step_up_bounded, step_up_with_challenged_scope, token_only_to_its_server};
+
+/// The client scenarios.
+pub fn scenarios() -> Vec<Scenario> {
+    use Capability::*;
+    use Level::*;
+    use Role::Client;
+    vec![
+        Scenario::new(Client, "CL-DISC-01", "resource metadata naming another server is refused")
+            .requirements(&["CL-01", "CL-25"])
+            .level(Must)
+            .tags(&["discovery", "attack"])
+            .grants(&[MaliciousMcpServer])
+            .body(prm_names_another_server),
+        Scenario::new(Client, "CL-DISC-02", "AS metadata with another issuer is refused")
+            .requirements(&["CL-09"])
+            .level(Must)
+            .tags(&["discovery", "attack"])
+            .grants(&[MaliciousAuthorizationServer])
+            .body(issuer_mismatch),
+        Scenario::new(Client, "CL-DISC-03", "AS without S256 gets no authorization request")
+            .requirements(&["CL-29", "CL-28"])
+            .rfc9700("4.8")
+            .level(Must)
+            .tags(&["discovery", "pkce"])
+            .grants(&[MaliciousAuthorizationServer])
+            .body(no_s256),
+        Scenario::new(Client, "CL-DISC-04", "resource metadata: challenge URL, else path then root")
+            .requirements(&["CL-04", "CL-01"])
+            .level(Must)
+            .tags(&["discovery"])
+            .grants(&[MaliciousMcpServer, Rewrite])
+            .body(prm_discovery_order),
+        Scenario::new(Client, "CL-DISC-05", "AS metadata discovery order for an issuer with a path")
+            .requirements(&["CL-08", "CL-02"])
+            .level(Must)
+            .tags(&["discovery"])
+            .body(as_discovery_order),
+        Scenario::new(Client, "CL-DISC-06", "odd but valid WWW-Authenticate challenges are read right")
+            .requirements(&["CL-03", "CL-04"])
+            .level(Must)
+            .tags(&["discovery"])
+            .grants(&[MaliciousMcpServer, Rewrite])
+            .body(challenge_syntax),
+        Scenario::new(Client, "CL-REG-01", "a client ID metadata document is used when the AS accepts it")
+            .requirements(&["CL-10", "CL-15", "CL-12"])
+            .level(Should)
+            .tags(&["registration"])
+            .body(metadata_document_preferred),
+        Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
+            .requirements(&["CL-09", "X-05"])
+            .rfc9700("4.4")
+            .level(Must)
+            .tags(&["mix-up", "attack"])
+            .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .body(mix_up),
+        Scenario::new(Client, "CL-SCOPE-01", "the challenged scope is requested, not scopes_supported")
+            .requirements(&["CL-05", "CL-06"])
+            .level(Must)
+            .tags(&["scope"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, Rewrite])
+            .body(challenged_scope_requested),
+        Scenario::new(Client, "CL-STATE-01", "missing or altered state: no token request")
+            .requirements(&["CL-32"])
+            .rfc9700("4.7")
+            .level(Should)
+            .tags(&["front-channel", "attack"])
+            .grants(&[ReadFrontChannel, ReadTokenRequests, Rewrite])
+            .body(state_tampering),
+        Scenario::new(Client, "CL-PKCE-01", "PKCE S256 with a fresh verifier on every flow")
+            .requirements(&["CL-28", "CL-30"])
+            .rfc9700("4.8")
+            .level(Must)
+            .tags(&["pkce"])
+            .body(pkce_s256),
+        Scenario::new(Client, "CL-RES-01", "resource names the server on authorize, token, refresh")
+            .requirements(&["CL-19", "CL-20", "CL-21", "CL-22"])
+            .level(Must)
+            .tags(&["resource"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .body(resource_everywhere),
+        Scenario::new(Client, "CL-TOKEN-01", "a token goes only to the server it was issued for")
+            .requirements(&["CL-25"])
+            .rfc9700("4.9")
+            .level(Must)
+            .tags(&["audience", "attack"])
+            .grants(&[MaliciousMcpServer])
+            .body(token_only_to_its_server),
+        Scenario::new(Client, "CL-STEP-01", "step-up re-authorizes with the challenged scope")
+            .requirements(&["CL-26", "CL-06"])
+            .level(Should)
+            .tags(&["scope"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .body(step_up_with_challenged_scope),
+        Scenario::new(Client, "CL-STEP-02", "step-up stops when the server always answers 403")
+            .requirements(&["CL-27"])
+            .level(Should)
+            .tags(&["scope"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel])
+            .body(step_up_bounded),
+        Scenario::new(Client, "CL-SSRF-01", "plain-http OAuth URLs from a server are never fetched")
+            .requirements(&["CL-37", "CL-38"])
+            .level(Should)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(insecure_http_urls),
+        Scenario::new(Client, "CL-SSRF-02", "internal IPs in decimal, octal, hex, v6 form never fetched")
+            .requirements(&["CL-37", "CL-39"])
+            .level(Should)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(encoded_addresses),
+        Scenario::new(Client, "CL-SSRF-03", "javascript:, file:, data:, http authorize URLs never opened")
+            .requirements(&["CL-41", "CL-43"])
+            .level(Must)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(dangerous_authorization_endpoints),
+        Scenario::new(Client, "CL-SSRF-04", "metadata redirects to internal addresses are not followed")
+            .requirements(&["CL-37", "CL-40"])
+            .level(Should)
+            .tags(&["ssrf", "attack"])
+            .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
+            .body(redirects_not_followed),
+    ]
+}

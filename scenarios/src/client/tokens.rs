@@ -1,0 +1,197 @@
+//! Where tokens go, and step-up: a token only to its own server, re-authorization with
+//! the challenged scope, and a bound on it.
+
+use super::hostile::{EVIL_MCP, authorizations, challenged, echo, hostile_mcp, prm_of, prm_url};
+use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, Route, World, fixed};
+use http::{StatusCode, header};
+use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_harness::sim::{Channel, Verdict};
+use mcp_authz_reference::bearer;
+use mcp_authz_reference::client::Operation;
+use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
+use mcp_authz_reference::wire;
+use serde_json::{Value, json};
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+
+/// CL-25: after using server A, the client is pointed at a hostile server.
+pub(super) fn token_only_to_its_server(w: &mut World) -> Check {
+    if w.client_is_external() {
+        return token_only_to_its_server_across_runs(w);
+    }
+    let mut client = match w.connected_client("victim") {
+        Ok(c) => c,
+        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
+    };
+    let Some(token) = client.tokens().map(|t| t.access_token.clone()) else {
+        return Check::Undecided("the client holds no token after using server A".into());
+    };
+    let authorizations_seen: Rc<RefCell<Vec<String>>> = Rc::default();
+    let record = authorizations_seen.clone();
+    let challenge = format!(r#"Bearer resource_metadata="{}", scope="mcp:read""#, prm_url(EVIL));
+    let mcp: Route = Box::new(move |req| {
+        if let Some(v) = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()) {
+            record.borrow_mut().push(v.to_string());
+        }
+        challenged(StatusCode::UNAUTHORIZED, &[&challenge])
+    });
+    let prm = fixed(wire::json(StatusCode::OK, &prm_of(EVIL_MCP, AS)));
+    w.fake_host(EVIL, vec![("/mcp".into(), mcp), (format!("{WELL_KNOWN}/mcp"), prm)]);
+    w.note(&format!("the client is pointed at {EVIL_MCP}"));
+    if let Err(e) = client.connect(EVIL_MCP) {
+        return Check::Undecided(format!("the client refuses to connect to {EVIL_MCP}: {e}"));
+    }
+    let _ = w.run_client("victim", &mut client, echo());
+    let leaked = authorizations_seen.borrow().iter().any(|a| a.contains(&token));
+    Check::expect(!leaked, || {
+        Violation::about(
+            format!("the requests to {EVIL_MCP}"),
+            format!("no Authorization header carrying the token issued for {MCP}"),
+            "one carrying it",
+        )
+    })
+}
+
+/// CL-25 for a client that is a process of its own: it uses server A, then (a new run)
+/// a hostile server; a client that keeps its tokens must not send A's there. Every
+/// request of both runs is watched: a token issued to the client must travel only in
+/// the `Authorization` header, and only to the server it was asked for.
+fn token_only_to_its_server_across_runs(w: &mut World) -> Check {
+    let mut client = match w.connected_client("victim") {
+        Ok(c) => c,
+        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
+    };
+    hostile_mcp(w, EVIL, &prm_url(EVIL), prm_of(EVIL_MCP, AS));
+    w.note(&format!("the same client (its state folder kept) is run again, against {EVIL_MCP}"));
+    if let Err(e) = client.connect(EVIL_MCP) {
+        return Check::Undecided(format!("cannot point the client at {EVIL_MCP}: {e}"));
+    }
+    let _ = w.run_client("victim", &mut client, echo());
+    let leaks = w.client_token_leaks();
+    Check::expect(leaks.is_empty(), || {
+        Violation::new("each token only in the Authorization header to its own server", format!("{leaks:?}"))
+    })
+}
+
+/// CL-26 for a client that is a process of its own: server A answers the first
+/// `tools/…` request carrying a token with 403 insufficient_scope naming `mcp:write`.
+fn step_up_of_a_process(w: &mut World) -> Check {
+    let challenge = format!(
+        r#"Bearer error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="{}""#,
+        prm_url(MCP_ORIGIN)
+    );
+    w.note("server A answers every tools request whose token lacks mcp:write: 403 insufficient_scope");
+    let challenged_once = Rc::new(Cell::new(false));
+    let flag = challenged_once.clone();
+    // The scope of each token the AS issued, read from its token responses.
+    let scopes: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
+    let issued = scopes.clone();
+    let log = w.tap(
+        &[Channel::FrontChannel, Channel::Resource, Channel::Token],
+        move |msg, req| {
+            let tools = String::from_utf8_lossy(req.body()).contains("\"tools/");
+            let token = bearer::bearer_token(req.headers()).ok().flatten().unwrap_or_default();
+            let lacks_write = scopes
+                .borrow()
+                .iter()
+                .any(|(t, scope)| *t == token && !scope.split(' ').any(|s| s == "mcp:write"));
+            if msg.channel == Channel::Resource && tools && lacks_write {
+                flag.set(true);
+                Verdict::Respond(challenged(StatusCode::FORBIDDEN, &[&challenge]))
+            } else {
+                Verdict::Pass
+            }
+        },
+        move |msg, _, resp| {
+            if msg.channel == Channel::Token && resp.status() == StatusCode::OK {
+                if let Ok(v) = serde_json::from_slice::<Value>(resp.body()) {
+                    if let (Some(t), Some(scope)) = (v["access_token"].as_str(), v["scope"].as_str()) {
+                        issued.borrow_mut().push((t.to_string(), scope.to_string()));
+                    }
+                }
+            }
+        },
+    );
+    let mut client = w.public_client(MCP);
+    let outcome = w.run_client("victim", &mut client, echo());
+    if !challenged_once.get() {
+        return Check::Undecided("the client sent no tools/list or tools/call with a token".into());
+    }
+    let scopes: Vec<Option<String>> = authorizations(&log).iter().map(|s| s.param("scope")).collect();
+    let widened =
+        scopes.get(1).and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
+    Check::expect(widened && outcome.is_ok(), || {
+        Violation::about(
+            "403 insufficient_scope scope=\"mcp:read mcp:write\"",
+            "a second authorization asking for mcp:write and the client to finish",
+            format!(
+                "authorization scopes {scopes:?}, outcome {:?}",
+                outcome.map(|_| "ok").map_err(|e| e.to_string())
+            ),
+        )
+    })
+}
+
+/// CL-26: a `write_note` call with a `mcp:read` token gets 403 insufficient_scope.
+pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
+    if w.client_is_external() {
+        return step_up_of_a_process(w);
+    }
+    let mut client = match w.connected_client("victim") {
+        Ok(c) => c,
+        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
+    };
+    let scope = client.tokens().and_then(|t| t.scope.clone()).unwrap_or_default();
+    if scope.split(' ').any(|s| s == "mcp:write") {
+        return Check::Undecided(format!(
+            "the first token already has scope `{scope}`: no step-up to observe"
+        ));
+    }
+    let log = w.record(&[Channel::FrontChannel]);
+    let write = Operation::CallTool { name: "write_note".into(), arguments: json!({"text": "hi"}) };
+    let outcome = w.run_client("victim", &mut client, write);
+    let scopes: Vec<Option<String>> = authorizations(&log).iter().map(|s| s.param("scope")).collect();
+    let widened =
+        scopes.first().and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
+    Check::expect(widened && outcome.is_ok(), || {
+        Violation::about(
+            "403 insufficient_scope scope=\"mcp:write\"",
+            "a re-authorization with mcp:write and the call to succeed",
+            format!(
+                "authorization scopes {scopes:?}, outcome {:?}",
+                outcome.map(|_| "ok").map_err(|e| e.to_string())
+            ),
+        )
+    })
+}
+
+/// CL-27: every `tools/call` is answered 403 insufficient_scope; the suite allows 3
+/// authorizations.
+pub(super) fn step_up_bounded(w: &mut World) -> Check {
+    let mut client = match w.connected_client("victim") {
+        Ok(c) => c,
+        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
+    };
+    let prm = well_known_urls(MCP).ok().and_then(|u| u.into_iter().next()).unwrap_or_default();
+    let challenge =
+        format!(r#"Bearer error="insufficient_scope", scope="mcp:admin", resource_metadata="{prm}""#);
+    w.note("the adversary answers every tools/list and tools/call with 403 insufficient_scope");
+    let log = w.tap(
+        &[Channel::Resource, Channel::FrontChannel],
+        move |msg, req| {
+            let call =
+                msg.channel == Channel::Resource && String::from_utf8_lossy(req.body()).contains("\"tools/");
+            if call {
+                Verdict::Respond(challenged(StatusCode::FORBIDDEN, &[&challenge]))
+            } else {
+                Verdict::Pass
+            }
+        },
+        |_, _, _| {},
+    );
+    let _ = w.run_client("victim", &mut client, echo());
+    let n = authorizations(&log).len();
+    Check::expect(n <= 3, || {
+        Violation::about("a server that always answers 403", "at most 3 authorizations", n.to_string())
+    })
+}
