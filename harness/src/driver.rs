@@ -16,7 +16,8 @@ use rand_core::RngCore;
 pub const MAX_STEPS: usize = 200;
 
 /// Runs `client` (named `name`) from `start` to its end over `net`, drawing randomness
-/// from `rng`; the browser walks until a URL starting with `redirect_uri`.
+/// from `rng`; the browser walks until a URL starting with `redirect_uri`. `opened` is
+/// told each authorization URL before the browser opens it.
 pub fn run_client<N: Network + ?Sized>(
     net: &mut N,
     rng: &mut dyn RngCore,
@@ -24,6 +25,7 @@ pub fn run_client<N: Network + ?Sized>(
     client: &mut PublicClient,
     redirect_uri: &str,
     start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
+    opened: &mut dyn FnMut(&str),
 ) -> Result<Outcome, Error> {
     let mut step = start(client, &mut Env::new(net.now(), rng));
     let mut browser = String::new();
@@ -39,6 +41,7 @@ pub fn run_client<N: Network + ?Sized>(
                 client.on_response(r, &mut Env::new(net.now(), rng))
             }
             ClientStep::Authorize { url } => {
+                opened(&url);
                 if browser.is_empty() {
                     browser = Party::browser_of(name).name().to_string();
                 }

@@ -316,20 +316,25 @@ impl Target for ClientProcess {
         self.client.run(sim, name, client.server_url())
     }
 
-    fn client_observations(&self) -> Result<ClientObservations, Skip> {
-        Ok(ClientObservations {
+    fn client_observations(&self) -> ClientObservations {
+        ClientObservations {
             token_leaks: self.client.leaks.clone(),
             proxied: self.client.proxied.clone(),
             opened: self.client.opened.clone(),
-        })
+        }
     }
 
-    fn client_metadata_url(&self) -> Result<String, Skip> {
-        self.client.client_metadata_url().ok_or_else(|| {
-            Skip::because(
+    fn client_egress_via_proxy(&self) -> bool {
+        true
+    }
+
+    fn client_metadata_document(&self) -> Result<Option<String>, Skip> {
+        match self.client.client_metadata_url() {
+            Some(url) => Ok(Some(url)),
+            None => Err(Skip::because(
                 "the client's metadata document URL is not known: give it with --client-metadata-url",
-            )
-        })
+            )),
+        }
     }
 }
 

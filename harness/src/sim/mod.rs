@@ -602,8 +602,21 @@ impl Sim {
         redirect_uri: &str,
         start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
     ) -> Result<Outcome, Error> {
+        self.run_client_watched(name, client, redirect_uri, start, &mut |_| {})
+    }
+
+    /// [`Sim::run_client`], telling `opened` each authorization URL the client hands
+    /// its browser.
+    pub fn run_client_watched(
+        &mut self,
+        name: &str,
+        client: &mut PublicClient,
+        redirect_uri: &str,
+        start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
+        opened: &mut dyn FnMut(&str),
+    ) -> Result<Outcome, Error> {
         let mut rng = derive_rng(self.seed, &format!("client:{name}:{}", self.messages));
-        driver::run_client(self, &mut rng, name, client, redirect_uri, start)
+        driver::run_client(self, &mut rng, name, client, redirect_uri, start, opened)
     }
 }
 

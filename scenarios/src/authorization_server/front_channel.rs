@@ -3,9 +3,8 @@
 
 use super::oauth::{SCOPE, VERIFIER, app, at_callback, authorization_url, authorize, register_apps};
 use crate::world::{EVIL, World, describe};
-use mcp_authz_harness::browser::{Browser, Login};
+use mcp_authz_harness::browser::Browser;
 use mcp_authz_harness::scenario::{Check, Violation};
-use mcp_authz_reference::authorization_server::{AuthorizationServer, Config};
 use mcp_authz_reference::sans_io::FetchResult;
 
 fn location(r: &FetchResult) -> Option<String> {
@@ -86,39 +85,19 @@ pub(super) fn state_and_iss(w: &mut World) -> Check {
     Check::Holds
 }
 
-/// Makes the AS show its login and consent form: the simulated AS is replaced by one
-/// with the same configuration and no auto-approve, where alice signs in; a live AS
-/// shows its forms when the run has a login.
+/// Makes the AS show its login and consent form (the target's step: the simulated AS is
+/// replaced by one with the same configuration and no auto-approve, where alice signs
+/// in; a live AS shows its forms when the run has a login). A new AS gets the apps again.
 fn show_forms(w: &mut World) -> Result<(), Check> {
-    if w.is_live() {
-        return match w.as_under_test.login {
-            Some(_) => Ok(()),
-            None => Err(Check::NotApplicable(
-                "no login given (--login): the harness cannot reach the forms".into(),
-            )),
-        };
+    if w.show_login_forms().map_err(|s| Check::NotApplicable(s.0))? {
+        register_apps(w)?;
     }
-    let config = Config {
-        auto_approve: false,
-        ..w.authorization_server().map_err(|s| Check::NotApplicable(s.0))?.config().clone()
-    };
-    let server = w.sim.env_for("as-with-login-form", |env| AuthorizationServer::new(config, env));
-    let server =
-        server.map_err(|e| Check::Undecided(format!("cannot build the AS with a login form: {e}")))?;
-    let issuer = w.as_under_test.issuer.clone();
-    w.sim.add_service(&issuer, server);
-    w.note("setup: the AS shows its login and consent form");
-    register_apps(w)?;
-    w.as_under_test.login = Some(Login { username: "alice".into(), password: "alice".into() });
     Ok(())
 }
 
 /// The victim signs in through the forms: the browser, with the pages and form posts
 /// it saw.
 fn sign_in(w: &mut World) -> Result<Browser, Check> {
-    if w.front_channel_outside() {
-        return Err(Check::NotApplicable("the login pages are in the authorize hook's hands".into()));
-    }
     show_forms(w)?;
     let url = authorization_url(w, &app(w), VERIFIER, &[]);
     let (result, browser) = w.browse("browser:victim", &url, at_callback);

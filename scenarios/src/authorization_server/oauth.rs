@@ -36,14 +36,15 @@ pub(super) const ATTACKER_VERIFIER: &str = "attacker-verifier-0123456789-abcdefg
 
 /// Registers the victim's app (on the loopback redirect URI and on
 /// `https://app.example/callback`) and the attacker's (on the same loopback URI): at the
-/// simulated AS directly, at a live one by dynamic registration (RFC 7591).
+/// AS directly where the target allows it (a simulated AS), else by dynamic registration
+/// (RFC 7591) unless the run brings a pre-registered app.
 pub(super) fn register_apps(w: &mut World) -> Result<(), Check> {
     let scopes = ["mcp:read", "mcp:write"];
-    if !w.is_live() {
-        let (app, evil) = (w.as_under_test.app.clone(), w.as_under_test.evil_app.clone());
-        let server = w.authorization_server().map_err(|s| Check::NotApplicable(s.0))?;
-        server.register_client(RegisteredClient::public(&app, &[REDIRECT, WEB_REDIRECT], &scopes));
-        server.register_client(RegisteredClient::public(&evil, &[REDIRECT], &scopes));
+    let (victim, evil) = (w.as_under_test.app.clone(), w.as_under_test.evil_app.clone());
+    let victim = RegisteredClient::public(&victim, &[REDIRECT, WEB_REDIRECT], &scopes);
+    if w.register_directly(victim).is_ok() {
+        let evil = RegisteredClient::public(&evil, &[REDIRECT], &scopes);
+        w.register_directly(evil).map_err(|s| Check::Undecided(s.0))?;
     } else if !w.as_under_test.app.is_empty() {
         // A pre-registered client: the victim's app; the attacker has none.
     } else {

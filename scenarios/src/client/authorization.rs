@@ -244,38 +244,29 @@ pub(super) fn pkce_s256(w: &mut World) -> Check {
 
 /// CL-19..22: `resource` = the canonical server URI on every request to the AS.
 pub(super) fn resource_everywhere(w: &mut World) -> Check {
-    let external = w.client_is_external();
-    let log = if external {
-        // A process cannot be told to refresh: server A answers the first MCP request
-        // carrying a token with 401 invalid_token (expired), and the client refreshes.
-        w.note("server A answers the first request with a token: 401 invalid_token (expired)");
-        let expired = Cell::new(false);
-        let challenge = format!(
-            r#"Bearer error="invalid_token", error_description="the token expired", resource_metadata="{}""#,
-            prm_url(MCP_ORIGIN)
-        );
-        w.tap(
-            &[Channel::FrontChannel, Channel::Token, Channel::Resource],
-            move |msg, req| {
-                if msg.channel == Channel::Resource
-                    && req.headers().contains_key(header::AUTHORIZATION)
-                    && !expired.replace(true)
-                {
-                    Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge]))
-                } else {
-                    Verdict::Pass
-                }
-            },
-            |_, _, _| {},
-        )
-    } else {
-        w.record(&[Channel::FrontChannel, Channel::Token])
-    };
-    if let Ok(mut client) = w.connected_client("victim") {
-        if !external {
-            let _ = w.run_client_step("victim", &mut client, |c, env| c.refresh(env));
-        }
-    }
+    // The client is made to refresh the way a server makes any client refresh: server A
+    // answers the first MCP request carrying a token with 401 invalid_token (expired).
+    w.note("server A answers the first request with a token: 401 invalid_token (expired)");
+    let expired = Cell::new(false);
+    let challenge = format!(
+        r#"Bearer error="invalid_token", error_description="the token expired", resource_metadata="{}""#,
+        prm_url(MCP_ORIGIN)
+    );
+    let log = w.tap(
+        &[Channel::FrontChannel, Channel::Token, Channel::Resource],
+        move |msg, req| {
+            if msg.channel == Channel::Resource
+                && req.headers().contains_key(header::AUTHORIZATION)
+                && !expired.replace(true)
+            {
+                Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge]))
+            } else {
+                Verdict::Pass
+            }
+        },
+        |_, _, _| {},
+    );
+    let _ = w.connected_client("victim");
     let authz = authorizations(&log);
     let codes = code_redemptions(&log);
     let refreshes = seen(&log, |s| s.param("grant_type").as_deref() == Some("refresh_token"));

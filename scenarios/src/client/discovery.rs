@@ -11,6 +11,7 @@ use http::{HeaderValue, StatusCode, header};
 use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer::{self, Challenge};
+use mcp_authz_reference::client::PublicClient;
 use mcp_authz_reference::metadata::discovery_urls;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
 use mcp_authz_reference::sans_io::Response;
@@ -86,57 +87,18 @@ pub(super) fn no_s256(w: &mut World) -> Check {
 }
 
 /// CL-10/15: the honest AS advertises client ID metadata documents; the client, which
-/// has one, uses its URL as `client_id` and does not register.
+/// has one, uses its URL as `client_id` and does not register. The reference client is
+/// given one at `https://app.example/client.json`; a client process brings its own
+/// (`--client-metadata-url`: on a simulated host the world serves it, so the flow
+/// completes; elsewhere the AS cannot fetch it, and the check is the client's choice
+/// alone).
 pub(super) fn metadata_document_preferred(w: &mut World) -> Check {
-    if w.client_is_external() {
-        return metadata_document_of_a_process(w);
-    }
-    let url = "https://app.example/client.json";
-    let client = w.public_client_with(MCP, |c| c.client_id_metadata_url = Some(url.into()));
-    let mut client = match client {
+    let (mut client, url) = match client_with_metadata_document(w, "https://app.example/client.json") {
         Ok(c) => c,
-        Err(e) => {
-            return Check::Undecided(format!("the client refuses {url} as its metadata document URL: {e}"));
-        }
+        Err(check) => return check,
     };
-    let Some(document) = client.metadata_document() else {
-        return Check::Undecided("the client has no metadata document to publish".into());
-    };
-    w.fake_host(
-        "https://app.example",
-        vec![("/client.json".into(), fixed(wire::json(StatusCode::OK, &document)))],
-    );
     let log = w.record(&[Channel::FrontChannel, Channel::Token]);
     let outcome = w.run_client("victim", &mut client, echo());
-    let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
-    let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
-    if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url)) {
-        return Check::Violated(Violation::about(
-            "AS with client_id_metadata_document_supported",
-            format!("client_id={url} and no registration"),
-            format!("client ids {client_ids:?} and registrations {registrations:?}"),
-        ));
-    }
-    match outcome {
-        Ok(_) if !client_ids.is_empty() => Check::Holds,
-        Ok(_) => Check::Undecided("the client never authorized".into()),
-        Err(e) => Check::Undecided(format!("the flow with the metadata document failed: {e}")),
-    }
-}
-
-/// CL-10/15 for a client that is a process of its own, told (`--client-metadata-url`)
-/// the URL of its metadata document: `client_id` = the URL, no registration. (On a
-/// simulated host the world serves the document, so the flow completes; elsewhere the AS
-/// cannot fetch it, and the check is the client's choice alone.)
-fn metadata_document_of_a_process(w: &mut World) -> Check {
-    let Some(url) = w.client_metadata_url() else {
-        return Check::NotApplicable(
-            "the client's metadata document URL is not known: give it with --client-metadata-url".into(),
-        );
-    };
-    let log = w.record(&[Channel::FrontChannel, Channel::Token]);
-    let mut client = w.public_client(MCP);
-    let _ = w.run_client("victim", &mut client, echo());
     let registrations = urls(&seen(&log, |s| s.path().ends_with("/register")));
     let client_ids: Vec<Option<String>> = authorizations(&log).iter().map(|a| a.param("client_id")).collect();
     if !registrations.is_empty() || client_ids.iter().any(|c| c.as_deref() != Some(url.as_str())) {
@@ -146,10 +108,30 @@ fn metadata_document_of_a_process(w: &mut World) -> Check {
             format!("client ids {client_ids:?} and registrations {registrations:?}"),
         ));
     }
-    if client_ids.is_empty() {
-        return Check::Undecided("the client never authorized".into());
+    match outcome {
+        _ if !client_ids.is_empty() => Check::Holds,
+        Ok(_) => Check::Undecided("the client never authorized".into()),
+        Err(e) => Check::Undecided(format!("the client never authorized: {e}")),
     }
-    Check::Holds
+}
+
+/// The client under test with a client ID metadata document, and the document's URL:
+/// a client's own, or the reference client given `url`, its document served there.
+fn client_with_metadata_document(w: &mut World, url: &str) -> Result<(PublicClient, String), Check> {
+    if let Some(own) = w.client_metadata_document().map_err(|s| Check::NotApplicable(s.0))? {
+        return Ok((w.public_client(MCP), own));
+    }
+    let client = w.public_client_with(MCP, |c| c.client_id_metadata_url = Some(url.into()));
+    let client = client.map_err(|e| {
+        Check::Undecided(format!("the client refuses {url} as its metadata document URL: {e}"))
+    })?;
+    let Some(document) = client.metadata_document() else {
+        return Err(Check::Undecided("the client has no metadata document to publish".into()));
+    };
+    let parsed = url::Url::parse(url).map_err(|e| Check::Undecided(format!("{url}: {e}")))?;
+    let origin = parsed.origin().ascii_serialization();
+    w.fake_host(&origin, vec![(parsed.path().into(), fixed(wire::json(StatusCode::OK, &document)))]);
+    Ok((client, url.to_string()))
 }
 
 /// The challenge of a 401 without its `resource_metadata`.

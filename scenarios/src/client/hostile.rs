@@ -5,8 +5,7 @@
 use crate::world::{Hits, Log, REDIRECT, Route, Seen, World, fixed};
 use http::{HeaderValue, StatusCode, header};
 use mcp_authz_harness::sim::Channel;
-use mcp_authz_reference::Error;
-use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient};
+use mcp_authz_reference::client::Operation;
 use mcp_authz_reference::protected_resource_metadata::WELL_KNOWN;
 use mcp_authz_reference::sans_io::Response;
 use mcp_authz_reference::wire;
@@ -126,42 +125,6 @@ pub(super) fn code_redemptions(log: &Log) -> Vec<Seen> {
 
 /// Runs `client` for `op` like [`World::run_client`] and also returns every URL the
 /// client asked the user agent to open: the URL-opener hook of CL-41. Each is noted in
-/// the trace before the simulated browser tries it.
-pub(super) fn run_opening(
-    w: &mut World,
-    name: &str,
-    client: &mut PublicClient,
-    op: Operation,
-) -> (Result<Outcome, Error>, Vec<String>) {
-    let mut opened = Vec::new();
-    let browser = format!("browser:{name}");
-    let mut step = w.sim.env_for(&format!("{name}:0"), |env| client.start(op, env));
-    for i in 1..200 {
-        step = match step {
-            ClientStep::Done(o) => return (Ok(o), opened),
-            ClientStep::Failed(e) => {
-                w.note(&format!("{name} failed: {e}"));
-                return (Err(e), opened);
-            }
-            ClientStep::Send(req) => {
-                let r = w.sim.send(name, req);
-                w.sim.env_for(&format!("{name}:{i}"), |env| client.on_response(r, env))
-            }
-            ClientStep::Authorize { url } => {
-                w.note(&format!("{name} opens {url}"));
-                opened.push(url.clone());
-                match w.sim.browse(&browser, &url, REDIRECT) {
-                    Ok(redirect) => {
-                        w.sim.env_for(&format!("{name}:{i}"), |env| client.on_redirect(&redirect, env))
-                    }
-                    Err(e) => return (Err(e), opened),
-                }
-            }
-        };
-    }
-    (Err(Error::Refused(format!("{name} did not finish within 200 steps"))), opened)
-}
-
 /// Rewrites the query of an authorization response (a redirect carrying `code` or
 /// `error`, to whatever redirect URI the client registered) with `f`; false when `resp`
 /// is no such redirect.

@@ -1,7 +1,7 @@
 //! URLs a server hands the client: plain-http and internal addresses (however spelled)
 //! never fetched, dangerous authorization URLs never opened, redirects not followed.
 
-use super::hostile::{as_metadata, challenged, echo, hostile_as, hostile_mcp, prm_of, prm_url, run_opening};
+use super::hostile::{as_metadata, challenged, echo, hostile_as, hostile_mcp, prm_of, prm_url};
 use crate::world::{AS, World, fixed};
 use http::StatusCode;
 use mcp_authz_harness::scenario::{Check, Violation};
@@ -10,11 +10,11 @@ use mcp_authz_reference::protected_resource_metadata::WELL_KNOWN;
 use mcp_authz_reference::wire;
 use serde_json::json;
 
-/// For a client that is a process of its own: `NotApplicable` when it does not send
-/// requests for other hosts through the harness's proxy, so that requests to internal
-/// addresses cannot be seen.
+/// `NotApplicable` when the client's requests to other hosts reach the harness only
+/// through its proxy (a process) and the client does not use it, so that requests to
+/// internal addresses cannot be seen.
 fn unobservable_ssrf(w: &mut World) -> Option<Check> {
-    (w.client_is_external() && !client_uses_proxy(w)).then(|| {
+    (w.client_egress_via_proxy() && !client_uses_proxy(w)).then(|| {
         Check::NotApplicable(
             "the client does not use HTTP_PROXY/HTTPS_PROXY, so the harness cannot see requests it would send \
              to internal addresses"
@@ -29,7 +29,8 @@ fn unobservable_ssrf(w: &mut World) -> Option<Check> {
 /// authorization server at `https://proxy-probe.invalid` (an honest https URL the client
 /// may fetch).
 fn client_uses_proxy(w: &mut World) -> bool {
-    let probed = |w: &World| w.client_proxied().iter().any(|p| p.contains("proxy-probe.invalid"));
+    let probed =
+        |w: &World| w.client_observations().proxied.iter().any(|p| p.contains("proxy-probe.invalid"));
     if probed(w) {
         return true;
     }
@@ -144,17 +145,15 @@ pub(super) fn dangerous_authorization_endpoints(w: &mut World) -> Check {
         hostile_as(w, &issuer, metadata, vec![]);
         hostile_mcp(w, &origin, &prm_url(&origin), prm_of(&format!("{origin}/mcp"), &issuer));
         let mut client = w.public_client(&format!("{origin}/mcp"));
-        let (_, opened) = if w.client_is_external() {
-            // A process opens a URL with the harness's browser (env BROWSER), or fetches
-            // it itself (through the proxy).
-            let (proxied, opened) = (w.client_proxied().len(), w.client_opened().len());
-            let outcome = w.run_client(&format!("victim{i}"), &mut client, echo());
-            let mut seen: Vec<String> = w.client_opened()[opened..].to_vec();
-            seen.extend(w.client_proxied()[proxied..].iter().filter(|p| p.contains("/authorize")).cloned());
-            (outcome, seen)
-        } else {
-            run_opening(w, &format!("victim{i}"), &mut client, echo())
-        };
+        // The client opens a URL with its browser (a process: the harness's browser, env
+        // BROWSER), or fetches it itself (a process: through the proxy).
+        let before = w.client_observations();
+        let _ = w.run_client(&format!("victim{i}"), &mut client, echo());
+        let after = w.client_observations();
+        let mut opened: Vec<String> = after.opened[before.opened.len()..].to_vec();
+        opened.extend(
+            after.proxied[before.proxied.len()..].iter().filter(|p| p.contains("/authorize")).cloned(),
+        );
         if !opened.is_empty() {
             return Check::Violated(Violation::about(
                 format!("authorization_endpoint `{endpoint}`"),

@@ -1,31 +1,29 @@
 //! Where tokens go, and step-up: a token only to its own server, re-authorization with
 //! the challenged scope, and a bound on it.
 
-use super::hostile::{EVIL_MCP, authorizations, challenged, echo, hostile_mcp, prm_of, prm_url};
+use super::hostile::{EVIL_MCP, authorizations, challenged, echo, prm_of, prm_url};
 use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, Route, World, fixed};
 use http::{StatusCode, header};
 use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer;
-use mcp_authz_reference::client::Operation;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
 use mcp_authz_reference::wire;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 
-/// CL-25: after using server A, the client is pointed at a hostile server.
+/// CL-25: after using server A, the client (a process: run again, its state kept) is
+/// pointed at a hostile server, which must not receive A's token. Every request is
+/// watched too: a token must travel only in the `Authorization` header, and only to the
+/// server it was asked for (what the harness sees of a client process's traffic).
 pub(super) fn token_only_to_its_server(w: &mut World) -> Check {
-    if w.client_is_external() {
-        return token_only_to_its_server_across_runs(w);
-    }
     let mut client = match w.connected_client("victim") {
         Ok(c) => c,
         Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
     };
-    let Some(token) = client.tokens().map(|t| t.access_token.clone()) else {
-        return Check::Undecided("the client holds no token after using server A".into());
-    };
+    // The reference client shows the token it holds; a process keeps its own.
+    let token = client.tokens().map(|t| t.access_token.clone());
     let authorizations_seen: Rc<RefCell<Vec<String>>> = Rc::default();
     let record = authorizations_seen.clone();
     let challenge = format!(r#"Bearer resource_metadata="{}", scope="mcp:read""#, prm_url(EVIL));
@@ -42,40 +40,24 @@ pub(super) fn token_only_to_its_server(w: &mut World) -> Check {
         return Check::Undecided(format!("the client refuses to connect to {EVIL_MCP}: {e}"));
     }
     let _ = w.run_client("victim", &mut client, echo());
-    let leaked = authorizations_seen.borrow().iter().any(|a| a.contains(&token));
-    Check::expect(!leaked, || {
-        Violation::about(
+    let leaked = token.is_some_and(|t| authorizations_seen.borrow().iter().any(|a| a.contains(&t)));
+    if leaked {
+        return Check::Violated(Violation::about(
             format!("the requests to {EVIL_MCP}"),
             format!("no Authorization header carrying the token issued for {MCP}"),
             "one carrying it",
-        )
-    })
-}
-
-/// CL-25 for a client that is a process of its own: it uses server A, then (a new run)
-/// a hostile server; a client that keeps its tokens must not send A's there. Every
-/// request of both runs is watched: a token issued to the client must travel only in
-/// the `Authorization` header, and only to the server it was asked for.
-fn token_only_to_its_server_across_runs(w: &mut World) -> Check {
-    let mut client = match w.connected_client("victim") {
-        Ok(c) => c,
-        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
-    };
-    hostile_mcp(w, EVIL, &prm_url(EVIL), prm_of(EVIL_MCP, AS));
-    w.note(&format!("the same client (its state folder kept) is run again, against {EVIL_MCP}"));
-    if let Err(e) = client.connect(EVIL_MCP) {
-        return Check::Undecided(format!("cannot point the client at {EVIL_MCP}: {e}"));
+        ));
     }
-    let _ = w.run_client("victim", &mut client, echo());
-    let leaks = w.client_token_leaks();
+    let leaks = w.client_observations().token_leaks;
     Check::expect(leaks.is_empty(), || {
         Violation::new("each token only in the Authorization header to its own server", format!("{leaks:?}"))
     })
 }
 
-/// CL-26 for a client that is a process of its own: server A answers the first
-/// `tools/…` request carrying a token with 403 insufficient_scope naming `mcp:write`.
-fn step_up_of_a_process(w: &mut World) -> Check {
+/// CL-26: server A answers every `tools/…` request whose token lacks `mcp:write` with 403
+/// insufficient_scope naming `mcp:read mcp:write`; the client re-authorizes with the
+/// challenged scope and finishes.
+pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
     let challenge = format!(
         r#"Bearer error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="{}""#,
         prm_url(MCP_ORIGIN)
@@ -124,39 +106,6 @@ fn step_up_of_a_process(w: &mut World) -> Check {
         Violation::about(
             "403 insufficient_scope scope=\"mcp:read mcp:write\"",
             "a second authorization asking for mcp:write and the client to finish",
-            format!(
-                "authorization scopes {scopes:?}, outcome {:?}",
-                outcome.map(|_| "ok").map_err(|e| e.to_string())
-            ),
-        )
-    })
-}
-
-/// CL-26: a `write_note` call with a `mcp:read` token gets 403 insufficient_scope.
-pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
-    if w.client_is_external() {
-        return step_up_of_a_process(w);
-    }
-    let mut client = match w.connected_client("victim") {
-        Ok(c) => c,
-        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
-    };
-    let scope = client.tokens().and_then(|t| t.scope.clone()).unwrap_or_default();
-    if scope.split(' ').any(|s| s == "mcp:write") {
-        return Check::Undecided(format!(
-            "the first token already has scope `{scope}`: no step-up to observe"
-        ));
-    }
-    let log = w.record(&[Channel::FrontChannel]);
-    let write = Operation::CallTool { name: "write_note".into(), arguments: json!({"text": "hi"}) };
-    let outcome = w.run_client("victim", &mut client, write);
-    let scopes: Vec<Option<String>> = authorizations(&log).iter().map(|s| s.param("scope")).collect();
-    let widened =
-        scopes.first().and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
-    Check::expect(widened && outcome.is_ok(), || {
-        Violation::about(
-            "403 insufficient_scope scope=\"mcp:write\"",
-            "a re-authorization with mcp:write and the call to succeed",
             format!(
                 "authorization scopes {scopes:?}, outcome {:?}",
                 outcome.map(|_| "ok").map_err(|e| e.to_string())

@@ -79,7 +79,8 @@ impl AsUnderTest {
             app: "notes-app".into(),
             app_secret: None,
             evil_app: "evil-app".into(),
-            code_lifetime: None,
+            // RFC 6749 §4.1.2: "A maximum authorization code lifetime of 10 minutes".
+            code_lifetime: Some(Duration::from_secs(600)),
         }
     }
 }

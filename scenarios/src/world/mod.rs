@@ -146,7 +146,7 @@ impl World {
             mcp: MCP.into(),
             tools: Tools::reference(),
             as_under_test: AsUnderTest::simulated(),
-            target: wrap(SimulatedRoles { downstream_seen }),
+            target: wrap(SimulatedRoles::new(downstream_seen)),
         })
     }
 

@@ -49,15 +49,17 @@ impl fmt::Display for Skip {
 /// URL and returns the redirect it ended at (`--authorize-hook`).
 pub type Authorize = Rc<dyn Fn(&str) -> Result<String, String>>;
 
-/// What the harness observed of a client under test that is a process of its own.
+/// What the harness observed of the client under test, beyond the simulator's traffic.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ClientObservations {
     /// Where it put a token it was issued where it must not: in a URL or body, or in an
-    /// `Authorization` header to another server.
+    /// `Authorization` header to another server (watched on a client process's traffic).
     pub token_leaks: Vec<String>,
-    /// What it sent through the harness's proxy: `METHOD url` or `CONNECT host:port`.
+    /// What it sent through the harness's proxy: `METHOD url` or `CONNECT host:port`
+    /// (a client process's requests to addresses the world does not serve).
     pub proxied: Vec<String>,
-    /// The URLs it asked the browser (env `BROWSER`) to open.
+    /// The authorization URLs it opened: handed to the browser by the reference client,
+    /// or to the harness's browser command (env `BROWSER`) by a process.
     pub opened: Vec<String>,
 }
 
@@ -170,14 +172,24 @@ pub trait Target {
         sim.run_client(name, client, REDIRECT, |c, env| c.start(op, env))
     }
 
-    /// What the harness observed of a client process.
-    fn client_observations(&self) -> Result<ClientObservations, Skip> {
-        Err(Skip::because("the client under test is the reference client, not a process"))
+    /// What the harness observed of the client under test so far (nothing, for a target
+    /// that tests another role).
+    fn client_observations(&self) -> ClientObservations {
+        ClientObservations::default()
     }
 
-    /// The URL of the client process's metadata document, when it was given.
-    fn client_metadata_url(&self) -> Result<String, Skip> {
-        Err(Skip::because("the client under test is the reference client, not a process"))
+    /// True when the client's requests to addresses the world does not serve reach the
+    /// harness only through its proxy (a process, which may ignore `HTTPS_PROXY`); false
+    /// when the simulator sees every request (the reference client).
+    fn client_egress_via_proxy(&self) -> bool {
+        false
+    }
+
+    /// The URL of the client's own client ID metadata document: `Ok(None)` when the
+    /// harness gives the client one (the reference client takes any URL), `Ok(Some(url))`
+    /// for a client that has its own; else why it is not known.
+    fn client_metadata_document(&self) -> Result<Option<String>, Skip> {
+        Ok(None)
     }
 }
 
@@ -198,6 +210,15 @@ pub fn reference_mcp_server<'a>(sim: &'a mut Sim, origin: &str) -> Result<&'a mu
 pub struct SimulatedRoles {
     /// The `Authorization` headers the downstream API received.
     pub(crate) downstream_seen: Rc<RefCell<Vec<String>>>,
+    /// The authorization URLs the reference client handed its browser.
+    opened: Vec<String>,
+}
+
+impl SimulatedRoles {
+    /// The simulated roles, whose downstream API records into `downstream_seen`.
+    pub(crate) fn new(downstream_seen: Rc<RefCell<Vec<String>>>) -> SimulatedRoles {
+        SimulatedRoles { downstream_seen, opened: Vec::new() }
+    }
 }
 
 impl Target for SimulatedRoles {
@@ -232,6 +253,23 @@ impl Target for SimulatedRoles {
         Ok(self.downstream_seen.borrow().clone())
     }
 
+    fn run_client(
+        &mut self,
+        sim: &mut Sim,
+        name: &str,
+        client: &mut PublicClient,
+        op: Operation,
+    ) -> Result<Outcome, Error> {
+        let opened = &mut self.opened;
+        sim.run_client_watched(name, client, REDIRECT, |c, env| c.start(op, env), &mut |url| {
+            opened.push(url.to_string());
+        })
+    }
+
+    fn client_observations(&self) -> ClientObservations {
+        ClientObservations { opened: self.opened.clone(), ..ClientObservations::default() }
+    }
+
     fn show_login_forms(&self, sim: &mut Sim, as_under_test: &mut AsUnderTest) -> Result<bool, Skip> {
         let issuer = as_under_test.issuer.clone();
         let config = reference_as(sim, &issuer)?.config().clone();
@@ -257,42 +295,34 @@ impl World {
     pub fn provides(&self, need: Need) -> Result<(), Skip> {
         self.target.provides(need, &self.as_under_test)
     }
-}
 
-// Transitional accessors, removed once no scenario body asks for the kind of target.
-impl World {
-    /// True when MCP server A (or the AS under test) is live.
-    pub fn is_live(&self) -> bool {
-        matches!(self.target.kind(), TargetKind::McpServer | TargetKind::AuthorizationServer)
+    /// Registers `client` at the authorization server under test directly, where the
+    /// target allows it (a simulated AS); else why not.
+    pub fn register_directly(&mut self, client: RegisteredClient) -> Result<(), Skip> {
+        let issuer = self.as_under_test.issuer.clone();
+        self.target.register_directly(&mut self.sim, &issuer, client)
     }
 
-    /// True when the client under test is a process of its own.
-    pub fn client_is_external(&self) -> bool {
-        self.target.kind() == TargetKind::ClientProcess
+    /// What the harness observed of the client under test so far.
+    pub fn client_observations(&self) -> ClientObservations {
+        self.target.client_observations()
     }
 
-    /// True when authorizations run outside the harness (an authorize hook).
-    pub fn front_channel_outside(&self) -> bool {
-        self.target.authorize_hook().is_some()
+    /// The URL of the client's own metadata document (see
+    /// [`Target::client_metadata_document`]).
+    pub fn client_metadata_document(&self) -> Result<Option<String>, Skip> {
+        self.target.client_metadata_document()
     }
 
-    /// See [`ClientObservations::token_leaks`].
-    pub fn client_token_leaks(&self) -> Vec<String> {
-        self.target.client_observations().map(|o| o.token_leaks).unwrap_or_default()
+    /// True when the client's requests to addresses the world does not serve reach the
+    /// harness only through its proxy (see [`Target::client_egress_via_proxy`]).
+    pub fn client_egress_via_proxy(&self) -> bool {
+        self.target.client_egress_via_proxy()
     }
 
-    /// See [`ClientObservations::proxied`].
-    pub fn client_proxied(&self) -> Vec<String> {
-        self.target.client_observations().map(|o| o.proxied).unwrap_or_default()
-    }
-
-    /// See [`ClientObservations::opened`].
-    pub fn client_opened(&self) -> Vec<String> {
-        self.target.client_observations().map(|o| o.opened).unwrap_or_default()
-    }
-
-    /// The URL of the client process's metadata document, if it was given.
-    pub fn client_metadata_url(&self) -> Option<String> {
-        self.target.client_metadata_url().ok()
+    /// Makes the authorization server under test show its login and consent forms (see
+    /// [`Target::show_login_forms`]); `Ok(true)` when a new AS was put in place.
+    pub fn show_login_forms(&mut self) -> Result<bool, Skip> {
+        self.target.show_login_forms(&mut self.sim, &mut self.as_under_test)
     }
 }
