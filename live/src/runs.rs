@@ -17,6 +17,7 @@ use mcp_authz_harness::scenario::{CaseResult, Check};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::client::mcp;
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_scenarios::world::{TargetKind, Tool, Tools, World, describe, tool_ran, union_scopes};
@@ -157,7 +158,7 @@ fn insufficient_scope(r: &mcp_authz_reference::sans_io::FetchResult) -> Option<S
         .ok()
         .filter(|r| r.status() == 403)
         .and_then(|r| bearer::bearer_challenge(r.headers()).ok().flatten())
-        .filter(|c| c.get("error") == Some("insufficient_scope"))
+        .filter(|c| c.get("error") == Some(ErrorCode::InsufficientScope.as_str()))
         .and_then(|c| c.get("scope").map(String::from))
         .filter(|s| !s.is_empty())
 }

@@ -10,6 +10,7 @@ use mcp_authz_harness::scenario::{Capability, Check, Level, Role, Violation};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::FetchResult;
 use serde_json::json;
@@ -205,7 +206,7 @@ fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
     let read = w.tools.read.clone();
     let r = w.call("attacker", token, &read);
     match response(&r).map(status_and_challenge_error) {
-        Some((401, Some(e))) if e == "invalid_token" => Check::Holds,
+        Some((401, Some(ErrorCode::InvalidToken))) => Check::Holds,
         _ => Check::Violated(Violation::about(what, "401 with error=\"invalid_token\"", describe(&r))),
     }
 }
@@ -318,7 +319,7 @@ fn malformed_tokens(w: &mut World) -> Check {
         let read = w.tools.read.clone();
         let r = w.call("attacker", token, &read);
         match response(&r).map(status_and_challenge_error) {
-            Some((401, Some(e))) if e == "invalid_token" => {}
+            Some((401, Some(ErrorCode::InvalidToken))) => {}
             _ => {
                 return Check::Violated(Violation::about(
                     format!("token `{token}`"),
@@ -514,7 +515,7 @@ fn insufficient_scope_challenge(w: &mut World) -> Check {
     let challenge = response(&r).and_then(|r| bearer::bearer_challenge(r.headers()).ok().flatten());
     let ok = status(&r) == 403
         && challenge.as_ref().is_some_and(|c| {
-            c.get("error") == Some("insufficient_scope")
+            c.get("error") == Some(ErrorCode::InsufficientScope.as_str())
                 && c.get("scope")
                     .is_some_and(|s| write.scope.split(' ').all(|needed| s.split(' ').any(|s| s == needed)))
                 && c.get("resource_metadata").is_some()

@@ -8,6 +8,7 @@ use super::oauth::{
 use crate::world::{EVIL, World, describe};
 use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::wire::Params;
 use serde_json::Value;
@@ -92,7 +93,7 @@ pub(super) fn code_interception(w: &mut World) -> Check {
         w.note(&what);
         let r =
             redeem(w, "attacker", &stolen, &[("client_id", Some(client_id)), ("code_verifier", verifier)]);
-        if let v @ Check::Violated(_) = expect_error(&r, "invalid_grant", &what) {
+        if let v @ Check::Violated(_) = expect_error(&r, ErrorCode::InvalidGrant, &what) {
             return v;
         }
     }
@@ -105,7 +106,7 @@ pub(super) fn pkce_downgrade(w: &mut World) -> Check {
     let url = authorization_url(w, &app(w), VERIFIER, &[]);
     let response = step!(authorize(w, "browser:victim", &url));
     let Some(code) = response.get("code").map(String::from) else {
-        return Check::expect(response.get("error") == Some("invalid_request"), || {
+        return Check::expect(response.get("error") == Some(ErrorCode::InvalidRequest.as_str()), || {
             let observed = format!("`{}`", response.encode());
             Violation::about(
                 "authorization request without code_challenge",
@@ -127,7 +128,7 @@ pub(super) fn pkce_plain(w: &mut World) -> Check {
         let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", method)];
         let url = authorization_url(w, &app(w), VERIFIER, &plain);
         let response = step!(authorize(w, "browser:victim", &url));
-        if response.get("error") != Some("invalid_request") {
+        if response.get("error") != Some(ErrorCode::InvalidRequest.as_str()) {
             let method = method.unwrap_or("absent (plain by default)");
             return Check::Violated(Violation::about(
                 format!("code_challenge_method {method}"),
@@ -149,7 +150,7 @@ pub(super) fn code_injection(w: &mut World) -> Check {
     let own = authorization_url(w, &app, ATTACKER_VERIFIER, &[("state", Some("attacker-state"))]);
     step!(code(w, "browser:attacker", &own));
     let r = redeem(w, "attacker", &stolen, &[("code_verifier", Some(ATTACKER_VERIFIER))]);
-    expect_error(&r, "invalid_grant", "the victim's code redeemed in the attacker's session")
+    expect_error(&r, ErrorCode::InvalidGrant, "the victim's code redeemed in the attacker's session")
 }
 
 /// An honest code redeemed once (the tokens), then replayed (the answer).
@@ -162,7 +163,7 @@ fn redeemed_twice(w: &mut World) -> Result<(Value, FetchResult), Check> {
 
 pub(super) fn code_reuse(w: &mut World) -> Check {
     let (_, second) = step!(redeemed_twice(w));
-    expect_error(&second, "invalid_grant", "the second redemption")
+    expect_error(&second, ErrorCode::InvalidGrant, "the second redemption")
 }
 
 pub(super) fn code_reuse_revokes(w: &mut World) -> Check {
@@ -178,7 +179,7 @@ pub(super) fn code_redirect_binding(w: &mut World) -> Check {
     let code = step!(victim_code(w, SCOPE));
     let other = format!("{EVIL}/callback");
     let r = redeem(w, "attacker", &code, &[("redirect_uri", Some(&other))]);
-    expect_error(&r, "invalid_grant", &format!("redemption with redirect_uri {other}"))
+    expect_error(&r, ErrorCode::InvalidGrant, &format!("redemption with redirect_uri {other}"))
 }
 
 /// A code redeemed after its lifetime is `invalid_grant`: the code waits one second past
@@ -193,7 +194,7 @@ pub(super) fn code_expiry(w: &mut World) -> Check {
     w.note(&format!("the code waits {} s before it is redeemed", wait.as_secs()));
     w.wait(wait);
     let what = format!("redemption {} s after issue", wait.as_secs());
-    expect_error(&redeem(w, VICTIM, &code, &[]), "invalid_grant", &what)
+    expect_error(&redeem(w, VICTIM, &code, &[]), ErrorCode::InvalidGrant, &what)
 }
 
 pub(super) fn code_client_binding(w: &mut World) -> Check {
@@ -201,5 +202,5 @@ pub(super) fn code_client_binding(w: &mut World) -> Check {
     let (app, evil) = (app(w), step!(evil_app(w)));
     w.note(&format!("{evil} holds the victim's code and verifier and redeems them as itself"));
     let r = redeem(w, "attacker", &code, &[("client_id", Some(&evil))]);
-    expect_error(&r, "invalid_grant", &format!("a code of {app} redeemed by {evil}"))
+    expect_error(&r, ErrorCode::InvalidGrant, &format!("a code of {app} redeemed by {evil}"))
 }

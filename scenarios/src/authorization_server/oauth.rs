@@ -6,6 +6,7 @@ use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::client::{self, ClientAuth};
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_reference::wire::{self, Params};
 use mcp_authz_reference::{jwt, pkce};
@@ -222,15 +223,15 @@ pub(super) fn has_scope(scopes: &str, scope: &str) -> bool {
 }
 
 /// Holds when `r` is a 400 with OAuth error `code`.
-pub(super) fn expect_error(r: &FetchResult, code: &str, what: &str) -> Check {
+pub(super) fn expect_error(r: &FetchResult, code: ErrorCode, what: &str) -> Check {
     let got = r.as_ref().ok().map(|r| (r.status().as_u16(), oauth_error_code(r)));
-    Check::expect(matches!(&got, Some((400, Some(c))) if c == code), || {
+    Check::expect(matches!(&got, Some((400, Some(c))) if *c == code), || {
         Violation::about(what, format!("400 {code}"), describe(r))
     })
 }
 
 /// The OAuth `error` of an answer.
-pub(super) fn oauth_error_code_of(r: &FetchResult) -> Option<String> {
+pub(super) fn oauth_error_code_of(r: &FetchResult) -> Option<ErrorCode> {
     r.as_ref().ok().and_then(oauth_error_code)
 }
 

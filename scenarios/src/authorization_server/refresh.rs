@@ -6,6 +6,7 @@ use super::oauth::{
 };
 use crate::world::{World, describe};
 use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_reference::oauth_error::ErrorCode;
 use serde_json::Value;
 
 pub(super) fn refresh_rotation(w: &mut World) -> Check {
@@ -15,7 +16,7 @@ pub(super) fn refresh_rotation(w: &mut World) -> Check {
         let observed = if rt1.is_empty() { "none" } else { "the same one" };
         return Check::Violated(Violation::about("refresh", "a new refresh token", observed));
     }
-    expect_error(&refresh(w, VICTIM, &rt0, &[]), "invalid_grant", "the rotated-out refresh token")
+    expect_error(&refresh(w, VICTIM, &rt0, &[]), ErrorCode::InvalidGrant, "the rotated-out refresh token")
 }
 
 pub(super) fn refresh_attacker_first(w: &mut World) -> Check {
@@ -25,7 +26,7 @@ pub(super) fn refresh_attacker_first(w: &mut World) -> Check {
     let stolen = step!(tokens(&refresh(w, "attacker", &rt0, &[]), "the attacker's refresh"));
     let r = refresh(w, VICTIM, &rt0, &[]);
     if let v @ Check::Violated(_) =
-        expect_error(&r, "invalid_grant", "the victim's refresh after the attacker's")
+        expect_error(&r, ErrorCode::InvalidGrant, "the victim's refresh after the attacker's")
     {
         return v;
     }
@@ -43,7 +44,7 @@ pub(super) fn refresh_victim_first(w: &mut World) -> Check {
     let t1 = step!(tokens(&refresh(w, VICTIM, &rt0, &[]), "the victim's refresh"));
     w.note("the attacker replays the refresh token it stole");
     let r = refresh(w, "attacker", &rt0, &[]);
-    if let v @ Check::Violated(_) = expect_error(&r, "invalid_grant", "the attacker's replay") {
+    if let v @ Check::Violated(_) = expect_error(&r, ErrorCode::InvalidGrant, "the attacker's replay") {
         return v;
     }
     let named = [
@@ -79,13 +80,13 @@ pub(super) fn refresh_other_client(w: &mut World) -> Check {
     let rt0 = field(&step!(victim_tokens(w, SCOPE)), "refresh_token");
     let (app, evil) = (app(w), step!(evil_app(w)));
     let r = refresh(w, "attacker", &rt0, &[("client_id", Some(&evil))]);
-    expect_error(&r, "invalid_grant", &format!("{app}'s refresh token presented by {evil}"))
+    expect_error(&r, ErrorCode::InvalidGrant, &format!("{app}'s refresh token presented by {evil}"))
 }
 
 pub(super) fn refresh_scope_widening(w: &mut World) -> Check {
     let rt0 = field(&step!(victim_tokens(w, "mcp:read")), "refresh_token");
     let r = refresh(w, VICTIM, &rt0, &[("scope", Some("mcp:read mcp:write"))]);
-    expect_error(&r, "invalid_scope", "refresh of a mcp:read grant asking mcp:read mcp:write")
+    expect_error(&r, ErrorCode::InvalidScope, "refresh of a mcp:read grant asking mcp:read mcp:write")
 }
 
 pub(super) fn refresh_resource_change(w: &mut World) -> Check {
@@ -95,5 +96,9 @@ pub(super) fn refresh_resource_change(w: &mut World) -> Check {
     };
     let r = refresh(w, VICTIM, &rt0, &[("resource", Some(&other))]);
     let resource = w.as_under_test.resource.clone();
-    expect_error(&r, "invalid_target", &format!("refresh of a grant for {resource} asking resource {other}"))
+    expect_error(
+        &r,
+        ErrorCode::InvalidTarget,
+        &format!("refresh of a grant for {resource} asking resource {other}"),
+    )
 }

@@ -6,6 +6,7 @@ use super::oauth::{
 };
 use crate::world::{REDIRECT, World, describe};
 use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
 use serde_json::{Value, json};
 
@@ -81,10 +82,9 @@ fn register_greedy(w: &mut World, scope: &str) -> Result<Option<Value>, Check> {
     match w.register("attacker", &metadata) {
         Ok(info) => Ok(Some(info)),
         Err(r)
-            if matches!(
-                oauth_error_code_of(&r).as_deref(),
-                Some("invalid_client_metadata" | "invalid_scope")
-            ) =>
+            if oauth_error_code_of(&r).is_some_and(|c| {
+                [ErrorCode::InvalidClientMetadata, ErrorCode::InvalidScope].contains(&c)
+            }) =>
         {
             Ok(None)
         }

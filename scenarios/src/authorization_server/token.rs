@@ -7,6 +7,7 @@ use super::oauth::{
 };
 use crate::world::World;
 use mcp_authz_harness::scenario::{Check, Violation};
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
 
 fn no_store(r: &FetchResult) -> bool {
@@ -50,7 +51,7 @@ pub(super) fn short_lived_tokens(w: &mut World) -> Check {
 pub(super) fn legacy_grants(w: &mut World) -> Check {
     let implicit = authorization_url(w, &app(w), VERIFIER, &[("response_type", Some("token"))]);
     let response = step!(authorize(w, "browser:victim", &implicit));
-    if response.get("error") != Some("unsupported_response_type") {
+    if response.get("error") != Some(ErrorCode::UnsupportedResponseType.as_str()) {
         return Check::Violated(Violation::about(
             "response_type=token",
             "error=unsupported_response_type",
@@ -66,14 +67,14 @@ pub(super) fn legacy_grants(w: &mut World) -> Check {
         ("resource", resource.as_str()),
     ];
     let r = token_request(w, VICTIM, &password);
-    expect_error(&r, "unsupported_grant_type", "grant_type=password")
+    expect_error(&r, ErrorCode::UnsupportedGrantType, "grant_type=password")
 }
 
 pub(super) fn resource_binding(w: &mut World) -> Check {
     let unknown = "https://unknown.example/mcp";
     let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(unknown))]);
     let response = step!(authorize(w, "browser:victim", &url));
-    if response.get("error") != Some("invalid_target") {
+    if response.get("error") != Some(ErrorCode::InvalidTarget.as_str()) {
         return Check::Violated(Violation::about(
             format!("resource {unknown}"),
             "error=invalid_target",
@@ -87,7 +88,7 @@ pub(super) fn resource_binding(w: &mut World) -> Check {
     // so a scope refusal is retried without a scope.
     let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other))]);
     let mut response = step!(authorize(w, "browser:victim", &url));
-    if response.get("error") == Some("invalid_scope") {
+    if response.get("error") == Some(ErrorCode::InvalidScope.as_str()) {
         let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(&other)), ("scope", None)]);
         response = step!(authorize(w, "browser:victim", &url));
     }

@@ -6,6 +6,7 @@ use http::StatusCode;
 use mcp_authz_harness::party::Party;
 use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::client::mcp;
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::{bearer, wire};
 use serde_json::{Value, json};
@@ -24,15 +25,14 @@ pub fn tool_ran(r: &FetchResult, id: u64) -> bool {
 }
 
 /// `(status, error code of the Bearer challenge)` of a response.
-pub fn status_and_challenge_error(r: &Response) -> (u16, Option<String>) {
-    let err =
-        bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.get("error").map(String::from));
+pub fn status_and_challenge_error(r: &Response) -> (u16, Option<ErrorCode>) {
+    let err = bearer::bearer_challenge(r.headers()).ok().flatten().and_then(|c| c.error());
     (r.status().as_u16(), err)
 }
 
 /// The `error` of an OAuth JSON error body.
-pub fn oauth_error_code(r: &Response) -> Option<String> {
-    serde_json::from_slice::<Value>(r.body()).ok()?.get("error")?.as_str().map(String::from)
+pub fn oauth_error_code(r: &Response) -> Option<ErrorCode> {
+    serde_json::from_slice::<Value>(r.body()).ok()?.get("error")?.as_str().map(ErrorCode::parse)
 }
 
 /// Renders a fetch result for a verdict message.
