@@ -37,6 +37,7 @@ use mcp_authz_reference::sans_io::{Env, FetchError, FetchResult, Request, Respon
 use mcp_authz_reference::{Error, wire};
 use rand_chacha::ChaCha20Rng;
 use rand_core::{RngCore, SeedableRng};
+use rules::Rules;
 use std::any::Any;
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -209,7 +210,8 @@ pub struct Sim {
     nodes: BTreeMap<String, Node>,
     trace: String,
     faults: Faults,
-    interceptor: Option<(Vec<Channel>, Box<dyn Interceptor>)>,
+    /// The adversary's interceptors and the harness's observers.
+    rules: Rules,
     messages: u64,
     /// Copies held back by `reorder`, with the message they copy.
     late: Vec<(Message, Request)>,
@@ -242,7 +244,7 @@ impl Sim {
             nodes: BTreeMap::new(),
             trace: String::new(),
             faults: Faults::default(),
-            interceptor: None,
+            rules: Rules::default(),
             messages: 0,
             late: Vec::new(),
             granted: None,
@@ -287,20 +289,42 @@ impl Sim {
             assert!(extra.is_empty(), "the adversary was not granted the channels {extra:?}");
         }
         self.note(&format!("adversary intercepts {channels:?}"));
-        self.interceptor = Some((channels, interceptor));
+        self.rules.clear_adversary();
+        self.rules.add_adversary(channels, interceptor);
     }
 
-    /// Installs a read-only watcher of `channels` in the interceptor's place: the
+    /// Adds an adversary rule after those installed: messages pass the rules in the
+    /// order they were added, until one drops or answers them. Channels as for
+    /// [`Sim::set_interceptor`].
+    ///
+    /// # Panics
+    /// When a channel was not granted with [`Sim::grant`].
+    pub fn add_interceptor(&mut self, channels: Vec<Channel>, interceptor: Box<dyn Interceptor>) {
+        if let Some(granted) = &self.granted {
+            let extra: Vec<_> = channels.iter().filter(|c| !granted.contains(c)).collect();
+            assert!(extra.is_empty(), "the adversary was not granted the channels {extra:?}");
+        }
+        self.note(&format!("adversary intercepts {channels:?}"));
+        self.rules.add_adversary(channels, interceptor);
+    }
+
+    /// Adds a read-only watcher of `channels`, kept apart from the adversary: the
     /// harness observing the role under test (which requests a client sends, say). It
-    /// needs no grant; it must return [`Verdict::Pass`] and change nothing.
+    /// needs no grant, sees what is delivered (after the adversary's rules) and gets
+    /// copies: it changes nothing.
     pub fn observe(&mut self, channels: Vec<Channel>, watcher: Box<dyn Interceptor>) {
         self.note(&format!("harness observes {channels:?}"));
-        self.interceptor = Some((channels, watcher));
+        self.rules.add_observer(channels, watcher);
     }
 
-    /// Removes the adversary.
+    /// Removes the adversary's rules (the observers stay).
     pub fn clear_interceptor(&mut self) {
-        self.interceptor = None;
+        self.rules.clear_adversary();
+    }
+
+    /// Removes the harness's observers (the adversary's rules stay).
+    pub fn clear_observers(&mut self) {
+        self.rules.clear_observers();
     }
 
     /// An environment for code outside the network (a scenario building a role) with
@@ -374,14 +398,14 @@ impl Sim {
             return Err(FetchError { url: req.uri().to_string(), reason: "not an absolute url".into() });
         };
         // The URL as sent, for an error, when an interceptor may rewrite it.
-        let sent_uri = self.interceptor.is_some().then(|| req.uri().clone());
+        let sent_uri = (!self.rules.is_empty()).then(|| req.uri().clone());
         self.messages += 1;
         let channel = Channel::classify(from, &req);
         let latency = 1 + self.rng.next_u64() % 20;
         self.now = self.now.plus(Duration::from_millis(latency));
         let mut line = message_line(from, &to, &req);
         // The message as an interceptor or a fault's copy sees it: built only for them.
-        let msg = (self.interceptor.is_some() || self.faults != Faults::default()).then(|| Message {
+        let msg = (!self.rules.is_empty() || self.faults != Faults::default()).then(|| Message {
             from: Party::named(from),
             to: to.clone(),
             channel,
@@ -390,10 +414,10 @@ impl Sim {
         // What the sender sent, for a copy a fault may make.
         let sent = (self.faults != Faults::default()).then(|| clone_request(&req));
 
-        if let (Some((channels, icpt)), Some(msg)) = (&mut self.interceptor, &msg) {
-            if channels.contains(&channel) {
+        if let Some(msg) = &msg {
+            if self.rules.watch(channel) {
                 let before = (req.uri().clone(), req.headers().clone(), req.body().clone());
-                match icpt.on_request(msg, &mut req) {
+                match self.rules.on_request(msg, &mut req) {
                     Verdict::Pass
                         if before != (req.uri().clone(), req.headers().clone(), req.body().clone()) =>
                     {
@@ -458,13 +482,11 @@ impl Sim {
                 _ => {}
             }
         }
-        let req_copy = self.interceptor.is_some().then(|| clone_request(&req));
+        let req_copy = (!self.rules.is_empty()).then(|| clone_request(&req));
         let mut result = self.deliver(&to, req);
-        if let (Ok(resp), Some((channels, icpt)), Some(rq), Some(msg)) =
-            (&mut result, &mut self.interceptor, &req_copy, &msg)
-        {
-            if channels.contains(&channel) {
-                icpt.on_response(msg, rq, resp);
+        if let (Ok(resp), Some(rq), Some(msg)) = (&mut result, &req_copy, &msg) {
+            if self.rules.watch(channel) {
+                self.rules.on_response(msg, rq, resp);
             }
         }
         match &result {
@@ -501,9 +523,9 @@ impl Sim {
         let msg = Message { at: self.now, ..original.clone() };
         let mut to = msg.to.clone();
         let mut line = format!("{mark} {} -> {to} {} {}", msg.from, req.method(), path_and_query(&req));
-        let watched = self.interceptor.as_ref().is_some_and(|(channels, _)| channels.contains(&msg.channel));
-        if let Some((_, icpt)) = self.interceptor.as_mut().filter(|_| watched) {
-            match icpt.on_request(&msg, &mut req) {
+        let watched = self.rules.watch(msg.channel);
+        if watched {
+            match self.rules.on_request(&msg, &mut req) {
                 Verdict::Pass => to = origin_of(req.uri()).unwrap_or(to),
                 Verdict::Drop => {
                     let _ = writeln!(self.trace, "{:>8} {line} !! dropped by adversary", self.stamp());
@@ -519,8 +541,8 @@ impl Sim {
         }
         let delivered = watched.then(|| clone_request(&req));
         let mut result = self.deliver(&to, req);
-        if let (Ok(resp), Some((_, icpt)), Some(rq)) = (&mut result, &mut self.interceptor, &delivered) {
-            icpt.on_response(&msg, rq, resp);
+        if let (Ok(resp), Some(rq)) = (&mut result, &delivered) {
+            self.rules.on_response(&msg, rq, resp);
         }
         let status = match &result {
             Ok(r) => format!("{}{}", r.status().as_u16(), error_code(r)),
@@ -709,5 +731,6 @@ pub fn clone_request(req: &Request) -> Request {
     b.body(req.body().clone()).unwrap_or_default()
 }
 
+mod rules;
 #[cfg(test)]
 mod tests;

@@ -167,3 +167,61 @@ fn services_fetch_through_the_network_and_cannot_reenter() {
     let r = sim.get("c", "https://b.example/").unwrap();
     assert_eq!(&r.body()[..], b"https://b.example is busy (re-entrant request)");
 }
+
+/// An interceptor made of a closure, recording the paths it saw.
+struct PathRule<F> {
+    seen: Rc<std::cell::RefCell<Vec<String>>>,
+    act: F,
+}
+
+impl<F: FnMut(&mut Request) -> Verdict> Interceptor for PathRule<F> {
+    fn on_request(&mut self, _msg: &Message, req: &mut Request) -> Verdict {
+        self.seen.borrow_mut().push(req.uri().path().to_string());
+        (self.act)(req)
+    }
+}
+
+fn rule<F: FnMut(&mut Request) -> Verdict + 'static>(
+    act: F,
+) -> (Box<dyn Interceptor>, Rc<std::cell::RefCell<Vec<String>>>) {
+    let seen = Rc::default();
+    (Box::new(PathRule { seen: Rc::clone(&seen), act }), seen)
+}
+
+#[test]
+fn adversary_rules_apply_in_order_and_observers_see_what_is_delivered() {
+    let mut sim = Sim::new(1);
+    let hits = counting(&mut sim, "https://a.example");
+    let (first, first_saw) = rule(|req| {
+        *req.uri_mut() = "https://a.example/rewritten".parse().expect("uri");
+        Verdict::Pass
+    });
+    let (second, second_saw) =
+        rule(|req| if req.uri().path() == "/blocked" { Verdict::Drop } else { Verdict::Pass });
+    let (watcher, watched) = rule(|req| {
+        // An observer's changes are not delivered.
+        *req.uri_mut() = "https://a.example/observer".parse().expect("uri");
+        Verdict::Drop
+    });
+    sim.set_interceptor(vec![Channel::Resource], first);
+    sim.add_interceptor(vec![Channel::Resource], second);
+    sim.observe(vec![Channel::Resource], watcher);
+    assert!(sim.get("c", "https://a.example/x").is_ok());
+    assert_eq!(*first_saw.borrow(), ["/x"]);
+    assert_eq!(*second_saw.borrow(), ["/rewritten"], "the second rule sees the first one's rewrite");
+    assert_eq!(*watched.borrow(), ["/rewritten"], "the observer sees what is delivered");
+    assert_eq!(hits.get(), 1, "an observer neither drops nor rewrites");
+    assert!(sim.trace().contains("-> https://a.example GET /rewritten [rewritten by adversary] <- 200"));
+
+    // Replacing the adversary leaves the observer in place.
+    let (blocker, _) = rule(|_| Verdict::Drop);
+    sim.set_interceptor(vec![Channel::Resource], blocker);
+    assert!(sim.get("c", "https://a.example/y").is_err());
+    assert_eq!(*watched.borrow(), ["/rewritten"], "a dropped message is not delivered, so not observed");
+    sim.clear_interceptor();
+    assert!(sim.get("c", "https://a.example/z").is_ok());
+    assert_eq!(*watched.borrow(), ["/rewritten", "/z"]);
+    sim.clear_observers();
+    assert!(sim.get("c", "https://a.example/w").is_ok());
+    assert_eq!(watched.borrow().len(), 2);
+}

@@ -131,9 +131,10 @@ pub fn fixed(r: Response) -> Route {
 }
 
 impl World {
-    /// Installs an adversary on `channels` (replacing any other) that may rewrite or
-    /// answer requests with `on_request` and rewrite responses with `on_response`, and
-    /// logs every request it sees as delivered.
+    /// Installs an adversary on `channels` that may rewrite or answer requests with
+    /// `on_request` and rewrite responses with `on_response`, and logs every request it
+    /// sees as delivered. A scenario step sets up its view of the network afresh: the
+    /// adversary and observers of earlier steps go.
     pub fn tap(
         &mut self,
         channels: &[Channel],
@@ -142,12 +143,14 @@ impl World {
     ) -> Log {
         let log = Log::default();
         let tap = Tap { log: log.clone(), on_request, on_response };
+        self.sim.clear_observers();
         self.sim.set_interceptor(channels.to_vec(), Box::new(tap));
         log
     }
 
     /// Logs every request on `channels`, changing nothing: the harness watching the role
-    /// under test, not an adversary, so no capability is needed.
+    /// under test, not an adversary, so no capability is needed. The adversary and
+    /// observers of earlier steps go.
     pub fn record(&mut self, channels: &[Channel]) -> Log {
         let log = Log::default();
         let tap = Tap {
@@ -155,6 +158,8 @@ impl World {
             on_request: |_: &Message, _: &mut Request| Verdict::Pass,
             on_response: |_: &Message, _: &Request, _: &mut Response| {},
         };
+        self.sim.clear_interceptor();
+        self.sim.clear_observers();
         self.sim.observe(channels.to_vec(), Box::new(tap));
         log
     }
