@@ -3,6 +3,7 @@
 
 use crate::fetch::Fetcher;
 use crate::serve::{os_rng, system_now};
+use mcp_authz_harness::driver::{Next, Run};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::{ClientStep, ConfidentialClient, Outcome, PublicClient};
 use mcp_authz_reference::sans_io::Env;
@@ -133,18 +134,17 @@ impl ClientDriver {
         ClientDriver { fetcher, front, redirect_uri, verbose: false, rng: os_rng() }
     }
 
-    /// Runs `start` (a call such as `|c, env| c.start(op, env)`) to completion.
+    /// Runs `start` (a call such as `|c, env| c.start(op, env)`) to completion: the
+    /// simulator's [`Run`] over real HTTP, with [`ClientDriver::front`] as the user agent.
     pub async fn run(
         &mut self,
         client: &mut PublicClient,
         start: impl FnOnce(&mut PublicClient, &mut Env<'_>) -> ClientStep,
     ) -> Result<Outcome, Error> {
-        let mut step = start(client, &mut Env::new(system_now(), &mut self.rng));
+        let mut run = Run::new("client", start(client, &mut Env::new(system_now(), &mut self.rng)));
         loop {
-            step = match step {
-                ClientStep::Done(outcome) => return Ok(outcome),
-                ClientStep::Failed(e) => return Err(e),
-                ClientStep::Send(req) => {
+            match run.poll() {
+                Next::Send(req) => {
                     let line = format!("{} {}", req.method(), req.uri());
                     let fetched = self.fetcher.fetch(req).await;
                     if self.verbose {
@@ -153,35 +153,37 @@ impl ClientDriver {
                             Err(e) => eprintln!("→ {line} ← error: {}", e.reason),
                         }
                     }
-                    client.on_response(fetched, &mut Env::new(system_now(), &mut self.rng))
+                    run.on_response(client, fetched, &mut Env::new(system_now(), &mut self.rng));
                 }
-                ClientStep::Authorize { url } => {
+                Next::Authorize(url) => {
                     if self.verbose {
                         eprintln!("→ authorize {url}");
                     }
                     let redirect = self.front.authorize(&url, &self.redirect_uri, &self.fetcher).await?;
-                    client.on_redirect(&redirect, &mut Env::new(system_now(), &mut self.rng))
+                    run.on_redirect(client, &redirect, &mut Env::new(system_now(), &mut self.rng));
                 }
-            };
+                Next::Done(outcome) => return Ok(outcome),
+                Next::Failed(e) | Next::GaveUp(e) => return Err(e),
+            }
         }
     }
 }
 
-/// Runs a [`ConfidentialClient`] token request over real HTTP.
+/// Runs a [`ConfidentialClient`] token request over real HTTP (the simulator's [`Run`]).
 pub async fn run_confidential(fetcher: &Fetcher, client: &mut ConfidentialClient) -> Result<Outcome, Error> {
     let mut rng = os_rng();
-    let mut step = client.start(&mut Env::new(system_now(), &mut rng));
+    let mut run = Run::new("confidential client", client.start(&mut Env::new(system_now(), &mut rng)));
     loop {
-        step = match step {
-            ClientStep::Done(outcome) => return Ok(outcome),
-            ClientStep::Failed(e) => return Err(e),
-            ClientStep::Send(req) => {
+        match run.poll() {
+            Next::Send(req) => {
                 let fetched = fetcher.fetch(req).await;
-                client.on_response(fetched, &mut Env::new(system_now(), &mut rng))
+                run.on_response(client, fetched, &mut Env::new(system_now(), &mut rng));
             }
-            ClientStep::Authorize { .. } => {
+            Next::Authorize(_) => {
                 return Err(Error::Refused("a client-credentials client asked for a user agent".into()));
             }
-        };
+            Next::Done(outcome) => return Ok(outcome),
+            Next::Failed(e) | Next::GaveUp(e) => return Err(e),
+        }
     }
 }

@@ -18,13 +18,13 @@ use super::model::{
 use super::tap::{Tap, TapHandle, query_param, unverified_claims};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
+use mcp_authz_harness::driver::{Next, Run};
 use mcp_authz_harness::sim::{Channel, Faults, clone_request};
 use mcp_authz_reference::access_token::Validator;
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
 use mcp_authz_reference::client::{
-    ClientAuth, ClientStep, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient,
-    PublicClientConfig,
+    ClientAuth, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient, PublicClientConfig,
 };
 use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
@@ -372,13 +372,16 @@ impl Runner {
         })?;
         // Client-secret authentication draws no randomness: a fixed generator will do.
         let mut rng = TestRng::deterministic_rng(RngAlgorithm::ChaCha);
-        let mut step = client.start(&mut Env::new(self.world.sim.now(), &mut rng));
-        while let ClientStep::Send(req) = step {
-            let fetched = self.world.send(SERVICE, req);
-            step = client.on_response(fetched, &mut Env::new(self.world.sim.now(), &mut rng));
-        }
-        if let ClientStep::Failed(e) = step {
-            return Err(e);
+        let mut run = Run::new(SERVICE, client.start(&mut Env::new(self.world.sim.now(), &mut rng)));
+        loop {
+            match run.poll() {
+                Next::Send(req) => {
+                    let fetched = self.world.send(SERVICE, req);
+                    run.on_response(&mut client, fetched, &mut Env::new(self.world.sim.now(), &mut rng));
+                }
+                Next::Failed(e) | Next::GaveUp(e) => return Err(e),
+                Next::Done(_) | Next::Authorize(_) => break,
+            }
         }
         let Some(token) = client.token().map(|t| t.access_token.clone()) else { return Ok(()) };
         self.world.call_tool(SERVICE, server.url(), &token, tool.name(), tool.arguments())?;
