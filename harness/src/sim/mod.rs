@@ -201,6 +201,34 @@ pub struct Faults {
     pub reorder: f64,
 }
 
+/// A fault the network commits on one message (drawn with the probabilities of
+/// [`Faults`]); the trace shows it by its `Display` name.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fault {
+    /// The request is lost.
+    Drop,
+    /// The server is not reached: a 503.
+    ServerError,
+    /// The request is delivered twice.
+    Duplicate,
+    /// The message takes longer.
+    Delay,
+    /// A copy is delivered late, after the next message.
+    Reorder,
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Fault::Drop => "drop",
+            Fault::ServerError => "503",
+            Fault::Duplicate => "duplicate",
+            Fault::Delay => "delay",
+            Fault::Reorder => "reorder",
+        })
+    }
+}
+
 /// The simulator.
 pub struct Sim {
     start: Time,
@@ -452,34 +480,33 @@ impl Sim {
         if let Some(fault) = self.draw_fault() {
             let _ = writeln!(self.trace, "{:>8} {line} !! {fault}", self.stamp());
             match fault {
-                "drop" => {
+                Fault::Drop => {
                     return Err(FetchError {
                         url: sent_uri.as_ref().unwrap_or(req.uri()).to_string(),
                         reason: "timed out (dropped)".into(),
                     });
                 }
-                "503" => {
+                Fault::ServerError => {
                     return Ok(wire::oauth_error(
                         http::StatusCode::SERVICE_UNAVAILABLE,
                         "temporarily_unavailable",
                         "simulated fault",
                     ));
                 }
-                "delay" => {
+                Fault::Delay => {
                     let extra = self.rng.next_u64() % 30_000;
                     self.now = self.now.plus(Duration::from_millis(extra));
                 }
-                "duplicate" => {
+                Fault::Duplicate => {
                     if let (Some(copy), Some(msg)) = (sent, &msg) {
                         self.deliver_copy(msg, copy, "(duplicate)");
                     }
                 }
-                "reorder" => {
+                Fault::Reorder => {
                     if let (Some(copy), Some(msg)) = (sent, &msg) {
                         self.late.push((msg.clone(), copy));
                     }
                 }
-                _ => {}
             }
         }
         let req_copy = (!self.rules.is_empty()).then(|| clone_request(&req));
@@ -551,7 +578,7 @@ impl Sim {
         let _ = writeln!(self.trace, "{:>8} {line} <- {status}", self.stamp());
     }
 
-    fn draw_fault(&mut self) -> Option<&'static str> {
+    fn draw_fault(&mut self) -> Option<Fault> {
         let f = self.faults;
         if f == Faults::default() {
             return None;
@@ -559,16 +586,16 @@ impl Sim {
         let x = (self.rng.next_u64() >> 11) as f64 / (1u64 << 53) as f64;
         let mut acc = 0.0;
         let table = [
-            (f.drop, "drop"),
-            (f.server_error, "503"),
-            (f.duplicate, "duplicate"),
-            (f.delay, "delay"),
-            (f.reorder, "reorder"),
+            (f.drop, Fault::Drop),
+            (f.server_error, Fault::ServerError),
+            (f.duplicate, Fault::Duplicate),
+            (f.delay, Fault::Delay),
+            (f.reorder, Fault::Reorder),
         ];
-        for (p, name) in table {
+        for (p, fault) in table {
             acc += p;
             if x < acc {
-                return Some(name);
+                return Some(fault);
             }
         }
         None
