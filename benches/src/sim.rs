@@ -1,5 +1,5 @@
 //! The anti-patterns that cost a network round trip, in the simulator
-//! (`harness/src/sim.rs`): the JWKS fetched again for every request, and every token
+//! (`sim/src/sim/mod.rs`): the JWKS fetched again for every request, and every token
 //! introspected at the AS (RFC 7662). The CPU cost is what criterion measures; the
 //! simulated network time (the simulator draws 1–20 ms per message) is what
 //! [`simulated_ms`] adds up.

@@ -1,8 +1,8 @@
 //! `mcp-authz list`: the scenarios of the catalog.
 
 use crate::common::{ListFormat, say};
-use mcp_authz_harness::scenario::Level;
 use mcp_authz_scenarios::catalog;
+use mcp_authz_sim::scenario::Level;
 use std::process::ExitCode;
 
 /// Arguments of `mcp-authz list`.

@@ -3,10 +3,10 @@
 
 use anyhow::Context as _;
 use clap::ValueEnum;
-use mcp_authz_harness::baseline::Baseline;
-use mcp_authz_harness::report::html::HtmlOptions;
-use mcp_authz_harness::report::{self, Summary};
-use mcp_authz_harness::scenario::CaseResult;
+use mcp_authz_sim::baseline::Baseline;
+use mcp_authz_sim::report::html::HtmlOptions;
+use mcp_authz_sim::report::{self, Summary};
+use mcp_authz_sim::scenario::CaseResult;
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 

@@ -2,8 +2,8 @@
 
 use crate::common::defects_named;
 use crate::reporting::{ReportArgs, read_baseline};
-use mcp_authz_harness::scenario::CaseResult;
 use mcp_authz_scenarios::{catalog, run_case};
+use mcp_authz_sim::scenario::CaseResult;
 use std::process::ExitCode;
 
 /// Arguments of `mcp-authz run`.

@@ -6,13 +6,13 @@
 
 use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
-use mcp_authz_harness::browser::Login;
-use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_live::serve::system_now;
 use mcp_authz_live::target::{self, Limits};
 use mcp_authz_live::targets::LiveAs;
 use mcp_authz_scenarios::{Scenario, catalog};
+use mcp_authz_sim::browser::Login;
+use mcp_authz_sim::scenario::{CaseResult, Role};
 use std::process::ExitCode;
 use std::time::Duration;
 

@@ -7,11 +7,11 @@
 
 use crate::reporting::{ReportArgs, read_baseline};
 use anyhow::Context as _;
-use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_live::client_network::ClientNetwork;
 use mcp_authz_live::client_under_test::LiveClient;
 use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_scenarios::catalog;
+use mcp_authz_sim::scenario::{CaseResult, Role};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Duration;

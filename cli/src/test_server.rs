@@ -7,13 +7,13 @@
 use crate::reporting::{ReportArgs, read_baseline};
 use crate::test_as::LiveArgs;
 use anyhow::Context as _;
-use mcp_authz_harness::scenario::{CaseResult, Role};
 use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_live::serve::system_now;
 use mcp_authz_live::target;
 use mcp_authz_live::test_authority::TestAuthority;
 use mcp_authz_scenarios::catalog;
 use mcp_authz_scenarios::world::OTHER_MCP;
+use mcp_authz_sim::scenario::{CaseResult, Role};
 use std::collections::BTreeMap;
 use std::process::ExitCode;
 

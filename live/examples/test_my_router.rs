@@ -9,7 +9,6 @@
 //! cargo run -p mcp-authz-scenarios --example test_my_router
 //! ```
 
-use mcp_authz_harness::report;
 use mcp_authz_live::fetch::Fetcher;
 use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_live::serve::{Served, system_now};
@@ -18,6 +17,7 @@ use mcp_authz_live::test_authority::TestAuthority;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_scenarios::world::OTHER_MCP;
 use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
+use mcp_authz_sim::report;
 use std::collections::BTreeMap;
 
 /// The server under test: here the reference MCP server; yours goes here.

@@ -19,11 +19,11 @@
 use crate::client_network::{ClientNetwork, Incoming};
 use crate::serve::system_now;
 use crate::target::shell_command_with_arg;
-use mcp_authz_harness::sim::Sim;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::Outcome;
 use mcp_authz_reference::sans_io::{Request, Response};
 use mcp_authz_scenarios::Scenario;
+use mcp_authz_sim::sim::Sim;
 use serde_json::Value;
 use std::io::Read as _;
 use std::os::unix::process::CommandExt as _;
@@ -312,7 +312,7 @@ impl ClientUnderTest {
         let url = req.uri().to_string();
         let body = String::from_utf8_lossy(req.body());
         let auth = req.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
-        let to = mcp_authz_harness::sim::origin_of(req.uri()).unwrap_or_default();
+        let to = mcp_authz_sim::sim::origin_of(req.uri()).unwrap_or_default();
         for (token, resource) in &self.tokens {
             let line = format!("{} {url}", req.method());
             if url.contains(token.as_str()) {
@@ -322,7 +322,7 @@ impl ClientUnderTest {
                 self.leaks.push(format!("an access token in the body of {line}"));
             }
             let audience = resource.as_deref().and_then(|r| r.parse::<http::Uri>().ok());
-            let audience = audience.as_ref().and_then(mcp_authz_harness::sim::origin_of);
+            let audience = audience.as_ref().and_then(mcp_authz_sim::sim::origin_of);
             if auth.contains(token.as_str()) && audience.as_ref().is_some_and(|a| *a != to) {
                 self.leaks.push(format!(
                     "the access token issued for {} sent to {line}",

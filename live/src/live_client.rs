@@ -3,10 +3,10 @@
 
 use crate::fetch::Fetcher;
 use crate::serve::{os_rng, system_now};
-use mcp_authz_harness::driver::{Next, Run};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::{ClientStep, ConfidentialClient, Outcome, PublicClient};
 use mcp_authz_reference::sans_io::Env;
+use mcp_authz_sim::driver::{Next, Run};
 use rand_chacha::ChaCha20Rng;
 use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
 

@@ -13,7 +13,6 @@ use crate::client_under_test::LiveClient;
 use crate::target::Connect;
 use crate::targets::{LiveAs, LiveTarget, client_process_world, live_as_world, live_server_world};
 use crate::test_authority::TestAuthority;
-use mcp_authz_harness::scenario::{CaseResult, Check};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::client::mcp;
@@ -22,6 +21,7 @@ use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_scenarios::world::{TargetKind, Tool, Tools, World, describe, tool_ran, union_scopes};
 use mcp_authz_scenarios::{Scenario, run_against};
+use mcp_authz_sim::scenario::{CaseResult, Check};
 use serde_json::{Value, json};
 use std::collections::BTreeMap;
 

@@ -15,9 +15,6 @@ use crate::client_under_test::{ClientUnderTest, LiveClient};
 use crate::target::Connect;
 use crate::test_authority::TestAuthority;
 use http::StatusCode;
-use mcp_authz_harness::browser::Login;
-use mcp_authz_harness::scenario::Need;
-use mcp_authz_harness::sim::{Sim, origin_of};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::client::{Operation, Outcome, PublicClient};
@@ -31,6 +28,9 @@ use mcp_authz_scenarios::world::{
     AsUnderTest, Authorize, ClientObservations, OTHER_MCP, Route, SimulatedRoles, Skip, Target, TargetKind,
     Tools, World, discover,
 };
+use mcp_authz_sim::browser::Login;
+use mcp_authz_sim::scenario::Need;
+use mcp_authz_sim::sim::{Sim, origin_of};
 use serde_json::json;
 use std::cell::RefCell;
 use std::rc::Rc;

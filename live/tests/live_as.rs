@@ -4,8 +4,6 @@
 //! told the code lifetime); with each AS defect, exactly the cases fail that fail in the
 //! simulator — the live path reports the right cases.
 
-use mcp_authz_harness::browser::Login;
-use mcp_authz_harness::scenario::{CaseResult, Verdict};
 use mcp_authz_live::runs as live;
 use mcp_authz_live::serve::system_now;
 use mcp_authz_live::stack::{Stack, StackOptions};
@@ -13,6 +11,8 @@ use mcp_authz_live::target::{self, Limits};
 use mcp_authz_live::targets::LiveAs;
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
 use mcp_authz_scenarios::{catalog, run_case};
+use mcp_authz_sim::browser::Login;
+use mcp_authz_sim::scenario::{CaseResult, Verdict};
 use std::time::Duration;
 
 /// Defects only the simulator shows when the code lifetime is not given: a live run

@@ -4,7 +4,6 @@
 //! one, which only the simulator can observe); with each MCP server defect, exactly the
 //! cases fail that fail in the simulator — the live path reports the right cases.
 
-use mcp_authz_harness::scenario::{CaseResult, Verdict};
 use mcp_authz_live::fetch::Fetcher;
 use mcp_authz_live::runs as live;
 use mcp_authz_live::serve::{Served, system_now};
@@ -14,6 +13,7 @@ use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_scenarios::world::OTHER_MCP;
 use mcp_authz_scenarios::{catalog, mcp_server_scenarios, run_case};
+use mcp_authz_sim::scenario::{CaseResult, Verdict};
 use std::collections::BTreeMap;
 
 const URL: &str = "http://server-under-test.test/mcp";

@@ -1,7 +1,7 @@
 //! The sans-IO contract every role follows.
 //!
 //! A role never touches a socket, the system clock or the OS RNG. A driver (the
-//! simulator, or the real-HTTP adapters in `mcp-authz-harness`) hands it a [`Request`]
+//! simulator, or the real-HTTP adapters in `mcp-authz-live`) hands it a [`Request`]
 //! plus an [`Env`] (the current [`Time`] and a random source) and gets back a [`Step`]:
 //! either the [`Response`] to send, or an outbound request the role needs answered first
 //! (a JWKS fetch, a client ID metadata document, a downstream API call). The driver

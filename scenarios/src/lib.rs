@@ -19,8 +19,8 @@ mod authorization_server;
 mod client;
 mod mcp_server;
 
-use mcp_authz_harness::scenario::{Capability, CaseResult, Check, Level, Meta, Need, Role};
 use mcp_authz_reference::defects::Defects;
+use mcp_authz_sim::scenario::{Capability, CaseResult, Check, Level, Meta, Need, Role};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use world::TargetKind;
 pub use world::World;
@@ -30,7 +30,7 @@ pub use world::World;
 ///
 /// ```
 /// # use mcp_authz_scenarios::{Scenario, World};
-/// # use mcp_authz_harness::scenario::{Capability::*, Check, Level::*, Role::*};
+/// # use mcp_authz_sim::scenario::{Capability::*, Check, Level::*, Role::*};
 /// # fn replay_other_server(_: &mut World) -> Check { Check::Holds }
 /// let s = Scenario::new(McpServer, "RS-AUD-01", "token for MCP server B replayed at A is refused")
 ///     .requirements(&["RS-08", "RS-11", "RS-12"])

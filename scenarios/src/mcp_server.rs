@@ -6,13 +6,13 @@ use crate::Scenario;
 use crate::world::{
     EVIL, OTHER_MCP, Tool, World, describe, status_and_challenge_error, tool_ran, union_scopes,
 };
-use mcp_authz_harness::scenario::{Capability, Check, Level, Role, Violation};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::FetchResult;
+use mcp_authz_sim::scenario::{Capability, Check, Level, Role, Violation};
 use serde_json::json;
 
 /// The MCP server scenarios.

@@ -3,9 +3,9 @@
 //! scenario and every scenario catches some defect (so no check is one that cannot
 //! fail); IDs are unique and name known requirements.
 
-use mcp_authz_harness::scenario::Verdict;
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_scenarios::{catalog, run_case, run_traced};
+use mcp_authz_sim::scenario::Verdict;
 use std::collections::{BTreeMap, BTreeSet};
 
 #[test]

@@ -6,11 +6,11 @@ use super::oauth::{
     code, evil_app, expect_error, field, redeem, tokens, victim_code,
 };
 use crate::world::{EVIL, World, describe};
-use mcp_authz_harness::scenario::{Check, Violation};
-use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::wire::Params;
+use mcp_authz_sim::scenario::{Check, Violation};
+use mcp_authz_sim::sim::{Channel, Interceptor, Message, Verdict};
 use serde_json::Value;
 use std::cell::RefCell;
 use std::rc::Rc;

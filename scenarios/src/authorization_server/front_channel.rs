@@ -3,9 +3,9 @@
 
 use super::oauth::{SCOPE, VERIFIER, app, at_callback, authorization_url, authorize, register_apps};
 use crate::world::{EVIL, World, describe};
-use mcp_authz_harness::browser::Browser;
-use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::sans_io::FetchResult;
+use mcp_authz_sim::browser::Browser;
+use mcp_authz_sim::scenario::{Check, Violation};
 
 fn location(r: &FetchResult) -> Option<String> {
     let r = r.as_ref().ok()?;

@@ -2,9 +2,9 @@
 
 use super::oauth::field;
 use crate::world::{REDIRECT, World, describe};
-use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
+use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::{Value, json};
 
 /// Every metadata document the AS serves at the discovery URLs of its issuer (RFC 8414

@@ -14,7 +14,7 @@
 
 use crate::Scenario;
 use crate::world::World;
-use mcp_authz_harness::scenario::{Capability, Check, Level, Need, Role};
+use mcp_authz_sim::scenario::{Capability, Check, Level, Need, Role};
 
 /// The value of a step, or the verdict it already reached.
 macro_rules! step {

@@ -2,7 +2,6 @@
 //! requests and responses, token requests (redeem, refresh), and reading the answers.
 
 use crate::world::{REDIRECT, World, describe, oauth_error_code};
-use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::client::{self, ClientAuth};
@@ -10,6 +9,7 @@ use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_reference::wire::{self, Params};
 use mcp_authz_reference::{jwt, pkce};
+use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::{Value, json};
 
 /// The victim's app as a sender in the trace.

@@ -5,8 +5,8 @@ use super::oauth::{
     SCOPE, VICTIM, all_revoked, app, evil_app, expect_error, field, refresh, tokens, victim_tokens,
 };
 use crate::world::{World, describe};
-use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::oauth_error::ErrorCode;
+use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::Value;
 
 pub(super) fn refresh_rotation(w: &mut World) -> Check {

@@ -5,9 +5,9 @@ use super::oauth::{
     redeem, tokens, victim_code,
 };
 use crate::world::{REDIRECT, World, describe};
-use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
+use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::{Value, json};
 
 /// Holds when `r` refused, or granted a token without `scope`.

@@ -6,9 +6,9 @@ use super::oauth::{
     token_request, tokens, victim_code, victim_tokens,
 };
 use crate::world::World;
-use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
+use mcp_authz_sim::scenario::{Check, Violation};
 
 fn no_store(r: &FetchResult) -> bool {
     let value = r.as_ref().ok().and_then(|r| r.headers().get(http::header::CACHE_CONTROL)?.to_str().ok());

@@ -7,12 +7,12 @@ use super::hostile::{
 };
 use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, REDIRECT, Route, World};
 use http::{StatusCode, header};
-use mcp_authz_harness::scenario::{Check, Violation};
-use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::pkce;
 use mcp_authz_reference::protected_resource_metadata::WELL_KNOWN;
 use mcp_authz_reference::wire::{self, Params};
+use mcp_authz_sim::scenario::{Check, Violation};
+use mcp_authz_sim::sim::{Channel, Verdict};
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

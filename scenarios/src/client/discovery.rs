@@ -8,14 +8,14 @@ use super::hostile::{
 };
 use crate::world::{AS, EVIL, Log, MCP, World, fixed};
 use http::{HeaderValue, StatusCode, header};
-use mcp_authz_harness::scenario::{Check, Violation};
-use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer::{self, Challenge};
 use mcp_authz_reference::client::PublicClient;
 use mcp_authz_reference::metadata::discovery_urls;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
 use mcp_authz_reference::sans_io::Response;
 use mcp_authz_reference::wire;
+use mcp_authz_sim::scenario::{Check, Violation};
+use mcp_authz_sim::sim::{Channel, Verdict};
 use serde_json::json;
 
 /// RFC 9728 §3.3 (rust-sdk PR #937): a hostile server publishes metadata claiming to

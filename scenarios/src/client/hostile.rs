@@ -4,11 +4,11 @@
 
 use crate::world::{Hits, Log, REDIRECT, Route, Seen, World, fixed};
 use http::{HeaderValue, StatusCode, header};
-use mcp_authz_harness::sim::Channel;
 use mcp_authz_reference::client::Operation;
 use mcp_authz_reference::protected_resource_metadata::WELL_KNOWN;
 use mcp_authz_reference::sans_io::Response;
 use mcp_authz_reference::wire;
+use mcp_authz_sim::sim::Channel;
 use serde_json::{Value, json};
 
 /// The hostile MCP server's endpoint.

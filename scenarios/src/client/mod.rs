@@ -29,7 +29,7 @@ use discovery::{
     as_discovery_order, challenge_syntax, issuer_mismatch, metadata_document_preferred, no_s256,
     prm_discovery_order, prm_names_another_server,
 };
-use mcp_authz_harness::scenario::{Capability, Level, Role};
+use mcp_authz_sim::scenario::{Capability, Level, Role};
 use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
 };

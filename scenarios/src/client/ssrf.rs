@@ -4,10 +4,10 @@
 use super::hostile::{as_metadata, challenged, echo, hostile_as, hostile_mcp, prm_of, prm_url};
 use crate::world::{AS, World, fixed};
 use http::StatusCode;
-use mcp_authz_harness::scenario::{Check, Violation};
 use mcp_authz_reference::client::Operation;
 use mcp_authz_reference::protected_resource_metadata::WELL_KNOWN;
 use mcp_authz_reference::wire;
+use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::json;
 
 /// `NotApplicable` when the client's requests to other hosts reach the harness only

@@ -4,11 +4,11 @@
 use super::hostile::{EVIL_MCP, authorizations, challenged, echo, prm_of, prm_url};
 use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, Route, World, fixed};
 use http::{StatusCode, header};
-use mcp_authz_harness::scenario::{Check, Violation};
-use mcp_authz_harness::sim::{Channel, Verdict};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
 use mcp_authz_reference::wire;
+use mcp_authz_sim::scenario::{Check, Violation};
+use mcp_authz_sim::sim::{Channel, Verdict};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -18,8 +18,6 @@ use super::model::{
 use super::tap::{Tap, TapHandle, query_param, unverified_claims};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
-use mcp_authz_harness::driver::{Next, Run};
-use mcp_authz_harness::sim::{Channel, Faults, clone_request};
 use mcp_authz_reference::access_token::Validator;
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
@@ -33,6 +31,8 @@ use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
 use mcp_authz_reference::sans_io::{Request, Response};
 use mcp_authz_reference::{Error, wire};
+use mcp_authz_sim::driver::{Next, Run};
+use mcp_authz_sim::sim::{Channel, Faults, clone_request};
 use proptest::test_runner::{RngAlgorithm, TestRng};
 use serde_json::Value;
 use std::cell::RefCell;

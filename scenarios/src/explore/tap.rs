@@ -7,11 +7,11 @@
 use super::model::{Server, TamperedParam};
 use crate::world::REDIRECT;
 use bytes::Bytes;
-use mcp_authz_harness::party::Party;
-use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict, clone_request};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::jwt;
 use mcp_authz_reference::sans_io::{Request, Response, Time};
+use mcp_authz_sim::party::Party;
+use mcp_authz_sim::sim::{Channel, Interceptor, Message, Verdict, clone_request};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
 use std::rc::Rc;

@@ -3,14 +3,14 @@
 //! an authorization, read its metadata (RFC 8414, OpenID discovery).
 
 use super::{AS, DOWNSTREAM, MCP, OTHER_MCP, RS_CLIENT_ID, RS_SECRET, World};
-use mcp_authz_harness::browser::{Browser, Login};
-use mcp_authz_harness::sim::Sim;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::ClientAuth;
 use mcp_authz_reference::client::token::token_request;
 use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_reference::wire;
+use mcp_authz_sim::browser::{Browser, Login};
+use mcp_authz_sim::sim::Sim;
 use serde_json::{Value, json};
 use std::time::Duration;
 

@@ -34,7 +34,6 @@ pub use target::{Authorize, ClientObservations, SimulatedRoles, Skip, Target, Ta
 pub use topology::*;
 
 use bytes::Bytes;
-use mcp_authz_harness::sim::{Sim, origin_of};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
@@ -45,6 +44,7 @@ use mcp_authz_reference::jwt::{KeySet, SigningKey};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request};
+use mcp_authz_sim::sim::{Sim, origin_of};
 use serde_json::{Value, json};
 use std::cell::RefCell;
 use std::rc::Rc;

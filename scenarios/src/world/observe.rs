@@ -3,12 +3,12 @@
 
 use super::World;
 use http::StatusCode;
-use mcp_authz_harness::party::Party;
-use mcp_authz_harness::sim::{Channel, Interceptor, Message, Verdict};
 use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::{bearer, wire};
+use mcp_authz_sim::party::Party;
+use mcp_authz_sim::sim::{Channel, Interceptor, Message, Verdict};
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;

@@ -15,14 +15,14 @@
 //! so the adversary, the traces and the scenario bodies are the same.
 
 use super::{AS, AsUnderTest, MCP_ORIGIN, REDIRECT, World};
-use mcp_authz_harness::scenario::{Need, Role};
-use mcp_authz_harness::sim::Sim;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::{AuthorizationServer, RegisteredClient};
 use mcp_authz_reference::client::{Operation, Outcome, PublicClient};
 use mcp_authz_reference::jwt::SigningKey;
 use mcp_authz_reference::mcp_server::McpServer;
+use mcp_authz_sim::scenario::{Need, Role};
+use mcp_authz_sim::sim::Sim;
 use std::cell::RefCell;
 use std::fmt;
 use std::rc::Rc;
@@ -280,7 +280,7 @@ impl Target for SimulatedRoles {
         sim.add_service(&issuer, server);
         sim.note("setup: the AS shows its login and consent form");
         as_under_test.login =
-            Some(mcp_authz_harness::browser::Login { username: "alice".into(), password: "alice".into() });
+            Some(mcp_authz_sim::browser::Login { username: "alice".into(), password: "alice".into() });
         Ok(true)
     }
 }

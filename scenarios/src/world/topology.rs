@@ -119,7 +119,7 @@ pub(crate) fn downstream_api(
         let ok = bearer::bearer_token(req.headers())
             .ok()
             .flatten()
-            .is_some_and(|t| validator.validate(&t, mcp_authz_harness::sim::EPOCH).is_ok());
+            .is_some_and(|t| validator.validate(&t, mcp_authz_sim::sim::EPOCH).is_ok());
         let mut r = Response::new(Bytes::from(if ok {
             r#"{"report":"quarterly numbers"}"#
         } else {

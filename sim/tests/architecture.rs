@@ -15,12 +15,12 @@ fn root() -> PathBuf {
 }
 
 /// The crates whose modules are checked, by source folder.
-const CRATES: [&str; 6] = ["reference-impl", "harness", "scenarios", "live", "cli", "fuzz-entries"];
+const CRATES: [&str; 6] = ["reference-impl", "sim", "scenarios", "live", "cli", "fuzz-entries"];
 
 #[test]
 fn the_simulator_has_no_async_runtime_and_no_http_stack() {
     let out = Command::new(env!("CARGO"))
-        .args(["tree", "--offline", "-e", "normal", "-p", "mcp-authz-harness", "--prefix", "none"])
+        .args(["tree", "--offline", "-e", "normal", "-p", "mcp-authz-sim", "--prefix", "none"])
         .current_dir(root())
         .output()
         .expect("cargo tree runs");
@@ -30,7 +30,7 @@ fn the_simulator_has_no_async_runtime_and_no_http_stack() {
     for banned in ["tokio ", "axum ", "reqwest ", "hyper ", "tower "] {
         assert!(
             !tree.lines().any(|l| l.starts_with(banned)),
-            "mcp-authz-harness depends on {banned}(cargo tree -e normal -p mcp-authz-harness)"
+            "mcp-authz-sim depends on {banned}(cargo tree -e normal -p mcp-authz-sim)"
         );
     }
 }

@@ -18,7 +18,7 @@
 //!   authorization URL through the AS until it reaches the client's redirect URI.
 //!
 //! ```
-//! use mcp_authz_harness::sim::Sim;
+//! use mcp_authz_sim::sim::Sim;
 //! use mcp_authz_reference::sans_io::Response;
 //! let mut sim = Sim::new(7);
 //! sim.add_fn("https://echo.example", |req| Response::new(req.uri().path().to_string().into()));
