@@ -168,3 +168,52 @@ async fn confidential_clients_get_tokens_with_client_credentials() {
     assert_eq!((status, body["error"].as_str()), (401, Some("invalid_client")));
     stack.shutdown().await;
 }
+
+/// A 2026-07-28 (stateless) request to the stack's MCP server with `token`.
+async fn modern_request(stack: &Stack, token: &str, method: &str, params: Value) -> (u16, Value) {
+    let mut params = params;
+    params["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": "2026-07-28",
+        "io.modelcontextprotocol/clientCapabilities": {},
+    });
+    let body = json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params});
+    let mut b = http::Request::post(&stack.mcp_url)
+        .header("content-type", "application/json")
+        .header("accept", "application/json, text/event-stream")
+        .header("authorization", format!("Bearer {token}"))
+        .header("mcp-protocol-version", "2026-07-28")
+        .header("mcp-method", method);
+    if let Some(name) = params.get("name").and_then(Value::as_str) {
+        b = b.header("mcp-name", name);
+    }
+    let req = b.body(Bytes::from(body.to_string())).unwrap();
+    let resp = Fetcher::trusted().unwrap().fetch(req).await.expect("mcp server answers");
+    (resp.status().as_u16(), serde_json::from_slice(resp.body()).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn the_served_mcp_server_speaks_2026_07_28_beside_the_legacy_handshake() {
+    let stack = start(false).await;
+    let mut client =
+        PublicClient::new(PublicClientConfig::new(stack.mcp_url.clone(), REDIRECT, "e2e")).unwrap();
+    let mut driver = ClientDriver::new(Fetcher::trusted().unwrap(), FrontChannel::Follow, REDIRECT.into());
+    let op = Operation::CallTool { name: "echo".into(), arguments: json!({"text": "legacy"}) };
+    let out = driver.run(&mut client, |c, env| c.start(op, env)).await.expect("legacy flow completes");
+    assert_eq!(tool_text(&out.result), "legacy");
+    let token = client.tokens().expect("tokens").access_token.clone();
+
+    let (status, discover) = modern_request(&stack, &token, "server/discover", json!({})).await;
+    assert_eq!(status, 200, "{discover}");
+    assert_eq!(discover["result"]["resultType"], "complete");
+    assert!(
+        discover["result"]["supportedVersions"].as_array().is_some_and(|v| v.contains(&json!("2026-07-28")))
+    );
+    let (status, list) = modern_request(&stack, &token, "tools/list", json!({})).await;
+    assert_eq!(status, 200, "{list}");
+    assert!(list["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()));
+    let call = json!({"name": "echo", "arguments": {"text": "modern"}});
+    let (status, called) = modern_request(&stack, &token, "tools/call", call).await;
+    assert_eq!(status, 200, "{called}");
+    assert_eq!(tool_text(&called["result"]), "modern");
+    assert_eq!(echo_status(&stack, &token).await, 200, "legacy initialize still works");
+}

@@ -1,12 +1,15 @@
 //! The reference MCP server, acting as an OAuth resource server (MCP authorization
-//! 2025-11-25), as a sans-IO [`Service`].
+//! 2025-11-25 and 2026-07-28), as a sans-IO [`Service`].
 //!
 //! It serves:
 //! - the MCP endpoint (Streamable HTTP, `transport`) at the path of
 //!   [`Config::resource`], where every request is authorized on its own: `Origin` first
 //!   (403), then the bearer token from the `Authorization` header (`token_validation`:
-//!   400 / 401), then the session (`session`: 400 / 404), then per-tool scopes on
-//!   `tools/call` (`scopes`: 403), and only then a tool runs (`tools`);
+//!   400 / 401), then — for a legacy (2025-06-18, 2025-11-25) request — the session
+//!   (`session`: 400 / 404), or — for a modern (2026-07-28, stateless) one — its headers
+//!   and `_meta` (`stateless`: 400 / 404), then per-tool scopes on `tools/call`
+//!   (`scopes`: 403), and only then a tool runs (`tools`). The era is chosen per request;
+//!   `server/discover` answers modern requests;
 //! - its protected resource metadata (RFC 9728) at the path-inserted well-known URL and at
 //!   the root one, unauthenticated;
 //! - when [`Config::downstream`] is set, a small downstream API that the `fetch_report`
@@ -41,6 +44,7 @@ mod config;
 mod downstream;
 mod scopes;
 mod session;
+mod stateless;
 mod token_validation;
 mod tools;
 mod transport;
@@ -51,6 +55,10 @@ mod tests;
 pub use config::{Config, Downstream, Introspection, KNOWN_TOOLS, ToolConfig, TrustedIssuer};
 pub use scopes::INSUFFICIENT_SCOPE;
 pub use session::Principal;
+pub use stateless::{
+    HEADER_MISMATCH, MCP_METHOD, MCP_NAME, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION,
+    MISSING_CAPABILITY, MODERN_PROTOCOL_VERSION, UNSUPPORTED_PROTOCOL_VERSION, supported_versions,
+};
 pub use transport::{LATEST_PROTOCOL_VERSION, PROTOCOL_VERSION, SESSION_ID, SUPPORTED_PROTOCOL_VERSIONS};
 
 use crate::Result;
@@ -66,6 +74,7 @@ use downstream::{DownstreamClient, Next};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 use session::Sessions;
+use stateless::Era;
 use token_validation::{Rejection, Target, TokenValidation, Verdict};
 use tools::{Ran, Tools};
 use transport::Body;
@@ -91,8 +100,8 @@ pub struct Pending(Stage);
 enum Stage {
     Keys(Inbound),
     Introspection(Inbound, AccessTokenClaims),
-    DownstreamToken(Id),
-    DownstreamReport(Id),
+    DownstreamToken(Id, Era),
+    DownstreamReport(Id, Era),
 }
 
 /// A request to the MCP endpoint past its `Origin` check.
@@ -357,6 +366,16 @@ impl McpServer {
                 return Step::Respond(transport::rpc(StatusCode::BAD_REQUEST, &error));
             }
         };
+        let modern = match &message {
+            Message::Request(r) => stateless::is_modern(request, r),
+            _ => stateless::header_is_modern(request) && transport::session_id(request).is_err(),
+        };
+        if modern {
+            return match message {
+                Message::Request(r) => self.modern_request(request, r, &claims, &inbound.token, env),
+                Message::Notification(_) | Message::Response(_) => Step::Respond(transport::accepted()),
+            };
+        }
         if let Message::Request(r) = &message
             && r.method == "initialize"
         {
@@ -389,12 +408,35 @@ impl McpServer {
         match r.method.as_str() {
             "ping" => Step::Respond(ok(r.id, json!({}))),
             "tools/list" => Step::Respond(ok(r.id, self.tools.list())),
-            "tools/call" => self.call_tool(r, claims, token, env),
+            "tools/call" => self.call_tool(r, claims, token, Era::Legacy, env),
             other => {
                 let message = format!("method `{other}` not found");
                 let e = jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, message);
                 Step::Respond(transport::rpc(StatusCode::OK, &e))
             }
+        }
+    }
+
+    /// A modern (2026-07-28) request: stateless, checked against its headers and `_meta`
+    /// (see [`stateless`]), authorized on its own like every request.
+    fn modern_request(
+        &mut self,
+        request: &Request,
+        r: jsonrpc::Request,
+        claims: &AccessTokenClaims,
+        token: &str,
+        env: &mut Env<'_>,
+    ) -> Step<Pending> {
+        if let Some(refusal) = stateless::refusal(request, &r) {
+            return Step::Respond(refusal);
+        }
+        let modern = Era::Modern;
+        match r.method.as_str() {
+            "server/discover" => Step::Respond(ok(r.id, modern.result(stateless::discover()))),
+            "ping" => Step::Respond(ok(r.id, modern.result(json!({})))),
+            "tools/list" => Step::Respond(ok(r.id, modern.result(self.tools.list()))),
+            "tools/call" => self.call_tool(r, claims, token, modern, env),
+            _ => Step::Respond(stateless::method_not_found(&r)),
         }
     }
 
@@ -444,6 +486,7 @@ impl McpServer {
         r: jsonrpc::Request,
         claims: &AccessTokenClaims,
         token: &str,
+        era: Era,
         env: &mut Env<'_>,
     ) -> Step<Pending> {
         let call = match self.tools.call(r.params.as_ref()) {
@@ -454,15 +497,16 @@ impl McpServer {
             }
         };
         let metadata = self.metadata_url();
-        if !self.has(Defect::ScopeCheckAtConnectOnly)
+        // A modern request has no connection to have checked scopes at.
+        if (era == Era::Modern || !self.has(Defect::ScopeCheckAtConnectOnly))
             && let Some(forbidden) =
                 scopes::refusal(&self.config, metadata, claims, &call.required_scope, &r.id)
         {
             return Step::Respond(forbidden);
         }
         match self.tools.run(call.tool, &call.arguments) {
-            Ran::Done(result) => Step::Respond(ok(r.id, result)),
-            Ran::Downstream => self.fetch_report(r.id, token, env),
+            Ran::Done(result) => Step::Respond(ok(r.id, era.result(result))),
+            Ran::Downstream => self.fetch_report(r.id, token, era, env),
         }
     }
 
@@ -518,22 +562,24 @@ impl McpServer {
         wire::json(StatusCode::OK, &answers)
     }
 
-    fn fetch_report(&mut self, id: Id, caller_token: &str, env: &mut Env<'_>) -> Step<Pending> {
+    fn fetch_report(&mut self, id: Id, caller_token: &str, era: Era, env: &mut Env<'_>) -> Step<Pending> {
         let Some(d) = &self.downstream else {
-            return Step::Respond(tool_error(id, "no downstream is configured"));
+            return Step::Respond(tool_error(id, era, "no downstream is configured"));
         };
         if self.has(Defect::TokenPassthrough) {
             return match d.report_request(caller_token) {
-                Ok(request) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
-                Err(e) => Step::Respond(tool_error(id, &e)),
+                Ok(request) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id, era)) },
+                Err(e) => Step::Respond(tool_error(id, era, &e)),
             };
         }
         match d.start(env.now) {
-            Ok(Next::Token(request)) => Step::Fetch { request, pending: Pending(Stage::DownstreamToken(id)) },
-            Ok(Next::Report(request)) => {
-                Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) }
+            Ok(Next::Token(request)) => {
+                Step::Fetch { request, pending: Pending(Stage::DownstreamToken(id, era)) }
             }
-            Err(e) => Step::Respond(tool_error(id, &e)),
+            Ok(Next::Report(request)) => {
+                Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id, era)) }
+            }
+            Err(e) => Step::Respond(tool_error(id, era, &e)),
         }
     }
 }
@@ -543,9 +589,9 @@ fn ok(id: Id, result: Value) -> Response {
     transport::rpc(StatusCode::OK, &jsonrpc::Response::result(id, result))
 }
 
-/// A 200 JSON-RPC result holding a tool execution error.
-fn tool_error(id: Id, text: &str) -> Response {
-    ok(id, tools::text_result(text, true))
+/// A 200 JSON-RPC result holding a tool execution error, as `era` reads it.
+fn tool_error(id: Id, era: Era, text: &str) -> Response {
+    ok(id, era.result(tools::text_result(text, true)))
 }
 
 /// An `Authorization` value for `client_secret_basic` (RFC 6749 §2.3.1: both parts
@@ -589,22 +635,24 @@ impl Service for McpServer {
                     Err(description) => self.refuse(&inbound, description),
                 }
             }
-            Stage::DownstreamToken(id) => {
+            Stage::DownstreamToken(id, era) => {
                 let Some(d) = &mut self.downstream else {
-                    return Step::Respond(tool_error(id, "no downstream"));
+                    return Step::Respond(tool_error(id, era, "no downstream"));
                 };
                 match d.token_fetched(fetched, env.now) {
-                    Ok(request) => Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id)) },
-                    Err(e) => Step::Respond(tool_error(id, &e)),
+                    Ok(request) => {
+                        Step::Fetch { request, pending: Pending(Stage::DownstreamReport(id, era)) }
+                    }
+                    Err(e) => Step::Respond(tool_error(id, era, &e)),
                 }
             }
-            Stage::DownstreamReport(id) => {
+            Stage::DownstreamReport(id, era) => {
                 let Some(d) = &mut self.downstream else {
-                    return Step::Respond(tool_error(id, "no downstream"));
+                    return Step::Respond(tool_error(id, era, "no downstream"));
                 };
                 match d.report_fetched(fetched) {
-                    Ok(text) => Step::Respond(ok(id, tools::text_result(&text, false))),
-                    Err(e) => Step::Respond(tool_error(id, &e)),
+                    Ok(text) => Step::Respond(ok(id, era.result(tools::text_result(&text, false)))),
+                    Err(e) => Step::Respond(tool_error(id, era, &e)),
                 }
             }
         }

@@ -1102,3 +1102,169 @@ fn further_trusted_issuers_are_checked_with_their_own_keys() {
     let jwks: Vec<&String> = f.authority.fetched.iter().filter(|l| l.ends_with("/jwks")).collect();
     assert_eq!(jwks.len(), 2, "each issuer's keys are fetched once: {jwks:?}");
 }
+
+/// The stateless (2026-07-28) wire, beside the legacy one.
+mod stateless {
+    use super::*;
+
+    /// A modern request: `_meta` with version and capabilities, and the headers to match.
+    fn modern(token: Option<&str>, method: &str, params: Value, headers: &[(&str, &str)]) -> Request {
+        let mut params = params;
+        params["_meta"] = json!({
+            META_PROTOCOL_VERSION: MODERN_PROTOCOL_VERSION,
+            META_CLIENT_CAPABILITIES: {},
+            "clientInfo": {"name": "test", "version": "1"},
+        });
+        let body = json!({"jsonrpc": "2.0", "id": 5, "method": method, "params": params});
+        let mut b = http::Request::post(RS)
+            .header(header::CONTENT_TYPE, "application/json")
+            .header(header::ACCEPT, "application/json, text/event-stream")
+            .header(PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION)
+            .header(MCP_METHOD, method);
+        if let Some(name) = params.get("name").and_then(Value::as_str) {
+            b = b.header(MCP_NAME, name);
+        }
+        if let Some(t) = token {
+            b = b.header(header::AUTHORIZATION, format!("Bearer {t}"));
+        }
+        let mut request = b.body(Bytes::from(serde_json::to_vec(&body).unwrap())).unwrap();
+        for (k, v) in headers {
+            let name = http::HeaderName::from_bytes(k.as_bytes()).unwrap();
+            match *v {
+                "" => request.headers_mut().remove(name),
+                v => request.headers_mut().insert(name, v.parse().unwrap()),
+            };
+        }
+        request
+    }
+
+    fn body(r: &Response) -> Value {
+        serde_json::from_slice(r.body()).unwrap_or(Value::Null)
+    }
+
+    #[test]
+    fn discover_list_and_call_without_initialize_or_session() {
+        let mut f = Fixture::new();
+        let token = f.token("mcp:read mcp:write");
+        let r = f.send(modern(Some(&token), "server/discover", json!({}), &[]));
+        assert_eq!(r.status(), 200, "{}", text(&r));
+        let v = body(&r);
+        assert_eq!(v["result"]["resultType"], "complete");
+        assert_eq!(v["result"]["supportedVersions"][0], MODERN_PROTOCOL_VERSION);
+        assert!(v["result"]["supportedVersions"].as_array().unwrap().iter().any(|v| v == "2025-11-25"));
+        assert!(r.headers().get(SESSION_ID).is_none(), "a modern answer mints no session");
+
+        let r = f.send(modern(Some(&token), "tools/list", json!({}), &[]));
+        assert_eq!(r.status(), 200, "{}", text(&r));
+        assert_eq!(body(&r)["result"]["resultType"], "complete");
+        assert!(body(&r)["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()));
+
+        let call = json!({"name": "echo", "arguments": {"text": "hi"}});
+        let r = f.send(modern(Some(&token), "tools/call", call, &[]));
+        assert_eq!(r.status(), 200, "{}", text(&r));
+        assert_eq!(body(&r)["result"]["resultType"], "complete");
+        assert_eq!(body(&r)["result"]["isError"], false);
+        assert_eq!(f.server.side_effects(), 0, "echo has no side effect");
+
+        // The legacy handshake still works beside it.
+        let session = f.initialize(&token);
+        let r = f.call(Some(&token), &session, "echo", json!({"text": "hi"}));
+        assert_eq!(r.status(), 200, "{}", text(&r));
+        assert!(body(&r)["result"].get("resultType").is_none(), "legacy results are as in 2025-11-25");
+    }
+
+    #[test]
+    fn every_modern_request_is_authorized_on_its_own() {
+        let mut f = Fixture::new();
+        let r = f.send(modern(None, "tools/list", json!({}), &[]));
+        assert_eq!(r.status(), 401);
+        let read = f.token("mcp:read");
+        let call = json!({"name": "write_note", "arguments": {"text": "x"}});
+        let r = f.send(modern(Some(&read), "tools/call", call, &[]));
+        assert_eq!(r.status(), 403, "{}", text(&r));
+        assert_eq!(f.server.side_effects(), 0);
+    }
+
+    #[test]
+    fn headers_and_meta_must_agree_with_the_body() {
+        let mut f = Fixture::new();
+        let token = f.token("mcp:read mcp:write");
+        let echo = || json!({"name": "echo", "arguments": {"text": "hi"}});
+        let cases: Vec<(&str, Request, u16, i64)> = vec![
+            (
+                "no MCP-Protocol-Version",
+                modern(Some(&token), "tools/list", json!({}), &[("mcp-protocol-version", "")]),
+                400,
+                HEADER_MISMATCH,
+            ),
+            (
+                "other MCP-Protocol-Version",
+                modern(Some(&token), "tools/list", json!({}), &[("mcp-protocol-version", "2025-11-25")]),
+                400,
+                HEADER_MISMATCH,
+            ),
+            (
+                "no Mcp-Method",
+                modern(Some(&token), "tools/list", json!({}), &[("mcp-method", "")]),
+                400,
+                HEADER_MISMATCH,
+            ),
+            (
+                "other Mcp-Method",
+                modern(Some(&token), "tools/list", json!({}), &[("mcp-method", "tools/call")]),
+                400,
+                HEADER_MISMATCH,
+            ),
+            (
+                "no Mcp-Name",
+                modern(Some(&token), "tools/call", echo(), &[("mcp-name", "")]),
+                400,
+                HEADER_MISMATCH,
+            ),
+            (
+                "other Mcp-Name",
+                modern(Some(&token), "tools/call", echo(), &[("mcp-name", "write_note")]),
+                400,
+                HEADER_MISMATCH,
+            ),
+            (
+                "unknown method",
+                modern(Some(&token), "foo/bar", json!({}), &[]),
+                404,
+                jsonrpc::METHOD_NOT_FOUND,
+            ),
+        ];
+        for (what, request, status, code) in cases {
+            let r = f.send(request);
+            assert_eq!(r.status(), status, "{what}: {}", text(&r));
+            assert_eq!(body(&r)["error"]["code"], code, "{what}: {}", text(&r));
+        }
+        // A base64-encoded Mcp-Name is decoded.
+        let r = f.send(modern(Some(&token), "tools/call", echo(), &[("mcp-name", "=?base64?ZWNobw==?=")]));
+        assert_eq!(r.status(), 200, "{}", text(&r));
+        assert_eq!(f.server.side_effects(), 0);
+    }
+
+    #[test]
+    fn meta_fields_are_required_and_versions_negotiated() {
+        let mut f = Fixture::new();
+        let token = f.token("mcp:read");
+        let mut no_caps = modern(Some(&token), "tools/list", json!({}), &[]);
+        let mut v: Value = serde_json::from_slice(no_caps.body()).unwrap();
+        v["params"]["_meta"].as_object_mut().unwrap().remove(META_CLIENT_CAPABILITIES);
+        *no_caps.body_mut() = Bytes::from(v.to_string());
+        let r = f.send(no_caps);
+        assert_eq!((r.status().as_u16(), body(&r)["error"]["code"].clone()), (400, json!(INVALID_PARAMS)));
+
+        let mut old =
+            modern(Some(&token), "tools/list", json!({}), &[("mcp-protocol-version", "2099-01-01")]);
+        let mut v: Value = serde_json::from_slice(old.body()).unwrap();
+        v["params"]["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
+        *old.body_mut() = Bytes::from(v.to_string());
+        let r = f.send(old);
+        assert_eq!(r.status(), 400, "{}", text(&r));
+        let v = body(&r);
+        assert_eq!(v["error"]["code"], UNSUPPORTED_PROTOCOL_VERSION);
+        assert_eq!(v["error"]["data"]["supported"], json!(supported_versions()));
+    }
+}
