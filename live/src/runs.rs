@@ -16,6 +16,7 @@ use crate::test_authority::TestAuthority;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::client::mcp;
+use mcp_authz_reference::mcp_server::MODERN_PROTOCOL_VERSION;
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::Time;
@@ -30,8 +31,11 @@ use std::collections::BTreeMap;
 pub struct Learned {
     /// The tools the scenarios will call.
     pub tools: Tools,
-    /// How each tool's scope was found, one line per tool, for the report.
+    /// How each tool's scope was found, one line per tool, for the report; the first
+    /// line says which protocol revisions the server speaks.
     pub notes: Vec<String>,
+    /// True when the server answered 2026-07-28 requests.
+    pub speaks_modern: bool,
 }
 
 /// Lists the tools of the server at `url` with a token carrying every scope it names
@@ -52,6 +56,7 @@ pub fn learn_tools(
         authority: authority.clone(),
         tools: placeholder,
         connect: connect.clone(),
+        speaks_modern: false,
     };
     let mut w = live_server_world(0, now, &target).map_err(|e| e.to_string())?;
 
@@ -60,8 +65,18 @@ pub fn learn_tools(
     scopes.extend(advertised.iter().map(String::as_str));
     let all = union_scopes(&scopes);
     let token = w.mint(&w.claims(&all));
+    let speaks_modern = speaks_modern(&mut w, &token);
     let listed = list_tools(&mut w, &token).map_err(|e| match w.transport_failures().first() {
         Some(failure) => format!("the server at {url} did not answer: {failure}. Is it running there?"),
+        None if speaks_modern => format!(
+            "the server at {url} speaks only MCP {MODERN_PROTOCOL_VERSION} (it answered stateless requests with \
+             our token, and refused the 2025-11-25 initialize: {e}); test-server runs its catalog over the \
+             2025-11-25 wire and cannot test it yet"
+        ),
+        None if refused_version(&e) => format!(
+            "the server at {url} refused the protocol version, not our token: {e}. It answered no 2026-07-28 \
+             server/discover either"
+        ),
         None => format!(
             "the server at {url} did not list its tools for a valid token (scope `{all}`): {e}. \
              Is it configured to trust issuer {} (keys at {}) for audience {url}?",
@@ -97,7 +112,38 @@ pub fn learn_tools(
     let tools = choose(known, &advertised).ok_or_else(|| {
         format!("no tool of {url} has a known scope, so no case can call one: {}", notes.join("; "))
     })?;
-    Ok(Learned { tools, notes })
+    let era = if speaks_modern {
+        format!(
+            "protocol: 2025-11-25 (initialize) and {MODERN_PROTOCOL_VERSION} (stateless requests answered)"
+        )
+    } else {
+        format!(
+            "protocol: 2025-11-25 (initialize); no {MODERN_PROTOCOL_VERSION} server/discover, so its cases are skipped"
+        )
+    };
+    notes.insert(0, era);
+    Ok(Learned { tools, notes, speaks_modern })
+}
+
+/// True when the server answers 2026-07-28 requests with `token`: `server/discover`
+/// lists the version, or (a server without it) a stateless `tools/list` gets a result.
+fn speaks_modern(w: &mut World, token: &str) -> bool {
+    let result = |w: &mut World, method: &'static str| {
+        let r = w.modern("harness", token, method, json!({}));
+        r.ok().filter(|r| r.status().is_success()).and_then(|r| mcp::read_result(&r, 2, method).ok())
+    };
+    let listed = |v: Value| {
+        v["supportedVersions"].as_array().is_some_and(|s| s.contains(&json!(MODERN_PROTOCOL_VERSION)))
+    };
+    result(w, "server/discover").is_some_and(listed)
+        || result(w, "tools/list").is_some_and(|v| v["tools"].is_array())
+}
+
+/// True when a failed `initialize` reads as a refusal of the protocol version (a 400
+/// naming the version, or a 2026-07-28 error code) rather than of the token.
+fn refused_version(error: &str) -> bool {
+    let e = error.to_ascii_lowercase();
+    e.contains("http 400") && (e.contains("version") || e.contains("-32022") || e.contains("-32020"))
 }
 
 /// The `scopes_supported` of the server's protected resource metadata, if it serves any.
@@ -283,7 +329,13 @@ pub fn test_server(
         }
     };
     progress(Progress::Learned(&learned.notes));
-    let target = LiveTarget { url: url.into(), authority: authority.clone(), tools: learned.tools, connect };
+    let target = LiveTarget {
+        url: url.into(),
+        authority: authority.clone(),
+        tools: learned.tools,
+        connect,
+        speaks_modern: learned.speaks_modern,
+    };
     let mut results = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
         let (result, _) = run_live(s, 1, now(), &target);

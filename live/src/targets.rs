@@ -52,12 +52,16 @@ pub struct LiveTarget {
     /// Opens a connection for one case: each call sends one request to the server
     /// under test and returns its answer or the transport failure.
     pub connect: Connect,
+    /// True when the server answered 2026-07-28 requests: it speaks the stateless wire,
+    /// and the cases that need it run.
+    pub speaks_modern: bool,
 }
 
 /// A live MCP server in the place of MCP server A.
 struct LiveMcpServer {
     authority: TestAuthority,
     failures: Failures,
+    speaks_modern: bool,
 }
 
 impl Target for LiveMcpServer {
@@ -65,8 +69,13 @@ impl Target for LiveMcpServer {
         TargetKind::McpServer
     }
 
-    fn provides(&self, _need: Need, _as_under_test: &AsUnderTest) -> Result<(), Skip> {
-        Ok(())
+    fn provides(&self, need: Need, _as_under_test: &AsUnderTest) -> Result<(), Skip> {
+        match need {
+            Need::ModernWire if !self.speaks_modern => Err(Skip::because(
+                "the server answered no 2026-07-28 request: it does not speak the stateless wire",
+            )),
+            _ => Ok(()),
+        }
     }
 
     fn transport_failures(&self) -> Vec<String> {
@@ -116,7 +125,8 @@ pub fn live_server_world(
     sim.add_service(&origin(&issuer)?, target.authority.served());
     sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
     let failures = add_live_host(&mut sim, &origin(&target.url)?, (target.connect)(), true);
-    let live = LiveMcpServer { authority: target.authority.clone(), failures };
+    let live =
+        LiveMcpServer { authority: target.authority.clone(), failures, speaks_modern: target.speaks_modern };
     Ok(World::with_target(
         sim,
         Box::new(live),

@@ -100,6 +100,10 @@ defects! {
     BatchSkipsScopeCheck = "batch-skips-scope-check", McpServer, "accepts JSON-RPC batches and checks the scope of the first call only";
     PredictableSessionId = "predictable-session-id", McpServer, "numbers sessions sequentially instead of drawing ids from a CSPRNG";
     ScopeCaseInsensitive = "scope-case-insensitive", McpServer, "compares scope strings case-insensitively (`MCP:WRITE` grants `mcp:write`)";
+    ModernHeadersUnchecked = "modern-headers-unchecked", McpServer, "serves 2026-07-28 requests whose `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` header is missing or disagrees with the body";
+    ModernMetaUnchecked = "modern-meta-unchecked", McpServer, "serves 2026-07-28 requests whose `_meta` lacks the protocol version or the client capabilities";
+    AnyProtocolVersion = "any-protocol-version", McpServer, "serves a 2026-07-28-style request whatever protocol version it names, never answering `-32022`";
+    NoServerDiscover = "no-server-discover", McpServer, "has no `server/discover`, answers unknown 2026-07-28 methods with HTTP 200 and omits `resultType`";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";

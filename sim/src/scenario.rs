@@ -100,6 +100,8 @@ pub enum Need {
     SecondResource,
     /// The AS's introspection endpoint, with credentials to call it.
     Introspection,
+    /// The MCP server speaks MCP 2026-07-28's stateless wire.
+    ModernWire,
 }
 
 impl fmt::Display for Need {
@@ -110,6 +112,7 @@ impl fmt::Display for Need {
             Need::CodeLifetime => "the AS's code lifetime",
             Need::SecondResource => "a second resource",
             Need::Introspection => "introspection",
+            Need::ModernWire => "the 2026-07-28 stateless wire",
         })
     }
 }

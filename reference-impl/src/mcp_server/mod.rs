@@ -427,8 +427,12 @@ impl McpServer {
         token: &str,
         env: &mut Env<'_>,
     ) -> Step<Pending> {
-        if let Some(refusal) = stateless::refusal(request, &r) {
+        if let Some(refusal) = stateless::refusal(request, &r, &self.config.defects) {
             return Step::Respond(refusal);
+        }
+        if self.has(Defect::NoServerDiscover) {
+            // A legacy server's dispatch behind the modern checks.
+            return self.request(r, claims, token, env);
         }
         let modern = Era::Modern;
         match r.method.as_str() {

@@ -20,6 +20,7 @@
 //! `-32601`.
 
 use super::transport::{PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, rpc};
+use crate::defects::{Defect, Defects};
 use crate::jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND};
 use crate::sans_io::{Request, Response};
 use base64::Engine as _;
@@ -99,17 +100,44 @@ fn decode_name(value: &str) -> Option<String> {
 }
 
 /// Checks a modern request's headers and `_meta` against its body: the refusal, if any.
-pub(super) fn refusal(request: &Request, r: &jsonrpc::Request) -> Option<Response> {
+/// `defects` may switch checks off.
+pub(super) fn refusal(request: &Request, r: &jsonrpc::Request, defects: &Defects) -> Option<Response> {
     let meta = meta(r);
-    let version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION));
-    let Some(version) = version.and_then(Value::as_str) else {
-        let message = format!("params._meta: `{META_PROTOCOL_VERSION}` missing, expected a string");
-        return Some(bad_request(r, INVALID_PARAMS, message));
-    };
-    if !meta.and_then(|m| m.get(META_CLIENT_CAPABILITIES)).is_some_and(Value::is_object) {
-        let message = format!("params._meta: `{META_CLIENT_CAPABILITIES}` missing, expected an object");
-        return Some(bad_request(r, INVALID_PARAMS, message));
+    let version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)).and_then(Value::as_str);
+    let header_version = header(request, &PROTOCOL_VERSION);
+    if !defects.has(Defect::ModernMetaUnchecked) {
+        if version.is_none() {
+            let message = format!("params._meta: `{META_PROTOCOL_VERSION}` missing, expected a string");
+            return Some(bad_request(r, INVALID_PARAMS, message));
+        }
+        if !meta.and_then(|m| m.get(META_CLIENT_CAPABILITIES)).is_some_and(Value::is_object) {
+            let message = format!("params._meta: `{META_CLIENT_CAPABILITIES}` missing, expected an object");
+            return Some(bad_request(r, INVALID_PARAMS, message));
+        }
     }
+    let Some(version) = version.or(header_version) else {
+        return Some(bad_request(r, INVALID_PARAMS, "no protocol version in params._meta or headers".into()));
+    };
+    if !defects.has(Defect::ModernHeadersUnchecked)
+        && let Some(refusal) = header_refusal(request, r, version)
+    {
+        return Some(refusal);
+    }
+    if version != MODERN_PROTOCOL_VERSION && !defects.has(Defect::AnyProtocolVersion) {
+        let e = jsonrpc::ErrorObject {
+            code: UNSUPPORTED_PROTOCOL_VERSION,
+            message: format!("protocol version `{version}` is not supported"),
+            data: Some(json!({ "supported": supported_versions() })),
+        };
+        let refusal = jsonrpc::Response { id: Some(r.id.clone()), outcome: Err(e) };
+        return Some(rpc(StatusCode::BAD_REQUEST, &refusal));
+    }
+    None
+}
+
+/// The refusal of a request whose headers disagree with its body (`version` from
+/// `_meta`).
+fn header_refusal(request: &Request, r: &jsonrpc::Request, version: &str) -> Option<Response> {
     match header(request, &PROTOCOL_VERSION) {
         Some(h) if h == version => {}
         got => {
@@ -132,15 +160,6 @@ pub(super) fn refusal(request: &Request, r: &jsonrpc::Request) -> Option<Respons
             let message = format!("Mcp-Name: received {got:?}, expected params.{param} {expected:?}");
             return Some(bad_request(r, HEADER_MISMATCH, message));
         }
-    }
-    if version != MODERN_PROTOCOL_VERSION {
-        let e = jsonrpc::ErrorObject {
-            code: UNSUPPORTED_PROTOCOL_VERSION,
-            message: format!("protocol version `{version}` is not supported"),
-            data: Some(json!({ "supported": supported_versions() })),
-        };
-        let refusal = jsonrpc::Response { id: Some(r.id.clone()), outcome: Err(e) };
-        return Some(rpc(StatusCode::BAD_REQUEST, &refusal));
     }
     None
 }

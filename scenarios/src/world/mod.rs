@@ -21,10 +21,12 @@
 //! - [`as_under_test`]: the authorization server the AS scenarios test, registration,
 //!   introspection, the browser's walk.
 //! - [`observe`]: taps, recorders, fake hosts and canaries; reading answers.
+//! - [`stateless`]: requests of MCP 2026-07-28's stateless wire.
 //! - [`target`]: the [`Target`] trait and the simulated roles.
 
 mod as_under_test;
 mod observe;
+pub mod stateless;
 pub mod target;
 mod topology;
 

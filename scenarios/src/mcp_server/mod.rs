@@ -2,6 +2,8 @@
 //! challenge, the token validation matrix, audience binding and replay, per-tool
 //! scopes, sessions, Origin, token placement and token passthrough.
 
+mod stateless;
+
 use crate::Scenario;
 use crate::world::{
     EVIL, OTHER_MCP, Tool, World, describe, status_and_challenge_error, tool_ran, union_scopes,
@@ -12,7 +14,7 @@ use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::FetchResult;
-use mcp_authz_sim::scenario::{Capability, Check, Level, Role, Violation};
+use mcp_authz_sim::scenario::{Capability, Check, Level, Need, Role, Violation};
 use serde_json::json;
 
 /// The MCP server scenarios.
@@ -187,6 +189,36 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["passthrough"])
             .body(no_passthrough),
+        Scenario::new(McpServer, "RS-WIRE-01", "2026-07-28 headers that disagree with the body are refused")
+            .requirements(&["X-11", "X-12"])
+            .level(Must)
+            .tags(&["transport", "2026-07-28"])
+            .grants(&[Rewrite, MaliciousClient])
+            .needs(&[Need::ModernWire])
+            .body(stateless::headers_match_body),
+        Scenario::new(McpServer, "RS-WIRE-02", "a 2026-07-28 request without its _meta fields is refused")
+            .requirements(&["X-13"])
+            .level(Must)
+            .tags(&["transport", "2026-07-28"])
+            .grants(&[MaliciousClient])
+            .needs(&[Need::ModernWire])
+            .body(stateless::meta_fields_required),
+        Scenario::new(
+            McpServer,
+            "RS-WIRE-03",
+            "an unsupported protocol version gets -32022 and the supported ones",
+        )
+        .requirements(&["X-14"])
+        .level(Must)
+        .tags(&["transport", "2026-07-28"])
+        .needs(&[Need::ModernWire])
+        .body(stateless::unsupported_version),
+        Scenario::new(McpServer, "RS-WIRE-04", "server/discover exists; resultType; unknown methods are 404")
+            .requirements(&["X-15", "X-16", "X-17"])
+            .level(Must)
+            .tags(&["transport", "2026-07-28"])
+            .needs(&[Need::ModernWire])
+            .body(stateless::discover_and_methods),
     ]
 }
 

@@ -1,0 +1,207 @@
+//! MCP server scenarios of the 2026-07-28 stateless wire: a request is served only when
+//! its headers repeat its body (streamable-http §Server Validation) and its `_meta`
+//! holds the required fields (basic/index §`_meta`); an unsupported version is refused
+//! with the versions that are (§Protocol Version Header); `server/discover` exists, an
+//! unknown method is a 404 `-32601`, and results carry `resultType`.
+//!
+//! Each runs against a target that speaks 2026-07-28 (`Need::ModernWire`), with a token
+//! for every scope the tools need, after a well-formed control request that must work.
+
+use crate::world::stateless::{modern_body, modern_request, with_header};
+use crate::world::{World, describe, tool_ran};
+use mcp_authz_reference::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND};
+use mcp_authz_reference::mcp_server::{
+    HEADER_MISMATCH, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION,
+    UNSUPPORTED_PROTOCOL_VERSION,
+};
+use mcp_authz_reference::sans_io::FetchResult;
+use mcp_authz_sim::scenario::{Check, Violation};
+use serde_json::{Value, json};
+
+/// The JSON-RPC id [`modern_body`] gives a request.
+const ID: u64 = 2;
+
+/// `(status, JSON-RPC error code)` of an answer.
+fn status_and_code(r: &FetchResult) -> (Option<u16>, Option<i64>) {
+    let Ok(r) = r else { return (None, None) };
+    let body: Value = serde_json::from_slice(r.body()).unwrap_or(Value::Null);
+    (Some(r.status().as_u16()), body["error"]["code"].as_i64())
+}
+
+/// A token for every scope the tools need, the `tools/call` body of the least-scoped
+/// tool, and the control: that call, well-formed, must run.
+fn control(w: &mut World) -> Result<(String, Value), Check> {
+    let claims = w.claims(&w.tools.all_scopes());
+    let token = w.mint(&claims);
+    let read = w.tools.read.clone();
+    let body = modern_body(
+        "tools/call",
+        json!({"name": read.name, "arguments": read.arguments}),
+        MODERN_PROTOCOL_VERSION,
+    );
+    let url = w.mcp.clone();
+    let r = w.send("client", modern_request(&url, Some(&token), &body));
+    if !tool_ran(&r, ID) {
+        return Err(Check::Undecided(format!(
+            "a well-formed 2026-07-28 tools/call of `{}` did not run: {}",
+            read.name,
+            describe(&r)
+        )));
+    }
+    Ok((token, body))
+}
+
+/// Sends each variant and keeps those answered otherwise than `accepted` allows, or
+/// served: `what: answer`.
+fn refused_each(
+    w: &mut World,
+    variants: Vec<(String, http::Request<bytes::Bytes>)>,
+    accepted: impl Fn(&str, Option<u16>, Option<i64>) -> bool,
+) -> Vec<String> {
+    let mut wrong = Vec::new();
+    for (what, request) in variants {
+        let r = w.send("attacker", request);
+        let (status, code) = status_and_code(&r);
+        let served = tool_ran(&r, ID) || status.is_some_and(|s| (200..300).contains(&s));
+        if served || !accepted(&what, status, code) {
+            wrong.push(format!("{what}: {}", describe(&r)));
+        }
+    }
+    wrong
+}
+
+/// a `tools/call` whose `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name`
+/// is missing or disagrees with the body is refused with 400 `-32020`, and no tool runs
+/// (a proxy routing or authorizing on the header must not be fooled). A request without
+/// `MCP-Protocol-Version` may instead be read as a 2025-03-26 one (§Protocol Version
+/// Header, MAY): any 4xx refusal is accepted for it.
+pub(super) fn headers_match_body(w: &mut World) -> Check {
+    let (token, body) = match control(w) {
+        Ok(c) => c,
+        Err(check) => return check,
+    };
+    let url = w.mcp.clone();
+    let base = || modern_request(&url, Some(&token), &body);
+    let variants: Vec<(String, http::Request<bytes::Bytes>)> = [
+        ("mcp-protocol-version", None, "without MCP-Protocol-Version"),
+        ("mcp-protocol-version", Some("2025-11-25"), "MCP-Protocol-Version 2025-11-25, _meta 2026-07-28"),
+        ("mcp-method", None, "without Mcp-Method"),
+        ("mcp-method", Some("tools/list"), "Mcp-Method tools/list for a tools/call"),
+        ("mcp-name", None, "without Mcp-Name"),
+        ("mcp-name", Some("mcp-authz-another-tool"), "Mcp-Name naming another tool"),
+    ]
+    .into_iter()
+    .map(|(header, value, what)| (what.to_string(), with_header(base(), header, value)))
+    .collect();
+    let wrong = refused_each(w, variants, |what, status, code| match what {
+        "without MCP-Protocol-Version" => status.is_some_and(|s| (400..500).contains(&s)),
+        _ => status == Some(400) && code == Some(HEADER_MISMATCH),
+    });
+    Check::expect(wrong.is_empty(), || {
+        Violation::new("400 with error -32020 (HeaderMismatch) and no tool run, for each", wrong.join("; "))
+    })
+}
+
+/// a request whose `_meta` lacks `protocolVersion` or `clientCapabilities` is
+/// malformed: 400 `-32602` (basic/index §`_meta`). Without the version the headers no
+/// longer match the body either, so `-32020` is accepted for that one.
+pub(super) fn meta_fields_required(w: &mut World) -> Check {
+    let (token, body) = match control(w) {
+        Ok(c) => c,
+        Err(check) => return check,
+    };
+    let url = w.mcp.clone();
+    let without = |key: &str| {
+        let mut b = body.clone();
+        if let Some(meta) = b["params"]["_meta"].as_object_mut() {
+            meta.remove(key);
+        }
+        modern_request(&url, Some(&token), &b)
+    };
+    let variants = vec![
+        (format!("_meta without {META_PROTOCOL_VERSION}"), {
+            // The header still names the version the body no longer does.
+            with_header(without(META_PROTOCOL_VERSION), "mcp-protocol-version", Some(MODERN_PROTOCOL_VERSION))
+        }),
+        (format!("_meta without {META_CLIENT_CAPABILITIES}"), without(META_CLIENT_CAPABILITIES)),
+    ];
+    let wrong = refused_each(w, variants, |what, status, code| {
+        let version_missing = what.ends_with(META_PROTOCOL_VERSION);
+        status == Some(400)
+            && (code == Some(INVALID_PARAMS) || (version_missing && code == Some(HEADER_MISMATCH)))
+    });
+    Check::expect(wrong.is_empty(), || {
+        Violation::new("400 with error -32602 (Invalid params) and no tool run, for each", wrong.join("; "))
+    })
+}
+
+/// a request naming a version the server does not implement gets 400 `-32022`
+/// with `data.supported` listing the versions it does.
+pub(super) fn unsupported_version(w: &mut World) -> Check {
+    let (token, _) = match control(w) {
+        Ok(c) => c,
+        Err(check) => return check,
+    };
+    let url = w.mcp.clone();
+    let unknown = "1900-01-01";
+    let body = modern_body("tools/list", json!({}), unknown);
+    let r = w.send("client", modern_request(&url, Some(&token), &body));
+    let (status, code) = status_and_code(&r);
+    let supported = r
+        .as_ref()
+        .ok()
+        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok())
+        .and_then(|v| v["error"]["data"]["supported"].as_array().cloned())
+        .unwrap_or_default();
+    let ok = status == Some(400) && code == Some(UNSUPPORTED_PROTOCOL_VERSION) && !supported.is_empty();
+    Check::expect(ok, || {
+        Violation::about(
+            format!("tools/list naming protocol version {unknown}"),
+            "400 with error -32022 and data.supported listing the versions served",
+            describe(&r),
+        )
+    })
+}
+
+/// `server/discover` answers with the versions served and `resultType`;
+/// an unknown method is a 404 `-32601`; a `tools/list` result carries `resultType`.
+pub(super) fn discover_and_methods(w: &mut World) -> Check {
+    let (token, _) = match control(w) {
+        Ok(c) => c,
+        Err(check) => return check,
+    };
+    let mut wrong = Vec::new();
+    let r = w.modern("client", &token, "server/discover", json!({}));
+    let result = result_of(&r);
+    let versions = result["supportedVersions"].as_array().is_some_and(|v| !v.is_empty());
+    if !(versions && result["resultType"] == "complete") {
+        wrong.push(format!(
+            "server/discover: expected a result with supportedVersions and resultType \"complete\", got {}",
+            describe(&r)
+        ));
+    }
+    let r = w.modern("client", &token, "tools/list", json!({}));
+    if result_of(&r)["resultType"].as_str().is_none() {
+        wrong.push(format!("tools/list: expected a result with resultType, got {}", describe(&r)));
+    }
+    let r = w.modern("client", &token, "mcp-authz/no-such-method", json!({}));
+    if status_and_code(&r) != (Some(404), Some(METHOD_NOT_FOUND)) {
+        wrong.push(format!("an unknown method: expected 404 with error -32601, got {}", describe(&r)));
+    }
+    match wrong.len() {
+        0 => Check::Holds,
+        _ => Check::Violated(Violation::new(
+            "server/discover, resultType on results, and 404 -32601 for an unknown method",
+            wrong.join("; "),
+        )),
+    }
+}
+
+/// The JSON-RPC `result` of an answer, or `null`.
+fn result_of(r: &FetchResult) -> Value {
+    r.as_ref()
+        .ok()
+        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok())
+        .map(|v| v["result"].clone())
+        .unwrap_or(Value::Null)
+}
