@@ -43,6 +43,9 @@ pub struct Config {
     pub jwks_refetch_interval: Duration,
     /// Sessions unused for this long are forgotten (a later request with the id gets 404).
     pub session_idle_timeout: Duration,
+    /// The most live sessions one principal may hold: opening one more closes that
+    /// principal's oldest, so a flood of `initialize` calls with one token stays bounded.
+    pub max_sessions_per_principal: usize,
     /// When set, every locally valid token is also checked at the AS (RFC 7662).
     pub introspection: Option<Introspection>,
     /// When set, the `fetch_report` tool is offered and the downstream API is served.
@@ -134,7 +137,8 @@ pub struct Downstream {
 impl Config {
     /// Defaults for `resource` protected by `issuer`: JWKS at `<issuer>/jwks`, the default
     /// tools, scopes `mcp:read mcp:write mcp:admin`, the resource's own origin allowed, 30 s
-    /// leeway, 60 s between JWKS refetches, one hour idle sessions.
+    /// leeway, 60 s between JWKS refetches, one hour idle sessions, 64 live sessions per
+    /// principal.
     pub fn new(resource: impl Into<String>, issuer: impl Into<String>) -> Self {
         let resource = resource.into();
         let issuer = issuer.into();
@@ -150,6 +154,7 @@ impl Config {
             leeway_secs: 30,
             jwks_refetch_interval: Duration::from_secs(60),
             session_idle_timeout: Duration::from_secs(3600),
+            max_sessions_per_principal: 64,
             introspection: None,
             downstream: None,
             defects: Defects::none(),

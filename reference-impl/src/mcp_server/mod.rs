@@ -133,7 +133,8 @@ impl McpServer {
             .collect();
         Ok(McpServer {
             tokens: TokenValidation::new(&config),
-            sessions: Sessions::new(config.session_idle_timeout, &config.defects),
+            sessions: Sessions::new(config.session_idle_timeout, &config.defects)
+                .at_most_per_principal(config.max_sessions_per_principal),
             tools: Tools::new(&config),
             downstream: config.downstream.clone().map(DownstreamClient::new),
             metadata_paths,
@@ -163,6 +164,12 @@ impl McpServer {
             resource_name: Some("mcp-authz-harness reference MCP server".into()),
             ..Default::default()
         }
+    }
+
+    /// How many sessions are open (bounded by
+    /// [`Config::max_sessions_per_principal`] per principal).
+    pub fn open_sessions(&self) -> usize {
+        self.sessions.len()
     }
 
     /// How many side-effecting tool runs (`write_note`, `admin_reset`) happened.

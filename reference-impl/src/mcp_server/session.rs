@@ -10,7 +10,7 @@
 use crate::access_token::AccessTokenClaims;
 use crate::defects::{Defect, Defects};
 use crate::sans_io::{Env, Time};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::time::Duration;
 
 /// Who a token speaks for: the resource owner and the client acting for it.
@@ -57,6 +57,10 @@ pub struct Sessions {
     /// No session in `by_id` was last used before this (`None`: there is none): the sweep
     /// of idle sessions walks them only once one may have idled out.
     oldest_use: Option<Time>,
+    /// Each principal's session ids, oldest opened first.
+    by_principal: BTreeMap<Principal, VecDeque<String>>,
+    /// The most live sessions a principal may hold (0: no limit).
+    per_principal: usize,
 }
 
 impl Sessions {
@@ -69,7 +73,34 @@ impl Sessions {
             defects: defects.clone(),
             opened: 0,
             oldest_use: None,
+            by_principal: BTreeMap::new(),
+            per_principal: 0,
         }
+    }
+
+    /// At most `n` live sessions per principal: opening one more closes its oldest.
+    pub fn at_most_per_principal(mut self, n: usize) -> Self {
+        self.per_principal = n;
+        self
+    }
+
+    /// How many sessions are open.
+    pub fn len(&self) -> usize {
+        self.by_id.len()
+    }
+
+    /// True when no session is open.
+    pub fn is_empty(&self) -> bool {
+        self.by_id.is_empty()
+    }
+
+    /// Forgets the ids of `principal` no longer in `by_id`.
+    fn forget_closed(&mut self) {
+        let by_id = &self.by_id;
+        self.by_principal.retain(|_, ids| {
+            ids.retain(|id| by_id.contains_key(id));
+            !ids.is_empty()
+        });
     }
 
     /// Opens a session for the principal of `claims` and returns its fresh id.
@@ -78,6 +109,7 @@ impl Sessions {
         if self.oldest_use.is_some_and(|t| now.since(t) >= self.idle_timeout) {
             self.by_id.retain(|_, s| now.since(s.last_used) < self.idle_timeout);
             self.oldest_use = self.by_id.values().map(|s| s.last_used).min();
+            self.forget_closed();
         }
         self.opened += 1;
         let id = if self.defects.has(Defect::PredictableSessionId) {
@@ -89,6 +121,15 @@ impl Sessions {
             Session { opened_by: claims.clone(), protocol_version: protocol_version.into(), last_used: now };
         self.by_id.insert(id.clone(), session);
         self.oldest_use = Some(used(self.oldest_use, now));
+        let (by_id, cap) = (&mut self.by_id, self.per_principal);
+        let ids = self.by_principal.entry(Principal::of(claims)).or_default();
+        ids.retain(|id| by_id.contains_key(id));
+        ids.push_back(id.clone());
+        while cap > 0 && ids.len() > cap {
+            if let Some(oldest) = ids.pop_front() {
+                by_id.remove(&oldest);
+            }
+        }
         id
     }
 

@@ -1268,3 +1268,26 @@ mod stateless {
         assert_eq!(v["error"]["data"]["supported"], json!(supported_versions()));
     }
 }
+
+#[test]
+fn a_flood_of_initialize_calls_with_one_token_keeps_a_bounded_number_of_sessions() {
+    let mut f = Fixture::new();
+    let token = f.token("mcp:read");
+    let first = f.initialize(&token);
+    let other = f.sign(&AccessTokenClaims { sub: Some("bob".into()), ..f.claims("mcp:read") });
+    let bobs = f.initialize(&other);
+    let mut last = String::new();
+    for _ in 0..20_000 {
+        last = f.initialize(&token);
+    }
+    let cap = f.server.config().max_sessions_per_principal;
+    assert_eq!(f.server.open_sessions(), cap + 1, "alice's newest {cap} sessions and bob's one");
+    let r = f.call(Some(&token), &first, "echo", json!({"text": "hi"}));
+    assert_eq!(r.status(), 404, "the oldest session was closed: {}", text(&r));
+    assert_eq!(f.call(Some(&token), &last, "echo", json!({"text": "hi"})).status(), 200);
+    assert_eq!(
+        f.call(Some(&other), &bobs, "echo", json!({"text": "hi"})).status(),
+        200,
+        "other principals keep theirs"
+    );
+}
