@@ -89,11 +89,6 @@ impl Sessions {
         self.by_id.len()
     }
 
-    /// True when no session is open.
-    pub fn is_empty(&self) -> bool {
-        self.by_id.is_empty()
-    }
-
     /// Forgets the ids of `principal` no longer in `by_id`.
     fn forget_closed(&mut self) {
         let by_id = &self.by_id;

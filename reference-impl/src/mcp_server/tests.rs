@@ -1062,6 +1062,37 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             let session = f.initialize(&t);
             f.call(Some(&t), &session, "write_note", json!({"text": "x"})).status() == 200
         }
+        Defect::ModernHeadersUnchecked => {
+            let t = f.token("mcp:read");
+            let r = f.send(stateless::modern(Some(&t), "tools/list", json!({}), &[("mcp-method", "")]));
+            r.status() == 200
+        }
+        Defect::ModernMetaUnchecked => {
+            let t = f.token("mcp:read");
+            let mut request = stateless::modern(Some(&t), "tools/list", json!({}), &[]);
+            let mut v: Value = serde_json::from_slice(request.body()).unwrap();
+            v["params"]["_meta"].as_object_mut().unwrap().remove(META_CLIENT_CAPABILITIES);
+            *request.body_mut() = Bytes::from(v.to_string());
+            f.send(request).status() == 200
+        }
+        Defect::AnyProtocolVersion => {
+            let t = f.token("mcp:read");
+            let mut request = stateless::modern(
+                Some(&t),
+                "tools/list",
+                json!({}),
+                &[("mcp-protocol-version", "2099-01-01")],
+            );
+            let mut v: Value = serde_json::from_slice(request.body()).unwrap();
+            v["params"]["_meta"][META_PROTOCOL_VERSION] = json!("2099-01-01");
+            *request.body_mut() = Bytes::from(v.to_string());
+            f.send(request).status() == 200
+        }
+        Defect::NoServerDiscover => {
+            let t = f.token("mcp:read");
+            let r = f.send(stateless::modern(Some(&t), "server/discover", json!({}), &[]));
+            serde_json::from_slice::<Value>(r.body()).unwrap_or(Value::Null)["result"].is_null()
+        }
         other => panic!("{other} is not an MCP server defect"),
     }
 }
@@ -1070,7 +1101,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 21);
+    assert_eq!(mcp_defects.len(), 25);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1108,7 +1139,12 @@ mod stateless {
     use super::*;
 
     /// A modern request: `_meta` with version and capabilities, and the headers to match.
-    fn modern(token: Option<&str>, method: &str, params: Value, headers: &[(&str, &str)]) -> Request {
+    pub(super) fn modern(
+        token: Option<&str>,
+        method: &str,
+        params: Value,
+        headers: &[(&str, &str)],
+    ) -> Request {
         let mut params = params;
         params["_meta"] = json!({
             META_PROTOCOL_VERSION: MODERN_PROTOCOL_VERSION,
