@@ -29,7 +29,7 @@ use mcp_authz_scenarios::world::{
     Tools, World, discover,
 };
 use mcp_authz_sim::browser::Login;
-use mcp_authz_sim::scenario::Need;
+use mcp_authz_sim::scenario::{Need, Revision};
 use mcp_authz_sim::sim::{Sim, origin_of};
 use serde_json::json;
 use std::cell::RefCell;
@@ -67,6 +67,12 @@ struct LiveMcpServer {
 impl Target for LiveMcpServer {
     fn kind(&self) -> TargetKind {
         TargetKind::McpServer
+    }
+
+    fn speaks(&self) -> Vec<Revision> {
+        let mut revisions = vec![Revision::R2025_06_18, Revision::R2025_11_25];
+        revisions.extend(self.speaks_modern.then_some(Revision::R2026_07_28));
+        revisions
     }
 
     fn provides(&self, need: Need, _as_under_test: &AsUnderTest) -> Result<(), Skip> {

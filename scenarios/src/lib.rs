@@ -20,7 +20,7 @@ mod client;
 mod mcp_server;
 
 use mcp_authz_reference::defects::Defects;
-use mcp_authz_sim::scenario::{Capability, CaseResult, Check, Level, Meta, Need, Role};
+use mcp_authz_sim::scenario::{Capability, CaseResult, Check, Level, Meta, Need, Revision, Role};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use world::TargetKind;
 pub use world::World;
@@ -64,6 +64,7 @@ impl Scenario {
             tags: &[],
             capabilities: &[],
             needs: &[],
+            revisions: mcp_authz_sim::scenario::Revisions::ALL,
         };
         Scenario { meta, body: no_body }
     }
@@ -106,6 +107,24 @@ impl Scenario {
         self
     }
 
+    /// The first MCP revision it applies to (a requirement a revision added).
+    pub const fn since(mut self, revision: Revision) -> Self {
+        self.meta.revisions.since = revision;
+        self
+    }
+
+    /// The last MCP revision it applies to (a requirement a later revision removed).
+    pub const fn until(mut self, revision: Revision) -> Self {
+        self.meta.revisions.until = revision;
+        self
+    }
+
+    /// The levels revisions give its requirement where they differ from [`Scenario::level`].
+    pub const fn level_in(mut self, levels: &'static [(Revision, Level)]) -> Self {
+        self.meta.revisions.level_in = levels;
+        self
+    }
+
     /// What drives the world and concludes.
     pub const fn body(mut self, body: fn(&mut World) -> Check) -> Self {
         self.body = body;
@@ -135,8 +154,25 @@ pub fn mcp_server_scenarios(all: &[Scenario]) -> Vec<Scenario> {
 
 /// Runs `scenario` once with `seed` and `defects`; returns the result and the trace.
 pub fn run_traced(scenario: &Scenario, seed: u64, defects: &Defects) -> (CaseResult, String) {
+    run_traced_at(scenario, seed, defects, None)
+}
+
+/// [`run_traced`], graded by `revision` (`None`: every revision, each case by the newest
+/// it applies to): a case that does not apply to it is skipped, one that does is graded
+/// by the level `revision` gives its requirement.
+pub fn run_traced_at(
+    scenario: &Scenario,
+    seed: u64,
+    defects: &Defects,
+    revision: Option<Revision>,
+) -> (CaseResult, String) {
     match World::new(seed, defects) {
-        Ok(world) => run_in(world, scenario, seed),
+        Ok(mut world) => {
+            if let Some(r) = revision {
+                world.revisions = vec![r];
+            }
+            run_in(world, scenario, seed)
+        }
         Err(e) => {
             let check = Check::Undecided(format!("cannot build the world: {e}"));
             (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
@@ -172,10 +208,20 @@ pub fn run_against(
 /// live role during the case makes it `error`, whatever it concluded.
 fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, String) {
     world.note(&format!("scenario {} seed {seed}", scenario.meta.id));
+    let graded = scenario.meta.graded_by(&world.revisions);
+    let meta = graded.map_or(scenario.meta, |(_, meta)| meta);
     let unmet = scenario.meta.needs.iter().find_map(|need| world.provides(*need).err());
-    let check = match unmet {
-        Some(skip) => Check::NotApplicable(skip.0),
-        None => {
+    let check = match (graded, unmet) {
+        (None, _) => {
+            let (since, until) = (scenario.meta.revisions.since, scenario.meta.revisions.until);
+            let graded: Vec<String> = world.revisions.iter().map(Revision::to_string).collect();
+            Check::NotApplicable(format!(
+                "a requirement of MCP {since}..{until}; graded by {}",
+                graded.join(", ")
+            ))
+        }
+        (_, Some(skip)) => Check::NotApplicable(skip.0),
+        (Some(_), None) => {
             world.sim.grant(Capability::granted_channels(scenario.meta.capabilities));
             catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
                 let msg = p
@@ -195,7 +241,7 @@ fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, Stri
     };
     let trace = world.sim.trace().to_string();
     let evidence = trace.lines().map(String::from).collect();
-    (CaseResult::new(&scenario.meta, check, evidence, seed), trace)
+    (CaseResult::new(&meta, check, evidence, seed), trace)
 }
 
 /// Runs `scenario` once with `seed` and `defects`.

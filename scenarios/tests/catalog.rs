@@ -67,3 +67,28 @@ fn ids_are_unique_and_requirements_known() {
         }
     }
 }
+
+#[test]
+fn each_revision_grades_the_cases_that_apply_to_it() {
+    use mcp_authz_scenarios::run_traced_at;
+    use mcp_authz_sim::scenario::Revision;
+    for revision in Revision::ALL {
+        for s in catalog() {
+            let (r, _) = run_traced_at(&s, 1, &Defects::none(), Some(revision));
+            let expected = if s.meta.applies_to(revision) { Verdict::Pass } else { Verdict::Skip };
+            assert_eq!(r.verdict, expected, "{} graded by {revision}: {}", s.meta.id, r.detail);
+        }
+    }
+    // The wire of 2026-07-28 applies to it alone; sessions to the revisions that had them.
+    let wire = catalog().into_iter().find(|s| s.meta.id == "RS-WIRE-01").expect("RS-WIRE-01");
+    assert!(wire.meta.applies_to(Revision::R2026_07_28) && !wire.meta.applies_to(Revision::R2025_11_25));
+    let session = catalog().into_iter().find(|s| s.meta.id == "RS-SESS-01").expect("RS-SESS-01");
+    assert!(
+        session.meta.applies_to(Revision::R2025_11_25) && !session.meta.applies_to(Revision::R2026_07_28)
+    );
+    // A defect of the 2026-07-28 wire fails its case under that revision and is not
+    // graded under an older one.
+    let defects = Defects::of([Defect::ModernHeadersUnchecked]);
+    assert_eq!(run_traced_at(&wire, 1, &defects, Some(Revision::R2026_07_28)).0.verdict, Verdict::Fail);
+    assert_eq!(run_traced_at(&wire, 1, &defects, Some(Revision::R2025_11_25)).0.verdict, Verdict::Skip);
+}

@@ -217,6 +217,7 @@ mod tests {
             tags: &[],
             capabilities: &[],
             needs: &[],
+            revisions: crate::scenario::Revisions::ALL,
         };
         CaseResult::new(&meta, check, vec![], 1)
     }

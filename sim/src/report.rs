@@ -213,6 +213,7 @@ mod tests {
         tags: &[],
         capabilities: &[],
         needs: &[],
+        revisions: crate::scenario::Revisions::ALL,
     };
 
     fn cases() -> Vec<CaseResult> {

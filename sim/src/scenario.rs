@@ -117,6 +117,69 @@ impl fmt::Display for Need {
     }
 }
 
+/// A revision of the MCP specification, oldest first.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+pub enum Revision {
+    /// 2025-06-18: `initialize`, sessions, RFC 9728 discovery.
+    #[serde(rename = "2025-06-18")]
+    R2025_06_18,
+    /// 2025-11-25: client ID metadata documents, step-up.
+    #[serde(rename = "2025-11-25")]
+    R2025_11_25,
+    /// 2026-07-28: stateless (no `initialize`, no session), `server/discover`.
+    #[serde(rename = "2026-07-28")]
+    R2026_07_28,
+}
+
+impl Revision {
+    /// Every revision, oldest first.
+    pub const ALL: [Revision; 3] = [Revision::R2025_06_18, Revision::R2025_11_25, Revision::R2026_07_28];
+
+    /// The revision's date, as the specification names it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Revision::R2025_06_18 => "2025-06-18",
+            Revision::R2025_11_25 => "2025-11-25",
+            Revision::R2026_07_28 => "2026-07-28",
+        }
+    }
+}
+
+impl fmt::Display for Revision {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl std::str::FromStr for Revision {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Revision::ALL.into_iter().find(|r| r.as_str() == s).ok_or_else(|| {
+            let known: Vec<&str> = Revision::ALL.iter().map(|r| r.as_str()).collect();
+            format!("unknown MCP revision `{s}`: expected one of {}", known.join(", "))
+        })
+    }
+}
+
+/// The revisions a scenario applies to, and the level each gives its requirement where
+/// it differs from the scenario's own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Revisions {
+    /// The first revision it applies to.
+    pub since: Revision,
+    /// The last revision it applies to.
+    pub until: Revision,
+    /// Levels that differ from [`Meta::level`] in a revision.
+    pub level_in: &'static [(Revision, Level)],
+}
+
+impl Revisions {
+    /// Every revision, at the scenario's own level.
+    pub const ALL: Revisions =
+        Revisions { since: Revision::R2025_06_18, until: Revision::R2026_07_28, level_in: &[] };
+}
+
 /// The strength of the requirement a scenario checks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 pub enum Level {
@@ -238,6 +301,28 @@ pub struct Meta {
     /// What the target must provide; the case is skipped when it cannot.
     #[serde(skip_serializing_if = "<[_]>::is_empty")]
     pub needs: &'static [Need],
+    /// The revisions it applies to, and their levels.
+    #[serde(skip)]
+    pub revisions: Revisions,
+}
+
+impl Meta {
+    /// True when the scenario applies to `revision`.
+    pub fn applies_to(&self, revision: Revision) -> bool {
+        (self.revisions.since..=self.revisions.until).contains(&revision)
+    }
+
+    /// The level `revision` gives the scenario's requirement.
+    pub fn level_in(&self, revision: Revision) -> Level {
+        self.revisions.level_in.iter().find(|(r, _)| *r == revision).map_or(self.level, |(_, l)| *l)
+    }
+
+    /// The newest of `revisions` the scenario applies to, and the description graded by
+    /// it (its level); `None` when it applies to none of them.
+    pub fn graded_by(&self, revisions: &[Revision]) -> Option<(Revision, Meta)> {
+        let newest = revisions.iter().copied().filter(|r| self.applies_to(*r)).max()?;
+        Some((newest, Meta { level: self.level_in(newest), ..*self }))
+    }
 }
 
 /// One case's result, as reports show it.
@@ -290,7 +375,30 @@ mod tests {
         tags: &[],
         capabilities: &[],
         needs: &[],
+        revisions: Revisions::ALL,
     };
+
+    #[test]
+    fn a_case_is_graded_by_the_newest_revision_it_applies_to_at_that_revision_s_level() {
+        let meta = Meta {
+            revisions: Revisions {
+                since: Revision::R2025_06_18,
+                until: Revision::R2025_11_25,
+                level_in: &[(Revision::R2025_06_18, Level::Should)],
+            },
+            ..META
+        };
+        let (r, graded) = meta.graded_by(&Revision::ALL).expect("applies");
+        assert_eq!((r, graded.level), (Revision::R2025_11_25, Level::Must));
+        let (r, graded) = meta.graded_by(&[Revision::R2025_06_18]).expect("applies");
+        assert_eq!((r, graded.level), (Revision::R2025_06_18, Level::Should));
+        assert!(meta.graded_by(&[Revision::R2026_07_28]).is_none());
+        assert_eq!("2026-07-28".parse::<Revision>(), Ok(Revision::R2026_07_28));
+        assert!("2026-07-29".parse::<Revision>().is_err());
+        let violated = Check::Violated(Violation::new("x", "y"));
+        let graded = meta.graded_by(&[Revision::R2025_06_18]).expect("applies").1;
+        assert_eq!(CaseResult::new(&graded, violated, vec![], 1).verdict, Verdict::Warn);
+    }
 
     #[test]
     fn needs_are_serialized_kebab_case_and_only_when_declared() {

@@ -14,7 +14,7 @@ use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::FetchResult;
-use mcp_authz_sim::scenario::{Capability, Check, Level, Need, Role, Violation};
+use mcp_authz_sim::scenario::{Capability, Check, Level, Need, Revision, Role, Violation};
 use serde_json::json;
 
 /// The MCP server scenarios.
@@ -161,17 +161,23 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["session"])
             .grants(&[ReadResourceRequests, MaliciousClient])
+            // Sessions (`Mcp-Session-Id`) were removed in 2026-07-28: state handles replace them.
+            .until(Revision::R2025_11_25)
             .body(session_without_token),
         Scenario::new(McpServer, "RS-SESS-02", "another user's token cannot use a session")
             .requirements(&["RS-20", "RS-22"])
             .level(Must)
             .tags(&["session"])
             .grants(&[ReadResourceRequests, MaliciousClient])
+            // Sessions (`Mcp-Session-Id`) were removed in 2026-07-28: state handles replace them.
+            .until(Revision::R2025_11_25)
             .body(session_other_user),
         Scenario::new(McpServer, "RS-SESS-03", "session ids are unpredictable")
             .requirements(&["RS-21"])
             .level(Must)
             .tags(&["session"])
+            // Sessions (`Mcp-Session-Id`) were removed in 2026-07-28: state handles replace them.
+            .until(Revision::R2025_11_25)
             .body(session_ids_random),
         Scenario::new(McpServer, "RS-ORIG-01", "a foreign Origin is refused with 403")
             .requirements(&["RS-24"])
@@ -194,6 +200,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["transport", "2026-07-28"])
             .grants(&[Rewrite, MaliciousClient])
+            .since(Revision::R2026_07_28)
             .needs(&[Need::ModernWire])
             .body(stateless::headers_match_body),
         Scenario::new(McpServer, "RS-WIRE-02", "a 2026-07-28 request without its _meta fields is refused")
@@ -201,6 +208,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["transport", "2026-07-28"])
             .grants(&[MaliciousClient])
+            .since(Revision::R2026_07_28)
             .needs(&[Need::ModernWire])
             .body(stateless::meta_fields_required),
         Scenario::new(
@@ -211,12 +219,14 @@ pub fn scenarios() -> Vec<Scenario> {
         .requirements(&["X-14"])
         .level(Must)
         .tags(&["transport", "2026-07-28"])
+        .since(Revision::R2026_07_28)
         .needs(&[Need::ModernWire])
         .body(stateless::unsupported_version),
         Scenario::new(McpServer, "RS-WIRE-04", "server/discover exists; resultType; unknown methods are 404")
             .requirements(&["X-15", "X-16", "X-17"])
             .level(Must)
             .tags(&["transport", "2026-07-28"])
+            .since(Revision::R2026_07_28)
             .needs(&[Need::ModernWire])
             .body(stateless::discover_and_methods),
     ]

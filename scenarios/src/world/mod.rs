@@ -46,6 +46,7 @@ use mcp_authz_reference::jwt::{KeySet, SigningKey};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_reference::sans_io::{Env, FetchResult, Request};
+use mcp_authz_sim::scenario::Revision;
 use mcp_authz_sim::sim::{Sim, origin_of};
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -66,6 +67,9 @@ pub struct World {
     pub tools: Tools,
     /// The authorization server the AS scenarios test, and what they use of it.
     pub as_under_test: AsUnderTest,
+    /// The MCP revisions the cases are graded by: those the target speaks, or the one
+    /// asked for (`--revision`); each case by the newest it applies to.
+    pub revisions: Vec<Revision>,
     /// What the world runs against.
     target: Box<dyn Target>,
 }
@@ -148,6 +152,7 @@ impl World {
             mcp: MCP.into(),
             tools: Tools::reference(),
             as_under_test: AsUnderTest::simulated(),
+            revisions: Revision::ALL.to_vec(),
             target: wrap(SimulatedRoles::new(downstream_seen)),
         })
     }
@@ -163,7 +168,8 @@ impl World {
         tools: Tools,
         as_under_test: AsUnderTest,
     ) -> World {
-        World { sim, defects: Defects::none(), issuer, mcp, tools, as_under_test, target }
+        let revisions = target.speaks();
+        World { sim, defects: Defects::none(), issuer, mcp, tools, as_under_test, revisions, target }
     }
 }
 

@@ -21,7 +21,7 @@ use mcp_authz_reference::authorization_server::{AuthorizationServer, RegisteredC
 use mcp_authz_reference::client::{Operation, Outcome, PublicClient};
 use mcp_authz_reference::jwt::SigningKey;
 use mcp_authz_reference::mcp_server::McpServer;
-use mcp_authz_sim::scenario::{Need, Role};
+use mcp_authz_sim::scenario::{Need, Revision, Role};
 use mcp_authz_sim::sim::Sim;
 use std::cell::RefCell;
 use std::fmt;
@@ -111,6 +111,11 @@ pub trait Target {
     /// `Ok` when this target can give a scenario `need`; else why not (the case is
     /// skipped).
     fn provides(&self, need: Need, as_under_test: &AsUnderTest) -> Result<(), Skip>;
+
+    /// The MCP revisions the target speaks: the cases are graded by them.
+    fn speaks(&self) -> Vec<Revision> {
+        Revision::ALL.to_vec()
+    }
 
     /// Transport failures talking to a live role so far (timeouts, refusals, oversized
     /// answers, redirects): they make the case `error`, whatever it concluded.

@@ -384,6 +384,7 @@ mod tests {
         tags: &["audience"],
         capabilities: &[],
         needs: &[],
+        revisions: crate::scenario::Revisions::ALL,
     };
 
     fn cases() -> Vec<CaseResult> {
