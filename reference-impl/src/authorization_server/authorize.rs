@@ -90,28 +90,36 @@ pub(super) struct Redemption {
 }
 
 /// Where authorization responses go: the validated redirect URI, with `state` and `iss`
-/// (`None` only with [`Defect::NoIssParameter`]).
+/// (RFC 9207 §2: "In authorization responses to the client, including error responses").
 struct Callback<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
-    iss: Option<&'a str>,
+    /// `None` only with [`Defect::NoIssParameter`].
+    iss: Option<String>,
+    /// Error responses carry `iss` too: false only with [`Defect::NoIssOnErrorResponses`].
+    iss_on_errors: bool,
 }
 
 impl Callback<'_> {
     fn respond(&self, status: StatusCode, params: &[(&str, &str)]) -> Response {
+        self.redirect(status, params, self.iss.as_deref())
+    }
+
+    fn error(&self, status: StatusCode, r: Rejection) -> Response {
+        let params = [("error", r.error.as_str()), ("error_description", &r.description)];
+        self.redirect(status, &params, self.iss.as_deref().filter(|_| self.iss_on_errors))
+    }
+
+    fn redirect(&self, status: StatusCode, params: &[(&str, &str)], iss: Option<&str>) -> Response {
         let mut pairs = params.to_vec();
         if let Some(state) = self.state {
             pairs.push(("state", state));
         }
-        if let Some(iss) = self.iss {
+        if let Some(iss) = iss {
             pairs.push(("iss", iss));
         }
         let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
         wire::redirect(status, &format!("{}{sep}{}", self.redirect_uri, wire::encode_pairs(pairs)))
-    }
-
-    fn error(&self, status: StatusCode, r: Rejection) -> Response {
-        self.respond(status, &[("error", r.error.as_str()), ("error_description", &r.description)])
     }
 }
 
@@ -207,8 +215,7 @@ impl AuthorizationServer {
     fn untrusted_request(&self, params: &Params, error: ErrorCode, description: impl Display) -> Response {
         if self.config.defects.has(Defect::RedirectOnInvalidClient) {
             if let Ok(redirect_uri) = params.require("redirect_uri") {
-                let iss = self.response_iss();
-                let callback = Callback { redirect_uri, state: params.get("state"), iss: iss.as_deref() };
+                let callback = self.callback(redirect_uri, params.get("state"));
                 return callback
                     .error(StatusCode::FOUND, Rejection::new(ErrorCode::InvalidRequest, description));
             }
@@ -227,10 +234,17 @@ impl AuthorizationServer {
             .any(|r| redirect_uri_matches(r, requested) || (loose && requested.starts_with(r.as_str())))
     }
 
-    /// The `iss` of authorization responses (RFC 9207): the issuer, advertised in the
-    /// metadata; `None` with [`Defect::NoIssParameter`].
-    fn response_iss(&self) -> Option<String> {
-        (!self.config.defects.has(Defect::NoIssParameter)).then(|| self.config.issuer.clone())
+    /// Where the authorization responses to `redirect_uri` go, with `state` and `iss`
+    /// (RFC 9207): the issuer, advertised in the metadata; none with
+    /// [`Defect::NoIssParameter`], none on errors with [`Defect::NoIssOnErrorResponses`].
+    fn callback<'a>(&self, redirect_uri: &'a str, state: Option<&'a str>) -> Callback<'a> {
+        let defects = &self.config.defects;
+        Callback {
+            redirect_uri,
+            state,
+            iss: (!defects.has(Defect::NoIssParameter)).then(|| self.config.issuer.clone()),
+            iss_on_errors: !defects.has(Defect::NoIssOnErrorResponses),
+        }
     }
 
     fn authorize_client(&mut self, client: RegisteredClient, params: &Params, env: &mut Env<'_>) -> Response {
@@ -248,8 +262,7 @@ impl AuthorizationServer {
                 ),
             );
         }
-        let iss = self.response_iss();
-        let callback = Callback { redirect_uri, state: params.get("state"), iss: iss.as_deref() };
+        let callback = self.callback(redirect_uri, params.get("state"));
         let request = match self.validate(&client, redirect_uri, params) {
             Ok(r) => r,
             Err(r) => return callback.error(StatusCode::FOUND, r),
@@ -394,10 +407,8 @@ impl AuthorizationServer {
         } else {
             StatusCode::SEE_OTHER
         };
-        let iss = self.response_iss();
         let r = &pending.request;
-        let callback =
-            Callback { redirect_uri: &r.redirect_uri, state: r.state.as_deref(), iss: iss.as_deref() };
+        let callback = self.callback(&r.redirect_uri, r.state.as_deref());
         match form.get("action") {
             Some("approve") => {}
             Some("deny") => {
@@ -423,7 +434,7 @@ impl AuthorizationServer {
         };
         let (redirect_uri, state) = (r.redirect_uri.clone(), r.state.clone());
         let code = self.issue_code(pending.request, sub, env);
-        let callback = Callback { redirect_uri: &redirect_uri, state: state.as_deref(), iss: iss.as_deref() };
+        let callback = self.callback(&redirect_uri, state.as_deref());
         callback.respond(after_post, &[("code", &code)])
     }
 }

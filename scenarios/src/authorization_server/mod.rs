@@ -9,8 +9,9 @@
 //!
 //! The OAuth steps the scenarios are made of are in [`oauth`]; the scenarios, by
 //! concern, in [`code`], [`refresh`], [`scope`], [`front_channel`] (redirect URIs and
-//! the front channel), [`token`] (token responses and resource indicators) and
-//! [`metadata`] (metadata documents and registration).
+//! the front channel), [`iss`] (RFC 9207 `iss` and its metadata flag), [`token`] (token
+//! responses and resource indicators) and [`metadata`] (metadata documents and
+//! registration).
 
 use crate::Scenario;
 use crate::world::World;
@@ -29,6 +30,7 @@ macro_rules! step {
 // After `step!`, which they use.
 mod code;
 mod front_channel;
+mod iss;
 mod metadata;
 mod oauth;
 mod refresh;
@@ -42,6 +44,7 @@ use code::{
 use front_channel::{
     consent_framing, login_redirect_status, open_redirect_on_error, redirect_exact_match, state_and_iss,
 };
+use iss::{iss_advertised, iss_on_every_response};
 use metadata::{hostile_registration, metadata_documents};
 use oauth::register_apps;
 use refresh::{
@@ -259,6 +262,24 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["front-channel"])
             .needs(&[LoginForms])
             .body(|w| with_apps(w, consent_framing)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-ISS-01",
+            "iss is the issuer in every authorization response, errors included",
+        )
+        .requirements(&["AS-31"])
+        .level(Should)
+        .tags(&["front-channel", "iss"])
+        .body(|w| with_apps(w, iss_on_every_response)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-ISS-02",
+            "iss in responses if and only if the metadata advertises it",
+        )
+        .requirements(&["AS-32"])
+        .level(Must)
+        .tags(&["front-channel", "iss", "metadata"])
+        .body(|w| with_apps(w, iss_advertised)),
         Scenario::new(AuthorizationServer, "AS-TOKEN-01", "token responses carry Cache-Control: no-store")
             .requirements(&["AS-01"])
             .level(Must)

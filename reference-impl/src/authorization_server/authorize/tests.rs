@@ -169,7 +169,51 @@ fn deny_redirects_with_access_denied() {
     let csrf = csrf_of(&t.authorize(&[]));
     let r = t.consent(&csrf, "", "", "deny");
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
-    assert_eq!(location_params(&r).get("error"), Some("access_denied"));
+    let q = location_params(&r);
+    assert_eq!(q.get("error"), Some("access_denied"));
+    assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), Some(ISSUER)));
+}
+
+/// Every authorization response the server sends, a code or an error, with the `iss` it
+/// carries (RFC 9207 §2): auto-approved and consented codes, `access_denied`, and the
+/// request errors redirected to the client.
+fn every_authorization_response(defect: Option<Defect>) -> Vec<(String, Params)> {
+    let tester = |form: bool| match (form, defect) {
+        (false, None) => Tester::new(),
+        (true, None) => Tester::with_form(),
+        (false, Some(d)) => Tester::with_defect(d),
+        (true, Some(d)) => Tester::with_form_defect(d),
+    };
+    let mut out = vec![("code".to_string(), location_params(&tester(false).authorize(&[])))];
+    let mut t = tester(true);
+    for action in ["approve", "deny"] {
+        let csrf = csrf_of(&t.authorize(&[]));
+        let r = t.consent(&csrf, "alice", "alice", action);
+        out.push((format!("consent {action}"), location_params(&r)));
+    }
+    let errors: [Changes<'_>; 4] = [
+        &[("scope", Some("unknown"))],
+        &[("response_type", Some("token"))],
+        &[("code_challenge_method", Some("plain"))],
+        &[("resource", Some("http://127.0.0.1:9001/other"))],
+    ];
+    let mut t = tester(false);
+    for changes in errors {
+        out.push((format!("{changes:?}"), location_params(&t.authorize(changes))));
+    }
+    out
+}
+
+#[test]
+fn every_authorization_response_carries_iss_errors_included() {
+    let responses = every_authorization_response(None);
+    let errors = responses.iter().filter(|(_, q)| q.get("error").is_some()).count();
+    assert_eq!(errors, 5, "access_denied and four request errors");
+    for (what, q) in &responses {
+        assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), Some(ISSUER)), "{what}");
+    }
+    let metadata = Tester::new().server.metadata();
+    assert_eq!(metadata.authorization_response_iss_parameter_supported, Some(true));
 }
 
 #[test]
@@ -275,6 +319,26 @@ mod defects {
         }
         assert_eq!(t.server.metadata().authorization_response_iss_parameter_supported, Some(true));
         assert_eq!(location_params(&Tester::new().authorize(&[])).get("iss"), Some(ISSUER));
+    }
+
+    #[test]
+    fn no_iss_on_error_responses() {
+        for (what, q) in super::every_authorization_response(Some(Defect::NoIssOnErrorResponses)) {
+            let iss = if q.get("error").is_some() { None } else { Some(ISSUER) };
+            assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), iss), "{what}");
+        }
+        let metadata = Tester::with_defect(Defect::NoIssOnErrorResponses).server.metadata();
+        assert_eq!(metadata.authorization_response_iss_parameter_supported, Some(true));
+    }
+
+    #[test]
+    fn iss_not_advertised() {
+        for (what, q) in super::every_authorization_response(Some(Defect::IssNotAdvertised)) {
+            assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), Some(ISSUER)), "{what}");
+        }
+        let server = Tester::with_defect(Defect::IssNotAdvertised).server;
+        assert_eq!(server.metadata().authorization_response_iss_parameter_supported, None);
+        assert_eq!(server.openid_configuration().authorization_response_iss_parameter_supported, None);
     }
 
     #[test]
