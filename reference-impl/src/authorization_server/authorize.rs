@@ -68,7 +68,7 @@ impl CodeChallenge {
 pub(super) struct PendingAuthorization {
     request: AuthorizationRequest,
     client_name: String,
-    created: Time,
+    pub created: Time,
 }
 
 /// An issued authorization code.
@@ -269,8 +269,13 @@ impl AuthorizationServer {
         };
         if self.config.auto_approve {
             let sub = self.config.users.first().map(|u| u.sub.clone()).unwrap_or_default();
-            let code = self.issue_code(request, sub, env);
-            return callback.respond(StatusCode::FOUND, &[("code", &code)]);
+            return match self.issue_code(request, sub, env) {
+                Ok(code) => callback.respond(StatusCode::FOUND, &[("code", &code)]),
+                Err(r) => callback.error(StatusCode::FOUND, r),
+            };
+        }
+        if let Err(r) = self.room_for_pending(env.now) {
+            return callback.error(StatusCode::FOUND, r);
         }
         let pending = PendingAuthorization {
             request,
@@ -348,17 +353,25 @@ impl AuthorizationServer {
         }
     }
 
-    fn issue_code(&mut self, request: AuthorizationRequest, sub: String, env: &mut Env<'_>) -> String {
+    /// A new authorization code for `request`, if the store has room for it
+    /// ([`Self::room_for_code`]).
+    fn issue_code(
+        &mut self,
+        request: AuthorizationRequest,
+        sub: String,
+        env: &mut Env<'_>,
+    ) -> Result<String, Rejection> {
         let now = env.now;
         let keep = self.config.refresh_token_ttl.max(self.config.code_ttl);
         if self.oldest_code.is_some_and(|t| now.since(t) > keep) {
             self.codes.retain(|_, c| now.since(c.issued) <= keep);
             self.oldest_code = self.codes.values().map(|c| c.issued).min();
         }
+        self.room_for_code(now)?;
         self.oldest_code = Some(self.oldest_code.map_or(now, |t| t.min(now)));
         let code = env.random_string(32);
         self.codes.insert(code.clone(), CodeGrant { request, sub, issued: now, redeemed: None });
-        code
+        Ok(code)
     }
 
     /// Renders the login and consent form under a fresh one-time CSRF token.
@@ -433,9 +446,11 @@ impl AuthorizationServer {
             return self.show_consent(pending, Some("Wrong username or password."), StatusCode::OK, env);
         };
         let (redirect_uri, state) = (r.redirect_uri.clone(), r.state.clone());
-        let code = self.issue_code(pending.request, sub, env);
         let callback = self.callback(&redirect_uri, state.as_deref());
-        callback.respond(after_post, &[("code", &code)])
+        match self.issue_code(pending.request, sub, env) {
+            Ok(code) => callback.respond(after_post, &[("code", &code)]),
+            Err(r) => callback.error(after_post, r),
+        }
     }
 }
 

@@ -1,7 +1,8 @@
 //! The dynamic client registration endpoint (RFC 7591 §3). Registered clients get a
 //! server-chosen random `client_id` (never one the client picks, nor one equal to a
 //! user's `sub`, RFC 9700 §4.15), a secret when they asked for a secret-based method,
-//! and at most the configured registration scopes.
+//! and at most the configured registration scopes. Registration is rate-limited and the
+//! registered clients capped ([`Limits`](super::Limits), RFC 7591 §3).
 //!
 //! `application_type` (OpenID Connect Dynamic Client Registration §2, which MCP clients
 //! send since 2026-07-28) is recorded as sent, `web` when absent, and returned with the
@@ -39,6 +40,7 @@ impl AuthorizationServer {
         request: &Request,
         env: &mut Env<'_>,
     ) -> Result<ClientInformation, Rejection> {
+        self.admit_registration(env.now)?;
         let ct =
             wire::single_header(request.headers(), http::header::CONTENT_TYPE).map_err(invalid_metadata)?;
         let mime = ct.unwrap_or("").split(';').next().unwrap_or("").trim();
@@ -76,6 +78,7 @@ impl AuthorizationServer {
             }
             requested => registration::narrow_scope(requested, &self.config.registration_scopes),
         };
+        self.registered_clients += 1;
         self.register_client(RegisteredClient {
             client_id: client_id.clone(),
             client_secret: secret.clone(),
