@@ -80,6 +80,7 @@ defects! {
     MetadataIssuerMismatch = "metadata-issuer-mismatch", AuthorizationServer, "publishes metadata whose `issuer` ends with a `/` the issuer identifier does not have";
     MetadataWithoutS256 = "metadata-without-s256", AuthorizationServer, "leaves `code_challenge_methods_supported` out of its metadata";
     RegistrationUnvalidated = "registration-unvalidated", AuthorizationServer, "registers client metadata as sent: `javascript:`, `data:` and plain-http redirect URIs, fragments, the implicit grant";
+    RegistrationUnthrottled = "registration-unthrottled", AuthorizationServer, "takes any number of dynamic registrations at any rate: no 429, no cap on the clients it keeps";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";
     ScopeCheckAtConnectOnly = "scope-check-at-connect-only", McpServer, "checks scopes at `initialize` only, not on each `tools/call`";

@@ -100,6 +100,9 @@ pub enum Need {
     SecondResource,
     /// The AS's introspection endpoint, with credentials to call it.
     Introspection,
+    /// Leave to flood the AS with a burst of requests: a live AS that throttles them may
+    /// then refuse its clients until its window passes, so only when the operator says so.
+    Flood,
 }
 
 impl fmt::Display for Need {
@@ -110,6 +113,7 @@ impl fmt::Display for Need {
             Need::CodeLifetime => "the AS's code lifetime",
             Need::SecondResource => "a second resource",
             Need::Introspection => "introspection",
+            Need::Flood => "leave to flood the AS",
         })
     }
 }
@@ -299,9 +303,11 @@ mod tests {
             Need::CodeLifetime,
             Need::SecondResource,
             Need::Introspection,
+            Need::Flood,
         ];
         let some = serde_json::to_value(Meta { needs, ..META }).unwrap();
-        let names = ["front-channel", "login-forms", "code-lifetime", "second-resource", "introspection"];
+        let names =
+            ["front-channel", "login-forms", "code-lifetime", "second-resource", "introspection", "flood"];
         assert_eq!(some["needs"], serde_json::json!(names));
     }
 

@@ -5,6 +5,7 @@
 
 use super::authorize::CONSENT_TTL;
 use super::{AuthorizationServer, Rejection};
+use crate::defects::Defect;
 use crate::oauth_error::ErrorCode;
 use crate::sans_io::Time;
 use std::time::Duration;
@@ -43,8 +44,12 @@ fn retry_after_secs(d: Duration) -> u64 {
 
 impl AuthorizationServer {
     /// Takes one dynamic registration request at `now`: a 429 when the window's are all
-    /// taken, a 503 when the registered clients are at their cap.
+    /// taken, a 503 when the registered clients are at their cap. Nothing is refused with
+    /// [`Defect::RegistrationUnthrottled`].
     pub(super) fn admit_registration(&mut self, now: Time) -> Result<(), Rejection> {
+        if self.config.defects.has(Defect::RegistrationUnthrottled) {
+            return Ok(());
+        }
         let l = &self.config.limits;
         if let Err(wait) = self.registrations.take(now, l.registrations_per_window, l.registration_window) {
             let secs = retry_after_secs(wait);
@@ -173,6 +178,14 @@ mod tests {
         }
         assert_eq!(t.server.clients.len() - before, 25);
         assert_eq!(unavailable, 10 * 10 - 25, "the rest of each window's 10 after the cap");
+    }
+
+    #[test]
+    fn registration_unthrottled_defect() {
+        let mut t = Tester::with_defect(Defect::RegistrationUnthrottled);
+        let limits = Limits::default();
+        let n = limits.registrations_per_window as usize + 100;
+        assert!((0..n).all(|_| register(&mut t).status() == StatusCode::CREATED));
     }
 
     #[test]

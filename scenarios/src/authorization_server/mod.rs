@@ -2,7 +2,7 @@
 //! reuse; refresh-token theft under rotation; scope escalation at the AS; redirect URI
 //! matching and the front channel; token responses and resource indicators.
 //!
-//! Each scenario but AS-META-01 and AS-REG-01 starts with two public clients registered
+//! Each scenario but AS-META-01, AS-REG-01 and AS-REG-02 starts with two public clients registered
 //! at the AS: `notes-app`, the victim's app (on the loopback redirect URI and on
 //! `https://app.example/callback`), and `evil-app`, the attacker's app, registered on
 //! the same loopback redirect URI (a malicious native app claiming the same port).
@@ -45,7 +45,7 @@ use front_channel::{
     consent_framing, login_redirect_status, open_redirect_on_error, redirect_exact_match, state_and_iss,
 };
 use iss::{iss_advertised, iss_on_every_response};
-use metadata::{hostile_registration, metadata_documents};
+use metadata::{hostile_registration, metadata_documents, registration_flood};
 use oauth::register_apps;
 use refresh::{
     refresh_attacker_first, refresh_concurrent, refresh_other_client, refresh_resource_change,
@@ -54,7 +54,7 @@ use refresh::{
 use scope::{authorization_scope, registration_scope, token_request_scope};
 use token::{legacy_grants, resource_binding, short_lived_tokens, token_no_store};
 
-/// The authorization server scenarios. All but AS-META-01 and AS-REG-01 start with
+/// The authorization server scenarios. All but AS-META-01, AS-REG-01 and AS-REG-02 start with
 /// the two apps of [`register_apps`] registered ([`with_apps`]).
 pub fn scenarios() -> Vec<Scenario> {
     use Capability::*;
@@ -319,6 +319,13 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["registration"])
             .body(hostile_registration),
+        // Last: it may leave a live AS refusing registrations until its window passes.
+        Scenario::new(AuthorizationServer, "AS-REG-02", "a burst of registrations is throttled")
+            .requirements(&["AS-43"])
+            .level(Should)
+            .tags(&["registration", "hardening"])
+            .needs(&[Flood])
+            .body(registration_flood),
     ]
 }
 
