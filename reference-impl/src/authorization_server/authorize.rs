@@ -201,6 +201,7 @@ impl AuthorizationServer {
         match pending.finish(fetched, &self.config.registration_scopes) {
             (params, Ok((client, fresh_for))) => {
                 let until = env.now.plus(fresh_for);
+                self.room_for_client_document(env.now);
                 self.metadata_clients.insert(client.client_id.clone(), (client.clone(), until));
                 self.authorize_client(client, &params, env)
             }

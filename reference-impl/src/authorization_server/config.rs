@@ -51,7 +51,7 @@ pub struct Config {
 /// here, and expires besides: dynamically registered clients (RFC 7591 §3: open
 /// registration "MAY be rate-limited or otherwise limited to prevent a denial-of-service
 /// attack"), login and consent forms waiting for the user, authorization codes, refresh
-/// tokens.
+/// tokens, client ID metadata documents.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Limits {
     /// Dynamic registrations (`POST /register`, valid or not) taken in one
@@ -79,12 +79,16 @@ pub struct Limits {
     /// rotates instead of keeping it (presented again, it is unknown: still refused, but its
     /// family is not revoked).
     pub max_refresh_tokens: usize,
+    /// Most client ID metadata documents kept (each by its URL, which anyone can choose).
+    /// When full, the stale ones are forgotten, then the one that goes stale first: a
+    /// forgotten document is fetched again when needed.
+    pub max_client_metadata_documents: usize,
 }
 
 impl Default for Limits {
     /// 500 registrations a minute (a live run of the whole AS catalog registers about a
     /// hundred), 10 000 registered clients, 10 000 waiting forms, 10 000 codes, 100 000
-    /// refresh tokens.
+    /// refresh tokens, 10 000 client ID metadata documents.
     fn default() -> Self {
         Limits {
             registrations_per_window: 500,
@@ -93,6 +97,7 @@ impl Default for Limits {
             max_pending_authorizations: 10_000,
             max_codes: 10_000,
             max_refresh_tokens: 100_000,
+            max_client_metadata_documents: 10_000,
         }
     }
 }

@@ -1,7 +1,7 @@
 //! Bounds under floods ([`Limits`](super::Limits)): the fixed-window rate limit of
 //! dynamic registration, the cap on registered clients, and room in the stores of
-//! waiting login forms and of authorization codes. (The refresh-token store bounds
-//! itself, in [`refresh`](super::refresh).)
+//! waiting login forms, authorization codes and client ID metadata documents. (The
+//! refresh-token store bounds itself, in [`refresh`](super::refresh).)
 
 use super::authorize::CONSENT_TTL;
 use super::{AuthorizationServer, Rejection};
@@ -106,6 +106,22 @@ impl AuthorizationServer {
         match self.codes.len() < max {
             true => Ok(()),
             false => Err(overloaded(format!("{max} authorization codes are waiting to be redeemed"))),
+        }
+    }
+
+    /// Makes room for one more client ID metadata document when the store is full: forgets
+    /// the stale ones, then the one that goes stale first. (A document is only a cache
+    /// entry: forgotten, it is fetched again.)
+    pub(super) fn room_for_client_document(&mut self, now: Time) {
+        let max = self.config.limits.max_client_metadata_documents;
+        if self.metadata_clients.len() < max {
+            return;
+        }
+        self.metadata_clients.retain(|_, (_, until)| *until > now);
+        while self.metadata_clients.len() >= max {
+            let first_stale = self.metadata_clients.iter().min_by_key(|(_, (_, until))| *until);
+            let Some(url) = first_stale.map(|(url, _)| url.clone()) else { break };
+            self.metadata_clients.remove(&url);
         }
     }
 }
@@ -238,6 +254,23 @@ mod tests {
         let rt = rotated["refresh_token"].as_str().unwrap();
         assert_eq!(t.refresh(rt, &[]).status(), StatusCode::OK, "the family lives on");
         assert!(second["refresh_token"].is_string());
+    }
+
+    #[test]
+    fn client_metadata_documents_are_bounded() {
+        let mut t = with_limits(Limits { max_client_metadata_documents: 3, ..Limits::default() });
+        for i in 0..10 {
+            let url = format!("https://app{i}.example/client.json");
+            let document = serde_json::json!({"client_id": url, "client_name": "App",
+                "redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none"});
+            let mut r = json_response(200, &document.to_string());
+            r.headers_mut().insert("cache-control", "max-age=600".parse().unwrap());
+            t.documents.insert(url.clone(), Ok(r));
+            let q = location_params(&t.authorize(&[("client_id", Some(&url))]));
+            assert!(q.get("code").is_some(), "{url}: {}", q.encode());
+            assert!(t.server.metadata_clients.len() <= 3);
+        }
+        assert_eq!(t.server.metadata_clients.len(), 3);
     }
 
     #[test]
