@@ -58,6 +58,11 @@ pub struct Args {
     /// skipped.
     #[arg(long, value_name = "SECS", value_parser = clap::value_parser!(u64).range(1..=600))]
     code_lifetime: Option<u64>,
+    /// Let AS-REG-02 flood the AS: it registers the same client up to 1 100 times at once
+    /// and expects to be throttled. An AS that throttles may then refuse registrations
+    /// for a while, so the case runs last; without this flag it is skipped.
+    #[arg(long)]
+    flood: bool,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
@@ -92,6 +97,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (resource, other_resource, iss) =
         (args.resource.clone(), args.other_resource.clone(), issuer.clone());
     let client = args.client_id.clone().map(|id| (id, args.client_secret.clone()));
+    let flood = args.flood;
     let (hook, hook_timeout) = (args.authorize_hook.clone(), Duration::from_secs(args.hook_timeout.max(1)));
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let target = LiveAs {
@@ -102,6 +108,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             authorize_hook: hook.map(|cmd| target::authorize_hook(cmd, hook_timeout)),
             client,
             code_lifetime,
+            flood,
             connect: target::over_http(handle, limits)?,
         };
         let n = selected.len();
@@ -125,6 +132,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let replay = |c: &CaseResult| {
         let wait = match args.code_lifetime {
             Some(secs) if c.meta.id == "AS-CODE-08" => format!(" --code-lifetime {secs}"),
+            _ if args.flood && c.meta.id == "AS-REG-02" => " --flood".to_string(),
             _ => String::new(),
         };
         format!("mcp-authz test-as --issuer {issuer} --scenario {}{wait}", c.meta.id)

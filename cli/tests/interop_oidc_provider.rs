@@ -1,8 +1,9 @@
 //! A third-party authorization server in our CI: `interop/oidc-provider/server.mjs`
 //! (npm `oidc-provider`, configured OAuth 2.1 style: code + PKCE S256, DCR, resource
 //! indicators with JWT access tokens, refresh rotation). `mcp-authz test-as` runs every
-//! AS scenario against it, signing in through its login and consent forms; the findings
-//! must be exactly those its baseline lists and explains.
+//! AS scenario against it, signing in through its login and consent forms and allowed to
+//! flood its registration endpoint (`--flood`, AS-REG-02); the findings must be exactly
+//! those its baseline lists and explains.
 //!
 //! Needs Node and `npm ci` in interop/oidc-provider (`.ci/run` does it). Without them the
 //! test skips with a message, except under CI (env `CI` set), where it fails.
@@ -21,7 +22,7 @@ fn oidc_provider_findings_match_its_baseline() {
     let baseline = dir.join("baseline.txt");
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
         .args(["test-as", "--issuer", &issuer, "--resource", resource, "--other-resource", other])
-        .args(["--login", "alice:alice", "--format", "json"])
+        .args(["--login", "alice:alice", "--flood", "--format", "json"])
         .arg("--baseline")
         .arg(&baseline)
         .output()

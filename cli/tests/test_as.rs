@@ -48,7 +48,8 @@ async fn an_authorize_hook_completes_the_authorizations() {
             "AS-CODE-08",
             "AS-FRONT-02",
             "AS-FRONT-03",
-            "AS-REFRESH-07"
+            "AS-REFRESH-07",
+            "AS-REG-02"
         ],
         "{cases:#?}"
     );
@@ -83,7 +84,8 @@ async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
     stack.shutdown().await;
     let mut skipped = ids(&cases, "skip");
     skipped.sort();
-    // No attacker app, no code aging, no second resource, and no --login for the forms.
+    // No attacker app, no code aging, no second resource, no --login for the forms, and
+    // no --flood.
     let expected = [
         "AS-CODE-01",
         "AS-CODE-08",
@@ -92,6 +94,7 @@ async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
         "AS-FRONT-03",
         "AS-REFRESH-05",
         "AS-REFRESH-07",
+        "AS-REG-02",
     ];
     assert_eq!(skipped, expected, "{cases:#?}");
     assert_eq!(ids(&cases, "pass").len(), cases.len() - skipped.len(), "{cases:#?}");

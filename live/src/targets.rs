@@ -164,6 +164,10 @@ pub struct LiveAs {
     /// Its authorization-code lifetime, when the operator tells it: AS-CODE-08 then
     /// waits that long (real time) before redeeming a code. `None`: AS-CODE-08 skipped.
     pub code_lifetime: Option<Duration>,
+    /// The operator lets the harness flood it (AS-REG-02 sends a burst of registrations,
+    /// after which an AS that throttles them may refuse registrations for a while).
+    /// `false`: AS-REG-02 skipped.
+    pub flood: bool,
     /// Opens a connection to it for one case.
     pub connect: Connect,
 }
@@ -171,6 +175,7 @@ pub struct LiveAs {
 /// A live authorization server in the place of the AS.
 struct LiveAuthorizationServer {
     authorize_hook: Option<Authorize>,
+    flood: bool,
     failures: Failures,
 }
 
@@ -192,6 +197,9 @@ impl Target for LiveAuthorizationServer {
             }
             Need::CodeLifetime if as_under_test.code_lifetime.is_none() => Err(Skip::because(
                 "a live AS's codes age in real time: give --code-lifetime SECS (its code lifetime) to wait it out",
+            )),
+            Need::Flood if !self.flood => Err(Skip::because(
+                "a burst of registrations may leave the AS refusing registrations for a while: give --flood to allow it",
             )),
             _ => Ok(()),
         }
@@ -262,7 +270,11 @@ pub fn live_as_world(
         evil_app: String::new(),
         code_lifetime: target.code_lifetime,
     };
-    let live = LiveAuthorizationServer { authorize_hook: target.authorize_hook.clone(), failures };
+    let live = LiveAuthorizationServer {
+        authorize_hook: target.authorize_hook.clone(),
+        flood: target.flood,
+        failures,
+    };
     let mut w = World::with_target(
         sim,
         Box::new(live),

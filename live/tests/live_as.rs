@@ -1,8 +1,9 @@
 //! The AS scenarios over real HTTP: the reference authorization server served on
 //! loopback (its login form on: the harness signs in through it), tested as a live AS.
 //! Correct, every scenario passes (but code expiry, which a live run waits out only when
-//! told the code lifetime); with each AS defect, exactly the cases fail that fail in the
-//! simulator — the live path reports the right cases.
+//! told the code lifetime, and the registration flood, run only when allowed); with each
+//! AS defect, exactly the cases fail that fail in the simulator — the live path reports
+//! the right cases.
 
 use mcp_authz_live::runs as live;
 use mcp_authz_live::serve::system_now;
@@ -15,16 +16,20 @@ use mcp_authz_sim::browser::Login;
 use mcp_authz_sim::scenario::{CaseResult, Verdict};
 use std::time::Duration;
 
-/// Defects only the simulator shows when the code lifetime is not given: a live run
-/// then does not age codes (see `code_expiry_is_judged_live_when_the_lifetime_is_given`).
-const SIMULATOR_ONLY: &[Defect] = &[Defect::CodeNoExpiry];
+/// Defects only the simulator shows when the code lifetime is not given and no flood
+/// allowed: a live run then does not age codes, nor flood the AS (see
+/// `code_expiry_is_judged_live_when_the_lifetime_is_given` and
+/// `registration_flood_is_judged_live_when_allowed`).
+const SIMULATOR_ONLY: &[Defect] = &[Defect::CodeNoExpiry, Defect::RegistrationUnthrottled];
 
 /// Runs the AS scenarios against the reference AS with `defects`; with `code_ttl`, its
-/// codes live that long and the harness is told so.
+/// codes live that long and the harness is told so, and only AS-CODE-08 runs; with
+/// `flood`, the harness may flood it, and only AS-REG-02 runs.
 fn run_against(
     runtime: &tokio::runtime::Runtime,
     defects: Defects,
     code_ttl: Option<Duration>,
+    flood: bool,
 ) -> Vec<CaseResult> {
     let code = code_ttl.unwrap_or(StackOptions::default().code_ttl);
     let opts = StackOptions { as_port: 0, rs_port: 0, defects, code_ttl: code, ..StackOptions::default() };
@@ -37,9 +42,14 @@ fn run_against(
         authorize_hook: None,
         client: None,
         code_lifetime: code_ttl,
+        flood,
         connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
     };
-    let only = |id: &str| code_ttl.is_none() || id == "AS-CODE-08";
+    let only = |id: &str| match (code_ttl, flood) {
+        (Some(_), _) => id == "AS-CODE-08",
+        (None, true) => id == "AS-REG-02",
+        (None, false) => true,
+    };
     let scenarios: Vec<_> =
         catalog().into_iter().filter(|s| s.meta.id.starts_with("AS-") && only(s.meta.id)).collect();
     let run = live::test_authorization_server(&target, &scenarios, &system_now, |_| {});
@@ -51,11 +61,12 @@ fn run_against(
 #[test]
 fn reference_as_over_http_passes_and_each_defect_is_caught() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
-    let results = run_against(&runtime, Defects::none(), None);
+    let results = run_against(&runtime, Defects::none(), None, false);
+    let waits = ["AS-CODE-08", "AS-REG-02"];
     let bad: Vec<String> = results
         .iter()
         .filter(|r| {
-            !(r.verdict == Verdict::Pass || (r.meta.id == "AS-CODE-08" && r.verdict == Verdict::Skip))
+            !(r.verdict == Verdict::Pass || (waits.contains(&r.meta.id) && r.verdict == Verdict::Skip))
         })
         .map(|r| format!("{} {}: {}\n  {}", r.meta.id, r.verdict, r.detail, r.evidence.join("\n  ")))
         .collect();
@@ -63,7 +74,7 @@ fn reference_as_over_http_passes_and_each_defect_is_caught() {
 
     let mut missed = Vec::new();
     for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::AuthorizationServer) {
-        let results = run_against(&runtime, Defects::of([d]), None);
+        let results = run_against(&runtime, Defects::of([d]), None, false);
         let failing = |r: &&CaseResult| matches!(r.verdict, Verdict::Fail | Verdict::Warn);
         let live: Vec<&str> = results.iter().filter(failing).map(|r| r.meta.id).collect();
         // The right cases: those that fail in the simulator against the same defect.
@@ -95,7 +106,23 @@ fn code_expiry_is_judged_live_when_the_lifetime_is_given() {
     for (defects, expected) in
         [(Defects::none(), Verdict::Pass), (Defects::of([Defect::CodeNoExpiry]), Verdict::Fail)]
     {
-        let results = run_against(&runtime, defects, ttl);
+        let results = run_against(&runtime, defects, ttl, false);
+        assert_eq!(results.len(), 1);
+        let r = &results[0];
+        assert_eq!(r.verdict, expected, "{}: {}\n  {}", r.meta.id, r.detail, r.evidence.join("\n  "));
+    }
+}
+
+/// Allowed to flood it (`test-as --flood`), a live run sends AS-REG-02's burst of
+/// registrations: the reference AS throttles it (429), and with `registration-unthrottled`
+/// registers them all.
+#[test]
+fn registration_flood_is_judged_live_when_allowed() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    for (defects, expected) in
+        [(Defects::none(), Verdict::Pass), (Defects::of([Defect::RegistrationUnthrottled]), Verdict::Warn)]
+    {
+        let results = run_against(&runtime, defects, None, true);
         assert_eq!(results.len(), 1);
         let r = &results[0];
         assert_eq!(r.verdict, expected, "{}: {}\n  {}", r.meta.id, r.detail, r.evidence.join("\n  "));

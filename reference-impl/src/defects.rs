@@ -64,6 +64,8 @@ defects! {
     RedirectOnInvalidClient = "redirect-on-invalid-client", AuthorizationServer, "redirects to the supplied `redirect_uri` when the client or redirect URI is invalid (open redirect)";
     IgnoreResource = "ignore-resource", AuthorizationServer, "accepts any `resource` and issues tokens whose audience is the AS itself";
     NoIssParameter = "no-iss-parameter", AuthorizationServer, "omits `iss` from authorization responses while advertising it (RFC 9207)";
+    NoIssOnErrorResponses = "no-iss-on-error-responses", AuthorizationServer, "sends `iss` with authorization codes but not with error responses (`access_denied`, `invalid_scope`, ...), while advertising it (RFC 9207)";
+    IssNotAdvertised = "iss-not-advertised", AuthorizationServer, "sends `iss` in authorization responses but leaves `authorization_response_iss_parameter_supported` out of its metadata";
     Redirect307AfterLogin = "redirect-307-after-login", AuthorizationServer, "answers the login/consent POST with 307, which re-posts the credentials";
     NoFrameProtection = "no-frame-protection", AuthorizationServer, "serves the consent page without `X-Frame-Options`/`frame-ancestors`";
     CodeNotClientBound = "code-not-client-bound", AuthorizationServer, "redeems an authorization code for whichever client presents it, not only the client it was issued to";
@@ -78,6 +80,7 @@ defects! {
     MetadataIssuerMismatch = "metadata-issuer-mismatch", AuthorizationServer, "publishes metadata whose `issuer` ends with a `/` the issuer identifier does not have";
     MetadataWithoutS256 = "metadata-without-s256", AuthorizationServer, "leaves `code_challenge_methods_supported` out of its metadata";
     RegistrationUnvalidated = "registration-unvalidated", AuthorizationServer, "registers client metadata as sent: `javascript:`, `data:` and plain-http redirect URIs, fragments, the implicit grant";
+    RegistrationUnthrottled = "registration-unthrottled", AuthorizationServer, "takes any number of dynamic registrations at any rate: no 429, no cap on the clients it keeps";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";
     ScopeCheckAtConnectOnly = "scope-check-at-connect-only", McpServer, "checks scopes at `initialize` only, not on each `tools/call`";

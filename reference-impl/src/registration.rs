@@ -50,7 +50,8 @@ pub struct ClientMetadata {
     /// The client's JWKS by value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jwks: Option<crate::jwt::Jwks>,
-    /// `native` or `web` (SEP-837).
+    /// `native` or `web` (OpenID Connect Dynamic Client Registration §2; MCP clients
+    /// send it since SEP-837). Absent means [`DEFAULT_APPLICATION_TYPE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_type: Option<String>,
     /// Any other member, kept for round trips.
@@ -77,6 +78,11 @@ pub struct ClientInformation {
     #[serde(flatten)]
     pub metadata: ClientMetadata,
 }
+
+/// The `application_type` of a client that registers without one: OpenID Connect Dynamic
+/// Client Registration §2, "If omitted, the default value is web" (as MCP 2026-07-28
+/// client-registration §Application Type and Redirect URI Constraints recalls).
+pub const DEFAULT_APPLICATION_TYPE: &str = "web";
 
 /// Token endpoint authentication methods an authorization server may accept.
 pub const AUTH_METHODS: [&str; 4] = ["none", "client_secret_basic", "client_secret_post", "private_key_jwt"];

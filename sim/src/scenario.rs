@@ -102,6 +102,9 @@ pub enum Need {
     Introspection,
     /// The MCP server speaks MCP 2026-07-28's stateless wire.
     ModernWire,
+    /// Leave to flood the AS with a burst of requests: a live AS that throttles them may
+    /// then refuse its clients until its window passes, so only when the operator says so.
+    Flood,
 }
 
 impl fmt::Display for Need {
@@ -113,6 +116,7 @@ impl fmt::Display for Need {
             Need::SecondResource => "a second resource",
             Need::Introspection => "introspection",
             Need::ModernWire => "the 2026-07-28 stateless wire",
+            Need::Flood => "leave to flood the AS",
         })
     }
 }
@@ -410,9 +414,11 @@ mod tests {
             Need::CodeLifetime,
             Need::SecondResource,
             Need::Introspection,
+            Need::Flood,
         ];
         let some = serde_json::to_value(Meta { needs, ..META }).unwrap();
-        let names = ["front-channel", "login-forms", "code-lifetime", "second-resource", "introspection"];
+        let names =
+            ["front-channel", "login-forms", "code-lifetime", "second-resource", "introspection", "flood"];
         assert_eq!(some["needs"], serde_json::json!(names));
     }
 

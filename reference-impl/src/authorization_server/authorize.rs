@@ -68,7 +68,7 @@ impl CodeChallenge {
 pub(super) struct PendingAuthorization {
     request: AuthorizationRequest,
     client_name: String,
-    created: Time,
+    pub created: Time,
 }
 
 /// An issued authorization code.
@@ -90,28 +90,36 @@ pub(super) struct Redemption {
 }
 
 /// Where authorization responses go: the validated redirect URI, with `state` and `iss`
-/// (`None` only with [`Defect::NoIssParameter`]).
+/// (RFC 9207 §2: "In authorization responses to the client, including error responses").
 struct Callback<'a> {
     redirect_uri: &'a str,
     state: Option<&'a str>,
-    iss: Option<&'a str>,
+    /// `None` only with [`Defect::NoIssParameter`].
+    iss: Option<String>,
+    /// Error responses carry `iss` too: false only with [`Defect::NoIssOnErrorResponses`].
+    iss_on_errors: bool,
 }
 
 impl Callback<'_> {
     fn respond(&self, status: StatusCode, params: &[(&str, &str)]) -> Response {
+        self.redirect(status, params, self.iss.as_deref())
+    }
+
+    fn error(&self, status: StatusCode, r: Rejection) -> Response {
+        let params = [("error", r.error.as_str()), ("error_description", &r.description)];
+        self.redirect(status, &params, self.iss.as_deref().filter(|_| self.iss_on_errors))
+    }
+
+    fn redirect(&self, status: StatusCode, params: &[(&str, &str)], iss: Option<&str>) -> Response {
         let mut pairs = params.to_vec();
         if let Some(state) = self.state {
             pairs.push(("state", state));
         }
-        if let Some(iss) = self.iss {
+        if let Some(iss) = iss {
             pairs.push(("iss", iss));
         }
         let sep = if self.redirect_uri.contains('?') { '&' } else { '?' };
         wire::redirect(status, &format!("{}{sep}{}", self.redirect_uri, wire::encode_pairs(pairs)))
-    }
-
-    fn error(&self, status: StatusCode, r: Rejection) -> Response {
-        self.respond(status, &[("error", r.error.as_str()), ("error_description", &r.description)])
     }
 }
 
@@ -193,6 +201,7 @@ impl AuthorizationServer {
         match pending.finish(fetched, &self.config.registration_scopes) {
             (params, Ok((client, fresh_for))) => {
                 let until = env.now.plus(fresh_for);
+                self.room_for_client_document(env.now);
                 self.metadata_clients.insert(client.client_id.clone(), (client.clone(), until));
                 self.authorize_client(client, &params, env)
             }
@@ -207,8 +216,7 @@ impl AuthorizationServer {
     fn untrusted_request(&self, params: &Params, error: ErrorCode, description: impl Display) -> Response {
         if self.config.defects.has(Defect::RedirectOnInvalidClient) {
             if let Ok(redirect_uri) = params.require("redirect_uri") {
-                let iss = self.response_iss();
-                let callback = Callback { redirect_uri, state: params.get("state"), iss: iss.as_deref() };
+                let callback = self.callback(redirect_uri, params.get("state"));
                 return callback
                     .error(StatusCode::FOUND, Rejection::new(ErrorCode::InvalidRequest, description));
             }
@@ -227,10 +235,17 @@ impl AuthorizationServer {
             .any(|r| redirect_uri_matches(r, requested) || (loose && requested.starts_with(r.as_str())))
     }
 
-    /// The `iss` of authorization responses (RFC 9207): the issuer, advertised in the
-    /// metadata; `None` with [`Defect::NoIssParameter`].
-    fn response_iss(&self) -> Option<String> {
-        (!self.config.defects.has(Defect::NoIssParameter)).then(|| self.config.issuer.clone())
+    /// Where the authorization responses to `redirect_uri` go, with `state` and `iss`
+    /// (RFC 9207): the issuer, advertised in the metadata; none with
+    /// [`Defect::NoIssParameter`], none on errors with [`Defect::NoIssOnErrorResponses`].
+    fn callback<'a>(&self, redirect_uri: &'a str, state: Option<&'a str>) -> Callback<'a> {
+        let defects = &self.config.defects;
+        Callback {
+            redirect_uri,
+            state,
+            iss: (!defects.has(Defect::NoIssParameter)).then(|| self.config.issuer.clone()),
+            iss_on_errors: !defects.has(Defect::NoIssOnErrorResponses),
+        }
     }
 
     fn authorize_client(&mut self, client: RegisteredClient, params: &Params, env: &mut Env<'_>) -> Response {
@@ -248,16 +263,20 @@ impl AuthorizationServer {
                 ),
             );
         }
-        let iss = self.response_iss();
-        let callback = Callback { redirect_uri, state: params.get("state"), iss: iss.as_deref() };
+        let callback = self.callback(redirect_uri, params.get("state"));
         let request = match self.validate(&client, redirect_uri, params) {
             Ok(r) => r,
             Err(r) => return callback.error(StatusCode::FOUND, r),
         };
         if self.config.auto_approve {
             let sub = self.config.users.first().map(|u| u.sub.clone()).unwrap_or_default();
-            let code = self.issue_code(request, sub, env);
-            return callback.respond(StatusCode::FOUND, &[("code", &code)]);
+            return match self.issue_code(request, sub, env) {
+                Ok(code) => callback.respond(StatusCode::FOUND, &[("code", &code)]),
+                Err(r) => callback.error(StatusCode::FOUND, r),
+            };
+        }
+        if let Err(r) = self.room_for_pending(env.now) {
+            return callback.error(StatusCode::FOUND, r);
         }
         let pending = PendingAuthorization {
             request,
@@ -335,17 +354,25 @@ impl AuthorizationServer {
         }
     }
 
-    fn issue_code(&mut self, request: AuthorizationRequest, sub: String, env: &mut Env<'_>) -> String {
+    /// A new authorization code for `request`, if the store has room for it
+    /// ([`Self::room_for_code`]).
+    fn issue_code(
+        &mut self,
+        request: AuthorizationRequest,
+        sub: String,
+        env: &mut Env<'_>,
+    ) -> Result<String, Rejection> {
         let now = env.now;
         let keep = self.config.refresh_token_ttl.max(self.config.code_ttl);
         if self.oldest_code.is_some_and(|t| now.since(t) > keep) {
             self.codes.retain(|_, c| now.since(c.issued) <= keep);
             self.oldest_code = self.codes.values().map(|c| c.issued).min();
         }
+        self.room_for_code(now)?;
         self.oldest_code = Some(self.oldest_code.map_or(now, |t| t.min(now)));
         let code = env.random_string(32);
         self.codes.insert(code.clone(), CodeGrant { request, sub, issued: now, redeemed: None });
-        code
+        Ok(code)
     }
 
     /// Renders the login and consent form under a fresh one-time CSRF token.
@@ -394,10 +421,8 @@ impl AuthorizationServer {
         } else {
             StatusCode::SEE_OTHER
         };
-        let iss = self.response_iss();
         let r = &pending.request;
-        let callback =
-            Callback { redirect_uri: &r.redirect_uri, state: r.state.as_deref(), iss: iss.as_deref() };
+        let callback = self.callback(&r.redirect_uri, r.state.as_deref());
         match form.get("action") {
             Some("approve") => {}
             Some("deny") => {
@@ -422,9 +447,11 @@ impl AuthorizationServer {
             return self.show_consent(pending, Some("Wrong username or password."), StatusCode::OK, env);
         };
         let (redirect_uri, state) = (r.redirect_uri.clone(), r.state.clone());
-        let code = self.issue_code(pending.request, sub, env);
-        let callback = Callback { redirect_uri: &redirect_uri, state: state.as_deref(), iss: iss.as_deref() };
-        callback.respond(after_post, &[("code", &code)])
+        let callback = self.callback(&redirect_uri, state.as_deref());
+        match self.issue_code(pending.request, sub, env) {
+            Ok(code) => callback.respond(after_post, &[("code", &code)]),
+            Err(r) => callback.error(after_post, r),
+        }
     }
 }
 
@@ -464,332 +491,4 @@ fn consent_page(p: &PendingAuthorization, action: &str, csrf: &str, error: Optio
 }
 
 #[cfg(test)]
-mod tests {
-    use super::super::test_support::*;
-    use super::*;
-
-    #[test]
-    fn loopback_port_may_vary_but_nothing_else() {
-        let reg = "http://127.0.0.1:1234/cb";
-        assert!(redirect_uri_matches(reg, "http://127.0.0.1:5555/cb"));
-        assert!(redirect_uri_matches(reg, "http://127.0.0.1/cb"));
-        assert!(redirect_uri_matches("http://[::1]/cb", "http://[::1]:80/cb"));
-        for bad in [
-            "http://127.0.0.1:1234/cb/",
-            "http://127.0.0.1:1234/CB",
-            "http://127.0.0.1:1234/cb?x=1",
-            "http://127.0.0.1:1234/cb#f",
-            "http://127.0.0.1.evil.example/cb",
-            "http://127.0.0.1:1234@evil.example/cb",
-            "https://127.0.0.1:1234/cb",
-            "http://localhost:1234/cb",
-        ] {
-            assert!(!redirect_uri_matches(reg, bad), "{bad}");
-        }
-        assert!(!redirect_uri_matches("https://app.example/cb", "https://app.example:8443/cb"));
-    }
-
-    #[test]
-    fn auto_approve_redirects_with_code_state_and_iss() {
-        let mut t = Tester::new();
-        let r = t.authorize(&[]);
-        assert_eq!(r.status(), StatusCode::FOUND);
-        let q = location_params(&r);
-        assert!(location(&r).starts_with(REDIRECT));
-        assert_eq!(q.get("state"), Some(STATE));
-        assert_eq!(q.get("iss"), Some(ISSUER));
-        assert_eq!(q.get("code").map(str::len), Some(43));
-    }
-
-    #[test]
-    fn unknown_client_or_redirect_uri_gets_an_error_page() {
-        let mut t = Tester::new();
-        let cases: [(Changes<'_>, &str); 5] = [
-            (&[("client_id", Some("nobody"))], "invalid_client"),
-            (&[("client_id", None)], "invalid_request"),
-            (&[("redirect_uri", Some("https://evil.example/cb"))], "invalid_request"),
-            (&[("redirect_uri", Some("http://127.0.0.1:7777/callback/x"))], "invalid_request"),
-            (&[("redirect_uri", None)], "invalid_request"),
-        ];
-        for (changes, error) in cases {
-            let r = t.authorize(changes);
-            assert_eq!(page_error(&r), (400, error.to_string()), "{changes:?}");
-            assert!(r.headers().get("location").is_none());
-        }
-    }
-
-    #[test]
-    fn repeated_parameter_gets_an_error_page() {
-        let mut t = Tester::new();
-        let r = t.get(&format!("/authorize?{}&state=again", authorize_query(&[])));
-        assert_eq!(page_error(&r), (400, "invalid_request".into()));
-    }
-
-    #[test]
-    fn request_errors_redirect_with_state_and_iss() {
-        let mut t = Tester::new();
-        let cases: [(Changes<'_>, &str); 10] = [
-            (&[("response_type", Some("token"))], "unsupported_response_type"),
-            (&[("response_type", None)], "invalid_request"),
-            (&[("code_challenge", None)], "invalid_request"),
-            (&[("code_challenge_method", Some("plain"))], "invalid_request"),
-            (&[("code_challenge_method", None)], "invalid_request"),
-            (&[("code_challenge", Some("short"))], "invalid_request"),
-            (&[("resource", None)], "invalid_target"),
-            (&[("resource", Some("http://127.0.0.1:9001/other"))], "invalid_target"),
-            (&[("scope", Some("mcp:read mcp:admin"))], "invalid_scope"),
-            (&[("scope", Some("unknown"))], "invalid_scope"),
-        ];
-        for (changes, error) in cases {
-            let r = t.authorize(changes);
-            assert_eq!(r.status(), StatusCode::FOUND, "{changes:?}");
-            let q = location_params(&r);
-            assert_eq!(q.get("error"), Some(error), "{changes:?}");
-            assert_eq!(q.get("state"), Some(STATE));
-            assert_eq!(q.get("iss"), Some(ISSUER));
-        }
-    }
-
-    #[test]
-    fn client_without_the_code_grant_is_unauthorized() {
-        let mut t = Tester::new();
-        let mut c = t.server.clients[CLIENT].clone();
-        c.grant_types = vec!["refresh_token".into()];
-        t.server.register_client(c);
-        assert_eq!(location_params(&t.authorize(&[])).get("error"), Some("unauthorized_client"));
-    }
-
-    #[test]
-    fn resource_is_compared_canonically() {
-        let mut t = Tester::new();
-        let r = t.authorize(&[("resource", Some("HTTP://127.0.0.1:9001/mcp/"))]);
-        assert!(location_params(&r).get("code").is_some());
-    }
-
-    #[test]
-    fn consent_form_escapes_and_protects() {
-        let mut t = Tester::with_form();
-        let mut c = t.server.clients[CLIENT].clone();
-        c.client_name = Some("<script>x</script>".into());
-        t.server.register_client(c);
-        let r = t.authorize(&[]);
-        assert_eq!(r.status(), StatusCode::OK);
-        assert_eq!(r.headers()["x-frame-options"], "DENY");
-        assert!(r.headers()["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
-        let body = std::str::from_utf8(r.body()).unwrap();
-        assert!(body.contains("&lt;script&gt;x&lt;/script&gt;") && !body.contains("<script>"));
-        assert!(body.contains("<strong id=\"redirect-host\">127.0.0.1</strong>"));
-        assert!(body.contains("localhost"), "loopback redirect warning");
-        assert!(body.contains("mcp:read") && body.contains("mcp:write"));
-    }
-
-    #[test]
-    fn consent_approve_answers_303_with_the_code() {
-        let mut t = Tester::with_form();
-        let csrf = csrf_of(&t.authorize(&[]));
-        let r = t.consent(&csrf, "alice", "alice", "approve");
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        let q = location_params(&r);
-        assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), Some(ISSUER)));
-        let token = t.exchange(q.get("code").unwrap());
-        assert_eq!(token["token_type"], "Bearer");
-    }
-
-    #[test]
-    fn consent_csrf_is_one_time() {
-        let mut t = Tester::with_form();
-        let csrf = csrf_of(&t.authorize(&[]));
-        assert_eq!(
-            page_error(&t.consent("forged", "alice", "alice", "approve")),
-            (400, "invalid_request".into())
-        );
-        assert_eq!(t.consent(&csrf, "alice", "alice", "approve").status(), StatusCode::SEE_OTHER);
-        assert_eq!(
-            page_error(&t.consent(&csrf, "alice", "alice", "approve")),
-            (400, "invalid_request".into())
-        );
-    }
-
-    #[test]
-    fn consent_form_expires() {
-        let mut t = Tester::with_form();
-        let csrf = csrf_of(&t.authorize(&[]));
-        t.advance(CONSENT_TTL.as_secs() + 1);
-        assert_eq!(
-            page_error(&t.consent(&csrf, "alice", "alice", "approve")),
-            (400, "invalid_request".into())
-        );
-    }
-
-    #[test]
-    fn wrong_password_shows_the_form_again() {
-        let mut t = Tester::with_form();
-        let csrf = csrf_of(&t.authorize(&[]));
-        let r = t.consent(&csrf, "alice", "wrong", "approve");
-        assert_eq!(r.status(), StatusCode::OK);
-        assert!(r.headers().get("location").is_none());
-        assert!(std::str::from_utf8(r.body()).unwrap().contains("Wrong username or password"));
-        let again = csrf_of(&r);
-        assert_ne!(again, csrf);
-        assert_eq!(t.consent(&again, "alice", "alice", "approve").status(), StatusCode::SEE_OTHER);
-    }
-
-    #[test]
-    fn deny_redirects_with_access_denied() {
-        let mut t = Tester::with_form();
-        let csrf = csrf_of(&t.authorize(&[]));
-        let r = t.consent(&csrf, "", "", "deny");
-        assert_eq!(r.status(), StatusCode::SEE_OTHER);
-        assert_eq!(location_params(&r).get("error"), Some("access_denied"));
-    }
-
-    #[test]
-    fn consent_post_needs_a_form() {
-        let mut t = Tester::with_form();
-        let r = t.post_json("/authorize", "{}");
-        assert_eq!(page_error(&r), (400, "invalid_request".into()));
-        let csrf = csrf_of(&t.authorize(&[]));
-        assert_eq!(page_error(&t.consent(&csrf, "alice", "alice", "maybe")), (400, "invalid_request".into()));
-    }
-
-    mod defects {
-        use super::super::super::test_support::*;
-        use crate::defects::Defect;
-        use http::StatusCode;
-
-        #[test]
-        fn accept_pkce_plain() {
-            let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", Some("plain"))];
-            let r = Tester::new().authorize(&plain);
-            assert_eq!(location_params(&r).get("error"), Some("invalid_request"));
-
-            let mut t = Tester::with_defect(Defect::AcceptPkcePlain);
-            for method in [Some("plain"), None] {
-                let r = t.authorize(&[plain[0], ("code_challenge_method", method)]);
-                let code = location_params(&r).get("code").unwrap().to_string();
-                assert_eq!(t.token(&code_pairs(&code)).status(), StatusCode::OK, "{method:?}");
-            }
-            let code = location_params(&t.authorize(&plain)).get("code").unwrap().to_string();
-            let wrong = changed(&code_pairs(&code), &[("code_verifier", Some(CHALLENGE))]);
-            assert_eq!(error_of(&t.token(&wrong)), (400, "invalid_grant".into()));
-        }
-
-        #[test]
-        fn no_pkce_required() {
-            let no_pkce = [("code_challenge", None), ("code_challenge_method", None)];
-            let r = Tester::new().authorize(&no_pkce);
-            assert_eq!(location_params(&r).get("error"), Some("invalid_request"));
-
-            let mut t = Tester::with_defect(Defect::NoPkceRequired);
-            let code = location_params(&t.authorize(&no_pkce)).get("code").unwrap().to_string();
-            let without_verifier = changed(&code_pairs(&code), &[("code_verifier", None)]);
-            assert_eq!(t.token(&without_verifier).status(), StatusCode::OK);
-            let code = location_params(&t.authorize(&no_pkce)).get("code").unwrap().to_string();
-            assert_eq!(t.token(&code_pairs(&code)).status(), StatusCode::OK, "downgrade: any verifier");
-            let code = t.code();
-            let without_verifier = changed(&code_pairs(&code), &[("code_verifier", None)]);
-            assert_eq!(
-                error_of(&t.token(&without_verifier)),
-                (400, "invalid_grant".into()),
-                "a code with a challenge still needs its verifier"
-            );
-        }
-
-        #[test]
-        fn loose_redirect_match() {
-            let longer = "http://127.0.0.1:7777/callback.evil/x";
-            let r = Tester::new().authorize(&[("redirect_uri", Some(longer))]);
-            assert_eq!(page_error(&r), (400, "invalid_request".into()));
-
-            let r =
-                Tester::with_defect(Defect::LooseRedirectMatch).authorize(&[("redirect_uri", Some(longer))]);
-            assert_eq!(r.status(), StatusCode::FOUND);
-            assert!(location(&r).starts_with(&format!("{longer}?")));
-            assert!(location_params(&r).get("code").is_some());
-        }
-
-        #[test]
-        fn redirect_on_invalid_client() {
-            let evil = "https://evil.example/cb";
-            let cases = [
-                ([("client_id", Some("nobody")), ("redirect_uri", Some(evil))], "invalid_client"),
-                (
-                    [("client_id", Some("https://app.example/gone.json")), ("redirect_uri", Some(evil))],
-                    "invalid_client",
-                ),
-                (
-                    [("client_id", Some("http://app.example/client.json")), ("redirect_uri", Some(evil))],
-                    "invalid_client",
-                ),
-                ([("client_id", Some(CLIENT)), ("redirect_uri", Some(evil))], "invalid_request"),
-            ];
-            for (changes, error) in cases {
-                let r = Tester::new().authorize(&changes);
-                assert_eq!(page_error(&r), (400, error.into()), "{changes:?}");
-
-                let r = Tester::with_defect(Defect::RedirectOnInvalidClient).authorize(&changes);
-                assert_eq!(r.status(), StatusCode::FOUND, "{changes:?}");
-                assert!(location(&r).starts_with(&format!("{evil}?")));
-                let q = location_params(&r);
-                assert_eq!((q.get("error"), q.get("state")), (Some("invalid_request"), Some(STATE)));
-            }
-        }
-
-        #[test]
-        fn no_iss_parameter() {
-            let mut t = Tester::with_defect(Defect::NoIssParameter);
-            let granted = location_params(&t.authorize(&[]));
-            assert!(granted.get("code").is_some());
-            let refused = location_params(&t.authorize(&[("scope", Some("unknown"))]));
-            assert_eq!(refused.get("error"), Some("invalid_scope"));
-            for q in [granted, refused] {
-                assert_eq!((q.get("state"), q.get("iss")), (Some(STATE), None));
-            }
-            assert_eq!(t.server.metadata().authorization_response_iss_parameter_supported, Some(true));
-            assert_eq!(location_params(&Tester::new().authorize(&[])).get("iss"), Some(ISSUER));
-        }
-
-        #[test]
-        fn redirect_307_after_login() {
-            for (mut t, status) in [
-                (Tester::with_form(), StatusCode::SEE_OTHER),
-                (Tester::with_form_defect(Defect::Redirect307AfterLogin), StatusCode::TEMPORARY_REDIRECT),
-            ] {
-                let csrf = csrf_of(&t.authorize(&[]));
-                let r = t.consent(&csrf, "alice", "alice", "approve");
-                assert_eq!(r.status(), status);
-                assert!(location_params(&r).get("code").is_some());
-            }
-        }
-
-        #[test]
-        fn client_scope_unchecked() {
-            // CLIENT may have `mcp:read mcp:write`; the resource also offers `mcp:admin`.
-            let admin = [("scope", Some("mcp:read mcp:admin"))];
-            let r = Tester::new().authorize(&admin);
-            assert_eq!(location_params(&r).get("error"), Some("invalid_scope"));
-
-            let mut t = Tester::with_defect(Defect::ClientScopeUnchecked);
-            let code = location_params(&t.authorize(&admin)).get("code").unwrap().to_string();
-            assert_eq!(t.exchange(&code)["scope"], "mcp:read mcp:admin");
-            let r = t.authorize(&[("scope", Some("unknown"))]);
-            assert_eq!(
-                location_params(&r).get("error"),
-                Some("invalid_scope"),
-                "the resource's scopes still bound it"
-            );
-        }
-
-        #[test]
-        fn no_frame_protection() {
-            let r = Tester::with_form().authorize(&[]);
-            assert_eq!(r.headers()["x-frame-options"], "DENY");
-
-            let r = Tester::with_form_defect(Defect::NoFrameProtection).authorize(&[]);
-            assert_eq!(r.status(), StatusCode::OK);
-            assert!(!csrf_of(&r).is_empty(), "the consent form");
-            assert!(r.headers().get("x-frame-options").is_none());
-            assert!(r.headers().get("content-security-policy").is_none());
-        }
-    }
-}
+mod tests;

@@ -38,10 +38,68 @@ pub struct Config {
     pub registration_scopes: Vec<String>,
     /// Development switch: allow `http` and loopback client ID metadata document URLs.
     pub allow_insecure_client_id_urls: bool,
+    /// How much the server takes and keeps before it refuses: the rate of dynamic
+    /// registration and the size of its stores, so that a flood cannot exhaust it.
+    pub limits: Limits,
     /// Mistakes to commit on purpose, so that the harness can show its scenarios fail
     /// against them (the `AuthorizationServer` defects of [`crate::defects`]; others are
     /// ignored). Empty by default: a correct server.
     pub defects: Defects,
+}
+
+/// Bounds under floods. Every store the server fills on a stranger's request is bounded
+/// here, and expires besides: dynamically registered clients (RFC 7591 §3: open
+/// registration "MAY be rate-limited or otherwise limited to prevent a denial-of-service
+/// attack"), login and consent forms waiting for the user, authorization codes, refresh
+/// tokens, client ID metadata documents.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// Dynamic registrations (`POST /register`, valid or not) taken in one
+    /// [`registration_window`](Self::registration_window), from all senders together: a
+    /// sans-IO request carries no peer address to count them by. Beyond it, 429 with
+    /// `Retry-After` (the seconds until the window ends).
+    pub registrations_per_window: u32,
+    /// The fixed window of [`registrations_per_window`](Self::registrations_per_window):
+    /// it starts with the first registration after the previous one ended.
+    pub registration_window: Duration,
+    /// Most dynamically registered clients kept; beyond it registration is refused
+    /// (503) until the server restarts (clients are kept in memory).
+    pub max_registered_clients: usize,
+    /// Most login and consent forms waiting for the user at once (each expires after
+    /// [`CONSENT_TTL`](super::authorize::CONSENT_TTL)); beyond it an authorization request is
+    /// answered `temporarily_unavailable`.
+    pub max_pending_authorizations: usize,
+    /// Most authorization codes kept, unredeemed (until they expire) or redeemed (to revoke
+    /// what they bought if replayed). When full, the oldest redeemed code is forgotten; with
+    /// none redeemed, an authorization is answered `temporarily_unavailable`.
+    pub max_codes: usize,
+    /// Most refresh tokens kept, current or rotated (a rotated one is kept until it
+    /// expires, to detect its reuse). When full, a code is redeemed without a refresh
+    /// token (the AS's discretion, MCP §Refresh Tokens) and a refresh forgets the token it
+    /// rotates instead of keeping it (presented again, it is unknown: still refused, but its
+    /// family is not revoked).
+    pub max_refresh_tokens: usize,
+    /// Most client ID metadata documents kept (each by its URL, which anyone can choose).
+    /// When full, the stale ones are forgotten, then the one that goes stale first: a
+    /// forgotten document is fetched again when needed.
+    pub max_client_metadata_documents: usize,
+}
+
+impl Default for Limits {
+    /// 500 registrations a minute (a live run of the whole AS catalog registers about a
+    /// hundred), 10 000 registered clients, 10 000 waiting forms, 10 000 codes, 100 000
+    /// refresh tokens, 10 000 client ID metadata documents.
+    fn default() -> Self {
+        Limits {
+            registrations_per_window: 500,
+            registration_window: Duration::from_secs(60),
+            max_registered_clients: 10_000,
+            max_pending_authorizations: 10_000,
+            max_codes: 10_000,
+            max_refresh_tokens: 100_000,
+            max_client_metadata_documents: 10_000,
+        }
+    }
 }
 
 /// A resource this server issues tokens for.
@@ -131,7 +189,7 @@ impl Default for Config {
     /// scopes `mcp:read mcp:write mcp:admin`; ES256; access tokens 600 s, codes 60 s,
     /// refresh tokens 24 h; the login form is shown (no auto-approve); one user `alice`
     /// with password `alice`; no pre-registered clients; registered clients get
-    /// `mcp:read mcp:write`; no defects.
+    /// `mcp:read mcp:write`; the default [`Limits`]; no defects.
     fn default() -> Self {
         Config {
             issuer: "http://127.0.0.1:9000".into(),
@@ -148,6 +206,7 @@ impl Default for Config {
             clients: vec![],
             registration_scopes: vec!["mcp:read".into(), "mcp:write".into()],
             allow_insecure_client_id_urls: false,
+            limits: Limits::default(),
             defects: Defects::none(),
         }
     }
@@ -166,6 +225,10 @@ impl Config {
         }
         if self.code_ttl > MAX_CODE_TTL {
             return Err(Error::Config(format!("code_ttl is {:?}, expected at most 60 s", self.code_ttl)));
+        }
+        let l = &self.limits;
+        if l.registrations_per_window == 0 || l.registration_window.is_zero() {
+            return Err(Error::Config("the registration rate limit must let some registrations in".into()));
         }
         if self.auto_approve && self.users.is_empty() {
             return Err(Error::Config("auto_approve needs at least one user to sign in as".into()));

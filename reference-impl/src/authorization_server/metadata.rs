@@ -41,7 +41,8 @@ impl AuthorizationServer {
             revocation_endpoint: Some(c.revocation_endpoint()),
             introspection_endpoint: Some(c.introspection_endpoint()),
             code_challenge_methods_supported: pkce,
-            authorization_response_iss_parameter_supported: Some(true),
+            authorization_response_iss_parameter_supported: (!c.defects.has(Defect::IssNotAdvertised))
+                .then_some(true),
             client_id_metadata_document_supported: Some(true),
             ..Default::default()
         }

@@ -21,6 +21,9 @@
 //! - refresh tokens are rotated on every use, for confidential clients too.
 //! - client ID metadata documents are reused while their `Cache-Control: max-age` lasts
 //!   (at most an hour), else fetched at every authorization request.
+//! - what a flood can make it hold is bounded ([`Limits`]): dynamic registration is
+//!   rate-limited (429 with `Retry-After`) and its clients capped; waiting login forms,
+//!   authorization codes and refresh tokens are capped, and expire.
 //!
 //! [`Config::defects`] makes the server commit the authorization-server mistakes of
 //! [`crate::defects`] on purpose, each by skipping or loosening the one check it names,
@@ -44,6 +47,7 @@ pub mod client_auth;
 pub mod client_id_metadata;
 pub mod config;
 pub mod introspection;
+mod limits;
 pub mod metadata;
 pub mod refresh;
 pub mod registration;
@@ -53,7 +57,7 @@ pub mod token;
 #[cfg(test)]
 mod test_support;
 
-pub use config::{Config, RegisteredClient, ResourceConfig, User};
+pub use config::{Config, Limits, RegisteredClient, ResourceConfig, User};
 
 use crate::access_token::AccessTokenClaims;
 use crate::defects::Defect;
@@ -93,6 +97,10 @@ pub struct AuthorizationServer {
     revoked_jtis: BTreeMap<String, u64>,
     /// `jti`s of `private_key_jwt` assertions already used, with their `exp`.
     used_assertion_jtis: BTreeMap<String, u64>,
+    /// Dynamic registrations taken in the current window ([`Limits`]).
+    registrations: limits::FixedWindow,
+    /// How many clients registered dynamically ([`Limits::max_registered_clients`]).
+    registered_clients: usize,
 }
 
 /// One route of this server.
@@ -127,6 +135,8 @@ impl AuthorizationServer {
             refresh: refresh::RefreshTokens::default(),
             revoked_jtis: BTreeMap::new(),
             used_assertion_jtis: BTreeMap::new(),
+            registrations: limits::FixedWindow::default(),
+            registered_clients: 0,
         })
     }
 
@@ -275,6 +285,8 @@ pub(crate) struct Rejection {
     description: String,
     /// Send `WWW-Authenticate: Basic` (the client tried HTTP Basic authentication).
     basic_challenge: bool,
+    /// Send `Retry-After` with these seconds (RFC 9110 §10.2.3).
+    retry_after: Option<u64>,
 }
 
 impl Rejection {
@@ -285,6 +297,24 @@ impl Rejection {
             error,
             description: description.to_string(),
             basic_challenge: false,
+            retry_after: None,
+        }
+    }
+
+    /// A 429 `temporarily_unavailable` (RFC 6585 §4) with `Retry-After: retry_after`.
+    fn too_many_requests(retry_after: u64, description: impl std::fmt::Display) -> Self {
+        Rejection {
+            status: StatusCode::TOO_MANY_REQUESTS,
+            retry_after: Some(retry_after),
+            ..Rejection::new(ErrorCode::TemporarilyUnavailable, description)
+        }
+    }
+
+    /// A 503 `temporarily_unavailable`.
+    fn unavailable(description: impl std::fmt::Display) -> Self {
+        Rejection {
+            status: StatusCode::SERVICE_UNAVAILABLE,
+            ..Rejection::new(ErrorCode::TemporarilyUnavailable, description)
         }
     }
 
@@ -302,6 +332,9 @@ impl Rejection {
         if self.basic_challenge {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Basic realm=\"token\""));
+        }
+        if let Some(secs) = self.retry_after {
+            r.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }
         r
     }

@@ -2,6 +2,10 @@
 //! on every use (for every client), grouped in families. Presenting a rotated token again
 //! is taken as theft: the whole family dies, with the access tokens issued from it.
 //! A refresh may narrow the scope, never widen it, and only for the resource granted.
+//!
+//! The store is bounded ([`Limits::max_refresh_tokens`](super::Limits)) and expiring:
+//! expired tokens are forgotten, and so is a family once it has no token left and none of
+//! its access tokens is still valid.
 
 use super::token::{Grant, IssuedToken, TokenResponse};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
@@ -9,7 +13,7 @@ use crate::defects::Defect;
 use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, Time};
 use crate::wire::Params;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Every refresh token issued, and the families they belong to.
 #[derive(Debug, Default)]
@@ -44,6 +48,31 @@ pub(super) struct Family {
 }
 
 impl RefreshTokens {
+    /// Forgets the tokens expired at `now`, the families left without a token whose access
+    /// tokens have all expired, and those access tokens of the others.
+    fn sweep(&mut self, now: Time) {
+        self.tokens.retain(|_, t| t.expires > now);
+        self.earliest_expiry = self.tokens.values().map(|t| t.expires).min();
+        let with_tokens: BTreeSet<&String> = self.tokens.values().map(|t| &t.family).collect();
+        let now_secs = now.unix_secs();
+        self.families.retain(|id, f| {
+            f.access_tokens.retain(|(_, exp)| *exp > now_secs);
+            with_tokens.contains(id) || !f.access_tokens.is_empty()
+        });
+    }
+
+    /// How many refresh tokens are kept, current and rotated.
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        self.tokens.len()
+    }
+
+    /// How many families are kept.
+    #[cfg(test)]
+    pub(super) fn families(&self) -> usize {
+        self.families.len()
+    }
+
     /// The family of an active (not rotated, not expired, not revoked) refresh token.
     pub(super) fn active_family(&self, token: &str, now: Time) -> Option<(&String, &Family)> {
         let t = self.tokens.get(token).filter(|t| !t.rotated && t.expires > now)?;
@@ -52,8 +81,27 @@ impl RefreshTokens {
 }
 
 impl AuthorizationServer {
-    /// Starts a refresh-token family for `grant`: its ID and first token.
-    pub(super) fn start_refresh_family(&mut self, grant: &Grant<'_>, env: &mut Env<'_>) -> (String, String) {
+    /// Room for one more refresh token: the expired ones are forgotten first, once one
+    /// may have expired or when the store is full.
+    fn room_for_refresh_token(&mut self, now: Time) -> bool {
+        let max = self.config.limits.max_refresh_tokens;
+        let r = &mut self.refresh;
+        if r.tokens.len() >= max || r.earliest_expiry.is_some_and(|e| e <= now) {
+            r.sweep(now);
+        }
+        r.tokens.len() < max
+    }
+
+    /// Starts a refresh-token family for `grant`: its ID and first token; none when the
+    /// store is full (the grant then comes without a refresh token).
+    pub(super) fn start_refresh_family(
+        &mut self,
+        grant: &Grant<'_>,
+        env: &mut Env<'_>,
+    ) -> Option<(String, String)> {
+        if !self.room_for_refresh_token(env.now) {
+            return None;
+        }
         let id = env.random_string(16);
         let family = Family {
             client_id: grant.client_id.to_string(),
@@ -65,16 +113,13 @@ impl AuthorizationServer {
         };
         self.refresh.families.insert(id.clone(), family);
         let token = self.new_refresh_token(&id, env);
-        (id, token)
+        Some((id, token))
     }
 
+    /// A new token of `family` (after [`Self::room_for_refresh_token`]).
     fn new_refresh_token(&mut self, family: &str, env: &mut Env<'_>) -> String {
         let now = env.now;
         let r = &mut self.refresh;
-        if r.earliest_expiry.is_some_and(|e| e <= now) {
-            r.tokens.retain(|_, t| t.expires > now);
-            r.earliest_expiry = r.tokens.values().map(|t| t.expires).min();
-        }
         let token = env.random_string(32);
         let expires = now.plus(self.config.refresh_token_ttl);
         r.earliest_expiry = Some(r.earliest_expiry.map_or(expires, |e| e.min(expires)));
@@ -168,7 +213,10 @@ impl AuthorizationServer {
         let new_token = if self.config.defects.has(Defect::NoRefreshRotation) {
             token.to_string()
         } else {
-            if let Some(entry) = self.refresh.tokens.get_mut(token) {
+            // Kept, rotated, to detect its reuse; forgotten when the store is full.
+            if !self.room_for_refresh_token(env.now) {
+                self.refresh.tokens.remove(token);
+            } else if let Some(entry) = self.refresh.tokens.get_mut(token) {
                 entry.rotated = true;
             }
             self.new_refresh_token(&family_id, env)

@@ -1,7 +1,17 @@
 //! The dynamic client registration endpoint (RFC 7591 §3). Registered clients get a
 //! server-chosen random `client_id` (never one the client picks, nor one equal to a
 //! user's `sub`, RFC 9700 §4.15), a secret when they asked for a secret-based method,
-//! and at most the configured registration scopes.
+//! and at most the configured registration scopes. Registration is rate-limited and the
+//! registered clients capped ([`Limits`](super::Limits), RFC 7591 §3).
+//!
+//! `application_type` (OpenID Connect Dynamic Client Registration §2, which MCP clients
+//! send since 2026-07-28) is recorded as sent, `web` when absent, and returned with the
+//! rest of the registered metadata (RFC 7591 §3.2.1). It changes no rule: MCP
+//! 2026-07-28 (client-registration §Application Type and Redirect URI Constraints) says
+//! only that an OIDC server "may enforce additional constraints on redirect URIs based on
+//! the `application_type`", and this server holds every client to the one MCP requires
+//! of all (§Communication Security: every redirect URI `localhost` or https), which
+//! already refuses a plain-http redirect URI on a public host whatever the type.
 
 use super::config::{AUTHORIZATION_CODE, RegisteredClient};
 use super::{AuthorizationServer, Rejection};
@@ -30,6 +40,7 @@ impl AuthorizationServer {
         request: &Request,
         env: &mut Env<'_>,
     ) -> Result<ClientInformation, Rejection> {
+        self.admit_registration(env.now)?;
         let ct =
             wire::single_header(request.headers(), http::header::CONTENT_TYPE).map_err(invalid_metadata)?;
         let mime = ct.unwrap_or("").split(';').next().unwrap_or("").trim();
@@ -67,6 +78,7 @@ impl AuthorizationServer {
             }
             requested => registration::narrow_scope(requested, &self.config.registration_scopes),
         };
+        self.registered_clients += 1;
         self.register_client(RegisteredClient {
             client_id: client_id.clone(),
             client_secret: secret.clone(),
@@ -77,6 +89,7 @@ impl AuthorizationServer {
             jwks: m.jwks.clone(),
             client_name: m.client_name.clone(),
         });
+        m.application_type.get_or_insert_with(|| registration::DEFAULT_APPLICATION_TYPE.into());
         m.scope = Some(scopes.join(" "));
         m.grant_types = Some(grant_types);
         m.token_endpoint_auth_method = Some(method);
@@ -119,6 +132,27 @@ mod tests {
             ("scope", None),
         ]);
         assert!(location_params(&r).get("code").is_some());
+    }
+
+    #[test]
+    fn application_type_is_recorded_web_by_default() {
+        let mut t = Tester::new();
+        let loopback = json!(["http://127.0.0.1:4000/cb"]);
+        for (sent, recorded) in [(None, "web"), (Some("native"), "native"), (Some("web"), "web")] {
+            let mut body = json!({"redirect_uris": loopback, "token_endpoint_auth_method": "none"});
+            if let Some(sent) = sent {
+                body["application_type"] = json!(sent);
+            }
+            let r = register(&mut t, body);
+            assert_eq!(r.status(), StatusCode::CREATED, "{sent:?}");
+            assert_eq!(json_of(&r)["application_type"], recorded, "{sent:?}");
+        }
+        // One redirect URI rule for every type (MCP §Communication Security).
+        for sent in ["native", "web"] {
+            let body = json!({"redirect_uris": ["http://app.example/cb"], "token_endpoint_auth_method": "none",
+                "application_type": sent});
+            assert_eq!(error_of(&register(&mut t, body)), (400, "invalid_redirect_uri".into()), "{sent}");
+        }
     }
 
     #[test]

@@ -240,7 +240,8 @@ impl AuthorizationServer {
             scope: &request.scope,
         };
         let access = self.issue_access_token(&g, env)?;
-        let refresh = client.allows_grant(REFRESH_TOKEN).then(|| self.start_refresh_family(&g, env));
+        let refresh =
+            client.allows_grant(REFRESH_TOKEN).then(|| self.start_refresh_family(&g, env)).flatten();
         if let Some((family, _)) = &refresh {
             self.record_access_token(family, &access);
         }

@@ -1,4 +1,5 @@
-//! The AS's metadata documents and what it registers.
+//! The AS's metadata documents and what it registers: hostile client metadata, and a
+//! flood of registrations.
 
 use super::oauth::field;
 use crate::world::{REDIRECT, World, describe};
@@ -115,4 +116,54 @@ pub(super) fn hostile_registration(w: &mut World) -> Check {
         }
     }
     Check::Holds
+}
+
+/// How many registrations AS-REG-02 sends at most: more than twice the reference AS's
+/// default (500 in a 60 s window), so that a burst shorter than one window meets the
+/// limit wherever the window starts.
+const REGISTRATION_FLOOD: usize = 1_100;
+
+/// A hardening check (RFC 7591 §3: open registration "MAY be rate-limited or otherwise
+/// limited to prevent a denial-of-service attack"): the attacker registers the same public
+/// client again and again, as fast as it can, up to [`REGISTRATION_FLOOD`] times; before
+/// the last, the AS throttles it, with 429 (RFC 6585 §4) or 503. Each registration the AS
+/// keeps costs it memory, and an unthrottled endpoint lets one sender grow that without
+/// bound.
+pub(super) fn registration_flood(w: &mut World) -> Check {
+    if w.as_under_test.registration_endpoint.is_none() {
+        return Check::NotApplicable("the AS has no registration endpoint".into());
+    }
+    let metadata = json!({"redirect_uris": [REDIRECT], "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code"], "response_types": ["code"], "application_type": "native",
+        "client_name": "flood app"});
+    w.note(&format!("the attacker registers the same client up to {REGISTRATION_FLOOD} times, at once"));
+    for n in 1..=REGISTRATION_FLOOD {
+        let r = match w.register("attacker", &metadata) {
+            Ok(_) => continue,
+            Err(r) => r,
+        };
+        let answer = r.as_ref().as_ref().ok();
+        match answer.map(|a| a.status().as_u16()) {
+            Some(status @ (429 | 503)) => {
+                let retry_after = answer.and_then(|a| a.headers().get(http::header::RETRY_AFTER));
+                let retry_after = retry_after.and_then(|v| v.to_str().ok()).unwrap_or("none");
+                w.note(&format!("registration {n}: {status}, Retry-After {retry_after}"));
+                return Check::Holds;
+            }
+            _ if n == 1 => {
+                return Check::Undecided(format!("a plain registration: expected 201, got {}", describe(&r)));
+            }
+            _ => {
+                return Check::Undecided(format!(
+                    "registration {n}: expected 201, or 429 or 503 when throttled, got {}",
+                    describe(&r)
+                ));
+            }
+        }
+    }
+    Check::Violated(Violation::about(
+        format!("{REGISTRATION_FLOOD} registrations of the same client in a burst"),
+        "429 or 503 before the last (RFC 7591 §3: rate-limited to prevent a denial of service)",
+        format!("all {REGISTRATION_FLOOD} registered (201)"),
+    ))
 }

@@ -2,15 +2,16 @@
 //! reuse; refresh-token theft under rotation; scope escalation at the AS; redirect URI
 //! matching and the front channel; token responses and resource indicators.
 //!
-//! Each scenario but AS-META-01 and AS-REG-01 starts with two public clients registered
+//! Each scenario but AS-META-01, AS-REG-01 and AS-REG-02 starts with two public clients registered
 //! at the AS: `notes-app`, the victim's app (on the loopback redirect URI and on
 //! `https://app.example/callback`), and `evil-app`, the attacker's app, registered on
 //! the same loopback redirect URI (a malicious native app claiming the same port).
 //!
 //! The OAuth steps the scenarios are made of are in [`oauth`]; the scenarios, by
 //! concern, in [`code`], [`refresh`], [`scope`], [`front_channel`] (redirect URIs and
-//! the front channel), [`token`] (token responses and resource indicators) and
-//! [`metadata`] (metadata documents and registration).
+//! the front channel), [`iss`] (RFC 9207 `iss` and its metadata flag), [`token`] (token
+//! responses and resource indicators) and [`metadata`] (metadata documents and
+//! registration).
 
 use crate::Scenario;
 use crate::world::World;
@@ -29,6 +30,7 @@ macro_rules! step {
 // After `step!`, which they use.
 mod code;
 mod front_channel;
+mod iss;
 mod metadata;
 mod oauth;
 mod refresh;
@@ -42,7 +44,8 @@ use code::{
 use front_channel::{
     consent_framing, login_redirect_status, open_redirect_on_error, redirect_exact_match, state_and_iss,
 };
-use metadata::{hostile_registration, metadata_documents};
+use iss::{iss_advertised, iss_on_every_response};
+use metadata::{hostile_registration, metadata_documents, registration_flood};
 use oauth::register_apps;
 use refresh::{
     refresh_attacker_first, refresh_concurrent, refresh_other_client, refresh_resource_change,
@@ -51,7 +54,7 @@ use refresh::{
 use scope::{authorization_scope, registration_scope, token_request_scope};
 use token::{legacy_grants, resource_binding, short_lived_tokens, token_no_store};
 
-/// The authorization server scenarios. All but AS-META-01 and AS-REG-01 start with
+/// The authorization server scenarios. All but AS-META-01, AS-REG-01 and AS-REG-02 start with
 /// the two apps of [`register_apps`] registered ([`with_apps`]).
 pub fn scenarios() -> Vec<Scenario> {
     use Capability::*;
@@ -259,6 +262,24 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["front-channel"])
             .needs(&[LoginForms])
             .body(|w| with_apps(w, consent_framing)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-ISS-01",
+            "iss is the issuer in every authorization response, errors included",
+        )
+        .requirements(&["AS-31"])
+        .level(Should)
+        .tags(&["front-channel", "iss"])
+        .body(|w| with_apps(w, iss_on_every_response)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-ISS-02",
+            "iss in responses if and only if the metadata advertises it",
+        )
+        .requirements(&["AS-32"])
+        .level(Must)
+        .tags(&["front-channel", "iss", "metadata"])
+        .body(|w| with_apps(w, iss_advertised)),
         Scenario::new(AuthorizationServer, "AS-TOKEN-01", "token responses carry Cache-Control: no-store")
             .requirements(&["AS-01"])
             .level(Must)
@@ -298,6 +319,13 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["registration"])
             .body(hostile_registration),
+        // Last: it may leave a live AS refusing registrations until its window passes.
+        Scenario::new(AuthorizationServer, "AS-REG-02", "a burst of registrations is throttled")
+            .requirements(&["AS-43"])
+            .level(Should)
+            .tags(&["registration", "hardening"])
+            .needs(&[Flood])
+            .body(registration_flood),
     ]
 }
 
