@@ -50,6 +50,30 @@ pub fn node_peer(name: &str, marker: &str) -> Option<PathBuf> {
     None
 }
 
+/// Starts `node server.mjs` in `dir` (an MCP server under test, on a free port, trusting a
+/// harness AS on another free port) and runs `mcp-authz test-server` against it with
+/// `--scopes scopes --format json --baseline dir/baseline.txt`; returns that run and the
+/// baseline's path. The server is killed when this returns.
+#[allow(dead_code)] // only the test-server interop crates start a Node MCP server
+pub fn test_node_server(dir: &std::path::Path, scopes: &str) -> (std::process::Output, PathBuf) {
+    let as_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut node = Command::new("node");
+    node.arg("server.mjs")
+        .current_dir(dir)
+        .env("PORT", "0")
+        .env("ISSUER", format!("http://127.0.0.1:{as_port}"));
+    let (_server, url) = start(node, "listening on ");
+    let baseline = dir.join("baseline.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-server", "--url", &url, "--as-port", &as_port.to_string()])
+        .args(["--scopes", scopes, "--format", "json"])
+        .arg("--baseline")
+        .arg(&baseline)
+        .output()
+        .expect("mcp-authz runs");
+    (out, baseline)
+}
+
 /// Asserts that a `--format json --baseline FILE` run (`out`) decided every case and found
 /// exactly what `baseline` lists.
 #[allow(dead_code)] // not every test crate runs against a baseline
