@@ -89,6 +89,14 @@ pub(super) fn mix_up(w: &mut World) -> Check {
             format!("{redeemed:?}"),
         ));
     }
+    // RFC 9207 §2.4: without the flag a client may accept a response without `iss`.
+    let advertised = w
+        .authorization_server()
+        .is_ok_and(|a| a.metadata().authorization_response_iss_parameter_supported == Some(true));
+    if !advertised {
+        w.note("the honest AS does not advertise iss: a response without it may be redeemed");
+        return Check::Holds;
+    }
     w.note("honest flow; the adversary removes iss from the authorization response");
     let stripped = Rc::new(Cell::new(false));
     let flag = stripped.clone();
