@@ -118,6 +118,8 @@ defects! {
     ClientPkcePlain = "client-pkce-plain", Client, "sends `code_challenge_method=plain` (the verifier itself as challenge) instead of S256";
     ClientFollowsRedirects = "client-follows-redirects", Client, "follows 3xx answers to metadata requests, to any `Location`, unchecked";
     ClientFollowsInsecureUrls = "client-follows-insecure-urls", Client, "fetches and opens any absolute URL a server names: `http` to any host, `javascript:`, `file:`, `data:`";
+    ClientNoApplicationType = "client-no-application-type", Client, "registers dynamically without `application_type` (an OpenID Connect server then assumes `web`)";
+    ClientApplicationTypeWeb = "client-application-type-web", Client, "registers dynamically with `application_type` `web` whatever its redirect URI, loopback included";
 }
 
 impl fmt::Display for Defect {

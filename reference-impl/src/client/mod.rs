@@ -26,7 +26,7 @@ pub mod token;
 pub use authorization::{AuthorizationResponse, redirect_params};
 pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
 pub use mcp::Operation;
-pub use registration::PreRegistered;
+pub use registration::{ApplicationType, PreRegistered};
 pub use token::{ClientAuth, TokenSet};
 
 use crate::bearer::Challenge;
@@ -88,6 +88,9 @@ pub struct PublicClientConfig {
     /// The scope to request, overriding the selection strategy (a step-up still adds the
     /// challenged scopes).
     pub scope: Option<String>,
+    /// The `application_type` to register with (CL-50); `None`: the one the redirect URI
+    /// implies ([`ApplicationType::for_redirect_uri`]).
+    pub application_type: Option<ApplicationType>,
     /// Most step-up re-authorizations per operation (CL-27).
     pub max_step_up: u32,
     /// Refresh the access token this long before it expires.
@@ -98,8 +101,8 @@ pub struct PublicClientConfig {
 }
 
 impl PublicClientConfig {
-    /// A configuration with no credentials, no scope override, `max_step_up` 2 and a
-    /// 60 s refresh margin.
+    /// A configuration with no credentials, no scope or application type override,
+    /// `max_step_up` 2 and a 60 s refresh margin.
     pub fn new(
         server_url: impl Into<String>,
         redirect_uri: impl Into<String>,
@@ -112,6 +115,7 @@ impl PublicClientConfig {
             pre_registered: None,
             client_id_metadata_url: None,
             scope: None,
+            application_type: None,
             max_step_up: 2,
             refresh_margin: Duration::from_secs(60),
             defects: Defects::none(),
@@ -601,7 +605,14 @@ impl PublicClient {
             },
             Approach::MetadataDocument(url) => Registered { issuer, client_id: url, auth: ClientAuth::None },
             Approach::Dynamic(endpoint) => {
-                let request = registration::registration_request(&endpoint, &c.redirect_uri, &c.client_name)?;
+                let application_type =
+                    ApplicationType::to_register(c.application_type, &c.redirect_uri, &c.defects);
+                let request = registration::registration_request(
+                    &endpoint,
+                    &c.redirect_uri,
+                    &c.client_name,
+                    application_type,
+                )?;
                 self.waiting = Waiting::Registration { issuer, demand };
                 return Ok(ClientStep::Send(request));
             }

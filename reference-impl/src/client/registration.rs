@@ -1,10 +1,12 @@
 //! How the public client gets a `client_id` (CL-10): pre-registered credentials first,
 //! then a client ID metadata document when the AS advertises
 //! `client_id_metadata_document_supported`, then dynamic client registration (RFC 7591)
-//! when it has a `registration_endpoint`; otherwise there is no way in.
+//! when it has a `registration_endpoint`; otherwise there is no way in. A registration
+//! request names the client's `application_type` (MCP 2026-07-28, SEP-837, CL-50).
 
 use super::token::ClientAuth;
-use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
+use crate::defects::{Defect, Defects};
+use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url, is_loopback};
 use crate::registration::{ClientInformation, ClientMetadata};
 use crate::sans_io::{Request, Response};
 use crate::wire;
@@ -91,10 +93,67 @@ pub fn public_client_metadata(
     }
 }
 
+/// The OpenID Connect Dynamic Client Registration `application_type` (§2), which MCP
+/// 2026-07-28 asks every dynamic registration to carry (CL-50): an OIDC server that
+/// assumes its default, `web`, may refuse a loopback redirect URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationType {
+    /// A desktop, mobile or command-line app, or a web app served on `localhost`.
+    Native,
+    /// A browser-based app served from a remote host.
+    Web,
+}
+
+impl ApplicationType {
+    /// The member's value: `native` or `web`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationType::Native => "native",
+            ApplicationType::Web => "web",
+        }
+    }
+
+    /// The type a redirect URI implies: `native` for a loopback host (`localhost`,
+    /// `127.0.0.0/8`, `::1`, any scheme) or a private-use URI scheme (RFC 8252 §7.1);
+    /// `web` for `http`/`https` to any other host, or a URI that does not parse.
+    pub fn for_redirect_uri(redirect_uri: &str) -> ApplicationType {
+        match url::Url::parse(redirect_uri) {
+            Ok(u) if is_loopback(&u) || !matches!(u.scheme(), "http" | "https") => ApplicationType::Native,
+            _ => ApplicationType::Web,
+        }
+    }
+
+    /// The type a client registers with: `configured` if set, else the one its
+    /// `redirect_uri` implies. `None` with defect `client-no-application-type`; always
+    /// `web` with `client-application-type-web`.
+    pub fn to_register(
+        configured: Option<ApplicationType>,
+        redirect_uri: &str,
+        defects: &Defects,
+    ) -> Option<ApplicationType> {
+        if defects.has(Defect::ClientNoApplicationType) {
+            return None;
+        }
+        if defects.has(Defect::ClientApplicationTypeWeb) {
+            return Some(ApplicationType::Web);
+        }
+        Some(configured.unwrap_or_else(|| ApplicationType::for_redirect_uri(redirect_uri)))
+    }
+}
+
 /// The RFC 7591 registration request of a public client using the authorization code
-/// grant with refresh tokens.
-pub fn registration_request(endpoint: &str, redirect_uri: &str, client_name: &str) -> Result<Request> {
-    wire::post_json_request(endpoint, &public_client_metadata(None, redirect_uri, client_name))
+/// grant with refresh tokens, as an app of `application_type`.
+pub fn registration_request(
+    endpoint: &str,
+    redirect_uri: &str,
+    client_name: &str,
+    application_type: Option<ApplicationType>,
+) -> Result<Request> {
+    let metadata = ClientMetadata {
+        application_type: application_type.map(|t| t.as_str().to_string()),
+        ..public_client_metadata(None, redirect_uri, client_name)
+    };
+    wire::post_json_request(endpoint, &metadata)
 }
 
 /// Reads a registration response: 201 with client information (RFC 7591 §3.2.1).
@@ -176,6 +235,40 @@ mod tests {
             read_registration_response(&r),
             Err(Error::OAuth { status: 400, ref error, .. }) if *error == ErrorCode::InvalidRedirectUri
         ));
+    }
+
+    #[test]
+    fn application_type_follows_the_redirect_uri() {
+        for native in [
+            "http://127.0.0.1:8765/callback",
+            "http://localhost/cb",
+            "http://[::1]:3000/cb",
+            "https://localhost/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert_eq!(ApplicationType::for_redirect_uri(native), ApplicationType::Native, "{native}");
+        }
+        for web in ["https://app.example/callback", "https://127.0.0.1.example/cb", "not a uri"] {
+            assert_eq!(ApplicationType::for_redirect_uri(web), ApplicationType::Web, "{web}");
+        }
+    }
+
+    #[test]
+    fn registration_names_the_application_type_unless_a_defect_says_otherwise() {
+        let loopback = "http://127.0.0.1:8765/callback";
+        let body = |t: Option<ApplicationType>| {
+            let r = registration_request("https://as.example/register", loopback, "c", t).unwrap();
+            serde_json::from_slice::<serde_json::Value>(r.body()).unwrap()
+        };
+        let to_register = |configured, d: &[Defect]| {
+            ApplicationType::to_register(configured, loopback, &Defects::of(d.iter().copied()))
+        };
+        assert_eq!(body(to_register(None, &[]))["application_type"], "native");
+        assert_eq!(body(to_register(Some(ApplicationType::Web), &[]))["application_type"], "web");
+        assert_eq!(body(to_register(None, &[Defect::ClientApplicationTypeWeb]))["application_type"], "web");
+        let omitted = body(to_register(None, &[Defect::ClientNoApplicationType]));
+        assert!(omitted.get("application_type").is_none(), "{omitted}");
+        assert_eq!(omitted["redirect_uris"], serde_json::json!([loopback]));
     }
 
     #[test]

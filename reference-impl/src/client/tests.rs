@@ -421,6 +421,7 @@ fn happy_path_walks_the_whole_flow() {
     assert_eq!(reg["redirect_uris"], json!([REDIRECT]));
     assert_eq!(reg["grant_types"], json!(["authorization_code", "refresh_token"]));
     assert_eq!(reg["token_endpoint_auth_method"], "none");
+    assert_eq!(reg["application_type"], "native");
     assert_eq!(c.client_id(), Some("dyn-client"));
 
     // Authorization requests: resource, S256, fresh state and verifier, scopes.
@@ -792,6 +793,27 @@ fn metadata_document_url_is_the_client_id_when_advertised() {
     let mut c = PublicClient::new(config).unwrap();
     assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     assert_eq!(world.requests_to("https://as.example/register").len(), 1, "the defect registers");
+}
+
+#[test]
+fn registration_names_the_application_type_of_the_redirect_uri() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let web = "https://app.example/callback";
+    for (redirect, configured, expected) in [
+        (web, None, "web"),
+        (web, Some(ApplicationType::Native), "native"),
+        (REDIRECT, Some(ApplicationType::Web), "web"),
+    ] {
+        let mut world = World::new();
+        let mut config = PublicClientConfig::new(MCP, redirect, "test client");
+        config.application_type = configured;
+        let mut c = PublicClient::new(config).unwrap();
+        assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)), "{redirect}");
+        let reg = world.requests_to("https://as.example/register")[0].json();
+        assert_eq!(reg["application_type"], expected, "{redirect} {configured:?}");
+        assert_eq!(reg["redirect_uris"], json!([redirect]));
+    }
 }
 
 #[test]

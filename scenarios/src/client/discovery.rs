@@ -1,6 +1,7 @@
 //! Discovery and registration: protected resource metadata naming another server, AS
 //! metadata with another issuer or without S256, the discovery order of both, odd
-//! challenges, client ID metadata documents.
+//! challenges, client ID metadata documents, the `application_type` of a dynamic
+//! registration.
 
 use super::hostile::{
     CANARY, EVIL_MCP, as_metadata, authorizations, echo, hostile_as, hostile_mcp, openid_metadata, prm_of,
@@ -9,14 +10,14 @@ use super::hostile::{
 use crate::world::{AS, EVIL, Log, MCP, World, fixed};
 use http::{HeaderValue, StatusCode, header};
 use mcp_authz_reference::bearer::{self, Challenge};
-use mcp_authz_reference::client::PublicClient;
+use mcp_authz_reference::client::{ApplicationType, PublicClient};
 use mcp_authz_reference::metadata::discovery_urls;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
 use mcp_authz_reference::sans_io::Response;
 use mcp_authz_reference::wire;
 use mcp_authz_sim::scenario::{Check, Violation};
 use mcp_authz_sim::sim::{Channel, Verdict};
-use serde_json::json;
+use serde_json::{Value, json};
 
 /// RFC 9728 §3.3 (rust-sdk PR #937): a hostile server publishes metadata claiming to
 /// be server A, to collect a token for A.
@@ -132,6 +133,78 @@ fn client_with_metadata_document(w: &mut World, url: &str) -> Result<(PublicClie
     let origin = parsed.origin().ascii_serialization();
     w.fake_host(&origin, vec![(parsed.path().into(), fixed(wire::json(StatusCode::OK, &document)))]);
     Ok((client, url.to_string()))
+}
+
+/// A remote https redirect URI: a client registering with it is a web app (CL-50).
+const WEB_REDIRECT: &str = "https://app.example/callback";
+
+/// The bodies of the dynamic registrations (`POST …/register`) in `log`, as JSON.
+fn registrations(log: &Log) -> Vec<Value> {
+    let posts = seen(log, |s| s.method == "POST" && s.path().ends_with("/register"));
+    posts.iter().map(|s| serde_json::from_str(&s.body).unwrap_or(Value::Null)).collect()
+}
+
+/// CL-50: the client's dynamic registration names an `application_type`, `native` or
+/// `web` (OpenID Connect Registration §2); without it an OIDC server assumes `web`.
+pub(super) fn application_type_named(w: &mut World) -> Check {
+    let log = w.record(&[Channel::Token]);
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let bodies = registrations(&log);
+    if bodies.is_empty() {
+        return Check::NotApplicable("the client did not register dynamically".into());
+    }
+    match bodies.iter().find(|b| !matches!(b["application_type"].as_str(), Some("native" | "web"))) {
+        Some(b) => Check::Violated(Violation::about(
+            format!("registration with redirect_uris {}", b["redirect_uris"]),
+            "application_type \"native\" or \"web\"",
+            format!("application_type {}", b["application_type"]),
+        )),
+        None => Check::Holds,
+    }
+}
+
+/// CL-50: the `application_type` fits the redirect URIs: `native` for loopback (or a
+/// private-use scheme), `web` for a remote https host. The reference client runs once
+/// with the world's loopback redirect URI and once as a web app on
+/// `https://app.example/callback`; a client process registers its own way both times.
+/// Each registration is judged by its own redirect URIs; one mixing both kinds is not
+/// judged.
+pub(super) fn application_type_fits_redirect(w: &mut World) -> Check {
+    let log = w.record(&[Channel::Token]);
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    match w.public_client_with(MCP, |c| c.redirect_uri = WEB_REDIRECT.into()) {
+        Ok(mut web_app) => {
+            w.note(&format!("a second client, a web app with redirect uri {WEB_REDIRECT}"));
+            let _ = w.run_client("web-victim", &mut web_app, echo());
+        }
+        Err(e) => {
+            return Check::Undecided(format!("the client refuses the redirect uri {WEB_REDIRECT}: {e}"));
+        }
+    }
+    let mut judged = 0;
+    for b in registrations(&log) {
+        let uris: Vec<&str> =
+            b["redirect_uris"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let mut implied: Vec<&str> =
+            uris.iter().map(|u| ApplicationType::for_redirect_uri(u).as_str()).collect();
+        implied.sort_unstable();
+        implied.dedup();
+        let [expected] = implied[..] else { continue };
+        judged += 1;
+        if b["application_type"].as_str() != Some(expected) {
+            return Check::Violated(Violation::about(
+                format!("registration with redirect_uris {uris:?}"),
+                format!("application_type \"{expected}\""),
+                format!("application_type {}", b["application_type"]),
+            ));
+        }
+    }
+    if judged == 0 {
+        return Check::NotApplicable("no dynamic registration with redirect uris of one kind".into());
+    }
+    Check::Holds
 }
 
 /// The challenge of a 401 without its `resource_metadata`.

@@ -26,8 +26,8 @@ mod tokens;
 use crate::Scenario;
 use authorization::{challenged_scope_requested, mix_up, pkce_s256, resource_everywhere, state_tampering};
 use discovery::{
-    as_discovery_order, challenge_syntax, issuer_mismatch, metadata_document_preferred, no_s256,
-    prm_discovery_order, prm_names_another_server,
+    application_type_fits_redirect, application_type_named, as_discovery_order, challenge_syntax,
+    issuer_mismatch, metadata_document_preferred, no_s256, prm_discovery_order, prm_names_another_server,
 };
 use mcp_authz_sim::scenario::{Capability, Level, Role};
 use ssrf::{
@@ -82,6 +82,16 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["registration"])
             .body(metadata_document_preferred),
+        Scenario::new(Client, "CL-REG-02", "a dynamic registration names its application_type")
+            .requirements(&["CL-50", "CL-17"])
+            .level(Must)
+            .tags(&["registration", "2026-07-28"])
+            .body(application_type_named),
+        Scenario::new(Client, "CL-REG-03", "application_type native for loopback, web for remote redirects")
+            .requirements(&["CL-50"])
+            .level(Should)
+            .tags(&["registration", "2026-07-28"])
+            .body(application_type_fits_redirect),
         Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
             .requirements(&["CL-09", "X-05"])
             .rfc9700("4.4")
