@@ -50,7 +50,7 @@ fn the_reference_client_passes_every_client_scenario() {
         }
         let out = test_client(client, &args);
         let v = verdicts(&out);
-        assert_eq!(v.len(), 21, "{v:#?}");
+        assert_eq!(v.len(), 24, "{v:#?}");
         for (id, verdict, detail) in &v {
             let registers = ["CL-REG-02", "CL-REG-03"].contains(&id.as_str());
             let skipped = if with_document { registers } else { id == "CL-REG-01" };
@@ -72,6 +72,9 @@ fn each_client_defect_fails_its_scenario() {
         ("client-no-prm-resource-check", "CL-DISC-01"),
         ("client-no-pkce-check", "CL-DISC-03"),
         ("client-no-iss-check", "CL-MIX-01"),
+        ("client-iss-unadvertised-ignored", "CL-ISS-01"),
+        ("client-iss-normalized", "CL-ISS-02"),
+        ("client-error-before-iss-check", "CL-ISS-03"),
         ("client-unbounded-step-up", "CL-STEP-02"),
         ("client-step-up-ignores-scope", "CL-STEP-01"),
         ("client-no-discovery-order", "CL-DISC-04"),

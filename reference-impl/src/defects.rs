@@ -107,6 +107,9 @@ defects! {
     ClientNoPrmResourceCheck = "client-no-prm-resource-check", Client, "follows protected resource metadata whose `resource` is another server";
     ClientNoPkceCheck = "client-no-pkce-check", Client, "proceeds with an AS whose metadata does not list S256";
     ClientNoIssCheck = "client-no-iss-check", Client, "ignores the RFC 9207 `iss` of the authorization response";
+    ClientIssUnadvertisedIgnored = "client-iss-unadvertised-ignored", Client, "ignores the `iss` of an authorization response when the AS metadata does not advertise `authorization_response_iss_parameter_supported`";
+    ClientIssNormalized = "client-iss-normalized", Client, "compares `iss` with the issuer after URL normalization: scheme and host case, default port, trailing slash, percent-encoding";
+    ClientErrorBeforeIssCheck = "client-error-before-iss-check", Client, "reports an authorization error response (`error`, `error_description`) before checking its `iss`, so another issuer's error is shown";
     ClientTokenToAnyServer = "client-token-to-any-server", Client, "sends its access token to any server it talks to";
     ClientUnboundedStepUp = "client-unbounded-step-up", Client, "re-authorizes on every `insufficient_scope`, without a limit";
     ClientStepUpIgnoresScope = "client-step-up-ignores-scope", Client, "re-authorizes on `insufficient_scope` with the scope it already has, ignoring the challenged one";

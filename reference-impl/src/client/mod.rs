@@ -647,8 +647,8 @@ impl PublicClient {
             demand.challenge_scope.as_deref().filter(|_| !prefer_supported),
             demand.scopes_supported.as_deref(),
         );
-        let endpoint = self
-            .metadata()?
+        let metadata = self.metadata()?;
+        let endpoint = metadata
             .authorization_endpoint
             .as_deref()
             .ok_or_else(|| Error::Missing("authorization_endpoint".into()))?;
@@ -658,6 +658,8 @@ impl PublicClient {
             redirect_uri: &self.config.redirect_uri,
             resource: self.resource_param(),
             scope: scope.as_deref(),
+            issuer: &metadata.issuer,
+            iss_advertised: metadata.authorization_response_iss_parameter_supported == Some(true),
             defects: &self.config.defects,
         };
         let request = AuthorizationRequest::new(params, env)?;
@@ -681,17 +683,7 @@ impl PublicClient {
                 format!("the redirect uri `{}`", self.config.redirect_uri),
             ));
         }
-        let mut response = redirect_params(url)?;
-        if self.has(Defect::NoStateCheck) {
-            response.state = Some(request.state.clone());
-        }
-        let metadata = self.metadata()?;
-        let mut iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
-        if self.has(Defect::ClientNoIssCheck) {
-            response.iss = None;
-            iss_required = false;
-        }
-        let code = response.validate(&request.state, &metadata.issuer, iss_required)?;
+        let code = redirect_params(url)?.check(&request, &self.config.defects)?;
         let grant = [
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),

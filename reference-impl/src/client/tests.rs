@@ -49,6 +49,8 @@ enum Tamper {
     State,
     DropIss,
     WrongIss,
+    /// `iss` is the issuer with a trailing slash.
+    SlashIss,
 }
 
 #[derive(Debug, Clone)]
@@ -323,6 +325,7 @@ impl World {
         match self.tamper {
             Tamper::DropIss => {}
             Tamper::WrongIss => pairs.push(("iss", "https://evil.example")),
+            Tamper::SlashIss => pairs.push(("iss", "https://as.example/")),
             _ => pairs.push(("iss", issuer.as_str())),
         }
         format!("{redirect}?{}", wire::encode_pairs(pairs))
@@ -903,9 +906,18 @@ fn each_client_defect_lets_its_attack_through() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     type Setup = fn(&mut World);
     type Passed = fn(&World) -> bool;
-    let cases: [(Defect, Setup, Passed); 10] = [
+    let cases: [(Defect, Setup, Passed); 12] = [
         (Defect::NoStateCheck, |w| w.tamper = Tamper::State, |w| !w.token_requests().is_empty()),
         (Defect::ClientNoIssCheck, |w| w.tamper = Tamper::WrongIss, |w| !w.token_requests().is_empty()),
+        (
+            Defect::ClientIssUnadvertisedIgnored,
+            |w| {
+                w.tamper = Tamper::WrongIss;
+                w.as_metadata.authorization_response_iss_parameter_supported = None;
+            },
+            |w| !w.token_requests().is_empty(),
+        ),
+        (Defect::ClientIssNormalized, |w| w.tamper = Tamper::SlashIss, |w| !w.token_requests().is_empty()),
         (
             Defect::ClientNoIssuerCheck,
             |w| w.as_metadata.issuer = "https://evil.example".into(),

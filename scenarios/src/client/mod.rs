@@ -14,12 +14,13 @@
 //!
 //! The hostile servers and the readers of what the client sent are in [`hostile`]; the
 //! scenarios, by concern, in [`discovery`] (and registration), [`authorization`] (the
-//! flow: mix-up, scope, `state`, PKCE, `resource`), [`tokens`] (where tokens go, and
-//! step-up) and [`ssrf`].
+//! flow: mix-up, scope, `state`, PKCE, `resource`), [`iss`] (the `iss` of the
+//! authorization response), [`tokens`] (where tokens go, and step-up) and [`ssrf`].
 
 mod authorization;
 mod discovery;
 mod hostile;
+mod iss;
 mod ssrf;
 mod tokens;
 
@@ -29,6 +30,7 @@ use discovery::{
     application_type_fits_redirect, application_type_named, as_discovery_order, challenge_syntax,
     issuer_mismatch, metadata_document_preferred, no_s256, prm_discovery_order, prm_names_another_server,
 };
+use iss::{foreign_error_not_shown, iss_compared_byte_for_byte, iss_table};
 use mcp_authz_sim::scenario::{Capability, Level, Role};
 use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
@@ -99,6 +101,31 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["mix-up", "attack"])
             .grants(&[MaliciousAuthorizationServer, Rewrite])
             .body(mix_up),
+        Scenario::new(Client, "CL-ISS-01", "the RFC 9207 iss table decides before any code redemption")
+            .requirements(&["CL-46", "CL-45"])
+            .rfc9700("4.4")
+            .level(Must)
+            .tags(&["mix-up", "2026-07-28"])
+            .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .body(iss_table),
+        Scenario::new(Client, "CL-ISS-02", "iss is compared byte for byte, never normalized")
+            .requirements(&["CL-47", "CL-46"])
+            .rfc9700("4.4")
+            .level(Must)
+            .tags(&["mix-up", "2026-07-28"])
+            .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .body(iss_compared_byte_for_byte),
+        Scenario::new(
+            Client,
+            "CL-ISS-03",
+            "an error response from another issuer is neither shown nor followed",
+        )
+        .requirements(&["CL-48"])
+        .rfc9700("4.4")
+        .level(Must)
+        .tags(&["mix-up", "2026-07-28"])
+        .grants(&[MaliciousAuthorizationServer, Rewrite])
+        .body(foreign_error_not_shown),
         Scenario::new(Client, "CL-SCOPE-01", "the challenged scope is requested, not scopes_supported")
             .requirements(&["CL-05", "CL-06"])
             .level(Must)
