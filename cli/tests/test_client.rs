@@ -50,7 +50,7 @@ fn the_reference_client_passes_every_client_scenario() {
         }
         let out = test_client(client, &args);
         let v = verdicts(&out);
-        assert_eq!(v.len(), 24, "{v:#?}");
+        assert_eq!(v.len(), 25, "{v:#?}");
         for (id, verdict, detail) in &v {
             let registers = ["CL-REG-02", "CL-REG-03"].contains(&id.as_str());
             let skipped = if with_document { registers } else { id == "CL-REG-01" };
@@ -77,6 +77,7 @@ fn each_client_defect_fails_its_scenario() {
         ("client-error-before-iss-check", "CL-ISS-03"),
         ("client-unbounded-step-up", "CL-STEP-02"),
         ("client-step-up-ignores-scope", "CL-STEP-01"),
+        ("client-step-up-challenged-scope-only", "CL-STEP-03"),
         ("client-no-discovery-order", "CL-DISC-04"),
         ("client-naive-challenge-parsing", "CL-DISC-06"),
         ("client-prefers-scopes-supported", "CL-SCOPE-01"),

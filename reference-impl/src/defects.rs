@@ -113,6 +113,7 @@ defects! {
     ClientTokenToAnyServer = "client-token-to-any-server", Client, "sends its access token to any server it talks to";
     ClientUnboundedStepUp = "client-unbounded-step-up", Client, "re-authorizes on every `insufficient_scope`, without a limit";
     ClientStepUpIgnoresScope = "client-step-up-ignores-scope", Client, "re-authorizes on `insufficient_scope` with the scope it already has, ignoring the challenged one";
+    ClientStepUpChallengedScopeOnly = "client-step-up-challenged-scope-only", Client, "re-authorizes on `insufficient_scope` with the challenged scope only, dropping the scopes it requested and was granted before";
     ClientNoDiscoveryOrder = "client-no-discovery-order", Client, "ignores the challenge's `resource_metadata` and probes the root well-known URLs first, for protected resource and authorization server metadata";
     ClientNaiveChallengeParsing = "client-naive-challenge-parsing", Client, "reads only the first `WWW-Authenticate` header, and only if it starts with `Bearer `, splitting on commas and `=` without quoted-string rules";
     ClientPrefersScopesSupported = "client-prefers-scopes-supported", Client, "requests the protected resource metadata's `scopes_supported` instead of the scope the challenge names";

@@ -485,9 +485,7 @@ impl PublicClient {
                     )));
                 }
                 self.budget.step_ups += 1;
-                let current = self.tokens.as_ref().and_then(|t| t.scope.as_deref());
-                let wanted = challenged.filter(|_| !self.has(Defect::ClientStepUpIgnoresScope));
-                let scope = step_up::scope_union(current, wanted);
+                let scope = step_up::step_up_scope(self.tokens.as_ref(), challenged, &self.config.defects);
                 self.discover(Some(&challenge), Some(scope))
             }
         }

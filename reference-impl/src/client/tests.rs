@@ -906,7 +906,7 @@ fn each_client_defect_lets_its_attack_through() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     type Setup = fn(&mut World);
     type Passed = fn(&World) -> bool;
-    let cases: [(Defect, Setup, Passed); 12] = [
+    let cases: [(Defect, Setup, Passed); 13] = [
         (Defect::NoStateCheck, |w| w.tamper = Tamper::State, |w| !w.token_requests().is_empty()),
         (Defect::ClientNoIssCheck, |w| w.tamper = Tamper::WrongIss, |w| !w.token_requests().is_empty()),
         (
@@ -948,6 +948,11 @@ fn each_client_defect_lets_its_attack_through() {
                         .iter()
                         .all(|u| !query(u).get("scope").unwrap_or("").contains("tools:write"))
             },
+        ),
+        (
+            Defect::ClientStepUpChallengedScopeOnly,
+            |_| {},
+            |w| w.authorize_urls.get(1).is_some_and(|u| query(u).get("scope") == Some("tools:write")),
         ),
         (
             Defect::ClientFollowsInsecureUrls,

@@ -35,7 +35,9 @@ use mcp_authz_sim::scenario::{Capability, Level, Role};
 use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
 };
-use tokens::{step_up_bounded, step_up_with_challenged_scope, token_only_to_its_server};
+use tokens::{
+    step_up_bounded, step_up_keeps_earlier_scopes, step_up_with_challenged_scope, token_only_to_its_server,
+};
 
 /// The client scenarios.
 pub fn scenarios() -> Vec<Scenario> {
@@ -164,6 +166,12 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["scope"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
             .body(step_up_with_challenged_scope),
+        Scenario::new(Client, "CL-STEP-03", "step-up asks for the earlier scopes and the challenged one")
+            .requirements(&["CL-55", "CL-26"])
+            .level(Should)
+            .tags(&["scope", "2026-07-28"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .body(step_up_keeps_earlier_scopes),
         Scenario::new(Client, "CL-STEP-02", "step-up stops when the server always answers 403")
             .requirements(&["CL-27"])
             .level(Should)
