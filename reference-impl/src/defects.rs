@@ -122,6 +122,7 @@ defects! {
     ClientPkcePlain = "client-pkce-plain", Client, "sends `code_challenge_method=plain` (the verifier itself as challenge) instead of S256";
     ClientFollowsRedirects = "client-follows-redirects", Client, "follows 3xx answers to metadata requests, to any `Location`, unchecked";
     ClientFollowsInsecureUrls = "client-follows-insecure-urls", Client, "fetches and opens any absolute URL a server names: `http` to any host, `javascript:`, `file:`, `data:`";
+    ClientCredentialsReusedAcrossAs = "client-credentials-reused-across-as", Client, "presents the client id (and secret) it obtained at one authorization server to another the protected resource metadata names, instead of registering there";
     ClientNoApplicationType = "client-no-application-type", Client, "registers dynamically without `application_type` (an OpenID Connect server then assumes `web`)";
     ClientApplicationTypeWeb = "client-application-type-web", Client, "registers dynamically with `application_type` `web` whatever its redirect URI, loopback included";
 }

@@ -39,7 +39,7 @@ use crate::{Error, Result};
 use authorization::{AuthorizationParams, AuthorizationRequest};
 use discovery::{Candidates, Probe};
 use mcp::Session;
-use registration::Approach;
+use registration::{Approach, Registration, Registrations};
 use serde_json::Value;
 use std::time::Duration;
 use step_up::Rejection;
@@ -123,14 +123,6 @@ impl PublicClientConfig {
     }
 }
 
-/// The client's identity at one authorization server.
-#[derive(Debug)]
-struct Registered {
-    issuer: String,
-    client_id: String,
-    auth: ClientAuth,
-}
-
 /// Where an operation is in the MCP session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -193,7 +185,8 @@ pub struct PublicClient {
     tokens: Option<TokenSet>,
     /// The metadata of the authorization server of the current tokens.
     metadata: Option<AuthorizationServerMetadata>,
-    registered: Option<Registered>,
+    /// The client's registrations, per authorization server (CL-52, CL-54).
+    registrations: Registrations,
     op: Option<Operation>,
     goal: Goal,
     stage: Stage,
@@ -218,7 +211,7 @@ impl PublicClient {
             session: None,
             tokens: None,
             metadata: None,
-            registered: None,
+            registrations: Registrations::default(),
             op: None,
             goal: Goal::Operation,
             stage: Stage::Initialize,
@@ -305,7 +298,12 @@ impl PublicClient {
 
     /// The client id at the current authorization server, once known.
     pub fn client_id(&self) -> Option<&str> {
-        self.registered.as_ref().map(|r| r.client_id.as_str())
+        self.metadata.as_ref().and_then(|m| self.client_id_at(&m.issuer))
+    }
+
+    /// The client id at the authorization server `issuer`, once known.
+    pub fn client_id_at(&self, issuer: &str) -> Option<&str> {
+        self.registrations.get(issuer, &self.config.defects).map(|r| r.client_id.as_str())
     }
 
     /// The client ID metadata document to serve at `client_id_metadata_url` (CL-13): its
@@ -368,7 +366,7 @@ impl PublicClient {
     fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
         if let Some(t) = self.current_tokens().filter(|_| !self.budget.fresh_tokens) {
             if t.expires_within(env.now, self.config.refresh_margin) {
-                if t.refresh_token.is_some() && self.metadata.is_some() && self.registered.is_some() {
+                if self.refreshable() {
                     return self.send_refresh(env);
                 }
                 self.tokens = None;
@@ -453,10 +451,10 @@ impl PublicClient {
                 if sent_token {
                     // A rejected token the client may refresh: once, before re-authorizing
                     // (it may have expired early by the server's clock).
-                    let refreshable = self.tokens.as_ref().is_some_and(|t| t.refresh_token.is_some())
-                        && self.metadata.is_some()
-                        && self.registered.is_some();
-                    if refreshable && !self.budget.refreshed_on_401 && !self.budget.invalid_token_retried {
+                    if self.refreshable()
+                        && !self.budget.refreshed_on_401
+                        && !self.budget.invalid_token_retried
+                    {
                         self.budget.refreshed_on_401 = true;
                         return self.send_refresh(env);
                     }
@@ -577,8 +575,20 @@ impl PublicClient {
             .ok_or_else(|| Error::Missing("authorization server metadata (no discovery ran)".into()))
     }
 
-    fn registered(&self) -> Result<&Registered> {
-        self.registered.as_ref().ok_or_else(|| Error::Missing("client id (no registration ran)".into()))
+    /// The registration at the current authorization server.
+    fn registered(&self) -> Result<&Registration> {
+        let issuer = &self.metadata()?.issuer;
+        let missing = || Error::Missing(format!("client id at `{issuer}` (no registration ran)"));
+        self.registrations.get(issuer, &self.config.defects).ok_or_else(missing)
+    }
+
+    /// The tokens held can be refreshed: they have a refresh token and were issued by
+    /// the current authorization server, where the client is registered. A refresh
+    /// token never goes to another AS (CL-54).
+    fn refreshable(&self) -> bool {
+        let issuer = self.metadata.as_ref().map(|m| m.issuer.as_str());
+        self.tokens.as_ref().is_some_and(|t| t.refresh_token.is_some() && t.issuer.as_deref() == issuer)
+            && self.registered().is_ok()
     }
 
     fn token_endpoint(&self) -> Result<&str> {
@@ -589,19 +599,22 @@ impl PublicClient {
     fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
         let metadata = self.metadata()?;
         let issuer = metadata.issuer.clone();
-        if self.registered.as_ref().is_some_and(|r| r.issuer == issuer) {
+        if self.registered().is_ok() {
             return self.authorize(demand, env);
         }
         let c = &self.config;
         let metadata_url =
             c.client_id_metadata_url.as_deref().filter(|_| !c.defects.has(Defect::ClientIgnoresCimd));
-        let registered = match registration::choose(c.pre_registered.as_ref(), metadata_url, metadata)? {
-            Approach::PreRegistered(p) => Registered {
-                issuer,
+        let pre_registered = self.registrations.pre_registered_for(c.pre_registered.as_ref(), &issuer)?;
+        let registered = match registration::choose(pre_registered, metadata_url, metadata)? {
+            Approach::PreRegistered(p) => Registration {
                 auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),
                 client_id: p.client_id,
+                pre_registered: true,
             },
-            Approach::MetadataDocument(url) => Registered { issuer, client_id: url, auth: ClientAuth::None },
+            Approach::MetadataDocument(url) => {
+                Registration { client_id: url, auth: ClientAuth::None, pre_registered: false }
+            }
             Approach::Dynamic(endpoint) => {
                 let application_type =
                     ApplicationType::to_register(c.application_type, &c.redirect_uri, &c.defects);
@@ -615,7 +628,7 @@ impl PublicClient {
                 return Ok(ClientStep::Send(request));
             }
         };
-        self.registered = Some(registered);
+        self.registrations.insert(issuer, registered);
         self.authorize(demand, env)
     }
 
@@ -632,7 +645,8 @@ impl PublicClient {
             info.metadata.token_endpoint_auth_method.as_deref(),
             self.metadata()?,
         );
-        self.registered = Some(Registered { issuer, client_id: info.client_id, auth });
+        let registered = Registration { client_id: info.client_id, auth, pre_registered: false };
+        self.registrations.insert(issuer, registered);
         self.authorize(demand, env)
     }
 

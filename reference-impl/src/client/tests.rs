@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 const MCP: &str = "https://mcp.example/mcp";
 const MCP_B: &str = "https://b.example/mcp";
 const AS: &str = "https://as.example";
+/// A second authorization server, whose registrations are `as2-client-N`.
+const AS2: &str = "https://as2.example";
 const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 const PRM_PATH: &str = "https://mcp.example/.well-known/oauth-protected-resource/mcp";
 const PRM_ROOT: &str = "https://mcp.example/.well-known/oauth-protected-resource";
@@ -170,7 +172,12 @@ impl World {
                 info["client_id"] = json!("dyn-client");
                 wire::json(StatusCode::CREATED, &info)
             }
-            ("POST", "https://as.example/token") => self.token(&seen.form()),
+            ("POST", "https://as2.example/register") => {
+                let mut info: Value = seen.json();
+                info["client_id"] = json!(self.fresh("as2-client"));
+                wire::json(StatusCode::CREATED, &info)
+            }
+            ("POST", "https://as.example/token" | "https://as2.example/token") => self.token(&seen.form()),
             _ => wire::json(StatusCode::NOT_FOUND, &json!({})),
         }
     }
@@ -329,6 +336,17 @@ impl World {
             _ => pairs.push(("iss", issuer.as_str())),
         }
         format!("{redirect}?{}", wire::encode_pairs(pairs))
+    }
+
+    /// The protected resource metadata now names `issuer` (`AS` or `AS2`), whose
+    /// metadata is served at its root well-known URL.
+    fn move_to(&mut self, issuer: &'static str) {
+        self.prm_issuer = issuer;
+        self.as_metadata_url = format!("{issuer}/.well-known/oauth-authorization-server");
+        self.as_metadata.issuer = issuer.into();
+        self.as_metadata.authorization_endpoint = Some(format!("{issuer}/authorize"));
+        self.as_metadata.token_endpoint = Some(format!("{issuer}/token"));
+        self.as_metadata.registration_endpoint = Some(format!("{issuer}/register"));
     }
 
     fn requests_to(&self, prefix: &str) -> Vec<&Seen> {
@@ -763,7 +781,7 @@ fn pre_registered_client_skips_registration_and_uses_basic() {
     let mut world = World::new();
     let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
     config.pre_registered =
-        Some(PreRegistered { client_id: "static".into(), client_secret: Some("s".into()) });
+        Some(PreRegistered { client_id: "static".into(), client_secret: Some("s".into()), issuer: None });
     config.client_id_metadata_url = Some("https://client.example/meta.json".into());
     world.as_metadata.client_id_metadata_document_supported = Some(true);
     let mut c = PublicClient::new(config).unwrap();
@@ -772,6 +790,71 @@ fn pre_registered_client_skips_registration_and_uses_basic() {
     assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some("static"));
     let token = world.requests_to("https://as.example/token")[0];
     assert!(token.authorization().is_some_and(|h| h.starts_with("Basic ")));
+}
+
+#[test]
+fn credentials_are_kept_per_authorization_server() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.servers.push(MCP_B);
+    let mut c = client();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let refresh_a = c.tokens().unwrap().refresh_token.clone().unwrap();
+
+    // Server B's metadata names AS2: the client registers there, and AS2 sees nothing of
+    // what AS gave it.
+    world.move_to(AS2);
+    c.connect(MCP_B).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as2.example/register").len(), 1);
+    assert!(c.client_id().unwrap().starts_with("as2-client"));
+    assert_eq!(c.client_id_at(AS), Some("dyn-client"));
+    for s in world.requests_to(AS2) {
+        let text = format!("{} {:?} {}", s.url, s.headers, String::from_utf8_lossy(&s.body));
+        assert!(!text.contains("dyn-client") && !text.contains(&refresh_a), "{text}");
+    }
+
+    // Back at server A (AS): its registration is still there; no second registration.
+    world.move_to(AS);
+    c.connect(MCP).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1);
+    assert_eq!(query(world.authorize_urls.last().unwrap()).get("client_id"), Some("dyn-client"));
+
+    // The defect presents AS's client id at AS2 instead of registering there.
+    let mut world = World::new();
+    world.servers.push(MCP_B);
+    let mut c = defective(Defect::ClientCredentialsReusedAcrossAs);
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    world.move_to(AS2);
+    c.connect(MCP_B).unwrap();
+    let _ = call(&mut c, &mut world, &mut env);
+    assert!(world.requests_to("https://as2.example/register").is_empty());
+    assert_eq!(query(world.authorize_urls.last().unwrap()).get("client_id"), Some("dyn-client"));
+}
+
+#[test]
+fn pre_registered_credentials_stay_with_their_authorization_server() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.servers.push(MCP_B);
+    let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
+    config.pre_registered =
+        Some(PreRegistered { client_id: "static".into(), client_secret: Some("s".into()), issuer: None });
+    let mut c = PublicClient::new(config).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let authorizations = world.authorize_urls.len();
+    world.move_to(AS2);
+    c.connect(MCP_B).unwrap();
+    let e = failure(call(&mut c, &mut world, &mut env));
+    assert!(
+        matches!(e, Error::Refused(ref m) if m.contains("`static` belongs to `https://as.example`")),
+        "{e}"
+    );
+    assert!(world.requests_to(AS2).iter().all(|s| s.authorization().is_none() && s.method == "GET"));
+    assert_eq!(world.authorize_urls.len(), authorizations, "no authorization at AS2");
 }
 
 #[test]

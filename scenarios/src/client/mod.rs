@@ -28,7 +28,8 @@ use crate::Scenario;
 use authorization::{challenged_scope_requested, mix_up, pkce_s256, resource_everywhere, state_tampering};
 use discovery::{
     application_type_fits_redirect, application_type_named, as_discovery_order, challenge_syntax,
-    issuer_mismatch, metadata_document_preferred, no_s256, prm_discovery_order, prm_names_another_server,
+    credentials_stay_with_their_as, issuer_mismatch, metadata_document_preferred, no_s256,
+    prm_discovery_order, prm_names_another_server,
 };
 use iss::{foreign_error_not_shown, iss_compared_byte_for_byte, iss_table};
 use mcp_authz_sim::scenario::{Capability, Level, Role};
@@ -96,6 +97,16 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["registration", "2026-07-28"])
             .body(application_type_fits_redirect),
+        Scenario::new(
+            Client,
+            "CL-REG-04",
+            "credentials from one AS never reach another; the client re-registers",
+        )
+        .requirements(&["CL-52", "CL-54", "CL-25"])
+        .level(Must)
+        .tags(&["registration", "2026-07-28"])
+        .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+        .body(credentials_stay_with_their_as),
         Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
             .requirements(&["CL-09", "X-05"])
             .rfc9700("4.4")
