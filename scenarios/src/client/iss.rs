@@ -198,8 +198,8 @@ const ERROR_CODE: &str = "mcp_authz_forged_error";
 
 /// CL-48: an error response whose `iss` is another issuer's. Its `error`,
 /// `error_description` and `error_uri` must not be acted on or displayed: none of them
-/// appears in what the client reports (a process: the end of its output), and the
-/// `error_uri` (a canary) is never fetched.
+/// appears in what the client reports (the outcome of its run, and all a process
+/// printed), and the `error_uri` (a canary) is never fetched.
 pub(super) fn foreign_error_not_shown(w: &mut World) -> Check {
     let canary = w.canary(&[CANARY]);
     w.note(&format!("the authorization response becomes an error response with iss={FOREIGN}"));
@@ -217,9 +217,10 @@ pub(super) fn foreign_error_not_shown(w: &mut World) -> Check {
     if !f.answered {
         return Check::Undecided("no authorization response reached the client".into());
     }
+    let printed = w.client_observations().output;
     let reported = match &f.outcome {
-        Ok(_) => String::new(),
-        Err(e) => e.to_string(),
+        Ok(_) => printed,
+        Err(e) => format!("{e}\n{printed}"),
     };
     let shown: Vec<&str> =
         [MARKER, ERROR_URI, ERROR_CODE].into_iter().filter(|m| reported.contains(m)).collect();
@@ -227,10 +228,7 @@ pub(super) fn foreign_error_not_shown(w: &mut World) -> Check {
         return Check::Violated(Violation::about(
             format!("error response with iss={FOREIGN}, error={ERROR_CODE}, error_uri={ERROR_URI}"),
             "its error fields neither shown nor acted on",
-            format!(
-                "the client reported `{reported}` (showing {shown:?}); {} requests to {CANARY}",
-                canary.get()
-            ),
+            format!("the client showed {shown:?}; {} requests to {CANARY}", canary.get()),
         ));
     }
     Check::Holds

@@ -141,7 +141,11 @@ pub(super) fn step_up_keeps_earlier_scopes(w: &mut World) -> Check {
     let scopes: Vec<String> =
         authorizations(&log).iter().map(|s| s.param("scope").unwrap_or_default()).collect();
     let [first, second, ..] = &scopes[..] else {
-        return Check::Undecided(format!("no step-up authorization after the 403: scopes {scopes:?}"));
+        return Check::Violated(Violation::about(
+            "403 insufficient_scope scope=\"mcp:write\"",
+            "a step-up authorization asking for the earlier scopes and mcp:write",
+            format!("no second authorization (scopes {scopes:?})"),
+        ));
     };
     let wanted = union_scopes(&[first, "mcp:write"]);
     let missing: Vec<&str> = wanted.split(' ').filter(|s| !second.split(' ').any(|t| t == *s)).collect();
