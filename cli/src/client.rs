@@ -42,6 +42,11 @@ pub struct Args {
     /// Secret of the pre-registered client.
     #[arg(long, requires = "client_id")]
     client_secret: Option<String>,
+    /// Issuer of the authorization server the pre-registered client belongs to: at any
+    /// other the client stops with an error instead of presenting it. Without it, the
+    /// first authorization server the client uses it with.
+    #[arg(long, value_name = "ISSUER", requires = "client_id")]
+    client_issuer: Option<String>,
     /// Use this client ID metadata document URL as client id when the AS supports it.
     #[arg(long)]
     client_metadata_url: Option<String>,
@@ -79,9 +84,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (front, redirect_uri) =
         if args.browser { FrontChannel::person().await? } else { (FrontChannel::Follow, args.redirect_uri) };
     let config = PublicClientConfig {
-        pre_registered: args
-            .client_id
-            .map(|client_id| PreRegistered { client_id, client_secret: args.client_secret }),
+        pre_registered: args.client_id.map(|client_id| PreRegistered {
+            client_id,
+            client_secret: args.client_secret,
+            issuer: args.client_issuer,
+        }),
         client_id_metadata_url: args.client_metadata_url,
         scope: args.scope,
         defects: injected,

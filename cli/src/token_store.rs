@@ -25,6 +25,7 @@ pub fn read(path: &Path) -> anyhow::Result<Option<TokenSet>> {
         refresh_token: text_field("refresh_token"),
         expires_at: v.get("expires_at_ms").and_then(Value::as_u64).map(Time::from_unix_millis),
         scope: text_field("scope"),
+        requested_scope: text_field("requested_scope"),
         resource,
         issuer: text_field("issuer"),
     }))
@@ -37,6 +38,7 @@ pub fn write(path: &Path, tokens: &TokenSet) -> anyhow::Result<()> {
         "refresh_token": tokens.refresh_token,
         "expires_at_ms": tokens.expires_at.map(Time::unix_millis),
         "scope": tokens.scope,
+        "requested_scope": tokens.requested_scope,
         "resource": tokens.resource,
         "issuer": tokens.issuer,
     });

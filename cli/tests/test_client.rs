@@ -40,7 +40,8 @@ const TOKEN_STORE: &str = r#"--token-store "$MCP_AUTHZ_STATE_DIR/tokens.json""#;
 fn the_reference_client_passes_every_client_scenario() {
     // As a headless client, keeping its tokens, opening the authorization URL with the
     // harness's browser (env BROWSER), and with a client ID metadata document (which
-    // CL-REG-01 needs; without one it is skipped).
+    // CL-REG-01 needs; without one it is skipped; with one the client does not register
+    // dynamically, so the application_type cases are skipped).
     let cimd = format!("--client-metadata-url {DOCUMENT}");
     for (client, with_document) in [("", false), (TOKEN_STORE, false), ("--browser", false), (&cimd, true)] {
         let mut args = vec!["--timeout", "5"];
@@ -49,9 +50,11 @@ fn the_reference_client_passes_every_client_scenario() {
         }
         let out = test_client(client, &args);
         let v = verdicts(&out);
-        assert_eq!(v.len(), 19, "{v:#?}");
+        assert_eq!(v.len(), 26, "{v:#?}");
         for (id, verdict, detail) in &v {
-            let expected = if id == "CL-REG-01" && !with_document { "skip" } else { "pass" };
+            let registers = ["CL-REG-02", "CL-REG-03"].contains(&id.as_str());
+            let skipped = if with_document { registers } else { id == "CL-REG-01" };
+            let expected = if skipped { "skip" } else { "pass" };
             assert_eq!(verdict, expected, "client {client}: {id}: {detail}");
         }
         assert_eq!(out.status.code(), Some(0));
@@ -69,8 +72,12 @@ fn each_client_defect_fails_its_scenario() {
         ("client-no-prm-resource-check", "CL-DISC-01"),
         ("client-no-pkce-check", "CL-DISC-03"),
         ("client-no-iss-check", "CL-MIX-01"),
+        ("client-iss-unadvertised-ignored", "CL-ISS-01"),
+        ("client-iss-normalized", "CL-ISS-02"),
+        ("client-error-before-iss-check", "CL-ISS-03"),
         ("client-unbounded-step-up", "CL-STEP-02"),
         ("client-step-up-ignores-scope", "CL-STEP-01"),
+        ("client-step-up-challenged-scope-only", "CL-STEP-03"),
         ("client-no-discovery-order", "CL-DISC-04"),
         ("client-naive-challenge-parsing", "CL-DISC-06"),
         ("client-prefers-scopes-supported", "CL-SCOPE-01"),
@@ -80,10 +87,21 @@ fn each_client_defect_fails_its_scenario() {
         ("client-follows-insecure-urls", "CL-SSRF-03"),
         ("client-follows-insecure-urls --browser", "CL-SSRF-03"),
     ];
-    for (defect, scenario) in cases {
+    // Not here: client-credentials-reused-across-as (CL-REG-04), which needs a client that
+    // keeps its registration between runs; `mcp-authz client` keeps only its tokens.
+    // Defects of dynamic registration: the client has no metadata document, so it registers.
+    let registering =
+        [("client-no-application-type", "CL-REG-02"), ("client-application-type-web", "CL-REG-03")];
+    let cases =
+        cases.iter().map(|&(d, s)| (d, s, true)).chain(registering.iter().map(|&(d, s)| (d, s, false)));
+    for (defect, scenario, with_document) in cases {
         // Only a client that keeps its tokens can send one to the wrong server later.
-        let client = format!("{TOKEN_STORE} --client-metadata-url {DOCUMENT} --defect {defect}");
-        let args = ["--scenario", scenario, "--timeout", "5", "--client-metadata-url", DOCUMENT];
+        let mut client = format!("{TOKEN_STORE} --defect {defect}");
+        let mut args = vec!["--scenario", scenario, "--timeout", "5"];
+        if with_document {
+            client = format!("{client} --client-metadata-url {DOCUMENT}");
+            args.extend(["--client-metadata-url", DOCUMENT]);
+        }
         let out = test_client(&client, &args);
         let v = verdicts(&out);
         assert!(

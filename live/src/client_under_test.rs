@@ -72,6 +72,8 @@ pub(crate) struct ClientUnderTest {
     tokens: Vec<(String, Option<String>)>,
     /// Tokens seen where they must not be: in a URL or body, or sent to another server.
     pub leaks: Vec<String>,
+    /// What the client printed, every run (stdout and stderr, the last 64 KiB of each).
+    pub printed: String,
     /// The folder of the clients' state folders in this scenario (removed with the world).
     state_root: std::path::PathBuf,
     /// Which client runs next: its state folder is `state_root/N`.
@@ -105,6 +107,7 @@ impl ClientUnderTest {
             opened: Vec::new(),
             tokens: Vec::new(),
             leaks: Vec::new(),
+            printed: String::new(),
         }
     }
 
@@ -196,6 +199,7 @@ impl ClientUnderTest {
             let _ = r.join();
         }
         let output = String::from_utf8_lossy(&output.lock().unwrap_or_else(|p| p.into_inner())).into_owned();
+        self.printed.push_str(&output);
         let tail: Vec<&str> = output.lines().filter(|l| !l.trim().is_empty()).collect();
         let tail = tail[tail.len().saturating_sub(3)..].join(" | ");
         match status {

@@ -349,6 +349,7 @@ impl Target for ClientProcess {
             token_leaks: self.client.leaks.clone(),
             proxied: self.client.proxied.clone(),
             opened: self.client.opened.clone(),
+            output: self.client.printed.clone(),
         }
     }
 

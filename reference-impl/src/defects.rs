@@ -114,9 +114,13 @@ defects! {
     ClientNoPrmResourceCheck = "client-no-prm-resource-check", Client, "follows protected resource metadata whose `resource` is another server";
     ClientNoPkceCheck = "client-no-pkce-check", Client, "proceeds with an AS whose metadata does not list S256";
     ClientNoIssCheck = "client-no-iss-check", Client, "ignores the RFC 9207 `iss` of the authorization response";
+    ClientIssUnadvertisedIgnored = "client-iss-unadvertised-ignored", Client, "ignores the `iss` of an authorization response when the AS metadata does not advertise `authorization_response_iss_parameter_supported`";
+    ClientIssNormalized = "client-iss-normalized", Client, "compares `iss` with the issuer after URL normalization: scheme and host case, default port, trailing slash, percent-encoding";
+    ClientErrorBeforeIssCheck = "client-error-before-iss-check", Client, "reports an authorization error response (`error`, `error_description`) before checking its `iss`, so another issuer's error is shown";
     ClientTokenToAnyServer = "client-token-to-any-server", Client, "sends its access token to any server it talks to";
     ClientUnboundedStepUp = "client-unbounded-step-up", Client, "re-authorizes on every `insufficient_scope`, without a limit";
     ClientStepUpIgnoresScope = "client-step-up-ignores-scope", Client, "re-authorizes on `insufficient_scope` with the scope it already has, ignoring the challenged one";
+    ClientStepUpChallengedScopeOnly = "client-step-up-challenged-scope-only", Client, "re-authorizes on `insufficient_scope` with the challenged scope only, dropping the scopes it requested and was granted before";
     ClientNoDiscoveryOrder = "client-no-discovery-order", Client, "ignores the challenge's `resource_metadata` and probes the root well-known URLs first, for protected resource and authorization server metadata";
     ClientNaiveChallengeParsing = "client-naive-challenge-parsing", Client, "reads only the first `WWW-Authenticate` header, and only if it starts with `Bearer `, splitting on commas and `=` without quoted-string rules";
     ClientPrefersScopesSupported = "client-prefers-scopes-supported", Client, "requests the protected resource metadata's `scopes_supported` instead of the scope the challenge names";
@@ -125,6 +129,9 @@ defects! {
     ClientPkcePlain = "client-pkce-plain", Client, "sends `code_challenge_method=plain` (the verifier itself as challenge) instead of S256";
     ClientFollowsRedirects = "client-follows-redirects", Client, "follows 3xx answers to metadata requests, to any `Location`, unchecked";
     ClientFollowsInsecureUrls = "client-follows-insecure-urls", Client, "fetches and opens any absolute URL a server names: `http` to any host, `javascript:`, `file:`, `data:`";
+    ClientCredentialsReusedAcrossAs = "client-credentials-reused-across-as", Client, "presents the client id (and secret) it obtained at one authorization server to another the protected resource metadata names, instead of registering there";
+    ClientNoApplicationType = "client-no-application-type", Client, "registers dynamically without `application_type` (an OpenID Connect server then assumes `web`)";
+    ClientApplicationTypeWeb = "client-application-type-web", Client, "registers dynamically with `application_type` `web` whatever its redirect URI, loopback included";
 }
 
 impl fmt::Display for Defect {

@@ -1,7 +1,9 @@
 //! The authorization request and response (OAuth 2.1 §4.1): PKCE S256 and `state` fresh
 //! per flow (CL-28/30/32), the `resource` indicator (RFC 8707, CL-19), the scope
 //! selection strategy (CL-05..07), and the checks on the redirect back: `state` equal,
-//! `iss` equal to the issuer when the AS advertises RFC 9207 (mix-up defence).
+//! then `iss` by the table of MCP 2026-07-28 §Authorization Response Validation
+//! (RFC 9207 §2.4, mix-up defence): compared byte for byte with the issuer recorded with
+//! the PKCE verifier whenever present, required when the AS advertises it (CL-45..48).
 
 use super::discovery::check_server_url;
 use crate::defects::{Defect, Defects};
@@ -23,6 +25,13 @@ pub struct AuthorizationRequest {
     pub pkce: Pkce,
     /// The `scope` requested, if any.
     pub scope: Option<String>,
+    /// The `issuer` of the validated metadata of the authorization server the request
+    /// goes to, recorded before redirecting (CL-45): the only `iss` the response may
+    /// carry.
+    pub issuer: String,
+    /// That metadata's `authorization_response_iss_parameter_supported` is `true`: the
+    /// response must carry `iss` (RFC 9207 §2.4).
+    pub iss_advertised: bool,
 }
 
 /// The parameters of an authorization request besides the fresh secrets.
@@ -39,6 +48,10 @@ pub struct AuthorizationParams<'a> {
     pub resource: Option<&'a str>,
     /// The scope to request, if any.
     pub scope: Option<&'a str>,
+    /// The `issuer` of the authorization server's validated metadata.
+    pub issuer: &'a str,
+    /// Its metadata advertises `authorization_response_iss_parameter_supported`.
+    pub iss_advertised: bool,
     /// The defects to commit (`client-follows-insecure-urls` skips the endpoint check).
     pub defects: &'a Defects,
 }
@@ -72,7 +85,14 @@ impl AuthorizationRequest {
                 q.append_pair("scope", scope);
             }
         }
-        Ok(AuthorizationRequest { url: url.into(), state, pkce, scope: p.scope.map(str::to_string) })
+        Ok(AuthorizationRequest {
+            url: url.into(),
+            state,
+            pkce,
+            scope: p.scope.map(str::to_string),
+            issuer: p.issuer.to_string(),
+            iss_advertised: p.iss_advertised,
+        })
     }
 }
 
@@ -124,10 +144,46 @@ pub fn redirect_params(url: &str) -> Result<AuthorizationResponse> {
 }
 
 impl AuthorizationResponse {
+    /// Checks the response to `request` with [`AuthorizationResponse::validate`], against
+    /// the state and issuer recorded in it (CL-45), and returns the code. With defects:
+    /// `no-state-check` takes any `state`; `client-no-iss-check` ignores `iss`;
+    /// `client-iss-unadvertised-ignored` ignores it when the AS does not advertise it
+    /// (RFC 9207 §2.4 without the MCP rule of row 3); `client-iss-normalized` accepts
+    /// an `iss` equal to the issuer once both are normalized ([`normalized_url`]);
+    /// `client-error-before-iss-check` reports an `error` without checking `iss`.
+    pub fn check(mut self, request: &AuthorizationRequest, defects: &Defects) -> Result<String> {
+        if defects.has(Defect::NoStateCheck) {
+            self.state = Some(request.state.clone());
+        }
+        let mut iss_required = request.iss_advertised;
+        let ignored = defects.has(Defect::ClientNoIssCheck)
+            || (defects.has(Defect::ClientIssUnadvertisedIgnored) && !request.iss_advertised)
+            || (defects.has(Defect::ClientErrorBeforeIssCheck) && self.error.is_some());
+        if ignored {
+            self.iss = None;
+            iss_required = false;
+        }
+        if defects.has(Defect::ClientIssNormalized)
+            && self
+                .iss
+                .as_deref()
+                .and_then(normalized_url)
+                .is_some_and(|i| Some(i) == normalized_url(&request.issuer))
+        {
+            self.iss = Some(request.issuer.clone());
+        }
+        self.validate(&request.state, &request.issuer, iss_required)
+    }
+
     /// Checks the response and returns the code: `state` equal to `expected_state`
-    /// (CL-32); `iss` equal to `issuer` when present, and required when `iss_required`
-    /// (the AS metadata says `authorization_response_iss_parameter_supported`); an
-    /// `error` becomes [`Error::OAuth`].
+    /// (CL-32); then `iss` by the table of RFC 9207 §2.4 as MCP 2026-07-28 states it
+    /// (CL-46): present, it must equal `issuer` byte for byte, with no case folding,
+    /// default-port, trailing-slash or percent-encoding normalization (CL-47), whether
+    /// or not the AS advertises it; absent, it is refused when `iss_required` (the AS
+    /// metadata says `authorization_response_iss_parameter_supported`), else accepted.
+    /// Only then does an `error` become [`Error::OAuth`]: the `error`,
+    /// `error_description` and `error_uri` of a response from another issuer are never
+    /// acted on or shown (CL-48).
     pub fn validate(self, expected_state: &str, issuer: &str, iss_required: bool) -> Result<String> {
         match self.state.as_deref() {
             Some(s) if s == expected_state => {}
@@ -171,9 +227,18 @@ impl AuthorizationResponse {
     }
 }
 
+/// The mistake of defect `client-iss-normalized`: `s` percent-decoded, parsed as a URL
+/// (scheme and host lower-cased, default port dropped) and without a trailing slash.
+fn normalized_url(s: &str) -> Option<String> {
+    let decoded = percent_encoding::percent_decode_str(s).decode_utf8().ok()?;
+    let url = url::Url::parse(&decoded).ok()?;
+    Some(url.as_str().trim_end_matches('/').to_string())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::wire;
 
     fn response(q: &str) -> AuthorizationResponse {
         redirect_params(&format!("http://127.0.0.1:8765/callback?{q}")).unwrap()
@@ -188,6 +253,8 @@ mod tests {
             redirect_uri: "http://127.0.0.1:8765/callback",
             resource: Some("https://mcp.example/mcp"),
             scope: None,
+            issuer: "https://as.example",
+            iss_advertised: true,
             defects,
         };
         AuthorizationRequest::new(params, &mut env).unwrap()
@@ -238,6 +305,99 @@ mod tests {
             redirect_params("http://127.0.0.1/cb?code=a&code=b&state=s"),
             Err(Error::RepeatedParameter("code".into()))
         );
+    }
+
+    const ISSUER: &str = "https://as.example";
+
+    /// A request whose recorded issuer is [`ISSUER`], advertising `iss` or not, with
+    /// `state` `s`.
+    fn recorded(iss_advertised: bool) -> AuthorizationRequest {
+        AuthorizationRequest { iss_advertised, state: "s".into(), ..request(&Defects::none()) }
+    }
+
+    fn with_iss(iss: &str) -> AuthorizationResponse {
+        response(&format!("code=c&state=s&{}", wire::encode_pairs([("iss", iss)])))
+    }
+
+    #[test]
+    fn the_request_records_the_issuer_with_the_pkce_verifier() {
+        let r = request(&Defects::none());
+        assert_eq!((r.issuer.as_str(), r.iss_advertised), (ISSUER, true));
+        assert!(!r.pkce.verifier.is_empty());
+    }
+
+    #[test]
+    fn iss_table_of_rfc9207_as_mcp_states_it() {
+        let foreign = "https://as.attacker.example";
+        // (advertised, iss in the response, accepted): the four rows, each with a
+        // matching and a foreign iss where one is present.
+        let rows = [
+            (true, Some(ISSUER), true),
+            (true, Some(foreign), false),
+            (true, None, false),
+            (false, Some(ISSUER), true),
+            (false, Some(foreign), false),
+            (false, None, true),
+        ];
+        for (advertised, iss, accepted) in rows {
+            let r = iss.map_or_else(|| response("code=c&state=s"), with_iss);
+            let got = r.check(&recorded(advertised), &Defects::none());
+            assert_eq!(got.is_ok(), accepted, "advertised {advertised}, iss {iss:?}: {got:?}");
+        }
+        let unadvertised = Defects::of([Defect::ClientIssUnadvertisedIgnored]);
+        assert_eq!(with_iss(foreign).check(&recorded(false), &unadvertised).unwrap(), "c");
+        assert!(with_iss(foreign).check(&recorded(true), &unadvertised).is_err());
+        let ignored = Defects::of([Defect::ClientNoIssCheck]);
+        assert_eq!(with_iss(foreign).check(&recorded(true), &ignored).unwrap(), "c");
+        assert_eq!(response("code=c&state=s").check(&recorded(true), &ignored).unwrap(), "c");
+    }
+
+    #[test]
+    fn iss_is_compared_byte_for_byte() {
+        let variants = [
+            "HTTPS://AS.EXAMPLE",
+            "https://As.example",
+            "https://as.example:443",
+            "https://as.example/",
+            "https://as.%65xample",
+        ];
+        for variant in variants {
+            let e = with_iss(variant).check(&recorded(true), &Defects::none());
+            assert!(
+                matches!(e, Err(Error::Unexpected { what: "iss in the authorization response", .. })),
+                "{variant}"
+            );
+            let normalized = Defects::of([Defect::ClientIssNormalized]);
+            assert_eq!(with_iss(variant).check(&recorded(true), &normalized).unwrap(), "c", "{variant}");
+        }
+        let normalized = Defects::of([Defect::ClientIssNormalized]);
+        assert!(with_iss("https://as.example.evil").check(&recorded(true), &normalized).is_err());
+    }
+
+    #[test]
+    fn an_error_response_from_another_issuer_is_not_shown() {
+        let error = [
+            ("error", "access_denied"),
+            ("error_description", "MARKER call us"),
+            ("error_uri", "https://evil.example/help"),
+            ("state", "s"),
+            ("iss", "https://evil.example"),
+        ];
+        let r = response(&wire::encode_pairs(error));
+        let e = r.clone().check(&recorded(true), &Defects::none()).unwrap_err();
+        assert!(matches!(e, Error::Unexpected { what: "iss in the authorization response", .. }), "{e}");
+        let shown = e.to_string();
+        assert!(
+            !shown.contains("MARKER") && !shown.contains("access_denied") && !shown.contains("/help"),
+            "{shown}"
+        );
+        let e = r.check(&recorded(true), &Defects::of([Defect::ClientErrorBeforeIssCheck])).unwrap_err();
+        assert!(
+            matches!(e, Error::OAuth { ref description, .. } if description.as_deref() == Some("MARKER call us"))
+        );
+        // From the recorded issuer, the error is the AS's to report.
+        let own = response("error=access_denied&error_description=no&state=s&iss=https%3A%2F%2Fas.example");
+        assert!(matches!(own.check(&recorded(true), &Defects::none()), Err(Error::OAuth { .. })));
     }
 
     #[test]

@@ -26,7 +26,7 @@ pub mod token;
 pub use authorization::{AuthorizationResponse, redirect_params};
 pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
 pub use mcp::Operation;
-pub use registration::PreRegistered;
+pub use registration::{ApplicationType, PreRegistered};
 pub use token::{ClientAuth, TokenSet};
 
 use crate::bearer::Challenge;
@@ -39,7 +39,7 @@ use crate::{Error, Result};
 use authorization::{AuthorizationParams, AuthorizationRequest};
 use discovery::{Candidates, Probe};
 use mcp::Session;
-use registration::Approach;
+use registration::{Approach, Registration, Registrations};
 use serde_json::Value;
 use std::time::Duration;
 use step_up::Rejection;
@@ -88,6 +88,9 @@ pub struct PublicClientConfig {
     /// The scope to request, overriding the selection strategy (a step-up still adds the
     /// challenged scopes).
     pub scope: Option<String>,
+    /// The `application_type` to register with (CL-50); `None`: the one the redirect URI
+    /// implies ([`ApplicationType::for_redirect_uri`]).
+    pub application_type: Option<ApplicationType>,
     /// Most step-up re-authorizations per operation (CL-27).
     pub max_step_up: u32,
     /// Refresh the access token this long before it expires.
@@ -98,8 +101,8 @@ pub struct PublicClientConfig {
 }
 
 impl PublicClientConfig {
-    /// A configuration with no credentials, no scope override, `max_step_up` 2 and a
-    /// 60 s refresh margin.
+    /// A configuration with no credentials, no scope or application type override,
+    /// `max_step_up` 2 and a 60 s refresh margin.
     pub fn new(
         server_url: impl Into<String>,
         redirect_uri: impl Into<String>,
@@ -112,19 +115,12 @@ impl PublicClientConfig {
             pre_registered: None,
             client_id_metadata_url: None,
             scope: None,
+            application_type: None,
             max_step_up: 2,
             refresh_margin: Duration::from_secs(60),
             defects: Defects::none(),
         }
     }
-}
-
-/// The client's identity at one authorization server.
-#[derive(Debug)]
-struct Registered {
-    issuer: String,
-    client_id: String,
-    auth: ClientAuth,
 }
 
 /// Where an operation is in the MCP session.
@@ -189,7 +185,8 @@ pub struct PublicClient {
     tokens: Option<TokenSet>,
     /// The metadata of the authorization server of the current tokens.
     metadata: Option<AuthorizationServerMetadata>,
-    registered: Option<Registered>,
+    /// The client's registrations, per authorization server (CL-52, CL-54).
+    registrations: Registrations,
     op: Option<Operation>,
     goal: Goal,
     stage: Stage,
@@ -214,7 +211,7 @@ impl PublicClient {
             session: None,
             tokens: None,
             metadata: None,
-            registered: None,
+            registrations: Registrations::default(),
             op: None,
             goal: Goal::Operation,
             stage: Stage::Initialize,
@@ -301,7 +298,12 @@ impl PublicClient {
 
     /// The client id at the current authorization server, once known.
     pub fn client_id(&self) -> Option<&str> {
-        self.registered.as_ref().map(|r| r.client_id.as_str())
+        self.metadata.as_ref().and_then(|m| self.client_id_at(&m.issuer))
+    }
+
+    /// The client id at the authorization server `issuer`, once known.
+    pub fn client_id_at(&self, issuer: &str) -> Option<&str> {
+        self.registrations.get(issuer, &self.config.defects).map(|r| r.client_id.as_str())
     }
 
     /// The client ID metadata document to serve at `client_id_metadata_url` (CL-13): its
@@ -364,7 +366,7 @@ impl PublicClient {
     fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
         if let Some(t) = self.current_tokens().filter(|_| !self.budget.fresh_tokens) {
             if t.expires_within(env.now, self.config.refresh_margin) {
-                if t.refresh_token.is_some() && self.metadata.is_some() && self.registered.is_some() {
+                if self.refreshable() {
                     return self.send_refresh(env);
                 }
                 self.tokens = None;
@@ -449,10 +451,10 @@ impl PublicClient {
                 if sent_token {
                     // A rejected token the client may refresh: once, before re-authorizing
                     // (it may have expired early by the server's clock).
-                    let refreshable = self.tokens.as_ref().is_some_and(|t| t.refresh_token.is_some())
-                        && self.metadata.is_some()
-                        && self.registered.is_some();
-                    if refreshable && !self.budget.refreshed_on_401 && !self.budget.invalid_token_retried {
+                    if self.refreshable()
+                        && !self.budget.refreshed_on_401
+                        && !self.budget.invalid_token_retried
+                    {
                         self.budget.refreshed_on_401 = true;
                         return self.send_refresh(env);
                     }
@@ -481,9 +483,7 @@ impl PublicClient {
                     )));
                 }
                 self.budget.step_ups += 1;
-                let current = self.tokens.as_ref().and_then(|t| t.scope.as_deref());
-                let wanted = challenged.filter(|_| !self.has(Defect::ClientStepUpIgnoresScope));
-                let scope = step_up::scope_union(current, wanted);
+                let scope = step_up::step_up_scope(self.tokens.as_ref(), challenged, &self.config.defects);
                 self.discover(Some(&challenge), Some(scope))
             }
         }
@@ -575,8 +575,20 @@ impl PublicClient {
             .ok_or_else(|| Error::Missing("authorization server metadata (no discovery ran)".into()))
     }
 
-    fn registered(&self) -> Result<&Registered> {
-        self.registered.as_ref().ok_or_else(|| Error::Missing("client id (no registration ran)".into()))
+    /// The registration at the current authorization server.
+    fn registered(&self) -> Result<&Registration> {
+        let issuer = &self.metadata()?.issuer;
+        let missing = || Error::Missing(format!("client id at `{issuer}` (no registration ran)"));
+        self.registrations.get(issuer, &self.config.defects).ok_or_else(missing)
+    }
+
+    /// The tokens held can be refreshed: they have a refresh token and were issued by
+    /// the current authorization server, where the client is registered. A refresh
+    /// token never goes to another AS (CL-54).
+    fn refreshable(&self) -> bool {
+        let issuer = self.metadata.as_ref().map(|m| m.issuer.as_str());
+        self.tokens.as_ref().is_some_and(|t| t.refresh_token.is_some() && t.issuer.as_deref() == issuer)
+            && self.registered().is_ok()
     }
 
     fn token_endpoint(&self) -> Result<&str> {
@@ -587,26 +599,36 @@ impl PublicClient {
     fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
         let metadata = self.metadata()?;
         let issuer = metadata.issuer.clone();
-        if self.registered.as_ref().is_some_and(|r| r.issuer == issuer) {
+        if self.registered().is_ok() {
             return self.authorize(demand, env);
         }
         let c = &self.config;
         let metadata_url =
             c.client_id_metadata_url.as_deref().filter(|_| !c.defects.has(Defect::ClientIgnoresCimd));
-        let registered = match registration::choose(c.pre_registered.as_ref(), metadata_url, metadata)? {
-            Approach::PreRegistered(p) => Registered {
-                issuer,
+        let pre_registered = self.registrations.pre_registered_for(c.pre_registered.as_ref(), &issuer)?;
+        let registered = match registration::choose(pre_registered, metadata_url, metadata)? {
+            Approach::PreRegistered(p) => Registration {
                 auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),
                 client_id: p.client_id,
+                pre_registered: true,
             },
-            Approach::MetadataDocument(url) => Registered { issuer, client_id: url, auth: ClientAuth::None },
+            Approach::MetadataDocument(url) => {
+                Registration { client_id: url, auth: ClientAuth::None, pre_registered: false }
+            }
             Approach::Dynamic(endpoint) => {
-                let request = registration::registration_request(&endpoint, &c.redirect_uri, &c.client_name)?;
+                let application_type =
+                    ApplicationType::to_register(c.application_type, &c.redirect_uri, &c.defects);
+                let request = registration::registration_request(
+                    &endpoint,
+                    &c.redirect_uri,
+                    &c.client_name,
+                    application_type,
+                )?;
                 self.waiting = Waiting::Registration { issuer, demand };
                 return Ok(ClientStep::Send(request));
             }
         };
-        self.registered = Some(registered);
+        self.registrations.insert(issuer, registered);
         self.authorize(demand, env)
     }
 
@@ -623,7 +645,8 @@ impl PublicClient {
             info.metadata.token_endpoint_auth_method.as_deref(),
             self.metadata()?,
         );
-        self.registered = Some(Registered { issuer, client_id: info.client_id, auth });
+        let registered = Registration { client_id: info.client_id, auth, pre_registered: false };
+        self.registrations.insert(issuer, registered);
         self.authorize(demand, env)
     }
 
@@ -636,8 +659,8 @@ impl PublicClient {
             demand.challenge_scope.as_deref().filter(|_| !prefer_supported),
             demand.scopes_supported.as_deref(),
         );
-        let endpoint = self
-            .metadata()?
+        let metadata = self.metadata()?;
+        let endpoint = metadata
             .authorization_endpoint
             .as_deref()
             .ok_or_else(|| Error::Missing("authorization_endpoint".into()))?;
@@ -647,6 +670,8 @@ impl PublicClient {
             redirect_uri: &self.config.redirect_uri,
             resource: self.resource_param(),
             scope: scope.as_deref(),
+            issuer: &metadata.issuer,
+            iss_advertised: metadata.authorization_response_iss_parameter_supported == Some(true),
             defects: &self.config.defects,
         };
         let request = AuthorizationRequest::new(params, env)?;
@@ -670,17 +695,7 @@ impl PublicClient {
                 format!("the redirect uri `{}`", self.config.redirect_uri),
             ));
         }
-        let mut response = redirect_params(url)?;
-        if self.has(Defect::NoStateCheck) {
-            response.state = Some(request.state.clone());
-        }
-        let metadata = self.metadata()?;
-        let mut iss_required = metadata.authorization_response_iss_parameter_supported == Some(true);
-        if self.has(Defect::ClientNoIssCheck) {
-            response.iss = None;
-            iss_required = false;
-        }
-        let code = response.validate(&request.state, &metadata.issuer, iss_required)?;
+        let code = redirect_params(url)?.check(&request, &self.config.defects)?;
         let grant = [
             ("grant_type", "authorization_code"),
             ("code", code.as_str()),

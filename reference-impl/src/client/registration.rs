@@ -1,23 +1,34 @@
 //! How the public client gets a `client_id` (CL-10): pre-registered credentials first,
 //! then a client ID metadata document when the AS advertises
 //! `client_id_metadata_document_supported`, then dynamic client registration (RFC 7591)
-//! when it has a `registration_endpoint`; otherwise there is no way in.
+//! when it has a `registration_endpoint`; otherwise there is no way in. A registration
+//! request names the client's `application_type` (MCP 2026-07-28, SEP-837, CL-50).
+//!
+//! What the client obtains is kept per authorization server, keyed by its `issuer`
+//! ([`Registrations`], MCP 2026-07-28 §Authorization Server Binding, CL-52/54): an id or
+//! secret from one AS is never presented to another, where the client registers anew.
 
 use super::token::ClientAuth;
-use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
+use crate::defects::{Defect, Defects};
+use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url, is_loopback};
 use crate::registration::{ClientInformation, ClientMetadata};
 use crate::sans_io::{Request, Response};
 use crate::wire;
 use crate::{Error, Result};
 use http::StatusCode;
+use std::collections::BTreeMap;
 
-/// Credentials registered with the AS out of band.
+/// Credentials registered with the AS out of band. They belong to one authorization
+/// server (CL-52): `issuer`, or without it the first one the client uses them with; any
+/// other AS gets an error instead of them (CL-53).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PreRegistered {
     /// The client id.
     pub client_id: String,
     /// The secret, for a confidential registration.
     pub client_secret: Option<String>,
+    /// The issuer of the authorization server that issued them, if known.
+    pub issuer: Option<String>,
 }
 
 /// The registration approach chosen for one authorization server.
@@ -29,6 +40,59 @@ pub enum Approach {
     MetadataDocument(String),
     /// Register at this `registration_endpoint`.
     Dynamic(String),
+}
+
+/// The client's identity at one authorization server.
+#[derive(Debug)]
+pub struct Registration {
+    /// The client id.
+    pub client_id: String,
+    /// How the client authenticates at the token endpoint.
+    pub auth: ClientAuth,
+    /// The id is the configured, pre-registered one.
+    pub pre_registered: bool,
+}
+
+/// The client's registrations, one per authorization server, keyed by its `issuer`
+/// (CL-52, CL-54).
+#[derive(Debug, Default)]
+pub struct Registrations(BTreeMap<String, Registration>);
+
+impl Registrations {
+    /// The registration at the AS `issuer`. With defect
+    /// `client-credentials-reused-across-as`, when there is none, the registration at
+    /// another AS (the first by issuer).
+    pub fn get(&self, issuer: &str, defects: &Defects) -> Option<&Registration> {
+        let reuse = || defects.has(Defect::ClientCredentialsReusedAcrossAs).then(|| self.0.values().next());
+        self.0.get(issuer).or_else(|| reuse().flatten())
+    }
+
+    /// Keeps `registration` as the one at the AS `issuer`.
+    pub fn insert(&mut self, issuer: String, registration: Registration) {
+        self.0.insert(issuer, registration);
+    }
+
+    /// The `pre_registered` credentials if they may be used at the AS `issuer`: unless
+    /// they name another issuer or are already in use at another AS, which is an error
+    /// (CL-53: "surface an error rather than silently attempting to use mismatched
+    /// credentials").
+    pub fn pre_registered_for<'a>(
+        &self,
+        pre_registered: Option<&'a PreRegistered>,
+        issuer: &str,
+    ) -> Result<Option<&'a PreRegistered>> {
+        let in_use =
+            || self.0.iter().find(|(i, r)| r.pre_registered && *i != issuer).map(|(i, _)| i.as_str());
+        let named = pre_registered.and_then(|p| p.issuer.as_deref()).filter(|i| *i != issuer);
+        match (pre_registered, named.or_else(in_use)) {
+            (Some(p), Some(bound)) => Err(Error::Refused(format!(
+                "the pre-registered client_id `{}` belongs to `{bound}`; the protected resource metadata \
+                 now names `{issuer}`: expected credentials registered there, not another server's",
+                p.client_id
+            ))),
+            _ => Ok(pre_registered),
+        }
+    }
 }
 
 /// Chooses the approach in the CL-10 order. `metadata` has passed discovery's checks
@@ -91,10 +155,67 @@ pub fn public_client_metadata(
     }
 }
 
+/// The OpenID Connect Dynamic Client Registration `application_type` (§2), which MCP
+/// 2026-07-28 asks every dynamic registration to carry (CL-50): an OIDC server that
+/// assumes its default, `web`, may refuse a loopback redirect URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApplicationType {
+    /// A desktop, mobile or command-line app, or a web app served on `localhost`.
+    Native,
+    /// A browser-based app served from a remote host.
+    Web,
+}
+
+impl ApplicationType {
+    /// The member's value: `native` or `web`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ApplicationType::Native => "native",
+            ApplicationType::Web => "web",
+        }
+    }
+
+    /// The type a redirect URI implies: `native` for a loopback host (`localhost`,
+    /// `127.0.0.0/8`, `::1`, any scheme) or a private-use URI scheme (RFC 8252 §7.1);
+    /// `web` for `http`/`https` to any other host, or a URI that does not parse.
+    pub fn for_redirect_uri(redirect_uri: &str) -> ApplicationType {
+        match url::Url::parse(redirect_uri) {
+            Ok(u) if is_loopback(&u) || !matches!(u.scheme(), "http" | "https") => ApplicationType::Native,
+            _ => ApplicationType::Web,
+        }
+    }
+
+    /// The type a client registers with: `configured` if set, else the one its
+    /// `redirect_uri` implies. `None` with defect `client-no-application-type`; always
+    /// `web` with `client-application-type-web`.
+    pub fn to_register(
+        configured: Option<ApplicationType>,
+        redirect_uri: &str,
+        defects: &Defects,
+    ) -> Option<ApplicationType> {
+        if defects.has(Defect::ClientNoApplicationType) {
+            return None;
+        }
+        if defects.has(Defect::ClientApplicationTypeWeb) {
+            return Some(ApplicationType::Web);
+        }
+        Some(configured.unwrap_or_else(|| ApplicationType::for_redirect_uri(redirect_uri)))
+    }
+}
+
 /// The RFC 7591 registration request of a public client using the authorization code
-/// grant with refresh tokens.
-pub fn registration_request(endpoint: &str, redirect_uri: &str, client_name: &str) -> Result<Request> {
-    wire::post_json_request(endpoint, &public_client_metadata(None, redirect_uri, client_name))
+/// grant with refresh tokens, as an app of `application_type`.
+pub fn registration_request(
+    endpoint: &str,
+    redirect_uri: &str,
+    client_name: &str,
+    application_type: Option<ApplicationType>,
+) -> Result<Request> {
+    let metadata = ClientMetadata {
+        application_type: application_type.map(|t| t.as_str().to_string()),
+        ..public_client_metadata(None, redirect_uri, client_name)
+    };
+    wire::post_json_request(endpoint, &metadata)
 }
 
 /// Reads a registration response: 201 with client information (RFC 7591 §3.2.1).
@@ -152,7 +273,7 @@ mod tests {
 
     #[test]
     fn order_is_pre_registered_then_cimd_then_dcr() {
-        let pre = PreRegistered { client_id: "c".into(), client_secret: None };
+        let pre = PreRegistered { client_id: "c".into(), client_secret: None, issuer: None };
         let url = "https://client.example/meta.json";
         let cimd = Some(url);
         assert_eq!(choose(Some(&pre), cimd, &meta()).unwrap(), Approach::PreRegistered(pre));
@@ -162,6 +283,30 @@ mod tests {
         assert_eq!(choose(None, cimd, &m).unwrap(), Approach::Dynamic("https://as.example/register".into()));
         m.registration_endpoint = None;
         assert!(matches!(choose(None, cimd, &m), Err(Error::Refused(_))));
+    }
+
+    #[test]
+    fn pre_registered_credentials_belong_to_their_issuer() {
+        let named = PreRegistered {
+            client_id: "c".into(),
+            client_secret: None,
+            issuer: Some("https://as.example".into()),
+        };
+        let none = Registrations::default();
+        assert_eq!(none.pre_registered_for(Some(&named), "https://as.example").unwrap(), Some(&named));
+        let e = none.pre_registered_for(Some(&named), "https://as2.example").unwrap_err();
+        assert!(
+            matches!(e, Error::Refused(ref m) if m.contains("`c` belongs to `https://as.example`")),
+            "{e}"
+        );
+        let first_use = PreRegistered { issuer: None, ..named };
+        let mut used = Registrations::default();
+        assert!(used.pre_registered_for(Some(&first_use), "https://as2.example").is_ok());
+        let registration =
+            Registration { client_id: "c".into(), auth: ClientAuth::None, pre_registered: true };
+        used.insert("https://as2.example".into(), registration);
+        assert!(used.pre_registered_for(Some(&first_use), "https://as.example").is_err());
+        assert_eq!(used.pre_registered_for(None, "https://as.example").unwrap(), None);
     }
 
     #[test]
@@ -176,6 +321,40 @@ mod tests {
             read_registration_response(&r),
             Err(Error::OAuth { status: 400, ref error, .. }) if *error == ErrorCode::InvalidRedirectUri
         ));
+    }
+
+    #[test]
+    fn application_type_follows_the_redirect_uri() {
+        for native in [
+            "http://127.0.0.1:8765/callback",
+            "http://localhost/cb",
+            "http://[::1]:3000/cb",
+            "https://localhost/cb",
+            "com.example.app:/oauth2redirect",
+        ] {
+            assert_eq!(ApplicationType::for_redirect_uri(native), ApplicationType::Native, "{native}");
+        }
+        for web in ["https://app.example/callback", "https://127.0.0.1.example/cb", "not a uri"] {
+            assert_eq!(ApplicationType::for_redirect_uri(web), ApplicationType::Web, "{web}");
+        }
+    }
+
+    #[test]
+    fn registration_names_the_application_type_unless_a_defect_says_otherwise() {
+        let loopback = "http://127.0.0.1:8765/callback";
+        let body = |t: Option<ApplicationType>| {
+            let r = registration_request("https://as.example/register", loopback, "c", t).unwrap();
+            serde_json::from_slice::<serde_json::Value>(r.body()).unwrap()
+        };
+        let to_register = |configured, d: &[Defect]| {
+            ApplicationType::to_register(configured, loopback, &Defects::of(d.iter().copied()))
+        };
+        assert_eq!(body(to_register(None, &[]))["application_type"], "native");
+        assert_eq!(body(to_register(Some(ApplicationType::Web), &[]))["application_type"], "web");
+        assert_eq!(body(to_register(None, &[Defect::ClientApplicationTypeWeb]))["application_type"], "web");
+        let omitted = body(to_register(None, &[Defect::ClientNoApplicationType]));
+        assert!(omitted.get("application_type").is_none(), "{omitted}");
+        assert_eq!(omitted["redirect_uris"], serde_json::json!([loopback]));
     }
 
     #[test]

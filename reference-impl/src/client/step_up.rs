@@ -1,8 +1,10 @@
 //! Reading an MCP server's refusal (RFC 6750 §3) and the step-up authorization flow
-//! (MCP authorization 2025-11-25 §Step-Up Authorization Flow, CL-26/27): a 403 with
-//! `error="insufficient_scope"` asks the client to re-authorize with the union of the
-//! scopes it has and the scopes challenged.
+//! (MCP authorization 2025-11-25 and 2026-07-28 §Step-Up Authorization Flow,
+//! CL-26/27/55): a 403 with `error="insufficient_scope"` asks the client to re-authorize
+//! with the union of the scopes it requested and was granted before and the scopes
+//! challenged.
 
+use super::token::TokenSet;
 use crate::bearer::{self, Challenge};
 use crate::defects::{Defect, Defects};
 use crate::oauth_error::ErrorCode;
@@ -49,6 +51,24 @@ fn naive_challenge(headers: &HeaderMap) -> Option<Challenge> {
         challenge = challenge.with(name.trim(), value.trim().trim_matches('"'));
     }
     Some(challenge)
+}
+
+/// The scope of a step-up authorization (CL-26, CL-55): the union of the scope the
+/// client requested for `tokens`, the scope it was granted (the two differ after
+/// down-scoping: MCP 2026-07-28 names the requested set in §Step-Up Authorization Flow
+/// and the granted one in §Scope Selection Strategy, so both are kept) and the
+/// `challenged` scope. With defect `client-step-up-ignores-scope` the challenge is left
+/// out; with `client-step-up-challenged-scope-only` only the challenge is asked for.
+pub fn step_up_scope(tokens: Option<&TokenSet>, challenged: Option<&str>, defects: &Defects) -> String {
+    let requested = tokens.and_then(|t| t.requested_scope.as_deref());
+    let previous = scope_union(requested, tokens.and_then(|t| t.scope.as_deref()));
+    if defects.has(Defect::ClientStepUpIgnoresScope) {
+        return previous;
+    }
+    match challenged {
+        Some(c) if defects.has(Defect::ClientStepUpChallengedScopeOnly) => scope_union(None, Some(c)),
+        _ => scope_union(Some(&previous), challenged),
+    }
 }
 
 /// The scopes of `current` followed by those of `challenged` not already present,
@@ -100,6 +120,30 @@ mod tests {
         );
         assert_eq!(metadata(rejection_of(&r)).as_deref(), Some("https://m"));
         assert_eq!(rejection(&r, &naive), Some(Rejection::Unauthorized(None)));
+    }
+
+    #[test]
+    fn step_up_asks_for_the_union_of_requested_granted_and_challenged() {
+        let tokens = |requested: Option<&str>, granted: Option<&str>| TokenSet {
+            access_token: "a".into(),
+            refresh_token: None,
+            expires_at: None,
+            scope: granted.map(String::from),
+            requested_scope: requested.map(String::from),
+            resource: "https://mcp.example/mcp".into(),
+            issuer: None,
+        };
+        let none = Defects::none();
+        let t = tokens(Some("a b"), Some("a"));
+        assert_eq!(step_up_scope(Some(&t), Some("c"), &none), "a b c");
+        assert_eq!(step_up_scope(Some(&tokens(None, Some("a"))), Some("a c"), &none), "a c");
+        assert_eq!(step_up_scope(None, Some("c"), &none), "c");
+        assert_eq!(step_up_scope(Some(&t), None, &none), "a b");
+        let only = Defects::of([Defect::ClientStepUpChallengedScopeOnly]);
+        assert_eq!(step_up_scope(Some(&t), Some("c"), &only), "c");
+        assert_eq!(step_up_scope(Some(&t), None, &only), "a b");
+        let ignores = Defects::of([Defect::ClientStepUpIgnoresScope]);
+        assert_eq!(step_up_scope(Some(&t), Some("c"), &ignores), "a b");
     }
 
     #[test]

@@ -17,6 +17,8 @@ use std::collections::BTreeMap;
 const MCP: &str = "https://mcp.example/mcp";
 const MCP_B: &str = "https://b.example/mcp";
 const AS: &str = "https://as.example";
+/// A second authorization server, whose registrations are `as2-client-N`.
+const AS2: &str = "https://as2.example";
 const REDIRECT: &str = "http://127.0.0.1:8765/callback";
 const PRM_PATH: &str = "https://mcp.example/.well-known/oauth-protected-resource/mcp";
 const PRM_ROOT: &str = "https://mcp.example/.well-known/oauth-protected-resource";
@@ -49,6 +51,8 @@ enum Tamper {
     State,
     DropIss,
     WrongIss,
+    /// `iss` is the issuer with a trailing slash.
+    SlashIss,
 }
 
 #[derive(Debug, Clone)]
@@ -168,7 +172,12 @@ impl World {
                 info["client_id"] = json!("dyn-client");
                 wire::json(StatusCode::CREATED, &info)
             }
-            ("POST", "https://as.example/token") => self.token(&seen.form()),
+            ("POST", "https://as2.example/register") => {
+                let mut info: Value = seen.json();
+                info["client_id"] = json!(self.fresh("as2-client"));
+                wire::json(StatusCode::CREATED, &info)
+            }
+            ("POST", "https://as.example/token" | "https://as2.example/token") => self.token(&seen.form()),
             _ => wire::json(StatusCode::NOT_FOUND, &json!({})),
         }
     }
@@ -323,9 +332,21 @@ impl World {
         match self.tamper {
             Tamper::DropIss => {}
             Tamper::WrongIss => pairs.push(("iss", "https://evil.example")),
+            Tamper::SlashIss => pairs.push(("iss", "https://as.example/")),
             _ => pairs.push(("iss", issuer.as_str())),
         }
         format!("{redirect}?{}", wire::encode_pairs(pairs))
+    }
+
+    /// The protected resource metadata now names `issuer` (`AS` or `AS2`), whose
+    /// metadata is served at its root well-known URL.
+    fn move_to(&mut self, issuer: &'static str) {
+        self.prm_issuer = issuer;
+        self.as_metadata_url = format!("{issuer}/.well-known/oauth-authorization-server");
+        self.as_metadata.issuer = issuer.into();
+        self.as_metadata.authorization_endpoint = Some(format!("{issuer}/authorize"));
+        self.as_metadata.token_endpoint = Some(format!("{issuer}/token"));
+        self.as_metadata.registration_endpoint = Some(format!("{issuer}/register"));
     }
 
     fn requests_to(&self, prefix: &str) -> Vec<&Seen> {
@@ -421,6 +442,7 @@ fn happy_path_walks_the_whole_flow() {
     assert_eq!(reg["redirect_uris"], json!([REDIRECT]));
     assert_eq!(reg["grant_types"], json!(["authorization_code", "refresh_token"]));
     assert_eq!(reg["token_endpoint_auth_method"], "none");
+    assert_eq!(reg["application_type"], "native");
     assert_eq!(c.client_id(), Some("dyn-client"));
 
     // Authorization requests: resource, S256, fresh state and verifier, scopes.
@@ -759,7 +781,7 @@ fn pre_registered_client_skips_registration_and_uses_basic() {
     let mut world = World::new();
     let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
     config.pre_registered =
-        Some(PreRegistered { client_id: "static".into(), client_secret: Some("s".into()) });
+        Some(PreRegistered { client_id: "static".into(), client_secret: Some("s".into()), issuer: None });
     config.client_id_metadata_url = Some("https://client.example/meta.json".into());
     world.as_metadata.client_id_metadata_document_supported = Some(true);
     let mut c = PublicClient::new(config).unwrap();
@@ -768,6 +790,71 @@ fn pre_registered_client_skips_registration_and_uses_basic() {
     assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some("static"));
     let token = world.requests_to("https://as.example/token")[0];
     assert!(token.authorization().is_some_and(|h| h.starts_with("Basic ")));
+}
+
+#[test]
+fn credentials_are_kept_per_authorization_server() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.servers.push(MCP_B);
+    let mut c = client();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let refresh_a = c.tokens().unwrap().refresh_token.clone().unwrap();
+
+    // Server B's metadata names AS2: the client registers there, and AS2 sees nothing of
+    // what AS gave it.
+    world.move_to(AS2);
+    c.connect(MCP_B).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as2.example/register").len(), 1);
+    assert!(c.client_id().unwrap().starts_with("as2-client"));
+    assert_eq!(c.client_id_at(AS), Some("dyn-client"));
+    for s in world.requests_to(AS2) {
+        let text = format!("{} {:?} {}", s.url, s.headers, String::from_utf8_lossy(&s.body));
+        assert!(!text.contains("dyn-client") && !text.contains(&refresh_a), "{text}");
+    }
+
+    // Back at server A (AS): its registration is still there; no second registration.
+    world.move_to(AS);
+    c.connect(MCP).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1);
+    assert_eq!(query(world.authorize_urls.last().unwrap()).get("client_id"), Some("dyn-client"));
+
+    // The defect presents AS's client id at AS2 instead of registering there.
+    let mut world = World::new();
+    world.servers.push(MCP_B);
+    let mut c = defective(Defect::ClientCredentialsReusedAcrossAs);
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    world.move_to(AS2);
+    c.connect(MCP_B).unwrap();
+    let _ = call(&mut c, &mut world, &mut env);
+    assert!(world.requests_to("https://as2.example/register").is_empty());
+    assert_eq!(query(world.authorize_urls.last().unwrap()).get("client_id"), Some("dyn-client"));
+}
+
+#[test]
+fn pre_registered_credentials_stay_with_their_authorization_server() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.servers.push(MCP_B);
+    let mut config = PublicClientConfig::new(MCP, REDIRECT, "test client");
+    config.pre_registered =
+        Some(PreRegistered { client_id: "static".into(), client_secret: Some("s".into()), issuer: None });
+    let mut c = PublicClient::new(config).unwrap();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let authorizations = world.authorize_urls.len();
+    world.move_to(AS2);
+    c.connect(MCP_B).unwrap();
+    let e = failure(call(&mut c, &mut world, &mut env));
+    assert!(
+        matches!(e, Error::Refused(ref m) if m.contains("`static` belongs to `https://as.example`")),
+        "{e}"
+    );
+    assert!(world.requests_to(AS2).iter().all(|s| s.authorization().is_none() && s.method == "GET"));
+    assert_eq!(world.authorize_urls.len(), authorizations, "no authorization at AS2");
 }
 
 #[test]
@@ -792,6 +879,27 @@ fn metadata_document_url_is_the_client_id_when_advertised() {
     let mut c = PublicClient::new(config).unwrap();
     assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
     assert_eq!(world.requests_to("https://as.example/register").len(), 1, "the defect registers");
+}
+
+#[test]
+fn registration_names_the_application_type_of_the_redirect_uri() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let web = "https://app.example/callback";
+    for (redirect, configured, expected) in [
+        (web, None, "web"),
+        (web, Some(ApplicationType::Native), "native"),
+        (REDIRECT, Some(ApplicationType::Web), "web"),
+    ] {
+        let mut world = World::new();
+        let mut config = PublicClientConfig::new(MCP, redirect, "test client");
+        config.application_type = configured;
+        let mut c = PublicClient::new(config).unwrap();
+        assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)), "{redirect}");
+        let reg = world.requests_to("https://as.example/register")[0].json();
+        assert_eq!(reg["application_type"], expected, "{redirect} {configured:?}");
+        assert_eq!(reg["redirect_uris"], json!([redirect]));
+    }
 }
 
 #[test]
@@ -881,9 +989,18 @@ fn each_client_defect_lets_its_attack_through() {
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
     type Setup = fn(&mut World);
     type Passed = fn(&World) -> bool;
-    let cases: [(Defect, Setup, Passed); 10] = [
+    let cases: [(Defect, Setup, Passed); 13] = [
         (Defect::NoStateCheck, |w| w.tamper = Tamper::State, |w| !w.token_requests().is_empty()),
         (Defect::ClientNoIssCheck, |w| w.tamper = Tamper::WrongIss, |w| !w.token_requests().is_empty()),
+        (
+            Defect::ClientIssUnadvertisedIgnored,
+            |w| {
+                w.tamper = Tamper::WrongIss;
+                w.as_metadata.authorization_response_iss_parameter_supported = None;
+            },
+            |w| !w.token_requests().is_empty(),
+        ),
+        (Defect::ClientIssNormalized, |w| w.tamper = Tamper::SlashIss, |w| !w.token_requests().is_empty()),
         (
             Defect::ClientNoIssuerCheck,
             |w| w.as_metadata.issuer = "https://evil.example".into(),
@@ -914,6 +1031,11 @@ fn each_client_defect_lets_its_attack_through() {
                         .iter()
                         .all(|u| !query(u).get("scope").unwrap_or("").contains("tools:write"))
             },
+        ),
+        (
+            Defect::ClientStepUpChallengedScopeOnly,
+            |_| {},
+            |w| w.authorize_urls.get(1).is_some_and(|u| query(u).get("scope") == Some("tools:write")),
         ),
         (
             Defect::ClientFollowsInsecureUrls,

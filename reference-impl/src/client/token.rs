@@ -174,6 +174,9 @@ pub struct TokenSet {
     pub expires_at: Option<Time>,
     /// The granted scope (the requested one when the response did not say).
     pub scope: Option<String>,
+    /// The scope the authorization asked for (`None`: none was asked for, or the client
+    /// does not know, as for restored tokens): with `scope`, what a step-up keeps.
+    pub requested_scope: Option<String>,
     /// The canonical URI of the MCP server the token was requested for: the only server it
     /// is ever sent to.
     pub resource: String,
@@ -188,6 +191,7 @@ impl fmt::Debug for TokenSet {
             .field("refresh_token", &self.refresh_token.as_ref().map(|_| ".."))
             .field("expires_at", &self.expires_at)
             .field("scope", &self.scope)
+            .field("requested_scope", &self.requested_scope)
             .field("resource", &self.resource)
             .field("issuer", &self.issuer)
             .finish()
@@ -208,7 +212,8 @@ impl TokenSet {
             access_token: t.access_token,
             refresh_token: t.refresh_token,
             expires_at: t.expires_in.map(|s| now.plus(Duration::from_secs(s))),
-            scope: t.scope.or(requested_scope),
+            scope: t.scope.or_else(|| requested_scope.clone()),
+            requested_scope,
             resource: resource.to_string(),
             issuer,
         }

@@ -1,22 +1,26 @@
 //! Discovery and registration: protected resource metadata naming another server, AS
 //! metadata with another issuer or without S256, the discovery order of both, odd
-//! challenges, client ID metadata documents.
+//! challenges, client ID metadata documents, the `application_type` of a dynamic
+//! registration, credentials kept with the authorization server that issued them.
 
 use super::hostile::{
-    CANARY, EVIL_MCP, as_metadata, authorizations, echo, hostile_as, hostile_mcp, openid_metadata, prm_of,
-    prm_url, received, registered, seen, urls,
+    CANARY, EVIL_MCP, as_metadata, authorizations, challenged, echo, hostile_as, hostile_mcp,
+    openid_metadata, prm_of, prm_url, received, registered, seen, urls,
 };
-use crate::world::{AS, EVIL, Log, MCP, World, fixed};
+use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, copy_response, fixed};
+use base64::Engine as _;
 use http::{HeaderValue, StatusCode, header};
 use mcp_authz_reference::bearer::{self, Challenge};
-use mcp_authz_reference::client::PublicClient;
+use mcp_authz_reference::client::{ApplicationType, PublicClient};
 use mcp_authz_reference::metadata::discovery_urls;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
 use mcp_authz_reference::sans_io::Response;
 use mcp_authz_reference::wire;
 use mcp_authz_sim::scenario::{Check, Violation};
 use mcp_authz_sim::sim::{Channel, Verdict};
-use serde_json::json;
+use serde_json::{Value, json};
+use std::cell::RefCell;
+use std::rc::Rc;
 
 /// RFC 9728 §3.3 (rust-sdk PR #937): a hostile server publishes metadata claiming to
 /// be server A, to collect a token for A.
@@ -132,6 +136,212 @@ fn client_with_metadata_document(w: &mut World, url: &str) -> Result<(PublicClie
     let origin = parsed.origin().ascii_serialization();
     w.fake_host(&origin, vec![(parsed.path().into(), fixed(wire::json(StatusCode::OK, &document)))]);
     Ok((client, url.to_string()))
+}
+
+/// A remote https redirect URI: a client registering with it is a web app (CL-50).
+const WEB_REDIRECT: &str = "https://app.example/callback";
+
+/// The bodies of the dynamic registrations (`POST …/register`) in `log`, as JSON.
+fn registrations(log: &Log) -> Vec<Value> {
+    let posts = seen(log, |s| s.method == "POST" && s.path().ends_with("/register"));
+    posts.iter().map(|s| serde_json::from_str(&s.body).unwrap_or(Value::Null)).collect()
+}
+
+/// CL-50: the client's dynamic registration names an `application_type`, `native` or
+/// `web` (OpenID Connect Registration §2); without it an OIDC server assumes `web`.
+pub(super) fn application_type_named(w: &mut World) -> Check {
+    let log = w.record(&[Channel::Token]);
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    let bodies = registrations(&log);
+    if bodies.is_empty() {
+        return Check::NotApplicable("the client did not register dynamically".into());
+    }
+    match bodies.iter().find(|b| !matches!(b["application_type"].as_str(), Some("native" | "web"))) {
+        Some(b) => Check::Violated(Violation::about(
+            format!("registration with redirect_uris {}", b["redirect_uris"]),
+            "application_type \"native\" or \"web\"",
+            format!("application_type {}", b["application_type"]),
+        )),
+        None => Check::Holds,
+    }
+}
+
+/// CL-50: the `application_type` fits the redirect URIs: `native` for loopback (or a
+/// private-use scheme), `web` for a remote https host. The reference client runs once
+/// with the world's loopback redirect URI and once as a web app on
+/// `https://app.example/callback`; a client process registers its own way both times.
+/// Each registration is judged by its own redirect URIs; one mixing both kinds is not
+/// judged.
+pub(super) fn application_type_fits_redirect(w: &mut World) -> Check {
+    let log = w.record(&[Channel::Token]);
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    match w.public_client_with(MCP, |c| c.redirect_uri = WEB_REDIRECT.into()) {
+        Ok(mut web_app) => {
+            w.note(&format!("a second client, a web app with redirect uri {WEB_REDIRECT}"));
+            let _ = w.run_client("web-victim", &mut web_app, echo());
+        }
+        Err(e) => {
+            return Check::Undecided(format!("the client refuses the redirect uri {WEB_REDIRECT}: {e}"));
+        }
+    }
+    let mut judged = 0;
+    for b in registrations(&log) {
+        let uris: Vec<&str> =
+            b["redirect_uris"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
+        let mut implied: Vec<&str> =
+            uris.iter().map(|u| ApplicationType::for_redirect_uri(u).as_str()).collect();
+        implied.sort_unstable();
+        implied.dedup();
+        let [expected] = implied[..] else { continue };
+        judged += 1;
+        if b["application_type"].as_str() != Some(expected) {
+            return Check::Violated(Violation::about(
+                format!("registration with redirect_uris {uris:?}"),
+                format!("application_type \"{expected}\""),
+                format!("application_type {}", b["application_type"]),
+            ));
+        }
+    }
+    if judged == 0 {
+        return Check::NotApplicable("no dynamic registration with redirect uris of one kind".into());
+    }
+    Check::Holds
+}
+
+/// The authorization server server A moves to in CL-REG-04.
+const NEW_AS: &str = "https://as2.example";
+
+/// What the client got from the trusted AS: in `issued`, the client ids it used there
+/// that are not metadata document URLs, and every secret and token the AS gave it; in
+/// `registered`, whether it registered dynamically.
+#[derive(Debug, Default)]
+struct Credentials {
+    issued: Vec<String>,
+    registered: bool,
+}
+
+/// CL-52/54 (MCP 2026-07-28 §Authorization Server Binding): after the client used server
+/// A with the trusted AS, A's protected resource metadata names another AS (the server
+/// moved; A, in the adversary's hands, now refuses the old tokens). The new AS must see
+/// none of the old AS's client id, secret or tokens; a client that registered
+/// dynamically at the old AS must register at the new one. A client ID metadata
+/// document URL is portable (the spec says so) and is not counted; pre-registered
+/// credentials are the old AS's and must not be sent either (surfacing an error, CL-53,
+/// is what the reference client does).
+pub(super) fn credentials_stay_with_their_as(w: &mut World) -> Check {
+    let got: Rc<RefCell<Credentials>> = Rc::default();
+    let keep = got.clone();
+    let _ = w.tap(
+        &[Channel::FrontChannel, Channel::Token],
+        move |msg, req| {
+            let q = url::Url::parse(&req.uri().to_string()).ok();
+            let id =
+                q.and_then(|u| u.query_pairs().find(|(k, _)| k == "client_id").map(|(_, v)| v.into_owned()));
+            if let Some(id) =
+                id.filter(|id| msg.channel == Channel::FrontChannel && !id.starts_with("https://"))
+            {
+                keep.borrow_mut().issued.push(id);
+            }
+            Verdict::Pass
+        },
+        {
+            let keep = got.clone();
+            move |_, req, resp| {
+                let Ok(v) = serde_json::from_slice::<Value>(resp.body()) else { return };
+                let mut c = keep.borrow_mut();
+                c.registered |= req.uri().path().ends_with("/register") && resp.status().is_success();
+                for k in ["client_id", "client_secret", "access_token", "refresh_token"] {
+                    c.issued.extend(v[k].as_str().filter(|s| !s.starts_with("https://")).map(String::from));
+                }
+            }
+        },
+    );
+    let mut client = match w.connected_client("victim") {
+        Ok(c) => c,
+        Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
+    };
+    // The new AS: metadata and open registration; it records every request it gets.
+    let received: Rc<RefCell<Vec<String>>> = Rc::default();
+    let recorded = |mut answer: Route| -> Route {
+        let record = received.clone();
+        Box::new(move |req| {
+            record.borrow_mut().push(request_text(req));
+            answer(req)
+        })
+    };
+    let not_found = || fixed(wire::json(StatusCode::NOT_FOUND, &json!({"error": "not_found"})));
+    let metadata = fixed(wire::json(StatusCode::OK, &as_metadata(NEW_AS, NEW_AS)));
+    let routes = [
+        ("/.well-known/oauth-authorization-server", metadata),
+        ("/register", registered()),
+        ("/authorize", not_found()),
+        ("/token", not_found()),
+    ];
+    w.fake_host(
+        NEW_AS,
+        routes.into_iter().map(|(path, answer)| (path.to_string(), recorded(answer))).collect(),
+    );
+    let prm = wire::json(StatusCode::OK, &prm_of(MCP, NEW_AS));
+    let challenge = format!(r#"Bearer error="invalid_token", resource_metadata="{}""#, prm_url(MCP_ORIGIN));
+    w.note(&format!("server A moves to {NEW_AS}: its metadata names it, and it refuses the old tokens"));
+    let _ = w.tap(
+        &[Channel::Resource, Channel::Other],
+        move |msg, req| match msg.channel {
+            Channel::Resource => Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge])),
+            _ if req.uri() == prm_url(MCP_ORIGIN).as_str() => Verdict::Respond(copy_response(&prm)),
+            _ => Verdict::Pass,
+        },
+        |_, _, _| {},
+    );
+    let _ = w.run_client("victim", &mut client, echo());
+    let got = got.borrow();
+    let received = received.borrow();
+    if received.is_empty() {
+        return Check::Undecided(format!("the client never turned to {NEW_AS}"));
+    }
+    // `METHOD path` of the requests to the new AS, of all or of those carrying credentials.
+    let lines = |carrying: bool| -> Vec<String> {
+        let carries = |r: &String| got.issued.iter().any(|s| r.contains(s.as_str()));
+        let kept = received.iter().filter(|r| !carrying || carries(r));
+        kept.map(|r| r.split(' ').take(2).collect::<Vec<_>>().join(" ")).collect()
+    };
+    let carrying = lines(true);
+    if !carrying.is_empty() {
+        return Check::Violated(Violation::about(
+            format!("server A's metadata names {NEW_AS} instead of {AS}"),
+            format!("no client id, secret or token {AS} issued presented to {NEW_AS}"),
+            format!("one in {carrying:?}"),
+        ));
+    }
+    let registered_again = received.iter().any(|r| r.starts_with("POST /register"));
+    Check::expect(!got.registered || registered_again, || {
+        Violation::about(
+            format!("a client registered dynamically at {AS}; server A's metadata now names {NEW_AS}"),
+            format!("a registration at {NEW_AS}"),
+            format!("only {:?}", lines(false)),
+        )
+    })
+}
+
+/// A request as a host received it, for finding credentials in it: method, path and
+/// query, and form-decoded query and body, the `Authorization` header with Basic
+/// credentials decoded.
+fn request_text(req: &mcp_authz_reference::sans_io::Request) -> String {
+    let decoded = |bytes: &[u8]| -> String {
+        url::form_urlencoded::parse(bytes).map(|(k, v)| format!("{k}={v} ")).collect()
+    };
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let basic = authorization
+        .strip_prefix("Basic ")
+        .and_then(|b| base64::engine::general_purpose::STANDARD.decode(b.trim()).ok())
+        .map(|b| decoded(&b))
+        .unwrap_or_default();
+    let query = decoded(req.uri().query().unwrap_or("").as_bytes());
+    let body = String::from_utf8_lossy(req.body());
+    let form = decoded(req.body());
+    format!("{} {} {query} {authorization} {basic} {body} {form}", req.method(), req.uri().path())
 }
 
 /// The challenge of a 401 without its `resource_metadata`.

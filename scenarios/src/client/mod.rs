@@ -14,26 +14,31 @@
 //!
 //! The hostile servers and the readers of what the client sent are in [`hostile`]; the
 //! scenarios, by concern, in [`discovery`] (and registration), [`authorization`] (the
-//! flow: mix-up, scope, `state`, PKCE, `resource`), [`tokens`] (where tokens go, and
-//! step-up) and [`ssrf`].
+//! flow: mix-up, scope, `state`, PKCE, `resource`), [`iss`] (the `iss` of the
+//! authorization response), [`tokens`] (where tokens go, and step-up) and [`ssrf`].
 
 mod authorization;
 mod discovery;
 mod hostile;
+mod iss;
 mod ssrf;
 mod tokens;
 
 use crate::Scenario;
 use authorization::{challenged_scope_requested, mix_up, pkce_s256, resource_everywhere, state_tampering};
 use discovery::{
-    as_discovery_order, challenge_syntax, issuer_mismatch, metadata_document_preferred, no_s256,
+    application_type_fits_redirect, application_type_named, as_discovery_order, challenge_syntax,
+    credentials_stay_with_their_as, issuer_mismatch, metadata_document_preferred, no_s256,
     prm_discovery_order, prm_names_another_server,
 };
+use iss::{foreign_error_not_shown, iss_compared_byte_for_byte, iss_table};
 use mcp_authz_sim::scenario::{Capability, Level, Role};
 use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
 };
-use tokens::{step_up_bounded, step_up_with_challenged_scope, token_only_to_its_server};
+use tokens::{
+    step_up_bounded, step_up_keeps_earlier_scopes, step_up_with_challenged_scope, token_only_to_its_server,
+};
 
 /// The client scenarios.
 pub fn scenarios() -> Vec<Scenario> {
@@ -82,6 +87,26 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["registration"])
             .body(metadata_document_preferred),
+        Scenario::new(Client, "CL-REG-02", "a dynamic registration names its application_type")
+            .requirements(&["CL-50", "CL-17"])
+            .level(Must)
+            .tags(&["registration", "2026-07-28"])
+            .body(application_type_named),
+        Scenario::new(Client, "CL-REG-03", "application_type native for loopback, web for remote redirects")
+            .requirements(&["CL-50"])
+            .level(Should)
+            .tags(&["registration", "2026-07-28"])
+            .body(application_type_fits_redirect),
+        Scenario::new(
+            Client,
+            "CL-REG-04",
+            "credentials from one AS never reach another; the client re-registers",
+        )
+        .requirements(&["CL-52", "CL-54", "CL-25"])
+        .level(Must)
+        .tags(&["registration", "2026-07-28"])
+        .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+        .body(credentials_stay_with_their_as),
         Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
             .requirements(&["CL-09", "X-05"])
             .rfc9700("4.4")
@@ -89,6 +114,31 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["mix-up", "attack"])
             .grants(&[MaliciousAuthorizationServer, Rewrite])
             .body(mix_up),
+        Scenario::new(Client, "CL-ISS-01", "the RFC 9207 iss table decides before any code redemption")
+            .requirements(&["CL-46", "CL-45"])
+            .rfc9700("4.4")
+            .level(Must)
+            .tags(&["mix-up", "2026-07-28"])
+            .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .body(iss_table),
+        Scenario::new(Client, "CL-ISS-02", "iss is compared byte for byte, never normalized")
+            .requirements(&["CL-47", "CL-46"])
+            .rfc9700("4.4")
+            .level(Must)
+            .tags(&["mix-up", "2026-07-28"])
+            .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .body(iss_compared_byte_for_byte),
+        Scenario::new(
+            Client,
+            "CL-ISS-03",
+            "an error response from another issuer is neither shown nor followed",
+        )
+        .requirements(&["CL-48"])
+        .rfc9700("4.4")
+        .level(Must)
+        .tags(&["mix-up", "2026-07-28"])
+        .grants(&[MaliciousAuthorizationServer, Rewrite])
+        .body(foreign_error_not_shown),
         Scenario::new(Client, "CL-SCOPE-01", "the challenged scope is requested, not scopes_supported")
             .requirements(&["CL-05", "CL-06"])
             .level(Must)
@@ -127,6 +177,12 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["scope"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
             .body(step_up_with_challenged_scope),
+        Scenario::new(Client, "CL-STEP-03", "step-up asks for the earlier scopes and the challenged one")
+            .requirements(&["CL-55", "CL-26"])
+            .level(Should)
+            .tags(&["scope", "2026-07-28"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .body(step_up_keeps_earlier_scopes),
         Scenario::new(Client, "CL-STEP-02", "step-up stops when the server always answers 403")
             .requirements(&["CL-27"])
             .level(Should)

@@ -1,8 +1,9 @@
 //! Where tokens go, and step-up: a token only to its own server, re-authorization with
-//! the challenged scope, and a bound on it.
+//! the challenged scope (and, MCP 2026-07-28, the scopes asked for before), and a bound
+//! on it.
 
 use super::hostile::{EVIL_MCP, authorizations, challenged, echo, prm_of, prm_url};
-use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, Route, World, fixed};
+use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, fixed, union_scopes};
 use http::{StatusCode, header};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
@@ -54,15 +55,15 @@ pub(super) fn token_only_to_its_server(w: &mut World) -> Check {
     })
 }
 
-/// CL-26: server A answers every `tools/…` request whose token lacks `mcp:write` with 403
-/// insufficient_scope naming `mcp:read mcp:write`; the client re-authorizes with the
-/// challenged scope and finishes.
-pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
+/// Has the adversary, in server A's place, answer every `tools/…` request whose token
+/// lacks `mcp:write` (by the scope the AS's token response gave it) with 403
+/// insufficient_scope naming `challenge_scope`. Returns the log of the front channel,
+/// resource and token requests, and whether it ever answered so.
+fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<Cell<bool>>) {
     let challenge = format!(
-        r#"Bearer error="insufficient_scope", scope="mcp:read mcp:write", resource_metadata="{}""#,
+        r#"Bearer error="insufficient_scope", scope="{challenge_scope}", resource_metadata="{}""#,
         prm_url(MCP_ORIGIN)
     );
-    w.note("server A answers every tools request whose token lacks mcp:write: 403 insufficient_scope");
     let challenged_once = Rc::new(Cell::new(false));
     let flag = challenged_once.clone();
     // The scope of each token the AS issued, read from its token responses.
@@ -94,6 +95,15 @@ pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
             }
         },
     );
+    (log, challenged_once)
+}
+
+/// CL-26: server A answers every `tools/…` request whose token lacks `mcp:write` with 403
+/// insufficient_scope naming `mcp:read mcp:write`; the client re-authorizes with the
+/// challenged scope and finishes.
+pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
+    w.note("server A answers every tools request whose token lacks mcp:write: 403 insufficient_scope");
+    let (log, challenged_once) = forbid_tools_without_write(w, "mcp:read mcp:write");
     let mut client = w.public_client(MCP);
     let outcome = w.run_client("victim", &mut client, echo());
     if !challenged_once.get() {
@@ -110,6 +120,40 @@ pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
                 "authorization scopes {scopes:?}, outcome {:?}",
                 outcome.map(|_| "ok").map_err(|e| e.to_string())
             ),
+        )
+    })
+}
+
+/// CL-55/26 (MCP 2026-07-28): server A's 403 names only the scope the operation lacks,
+/// `mcp:write`, as the 2026 text allows ("not required to include the client's
+/// previously granted scopes"). The step-up must ask for the union: every scope of the
+/// first authorization, and `mcp:write`. (The first authorization's scope is what the
+/// client requested and, here, what it was granted: the requested/granted ambiguity of
+/// the revision is not graded.)
+pub(super) fn step_up_keeps_earlier_scopes(w: &mut World) -> Check {
+    w.note("server A answers every tools request whose token lacks mcp:write: 403 naming mcp:write only");
+    let (log, challenged_once) = forbid_tools_without_write(w, "mcp:write");
+    let mut client = w.public_client(MCP);
+    let _ = w.run_client("victim", &mut client, echo());
+    if !challenged_once.get() {
+        return Check::Undecided("the client sent no tools/list or tools/call with a token".into());
+    }
+    let scopes: Vec<String> =
+        authorizations(&log).iter().map(|s| s.param("scope").unwrap_or_default()).collect();
+    let [first, second, ..] = &scopes[..] else {
+        return Check::Violated(Violation::about(
+            "403 insufficient_scope scope=\"mcp:write\"",
+            "a step-up authorization asking for the earlier scopes and mcp:write",
+            format!("no second authorization (scopes {scopes:?})"),
+        ));
+    };
+    let wanted = union_scopes(&[first, "mcp:write"]);
+    let missing: Vec<&str> = wanted.split(' ').filter(|s| !second.split(' ').any(|t| t == *s)).collect();
+    Check::expect(missing.is_empty(), || {
+        Violation::about(
+            format!("first authorization for \"{first}\", then 403 insufficient_scope scope=\"mcp:write\""),
+            format!("a step-up asking for the union \"{wanted}\""),
+            format!("scope \"{second}\" (missing {missing:?})"),
         )
     })
 }

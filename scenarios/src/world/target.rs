@@ -61,6 +61,10 @@ pub struct ClientObservations {
     /// The authorization URLs it opened: handed to the browser by the reference client,
     /// or to the harness's browser command (env `BROWSER`) by a process.
     pub opened: Vec<String>,
+    /// What it printed: a process's stdout and stderr, of every run (the last 64 KiB of
+    /// each). Empty for the reference client, which prints nothing: what it reports is
+    /// the outcome of its run.
+    pub output: String,
 }
 
 /// The kinds of target.
