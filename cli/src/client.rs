@@ -53,6 +53,11 @@ pub struct Args {
     /// Scopes to request (default: the server's challenge, else its scopes_supported).
     #[arg(long)]
     scope: Option<String>,
+    /// Speak MCP 2026-07-28's stateless wire: no `initialize`; every request carries
+    /// `_meta` and the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers.
+    /// Without it the client speaks 2025-11-25 (`initialize`, sessions).
+    #[arg(long)]
+    stateless: bool,
     /// Print every request and response status to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -91,6 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         client_id_metadata_url: args.client_metadata_url,
         scope: args.scope,
+        stateless: args.stateless,
         defects: injected,
         ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
     };

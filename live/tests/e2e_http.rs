@@ -217,3 +217,22 @@ async fn the_served_mcp_server_speaks_2026_07_28_beside_the_legacy_handshake() {
     assert_eq!(tool_text(&called["result"]), "modern");
     assert_eq!(echo_status(&stack, &token).await, 200, "legacy initialize still works");
 }
+
+#[tokio::test]
+async fn the_reference_client_speaks_2026_07_28_stateless_to_the_served_server() {
+    let stack = start(false).await;
+    let config = PublicClientConfig {
+        stateless: true,
+        ..PublicClientConfig::new(stack.mcp_url.clone(), REDIRECT, "e2e")
+    };
+    let mut client = PublicClient::new(config).unwrap();
+    let mut driver = ClientDriver::new(Fetcher::trusted().unwrap(), FrontChannel::Follow, REDIRECT.into());
+    // 401 → discovery → registration → authorization → token → the call, no initialize.
+    let op = Operation::CallTool { name: "echo".into(), arguments: json!({"text": "stateless"}) };
+    let out = driver.run(&mut client, |c, env| c.start(op, env)).await.expect("flow completes");
+    assert_eq!(tool_text(&out.result), "stateless");
+    assert_eq!(out.result["resultType"], "complete", "a 2026-07-28 result: {}", out.result);
+    let out = driver.run(&mut client, |c, env| c.start(Operation::ListTools, env)).await.expect("list");
+    assert!(out.result["tools"].as_array().is_some_and(|t| !t.is_empty()));
+    assert_eq!(out.result["resultType"], "complete");
+}

@@ -6,6 +6,7 @@
 use crate::sans_io::{Request, Response};
 use crate::wire;
 use crate::{Error, Result};
+use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Uri, header};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -168,6 +169,47 @@ pub fn post(
     Ok(request)
 }
 
+/// The protocol version of the stateless wire.
+pub const STATELESS_VERSION: &str = "2026-07-28";
+
+/// What a client of the stateless wire holds instead of a session: no id, the version
+/// its `MCP-Protocol-Version` header names on every request.
+pub fn stateless_session() -> Session {
+    Session { id: None, protocol_version: STATELESS_VERSION.into() }
+}
+
+/// The request of `op` on MCP 2026-07-28's stateless wire: `params._meta` carries the
+/// version, the client's capabilities (none) and `client_name`; the POST carries
+/// `MCP-Protocol-Version`, `Mcp-Method` and, for `tools/call`, `Mcp-Name` (in the
+/// `=?base64?…?=` form when the name is not plain visible ASCII).
+pub fn post_stateless(
+    url: &str,
+    id: u64,
+    op: &Operation,
+    client_name: &str,
+    bearer: Option<&str>,
+) -> Result<Request> {
+    let mut body = operation(id, op);
+    body["params"]["_meta"] = json!({
+        "io.modelcontextprotocol/protocolVersion": STATELESS_VERSION,
+        "io.modelcontextprotocol/clientCapabilities": {},
+        "io.modelcontextprotocol/clientInfo": {"name": client_name, "version": env!("CARGO_PKG_VERSION")},
+    });
+    let mut request = post(url, &body, Some(&stateless_session()), bearer)?;
+    let h = request.headers_mut();
+    h.insert(HeaderName::from_static("mcp-method"), HeaderValue::from_static(op.method()));
+    if let Operation::CallTool { name, .. } = op {
+        let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
+        let value = match plain && !name.starts_with("=?") {
+            true => name.clone(),
+            false => format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(name)),
+        };
+        let value = HeaderValue::from_str(&value).map_err(|_| Error::malformed("Mcp-Name", value))?;
+        h.insert(HeaderName::from_static("mcp-name"), value);
+    }
+    Ok(request)
+}
+
 /// A header value that `Debug` output (traces, logs) shows as `Sensitive` (CL-36).
 fn sensitive(value: String) -> Result<HeaderValue> {
     let mut v =
@@ -322,6 +364,22 @@ mod tests {
              id: 1\ndata: {\"jsonrpc\":\"2.0\",\ndata: \"id\":3,\"result\":{\"ok\":true}}\n\n",
         );
         assert_eq!(read_result(&r, 3, "tools/list").unwrap(), json!({"ok": true}));
+    }
+
+    #[test]
+    fn stateless_requests_carry_meta_and_the_headers_that_repeat_the_body() {
+        let op = Operation::CallTool { name: "échø".into(), arguments: json!({}) };
+        let r = post_stateless("https://mcp.example/mcp", 7, &op, "t", Some("tok")).unwrap();
+        let h = r.headers();
+        assert_eq!(h["mcp-protocol-version"], STATELESS_VERSION);
+        assert_eq!(h["mcp-method"], "tools/call");
+        assert_eq!(h["mcp-name"], "=?base64?w6ljaMO4?=", "a name that is not plain ascii is encoded");
+        assert!(h.get(SESSION_HEADER).is_none());
+        let body: Value = serde_json::from_slice(r.body()).unwrap();
+        assert_eq!(body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"], STATELESS_VERSION);
+        assert!(body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].is_object());
+        let list = post_stateless("https://mcp.example/mcp", 8, &Operation::ListTools, "t", None).unwrap();
+        assert!(list.headers().get("mcp-name").is_none());
     }
 
     #[test]

@@ -82,6 +82,9 @@ pub struct PublicClientConfig {
     pub client_name: String,
     /// Credentials registered out of band; used first (CL-10).
     pub pre_registered: Option<PreRegistered>,
+    /// Speak MCP 2026-07-28's stateless wire (no `initialize`; `_meta` and the
+    /// `Mcp-Method`/`Mcp-Name` headers on every request) instead of 2025-11-25's.
+    pub stateless: bool,
     /// The URL of this client's metadata document; used as `client_id` when the AS
     /// advertises `client_id_metadata_document_supported`.
     pub client_id_metadata_url: Option<String>,
@@ -113,6 +116,7 @@ impl PublicClientConfig {
             redirect_uri: redirect_uri.into(),
             client_name: client_name.into(),
             pre_registered: None,
+            stateless: false,
             client_id_metadata_url: None,
             scope: None,
             application_type: None,
@@ -205,10 +209,10 @@ impl PublicClient {
             registration::check_metadata_document_url(url).map_err(config_error)?;
         }
         Ok(PublicClient {
+            session: config.stateless.then(mcp::stateless_session),
             config,
             resource,
             next_id: 1,
-            session: None,
             tokens: None,
             metadata: None,
             registrations: Registrations::default(),
@@ -275,7 +279,7 @@ impl PublicClient {
     pub fn connect(&mut self, server_url: &str) -> Result<()> {
         self.resource = Resource::parse(server_url).map_err(|e| Error::Config(e.to_string()))?;
         self.config.server_url = server_url.to_string();
-        self.session = None;
+        self.session = self.config.stateless.then(mcp::stateless_session);
         self.waiting = Waiting::Idle;
         Ok(())
     }
@@ -384,7 +388,10 @@ impl PublicClient {
             Stage::Initialized => mcp::post(url, &mcp::initialized(), session, bearer),
             Stage::Operation => {
                 let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
-                mcp::post(url, &mcp::OperationRequest { id, op }, session, bearer)
+                match self.config.stateless {
+                    true => mcp::post_stateless(url, id, op, &self.config.client_name, bearer),
+                    false => mcp::post(url, &mcp::OperationRequest { id, op }, session, bearer),
+                }
             }
         }?;
         self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
