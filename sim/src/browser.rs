@@ -9,7 +9,7 @@
 //! buttons the one whose value reads like consent (`approve`, `allow`, `accept`,
 //! `confirm`, `yes`) is pressed.
 
-use crate::network::{Network, origin_of};
+use crate::network::{Network, clone_response, origin_of};
 use bytes::Bytes;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::sans_io::Response;
@@ -105,7 +105,7 @@ impl Browser {
                 )));
             };
             if self.first_page.is_none() {
-                self.first_page = Some(copy(&resp));
+                self.first_page = Some(clone_response(&resp));
             }
             let page = String::from_utf8_lossy(resp.body());
             let Some(f) = Form::parse(&page) else {
@@ -145,13 +145,6 @@ impl Browser {
         }
         Ok(resp)
     }
-}
-
-fn copy(r: &Response) -> Response {
-    let mut c = Response::new(r.body().clone());
-    *c.status_mut() = r.status();
-    *c.headers_mut() = r.headers().clone();
-    c
 }
 
 /// The first `<form>` of a page: where it posts, its inputs and its submit buttons.

@@ -4,7 +4,7 @@
 //! [`Browser`](crate::browser::Browser) and the [`driver`](crate::driver) are generic
 //! over it, so neither depends on the simulator.
 
-use mcp_authz_reference::sans_io::{FetchResult, Request, Time};
+use mcp_authz_reference::sans_io::{FetchResult, Request, Response, Time};
 
 /// A network a party sends requests over.
 pub trait Network {
@@ -26,4 +26,12 @@ pub fn origin_of(uri: &http::Uri) -> Option<String> {
     origin.push_str("://");
     origin.push_str(authority);
     Some(origin)
+}
+
+/// A copy of a response (status, headers, body).
+pub fn clone_response(r: &Response) -> Response {
+    let mut copy = Response::new(r.body().clone());
+    *copy.status_mut() = r.status();
+    *copy.headers_mut() = r.headers().clone();
+    copy
 }

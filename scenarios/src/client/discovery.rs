@@ -7,7 +7,7 @@ use super::hostile::{
     CANARY, EVIL_MCP, as_metadata, authorizations, challenged, echo, hostile_as, hostile_mcp,
     openid_metadata, prm_of, prm_url, received, registered, seen, urls,
 };
-use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, copy_response, fixed};
+use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, clone_response, fixed};
 use base64::Engine as _;
 use http::{HeaderValue, StatusCode, header};
 use mcp_authz_reference::bearer::{self, Challenge};
@@ -290,7 +290,7 @@ pub(super) fn credentials_stay_with_their_as(w: &mut World) -> Check {
         &[Channel::Resource, Channel::Other],
         move |msg, req| match msg.channel {
             Channel::Resource => Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge])),
-            _ if req.uri() == prm_url(MCP_ORIGIN).as_str() => Verdict::Respond(copy_response(&prm)),
+            _ if req.uri() == prm_url(MCP_ORIGIN).as_str() => Verdict::Respond(clone_response(&prm)),
             _ => Verdict::Pass,
         },
         |_, _, _| {},

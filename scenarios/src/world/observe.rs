@@ -7,6 +7,7 @@ use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::{bearer, wire};
+pub use mcp_authz_sim::network::clone_response;
 use mcp_authz_sim::party::Party;
 use mcp_authz_sim::sim::{Channel, Interceptor, Message, Verdict};
 use serde_json::{Value, json};
@@ -117,17 +118,9 @@ where
     }
 }
 
-/// A copy of a response (status, headers, body).
-pub fn copy_response(r: &Response) -> Response {
-    let mut copy = Response::new(r.body().clone());
-    *copy.status_mut() = r.status();
-    *copy.headers_mut() = r.headers().clone();
-    copy
-}
-
 /// A route that always answers with (a copy of) `r`.
 pub fn fixed(r: Response) -> Route {
-    Box::new(move |_| copy_response(&r))
+    Box::new(move |_| clone_response(&r))
 }
 
 impl World {

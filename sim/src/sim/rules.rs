@@ -4,6 +4,7 @@
 //! adversary, and cannot change it; the adversary cannot see or remove it.
 
 use super::{Channel, Interceptor, Message, Verdict};
+use crate::network::clone_response;
 use mcp_authz_reference::sans_io::{Request, Response};
 
 /// An interceptor and the channels it sees.
@@ -76,10 +77,7 @@ impl Rules {
         }
         for (channels, watcher) in &mut self.observers {
             if channels.contains(&msg.channel) {
-                let mut copy = Response::new(resp.body().clone());
-                *copy.status_mut() = resp.status();
-                *copy.headers_mut() = resp.headers().clone();
-                watcher.on_response(msg, req, &mut copy);
+                watcher.on_response(msg, req, &mut clone_response(resp));
             }
         }
     }
