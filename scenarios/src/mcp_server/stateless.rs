@@ -9,6 +9,7 @@
 
 use crate::world::stateless::{modern_body, modern_request, with_header};
 use crate::world::{World, describe, tool_ran};
+use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND};
 use mcp_authz_reference::mcp_server::{
     HEADER_MISMATCH, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION,
@@ -21,11 +22,24 @@ use serde_json::{Value, json};
 /// The JSON-RPC id [`modern_body`] gives a request.
 const ID: u64 = 2;
 
+/// The JSON-RPC message answering request [`ID`] (JSON or event stream; an error that
+/// could not name the id counts too), or `null`.
+fn message(r: &FetchResult) -> Value {
+    let messages = r.as_ref().ok().and_then(|r| mcp::response_messages(r).ok()).unwrap_or_default();
+    let answers = |m: &&Value| m.get("id").and_then(Value::as_u64) == Some(ID);
+    let unnamed_error = |m: &&Value| m.get("id").is_none_or(Value::is_null) && m.get("error").is_some();
+    messages
+        .iter()
+        .find(answers)
+        .or_else(|| messages.iter().find(unnamed_error))
+        .cloned()
+        .unwrap_or(Value::Null)
+}
+
 /// `(status, JSON-RPC error code)` of an answer.
 fn status_and_code(r: &FetchResult) -> (Option<u16>, Option<i64>) {
-    let Ok(r) = r else { return (None, None) };
-    let body: Value = serde_json::from_slice(r.body()).unwrap_or(Value::Null);
-    (Some(r.status().as_u16()), body["error"]["code"].as_i64())
+    let status = r.as_ref().ok().map(|r| r.status().as_u16());
+    (status, message(r)["error"]["code"].as_i64())
 }
 
 /// A token for every scope the tools need, the `tools/call` body of the least-scoped
@@ -147,13 +161,8 @@ pub(super) fn unsupported_version(w: &mut World) -> Check {
     let body = modern_body("tools/list", json!({}), unknown);
     let r = w.send("client", modern_request(&url, Some(&token), &body));
     let (status, code) = status_and_code(&r);
-    let supported = r
-        .as_ref()
-        .ok()
-        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok())
-        .and_then(|v| v["error"]["data"]["supported"].as_array().cloned())
-        .unwrap_or_default();
-    let ok = status == Some(400) && code == Some(UNSUPPORTED_PROTOCOL_VERSION) && !supported.is_empty();
+    let supported = message(&r)["error"]["data"]["supported"].as_array().is_some_and(|v| !v.is_empty());
+    let ok = status == Some(400) && code == Some(UNSUPPORTED_PROTOCOL_VERSION) && supported;
     Check::expect(ok, || {
         Violation::about(
             format!("tools/list naming protocol version {unknown}"),
@@ -172,7 +181,7 @@ pub(super) fn discover_and_methods(w: &mut World) -> Check {
     };
     let mut wrong = Vec::new();
     let r = w.modern("client", &token, "server/discover", json!({}));
-    let result = result_of(&r);
+    let result = message(&r)["result"].clone();
     let versions = result["supportedVersions"].as_array().is_some_and(|v| !v.is_empty());
     if !(versions && result["resultType"] == "complete") {
         wrong.push(format!(
@@ -181,7 +190,7 @@ pub(super) fn discover_and_methods(w: &mut World) -> Check {
         ));
     }
     let r = w.modern("client", &token, "tools/list", json!({}));
-    if result_of(&r)["resultType"].as_str().is_none() {
+    if message(&r)["result"]["resultType"].as_str().is_none() {
         wrong.push(format!("tools/list: expected a result with resultType, got {}", describe(&r)));
     }
     let r = w.modern("client", &token, "mcp-authz/no-such-method", json!({}));
@@ -195,13 +204,4 @@ pub(super) fn discover_and_methods(w: &mut World) -> Check {
             wrong.join("; "),
         )),
     }
-}
-
-/// The JSON-RPC `result` of an answer, or `null`.
-fn result_of(r: &FetchResult) -> Value {
-    r.as_ref()
-        .ok()
-        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok())
-        .map(|v| v["result"].clone())
-        .unwrap_or(Value::Null)
 }
