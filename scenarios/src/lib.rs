@@ -189,8 +189,7 @@ pub fn run_against(
     seed: u64,
     build: impl FnOnce() -> Result<World, mcp_authz_reference::Error>,
 ) -> (CaseResult, String) {
-    if let Some(role) = kind.role().filter(|r| *r != scenario.meta.role) {
-        let _ = role;
+    if kind.role().is_some_and(|r| r != scenario.meta.role) {
         let check = Check::NotApplicable(format!("a {} scenario; the target is {kind}", scenario.meta.role));
         return (CaseResult::new(&scenario.meta, check, vec![], seed), String::new());
     }
