@@ -6,7 +6,7 @@ use crate::token_store;
 use anyhow::Context as _;
 use mcp_authz_live::fetch::Fetcher;
 use mcp_authz_live::live_client::{ClientDriver, FrontChannel};
-use mcp_authz_reference::client::{Operation, PreRegistered, PublicClient, PublicClientConfig};
+use mcp_authz_reference::client::{Eras, Operation, PreRegistered, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::DefectRole;
 use std::process::ExitCode;
 
@@ -19,7 +19,8 @@ pub struct Args {
     /// The MCP endpoint, as the last argument (instead of --url).
     #[arg(value_name = "URL", conflicts_with = "url_option")]
     url: Option<String>,
-    /// Tool to call; without it the client lists the tools.
+    /// Tool to call (after listing the tools: it must be listed); without it the client
+    /// lists the tools and prints the list.
     #[arg(long)]
     tool: Option<String>,
     /// Tool arguments as a JSON object.
@@ -53,11 +54,12 @@ pub struct Args {
     /// Scopes to request (default: the server's challenge, else its scopes_supported).
     #[arg(long)]
     scope: Option<String>,
-    /// Speak MCP 2026-07-28's stateless wire: no `initialize`; every request carries
-    /// `_meta` and the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers.
-    /// Without it the client speaks 2025-11-25 (`initialize`, sessions).
-    #[arg(long)]
-    stateless: bool,
+    /// The MCP eras to speak. `dual`: a 2026-07-28 request first (no `initialize`;
+    /// `_meta` and the `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers), the
+    /// 2025-11-25 `initialize` handshake if the server answers it with a 4xx that is not
+    /// a 2026-07-28 error; `modern`: 2026-07-28 only; `legacy`: 2025-11-25 only.
+    #[arg(long, value_enum, default_value_t = EraArg::Dual)]
+    era: EraArg,
     /// Print every request and response status to stderr.
     #[arg(long, short)]
     verbose: bool,
@@ -69,6 +71,39 @@ pub struct Args {
     /// with the server they were issued for), written at the end. It holds secrets.
     #[arg(long, value_name = "FILE")]
     token_store: Option<std::path::PathBuf>,
+}
+
+/// Refuses to call `name` when the `tools/list` result does not list it (on its one page:
+/// with a `nextCursor`, the tool may be on a later one).
+fn check_listed(listed: &serde_json::Value, name: &str) -> anyhow::Result<()> {
+    let tools = listed.get("tools").and_then(serde_json::Value::as_array);
+    let names: Vec<&str> =
+        tools.into_iter().flatten().filter_map(|t| t.get("name").and_then(|n| n.as_str())).collect();
+    if names.contains(&name) || listed.get("nextCursor").is_some_and(|c| !c.is_null()) {
+        return Ok(());
+    }
+    anyhow::bail!("the mcp server lists no tool `{name}` in tools/list (it lists: {})", names.join(", "))
+}
+
+/// `--era`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EraArg {
+    /// 2026-07-28 first, 2025-11-25 when the server is legacy.
+    Dual,
+    /// 2026-07-28 only.
+    Modern,
+    /// 2025-11-25 only.
+    Legacy,
+}
+
+impl From<EraArg> for Eras {
+    fn from(e: EraArg) -> Eras {
+        match e {
+            EraArg::Dual => Eras::DualEra,
+            EraArg::Modern => Eras::ModernOnly,
+            EraArg::Legacy => Eras::LegacyOnly,
+        }
+    }
 }
 
 /// Runs `mcp-authz client`: prints the operation's result, or the access token.
@@ -96,7 +131,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         client_id_metadata_url: args.client_metadata_url,
         scope: args.scope,
-        stateless: args.stateless,
+        eras: args.era.into(),
         defects: injected,
         ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
     };
@@ -106,11 +141,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut driver = ClientDriver::new(Fetcher::with_env_proxies()?, front, redirect_uri);
     driver.verbose = args.verbose;
-    let op = match args.tool {
-        Some(name) => Operation::CallTool { name, arguments },
-        None => Operation::ListTools,
-    };
-    let outcome = driver.run(&mut client, |c, env| c.start(op, env)).await;
+    // As an MCP client does: list the tools, then call the one asked for if listed.
+    let mut outcome = driver.run(&mut client, |c, env| c.start(Operation::ListTools, env)).await;
+    if let (Some(name), Ok(listed)) = (args.tool, &outcome) {
+        check_listed(&listed.result, &name)?;
+        let op = Operation::CallTool { name, arguments };
+        outcome = driver.run(&mut client, |c, env| c.start(op, env)).await;
+    }
     if let (Some(path), Some(tokens)) = (&args.token_store, client.tokens()) {
         token_store::write(path, tokens)?;
     }

@@ -7,7 +7,8 @@ use mcp_authz_live::live_client::{ClientDriver, FrontChannel, run_confidential};
 use mcp_authz_live::stack::{Stack, StackOptions};
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::client::{
-    ClientAuth, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient, PublicClientConfig,
+    ClientAuth, ConfidentialClient, ConfidentialClientConfig, Eras, Operation, PublicClient,
+    PublicClientConfig,
 };
 use mcp_authz_reference::jwt::{Algorithm, SigningKey};
 use mcp_authz_reference::sans_io::Env;
@@ -222,7 +223,7 @@ async fn the_served_mcp_server_speaks_2026_07_28_beside_the_legacy_handshake() {
 async fn the_reference_client_speaks_2026_07_28_stateless_to_the_served_server() {
     let stack = start(false).await;
     let config = PublicClientConfig {
-        stateless: true,
+        eras: Eras::ModernOnly,
         ..PublicClientConfig::new(stack.mcp_url.clone(), REDIRECT, "e2e")
     };
     let mut client = PublicClient::new(config).unwrap();

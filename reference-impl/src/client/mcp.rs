@@ -1,7 +1,9 @@
-//! The MCP calls the client makes over Streamable HTTP (MCP 2025-11-25 §Transports):
-//! JSON-RPC `initialize`, `notifications/initialized`, `tools/list` and `tools/call` as
-//! POSTs accepting `application/json` and `text/event-stream`, with the
-//! `Mcp-Session-Id` the server assigned and the negotiated `MCP-Protocol-Version`.
+//! The MCP calls the client makes over Streamable HTTP, in both eras (MCP 2026-07-28
+//! §Versioning): **modern** requests (2026-07-28: no handshake; `_meta` and the
+//! `MCP-Protocol-Version`, `Mcp-Method` and `Mcp-Name` headers on each) and **legacy**
+//! ones (2025-11-25: `initialize`, `notifications/initialized`, then requests with the
+//! `Mcp-Session-Id` the server assigned and the negotiated `MCP-Protocol-Version`). All are
+//! POSTs accepting `application/json` and `text/event-stream`.
 
 use crate::sans_io::{Request, Response};
 use crate::wire;
@@ -20,6 +22,75 @@ pub const SUPPORTED_VERSIONS: &[&str] = &["2025-11-25", "2025-06-18", "2025-03-2
 pub const SESSION_HEADER: &str = "mcp-session-id";
 /// The protocol version header.
 pub const VERSION_HEADER: &str = "mcp-protocol-version";
+
+/// An era of MCP (MCP 2026-07-28 §Versioning, Terminology).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Era {
+    /// Version, identity and capabilities in each request's `_meta` (2026-07-28).
+    Modern,
+    /// A session opened by an `initialize` handshake (2025-11-25 and earlier).
+    Legacy,
+}
+
+/// The eras a client speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Eras {
+    /// Both: a modern request first, falling back to `initialize` when the server
+    /// answers it with a 4xx that is not a modern JSON-RPC error (MCP 2026-07-28
+    /// §Streamable HTTP, Backward Compatibility); the era found is kept for the origin.
+    #[default]
+    DualEra,
+    /// 2026-07-28 only.
+    ModernOnly,
+    /// 2025-11-25 (and the earlier versions it accepts) only.
+    LegacyOnly,
+}
+
+impl Eras {
+    /// The era of a client's first request to a server it knows nothing of.
+    pub fn first(self) -> Era {
+        match self {
+            Eras::LegacyOnly => Era::Legacy,
+            Eras::DualEra | Eras::ModernOnly => Era::Modern,
+        }
+    }
+}
+
+/// A modern JSON-RPC error in the body of a 400 to a modern request: what tells a
+/// dual-era client that the server is modern (MCP 2026-07-28 §Backward Compatibility).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ModernError {
+    /// `-32022` UnsupportedProtocolVersionError, with the versions the server supports.
+    UnsupportedVersion {
+        /// `error.data.supported`.
+        supported: Vec<String>,
+    },
+    /// `-32020` (header mismatch) or `-32021` (missing required client capability).
+    Other {
+        /// The error code.
+        code: i64,
+        /// The error message.
+        message: String,
+    },
+}
+
+/// The modern JSON-RPC error in `r`'s body, if it carries one (`-32020`, `-32021`, or
+/// `-32022` with `data.supported`); `None` for anything else, which marks a legacy server.
+pub fn modern_error(r: &Response) -> Option<ModernError> {
+    let messages = response_messages(r).ok()?;
+    let error = messages.iter().find_map(|m| m.get("error"))?;
+    let code = error.get("code").and_then(Value::as_i64)?;
+    let message = error.get("message").and_then(Value::as_str).unwrap_or("").to_string();
+    match code {
+        -32022 => {
+            let supported = error.get("data")?.get("supported")?.as_array()?;
+            let supported = supported.iter().filter_map(Value::as_str).map(str::to_string).collect();
+            Some(ModernError::UnsupportedVersion { supported })
+        }
+        -32021 | -32020 => Some(ModernError::Other { code, message }),
+        _ => None,
+    }
+}
 
 /// What the client does on the MCP server.
 #[derive(Debug, Clone, PartialEq)]
@@ -210,6 +281,20 @@ pub fn post_stateless(
     Ok(request)
 }
 
+/// Refuses a modern result that is not final: a `resultType` other than `complete` (an
+/// absent one means `complete`, MCP 2026-07-28 §Result) asks for input this client does
+/// not give (multi round-trip requests).
+pub fn check_complete(result: &Value, method: &'static str) -> Result<()> {
+    match result.get("resultType").and_then(Value::as_str) {
+        None | Some("complete") => Ok(()),
+        Some(other) => Err(Error::unexpected(
+            method,
+            format!("resultType `{other}`"),
+            "`complete` (this client does not answer input requests)",
+        )),
+    }
+}
+
 /// A header value that `Debug` output (traces, logs) shows as `Sensitive` (CL-36).
 fn sensitive(value: String) -> Result<HeaderValue> {
     let mut v =
@@ -380,6 +465,27 @@ mod tests {
         assert!(body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].is_object());
         let list = post_stateless("https://mcp.example/mcp", 8, &Operation::ListTools, "t", None).unwrap();
         assert!(list.headers().get("mcp-name").is_none());
+    }
+
+    #[test]
+    fn only_modern_error_codes_mark_a_modern_server() {
+        let answer = |error: Value| {
+            modern_error(&wire::json(StatusCode::BAD_REQUEST, &json!({"jsonrpc":"2.0","id":1,"error":error})))
+        };
+        let unsupported = json!({"code":-32022,"message":"no","data":{"supported":["2025-11-25"]}});
+        assert_eq!(
+            answer(unsupported),
+            Some(ModernError::UnsupportedVersion { supported: vec!["2025-11-25".into()] })
+        );
+        assert!(matches!(
+            answer(json!({"code":-32020,"message":"x"})),
+            Some(ModernError::Other { code: -32020, .. })
+        ));
+        // A -32022 without the versions it supports, a legacy "not initialized", an empty body: legacy.
+        assert_eq!(answer(json!({"code":-32022,"message":"no"})), None);
+        assert_eq!(answer(json!({"code":-32000,"message":"Bad Request: Server not initialized"})), None);
+        assert_eq!(answer(json!({"code":-32600,"message":"mcp-session-id: missing"})), None);
+        assert_eq!(modern_error(&Response::new(Bytes::new())), None);
     }
 
     #[test]

@@ -16,6 +16,7 @@ pub mod confidential;
 pub mod discovery;
 #[cfg(test)]
 mod interop;
+mod lifecycle;
 pub mod mcp;
 pub mod registration;
 pub mod step_up;
@@ -25,7 +26,7 @@ pub mod token;
 
 pub use authorization::{AuthorizationResponse, redirect_params};
 pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
-pub use mcp::Operation;
+pub use mcp::{Era, Eras, Operation};
 pub use registration::{ApplicationType, PreRegistered};
 pub use token::{ClientAuth, TokenSet};
 
@@ -82,9 +83,9 @@ pub struct PublicClientConfig {
     pub client_name: String,
     /// Credentials registered out of band; used first (CL-10).
     pub pre_registered: Option<PreRegistered>,
-    /// Speak MCP 2026-07-28's stateless wire (no `initialize`; `_meta` and the
-    /// `Mcp-Method`/`Mcp-Name` headers on every request) instead of 2025-11-25's.
-    pub stateless: bool,
+    /// The eras of MCP the client speaks: both by default (a modern request first, the
+    /// legacy `initialize` handshake when the server turns out to be legacy).
+    pub eras: Eras,
     /// The URL of this client's metadata document; used as `client_id` when the AS
     /// advertises `client_id_metadata_document_supported`.
     pub client_id_metadata_url: Option<String>,
@@ -116,7 +117,7 @@ impl PublicClientConfig {
             redirect_uri: redirect_uri.into(),
             client_name: client_name.into(),
             pre_registered: None,
-            stateless: false,
+            eras: Eras::DualEra,
             client_id_metadata_url: None,
             scope: None,
             application_type: None,
@@ -160,6 +161,8 @@ struct Budget {
     /// A 401 to a token was answered with a refresh.
     refreshed_on_401: bool,
     session_restarted: bool,
+    /// A `-32022` naming the version the client sent was answered by sending it again.
+    version_retried: bool,
     /// Tokens were obtained during this operation: use them even if they expire within
     /// the refresh margin (an AS issuing short tokens must not cause a refresh loop).
     fresh_tokens: bool,
@@ -184,7 +187,12 @@ pub struct PublicClient {
     config: PublicClientConfig,
     /// `config.server_url` as a resource indicator.
     resource: Resource,
+    /// The `resource` of the server's protected resource metadata, as published, once
+    /// read: the identifier the client requests tokens for (see [`Self::resource_param`]).
+    published_resource: Option<String>,
     next_id: u64,
+    /// The era of the current server's origin, once a response showed it.
+    era: Option<Era>,
     session: Option<Session>,
     tokens: Option<TokenSet>,
     /// The metadata of the authorization server of the current tokens.
@@ -209,9 +217,11 @@ impl PublicClient {
             registration::check_metadata_document_url(url).map_err(config_error)?;
         }
         Ok(PublicClient {
-            session: config.stateless.then(mcp::stateless_session),
+            session: (config.eras.first() == Era::Modern).then(mcp::stateless_session),
+            era: None,
             config,
             resource,
+            published_resource: None,
             next_id: 1,
             tokens: None,
             metadata: None,
@@ -277,9 +287,14 @@ impl PublicClient {
     /// Points the client at another MCP server. The session is dropped; tokens are kept,
     /// but a token is only ever sent to the server it was issued for (CL-25).
     pub fn connect(&mut self, server_url: &str) -> Result<()> {
+        let origin = |u: &str| url::Url::parse(u).map(|u| u.origin()).ok();
+        if origin(server_url) != origin(&self.config.server_url) {
+            self.era = None;
+        }
         self.resource = Resource::parse(server_url).map_err(|e| Error::Config(e.to_string()))?;
+        self.published_resource = None;
         self.config.server_url = server_url.to_string();
-        self.session = self.config.stateless.then(mcp::stateless_session);
+        self.session = (self.wire() == Era::Modern).then(mcp::stateless_session);
         self.waiting = Waiting::Idle;
         Ok(())
     }
@@ -358,93 +373,25 @@ impl PublicClient {
         // `resource` is `server_url` parsed: a token requested for its canonical form is
         // for this server without parsing; any other needs one parse, of its own resource.
         self.tokens.as_ref().filter(|t| {
-            any_server || t.resource == self.resource.as_str() || self.resource.is_named_by(&t.resource)
+            any_server || t.resource == self.requested_resource() || self.resource.is_named_by(&t.resource)
         })
+    }
+
+    /// The resource the client requests tokens for: the `resource` its protected resource
+    /// metadata published, byte for byte, once read (the metadata passed RFC 9728 §3.3: it
+    /// names this server, or its origin when read from the origin's well-known URL), else
+    /// the server URL's canonical form. The MCP authorization spec defines the canonical
+    /// server URI as the RFC 8707 resource identifier that "aligns with the `resource`
+    /// parameter in RFC 9728": the identifier the resource published is the one its AS
+    /// knows it by and its tokens' audience carries (conformance scenario
+    /// `auth/metadata-var2`).
+    fn requested_resource(&self) -> &str {
+        self.published_resource.as_deref().unwrap_or(self.resource.as_str())
     }
 
     /// The `resource` parameter of authorization, token and refresh requests.
     fn resource_param(&self) -> Option<&str> {
-        (!self.has(Defect::ClientNoResourceParam)).then_some(self.resource.as_str())
-    }
-
-    fn send_mcp(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
-        if let Some(t) = self.current_tokens().filter(|_| !self.budget.fresh_tokens) {
-            if t.expires_within(env.now, self.config.refresh_margin) {
-                if self.refreshable() {
-                    return self.send_refresh(env);
-                }
-                self.tokens = None;
-            }
-        }
-        let id = self.next_id;
-        self.next_id += 1;
-        let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
-        let bearer = self.current_tokens().map(|t| t.access_token.as_str());
-        let url = &self.config.server_url;
-        let request = match self.stage {
-            Stage::Initialize => {
-                mcp::post(url, &mcp::initialize(id, &self.config.client_name), session, bearer)
-            }
-            Stage::Initialized => mcp::post(url, &mcp::initialized(), session, bearer),
-            Stage::Operation => {
-                let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
-                match self.config.stateless {
-                    true => mcp::post_stateless(url, id, op, &self.config.client_name, bearer),
-                    false => mcp::post(url, &mcp::OperationRequest { id, op }, session, bearer),
-                }
-            }
-        }?;
-        self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
-        Ok(ClientStep::Send(request))
-    }
-
-    fn on_mcp_response(
-        &mut self,
-        fetched: FetchResult,
-        id: u64,
-        sent_token: bool,
-        env: &mut Env<'_>,
-    ) -> Result<ClientStep> {
-        let r = fetched?;
-        if let Some(rejection) = step_up::rejection(&r, &self.config.defects) {
-            return self.on_rejection(rejection, sent_token, env);
-        }
-        let has_session_id = self.session.as_ref().is_some_and(|s| s.id.is_some());
-        if r.status() == http::StatusCode::NOT_FOUND
-            && self.stage != Stage::Initialize
-            && has_session_id
-            && !self.budget.session_restarted
-        {
-            // The session expired (MCP §Session Management): start a new one, once.
-            self.budget.session_restarted = true;
-            self.session = None;
-            self.stage = Stage::Initialize;
-            return self.send_mcp(env);
-        }
-        if !r.status().is_success() {
-            return Err(Error::HttpStatus {
-                what: "mcp server",
-                received: r.status().as_u16(),
-                expected: "2xx",
-            });
-        }
-        match self.stage {
-            Stage::Initialize => {
-                let result = mcp::read_result(&r, id, "initialize")?;
-                self.session = Some(mcp::read_session(&r, &result)?);
-                self.stage = Stage::Initialized;
-                self.send_mcp(env)
-            }
-            Stage::Initialized => {
-                self.stage = Stage::Operation;
-                self.send_mcp(env)
-            }
-            Stage::Operation => {
-                let method = self.op.as_ref().map_or("mcp request", Operation::method);
-                let result = mcp::read_result(&r, id, method)?;
-                Ok(ClientStep::Done(Outcome { result, authorizations: self.budget.authorizations }))
-            }
-        }
+        (!self.has(Defect::ClientNoResourceParam)).then_some(self.requested_resource())
     }
 
     fn on_rejection(
@@ -539,6 +486,7 @@ impl PublicClient {
                     self.tokens = None;
                 }
                 demand.scopes_supported = prm.scopes_supported;
+                self.published_resource = Some(prm.resource);
                 let candidates = discovery::as_metadata_candidates(&issuer, &self.config.defects)?;
                 let request = candidates.request()?;
                 self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
@@ -740,7 +688,7 @@ impl PublicClient {
         let response = token::read_token_response(&fetched?)?;
         let issuer = self.metadata()?.issuer.clone();
         self.tokens =
-            Some(TokenSet::from_response(response, scope, self.resource.as_str(), Some(issuer), env.now));
+            Some(TokenSet::from_response(response, scope, self.requested_resource(), Some(issuer), env.now));
         self.budget.fresh_tokens = true;
         self.proceed(env)
     }

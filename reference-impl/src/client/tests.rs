@@ -82,6 +82,11 @@ struct World {
     reject_all_tokens: bool,
     /// Answer the next request in a session with 404 (the session expired).
     expire_session: bool,
+    /// Speak MCP 2026-07-28 only (else 2025-11-25 only: a request outside a session is
+    /// answered 400 "not initialized", as the TypeScript SDK v1 does).
+    modern: bool,
+    /// Answer the next modern request with -32022 listing these versions.
+    refuse_version: Option<Vec<&'static str>>,
     as_metadata: AuthorizationServerMetadata,
     /// URL the metadata is served at.
     as_metadata_url: String,
@@ -113,6 +118,8 @@ impl World {
             scope_in_401: None,
             reject_all_tokens: false,
             expire_session: false,
+            modern: false,
+            refuse_version: None,
             as_metadata: AuthorizationServerMetadata {
                 issuer: AS.into(),
                 authorization_endpoint: Some(format!("{AS}/authorize")),
@@ -209,7 +216,9 @@ impl World {
             .authorization()
             .and_then(|h| h.strip_prefix("Bearer "))
             .and_then(|t| self.access.get(t))
-            .filter(|g| g.resource == server && !self.reject_all_tokens)
+            .filter(|g| {
+                (g.resource == server || self.prm_resource == Some(&g.resource)) && !self.reject_all_tokens
+            })
             .cloned();
         let Some(grant) = grant else {
             let mut c = if seen.authorization().is_some() {
@@ -230,9 +239,30 @@ impl World {
                 &json!({"jsonrpc": "2.0", "id": msg["id"], "error": {"code": -32600, "message": "no session"}}),
             );
         }
-        if method != "initialize" {
+        let id = msg["id"].clone();
+        let refuse = |code: i64, data: Value| {
+            let error = json!({"code": code, "message": "refused", "data": data});
+            wire::json(StatusCode::BAD_REQUEST, &json!({"jsonrpc": "2.0", "id": id, "error": error}))
+        };
+        let meta_version = msg["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"].as_str();
+        if self.modern {
+            if method == "initialize" {
+                return refuse(-32022, json!({"supported": ["2026-07-28"]}));
+            }
+            if let Some(supported) = self.refuse_version.take() {
+                return refuse(-32022, json!({"supported": supported}));
+            }
+            assert_eq!(meta_version, Some("2026-07-28"), "{method} without _meta");
+            assert_eq!(seen.headers.get("mcp-protocol-version").unwrap(), "2026-07-28");
+            assert_eq!(seen.headers.get("mcp-method").unwrap(), method);
+            assert!(seen.headers.get("mcp-session-id").is_none());
+        } else if method != "initialize" {
+            if seen.headers.get("mcp-session-id").is_none() {
+                return refuse(-32000, json!("Bad Request: Server not initialized"));
+            }
             assert_eq!(seen.headers.get("mcp-session-id").unwrap(), "sess-1", "{method} without session");
             assert_eq!(seen.headers.get("mcp-protocol-version").unwrap(), "2025-11-25");
+            assert_eq!(meta_version, None, "a legacy request with modern _meta");
         }
         if let Some(need) = self.needs.get(method) {
             if self.always_forbid || !grant.scope.split(' ').any(|s| s == *need) {
@@ -240,7 +270,6 @@ impl World {
                 return self.challenge(server, StatusCode::FORBIDDEN, c);
             }
         }
-        let id = msg["id"].clone();
         match method {
             "initialize" => {
                 let mut r = wire::json(
@@ -410,6 +439,7 @@ fn query(url: &str) -> Params {
 fn happy_path_walks_the_whole_flow() {
     let mut rng = rng();
     let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    // A legacy (2025-11-25) server: the dual-era client tries a modern request first.
     let mut world = World::new();
     let mut c = client();
     let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else { panic!("expected done") };
@@ -432,10 +462,14 @@ fn happy_path_walks_the_whole_flow() {
     );
     let mcp: Vec<Value> = world.requests_to(MCP).iter().map(|s| s.json()).collect();
     let methods: Vec<&str> = mcp.iter().map(|m| m["method"].as_str().unwrap_or("")).collect();
+    // Modern tools/call: 401, then 400 "not initialized" (not a modern error): fall back
+    // to initialize; the step-up's retry stays legacy.
     assert_eq!(
         methods,
-        ["initialize", "initialize", "notifications/initialized", "tools/call", "tools/call"]
+        ["tools/call", "tools/call", "initialize", "notifications/initialized", "tools/call", "tools/call"]
     );
+    assert!(mcp[..2].iter().all(|m| m["params"]["_meta"].is_object()));
+    assert!(mcp[2..].iter().all(|m| m["params"]["_meta"].is_null()));
 
     // Registration body.
     let reg = world.requests_to("https://as.example/register")[0].json();
@@ -501,6 +535,62 @@ fn happy_path_walks_the_whole_flow() {
     let ClientStep::Done(out) = drive(&mut c, &mut world, step, &mut env) else { panic!("expected done") };
     assert_eq!((out.result, out.authorizations), (json!({"tools": []}), 0));
     assert_eq!(world.seen.len(), before + 1);
+}
+
+#[test]
+fn a_modern_server_is_never_sent_initialize() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World { modern: true, ..World::new() };
+    let mut c = client();
+    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else { panic!("expected done") };
+    assert_eq!(out.result["content"][0]["text"], MCP);
+    let methods: Vec<String> =
+        world.requests_to(MCP).iter().map(|s| s.json()["method"].as_str().unwrap_or("").into()).collect();
+    assert_eq!(methods, ["tools/call"; 3], "401, 403 (step-up), then the result");
+    assert!(c.session().is_some_and(|s| s.id.is_none()));
+}
+
+#[test]
+fn unsupported_version_is_answered_by_the_versions_the_server_names() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let list = |c: &mut PublicClient, world: &mut World, env: &mut Env<'_>| {
+        let step = c.start(Operation::ListTools, env);
+        drive(c, world, step, env)
+    };
+    // Our version named as supported (a rejection the client may retry): sent once more.
+    let mut world = World { modern: true, refuse_version: Some(vec!["2026-07-28"]), ..World::new() };
+    let mut c = client();
+    assert!(matches!(list(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert!(world.requests_to(MCP).iter().all(|s| s.json()["method"] == "tools/list"));
+    // Only another modern version: the client stops, naming what each side speaks.
+    let mut world = World { modern: true, refuse_version: Some(vec!["2027-01-01"]), ..World::new() };
+    let e = failure(list(&mut client(), &mut world, &mut env));
+    assert!(
+        matches!(e, Error::Refused(ref m) if m.contains("[\"2027-01-01\"]") && m.contains("2025-11-25")),
+        "{e}"
+    );
+    // A modern-only client stops at a legacy server's 400; a dual-era one keeps the era
+    // it found for the origin: a second operation opens no modern request.
+    let mut world = World::new();
+    let config = PublicClientConfig { eras: Eras::ModernOnly, ..PublicClientConfig::new(MCP, REDIRECT, "t") };
+    let e = failure(list(&mut PublicClient::new(config).unwrap(), &mut world, &mut env));
+    assert!(matches!(e, Error::HttpStatus { received: 400, .. }), "{e}");
+    let mut world = World::new();
+    let mut c = client();
+    assert!(matches!(list(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let before = world.seen.len();
+    c.connect("https://mcp.example/other").unwrap();
+    world.servers.push("https://mcp.example/other");
+    assert!(matches!(list(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let second: Vec<Value> = world.seen[before..]
+        .iter()
+        .filter(|s| s.url == "https://mcp.example/other")
+        .map(|s| s.json())
+        .collect();
+    assert_eq!(second[0]["method"], "initialize", "no modern attempt first: {second:?}");
+    assert!(second.iter().all(|m| m["params"]["_meta"].is_null()), "{second:?}");
 }
 
 #[test]
@@ -631,6 +721,27 @@ fn discovery_falls_back_from_path_to_root_without_resource_metadata() {
     let prm: Vec<&str> =
         world.requests_to("https://mcp.example/.well-known").iter().map(|s| s.url.as_str()).collect();
     assert_eq!(prm[..2], [PRM_PATH, PRM_ROOT]);
+}
+
+#[test]
+fn requests_tokens_for_the_resource_its_metadata_published() {
+    // The origin's metadata names the origin (RFC 9728 §3.3: the identifier the
+    // well-known suffix was inserted into): the client asks for exactly that resource.
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.challenge_names_metadata = false;
+    world.prm_at_path = false;
+    world.prm_resource = Some("https://mcp.example");
+    let mut c = client();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(query(&world.authorize_urls[0]).get("resource"), Some("https://mcp.example"));
+    assert_eq!(world.token_requests()[0].get("resource"), Some("https://mcp.example"));
+    assert_eq!(c.tokens().unwrap().resource, "https://mcp.example");
+    // The token is kept for this server: a second call sends it without authorizing again.
+    let authorizations = world.authorize_urls.len();
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.authorize_urls.len(), authorizations);
 }
 
 #[test]

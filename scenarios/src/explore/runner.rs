@@ -22,7 +22,8 @@ use mcp_authz_reference::access_token::Validator;
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
 use mcp_authz_reference::client::{
-    ClientAuth, ConfidentialClient, ConfidentialClientConfig, Operation, PublicClient, PublicClientConfig,
+    ClientAuth, ConfidentialClient, ConfidentialClientConfig, Eras, Operation, PublicClient,
+    PublicClientConfig,
 };
 use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
@@ -113,6 +114,12 @@ impl Party {
     fn new(name: &str, defects: &Defects) -> Result<Party, Error> {
         let mut config = PublicClientConfig::new(Server::A.url(), REDIRECT, name);
         config.defects = defects.clone();
+        // Legacy (2025-11-25) clients: exploration's session actions (an attacker replaying
+        // a stolen `Mcp-Session-Id`) and the session defects (`scope-check-at-connect-only`)
+        // need sessions, which the modern wire does not have; the catalog's RS-WIRE and
+        // client scenarios cover modern requests. The committed regression cases replay
+        // these traces.
+        config.eras = Eras::LegacyOnly;
         Ok(Party { client: PublicClient::new(config)?, server: Server::A.url().into() })
     }
 
