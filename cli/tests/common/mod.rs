@@ -19,19 +19,34 @@ impl Drop for Peer {
 /// Starts `command` and waits up to a minute for a stdout line starting with `prefix`;
 /// returns the peer and the rest of that line, trimmed. Stdout keeps being read to its
 /// end, so the peer never writes into a closed pipe.
-pub fn start(mut command: Command, prefix: &'static str) -> (Peer, String) {
+#[allow(dead_code)] // not every test crate starts a peer with one line to read
+pub fn start(command: Command, prefix: &'static str) -> (Peer, String) {
+    let (peer, mut found) = start_lines(command, &[prefix]);
+    (peer, found.remove(0))
+}
+
+/// As [`start`], for a line starting with each of `prefixes`, in their order.
+#[allow(dead_code)] // not every test crate starts a peer
+pub fn start_lines(mut command: Command, prefixes: &[&'static str]) -> (Peer, Vec<String>) {
     let mut child = command.stdout(Stdio::piped()).stderr(Stdio::inherit()).spawn().expect("the peer starts");
     let stdout = child.stdout.take().expect("stdout");
     let (tx, rx) = std::sync::mpsc::channel();
+    let wanted = prefixes.to_vec();
     std::thread::spawn(move || {
+        let mut next = 0;
         for line in BufReader::new(stdout).lines().map_while(Result::ok) {
-            if let Some(rest) = line.strip_prefix(prefix) {
+            if let Some(rest) = wanted.get(next).and_then(|p| line.strip_prefix(p)) {
                 let _ = tx.send(rest.trim().to_string());
+                next += 1;
             }
         }
     });
-    let found = rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no `{prefix}` line"));
-    (Peer(child), found)
+    let peer = Peer(child);
+    let found = prefixes
+        .iter()
+        .map(|p| rx.recv_timeout(Duration::from_secs(60)).unwrap_or_else(|_| panic!("no `{p}` line")))
+        .collect();
+    (peer, found)
 }
 
 /// The folder `interop/<name>` when Node and its `npm ci` install (`marker` under

@@ -2,10 +2,13 @@
 //! 2025-11-25): the era of each request, the legacy `initialize` handshake and session,
 //! the operation's request and its answer, and the dual-era fallback.
 
-use super::{ClientStep, Era, Eras, Operation, Outcome, PublicClient, Stage, Waiting, mcp, step_up};
+use super::{
+    ClientStep, Era, Eras, Operation, Outcome, PublicClient, Stage, Waiting, mcp, param_headers, step_up,
+};
 use crate::sans_io::{Env, FetchResult, Response};
 use crate::{Error, Result};
 use mcp::ModernError;
+use serde_json::Value;
 
 impl PublicClient {
     /// The era of the next request: the one the server showed, else the first the
@@ -36,7 +39,16 @@ impl PublicClient {
             Stage::Operation => {
                 let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
                 match self.wire() {
-                    Era::Modern => mcp::post_stateless(url, id, op, &self.config.client_name, bearer),
+                    Era::Modern => {
+                        let params = match op {
+                            Operation::CallTool { name, arguments } => match self.tools.get(name) {
+                                Some(headers) => param_headers::mirror(headers, arguments)?,
+                                None => Vec::new(),
+                            },
+                            Operation::ListTools => Vec::new(),
+                        };
+                        mcp::post_stateless(url, id, op, &self.config.client_name, bearer, params)
+                    }
                     Era::Legacy => mcp::post(url, &mcp::OperationRequest { id, op }, session, bearer),
                 }
             }
@@ -91,10 +103,13 @@ impl PublicClient {
             }
             Stage::Operation => {
                 let method = self.op.as_ref().map_or("mcp request", Operation::method);
-                let result = mcp::read_result(&r, id, method)?;
+                let mut result = mcp::read_result(&r, id, method)?;
                 if self.wire() == Era::Modern {
                     self.era = Some(Era::Modern);
                     mcp::check_complete(&result, method)?;
+                    if self.op == Some(Operation::ListTools) {
+                        self.read_tools(&mut result);
+                    }
                 }
                 Ok(ClientStep::Done(Outcome { result, authorizations: self.budget.authorizations }))
             }
@@ -158,5 +173,27 @@ impl PublicClient {
             versions.extend(mcp::SUPPORTED_VERSIONS);
         }
         versions.join(", ")
+    }
+
+    /// Reads a modern `tools/list` result: keeps each tool's `x-mcp-header` annotations
+    /// for its calls, and removes from `result` every tool whose annotations break the
+    /// rules (MCP 2026-07-28: the client MUST exclude it), noting why in
+    /// [`PublicClient::rejected_tools`].
+    fn read_tools(&mut self, result: &mut Value) {
+        let Some(tools) = result.get_mut("tools").and_then(Value::as_array_mut) else { return };
+        tools.retain(|tool| {
+            let name = tool.get("name").and_then(Value::as_str).unwrap_or("").to_string();
+            let schema = tool.get("inputSchema").unwrap_or(&Value::Null);
+            match param_headers::param_headers(schema) {
+                Ok(headers) => {
+                    self.tools.insert(name, headers);
+                    true
+                }
+                Err(why) => {
+                    self.rejected_tools.push(format!("tool `{name}` left out: {why}"));
+                    false
+                }
+            }
+        });
     }
 }

@@ -8,7 +8,6 @@
 use crate::sans_io::{Request, Response};
 use crate::wire;
 use crate::{Error, Result};
-use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderName, HeaderValue, Method, Uri, header};
 use serde::ser::{Serialize, SerializeMap, Serializer};
@@ -252,13 +251,15 @@ pub fn stateless_session() -> Session {
 /// The request of `op` on MCP 2026-07-28's stateless wire: `params._meta` carries the
 /// version, the client's capabilities (none) and `client_name`; the POST carries
 /// `MCP-Protocol-Version`, `Mcp-Method` and, for `tools/call`, `Mcp-Name` (in the
-/// `=?base64?…?=` form when the name is not plain visible ASCII).
+/// `=?base64?…?=` form when the name is not plain visible ASCII) and the tool's
+/// `param_headers` ([`super::param_headers::mirror`]).
 pub fn post_stateless(
     url: &str,
     id: u64,
     op: &Operation,
     client_name: &str,
     bearer: Option<&str>,
+    param_headers: Vec<(HeaderName, HeaderValue)>,
 ) -> Result<Request> {
     let mut body = operation(id, op);
     body["params"]["_meta"] = json!({
@@ -270,14 +271,9 @@ pub fn post_stateless(
     let h = request.headers_mut();
     h.insert(HeaderName::from_static("mcp-method"), HeaderValue::from_static(op.method()));
     if let Operation::CallTool { name, .. } = op {
-        let plain = !name.is_empty() && name.bytes().all(|b| b.is_ascii_graphic() || b == b' ');
-        let value = match plain && !name.starts_with("=?") {
-            true => name.clone(),
-            false => format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(name)),
-        };
-        let value = HeaderValue::from_str(&value).map_err(|_| Error::malformed("Mcp-Name", value))?;
-        h.insert(HeaderName::from_static("mcp-name"), value);
+        h.insert(HeaderName::from_static("mcp-name"), super::param_headers::header_value(name)?);
     }
+    h.extend(param_headers);
     Ok(request)
 }
 
@@ -454,7 +450,7 @@ mod tests {
     #[test]
     fn stateless_requests_carry_meta_and_the_headers_that_repeat_the_body() {
         let op = Operation::CallTool { name: "échø".into(), arguments: json!({}) };
-        let r = post_stateless("https://mcp.example/mcp", 7, &op, "t", Some("tok")).unwrap();
+        let r = post_stateless("https://mcp.example/mcp", 7, &op, "t", Some("tok"), Vec::new()).unwrap();
         let h = r.headers();
         assert_eq!(h["mcp-protocol-version"], STATELESS_VERSION);
         assert_eq!(h["mcp-method"], "tools/call");
@@ -463,7 +459,8 @@ mod tests {
         let body: Value = serde_json::from_slice(r.body()).unwrap();
         assert_eq!(body["params"]["_meta"]["io.modelcontextprotocol/protocolVersion"], STATELESS_VERSION);
         assert!(body["params"]["_meta"]["io.modelcontextprotocol/clientCapabilities"].is_object());
-        let list = post_stateless("https://mcp.example/mcp", 8, &Operation::ListTools, "t", None).unwrap();
+        let list = post_stateless("https://mcp.example/mcp", 8, &Operation::ListTools, "t", None, Vec::new())
+            .unwrap();
         assert!(list.headers().get("mcp-name").is_none());
     }
 

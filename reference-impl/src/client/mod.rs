@@ -18,6 +18,7 @@ pub mod discovery;
 mod interop;
 mod lifecycle;
 pub mod mcp;
+pub mod param_headers;
 pub mod registration;
 pub mod step_up;
 #[cfg(test)]
@@ -40,8 +41,10 @@ use crate::{Error, Result};
 use authorization::{AuthorizationParams, AuthorizationRequest};
 use discovery::{Candidates, Probe};
 use mcp::Session;
+use param_headers::ParamHeader;
 use registration::{Approach, Registration, Registrations};
 use serde_json::Value;
+use std::collections::BTreeMap;
 use std::time::Duration;
 use step_up::Rejection;
 
@@ -193,6 +196,11 @@ pub struct PublicClient {
     next_id: u64,
     /// The era of the current server's origin, once a response showed it.
     era: Option<Era>,
+    /// The `x-mcp-header` annotations of the current server's tools, from its last
+    /// modern `tools/list`.
+    tools: BTreeMap<String, Vec<ParamHeader>>,
+    /// Tools left out of `tools/list` results, with why.
+    rejected_tools: Vec<String>,
     session: Option<Session>,
     tokens: Option<TokenSet>,
     /// The metadata of the authorization server of the current tokens.
@@ -219,6 +227,8 @@ impl PublicClient {
         Ok(PublicClient {
             session: (config.eras.first() == Era::Modern).then(mcp::stateless_session),
             era: None,
+            tools: BTreeMap::new(),
+            rejected_tools: Vec::new(),
             config,
             resource,
             published_resource: None,
@@ -293,6 +303,7 @@ impl PublicClient {
         }
         self.resource = Resource::parse(server_url).map_err(|e| Error::Config(e.to_string()))?;
         self.published_resource = None;
+        self.tools.clear();
         self.config.server_url = server_url.to_string();
         self.session = (self.wire() == Era::Modern).then(mcp::stateless_session);
         self.waiting = Waiting::Idle;
@@ -308,6 +319,12 @@ impl PublicClient {
     /// only with the server they were issued for.
     pub fn restore_tokens(&mut self, tokens: TokenSet) {
         self.tokens = Some(tokens);
+    }
+
+    /// The tools left out of `tools/list` results for breaking the `x-mcp-header` rules,
+    /// each with why (the client SHOULD warn of them).
+    pub fn rejected_tools(&self) -> &[String] {
+        &self.rejected_tools
     }
 
     /// The tokens held, if any.

@@ -87,6 +87,8 @@ struct World {
     modern: bool,
     /// Answer the next modern request with -32022 listing these versions.
     refuse_version: Option<Vec<&'static str>>,
+    /// The tools `tools/list` lists.
+    tools: Vec<Value>,
     as_metadata: AuthorizationServerMetadata,
     /// URL the metadata is served at.
     as_metadata_url: String,
@@ -120,6 +122,7 @@ impl World {
             expire_session: false,
             modern: false,
             refuse_version: None,
+            tools: Vec::new(),
             as_metadata: AuthorizationServerMetadata {
                 issuer: AS.into(),
                 authorization_endpoint: Some(format!("{AS}/authorize")),
@@ -286,9 +289,10 @@ impl World {
                 *r.status_mut() = StatusCode::ACCEPTED;
                 r
             }
-            "tools/list" => {
-                wire::json(StatusCode::OK, &json!({"jsonrpc": "2.0", "id": id, "result": {"tools": []}}))
-            }
+            "tools/list" => wire::json(
+                StatusCode::OK,
+                &json!({"jsonrpc": "2.0", "id": id, "result": {"tools": self.tools}}),
+            ),
             _ => {
                 // tools/call answers as an event stream.
                 let body = format!(
@@ -591,6 +595,34 @@ fn unsupported_version_is_answered_by_the_versions_the_server_names() {
         .collect();
     assert_eq!(second[0]["method"], "initialize", "no modern attempt first: {second:?}");
     assert!(second.iter().all(|m| m["params"]["_meta"].is_null()), "{second:?}");
+}
+
+#[test]
+fn annotated_arguments_are_mirrored_and_broken_tools_left_out() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let annotated = |name: &str, header: &str| {
+        json!({"name": name, "inputSchema": {"type": "object", "properties": {
+            "region": {"type": "string", "x-mcp-header": header}, "query": {"type": "string"}}}})
+    };
+    let mut world = World {
+        modern: true,
+        tools: vec![annotated("echo", "Region"), annotated("broken", "")],
+        ..World::new()
+    };
+    let mut c = client();
+    let step = c.start(Operation::ListTools, &mut env);
+    let ClientStep::Done(out) = drive(&mut c, &mut world, step, &mut env) else { panic!("expected done") };
+    assert_eq!(out.result["tools"].as_array().unwrap().len(), 1);
+    assert_eq!(out.result["tools"][0]["name"], "echo");
+    assert!(c.rejected_tools()[0].contains("`broken`") && c.rejected_tools()[0].contains("empty"));
+    let op =
+        Operation::CallTool { name: "echo".into(), arguments: json!({"region": "eu west ", "query": "q"}) };
+    let step = c.start(op, &mut env);
+    assert!(matches!(drive(&mut c, &mut world, step, &mut env), ClientStep::Done(_)));
+    let call = world.requests_to(MCP).into_iter().rfind(|s| s.json()["method"] == "tools/call").unwrap();
+    assert_eq!(call.headers["mcp-param-region"], "=?base64?ZXUgd2VzdCA=?=", "trailing space: encoded");
+    assert!(call.headers.get("mcp-param-query").is_none(), "not annotated");
 }
 
 #[test]
