@@ -93,7 +93,7 @@ fn session(world: &mut World, server: &str) -> (String, String) {
         ..world.claims("mcp:read mcp:write")
     };
     let token = world.mint(&claims);
-    let (r, session) = world.initialize("client", server, Some(&token));
+    let (r, session) = world.open("client", server, Some(&token));
     let status = r.map_or(0, |r| r.status().as_u16());
     (token, session.unwrap_or_else(|| panic!("initialize at {server}: http {status}, expected a session")))
 }

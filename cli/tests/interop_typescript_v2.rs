@@ -2,9 +2,9 @@
 //! official TypeScript SDK v2 (`@modelcontextprotocol/server` with its Express adapter's
 //! bearer-auth middleware and metadata router, per-tool `scopeChallenge: requireScopes(..)`),
 //! verifying JWTs with `jose` against the harness's JWKS. It speaks MCP 2026-07-28 and
-//! (the SDK's stateless legacy fallback) 2025-11-25. `mcp-authz test-server` runs every MCP
-//! server scenario against it; the findings must be exactly those its baseline lists and
-//! explains.
+//! (the SDK's stateless legacy fallback) 2025-11-25, or with `LEGACY=reject` 2026-07-28
+//! only. `mcp-authz test-server` runs every MCP server scenario against it, in both modes;
+//! the findings must be exactly those its baseline lists and explains.
 //!
 //! Needs Node and `npm ci` in interop/typescript-sdk-v2 (`.ci/run` does it). Without them
 //! the test skips with a message, except under CI (env `CI` set), where it fails.
@@ -33,4 +33,21 @@ fn typescript_sdk_v2_server_findings_match_its_baseline() {
         .collect();
     assert!(!wire.is_empty(), "the catalog has 2026-07-28 wire cases");
     assert!(wire.iter().all(|c| c["verdict"] == "pass"), "every 2026-07-28 wire case passes: {wire:#?}");
+}
+
+#[test]
+fn modern_only_server_gets_the_whole_catalog_over_the_2026_07_28_wire() {
+    let Some(dir) = common::node_peer("typescript-sdk-v2", "@modelcontextprotocol/server") else { return };
+    let (out, baseline) =
+        common::test_node_server_with(&dir, "echo=mcp:read,write_note=mcp:write", &[("LEGACY", "reject")]);
+    common::assert_matches_baseline(&out, &baseline);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("protocol: 2026-07-28 only"), "the era is reported:\n{stderr}");
+    let cases: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a json report");
+    let cases = cases.as_array().unwrap();
+    // Every case ran but the session ones, which 2026-07-28 does not have, and the
+    // downstream one, which only the simulator can see.
+    let skipped: Vec<&str> =
+        cases.iter().filter(|c| c["verdict"] == "skip").map(|c| c["id"].as_str().unwrap()).collect();
+    assert_eq!(skipped, ["RS-PASS-01", "RS-SESS-01", "RS-SESS-02", "RS-SESS-03"], "{cases:#?}");
 }

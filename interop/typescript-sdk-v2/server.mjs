@@ -20,7 +20,8 @@
 // Configuration (environment): PORT (default 9102; 0 picks a free port), HOST (default
 // 127.0.0.1), ISSUER (default http://127.0.0.1:9000), JWKS_URL (default ISSUER + "/jwks"),
 // RESOURCE (default http://HOST:PORT/mcp, with the port actually bound), REQUIRED_SCOPES
-// (default none).
+// (default none), LEGACY (`stateless`, the SDK's default: 2025-era requests served too;
+// `reject`: MCP 2026-07-28 only).
 
 import { createRemoteJWKSet, jwtVerify } from 'jose';
 import * as z from 'zod/v4';
@@ -40,6 +41,7 @@ const JWKS_URL = process.env.JWKS_URL || `${ISSUER}/jwks`;
 // Scopes every request to /mcp must carry (space-separated; none by default, as in the SDK's
 // OAuth example): the middleware's endpoint-wide check, on top of the per-tool challenges.
 const REQUIRED_SCOPES = (process.env.REQUIRED_SCOPES || '').split(' ').filter(Boolean);
+const LEGACY = process.env.LEGACY || 'stateless';
 const SCOPES = { echo: 'mcp:read', write_note: 'mcp:write' };
 
 // Notes outlive the per-request McpServer instances.
@@ -138,7 +140,8 @@ function installRoutes(resource) {
 
     // `requireBearerAuth` sets `req.auth`; `toNodeHandler` passes it on as the handler's
     // `authInfo` (the factory's `ctx.authInfo`, a tool's `ctx.http.authInfo`).
-    const node = toNodeHandler(createMcpHandler(buildServer, { onerror: error => console.error('mcp:', error.message) }));
+    const legacy = LEGACY === 'reject' ? 'reject' : 'stateless';
+    const node = toNodeHandler(createMcpHandler(buildServer, { legacy, onerror: error => console.error('mcp:', error.message) }));
     app.all(resource.pathname, auth, (req, res) => void node(req, res, req.body));
 }
 

@@ -52,16 +52,17 @@ pub struct LiveTarget {
     /// Opens a connection for one case: each call sends one request to the server
     /// under test and returns its answer or the transport failure.
     pub connect: Connect,
-    /// True when the server answered 2026-07-28 requests: it speaks the stateless wire,
-    /// and the cases that need it run.
-    pub speaks_modern: bool,
+    /// The MCP revisions the server speaks: the 2025 ones when it answered `initialize`,
+    /// 2026-07-28 when it answered stateless requests. The cases are graded by them, and
+    /// spoken in their era ([`World::wire`]).
+    pub speaks: Vec<Revision>,
 }
 
 /// A live MCP server in the place of MCP server A.
 struct LiveMcpServer {
     authority: TestAuthority,
     failures: Failures,
-    speaks_modern: bool,
+    speaks: Vec<Revision>,
 }
 
 impl Target for LiveMcpServer {
@@ -70,14 +71,12 @@ impl Target for LiveMcpServer {
     }
 
     fn speaks(&self) -> Vec<Revision> {
-        let mut revisions = vec![Revision::R2025_06_18, Revision::R2025_11_25];
-        revisions.extend(self.speaks_modern.then_some(Revision::R2026_07_28));
-        revisions
+        self.speaks.clone()
     }
 
     fn provides(&self, need: Need, _as_under_test: &AsUnderTest) -> Result<(), Skip> {
         match need {
-            Need::ModernWire if !self.speaks_modern => Err(Skip::because(
+            Need::ModernWire if !self.speaks.contains(&Revision::R2026_07_28) => Err(Skip::because(
                 "the server answered no 2026-07-28 request: it does not speak the stateless wire",
             )),
             _ => Ok(()),
@@ -131,8 +130,7 @@ pub fn live_server_world(
     sim.add_service(&origin(&issuer)?, target.authority.served());
     sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
     let failures = add_live_host(&mut sim, &origin(&target.url)?, (target.connect)(), true);
-    let live =
-        LiveMcpServer { authority: target.authority.clone(), failures, speaks_modern: target.speaks_modern };
+    let live = LiveMcpServer { authority: target.authority.clone(), failures, speaks: target.speaks.clone() };
     Ok(World::with_target(
         sim,
         Box::new(live),

@@ -71,12 +71,23 @@ pub fn node_peer(name: &str, marker: &str) -> Option<PathBuf> {
 /// baseline's path. The server is killed when this returns.
 #[allow(dead_code)] // only the test-server interop crates start a Node MCP server
 pub fn test_node_server(dir: &std::path::Path, scopes: &str) -> (std::process::Output, PathBuf) {
+    test_node_server_with(dir, scopes, &[])
+}
+
+/// [`test_node_server`] with the server's environment also holding `env`.
+#[allow(dead_code)] // only the test-server interop crates start a Node MCP server
+pub fn test_node_server_with(
+    dir: &std::path::Path,
+    scopes: &str,
+    env: &[(&str, &str)],
+) -> (std::process::Output, PathBuf) {
     let as_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut node = Command::new("node");
     node.arg("server.mjs")
         .current_dir(dir)
         .env("PORT", "0")
-        .env("ISSUER", format!("http://127.0.0.1:{as_port}"));
+        .env("ISSUER", format!("http://127.0.0.1:{as_port}"))
+        .envs(env.iter().copied());
     let (_server, url) = start(node, "listening on ");
     let baseline = dir.join("baseline.txt");
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))

@@ -522,7 +522,8 @@ impl McpServer {
     }
 
     /// The `batch-skips-scope-check` defect: runs the `tools/call`s of a batch, checking
-    /// the scope of the first one only (a tool that fetches is not run in a batch).
+    /// the scope of the first one only (a tool that fetches is not run in a batch); in a
+    /// session, or with no session at all when the request names 2026-07-28.
     fn batch(
         &mut self,
         request: &Request,
@@ -530,7 +531,9 @@ impl McpServer {
         claims: &AccessTokenClaims,
         now: Time,
     ) -> Response {
+        let modern = request.headers().get(PROTOCOL_VERSION).is_some_and(|v| v == MODERN_PROTOCOL_VERSION);
         match transport::session_id(request) {
+            _ if modern => {}
             Ok(id) if self.sessions.resume(id, &Principal::of(claims), now).is_some() => {}
             Ok(_) => return transport::session_not_found(),
             Err(detail) => return transport::bad_session_id(&detail),

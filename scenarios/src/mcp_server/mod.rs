@@ -271,7 +271,7 @@ fn write_tool(w: &World) -> Result<Tool, Check> {
 /// Opens a session with `token`: its id, or why the session scenarios cannot run.
 fn open_session(w: &mut World, from: &str, token: &str) -> Result<String, Check> {
     let url = w.mcp.clone();
-    let (r, session) = w.initialize(from, &url, Some(token));
+    let (r, session) = w.open(from, &url, Some(token));
     match session {
         Some(id) => Ok(id),
         None if status(&r) == 200 => Err(Check::NotApplicable(
@@ -312,9 +312,13 @@ fn prm_names_server(w: &mut World) -> Check {
 
 fn unauthenticated_challenge(w: &mut World) -> Result<bearer::Challenge, Check> {
     let url = w.mcp.clone();
-    let (r, _) = w.initialize("client", &url, None);
+    let (r, _) = w.open("client", &url, None);
     let Some(resp) = response(&r).filter(|r| r.status() == 401) else {
-        return Err(Check::Violated(Violation::about("initialize without a token", "401", describe(&r))));
+        return Err(Check::Violated(Violation::about(
+            "a first request without a token",
+            "401",
+            describe(&r),
+        )));
     };
     match bearer::bearer_challenge(resp.headers()) {
         Ok(Some(c)) => Ok(c),
@@ -440,7 +444,7 @@ fn jwks_refetch_limited(w: &mut World) -> Check {
     for i in 0..10 {
         let key = w.generate_key(alg, &format!("unknown-{i}"));
         let token = read_claims(w).sign(&key).expect("signs");
-        let _ = w.initialize("attacker", &url, Some(&token));
+        let _ = w.open("attacker", &url, Some(&token));
     }
     let fetched = w.jwks_requests() - before;
     Check::expect(fetched <= 1, || {
@@ -462,7 +466,7 @@ fn odd_authorization_headers(w: &mut World) -> Check {
         ("bearer without a space", vec![format!("Bearer{token}")]),
     ];
     for (what, values) in cases {
-        let mut req = World::rpc_request(&w.mcp, None, &World::initialize_body(), &[]);
+        let mut req = w.mcp_request(&w.mcp, None, &w.opening_body(), &[]);
         for v in values {
             if let Ok(v) = http::HeaderValue::from_str(&v) {
                 req.headers_mut().append(http::header::AUTHORIZATION, v);
@@ -618,11 +622,11 @@ fn batch_smuggling(w: &mut World) -> Check {
         {"jsonrpc":"2.0","id":10,"method":"tools/call","params":{"name":read.name,"arguments":read.arguments}},
         {"jsonrpc":"2.0","id":11,"method":"tools/call","params":{"name":privileged.name,"arguments":privileged.arguments}}
     ]);
-    let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
+    let mut headers = vec![];
     if let Some(s) = &session {
-        headers.push(("mcp-session-id", s.as_str()));
+        headers.extend(session_headers(s));
     }
-    let r = w.send("client", World::rpc_request(&w.mcp, Some(&token), &batch, &headers));
+    let r = w.send("client", w.mcp_request(&w.mcp, Some(&token), &batch, &headers));
     Check::expect(!ran(w, before, &r, 11), || {
         let what = format!("{} inside a batch with a `{}` token", privileged.name, read.scope);
         Violation::about(what, "a refusal", describe(&r))
@@ -702,12 +706,7 @@ fn foreign_origin(w: &mut World) -> Check {
     let token = w.mint(&read_claims(w));
     let r = w.send(
         "browser:victim",
-        World::rpc_request(
-            &w.mcp,
-            Some(&token),
-            &World::initialize_body(),
-            &[("origin", "http://evil.example")],
-        ),
+        w.mcp_request(&w.mcp, Some(&token), &w.opening_body(), &[("origin", "http://evil.example")]),
     );
     Check::expect(status(&r) == 403, || Violation::about("Origin http://evil.example", "403", describe(&r)))
 }
@@ -715,13 +714,13 @@ fn foreign_origin(w: &mut World) -> Check {
 fn token_in_query(w: &mut World) -> Check {
     let token = w.mint(&read_claims(w));
     let url = format!("{}?access_token={token}", w.mcp);
-    let r = w.send("client", World::rpc_request(&url, None, &World::initialize_body(), &[]));
+    let r = w.send("client", w.mcp_request(&url, None, &w.opening_body(), &[]));
     if (200..300).contains(&status(&r)) {
         return Check::Violated(Violation::about("a token in the query", "a refusal", describe(&r)));
     }
-    let mut body = World::initialize_body();
+    let mut body = w.opening_body();
     body["access_token"] = json!(token);
-    let r = w.send("client", World::rpc_request(&w.mcp, None, &body, &[]));
+    let r = w.send("client", w.mcp_request(&w.mcp, None, &body, &[]));
     Check::expect(!(200..300).contains(&status(&r)), || {
         Violation::about("a token in the body", "a refusal", describe(&r))
     })

@@ -39,7 +39,7 @@ use bytes::Bytes;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
-use mcp_authz_reference::client::{ClientStep, Operation, Outcome, PublicClient, PublicClientConfig};
+use mcp_authz_reference::client::{ClientStep, Era, Operation, Outcome, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::jwt::{KeySet, SigningKey};
@@ -299,14 +299,10 @@ impl World {
         self.sim.send(from, req)
     }
 
-    /// `initialize` at `url` with `token`; returns the response and the session id.
-    pub fn initialize(
-        &mut self,
-        from: &str,
-        url: &str,
-        token: Option<&str>,
-    ) -> (FetchResult, Option<String>) {
-        let r = self.send(from, Self::rpc_request(url, token, &Self::initialize_body(), &[]));
+    /// Opens with `token` at `url` (see [`World::opening_body`]): the response, and the
+    /// session id a legacy server assigned.
+    pub fn open(&mut self, from: &str, url: &str, token: Option<&str>) -> (FetchResult, Option<String>) {
+        let r = self.send(from, self.mcp_request(url, token, &self.opening_body(), &[]));
         let session = r
             .as_ref()
             .ok()
@@ -314,8 +310,8 @@ impl World {
         (r, session)
     }
 
-    /// Opens a session at `url` with `token` and calls `tool` in it; returns the call's
-    /// response (or the failed `initialize`'s).
+    /// Calls `tool` at `url` with `token`: on the legacy wire in a session opened for it
+    /// (the call's response, or the failed `initialize`'s); on the modern wire, one request.
     pub fn call_tool(
         &mut self,
         from: &str,
@@ -324,7 +320,11 @@ impl World {
         tool: &str,
         arguments: Value,
     ) -> FetchResult {
-        let (init, session) = self.initialize(from, url, Some(token));
+        let call = Self::call_body(tool, arguments);
+        if self.wire() == Era::Modern {
+            return self.send(from, self.mcp_request(url, Some(token), &call, &[]));
+        }
+        let (init, session) = self.open(from, url, Some(token));
         if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
             return init;
         }
@@ -335,7 +335,7 @@ impl World {
             headers.push(("mcp-session-id", session.as_str()));
         }
         let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
-        self.send(from, Self::rpc_request(url, Some(token), &Self::call_body(tool, arguments), &headers))
+        self.send(from, Self::rpc_request(url, Some(token), &call, &headers))
     }
 
     /// Calls `tool` at MCP server A with `token` (see [`World::call_tool`]).
