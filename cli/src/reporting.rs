@@ -6,7 +6,7 @@ use clap::ValueEnum;
 use mcp_authz_sim::baseline::Baseline;
 use mcp_authz_sim::report::html::HtmlOptions;
 use mcp_authz_sim::report::{self, Summary};
-use mcp_authz_sim::scenario::CaseResult;
+use mcp_authz_sim::scenario::{CaseResult, Revision};
 use std::io::{IsTerminal as _, Write as _};
 use std::process::ExitCode;
 
@@ -22,6 +22,26 @@ pub struct ReportArgs {
     /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<std::path::PathBuf>,
+}
+
+/// Which MCP revision grades the cases (`run`, `test-server`, `test-as`, `test-client`).
+#[derive(clap::Args)]
+pub struct GradeArgs {
+    /// Grade by this MCP revision (2025-06-18, 2025-11-25, 2026-07-28): a case that does
+    /// not apply to it is skipped, the others take the level it gives their requirement.
+    /// An MCP server under test must speak it and is spoken to in its era (2026-07-28:
+    /// stateless requests; before: `initialize` and sessions). Default: the revisions the
+    /// target speaks (all of them for the simulator, an authorization server or a
+    /// client), each case graded by the newest it applies to.
+    #[arg(long, value_name = "REVISION")]
+    pub revision: Option<Revision>,
+}
+
+impl GradeArgs {
+    /// ` --revision R` when one was given, for replay commands.
+    pub fn flag(&self) -> String {
+        self.revision.map(|r| format!(" --revision {r}")).unwrap_or_default()
+    }
 }
 
 /// Format of a report of case results.

@@ -1,9 +1,9 @@
 //! `mcp-authz run`: the scenario catalog in the simulator against the reference roles.
 
 use crate::common::defects_named;
-use crate::reporting::{ReportArgs, read_baseline};
+use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
 use mcp_authz_scenarios::{catalog, run_traced_at};
-use mcp_authz_sim::scenario::{CaseResult, Revision};
+use mcp_authz_sim::scenario::CaseResult;
 use std::process::ExitCode;
 
 /// Arguments of `mcp-authz run`.
@@ -21,11 +21,8 @@ pub struct Args {
     /// Inject this defect into the reference roles (repeatable; see `mcp-authz defects`).
     #[arg(long = "defect", value_name = "NAME")]
     defects: Vec<String>,
-    /// Grade by this MCP revision (2025-06-18, 2025-11-25, 2026-07-28): a case that does
-    /// not apply to it is skipped, the others take the level it gives their requirement.
-    /// Default: every revision, each case graded by the newest it applies to.
-    #[arg(long, value_name = "REVISION")]
-    revision: Option<Revision>,
+    #[command(flatten)]
+    grade: GradeArgs,
     #[command(flatten)]
     report: ReportArgs,
 }
@@ -53,11 +50,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         anyhow::bail!("no scenario matches the selection");
     }
     let results: Vec<_> =
-        selected.iter().map(|s| run_traced_at(s, args.seed, &defects, args.revision).0).collect();
+        selected.iter().map(|s| run_traced_at(s, args.seed, &defects, args.grade.revision).0).collect();
     let mut defect_args: String = args.defects.iter().map(|d| format!(" --defect {d}")).collect();
-    if let Some(r) = args.revision {
-        defect_args.push_str(&format!(" --revision {r}"));
-    }
+    defect_args.push_str(&args.grade.flag());
     let replay =
         |c: &CaseResult| format!("mcp-authz run --scenario {} --seed {}{defect_args}", c.meta.id, c.seed);
     let subtitle = format!("mcp-authz run --seed {}{defect_args} · {} cases", args.seed, results.len());

@@ -4,7 +4,7 @@
 //! through its login and consent forms when given a login, and runs every AS scenario
 //! of the catalog with the same IDs as in the simulator.
 
-use crate::reporting::{ReportArgs, read_baseline};
+use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_live::serve::system_now;
@@ -66,6 +66,8 @@ pub struct Args {
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
+    grade: GradeArgs,
+    #[command(flatten)]
     report: ReportArgs,
 }
 
@@ -97,7 +99,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (resource, other_resource, iss) =
         (args.resource.clone(), args.other_resource.clone(), issuer.clone());
     let client = args.client_id.clone().map(|id| (id, args.client_secret.clone()));
-    let flood = args.flood;
+    let (flood, revision) = (args.flood, args.grade.revision);
     let (hook, hook_timeout) = (args.authorize_hook.clone(), Duration::from_secs(args.hook_timeout.max(1)));
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let target = LiveAs {
@@ -110,6 +112,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             code_lifetime,
             flood,
             connect: target::over_http(handle, limits)?,
+            revision,
         };
         let n = selected.len();
         let run = live::test_authorization_server(&target, &selected, &system_now, |p| match p {
@@ -135,7 +138,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             _ if args.flood && c.meta.id == "AS-REG-02" => " --flood".to_string(),
             _ => String::new(),
         };
-        format!("mcp-authz test-as --issuer {issuer} --scenario {}{wait}", c.meta.id)
+        format!("mcp-authz test-as --issuer {issuer} --scenario {}{wait}{}", c.meta.id, args.grade.flag())
     };
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
     args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)

@@ -5,7 +5,7 @@
 //! and hostile) on loopback ports, runs the client command with the server URL appended,
 //! serves its requests from the simulator, and judges by what the client sent.
 
-use crate::reporting::{ReportArgs, read_baseline};
+use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_live::client_network::ClientNetwork;
 use mcp_authz_live::client_under_test::LiveClient;
@@ -41,6 +41,8 @@ pub struct Args {
     /// Run only this scenario (repeatable).
     #[arg(long = "scenario", value_name = "ID")]
     scenarios: Vec<String>,
+    #[command(flatten)]
+    grade: GradeArgs,
     #[command(flatten)]
     report: ReportArgs,
 }
@@ -78,6 +80,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .filter(|p| p.scheme() == "https" && p.path() != "/")
             .with_context(|| format!("--client-metadata-url `{u}`: expected an https URL with a path"))?;
     }
+    let revision = args.grade.revision;
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let network = ClientNetwork::start(HOSTS).context("cannot bind loopback listeners")?;
         eprintln!(
@@ -88,7 +91,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         let exe = std::env::current_exe().context("cannot find the mcp-authz executable")?;
         let browser = Some(format!("'{}' open-url", exe.display().to_string().replace('\'', r"'\''")));
-        let target = LiveClient { command, timeout, network: Rc::new(network), browser, client_metadata_url };
+        let target = LiveClient {
+            command,
+            timeout,
+            network: Rc::new(network),
+            browser,
+            client_metadata_url,
+            revision,
+        };
         let n = selected.len();
         let run = live::test_client(&target, &selected, |p| {
             if let Progress::Case(i, r) = p {
@@ -101,8 +111,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("the test run stopped")??;
 
     let command = args.command.replace('"', "\\\"");
-    let replay =
-        |c: &CaseResult| format!("mcp-authz test-client --command \"{command}\" --scenario {}", c.meta.id);
+    let flag = args.grade.flag();
+    let replay = |c: &CaseResult| {
+        format!("mcp-authz test-client --command \"{command}\" --scenario {}{flag}", c.meta.id)
+    };
     let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
     args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
 }

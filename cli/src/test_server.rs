@@ -4,7 +4,7 @@
 //! what the server under test must trust; it then mints tokens (valid and hostile) and
 //! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
 
-use crate::reporting::{ReportArgs, read_baseline};
+use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
 use crate::test_as::LiveArgs;
 use anyhow::Context as _;
 use mcp_authz_live::runs::{self as live, Progress};
@@ -37,6 +37,8 @@ pub struct Args {
     scopes: Option<String>,
     #[command(flatten)]
     live: LiveArgs,
+    #[command(flatten)]
+    grade: GradeArgs,
     #[command(flatten)]
     report: ReportArgs,
 }
@@ -80,19 +82,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
 
     let limits = args.live.limits();
     let handle = tokio::runtime::Handle::current();
-    let (target_url, auth) = (url.clone(), authority.clone());
+    let (target_url, auth, revision) = (url.clone(), authority.clone(), args.grade.revision);
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let connect = target::over_http(handle, limits)?;
         let n = selected.len();
         let run =
-            live::test_server(&target_url, &auth, connect, &scopes, &selected, &system_now, |p| match p {
-                Progress::Learned(notes) => {
-                    eprintln!("tools:");
-                    for note in notes {
-                        eprintln!("  {note}");
+            live::test_server(&target_url, &auth, connect, &scopes, &selected, revision, &system_now, |p| {
+                match p {
+                    Progress::Learned(notes) => {
+                        eprintln!("tools:");
+                        for note in notes {
+                            eprintln!("  {note}");
+                        }
                     }
+                    Progress::Case(i, r) => eprintln!("[{}/{n}] {:<12} {}", i + 1, r.meta.id, r.verdict),
                 }
-                Progress::Case(i, r) => eprintln!("[{}/{n}] {:<12} {}", i + 1, r.meta.id, r.verdict),
             });
         if let Some(why) = &run.setup_error {
             eprintln!("error: {why}");
@@ -103,7 +107,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("the test run stopped")??;
     authority.shutdown();
 
-    let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}", c.meta.id);
+    let flag = args.grade.flag();
+    let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}{flag}", c.meta.id);
     let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
     args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
 }

@@ -88,6 +88,44 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     assert_eq!(code, Some(1));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn revision_picks_the_era_of_a_dual_era_server() {
+    // Graded by 2026-07-28 alone, the whole catalog speaks the stateless wire: the
+    // session cases do not apply, every other case passes, each graded by 2026-07-28;
+    // a defect of the server's per-request checks fails over that wire too.
+    for (defects, failing) in [
+        (Defects::none(), vec![]),
+        (Defects::of([Defect::SkipAudienceCheck]), vec!["RS-AUD-01", "RS-AUD-02"]),
+    ] {
+        let port = free_port();
+        let stack = reference_stack(port, defects).await;
+        let args = vec![
+            "--url".into(),
+            stack.mcp_url.clone(),
+            "--as-port".into(),
+            port.to_string(),
+            "--revision".into(),
+            "2026-07-28".into(),
+        ];
+        let (_, cases, stderr) = test_server(args).await;
+        stack.shutdown().await;
+        assert!(stderr.contains("graded by 2026-07-28 alone (--revision)"), "{stderr}");
+        assert_eq!(verdicts(&cases, "skip"), ["RS-PASS-01", "RS-SESS-01", "RS-SESS-02", "RS-SESS-03"]);
+        assert!(cases.iter().filter(|c| c["verdict"] != "skip").all(|c| c["revision"] == "2026-07-28"));
+        let failed = verdicts(&cases, "fail");
+        assert!(failing.iter().all(|id| failed.contains(id)), "{failed:?} lacks {failing:?}");
+        assert_eq!(failed.is_empty(), failing.is_empty(), "{failed:?}");
+        assert!(verdicts(&cases, "error").is_empty(), "{cases:#?}");
+    }
+    // A revision the server does not speak is refused, saying what it speaks.
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(ResponseTemplate::new(401)).mount(&server).await;
+    let args = ["--url", &format!("{}/mcp", server.uri()), "--as-port", "0", "--revision", "nope"];
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz")).arg("test-server").args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown MCP revision `nope`"));
+}
+
 /// Every case of a run against `template` is `error`, its detail containing `reason`.
 async fn hostile(template: ResponseTemplate, reason: &str) {
     let server = MockServer::start().await;

@@ -37,10 +37,11 @@ fn main() {
 
     let connect = target::in_process(router, runtime.handle().clone(), Limits::default());
     let scenarios = mcp_server_scenarios(&catalog());
-    let run = live::test_server(url, &authority, connect, &BTreeMap::new(), &scenarios, &system_now, |p| {
-        if let Progress::Learned(notes) = p {
-            notes.iter().for_each(|n| eprintln!("tool {n}"));
-        }
-    });
+    let run =
+        live::test_server(url, &authority, connect, &BTreeMap::new(), &scenarios, None, &system_now, |p| {
+            if let Progress::Learned(notes) = p {
+                notes.iter().for_each(|n| eprintln!("tool {n}"));
+            }
+        });
     print!("{}", report::text(&run.results, false, &|c| format!("scenario {}", c.meta.id), None));
 }

@@ -55,6 +55,9 @@ pub struct LiveClient {
     /// The URL of the client's metadata document (its `client_id` where the AS accepts
     /// them), if it has one.
     pub client_metadata_url: Option<String>,
+    /// Grade by this MCP revision alone (`--revision`); `None`: each case by the newest
+    /// revision it applies to.
+    pub revision: Option<mcp_authz_sim::scenario::Revision>,
 }
 
 /// The client under test in one scenario's world: how to run it, the origin mapping,
@@ -477,6 +480,7 @@ mod tests {
             network,
             browser: None,
             client_metadata_url: None,
+            revision: None,
         };
         ClientUnderTest::new(&target, &scenario)
     }

@@ -341,17 +341,36 @@ pub struct LiveRun {
 
 /// Learns the tools of the server at `url` and runs `scenarios` (MCP server ones; see
 /// [`run_live`]) against it, telling `progress` what it learned and each result. `now` reads the real
-/// clock. When the tools cannot be learned, every case is `error` with the reason.
+/// clock. The cases are graded by the revisions the server speaks, spoken in their era,
+/// or by `revision` alone, which the server must speak. When the tools cannot be
+/// learned, every case is `error` with the reason.
+#[allow(clippy::too_many_arguments)] // each is one thing the operator chose
 pub fn test_server(
     url: &str,
     authority: &TestAuthority,
     connect: Connect,
     scopes: &BTreeMap<String, String>,
     scenarios: &[Scenario],
+    revision: Option<Revision>,
     now: &dyn Fn() -> Time,
     mut progress: impl FnMut(Progress<'_>),
 ) -> LiveRun {
-    let learned = match learn_tools(now(), url, authority, &connect, scopes) {
+    let learned = learn_tools(now(), url, authority, &connect, scopes).and_then(|mut l| match revision {
+        Some(r) if !l.speaks.contains(&r) => {
+            let speaks: Vec<String> = l.speaks.iter().map(Revision::to_string).collect();
+            Err(format!(
+                "--revision {r}: the server at {url} does not speak MCP {r} (it speaks {})",
+                speaks.join(", ")
+            ))
+        }
+        Some(r) => {
+            l.speaks = vec![r];
+            l.notes[0].push_str(&format!("; graded by {r} alone (--revision)"));
+            Ok(l)
+        }
+        None => Ok(l),
+    });
+    let learned = match learned {
         Ok(l) => l,
         Err(why) => {
             let results = scenarios

@@ -168,6 +168,9 @@ pub struct LiveAs {
     pub flood: bool,
     /// Opens a connection to it for one case.
     pub connect: Connect,
+    /// Grade by this MCP revision alone (`--revision`); `None`: each case by the newest
+    /// revision it applies to.
+    pub revision: Option<Revision>,
 }
 
 /// A live authorization server in the place of the AS.
@@ -284,7 +287,7 @@ pub fn live_as_world(
     if let Some(endpoint) = metadata.introspection_endpoint.clone() {
         w.as_under_test.introspection = w.register_introspector(endpoint);
     }
-    Ok(w)
+    Ok(w.graded_by(target.revision))
 }
 
 /// A client process in the place of the reference client; every other role is the
@@ -385,7 +388,7 @@ pub fn client_process_world(seed: u64, target: &LiveClient, scenario: &Scenario)
         });
         w.fake_host(&origin, vec![(uri.path().to_string(), document)]);
     }
-    Ok(w)
+    Ok(w.graded_by(target.revision))
 }
 
 /// The origin of `url`, or why it has none.

@@ -44,6 +44,7 @@ fn run_against(
         code_lifetime: code_ttl,
         flood,
         connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
+        revision: None,
     };
     let only = |id: &str| match (code_ttl, flood) {
         (Some(_), _) => id == "AS-CODE-08",

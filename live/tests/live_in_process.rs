@@ -40,6 +40,7 @@ fn run_against(
         connect,
         scopes,
         &mcp_server_scenarios(&catalog()),
+        None,
         &system_now,
         |_| {},
     );

@@ -167,12 +167,7 @@ pub fn run_traced_at(
     revision: Option<Revision>,
 ) -> (CaseResult, String) {
     match World::new(seed, defects) {
-        Ok(mut world) => {
-            if let Some(r) = revision {
-                world.revisions = vec![r];
-            }
-            run_in(world, scenario, seed)
-        }
+        Ok(world) => run_in(world.graded_by(revision), scenario, seed),
         Err(e) => {
             let check = Check::Undecided(format!("cannot build the world: {e}"));
             (CaseResult::new(&scenario.meta, check, vec![], seed), String::new())
@@ -240,7 +235,9 @@ fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, Stri
     };
     let trace = world.sim.trace().to_string();
     let evidence = trace.lines().map(String::from).collect();
-    (CaseResult::new(&meta, check, evidence, seed), trace)
+    let mut result = CaseResult::new(&meta, check, evidence, seed);
+    result.revision = graded.map(|(revision, _)| revision);
+    (result, trace)
 }
 
 /// Runs `scenario` once with `seed` and `defects`.

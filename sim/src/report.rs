@@ -6,7 +6,7 @@ pub mod html;
 pub mod sequence_diagram;
 
 use crate::baseline::Baseline;
-use crate::scenario::{CaseResult, Role, Verdict};
+use crate::scenario::{CaseResult, Role, Verdict, revisions_line};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
@@ -76,6 +76,9 @@ pub fn text(
         by_role.entry(c.meta.role).or_default().push(c);
     }
     let mut out = String::new();
+    if let Some(line) = revisions_line(cases) {
+        let _ = writeln!(out, "{line}");
+    }
     for (role, cases) in by_role {
         let _ = writeln!(out, "\n{role}");
         for c in cases {
@@ -160,6 +163,13 @@ pub fn junit(cases: &[CaseResult]) -> String {
             rs.error,
             rs.skip
         );
+        if let Some(line) = revisions_line(&owned) {
+            let _ = writeln!(
+                out,
+                "    <properties><property name=\"mcp-revisions\" value=\"{}\"/></properties>",
+                xml_escape(&line)
+            );
+        }
         for c in cs {
             let _ = write!(
                 out,

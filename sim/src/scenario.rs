@@ -329,6 +329,22 @@ impl Meta {
     }
 }
 
+/// `cases`' grading revisions for a report's header: `graded by MCP 2026-07-28 (33
+/// cases)`, each revision with its number of cases; `None` when no case was graded.
+pub fn revisions_line(cases: &[CaseResult]) -> Option<String> {
+    let mut counts: Vec<(Revision, usize)> = Vec::new();
+    for r in cases.iter().filter_map(|c| c.revision) {
+        match counts.iter_mut().find(|(k, _)| *k == r) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((r, 1)),
+        }
+    }
+    counts.sort();
+    let parts: Vec<String> =
+        counts.iter().map(|(r, n)| format!("{r} ({n} case{})", if *n == 1 { "" } else { "s" })).collect();
+    (!parts.is_empty()).then(|| format!("graded by MCP {}", parts.join(", ")))
+}
+
 /// One case's result, as reports show it.
 #[derive(Debug, Clone, Serialize)]
 pub struct CaseResult {
@@ -347,6 +363,10 @@ pub struct CaseResult {
     pub evidence: Vec<String>,
     /// The seed that replays it.
     pub seed: u64,
+    /// The MCP revision that graded it (`None`: it applies to none of those asked for, or
+    /// it did not run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub revision: Option<Revision>,
 }
 
 impl CaseResult {
@@ -361,7 +381,7 @@ impl CaseResult {
             Check::NotApplicable(d) => (Verdict::Skip, d, None),
             Check::Undecided(d) => (Verdict::Error, d, None),
         };
-        CaseResult { meta: *meta, verdict, detail, violation, evidence, seed }
+        CaseResult { meta: *meta, verdict, detail, violation, evidence, seed, revision: None }
     }
 }
 

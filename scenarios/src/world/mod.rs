@@ -174,6 +174,14 @@ impl World {
 }
 
 impl World {
+    /// This world, grading its cases by `revision` alone when one is given (`--revision`).
+    pub fn graded_by(mut self, revision: Option<Revision>) -> World {
+        if let Some(r) = revision {
+            self.revisions = vec![r];
+        }
+        self
+    }
+
     /// The transport failures talking to a live role so far (timeouts, refused
     /// connections, oversized answers, redirects).
     pub fn transport_failures(&self) -> Vec<String> {

@@ -101,10 +101,12 @@ pub fn render(cases: &[CaseResult], opts: &HtmlOptions<'_>) -> String {
     out.push_str("<title>mcp-authz report</title>\n<style>");
     out.push_str(STYLE);
     out.push_str("</style>\n</head>\n<body>\n");
+    let revisions = crate::scenario::revisions_line(cases).map(|l| format!("<p>{}</p>", escape(&l)));
     let _ = writeln!(
         out,
-        "<header><h1>MCP authorization report</h1><p>{}</p></header>\n<main>",
-        escape(opts.subtitle)
+        "<header><h1>MCP authorization report</h1><p>{}</p>{}</header>\n<main>",
+        escape(opts.subtitle),
+        revisions.unwrap_or_default()
     );
     out.push_str(
         "<nav><a href=\"#summary\">Summary</a><a href=\"#findings\">Findings</a>\
