@@ -106,6 +106,9 @@ defects! {
     ModernHeadersUnchecked = "modern-headers-unchecked", McpServer, "serves 2026-07-28 requests whose `MCP-Protocol-Version`, `Mcp-Method` or `Mcp-Name` header is missing or disagrees with the body";
     ModernMetaUnchecked = "modern-meta-unchecked", McpServer, "serves 2026-07-28 requests whose `_meta` lacks the protocol version or the client capabilities";
     AnyProtocolVersion = "any-protocol-version", McpServer, "serves a 2026-07-28-style request whatever protocol version it names, never answering `-32022`";
+    OfflineAccessAdvertised = "offline-access-advertised", McpServer, "lists `offline_access` in its protected resource metadata's `scopes_supported` and in the `scope` of its 401 challenges";
+    InitializeErrorNamesNoVersion = "initialize-error-names-no-version", McpServer, "speaking only 2026-07-28, refuses a legacy `initialize` with a bare 400 `-32600` that names no protocol version";
+    LegacyTransportNotRefused = "legacy-transport-not-refused", McpServer, "speaking only 2026-07-28, still answers DELETE as a session server would (404, not 405) and echoes a request's `Mcp-Session-Id`";
     NoServerDiscover = "no-server-discover", McpServer, "has no `server/discover`, answers unknown 2026-07-28 methods with HTTP 200 and omits `resultType`";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";

@@ -209,10 +209,11 @@ fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, Stri
         (None, _) => {
             let (since, until) = (scenario.meta.revisions.since, scenario.meta.revisions.until);
             let graded: Vec<String> = world.revisions.iter().map(Revision::to_string).collect();
-            Check::NotApplicable(format!(
-                "a requirement of MCP {since}..{until}; graded by {}",
-                graded.join(", ")
-            ))
+            let applies = match since == until {
+                true => since.to_string(),
+                false => format!("{since}..{until}"),
+            };
+            Check::NotApplicable(format!("a requirement of MCP {applies}; graded by {}", graded.join(", ")))
         }
         (_, Some(skip)) => Check::NotApplicable(skip.0),
         (Some(_), None) => {

@@ -46,6 +46,10 @@ pub struct Config {
     /// The most live sessions one principal may hold: opening one more closes that
     /// principal's oldest, so a flood of `initialize` calls with one token stays bounded.
     pub max_sessions_per_principal: usize,
+    /// Serve legacy requests (2025-11-25 and 2025-06-18: `initialize`, sessions) beside
+    /// 2026-07-28 ones, the era chosen per request. `false`: 2026-07-28 only — `initialize`
+    /// is refused with `-32022` naming the supported version, GET and DELETE get 405.
+    pub legacy: bool,
     /// When set, every locally valid token is also checked at the AS (RFC 7662).
     pub introspection: Option<Introspection>,
     /// When set, the `fetch_report` tool is offered and the downstream API is served.
@@ -155,6 +159,7 @@ impl Config {
             jwks_refetch_interval: Duration::from_secs(60),
             session_idle_timeout: Duration::from_secs(3600),
             max_sessions_per_principal: 64,
+            legacy: true,
             introspection: None,
             downstream: None,
             defects: Defects::none(),

@@ -123,6 +123,9 @@ struct Inbound {
     scope: Option<String>,
 }
 
+/// The OpenID Connect scope that asks for a refresh token (`offline_access`).
+const OFFLINE_ACCESS: &str = "offline_access";
+
 impl McpServer {
     /// A server for `config` (checked; `resource` is put in canonical form).
     pub fn new(config: Config) -> Result<Self> {
@@ -150,16 +153,22 @@ impl McpServer {
         &self.config
     }
 
-    /// The RFC 9728 document this server publishes.
+    /// The RFC 9728 document this server publishes: `scopes_supported` without
+    /// `offline_access`, which is not a resource requirement (MCP 2026-07-28 §Refresh
+    /// Tokens).
     pub fn protected_resource_metadata(&self) -> ProtectedResourceMetadata {
         let resource = match url::Url::parse(&self.config.resource) {
             Ok(u) if self.has(Defect::PrmWrongResource) => u.origin().ascii_serialization(),
             _ => self.config.resource.clone(),
         };
+        let mut scopes_supported = self.config.scopes_supported.clone();
+        if self.has(Defect::OfflineAccessAdvertised) {
+            scopes_supported.push(OFFLINE_ACCESS.into());
+        }
         ProtectedResourceMetadata {
             resource,
             authorization_servers: self.config.authorization_servers.clone(),
-            scopes_supported: Some(self.config.scopes_supported.clone()),
+            scopes_supported: Some(scopes_supported),
             bearer_methods_supported: Some(vec!["header".into()]),
             resource_name: Some("mcp-authz-harness reference MCP server".into()),
             ..Default::default()
@@ -213,9 +222,13 @@ impl McpServer {
         let tool = body
             .and_then(Body::called_tool)
             .and_then(|name| self.config.tools.iter().find(|t| t.name == name));
-        match tool {
+        let scope = match tool {
             Some(t) => Some(t.required_scope.clone()),
             None => self.config.base_scope().map(String::from),
+        };
+        match self.has(Defect::OfflineAccessAdvertised) {
+            true => Some(scope.map_or(OFFLINE_ACCESS.into(), |s| format!("{s} {OFFLINE_ACCESS}"))),
+            false => scope,
         }
     }
 
@@ -345,6 +358,12 @@ impl McpServer {
             return Step::Respond(downstream::report(&principal));
         }
         let request = &inbound.request;
+        let legacy_transport = self.config.legacy || self.has(Defect::LegacyTransportNotRefused);
+        if !legacy_transport && request.method() != Method::POST {
+            // 2026-07-28 only: no session to delete, no stream to open (§Earlier
+            // Streamable HTTP Revisions: GET and DELETE get 405).
+            return Step::Respond(transport::method_not_allowed("POST"));
+        }
         if request.method() == Method::DELETE {
             return Step::Respond(match transport::session_id(request) {
                 Ok(id) if self.sessions.terminate(id, &principal, env.now) => {
@@ -377,9 +396,15 @@ impl McpServer {
             Message::Request(r) => stateless::is_modern(request, r),
             _ => stateless::header_is_modern(request) && transport::session_id(request).is_err(),
         };
-        if modern {
+        if modern || !self.config.legacy {
             return match message {
-                Message::Request(r) => self.modern_request(request, r, &claims, &inbound.token, env),
+                Message::Request(r) if !modern && r.method == "initialize" => {
+                    Step::Respond(stateless::initialize_refused(&r, &self.config.defects))
+                }
+                Message::Request(r) => {
+                    let step = self.modern_request(request, r, &claims, &inbound.token, env);
+                    self.echo_session_id(request, step)
+                }
                 Message::Notification(_) | Message::Response(_) => Step::Respond(transport::accepted()),
             };
         }
@@ -434,7 +459,7 @@ impl McpServer {
         token: &str,
         env: &mut Env<'_>,
     ) -> Step<Pending> {
-        if let Some(refusal) = stateless::refusal(request, &r, &self.config.defects) {
+        if let Some(refusal) = stateless::refusal(request, &r, &self.config) {
             return Step::Respond(refusal);
         }
         if self.has(Defect::NoServerDiscover) {
@@ -443,11 +468,27 @@ impl McpServer {
         }
         let modern = Era::Modern;
         match r.method.as_str() {
-            "server/discover" => Step::Respond(ok(r.id, modern.result(stateless::discover()))),
+            "server/discover" => {
+                Step::Respond(ok(r.id, modern.result(stateless::discover(self.config.legacy))))
+            }
             "ping" => Step::Respond(ok(r.id, modern.result(json!({})))),
             "tools/list" => Step::Respond(ok(r.id, modern.result(self.tools.list()))),
             "tools/call" => self.call_tool(r, claims, token, modern, env),
             _ => Step::Respond(stateless::method_not_found(&r)),
+        }
+    }
+
+    /// `step` as sent: with defect `legacy-transport-not-refused`, a 2026-07-28-only
+    /// server's answer echoes the request's `Mcp-Session-Id` (it should ignore it).
+    fn echo_session_id(&self, request: &Request, step: Step<Pending>) -> Step<Pending> {
+        match (step, request.headers().get(SESSION_ID)) {
+            (Step::Respond(mut r), Some(id))
+                if !self.config.legacy && self.has(Defect::LegacyTransportNotRefused) =>
+            {
+                r.headers_mut().insert(SESSION_ID, id.clone());
+                Step::Respond(r)
+            }
+            (step, _) => step,
         }
     }
 

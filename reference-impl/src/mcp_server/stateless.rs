@@ -19,6 +19,7 @@
 //! an unsupported version → 400 `-32022` with `data.supported`; an unknown method → 404
 //! `-32601`.
 
+use super::Config;
 use super::transport::{PROTOCOL_VERSION, SUPPORTED_PROTOCOL_VERSIONS, rpc};
 use crate::defects::{Defect, Defects};
 use crate::jsonrpc::{self, INVALID_PARAMS, METHOD_NOT_FOUND};
@@ -45,10 +46,12 @@ pub const MISSING_CAPABILITY: i64 = -32021;
 pub const UNSUPPORTED_PROTOCOL_VERSION: i64 = -32022;
 
 /// Every version this server speaks, newest first: what `-32022` and `server/discover`
-/// list.
-pub fn supported_versions() -> Vec<&'static str> {
+/// list (the legacy ones only when it serves `legacy` requests).
+pub fn supported_versions(legacy: bool) -> Vec<&'static str> {
     let mut v = vec![MODERN_PROTOCOL_VERSION];
-    v.extend(SUPPORTED_PROTOCOL_VERSIONS);
+    if legacy {
+        v.extend(SUPPORTED_PROTOCOL_VERSIONS);
+    }
     v
 }
 
@@ -101,7 +104,8 @@ fn decode_name(value: &str) -> Option<String> {
 
 /// Checks a modern request's headers and `_meta` against its body: the refusal, if any.
 /// `defects` may switch checks off.
-pub(super) fn refusal(request: &Request, r: &jsonrpc::Request, defects: &Defects) -> Option<Response> {
+pub(super) fn refusal(request: &Request, r: &jsonrpc::Request, config: &Config) -> Option<Response> {
+    let defects = &config.defects;
     let meta = meta(r);
     let version = meta.and_then(|m| m.get(META_PROTOCOL_VERSION)).and_then(Value::as_str);
     let header_version = header(request, &PROTOCOL_VERSION);
@@ -127,7 +131,7 @@ pub(super) fn refusal(request: &Request, r: &jsonrpc::Request, defects: &Defects
         let e = jsonrpc::ErrorObject {
             code: UNSUPPORTED_PROTOCOL_VERSION,
             message: format!("protocol version `{version}` is not supported"),
-            data: Some(json!({ "supported": supported_versions() })),
+            data: Some(json!({ "supported": supported_versions(config.legacy) })),
         };
         let refusal = jsonrpc::Response { id: Some(r.id.clone()), outcome: Err(e) };
         return Some(rpc(StatusCode::BAD_REQUEST, &refusal));
@@ -164,6 +168,24 @@ fn header_refusal(request: &Request, r: &jsonrpc::Request, version: &str) -> Opt
     None
 }
 
+/// A 2026-07-28-only server's answer to a legacy `initialize`: 400 with `-32022`
+/// naming the version it speaks (MCP 2026-07-28 §Backward Compatibility: a modern-only
+/// server "SHOULD name the protocol versions it supports in any error it returns to an
+/// `initialize` request"). With defect `initialize-error-names-no-version`, a bare
+/// `-32600`.
+pub(super) fn initialize_refused(r: &jsonrpc::Request, defects: &Defects) -> Response {
+    if defects.has(Defect::InitializeErrorNamesNoVersion) {
+        return bad_request(r, jsonrpc::INVALID_REQUEST, "Bad Request".into());
+    }
+    let requested = r.params.as_ref().and_then(|p| p.get("protocolVersion")).cloned().unwrap_or(Value::Null);
+    let e = jsonrpc::ErrorObject {
+        code: UNSUPPORTED_PROTOCOL_VERSION,
+        message: format!("this server speaks only MCP {MODERN_PROTOCOL_VERSION}, which has no initialize"),
+        data: Some(json!({ "supported": [MODERN_PROTOCOL_VERSION], "requested": requested })),
+    };
+    rpc(StatusCode::BAD_REQUEST, &jsonrpc::Response { id: Some(r.id.clone()), outcome: Err(e) })
+}
+
 /// The answer to a modern request for a method this server does not have: 404 `-32601`.
 pub(super) fn method_not_found(r: &jsonrpc::Request) -> Response {
     let e = jsonrpc::Response::error(
@@ -175,9 +197,9 @@ pub(super) fn method_not_found(r: &jsonrpc::Request) -> Response {
 }
 
 /// The `server/discover` result.
-pub(super) fn discover() -> Value {
+pub(super) fn discover(legacy: bool) -> Value {
     json!({
-        "supportedVersions": supported_versions(),
+        "supportedVersions": supported_versions(legacy),
         "capabilities": {"tools": {}},
         "serverInfo": {"name": "mcp-authz-reference", "version": env!("CARGO_PKG_VERSION")},
     })

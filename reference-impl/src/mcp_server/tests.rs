@@ -108,6 +108,13 @@ impl Fixture {
         SigningKey::generate(alg, kid, &mut Env::new(self.now, &mut self.rng)).unwrap()
     }
 
+    /// The server, speaking 2026-07-28 only from now on (same defects).
+    fn modern_only(&mut self) {
+        let mut config = self.server.config().clone();
+        config.legacy = false;
+        self.server = McpServer::new(config).unwrap();
+    }
+
     fn send(&mut self, request: Request) -> Response {
         let Fixture { server, authority, rng, now } = self;
         exchange(server, authority, &mut Env::new(*now, rng), request)
@@ -1037,6 +1044,15 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             body(&r)["resource"] != RS
         }
         Defect::ChallengeWithoutScope => challenge(&f.post(None, None, init())).get("scope").is_none(),
+        Defect::OfflineAccessAdvertised => {
+            let prm = body(&f.send(request("GET", PRM_URL, None, None)));
+            let listed =
+                prm["scopes_supported"].as_array().is_some_and(|s| s.contains(&json!("offline_access")));
+            let challenged = challenge(&f.post(None, None, init()))
+                .get("scope")
+                .is_some_and(|s| s.contains("offline_access"));
+            listed && challenged
+        }
         Defect::ChallengeWithoutResourceMetadata => {
             let r = f.post(None, None, init());
             challenge(&r).get("resource_metadata").is_none()
@@ -1093,6 +1109,21 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             let r = f.send(stateless::modern(Some(&t), "server/discover", json!({}), &[]));
             serde_json::from_slice::<Value>(r.body()).unwrap_or(Value::Null)["result"].is_null()
         }
+        Defect::InitializeErrorNamesNoVersion => {
+            f.modern_only();
+            let t = f.token("mcp:read");
+            let r = f.post(Some(&t), None, init());
+            r.status() == 400 && !text(&r).contains("2026-07-28")
+        }
+        Defect::LegacyTransportNotRefused => {
+            f.modern_only();
+            let t = f.token("mcp:read");
+            let delete = f.send(request("DELETE", RS, Some(&t), Some("abc")));
+            let mut list = stateless::modern(Some(&t), "tools/list", json!({}), &[]);
+            list.headers_mut().insert(SESSION_ID, HeaderValue::from_static("abc"));
+            let echoed = f.send(list).headers().get(SESSION_ID).is_some();
+            delete.status() != 405 && echoed
+        }
         other => panic!("{other} is not an MCP server defect"),
     }
 }
@@ -1101,7 +1132,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 25);
+    assert_eq!(mcp_defects.len(), 28);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1301,7 +1332,7 @@ mod stateless {
         assert_eq!(r.status(), 400, "{}", text(&r));
         let v = body(&r);
         assert_eq!(v["error"]["code"], UNSUPPORTED_PROTOCOL_VERSION);
-        assert_eq!(v["error"]["data"]["supported"], json!(supported_versions()));
+        assert_eq!(v["error"]["data"]["supported"], json!(supported_versions(true)));
     }
 }
 
@@ -1326,4 +1357,28 @@ fn a_flood_of_initialize_calls_with_one_token_keeps_a_bounded_number_of_sessions
         200,
         "other principals keep theirs"
     );
+}
+
+#[test]
+fn a_modern_only_server_refuses_the_legacy_transport_and_names_its_version() {
+    let mut f = Fixture::new();
+    f.modern_only();
+    let t = f.token("mcp:read");
+    let r = f.post(Some(&t), None, init_body("2025-11-25"));
+    assert_eq!(r.status(), 400);
+    let v = body(&r);
+    assert_eq!(v["error"]["code"], UNSUPPORTED_PROTOCOL_VERSION);
+    assert_eq!(v["error"]["data"]["supported"], json!(["2026-07-28"]));
+    for method in ["GET", "DELETE"] {
+        assert_eq!(f.send(request(method, RS, Some(&t), Some("abc"))).status(), 405, "{method}");
+    }
+    let mut list = stateless::modern(Some(&t), "tools/list", json!({}), &[]);
+    list.headers_mut().insert(SESSION_ID, HeaderValue::from_static("abc"));
+    let r = f.send(list);
+    assert_eq!(r.status(), 200, "a session id is ignored: {}", text(&r));
+    assert!(r.headers().get(SESSION_ID).is_none(), "and not echoed");
+    let r = f.send(stateless::modern(Some(&t), "server/discover", json!({}), &[]));
+    assert_eq!(body(&r)["result"]["supportedVersions"], json!(["2026-07-28"]));
+    // Without a token the request is refused before anything else.
+    assert_eq!(f.send(request("GET", RS, None, None)).status(), 401);
 }

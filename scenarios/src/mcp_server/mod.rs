@@ -2,6 +2,8 @@
 //! challenge, the token validation matrix, audience binding and replay, per-tool
 //! scopes, sessions, Origin, token placement and token passthrough.
 
+mod backward_compatibility;
+mod refresh_tokens;
 mod stateless;
 
 use crate::Scenario;
@@ -38,6 +40,12 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["discovery", "scope"])
             .body(challenge_has_scope),
+        Scenario::new(McpServer, "RS-CHAL-03", "neither challenges nor metadata ask for offline_access")
+            .requirements(&["RS-29"])
+            .level(Should)
+            .tags(&["discovery", "scope", "2026-07-28"])
+            .since(Revision::R2026_07_28)
+            .body(refresh_tokens::no_offline_access_asked),
         Scenario::new(McpServer, "RS-VAL-01", "malformed tokens get 401 invalid_token, never 500")
             .requirements(&["RS-07", "RS-09", "RS-10"])
             .level(Must)
@@ -229,6 +237,20 @@ pub fn scenarios() -> Vec<Scenario> {
             .since(Revision::R2026_07_28)
             .needs(&[Need::ModernWire])
             .body(stateless::discover_and_methods),
+        Scenario::new(McpServer, "RS-WIRE-05", "a 2026-07-28-only server refuses the legacy transport")
+            .requirements(&["X-18"])
+            .level(Should)
+            .tags(&["2026-07-28", "transport"])
+            .since(Revision::R2026_07_28)
+            .needs(&[Need::ModernWire])
+            .body(backward_compatibility::legacy_transport_refused),
+        Scenario::new(McpServer, "RS-WIRE-06", "a 2026-07-28-only server names its versions to initialize")
+            .requirements(&["X-20"])
+            .level(Should)
+            .tags(&["2026-07-28", "transport"])
+            .since(Revision::R2026_07_28)
+            .needs(&[Need::ModernWire])
+            .body(backward_compatibility::initialize_refusal_names_versions),
     ]
 }
 
