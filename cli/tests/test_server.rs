@@ -56,7 +56,7 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     let args = vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string()];
     let (code, cases, stderr) = test_server(args).await;
     stack.shutdown().await;
-    assert_eq!(cases.len(), 36, "every MCP server scenario runs");
+    assert_eq!(cases.len(), 37, "every MCP server scenario runs");
     let not_passing: Vec<&Value> = cases.iter().filter(|c| c["verdict"] != "pass").collect();
     assert_eq!(
         verdicts(&cases, "skip"),
@@ -68,7 +68,7 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     assert!(stderr.contains("and 2026-07-28 (stateless requests answered)"), "the era is reported: {stderr}");
     let wire: Vec<&str> =
         verdicts(&cases, "pass").into_iter().filter(|id| id.starts_with("RS-WIRE")).collect();
-    assert_eq!(wire.len(), 4, "the 2026-07-28 cases run against a server that speaks it: {not_passing:#?}");
+    assert_eq!(wire.len(), 5, "the 2026-07-28 cases run against a server that speaks it: {not_passing:#?}");
 
     let port = free_port();
     let stack = reference_stack(port, Defects::of([Defect::ModernHeadersUnchecked])).await;

@@ -474,6 +474,10 @@ impl McpServer {
             "ping" => Step::Respond(ok(r.id, modern.result(json!({})))),
             "tools/list" => Step::Respond(ok(r.id, modern.result(self.tools.list()))),
             "tools/call" => self.call_tool(r, claims, token, modern, env),
+            "resources/read" if self.has(Defect::RetiredErrorCodes) => {
+                let e = jsonrpc::Response::error(Some(r.id), -32002, "Resource not found");
+                Step::Respond(wire::json(StatusCode::OK, &e))
+            }
             _ => Step::Respond(stateless::method_not_found(&r)),
         }
     }

@@ -1109,6 +1109,16 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             let r = f.send(stateless::modern(Some(&t), "server/discover", json!({}), &[]));
             serde_json::from_slice::<Value>(r.body()).unwrap_or(Value::Null)["result"].is_null()
         }
+        Defect::RetiredErrorCodes => {
+            let t = f.token("mcp:read");
+            let read = stateless::modern(
+                Some(&t),
+                "resources/read",
+                json!({"uri": "x://y"}),
+                &[("mcp-name", "x://y")],
+            );
+            body(&f.send(read))["error"]["code"] == -32002
+        }
         Defect::InitializeErrorNamesNoVersion => {
             f.modern_only();
             let t = f.token("mcp:read");
@@ -1132,7 +1142,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 28);
+    assert_eq!(mcp_defects.len(), 29);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();

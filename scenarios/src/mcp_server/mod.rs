@@ -251,6 +251,13 @@ pub fn scenarios() -> Vec<Scenario> {
             .since(Revision::R2026_07_28)
             .needs(&[Need::ModernWire])
             .body(backward_compatibility::initialize_refusal_names_versions),
+        Scenario::new(McpServer, "RS-WIRE-07", "2026-07-28 errors use no retired or undefined codes")
+            .requirements(&["X-22"])
+            .level(Must)
+            .tags(&["2026-07-28", "transport"])
+            .since(Revision::R2026_07_28)
+            .needs(&[Need::ModernWire])
+            .body(stateless::no_forbidden_error_codes),
     ]
 }
 

@@ -205,3 +205,55 @@ pub(super) fn discover_and_methods(w: &mut World) -> Check {
         )),
     }
 }
+
+/// Error codes 2026-07-28 forbids (basic/index §Error Codes): `-32002` (resource not
+/// found, replaced by `-32602`), `-32042` (URL elicitation required, 2025-11-25 only), and
+/// any code of the MCP sub-range `-32020..=-32099` the specification does not define.
+fn forbidden_code(code: i64) -> bool {
+    matches!(code, -32002 | -32042) || ((-32099..=-32023).contains(&code))
+}
+
+/// the errors of a run of requests that go wrong in different ways — an unknown
+/// method, an unknown tool, a resource that does not exist, a version the server does not
+/// speak, a missing header, a call without enough scope — carry no code 2026-07-28
+/// forbids. What each error should be is other cases' business; here only its code.
+pub(super) fn no_forbidden_error_codes(w: &mut World) -> Check {
+    let (token, _) = match control(w) {
+        Ok(c) => c,
+        Err(check) => return check,
+    };
+    let url = w.mcp.clone();
+    let mut seen = Vec::new();
+    let mut probe = |w: &mut World, what: &str, req: mcp_authz_reference::sans_io::Request| {
+        let r = w.send("client", req);
+        if let (_, Some(code)) = status_and_code(&r) {
+            seen.push((what.to_string(), code, describe(&r)));
+        }
+    };
+    let body = |method: &str, params: Value| modern_body(method, params, MODERN_PROTOCOL_VERSION);
+    let unknown = body("mcp-authz/no-such-method", json!({}));
+    probe(w, "an unknown method", modern_request(&url, Some(&token), &unknown));
+    let no_tool = body("tools/call", json!({"name": "mcp-authz-no-such-tool", "arguments": {}}));
+    probe(w, "an unknown tool", modern_request(&url, Some(&token), &no_tool));
+    let no_resource = body("resources/read", json!({"uri": "mcp-authz://no/such/resource"}));
+    probe(w, "an unknown resource", modern_request(&url, Some(&token), &no_resource));
+    let old = modern_body("tools/list", json!({}), "1900-01-01");
+    probe(w, "an unsupported version", modern_request(&url, Some(&token), &old));
+    let list = body("tools/list", json!({}));
+    let headless = with_header(modern_request(&url, Some(&token), &list), "mcp-method", None);
+    probe(w, "no Mcp-Method header", headless);
+    if let Some(write) = w.tools.write.clone() {
+        let narrow = w.mint(&w.claims(&w.tools.read.scope));
+        let call = body("tools/call", json!({"name": write.name, "arguments": write.arguments}));
+        probe(w, "a call without its scope", modern_request(&url, Some(&narrow), &call));
+    }
+    match seen.iter().find(|(_, code, _)| forbidden_code(*code)) {
+        Some((what, code, answer)) => Check::Violated(Violation::about(
+            what.as_str(),
+            "an error code 2026-07-28 allows (not -32002, -32042 or an undefined -32020..-32099)",
+            format!("{code}: {answer}"),
+        )),
+        None if seen.is_empty() => Check::Undecided("no probe was answered with a JSON-RPC error".into()),
+        None => Check::Holds,
+    }
+}
