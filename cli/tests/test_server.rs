@@ -56,12 +56,13 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     let args = vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string()];
     let (code, cases, stderr) = test_server(args).await;
     stack.shutdown().await;
-    assert_eq!(cases.len(), 37, "every MCP server scenario runs");
+    assert_eq!(cases.len(), 39, "every MCP server scenario runs");
     let not_passing: Vec<&Value> = cases.iter().filter(|c| c["verdict"] != "pass").collect();
     assert_eq!(
         verdicts(&cases, "skip"),
-        ["RS-PASS-01", "RS-WIRE-05", "RS-WIRE-06"],
-        "only passthrough is simulator-only, and the server speaks legacy too: {not_passing:#?}"
+        ["RS-HANDLE-01", "RS-HANDLE-02", "RS-PASS-01", "RS-WIRE-05", "RS-WIRE-06"],
+        "the harness knows no state handle tools of a live server, passthrough is simulator-only, \
+         and the server speaks legacy too: {not_passing:#?}"
     );
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("echo: needs `mcp:read` (probed"), "tools are probed: {stderr}");
@@ -110,7 +111,16 @@ async fn revision_picks_the_era_of_a_dual_era_server() {
         let (_, cases, stderr) = test_server(args).await;
         stack.shutdown().await;
         assert!(stderr.contains("graded by 2026-07-28 alone (--revision)"), "{stderr}");
-        let skipped = ["RS-PASS-01", "RS-SESS-01", "RS-SESS-02", "RS-SESS-03", "RS-WIRE-05", "RS-WIRE-06"];
+        let skipped = [
+            "RS-HANDLE-01",
+            "RS-HANDLE-02",
+            "RS-PASS-01",
+            "RS-SESS-01",
+            "RS-SESS-02",
+            "RS-SESS-03",
+            "RS-WIRE-05",
+            "RS-WIRE-06",
+        ];
         assert_eq!(verdicts(&cases, "skip"), skipped);
         assert!(cases.iter().filter(|c| c["verdict"] != "skip").all(|c| c["revision"] == "2026-07-28"));
         let failed = verdicts(&cases, "fail");

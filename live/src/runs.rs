@@ -49,8 +49,13 @@ pub fn learn_tools(
     connect: &Connect,
     configured: &BTreeMap<String, String>,
 ) -> Result<Learned, String> {
-    let placeholder =
-        Tools { read: Tool::new("", "", json!({})), write: None, admin: None, downstream: None };
+    let placeholder = Tools {
+        read: Tool::new("", "", json!({})),
+        write: None,
+        admin: None,
+        downstream: None,
+        handles: None,
+    };
     let target = LiveTarget {
         url: url.into(),
         authority: authority.clone(),
@@ -290,7 +295,7 @@ fn choose(mut known: Vec<Tool>, advertised: &[String]) -> Option<Tools> {
     let write = known.iter().find(|t| !covers(&read.scope, t)).cloned();
     let both = union_scopes(&[&read.scope, write.as_ref().map_or("", |w| w.scope.as_str())]);
     let admin = write.as_ref().and_then(|_| known.iter().find(|t| !covers(&both, t)).cloned());
-    Some(Tools { read, write, admin, downstream: None })
+    Some(Tools { read, write, admin, downstream: None, handles: None })
 }
 
 /// Arguments satisfying a JSON Schema's required properties, with plain values.

@@ -110,6 +110,8 @@ defects! {
     InitializeErrorNamesNoVersion = "initialize-error-names-no-version", McpServer, "speaking only 2026-07-28, refuses a legacy `initialize` with a bare 400 `-32600` that names no protocol version";
     LegacyTransportNotRefused = "legacy-transport-not-refused", McpServer, "speaking only 2026-07-28, still answers DELETE as a session server would (404, not 405) and echoes a request's `Mcp-Session-Id`";
     RetiredErrorCodes = "retired-error-codes", McpServer, "answers a 2026-07-28 `resources/read` of a resource it does not have with `-32002` (resource not found), a code 2026-07-28 retired";
+    StateHandleNotBound = "state-handle-not-bound", McpServer, "serves a state handle (`cart_show`'s `cart`) to whichever principal presents it, not only to the one that opened it";
+    PredictableStateHandle = "predictable-state-handle", McpServer, "numbers state handles sequentially (`cart-1`, `cart-2`) instead of drawing them from a CSPRNG";
     NoServerDiscover = "no-server-discover", McpServer, "has no `server/discover`, answers unknown 2026-07-28 methods with HTTP 200 and omits `resultType`";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";

@@ -11,7 +11,8 @@ use std::time::Duration;
 use url::Url;
 
 /// The tool names this server knows how to run.
-pub const KNOWN_TOOLS: [&str; 4] = ["echo", "write_note", "admin_reset", "fetch_report"];
+pub const KNOWN_TOOLS: [&str; 6] =
+    ["echo", "write_note", "admin_reset", "fetch_report", "open_cart", "cart_show"];
 
 /// Configuration of the reference MCP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -96,6 +97,15 @@ impl ToolConfig {
             required_scope: required_scope.into(),
             description: description.into(),
         }
+    }
+
+    /// The state handle tools, not offered by default: `open_cart` (mcp:write) mints a
+    /// handle bound to its caller, `cart_show` (mcp:read) takes it back.
+    pub fn state_handles() -> Vec<ToolConfig> {
+        vec![
+            ToolConfig::new("open_cart", "mcp:write", "Opens a cart holding `item`; returns its handle."),
+            ToolConfig::new("cart_show", "mcp:read", "Shows the cart whose handle is `cart` (yours only)."),
+        ]
     }
 
     /// The default catalog: `echo` (mcp:read), `write_note` (mcp:write), `admin_reset`

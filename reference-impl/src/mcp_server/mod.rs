@@ -44,6 +44,7 @@ mod config;
 mod downstream;
 mod scopes;
 mod session;
+mod state_handles;
 mod stateless;
 mod token_validation;
 mod tools;
@@ -74,9 +75,10 @@ use downstream::{DownstreamClient, Next};
 use http::{HeaderValue, Method, StatusCode};
 use serde_json::{Value, json};
 use session::Sessions;
+use state_handles::Carts;
 use stateless::Era;
 use token_validation::{Rejection, Target, TokenValidation, Verdict};
-use tools::{Ran, Tools};
+use tools::{Ran, Tool, Tools};
 use transport::Body;
 
 /// The reference MCP server.
@@ -85,6 +87,8 @@ pub struct McpServer {
     tokens: TokenValidation,
     sessions: Sessions,
     tools: Tools,
+    /// The state handles of the `open_cart` and `cart_show` tools.
+    carts: Carts,
     downstream: Option<DownstreamClient>,
     metadata_paths: Vec<String>,
     /// [`Config::resource_metadata_url`], computed once: every challenge names it.
@@ -139,6 +143,11 @@ impl McpServer {
             sessions: Sessions::new(config.session_idle_timeout, &config.defects)
                 .at_most_per_principal(config.max_sessions_per_principal),
             tools: Tools::new(&config),
+            carts: Carts::new(
+                config.max_sessions_per_principal,
+                config.session_idle_timeout,
+                config.defects.clone(),
+            ),
             downstream: config.downstream.clone().map(DownstreamClient::new),
             metadata_paths,
             resource_metadata_url: config.resource_metadata_url(),
@@ -179,6 +188,12 @@ impl McpServer {
     /// [`Config::max_sessions_per_principal`] per principal).
     pub fn open_sessions(&self) -> usize {
         self.sessions.len()
+    }
+
+    /// How many state handles (`open_cart`'s carts) are open (bounded by
+    /// [`Config::max_sessions_per_principal`] per principal).
+    pub fn open_carts(&self) -> usize {
+        self.carts.len()
     }
 
     /// How many side-effecting tool runs (`write_note`, `admin_reset`) happened.
@@ -560,10 +575,15 @@ impl McpServer {
         {
             return Step::Respond(forbidden);
         }
-        match self.tools.run(call.tool, &call.arguments) {
-            Ran::Done(result) => Step::Respond(ok(r.id, era.result(result))),
-            Ran::Downstream => self.fetch_report(r.id, token, era, env),
-        }
+        let result = match call.tool {
+            Tool::OpenCart => self.carts.open(Principal::of(claims), &call.arguments, env),
+            Tool::CartShow => self.carts.show(&Principal::of(claims), &call.arguments, env.now),
+            _ => match self.tools.run(call.tool, &call.arguments) {
+                Ran::Done(result) => result,
+                Ran::Downstream => return self.fetch_report(r.id, token, era, env),
+            },
+        };
+        Step::Respond(ok(r.id, era.result(result)))
     }
 
     /// The `batch-skips-scope-check` defect: runs the `tools/call`s of a batch, checking

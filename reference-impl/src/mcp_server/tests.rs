@@ -108,6 +108,28 @@ impl Fixture {
         SigningKey::generate(alg, kid, &mut Env::new(self.now, &mut self.rng)).unwrap()
     }
 
+    /// The server, offering the state handle tools from now on (same defects).
+    fn with_carts(&mut self) {
+        let mut config = self.server.config().clone();
+        config.tools.extend(ToolConfig::state_handles());
+        self.server = McpServer::new(config).unwrap();
+    }
+
+    /// `open_cart` holding `item` with a token for `scope`, over the 2026-07-28 wire: the handle.
+    fn open_cart(&mut self, scope: &str, item: &str) -> String {
+        let t = self.token(scope);
+        let params = json!({"name": "open_cart", "arguments": {"item": item}});
+        let r = self.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "open_cart")]));
+        body(&r)["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// `cart_show` of `handle` with `token`: the result's text.
+    fn cart_show(&mut self, token: &str, handle: &str) -> String {
+        let params = json!({"name": "cart_show", "arguments": {"cart": handle}});
+        let r = self.send(stateless::modern(Some(token), "tools/call", params, &[("mcp-name", "cart_show")]));
+        body(&r)["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
+    }
+
     /// The server, speaking 2026-07-28 only from now on (same defects).
     fn modern_only(&mut self) {
         let mut config = self.server.config().clone();
@@ -1119,6 +1141,16 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             );
             body(&f.send(read))["error"]["code"] == -32002
         }
+        Defect::StateHandleNotBound => {
+            f.with_carts();
+            let handle = f.open_cart("mcp:read mcp:write", "alice's secret");
+            let mallory = f.sign(&AccessTokenClaims { sub: Some("mallory".into()), ..f.claims("mcp:read") });
+            f.cart_show(&mallory, &handle).contains("alice's secret")
+        }
+        Defect::PredictableStateHandle => {
+            f.with_carts();
+            f.open_cart("mcp:write", "x").starts_with("cart-")
+        }
         Defect::InitializeErrorNamesNoVersion => {
             f.modern_only();
             let t = f.token("mcp:read");
@@ -1142,7 +1174,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 29);
+    assert_eq!(mcp_defects.len(), 31);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1391,4 +1423,24 @@ fn a_modern_only_server_refuses_the_legacy_transport_and_names_its_version() {
     assert_eq!(body(&r)["result"]["supportedVersions"], json!(["2026-07-28"]));
     // Without a token the request is refused before anything else.
     assert_eq!(f.send(request("GET", RS, None, None)).status(), 401);
+}
+
+#[test]
+fn state_handles_are_random_bound_to_their_owner_and_bounded() {
+    let mut f = Fixture::new();
+    f.with_carts();
+    let handle = f.open_cart("mcp:read mcp:write", "alice's secret");
+    assert_eq!(handle.len(), 43, "256 random bits: {handle}");
+    assert_ne!(handle, f.open_cart("mcp:write", "y"), "a fresh handle each time");
+    let alice = f.token("mcp:read");
+    assert_eq!(f.cart_show(&alice, &handle), format!("cart {handle}: alice's secret"));
+    let mallory = f.sign(&AccessTokenClaims { sub: Some("mallory".into()), ..f.claims("mcp:read") });
+    let answer = f.cart_show(&mallory, &handle);
+    assert!(answer.starts_with("no cart") && !answer.contains("secret"), "{answer}");
+    // A flood of carts with one token keeps at most the per-principal cap.
+    let cap = f.server.config().max_sessions_per_principal;
+    for i in 0..cap + 10 {
+        f.open_cart("mcp:write", &i.to_string());
+    }
+    assert_eq!(f.server.open_carts(), cap, "one principal holds at most {cap} carts");
 }

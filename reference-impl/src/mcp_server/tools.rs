@@ -16,6 +16,10 @@ pub(super) enum Tool {
     WriteNote,
     AdminReset,
     FetchReport,
+    /// Mints a state handle ([`super::state_handles`]).
+    OpenCart,
+    /// Takes a state handle back.
+    CartShow,
 }
 
 impl Tool {
@@ -25,6 +29,8 @@ impl Tool {
             "write_note" => Tool::WriteNote,
             "admin_reset" => Tool::AdminReset,
             "fetch_report" => Tool::FetchReport,
+            "open_cart" => Tool::OpenCart,
+            "cart_show" => Tool::CartShow,
             _ => return None,
         })
     }
@@ -40,6 +46,17 @@ impl Tool {
             Tool::AdminReset | Tool::FetchReport => {
                 json!({"type": "object", "properties": {}, "additionalProperties": false})
             }
+            Tool::OpenCart => json!({
+                "type": "object",
+                "properties": {"item": {"type": "string"}},
+                "additionalProperties": false
+            }),
+            Tool::CartShow => json!({
+                "type": "object",
+                "properties": {"cart": {"type": "string"}},
+                "required": ["cart"],
+                "additionalProperties": false
+            }),
         }
     }
 }
@@ -132,6 +149,8 @@ impl Tools {
         let accepted: &[&str] = match tool {
             Tool::Echo | Tool::WriteNote => &["text"],
             Tool::AdminReset | Tool::FetchReport => &[],
+            Tool::OpenCart => &["item"],
+            Tool::CartShow => &["cart"],
         };
         if let Some(k) = arguments.keys().find(|k| !accepted.contains(&k.as_str())) {
             return Ran::Done(text_result(&format!("unexpected argument `{k}`"), true));
@@ -153,6 +172,10 @@ impl Tools {
                 Ran::Done(text_result(&format!("deleted {n} notes"), false))
             }
             (Tool::FetchReport, _) => Ran::Downstream,
+            // The server runs them with the caller's principal (`state_handles`).
+            (Tool::OpenCart | Tool::CartShow, _) => {
+                Ran::Done(text_result("a state handle tool is run by the server, not here", true))
+            }
         }
     }
 }

@@ -4,6 +4,7 @@
 
 mod backward_compatibility;
 mod refresh_tokens;
+mod state_handles;
 mod stateless;
 
 use crate::Scenario;
@@ -187,6 +188,18 @@ pub fn scenarios() -> Vec<Scenario> {
             // Sessions (`Mcp-Session-Id`) were removed in 2026-07-28: state handles replace them.
             .until(Revision::R2025_11_25)
             .body(session_ids_random),
+        Scenario::new(McpServer, "RS-HANDLE-01", "another user's token cannot use a state handle")
+            .requirements(&["RS-20", "RS-22"])
+            .level(Should)
+            .tags(&["state-handle", "2026-07-28"])
+            .since(Revision::R2026_07_28)
+            .body(state_handles::handle_bound_to_its_owner),
+        Scenario::new(McpServer, "RS-HANDLE-02", "state handles are unpredictable")
+            .requirements(&["RS-21"])
+            .level(Should)
+            .tags(&["state-handle", "2026-07-28"])
+            .since(Revision::R2026_07_28)
+            .body(state_handles::handles_unpredictable),
         Scenario::new(McpServer, "RS-ORIG-01", "a foreign Origin is refused with 403")
             .requirements(&["RS-24"])
             .level(Must)
@@ -706,20 +719,26 @@ fn session_ids_random(w: &mut World) -> Check {
             Err(c) => return c,
         }
     }
-    let mut unique = ids.clone();
+    unpredictable(&ids, "session ids")
+}
+
+/// Whether `ids` (`what`, in the order they were issued) look drawn from a CSPRNG:
+/// distinct, at least 22 visible ASCII characters (128 bits of base64), and no two
+/// consecutive ones sharing a prefix of 8 characters or more (sequential ids do).
+fn unpredictable(ids: &[String], what: &str) -> Check {
+    let mut unique = ids.to_vec();
     unique.sort();
     unique.dedup();
     let short = ids.iter().find(|id| id.len() < 22 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
     if unique.len() != ids.len() {
-        return Check::Violated(Violation::new("distinct session ids", format!("{ids:?}")));
+        return Check::Violated(Violation::new(format!("distinct {what}"), format!("{ids:?}")));
     }
     if let Some(s) = short {
         return Check::Violated(Violation::new(
-            "session ids of at least 128 bits of base64, in visible ascii",
+            format!("{what} of at least 128 bits of base64, in visible ascii"),
             format!("`{s}`"),
         ));
     }
-    // Sequential ids share all but their last characters.
     let common = ids
         .windows(2)
         .map(|p| p[0].bytes().zip(p[1].bytes()).take_while(|(a, b)| a == b).count())
@@ -727,7 +746,7 @@ fn session_ids_random(w: &mut World) -> Check {
         .unwrap_or(0);
     Check::expect(common < 8, || {
         let observed = format!("a {common}-character prefix: {ids:?}");
-        Violation::new("consecutive session ids sharing less than 8 characters", observed)
+        Violation::new(format!("consecutive {what} sharing less than 8 characters"), observed)
     })
 }
 

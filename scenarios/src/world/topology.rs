@@ -60,6 +60,21 @@ pub struct Tools {
     pub admin: Option<Tool>,
     /// A tool that calls a downstream API with the server's own token (`fetch_report`).
     pub downstream: Option<Tool>,
+    /// Tools that mint and take back a state handle (`open_cart`, `cart_show`).
+    pub handles: Option<HandleTools>,
+}
+
+/// A pair of tools around a state handle (MCP 2026-07-28 server/tools §Stateful Tools):
+/// `open` returns a new handle as the text of its result, `show` takes it back in its
+/// `argument` and shows what `open` stored.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HandleTools {
+    /// Mints a handle; called with an `item` to store.
+    pub open: Tool,
+    /// Takes the handle back.
+    pub show: Tool,
+    /// The argument of `show` that carries the handle.
+    pub argument: String,
 }
 
 impl Tools {
@@ -70,6 +85,11 @@ impl Tools {
             write: Some(Tool::new("write_note", "mcp:write", json!({"text": "x"}))),
             admin: Some(Tool::new("admin_reset", "mcp:admin", json!({}))),
             downstream: Some(Tool::new("fetch_report", "mcp:read", json!({}))),
+            handles: Some(HandleTools {
+                open: Tool::new("open_cart", "mcp:write", json!({})),
+                show: Tool::new("cart_show", "mcp:read", json!({})),
+                argument: "cart".into(),
+            }),
         }
     }
 
@@ -96,6 +116,7 @@ pub fn union_scopes(scopes: &[&str]) -> String {
 pub(crate) fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_server::Config {
     let mut config = mcp_server::Config::new(url.to_string(), issuer.to_string());
     config.defects = defects.clone();
+    config.tools.extend(mcp_server::ToolConfig::state_handles());
     if url == MCP {
         config.downstream = Some(mcp_server::Downstream {
             token_endpoint: format!("{AS}/token"),
