@@ -37,6 +37,9 @@ pub struct StackOptions {
     pub also_trust: Vec<String>,
     /// Mistakes the roles commit on purpose (each role takes its own).
     pub defects: Defects,
+    /// Most live sessions per principal at the MCP server (`None`: its default, 64;
+    /// `Some(0)`: no limit, only to measure what the limit saves).
+    pub max_sessions_per_principal: Option<usize>,
 }
 
 impl Default for StackOptions {
@@ -52,6 +55,7 @@ impl Default for StackOptions {
             introspect: false,
             also_trust: vec![TEST_AUTHORITY.into()],
             defects: Defects::none(),
+            max_sessions_per_principal: None,
         }
     }
 }
@@ -124,6 +128,9 @@ impl Stack {
 
         let mut rs_config = mcp_server::Config::new(mcp_url.clone(), issuer.clone());
         rs_config.defects = opts.defects.clone();
+        if let Some(n) = opts.max_sessions_per_principal {
+            rs_config.max_sessions_per_principal = n;
+        }
         for other in opts.also_trust.iter().filter(|i| **i != issuer) {
             rs_config.also_trusted.push(mcp_server::TrustedIssuer::new(other.clone()));
             rs_config.authorization_servers.push(other.clone());
