@@ -118,7 +118,11 @@ impl Sessions {
         self.oldest_use = Some(used(self.oldest_use, now));
         let (by_id, cap) = (&mut self.by_id, self.per_principal);
         let ids = self.by_principal.entry(Principal::of(claims)).or_default();
-        ids.retain(|id| by_id.contains_key(id));
+        // Without a cap (0) nothing is evicted, so there is nothing to prune: skipping the
+        // scan keeps an uncapped flood linear.
+        if cap > 0 {
+            ids.retain(|id| by_id.contains_key(id));
+        }
         ids.push_back(id.clone());
         while cap > 0 && ids.len() > cap {
             if let Some(oldest) = ids.pop_front() {
