@@ -445,7 +445,7 @@ impl McpServer {
         match r.method.as_str() {
             "server/discover" => Step::Respond(ok(r.id, modern.result(stateless::discover()))),
             "ping" => Step::Respond(ok(r.id, modern.result(json!({})))),
-            "tools/list" => Step::Respond(ok(r.id, modern.result(self.tools.list()))),
+            "tools/list" => Step::Respond(ok(r.id, modern.result(stateless::cacheable(self.tools.list())))),
             "tools/call" => self.call_tool(r, claims, token, modern, env),
             _ => Step::Respond(stateless::method_not_found(&r)),
         }
