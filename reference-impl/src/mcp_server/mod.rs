@@ -487,7 +487,7 @@ impl McpServer {
                 Step::Respond(ok(r.id, modern.result(stateless::discover(self.config.legacy))))
             }
             "ping" => Step::Respond(ok(r.id, modern.result(json!({})))),
-            "tools/list" => Step::Respond(ok(r.id, modern.result(self.tools.list()))),
+            "tools/list" => Step::Respond(ok(r.id, modern.result(stateless::cacheable(self.tools.list())))),
             "tools/call" => self.call_tool(r, claims, token, modern, env),
             "resources/read" if self.has(Defect::RetiredErrorCodes) => {
                 let e = jsonrpc::Response::error(Some(r.id), -32002, "Resource not found");

@@ -198,11 +198,24 @@ pub(super) fn method_not_found(r: &jsonrpc::Request) -> Response {
 
 /// The `server/discover` result.
 pub(super) fn discover(legacy: bool) -> Value {
-    json!({
+    cacheable(json!({
         "supportedVersions": supported_versions(legacy),
         "capabilities": {"tools": {}},
         "serverInfo": {"name": "mcp-authz-reference", "version": env!("CARGO_PKG_VERSION")},
-    })
+    }))
+}
+
+/// `result` with the caching hints a cacheable result must carry (server/utilities/caching
+/// §Cacheable Results: "Servers MUST include caching hints on results with `resultType:
+/// "complete"`" of `server/discover`, `tools/list`, …; `CacheableResult` makes `ttlMs` and
+/// `cacheScope` required): `ttlMs` 0, stale at once, and `cacheScope` `"private"`, never
+/// shared across tokens — the most conservative hints, as nothing here is worth caching.
+pub(super) fn cacheable(mut result: Value) -> Value {
+    if let Value::Object(m) = &mut result {
+        m.insert("ttlMs".into(), json!(0));
+        m.insert("cacheScope".into(), json!("private"));
+    }
+    result
 }
 
 /// The wire era a request was answered in.

@@ -1262,10 +1262,13 @@ mod stateless {
         assert_eq!(v["result"]["supportedVersions"][0], MODERN_PROTOCOL_VERSION);
         assert!(v["result"]["supportedVersions"].as_array().unwrap().iter().any(|v| v == "2025-11-25"));
         assert!(r.headers().get(SESSION_ID).is_none(), "a modern answer mints no session");
+        let hints = |v: &Value| (v["result"]["ttlMs"].clone(), v["result"]["cacheScope"].clone());
+        assert_eq!(hints(&v), (json!(0), json!("private")), "server/discover is cacheable: {v}");
 
         let r = f.send(modern(Some(&token), "tools/list", json!({}), &[]));
         assert_eq!(r.status(), 200, "{}", text(&r));
         assert_eq!(body(&r)["result"]["resultType"], "complete");
+        assert_eq!(hints(&body(&r)), (json!(0), json!("private")), "tools/list is cacheable: {}", text(&r));
         assert!(body(&r)["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()));
 
         let call = json!({"name": "echo", "arguments": {"text": "hi"}});
