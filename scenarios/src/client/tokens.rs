@@ -59,13 +59,17 @@ pub(super) fn token_only_to_its_server(w: &mut World) -> Check {
 /// lacks `mcp:write` (by the scope the AS's token response gave it) with 403
 /// insufficient_scope naming `challenge_scope`. Returns the log of the front channel,
 /// resource and token requests, and whether it ever answered so.
-fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<Cell<bool>>) {
+fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<Cell<bool>>, Rc<Cell<bool>>) {
     let challenge = format!(
         r#"Bearer error="insufficient_scope", scope="{challenge_scope}", resource_metadata="{}""#,
         prm_url(MCP_ORIGIN)
     );
     let challenged_once = Rc::new(Cell::new(false));
     let flag = challenged_once.clone();
+    // Whether the AS refused an authorization with `invalid_scope` (an AS may hold a
+    // client to the scope it registered with, RFC 7591 §2).
+    let scope_refused = Rc::new(Cell::new(false));
+    let refused = scope_refused.clone();
     // The scope of each token the AS issued, read from its token responses.
     let scopes: Rc<RefCell<Vec<(String, String)>>> = Rc::default();
     let issued = scopes.clone();
@@ -86,6 +90,12 @@ fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<
             }
         },
         move |msg, _, resp| {
+            let location = resp.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok());
+            if msg.channel == Channel::FrontChannel
+                && location.is_some_and(|l| l.contains("error=invalid_scope"))
+            {
+                refused.set(true);
+            }
             if msg.channel == Channel::Token && resp.status() == StatusCode::OK {
                 if let Ok(v) = serde_json::from_slice::<Value>(resp.body()) {
                     if let (Some(t), Some(scope)) = (v["access_token"].as_str(), v["scope"].as_str()) {
@@ -95,7 +105,7 @@ fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<
             }
         },
     );
-    (log, challenged_once)
+    (log, challenged_once, scope_refused)
 }
 
 /// CL-26: server A answers every `tools/…` request whose token lacks `mcp:write` with 403
@@ -103,7 +113,7 @@ fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<
 /// challenged scope and finishes.
 pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
     w.note("server A answers every tools request whose token lacks mcp:write: 403 insufficient_scope");
-    let (log, challenged_once) = forbid_tools_without_write(w, "mcp:read mcp:write");
+    let (log, challenged_once, scope_refused) = forbid_tools_without_write(w, "mcp:read mcp:write");
     let mut client = w.public_client(MCP);
     let outcome = w.run_client("victim", &mut client, echo());
     if !challenged_once.get() {
@@ -112,7 +122,11 @@ pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
     let scopes: Vec<Option<String>> = authorizations(&log).iter().map(|s| s.param("scope")).collect();
     let widened =
         scopes.get(1).and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
-    Check::expect(widened && outcome.is_ok(), || {
+    // A client that asked for the challenged scope did its part; when the AS then refuses
+    // it (`invalid_scope`, e.g. beyond the scope the client registered with), the client
+    // cannot finish, and that is the AS's policy, not the client's fault.
+    let finished = outcome.is_ok() || scope_refused.get();
+    Check::expect(widened && finished, || {
         Violation::about(
             "403 insufficient_scope scope=\"mcp:read mcp:write\"",
             "a second authorization asking for mcp:write and the client to finish",
@@ -132,7 +146,7 @@ pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
 /// the revision is not graded.)
 pub(super) fn step_up_keeps_earlier_scopes(w: &mut World) -> Check {
     w.note("server A answers every tools request whose token lacks mcp:write: 403 naming mcp:write only");
-    let (log, challenged_once) = forbid_tools_without_write(w, "mcp:write");
+    let (log, challenged_once, _) = forbid_tools_without_write(w, "mcp:write");
     let mut client = w.public_client(MCP);
     let _ = w.run_client("victim", &mut client, echo());
     if !challenged_once.get() {
