@@ -1,8 +1,9 @@
 //! The live path end to end, without ports for the server under test: the reference MCP
 //! server's router plugged in-process as the server under test, trusting the harness's
-//! authorization server. Correct, every MCP server scenario passes (but the passthrough
-//! one, which only the simulator can observe); with each MCP server defect, exactly the
-//! cases fail that fail in the simulator — the live path reports the right cases.
+//! authorization server. Correct, every MCP server scenario passes (but those the live
+//! path cannot run: [`NOT_LIVE`]); with each MCP server defect, exactly the cases fail
+//! that fail in the simulator — the live path reports the right cases. The defects of a
+//! server that speaks only 2026-07-28 are run against the reference server in that mode.
 
 use mcp_authz_live::fetch::Fetcher;
 use mcp_authz_live::runs as live;
@@ -18,9 +19,18 @@ use std::collections::BTreeMap;
 
 const URL: &str = "http://server-under-test.test/mcp";
 
-/// Defects only the simulator can see: the server's outbound calls, or state that
-/// the harness cannot observe from its answers.
-const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough];
+/// Defects only the simulator can see: the server's outbound calls, or the state handle
+/// tools, which the harness does not know of a live server.
+const SIMULATOR_ONLY: &[Defect] =
+    &[Defect::TokenPassthrough, Defect::StateHandleNotBound, Defect::PredictableStateHandle];
+
+/// Defects of a server that speaks only 2026-07-28: run against the reference server in
+/// that mode (`Config::legacy` false).
+const MODERN_ONLY: &[Defect] = &[Defect::InitializeErrorNamesNoVersion, Defect::LegacyTransportNotRefused];
+
+/// The cases the live path skips against the (dual-era) reference server: passthrough
+/// and state handles (see [`SIMULATOR_ONLY`]), and what only a 2026-07-28-only server owes.
+const NOT_LIVE: &[&str] = &["RS-PASS-01", "RS-HANDLE-01", "RS-HANDLE-02", "RS-WIRE-05", "RS-WIRE-06"];
 
 /// Runs the MCP server scenarios in-process against the reference server with
 /// `defects`; `scopes` as the operator would give them (`--scopes`), else probed.
@@ -31,6 +41,7 @@ fn run_against(
     scopes: &BTreeMap<String, String>,
 ) -> Vec<CaseResult> {
     let mut config = mcp_server::Config::new(URL, authority.issuer());
+    config.legacy = !defects.iter().any(|d| MODERN_ONLY.contains(&d));
     config.defects = defects;
     let router = Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router();
     let connect = target::in_process(router, runtime.handle().clone(), Limits::default());
@@ -58,7 +69,7 @@ fn reference_server_in_process_passes_and_each_defect_is_caught() {
     let bad: Vec<String> = results
         .iter()
         .filter(|r| {
-            !(r.verdict == Verdict::Pass || (r.meta.id == "RS-PASS-01" && r.verdict == Verdict::Skip))
+            !(r.verdict == Verdict::Pass || (NOT_LIVE.contains(&r.meta.id) && r.verdict == Verdict::Skip))
         })
         .map(|r| format!("{} {}: {}\n  {}", r.meta.id, r.verdict, r.detail, r.evidence.join("\n  ")))
         .collect();
