@@ -132,6 +132,8 @@ defects! {
     ClientCredentialsReusedAcrossAs = "client-credentials-reused-across-as", Client, "presents the client id (and secret) it obtained at one authorization server to another the protected resource metadata names, instead of registering there";
     ClientNoApplicationType = "client-no-application-type", Client, "registers dynamically without `application_type` (an OpenID Connect server then assumes `web`)";
     ClientApplicationTypeWeb = "client-application-type-web", Client, "registers dynamically with `application_type` `web` whatever its redirect URI, loopback included";
+    ClientNoRefreshGrantType = "client-no-refresh-grant-type", Client, "registers dynamically with `grant_types` `[\"authorization_code\"]`, without `refresh_token`";
+    ClientAssumesRefreshToken = "client-assumes-refresh-token", Client, "stops with an error when its access token has expired, or is refused with 401, and it holds no refresh token, instead of authorizing again";
 }
 
 impl fmt::Display for Defect {

@@ -429,6 +429,9 @@ impl PublicClient {
                         self.budget.refreshed_on_401 = true;
                         return self.send_refresh(env);
                     }
+                    if self.has(Defect::ClientAssumesRefreshToken) && !self.refreshable() {
+                        return Err(lifecycle::no_refresh_token("was refused with 401"));
+                    }
                     if self.budget.invalid_token_retried {
                         let error = challenge.as_ref().and_then(|c| c.get("error")).unwrap_or("none");
                         return Err(Error::Refused(format!(
@@ -588,20 +591,27 @@ impl PublicClient {
                 Registration { client_id: url, auth: ClientAuth::None, pre_registered: false }
             }
             Approach::Dynamic(endpoint) => {
-                let application_type =
-                    ApplicationType::to_register(c.application_type, &c.redirect_uri, &c.defects);
-                let request = registration::registration_request(
-                    &endpoint,
-                    &c.redirect_uri,
-                    &c.client_name,
-                    application_type,
-                )?;
+                let request = self.registration_request(&endpoint)?;
                 self.waiting = Waiting::Registration { issuer, demand };
                 return Ok(ClientStep::Send(request));
             }
         };
         self.registrations.insert(issuer, registered);
         self.authorize(demand, env)
+    }
+
+    /// The dynamic registration request to `endpoint` (RFC 7591), with the
+    /// `application_type` the configuration or the redirect URI gives (CL-50).
+    fn registration_request(&self, endpoint: &str) -> Result<Request> {
+        let c = &self.config;
+        let application_type = ApplicationType::to_register(c.application_type, &c.redirect_uri, &c.defects);
+        registration::registration_request(
+            endpoint,
+            &c.redirect_uri,
+            &c.client_name,
+            application_type,
+            &c.defects,
+        )
     }
 
     fn on_registration(
