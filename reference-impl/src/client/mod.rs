@@ -570,11 +570,22 @@ impl PublicClient {
         self.metadata()?.token_endpoint.as_deref().ok_or_else(|| Error::Missing("token_endpoint".into()))
     }
 
-    /// Gets a client id at the current AS (CL-10), then authorizes.
+    /// Gets a client id at the current AS (CL-10; MCP 2026-07-28 §Client Registration: a
+    /// client "MUST obtain a client ID through one of three registration mechanisms",
+    /// CL-49), then authorizes. With defect `client-invented-client-id`, it makes one up.
     fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
         let metadata = self.metadata()?;
         let issuer = metadata.issuer.clone();
         if self.registered().is_ok() {
+            return self.authorize(demand, env);
+        }
+        if self.has(Defect::ClientInventedClientId) {
+            let invented = Registration {
+                client_id: registration::INVENTED_CLIENT_ID.into(),
+                auth: ClientAuth::None,
+                pre_registered: false,
+            };
+            self.registrations.insert(issuer, invented);
             return self.authorize(demand, env);
         }
         let c = &self.config;
@@ -614,6 +625,14 @@ impl PublicClient {
         )
     }
 
+    /// Reads the answer to a dynamic registration. A refusal (RFC 7591 §3.2.2, e.g.
+    /// `invalid_redirect_uri` from an OpenID Connect server with redirect URI constraints)
+    /// stops the client with the AS's error, which names what was refused (MCP 2026-07-28
+    /// §Application Type and Redirect URI Constraints, CL-51: "SHOULD surface a meaningful
+    /// error"). It does not retry: a retry MAY adjust the `application_type` or the
+    /// redirect URIs, and this client has one redirect URI and the type it was configured
+    /// with or that URI implies. With defect `client-retries-registration`, it sends the
+    /// same registration again.
     fn on_registration(
         &mut self,
         fetched: FetchResult,
@@ -621,7 +640,17 @@ impl PublicClient {
         demand: Demand,
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
-        let info = registration::read_registration_response(&fetched?)?;
+        let info = match registration::read_registration_response(&fetched?) {
+            Ok(info) => info,
+            Err(_) if self.has(Defect::ClientRetriesRegistration) => {
+                let endpoint = self.metadata()?.registration_endpoint.clone();
+                let endpoint = endpoint.ok_or_else(|| Error::Missing("registration_endpoint".into()))?;
+                let request = self.registration_request(&endpoint)?;
+                self.waiting = Waiting::Registration { issuer, demand };
+                return Ok(ClientStep::Send(request));
+            }
+            Err(e) => return Err(e),
+        };
         let auth = registration::client_auth(
             info.client_secret.as_deref(),
             info.metadata.token_endpoint_auth_method.as_deref(),

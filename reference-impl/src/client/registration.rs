@@ -18,6 +18,10 @@ use crate::{Error, Result};
 use http::StatusCode;
 use std::collections::BTreeMap;
 
+/// The `client_id` of defect `client-invented-client-id`: one no authorization server
+/// issued.
+pub const INVENTED_CLIENT_ID: &str = "mcp-client";
+
 /// Credentials registered with the AS out of band. They belong to one authorization
 /// server (CL-52): `issuer`, or without it the first one the client uses them with; any
 /// other AS gets an error instead of them (CL-53).

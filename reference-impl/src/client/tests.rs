@@ -102,6 +102,8 @@ struct World {
     refresh_invalid: bool,
     /// Issue no refresh tokens (the AS's discretion, MCP 2026-07-28 §Refresh Tokens).
     no_refresh: bool,
+    /// Answer dynamic registrations with 400 `invalid_redirect_uri` (RFC 7591 §3.2.2).
+    refuse_registration: bool,
     seen: Vec<Seen>,
     authorize_urls: Vec<String>,
     counter: u32,
@@ -142,6 +144,7 @@ impl World {
             expires_in: 3600,
             refresh_invalid: false,
             no_refresh: false,
+            refuse_registration: false,
             seen: Vec::new(),
             authorize_urls: Vec::new(),
             counter: 0,
@@ -180,6 +183,11 @@ impl World {
                 wire::json(StatusCode::OK, &prm)
             }
             ("GET", u) if u == self.as_metadata_url => wire::json(StatusCode::OK, &self.as_metadata),
+            ("POST", "https://as.example/register") if self.refuse_registration => wire::oauth_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRedirectUri,
+                "a native client's redirect uri must be on loopback",
+            ),
             ("POST", "https://as.example/register") => {
                 let mut info: Value = seen.json();
                 info["client_id"] = json!("dyn-client");
@@ -1299,6 +1307,59 @@ fn without_a_refresh_token_the_client_authorizes_again() {
             }
         }
     }
+}
+
+/// CL-51: a registration refused with 400 `invalid_redirect_uri` stops the client with
+/// the AS's error after one request; with defect `client-retries-registration` it
+/// registers again and again.
+#[test]
+fn a_refused_registration_stops_the_client() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.refuse_registration = true;
+    let e = failure(call(&mut client(), &mut world, &mut env));
+    assert!(
+        matches!(e, Error::OAuth { status: 400, ref error, .. } if *error == ErrorCode::InvalidRedirectUri),
+        "{e}"
+    );
+    assert!(e.to_string().contains("invalid_redirect_uri"), "{e}");
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1);
+    assert!(world.authorize_urls.is_empty());
+
+    let mut world = World::new();
+    world.refuse_registration = true;
+    let mut c = defective(Defect::ClientRetriesRegistration);
+    let mut step = c.start(Operation::ListTools, &mut env);
+    while world.requests_to("https://as.example/register").len() < 10 {
+        step = match step {
+            ClientStep::Send(req) => {
+                let r = world.respond(&req);
+                c.on_response(Ok(r), &mut env)
+            }
+            other => panic!("the defective client stopped: {other:?}"),
+        };
+    }
+    let bodies: Vec<Value> =
+        world.requests_to("https://as.example/register").iter().map(|s| s.json()).collect();
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "the same registration each time");
+}
+
+/// CL-49: the client_id of the authorization request is the one the AS issued; with
+/// defect `client-invented-client-id` it is one the client made up, without registering.
+#[test]
+fn the_client_id_is_obtained_before_authorizing() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    assert!(matches!(call(&mut client(), &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1);
+    assert!(world.authorize_urls.iter().all(|u| query(u).get("client_id") == Some("dyn-client")));
+
+    let mut world = World::new();
+    let _ = call(&mut defective(Defect::ClientInventedClientId), &mut world, &mut env);
+    assert!(world.requests_to("https://as.example/register").is_empty());
+    assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some(registration::INVENTED_CLIENT_ID));
 }
 
 /// CL-56: the registration lists the refresh_token grant; with defect

@@ -16,7 +16,7 @@
 //! scenarios, by concern, in [`discovery`] (and registration), [`authorization`] (the
 //! flow: mix-up, scope, `state`, PKCE, `resource`), [`iss`] (the `iss` of the
 //! authorization response), [`registration`] (the registration rows of MCP 2026-07-28:
-//! the refresh grant),
+//! the refresh grant, a refused registration, a client ID obtained before authorizing),
 //! [`tokens`] (where tokens go, step-up, no refresh token) and [`ssrf`].
 
 mod authorization;
@@ -36,7 +36,7 @@ use discovery::{
 };
 use iss::{foreign_error_not_shown, iss_compared_byte_for_byte, iss_table};
 use mcp_authz_sim::scenario::{Capability, Level, Revision, Role};
-use registration::refresh_grant_registered;
+use registration::{client_id_obtained, refresh_grant_registered, registration_failure_handled};
 use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
 };
@@ -123,6 +123,20 @@ pub fn scenarios() -> Vec<Scenario> {
         .grants(&[ReadTokenRequests, ReadResourceRequests, Rewrite])
         .since(Revision::R2026_07_28)
         .body(refresh_grant_registered),
+        Scenario::new(Client, "CL-REG-06", "a refused registration (invalid_redirect_uri) is not repeated")
+            .requirements(&["CL-51"])
+            .level(Must)
+            .tags(&["registration", "2026-07-28"])
+            .grants(&[ReadTokenRequests, Rewrite])
+            .since(Revision::R2026_07_28)
+            .body(registration_failure_handled),
+        Scenario::new(Client, "CL-REG-07", "the client_id of an authorization request was obtained first")
+            .requirements(&["CL-49"])
+            .level(Must)
+            .tags(&["registration", "2026-07-28"])
+            .grants(&[ReadFrontChannel, ReadTokenRequests])
+            .since(Revision::R2026_07_28)
+            .body(client_id_obtained),
         Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
             .requirements(&["CL-09", "X-05"])
             .rfc9700("4.4")

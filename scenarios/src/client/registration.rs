@@ -1,11 +1,14 @@
 //! Registration rows of MCP 2026-07-28: the refresh grant in the client's metadata
-//! (CL-56).
+//! (CL-56), a registration the AS refuses (CL-51), and a client ID obtained before the
+//! authorization request (CL-49).
 
-use super::hostile::{challenged, echo, prm_url, seen};
-use crate::world::{MCP, MCP_ORIGIN, World};
+use super::hostile::{authorizations, challenged, echo, prm_url, registrations, seen};
+use crate::world::{MCP, MCP_ORIGIN, World, clone_response};
 use bytes::Bytes;
 use http::{StatusCode, header};
+use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::Request;
+use mcp_authz_reference::wire;
 use mcp_authz_sim::scenario::{Check, Violation};
 use mcp_authz_sim::sim::{Channel, Verdict};
 use serde_json::{Value, json};
@@ -105,4 +108,123 @@ pub(super) fn refresh_grant_registered(w: &mut World) -> Check {
         "grant_types listing \"refresh_token\"",
         grant_types_shown(lacking),
     ))
+}
+
+/// Most registration requests a refused client may send: the refused one, and a retry
+/// for each adjustment the sentence names (`application_type`, redirect URIs).
+const MAX_REGISTRATIONS: usize = 3;
+
+/// CL-51 (MCP 2026-07-28 §Application Type and Redirect URI Constraints): "MCP clients
+/// MUST be prepared to handle registration failures due to redirect URI constraints";
+/// they "SHOULD surface a meaningful error" and "MAY retry registration with an adjusted
+/// `application_type` or with redirect URIs that conform". The AS answers every dynamic
+/// registration with 400 `invalid_redirect_uri` (RFC 7591 §3.2.2). The client must not
+/// loop: no registration may repeat an earlier one unchanged (the AS refused exactly
+/// that; a retry the MAY allows is adjusted), and there are at most
+/// [`MAX_REGISTRATIONS`]. Whether it then stops or finds a client ID another way is its
+/// own; what it shows the user (the SHOULD) is not judged, nor how long it takes (a
+/// client process that hangs is the run's timeout's).
+pub(super) fn registration_failure_handled(w: &mut World) -> Check {
+    w.note("the AS refuses every dynamic registration: 400 invalid_redirect_uri");
+    let refusal = wire::oauth_error(
+        StatusCode::BAD_REQUEST,
+        ErrorCode::InvalidRedirectUri,
+        "the redirect URIs do not fit the application_type (OpenID Connect Registration §2)",
+    );
+    let log = w.tap(
+        &[Channel::Token],
+        move |_, req| {
+            if req.method() == "POST" && req.uri().path().ends_with("/register") {
+                Verdict::Respond(clone_response(&refusal))
+            } else {
+                Verdict::Pass
+            }
+        },
+        |_, _, _| {},
+    );
+    let mut client = w.public_client(MCP);
+    let outcome = w.run_client("victim", &mut client, echo());
+    let bodies = registrations(&log);
+    if bodies.is_empty() {
+        return Check::NotApplicable("the client did not register dynamically".into());
+    }
+    let given = "every dynamic registration refused with 400 invalid_redirect_uri";
+    let repeated = (1..bodies.len()).find(|&i| bodies[..i].contains(&bodies[i]));
+    if let Some(i) = repeated {
+        return Check::Violated(Violation::about(
+            given,
+            "no registration repeated unchanged (a retry may adjust application_type or redirect_uris)",
+            format!("{} registrations; number {} repeats an earlier one: {}", bodies.len(), i + 1, bodies[i]),
+        ));
+    }
+    let ended = match &outcome {
+        Ok(_) => "finished".to_string(),
+        Err(e) => format!("stopped: {e}"),
+    };
+    Check::expect(bodies.len() <= MAX_REGISTRATIONS, || {
+        Violation::about(
+            given,
+            format!("at most {MAX_REGISTRATIONS} registration requests"),
+            format!("{} (the client then {ended})", bodies.len()),
+        )
+    })
+}
+
+/// True when `id` is a client ID metadata document URL (CL-12's form): `https`, with a
+/// path. Whether a document is behind it is CL-12/13's business.
+fn metadata_document_url(id: &str) -> bool {
+    url::Url::parse(id).is_ok_and(|u| u.scheme() == "https" && u.path() != "/" && !u.path().is_empty())
+}
+
+/// CL-49 (MCP 2026-07-28 §Client Registration): "Before initiating the authorization
+/// flow, MCP clients MUST obtain a client ID through one of three registration
+/// mechanisms: Client ID Metadata Documents, pre-registration, or Dynamic Client
+/// Registration". Every `client_id` of an authorization request must be one the AS's
+/// registration endpoint issued the client before, or a client ID metadata document URL.
+/// Pre-registration does not apply: the harness's AS has no client registered for the
+/// client under test (an id a process was configured with was issued elsewhere, if
+/// anywhere).
+pub(super) fn client_id_obtained(w: &mut World) -> Check {
+    let issued: Rc<RefCell<Vec<String>>> = Rc::default();
+    let unobtained: Rc<RefCell<Vec<String>>> = Rc::default();
+    let (known, bad) = (issued.clone(), unobtained.clone());
+    let keep = issued.clone();
+    let log = w.tap(
+        &[Channel::FrontChannel, Channel::Token],
+        move |msg, req| {
+            if msg.channel == Channel::FrontChannel && req.uri().path().ends_with("/authorize") {
+                let query = req.uri().query().unwrap_or("");
+                let id = url::form_urlencoded::parse(query.as_bytes()).find(|(k, _)| k == "client_id");
+                match id.map(|(_, v)| v.into_owned()) {
+                    Some(id) if known.borrow().contains(&id) || metadata_document_url(&id) => {}
+                    Some(id) => bad.borrow_mut().push(format!("client_id {id:?}")),
+                    None => bad.borrow_mut().push("no client_id".into()),
+                }
+            }
+            Verdict::Pass
+        },
+        move |msg, req, resp| {
+            let registration = msg.channel == Channel::Token && req.uri().path().ends_with("/register");
+            if registration && resp.status().is_success() {
+                let info = serde_json::from_slice::<Value>(resp.body()).unwrap_or(Value::Null);
+                keep.borrow_mut().extend(info["client_id"].as_str().map(String::from));
+            }
+        },
+    );
+    let mut client = w.public_client(MCP);
+    let outcome = w.run_client("victim", &mut client, echo());
+    let unobtained = unobtained.borrow();
+    if let Some(id) = unobtained.first() {
+        return Check::Violated(Violation::about(
+            format!("client ids issued by the registration endpoint: {:?}", issued.borrow()),
+            "a client_id obtained before authorizing: issued by dynamic registration, pre-registered, or a \
+             client ID metadata document URL",
+            format!("an authorization request with {id}"),
+        ));
+    }
+    match outcome {
+        _ if !authorizations(&log).is_empty() => Check::Holds,
+        Ok(_) => Check::Undecided("the client never authorized".into()),
+        Err(e) => Check::Undecided(format!("the client never authorized: {e}")),
+    }
 }
