@@ -41,7 +41,7 @@ fn the_reference_client_passes_every_client_scenario() {
     // As a headless client, keeping its tokens, opening the authorization URL with the
     // harness's browser (env BROWSER), and with a client ID metadata document (which
     // CL-REG-01 needs; without one it is skipped; with one the client does not register
-    // dynamically, so the application_type cases are skipped).
+    // dynamically, so the cases that read or refuse its registration are skipped).
     let cimd = format!("--client-metadata-url {DOCUMENT}");
     for (client, with_document) in [("", false), (TOKEN_STORE, false), ("--browser", false), (&cimd, true)] {
         let mut args = vec!["--timeout", "5"];
@@ -50,9 +50,9 @@ fn the_reference_client_passes_every_client_scenario() {
         }
         let out = test_client(client, &args);
         let v = verdicts(&out);
-        assert_eq!(v.len(), 26, "{v:#?}");
+        assert_eq!(v.len(), 30, "{v:#?}");
         for (id, verdict, detail) in &v {
-            let registers = ["CL-REG-02", "CL-REG-03"].contains(&id.as_str());
+            let registers = ["CL-REG-02", "CL-REG-03", "CL-REG-05", "CL-REG-06"].contains(&id.as_str());
             let skipped = if with_document { registers } else { id == "CL-REG-01" };
             let expected = if skipped { "skip" } else { "pass" };
             assert_eq!(verdict, expected, "client {client}: {id}: {detail}");
@@ -86,12 +86,19 @@ fn each_client_defect_fails_its_scenario() {
         ("client-follows-redirects", "CL-SSRF-04"),
         ("client-follows-insecure-urls", "CL-SSRF-03"),
         ("client-follows-insecure-urls --browser", "CL-SSRF-03"),
+        ("client-invented-client-id", "CL-REG-07"),
+        // Its token kept in the store, refused once it expired by the simulated clock.
+        ("client-assumes-refresh-token", "CL-TOKEN-02"),
     ];
     // Not here: client-credentials-reused-across-as (CL-REG-04), which needs a client that
     // keeps its registration between runs; `mcp-authz client` keeps only its tokens.
     // Defects of dynamic registration: the client has no metadata document, so it registers.
-    let registering =
-        [("client-no-application-type", "CL-REG-02"), ("client-application-type-web", "CL-REG-03")];
+    let registering = [
+        ("client-no-application-type", "CL-REG-02"),
+        ("client-application-type-web", "CL-REG-03"),
+        ("client-no-refresh-grant-type", "CL-REG-05"),
+        ("client-retries-registration", "CL-REG-06"),
+    ];
     let cases =
         cases.iter().map(|&(d, s)| (d, s, true)).chain(registering.iter().map(|&(d, s)| (d, s, false)));
     for (defect, scenario, with_document) in cases {

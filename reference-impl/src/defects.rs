@@ -138,6 +138,10 @@ defects! {
     ClientCredentialsReusedAcrossAs = "client-credentials-reused-across-as", Client, "presents the client id (and secret) it obtained at one authorization server to another the protected resource metadata names, instead of registering there";
     ClientNoApplicationType = "client-no-application-type", Client, "registers dynamically without `application_type` (an OpenID Connect server then assumes `web`)";
     ClientApplicationTypeWeb = "client-application-type-web", Client, "registers dynamically with `application_type` `web` whatever its redirect URI, loopback included";
+    ClientNoRefreshGrantType = "client-no-refresh-grant-type", Client, "registers dynamically with `grant_types` `[\"authorization_code\"]`, without `refresh_token`";
+    ClientAssumesRefreshToken = "client-assumes-refresh-token", Client, "stops with an error when its access token has expired, or is refused with 401, and it holds no refresh token, instead of authorizing again";
+    ClientRetriesRegistration = "client-retries-registration", Client, "sends the same dynamic registration again whenever the AS refuses it, without end";
+    ClientInventedClientId = "client-invented-client-id", Client, "skips registration and sends a fixed `client_id` of its own making (`mcp-client`), one no authorization server issued";
 }
 
 impl fmt::Display for Defect {

@@ -5,6 +5,7 @@
 use super::{
     ClientStep, Era, Eras, Operation, Outcome, PublicClient, Stage, Waiting, mcp, param_headers, step_up,
 };
+use crate::defects::Defect;
 use crate::sans_io::{Env, FetchResult, Response};
 use crate::{Error, Result};
 use mcp::ModernError;
@@ -22,6 +23,12 @@ impl PublicClient {
             if t.expires_within(env.now, self.config.refresh_margin) {
                 if self.refreshable() {
                     return self.send_refresh(env);
+                }
+                // No refresh token (the AS need not issue one, MCP 2026-07-28 §Refresh
+                // Tokens, CL-57): the next request goes without a token, and its 401
+                // starts a new authorization.
+                if self.has(Defect::ClientAssumesRefreshToken) {
+                    return Err(no_refresh_token("has expired"));
                 }
                 self.tokens = None;
             }
@@ -196,4 +203,12 @@ impl PublicClient {
             }
         });
     }
+}
+
+/// The error of defect `client-assumes-refresh-token`: the access token `why` (has expired,
+/// was refused with 401) and there is no refresh token to renew it.
+pub(super) fn no_refresh_token(why: &str) -> Error {
+    Error::Missing(format!(
+        "a refresh token: the access token {why} and none was issued to renew it (client-assumes-refresh-token)"
+    ))
 }

@@ -429,6 +429,9 @@ impl PublicClient {
                         self.budget.refreshed_on_401 = true;
                         return self.send_refresh(env);
                     }
+                    if self.has(Defect::ClientAssumesRefreshToken) && !self.refreshable() {
+                        return Err(lifecycle::no_refresh_token("was refused with 401"));
+                    }
                     if self.budget.invalid_token_retried {
                         let error = challenge.as_ref().and_then(|c| c.get("error")).unwrap_or("none");
                         return Err(Error::Refused(format!(
@@ -567,11 +570,22 @@ impl PublicClient {
         self.metadata()?.token_endpoint.as_deref().ok_or_else(|| Error::Missing("token_endpoint".into()))
     }
 
-    /// Gets a client id at the current AS (CL-10), then authorizes.
+    /// Gets a client id at the current AS (CL-10; MCP 2026-07-28 §Client Registration: a
+    /// client "MUST obtain a client ID through one of three registration mechanisms",
+    /// CL-49), then authorizes. With defect `client-invented-client-id`, it makes one up.
     fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
         let metadata = self.metadata()?;
         let issuer = metadata.issuer.clone();
         if self.registered().is_ok() {
+            return self.authorize(demand, env);
+        }
+        if self.has(Defect::ClientInventedClientId) {
+            let invented = Registration {
+                client_id: registration::INVENTED_CLIENT_ID.into(),
+                auth: ClientAuth::None,
+                pre_registered: false,
+            };
+            self.registrations.insert(issuer, invented);
             return self.authorize(demand, env);
         }
         let c = &self.config;
@@ -588,14 +602,7 @@ impl PublicClient {
                 Registration { client_id: url, auth: ClientAuth::None, pre_registered: false }
             }
             Approach::Dynamic(endpoint) => {
-                let application_type =
-                    ApplicationType::to_register(c.application_type, &c.redirect_uri, &c.defects);
-                let request = registration::registration_request(
-                    &endpoint,
-                    &c.redirect_uri,
-                    &c.client_name,
-                    application_type,
-                )?;
+                let request = self.registration_request(&endpoint)?;
                 self.waiting = Waiting::Registration { issuer, demand };
                 return Ok(ClientStep::Send(request));
             }
@@ -604,6 +611,28 @@ impl PublicClient {
         self.authorize(demand, env)
     }
 
+    /// The dynamic registration request to `endpoint` (RFC 7591), with the
+    /// `application_type` the configuration or the redirect URI gives (CL-50).
+    fn registration_request(&self, endpoint: &str) -> Result<Request> {
+        let c = &self.config;
+        let application_type = ApplicationType::to_register(c.application_type, &c.redirect_uri, &c.defects);
+        registration::registration_request(
+            endpoint,
+            &c.redirect_uri,
+            &c.client_name,
+            application_type,
+            &c.defects,
+        )
+    }
+
+    /// Reads the answer to a dynamic registration. A refusal (RFC 7591 §3.2.2, e.g.
+    /// `invalid_redirect_uri` from an OpenID Connect server with redirect URI constraints)
+    /// stops the client with the AS's error, which names what was refused (MCP 2026-07-28
+    /// §Application Type and Redirect URI Constraints, CL-51: "SHOULD surface a meaningful
+    /// error"). It does not retry: a retry MAY adjust the `application_type` or the
+    /// redirect URIs, and this client has one redirect URI and the type it was configured
+    /// with or that URI implies. With defect `client-retries-registration`, it sends the
+    /// same registration again.
     fn on_registration(
         &mut self,
         fetched: FetchResult,
@@ -611,7 +640,17 @@ impl PublicClient {
         demand: Demand,
         env: &mut Env<'_>,
     ) -> Result<ClientStep> {
-        let info = registration::read_registration_response(&fetched?)?;
+        let info = match registration::read_registration_response(&fetched?) {
+            Ok(info) => info,
+            Err(_) if self.has(Defect::ClientRetriesRegistration) => {
+                let endpoint = self.metadata()?.registration_endpoint.clone();
+                let endpoint = endpoint.ok_or_else(|| Error::Missing("registration_endpoint".into()))?;
+                let request = self.registration_request(&endpoint)?;
+                self.waiting = Waiting::Registration { issuer, demand };
+                return Ok(ClientStep::Send(request));
+            }
+            Err(e) => return Err(e),
+        };
         let auth = registration::client_auth(
             info.client_secret.as_deref(),
             info.metadata.token_endpoint_auth_method.as_deref(),

@@ -18,6 +18,10 @@ use crate::{Error, Result};
 use http::StatusCode;
 use std::collections::BTreeMap;
 
+/// The `client_id` of defect `client-invented-client-id`: one no authorization server
+/// issued.
+pub const INVENTED_CLIENT_ID: &str = "mcp-client";
+
 /// Credentials registered with the AS out of band. They belong to one authorization
 /// server (CL-52): `issuer`, or without it the first one the client uses them with; any
 /// other AS gets an error instead of them (CL-53).
@@ -204,17 +208,24 @@ impl ApplicationType {
 }
 
 /// The RFC 7591 registration request of a public client using the authorization code
-/// grant with refresh tokens, as an app of `application_type`.
+/// grant with refresh tokens, as an app of `application_type`. Its `grant_types` list
+/// `refresh_token` (MCP 2026-07-28 §Refresh Tokens: clients that desire refresh tokens
+/// "SHOULD include `refresh_token` in their `grant_types` client metadata", CL-56); with
+/// defect `client-no-refresh-grant-type`, `authorization_code` alone.
 pub fn registration_request(
     endpoint: &str,
     redirect_uri: &str,
     client_name: &str,
     application_type: Option<ApplicationType>,
+    defects: &Defects,
 ) -> Result<Request> {
-    let metadata = ClientMetadata {
+    let mut metadata = ClientMetadata {
         application_type: application_type.map(|t| t.as_str().to_string()),
         ..public_client_metadata(None, redirect_uri, client_name)
     };
+    if defects.has(Defect::ClientNoRefreshGrantType) {
+        metadata.grant_types = Some(vec!["authorization_code".into()]);
+    }
     wire::post_json_request(endpoint, &metadata)
 }
 
@@ -343,7 +354,8 @@ mod tests {
     fn registration_names_the_application_type_unless_a_defect_says_otherwise() {
         let loopback = "http://127.0.0.1:8765/callback";
         let body = |t: Option<ApplicationType>| {
-            let r = registration_request("https://as.example/register", loopback, "c", t).unwrap();
+            let r = registration_request("https://as.example/register", loopback, "c", t, &Defects::none())
+                .unwrap();
             serde_json::from_slice::<serde_json::Value>(r.body()).unwrap()
         };
         let to_register = |configured, d: &[Defect]| {
@@ -355,6 +367,26 @@ mod tests {
         let omitted = body(to_register(None, &[Defect::ClientNoApplicationType]));
         assert!(omitted.get("application_type").is_none(), "{omitted}");
         assert_eq!(omitted["redirect_uris"], serde_json::json!([loopback]));
+    }
+
+    #[test]
+    fn registration_lists_the_refresh_token_grant_unless_a_defect_says_otherwise() {
+        let grant_types = |defects: Defects| {
+            let r = registration_request(
+                "https://as.example/register",
+                "http://127.0.0.1/cb",
+                "c",
+                None,
+                &defects,
+            )
+            .unwrap();
+            serde_json::from_slice::<serde_json::Value>(r.body()).unwrap()["grant_types"].clone()
+        };
+        assert_eq!(grant_types(Defects::none()), serde_json::json!(["authorization_code", "refresh_token"]));
+        assert_eq!(
+            grant_types(Defects::of([Defect::ClientNoRefreshGrantType])),
+            serde_json::json!(["authorization_code"])
+        );
     }
 
     #[test]

@@ -100,6 +100,10 @@ struct World {
     expires_in: u64,
     /// Answer refresh requests with invalid_grant.
     refresh_invalid: bool,
+    /// Issue no refresh tokens (the AS's discretion, MCP 2026-07-28 §Refresh Tokens).
+    no_refresh: bool,
+    /// Answer dynamic registrations with 400 `invalid_redirect_uri` (RFC 7591 §3.2.2).
+    refuse_registration: bool,
     seen: Vec<Seen>,
     authorize_urls: Vec<String>,
     counter: u32,
@@ -139,6 +143,8 @@ impl World {
             tamper: Tamper::None,
             expires_in: 3600,
             refresh_invalid: false,
+            no_refresh: false,
+            refuse_registration: false,
             seen: Vec::new(),
             authorize_urls: Vec::new(),
             counter: 0,
@@ -177,6 +183,11 @@ impl World {
                 wire::json(StatusCode::OK, &prm)
             }
             ("GET", u) if u == self.as_metadata_url => wire::json(StatusCode::OK, &self.as_metadata),
+            ("POST", "https://as.example/register") if self.refuse_registration => wire::oauth_error(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::InvalidRedirectUri,
+                "a native client's redirect uri must be on loopback",
+            ),
             ("POST", "https://as.example/register") => {
                 let mut info: Value = seen.json();
                 info["client_id"] = json!("dyn-client");
@@ -311,11 +322,12 @@ impl World {
         let refresh = self.fresh("rt");
         self.access.insert(access.clone(), grant.clone());
         self.refresh.insert(refresh.clone(), grant.clone());
-        wire::json_no_store(
-            StatusCode::OK,
-            &json!({"access_token": access, "token_type": "Bearer", "expires_in": self.expires_in,
-                    "refresh_token": refresh, "scope": grant.scope}),
-        )
+        let mut body = json!({"access_token": access, "token_type": "Bearer", "expires_in": self.expires_in,
+                    "refresh_token": refresh, "scope": grant.scope});
+        if self.no_refresh {
+            body.as_object_mut().map(|b| b.remove("refresh_token"));
+        }
+        wire::json_no_store(StatusCode::OK, &body)
     }
 
     fn token(&mut self, p: &Params) -> Response {
@@ -1243,4 +1255,121 @@ fn unbounded_step_up_defect_keeps_authorizing() {
             other => panic!("the defective client stopped: {other:?}"),
         };
     }
+}
+
+/// CL-57: an AS that issues no refresh token. When the access token expires, or is
+/// refused with 401, the client authorizes again; with defect
+/// `client-assumes-refresh-token` it stops with an error instead.
+#[test]
+fn without_a_refresh_token_the_client_authorizes_again() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    for defect in [None, Some(Defect::ClientAssumesRefreshToken)] {
+        // Expired by the client's clock, then refused by the server before it expires.
+        for expired in [true, false] {
+            let mut world = World::new();
+            world.no_refresh = true;
+            world.expires_in = 300;
+            let mut c = defect.map_or_else(client, defective);
+            env.now = Time::from_unix_secs(1_000);
+            assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)), "{defect:?}");
+            assert_eq!(c.tokens().unwrap().refresh_token, None);
+            if expired {
+                env.now = Time::from_unix_secs(1_400);
+            } else {
+                world.access.clear();
+            }
+            let authorized = world.authorize_urls.len();
+            let outcome = call(&mut c, &mut world, &mut env);
+            let refreshes = world
+                .token_requests()
+                .iter()
+                .filter(|t| t.get("grant_type") == Some("refresh_token"))
+                .count();
+            assert_eq!(refreshes, 0, "no refresh token, no refresh request");
+            match defect {
+                None => {
+                    let ClientStep::Done(out) = outcome else { panic!("expected done, got {outcome:?}") };
+                    assert!(
+                        out.authorizations >= 1 && world.authorize_urls.len() > authorized,
+                        "expired {expired}"
+                    );
+                }
+                Some(_) => {
+                    let e = failure(outcome);
+                    assert!(matches!(e, Error::Missing(ref m) if m.starts_with("a refresh token")), "{e}");
+                    assert_eq!(
+                        world.authorize_urls.len(),
+                        authorized,
+                        "expired {expired}: no new authorization"
+                    );
+                }
+            }
+        }
+    }
+}
+
+/// CL-51: a registration refused with 400 `invalid_redirect_uri` stops the client with
+/// the AS's error after one request; with defect `client-retries-registration` it
+/// registers again and again.
+#[test]
+fn a_refused_registration_stops_the_client() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    world.refuse_registration = true;
+    let e = failure(call(&mut client(), &mut world, &mut env));
+    assert!(
+        matches!(e, Error::OAuth { status: 400, ref error, .. } if *error == ErrorCode::InvalidRedirectUri),
+        "{e}"
+    );
+    assert!(e.to_string().contains("invalid_redirect_uri"), "{e}");
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1);
+    assert!(world.authorize_urls.is_empty());
+
+    let mut world = World::new();
+    world.refuse_registration = true;
+    let mut c = defective(Defect::ClientRetriesRegistration);
+    let mut step = c.start(Operation::ListTools, &mut env);
+    while world.requests_to("https://as.example/register").len() < 10 {
+        step = match step {
+            ClientStep::Send(req) => {
+                let r = world.respond(&req);
+                c.on_response(Ok(r), &mut env)
+            }
+            other => panic!("the defective client stopped: {other:?}"),
+        };
+    }
+    let bodies: Vec<Value> =
+        world.requests_to("https://as.example/register").iter().map(|s| s.json()).collect();
+    assert!(bodies.iter().all(|b| *b == bodies[0]), "the same registration each time");
+}
+
+/// CL-49: the client_id of the authorization request is the one the AS issued; with
+/// defect `client-invented-client-id` it is one the client made up, without registering.
+#[test]
+fn the_client_id_is_obtained_before_authorizing() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    assert!(matches!(call(&mut client(), &mut world, &mut env), ClientStep::Done(_)));
+    assert_eq!(world.requests_to("https://as.example/register").len(), 1);
+    assert!(world.authorize_urls.iter().all(|u| query(u).get("client_id") == Some("dyn-client")));
+
+    let mut world = World::new();
+    let _ = call(&mut defective(Defect::ClientInventedClientId), &mut world, &mut env);
+    assert!(world.requests_to("https://as.example/register").is_empty());
+    assert_eq!(query(&world.authorize_urls[0]).get("client_id"), Some(registration::INVENTED_CLIENT_ID));
+}
+
+/// CL-56: the registration lists the refresh_token grant; with defect
+/// `client-no-refresh-grant-type` only authorization_code.
+#[test]
+fn the_registration_lists_the_refresh_token_grant() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    let _ = call(&mut defective(Defect::ClientNoRefreshGrantType), &mut world, &mut env);
+    let reg = world.requests_to("https://as.example/register")[0].json();
+    assert_eq!(reg["grant_types"], json!(["authorization_code"]));
 }

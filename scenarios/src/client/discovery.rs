@@ -5,7 +5,7 @@
 
 use super::hostile::{
     CANARY, EVIL_MCP, as_metadata, authorizations, challenged, echo, hostile_as, hostile_mcp,
-    openid_metadata, prm_of, prm_url, received, registered, seen, urls,
+    openid_metadata, prm_of, prm_url, received, registered, registrations, seen, urls,
 };
 use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, clone_response, fixed};
 use base64::Engine as _;
@@ -140,12 +140,6 @@ fn client_with_metadata_document(w: &mut World, url: &str) -> Result<(PublicClie
 
 /// A remote https redirect URI: a client registering with it is a web app (CL-50).
 const WEB_REDIRECT: &str = "https://app.example/callback";
-
-/// The bodies of the dynamic registrations (`POST …/register`) in `log`, as JSON.
-fn registrations(log: &Log) -> Vec<Value> {
-    let posts = seen(log, |s| s.method == "POST" && s.path().ends_with("/register"));
-    posts.iter().map(|s| serde_json::from_str(&s.body).unwrap_or(Value::Null)).collect()
-}
 
 /// CL-50: the client's dynamic registration names an `application_type`, `native` or
 /// `web` (OpenID Connect Registration §2); without it an OIDC server assumes `web`.

@@ -113,6 +113,12 @@ pub(super) fn urls(seen: &[Seen]) -> Vec<String> {
     seen.iter().map(|s| format!("{} {}", s.method, s.url)).collect()
 }
 
+/// The bodies of the dynamic registrations (`POST …/register`) in `log`, as JSON.
+pub(super) fn registrations(log: &Log) -> Vec<Value> {
+    let posts = seen(log, |s| s.method == "POST" && s.path().ends_with("/register"));
+    posts.iter().map(|s| serde_json::from_str(&s.body).unwrap_or(Value::Null)).collect()
+}
+
 /// Authorization requests to any authorization endpoint.
 pub(super) fn authorizations(log: &Log) -> Vec<Seen> {
     seen(log, |s| s.channel == Channel::FrontChannel && s.path().ends_with("/authorize"))

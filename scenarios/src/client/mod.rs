@@ -15,12 +15,15 @@
 //! The hostile servers and the readers of what the client sent are in [`hostile`]; the
 //! scenarios, by concern, in [`discovery`] (and registration), [`authorization`] (the
 //! flow: mix-up, scope, `state`, PKCE, `resource`), [`iss`] (the `iss` of the
-//! authorization response), [`tokens`] (where tokens go, and step-up) and [`ssrf`].
+//! authorization response), [`registration`] (the registration rows of MCP 2026-07-28:
+//! the refresh grant, a refused registration, a client ID obtained before authorizing),
+//! [`tokens`] (where tokens go, step-up, no refresh token) and [`ssrf`].
 
 mod authorization;
 mod discovery;
 mod hostile;
 mod iss;
+mod registration;
 mod ssrf;
 mod tokens;
 
@@ -32,12 +35,14 @@ use discovery::{
     prm_discovery_order, prm_names_another_server,
 };
 use iss::{foreign_error_not_shown, iss_compared_byte_for_byte, iss_table};
-use mcp_authz_sim::scenario::{Capability, Level, Role};
+use mcp_authz_sim::scenario::{Capability, Level, Revision, Role};
+use registration::{client_id_obtained, refresh_grant_registered, registration_failure_handled};
 use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
 };
 use tokens::{
-    step_up_bounded, step_up_keeps_earlier_scopes, step_up_with_challenged_scope, token_only_to_its_server,
+    no_refresh_token_reauthorizes, step_up_bounded, step_up_keeps_earlier_scopes,
+    step_up_with_challenged_scope, token_only_to_its_server,
 };
 
 /// The client scenarios.
@@ -107,6 +112,31 @@ pub fn scenarios() -> Vec<Scenario> {
         .tags(&["registration", "2026-07-28"])
         .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
         .body(credentials_stay_with_their_as),
+        Scenario::new(
+            Client,
+            "CL-REG-05",
+            "a client that uses refresh tokens registers the refresh_token grant",
+        )
+        .requirements(&["CL-56"])
+        .level(Should)
+        .tags(&["registration", "refresh", "2026-07-28"])
+        .grants(&[ReadTokenRequests, ReadResourceRequests, Rewrite])
+        .since(Revision::R2026_07_28)
+        .body(refresh_grant_registered),
+        Scenario::new(Client, "CL-REG-06", "a refused registration (invalid_redirect_uri) is not repeated")
+            .requirements(&["CL-51"])
+            .level(Must)
+            .tags(&["registration", "2026-07-28"])
+            .grants(&[ReadTokenRequests, Rewrite])
+            .since(Revision::R2026_07_28)
+            .body(registration_failure_handled),
+        Scenario::new(Client, "CL-REG-07", "the client_id of an authorization request was obtained first")
+            .requirements(&["CL-49"])
+            .level(Must)
+            .tags(&["registration", "2026-07-28"])
+            .grants(&[ReadFrontChannel, ReadTokenRequests])
+            .since(Revision::R2026_07_28)
+            .body(client_id_obtained),
         Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
             .requirements(&["CL-09", "X-05"])
             .rfc9700("4.4")
@@ -171,6 +201,17 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["audience", "attack"])
             .grants(&[MaliciousMcpServer])
             .body(token_only_to_its_server),
+        Scenario::new(
+            Client,
+            "CL-TOKEN-02",
+            "no refresh token issued: at expiry the client authorizes again",
+        )
+        .requirements(&["CL-57"])
+        .level(Must)
+        .tags(&["refresh", "2026-07-28"])
+        .grants(&[ReadTokenRequests, Rewrite])
+        .since(Revision::R2026_07_28)
+        .body(no_refresh_token_reauthorizes),
         Scenario::new(Client, "CL-STEP-01", "step-up re-authorizes with the challenged scope")
             .requirements(&["CL-26", "CL-06"])
             .level(Should)

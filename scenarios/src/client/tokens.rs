@@ -1,9 +1,10 @@
 //! Where tokens go, and step-up: a token only to its own server, re-authorization with
 //! the challenged scope (and, MCP 2026-07-28, the scopes asked for before), and a bound
-//! on it.
+//! on it; and an AS that issues no refresh token.
 
-use super::hostile::{EVIL_MCP, authorizations, challenged, echo, prm_of, prm_url};
+use super::hostile::{EVIL_MCP, authorizations, challenged, code_redemptions, echo, prm_of, prm_url};
 use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, fixed, union_scopes};
+use bytes::Bytes;
 use http::{StatusCode, header};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::protected_resource_metadata::{WELL_KNOWN, well_known_urls};
@@ -13,6 +14,7 @@ use mcp_authz_sim::sim::{Channel, Verdict};
 use serde_json::Value;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
+use std::time::Duration;
 
 /// CL-25: after using server A, the client (a process: run again, its state kept) is
 /// pointed at a hostile server, which must not receive A's token. Every request is
@@ -201,4 +203,62 @@ pub(super) fn step_up_bounded(w: &mut World) -> Check {
     Check::expect(n <= 3, || {
         Violation::about("a server that always answers 403", "at most 3 authorizations", n.to_string())
     })
+}
+
+/// CL-57 (MCP 2026-07-28 §Refresh Tokens): MCP clients "MUST NOT assume refresh tokens
+/// will be issued; the AS retains discretion". The AS issues none (the adversary drops
+/// `refresh_token` from its token responses, the only change to them); the client calls
+/// a tool, the access token's lifetime passes, and the same client calls again. That call
+/// must succeed, by a new authorization: without a refresh token there is no other way.
+/// (A client that keeps no tokens between runs authorizes afresh, which is right too.) A
+/// client that loops is stopped — the driver gives up after 200 steps, a process is
+/// killed at the run's timeout — and fails like one that stops with an error.
+pub(super) fn no_refresh_token_reauthorizes(w: &mut World) -> Check {
+    let lifetime = Rc::new(Cell::new(0u64));
+    let longest = lifetime.clone();
+    w.note("the AS issues no refresh tokens: the adversary drops refresh_token from its token responses");
+    let log = w.tap(
+        &[Channel::Token],
+        |_, _| Verdict::Pass,
+        move |_, req, resp| {
+            if !req.uri().path().ends_with("/token") || !resp.status().is_success() {
+                return;
+            }
+            let Ok(mut v) = serde_json::from_slice::<Value>(resp.body()) else { return };
+            longest.set(longest.get().max(v["expires_in"].as_u64().unwrap_or(0)));
+            if v.as_object_mut().and_then(|m| m.remove("refresh_token")).is_some() {
+                *resp.body_mut() = Bytes::from(v.to_string());
+                resp.headers_mut().remove(header::CONTENT_LENGTH);
+            }
+        },
+    );
+    let given = "token responses without refresh_token";
+    let mut client = w.public_client(MCP);
+    if let Err(e) = w.run_client("victim", &mut client, echo()) {
+        return Check::Violated(Violation::about(given, "the tool call to succeed", format!("`{e}`")));
+    }
+    let first = code_redemptions(&log).len();
+    if first == 0 {
+        return Check::Undecided("the client redeemed no authorization code".into());
+    }
+    // The lifetime the AS gave, and a minute more (an hour when it named none).
+    let lifetime = match lifetime.get() {
+        0 => 3600,
+        secs => secs + 60,
+    };
+    w.note(&format!("{lifetime} s pass: the access token has expired"));
+    w.wait(Duration::from_secs(lifetime));
+    let outcome = w.run_client("victim", &mut client, echo());
+    let again = code_redemptions(&log).len() - first;
+    match outcome {
+        Err(e) => Check::Violated(Violation::about(
+            format!("{given}; the access token expired"),
+            "the next tool call to succeed, after a new authorization",
+            format!("`{e}`"),
+        )),
+        Ok(_) if again == 0 => Check::Undecided(
+            "the second call needed no new authorization code: the access token did not expire?".into(),
+        ),
+        Ok(_) => Check::Holds,
+    }
 }
