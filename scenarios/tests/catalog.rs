@@ -141,3 +141,25 @@ fn mcp_server_scenarios_catch_the_same_defects_over_the_2026_07_28_wire() {
     }
     assert!(differ.is_empty(), "defects caught differently over the two wires:\n{}", differ.join("\n"));
 }
+
+/// A scenario whose every requirement exists only in MCP 2026-07-28 (its row in
+/// `requirements.md` ends in `26-07` or `2026`) applies from 2026-07-28 on: graded by an
+/// older revision it would hold a server or client to a sentence that revision lacks.
+#[test]
+fn scenarios_of_2026_07_28_requirements_apply_from_2026_07_28() {
+    use mcp_authz_sim::scenario::Revision;
+    let requirements = include_str!("../requirements.md");
+    let only_2026 = |id: &str| {
+        requirements.lines().filter(|l| l.starts_with(&format!("| {id} |"))).any(|l| {
+            let last = l.trim().trim_end_matches('|').rsplit('|').next().unwrap_or("").trim();
+            matches!(last, "26-07" | "2026" | "2026-07-28")
+        })
+    };
+    let wrong: Vec<&str> = catalog()
+        .into_iter()
+        .filter(|s| s.meta.requirements.iter().all(|r| only_2026(r)))
+        .filter(|s| s.meta.revisions.since != Revision::R2026_07_28)
+        .map(|s| s.meta.id)
+        .collect();
+    assert!(wrong.is_empty(), "scenarios of 2026-07-28 requirements graded by older revisions: {wrong:?}");
+}

@@ -15,7 +15,7 @@
 
 use crate::Scenario;
 use crate::world::World;
-use mcp_authz_sim::scenario::{Capability, Check, Level, Need, Role};
+use mcp_authz_sim::scenario::{Capability, Check, Level, Need, Revision, Role};
 
 /// The value of a step, or the verdict it already reached.
 macro_rules! step {
@@ -270,6 +270,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .requirements(&["AS-31"])
         .level(Should)
         .tags(&["front-channel", "iss"])
+        .since(Revision::R2026_07_28)
         .body(|w| with_apps(w, iss_on_every_response)),
         Scenario::new(
             AuthorizationServer,
@@ -279,6 +280,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .requirements(&["AS-32"])
         .level(Must)
         .tags(&["front-channel", "iss", "metadata"])
+        .since(Revision::R2026_07_28)
         .body(|w| with_apps(w, iss_advertised)),
         Scenario::new(AuthorizationServer, "AS-TOKEN-01", "token responses carry Cache-Control: no-store")
             .requirements(&["AS-01"])

@@ -96,11 +96,13 @@ pub fn scenarios() -> Vec<Scenario> {
             .requirements(&["CL-50", "CL-17"])
             .level(Must)
             .tags(&["registration", "2026-07-28"])
+            .since(Revision::R2026_07_28)
             .body(application_type_named),
         Scenario::new(Client, "CL-REG-03", "application_type native for loopback, web for remote redirects")
             .requirements(&["CL-50"])
             .level(Should)
             .tags(&["registration", "2026-07-28"])
+            .since(Revision::R2026_07_28)
             .body(application_type_fits_redirect),
         Scenario::new(
             Client,
@@ -111,6 +113,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["registration", "2026-07-28"])
         .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+        .since(Revision::R2026_07_28)
         .body(credentials_stay_with_their_as),
         Scenario::new(
             Client,
@@ -150,6 +153,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["mix-up", "2026-07-28"])
             .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .since(Revision::R2026_07_28)
             .body(iss_table),
         Scenario::new(Client, "CL-ISS-02", "iss is compared byte for byte, never normalized")
             .requirements(&["CL-47", "CL-46"])
@@ -157,6 +161,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["mix-up", "2026-07-28"])
             .grants(&[MaliciousAuthorizationServer, Rewrite])
+            .since(Revision::R2026_07_28)
             .body(iss_compared_byte_for_byte),
         Scenario::new(
             Client,
@@ -168,6 +173,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["mix-up", "2026-07-28"])
         .grants(&[MaliciousAuthorizationServer, Rewrite])
+        .since(Revision::R2026_07_28)
         .body(foreign_error_not_shown),
         Scenario::new(Client, "CL-SCOPE-01", "the challenged scope is requested, not scopes_supported")
             .requirements(&["CL-05", "CL-06"])
@@ -223,6 +229,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["scope", "2026-07-28"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .since(Revision::R2026_07_28)
             .body(step_up_keeps_earlier_scopes),
         Scenario::new(Client, "CL-STEP-02", "step-up stops when the server always answers 403")
             .requirements(&["CL-27"])
