@@ -57,6 +57,14 @@ fn modern_only_server_gets_the_whole_catalog_over_the_2026_07_28_wire() {
     // speaking only 2026-07-28 owes legacy traffic) pass.
     let skipped: Vec<&str> =
         cases.iter().filter(|c| c["verdict"] == "skip").map(|c| c["id"].as_str().unwrap()).collect();
-    let expected = ["RS-HANDLE-01", "RS-HANDLE-02", "RS-PASS-01", "RS-SESS-01", "RS-SESS-02", "RS-SESS-03"];
+    let expected = [
+        "RS-HANDLE-01",
+        "RS-HANDLE-02",
+        "RS-PASS-01",
+        "RS-SCOPE-05",
+        "RS-SESS-01",
+        "RS-SESS-02",
+        "RS-SESS-03",
+    ];
     assert_eq!(skipped, expected, "{cases:#?}");
 }

@@ -55,6 +55,7 @@ pub fn learn_tools(
         admin: None,
         downstream: None,
         handles: None,
+        multi_scope: None,
     };
     let target = LiveTarget {
         url: url.into(),
@@ -295,7 +296,8 @@ fn choose(mut known: Vec<Tool>, advertised: &[String]) -> Option<Tools> {
     let write = known.iter().find(|t| !covers(&read.scope, t)).cloned();
     let both = union_scopes(&[&read.scope, write.as_ref().map_or("", |w| w.scope.as_str())]);
     let admin = write.as_ref().and_then(|_| known.iter().find(|t| !covers(&both, t)).cloned());
-    Some(Tools { read, write, admin, downstream: None, handles: None })
+    let multi_scope = known.iter().find(|t| count(t) > 1).cloned();
+    Some(Tools { read, write, admin, downstream: None, handles: None, multi_scope })
 }
 
 /// Arguments satisfying a JSON Schema's required properties, with plain values.

@@ -41,6 +41,7 @@ fn run_against(
     scopes: &BTreeMap<String, String>,
 ) -> Vec<CaseResult> {
     let mut config = mcp_server::Config::new(URL, authority.issuer());
+    config.tools.extend(mcp_server::ToolConfig::two_scopes());
     config.legacy = !defects.iter().any(|d| MODERN_ONLY.contains(&d));
     config.defects = defects;
     let router = Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router();
@@ -82,6 +83,7 @@ fn reference_server_in_process_passes_and_each_defect_is_caught() {
         ("write_note", "mcp:write"),
         ("admin_reset", "mcp:admin"),
         ("fetch_report", "mcp:read"),
+        ("publish_note", "mcp:write mcp:admin"),
     ]
     .into_iter()
     .map(|(t, s)| (t.to_string(), s.to_string()))

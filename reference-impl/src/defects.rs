@@ -112,6 +112,7 @@ defects! {
     RetiredErrorCodes = "retired-error-codes", McpServer, "answers a 2026-07-28 `resources/read` of a resource it does not have with `-32002` (resource not found), a code 2026-07-28 retired";
     StateHandleNotBound = "state-handle-not-bound", McpServer, "serves a state handle (`cart_show`'s `cart`) to whichever principal presents it, not only to the one that opened it";
     PredictableStateHandle = "predictable-state-handle", McpServer, "numbers state handles sequentially (`cart-1`, `cart-2`) instead of drawing them from a CSPRNG";
+    ChallengeNamesOneScope = "challenge-names-one-scope", McpServer, "names only the first scope a call lacks in its 403 `insufficient_scope`, though the call needs more";
     NoServerDiscover = "no-server-discover", McpServer, "has no `server/discover`, answers unknown 2026-07-28 methods with HTTP 200 and omits `resultType`";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";

@@ -11,8 +11,8 @@ use std::time::Duration;
 use url::Url;
 
 /// The tool names this server knows how to run.
-pub const KNOWN_TOOLS: [&str; 6] =
-    ["echo", "write_note", "admin_reset", "fetch_report", "open_cart", "cart_show"];
+pub const KNOWN_TOOLS: [&str; 7] =
+    ["echo", "write_note", "admin_reset", "fetch_report", "open_cart", "cart_show", "publish_note"];
 
 /// Configuration of the reference MCP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -83,7 +83,7 @@ impl TrustedIssuer {
 pub struct ToolConfig {
     /// The tool name (one of [`KNOWN_TOOLS`]).
     pub name: String,
-    /// The scope a token must carry to call it.
+    /// The scopes a token must carry to call it (space-separated; usually one).
     pub required_scope: String,
     /// Shown in `tools/list`.
     pub description: String,
@@ -97,6 +97,16 @@ impl ToolConfig {
             required_scope: required_scope.into(),
             description: description.into(),
         }
+    }
+
+    /// A tool needing two scopes, not offered by default: `publish_note` (`mcp:write
+    /// mcp:admin`), a note stored and published.
+    pub fn two_scopes() -> Vec<ToolConfig> {
+        vec![ToolConfig::new(
+            "publish_note",
+            "mcp:write mcp:admin",
+            "Stores and publishes a note (a side effect).",
+        )]
     }
 
     /// The state handle tools, not offered by default: `open_cart` (mcp:write) mints a
@@ -210,9 +220,10 @@ impl Config {
             if !seen.insert(t.name.as_str()) {
                 return Err(Error::Config(format!("tool `{}` is listed twice", t.name)));
             }
-            if t.required_scope.is_empty() || t.required_scope.contains(' ') {
+            let tokens = t.required_scope.split(' ');
+            if t.required_scope.is_empty() || tokens.clone().any(str::is_empty) {
                 return Err(Error::Config(format!(
-                    "tool `{}`: required_scope `{}` is not one scope token",
+                    "tool `{}`: required_scope `{}`: expected scope tokens separated by single spaces",
                     t.name, t.required_scope
                 )));
             }

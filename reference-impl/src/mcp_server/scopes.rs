@@ -26,13 +26,15 @@ use http::StatusCode;
 /// defined server error range, JSON-RPC 2.0 §5.1).
 pub const INSUFFICIENT_SCOPE: i64 = -32003;
 
-/// True when `claims` grant `scope` (compared exactly, or ignoring case with the
-/// `scope-case-insensitive` defect).
-pub(super) fn grants(defects: &Defects, claims: &AccessTokenClaims, scope: &str) -> bool {
-    if defects.has(Defect::ScopeCaseInsensitive) {
-        return claims.scopes().any(|s| s.eq_ignore_ascii_case(scope));
-    }
-    claims.has_scope(scope)
+/// True when `claims` grant every scope of the space-separated `required` (compared
+/// exactly, or ignoring case with the `scope-case-insensitive` defect).
+pub(super) fn grants(defects: &Defects, claims: &AccessTokenClaims, required: &str) -> bool {
+    required.split(' ').filter(|s| !s.is_empty()).all(|scope| {
+        if defects.has(Defect::ScopeCaseInsensitive) {
+            return claims.scopes().any(|s| s.eq_ignore_ascii_case(scope));
+        }
+        claims.has_scope(scope)
+    })
 }
 
 /// `None` when `claims` grant `required`; else the 403 answer to request `id`, whose
@@ -47,7 +49,14 @@ pub(super) fn refusal(
     if grants(&config.defects, claims, required) {
         return None;
     }
-    let mut challenged = vec![required];
+    // Every scope the call needs, in one challenge (MCP 2026-07-28 §Runtime Insufficient
+    // Scope Errors, RS-27), unless the `challenge-names-one-scope` defect keeps the first
+    // one the token lacks.
+    let mut challenged: Vec<&str> = required.split(' ').filter(|s| !s.is_empty()).collect();
+    if config.defects.has(Defect::ChallengeNamesOneScope) {
+        challenged.retain(|s| !grants(&config.defects, claims, s));
+        challenged.truncate(1);
+    }
     let known = |s: &str| {
         config.scopes_supported.iter().chain(config.tools.iter().map(|t| &t.required_scope)).any(|k| k == s)
     };

@@ -866,10 +866,10 @@ fn introspection_refuses_inactive_tokens() {
 fn config_is_checked() {
     let bad_tool = |c: &mut Config| c.tools.push(ToolConfig::new("rm_rf", "mcp:admin", "no"));
     let dup = |c: &mut Config| c.tools.push(ToolConfig::new("echo", "mcp:read", "again"));
-    let two_scopes = |c: &mut Config| c.tools[0].required_scope = "mcp:read mcp:write".into();
+    let two_spaces = |c: &mut Config| c.tools[0].required_scope = "mcp:read  mcp:write".into();
     let bad_resource = |c: &mut Config| c.resource = "mcp.example/mcp".into();
     let no_as = |c: &mut Config| c.authorization_servers.clear();
-    for edit in [bad_tool, dup, two_scopes, bad_resource, no_as] {
+    for edit in [bad_tool, dup, two_spaces, bad_resource, no_as] {
         let mut c = Config::new(RS, ISS);
         edit(&mut c);
         assert!(matches!(McpServer::new(c), Err(crate::Error::Config(_))));
@@ -1141,6 +1141,16 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             );
             body(&f.send(read))["error"]["code"] == -32002
         }
+        Defect::ChallengeNamesOneScope => {
+            let mut config = f.server.config().clone();
+            config.tools.extend(ToolConfig::two_scopes());
+            f.server = McpServer::new(config).unwrap();
+            let t = f.token("mcp:read");
+            let params = json!({"name": "publish_note", "arguments": {"text": "x"}});
+            let r =
+                f.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "publish_note")]));
+            r.status() == 403 && !challenge(&r).get("scope").is_some_and(|s| s.contains("mcp:admin"))
+        }
         Defect::StateHandleNotBound => {
             f.with_carts();
             let handle = f.open_cart("mcp:read mcp:write", "alice's secret");
@@ -1174,7 +1184,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 31);
+    assert_eq!(mcp_defects.len(), 32);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1446,4 +1456,22 @@ fn state_handles_are_random_bound_to_their_owner_and_bounded() {
         f.open_cart("mcp:write", &i.to_string());
     }
     assert_eq!(f.server.open_carts(), cap, "one principal holds at most {cap} carts");
+}
+
+#[test]
+fn a_call_needing_two_scopes_is_challenged_for_both_and_runs_with_both() {
+    let mut f = Fixture::new();
+    let mut config = f.server.config().clone();
+    config.tools.extend(ToolConfig::two_scopes());
+    f.server = McpServer::new(config).unwrap();
+    let params = json!({"name": "publish_note", "arguments": {"text": "x"}});
+    let call =
+        |t: &str| stateless::modern(Some(t), "tools/call", params.clone(), &[("mcp-name", "publish_note")]);
+    let t = f.token("mcp:read mcp:write");
+    let r = f.send(call(&t));
+    assert_eq!(r.status(), 403);
+    let scope = challenge(&r).get("scope").unwrap().to_string();
+    assert!(scope.contains("mcp:write") && scope.contains("mcp:admin"), "{scope}");
+    let t = f.token(&scope);
+    assert_eq!(body(&f.send(call(&t)))["result"]["isError"], false);
 }

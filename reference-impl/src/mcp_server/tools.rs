@@ -20,6 +20,8 @@ pub(super) enum Tool {
     OpenCart,
     /// Takes a state handle back.
     CartShow,
+    /// Needs two scopes (`publish_note`).
+    PublishNote,
 }
 
 impl Tool {
@@ -31,13 +33,14 @@ impl Tool {
             "fetch_report" => Tool::FetchReport,
             "open_cart" => Tool::OpenCart,
             "cart_show" => Tool::CartShow,
+            "publish_note" => Tool::PublishNote,
             _ => return None,
         })
     }
 
     fn input_schema(self) -> Value {
         match self {
-            Tool::Echo | Tool::WriteNote => json!({
+            Tool::Echo | Tool::WriteNote | Tool::PublishNote => json!({
                 "type": "object",
                 "properties": {"text": {"type": "string"}},
                 "required": ["text"],
@@ -147,7 +150,7 @@ impl Tools {
     pub(super) fn run(&mut self, tool: Tool, arguments: &Map<String, Value>) -> Ran {
         let text = arguments.get("text").and_then(Value::as_str);
         let accepted: &[&str] = match tool {
-            Tool::Echo | Tool::WriteNote => &["text"],
+            Tool::Echo | Tool::WriteNote | Tool::PublishNote => &["text"],
             Tool::AdminReset | Tool::FetchReport => &[],
             Tool::OpenCart => &["item"],
             Tool::CartShow => &["cart"],
@@ -157,12 +160,12 @@ impl Tools {
         }
         match (tool, text) {
             (Tool::Echo, Some(t)) => Ran::Done(text_result(t, false)),
-            (Tool::WriteNote, Some(t)) => {
+            (Tool::WriteNote | Tool::PublishNote, Some(t)) => {
                 self.notes.push(t.to_string());
                 self.side_effects += 1;
                 Ran::Done(text_result(&format!("stored note {}", self.notes.len()), false))
             }
-            (Tool::Echo | Tool::WriteNote, None) => {
+            (Tool::Echo | Tool::WriteNote | Tool::PublishNote, None) => {
                 Ran::Done(text_result("argument `text`: missing, expected a string", true))
             }
             (Tool::AdminReset, _) => {

@@ -3,7 +3,9 @@
 //! scopes, sessions, Origin, token placement and token passthrough.
 
 mod backward_compatibility;
+mod insufficient_scope;
 mod refresh_tokens;
+mod sessions;
 mod state_handles;
 mod stateless;
 
@@ -165,6 +167,12 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["scope"])
             .body(scope_case_variant),
+        Scenario::new(McpServer, "RS-SCOPE-05", "one 403 names every scope the call needs")
+            .requirements(&["RS-27"])
+            .level(Should)
+            .tags(&["scope", "2026-07-28"])
+            .since(Revision::R2026_07_28)
+            .body(insufficient_scope::one_challenge_names_every_scope),
         Scenario::new(McpServer, "RS-SESS-01", "a session id without a token is refused")
             .requirements(&["RS-19", "RS-20"])
             .level(Must)
@@ -172,7 +180,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .grants(&[ReadResourceRequests, MaliciousClient])
             // Sessions (`Mcp-Session-Id`) were removed in 2026-07-28: state handles replace them.
             .until(Revision::R2025_11_25)
-            .body(session_without_token),
+            .body(sessions::session_without_token),
         Scenario::new(McpServer, "RS-SESS-02", "another user's token cannot use a session")
             .requirements(&["RS-20", "RS-22"])
             .level(Must)
@@ -180,14 +188,14 @@ pub fn scenarios() -> Vec<Scenario> {
             .grants(&[ReadResourceRequests, MaliciousClient])
             // Sessions (`Mcp-Session-Id`) were removed in 2026-07-28: state handles replace them.
             .until(Revision::R2025_11_25)
-            .body(session_other_user),
+            .body(sessions::session_other_user),
         Scenario::new(McpServer, "RS-SESS-03", "session ids are unpredictable")
             .requirements(&["RS-21"])
             .level(Must)
             .tags(&["session"])
             // Sessions (`Mcp-Session-Id`) were removed in 2026-07-28: state handles replace them.
             .until(Revision::R2025_11_25)
-            .body(session_ids_random),
+            .body(sessions::session_ids_random),
         Scenario::new(McpServer, "RS-HANDLE-01", "another user's token cannot use a state handle")
             .requirements(&["RS-20", "RS-22"])
             .level(Should)
@@ -310,27 +318,10 @@ fn write_tool(w: &World) -> Result<Tool, Check> {
     })
 }
 
-/// Opens a session with `token`: its id, or why the session scenarios cannot run.
-fn open_session(w: &mut World, from: &str, token: &str) -> Result<String, Check> {
-    let url = w.mcp.clone();
-    let (r, session) = w.open(from, &url, Some(token));
-    match session {
-        Some(id) => Ok(id),
-        None if status(&r) == 200 => Err(Check::NotApplicable(
-            "the server issues no Mcp-Session-Id (stateless): there is no session to bind".into(),
-        )),
-        None => Err(Check::Undecided(format!("initialize failed: {}", describe(&r)))),
-    }
-}
-
 /// Whether a call ran: the server's side-effect counter moved (simulated server), or
 /// its answer carries the tool's result.
 fn ran(w: &mut World, before: Option<u64>, r: &FetchResult, id: u64) -> bool {
     w.side_effects() != before || tool_ran(r, id)
-}
-
-fn session_headers(session: &str) -> [(&str, &str); 2] {
-    [("mcp-session-id", session), ("mcp-protocol-version", "2025-11-25")]
 }
 
 fn prm_names_server(w: &mut World) -> Check {
@@ -653,7 +644,7 @@ fn batch_smuggling(w: &mut World) -> Check {
         return write_tool(w).err().unwrap_or(Check::Holds);
     };
     let token = w.mint(&read_claims(w));
-    let session = match open_session(w, "client", &token) {
+    let session = match sessions::open_session(w, "client", &token) {
         Ok(s) => Some(s),
         Err(Check::NotApplicable(_)) => None,
         Err(c) => return c,
@@ -666,87 +657,12 @@ fn batch_smuggling(w: &mut World) -> Check {
     ]);
     let mut headers = vec![];
     if let Some(s) = &session {
-        headers.extend(session_headers(s));
+        headers.extend(sessions::session_headers(s));
     }
     let r = w.send("client", w.mcp_request(&w.mcp, Some(&token), &batch, &headers));
     Check::expect(!ran(w, before, &r, 11), || {
         let what = format!("{} inside a batch with a `{}` token", privileged.name, read.scope);
         Violation::about(what, "a refusal", describe(&r))
-    })
-}
-
-fn session_without_token(w: &mut World) -> Check {
-    let token = w.mint(&w.claims(&w.tools.all_scopes()));
-    let session = match open_session(w, "alice", &token) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    let tool = w.tools.write.clone().unwrap_or_else(|| w.tools.read.clone());
-    let before = w.side_effects();
-    let body = World::call_body(&tool.name, tool.arguments.clone());
-    let r = w.send("attacker", World::rpc_request(&w.mcp, None, &body, &session_headers(&session)));
-    let ran = ran(w, before, &r, CALL_ID);
-    Check::expect(status(&r) == 401 && !ran, || {
-        Violation::about("a session id without a token", "401", describe(&r))
-    })
-}
-
-fn session_other_user(w: &mut World) -> Check {
-    let alice = w.mint(&w.claims(&w.tools.all_scopes()));
-    let session = match open_session(w, "alice", &alice) {
-        Ok(s) => s,
-        Err(c) => return c,
-    };
-    let mallory = w.mint(&AccessTokenClaims {
-        sub: Some("mallory".into()),
-        client_id: Some("mallory-app".into()),
-        ..w.claims(&w.tools.all_scopes())
-    });
-    let read = w.tools.read.clone();
-    let body = World::call_body(&read.name, read.arguments);
-    let r = w.send("attacker", World::rpc_request(&w.mcp, Some(&mallory), &body, &session_headers(&session)));
-    Check::expect(!(200..300).contains(&status(&r)), || {
-        Violation::about("mallory's token in alice's session", "a refusal", describe(&r))
-    })
-}
-
-fn session_ids_random(w: &mut World) -> Check {
-    let token = w.mint(&read_claims(w));
-    let mut ids = Vec::new();
-    for _ in 0..8 {
-        match open_session(w, "client", &token) {
-            Ok(id) => ids.push(id),
-            Err(c) => return c,
-        }
-    }
-    unpredictable(&ids, "session ids")
-}
-
-/// Whether `ids` (`what`, in the order they were issued) look drawn from a CSPRNG:
-/// distinct, at least 22 visible ASCII characters (128 bits of base64), and no two
-/// consecutive ones sharing a prefix of 8 characters or more (sequential ids do).
-fn unpredictable(ids: &[String], what: &str) -> Check {
-    let mut unique = ids.to_vec();
-    unique.sort();
-    unique.dedup();
-    let short = ids.iter().find(|id| id.len() < 22 || !id.bytes().all(|b| (0x21..=0x7e).contains(&b)));
-    if unique.len() != ids.len() {
-        return Check::Violated(Violation::new(format!("distinct {what}"), format!("{ids:?}")));
-    }
-    if let Some(s) = short {
-        return Check::Violated(Violation::new(
-            format!("{what} of at least 128 bits of base64, in visible ascii"),
-            format!("`{s}`"),
-        ));
-    }
-    let common = ids
-        .windows(2)
-        .map(|p| p[0].bytes().zip(p[1].bytes()).take_while(|(a, b)| a == b).count())
-        .max()
-        .unwrap_or(0);
-    Check::expect(common < 8, || {
-        let observed = format!("a {common}-character prefix: {ids:?}");
-        Violation::new(format!("consecutive {what} sharing less than 8 characters"), observed)
     })
 }
 

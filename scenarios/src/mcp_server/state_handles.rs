@@ -9,7 +9,8 @@
 //! the reference server's `open_cart` and `cart_show`; a live server's are not known to
 //! the harness, and the cases are skipped with that reason.
 
-use super::{response, unpredictable};
+use super::response;
+use super::sessions::unpredictable;
 use crate::world::{HandleTools, World, describe, tool_ran};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_sim::scenario::{Check, Violation};

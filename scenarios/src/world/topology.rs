@@ -62,6 +62,8 @@ pub struct Tools {
     pub downstream: Option<Tool>,
     /// Tools that mint and take back a state handle (`open_cart`, `cart_show`).
     pub handles: Option<HandleTools>,
+    /// A tool needing more than one scope (`publish_note`), if the server has one.
+    pub multi_scope: Option<Tool>,
 }
 
 /// A pair of tools around a state handle (MCP 2026-07-28 server/tools §Stateful Tools):
@@ -90,6 +92,7 @@ impl Tools {
                 show: Tool::new("cart_show", "mcp:read", json!({})),
                 argument: "cart".into(),
             }),
+            multi_scope: Some(Tool::new("publish_note", "mcp:write mcp:admin", json!({"text": "x"}))),
         }
     }
 
@@ -117,6 +120,7 @@ pub(crate) fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_serv
     let mut config = mcp_server::Config::new(url.to_string(), issuer.to_string());
     config.defects = defects.clone();
     config.tools.extend(mcp_server::ToolConfig::state_handles());
+    config.tools.extend(mcp_server::ToolConfig::two_scopes());
     if url == MCP {
         config.downstream = Some(mcp_server::Downstream {
             token_endpoint: format!("{AS}/token"),
