@@ -7,7 +7,7 @@
 use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
 use crate::test_as::LiveArgs;
 use anyhow::Context as _;
-use mcp_authz_live::runs::{self as live, Progress};
+use mcp_authz_live::runs::{self as live, Progress, StateHandleTools, ToolHints};
 use mcp_authz_live::serve::system_now;
 use mcp_authz_live::target;
 use mcp_authz_live::test_authority::TestAuthority;
@@ -35,6 +35,12 @@ pub struct Args {
     /// with a `[scopes]` table. Tools not named are probed with a scope-less token.
     #[arg(long)]
     scopes: Option<String>,
+    /// The tools that mint and take back a state handle, `OPEN,SHOW:ARGUMENT` (e.g.
+    /// `open_cart,cart_show:cart`): OPEN's result text is a new handle, SHOW takes it in
+    /// ARGUMENT. The state handle cases (RS-HANDLE-*) run with them; no other case calls
+    /// them. Without it those cases are skipped.
+    #[arg(long, value_name = "OPEN,SHOW:ARGUMENT", value_parser = parse_state_handle_tools)]
+    state_handle_tools: Option<StateHandleTools>,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
@@ -57,6 +63,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(spec) => parse_scopes(spec)?,
         None => BTreeMap::new(),
     };
+    let hints = ToolHints { scopes, state_handles: args.state_handle_tools.clone() };
     let all = catalog();
     let baseline = match &args.report.baseline {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),
@@ -87,7 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let connect = target::over_http(handle, limits)?;
         let n = selected.len();
         let run =
-            live::test_server(&target_url, &auth, connect, &scopes, &selected, revision, &system_now, |p| {
+            live::test_server(&target_url, &auth, connect, &hints, &selected, revision, &system_now, |p| {
                 match p {
                     Progress::Learned(notes) => {
                         eprintln!("tools:");
@@ -111,6 +118,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}{flag}", c.meta.id);
     let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
     args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
+}
+
+/// `OPEN,SHOW:ARGUMENT` of `--state-handle-tools`.
+fn parse_state_handle_tools(spec: &str) -> Result<StateHandleTools, String> {
+    let parsed = spec.split_once(',').and_then(|(open, rest)| {
+        let (show, argument) = rest.split_once(':')?;
+        let ok = |s: &str| !s.is_empty() && !s.contains([',', ':', ' ']);
+        (ok(open) && ok(show) && ok(argument)).then(|| StateHandleTools {
+            open: open.into(),
+            show: show.into(),
+            argument: argument.into(),
+        })
+    });
+    parsed.ok_or_else(|| format!("`{spec}`: expected OPEN,SHOW:ARGUMENT, e.g. open_cart,cart_show:cart"))
 }
 
 /// `name=scope,name=scope` or the path of a TOML file with a `[scopes]` table.

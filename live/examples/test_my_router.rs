@@ -18,7 +18,6 @@ use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_scenarios::world::OTHER_MCP;
 use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
 use mcp_authz_sim::report;
-use std::collections::BTreeMap;
 
 /// The server under test: here the reference MCP server; yours goes here.
 fn my_router(resource: &str, issuer: &str, jwks_uri: &str) -> axum::Router {
@@ -37,11 +36,11 @@ fn main() {
 
     let connect = target::in_process(router, runtime.handle().clone(), Limits::default());
     let scenarios = mcp_server_scenarios(&catalog());
-    let run =
-        live::test_server(url, &authority, connect, &BTreeMap::new(), &scenarios, None, &system_now, |p| {
-            if let Progress::Learned(notes) = p {
-                notes.iter().for_each(|n| eprintln!("tool {n}"));
-            }
-        });
+    let hints = live::ToolHints::default();
+    let run = live::test_server(url, &authority, connect, &hints, &scenarios, None, &system_now, |p| {
+        if let Progress::Learned(notes) = p {
+            notes.iter().for_each(|n| eprintln!("tool {n}"));
+        }
+    });
     print!("{}", report::text(&run.results, false, &|c| format!("scenario {}", c.meta.id), None));
 }

@@ -20,7 +20,9 @@ use mcp_authz_reference::mcp_server::MODERN_PROTOCOL_VERSION;
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::Time;
-use mcp_authz_scenarios::world::{TargetKind, Tool, Tools, World, describe, tool_ran, union_scopes};
+use mcp_authz_scenarios::world::{
+    HandleTools, TargetKind, Tool, Tools, World, describe, tool_ran, union_scopes,
+};
 use mcp_authz_scenarios::{Scenario, run_against};
 use mcp_authz_sim::scenario::{CaseResult, Check, Revision};
 use serde_json::{Value, json};
@@ -38,16 +40,38 @@ pub struct Learned {
     pub speaks: Vec<Revision>,
 }
 
+/// What the operator tells the harness about the tools of the server under test.
+#[derive(Debug, Clone, Default)]
+pub struct ToolHints {
+    /// The scope each named tool needs (`--scopes`); others are probed.
+    pub scopes: BTreeMap<String, String>,
+    /// The tools that mint and take back a state handle (`--state-handle-tools`): the
+    /// state handle cases run with them, and no other case calls them.
+    pub state_handles: Option<StateHandleTools>,
+}
+
+/// `--state-handle-tools OPEN,SHOW:ARGUMENT`: `OPEN` returns a new handle as the text of
+/// its result, `SHOW` takes it back in `ARGUMENT`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateHandleTools {
+    /// The tool that mints a handle.
+    pub open: String,
+    /// The tool that takes it back.
+    pub show: String,
+    /// The argument of `show` that carries it.
+    pub argument: String,
+}
+
 /// Lists the tools of the server at `url` with a token carrying every scope it names
-/// (in `configured` and its protected resource metadata), and finds the scope of each:
-/// `configured[name]`, or probed. Fails with a message saying what to fix when the
+/// (in `hints` and its protected resource metadata), and finds the scope of each:
+/// configured, or probed. Fails with a message saying what to fix when the
 /// server refuses the harness's valid token or has no tool it can call.
 pub fn learn_tools(
     now: Time,
     url: &str,
     authority: &TestAuthority,
     connect: &Connect,
-    configured: &BTreeMap<String, String>,
+    hints: &ToolHints,
 ) -> Result<Learned, String> {
     let placeholder = Tools {
         read: Tool::new("", "", json!({})),
@@ -66,6 +90,7 @@ pub fn learn_tools(
     };
     let mut w = live_server_world(0, now, &target).map_err(|e| e.to_string())?;
 
+    let configured = &hints.scopes;
     let mut scopes: Vec<&str> = configured.values().map(String::as_str).collect();
     let advertised = advertised_scopes(&mut w);
     scopes.extend(advertised.iter().map(String::as_str));
@@ -139,9 +164,26 @@ pub fn learn_tools(
     for name in configured.keys().filter(|n| !known.iter().any(|t| &t.name == *n)) {
         notes.push(format!("{name}: configured but not in tools/list"));
     }
-    let tools = choose(known, &advertised).ok_or_else(|| {
+    // The state handle tools take part in their own cases only.
+    let named = hints.state_handles.as_ref();
+    let is_handle_tool = |t: &Tool| named.is_some_and(|h| t.name == h.open || t.name == h.show);
+    let (handle_tools, plain): (Vec<Tool>, Vec<Tool>) = known.into_iter().partition(|t| is_handle_tool(t));
+    let mut tools = choose(plain, &advertised).ok_or_else(|| {
         format!("no tool of {url} has a known scope, so no case can call one: {}", notes.join("; "))
     })?;
+    if let Some(h) = named {
+        let find = |name: &str| handle_tools.iter().find(|t| t.name == name).cloned();
+        match (find(&h.open), find(&h.show)) {
+            (Some(open), Some(show)) => {
+                notes.push(format!("state handles: {} mints them, {} takes them in `{}`", h.open, h.show, h.argument));
+                tools.handles = Some(HandleTools { open, show, argument: h.argument.clone() });
+            }
+            _ => notes.push(format!(
+                "state handles: {} or {} has no known scope or is not in tools/list: the state handle cases skip",
+                h.open, h.show
+            )),
+        }
+    }
     notes.insert(0, era);
     Ok(Learned { tools, notes, speaks })
 }
@@ -356,13 +398,13 @@ pub fn test_server(
     url: &str,
     authority: &TestAuthority,
     connect: Connect,
-    scopes: &BTreeMap<String, String>,
+    hints: &ToolHints,
     scenarios: &[Scenario],
     revision: Option<Revision>,
     now: &dyn Fn() -> Time,
     mut progress: impl FnMut(Progress<'_>),
 ) -> LiveRun {
-    let learned = learn_tools(now(), url, authority, &connect, scopes).and_then(|mut l| match revision {
+    let learned = learn_tools(now(), url, authority, &connect, hints).and_then(|mut l| match revision {
         Some(r) if !l.speaks.contains(&r) => {
             let speaks: Vec<String> = l.speaks.iter().map(Revision::to_string).collect();
             Err(format!(

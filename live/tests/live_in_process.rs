@@ -19,21 +19,21 @@ use std::collections::BTreeMap;
 
 const URL: &str = "http://server-under-test.test/mcp";
 
-/// Defects only the simulator can see: the server's outbound calls, or the state handle
-/// tools, which the harness does not know of a live server.
-const SIMULATOR_ONLY: &[Defect] =
-    &[Defect::TokenPassthrough, Defect::StateHandleNotBound, Defect::PredictableStateHandle];
+/// Defects only the simulator can see: the server's outbound calls.
+const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough];
 
 /// Defects of a server that speaks only 2026-07-28: run against the reference server in
 /// that mode (`Config::legacy` false).
 const MODERN_ONLY: &[Defect] = &[Defect::InitializeErrorNamesNoVersion, Defect::LegacyTransportNotRefused];
 
 /// The cases the live path skips against the (dual-era) reference server: passthrough
-/// and state handles (see [`SIMULATOR_ONLY`]), and what only a 2026-07-28-only server owes.
-const NOT_LIVE: &[&str] = &["RS-PASS-01", "RS-HANDLE-01", "RS-HANDLE-02", "RS-WIRE-05", "RS-WIRE-06"];
+/// (see [`SIMULATOR_ONLY`]), and what only a 2026-07-28-only server owes.
+const NOT_LIVE: &[&str] = &["RS-PASS-01", "RS-WIRE-05", "RS-WIRE-06"];
 
-/// Runs the MCP server scenarios in-process against the reference server with
-/// `defects`; `scopes` as the operator would give them (`--scopes`), else probed.
+/// Runs the MCP server scenarios in-process against the reference server (offering the
+/// state handle and two-scope tools too) with `defects`; `scopes` as the operator would
+/// give them (`--scopes`), else probed; the state handle tools named as
+/// `--state-handle-tools open_cart,cart_show:cart` names them.
 fn run_against(
     runtime: &tokio::runtime::Runtime,
     authority: &TestAuthority,
@@ -42,15 +42,22 @@ fn run_against(
 ) -> Vec<CaseResult> {
     let mut config = mcp_server::Config::new(URL, authority.issuer());
     config.tools.extend(mcp_server::ToolConfig::two_scopes());
+    config.tools.extend(mcp_server::ToolConfig::state_handles());
     config.legacy = !defects.iter().any(|d| MODERN_ONLY.contains(&d));
     config.defects = defects;
     let router = Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router();
     let connect = target::in_process(router, runtime.handle().clone(), Limits::default());
+    let state_handles = live::StateHandleTools {
+        open: "open_cart".into(),
+        show: "cart_show".into(),
+        argument: "cart".into(),
+    };
+    let hints = live::ToolHints { scopes: scopes.clone(), state_handles: Some(state_handles) };
     let run = live::test_server(
         URL,
         authority,
         connect,
-        scopes,
+        &hints,
         &mcp_server_scenarios(&catalog()),
         None,
         &system_now,

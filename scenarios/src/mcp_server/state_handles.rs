@@ -6,8 +6,9 @@
 //! any other principal". The 2026-07-28 counterpart of the session cases.
 //!
 //! They need to know which tools mint and take a handle ([`crate::world::HandleTools`]):
-//! the reference server's `open_cart` and `cart_show`; a live server's are not known to
-//! the harness, and the cases are skipped with that reason.
+//! the reference server's `open_cart` and `cart_show`; a live server's, the operator
+//! names (`test-server --state-handle-tools OPEN,SHOW:ARGUMENT`), else the cases are
+//! skipped with that reason.
 
 use super::response;
 use super::sessions::unpredictable;
