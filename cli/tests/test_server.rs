@@ -56,13 +56,21 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     let args = vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string()];
     let (code, cases, stderr) = test_server(args).await;
     stack.shutdown().await;
-    assert_eq!(cases.len(), 40, "every MCP server scenario runs");
+    assert_eq!(cases.len(), 41, "every MCP server scenario runs");
     let not_passing: Vec<&Value> = cases.iter().filter(|c| c["verdict"] != "pass").collect();
     assert_eq!(
         verdicts(&cases, "skip"),
-        ["RS-HANDLE-01", "RS-HANDLE-02", "RS-PASS-01", "RS-SCOPE-05", "RS-WIRE-05", "RS-WIRE-06"],
+        [
+            "RS-HANDLE-01",
+            "RS-HANDLE-02",
+            "RS-PASS-01",
+            "RS-SCOPE-05",
+            "RS-WIRE-05",
+            "RS-WIRE-06",
+            "RS-WIRE-08"
+        ],
         "the harness knows no state handle tools of a live server, passthrough is simulator-only, \
-         no tool needs two scopes, and the server speaks legacy too: {not_passing:#?}"
+         no tool needs two scopes or a client capability, and the server speaks legacy too: {not_passing:#?}"
     );
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("echo: needs `mcp:read` (probed"), "tools are probed: {stderr}");
@@ -121,6 +129,7 @@ async fn revision_picks_the_era_of_a_dual_era_server() {
             "RS-SESS-03",
             "RS-WIRE-05",
             "RS-WIRE-06",
+            "RS-WIRE-08",
         ];
         assert_eq!(verdicts(&cases, "skip"), skipped);
         assert!(cases.iter().filter(|c| c["verdict"] != "skip").all(|c| c["revision"] == "2026-07-28"));

@@ -80,6 +80,7 @@ pub fn learn_tools(
         downstream: None,
         handles: None,
         multi_scope: None,
+        needs_elicitation: None,
     };
     let target = LiveTarget {
         url: url.into(),
@@ -339,7 +340,7 @@ fn choose(mut known: Vec<Tool>, advertised: &[String]) -> Option<Tools> {
     let both = union_scopes(&[&read.scope, write.as_ref().map_or("", |w| w.scope.as_str())]);
     let admin = write.as_ref().and_then(|_| known.iter().find(|t| !covers(&both, t)).cloned());
     let multi_scope = known.iter().find(|t| count(t) > 1).cloned();
-    Some(Tools { read, write, admin, downstream: None, handles: None, multi_scope })
+    Some(Tools { read, write, admin, downstream: None, handles: None, multi_scope, needs_elicitation: None })
 }
 
 /// Arguments satisfying a JSON Schema's required properties, with plain values.

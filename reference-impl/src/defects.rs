@@ -113,6 +113,7 @@ defects! {
     StateHandleNotBound = "state-handle-not-bound", McpServer, "serves a state handle (`cart_show`'s `cart`) to whichever principal presents it, not only to the one that opened it";
     PredictableStateHandle = "predictable-state-handle", McpServer, "numbers state handles sequentially (`cart-1`, `cart-2`) instead of drawing them from a CSPRNG";
     ChallengeNamesOneScope = "challenge-names-one-scope", McpServer, "names only the first scope a call lacks in its 403 `insufficient_scope`, though the call needs more";
+    UndeclaredCapabilityUsed = "undeclared-capability-used", McpServer, "asks a 2026-07-28 client for elicitation (an `input_required` result) though the client did not declare the capability, instead of `-32021`";
     NoServerDiscover = "no-server-discover", McpServer, "has no `server/discover`, answers unknown 2026-07-28 methods with HTTP 200 and omits `resultType`";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";

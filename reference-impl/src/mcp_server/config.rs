@@ -11,8 +11,16 @@ use std::time::Duration;
 use url::Url;
 
 /// The tool names this server knows how to run.
-pub const KNOWN_TOOLS: [&str; 7] =
-    ["echo", "write_note", "admin_reset", "fetch_report", "open_cart", "cart_show", "publish_note"];
+pub const KNOWN_TOOLS: [&str; 8] = [
+    "echo",
+    "write_note",
+    "admin_reset",
+    "fetch_report",
+    "open_cart",
+    "cart_show",
+    "publish_note",
+    "confirm_action",
+];
 
 /// Configuration of the reference MCP server.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -107,6 +115,12 @@ impl ToolConfig {
             "mcp:write mcp:admin",
             "Stores and publishes a note (a side effect).",
         )]
+    }
+
+    /// A tool needing the client's `elicitation` capability, not offered by default:
+    /// `confirm_action` (mcp:read) asks the user to confirm (2026-07-28 requests only).
+    pub fn needing_elicitation() -> Vec<ToolConfig> {
+        vec![ToolConfig::new("confirm_action", "mcp:read", "Asks the user to confirm (needs elicitation).")]
     }
 
     /// The state handle tools, not offered by default: `open_cart` (mcp:write) mints a

@@ -578,6 +578,15 @@ impl McpServer {
         let result = match call.tool {
             Tool::OpenCart => self.carts.open(Principal::of(claims), &call.arguments, env),
             Tool::CartShow => self.carts.show(&Principal::of(claims), &call.arguments, env.now),
+            Tool::ConfirmAction if era == Era::Legacy => {
+                tools::text_result("confirm_action asks for elicitation on 2026-07-28 requests only", true)
+            }
+            Tool::ConfirmAction
+                if !stateless::declares(&r, "elicitation") && !self.has(Defect::UndeclaredCapabilityUsed) =>
+            {
+                return Step::Respond(stateless::missing_capability(&r, &["elicitation"]));
+            }
+            Tool::ConfirmAction => stateless::confirmation_required(),
             _ => match self.tools.run(call.tool, &call.arguments) {
                 Ran::Done(result) => result,
                 Ran::Downstream => return self.fetch_report(r.id, token, era, env),

@@ -231,10 +231,50 @@ impl Era {
     /// `result` as this era's results read: a modern one carries `resultType: "complete"`.
     pub(super) fn result(self, mut result: Value) -> Value {
         if let (Era::Modern, Value::Object(m)) = (self, &mut result) {
-            m.insert("resultType".into(), Value::String("complete".into()));
+            m.entry("resultType").or_insert_with(|| Value::String("complete".into()));
         }
         result
     }
+}
+
+/// True when the modern request `r` declares the client capability `name` in its
+/// `_meta`.
+pub(super) fn declares(r: &jsonrpc::Request, name: &str) -> bool {
+    meta(r).and_then(|m| m.get(META_CLIENT_CAPABILITIES)).and_then(|c| c.get(name)).is_some()
+}
+
+/// The refusal of a request that needs the client capabilities `required` it did not
+/// declare (basic/index §`_meta`: "the server MUST return a
+/// `MissingRequiredClientCapabilityError` (`-32021`) whose `data.requiredCapabilities` lists
+/// the missing capabilities. On HTTP, the response status MUST be `400 Bad Request`").
+pub(super) fn missing_capability(r: &jsonrpc::Request, required: &[&str]) -> Response {
+    let listed: serde_json::Map<String, Value> =
+        required.iter().map(|c| (c.to_string(), json!({}))).collect();
+    let e = jsonrpc::ErrorObject {
+        code: MISSING_CAPABILITY,
+        message: format!(
+            "this request needs the client capabilities {required:?}, which the client did not declare"
+        ),
+        data: Some(json!({ "requiredCapabilities": listed })),
+    };
+    rpc(StatusCode::BAD_REQUEST, &jsonrpc::Response { id: Some(r.id.clone()), outcome: Err(e) })
+}
+
+/// `confirm_action`'s answer to a modern request that declared `elicitation`: an
+/// `InputRequiredResult` asking the user to confirm (multi round-trip requests).
+pub(super) fn confirmation_required() -> Value {
+    json!({
+        "resultType": "input_required",
+        "inputRequests": {
+            "confirm": {
+                "method": "elicitation/create",
+                "params": {
+                    "message": "Confirm the action?",
+                    "requestedSchema": {"type": "object", "properties": {"confirmed": {"type": "boolean"}}}
+                }
+            }
+        }
+    })
 }
 
 #[cfg(test)]

@@ -1151,6 +1151,16 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
                 f.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "publish_note")]));
             r.status() == 403 && !challenge(&r).get("scope").is_some_and(|s| s.contains("mcp:admin"))
         }
+        Defect::UndeclaredCapabilityUsed => {
+            let mut config = f.server.config().clone();
+            config.tools.extend(ToolConfig::needing_elicitation());
+            f.server = McpServer::new(config).unwrap();
+            let t = f.token("mcp:read");
+            let params = json!({"name": "confirm_action", "arguments": {}});
+            let r =
+                f.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "confirm_action")]));
+            body(&r)["result"]["resultType"] == "input_required"
+        }
         Defect::StateHandleNotBound => {
             f.with_carts();
             let handle = f.open_cart("mcp:read mcp:write", "alice's secret");
@@ -1184,7 +1194,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 32);
+    assert_eq!(mcp_defects.len(), 33);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1474,4 +1484,32 @@ fn a_call_needing_two_scopes_is_challenged_for_both_and_runs_with_both() {
     assert!(scope.contains("mcp:write") && scope.contains("mcp:admin"), "{scope}");
     let t = f.token(&scope);
     assert_eq!(body(&f.send(call(&t)))["result"]["isError"], false);
+}
+
+#[test]
+fn a_capability_the_client_did_not_declare_is_not_relied_on() {
+    let mut f = Fixture::new();
+    let mut config = f.server.config().clone();
+    config.tools.extend(ToolConfig::needing_elicitation());
+    f.server = McpServer::new(config).unwrap();
+    let t = f.token("mcp:read");
+    let call = |capabilities: Value| {
+        let mut r = stateless::modern(
+            Some(&t),
+            "tools/call",
+            json!({"name": "confirm_action", "arguments": {}}),
+            &[("mcp-name", "confirm_action")],
+        );
+        let mut v: Value = serde_json::from_slice(r.body()).unwrap();
+        v["params"]["_meta"][META_CLIENT_CAPABILITIES] = capabilities;
+        *r.body_mut() = Bytes::from(v.to_string());
+        r
+    };
+    let r = f.send(call(json!({})));
+    assert_eq!(r.status(), 400);
+    let v = body(&r);
+    assert_eq!(v["error"]["code"], MISSING_CAPABILITY);
+    assert!(v["error"]["data"]["requiredCapabilities"]["elicitation"].is_object(), "{v}");
+    let r = f.send(call(json!({"elicitation": {}})));
+    assert_eq!(body(&r)["result"]["resultType"], "input_required");
 }

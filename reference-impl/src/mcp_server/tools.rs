@@ -22,6 +22,8 @@ pub(super) enum Tool {
     CartShow,
     /// Needs two scopes (`publish_note`).
     PublishNote,
+    /// Needs the client's `elicitation` capability (`confirm_action`).
+    ConfirmAction,
 }
 
 impl Tool {
@@ -34,6 +36,7 @@ impl Tool {
             "open_cart" => Tool::OpenCart,
             "cart_show" => Tool::CartShow,
             "publish_note" => Tool::PublishNote,
+            "confirm_action" => Tool::ConfirmAction,
             _ => return None,
         })
     }
@@ -46,7 +49,7 @@ impl Tool {
                 "required": ["text"],
                 "additionalProperties": false
             }),
-            Tool::AdminReset | Tool::FetchReport => {
+            Tool::AdminReset | Tool::FetchReport | Tool::ConfirmAction => {
                 json!({"type": "object", "properties": {}, "additionalProperties": false})
             }
             Tool::OpenCart => json!({
@@ -151,7 +154,7 @@ impl Tools {
         let text = arguments.get("text").and_then(Value::as_str);
         let accepted: &[&str] = match tool {
             Tool::Echo | Tool::WriteNote | Tool::PublishNote => &["text"],
-            Tool::AdminReset | Tool::FetchReport => &[],
+            Tool::AdminReset | Tool::FetchReport | Tool::ConfirmAction => &[],
             Tool::OpenCart => &["item"],
             Tool::CartShow => &["cart"],
         };
@@ -175,8 +178,9 @@ impl Tools {
                 Ran::Done(text_result(&format!("deleted {n} notes"), false))
             }
             (Tool::FetchReport, _) => Ran::Downstream,
-            // The server runs them with the caller's principal (`state_handles`).
-            (Tool::OpenCart | Tool::CartShow, _) => {
+            // The server runs them with the caller's principal (`state_handles`) or the
+            // request's declared capabilities.
+            (Tool::OpenCart | Tool::CartShow | Tool::ConfirmAction, _) => {
                 Ran::Done(text_result("a state handle tool is run by the server, not here", true))
             }
         }

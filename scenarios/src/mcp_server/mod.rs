@@ -279,6 +279,13 @@ pub fn scenarios() -> Vec<Scenario> {
             .since(Revision::R2026_07_28)
             .needs(&[Need::ModernWire])
             .body(stateless::no_forbidden_error_codes),
+        Scenario::new(McpServer, "RS-WIRE-08", "a capability the client did not declare is not relied on")
+            .requirements(&["X-21"])
+            .level(Must)
+            .tags(&["2026-07-28", "transport"])
+            .since(Revision::R2026_07_28)
+            .needs(&[Need::ModernWire])
+            .body(stateless::undeclared_capability_refused),
     ]
 }
 

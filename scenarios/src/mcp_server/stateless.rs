@@ -12,8 +12,8 @@ use crate::world::{World, describe, tool_ran};
 use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND};
 use mcp_authz_reference::mcp_server::{
-    HEADER_MISMATCH, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MODERN_PROTOCOL_VERSION,
-    UNSUPPORTED_PROTOCOL_VERSION,
+    HEADER_MISMATCH, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MISSING_CAPABILITY,
+    MODERN_PROTOCOL_VERSION, UNSUPPORTED_PROTOCOL_VERSION,
 };
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_sim::scenario::{Check, Violation};
@@ -256,4 +256,32 @@ pub(super) fn no_forbidden_error_codes(w: &mut World) -> Check {
         None if seen.is_empty() => Check::Undecided("no probe was answered with a JSON-RPC error".into()),
         None => Check::Holds,
     }
+}
+
+/// a tool that needs the client's `elicitation` capability, called by a client that
+/// declared none: 400 with `-32021` whose `data.requiredCapabilities` names what is
+/// missing — not a request for input the client cannot give.
+pub(super) fn undeclared_capability_refused(w: &mut World) -> Check {
+    let Some(tool) = w.tools.needs_elicitation.clone() else {
+        return Check::NotApplicable(
+            "the harness knows no tool of the server that needs a client capability".into(),
+        );
+    };
+    let token = w.mint(&w.claims(&w.tools.all_scopes()));
+    let body = modern_body(
+        "tools/call",
+        json!({"name": tool.name, "arguments": tool.arguments}),
+        MODERN_PROTOCOL_VERSION,
+    );
+    let url = w.mcp.clone();
+    let r = w.send("client", modern_request(&url, Some(&token), &body));
+    let answer = message(&r);
+    let listed = answer["error"]["data"]["requiredCapabilities"].as_object().is_some_and(|c| !c.is_empty());
+    Check::expect(status_and_code(&r) == (Some(400), Some(MISSING_CAPABILITY)) && listed, || {
+        Violation::about(
+            format!("{} from a client declaring no capabilities", tool.name),
+            "400 with error -32021 listing the required capabilities",
+            describe(&r),
+        )
+    })
 }

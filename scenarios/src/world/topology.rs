@@ -64,6 +64,9 @@ pub struct Tools {
     pub handles: Option<HandleTools>,
     /// A tool needing more than one scope (`publish_note`), if the server has one.
     pub multi_scope: Option<Tool>,
+    /// A tool needing the client's `elicitation` capability (`confirm_action`), if the
+    /// harness knows one.
+    pub needs_elicitation: Option<Tool>,
 }
 
 /// A pair of tools around a state handle (MCP 2026-07-28 server/tools §Stateful Tools):
@@ -93,6 +96,7 @@ impl Tools {
                 argument: "cart".into(),
             }),
             multi_scope: Some(Tool::new("publish_note", "mcp:write mcp:admin", json!({"text": "x"}))),
+            needs_elicitation: Some(Tool::new("confirm_action", "mcp:read", json!({}))),
         }
     }
 
@@ -121,6 +125,7 @@ pub(crate) fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_serv
     config.defects = defects.clone();
     config.tools.extend(mcp_server::ToolConfig::state_handles());
     config.tools.extend(mcp_server::ToolConfig::two_scopes());
+    config.tools.extend(mcp_server::ToolConfig::needing_elicitation());
     if url == MCP {
         config.downstream = Some(mcp_server::Downstream {
             token_endpoint: format!("{AS}/token"),
