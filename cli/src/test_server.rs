@@ -41,6 +41,11 @@ pub struct Args {
     /// them. Without it those cases are skipped.
     #[arg(long, value_name = "OPEN,SHOW:ARGUMENT", value_parser = parse_state_handle_tools)]
     state_handle_tools: Option<StateHandleTools>,
+    /// A tool that needs a client capability (e.g. `elicitation`): RS-WIRE-08 calls it
+    /// from a client declaring none and expects 400 `-32021`; no other case calls it.
+    /// Without it RS-WIRE-08 is skipped.
+    #[arg(long, value_name = "TOOL")]
+    capability_tool: Option<String>,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
@@ -63,7 +68,11 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         Some(spec) => parse_scopes(spec)?,
         None => BTreeMap::new(),
     };
-    let hints = ToolHints { scopes, state_handles: args.state_handle_tools.clone() };
+    let hints = ToolHints {
+        scopes,
+        state_handles: args.state_handle_tools.clone(),
+        capability_tool: args.capability_tool.clone(),
+    };
     let all = catalog();
     let baseline = match &args.report.baseline {
         Some(path) => Some(read_baseline(path, &|id| all.iter().any(|s| s.meta.id == id))?),

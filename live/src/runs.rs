@@ -48,6 +48,9 @@ pub struct ToolHints {
     /// The tools that mint and take back a state handle (`--state-handle-tools`): the
     /// state handle cases run with them, and no other case calls them.
     pub state_handles: Option<StateHandleTools>,
+    /// A tool that needs a client capability such as `elicitation`
+    /// (`--capability-tool`): RS-WIRE-08 calls it declaring none; no other case calls it.
+    pub capability_tool: Option<String>,
 }
 
 /// `--state-handle-tools OPEN,SHOW:ARGUMENT`: `OPEN` returns a new handle as the text of
@@ -167,7 +170,11 @@ pub fn learn_tools(
     }
     // The state handle tools take part in their own cases only.
     let named = hints.state_handles.as_ref();
-    let is_handle_tool = |t: &Tool| named.is_some_and(|h| t.name == h.open || t.name == h.show);
+    let capability_tool = hints.capability_tool.as_deref();
+    let is_handle_tool = |t: &Tool| {
+        named.is_some_and(|h| t.name == h.open || t.name == h.show)
+            || capability_tool == Some(t.name.as_str())
+    };
     let (handle_tools, plain): (Vec<Tool>, Vec<Tool>) = known.into_iter().partition(|t| is_handle_tool(t));
     let mut tools = choose(plain, &advertised).ok_or_else(|| {
         format!("no tool of {url} has a known scope, so no case can call one: {}", notes.join("; "))
@@ -183,6 +190,15 @@ pub fn learn_tools(
                 "state handles: {} or {} has no known scope or is not in tools/list: the state handle cases skip",
                 h.open, h.show
             )),
+        }
+    }
+    if let Some(name) = capability_tool {
+        match handle_tools.iter().find(|t| t.name == name) {
+            Some(tool) => {
+                notes.push(format!("{name}: needs a client capability; RS-WIRE-08 calls it declaring none"));
+                tools.needs_elicitation = Some(tool.clone());
+            }
+            None => notes.push(format!("{name}: no known scope or not in tools/list: RS-WIRE-08 skips")),
         }
     }
     notes.insert(0, era);

@@ -19,18 +19,16 @@ use std::collections::BTreeMap;
 
 const URL: &str = "http://server-under-test.test/mcp";
 
-/// Defects only the simulator can see: the server's outbound calls, and a tool relying
-/// on a client capability (the harness knows no such tool of a live server).
-const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough, Defect::UndeclaredCapabilityUsed];
+/// Defects only the simulator can see: the server's outbound calls.
+const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough];
 
 /// Defects of a server that speaks only 2026-07-28: run against the reference server in
 /// that mode (`Config::legacy` false).
 const MODERN_ONLY: &[Defect] = &[Defect::InitializeErrorNamesNoVersion, Defect::LegacyTransportNotRefused];
 
 /// The cases the live path skips against the (dual-era) reference server: passthrough
-/// and client capabilities (see [`SIMULATOR_ONLY`]), and what only a 2026-07-28-only
-/// server owes.
-const NOT_LIVE: &[&str] = &["RS-PASS-01", "RS-WIRE-05", "RS-WIRE-06", "RS-WIRE-08"];
+/// (see [`SIMULATOR_ONLY`]), and what only a 2026-07-28-only server owes.
+const NOT_LIVE: &[&str] = &["RS-PASS-01", "RS-WIRE-05", "RS-WIRE-06"];
 
 /// Runs the MCP server scenarios in-process against the reference server (offering the
 /// state handle and two-scope tools too) with `defects`; `scopes` as the operator would
@@ -45,6 +43,7 @@ fn run_against(
     let mut config = mcp_server::Config::new(URL, authority.issuer());
     config.tools.extend(mcp_server::ToolConfig::two_scopes());
     config.tools.extend(mcp_server::ToolConfig::state_handles());
+    config.tools.extend(mcp_server::ToolConfig::needing_elicitation());
     config.legacy = !defects.iter().any(|d| MODERN_ONLY.contains(&d));
     config.defects = defects;
     let router = Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router();
@@ -54,7 +53,11 @@ fn run_against(
         show: "cart_show".into(),
         argument: "cart".into(),
     };
-    let hints = live::ToolHints { scopes: scopes.clone(), state_handles: Some(state_handles) };
+    let hints = live::ToolHints {
+        scopes: scopes.clone(),
+        state_handles: Some(state_handles),
+        capability_tool: Some("confirm_action".into()),
+    };
     let run = live::test_server(
         URL,
         authority,
@@ -105,9 +108,7 @@ fn reference_server_in_process_passes_and_each_defect_is_caught() {
         // The right cases: those that fail in the simulator against the same defect.
         let simulated: Vec<CaseResult> =
             mcp_server_scenarios(&catalog()).iter().map(|s| run_case(s, 1, &Defects::of([d]))).collect();
-        // RS-WIRE-08 needs a tool relying on a client capability: never run live.
-        let expected: Vec<&str> =
-            simulated.iter().filter(failing).map(|r| r.meta.id).filter(|id| *id != "RS-WIRE-08").collect();
+        let expected: Vec<&str> = simulated.iter().filter(failing).map(|r| r.meta.id).collect();
         let expected: Vec<&str> = if SIMULATOR_ONLY.contains(&d) { vec![] } else { expected };
         if live != expected {
             missed.push(format!("{}: live {live:?}, simulator {expected:?}", d.name()));
