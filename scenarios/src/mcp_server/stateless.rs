@@ -264,7 +264,9 @@ pub(super) fn no_forbidden_error_codes(w: &mut World) -> Check {
 pub(super) fn undeclared_capability_refused(w: &mut World) -> Check {
     let Some(tool) = w.tools.needs_elicitation.clone() else {
         return Check::NotApplicable(
-            "the harness knows no tool of the server that needs a client capability".into(),
+            "the harness knows no tool of the server that needs a client capability \
+             (name one with --capability-tool)"
+                .into(),
         );
     };
     let token = w.mint(&w.claims(&w.tools.all_scopes()));
