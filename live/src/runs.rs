@@ -15,7 +15,7 @@ use crate::targets::{LiveAs, LiveTarget, client_process_world, live_as_world, li
 use crate::test_authority::TestAuthority;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::bearer;
-use mcp_authz_reference::client::{Era, mcp};
+use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::mcp_server::MODERN_PROTOCOL_VERSION;
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
@@ -251,23 +251,11 @@ fn clipped(text: &str, max: usize) -> String {
 /// `(name, inputSchema)` of each tool `tools/list` returns, on the world's wire.
 fn list_tools(w: &mut World, token: &str) -> Result<Vec<(String, Value)>, String> {
     let url = w.mcp.clone();
-    if w.wire() == Era::Modern {
-        let r = w.modern("harness", token, "tools/list", json!({}));
-        return read_tools(&r, 2);
-    }
-    let (init, session) = w.open("harness", &url, Some(token));
-    if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
-        return Err(format!("initialize answered {}", describe(&init)));
-    }
-    let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
-    if let Some(s) = &session {
-        headers.push(("mcp-session-id", s.as_str()));
-    }
-    let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-    let _ = w.send("harness", World::rpc_request(&url, Some(token), &initialized, &headers));
     let list = json!({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{}});
-    let r = w.send("harness", World::rpc_request(&url, Some(token), &list, &headers));
-    read_tools(&r, 3)
+    match w.send_in_session("harness", &url, token, &list) {
+        Ok(r) => read_tools(&r, 3),
+        Err(init) => Err(format!("initialize answered {}", describe(&init))),
+    }
 }
 
 /// The `(name, inputSchema)` of each tool in the `tools/list` answer `r` to JSON-RPC `id`.

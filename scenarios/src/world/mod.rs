@@ -318,8 +318,35 @@ impl World {
         (r, session)
     }
 
-    /// Calls `tool` at `url` with `token`: on the legacy wire in a session opened for it
-    /// (the call's response, or the failed `initialize`'s); on the modern wire, one request.
+    /// Sends `message` to `url` with `token`: on the legacy wire in a session opened for
+    /// it (`initialize`, `notifications/initialized`, then the message; `Err` holds the
+    /// answer to an `initialize` that failed); on the modern wire, one request.
+    pub fn send_in_session(
+        &mut self,
+        from: &str,
+        url: &str,
+        token: &str,
+        message: &Value,
+    ) -> Result<FetchResult, FetchResult> {
+        if self.wire() == Era::Modern {
+            return Ok(self.send(from, self.mcp_request(url, Some(token), message, &[])));
+        }
+        let (init, session) = self.open(from, url, Some(token));
+        if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
+            return Err(init);
+        }
+        let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
+        // A server without sessions issues no id: the messages go without one.
+        let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
+        if let Some(session) = &session {
+            headers.push(("mcp-session-id", session.as_str()));
+        }
+        let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
+        Ok(self.send(from, Self::rpc_request(url, Some(token), message, &headers)))
+    }
+
+    /// Calls `tool` at `url` with `token` (see [`World::send_in_session`]): the call's
+    /// response, or the failed `initialize`'s.
     pub fn call_tool(
         &mut self,
         from: &str,
@@ -329,21 +356,7 @@ impl World {
         arguments: Value,
     ) -> FetchResult {
         let call = Self::call_body(tool, arguments);
-        if self.wire() == Era::Modern {
-            return self.send(from, self.mcp_request(url, Some(token), &call, &[]));
-        }
-        let (init, session) = self.open(from, url, Some(token));
-        if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
-            return init;
-        }
-        let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
-        // A server without sessions issues no id: the calls go without one.
-        let mut headers = vec![("mcp-protocol-version", "2025-11-25")];
-        if let Some(session) = &session {
-            headers.push(("mcp-session-id", session.as_str()));
-        }
-        let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
-        self.send(from, Self::rpc_request(url, Some(token), &call, &headers))
+        self.send_in_session(from, url, token, &call).unwrap_or_else(|init| init)
     }
 
     /// Calls `tool` at MCP server A with `token` (see [`World::call_tool`]).
