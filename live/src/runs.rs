@@ -21,7 +21,7 @@ use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_scenarios::world::{
-    HandleTools, TargetKind, Tool, Tools, World, describe, tool_ran, union_scopes,
+    HandleTools, SessionAnswer, TargetKind, Tool, Tools, World, describe, tool_ran, union_scopes,
 };
 use mcp_authz_scenarios::{Scenario, run_against};
 use mcp_authz_sim::scenario::{CaseResult, Check, Revision};
@@ -253,8 +253,8 @@ fn list_tools(w: &mut World, token: &str) -> Result<Vec<(String, Value)>, String
     let url = w.mcp.clone();
     let list = json!({"jsonrpc":"2.0","id":3,"method":"tools/list","params":{}});
     match w.send_in_session("harness", &url, token, &list) {
-        Ok(r) => read_tools(&r, 3),
-        Err(init) => Err(format!("initialize answered {}", describe(&init))),
+        SessionAnswer::Message(r) => read_tools(&r, 3),
+        SessionAnswer::FailedInitialize(init) => Err(format!("initialize answered {}", describe(&init))),
     }
 }
 

@@ -53,6 +53,14 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::time::Duration;
 
+/// What [`World::send_in_session`] got back.
+pub enum SessionAnswer {
+    /// The answer to the message.
+    Message(FetchResult),
+    /// The answer to an `initialize` that failed: the message was not sent.
+    FailedInitialize(FetchResult),
+}
+
 /// A scenario's world.
 pub struct World {
     /// The simulator.
@@ -319,21 +327,15 @@ impl World {
     }
 
     /// Sends `message` to `url` with `token`: on the legacy wire in a session opened for
-    /// it (`initialize`, `notifications/initialized`, then the message; `Err` holds the
-    /// answer to an `initialize` that failed); on the modern wire, one request.
-    pub fn send_in_session(
-        &mut self,
-        from: &str,
-        url: &str,
-        token: &str,
-        message: &Value,
-    ) -> Result<FetchResult, FetchResult> {
+    /// it (`initialize`, `notifications/initialized`, then the message); on the modern
+    /// wire, one request.
+    pub fn send_in_session(&mut self, from: &str, url: &str, token: &str, message: &Value) -> SessionAnswer {
         if self.wire() == Era::Modern {
-            return Ok(self.send(from, self.mcp_request(url, Some(token), message, &[])));
+            return SessionAnswer::Message(self.send(from, self.mcp_request(url, Some(token), message, &[])));
         }
         let (init, session) = self.open(from, url, Some(token));
         if !init.as_ref().is_ok_and(|r| r.status().is_success()) {
-            return Err(init);
+            return SessionAnswer::FailedInitialize(init);
         }
         let initialized = json!({"jsonrpc":"2.0","method":"notifications/initialized"});
         // A server without sessions issues no id: the messages go without one.
@@ -342,7 +344,7 @@ impl World {
             headers.push(("mcp-session-id", session.as_str()));
         }
         let _ = self.send(from, Self::rpc_request(url, Some(token), &initialized, &headers));
-        Ok(self.send(from, Self::rpc_request(url, Some(token), message, &headers)))
+        SessionAnswer::Message(self.send(from, Self::rpc_request(url, Some(token), message, &headers)))
     }
 
     /// Calls `tool` at `url` with `token` (see [`World::send_in_session`]): the call's
@@ -356,7 +358,9 @@ impl World {
         arguments: Value,
     ) -> FetchResult {
         let call = Self::call_body(tool, arguments);
-        self.send_in_session(from, url, token, &call).unwrap_or_else(|init| init)
+        match self.send_in_session(from, url, token, &call) {
+            SessionAnswer::Message(r) | SessionAnswer::FailedInitialize(r) => r,
+        }
     }
 
     /// Calls `tool` at MCP server A with `token` (see [`World::call_tool`]).
