@@ -5,13 +5,15 @@
 //! AS defect, exactly the cases fail that fail in the simulator — the live path reports
 //! the right cases.
 
+mod common;
+
 use mcp_authz_live::runs as live;
 use mcp_authz_live::serve::system_now;
 use mcp_authz_live::stack::{Stack, StackOptions};
 use mcp_authz_live::target::{self, Limits};
 use mcp_authz_live::targets::LiveAs;
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
-use mcp_authz_scenarios::{catalog, run_case};
+use mcp_authz_scenarios::catalog;
 use mcp_authz_sim::browser::Login;
 use mcp_authz_sim::scenario::{CaseResult, Verdict};
 use std::time::Duration;
@@ -73,27 +75,13 @@ fn reference_as_over_http_passes_and_each_defect_is_caught() {
         .collect();
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 
-    let mut missed = Vec::new();
-    for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::AuthorizationServer) {
-        let results = run_against(&runtime, Defects::of([d]), None, false);
-        let failing = |r: &&CaseResult| matches!(r.verdict, Verdict::Fail | Verdict::Warn);
-        let live: Vec<&str> = results.iter().filter(failing).map(|r| r.meta.id).collect();
-        // The right cases: those that fail in the simulator against the same defect.
-        let simulated: Vec<CaseResult> = catalog()
-            .iter()
-            .filter(|s| s.meta.id.starts_with("AS-"))
-            .map(|s| run_case(s, 1, &Defects::of([d])))
-            .collect();
-        let expected: Vec<&str> = simulated.iter().filter(failing).map(|r| r.meta.id).collect();
-        let expected: Vec<&str> = if SIMULATOR_ONLY.contains(&d) { vec![] } else { expected };
-        if live != expected {
-            missed.push(format!("{}: live {live:?}, simulator {expected:?}", d.name()));
-        }
-    }
-    assert!(
-        missed.is_empty(),
-        "defects the live path judges otherwise than the simulator:\n{}",
-        missed.join("\n")
+    // The right cases: those that fail in the simulator against the same defect.
+    let scenarios: Vec<_> = catalog().into_iter().filter(|s| s.meta.id.starts_with("AS-")).collect();
+    common::assert_live_judges_as_the_simulator(
+        DefectRole::AuthorizationServer,
+        &scenarios,
+        SIMULATOR_ONLY,
+        |d| run_against(&runtime, d, None, false),
     );
 }
 

@@ -5,6 +5,8 @@
 //! that fail in the simulator — the live path reports the right cases. The defects of a
 //! server that speaks only 2026-07-28 are run against the reference server in that mode.
 
+mod common;
+
 use mcp_authz_live::fetch::Fetcher;
 use mcp_authz_live::runs as live;
 use mcp_authz_live::serve::{Served, system_now};
@@ -13,7 +15,7 @@ use mcp_authz_live::test_authority::TestAuthority;
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_scenarios::world::OTHER_MCP;
-use mcp_authz_scenarios::{catalog, mcp_server_scenarios, run_case};
+use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
 use mcp_authz_sim::scenario::{CaseResult, Verdict};
 use std::collections::BTreeMap;
 
@@ -100,23 +102,11 @@ fn reference_server_in_process_passes_and_each_defect_is_caught() {
     .into_iter()
     .map(|(t, s)| (t.to_string(), s.to_string()))
     .collect();
-    let mut missed = Vec::new();
-    for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::McpServer) {
-        let results = run_against(&runtime, &authority, Defects::of([d]), &scopes);
-        let failing = |r: &&CaseResult| matches!(r.verdict, Verdict::Fail | Verdict::Warn);
-        let live: Vec<&str> = results.iter().filter(failing).map(|r| r.meta.id).collect();
-        // The right cases: those that fail in the simulator against the same defect.
-        let simulated: Vec<CaseResult> =
-            mcp_server_scenarios(&catalog()).iter().map(|s| run_case(s, 1, &Defects::of([d]))).collect();
-        let expected: Vec<&str> = simulated.iter().filter(failing).map(|r| r.meta.id).collect();
-        let expected: Vec<&str> = if SIMULATOR_ONLY.contains(&d) { vec![] } else { expected };
-        if live != expected {
-            missed.push(format!("{}: live {live:?}, simulator {expected:?}", d.name()));
-        }
-    }
-    assert!(
-        missed.is_empty(),
-        "defects the live path judges otherwise than the simulator:\n{}",
-        missed.join("\n")
+    // The right cases: those that fail in the simulator against the same defect.
+    common::assert_live_judges_as_the_simulator(
+        DefectRole::McpServer,
+        &mcp_server_scenarios(&catalog()),
+        SIMULATOR_ONLY,
+        |d| run_against(&runtime, &authority, d, &scopes),
     );
 }
