@@ -86,15 +86,7 @@ fn sdk_v2_client_findings_match_its_baseline() {
     let Some(dir) = common::node_peer("typescript-client-v2", "@modelcontextprotocol/client") else {
         return;
     };
-    let baseline = dir.join("baseline.txt");
-    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
-        .args(["test-client", "--command", "node client.mjs --tool echo --arguments '{\"text\":\"hi\"}'"])
-        .args(["--format", "json", "--baseline"])
-        .arg(&baseline)
-        .current_dir(&dir)
-        .output()
-        .expect("mcp-authz runs");
-    common::assert_matches_baseline(&out, &baseline);
+    common::node_client_matches_its_baseline(&dir);
 }
 
 #[test]

@@ -100,6 +100,22 @@ pub fn test_node_server_with(
     (out, baseline)
 }
 
+/// Runs `mcp-authz test-client` with the client `node client.mjs` of `dir` calling `echo`,
+/// `--format json --baseline dir/baseline.txt`, and asserts it matches the baseline
+/// ([`assert_matches_baseline`]).
+#[allow(dead_code)] // only the client interop crates run a Node client
+pub fn node_client_matches_its_baseline(dir: &std::path::Path) {
+    let baseline = dir.join("baseline.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["test-client", "--command", "node client.mjs --tool echo --arguments '{\"text\":\"hi\"}'"])
+        .args(["--format", "json", "--baseline"])
+        .arg(&baseline)
+        .current_dir(dir)
+        .output()
+        .expect("mcp-authz runs");
+    assert_matches_baseline(&out, &baseline);
+}
+
 /// Asserts that a `--format json --baseline FILE` run (`out`) decided every case and found
 /// exactly what `baseline` lists.
 #[allow(dead_code)] // not every test crate runs against a baseline
