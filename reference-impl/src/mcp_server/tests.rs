@@ -108,10 +108,10 @@ impl Fixture {
         SigningKey::generate(alg, kid, &mut Env::new(self.now, &mut self.rng)).unwrap()
     }
 
-    /// The server, offering the state handle tools from now on (same defects).
-    fn with_carts(&mut self) {
+    /// The server, offering `tools` too from now on (same defects).
+    fn offering(&mut self, tools: Vec<ToolConfig>) {
         let mut config = self.server.config().clone();
-        config.tools.extend(ToolConfig::state_handles());
+        config.tools.extend(tools);
         self.server = McpServer::new(config).unwrap();
     }
 
@@ -1142,9 +1142,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             body(&f.send(read))["error"]["code"] == -32002
         }
         Defect::ChallengeNamesOneScope => {
-            let mut config = f.server.config().clone();
-            config.tools.extend(ToolConfig::two_scopes());
-            f.server = McpServer::new(config).unwrap();
+            f.offering(ToolConfig::two_scopes());
             let t = f.token("mcp:read");
             let params = json!({"name": "publish_note", "arguments": {"text": "x"}});
             let r =
@@ -1152,9 +1150,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             r.status() == 403 && !challenge(&r).get("scope").is_some_and(|s| s.contains("mcp:admin"))
         }
         Defect::UndeclaredCapabilityUsed => {
-            let mut config = f.server.config().clone();
-            config.tools.extend(ToolConfig::needing_elicitation());
-            f.server = McpServer::new(config).unwrap();
+            f.offering(ToolConfig::needing_elicitation());
             let t = f.token("mcp:read");
             let params = json!({"name": "confirm_action", "arguments": {}});
             let r =
@@ -1162,13 +1158,13 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             body(&r)["result"]["resultType"] == "input_required"
         }
         Defect::StateHandleNotBound => {
-            f.with_carts();
+            f.offering(ToolConfig::state_handles());
             let handle = f.open_cart("mcp:read mcp:write", "alice's secret");
             let mallory = f.sign(&AccessTokenClaims { sub: Some("mallory".into()), ..f.claims("mcp:read") });
             f.cart_show(&mallory, &handle).contains("alice's secret")
         }
         Defect::PredictableStateHandle => {
-            f.with_carts();
+            f.offering(ToolConfig::state_handles());
             f.open_cart("mcp:write", "x").starts_with("cart-")
         }
         Defect::InitializeErrorNamesNoVersion => {
@@ -1451,7 +1447,7 @@ fn a_modern_only_server_refuses_the_legacy_transport_and_names_its_version() {
 #[test]
 fn state_handles_are_random_bound_to_their_owner_and_bounded() {
     let mut f = Fixture::new();
-    f.with_carts();
+    f.offering(ToolConfig::state_handles());
     let handle = f.open_cart("mcp:read mcp:write", "alice's secret");
     assert_eq!(handle.len(), 43, "256 random bits: {handle}");
     assert_ne!(handle, f.open_cart("mcp:write", "y"), "a fresh handle each time");
@@ -1471,9 +1467,7 @@ fn state_handles_are_random_bound_to_their_owner_and_bounded() {
 #[test]
 fn a_call_needing_two_scopes_is_challenged_for_both_and_runs_with_both() {
     let mut f = Fixture::new();
-    let mut config = f.server.config().clone();
-    config.tools.extend(ToolConfig::two_scopes());
-    f.server = McpServer::new(config).unwrap();
+    f.offering(ToolConfig::two_scopes());
     let params = json!({"name": "publish_note", "arguments": {"text": "x"}});
     let call =
         |t: &str| stateless::modern(Some(t), "tools/call", params.clone(), &[("mcp-name", "publish_note")]);
@@ -1489,9 +1483,7 @@ fn a_call_needing_two_scopes_is_challenged_for_both_and_runs_with_both() {
 #[test]
 fn a_capability_the_client_did_not_declare_is_not_relied_on() {
     let mut f = Fixture::new();
-    let mut config = f.server.config().clone();
-    config.tools.extend(ToolConfig::needing_elicitation());
-    f.server = McpServer::new(config).unwrap();
+    f.offering(ToolConfig::needing_elicitation());
     let t = f.token("mcp:read");
     let call = |capabilities: Value| {
         let mut r = stateless::modern(
