@@ -76,15 +76,7 @@ pub fn learn_tools(
     connect: &Connect,
     hints: &ToolHints,
 ) -> Result<Learned, String> {
-    let placeholder = Tools {
-        read: Tool::new("", "", json!({})),
-        write: None,
-        admin: None,
-        downstream: None,
-        handles: None,
-        multi_scope: None,
-        needs_elicitation: None,
-    };
+    let placeholder = Tools::with_read(Tool::new("", "", json!({})));
     let target = LiveTarget {
         url: url.into(),
         authority: authority.clone(),
@@ -344,7 +336,7 @@ fn choose(mut known: Vec<Tool>, advertised: &[String]) -> Option<Tools> {
     let both = union_scopes(&[&read.scope, write.as_ref().map_or("", |w| w.scope.as_str())]);
     let admin = write.as_ref().and_then(|_| known.iter().find(|t| !covers(&both, t)).cloned());
     let multi_scope = known.iter().find(|t| count(t) > 1).cloned();
-    Some(Tools { read, write, admin, downstream: None, handles: None, multi_scope, needs_elicitation: None })
+    Some(Tools { write, admin, multi_scope, ..Tools::with_read(read) })
 }
 
 /// Arguments satisfying a JSON Schema's required properties, with plain values.

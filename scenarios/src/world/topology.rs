@@ -83,6 +83,20 @@ pub struct HandleTools {
 }
 
 impl Tools {
+    /// `read` alone: no tool needing more scope, no downstream, handle, multi-scope or
+    /// capability tool.
+    pub fn with_read(read: Tool) -> Tools {
+        Tools {
+            read,
+            write: None,
+            admin: None,
+            downstream: None,
+            handles: None,
+            multi_scope: None,
+            needs_elicitation: None,
+        }
+    }
+
     /// The reference MCP server's tools.
     pub fn reference() -> Tools {
         Tools {
