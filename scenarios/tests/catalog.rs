@@ -101,41 +101,30 @@ fn mcp_server_scenarios_catch_the_same_defects_over_the_2026_07_28_wire() {
     use mcp_authz_reference::defects::DefectRole;
     use mcp_authz_scenarios::run_traced_at;
     use mcp_authz_sim::scenario::{Revision, Role};
-    let scenarios: Vec<_> = catalog().into_iter().filter(|s| s.meta.role == Role::McpServer).collect();
+    // The scenarios that apply to both revisions: each is judged over both wires.
+    let both = |s: &mcp_authz_scenarios::Scenario| {
+        s.meta.applies_to(Revision::R2025_11_25) && s.meta.applies_to(Revision::R2026_07_28)
+    };
+    let scenarios: Vec<_> =
+        catalog().into_iter().filter(|s| s.meta.role == Role::McpServer && both(s)).collect();
     let mut differ = Vec::new();
     // Scope checked when a session opens only: a stateless request opens none, so the
     // reference server checks every one of them.
     let legacy_only = [Defect::ScopeCheckAtConnectOnly];
     for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::McpServer && !legacy_only.contains(d)) {
         let defects = Defects::of([d]);
-        let failing = |revision: Option<Revision>| -> BTreeSet<&str> {
+        let failing = |revision: Revision| -> BTreeSet<&str> {
             scenarios
                 .iter()
-                .filter(|s| revision.is_none_or(|r| s.meta.applies_to(r)))
                 .filter(|s| {
-                    let v = run_traced_at(s, 1, &defects, revision).0.verdict;
+                    let v = run_traced_at(s, 1, &defects, Some(revision)).0.verdict;
                     matches!(v, Verdict::Fail | Verdict::Warn)
                 })
                 .map(|s| s.meta.id)
                 .collect()
         };
-        let legacy: BTreeSet<&str> = failing(Some(Revision::R2025_11_25));
-        let modern = failing(Some(Revision::R2026_07_28));
-        let legacy_applicable: BTreeSet<&str> = legacy
-            .iter()
-            .copied()
-            .filter(|id| {
-                scenarios.iter().any(|s| s.meta.id == *id && s.meta.applies_to(Revision::R2026_07_28))
-            })
-            .collect();
-        let modern_old: BTreeSet<&str> = modern
-            .iter()
-            .copied()
-            .filter(|id| {
-                scenarios.iter().any(|s| s.meta.id == *id && s.meta.applies_to(Revision::R2025_11_25))
-            })
-            .collect();
-        if legacy_applicable != modern_old {
+        let (legacy, modern) = (failing(Revision::R2025_11_25), failing(Revision::R2026_07_28));
+        if legacy != modern {
             differ.push(format!("{}: 2025-11-25 {legacy:?}, 2026-07-28 {modern:?}", d.name()));
         }
     }
