@@ -332,14 +332,10 @@ impl Meta {
 /// `cases`' grading revisions for a report's header: `graded by MCP 2026-07-28 (33
 /// cases)`, each revision with its number of cases; `None` when no case was graded.
 pub fn revisions_line(cases: &[CaseResult]) -> Option<String> {
-    let mut counts: Vec<(Revision, usize)> = Vec::new();
+    let mut counts: std::collections::BTreeMap<Revision, usize> = Default::default();
     for r in cases.iter().filter_map(|c| c.revision) {
-        match counts.iter_mut().find(|(k, _)| *k == r) {
-            Some((_, n)) => *n += 1,
-            None => counts.push((r, 1)),
-        }
+        *counts.entry(r).or_default() += 1;
     }
-    counts.sort();
     let parts: Vec<String> =
         counts.iter().map(|(r, n)| format!("{r} ({n} case{})", if *n == 1 { "" } else { "s" })).collect();
     (!parts.is_empty()).then(|| format!("graded by MCP {}", parts.join(", ")))
@@ -401,6 +397,25 @@ mod tests {
         needs: &[],
         revisions: Revisions::ALL,
     };
+
+    #[test]
+    fn the_revisions_line_counts_the_cases_each_revision_graded() {
+        let graded = |r: Option<Revision>| CaseResult {
+            revision: r,
+            ..CaseResult::new(&META, Check::Holds, vec![], 1)
+        };
+        let cases = [
+            graded(Some(Revision::R2026_07_28)),
+            graded(None),
+            graded(Some(Revision::R2025_11_25)),
+            graded(Some(Revision::R2026_07_28)),
+        ];
+        assert_eq!(
+            revisions_line(&cases).as_deref(),
+            Some("graded by MCP 2025-11-25 (1 case), 2026-07-28 (2 cases)")
+        );
+        assert_eq!(revisions_line(&[graded(None)]), None);
+    }
 
     #[test]
     fn a_case_is_graded_by_the_newest_revision_it_applies_to_at_that_revision_s_level() {
