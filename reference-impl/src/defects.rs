@@ -115,6 +115,13 @@ defects! {
     ChallengeNamesOneScope = "challenge-names-one-scope", McpServer, "names only the first scope a call lacks in its 403 `insufficient_scope`, though the call needs more";
     UndeclaredCapabilityUsed = "undeclared-capability-used", McpServer, "asks a 2026-07-28 client for elicitation (an `input_required` result) though the client did not declare the capability, instead of `-32021`";
     NoServerDiscover = "no-server-discover", McpServer, "has no `server/discover`, answers unknown 2026-07-28 methods with HTTP 200 and omits `resultType`";
+    ScopeHierarchyIgnored = "scope-hierarchy-ignored", McpServer, "ignores its own scope hierarchy: a token with the broader scope (`mcp:admin`) is refused a tool needing a scope it implies (`mcp:read`)";
+    RequestStateUnverified = "request-state-unverified", McpServer, "reads the `requestState` a client echoes without checking its integrity tag, so a tampered state is acted on";
+    RequestStateNotBound = "request-state-not-bound", McpServer, "accepts a `requestState` minted for another principal";
+    ToolsListGrowsWithCalls = "tools-list-grows-with-calls", McpServer, "lists only `echo` until it has served a `tools/call`, then every tool: `tools/list` changes as a side effect of other requests";
+    PublicListGrantsAccess = "public-list-grants-access", McpServer, "lets any valid token call the tools of its `public` `tools/list` on 2026-07-28 requests, whatever their scope (access control by `cacheScope`)";
+    CallerFromEarlierRequest = "caller-from-earlier-request", McpServer, "serves a request without a valid token as the caller of the last authorized request, as a server keeping a connection's identity would";
+    ScopeFromMcpName = "scope-from-mcp-name", McpServer, "checks a legacy `tools/call` against the scope of the tool its `Mcp-Name` header names, not the tool in the body (a gateway trusting unvalidated headers)";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";

@@ -43,6 +43,10 @@ pub struct Config {
     /// Scopes published in the protected resource metadata. The first one is the scope
     /// challenged for when a request names no tool.
     pub scopes_supported: Vec<String>,
+    /// The scope hierarchy: `(broader, narrower)` pairs, read transitively — a token with
+    /// the broader scope may do what the narrower one allows (MCP 2026-07-28 §Step-Up
+    /// Authorization Flow: "Servers MUST account for scope hierarchies"). Empty by default.
+    pub scope_implies: Vec<(String, String)>,
     /// Accepted `Origin` values; requests without `Origin` are accepted (non-browser
     /// clients).
     pub allowed_origins: Vec<String>,
@@ -188,6 +192,7 @@ impl Config {
             issuer,
             tools: ToolConfig::defaults(),
             scopes_supported: ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec(),
+            scope_implies: vec![],
             allowed_origins: vec![origin],
             leeway_secs: 30,
             jwks_refetch_interval: Duration::from_secs(60),
@@ -239,6 +244,13 @@ impl Config {
                 return Err(Error::Config(format!(
                     "tool `{}`: required_scope `{}`: expected scope tokens separated by single spaces",
                     t.name, t.required_scope
+                )));
+            }
+        }
+        for (broader, narrower) in &self.scope_implies {
+            if [broader, narrower].iter().any(|s| s.is_empty() || s.contains(' ')) || broader == narrower {
+                return Err(Error::Config(format!(
+                    "scope_implies: received `{broader}` implies `{narrower}`, expected two different scope tokens"
                 )));
             }
         }

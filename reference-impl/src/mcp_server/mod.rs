@@ -42,6 +42,7 @@
 
 mod config;
 mod downstream;
+mod request_state;
 mod scopes;
 mod session;
 mod state_handles;
@@ -73,6 +74,7 @@ use crate::wire;
 use base64::Engine as _;
 use downstream::{DownstreamClient, Next};
 use http::{HeaderValue, Method, StatusCode};
+use request_state::{Confirmation, RequestStates};
 use serde_json::{Value, json};
 use session::Sessions;
 use state_handles::Carts;
@@ -89,6 +91,11 @@ pub struct McpServer {
     tools: Tools,
     /// The state handles of the `open_cart` and `cart_show` tools.
     carts: Carts,
+    /// The `requestState` of `confirm_action`.
+    request_states: RequestStates,
+    /// With the `caller-from-earlier-request` defect: the claims of the last authorized
+    /// request.
+    last_caller: Option<AccessTokenClaims>,
     downstream: Option<DownstreamClient>,
     metadata_paths: Vec<String>,
     /// [`Config::resource_metadata_url`], computed once: every challenge names it.
@@ -148,6 +155,8 @@ impl McpServer {
                 config.session_idle_timeout,
                 config.defects.clone(),
             ),
+            request_states: RequestStates::new(config.defects.clone()),
+            last_caller: None,
             downstream: config.downstream.clone().map(DownstreamClient::new),
             metadata_paths,
             resource_metadata_url: config.resource_metadata_url(),
@@ -279,7 +288,8 @@ impl McpServer {
                 .then(|| {
                     transport::session_id(&request).ok().and_then(|id| self.sessions.opened_by(id, env.now))
                 })
-                .flatten();
+                .flatten()
+                .or_else(|| self.last_caller.clone());
                 if let Some(claims) = session_owner {
                     let inbound = Inbound { request, target: Target::Mcp, token: String::new(), body, scope };
                     return self.authorized(inbound, claims, env);
@@ -331,7 +341,12 @@ impl McpServer {
         }
     }
 
-    fn refuse(&self, inbound: &Inbound, description: String) -> Step<Pending> {
+    fn refuse(&mut self, inbound: Inbound, description: String, env: &mut Env<'_>) -> Step<Pending> {
+        if inbound.target == Target::Mcp
+            && let Some(claims) = self.last_caller.clone()
+        {
+            return self.authorized(inbound, claims, env);
+        }
         let rejection = Rejection::InvalidToken(description);
         Step::Respond(match inbound.target {
             Target::Mcp => rejection.response(self.metadata_url(), inbound.scope.as_deref()),
@@ -342,7 +357,7 @@ impl McpServer {
     fn authenticate(&mut self, inbound: Inbound, env: &mut Env<'_>) -> Step<Pending> {
         match self.tokens.check(&inbound.token, inbound.target, env.now) {
             Verdict::Valid(claims) => self.introspect(inbound, claims, env),
-            Verdict::Invalid(description) => self.refuse(&inbound, description),
+            Verdict::Invalid(description) => self.refuse(inbound, description, env),
             Verdict::FetchKeys(request) => Step::Fetch { request, pending: Pending(Stage::Keys(inbound)) },
         }
     }
@@ -369,6 +384,9 @@ impl McpServer {
         env: &mut Env<'_>,
     ) -> Step<Pending> {
         let principal = Principal::of(&claims);
+        if self.has(Defect::CallerFromEarlierRequest) && inbound.target == Target::Mcp {
+            self.last_caller = Some(claims.clone());
+        }
         if inbound.target == Target::DownstreamApi {
             return Step::Respond(downstream::report(&principal));
         }
@@ -438,24 +456,34 @@ impl McpServer {
         if let Some(r) = transport::protocol_version_refusal(request, &negotiated) {
             return Step::Respond(r);
         }
+        // A gateway trusting the mirrored header of a request that does not oblige anyone
+        // to check it (defect `scope-from-mcp-name`).
+        let named = self
+            .has(Defect::ScopeFromMcpName)
+            .then(|| request.headers().get(MCP_NAME).and_then(|v| v.to_str().ok()))
+            .flatten()
+            .and_then(|name| self.tools.scope_of(name))
+            .map(String::from);
         match message {
-            Message::Request(r) => self.request(r, &claims, &inbound.token, env),
+            Message::Request(r) => self.request(r, &claims, &inbound.token, named, env),
             Message::Notification(_) | Message::Response(_) => Step::Respond(transport::accepted()),
         }
     }
 
-    /// A JSON-RPC request in an established session.
+    /// A JSON-RPC request in an established session; a `tools/call` is checked against
+    /// the scope `named` when given (the `scope-from-mcp-name` defect), else its tool's.
     fn request(
         &mut self,
         r: jsonrpc::Request,
         claims: &AccessTokenClaims,
         token: &str,
+        named: Option<String>,
         env: &mut Env<'_>,
     ) -> Step<Pending> {
         match r.method.as_str() {
             "ping" => Step::Respond(ok(r.id, json!({}))),
             "tools/list" => Step::Respond(ok(r.id, self.tools.list())),
-            "tools/call" => self.call_tool(r, claims, token, Era::Legacy, env),
+            "tools/call" => self.call_tool(r, claims, token, Era::Legacy, named, env),
             other => {
                 let message = format!("method `{other}` not found");
                 let e = jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, message);
@@ -479,7 +507,7 @@ impl McpServer {
         }
         if self.has(Defect::NoServerDiscover) {
             // A legacy server's dispatch behind the modern checks.
-            return self.request(r, claims, token, env);
+            return self.request(r, claims, token, None, env);
         }
         let modern = Era::Modern;
         match r.method.as_str() {
@@ -488,7 +516,7 @@ impl McpServer {
             }
             "ping" => Step::Respond(ok(r.id, modern.result(json!({})))),
             "tools/list" => Step::Respond(ok(r.id, modern.result(stateless::cacheable(self.tools.list())))),
-            "tools/call" => self.call_tool(r, claims, token, modern, env),
+            "tools/call" => self.call_tool(r, claims, token, modern, None, env),
             "resources/read" if self.has(Defect::RetiredErrorCodes) => {
                 let e = jsonrpc::Response::error(Some(r.id), -32002, "Resource not found");
                 Step::Respond(wire::json(StatusCode::OK, &e))
@@ -558,6 +586,7 @@ impl McpServer {
         claims: &AccessTokenClaims,
         token: &str,
         era: Era,
+        named: Option<String>,
         env: &mut Env<'_>,
     ) -> Step<Pending> {
         let call = match self.tools.call(r.params.as_ref()) {
@@ -568,10 +597,13 @@ impl McpServer {
             }
         };
         let metadata = self.metadata_url();
+        let required = named.unwrap_or(call.required_scope);
         // A modern request has no connection to have checked scopes at.
-        if (era == Era::Modern || !self.has(Defect::ScopeCheckAtConnectOnly))
-            && let Some(forbidden) =
-                scopes::refusal(&self.config, metadata, claims, &call.required_scope, &r.id)
+        let checked = match era {
+            Era::Modern => !self.has(Defect::PublicListGrantsAccess),
+            Era::Legacy => !self.has(Defect::ScopeCheckAtConnectOnly),
+        };
+        if checked && let Some(forbidden) = scopes::refusal(&self.config, metadata, claims, &required, &r.id)
         {
             return Step::Respond(forbidden);
         }
@@ -586,7 +618,21 @@ impl McpServer {
             {
                 return Step::Respond(stateless::missing_capability(&r, &["elicitation"]));
             }
-            Tool::ConfirmAction => stateless::confirmation_required(),
+            Tool::ConfirmAction => {
+                let caller = Principal::of(claims);
+                match self.request_states.confirmation(r.params.as_ref(), &caller, "confirm_action", env) {
+                    Confirmation::Ask(state) => stateless::confirmation_required(&state),
+                    Confirmation::Refused(e) => {
+                        let e = jsonrpc::Response::error(Some(r.id), INVALID_PARAMS, e);
+                        return Step::Respond(transport::rpc(StatusCode::OK, &e));
+                    }
+                    Confirmation::Declined => tools::text_result("not confirmed: nothing done", false),
+                    Confirmation::Confirmed => match self.tools.run(call.tool, &call.arguments) {
+                        Ran::Done(result) => result,
+                        Ran::Downstream => tools::text_result("confirm_action calls no downstream", true),
+                    },
+                }
+            }
             _ => match self.tools.run(call.tool, &call.arguments) {
                 Ran::Done(result) => result,
                 Ran::Downstream => return self.fetch_report(r.id, token, era, env),
@@ -635,9 +681,7 @@ impl McpServer {
                     continue;
                 }
             };
-            if std::mem::take(&mut first)
-                && !scopes::grants(&self.config.defects, claims, &call.required_scope)
-            {
+            if std::mem::take(&mut first) && !scopes::grants(&self.config, claims, &call.required_scope) {
                 answers.push(jsonrpc::Response::error(Some(r.id), INSUFFICIENT_SCOPE, "insufficient scope"));
                 continue;
             }
@@ -713,14 +757,14 @@ impl Service for McpServer {
             Stage::Keys(inbound) => {
                 match self.tokens.check_with_fetched(fetched, &inbound.token, inbound.target, env.now) {
                     Ok(claims) => self.introspect(inbound, claims, env),
-                    Err(description) => self.refuse(&inbound, description),
+                    Err(description) => self.refuse(inbound, description, env),
                 }
             }
             Stage::Introspection(inbound, claims) => {
                 let endpoint = self.config.introspection.as_ref().map_or("", |i| i.endpoint.as_str());
                 match token_validation::introspection_verdict(endpoint, fetched) {
                     Ok(()) => self.authorized(inbound, claims, env),
-                    Err(description) => self.refuse(&inbound, description),
+                    Err(description) => self.refuse(inbound, description, env),
                 }
             }
             Stage::DownstreamToken(id, era) => {

@@ -15,7 +15,7 @@ use super::config::Config;
 use super::token_validation::{header_safe, set_challenge};
 use crate::access_token::AccessTokenClaims;
 use crate::bearer::Challenge;
-use crate::defects::{Defect, Defects};
+use crate::defects::Defect;
 use crate::jsonrpc::{self, Id};
 use crate::oauth_error::ErrorCode;
 use crate::sans_io::Response;
@@ -26,14 +26,38 @@ use http::StatusCode;
 /// defined server error range, JSON-RPC 2.0 §5.1).
 pub const INSUFFICIENT_SCOPE: i64 = -32003;
 
-/// True when `claims` grant every scope of the space-separated `required` (compared
-/// exactly, or ignoring case with the `scope-case-insensitive` defect).
-pub(super) fn grants(defects: &Defects, claims: &AccessTokenClaims, required: &str) -> bool {
-    required.split(' ').filter(|s| !s.is_empty()).all(|scope| {
+/// True when `claims` grant every scope of the space-separated `required`: compared
+/// exactly (or ignoring case with the `scope-case-insensitive` defect), a scope being
+/// granted by a broader one that implies it in `config.scope_implies` (transitively; not
+/// with the `scope-hierarchy-ignored` defect).
+pub(super) fn grants(config: &Config, claims: &AccessTokenClaims, required: &str) -> bool {
+    let defects = &config.defects;
+    let held = |scope: &str| {
         if defects.has(Defect::ScopeCaseInsensitive) {
             return claims.scopes().any(|s| s.eq_ignore_ascii_case(scope));
         }
         claims.has_scope(scope)
+    };
+    required.split(' ').filter(|s| !s.is_empty()).all(|scope| {
+        if defects.has(Defect::ScopeHierarchyIgnored) {
+            return held(scope);
+        }
+        // The scopes implying `scope`, breadth first; the hierarchy is small and checked
+        // for cycles by the visited list.
+        let mut implying = vec![scope];
+        let mut i = 0;
+        while let Some(s) = implying.get(i).copied() {
+            if held(s) {
+                return true;
+            }
+            for (broader, narrower) in &config.scope_implies {
+                if narrower == s && !implying.contains(&broader.as_str()) {
+                    implying.push(broader);
+                }
+            }
+            i += 1;
+        }
+        false
     })
 }
 
@@ -46,7 +70,7 @@ pub(super) fn refusal(
     required: &str,
     id: &Id,
 ) -> Option<Response> {
-    if grants(&config.defects, claims, required) {
+    if grants(config, claims, required) {
         return None;
     }
     // Every scope the call needs, in one challenge (MCP 2026-07-28 §Runtime Insufficient
@@ -54,7 +78,7 @@ pub(super) fn refusal(
     // one the token lacks.
     let mut challenged: Vec<&str> = required.split(' ').filter(|s| !s.is_empty()).collect();
     if config.defects.has(Defect::ChallengeNamesOneScope) {
-        challenged.retain(|s| !grants(&config.defects, claims, s));
+        challenged.retain(|s| !grants(config, claims, s));
         challenged.truncate(1);
     }
     let known = |s: &str| {

@@ -208,12 +208,14 @@ pub(super) fn discover(legacy: bool) -> Value {
 /// `result` with the caching hints a cacheable result must carry (server/utilities/caching
 /// §Cacheable Results: "Servers MUST include caching hints on results with `resultType:
 /// "complete"`" of `server/discover`, `tools/list`, …; `CacheableResult` makes `ttlMs` and
-/// `cacheScope` required): `ttlMs` 0, stale at once, and `cacheScope` `"private"`, never
-/// shared across tokens — the most conservative hints, as nothing here is worth caching.
+/// `cacheScope` required): `ttlMs` 0, stale at once, and `cacheScope` `"public"`: both
+/// results are the same for every caller (§Choosing a Cache Scope: "`public` is
+/// appropriate for lists of tools … when they are identical for all users"). Access
+/// control never depends on it: every call is checked against its tool's scope.
 pub(super) fn cacheable(mut result: Value) -> Value {
     if let Value::Object(m) = &mut result {
         m.insert("ttlMs".into(), json!(0));
-        m.insert("cacheScope".into(), json!("private"));
+        m.insert("cacheScope".into(), json!("public"));
     }
     result
 }
@@ -261,9 +263,11 @@ pub(super) fn missing_capability(r: &jsonrpc::Request, required: &[&str]) -> Res
 }
 
 /// `confirm_action`'s answer to a modern request that declared `elicitation`: an
-/// `InputRequiredResult` asking the user to confirm (multi round-trip requests).
-pub(super) fn confirmation_required() -> Value {
+/// `InputRequiredResult` asking the user to confirm (multi round-trip requests), with the
+/// `request_state` the retry must echo.
+pub(super) fn confirmation_required(request_state: &str) -> Value {
     json!({
+        "requestState": request_state,
         "resultType": "input_required",
         "inputRequests": {
             "confirm": {

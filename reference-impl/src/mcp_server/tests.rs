@@ -23,6 +23,11 @@ const PRM_URL: &str = "http://127.0.0.1:9001/.well-known/oauth-protected-resourc
 const DOWNSTREAM: &str = "http://127.0.0.1:9001/downstream";
 const NOW: u64 = 1_700_000_000;
 
+/// The `inputResponses` of a user who confirmed `confirm_action`.
+fn confirmed() -> Value {
+    json!({"confirm": {"action": "accept", "content": {"confirmed": true}}})
+}
+
 /// The fake AS: serves the JWKS, answers introspection and client credentials requests,
 /// and logs every fetch.
 struct Authority {
@@ -108,6 +113,13 @@ impl Fixture {
         SigningKey::generate(alg, kid, &mut Env::new(self.now, &mut self.rng)).unwrap()
     }
 
+    /// The server, with `broader` implying `narrower` from now on (same defects).
+    fn implying(&mut self, broader: &str, narrower: &str) {
+        let mut config = self.server.config().clone();
+        config.scope_implies.push((broader.into(), narrower.into()));
+        self.server = McpServer::new(config).unwrap();
+    }
+
     /// The server, offering `tools` too from now on (same defects).
     fn offering(&mut self, tools: Vec<ToolConfig>) {
         let mut config = self.server.config().clone();
@@ -128,6 +140,21 @@ impl Fixture {
         let params = json!({"name": "cart_show", "arguments": {"cart": handle}});
         let r = self.send(stateless::modern(Some(token), "tools/call", params, &[("mcp-name", "cart_show")]));
         body(&r)["result"]["content"][0]["text"].as_str().unwrap_or_default().to_string()
+    }
+
+    /// `confirm_action` with `token` over the 2026-07-28 wire from a client declaring
+    /// `elicitation`, its params extended by `retry` (`requestState`, `inputResponses`):
+    /// the JSON-RPC answer.
+    fn confirm(&mut self, token: &str, retry: Value) -> Value {
+        let mut params = json!({"name": "confirm_action", "arguments": {}});
+        for (k, v) in retry.as_object().into_iter().flatten() {
+            params[k] = v.clone();
+        }
+        let mut r = stateless::modern(Some(token), "tools/call", params, &[("mcp-name", "confirm_action")]);
+        let mut v: Value = serde_json::from_slice(r.body()).unwrap();
+        v["params"]["_meta"][META_CLIENT_CAPABILITIES] = json!({"elicitation": {}});
+        *r.body_mut() = Bytes::from(v.to_string());
+        body(&self.send(r))
     }
 
     /// The server, speaking 2026-07-28 only from now on (same defects).
@@ -1182,6 +1209,59 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             let echoed = f.send(list).headers().get(SESSION_ID).is_some();
             delete.status() != 405 && echoed
         }
+        Defect::ScopeHierarchyIgnored => {
+            f.implying("mcp:admin", "mcp:read");
+            let t = f.token("mcp:admin");
+            let params = json!({"name": "echo", "arguments": {"text": "x"}});
+            f.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "echo")])).status() == 403
+        }
+        Defect::RequestStateUnverified => {
+            f.offering(ToolConfig::needing_elicitation());
+            let t = f.token("mcp:read");
+            let state =
+                f.confirm(&t, json!({}))["result"]["requestState"].as_str().unwrap_or_default().to_string();
+            let tampered = format!("{}x", state.trim_end_matches(|c| c != '.'));
+            f.confirm(&t, json!({"requestState": tampered, "inputResponses": confirmed()}))["error"].is_null()
+        }
+        Defect::RequestStateNotBound => {
+            f.offering(ToolConfig::needing_elicitation());
+            let t = f.token("mcp:read");
+            let state = f.confirm(&t, json!({}))["result"]["requestState"].clone();
+            let mallory = f.sign(&AccessTokenClaims { sub: Some("mallory".into()), ..f.claims("mcp:read") });
+            f.confirm(&mallory, json!({"requestState": state, "inputResponses": confirmed()}))["error"]
+                .is_null()
+        }
+        Defect::ToolsListGrowsWithCalls => {
+            let t = f.token("mcp:read");
+            let list = |f: &mut Fixture| {
+                body(&f.send(stateless::modern(Some(&t), "tools/list", json!({}), &[])))["result"]["tools"]
+                    .as_array()
+                    .map_or(0, Vec::len)
+            };
+            let before = list(f);
+            let params = json!({"name": "echo", "arguments": {"text": "x"}});
+            f.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "echo")]));
+            list(f) != before
+        }
+        Defect::PublicListGrantsAccess => {
+            let t = f.token("mcp:read");
+            let params = json!({"name": "write_note", "arguments": {"text": "x"}});
+            f.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "write_note")]));
+            f.server.side_effects() > 0
+        }
+        Defect::CallerFromEarlierRequest => {
+            let t = f.token("mcp:read");
+            f.send(stateless::modern(Some(&t), "tools/list", json!({}), &[]));
+            f.send(stateless::modern(None, "tools/list", json!({}), &[])).status() == 200
+        }
+        Defect::ScopeFromMcpName => {
+            let t = f.token("mcp:read");
+            let session = f.initialize(&t);
+            let mut call = post(Some(&t), Some(&session), &call_body("write_note", json!({"text": "x"})));
+            call.headers_mut().insert(MCP_NAME, HeaderValue::from_static("echo"));
+            f.send(call);
+            f.server.side_effects() > 0
+        }
         other => panic!("{other} is not an MCP server defect"),
     }
 }
@@ -1190,7 +1270,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 33);
+    assert_eq!(mcp_defects.len(), 40);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1279,12 +1359,12 @@ mod stateless {
         assert!(v["result"]["supportedVersions"].as_array().unwrap().iter().any(|v| v == "2025-11-25"));
         assert!(r.headers().get(SESSION_ID).is_none(), "a modern answer mints no session");
         let hints = |v: &Value| (v["result"]["ttlMs"].clone(), v["result"]["cacheScope"].clone());
-        assert_eq!(hints(&v), (json!(0), json!("private")), "server/discover is cacheable: {v}");
+        assert_eq!(hints(&v), (json!(0), json!("public")), "server/discover is cacheable: {v}");
 
         let r = f.send(modern(Some(&token), "tools/list", json!({}), &[]));
         assert_eq!(r.status(), 200, "{}", text(&r));
         assert_eq!(body(&r)["result"]["resultType"], "complete");
-        assert_eq!(hints(&body(&r)), (json!(0), json!("private")), "tools/list is cacheable: {}", text(&r));
+        assert_eq!(hints(&body(&r)), (json!(0), json!("public")), "tools/list is cacheable: {}", text(&r));
         assert!(body(&r)["result"]["tools"].as_array().is_some_and(|t| !t.is_empty()));
 
         let call = json!({"name": "echo", "arguments": {"text": "hi"}});
@@ -1504,4 +1584,85 @@ fn a_capability_the_client_did_not_declare_is_not_relied_on() {
     assert!(v["error"]["data"]["requiredCapabilities"]["elicitation"].is_object(), "{v}");
     let r = f.send(call(json!({"elicitation": {}})));
     assert_eq!(body(&r)["result"]["resultType"], "input_required");
+}
+
+/// `requestState` (MCP 2026-07-28 basic/patterns/mrtr §Server Requirements): integrity
+/// protected, bound to its principal, tool and a short expiry.
+mod request_state {
+    use super::*;
+
+    fn asked(f: &mut Fixture, token: &str) -> String {
+        let v = f.confirm(token, json!({}));
+        assert_eq!(v["result"]["resultType"], "input_required", "{v}");
+        assert_eq!(v["result"]["inputRequests"]["confirm"]["method"], "elicitation/create", "{v}");
+        v["result"]["requestState"].as_str().expect("a requestState").to_string()
+    }
+
+    #[test]
+    fn a_confirmed_retry_with_its_state_runs_once_verified() {
+        let mut f = Fixture::new();
+        f.offering(ToolConfig::needing_elicitation());
+        let t = f.token("mcp:read");
+        let state = asked(&mut f, &t);
+        let declined = json!({"confirm": {"action": "decline"}});
+        let v = f.confirm(&t, json!({"requestState": state, "inputResponses": declined}));
+        assert_eq!(v["result"]["isError"], false, "{v}");
+        assert_eq!(f.server.side_effects(), 0, "declined: nothing done");
+        let v = f.confirm(&t, json!({"requestState": state, "inputResponses": confirmed()}));
+        assert_eq!(v["result"]["content"][0]["text"], "action confirmed and done", "{v}");
+        assert_eq!(f.server.side_effects(), 1);
+    }
+
+    #[test]
+    fn tampered_foreign_expired_and_malformed_states_are_refused() {
+        let mut f = Fixture::new();
+        f.offering(ToolConfig::needing_elicitation());
+        let t = f.token("mcp:read");
+        let state = asked(&mut f, &t);
+        let (payload, tag) = state.split_once('.').unwrap();
+        // The payload rewritten to name another principal, the tag kept.
+        let mut claims: Value = serde_json::from_slice(
+            &base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(payload).unwrap(),
+        )
+        .unwrap();
+        claims["sub"] = json!("mallory");
+        let forged =
+            format!("{}.{tag}", base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(claims.to_string()));
+        let mallory = f.sign(&AccessTokenClaims { sub: Some("mallory".into()), ..f.claims("mcp:read") });
+        let refused = |f: &mut Fixture, token: &str, state: Value, why: &str| {
+            let v = f.confirm(token, json!({"requestState": state, "inputResponses": confirmed()}));
+            assert_eq!(v["error"]["code"], INVALID_PARAMS, "{why}: {v}");
+            assert!(v["error"]["message"].as_str().unwrap().contains(why), "{why}: {v}");
+        };
+        refused(&mut f, &mallory, json!(forged), "integrity check failed");
+        refused(&mut f, &mallory, json!(state), "minted for another principal");
+        refused(&mut f, &t, json!("no-dot"), "expected `payload.tag`");
+        refused(&mut f, &t, json!(7), "expected a string");
+        f.advance(301);
+        let t = f.token("mcp:read");
+        refused(&mut f, &t, json!(state), "expired");
+        assert_eq!(f.server.side_effects(), 0);
+    }
+}
+
+#[test]
+fn a_broader_scope_grants_what_it_implies_transitively_and_nothing_else() {
+    let mut f = Fixture::new();
+    f.implying("mcp:admin", "mcp:write");
+    f.implying("mcp:write", "mcp:read");
+    let t = f.token("mcp:admin");
+    let call = |tool: &str| {
+        let params = json!({"name": tool, "arguments": {"text": "x"}});
+        stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", tool)])
+    };
+    assert_eq!(f.send(call("echo")).status(), 200, "admin implies write implies read");
+    assert_eq!(f.send(call("write_note")).status(), 200);
+    let t = f.token("mcp:read");
+    let params = json!({"name": "write_note", "arguments": {"text": "x"}});
+    let r = f.send(stateless::modern(Some(&t), "tools/call", params, &[("mcp-name", "write_note")]));
+    assert_eq!(r.status(), 403, "the hierarchy runs one way");
+    let mut config = f.server.config().clone();
+    config.scope_implies.push(("mcp:a b".into(), "mcp:read".into()));
+    let e = McpServer::new(config).err().expect("a scope with a space is refused");
+    assert!(e.to_string().contains("`mcp:a b` implies `mcp:read`"), "{e}");
 }

@@ -7,6 +7,7 @@
 //! 2025-11-25 §Error Handling), and it has no side effect.
 
 use super::config::{Config, ToolConfig};
+use crate::defects::Defect;
 use serde_json::{Map, Value, json};
 
 /// Which behavior a tool has.
@@ -93,6 +94,9 @@ pub(super) struct Tools {
     offered: Vec<ToolConfig>,
     notes: Vec<String>,
     side_effects: u64,
+    /// The `tools-list-grows-with-calls` defect: `tools/list` shows `echo` alone until a
+    /// call has been run.
+    hidden_until_called: bool,
 }
 
 impl Tools {
@@ -104,7 +108,8 @@ impl Tools {
             .filter(|t| t.name != "fetch_report" || config.downstream.is_some())
             .cloned()
             .collect();
-        Tools { offered, notes: Vec::new(), side_effects: 0 }
+        let hidden_until_called = config.defects.has(Defect::ToolsListGrowsWithCalls);
+        Tools { offered, notes: Vec::new(), side_effects: 0, hidden_until_called }
     }
 
     /// Side-effecting runs so far.
@@ -117,6 +122,7 @@ impl Tools {
         let tools: Vec<Value> = self
             .offered
             .iter()
+            .filter(|t| !self.hidden_until_called || t.name == "echo")
             .filter_map(|t| {
                 let tool = Tool::named(&t.name)?;
                 Some(
@@ -149,8 +155,14 @@ impl Tools {
         Ok(Call { required_scope: config.required_scope.clone(), tool, arguments })
     }
 
+    /// The scope the offered tool `name` needs, if it is offered.
+    pub(super) fn scope_of(&self, name: &str) -> Option<&str> {
+        self.offered.iter().find(|t| t.name == name).map(|t| t.required_scope.as_str())
+    }
+
     /// Runs an authorized call.
     pub(super) fn run(&mut self, tool: Tool, arguments: &Map<String, Value>) -> Ran {
+        self.hidden_until_called = false;
         let text = arguments.get("text").and_then(Value::as_str);
         let accepted: &[&str] = match tool {
             Tool::Echo | Tool::WriteNote | Tool::PublishNote => &["text"],
@@ -178,9 +190,13 @@ impl Tools {
                 Ran::Done(text_result(&format!("deleted {n} notes"), false))
             }
             (Tool::FetchReport, _) => Ran::Downstream,
-            // The server runs them with the caller's principal (`state_handles`) or the
-            // request's declared capabilities.
-            (Tool::OpenCart | Tool::CartShow | Tool::ConfirmAction, _) => {
+            // Run once the user confirmed (`request_state`).
+            (Tool::ConfirmAction, _) => {
+                self.side_effects += 1;
+                Ran::Done(text_result("action confirmed and done", false))
+            }
+            // The server runs them with the caller's principal (`state_handles`).
+            (Tool::OpenCart | Tool::CartShow, _) => {
                 Ran::Done(text_result("a state handle tool is run by the server, not here", true))
             }
         }
