@@ -42,16 +42,34 @@ pub struct Args {
     #[arg(long, value_name = "OPEN,SHOW:ARGUMENT", value_parser = parse_state_handle_tools)]
     state_handle_tools: Option<StateHandleTools>,
     /// A tool that needs a client capability (e.g. `elicitation`): RS-WIRE-08 calls it
-    /// from a client declaring none and expects 400 `-32021`; no other case calls it.
-    /// Without it RS-WIRE-08 is skipped.
+    /// from a client declaring none and expects 400 `-32021`; RS-STATE-01 calls it
+    /// declaring `elicitation`, then retries with its `requestState` altered and with
+    /// another user's token. No other case calls it. Without it both are skipped.
     #[arg(long, value_name = "TOOL")]
     capability_tool: Option<String>,
+    /// A scope the server treats as broader than the read tool's (its scope hierarchy,
+    /// e.g. `files:admin` implying `files:read`): RS-SCOPE-06 calls the read tool with a
+    /// token holding this scope alone and expects it to run. Without it RS-SCOPE-06 is
+    /// skipped.
+    #[arg(long, value_name = "SCOPE", value_parser = parse_scope_token)]
+    broader_scope: Option<String>,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
     grade: GradeArgs,
     #[command(flatten)]
     report: ReportArgs,
+}
+
+/// One scope token (RFC 6749 §3.3: no space, no quote, no backslash, printable ASCII).
+fn parse_scope_token(s: &str) -> Result<String, String> {
+    let valid = |c: char| c == '!' || ('#'..='[').contains(&c) || (']'..='~').contains(&c);
+    match !s.is_empty() && s.chars().all(valid) {
+        true => Ok(s.to_string()),
+        false => {
+            Err(format!("received `{s}`, expected one scope token (printable ASCII, no space, `\"` or `\\`)"))
+        }
+    }
 }
 
 /// Runs `mcp-authz test-server`.
@@ -72,6 +90,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         scopes,
         state_handles: args.state_handle_tools.clone(),
         capability_tool: args.capability_tool.clone(),
+        broader_scope: args.broader_scope.clone(),
     };
     let all = catalog();
     let baseline = match &args.report.baseline {

@@ -51,6 +51,9 @@ pub struct ToolHints {
     /// A tool that needs a client capability such as `elicitation`
     /// (`--capability-tool`): RS-WIRE-08 calls it declaring none; no other case calls it.
     pub capability_tool: Option<String>,
+    /// A scope the server treats as broader than the read tool's (`--broader-scope`):
+    /// RS-SCOPE-06 runs the read tool with it alone.
+    pub broader_scope: Option<String>,
 }
 
 /// `--state-handle-tools OPEN,SHOW:ARGUMENT`: `OPEN` returns a new handle as the text of
@@ -168,7 +171,7 @@ pub fn learn_tools(
             || capability_tool == Some(t.name.as_str())
     };
     let (handle_tools, plain): (Vec<Tool>, Vec<Tool>) = known.into_iter().partition(|t| is_handle_tool(t));
-    let mut tools = choose(plain, &advertised).ok_or_else(|| {
+    let mut tools = choose(plain, &advertised, hints.broader_scope.as_deref()).ok_or_else(|| {
         format!("no tool of {url} has a known scope, so no case can call one: {}", notes.join("; "))
     })?;
     if let Some(h) = named {
@@ -187,11 +190,30 @@ pub fn learn_tools(
     if let Some(name) = capability_tool {
         match handle_tools.iter().find(|t| t.name == name) {
             Some(tool) => {
-                notes.push(format!("{name}: needs a client capability; RS-WIRE-08 calls it declaring none"));
+                notes.push(format!(
+                    "{name}: needs a client capability; RS-WIRE-08 calls it declaring none, RS-STATE-01 \
+                     declaring elicitation"
+                ));
                 tools.needs_elicitation = Some(tool.clone());
             }
-            None => notes.push(format!("{name}: no known scope or not in tools/list: RS-WIRE-08 skips")),
+            None => notes.push(format!(
+                "{name}: no known scope or not in tools/list: RS-WIRE-08 and RS-STATE-01 skip"
+            )),
         }
+    }
+    match &hints.broader_scope {
+        Some(broader) if *broader == tools.read.scope => notes.push(format!(
+            "--broader-scope `{broader}` is the read tool's own scope ({}): RS-SCOPE-06 skips",
+            tools.read.name
+        )),
+        Some(broader) => {
+            notes.push(format!(
+                "`{broader}` implies `{}` ({}): RS-SCOPE-06",
+                tools.read.scope, tools.read.name
+            ));
+            tools.broader_scope = Some(broader.clone());
+        }
+        None => {}
     }
     notes.insert(0, era);
     Ok(Learned { tools, notes, speaks })
@@ -313,21 +335,22 @@ fn probe_scope(w: &mut World, tool: &Tool, connect_scope: &str) -> Result<(Strin
 /// Read: the least privileged tool — needing the fewest scopes, then the scope most tools
 /// share, then the scope the server advertises first (`advertised`); write: one needing a
 /// scope read lacks; admin: one needing a scope neither has.
-fn choose(mut known: Vec<Tool>, advertised: &[String]) -> Option<Tools> {
+fn choose(mut known: Vec<Tool>, advertised: &[String], broader: Option<&str>) -> Option<Tools> {
     let count = |t: &Tool| t.scope.split(' ').filter(|s| !s.is_empty()).count();
     let sharing: Vec<usize> =
         known.iter().map(|t| known.iter().filter(|o| o.scope == t.scope).count()).collect();
-    let mut ranked: Vec<(usize, usize, usize, String, Tool)> = known
+    // A tool needing the declared broader scope is never the least-scoped one.
+    let mut ranked: Vec<(bool, usize, usize, usize, String, Tool)> = known
         .drain(..)
         .zip(sharing)
         .map(|(t, shared)| {
             let first =
                 advertised.iter().position(|a| t.scope.split(' ').any(|s| s == a)).unwrap_or(usize::MAX);
-            (count(&t), usize::MAX - shared, first, t.name.clone(), t)
+            (Some(t.scope.as_str()) == broader, count(&t), usize::MAX - shared, first, t.name.clone(), t)
         })
         .collect();
-    ranked.sort_by(|a, b| (a.0, a.1, a.2, &a.3).cmp(&(b.0, b.1, b.2, &b.3)));
-    let known: Vec<Tool> = ranked.into_iter().map(|r| r.4).collect();
+    ranked.sort_by(|a, b| (a.0, a.1, a.2, a.3, &a.4).cmp(&(b.0, b.1, b.2, b.3, &b.4)));
+    let known: Vec<Tool> = ranked.into_iter().map(|r| r.5).collect();
     let read = known.first()?.clone();
     let covers = |have: &str, t: &Tool| {
         t.scope.split(' ').filter(|s| !s.is_empty()).all(|s| have.split(' ').any(|h| h == s))

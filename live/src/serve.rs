@@ -15,7 +15,7 @@ use crate::fetch::Fetcher;
 use axum::body::Body;
 use bytes::Bytes;
 use http_body_util::BodyExt as _;
-use mcp_authz_reference::sans_io::{Env, Service, Step, Time};
+use mcp_authz_reference::sans_io::{Connection, Env, Service, Step, Time};
 use mcp_authz_reference::wire;
 use rand_chacha::ChaCha20Rng;
 use rand_core::SeedableRng;
@@ -86,7 +86,11 @@ async fn handle<S: Service>(shared: &Shared<S>, req: axum::extract::Request) -> 
             return into_axum(wire::oauth_error(status, "invalid_request", msg));
         }
     };
-    let request = http::Request::from_parts(parts, bytes);
+    let mut request = http::Request::from_parts(parts, bytes);
+    let peer = request.extensions().get::<axum::extract::ConnectInfo<std::net::SocketAddr>>().map(|c| c.0);
+    if let Some(peer) = peer {
+        request.extensions_mut().insert(Connection(peer.to_string()));
+    }
     let mut step = with_service(shared, |s, env| s.handle(request, env));
     loop {
         match step {

@@ -15,7 +15,7 @@ use crate::serve::system_now;
 use axum::body::{Body, HttpBody};
 use http_body_util::BodyExt as _;
 use mcp_authz_reference::Error;
-use mcp_authz_reference::sans_io::{FetchError, FetchResult, Request};
+use mcp_authz_reference::sans_io::{Connection, FetchError, FetchResult, Request};
 use std::fmt::Display;
 use std::rc::Rc;
 use std::time::Duration;
@@ -69,12 +69,17 @@ where
     B: HttpBody,
     B::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
 {
+    let connections = Rc::new(std::cell::Cell::new(0u64));
     Rc::new(move || {
         let service = service.clone();
         let handle = handle.clone();
         let mut deadline = Deadline::new(limits.case_timeout);
-        Box::new(move |req: Request| {
+        // One connection per case, as a case's HTTP client keeps one alive.
+        connections.set(connections.get() + 1);
+        let connection = Connection(format!("in-process-{}", connections.get()));
+        Box::new(move |mut req: Request| {
             deadline.check(&req)?;
+            req.extensions_mut().insert(connection.clone());
             let url = req.uri().to_string();
             let fail = |reason: String| FetchError { url: url.clone(), reason };
             let call = async {

@@ -81,6 +81,7 @@ fn reference_as_over_http_passes_and_each_defect_is_caught() {
         DefectRole::AuthorizationServer,
         &scenarios,
         SIMULATOR_ONLY,
+        &[],
         |d| run_against(&runtime, d, None, false),
     );
 }

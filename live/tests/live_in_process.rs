@@ -24,6 +24,13 @@ const URL: &str = "http://server-under-test.test/mcp";
 /// Defects only the simulator can see: the server's outbound calls.
 const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough];
 
+/// Cases only a live run catches. `caller-from-earlier-request` serves a tokenless or
+/// invalid-token request on the connection of the last authorized one: live, every party
+/// of a case (client, attacker) shares the harness's one connection, so the attacker's
+/// requests of RS-SESS-01 and RS-AUD-04 follow an authorized request on it; in the
+/// simulator each party has its own connection.
+const LIVE_ALSO: &[(Defect, &[&str])] = &[(Defect::CallerFromEarlierRequest, &["RS-AUD-04", "RS-SESS-01"])];
+
 /// Defects of a server that speaks only 2026-07-28: run against the reference server in
 /// that mode (`Config::legacy` false).
 const MODERN_ONLY: &[Defect] = &[Defect::InitializeErrorNamesNoVersion, Defect::LegacyTransportNotRefused];
@@ -35,7 +42,9 @@ const NOT_LIVE: &[&str] = &["RS-PASS-01", "RS-WIRE-05", "RS-WIRE-06"];
 /// Runs the MCP server scenarios in-process against the reference server (offering the
 /// state handle and two-scope tools too) with `defects`; `scopes` as the operator would
 /// give them (`--scopes`), else probed; the state handle tools named as
-/// `--state-handle-tools open_cart,cart_show:cart` names them.
+/// `--state-handle-tools open_cart,cart_show:cart` names them, with `--capability-tool
+/// confirm_action` and `--broader-scope mcp:admin` (its hierarchy: `mcp:admin` implies
+/// `mcp:read`).
 fn run_against(
     runtime: &tokio::runtime::Runtime,
     authority: &TestAuthority,
@@ -46,6 +55,7 @@ fn run_against(
     config.tools.extend(mcp_server::ToolConfig::two_scopes());
     config.tools.extend(mcp_server::ToolConfig::state_handles());
     config.tools.extend(mcp_server::ToolConfig::needing_elicitation());
+    config.scope_implies.push(("mcp:admin".into(), "mcp:read".into()));
     config.legacy = !defects.iter().any(|d| MODERN_ONLY.contains(&d));
     config.defects = defects;
     let router = Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router();
@@ -59,6 +69,7 @@ fn run_against(
         scopes: scopes.clone(),
         state_handles: Some(state_handles),
         capability_tool: Some("confirm_action".into()),
+        broader_scope: Some("mcp:admin".into()),
     };
     let run = live::test_server(
         URL,
@@ -107,6 +118,7 @@ fn reference_server_in_process_passes_and_each_defect_is_caught() {
         DefectRole::McpServer,
         &mcp_server_scenarios(&catalog()),
         SIMULATOR_ONLY,
+        LIVE_ALSO,
         |d| run_against(&runtime, &authority, d, &scopes),
     );
 }

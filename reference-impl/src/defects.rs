@@ -118,9 +118,9 @@ defects! {
     ScopeHierarchyIgnored = "scope-hierarchy-ignored", McpServer, "ignores its own scope hierarchy: a token with the broader scope (`mcp:admin`) is refused a tool needing a scope it implies (`mcp:read`)";
     RequestStateUnverified = "request-state-unverified", McpServer, "reads the `requestState` a client echoes without checking its integrity tag, so a tampered state is acted on";
     RequestStateNotBound = "request-state-not-bound", McpServer, "accepts a `requestState` minted for another principal";
-    ToolsListGrowsWithCalls = "tools-list-grows-with-calls", McpServer, "lists only `echo` until it has served a `tools/call`, then every tool: `tools/list` changes as a side effect of other requests";
+    ToolsListGrowsWithCalls = "tools-list-grows-with-calls", McpServer, "lists only `echo` on a connection until a `tools/call` is made on it, then every tool: `tools/list` varies per connection and with other requests on it";
     PublicListGrantsAccess = "public-list-grants-access", McpServer, "lets any valid token call the tools of its `public` `tools/list` on 2026-07-28 requests, whatever their scope (access control by `cacheScope`)";
-    CallerFromEarlierRequest = "caller-from-earlier-request", McpServer, "serves a request without a valid token as the caller of the last authorized request, as a server keeping a connection's identity would";
+    CallerFromEarlierRequest = "caller-from-earlier-request", McpServer, "serves a request without a valid token, on the connection of the last authorized request, as that request's caller (a connection's identity kept)";
     ScopeFromMcpName = "scope-from-mcp-name", McpServer, "checks a legacy `tools/call` against the scope of the tool its `Mcp-Name` header names, not the tool in the body (a gateway trusting unvalidated headers)";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";

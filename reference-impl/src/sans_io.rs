@@ -24,6 +24,20 @@ use std::time::Duration;
 
 /// An HTTP request as every role sees it: head plus the whole (size-limited) body.
 pub type Request = http::Request<Bytes>;
+/// The connection a request came on, as a request extension, when its driver knows it:
+/// the peer's address and port over real HTTP, the sender's name in the simulator, one
+/// value per case for the in-process target. MCP 2026-07-28 servers must not depend on
+/// it (basic/index §Statelessness); the defects that do read it.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Connection(pub String);
+
+impl Connection {
+    /// The connection `request` came on, if its driver said.
+    pub fn of(request: &Request) -> Option<&Connection> {
+        request.extensions().get::<Connection>()
+    }
+}
+
 /// An HTTP response as every role produces it.
 pub type Response = http::Response<Bytes>;
 

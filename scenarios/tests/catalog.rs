@@ -109,8 +109,9 @@ fn mcp_server_scenarios_catch_the_same_defects_over_the_2026_07_28_wire() {
         catalog().into_iter().filter(|s| s.meta.role == Role::McpServer && both(s)).collect();
     let mut differ = Vec::new();
     // Scope checked when a session opens only: a stateless request opens none, so the
-    // reference server checks every one of them.
-    let legacy_only = [Defect::ScopeCheckAtConnectOnly];
+    // reference server checks every one of them. Access by `cacheScope`: legacy results
+    // carry none.
+    let legacy_only = [Defect::ScopeCheckAtConnectOnly, Defect::PublicListGrantsAccess];
     for &d in Defect::ALL.iter().filter(|d| d.role() == DefectRole::McpServer && !legacy_only.contains(d)) {
         let defects = Defects::of([d]);
         let failing = |revision: Revision| -> BTreeSet<&str> {

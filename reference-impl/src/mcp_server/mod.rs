@@ -40,6 +40,7 @@
 //! );
 //! ```
 
+mod batch;
 mod config;
 mod downstream;
 mod request_state;
@@ -69,7 +70,7 @@ use crate::defects::Defect;
 use crate::jsonrpc::{self, INVALID_PARAMS, Id, Message, Parsed};
 use crate::jwt;
 use crate::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
-use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step, Time};
+use crate::sans_io::{Connection, Env, FetchResult, Request, Response, Service, Step};
 use crate::wire;
 use base64::Engine as _;
 use downstream::{DownstreamClient, Next};
@@ -93,9 +94,9 @@ pub struct McpServer {
     carts: Carts,
     /// The `requestState` of `confirm_action`.
     request_states: RequestStates,
-    /// With the `caller-from-earlier-request` defect: the claims of the last authorized
-    /// request.
-    last_caller: Option<AccessTokenClaims>,
+    /// With the `caller-from-earlier-request` defect: the connection of the last
+    /// authorized request and its claims.
+    last_caller: Option<(Connection, AccessTokenClaims)>,
     downstream: Option<DownstreamClient>,
     metadata_paths: Vec<String>,
     /// [`Config::resource_metadata_url`], computed once: every challenge names it.
@@ -289,7 +290,7 @@ impl McpServer {
                     transport::session_id(&request).ok().and_then(|id| self.sessions.opened_by(id, env.now))
                 })
                 .flatten()
-                .or_else(|| self.last_caller.clone());
+                .or_else(|| self.caller_of(&request));
                 if let Some(claims) = session_owner {
                     let inbound = Inbound { request, target: Target::Mcp, token: String::new(), body, scope };
                     return self.authorized(inbound, claims, env);
@@ -341,9 +342,16 @@ impl McpServer {
         }
     }
 
+    /// The `caller-from-earlier-request` defect: the claims of the last authorized request,
+    /// when `request` came on its connection.
+    fn caller_of(&self, request: &Request) -> Option<AccessTokenClaims> {
+        let (connection, claims) = self.last_caller.as_ref()?;
+        (Connection::of(request) == Some(connection)).then(|| claims.clone())
+    }
+
     fn refuse(&mut self, inbound: Inbound, description: String, env: &mut Env<'_>) -> Step<Pending> {
         if inbound.target == Target::Mcp
-            && let Some(claims) = self.last_caller.clone()
+            && let Some(claims) = self.caller_of(&inbound.request)
         {
             return self.authorized(inbound, claims, env);
         }
@@ -384,8 +392,11 @@ impl McpServer {
         env: &mut Env<'_>,
     ) -> Step<Pending> {
         let principal = Principal::of(&claims);
-        if self.has(Defect::CallerFromEarlierRequest) && inbound.target == Target::Mcp {
-            self.last_caller = Some(claims.clone());
+        if self.has(Defect::CallerFromEarlierRequest)
+            && inbound.target == Target::Mcp
+            && let Some(connection) = Connection::of(&inbound.request)
+        {
+            self.last_caller = Some((connection.clone(), claims.clone()));
         }
         if inbound.target == Target::DownstreamApi {
             return Step::Respond(downstream::report(&principal));
@@ -482,7 +493,7 @@ impl McpServer {
     ) -> Step<Pending> {
         match r.method.as_str() {
             "ping" => Step::Respond(ok(r.id, json!({}))),
-            "tools/list" => Step::Respond(ok(r.id, self.tools.list())),
+            "tools/list" => Step::Respond(ok(r.id, self.tools.list(None))),
             "tools/call" => self.call_tool(r, claims, token, Era::Legacy, named, env),
             other => {
                 let message = format!("method `{other}` not found");
@@ -515,8 +526,14 @@ impl McpServer {
                 Step::Respond(ok(r.id, modern.result(stateless::discover(self.config.legacy))))
             }
             "ping" => Step::Respond(ok(r.id, modern.result(json!({})))),
-            "tools/list" => Step::Respond(ok(r.id, modern.result(stateless::cacheable(self.tools.list())))),
-            "tools/call" => self.call_tool(r, claims, token, modern, None, env),
+            "tools/list" => {
+                let list = self.tools.list(Connection::of(request));
+                Step::Respond(ok(r.id, modern.result(stateless::cacheable(list))))
+            }
+            "tools/call" => {
+                self.tools.called_on(Connection::of(request));
+                self.call_tool(r, claims, token, modern, None, env)
+            }
             "resources/read" if self.has(Defect::RetiredErrorCodes) => {
                 let e = jsonrpc::Response::error(Some(r.id), -32002, "Resource not found");
                 Step::Respond(wire::json(StatusCode::OK, &e))
@@ -639,59 +656,6 @@ impl McpServer {
             },
         };
         Step::Respond(ok(r.id, era.result(result)))
-    }
-
-    /// The `batch-skips-scope-check` defect: runs the `tools/call`s of a batch, checking
-    /// the scope of the first one only (a tool that fetches is not run in a batch); in a
-    /// session, or with no session at all when the request names 2026-07-28.
-    fn batch(
-        &mut self,
-        request: &Request,
-        items: Vec<Result<Message, jsonrpc::Response>>,
-        claims: &AccessTokenClaims,
-        now: Time,
-    ) -> Response {
-        let modern = request.headers().get(PROTOCOL_VERSION).is_some_and(|v| v == MODERN_PROTOCOL_VERSION);
-        match transport::session_id(request) {
-            _ if modern => {}
-            Ok(id) if self.sessions.resume(id, &Principal::of(claims), now).is_some() => {}
-            Ok(_) => return transport::session_not_found(),
-            Err(detail) => return transport::bad_session_id(&detail),
-        }
-        let mut first = true;
-        let mut answers = Vec::new();
-        for item in items {
-            let r = match item {
-                Ok(Message::Request(r)) => r,
-                Ok(_) => continue,
-                Err(invalid) => {
-                    answers.push(invalid);
-                    continue;
-                }
-            };
-            if r.method != "tools/call" {
-                let e = "only tools/call is run in a batch";
-                answers.push(jsonrpc::Response::error(Some(r.id), jsonrpc::METHOD_NOT_FOUND, e));
-                continue;
-            }
-            let call = match self.tools.call(r.params.as_ref()) {
-                Ok(call) => call,
-                Err(e) => {
-                    answers.push(jsonrpc::Response::error(Some(r.id), INVALID_PARAMS, e));
-                    continue;
-                }
-            };
-            if std::mem::take(&mut first) && !scopes::grants(&self.config, claims, &call.required_scope) {
-                answers.push(jsonrpc::Response::error(Some(r.id), INSUFFICIENT_SCOPE, "insufficient scope"));
-                continue;
-            }
-            let result = match self.tools.run(call.tool, &call.arguments) {
-                Ran::Done(result) => result,
-                Ran::Downstream => tools::text_result("fetch_report is not run in a batch", true),
-            };
-            answers.push(jsonrpc::Response::result(r.id, result));
-        }
-        wire::json(StatusCode::OK, &answers)
     }
 
     fn fetch_report(&mut self, id: Id, caller_token: &str, era: Era, env: &mut Env<'_>) -> Step<Pending> {

@@ -164,7 +164,9 @@ impl Fixture {
         self.server = McpServer::new(config).unwrap();
     }
 
-    fn send(&mut self, request: Request) -> Response {
+    /// Sends `request` on the fixture's one connection.
+    fn send(&mut self, mut request: Request) -> Response {
+        request.extensions_mut().insert(crate::sans_io::Connection("fixture".into()));
         let Fixture { server, authority, rng, now } = self;
         exchange(server, authority, &mut Env::new(*now, rng), request)
     }

@@ -8,6 +8,11 @@
 
 use super::config::{Config, ToolConfig};
 use crate::defects::Defect;
+use crate::sans_io::Connection;
+use std::collections::BTreeSet;
+
+/// The most connections the `tools-list-grows-with-calls` defect remembers.
+const MAX_CONNECTIONS_SEEN: usize = 1024;
 use serde_json::{Map, Value, json};
 
 /// Which behavior a tool has.
@@ -94,9 +99,9 @@ pub(super) struct Tools {
     offered: Vec<ToolConfig>,
     notes: Vec<String>,
     side_effects: u64,
-    /// The `tools-list-grows-with-calls` defect: `tools/list` shows `echo` alone until a
-    /// call has been run.
-    hidden_until_called: bool,
+    /// The `tools-list-grows-with-calls` defect: the connections a call was run on (at most
+    /// [`MAX_CONNECTIONS_SEEN`]); `tools/list` shows `echo` alone on any other.
+    called_on: Option<BTreeSet<Connection>>,
 }
 
 impl Tools {
@@ -108,8 +113,8 @@ impl Tools {
             .filter(|t| t.name != "fetch_report" || config.downstream.is_some())
             .cloned()
             .collect();
-        let hidden_until_called = config.defects.has(Defect::ToolsListGrowsWithCalls);
-        Tools { offered, notes: Vec::new(), side_effects: 0, hidden_until_called }
+        let called_on = config.defects.has(Defect::ToolsListGrowsWithCalls).then(BTreeSet::new);
+        Tools { offered, notes: Vec::new(), side_effects: 0, called_on }
     }
 
     /// Side-effecting runs so far.
@@ -117,12 +122,16 @@ impl Tools {
         self.side_effects
     }
 
-    /// The `tools/list` result.
-    pub(super) fn list(&self) -> Value {
+    /// The `tools/list` result for a request on `connection`.
+    pub(super) fn list(&self, connection: Option<&Connection>) -> Value {
+        let echo_only = match (&self.called_on, connection) {
+            (Some(called), Some(c)) => !called.contains(c),
+            _ => false,
+        };
         let tools: Vec<Value> = self
             .offered
             .iter()
-            .filter(|t| !self.hidden_until_called || t.name == "echo")
+            .filter(|t| !echo_only || t.name == "echo")
             .filter_map(|t| {
                 let tool = Tool::named(&t.name)?;
                 Some(
@@ -160,9 +169,18 @@ impl Tools {
         self.offered.iter().find(|t| t.name == name).map(|t| t.required_scope.as_str())
     }
 
+    /// Notes a call run on `connection` (the `tools-list-grows-with-calls` defect).
+    pub(super) fn called_on(&mut self, connection: Option<&Connection>) {
+        if let (Some(called), Some(c)) = (&mut self.called_on, connection) {
+            if called.len() >= MAX_CONNECTIONS_SEEN {
+                called.clear();
+            }
+            called.insert(c.clone());
+        }
+    }
+
     /// Runs an authorized call.
     pub(super) fn run(&mut self, tool: Tool, arguments: &Map<String, Value>) -> Ran {
-        self.hidden_until_called = false;
         let text = arguments.get("text").and_then(Value::as_str);
         let accepted: &[&str] = match tool {
             Tool::Echo | Tool::WriteNote | Tool::PublishNote => &["text"],

@@ -268,6 +268,8 @@ impl Runner {
                 .map(|(tool, scope)| mcp_server::ToolConfig::new(tool.name(), scope, tool.name()))
                 .collect();
             config.scopes_supported = table.scopes_supported().into_iter().map(String::from).collect();
+            // The table is the whole truth the invariants judge by: no scope hierarchy.
+            config.scope_implies.clear();
             world.sim.add_service(server.url().trim_end_matches("/mcp"), McpServer::new(config)?);
             validators.insert(server, Validator::new(issuer, server.url(), keys));
             issuers.insert(server, issuer);

@@ -50,3 +50,29 @@ pub(super) fn one_challenge_names_every_scope(w: &mut World) -> Check {
         )
     })
 }
+
+/// RS-28 (§Step-Up Authorization Flow: "Servers MUST account for scope hierarchies,
+/// where a broader scope implies narrower ones, when deciding whether a token is
+/// sufficient for an operation"): a token holding only a scope the server declares
+/// broader than the read tool's runs the read tool. The hierarchy is the server's own:
+/// known for the reference server, named by the operator live (`--broader-scope`).
+pub(super) fn broader_scope_suffices(w: &mut World) -> Check {
+    let Some(broader) = w.tools.broader_scope.clone() else {
+        return Check::NotApplicable(
+            "the harness knows no scope the server declares broader than the read tool's \
+             (name one with --broader-scope)"
+                .into(),
+        );
+    };
+    let read = w.tools.read.clone();
+    let token = w.mint(&w.claims(&broader));
+    let before = w.side_effects();
+    let r = w.call("client", &token, &read);
+    Check::expect(ran(w, before, &r, CALL_ID), || {
+        Violation::about(
+            format!("{} (needs `{}`) with a token for `{broader}` alone", read.name, read.scope),
+            format!("the tool to run: `{broader}` implies `{}`", read.scope),
+            describe(&r),
+        )
+    })
+}

@@ -3,11 +3,14 @@
 //! scopes, sessions, Origin, token placement and token passthrough.
 
 mod backward_compatibility;
+mod caching;
 mod insufficient_scope;
 mod refresh_tokens;
+mod request_state;
 mod sessions;
 mod state_handles;
 mod stateless;
+mod statelessness;
 
 use crate::Scenario;
 use crate::world::{
@@ -173,6 +176,19 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["scope", "2026-07-28"])
             .since(Revision::R2026_07_28)
             .body(insufficient_scope::one_challenge_names_every_scope),
+        Scenario::new(McpServer, "RS-SCOPE-06", "a broader scope the server declares runs what it implies")
+            .requirements(&["RS-28"])
+            .level(Must)
+            .tags(&["scope", "2026-07-28"])
+            .since(Revision::R2026_07_28)
+            .body(insufficient_scope::broader_scope_suffices),
+        Scenario::new(McpServer, "RS-CACHE-01", "a public tools/list is not access control")
+            .requirements(&["RS-32"])
+            .level(Must)
+            .tags(&["scope", "2026-07-28"])
+            .since(Revision::R2026_07_28)
+            .needs(&[Need::ModernWire])
+            .body(caching::public_list_is_not_access_control),
         Scenario::new(McpServer, "RS-SESS-01", "a session id without a token is refused")
             .requirements(&["RS-19", "RS-20"])
             .level(Must)
@@ -208,6 +224,31 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["state-handle", "2026-07-28"])
             .since(Revision::R2026_07_28)
             .body(state_handles::handles_unpredictable),
+        Scenario::new(McpServer, "RS-STATE-01", "a tampered or another user's requestState is refused")
+            .requirements(&["RS-30"])
+            .level(Should)
+            .tags(&["state-handle", "2026-07-28"])
+            .since(Revision::R2026_07_28)
+            .needs(&[Need::ModernWire])
+            .body(request_state::request_state_protected),
+        Scenario::new(
+            McpServer,
+            "RS-LIST-01",
+            "tools/list does not vary per connection or with other requests",
+        )
+        .requirements(&["RS-31"])
+        .level(Must)
+        .tags(&["2026-07-28", "transport"])
+        .since(Revision::R2026_07_28)
+        .needs(&[Need::ModernWire])
+        .body(statelessness::tools_list_not_per_connection),
+        Scenario::new(McpServer, "RS-CONN-01", "nothing is inherited from earlier requests on a connection")
+            .requirements(&["RS-33"])
+            .level(Must)
+            .tags(&["2026-07-28", "transport", "validation"])
+            .since(Revision::R2026_07_28)
+            .needs(&[Need::ModernWire])
+            .body(statelessness::no_context_from_earlier_requests),
         Scenario::new(McpServer, "RS-ORIG-01", "a foreign Origin is refused with 403")
             .requirements(&["RS-24"])
             .level(Must)
@@ -286,6 +327,17 @@ pub fn scenarios() -> Vec<Scenario> {
             .since(Revision::R2026_07_28)
             .needs(&[Need::ModernWire])
             .body(stateless::undeclared_capability_refused),
+        Scenario::new(
+            McpServer,
+            "RS-WIRE-09",
+            "per-tool scope follows the body, not an unvalidated Mcp-Name",
+        )
+        .requirements(&["X-23", "RS-17"])
+        .level(Must)
+        .tags(&["2026-07-28", "transport", "scope"])
+        .since(Revision::R2026_07_28)
+        .needs(&[Need::ModernWire])
+        .body(stateless::mirrored_headers_not_trusted),
     ]
 }
 

@@ -7,24 +7,24 @@
 //! Each runs against a target that speaks 2026-07-28 (`Need::ModernWire`), with a token
 //! for every scope the tools need, after a well-formed control request that must work.
 
-use crate::world::stateless::{modern_body, modern_request, with_header};
+use crate::world::stateless::{modern_body, modern_request, modernize, with_header};
 use crate::world::{World, describe, tool_ran};
 use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND};
 use mcp_authz_reference::mcp_server::{
     HEADER_MISMATCH, META_CLIENT_CAPABILITIES, META_PROTOCOL_VERSION, MISSING_CAPABILITY,
-    MODERN_PROTOCOL_VERSION, UNSUPPORTED_PROTOCOL_VERSION,
+    MODERN_PROTOCOL_VERSION, PROTOCOL_VERSION, UNSUPPORTED_PROTOCOL_VERSION,
 };
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::{Value, json};
 
 /// The JSON-RPC id [`modern_body`] gives a request.
-const ID: u64 = 2;
+pub(super) const ID: u64 = 2;
 
 /// The JSON-RPC message answering request [`ID`] (JSON or event stream; an error that
 /// could not name the id counts too), or `null`.
-fn message(r: &FetchResult) -> Value {
+pub(super) fn message(r: &FetchResult) -> Value {
     let messages = r.as_ref().ok().and_then(|r| mcp::response_messages(r).ok()).unwrap_or_default();
     let answers = |m: &&Value| m.get("id").and_then(Value::as_u64) == Some(ID);
     let unnamed_error = |m: &&Value| m.get("id").is_none_or(Value::is_null) && m.get("error").is_some();
@@ -286,4 +286,56 @@ pub(super) fn undeclared_capability_refused(w: &mut World) -> Check {
             describe(&r),
         )
     })
+}
+
+/// X-23 (streamable-http §Server Validation: intermediaries enforcing policy on mirrored
+/// headers "SHOULD verify that the `MCP-Protocol-Version` header indicates a version that
+/// requires header–body validation. If the version is older or the header is absent, the
+/// intermediary SHOULD reject the request rather than trusting unvalidated header
+/// values"), with RS-17's per-tool scope: a `tools/call` of the write tool with a token
+/// lacking its scope, whose `Mcp-Name` names the read tool, on a 2025-11-25 session and
+/// without `MCP-Protocol-Version`: the write tool must not run. A gateway that authorizes
+/// by the header lets it through; a server checking the body refuses it.
+pub(super) fn mirrored_headers_not_trusted(w: &mut World) -> Check {
+    let Some(write) = w.tools.write.clone() else {
+        return Check::NotApplicable("the server has no tool needing more than the read scope".into());
+    };
+    let read = w.tools.read.clone();
+    let token = w.mint(&w.claims(&read.scope));
+    let url = w.mcp.clone();
+    let call = World::call_body(&write.name, write.arguments.clone());
+    let spoof = [("mcp-method", "tools/call"), ("mcp-name", read.name.as_str())];
+    // A 2025-11-25 session (a server speaking only 2026-07-28 refuses it, and the call).
+    let init = w.send("client", World::rpc_request(&url, Some(&token), &World::initialize_body(), &[]));
+    let session =
+        init.as_ref().ok().and_then(|r| r.headers().get("mcp-session-id")?.to_str().ok().map(String::from));
+    let mut legacy = vec![("mcp-protocol-version", "2025-11-25")];
+    legacy.extend(spoof);
+    if let Some(s) = &session {
+        legacy.push(("mcp-session-id", s));
+        let initialized = json!({"jsonrpc": "2.0", "method": "notifications/initialized"});
+        let _ = w.send("client", World::rpc_request(&url, Some(&token), &initialized, &legacy));
+    }
+    let unversioned =
+        with_header(modern_request(&url, Some(&token), &modernize(&call)), PROTOCOL_VERSION.as_str(), None);
+    let unversioned = spoof.iter().fold(unversioned, |r, (k, v)| with_header(r, k, Some(v)));
+    let variants = [
+        ("on a 2025-11-25 session", World::rpc_request(&url, Some(&token), &call, &legacy)),
+        ("without MCP-Protocol-Version", unversioned),
+    ];
+    for (what, request) in variants {
+        let before = w.side_effects();
+        let r = w.send("client", request);
+        if w.side_effects() != before || tool_ran(&r, ID) {
+            return Check::Violated(Violation::about(
+                format!(
+                    "tools/call of {} (needs `{}`) with a `{}` token and Mcp-Name {}, {what}",
+                    write.name, write.scope, read.scope, read.name
+                ),
+                "a refusal: the tool is the body's, not the unvalidated header's",
+                describe(&r),
+            ));
+        }
+    }
+    Check::Holds
 }

@@ -67,6 +67,9 @@ pub struct Tools {
     /// A tool needing the client's `elicitation` capability (`confirm_action`), if the
     /// harness knows one.
     pub needs_elicitation: Option<Tool>,
+    /// A scope the server declares broader than `read`'s, so that a token holding it alone
+    /// may run `read` (the reference server's `mcp:admin`), if the harness knows one.
+    pub broader_scope: Option<String>,
 }
 
 /// A pair of tools around a state handle (MCP 2026-07-28 server/tools §Stateful Tools):
@@ -94,6 +97,7 @@ impl Tools {
             handles: None,
             multi_scope: None,
             needs_elicitation: None,
+            broader_scope: None,
         }
     }
 
@@ -111,6 +115,7 @@ impl Tools {
             }),
             multi_scope: Some(Tool::new("publish_note", "mcp:write mcp:admin", json!({"text": "x"}))),
             needs_elicitation: Some(Tool::new("confirm_action", "mcp:read", json!({}))),
+            broader_scope: Some(REFERENCE_IMPLIES.0.into()),
         }
     }
 
@@ -133,6 +138,10 @@ pub fn union_scopes(scopes: &[&str]) -> String {
     out.join(" ")
 }
 
+/// The reference server's scope hierarchy in the simulated worlds: `mcp:admin` implies
+/// `mcp:read`.
+pub const REFERENCE_IMPLIES: (&str, &str) = ("mcp:admin", "mcp:read");
+
 /// See [`World::mcp_config`].
 pub(crate) fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_server::Config {
     let mut config = mcp_server::Config::new(url.to_string(), issuer.to_string());
@@ -140,6 +149,7 @@ pub(crate) fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_serv
     config.tools.extend(mcp_server::ToolConfig::state_handles());
     config.tools.extend(mcp_server::ToolConfig::two_scopes());
     config.tools.extend(mcp_server::ToolConfig::needing_elicitation());
+    config.scope_implies.push((REFERENCE_IMPLIES.0.into(), REFERENCE_IMPLIES.1.into()));
     if url == MCP {
         config.downstream = Some(mcp_server::Downstream {
             token_endpoint: format!("{AS}/token"),

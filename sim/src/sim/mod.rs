@@ -422,6 +422,8 @@ impl Sim {
     /// Delivers `req` (absolute URI) from `from` to the host of its origin, with faults
     /// and the interceptor applied, and returns the answer.
     pub fn send(&mut self, from: &str, mut req: Request) -> FetchResult {
+        // Each party keeps one connection to everyone it talks to.
+        req.extensions_mut().insert(mcp_authz_reference::sans_io::Connection(from.to_string()));
         let Some(mut to) = origin_of(req.uri()) else {
             return Err(FetchError { url: req.uri().to_string(), reason: "not an absolute url".into() });
         };
