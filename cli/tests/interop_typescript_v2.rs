@@ -52,9 +52,11 @@ fn modern_only_server_gets_the_whole_catalog_over_the_2026_07_28_wire() {
     let cases: serde_json::Value = serde_json::from_slice(&out.stdout).expect("a json report");
     let cases = cases.as_array().unwrap();
     // Every case ran but the session ones, which 2026-07-28 does not have, the state
-    // handle ones (the harness does not know this server's handle tools, if any) and the
-    // downstream one, which only the simulator can see; RS-WIRE-05/06 (what a server
-    // speaking only 2026-07-28 owes legacy traffic) pass.
+    // handle ones (the harness does not know this server's handle tools, if any), the
+    // downstream one, which only the simulator can see, and those needing what this
+    // server lacks: a tool needing two scopes (RS-SCOPE-05), a scope hierarchy
+    // (RS-SCOPE-06), a tool asking for input (RS-WIRE-08, RS-STATE-01). RS-WIRE-05/06
+    // (what a server speaking only 2026-07-28 owes legacy traffic) pass.
     let skipped: Vec<&str> =
         cases.iter().filter(|c| c["verdict"] == "skip").map(|c| c["id"].as_str().unwrap()).collect();
     let expected = [
@@ -62,9 +64,11 @@ fn modern_only_server_gets_the_whole_catalog_over_the_2026_07_28_wire() {
         "RS-HANDLE-02",
         "RS-PASS-01",
         "RS-SCOPE-05",
+        "RS-SCOPE-06",
         "RS-SESS-01",
         "RS-SESS-02",
         "RS-SESS-03",
+        "RS-STATE-01",
         "RS-WIRE-08",
     ];
     assert_eq!(skipped, expected, "{cases:#?}");

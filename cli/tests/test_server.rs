@@ -56,7 +56,7 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     let args = vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string()];
     let (code, cases, stderr) = test_server(args).await;
     stack.shutdown().await;
-    assert_eq!(cases.len(), 41, "every MCP server scenario runs");
+    assert_eq!(cases.len(), 47, "every MCP server scenario runs");
     let not_passing: Vec<&Value> = cases.iter().filter(|c| c["verdict"] != "pass").collect();
     assert_eq!(
         verdicts(&cases, "skip"),
@@ -65,19 +65,22 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
             "RS-HANDLE-02",
             "RS-PASS-01",
             "RS-SCOPE-05",
+            "RS-SCOPE-06",
+            "RS-STATE-01",
             "RS-WIRE-05",
             "RS-WIRE-06",
             "RS-WIRE-08"
         ],
         "the harness knows no state handle tools of a live server, passthrough is simulator-only, \
-         no tool needs two scopes or a client capability, and the server speaks legacy too: {not_passing:#?}"
+         no tool needs two scopes or a client capability, no scope hierarchy is declared, and the \
+         server speaks legacy too: {not_passing:#?}"
     );
     assert_eq!(code, Some(0), "{stderr}");
     assert!(stderr.contains("echo: needs `mcp:read` (probed"), "tools are probed: {stderr}");
     assert!(stderr.contains("and 2026-07-28 (stateless requests answered)"), "the era is reported: {stderr}");
     let wire: Vec<&str> =
         verdicts(&cases, "pass").into_iter().filter(|id| id.starts_with("RS-WIRE")).collect();
-    assert_eq!(wire.len(), 5, "the 2026-07-28 cases run against a server that speaks it: {not_passing:#?}");
+    assert_eq!(wire.len(), 6, "the 2026-07-28 cases run against a server that speaks it: {not_passing:#?}");
 
     let port = free_port();
     let stack = reference_stack(port, Defects::of([Defect::ModernHeadersUnchecked])).await;
@@ -124,9 +127,11 @@ async fn revision_picks_the_era_of_a_dual_era_server() {
             "RS-HANDLE-02",
             "RS-PASS-01",
             "RS-SCOPE-05",
+            "RS-SCOPE-06",
             "RS-SESS-01",
             "RS-SESS-02",
             "RS-SESS-03",
+            "RS-STATE-01",
             "RS-WIRE-05",
             "RS-WIRE-06",
             "RS-WIRE-08",

@@ -49,7 +49,14 @@ const notes = [];
 
 /** The per-request server factory: the same tools for both protocol eras. */
 function buildServer(ctx) {
-    const server = new McpServer({ name: 'mcp-authz-interop-typescript-sdk-v2', version: '0.0.0' });
+    // Every caller gets the same tool list (the scopes are checked per call), so the list may
+    // be shared across tokens: 2026-07-28 caching §Choosing a Cache Scope, "`public` is
+    // appropriate for lists of tools … when they are identical for all users". The SDK's
+    // default is `private`. (mcp-authz's RS-CACHE-01 needs a public list to apply.)
+    const server = new McpServer(
+        { name: 'mcp-authz-interop-typescript-sdk-v2', version: '0.0.0' },
+        { cacheHints: { 'tools/list': { ttlMs: 0, cacheScope: 'public' } } }
+    );
     server.registerTool(
         'echo',
         {
