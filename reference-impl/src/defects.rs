@@ -151,7 +151,6 @@ defects! {
     ClientFallsBackOnAny4xx = "client-falls-back-on-any-4xx", Client, "falls back to the legacy `initialize` handshake on any 4xx to its first 2026-07-28 request, even one whose body is a modern JSON-RPC error";
     ClientEraNotCached = "client-era-not-cached", Client, "sends every operation in the 2026-07-28 form first, even to an origin that showed itself legacy";
     ClientResultTypeUnchecked = "client-result-type-unchecked", Client, "reads a 2026-07-28 result whatever its `resultType`: an unknown value as `complete`";
-    ClientResultTypeRequired = "client-result-type-required", Client, "refuses a 2026-07-28 result without `resultType` instead of reading it as `complete`";
 }
 
 impl fmt::Display for Defect {

@@ -282,13 +282,9 @@ pub fn post_stateless(
 /// absent `resultType` means `complete` ("clients **MUST** treat an absent `resultType`
 /// as `"complete"`"); `input_required` asks for input this client does not give (multi
 /// round-trip requests); any other value "**MUST** be considered invalid". With defect
-/// `client-result-type-unchecked` every value reads as `complete`; with
-/// `client-result-type-required` an absent one is refused.
+/// `client-result-type-unchecked` every value reads as `complete`.
 pub fn check_complete(result: &Value, method: &'static str, defects: &Defects) -> Result<()> {
     match result.get("resultType") {
-        None if defects.has(Defect::ClientResultTypeRequired) => {
-            Err(Error::Missing(format!("resultType in the result of {method}")))
-        }
         None => Ok(()),
         Some(Value::String(t)) if t == "complete" => Ok(()),
         _ if defects.has(Defect::ClientResultTypeUnchecked) => Ok(()),

@@ -196,7 +196,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .grants(&[ReadResourceRequests, Rewrite])
         .since(Revision::R2026_07_28)
         .body(era_fallback_only_without_a_modern_error),
-        Scenario::new(Client, "CL-WIRE-04", "resultType absent reads as complete, an unknown one as invalid")
+        Scenario::new(Client, "CL-WIRE-04", "an unknown resultType is treated as invalid")
             .requirements(&["X-17"])
             .level(Must)
             .tags(&["wire", "2026-07-28"])
