@@ -99,22 +99,18 @@ impl McpRequest {
             _ => return problems,
         };
         let sent = self.header("mcp-name");
-        if sent.and_then(decode_name).as_deref() != named || sent.is_none() {
+        if !sent.zip(named).is_some_and(|(sent, named)| names(sent, named)) {
             problems.push(format!("Mcp-Name {sent:?} for {named:?}"));
         }
         problems
     }
 }
 
-/// An `Mcp-Name` value as sent: plain, or `=?base64?…?=` (MCP 2026-07-28 §Value Encoding).
-fn decode_name(value: &str) -> Option<String> {
-    match value.strip_prefix("=?base64?").and_then(|v| v.strip_suffix("?=")) {
-        Some(encoded) => {
-            let bytes = base64::engine::general_purpose::STANDARD.decode(encoded).ok()?;
-            String::from_utf8(bytes).ok()
-        }
-        None => Some(value.to_string()),
-    }
+/// True when `sent` is `name` as an `Mcp-Name` carries it: plain, or `=?base64?…?=` of
+/// its UTF-8 (MCP 2026-07-28 §Value Encoding: clients MUST use it for a value that is not
+/// safe in a header, and servers decode it whatever the value).
+fn names(sent: &str, name: &str) -> bool {
+    sent == name || sent == format!("=?base64?{}?=", base64::engine::general_purpose::STANDARD.encode(name))
 }
 
 /// The requests the client sent server A, in order.
