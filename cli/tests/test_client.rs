@@ -41,7 +41,8 @@ fn the_reference_client_passes_every_client_scenario() {
     // As a headless client, keeping its tokens, opening the authorization URL with the
     // harness's browser (env BROWSER), and with a client ID metadata document (which
     // CL-REG-01 needs; without one it is skipped; with one the client does not register
-    // dynamically, so the cases that read or refuse its registration are skipped).
+    // dynamically, so the cases that read or refuse its registration are skipped). CL-REG-08
+    // is always skipped: a process cannot be given pre-registered credentials.
     let cimd = format!("--client-metadata-url {DOCUMENT}");
     for (client, with_document) in [("", false), (TOKEN_STORE, false), ("--browser", false), (&cimd, true)] {
         let mut args = vec!["--timeout", "5"];
@@ -50,10 +51,10 @@ fn the_reference_client_passes_every_client_scenario() {
         }
         let out = test_client(client, &args);
         let v = verdicts(&out);
-        assert_eq!(v.len(), 30, "{v:#?}");
+        assert_eq!(v.len(), 36, "{v:#?}");
         for (id, verdict, detail) in &v {
             let registers = ["CL-REG-02", "CL-REG-03", "CL-REG-05", "CL-REG-06"].contains(&id.as_str());
-            let skipped = if with_document { registers } else { id == "CL-REG-01" };
+            let skipped = id == "CL-REG-08" || if with_document { registers } else { id == "CL-REG-01" };
             let expected = if skipped { "skip" } else { "pass" };
             assert_eq!(verdict, expected, "client {client}: {id}: {detail}");
         }
@@ -89,9 +90,16 @@ fn each_client_defect_fails_its_scenario() {
         ("client-invented-client-id", "CL-REG-07"),
         // Its token kept in the store, refused once it expired by the simulated clock.
         ("client-assumes-refresh-token", "CL-TOKEN-02"),
+        ("client-modern-headers-missing", "CL-WIRE-01"),
+        ("client-version-retry-unbounded", "CL-WIRE-02"),
+        ("client-falls-back-on-any-4xx", "CL-WIRE-03"),
+        ("client-era-not-cached", "CL-WIRE-03"),
+        ("client-result-type-unchecked", "CL-WIRE-04"),
     ];
     // Not here: client-credentials-reused-across-as (CL-REG-04), which needs a client that
-    // keeps its registration between runs; `mcp-authz client` keeps only its tokens.
+    // keeps its registration between runs; `mcp-authz client` keeps only its tokens. Nor
+    // client-cache-shared-across-tokens (CL-CACHE-01): each run is a new process, whose
+    // cache is empty; nor client-pre-registered-any-as (CL-REG-08, skipped for a process).
     // Defects of dynamic registration: the client has no metadata document, so it registers.
     let registering = [
         ("client-no-application-type", "CL-REG-02"),

@@ -303,7 +303,13 @@ impl Target for ClientProcess {
     }
 
     fn provides(&self, need: Need, as_under_test: &AsUnderTest) -> Result<(), Skip> {
-        self.roles.provides(need, as_under_test)
+        match need {
+            Need::PreRegistration => Err(Skip::because(
+                "the harness cannot give a client process pre-registered credentials: `test-client` runs \
+                 the command as it is, with no client id or secret to pass it",
+            )),
+            _ => self.roles.provides(need, as_under_test),
+        }
     }
 
     fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) {

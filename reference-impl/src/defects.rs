@@ -151,6 +151,13 @@ defects! {
     ClientAssumesRefreshToken = "client-assumes-refresh-token", Client, "stops with an error when its access token has expired, or is refused with 401, and it holds no refresh token, instead of authorizing again";
     ClientRetriesRegistration = "client-retries-registration", Client, "sends the same dynamic registration again whenever the AS refuses it, without end";
     ClientInventedClientId = "client-invented-client-id", Client, "skips registration and sends a fixed `client_id` of its own making (`mcp-client`), one no authorization server issued";
+    ClientPreRegisteredAnyAs = "client-pre-registered-any-as", Client, "uses its pre-registered client id and secret at whichever authorization server the protected resource metadata names, not only at the one they were registered with";
+    ClientCacheSharedAcrossTokens = "client-cache-shared-across-tokens", Client, "keeps one `tools/list` cache whatever the access token: a `private` result fetched with one token is served to a request made with another";
+    ClientModernHeadersMissing = "client-modern-headers-missing", Client, "sends 2026-07-28 requests without the `Mcp-Method` and `Mcp-Name` headers (only `MCP-Protocol-Version`)";
+    ClientVersionRetryUnbounded = "client-version-retry-unbounded", Client, "answers every `-32022` whose `supported` lists the version it sent by sending the request again, without limit";
+    ClientFallsBackOnAny4xx = "client-falls-back-on-any-4xx", Client, "falls back to the legacy `initialize` handshake on any 4xx to its first 2026-07-28 request, even one whose body is a modern JSON-RPC error";
+    ClientEraNotCached = "client-era-not-cached", Client, "sends every operation in the 2026-07-28 form first, even to an origin that showed itself legacy";
+    ClientResultTypeUnchecked = "client-result-type-unchecked", Client, "reads a 2026-07-28 result whatever its `resultType`: an unknown value as `complete`";
 }
 
 impl fmt::Display for Defect {

@@ -105,6 +105,9 @@ pub enum Need {
     /// Leave to flood the AS with a burst of requests: a live AS that throttles them may
     /// then refuse its clients until its window passes, so only when the operator says so.
     Flood,
+    /// Client credentials registered for the client under test out of band, bound to the
+    /// harness's AS (a client process cannot be given them).
+    PreRegistration,
 }
 
 impl fmt::Display for Need {
@@ -117,6 +120,7 @@ impl fmt::Display for Need {
             Need::Introspection => "introspection",
             Need::ModernWire => "the 2026-07-28 stateless wire",
             Need::Flood => "leave to flood the AS",
+            Need::PreRegistration => "credentials pre-registered for the client",
         })
     }
 }
@@ -450,10 +454,18 @@ mod tests {
             Need::SecondResource,
             Need::Introspection,
             Need::Flood,
+            Need::PreRegistration,
         ];
         let some = serde_json::to_value(Meta { needs, ..META }).unwrap();
-        let names =
-            ["front-channel", "login-forms", "code-lifetime", "second-resource", "introspection", "flood"];
+        let names = [
+            "front-channel",
+            "login-forms",
+            "code-lifetime",
+            "second-resource",
+            "introspection",
+            "flood",
+            "pre-registration",
+        ];
         assert_eq!(some["needs"], serde_json::json!(names));
     }
 

@@ -33,19 +33,29 @@ impl PublicClient {
                 self.tokens = None;
             }
         }
+        // The era of an operation's request: the one the origin showed (MCP 2026-07-28
+        // §Backward Compatibility, "Clients SHOULD cache the result"); with defect
+        // `client-era-not-cached`, the modern form first, always.
+        let era = match self.has(Defect::ClientEraNotCached) {
+            true => self.config.eras.first(),
+            false => self.wire(),
+        };
+        if let Some(done) = self.cached_answer(era, env) {
+            return Ok(done);
+        }
         let id = self.next_id;
         self.next_id += 1;
-        let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
         let bearer = self.current_tokens().map(|t| t.access_token.as_str());
         let url = &self.config.server_url;
-        let request = match self.stage {
+        let session = if self.stage == Stage::Initialize { None } else { self.session.as_ref() };
+        let mut request = match self.stage {
             Stage::Initialize => {
                 mcp::post(url, &mcp::initialize(id, &self.config.client_name), session, bearer)
             }
             Stage::Initialized => mcp::post(url, &mcp::initialized(), session, bearer),
             Stage::Operation => {
                 let op = self.op.as_ref().ok_or_else(|| Error::Config("no operation was started".into()))?;
-                match self.wire() {
+                match era {
                     Era::Modern => {
                         let params = match op {
                             Operation::CallTool { name, arguments } => match self.tools.get(name) {
@@ -60,8 +70,23 @@ impl PublicClient {
                 }
             }
         }?;
+        if self.has(Defect::ClientModernHeadersMissing) {
+            request.headers_mut().remove("mcp-method");
+            request.headers_mut().remove("mcp-name");
+        }
         self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
         Ok(ClientStep::Send(request))
+    }
+
+    /// The answer to the operation from the cache, when a fresh result may be served to
+    /// its request (a modern one, with the token it would carry; see [`super::caching`]).
+    fn cached_answer(&mut self, era: Era, env: &Env<'_>) -> Option<ClientStep> {
+        let op = self.op.as_ref().filter(|_| self.stage == Stage::Operation && era == Era::Modern)?;
+        let bearer = self.current_tokens().map(|t| t.access_token.as_str());
+        let mut result =
+            self.cache.get(&self.config.server_url, op, bearer, env.now, &self.config.defects)?;
+        self.read_tools(&mut result);
+        Some(ClientStep::Done(Outcome { result, authorizations: self.budget.authorizations }))
     }
 
     pub(super) fn on_mcp_response(
@@ -113,7 +138,11 @@ impl PublicClient {
                 let mut result = mcp::read_result(&r, id, method)?;
                 if self.wire() == Era::Modern {
                     self.era = Some(Era::Modern);
-                    mcp::check_complete(&result, method)?;
+                    mcp::check_complete(&result, method, &self.config.defects)?;
+                    let bearer = self.current_tokens().filter(|_| sent_token).map(|t| t.access_token.clone());
+                    if let Some(op) = &self.op {
+                        self.cache.put(&self.config.server_url, op, bearer.as_deref(), &result, env.now);
+                    }
                     if self.op == Some(Operation::ListTools) {
                         self.read_tools(&mut result);
                     }
@@ -132,10 +161,15 @@ impl PublicClient {
     pub(super) fn on_modern_refusal(&mut self, r: &Response, env: &mut Env<'_>) -> Result<ClientStep> {
         let status = r.status().as_u16();
         let dual = self.config.eras == Eras::DualEra;
+        if dual && self.era.is_none() && self.has(Defect::ClientFallsBackOnAny4xx) {
+            return self.go_legacy(env);
+        }
+        let retry_unbounded = self.has(Defect::ClientVersionRetryUnbounded);
         match mcp::modern_error(r) {
             Some(ModernError::UnsupportedVersion { supported }) => {
                 self.era = Some(Era::Modern);
-                if supported.iter().any(|v| v == mcp::STATELESS_VERSION) && !self.budget.version_retried {
+                let retried = self.budget.version_retried && !retry_unbounded;
+                if supported.iter().any(|v| v == mcp::STATELESS_VERSION) && !retried {
                     self.budget.version_retried = true;
                     return self.send_mcp(env);
                 }
@@ -197,7 +231,10 @@ impl PublicClient {
                     true
                 }
                 Err(why) => {
-                    self.rejected_tools.push(format!("tool `{name}` left out: {why}"));
+                    let note = format!("tool `{name}` left out: {why}");
+                    if !self.rejected_tools.contains(&note) {
+                        self.rejected_tools.push(note);
+                    }
                     false
                 }
             }

@@ -5,6 +5,7 @@
 //! `Mcp-Session-Id` the server assigned and the negotiated `MCP-Protocol-Version`). All are
 //! POSTs accepting `application/json` and `text/event-stream`.
 
+use crate::defects::{Defect, Defects};
 use crate::sans_io::{Request, Response};
 use crate::wire;
 use crate::{Error, Result};
@@ -277,16 +278,25 @@ pub fn post_stateless(
     Ok(request)
 }
 
-/// Refuses a modern result that is not final: a `resultType` other than `complete` (an
-/// absent one means `complete`, MCP 2026-07-28 §Result) asks for input this client does
-/// not give (multi round-trip requests).
-pub fn check_complete(result: &Value, method: &'static str) -> Result<()> {
-    match result.get("resultType").and_then(Value::as_str) {
-        None | Some("complete") => Ok(()),
+/// Refuses a modern result that is not final (MCP 2026-07-28 §ResultType, X-17): an
+/// absent `resultType` means `complete` ("clients **MUST** treat an absent `resultType`
+/// as `"complete"`"); `input_required` asks for input this client does not give (multi
+/// round-trip requests); any other value "**MUST** be considered invalid". With defect
+/// `client-result-type-unchecked` every value reads as `complete`.
+pub fn check_complete(result: &Value, method: &'static str, defects: &Defects) -> Result<()> {
+    match result.get("resultType") {
+        None => Ok(()),
+        Some(Value::String(t)) if t == "complete" => Ok(()),
+        _ if defects.has(Defect::ClientResultTypeUnchecked) => Ok(()),
+        Some(Value::String(t)) if t == "input_required" => Err(Error::unexpected(
+            method,
+            "resultType `input_required`",
+            "`complete` (this client does not answer input requests)",
+        )),
         Some(other) => Err(Error::unexpected(
             method,
-            format!("resultType `{other}`"),
-            "`complete` (this client does not answer input requests)",
+            format!("resultType {other}"),
+            "`complete` or `input_required` (an unknown resultType is invalid)",
         )),
     }
 }

@@ -12,6 +12,7 @@
 //! ([`PublicClient::on_redirect`]), or stop with the outcome.
 
 pub mod authorization;
+mod caching;
 pub mod confidential;
 pub mod discovery;
 #[cfg(test)]
@@ -202,6 +203,8 @@ pub struct PublicClient {
     /// Tools left out of `tools/list` results, with why.
     rejected_tools: Vec<String>,
     session: Option<Session>,
+    /// Results kept as their `ttlMs` and `cacheScope` allow (MCP 2026-07-28 §Caching).
+    cache: caching::ResultCache,
     tokens: Option<TokenSet>,
     /// The metadata of the authorization server of the current tokens.
     metadata: Option<AuthorizationServerMetadata>,
@@ -233,6 +236,7 @@ impl PublicClient {
             resource,
             published_resource: None,
             next_id: 1,
+            cache: caching::ResultCache::default(),
             tokens: None,
             metadata: None,
             registrations: Registrations::default(),
@@ -591,7 +595,8 @@ impl PublicClient {
         let c = &self.config;
         let metadata_url =
             c.client_id_metadata_url.as_deref().filter(|_| !c.defects.has(Defect::ClientIgnoresCimd));
-        let pre_registered = self.registrations.pre_registered_for(c.pre_registered.as_ref(), &issuer)?;
+        let pre_registered =
+            self.registrations.pre_registered_for(c.pre_registered.as_ref(), &issuer, &c.defects)?;
         let registered = match registration::choose(pre_registered, metadata_url, metadata)? {
             Approach::PreRegistered(p) => Registration {
                 auth: registration::client_auth(p.client_secret.as_deref(), None, metadata),

@@ -79,12 +79,17 @@ impl Registrations {
     /// The `pre_registered` credentials if they may be used at the AS `issuer`: unless
     /// they name another issuer or are already in use at another AS, which is an error
     /// (CL-53: "surface an error rather than silently attempting to use mismatched
-    /// credentials").
+    /// credentials"). With defect `client-pre-registered-any-as`, they may be used
+    /// anywhere.
     pub fn pre_registered_for<'a>(
         &self,
         pre_registered: Option<&'a PreRegistered>,
         issuer: &str,
+        defects: &Defects,
     ) -> Result<Option<&'a PreRegistered>> {
+        if defects.has(Defect::ClientPreRegisteredAnyAs) {
+            return Ok(pre_registered);
+        }
         let in_use =
             || self.0.iter().find(|(i, r)| r.pre_registered && *i != issuer).map(|(i, _)| i.as_str());
         let named = pre_registered.and_then(|p| p.issuer.as_deref()).filter(|i| *i != issuer);
@@ -304,20 +309,26 @@ mod tests {
             issuer: Some("https://as.example".into()),
         };
         let none = Registrations::default();
-        assert_eq!(none.pre_registered_for(Some(&named), "https://as.example").unwrap(), Some(&named));
-        let e = none.pre_registered_for(Some(&named), "https://as2.example").unwrap_err();
+        let correct = Defects::none();
+        assert_eq!(
+            none.pre_registered_for(Some(&named), "https://as.example", &correct).unwrap(),
+            Some(&named)
+        );
+        let e = none.pre_registered_for(Some(&named), "https://as2.example", &correct).unwrap_err();
         assert!(
             matches!(e, Error::Refused(ref m) if m.contains("`c` belongs to `https://as.example`")),
             "{e}"
         );
         let first_use = PreRegistered { issuer: None, ..named };
         let mut used = Registrations::default();
-        assert!(used.pre_registered_for(Some(&first_use), "https://as2.example").is_ok());
+        assert!(used.pre_registered_for(Some(&first_use), "https://as2.example", &correct).is_ok());
         let registration =
             Registration { client_id: "c".into(), auth: ClientAuth::None, pre_registered: true };
         used.insert("https://as2.example".into(), registration);
-        assert!(used.pre_registered_for(Some(&first_use), "https://as.example").is_err());
-        assert_eq!(used.pre_registered_for(None, "https://as.example").unwrap(), None);
+        assert!(used.pre_registered_for(Some(&first_use), "https://as.example", &correct).is_err());
+        assert_eq!(used.pre_registered_for(None, "https://as.example", &correct).unwrap(), None);
+        let any_as = Defects::of([Defect::ClientPreRegisteredAnyAs]);
+        assert!(used.pre_registered_for(Some(&first_use), "https://as.example", &any_as).is_ok());
     }
 
     #[test]

@@ -204,8 +204,49 @@ pub(super) fn application_type_fits_redirect(w: &mut World) -> Check {
     Check::Holds
 }
 
-/// The authorization server server A moves to in CL-REG-04.
-const NEW_AS: &str = "https://as2.example";
+/// The authorization server server A moves to in CL-REG-04 and CL-REG-08.
+pub(super) const NEW_AS: &str = "https://as2.example";
+
+/// Server A moves to [`NEW_AS`]: its protected resource metadata names only that AS,
+/// and it answers every request with 401 `invalid_token` (the old AS's tokens are no
+/// good to it). The new AS serves its metadata and registers anyone; its `/authorize`
+/// and `/token` answer 404. Returns each request the new AS received, as
+/// [`request_text`] shows it (to search for credentials).
+pub(super) fn server_a_moves_to_new_as(w: &mut World) -> Rc<RefCell<Vec<String>>> {
+    let received: Rc<RefCell<Vec<String>>> = Rc::default();
+    let recorded = |mut answer: Route| -> Route {
+        let record = received.clone();
+        Box::new(move |req| {
+            record.borrow_mut().push(request_text(req));
+            answer(req)
+        })
+    };
+    let not_found = || fixed(wire::json(StatusCode::NOT_FOUND, &json!({"error": "not_found"})));
+    let metadata = fixed(wire::json(StatusCode::OK, &as_metadata(NEW_AS, NEW_AS)));
+    let routes = [
+        ("/.well-known/oauth-authorization-server", metadata),
+        ("/register", registered()),
+        ("/authorize", not_found()),
+        ("/token", not_found()),
+    ];
+    w.fake_host(
+        NEW_AS,
+        routes.into_iter().map(|(path, answer)| (path.to_string(), recorded(answer))).collect(),
+    );
+    let prm = wire::json(StatusCode::OK, &prm_of(MCP, NEW_AS));
+    let challenge = format!(r#"Bearer error="invalid_token", resource_metadata="{}""#, prm_url(MCP_ORIGIN));
+    w.note(&format!("server A moves to {NEW_AS}: its metadata names it, and it refuses the old tokens"));
+    let _ = w.tap(
+        &[Channel::Resource, Channel::Other],
+        move |msg, req| match msg.channel {
+            Channel::Resource => Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge])),
+            _ if req.uri() == prm_url(MCP_ORIGIN).as_str() => Verdict::Respond(clone_response(&prm)),
+            _ => Verdict::Pass,
+        },
+        |_, _, _| {},
+    );
+    received
+}
 
 /// What the client got from the trusted AS: in `issued`, the client ids it used there
 /// that are not metadata document URLs, and every secret and token the AS gave it; in
@@ -256,39 +297,7 @@ pub(super) fn credentials_stay_with_their_as(w: &mut World) -> Check {
         Ok(c) => c,
         Err(e) => return Check::Undecided(format!("the client could not use server A: {e}")),
     };
-    // The new AS: metadata and open registration; it records every request it gets.
-    let received: Rc<RefCell<Vec<String>>> = Rc::default();
-    let recorded = |mut answer: Route| -> Route {
-        let record = received.clone();
-        Box::new(move |req| {
-            record.borrow_mut().push(request_text(req));
-            answer(req)
-        })
-    };
-    let not_found = || fixed(wire::json(StatusCode::NOT_FOUND, &json!({"error": "not_found"})));
-    let metadata = fixed(wire::json(StatusCode::OK, &as_metadata(NEW_AS, NEW_AS)));
-    let routes = [
-        ("/.well-known/oauth-authorization-server", metadata),
-        ("/register", registered()),
-        ("/authorize", not_found()),
-        ("/token", not_found()),
-    ];
-    w.fake_host(
-        NEW_AS,
-        routes.into_iter().map(|(path, answer)| (path.to_string(), recorded(answer))).collect(),
-    );
-    let prm = wire::json(StatusCode::OK, &prm_of(MCP, NEW_AS));
-    let challenge = format!(r#"Bearer error="invalid_token", resource_metadata="{}""#, prm_url(MCP_ORIGIN));
-    w.note(&format!("server A moves to {NEW_AS}: its metadata names it, and it refuses the old tokens"));
-    let _ = w.tap(
-        &[Channel::Resource, Channel::Other],
-        move |msg, req| match msg.channel {
-            Channel::Resource => Verdict::Respond(challenged(StatusCode::UNAUTHORIZED, &[&challenge])),
-            _ if req.uri() == prm_url(MCP_ORIGIN).as_str() => Verdict::Respond(clone_response(&prm)),
-            _ => Verdict::Pass,
-        },
-        |_, _, _| {},
-    );
+    let received = server_a_moves_to_new_as(w);
     let _ = w.run_client("victim", &mut client, echo());
     let got = got.borrow();
     let received = received.borrow();

@@ -17,32 +17,44 @@
 //! flow: mix-up, scope, `state`, PKCE, `resource`), [`iss`] (the `iss` of the
 //! authorization response), [`registration`] (the registration rows of MCP 2026-07-28:
 //! the refresh grant, a refused registration, a client ID obtained before authorizing),
-//! [`tokens`] (where tokens go, step-up, no refresh token) and [`ssrf`].
+//! [`tokens`] (where tokens go, step-up, no refresh token), [`caching`] (a `private`
+//! cached result stays with its token), [`wire`] (the client's side of the 2026-07-28
+//! wire: request metadata, `-32022`, the dual-era fallback, `resultType`) and [`ssrf`].
 
 mod authorization;
+mod caching;
 mod discovery;
 mod hostile;
 mod iss;
 mod registration;
 mod ssrf;
 mod tokens;
+mod wire;
 
 use crate::Scenario;
 use authorization::{challenged_scope_requested, mix_up, pkce_s256, resource_everywhere, state_tampering};
+use caching::private_cache_stays_with_its_token;
 use discovery::{
     application_type_fits_redirect, application_type_named, as_discovery_order, challenge_syntax,
     credentials_stay_with_their_as, issuer_mismatch, metadata_document_preferred, no_s256,
     prm_discovery_order, prm_names_another_server,
 };
 use iss::{foreign_error_not_shown, iss_compared_byte_for_byte, iss_table};
-use mcp_authz_sim::scenario::{Capability, Level, Revision, Role};
-use registration::{client_id_obtained, refresh_grant_registered, registration_failure_handled};
+use mcp_authz_sim::scenario::{Capability, Level, Need, Revision, Role};
+use registration::{
+    client_id_obtained, pre_registered_credentials_stay_home, refresh_grant_registered,
+    registration_failure_handled,
+};
 use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
 };
 use tokens::{
     no_refresh_token_reauthorizes, step_up_bounded, step_up_keeps_earlier_scopes,
     step_up_with_challenged_scope, token_only_to_its_server,
+};
+use wire::{
+    era_fallback_only_without_a_modern_error, modern_requests_carry_their_metadata, result_type_read_right,
+    unsupported_version_retried_once,
 };
 
 /// The client scenarios.
@@ -140,6 +152,57 @@ pub fn scenarios() -> Vec<Scenario> {
             .grants(&[ReadFrontChannel, ReadTokenRequests])
             .since(Revision::R2026_07_28)
             .body(client_id_obtained),
+        Scenario::new(
+            Client,
+            "CL-REG-08",
+            "pre-registered credentials are not used at an AS other than theirs",
+        )
+        .requirements(&["CL-53"])
+        .level(Should)
+        .tags(&["registration", "2026-07-28"])
+        .grants(&[MaliciousMcpServer])
+        .needs(&[Need::PreRegistration])
+        .since(Revision::R2026_07_28)
+        .body(pre_registered_credentials_stay_home),
+        Scenario::new(Client, "CL-CACHE-01", "a private cached result is not served with another token")
+            .requirements(&["CL-58"])
+            .level(Must)
+            .tags(&["caching", "2026-07-28"])
+            .grants(&[ReadResourceRequests, Rewrite])
+            .since(Revision::R2026_07_28)
+            .body(private_cache_stays_with_its_token),
+        Scenario::new(Client, "CL-WIRE-01", "2026-07-28 requests carry the headers and _meta of their body")
+            .requirements(&["X-11", "X-12", "X-13"])
+            .level(Must)
+            .tags(&["wire", "2026-07-28"])
+            .grants(&[ReadResourceRequests])
+            .since(Revision::R2026_07_28)
+            .body(modern_requests_carry_their_metadata),
+        Scenario::new(Client, "CL-WIRE-02", "-32022 is answered by a bounded retry with a listed version")
+            .requirements(&["X-14"])
+            .level(Should)
+            .tags(&["wire", "2026-07-28"])
+            .grants(&[ReadResourceRequests, Rewrite])
+            .since(Revision::R2026_07_28)
+            .body(unsupported_version_retried_once),
+        Scenario::new(
+            Client,
+            "CL-WIRE-03",
+            "dual-era fallback only without a modern error body; the era is kept",
+        )
+        .requirements(&["X-19"])
+        .level(Should)
+        .tags(&["wire", "2026-07-28"])
+        .grants(&[ReadResourceRequests, Rewrite])
+        .since(Revision::R2026_07_28)
+        .body(era_fallback_only_without_a_modern_error),
+        Scenario::new(Client, "CL-WIRE-04", "an unknown resultType is treated as invalid")
+            .requirements(&["X-17"])
+            .level(Must)
+            .tags(&["wire", "2026-07-28"])
+            .grants(&[ReadResourceRequests, Rewrite])
+            .since(Revision::R2026_07_28)
+            .body(result_type_read_right),
         Scenario::new(Client, "CL-MIX-01", "mix-up: a response from another issuer is not redeemed")
             .requirements(&["CL-09", "X-05"])
             .rfc9700("4.4")

@@ -1,11 +1,15 @@
 //! Registration rows of MCP 2026-07-28: the refresh grant in the client's metadata
-//! (CL-56), a registration the AS refuses (CL-51), and a client ID obtained before the
-//! authorization request (CL-49).
+//! (CL-56), a registration the AS refuses (CL-51), a client ID obtained before the
+//! authorization request (CL-49), and pre-registered credentials kept from another
+//! authorization server (CL-53).
 
+use super::discovery::{NEW_AS, server_a_moves_to_new_as};
 use super::hostile::{authorizations, challenged, echo, prm_url, registrations, seen};
-use crate::world::{MCP, MCP_ORIGIN, World, clone_response};
+use crate::world::{MCP, MCP_ORIGIN, REDIRECT, World, clone_response};
 use bytes::Bytes;
 use http::{StatusCode, header};
+use mcp_authz_reference::authorization_server::RegisteredClient;
+use mcp_authz_reference::client::PreRegistered;
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::Request;
 use mcp_authz_reference::wire;
@@ -227,4 +231,79 @@ pub(super) fn client_id_obtained(w: &mut World) -> Check {
         Ok(_) => Check::Undecided("the client never authorized".into()),
         Err(e) => Check::Undecided(format!("the client never authorized: {e}")),
     }
+}
+
+/// The client id and secret registered for the client out of band in CL-REG-08.
+const PRE_REGISTERED: (&str, &str) = ("pre-registered-app", "pre-registered-secret-7c1e");
+
+/// CL-53 (MCP 2026-07-28 §Authorization Server Binding): "Pre-registered credentials are
+/// inherently specific to a particular authorization server. If the authorization server
+/// indicated by protected resource metadata no longer matches the one the credentials
+/// were registered with, clients **SHOULD** surface an error rather than silently
+/// attempting to use mismatched credentials." The client is given a client id and secret
+/// registered at the trusted AS; server A's metadata then names only another AS
+/// ([`server_a_moves_to_new_as`]). No request to that AS may carry the id or the secret.
+/// Two variants, each a new client: the credentials name their issuer (the client knows
+/// where they belong before it meets another AS), and they do not, but the client has
+/// used them with the trusted AS first. What the client does instead is not graded: the
+/// reference client stops with an error naming both issuers; re-registering is the
+/// MUST of CL-52 for credentials from dynamic registration and "cannot apply" to these
+/// (revision ambiguity 6), and what the user is shown is not seen. A client process
+/// cannot be given pre-registered credentials by the harness (`Need::PreRegistration`).
+pub(super) fn pre_registered_credentials_stay_home(w: &mut World) -> Check {
+    let (id, secret) = PRE_REGISTERED;
+    let app = RegisteredClient {
+        client_id: id.into(),
+        client_secret: Some(secret.into()),
+        redirect_uris: vec![REDIRECT.into()],
+        grant_types: vec!["authorization_code".into(), "refresh_token".into()],
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        scopes: ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec(),
+        jwks: None,
+        client_name: Some("pre-registered client".into()),
+    };
+    if let Err(skip) = w.register_directly(app) {
+        return Check::NotApplicable(skip.0);
+    }
+    let issuer = w.issuer.clone();
+    for (variant, bound) in
+        [("naming their issuer", Some(issuer.clone())), ("used at the trusted AS first", None)]
+    {
+        let credentials =
+            PreRegistered { client_id: id.into(), client_secret: Some(secret.into()), issuer: bound };
+        let first_use = credentials.issuer.is_none();
+        let client = w.public_client_with(MCP, |c| c.pre_registered = Some(credentials));
+        let mut client = match client {
+            Ok(c) => c,
+            Err(e) => return Check::Undecided(format!("the client refuses pre-registered credentials: {e}")),
+        };
+        w.note(&format!("a client with credentials pre-registered at {issuer}, {variant}"));
+        if first_use {
+            let _ = w.record(&[]);
+            if let Err(e) = w.run_client("victim", &mut client, echo()) {
+                return Check::Undecided(format!(
+                    "the client could not use its credentials at {issuer}: {e}"
+                ));
+            }
+        }
+        let received = server_a_moves_to_new_as(w);
+        let outcome = w.run_client("victim", &mut client, echo());
+        let received = received.borrow();
+        if let Some(carrying) = received.iter().find(|r| r.contains(id) || r.contains(secret)) {
+            let shown: String = carrying.split(' ').take(2).collect::<Vec<_>>().join(" ");
+            return Check::Violated(Violation::about(
+                format!(
+                    "client id {id} pre-registered at {issuer} ({variant}); server A's metadata names {NEW_AS}"
+                ),
+                format!("neither the id nor the secret sent to {NEW_AS} (an error instead)"),
+                format!("{shown} carrying them"),
+            ));
+        }
+        let ended = match outcome {
+            Ok(_) => "finished without them".to_string(),
+            Err(e) => format!("stopped: {e}"),
+        };
+        w.note(&format!("{variant}: the client {ended}"));
+    }
+    Check::Holds
 }
