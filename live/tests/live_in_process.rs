@@ -51,6 +51,17 @@ fn run_against(
     defects: Defects,
     scopes: &BTreeMap<String, String>,
 ) -> Vec<CaseResult> {
+    run_wrapped(runtime, authority, defects, scopes, |router| router)
+}
+
+/// [`run_against`], the server's router wrapped by `wrap`.
+fn run_wrapped(
+    runtime: &tokio::runtime::Runtime,
+    authority: &TestAuthority,
+    defects: Defects,
+    scopes: &BTreeMap<String, String>,
+    wrap: impl FnOnce(axum::Router) -> axum::Router,
+) -> Vec<CaseResult> {
     let mut config = mcp_server::Config::new(URL, authority.issuer());
     config.tools.extend(mcp_server::ToolConfig::two_scopes());
     config.tools.extend(mcp_server::ToolConfig::state_handles());
@@ -58,7 +69,7 @@ fn run_against(
     config.scope_implies.push(("mcp:admin".into(), "mcp:read".into()));
     config.legacy = !defects.iter().any(|d| MODERN_ONLY.contains(&d));
     config.defects = defects;
-    let router = Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router();
+    let router = wrap(Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router());
     let connect = target::in_process(router, runtime.handle().clone(), Limits::default());
     let state_handles = live::StateHandleTools {
         open: "open_cart".into(),
@@ -85,6 +96,56 @@ fn run_against(
     run.results
 }
 
+/// The cases a run fails, warns or errs, but those [`NOT_LIVE`] skips.
+fn not_passing(results: &[CaseResult]) -> Vec<String> {
+    results
+        .iter()
+        .filter(|r| {
+            !(r.verdict == Verdict::Pass || (NOT_LIVE.contains(&r.meta.id) && r.verdict == Verdict::Skip))
+        })
+        .map(|r| format!("{} {}: {}\n  {}", r.meta.id, r.verdict, r.detail, r.evidence.join("\n  ")))
+        .collect()
+}
+
+/// A JSON-RPC answer re-sent as an event stream the way MCP 2025-11-25 servers send one:
+/// a priming event (an event ID and an empty `data` field), a comment, a `retry`, then the
+/// answer split over two `data` lines, with CRLF line ends.
+async fn as_primed_event_stream(response: axum::response::Response) -> axum::response::Response {
+    use http_body_util::BodyExt as _;
+    let json = response
+        .headers()
+        .get(http::header::CONTENT_TYPE)
+        .is_some_and(|v| v.as_bytes().starts_with(b"application/json"));
+    let (mut parts, body) = response.into_parts();
+    let bytes = body.collect().await.map(|c| c.to_bytes()).unwrap_or_default();
+    let text = String::from_utf8_lossy(&bytes).to_string();
+    if !json || !text.contains("\"jsonrpc\"") {
+        return axum::response::Response::from_parts(parts, axum::body::Body::from(bytes));
+    }
+    // Split between two JSON tokens (after the first comma, which follows the id): the
+    // LF that joins `data` lines is then whitespace.
+    let (head, tail) = text.split_at(text.find(',').map_or(0, |i| i + 1));
+    let stream = format!(
+        "id: 0\r\ndata:\r\n\r\n: primed\r\nretry: 1000\r\n\r\nid: 1\r\ndata: {head}\r\ndata:{tail}\r\n\r\n"
+    );
+    parts.headers.insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("text/event-stream"));
+    parts.headers.remove(http::header::CONTENT_LENGTH);
+    axum::response::Response::from_parts(parts, axum::body::Body::from(stream))
+}
+
+/// A server answering every request with a primed event stream is tested as the plain
+/// one is: the whole catalog passes.
+#[test]
+fn a_server_priming_its_event_streams_is_read_alike() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let authority = runtime.block_on(TestAuthority::start(0, &[URL, OTHER_MCP])).unwrap();
+    let results = run_wrapped(&runtime, &authority, Defects::none(), &BTreeMap::new(), |router| {
+        router.layer(axum::middleware::map_response(as_primed_event_stream))
+    });
+    let bad = not_passing(&results);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
 #[test]
 fn reference_server_in_process_passes_and_each_defect_is_caught() {
     let runtime = tokio::runtime::Runtime::new().unwrap();
@@ -92,13 +153,7 @@ fn reference_server_in_process_passes_and_each_defect_is_caught() {
 
     // The tools' scopes probed: the reference server names them in its 403 challenges.
     let results = run_against(&runtime, &authority, Defects::none(), &BTreeMap::new());
-    let bad: Vec<String> = results
-        .iter()
-        .filter(|r| {
-            !(r.verdict == Verdict::Pass || (NOT_LIVE.contains(&r.meta.id) && r.verdict == Verdict::Skip))
-        })
-        .map(|r| format!("{} {}: {}\n  {}", r.meta.id, r.verdict, r.detail, r.evidence.join("\n  ")))
-        .collect();
+    let bad = not_passing(&results);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 
     // A server that does not check per-tool scopes cannot show them: the operator names

@@ -400,19 +400,42 @@ pub fn read_session(r: &Response, result: &Value) -> Result<Session> {
     Ok(Session { id: id.map(str::to_string), protocol_version: version.to_string() })
 }
 
-/// The JSON messages in the `data` of each event of a `text/event-stream` body.
+/// The JSON messages in the `data` of each event of a `text/event-stream` body, read as
+/// the WHATWG HTML "event stream" interpretation defines it: lines end in CRLF, LF or CR;
+/// a leading BOM is dropped; `:` starts a comment; a line without `:` is a field with an
+/// empty value; one space after the colon is dropped; `data` lines accumulate, joined by
+/// LF; `id`, `event` and `retry` are read and ignored here; a blank line dispatches; an
+/// event left unfinished at the end of the body is discarded. An event whose data is
+/// empty carries no message (MCP 2025-11-25 servers open a stream with such a priming
+/// event: an event ID and an empty `data` field) and is skipped.
 fn sse_messages(body: &[u8]) -> Result<Vec<Value>> {
     let text = std::str::from_utf8(body).map_err(|_| Error::malformed("event stream", "not valid utf-8"))?;
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut out = Vec::new();
-    let mut data: Vec<&str> = Vec::new();
-    for line in text.split('\n').map(|l| l.strip_suffix('\r').unwrap_or(l)).chain([""]) {
+    let mut data = String::new();
+    // The terminated lines: the text after the last terminator cannot complete an event.
+    let mut lines = Vec::new();
+    let mut rest = text;
+    while let Some(end) = rest.find(['\r', '\n']) {
+        lines.push(&rest[..end]);
+        let next = if rest[end..].starts_with("\r\n") { end + 2 } else { end + 1 };
+        rest = &rest[next..];
+    }
+    for line in lines {
         if line.is_empty() {
-            if !data.is_empty() {
-                out.push(wire::parse_json("event stream data", data.join("\n").as_bytes())?);
-                data.clear();
+            if let Some(d) = data.strip_suffix('\n').filter(|d| !d.trim().is_empty()) {
+                out.push(wire::parse_json("event stream data", d.as_bytes())?);
             }
-        } else if let Some(d) = line.strip_prefix("data:") {
-            data.push(d.strip_prefix(' ').unwrap_or(d));
+            data.clear();
+            continue;
+        }
+        let (field, value) = match line.split_once(':') {
+            Some((f, v)) => (f, v.strip_prefix(' ').unwrap_or(v)),
+            None => (line, ""),
+        };
+        if field == "data" {
+            data.push_str(value);
+            data.push('\n');
         }
     }
     Ok(out)
@@ -446,6 +469,25 @@ mod tests {
         assert!(matches!(read(request), Err(Error::Missing(_))));
         let batch = json!([{"jsonrpc": "2.0", "id": 4, "result": result}]);
         assert_eq!(read(batch).unwrap(), result);
+    }
+
+    #[test]
+    fn event_streams_read_as_whatwg_defines_them() {
+        let messages = |body: &str| sse_messages(body.as_bytes());
+        let m = json!({"jsonrpc": "2.0", "id": 3, "result": {}});
+        // A priming event (an id and an empty data field), a comment, a retry, then the answer.
+        let primed = format!("id: 0\ndata:\n\n: keep-alive\nretry: 1000\n\nid: 1\ndata: {m}\n\n");
+        assert_eq!(messages(&primed).unwrap(), [m.clone()]);
+        // `data` without a colon is an empty data line; CR alone ends a line; a BOM is dropped.
+        assert_eq!(messages("\u{feff}data\r\r").unwrap(), Vec::<Value>::new());
+        assert_eq!(messages(&format!("event: message\rdata: {m}\r\r")).unwrap(), [m.clone()]);
+        // No space after the colon; data split over lines.
+        assert_eq!(messages("data:{\"a\":\ndata:1}\n\n").unwrap(), [json!({"a": 1})]);
+        // An event the body leaves unfinished is discarded.
+        assert_eq!(messages(&format!("data: {m}\n\ndata: {m}\n")).unwrap(), [m.clone()]);
+        // Data that is not JSON is an error naming the stream.
+        let e = messages("data: nope\n\n").unwrap_err();
+        assert!(e.to_string().contains("event stream data"), "{e}");
     }
 
     #[test]
