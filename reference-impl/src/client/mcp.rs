@@ -477,14 +477,14 @@ mod tests {
         let m = json!({"jsonrpc": "2.0", "id": 3, "result": {}});
         // A priming event (an id and an empty data field), a comment, a retry, then the answer.
         let primed = format!("id: 0\ndata:\n\n: keep-alive\nretry: 1000\n\nid: 1\ndata: {m}\n\n");
-        assert_eq!(messages(&primed).unwrap(), [m.clone()]);
+        assert_eq!(messages(&primed).unwrap(), std::slice::from_ref(&m));
         // `data` without a colon is an empty data line; CR alone ends a line; a BOM is dropped.
         assert_eq!(messages("\u{feff}data\r\r").unwrap(), Vec::<Value>::new());
-        assert_eq!(messages(&format!("event: message\rdata: {m}\r\r")).unwrap(), [m.clone()]);
+        assert_eq!(messages(&format!("event: message\rdata: {m}\r\r")).unwrap(), std::slice::from_ref(&m));
         // No space after the colon; data split over lines.
         assert_eq!(messages("data:{\"a\":\ndata:1}\n\n").unwrap(), [json!({"a": 1})]);
         // An event the body leaves unfinished is discarded.
-        assert_eq!(messages(&format!("data: {m}\n\ndata: {m}\n")).unwrap(), [m.clone()]);
+        assert_eq!(messages(&format!("data: {m}\n\ndata: {m}\n")).unwrap(), std::slice::from_ref(&m));
         // Data that is not JSON is an error naming the stream.
         let e = messages("data: nope\n\n").unwrap_err();
         assert!(e.to_string().contains("event stream data"), "{e}");
