@@ -56,7 +56,7 @@ async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     let args = vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string()];
     let (code, cases, stderr) = test_server(args).await;
     stack.shutdown().await;
-    assert_eq!(cases.len(), 47, "every MCP server scenario runs");
+    assert_eq!(cases.len(), 48, "every MCP server scenario runs");
     let not_passing: Vec<&Value> = cases.iter().filter(|c| c["verdict"] != "pass").collect();
     assert_eq!(
         verdicts(&cases, "skip"),

@@ -115,6 +115,7 @@ defects! {
     ChallengeNamesOneScope = "challenge-names-one-scope", McpServer, "names only the first scope a call lacks in its 403 `insufficient_scope`, though the call needs more";
     UndeclaredCapabilityUsed = "undeclared-capability-used", McpServer, "asks a 2026-07-28 client for elicitation (an `input_required` result) though the client did not declare the capability, instead of `-32021`";
     NoServerDiscover = "no-server-discover", McpServer, "has no `server/discover`, answers unknown 2026-07-28 methods with HTTP 200 and omits `resultType`";
+    ChallengeWithoutErrorCode = "challenge-without-error-code", McpServer, "refuses a bad token with 401 and a challenge that names no `error` (no `invalid_token`)";
     ScopeHierarchyIgnored = "scope-hierarchy-ignored", McpServer, "ignores its own scope hierarchy: a token with the broader scope (`mcp:admin`) is refused a tool needing a scope it implies (`mcp:read`)";
     RequestStateUnverified = "request-state-unverified", McpServer, "reads the `requestState` a client echoes without checking its integrity tag, so a tampered state is acted on";
     RequestStateNotBound = "request-state-not-bound", McpServer, "accepts a `requestState` minted for another principal";

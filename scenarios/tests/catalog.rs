@@ -153,3 +153,18 @@ fn scenarios_of_2026_07_28_requirements_apply_from_2026_07_28() {
         .collect();
     assert!(wrong.is_empty(), "scenarios of 2026-07-28 requirements graded by older revisions: {wrong:?}");
 }
+
+/// A server that refuses every bad token with 401 but names no `error` in its challenge
+/// breaks one SHOULD (RFC 6750 §3.1, graded by RS-CHAL-04), not the MUST of every
+/// validation case: the refusal is what those judge.
+#[test]
+fn a_refusal_without_an_error_code_is_one_should_finding() {
+    let defects = Defects::of([Defect::ChallengeWithoutErrorCode]);
+    let findings: Vec<(&str, Verdict)> = catalog()
+        .iter()
+        .map(|s| run_case(s, 1, &defects))
+        .filter(|r| r.verdict != Verdict::Pass)
+        .map(|r| (r.meta.id, r.verdict))
+        .collect();
+    assert_eq!(findings, [("RS-CHAL-04", Verdict::Warn)]);
+}

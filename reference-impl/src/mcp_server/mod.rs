@@ -355,7 +355,10 @@ impl McpServer {
         {
             return self.authorized(inbound, claims, env);
         }
-        let rejection = Rejection::InvalidToken(description);
+        let rejection = match self.has(Defect::ChallengeWithoutErrorCode) {
+            true => Rejection::NoToken,
+            false => Rejection::InvalidToken(description),
+        };
         Step::Respond(match inbound.target {
             Target::Mcp => rejection.response(self.metadata_url(), inbound.scope.as_deref()),
             Target::DownstreamApi => rejection.response(None, None),

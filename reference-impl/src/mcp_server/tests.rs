@@ -1211,6 +1211,10 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             let echoed = f.send(list).headers().get(SESSION_ID).is_some();
             delete.status() != 405 && echoed
         }
+        Defect::ChallengeWithoutErrorCode => {
+            let r = f.post(Some("garbage"), None, init());
+            r.status() == 401 && challenge(&r).get("error").is_none()
+        }
         Defect::ScopeHierarchyIgnored => {
             f.implying("mcp:admin", "mcp:read");
             let t = f.token("mcp:admin");
@@ -1272,7 +1276,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 40);
+    assert_eq!(mcp_defects.len(), 41);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();

@@ -14,7 +14,7 @@ mod statelessness;
 
 use crate::Scenario;
 use crate::world::{
-    EVIL, OTHER_MCP, Tool, World, describe, status_and_challenge_error, tool_ran, union_scopes,
+    EVIL, OTHER_MCP, Tool, World, all_variants, describe, status_and_challenge_error, tool_ran, union_scopes,
 };
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
@@ -52,7 +52,12 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["discovery", "scope", "2026-07-28"])
             .since(Revision::R2026_07_28)
             .body(refresh_tokens::no_offline_access_asked),
-        Scenario::new(McpServer, "RS-VAL-01", "malformed tokens get 401 invalid_token, never 500")
+        Scenario::new(McpServer, "RS-CHAL-04", "a refused token's 401 names error=\"invalid_token\"")
+            .requirements(&["RS-09"])
+            .level(Should)
+            .tags(&["validation"])
+            .body(refusal_names_invalid_token),
+        Scenario::new(McpServer, "RS-VAL-01", "malformed tokens get 401, never 500")
             .requirements(&["RS-07", "RS-09", "RS-10"])
             .level(Must)
             .tags(&["validation"])
@@ -352,14 +357,17 @@ fn status(r: &FetchResult) -> u16 {
 /// The JSON-RPC id of the `tools/call` that [`World::call_tool`] sends.
 const CALL_ID: u64 = 2;
 
-/// Calls the read tool at server A with `token`; holds when the answer is 401 invalid_token.
+/// Calls the read tool at server A with `token`; holds when the answer is 401 (MCP
+/// §Token Handling: "Invalid or expired tokens MUST receive a HTTP 401 response") and
+/// the tool did not run. The challenge's `error="invalid_token"` is OAuth 2.1 §5.3.1's
+/// SHOULD, judged apart by RS-CHAL-04.
 fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
     let read = w.tools.read.clone();
+    let before = w.side_effects();
     let r = w.call("attacker", token, &read);
-    match response(&r).map(status_and_challenge_error) {
-        Some((401, Some(ErrorCode::InvalidToken))) => Check::Holds,
-        _ => Check::Violated(Violation::about(what, "401 with error=\"invalid_token\"", describe(&r))),
-    }
+    Check::expect(status(&r) == 401 && !ran(w, before, &r, CALL_ID), || {
+        Violation::about(what, "401 (the token refused)", describe(&r))
+    })
 }
 
 /// Claims of a valid token for the read tool.
@@ -450,24 +458,54 @@ fn challenge_has_scope(w: &mut World) -> Check {
     }
 }
 
+/// Tokens that are not JWTs, or JWTs that do not parse.
+const MALFORMED_TOKENS: [&str; 5] =
+    ["garbage", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30", "eyJ0eXAiOiJKV1QifQ.e30.AAAA", "e30.e30.e30"];
+
 fn malformed_tokens(w: &mut World) -> Check {
-    for token in
-        ["garbage", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30", "eyJ0eXAiOiJKV1QifQ.e30.AAAA", "e30.e30.e30"]
-    {
-        let read = w.tools.read.clone();
-        let r = w.call("attacker", token, &read);
-        match response(&r).map(status_and_challenge_error) {
-            Some((401, Some(ErrorCode::InvalidToken))) => {}
-            _ => {
-                return Check::Violated(Violation::about(
-                    format!("token `{token}`"),
-                    "401 invalid_token",
+    let outcomes = MALFORMED_TOKENS
+        .into_iter()
+        .map(|token| {
+            let what = format!("token `{token}`");
+            let check = expect_invalid_token(w, token, &what);
+            (what, check)
+        })
+        .collect();
+    all_variants(w, outcomes)
+}
+
+/// RS-09 through OAuth 2.1 §5.3.1 (RFC 6750 §3.1): "If the protected resource request
+/// included an access token and failed authentication, the resource server SHOULD include
+/// the `error` attribute" — `invalid_token` for a malformed, expired or foreign token. The
+/// refusal itself (401) is each validation case's MUST; this case grades the code once.
+fn refusal_names_invalid_token(w: &mut World) -> Check {
+    let now = w.now().unix_secs();
+    let expired =
+        w.mint(&AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) });
+    let foreign = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..read_claims(w) });
+    let read = w.tools.read.clone();
+    let tokens = [
+        ("malformed", MALFORMED_TOKENS[0].to_string()),
+        ("expired", expired),
+        ("for another server", foreign),
+    ];
+    let outcomes = tokens
+        .into_iter()
+        .map(|(what, token)| {
+            let r = w.call("attacker", &token, &read);
+            let check = match response(&r).map(status_and_challenge_error) {
+                Some((401, Some(ErrorCode::InvalidToken))) => Check::Holds,
+                Some((401, _)) => Check::Violated(Violation::about(
+                    format!("a {what} token"),
+                    "a challenge with error=\"invalid_token\"",
                     describe(&r),
-                ));
-            }
-        }
-    }
-    Check::Holds
+                )),
+                _ => Check::NotApplicable(format!("the {what} token was not answered 401: {}", describe(&r))),
+            };
+            (format!("a {what} token"), check)
+        })
+        .collect();
+    all_variants(w, outcomes)
 }
 
 fn alg_none(w: &mut World) -> Check {
@@ -485,12 +523,11 @@ fn time_claims(w: &mut World) -> Check {
     let now = w.now().unix_secs();
     let expired = AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) };
     let token = w.mint(&expired);
-    if let v @ Check::Violated(_) = expect_invalid_token(w, &token, "expired an hour ago") {
-        return v;
-    }
+    let expired = expect_invalid_token(w, &token, "expired an hour ago");
     let future = AccessTokenClaims { nbf: Some(now + 3600), ..read_claims(w) };
     let token = w.mint(&future);
-    expect_invalid_token(w, &token, "nbf an hour ahead")
+    let future = expect_invalid_token(w, &token, "nbf an hour ahead");
+    all_variants(w, vec![("expired an hour ago".into(), expired), ("nbf an hour ahead".into(), future)])
 }
 
 fn missing_exp(w: &mut World) -> Check {

@@ -9,6 +9,7 @@ use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::{bearer, wire};
 pub use mcp_authz_sim::network::clone_response;
 use mcp_authz_sim::party::Party;
+use mcp_authz_sim::scenario::{Check, Violation};
 use mcp_authz_sim::sim::{Channel, Interceptor, Message, Verdict};
 use serde_json::{Value, json};
 use std::cell::{Cell, RefCell};
@@ -184,5 +185,51 @@ impl World {
             });
         }
         count
+    }
+}
+
+/// A case's conclusion from all of its variants, each run: every variant's outcome is
+/// written to the trace (the case's evidence), and the case concludes with the worst —
+/// a violation (naming every violated variant), else undecided, else holds when some
+/// variant held, else not applicable.
+pub fn all_variants(w: &mut World, outcomes: Vec<(String, Check)>) -> Check {
+    let mut violated: Vec<(String, Violation)> = Vec::new();
+    let (mut undecided, mut held, mut not_applicable) = (None, false, None);
+    for (variant, outcome) in outcomes {
+        let line = match &outcome {
+            Check::Holds => "holds".to_string(),
+            Check::Violated(v) => format!("violated: {v}"),
+            Check::NotApplicable(why) => format!("not applicable: {why}"),
+            Check::Undecided(why) => format!("undecided: {why}"),
+        };
+        w.note(&format!("# variant {variant}: {line}"));
+        match outcome {
+            Check::Holds => held = true,
+            Check::Violated(v) => violated.push((variant, v)),
+            Check::Undecided(why) => undecided = undecided.or(Some(format!("{variant}: {why}"))),
+            Check::NotApplicable(why) => not_applicable = not_applicable.or(Some(why)),
+        }
+    }
+    match violated.len() {
+        0 => match (undecided, held, not_applicable) {
+            (Some(why), _, _) => Check::Undecided(why),
+            (None, true, _) => Check::Holds,
+            (None, false, why) => Check::NotApplicable(why.unwrap_or_else(|| "no variant ran".into())),
+        },
+        1 => {
+            let (variant, v) = violated.remove(0);
+            let context = if v.context.is_empty() { variant } else { v.context };
+            Check::Violated(Violation { context, ..v })
+        }
+        n => {
+            let names: Vec<&str> = violated.iter().map(|(variant, _)| variant.as_str()).collect();
+            let observed: Vec<String> =
+                violated.iter().map(|(variant, v)| format!("{variant}: {}", v.observed)).collect();
+            Check::Violated(Violation::about(
+                format!("{n} variants ({})", names.join(", ")),
+                violated[0].1.expected.clone(),
+                observed.join("; "),
+            ))
+        }
     }
 }
