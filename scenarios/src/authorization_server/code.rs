@@ -3,9 +3,9 @@
 
 use super::oauth::{
     ATTACKER_VERIFIER, SCOPE, VERIFIER, VICTIM, all_revoked, app, at_callback, authorization_url, authorize,
-    code, evil_app, expect_error, field, redeem, tokens, victim_code,
+    code, evil_app, expect_error, expect_error_in, field, redeem, tokens, victim_code,
 };
-use crate::world::{EVIL, World, describe};
+use crate::world::{EVIL, World, all_variants, describe};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::{FetchResult, Request, Response};
 use mcp_authz_reference::wire::Params;
@@ -82,22 +82,38 @@ pub(super) fn code_interception(w: &mut World) -> Check {
     let stolen = step!(stolen_code(&seen));
     let (app, evil) = (app(w), step!(evil_app(w)));
     w.note(&format!("{evil} received the victim's code on the shared redirect uri and redeems it"));
+    let mut outcomes = Vec::new();
     for (client_id, verifier) in [
         (evil.as_str(), None),
         (evil.as_str(), Some(ATTACKER_VERIFIER)),
         (app.as_str(), None),
         (app.as_str(), Some(ATTACKER_VERIFIER)),
     ] {
-        let how = if verifier.is_some() { "with a guessed code_verifier" } else { "without code_verifier" };
-        let what = format!("the stolen code as {client_id} {how}");
-        w.note(&what);
+        let what = format!(
+            "the stolen code as {client_id} {}",
+            if verifier.is_some() { "with a guessed code_verifier" } else { "without code_verifier" }
+        );
         let r =
             redeem(w, "attacker", &stolen, &[("client_id", Some(client_id)), ("code_verifier", verifier)]);
-        if let v @ Check::Violated(_) = expect_error(&r, ErrorCode::InvalidGrant, &what) {
-            return v;
-        }
+        // A missing verifier is "missing a required parameter" (invalid_request) as much as
+        // a grant that fails verification (invalid_grant); a wrong one is the latter only.
+        let check = match verifier {
+            None => expect_error_in(
+                &r,
+                &[ErrorCode::InvalidGrant, ErrorCode::InvalidRequest],
+                &what,
+                "RFC 6749 §5.2: invalid_request \"is missing a required parameter\", invalid_grant \"is invalid\"",
+            ),
+            Some(_) => expect_error_in(
+                &r,
+                &[ErrorCode::InvalidGrant],
+                &what,
+                "RFC 6749 §5.2: a grant that fails verification is invalid_grant",
+            ),
+        };
+        outcomes.push((what, check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 pub(super) fn pkce_downgrade(w: &mut World) -> Check {

@@ -230,6 +230,16 @@ pub(super) fn expect_error(r: &FetchResult, code: ErrorCode, what: &str) -> Chec
     })
 }
 
+/// Holds when `r` is a 400 with one of the OAuth errors `allowed`, the codes the
+/// governing sentence (`source`, cited in the violation) admits for this refusal.
+pub(super) fn expect_error_in(r: &FetchResult, allowed: &[ErrorCode], what: &str, source: &str) -> Check {
+    let got = r.as_ref().ok().map(|r| (r.status().as_u16(), oauth_error_code(r)));
+    Check::expect(matches!(&got, Some((400, Some(c))) if allowed.contains(c)), || {
+        let codes: Vec<&str> = allowed.iter().map(ErrorCode::as_str).collect();
+        Violation::about(what, format!("400 with error {} ({source})", codes.join(" or ")), describe(r))
+    })
+}
+
 /// The OAuth `error` of an answer.
 pub(super) fn oauth_error_code_of(r: &FetchResult) -> Option<ErrorCode> {
     r.as_ref().ok().and_then(oauth_error_code)

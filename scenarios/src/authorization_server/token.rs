@@ -2,10 +2,10 @@
 //! grants, the audience of the requested resource.
 
 use super::oauth::{
-    SCOPE, VERIFIER, VICTIM, app, authorization_url, authorize, claims, expect_error, field, redeem, refresh,
-    token_request, tokens, victim_code, victim_tokens,
+    SCOPE, VERIFIER, VICTIM, app, authorization_url, authorize, claims, expect_error_in, field, redeem,
+    refresh, token_request, tokens, victim_code, victim_tokens,
 };
-use crate::world::World;
+use crate::world::{World, all_variants};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_sim::scenario::{Check, Violation};
@@ -49,15 +49,23 @@ pub(super) fn short_lived_tokens(w: &mut World) -> Check {
 }
 
 pub(super) fn legacy_grants(w: &mut World) -> Check {
-    let implicit = authorization_url(w, &app(w), VERIFIER, &[("response_type", Some("token"))]);
-    let response = step!(authorize(w, "browser:victim", &implicit));
-    if response.get("error") != Some(ErrorCode::UnsupportedResponseType.as_str()) {
-        return Check::Violated(Violation::about(
-            "response_type=token",
-            "error=unsupported_response_type",
-            format!("`{}`", response.encode()),
-        ));
-    }
+    // OAuth 2.1 has no implicit grant: `token` is a response type the server does not
+    // support (unsupported_response_type) or an invalid parameter value (invalid_request),
+    // OAuth 2.1 §4.1.2.1.
+    let implicit_url = authorization_url(w, &app(w), VERIFIER, &[("response_type", Some("token"))]);
+    let implicit = match authorize(w, "browser:victim", &implicit_url) {
+        Err(check) => check,
+        Ok(response) => {
+            let allowed = [ErrorCode::UnsupportedResponseType.as_str(), ErrorCode::InvalidRequest.as_str()];
+            Check::expect(response.get("error").is_some_and(|e| allowed.contains(&e)), || {
+                Violation::about(
+                    "response_type=token",
+                    "error=unsupported_response_type or invalid_request (OAuth 2.1 §4.1.2.1)",
+                    format!("`{}`", response.encode()),
+                )
+            })
+        }
+    };
     let (app, resource) = (app(w), w.as_under_test.resource.clone());
     let password = [
         ("grant_type", "password"),
@@ -67,7 +75,14 @@ pub(super) fn legacy_grants(w: &mut World) -> Check {
         ("resource", resource.as_str()),
     ];
     let r = token_request(w, VICTIM, &password);
-    expect_error(&r, ErrorCode::UnsupportedGrantType, "grant_type=password")
+    // A grant the server does not support, or one this client may not use (RFC 6749 §5.2).
+    let password = expect_error_in(
+        &r,
+        &[ErrorCode::UnsupportedGrantType, ErrorCode::UnauthorizedClient],
+        "grant_type=password",
+        "RFC 6749 §5.2: unsupported_grant_type, or unauthorized_client for this client",
+    );
+    all_variants(w, vec![("response_type=token".into(), implicit), ("grant_type=password".into(), password)])
 }
 
 pub(super) fn resource_binding(w: &mut World) -> Check {

@@ -38,7 +38,7 @@ pub use topology::*;
 use bytes::Bytes;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Validator};
-use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer, RegisteredClient};
+use mcp_authz_reference::authorization_server::AuthorizationServer;
 use mcp_authz_reference::client::{ClientStep, Era, Operation, Outcome, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
@@ -104,41 +104,7 @@ impl World {
         wrap: impl FnOnce(SimulatedRoles) -> Box<dyn Target>,
     ) -> Result<World, Error> {
         let mut sim = Sim::new(seed);
-        let mut as_config = authz::Config {
-            issuer: AS.into(),
-            auto_approve: true,
-            // Ed25519 signatures are deterministic: traces stay byte-identical per seed.
-            signing_alg: Algorithm::EdDSA,
-            defects: defects.clone(),
-            ..authz::Config::default()
-        };
-        let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        as_config.resources = vec![
-            authz::ResourceConfig {
-                uri: MCP.into(),
-                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
-            },
-            authz::ResourceConfig {
-                uri: OTHER_MCP.into(),
-                scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
-            },
-            authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
-        ];
-        as_config.resources.extend(extra.iter().map(|uri| authz::ResourceConfig {
-            uri: uri.to_string(),
-            scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
-        }));
-        as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
-        as_config.clients.push(RegisteredClient {
-            client_id: RS_CLIENT_ID.into(),
-            client_secret: Some(RS_SECRET.into()),
-            redirect_uris: vec![],
-            grant_types: vec!["client_credentials".into()],
-            token_endpoint_auth_method: "client_secret_basic".into(),
-            scopes: scopes(&["reports:read"]),
-            jwks: None,
-            client_name: Some("MCP server A".into()),
-        });
+        let as_config = reference_as_config(defects, extra);
         let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
         let keys = KeySet::from_jwks(&authorization_server.jwks())?;
         sim.add_service(AS, authorization_server);

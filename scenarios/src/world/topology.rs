@@ -3,8 +3,10 @@
 
 use bytes::Bytes;
 use mcp_authz_reference::access_token::Validator;
+use mcp_authz_reference::authorization_server::{self as authz, RegisteredClient};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::defects::Defects;
+use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::mcp_server;
 use mcp_authz_reference::sans_io::{Request, Response};
 use serde_json::{Value, json};
@@ -184,4 +186,43 @@ pub(crate) fn downstream_api(
             .insert(http::header::CONTENT_TYPE, http::HeaderValue::from_static("application/json"));
         r
     }
+}
+
+/// The configuration of the simulated reference AS at [`AS`], with `defects`: the
+/// resources A, B, the downstream API and `extra`, each with the MCP scopes (the
+/// downstream API's `reports:read`), and MCP server A's own client.
+pub fn reference_as_config(defects: &Defects, extra: &[&str]) -> authz::Config {
+    let mut as_config = authz::Config {
+        issuer: AS.into(),
+        auto_approve: true,
+        // Ed25519 signatures are deterministic: traces stay byte-identical per seed.
+        signing_alg: Algorithm::EdDSA,
+        defects: defects.clone(),
+        ..authz::Config::default()
+    };
+    let scopes = |s: &[&str]| s.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+    as_config.resources = vec![
+        authz::ResourceConfig { uri: MCP.into(), scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]) },
+        authz::ResourceConfig {
+            uri: OTHER_MCP.into(),
+            scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+        },
+        authz::ResourceConfig { uri: DOWNSTREAM.into(), scopes: scopes(&["reports:read"]) },
+    ];
+    as_config.resources.extend(extra.iter().map(|uri| authz::ResourceConfig {
+        uri: uri.to_string(),
+        scopes: scopes(&["mcp:read", "mcp:write", "mcp:admin"]),
+    }));
+    as_config.registration_scopes = scopes(&["mcp:read", "mcp:write", "mcp:admin"]);
+    as_config.clients.push(RegisteredClient {
+        client_id: RS_CLIENT_ID.into(),
+        client_secret: Some(RS_SECRET.into()),
+        redirect_uris: vec![],
+        grant_types: vec!["client_credentials".into()],
+        token_endpoint_auth_method: "client_secret_basic".into(),
+        scopes: scopes(&["reports:read"]),
+        jwks: None,
+        client_name: Some("MCP server A".into()),
+    });
+    as_config
 }
