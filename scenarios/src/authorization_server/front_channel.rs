@@ -102,7 +102,11 @@ fn sign_in(w: &mut World) -> Result<Browser, Check> {
     let url = authorization_url(w, &app(w), VERIFIER, &[]);
     let (result, browser) = w.browse("browser:victim", &url, at_callback);
     if browser.first_page.is_none() {
-        return Err(Check::Undecided(format!("the authorization request showed no form: {result:?}")));
+        let ended = match result {
+            Ok(url) => format!("it went straight to {url}"),
+            Err(e) => format!("it failed: {e}"),
+        };
+        return Err(Check::Undecided(format!("the authorization request showed no form: {ended}")));
     }
     Ok(browser)
 }

@@ -2,7 +2,7 @@
 //! refresh may not change (scope, resource).
 
 use super::oauth::{
-    SCOPE, VICTIM, all_revoked, app, evil_app, expect_error, field, refresh, tokens, victim_tokens,
+    SCOPE, VICTIM, all_revoked, app, claims, evil_app, expect_error, field, refresh, tokens, victim_tokens,
 };
 use crate::world::{World, describe};
 use mcp_authz_reference::oauth_error::ErrorCode;
@@ -96,9 +96,35 @@ pub(super) fn refresh_resource_change(w: &mut World) -> Check {
     };
     let r = refresh(w, VICTIM, &rt0, &[("resource", Some(&other))]);
     let resource = w.as_under_test.resource.clone();
-    expect_error(
-        &r,
-        ErrorCode::InvalidTarget,
-        &format!("refresh of a grant for {resource} asking resource {other}"),
-    )
+    let what = format!("refresh of a grant for {resource} asking resource {other}");
+    // A refusal is invalid_target (RFC 8707 §2); a token is judged by its audience, which
+    // is what the grant bounds, not by the status: the JWT's `aud`, else introspection's.
+    let Ok(t) = tokens(&r, "") else {
+        return expect_error(&r, ErrorCode::InvalidTarget, &what);
+    };
+    let token = field(&t, "access_token");
+    let audience: Option<Vec<String>> = match claims(&token) {
+        Some(c) => Some(c.aud.iter().map(String::from).collect()),
+        None => match w.introspect(&token)["aud"].clone() {
+            Value::String(a) => Some(vec![a]),
+            Value::Array(a) => Some(a.iter().filter_map(|v| v.as_str().map(String::from)).collect()),
+            _ => None,
+        },
+    };
+    match audience {
+        None => Check::Undecided(format!(
+            "{what}: answered with a token whose audience neither its claims nor introspection show"
+        )),
+        // Still for the granted resource alone: the AS ignored the parameter, which keeps
+        // the grant's bound.
+        Some(aud) => Check::expect(!aud.is_empty() && aud.iter().all(|a| *a == resource), || {
+            Violation::about(
+                what,
+                format!(
+                    "invalid_target, or a token for {resource} alone (RFC 8707: the refresh stays within the grant)"
+                ),
+                format!("a token with aud {aud:?}"),
+            )
+        }),
+    }
 }

@@ -11,18 +11,43 @@ use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::{Value, json};
 
 /// Holds when `r` refused, or granted a token without `scope`.
-fn not_granted(r: &FetchResult, scope: &str, what: &str) -> Check {
+/// Holds when the answer `r` grants no token, or a token without `scope`: read from the
+/// token's `scope` claim (a JWT) or else introspection, and from the token response's
+/// `scope` (RFC 6749 §5.1); each source that shows it is named.
+fn not_granted(w: &mut World, r: &FetchResult, scope: &str, what: &str) -> Check {
     let Ok(t) = tokens(r, what) else { return Check::Holds };
-    let in_token = claims(&field(&t, "access_token")).and_then(|c| c.scope).unwrap_or_default();
-    Check::expect(!has_scope(&in_token, scope) && !has_scope(&field(&t, "scope"), scope), || {
-        Violation::about(what, format!("{scope} not granted"), format!("a token with scope `{in_token}`"))
+    let token = field(&t, "access_token");
+    let mut seen: Vec<(&str, String)> = Vec::new();
+    match claims(&token) {
+        Some(c) => seen.push(("the token's scope claim", c.scope.unwrap_or_default())),
+        None => {
+            if let Some(s) = w.introspect(&token)["scope"].as_str() {
+                seen.push(("introspection's scope", s.to_string()));
+            }
+        }
+    }
+    if let Some(s) = t["scope"].as_str() {
+        seen.push(("the token response's scope", s.to_string()));
+    }
+    if seen.is_empty() {
+        return Check::Undecided(format!(
+            "{what}: the token is opaque, the AS will not introspect it and the token response names no scope"
+        ));
+    }
+    let granted: Vec<String> = seen
+        .iter()
+        .filter(|(_, s)| has_scope(s, scope))
+        .map(|(source, s)| format!("{source} `{s}`"))
+        .collect();
+    Check::expect(granted.is_empty(), || {
+        Violation::about(what, format!("{scope} not granted"), granted.join(", "))
     })
 }
 
 pub(super) fn token_request_scope(w: &mut World) -> Check {
     let code = step!(victim_code(w, "mcp:read"));
     let r = redeem(w, VICTIM, &code, &[("scope", Some("mcp:read mcp:write"))]);
-    not_granted(&r, "mcp:write", "authorized mcp:read, asked mcp:read mcp:write at the token endpoint")
+    not_granted(w, &r, "mcp:write", "authorized mcp:read, asked mcp:read mcp:write at the token endpoint")
 }
 
 pub(super) fn authorization_scope(w: &mut World) -> Check {
@@ -31,7 +56,7 @@ pub(super) fn authorization_scope(w: &mut World) -> Check {
     let response = step!(authorize(w, "browser:victim", &url));
     let Some(code) = response.get("code").map(String::from) else { return Check::Holds };
     let r = redeem(w, VICTIM, &code, &[]);
-    not_granted(&r, "mcp:admin", &format!("{app} (may have mcp:read mcp:write) asked mcp:read mcp:admin"))
+    not_granted(w, &r, "mcp:admin", &format!("{app} (may have mcp:read mcp:write) asked mcp:read mcp:admin"))
 }
 
 pub(super) fn registration_scope(w: &mut World) -> Check {

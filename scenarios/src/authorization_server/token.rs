@@ -37,13 +37,26 @@ fn describe_headers(r: &FetchResult) -> String {
 
 pub(super) fn short_lived_tokens(w: &mut World) -> Check {
     let t = step!(victim_tokens(w, SCOPE));
-    let Some(c) = claims(&field(&t, "access_token")) else {
-        return Check::Undecided("the access token is not a JWT".into());
+    // What shows the lifetime: a JWT's `exp - iat` (no `exp`: forever), the response's
+    // `expires_in` (RFC 6749 §5.1, RECOMMENDED), or both.
+    let jwt = claims(&field(&t, "access_token"))
+        .map(|c| c.exp.map_or(u64::MAX, |exp| exp.saturating_sub(c.iat.unwrap_or(0))));
+    let expires_in = t["expires_in"].as_u64();
+    if jwt.is_none() && expires_in.is_none() {
+        return Check::Undecided(
+            "the access token is opaque and the token response carries no expires_in: its lifetime \
+             cannot be seen"
+                .into(),
+        );
+    }
+    let shown = |s: Option<u64>| {
+        s.map_or("-".to_string(), |s| if s == u64::MAX { "never".into() } else { format!("{s} s") })
     };
-    let lifetime = c.exp.unwrap_or(u64::MAX).saturating_sub(c.iat.unwrap_or(0));
-    let expires_in = t["expires_in"].as_u64().unwrap_or(u64::MAX);
-    Check::expect(lifetime <= 3600 && expires_in <= 3600, || {
-        let observed = format!("exp - iat = {lifetime} s, expires_in = {expires_in} s");
+    Check::expect([jwt, expires_in].into_iter().flatten().all(|s| s <= 3600), || {
+        let observed = match jwt {
+            Some(_) => format!("exp - iat = {}, expires_in = {}", shown(jwt), shown(expires_in)),
+            None => format!("expires_in = {} (an opaque token)", shown(expires_in)),
+        };
         Violation::new("access tokens to live at most 3600 s", observed)
     })
 }
