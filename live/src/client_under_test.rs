@@ -14,7 +14,8 @@
 //! way in, so the simulated roles see the origins they were configured with. Other
 //! addresses (SSRF canaries such as `http://169.254.169.254`) are left alone: a client
 //! that fetches them reaches the harness's proxy if it honours `HTTP_PROXY` /
-//! `HTTPS_PROXY`, which the harness sets (with `NO_PROXY` covering loopback).
+//! `HTTPS_PROXY`, which the harness sets (with `NO_PROXY` covering loopback, and
+//! `NODE_USE_ENV_PROXY=1`, without which Node's built-in `fetch` ignores them).
 
 use crate::client_network::{ClientNetwork, Incoming};
 use crate::serve::system_now;
@@ -144,6 +145,9 @@ impl ClientUnderTest {
             .envs(self.target.browser.as_ref().map(|b| ("BROWSER", format!("{b} --report {proxy}/opened"))))
             .envs(["HTTP_PROXY", "HTTPS_PROXY", "http_proxy", "https_proxy"].map(|k| (k, proxy.as_str())))
             .envs(["NO_PROXY", "no_proxy"].map(|k| (k, "127.0.0.1,localhost,::1")))
+            // Node's built-in fetch honours the variables above only when asked (Node
+            // 22.21+, 24.5+); older Node ignores this.
+            .env("NODE_USE_ENV_PROXY", "1")
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::piped())
             .stderr(std::process::Stdio::piped())
@@ -246,11 +250,17 @@ impl ClientUnderTest {
             sim.note(&format!("{name} -> proxy {shown}"));
             self.proxied.push(shown);
             if req.method() == http::Method::CONNECT {
-                // An https request: seen, not carried (the harness has no certificate
-                // for it). A canary at that origin counts it.
-                let host = req.uri().authority().map(|a| a.as_str().trim_end_matches(":443").to_string());
-                if let Some(host) = host {
-                    let _ = sim.get(name, &format!("https://{host}/"));
+                // A tunnel: seen, not carried (the harness has no certificate for an https
+                // one). A canary at that origin counts the attempt. Port 443 is https;
+                // another is plain http tunnelled (Node's proxy agent tunnels every
+                // request, `CONNECT 10.0.0.1:80` for `http://10.0.0.1/`).
+                if let Some(a) = req.uri().authority() {
+                    let origin = match a.port_u16() {
+                        Some(443) => format!("https://{}", a.host()),
+                        Some(80) | None => format!("http://{}", a.host()),
+                        Some(port) => format!("http://{}:{port}", a.host()),
+                    };
+                    let _ = sim.get(name, &format!("{origin}/"));
                 }
                 incoming.answer(text(http::StatusCode::FORBIDDEN, "the harness's proxy does not tunnel"));
                 return;

