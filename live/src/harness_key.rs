@@ -94,19 +94,29 @@ impl KeyFile {
                 (pem_private_key(&text).with_context(|| format!("in {}", path.display()))?, KeyOrigin::Kept)
             }
             existing => {
-                let mut rng = os_rng();
-                let key = SigningKey::generate(alg, "", &mut Env::new(system_now(), &mut rng))?;
-                let der = key.to_pkcs8_der()?;
+                let der = fresh(alg)?.to_pkcs8_der()?;
                 write_private(path, &pem(&der))?;
                 (der, if existing.is_some() { KeyOrigin::Rotated } else { KeyOrigin::Created })
             }
         };
-        let unnamed = SigningKey::from_pkcs8_der(alg, "", &der).with_context(|| {
+        let key = named(alg, &der).with_context(|| {
             format!("the harness key {} (give another --key-file, or --rotate-key)", path.display())
         })?;
-        let key = SigningKey::from_pkcs8_der(alg, unnamed.public_jwk().thumbprint(), &der)?;
         Ok(KeptKey { key, path: path.clone(), how })
     }
+}
+
+/// A new `alg` key (asymmetric), its `kid` its RFC 7638 thumbprint, kept nowhere.
+pub fn fresh(alg: Algorithm) -> anyhow::Result<SigningKey> {
+    let mut rng = os_rng();
+    let key = SigningKey::generate(alg, "", &mut Env::new(system_now(), &mut rng))?;
+    Ok(named(alg, &key.to_pkcs8_der()?)?)
+}
+
+/// The `alg` key of PKCS#8 `der`, its `kid` its RFC 7638 thumbprint.
+fn named(alg: Algorithm, der: &[u8]) -> mcp_authz_reference::Result<SigningKey> {
+    let unnamed = SigningKey::from_pkcs8_der(alg, "", der)?;
+    SigningKey::from_pkcs8_der(alg, unnamed.public_jwk().thumbprint(), der)
 }
 
 /// `der` as a PEM `PRIVATE KEY` block.

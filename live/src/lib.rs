@@ -28,6 +28,7 @@ pub mod harness_key;
 pub mod live_client;
 pub mod runs;
 pub mod serve;
+mod setup_failure;
 pub mod stack;
 pub mod target;
 pub mod targets;
