@@ -65,6 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         also_trust: args.also_trust.into_iter().filter(|i| i != "none").collect(),
         defects: defects_named(&args.defects)?,
         max_sessions_per_principal: None,
+        wrap_mcp: None,
     };
     let stack = Stack::start(&opts).await?;
     print_banner(&stack, args.auto_approve);

@@ -44,13 +44,22 @@ pub(crate) fn explain(
         .unwrap_or_else(|| describe(&first));
     let observed = format!("it answered a valid {alg} token (kid {kid}) with HTTP 401 {said}");
 
-    let accepted: Vec<Algorithm> = authority
-        .probe_keys()
-        .iter()
-        .filter(|k| k.alg() != alg && accepts(w, &sign(&claims, k)))
-        .map(|k| k.alg())
-        .collect();
-    if let Some(first) = accepted.first() {
+    let lower = said.to_ascii_lowercase();
+    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
+    let mentions = |names: &[&str]| names.iter().any(|n| words.contains(n));
+    let fetches = authority.jwks_fetches();
+    let unknown_key = mentions(&["kid"])
+        || ["no matching key", "no applicable key", "key not found", "unknown key"]
+            .iter()
+            .any(|k| lower.contains(k));
+    let probes = authority.probe_keys();
+    let accepted: Vec<Algorithm> =
+        probes.iter().filter(|k| k.alg() != alg && accepts(w, &sign(&claims, k))).map(|k| k.alg()).collect();
+    // A server that knows the other keys but not this one fetched the JWKS before this
+    // key was in it; a server pinned to one algorithm accepts some probes, not all.
+    let cached =
+        alg != Algorithm::HS256 && unknown_key && (accepted.is_empty() || accepted.len() == probes.len());
+    if let (false, Some(first)) = (cached, accepted.first()) {
         let names: Vec<&str> = accepted.iter().map(|a| a.name()).collect();
         let flag = |a: &Algorithm| format!("--alg {}", a.name().to_ascii_lowercase());
         let also = match &accepted[1..] {
@@ -60,7 +69,7 @@ pub(crate) fn explain(
         let without = if alg == Algorithm::HS256 { " without --hmac-secret" } else { "" };
         return format!(
             "the server at {url} refused {alg} tokens and accepted {}: run with {}{also}{without}\n{observed}",
-            names.join(" and "),
+            listed(&names),
             flag(first),
         );
     }
@@ -85,17 +94,16 @@ pub(crate) fn explain(
              configure it to trust issuer {issuer} exactly (RFC 9068 §4 compares it as a string)\n{observed}"
         );
     }
-    let lower = said.to_ascii_lowercase();
-    let words: Vec<&str> = lower.split(|c: char| !c.is_ascii_alphanumeric()).collect();
-    let mentions = |names: &[&str]| names.iter().any(|n| words.contains(n));
-    let fetches = authority.jwks_fetches();
-    let unknown_key = mentions(&["kid"])
-        || ["no matching key", "no applicable key", "key not found", "unknown key"]
-            .iter()
-            .any(|k| lower.contains(k));
-    if unknown_key {
+    if cached {
+        let others = match accepted.is_empty() {
+            true => String::new(),
+            false => format!(
+                " (it accepted the harness's {} keys, published before)",
+                listed(&accepted.iter().map(|a| a.name()).collect::<Vec<_>>())
+            ),
+        };
         return format!(
-            "the server at {url} does not know the harness's key (kid {kid}): it uses keys it fetched \
+            "the server at {url} does not know the harness's key (kid {kid}){others}: it uses keys it fetched \
              before this one was published (a JWKS cache with a cooldown, such as jose's 30 s); run again \
              once it refetches {} — the harness signs under this kid on every run\n{observed}; it fetched \
              the keys {fetches} time(s) during this run",
@@ -122,6 +130,15 @@ pub(crate) fn explain(
         "the server at {url} refused the harness's valid token and every probe (the other algorithms, its \
          origin as audience, the issuer with a trailing slash); the likely cause is {cause}\n{observed}"
     )
+}
+
+/// `A`, `A and B`, `A, B and C`.
+fn listed(names: &[&str]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => one.to_string(),
+        [rest @ .., last] => format!("{} and {last}", rest.join(", ")),
+    }
 }
 
 /// The message when the refusal was not a 401 (nothing to probe).
