@@ -243,6 +243,36 @@ async fn an_hmac_secret_the_server_does_not_share_is_named_with_what_it_accepts(
     assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"), "{out:?}");
 }
 
+/// The setup message of a run against a server answering every request with `template`.
+async fn setup_message(template: ResponseTemplate) -> String {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(template).mount(&server).await;
+    let args = ["--url", &format!("{}/mcp", server.uri()), "--as-port", "0"];
+    let (code, cases, stderr) = test_server(args.map(String::from).to_vec()).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(verdicts(&cases, "error").len(), cases.len());
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_no_probe_gets_past_names_what_it_says_or_what_was_seen() {
+    let refusal = |description: &str| {
+        let challenge = format!(r#"Bearer error="invalid_token", error_description="{description}""#);
+        ResponseTemplate::new(401).insert_header("www-authenticate", challenge.as_str())
+    };
+    let stderr = setup_message(refusal("aud claim mismatch")).await;
+    assert!(
+        stderr.contains("every probe") && stderr.contains("the likely cause is the audience"),
+        "{stderr}"
+    );
+    let stderr = setup_message(refusal("unexpected iss claim value")).await;
+    assert!(stderr.contains("the likely cause is the issuer"), "{stderr}");
+    let stderr = setup_message(refusal("signature verification failed")).await;
+    assert!(stderr.contains("it never fetched the keys at"), "{stderr}");
+    assert!(stderr.contains(r#"error_description="signature verification failed""#), "{stderr}");
+}
+
 #[test]
 fn help_explains_the_key_options() {
     let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz")).args(["test-server", "--help"]).output().unwrap();
