@@ -1,8 +1,9 @@
 //! What several subcommands share: printing to stdout, the text-or-JSON format
-//! option, and reading `--defect` names.
+//! option, reading `--defect` names, and the `--alg` values.
 
 use clap::ValueEnum;
 use mcp_authz_reference::defects::{Defect, Defects};
+use mcp_authz_reference::jwt::Algorithm;
 
 /// `println!` that ignores a closed stdout (`mcp-authz list | head` must not panic).
 macro_rules! say {
@@ -26,4 +27,28 @@ pub fn defects_named(names: &[String]) -> anyhow::Result<Defects> {
         defects.insert(name.parse::<Defect>()?);
     }
     Ok(defects)
+}
+
+/// An access-token signing algorithm of `--alg` (`serve`, `test-server`).
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Alg {
+    /// ECDSA P-256 with SHA-256.
+    Es256,
+    /// RSASSA-PKCS1-v1_5 with SHA-256 (a 2048-bit key).
+    Rs256,
+    /// RSASSA-PSS with SHA-256 (a 2048-bit key).
+    Ps256,
+    /// Ed25519.
+    Eddsa,
+}
+
+impl From<Alg> for Algorithm {
+    fn from(a: Alg) -> Self {
+        match a {
+            Alg::Es256 => Algorithm::ES256,
+            Alg::Rs256 => Algorithm::RS256,
+            Alg::Ps256 => Algorithm::PS256,
+            Alg::Eddsa => Algorithm::EdDSA,
+        }
+    }
 }

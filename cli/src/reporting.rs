@@ -66,6 +66,37 @@ impl ReportArgs {
         let how = Emit { format: self.format, output: self.output.as_deref(), baseline, replay, subtitle };
         emit_report(results, &how)
     }
+
+    /// Reports a run whose setup failed for the reason `why` (every case in `results`
+    /// is `error`, not run): the text report is the message alone, said once; the JSON,
+    /// JUnit and HTML reports hold every case, and the message goes to stderr once. The
+    /// exit status is 2 whatever the baseline says.
+    pub fn emit_setup_failure(
+        &self,
+        why: &str,
+        results: &[CaseResult],
+        replay: &dyn Fn(&CaseResult) -> String,
+        subtitle: &str,
+    ) -> anyhow::Result<ExitCode> {
+        let message = format!("error: {why}\n{} cases not run\n", results.len());
+        if self.format != Format::Text {
+            eprint!("{message}");
+            let how = Emit {
+                format: self.format,
+                output: self.output.as_deref(),
+                baseline: None,
+                replay,
+                subtitle,
+            };
+            emit_report(results, &how)?;
+        } else if let Some(path) = &self.output {
+            eprint!("{message}");
+            std::fs::write(path, &message).with_context(|| format!("writing {}", path.display()))?;
+        } else {
+            let _ = std::io::stdout().lock().write_all(message.as_bytes());
+        }
+        Ok(ExitCode::from(2))
+    }
 }
 
 /// How to write a report of case results.

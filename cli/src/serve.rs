@@ -1,10 +1,8 @@
 //! `mcp-authz serve`: the reference authorization server and MCP server on loopback.
 
-use crate::common::defects_named;
+use crate::common::{Alg, defects_named};
 use anyhow::Context as _;
-use clap::ValueEnum;
 use mcp_authz_live::stack::{Stack, StackOptions};
-use mcp_authz_reference::jwt::Algorithm;
 use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -53,24 +51,6 @@ pub struct Args {
     defects: Vec<String>,
 }
 
-/// Access-token signing algorithm of `--alg`.
-#[derive(Clone, Copy, ValueEnum)]
-enum Alg {
-    Es256,
-    Rs256,
-    Eddsa,
-}
-
-impl From<Alg> for Algorithm {
-    fn from(a: Alg) -> Self {
-        match a {
-            Alg::Es256 => Algorithm::ES256,
-            Alg::Rs256 => Algorithm::RS256,
-            Alg::Eddsa => Algorithm::EdDSA,
-        }
-    }
-}
-
 /// Runs `mcp-authz serve` until Ctrl-C.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let opts = StackOptions {
@@ -85,6 +65,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         also_trust: args.also_trust.into_iter().filter(|i| i != "none").collect(),
         defects: defects_named(&args.defects)?,
         max_sessions_per_principal: None,
+        wrap_mcp: None,
     };
     let stack = Stack::start(&opts).await?;
     print_banner(&stack, args.auto_approve);

@@ -4,17 +4,21 @@
 //! what the server under test must trust; it then mints tokens (valid and hostile) and
 //! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
 
+use crate::common::Alg;
 use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
 use crate::test_as::LiveArgs;
 use anyhow::Context as _;
+use mcp_authz_live::harness_key::{self, KeyFile};
 use mcp_authz_live::runs::{self as live, Progress, StateHandleTools, ToolHints};
 use mcp_authz_live::serve::system_now;
 use mcp_authz_live::target;
 use mcp_authz_live::test_authority::TestAuthority;
+use mcp_authz_reference::jwt::{Algorithm, SigningKey};
 use mcp_authz_scenarios::catalog;
 use mcp_authz_scenarios::world::OTHER_MCP;
 use mcp_authz_sim::scenario::{CaseResult, Role};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 use std::process::ExitCode;
 
 /// Arguments of `mcp-authz test-server`.
@@ -28,6 +32,29 @@ pub struct Args {
     /// http://127.0.0.1:PORT, keys at http://127.0.0.1:PORT/jwks).
     #[arg(long, default_value_t = 9000)]
     as_port: u16,
+    /// The algorithm the harness's authorization server signs access tokens with: the
+    /// one the server's verifier expects (many are pinned to rs256, the default of most
+    /// identity providers). The forged tokens (RS-VAL-*) follow it. When the server
+    /// refuses the harness's token, the setup tries the others and says which it accepts.
+    #[arg(long, value_enum, default_value_t = Alg::Es256)]
+    alg: Alg,
+    /// Sign with HS256 and this shared secret instead, for a server that verifies its
+    /// authorization server's tokens with a secret they share rather than with its keys.
+    #[arg(long, value_name = "SECRET", conflicts_with_all = ["alg", "key_file", "rotate_key"])]
+    hmac_secret: Option<String>,
+    /// The harness's private key for --alg (PEM, PKCS#8), made there if missing and kept
+    /// across runs: every run signs with the same key and `kid`, so a server that caches
+    /// the JWKS (with a cooldown between refetches) knows it on a second run. Default:
+    /// STATE_DIR/test-server-ALG.pem, one key per algorithm.
+    #[arg(long, value_name = "PATH")]
+    key_file: Option<PathBuf>,
+    /// Make a new key (and `kid`) in place of the kept one, and keep that.
+    #[arg(long)]
+    rotate_key: bool,
+    /// Where the harness keeps its keys between runs. Default: $XDG_STATE_HOME/mcp-authz,
+    /// else ~/.local/state/mcp-authz.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<PathBuf>,
     /// Print what the server under test must trust as JSON, and exit.
     #[arg(long)]
     print_config: bool,
@@ -99,12 +126,20 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let selected = args.live.select(&all, Role::McpServer)?;
 
-    let authority = TestAuthority::start(args.as_port, &[&url, OTHER_MCP]).await?;
+    let (key, about_key) = harness_signing_key(&args)?;
+    let alg = key.alg();
+    let kid = key.kid().to_string();
+    let authority = TestAuthority::start_with_key(args.as_port, &[&url, OTHER_MCP], key).await?;
+    for probe in probe_keys(&args, alg) {
+        authority.publish_probe_key(probe);
+    }
     let config = serde_json::json!({
         "issuer": authority.issuer(),
         "jwks_uri": authority.jwks_uri(),
         "audience": url,
         "resource": url,
+        "algorithm": alg.name(),
+        "kid": kid,
     });
     if args.print_config {
         crate::common::say!("{}", serde_json::to_string_pretty(&config)?);
@@ -114,16 +149,24 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     eprintln!("  issuer    {}", authority.issuer());
     eprintln!("  jwks_uri  {}", authority.jwks_uri());
     eprintln!("  audience  {url}  (the resource its metadata names)");
+    eprintln!("  alg       {alg}, kid {kid} ({about_key})");
 
     let limits = args.live.limits();
     let handle = tokio::runtime::Handle::current();
     let (target_url, auth, revision) = (url.clone(), authority.clone(), args.grade.revision);
-    let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
-        let connect = target::over_http(handle, limits)?;
-        let n = selected.len();
-        let run =
-            live::test_server(&target_url, &auth, connect, &hints, &selected, revision, &system_now, |p| {
-                match p {
+    let results =
+        tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<CaseResult>, Option<String>)> {
+            let connect = target::over_http(handle, limits)?;
+            let n = selected.len();
+            let run = live::test_server(
+                &target_url,
+                &auth,
+                connect,
+                &hints,
+                &selected,
+                revision,
+                &system_now,
+                |p| match p {
                     Progress::Learned(notes) => {
                         eprintln!("tools:");
                         for note in notes {
@@ -131,21 +174,75 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                         }
                     }
                     Progress::Case(i, r) => eprintln!("[{}/{n}] {:<12} {}", i + 1, r.meta.id, r.verdict),
-                }
-            });
-        if let Some(why) = &run.setup_error {
-            eprintln!("error: {why}");
-        }
-        Ok(run.results)
-    })
-    .await
-    .context("the test run stopped")??;
+                },
+            );
+            Ok((run.results, run.setup_error))
+        })
+        .await
+        .context("the test run stopped")??;
     authority.shutdown();
 
+    let (results, setup_error) = results;
     let flag = args.grade.flag();
     let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}{flag}", c.meta.id);
     let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
-    args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
+    match setup_error {
+        Some(why) => args.report.emit_setup_failure(&why, &results, &replay, &subtitle),
+        None => args.report.emit(&results, baseline.as_ref(), &replay, &subtitle),
+    }
+}
+
+/// The `kid` of the HS256 key of `--hmac-secret` (a thumbprint would publish a digest of
+/// the secret).
+const HMAC_KID: &str = "mcp-authz-hs256";
+
+/// The key the harness signs with, and where it comes from: the shared secret of
+/// `--hmac-secret`, or the kept key of `--alg` (`--key-file`, `--rotate-key`).
+fn harness_signing_key(args: &Args) -> anyhow::Result<(SigningKey, String)> {
+    if let Some(secret) = &args.hmac_secret {
+        anyhow::ensure!(
+            !secret.is_empty(),
+            "--hmac-secret: received an empty secret, expected the shared one"
+        );
+        return Ok((SigningKey::hmac(HMAC_KID, secret.as_bytes()), "the secret of --hmac-secret".into()));
+    }
+    let alg = Algorithm::from(args.alg);
+    let path = match (&args.key_file, state_dir(args)) {
+        (Some(path), _) => path.clone(),
+        (None, Some(dir)) => harness_key::key_path(&dir, alg),
+        (None, None) => anyhow::bail!(
+            "no state folder for the harness's key: set XDG_STATE_HOME or HOME, or give --state-dir or --key-file"
+        ),
+    };
+    let kept = KeyFile::at(path).load_or_create(alg, args.rotate_key)?;
+    Ok((kept.key, format!("{}, {}", kept.how, kept.path.display())))
+}
+
+/// `--state-dir`, else the default state folder.
+fn state_dir(args: &Args) -> Option<PathBuf> {
+    args.state_dir.clone().or_else(harness_key::default_state_dir)
+}
+
+/// The keys of the other asymmetric algorithms, published from the start so that the
+/// setup can try them when the server refuses the harness's token (and the server's
+/// first fetch of the JWKS already holds them): each kept in the state folder like the
+/// harness's own, so a rerun with the algorithm found signs under a `kid` the server
+/// has already fetched. A key that cannot be kept is made for this run alone.
+fn probe_keys(args: &Args, signing: Algorithm) -> Vec<SigningKey> {
+    let dir = state_dir(args);
+    Algorithm::ASYMMETRIC
+        .into_iter()
+        .filter(|a| *a != signing)
+        .filter_map(|alg| {
+            let kept = dir
+                .as_ref()
+                .and_then(|d| KeyFile::at(harness_key::key_path(d, alg)).load_or_create(alg, false).ok());
+            match kept {
+                Some(k) => Some(k.key),
+                None => harness_key::fresh(alg).ok(),
+            }
+        })
+        .collect()
 }
 
 /// `OPEN,SHOW:ARGUMENT` of `--state-handle-tools`.

@@ -10,15 +10,22 @@ use std::process::Command;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
+/// The state folder of the runs here (the harness's kept keys), not the user's.
+fn state_home() -> std::path::PathBuf {
+    std::env::temp_dir().join(format!("mcp-authz-test-server-state-{}", std::process::id()))
+}
+
+/// `mcp-authz test-server ARGS` with the state folder of [`state_home`].
+fn command(args: &[String]) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_mcp-authz"));
+    c.env("XDG_STATE_HOME", state_home()).arg("test-server").args(args);
+    c
+}
+
 /// Runs `mcp-authz test-server ARGS --format json` off the runtime; `(exit code, cases)`.
 async fn test_server(args: Vec<String>) -> (Option<i32>, Vec<Value>, String) {
     let out = tokio::task::spawn_blocking(move || {
-        Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
-            .arg("test-server")
-            .args(&args)
-            .args(["--format", "json"])
-            .output()
-            .expect("mcp-authz runs")
+        command(&args).args(["--format", "json"]).output().expect("mcp-authz runs")
     })
     .await
     .expect("joined");
@@ -47,6 +54,233 @@ async fn reference_stack(as_port_of_harness: u16, defects: Defects) -> Stack {
         ..StackOptions::default()
     };
     Stack::start(&opts).await.expect("stack")
+}
+
+/// The reference stack signing with RS256 (`mcp-authz serve --alg rs256`), its MCP
+/// server behind a verifier pinned to RS256 as many are: a bearer token of another
+/// algorithm gets 401 `invalid_token` before the server sees it.
+async fn rs256_pinned_stack(as_port_of_harness: u16) -> Stack {
+    fn pinned(router: axum::Router) -> axum::Router {
+        router.layer(axum::middleware::from_fn(|req: axum::extract::Request, next: axum::middleware::Next| {
+            let alg = req
+                .headers()
+                .get(http::header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .and_then(|t| mcp_authz_reference::jwt::split(t).ok())
+                .map(|c| c.header.alg);
+            async move {
+                match alg {
+                    Some(alg) if alg != "RS256" => {
+                        let challenge = r#"Bearer error="invalid_token", error_description="signature algorithm not allowed""#;
+                        (http::StatusCode::UNAUTHORIZED, [(http::header::WWW_AUTHENTICATE, challenge)]).into_response()
+                    }
+                    _ => next.run(req).await,
+                }
+            }
+        }))
+    }
+    use axum::response::IntoResponse as _;
+    let opts = StackOptions {
+        as_port: 0,
+        rs_port: 0,
+        alg: mcp_authz_reference::jwt::Algorithm::RS256,
+        also_trust: vec![format!("http://127.0.0.1:{as_port_of_harness}")],
+        wrap_mcp: Some(pinned),
+        ..StackOptions::default()
+    };
+    Stack::start(&opts).await.expect("stack")
+}
+
+/// `(id, verdict)` of every case.
+fn outcome(cases: &[Value]) -> Vec<(String, String)> {
+    cases.iter().map(|c| (c["id"].as_str().unwrap().into(), c["verdict"].as_str().unwrap().into())).collect()
+}
+
+fn url_and_port(stack: &Stack, port: u16) -> Vec<String> {
+    vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string()]
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_algorithm_passes_what_es256_passes_and_a_pinned_verifier_names_its_own() {
+    let port = free_port();
+    let stack = reference_stack(port, Defects::none()).await;
+    let (code, es256, stderr) = test_server(url_and_port(&stack, port)).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    for alg in ["rs256", "ps256", "eddsa"] {
+        let mut args = url_and_port(&stack, port);
+        args.extend(["--alg".into(), alg.into()]);
+        let (code, cases, stderr) = test_server(args).await;
+        assert_eq!(code, Some(0), "{alg}: {stderr}");
+        assert_eq!(outcome(&cases), outcome(&es256), "{alg} passes what es256 passes");
+        assert!(
+            stderr.contains(&format!("alg       {}", alg.to_ascii_uppercase().replace("EDDSA", "EdDSA"))),
+            "{stderr}"
+        );
+    }
+    stack.shutdown().await;
+
+    // `serve --alg rs256` behind an RS256-pinned verifier: --alg rs256 passes everything
+    // es256 passed against the unpinned server.
+    let port = free_port();
+    let stack = rs256_pinned_stack(port).await;
+    let mut args = url_and_port(&stack, port);
+    args.extend(["--alg".into(), "rs256".into()]);
+    let (code, cases, stderr) = test_server(args).await;
+    assert_eq!(code, Some(0), "{stderr}");
+    assert_eq!(outcome(&cases), outcome(&es256));
+
+    // The default es256: one setup message naming RS256, exit 2; each case `error`
+    // with the cause, the message itself said once.
+    let (code, cases, stderr) = test_server(url_and_port(&stack, port)).await;
+    let expected = "refused ES256 tokens and accepted RS256: run with --alg rs256";
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(stderr.matches(expected).count(), 1, "said once: {stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(stderr.contains("signature algorithm not allowed"), "what the server said is shown: {stderr}");
+    assert_eq!(verdicts(&cases, "error").len(), cases.len());
+    assert!(cases.iter().all(|c| c["detail"].as_str().unwrap().contains(expected)), "{cases:#?}");
+    // The text report says it once too, and JUnit stays valid XML with every case an error.
+    let out = command(&url_and_port(&stack, port)).output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(text.matches(expected).count(), 1, "{text}");
+    assert_eq!(String::from_utf8_lossy(&out.stderr).matches(expected).count(), 0);
+    let mut args = url_and_port(&stack, port);
+    args.extend(["--format".into(), "junit".into()]);
+    let out = command(&args).output().unwrap();
+    let junit = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(junit.starts_with("<?xml") && junit.matches("<error").count() == cases.len(), "{junit}");
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn back_to_back_runs_sign_under_the_same_kid_and_agree() {
+    // The reference server refetches its JWKS for an unknown kid at most once a minute:
+    // a run signing with a new key right after another gets nothing but errors.
+    let port = free_port();
+    let stack = reference_stack(port, Defects::none()).await;
+    let state = state_home().join("back-to-back");
+    let mut args = url_and_port(&stack, port);
+    args.extend(["--state-dir".into(), state.display().to_string()]);
+    let kid = |stderr: &str| {
+        stderr.lines().find_map(|l| l.split("kid ").nth(1)).map(|k| k.split(' ').next().unwrap().to_string())
+    };
+    let (code, first, stderr1) = test_server(args.clone()).await;
+    assert_eq!(code, Some(0), "{stderr1}");
+    let (code, second, stderr2) = test_server(args.clone()).await;
+    assert_eq!(code, Some(0), "{stderr2}");
+    assert_eq!(outcome(&first), outcome(&second));
+    assert!(kid(&stderr1).is_some());
+    assert_eq!(kid(&stderr1), kid(&stderr2), "{stderr1}\n{stderr2}");
+    assert!(stderr2.contains("kept from an earlier run"), "{stderr2}");
+    let key = state.join("test-server-es256.pem");
+    use std::os::unix::fs::PermissionsExt as _;
+    assert_eq!(std::fs::metadata(&key).unwrap().permissions().mode() & 0o777, 0o600);
+
+    // A new key the server has not fetched yet: the cause named is its key cache.
+    args.push("--rotate-key".into());
+    let (code, cases, stderr) = test_server(args).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_ne!(kid(&stderr), kid(&stderr1));
+    assert!(stderr.contains("does not know the harness's key"), "{stderr}");
+    assert_eq!(verdicts(&cases, "error").len(), cases.len());
+
+    // --key-file chooses the file; --print-config names the algorithm and kid.
+    let file = state.join("mine.pem");
+    let mut args = url_and_port(&stack, port);
+    args.extend([
+        "--alg".into(),
+        "eddsa".into(),
+        "--key-file".into(),
+        file.display().to_string(),
+        "--print-config".into(),
+    ]);
+    let printed = |args: &[String]| -> Value {
+        serde_json::from_slice(&command(args).output().unwrap().stdout).unwrap()
+    };
+    let config = printed(&args);
+    assert_eq!(config["algorithm"], "EdDSA");
+    assert!(file.exists());
+    assert_eq!(printed(&args)["kid"], config["kid"]);
+    stack.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_hmac_secret_the_server_does_not_share_is_named_with_what_it_accepts() {
+    // The reference server accepts asymmetric keys only: HS256 tokens are refused, and
+    // the probe finds the keys it does take.
+    let port = free_port();
+    let stack = reference_stack(port, Defects::none()).await;
+    let mut args = url_and_port(&stack, port);
+    args.extend(["--hmac-secret".into(), "a shared secret of thirty-two bytes".into()]);
+    let (code, cases, stderr) = test_server(args).await;
+    stack.shutdown().await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert!(
+        stderr.contains("alg       HS256, kid mcp-authz-hs256 (the secret of --hmac-secret)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "refused HS256 tokens and accepted ES256, RS256, PS256 and EdDSA: run with --alg es256"
+        ) && stderr.contains("without --hmac-secret"),
+        "{stderr}"
+    );
+    assert_eq!(verdicts(&cases, "error").len(), cases.len());
+    let out = command(&[
+        "--hmac-secret".into(),
+        "s".into(),
+        "--alg".into(),
+        "rs256".into(),
+        "--url".into(),
+        "http://127.0.0.1:1/mcp".into(),
+    ])
+    .output()
+    .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("cannot be used with"), "{out:?}");
+}
+
+/// The setup message of a run against a server answering every request with `template`.
+async fn setup_message(template: ResponseTemplate) -> String {
+    let server = MockServer::start().await;
+    Mock::given(any()).respond_with(template).mount(&server).await;
+    let args = ["--url", &format!("{}/mcp", server.uri()), "--as-port", "0"];
+    let (code, cases, stderr) = test_server(args.map(String::from).to_vec()).await;
+    assert_eq!(code, Some(2), "{stderr}");
+    assert_eq!(verdicts(&cases, "error").len(), cases.len());
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    stderr
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_no_probe_gets_past_names_what_it_says_or_what_was_seen() {
+    let refusal = |description: &str| {
+        let challenge = format!(r#"Bearer error="invalid_token", error_description="{description}""#);
+        ResponseTemplate::new(401).insert_header("www-authenticate", challenge.as_str())
+    };
+    let stderr = setup_message(refusal("aud claim mismatch")).await;
+    assert!(
+        stderr.contains("every probe") && stderr.contains("the likely cause is the audience"),
+        "{stderr}"
+    );
+    let stderr = setup_message(refusal("unexpected iss claim value")).await;
+    assert!(stderr.contains("the likely cause is the issuer"), "{stderr}");
+    let stderr = setup_message(refusal("signature verification failed")).await;
+    assert!(stderr.contains("it never fetched the keys at"), "{stderr}");
+    assert!(stderr.contains(r#"error_description="signature verification failed""#), "{stderr}");
+}
+
+#[test]
+fn help_explains_the_key_options() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz")).args(["test-server", "--help"]).output().unwrap();
+    let help = String::from_utf8_lossy(&out.stdout);
+    for option in ["--alg", "--hmac-secret", "--key-file", "--rotate-key", "--state-dir"] {
+        assert!(help.contains(option), "{option} in:\n{help}");
+    }
+    assert!(help.contains("rs256") && help.contains("ps256") && help.contains("eddsa"), "{help}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -147,7 +381,7 @@ async fn revision_picks_the_era_of_a_dual_era_server() {
     let server = MockServer::start().await;
     Mock::given(any()).respond_with(ResponseTemplate::new(401)).mount(&server).await;
     let args = ["--url", &format!("{}/mcp", server.uri()), "--as-port", "0", "--revision", "nope"];
-    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz")).arg("test-server").args(args).output().unwrap();
+    let out = command(&args.map(String::from)).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown MCP revision `nope`"));
 }
@@ -159,6 +393,7 @@ async fn hostile(template: ResponseTemplate, reason: &str) {
     let args = ["--url", &format!("{}/mcp", server.uri()), "--as-port", "0", "--request-timeout", "1"];
     let (code, cases, stderr) = test_server(args.map(String::from).to_vec()).await;
     assert_eq!(code, Some(2), "undecided cases exit 2: {stderr}");
+    assert_eq!(stderr.matches("error:").count(), 1, "one setup failure, one message: {stderr}");
     assert_eq!(verdicts(&cases, "error").len(), cases.len(), "{cases:#?}");
     let detail = cases[0]["detail"].as_str().unwrap_or("");
     assert!(detail.contains(reason), "`{reason}` not in: {detail}");

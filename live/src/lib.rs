@@ -8,7 +8,8 @@
 //!   address policy.
 //! - [`stack`]: the reference AS and MCP server wired together on loopback.
 //! - [`target`]: how a live run reaches the server under test (HTTP or in-process).
-//! - [`test_authority`]: the AS the harness plays for a live MCP server under test.
+//! - [`test_authority`]: the AS the harness plays for a live MCP server under test;
+//!   [`harness_key`]: its signing key, kept across runs.
 //! - [`targets`]: the catalog's [`Target`](mcp_authz_scenarios::world::Target)s for a
 //!   live MCP server, a live authorization server and a client process.
 //! - [`runs`]: runs the catalog against those targets (`test-server`, `test-as`,
@@ -23,9 +24,11 @@
 pub mod client_network;
 pub mod client_under_test;
 pub mod fetch;
+pub mod harness_key;
 pub mod live_client;
 pub mod runs;
 pub mod serve;
+mod setup_failure;
 pub mod stack;
 pub mod target;
 pub mod targets;

@@ -10,6 +10,7 @@
 //! never guessed.
 
 use crate::client_under_test::LiveClient;
+use crate::setup_failure;
 use crate::target::Connect;
 use crate::targets::{LiveAs, LiveTarget, client_process_world, live_as_world, live_server_world};
 use crate::test_authority::TestAuthority;
@@ -125,19 +126,21 @@ pub fn learn_tools(
         }
         Err(refused) => (Err(refused), vec![], String::new()),
     };
-    let listed = listed.map_err(|e| match w.transport_failures().first() {
-        Some(failure) => format!("the server at {url} did not answer: {failure}. Is it running there?"),
-        None if refused_version(&e) => format!(
-            "the server at {url} refused the protocol version, not our token: {e}. It answered no 2026-07-28 \
-             server/discover either"
-        ),
-        None => format!(
-            "the server at {url} did not list its tools for a valid token (scope `{all}`): {e}. \
-             Is it configured to trust issuer {} (keys at {}) for audience {url}?",
-            authority.issuer(),
-            authority.jwks_uri()
-        ),
-    })?;
+    let listed = match listed {
+        Ok(listed) => listed,
+        Err(e) => {
+            return Err(match w.transport_failures().first() {
+                Some(failure) => {
+                    format!("the server at {url} did not answer: {failure}. Is it running there?")
+                }
+                None if refused_version(&e) => format!(
+                    "the server at {url} refused the protocol version, not our token: {e}. It answered no \
+                     2026-07-28 server/discover either"
+                ),
+                None => setup_failure::explain(&mut w, url, authority, &all, &e),
+            });
+        }
+    };
 
     let connect_scope = connect_scope(&mut w);
     let mut known = Vec::new();
@@ -412,7 +415,9 @@ pub struct LiveRun {
 /// [`run_live`]) against it, telling `progress` what it learned and each result. `now` reads the real
 /// clock. The cases are graded by the revisions the server speaks, spoken in their era,
 /// or by `revision` alone, which the server must speak. When the tools cannot be
-/// learned, every case is `error` with the reason.
+/// learned, every case is `error` with the cause, and `setup_error` says it in full: the
+/// likely cause (algorithm, audience, issuer, key cache, protocol version, transport)
+/// on its first line, what was observed after it.
 #[allow(clippy::too_many_arguments)] // each is one thing the operator chose
 pub fn test_server(
     url: &str,
@@ -441,16 +446,7 @@ pub fn test_server(
     });
     let learned = match learned {
         Ok(l) => l,
-        Err(why) => {
-            let results = scenarios
-                .iter()
-                .map(|s| {
-                    let check = Check::Undecided(format!("the harness could not start: {why}"));
-                    CaseResult::new(&s.meta, check, vec![], 1)
-                })
-                .collect();
-            return LiveRun { notes: vec![], setup_error: Some(why), results };
-        }
+        Err(why) => return not_run(scenarios, why),
     };
     progress(Progress::Learned(&learned.notes));
     let target = LiveTarget {
@@ -467,6 +463,16 @@ pub fn test_server(
         results.push(result);
     }
     LiveRun { notes: learned.notes, setup_error: None, results }
+}
+
+/// The run when the setup failed for the reason `why`: every case `error`, its detail
+/// the first line of `why` (the cause; the lines after it say what was observed, and
+/// are reported once, with the setup error).
+fn not_run(scenarios: &[Scenario], why: String) -> LiveRun {
+    let cause = why.lines().next().unwrap_or_default();
+    let check = || Check::Undecided(format!("not run, the harness could not start: {cause}"));
+    let results = scenarios.iter().map(|s| CaseResult::new(&s.meta, check(), vec![], 1)).collect();
+    LiveRun { notes: vec![], setup_error: Some(why), results }
 }
 
 /// Runs the authorization server scenarios of `scenarios` (others are skipped) against
@@ -498,21 +504,7 @@ pub fn test_authorization_server(
     });
     let notes = match probe {
         Ok(notes) => notes,
-        Err(e) => {
-            let why = format!("cannot read the metadata of {}: {e}", target.issuer);
-            let results = scenarios
-                .iter()
-                .map(|s| {
-                    CaseResult::new(
-                        &s.meta,
-                        Check::Undecided(format!("the harness could not start: {why}")),
-                        vec![],
-                        1,
-                    )
-                })
-                .collect();
-            return LiveRun { notes: vec![], setup_error: Some(why), results };
-        }
+        Err(e) => return not_run(scenarios, format!("cannot read the metadata of {}: {e}", target.issuer)),
     };
     progress(Progress::Learned(&notes));
     let mut results = Vec::new();

@@ -40,6 +40,9 @@ pub struct StackOptions {
     /// Most live sessions per principal at the MCP server (`None`: its default, 64;
     /// `Some(0)`: no limit, only to measure what the limit saves).
     pub max_sessions_per_principal: Option<usize>,
+    /// Wraps the MCP server's router before it serves: a test puts a middleware in front
+    /// of it (a verifier pinned to one algorithm, say). `None`: served as it is.
+    pub wrap_mcp: Option<fn(axum::Router) -> axum::Router>,
 }
 
 impl Default for StackOptions {
@@ -56,6 +59,7 @@ impl Default for StackOptions {
             also_trust: vec![TEST_AUTHORITY.into()],
             defects: Defects::none(),
             max_sessions_per_principal: None,
+            wrap_mcp: None,
         }
     }
 }
@@ -162,7 +166,11 @@ impl Stack {
         let (stop, _) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(serve(as_listener, authorization_server.router(), stop.subscribe())),
-            tokio::spawn(serve(rs_listener, mcp_server.router(), stop.subscribe())),
+            tokio::spawn(serve(
+                rs_listener,
+                opts.wrap_mcp.map_or(mcp_server.router(), |wrap| wrap(mcp_server.router())),
+                stop.subscribe(),
+            )),
         ];
         Ok(Stack { issuer, mcp_url, authorization_server, mcp_server, stop, tasks })
     }

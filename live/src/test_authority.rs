@@ -19,8 +19,8 @@ use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::{self as authz, AuthorizationServer};
 use mcp_authz_reference::jwt::{Algorithm, SigningKey};
 use mcp_authz_reference::sans_io::Env;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use tokio::sync::watch;
 
 /// The harness's authorization server, serving on loopback until shut down. Clones
@@ -30,22 +30,46 @@ pub struct TestAuthority {
     issuer: String,
     served: Served<AuthorizationServer>,
     jwks_fetches: Arc<AtomicU64>,
+    probes: Probes,
     stop: Arc<watch::Sender<bool>>,
 }
+
+/// Keys published beside the AS's own, over HTTP only: the setup's probe keys.
+type Probes = Arc<Mutex<Vec<Arc<SigningKey>>>>;
 
 /// The scopes the harness's AS knows for every resource.
 pub const SCOPES: [&str; 3] = ["mcp:read", "mcp:write", "mcp:admin"];
 
 impl TestAuthority {
-    /// Starts the AS on `127.0.0.1:port` (0: the OS picks) with ES256 keys; `resources`
-    /// are the resource indicators it issues tokens for (the server under test, and any
-    /// the harness simulates beside it).
+    /// Starts the AS on `127.0.0.1:port` (0: the OS picks) with a fresh ES256 key;
+    /// `resources` are the resource indicators it issues tokens for (the server under
+    /// test, and any the harness simulates beside it).
     pub async fn start(port: u16, resources: &[&str]) -> anyhow::Result<TestAuthority> {
         TestAuthority::start_with(port, resources, Algorithm::ES256).await
     }
 
-    /// As [`TestAuthority::start`], signing with `alg`.
+    /// As [`TestAuthority::start`], signing with a fresh `alg` key.
     pub async fn start_with(port: u16, resources: &[&str], alg: Algorithm) -> anyhow::Result<TestAuthority> {
+        TestAuthority::start_inner(port, resources, alg, None).await
+    }
+
+    /// As [`TestAuthority::start`], signing with `key` (kept across runs, see
+    /// [`crate::harness_key`]; or an HS256 secret shared with the server under test),
+    /// the only key in its JWKS.
+    pub async fn start_with_key(
+        port: u16,
+        resources: &[&str],
+        key: SigningKey,
+    ) -> anyhow::Result<TestAuthority> {
+        TestAuthority::start_inner(port, resources, key.alg(), Some(key)).await
+    }
+
+    async fn start_inner(
+        port: u16,
+        resources: &[&str],
+        alg: Algorithm,
+        key: Option<SigningKey>,
+    ) -> anyhow::Result<TestAuthority> {
         let listener = stack::bind(port).await?;
         let issuer = format!("http://{}", listener.local_addr()?);
         let config = authz::Config {
@@ -63,21 +87,41 @@ impl TestAuthority {
             ..authz::Config::default()
         };
         let mut rng = os_rng();
-        let service = AuthorizationServer::new(config, &mut Env::new(system_now(), &mut rng))?;
+        let mut service = AuthorizationServer::new(config, &mut Env::new(system_now(), &mut rng))?;
+        if let Some(key) = key {
+            service.replace_signing_key(key);
+        }
         let served = Served::new(service, Fetcher::untrusted()?);
         let jwks_fetches = Arc::new(AtomicU64::new(0));
-        let counter = Arc::clone(&jwks_fetches);
+        let probes: Probes = Arc::default();
+        let (counter, shown, keys) = (Arc::clone(&jwks_fetches), Arc::clone(&probes), served.clone());
         let router = served.router().layer(axum::middleware::from_fn(
             move |req: axum::extract::Request, next: axum::middleware::Next| {
-                if req.method() == http::Method::GET && req.uri().path() == "/jwks" {
+                let is_jwks = req.method() == http::Method::GET && req.uri().path() == "/jwks";
+                if is_jwks {
                     counter.fetch_add(1, Ordering::Relaxed);
                 }
-                next.run(req)
+                let extra: Vec<_> = match shown.lock() {
+                    Ok(probes) if is_jwks => probes.iter().map(|k| k.public_jwk()).collect(),
+                    _ => vec![],
+                };
+                let own = (!extra.is_empty()).then(|| keys.with(|a, _| a.jwks()));
+                async move {
+                    match own {
+                        Some(mut jwks) => {
+                            jwks.keys.extend(extra);
+                            let body = serde_json::to_vec(&jwks).unwrap_or_default();
+                            let json = [(http::header::CONTENT_TYPE, "application/json")];
+                            axum::response::IntoResponse::into_response((json, body))
+                        }
+                        None => next.run(req).await,
+                    }
+                }
             },
         ));
         let (stop, rx) = watch::channel(false);
         tokio::spawn(stack::serve(listener, router, rx));
-        Ok(TestAuthority { issuer, served, jwks_fetches, stop: Arc::new(stop) })
+        Ok(TestAuthority { issuer, served, jwks_fetches, probes, stop: Arc::new(stop) })
     }
 
     /// The issuer the server under test must trust, e.g. `http://127.0.0.1:9000`.
@@ -99,6 +143,22 @@ impl TestAuthority {
     /// keyed with the public key).
     pub fn with_signing_key<T>(&self, f: impl FnOnce(&SigningKey) -> T) -> T {
         self.served.with(|a, _| f(a.signing_key()))
+    }
+
+    /// Publishes `key`'s public half in the JWKS the server under test fetches, beside
+    /// the AS's own key: a key of another algorithm, which the setup signs a token with
+    /// when the server refuses the harness's (see [`TestAuthority::probe_keys`]).
+    /// Publish it before the run, so that the server's first fetch of the JWKS already
+    /// holds it. The simulated roles do not see it.
+    pub fn publish_probe_key(&self, key: SigningKey) {
+        if let Ok(mut probes) = self.probes.lock() {
+            probes.push(Arc::new(key));
+        }
+    }
+
+    /// The keys published with [`TestAuthority::publish_probe_key`].
+    pub fn probe_keys(&self) -> Vec<Arc<SigningKey>> {
+        self.probes.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
     /// How many times the JWKS has been fetched over HTTP.

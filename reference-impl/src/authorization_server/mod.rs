@@ -164,6 +164,14 @@ impl AuthorizationServer {
         Ok(())
     }
 
+    /// Signs with `key` from now on, and publishes it alone: the keys before it leave the
+    /// JWKS. For a key kept across runs (the harness's), so a server's key cache agrees
+    /// with every run.
+    pub fn replace_signing_key(&mut self, key: SigningKey) {
+        self.current_key = key;
+        self.previous_key = None;
+    }
+
     /// The key that signs new tokens (the first of [`Self::jwks`]). For the harness,
     /// which plays this server's part when it forges tokens in resource-server scenarios.
     pub fn signing_key(&self) -> &SigningKey {
@@ -457,6 +465,19 @@ mod tests {
         assert_eq!(jwks.keys[1].kid, first);
         t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
         assert!(t.server.jwks().keys.iter().all(|k| k.kid != first));
+    }
+
+    #[test]
+    fn a_replaced_key_signs_and_is_published_alone() {
+        let mut t = Tester::new();
+        t.with_env(|s, env| s.rotate_signing_key(env).unwrap());
+        let key = t.with_env(|_, env| {
+            crate::jwt::SigningKey::generate(crate::jwt::Algorithm::RS256, "kept", env).unwrap()
+        });
+        let public = key.public_jwk();
+        t.server.replace_signing_key(key);
+        assert_eq!(t.server.jwks().keys, vec![public]);
+        assert_eq!(t.server.signing_key().kid(), "kept");
     }
 
     #[test]

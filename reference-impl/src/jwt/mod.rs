@@ -221,6 +221,53 @@ impl SigningKey {
         }
     }
 
+    /// A key read from its PKCS#8 DER encoding (as [`SigningKey::to_pkcs8_der`] writes
+    /// it): P-256 for ES256, Ed25519 for EdDSA, RSA for RS256 and PS256. HS256 keys have
+    /// no PKCS#8 form.
+    pub fn from_pkcs8_der(alg: Algorithm, kid: impl Into<String>, der: &[u8]) -> Result<Self> {
+        let rejected = |e: &dyn fmt::Display| {
+            Error::Config(format!(
+                "received a PKCS#8 key unfit for {alg}, expected a key of type {}: {e}",
+                key_kind(alg)
+            ))
+        };
+        let signer = match alg {
+            Algorithm::ES256 => Signer::Ec(
+                sig::EcdsaKeyPair::from_pkcs8(&sig::ECDSA_P256_SHA256_FIXED_SIGNING, der)
+                    .map_err(|e| rejected(&e))?,
+            ),
+            Algorithm::EdDSA => Signer::Ed(sig::Ed25519KeyPair::from_pkcs8(der).map_err(|e| rejected(&e))?),
+            Algorithm::RS256 | Algorithm::PS256 => {
+                Signer::Rsa(sig::RsaKeyPair::from_pkcs8(der).map_err(|e| rejected(&e))?)
+            }
+            Algorithm::HS256 => {
+                return Err(Error::Config(
+                    "received HS256, expected an asymmetric algorithm: an HMAC secret has no PKCS#8 form"
+                        .into(),
+                ));
+            }
+        };
+        Ok(SigningKey { kid: kid.into(), alg, signer })
+    }
+
+    /// The private key in PKCS#8 DER (what a PEM `PRIVATE KEY` block holds), to keep a
+    /// key across runs. HS256 keys have none.
+    pub fn to_pkcs8_der(&self) -> Result<Vec<u8>> {
+        use aws_lc_rs::encoding::AsDer as _;
+        let failed = |e: &dyn fmt::Display| Error::Config(format!("cannot encode the {} key: {e}", self.alg));
+        Ok(match &self.signer {
+            Signer::Ec(k) => k.to_pkcs8v1().map_err(|e| failed(&e))?.as_ref().to_vec(),
+            Signer::Ed(k) => k.to_pkcs8().map_err(|e| failed(&e))?.as_ref().to_vec(),
+            Signer::Rsa(k) => {
+                let der: aws_lc_rs::encoding::Pkcs8V1Der<'_> = k.as_der().map_err(|e| failed(&e))?;
+                der.as_ref().to_vec()
+            }
+            Signer::Hmac(_) => {
+                return Err(Error::Config("received an HS256 key: an HMAC secret has no PKCS#8 form".into()));
+            }
+        })
+    }
+
     /// The key id.
     pub fn kid(&self) -> &str {
         &self.kid
@@ -292,6 +339,43 @@ impl SigningKey {
     /// secret (for the alg-confusion attack): the JWK serialized as JSON.
     pub fn public_key_bytes_for_confusion(&self) -> Vec<u8> {
         serde_json::to_vec(&self.public_jwk()).unwrap_or_default()
+    }
+}
+
+/// The kind of key `alg` signs with, for messages.
+fn key_kind(alg: Algorithm) -> &'static str {
+    match alg {
+        Algorithm::ES256 => "P-256 (EC)",
+        Algorithm::EdDSA => "Ed25519",
+        Algorithm::RS256 | Algorithm::PS256 => "RSA",
+        Algorithm::HS256 => "HMAC",
+    }
+}
+
+impl Jwk {
+    /// The RFC 7638 thumbprint: base64url SHA-256 of the required public members in
+    /// lexicographic order (`crv, kty, x, y` for EC, `crv, kty, x` for OKP, `e, kty, n`
+    /// for RSA; `kty` alone otherwise). A stable `kid` for a key.
+    pub fn thumbprint(&self) -> String {
+        // Members in lexicographic order, no whitespace (RFC 7638 §3.3).
+        let pairs: Vec<(&str, Option<&String>)> = match self.kty.as_str() {
+            "EC" => vec![
+                ("crv", self.crv.as_ref()),
+                ("kty", Some(&self.kty)),
+                ("x", self.x.as_ref()),
+                ("y", self.y.as_ref()),
+            ],
+            "OKP" => vec![("crv", self.crv.as_ref()), ("kty", Some(&self.kty)), ("x", self.x.as_ref())],
+            "RSA" => vec![("e", self.e.as_ref()), ("kty", Some(&self.kty)), ("n", self.n.as_ref())],
+            _ => vec![("kty", Some(&self.kty))],
+        };
+        let members: Vec<String> = pairs
+            .iter()
+            .map(|(name, v)| format!("\"{name}\":{}", serde_json::Value::from(v.map_or("", |v| v.as_str()))))
+            .collect();
+        let canonical = format!("{{{}}}", members.join(","));
+        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
+        b64(digest.as_ref())
     }
 }
 

@@ -189,3 +189,35 @@ fn es256_keys_follow_the_seed() {
     assert_eq!(jwk(5), jwk(5));
     assert_ne!(jwk(5), jwk(6));
 }
+
+#[test]
+fn keys_survive_pkcs8_and_keep_their_thumbprint() {
+    let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(7);
+    let mut env = Env::new(Time::from_unix_secs(0), &mut rng);
+    for alg in Algorithm::ASYMMETRIC {
+        let key = SigningKey::generate(alg, "k", &mut env).unwrap();
+        let der = key.to_pkcs8_der().unwrap();
+        let back = SigningKey::from_pkcs8_der(alg, "k", &der).unwrap();
+        assert_eq!(back.public_jwk(), key.public_jwk(), "{alg}");
+        assert_eq!(back.public_jwk().thumbprint(), key.public_jwk().thumbprint(), "{alg}");
+        let token = encode(&back, "at+jwt", &serde_json::json!({"sub": "a"})).unwrap();
+        let keys = KeySet::from_jwks(&key.public_jwks()).unwrap();
+        decode_verified(&token, &keys, &[alg]).unwrap();
+    }
+    let ec = SigningKey::generate(Algorithm::ES256, "k", &mut env).unwrap().to_pkcs8_der().unwrap();
+    let err = SigningKey::from_pkcs8_der(Algorithm::RS256, "k", &ec).unwrap_err().to_string();
+    assert!(err.contains("unfit for RS256, expected a key of type RSA"), "{err}");
+    assert!(SigningKey::hmac("k", b"s").to_pkcs8_der().is_err());
+}
+
+#[test]
+fn thumbprint_matches_rfc7638_example() {
+    // RFC 7638 §3.1.
+    let jwk = Jwk {
+        kty: "RSA".into(),
+        e: Some("AQAB".into()),
+        n: Some("0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw".into()),
+        ..Default::default()
+    };
+    assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
+}
