@@ -24,9 +24,11 @@ pub struct Args {
     /// user (alice), so scripts need no login form.
     #[arg(long)]
     auto_approve: bool,
-    /// Access-token signing algorithm.
-    #[arg(long, value_enum, default_value_t = Alg::Es256)]
-    alg: Alg,
+    /// Access-token signing algorithm (default es256). Given, the MCP server also
+    /// accepts tokens of this algorithm only, as a verifier pinned to its identity
+    /// provider's algorithm does; without it, every asymmetric algorithm.
+    #[arg(long, value_enum)]
+    alg: Option<Alg>,
     /// Access-token lifetime in seconds.
     #[arg(long, default_value_t = 600)]
     access_token_ttl: u64,
@@ -57,7 +59,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         as_port: args.as_port,
         rs_port: args.rs_port,
         auto_approve: args.auto_approve,
-        alg: args.alg.into(),
+        alg: args.alg.unwrap_or(Alg::Es256).into(),
+        pin_alg: args.alg.is_some(),
         access_token_ttl: Duration::from_secs(args.access_token_ttl),
         code_ttl: Duration::from_secs(args.code_ttl),
         allow_insecure_client_id_urls: args.allow_insecure_client_id_urls,
@@ -65,7 +68,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         also_trust: args.also_trust.into_iter().filter(|i| i != "none").collect(),
         defects: defects_named(&args.defects)?,
         max_sessions_per_principal: None,
-        wrap_mcp: None,
     };
     let stack = Stack::start(&opts).await?;
     print_banner(&stack, args.auto_approve);

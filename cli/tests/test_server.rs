@@ -56,37 +56,16 @@ async fn reference_stack(as_port_of_harness: u16, defects: Defects) -> Stack {
     Stack::start(&opts).await.expect("stack")
 }
 
-/// The reference stack signing with RS256 (`mcp-authz serve --alg rs256`), its MCP
-/// server behind a verifier pinned to RS256 as many are: a bearer token of another
-/// algorithm gets 401 `invalid_token` before the server sees it.
+/// The reference stack as `mcp-authz serve --alg rs256` starts it: its AS signs with
+/// RS256 and its MCP server accepts RS256 only, as many verifiers pinned to their
+/// identity provider's algorithm do.
 async fn rs256_pinned_stack(as_port_of_harness: u16) -> Stack {
-    fn pinned(router: axum::Router) -> axum::Router {
-        router.layer(axum::middleware::from_fn(|req: axum::extract::Request, next: axum::middleware::Next| {
-            let alg = req
-                .headers()
-                .get(http::header::AUTHORIZATION)
-                .and_then(|v| v.to_str().ok())
-                .and_then(|v| v.strip_prefix("Bearer "))
-                .and_then(|t| mcp_authz_reference::jwt::split(t).ok())
-                .map(|c| c.header.alg);
-            async move {
-                match alg {
-                    Some(alg) if alg != "RS256" => {
-                        let challenge = r#"Bearer error="invalid_token", error_description="signature algorithm not allowed""#;
-                        (http::StatusCode::UNAUTHORIZED, [(http::header::WWW_AUTHENTICATE, challenge)]).into_response()
-                    }
-                    _ => next.run(req).await,
-                }
-            }
-        }))
-    }
-    use axum::response::IntoResponse as _;
     let opts = StackOptions {
         as_port: 0,
         rs_port: 0,
         alg: mcp_authz_reference::jwt::Algorithm::RS256,
+        pin_alg: true,
         also_trust: vec![format!("http://127.0.0.1:{as_port_of_harness}")],
-        wrap_mcp: Some(pinned),
         ..StackOptions::default()
     };
     Stack::start(&opts).await.expect("stack")
@@ -120,7 +99,7 @@ async fn every_algorithm_passes_what_es256_passes_and_a_pinned_verifier_names_it
     }
     stack.shutdown().await;
 
-    // `serve --alg rs256` behind an RS256-pinned verifier: --alg rs256 passes everything
+    // `serve --alg rs256`, its MCP server pinned to RS256: --alg rs256 passes everything
     // es256 passed against the unpinned server.
     let port = free_port();
     let stack = rs256_pinned_stack(port).await;
@@ -137,7 +116,10 @@ async fn every_algorithm_passes_what_es256_passes_and_a_pinned_verifier_names_it
     assert_eq!(code, Some(2), "{stderr}");
     assert_eq!(stderr.matches(expected).count(), 1, "said once: {stderr}");
     assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
-    assert!(stderr.contains("signature algorithm not allowed"), "what the server said is shown: {stderr}");
+    assert!(
+        stderr.contains("alg `ES256` is not allowed, expected one of RS256"),
+        "what the server said is shown: {stderr}"
+    );
     assert_eq!(verdicts(&cases, "error").len(), cases.len());
     assert!(cases.iter().all(|c| c["detail"].as_str().unwrap().contains(expected)), "{cases:#?}");
     // The text report says it once too, and JUnit stays valid XML with every case an error.

@@ -40,9 +40,9 @@ pub struct StackOptions {
     /// Most live sessions per principal at the MCP server (`None`: its default, 64;
     /// `Some(0)`: no limit, only to measure what the limit saves).
     pub max_sessions_per_principal: Option<usize>,
-    /// Wraps the MCP server's router before it serves: a test puts a middleware in front
-    /// of it (a verifier pinned to one algorithm, say). `None`: served as it is.
-    pub wrap_mcp: Option<fn(axum::Router) -> axum::Router>,
+    /// The MCP server accepts tokens signed with `alg` only, as a verifier pinned to its
+    /// AS's algorithm does; `false`: every asymmetric algorithm.
+    pub pin_alg: bool,
 }
 
 impl Default for StackOptions {
@@ -59,7 +59,7 @@ impl Default for StackOptions {
             also_trust: vec![TEST_AUTHORITY.into()],
             defects: Defects::none(),
             max_sessions_per_principal: None,
-            wrap_mcp: None,
+            pin_alg: false,
         }
     }
 }
@@ -149,6 +149,9 @@ impl Stack {
             client_secret: rs_secret.clone(),
             resource: downstream,
         });
+        if opts.pin_alg {
+            rs_config.algorithms = vec![opts.alg];
+        }
         if opts.introspect {
             rs_config.introspection = Some(mcp_server::Introspection {
                 endpoint: metadata.introspection_endpoint.clone().unwrap_or_default(),
@@ -166,11 +169,7 @@ impl Stack {
         let (stop, _) = watch::channel(false);
         let tasks = vec![
             tokio::spawn(serve(as_listener, authorization_server.router(), stop.subscribe())),
-            tokio::spawn(serve(
-                rs_listener,
-                opts.wrap_mcp.map_or(mcp_server.router(), |wrap| wrap(mcp_server.router())),
-                stop.subscribe(),
-            )),
+            tokio::spawn(serve(rs_listener, mcp_server.router(), stop.subscribe())),
         ];
         Ok(Stack { issuer, mcp_url, authorization_server, mcp_server, stop, tasks })
     }

@@ -91,7 +91,12 @@ pub enum TokenError {
     /// Not three base64url segments, or a segment is not the JSON it must be.
     Malformed(String),
     /// `alg` not on the allow-list (includes `none` and HMAC against a public key).
-    AlgorithmNotAllowed(String),
+    AlgorithmNotAllowed {
+        /// The `alg` of the token (and, for a key of another kind, which).
+        received: String,
+        /// What was allowed instead.
+        expected: String,
+    },
     /// `typ` is not `at+jwt`.
     WrongType(String),
     /// `kid` names no key in the trusted JWKS.
@@ -138,8 +143,8 @@ impl fmt::Display for TokenError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Malformed(d) => write!(f, "malformed jwt: {d}"),
-            Self::AlgorithmNotAllowed(a) => {
-                write!(f, "alg `{a}` is not allowed, expected one of ES256, RS256, PS256, EdDSA")
+            Self::AlgorithmNotAllowed { received, expected } => {
+                write!(f, "alg `{received}` is not allowed, expected {expected}")
             }
             Self::WrongType(t) => write!(f, "typ: received `{t}`, expected `at+jwt`"),
             Self::UnknownKey(k) => write!(f, "kid `{k}` is not in the trusted jwks"),

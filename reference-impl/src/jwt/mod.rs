@@ -677,16 +677,23 @@ pub(crate) fn verified<T>(
     let (mut signature_buf, mut signature_heap) = ([0u8; STACK], Vec::new());
     let signature = decode_segment(s, &mut signature_buf, &mut signature_heap)
         .ok_or_else(|| malformed("signature is not base64url"))?;
-    let alg = Algorithm::parse(&header.alg)
-        .filter(|a| allowed.contains(a))
-        .ok_or_else(|| TokenError::AlgorithmNotAllowed(header.alg.to_string()))?;
+    let alg = Algorithm::parse(&header.alg).filter(|a| allowed.contains(a)).ok_or_else(|| {
+        let names: Vec<String> = allowed.iter().map(ToString::to_string).collect();
+        TokenError::AlgorithmNotAllowed {
+            received: header.alg.to_string(),
+            expected: format!("one of {}", names.join(", ")),
+        }
+    })?;
     if let Some(crit) = &header.crit {
         return Err(TokenError::Malformed(format!("unsupported critical header parameters {crit:?}")));
     }
     let kid = header.kid.as_deref().ok_or_else(|| TokenError::UnknownKey("(none)".into()))?;
     let key = keys.get(kid).ok_or_else(|| TokenError::UnknownKey(kid.to_string()))?;
     if key.alg != alg {
-        return Err(TokenError::AlgorithmNotAllowed(format!("{alg} for a {} key", key.alg)));
+        return Err(TokenError::AlgorithmNotAllowed {
+            received: alg.to_string(),
+            expected: format!("{} (the algorithm of key `{kid}`)", key.alg),
+        });
     }
     key.verify(&token.as_bytes()[..h.len() + 1 + p.len()], signature)?;
     Ok((then(&header)?, payload))

@@ -3,6 +3,7 @@
 //! downstream credentials.
 
 use crate::defects::Defects;
+use crate::jwt::Algorithm;
 use crate::protected_resource_metadata::well_known_urls;
 use crate::resource_indicator::canonical_resource;
 use crate::{Error, Result};
@@ -52,6 +53,9 @@ pub struct Config {
     pub allowed_origins: Vec<String>,
     /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
     pub leeway_secs: u64,
+    /// The signature algorithms a token may be signed with: every asymmetric one by
+    /// default; one, to pin the verifier to the AS's algorithm as many deployments do.
+    pub algorithms: Vec<Algorithm>,
     /// Minimum time between JWKS refetches triggered by an unknown `kid`.
     pub jwks_refetch_interval: Duration,
     /// Sessions unused for this long are forgotten (a later request with the id gets 404).
@@ -195,6 +199,7 @@ impl Config {
             scope_implies: vec![],
             allowed_origins: vec![origin],
             leeway_secs: 30,
+            algorithms: Algorithm::ASYMMETRIC.to_vec(),
             jwks_refetch_interval: Duration::from_secs(60),
             session_idle_timeout: Duration::from_secs(3600),
             max_sessions_per_principal: 64,
@@ -213,6 +218,15 @@ impl Config {
             return Err(Error::Config(
                 "issuer: received an empty string, expected the trusted issuer".into(),
             ));
+        }
+        if let Some(a) = self.algorithms.iter().find(|a| !Algorithm::ASYMMETRIC.contains(a)) {
+            return Err(Error::Config(format!(
+                "algorithms: received {a:?}, expected asymmetric ones ({:?})",
+                Algorithm::ASYMMETRIC
+            )));
+        }
+        if self.algorithms.is_empty() {
+            return Err(Error::Config("algorithms: received none, expected at least one".into()));
         }
         if self.authorization_servers.is_empty() {
             return Err(Error::Config("authorization_servers: received none, expected at least one".into()));

@@ -36,7 +36,7 @@ use crate::access_token::{AccessTokenClaims, Audience, TYP, Validator};
 use crate::bearer::{self, Challenge};
 use crate::defects::{Defect, Defects};
 use crate::error::TokenError;
-use crate::jwt::{self, Jwks, KeySet, SigningKey};
+use crate::jwt::{self, Algorithm, Jwks, KeySet, SigningKey};
 use crate::oauth_error::ErrorCode;
 use crate::sans_io::{FetchResult, Request, Response, Time};
 use crate::wire;
@@ -255,6 +255,8 @@ pub(super) struct TokenValidation {
     mcp_audience: String,
     downstream_audience: Option<String>,
     leeway_secs: u64,
+    /// The signature algorithms accepted ([`Config::algorithms`]).
+    algorithms: Vec<Algorithm>,
     refetch_interval: Duration,
     fetches: u64,
 }
@@ -280,6 +282,7 @@ impl TokenValidation {
             mcp_audience: config.resource.clone(),
             downstream_audience: config.downstream.as_ref().map(|d| d.resource.clone()),
             leeway_secs: config.leeway_secs,
+            algorithms: config.algorithms.clone(),
             refetch_interval: config.jwks_refetch_interval,
             fetches: 0,
         }
@@ -377,6 +380,7 @@ impl TokenValidation {
     fn install(&mut self, i: usize, fetched: FetchResult) -> Result<(), String> {
         let (leeway, mcp_audience, downstream_audience) =
             (self.leeway_secs, &self.mcp_audience, self.downstream_audience.as_deref());
+        let algorithms = &self.algorithms;
         let keys = &mut self.issuers[i];
         keys.verified.clear();
         let failed = |why: String| format!("cannot use the issuer's jwks from `{}`: {why}", keys.jwks_uri);
@@ -389,6 +393,7 @@ impl TokenValidation {
             let set = KeySet::from_jwks(&jwks).map_err(|e| failed(e.to_string()))?;
             let mut v = Validator::new(keys.issuer.clone(), audience, set);
             v.leeway_secs = leeway;
+            v.allowed.clone_from(algorithms);
             Ok(v)
         };
         let mcp = validator(mcp_audience)?;
