@@ -81,6 +81,19 @@ pub fn test_node_server_with(
     scopes: &str,
     env: &[(&str, &str)],
 ) -> (std::process::Output, PathBuf) {
+    let (mut runs, baseline) = test_node_server_runs(dir, scopes, env, 1);
+    (runs.remove(0), baseline)
+}
+
+/// [`test_node_server_with`], `mcp-authz test-server` run `runs` times back to back
+/// against the one server, its key kept between runs in a state folder of its own.
+#[allow(dead_code)] // only the test-server interop crates start a Node MCP server
+pub fn test_node_server_runs(
+    dir: &std::path::Path,
+    scopes: &str,
+    env: &[(&str, &str)],
+    runs: usize,
+) -> (Vec<std::process::Output>, PathBuf) {
     let as_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let mut node = Command::new("node");
     node.arg("server.mjs")
@@ -90,14 +103,23 @@ pub fn test_node_server_with(
         .envs(env.iter().copied());
     let (_server, url) = start(node, "listening on ");
     let baseline = dir.join("baseline.txt");
-    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
-        .args(["test-server", "--url", &url, "--as-port", &as_port.to_string()])
-        .args(["--scopes", scopes, "--format", "json"])
-        .arg("--baseline")
-        .arg(&baseline)
-        .output()
-        .expect("mcp-authz runs");
-    (out, baseline)
+    let state =
+        std::env::temp_dir().join(format!("mcp-authz-interop-state-{}-{as_port}", std::process::id()));
+    let outputs = (0..runs)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+                .args(["test-server", "--url", &url, "--as-port", &as_port.to_string()])
+                .args(["--scopes", scopes, "--format", "json"])
+                .arg("--state-dir")
+                .arg(&state)
+                .arg("--baseline")
+                .arg(&baseline)
+                .output()
+                .expect("mcp-authz runs")
+        })
+        .collect();
+    let _ = std::fs::remove_dir_all(&state);
+    (outputs, baseline)
 }
 
 /// Runs `mcp-authz test-client` with the client `node client.mjs` of `dir` calling `echo`,
