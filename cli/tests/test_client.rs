@@ -51,7 +51,7 @@ fn the_reference_client_passes_every_client_scenario() {
         }
         let out = test_client(client, &args);
         let v = verdicts(&out);
-        assert_eq!(v.len(), 36, "{v:#?}");
+        assert_eq!(v.len(), 37, "{v:#?}");
         for (id, verdict, detail) in &v {
             let registers = ["CL-REG-02", "CL-REG-03", "CL-REG-05", "CL-REG-06"].contains(&id.as_str());
             let skipped = id == "CL-REG-08" || if with_document { registers } else { id == "CL-REG-01" };
@@ -71,6 +71,7 @@ fn each_client_defect_fails_its_scenario() {
         ("client-no-issuer-check", "CL-DISC-02"),
         ("client-no-resource-param", "CL-RES-01"),
         ("client-no-prm-resource-check", "CL-DISC-01"),
+        ("client-prm-resource-prefix", "CL-DISC-07"),
         ("client-no-pkce-check", "CL-DISC-03"),
         ("client-no-iss-check", "CL-MIX-01"),
         ("client-iss-unadvertised-ignored", "CL-ISS-01"),

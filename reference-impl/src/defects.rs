@@ -128,6 +128,7 @@ defects! {
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";
     ClientNoResourceParam = "client-no-resource-param", Client, "omits `resource` from authorization, token and refresh requests";
     ClientNoPrmResourceCheck = "client-no-prm-resource-check", Client, "follows protected resource metadata whose `resource` is another server";
+    ClientPrmResourcePrefix = "client-prm-resource-prefix", Client, "accepts protected resource metadata whose `resource` is the server URL's origin or a parent path of it (a prefix match, not RFC 9728's identity)";
     ClientNoPkceCheck = "client-no-pkce-check", Client, "proceeds with an AS whose metadata does not list S256";
     ClientNoIssCheck = "client-no-iss-check", Client, "ignores the RFC 9207 `iss` of the authorization response";
     ClientIssUnadvertisedIgnored = "client-iss-unadvertised-ignored", Client, "ignores the `iss` of an authorization response when the AS metadata does not advertise `authorization_response_iss_parameter_supported`";

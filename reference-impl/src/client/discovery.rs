@@ -160,6 +160,17 @@ pub fn read_prm(
     if defects.has(Defect::ClientNoPrmResourceCheck) {
         checked.resource = resources.first().cloned().unwrap_or_default();
     }
+    if defects.has(Defect::ClientPrmResourcePrefix) {
+        let prefix_of = |r: &&String| {
+            Url::parse(&checked.resource).ok().zip(Url::parse(r).ok()).is_some_and(|(named, server)| {
+                named.origin() == server.origin()
+                    && server.path().starts_with(named.path().trim_end_matches('/'))
+            })
+        };
+        if let Some(r) = resources.iter().find(prefix_of) {
+            checked.resource.clone_from(r);
+        }
+    }
     let named = Resource::parse(&checked.resource)
         .ok()
         .and_then(|named| resources.iter().find(|r| named.is_named_by(r)));

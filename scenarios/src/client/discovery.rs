@@ -7,7 +7,7 @@ use super::hostile::{
     CANARY, EVIL_MCP, as_metadata, authorizations, challenged, echo, hostile_as, hostile_mcp,
     openid_metadata, prm_of, prm_url, received, registered, registrations, seen, urls,
 };
-use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, clone_response, fixed};
+use crate::world::{AS, EVIL, Log, MCP, MCP_ORIGIN, Route, World, all_variants, clone_response, fixed};
 use base64::Engine as _;
 use http::{HeaderValue, StatusCode, header};
 use mcp_authz_reference::bearer::{self, Challenge};
@@ -56,8 +56,57 @@ pub(super) fn issuer_mismatch(w: &mut World) -> Check {
     })
 }
 
+/// RFC 9728 §3.3, which MCP clients follow for discovery (CL-01): metadata fetched from
+/// the challenge's `resource_metadata` URL "MUST be identical to the URL that the client
+/// used to make the request to the resource server"; from a path-inserted well-known URL,
+/// to the resource identifier the suffix was inserted into — "If these values are not
+/// identical, the data contained in the response MUST NOT be used." (Metadata at the
+/// root well-known URL, found after the path-inserted one is missing, names the origin:
+/// that is the identifier it was fetched for, and is not tested here.) Two variants: the
+/// metadata of `https://evil.example/mcp` names the origin `https://evil.example`, and
+/// that of `https://evil2.example/tenant/mcp` its parent path `…/tenant`; the AS it names
+/// must get no registration, authorization or token request.
+pub(super) fn prm_naming_a_prefix_not_used(w: &mut World) -> Check {
+    let variants = [
+        ("https://evil1.example", "/mcp", "https://evil1.example", "the origin"),
+        ("https://evil2.example", "/tenant/mcp", "https://evil2.example/tenant", "a parent path"),
+    ];
+    let mut outcomes = Vec::new();
+    for (i, (origin, path, resource, what)) in variants.into_iter().enumerate() {
+        let issuer = format!("https://as{i}.prefix.example");
+        let prm_path = format!("{WELL_KNOWN}{path}");
+        let challenge = format!(r#"Bearer resource_metadata="{origin}{prm_path}", scope="mcp:read""#);
+        w.fake_host(
+            origin,
+            vec![
+                (path.to_string(), fixed(challenged(StatusCode::UNAUTHORIZED, &[&challenge]))),
+                (prm_path, fixed(wire::json(StatusCode::OK, &prm_of(resource, &issuer)))),
+            ],
+        );
+        let hits = hostile_as(w, &issuer, as_metadata(&issuer, &issuer), vec![]);
+        let mut client = w.public_client(&format!("{origin}{path}"));
+        let _ = w.run_client(&format!("victim{i}"), &mut client, echo());
+        let used: Vec<String> = ["POST /register", "GET /authorize", "POST /token"]
+            .into_iter()
+            .filter(|l| received(&hits, l))
+            .map(String::from)
+            .collect();
+        let variant = format!("metadata of {origin}{path} naming {what}, {resource}");
+        let check = Check::expect(used.is_empty(), || {
+            Violation::about(
+                variant.clone(),
+                "the metadata not used: no request to the AS it names",
+                format!("{used:?} at {issuer}"),
+            )
+        });
+        outcomes.push((variant, check));
+    }
+    all_variants(w, outcomes)
+}
+
 /// CL-29: PKCE support must be verified in the metadata before any authorization.
 pub(super) fn no_s256(w: &mut World) -> Check {
+    let mut outcomes = Vec::new();
     for (i, methods) in [(1, None), (2, Some(json!(["plain"])))] {
         let origin = format!("https://evil{i}.example");
         let issuer = format!("https://as{i}.evil.example");
@@ -79,15 +128,12 @@ pub(super) fn no_s256(w: &mut World) -> Check {
         let hits = hostile_as(w, &issuer, metadata, vec![]);
         let mut client = w.public_client(&format!("{origin}/mcp"));
         let _ = w.run_client(&format!("victim{i}"), &mut client, echo());
-        if received(&hits, "GET /authorize") {
-            return Check::Violated(Violation::about(
-                what,
-                "no authorization request",
-                format!("one at {issuer}/authorize"),
-            ));
-        }
+        let check = Check::expect(!received(&hits, "GET /authorize"), || {
+            Violation::about(what.clone(), "no authorization request", format!("one at {issuer}/authorize"))
+        });
+        outcomes.push((what, check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 /// CL-10/15: the honest AS advertises client ID metadata documents; the client, which

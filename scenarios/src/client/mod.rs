@@ -37,7 +37,7 @@ use caching::private_cache_stays_with_its_token;
 use discovery::{
     application_type_fits_redirect, application_type_named, as_discovery_order, challenge_syntax,
     credentials_stay_with_their_as, issuer_mismatch, metadata_document_preferred, no_s256,
-    prm_discovery_order, prm_names_another_server,
+    prm_discovery_order, prm_names_another_server, prm_naming_a_prefix_not_used,
 };
 use iss::{foreign_error_not_shown, iss_compared_byte_for_byte, iss_table};
 use mcp_authz_sim::scenario::{Capability, Level, Need, Revision, Role};
@@ -69,6 +69,16 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["discovery", "attack"])
             .grants(&[MaliciousMcpServer])
             .body(prm_names_another_server),
+        Scenario::new(
+            Client,
+            "CL-DISC-07",
+            "resource metadata naming the origin or a parent path is not used",
+        )
+        .requirements(&["CL-01", "CL-25"])
+        .level(Must)
+        .tags(&["discovery", "attack"])
+        .grants(&[MaliciousMcpServer])
+        .body(prm_naming_a_prefix_not_used),
         Scenario::new(Client, "CL-DISC-02", "AS metadata with another issuer is refused")
             .requirements(&["CL-09"])
             .level(Must)

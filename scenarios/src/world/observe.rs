@@ -222,11 +222,10 @@ pub fn all_variants(w: &mut World, outcomes: Vec<(String, Check)>) -> Check {
             Check::Violated(Violation { context, ..v })
         }
         n => {
-            let names: Vec<&str> = violated.iter().map(|(variant, _)| variant.as_str()).collect();
             let observed: Vec<String> =
                 violated.iter().map(|(variant, v)| format!("{variant}: {}", v.observed)).collect();
             Check::Violated(Violation::about(
-                format!("{n} variants ({})", names.join(", ")),
+                format!("{n} variants"),
                 violated[0].1.expected.clone(),
                 observed.join("; "),
             ))
