@@ -176,3 +176,26 @@ fn bad_arguments_are_refused_with_a_message() {
         assert!(stderr.contains(says), "{args:?}: {stderr}");
     }
 }
+
+/// A client whose metadata document is on a host the harness does not simulate: its AS
+/// cannot fetch it. That is the harness's limit, so the cases whose flow needed it are
+/// `error`, naming it, and none is the client's `fail` (they were before: the AS refused
+/// the client and every flow failed on the client's account).
+#[test]
+fn an_unfetchable_metadata_document_is_the_harness_s_error_not_the_client_s_fail() {
+    let document = "https://client.invalid/client.json";
+    let cimd = format!("--client-metadata-url {document}");
+    let scenarios = ["--scenario", "CL-STEP-01", "--scenario", "CL-RES-01", "--scenario", "CL-REG-01"];
+    let mut args = vec!["--timeout", "5", "--client-metadata-url", document];
+    args.extend(scenarios);
+    let out = test_client(&cimd, &args);
+    let v = verdicts(&out);
+    assert_eq!(v.len(), 3, "{v:#?}");
+    for (id, verdict, detail) in &v {
+        assert_eq!(verdict, "error", "{id}: {detail}");
+        assert!(
+            detail.contains("cannot fetch the client's metadata document at https://client.invalid/"),
+            "{detail}"
+        );
+    }
+}

@@ -295,6 +295,9 @@ pub fn live_as_world(
 struct ClientProcess {
     roles: SimulatedRoles,
     client: ClientUnderTest,
+    /// What the harness's own roles could not do for this client (fetch its metadata
+    /// document): each makes the case `error`, never the client's `fail`.
+    failures: Failures,
 }
 
 impl Target for ClientProcess {
@@ -326,6 +329,10 @@ impl Target for ClientProcess {
 
     fn side_effects(&self, sim: &mut Sim) -> Result<u64, Skip> {
         self.roles.side_effects(sim)
+    }
+
+    fn transport_failures(&self) -> Vec<String> {
+        self.failures.borrow().clone()
     }
 
     fn downstream_authorizations_seen(&self) -> Result<Vec<String>, Skip> {
@@ -379,9 +386,26 @@ impl Target for ClientProcess {
 pub fn client_process_world(seed: u64, target: &LiveClient, scenario: &Scenario) -> Result<World, Error> {
     let client = ClientUnderTest::new(target, scenario);
     let redirect_uris = Rc::clone(&client.document_redirect_uris);
-    let mut w =
-        World::simulated(seed, &Defects::none(), &[], |roles| Box::new(ClientProcess { roles, client }))?;
+    let failures = Failures::default();
+    let seen = Rc::clone(&failures);
+    let mut w = World::simulated(seed, &Defects::none(), &[], |roles| {
+        Box::new(ClientProcess { roles, client, failures: seen })
+    })?;
     let uri = target.client_metadata_url.as_deref().and_then(|u| u.parse::<http::Uri>().ok());
+    if let Some(elsewhere) = uri.as_ref().and_then(origin_of).filter(|o| !o.ends_with(".example")) {
+        // The simulated AS reaches simulated hosts only: a document elsewhere cannot be
+        // fetched, which is the harness's limit, not the client's fault.
+        w.sim.add_remote(&elsewhere, move |req| {
+            let url = req.uri().to_string();
+            let reason = format!(
+                "the harness's authorization server cannot fetch the client's metadata document at \
+                 {url}: test-client serves it only on a simulated https://….example host (give the \
+                 client and --client-metadata-url one such as https://app.example/client.json)"
+            );
+            failures.borrow_mut().push(reason.clone());
+            Err(mcp_authz_reference::sans_io::FetchError { url, reason })
+        });
+    }
     let origin = uri.as_ref().and_then(origin_of).filter(|o| o.ends_with(".example"));
     if let (Some(origin), Some(uri)) = (origin, &uri) {
         // The client's metadata document, served where it says it is.

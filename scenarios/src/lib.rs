@@ -230,7 +230,7 @@ fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, Stri
     };
     let check = match world.transport_failures().first() {
         Some(failure) => {
-            Check::Undecided(format!("the server under test did not answer properly: {failure}"))
+            Check::Undecided(format!("a live exchange failed, so the case cannot judge: {failure}"))
         }
         None => check,
     };
