@@ -30,6 +30,12 @@ pub struct Args {
     /// cannot switch resource; without it those checks are skipped.
     #[arg(long)]
     other_resource: Option<String>,
+    /// The AS's introspection endpoint (RFC 7662), when its metadata does not name it:
+    /// AS-INTRO-01 checks that it refuses callers without credentials, and the
+    /// revocation cases ask it (with a client the harness registers) whether tokens are
+    /// still active.
+    #[arg(long, value_name = "URL")]
+    introspection_endpoint: Option<String>,
     /// Sign in at the AS's login form as USER:PASSWORD (the harness fills in and submits
     /// login and consent forms, keeping cookies). Without it the AS must approve by itself.
     #[arg(long, value_name = "USER:PASSWORD")]
@@ -98,6 +104,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let handle = tokio::runtime::Handle::current();
     let (resource, other_resource, iss) =
         (args.resource.clone(), args.other_resource.clone(), issuer.clone());
+    let introspection_endpoint = args.introspection_endpoint.clone();
+    if let Some(u) = &introspection_endpoint {
+        url::Url::parse(u)
+            .ok()
+            .filter(|u| matches!(u.scheme(), "http" | "https"))
+            .with_context(|| format!("--introspection-endpoint `{u}`: expected an absolute http(s) URL"))?;
+    }
     let client = args.client_id.clone().map(|id| (id, args.client_secret.clone()));
     let (flood, revision) = (args.flood, args.grade.revision);
     let (hook, hook_timeout) = (args.authorize_hook.clone(), Duration::from_secs(args.hook_timeout.max(1)));
@@ -106,6 +119,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             issuer: iss,
             resource,
             other_resource,
+            introspection_endpoint,
             login,
             authorize_hook: hook.map(|cmd| target::authorize_hook(cmd, hook_timeout)),
             client,

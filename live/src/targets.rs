@@ -150,6 +150,9 @@ pub struct LiveAs {
     pub resource: String,
     /// A second resource it knows, if any.
     pub other_resource: Option<String>,
+    /// Its introspection endpoint (RFC 7662), when its metadata names none
+    /// (`--introspection-endpoint`; on the issuer's origin).
+    pub introspection_endpoint: Option<String>,
     /// Who signs in at its login form (`None`: it approves by itself).
     pub login: Option<Login>,
     /// Completes authorizations outside the harness (`--authorize-hook`), instead of
@@ -261,6 +264,10 @@ pub fn live_as_world(
             .ok_or_else(|| missing("authorization_endpoint"))?,
         token_endpoint: metadata.token_endpoint.clone().ok_or_else(|| missing("token_endpoint"))?,
         registration_endpoint: metadata.registration_endpoint.clone(),
+        introspection_endpoint: metadata
+            .introspection_endpoint
+            .clone()
+            .or_else(|| target.introspection_endpoint.clone()),
         introspection: None,
         resource: target.resource.clone(),
         other_resource: target.other_resource.clone(),
@@ -284,7 +291,7 @@ pub fn live_as_world(
         Tools::reference(),
         as_under_test,
     );
-    if let Some(endpoint) = metadata.introspection_endpoint.clone() {
+    if let Some(endpoint) = w.as_under_test.introspection_endpoint.clone() {
         w.as_under_test.introspection = w.register_introspector(endpoint);
     }
     Ok(w.graded_by(target.revision))

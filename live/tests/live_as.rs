@@ -40,6 +40,7 @@ fn run_against(
         issuer: stack.issuer.clone(),
         resource: stack.mcp_url.clone(),
         other_resource: Some(stack.mcp_url.replace("/mcp", "/downstream")),
+        introspection_endpoint: None,
         login: Some(Login { username: "alice".into(), password: "alice".into() }),
         authorize_hook: None,
         client: None,

@@ -80,6 +80,7 @@ defects! {
     MetadataIssuerMismatch = "metadata-issuer-mismatch", AuthorizationServer, "publishes metadata whose `issuer` ends with a `/` the issuer identifier does not have";
     MetadataWithoutS256 = "metadata-without-s256", AuthorizationServer, "leaves `code_challenge_methods_supported` out of its metadata";
     RegistrationUnvalidated = "registration-unvalidated", AuthorizationServer, "registers client metadata as sent: `javascript:`, `data:` and plain-http redirect URIs, fragments, the implicit grant";
+    IntrospectionUnauthenticated = "introspection-unauthenticated", AuthorizationServer, "answers token introspection (RFC 7662) for anyone, without client authentication";
     RegistrationUnthrottled = "registration-unthrottled", AuthorizationServer, "takes any number of dynamic registrations at any rate: no 429, no cap on the clients it keeps";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";

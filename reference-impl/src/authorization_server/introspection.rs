@@ -4,6 +4,7 @@
 
 use super::{AuthorizationServer, Rejection};
 use crate::access_token::{AccessTokenClaims, Audience};
+use crate::defects::Defect;
 use crate::jwt::{self, Algorithm};
 use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, Request, Response, Time};
@@ -105,6 +106,10 @@ impl AuthorizationServer {
     ) -> Result<Introspection, Rejection> {
         let form =
             Params::from_form_request(request).map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
+        if self.config.defects.has(Defect::IntrospectionUnauthenticated) {
+            let token = form.require("token").map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
+            return Ok(self.introspection(token, env.now));
+        }
         let client = self.authenticate_client(request, &form, env.now)?;
         if client.is_public() {
             return Err(Rejection::invalid_client("introspection is for confidential clients only", false));

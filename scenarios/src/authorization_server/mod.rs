@@ -52,7 +52,9 @@ use refresh::{
     refresh_rotation, refresh_scope_widening, refresh_victim_first,
 };
 use scope::{authorization_scope, registration_scope, token_request_scope};
-use token::{legacy_grants, resource_binding, short_lived_tokens, token_no_store};
+use token::{
+    introspection_requires_authorization, legacy_grants, resource_binding, short_lived_tokens, token_no_store,
+};
 
 /// The authorization server scenarios. All but AS-META-01, AS-REG-01 and AS-REG-02 start with
 /// the two apps of [`register_apps`] registered ([`with_apps`]).
@@ -292,6 +294,15 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["token"])
             .body(|w| with_apps(w, short_lived_tokens)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-INTRO-01",
+            "introspection answers only callers with credentials",
+        )
+        .requirements(&["AS-44"])
+        .level(Must)
+        .tags(&["token", "introspection"])
+        .body(|w| with_apps(w, introspection_requires_authorization)),
         Scenario::new(AuthorizationServer, "AS-TOKEN-03", "implicit and password grants are refused")
             .requirements(&["AS-01"])
             .level(Must)

@@ -1,14 +1,17 @@
 //! Token responses and resource indicators: no caching, short lifetimes, no legacy
-//! grants, the audience of the requested resource.
+//! grants, the audience of the requested resource; introspection only for callers with
+//! credentials.
 
 use super::oauth::{
     SCOPE, VERIFIER, VICTIM, app, authorization_url, authorize, claims, expect_error_in, field, redeem,
     refresh, token_request, tokens, victim_code, victim_tokens,
 };
-use crate::world::{World, all_variants};
+use crate::world::{World, all_variants, describe};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::FetchResult;
+use mcp_authz_reference::wire;
 use mcp_authz_sim::scenario::{Check, Violation};
+use serde_json::Value;
 
 fn no_store(r: &FetchResult) -> bool {
     let value = r.as_ref().ok().and_then(|r| r.headers().get(http::header::CACHE_CONTROL)?.to_str().ok());
@@ -128,5 +131,36 @@ pub(super) fn resource_binding(w: &mut World) -> Check {
         claims(&field(&t, "access_token")).map_or(vec![], |c| c.aud.iter().map(String::from).collect());
     Check::expect(aud == [other.clone()], || {
         Violation::about(format!("resource {other}"), format!("aud [{other}]"), format!("{aud:?}"))
+    })
+}
+
+/// AS-44 (RFC 7662 §2.1: "To prevent token scanning attacks, the endpoint MUST also
+/// require some form of authorization to access this endpoint, such as client
+/// authentication … or a separate OAuth 2.0 access token"): the victim's live access
+/// token, introspected by a caller who presents no credentials, must not be reported
+/// active. (A 200 that says `active: false` for it reveals nothing, and holds.)
+pub(super) fn introspection_requires_authorization(w: &mut World) -> Check {
+    let Some(endpoint) = w.as_under_test.introspection_endpoint.clone() else {
+        return Check::NotApplicable(
+            "the AS names no introspection endpoint in its metadata (give one with --introspection-endpoint)"
+                .into(),
+        );
+    };
+    let token = field(&step!(victim_tokens(w, SCOPE)), "access_token");
+    let request = match wire::post_form_request(&endpoint, &wire::encode_pairs([("token", token.as_str())])) {
+        Ok(r) => r,
+        Err(e) => return Check::Undecided(format!("introspection endpoint `{endpoint}`: {e}")),
+    };
+    let r = w.send("attacker", request);
+    let answer = r.as_ref().ok().filter(|r| r.status().is_success());
+    let active = answer
+        .and_then(|r| serde_json::from_slice::<Value>(r.body()).ok())
+        .and_then(|v| v["active"].as_bool());
+    Check::expect(active != Some(true), || {
+        Violation::about(
+            format!("POST {endpoint} with the victim's access token and no credentials"),
+            "401 (RFC 7662 §2.1: the endpoint requires authorization)",
+            describe(&r),
+        )
     })
 }

@@ -27,7 +27,9 @@ pub struct AsUnderTest {
     pub token_endpoint: String,
     /// Its registration endpoint (RFC 7591), if it has one.
     pub registration_endpoint: Option<String>,
-    /// Its introspection endpoint (RFC 7662) and the credentials to ask it with.
+    /// Its introspection endpoint (RFC 7662), from its metadata or the operator.
+    pub introspection_endpoint: Option<String>,
+    /// That endpoint and the credentials to ask it with, when the harness has some.
     pub introspection: Option<Introspector>,
     /// The resource the scenarios ask tokens for.
     pub resource: String,
@@ -67,6 +69,7 @@ impl AsUnderTest {
             authorization_endpoint: format!("{AS}/authorize"),
             token_endpoint: format!("{AS}/token"),
             registration_endpoint: Some(format!("{AS}/register")),
+            introspection_endpoint: Some(format!("{AS}/introspect")),
             introspection: Some(Introspector {
                 endpoint: format!("{AS}/introspect"),
                 client_id: RS_CLIENT_ID.into(),
