@@ -76,10 +76,20 @@ pub(super) fn mix_up(w: &mut World) -> Check {
         return Check::Undecided("the client never reached the attacker's authorization endpoint".into());
     }
     if !coded.get() {
-        return Check::Undecided(format!(
-            "the honest AS issued no code to the attacker's forwarded request (it allows the redirect URI \
-             {REDIRECT} and loopback variants of it)"
-        ));
+        // Why not: the user agent never followed the attacker's cross-origin redirect to
+        // the honest AS, or the honest AS answered it without a code.
+        let honest = format!("{AS}/authorize");
+        let followed = !seen(&log, |s| s.url.starts_with(&honest)).is_empty();
+        return Check::Undecided(match followed {
+            false => format!(
+                "the client's user agent did not follow the attacker's AS's redirect to {honest} (a \
+                 cross-origin 302), so no code was issued and iss was never tested"
+            ),
+            true => format!(
+                "the honest AS answered the forwarded authorization request without a code (it allows \
+                 the redirect URI {REDIRECT} and loopback variants of it), so iss was never tested"
+            ),
+        });
     }
     let redeemed = urls(&code_redemptions(&log));
     if !redeemed.is_empty() {
