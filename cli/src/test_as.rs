@@ -36,6 +36,12 @@ pub struct Args {
     /// still active.
     #[arg(long, value_name = "URL")]
     introspection_endpoint: Option<String>,
+    /// The --resource server checks every token at this AS by introspection (as
+    /// `mcp-authz serve --introspect` does): whether it still accepts an access token
+    /// then shows whether the AS revoked it (AS-CODE-06, AS-REFRESH-02..04), for
+    /// self-contained tokens the AS will not introspect for the harness.
+    #[arg(long)]
+    resource_introspects: bool,
     /// Sign in at the AS's login form as USER:PASSWORD (the harness fills in and submits
     /// login and consent forms, keeping cookies). Without it the AS must approve by itself.
     #[arg(long, value_name = "USER:PASSWORD")]
@@ -120,6 +126,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             resource,
             other_resource,
             introspection_endpoint,
+            resource_introspects: args.resource_introspects,
             login,
             authorize_hook: hook.map(|cmd| target::authorize_hook(cmd, hook_timeout)),
             client,

@@ -153,6 +153,10 @@ pub struct LiveAs {
     /// Its introspection endpoint (RFC 7662), when its metadata names none
     /// (`--introspection-endpoint`; on the issuer's origin).
     pub introspection_endpoint: Option<String>,
+    /// `resource` checks every token at this AS by introspection (`mcp-authz serve
+    /// --introspect`, say): whether it still accepts an access token shows whether the AS
+    /// revoked it (`--resource-introspects`).
+    pub resource_introspects: bool,
     /// Who signs in at its login form (`None`: it approves by itself).
     pub login: Option<Login>,
     /// Completes authorizations outside the harness (`--authorize-hook`), instead of
@@ -253,7 +257,15 @@ pub fn live_as_world(
     target: &LiveAs,
 ) -> Result<World, Error> {
     let mut sim = Sim::starting_at(seed, now);
-    let failures = add_live_host(&mut sim, &issuer_origin(&target.issuer)?, (target.connect)(), false);
+    let issuer_at = issuer_origin(&target.issuer)?;
+    let failures = add_live_host(&mut sim, &issuer_at, (target.connect)(), false);
+    let revocation_probe = target.resource_introspects.then(|| target.resource.clone());
+    if let Some(resource) = &revocation_probe {
+        let at = origin(resource)?;
+        if at != issuer_at {
+            add_live_host_to(&mut sim, &at, (target.connect)(), false, &failures);
+        }
+    }
     let metadata = discover(&mut sim, &target.issuer)?;
     let missing = |what: &str| Error::Missing(format!("{what} in the metadata of {}", target.issuer));
     let as_under_test = AsUnderTest {
@@ -269,6 +281,7 @@ pub fn live_as_world(
             .clone()
             .or_else(|| target.introspection_endpoint.clone()),
         introspection: None,
+        revocation_probe,
         resource: target.resource.clone(),
         other_resource: target.other_resource.clone(),
         beyond_policy: ("mcp-authz:beyond-policy".into(), target.resource.clone()),
@@ -452,11 +465,23 @@ fn issuer_origin(issuer: &str) -> Result<String, Error> {
 fn add_live_host(
     sim: &mut Sim,
     origin: &str,
-    mut send: Box<dyn FnMut(Request) -> FetchResult>,
+    send: Box<dyn FnMut(Request) -> FetchResult>,
     redirects_fail: bool,
 ) -> Failures {
     let failures = Failures::default();
-    let seen = Rc::clone(&failures);
+    add_live_host_to(sim, origin, send, redirects_fail, &failures);
+    failures
+}
+
+/// [`add_live_host`], its failures kept in `failures`.
+fn add_live_host_to(
+    sim: &mut Sim,
+    origin: &str,
+    mut send: Box<dyn FnMut(Request) -> FetchResult>,
+    redirects_fail: bool,
+    failures: &Failures,
+) {
+    let seen = Rc::clone(failures);
     sim.add_remote(origin, move |req| {
         let url = req.uri().to_string();
         let result = send(req);
@@ -474,5 +499,4 @@ fn add_live_host(
         }
         result
     });
-    failures
 }

@@ -41,6 +41,7 @@ fn run_against(
         resource: stack.mcp_url.clone(),
         other_resource: Some(stack.mcp_url.replace("/mcp", "/downstream")),
         introspection_endpoint: None,
+        resource_introspects: false,
         login: Some(Login { username: "alice".into(), password: "alice".into() }),
         authorize_hook: None,
         client: None,
@@ -118,4 +119,49 @@ fn registration_flood_is_judged_live_when_allowed() {
         let r = &results[0];
         assert_eq!(r.verdict, expected, "{}: {}\n  {}", r.meta.id, r.detail, r.evidence.join("\n  "));
     }
+}
+
+/// With `--resource-introspects`, revocation is judged by what the resource server
+/// shows: the stack's MCP server checks every token at the AS (`serve --introspect`), so
+/// a revoked access token gets 401 there. AS-CODE-06 passes against the reference AS and
+/// fails with `no-code-reuse-revocation`, and its evidence shows the resource server's
+/// answers.
+#[test]
+fn revocation_is_judged_at_a_resource_server_that_introspects() {
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let run = |defects: Defects| {
+        let opts =
+            StackOptions { as_port: 0, rs_port: 0, defects, introspect: true, ..StackOptions::default() };
+        let stack = runtime.block_on(Stack::start(&opts)).unwrap();
+        let target = LiveAs {
+            issuer: stack.issuer.clone(),
+            resource: stack.mcp_url.clone(),
+            other_resource: None,
+            introspection_endpoint: None,
+            resource_introspects: true,
+            login: Some(Login { username: "alice".into(), password: "alice".into() }),
+            authorize_hook: None,
+            client: None,
+            code_lifetime: None,
+            flood: false,
+            connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
+            revision: None,
+        };
+        let scenarios: Vec<_> = catalog().into_iter().filter(|s| s.meta.id == "AS-CODE-06").collect();
+        let run = live::test_authorization_server(&target, &scenarios, &system_now, |_| {});
+        runtime.block_on(stack.shutdown());
+        assert_eq!(run.setup_error, None);
+        run.results.into_iter().next().expect("AS-CODE-06")
+    };
+    let honest = run(Defects::none());
+    assert_eq!(honest.verdict, Verdict::Pass, "{}\n{}", honest.detail, honest.evidence.join("\n"));
+    let by_resource = |r: &CaseResult| r.evidence.iter().any(|l| l.contains("answers the token with HTTP"));
+    assert!(by_resource(&honest), "{}", honest.evidence.join("\n"));
+    let lenient = run(Defects::of([Defect::NoCodeReuseRevocation]));
+    assert_eq!(lenient.verdict, Verdict::Warn, "{}\n{}", lenient.detail, lenient.evidence.join("\n"));
+    assert!(
+        lenient.evidence.iter().any(|l| l.contains("answers the token with HTTP 200")),
+        "{}",
+        lenient.evidence.join("\n")
+    );
 }

@@ -250,17 +250,34 @@ pub(super) fn claims(token: &str) -> Option<AccessTokenClaims> {
     serde_json::from_slice(&jwt::split(token).ok()?.payload).ok()
 }
 
-/// Which of the named tokens the AS still says are active: asked by introspection; a
-/// refresh token the AS will not introspect is tried (a refresh); an access token it will
-/// not introspect (a self-contained JWT) cannot be judged and is left out, noted. With
-/// no token judged at all, undecided.
+/// Whether the resource server of `AsUnderTest::revocation_probe` still accepts the
+/// access token `token`: 401 no, 2xx yes; another answer says nothing.
+fn accepted_by_resource(w: &mut World, token: &str) -> Option<bool> {
+    let url = w.as_under_test.revocation_probe.clone()?;
+    let r = w.send("harness", World::rpc_request(&url, Some(token), &World::initialize_body(), &[]));
+    let status = r.as_ref().ok()?.status().as_u16();
+    w.note(&format!("{url} answers the token with HTTP {status}"));
+    match status {
+        401 => Some(false),
+        200..=299 => Some(true),
+        _ => None,
+    }
+}
+
+/// Which of the named tokens the AS still says are active: an access token is tried at
+/// the resource server that checks tokens at the AS, when known, else asked by
+/// introspection; a refresh token by introspection, else tried (a refresh); an access
+/// token neither shows (a self-contained JWT, introspection refused) cannot be judged and
+/// is left out, noted. With no token judged at all, undecided.
 pub(super) fn live_tokens(w: &mut World, named: &[(&str, String)]) -> Result<Vec<String>, Check> {
     let mut live = vec![];
     let mut judged = 0;
     for (name, token) in named {
-        let active = match w.introspect(token)["active"].as_bool() {
+        let refresh_token = name.contains("refresh token");
+        let by_resource = if refresh_token { None } else { accepted_by_resource(w, token) };
+        let active = match by_resource.or_else(|| w.introspect(token)["active"].as_bool()) {
             Some(a) => Some(a),
-            None if name.contains("refresh token") => {
+            None if refresh_token => {
                 w.note(&format!("{name}: not introspectable; trying it"));
                 Some(tokens(&refresh(w, VICTIM, token, &[]), "").is_ok())
             }

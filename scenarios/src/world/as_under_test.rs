@@ -31,6 +31,10 @@ pub struct AsUnderTest {
     pub introspection_endpoint: Option<String>,
     /// That endpoint and the credentials to ask it with, when the harness has some.
     pub introspection: Option<Introspector>,
+    /// A resource server that checks every token at this AS (by introspection), where
+    /// whether an access token is revoked shows: refused (401) or accepted. Asked before
+    /// introspection when known (`test-as --resource-introspects`).
+    pub revocation_probe: Option<String>,
     /// The resource the scenarios ask tokens for.
     pub resource: String,
     /// A second resource the AS serves (refreshing toward it must fail), if known.
@@ -70,6 +74,7 @@ impl AsUnderTest {
             token_endpoint: format!("{AS}/token"),
             registration_endpoint: Some(format!("{AS}/register")),
             introspection_endpoint: Some(format!("{AS}/introspect")),
+            revocation_probe: None,
             introspection: Some(Introspector {
                 endpoint: format!("{AS}/introspect"),
                 client_id: RS_CLIENT_ID.into(),
