@@ -47,16 +47,36 @@ impl ToolCalls {
     }
 }
 
-/// The tool a `tools/call` ran, when the MCP server answered it with a result.
-fn tool_run(exchange: &Exchange<'_>) -> Option<Tool> {
+/// The tools an MCP server ran for `exchange`: the `tools/call` it answered with a
+/// result, or each such call of a JSON-RPC batch (matched to its answer by id).
+fn tools_run(exchange: &Exchange<'_>) -> Vec<Tool> {
     let o = exchange.seen;
-    let request: Value = serde_json::from_slice(o.request.body()).ok()?;
-    if request.get("method").and_then(Value::as_str) != Some("tools/call") || o.status != 200 {
+    let read = |body: &[u8]| serde_json::from_slice::<Value>(body).ok();
+    let (Some(request), Some(response)) = (read(o.request.body()), read(&o.response_body)) else {
+        return Vec::new();
+    };
+    if o.status != 200 {
+        return Vec::new();
+    }
+    match (request, response) {
+        (Value::Array(calls), Value::Array(answers)) => calls
+            .iter()
+            .filter_map(|call| {
+                let id = call.get("id")?;
+                ran(call, answers.iter().find(|a| a.get("id") == Some(id))?)
+            })
+            .collect(),
+        (call, answer) => ran(&call, &answer).into_iter().collect(),
+    }
+}
+
+/// The tool `call` ran, when it is a `tools/call` and `answer` a result.
+fn ran(call: &Value, answer: &Value) -> Option<Tool> {
+    if call.get("method").and_then(Value::as_str) != Some("tools/call") {
         return None;
     }
-    let tool = request.get("params")?.get("name")?.as_str().and_then(Tool::named)?;
-    let response: Value = serde_json::from_slice(&o.response_body).ok()?;
-    let result = response.get("result")?;
+    let tool = call.get("params")?.get("name")?.as_str().and_then(Tool::named)?;
+    let result = answer.get("result")?;
     (result.get("isError").and_then(Value::as_bool) != Some(true)).then_some(tool)
 }
 
@@ -67,11 +87,18 @@ impl Invariant for ToolCalls {
         requirements: &["RS-07", "RS-08", "RS-11", "RS-13", "RS-17", "RS-20"],
     };
 
-    /// Judges every tool call an MCP server answered with a result.
+    /// Judges every tool call an MCP server answered with a result, alone or in a batch.
     fn observe(&mut self, exchange: &Exchange<'_>) -> Verdict {
         let Some(server) = exchange.server else { return Verdict::Untouched };
-        let Some(tool) = tool_run(exchange) else { return Verdict::Untouched };
-        let ran = format!("{} ran at {server:?} for {}", tool.name(), exchange.seen.from);
-        Verdict::from(self.judge(exchange, server, tool, ran))
+        let tools = tools_run(exchange);
+        if tools.is_empty() {
+            return Verdict::Untouched;
+        }
+        let batch = if exchange.seen.request.body().starts_with(b"[") { " in a batch" } else { "" };
+        let broken = tools.into_iter().find_map(|tool| {
+            let ran = format!("{} ran at {server:?}{batch} for {}", tool.name(), exchange.seen.from);
+            self.judge(exchange, server, tool, ran)
+        });
+        Verdict::from(broken)
     }
 }
