@@ -4,8 +4,9 @@
 //!
 //! The runner taps the network (the `tap` module: an `Interceptor` on every channel that
 //! passes every message on unchanged, except the authorization responses an attacker
-//! intercepts, the authorization requests it rewrites and the token requests of a
-//! tampering attacker's own client) and reads what was sent and answered: each exchange
+//! intercepts, the authorization requests it rewrites, the code requests it withholds and
+//! the token and authorization requests of an attacker's own clients) and reads what was
+//! sent and answered: each exchange
 //! goes to the invariants, and to the attackers that can see it. The authorization
 //! servers' own view of validity comes from their introspection, read directly (no
 //! message, nothing in the trace).

@@ -102,3 +102,41 @@ impl Invariant for ToolCalls {
         Verdict::from(broken)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::explore::tap::Observed;
+    use bytes::Bytes;
+    use mcp_authz_reference::sans_io::Time;
+    use mcp_authz_sim::party::Party;
+
+    fn exchanged(request: Value, response: Value) -> Observed {
+        let body = Bytes::from(request.to_string());
+        Observed {
+            from: Party::named("attacker0"),
+            to: "https://mcp.example".into(),
+            at: Time::from_unix_secs(0),
+            request: http::Request::post("https://mcp.example/mcp").body(body).unwrap(),
+            status: 200,
+            response_session: None,
+            location: None,
+            response_body: Bytes::from(response.to_string()),
+        }
+    }
+
+    #[test]
+    fn each_call_of_a_batch_is_matched_to_its_answer_by_id() {
+        let call = |id: u64, name: &str| serde_json::json!({"jsonrpc": "2.0", "id": id, "method": "tools/call", "params": {"name": name}});
+        let batch = Value::from(vec![call(1, "echo"), call(2, "write_note"), call(3, "admin_reset")]);
+        let answers = serde_json::json!([
+            {"jsonrpc": "2.0", "id": 3, "result": {"content": []}},
+            {"jsonrpc": "2.0", "id": 1, "error": {"code": -32003, "message": "insufficient scope"}},
+            {"jsonrpc": "2.0", "id": 2, "result": {"content": [], "isError": true}},
+        ]);
+        let seen = exchanged(batch, answers);
+        assert_eq!(tools_run(&Exchange::new(&seen)), [Tool::AdminReset]);
+        let single = exchanged(call(1, "echo"), serde_json::json!({"jsonrpc": "2.0", "id": 1, "result": {}}));
+        assert_eq!(tools_run(&Exchange::new(&single)), [Tool::Echo]);
+    }
+}
