@@ -1,6 +1,7 @@
-//! INV-TOOL: no tool runs unless the request carried a token valid at that instant,
-//! signed by the trusted AS, for that server, with the scope the server's table asks for
-//! the tool.
+//! INV-TOOL: no tool runs (alone or as a call of a JSON-RPC batch) unless the request
+//! carried a token valid at that instant, signed by the trusted AS, for that server, with
+//! the scope the server's table asks for the tool, compared exactly (scope strings are
+//! case-sensitive, RFC 6749 §3.3).
 
 use super::{Exchange, Invariant, Spec, Verdict};
 use crate::explore::model::{Server, Tool, ToolTable};
@@ -83,7 +84,7 @@ fn ran(call: &Value, answer: &Value) -> Option<Tool> {
 impl Invariant for ToolCalls {
     const SPEC: Spec = Spec {
         id: "INV-TOOL",
-        statement: "no tool runs unless the request carried a token, valid at that instant, issued by the trusted AS, whose audience is that server and whose scopes cover the tool",
+        statement: "no tool runs, alone or in a JSON-RPC batch, unless the request carried a token, valid at that instant, issued by the trusted AS, whose audience is that server and whose scopes cover the tool (compared exactly)",
         requirements: &["RS-07", "RS-08", "RS-11", "RS-13", "RS-17", "RS-20"],
     };
 
