@@ -37,7 +37,8 @@ fn bounded_exploration_of_the_correct_roles_finds_nothing() {
     }
 }
 
-/// Each defect that breaks a safety property, and the invariant that catches it.
+/// Each defect that breaks a safety property, and the invariant that catches it (or the
+/// invariants, separated by `|`, when the cases show it breaking either first).
 const DEFECTS: &[(Defect, &str)] = &[
     (Defect::SkipAudienceCheck, "INV-TOOL"),
     (Defect::ScopeCheckAtConnectOnly, "INV-TOOL"),
@@ -56,6 +57,11 @@ const DEFECTS: &[(Defect, &str)] = &[
     (Defect::LooseRedirectMatch, "INV-REDIRECT"),
     (Defect::ClientNoPkceCheck, "INV-ASMETA"),
     (Defect::ClientNoIssuerCheck, "INV-ASMETA"),
+    (Defect::CodeNotClientBound, "INV-LOOT"),
+    // An expired code redeemed after an attacker's refused try breaks INV-CODE as well.
+    (Defect::CodeNoExpiry, "INV-LOOT|INV-CODE"),
+    (Defect::BatchSkipsScopeCheck, "INV-TOOL"),
+    (Defect::ScopeCaseInsensitive, "INV-TOOL"),
 ];
 
 #[test]
@@ -66,7 +72,7 @@ fn each_safety_defect_is_found_and_shrunk_to_at_most_12_actions() {
         let Some(found) = report.violations.first() else {
             panic!("{defect}: nothing found in {} cases", report.cases);
         };
-        assert_eq!(found.violation.invariant, invariant, "{defect}: {}", report.text());
+        assert!(invariant.split('|').any(|i| i == found.violation.invariant), "{defect}: {}", report.text());
         assert!(found.case.actions.len() <= 12, "{defect}: {} actions left", found.case.actions.len());
         let (first, as_recorded) = found.case.replay().unwrap();
         assert!(as_recorded, "{defect}: the shrunk case does not replay: {:?}", first.violation);
@@ -212,8 +218,18 @@ fn each_drawn_server_has_its_own_tool_table() {
     assert_eq!(legacy.servers(), [(Server::A, ToolTable::Default), (Server::B, ToolTable::Default)]);
 }
 
-/// Runs `actions` with one honest client and one attacker with every capability.
+/// Runs `actions` with one honest client and one attacker with every capability: the
+/// violation, as its invariant and detail.
 fn attacked(actions: Vec<mcp_authz_scenarios::explore::model::Action>, defects: &[&str]) -> Option<String> {
+    let outcome = attacked_run(actions, defects);
+    outcome.violation.map(|v| format!("{} {}", v.invariant, v.detail))
+}
+
+/// Runs `actions` as [`attacked`] does: the outcome.
+fn attacked_run(
+    actions: Vec<mcp_authz_scenarios::explore::model::Action>,
+    defects: &[&str],
+) -> mcp_authz_scenarios::explore::runner::Outcome {
     use mcp_authz_scenarios::explore::model::{Capabilities, Topology};
     let all = Capabilities { front_channel: true, resource: true, token_requests: true, own_client: true };
     let case = Case {
@@ -229,8 +245,7 @@ fn attacked(actions: Vec<mcp_authz_scenarios::explore::model::Action>, defects: 
         actions,
         expect: None,
     };
-    let outcome = case.run().unwrap();
-    outcome.violation.map(|v| format!("{} {}", v.invariant, v.detail))
+    case.run().unwrap()
 }
 
 #[test]
@@ -282,4 +297,57 @@ fn tampered_authorization_requests_get_no_usable_code() {
         let found = attacked(actions, &[defect]);
         assert!(found.as_deref().is_some_and(|v| v.starts_with(invariant)), "{defect}: {found:?}");
     }
+}
+
+#[test]
+fn a_withheld_code_is_refused_to_another_client_and_after_its_lifetime() {
+    use mcp_authz_scenarios::explore::model::{Action, Server, Tool, WithheldCodeUse as U};
+    let actions = |how| {
+        vec![
+            Action::WithholdNextTokenRequest { attacker: 0 },
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+            Action::RedeemWithheldCode { attacker: 0, loot: 0, how },
+        ]
+    };
+    for (how, defect, other) in [
+        (U::OwnClient, "code-not-client-bound", "code-no-expiry"),
+        (U::AfterLifetime, "code-no-expiry", "code-not-client-bound"),
+    ] {
+        let correct = attacked_run(actions(how), &[]);
+        assert_eq!(correct.violation, None, "{how:?}");
+        assert!(correct.trace.contains("attacker0 withheld the code request of"), "{}", correct.trace);
+        assert!(
+            correct.trace.contains("invalid_grant"),
+            "{how:?}: the AS refuses the code\n{}",
+            correct.trace
+        );
+        // Each use of the code tests one binding: the other defect does not help it.
+        assert_eq!(attacked(actions(how), &[other]), None, "{how:?} with {other}");
+        let found = attacked(actions(how), &[defect]);
+        assert!(found.as_deref().is_some_and(|v| v.starts_with("INV-LOOT")), "{defect}: {found:?}");
+    }
+}
+
+#[test]
+fn batches_and_upper_case_scopes_run_no_tool_the_token_lacks_the_scope_for() {
+    use mcp_authz_scenarios::explore::model::{Action, Server, Tool};
+    let batch =
+        Action::BatchCall { attacker: 0, server: Server::A, first: Tool::Echo, then: Tool::AdminReset };
+    let upper = Action::UpperCaseScopeFlow { attacker: 0, server: Server::A, tool: Tool::WriteNote };
+    for (action, defect, seen) in [
+        (batch, "batch-skips-scope-check", "admin_reset ran at A in a batch"),
+        (upper.clone(), "scope-case-insensitive", "MCP:WRITE`, which lacks `mcp:write`"),
+    ] {
+        let correct = attacked_run(vec![action.clone()], &[]);
+        assert_eq!(correct.violation, None, "{action}");
+        let found = attacked(vec![action.clone()], &[defect]);
+        assert!(
+            found.as_deref().is_some_and(|v| v.starts_with("INV-TOOL") && v.contains(seen)),
+            "{defect}: {found:?}"
+        );
+    }
+    // The AS grants the upper-case scope (the violation above shows the token carrying
+    // it); the correct server refuses the call it does not cover.
+    let trace = attacked_run(vec![upper], &[]).trace;
+    assert!(trace.contains("mallory0-upper -> https://mcp.example POST /mcp <- 403"), "{trace}");
 }

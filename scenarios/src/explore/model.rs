@@ -149,7 +149,8 @@ pub struct Capabilities {
     /// Reads requests to MCP servers: access tokens and session ids.
     pub resource: bool,
     /// Reads code and refresh token requests the AS answered with tokens: codes with their
-    /// verifiers and refresh tokens, already used.
+    /// verifiers and refresh tokens, already used; and may withhold an honest code request
+    /// from the AS, keeping its code and verifier (see [`Action::WithholdNextTokenRequest`]).
     pub token_requests: bool,
     /// Registers a client of its own and completes its own authorizations.
     pub own_client: bool,
@@ -279,6 +280,20 @@ pub enum TamperedParam {
     Resource,
     /// `redirect_uri` gets an extra path segment (`…/callback/evil`).
     RedirectUri,
+}
+
+/// How an attacker presents a code it withheld from the AS, with its verifier. Never as
+/// the client it was issued to while the code is live: against that, no authorization
+/// server has a defence.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WithheldCodeUse {
+    /// With its own client's registration (`client_id`): the code was issued to another
+    /// client (RFC 6749 §4.1.3).
+    OwnClient,
+    /// As the client it was issued to, once the code's lifetime (at most 60 s) is over:
+    /// time passes first when needed.
+    AfterLifetime,
 }
 
 /// One step of a case.
@@ -418,7 +433,50 @@ pub enum Action {
         /// Which parameter.
         param: TamperedParam,
     },
+    /// The attacker withholds the next honest code request from the AS (the client sees
+    /// a timeout) and keeps its code with the `code_verifier`.
+    WithholdNextTokenRequest {
+        /// Which attacker (it needs to read token requests).
+        attacker: u8,
+    },
+    /// The attacker redeems a code it withheld, with its verifier.
+    RedeemWithheldCode {
+        /// Which attacker.
+        attacker: u8,
+        /// Which withheld code (modulo).
+        loot: u8,
+        /// As which client, and when.
+        how: WithheldCodeUse,
+    },
+    /// The attacker sends a JSON-RPC batch of two tool calls with its own client's token
+    /// for the server (its own client first calls `first` there when it holds none).
+    BatchCall {
+        /// Which attacker (it needs its own client).
+        attacker: u8,
+        /// Where.
+        server: Server,
+        /// The first call of the batch.
+        first: Tool,
+        /// The second call.
+        then: Tool,
+    },
+    /// The attacker's second own client, which spells every scope it asks for in upper
+    /// case (`MCP:WRITE`: a scope of its own, which the AS also defines; scope strings are
+    /// case-sensitive, RFC 6749 §3.3), calls a tool.
+    UpperCaseScopeFlow {
+        /// Which attacker (it needs its own client).
+        attacker: u8,
+        /// Where.
+        server: Server,
+        /// Which tool.
+        tool: Tool,
+    },
 }
+
+/// The scopes the authorization servers define besides the ones MCP servers' tables name:
+/// the same words in upper case, distinct scopes (RFC 6749 §3.3) that no table names,
+/// granted to any client registered for them.
+pub const UPPER_CASE_SCOPES: [&str; 3] = ["MCP:READ", "MCP:WRITE", "MCP:ADMIN"];
 
 impl fmt::Display for Action {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -471,6 +529,27 @@ impl fmt::Display for Action {
             }
             Action::TamperAuthorization { attacker, param } => {
                 write!(f, "attacker{attacker} rewrites {param:?} of the next authorization request")
+            }
+            Action::WithholdNextTokenRequest { attacker } => {
+                write!(f, "attacker{attacker} withholds the next code request from the AS")
+            }
+            Action::RedeemWithheldCode { attacker, loot, how } => match how {
+                WithheldCodeUse::OwnClient => {
+                    write!(f, "attacker{attacker} redeems withheld code #{loot} as its own client")
+                }
+                WithheldCodeUse::AfterLifetime => write!(
+                    f,
+                    "attacker{attacker} redeems withheld code #{loot} as its client, after the code's lifetime"
+                ),
+            },
+            Action::BatchCall { attacker, server, first, then } => write!(
+                f,
+                "attacker{attacker} calls {} then {} in one batch at {server:?} with its own token",
+                first.name(),
+                then.name()
+            ),
+            Action::UpperCaseScopeFlow { attacker, server, tool } => {
+                write!(f, "attacker{attacker}'s upper-case-scope client calls {} at {server:?}", tool.name())
             }
         }
     }
@@ -538,8 +617,14 @@ pub fn action() -> impl Strategy<Value = Action> {
         ]).prop_map(|(attacker, metadata)| Action::RegisterHostile { attacker, metadata }),
         1 => (small.clone(), prop_oneof![Just(HostileAsMetadata::NoS256), Just(HostileAsMetadata::OtherIssuer)])
             .prop_map(|(client, metadata)| Action::CallRogueAs { client, metadata }),
-        1 => (small, prop_oneof![Just(TamperedParam::Resource), Just(TamperedParam::RedirectUri)])
+        1 => (small.clone(), prop_oneof![Just(TamperedParam::Resource), Just(TamperedParam::RedirectUri)])
             .prop_map(|(attacker, param)| Action::TamperAuthorization { attacker, param }),
+        2 => small.clone().prop_map(|attacker| Action::WithholdNextTokenRequest { attacker }),
+        2 => (small.clone(), small.clone(), prop_oneof![Just(WithheldCodeUse::OwnClient), Just(WithheldCodeUse::AfterLifetime)])
+            .prop_map(|(attacker, loot, how)| Action::RedeemWithheldCode { attacker, loot, how }),
+        1 => (small.clone(), server(), tool(), tool())
+            .prop_map(|(attacker, server, first, then)| Action::BatchCall { attacker, server, first, then }),
+        1 => (small, server(), tool()).prop_map(|(attacker, server, tool)| Action::UpperCaseScopeFlow { attacker, server, tool }),
     ]
 }
 

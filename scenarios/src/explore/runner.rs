@@ -4,8 +4,9 @@
 //!
 //! The runner taps the network (the `tap` module: an `Interceptor` on every channel that
 //! passes every message on unchanged, except the authorization responses an attacker
-//! intercepts, the authorization requests it rewrites and the token requests of a
-//! tampering attacker's own client) and reads what was sent and answered: each exchange
+//! intercepts, the authorization requests it rewrites, the code requests it withholds and
+//! the token and authorization requests of an attacker's own clients) and reads what was
+//! sent and answered: each exchange
 //! goes to the invariants, and to the attackers that can see it. The authorization
 //! servers' own view of validity comes from their introspection, read directly (no
 //! message, nothing in the trace).
@@ -13,9 +14,9 @@
 use super::invariants::{Exchange, Invariants, Violation, is_issuer};
 use super::model::{
     Action, Capabilities, FaultProfile, HostileAsMetadata, HostileRegistration, Server, THIRD_MCP, Tool,
-    ToolTable, Topology,
+    ToolTable, Topology, UPPER_CASE_SCOPES, WithheldCodeUse,
 };
-use super::tap::{Tap, TapHandle, query_param, unverified_claims};
+use super::tap::{Tap, TapHandle, UPPER_CASE_CLIENT, Withheld, query_param, unverified_claims};
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
 use mcp_authz_reference::access_token::Validator;
@@ -214,7 +215,13 @@ struct Attacker {
     sessions: Vec<(Server, String)>,
     /// Principals (`sub`, `client_id`) of the access tokens seen, by token.
     principals: BTreeMap<String, (String, String)>,
+    /// Code requests it withheld from the AS.
+    withheld: Vec<Withheld>,
     own: Option<Party>,
+    /// Its second own client, which asks for upper-case scopes.
+    upper: Option<Party>,
+    /// The `client_id` its own registration got, by issuer (see [`Runner::own_client_id`]).
+    registered: BTreeMap<String, String>,
 }
 
 fn push_new<T: PartialEq>(v: &mut Vec<T>, item: T) {
@@ -252,7 +259,7 @@ impl Runner {
         for kind in HostileAsMetadata::ALL {
             world.sim.add_fn(kind.origin(), rogue_server(kind));
         }
-        let jwks = world.authorization_server().map_err(|s| Error::Config(s.0))?.jwks();
+        let jwks = define_upper_case_scopes(&mut world)?;
         let two = topology.authorization_servers >= 2;
         let jwks2 = if two { Some(second_authorization_server(&mut world, defects)?) } else { None };
         let (mut validators, mut issuers) = (BTreeMap::new(), BTreeMap::new());
@@ -496,16 +503,32 @@ impl Runner {
             Action::OwnFlow { attacker, server, tool } => {
                 let a = pick(attacker);
                 if self.attackers[a].capabilities.own_client {
-                    if self.attackers[a].own.is_none() {
-                        self.attackers[a].own = Some(Party::new("mallory", &self.defects)?);
-                    }
-                    let server = self.topology.server(server);
-                    if let Some(own) = self.attackers[a].own.as_mut() {
-                        own.point_at(server.url())?;
-                        let op =
-                            Operation::CallTool { name: tool.name().into(), arguments: tool.arguments() };
-                        self.world.run_client(&format!("mallory{a}"), &mut own.client, op)?;
-                    }
+                    self.own_call(a, false, self.topology.server(server), tool)?;
+                }
+            }
+            Action::UpperCaseScopeFlow { attacker, server, tool } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.own_client {
+                    self.own_call(a, true, self.topology.server(server), tool)?;
+                }
+            }
+            Action::BatchCall { attacker, server, first, then } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.own_client {
+                    self.batch_call(a, self.topology.server(server), [first, then])?;
+                }
+            }
+            Action::WithholdNextTokenRequest { attacker } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.token_requests {
+                    self.tap.borrow_mut().withholding.push(a);
+                }
+            }
+            Action::RedeemWithheldCode { attacker, loot, how } => {
+                let a = pick(attacker);
+                if let Some(k) = pick_in(self.attackers[a].withheld.len(), loot) {
+                    let withheld = self.attackers[a].withheld[k].clone();
+                    self.redeem_withheld(a, &withheld, how)?;
                 }
             }
             Action::RegisterHostile { attacker, metadata } => {
@@ -513,13 +536,8 @@ impl Runner {
                 if !self.attackers[a].capabilities.own_client {
                     return Ok(());
                 }
-                let mut body = serde_json::json!({
-                    "redirect_uris": [REDIRECT],
-                    "token_endpoint_auth_method": "none",
-                    "grant_types": ["authorization_code", "refresh_token"],
-                    "client_name": format!("mallory{a}"),
-                    "scope": "mcp:read",
-                });
+                let mut body = own_registration(a);
+                body["scope"] = "mcp:read".into();
                 match metadata {
                     HostileRegistration::ScopeBeyondPolicy => body["scope"] = "mcp:read reports:read".into(),
                     HostileRegistration::ChosenClientId => {
@@ -572,14 +590,118 @@ impl Runner {
         Ok(())
     }
 
+    /// Attacker `a`'s own client (its upper-case-scope client when `upper`) calls `tool`
+    /// at `server`.
+    fn own_call(&mut self, a: usize, upper: bool, server: Server, tool: Tool) -> Result<(), Error> {
+        let (name, defects) = (format!("mallory{a}"), &self.defects);
+        let attacker = &mut self.attackers[a];
+        let (party, name, client_name) = match upper {
+            false => (&mut attacker.own, name, "mallory"),
+            true => (&mut attacker.upper, format!("{name}{UPPER_CASE_CLIENT}"), "mallory upper"),
+        };
+        if party.is_none() {
+            *party = Some(Party::new(client_name, defects)?);
+        }
+        if let Some(own) = party.as_mut() {
+            own.point_at(server.url())?;
+            let op = Operation::CallTool { name: tool.name().into(), arguments: tool.arguments() };
+            self.world.run_client(&name, &mut own.client, op)?;
+        }
+        Ok(())
+    }
+
+    /// Attacker `a` sends `calls` as one JSON-RPC batch to `server` with its own client's
+    /// token for it; its own client first calls the first tool there when it holds none.
+    fn batch_call(&mut self, a: usize, server: Server, calls: [Tool; 2]) -> Result<(), Error> {
+        let token = |att: &Attacker| {
+            let tokens = att.own.as_ref().and_then(|p| p.client.tokens());
+            tokens.filter(|t| t.resource == server.url()).map(|t| t.access_token.clone())
+        };
+        if token(&self.attackers[a]).is_none() {
+            self.own_call(a, false, server, calls[0])?;
+        }
+        let Some(token) = token(&self.attackers[a]) else { return Ok(()) };
+        let batch: Vec<Value> = (1..)
+            .zip(calls)
+            .map(|(id, tool)| {
+                let mut call = World::call_body(tool.name(), tool.arguments());
+                call["id"] = Value::from(id);
+                call
+            })
+            .collect();
+        let _ =
+            self.world.send_in_session(&format!("attacker{a}"), server.url(), &token, &Value::from(batch));
+        Ok(())
+    }
+
+    /// Attacker `a` presents the code of `withheld` with its verifier, `how` says as which
+    /// client and when.
+    fn redeem_withheld(&mut self, a: usize, withheld: &Withheld, how: WithheldCodeUse) -> Result<(), Error> {
+        let issuer = withheld.issuer.as_str();
+        let client_id = match how {
+            WithheldCodeUse::OwnClient if self.attackers[a].capabilities.own_client => {
+                self.own_client_id(a, issuer)?
+            }
+            WithheldCodeUse::OwnClient => None,
+            WithheldCodeUse::AfterLifetime => {
+                let lifetime =
+                    self.world.sim.service::<AuthorizationServer>(issuer).map(|s| s.config().code_ttl);
+                let age = self.world.now().since(withheld.at);
+                if let Some(rest) = lifetime.and_then(|l| l.checked_sub(age)) {
+                    self.world.advance(rest + Duration::from_secs(1));
+                }
+                withheld.form.get("client_id").cloned()
+            }
+        };
+        let Some(client_id) = client_id else { return Ok(()) };
+        let field = |k: &str| withheld.form.get(k).map(String::as_str).unwrap_or_default();
+        let form = form(&[
+            ("grant_type", "authorization_code"),
+            ("code", field("code")),
+            ("redirect_uri", field("redirect_uri")),
+            ("code_verifier", field("code_verifier")),
+            ("client_id", &client_id),
+        ]);
+        let req = wire::post_form_request(&format!("{issuer}/token"), &form)?;
+        self.world.send(&format!("attacker{a}"), req)?;
+        Ok(())
+    }
+
+    /// The `client_id` of attacker `a`'s own registration at `issuer`, registering a
+    /// public client first when it has none there.
+    fn own_client_id(&mut self, a: usize, issuer: &str) -> Result<Option<String>, Error> {
+        if let Some(id) = self.attackers[a].registered.get(issuer) {
+            return Ok(Some(id.clone()));
+        }
+        let req = wire::post_json_request(&format!("{issuer}/register"), &own_registration(a))?;
+        let answer = self.world.send(&format!("attacker{a}"), req)?;
+        let info: Option<Value> = serde_json::from_slice(answer.body()).ok();
+        let id = info.as_ref().and_then(|i| i.get("client_id")).and_then(Value::as_str).map(String::from);
+        if let Some(id) = &id {
+            self.attackers[a].registered.insert(issuer.to_string(), id.clone());
+        }
+        Ok(id)
+    }
+
     /// Reads what the tap saw since the last step, hands each exchange to the attackers
     /// that can see it and to the invariants, and has the invariants about validity
     /// checked.
     fn check(&mut self, step: usize) -> Option<Violation> {
-        let (log, intercepted) = {
+        let (log, intercepted, withheld) = {
             let mut tap = self.tap.borrow_mut();
-            (std::mem::take(&mut tap.log), std::mem::take(&mut tap.intercepted))
+            (
+                std::mem::take(&mut tap.log),
+                std::mem::take(&mut tap.intercepted),
+                std::mem::take(&mut tap.withheld),
+            )
         };
+        for (a, w) in withheld {
+            let client_id = w.form.get("client_id").cloned().unwrap_or_default();
+            self.world.note(&format!("attacker{a} withheld the code request of {client_id}"));
+            if let Some(att) = self.attackers.get_mut(a) {
+                att.withheld.push(w);
+            }
+        }
         for (a, code, client_id, issuer) in intercepted {
             self.world.note(&format!("attacker{a} intercepted the authorization response for {client_id}"));
             if let Some(att) = self.attackers.get_mut(a) {
@@ -678,6 +800,30 @@ impl Runner {
     }
 }
 
+/// The configuration of an authorization server that also defines [`UPPER_CASE_SCOPES`]
+/// for its MCP servers and its registration policy.
+fn with_upper_case_scopes(mut config: authz::Config) -> authz::Config {
+    let upper = || UPPER_CASE_SCOPES.map(String::from);
+    for resource in config.resources.iter_mut().filter(|r| r.scopes.iter().any(|s| s.starts_with("mcp:"))) {
+        resource.scopes.extend(upper());
+    }
+    config.registration_scopes.extend(upper());
+    config
+}
+
+/// Rebuilds the world's trusted AS with [`UPPER_CASE_SCOPES`] defined (from the same
+/// seed, so with the same keys); returns its keys.
+fn define_upper_case_scopes(world: &mut World) -> Result<Jwks, Error> {
+    let trusted = world.authorization_server().map_err(|s| Error::Config(s.0))?;
+    let (config, jwks) = (with_upper_case_scopes(trusted.config().clone()), trusted.jwks());
+    let server = world.sim.env_for("as", |env| AuthorizationServer::new(config, env))?;
+    if server.jwks() != jwks {
+        return Err(Error::Config("the rebuilt authorization server drew other keys".into()));
+    }
+    world.sim.add_service(AS, server);
+    Ok(jwks)
+}
+
 /// Adds [`AS2`], for MCP server B; returns AS2's keys.
 fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<Jwks, Error> {
     let scopes = || ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec();
@@ -690,10 +836,21 @@ fn second_authorization_server(world: &mut World, defects: &Defects) -> Result<J
         registration_scopes: scopes(),
         ..authz::Config::default()
     };
+    let config = with_upper_case_scopes(config);
     let server = world.sim.env_for("as2", |env| AuthorizationServer::new(config, env))?;
     let keys = server.jwks();
     world.sim.add_service(AS2, server);
     Ok(keys)
+}
+
+/// The client metadata of attacker `a`'s own (public) client.
+fn own_registration(a: usize) -> Value {
+    serde_json::json!({
+        "redirect_uris": [REDIRECT],
+        "token_endpoint_auth_method": "none",
+        "grant_types": ["authorization_code", "refresh_token"],
+        "client_name": format!("mallory{a}"),
+    })
 }
 
 fn form(pairs: &[(&str, &str)]) -> String {

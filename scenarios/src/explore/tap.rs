@@ -1,8 +1,10 @@
 //! The runner's view of the network: an [`Interceptor`] on every channel that records
-//! each message with its answer, and carries out the three things attackers do to
-//! messages in flight: intercept an authorization response (keeping the code, handing the
-//! client `error=access_denied`), rewrite a parameter of an honest authorization request,
-//! and widen the scope of their own client's token requests.
+//! each message with its answer, and carries out what attackers do to messages in
+//! flight: intercept an authorization response (keeping the code, handing the client
+//! `error=access_denied`), rewrite a parameter of an honest authorization request,
+//! withhold an honest code request from the AS (keeping its code and verifier; the client
+//! sees a timeout), widen the scope of their own client's token requests, and spell the
+//! scope of their upper-case client's authorization requests in upper case.
 
 use super::model::{Server, TamperedParam};
 use crate::world::REDIRECT;
@@ -18,6 +20,21 @@ use std::rc::Rc;
 
 /// Every scope of the MCP servers: what a tampering attacker asks for.
 const EVERY_SCOPE: &str = "mcp:read mcp:write mcp:admin";
+
+/// What ends the party name of an attacker's second own client, whose authorization
+/// requests ask for the upper-case spelling of their scopes (`mallory0-upper`).
+pub(super) const UPPER_CASE_CLIENT: &str = "-upper";
+
+/// A code request an attacker withheld from the authorization server.
+#[derive(Debug, Clone)]
+pub(super) struct Withheld {
+    /// The form it carried: code, `code_verifier`, `client_id`, `redirect_uri`.
+    pub(super) form: BTreeMap<String, String>,
+    /// The authorization server it was addressed to.
+    pub(super) issuer: String,
+    /// When it was sent.
+    pub(super) at: Time,
+}
 
 /// A message as the tap saw it: the request as delivered and the answer.
 pub(super) struct Observed {
@@ -45,12 +62,17 @@ impl Observed {
     }
 
     pub(super) fn form(&self) -> BTreeMap<String, String> {
-        let mut form = BTreeMap::new();
-        for (k, v) in url::form_urlencoded::parse(self.request.body()) {
-            form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
-        }
-        form
+        form_of(&self.request)
     }
+}
+
+/// The form a request carries (the first value of each field).
+fn form_of(request: &Request) -> BTreeMap<String, String> {
+    let mut form = BTreeMap::new();
+    for (k, v) in url::form_urlencoded::parse(request.body()) {
+        form.entry(k.into_owned()).or_insert_with(|| v.into_owned());
+    }
+    form
 }
 
 /// The network tap shared by the simulator (as interceptor) and the runner.
@@ -66,6 +88,10 @@ pub(super) struct Tap {
     pub(super) tampering_authorization: Vec<(usize, TamperedParam)>,
     /// Codes intercepted: attacker, code, client id, issuer.
     pub(super) intercepted: Vec<(usize, String, String, String)>,
+    /// Attackers waiting to withhold the next honest code request, in order.
+    pub(super) withholding: Vec<usize>,
+    /// Code requests withheld, by attacker.
+    pub(super) withheld: Vec<(usize, Withheld)>,
 }
 
 /// The tap as the simulator holds it.
@@ -86,7 +112,6 @@ pub(super) fn unverified_claims(token: &str) -> Option<AccessTokenClaims> {
 /// `uri` (an authorization request) with `param` rewritten: `resource` to the other of
 /// MCP servers A and B, `redirect_uri` one path segment longer.
 fn tampered(uri: &str, param: TamperedParam) -> Option<http::Uri> {
-    let mut url = url::Url::parse(uri).ok()?;
     let (name, value) = match param {
         TamperedParam::Resource => {
             let now = query_param(uri, "resource").unwrap_or_default();
@@ -94,13 +119,18 @@ fn tampered(uri: &str, param: TamperedParam) -> Option<http::Uri> {
         }
         TamperedParam::RedirectUri => ("redirect_uri", format!("{REDIRECT}/evil")),
     };
+    with_query_param(uri, name, |_| value.clone())
+}
+
+/// `uri` with the value of each query parameter `name` replaced by `f` of it.
+fn with_query_param(uri: &str, name: &str, f: impl Fn(&str) -> String) -> Option<http::Uri> {
+    let mut url = url::Url::parse(uri).ok()?;
     let pairs: Vec<(String, String)> = url
         .query_pairs()
-        .map(
-            |(k, v)| {
-                if k == name { (k.into_owned(), value.clone()) } else { (k.into_owned(), v.into_owned()) }
-            },
-        )
+        .map(|(k, v)| {
+            let v = if k == name { f(&v) } else { v.into_owned() };
+            (k.into_owned(), v)
+        })
         .collect();
     url.query_pairs_mut().clear().extend_pairs(pairs);
     url.as_str().parse().ok()
@@ -120,6 +150,29 @@ impl Interceptor for TapHandle {
             let (_, param) = tap.tampering_authorization.remove(0);
             if let Some(uri) = tampered(&req.uri().to_string(), param) {
                 *req.uri_mut() = uri;
+            }
+        }
+        if msg.channel == Channel::FrontChannel
+            && msg.from.is_browser()
+            && msg.from.acts_for("mallory")
+            && msg.from.principal().ends_with(UPPER_CASE_CLIENT)
+            && req.uri().path() == "/authorize"
+            && let Some(uri) = with_query_param(&req.uri().to_string(), "scope", str::to_uppercase)
+        {
+            *req.uri_mut() = uri;
+        }
+        if msg.channel == Channel::Token
+            && !msg.from.is_browser()
+            && msg.from.acts_for("honest")
+            && req.uri().path() == "/token"
+            && !tap.withholding.is_empty()
+        {
+            let form = form_of(req);
+            if form.get("grant_type").map(String::as_str) == Some("authorization_code") {
+                let attacker = tap.withholding.remove(0);
+                let withheld = Withheld { form, issuer: msg.to.clone(), at: msg.at };
+                tap.withheld.push((attacker, withheld));
+                return Verdict::Drop;
             }
         }
         drop(tap);

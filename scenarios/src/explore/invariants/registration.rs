@@ -2,6 +2,7 @@
 //! once clients are registered (INV-REDIRECT).
 
 use super::{Exchange, Invariant, Spec, Verdict, is_issuer};
+use crate::explore::model::UPPER_CASE_SCOPES;
 use crate::explore::tap::{Observed, query_param};
 use crate::world::REDIRECT;
 use mcp_authz_reference::authorization_server::authorize::redirect_uri_matches;
@@ -9,7 +10,8 @@ use mcp_authz_reference::metadata;
 use serde_json::Value;
 use std::collections::BTreeMap;
 
-/// The scopes a dynamically registered client may get at either AS.
+/// The scopes a dynamically registered client may get at either AS (with
+/// [`UPPER_CASE_SCOPES`], which they also define).
 const REGISTRATION_POLICY: [&str; 3] = ["mcp:read", "mcp:write", "mcp:admin"];
 
 /// True for a registration an authorization server accepted.
@@ -51,7 +53,9 @@ impl Invariant for RegistrationPolicy {
         let asked: Option<Value> = serde_json::from_slice(o.request.body()).ok();
         let registered = format!("{} registered `{client_id}`", o.from);
         let scope = info.get("scope").and_then(Value::as_str).unwrap_or_default();
-        if let Some(extra) = scope.split(' ').find(|s| !s.is_empty() && !REGISTRATION_POLICY.contains(s)) {
+        let allowed =
+            |s: &&str| s.is_empty() || REGISTRATION_POLICY.contains(s) || UPPER_CASE_SCOPES.contains(s);
+        if let Some(extra) = scope.split(' ').find(|s| !allowed(s)) {
             return Verdict::Broken(format!(
                 "{registered} with scope `{extra}`, beyond the policy {REGISTRATION_POLICY:?}"
             ));
