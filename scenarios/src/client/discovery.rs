@@ -530,6 +530,7 @@ pub(super) fn challenge_syntax(w: &mut World) -> Check {
             )],
         ),
     ];
+    let mut outcomes = Vec::new();
     for (i, (what, values)) in variants.into_iter().enumerate() {
         let shown = values.join(" | ");
         w.note(&format!("the adversary rewrites 401 challenges to: {shown}"));
@@ -547,23 +548,25 @@ pub(super) fn challenge_syntax(w: &mut World) -> Check {
                 }
             },
         );
-        let before = meta_hits.borrow().len();
+        let (before, decoyed_before) = (meta_hits.borrow().len(), decoy.get());
         let mut client = w.public_client(MCP);
         let outcome = w.run_client(&format!("victim{i}"), &mut client, echo());
         let used = meta_hits.borrow().len() > before;
         let probed = prm_requests(&log);
-        if !used || !probed.is_empty() || decoy.get() > 0 || outcome.is_err() {
-            return Check::Violated(Violation::about(
+        let decoyed = decoy.get() - decoyed_before;
+        let ok = used && probed.is_empty() && decoyed == 0 && outcome.is_ok();
+        let check = Check::expect(ok, || {
+            Violation::about(
                 format!("{what} (`{shown}`)"),
                 format!("the metadata fetched from {meta}/prm/mcp only and the call to succeed"),
                 format!(
-                    "metadata from the challenge URL: {used}, well-known probes {probed:?}, decoy hits {}, \
+                    "metadata from the challenge URL: {used}, well-known probes {probed:?}, decoy hits {decoyed}, \
                      outcome {:?}",
-                    decoy.get(),
                     outcome.map(|_| "ok").map_err(|e| e.to_string())
                 ),
-            ));
-        }
+            )
+        });
+        outcomes.push((what.to_string(), check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
