@@ -226,7 +226,7 @@ pub(super) fn application_type_fits_redirect(w: &mut World) -> Check {
             return Check::Undecided(format!("the client refuses the redirect uri {WEB_REDIRECT}: {e}"));
         }
     }
-    let mut judged = 0;
+    let mut outcomes = Vec::new();
     for b in registrations(&log) {
         let uris: Vec<&str> =
             b["redirect_uris"].as_array().into_iter().flatten().filter_map(Value::as_str).collect();
@@ -234,20 +234,23 @@ pub(super) fn application_type_fits_redirect(w: &mut World) -> Check {
             uris.iter().map(|u| ApplicationType::for_redirect_uri(u).as_str()).collect();
         implied.sort_unstable();
         implied.dedup();
-        let [expected] = implied[..] else { continue };
-        judged += 1;
-        if b["application_type"].as_str() != Some(expected) {
-            return Check::Violated(Violation::about(
-                format!("registration with redirect_uris {uris:?}"),
-                format!("application_type \"{expected}\""),
-                format!("application_type {}", b["application_type"]),
-            ));
-        }
+        let what = format!("registration with redirect_uris {uris:?}");
+        let check = match implied[..] {
+            [expected] => Check::expect(b["application_type"].as_str() == Some(expected), || {
+                Violation::about(
+                    what.clone(),
+                    format!("application_type \"{expected}\""),
+                    format!("application_type {}", b["application_type"]),
+                )
+            }),
+            _ => Check::NotApplicable(format!("redirect uris of no one kind ({implied:?})")),
+        };
+        outcomes.push((what, check));
     }
-    if judged == 0 {
+    if outcomes.is_empty() {
         return Check::NotApplicable("no dynamic registration with redirect uris of one kind".into());
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 /// The authorization server server A moves to in CL-REG-04 and CL-REG-08.
