@@ -147,9 +147,15 @@ pub(super) fn pkce_plain(w: &mut World) -> Check {
         let url = authorization_url(w, &app(w), VERIFIER, &plain);
         let check = match authorize(w, "browser:victim", &url) {
             Err(check) => check,
-            Ok(response) => Check::expect(response.get("error") == Some(ErrorCode::InvalidRequest.as_str()), || {
-                Violation::about(what.clone(), "error=invalid_request", format!("`{}`", response.encode()))
-            }),
+            Ok(response) => {
+                Check::expect(response.get("error") == Some(ErrorCode::InvalidRequest.as_str()), || {
+                    Violation::about(
+                        what.clone(),
+                        "error=invalid_request",
+                        format!("`{}`", response.encode()),
+                    )
+                })
+            }
         };
         outcomes.push((what, check));
     }

@@ -121,7 +121,8 @@ fn iss_flags(w: &mut World) -> Result<Vec<(String, Option<bool>)>, Check> {
 pub(super) fn iss_advertised(w: &mut World) -> Check {
     let flags = step!(iss_flags(w));
     let responses = step!(responses(w));
-    let carrying = responses.iter().find_map(|(_, a)| a.as_ref().ok().filter(|(_, r)| r.get("iss").is_some()));
+    let carrying =
+        responses.iter().find_map(|(_, a)| a.as_ref().ok().filter(|(_, r)| r.get("iss").is_some()));
     let mut outcomes = Vec::new();
     // Each metadata document: the flag, when some response carries iss.
     for (url, flag) in &flags {

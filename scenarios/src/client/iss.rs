@@ -117,9 +117,11 @@ pub(super) fn iss_table(w: &mut World) -> Check {
         }
         let check = match (f.answered, accepted, f.redeemed.is_empty()) {
             (false, _, _) => Check::Undecided("no authorization response reached the client".into()),
-            (true, false, false) => {
-                Check::Violated(Violation::about(posture.clone(), "no code redemption", format!("{:?}", f.redeemed)))
-            }
+            (true, false, false) => Check::Violated(Violation::about(
+                posture.clone(),
+                "no code redemption",
+                format!("{:?}", f.redeemed),
+            )),
             (true, true, true) => Check::Violated(Violation::about(
                 posture.clone(),
                 "the code redeemed: the table says proceed",
