@@ -81,19 +81,26 @@ pub(super) fn insecure_http_urls(w: &mut World) -> Check {
     let issuer = "https://as-ssrf3.example";
     hostile_as(w, issuer, as_metadata(issuer, "http://internal.example"), vec![]);
     hostile_flow(w, "victim3", "https://ssrf3.example", None, issuer);
-    let outcomes = [
+    let hits = [
         ("resource_metadata http://169.254.169.254/latest/meta-data/iam/", &metadata_canary),
         ("authorization_servers [http://10.0.0.1]", &issuer_canary),
         ("AS endpoints at http://internal.example", &endpoint_canary),
     ]
-    .into_iter()
-    .map(|(what, canary)| {
-        let check = Check::expect(canary.get() == 0, || {
-            Violation::about(what, "never fetched", format!("{} requests", canary.get()))
-        });
-        (what.to_string(), check)
-    })
-    .collect();
+    .map(|(what, canary)| (what.to_string(), canary.get()));
+    untouched(w, "never fetched", &hits)
+}
+
+/// Each variant of `hits` (what it tries, the requests the canary of the internal address
+/// it names got) holds when there were none; `expected` says what should happen.
+fn untouched(w: &mut World, expected: &str, hits: &[(String, u32)]) -> Check {
+    let outcomes = hits
+        .iter()
+        .map(|(what, n)| {
+            let check =
+                Check::expect(*n == 0, || Violation::about(what.clone(), expected, format!("{n} requests")));
+            (what.clone(), check)
+        })
+        .collect();
     all_variants(w, outcomes)
 }
 
@@ -114,17 +121,13 @@ pub(super) fn encoded_addresses(w: &mut World) -> Check {
             vec!["http://[::ffff:a9fe:a9fe]", "http://[::ffff:169.254.169.254]"],
         ),
     ];
-    let mut outcomes = Vec::new();
+    let mut hits = Vec::new();
     for (i, (url, spellings)) in cases.into_iter().enumerate() {
         let canary = w.canary(&spellings);
         hostile_flow(w, &format!("victim{i}"), &format!("https://ssrf{i}.example"), Some(url), AS);
-        let what = format!("resource_metadata {url}");
-        let check = Check::expect(canary.get() == 0, || {
-            Violation::about(what.clone(), "never fetched", format!("{} requests", canary.get()))
-        });
-        outcomes.push((what, check));
+        hits.push((format!("resource_metadata {url}"), canary.get()));
     }
-    all_variants(w, outcomes)
+    untouched(w, "never fetched", &hits)
 }
 
 /// CL-41: authorization endpoints a user agent must never be sent to.
@@ -184,17 +187,10 @@ pub(super) fn redirects_not_followed(w: &mut World) -> Check {
     let issuer_canary = w.canary(&["http://10.0.0.1"]);
     hostile_flow(w, "victim1", "https://redir1.example", Some(&format!("{redirector}/prm")), AS);
     hostile_flow(w, "victim2", "https://redir2.example", None, redirector);
-    let outcomes = [
+    let hits = [
         ("resource metadata 302 to http://169.254.169.254/latest/meta-data/", &metadata_canary),
         ("authorization server metadata 302 to http://10.0.0.1/metadata", &issuer_canary),
     ]
-    .into_iter()
-    .map(|(what, canary)| {
-        let check = Check::expect(canary.get() == 0, || {
-            Violation::about(what, "the redirect not followed", format!("{} requests", canary.get()))
-        });
-        (what.to_string(), check)
-    })
-    .collect();
-    all_variants(w, outcomes)
+    .map(|(what, canary)| (what.to_string(), canary.get()));
+    untouched(w, "the redirect not followed", &hits)
 }
