@@ -140,20 +140,26 @@ pub(super) fn pkce_downgrade(w: &mut World) -> Check {
 }
 
 pub(super) fn pkce_plain(w: &mut World) -> Check {
+    let mut outcomes = Vec::new();
     for method in [Some("plain"), None] {
+        let what = format!("code_challenge_method {}", method.unwrap_or("absent (plain by default)"));
         let plain = [("code_challenge", Some(VERIFIER)), ("code_challenge_method", method)];
         let url = authorization_url(w, &app(w), VERIFIER, &plain);
-        let response = step!(authorize(w, "browser:victim", &url));
-        if response.get("error") != Some(ErrorCode::InvalidRequest.as_str()) {
-            let method = method.unwrap_or("absent (plain by default)");
-            return Check::Violated(Violation::about(
-                format!("code_challenge_method {method}"),
-                "error=invalid_request",
-                format!("`{}`", response.encode()),
-            ));
-        }
+        let check = match authorize(w, "browser:victim", &url) {
+            Err(check) => check,
+            Ok(response) => {
+                Check::expect(response.get("error") == Some(ErrorCode::InvalidRequest.as_str()), || {
+                    Violation::about(
+                        what.clone(),
+                        "error=invalid_request",
+                        format!("`{}`", response.encode()),
+                    )
+                })
+            }
+        };
+        outcomes.push((what, check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 pub(super) fn code_injection(w: &mut World) -> Check {

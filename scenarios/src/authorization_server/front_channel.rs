@@ -2,7 +2,7 @@
 //! errors, `state` and `iss` in responses, the login POST's redirect, consent framing.
 
 use super::oauth::{SCOPE, VERIFIER, app, at_callback, authorization_url, authorize, register_apps};
-use crate::world::{EVIL, World, describe};
+use crate::world::{EVIL, World, all_variants, describe};
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_sim::browser::Browser;
 use mcp_authz_sim::scenario::{Check, Violation};
@@ -36,53 +36,61 @@ pub(super) fn redirect_exact_match(w: &mut World) -> Check {
         ("other port", "https://app.example:8443/callback"),
         ("other scheme", "http://app.example/callback"),
     ];
+    let mut outcomes = Vec::new();
     for (what, uri) in variants {
         let url = authorization_url(w, &app(w), VERIFIER, &[("redirect_uri", Some(uri))]);
         let r = w.sim.get("browser:victim", &url);
-        if let v @ Check::Violated(_) = expect_error_page(&r, &format!("redirect_uri {uri} ({what})")) {
-            return v;
-        }
+        let what = format!("redirect_uri {uri} ({what})");
+        let check = expect_error_page(&r, &what);
+        outcomes.push((what, check));
     }
     let loopback = "http://127.0.0.1:40123/callback";
+    let what = "loopback redirect_uri on another port (allowed, RFC 8252 §7.3)";
     let url = authorization_url(w, &app(w), VERIFIER, &[("redirect_uri", Some(loopback))]);
-    let response = step!(authorize(w, "browser:victim", &url));
-    Check::expect(response.get("code").is_some(), || {
-        Violation::about(
-            "loopback redirect_uri on another port (allowed, RFC 8252 §7.3)",
-            "a code",
-            format!("`{}`", response.encode()),
-        )
-    })
+    let check = match authorize(w, "browser:victim", &url) {
+        Err(check) => check,
+        Ok(response) => Check::expect(response.get("code").is_some(), || {
+            Violation::about(what, "a code", format!("`{}`", response.encode()))
+        }),
+    };
+    outcomes.push((what.to_string(), check));
+    all_variants(w, outcomes)
 }
 
 pub(super) fn open_redirect_on_error(w: &mut World) -> Check {
     let target = format!("{EVIL}/callback");
     let app = app(w);
+    let mut outcomes = Vec::new();
     for (what, client_id) in [("unknown client", "nobody"), ("unregistered redirect_uri", app.as_str())] {
         let url = authorization_url(w, client_id, VERIFIER, &[("redirect_uri", Some(&target))]);
         let r = w.sim.get("browser:victim", &url);
-        if let v @ Check::Violated(_) = expect_error_page(&r, what) {
-            return v;
-        }
+        outcomes.push((what.to_string(), expect_error_page(&r, what)));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 pub(super) fn state_and_iss(w: &mut World) -> Check {
     let state = "st&te=1 /é";
+    let issuer = w.as_under_test.issuer.clone();
+    let mut outcomes = Vec::new();
     for (what, scope) in [("code response", SCOPE), ("error response", "no-such-scope")] {
         let url = authorization_url(w, &app(w), VERIFIER, &[("state", Some(state)), ("scope", Some(scope))]);
-        let response = step!(authorize(w, "browser:victim", &url));
-        let issuer = w.as_under_test.issuer.clone();
-        if response.get("state") != Some(state) || response.get("iss") != Some(issuer.as_str()) {
-            return Check::Violated(Violation::about(
-                what,
-                format!("state `{state}` and iss `{issuer}` (RFC 9207)"),
-                format!("`{}`", response.encode()),
-            ));
-        }
+        let check = match authorize(w, "browser:victim", &url) {
+            Err(check) => check,
+            Ok(response) => {
+                let ok = response.get("state") == Some(state) && response.get("iss") == Some(issuer.as_str());
+                Check::expect(ok, || {
+                    Violation::about(
+                        what,
+                        format!("state `{state}` and iss `{issuer}` (RFC 9207)"),
+                        format!("`{}`", response.encode()),
+                    )
+                })
+            }
+        };
+        outcomes.push((what.to_string(), check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 /// Makes the AS show its login and consent form (the target's step: the simulated AS is

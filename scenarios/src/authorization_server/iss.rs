@@ -3,7 +3,7 @@
 //! metadata flag that tells clients to expect it.
 
 use super::oauth::{SCOPE, VERIFIER, app, authorization_url, authorize};
-use crate::world::{World, describe};
+use crate::world::{World, all_variants, describe};
 use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
 use mcp_authz_reference::wire::Params;
 use mcp_authz_sim::scenario::{Check, Violation};
@@ -20,29 +20,51 @@ const ERRORS: [(&str, Changes); 4] = [
     ("an unknown resource", &[("resource", Some("https://unknown.example/mcp"))]),
 ];
 
+/// One authorization response of [`responses`]: the request it answers, and the response
+/// with what it is (`the code response`, ``the `invalid_scope` response to …``), or why
+/// it cannot be judged.
+type Answer = (String, Result<(String, Params), Check>);
+
 /// The authorization responses to the victim's honest request (a code) and to each
-/// request of [`ERRORS`] the AS answers with an error redirect, each with what it is.
-/// A request the AS answers with a code instead (it ignores an unknown scope, say) is
-/// noted and left out; with no error response at all, undecided.
-fn responses(w: &mut World) -> Result<Vec<(String, Params)>, Check> {
+/// request of [`ERRORS`]. A request the AS answers with a code instead (it ignores an
+/// unknown scope, say) is not applicable, one it does not answer undecided; with no error
+/// response at all, the case is undecided.
+fn responses(w: &mut World) -> Result<Vec<Answer>, Check> {
     let url = authorization_url(w, &app(w), VERIFIER, &[("scope", Some(SCOPE))]);
     let granted = authorize(w, "browser:victim", &url)?;
     if granted.get("code").is_none() {
         return Err(Check::Undecided(format!("expected a code, got `{}`", granted.encode())));
     }
-    let mut out = vec![("the code response".to_string(), granted)];
+    let code = "the code response".to_string();
+    let mut out = vec![(code.clone(), Ok((code, granted)))];
     for (what, changes) in ERRORS {
         let url = authorization_url(w, &app(w), VERIFIER, changes);
-        let response = authorize(w, "browser:victim", &url)?;
-        match response.get("error") {
-            Some(error) => out.push((format!("the `{error}` response to {what}"), response)),
-            None => w.note(&format!("{what}: no error response (`{}`); not judged", response.encode())),
-        }
+        let answer = authorize(w, "browser:victim", &url).and_then(|response| match response.get("error") {
+            Some(error) => Ok((format!("the `{error}` response to {what}"), response)),
+            None => Err(Check::NotApplicable(format!("no error response (`{}`)", response.encode()))),
+        });
+        out.push((what.to_string(), answer));
     }
-    if out.len() == 1 {
-        return Err(Check::Undecided("no request drew an error response to the client".into()));
+    if out[1..].iter().all(|(_, a)| a.is_err()) {
+        let why: Vec<String> = out[1..]
+            .iter()
+            .filter_map(|(what, a)| a.as_ref().err().map(|c| format!("{what}: {}", reason(c))))
+            .collect();
+        return Err(Check::Undecided(format!(
+            "no request drew an error response to the client ({})",
+            why.join("; ")
+        )));
     }
     Ok(out)
+}
+
+/// Why a check that is not a verdict of its own came out as it did.
+fn reason(c: &Check) -> String {
+    match c {
+        Check::Holds => "holds".into(),
+        Check::Violated(v) => v.to_string(),
+        Check::NotApplicable(why) | Check::Undecided(why) => why.clone(),
+    }
 }
 
 /// AS-31: every authorization response, error responses included, carries `iss` equal
@@ -50,16 +72,23 @@ fn responses(w: &mut World) -> Result<Vec<(String, Params)>, Check> {
 pub(super) fn iss_on_every_response(w: &mut World) -> Check {
     let responses = step!(responses(w));
     let issuer = w.as_under_test.issuer.clone();
-    for (what, response) in responses {
-        if response.get("iss") != Some(issuer.as_str()) {
-            return Check::Violated(Violation::about(
-                what,
-                format!("iss `{issuer}`, the issuer byte for byte (RFC 9207 §2)"),
-                format!("`{}`", response.encode()),
-            ));
-        }
-    }
-    Check::Holds
+    let outcomes = responses
+        .into_iter()
+        .map(|(request, answer)| {
+            let check = match answer {
+                Err(check) => check,
+                Ok((what, response)) => Check::expect(response.get("iss") == Some(issuer.as_str()), || {
+                    Violation::about(
+                        what,
+                        format!("iss `{issuer}`, the issuer byte for byte (RFC 9207 §2)"),
+                        format!("`{}`", response.encode()),
+                    )
+                }),
+            };
+            (request, check)
+        })
+        .collect();
+    all_variants(w, outcomes)
 }
 
 /// Every metadata document the AS serves at its discovery URLs, by URL: its
@@ -92,26 +121,39 @@ fn iss_flags(w: &mut World) -> Result<Vec<(String, Option<bool>)>, Check> {
 pub(super) fn iss_advertised(w: &mut World) -> Check {
     let flags = step!(iss_flags(w));
     let responses = step!(responses(w));
-    if let Some((what, _)) = responses.iter().find(|(_, r)| r.get("iss").is_some()) {
-        if let Some((url, flag)) = flags.iter().find(|(_, f)| *f != Some(true)) {
-            return Check::Violated(Violation::about(
+    let carrying =
+        responses.iter().find_map(|(_, a)| a.as_ref().ok().filter(|(_, r)| r.get("iss").is_some()));
+    let mut outcomes = Vec::new();
+    // Each metadata document: the flag, when some response carries iss.
+    for (url, flag) in &flags {
+        let check = match carrying {
+            Some((what, _)) if *flag != Some(true) => Check::Violated(Violation::about(
                 format!("{url}, while {what} carries iss"),
                 "authorization_response_iss_parameter_supported: true",
                 match flag {
                     Some(false) => "false".to_string(),
                     _ => "absent (false)".to_string(),
                 },
-            ));
-        }
+            )),
+            _ => Check::Holds,
+        };
+        outcomes.push((format!("the metadata at {url}"), check));
     }
-    if let Some((url, _)) = flags.iter().find(|(_, f)| *f == Some(true)) {
-        if let Some((what, response)) = responses.iter().find(|(_, r)| r.get("iss").is_none()) {
-            return Check::Violated(Violation::about(
-                what.clone(),
-                format!("iss, as {url} advertises authorization_response_iss_parameter_supported"),
-                format!("none: `{}`", response.encode()),
-            ));
-        }
+    // Each response: iss, when some metadata document advertises it.
+    let advertised = flags.iter().find(|(_, f)| *f == Some(true));
+    for (request, answer) in responses {
+        let check = match (answer, advertised) {
+            (Err(check), _) => check,
+            (Ok((what, response)), Some((url, _))) if response.get("iss").is_none() => {
+                Check::Violated(Violation::about(
+                    what,
+                    format!("iss, as {url} advertises authorization_response_iss_parameter_supported"),
+                    format!("none: `{}`", response.encode()),
+                ))
+            }
+            (Ok(_), _) => Check::Holds,
+        };
+        outcomes.push((request, check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }

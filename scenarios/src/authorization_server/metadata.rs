@@ -2,7 +2,7 @@
 //! flood of registrations.
 
 use super::oauth::field;
-use crate::world::{REDIRECT, World, describe};
+use crate::world::{REDIRECT, World, all_variants, describe};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::metadata::{AuthorizationServerMetadata, discovery_urls};
 use mcp_authz_sim::scenario::{Check, Violation};
@@ -21,25 +21,30 @@ pub(super) fn metadata_documents(w: &mut World) -> Check {
         Err(e) => return Check::Violated(violation("the issuer identifier", e)),
     };
     let mut served = 0;
+    let mut outcomes = Vec::new();
     for url in &urls {
         let r = w.sim.get("harness", url);
         let document = r.as_ref().ok().filter(|r| {
             let json = r.headers().get(http::header::CONTENT_TYPE).and_then(|v| v.to_str().ok());
             r.status() == 200 && json.is_some_and(|v| v.to_ascii_lowercase().contains("json"))
         });
-        let Some(document) = document else {
-            w.note(&format!("{url}: no JSON document ({})", describe(&r)));
-            continue;
+        let check = match document {
+            None => Check::NotApplicable(format!("no JSON document ({})", describe(&r))),
+            Some(document) => {
+                served += 1;
+                match AuthorizationServerMetadata::parse(document.body()).and_then(|m| m.check(&issuer)) {
+                    Ok(_) => Check::Holds,
+                    Err(e) => Check::Violated(violation(url, e)),
+                }
+            }
         };
-        served += 1;
-        let checked = AuthorizationServerMetadata::parse(document.body()).and_then(|m| m.check(&issuer));
-        if let Err(e) = checked {
-            return Check::Violated(violation(url, e));
-        }
+        outcomes.push((url.clone(), check));
     }
-    Check::expect(served > 0, || {
-        Violation::new(format!("a metadata document at {}", urls.join(" or ")), "none")
-    })
+    let each = all_variants(w, outcomes);
+    match served {
+        0 => Check::Violated(Violation::new(format!("a metadata document at {}", urls.join(" or ")), "none")),
+        _ => each,
+    }
 }
 
 /// What `context` violates, as `e` says: its halves when `e` compares a value with what
@@ -79,8 +84,9 @@ pub(super) fn hostile_registration(w: &mut World) -> Check {
         ("a redirect URI with a fragment", redirect("https://app.example/callback#x")),
         ("the implicit grant (response_type token)", implicit),
     ];
+    let mut outcomes = Vec::new();
     for (what, metadata) in cases {
-        match w.register("attacker", &metadata) {
+        let check = match w.register("attacker", &metadata) {
             Ok(info) => {
                 // Registered: only if the AS dropped the hostile part (RFC 7591 §3.2.1 lets
                 // it change metadata; it returns what it registered).
@@ -93,29 +99,28 @@ pub(super) fn hostile_registration(w: &mut World) -> Check {
                 let hostile = kept("redirect_uris", &|u| u != REDIRECT)
                     || kept("grant_types", &|g| g == "implicit")
                     || kept("response_types", &|t| t == "token");
-                if hostile {
-                    return Check::Violated(Violation::about(
+                if !hostile {
+                    w.note(&format!("registration with {what}: registered without it"));
+                }
+                Check::expect(!hostile, || {
+                    Violation::about(
                         format!("registration with {what}"),
                         "400 invalid_redirect_uri or invalid_client_metadata (RFC 7591 §3.2.2)",
                         format!("201 as client {}", field(&info, "client_id")),
-                    ));
-                }
-                w.note(&format!("registration with {what}: registered without it"));
+                    )
+                })
             }
             Err(r) => match r.as_ref() {
                 Ok(resp) if (400..500).contains(&resp.status().as_u16()) => {
                     w.note(&format!("registration with {what}: refused"));
+                    Check::Holds
                 }
-                _ => {
-                    return Check::Undecided(format!(
-                        "registration with {what}: expected 400 or 201, got {}",
-                        describe(&r)
-                    ));
-                }
+                _ => Check::Undecided(format!("expected 400 or 201, got {}", describe(&r))),
             },
-        }
+        };
+        outcomes.push((format!("registration with {what}"), check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 /// How many registrations AS-REG-02 sends at most: more than twice the reference AS's

@@ -5,7 +5,7 @@ use super::hostile::{
     EVIL_MCP, as_metadata, authorizations, challenged, code_redemptions, echo, hostile_as, hostile_mcp,
     prm_of, prm_url, received, rewrite_redirect, seen, urls,
 };
-use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, REDIRECT, Route, World};
+use crate::world::{AS, EVIL, MCP, MCP_ORIGIN, REDIRECT, Route, World, all_variants};
 use http::{StatusCode, header};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::pkce;
@@ -185,6 +185,7 @@ pub(super) fn state_tampering(w: &mut World) -> Check {
             }
         }),
     ];
+    let mut outcomes = Vec::new();
     for (i, (what, tamper)) in variants.into_iter().enumerate() {
         w.note(&format!("the adversary rewrites the authorization response: {what}"));
         let tampered = Rc::new(Cell::new(false));
@@ -200,15 +201,16 @@ pub(super) fn state_tampering(w: &mut World) -> Check {
         );
         let mut client = w.public_client(MCP);
         let _ = w.run_client(&format!("victim{i}"), &mut client, echo());
-        if !tampered.get() {
-            return Check::Undecided("no authorization response reached the client".into());
-        }
         let redeemed = urls(&code_redemptions(&log));
-        if !redeemed.is_empty() {
-            return Check::Violated(Violation::about(what, "no token request", format!("{redeemed:?}")));
-        }
+        let check = match tampered.get() {
+            false => Check::Undecided("no authorization response reached the client".into()),
+            true => Check::expect(redeemed.is_empty(), || {
+                Violation::about(what, "no token request", format!("{redeemed:?}"))
+            }),
+        };
+        outcomes.push((what.to_string(), check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 /// CL-28/30: two flows; each authorization request carries an S256 challenge that the

@@ -7,7 +7,7 @@
 //! responses carry the issuer, another one, a respelling of it, or no `iss`.
 
 use super::hostile::{CANARY, code_redemptions, echo, rewrite_redirect, urls};
-use crate::world::{MCP, World};
+use crate::world::{MCP, World, all_variants};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::Outcome;
 use mcp_authz_sim::scenario::{Check, Violation};
@@ -99,6 +99,7 @@ pub(super) fn iss_table(w: &mut World) -> Check {
         (false, Some(issuer), true),
         (false, None, true),
     ];
+    let mut outcomes = Vec::new();
     for (i, (advertised, iss, accepted)) in rows.into_iter().enumerate() {
         let posture = format!(
             "metadata {} {FLAG}, response with {}",
@@ -107,34 +108,30 @@ pub(super) fn iss_table(w: &mut World) -> Check {
         );
         w.note(&format!("the AS: {posture}"));
         let f = flow(w, &format!("victim{i}"), advertised, set_iss(iss));
-        if !f.answered {
-            return Check::Undecided(format!("{posture}: no authorization response reached the client"));
+        // The honest flow is the control: without it, no other row can be judged.
+        if i == 0 && !(f.answered && accepted && !f.redeemed.is_empty()) {
+            return Check::Undecided(match f.answered {
+                false => format!("{posture}: no authorization response reached the client"),
+                true => format!("the client redeemed no code of an honest flow: {}", f.ended()),
+            });
         }
-        match (accepted, f.redeemed.is_empty()) {
-            (false, false) => {
-                return Check::Violated(Violation::about(
-                    posture,
-                    "no code redemption",
-                    format!("{:?}", f.redeemed),
-                ));
-            }
-            (true, true) if i == 0 => {
-                return Check::Undecided(format!(
-                    "the client redeemed no code of an honest flow: {}",
-                    f.ended()
-                ));
-            }
-            (true, true) => {
-                return Check::Violated(Violation::about(
-                    posture,
-                    "the code redeemed: the table says proceed",
-                    format!("no code redemption; {}", f.ended()),
-                ));
-            }
-            _ => {}
-        }
+        let check = match (f.answered, accepted, f.redeemed.is_empty()) {
+            (false, _, _) => Check::Undecided("no authorization response reached the client".into()),
+            (true, false, false) => Check::Violated(Violation::about(
+                posture.clone(),
+                "no code redemption",
+                format!("{:?}", f.redeemed),
+            )),
+            (true, true, true) => Check::Violated(Violation::about(
+                posture.clone(),
+                "the code redeemed: the table says proceed",
+                format!("no code redemption; {}", f.ended()),
+            )),
+            _ => Check::Holds,
+        };
+        outcomes.push((posture, check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 /// Respellings of `issuer` that URL normalization would equate with it: scheme and
@@ -171,23 +168,26 @@ pub(super) fn iss_compared_byte_for_byte(w: &mut World) -> Check {
             honest.ended()
         ));
     }
+    let mut outcomes = Vec::new();
     for (i, (what, respelled)) in respellings(&issuer).into_iter().enumerate() {
         w.note(&format!("the AS answers with iss={respelled} ({what})"));
         let f = flow(w, &format!("victim{i}"), true, set_iss(Some(respelled.clone())));
-        if !f.answered {
-            return Check::Undecided(format!(
-                "iss={respelled}: no authorization response reached the client"
-            ));
-        }
-        if !f.redeemed.is_empty() {
-            return Check::Violated(Violation::about(
-                format!("iss={respelled} ({what}) for issuer {issuer}"),
-                "no code redemption: iss compared as a simple string",
-                format!("{:?}", f.redeemed),
-            ));
-        }
+        let check = match f.answered {
+            false => Check::Undecided("no authorization response reached the client".into()),
+            true => Check::expect(f.redeemed.is_empty(), || {
+                Violation::about(
+                    format!("iss={respelled} ({what}) for issuer {issuer}"),
+                    "no code redemption: iss compared as a simple string",
+                    format!("{:?}", f.redeemed),
+                )
+            }),
+        };
+        outcomes.push((format!("iss={respelled} ({what})"), check));
     }
-    Check::Holds
+    if outcomes.is_empty() {
+        return Check::NotApplicable(format!("the issuer {issuer} has no respelling (not scheme://host…)"));
+    }
+    all_variants(w, outcomes)
 }
 
 /// What the forged error response says: the marker of its `error_description`, its

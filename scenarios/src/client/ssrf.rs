@@ -2,7 +2,7 @@
 //! never fetched, dangerous authorization URLs never opened, redirects not followed.
 
 use super::hostile::{as_metadata, challenged, echo, hostile_as, hostile_mcp, prm_of, prm_url};
-use crate::world::{AS, World, fixed};
+use crate::world::{AS, World, all_variants, fixed};
 use http::StatusCode;
 use mcp_authz_reference::client::Operation;
 use mcp_authz_reference::protected_resource_metadata::WELL_KNOWN;
@@ -81,17 +81,27 @@ pub(super) fn insecure_http_urls(w: &mut World) -> Check {
     let issuer = "https://as-ssrf3.example";
     hostile_as(w, issuer, as_metadata(issuer, "http://internal.example"), vec![]);
     hostile_flow(w, "victim3", "https://ssrf3.example", None, issuer);
-    for (what, canary) in [
+    let hits = [
         ("resource_metadata http://169.254.169.254/latest/meta-data/iam/", &metadata_canary),
         ("authorization_servers [http://10.0.0.1]", &issuer_canary),
         ("AS endpoints at http://internal.example", &endpoint_canary),
-    ] {
-        if canary.get() > 0 {
-            let observed = format!("{} requests", canary.get());
-            return Check::Violated(Violation::about(what, "never fetched", observed));
-        }
-    }
-    Check::Holds
+    ]
+    .map(|(what, canary)| (what.to_string(), canary.get()));
+    untouched(w, "never fetched", &hits)
+}
+
+/// Each variant of `hits` (what it tries, the requests the canary of the internal address
+/// it names got) holds when there were none; `expected` says what should happen.
+fn untouched(w: &mut World, expected: &str, hits: &[(String, u32)]) -> Check {
+    let outcomes = hits
+        .iter()
+        .map(|(what, n)| {
+            let check =
+                Check::expect(*n == 0, || Violation::about(what.clone(), expected, format!("{n} requests")));
+            (what.clone(), check)
+        })
+        .collect();
+    all_variants(w, outcomes)
 }
 
 /// CL-39: internal addresses spelled so a string check misses them.
@@ -111,18 +121,13 @@ pub(super) fn encoded_addresses(w: &mut World) -> Check {
             vec!["http://[::ffff:a9fe:a9fe]", "http://[::ffff:169.254.169.254]"],
         ),
     ];
+    let mut hits = Vec::new();
     for (i, (url, spellings)) in cases.into_iter().enumerate() {
         let canary = w.canary(&spellings);
         hostile_flow(w, &format!("victim{i}"), &format!("https://ssrf{i}.example"), Some(url), AS);
-        if canary.get() > 0 {
-            return Check::Violated(Violation::about(
-                format!("resource_metadata {url}"),
-                "never fetched",
-                format!("{} requests", canary.get()),
-            ));
-        }
+        hits.push((format!("resource_metadata {url}"), canary.get()));
     }
-    Check::Holds
+    untouched(w, "never fetched", &hits)
 }
 
 /// CL-41: authorization endpoints a user agent must never be sent to.
@@ -137,6 +142,7 @@ pub(super) fn dangerous_authorization_endpoints(w: &mut World) -> Check {
         "vbscript:msgbox(1)",
         "http://evil.example/authorize",
     ];
+    let mut outcomes = Vec::new();
     for (i, endpoint) in endpoints.into_iter().enumerate() {
         let origin = format!("https://url{i}.example");
         let issuer = format!("https://as-url{i}.example");
@@ -154,15 +160,13 @@ pub(super) fn dangerous_authorization_endpoints(w: &mut World) -> Check {
         opened.extend(
             after.proxied[before.proxied.len()..].iter().filter(|p| p.contains("/authorize")).cloned(),
         );
-        if !opened.is_empty() {
-            return Check::Violated(Violation::about(
-                format!("authorization_endpoint `{endpoint}`"),
-                "the URL opener never called",
-                format!("{opened:?}"),
-            ));
-        }
+        let what = format!("authorization_endpoint `{endpoint}`");
+        let check = Check::expect(opened.is_empty(), || {
+            Violation::about(what.clone(), "the URL opener never called", format!("{opened:?}"))
+        });
+        outcomes.push((what, check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
 
 /// CL-40: metadata URLs that answer 302 to an internal address.
@@ -183,17 +187,10 @@ pub(super) fn redirects_not_followed(w: &mut World) -> Check {
     let issuer_canary = w.canary(&["http://10.0.0.1"]);
     hostile_flow(w, "victim1", "https://redir1.example", Some(&format!("{redirector}/prm")), AS);
     hostile_flow(w, "victim2", "https://redir2.example", None, redirector);
-    for (what, canary) in [
+    let hits = [
         ("resource metadata 302 to http://169.254.169.254/latest/meta-data/", &metadata_canary),
         ("authorization server metadata 302 to http://10.0.0.1/metadata", &issuer_canary),
-    ] {
-        if canary.get() > 0 {
-            return Check::Violated(Violation::about(
-                what,
-                "the redirect not followed",
-                format!("{} requests", canary.get()),
-            ));
-        }
-    }
-    Check::Holds
+    ]
+    .map(|(what, canary)| (what.to_string(), canary.get()));
+    untouched(w, "the redirect not followed", &hits)
 }

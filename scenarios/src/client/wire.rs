@@ -5,7 +5,7 @@
 //! adversary stands in for it where a scenario needs another answer.
 
 use super::hostile::echo;
-use crate::world::{MCP, MCP_ORIGIN, World};
+use crate::world::{MCP, MCP_ORIGIN, World, all_variants};
 use base64::Engine as _;
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode, header};
@@ -188,13 +188,16 @@ fn unsupported_version(req: &McpRequest, supported: &[&str]) -> Response {
     rpc_error(req, -32022, "Unsupported protocol version", data)
 }
 
+/// Why a case (or a variant) does not apply to a client that sent no modern request.
+fn legacy_only() -> Check {
+    Check::NotApplicable("the client sent no 2026-07-28 request (it speaks the legacy wire)".into())
+}
+
 /// The client's modern requests, or why the case does not apply.
 fn modern_requests(sent: &[McpRequest]) -> Result<Vec<&McpRequest>, Check> {
     let modern: Vec<&McpRequest> = sent.iter().filter(|r| r.modern()).collect();
     match modern.is_empty() {
-        true => Err(Check::NotApplicable(
-            "the client sent no 2026-07-28 request (it speaks the legacy wire)".into(),
-        )),
+        true => Err(legacy_only()),
         false => Ok(modern),
     }
 }
@@ -245,44 +248,46 @@ pub(super) fn modern_requests_carry_their_metadata(w: &mut World) -> Check {
 /// not forever. Whether a dual-era client that stops should have gone legacy is not
 /// judged (it cannot be told from a modern-only one).
 pub(super) fn unsupported_version_retried_once(w: &mut World) -> Check {
-    let mut judged = false;
+    let mut outcomes = Vec::new();
     for supported in [&["2025-11-25"][..], &[][..]] {
+        let variant = match supported {
+            [] => "supported lists the version the client sent".to_string(),
+            s => format!("supported lists only {s:?}"),
+        };
         let sent =
             watch_server_a(w, move |r| r.modern().then(|| unsupported_version(r, supported)), |_, _| {});
         let mut client = w.public_client(MCP);
         let _ = w.run_client("victim", &mut client, echo());
         let sent = sent.borrow();
         let attempts: Vec<&McpRequest> = sent.iter().filter(|r| r.attempt()).collect();
-        let Some(first) = attempts.iter().position(|r| r.modern()) else { continue };
-        judged = true;
+        let Some(first) = attempts.iter().position(|r| r.modern()) else {
+            outcomes.push((variant, legacy_only()));
+            continue;
+        };
         let listed: Vec<String> = match supported {
             [] => attempts[first].version().into_iter().map(String::from).collect(),
             s => s.iter().map(|v| v.to_string()).collect(),
         };
         let given = format!("every 2026-07-28 request refused: 400 -32022, supported {listed:?}");
         let after = &attempts[first + 1..];
-        if let Some(r) = after.iter().find(|r| !r.version().is_some_and(|v| listed.iter().any(|l| l == v))) {
-            return Check::Violated(Violation::about(
+        let refused = attempts.iter().filter(|r| r.modern()).count();
+        let check = match after.iter().find(|r| !r.version().is_some_and(|v| listed.iter().any(|l| l == v))) {
+            Some(r) => Check::Violated(Violation::about(
                 given,
                 "a retry naming a version from `supported`, or an error",
                 format!("a retry {}", r.shown()),
-            ));
-        }
-        let refused = attempts.iter().filter(|r| r.modern()).count();
-        if refused > 1 + listed.len() {
-            return Check::Violated(Violation::about(
-                given,
-                format!("at most {} refused attempts (one retry per listed version)", 1 + listed.len()),
-                format!("{refused}"),
-            ));
-        }
+            )),
+            None => Check::expect(refused <= 1 + listed.len(), || {
+                Violation::about(
+                    given,
+                    format!("at most {} refused attempts (one retry per listed version)", 1 + listed.len()),
+                    format!("{refused}"),
+                )
+            }),
+        };
+        outcomes.push((variant, check));
     }
-    match judged {
-        true => Check::Holds,
-        false => {
-            Check::NotApplicable("the client sent no 2026-07-28 request (it speaks the legacy wire)".into())
-        }
-    }
+    all_variants(w, outcomes)
 }
 
 /// The answer of a legacy (2025-11-25) server to a request without a session: what the
@@ -325,7 +330,7 @@ fn modern_error(name: &str, r: &McpRequest) -> Response {
 /// request after its first `initialize` in that run. Across runs a client process
 /// restarts, and "MAY persist it across restarts": not judged.
 pub(super) fn era_fallback_only_without_a_modern_error(w: &mut World) -> Check {
-    let mut judged = false;
+    let mut outcomes = Vec::new();
     for name in MODERN_ERRORS {
         let mut answered = false;
         let answer = move |r: &McpRequest| match r.modern() && !answered {
@@ -339,36 +344,36 @@ pub(super) fn era_fallback_only_without_a_modern_error(w: &mut World) -> Check {
         let mut client = w.public_client(MCP);
         let _ = w.run_client("victim", &mut client, echo());
         let sent = sent.borrow();
-        let Some(first) = sent.iter().position(McpRequest::modern) else { continue };
-        judged = true;
-        if let Some(r) = sent[first..].iter().find(|r| r.method() == Some("initialize")) {
-            return Check::Violated(Violation::about(
-                format!("the first 2026-07-28 request answered 400 {name} (a modern error body)"),
-                "no fallback to initialize: a retry or a corrected request, or an error",
-                format!("initialize {}", r.version().unwrap_or("")),
-            ));
-        }
+        let variant = format!("the first 2026-07-28 request answered 400 {name}");
+        let check = match sent.iter().position(McpRequest::modern) {
+            None => legacy_only(),
+            Some(first) => match sent[first..].iter().find(|r| r.method() == Some("initialize")) {
+                Some(r) => Check::Violated(Violation::about(
+                    format!("{variant} (a modern error body)"),
+                    "no fallback to initialize: a retry or a corrected request, or an error",
+                    format!("initialize {}", r.version().unwrap_or("")),
+                )),
+                None => Check::Holds,
+            },
+        };
+        outcomes.push((variant, check));
     }
     let sent = watch_server_a(w, |r| r.modern().then(|| legacy_refusal(r)), |_, _| {});
     let mut client = w.public_client(MCP);
     let _ = w.run_client("victim", &mut client, echo());
     let sent = sent.borrow();
-    judged |= sent.iter().any(McpRequest::modern);
-    if let Some(fallback) = sent.iter().position(|r| r.method() == Some("initialize")) {
-        if let Some(r) = sent[fallback..].iter().find(|r| r.modern()) {
-            return Check::Violated(Violation::about(
-                "every 2026-07-28 request answered 400 with a legacy body; the client fell back to initialize",
-                "the legacy era kept for the origin: no 2026-07-28 request after the fallback",
-                format!("a 2026-07-28 request {} after it", r.shown()),
-            ));
-        }
-    }
-    match judged {
-        true => Check::Holds,
-        false => {
-            Check::NotApplicable("the client sent no 2026-07-28 request (it speaks the legacy wire)".into())
-        }
-    }
+    let fallback = sent.iter().position(|r| r.method() == Some("initialize"));
+    let check = match fallback.and_then(|f| sent[f..].iter().find(|r| r.modern())) {
+        _ if !sent.iter().any(McpRequest::modern) => legacy_only(),
+        Some(r) => Check::Violated(Violation::about(
+            "every 2026-07-28 request answered 400 with a legacy body; the client fell back to initialize",
+            "the legacy era kept for the origin: no 2026-07-28 request after the fallback",
+            format!("a 2026-07-28 request {} after it", r.shown()),
+        )),
+        None => Check::Holds,
+    };
+    outcomes.push(("every 2026-07-28 request answered 400 with a legacy body".to_string(), check));
+    all_variants(w, outcomes)
 }
 
 /// What a result of CL-WIRE-04 carries when its `resultType` is unknown: a client that

@@ -10,7 +10,7 @@
 
 use super::{response, status};
 use crate::world::stateless::{modern_body, modern_request, with_header};
-use crate::world::{World, describe};
+use crate::world::{World, all_variants, describe};
 use mcp_authz_reference::mcp_server::{MODERN_PROTOCOL_VERSION, McpServer, SESSION_ID};
 use mcp_authz_sim::scenario::{Check, Violation};
 use serde_json::json;
@@ -63,6 +63,7 @@ pub(super) fn legacy_transport_refused(w: &mut World) -> Check {
         Err(c) => return c,
     };
     let url = w.mcp.clone();
+    let mut outcomes = Vec::new();
     for method in [http::Method::GET, http::Method::DELETE] {
         let req = http::Request::builder()
             .method(method.clone())
@@ -73,9 +74,9 @@ pub(super) fn legacy_transport_refused(w: &mut World) -> Check {
             .body(bytes::Bytes::new())
             .expect("a valid request");
         let r = w.send("client", req);
-        if status(&r) != 405 {
-            return Check::Violated(Violation::about(format!("{method} {url}"), "405", describe(&r)));
-        }
+        let what = format!("{method} {url}");
+        let check = Check::expect(status(&r) == 405, || Violation::about(what.clone(), "405", describe(&r)));
+        outcomes.push((what, check));
     }
     let body = modern_body("tools/list", json!({}), MODERN_PROTOCOL_VERSION);
     let req = modern_request(&url, Some(&token), &body);
@@ -86,11 +87,10 @@ pub(super) fn legacy_transport_refused(w: &mut World) -> Check {
     );
     let r = w.send("client", req);
     let echoed = response(&r).and_then(|r| r.headers().get(SESSION_ID)).is_some();
-    Check::expect(status(&r) == 200 && !echoed, || {
-        Violation::about(
-            "tools/list with Mcp-Session-Id and Last-Event-ID",
-            "200, the headers ignored, no Mcp-Session-Id in the answer",
-            describe(&r),
-        )
-    })
+    let what = "tools/list with Mcp-Session-Id and Last-Event-ID";
+    let check = Check::expect(status(&r) == 200 && !echoed, || {
+        Violation::about(what, "200, the headers ignored, no Mcp-Session-Id in the answer", describe(&r))
+    });
+    outcomes.push((what.to_string(), check));
+    all_variants(w, outcomes)
 }

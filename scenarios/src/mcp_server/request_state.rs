@@ -14,7 +14,7 @@
 
 use super::stateless::message;
 use crate::world::stateless::{modern_body, modern_request};
-use crate::world::{Tool, World, describe, union_scopes};
+use crate::world::{Tool, World, all_variants, describe, union_scopes};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::mcp_server::{META_CLIENT_CAPABILITIES, MODERN_PROTOCOL_VERSION};
 use mcp_authz_reference::sans_io::FetchResult;
@@ -110,34 +110,43 @@ pub(super) fn request_state_protected(w: &mut World) -> Check {
     let n = state.chars().count();
     let mut positions = vec![0, n / 2, n.saturating_sub(2)];
     positions.dedup();
+    // Each variant: its name, the violation's context and expectation, and the answer.
+    let mut tried = Vec::new();
     for i in positions {
         let tampered = flipped(&state, i);
         let r = call(w, &tool, &alice, &retry(&tampered));
-        if completed(&r) {
-            return Check::Violated(Violation::about(
-                format!("{}'s retry with its requestState altered at character {i}", tool.name),
-                "a refusal: state that fails verification is rejected",
-                describe(&r),
-            ));
-        }
+        tried.push((
+            format!("requestState altered at character {i}"),
+            format!("{}'s retry with its requestState altered at character {i}", tool.name),
+            "a refusal: state that fails verification is rejected",
+            r,
+        ));
     }
     let mallory = w.mint(&AccessTokenClaims { sub: Some("mallory".into()), ..w.claims(&scopes) });
     let r = call(w, &tool, &mallory, &retry(&state));
-    if completed(&r) {
-        return Check::Violated(Violation::about(
-            format!("alice's requestState for {} presented with mallory's token", tool.name),
-            "a refusal: state presented by a different principal is rejected",
-            describe(&r),
-        ));
-    }
-    let r = call(w, &tool, &alice, &retry(&state));
-    if !completed(&r) {
-        return Check::Undecided(format!(
-            "{}'s retry by alice with her untouched requestState did not complete, so its refusals \
-             say nothing: {}",
-            tool.name,
-            describe(&r)
-        ));
-    }
-    Check::Holds
+    tried.push((
+        "alice's requestState with mallory's token".to_string(),
+        format!("alice's requestState for {} presented with mallory's token", tool.name),
+        "a refusal: state presented by a different principal is rejected",
+        r,
+    ));
+    // The control: alice's own retry completes, so that the refusals above say something.
+    let control = call(w, &tool, &alice, &retry(&state));
+    let outcomes = tried
+        .into_iter()
+        .map(|(variant, context, expected, r)| {
+            let check = match (completed(&r), completed(&control)) {
+                (true, _) => Check::Violated(Violation::about(context, expected, describe(&r))),
+                (false, true) => Check::Holds,
+                (false, false) => Check::Undecided(format!(
+                    "refused, but {}'s retry by alice with her untouched requestState did not complete \
+                     either, so the refusal says nothing: {}",
+                    tool.name,
+                    describe(&control)
+                )),
+            };
+            (variant, check)
+        })
+        .collect();
+    all_variants(w, outcomes)
 }

@@ -8,7 +8,7 @@
 //! for every scope the tools need, after a well-formed control request that must work.
 
 use crate::world::stateless::{modern_body, modern_request, modernize, with_header};
-use crate::world::{World, describe, tool_ran};
+use crate::world::{World, all_variants, describe, tool_ran};
 use mcp_authz_reference::client::mcp;
 use mcp_authz_reference::jsonrpc::{INVALID_PARAMS, METHOD_NOT_FOUND};
 use mcp_authz_reference::mcp_server::{
@@ -323,19 +323,22 @@ pub(super) fn mirrored_headers_not_trusted(w: &mut World) -> Check {
         ("on a 2025-11-25 session", World::rpc_request(&url, Some(&token), &call, &legacy)),
         ("without MCP-Protocol-Version", unversioned),
     ];
+    let mut outcomes = Vec::new();
     for (what, request) in variants {
         let before = w.side_effects();
         let r = w.send("client", request);
-        if w.side_effects() != before || tool_ran(&r, ID) {
-            return Check::Violated(Violation::about(
+        let ran = w.side_effects() != before || tool_ran(&r, ID);
+        let check = Check::expect(!ran, || {
+            Violation::about(
                 format!(
                     "tools/call of {} (needs `{}`) with a `{}` token and Mcp-Name {}, {what}",
                     write.name, write.scope, read.scope, read.name
                 ),
                 "a refusal: the tool is the body's, not the unvalidated header's",
                 describe(&r),
-            ));
-        }
+            )
+        });
+        outcomes.push((format!("spoofed Mcp-Name {what}"), check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }

@@ -12,7 +12,7 @@
 
 use super::stateless::message;
 use crate::world::stateless::{modern_body, modern_request, with_header};
-use crate::world::{World, describe};
+use crate::world::{World, all_variants, describe};
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::mcp_server::MODERN_PROTOCOL_VERSION;
 use mcp_authz_reference::sans_io::FetchResult;
@@ -47,23 +47,28 @@ pub(super) fn tools_list_not_per_connection(w: &mut World) -> Check {
         w.modern("client", &token, "tools/call", json!({"name": read.name, "arguments": read.arguments}));
     let third = list(w, Some(&token), false);
     let listings = [
-        ("a second fresh connection", names(&second), &second),
+        ("a second fresh connection", "a second fresh connection".to_string(), names(&second), &second),
         (
-            &*format!("the connection of a tools/call of {} ({})", read.name, describe(&called)),
+            "the connection of a tools/call",
+            format!("the connection of a tools/call of {} ({})", read.name, describe(&called)),
             names(&third),
             &third,
         ),
     ];
-    for (when, listed, r) in listings {
-        if listed.as_ref() != Some(&first_names) {
-            return Check::Violated(Violation::about(
-                format!("tools/list with the same token on {when}"),
-                format!("the tools of the first listing {first_names:?}"),
-                listed.map_or_else(|| describe(r), |n| format!("{n:?}")),
-            ));
-        }
-    }
-    Check::Holds
+    let outcomes = listings
+        .into_iter()
+        .map(|(variant, when, listed, r)| {
+            let check = Check::expect(listed.as_ref() == Some(&first_names), || {
+                Violation::about(
+                    format!("tools/list with the same token on {when}"),
+                    format!("the tools of the first listing {first_names:?}"),
+                    listed.map_or_else(|| describe(r), |n| format!("{n:?}")),
+                )
+            });
+            (format!("tools/list on {variant}"), check)
+        })
+        .collect();
+    all_variants(w, outcomes)
 }
 
 /// RS-33: on one kept-alive connection, an authorized request, then one without a token
@@ -77,16 +82,18 @@ pub(super) fn no_context_from_earlier_requests(w: &mut World) -> Check {
     }
     let now = w.now().unix_secs();
     let expired = w.mint(&AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 7200), ..claims });
+    let mut outcomes = Vec::new();
     for (what, token) in [("no token", None), ("an expired token", Some(expired.as_str()))] {
         let r = list(w, token, false);
         let status = r.as_ref().ok().map(|r| r.status().as_u16());
-        if status != Some(401) {
-            return Check::Violated(Violation::about(
+        let check = Check::expect(status == Some(401), || {
+            Violation::about(
                 format!("tools/list with {what}, after an authorized request on the same connection"),
                 "401: nothing is inherited from earlier requests",
                 describe(&r),
-            ));
-        }
+            )
+        });
+        outcomes.push((format!("tools/list with {what}"), check));
     }
-    Check::Holds
+    all_variants(w, outcomes)
 }
