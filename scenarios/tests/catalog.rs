@@ -168,3 +168,19 @@ fn a_refusal_without_an_error_code_is_one_should_finding() {
         .collect();
     assert_eq!(findings, [("RS-CHAL-04", Verdict::Warn)]);
 }
+
+/// A case runs every variant and reports each: with a defect that breaks two variants of
+/// CL-DISC-07, the verdict names both and the evidence has a line per variant.
+#[test]
+fn every_variant_runs_and_is_reported() {
+    let scenario = catalog().into_iter().find(|s| s.meta.id == "CL-DISC-07").expect("CL-DISC-07");
+    let r = run_case(&scenario, 1, &Defects::of([Defect::ClientPrmResourcePrefix]));
+    assert_eq!(r.verdict, Verdict::Fail);
+    assert!(r.detail.starts_with("2 variants: "), "{}", r.detail);
+    let reported: Vec<&String> = r.evidence.iter().filter(|l| l.contains("# variant ")).collect();
+    assert_eq!(reported.len(), 2, "{reported:#?}");
+    assert!(reported.iter().all(|l| l.contains(": violated: ")), "{reported:#?}");
+    let honest = run_case(&scenario, 1, &Defects::none());
+    let held = honest.evidence.iter().filter(|l| l.contains("# variant ") && l.ends_with(": holds")).count();
+    assert_eq!(held, 2, "{:#?}", honest.evidence);
+}

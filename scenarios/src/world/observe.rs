@@ -202,7 +202,7 @@ pub fn all_variants(w: &mut World, outcomes: Vec<(String, Check)>) -> Check {
             Check::NotApplicable(why) => format!("not applicable: {why}"),
             Check::Undecided(why) => format!("undecided: {why}"),
         };
-        w.note(&format!("# variant {variant}: {line}"));
+        w.note(&format!("variant {variant}: {line}"));
         match outcome {
             Check::Holds => held = true,
             Check::Violated(v) => violated.push((variant, v)),
