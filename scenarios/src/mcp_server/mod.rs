@@ -11,6 +11,7 @@ mod sessions;
 mod state_handles;
 mod stateless;
 mod statelessness;
+mod validation;
 
 use crate::Scenario;
 use crate::world::{
@@ -56,60 +57,60 @@ pub fn scenarios() -> Vec<Scenario> {
             .requirements(&["RS-09"])
             .level(Should)
             .tags(&["validation"])
-            .body(refusal_names_invalid_token),
+            .body(validation::refusal_names_invalid_token),
         Scenario::new(McpServer, "RS-VAL-01", "malformed tokens get 401, never 500")
             .requirements(&["RS-07", "RS-09", "RS-10"])
             .level(Must)
             .tags(&["validation"])
-            .body(malformed_tokens),
+            .body(validation::malformed_tokens),
         Scenario::new(McpServer, "RS-VAL-02", "unsigned token (alg none) is refused")
             .requirements(&["RS-07"])
             .level(Must)
             .tags(&["validation"])
             .grants(&[MaliciousClient])
-            .body(alg_none),
+            .body(validation::alg_none),
         Scenario::new(McpServer, "RS-VAL-03", "HS256 token keyed with the public key is refused")
             .requirements(&["RS-07"])
             .level(Must)
             .tags(&["validation"])
             .grants(&[MaliciousClient])
-            .body(hmac_confusion),
+            .body(validation::hmac_confusion),
         Scenario::new(McpServer, "RS-VAL-04", "expired and not-yet-valid tokens are refused")
             .requirements(&["RS-07", "RS-10"])
             .level(Must)
             .tags(&["validation"])
-            .body(time_claims),
+            .body(validation::time_claims),
         Scenario::new(McpServer, "RS-VAL-05", "token without exp is refused")
             .requirements(&["RS-07"])
             .level(Must)
             .tags(&["validation"])
-            .body(missing_exp),
+            .body(validation::missing_exp),
         Scenario::new(McpServer, "RS-VAL-06", "token whose typ is not at+jwt is refused")
             .requirements(&["RS-07"])
             .level(Must)
             .tags(&["validation"])
-            .body(wrong_typ),
+            .body(validation::wrong_typ),
         Scenario::new(McpServer, "RS-VAL-07", "token from another issuer is refused")
             .requirements(&["RS-07", "RS-11"])
             .level(Must)
             .tags(&["validation"])
-            .body(wrong_issuer),
+            .body(validation::wrong_issuer),
         Scenario::new(McpServer, "RS-VAL-08", "token signed by the attacker's key is refused")
             .requirements(&["RS-07"])
             .level(Must)
             .tags(&["validation"])
             .grants(&[MaliciousClient])
-            .body(attacker_signed),
+            .body(validation::attacker_signed),
         Scenario::new(McpServer, "RS-VAL-09", "unknown kids trigger at most one JWKS refetch")
             .requirements(&["RS-07"])
             .level(Should)
             .tags(&["validation", "jwks"])
-            .body(jwks_refetch_limited),
+            .body(validation::jwks_refetch_limited),
         Scenario::new(McpServer, "RS-VAL-10", "token without aud is refused")
             .requirements(&["RS-08"])
             .level(Must)
             .tags(&["validation", "audience"])
-            .body(missing_audience),
+            .body(validation::missing_audience),
         Scenario::new(McpServer, "RS-HDR-01", "odd Authorization headers get 400/401, never 200 or 500")
             .requirements(&["RS-13", "RS-09"])
             .level(Must)
@@ -456,134 +457,6 @@ fn challenge_has_scope(w: &mut World) -> Check {
         }),
         Err(v) => v,
     }
-}
-
-/// Tokens that are not JWTs, or JWTs that do not parse.
-const MALFORMED_TOKENS: [&str; 5] =
-    ["garbage", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30", "eyJ0eXAiOiJKV1QifQ.e30.AAAA", "e30.e30.e30"];
-
-fn malformed_tokens(w: &mut World) -> Check {
-    let outcomes = MALFORMED_TOKENS
-        .into_iter()
-        .map(|token| {
-            let what = format!("token `{token}`");
-            let check = expect_invalid_token(w, token, &what);
-            (what, check)
-        })
-        .collect();
-    all_variants(w, outcomes)
-}
-
-/// RS-09 through OAuth 2.1 §5.3.1 (RFC 6750 §3.1): "If the protected resource request
-/// included an access token and failed authentication, the resource server SHOULD include
-/// the `error` attribute" — `invalid_token` for a malformed, expired or foreign token. The
-/// refusal itself (401) is each validation case's MUST; this case grades the code once.
-fn refusal_names_invalid_token(w: &mut World) -> Check {
-    let now = w.now().unix_secs();
-    let expired =
-        w.mint(&AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) });
-    let foreign = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..read_claims(w) });
-    let read = w.tools.read.clone();
-    let tokens = [
-        ("malformed", MALFORMED_TOKENS[0].to_string()),
-        ("expired", expired),
-        ("for another server", foreign),
-    ];
-    let outcomes = tokens
-        .into_iter()
-        .map(|(what, token)| {
-            let r = w.call("attacker", &token, &read);
-            let check = match response(&r).map(status_and_challenge_error) {
-                Some((401, Some(ErrorCode::InvalidToken))) => Check::Holds,
-                Some((401, _)) => Check::Violated(Violation::about(
-                    format!("a {what} token"),
-                    "a challenge with error=\"invalid_token\"",
-                    describe(&r),
-                )),
-                _ => Check::NotApplicable(format!("the {what} token was not answered 401: {}", describe(&r))),
-            };
-            (format!("a {what} token"), check)
-        })
-        .collect();
-    all_variants(w, outcomes)
-}
-
-fn alg_none(w: &mut World) -> Check {
-    let token = jwt::encode_unsigned(&read_claims(w));
-    expect_invalid_token(w, &token, "alg none")
-}
-
-fn hmac_confusion(w: &mut World) -> Check {
-    let hmac = w.with_signing_key(|key| SigningKey::hmac(key.kid(), &key.public_key_bytes_for_confusion()));
-    let token = read_claims(w).sign(&hmac).expect("hmac signs");
-    expect_invalid_token(w, &token, "HS256 with the public key as secret")
-}
-
-fn time_claims(w: &mut World) -> Check {
-    let now = w.now().unix_secs();
-    let expired = AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) };
-    let token = w.mint(&expired);
-    let expired = expect_invalid_token(w, &token, "expired an hour ago");
-    let future = AccessTokenClaims { nbf: Some(now + 3600), ..read_claims(w) };
-    let token = w.mint(&future);
-    let future = expect_invalid_token(w, &token, "nbf an hour ahead");
-    all_variants(w, vec![("expired an hour ago".into(), expired), ("nbf an hour ahead".into(), future)])
-}
-
-fn missing_exp(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { exp: None, ..read_claims(w) });
-    expect_invalid_token(w, &token, "no exp")
-}
-
-fn wrong_typ(w: &mut World) -> Check {
-    let claims = read_claims(w);
-    let token = w
-        .with_signing_key(|key| {
-            let header = JoseHeader {
-                alg: key.alg().name().into(),
-                typ: Some("JWT".into()),
-                kid: Some(key.kid().into()),
-                crit: None,
-            };
-            jwt::encode_with_header(key, &header, &claims)
-        })
-        .expect("signs");
-    expect_invalid_token(w, &token, "typ JWT (an ID token, say)")
-}
-
-fn wrong_issuer(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { iss: EVIL.into(), ..read_claims(w) });
-    expect_invalid_token(w, &token, "iss https://evil.example")
-}
-
-fn attacker_signed(w: &mut World) -> Check {
-    let (kid, alg) = w.with_signing_key(|k| (k.kid().to_string(), k.alg()));
-    let key = w.generate_key(alg, &kid);
-    let token = w.claims(&w.tools.all_scopes()).sign(&key).expect("signs");
-    expect_invalid_token(w, &token, "signed by the attacker under the AS's kid")
-}
-
-fn jwks_refetch_limited(w: &mut World) -> Check {
-    let good = w.mint(&read_claims(w));
-    let read = w.tools.read.clone();
-    let _ = w.call("client", &good, &read);
-    let before = w.jwks_requests();
-    let alg = w.with_signing_key(|k| k.alg());
-    let url = w.mcp.clone();
-    for i in 0..10 {
-        let key = w.generate_key(alg, &format!("unknown-{i}"));
-        let token = read_claims(w).sign(&key).expect("signs");
-        let _ = w.open("attacker", &url, Some(&token));
-    }
-    let fetched = w.jwks_requests() - before;
-    Check::expect(fetched <= 1, || {
-        Violation::about("10 tokens with unknown kids", "at most 1 JWKS fetch at the AS", fetched.to_string())
-    })
-}
-
-fn missing_audience(w: &mut World) -> Check {
-    let token = w.mint(&AccessTokenClaims { aud: Audience::None, ..read_claims(w) });
-    expect_invalid_token(w, &token, "no aud")
 }
 
 fn odd_authorization_headers(w: &mut World) -> Check {

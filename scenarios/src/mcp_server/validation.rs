@@ -1,0 +1,134 @@
+//! The token validation matrix (RS-VAL-*, RS-CHAL-04): malformed, unsigned, HMAC-confused,
+//! expired, `exp`-less, wrongly typed, foreign-issuer, attacker-signed and `aud`-less
+//! tokens are refused with 401 (the MUST), the code `invalid_token` graded once as the
+//! SHOULD it is; unknown `kid`s trigger at most one JWKS refetch.
+
+use super::*;
+
+/// Tokens that are not JWTs, or JWTs that do not parse.
+const MALFORMED_TOKENS: [&str; 5] =
+    ["garbage", "a.b.c", "eyJhbGciOiJFZERTQSJ9.e30", "eyJ0eXAiOiJKV1QifQ.e30.AAAA", "e30.e30.e30"];
+
+pub(super) fn malformed_tokens(w: &mut World) -> Check {
+    let outcomes = MALFORMED_TOKENS
+        .into_iter()
+        .map(|token| {
+            let what = format!("token `{token}`");
+            let check = expect_invalid_token(w, token, &what);
+            (what, check)
+        })
+        .collect();
+    all_variants(w, outcomes)
+}
+
+/// RS-09 through OAuth 2.1 §5.3.1 (RFC 6750 §3.1): "If the protected resource request
+/// included an access token and failed authentication, the resource server SHOULD include
+/// the `error` attribute" — `invalid_token` for a malformed, expired or foreign token. The
+/// refusal itself (401) is each validation case's MUST; this case grades the code once.
+pub(super) fn refusal_names_invalid_token(w: &mut World) -> Check {
+    let now = w.now().unix_secs();
+    let expired =
+        w.mint(&AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) });
+    let foreign = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..read_claims(w) });
+    let read = w.tools.read.clone();
+    let tokens = [
+        ("malformed", MALFORMED_TOKENS[0].to_string()),
+        ("expired", expired),
+        ("for another server", foreign),
+    ];
+    let outcomes = tokens
+        .into_iter()
+        .map(|(what, token)| {
+            let r = w.call("attacker", &token, &read);
+            let check = match response(&r).map(status_and_challenge_error) {
+                Some((401, Some(ErrorCode::InvalidToken))) => Check::Holds,
+                Some((401, _)) => Check::Violated(Violation::about(
+                    format!("a {what} token"),
+                    "a challenge with error=\"invalid_token\"",
+                    describe(&r),
+                )),
+                _ => Check::NotApplicable(format!("the {what} token was not answered 401: {}", describe(&r))),
+            };
+            (format!("a {what} token"), check)
+        })
+        .collect();
+    all_variants(w, outcomes)
+}
+
+pub(super) fn alg_none(w: &mut World) -> Check {
+    let token = jwt::encode_unsigned(&read_claims(w));
+    expect_invalid_token(w, &token, "alg none")
+}
+
+pub(super) fn hmac_confusion(w: &mut World) -> Check {
+    let hmac = w.with_signing_key(|key| SigningKey::hmac(key.kid(), &key.public_key_bytes_for_confusion()));
+    let token = read_claims(w).sign(&hmac).expect("hmac signs");
+    expect_invalid_token(w, &token, "HS256 with the public key as secret")
+}
+
+pub(super) fn time_claims(w: &mut World) -> Check {
+    let now = w.now().unix_secs();
+    let expired = AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) };
+    let token = w.mint(&expired);
+    let expired = expect_invalid_token(w, &token, "expired an hour ago");
+    let future = AccessTokenClaims { nbf: Some(now + 3600), ..read_claims(w) };
+    let token = w.mint(&future);
+    let future = expect_invalid_token(w, &token, "nbf an hour ahead");
+    all_variants(w, vec![("expired an hour ago".into(), expired), ("nbf an hour ahead".into(), future)])
+}
+
+pub(super) fn missing_exp(w: &mut World) -> Check {
+    let token = w.mint(&AccessTokenClaims { exp: None, ..read_claims(w) });
+    expect_invalid_token(w, &token, "no exp")
+}
+
+pub(super) fn wrong_typ(w: &mut World) -> Check {
+    let claims = read_claims(w);
+    let token = w
+        .with_signing_key(|key| {
+            let header = JoseHeader {
+                alg: key.alg().name().into(),
+                typ: Some("JWT".into()),
+                kid: Some(key.kid().into()),
+                crit: None,
+            };
+            jwt::encode_with_header(key, &header, &claims)
+        })
+        .expect("signs");
+    expect_invalid_token(w, &token, "typ JWT (an ID token, say)")
+}
+
+pub(super) fn wrong_issuer(w: &mut World) -> Check {
+    let token = w.mint(&AccessTokenClaims { iss: EVIL.into(), ..read_claims(w) });
+    expect_invalid_token(w, &token, "iss https://evil.example")
+}
+
+pub(super) fn attacker_signed(w: &mut World) -> Check {
+    let (kid, alg) = w.with_signing_key(|k| (k.kid().to_string(), k.alg()));
+    let key = w.generate_key(alg, &kid);
+    let token = w.claims(&w.tools.all_scopes()).sign(&key).expect("signs");
+    expect_invalid_token(w, &token, "signed by the attacker under the AS's kid")
+}
+
+pub(super) fn jwks_refetch_limited(w: &mut World) -> Check {
+    let good = w.mint(&read_claims(w));
+    let read = w.tools.read.clone();
+    let _ = w.call("client", &good, &read);
+    let before = w.jwks_requests();
+    let alg = w.with_signing_key(|k| k.alg());
+    let url = w.mcp.clone();
+    for i in 0..10 {
+        let key = w.generate_key(alg, &format!("unknown-{i}"));
+        let token = read_claims(w).sign(&key).expect("signs");
+        let _ = w.open("attacker", &url, Some(&token));
+    }
+    let fetched = w.jwks_requests() - before;
+    Check::expect(fetched <= 1, || {
+        Violation::about("10 tokens with unknown kids", "at most 1 JWKS fetch at the AS", fetched.to_string())
+    })
+}
+
+pub(super) fn missing_audience(w: &mut World) -> Check {
+    let token = w.mint(&AccessTokenClaims { aud: Audience::None, ..read_claims(w) });
+    expect_invalid_token(w, &token, "no aud")
+}
