@@ -218,6 +218,14 @@ fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, Stri
         (_, Some(skip)) => Check::NotApplicable(skip.0),
         (Some(_), None) => {
             world.sim.grant(Capability::granted_channels(scenario.meta.capabilities));
+            if scenario.meta.role == Role::Client {
+                // The AS the client meets grants what a permissive, correct AS would: a
+                // client's step-up is not refused by a registration policy no client
+                // scenario is about.
+                if let Ok(authorization_server) = world.authorization_server() {
+                    authorization_server.take_registered_scope_as_a_hint();
+                }
+            }
             catch_unwind(AssertUnwindSafe(|| (scenario.body)(&mut world))).unwrap_or_else(|p| {
                 let msg = p
                     .downcast_ref::<String>()

@@ -36,6 +36,12 @@ pub struct Config {
     pub clients: Vec<RegisteredClient>,
     /// The scopes dynamically registered and client-ID-metadata-document clients may use.
     pub registration_scopes: Vec<String>,
+    /// A dynamically registered client may later ask for any of [`Config::registration_scopes`],
+    /// not only those its registration named: the `scope` it registers is taken as a hint
+    /// (RFC 7591 §2 leaves the policy to the server). `false` by default: what it
+    /// registered is what it may ask for. The harness's AS in client scenarios sets it,
+    /// so that a client's step-up is not refused by a policy the scenario is not about.
+    pub registered_scope_is_a_hint: bool,
     /// Development switch: allow `http` and loopback client ID metadata document URLs.
     pub allow_insecure_client_id_urls: bool,
     /// How much the server takes and keeps before it refuses: the rate of dynamic
@@ -205,6 +211,7 @@ impl Default for Config {
             users: vec![User { username: "alice".into(), password: "alice".into(), sub: "alice".into() }],
             clients: vec![],
             registration_scopes: vec!["mcp:read".into(), "mcp:write".into()],
+            registered_scope_is_a_hint: false,
             allow_insecure_client_id_urls: false,
             limits: Limits::default(),
             defects: Defects::none(),

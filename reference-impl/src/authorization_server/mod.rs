@@ -150,6 +150,12 @@ impl AuthorizationServer {
         &self.config
     }
 
+    /// Takes a dynamically registered client's `scope` as a hint from now on (see
+    /// [`Config::registered_scope_is_a_hint`]).
+    pub fn take_registered_scope_as_a_hint(&mut self) {
+        self.config.registered_scope_is_a_hint = true;
+    }
+
     /// The public signing keys: one, or two during a rotation (newest first).
     pub fn jwks(&self) -> Jwks {
         let keys = std::iter::once(&self.current_key).chain(&self.previous_key);

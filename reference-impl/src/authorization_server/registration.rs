@@ -76,6 +76,7 @@ impl AuthorizationServer {
             Some(s) if self.config.defects.has(Defect::RegistrationScopeUnchecked) => {
                 s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()
             }
+            _ if self.config.registered_scope_is_a_hint => self.config.registration_scopes.clone(),
             requested => registration::narrow_scope(requested, &self.config.registration_scopes),
         };
         self.registered_clients += 1;
@@ -132,6 +133,34 @@ mod tests {
             ("scope", None),
         ]);
         assert!(location_params(&r).get("code").is_some());
+    }
+
+    /// Registered with `mcp:read`, a client asks `mcp:read mcp:write`: refused by default,
+    /// granted when the registered scope is a hint (the harness's AS in client worlds).
+    #[test]
+    fn a_registered_scope_limits_unless_it_is_a_hint() {
+        for hint in [false, true] {
+            let mut t = Tester::new();
+            if hint {
+                t.with_env(|server, _| server.take_registered_scope_as_a_hint());
+            }
+            let r = register(
+                &mut t,
+                json!({"redirect_uris": ["http://127.0.0.1:4000/cb"], "token_endpoint_auth_method": "none",
+                "grant_types": ["authorization_code"], "scope": "mcp:read"}),
+            );
+            let info: ClientInformation = serde_json::from_slice(r.body()).unwrap();
+            let r = t.authorize(&[
+                ("client_id", Some(&info.client_id)),
+                ("redirect_uri", Some("http://127.0.0.1:4000/cb")),
+                ("scope", Some("mcp:read mcp:write")),
+            ]);
+            let params = location_params(&r);
+            match hint {
+                false => assert_eq!(params.get("error"), Some("invalid_scope"), "{}", location(&r)),
+                true => assert!(params.get("code").is_some(), "{}", location(&r)),
+            }
+        }
     }
 
     #[test]
