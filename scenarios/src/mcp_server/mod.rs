@@ -363,11 +363,17 @@ const CALL_ID: u64 = 2;
 /// the tool did not run. The challenge's `error="invalid_token"` is OAuth 2.1 §5.3.1's
 /// SHOULD, judged apart by RS-CHAL-04.
 fn expect_invalid_token(w: &mut World, token: &str, what: &str) -> Check {
+    refused_because(w, token, what, "the token refused")
+}
+
+/// [`expect_invalid_token`], the sentence that makes the refusal a MUST (`why`) named in
+/// a violation.
+fn refused_because(w: &mut World, token: &str, what: &str, why: &str) -> Check {
     let read = w.tools.read.clone();
     let before = w.side_effects();
     let r = w.call("attacker", token, &read);
     Check::expect(status(&r) == 401 && !ran(w, before, &r, CALL_ID), || {
-        Violation::about(what, "401 (the token refused)", describe(&r))
+        Violation::about(what, format!("401 ({why})"), describe(&r))
     })
 }
 

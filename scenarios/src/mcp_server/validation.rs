@@ -95,7 +95,10 @@ pub(super) fn wrong_typ(w: &mut World) -> Check {
             jwt::encode_with_header(key, &header, &claims)
         })
         .expect("signs");
-    expect_invalid_token(w, &token, "typ JWT (an ID token, say)")
+    // The level is the source sentence's: the resource server's own MUST.
+    let why = "RFC 9068 §4: the resource server MUST verify that typ is at+jwt or application/at+jwt and \
+               reject tokens carrying any other value";
+    refused_because(w, &token, "typ JWT (an ID token, say)", why)
 }
 
 pub(super) fn wrong_issuer(w: &mut World) -> Check {
