@@ -52,6 +52,9 @@ pub enum Format {
     Junit,
     /// One self-contained HTML page with a sequence diagram of every failed case.
     Html,
+    /// SARIF 2.1.0 for code scanning (GitHub's upload-sarif): a rule per case, a result
+    /// per failed (error), warned (warning) or undecided (note) case.
+    Sarif,
 }
 
 impl ReportArgs {
@@ -121,6 +124,15 @@ fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCod
             Some(b) => report::junit(&b.as_expected(results)),
             None => report::junit(results),
         },
+        Format::Sarif => {
+            // What was tested: the URL the command names (server, issuer), else the run.
+            let subject = how
+                .subtitle
+                .split_whitespace()
+                .find(|w| url::Url::parse(w).is_ok_and(|u| matches!(u.scheme(), "http" | "https")))
+                .unwrap_or("mcp-authz");
+            report::sarif::sarif(results, subject)
+        }
         Format::Html => {
             let requirements = mcp_authz_scenarios::requirements::texts();
             report::html::render(

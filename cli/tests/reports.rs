@@ -104,3 +104,30 @@ fn html_report_is_one_page_with_diagrams() {
     assert!(html.contains("RS-AUD-01"));
     assert!(!html.contains("<script"));
 }
+
+/// `--format sarif`: a SARIF 2.1.0 log with one rule per case and one result per failed
+/// case (level `error`), each naming its rule by ID and index, with a message, a location
+/// and a stable fingerprint; the exit status is the run's.
+#[test]
+fn sarif_report_has_a_rule_per_case_and_a_result_per_finding() {
+    let out = run(&["--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(1), "a failing run exits 1");
+    let log: serde_json::Value = serde_json::from_slice(&out.stdout).expect("sarif is json");
+    assert_eq!(log["version"], "2.1.0");
+    let run = &log["runs"][0];
+    assert_eq!(run["tool"]["driver"]["name"], "mcp-authz");
+    let rules = run["tool"]["driver"]["rules"].as_array().expect("rules");
+    let (failing, passing) = failing_and_passing();
+    assert_eq!(rules.len(), failing.len() + passing.len(), "a rule per case");
+    let results = run["results"].as_array().expect("results");
+    let ids: Vec<&str> = results.iter().map(|r| r["ruleId"].as_str().unwrap()).collect();
+    assert_eq!(ids, failing.iter().map(String::as_str).collect::<Vec<_>>(), "a result per finding");
+    for r in results {
+        let index = r["ruleIndex"].as_u64().unwrap() as usize;
+        assert_eq!(rules[index]["id"], r["ruleId"], "ruleIndex points at its rule");
+        assert_eq!(r["level"], "error");
+        assert!(!r["message"]["text"].as_str().unwrap().is_empty());
+        assert!(r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"].is_string());
+        assert_eq!(r["partialFingerprints"]["mcpAuthzCase/v1"], r["ruleId"]);
+    }
+}

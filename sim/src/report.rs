@@ -1,8 +1,9 @@
 //! Reports of a run: a terminal table (coloured on a TTY), JSON (one object per case),
-//! JUnit XML for CI, and a self-contained HTML page ([`html`]) with a sequence diagram
-//! ([`sequence_diagram`]) of every failed case.
+//! JUnit XML for CI, SARIF for code scanning ([`sarif`]), and a self-contained HTML page
+//! ([`html`]) with a sequence diagram ([`sequence_diagram`]) of every failed case.
 
 pub mod html;
+pub mod sarif;
 pub mod sequence_diagram;
 
 use crate::baseline::Baseline;
