@@ -162,7 +162,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         format!("mcp-authz test-as --issuer {issuer} --scenario {}{wait}{}", c.meta.id, args.grade.flag())
     };
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
-    args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
+    args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
 }
 
 /// What every live run takes: which scenarios, and how long to wait.

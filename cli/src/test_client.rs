@@ -116,5 +116,5 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         format!("mcp-authz test-client --command \"{command}\" --scenario {}{flag}", c.meta.id)
     };
     let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
-    args.report.emit(&results, baseline.as_ref(), &replay, &subtitle)
+    args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
 }

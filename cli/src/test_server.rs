@@ -186,6 +186,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let flag = args.grade.flag();
     let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}{flag}", c.meta.id);
     let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
+    let results = crate::redact::results(&results);
     match setup_error {
         Some(why) => args.report.emit_setup_failure(&why, &results, &replay, &subtitle),
         None => args.report.emit(&results, baseline.as_ref(), &replay, &subtitle),

@@ -126,3 +126,30 @@ async fn a_login_form_without_login_and_an_absent_as_are_explained() {
     assert!(stderr.contains("is the authorization server running"), "{stderr}");
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// No live credential in a report: a failing live run's JSON report shows no JWT and no
+/// value of `code`, `refresh_token` or `access_token` (AS-CODE-05's detail quotes the
+/// token response the second redemption got).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_live_report_holds_no_credential() {
+    use mcp_authz_reference::defects::{Defect, Defects};
+    let defects = Defects::of([Defect::CodeReusable]);
+    let opts =
+        StackOptions { as_port: 0, rs_port: 0, auto_approve: true, defects, ..StackOptions::default() };
+    let stack = Stack::start(&opts).await.expect("stack");
+    let (code, cases) = test_as_with(stack.issuer.clone(), stack.mcp_url.clone(), vec![]).await;
+    stack.shutdown().await;
+    assert_eq!(code, Some(1), "the reusable code is found: {cases:#?}");
+    let report = serde_json::to_string(&cases).unwrap();
+    assert!(report.contains(r#"access_token\":\"[redacted]"#), "a token response was quoted: {report}");
+    assert_eq!(report.matches("eyJ").count(), report.matches("eyJ…[redacted]").count(), "a JWT left");
+    for name in ["code", "refresh_token", "access_token"] {
+        for quoted in [format!("{name}="), format!(r#"{name}\":\""#)] {
+            for (i, _) in report.match_indices(&quoted) {
+                let value = &report[i + quoted.len()..];
+                let redacted = value.starts_with("[redacted]") || value.starts_with(['&', '"', '\\']);
+                assert!(redacted, "{quoted}{}", &value[..value.len().min(40)]);
+            }
+        }
+    }
+}
