@@ -198,7 +198,7 @@ impl AuthorizationServer {
         fetched: FetchResult,
         env: &mut Env<'_>,
     ) -> Response {
-        match pending.finish(fetched, &self.config.registration_scopes) {
+        match pending.finish(fetched, &self.config) {
             (params, Ok((client, fresh_for))) => {
                 let until = env.now.plus(fresh_for);
                 self.room_for_client_document(env.now);

@@ -16,7 +16,7 @@
 //! `no-store` / `no-cache`, every request fetches it again. The token endpoint uses the
 //! document of the latest authorization.
 
-use super::config::{NONE, RegisteredClient};
+use super::config::{Config, NONE, RegisteredClient};
 use crate::registration::{self, ClientMetadata};
 use crate::sans_io::{FetchResult, Request, Response};
 use crate::wire::{self, Params};
@@ -73,11 +73,7 @@ pub fn check_url(client_id: &str, allow_insecure: bool) -> Result<Url> {
 }
 
 /// Turns the fetched answer into a client, or says why it is refused.
-pub fn client_from_response(
-    url: &str,
-    response: &Response,
-    registration_scopes: &[String],
-) -> Result<RegisteredClient> {
+pub fn client_from_response(url: &str, response: &Response, config: &Config) -> Result<RegisteredClient> {
     let what = "client id metadata document";
     if response.status() != http::StatusCode::OK {
         return Err(Error::HttpStatus { what, received: response.status().as_u16(), expected: "200" });
@@ -121,7 +117,7 @@ pub fn client_from_response(
         redirect_uris: doc.redirect_uris.clone(),
         grant_types: doc.grant_types_or_default(),
         token_endpoint_auth_method: method.to_string(),
-        scopes: registration::narrow_scope(doc.scope.as_deref(), registration_scopes),
+        scopes: config.scopes_of_registered(doc.scope.as_deref()),
         jwks: doc.jwks,
         client_name: Some(client_name),
     })
@@ -167,10 +163,10 @@ impl ClientIdMetadataFetch {
     pub(super) fn finish(
         self,
         fetched: FetchResult,
-        registration_scopes: &[String],
+        config: &Config,
     ) -> (Params, Result<(RegisteredClient, Duration)>) {
         let client = fetched.map_err(crate::Error::from).and_then(|response| {
-            let client = client_from_response(&self.url, &response, registration_scopes)?;
+            let client = client_from_response(&self.url, &response, config)?;
             Ok((client, cache_lifetime(&response)))
         });
         (self.params, client)
@@ -218,6 +214,27 @@ mod tests {
         assert_eq!(json_of(&token)["scope"], "mcp:read mcp:write");
         authorize_with_document(&mut t);
         assert_eq!(t.fetched.len(), 2, "no max-age: fetched again");
+    }
+
+    /// A document naming `mcp:read` may ask for `mcp:write` only when the registered
+    /// scope is a hint, as for a dynamic registration.
+    #[test]
+    fn a_document_s_scope_limits_unless_it_is_a_hint() {
+        for hint in [false, true] {
+            let mut t = Tester::new();
+            if hint {
+                t.with_env(|server, _| server.take_registered_scope_as_a_hint());
+            }
+            let mut doc = document();
+            doc["scope"] = json!("mcp:read");
+            serve(&mut t, doc);
+            let r = t.authorize(&[("client_id", Some(URL)), ("scope", Some("mcp:read mcp:write"))]);
+            let params = location_params(&r);
+            match hint {
+                false => assert_eq!(params.get("error"), Some("invalid_scope"), "{}", location(&r)),
+                true => assert!(params.get("code").is_some(), "{}", location(&r)),
+            }
+        }
     }
 
     #[test]

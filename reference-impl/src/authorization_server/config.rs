@@ -292,6 +292,17 @@ impl Config {
         format!("{}/revoke", self.issuer)
     }
 
+    /// The scopes a client registered by itself (dynamic registration or a client ID
+    /// metadata document) may ask for, given the `scope` it named: those of
+    /// [`Config::registration_scopes`] it named (all of them when it named none), or all
+    /// of them when [`Config::registered_scope_is_a_hint`].
+    pub fn scopes_of_registered(&self, named: Option<&str>) -> Vec<String> {
+        match self.registered_scope_is_a_hint {
+            true => self.registration_scopes.clone(),
+            false => crate::registration::narrow_scope(named, &self.registration_scopes),
+        }
+    }
+
     /// `<issuer>/introspect`.
     pub fn introspection_endpoint(&self) -> String {
         format!("{}/introspect", self.issuer)

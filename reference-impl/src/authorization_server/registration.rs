@@ -76,8 +76,7 @@ impl AuthorizationServer {
             Some(s) if self.config.defects.has(Defect::RegistrationScopeUnchecked) => {
                 s.split(' ').filter(|s| !s.is_empty()).map(String::from).collect()
             }
-            _ if self.config.registered_scope_is_a_hint => self.config.registration_scopes.clone(),
-            requested => registration::narrow_scope(requested, &self.config.registration_scopes),
+            requested => self.config.scopes_of_registered(requested),
         };
         self.registered_clients += 1;
         self.register_client(RegisteredClient {

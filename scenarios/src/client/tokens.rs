@@ -68,8 +68,9 @@ fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<
     );
     let challenged_once = Rc::new(Cell::new(false));
     let flag = challenged_once.clone();
-    // Whether the AS refused an authorization with `invalid_scope` (an AS may hold a
-    // client to the scope it registered with, RFC 7591 §2).
+    // Whether the AS refused an authorization with `invalid_scope` (a policy of the AS;
+    // the harness's takes a registered scope as a hint, but may still refuse a scope its
+    // resource does not know).
     let scope_refused = Rc::new(Cell::new(false));
     let refused = scope_refused.clone();
     // The scope of each token the AS issued, read from its token responses.
@@ -125,8 +126,8 @@ pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
     let widened =
         scopes.get(1).and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
     // A client that asked for the challenged scope did its part; when the AS then refuses
-    // it (`invalid_scope`, e.g. beyond the scope the client registered with), the client
-    // cannot finish, and that is the AS's policy, not the client's fault.
+    // it (`invalid_scope`), the client cannot finish, and that is the AS's policy, not the
+    // client's fault.
     let finished = outcome.is_ok() || scope_refused.get();
     Check::expect(widened && finished, || {
         Violation::about(
