@@ -4,7 +4,7 @@
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, StatusCode, header};
 use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
-use mcp_authz_reference::authorization_server::client_id_metadata;
+use mcp_authz_reference::authorization_server::{self as authz, client_id_metadata};
 use mcp_authz_reference::bearer::{self, Challenge};
 use mcp_authz_reference::client::authorization::redirect_params;
 use mcp_authz_reference::client::registration::read_registration_response;
@@ -148,10 +148,11 @@ pub fn client_id_metadata(data: &[u8]) {
         .ok()
         .and_then(|v| v.get("client_id")?.as_str().map(String::from));
     let scopes = ["mcp:read".to_string(), "mcp:write".to_string()];
+    let config = authz::Config { registration_scopes: scopes.to_vec(), ..Default::default() };
     for url in own.iter().map(String::as_str).chain(["https://client.example/mcp.json"]) {
         let _ = client_id_metadata::is_url(url);
         let _ = client_id_metadata::check_url(url, false);
-        if let Ok(client) = client_id_metadata::client_from_response(url, &r, &scopes) {
+        if let Ok(client) = client_id_metadata::client_from_response(url, &r, &config) {
             assert_eq!(client.client_id, url);
             assert!(client.scopes.iter().all(|s| scopes.contains(s)), "scopes widened: {:?}", client.scopes);
         }
