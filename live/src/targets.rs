@@ -412,31 +412,33 @@ pub fn client_process_world(seed: u64, target: &LiveClient, scenario: &Scenario)
         Box::new(ClientProcess { roles, client, failures: seen })
     })?;
     let uri = target.client_metadata_url.as_deref().and_then(|u| u.parse::<http::Uri>().ok());
-    if let Some(elsewhere) = uri.as_ref().and_then(origin_of).filter(|o| !o.ends_with(".example")) {
-        // The simulated AS reaches simulated hosts only: a document elsewhere cannot be
-        // fetched, which is the harness's limit, not the client's fault.
-        w.sim.add_remote(&elsewhere, move |req| {
-            let url = req.uri().to_string();
-            let reason = format!(
-                "the harness's authorization server cannot fetch the client's metadata document at \
-                 {url}: test-client serves it only on a simulated https://….example host (give the \
-                 client and --client-metadata-url one such as https://app.example/client.json)"
-            );
-            failures.borrow_mut().push(reason.clone());
-            Err(mcp_authz_reference::sans_io::FetchError { url, reason })
-        });
-    }
-    let origin = uri.as_ref().and_then(origin_of).filter(|o| o.ends_with(".example"));
-    if let (Some(origin), Some(uri)) = (origin, &uri) {
-        // The client's metadata document, served where it says it is.
-        let id = uri.to_string();
-        let document: Route = Box::new(move |_| {
-            let document = json!({"client_id": id, "client_name": "client under test",
-                "redirect_uris": *redirect_uris.borrow(), "grant_types": ["authorization_code", "refresh_token"],
-                "response_types": ["code"], "token_endpoint_auth_method": "none"});
-            wire::json(StatusCode::OK, &document)
-        });
-        w.fake_host(&origin, vec![(uri.path().to_string(), document)]);
+    match uri.as_ref().and_then(|uri| Some((uri, origin_of(uri)?))) {
+        Some((uri, origin)) if origin.ends_with(".example") => {
+            // The client's metadata document, served where it says it is.
+            let id = uri.to_string();
+            let document: Route = Box::new(move |_| {
+                let document = json!({"client_id": id, "client_name": "client under test",
+                    "redirect_uris": *redirect_uris.borrow(), "grant_types": ["authorization_code", "refresh_token"],
+                    "response_types": ["code"], "token_endpoint_auth_method": "none"});
+                wire::json(StatusCode::OK, &document)
+            });
+            w.fake_host(&origin, vec![(uri.path().to_string(), document)]);
+        }
+        Some((_, elsewhere)) => {
+            // The simulated AS reaches simulated hosts only: a document elsewhere cannot be
+            // fetched, which is the harness's limit, not the client's fault.
+            w.sim.add_remote(&elsewhere, move |req| {
+                let url = req.uri().to_string();
+                let reason = format!(
+                    "the harness's authorization server cannot fetch the client's metadata document at \
+                     {url}: test-client serves it only on a simulated https://….example host (give the \
+                     client and --client-metadata-url one such as https://app.example/client.json)"
+                );
+                failures.borrow_mut().push(reason.clone());
+                Err(mcp_authz_reference::sans_io::FetchError { url, reason })
+            });
+        }
+        None => {}
     }
     Ok(w.graded_by(target.revision))
 }
