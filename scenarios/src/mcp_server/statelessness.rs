@@ -7,8 +7,8 @@
 //!
 //! A fresh connection is asked for by sending the request before it with `Connection:
 //! close` (RFC 9112 §9.6); requests without it reuse the connection where the server
-//! keeps it alive. The simulator has no connections: there the server under test sees
-//! the same client in both cases.
+//! keeps it alive. In the simulator a party keeps one connection to each server (the
+//! request's `Connection` is its sender), so there every request of the case shares one.
 
 use super::stateless::message;
 use crate::world::stateless::{modern_body, modern_request, with_header};
