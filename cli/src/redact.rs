@@ -109,7 +109,7 @@ fn parameter(s: &str, name: &str) -> String {
     let mut rest = s;
     let mut previous: Option<char> = None;
     while let Some(i) = rest.find(name) {
-        let before = rest[..i].chars().last().or(previous);
+        let before = rest[..i].chars().next_back().or(previous);
         out.push_str(&rest[..i + name.len()]);
         let tail = &rest[i + name.len()..];
         let at_boundary = before.is_none_or(|c| matches!(c, '?' | '&' | ' ' | '"' | '\'' | '{' | ','));
@@ -132,7 +132,7 @@ fn parameter(s: &str, name: &str) -> String {
         } else {
             rest = tail;
         }
-        previous = out.chars().last();
+        previous = out.chars().next_back();
     }
     out.push_str(rest);
     out
