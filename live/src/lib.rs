@@ -9,7 +9,8 @@
 //! - [`stack`]: the reference AS and MCP server wired together on loopback.
 //! - [`target`]: how a live run reaches the server under test (HTTP or in-process).
 //! - [`test_authority`]: the AS the harness plays for a live MCP server under test;
-//!   [`harness_key`]: its signing key, kept across runs.
+//!   [`harness_key`]: its signing key, kept across runs; [`tokens`]: where the tokens
+//!   for the server under test come from (that AS, or the server's own).
 //! - [`targets`]: the catalog's [`Target`](mcp_authz_scenarios::world::Target)s for a
 //!   live MCP server, a live authorization server and a client process.
 //! - [`runs`]: runs the catalog against those targets (`test-server`, `test-as`,
@@ -33,3 +34,4 @@ pub mod stack;
 pub mod target;
 pub mod targets;
 pub mod test_authority;
+pub mod tokens;

@@ -14,6 +14,7 @@ use crate::setup_failure;
 use crate::target::Connect;
 use crate::targets::{LiveAs, LiveTarget, client_process_world, live_as_world, live_server_world};
 use crate::test_authority::TestAuthority;
+use crate::tokens::TokenSource;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::client::mcp;
@@ -83,7 +84,7 @@ pub fn learn_tools(
     let placeholder = Tools::with_read(Tool::new("", "", json!({})));
     let target = LiveTarget {
         url: url.into(),
-        authority: authority.clone(),
+        tokens: TokenSource::Harness(authority.clone()),
         tools: placeholder,
         connect: connect.clone(),
         speaks: Revision::ALL.to_vec(),
@@ -451,7 +452,7 @@ pub fn test_server(
     progress(Progress::Learned(&learned.notes));
     let target = LiveTarget {
         url: url.into(),
-        authority: authority.clone(),
+        tokens: TokenSource::Harness(authority.clone()),
         tools: learned.tools,
         connect,
         speaks: learned.speaks,

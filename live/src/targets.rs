@@ -13,20 +13,20 @@
 
 use crate::client_under_test::{ClientUnderTest, LiveClient};
 use crate::target::Connect;
-use crate::test_authority::TestAuthority;
+use crate::tokens::TokenSource;
 use http::StatusCode;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::client::{Operation, Outcome, PublicClient};
 use mcp_authz_reference::defects::Defects;
-use mcp_authz_reference::jwt::SigningKey;
+use mcp_authz_reference::jwt::{Jwk, SigningKey};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::{FetchResult, Request};
 use mcp_authz_reference::wire;
 use mcp_authz_scenarios::Scenario;
 use mcp_authz_scenarios::world::{
-    AsUnderTest, Authorize, ClientObservations, OTHER_MCP, Route, SimulatedRoles, Skip, Target, TargetKind,
-    Tools, World, discover,
+    AsUnderTest, Authorize, ClientObservations, MintError, OTHER_MCP, Route, SimulatedRoles, Skip, Target,
+    TargetKind, Tools, World, discover,
 };
 use mcp_authz_sim::browser::Login;
 use mcp_authz_sim::scenario::{Need, Revision};
@@ -40,13 +40,14 @@ use std::time::Duration;
 type Failures = Rc<RefCell<Vec<String>>>;
 
 /// What a live MCP server target needs: where the server under test is, how to reach
-/// it, and the harness's authorization server it trusts.
+/// it, and where the tokens it accepts come from.
 #[derive(Clone)]
 pub struct LiveTarget {
     /// The MCP endpoint under test.
     pub url: String,
-    /// The harness's authorization server.
-    pub authority: TestAuthority,
+    /// Where the tokens come from: the harness's authorization server, which the server
+    /// trusts, or the server's own.
+    pub tokens: TokenSource,
     /// The tools the scenarios call.
     pub tools: Tools,
     /// Opens a connection for one case: each call sends one request to the server
@@ -60,7 +61,8 @@ pub struct LiveTarget {
 
 /// A live MCP server in the place of MCP server A.
 struct LiveMcpServer {
-    authority: TestAuthority,
+    url: String,
+    tokens: TokenSource,
     failures: Failures,
     speaks: Vec<Revision>,
 }
@@ -87,16 +89,20 @@ impl Target for LiveMcpServer {
         self.failures.borrow().clone()
     }
 
-    fn with_signing_key(&self, _sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) {
-        self.authority.with_signing_key(f);
+    fn with_signing_key(&self, _sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) -> Result<(), Skip> {
+        self.tokens.with_signing_key(f)
     }
 
-    fn mint(&self, _sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error> {
-        self.authority.mint(claims)
+    fn trusted_keys(&self, _sim: &mut Sim) -> Vec<Jwk> {
+        self.tokens.keys()
     }
 
-    fn jwks_requests(&self, _sim: &Sim) -> u64 {
-        self.authority.jwks_fetches()
+    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, MintError> {
+        self.tokens.mint(&self.url, sim.now(), claims)
+    }
+
+    fn jwks_requests(&self, _sim: &Sim) -> Result<u64, Skip> {
+        self.tokens.jwks_fetches()
     }
 
     fn side_effects(&self, _sim: &mut Sim) -> Result<u64, Skip> {
@@ -126,11 +132,18 @@ pub fn live_server_world(
     target: &LiveTarget,
 ) -> Result<World, Error> {
     let mut sim = Sim::starting_at(seed, now);
-    let issuer = target.authority.issuer().to_string();
-    sim.add_service(&origin(&issuer)?, target.authority.served());
-    sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
+    let issuer = target.tokens.issuer();
+    if let TokenSource::Harness(authority) = &target.tokens {
+        sim.add_service(&origin(&issuer)?, authority.served());
+        sim.add_service(&origin(OTHER_MCP)?, McpServer::new(mcp_server::Config::new(OTHER_MCP, &issuer))?);
+    }
     let failures = add_live_host(&mut sim, &origin(&target.url)?, (target.connect)(), true);
-    let live = LiveMcpServer { authority: target.authority.clone(), failures, speaks: target.speaks.clone() };
+    let live = LiveMcpServer {
+        url: target.url.clone(),
+        tokens: target.tokens.clone(),
+        failures,
+        speaks: target.speaks.clone(),
+    };
     Ok(World::with_target(
         sim,
         Box::new(live),
@@ -217,14 +230,20 @@ impl Target for LiveAuthorizationServer {
         self.failures.borrow().clone()
     }
 
-    fn with_signing_key(&self, _sim: &mut Sim, _f: &mut dyn FnMut(&SigningKey)) {}
-
-    fn mint(&self, _sim: &mut Sim, _claims: &AccessTokenClaims) -> Result<String, Error> {
-        Err(Error::Config("the harness holds no key of a live authorization server".into()))
+    fn with_signing_key(&self, _sim: &mut Sim, _f: &mut dyn FnMut(&SigningKey)) -> Result<(), Skip> {
+        Err(Skip::because("the harness holds no key of a live authorization server"))
     }
 
-    fn jwks_requests(&self, _sim: &Sim) -> u64 {
-        0
+    fn trusted_keys(&self, _sim: &mut Sim) -> Vec<Jwk> {
+        Vec::new()
+    }
+
+    fn mint(&self, _sim: &mut Sim, _claims: &AccessTokenClaims) -> Result<String, MintError> {
+        Err(MintError::Cannot(Skip::because("the harness holds no key of a live authorization server")))
+    }
+
+    fn jwks_requests(&self, _sim: &Sim) -> Result<u64, Skip> {
+        Err(Skip::because("the MCP server is not under test"))
     }
 
     fn side_effects(&self, _sim: &mut Sim) -> Result<u64, Skip> {
@@ -335,15 +354,19 @@ impl Target for ClientProcess {
         }
     }
 
-    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) {
-        self.roles.with_signing_key(sim, f);
+    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) -> Result<(), Skip> {
+        self.roles.with_signing_key(sim, f)
     }
 
-    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error> {
+    fn trusted_keys(&self, sim: &mut Sim) -> Vec<Jwk> {
+        self.roles.trusted_keys(sim)
+    }
+
+    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, MintError> {
         self.roles.mint(sim, claims)
     }
 
-    fn jwks_requests(&self, sim: &Sim) -> u64 {
+    fn jwks_requests(&self, sim: &Sim) -> Result<u64, Skip> {
         self.roles.jwks_requests(sim)
     }
 

@@ -198,8 +198,10 @@ pub fn run_against(
 }
 
 /// Runs `scenario` in `world`. The case is skipped, with the reason, when the world's
-/// target cannot give a need the scenario declares; a transport failure talking to a
-/// live role during the case makes it `error`, whatever it concluded.
+/// target cannot give a need the scenario declares, or a token it asks for (a server
+/// that trusts another authorization server, see [`World::mint`]); a transport failure
+/// talking to a live role, or a failure getting a token, makes it `error`, whatever it
+/// concluded.
 fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, String) {
     world.note(&format!("scenario {} seed {seed}", scenario.meta.id));
     let graded = scenario.meta.graded_by(&world.revisions);
@@ -236,11 +238,12 @@ fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, Stri
             })
         }
     };
-    let check = match world.transport_failures().first() {
-        Some(failure) => {
+    let check = match (world.transport_failures().first(), world.cannot_run()) {
+        (Some(failure), _) => {
             Check::Undecided(format!("a live exchange failed, so the case cannot judge: {failure}"))
         }
-        None => check,
+        (None, Some(skip)) => Check::NotApplicable(skip.0.clone()),
+        (None, None) => check,
     };
     let trace = world.sim.trace().to_string();
     let evidence = trace.lines().map(String::from).collect();

@@ -4,6 +4,7 @@
 //! SHOULD it is; unknown `kid`s trigger at most one JWKS refetch.
 
 use super::*;
+use mcp_authz_reference::jwt::{Algorithm, Jwk};
 
 /// Tokens that are not JWTs, or JWTs that do not parse.
 const MALFORMED_TOKENS: [&str; 5] =
@@ -60,10 +61,28 @@ pub(super) fn alg_none(w: &mut World) -> Check {
     expect_invalid_token(w, &token, "alg none")
 }
 
+/// HS256 keyed with each public key the trusted AS publishes (the JSON of its JWK), under
+/// its `kid`: a verifier that takes the algorithm from the token verifies it.
 pub(super) fn hmac_confusion(w: &mut World) -> Check {
-    let hmac = w.with_signing_key(|key| SigningKey::hmac(key.kid(), &key.public_key_bytes_for_confusion()));
-    let token = read_claims(w).sign(&hmac).expect("hmac signs");
-    expect_invalid_token(w, &token, "HS256 with the public key as secret")
+    let keys = w.trusted_keys();
+    if keys.is_empty() {
+        return Check::Undecided("the trusted AS publishes no key to confuse".into());
+    }
+    let outcomes = keys
+        .iter()
+        .map(|jwk| {
+            let kid = jwk.kid.clone().unwrap_or_default();
+            let secret = serde_json::to_vec(jwk).unwrap_or_default();
+            let token = read_claims(w).sign(&SigningKey::hmac(kid.as_str(), &secret));
+            let what = format!("HS256 keyed with the public key `{kid}`");
+            let check = match token {
+                Ok(token) => expect_invalid_token(w, &token, &what),
+                Err(e) => Check::Undecided(format!("cannot sign HS256: {e}")),
+            };
+            (what, check)
+        })
+        .collect();
+    all_variants(w, outcomes)
 }
 
 pub(super) fn time_claims(w: &mut World) -> Check {
@@ -84,17 +103,20 @@ pub(super) fn missing_exp(w: &mut World) -> Check {
 
 pub(super) fn wrong_typ(w: &mut World) -> Check {
     let claims = read_claims(w);
-    let token = w
-        .with_signing_key(|key| {
-            let header = JoseHeader {
-                alg: key.alg().name().into(),
-                typ: Some("JWT".into()),
-                kid: Some(key.kid().into()),
-                crit: None,
-            };
-            jwt::encode_with_header(key, &header, &claims)
-        })
-        .expect("signs");
+    let token = w.with_signing_key(|key| {
+        let header = JoseHeader {
+            alg: key.alg().name().into(),
+            typ: Some("JWT".into()),
+            kid: Some(key.kid().into()),
+            crit: None,
+        };
+        jwt::encode_with_header(key, &header, &claims)
+    });
+    let token = match token {
+        Ok(Ok(token)) => token,
+        Ok(Err(e)) => return Check::Undecided(format!("cannot sign: {e}")),
+        Err(cannot) => return cannot,
+    };
     // The level is the source sentence's: the resource server's own MUST.
     let why = "RFC 9068 §4: the resource server MUST verify that typ is at+jwt or application/at+jwt and \
                reject tokens carrying any other value";
@@ -107,7 +129,9 @@ pub(super) fn wrong_issuer(w: &mut World) -> Check {
 }
 
 pub(super) fn attacker_signed(w: &mut World) -> Check {
-    let (kid, alg) = w.with_signing_key(|k| (k.kid().to_string(), k.alg()));
+    let Some((kid, alg)) = w.trusted_keys().first().and_then(kid_and_alg) else {
+        return Check::Undecided("the trusted AS publishes no signing key with a kid".into());
+    };
     let key = w.generate_key(alg, &kid);
     let token = w.claims(&w.tools.all_scopes()).sign(&key).expect("signs");
     expect_invalid_token(w, &token, "signed by the attacker under the AS's kid")
@@ -117,15 +141,23 @@ pub(super) fn jwks_refetch_limited(w: &mut World) -> Check {
     let good = w.mint(&read_claims(w));
     let read = w.tools.read.clone();
     let _ = w.call("client", &good, &read);
-    let before = w.jwks_requests();
-    let alg = w.with_signing_key(|k| k.alg());
+    let before = match w.jwks_requests() {
+        Ok(n) => n,
+        Err(cannot) => return cannot,
+    };
+    let Some((_, alg)) = w.trusted_keys().first().and_then(kid_and_alg) else {
+        return Check::Undecided("the trusted AS publishes no signing key".into());
+    };
     let url = w.mcp.clone();
     for i in 0..10 {
         let key = w.generate_key(alg, &format!("unknown-{i}"));
         let token = read_claims(w).sign(&key).expect("signs");
         let _ = w.open("attacker", &url, Some(&token));
     }
-    let fetched = w.jwks_requests() - before;
+    let fetched = match w.jwks_requests() {
+        Ok(n) => n - before,
+        Err(cannot) => return cannot,
+    };
     Check::expect(fetched <= 1, || {
         Violation::about("10 tokens with unknown kids", "at most 1 JWKS fetch at the AS", fetched.to_string())
     })
@@ -134,4 +166,19 @@ pub(super) fn jwks_refetch_limited(w: &mut World) -> Check {
 pub(super) fn missing_audience(w: &mut World) -> Check {
     let token = w.mint(&AccessTokenClaims { aud: Audience::None, ..read_claims(w) });
     expect_invalid_token(w, &token, "no aud")
+}
+
+/// The `kid` and algorithm of a published key: its `alg`, else the one its type signs
+/// with (`EC` P-256: ES256, `OKP`: EdDSA, `RSA`: RS256).
+fn kid_and_alg(jwk: &Jwk) -> Option<(String, Algorithm)> {
+    let alg = match jwk.alg.as_deref() {
+        Some(alg) => Algorithm::parse(alg)?,
+        None => match jwk.kty.as_str() {
+            "EC" => Algorithm::ES256,
+            "OKP" => Algorithm::EdDSA,
+            "RSA" => Algorithm::RS256,
+            _ => return None,
+        },
+    };
+    Some((jwk.kid.clone()?, alg))
 }

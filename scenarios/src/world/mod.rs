@@ -32,7 +32,7 @@ mod topology;
 
 pub use as_under_test::{AsUnderTest, Introspector, discover};
 pub use observe::*;
-pub use target::{Authorize, ClientObservations, SimulatedRoles, Skip, Target, TargetKind};
+pub use target::{Authorize, ClientObservations, MintError, SimulatedRoles, Skip, Target, TargetKind};
 pub use topology::*;
 
 use bytes::Bytes;
@@ -42,11 +42,11 @@ use mcp_authz_reference::authorization_server::AuthorizationServer;
 use mcp_authz_reference::client::{ClientStep, Era, Operation, Outcome, PublicClient, PublicClientConfig};
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
-use mcp_authz_reference::jwt::{KeySet, SigningKey};
+use mcp_authz_reference::jwt::{Jwk, KeySet, SigningKey};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Time;
-use mcp_authz_reference::sans_io::{Env, FetchResult, Request};
-use mcp_authz_sim::scenario::Revision;
+use mcp_authz_reference::sans_io::{Env, FetchError, FetchResult, Request};
+use mcp_authz_sim::scenario::{Check, Revision};
 use mcp_authz_sim::sim::{Sim, origin_of};
 use serde_json::{Value, json};
 use std::cell::RefCell;
@@ -80,7 +80,15 @@ pub struct World {
     pub revisions: Vec<Revision>,
     /// What the world runs against.
     target: Box<dyn Target>,
+    /// Why the case cannot run against this target, once it found out (a token it
+    /// cannot get).
+    cannot_run: Option<Skip>,
+    /// What failed on the harness's side (a token command, say): the case is `error`.
+    failures: Vec<String>,
 }
+
+/// What [`World::mint`] hands a body when the target gave no token: it is never sent.
+const NOT_MINTED: &str = "not-minted";
 
 impl World {
     /// The standard topology, with `defects` injected into the roles they belong to.
@@ -128,6 +136,8 @@ impl World {
             as_under_test: AsUnderTest::simulated(),
             revisions: Revision::ALL.to_vec(),
             target: wrap(SimulatedRoles::new(downstream_seen)),
+            cannot_run: None,
+            failures: Vec::new(),
         })
     }
 
@@ -143,7 +153,9 @@ impl World {
         as_under_test: AsUnderTest,
     ) -> World {
         let revisions = target.speaks();
-        World { sim, defects: Defects::none(), issuer, mcp, tools, as_under_test, revisions, target }
+        let defects = Defects::none();
+        let (cannot_run, failures) = (None, Vec::new());
+        World { sim, defects, issuer, mcp, tools, as_under_test, revisions, target, cannot_run, failures }
     }
 }
 
@@ -159,7 +171,9 @@ impl World {
     /// The transport failures talking to a live role so far (timeouts, refused
     /// connections, oversized answers, redirects).
     pub fn transport_failures(&self) -> Vec<String> {
-        self.target.transport_failures()
+        let mut failures = self.target.transport_failures();
+        failures.extend(self.failures.iter().cloned());
+        failures
     }
 
     /// MCP server A's origin.
@@ -204,11 +218,21 @@ impl World {
         self.sim.get(from, url)
     }
 
-    /// Runs `f` with the signing key of the AS server A trusts.
-    pub fn with_signing_key<T>(&mut self, f: impl FnOnce(&SigningKey) -> T) -> T {
+    /// Runs `f` with the signing key of the AS server A trusts; `Err` (the case is then
+    /// skipped, see [`World::cannot_run`]) when the harness does not hold it.
+    pub fn with_signing_key<T>(&mut self, f: impl FnOnce(&SigningKey) -> T) -> Result<T, Check> {
         let (mut f, mut out) = (Some(f), None);
-        self.target.with_signing_key(&mut self.sim, &mut |key| out = f.take().map(|f| f(key)));
-        out.expect("the target has the signing key of the AS server A trusts")
+        let held = self.target.with_signing_key(&mut self.sim, &mut |key| out = f.take().map(|f| f(key)));
+        match (held, out) {
+            (Ok(()), Some(out)) => Ok(out),
+            (Err(skip), _) => Err(self.cannot(skip)),
+            (Ok(()), None) => Err(self.cannot(Skip::because("the trusted AS has no signing key"))),
+        }
+    }
+
+    /// The public keys of the AS server A trusts (its JWKS).
+    pub fn trusted_keys(&mut self) -> Vec<Jwk> {
+        self.target.trusted_keys(&mut self.sim)
     }
 
     /// A fresh key for `alg` with `kid`, drawn from the seed (an attacker's key).
@@ -219,9 +243,10 @@ impl World {
     }
 
     /// How many times the trusted AS has served its JWKS (fetch amplification is counted
-    /// where it hurts: at the AS).
-    pub fn jwks_requests(&self) -> u64 {
-        self.target.jwks_requests(&self.sim)
+    /// where it hurts: at the AS); `Err` (the case is then skipped) when the harness
+    /// cannot count them.
+    pub fn jwks_requests(&mut self) -> Result<u64, Check> {
+        self.target.jwks_requests(&self.sim).map_err(|skip| self.cannot(skip))
     }
 
     /// How many side-effecting tool runs MCP server A has performed; `None` for a live
@@ -246,9 +271,42 @@ impl World {
         }
     }
 
-    /// Signs `claims` with the current key of the AS server A trusts.
+    /// A token server A accepts with `claims`: signed with the current key of the AS it
+    /// trusts (see [`Target::mint`]). When the target cannot give one, the case cannot
+    /// run ([`World::cannot_run`]) and nothing more is sent; when getting one failed,
+    /// the case is `error`. Either way the body goes on with a placeholder, whose
+    /// verdict is not reported.
     pub fn mint(&mut self, claims: &AccessTokenClaims) -> String {
-        self.target.mint(&mut self.sim, claims).expect("the AS signs")
+        self.try_mint(claims).unwrap_or_else(|skip| {
+            self.cannot(skip);
+            NOT_MINTED.into()
+        })
+    }
+
+    /// As [`World::mint`], for a token one variant of a case needs: the variant reports
+    /// why there is none, and the case goes on.
+    pub fn try_mint(&mut self, claims: &AccessTokenClaims) -> Result<String, Skip> {
+        match self.target.mint(&mut self.sim, claims) {
+            Ok(token) => Ok(token),
+            Err(MintError::Cannot(skip)) => Err(skip),
+            Err(MintError::Failed(why)) => {
+                self.failures.push(why.clone());
+                Err(Skip(why))
+            }
+        }
+    }
+
+    /// Records that the case cannot run here, for `skip`'s reason (the first reason is
+    /// kept): nothing more is sent, and the case is skipped whatever it concluded.
+    pub fn cannot(&mut self, skip: Skip) -> Check {
+        let check = Check::NotApplicable(skip.0.clone());
+        self.cannot_run.get_or_insert(skip);
+        check
+    }
+
+    /// Why the case could not run here, if it could not (see [`World::cannot`]).
+    pub fn cannot_run(&self) -> Option<&Skip> {
+        self.cannot_run.as_ref()
     }
 
     /// A JSON-RPC POST to `url` with optional bearer `token` and extra headers.
@@ -276,9 +334,13 @@ impl World {
         json!({"jsonrpc":"2.0","id":2,"method":"tools/call","params":{"name":tool,"arguments":arguments}})
     }
 
-    /// Sends `req` from `from`.
+    /// Sends `req` from `from`; once the case cannot run ([`World::cannot_run`]), sends
+    /// nothing and answers with why.
     pub fn send(&mut self, from: &str, req: Request) -> FetchResult {
-        self.sim.send(from, req)
+        match &self.cannot_run {
+            Some(skip) => Err(FetchError { url: req.uri().to_string(), reason: format!("not sent: {skip}") }),
+            None => self.sim.send(from, req),
+        }
     }
 
     /// Opens with `token` at `url` (see [`World::opening_body`]): the response, and the

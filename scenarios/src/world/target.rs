@@ -19,7 +19,7 @@ use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::{AuthorizationServer, RegisteredClient};
 use mcp_authz_reference::client::{Operation, Outcome, PublicClient};
-use mcp_authz_reference::jwt::SigningKey;
+use mcp_authz_reference::jwt::{Jwk, SigningKey};
 use mcp_authz_reference::mcp_server::McpServer;
 use mcp_authz_sim::scenario::{Need, Revision, Role};
 use mcp_authz_sim::sim::Sim;
@@ -42,6 +42,22 @@ impl Skip {
 impl fmt::Display for Skip {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// Why a target gave no token for some claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MintError {
+    /// It cannot give one with these claims (the case is skipped with the reason): the
+    /// server trusts an authorization server whose key the harness does not hold.
+    Cannot(Skip),
+    /// Getting one failed (the case is `error`): a token command that failed, say.
+    Failed(String),
+}
+
+impl From<Error> for MintError {
+    fn from(e: Error) -> MintError {
+        MintError::Failed(e.to_string())
     }
 }
 
@@ -127,14 +143,21 @@ pub trait Target {
         Vec::new()
     }
 
-    /// Calls `f` with the signing key of the authorization server MCP server A trusts.
-    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey));
+    /// Calls `f` with the signing key of the authorization server MCP server A trusts;
+    /// why not, when the harness does not hold it (a server that trusts another AS).
+    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) -> Result<(), Skip>;
 
-    /// Signs `claims` with that key.
-    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error>;
+    /// The public keys of that authorization server (its JWKS), for the forgeries a
+    /// public key allows (HMAC keyed with it, another key under its `kid`).
+    fn trusted_keys(&self, sim: &mut Sim) -> Vec<Jwk>;
 
-    /// How many times that authorization server has served its JWKS.
-    fn jwks_requests(&self, sim: &Sim) -> u64;
+    /// A token MCP server A (or B) accepts with `claims`: signed with that key, or got
+    /// from the server's own authorization server where the claims are ones it issues.
+    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, MintError>;
+
+    /// How many times that authorization server has served its JWKS; why the harness
+    /// cannot count them, when it is not the harness's.
+    fn jwks_requests(&self, sim: &Sim) -> Result<u64, Skip>;
 
     /// How many side-effecting tool runs MCP server A has performed (a live server's
     /// effects are judged by its answers).
@@ -239,19 +262,22 @@ impl Target for SimulatedRoles {
         Ok(())
     }
 
-    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) {
-        if let Ok(server) = reference_as(sim, AS) {
-            f(server.signing_key());
-        }
+    fn with_signing_key(&self, sim: &mut Sim, f: &mut dyn FnMut(&SigningKey)) -> Result<(), Skip> {
+        f(reference_as(sim, AS)?.signing_key());
+        Ok(())
     }
 
-    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, Error> {
-        reference_as(sim, AS).map_err(|s| Error::Config(s.0))?.sign_access_token(claims)
+    fn trusted_keys(&self, sim: &mut Sim) -> Vec<Jwk> {
+        reference_as(sim, AS).map(|a| a.jwks().keys).unwrap_or_default()
     }
 
-    fn jwks_requests(&self, sim: &Sim) -> u64 {
+    fn mint(&self, sim: &mut Sim, claims: &AccessTokenClaims) -> Result<String, MintError> {
+        Ok(reference_as(sim, AS).map_err(MintError::Cannot)?.sign_access_token(claims)?)
+    }
+
+    fn jwks_requests(&self, sim: &Sim) -> Result<u64, Skip> {
         let needle = format!("-> {AS} GET /jwks ");
-        sim.trace().lines().filter(|l| l.contains(&needle)).count() as u64
+        Ok(sim.trace().lines().filter(|l| l.contains(&needle)).count() as u64)
     }
 
     fn side_effects(&self, sim: &mut Sim) -> Result<u64, Skip> {

@@ -1,0 +1,306 @@
+//! Where the tokens for a live MCP server under test come from: a [`TokenSource`].
+//!
+//! - The harness's own authorization server, which the server was told to trust
+//!   (`test-server`): tokens with any claims, valid and forged.
+//! - The server's own authorization server, which the harness does not control
+//!   ([`TheServersAuthority`]): forgeries from its published keys only (`scan`), and,
+//!   given a way to get real tokens ([`GetToken`], `test-server --token-command`), the
+//!   tokens it issues. A case that needs claims that AS would not issue is skipped
+//!   with the reason.
+
+use crate::test_authority::TestAuthority;
+use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
+use mcp_authz_reference::jwt::{Jwk, SigningKey};
+use mcp_authz_reference::sans_io::Time;
+use mcp_authz_scenarios::world::{MintError, OTHER_MCP, Skip};
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// Where the tokens for the server under test come from.
+#[derive(Clone)]
+pub enum TokenSource {
+    /// The harness's authorization server, which the server under test trusts.
+    Harness(TestAuthority),
+    /// The server's own authorization server.
+    TheServers(TheServersAuthority),
+}
+
+/// The authorization server the server under test trusts, which is not the harness's.
+#[derive(Clone)]
+pub struct TheServersAuthority {
+    /// Its issuer, as the server's protected resource metadata names it.
+    pub issuer: String,
+    /// Its published keys (its JWKS), for the forgeries a public key allows.
+    pub keys: Vec<Jwk>,
+    /// Gets a real token from it, when the operator gave a way (`--token-command`).
+    pub get: Option<GetToken>,
+    /// A second resource its tokens can be asked for (`--other-resource`): a token for
+    /// it stands for a token for MCP server B.
+    pub other_resource: Option<String>,
+}
+
+/// What a real token is asked for.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct TokenRequest {
+    /// The resource (RFC 8707) the token is for.
+    pub resource: String,
+    /// The scopes, space-separated; empty for none.
+    pub scope: String,
+    /// The user: `alice`, or `mallory` for the cross-user cases.
+    pub principal: Principal,
+}
+
+/// The two users the cross-user cases need.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Principal {
+    /// The victim, and the user of every other case.
+    Alice,
+    /// The other user.
+    Mallory,
+}
+
+impl fmt::Display for Principal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Principal::Alice => "alice",
+            Principal::Mallory => "mallory",
+        })
+    }
+}
+
+/// A function from what a token is asked for to the token, or why there is none.
+type Getter = dyn Fn(&TokenRequest) -> Result<String, String> + Send + Sync;
+
+/// Gets a real token, or says why it could not. Tokens are kept per request for the run
+/// ([`GetToken::new`]), so an identity provider is asked once for each.
+#[derive(Clone)]
+pub struct GetToken {
+    get: Arc<Getter>,
+    got: Arc<Mutex<BTreeMap<TokenRequest, String>>>,
+}
+
+impl GetToken {
+    /// Gets tokens with `get`.
+    pub fn new(get: impl Fn(&TokenRequest) -> Result<String, String> + Send + Sync + 'static) -> GetToken {
+        GetToken { get: Arc::new(get), got: Arc::default() }
+    }
+
+    /// The token for `request`: the one got before, else a new one.
+    pub fn token(&self, request: &TokenRequest) -> Result<String, String> {
+        if let Some(token) = self.got.lock().ok().and_then(|got| got.get(request).cloned()) {
+            return Ok(token);
+        }
+        let token = (self.get)(request)?;
+        if let Ok(mut got) = self.got.lock() {
+            got.insert(request.clone(), token.clone());
+        }
+        Ok(token)
+    }
+}
+
+impl TokenSource {
+    /// The issuer of the tokens the server under test accepts.
+    pub fn issuer(&self) -> String {
+        match self {
+            TokenSource::Harness(a) => a.issuer().to_string(),
+            TokenSource::TheServers(a) => a.issuer.clone(),
+        }
+    }
+
+    /// A token for `claims` (at `now`, for the server at `url`; see
+    /// [`mcp_authz_scenarios::world::Target::mint`]).
+    pub fn mint(&self, url: &str, now: Time, claims: &AccessTokenClaims) -> Result<String, MintError> {
+        match self {
+            TokenSource::Harness(a) => Ok(a.mint(claims)?),
+            TokenSource::TheServers(a) => a.mint(url, now, claims),
+        }
+    }
+
+    /// Runs `f` with the key that signs the tokens the server accepts, when the harness
+    /// holds it.
+    pub fn with_signing_key(&self, f: &mut dyn FnMut(&SigningKey)) -> Result<(), Skip> {
+        match self {
+            TokenSource::Harness(a) => {
+                a.with_signing_key(|k| f(k));
+                Ok(())
+            }
+            TokenSource::TheServers(a) => {
+                Err(a.not_held("a token signed by its key with claims of our choosing"))
+            }
+        }
+    }
+
+    /// The public keys of the authorization server the server under test trusts.
+    pub fn keys(&self) -> Vec<Jwk> {
+        match self {
+            TokenSource::Harness(a) => a.served().with(|a, _| a.jwks().keys),
+            TokenSource::TheServers(a) => a.keys.clone(),
+        }
+    }
+
+    /// How often the server under test has fetched the trusted JWKS.
+    pub fn jwks_fetches(&self) -> Result<u64, Skip> {
+        match self {
+            TokenSource::Harness(a) => Ok(a.jwks_fetches()),
+            TokenSource::TheServers(a) => Err(Skip::because(format!(
+                "counts the server's fetches of its authorization server's keys, which only the harness's \
+                 own AS can ({} is not the harness's)",
+                a.issuer
+            ))),
+        }
+    }
+}
+
+impl TheServersAuthority {
+    /// A real token for `claims` when they are claims its AS issues (see
+    /// [`TheServersAuthority::request_for`]).
+    fn mint(&self, url: &str, now: Time, claims: &AccessTokenClaims) -> Result<String, MintError> {
+        let request = self.request_for(url, now, claims).map_err(|what| {
+            MintError::Cannot(match &self.get {
+                Some(_) => self.not_held(&what),
+                None => Skip::because(format!(
+                    "needs a token the server accepts ({what}): give the harness a way to get one with \
+                     `mcp-authz test-server --token-command CMD`"
+                )),
+            })
+        })?;
+        match &self.get {
+            Some(get) => get.token(&request).map_err(MintError::Failed),
+            None => Err(MintError::Cannot(Skip::because(format!(
+                "needs a token the server accepts (for {}, scope `{}`, user {}): give the harness a way to get \
+                 one with `mcp-authz test-server --token-command CMD`",
+                request.resource, request.scope, request.principal
+            )))),
+        }
+    }
+
+    /// What to ask the AS for, when `claims` are what it would issue for the server at
+    /// `url` (its issuer, one audience: the server or the other resource, user alice or
+    /// mallory, current); else what they ask for that it would not.
+    pub fn request_for(
+        &self,
+        url: &str,
+        now: Time,
+        claims: &AccessTokenClaims,
+    ) -> Result<TokenRequest, String> {
+        if claims.iss != self.issuer {
+            return Err(format!("a token from issuer {}", claims.iss));
+        }
+        let resource = match &claims.aud {
+            Audience::One(aud) if aud == url => aud.clone(),
+            Audience::One(aud) if aud == OTHER_MCP => self
+                .other_resource
+                .clone()
+                .ok_or("a token for another resource: name one with --other-resource")?,
+            Audience::One(aud) => return Err(format!("a token for audience {aud}")),
+            Audience::None => return Err("a token without aud".into()),
+            Audience::Many(_) => return Err("a token with several audiences".into()),
+        };
+        let principal = match claims.sub.as_deref() {
+            Some("alice") => Principal::Alice,
+            Some("mallory") => Principal::Mallory,
+            other => return Err(format!("a token for user {}", other.unwrap_or("(none)"))),
+        };
+        let now = now.unix_secs();
+        match (claims.exp, claims.nbf, claims.iat) {
+            (Some(exp), None, iat) if exp > now && iat.is_none_or(|iat| iat <= now) => {}
+            (None, ..) => return Err("a token without exp".into()),
+            (Some(exp), ..) if exp <= now => return Err("an expired token".into()),
+            _ => return Err("a token not yet valid".into()),
+        }
+        Ok(TokenRequest { resource, scope: claims.scope.clone().unwrap_or_default(), principal })
+    }
+
+    /// Why a case needing `what` cannot run: the harness does not hold the key.
+    fn not_held(&self, what: &str) -> Skip {
+        Skip::because(format!(
+            "needs {what}, which only a server trusting the harness's authorization server can be given \
+             ({} is not the harness's): run `mcp-authz test-server` with a server configured to trust it",
+            self.issuer
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn authority(get: bool) -> TheServersAuthority {
+        TheServersAuthority {
+            issuer: "https://idp.example".into(),
+            keys: vec![],
+            get: get.then(|| GetToken::new(|r| Ok(format!("token-{}-{}", r.principal, r.scope)))),
+            other_resource: None,
+        }
+    }
+
+    fn claims(now: u64) -> AccessTokenClaims {
+        AccessTokenClaims {
+            iss: "https://idp.example".into(),
+            sub: Some("alice".into()),
+            aud: Audience::one("https://mcp.example/mcp"),
+            client_id: None,
+            scope: Some("files:read".into()),
+            exp: Some(now + 600),
+            iat: Some(now),
+            nbf: None,
+            jti: None,
+        }
+    }
+
+    const URL: &str = "https://mcp.example/mcp";
+
+    #[test]
+    fn claims_the_servers_authority_issues_are_asked_of_it() {
+        let now = Time::from_unix_secs(1_000_000);
+        let a = authority(true);
+        let token = a.mint(URL, now, &claims(1_000_000));
+        assert_eq!(token, Ok("token-alice-files:read".to_string()));
+        let mallory = AccessTokenClaims { sub: Some("mallory".into()), ..claims(1_000_000) };
+        assert_eq!(a.mint(URL, now, &mallory), Ok("token-mallory-files:read".to_string()));
+    }
+
+    #[test]
+    fn forged_claims_are_a_skip_naming_what_they_ask_for() {
+        let now = Time::from_unix_secs(1_000_000);
+        let a = authority(true);
+        let forged = [
+            (AccessTokenClaims { exp: Some(999_000), ..claims(1_000_000) }, "an expired token"),
+            (AccessTokenClaims { exp: None, ..claims(1_000_000) }, "without exp"),
+            (AccessTokenClaims { aud: Audience::None, ..claims(1_000_000) }, "without aud"),
+            (AccessTokenClaims { iss: "https://evil.example".into(), ..claims(1_000_000) }, "issuer"),
+            (AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..claims(1_000_000) }, "--other-resource"),
+            (AccessTokenClaims { nbf: Some(1_003_600), ..claims(1_000_000) }, "not yet valid"),
+        ];
+        for (claims, says) in forged {
+            match a.mint(URL, now, &claims) {
+                Err(MintError::Cannot(skip)) => assert!(skip.0.contains(says), "{skip}"),
+                other => panic!("{claims:?}: expected a skip naming `{says}`, got {other:?}"),
+            }
+        }
+    }
+
+    #[test]
+    fn without_a_way_to_get_tokens_every_token_is_a_skip_pointing_at_token_command() {
+        let now = Time::from_unix_secs(1_000_000);
+        match authority(false).mint(URL, now, &claims(1_000_000)) {
+            Err(MintError::Cannot(skip)) => assert!(skip.0.contains("--token-command"), "{skip}"),
+            other => panic!("expected a skip, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_token_is_got_once_per_request() {
+        let calls = Arc::new(Mutex::new(0));
+        let counted = Arc::clone(&calls);
+        let get = GetToken::new(move |_| {
+            *counted.lock().unwrap() += 1;
+            Ok("t".into())
+        });
+        let r = TokenRequest { resource: URL.into(), scope: String::new(), principal: Principal::Alice };
+        assert_eq!(get.token(&r), Ok("t".to_string()));
+        assert_eq!(get.token(&r), Ok("t".to_string()));
+        assert_eq!(*calls.lock().unwrap(), 1);
+    }
+}
