@@ -10,7 +10,8 @@
 //! - [`target`]: how a live run reaches the server under test (HTTP or in-process).
 //! - [`test_authority`]: the AS the harness plays for a live MCP server under test;
 //!   [`harness_key`]: its signing key, kept across runs; [`tokens`]: where the tokens
-//!   for the server under test come from (that AS, or the server's own).
+//!   for the server under test come from (that AS, or the server's own);
+//!   [`black_box`]: the server's own AS and keys, found from outside.
 //! - [`targets`]: the catalog's [`Target`](mcp_authz_scenarios::world::Target)s for a
 //!   live MCP server, a live authorization server and a client process.
 //! - [`runs`]: runs the catalog against those targets (`test-server`, `test-as`,
@@ -22,6 +23,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod black_box;
 pub mod client_network;
 pub mod client_under_test;
 pub mod fetch;
