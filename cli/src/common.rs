@@ -29,6 +29,19 @@ pub fn defects_named(names: &[String]) -> anyhow::Result<Defects> {
     Ok(defects)
 }
 
+/// The MCP endpoint of `--url`: an absolute http(s) URL, kept without a trailing slash
+/// unless it was given with one (the slash matters to a resource identifier).
+pub fn mcp_endpoint(arg: &str) -> anyhow::Result<String> {
+    let url = url::Url::parse(arg)
+        .ok()
+        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
+        .ok_or_else(|| {
+            anyhow::anyhow!("--url `{arg}`: expected an absolute http(s) URL of the MCP endpoint")
+        })?
+        .to_string();
+    Ok(if arg.ends_with('/') { url } else { url.trim_end_matches('/').to_string() })
+}
+
 /// An access-token signing algorithm of `--alg` (`serve`, `test-server`).
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum Alg {

@@ -16,6 +16,7 @@ mod redact;
 mod replay;
 mod reporting;
 mod run;
+mod scan;
 mod serve;
 mod test_as;
 mod test_client;
@@ -70,6 +71,19 @@ enum Command {
     /// fetch amplification. Scenarios call tools, including ones with side effects:
     /// point it at a test instance. Exit status as for `run`.
     TestServer(test_server::Args),
+    /// Scan a deployed MCP server from outside: no trust to configure, no token needed.
+    ///
+    /// The scan follows the discovery funnel a client follows — the 401 challenge, the
+    /// protected resource metadata, the authorization server it names and that server's
+    /// published keys — and runs the catalog's cases that need no token the server
+    /// accepts, with the same IDs as everywhere else: the challenge and metadata, and
+    /// forged tokens the server must refuse whatever it trusts (malformed, `alg: none`,
+    /// HS256 keyed with each published key, another key under a published `kid`, odd
+    /// Authorization headers); and the authorization server's metadata. Each case that
+    /// needs a token the server accepts is skipped and says so (`test-server
+    /// --token-command` runs it). After the report: a grade with its rule, and the worst
+    /// verdict per requirement. Exit status as for `run`.
+    Scan(scan::Args),
     /// Test a live authorization server with the catalog's AS scenarios.
     ///
     /// The harness reads the AS's metadata (RFC 8414, else OpenID discovery), registers
@@ -140,6 +154,7 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Defects => Ok(defects::run()),
         Command::Serve(args) => serve::run(args).await,
         Command::TestServer(args) => test_server::run(args).await,
+        Command::Scan(args) => scan::run(args).await,
         Command::TestAs(args) => test_as::run(args).await,
         Command::TestClient(args) => test_client::run(args).await,
         Command::OpenUrl(args) => open_url::run(args).await,

@@ -66,7 +66,32 @@ impl ReportArgs {
         replay: &dyn Fn(&CaseResult) -> String,
         subtitle: &str,
     ) -> anyhow::Result<ExitCode> {
-        let how = Emit { format: self.format, output: self.output.as_deref(), baseline, replay, subtitle };
+        let how = Emit {
+            format: self.format,
+            output: self.output.as_deref(),
+            baseline,
+            replay,
+            subtitle,
+            footer: "",
+        };
+        emit_report(results, &how)
+    }
+
+    /// As [`ReportArgs::emit`], with `footer` (a grade, a summary) after the text report;
+    /// the other formats keep their shape, and its first line goes to stderr.
+    pub fn emit_with_footer(
+        &self,
+        results: &[CaseResult],
+        baseline: Option<&Baseline>,
+        replay: &dyn Fn(&CaseResult) -> String,
+        subtitle: &str,
+        footer: &str,
+    ) -> anyhow::Result<ExitCode> {
+        let how =
+            Emit { format: self.format, output: self.output.as_deref(), baseline, replay, subtitle, footer };
+        if self.format != Format::Text {
+            eprintln!("{}", footer.lines().next().unwrap_or_default());
+        }
         emit_report(results, &how)
     }
 
@@ -90,6 +115,7 @@ impl ReportArgs {
                 baseline: None,
                 replay,
                 subtitle,
+                footer: "",
             };
             emit_report(results, &how)?;
         } else if let Some(path) = &self.output {
@@ -111,6 +137,8 @@ struct Emit<'a> {
     replay: &'a dyn Fn(&CaseResult) -> String,
     /// What ran, for the HTML page's heading.
     subtitle: &'a str,
+    /// What follows the text report (empty: nothing).
+    footer: &'a str,
 }
 
 /// Writes the report and decides the exit status: 1 on a failure (or, with a baseline,
@@ -118,7 +146,7 @@ struct Emit<'a> {
 fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCode> {
     let color = how.output.is_none() && how.format == Format::Text && std::io::stdout().is_terminal();
     let rendered = match how.format {
-        Format::Text => report::text(results, color, how.replay, how.baseline),
+        Format::Text => report::text(results, color, how.replay, how.baseline) + how.footer,
         Format::Json => report::json(results),
         Format::Junit => match how.baseline {
             Some(b) => report::junit(&b.as_expected(results)),

@@ -189,6 +189,11 @@ impl LiveArgs {
         }
     }
 
+    /// The scenario IDs named with --scenario.
+    pub fn named(&self) -> &[String] {
+        &self.scenarios
+    }
+
     /// The scenarios of `role` in `all`, or only those named with --scenario (each must
     /// exist and test `role`).
     pub fn select(&self, all: &[Scenario], role: Role) -> anyhow::Result<Vec<Scenario>> {

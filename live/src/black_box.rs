@@ -27,10 +27,34 @@ pub struct Found {
     pub notes: Vec<String>,
 }
 
+/// Why the funnel stopped.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FunnelError {
+    /// The server did not answer at all: nothing can be tested.
+    Unreachable(String),
+    /// A step gave nothing to go on (no metadata, no authorization server): what was
+    /// expected and what was seen. The server can still be tested without its AS.
+    Stopped(String),
+}
+
+impl From<String> for FunnelError {
+    fn from(why: String) -> FunnelError {
+        FunnelError::Stopped(why)
+    }
+}
+
+impl std::fmt::Display for FunnelError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FunnelError::Unreachable(why) | FunnelError::Stopped(why) => f.write_str(why),
+        }
+    }
+}
+
 /// Follows the discovery funnel from the MCP endpoint `url`, at `now`, reaching each
 /// host with `connect`. Fails with what was expected and what was seen at the first step
 /// that gives nothing to go on.
-pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<Found, String> {
+pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<Found, FunnelError> {
     let mut sim = Sim::starting_at(0, now);
     let mut hosts = Hosts { connect: connect.clone(), added: Vec::new() };
     let mut notes = Vec::new();
@@ -43,7 +67,10 @@ pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<
             notes.push(format!("a request without a token answered HTTP {}, not 401", r.status().as_u16()));
             None
         }
-        Err(e) => return Err(format!("the server at {url} did not answer: {}. Is it running there?", e.reason)),
+        Err(e) => {
+            let why = format!("the server at {url} did not answer: {}. Is it running there?", e.reason);
+            return Err(FunnelError::Unreachable(why));
+        }
     };
     let named = challenge.as_ref().and_then(|c| c.get("resource_metadata")).map(String::from);
     let candidates = match &named {
@@ -75,15 +102,14 @@ pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<
     })?;
     let how = if named.is_some() { "the challenge's resource_metadata" } else { "the well-known URL" };
     notes.push(format!("protected resource metadata at {at} ({how})"));
-    let issuer = metadata
-        .authorization_servers
-        .first()
-        .cloned()
-        .ok_or_else(|| format!("the protected resource metadata at {at} names no authorization_servers"))?;
+    let issuer =
+        metadata.authorization_servers.first().cloned().ok_or_else(|| {
+            format!("the protected resource metadata at {at} names no authorization_servers")
+        })?;
     notes.push(format!("authorization server {issuer}"));
 
     hosts.reach(&mut sim, &issuer)?;
-    let as_metadata = discover(&mut sim, &issuer).map_err(|e| format!("{e}"))?;
+    let as_metadata = discover(&mut sim, &issuer).map_err(|e| FunnelError::Stopped(e.to_string()))?;
     let keys = match as_metadata.jwks_uri {
         Some(jwks_uri) => {
             hosts.reach(&mut sim, &jwks_uri)?;

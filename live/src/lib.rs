@@ -15,7 +15,7 @@
 //! - [`targets`]: the catalog's [`Target`](mcp_authz_scenarios::world::Target)s for a
 //!   live MCP server, a live authorization server and a client process.
 //! - [`runs`]: runs the catalog against those targets (`test-server`, `test-as`,
-//!   `test-client`).
+//!   `test-client`); [`scan`]: against a deployed server from outside (`scan`).
 //! - [`live_client`]: the reference client driven over real HTTP.
 //! - [`client_network`]: loopback listeners and a proxy standing in for the simulator's
 //!   hosts when the client under test is a process of its own; [`client_under_test`]
@@ -30,6 +30,7 @@ pub mod fetch;
 pub mod harness_key;
 pub mod live_client;
 pub mod runs;
+pub mod scan;
 pub mod serve;
 mod setup_failure;
 pub mod stack;

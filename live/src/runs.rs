@@ -469,7 +469,7 @@ pub fn test_server(
 /// The run when the setup failed for the reason `why`: every case `error`, its detail
 /// the first line of `why` (the cause; the lines after it say what was observed, and
 /// are reported once, with the setup error).
-fn not_run(scenarios: &[Scenario], why: String) -> LiveRun {
+pub(crate) fn not_run(scenarios: &[Scenario], why: String) -> LiveRun {
     let cause = why.lines().next().unwrap_or_default();
     let check = || Check::Undecided(format!("not run, the harness could not start: {cause}"));
     let results = scenarios.iter().map(|s| CaseResult::new(&s.meta, check(), vec![], 1)).collect();

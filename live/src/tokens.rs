@@ -51,6 +51,15 @@ pub struct TokenRequest {
     pub principal: Principal,
 }
 
+/// Why the server's authorization server would not issue a token with some claims.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Unissued {
+    /// The claims are forged: what they ask for.
+    Forged(String),
+    /// A token for another resource, and none was named (`--other-resource`).
+    NoOtherResource,
+}
+
 /// The two users the cross-user cases need.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Principal {
@@ -156,22 +165,28 @@ impl TheServersAuthority {
     /// A real token for `claims` when they are claims its AS issues (see
     /// [`TheServersAuthority::request_for`]).
     fn mint(&self, url: &str, now: Time, claims: &AccessTokenClaims) -> Result<String, MintError> {
-        let request = self.request_for(url, now, claims).map_err(|what| {
-            MintError::Cannot(match &self.get {
-                Some(_) => self.not_held(&what),
-                None => Skip::because(format!(
-                    "needs a token the server accepts ({what}): give the harness a way to get one with \
-                     `mcp-authz test-server --token-command CMD`"
-                )),
+        let request = self.request_for(url, now, claims).map_err(|unissued| {
+            MintError::Cannot(match unissued {
+                Unissued::Forged(what) => self.not_held(&what),
+                Unissued::NoOtherResource => Skip::because(
+                    "needs a token for a second resource its authorization server serves: name one with \
+                     --other-resource (with --token-command)",
+                ),
             })
         })?;
         match &self.get {
             Some(get) => get.token(&request).map_err(MintError::Failed),
-            None => Err(MintError::Cannot(Skip::because(format!(
-                "needs a token the server accepts (for {}, scope `{}`, user {}): give the harness a way to get \
-                 one with `mcp-authz test-server --token-command CMD`",
-                request.resource, request.scope, request.principal
-            )))),
+            None => {
+                let scope = match request.scope.as_str() {
+                    "" => "no scope".to_string(),
+                    scope => format!("scope `{scope}`"),
+                };
+                Err(MintError::Cannot(Skip::because(format!(
+                    "needs a token the server accepts (for {}, {scope}, user {}): give the harness a way to get \
+                     one with `mcp-authz test-server --token-command CMD`",
+                    request.resource, request.principal
+                ))))
+            }
         }
     }
 
@@ -183,31 +198,31 @@ impl TheServersAuthority {
         url: &str,
         now: Time,
         claims: &AccessTokenClaims,
-    ) -> Result<TokenRequest, String> {
+    ) -> Result<TokenRequest, Unissued> {
+        let forged = |what: String| Err(Unissued::Forged(what));
         if claims.iss != self.issuer {
-            return Err(format!("a token from issuer {}", claims.iss));
+            return forged(format!("a token from issuer {}", claims.iss));
         }
         let resource = match &claims.aud {
             Audience::One(aud) if aud == url => aud.clone(),
-            Audience::One(aud) if aud == OTHER_MCP => self
-                .other_resource
-                .clone()
-                .ok_or("a token for another resource: name one with --other-resource")?,
-            Audience::One(aud) => return Err(format!("a token for audience {aud}")),
-            Audience::None => return Err("a token without aud".into()),
-            Audience::Many(_) => return Err("a token with several audiences".into()),
+            Audience::One(aud) if aud == OTHER_MCP => {
+                self.other_resource.clone().ok_or(Unissued::NoOtherResource)?
+            }
+            Audience::One(aud) => return forged(format!("a token for audience {aud}")),
+            Audience::None => return forged("a token without aud".into()),
+            Audience::Many(_) => return forged("a token with several audiences".into()),
         };
         let principal = match claims.sub.as_deref() {
             Some("alice") => Principal::Alice,
             Some("mallory") => Principal::Mallory,
-            other => return Err(format!("a token for user {}", other.unwrap_or("(none)"))),
+            other => return forged(format!("a token for user {}", other.unwrap_or("(none)"))),
         };
         let now = now.unix_secs();
         match (claims.exp, claims.nbf, claims.iat) {
             (Some(exp), None, iat) if exp > now && iat.is_none_or(|iat| iat <= now) => {}
-            (None, ..) => return Err("a token without exp".into()),
-            (Some(exp), ..) if exp <= now => return Err("an expired token".into()),
-            _ => return Err("a token not yet valid".into()),
+            (None, ..) => return forged("a token without exp".into()),
+            (Some(exp), ..) if exp <= now => return forged("an expired token".into()),
+            _ => return forged("a token not yet valid".into()),
         }
         Ok(TokenRequest { resource, scope: claims.scope.clone().unwrap_or_default(), principal })
     }
@@ -264,21 +279,41 @@ mod tests {
     #[test]
     fn forged_claims_are_a_skip_naming_what_they_ask_for() {
         let now = Time::from_unix_secs(1_000_000);
-        let a = authority(true);
         let forged = [
             (AccessTokenClaims { exp: Some(999_000), ..claims(1_000_000) }, "an expired token"),
             (AccessTokenClaims { exp: None, ..claims(1_000_000) }, "without exp"),
             (AccessTokenClaims { aud: Audience::None, ..claims(1_000_000) }, "without aud"),
             (AccessTokenClaims { iss: "https://evil.example".into(), ..claims(1_000_000) }, "issuer"),
-            (AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..claims(1_000_000) }, "--other-resource"),
+            (AccessTokenClaims { sub: Some("bob".into()), ..claims(1_000_000) }, "user bob"),
             (AccessTokenClaims { nbf: Some(1_003_600), ..claims(1_000_000) }, "not yet valid"),
         ];
-        for (claims, says) in forged {
-            match a.mint(URL, now, &claims) {
-                Err(MintError::Cannot(skip)) => assert!(skip.0.contains(says), "{skip}"),
-                other => panic!("{claims:?}: expected a skip naming `{says}`, got {other:?}"),
+        for get in [true, false] {
+            for (claims, says) in &forged {
+                match authority(get).mint(URL, now, claims) {
+                    Err(MintError::Cannot(skip)) => {
+                        assert!(skip.0.contains(says), "{skip}");
+                        assert!(skip.0.contains("the harness's authorization server"), "{skip}");
+                    }
+                    other => panic!("{claims:?}: expected a skip naming `{says}`, got {other:?}"),
+                }
             }
         }
+    }
+
+    #[test]
+    fn a_token_for_another_resource_asks_for_one_to_be_named() {
+        let now = Time::from_unix_secs(1_000_000);
+        let for_b = AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..claims(1_000_000) };
+        match authority(true).mint(URL, now, &for_b) {
+            Err(MintError::Cannot(skip)) => assert!(skip.0.contains("--other-resource"), "{skip}"),
+            other => panic!("expected a skip, got {other:?}"),
+        }
+        let named =
+            TheServersAuthority { other_resource: Some("https://b.example/mcp".into()), ..authority(true) };
+        assert_eq!(
+            named.request_for(URL, now, &for_b).map(|r| r.resource),
+            Ok("https://b.example/mcp".into())
+        );
     }
 
     #[test]

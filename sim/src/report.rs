@@ -2,6 +2,7 @@
 //! JUnit XML for CI, SARIF for code scanning ([`sarif`]), and a self-contained HTML page
 //! ([`html`]) with a sequence diagram ([`sequence_diagram`]) of every failed case.
 
+pub mod grade;
 pub mod html;
 pub mod sarif;
 pub mod sequence_diagram;

@@ -15,7 +15,8 @@ mod validation;
 
 use crate::Scenario;
 use crate::world::{
-    EVIL, OTHER_MCP, Tool, World, all_variants, describe, status_and_challenge_error, tool_ran, union_scopes,
+    EVIL, OTHER_MCP, Skip, Tool, World, all_variants, describe, status_and_challenge_error, tool_ran,
+    union_scopes,
 };
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
@@ -151,6 +152,7 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["audience", "replay", "attack"])
             .grants(&[MaliciousMcpServer])
+            .needs(&[Need::SecondResource])
             .body(malicious_server_replay),
         Scenario::new(McpServer, "RS-SCOPE-01", "a read-only token cannot run a write tool")
             .requirements(&["RS-17", "RS-26"])
@@ -466,15 +468,24 @@ fn challenge_has_scope(w: &mut World) -> Check {
 }
 
 fn odd_authorization_headers(w: &mut World) -> Check {
-    let token = w.mint(&read_claims(w));
-    let cases: [(&str, Vec<String>); 4] = [
-        ("empty bearer", vec!["Bearer ".into()]),
-        ("basic credentials", vec!["Basic YWxpY2U6YWxpY2U=".into()]),
-        ("two authorization headers", vec![format!("Bearer {token}"), format!("Bearer {token}")]),
-        ("bearer without a space", vec![format!("Bearer{token}")]),
+    // The last two are about a valid token presented oddly: they need one.
+    let token = w.try_mint(&read_claims(w));
+    let with_token = |f: fn(&str) -> Vec<String>| token.as_deref().map(f).map_err(Clone::clone);
+    let cases: [(&str, Result<Vec<String>, Skip>); 4] = [
+        ("empty bearer", Ok(vec!["Bearer ".into()])),
+        ("basic credentials", Ok(vec!["Basic YWxpY2U6YWxpY2U=".into()])),
+        ("two authorization headers", with_token(|t| vec![format!("Bearer {t}"), format!("Bearer {t}")])),
+        ("bearer without a space", with_token(|t| vec![format!("Bearer{t}")])),
     ];
     let mut outcomes = Vec::new();
     for (what, values) in cases {
+        let values = match values {
+            Ok(values) => values,
+            Err(skip) => {
+                outcomes.push((what.to_string(), Check::NotApplicable(skip.0)));
+                continue;
+            }
+        };
         let mut req = w.mcp_request(&w.mcp, None, &w.opening_body(), &[]);
         for v in values {
             if let Ok(v) = http::HeaderValue::from_str(&v) {
