@@ -70,7 +70,9 @@ pub(super) fn alg_none(w: &mut World) -> Check {
 pub(super) fn hmac_confusion(w: &mut World) -> Check {
     let keys = w.trusted_keys();
     if keys.is_empty() {
-        return Check::Undecided("the trusted AS publishes no key to confuse".into());
+        return Check::NotApplicable(
+            "no published key of the trusted AS is known (its JWKS was not read)".into(),
+        );
     }
     let outcomes = keys
         .iter()
@@ -134,7 +136,7 @@ pub(super) fn wrong_issuer(w: &mut World) -> Check {
 
 pub(super) fn attacker_signed(w: &mut World) -> Check {
     let Some((kid, alg)) = w.trusted_keys().first().and_then(kid_and_alg) else {
-        return Check::Undecided("the trusted AS publishes no signing key with a kid".into());
+        return Check::NotApplicable("no published key of the trusted AS with a kid is known".into());
     };
     let key = w.generate_key(alg, &kid);
     let token = w.claims(&w.tools.all_scopes()).sign(&key).expect("signs");
@@ -150,7 +152,7 @@ pub(super) fn jwks_refetch_limited(w: &mut World) -> Check {
         Err(cannot) => return cannot,
     };
     let Some((_, alg)) = w.trusted_keys().first().and_then(kid_and_alg) else {
-        return Check::Undecided("the trusted AS publishes no signing key".into());
+        return Check::NotApplicable("no published key of the trusted AS is known".into());
     };
     let url = w.mcp.clone();
     for i in 0..10 {
