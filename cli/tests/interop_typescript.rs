@@ -26,3 +26,12 @@ fn typescript_sdk_server_findings_match_its_baseline() {
     }
     assert_eq!(verdicts(&runs[0]), verdicts(&runs[1]), "back to back, the same verdicts");
 }
+
+/// `mcp-authz scan` from outside, the server trusting an authorization server of its own
+/// (`mcp-authz serve`'s): the findings are those `scan-baseline.txt` lists and explains.
+#[test]
+fn typescript_sdk_server_scan_matches_its_baseline() {
+    let Some(dir) = common::node_peer("typescript-sdk", "@modelcontextprotocol/sdk") else { return };
+    let (out, baseline) = common::scan_node_server(&dir);
+    common::assert_matches_baseline(&out, &baseline);
+}

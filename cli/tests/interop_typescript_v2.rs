@@ -73,3 +73,12 @@ fn modern_only_server_gets_the_whole_catalog_over_the_2026_07_28_wire() {
     ];
     assert_eq!(skipped, expected, "{cases:#?}");
 }
+
+/// `mcp-authz scan` from outside, the server trusting an authorization server of its own
+/// (`mcp-authz serve`'s): the findings are those `scan-baseline.txt` lists and explains.
+#[test]
+fn typescript_sdk_v2_server_scan_matches_its_baseline() {
+    let Some(dir) = common::node_peer("typescript-sdk-v2", "@modelcontextprotocol/server") else { return };
+    let (out, baseline) = common::scan_node_server(&dir);
+    common::assert_matches_baseline(&out, &baseline);
+}

@@ -122,6 +122,27 @@ pub fn test_node_server_runs(
     (outputs, baseline)
 }
 
+/// Starts `node server.mjs` in `dir` trusting the authorization server of `mcp-authz
+/// serve` (started here on free ports), as a server deployed with its own AS is, and
+/// runs `mcp-authz scan` against it with `--format json --baseline dir/scan-baseline.txt`;
+/// returns that run and the baseline's path. Both peers are killed when this returns.
+#[allow(dead_code)] // only the test-server interop crates start a Node MCP server
+pub fn scan_node_server(dir: &std::path::Path) -> (std::process::Output, PathBuf) {
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_mcp-authz"));
+    serve.args(["serve", "--as-port", "0", "--rs-port", "0"]);
+    let (_authorization_server, issuer) = start(serve, "authorization server");
+    let mut node = Command::new("node");
+    node.arg("server.mjs").current_dir(dir).env("PORT", "0").env("ISSUER", &issuer);
+    let (_server, url) = start(node, "listening on ");
+    let baseline = dir.join("scan-baseline.txt");
+    let out = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["scan", "--url", &url, "--format", "json", "--baseline"])
+        .arg(&baseline)
+        .output()
+        .expect("mcp-authz runs");
+    (out, baseline)
+}
+
 /// Runs `mcp-authz test-client` with the client `node client.mjs` of `dir` calling `echo`,
 /// `--format json --baseline dir/baseline.txt`, and asserts it matches the baseline
 /// ([`assert_matches_baseline`]).
