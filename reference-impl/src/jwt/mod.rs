@@ -22,6 +22,8 @@
 //! assert_eq!(payload, br#"{"sub":"alice"}"#);
 //! ```
 
+mod pem;
+
 use crate::error::TokenError;
 use crate::sans_io::Env;
 use crate::{Error, Result};

@@ -65,8 +65,10 @@ pub(super) fn alg_none(w: &mut World) -> Check {
     expect_invalid_token(w, &token, "alg none")
 }
 
-/// HS256 keyed with each public key the trusted AS publishes (the JSON of its JWK), under
-/// its `kid`: a verifier that takes the algorithm from the token verifies it.
+/// HS256 keyed with each public key the trusted AS publishes, under its `kid`, in each
+/// form a verifier may hold it in as a "secret": the JSON of its JWK, its
+/// SubjectPublicKeyInfo PEM, and an RSA key's PKCS #1 PEM. A verifier that takes the
+/// algorithm from the token verifies one of them.
 pub(super) fn hmac_confusion(w: &mut World) -> Check {
     let keys = w.trusted_keys();
     if keys.is_empty() {
@@ -74,20 +76,24 @@ pub(super) fn hmac_confusion(w: &mut World) -> Check {
             "no published key of the trusted AS is known (its JWKS was not read)".into(),
         );
     }
-    let outcomes = keys
-        .iter()
-        .map(|jwk| {
-            let kid = jwk.kid.clone().unwrap_or_default();
-            let secret = serde_json::to_vec(jwk).unwrap_or_default();
-            let token = read_claims(w).sign(&SigningKey::hmac(kid.as_str(), &secret));
-            let what = format!("HS256 keyed with the public key `{kid}`");
-            let check = match token {
+    let mut outcomes = Vec::new();
+    for jwk in &keys {
+        let kid = jwk.kid.clone().unwrap_or_default();
+        let forms = [
+            ("the JSON of its JWK", serde_json::to_vec(jwk).ok()),
+            ("its PEM", jwk.spki_pem().map(String::into_bytes)),
+            ("its PKCS #1 PEM", jwk.pkcs1_pem().map(String::into_bytes)),
+        ];
+        for (form, secret) in forms {
+            let Some(secret) = secret else { continue };
+            let what = format!("HS256 keyed with {form}, kid `{kid}`");
+            let check = match read_claims(w).sign(&SigningKey::hmac(kid.as_str(), &secret)) {
                 Ok(token) => expect_invalid_token(w, &token, &what),
                 Err(e) => Check::Undecided(format!("cannot sign HS256: {e}")),
             };
-            (what, check)
-        })
-        .collect();
+            outcomes.push((what, check));
+        }
+    }
     all_variants(w, outcomes)
 }
 
