@@ -22,8 +22,9 @@ pub struct Args {
     #[arg(long)]
     url: String,
     /// Also run the cases that write state at the authorization server: client
-    /// registrations with hostile metadata (AS-REG-01). Without it the scan only reads
-    /// and sends requests the server must refuse.
+    /// registrations with hostile metadata (AS-REG-01), each deleted afterwards where the
+    /// AS allows it (RFC 7592). Without it the scan only reads and sends requests the
+    /// server must refuse.
     #[arg(long)]
     active: bool,
     #[command(flatten)]

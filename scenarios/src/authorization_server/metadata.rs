@@ -74,8 +74,11 @@ pub(super) fn hostile_registration(w: &mut World) -> Check {
         "grant_types": ["implicit"], "response_types": ["token"], "client_name": "hostile app"});
     // The control: the same request with a good redirect URI is registered, so a refusal
     // below is about the hostile part.
-    if let Err(r) = w.register("attacker", &redirect(REDIRECT)) {
-        return Check::Undecided(format!("a plain registration: expected 201, got {}", describe(&r)));
+    match w.register("attacker", &redirect(REDIRECT)) {
+        Ok(info) => w.unregister("attacker", &info),
+        Err(r) => {
+            return Check::Undecided(format!("a plain registration: expected 201, got {}", describe(&r)));
+        }
     }
     let cases = [
         ("a javascript: redirect URI", redirect("javascript:alert(document.cookie)//")),
@@ -102,6 +105,7 @@ pub(super) fn hostile_registration(w: &mut World) -> Check {
                 if !hostile {
                     w.note(&format!("registration with {what}: registered without it"));
                 }
+                w.unregister("attacker", &info);
                 Check::expect(!hostile, || {
                     Violation::about(
                         format!("registration with {what}"),

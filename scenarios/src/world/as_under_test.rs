@@ -150,6 +150,25 @@ impl World {
         }
     }
 
+    /// Deletes the client `info` describes (a registration's answer) where the AS lets its
+    /// registrant do so: a `registration_client_uri` and `registration_access_token`
+    /// (RFC 7592 §2.3, `DELETE` with that token). Notes what happened; nothing is judged.
+    pub fn unregister(&mut self, from: &str, info: &Value) {
+        let member = |name: &str| info.get(name).and_then(Value::as_str).map(String::from);
+        let (Some(uri), Some(token)) =
+            (member("registration_client_uri"), member("registration_access_token"))
+        else {
+            return;
+        };
+        let request = http::Request::delete(&uri)
+            .header(http::header::AUTHORIZATION, format!("Bearer {token}"))
+            .body(bytes::Bytes::new());
+        let Ok(request) = request else { return };
+        let r = self.send(from, request);
+        let status = r.as_ref().map_or(0, |r| r.status().as_u16());
+        self.note(&format!("cleanup: DELETE {uri} (RFC 7592) answered {status}"));
+    }
+
     /// The user agent `browser` opens `url` and walks until `arrived` holds (the client's
     /// redirect URI), signing in at the AS under test as it asks; returns the browser
     /// (cookies, pages seen) too.
