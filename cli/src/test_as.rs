@@ -132,6 +132,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             client,
             code_lifetime,
             flood,
+            signs_in: true,
             connect: target::over_http(handle, limits)?,
             revision,
         };

@@ -29,8 +29,12 @@ use serde_json::json;
 /// publishes.
 pub const PASSIVE_AS_CASES: &[&str] = &["AS-META-01"];
 
-/// The authorization server cases `--active` adds: they register clients at the AS.
-pub const ACTIVE_AS_CASES: &[&str] = &["AS-REG-01"];
+/// The authorization server cases `--active` adds: they register clients at the AS (and
+/// delete them where it allows, RFC 7592). Those that send authorization requests judge
+/// what the AS answers before any sign-in (a request without PKCE, with `plain`, with an
+/// unregistered redirect URI, for an implicit grant); where it asks for a sign-in first,
+/// they are skipped.
+pub const ACTIVE_AS_CASES: &[&str] = &["AS-REG-01", "AS-CODE-02", "AS-CODE-03", "AS-REDIR-02", "AS-TOKEN-03"];
 
 /// What to scan and how.
 pub struct Scan<'a> {
@@ -93,6 +97,7 @@ pub fn scan(
         client: None,
         code_lifetime: None,
         flood: false,
+        signs_in: false,
         connect: scan.connect.clone(),
         revision: scan.revision,
     });

@@ -190,6 +190,10 @@ pub struct LiveAs {
     /// after which an AS that throttles them may refuse registrations for a while).
     /// `false`: AS-REG-02 skipped.
     pub flood: bool,
+    /// The harness signs in where the AS asks (with `login` or `authorize_hook`); `false`
+    /// for a scan, which never does: a case whose authorization stops at a sign-in is
+    /// skipped, not undecided.
+    pub signs_in: bool,
     /// Opens a connection to it for one case.
     pub connect: Connect,
     /// Grade by this MCP revision alone (`--revision`); `None`: each case by the newest
@@ -201,6 +205,7 @@ pub struct LiveAs {
 struct LiveAuthorizationServer {
     authorize_hook: Option<Authorize>,
     flood: bool,
+    signs_in: bool,
     failures: Failures,
 }
 
@@ -236,6 +241,13 @@ impl Target for LiveAuthorizationServer {
 
     fn with_signing_key(&self, _sim: &mut Sim, _f: &mut dyn FnMut(&SigningKey)) -> Result<(), Skip> {
         Err(Skip::because("the harness holds no key of a live authorization server"))
+    }
+
+    fn never_signs_in(&self) -> Option<String> {
+        (!self.signs_in).then(|| {
+            "a scan never signs in; `mcp-authz test-as --login USER:PASSWORD` (or --authorize-hook CMD) runs it"
+                .to_string()
+        })
     }
 
     fn trusted_keys(&self, _sim: &mut Sim) -> Vec<Jwk> {
@@ -317,6 +329,7 @@ pub fn live_as_world(
     let live = LiveAuthorizationServer {
         authorize_hook: target.authorize_hook.clone(),
         flood: target.flood,
+        signs_in: target.signs_in,
         failures,
     };
     let mut w = World::with_target(

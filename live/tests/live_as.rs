@@ -47,6 +47,7 @@ fn run_against(
         client: None,
         code_lifetime: code_ttl,
         flood,
+        signs_in: true,
         connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
         revision: None,
     };
@@ -144,6 +145,7 @@ fn revocation_is_judged_at_a_resource_server_that_introspects() {
             client: None,
             code_lifetime: None,
             flood: false,
+            signs_in: true,
             connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
             revision: None,
         };

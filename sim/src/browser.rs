@@ -37,6 +37,9 @@ pub struct Browser {
     pub first_page: Option<Response>,
     /// The status of each form submission, in order.
     pub form_posts: Vec<u16>,
+    /// The walk stopped at an HTML page (a login or consent form) with no login to fill
+    /// it in: what happens after a sign-in was not seen.
+    pub stopped_at_sign_in: bool,
 }
 
 /// How many steps (redirects and form posts) a walk may take.
@@ -45,7 +48,8 @@ const MAX_STEPS: usize = 12;
 impl Browser {
     /// A browser named `name`, signing in as `login` when asked.
     pub fn new(name: &str, login: Option<Login>) -> Browser {
-        Browser { name: name.into(), login, jar: BTreeMap::new(), first_page: None, form_posts: vec![] }
+        let (jar, first_page, form_posts) = (BTreeMap::new(), None, vec![]);
+        Browser { name: name.into(), login, jar, first_page, form_posts, stopped_at_sign_in: false }
     }
 
     /// Opens `url` and walks redirects and forms until a URL for which `arrived` holds
@@ -97,6 +101,7 @@ impl Browser {
                 });
             }
             let Some(login) = &self.login else {
+                self.stopped_at_sign_in = true;
                 let mut page = current.clone();
                 page.set_query(None);
                 return Err(Error::Refused(format!(

@@ -2,7 +2,7 @@
 //! register clients (RFC 7591), introspect tokens (RFC 7662), walk the browser through
 //! an authorization, read its metadata (RFC 8414, OpenID discovery).
 
-use super::{AS, DOWNSTREAM, MCP, OTHER_MCP, RS_CLIENT_ID, RS_SECRET, World};
+use super::{AS, DOWNSTREAM, MCP, OTHER_MCP, RS_CLIENT_ID, RS_SECRET, Skip, World};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::client::ClientAuth;
 use mcp_authz_reference::client::token::token_request;
@@ -188,6 +188,10 @@ impl World {
             return (r, b);
         }
         let r = b.open(&mut self.sim, url, arrived);
+        if let Some(why) = self.target.never_signs_in().filter(|_| r.is_err() && b.stopped_at_sign_in) {
+            // What the AS does after a sign-in is what the case is about: not seen.
+            self.cannot(Skip::because(format!("needs a sign-in at {}: {why}", self.as_under_test.issuer)));
+        }
         (r, b)
     }
 }

@@ -189,6 +189,13 @@ pub trait Target {
     /// `Ok(true)`: a new AS was put in place, whose clients must be registered again.
     fn show_login_forms(&self, sim: &mut Sim, as_under_test: &mut AsUnderTest) -> Result<bool, Skip>;
 
+    /// Why an authorization walk that stops at a sign-in makes the case skipped: the
+    /// target never signs in, by design (a scan). `None` (the default): the harness was
+    /// to sign in and lacks a login, and the case says what to give it.
+    fn never_signs_in(&self) -> Option<String> {
+        None
+    }
+
     /// The next run of the client under test is of a new client (no state kept).
     fn new_client(&self) {}
 
