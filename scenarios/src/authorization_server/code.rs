@@ -188,6 +188,10 @@ pub(super) fn code_reuse(w: &mut World) -> Check {
     expect_error(&second, ErrorCode::InvalidGrant, "the second redemption")
 }
 
+/// RFC 6749 §4.1.2: "If an authorization code is used more than once, the authorization
+/// server **MUST** deny the request and **SHOULD** revoke (when possible) all tokens
+/// previously issued based on that authorization code": the denial is AS-CODE-05's MUST,
+/// the revocation this case's SHOULD.
 pub(super) fn code_reuse_revokes(w: &mut World) -> Check {
     let (first, _) = step!(redeemed_twice(w));
     let named = [

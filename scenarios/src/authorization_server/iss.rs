@@ -115,6 +115,12 @@ fn iss_flags(w: &mut World) -> Result<Vec<(String, Option<bool>)>, Check> {
     Ok(flags)
 }
 
+/// Whether some metadata document the AS serves advertises
+/// `authorization_response_iss_parameter_supported: true` (false when it serves none).
+pub(super) fn iss_advertised_in_metadata(w: &mut World) -> bool {
+    iss_flags(w).is_ok_and(|flags| flags.iter().any(|(_, f)| *f == Some(true)))
+}
+
 /// AS-32: an AS that sends `iss` advertises `authorization_response_iss_parameter_supported:
 /// true` in every metadata document; one that advertises it sends `iss` in every
 /// authorization response (RFC 9207 §2, §3).

@@ -315,7 +315,8 @@ pub fn scenarios() -> Vec<Scenario> {
         )
         .requirements(&["AS-01"])
         .rfc9700("4.10")
-        .level(Must)
+        // RFC 8707 §2: the AS "SHOULD audience-restrict issued access tokens".
+        .level(Should)
         .tags(&["audience"])
         .body(|w| with_apps(w, resource_binding)),
         Scenario::new(

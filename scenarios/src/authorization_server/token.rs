@@ -105,6 +105,11 @@ pub(super) fn legacy_grants(w: &mut World) -> Check {
     all_variants(w, vec![("response_type=token".into(), implicit), ("grant_type=password".into(), password)])
 }
 
+/// RFC 8707 §2, a SHOULD twice over: an unacceptable resource "should" be rejected with
+/// `invalid_target`, and "The authorization server **SHOULD** audience-restrict issued
+/// access tokens to the resource(s) indicated by the `resource` parameter". MCP binds
+/// tokens to audiences "when the Authorization Server supports the capability" (2025-11-25
+/// §Token Audience Binding and Validation) and puts the MUST on the MCP server (RS-08).
 pub(super) fn resource_binding(w: &mut World) -> Check {
     let unknown = "https://unknown.example/mcp";
     let url = authorization_url(w, &app(w), VERIFIER, &[("resource", Some(unknown))]);

@@ -436,24 +436,56 @@ fn unauthenticated_challenge(w: &mut World) -> Result<bearer::Challenge, Check> 
     }
 }
 
+/// Whether the case is graded by MCP 2025-06-18 (the newest revision the target speaks,
+/// or the one asked for): a sentence 2025-11-25 sharpened is read as 2025-06-18 wrote it.
+fn graded_by_2025_06_18(w: &World) -> bool {
+    w.revisions.iter().max() == Some(&Revision::R2025_06_18)
+}
+
+/// Whether `url` serves this server's protected resource metadata; if not, what it served.
+fn serves_metadata(w: &mut World, url: &str) -> Result<(), String> {
+    let r = w.get("client", url);
+    match response(&r).map(|r| (r.status().as_u16(), ProtectedResourceMetadata::parse(r.body()))) {
+        Some((200, Ok(m))) if m.resource == w.mcp => Ok(()),
+        _ => Err(describe(&r)),
+    }
+}
+
+/// RS-03 (2025-06-18 §Authorization Server Location: "MCP servers **MUST** use the HTTP
+/// header `WWW-Authenticate` when returning a 401 Unauthorized to indicate the location
+/// of the resource server metadata URL"); from 2025-11-25 on, RS-04 (§Protected Resource
+/// Metadata Discovery Requirements: "MCP servers **MUST** implement one of the following
+/// discovery mechanisms": `resource_metadata` in the 401 challenge, or a well-known URI,
+/// path-inserted or at the root). Graded by 2025-11-25 or later, a challenge without
+/// `resource_metadata` holds when a well-known URL serves this server's metadata.
 fn challenge_points_at_prm(w: &mut World) -> Check {
     let c = match unauthenticated_challenge(w) {
         Ok(c) => c,
         Err(v) => return v,
     };
     let Some(url) = c.get("resource_metadata").map(String::from) else {
+        let header = format!("`{}`", c.to_header_value());
+        if graded_by_2025_06_18(w) {
+            return Check::Violated(Violation::new(
+                "a challenge with resource_metadata (2025-06-18)",
+                header,
+            ));
+        }
+        let urls = well_known_urls(&w.mcp).unwrap_or_default();
+        if urls.iter().any(|u| serves_metadata(w, u).is_ok()) {
+            return Check::Holds;
+        }
         return Check::Violated(Violation::new(
-            "a challenge with resource_metadata",
-            format!("`{}`", c.to_header_value()),
+            format!("resource_metadata in the challenge, or this server's metadata at {}", urls.join(" or ")),
+            format!("{header} and no metadata at those URLs"),
         ));
     };
-    let r = w.get("client", &url);
-    match response(&r).map(|r| (r.status().as_u16(), ProtectedResourceMetadata::parse(r.body()))) {
-        Some((200, Ok(m))) if m.resource == w.mcp => Check::Holds,
-        _ => Check::Violated(Violation::about(
+    match serves_metadata(w, &url) {
+        Ok(()) => Check::Holds,
+        Err(served) => Check::Violated(Violation::about(
             format!("resource_metadata `{url}`"),
             "this server's metadata",
-            describe(&r),
+            served,
         )),
     }
 }
@@ -654,12 +686,21 @@ fn batch_smuggling(w: &mut World) -> Check {
     })
 }
 
+/// RS-24. 2025-11-25 transports §Security Warning: "If the `Origin` header is present and
+/// invalid, servers **MUST** respond with HTTP 403 Forbidden". 2025-06-18 says only
+/// "Servers **MUST** validate the `Origin` header on all incoming connections": graded by
+/// it, any 4xx refusal holds.
 fn foreign_origin(w: &mut World) -> Check {
     let token = w.mint(&read_claims(w));
     let r = w.send(
         "browser:victim",
         w.mcp_request(&w.mcp, Some(&token), &w.opening_body(), &[("origin", "http://evil.example")]),
     );
+    if graded_by_2025_06_18(w) {
+        return Check::expect((400..500).contains(&status(&r)), || {
+            Violation::about("Origin http://evil.example", "a refusal (4xx)", describe(&r))
+        });
+    }
     Check::expect(status(&r) == 403, || Violation::about("Origin http://evil.example", "403", describe(&r)))
 }
 

@@ -79,6 +79,9 @@ fn flipped(state: &str, i: usize) -> String {
 
 /// RS-30: alice's call asks for input with a `requestState`; tampered copies of it and
 /// the state presented by mallory must not complete the call; alice's own retry must.
+/// Graded at the SHOULD (2026-07-28 mrtr §Server Requirements: the integrity MUST holds
+/// "If `requestState` influences authorization, resource access, or business logic",
+/// which is unknown from outside; binding the principal is a **SHOULD**).
 pub(super) fn request_state_protected(w: &mut World) -> Check {
     let Some(tool) = w.tools.needs_elicitation.clone() else {
         return Check::NotApplicable(

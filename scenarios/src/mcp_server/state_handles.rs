@@ -48,7 +48,11 @@ fn open(w: &mut World, tools: &HandleTools, from: &str, token: &str, item: &str)
 }
 
 /// RS-22 (2026-07-28 text): alice opens a handle holding a secret; mallory, with a valid
-/// token of her own, presents it: the answer must not show alice's state.
+/// token of her own, presents it: the answer must not show alice's state. The level is
+/// the binding's (2026-07-28 security best practices §State Handle Hijacking: "MCP servers
+/// **SHOULD** bind handles server-side to the authenticated user … and reject a handle
+/// presented by any other principal"): mallory is authenticated by her token, so RS-20's
+/// MUST NOT (a handle as authentication) is not what this case breaks.
 pub(super) fn handle_bound_to_its_owner(w: &mut World) -> Check {
     let tools = match handle_tools(w) {
         Ok(t) => t,
@@ -85,7 +89,9 @@ pub(super) fn handle_bound_to_its_owner(w: &mut World) -> Check {
     })
 }
 
-/// RS-21 (2026-07-28 text): eight handles in a row look drawn from a CSPRNG.
+/// RS-21 (2026-07-28 text): eight handles in a row look drawn from a CSPRNG ("MCP servers
+/// **SHOULD** use secure, non-deterministic handles generated with secure random number
+/// generators"; the MUST of RS-21 is about 2025 session IDs).
 pub(super) fn handles_unpredictable(w: &mut World) -> Check {
     let tools = match handle_tools(w) {
         Ok(t) => t,

@@ -149,6 +149,9 @@ pub(super) fn attacker_signed(w: &mut World) -> Check {
     expect_invalid_token(w, &token, "signed by the attacker under the AS's kid")
 }
 
+/// A hardening, graded as a SHOULD: no sentence of MCP, OAuth 2.1 §5.2, RFC 9068 or RFC
+/// 7517 bounds how often a resource server fetches the JWKS, but one that fetches it for
+/// every unknown `kid` lets anyone make it hammer the AS.
 pub(super) fn jwks_refetch_limited(w: &mut World) -> Check {
     let good = w.mint(&read_claims(w));
     let read = w.tools.read.clone();
