@@ -43,7 +43,9 @@ pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<
             notes.push(format!("a request without a token answered HTTP {}, not 401", r.status().as_u16()));
             None
         }
-        Err(e) => return Err(format!("the server at {url} did not answer: {}. Is it running there?", e.reason)),
+        Err(e) => {
+            return Err(format!("the server at {url} did not answer: {}. Is it running there?", e.reason));
+        }
     };
     let named = challenge.as_ref().and_then(|c| c.get("resource_metadata")).map(String::from);
     let candidates = match &named {
@@ -75,11 +77,10 @@ pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<
     })?;
     let how = if named.is_some() { "the challenge's resource_metadata" } else { "the well-known URL" };
     notes.push(format!("protected resource metadata at {at} ({how})"));
-    let issuer = metadata
-        .authorization_servers
-        .first()
-        .cloned()
-        .ok_or_else(|| format!("the protected resource metadata at {at} names no authorization_servers"))?;
+    let issuer =
+        metadata.authorization_servers.first().cloned().ok_or_else(|| {
+            format!("the protected resource metadata at {at} names no authorization_servers")
+        })?;
     notes.push(format!("authorization server {issuer}"));
 
     hosts.reach(&mut sim, &issuer)?;
