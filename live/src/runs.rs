@@ -94,12 +94,7 @@ pub fn learn_tools(
     let mut scopes: Vec<&str> = configured.values().map(String::as_str).collect();
     let advertised = advertised_scopes(&mut w);
     scopes.extend(advertised.iter().map(String::as_str));
-    let all = union_scopes(&scopes);
-    let token = w.try_mint(&w.claims(&all)).map_err(|why| {
-        format!(
-            "no token to list the tools of {url} with (scope `{all}`): {why}; name the scopes with --scopes"
-        )
-    })?;
+    let (all, token) = listing_token(&mut w, &union_scopes(&scopes))?;
     let speaks_modern = speaks_modern(&mut w, &token);
     // Legacy first (`initialize`); a server that refuses it but answers stateless requests
     // speaks only 2026-07-28, and its cases are spoken and graded in that era.
@@ -162,17 +157,23 @@ pub fn learn_tools(
     let mut notes = Vec::new();
     for (name, schema) in listed {
         let arguments = arguments_for(&schema);
-        if let Some(scope) = configured.get(&name) {
-            notes.push(format!("{name}: needs `{scope}` (configured)"));
-            known.push(Tool { name, scope: scope.clone(), arguments });
-            continue;
-        }
         let probe = Tool { name: name.clone(), scope: String::new(), arguments };
-        match probe_scope(&mut w, &probe, &connect_scope, &base) {
-            Ok((scope, how)) => {
-                notes.push(format!("{name}: needs `{scope}` ({how})"));
-                known.push(Tool { scope, ..probe });
-            }
+        let found = match configured.get(&name) {
+            Some(scope) => Ok((scope.clone(), "configured".to_string())),
+            None => probe_scope(&mut w, &probe, &connect_scope, &base),
+        };
+        match found {
+            // A token source may not give every scope (an identity provider that keeps an
+            // admin scope from the command's client): such a tool cannot be called.
+            Ok((scope, how)) => match w.try_mint(&w.claims(&scope)) {
+                Ok(_) => {
+                    notes.push(format!("{name}: needs `{scope}` ({how})"));
+                    known.push(Tool { scope, ..probe });
+                }
+                Err(why) => notes.push(format!(
+                    "{name}: needs `{scope}` ({how}), and no token with it could be had, not tested: {why}"
+                )),
+            },
             Err(why) => {
                 notes.push(format!("{name}: scope unknown, not tested ({why}); name it with --scopes"))
             }
@@ -308,6 +309,27 @@ fn read_tools(
             Some((name, t.get("inputSchema").cloned().unwrap_or(json!({}))))
         })
         .collect())
+}
+
+/// A token to list the tools with, and its scope: `all` the scopes the server names,
+/// else those of them a token can be had for one by one (an authorization server may keep
+/// some from the token's client), together.
+fn listing_token(w: &mut World, all: &str) -> Result<(String, String), String> {
+    let why = match w.try_mint(&w.claims(all)) {
+        Ok(token) => return Ok((all.to_string(), token)),
+        Err(why) => why,
+    };
+    let some: Vec<&str> =
+        all.split(' ').filter(|s| !s.is_empty() && w.try_mint(&w.claims(s)).is_ok()).collect();
+    let some = some.join(" ");
+    match (some.is_empty(), w.try_mint(&w.claims(&some))) {
+        (false, Ok(token)) => Ok((some, token)),
+        _ => Err(format!(
+            "no token to list the tools of {} with (scope `{all}`, nor any of those scopes): {why}; name the \
+             scopes with --scopes",
+            w.mcp
+        )),
+    }
 }
 
 /// The least scope the probes' tokens carry: none, else (a source whose authorization

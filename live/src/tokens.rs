@@ -38,6 +38,9 @@ pub struct TheServersAuthority {
     /// A second resource its tokens can be asked for (`--other-resource`): a token for
     /// it stands for a token for MCP server B.
     pub other_resource: Option<String>,
+    /// The scopes the server's metadata names (`scopes_supported`): the AS issues no
+    /// other, so a token with another is a forgery. Empty: it names none, and any is asked.
+    pub scopes: Vec<String>,
 }
 
 /// What a real token is asked for.
@@ -166,7 +169,7 @@ impl TheServersAuthority {
     fn mint(&self, url: &str, now: Time, claims: &AccessTokenClaims) -> Result<String, MintError> {
         let request = self.request_for(url, now, claims).map_err(|what| {
             MintError::Cannot(match &self.get {
-                Some(_) => self.not_held(&what),
+                Some(_) => self.not_held(&format!("{what} (a forged claim: its authorization server issues no such token)")),
                 None => Skip::because(format!(
                     "needs a token the server accepts ({what}): give the harness a way to get one with \
                      `mcp-authz test-server --token-command CMD`"
@@ -200,7 +203,7 @@ impl TheServersAuthority {
             return Err(format!("a token from issuer {}", claims.iss));
         }
         let resource = match &claims.aud {
-            Audience::One(aud) if aud == url => aud.clone(),
+            Audience::One(aud) if aud == url || Some(aud) == self.other_resource.as_ref() => aud.clone(),
             Audience::One(aud) if aud == OTHER_MCP => self
                 .other_resource
                 .clone()
@@ -209,6 +212,18 @@ impl TheServersAuthority {
             Audience::None => return Err("a token without aud".into()),
             Audience::Many(_) => return Err("a token with several audiences".into()),
         };
+        let scope = claims.scope.clone().unwrap_or_default();
+        let unnamed: Vec<&str> = scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && !self.scopes.is_empty() && !self.scopes.iter().any(|k| k == s))
+            .collect();
+        if !unnamed.is_empty() {
+            return Err(format!(
+                "a token with scope `{}`, which the server's metadata does not name (scopes_supported: {})",
+                unnamed.join(" "),
+                self.scopes.join(" ")
+            ));
+        }
         let principal = match claims.sub.as_deref() {
             Some("alice") => Principal::Alice,
             Some("mallory") => Principal::Mallory,
@@ -221,7 +236,7 @@ impl TheServersAuthority {
             (Some(exp), ..) if exp <= now => return Err("an expired token".into()),
             _ => return Err("a token not yet valid".into()),
         }
-        Ok(TokenRequest { resource, scope: claims.scope.clone().unwrap_or_default(), principal })
+        Ok(TokenRequest { resource, scope, principal })
     }
 
     /// Refuses a real `token` got for `request` that is not what the case asked for, as
@@ -348,6 +363,7 @@ mod tests {
             keys: vec![],
             get: get.then(|| GetToken::new(|r| Ok(issued(r)))),
             other_resource: None,
+            scopes: vec![],
         }
     }
 
@@ -418,7 +434,7 @@ mod tests {
     #[test]
     fn forged_claims_are_a_skip_naming_what_they_ask_for() {
         let now = Time::from_unix_secs(1_000_000);
-        let a = authority(true);
+        let a = TheServersAuthority { scopes: vec!["files:read".into()], ..authority(true) };
         let forged = [
             (AccessTokenClaims { exp: Some(999_000), ..claims(1_000_000) }, "an expired token"),
             (AccessTokenClaims { exp: None, ..claims(1_000_000) }, "without exp"),
@@ -426,6 +442,7 @@ mod tests {
             (AccessTokenClaims { iss: "https://evil.example".into(), ..claims(1_000_000) }, "issuer"),
             (AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..claims(1_000_000) }, "--other-resource"),
             (AccessTokenClaims { nbf: Some(1_003_600), ..claims(1_000_000) }, "not yet valid"),
+            (AccessTokenClaims { scope: Some("FILES:READ".into()), ..claims(1_000_000) }, "does not name"),
         ];
         for (claims, says) in forged {
             match a.mint(URL, now, &claims) {
