@@ -6,12 +6,13 @@
 //! of its stdout. Its output is never shown: when it fails, the error names its exit
 //! status and the end of its stderr, with every credential in it redacted.
 
+use mcp_authz_live::serve::system_now;
 use mcp_authz_live::tokens::{GetToken, TokenRequest};
 use std::io::Read;
 use std::os::unix::process::CommandExt as _;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 /// How long one run of the command may take (a device-code login waits for a person).
 pub const TIMEOUT: Duration = Duration::from_secs(120);
@@ -104,11 +105,11 @@ fn spawn_and_wait(
     };
     let (stdout, out_reader) = read(child.stdout.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
     let (stderr, err_reader) = read(child.stderr.take().map(|p| Box::new(p) as Box<dyn Read + Send>));
-    let started = Instant::now();
+    let deadline = system_now().plus(timeout);
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() > timeout => {
+            Ok(None) if system_now() > deadline => {
                 kill_group(child.id());
                 let _ = child.kill();
                 let _ = child.wait();

@@ -169,7 +169,9 @@ impl TheServersAuthority {
     fn mint(&self, url: &str, now: Time, claims: &AccessTokenClaims) -> Result<String, MintError> {
         let request = self.request_for(url, now, claims).map_err(|what| {
             MintError::Cannot(match &self.get {
-                Some(_) => self.not_held(&format!("{what} (a forged claim: its authorization server issues no such token)")),
+                Some(_) => self.not_held(&format!(
+                    "{what} (a forged claim: its authorization server issues no such token)"
+                )),
                 None => Skip::because(format!(
                     "needs a token the server accepts ({what}): give the harness a way to get one with \
                      `mcp-authz test-server --token-command CMD`"
