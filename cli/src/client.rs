@@ -26,9 +26,22 @@ pub struct Args {
     /// Tool arguments as a JSON object.
     #[arg(long, default_value = "{}")]
     arguments: String,
-    /// Print only the access token obtained (for scripts).
-    #[arg(long)]
+    /// Get a new access token and print only it, with no MCP operation (for scripts, and
+    /// as `mcp-authz test-server --token-command`): the client sends the server one
+    /// request without a token, and its 401 starts an authorization for --scope (default:
+    /// the challenge's, else the scopes_supported) and --resource (default: the server's).
+    /// Tokens kept in --token-store are not reused.
+    #[arg(long, conflicts_with = "tool")]
     print_token: bool,
+    /// The resource (RFC 8707) to get the token for, instead of the server's own: another
+    /// resource of its authorization server (a second MCP server, say). Such a token is
+    /// never sent to the server. Needs --print-token.
+    #[arg(long, value_name = "URL", requires = "print_token")]
+    resource: Option<String>,
+    /// The user the authorization server should sign in (`login_hint`): `mcp-authz serve
+    /// --auto-approve` signs in the user it names (alice, mallory).
+    #[arg(long, value_name = "USER")]
+    login_hint: Option<String>,
     /// Print the authorization URL for a person to open, and wait for the redirect
     /// on a loopback port. Without it the client follows the AS's redirects itself,
     /// which works with an auto-approving AS.
@@ -51,7 +64,8 @@ pub struct Args {
     /// Use this client ID metadata document URL as client id when the AS supports it.
     #[arg(long)]
     client_metadata_url: Option<String>,
-    /// Scopes to request (default: the server's challenge, else its scopes_supported).
+    /// Scopes to request, space-separated (default: the server's challenge, else its
+    /// scopes_supported); an empty one asks for none (no `scope` parameter).
     #[arg(long)]
     scope: Option<String>,
     /// The MCP eras to speak. `dual`: a 2026-07-28 request first (no `initialize`;
@@ -131,6 +145,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         }),
         client_id_metadata_url: args.client_metadata_url,
         scope: args.scope,
+        resource: args.resource,
+        login_hint: args.login_hint,
         eras: args.era.into(),
         defects: injected,
         ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
@@ -141,6 +157,9 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let mut driver = ClientDriver::new(Fetcher::with_env_proxies()?, front, redirect_uri);
     driver.verbose = args.verbose;
+    if args.print_token {
+        return print_token(&mut driver, &mut client, args.token_store.as_deref()).await;
+    }
     // As an MCP client does: list the tools, then call the one asked for if listed.
     let mut outcome = driver.run(&mut client, |c, env| c.start(Operation::ListTools, env)).await;
     for rejected in client.rejected_tools() {
@@ -155,11 +174,26 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         token_store::write(path, tokens)?;
     }
     let outcome = outcome?;
-    if args.print_token {
-        let token = client.tokens().map(|t| t.access_token.clone()).unwrap_or_default();
-        say!("{token}");
-    } else {
-        say!("{}", serde_json::to_string_pretty(&outcome.result)?);
+    say!("{}", serde_json::to_string_pretty(&outcome.result)?);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `--print-token`: gets a new token and prints it alone.
+async fn print_token(
+    driver: &mut ClientDriver,
+    client: &mut PublicClient,
+    token_store: Option<&std::path::Path>,
+) -> anyhow::Result<ExitCode> {
+    driver.run(client, |c, env| c.get_token(env)).await?;
+    let token = client.tokens().map(|t| t.access_token.clone()).with_context(|| {
+        format!(
+            "the mcp server at {} answered without asking for a token: there is none to print",
+            client.server_url()
+        )
+    })?;
+    if let (Some(path), Some(tokens)) = (token_store, client.tokens()) {
+        token_store::write(path, tokens)?;
     }
+    say!("{token}");
     Ok(ExitCode::SUCCESS)
 }

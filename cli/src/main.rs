@@ -21,6 +21,7 @@ mod serve;
 mod test_as;
 mod test_client;
 mod test_server;
+mod token_command;
 mod token_store;
 
 use clap::{Parser, Subcommand};

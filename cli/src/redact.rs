@@ -41,6 +41,29 @@ pub fn results(results: &[CaseResult]) -> Vec<CaseResult> {
         .collect()
 }
 
+/// `results` with every credential in their text redacted, and every one of `known`
+/// (tokens a command printed, which need not look like credentials).
+pub fn results_without(results: &[CaseResult], known: &[String]) -> Vec<CaseResult> {
+    let mut results = self::results(results);
+    for r in &mut results {
+        r.detail = text_without(&r.detail, known);
+        r.evidence = r.evidence.iter().map(|l| text_without(l, known)).collect();
+        if let Some(v) = &mut r.violation {
+            v.context = text_without(&v.context, known);
+            v.expected = text_without(&v.expected, known);
+            v.observed = text_without(&v.observed, known);
+        }
+    }
+    results
+}
+
+/// `s` with every credential redacted, and every one of `known`.
+pub fn text_without(s: &str, known: &[String]) -> String {
+    let s =
+        known.iter().filter(|k| !k.is_empty()).fold(s.to_string(), |s, k| s.replace(k.as_str(), REDACTED));
+    text(&s)
+}
+
 /// `s` with every credential redacted.
 pub fn text(s: &str) -> String {
     let s = jwts(s);

@@ -21,7 +21,8 @@ pub struct Args {
     #[arg(long, default_value_t = 9001)]
     rs_port: u16,
     /// Approve every valid authorization request at once, signed in as the default
-    /// user (alice), so scripts need no login form.
+    /// user (alice), so scripts need no login form; a request with `login_hint=mallory`
+    /// signs in the second user, mallory (`mcp-authz client --login-hint mallory`).
     #[arg(long)]
     auto_approve: bool,
     /// Access-token signing algorithm (default es256). Given, the MCP server also
@@ -47,6 +48,12 @@ pub struct Args {
     /// Give `--also-trust none` to trust only the served AS.
     #[arg(long, value_name = "ISSUER", default_value = mcp_authz_live::stack::TEST_AUTHORITY)]
     also_trust: Vec<String>,
+    /// A further resource the authorization server issues tokens for, with the MCP
+    /// server's scopes (repeatable): a stand-in for a second MCP server, for
+    /// `mcp-authz test-server --token-command … --other-resource URL`, whose tokens the
+    /// MCP server must refuse.
+    #[arg(long = "other-resource", value_name = "URL")]
+    other_resources: Vec<String>,
     /// Make the roles commit this defect (repeatable; see `mcp-authz defects`), to
     /// see the harness catch it.
     #[arg(long = "defect", value_name = "NAME")]
@@ -67,6 +74,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         introspect: args.introspect,
         also_trust: args.also_trust.into_iter().filter(|i| i != "none").collect(),
         defects: defects_named(&args.defects)?,
+        other_resources: args.other_resources,
         max_sessions_per_principal: None,
     };
     let stack = Stack::start(&opts).await?;
@@ -96,7 +104,11 @@ fn print_banner(stack: &Stack, auto_approve: bool) {
     let _ = writeln!(
         out,
         "sign-in               {}",
-        if auto_approve { "auto-approve (user alice)" } else { "login form: alice / alice" }
+        if auto_approve {
+            "auto-approve (user alice; login_hint=mallory: user mallory)"
+        } else {
+            "login form: alice / alice, or mallory / mallory"
+        }
     );
     let _ = writeln!(out);
     let _ = writeln!(out, "Try:");

@@ -3,6 +3,11 @@
 //! The harness serves its own authorization server on loopback and tells the operator
 //! what the server under test must trust; it then mints tokens (valid and hostile) and
 //! runs every MCP server scenario of the catalog with the same IDs as in the simulator.
+//!
+//! With `--token-command`, the server trusts its own identity provider instead: the
+//! harness finds that provider from outside (the discovery funnel), gets real tokens
+//! from the command, forges what the provider's published keys allow, and skips the
+//! cases that need claims the provider would not issue, with that reason.
 
 use crate::common::Alg;
 use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
@@ -11,8 +16,9 @@ use anyhow::Context as _;
 use mcp_authz_live::harness_key::{self, KeyFile};
 use mcp_authz_live::runs::{self as live, Progress, StateHandleTools, ToolHints};
 use mcp_authz_live::serve::system_now;
-use mcp_authz_live::target;
 use mcp_authz_live::test_authority::TestAuthority;
+use mcp_authz_live::tokens::{GetToken, TokenSource};
+use mcp_authz_live::{black_box, target};
 use mcp_authz_reference::jwt::{Algorithm, SigningKey};
 use mcp_authz_scenarios::catalog;
 use mcp_authz_scenarios::world::OTHER_MCP;
@@ -42,6 +48,28 @@ pub struct Args {
     /// authorization server's tokens with a secret they share rather than with its keys.
     #[arg(long, value_name = "SECRET", conflicts_with_all = ["alg", "key_file", "rotate_key"])]
     hmac_secret: Option<String>,
+    /// For a server that trusts its own identity provider, not the harness's: the
+    /// harness starts no authorization server, finds the server's from its metadata, and
+    /// runs CMD (with `sh -c`, stdin closed, killed after 120 s) whenever it needs a real
+    /// token, with MCP_AUTHZ_RESOURCE (the resource), MCP_AUTHZ_SCOPE (space-separated,
+    /// empty for none) and MCP_AUTHZ_PRINCIPAL (`alice`, or `mallory` for the cross-user
+    /// cases) set, and MCP_AUTHZ_URL (--url); the token is the last line of its stdout.
+    /// Tokens are kept per (resource, scope, user) for the run. The cases that need forged
+    /// claims are skipped, with that reason. E.g. `mcp-authz client --url "$MCP_AUTHZ_URL"
+    /// --resource "$MCP_AUTHZ_RESOURCE" --scope "$MCP_AUTHZ_SCOPE" --login-hint
+    /// "$MCP_AUTHZ_PRINCIPAL" --print-token` (the README has client-credentials and
+    /// device-code recipes).
+    #[arg(
+        long,
+        value_name = "CMD",
+        conflicts_with_all = ["hmac_secret", "alg", "key_file", "rotate_key", "print_config", "as_port"]
+    )]
+    token_command: Option<String>,
+    /// With --token-command: a second resource the identity provider issues tokens for
+    /// (another MCP server or API of yours). RS-AUD-01 replays a real token for it at the
+    /// server, which must refuse it; without it, that case is skipped.
+    #[arg(long, value_name = "URL", requires = "token_command")]
+    other_resource: Option<String>,
     /// The harness's private key for --alg (PEM, PKCS#8), made there if missing and kept
     /// across runs: every run signs with the same key and `kid`, so a server that caches
     /// the JWKS (with a cooldown between refetches) knows it on a second run. Default:
@@ -126,41 +154,32 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let selected = args.live.select(&all, Role::McpServer)?;
 
-    let (key, about_key) = harness_signing_key(&args)?;
-    let alg = key.alg();
-    let kid = key.kid().to_string();
-    let authority = TestAuthority::start_with_key(args.as_port, &[&url, OTHER_MCP], key).await?;
-    for probe in probe_keys(&args, alg) {
-        authority.publish_probe_key(probe);
-    }
-    let config = serde_json::json!({
-        "issuer": authority.issuer(),
-        "jwks_uri": authority.jwks_uri(),
-        "audience": url,
-        "resource": url,
-        "algorithm": alg.name(),
-        "kid": kid,
-    });
-    if args.print_config {
-        crate::common::say!("{}", serde_json::to_string_pretty(&config)?);
-        return Ok(ExitCode::SUCCESS);
-    }
-    eprintln!("the server under test must trust:");
-    eprintln!("  issuer    {}", authority.issuer());
-    eprintln!("  jwks_uri  {}", authority.jwks_uri());
-    eprintln!("  audience  {url}  (the resource its metadata names)");
-    eprintln!("  alg       {alg}, kid {kid} ({about_key})");
-
     let limits = args.live.limits();
     let handle = tokio::runtime::Handle::current();
-    let (target_url, auth, revision) = (url.clone(), authority.clone(), args.grade.revision);
+    let (tokens, harness) = match &args.token_command {
+        Some(command) => {
+            let command = command.clone();
+            let (target_url, other_resource, handle) =
+                (url.clone(), args.other_resource.clone(), handle.clone());
+            let tokens = tokio::task::spawn_blocking(move || {
+                the_servers_tokens(&target_url, command, other_resource, target::over_http(handle, limits)?)
+            });
+            (tokens.await.context("finding the server's authorization server stopped")??, None)
+        }
+        None => match harness_authority(&args, &url).await? {
+            Some(authority) => (TokenSource::Harness(authority.clone()), Some(authority)),
+            None => return Ok(ExitCode::SUCCESS),
+        },
+    };
+
+    let (target_url, source, revision) = (url.clone(), tokens.clone(), args.grade.revision);
     let results =
         tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<CaseResult>, Option<String>)> {
             let connect = target::over_http(handle, limits)?;
             let n = selected.len();
             let run = live::test_server(
                 &target_url,
-                &auth,
+                &source,
                 connect,
                 &hints,
                 &selected,
@@ -180,17 +199,80 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .await
         .context("the test run stopped")??;
-    authority.shutdown();
+    if let Some(authority) = harness {
+        authority.shutdown();
+    }
 
     let (results, setup_error) = results;
     let flag = args.grade.flag();
     let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}{flag}", c.meta.id);
     let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
-    let results = crate::redact::results(&results);
+    // Tokens the command printed need not look like credentials: each is redacted by value.
+    let got = match &tokens {
+        TokenSource::TheServers(a) => a.get.as_ref().map(GetToken::tokens).unwrap_or_default(),
+        TokenSource::Harness(_) => Vec::new(),
+    };
+    let results = crate::redact::results_without(&results, &got);
     match setup_error {
-        Some(why) => args.report.emit_setup_failure(&why, &results, &replay, &subtitle),
+        Some(why) => {
+            let why = crate::redact::text_without(&why, &got);
+            args.report.emit_setup_failure(&why, &results, &replay, &subtitle)
+        }
         None => args.report.emit(&results, baseline.as_ref(), &replay, &subtitle),
     }
+}
+
+/// Starts the harness's authorization server and says what the server under test must
+/// trust; `None` when `--print-config` printed it and nothing is to run.
+async fn harness_authority(args: &Args, url: &str) -> anyhow::Result<Option<TestAuthority>> {
+    let (key, about_key) = harness_signing_key(args)?;
+    let alg = key.alg();
+    let kid = key.kid().to_string();
+    let authority = TestAuthority::start_with_key(args.as_port, &[url, OTHER_MCP], key).await?;
+    for probe in probe_keys(args, alg) {
+        authority.publish_probe_key(probe);
+    }
+    let config = serde_json::json!({
+        "issuer": authority.issuer(),
+        "jwks_uri": authority.jwks_uri(),
+        "audience": url,
+        "resource": url,
+        "algorithm": alg.name(),
+        "kid": kid,
+    });
+    if args.print_config {
+        crate::common::say!("{}", serde_json::to_string_pretty(&config)?);
+        authority.shutdown();
+        return Ok(None);
+    }
+    eprintln!("the server under test must trust:");
+    eprintln!("  issuer    {}", authority.issuer());
+    eprintln!("  jwks_uri  {}", authority.jwks_uri());
+    eprintln!("  audience  {url}  (the resource its metadata names)");
+    eprintln!("  alg       {alg}, kid {kid} ({about_key})");
+    Ok(Some(authority))
+}
+
+/// The server's own authorization server, found from outside, with real tokens from
+/// `command` (and `other_resource` for RS-AUD-01); says on stderr how it was found.
+fn the_servers_tokens(
+    url: &str,
+    command: String,
+    other_resource: Option<String>,
+    connect: target::Connect,
+) -> anyhow::Result<TokenSource> {
+    let found = black_box::the_servers_authority(url, system_now(), &connect).map_err(|why| {
+        anyhow::anyhow!("--token-command: cannot find the server's authorization server: {why}")
+    })?;
+    eprintln!("the server's authorization server (tokens from --token-command):");
+    for note in &found.notes {
+        eprintln!("  {note}");
+    }
+    let mut authority = found.authority;
+    authority.get =
+        Some(crate::token_command::get_token(command, url.to_string(), crate::token_command::TIMEOUT));
+    authority.other_resource = other_resource;
+    Ok(TokenSource::TheServers(authority))
 }
 
 /// The `kid` of the HS256 key of `--hmac-secret` (a thumbprint would publish a digest of

@@ -14,6 +14,7 @@ use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_live::serve::{Served, system_now};
 use mcp_authz_live::target::{self, Limits};
 use mcp_authz_live::test_authority::TestAuthority;
+use mcp_authz_live::tokens::TokenSource;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_scenarios::world::OTHER_MCP;
 use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
@@ -37,7 +38,8 @@ fn main() {
     let connect = target::in_process(router, runtime.handle().clone(), Limits::default());
     let scenarios = mcp_server_scenarios(&catalog());
     let hints = live::ToolHints::default();
-    let run = live::test_server(url, &authority, connect, &hints, &scenarios, None, &system_now, |p| {
+    let tokens = TokenSource::Harness(authority.clone());
+    let run = live::test_server(url, &tokens, connect, &hints, &scenarios, None, &system_now, |p| {
         if let Progress::Learned(notes) = p {
             notes.iter().for_each(|n| eprintln!("tool {n}"));
         }

@@ -134,7 +134,8 @@ pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<
             Vec::new()
         }
     };
-    let authority = TheServersAuthority { issuer, keys, get: None, other_resource: None };
+    let scopes = metadata.scopes_supported.clone().unwrap_or_default();
+    let authority = TheServersAuthority { issuer, keys, get: None, other_resource: None, scopes };
     Ok(Found { authority, notes })
 }
 

@@ -13,7 +13,6 @@ use crate::client_under_test::LiveClient;
 use crate::setup_failure;
 use crate::target::Connect;
 use crate::targets::{LiveAs, LiveTarget, client_process_world, live_as_world, live_server_world};
-use crate::test_authority::TestAuthority;
 use crate::tokens::TokenSource;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::bearer;
@@ -70,21 +69,21 @@ pub struct StateHandleTools {
     pub argument: String,
 }
 
-/// Lists the tools of the server at `url` with a token carrying every scope it names
-/// (in `hints` and its protected resource metadata), and finds the scope of each:
-/// configured, or probed. Fails with a message saying what to fix when the
-/// server refuses the harness's valid token or has no tool it can call.
+/// Lists the tools of the server at `url` with a token from `tokens` carrying every
+/// scope it names (in `hints` and its protected resource metadata), and finds the scope
+/// of each: configured, or probed. Fails with a message saying what to fix when the
+/// server refuses the valid token or has no tool it can call.
 pub fn learn_tools(
     now: Time,
     url: &str,
-    authority: &TestAuthority,
+    tokens: &TokenSource,
     connect: &Connect,
     hints: &ToolHints,
 ) -> Result<Learned, String> {
     let placeholder = Tools::with_read(Tool::new("", "", json!({})));
     let target = LiveTarget {
         url: url.into(),
-        tokens: TokenSource::Harness(authority.clone()),
+        tokens: tokens.clone(),
         tools: placeholder,
         connect: connect.clone(),
         speaks: Revision::ALL.to_vec(),
@@ -95,8 +94,7 @@ pub fn learn_tools(
     let mut scopes: Vec<&str> = configured.values().map(String::as_str).collect();
     let advertised = advertised_scopes(&mut w);
     scopes.extend(advertised.iter().map(String::as_str));
-    let all = union_scopes(&scopes);
-    let token = w.mint(&w.claims(&all));
+    let (all, token) = listing_token(&mut w, &union_scopes(&scopes))?;
     let speaks_modern = speaks_modern(&mut w, &token);
     // Legacy first (`initialize`); a server that refuses it but answers stateless requests
     // speaks only 2026-07-28, and its cases are spoken and graded in that era.
@@ -138,27 +136,44 @@ pub fn learn_tools(
                     "the server at {url} refused the protocol version, not our token: {e}. It answered no \
                      2026-07-28 server/discover either"
                 ),
-                None => setup_failure::explain(&mut w, url, authority, &all, &e),
+                None => match tokens {
+                    TokenSource::Harness(authority) => {
+                        setup_failure::explain(&mut w, url, authority, &all, &e)
+                    }
+                    TokenSource::TheServers(a) => format!(
+                        "the server at {url} refused the token --token-command printed for it (resource {url}, \
+                         scope `{all}`, user alice): {e}. Does the command get its tokens from {}, the \
+                         authorization server the server's metadata names, for resource {url}?",
+                        a.issuer
+                    ),
+                },
             });
         }
     };
 
-    let connect_scope = connect_scope(&mut w);
+    let base = probe_base(&mut w, &advertised)?;
+    let connect_scope = connect_scope(&mut w, &base);
     let mut known = Vec::new();
     let mut notes = Vec::new();
     for (name, schema) in listed {
         let arguments = arguments_for(&schema);
-        if let Some(scope) = configured.get(&name) {
-            notes.push(format!("{name}: needs `{scope}` (configured)"));
-            known.push(Tool { name, scope: scope.clone(), arguments });
-            continue;
-        }
         let probe = Tool { name: name.clone(), scope: String::new(), arguments };
-        match probe_scope(&mut w, &probe, &connect_scope) {
-            Ok((scope, how)) => {
-                notes.push(format!("{name}: needs `{scope}` ({how})"));
-                known.push(Tool { scope, ..probe });
-            }
+        let found = match configured.get(&name) {
+            Some(scope) => Ok((scope.clone(), "configured".to_string())),
+            None => probe_scope(&mut w, &probe, &connect_scope, &base),
+        };
+        match found {
+            // A token source may not give every scope (an identity provider that keeps an
+            // admin scope from the command's client): such a tool cannot be called.
+            Ok((scope, how)) => match w.try_mint(&w.claims(&scope)) {
+                Ok(_) => {
+                    notes.push(format!("{name}: needs `{scope}` ({how})"));
+                    known.push(Tool { scope, ..probe });
+                }
+                Err(why) => notes.push(format!(
+                    "{name}: needs `{scope}` ({how}), and no token with it could be had, not tested: {why}"
+                )),
+            },
             Err(why) => {
                 notes.push(format!("{name}: scope unknown, not tested ({why}); name it with --scopes"))
             }
@@ -296,13 +311,60 @@ fn read_tools(
         .collect())
 }
 
+/// A token to list the tools with, and its scope: `all` the scopes the server names,
+/// else those of them a token can be had for one by one (an authorization server may keep
+/// some from the token's client), together.
+fn listing_token(w: &mut World, all: &str) -> Result<(String, String), String> {
+    let why = match w.try_mint(&w.claims(all)) {
+        Ok(token) => return Ok((all.to_string(), token)),
+        Err(why) => why,
+    };
+    let some: Vec<&str> =
+        all.split(' ').filter(|s| !s.is_empty() && w.try_mint(&w.claims(s)).is_ok()).collect();
+    let some = some.join(" ");
+    match (some.is_empty(), w.try_mint(&w.claims(&some))) {
+        (false, Ok(token)) => Ok((some, token)),
+        _ => Err(format!(
+            "no token to list the tools of {} with (scope `{all}`, nor any of those scopes): {why}; name the \
+             scopes with --scopes",
+            w.mcp
+        )),
+    }
+}
+
+/// The least scope the probes' tokens carry: none, else (a source whose authorization
+/// server gives no token without scope, filling in its defaults) the first advertised
+/// scope a token can be had for alone.
+fn probe_base(w: &mut World, advertised: &[String]) -> Result<String, String> {
+    let mut why = match w.try_mint(&AccessTokenClaims { scope: None, ..w.claims("") }) {
+        Ok(_) => return Ok(String::new()),
+        Err(skip) => vec![format!("without scope: {skip}")],
+    };
+    for scope in advertised {
+        match w.try_mint(&w.claims(scope)) {
+            Ok(_) => return Ok(scope.clone()),
+            Err(skip) => why.push(format!("`{scope}` alone: {skip}")),
+        }
+    }
+    Err(format!(
+        "no token to probe the tools' scopes with ({}); name each tool's scope with --scopes",
+        why.join("; ")
+    ))
+}
+
+/// A token with `scope` alone (none when empty), or why there is none.
+fn token_with(w: &mut World, scope: &str) -> Result<String, String> {
+    let scope = (!scope.is_empty()).then(|| scope.to_string());
+    w.try_mint(&AccessTokenClaims { scope, ..w.claims("") }).map_err(|skip| skip.0)
+}
+
 /// The scope `initialize` itself needs: what a 403 `insufficient_scope` challenge to a
-/// scope-less token names, else none.
-fn connect_scope(w: &mut World) -> String {
-    let token = w.mint(&AccessTokenClaims { scope: None, ..w.claims("") });
+/// token with only `base` names, else `base`.
+fn connect_scope(w: &mut World, base: &str) -> String {
+    let Ok(token) = token_with(w, base) else { return base.to_string() };
     let url = w.mcp.clone();
     let (r, _) = w.open("harness", &url, Some(&token));
-    insufficient_scope(&r).unwrap_or_default()
+    insufficient_scope(&r).unwrap_or_else(|| base.to_string())
 }
 
 /// The `scope` of a 403 `insufficient_scope` challenge.
@@ -317,22 +379,36 @@ fn insufficient_scope(r: &mcp_authz_reference::sans_io::FetchResult) -> Option<S
 }
 
 /// Calls `tool` with a token carrying only `connect_scope` (what `initialize` needs,
-/// often nothing): `(scope, how it was found)`.
-fn probe_scope(w: &mut World, tool: &Tool, connect_scope: &str) -> Result<(String, &'static str), String> {
-    let scope = (!connect_scope.is_empty()).then(|| connect_scope.to_string());
-    let token = w.mint(&AccessTokenClaims { scope, ..w.claims("") });
+/// often nothing, else `base`, the least scope a token can be had for): `(scope, how it
+/// was found)`.
+fn probe_scope(
+    w: &mut World,
+    tool: &Tool,
+    connect_scope: &str,
+    base: &str,
+) -> Result<(String, String), String> {
+    let token = token_with(w, connect_scope)?;
     let r = w.call("harness", &token, tool);
     if tool_ran(&r, 2) {
         let how = if connect_scope.is_empty() {
-            "probed: it runs with a token without scope"
+            "probed: it runs with a token without scope".to_string()
+        } else if connect_scope == base {
+            format!(
+                "probed: it runs with a token carrying only `{base}`, the least scope a token could be had \
+                 for (none without scope)"
+            )
         } else {
-            "probed: it runs with a token carrying only the scope initialize needs"
+            "probed: it runs with a token carrying only the scope initialize needs".to_string()
         };
         return Ok((connect_scope.to_string(), how));
     }
+    let with = match connect_scope {
+        "" => "a token without scope".to_string(),
+        s => format!("a token with `{s}`"),
+    };
     match insufficient_scope(&r) {
-        Some(scope) => Ok((scope, "probed: its 403 insufficient_scope challenge names it")),
-        None => Err(format!("with a token without scope it answered {}", describe(&r))),
+        Some(scope) => Ok((scope, "probed: its 403 insufficient_scope challenge names it".into())),
+        None => Err(format!("with {with} it answered {}", describe(&r))),
     }
 }
 
@@ -422,7 +498,7 @@ pub struct LiveRun {
 #[allow(clippy::too_many_arguments)] // each is one thing the operator chose
 pub fn test_server(
     url: &str,
-    authority: &TestAuthority,
+    tokens: &TokenSource,
     connect: Connect,
     hints: &ToolHints,
     scenarios: &[Scenario],
@@ -430,7 +506,7 @@ pub fn test_server(
     now: &dyn Fn() -> Time,
     mut progress: impl FnMut(Progress<'_>),
 ) -> LiveRun {
-    let learned = learn_tools(now(), url, authority, &connect, hints).and_then(|mut l| match revision {
+    let learned = learn_tools(now(), url, tokens, &connect, hints).and_then(|mut l| match revision {
         Some(r) if !l.speaks.contains(&r) => {
             let speaks: Vec<String> = l.speaks.iter().map(Revision::to_string).collect();
             Err(format!(
@@ -452,7 +528,7 @@ pub fn test_server(
     progress(Progress::Learned(&learned.notes));
     let target = LiveTarget {
         url: url.into(),
-        tokens: TokenSource::Harness(authority.clone()),
+        tokens: tokens.clone(),
         tools: learned.tools,
         connect,
         speaks: learned.speaks,

@@ -79,6 +79,7 @@ pub fn scan(
             keys: Vec::new(),
             get: None,
             other_resource: None,
+            scopes: Vec::new(),
         })),
         // Which tools the server has, and what they need, takes a token to learn: the
         // forged tokens call a tool of no importance, refused before it is looked up.

@@ -19,7 +19,8 @@ pub struct StackOptions {
     pub as_port: u16,
     /// Port of the MCP server (0: the OS picks).
     pub rs_port: u16,
-    /// Answer valid authorization requests at once, signed in as the default user.
+    /// Answer valid authorization requests at once, signed in as the default user (alice),
+    /// or the one a `login_hint` names ([`STACK_USERS`]).
     pub auto_approve: bool,
     /// Access-token signing algorithm.
     pub alg: Algorithm,
@@ -37,6 +38,10 @@ pub struct StackOptions {
     pub also_trust: Vec<String>,
     /// Mistakes the roles commit on purpose (each role takes its own).
     pub defects: Defects,
+    /// Further resources the AS issues tokens for, with the MCP server's scopes: stand-ins
+    /// for a second MCP server, whose tokens the MCP server must refuse
+    /// (`test-server --other-resource`).
+    pub other_resources: Vec<String>,
     /// Most live sessions per principal at the MCP server (`None`: its default, 64;
     /// `Some(0)`: no limit, only to measure what the limit saves).
     pub max_sessions_per_principal: Option<usize>,
@@ -58,6 +63,7 @@ impl Default for StackOptions {
             introspect: false,
             also_trust: vec![TEST_AUTHORITY.into()],
             defects: Defects::none(),
+            other_resources: Vec::new(),
             max_sessions_per_principal: None,
             pin_alg: false,
         }
@@ -67,6 +73,11 @@ impl Default for StackOptions {
 /// Where `mcp-authz test-server` serves its AS by default: the stack's MCP server trusts
 /// it too, so `serve` and `test-server` work together out of the box.
 pub const TEST_AUTHORITY: &str = "http://127.0.0.1:9000";
+
+/// The users of the stack's AS (username = password = `sub`): alice signs in by default,
+/// mallory is the second user of the cross-user cases (`login_hint=mallory` with
+/// auto-approve).
+pub const STACK_USERS: [&str; 2] = ["alice", "mallory"];
 
 /// A running stack.
 pub struct Stack {
@@ -110,13 +121,18 @@ impl Stack {
             defects: opts.defects.clone(),
             ..authz::Config::default()
         };
+        let mcp_scopes: Vec<String> = vec!["mcp:read".into(), "mcp:write".into(), "mcp:admin".into()];
         as_config.resources = vec![
-            authz::ResourceConfig {
-                uri: mcp_url.clone(),
-                scopes: vec!["mcp:read".into(), "mcp:write".into(), "mcp:admin".into()],
-            },
+            authz::ResourceConfig { uri: mcp_url.clone(), scopes: mcp_scopes.clone() },
             authz::ResourceConfig { uri: downstream.clone(), scopes: vec!["reports:read".into()] },
         ];
+        for uri in &opts.other_resources {
+            as_config.resources.push(authz::ResourceConfig { uri: uri.clone(), scopes: mcp_scopes.clone() });
+        }
+        as_config.users = STACK_USERS
+            .iter()
+            .map(|u| authz::User { username: (*u).into(), password: (*u).into(), sub: (*u).into() })
+            .collect();
         as_config.clients.push(authz::RegisteredClient {
             client_id: RS_CLIENT_ID.into(),
             client_secret: Some(rs_secret.clone()),

@@ -38,6 +38,9 @@ pub struct TheServersAuthority {
     /// A second resource its tokens can be asked for (`--other-resource`): a token for
     /// it stands for a token for MCP server B.
     pub other_resource: Option<String>,
+    /// The scopes the server's metadata names (`scopes_supported`): the AS issues no
+    /// other, so a token with another is a forgery. Empty: it names none, and any is asked.
+    pub scopes: Vec<String>,
 }
 
 /// What a real token is asked for.
@@ -81,12 +84,13 @@ impl fmt::Display for Principal {
 /// A function from what a token is asked for to the token, or why there is none.
 type Getter = dyn Fn(&TokenRequest) -> Result<String, String> + Send + Sync;
 
-/// Gets a real token, or says why it could not. Tokens are kept per request for the run
-/// ([`GetToken::new`]), so an identity provider is asked once for each.
+/// Gets a real token, or says why it could not. Tokens (and failures) are kept per
+/// request for the run ([`GetToken::new`]), so an identity provider is asked once for
+/// each.
 #[derive(Clone)]
 pub struct GetToken {
     get: Arc<Getter>,
-    got: Arc<Mutex<BTreeMap<TokenRequest, String>>>,
+    got: Arc<Mutex<BTreeMap<TokenRequest, Result<String, String>>>>,
 }
 
 impl GetToken {
@@ -95,16 +99,23 @@ impl GetToken {
         GetToken { get: Arc::new(get), got: Arc::default() }
     }
 
-    /// The token for `request`: the one got before, else a new one.
+    /// The token for `request`: the one got before (or why there was none), else a new
+    /// one.
     pub fn token(&self, request: &TokenRequest) -> Result<String, String> {
-        if let Some(token) = self.got.lock().ok().and_then(|got| got.get(request).cloned()) {
-            return Ok(token);
+        if let Some(got) = self.got.lock().ok().and_then(|got| got.get(request).cloned()) {
+            return got;
         }
-        let token = (self.get)(request)?;
-        if let Ok(mut got) = self.got.lock() {
-            got.insert(request.clone(), token.clone());
+        let got = (self.get)(request);
+        if let Ok(mut kept) = self.got.lock() {
+            kept.insert(request.clone(), got.clone());
         }
-        Ok(token)
+        got
+    }
+
+    /// Every token got so far, for the report to redact.
+    pub fn tokens(&self) -> Vec<String> {
+        let got = self.got.lock().map(|g| g.values().filter_map(|t| t.clone().ok()).collect());
+        got.unwrap_or_default()
     }
 }
 
@@ -167,7 +178,9 @@ impl TheServersAuthority {
     fn mint(&self, url: &str, now: Time, claims: &AccessTokenClaims) -> Result<String, MintError> {
         let request = self.request_for(url, now, claims).map_err(|unissued| {
             MintError::Cannot(match unissued {
-                Unissued::Forged(what) => self.not_held(&what),
+                Unissued::Forged(what) => self.not_held(&format!(
+                    "{what} (a forged claim: its authorization server issues no such token)"
+                )),
                 Unissued::NoOtherResource => Skip::because(
                     "needs a token for a second resource its authorization server serves: name one with \
                      --other-resource (with --token-command)",
@@ -175,7 +188,11 @@ impl TheServersAuthority {
             })
         })?;
         match &self.get {
-            Some(get) => get.token(&request).map_err(MintError::Failed),
+            Some(get) => {
+                let token = get.token(&request).map_err(MintError::Failed)?;
+                self.check_real(get, url, &request, &token).map_err(MintError::Cannot)?;
+                Ok(token)
+            }
             None => {
                 let scope = match request.scope.as_str() {
                     "" => "no scope".to_string(),
@@ -204,7 +221,7 @@ impl TheServersAuthority {
             return forged(format!("a token from issuer {}", claims.iss));
         }
         let resource = match &claims.aud {
-            Audience::One(aud) if aud == url => aud.clone(),
+            Audience::One(aud) if aud == url || Some(aud) == self.other_resource.as_ref() => aud.clone(),
             Audience::One(aud) if aud == OTHER_MCP => {
                 self.other_resource.clone().ok_or(Unissued::NoOtherResource)?
             }
@@ -212,6 +229,18 @@ impl TheServersAuthority {
             Audience::None => return forged("a token without aud".into()),
             Audience::Many(_) => return forged("a token with several audiences".into()),
         };
+        let scope = claims.scope.clone().unwrap_or_default();
+        let unnamed: Vec<&str> = scope
+            .split(' ')
+            .filter(|s| !s.is_empty() && !self.scopes.is_empty() && !self.scopes.iter().any(|k| k == s))
+            .collect();
+        if !unnamed.is_empty() {
+            return forged(format!(
+                "a token with scope `{}`, which the server's metadata does not name (scopes_supported: {})",
+                unnamed.join(" "),
+                self.scopes.join(" ")
+            ));
+        }
         let principal = match claims.sub.as_deref() {
             Some("alice") => Principal::Alice,
             Some("mallory") => Principal::Mallory,
@@ -224,7 +253,73 @@ impl TheServersAuthority {
             (Some(exp), ..) if exp <= now => return forged("an expired token".into()),
             _ => return forged("a token not yet valid".into()),
         }
-        Ok(TokenRequest { resource, scope: claims.scope.clone().unwrap_or_default(), principal })
+        Ok(TokenRequest { resource, scope, principal })
+    }
+
+    /// Refuses a real `token` got for `request` that is not what the case asked for, as
+    /// far as its claims show (a JWT's, read without verifying; an opaque token shows
+    /// nothing): scopes beyond those asked for (an AS filling in its defaults), a token for
+    /// mallory that is for alice's `sub` (or a `sub` the harness cannot read), a token
+    /// for the other resource whose audience is the server's or that of the server's own
+    /// tokens (an AS ignoring `resource`).
+    fn check_real(&self, get: &GetToken, url: &str, request: &TokenRequest, token: &str) -> Result<(), Skip> {
+        let claims = readable_claims(token);
+        let asked: Vec<&str> = request.scope.split(' ').filter(|s| !s.is_empty()).collect();
+        let extra: Vec<String> = claims
+            .as_ref()
+            .map(granted_scopes)
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|g| !asked.contains(&g.as_str()))
+            .collect();
+        if !extra.is_empty() {
+            return Err(Skip::because(format!(
+                "needs a token with scope `{}` alone, and the token got for it also carries `{}`: its \
+                 authorization server grants more than asked, so what the case shows would not be about `{}`",
+                request.scope,
+                extra.join(" "),
+                request.scope
+            )));
+        }
+        let alike = |principal, resource: &str| TokenRequest {
+            principal,
+            resource: resource.into(),
+            ..request.clone()
+        };
+        if request.principal == Principal::Mallory {
+            let alice = get.token(&alike(Principal::Alice, &request.resource)).map_err(Skip::because)?;
+            let sub = |t: &str| readable_claims(t).and_then(|c| c.get("sub")?.as_str().map(String::from));
+            match (sub(token), sub(&alice)) {
+                (Some(m), Some(a)) if m != a => {}
+                (Some(m), Some(_)) => {
+                    return Err(Skip::because(format!(
+                        "needs a token for a second user, and the token got with MCP_AUTHZ_PRINCIPAL=mallory is \
+                         for alice's user (sub `{m}`): make the token command sign in another user for mallory"
+                    )));
+                }
+                _ => {
+                    return Err(Skip::because(
+                        "needs a token for a second user, and the tokens got are not JWTs whose `sub` the harness \
+                         can read: it cannot tell that mallory's is for another user than alice's",
+                    ));
+                }
+            }
+        }
+        if request.resource != url {
+            let aud = |t: &str| readable_claims(t).map(|c| audiences(&c));
+            let own = get.token(&alike(Principal::Alice, url)).ok().and_then(|t| aud(&t));
+            if let Some(other) = aud(token) {
+                if other.iter().any(|a| a == url) || own.is_some_and(|own| own == other) {
+                    return Err(Skip::because(format!(
+                        "needs a token for the other resource {}, and the token got for it has audience {}, as \
+                         the server's own tokens do: its authorization server did not honour `resource`",
+                        request.resource,
+                        other.join(" ")
+                    )));
+                }
+            }
+        }
+        Ok(())
     }
 
     /// Why a case needing `what` cannot run: the harness does not hold the key.
@@ -237,17 +332,60 @@ impl TheServersAuthority {
     }
 }
 
+/// The claims of `token` when it is a JWT, read without verifying it.
+fn readable_claims(token: &str) -> Option<serde_json::Map<String, serde_json::Value>> {
+    let compact = mcp_authz_reference::jwt::split(token).ok()?;
+    serde_json::from_slice(&compact.payload).ok()
+}
+
+/// The scopes `claims` grant: `scope` (space-separated) or `scp` (a list or a string).
+fn granted_scopes(claims: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let words = |s: &str| s.split(' ').filter(|w| !w.is_empty()).map(String::from).collect::<Vec<_>>();
+    match (claims.get("scope"), claims.get("scp")) {
+        (Some(serde_json::Value::String(s)), _) | (None, Some(serde_json::Value::String(s))) => words(s),
+        (None, Some(serde_json::Value::Array(list))) => {
+            list.iter().filter_map(|v| v.as_str()).map(String::from).collect()
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// The audiences of `claims`: `aud` as a string or a list, sorted.
+fn audiences(claims: &serde_json::Map<String, serde_json::Value>) -> Vec<String> {
+    let mut aud: Vec<String> = match claims.get("aud") {
+        Some(serde_json::Value::String(a)) => vec![a.clone()],
+        Some(serde_json::Value::Array(list)) => {
+            list.iter().filter_map(|v| v.as_str()).map(String::from).collect()
+        }
+        _ => Vec::new(),
+    };
+    aud.sort();
+    aud
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A JWT (unsigned: only its claims are read) as an identity provider would issue
+    /// for `r`.
+    fn issued(r: &TokenRequest) -> String {
+        let claims = serde_json::json!({"sub": r.principal.to_string(), "scope": r.scope, "aud": r.resource});
+        mcp_authz_reference::jwt::encode_unsigned(&claims)
+    }
 
     fn authority(get: bool) -> TheServersAuthority {
         TheServersAuthority {
             issuer: "https://idp.example".into(),
             keys: vec![],
-            get: get.then(|| GetToken::new(|r| Ok(format!("token-{}-{}", r.principal, r.scope)))),
+            get: get.then(|| GetToken::new(|r| Ok(issued(r)))),
             other_resource: None,
+            scopes: vec![],
         }
+    }
+
+    fn request(principal: Principal, resource: &str, scope: &str) -> TokenRequest {
+        TokenRequest { resource: resource.into(), scope: scope.into(), principal }
     }
 
     fn claims(now: u64) -> AccessTokenClaims {
@@ -271,9 +409,43 @@ mod tests {
         let now = Time::from_unix_secs(1_000_000);
         let a = authority(true);
         let token = a.mint(URL, now, &claims(1_000_000));
-        assert_eq!(token, Ok("token-alice-files:read".to_string()));
+        assert_eq!(token, Ok(issued(&request(Principal::Alice, URL, "files:read"))));
         let mallory = AccessTokenClaims { sub: Some("mallory".into()), ..claims(1_000_000) };
-        assert_eq!(a.mint(URL, now, &mallory), Ok("token-mallory-files:read".to_string()));
+        assert_eq!(a.mint(URL, now, &mallory), Ok(issued(&request(Principal::Mallory, URL, "files:read"))));
+    }
+
+    /// The token got must be the one asked for, as far as its claims show.
+    #[test]
+    fn a_real_token_that_is_not_what_was_asked_for_is_a_skip_saying_why() {
+        let now = Time::from_unix_secs(1_000_000);
+        let skip = |get: GetToken, claims: AccessTokenClaims| {
+            let a = TheServersAuthority {
+                get: Some(get),
+                other_resource: Some("https://api.example".into()),
+                ..authority(false)
+            };
+            match a.mint(URL, now, &claims) {
+                Err(MintError::Cannot(skip)) => skip.0,
+                other => panic!("expected a skip, got {other:?}"),
+            }
+        };
+        // An AS filling in default scopes.
+        let defaults = GetToken::new(|r| {
+            Ok(issued(&TokenRequest { scope: "files:read files:write".into(), ..r.clone() }))
+        });
+        let why = skip(defaults, claims(1_000_000));
+        assert!(why.contains("also carries `files:write`"), "{why}");
+        // A command ignoring MCP_AUTHZ_PRINCIPAL, and one printing opaque tokens.
+        let mallory = AccessTokenClaims { sub: Some("mallory".into()), ..claims(1_000_000) };
+        let one_user =
+            GetToken::new(|r| Ok(issued(&TokenRequest { principal: Principal::Alice, ..r.clone() })));
+        assert!(skip(one_user, mallory.clone()).contains("for alice's user"));
+        let opaque = GetToken::new(|r| Ok(format!("opaque-{}", r.principal)));
+        assert!(skip(opaque, mallory).contains("not JWTs"));
+        // An AS ignoring `resource`.
+        let other = AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..claims(1_000_000) };
+        let same_aud = GetToken::new(|r| Ok(issued(&TokenRequest { resource: URL.into(), ..r.clone() })));
+        assert!(skip(same_aud, other).contains("did not honour `resource`"));
     }
 
     #[test]
@@ -286,10 +458,12 @@ mod tests {
             (AccessTokenClaims { iss: "https://evil.example".into(), ..claims(1_000_000) }, "issuer"),
             (AccessTokenClaims { sub: Some("bob".into()), ..claims(1_000_000) }, "user bob"),
             (AccessTokenClaims { nbf: Some(1_003_600), ..claims(1_000_000) }, "not yet valid"),
+            (AccessTokenClaims { scope: Some("FILES:READ".into()), ..claims(1_000_000) }, "does not name"),
         ];
         for get in [true, false] {
             for (claims, says) in &forged {
-                match authority(get).mint(URL, now, claims) {
+                let a = TheServersAuthority { scopes: vec!["files:read".into()], ..authority(get) };
+                match a.mint(URL, now, claims) {
                     Err(MintError::Cannot(skip)) => {
                         assert!(skip.0.contains(says), "{skip}");
                         assert!(skip.0.contains("the harness's authorization server"), "{skip}");

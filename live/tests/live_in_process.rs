@@ -12,6 +12,7 @@ use mcp_authz_live::runs as live;
 use mcp_authz_live::serve::{Served, system_now};
 use mcp_authz_live::target::{self, Limits};
 use mcp_authz_live::test_authority::TestAuthority;
+use mcp_authz_live::tokens::TokenSource;
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_scenarios::world::OTHER_MCP;
@@ -84,7 +85,7 @@ fn run_wrapped(
     };
     let run = live::test_server(
         URL,
-        authority,
+        &TokenSource::Harness(authority.clone()),
         connect,
         &hints,
         &mcp_server_scenarios(&catalog()),

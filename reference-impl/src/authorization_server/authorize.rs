@@ -269,7 +269,10 @@ impl AuthorizationServer {
             Err(r) => return callback.error(StatusCode::FOUND, r),
         };
         if self.config.auto_approve {
-            let sub = self.config.users.first().map(|u| u.sub.clone()).unwrap_or_default();
+            // The user a `login_hint` names (OpenID Connect Core §3.1.2.1), else the first.
+            let hinted =
+                params.get("login_hint").and_then(|h| self.config.users.iter().find(|u| u.username == h));
+            let sub = hinted.or(self.config.users.first()).map(|u| u.sub.clone()).unwrap_or_default();
             return match self.issue_code(request, sub, env) {
                 Ok(code) => callback.respond(StatusCode::FOUND, &[("code", &code)]),
                 Err(r) => callback.error(StatusCode::FOUND, r),

@@ -27,8 +27,9 @@ pub struct Config {
     pub code_ttl: Duration,
     /// Lifetime of each refresh token (renewed on every rotation).
     pub refresh_token_ttl: Duration,
-    /// Answer a valid authorization request at once with the code, as the first user,
-    /// without showing the login and consent form.
+    /// Answer a valid authorization request at once with the code, without showing the
+    /// login and consent form: signed in as the user its `login_hint` names, else the
+    /// first user.
     pub auto_approve: bool,
     /// The resource owners who can sign in at the consent form.
     pub users: Vec<User>,

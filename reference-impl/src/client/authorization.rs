@@ -48,6 +48,8 @@ pub struct AuthorizationParams<'a> {
     pub resource: Option<&'a str>,
     /// The scope to request, if any.
     pub scope: Option<&'a str>,
+    /// The user the authorization server should sign in (`login_hint`), if any.
+    pub login_hint: Option<&'a str>,
     /// The `issuer` of the authorization server's validated metadata.
     pub issuer: &'a str,
     /// Its metadata advertises `authorization_response_iss_parameter_supported`.
@@ -83,6 +85,9 @@ impl AuthorizationRequest {
             }
             if let Some(scope) = p.scope {
                 q.append_pair("scope", scope);
+            }
+            if let Some(hint) = p.login_hint {
+                q.append_pair("login_hint", hint);
             }
         }
         Ok(AuthorizationRequest {
@@ -253,6 +258,7 @@ mod tests {
             redirect_uri: "http://127.0.0.1:8765/callback",
             resource: Some("https://mcp.example/mcp"),
             scope: None,
+            login_hint: None,
             issuer: "https://as.example",
             iss_advertised: true,
             defects,

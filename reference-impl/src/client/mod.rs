@@ -14,6 +14,7 @@
 pub mod authorization;
 mod caching;
 pub mod confidential;
+mod config;
 pub mod discovery;
 #[cfg(test)]
 mod interop;
@@ -28,12 +29,13 @@ pub mod token;
 
 pub use authorization::{AuthorizationResponse, redirect_params};
 pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
+pub use config::PublicClientConfig;
 pub use mcp::{Era, Eras, Operation};
 pub use registration::{ApplicationType, PreRegistered};
 pub use token::{ClientAuth, TokenSet};
 
 use crate::bearer::Challenge;
-use crate::defects::{Defect, Defects};
+use crate::defects::Defect;
 use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
 use crate::oauth_error::ErrorCode;
 use crate::resource_indicator::Resource;
@@ -46,7 +48,6 @@ use param_headers::ParamHeader;
 use registration::{Approach, Registration, Registrations};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::time::Duration;
 use step_up::Rejection;
 
 /// What a client wants its driver to do next.
@@ -76,62 +77,6 @@ pub struct Outcome {
     pub authorizations: u32,
 }
 
-/// Configuration of a [`PublicClient`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PublicClientConfig {
-    /// The MCP endpoint, e.g. `http://127.0.0.1:9001/mcp`.
-    pub server_url: String,
-    /// The redirect URI: https, or http on loopback (CL-33).
-    pub redirect_uri: String,
-    /// The `client_name` to register with and the `clientInfo.name` of `initialize`.
-    pub client_name: String,
-    /// Credentials registered out of band; used first (CL-10).
-    pub pre_registered: Option<PreRegistered>,
-    /// The eras of MCP the client speaks: both by default (a modern request first, the
-    /// legacy `initialize` handshake when the server turns out to be legacy).
-    pub eras: Eras,
-    /// The URL of this client's metadata document; used as `client_id` when the AS
-    /// advertises `client_id_metadata_document_supported`.
-    pub client_id_metadata_url: Option<String>,
-    /// The scope to request, overriding the selection strategy (a step-up still adds the
-    /// challenged scopes).
-    pub scope: Option<String>,
-    /// The `application_type` to register with (CL-50); `None`: the one the redirect URI
-    /// implies ([`ApplicationType::for_redirect_uri`]).
-    pub application_type: Option<ApplicationType>,
-    /// Most step-up re-authorizations per operation (CL-27).
-    pub max_step_up: u32,
-    /// Refresh the access token this long before it expires.
-    pub refresh_margin: Duration,
-    /// Mistakes to commit on purpose (the `Client` defects of [`crate::defects`]); none
-    /// by default.
-    pub defects: Defects,
-}
-
-impl PublicClientConfig {
-    /// A configuration with no credentials, no scope or application type override,
-    /// `max_step_up` 2 and a 60 s refresh margin.
-    pub fn new(
-        server_url: impl Into<String>,
-        redirect_uri: impl Into<String>,
-        client_name: impl Into<String>,
-    ) -> Self {
-        PublicClientConfig {
-            server_url: server_url.into(),
-            redirect_uri: redirect_uri.into(),
-            client_name: client_name.into(),
-            pre_registered: None,
-            eras: Eras::DualEra,
-            client_id_metadata_url: None,
-            scope: None,
-            application_type: None,
-            max_step_up: 2,
-            refresh_margin: Duration::from_secs(60),
-            defects: Defects::none(),
-        }
-    }
-}
-
 /// Where an operation is in the MCP session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Stage {
@@ -140,11 +85,12 @@ enum Stage {
     Operation,
 }
 
-/// What the client is doing: an MCP operation or an explicit refresh.
+/// What the client is doing: an MCP operation, an explicit refresh, or getting a token.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Goal {
     Operation,
     Refresh,
+    Token,
 }
 
 /// What an authorization must ask for: the inputs of the scope selection.
@@ -289,6 +235,19 @@ impl PublicClient {
         self.settle(r)
     }
 
+    /// Gets a token and stops there, without an MCP operation (`mcp-authz client
+    /// --print-token`): the tokens held are dropped, a request goes to the server without
+    /// a token, and its 401 starts an authorization for the configured scope and resource;
+    /// `Done` carries `null` once the token is in hand ([`PublicClient::tokens`]). A
+    /// server that answers without asking for a token ends it with that answer, and no
+    /// token.
+    pub fn get_token(&mut self, env: &mut Env<'_>) -> ClientStep {
+        self.tokens = None;
+        let step = self.start(Operation::ListTools, env);
+        self.goal = Goal::Token;
+        step
+    }
+
     /// Refreshes the access token now (abandoning any operation in progress); `Done`
     /// carries `null`. When the AS answers `invalid_grant`, runs a new authorization.
     pub fn refresh(&mut self, env: &mut Env<'_>) -> ClientStep {
@@ -394,11 +353,11 @@ impl PublicClient {
         // `resource` is `server_url` parsed: a token requested for its canonical form is
         // for this server without parsing; any other needs one parse, of its own resource.
         self.tokens.as_ref().filter(|t| {
-            any_server || t.resource == self.requested_resource() || self.resource.is_named_by(&t.resource)
+            any_server || t.resource == self.server_resource() || self.resource.is_named_by(&t.resource)
         })
     }
 
-    /// The resource the client requests tokens for: the `resource` its protected resource
+    /// The resource of the current server: the `resource` its protected resource
     /// metadata published, byte for byte, once read (the metadata passed RFC 9728 §3.3: it
     /// names this server, or its origin when read from the origin's well-known URL), else
     /// the server URL's canonical form. The MCP authorization spec defines the canonical
@@ -406,8 +365,14 @@ impl PublicClient {
     /// parameter in RFC 9728": the identifier the resource published is the one its AS
     /// knows it by and its tokens' audience carries (conformance scenario
     /// `auth/metadata-var2`).
-    fn requested_resource(&self) -> &str {
+    fn server_resource(&self) -> &str {
         self.published_resource.as_deref().unwrap_or(self.resource.as_str())
+    }
+
+    /// The resource the client requests tokens for: the configured one
+    /// ([`PublicClientConfig::resource`]), else the server's ([`Self::server_resource`]).
+    fn requested_resource(&self) -> &str {
+        self.config.resource.as_deref().unwrap_or(self.server_resource())
     }
 
     /// The `resource` parameter of authorization, token and refresh requests.
@@ -674,7 +639,8 @@ impl PublicClient {
             self.config.scope.as_deref(),
             demand.challenge_scope.as_deref().filter(|_| !prefer_supported),
             demand.scopes_supported.as_deref(),
-        );
+        )
+        .filter(|s| !s.is_empty());
         let metadata = self.metadata()?;
         let endpoint = metadata
             .authorization_endpoint
@@ -686,6 +652,7 @@ impl PublicClient {
             redirect_uri: &self.config.redirect_uri,
             resource: self.resource_param(),
             scope: scope.as_deref(),
+            login_hint: self.config.login_hint.as_deref(),
             issuer: &metadata.issuer,
             iss_advertised: metadata.authorization_response_iss_parameter_supported == Some(true),
             defects: &self.config.defects,
@@ -758,7 +725,7 @@ impl PublicClient {
     fn proceed(&mut self, env: &mut Env<'_>) -> Result<ClientStep> {
         match self.goal {
             Goal::Operation => self.send_mcp(env),
-            Goal::Refresh => Ok(ClientStep::Done(Outcome {
+            Goal::Refresh | Goal::Token => Ok(ClientStep::Done(Outcome {
                 result: Value::Null,
                 authorizations: self.budget.authorizations,
             })),

@@ -534,14 +534,32 @@ fn odd_authorization_headers(w: &mut World) -> Check {
 }
 
 fn replay_other_server(w: &mut World) -> Check {
-    // A token server B accepts, carrying scopes that would also do at A.
-    let scope = union_scopes(&["mcp:read", &w.tools.read.scope]);
-    let token = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..w.claims(&scope) });
-    let ok_at_b = status(&w.call_tool("client", OTHER_MCP, &token, "echo", json!({"text": "b"})));
-    if ok_at_b != 200 {
-        return Check::Undecided(format!("the token does not even work at server B (HTTP {ok_at_b})"));
+    let read = w.tools.read.clone();
+    if w.other_server().is_ok() {
+        // A token server B accepts, carrying scopes that would also do at A.
+        let scope = union_scopes(&["mcp:read", &read.scope]);
+        let token = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..w.claims(&scope) });
+        let ok_at_b = status(&w.call_tool("client", OTHER_MCP, &token, "echo", json!({"text": "b"})));
+        if ok_at_b != 200 {
+            return Check::Undecided(format!("the token does not even work at server B (HTTP {ok_at_b})"));
+        }
+        return expect_invalid_token(w, &token, "token for https://other.example/mcp");
     }
-    expect_invalid_token(w, &token, "token for https://other.example/mcp")
+    // No simulated B: the tokens are real ones from the server's own authorization server,
+    // B's issued for the other resource the operator named (`--other-resource`), which the
+    // harness cannot call. The control is a token from the same source with the same scope
+    // for A itself, which A must accept: a refusal of B's token is then for its audience.
+    let token = w.mint(&AccessTokenClaims { aud: Audience::one(OTHER_MCP), ..w.claims(&read.scope) });
+    let control = w.mint(&w.claims(&read.scope));
+    let r = w.call("client", &control, &read);
+    if !tool_ran(&r, CALL_ID) {
+        return Check::Undecided(format!(
+            "a token for this server with the same scope from the same source did not run {} either: {}",
+            read.name,
+            describe(&r)
+        ));
+    }
+    expect_invalid_token(w, &token, "token for the other resource (--other-resource)")
 }
 
 fn audience_is_as(w: &mut World) -> Check {
@@ -575,6 +593,9 @@ fn multi_audience(w: &mut World) -> Check {
 fn malicious_server_replay(w: &mut World) -> Check {
     // An honest client connects to server B, which (compromised) keeps the token and
     // replays it at server A.
+    if let Err(skip) = w.other_server() {
+        return w.cannot(skip);
+    }
     let mut client = w.public_client(OTHER_MCP);
     let op = mcp_authz_reference::client::Operation::CallTool {
         name: "echo".into(),

@@ -14,7 +14,7 @@
 //! server and a client process; each stands in the simulator as a host like any other,
 //! so the adversary, the traces and the scenario bodies are the same.
 
-use super::{AS, AsUnderTest, MCP_ORIGIN, REDIRECT, World};
+use super::{AS, AsUnderTest, MCP_ORIGIN, OTHER_MCP, OTHER_ORIGIN, REDIRECT, World};
 use mcp_authz_reference::Error;
 use mcp_authz_reference::access_token::AccessTokenClaims;
 use mcp_authz_reference::authorization_server::{AuthorizationServer, RegisteredClient};
@@ -360,6 +360,19 @@ impl World {
     /// harness only through its proxy (see [`Target::client_egress_via_proxy`]).
     pub fn client_egress_via_proxy(&self) -> bool {
         self.target.client_egress_via_proxy()
+    }
+
+    /// `Ok` when MCP server B ([`OTHER_MCP`]) is simulated, trusting the AS server A
+    /// trusts: the harness can call it and an honest client can use it; else why not.
+    pub fn other_server(&mut self) -> Result<(), Skip> {
+        match reference_mcp_server(&mut self.sim, OTHER_ORIGIN) {
+            Ok(_) => Ok(()),
+            Err(_) => Err(Skip::because(format!(
+                "needs MCP server B ({OTHER_MCP}) for an honest client to use, which the harness simulates \
+                 only when the server under test trusts the harness's authorization server (this one trusts \
+                 its own, whose tokens B could not check)"
+            ))),
+        }
     }
 
     /// Makes the authorization server under test show its login and consent forms (see

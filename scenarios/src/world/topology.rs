@@ -21,6 +21,8 @@ pub const MCP: &str = "https://mcp.example/mcp";
 pub const MCP_ORIGIN: &str = "https://mcp.example";
 /// MCP server B.
 pub const OTHER_MCP: &str = "https://other.example/mcp";
+/// MCP server B's origin.
+pub const OTHER_ORIGIN: &str = "https://other.example";
 /// The downstream API MCP server A calls with its own token.
 pub const DOWNSTREAM: &str = "https://api.example/downstream";
 /// The downstream API's origin.
