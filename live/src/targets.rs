@@ -81,10 +81,6 @@ impl Target for LiveMcpServer {
             Need::ModernWire if !self.speaks.contains(&Revision::R2026_07_28) => Err(Skip::because(
                 "the server answered no 2026-07-28 request: it does not speak the stateless wire",
             )),
-            Need::SecondResource if matches!(self.tokens, TokenSource::TheServers(_)) => Err(Skip::because(
-                "needs a second MCP server an honest client connects to, trusting the same authorization \
-                 server: the harness simulates one only beside its own authorization server",
-            )),
             _ => Ok(()),
         }
     }

@@ -152,7 +152,6 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["audience", "replay", "attack"])
             .grants(&[MaliciousMcpServer])
-            .needs(&[Need::SecondResource])
             .body(malicious_server_replay),
         Scenario::new(McpServer, "RS-SCOPE-01", "a read-only token cannot run a write tool")
             .requirements(&["RS-17", "RS-26"])
