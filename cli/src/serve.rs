@@ -76,6 +76,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         defects: defects_named(&args.defects)?,
         other_resources: args.other_resources,
         max_sessions_per_principal: None,
+        leeway_secs: None,
     };
     let stack = Stack::start(&opts).await?;
     print_banner(&stack, args.auto_approve);

@@ -26,6 +26,7 @@ use mcp_authz_sim::scenario::{CaseResult, Role};
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 /// Arguments of `mcp-authz test-server`.
 #[derive(clap::Args)]
@@ -70,6 +71,14 @@ pub struct Args {
     /// server, which must refuse it; without it, that case is skipped.
     #[arg(long, value_name = "URL", requires = "token_command")]
     other_resource: Option<String>,
+    /// With --token-command: how many seconds after it is got the server refuses a real
+    /// token, its clock leeway included (the identity provider's access-token lifetime
+    /// plus the leeway). The cases that need an expired token (RS-VAL-04, RS-CHAL-04) then
+    /// get a new real one and wait that long before presenting it; each case may take
+    /// that much longer. Without it those variants are skipped (an expired token is a
+    /// forged claim). A test tenant with short-lived tokens keeps the wait short.
+    #[arg(long, value_name = "SECS", requires = "token_command")]
+    token_lifetime: Option<u64>,
     /// The harness's private key for --alg (PEM, PKCS#8), made there if missing and kept
     /// across runs: every run signs with the same key and `kid`, so a server that caches
     /// the JWKS (with a cooldown between refetches) knows it on a second run. Default:
@@ -154,7 +163,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let selected = args.live.select(&all, Role::McpServer)?;
 
-    let limits = args.live.limits();
+    let mut limits = args.live.limits();
+    let expire_after = args.token_lifetime.map(|secs| Duration::from_secs(secs.max(1)));
+    if let Some(wait) = expire_after {
+        // A case waits a token out, then still has its own time.
+        limits.case_timeout += wait;
+    }
     let handle = tokio::runtime::Handle::current();
     let (tokens, harness) = match &args.token_command {
         Some(command) => {
@@ -162,7 +176,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             let (target_url, other_resource, handle) =
                 (url.clone(), args.other_resource.clone(), handle.clone());
             let tokens = tokio::task::spawn_blocking(move || {
-                the_servers_tokens(&target_url, command, other_resource, target::over_http(handle, limits)?)
+                let connect = target::over_http(handle, limits)?;
+                the_servers_tokens(&target_url, command, other_resource, expire_after, connect)
             });
             (tokens.await.context("finding the server's authorization server stopped")??, None)
         }
@@ -254,11 +269,13 @@ async fn harness_authority(args: &Args, url: &str) -> anyhow::Result<Option<Test
 }
 
 /// The server's own authorization server, found from outside, with real tokens from
-/// `command` (and `other_resource` for RS-AUD-01); says on stderr how it was found.
+/// `command` (and `other_resource` for RS-AUD-01, `expire_after` for the expired
+/// tokens); says on stderr how it was found.
 fn the_servers_tokens(
     url: &str,
     command: String,
     other_resource: Option<String>,
+    expire_after: Option<Duration>,
     connect: target::Connect,
 ) -> anyhow::Result<TokenSource> {
     let found = black_box::the_servers_authority(url, system_now(), &connect).map_err(|why| {
@@ -269,9 +286,13 @@ fn the_servers_tokens(
         eprintln!("  {note}");
     }
     let mut authority = found.authority;
-    authority.get =
-        Some(crate::token_command::get_token(command, url.to_string(), crate::token_command::TIMEOUT));
+    let get = crate::token_command::get_token(command, url.to_string(), crate::token_command::TIMEOUT);
+    authority.get = Some(match expire_after {
+        Some(lifetime) => get.expiring_after(lifetime),
+        None => get,
+    });
     authority.other_resource = other_resource;
+    authority.expire_after = expire_after;
     Ok(TokenSource::TheServers(authority))
 }
 

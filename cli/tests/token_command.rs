@@ -11,6 +11,17 @@ use std::process::Command;
 /// The reference stack, trusting its own AS alone, which also issues tokens for a second
 /// resource (`/second-mcp` on another port: nothing is served there).
 async fn stack(defects: Defects) -> (Stack, String) {
+    start(StackOptions { defects, ..StackOptions::default() }).await
+}
+
+/// [`stack`], its access tokens valid for `ttl`, its MCP server allowing 1 s of clock leeway.
+async fn stack_issuing_for(defects: Defects, ttl: std::time::Duration) -> (Stack, String) {
+    start(StackOptions { defects, access_token_ttl: ttl, leeway_secs: Some(1), ..StackOptions::default() })
+        .await
+}
+
+/// Starts `base` as [`stack`] describes.
+async fn start(base: StackOptions) -> (Stack, String) {
     let other = "http://127.0.0.1:1/second-mcp".to_string();
     let opts = StackOptions {
         as_port: 0,
@@ -18,8 +29,7 @@ async fn stack(defects: Defects) -> (Stack, String) {
         auto_approve: true,
         also_trust: vec![],
         other_resources: vec![other.clone()],
-        defects,
-        ..StackOptions::default()
+        ..base
     };
     (Stack::start(&opts).await.expect("stack"), other)
 }
@@ -138,4 +148,32 @@ async fn no_report_of_a_token_command_run_holds_a_token_it_printed() {
     }
     let _ = std::fs::remove_file(&kept);
     broken.shutdown().await;
+}
+
+/// With --token-lifetime an expired token is a real one waited out: RS-VAL-04's expired
+/// variant runs (its not-yet-valid one stays a forged claim), and finds a server that
+/// does not check `exp`. The server allows 1 s of clock leeway here: a 2 s token is
+/// refused 3 s after it was issued (the test waits 4).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_known_token_lifetime_is_waited_out_for_the_expired_token() {
+    let ttl = std::time::Duration::from_secs(2);
+    let args = |lifetime| ["--format", "json", "--scenario", "RS-VAL-04", "--token-lifetime", lifetime];
+    let (correct, other) = stack_issuing_for(Defects::none(), ttl).await;
+    let (code, stdout, stderr) =
+        test_server(&correct.mcp_url, token_command(None, true), &other, &args("4")).await;
+    correct.shutdown().await;
+    let all = cases(&stdout, &stderr);
+    assert_eq!(code, Some(0), "{stderr}");
+    let expired = case(&all, "RS-VAL-04").to_string();
+    assert_eq!(case(&all, "RS-VAL-04")["verdict"], "pass", "{expired}");
+    assert!(expired.contains("variant expired an hour ago: holds"), "{expired}");
+    assert!(expired.contains("variant nbf an hour ahead: not applicable"), "{expired}");
+
+    let (broken, other) = stack_issuing_for(Defects::of([Defect::NoExpRequired]), ttl).await;
+    let (code, stdout, stderr) =
+        test_server(&broken.mcp_url, token_command(None, true), &other, &args("4")).await;
+    broken.shutdown().await;
+    let all = cases(&stdout, &stderr);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert_eq!(case(&all, "RS-VAL-04")["verdict"], "fail", "{:#}", case(&all, "RS-VAL-04"));
 }

@@ -135,7 +135,7 @@ pub fn the_servers_authority(url: &str, now: Time, connect: &Connect) -> Result<
         }
     };
     let scopes = metadata.scopes_supported.clone().unwrap_or_default();
-    let authority = TheServersAuthority { issuer, keys, get: None, other_resource: None, scopes };
+    let authority = TheServersAuthority { issuer, keys, scopes, ..TheServersAuthority::default() };
     Ok(Found { authority, notes })
 }
 

@@ -18,7 +18,7 @@ use crate::black_box::{self, FunnelError};
 use crate::runs::{LiveRun, Progress, not_run, run_live, run_live_as};
 use crate::target::Connect;
 use crate::targets::{LiveAs, LiveTarget};
-use crate::tokens::{TheServersAuthority, TokenSource};
+use crate::tokens::TokenSource;
 use mcp_authz_reference::sans_io::Time;
 use mcp_authz_scenarios::Scenario;
 use mcp_authz_scenarios::world::{Tool, Tools};
@@ -74,13 +74,7 @@ pub fn scan(
     let speaks = scan.revision.map_or_else(|| Revision::ALL.to_vec(), |r| vec![r]);
     let server = LiveTarget {
         url: scan.url.into(),
-        tokens: TokenSource::TheServers(authority.clone().unwrap_or_else(|| TheServersAuthority {
-            issuer: String::new(),
-            keys: Vec::new(),
-            get: None,
-            other_resource: None,
-            scopes: Vec::new(),
-        })),
+        tokens: TokenSource::TheServers(authority.clone().unwrap_or_default()),
         // Which tools the server has, and what they need, takes a token to learn: the
         // forged tokens call a tool of no importance, refused before it is looked up.
         tools: Tools::with_read(Tool::new("mcp-authz-scan", "", json!({}))),

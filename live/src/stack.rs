@@ -48,6 +48,8 @@ pub struct StackOptions {
     /// The MCP server accepts tokens signed with `alg` only, as a verifier pinned to its
     /// AS's algorithm does; `false`: every asymmetric algorithm.
     pub pin_alg: bool,
+    /// The MCP server's clock leeway for `exp` and `nbf` (`None`: its default, 30 s).
+    pub leeway_secs: Option<u64>,
 }
 
 impl Default for StackOptions {
@@ -66,6 +68,7 @@ impl Default for StackOptions {
             other_resources: Vec::new(),
             max_sessions_per_principal: None,
             pin_alg: false,
+            leeway_secs: None,
         }
     }
 }
@@ -150,6 +153,9 @@ impl Stack {
         rs_config.defects = opts.defects.clone();
         if let Some(n) = opts.max_sessions_per_principal {
             rs_config.max_sessions_per_principal = n;
+        }
+        if let Some(leeway) = opts.leeway_secs {
+            rs_config.leeway_secs = leeway;
         }
         for other in opts.also_trust.iter().filter(|i| **i != issuer) {
             rs_config.also_trusted.push(mcp_server::TrustedIssuer::new(other.clone()));

@@ -16,6 +16,7 @@ use mcp_authz_scenarios::world::{MintError, OTHER_MCP, Skip};
 use std::collections::BTreeMap;
 use std::fmt;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 /// Where the tokens for the server under test come from.
 #[derive(Clone)]
@@ -27,7 +28,7 @@ pub enum TokenSource {
 }
 
 /// The authorization server the server under test trusts, which is not the harness's.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct TheServersAuthority {
     /// Its issuer, as the server's protected resource metadata names it.
     pub issuer: String,
@@ -41,6 +42,10 @@ pub struct TheServersAuthority {
     /// The scopes the server's metadata names (`scopes_supported`): the AS issues no
     /// other, so a token with another is a forgery. Empty: it names none, and any is asked.
     pub scopes: Vec<String>,
+    /// How long after it is got a real token is refused by the server, its clock leeway
+    /// included (`--token-lifetime`): an expired token is then a new real one, waited
+    /// out. `None`: an expired token is a forgery.
+    pub expire_after: Option<Duration>,
 }
 
 /// What a real token is asked for.
@@ -61,6 +66,9 @@ pub enum Unissued {
     Forged(String),
     /// A token for another resource, and none was named (`--other-resource`).
     NoOtherResource,
+    /// An expired token, otherwise one the AS issues: a real one, waited out, when the
+    /// tokens' lifetime is known.
+    Expired(TokenRequest),
 }
 
 /// The two users the cross-user cases need.
@@ -81,6 +89,9 @@ impl fmt::Display for Principal {
     }
 }
 
+/// A token got (or why there is none), and when.
+type Got = (Result<String, String>, Time);
+
 /// A function from what a token is asked for to the token, or why there is none.
 type Getter = dyn Fn(&TokenRequest) -> Result<String, String> + Send + Sync;
 
@@ -90,32 +101,80 @@ type Getter = dyn Fn(&TokenRequest) -> Result<String, String> + Send + Sync;
 #[derive(Clone)]
 pub struct GetToken {
     get: Arc<Getter>,
-    got: Arc<Mutex<BTreeMap<TokenRequest, Result<String, String>>>>,
+    got: Arc<Mutex<BTreeMap<TokenRequest, Got>>>,
+    fresh: Arc<Mutex<Vec<String>>>,
+    lifetime: Option<Duration>,
 }
+
+/// How long before a kept token expires it is replaced by a new one: a case uses it for
+/// a few requests.
+const REPLACE_BEFORE_EXPIRY: Duration = Duration::from_secs(30);
 
 impl GetToken {
     /// Gets tokens with `get`.
     pub fn new(get: impl Fn(&TokenRequest) -> Result<String, String> + Send + Sync + 'static) -> GetToken {
-        GetToken { get: Arc::new(get), got: Arc::default() }
+        GetToken { get: Arc::new(get), got: Arc::default(), fresh: Arc::default(), lifetime: None }
+    }
+
+    /// These tokens, known to be refused `lifetime` after they are got: a kept one is
+    /// replaced before then.
+    pub fn expiring_after(self, lifetime: Duration) -> GetToken {
+        GetToken { lifetime: Some(lifetime), ..self }
+    }
+
+    /// True when a token got at `at` will still be accepted a while: its `exp` (a JWT's)
+    /// and the known lifetime leave at least [`REPLACE_BEFORE_EXPIRY`].
+    fn still_fresh(&self, token: &str, at: Time) -> bool {
+        let now = crate::serve::system_now();
+        let by_lifetime = self.lifetime.is_none_or(|l| now.since(at) + REPLACE_BEFORE_EXPIRY.min(l / 2) < l);
+        let now = now.unix_secs();
+        let exp = readable_claims(token).and_then(|c| c.get("exp")?.as_u64());
+        let by_exp = exp.is_none_or(|exp| now + REPLACE_BEFORE_EXPIRY.as_secs() < exp);
+        by_lifetime && by_exp
     }
 
     /// The token for `request`: the one got before (or why there was none), else a new
     /// one.
     pub fn token(&self, request: &TokenRequest) -> Result<String, String> {
-        if let Some(got) = self.got.lock().ok().and_then(|got| got.get(request).cloned()) {
-            return got;
+        let kept = self.got.lock().ok().and_then(|got| got.get(request).cloned());
+        match kept {
+            Some((Ok(token), at)) if self.still_fresh(&token, at) => return Ok(token),
+            Some((Err(why), _)) => return Err(why),
+            _ => {}
         }
         let got = (self.get)(request);
         if let Ok(mut kept) = self.got.lock() {
-            kept.insert(request.clone(), got.clone());
+            if let Some((Ok(old), _)) =
+                kept.insert(request.clone(), (got.clone(), crate::serve::system_now()))
+            {
+                // Replaced: still kept for the report to redact.
+                if let Ok(mut fresh) = self.fresh.lock() {
+                    fresh.push(old);
+                }
+            }
         }
         got
     }
 
+    /// A new token for `request`, never one got before (one to wait out: its lifetime
+    /// runs from now).
+    pub fn fresh(&self, request: &TokenRequest) -> Result<String, String> {
+        let got = (self.get)(request)?;
+        if let Ok(mut fresh) = self.fresh.lock() {
+            fresh.push(got.clone());
+        }
+        Ok(got)
+    }
+
     /// Every token got so far, for the report to redact.
     pub fn tokens(&self) -> Vec<String> {
-        let got = self.got.lock().map(|g| g.values().filter_map(|t| t.clone().ok()).collect());
-        got.unwrap_or_default()
+        let mut tokens: Vec<String> = self
+            .got
+            .lock()
+            .map(|g| g.values().filter_map(|(t, _)| t.clone().ok()).collect())
+            .unwrap_or_default();
+        tokens.extend(self.fresh.lock().map(|f| f.clone()).unwrap_or_default());
+        tokens
     }
 }
 
@@ -176,11 +235,24 @@ impl TheServersAuthority {
     /// A real token for `claims` when they are claims its AS issues (see
     /// [`TheServersAuthority::request_for`]).
     fn mint(&self, url: &str, now: Time, claims: &AccessTokenClaims) -> Result<String, MintError> {
-        let request = self.request_for(url, now, claims).map_err(|unissued| {
+        let request = self.request_for(url, now, claims);
+        if let (Err(Unissued::Expired(request)), Some(get), Some(lifetime)) =
+            (&request, &self.get, self.expire_after)
+        {
+            let token = get.fresh(request).map_err(MintError::Failed)?;
+            self.check_real(get, url, request, &token).map_err(MintError::Cannot)?;
+            std::thread::sleep(lifetime);
+            return Ok(token);
+        }
+        let request = request.map_err(|unissued| {
             MintError::Cannot(match unissued {
                 Unissued::Forged(what) => self.not_held(&format!(
                     "{what} (a forged claim: its authorization server issues no such token)"
                 )),
+                Unissued::Expired(_) => self.not_held(
+                    "an expired token (a forged claim: with --token-lifetime SECS the harness gets a real one and \
+                     waits it out)",
+                ),
                 Unissued::NoOtherResource => Skip::because(
                     "needs a token for a second resource its authorization server serves: name one with \
                      --other-resource (with --token-command)",
@@ -250,6 +322,9 @@ impl TheServersAuthority {
         match (claims.exp, claims.nbf, claims.iat) {
             (Some(exp), None, iat) if exp > now && iat.is_none_or(|iat| iat <= now) => {}
             (None, ..) => return forged("a token without exp".into()),
+            (Some(exp), None, _) if exp <= now => {
+                return Err(Unissued::Expired(TokenRequest { resource, scope, principal }));
+            }
             (Some(exp), ..) if exp <= now => return forged("an expired token".into()),
             _ => return forged("a token not yet valid".into()),
         }
@@ -379,8 +454,7 @@ mod tests {
             issuer: "https://idp.example".into(),
             keys: vec![],
             get: get.then(|| GetToken::new(|r| Ok(issued(r)))),
-            other_resource: None,
-            scopes: vec![],
+            ..TheServersAuthority::default()
         }
     }
 

@@ -238,10 +238,11 @@ fn run_in(mut world: World, scenario: &Scenario, seed: u64) -> (CaseResult, Stri
             })
         }
     };
-    let check = match (world.transport_failures().first(), world.cannot_run()) {
-        (Some(failure), _) => {
-            Check::Undecided(format!("a live exchange failed, so the case cannot judge: {failure}"))
-        }
+    let failure = world.transport_failures().first().map(|f| format!("a live exchange failed: {f}"));
+    let failure =
+        failure.or_else(|| world.harness_failures().first().map(|f| format!("getting a token failed: {f}")));
+    let check = match (failure, world.cannot_run()) {
+        (Some(failure), _) => Check::Undecided(format!("{failure}, so the case cannot judge")),
         (None, Some(skip)) => Check::NotApplicable(skip.0.clone()),
         (None, None) => check,
     };

@@ -99,13 +99,25 @@ pub(super) fn hmac_confusion(w: &mut World) -> Check {
 
 pub(super) fn time_claims(w: &mut World) -> Check {
     let now = w.now().unix_secs();
-    let expired = AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) };
-    let token = w.mint(&expired);
-    let expired = expect_invalid_token(w, &token, "expired an hour ago");
-    let future = AccessTokenClaims { nbf: Some(now + 3600), ..read_claims(w) };
-    let token = w.mint(&future);
-    let future = expect_invalid_token(w, &token, "nbf an hour ahead");
-    all_variants(w, vec![("expired an hour ago".into(), expired), ("nbf an hour ahead".into(), future)])
+    let variants = [
+        (
+            "expired an hour ago",
+            AccessTokenClaims { exp: Some(now - 3600), iat: Some(now - 4200), ..read_claims(w) },
+        ),
+        ("nbf an hour ahead", AccessTokenClaims { nbf: Some(now + 3600), ..read_claims(w) }),
+    ];
+    let outcomes = variants
+        .into_iter()
+        .map(|(what, claims)| {
+            // A target with real tokens may give the expired one (waited out) but not the other.
+            let check = match w.try_mint(&claims) {
+                Ok(token) => expect_invalid_token(w, &token, what),
+                Err(skip) => Check::NotApplicable(skip.0),
+            };
+            (what.to_string(), check)
+        })
+        .collect();
+    all_variants(w, outcomes)
 }
 
 pub(super) fn missing_exp(w: &mut World) -> Check {

@@ -171,9 +171,12 @@ impl World {
     /// The transport failures talking to a live role so far (timeouts, refused
     /// connections, oversized answers, redirects).
     pub fn transport_failures(&self) -> Vec<String> {
-        let mut failures = self.target.transport_failures();
-        failures.extend(self.failures.iter().cloned());
-        failures
+        self.target.transport_failures()
+    }
+
+    /// What failed on the harness's side so far (a token command): the case is `error`.
+    pub fn harness_failures(&self) -> &[String] {
+        &self.failures
     }
 
     /// MCP server A's origin.
