@@ -138,14 +138,7 @@ fn parse_scope_token(s: &str) -> Result<String, String> {
 
 /// Runs `mcp-authz test-server`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let url = url::Url::parse(&args.url)
-        .ok()
-        .filter(|u| matches!(u.scheme(), "http" | "https") && u.host().is_some())
-        .with_context(|| {
-            format!("--url `{}`: expected an absolute http(s) URL of the MCP endpoint", args.url)
-        })?
-        .to_string();
-    let url = if args.url.ends_with('/') { url } else { url.trim_end_matches('/').to_string() };
+    let url = crate::common::mcp_endpoint(&args.url)?;
     let scopes = match &args.scopes {
         Some(spec) => parse_scopes(spec)?,
         None => BTreeMap::new(),
