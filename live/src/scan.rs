@@ -10,7 +10,8 @@
 //!   under a published `kid`); each case that needs a token the server accepts is skipped
 //!   and says how to give the harness one (`test-server --token-command`);
 //! - the authorization server cases that need no sign-in, against the AS the server names
-//!   (its metadata), and with `active` those that register clients there.
+//!   (its metadata and published keys), and with `active` those that register clients
+//!   there and send the authorization requests it must refuse before a sign-in.
 //!
 //! Nothing is fetched that the operator or the server did not name.
 
@@ -26,8 +27,8 @@ use mcp_authz_sim::scenario::{CaseResult, Check, Revision, Role};
 use serde_json::json;
 
 /// The authorization server cases a scan runs without signing in: they read what the AS
-/// publishes.
-pub const PASSIVE_AS_CASES: &[&str] = &["AS-META-01"];
+/// publishes (its metadata, its keys).
+pub const PASSIVE_AS_CASES: &[&str] = &["AS-META-01", "AS-JWKS-01"];
 
 /// The authorization server cases `--active` adds: they register clients at the AS (and
 /// delete them where it allows, RFC 7592). Those that send authorization requests judge

@@ -25,8 +25,8 @@ const SEEN_FROM_OUTSIDE: &[(&str, &[&str])] = &[
     ("challenge-without-error-code", &["RS-CHAL-04"]),
 ];
 
-/// The authorization server defects `scan --active` sees on an AS that approves without a
-/// sign-in (one that asks for a sign-in first shows nothing more from outside: its
+/// The authorization server defects `scan --active` sees (AS-META-01 and AS-JWKS-01 without
+/// --active too) on an AS that approves without a sign-in (one that asks for a sign-in first shows nothing more from outside: its
 /// authorization cases are skipped), and the cases that see each.
 const SEEN_WITH_ACTIVE: &[(&str, &[&str])] = &[
     ("accept-pkce-plain", &["AS-CODE-03"]),
@@ -36,6 +36,7 @@ const SEEN_WITH_ACTIVE: &[(&str, &[&str])] = &[
     ("metadata-issuer-mismatch", &["AS-META-01"]),
     ("metadata-without-s256", &["AS-META-01"]),
     ("registration-unvalidated", &["AS-REG-01"]),
+    ("jwks-private-key", &["AS-JWKS-01"]),
 ];
 
 async fn scanned(defects: Defects) -> LiveRun {

@@ -81,6 +81,7 @@ defects! {
     MetadataWithoutS256 = "metadata-without-s256", AuthorizationServer, "leaves `code_challenge_methods_supported` out of its metadata";
     RegistrationUnvalidated = "registration-unvalidated", AuthorizationServer, "registers client metadata as sent: `javascript:`, `data:` and plain-http redirect URIs, fragments, the implicit grant";
     IntrospectionUnauthenticated = "introspection-unauthenticated", AuthorizationServer, "answers token introspection (RFC 7662) for anyone, without client authentication";
+    JwksPrivateKey = "jwks-private-key", AuthorizationServer, "publishes the private member `d` of its signing key in its JWK Set";
     RegistrationUnthrottled = "registration-unthrottled", AuthorizationServer, "takes any number of dynamic registrations at any rate: no 429, no cap on the clients it keeps";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";

@@ -7,6 +7,15 @@ use crate::defects::Defect;
 use crate::jwt::Algorithm;
 use crate::metadata::AuthorizationServerMetadata;
 
+/// The private scalar in a PKCS #8 key: the 32 bytes after a P-256 `ECPrivateKey`'s
+/// version (`02 01 01 04 20`) or an Ed25519 key's `CurvePrivateKey` (`04 22 04 20`).
+fn private_scalar(der: &[u8]) -> Option<Vec<u8>> {
+    [&[0x02, 0x01, 0x01, 0x04, 0x20][..], &[0x04, 0x22, 0x04, 0x20][..]].iter().find_map(|prefix| {
+        let at = der.windows(prefix.len()).position(|w| w == *prefix)? + prefix.len();
+        der.get(at..at + 32).map(<[u8]>::to_vec)
+    })
+}
+
 fn strings(items: &[&str]) -> Vec<String> {
     items.iter().map(|s| s.to_string()).collect()
 }
@@ -48,6 +57,21 @@ impl AuthorizationServer {
         }
     }
 
+    /// The JWK Set served at `jwks_uri`: [`AuthorizationServer::jwks`], public keys only;
+    /// with the `jwks-private-key` defect the signing key's entry also carries its private
+    /// member `d` (the scalar of an EC or Ed25519 key; for RSA, the whole PKCS #8 key).
+    pub fn jwks_document(&self) -> serde_json::Value {
+        let mut document = serde_json::to_value(self.jwks()).unwrap_or_default();
+        if self.config.defects.has(Defect::JwksPrivateKey) {
+            let private = self.current_key.to_pkcs8_der().ok().map(|der| private_scalar(&der).unwrap_or(der));
+            if let (Some(first), Some(d)) = (document["keys"].get_mut(0), private) {
+                use base64::Engine as _;
+                first["d"] = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(d).into();
+            }
+        }
+        document
+    }
+
     /// The OpenID Connect Discovery document: the RFC 8414 document plus the fields
     /// OpenID requires (`subject_types_supported`, `id_token_signing_alg_values_supported`).
     pub fn openid_configuration(&self) -> AuthorizationServerMetadata {
@@ -79,6 +103,35 @@ mod tests {
             AuthorizationServerMetadata::parse(t.get(&discovery_urls(&issuer).unwrap()[0]).body()).unwrap();
         assert_eq!(m.code_challenge_methods_supported, None);
         assert!(m.check(&issuer).is_err());
+    }
+
+    #[test]
+    fn the_jwks_holds_public_keys_unless_the_defect_publishes_the_private_scalar() {
+        use crate::defects::Defect;
+        use aws_lc_rs::signature::{ECDSA_P256_SHA256_FIXED_SIGNING, EcdsaKeyPair};
+        use base64::Engine as _;
+        let b64 = |v: &serde_json::Value| {
+            base64::engine::general_purpose::URL_SAFE_NO_PAD
+                .decode(v.as_str().expect("a string"))
+                .expect("base64url")
+        };
+        let issuer = Config::default().issuer;
+        let clean: serde_json::Value =
+            serde_json::from_slice(Tester::new().get(&format!("{issuer}/jwks")).body()).unwrap();
+        assert!(clean["keys"][0].get("d").is_none(), "{clean}");
+        let leaked: serde_json::Value = serde_json::from_slice(
+            Tester::with_defect(Defect::JwksPrivateKey).get(&format!("{issuer}/jwks")).body(),
+        )
+        .unwrap();
+        let key = &leaked["keys"][0];
+        // The published `d` is the scalar of the published public key.
+        let public = [vec![0x04], b64(&key["x"]), b64(&key["y"])].concat();
+        EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &b64(&key["d"]),
+            &public,
+        )
+        .expect("d matches x and y");
     }
 
     #[test]

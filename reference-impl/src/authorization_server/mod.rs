@@ -414,7 +414,7 @@ impl Service for AuthorizationServer {
             (Route::OpenIdConfiguration, &Method::GET) => {
                 respond(wire::json(StatusCode::OK, &self.openid_configuration()))
             }
-            (Route::Jwks, &Method::GET) => respond(wire::json(StatusCode::OK, &self.jwks())),
+            (Route::Jwks, &Method::GET) => respond(wire::json(StatusCode::OK, &self.jwks_document())),
             (Route::Authorize, &Method::GET) => self.authorize(&request, env),
             (Route::Authorize, &Method::POST) => respond(self.consent(&request, env)),
             (Route::Authorize, _) => respond(method_not_allowed(&method, "GET, POST")),

@@ -1,5 +1,5 @@
-//! The AS's metadata documents and what it registers: hostile client metadata, and a
-//! flood of registrations.
+//! The AS's metadata documents, its published keys, and what it registers: hostile
+//! client metadata, and a flood of registrations.
 
 use super::oauth::field;
 use crate::world::{REDIRECT, World, all_variants, describe};
@@ -45,6 +45,99 @@ pub(super) fn metadata_documents(w: &mut World) -> Check {
         0 => Check::Violated(Violation::new(format!("a metadata document at {}", urls.join(" or ")), "none")),
         _ => each,
     }
+}
+
+/// The members of a JWK that are not public (RFC 7518 §6.2.2, §6.3.2, §6.4): EC and OKP
+/// `d`, RSA's private exponent and factors, a symmetric key's `k`.
+const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
+
+/// The JWK Set the AS's metadata names holds public keys only, each fit for its
+/// algorithm (AS-45): no private or symmetric key members (RFC 7517 §9.2: "Private and
+/// symmetric keys MUST be protected from disclosure to unintended parties"), RSA moduli of
+/// 2048 bits or more (RFC 7518 §3.3, §3.5: "A key of size 2048 bits or larger MUST be
+/// used"), and a `use` on every key when signing and encryption keys are both published
+/// (RFC 8414 §2). It is read as JSON, so that members no verifier reads are seen too.
+pub(super) fn jwks_public_keys_only(w: &mut World) -> Check {
+    let issuer = w.as_under_test.issuer.clone();
+    let jwks_uri = match crate::world::discover(&mut w.sim, &issuer) {
+        Ok(m) => match m.jwks_uri {
+            Some(uri) => uri,
+            None => {
+                return Check::NotApplicable("its metadata names no jwks_uri: it publishes no keys".into());
+            }
+        },
+        Err(e) => return Check::Undecided(format!("no metadata to find the keys in: {e}")),
+    };
+    let r = w.sim.get("harness", &jwks_uri);
+    let keys = match r
+        .as_ref()
+        .ok()
+        .filter(|r| r.status() == 200)
+        .map(|r| serde_json::from_slice::<Value>(r.body()))
+    {
+        Some(Ok(set)) => match set.get("keys").and_then(Value::as_array) {
+            Some(keys) => keys.clone(),
+            None => {
+                return Check::Violated(Violation::about(
+                    jwks_uri,
+                    "a JWK Set (RFC 7517 §5)",
+                    set.to_string(),
+                ));
+            }
+        },
+        _ => return Check::Violated(Violation::about(jwks_uri, "200 with a JWK Set", describe(&r))),
+    };
+    let uses: Vec<Option<&str>> = keys.iter().map(|k| k.get("use").and_then(Value::as_str)).collect();
+    let both = uses.contains(&Some("sig")) && uses.contains(&Some("enc"));
+    let outcomes = keys
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let name = match key.get("kid").and_then(Value::as_str) {
+                Some(kid) => format!("key `{kid}`"),
+                None => format!("key {i}"),
+            };
+            (
+                name.clone(),
+                judge_key(key, both).map_or(Check::Holds, |(expected, observed)| {
+                    Check::Violated(Violation::about(name, expected, observed))
+                }),
+            )
+        })
+        .collect();
+    all_variants(w, outcomes)
+}
+
+/// What a published `key` breaks, as (expected, observed); `both`: the set holds signing
+/// and encryption keys.
+fn judge_key(key: &Value, both: bool) -> Option<(String, String)> {
+    let private: Vec<&str> = PRIVATE_MEMBERS.into_iter().filter(|m| key.get(*m).is_some()).collect();
+    if !private.is_empty() {
+        let expected = "public members only (RFC 7517 §9.2: private and symmetric keys MUST be protected from disclosure)";
+        return Some((expected.into(), format!("private member(s) {}", private.join(", "))));
+    }
+    let kty = key.get("kty").and_then(Value::as_str);
+    if kty == Some("RSA") {
+        let bits = key.get("n").and_then(Value::as_str).map(|n| {
+            use base64::Engine as _;
+            let n = base64::engine::general_purpose::URL_SAFE_NO_PAD.decode(n).unwrap_or_default();
+            let leading = n.iter().position(|b| *b != 0).unwrap_or(n.len());
+            let n = &n[leading..];
+            n.first().map_or(0, |b| n.len() * 8 - b.leading_zeros() as usize)
+        });
+        if bits.is_none_or(|bits| bits < 2048) {
+            let expected = "an RSA modulus of 2048 bits or more (RFC 7518 §3.3)";
+            return Some((expected.into(), format!("{} bits", bits.unwrap_or(0))));
+        }
+    }
+    if kty.is_none() {
+        return Some(("a `kty` (RFC 7517 §4.1: REQUIRED)".into(), key.to_string()));
+    }
+    if both && key.get("use").is_none() {
+        let expected = "a `use`: the set holds signing and encryption keys (RFC 8414 §2)";
+        return Some((expected.into(), "no `use`".into()));
+    }
+    None
 }
 
 /// What `context` violates, as `e` says: its halves when `e` compares a value with what

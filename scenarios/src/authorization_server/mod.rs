@@ -45,7 +45,7 @@ use front_channel::{
     consent_framing, login_redirect_status, open_redirect_on_error, redirect_exact_match, state_and_iss,
 };
 use iss::{iss_advertised, iss_on_every_response};
-use metadata::{hostile_registration, metadata_documents, registration_flood};
+use metadata::{hostile_registration, jwks_public_keys_only, metadata_documents, registration_flood};
 use oauth::register_apps;
 use refresh::{
     refresh_attacker_first, refresh_concurrent, refresh_other_client, refresh_resource_change,
@@ -328,6 +328,15 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["metadata"])
         .body(metadata_documents),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-JWKS-01",
+            "the published keys are public keys, fit for their algorithm",
+        )
+        .requirements(&["AS-45"])
+        .level(Must)
+        .tags(&["metadata", "jwks"])
+        .body(jwks_public_keys_only),
         Scenario::new(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered")
             .requirements(&["AS-04", "AS-01", "X-07"])
             .level(Must)
