@@ -21,6 +21,7 @@ use crate::world::{
 use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
 use mcp_authz_reference::bearer;
 use mcp_authz_reference::jwt::{self, JoseHeader, SigningKey};
+use mcp_authz_reference::metadata::check_endpoint_url;
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::protected_resource_metadata::{ProtectedResourceMetadata, well_known_urls};
 use mcp_authz_reference::sans_io::FetchResult;
@@ -409,7 +410,20 @@ fn prm_names_server(w: &mut World) -> Check {
         return Check::Violated(Violation::about(format!("GET {url}"), "200 with metadata", describe(&r)));
     };
     match ProtectedResourceMetadata::parse(ok.body()) {
-        Ok(m) if m.resource == w.mcp && m.authorization_servers.contains(&w.issuer) => Check::Holds,
+        Ok(m) if m.resource == w.mcp && m.authorization_servers.contains(&w.issuer) => {
+            // RFC 9728 §2: `resource` "is a URL that uses the https scheme"; RFC 8414 §2, an
+            // issuer too (http on loopback aside, as for every OAuth URL in MCP).
+            let urls = std::iter::once(("resource", &m.resource))
+                .chain(m.authorization_servers.iter().map(|a| ("authorization_servers", a)));
+            match urls.map(|(name, url)| check_endpoint_url(name, url)).find_map(Result::err) {
+                Some(e) => Check::Violated(Violation::about(
+                    format!("GET {url}"),
+                    "https URLs (RFC 9728 §2, RFC 8414 §2; http only on loopback)",
+                    e.to_string(),
+                )),
+                None => Check::Holds,
+            }
+        }
         Ok(m) => Check::Violated(Violation::new(
             format!("resource `{}` and authorization_servers [`{}`]", w.mcp, w.issuer),
             format!("resource `{}` and authorization_servers {:?}", m.resource, m.authorization_servers),
