@@ -30,8 +30,9 @@ fn my_router(resource: &str, issuer: &str, jwks_uri: &str) -> axum::Router {
 
 fn main() {
     let runtime = tokio::runtime::Runtime::new().expect("tokio runtime");
-    // Any URL: nothing resolves it, requests go straight to the router.
-    let url = "http://my-server.test/mcp";
+    // Any URL: nothing resolves it, requests go straight to the router. https, as a
+    // deployed server's resource identifier is (RFC 9728 §2; RS-PRM-01 checks it).
+    let url = "https://my-server.test/mcp";
     let authority = runtime.block_on(TestAuthority::start(0, &[url, OTHER_MCP])).expect("the harness's AS");
     let router = my_router(url, authority.issuer(), &authority.jwks_uri());
 

@@ -20,7 +20,9 @@ use mcp_authz_scenarios::{catalog, mcp_server_scenarios};
 use mcp_authz_sim::scenario::{CaseResult, Verdict};
 use std::collections::BTreeMap;
 
-const URL: &str = "http://server-under-test.test/mcp";
+/// https, as a deployed server's resource identifier is (RFC 9728 §2): in-process, no TLS
+/// is involved.
+const URL: &str = "https://server-under-test.test/mcp";
 
 /// Defects only the simulator can see: the server's outbound calls.
 const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough];
