@@ -162,6 +162,58 @@ fn each_level_is_the_level_of_the_rows_it_names() {
     assert!(stale.is_empty(), "exemptions of scenarios that agree with their rows: {stale:?}");
 }
 
+/// Requirement ID → its version cell (the last column): the revisions the row holds in.
+fn version_cells() -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for line in include_str!("../requirements.md").lines() {
+        let cells: Vec<&str> = line.trim().trim_matches('|').split('|').map(str::trim).collect();
+        if let ([id, _role, _level, _text, ..], Some(version)) = (cells.as_slice(), cells.last()) {
+            out.insert(id.to_string(), version.to_string());
+        }
+    }
+    out
+}
+
+/// Whether a row whose version cell is `cell` holds in `revision`: `11-25` from
+/// 2025-11-25, `26-07`/`2026`/`2026-07-28` from 2026-07-28, `06-18` in 2025-06-18 alone;
+/// `both`, `guide` (the security guide, not versioned) and anything else in every one.
+fn row_holds_in(cell: &str, revision: Revision) -> bool {
+    match cell {
+        "11-25" | "2025-11-25" => revision >= Revision::R2025_11_25,
+        "26-07" | "2026" | "2026-07-28" => revision >= Revision::R2026_07_28,
+        "06-18" => revision == Revision::R2025_06_18,
+        _ => true,
+    }
+}
+
+/// A case grades a revision only where some row it names holds: one whose rows all
+/// begin with 2025-11-25 is not a requirement of 2025-06-18 (issue 16: a case's level is
+/// its source sentence's, and a revision without the sentence has none).
+#[test]
+fn each_case_applies_where_a_row_it_names_holds() {
+    let versions = version_cells();
+    let mut out = Vec::new();
+    for s in catalog() {
+        for revision in Revision::ALL.into_iter().filter(|r| s.meta.applies_to(*r)) {
+            let holds = s
+                .meta
+                .requirements
+                .iter()
+                .any(|r| versions.get(*r).is_none_or(|c| row_holds_in(c, revision)));
+            if !holds {
+                let cells: Vec<String> = s
+                    .meta
+                    .requirements
+                    .iter()
+                    .map(|r| format!("{r}: {}", versions.get(*r).map_or("?", String::as_str)))
+                    .collect();
+                out.push(format!("{} graded by {revision}, rows {cells:?}", s.meta.id));
+            }
+        }
+    }
+    assert!(out.is_empty(), "cases graded by a revision none of their rows holds in:\n{}", out.join("\n"));
+}
+
 #[test]
 fn row_levels_read_the_level_cell() {
     use Level::*;

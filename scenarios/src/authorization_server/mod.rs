@@ -263,6 +263,8 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["front-channel"])
             .needs(&[LoginForms])
+            // Every row it names begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
             .body(|w| with_apps(w, consent_framing)),
         Scenario::new(
             AuthorizationServer,

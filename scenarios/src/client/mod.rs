@@ -113,6 +113,8 @@ pub fn scenarios() -> Vec<Scenario> {
             .requirements(&["CL-10", "CL-15", "CL-12"])
             .level(Should)
             .tags(&["registration"])
+            // Every row it names begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
             .body(metadata_document_preferred),
         Scenario::new(Client, "CL-REG-02", "a dynamic registration names its application_type")
             .requirements(&["CL-50", "CL-17"])
@@ -253,6 +255,8 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Must)
             .tags(&["scope"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel, Rewrite])
+            // Every row it names begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
             .body(challenged_scope_requested),
         Scenario::new(Client, "CL-STATE-01", "missing or altered state: no token request")
             .requirements(&["CL-32"])
@@ -296,6 +300,8 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["scope"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            // Every row it names begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
             .body(step_up_with_challenged_scope),
         Scenario::new(Client, "CL-STEP-03", "step-up asks for the earlier scopes and the challenged one")
             .requirements(&["CL-55", "CL-26"])
@@ -309,6 +315,8 @@ pub fn scenarios() -> Vec<Scenario> {
             .level(Should)
             .tags(&["scope"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel])
+            // Every row it names begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
             .body(step_up_bounded),
         Scenario::new(Client, "CL-SSRF-01", "plain-http OAuth URLs from a server are never fetched")
             .requirements(&["CL-37", "CL-38"])

@@ -48,6 +48,8 @@ pub fn scenarios() -> Vec<Scenario> {
             .requirements(&["RS-05"])
             .level(Should)
             .tags(&["discovery", "scope"])
+            // Every row it names begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
             .body(challenge_has_scope),
         Scenario::new(McpServer, "RS-CHAL-03", "neither challenges nor metadata ask for offline_access")
             .requirements(&["RS-29"])
@@ -163,6 +165,8 @@ pub fn scenarios() -> Vec<Scenario> {
             .requirements(&["RS-14", "RS-15"])
             .level(Should)
             .tags(&["scope"])
+            // Every row it names begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
             .body(insufficient_scope_challenge),
         Scenario::new(
             McpServer,
