@@ -129,6 +129,7 @@ defects! {
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";
     ClientNoResourceParam = "client-no-resource-param", Client, "omits `resource` from authorization, token and refresh requests";
+    ResourceTrailingSlash = "resource-trailing-slash", Client, "sends the server's URI with a trailing slash added as `resource` (`https://mcp.example/mcp/`)";
     ClientNoPrmResourceCheck = "client-no-prm-resource-check", Client, "follows protected resource metadata whose `resource` is another server";
     ClientPrmResourcePrefix = "client-prm-resource-prefix", Client, "accepts protected resource metadata whose `resource` is the server URL's origin or a parent path of it (a prefix match, not RFC 9728's identity)";
     ClientNoPkceCheck = "client-no-pkce-check", Client, "proceeds with an AS whose metadata does not list S256";

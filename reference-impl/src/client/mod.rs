@@ -47,6 +47,7 @@ use mcp::Session;
 use param_headers::ParamHeader;
 use registration::{Approach, Registration, Registrations};
 use serde_json::Value;
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use step_up::Rejection;
 
@@ -376,8 +377,13 @@ impl PublicClient {
     }
 
     /// The `resource` parameter of authorization, token and refresh requests.
-    fn resource_param(&self) -> Option<&str> {
-        (!self.has(Defect::ClientNoResourceParam)).then_some(self.requested_resource())
+    fn resource_param(&self) -> Option<Cow<'_, str>> {
+        let resource = self.requested_resource();
+        match (self.has(Defect::ClientNoResourceParam), self.has(Defect::ResourceTrailingSlash)) {
+            (true, _) => None,
+            (false, true) => Some(Cow::Owned(format!("{resource}/"))),
+            (false, false) => Some(Cow::Borrowed(resource)),
+        }
     }
 
     fn on_rejection(
@@ -646,11 +652,12 @@ impl PublicClient {
             .authorization_endpoint
             .as_deref()
             .ok_or_else(|| Error::Missing("authorization_endpoint".into()))?;
+        let resource = self.resource_param();
         let params = AuthorizationParams {
             endpoint,
             client_id: &self.registered()?.client_id,
             redirect_uri: &self.config.redirect_uri,
-            resource: self.resource_param(),
+            resource: resource.as_deref(),
             scope: scope.as_deref(),
             login_hint: self.config.login_hint.as_deref(),
             issuer: &metadata.issuer,
@@ -695,8 +702,9 @@ impl PublicClient {
     fn token_request(&self, grant: &[(&str, &str)], env: &mut Env<'_>) -> Result<Request> {
         let token_endpoint = self.token_endpoint()?;
         let registered = self.registered()?;
+        let resource = self.resource_param();
         let mut params = grant.to_vec();
-        params.extend(self.resource_param().map(|r| ("resource", r)));
+        params.extend(resource.as_deref().map(|r| ("resource", r)));
         token::token_request(
             token_endpoint,
             &registered.client_id,

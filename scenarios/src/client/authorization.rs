@@ -262,10 +262,56 @@ pub(super) fn pkce_s256(w: &mut World) -> Check {
     })
 }
 
-/// CL-19..22: `resource` = the canonical server URI on every request to the AS.
+/// CL-19..21: `resource` names the server on every request to the AS (MCP
+/// §Resource Parameter Implementation: "MUST use the canonical URI of the MCP server");
+/// the trailing-slash form names it too, and is CL-RES-02's SHOULD.
 pub(super) fn resource_everywhere(w: &mut World) -> Check {
-    // The client is made to refresh the way a server makes any client refresh: server A
-    // answers the first MCP request carrying a token with 401 invalid_token (expired).
+    let (sent, incomplete) = resources_sent(w);
+    let slashed = format!("{MCP}/");
+    let names_server =
+        |r: &Option<String>| r.as_deref() == Some(MCP) || r.as_deref() == Some(slashed.as_str());
+    match (sent.into_iter().find(|(_, resource)| !names_server(resource)), incomplete) {
+        (Some((request, resource)), _) => {
+            Check::Violated(Violation::about(request, format!("resource={MCP}"), format!("{resource:?}")))
+        }
+        (None, Some(why)) => Check::Undecided(why),
+        (None, None) => Check::Holds,
+    }
+}
+
+/// CL-22: `resource` is the server's URI as it is, without a trailing slash added (MCP
+/// §Canonical Server URI: implementations "SHOULD consistently use the form without the
+/// trailing slash"). A missing or other `resource` is CL-RES-01's finding.
+pub(super) fn resource_without_added_slash(w: &mut World) -> Check {
+    let (sent, incomplete) = resources_sent(w);
+    let slashed = format!("{MCP}/");
+    let outcomes = sent
+        .into_iter()
+        .map(|(request, resource)| {
+            let check = match resource.as_deref() {
+                Some(r) if r == MCP => Check::Holds,
+                Some(r) if r == slashed => Check::Violated(Violation::about(
+                    request.clone(),
+                    format!("resource={MCP} (the no-slash form)"),
+                    format!("resource={r}"),
+                )),
+                other => Check::NotApplicable(format!("resource {other:?}: CL-RES-01 judges it")),
+            };
+            (request, check)
+        })
+        .collect();
+    match (all_variants(w, outcomes), incomplete) {
+        (Check::Holds, Some(why)) => Check::Undecided(why),
+        (check, _) => check,
+    }
+}
+
+/// The `resource` of each authorization request, code exchange and refresh an honest
+/// client sends while it connects to server A and refreshes once (server A answers its
+/// first request with a token 401 invalid_token, "expired", the way a server makes any
+/// client refresh); each with the request it came with. And why the run is incomplete,
+/// when one of the three was not seen.
+fn resources_sent(w: &mut World) -> (Vec<(String, Option<String>)>, Option<String>) {
     w.note("server A answers the first request with a token: 401 invalid_token (expired)");
     let expired = Cell::new(false);
     let challenge = format!(
@@ -290,24 +336,20 @@ pub(super) fn resource_everywhere(w: &mut World) -> Check {
     let authz = authorizations(&log);
     let codes = code_redemptions(&log);
     let refreshes = seen(&log, |s| s.param("grant_type").as_deref() == Some("refresh_token"));
-    for (what, requests) in
-        [("authorization request", &authz), ("code exchange", &codes), ("refresh", &refreshes)]
-    {
-        if let Some(bad) = requests.iter().find(|s| s.param("resource").as_deref() != Some(MCP)) {
-            return Check::Violated(Violation::about(
-                format!("{what} {} {}", bad.method, bad.url),
-                format!("resource={MCP}"),
-                format!("{:?}", bad.param("resource")),
-            ));
-        }
-    }
-    if authz.is_empty() || codes.is_empty() || refreshes.is_empty() {
-        return Check::Undecided(format!(
+    let incomplete = (authz.is_empty() || codes.is_empty() || refreshes.is_empty()).then(|| {
+        format!(
             "expected an authorization, a code exchange and a refresh; saw {}, {} and {}",
             authz.len(),
             codes.len(),
             refreshes.len()
-        ));
-    }
-    Check::Holds
+        )
+    });
+    let requests = [("authorization request", authz), ("code exchange", codes), ("refresh", refreshes)];
+    let sent = requests
+        .into_iter()
+        .flat_map(|(what, seen)| {
+            seen.into_iter().map(move |s| (format!("{what} {} {}", s.method, s.url), s.param("resource")))
+        })
+        .collect();
+    (sent, incomplete)
 }

@@ -32,7 +32,10 @@ mod tokens;
 mod wire;
 
 use crate::Scenario;
-use authorization::{challenged_scope_requested, mix_up, pkce_s256, resource_everywhere, state_tampering};
+use authorization::{
+    challenged_scope_requested, mix_up, pkce_s256, resource_everywhere, resource_without_added_slash,
+    state_tampering,
+};
 use caching::private_cache_stays_with_its_token;
 use discovery::{
     application_type_fits_redirect, application_type_named, as_discovery_order, challenge_syntax,
@@ -272,11 +275,17 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["pkce"])
             .body(pkce_s256),
         Scenario::new(Client, "CL-RES-01", "resource names the server on authorize, token, refresh")
-            .requirements(&["CL-19", "CL-20", "CL-21", "CL-22"])
+            .requirements(&["CL-19", "CL-20", "CL-21"])
             .level(Must)
             .tags(&["resource"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
             .body(resource_everywhere),
+        Scenario::new(Client, "CL-RES-02", "resource is the server's URI without an added trailing slash")
+            .requirements(&["CL-22"])
+            .level(Should)
+            .tags(&["resource"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            .body(resource_without_added_slash),
         Scenario::new(Client, "CL-TOKEN-01", "a token goes only to the server it was issued for")
             .requirements(&["CL-25"])
             .rfc9700("4.9")
