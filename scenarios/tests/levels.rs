@@ -49,13 +49,6 @@ const EXEMPT: &[(&str, &str)] = &[
          redirect targets\"; CL-37's MUST is only to \"consider SSRF risks\"",
     ),
     (
-        "CL-STEP-01",
-        "SHOULD: 2025-11-25 §Step-Up Authorization Flow, \"Clients SHOULD respond to these errors by \
-         requesting a new access token with an increased set of scopes via a step-up authorization flow \
-         or handle the errors in other, appropriate ways\" (CL-26); CL-06's MUST is judged on the first \
-         authorization by CL-SCOPE-01",
-    ),
-    (
         "CL-WIRE-02",
         "SHOULD: 2026-07-28 versioning §Protocol Version Negotiation, \"The client SHOULD select a mutually \
          supported version from the supported list and retry\"; X-14's MUST is the server's",

@@ -52,8 +52,8 @@ use ssrf::{
     dangerous_authorization_endpoints, encoded_addresses, insecure_http_urls, redirects_not_followed,
 };
 use tokens::{
-    no_refresh_token_reauthorizes, step_up_bounded, step_up_keeps_earlier_scopes,
-    step_up_with_challenged_scope, token_only_to_its_server,
+    no_refresh_token_reauthorizes, step_up_asks_for_the_challenged_scope, step_up_bounded,
+    step_up_keeps_earlier_scopes, step_up_with_challenged_scope, token_only_to_its_server,
 };
 use wire::{
     era_fallback_only_without_a_modern_error, modern_requests_carry_their_metadata, result_type_read_right,
@@ -305,13 +305,21 @@ pub fn scenarios() -> Vec<Scenario> {
         .since(Revision::R2026_07_28)
         .body(no_refresh_token_reauthorizes),
         Scenario::new(Client, "CL-STEP-01", "step-up re-authorizes with the challenged scope")
-            .requirements(&["CL-26", "CL-06"])
+            .requirements(&["CL-26"])
             .level(Should)
             .tags(&["scope"])
             .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
             // Every row it names begins with 2025-11-25.
             .since(Revision::R2025_11_25)
             .body(step_up_with_challenged_scope),
+        Scenario::new(Client, "CL-STEP-04", "a step-up authorization asks for the challenged scope")
+            .requirements(&["CL-06"])
+            .level(Must)
+            .tags(&["scope"])
+            .grants(&[MaliciousMcpServer, ReadFrontChannel, ReadTokenRequests])
+            // CL-06 begins with 2025-11-25.
+            .since(Revision::R2025_11_25)
+            .body(step_up_asks_for_the_challenged_scope),
         Scenario::new(Client, "CL-STEP-03", "step-up asks for the earlier scopes and the challenged one")
             .requirements(&["CL-55", "CL-26"])
             .level(Should)

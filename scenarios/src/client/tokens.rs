@@ -113,32 +113,81 @@ fn forbid_tools_without_write(w: &mut World, challenge_scope: &str) -> (Log, Rc<
 
 /// CL-26: server A answers every `tools/…` request whose token lacks `mcp:write` with 403
 /// insufficient_scope naming `mcp:read mcp:write`; the client re-authorizes with the
-/// challenged scope and finishes.
+/// challenged scope and finishes (2025-11-25 §Step-Up Authorization Flow: clients
+/// "SHOULD respond to these errors by requesting a new access token with an increased set
+/// of scopes via a step-up authorization flow or handle the errors in other, appropriate
+/// ways").
 pub(super) fn step_up_with_challenged_scope(w: &mut World) -> Check {
+    let run = match step_up_run(w) {
+        Ok(run) => run,
+        Err(check) => return check,
+    };
+    let widened = run.step_up_scope().is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
+    Check::expect(widened && run.finished, || {
+        Violation::about(
+            "403 insufficient_scope scope=\"mcp:read mcp:write\"",
+            "a second authorization asking for mcp:write and the client to finish",
+            format!("authorization scopes {:?}, outcome {}", run.scopes, run.outcome),
+        )
+    })
+}
+
+/// CL-06: a step-up authorization asks for the scope the challenge names (2025-11-25
+/// §Scope Challenge Handling: the challenged scopes are authoritative — "MUST treat the
+/// scopes provided in the challenge as authoritative for satisfying the current
+/// request"). A client that does not step up is CL-STEP-01's finding.
+pub(super) fn step_up_asks_for_the_challenged_scope(w: &mut World) -> Check {
+    let run = match step_up_run(w) {
+        Ok(run) => run,
+        Err(check) => return check,
+    };
+    match run.step_up_scope() {
+        None if run.scopes.len() < 2 => {
+            Check::NotApplicable("the client did not step up (CL-STEP-01 judges that)".into())
+        }
+        Some(scope) if scope.split(' ').any(|s| s == "mcp:write") => Check::Holds,
+        scope => Check::Violated(Violation::about(
+            "the step-up authorization after 403 insufficient_scope scope=\"mcp:read mcp:write\"",
+            "scope including mcp:write (the challenged scopes are authoritative)",
+            format!("scope {scope:?}"),
+        )),
+    }
+}
+
+/// What an honest client did when server A answered its tools requests without
+/// `mcp:write` with 403 insufficient_scope naming `mcp:read mcp:write`.
+struct StepUpRun {
+    /// The `scope` of each authorization request, in order.
+    scopes: Vec<Option<String>>,
+    /// It finished, or asked for the challenged scope and the AS refused it
+    /// (`invalid_scope`: the AS's policy, not the client's fault).
+    finished: bool,
+    /// How the run ended, for messages.
+    outcome: String,
+}
+
+impl StepUpRun {
+    /// The scope of the second authorization: the step-up's.
+    fn step_up_scope(&self) -> Option<&str> {
+        self.scopes.get(1).and_then(Option::as_deref)
+    }
+}
+
+fn step_up_run(w: &mut World) -> Result<StepUpRun, Check> {
     w.note("server A answers every tools request whose token lacks mcp:write: 403 insufficient_scope");
     let (log, challenged_once, scope_refused) = forbid_tools_without_write(w, "mcp:read mcp:write");
     let mut client = w.public_client(MCP);
     let outcome = w.run_client("victim", &mut client, echo());
     if !challenged_once.get() {
-        return Check::Undecided("the client sent no tools/list or tools/call with a token".into());
+        return Err(Check::Undecided("the client sent no tools/list or tools/call with a token".into()));
     }
-    let scopes: Vec<Option<String>> = authorizations(&log).iter().map(|s| s.param("scope")).collect();
-    let widened =
-        scopes.get(1).and_then(Option::as_deref).is_some_and(|s| s.split(' ').any(|s| s == "mcp:write"));
-    // A client that asked for the challenged scope did its part; when the AS then refuses
-    // it (`invalid_scope`), the client cannot finish, and that is the AS's policy, not the
-    // client's fault.
+    let scopes = authorizations(&log).iter().map(|s| s.param("scope")).collect();
     let finished = outcome.is_ok() || scope_refused.get();
-    Check::expect(widened && finished, || {
-        Violation::about(
-            "403 insufficient_scope scope=\"mcp:read mcp:write\"",
-            "a second authorization asking for mcp:write and the client to finish",
-            format!(
-                "authorization scopes {scopes:?}, outcome {:?}",
-                outcome.map(|_| "ok").map_err(|e| e.to_string())
-            ),
-        )
-    })
+    let outcome = match outcome {
+        Ok(_) => "ok".to_string(),
+        Err(e) => format!("error: {e}"),
+    };
+    Ok(StepUpRun { scopes, finished, outcome })
 }
 
 /// CL-55/26 (MCP 2026-07-28): server A's 403 names only the scope the operation lacks,
