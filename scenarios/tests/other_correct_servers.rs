@@ -11,7 +11,10 @@
 //!   (RFC 8707 leaves that to the AS; the grant's bound holds): AS-REFRESH-07 judges the
 //!   new token's audience, not the 200;
 //! - issues opaque access tokens, keeping `expires_in` and `scope` in its token responses:
-//!   AS-TOKEN-02 judges `expires_in` instead of giving up on "not a JWT".
+//!   AS-TOKEN-02 judges `expires_in` instead of giving up on "not a JWT";
+//! - neither sends `iss` in its authorization responses nor advertises it, as an AS
+//!   written before RFC 9207 does: AS-FRONT-01 (`state`) and AS-ISS-02 (iss if and only if
+//!   advertised) pass, and only AS-ISS-01, the 2026-07-28 SHOULD, warns.
 
 use bytes::Bytes;
 use mcp_authz_reference::authorization_server::{AuthorizationServer, RegisteredClient};
@@ -31,6 +34,7 @@ enum Otherwise {
     OtherCodes,
     IgnoresRefreshResource,
     OpaqueTokens,
+    NoIss,
 }
 
 /// The reference AS, [`Otherwise`]; counts the exchanges it changed.
@@ -111,6 +115,32 @@ impl Service for Wrapped {
                     self.changed();
                 }
             }
+            Otherwise::NoIss => {
+                let location = r.headers().get(http::header::LOCATION).and_then(|l| l.to_str().ok());
+                let without = location
+                    .and_then(|l| url::Url::parse(l).ok())
+                    .filter(|u| u.query_pairs().any(|(k, _)| k == "iss"))
+                    .map(|mut u| {
+                        let kept: Vec<(String, String)> = u
+                            .query_pairs()
+                            .filter(|(k, _)| k != "iss")
+                            .map(|(k, v)| (k.into_owned(), v.into_owned()))
+                            .collect();
+                        u.query_pairs_mut().clear().extend_pairs(kept);
+                        u.to_string()
+                    });
+                if let Some(l) = without {
+                    r.headers_mut().insert(http::header::LOCATION, l.parse().expect("a header value"));
+                    self.changed();
+                }
+                if let Ok(mut m) = serde_json::from_str::<Value>(&body)
+                    && m.get("authorization_response_iss_parameter_supported").is_some()
+                {
+                    m.as_object_mut().map(|o| o.remove("authorization_response_iss_parameter_supported"));
+                    *r.body_mut() = Bytes::from(m.to_string());
+                    self.changed();
+                }
+            }
             Otherwise::IgnoresRefreshResource => {}
         }
         Step::Respond(r)
@@ -171,4 +201,15 @@ fn an_opaque_token_is_judged_by_what_the_response_says() {
     let (verdict, detail, trace, changed) = run("AS-TOKEN-02", Otherwise::OpaqueTokens);
     assert!(changed > 0, "the tokens were opaque:\n{trace}");
     assert_eq!(verdict, Verdict::Pass, "judged by expires_in: {detail}\n{trace}");
+}
+
+#[test]
+fn an_authorization_server_without_iss_owes_only_the_2026_should() {
+    for (id, verdict) in
+        [("AS-FRONT-01", Verdict::Pass), ("AS-ISS-02", Verdict::Pass), ("AS-ISS-01", Verdict::Warn)]
+    {
+        let (got, detail, trace, changed) = run(id, Otherwise::NoIss);
+        assert!(changed > 0, "{id}: iss was removed:\n{trace}");
+        assert_eq!(got, verdict, "{id}: {detail}\n{trace}");
+    }
 }
