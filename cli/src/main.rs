@@ -18,6 +18,7 @@ mod reporting;
 mod run;
 mod scan;
 mod serve;
+mod shell;
 mod test_as;
 mod test_client;
 mod test_server;
@@ -27,10 +28,15 @@ mod token_store;
 use clap::{Parser, Subcommand};
 use std::process::ExitCode;
 
+/// What `--version` prints: the crate version and the MCP revisions the harness speaks
+/// (`Revision::ALL`; a test keeps the two in step).
+const LONG_VERSION: &str =
+    concat!(env!("CARGO_PKG_VERSION"), "\nspeaks MCP 2025-06-18, 2025-11-25, 2026-07-28");
+
 /// Test harness for MCP authorization (OAuth 2.1 for MCP servers, authorization servers
 /// and clients).
 #[derive(Parser)]
-#[command(name = "mcp-authz", version, about, long_about = None)]
+#[command(name = "mcp-authz", version, long_version = LONG_VERSION, about, long_about = None)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -134,6 +140,12 @@ enum Command {
     BenchServer(bench_server::Args),
     /// Combine the JSON reports of several `explore --shard` runs into one.
     Merge(merge::Args),
+    /// Print a shell completion script: `mcp-authz completions bash > /etc/bash_completion.d/mcp-authz`
+    /// (zsh: into a directory of `$fpath` as `_mcp-authz`; fish: `~/.config/fish/completions/mcp-authz.fish`).
+    Completions(shell::CompletionsArgs),
+    /// Write the man pages, `mcp-authz.1` and one per subcommand (`mcp-authz-scan.1`, …),
+    /// into a directory: `mcp-authz man --out /usr/local/share/man/man1`.
+    Man(shell::ManArgs),
 }
 
 #[tokio::main]
@@ -164,5 +176,21 @@ async fn dispatch(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Replay(args) => replay::run(args),
         Command::BenchServer(args) => bench_server::command(args).await,
         Command::Merge(args) => merge::run(args),
+        Command::Completions(args) => shell::completions::<Cli>(args),
+        Command::Man(args) => shell::man::<Cli>(args),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_version_names_every_revision_the_harness_speaks() {
+        let named: Vec<String> =
+            mcp_authz_sim::scenario::Revision::ALL.iter().map(ToString::to_string).collect();
+        assert!(
+            super::LONG_VERSION.ends_with(&format!("speaks MCP {}", named.join(", "))),
+            "{}",
+            super::LONG_VERSION
+        );
     }
 }
