@@ -22,6 +22,27 @@ pub struct ReportArgs {
     /// Expected failures: one `ID  reason` a line, `#` comments and blank lines allowed.
     #[arg(long, value_name = "FILE")]
     pub baseline: Option<std::path::PathBuf>,
+    /// Also write the report in FORMAT to FILE, beside the main one (repeatable): one run,
+    /// several reports, e.g. `--also sarif=results.sarif --also junit=results.xml` in CI.
+    #[arg(long, value_name = "FORMAT=FILE", value_parser = parse_also)]
+    also: Vec<(Format, std::path::PathBuf)>,
+}
+
+/// `FORMAT=FILE` of `--also`.
+fn parse_also(s: &str) -> Result<(Format, std::path::PathBuf), String> {
+    let (format, file) = s
+        .split_once('=')
+        .filter(|(f, p)| !f.is_empty() && !p.is_empty())
+        .ok_or_else(|| format!("received `{s}`, expected FORMAT=FILE (e.g. sarif=results.sarif)"))?;
+    let format = Format::from_str(format, true).map_err(|_| {
+        let names: Vec<String> = Format::value_variants()
+            .iter()
+            .filter_map(|f| f.to_possible_value())
+            .map(|v| v.get_name().to_string())
+            .collect();
+        format!("received format `{format}`, expected one of {}", names.join(", "))
+    })?;
+    Ok((format, file.into()))
 }
 
 /// Which MCP revision grades the cases (`run`, `test-server`, `test-as`, `test-client`).
@@ -66,15 +87,7 @@ impl ReportArgs {
         replay: &dyn Fn(&CaseResult) -> String,
         subtitle: &str,
     ) -> anyhow::Result<ExitCode> {
-        let how = Emit {
-            format: self.format,
-            output: self.output.as_deref(),
-            baseline,
-            replay,
-            subtitle,
-            footer: "",
-        };
-        emit_report(results, &how)
+        self.emit_with_footer(results, baseline, replay, subtitle, "")
     }
 
     /// As [`ReportArgs::emit`], with `footer` (a grade, a summary) after the text report;
@@ -87,9 +100,16 @@ impl ReportArgs {
         subtitle: &str,
         footer: &str,
     ) -> anyhow::Result<ExitCode> {
-        let how =
-            Emit { format: self.format, output: self.output.as_deref(), baseline, replay, subtitle, footer };
-        if self.format != Format::Text {
+        let how = Emit {
+            format: self.format,
+            output: self.output.as_deref(),
+            also: &self.also,
+            baseline,
+            replay,
+            subtitle,
+            footer,
+        };
+        if self.format != Format::Text && !footer.is_empty() {
             eprintln!("{}", footer.lines().next().unwrap_or_default());
         }
         emit_report(results, &how)
@@ -107,18 +127,26 @@ impl ReportArgs {
         subtitle: &str,
     ) -> anyhow::Result<ExitCode> {
         let message = format!("error: {why}\n{} cases not run\n", results.len());
+        let how = Emit {
+            format: self.format,
+            output: self.output.as_deref(),
+            also: &self.also,
+            baseline: None,
+            replay,
+            subtitle,
+            footer: "",
+        };
         if self.format != Format::Text {
             eprint!("{message}");
-            let how = Emit {
-                format: self.format,
-                output: self.output.as_deref(),
-                baseline: None,
-                replay,
-                subtitle,
-                footer: "",
-            };
             emit_report(results, &how)?;
-        } else if let Some(path) = &self.output {
+            return Ok(ExitCode::from(2));
+        }
+        // The text report is the message alone; the other reports (`--also`) hold every case.
+        for (format, path) in &self.also {
+            std::fs::write(path, render(results, *format, false, &how))
+                .with_context(|| format!("writing {}", path.display()))?;
+        }
+        if let Some(path) = &self.output {
             eprint!("{message}");
             std::fs::write(path, &message).with_context(|| format!("writing {}", path.display()))?;
         } else {
@@ -132,6 +160,8 @@ impl ReportArgs {
 struct Emit<'a> {
     format: Format,
     output: Option<&'a std::path::Path>,
+    /// Further reports, each in its format to its file (`--also`).
+    also: &'a [(Format, std::path::PathBuf)],
     baseline: Option<&'a Baseline>,
     /// The command that re-runs a case.
     replay: &'a dyn Fn(&CaseResult) -> String,
@@ -145,7 +175,36 @@ struct Emit<'a> {
 /// on any difference from it), 2 when a case could not be decided, else 0.
 fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCode> {
     let color = how.output.is_none() && how.format == Format::Text && std::io::stdout().is_terminal();
-    let rendered = match how.format {
+    let rendered = render(results, how.format, color, how);
+    for (format, path) in how.also {
+        std::fs::write(path, render(results, *format, false, how))
+            .with_context(|| format!("writing {}", path.display()))?;
+    }
+    match how.output {
+        Some(path) => {
+            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
+            eprintln!("{}", Summary::of(results).line());
+        }
+        None => {
+            let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
+        }
+    }
+    let summary = Summary::of(results);
+    if let Some(b) = how.baseline {
+        let comparison = b.compare(results);
+        eprintln!("{comparison}");
+        if !comparison.ok() {
+            return Ok(ExitCode::from(1));
+        }
+    } else if summary.fail > 0 {
+        return Ok(ExitCode::from(1));
+    }
+    Ok(if summary.error > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
+}
+
+/// The report of `results` in `format` (text with `color`).
+fn render(results: &[CaseResult], format: Format, color: bool, how: &Emit<'_>) -> String {
+    match format {
         Format::Text => report::text(results, color, how.replay, how.baseline) + how.footer,
         Format::Json => report::json(results),
         Format::Junit => match how.baseline {
@@ -173,27 +232,7 @@ fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCod
                 },
             )
         }
-    };
-    match how.output {
-        Some(path) => {
-            std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{}", Summary::of(results).line());
-        }
-        None => {
-            let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
-        }
     }
-    let summary = Summary::of(results);
-    if let Some(b) = how.baseline {
-        let comparison = b.compare(results);
-        eprintln!("{comparison}");
-        if !comparison.ok() {
-            return Ok(ExitCode::from(1));
-        }
-    } else if summary.fail > 0 {
-        return Ok(ExitCode::from(1));
-    }
-    Ok(if summary.error > 0 { ExitCode::from(2) } else { ExitCode::SUCCESS })
 }
 
 /// Reads and checks a baseline file against the scenario IDs of `known`.

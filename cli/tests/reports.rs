@@ -131,3 +131,30 @@ fn sarif_report_has_a_rule_per_case_and_a_result_per_finding() {
         assert_eq!(r["partialFingerprints"]["mcpAuthzCase/v1"], r["ruleId"]);
     }
 }
+
+/// One run, several reports: `--also FORMAT=FILE` writes each beside the main report, with
+/// the same cases.
+#[test]
+fn also_writes_further_reports_from_the_one_run() {
+    let dir = std::env::temp_dir().join(format!("mcp-authz-also-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let (sarif, junit) = (dir.join("r.sarif"), dir.join("r.xml"));
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["run", "--scenario", "RS-VAL-02", "--defect", "accept-alg-none", "--format", "json"])
+        .arg("--also")
+        .arg(format!("sarif={}", sarif.display()))
+        .arg("--also")
+        .arg(format!("junit={}", junit.display()))
+        .output()
+        .expect("mcp-authz runs");
+    assert_eq!(out.status.code(), Some(1), "the defect fails the case");
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).expect("the main report is JSON");
+    assert_eq!(json[0]["id"], "RS-VAL-02");
+    let sarif: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&sarif).expect("the SARIF report"))
+            .expect("SARIF JSON");
+    assert_eq!(sarif["runs"][0]["results"][0]["ruleId"], "RS-VAL-02");
+    let junit = std::fs::read_to_string(&junit).expect("the JUnit report");
+    assert!(junit.contains("RS-VAL-02") && junit.contains("<failure"), "{junit}");
+    let _ = std::fs::remove_dir_all(&dir);
+}
