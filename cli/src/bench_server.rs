@@ -74,7 +74,7 @@ pub async fn command(args: Args) -> anyhow::Result<std::process::ExitCode> {
         Some(valid) => (None, Tokens { valid, expired: None }),
         None => {
             let (authority, tokens) = minted_tokens(args.as_port, &args.url, &args.scope).await?;
-            eprintln!(
+            crate::common::tell!(
                 "playing the authorization server {} (jwks {}): the server under test must trust it",
                 authority.issuer(),
                 authority.jwks_uri()

@@ -163,7 +163,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     // As an MCP client does: list the tools, then call the one asked for if listed.
     let mut outcome = driver.run(&mut client, |c, env| c.start(Operation::ListTools, env)).await;
     for rejected in client.rejected_tools() {
-        eprintln!("warning: {rejected}");
+        crate::common::tell!("warning: {rejected}");
     }
     if let (Some(name), Ok(listed)) = (args.tool, &outcome) {
         check_listed(&listed.result, &name)?;

@@ -63,12 +63,16 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         |r| {
             if tty {
                 let rate = r.flows as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                eprint!("\rcases {}  flows/s {rate:.0}  violations {}   ", r.cases, r.violations.len());
+                crate::common::tell_raw!(
+                    "\rcases {}  flows/s {rate:.0}  violations {}   ",
+                    r.cases,
+                    r.violations.len()
+                );
             }
         },
     )?;
     if tty {
-        eprintln!();
+        crate::common::tell!();
     }
     if !report.violations.is_empty() {
         std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;

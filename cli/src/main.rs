@@ -153,7 +153,7 @@ async fn main() -> ExitCode {
     match dispatch(Cli::parse()).await {
         Ok(code) => code,
         Err(e) => {
-            eprintln!("error: {e:#}");
+            crate::common::tell!("error: {e:#}");
             ExitCode::from(2)
         }
     }

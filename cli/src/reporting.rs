@@ -110,7 +110,7 @@ impl ReportArgs {
             footer,
         };
         if self.format != Format::Text && !footer.is_empty() {
-            eprintln!("{}", footer.lines().next().unwrap_or_default());
+            crate::common::tell!("{}", footer.lines().next().unwrap_or_default());
         }
         emit_report(results, &how)
     }
@@ -137,7 +137,7 @@ impl ReportArgs {
             footer: "",
         };
         if self.format != Format::Text {
-            eprint!("{message}");
+            crate::common::tell_raw!("{message}");
             emit_report(results, &how)?;
             return Ok(ExitCode::from(2));
         }
@@ -147,7 +147,7 @@ impl ReportArgs {
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         if let Some(path) = &self.output {
-            eprint!("{message}");
+            crate::common::tell_raw!("{message}");
             std::fs::write(path, &message).with_context(|| format!("writing {}", path.display()))?;
         } else {
             let _ = std::io::stdout().lock().write_all(message.as_bytes());
@@ -183,7 +183,7 @@ fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCod
     match how.output {
         Some(path) => {
             std::fs::write(path, rendered).with_context(|| format!("writing {}", path.display()))?;
-            eprintln!("{}", Summary::of(results).line());
+            crate::common::tell!("{}", Summary::of(results).line());
         }
         None => {
             let _ = std::io::stdout().lock().write_all(rendered.as_bytes());
@@ -192,7 +192,7 @@ fn emit_report(results: &[CaseResult], how: &Emit<'_>) -> anyhow::Result<ExitCod
     let summary = Summary::of(results);
     if let Some(b) = how.baseline {
         let comparison = b.compare(results);
-        eprintln!("{comparison}");
+        crate::common::tell!("{comparison}");
         if !comparison.ok() {
             return Ok(ExitCode::from(1));
         }

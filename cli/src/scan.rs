@@ -53,12 +53,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let scan = Scan { url: &target_url, connect, revision, active };
         Ok(live::scan(&scan, &selected, &system_now, |p| match p {
             Progress::Learned(notes) => {
-                eprintln!("found:");
+                crate::common::tell!("found:");
                 for note in notes {
-                    eprintln!("  {note}");
+                    crate::common::tell!("  {note}");
                 }
             }
-            Progress::Case(i, r) => eprintln!("[{}/{n}] {:<13} {}", i + 1, r.meta.id, r.verdict),
+            Progress::Case(i, r) => crate::common::tell!("[{}/{n}] {:<13} {}", i + 1, r.meta.id, r.verdict),
         }))
     })
     .await

@@ -81,7 +81,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let stack = Stack::start(&opts).await?;
     print_banner(&stack, args.auto_approve);
     tokio::signal::ctrl_c().await.context("waiting for Ctrl-C")?;
-    eprintln!("stopping");
+    crate::common::tell!("stopping");
     stack.shutdown().await;
     Ok(ExitCode::SUCCESS)
 }

@@ -46,6 +46,11 @@ pub fn man<C: CommandFactory>(args: ManArgs) -> anyhow::Result<ExitCode> {
         .filter(|n| n.ends_with(".1"))
         .collect();
     written.sort();
-    eprintln!("wrote {} page(s) into {}: {}", written.len(), args.out.display(), written.join(" "));
+    crate::common::tell!(
+        "wrote {} page(s) into {}: {}",
+        written.len(),
+        args.out.display(),
+        written.join(" ")
+    );
     Ok(ExitCode::SUCCESS)
 }

@@ -138,12 +138,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         };
         let n = selected.len();
         let run = live::test_authorization_server(&target, &selected, &system_now, |p| match p {
-            Progress::Learned(notes) => notes.iter().for_each(|n| eprintln!("{n}")),
-            Progress::Case(i, r) => eprintln!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict),
+            Progress::Learned(notes) => notes.iter().for_each(|n| crate::common::tell!("{n}")),
+            Progress::Case(i, r) => crate::common::tell!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict),
         });
         if let Some(why) = &run.setup_error {
-            eprintln!("error: {why}");
-            eprintln!(
+            crate::common::tell!("error: {why}");
+            crate::common::tell!(
                 "hint: is the authorization server running, and is --issuer its exact issuer? \
                  (`mcp-authz serve` serves the reference AS at http://127.0.0.1:{})",
                 crate::serve::SERVE_AS_PORT

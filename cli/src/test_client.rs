@@ -83,7 +83,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let revision = args.grade.revision;
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
         let network = ClientNetwork::start(HOSTS).context("cannot bind loopback listeners")?;
-        eprintln!(
+        crate::common::tell!(
             "client under test: `{command} <server url>`; simulated hosts on 127.0.0.1 ports {}-{}, proxy {}",
             network.ports().first().unwrap_or(&0),
             network.ports().last().unwrap_or(&0),
@@ -102,7 +102,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         let n = selected.len();
         let run = live::test_client(&target, &selected, |p| {
             if let Progress::Case(i, r) = p {
-                eprintln!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict);
+                crate::common::tell!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict);
             }
         });
         Ok(run.results)

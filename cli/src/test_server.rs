@@ -195,12 +195,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &system_now,
                 |p| match p {
                     Progress::Learned(notes) => {
-                        eprintln!("tools:");
+                        crate::common::tell!("tools:");
                         for note in notes {
-                            eprintln!("  {note}");
+                            crate::common::tell!("  {note}");
                         }
                     }
-                    Progress::Case(i, r) => eprintln!("[{}/{n}] {:<12} {}", i + 1, r.meta.id, r.verdict),
+                    Progress::Case(i, r) => {
+                        crate::common::tell!("[{}/{n}] {:<12} {}", i + 1, r.meta.id, r.verdict)
+                    }
                 },
             );
             Ok((run.results, run.setup_error))
@@ -253,11 +255,11 @@ async fn harness_authority(args: &Args, url: &str) -> anyhow::Result<Option<Test
         authority.shutdown();
         return Ok(None);
     }
-    eprintln!("the server under test must trust:");
-    eprintln!("  issuer    {}", authority.issuer());
-    eprintln!("  jwks_uri  {}", authority.jwks_uri());
-    eprintln!("  audience  {url}  (the resource its metadata names)");
-    eprintln!("  alg       {alg}, kid {kid} ({about_key})");
+    crate::common::tell!("the server under test must trust:");
+    crate::common::tell!("  issuer    {}", authority.issuer());
+    crate::common::tell!("  jwks_uri  {}", authority.jwks_uri());
+    crate::common::tell!("  audience  {url}  (the resource its metadata names)");
+    crate::common::tell!("  alg       {alg}, kid {kid} ({about_key})");
     Ok(Some(authority))
 }
 
@@ -274,9 +276,9 @@ fn the_servers_tokens(
     let found = black_box::the_servers_authority(url, system_now(), &connect).map_err(|why| {
         anyhow::anyhow!("--token-command: cannot find the server's authorization server: {why}")
     })?;
-    eprintln!("the server's authorization server (tokens from --token-command):");
+    crate::common::tell!("the server's authorization server (tokens from --token-command):");
     for note in &found.notes {
-        eprintln!("  {note}");
+        crate::common::tell!("  {note}");
     }
     let mut authority = found.authority;
     let get = crate::token_command::get_token(command, url.to_string(), crate::token_command::TIMEOUT);

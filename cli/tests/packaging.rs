@@ -45,3 +45,23 @@ fn man_pages_are_written_for_the_command_and_each_subcommand() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// Output into a closed pipe ends quietly: the run's own status, not a panic (101) on the
+/// broken pipe. Here stderr's reader leaves before the summary line is written.
+#[test]
+fn a_closed_pipe_ends_the_run_with_its_own_status() {
+    let dir = std::env::temp_dir().join(format!("mcp-authz-pipe-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a temp dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_mcp-authz"))
+        .args(["run", "--scenario", "RS-VAL-02", "--output"])
+        .arg(dir.join("report.txt"))
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("mcp-authz starts");
+    drop(child.stderr.take());
+    drop(child.stdout.take());
+    let status = child.wait().expect("mcp-authz ends");
+    assert_eq!(status.code(), Some(0), "the run passed; a panic on the broken pipe exits 101");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,6 +1,13 @@
 //! Runs the reference MCP client against live servers: its requests go out through a
 //! [`Fetcher`], and its authorization requests go to a user agent ([`FrontChannel`]).
 
+/// `eprintln!` that ignores a closed stderr (a pipe whose reader left).
+macro_rules! tell {
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)));
+    }};
+}
+
 use crate::fetch::Fetcher;
 use crate::serve::{os_rng, system_now};
 use mcp_authz_reference::Error;
@@ -39,9 +46,9 @@ impl FrontChannel {
             FrontChannel::Person(listener) => {
                 match std::env::var("BROWSER").ok().filter(|b| !b.trim().is_empty()) {
                     Some(browser) => open_with(&browser, url)?,
-                    None => eprintln!("Open this URL in a browser to authorize:\n\n  {url}\n"),
+                    None => tell!("Open this URL in a browser to authorize:\n\n  {url}\n"),
                 }
-                eprintln!("Waiting for the redirect to {redirect_uri} ...");
+                tell!("Waiting for the redirect to {redirect_uri} ...");
                 wait_for_redirect(listener, redirect_uri).await
             }
         }
@@ -51,7 +58,7 @@ impl FrontChannel {
 /// Opens `url` with the user's browser command (env `BROWSER`, run with `sh -c`, the URL
 /// as its last argument), without waiting for it.
 fn open_with(browser: &str, url: &str) -> Result<(), Error> {
-    eprintln!("Opening the authorization URL with `{browser}`");
+    tell!("Opening the authorization URL with `{browser}`");
     crate::target::shell_command_with_arg(browser, "mcp-authz-browser", url)
         .stdin(std::process::Stdio::null())
         .spawn()
@@ -149,15 +156,15 @@ impl ClientDriver {
                     let fetched = self.fetcher.fetch(req).await;
                     if self.verbose {
                         match &fetched {
-                            Ok(r) => eprintln!("→ {line} ← {}", r.status()),
-                            Err(e) => eprintln!("→ {line} ← error: {}", e.reason),
+                            Ok(r) => tell!("→ {line} ← {}", r.status()),
+                            Err(e) => tell!("→ {line} ← error: {}", e.reason),
                         }
                     }
                     run.on_response(client, fetched, &mut Env::new(system_now(), &mut self.rng));
                 }
                 Next::Authorize(url) => {
                     if self.verbose {
-                        eprintln!("→ authorize {url}");
+                        tell!("→ authorize {url}");
                     }
                     let redirect = self.front.authorize(&url, &self.redirect_uri, &self.fetcher).await?;
                     run.on_redirect(client, &redirect, &mut Env::new(system_now(), &mut self.rng));
