@@ -349,7 +349,9 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     }
     classes.push(("no token", None));
     let mut reports = Vec::new();
+    let progress = crate::progress::Progress::spinner();
     for (class, token) in classes {
+        progress.message(format!("measuring: {class}"));
         let (client, url, method, session) =
             (client.clone(), opts.url.clone(), opts.method.clone(), session.clone());
         let build = Arc::new(move || request(&client, &url, &method, token.as_deref(), session.as_deref()));
@@ -358,8 +360,10 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     let trivial = trivial_endpoint().await?;
     let (client2, method) = (client.clone(), opts.method.clone());
     let build = Arc::new(move || request(&client2, &trivial, &method, None, None));
+    progress.message("measuring: loopback ceiling".into());
     reports
         .push(measure("loopback ceiling", opts.concurrency, opts.duration, opts.max_requests, build).await?);
+    progress.finish();
     Ok(Report {
         url: opts.url.clone(),
         method: opts.method.clone(),

@@ -4,7 +4,7 @@
 use crate::common::{ListFormat, defects_named, say};
 use anyhow::Context as _;
 use mcp_authz_scenarios::explore;
-use std::io::{IsTerminal as _, Write as _};
+use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -54,26 +54,22 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     // itself runs on the simulator's virtual clock.
     #[allow(clippy::disallowed_methods)]
     let started = std::time::Instant::now();
-    let tty = std::io::stderr().is_terminal();
+    let progress = crate::progress::Progress::spinner();
     let mut explorer = explore::Explorer::new(settings);
     let mut report = explore::explore(
         &mut explorer,
         args.cases,
         |_| budget.is_none_or(|b| started.elapsed() < b),
         |r| {
-            if tty {
-                let rate = r.flows as f64 / started.elapsed().as_secs_f64().max(1e-3);
-                crate::common::tell_raw!(
-                    "\rcases {}  flows/s {rate:.0}  violations {}   ",
-                    r.cases,
-                    r.violations.len()
-                );
-            }
+            let rate = r.flows as f64 / started.elapsed().as_secs_f64().max(1e-3);
+            progress.message(format!(
+                "cases {}  flows/s {rate:.0}  violations {}",
+                r.cases,
+                r.violations.len()
+            ));
         },
     )?;
-    if tty {
-        crate::common::tell!();
-    }
+    progress.finish();
     if !report.violations.is_empty() {
         std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
     }

@@ -12,6 +12,7 @@ mod explore;
 mod list;
 mod merge;
 mod open_url;
+mod progress;
 mod redact;
 mod replay;
 mod reporting;

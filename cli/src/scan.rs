@@ -49,17 +49,17 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (target_url, revision, active) = (url.clone(), args.grade.revision, args.active);
     let run = tokio::task::spawn_blocking(move || -> anyhow::Result<mcp_authz_live::runs::LiveRun> {
         let connect = target::over_http(handle, limits)?;
-        let n = selected.len();
+        let bar = crate::progress::Progress::cases(selected.len());
         let scan = Scan { url: &target_url, connect, revision, active };
-        Ok(live::scan(&scan, &selected, &system_now, |p| match p {
+        let run = live::scan(&scan, &selected, &system_now, |p| match p {
             Progress::Learned(notes) => {
-                crate::common::tell!("found:");
-                for note in notes {
-                    crate::common::tell!("  {note}");
-                }
+                bar.note("found:");
+                notes.iter().for_each(|note| bar.note(&format!("  {note}")));
             }
-            Progress::Case(i, r) => crate::common::tell!("[{}/{n}] {:<13} {}", i + 1, r.meta.id, r.verdict),
-        }))
+            Progress::Case(_, r) => bar.case(r.meta.id, &r.verdict),
+        });
+        bar.finish();
+        Ok(run)
     })
     .await
     .context("the scan stopped")??;

@@ -136,11 +136,12 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             connect: target::over_http(handle, limits)?,
             revision,
         };
-        let n = selected.len();
+        let bar = crate::progress::Progress::cases(selected.len());
         let run = live::test_authorization_server(&target, &selected, &system_now, |p| match p {
-            Progress::Learned(notes) => notes.iter().for_each(|n| crate::common::tell!("{n}")),
-            Progress::Case(i, r) => crate::common::tell!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict),
+            Progress::Learned(notes) => notes.iter().for_each(|n| bar.note(n)),
+            Progress::Case(_, r) => bar.case(r.meta.id, &r.verdict),
         });
+        bar.finish();
         if let Some(why) = &run.setup_error {
             crate::common::tell!("error: {why}");
             crate::common::tell!(

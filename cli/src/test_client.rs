@@ -99,12 +99,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             client_metadata_url,
             revision,
         };
-        let n = selected.len();
+        let bar = crate::progress::Progress::cases(selected.len());
         let run = live::test_client(&target, &selected, |p| {
-            if let Progress::Case(i, r) = p {
-                crate::common::tell!("[{}/{n}] {:<14} {}", i + 1, r.meta.id, r.verdict);
+            if let Progress::Case(_, r) = p {
+                bar.case(r.meta.id, &r.verdict);
             }
         });
+        bar.finish();
         Ok(run.results)
     })
     .await

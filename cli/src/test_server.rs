@@ -184,7 +184,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let results =
         tokio::task::spawn_blocking(move || -> anyhow::Result<(Vec<CaseResult>, Option<String>)> {
             let connect = target::over_http(handle, limits)?;
-            let n = selected.len();
+            let bar = crate::progress::Progress::cases(selected.len());
             let run = live::test_server(
                 &target_url,
                 &source,
@@ -195,16 +195,13 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
                 &system_now,
                 |p| match p {
                     Progress::Learned(notes) => {
-                        crate::common::tell!("tools:");
-                        for note in notes {
-                            crate::common::tell!("  {note}");
-                        }
+                        bar.note("tools:");
+                        notes.iter().for_each(|note| bar.note(&format!("  {note}")));
                     }
-                    Progress::Case(i, r) => {
-                        crate::common::tell!("[{}/{n}] {:<12} {}", i + 1, r.meta.id, r.verdict)
-                    }
+                    Progress::Case(_, r) => bar.case(r.meta.id, &r.verdict),
                 },
             );
+            bar.finish();
             Ok((run.results, run.setup_error))
         })
         .await
