@@ -1,13 +1,19 @@
 //! `mcp-authz client`: the reference MCP client against an MCP server — discovery,
-//! registration, authorization (PKCE), token, then one MCP operation.
+//! registration, authorization (PKCE), token, then one MCP operation; or, with `--grant
+//! client-credentials`, discovery then the client credentials grant.
 
 use crate::common::{defects_named, say};
 use crate::token_store;
 use anyhow::Context as _;
 use mcp_authz_live::fetch::Fetcher;
+use mcp_authz_live::harness_key;
 use mcp_authz_live::live_client::{ClientDriver, FrontChannel};
-use mcp_authz_reference::client::{Eras, Operation, PreRegistered, PublicClient, PublicClientConfig};
+use mcp_authz_reference::client::{
+    ClientCredentials, Credential, Eras, Operation, PreRegistered, PublicClient, PublicClientConfig,
+};
 use mcp_authz_reference::defects::DefectRole;
+use mcp_authz_reference::jwt::{Algorithm, SigningKey};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// Arguments of `mcp-authz client`.
@@ -50,12 +56,36 @@ pub struct Args {
     /// Redirect URI to register (ignored with --browser, which picks a free port).
     #[arg(long, default_value = "http://127.0.0.1:8765/callback")]
     redirect_uri: String,
-    /// Use this pre-registered client id instead of registering.
+    /// The OAuth grant. `authorization-code`: a user signs in (PKCE; the client
+    /// registers unless given --client-id). `client-credentials`: a machine client (the
+    /// MCP extension `io.modelcontextprotocol/oauth-client-credentials`, SEP-1046): after
+    /// the same discovery it asks the token endpoint for a token with
+    /// grant_type=client_credentials, `resource` and the scope (--scope, else the
+    /// challenge's, else scopes_supported) — no browser, no registration. It needs
+    /// --client-id and one of --client-secret or --private-key-file, and an authorization
+    /// server whose metadata lists `client_credentials` in grant_types_supported.
+    #[arg(long, value_enum, default_value_t = GrantArg::AuthorizationCode)]
+    grant: GrantArg,
+    /// Use this pre-registered client id instead of registering (with --grant
+    /// client-credentials: the machine client's id).
     #[arg(long)]
     client_id: Option<String>,
-    /// Secret of the pre-registered client.
+    /// Secret of the pre-registered client. With --grant client-credentials it goes in
+    /// an `Authorization: Basic` header (client_secret_basic) when the AS metadata lists
+    /// that method or none, else in the body (client_secret_post) when it lists that.
     #[arg(long, requires = "client_id")]
     client_secret: Option<String>,
+    /// With --grant client-credentials: authenticate with a `private_key_jwt` assertion
+    /// (RFC 7523 §2.2) signed by the private key in this PEM file (PKCS#8, `-----BEGIN
+    /// PRIVATE KEY-----`; `openssl pkcs8 -topk8 -nocrypt` converts other forms): iss = sub
+    /// = --client-id, aud = the AS issuer, exp 60 s after iat, a fresh jti, header kid =
+    /// the key's RFC 7638 thumbprint. The AS metadata must list `private_key_jwt`.
+    #[arg(long, value_name = "PEM", requires = "client_id", conflicts_with = "client_secret")]
+    private_key_file: Option<PathBuf>,
+    /// The algorithm of --private-key-file's assertions: ES256, EdDSA, RS256 or PS256.
+    /// Default: from the key, ES256 for P-256, EdDSA for Ed25519, RS256 for RSA.
+    #[arg(long, value_name = "ALG", value_parser = parse_signing_alg, requires = "private_key_file")]
+    signing_alg: Option<Algorithm>,
     /// Issuer of the authorization server the pre-registered client belongs to: at any
     /// other the client stops with an error instead of presenting it. Without it, the
     /// first authorization server the client uses it with.
@@ -99,6 +129,76 @@ fn check_listed(listed: &serde_json::Value, name: &str) -> anyhow::Result<()> {
     anyhow::bail!("the mcp server lists no tool `{name}` in tools/list (it lists: {})", names.join(", "))
 }
 
+/// `--grant`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum GrantArg {
+    /// The authorization code grant with PKCE: a user signs in.
+    AuthorizationCode,
+    /// The client credentials grant: a machine client.
+    ClientCredentials,
+}
+
+/// `--signing-alg`: an asymmetric JWS algorithm.
+fn parse_signing_alg(s: &str) -> Result<Algorithm, String> {
+    Algorithm::parse(s)
+        .filter(|a| Algorithm::ASYMMETRIC.contains(a))
+        .ok_or_else(|| format!("received `{s}`, expected one of ES256, EdDSA, RS256, PS256"))
+}
+
+/// The machine credentials of `--grant client-credentials`; `None` for the code flow.
+/// Refuses the options that have no use without a user, and a missing credential.
+fn client_credentials(args: &Args) -> anyhow::Result<Option<ClientCredentials>> {
+    if args.grant == GrantArg::AuthorizationCode {
+        if args.private_key_file.is_some() {
+            anyhow::bail!("--private-key-file needs --grant client-credentials");
+        }
+        return Ok(None);
+    }
+    let unused = [
+        ("--browser", args.browser),
+        ("--login-hint", args.login_hint.is_some()),
+        ("--client-metadata-url", args.client_metadata_url.is_some()),
+    ];
+    if let Some((name, _)) = unused.iter().find(|(_, given)| *given) {
+        anyhow::bail!(
+            "{name} has no use with --grant client-credentials: no user signs in, and the client does not register"
+        );
+    }
+    let client_id = args.client_id.clone().context("--grant client-credentials needs --client-id")?;
+    let credential = match (&args.client_secret, &args.private_key_file) {
+        (Some(secret), None) => Credential::Secret(secret.clone()),
+        (None, Some(path)) => private_key(path, args.signing_alg)?,
+        _ => anyhow::bail!("--grant client-credentials needs --client-secret or --private-key-file"),
+    };
+    Ok(Some(ClientCredentials { client_id, credential, issuer: args.client_issuer.clone() }))
+}
+
+/// The private key in the PEM file at `path`, for `alg` or, without it, for the
+/// algorithm its type implies; its `kid` is its RFC 7638 thumbprint.
+fn private_key(path: &Path, alg: Option<Algorithm>) -> anyhow::Result<Credential> {
+    let what = || format!("--private-key-file {}", path.display());
+    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read it", what()))?;
+    let der = harness_key::pem_private_key(&text).with_context(what)?;
+    let candidates = match alg {
+        Some(alg) => vec![alg],
+        None => vec![Algorithm::ES256, Algorithm::EdDSA, Algorithm::RS256],
+    };
+    let mut last = None;
+    for alg in candidates {
+        match SigningKey::from_pkcs8_der(alg, "", &der) {
+            Ok(key) => return Ok(Credential::private_key(alg, key.public_jwk().thumbprint(), &der)?),
+            Err(e) => last = Some(e),
+        }
+    }
+    match (alg, last) {
+        (Some(_), Some(e)) => Err(e).with_context(what),
+        _ => anyhow::bail!(
+            "{}: received a PKCS#8 key that is not P-256, Ed25519 or RSA (or not a key); expected one of those (ES256, EdDSA, RS256)",
+            what()
+        ),
+    }
+}
+
 /// `--era`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 enum EraArg {
@@ -122,6 +222,7 @@ impl From<EraArg> for Eras {
 
 /// Runs `mcp-authz client`: prints the operation's result, or the access token.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let client_credentials = client_credentials(&args)?;
     let url = args
         .url
         .or(args.url_option)
@@ -138,11 +239,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (front, redirect_uri) =
         if args.browser { FrontChannel::person().await? } else { (FrontChannel::Follow, args.redirect_uri) };
     let config = PublicClientConfig {
-        pre_registered: args.client_id.map(|client_id| PreRegistered {
-            client_id,
-            client_secret: args.client_secret,
-            issuer: args.client_issuer,
+        pre_registered: args.client_id.filter(|_| client_credentials.is_none()).map(|client_id| {
+            PreRegistered { client_id, client_secret: args.client_secret, issuer: args.client_issuer }
         }),
+        client_credentials,
         client_id_metadata_url: args.client_metadata_url,
         scope: args.scope,
         resource: args.resource,

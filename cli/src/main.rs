@@ -124,6 +124,11 @@ enum Command {
     /// Run the reference MCP client against an MCP server: discovery, registration,
     /// authorization (PKCE), token, then one MCP operation.
     ///
+    /// With `--grant client-credentials` it is a machine client instead (the extension
+    /// `io.modelcontextprotocol/oauth-client-credentials`): the same discovery, then a
+    /// client credentials token request authenticated by `--client-secret` or
+    /// `--private-key-file`, with no browser and no registration.
+    ///
     /// The endpoint may also be given as the last argument (`mcp-authz client URL`), the
     /// convention of `mcp-authz test-client` and the official conformance suite. The
     /// client honours HTTP_PROXY, HTTPS_PROXY and NO_PROXY.

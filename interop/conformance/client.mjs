@@ -11,12 +11,21 @@
 //   --client-metadata-url URL   the client ID metadata document URL the suite's AS
 //                               expects; used only where the AS advertises support
 //   --client-id/--client-secret pre-registered credentials from the context, if any
+// except the client credentials scenarios (auth/client-credentials-*, the extension
+// io.modelcontextprotocol/oauth-client-credentials), whose context holds a machine
+// client's credentials: --grant client-credentials --client-id ID and --client-secret
+// SECRET or --private-key-file FILE (the context's PEM written to a file of a fresh
+// temporary folder, both readable by their owner only, removed on exit) with
+// --signing-alg from the context.
 // Other scenarios test the MCP wire and tools, and their servers offer their own tools:
 // the tool calls in the context (`toolCalls`), else a call of the first listed tool, as the
 // suite's own example client does (arguments from TOOL_ARGUMENTS), or only a tools/list
 // where the scenario's server answers nothing else (LIST_ONLY); for the schema
 // preservation scenario, the listed schema handed back to its echo tool.
 import { spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const [binary, url] = process.argv.slice(2);
 if (!binary || !url) {
@@ -42,6 +51,19 @@ function client(extra, capture = false) {
   return r;
 }
 
+if (scenario.startsWith("auth/client-credentials-")) {
+  const args = ["--grant", "client-credentials", "--tool", "test-tool", "--client-id", context.client_id ?? ""];
+  if (context.client_secret) args.push("--client-secret", context.client_secret);
+  if (context.private_key_pem) {
+    const dir = mkdtempSync(join(tmpdir(), "mcp-authz-cc-")); // mode 0700
+    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    const file = join(dir, "client-key.pem");
+    writeFileSync(file, context.private_key_pem, { mode: 0o600 });
+    args.push("--private-key-file", file);
+    if (context.signing_algorithm) args.push("--signing-alg", context.signing_algorithm);
+  }
+  process.exit(client(args).status ?? 1);
+}
 if (scenario === "" || scenario.startsWith("auth/")) {
   const args = ["--tool", "test-tool", "--client-metadata-url", "https://conformance-test.local/client-metadata.json"];
   if (context.client_id) args.push("--client-id", context.client_id);

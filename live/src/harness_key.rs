@@ -119,16 +119,17 @@ fn named(alg: Algorithm, der: &[u8]) -> mcp_authz_reference::Result<SigningKey> 
     SigningKey::from_pkcs8_der(alg, unnamed.public_jwk().thumbprint(), der)
 }
 
-/// `der` as a PEM `PRIVATE KEY` block.
-fn pem(der: &[u8]) -> String {
+/// `der` (PKCS#8) as a PEM `PRIVATE KEY` block.
+pub fn pem(der: &[u8]) -> String {
     let body = STANDARD.encode(der);
     let lines: Vec<&str> =
         body.as_bytes().chunks(64).map(|c| std::str::from_utf8(c).unwrap_or_default()).collect();
     format!("-----BEGIN PRIVATE KEY-----\n{}\n-----END PRIVATE KEY-----\n", lines.join("\n"))
 }
 
-/// The DER of the PEM `PRIVATE KEY` block in `text`.
-fn pem_private_key(text: &str) -> anyhow::Result<Vec<u8>> {
+/// The DER of the PEM `PRIVATE KEY` block (PKCS#8, RFC 5958 as RFC 7468 §10 frames it)
+/// in `text`.
+pub fn pem_private_key(text: &str) -> anyhow::Result<Vec<u8>> {
     let (begin, end) = ("-----BEGIN PRIVATE KEY-----", "-----END PRIVATE KEY-----");
     let inner = text
         .split_once(begin)

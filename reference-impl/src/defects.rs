@@ -83,6 +83,10 @@ defects! {
     IntrospectionUnauthenticated = "introspection-unauthenticated", AuthorizationServer, "answers token introspection (RFC 7662) for anyone, without client authentication";
     JwksPrivateKey = "jwks-private-key", AuthorizationServer, "publishes the private member `d` of its signing key in its JWK Set";
     RegistrationUnthrottled = "registration-unthrottled", AuthorizationServer, "takes any number of dynamic registrations at any rate: no 429, no cap on the clients it keeps";
+    ClientCredentialsMetadataIncomplete = "client-credentials-metadata-incomplete", AuthorizationServer, "advertises the `client_credentials` grant with `token_endpoint_auth_methods_supported` of `none` and `client_secret_post` only (neither `private_key_jwt` nor `client_secret_basic`) and no `token_endpoint_auth_signing_alg_values_supported`";
+    AssertionSignatureUnchecked = "assertion-signature-unchecked", AuthorizationServer, "reads the claims of a `private_key_jwt` client assertion without verifying its signature";
+    AssertionAudienceUnchecked = "assertion-audience-unchecked", AuthorizationServer, "accepts a `private_key_jwt` client assertion whatever its `aud`";
+    AssertionExpiryUnchecked = "assertion-expiry-unchecked", AuthorizationServer, "accepts an expired `private_key_jwt` client assertion";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";
     ScopeCheckAtConnectOnly = "scope-check-at-connect-only", McpServer, "checks scopes at `initialize` only, not on each `tools/call`";

@@ -29,6 +29,27 @@ pub const OAUTH_WELL_KNOWN: &str = "/.well-known/oauth-authorization-server";
 /// Well-known suffix of OpenID Connect Discovery metadata.
 pub const OPENID_WELL_KNOWN: &str = "/.well-known/openid-configuration";
 
+/// The grant a client uses, which decides what it requires of the authorization server
+/// metadata ([`AuthorizationServerMetadata::check_for`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Grant {
+    /// `authorization_code` with PKCE (a user signs in through a user agent).
+    AuthorizationCode,
+    /// `client_credentials` (OAuth 2.1 §4.2; the MCP extension
+    /// `io.modelcontextprotocol/oauth-client-credentials`): a machine client.
+    ClientCredentials,
+}
+
+impl Grant {
+    /// The `grant_type` value.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Grant::AuthorizationCode => "authorization_code",
+            Grant::ClientCredentials => "client_credentials",
+        }
+    }
+}
+
 /// An authorization server metadata document (RFC 8414 §2; the OpenID fields the MCP
 /// spec relies on are the same names).
 #[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
@@ -95,10 +116,21 @@ impl AuthorizationServerMetadata {
     }
 
     /// Client-side checks (MCP authorization §Authorization Server Metadata Discovery,
-    /// RFC 8414 §3.3): `issuer` byte-equal to `expected_issuer`; `S256` in
-    /// `code_challenge_methods_supported`; `code` in `response_types_supported`;
-    /// authorization and token endpoints present, `https` or loopback `http`.
+    /// RFC 8414 §3.3) for the authorization code grant: `issuer` byte-equal to
+    /// `expected_issuer`; `S256` in `code_challenge_methods_supported`; `code` in
+    /// `response_types_supported`; authorization and token endpoints present, `https` or
+    /// loopback `http`.
     pub fn check(&self, expected_issuer: &str) -> Result<()> {
+        self.check_for(Grant::AuthorizationCode, expected_issuer)
+    }
+
+    /// The client-side checks for a client using `grant`. For
+    /// [`Grant::AuthorizationCode`], those of [`Self::check`]. For
+    /// [`Grant::ClientCredentials`] (the `io.modelcontextprotocol/oauth-client-credentials`
+    /// extension: no browser, no PKCE): `issuer` byte-equal, `client_credentials` in
+    /// `grant_types_supported` (absent, RFC 8414 §2's default
+    /// `["authorization_code", "implicit"]` applies, which lacks it), a safe token endpoint.
+    pub fn check_for(&self, grant: Grant, expected_issuer: &str) -> Result<()> {
         if self.issuer != expected_issuer {
             return Err(Error::unexpected(
                 "issuer",
@@ -106,6 +138,27 @@ impl AuthorizationServerMetadata {
                 format!("`{expected_issuer}` byte for byte (RFC 8414 §3.3)"),
             ));
         }
+        match grant {
+            Grant::AuthorizationCode => self.check_code_flow()?,
+            Grant::ClientCredentials => self.check_grant_listed(grant)?,
+        }
+        let token_endpoint =
+            self.token_endpoint.as_deref().ok_or_else(|| Error::Missing("token_endpoint".into()))?;
+        check_endpoint_url("token_endpoint", token_endpoint)?;
+        for (name, url) in [
+            ("registration_endpoint", &self.registration_endpoint),
+            ("jwks_uri", &self.jwks_uri),
+            ("revocation_endpoint", &self.revocation_endpoint),
+        ] {
+            if let Some(url) = url {
+                check_endpoint_url(name, url)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// PKCE `S256`, response type `code` and a safe authorization endpoint.
+    fn check_code_flow(&self) -> Result<()> {
         match &self.code_challenge_methods_supported {
             Some(m) if m.iter().any(|m| m == crate::pkce::S256) => {}
             Some(m) => {
@@ -126,23 +179,35 @@ impl AuthorizationServerMetadata {
                 "a list containing \"code\"",
             ));
         }
-        for (name, url) in [
-            ("authorization_endpoint", &self.authorization_endpoint),
-            ("token_endpoint", &self.token_endpoint),
-        ] {
-            let url = url.as_deref().ok_or_else(|| Error::Missing(name.to_string()))?;
-            check_endpoint_url(name, url)?;
-        }
-        for (name, url) in [
-            ("registration_endpoint", &self.registration_endpoint),
-            ("jwks_uri", &self.jwks_uri),
-            ("revocation_endpoint", &self.revocation_endpoint),
-        ] {
-            if let Some(url) = url {
-                check_endpoint_url(name, url)?;
-            }
-        }
+        let endpoint = self.authorization_endpoint.as_deref();
+        check_endpoint_url(
+            "authorization_endpoint",
+            endpoint.ok_or_else(|| Error::Missing("authorization_endpoint".into()))?,
+        )?;
         Ok(())
+    }
+
+    /// `grant` is in `grant_types_supported`, or in RFC 8414 §2's default when it is
+    /// absent (`["authorization_code", "implicit"]`).
+    pub fn check_grant_listed(&self, grant: Grant) -> Result<()> {
+        let listed = match &self.grant_types_supported {
+            Some(g) => g.iter().any(|g| g == grant.as_str()),
+            None => matches!(grant, Grant::AuthorizationCode),
+        };
+        if listed {
+            return Ok(());
+        }
+        let received = match &self.grant_types_supported {
+            Some(g) => format!("{g:?}"),
+            None => {
+                "no grant_types_supported (RFC 8414 §2: then [\"authorization_code\", \"implicit\"])".into()
+            }
+        };
+        Err(Error::unexpected(
+            "grant_types_supported",
+            received,
+            format!("a list containing \"{}\"", grant.as_str()),
+        ))
     }
 
     /// True when `method` is in `token_endpoint_auth_methods_supported` (RFC 8414 §2: the

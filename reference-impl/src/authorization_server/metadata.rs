@@ -29,6 +29,7 @@ impl AuthorizationServer {
             false => c.issuer.clone(),
         };
         let pkce = (!c.defects.has(Defect::MetadataWithoutS256)).then(|| strings(&[crate::pkce::S256]));
+        let incomplete = c.defects.has(Defect::ClientCredentialsMetadataIncomplete);
         AuthorizationServerMetadata {
             issuer,
             authorization_endpoint: Some(c.authorization_endpoint()),
@@ -38,15 +39,12 @@ impl AuthorizationServer {
             scopes_supported: Some(c.scopes_supported()),
             response_types_supported: strings(&["code"]),
             grant_types_supported: Some(strings(&[AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS])),
-            token_endpoint_auth_methods_supported: Some(strings(&[
-                NONE,
-                "client_secret_basic",
-                "client_secret_post",
-                "private_key_jwt",
-            ])),
-            token_endpoint_auth_signing_alg_values_supported: Some(
-                Algorithm::ASYMMETRIC.iter().map(|a| a.name().to_string()).collect(),
-            ),
+            token_endpoint_auth_methods_supported: Some(match incomplete {
+                true => strings(&[NONE, "client_secret_post"]),
+                false => strings(&[NONE, "client_secret_basic", "client_secret_post", "private_key_jwt"]),
+            }),
+            token_endpoint_auth_signing_alg_values_supported: (!incomplete)
+                .then(|| Algorithm::ASYMMETRIC.iter().map(|a| a.name().to_string()).collect()),
             revocation_endpoint: Some(c.revocation_endpoint()),
             introspection_endpoint: Some(c.introspection_endpoint()),
             code_challenge_methods_supported: pkce,

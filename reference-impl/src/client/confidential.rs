@@ -5,8 +5,47 @@
 use super::token::{self, ClientAuth, TokenSet};
 use super::{ClientStep, Outcome};
 use crate::resource_indicator::Resource;
-use crate::sans_io::{Env, FetchResult};
+use crate::sans_io::{Env, FetchResult, Request};
 use crate::{Error, Result};
+
+/// One client credentials token request (OAuth 2.1 §4.2.1), as [`ConfidentialClient`]
+/// and the [`PublicClient`](super::PublicClient) configured with
+/// [`ClientCredentials`](super::ClientCredentials) send it.
+#[derive(Debug, Clone, Copy)]
+pub struct Grant<'a> {
+    /// The token endpoint.
+    pub token_endpoint: &'a str,
+    /// The client id.
+    pub client_id: &'a str,
+    /// How the client authenticates.
+    pub auth: &'a ClientAuth,
+    /// The `aud` of a `private_key_jwt` assertion.
+    pub assertion_audience: &'a str,
+    /// The `resource` (RFC 8707), if any.
+    pub resource: Option<&'a str>,
+    /// The `scope`, if any.
+    pub scope: Option<&'a str>,
+}
+
+impl Grant<'_> {
+    /// The POST to the token endpoint: `grant_type=client_credentials`, then `resource`
+    /// and `scope` when given, and the client's authentication
+    /// ([`token::token_request`]: a `private_key_jwt` assertion is fresh, with a new
+    /// `jti`, every time).
+    pub fn request(&self, env: &mut Env<'_>) -> Result<Request> {
+        let mut grant = vec![("grant_type", "client_credentials")];
+        grant.extend(self.resource.map(|r| ("resource", r)));
+        grant.extend(self.scope.map(|s| ("scope", s)));
+        token::token_request(
+            self.token_endpoint,
+            self.client_id,
+            self.auth,
+            self.assertion_audience,
+            &grant,
+            env,
+        )
+    }
+}
 
 /// Configuration of a [`ConfidentialClient`].
 #[derive(Debug)]
@@ -48,12 +87,16 @@ impl ConfidentialClient {
     /// Starts a token request: `grant_type=client_credentials`, `resource`, `scope`.
     pub fn start(&mut self, env: &mut Env<'_>) -> ClientStep {
         let c = &self.config;
-        let mut grant = vec![("grant_type", "client_credentials"), ("resource", self.resource.as_str())];
-        if let Some(scope) = &c.scope {
-            grant.push(("scope", scope));
-        }
         let audience = c.audience_for_assertion.as_deref().unwrap_or(&c.token_endpoint);
-        match token::token_request(&c.token_endpoint, &c.client_id, &c.auth, audience, &grant, env) {
+        let grant = Grant {
+            token_endpoint: &c.token_endpoint,
+            client_id: &c.client_id,
+            auth: &c.auth,
+            assertion_audience: audience,
+            resource: Some(self.resource.as_str()),
+            scope: c.scope.as_deref(),
+        };
+        match grant.request(env) {
             Ok(request) => {
                 self.waiting = true;
                 ClientStep::Send(request)

@@ -1,6 +1,6 @@
 //! The configuration of a [`PublicClient`](super::PublicClient).
 
-use super::{ApplicationType, Eras, PreRegistered};
+use super::{ApplicationType, ClientCredentials, Eras, PreRegistered};
 use crate::defects::Defects;
 use std::time::Duration;
 
@@ -15,6 +15,12 @@ pub struct PublicClientConfig {
     pub client_name: String,
     /// Credentials registered out of band; used first (CL-10).
     pub pre_registered: Option<PreRegistered>,
+    /// Machine credentials: with them the client uses the client credentials grant
+    /// (extension `io.modelcontextprotocol/oauth-client-credentials`) instead of the
+    /// authorization code grant — no user agent, no registration
+    /// ([`super::client_credentials`]); `redirect_uri`, `pre_registered`,
+    /// `client_id_metadata_url` and `login_hint` are then unused.
+    pub client_credentials: Option<ClientCredentials>,
     /// The eras of MCP the client speaks: both by default (a modern request first, the
     /// legacy `initialize` handshake when the server turns out to be legacy).
     pub eras: Eras,
@@ -59,6 +65,7 @@ impl PublicClientConfig {
             redirect_uri: redirect_uri.into(),
             client_name: client_name.into(),
             pre_registered: None,
+            client_credentials: None,
             eras: Eras::DualEra,
             client_id_metadata_url: None,
             scope: None,

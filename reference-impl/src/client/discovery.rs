@@ -9,7 +9,7 @@
 
 use crate::bearer::Challenge;
 use crate::defects::{Defect, Defects};
-use crate::metadata::{self, AuthorizationServerMetadata, check_endpoint_url};
+use crate::metadata::{self, AuthorizationServerMetadata, Grant, check_endpoint_url};
 use crate::protected_resource_metadata::{ProtectedResourceMetadata, WELL_KNOWN, well_known_urls};
 use crate::resource_indicator::Resource;
 use crate::sans_io::{FetchResult, Request};
@@ -212,15 +212,17 @@ pub fn as_metadata_candidates(issuer: &str, defects: &Defects) -> Result<Candida
     Ok(Candidates::new("authorization server metadata", urls))
 }
 
-/// Reads the result of fetching authorization server metadata for `issuer`: issuer
-/// byte-equal, S256 advertised, endpoints present and safe
-/// ([`AuthorizationServerMetadata::check`]).
+/// Reads the result of fetching authorization server metadata for `issuer` with the
+/// checks a client using `grant` applies ([`AuthorizationServerMetadata::check_for`]):
+/// issuer byte-equal, endpoints present and safe, and S256 advertised for the
+/// authorization code grant, `client_credentials` listed for that grant.
 /// With defects `client-no-issuer-check`, `client-no-pkce-check` and
 /// `client-follows-insecure-urls`, any issuer, any PKCE methods and any absolute
 /// endpoint URLs are accepted.
 pub fn read_as_metadata(
     fetched: FetchResult,
     issuer: &str,
+    grant: Grant,
     defects: &Defects,
 ) -> Result<Probe<AuthorizationServerMetadata>> {
     let r = match found(fetched, "authorization server metadata") {
@@ -247,7 +249,7 @@ pub fn read_as_metadata(
             *e = Some("https://unchecked.invalid/".into());
         }
     }
-    checked.check(issuer)?;
+    checked.check_for(grant, issuer)?;
     Ok(Probe::Found(m))
 }
 
@@ -404,7 +406,7 @@ mod tests {
         );
         let e = FetchError { url: "https://x.example".into(), reason: "refused".into() };
         assert!(matches!(
-            read_as_metadata(Err(e), "https://x.example", &Defects::none()),
+            read_as_metadata(Err(e), "https://x.example", Grant::AuthorizationCode, &Defects::none()),
             Ok(Probe::Next(Error::Fetch { .. }))
         ));
     }
@@ -421,8 +423,14 @@ mod tests {
         let ok = || Ok(wire::json(StatusCode::OK, &m));
         let issuer_only = Defects::of([Defect::ClientNoIssuerCheck]);
         let both = Defects::of([Defect::ClientNoIssuerCheck, Defect::ClientNoPkceCheck]);
-        assert!(matches!(read_as_metadata(ok(), "https://as.example", &issuer_only), Err(Error::Refused(_))));
-        assert!(matches!(read_as_metadata(ok(), "https://as.example", &both), Ok(Probe::Found(_))));
+        assert!(matches!(
+            read_as_metadata(ok(), "https://as.example", Grant::AuthorizationCode, &issuer_only),
+            Err(Error::Refused(_))
+        ));
+        assert!(matches!(
+            read_as_metadata(ok(), "https://as.example", Grant::AuthorizationCode, &both),
+            Ok(Probe::Found(_))
+        ));
     }
 
     #[test]

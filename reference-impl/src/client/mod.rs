@@ -4,7 +4,10 @@
 //! 401 runs the whole MCP authorization flow (protected resource metadata, authorization
 //! server metadata, registration, authorization code with PKCE, token), then makes its
 //! call; it refreshes tokens before they expire and steps up on `insufficient_scope`.
-//! [`ConfidentialClient`] gets a token with the client credentials grant.
+//! Configured with [`ClientCredentials`], it is a machine client instead: the same
+//! discovery, then the client credentials grant, no user agent, no registration
+//! ([`client_credentials`]). [`ConfidentialClient`] gets a token with the client
+//! credentials grant from a known token endpoint, without discovery.
 //!
 //! The driver calls in and the client says what it wants next ([`ClientStep`]): send an
 //! HTTP request and hand back the response ([`PublicClient::on_response`]), open an
@@ -13,6 +16,7 @@
 
 pub mod authorization;
 mod caching;
+pub mod client_credentials;
 pub mod confidential;
 mod config;
 pub mod discovery;
@@ -28,6 +32,7 @@ mod tests;
 pub mod token;
 
 pub use authorization::{AuthorizationResponse, redirect_params};
+pub use client_credentials::{ClientCredentials, Credential};
 pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
 pub use config::PublicClientConfig;
 pub use mcp::{Era, Eras, Operation};
@@ -129,6 +134,7 @@ enum Waiting {
     Registration { issuer: String, demand: Demand },
     Redirect(Box<AuthorizationRequest>),
     CodeExchange { scope: Option<String> },
+    ClientCredentials { scope: Option<String> },
     Refresh,
 }
 
@@ -174,6 +180,7 @@ impl PublicClient {
         if let Some(url) = &config.client_id_metadata_url {
             registration::check_metadata_document_url(url).map_err(config_error)?;
         }
+        config.client_credentials.as_ref().map(ClientCredentials::check).transpose()?;
         Ok(PublicClient {
             session: (config.eras.first() == Era::Modern).then(mcp::stateless_session),
             era: None,
@@ -217,7 +224,9 @@ impl PublicClient {
                 self.on_authorization_server_metadata(fetched, issuer, candidates, demand, env)
             }
             Waiting::Registration { issuer, demand } => self.on_registration(fetched, issuer, demand, env),
-            Waiting::CodeExchange { scope } => self.on_code_exchange(fetched, scope, env),
+            Waiting::CodeExchange { scope } | Waiting::ClientCredentials { scope } => {
+                self.on_code_exchange(fetched, scope, env)
+            }
             Waiting::Refresh => self.on_refresh(fetched, env),
             Waiting::Idle | Waiting::Redirect(_) => {
                 Err(Error::Config("on_response called while no request is outstanding".into()))
@@ -332,6 +341,7 @@ impl PublicClient {
             Waiting::Registration { .. } => "client registration",
             Waiting::Redirect(_) => "authorization redirect",
             Waiting::CodeExchange { .. } => "code exchange",
+            Waiting::ClientCredentials { .. } => "client credentials grant",
             Waiting::Refresh => "token refresh",
         }
     }
@@ -505,7 +515,7 @@ impl PublicClient {
             self.waiting = Waiting::AuthorizationServerMetadata { issuer, candidates, demand };
             return Ok(ClientStep::Send(request));
         }
-        match discovery::read_as_metadata(fetched, &issuer, &self.config.defects)? {
+        match discovery::read_as_metadata(fetched, &issuer, self.grant(), &self.config.defects)? {
             Probe::Next(why) => {
                 candidates.advance(why);
                 let request = candidates.request()?;
@@ -551,7 +561,7 @@ impl PublicClient {
     fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
         let metadata = self.metadata()?;
         let issuer = metadata.issuer.clone();
-        if self.registered().is_ok() {
+        if self.registered().is_ok() || self.config.client_credentials.is_some() {
             return self.authorize(demand, env);
         }
         if self.has(Defect::ClientInventedClientId) {
@@ -647,6 +657,9 @@ impl PublicClient {
             demand.scopes_supported.as_deref(),
         )
         .filter(|s| !s.is_empty());
+        if self.config.client_credentials.is_some() {
+            return self.client_credentials_grant(scope, env);
+        }
         let metadata = self.metadata()?;
         let endpoint = metadata
             .authorization_endpoint

@@ -345,6 +345,15 @@ impl World {
                 }
                 self.issue(g)
             }
+            Some("client_credentials") => {
+                let grant = Grant {
+                    scope: p.get("scope").unwrap_or("").into(),
+                    resource: p.get("resource").unwrap_or("").into(),
+                    challenge: String::new(),
+                    redirect_uri: String::new(),
+                };
+                self.issue(grant)
+            }
             Some("refresh_token") => {
                 if self.refresh_invalid {
                     return bad(ErrorCode::InvalidGrant);
@@ -1372,4 +1381,96 @@ fn the_registration_lists_the_refresh_token_grant() {
     let _ = call(&mut defective(Defect::ClientNoRefreshGrantType), &mut world, &mut env);
     let reg = world.requests_to("https://as.example/register")[0].json();
     assert_eq!(reg["grant_types"], json!(["authorization_code"]));
+}
+
+/// A machine client (extension `io.modelcontextprotocol/oauth-client-credentials`).
+fn machine(credential: Credential) -> PublicClient {
+    let credentials = ClientCredentials { client_id: "svc".into(), credential, issuer: None };
+    let config = PublicClientConfig {
+        client_credentials: Some(credentials),
+        ..PublicClientConfig::new(MCP, REDIRECT, "test client")
+    };
+    PublicClient::new(config).unwrap()
+}
+
+fn client_credentials_world() -> World {
+    let mut world = World::new();
+    world.no_refresh = true;
+    world.as_metadata.grant_types_supported = Some(vec!["client_credentials".into()]);
+    world.as_metadata.code_challenge_methods_supported = None;
+    world.as_metadata.authorization_endpoint = None;
+    world.as_metadata.registration_endpoint = None;
+    world
+}
+
+#[test]
+fn client_credentials_discovers_then_uses_the_grant_without_browser_or_registration() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = client_credentials_world();
+    let mut c = machine(Credential::Secret("s3".into()));
+    let ClientStep::Done(out) = call(&mut c, &mut world, &mut env) else { panic!("expected done") };
+    assert_eq!(out.result["content"][0]["text"], MCP);
+    assert!(world.authorize_urls.is_empty() && world.requests_to("https://as.example/register").is_empty());
+    let requests = world.requests_to("https://as.example/token");
+    // tools/list with the PRM's scope, then tools/call needs tools:write: a second grant
+    // for the union (the step-up), each authenticated by client_secret_basic.
+    assert_eq!(requests.len(), 2);
+    let scopes: Vec<Option<String>> =
+        requests.iter().map(|r| r.form().get("scope").map(String::from)).collect();
+    assert_eq!(scopes, [Some("tools:read".into()), Some("tools:read tools:write".into())]);
+    for r in requests {
+        let form = r.form();
+        assert_eq!(form.get("grant_type"), Some("client_credentials"));
+        assert_eq!(form.get("resource"), Some(MCP));
+        assert_eq!(form.get("client_secret"), None);
+        assert!(r.authorization().is_some_and(|a| a.starts_with("Basic ")));
+    }
+    assert_eq!(c.tokens().unwrap().issuer.as_deref(), Some(AS));
+}
+
+#[test]
+fn client_credentials_sign_a_fresh_assertion_for_the_issuer() {
+    use crate::jwt::{Algorithm, KeySet, SigningKey, decode_verified};
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let key = SigningKey::generate(Algorithm::ES256, "k1", &mut env).unwrap();
+    let keys = KeySet::from_jwks(&key.public_jwks()).unwrap();
+    let credential = Credential::private_key(Algorithm::ES256, "k1", &key.to_pkcs8_der().unwrap()).unwrap();
+    let mut world = client_credentials_world();
+    world.as_metadata.token_endpoint_auth_methods_supported = Some(vec!["private_key_jwt".into()]);
+    world.as_metadata.token_endpoint_auth_signing_alg_values_supported = Some(vec!["ES256".into()]);
+    let mut c = machine(credential);
+    assert!(matches!(call(&mut c, &mut world, &mut env), ClientStep::Done(_)));
+    let mut jtis = Vec::new();
+    for form in world.token_requests() {
+        assert_eq!(form.get("client_assertion_type"), Some(token::JWT_BEARER_ASSERTION));
+        let (_, payload) =
+            decode_verified(form.get("client_assertion").unwrap(), &keys, &[Algorithm::ES256]).unwrap();
+        let claims: token::ClientAssertionClaims = serde_json::from_slice(&payload).unwrap();
+        assert_eq!((claims.iss.as_str(), claims.sub.as_str(), claims.aud.as_str()), ("svc", "svc", AS));
+        assert!(claims.exp > claims.iat);
+        jtis.push(claims.jti);
+    }
+    assert_eq!(jtis.len(), 2);
+    assert_ne!(jtis[0], jtis[1], "a fresh jti per assertion");
+}
+
+#[test]
+fn client_credentials_stop_where_the_as_does_not_offer_them() {
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = World::new();
+    let e = failure(call(&mut machine(Credential::Secret("s".into())), &mut world, &mut env)).to_string();
+    assert!(e.contains("grant_types_supported") && e.contains("client_credentials"), "{e}");
+    let mut world = client_credentials_world();
+    world.as_metadata.token_endpoint_auth_methods_supported = Some(vec!["private_key_jwt".into()]);
+    let e = failure(call(&mut machine(Credential::Secret("s".into())), &mut world, &mut env)).to_string();
+    assert!(e.contains("client_secret_basic") && e.contains("private_key_jwt"), "{e}");
+    assert!(world.token_requests().is_empty());
+    let mut world = client_credentials_world();
+    let mut bound = machine(Credential::Secret("s".into()));
+    bound.config.client_credentials.as_mut().unwrap().issuer = Some(AS2.into());
+    let e = failure(call(&mut bound, &mut world, &mut env)).to_string();
+    assert!(e.contains(AS2) && world.token_requests().is_empty(), "{e}");
 }

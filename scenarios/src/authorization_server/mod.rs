@@ -2,7 +2,7 @@
 //! reuse; refresh-token theft under rotation; scope escalation at the AS; redirect URI
 //! matching and the front channel; token responses and resource indicators.
 //!
-//! Each scenario but AS-META-01, AS-REG-01 and AS-REG-02 starts with two public clients registered
+//! Each scenario but AS-META-01, AS-CC-01, AS-CC-02, AS-REG-01 and AS-REG-02 starts with two public clients registered
 //! at the AS: `notes-app`, the victim's app (on the loopback redirect URI and on
 //! `https://app.example/callback`), and `evil-app`, the attacker's app, registered on
 //! the same loopback redirect URI (a malicious native app claiming the same port).
@@ -10,8 +10,8 @@
 //! The OAuth steps the scenarios are made of are in [`oauth`]; the scenarios, by
 //! concern, in [`code`], [`refresh`], [`scope`], [`front_channel`] (redirect URIs and
 //! the front channel), [`iss`] (RFC 9207 `iss` and its metadata flag), [`token`] (token
-//! responses and resource indicators) and [`metadata`] (metadata documents and
-//! registration).
+//! responses and resource indicators), [`metadata`] (metadata documents and
+//! registration) and [`client_credentials`] (the client credentials extension).
 
 use crate::Scenario;
 use crate::world::World;
@@ -28,6 +28,7 @@ macro_rules! step {
 }
 
 // After `step!`, which they use.
+mod client_credentials;
 mod code;
 mod front_channel;
 mod iss;
@@ -37,6 +38,7 @@ mod refresh;
 mod scope;
 mod token;
 
+use client_credentials::{assertion_validation, client_credentials_metadata};
 use code::{
     code_client_binding, code_expiry, code_injection, code_interception, code_redirect_binding, code_reuse,
     code_reuse_revokes, pkce_downgrade, pkce_plain,
@@ -339,6 +341,24 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["metadata", "jwks"])
         .body(jwks_public_keys_only),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CC-01",
+            "client credentials: the metadata lists private_key_jwt or client_secret_basic",
+        )
+        .requirements(&["AS-33"])
+        .level(Must)
+        .tags(&["metadata", "client-credentials", "extension"])
+        .body(client_credentials_metadata),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-CC-02",
+            "client credentials: a forged, misaddressed or expired assertion is invalid_client",
+        )
+        .requirements(&["AS-34"])
+        .level(Must)
+        .tags(&["token", "client-credentials", "extension"])
+        .body(assertion_validation),
         Scenario::new(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered")
             .requirements(&["AS-04", "AS-01", "X-07"])
             .level(Must)
