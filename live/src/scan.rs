@@ -28,14 +28,15 @@ use serde_json::json;
 
 /// The authorization server cases a scan runs without signing in: they read what the AS
 /// publishes (its metadata, its keys).
-pub const PASSIVE_AS_CASES: &[&str] = &["AS-META-01", "AS-JWKS-01"];
+pub const PASSIVE_AS_CASES: &[&str] = &["AS-META-01", "AS-JWKS-01", "AS-CC-01"];
 
 /// The authorization server cases `--active` adds: they register clients at the AS (and
 /// delete them where it allows, RFC 7592). Those that send authorization requests judge
 /// what the AS answers before any sign-in (a request without PKCE, with `plain`, with an
 /// unregistered redirect URI, for an implicit grant); where it asks for a sign-in first,
 /// they are skipped.
-pub const ACTIVE_AS_CASES: &[&str] = &["AS-REG-01", "AS-CODE-02", "AS-CODE-03", "AS-REDIR-02", "AS-TOKEN-03"];
+pub const ACTIVE_AS_CASES: &[&str] =
+    &["AS-REG-01", "AS-CODE-02", "AS-CODE-03", "AS-REDIR-02", "AS-TOKEN-03", "AS-CC-02"];
 
 /// What to scan and how.
 pub struct Scan<'a> {

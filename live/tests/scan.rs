@@ -37,6 +37,10 @@ const SEEN_WITH_ACTIVE: &[(&str, &[&str])] = &[
     ("metadata-without-s256", &["AS-META-01"]),
     ("registration-unvalidated", &["AS-REG-01"]),
     ("jwks-private-key", &["AS-JWKS-01"]),
+    ("client-credentials-metadata-incomplete", &["AS-CC-01"]),
+    ("assertion-signature-unchecked", &["AS-CC-02"]),
+    ("assertion-audience-unchecked", &["AS-CC-02"]),
+    ("assertion-expiry-unchecked", &["AS-CC-02"]),
 ];
 
 async fn scanned(defects: Defects) -> LiveRun {

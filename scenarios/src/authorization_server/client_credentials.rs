@@ -146,7 +146,9 @@ pub(super) fn assertion_validation(w: &mut World) -> Check {
     }
     let key = w.generate_key(Algorithm::ES256, "machine-key");
     let id = step!(register_machine(w, &key));
-    let issuer = m.issuer.clone();
+    // The issuer identifier the AS was found by: its metadata's `issuer` must be the same
+    // (RFC 8414 §3.3), which AS-META-01 judges, not this case.
+    let issuer = w.as_under_test.issuer.clone();
     let now = w.now().unix_secs();
     let claims = |aud: &str, iat: u64, jti: &str| json!({"iss": id, "sub": id, "aud": aud, "iat": iat, "exp": iat + 60, "jti": jti});
     let valid = claims(&issuer, now, "assertion-1");
