@@ -98,6 +98,7 @@ impl Fixture {
             iat: Some(now),
             nbf: None,
             jti: Some(format!("jti-{now}-{scope}")),
+            cnf: None,
         }
     }
 
@@ -245,6 +246,7 @@ fn serve(server: &mut McpServer, authority: &mut Authority, env: &mut Env<'_>, r
                 iat: Some(now),
                 nbf: None,
                 jti: Some(format!("cc-{now}")),
+                cnf: None,
             };
             let token = claims.sign(&authority.key).unwrap();
             Ok(wire::json(

@@ -515,6 +515,7 @@ mod tests {
             iat: Some(NOW),
             nbf: None,
             jti: Some(jti.into()),
+            cnf: None,
         }
         .sign(key)
         .unwrap()
