@@ -111,7 +111,7 @@ pub struct Pending(Stage);
 
 enum Stage {
     Keys(Inbound),
-    Introspection(Inbound, AccessTokenClaims),
+    Introspection(Inbound, Box<AccessTokenClaims>),
     DownstreamToken(Id, Era),
     DownstreamReport(Id, Era),
 }
@@ -383,7 +383,7 @@ impl McpServer {
             None => self.authorized(inbound, claims, env),
             Some(i) => Step::Fetch {
                 request: token_validation::introspection_request(i, &inbound.token),
-                pending: Pending(Stage::Introspection(inbound, claims)),
+                pending: Pending(Stage::Introspection(inbound, Box::new(claims))),
             },
         }
     }
@@ -730,7 +730,7 @@ impl Service for McpServer {
             Stage::Introspection(inbound, claims) => {
                 let endpoint = self.config.introspection.as_ref().map_or("", |i| i.endpoint.as_str());
                 match token_validation::introspection_verdict(endpoint, fetched) {
-                    Ok(()) => self.authorized(inbound, claims, env),
+                    Ok(()) => self.authorized(inbound, *claims, env),
                     Err(description) => self.refuse(inbound, description, env),
                 }
             }
