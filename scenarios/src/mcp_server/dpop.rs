@@ -122,7 +122,8 @@ pub(super) fn scenarios() -> Vec<Scenario> {
 
 /// The honest client: its DPoP key, a token bound to it, the last nonce the server gave.
 struct Client {
-    /// Names its proofs' random draws: two clients of a case never make the same `jti`.
+    /// Names its proofs' random draws (with the count and the time): two clients of a
+    /// case never make the same `jti`.
     name: &'static str,
     key: SigningKey,
     token: String,
@@ -149,9 +150,10 @@ impl Client {
     fn claims(&mut self, w: &mut World) -> ProofClaims {
         self.made += 1;
         let (url, token, nonce) = (w.mcp.clone(), self.token.clone(), self.nonce.clone());
-        w.sim.env_for(&format!("dpop-proof-{}-{}", self.name, self.made), |env| {
-            ProofClaims::new("POST", &url, Some(&token), nonce.as_deref(), env)
-        })
+        // The time too: a live server keeps the `jti`s of every case, each run with the
+        // same seed and key.
+        let name = format!("dpop-proof-{}-{}-{}", self.name, self.made, w.now().unix_millis());
+        w.sim.env_for(&name, |env| ProofClaims::new("POST", &url, Some(&token), nonce.as_deref(), env))
     }
 
     /// An honest proof with `edit` applied to its claims, signed by the client's key.
@@ -221,10 +223,11 @@ fn accepted(r: &FetchResult) -> bool {
     (200..300).contains(&status(r))
 }
 
-/// A client whose honest, DPoP-bound request the server accepts; else the case cannot
+/// A client of `case` (its proofs are the case's own: a live server remembers every
+/// case's) whose honest, DPoP-bound request the server accepts; else the case cannot
 /// judge the server's refusals.
-fn accepted_client(w: &mut World) -> Result<Client, Check> {
-    let mut c = Client::new(w, "client", None);
+fn accepted_client(w: &mut World, case: &'static str) -> Result<Client, Check> {
+    let mut c = Client::new(w, case, None);
     let r = c.honest(w);
     if w.cannot_run().is_some() || accepted(&r) {
         return Ok(c);
@@ -245,8 +248,8 @@ fn refused(what: &str, r: &FetchResult) -> Check {
 
 /// Each variant's proofs (made by `make`, after an honest request the server accepted)
 /// must be refused with 401.
-fn each_refused(w: &mut World, variants: Vec<(&str, ProofMaker)>) -> Check {
-    let mut c = match accepted_client(w) {
+fn each_refused(w: &mut World, case: &'static str, variants: Vec<(&str, ProofMaker)>) -> Check {
+    let mut c = match accepted_client(w, case) {
         Ok(c) => c,
         Err(check) => return check,
     };
@@ -269,7 +272,7 @@ fn maker(f: impl FnMut(&mut Client, &mut World) -> Vec<String> + 'static) -> Pro
 /// RS-34, RS-35: `Authorization: DPoP` and no `DPoP` header: 401 with a `DPoP` challenge
 /// naming an error (`invalid_dpop_proof`, `invalid_token` or `invalid_request` all fit).
 fn proof_required(w: &mut World) -> Check {
-    let mut c = match accepted_client(w) {
+    let mut c = match accepted_client(w, "RS-DPOP-01") {
         Ok(c) => c,
         Err(check) => return check,
     };
@@ -292,14 +295,18 @@ fn proof_required(w: &mut World) -> Check {
 }
 
 fn other_method(w: &mut World) -> Check {
-    each_refused(w, vec![("htm GET on a POST", maker(|c, w| vec![c.proof(w, |p| p.htm = "GET".into())]))])
+    each_refused(
+        w,
+        "RS-DPOP-02",
+        vec![("htm GET on a POST", maker(|c, w| vec![c.proof(w, |p| p.htm = "GET".into())]))],
+    )
 }
 
 /// Another path and another server must be refused; the same URL with a query in `htu`
 /// must be accepted (RFC 9449 §4.3: `htu` matches "ignoring any query and fragment parts").
 fn other_url(w: &mut World) -> Check {
     let path = format!("{}/other", w.mcp_origin());
-    let mut c = match accepted_client(w) {
+    let mut c = match accepted_client(w, "RS-DPOP-03") {
         Ok(c) => c,
         Err(check) => return check,
     };
@@ -323,6 +330,7 @@ fn other_url(w: &mut World) -> Check {
 fn stale_or_future_iat(w: &mut World) -> Check {
     each_refused(
         w,
+        "RS-DPOP-04",
         vec![
             ("iat 6 minutes ago", maker(|c, w| vec![c.proof(w, |p| p.iat -= 360)])),
             ("iat 6 minutes ahead", maker(|c, w| vec![c.proof(w, |p| p.iat += 360)])),
@@ -333,7 +341,7 @@ fn stale_or_future_iat(w: &mut World) -> Check {
 /// A hardening graded as a SHOULD: the extension's MUST is replay protection, which the
 /// `iat` window gives (RS-DPOP-04); tracking `jti`s is a MAY there and in RFC 9449 §11.1.
 fn replayed_proof(w: &mut World) -> Check {
-    let mut c = match accepted_client(w) {
+    let mut c = match accepted_client(w, "RS-DPOP-05") {
         Ok(c) => c,
         Err(check) => return check,
     };
@@ -350,6 +358,7 @@ fn replayed_proof(w: &mut World) -> Check {
 fn wrong_ath(w: &mut World) -> Check {
     each_refused(
         w,
+        "RS-DPOP-06",
         vec![
             (
                 "ath of another token",
@@ -364,6 +373,7 @@ fn other_key(w: &mut World) -> Check {
     let attacker = w.generate_key(Algorithm::ES256, "dpop-attacker");
     each_refused(
         w,
+        "RS-DPOP-07",
         vec![(
             "a proof by the attacker's key",
             maker(move |c, w| vec![c.claims(w).sign(&attacker).expect("an ES256 key signs")]),
@@ -374,7 +384,7 @@ fn other_key(w: &mut World) -> Check {
 /// RS-37 (RFC 9449 §7.2): "MUST reject a DPoP-bound access token received as a bearer
 /// token" — alone, and with a valid proof beside it.
 fn downgraded_to_bearer(w: &mut World) -> Check {
-    let mut c = match accepted_client(w) {
+    let mut c = match accepted_client(w, "RS-DPOP-08") {
         Ok(c) => c,
         Err(check) => return check,
     };
@@ -391,6 +401,7 @@ fn downgraded_to_bearer(w: &mut World) -> Check {
 fn unsigned_and_hmac(w: &mut World) -> Check {
     each_refused(
         w,
+        "RS-DPOP-09",
         vec![
             (
                 "alg none",
@@ -426,7 +437,7 @@ fn hmac_proof(claims: &ProofClaims) -> String {
 /// claim matches"), RS-36. A server that hands out no `DPoP-Nonce` uses no nonces: not
 /// applicable (nonces are the extension's SHOULD for high security).
 fn nonce_required(w: &mut World) -> Check {
-    let mut c = Client::new(w, "client", None);
+    let mut c = Client::new(w, "RS-DPOP-10", None);
     let proof = c.proof(w, |_| {});
     let first = c.send(w, dpop::SCHEME, &[proof]);
     if c.nonce.is_none() {
@@ -459,10 +470,10 @@ fn nonce_required(w: &mut World) -> Check {
 /// RS-38: the audience is still checked for bound tokens: one for server B, with a
 /// valid proof for server A, is refused.
 fn bound_token_for_another_server(w: &mut World) -> Check {
-    if let Err(check) = accepted_client(w) {
+    if let Err(check) = accepted_client(w, "RS-DPOP-11") {
         return check;
     }
-    let mut c = Client::new(w, "client-b", Some(OTHER_MCP.into()));
+    let mut c = Client::new(w, "RS-DPOP-11-b", Some(OTHER_MCP.into()));
     let r = c.honest(w);
     refused("a bound token for https://other.example/mcp with a valid proof", &r)
 }
