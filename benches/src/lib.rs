@@ -60,6 +60,7 @@ pub fn claims() -> AccessTokenClaims {
         iat: Some(NOW.unix_secs()),
         nbf: None,
         jti: Some("4Xq3b9fJ2kP0sT8vW1yZ6cE5".into()),
+        cnf: None,
     }
 }
 

@@ -105,6 +105,7 @@ async fn minted_tokens(as_port: u16, url: &str, scope: &str) -> anyhow::Result<(
     let authority = TestAuthority::start(as_port, &[url]).await?;
     let now = system_now().unix_secs();
     let claims = |iat: u64, exp: u64, jti: &str| AccessTokenClaims {
+        cnf: None,
         iss: authority.issuer().to_string(),
         sub: Some("bench-user".into()),
         aud: Audience::one(url),

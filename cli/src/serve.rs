@@ -44,6 +44,11 @@ pub struct Args {
     /// effect at once).
     #[arg(long)]
     introspect: bool,
+    /// Make the MCP server require a nonce of its own in every DPoP proof (RFC 9449 §9:
+    /// 401 `use_dpop_nonce` with a `DPoP-Nonce`), as RS-DPOP-10 of `test-server --dpop`
+    /// checks.
+    #[arg(long)]
+    dpop_nonce: bool,
     /// A further issuer the MCP server trusts (keys at ISSUER/jwks; repeatable).
     /// Give `--also-trust none` to trust only the served AS.
     #[arg(long, value_name = "ISSUER", default_value = mcp_authz_live::stack::TEST_AUTHORITY)]
@@ -77,6 +82,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         other_resources: args.other_resources,
         max_sessions_per_principal: None,
         leeway_secs: None,
+        dpop_nonce: args.dpop_nonce,
     };
     let stack = Stack::start(&opts).await?;
     print_banner(&stack, args.auto_approve);

@@ -117,6 +117,12 @@ pub struct Args {
     /// skipped.
     #[arg(long, value_name = "SCOPE", value_parser = parse_scope_token)]
     broader_scope: Option<String>,
+    /// The server accepts DPoP-bound tokens (RFC 9449, the MCP DPoP extension): the
+    /// harness's AS binds tokens to a key of the harness's (`cnf.jkt`) and the DPoP cases
+    /// (RS-DPOP-*) present them with `Authorization: DPoP` and proofs. Without it they
+    /// are skipped.
+    #[arg(long)]
+    dpop: bool,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
@@ -148,6 +154,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         state_handles: args.state_handle_tools.clone(),
         capability_tool: args.capability_tool.clone(),
         broader_scope: args.broader_scope.clone(),
+        dpop: args.dpop,
     };
     let all = catalog();
     let baseline = match &args.report.baseline {

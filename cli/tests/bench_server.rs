@@ -35,6 +35,7 @@ async fn bench_server_measures_each_token_class_against_the_reference_stack() {
                 iat: Some(now),
                 nbf: None,
                 jti: Some(format!("bench-{now}")),
+                cnf: None,
             })
         })
         .expect("the AS signs");

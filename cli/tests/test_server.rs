@@ -51,6 +51,7 @@ async fn reference_stack(as_port_of_harness: u16, defects: Defects) -> Stack {
         rs_port: 0,
         also_trust: vec![format!("http://127.0.0.1:{as_port_of_harness}")],
         defects,
+        dpop_nonce: true,
         ..StackOptions::default()
     };
     Stack::start(&opts).await.expect("stack")
@@ -269,10 +270,14 @@ fn help_explains_the_key_options() {
 async fn the_reference_server_passes_live_and_a_defect_fails_the_right_cases() {
     let port = free_port();
     let stack = reference_stack(port, Defects::none()).await;
-    let args = vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string()];
+    let args =
+        vec!["--url".into(), stack.mcp_url.clone(), "--as-port".into(), port.to_string(), "--dpop".into()];
     let (code, cases, stderr) = test_server(args).await;
     stack.shutdown().await;
-    assert_eq!(cases.len(), 48, "every MCP server scenario runs");
+    assert_eq!(cases.len(), 59, "every MCP server scenario runs");
+    let dpop: Vec<&str> =
+        verdicts(&cases, "pass").into_iter().filter(|id| id.starts_with("RS-DPOP")).collect();
+    assert_eq!(dpop.len(), 11, "with --dpop the DPoP cases run and pass: {cases:#?}");
     let not_passing: Vec<&Value> = cases.iter().filter(|c| c["verdict"] != "pass").collect();
     assert_eq!(
         verdicts(&cases, "skip"),
@@ -339,6 +344,17 @@ async fn revision_picks_the_era_of_a_dual_era_server() {
         stack.shutdown().await;
         assert!(stderr.contains("graded by 2026-07-28 alone (--revision)"), "{stderr}");
         let skipped = [
+            "RS-DPOP-01",
+            "RS-DPOP-02",
+            "RS-DPOP-03",
+            "RS-DPOP-04",
+            "RS-DPOP-05",
+            "RS-DPOP-06",
+            "RS-DPOP-07",
+            "RS-DPOP-08",
+            "RS-DPOP-09",
+            "RS-DPOP-10",
+            "RS-DPOP-11",
             "RS-HANDLE-01",
             "RS-HANDLE-02",
             "RS-PASS-01",

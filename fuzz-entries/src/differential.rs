@@ -186,6 +186,7 @@ pub fn build_case(case: Case, now: u64) -> Option<Built> {
         iat: case.iat.map(|d| at(now, d)),
         nbf: case.nbf.map(|d| at(now, d)),
         jti: (case.missing & 4 == 0).then(|| "jti-1".into()),
+        cnf: None,
     };
     let mut token = if case.signer == Signer::Unsigned {
         let h = serde_json::to_vec(&header).expect("json");

@@ -55,6 +55,9 @@ pub struct ToolHints {
     /// A scope the server treats as broader than the read tool's (`--broader-scope`):
     /// RS-SCOPE-06 runs the read tool with it alone.
     pub broader_scope: Option<String>,
+    /// The server accepts DPoP-bound tokens (`--dpop`): the DPoP cases run, with tokens
+    /// the harness's AS binds to the harness's key.
+    pub dpop: bool,
 }
 
 /// `--state-handle-tools OPEN,SHOW:ARGUMENT`: `OPEN` returns a new handle as the text of
@@ -87,6 +90,7 @@ pub fn learn_tools(
         tools: placeholder,
         connect: connect.clone(),
         speaks: Revision::ALL.to_vec(),
+        dpop: false,
     };
     let mut w = live_server_world(0, now, &target).map_err(|e| e.to_string())?;
 
@@ -532,6 +536,7 @@ pub fn test_server(
         tools: learned.tools,
         connect,
         speaks: learned.speaks,
+        dpop: hints.dpop,
     };
     let mut results = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {

@@ -82,6 +82,7 @@ pub fn scan(
         tools: Tools::with_read(Tool::new("mcp-authz-scan", "", json!({}))),
         connect: scan.connect.clone(),
         speaks,
+        dpop: false,
     };
     let authorization_server = authority.map(|a| LiveAs {
         issuer: a.issuer,

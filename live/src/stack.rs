@@ -50,6 +50,8 @@ pub struct StackOptions {
     pub pin_alg: bool,
     /// The MCP server's clock leeway for `exp` and `nbf` (`None`: its default, 30 s).
     pub leeway_secs: Option<u64>,
+    /// The MCP server requires a nonce of its own in every DPoP proof (RFC 9449 §9).
+    pub dpop_nonce: bool,
 }
 
 impl Default for StackOptions {
@@ -69,6 +71,7 @@ impl Default for StackOptions {
             max_sessions_per_principal: None,
             pin_alg: false,
             leeway_secs: None,
+            dpop_nonce: false,
         }
     }
 }
@@ -157,6 +160,7 @@ impl Stack {
         if let Some(leeway) = opts.leeway_secs {
             rs_config.leeway_secs = leeway;
         }
+        rs_config.dpop.require_nonce = opts.dpop_nonce;
         for other in opts.also_trust.iter().filter(|i| **i != issuer) {
             rs_config.also_trusted.push(mcp_server::TrustedIssuer::new(other.clone()));
             rs_config.authorization_servers.push(other.clone());

@@ -57,6 +57,8 @@ pub struct LiveTarget {
     /// 2026-07-28 when it answered stateless requests. The cases are graded by them, and
     /// spoken in their era ([`World::wire`]).
     pub speaks: Vec<Revision>,
+    /// The operator says the server accepts DPoP-bound tokens (`--dpop`).
+    pub dpop: bool,
 }
 
 /// A live MCP server in the place of MCP server A.
@@ -65,6 +67,7 @@ struct LiveMcpServer {
     tokens: TokenSource,
     failures: Failures,
     speaks: Vec<Revision>,
+    dpop: bool,
 }
 
 impl Target for LiveMcpServer {
@@ -80,6 +83,13 @@ impl Target for LiveMcpServer {
         match need {
             Need::ModernWire if !self.speaks.contains(&Revision::R2026_07_28) => Err(Skip::because(
                 "the server answered no 2026-07-28 request: it does not speak the stateless wire",
+            )),
+            Need::Dpop if !self.dpop => {
+                Err(Skip::because("run with --dpop against a server that accepts DPoP"))
+            }
+            Need::Dpop if !matches!(self.tokens, TokenSource::Harness(_)) => Err(Skip::because(
+                "needs tokens bound to the harness's DPoP key, which only the harness's authorization server \
+                 issues (this server trusts its own)",
             )),
             _ => Ok(()),
         }
@@ -143,6 +153,7 @@ pub fn live_server_world(
         tokens: target.tokens.clone(),
         failures,
         speaks: target.speaks.clone(),
+        dpop: target.dpop,
     };
     Ok(World::with_target(
         sim,

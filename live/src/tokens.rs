@@ -473,6 +473,7 @@ mod tests {
             iat: Some(now),
             nbf: None,
             jti: None,
+            cnf: None,
         }
     }
 

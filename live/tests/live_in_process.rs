@@ -70,6 +70,8 @@ fn run_wrapped(
     config.tools.extend(mcp_server::ToolConfig::state_handles());
     config.tools.extend(mcp_server::ToolConfig::needing_elicitation());
     config.scope_implies.push(("mcp:admin".into(), "mcp:read".into()));
+    // As the simulated server: DPoP proofs must carry its nonce (RS-DPOP-10 judges it).
+    config.dpop.require_nonce = true;
     config.legacy = !defects.iter().any(|d| MODERN_ONLY.contains(&d));
     config.defects = defects;
     let router = wrap(Served::new(McpServer::new(config).unwrap(), Fetcher::trusted().unwrap()).router());
@@ -84,6 +86,7 @@ fn run_wrapped(
         state_handles: Some(state_handles),
         capability_tool: Some("confirm_action".into()),
         broader_scope: Some("mcp:admin".into()),
+        dpop: true,
     };
     let run = live::test_server(
         URL,

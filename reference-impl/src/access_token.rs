@@ -18,7 +18,7 @@
 //!     iss: "https://as.example".into(), sub: Some("alice".into()),
 //!     aud: Audience::one("https://mcp.example/mcp"), client_id: Some("c1".into()),
 //!     scope: Some("mcp:read".into()), exp: Some(1600), iat: Some(1000), nbf: None,
-//!     jti: Some("j1".into()),
+//!     jti: Some("j1".into()), cnf: None,
 //! };
 //! let token = claims.sign(&key).unwrap();
 //! let v = Validator::new("https://as.example", "https://mcp.example/mcp", KeySet::from_jwks(&key.public_jwks()).unwrap());
@@ -140,6 +140,25 @@ pub struct AccessTokenClaims {
     /// Token id.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
+    /// The key the token is bound to (RFC 7800 `cnf`; RFC 9449 §6.1 `jkt`): a DPoP-bound
+    /// token is only accepted with `Authorization: DPoP` and a proof signed by that key.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cnf: Option<Confirmation>,
+}
+
+/// The `cnf` claim (RFC 7800 §3.1): what the presenter must prove it holds.
+#[derive(Debug, Clone, PartialEq, Eq, Default, Serialize, Deserialize)]
+pub struct Confirmation {
+    /// The RFC 7638 thumbprint of the DPoP key the token is bound to (RFC 9449 §6.1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub jkt: Option<String>,
+}
+
+impl Confirmation {
+    /// A binding to the DPoP key whose thumbprint is `jkt`.
+    pub fn jkt(jkt: impl Into<String>) -> Self {
+        Confirmation { jkt: Some(jkt.into()) }
+    }
 }
 
 impl AccessTokenClaims {
@@ -151,6 +170,11 @@ impl AccessTokenClaims {
     /// True when `scope` was granted.
     pub fn has_scope(&self, scope: &str) -> bool {
         self.scopes().any(|s| s == scope)
+    }
+
+    /// The thumbprint of the DPoP key the token is bound to (`cnf.jkt`), if it is bound.
+    pub fn bound_jkt(&self) -> Option<&str> {
+        self.cnf.as_ref().and_then(|c| c.jkt.as_deref())
     }
 
     /// Signs these claims as an access token (`typ: at+jwt`).
@@ -286,6 +310,7 @@ mod tests {
             iat: Some(1000),
             nbf: None,
             jti: Some("j".into()),
+            cnf: None,
         };
         (key, v, c)
     }
@@ -395,6 +420,22 @@ mod tests {
             let t = encode_with_header(&k, &h, &c).unwrap();
             assert!(matches!(v.validate(&t, at(1500)), Err(TokenError::WrongType(_))));
         }
+    }
+
+    #[test]
+    fn a_bound_token_carries_cnf_jkt() {
+        let (k, v, c) = setup();
+        let bound = AccessTokenClaims {
+            cnf: Some(Confirmation::jkt("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I")),
+            ..c
+        };
+        let token = bound.sign(&k).unwrap();
+        let payload = jwt::split(&token).unwrap().payload;
+        let json: serde_json::Value = serde_json::from_slice(&payload).unwrap();
+        assert_eq!(json["cnf"], serde_json::json!({"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}));
+        let got = v.validate(&token, at(1500)).unwrap();
+        assert_eq!(got.bound_jkt(), Some("0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"));
+        assert_eq!(AccessTokenClaims::default().bound_jkt(), None);
     }
 
     #[test]

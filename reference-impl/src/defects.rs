@@ -129,6 +129,16 @@ defects! {
     PublicListGrantsAccess = "public-list-grants-access", McpServer, "lets any valid token call the tools of its `public` `tools/list` on 2026-07-28 requests, whatever their scope (access control by `cacheScope`)";
     CallerFromEarlierRequest = "caller-from-earlier-request", McpServer, "serves a request without a valid token, on the connection of the last authorized request, as that request's caller (a connection's identity kept)";
     ScopeFromMcpName = "scope-from-mcp-name", McpServer, "checks a legacy `tools/call` against the scope of the tool its `Mcp-Name` header names, not the tool in the body (a gateway trusting unvalidated headers)";
+    DpopProofNotRequired = "dpop-proof-not-required", McpServer, "accepts a DPoP-bound token sent with `Authorization: DPoP` but no `DPoP` proof header";
+    DpopHtmUnchecked = "dpop-htm-unchecked", McpServer, "accepts a DPoP proof whose `htm` names another HTTP method than the request's";
+    DpopHtuUnchecked = "dpop-htu-unchecked", McpServer, "accepts a DPoP proof whose `htu` names another URL than the request's";
+    DpopIatUnchecked = "dpop-iat-unchecked", McpServer, "accepts a DPoP proof whatever its `iat`, however old or far ahead";
+    DpopJtiReplayAllowed = "dpop-jti-replay-allowed", McpServer, "keeps no record of DPoP proofs: the same proof (`jti`) is accepted again";
+    DpopAthUnchecked = "dpop-ath-unchecked", McpServer, "accepts a DPoP proof whose `ath` is not the hash of the access token presented with it";
+    DpopJktUnchecked = "dpop-jkt-unchecked", McpServer, "accepts a DPoP proof signed by any key, not only the one the token's `cnf.jkt` names";
+    DpopBoundTokenAsBearer = "dpop-bound-token-as-bearer", McpServer, "accepts a DPoP-bound token (`cnf.jkt`) presented as `Authorization: Bearer`, without a proof";
+    DpopAlgNoneAccepted = "dpop-alg-none-accepted", McpServer, "takes a DPoP proof's `alg` at its word: `none` goes unverified, HS256 is verified with the `k` its header carries";
+    DpopNonceUnchecked = "dpop-nonce-unchecked", McpServer, "hands out DPoP nonces (`DPoP-Nonce`) but accepts proofs without one or with one it never issued";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";

@@ -84,7 +84,11 @@ fn describe(d: &Option<String>) -> String {
     }
 }
 
-/// Why a token was rejected. Each maps to `error="invalid_token"` at a resource server.
+/// Why a token was rejected: an access token, or a DPoP proof (RFC 9449 §4.3), which is
+/// a JWT too. An access token's errors map to `error="invalid_token"` at a resource
+/// server; a proof's (the variants from [`TokenError::ProofHeaders`] on, and the shared
+/// ones a proof fails with: `Malformed`, `AlgorithmNotAllowed`, `BadSignature`, `Claim`)
+/// to `invalid_dpop_proof`, but [`TokenError::ProofNonce`]'s to `use_dpop_nonce`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum TokenError {
@@ -137,6 +141,56 @@ pub enum TokenError {
     Claim(String),
     /// The token was revoked or is otherwise inactive (introspection `active: false`).
     Inactive,
+    /// A request carried no `DPoP` header, or more than one (RFC 9449 §4.3 check 1).
+    ProofHeaders(usize),
+    /// A DPoP proof's `typ` is not `dpop+jwt` (RFC 9449 §4.3 check 4).
+    WrongProofType(String),
+    /// A DPoP proof's `jwk` holds private key members (RFC 9449 §4.3 check 7).
+    PrivateKeyInProof(String),
+    /// A DPoP proof's `htm` is not the request's method (RFC 9449 §4.3 check 8).
+    WrongMethod {
+        /// `htm` received.
+        received: String,
+        /// The request's method.
+        expected: String,
+    },
+    /// A DPoP proof's `htu` is not the request's URI (RFC 9449 §4.3 check 9).
+    WrongUrl {
+        /// `htu` received.
+        received: String,
+        /// The request's URI, without query and fragment.
+        expected: String,
+    },
+    /// A DPoP proof's `nonce` is absent or not one this server provided (RFC 9449 §4.3
+    /// check 10, §9): answered with `use_dpop_nonce` and a fresh nonce.
+    ProofNonce(Option<String>),
+    /// A DPoP proof's `iat` is outside the window accepted around now (RFC 9449 §4.3
+    /// check 11).
+    ProofTime {
+        /// `iat` received.
+        iat: u64,
+        /// Current time (seconds).
+        now: u64,
+        /// The window accepted either side of now (seconds).
+        window: u64,
+    },
+    /// A DPoP proof's `jti` was seen before within the window (RFC 9449 §11.1).
+    Replayed(String),
+    /// A DPoP proof's `ath` is absent or not the hash of the presented access token
+    /// (RFC 9449 §4.3 check 12).
+    WrongAth(Option<String>),
+    /// A DPoP proof's key is not the key the access token is bound to (`cnf.jkt`, RFC
+    /// 9449 §4.3 check 12, §6.1).
+    WrongProofKey {
+        /// The RFC 7638 thumbprint of the proof's `jwk`.
+        received: String,
+        /// The token's `cnf.jkt`.
+        expected: String,
+    },
+    /// A DPoP-bound access token presented with the `Bearer` scheme (RFC 9449 §7.2).
+    BoundTokenAsBearer,
+    /// An access token without `cnf.jkt` presented with the `DPoP` scheme (RFC 9449 §7.1).
+    NotBound,
 }
 
 impl fmt::Display for TokenError {
@@ -160,6 +214,45 @@ impl fmt::Display for TokenError {
             Self::NotYetValid { nbf, now } => write!(f, "nbf: {nbf} is after now ({now})"),
             Self::Claim(d) => write!(f, "claim {d}"),
             Self::Inactive => write!(f, "token is revoked or inactive"),
+            Self::ProofHeaders(n) => write!(f, "dpop header: received {n}, expected exactly one"),
+            Self::WrongProofType(t) => write!(f, "dpop proof typ: received `{t}`, expected `dpop+jwt`"),
+            Self::PrivateKeyInProof(m) => {
+                write!(f, "dpop proof jwk: received private member(s) {m}, expected a public key only")
+            }
+            Self::WrongMethod { received, expected } => {
+                write!(f, "dpop proof htm: received `{received}`, expected `{expected}`")
+            }
+            Self::WrongUrl { received, expected } => {
+                write!(f, "dpop proof htu: received `{received}`, expected `{expected}`")
+            }
+            Self::ProofNonce(None) => {
+                write!(f, "dpop proof nonce: received none, expected the server's nonce")
+            }
+            Self::ProofNonce(Some(n)) => {
+                write!(f, "dpop proof nonce: received `{n}`, expected a current nonce of this server")
+            }
+            Self::ProofTime { iat, now, window } => {
+                write!(f, "dpop proof iat: received {iat}, expected within {window} s of now ({now})")
+            }
+            Self::Replayed(jti) => write!(f, "dpop proof jti: received `{jti}` again, expected a new one"),
+            Self::WrongAth(None) => {
+                write!(f, "dpop proof ath: received none, expected the access token's hash")
+            }
+            Self::WrongAth(Some(a)) => {
+                write!(f, "dpop proof ath: received `{a}`, expected the hash of the presented access token")
+            }
+            Self::WrongProofKey { received, expected } => write!(
+                f,
+                "dpop proof key: received thumbprint `{received}`, expected `{expected}` (the token's cnf.jkt)"
+            ),
+            Self::BoundTokenAsBearer => write!(
+                f,
+                "received a dpop-bound access token (cnf.jkt) with the Bearer scheme, expected `Authorization: DPoP` and a proof"
+            ),
+            Self::NotBound => write!(
+                f,
+                "received an access token without cnf.jkt with the DPoP scheme, expected a dpop-bound token"
+            ),
         }
     }
 }

@@ -10,7 +10,7 @@
 //! Wire formats each have a module named after their spec: [`pkce`], [`metadata`]
 //! (RFC 8414), [`protected_resource_metadata`] (RFC 9728), [`bearer`] (RFC 6750
 //! challenges), [`registration`] (RFC 7591), [`resource_indicator`] (RFC 8707),
-//! [`jwt`], [`access_token`] (RFC 9068), [`jsonrpc`]; [`oauth_error`] holds the OAuth
+//! [`jwt`], [`access_token`] (RFC 9068), [`dpop`] (RFC 9449), [`jsonrpc`]; [`oauth_error`] holds the OAuth
 //! error codes they all send and read.
 //!
 //! Every role follows the contract of [`sans_io`]: no sockets, no system clock, no OS RNG.
@@ -24,6 +24,7 @@ pub mod authorization_server;
 pub mod bearer;
 pub mod client;
 pub mod defects;
+pub mod dpop;
 pub mod error;
 pub mod jsonrpc;
 pub mod jwt;

@@ -59,6 +59,11 @@ const EXEMPT: &[(&str, &str)] = &[
          attribute\"; RS-09's 401 is each validation case's MUST",
     ),
     (
+        "RS-DPOP-05",
+        "SHOULD (a hardening): the DPoP extension's \"MUST provide DPoP proof replay protection\" (RS-36) \
+         is met by the iat window (RS-DPOP-04); tracking jti is a MAY there and in RFC 9449 §11.1",
+    ),
+    (
         "RS-HANDLE-01",
         "SHOULD: 2026-07-28 security best practices §State Handle Hijacking, \"MCP servers SHOULD bind \
          handles server-side to the authenticated user\" (RS-22); the presenter is authenticated by its own \

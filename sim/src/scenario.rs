@@ -108,6 +108,10 @@ pub enum Need {
     /// Client credentials registered for the client under test out of band, bound to the
     /// harness's AS (a client process cannot be given them).
     PreRegistration,
+    /// Access tokens bound to a DPoP key of the harness's (`cnf.jkt`, RFC 9449) that the
+    /// MCP server accepts with `Authorization: DPoP`: the harness mints them, and the
+    /// operator says the server takes them.
+    Dpop,
 }
 
 impl fmt::Display for Need {
@@ -121,6 +125,7 @@ impl fmt::Display for Need {
             Need::ModernWire => "the 2026-07-28 stateless wire",
             Need::Flood => "leave to flood the AS",
             Need::PreRegistration => "credentials pre-registered for the client",
+            Need::Dpop => "DPoP-bound access tokens",
         })
     }
 }

@@ -275,6 +275,7 @@ impl McpWorld {
             iat: (missing & 16 == 0).then(|| self.offset(iat.unwrap_or(0))),
             nbf: nbf.map(|d| self.offset(d)),
             jti: (missing & 4 == 0).then(|| format!("jti-{}", self.now.unix_millis())),
+            cnf: None,
         };
         let typ = valid_or(typ, &[TYP, "AT+JWT", "JWT", "application/at+jwt"]);
         let key = match signer {

@@ -502,6 +502,7 @@ mod tests {
             iat: Some(NOW),
             nbf: None,
             jti: Some("forged".into()),
+            cnf: None,
         };
         let token = t.server.sign_access_token(&claims).unwrap();
         let keys = crate::jwt::KeySet::from_jwks(&t.server.jwks()).unwrap();

@@ -155,6 +155,7 @@ impl AuthorizationServer {
             iat: Some(now),
             nbf: None,
             jti: Some(jti.clone()),
+            cnf: None,
         };
         let token = self.sign_access_token(&claims).map_err(|e| Rejection {
             status: StatusCode::INTERNAL_SERVER_ERROR,

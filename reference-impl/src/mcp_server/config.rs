@@ -67,6 +67,9 @@ pub struct Config {
     /// 2026-07-28 ones, the era chosen per request. `false`: 2026-07-28 only — `initialize`
     /// is refused with `-32022` naming the supported version, GET and DELETE get 405.
     pub legacy: bool,
+    /// DPoP (RFC 9449) at the MCP endpoint: a DPoP-bound token (`cnf.jkt`) is accepted
+    /// only with `Authorization: DPoP` and a valid proof; unbound tokens as `Bearer`.
+    pub dpop: Dpop,
     /// When set, every locally valid token is also checked at the AS (RFC 7662).
     pub introspection: Option<Introspection>,
     /// When set, the `fetch_report` tool is offered and the downstream API is served.
@@ -156,6 +159,34 @@ impl ToolConfig {
     }
 }
 
+/// How the MCP endpoint checks DPoP proofs (RFC 9449 §4.3, §7.1).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dpop {
+    /// The proof algorithms accepted (asymmetric), named in the challenge's `algs`.
+    pub algorithms: Vec<Algorithm>,
+    /// The window accepted either side of now for a proof's `iat`.
+    pub window: Duration,
+    /// Require a server nonce in every proof (RFC 9449 §9): a proof without a current
+    /// one gets 401 `use_dpop_nonce` with a `DPoP-Nonce`, and every answer to a DPoP
+    /// request carries a current nonce.
+    pub require_nonce: bool,
+    /// How long a nonce stays current: at least this, at most twice this.
+    pub nonce_lifetime: Duration,
+}
+
+impl Default for Dpop {
+    /// Every asymmetric algorithm, ±5 minutes, no nonce (nonces current for 5 minutes
+    /// once required).
+    fn default() -> Self {
+        Dpop {
+            algorithms: Algorithm::ASYMMETRIC.to_vec(),
+            window: crate::dpop::DEFAULT_WINDOW,
+            require_nonce: false,
+            nonce_lifetime: Duration::from_secs(300),
+        }
+    }
+}
+
 /// Credentials for token introspection (RFC 7662) at the AS.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Introspection {
@@ -204,6 +235,7 @@ impl Config {
             session_idle_timeout: Duration::from_secs(3600),
             max_sessions_per_principal: 64,
             legacy: true,
+            dpop: Dpop::default(),
             introspection: None,
             downstream: None,
             defects: Defects::none(),
@@ -223,6 +255,12 @@ impl Config {
             return Err(Error::Config(format!(
                 "algorithms: received {a:?}, expected asymmetric ones ({:?})",
                 Algorithm::ASYMMETRIC
+            )));
+        }
+        if self.dpop.algorithms.is_empty() || self.dpop.algorithms.contains(&Algorithm::HS256) {
+            return Err(Error::Config(format!(
+                "dpop.algorithms: received {:?}, expected asymmetric ones",
+                self.dpop.algorithms
             )));
         }
         if self.algorithms.is_empty() {

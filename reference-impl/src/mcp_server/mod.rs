@@ -5,7 +5,8 @@
 //! - the MCP endpoint (Streamable HTTP, `transport`) at the path of
 //!   [`Config::resource`], where every request is authorized on its own: `Origin` first
 //!   (403), then the bearer token from the `Authorization` header (`token_validation`:
-//!   400 / 401), then — for a legacy (2025-06-18, 2025-11-25) request — the session
+//!   400 / 401) and, for a DPoP-bound token, its proof (`dpop_binding`, RFC 9449: 401),
+//!   then — for a legacy (2025-06-18, 2025-11-25) request — the session
 //!   (`session`: 400 / 404), or — for a modern (2026-07-28, stateless) one — its headers
 //!   and `_meta` (`stateless`: 400 / 404), then per-tool scopes on `tools/call`
 //!   (`scopes`: 403), and only then a tool runs (`tools`). The era is chosen per request;
@@ -43,6 +44,7 @@
 mod batch;
 mod config;
 mod downstream;
+mod dpop_binding;
 mod request_state;
 mod scopes;
 mod session;
@@ -55,7 +57,7 @@ mod transport;
 #[cfg(test)]
 mod tests;
 
-pub use config::{Config, Downstream, Introspection, KNOWN_TOOLS, ToolConfig, TrustedIssuer};
+pub use config::{Config, Downstream, Dpop, Introspection, KNOWN_TOOLS, ToolConfig, TrustedIssuer};
 pub use scopes::INSUFFICIENT_SCOPE;
 pub use session::Principal;
 pub use stateless::{
@@ -74,6 +76,7 @@ use crate::sans_io::{Connection, Env, FetchResult, Request, Response, Service, S
 use crate::wire;
 use base64::Engine as _;
 use downstream::{DownstreamClient, Next};
+use dpop_binding::DpopBinding;
 use http::{HeaderValue, Method, StatusCode};
 use request_state::{Confirmation, RequestStates};
 use serde_json::{Value, json};
@@ -88,6 +91,8 @@ use transport::Body;
 pub struct McpServer {
     config: Config,
     tokens: TokenValidation,
+    /// DPoP proofs (RFC 9449): their checks, replay cache and nonces.
+    dpop: DpopBinding,
     sessions: Sessions,
     tools: Tools,
     /// The state handles of the `open_cart` and `cart_show` tools.
@@ -111,7 +116,7 @@ pub struct Pending(Stage);
 
 enum Stage {
     Keys(Inbound),
-    Introspection(Inbound, AccessTokenClaims),
+    Introspection(Inbound, Box<AccessTokenClaims>),
     DownstreamToken(Id, Era),
     DownstreamReport(Id, Era),
 }
@@ -148,6 +153,7 @@ impl McpServer {
             .collect();
         Ok(McpServer {
             tokens: TokenValidation::new(&config),
+            dpop: DpopBinding::new(&config),
             sessions: Sessions::new(config.session_idle_timeout, &config.defects)
                 .at_most_per_principal(config.max_sessions_per_principal),
             tools: Tools::new(&config),
@@ -355,6 +361,10 @@ impl McpServer {
         {
             return self.authorized(inbound, claims, env);
         }
+        if inbound.target == Target::Mcp && dpop_binding::uses_dpop_scheme(&inbound.request) {
+            let metadata = self.metadata_url().map(String::from);
+            return Step::Respond(self.dpop.token_refusal(&description, metadata.as_deref(), env));
+        }
         let rejection = match self.has(Defect::ChallengeWithoutErrorCode) {
             true => Rejection::NoToken,
             false => Rejection::InvalidToken(description),
@@ -379,13 +389,22 @@ impl McpServer {
         claims: AccessTokenClaims,
         env: &mut Env<'_>,
     ) -> Step<Pending> {
-        match &self.config.introspection {
+        let dpop = inbound.target == Target::Mcp && dpop_binding::uses_dpop_scheme(&inbound.request);
+        if inbound.target == Target::Mcp {
+            let metadata = self.metadata_url().map(String::from);
+            let (request, token) = (&inbound.request, &inbound.token);
+            if let Err(refusal) = self.dpop.check(request, token, &claims, metadata.as_deref(), env) {
+                return Step::Respond(*refusal);
+            }
+        }
+        let step = match &self.config.introspection {
             None => self.authorized(inbound, claims, env),
             Some(i) => Step::Fetch {
                 request: token_validation::introspection_request(i, &inbound.token),
-                pending: Pending(Stage::Introspection(inbound, claims)),
+                pending: Pending(Stage::Introspection(inbound, Box::new(claims))),
             },
-        }
+        };
+        self.dpop.with_nonce(dpop, step, env)
     }
 
     fn authorized(
@@ -729,10 +748,12 @@ impl Service for McpServer {
             }
             Stage::Introspection(inbound, claims) => {
                 let endpoint = self.config.introspection.as_ref().map_or("", |i| i.endpoint.as_str());
-                match token_validation::introspection_verdict(endpoint, fetched) {
-                    Ok(()) => self.authorized(inbound, claims, env),
+                let dpop = dpop_binding::uses_dpop_scheme(&inbound.request);
+                let step = match token_validation::introspection_verdict(endpoint, fetched) {
+                    Ok(()) => self.authorized(inbound, *claims, env),
                     Err(description) => self.refuse(inbound, description, env),
-                }
+                };
+                self.dpop.with_nonce(dpop, step, env)
             }
             Stage::DownstreamToken(id, era) => {
                 let Some(d) = &mut self.downstream else {

@@ -98,6 +98,7 @@ impl Fixture {
             iat: Some(now),
             nbf: None,
             jti: Some(format!("jti-{now}-{scope}")),
+            cnf: None,
         }
     }
 
@@ -245,6 +246,7 @@ fn serve(server: &mut McpServer, authority: &mut Authority, env: &mut Env<'_>, r
                 iat: Some(now),
                 nbf: None,
                 jti: Some(format!("cc-{now}")),
+                cnf: None,
             };
             let token = claims.sign(&authority.key).unwrap();
             Ok(wire::json(
@@ -1268,6 +1270,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
             f.send(call);
             f.server.side_effects() > 0
         }
+        d if d.name().starts_with("dpop-") => dpop_binding::probe(d, f),
         other => panic!("{other} is not an MCP server defect"),
     }
 }
@@ -1276,7 +1279,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 41);
+    assert_eq!(mcp_defects.len(), 51);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1671,4 +1674,166 @@ fn a_broader_scope_grants_what_it_implies_transitively_and_nothing_else() {
     config.scope_implies.push(("mcp:a b".into(), "mcp:read".into()));
     let e = McpServer::new(config).err().expect("a scope with a space is refused");
     assert!(e.to_string().contains("`mcp:a b` implies `mcp:read`"), "{e}");
+}
+
+/// DPoP at the MCP endpoint (RFC 9449 §7): bound tokens need the DPoP scheme and a valid
+/// proof; each refusal is a 401 `DPoP` challenge; each defect lets its proof through.
+mod dpop_binding {
+    use super::*;
+    use crate::access_token::Confirmation;
+    use crate::dpop::{self, ProofClaims, jkt};
+
+    /// A server (nonces as `nonces` says, with `defects`), a client key, and a token bound
+    /// to it.
+    fn setup(nonces: bool, defects: &[Defect]) -> (Fixture, SigningKey, String) {
+        let mut f = Fixture::with(|c| {
+            c.dpop.require_nonce = nonces;
+            c.defects = Defects::of(defects.iter().copied());
+        });
+        let key = f.key(Algorithm::ES256, "client");
+        let claims = AccessTokenClaims {
+            cnf: Some(Confirmation::jkt(jkt(&key.public_jwk()))),
+            ..f.claims("mcp:read")
+        };
+        let token = f.sign(&claims);
+        (f, key, token)
+    }
+
+    /// `initialize` with `Authorization: <scheme> token` and `proofs` as `DPoP` headers.
+    fn send(f: &mut Fixture, scheme: &str, token: &str, proofs: &[String]) -> Response {
+        let mut r = post(None, None, &init_body("2025-11-25"));
+        r.headers_mut().insert(header::AUTHORIZATION, format!("{scheme} {token}").parse().unwrap());
+        for p in proofs {
+            r.headers_mut().append(dpop::HEADER, p.parse().unwrap());
+        }
+        f.send(r)
+    }
+
+    fn proof(f: &mut Fixture, key: &SigningKey, token: &str, edit: impl FnOnce(&mut ProofClaims)) -> String {
+        let mut claims = ProofClaims::new("POST", RS, Some(token), None, &mut Env::new(f.now, &mut f.rng));
+        edit(&mut claims);
+        claims.sign(key).unwrap()
+    }
+
+    fn assert_dpop_refused(r: &Response, error: &str) {
+        assert_eq!(r.status(), 401, "{}", text(r));
+        let c = challenge(r);
+        assert_eq!(c.scheme, "DPoP");
+        assert_eq!(c.get("error"), Some(error), "{c:?}");
+        assert_eq!(c.get("algs"), Some("ES256 RS256 PS256 EdDSA"));
+        assert_eq!(c.get("resource_metadata"), Some(PRM_URL));
+    }
+
+    #[test]
+    fn a_bound_token_with_a_valid_proof_is_served_and_unbound_bearer_tokens_still_are() {
+        let (mut f, key, token) = setup(false, &[]);
+        let p = proof(&mut f, &key, &token, |_| {});
+        assert_eq!(send(&mut f, "DPoP", &token, &[p]).status(), 200);
+        let unbound = f.token("mcp:read");
+        assert_eq!(send(&mut f, "Bearer", &unbound, &[]).status(), 200);
+    }
+
+    type Attack = fn(&mut Fixture, &SigningKey, &str) -> (&'static str, Vec<String>);
+
+    /// The request each DPoP defect lets through: its scheme and proofs, and the error a
+    /// correct server refuses it with.
+    fn attack(d: Defect) -> (Attack, &'static str) {
+        let no_proof: Attack = |_, _, _| ("DPoP", vec![]);
+        let htm: Attack = |f, k, t| ("DPoP", vec![proof(f, k, t, |c| c.htm = "GET".into())]);
+        let htu: Attack =
+            |f, k, t| ("DPoP", vec![proof(f, k, t, |c| c.htu = "http://127.0.0.1:9001/other".into())]);
+        let iat: Attack = |f, k, t| ("DPoP", vec![proof(f, k, t, |c| c.iat -= 360)]);
+        let ath: Attack = |f, k, t| ("DPoP", vec![proof(f, k, t, |c| c.ath = Some(dpop::ath("other")))]);
+        let other_key: Attack = |f, _, t| {
+            let other = f.key(Algorithm::ES256, "other");
+            ("DPoP", vec![proof(f, &other, t, |_| {})])
+        };
+        let as_bearer: Attack = |_, _, _| ("Bearer", vec![]);
+        let alg_none: Attack = |f, k, t| {
+            let claims = ProofClaims::new("POST", RS, Some(t), None, &mut Env::new(f.now, &mut f.rng));
+            ("DPoP", vec![dpop::encode_unsigned_proof(&dpop::ProofHeader::for_key(k), &claims).unwrap()])
+        };
+        let replay: Attack = |f, k, t| {
+            let p = proof(f, k, t, |_| {});
+            let token = t.to_string();
+            assert_eq!(send(f, "DPoP", &token, std::slice::from_ref(&p)).status(), 200);
+            ("DPoP", vec![p])
+        };
+        let no_nonce: Attack = |f, k, t| ("DPoP", vec![proof(f, k, t, |_| {})]);
+        match d {
+            Defect::DpopProofNotRequired => (no_proof, "invalid_dpop_proof"),
+            Defect::DpopHtmUnchecked => (htm, "invalid_dpop_proof"),
+            Defect::DpopHtuUnchecked => (htu, "invalid_dpop_proof"),
+            Defect::DpopIatUnchecked => (iat, "invalid_dpop_proof"),
+            Defect::DpopAthUnchecked => (ath, "invalid_dpop_proof"),
+            Defect::DpopJktUnchecked => (other_key, "invalid_dpop_proof"),
+            Defect::DpopBoundTokenAsBearer => (as_bearer, "invalid_token"),
+            Defect::DpopAlgNoneAccepted => (alg_none, "invalid_dpop_proof"),
+            Defect::DpopJtiReplayAllowed => (replay, "invalid_dpop_proof"),
+            Defect::DpopNonceUnchecked => (no_nonce, "use_dpop_nonce"),
+            other => panic!("{other} is not a DPoP defect"),
+        }
+    }
+
+    /// Whether the server of `f` (its defects kept; nonces required for
+    /// `dpop-nonce-unchecked`) serves the request defect `d` lets through.
+    pub(super) fn probe(d: Defect, f: &mut Fixture) -> bool {
+        let mut config = f.server.config().clone();
+        config.dpop.require_nonce = d == Defect::DpopNonceUnchecked;
+        f.server = McpServer::new(config).unwrap();
+        let key = f.key(Algorithm::ES256, "client");
+        let claims = AccessTokenClaims {
+            cnf: Some(Confirmation::jkt(jkt(&key.public_jwk()))),
+            ..f.claims("mcp:read")
+        };
+        let token = f.sign(&claims);
+        let (scheme, proofs) = attack(d).0(f, &key, &token);
+        send(f, scheme, &token, &proofs).status() == 200
+    }
+
+    /// Each bad proof or presentation is refused with its error.
+    #[test]
+    fn each_check_refuses_with_its_error() {
+        let dpop_defects = Defect::ALL.iter().copied().filter(|d| d.name().starts_with("dpop-"));
+        for d in dpop_defects {
+            let (mut f, key, token) = setup(d == Defect::DpopNonceUnchecked, &[]);
+            let (attack, error) = attack(d);
+            let (scheme, proofs) = attack(&mut f, &key, &token);
+            assert_dpop_refused(&send(&mut f, scheme, &token, &proofs), error);
+        }
+    }
+
+    #[test]
+    fn two_proofs_and_an_unbound_token_under_dpop_are_refused() {
+        let (mut f, key, token) = setup(false, &[]);
+        let (a, b) = (proof(&mut f, &key, &token, |_| {}), proof(&mut f, &key, &token, |_| {}));
+        assert_dpop_refused(&send(&mut f, "DPoP", &token, &[a, b]), "invalid_dpop_proof");
+        let unbound = f.token("mcp:read");
+        let p = proof(&mut f, &key, &unbound, |_| {});
+        assert_dpop_refused(&send(&mut f, "DPoP", &unbound, &[p]), "invalid_token");
+        // A DPoP request whose token itself is invalid: a DPoP challenge, invalid_token.
+        let p = proof(&mut f, &key, "garbage", |_| {});
+        assert_dpop_refused(&send(&mut f, "DPoP", "garbage", &[p]), "invalid_token");
+    }
+
+    #[test]
+    fn a_required_nonce_is_asked_for_then_accepted() {
+        let (mut f, key, token) = setup(true, &[]);
+        let p = proof(&mut f, &key, &token, |_| {});
+        let r = send(&mut f, "DPoP", &token, &[p]);
+        assert_dpop_refused(&r, "use_dpop_nonce");
+        let nonce = r.headers()[dpop::NONCE_HEADER].to_str().unwrap().to_string();
+        let p = proof(&mut f, &key, &token, |c| c.nonce = Some("made-up".into()));
+        assert_dpop_refused(&send(&mut f, "DPoP", &token, &[p]), "use_dpop_nonce");
+        let p = proof(&mut f, &key, &token, |c| c.nonce = Some(nonce.clone()));
+        let r = send(&mut f, "DPoP", &token, &[p]);
+        assert_eq!(r.status(), 200, "{}", text(&r));
+        assert!(r.headers().contains_key(dpop::NONCE_HEADER), "a current nonce on every answer");
+        // With the defect, nonces are handed out and never required.
+        let (mut f, key, token) = setup(true, &[Defect::DpopNonceUnchecked]);
+        let p = proof(&mut f, &key, &token, |_| {});
+        let r = send(&mut f, "DPoP", &token, &[p]);
+        assert_eq!(r.status(), 200);
+        assert!(r.headers().contains_key(dpop::NONCE_HEADER));
+    }
 }

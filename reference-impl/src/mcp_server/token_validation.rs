@@ -167,6 +167,12 @@ pub(super) fn presented_token(
     if unsupported_scheme(req) {
         return Err(Rejection::NoToken);
     }
+    // `Authorization: DPoP` (RFC 9449 §7.1): the proof is checked once the token is valid.
+    match crate::dpop::dpop_token(req.headers()) {
+        Ok(Some(t)) => return Ok(t),
+        Ok(None) => {}
+        Err(e) => return Err(Rejection::InvalidRequest(format!("authorization header: {e}"))),
+    }
     match bearer::bearer_token(req.headers()) {
         Ok(Some(t)) => Ok(t),
         Ok(None) => Err(Rejection::NoToken),
@@ -174,14 +180,18 @@ pub(super) fn presented_token(
     }
 }
 
-/// True for a single, well-formed `Authorization` header whose scheme is not `Bearer`.
+/// True for a single, well-formed `Authorization` header whose scheme is neither
+/// `Bearer` nor `DPoP`.
 fn unsupported_scheme(req: &Request) -> bool {
     let mut values = req.headers().get_all(header::AUTHORIZATION).iter();
     let (Some(v), None) = (values.next(), values.next()) else { return false };
     let Some((scheme, credentials)) = v.to_str().ok().and_then(|v| v.split_once(' ')) else { return false };
     let is_token = !scheme.is_empty()
         && scheme.bytes().all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b));
-    is_token && !credentials.trim().is_empty() && !scheme.eq_ignore_ascii_case("bearer")
+    is_token
+        && !credentials.trim().is_empty()
+        && !scheme.eq_ignore_ascii_case("bearer")
+        && !scheme.eq_ignore_ascii_case(crate::dpop::SCHEME)
 }
 
 /// What validating a token against the cached keys concluded.
@@ -515,6 +525,7 @@ mod tests {
             iat: Some(NOW),
             nbf: None,
             jti: Some(jti.into()),
+            cnf: None,
         }
         .sign(key)
         .unwrap()

@@ -1,9 +1,10 @@
 //! MCP server (resource server) scenarios: protected resource metadata, the 401
 //! challenge, the token validation matrix, audience binding and replay, per-tool
-//! scopes, sessions, Origin, token placement and token passthrough.
+//! scopes, sessions, Origin, token placement, token passthrough, and DPoP-bound tokens.
 
 mod backward_compatibility;
 mod caching;
+mod dpop;
 mod insufficient_scope;
 mod refresh_tokens;
 mod request_state;
@@ -33,7 +34,7 @@ pub fn scenarios() -> Vec<Scenario> {
     use Capability::*;
     use Level::*;
     use Role::McpServer;
-    vec![
+    let core = vec![
         Scenario::new(McpServer, "RS-PRM-01", "protected resource metadata names this server and its AS")
             .requirements(&["RS-01", "RS-02"])
             .level(Must)
@@ -350,7 +351,8 @@ pub fn scenarios() -> Vec<Scenario> {
         .since(Revision::R2026_07_28)
         .needs(&[Need::ModernWire])
         .body(stateless::mirrored_headers_not_trusted),
-    ]
+    ];
+    [core, dpop::scenarios()].concat()
 }
 
 fn response(r: &FetchResult) -> Option<&http::Response<bytes::Bytes>> {

@@ -271,6 +271,7 @@ impl World {
             iat: Some(now),
             nbf: None,
             jti: Some(format!("jti-{now}-{scope}")),
+            cnf: None,
         }
     }
 

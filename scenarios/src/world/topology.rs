@@ -154,6 +154,8 @@ pub(crate) fn mcp_config(url: &str, issuer: &str, defects: &Defects) -> mcp_serv
     config.tools.extend(mcp_server::ToolConfig::two_scopes());
     config.tools.extend(mcp_server::ToolConfig::needing_elicitation());
     config.scope_implies.push((REFERENCE_IMPLIES.0.into(), REFERENCE_IMPLIES.1.into()));
+    // DPoP proofs must carry a nonce of the server's (RFC 9449 §9): RS-DPOP-10 judges it.
+    config.dpop.require_nonce = true;
     if url == MCP {
         config.downstream = Some(mcp_server::Downstream {
             token_endpoint: format!("{AS}/token"),

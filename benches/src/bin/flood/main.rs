@@ -314,6 +314,7 @@ fn claims(stack: &Stack) -> AccessTokenClaims {
         iat: Some(now),
         nbf: None,
         jti: Some(format!("flood-{now}")),
+        cnf: None,
     }
 }
 
