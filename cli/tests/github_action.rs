@@ -1,6 +1,6 @@
 //! The GitHub Action (`action.yml`), the release workflow and the example workflows are
 //! valid YAML of the shape GitHub reads, and agree with each other: every example that uses
-//! the action runs one of its commands with inputs it declares, and the README names only
+//! the action runs one of its commands with inputs it declares, and the book names only
 //! inputs that exist.
 
 use std::path::{Path, PathBuf};
@@ -46,16 +46,15 @@ fn the_action_is_a_composite_with_the_inputs_the_readme_names() {
     );
     assert!(script.contains("GITHUB_STEP_SUMMARY"), "the text report goes to the job summary");
 
-    // The README's section on the action names only inputs the action has.
-    let readme = std::fs::read_to_string(root().join("README.md")).expect("README");
-    let section =
-        readme.split("## In GitHub Actions").nth(1).expect("a README section `## In GitHub Actions`");
+    // The book's section on the action names only inputs the action has.
+    let chapter = std::fs::read_to_string(root().join("docs/src/install.md")).expect("docs/src/install.md");
+    let section = chapter.split("## In GitHub Actions").nth(1).expect("a section `## In GitHub Actions`");
     let section = section.split("\n## ").next().unwrap_or_default();
     for named in section.split('`').skip(1).step_by(2).filter(|w| w.ends_with(':') && !w.contains(' ')) {
         let input = named.trim_end_matches(':');
         assert!(
             names.contains(&input),
-            "the README names input `{input}`, which action.yml does not declare"
+            "the book names input `{input}`, which action.yml does not declare"
         );
     }
 }

@@ -1,4 +1,4 @@
-//! The architecture as facts a test checks (docs/architecture.md):
+//! The architecture as facts a test checks (docs/src/architecture.md):
 //! - the simulator crate has no async runtime, HTTP stack or sockets among its normal
 //!   dependencies (`cargo tree -e normal`), so determinism is a dependency fact;
 //! - no two top-level modules of a workspace crate import each other, directly or round

@@ -55,7 +55,7 @@ pub struct Spec {
     pub requirements: &'static [&'static str],
 }
 
-/// Every invariant, in the order of the README's table.
+/// Every invariant, in the order of the exploration chapter's table (docs/src/exploration.md).
 pub const ALL: &[Spec] = &[
     ToolCalls::SPEC,
     CodeReuse::SPEC,
