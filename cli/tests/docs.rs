@@ -47,7 +47,10 @@ fn the_readme_is_short_and_points_into_the_book() {
     let readme = std::fs::read_to_string(root().join("README.md")).expect("README.md");
     let lines = readme.lines().count();
     assert!(lines <= 250, "README.md has {lines} lines; the rest belongs in the book (docs/src)");
-    assert!(readme.contains("cargo run --release -- run") && readme.contains("cargo test --workspace"), "the two commands");
+    assert!(
+        readme.contains("cargo run --release -- run") && readme.contains("cargo test --workspace"),
+        "the two commands"
+    );
     assert!(relative_targets(&readme).iter().any(|t| t.starts_with("docs/src/")), "links into the book");
 }
 

@@ -52,10 +52,7 @@ fn the_action_is_a_composite_with_the_inputs_the_readme_names() {
     let section = section.split("\n## ").next().unwrap_or_default();
     for named in section.split('`').skip(1).step_by(2).filter(|w| w.ends_with(':') && !w.contains(' ')) {
         let input = named.trim_end_matches(':');
-        assert!(
-            names.contains(&input),
-            "the book names input `{input}`, which action.yml does not declare"
-        );
+        assert!(names.contains(&input), "the book names input `{input}`, which action.yml does not declare");
     }
 }
 

@@ -57,8 +57,22 @@ fn modern_only_server_gets_the_whole_catalog_over_the_2026_07_28_wire() {
     // server lacks: a tool needing two scopes (RS-SCOPE-05), a scope hierarchy
     // (RS-SCOPE-06), a tool asking for input (RS-WIRE-08, RS-STATE-01). RS-WIRE-05/06
     // (what a server speaking only 2026-07-28 owes legacy traffic) pass.
-    let skipped: Vec<&str> =
-        cases.iter().filter(|c| c["verdict"] == "skip").map(|c| c["id"].as_str().unwrap()).collect();
+    // The DPoP cases run with --dpop only, each saying so.
+    let dpop: Vec<&serde_json::Value> =
+        cases.iter().filter(|c| c["id"].as_str().is_some_and(|id| id.starts_with("RS-DPOP-"))).collect();
+    assert!(!dpop.is_empty());
+    for c in &dpop {
+        assert!(
+            c["verdict"] == "skip" && c["detail"].as_str().is_some_and(|d| d.contains("--dpop")),
+            "{c:#}"
+        );
+    }
+    let skipped: Vec<&str> = cases
+        .iter()
+        .filter(|c| c["verdict"] == "skip")
+        .map(|c| c["id"].as_str().unwrap())
+        .filter(|id| !id.starts_with("RS-DPOP-"))
+        .collect();
     let expected = [
         "RS-HANDLE-01",
         "RS-HANDLE-02",
