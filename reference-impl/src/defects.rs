@@ -58,6 +58,11 @@ defects! {
     NoRedirectUriBinding = "no-redirect-uri-binding", AuthorizationServer, "does not check that the token request's `redirect_uri` equals the authorization request's";
     NoRefreshRotation = "no-refresh-rotation", AuthorizationServer, "returns the same refresh token on refresh (no rotation for public clients)";
     NoReuseDetection = "no-reuse-detection", AuthorizationServer, "refuses a rotated refresh token but does not revoke its family";
+    DpopAlgsNotAdvertised = "dpop-algs-not-advertised", AuthorizationServer, "binds tokens to DPoP proofs but leaves `dpop_signing_alg_values_supported` out of its metadata";
+    DpopTokenNotBound = "dpop-token-not-bound", AuthorizationServer, "checks the DPoP proof of a token request, then issues a plain `Bearer` token without `cnf.jkt`";
+    DpopTokenProofUnchecked = "dpop-token-proof-unchecked", AuthorizationServer, "binds tokens to the key of any DPoP proof at the token endpoint without checking it: `alg: none`, another `htm` or `htu`, an old `iat`, a replayed `jti`";
+    DpopRefreshNotBound = "dpop-refresh-not-bound", AuthorizationServer, "does not bind a public client's refresh token to its DPoP key: another key, or no proof, refreshes it";
+    DpopBoundClientWithoutProof = "dpop-bound-client-without-proof", AuthorizationServer, "issues Bearer tokens to a client registered with `dpop_bound_access_tokens: true` that sends no DPoP proof";
     RefreshScopeWidening = "refresh-scope-widening", AuthorizationServer, "grants any requested scope on refresh, wider than the original grant";
     RefreshNotClientBound = "refresh-not-client-bound", AuthorizationServer, "accepts a refresh token presented by another client";
     LooseRedirectMatch = "loose-redirect-match", AuthorizationServer, "matches redirect URIs by prefix instead of exactly";
