@@ -46,6 +46,7 @@ impl SimBench {
             scopes: vec![],
             jwks: None,
             client_name: Some("introspecting MCP server".into()),
+            ..RegisteredClient::default()
         });
         let mut config = world.mcp_config(INTROSPECTING, AS);
         config.introspection = Some(Introspection {

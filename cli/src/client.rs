@@ -91,6 +91,13 @@ pub struct Args {
     /// first authorization server the client uses it with.
     #[arg(long, value_name = "ISSUER", requires = "client_id")]
     client_issuer: Option<String>,
+    /// Use DPoP (RFC 9449, the MCP DPoP extension): with an ES256 key drawn for this run,
+    /// when the AS lists ES256 in `dpop_signing_alg_values_supported` or the server
+    /// challenges with `DPoP`, put a fresh proof on every token request and every MCP
+    /// request (`Authorization: DPoP`, `ath`), and retry once with the server's nonce on
+    /// `use_dpop_nonce`.
+    #[arg(long)]
+    dpop: bool,
     /// Use this client ID metadata document URL as client id when the AS supports it.
     #[arg(long)]
     client_metadata_url: Option<String>,
@@ -248,6 +255,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         resource: args.resource,
         login_hint: args.login_hint,
         eras: args.era.into(),
+        dpop: args.dpop,
         defects: injected,
         ..PublicClientConfig::new(url, redirect_uri.clone(), "mcp-authz client")
     };

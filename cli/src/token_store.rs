@@ -28,6 +28,8 @@ pub fn read(path: &Path) -> anyhow::Result<Option<TokenSet>> {
         requested_scope: text_field("requested_scope"),
         resource,
         issuer: text_field("issuer"),
+        // A DPoP key is not kept: a restored token goes as Bearer.
+        dpop: false,
     }))
 }
 

@@ -71,10 +71,8 @@ const REQUIRED_2026_07_28: [&str; 25] = [
 
 /// Scenarios of `--requirements 2026-07-28` the reference client fails, and why
 /// (`interop/conformance/README.md` has the detail).
-const EXPECTED_FAILURES: [(&str, &str); 5] = [
+const EXPECTED_FAILURES: [(&str, &str); 3] = [
     ("auth/enterprise-managed-authorization", "extension: enterprise-managed authorization"),
-    ("auth/dpop", "extension: DPoP"),
-    ("auth/dpop-nonce", "extension: DPoP"),
     ("auth/wif-jwt-bearer", "extension: workload identity federation"),
     (
         "sep-2322-client-request-state",

@@ -84,12 +84,14 @@ async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
     stack.shutdown().await;
     let mut skipped = ids(&cases, "skip");
     skipped.sort();
-    // No attacker app, no code aging, no second resource, no --login for the forms, and
-    // no --flood.
+    // No attacker app, no code aging, no second resource, no --login for the forms, no
+    // --flood, and a confidential app (RFC 9449 §5 binds public clients' refresh tokens
+    // only: AS-DPOP-04).
     let expected = [
         "AS-CODE-01",
         "AS-CODE-08",
         "AS-CODE-09",
+        "AS-DPOP-04",
         "AS-FRONT-02",
         "AS-FRONT-03",
         "AS-REFRESH-05",

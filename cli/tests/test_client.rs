@@ -42,7 +42,8 @@ fn the_reference_client_passes_every_client_scenario() {
     // harness's browser (env BROWSER), and with a client ID metadata document (which
     // CL-REG-01 needs; without one it is skipped; with one the client does not register
     // dynamically, so the cases that read or refuse its registration are skipped). CL-REG-08
-    // is always skipped: a process cannot be given pre-registered credentials.
+    // is always skipped: a process cannot be given pre-registered credentials. The DPoP
+    // cases (CL-DPOP-*) are skipped: `client` without --dpop does not use DPoP.
     let cimd = format!("--client-metadata-url {DOCUMENT}");
     for (client, with_document) in [("", false), (TOKEN_STORE, false), ("--browser", false), (&cimd, true)] {
         let mut args = vec!["--timeout", "5"];
@@ -55,7 +56,9 @@ fn the_reference_client_passes_every_client_scenario() {
         assert_eq!(v.len(), clients, "every client scenario runs: {v:#?}");
         for (id, verdict, detail) in &v {
             let registers = ["CL-REG-02", "CL-REG-03", "CL-REG-05", "CL-REG-06"].contains(&id.as_str());
-            let skipped = id == "CL-REG-08" || if with_document { registers } else { id == "CL-REG-01" };
+            let skipped = id == "CL-REG-08"
+                || id.starts_with("CL-DPOP-")
+                || if with_document { registers } else { id == "CL-REG-01" };
             let expected = if skipped { "skip" } else { "pass" };
             assert_eq!(verdict, expected, "client {client}: {id}: {detail}");
         }

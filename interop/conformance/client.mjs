@@ -11,6 +11,8 @@
 //   --client-metadata-url URL   the client ID metadata document URL the suite's AS
 //                               expects; used only where the AS advertises support
 //   --client-id/--client-secret pre-registered credentials from the context, if any
+//   --dpop                      DPoP where the AS or the server offers it (auth/dpop,
+//                               auth/dpop-nonce); the client stays Bearer elsewhere
 // except the client credentials scenarios (auth/client-credentials-*, the extension
 // io.modelcontextprotocol/oauth-client-credentials), whose context holds a machine
 // client's credentials: --grant client-credentials --client-id ID and --client-secret
@@ -65,7 +67,7 @@ if (scenario.startsWith("auth/client-credentials-")) {
   process.exit(client(args).status ?? 1);
 }
 if (scenario === "" || scenario.startsWith("auth/")) {
-  const args = ["--tool", "test-tool", "--client-metadata-url", "https://conformance-test.local/client-metadata.json"];
+  const args = ["--tool", "test-tool", "--dpop", "--client-metadata-url", "https://conformance-test.local/client-metadata.json"];
   if (context.client_id) args.push("--client-id", context.client_id);
   if (context.client_secret) args.push("--client-secret", context.client_secret);
   process.exit(client(args).status ?? 1);

@@ -148,6 +148,7 @@ impl Stack {
             scopes: vec!["reports:read".into()],
             jwks: None,
             client_name: Some("reference MCP server".into()),
+            ..authz::RegisteredClient::default()
         });
         let authorization_server = AuthorizationServer::new(as_config, &mut env)?;
         let metadata = authorization_server.metadata();

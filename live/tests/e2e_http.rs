@@ -121,6 +121,7 @@ async fn confidential_clients_get_tokens_with_client_credentials() {
                 scopes: vec!["reports:read".into(), "mcp:read".into()],
                 jwks,
                 client_name: Some(id.into()),
+                ..RegisteredClient::default()
             });
         }
     });

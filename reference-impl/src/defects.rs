@@ -58,6 +58,11 @@ defects! {
     NoRedirectUriBinding = "no-redirect-uri-binding", AuthorizationServer, "does not check that the token request's `redirect_uri` equals the authorization request's";
     NoRefreshRotation = "no-refresh-rotation", AuthorizationServer, "returns the same refresh token on refresh (no rotation for public clients)";
     NoReuseDetection = "no-reuse-detection", AuthorizationServer, "refuses a rotated refresh token but does not revoke its family";
+    DpopAlgsNotAdvertised = "dpop-algs-not-advertised", AuthorizationServer, "binds tokens to DPoP proofs but leaves `dpop_signing_alg_values_supported` out of its metadata";
+    DpopTokenNotBound = "dpop-token-not-bound", AuthorizationServer, "checks the DPoP proof of a token request, then issues a plain `Bearer` token without `cnf.jkt`";
+    DpopTokenProofUnchecked = "dpop-token-proof-unchecked", AuthorizationServer, "binds tokens to the key of any DPoP proof at the token endpoint without checking it: `alg: none`, another `htm` or `htu`, an old `iat`, a replayed `jti`";
+    DpopRefreshNotBound = "dpop-refresh-not-bound", AuthorizationServer, "does not bind a public client's refresh token to its DPoP key: another key, or no proof, refreshes it";
+    DpopBoundClientWithoutProof = "dpop-bound-client-without-proof", AuthorizationServer, "issues Bearer tokens to a client registered with `dpop_bound_access_tokens: true` that sends no DPoP proof";
     RefreshScopeWidening = "refresh-scope-widening", AuthorizationServer, "grants any requested scope on refresh, wider than the original grant";
     RefreshNotClientBound = "refresh-not-client-bound", AuthorizationServer, "accepts a refresh token presented by another client";
     LooseRedirectMatch = "loose-redirect-match", AuthorizationServer, "matches redirect URIs by prefix instead of exactly";
@@ -176,6 +181,10 @@ defects! {
     ClientVersionRetryUnbounded = "client-version-retry-unbounded", Client, "answers every `-32022` whose `supported` lists the version it sent by sending the request again, without limit";
     ClientFallsBackOnAny4xx = "client-falls-back-on-any-4xx", Client, "falls back to the legacy `initialize` handshake on any 4xx to its first 2026-07-28 request, even one whose body is a modern JSON-RPC error";
     ClientEraNotCached = "client-era-not-cached", Client, "sends every operation in the 2026-07-28 form first, even to an origin that showed itself legacy";
+    ClientDpopProofReused = "client-dpop-proof-reused", Client, "sends the same DPoP proof (one `jti`) with every request to an MCP server instead of a fresh one";
+    ClientDpopNoAth = "client-dpop-no-ath", Client, "leaves `ath` (the access token's hash) out of the DPoP proofs it sends to MCP servers";
+    ClientDpopNonceIgnored = "client-dpop-nonce-ignored", Client, "ignores `DPoP-Nonce`: a `use_dpop_nonce` answer is not retried, and its proofs never carry a nonce";
+    ClientDpopRefreshWithoutProof = "client-dpop-refresh-without-proof", Client, "sends a DPoP proof with its authorization code exchange but none with its refresh requests";
     ClientResultTypeUnchecked = "client-result-type-unchecked", Client, "reads a 2026-07-28 result whatever its `resultType`: an unknown value as `complete`";
 }
 

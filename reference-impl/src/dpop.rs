@@ -166,6 +166,15 @@ pub fn jkt(jwk: &Jwk) -> String {
     jwk.thumbprint()
 }
 
+/// The RFC 7638 thumbprint of the `jwk` in a proof's header, read without any check (the
+/// caller has validated the proof): the `jkt` a token bound by it carries.
+pub fn proof_jkt(proof: &str) -> Option<String> {
+    let header = URL_SAFE_NO_PAD.decode(proof.split('.').next()?).ok()?;
+    let header: Value = serde_json::from_slice(&header).ok()?;
+    let jwk: Jwk = serde_json::from_value(header.get("jwk")?.clone()).ok()?;
+    Some(jkt(&jwk))
+}
+
 /// `url` without its query and fragment: what `htu` holds.
 pub fn htu(url: &str) -> String {
     let end = url.find(['?', '#']).unwrap_or(url.len());

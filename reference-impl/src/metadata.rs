@@ -98,6 +98,10 @@ pub struct AuthorizationServerMetadata {
     /// The AS accepts URL-formatted client IDs (client ID metadata documents).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_id_metadata_document_supported: Option<bool>,
+    /// RFC 9449 §5.1: the JWS algorithms the AS accepts in DPoP proofs (asymmetric only);
+    /// present when it binds tokens to DPoP keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_signing_alg_values_supported: Option<Vec<String>>,
     /// OpenID field: subject identifier types.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject_types_supported: Option<Vec<String>>,

@@ -54,6 +54,10 @@ pub struct ClientMetadata {
     /// send it since SEP-837). Absent means [`DEFAULT_APPLICATION_TYPE`].
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub application_type: Option<String>,
+    /// RFC 9449 §5.2: the client always uses DPoP at the token endpoint, so the AS must
+    /// refuse its token requests without a proof.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dpop_bound_access_tokens: Option<bool>,
     /// Any other member, kept for round trips.
     #[serde(flatten)]
     pub other: BTreeMap<String, serde_json::Value>,

@@ -118,6 +118,7 @@ pub fn client_from_response(url: &str, response: &Response, config: &Config) -> 
         grant_types: doc.grant_types_or_default(),
         token_endpoint_auth_method: method.to_string(),
         scopes: config.scopes_of_registered(doc.scope.as_deref()),
+        dpop_bound_access_tokens: doc.dpop_bound_access_tokens == Some(true),
         jwks: doc.jwks,
         client_name: Some(client_name),
     })

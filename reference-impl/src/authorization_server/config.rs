@@ -48,6 +48,8 @@ pub struct Config {
     /// How much the server takes and keeps before it refuses: the rate of dynamic
     /// registration and the size of its stores, so that a flood cannot exhaust it.
     pub limits: Limits,
+    /// DPoP at the token endpoint (RFC 9449 §5, §8).
+    pub dpop: TokenDpop,
     /// Mistakes to commit on purpose, so that the harness can show its scenarios fail
     /// against them (the `AuthorizationServer` defects of [`crate::defects`]; others are
     /// ignored). Empty by default: a correct server.
@@ -109,6 +111,32 @@ impl Default for Limits {
     }
 }
 
+/// How the token endpoint takes DPoP proofs (RFC 9449 §5): a token request with a valid
+/// proof gets tokens bound to the proof's key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TokenDpop {
+    /// The proof algorithms accepted (asymmetric only), advertised as
+    /// `dpop_signing_alg_values_supported`.
+    pub algorithms: Vec<Algorithm>,
+    /// Require a server nonce in every proof (RFC 9449 §8): a proof without a current one
+    /// gets 400 `use_dpop_nonce` with a `DPoP-Nonce` header, and every token response
+    /// carries a current nonce.
+    pub require_nonce: bool,
+    /// How long a nonce stays current: at least this, at most twice this.
+    pub nonce_lifetime: Duration,
+}
+
+impl Default for TokenDpop {
+    /// Every asymmetric algorithm, no nonce (nonces current for 5 minutes once required).
+    fn default() -> Self {
+        TokenDpop {
+            algorithms: Algorithm::ASYMMETRIC.to_vec(),
+            require_nonce: false,
+            nonce_lifetime: Duration::from_secs(300),
+        }
+    }
+}
+
 /// A resource this server issues tokens for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceConfig {
@@ -150,6 +178,9 @@ pub struct RegisteredClient {
     pub jwks: Option<Jwks>,
     /// Name shown on the consent form.
     pub client_name: Option<String>,
+    /// The client registered `dpop_bound_access_tokens: true` (RFC 9449 §5.2): every token
+    /// request of it must carry a DPoP proof.
+    pub dpop_bound_access_tokens: bool,
 }
 
 impl RegisteredClient {
@@ -196,7 +227,8 @@ impl Default for Config {
     /// scopes `mcp:read mcp:write mcp:admin`; ES256; access tokens 600 s, codes 60 s,
     /// refresh tokens 24 h; the login form is shown (no auto-approve); one user `alice`
     /// with password `alice`; no pre-registered clients; registered clients get
-    /// `mcp:read mcp:write`; the default [`Limits`]; no defects.
+    /// `mcp:read mcp:write`; the default [`Limits`]; DPoP proofs taken without nonces; no
+    /// defects.
     fn default() -> Self {
         Config {
             issuer: "http://127.0.0.1:9000".into(),
@@ -215,6 +247,7 @@ impl Default for Config {
             registered_scope_is_a_hint: false,
             allow_insecure_client_id_urls: false,
             limits: Limits::default(),
+            dpop: TokenDpop::default(),
             defects: Defects::none(),
         }
     }
@@ -237,6 +270,9 @@ impl Config {
         let l = &self.limits;
         if l.registrations_per_window == 0 || l.registration_window.is_zero() {
             return Err(Error::Config("the registration rate limit must let some registrations in".into()));
+        }
+        if self.dpop.algorithms.iter().any(|a| !Algorithm::ASYMMETRIC.contains(a)) {
+            return Err(Error::Config("dpop algorithms must be asymmetric (RFC 9449 §4.2)".into()));
         }
         if self.auto_approve && self.users.is_empty() {
             return Err(Error::Config("auto_approve needs at least one user to sign in as".into()));

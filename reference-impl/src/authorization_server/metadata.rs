@@ -51,6 +51,8 @@ impl AuthorizationServer {
             authorization_response_iss_parameter_supported: (!c.defects.has(Defect::IssNotAdvertised))
                 .then_some(true),
             client_id_metadata_document_supported: Some(true),
+            dpop_signing_alg_values_supported: (!c.defects.has(Defect::DpopAlgsNotAdvertised))
+                .then(|| c.dpop.algorithms.iter().map(|a| a.name().to_string()).collect()),
             ..Default::default()
         }
     }

@@ -46,6 +46,7 @@ pub mod authorize;
 pub mod client_auth;
 pub mod client_id_metadata;
 pub mod config;
+pub mod dpop;
 pub mod introspection;
 mod limits;
 pub mod metadata;
@@ -57,7 +58,7 @@ pub mod token;
 #[cfg(test)]
 mod test_support;
 
-pub use config::{Config, Limits, RegisteredClient, ResourceConfig, User};
+pub use config::{Config, Limits, RegisteredClient, ResourceConfig, TokenDpop, User};
 
 use crate::access_token::AccessTokenClaims;
 use crate::defects::Defect;
@@ -101,6 +102,8 @@ pub struct AuthorizationServer {
     registrations: limits::FixedWindow,
     /// How many clients registered dynamically ([`Limits::max_registered_clients`]).
     registered_clients: usize,
+    /// The DPoP proofs of token requests: checks, replay cache, nonces.
+    dpop: dpop::TokenProofs,
 }
 
 /// One route of this server.
@@ -122,6 +125,7 @@ impl AuthorizationServer {
         let config = config.checked()?;
         let clients = config.clients.iter().map(|c| (c.client_id.clone(), c.clone())).collect();
         let current_key = Self::generate_key(&config, env)?;
+        let dpop = dpop::TokenProofs::new(&config);
         Ok(AuthorizationServer {
             routes: Routes::new(&config.issuer_path()),
             config,
@@ -137,6 +141,7 @@ impl AuthorizationServer {
             used_assertion_jtis: BTreeMap::new(),
             registrations: limits::FixedWindow::default(),
             registered_clients: 0,
+            dpop,
         })
     }
 

@@ -42,6 +42,9 @@ pub(super) struct Family {
     pub scope: Vec<String>,
     /// The resource originally granted (canonical URI).
     pub resource: String,
+    /// The DPoP key (thumbprint) the family's refresh tokens are bound to: a public
+    /// client's, when it sent a proof (RFC 9449 §5).
+    pub jkt: Option<String>,
     /// `(jti, exp)` of every access token issued in this family.
     access_tokens: Vec<(String, u64)>,
     pub revoked: bool,
@@ -92,11 +95,13 @@ impl AuthorizationServer {
         r.tokens.len() < max
     }
 
-    /// Starts a refresh-token family for `grant`: its ID and first token; none when the
-    /// store is full (the grant then comes without a refresh token).
+    /// Starts a refresh-token family for `grant`, bound to the DPoP key `bind` if any:
+    /// its ID and first token; none when the store is full (the grant then comes without
+    /// a refresh token).
     pub(super) fn start_refresh_family(
         &mut self,
         grant: &Grant<'_>,
+        bind: Option<&str>,
         env: &mut Env<'_>,
     ) -> Option<(String, String)> {
         if !self.room_for_refresh_token(env.now) {
@@ -108,6 +113,7 @@ impl AuthorizationServer {
             sub: grant.sub.to_string(),
             scope: grant.scope.to_vec(),
             resource: grant.resource.to_string(),
+            jkt: bind.map(String::from),
             access_tokens: vec![],
             revoked: false,
         };
@@ -158,6 +164,7 @@ impl AuthorizationServer {
         &mut self,
         client: &RegisteredClient,
         form: &Params,
+        jkt: Option<&str>,
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
         let invalid_grant = |why: &str| Rejection::new(ErrorCode::InvalidGrant, why);
@@ -188,6 +195,9 @@ impl AuthorizationServer {
         if env.now >= expires {
             return Err(invalid_grant("refresh token expired"));
         }
+        if !self.config.defects.has(Defect::DpopRefreshNotBound) {
+            super::dpop::check_refresh_binding(family.jkt.as_deref(), jkt)?;
+        }
         let scope = match form.get("scope").filter(|s| !s.is_empty()) {
             None => family.scope.clone(),
             Some(requested) => {
@@ -208,7 +218,7 @@ impl AuthorizationServer {
         };
         self.check_resource(form.get("resource"), &family.resource)?;
         let (sub, resource) = (family.sub.clone(), family.resource.clone());
-        let g = Grant { client_id: &client.client_id, sub: &sub, resource: &resource, scope: &scope };
+        let g = Grant { client_id: &client.client_id, sub: &sub, resource: &resource, scope: &scope, jkt };
         let access = self.issue_access_token(&g, env)?;
         let new_token = if self.config.defects.has(Defect::NoRefreshRotation) {
             token.to_string()
@@ -223,8 +233,8 @@ impl AuthorizationServer {
         };
         self.record_access_token(&family_id, &access);
         Ok(TokenResponse {
+            token_type: super::token::token_type(access.bound).into(),
             access_token: access.token,
-            token_type: "Bearer".into(),
             expires_in: self.access_token_ttl(),
             scope: scope.join(" "),
             refresh_token: Some(new_token),

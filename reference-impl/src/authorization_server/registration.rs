@@ -88,6 +88,7 @@ impl AuthorizationServer {
             scopes: scopes.clone(),
             jwks: m.jwks.clone(),
             client_name: m.client_name.clone(),
+            dpop_bound_access_tokens: m.dpop_bound_access_tokens == Some(true),
         });
         m.application_type.get_or_insert_with(|| registration::DEFAULT_APPLICATION_TYPE.into());
         m.scope = Some(scopes.join(" "));

@@ -29,7 +29,7 @@ const PASSWORD: &str = "password";
 pub struct TokenResponse {
     /// The access token (an RFC 9068 JWT).
     pub access_token: String,
-    /// Always `Bearer`.
+    /// `Bearer`, or `DPoP` for a token bound to a DPoP key (RFC 9449 §5).
     pub token_type: String,
     /// Lifetime of the access token in seconds.
     pub expires_in: u64,
@@ -46,6 +46,8 @@ pub(super) struct Grant<'a> {
     pub sub: &'a str,
     pub resource: &'a str,
     pub scope: &'a [String],
+    /// The DPoP key the access token is bound to (its thumbprint, RFC 9449 §6.1).
+    pub jkt: Option<&'a str>,
 }
 
 /// An access token just signed.
@@ -53,6 +55,14 @@ pub(super) struct IssuedToken {
     pub token: String,
     pub jti: String,
     pub exp: u64,
+    /// Bound to a DPoP key: `token_type` `DPoP`.
+    pub bound: bool,
+}
+
+/// The `token_type` of an access token: `DPoP` when bound to a key (RFC 9449 §5), else
+/// `Bearer`.
+pub(super) fn token_type(bound: bool) -> &'static str {
+    if bound { "DPoP" } else { "Bearer" }
 }
 
 fn invalid_grant(description: impl std::fmt::Display) -> Rejection {
@@ -77,13 +87,14 @@ impl AuthorizationServer {
 
     /// `POST /token`.
     pub(super) fn token(&mut self, request: &Request, env: &mut Env<'_>) -> Response {
-        match self.token_response(request, env) {
+        let response = match self.token_response(request, env) {
             Ok(body) if self.config.defects.has(Defect::TokenResponseCacheable) => {
                 wire::json(StatusCode::OK, &body)
             }
             Ok(body) => wire::json_no_store(StatusCode::OK, &body),
             Err(r) => r.into_response(),
-        }
+        };
+        self.with_dpop_nonce(response, env)
     }
 
     /// The lifetime of new access tokens: the configured one, or 30 days with
@@ -129,10 +140,12 @@ impl AuthorizationServer {
                 ),
             ));
         }
+        let jkt = self.token_proof(request, &client, env)?;
+        let jkt = jkt.as_deref();
         match grant_type {
-            AUTHORIZATION_CODE => self.authorization_code_grant(&client, &form, env),
-            REFRESH_TOKEN => self.refresh_grant(&client, &form, env),
-            _ => self.client_credentials_grant(&client, &form, env),
+            AUTHORIZATION_CODE => self.authorization_code_grant(&client, &form, jkt, env),
+            REFRESH_TOKEN => self.refresh_grant(&client, &form, jkt, env),
+            _ => self.client_credentials_grant(&client, &form, jkt, env),
         }
     }
 
@@ -155,13 +168,13 @@ impl AuthorizationServer {
             iat: Some(now),
             nbf: None,
             jti: Some(jti.clone()),
-            cnf: None,
+            cnf: grant.jkt.map(crate::access_token::Confirmation::jkt),
         };
         let token = self.sign_access_token(&claims).map_err(|e| Rejection {
             status: StatusCode::INTERNAL_SERVER_ERROR,
             ..Rejection::new(ErrorCode::ServerError, e)
         })?;
-        Ok(IssuedToken { token, jti, exp })
+        Ok(IssuedToken { token, jti, exp, bound: grant.jkt.is_some() })
     }
 
     fn response(
@@ -171,8 +184,8 @@ impl AuthorizationServer {
         refresh_token: Option<String>,
     ) -> TokenResponse {
         TokenResponse {
+            token_type: token_type(access.bound).into(),
             access_token: access.token,
-            token_type: "Bearer".into(),
             expires_in: self.access_token_ttl(),
             scope: scope.join(" "),
             refresh_token,
@@ -183,6 +196,7 @@ impl AuthorizationServer {
         &mut self,
         client: &RegisteredClient,
         form: &Params,
+        jkt: Option<&str>,
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
         let invalid_request = |e: crate::Error| Rejection::new(ErrorCode::InvalidRequest, e);
@@ -239,10 +253,13 @@ impl AuthorizationServer {
             sub: &sub,
             resource: &request.resource,
             scope: &request.scope,
+            jkt,
         };
         let access = self.issue_access_token(&g, env)?;
+        // A public client's refresh token is bound to its DPoP key (RFC 9449 §5).
+        let bind = jkt.filter(|_| client.is_public());
         let refresh =
-            client.allows_grant(REFRESH_TOKEN).then(|| self.start_refresh_family(&g, env)).flatten();
+            client.allows_grant(REFRESH_TOKEN).then(|| self.start_refresh_family(&g, bind, env)).flatten();
         if let Some((family, _)) = &refresh {
             self.record_access_token(family, &access);
         }
@@ -273,7 +290,13 @@ impl AuthorizationServer {
         };
         let resource = self.target(form.get("resource"))?;
         let scope = super::grant_scope(form.get("scope"), client, &resource, &self.config.defects)?;
-        let g = Grant { client_id: &client.client_id, sub: &sub, resource: &resource.uri, scope: &scope };
+        let g = Grant {
+            client_id: &client.client_id,
+            sub: &sub,
+            resource: &resource.uri,
+            scope: &scope,
+            jkt: None,
+        };
         let access = self.issue_access_token(&g, env)?;
         Ok(self.response(access, &scope, None))
     }
@@ -282,6 +305,7 @@ impl AuthorizationServer {
         &mut self,
         client: &RegisteredClient,
         form: &Params,
+        jkt: Option<&str>,
         env: &mut Env<'_>,
     ) -> Result<TokenResponse, Rejection> {
         let resource = self.target(form.get("resource"))?;
@@ -291,6 +315,7 @@ impl AuthorizationServer {
             sub: &client.client_id,
             resource: &resource.uri,
             scope: &scope,
+            jkt,
         };
         let access = self.issue_access_token(&g, env)?;
         Ok(self.response(access, &scope, None))

@@ -189,6 +189,7 @@ impl PublicClient {
             scope: scope.as_deref(),
         };
         let request = grant.request(env)?;
+        let request = self.with_token_proof(request, false, env)?;
         self.waiting = Waiting::ClientCredentials { scope };
         Ok(ClientStep::Send(request))
     }

@@ -47,6 +47,10 @@ pub struct PublicClientConfig {
     pub max_step_up: u32,
     /// Refresh the access token this long before it expires.
     pub refresh_margin: Duration,
+    /// Use DPoP (RFC 9449) with an ES256 key of its own, drawn at the first proof, when
+    /// the authorization server lists ES256 in `dpop_signing_alg_values_supported` or the
+    /// MCP server challenges with the `DPoP` scheme ([`super::dpop`]).
+    pub dpop: bool,
     /// Mistakes to commit on purpose (the `Client` defects of [`crate::defects`]); none
     /// by default.
     pub defects: Defects,
@@ -54,7 +58,7 @@ pub struct PublicClientConfig {
 
 impl PublicClientConfig {
     /// A configuration with no credentials, no scope, resource, login hint or
-    /// application type override, `max_step_up` 2 and a 60 s refresh margin.
+    /// application type override, `max_step_up` 2, a 60 s refresh margin, no DPoP.
     pub fn new(
         server_url: impl Into<String>,
         redirect_uri: impl Into<String>,
@@ -74,6 +78,7 @@ impl PublicClientConfig {
             application_type: None,
             max_step_up: 2,
             refresh_margin: Duration::from_secs(60),
+            dpop: false,
             defects: Defects::none(),
         }
     }

@@ -70,11 +70,13 @@ impl PublicClient {
                 }
             }
         }?;
+        let sent_token = bearer.is_some();
+        self.present_dpop(&mut request, env)?;
         if self.has(Defect::ClientModernHeadersMissing) {
             request.headers_mut().remove("mcp-method");
             request.headers_mut().remove("mcp-name");
         }
-        self.waiting = Waiting::Mcp { id, sent_token: bearer.is_some() };
+        self.waiting = Waiting::Mcp { id, sent_token };
         Ok(ClientStep::Send(request))
     }
 

@@ -20,6 +20,7 @@ pub mod client_credentials;
 pub mod confidential;
 mod config;
 pub mod discovery;
+mod dpop;
 #[cfg(test)]
 mod interop;
 mod lifecycle;
@@ -168,6 +169,8 @@ pub struct PublicClient {
     stage: Stage,
     budget: Budget,
     waiting: Waiting,
+    /// DPoP key, nonces and proofs (RFC 9449).
+    dpop: dpop::DpopState,
 }
 
 impl PublicClient {
@@ -199,6 +202,7 @@ impl PublicClient {
             stage: Stage::Initialize,
             budget: Budget::default(),
             waiting: Waiting::Idle,
+            dpop: dpop::DpopState::default(),
         })
     }
 
@@ -215,6 +219,9 @@ impl PublicClient {
 
     /// Continues with the result of the request of the last [`ClientStep::Send`].
     pub fn on_response(&mut self, fetched: FetchResult, env: &mut Env<'_>) -> ClientStep {
+        if let Some(retry) = self.on_dpop_answer(&fetched, env) {
+            return self.settle(retry);
+        }
         let r = match std::mem::replace(&mut self.waiting, Waiting::Idle) {
             Waiting::Mcp { id, sent_token } => self.on_mcp_response(fetched, id, sent_token, env),
             Waiting::ProtectedResourceMetadata { candidates, demand } => {
@@ -706,6 +713,7 @@ impl PublicClient {
             ("code_verifier", request.pkce.verifier.as_str()),
         ];
         let token_request = self.token_request(&grant, env)?;
+        let token_request = self.with_token_proof(token_request, false, env)?;
         self.waiting = Waiting::CodeExchange { scope: request.scope };
         Ok(ClientStep::Send(token_request))
     }
@@ -761,6 +769,7 @@ impl PublicClient {
             .ok_or_else(|| Error::Missing("refresh token (none was issued)".into()))?;
         let request =
             self.token_request(&[("grant_type", "refresh_token"), ("refresh_token", refresh_token)], env)?;
+        let request = self.with_token_proof(request, true, env)?;
         self.waiting = Waiting::Refresh;
         Ok(ClientStep::Send(request))
     }

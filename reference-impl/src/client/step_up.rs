@@ -29,7 +29,11 @@ pub fn rejection(r: &Response, defects: &Defects) -> Option<Rejection> {
     let challenge = if defects.has(Defect::ClientNaiveChallengeParsing) {
         naive_challenge(r.headers())
     } else {
-        bearer::bearer_challenge(r.headers()).ok().flatten()
+        // A DPoP-only server challenges with the `DPoP` scheme alone (RFC 9449 §7.1).
+        bearer::bearer_challenge(r.headers())
+            .ok()
+            .flatten()
+            .or_else(|| super::dpop::dpop_challenge(r.headers()))
     };
     match r.status() {
         StatusCode::UNAUTHORIZED => Some(Rejection::Unauthorized(challenge)),
@@ -132,6 +136,7 @@ mod tests {
             requested_scope: requested.map(String::from),
             resource: "https://mcp.example/mcp".into(),
             issuer: None,
+            dpop: false,
         };
         let none = Defects::none();
         let t = tokens(Some("a b"), Some("a"));

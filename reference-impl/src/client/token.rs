@@ -138,14 +138,15 @@ pub struct TokenResponse {
 }
 
 /// Reads a token endpoint response: 200 with a JSON body holding a non-empty
-/// `access_token` of `token_type` `Bearer`; an OAuth error body becomes [`Error::OAuth`].
+/// `access_token` of `token_type` `Bearer` or `DPoP`; an OAuth error body becomes [`Error::OAuth`].
 pub fn read_token_response(r: &Response) -> Result<TokenResponse> {
     if r.status() != StatusCode::OK {
         return Err(wire::error_from_response("token endpoint", r));
     }
     let t: TokenResponse = wire::parse_json("token response", r.body())?;
-    if !t.token_type.eq_ignore_ascii_case("bearer") {
-        return Err(Error::unexpected("token_type", format!("`{}`", t.token_type), "`Bearer`"));
+    if !t.token_type.eq_ignore_ascii_case("bearer") && !t.token_type.eq_ignore_ascii_case(crate::dpop::SCHEME)
+    {
+        return Err(Error::unexpected("token_type", format!("`{}`", t.token_type), "`Bearer` or `DPoP`"));
     }
     if !is_b64token(&t.access_token) {
         return Err(Error::unexpected(
@@ -182,6 +183,9 @@ pub struct TokenSet {
     pub resource: String,
     /// The issuer of the token (`None` when the client never learned it).
     pub issuer: Option<String>,
+    /// The access token is bound to the client's DPoP key (`token_type` `DPoP`, RFC 9449
+    /// §5): it goes with `Authorization: DPoP` and a proof.
+    pub dpop: bool,
 }
 
 impl fmt::Debug for TokenSet {
@@ -194,6 +198,7 @@ impl fmt::Debug for TokenSet {
             .field("requested_scope", &self.requested_scope)
             .field("resource", &self.resource)
             .field("issuer", &self.issuer)
+            .field("dpop", &self.dpop)
             .finish()
     }
 }
@@ -209,6 +214,7 @@ impl TokenSet {
         now: Time,
     ) -> Self {
         TokenSet {
+            dpop: t.token_type.eq_ignore_ascii_case(crate::dpop::SCHEME),
             access_token: t.access_token,
             refresh_token: t.refresh_token,
             expires_at: t.expires_in.map(|s| now.plus(Duration::from_secs(s))),
@@ -222,6 +228,7 @@ impl TokenSet {
     /// Applies a refresh response: new access token, the rotated refresh token (the old
     /// one is kept when none is returned), new expiry, scope if returned.
     pub fn refreshed(&mut self, t: TokenResponse, now: Time) {
+        self.dpop = t.token_type.eq_ignore_ascii_case(crate::dpop::SCHEME);
         self.access_token = t.access_token;
         if t.refresh_token.is_some() {
             self.refresh_token = t.refresh_token;
@@ -263,10 +270,12 @@ mod tests {
     }
 
     #[test]
-    fn token_type_must_be_bearer() {
-        let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "DPoP"}));
+    fn token_type_must_be_bearer_or_dpop() {
+        let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "MAC"}));
         let e = read_token_response(&r).unwrap_err();
-        assert_eq!(e, Error::unexpected("token_type", "`DPoP`", "`Bearer`"));
+        assert_eq!(e, Error::unexpected("token_type", "`MAC`", "`Bearer` or `DPoP`"));
+        let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "DPoP"}));
+        assert!(read_token_response(&r).is_ok());
         let r = wire::json(StatusCode::OK, &serde_json::json!({"access_token": "a", "token_type": "bEaReR"}));
         assert!(read_token_response(&r).is_ok());
     }

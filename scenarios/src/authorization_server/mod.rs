@@ -11,7 +11,8 @@
 //! concern, in [`code`], [`refresh`], [`scope`], [`front_channel`] (redirect URIs and
 //! the front channel), [`iss`] (RFC 9207 `iss` and its metadata flag), [`token`] (token
 //! responses and resource indicators), [`metadata`] (metadata documents and
-//! registration) and [`client_credentials`] (the client credentials extension).
+//! registration), [`client_credentials`] (the client credentials extension) and [`dpop`]
+//! (the DPoP extension).
 
 use crate::Scenario;
 use crate::world::World;
@@ -30,6 +31,7 @@ macro_rules! step {
 // After `step!`, which they use.
 mod client_credentials;
 mod code;
+mod dpop;
 mod front_channel;
 mod iss;
 mod metadata;
@@ -359,6 +361,53 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["token", "client-credentials", "extension"])
         .body(assertion_validation),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-DPOP-01",
+            "DPoP: the metadata lists the proof algorithms, asymmetric only",
+        )
+        .requirements(&["AS-39"])
+        .level(Must)
+        .tags(&["metadata", "dpop", "extension"])
+        .body(|w| with_apps(w, dpop::algorithms_advertised)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-DPOP-02",
+            "DPoP: a valid proof at the token endpoint binds the token (token_type DPoP, cnf.jkt)",
+        )
+        .requirements(&["AS-40"])
+        .level(Must)
+        .tags(&["token", "dpop", "extension"])
+        .body(|w| with_apps(w, dpop::token_bound)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-DPOP-03",
+            "DPoP: an invalid proof at the token endpoint is invalid_dpop_proof",
+        )
+        .requirements(&["AS-40"])
+        .level(Must)
+        .tags(&["token", "dpop", "extension"])
+        .grants(&[MaliciousClient])
+        .body(|w| with_apps(w, dpop::invalid_proofs)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-DPOP-04",
+            "DPoP: a public client's refresh token needs a proof by its key",
+        )
+        .requirements(&["AS-40"])
+        .level(Must)
+        .tags(&["refresh", "dpop", "extension"])
+        .grants(&[MaliciousClient])
+        .body(|w| with_apps(w, dpop::refresh_bound)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-DPOP-05",
+            "DPoP: a client registered dpop_bound_access_tokens gets no token without a proof",
+        )
+        .requirements(&["AS-41"])
+        .level(Must)
+        .tags(&["token", "registration", "dpop", "extension"])
+        .body(|w| with_apps(w, dpop::bound_client_needs_proof)),
         Scenario::new(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered")
             .requirements(&["AS-04", "AS-01", "X-07"])
             .level(Must)

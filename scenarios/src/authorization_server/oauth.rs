@@ -149,6 +149,16 @@ pub(super) fn victim_code(w: &mut World, scope: &str) -> Result<String, Check> {
 /// A token request with `pairs`; the victim's app authenticates with `client_secret_basic`
 /// when it is a pre-registered confidential client.
 pub(super) fn token_request(w: &mut World, from: &str, pairs: &[(&str, &str)]) -> FetchResult {
+    token_request_with_proof(w, from, pairs, None)
+}
+
+/// [`token_request`] with `proof` as its `DPoP` header (RFC 9449 §5), if any.
+pub(super) fn token_request_with_proof(
+    w: &mut World,
+    from: &str,
+    pairs: &[(&str, &str)],
+    proof: Option<&str>,
+) -> FetchResult {
     let endpoint = w.as_under_test.token_endpoint.clone();
     let client_id = pairs.iter().find(|(k, _)| *k == "client_id").map(|(_, v)| v.to_string());
     let secret = w.as_under_test.app_secret.clone().filter(|_| client_id.as_deref() == Some(&app(w)));
@@ -163,7 +173,11 @@ pub(super) fn token_request(w: &mut World, from: &str, pairs: &[(&str, &str)]) -
         }
         _ => wire::post_form_request(&endpoint, &wire::encode_pairs(pairs.iter().copied())),
     };
-    w.send(from, req.expect("valid request"))
+    let mut req = req.expect("valid request");
+    if let Some(v) = proof.and_then(|p| http::HeaderValue::from_str(p).ok()) {
+        req.headers_mut().insert(mcp_authz_reference::dpop::HEADER, v);
+    }
+    w.send(from, req)
 }
 
 /// Redeems `code` as the victim's app would, with `changes`.

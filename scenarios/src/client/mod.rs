@@ -24,6 +24,7 @@
 mod authorization;
 mod caching;
 mod discovery;
+mod dpop;
 mod hostile;
 mod iss;
 mod registration;
@@ -353,6 +354,32 @@ pub fn scenarios() -> Vec<Scenario> {
             .tags(&["ssrf", "attack"])
             .grants(&[MaliciousMcpServer, MaliciousAuthorizationServer])
             .body(dangerous_authorization_endpoints),
+        Scenario::new(
+            Client,
+            "CL-DPOP-01",
+            "DPoP: every MCP request carries Authorization: DPoP and a fresh proof with ath",
+        )
+        .requirements(&["CL-62"])
+        .level(Must)
+        .tags(&["dpop", "extension", "token"])
+        .grants(&[ReadTokenRequests, ReadResourceRequests])
+        .body(dpop::fresh_proofs),
+        Scenario::new(Client, "CL-DPOP-02", "DPoP: a proof on every token request, refresh included")
+            .requirements(&["CL-63"])
+            .level(Must)
+            .tags(&["dpop", "extension", "refresh"])
+            .grants(&[ReadTokenRequests, ReadResourceRequests, Rewrite])
+            .body(dpop::proof_at_the_token_endpoint),
+        Scenario::new(
+            Client,
+            "CL-DPOP-03",
+            "DPoP: use_dpop_nonce at the AS and at the MCP server is retried once with the nonce",
+        )
+        .requirements(&["CL-64"])
+        .level(Must)
+        .tags(&["dpop", "extension"])
+        .grants(&[ReadTokenRequests, ReadResourceRequests, Rewrite])
+        .body(dpop::nonces_honoured),
         Scenario::new(Client, "CL-SSRF-04", "metadata redirects to internal addresses are not followed")
             .requirements(&["CL-37", "CL-40"])
             .level(Should)

@@ -261,6 +261,7 @@ pub(super) fn pre_registered_credentials_stay_home(w: &mut World) -> Check {
         scopes: ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec(),
         jwks: None,
         client_name: Some("pre-registered client".into()),
+        ..RegisteredClient::default()
     };
     if let Err(skip) = w.register_directly(app) {
         return Check::NotApplicable(skip.0);

@@ -64,6 +64,8 @@ pub struct Seen {
     pub url: String,
     /// The body, as text.
     pub body: String,
+    /// The headers.
+    pub headers: http::HeaderMap,
 }
 
 impl Seen {
@@ -110,6 +112,7 @@ where
             method: req.method().to_string(),
             url: req.uri().to_string(),
             body: String::from_utf8_lossy(req.body()).into_owned(),
+            headers: req.headers().clone(),
         });
         verdict
     }

@@ -227,6 +227,7 @@ pub fn reference_as_config(defects: &Defects, extra: &[&str]) -> authz::Config {
         scopes: scopes(&["reports:read"]),
         jwks: None,
         client_name: Some("MCP server A".into()),
+        ..RegisteredClient::default()
     });
     as_config
 }
