@@ -116,7 +116,14 @@ fn after_schemes(s: &str) -> String {
             let is_parameter = value.is_empty()
                 || value.trim_end_matches('=').contains('=')
                 || value.ends_with('=') && tail[end..].starts_with('"');
-            done.push_str(if is_parameter || value.starts_with(REDACTED) { value } else { REDACTED });
+            // Prose names the schemes too ("DPoP proofs", "Bearer tokens"): a short word of
+            // lower-case letters is a word, not a credential.
+            let is_word = value.len() <= 12 && value.bytes().all(|b| b.is_ascii_lowercase());
+            done.push_str(if is_parameter || is_word || value.starts_with(REDACTED) {
+                value
+            } else {
+                REDACTED
+            });
             rest = &tail[end..];
         }
         done.push_str(rest);
@@ -170,6 +177,8 @@ mod tests {
         let jwt = "eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2ln";
         assert_eq!(text(&format!("token {jwt} refused")), "token eyJ…[redacted] refused");
         assert_eq!(text("Authorization: Bearer abc.def"), "Authorization: Bearer [redacted]");
+        assert_eq!(text("Authorization: DPoP eyJhbGciOi"), "Authorization: DPoP [redacted]");
+        assert_eq!(text("the DPoP proofs and Bearer tokens"), "the DPoP proofs and Bearer tokens");
         assert_eq!(
             text(r#"WWW-Authenticate: Bearer error="invalid_token""#),
             r#"WWW-Authenticate: Bearer error="invalid_token""#

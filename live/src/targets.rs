@@ -374,6 +374,11 @@ impl Target for ClientProcess {
                 "the harness cannot give a client process pre-registered credentials: `test-client` runs \
                  the command as it is, with no client id or secret to pass it",
             )),
+            Need::Dpop => Err(Skip::because(
+                "a client process signs its DPoP proofs for the loopback addresses it is given (`htu`), \
+                 which the simulated roles behind the harness's proxy cannot check yet: `test-client` \
+                 offers no DPoP, and the DPoP cases run against the reference client only",
+            )),
             _ => self.roles.provides(need, as_under_test),
         }
     }
@@ -458,6 +463,11 @@ pub fn client_process_world(seed: u64, target: &LiveClient, scenario: &Scenario)
     let mut w = World::simulated(seed, &Defects::none(), &[], |roles| {
         Box::new(ClientProcess { roles, client, failures: seen })
     })?;
+    // The AS offers no DPoP to a process: its proofs would name the loopback addresses it
+    // is given, which the simulated AS cannot check, and a DPoP-capable client would be
+    // refused for the harness's limit. It uses Bearer tokens instead (RFC 9449 lets a
+    // client fall back where the AS lists no DPoP algorithms).
+    w.offer_no_dpop()?;
     let uri = target.client_metadata_url.as_deref().and_then(|u| u.parse::<http::Uri>().ok());
     match uri.as_ref().and_then(|uri| Some((uri, origin_of(uri)?))) {
         Some((uri, origin)) if origin.ends_with(".example") => {

@@ -6,6 +6,8 @@
 //!   unless its client registered `dpop_bound_access_tokens: true` (§5.2: the server
 //!   "MUST reject token requests from the client that do not contain the DPoP header"):
 //!   400 `invalid_dpop_proof`.
+//! - An AS configured with no DPoP algorithms does not do DPoP: it ignores the header and
+//!   issues `Bearer` tokens.
 //! - A `DPoP` header must hold exactly one valid proof (§4.3) of `POST` at this token
 //!   endpoint, else 400 `invalid_dpop_proof` (§5).
 //! - A valid proof binds the access token: `cnf.jkt` is the proof key's thumbprint
@@ -93,6 +95,12 @@ impl AuthorizationServer {
         client: &RegisteredClient,
         env: &mut Env<'_>,
     ) -> Result<Option<String>, Rejection> {
+        // An AS configured without DPoP algorithms does not do DPoP: it lists none, ignores
+        // the header and issues Bearer tokens, which a client must then accept (RFC 9449 §5:
+        // the `token_type` says which it got).
+        if self.config.dpop.algorithms.is_empty() {
+            return Ok(None);
+        }
         if !request.headers().contains_key(dpop::HEADER) {
             if client.dpop_bound_access_tokens
                 && !self.config.defects.has(Defect::DpopBoundClientWithoutProof)

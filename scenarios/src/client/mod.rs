@@ -363,12 +363,14 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["dpop", "extension", "token"])
         .grants(&[ReadTokenRequests, ReadResourceRequests])
+        .needs(&[Need::Dpop])
         .body(dpop::fresh_proofs),
         Scenario::new(Client, "CL-DPOP-02", "DPoP: a proof on every token request, refresh included")
             .requirements(&["CL-63"])
             .level(Must)
             .tags(&["dpop", "extension", "refresh"])
             .grants(&[ReadTokenRequests, ReadResourceRequests, Rewrite])
+            .needs(&[Need::Dpop])
             .body(dpop::proof_at_the_token_endpoint),
         Scenario::new(
             Client,
@@ -379,6 +381,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["dpop", "extension"])
         .grants(&[ReadTokenRequests, ReadResourceRequests, Rewrite])
+        .needs(&[Need::Dpop])
         .body(dpop::nonces_honoured),
         Scenario::new(Client, "CL-SSRF-04", "metadata redirects to internal addresses are not followed")
             .requirements(&["CL-37", "CL-40"])

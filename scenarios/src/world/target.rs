@@ -375,6 +375,21 @@ impl World {
         }
     }
 
+    /// The simulated AS stops offering DPoP: its metadata lists no algorithms and it issues
+    /// `Bearer` tokens whatever a client sends; it keeps its signing key, so the servers
+    /// that trust it still do.
+    pub fn offer_no_dpop(&mut self) -> Result<(), Error> {
+        let server = self.authorization_server().map_err(|s| Error::Config(s.0))?;
+        let key = server.signing_key();
+        let key = SigningKey::from_pkcs8_der(key.alg(), key.kid(), &key.to_pkcs8_der()?)?;
+        let mut config = server.config().clone();
+        config.dpop.algorithms.clear();
+        let mut server = self.sim.env_for("as-without-dpop", |env| AuthorizationServer::new(config, env))?;
+        server.replace_signing_key(key);
+        self.sim.add_service(AS, server);
+        Ok(())
+    }
+
     /// Makes the authorization server under test show its login and consent forms (see
     /// [`Target::show_login_forms`]); `Ok(true)` when a new AS was put in place.
     pub fn show_login_forms(&mut self) -> Result<bool, Skip> {
