@@ -148,8 +148,13 @@ fn is_dpop(body: &Value) -> bool {
 pub(super) fn algorithms_advertised(w: &mut World) -> Check {
     let m = step!(metadata(w));
     if let Some(algs) = &m.dpop_signing_alg_values_supported {
-        let asymmetric = |a: &String| Algorithm::parse(a).is_some_and(|a| Algorithm::ASYMMETRIC.contains(&a));
-        return Check::expect(!algs.is_empty() && algs.iter().all(asymmetric), || {
+        // RFC 9449 §5.1: "the JWS algorithms supported for DPoP proof JWTs"; what is
+        // forbidden is `none` and a symmetric (MAC) algorithm (§4.3: "not none or an
+        // identifier for a symmetric algorithm"). Any other registered name is asymmetric,
+        // those this harness does not sign with among them (`Ed25519` of RFC 9864, `ES384`).
+        let symmetric_or_none =
+            |a: &String| a.eq_ignore_ascii_case("none") || a.to_ascii_uppercase().starts_with("HS");
+        return Check::expect(!algs.is_empty() && !algs.iter().any(symmetric_or_none), || {
             Violation::new(
                 format!(
                     "dpop_signing_alg_values_supported with asymmetric algorithms only, not none ({METADATA_RULE})"
