@@ -56,14 +56,9 @@ async fn a_secret_and_a_private_key_each_get_a_token_and_the_tool_result() {
     .await;
     let id = secret_client["client_id"].as_str().unwrap();
     let secret = secret_client["client_secret"].as_str().unwrap();
-    let out = client(
-        &[
-            &["--grant", "client-credentials", "--client-id", id, "--client-secret", secret],
-            &ECHO[..],
-            &[&mcp_url],
-        ]
-        .concat(),
-    );
+    // `--name=value`: a random id or secret may begin with `-`, which would read as an option.
+    let (id, secret) = (format!("--client-id={id}"), format!("--client-secret={secret}"));
+    let out = client(&[&["--grant", "client-credentials", &id, &secret], &ECHO[..], &[&mcp_url]].concat());
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("machine"));
 
@@ -76,26 +71,21 @@ async fn a_secret_and_a_private_key_each_get_a_token_and_the_tool_result() {
                "jwks": named.public_jwks()}),
     )
     .await;
-    let id = jwt_client["client_id"].as_str().unwrap();
+    let id = format!("--client-id={}", jwt_client["client_id"].as_str().unwrap());
     let dir = scratch("jwt");
     let file = dir.join("key.pem");
     std::fs::write(&file, pem(&der)).unwrap();
     let file = file.to_str().unwrap();
     let out = client(
-        &[
-            &["--grant", "client-credentials", "--client-id", id, "--private-key-file", file],
-            &ECHO[..],
-            &[&mcp_url],
-        ]
-        .concat(),
+        &[&["--grant", "client-credentials", &id, "--private-key-file", file], &ECHO[..], &[&mcp_url]]
+            .concat(),
     );
     assert!(out.status.success());
     // The token alone, for scripts.
     let out = client(&[
         "--grant",
         "client-credentials",
-        "--client-id",
-        id,
+        &id,
         "--private-key-file",
         file,
         "--print-token",
@@ -109,8 +99,7 @@ async fn a_secret_and_a_private_key_each_get_a_token_and_the_tool_result() {
     let out = client(&[
         "--grant",
         "client-credentials",
-        "--client-id",
-        id,
+        &id,
         "--private-key-file",
         forged.to_str().unwrap(),
         &mcp_url,

@@ -79,7 +79,8 @@ async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
     let r = mcp_authz_live::fetch::Fetcher::trusted().unwrap().fetch(req).await.expect("registered");
     let info: Value = serde_json::from_slice(r.body()).unwrap();
     let (id, secret) = (info["client_id"].as_str().unwrap(), info["client_secret"].as_str().unwrap());
-    let args = ["--client-id", id, "--client-secret", secret].map(String::from).to_vec();
+    // `--name=value`: a random id or secret may begin with `-`, which would read as an option.
+    let args = vec![format!("--client-id={id}"), format!("--client-secret={secret}")];
     let (code, cases) = test_as_with(stack.issuer.clone(), stack.mcp_url.clone(), args).await;
     stack.shutdown().await;
     let mut skipped = ids(&cases, "skip");
