@@ -326,7 +326,8 @@ async fn reference_authorization_server_passes_the_suites_authorization_mode() {
     let mut suite = Command::new(node)
         .current_dir(&dir)
         .arg(Suite::V0_2_0Alpha12.entry())
-        .args(["authorization", "--url", issuer, "--client-id", &client_id, "--resource", mcp_url])
+        // `--client-id=…`: a random id may begin with `-`, which would read as an option.
+        .args(["authorization", "--url", issuer, &format!("--client-id={client_id}"), "--resource", mcp_url])
         .args(["--port", &port.to_string(), "--output-dir"])
         .arg(&out)
         .stdout(Stdio::piped())
