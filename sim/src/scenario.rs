@@ -220,6 +220,20 @@ pub enum Verdict {
     Fail,
 }
 
+impl Verdict {
+    /// How bad the verdict is, for the result of something several cases judge (a
+    /// requirement): skip, pass, warn, error, fail, from least to worst.
+    pub fn severity(self) -> u8 {
+        match self {
+            Verdict::Skip => 0,
+            Verdict::Pass => 1,
+            Verdict::Warn => 2,
+            Verdict::Error => 3,
+            Verdict::Fail => 4,
+        }
+    }
+}
+
 impl fmt::Display for Verdict {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(match self {

@@ -81,7 +81,9 @@ pub fn by_requirement(cases: &[CaseResult]) -> BTreeMap<&'static str, (Verdict, 
     for c in cases.iter().filter(|c| c.verdict != Verdict::Skip) {
         for req in c.meta.requirements {
             let entry = out.entry(req).or_insert((Verdict::Pass, Vec::new()));
-            entry.0 = worse(entry.0, c.verdict);
+            if c.verdict.severity() > entry.0.severity() {
+                entry.0 = c.verdict;
+            }
             entry.1.push(c.meta.id);
         }
     }
@@ -95,18 +97,6 @@ pub fn by_requirement_text(cases: &[CaseResult]) -> String {
         out.push_str(&format!("  {req:<7} {:<5} {}\n", verdict.to_string(), ids.join(", ")));
     }
     out
-}
-
-/// The worse of two verdicts: fail, error, warn, pass.
-fn worse(a: Verdict, b: Verdict) -> Verdict {
-    let rank = |v: Verdict| match v {
-        Verdict::Fail => 4,
-        Verdict::Error => 3,
-        Verdict::Warn => 2,
-        Verdict::Pass => 1,
-        Verdict::Skip => 0,
-    };
-    if rank(b) > rank(a) { b } else { a }
 }
 
 #[cfg(test)]

@@ -175,7 +175,7 @@ pub fn render(cases: &[CaseResult], opts: &HtmlOptions<'_>) -> String {
     out.push_str("<h2 id=\"requirements\">By requirement</h2>\n");
     out.push_str("<table><tr><th>Requirement</th><th>Text</th><th>Result</th><th>Cases</th></tr>\n");
     for (req, cs) in &by_req {
-        let worst = cs.iter().map(|c| c.verdict).max_by_key(|v| severity(*v)).unwrap_or(Verdict::Skip);
+        let worst = cs.iter().map(|c| c.verdict).max_by_key(|v| v.severity()).unwrap_or(Verdict::Skip);
         let _ = write!(
             out,
             "<tr><td><code>{}</code></td><td>{}</td><td><span class=\"badge b-{worst}\">{worst}</span></td><td>",
@@ -319,17 +319,6 @@ fn level_word(l: Level) -> &'static str {
     match l {
         Level::Must => "MUST",
         Level::Should => "SHOULD",
-    }
-}
-
-/// How bad a verdict is, for the result of a requirement checked by several cases.
-fn severity(v: Verdict) -> u8 {
-    match v {
-        Verdict::Skip => 0,
-        Verdict::Pass => 1,
-        Verdict::Warn => 2,
-        Verdict::Error => 3,
-        Verdict::Fail => 4,
     }
 }
 
