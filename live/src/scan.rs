@@ -103,15 +103,13 @@ pub fn scan(
     for (i, s) in scenarios.iter().enumerate() {
         let result = match s.meta.role {
             Role::McpServer => run_live(s, 1, now(), &server).0,
-            Role::AuthorizationServer => {
-                match (&authorization_server, as_case_runs(s.meta.id, scan.active)) {
-                    (Some(target), Ok(())) => run_live_as(s, 1, now(), target).0,
-                    (None, _) => {
-                        skipped(s, "the server names no authorization server the scan could read".into())
-                    }
-                    (Some(target), Err(why)) => skipped(s, why(&target.issuer)),
-                }
-            }
+            Role::AuthorizationServer => match &authorization_server {
+                Some(target) => match why_not_run(s.meta.id, scan.active, &target.issuer) {
+                    None => run_live_as(s, 1, now(), target).0,
+                    Some(why) => skipped(s, why),
+                },
+                None => skipped(s, "the server names no authorization server the scan could read".into()),
+            },
             Role::Client => skipped(s, "a client scenario: `mcp-authz test-client` runs those".into()),
         };
         progress(Progress::Case(i, &result));
@@ -120,24 +118,17 @@ pub fn scan(
     LiveRun { notes, setup_error: None, results }
 }
 
-/// `Ok` when the scan runs the authorization server case `id`; else why not, for an
-/// issuer.
-fn as_case_runs(id: &str, active: bool) -> Result<(), fn(&str) -> String> {
-    if PASSIVE_AS_CASES.contains(&id) {
-        Ok(())
+/// Why the scan does not run the authorization server case `id` against `issuer`;
+/// `None` when it does.
+fn why_not_run(id: &str, active: bool, issuer: &str) -> Option<String> {
+    if PASSIVE_AS_CASES.contains(&id) || active && ACTIVE_AS_CASES.contains(&id) {
+        None
     } else if ACTIVE_AS_CASES.contains(&id) {
-        match active {
-            true => Ok(()),
-            false => {
-                Err(|_| "registers clients at the authorization server: run the scan with --active".into())
-            }
-        }
+        Some("registers clients at the authorization server: run the scan with --active".into())
     } else {
-        Err(|issuer| {
-            format!(
-                "needs a sign-in at the authorization server: `mcp-authz test-as --issuer {issuer}` runs it"
-            )
-        })
+        Some(format!(
+            "needs a sign-in at the authorization server: `mcp-authz test-as --issuer {issuer}` runs it"
+        ))
     }
 }
 
