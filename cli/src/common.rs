@@ -13,25 +13,8 @@ macro_rules! say {
 }
 pub(crate) use say;
 
-/// `eprintln!` that ignores a closed stderr: `mcp-authz test-server … 2>&1 | head -2` ends
-/// with the run's own status, not a panic on the broken pipe.
-macro_rules! tell {
-    () => {{
-        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), b"\n");
-    }};
-    ($($arg:tt)*) => {{
-        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)));
-    }};
-}
-pub(crate) use tell;
-
-/// `eprint!` that ignores a closed stderr (see [`tell`]).
-macro_rules! tell_raw {
-    ($($arg:tt)*) => {{
-        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!($($arg)*));
-    }};
-}
-pub(crate) use tell_raw;
+/// `eprintln!` that ignores a closed stderr (the live crate's: see [`mcp_authz_live::tell`]).
+pub(crate) use mcp_authz_live::tell;
 
 /// Output format of `list`, `explore` and `merge`.
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]

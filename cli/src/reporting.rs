@@ -137,7 +137,7 @@ impl ReportArgs {
             footer: "",
         };
         if self.format != Format::Text {
-            crate::common::tell_raw!("{message}");
+            crate::common::tell!("{}", message.trim_end_matches('\n'));
             emit_report(results, &how)?;
             return Ok(ExitCode::from(2));
         }
@@ -147,7 +147,7 @@ impl ReportArgs {
                 .with_context(|| format!("writing {}", path.display()))?;
         }
         if let Some(path) = &self.output {
-            crate::common::tell_raw!("{message}");
+            crate::common::tell!("{}", message.trim_end_matches('\n'));
             std::fs::write(path, &message).with_context(|| format!("writing {}", path.display()))?;
         } else {
             let _ = std::io::stdout().lock().write_all(message.as_bytes());

@@ -23,6 +23,18 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+/// `eprintln!` that ignores a closed stderr: output into a pipe whose reader left (`… 2>&1 |
+/// head -2`) must not end the program with a panic. The CLI writes to stderr with it too.
+#[macro_export]
+macro_rules! tell {
+    () => {{
+        let _ = std::io::Write::write_all(&mut std::io::stderr().lock(), b"\n");
+    }};
+    ($($arg:tt)*) => {{
+        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)));
+    }};
+}
+
 pub mod black_box;
 pub mod client_network;
 pub mod client_under_test;

@@ -1,13 +1,6 @@
 //! Runs the reference MCP client against live servers: its requests go out through a
 //! [`Fetcher`], and its authorization requests go to a user agent ([`FrontChannel`]).
 
-/// `eprintln!` that ignores a closed stderr (a pipe whose reader left).
-macro_rules! tell {
-    ($($arg:tt)*) => {{
-        let _ = std::io::Write::write_fmt(&mut std::io::stderr().lock(), format_args!("{}\n", format_args!($($arg)*)));
-    }};
-}
-
 use crate::fetch::Fetcher;
 use crate::serve::{os_rng, system_now};
 use mcp_authz_reference::Error;
