@@ -59,6 +59,7 @@ fn the_action_is_a_composite_with_the_inputs_the_readme_names() {
 #[test]
 fn each_example_workflow_uses_the_action_with_a_command_it_runs() {
     let dir = root().join("examples/github");
+    let action = load(&root().join("action.yml"));
     let mut seen = 0;
     for entry in std::fs::read_dir(&dir).expect("examples/github") {
         let path = entry.expect("an entry").path();
@@ -76,7 +77,6 @@ fn each_example_workflow_uses_the_action_with_a_command_it_runs() {
                 if step["uses"].as_str().is_some_and(|u| u.contains("mcp-authz-harness")) {
                     let command = step["with"]["command"].as_str().unwrap_or_default();
                     assert!(COMMANDS.contains(&command), "{}: command `{command}`", path.display());
-                    let action = load(&root().join("action.yml"));
                     for (key, _) in step["with"].as_hash().expect("with") {
                         let key = key.as_str().unwrap_or_default();
                         assert!(
