@@ -24,8 +24,10 @@ use std::collections::BTreeMap;
 /// is involved.
 const URL: &str = "https://server-under-test.test/mcp";
 
-/// Defects only the simulator can see: the server's outbound calls.
-const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough];
+/// Defects only the simulator can see: the server's outbound calls, and a DPoP nonce
+/// kept past its lifetime (only the simulated server's nonce lifetime is known, so only
+/// there does RS-DPOP-10 send a stale one).
+const SIMULATOR_ONLY: &[Defect] = &[Defect::TokenPassthrough, Defect::DpopNonceNeverStale];
 
 /// Cases only a live run catches. `caller-from-earlier-request` serves a tokenless or
 /// invalid-token request on the connection of the last authorized one: live, every party

@@ -144,6 +144,7 @@ defects! {
     DpopBoundTokenAsBearer = "dpop-bound-token-as-bearer", McpServer, "accepts a DPoP-bound token (`cnf.jkt`) presented as `Authorization: Bearer`, without a proof";
     DpopAlgNoneAccepted = "dpop-alg-none-accepted", McpServer, "takes a DPoP proof's `alg` at its word: `none` goes unverified, HS256 is verified with the `k` its header carries";
     DpopNonceUnchecked = "dpop-nonce-unchecked", McpServer, "hands out DPoP nonces (`DPoP-Nonce`) but accepts proofs without one or with one it never issued";
+    DpopNonceNeverStale = "dpop-nonce-never-stale", McpServer, "never lets a DPoP nonce it handed out go stale: a nonce from long past its lifetime is still accepted";
     // Client
     NoStateCheck = "no-state-check", Client, "does not compare `state` in the authorization response";
     ClientNoIssuerCheck = "client-no-issuer-check", Client, "uses AS metadata whose `issuer` differs from the issuer it was fetched for";

@@ -484,6 +484,8 @@ impl ReplayCache {
 pub struct Nonces {
     key: aws_lc_rs::hmac::Key,
     lifetime: Duration,
+    /// Accept a nonce of any earlier bucket too: never stale (a defect's behaviour).
+    never_stale: bool,
 }
 
 impl std::fmt::Debug for Nonces {
@@ -500,7 +502,13 @@ impl Nonces {
         Nonces {
             key: aws_lc_rs::hmac::Key::new(aws_lc_rs::hmac::HMAC_SHA256, &secret),
             lifetime: lifetime.max(Duration::from_secs(1)),
+            never_stale: false,
         }
+    }
+
+    /// These nonces, but one once given stays current for ever (for a defect).
+    pub fn never_stale(self) -> Self {
+        Nonces { never_stale: true, ..self }
     }
 
     fn bucket(&self, now: Time) -> u64 {
@@ -526,7 +534,7 @@ impl Nonces {
         let Ok(bytes) = <[u8; 8]>::try_from(bucket.as_slice()) else { return false };
         let bucket = u64::from_be_bytes(bytes);
         let current = self.bucket(now);
-        (bucket == current || bucket.saturating_add(1) == current)
+        (bucket == current || bucket.saturating_add(1) == current || (self.never_stale && bucket < current))
             && aws_lc_rs::hmac::verify(&self.key, &bytes, &tag).is_ok()
     }
 }

@@ -82,7 +82,11 @@ impl DpopBinding {
 
     fn nonces(&mut self, env: &mut Env<'_>) -> &Nonces {
         let lifetime = self.config.nonce_lifetime;
-        self.nonces.get_or_insert_with(|| Nonces::new(lifetime, env))
+        let never_stale = self.defects.has(Defect::DpopNonceNeverStale);
+        self.nonces.get_or_insert_with(|| {
+            let nonces = Nonces::new(lifetime, env);
+            if never_stale { nonces.never_stale() } else { nonces }
+        })
     }
 
     /// `Ok` when `token` (valid, with `claims`) may be used as `request` presents it;

@@ -16,6 +16,7 @@ use mcp_authz_reference::access_token::Confirmation;
 use mcp_authz_reference::dpop::{self, ProofClaims, ProofHeader};
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::sans_io::Response;
+use std::time::Duration;
 
 /// The DPoP scenarios, registered by [`super::scenarios`].
 pub(super) fn scenarios() -> Vec<Scenario> {
@@ -464,7 +465,32 @@ fn nonce_required(w: &mut World) -> Check {
             Check::Undecided(format!("a proof with the server's nonce was not accepted: {}", describe(&r))),
         ));
     }
+    if let Some(stale) = stale_nonce(w, &c) {
+        outcomes.push(stale);
+    }
     all_variants(w, outcomes)
+}
+
+/// A nonce the server gave, sent once it has gone stale: only where the server's nonce
+/// lifetime is known (the simulated server's configuration). RFC 9449 §9 leaves the
+/// lifetime to the server, so a live server's is not guessed. The wait outlives the
+/// client's token, so a second client (its own key and token) sends the old nonce.
+fn stale_nonce(w: &mut World, c: &Client) -> Option<(String, Check)> {
+    let lifetime = w.mcp_server().ok()?.config().dpop.nonce_lifetime;
+    let old = c.nonce.clone()?;
+    w.wait(lifetime * 2 + Duration::from_secs(1));
+    let mut late = Client::new(w, "RS-DPOP-10-late", None);
+    let proof = late.proof(w, |p| p.nonce = Some(old));
+    let r = late.send(w, dpop::SCHEME, &[proof]);
+    let what = format!(
+        "a nonce it gave {}s earlier (its nonces last {}s)",
+        (lifetime * 2).as_secs() + 1,
+        lifetime.as_secs()
+    );
+    let check = Check::expect(asks_for_nonce(&r), || {
+        Violation::about(&what, "401 `use_dpop_nonce` with a new `DPoP-Nonce` (RFC 9449 §9)", describe(&r))
+    });
+    Some((what, check))
 }
 
 /// RS-38: the audience is still checked for bound tokens: one for server B, with a
