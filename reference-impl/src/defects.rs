@@ -62,6 +62,7 @@ defects! {
     DpopTokenNotBound = "dpop-token-not-bound", AuthorizationServer, "checks the DPoP proof of a token request, then issues a plain `Bearer` token without `cnf.jkt`";
     DpopTokenProofUnchecked = "dpop-token-proof-unchecked", AuthorizationServer, "binds tokens to the key of any DPoP proof at the token endpoint without checking it: `alg: none`, another `htm` or `htu`, an old `iat`, a replayed `jti`";
     DpopRefreshNotBound = "dpop-refresh-not-bound", AuthorizationServer, "does not bind a public client's refresh token to its DPoP key: another key, or no proof, refreshes it";
+    DpopTokenProofReplayAllowed = "dpop-token-proof-replay-allowed", AuthorizationServer, "keeps no record of the DPoP proofs its token endpoint accepted: the same proof (`jti`) is accepted on another token request";
     DpopBoundClientWithoutProof = "dpop-bound-client-without-proof", AuthorizationServer, "issues Bearer tokens to a client registered with `dpop_bound_access_tokens: true` that sends no DPoP proof";
     RefreshScopeWidening = "refresh-scope-widening", AuthorizationServer, "grants any requested scope on refresh, wider than the original grant";
     RefreshNotClientBound = "refresh-not-client-bound", AuthorizationServer, "accepts a refresh token presented by another client";

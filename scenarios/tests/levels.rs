@@ -17,6 +17,12 @@ const EXEMPT: &[(&str, &str)] = &[
          tokens previously issued based on that authorization code\"; the denial is AS-CODE-05's MUST",
     ),
     (
+        "AS-DPOP-06",
+        "SHOULD (a hardening), as RS-DPOP-05: RFC 9449 §11.1's MUST is the short acceptance window \
+         (AS-DPOP-03's iat variant); tracking jti is what servers \"can\" do against \"multiple uses of the \
+         same DPoP proof\"",
+    ),
+    (
         "AS-RES-01",
         "SHOULD: RFC 8707 §2, \"The authorization server SHOULD audience-restrict issued access tokens\" and \
          an unacceptable resource \"should\" get invalid_target; MCP binds audiences \"when the Authorization \

@@ -54,6 +54,9 @@ impl TokenProofs {
         if config.defects.has(Defect::DpopTokenProofUnchecked) {
             validator.skipped = UNCHECKED.into_iter().collect();
         }
+        if config.defects.has(Defect::DpopTokenProofReplayAllowed) {
+            validator.skipped.insert(ProofCheck::Jti);
+        }
         TokenProofs {
             validator,
             require_nonce: config.dpop.require_nonce,

@@ -375,3 +375,38 @@ pub(super) fn bound_client_needs_proof(w: &mut World) -> Check {
         )),
     }
 }
+
+/// AS-DPOP-06: a proof that got a token is refused on a second token request (a fresh
+/// code): a SHOULD, as at the MCP server (RS-DPOP-05). RFC 9449 §11.1 names `jti`
+/// tracking as how servers "can" stop "multiple uses of the same DPoP proof"; its MUST is
+/// the short acceptance window, which AS-DPOP-03 judges. An attacker who reads a proof
+/// off a token request replays it with a code of its own.
+pub(super) fn replayed_proof(w: &mut World) -> Check {
+    step!(offering(w));
+    let mut prover = Prover::new(w, "AS-DPOP-06", "dpop-key");
+    // Learns the AS's nonce, if it asks for one, so the replayed proof is otherwise valid.
+    step!(bound_tokens(w, &mut prover));
+    let (app, resource) = (app(w), w.as_under_test.resource.clone());
+    let proof = prover.proof(w, |_| {});
+    let first = step!(victim_code(w, super::oauth::SCOPE));
+    let r = token_request_with_proof(w, VICTIM, &redemption(&first, &app, &resource), Some(&proof));
+    step!(tokens(&r, "a redemption with a fresh proof"));
+    w.note("the attacker replays the proof it read, with a code of its own");
+    let second = step!(victim_code(w, super::oauth::SCOPE));
+    let r = token_request_with_proof(w, "attacker", &redemption(&second, &app, &resource), Some(&proof));
+    let got = r.as_ref().ok().map(|r| (r.status().as_u16(), oauth_error_code(r)));
+    // §4.3's list of checks does not include `jti`, so §5's `invalid_dpop_proof` (for an
+    // invalid proof) is not the only fitting answer: oidc-provider says `invalid_grant`.
+    let refused = matches!(
+        &got,
+        Some((400, Some(ErrorCode::InvalidDpopProof | ErrorCode::InvalidGrant | ErrorCode::UseDpopNonce)))
+    );
+    Check::expect(refused, || {
+        Violation::about(
+            "a redemption with a DPoP proof already used on another token request",
+            "400 invalid_dpop_proof, invalid_grant or use_dpop_nonce (RFC 9449 §11.1: servers can refuse \
+             \"multiple uses of the same DPoP proof\")",
+            describe(&r),
+        )
+    })
+}

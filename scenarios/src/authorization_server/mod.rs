@@ -408,6 +408,16 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["token", "registration", "dpop", "extension"])
         .body(|w| with_apps(w, dpop::bound_client_needs_proof)),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-DPOP-06",
+            "DPoP: a proof replayed at the token endpoint is refused",
+        )
+        .requirements(&["AS-40"])
+        .level(Should)
+        .tags(&["token", "dpop", "extension"])
+        .grants(&[MaliciousClient])
+        .body(|w| with_apps(w, dpop::replayed_proof)),
         Scenario::new(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered")
             .requirements(&["AS-04", "AS-01", "X-07"])
             .level(Must)
