@@ -191,6 +191,30 @@ fn htu_must_be_the_uri_after_normalisation() {
 }
 
 #[test]
+fn an_alias_origin_stands_for_the_servers_own() {
+    let at_loopback = |htu: &str| ProofClaims { htu: htu.into(), ..claims(2) }.sign(&key(1)).unwrap();
+    let bound = jkt(&key(1).public_jwk());
+    let validate = |v: &mut Validator, proof: &str| {
+        let expected = Expectation {
+            method: "POST",
+            url: URL,
+            access_token: Some(TOKEN),
+            jkt: Some(&bound),
+            nonces: None,
+        };
+        v.validate(&headers(&[proof]), &expected, at(NOW))
+    };
+    let mut v = Validator::new();
+    assert!(validate(&mut v, &at_loopback("http://127.0.0.1:4100/mcp")).is_err(), "no alias yet");
+    v.aliases.push(("http://127.0.0.1:4100".into(), "https://mcp.example".into()));
+    assert!(validate(&mut v, &at_loopback("http://127.0.0.1:4100/mcp")).is_ok());
+    // Another port, another path: still refused.
+    for other in ["http://127.0.0.1:4101/mcp", "http://127.0.0.1:4100/other"] {
+        assert!(matches!(validate(&mut v, &at_loopback(other)), Err(TokenError::WrongUrl { .. })), "{other}");
+    }
+}
+
+#[test]
 fn iat_must_be_within_five_minutes() {
     for iat in [NOW - 301, NOW + 301, 0, u64::MAX] {
         let proof = ProofClaims { iat, ..claims(2) }.sign(&key(1)).unwrap();

@@ -1279,7 +1279,7 @@ fn probe(d: Defect, f: &mut Fixture) -> bool {
 fn each_defect_flips_its_refusal() {
     let mcp_defects: Vec<Defect> =
         Defect::ALL.iter().copied().filter(|d| d.role() == crate::defects::DefectRole::McpServer).collect();
-    assert_eq!(mcp_defects.len(), 51);
+    assert_eq!(mcp_defects.len(), 52);
     for d in mcp_defects {
         let with = |defects: Defects| {
             let mut f = Fixture::with_downstream();
@@ -1685,9 +1685,18 @@ mod dpop_binding {
 
     /// A server (nonces as `nonces` says, with `defects`), a client key, and a token bound
     /// to it.
+    /// Nonces last a minute here: a stale one is older than the bound token's 10 minutes.
+    const NONCE_LIFETIME: std::time::Duration = std::time::Duration::from_secs(60);
+
+    /// True for the defects whose attack needs the server to require nonces.
+    fn needs_nonces(d: Defect) -> bool {
+        matches!(d, Defect::DpopNonceUnchecked | Defect::DpopNonceNeverStale)
+    }
+
     fn setup(nonces: bool, defects: &[Defect]) -> (Fixture, SigningKey, String) {
         let mut f = Fixture::with(|c| {
             c.dpop.require_nonce = nonces;
+            c.dpop.nonce_lifetime = NONCE_LIFETIME;
             c.defects = Defects::of(defects.iter().copied());
         });
         let key = f.key(Algorithm::ES256, "client");
@@ -1760,6 +1769,14 @@ mod dpop_binding {
             ("DPoP", vec![p])
         };
         let no_nonce: Attack = |f, k, t| ("DPoP", vec![proof(f, k, t, |_| {})]);
+        let stale_nonce: Attack = |f, k, t| {
+            let first = proof(f, k, t, |_| {});
+            let token = t.to_string();
+            let r = send(f, "DPoP", &token, &[first]);
+            let nonce = r.headers()[dpop::NONCE_HEADER].to_str().unwrap().to_string();
+            f.now = Time::from_unix_secs(f.now.unix_secs() + 2 * NONCE_LIFETIME.as_secs() + 1);
+            ("DPoP", vec![proof(f, k, t, |c| c.nonce = Some(nonce))])
+        };
         match d {
             Defect::DpopProofNotRequired => (no_proof, "invalid_dpop_proof"),
             Defect::DpopHtmUnchecked => (htm, "invalid_dpop_proof"),
@@ -1771,15 +1788,17 @@ mod dpop_binding {
             Defect::DpopAlgNoneAccepted => (alg_none, "invalid_dpop_proof"),
             Defect::DpopJtiReplayAllowed => (replay, "invalid_dpop_proof"),
             Defect::DpopNonceUnchecked => (no_nonce, "use_dpop_nonce"),
+            Defect::DpopNonceNeverStale => (stale_nonce, "use_dpop_nonce"),
             other => panic!("{other} is not a DPoP defect"),
         }
     }
 
-    /// Whether the server of `f` (its defects kept; nonces required for
-    /// `dpop-nonce-unchecked`) serves the request defect `d` lets through.
+    /// Whether the server of `f` (its defects kept; nonces required for the nonce
+    /// defects) serves the request defect `d` lets through.
     pub(super) fn probe(d: Defect, f: &mut Fixture) -> bool {
         let mut config = f.server.config().clone();
-        config.dpop.require_nonce = d == Defect::DpopNonceUnchecked;
+        config.dpop.require_nonce = needs_nonces(d);
+        config.dpop.nonce_lifetime = NONCE_LIFETIME;
         f.server = McpServer::new(config).unwrap();
         let key = f.key(Algorithm::ES256, "client");
         let claims = AccessTokenClaims {
@@ -1799,7 +1818,7 @@ mod dpop_binding {
             .copied()
             .filter(|d| d.name().starts_with("dpop-") && d.role() == crate::defects::DefectRole::McpServer);
         for d in dpop_defects {
-            let (mut f, key, token) = setup(d == Defect::DpopNonceUnchecked, &[]);
+            let (mut f, key, token) = setup(needs_nonces(d), &[]);
             let (attack, error) = attack(d);
             let (scheme, proofs) = attack(&mut f, &key, &token);
             assert_dpop_refused(&send(&mut f, scheme, &token, &proofs), error);
