@@ -43,9 +43,11 @@ fn the_reference_client_passes_every_client_scenario() {
     // CL-REG-01 needs; without one it is skipped; with one the client does not register
     // dynamically, so the cases that read or refuse its registration are skipped). CL-REG-08
     // is always skipped: a process cannot be given pre-registered credentials. The DPoP
-    // cases (CL-DPOP-*) are skipped: `client` without --dpop does not use DPoP.
+    // cases (CL-DPOP-*) are skipped, except with --dpop: without it `client` does not use
+    // DPoP.
     let cimd = format!("--client-metadata-url {DOCUMENT}");
-    for (client, with_document) in [("", false), (TOKEN_STORE, false), ("--browser", false), (&cimd, true)] {
+    let clients = [("", false), (TOKEN_STORE, false), ("--browser", false), (&cimd, true), ("--dpop", false)];
+    for (client, with_document) in clients {
         let mut args = vec!["--timeout", "5"];
         if with_document {
             args.extend(["--client-metadata-url", DOCUMENT]);
@@ -57,7 +59,7 @@ fn the_reference_client_passes_every_client_scenario() {
         for (id, verdict, detail) in &v {
             let registers = ["CL-REG-02", "CL-REG-03", "CL-REG-05", "CL-REG-06"].contains(&id.as_str());
             let skipped = id == "CL-REG-08"
-                || id.starts_with("CL-DPOP-")
+                || (id.starts_with("CL-DPOP-") && client != "--dpop")
                 || if with_document { registers } else { id == "CL-REG-01" };
             let expected = if skipped { "skip" } else { "pass" };
             assert_eq!(verdict, expected, "client {client}: {id}: {detail}");
@@ -100,6 +102,10 @@ fn each_client_defect_fails_its_scenario() {
         ("client-falls-back-on-any-4xx", "CL-WIRE-03"),
         ("client-era-not-cached", "CL-WIRE-03"),
         ("client-result-type-unchecked", "CL-WIRE-04"),
+        ("client-dpop-proof-reused --dpop", "CL-DPOP-01"),
+        ("client-dpop-no-ath --dpop", "CL-DPOP-01"),
+        ("client-dpop-refresh-without-proof --dpop", "CL-DPOP-02"),
+        ("client-dpop-nonce-ignored --dpop", "CL-DPOP-03"),
     ];
     // Not here: client-credentials-reused-across-as (CL-REG-04), which needs a client that
     // keeps its registration between runs; `mcp-authz client` keeps only its tokens. Nor

@@ -401,7 +401,7 @@ impl ClientUnderTest {
         out
     }
 
-    fn port_for(&mut self, origin: &str) -> Option<u16> {
+    pub(crate) fn port_for(&mut self, origin: &str) -> Option<u16> {
         if let Some((_, p)) = self.origins.iter().find(|(o, _)| o == origin) {
             return Some(*p);
         }

@@ -25,8 +25,8 @@ use mcp_authz_reference::sans_io::{FetchResult, Request};
 use mcp_authz_reference::wire;
 use mcp_authz_scenarios::Scenario;
 use mcp_authz_scenarios::world::{
-    AsUnderTest, Authorize, ClientObservations, MintError, OTHER_MCP, Route, SimulatedRoles, Skip, Target,
-    TargetKind, Tools, World, discover,
+    AS, AsUnderTest, Authorize, ClientObservations, MCP_ORIGIN, MintError, OTHER_MCP, OTHER_ORIGIN, Route,
+    SimulatedRoles, Skip, Target, TargetKind, Tools, World, discover,
 };
 use mcp_authz_sim::browser::Login;
 use mcp_authz_sim::scenario::{Need, Revision};
@@ -374,11 +374,6 @@ impl Target for ClientProcess {
                 "the harness cannot give a client process pre-registered credentials: `test-client` runs \
                  the command as it is, with no client id or secret to pass it",
             )),
-            Need::Dpop => Err(Skip::because(
-                "a client process signs its DPoP proofs for the loopback addresses it is given (`htu`), \
-                 which the simulated roles behind the harness's proxy cannot check yet: `test-client` \
-                 offers no DPoP, and the DPoP cases run against the reference client only",
-            )),
             _ => self.roles.provides(need, as_under_test),
         }
     }
@@ -456,18 +451,30 @@ impl Target for ClientProcess {
 /// A world for the client scenario `scenario` whose client under test is the process
 /// `target` runs: the standard topology, without defects (the client brings its own).
 pub fn client_process_world(seed: u64, target: &LiveClient, scenario: &Scenario) -> Result<World, Error> {
-    let client = ClientUnderTest::new(target, scenario);
+    let mut client = ClientUnderTest::new(target, scenario);
+    // The servers that take DPoP proofs get their loopback ports now, so that in the
+    // DPoP cases they read the `htu` of a proof signed for a loopback address as their own.
+    let aliases: Vec<(String, &str)> = [AS, MCP_ORIGIN, OTHER_ORIGIN]
+        .into_iter()
+        .filter_map(|origin| Some((format!("http://127.0.0.1:{}", client.port_for(origin)?), origin)))
+        .collect();
     let redirect_uris = Rc::clone(&client.document_redirect_uris);
     let failures = Failures::default();
     let seen = Rc::clone(&failures);
-    let mut w = World::simulated(seed, &Defects::none(), &[], |roles| {
+    let mut w = World::simulated_at(crate::serve::system_now(), seed, &Defects::none(), &[], |roles| {
         Box::new(ClientProcess { roles, client, failures: seen })
     })?;
-    // The AS offers no DPoP to a process: its proofs would name the loopback addresses it
-    // is given, which the simulated AS cannot check, and a DPoP-capable client would be
-    // refused for the harness's limit. It uses Bearer tokens instead (RFC 9449 lets a
-    // client fall back where the AS lists no DPoP algorithms).
-    w.offer_no_dpop()?;
+    if scenario.meta.needs.contains(&Need::Dpop) {
+        for (alias, origin) in &aliases {
+            w.reached_at(alias, origin);
+        }
+    } else {
+        // Elsewhere the AS offers no DPoP to a process: the other cases read Bearer
+        // tokens, and move the simulated clock where the process's (which signs its
+        // proofs' `iat`) does not follow. RFC 9449 lets a client use Bearer where the AS
+        // lists no DPoP algorithms.
+        w.offer_no_dpop()?;
+    }
     let uri = target.client_metadata_url.as_deref().and_then(|u| u.parse::<http::Uri>().ok());
     match uri.as_ref().and_then(|uri| Some((uri, origin_of(uri)?))) {
         Some((uri, origin)) if origin.ends_with(".example") => {

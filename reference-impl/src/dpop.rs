@@ -181,6 +181,19 @@ pub fn htu(url: &str) -> String {
     url[..end].to_string()
 }
 
+/// `url` with its origin replaced by the one it stands for, if it is one of `aliases`'
+/// (`(alias, own)` origin pairs, as in [`Validator::aliases`]).
+pub fn unaliased(url: &str, aliases: &[(String, String)]) -> String {
+    let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin().ascii_serialization());
+    let at = origin(url);
+    match (aliases.iter().find(|(alias, _)| at.is_some() && origin(alias) == at), url::Url::parse(url)) {
+        (Some((_, own)), Ok(u)) => {
+            format!("{}{}", own.trim_end_matches('/'), &u[url::Position::BeforePath..])
+        }
+        _ => url.to_string(),
+    }
+}
+
 /// `url` normalised for comparison (RFC 3986 §6.2.2 case and percent-encoding, §6.2.3
 /// default port and empty path), without query and fragment; `None` when it is not an
 /// absolute URL.
@@ -317,19 +330,6 @@ impl Validator {
         &self.replay
     }
 
-    /// `htu` with an alias origin ([`Validator::aliases`]) replaced by the one it stands for.
-    fn unaliased(&self, htu: &str) -> String {
-        let origin = |u: &str| url::Url::parse(u).ok().map(|u| u.origin().ascii_serialization());
-        let Some(at) = origin(htu) else { return htu.to_string() };
-        match self.aliases.iter().find(|(alias, _)| origin(alias).as_deref() == Some(at.as_str())) {
-            Some((_, own)) => match url::Url::parse(htu) {
-                Ok(u) => format!("{}{}", own.trim_end_matches('/'), u.path()),
-                Err(_) => htu.to_string(),
-            },
-            None => htu.to_string(),
-        }
-    }
-
     fn checks(&self, c: ProofCheck) -> bool {
         !self.skipped.contains(&c)
     }
@@ -352,7 +352,7 @@ impl Validator {
         }
         if self.checks(ProofCheck::Htu) {
             let want = normalised(expected.url);
-            if want.is_none() || normalised(&self.unaliased(&claims.htu)) != want {
+            if want.is_none() || normalised(&unaliased(&claims.htu, &self.aliases)) != want {
                 return Err(TokenError::WrongUrl { received: claims.htu, expected: htu(expected.url) });
             }
         }

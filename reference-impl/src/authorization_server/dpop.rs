@@ -65,6 +65,14 @@ impl TokenProofs {
         }
     }
 
+    /// Proofs with an `htu` at `alias` name the origin of `issuer` (see
+    /// [`Validator::aliases`]).
+    pub(super) fn also_reached_at(&mut self, alias: &str, issuer: &str) {
+        if let Ok(own) = url::Url::parse(issuer) {
+            self.validator.aliases.push((alias.to_string(), own.origin().ascii_serialization()));
+        }
+    }
+
     fn nonces(&mut self, env: &mut Env<'_>) -> &Nonces {
         let lifetime = self.nonce_lifetime;
         self.nonces.get_or_insert_with(|| Nonces::new(lifetime, env))

@@ -183,6 +183,13 @@ impl AuthorizationServer {
         self.previous_key = None;
     }
 
+    /// Takes DPoP proofs whose `htu` is at `origin` as naming this server's own origin:
+    /// for the harness, whose client processes reach this simulated server at a loopback
+    /// origin.
+    pub fn dpop_also_reached_at(&mut self, origin: &str) {
+        self.dpop.also_reached_at(origin, &self.config.issuer);
+    }
+
     /// The key that signs new tokens (the first of [`Self::jwks`]). For the harness,
     /// which plays this server's part when it forges tokens in resource-server scenarios.
     pub fn signing_key(&self) -> &SigningKey {

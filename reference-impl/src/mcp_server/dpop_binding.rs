@@ -80,6 +80,11 @@ impl DpopBinding {
         }
     }
 
+    /// Proofs with an `htu` at `alias` name this server's origin ([`Validator::aliases`]).
+    pub(super) fn also_reached_at(&mut self, alias: &str) {
+        self.validator.aliases.push((alias.to_string(), self.origin.clone()));
+    }
+
     fn nonces(&mut self, env: &mut Env<'_>) -> &Nonces {
         let lifetime = self.config.nonce_lifetime;
         let never_stale = self.defects.has(Defect::DpopNonceNeverStale);

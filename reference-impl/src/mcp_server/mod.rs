@@ -178,6 +178,12 @@ impl McpServer {
         &self.config
     }
 
+    /// Takes DPoP proofs whose `htu` is at `origin` as naming this server's own origin
+    /// (for the harness's client processes, which reach it at a loopback origin).
+    pub fn dpop_also_reached_at(&mut self, origin: &str) {
+        self.dpop.also_reached_at(origin);
+    }
+
     /// The RFC 9728 document this server publishes: `scopes_supported` without
     /// `offline_access`, which is not a resource requirement (MCP 2026-07-28 §Refresh
     /// Tokens).

@@ -49,10 +49,20 @@ fn read_proof(proof: &str) -> Option<(ProofClaims, String)> {
     Some((claims, dpop::proof_jkt(proof)?))
 }
 
-/// True when `htu` names `url` (scheme, host, port and path; query and fragment aside).
-fn same_url(htu: &str, url: &str) -> bool {
+/// True when `htu` names `url` (scheme, host, port and path; query and fragment aside),
+/// `htu` read at the simulated origin it may stand for ([`World::unaliased`]: a client
+/// process is given loopback origins).
+fn same_url(w: &World, htu: &str, url: &str) -> bool {
+    let htu = &w.unaliased(htu);
     let parts = |u: &str| url::Url::parse(u).ok().map(|u| (u.origin(), u.path().to_string()));
     parts(htu).is_some_and(|p| Some(p) == parts(url))
+}
+
+/// The `cnf.jkt` of an access token (a JWT of the harness's AS), read without
+/// verification.
+fn bound_jkt(token: &str) -> Option<String> {
+    let claims: serde_json::Value = serde_json::from_slice(&jwt::split(token).ok()?.payload).ok()?;
+    claims["cnf"]["jkt"].as_str().map(String::from)
 }
 
 /// Requests to a token endpoint.
@@ -75,14 +85,25 @@ fn dpop_key(log: &Log) -> Result<String, Check> {
 
 /// What is wrong with the proof of `s`, a request to the MCP server carrying `token`
 /// with `Authorization: DPoP`, given the client's key and the `jti`s seen before.
-fn proof_fault(s: &Seen, token: &str, jkt: &str, now: u64, jtis: &mut BTreeSet<String>) -> Option<String> {
+fn proof_fault(
+    w: &World,
+    s: &Seen,
+    token: &str,
+    jkt: &str,
+    now: u64,
+    jtis: &mut BTreeSet<String>,
+) -> Option<String> {
     let Some(proof) = proof_of(s) else {
         return Some(format!("{} DPoP headers", s.headers.get_all(dpop::HEADER).iter().count()));
     };
     let Some((claims, key)) = read_proof(proof) else { return Some("a proof that does not parse".into()) };
+    // The key the presented token is bound to (a client process run twice has a key per
+    // run), else the key of the client's first token request.
+    let bound = bound_jkt(token);
+    let jkt = bound.as_deref().unwrap_or(jkt);
     let fault = if claims.htm != s.method {
         format!("htm `{}` for a {}", claims.htm, s.method)
-    } else if !same_url(&claims.htu, &s.url) {
+    } else if !same_url(w, &claims.htu, &s.url) {
         format!("htu `{}` for {}", claims.htu, s.url)
     } else if claims.ath.as_deref() != Some(dpop::ath(token).as_str()) {
         format!("ath {:?}, not the token's hash", claims.ath)
@@ -122,7 +143,7 @@ pub(super) fn fresh_proofs(w: &mut World) -> Check {
         let authorization = s.headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("");
         let fault = match authorization.split_once(' ') {
             Some((scheme, token)) if scheme.eq_ignore_ascii_case(dpop::SCHEME) => {
-                proof_fault(s, token.trim(), &jkt, now, &mut jtis)
+                proof_fault(w, s, token.trim(), &jkt, now, &mut jtis)
             }
             _ => Some(format!(
                 "`Authorization: {}` (not the DPoP scheme)",
@@ -186,7 +207,7 @@ pub(super) fn proof_at_the_token_endpoint(w: &mut World) -> Check {
     for (grant, s) in &grants {
         let fault = match proof_of(s).and_then(read_proof) {
             None => Some("no proof (or more than one)".to_string()),
-            Some((c, _)) if c.htm != "POST" || !same_url(&c.htu, &s.url) => {
+            Some((c, _)) if c.htm != "POST" || !same_url(w, &c.htu, &s.url) => {
                 Some(format!("a proof of {} {}", c.htm, c.htu))
             }
             Some((_, key)) if key != jkt => {

@@ -85,6 +85,9 @@ pub struct World {
     cannot_run: Option<Skip>,
     /// What failed on the harness's side (a token command, say): the case is `error`.
     failures: Vec<String>,
+    /// Other origins simulated servers are reached at (a client process's loopback
+    /// ones), each with the simulated origin it stands for ([`World::reached_at`]).
+    aliases: Vec<(String, String)>,
 }
 
 /// What [`World::mint`] hands a body when the target gave no token: it is never sent.
@@ -111,7 +114,19 @@ impl World {
         extra: &[&str],
         wrap: impl FnOnce(SimulatedRoles) -> Box<dyn Target>,
     ) -> Result<World, Error> {
-        let mut sim = Sim::new(seed);
+        World::simulated_at(mcp_authz_sim::sim::EPOCH, seed, defects, extra, wrap)
+    }
+
+    /// [`World::simulated`] with the clock starting at `now`: a client process signs
+    /// with the real time (its DPoP proofs' `iat`), so its world starts there.
+    pub fn simulated_at(
+        now: Time,
+        seed: u64,
+        defects: &Defects,
+        extra: &[&str],
+        wrap: impl FnOnce(SimulatedRoles) -> Box<dyn Target>,
+    ) -> Result<World, Error> {
+        let mut sim = Sim::starting_at(seed, now);
         let as_config = reference_as_config(defects, extra);
         let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
         let keys = KeySet::from_jwks(&authorization_server.jwks())?;
@@ -137,6 +152,7 @@ impl World {
             revisions: Revision::ALL.to_vec(),
             target: wrap(SimulatedRoles::new(downstream_seen)),
             cannot_run: None,
+            aliases: Vec::new(),
             failures: Vec::new(),
         })
     }
@@ -155,7 +171,19 @@ impl World {
         let revisions = target.speaks();
         let defects = Defects::none();
         let (cannot_run, failures) = (None, Vec::new());
-        World { sim, defects, issuer, mcp, tools, as_under_test, revisions, target, cannot_run, failures }
+        World {
+            sim,
+            defects,
+            issuer,
+            mcp,
+            tools,
+            as_under_test,
+            revisions,
+            target,
+            cannot_run,
+            failures,
+            aliases: Vec::new(),
+        }
     }
 }
 

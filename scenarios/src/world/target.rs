@@ -390,6 +390,24 @@ impl World {
         Ok(())
     }
 
+    /// The simulated server at `origin` is also reached at `alias` (a client process is
+    /// given loopback origins): its DPoP proofs may name `alias` in `htu`, and
+    /// [`World::unaliased`] reads such URLs back.
+    pub fn reached_at(&mut self, alias: &str, origin: &str) {
+        if let Some(server) = self.sim.service::<AuthorizationServer>(origin) {
+            server.dpop_also_reached_at(alias);
+        }
+        if let Some(server) = self.sim.service::<McpServer>(origin) {
+            server.dpop_also_reached_at(alias);
+        }
+        self.aliases.push((alias.to_string(), origin.to_string()));
+    }
+
+    /// `url` with an alias origin ([`World::reached_at`]) replaced by the simulated one.
+    pub fn unaliased(&self, url: &str) -> String {
+        mcp_authz_reference::dpop::unaliased(url, &self.aliases)
+    }
+
     /// Makes the authorization server under test show its login and consent forms (see
     /// [`Target::show_login_forms`]); `Ok(true)` when a new AS was put in place.
     pub fn show_login_forms(&mut self) -> Result<bool, Skip> {
