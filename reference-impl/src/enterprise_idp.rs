@@ -275,7 +275,8 @@ impl EnterpriseIdp {
             aud: pair.audience.clone(),
             resource: resource.map(|_| pair.resource.clone()),
             client_id: client.client_id.clone(),
-            jti: env.random_string(16),
+            // The time too: unique across runs of a seeded simulator against a live AS.
+            jti: format!("{}-{}", env.now.unix_millis(), env.random_string(12)),
             iat: now,
             exp: now + lifetime,
             scope: Some(scope.join(" ")),

@@ -13,10 +13,9 @@
 //! enterprise-managed authorization: the EMA cases are then not applicable.
 
 use super::oauth::{claims, field, has_scope, tokens};
-use crate::world::enterprise::IDP_KID;
 use crate::world::{Enterprise, World, all_variants, describe, oauth_error_code};
 use mcp_authz_reference::id_jag;
-use mcp_authz_reference::jwt::{self, Algorithm, JoseHeader};
+use mcp_authz_reference::jwt::{self, Algorithm};
 use mcp_authz_reference::oauth_error::ErrorCode;
 use mcp_authz_reference::sans_io::{FetchError, FetchResult};
 use mcp_authz_reference::wire;
@@ -107,10 +106,6 @@ fn unsigned(header: &Value, claims: &Value) -> String {
     format!("{}.{}.", b64(header), b64(claims))
 }
 
-fn header(typ: Option<&str>) -> JoseHeader {
-    JoseHeader { alg: "EdDSA".into(), typ: typ.map(String::from), kid: Some(IDP_KID.into()), crit: None }
-}
-
 /// AS-EMA-01 (AS-35; EMA §7.4.1, "The MCP Authorization Server **MUST** verify the JWS
 /// signature using a trusted key for the issuing IdP", "**MUST NOT** accept `alg:
 /// none`", "**MUST** validate JWT claims including issuer (`iss`), audience (`aud`),
@@ -133,36 +128,33 @@ pub(super) fn id_jag_validation(w: &mut World) -> Check {
         change(&mut c);
         c
     };
-    let foreign = w.generate_key(Algorithm::EdDSA, IDP_KID);
     let remove = |name: &'static str| move |c: &mut Value| drop(c.as_object_mut().map(|o| o.remove(name)));
     let now = w.now().unix_secs();
     let mut grants: Vec<(&str, String)> = vec![];
     let c = variant(&|_| {});
-    grants.push((
-        "signed by a key the IdP does not hold",
-        w.sign_as_idp(&header(Some(id_jag::TYP)), &c, Some(&foreign)),
-    ));
+    grants.push(("signed by a key the IdP does not hold", w.sign_as_idp(Some(id_jag::TYP), &c, true)));
     let c = variant(&|_| {});
-    grants.push(("alg none", unsigned(&json!({"alg": "none", "typ": id_jag::TYP, "kid": IDP_KID}), &c)));
+    grants
+        .push(("alg none", unsigned(&json!({"alg": "none", "typ": id_jag::TYP, "kid": e.idp_key.kid}), &c)));
     let c = variant(&|_| {});
-    grants.push(("typ JWT", w.sign_as_idp(&header(Some("JWT")), &c, None)));
+    grants.push(("typ JWT", w.sign_as_idp(Some("JWT"), &c, false)));
     let c = variant(&|_| {});
-    grants.push(("no typ", w.sign_as_idp(&header(None), &c, None)));
+    grants.push(("no typ", w.sign_as_idp(None, &c, false)));
     let c = variant(&remove("sub"));
-    grants.push(("no sub", w.sign_as_idp(&header(Some(id_jag::TYP)), &c, None)));
+    grants.push(("no sub", w.sign_as_idp(Some(id_jag::TYP), &c, false)));
     let c = variant(&remove("exp"));
-    grants.push(("no exp", w.sign_as_idp(&header(Some(id_jag::TYP)), &c, None)));
+    grants.push(("no exp", w.sign_as_idp(Some(id_jag::TYP), &c, false)));
     let c = variant(&|c| c["aud"] = json!("https://other-as.example"));
-    grants.push(("aud another authorization server", w.sign_as_idp(&header(Some(id_jag::TYP)), &c, None)));
+    grants.push(("aud another authorization server", w.sign_as_idp(Some(id_jag::TYP), &c, false)));
     let c = variant(&|c| c["resource"] = json!("https://elsewhere.example/mcp"));
-    grants.push(("resource not one of this AS's", w.sign_as_idp(&header(Some(id_jag::TYP)), &c, None)));
+    grants.push(("resource not one of this AS's", w.sign_as_idp(Some(id_jag::TYP), &c, false)));
     let c = variant(&|c| c["client_id"] = json!("another-agent"));
-    grants.push(("client_id another client", w.sign_as_idp(&header(Some(id_jag::TYP)), &c, None)));
+    grants.push(("client_id another client", w.sign_as_idp(Some(id_jag::TYP), &c, false)));
     let c = variant(&|c| {
         c["iat"] = json!(now.saturating_sub(900));
         c["exp"] = json!(now.saturating_sub(600));
     });
-    grants.push(("expired 10 minutes ago", w.sign_as_idp(&header(Some(id_jag::TYP)), &c, None)));
+    grants.push(("expired 10 minutes ago", w.sign_as_idp(Some(id_jag::TYP), &c, false)));
     let mut outcomes = vec![];
     for (what, g) in grants {
         let r = present(w, &g, Some(&e.client), &[]);
@@ -278,7 +270,10 @@ pub(super) fn workload_jwt_validation(w: &mut World) -> Check {
         json!({"iss": iss, "sub": "spiffe://workload.example/ns/agents/sa/reporter", "aud": aud,
             "iat": iat, "exp": iat + 300, "jti": jti})
     };
-    let valid = w.sign_as_workload_platform(&claims(&e.workload_issuer, &endpoint, now, "workload-1"));
+    // The time makes the `jti`s unique across runs against a live AS, which remembers them.
+    let jti = |n: u32| format!("workload-{}-{n}", w.now().unix_millis());
+    let jtis = [jti(1), jti(2), jti(3), jti(4)];
+    let valid = w.sign_as_workload_platform(&claims(&e.workload_issuer, &endpoint, now, &jtis[0]));
     let first = present(w, &valid, None, &[("resource", &resource)]);
     let took = first.as_ref().is_ok_and(|r| r.status() == 200);
     if !took && !advertised {
@@ -304,20 +299,19 @@ pub(super) fn workload_jwt_validation(w: &mut World) -> Check {
         }),
     )];
     let rogue = w.generate_key(Algorithm::EdDSA, "rogue-platform");
-    let untrusted =
-        jwt::encode(&rogue, "JWT", &claims("https://rogue.example", &endpoint, now, "workload-2"))
-            .unwrap_or_default();
+    let untrusted = jwt::encode(&rogue, "JWT", &claims("https://rogue.example", &endpoint, now, &jtis[1]))
+        .unwrap_or_default();
     let expired = w.sign_as_workload_platform(&claims(
         &e.workload_issuer,
         &endpoint,
         now.saturating_sub(900),
-        "workload-3",
+        &jtis[2],
     ));
     let misaddressed = w.sign_as_workload_platform(&claims(
         &e.workload_issuer,
         "https://other-as.example/token",
         now,
-        "workload-4",
+        &jtis[3],
     ));
     for (what, jwt) in [
         ("an untrusted issuer", untrusted),

@@ -5,16 +5,18 @@
 //! workload JWTs). The harness holds both keys, drawn from the seed, so that the AS
 //! scenarios can also forge the grants a broken or hostile issuer would sign.
 //!
-//! A live AS trusts neither: [`World::enterprise`] then says why the cases that need
-//! them cannot run.
+//! A live AS trusts them once its operator configured it to (`mcp-authz test-as
+//! --jwt-bearer-client`, with the harness's keys from its state folder); otherwise
+//! [`World::enterprise`] says why the cases that need them cannot run.
 
-use super::{AS, MCP, OTHER_MCP, World};
+use super::World;
+use mcp_authz_reference::Error;
 use mcp_authz_reference::authorization_server::{
     self as authz, AssertionKind, RegisteredClient, TrustedIssuer,
 };
 use mcp_authz_reference::enterprise_idp::{self, AudienceResource, EnterpriseIdp, IdpClient};
 use mcp_authz_reference::id_jag;
-use mcp_authz_reference::jwt::{self, Algorithm, JoseHeader, SigningKey};
+use mcp_authz_reference::jwt::{self, Algorithm, JoseHeader, Jwks, SigningKey};
 use mcp_authz_reference::sans_io::FetchResult;
 use mcp_authz_reference::wire;
 use mcp_authz_sim::scenario::Check;
@@ -38,104 +40,162 @@ pub const IDP_KID: &str = "idp-key";
 /// The `kid` of the workload platform's key.
 pub const WORKLOAD_KID: &str = "workload-key";
 
+/// A key the harness signs grants with, kept as PKCS#8 so that a world can hold it and a
+/// live run can read it from a file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IssuerKey {
+    /// Its algorithm (asymmetric).
+    pub alg: Algorithm,
+    /// Its `kid`.
+    pub kid: String,
+    /// The private key, PKCS#8 DER.
+    pub pkcs8: Vec<u8>,
+}
+
+impl IssuerKey {
+    /// The key `key` is.
+    pub fn of(key: &SigningKey) -> Result<IssuerKey, Error> {
+        Ok(IssuerKey { alg: key.alg(), kid: key.kid().into(), pkcs8: key.to_pkcs8_der()? })
+    }
+
+    /// The signing key.
+    pub fn signing_key(&self) -> Result<SigningKey, Error> {
+        SigningKey::from_pkcs8_der(self.alg, self.kid.clone(), &self.pkcs8)
+    }
+
+    /// Its public JWK Set, which the AS under test must trust.
+    pub fn public_jwks(&self) -> Result<Jwks, Error> {
+        Ok(self.signing_key()?.public_jwks())
+    }
+}
+
 /// Who the harness can sign grants as, and for which client.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Enterprise {
-    /// The enterprise IdP's issuer (its `/token` exchanges ID tokens for ID-JAGs).
+    /// The enterprise IdP's issuer, an origin (its `/token` exchanges ID tokens for
+    /// ID-JAGs; the harness runs it in its simulator).
     pub idp: String,
+    /// The IdP's signing key.
+    pub idp_key: IssuerKey,
     /// The workload platform's issuer.
     pub workload_issuer: String,
-    /// The client that presents ID-JAGs, and its secret at the AS under test.
+    /// The workload platform's signing key.
+    pub workload_key: IssuerKey,
+    /// The client that presents ID-JAGs, and its secret at the AS under test
+    /// (`client_secret_basic`, registered for the JWT bearer grant).
     pub client: (String, String),
 }
 
-fn key(sim: &mut Sim, label: &str, kid: &str) -> SigningKey {
-    sim.env_for(label, |env| SigningKey::generate(Algorithm::EdDSA, kid, env))
-        .expect("key generation from a seeded rng")
-}
-
-/// The IdP's signing key (the same for every call in one world: drawn from the seed).
-fn idp_key(sim: &mut Sim) -> SigningKey {
-    key(sim, "key:enterprise idp", IDP_KID)
-}
-
-/// The workload platform's signing key.
-fn workload_key(sim: &mut Sim) -> SigningKey {
-    key(sim, "key:workload platform", WORKLOAD_KID)
-}
-
-/// Adds the IdP to `sim` and makes `as_config` trust it and the workload platform, with
-/// the enterprise's client registered for the JWT bearer grant.
-pub(crate) fn add_issuers(
-    sim: &mut Sim,
-    as_config: &mut authz::Config,
-) -> Result<(), mcp_authz_reference::Error> {
-    let scopes: Vec<String> = ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec();
-    let pair = |resource: &str| AudienceResource {
-        audience: AS.into(),
-        resource: resource.into(),
-        scopes: scopes.clone(),
-    };
-    let config = enterprise_idp::Config {
-        issuer: IDP.into(),
-        users: vec![ENTERPRISE_USER.into()],
-        clients: vec![IdpClient {
-            client_id: ENTERPRISE_CLIENT.into(),
-            client_secret: ENTERPRISE_SECRET.into(),
-        }],
-        pairs: vec![pair(MCP), pair(OTHER_MCP)],
-        id_jag_lifetime: Duration::from_secs(300),
-    };
-    let idp = EnterpriseIdp::new(config, idp_key(sim))?;
-    let trusted = |issuer: &str, key: SigningKey, kind| TrustedIssuer {
-        issuer: issuer.into(),
-        jwks: key.public_jwks(),
-        kind,
-        scopes: scopes.clone(),
-    };
-    as_config.trusted_issuers = vec![
-        trusted(IDP, idp_key(sim), AssertionKind::IdJag),
-        trusted(WORKLOAD_ISSUER, workload_key(sim), AssertionKind::Workload),
-    ];
-    as_config.clients.push(RegisteredClient {
-        client_id: ENTERPRISE_CLIENT.into(),
-        client_secret: Some(ENTERPRISE_SECRET.into()),
-        grant_types: vec![id_jag::JWT_BEARER.into()],
-        token_endpoint_auth_method: "client_secret_basic".into(),
-        scopes: scopes[..2].to_vec(),
-        client_name: Some("enterprise agent".into()),
-        ..RegisteredClient::default()
-    });
-    sim.add_service(IDP, idp);
-    Ok(())
+fn key(sim: &mut Sim, label: &str, kid: &str) -> Result<IssuerKey, Error> {
+    IssuerKey::of(&sim.env_for(label, |env| SigningKey::generate(Algorithm::EdDSA, kid, env))?)
 }
 
 impl Enterprise {
-    /// The simulated world's.
-    pub(crate) fn simulated() -> Enterprise {
-        Enterprise {
+    /// The simulated world's: the IdP at [`IDP`], the platform at [`WORKLOAD_ISSUER`],
+    /// EdDSA keys drawn from the seed (deterministic signatures: the traces stay
+    /// byte-identical), the client [`ENTERPRISE_CLIENT`].
+    pub fn simulated(sim: &mut Sim) -> Result<Enterprise, Error> {
+        Ok(Enterprise {
             idp: IDP.into(),
+            idp_key: key(sim, "key:enterprise idp", IDP_KID)?,
             workload_issuer: WORKLOAD_ISSUER.into(),
+            workload_key: key(sim, "key:workload platform", WORKLOAD_KID)?,
             client: (ENTERPRISE_CLIENT.into(), ENTERPRISE_SECRET.into()),
+        })
+    }
+
+    /// The issuers an AS must trust for the cases to run: the IdP for ID-JAGs, the
+    /// platform for workload JWTs, each for `scopes`.
+    pub fn trusted_issuers(&self, scopes: &[String]) -> Result<Vec<TrustedIssuer>, Error> {
+        let trusted = |issuer: &str, key: &IssuerKey, kind| -> Result<TrustedIssuer, Error> {
+            Ok(TrustedIssuer {
+                issuer: issuer.into(),
+                jwks: key.public_jwks()?,
+                kind,
+                scopes: scopes.to_vec(),
+            })
+        };
+        Ok(vec![
+            trusted(&self.idp, &self.idp_key, AssertionKind::IdJag)?,
+            trusted(&self.workload_issuer, &self.workload_key, AssertionKind::Workload)?,
+        ])
+    }
+
+    /// The enterprise's client, registered for the JWT bearer grant with `scopes`.
+    pub fn registered_client(&self, scopes: &[String]) -> RegisteredClient {
+        RegisteredClient {
+            client_id: self.client.0.clone(),
+            client_secret: Some(self.client.1.clone()),
+            grant_types: vec![id_jag::JWT_BEARER.into()],
+            token_endpoint_auth_method: "client_secret_basic".into(),
+            scopes: scopes.to_vec(),
+            client_name: Some("enterprise agent".into()),
+            ..RegisteredClient::default()
         }
     }
 }
 
+/// The scopes of the MCP servers.
+fn mcp_scopes() -> Vec<String> {
+    ["mcp:read", "mcp:write", "mcp:admin"].map(String::from).to_vec()
+}
+
+/// Makes `as_config` (the simulated AS's) trust `e`'s issuers, with its client registered
+/// (scopes `mcp:read mcp:write`).
+pub(crate) fn trust(as_config: &mut authz::Config, e: &Enterprise) -> Result<(), Error> {
+    let scopes = mcp_scopes();
+    as_config.trusted_issuers = e.trusted_issuers(&scopes)?;
+    as_config.clients.push(e.registered_client(&scopes[..2]));
+    Ok(())
+}
+
 impl World {
+    /// Runs `e`'s IdP in the simulator (at its origin), with the `(audience, resource)`
+    /// pairs of the AS under test: its issuer with its resource and, if known, its other
+    /// resource (EMA §7.6.1); and lets the cases sign grants as `e`'s issuers. The AS under
+    /// test must trust them ([`Enterprise::trusted_issuers`]).
+    pub fn with_grant_issuers(&mut self, e: Enterprise) -> Result<(), Error> {
+        let t = &self.as_under_test;
+        let resources = std::iter::once(&t.resource).chain(&t.other_resource);
+        let pairs = resources
+            .map(|r| AudienceResource {
+                audience: t.issuer.clone(),
+                resource: r.clone(),
+                scopes: mcp_scopes(),
+            })
+            .collect();
+        let config = enterprise_idp::Config {
+            issuer: e.idp.clone(),
+            users: vec![ENTERPRISE_USER.into()],
+            clients: vec![IdpClient { client_id: e.client.0.clone(), client_secret: e.client.1.clone() }],
+            pairs,
+            id_jag_lifetime: Duration::from_secs(300),
+        };
+        let origin = url::Url::parse(&e.idp).map(|u| u.origin().ascii_serialization()).unwrap_or_default();
+        if origin != e.idp {
+            return Err(Error::Config(format!("the harness's IdP issuer `{}` must be an origin", e.idp)));
+        }
+        self.sim.add_service(&e.idp, EnterpriseIdp::new(config, e.idp_key.signing_key()?)?);
+        self.enterprise = Some(e);
+        Ok(())
+    }
+
     /// The grant issuers the AS under test trusts and whose keys the harness holds; not
-    /// applicable when there are none (a live AS: it trusts no key of the harness's).
+    /// applicable when there are none.
     pub fn enterprise(&self) -> Result<Enterprise, Check> {
         self.enterprise.clone().ok_or_else(|| {
             Check::NotApplicable(
-                "needs an enterprise IdP and a workload platform the AS under test trusts, whose keys the \
-                 harness holds: only the simulated AS is set up so (a live AS trusts no issuer of the harness's)"
+                "needs an ID-JAG issuer and a workload platform that the AS under test trusts and whose keys \
+                 the harness holds: the simulated AS trusts the world's; a live one, those of \
+                 `mcp-authz test-as --jwt-bearer-client` once configured (docs: test-as)"
                     .into(),
             )
         })
     }
 
-    /// An ID-JAG for the enterprise user at MCP server A with `scope`, the honest way: the
-    /// user's ID token (single sign-on, EMA §3) exchanged at the IdP (RFC 8693, EMA §4).
+    /// An ID-JAG for the enterprise user at the AS under test's resource with `scope`, the
+    /// honest way: the user's ID token (single sign-on, EMA §3) exchanged at the IdP
+    /// (RFC 8693, EMA §4).
     pub fn id_jag_from_idp(&mut self, scope: &str) -> Result<String, Check> {
         let e = self.enterprise()?;
         let now = self.now();
@@ -167,15 +227,30 @@ impl World {
         })
     }
 
-    /// `claims` signed under `header` by the IdP's key, or by `key` when given (a key the
-    /// IdP does not hold).
-    pub fn sign_as_idp(&mut self, header: &JoseHeader, claims: &Value, key: Option<&SigningKey>) -> String {
-        let idp = idp_key(&mut self.sim);
-        jwt::encode_with_header(key.unwrap_or(&idp), header, claims).unwrap_or_default()
+    /// `claims` signed by the IdP's key under a header with `typ` (none when `None`), its
+    /// `alg` and `kid`; or, when `foreign`, by another key of the same algorithm under the
+    /// same `kid` (a key the IdP does not hold).
+    pub fn sign_as_idp(&mut self, typ: Option<&str>, claims: &Value, foreign: bool) -> String {
+        let Ok(e) = self.enterprise() else { return String::new() };
+        let key = match foreign {
+            false => e.idp_key.signing_key(),
+            true => self.sim.env_for("key:foreign idp", |env| {
+                SigningKey::generate(e.idp_key.alg, e.idp_key.kid.clone(), env)
+            }),
+        };
+        let Ok(key) = key else { return String::new() };
+        let header = JoseHeader {
+            alg: key.alg().name().into(),
+            typ: typ.map(String::from),
+            kid: Some(key.kid().into()),
+            crit: None,
+        };
+        jwt::encode_with_header(&key, &header, claims).unwrap_or_default()
     }
 
     /// `claims` signed as a workload JWT (`typ: JWT`) by the workload platform's key.
     pub fn sign_as_workload_platform(&mut self, claims: &Value) -> String {
-        jwt::encode(&workload_key(&mut self.sim), "JWT", claims).unwrap_or_default()
+        let key = self.enterprise().ok().and_then(|e| e.workload_key.signing_key().ok());
+        key.and_then(|k| jwt::encode(&k, "JWT", claims).ok()).unwrap_or_default()
     }
 }

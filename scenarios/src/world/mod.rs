@@ -33,7 +33,7 @@ pub mod target;
 mod topology;
 
 pub use as_under_test::{AsUnderTest, Introspector, discover};
-pub use enterprise::Enterprise;
+pub use enterprise::{Enterprise, IssuerKey};
 pub use observe::*;
 pub use target::{Authorize, ClientObservations, MintError, SimulatedRoles, Skip, Target, TargetKind};
 pub use topology::*;
@@ -119,7 +119,8 @@ impl World {
     ) -> Result<World, Error> {
         let mut sim = Sim::new(seed);
         let mut as_config = reference_as_config(defects, extra);
-        enterprise::add_issuers(&mut sim, &mut as_config)?;
+        let grant_issuers = Enterprise::simulated(&mut sim)?;
+        enterprise::trust(&mut as_config, &grant_issuers)?;
         let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
         let keys = KeySet::from_jwks(&authorization_server.jwks())?;
         sim.add_service(AS, authorization_server);
@@ -134,7 +135,7 @@ impl World {
             let origin = url.trim_end_matches("/mcp");
             sim.add_service(origin, McpServer::new(config)?);
         }
-        Ok(World {
+        let mut world = World {
             sim,
             defects: defects.clone(),
             issuer: AS.into(),
@@ -142,11 +143,13 @@ impl World {
             tools: Tools::reference(),
             as_under_test: AsUnderTest::simulated(),
             revisions: Revision::ALL.to_vec(),
-            enterprise: Some(Enterprise::simulated()),
+            enterprise: None,
             target: wrap(SimulatedRoles::new(downstream_seen)),
             cannot_run: None,
             failures: Vec::new(),
-        })
+        };
+        world.with_grant_issuers(grant_issuers)?;
+        Ok(world)
     }
 
     /// A world of `sim` (whose hosts are in place) running against `target`: MCP server
