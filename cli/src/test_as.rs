@@ -75,6 +75,19 @@ pub struct Args {
     /// for a while, so the case runs last; without this flag it is skipped.
     #[arg(long)]
     flood: bool,
+    /// Run the JWT bearer grant cases (AS-EMA-01..03, AS-WIF-01) as the client ID:SECRET,
+    /// registered at the AS for grant_type urn:ietf:params:oauth:grant-type:jwt-bearer
+    /// (client_secret_basic, scopes mcp:read mcp:write). The AS must trust the harness's
+    /// IdP (https://idp.mcp-authz.example, ID-JAGs) and workload platform
+    /// (https://workload.mcp-authz.example) with the JWK Sets this writes to
+    /// STATE_DIR/grant-idp.jwks.json and grant-workload.jwks.json. Without it those cases
+    /// are skipped.
+    #[arg(long, value_name = "ID:SECRET")]
+    jwt_bearer_client: Option<String>,
+    /// Where the harness keeps its keys between runs. Default: $XDG_STATE_HOME/mcp-authz,
+    /// else ~/.local/state/mcp-authz.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
@@ -118,6 +131,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--introspection-endpoint `{u}`: expected an absolute http(s) URL"))?;
     }
     let client = args.client_id.clone().map(|id| (id, args.client_secret.clone()));
+    let grant_issuers = match &args.jwt_bearer_client {
+        Some(spec) => Some(harness_grant_issuers(spec, args.state_dir.clone())?),
+        None => None,
+    };
     let (flood, revision) = (args.flood, args.grade.revision);
     let (hook, hook_timeout) = (args.authorize_hook.clone(), Duration::from_secs(args.hook_timeout.max(1)));
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
@@ -135,6 +152,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             signs_in: true,
             connect: target::over_http(handle, limits)?,
             revision,
+            grant_issuers,
         };
         let bar = crate::progress::Progress::cases(selected.len());
         let run = live::test_authorization_server(&target, &selected, &system_now, |p| match p {
@@ -165,6 +183,30 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
     args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
+}
+
+/// The harness's IdP and workload platform, with the client `spec` (`ID:SECRET`)
+/// registered at the AS for the JWT bearer grant; says what the AS must trust.
+pub fn harness_grant_issuers(
+    spec: &str,
+    state_dir: Option<std::path::PathBuf>,
+) -> anyhow::Result<mcp_authz_scenarios::world::Enterprise> {
+    use mcp_authz_live::harness_key;
+    let Some((id, secret)) = spec.split_once(':').filter(|(i, s)| !i.is_empty() && !s.is_empty()) else {
+        anyhow::bail!("--jwt-bearer-client `{spec}`: expected ID:SECRET");
+    };
+    let dir = state_dir.or_else(harness_key::default_state_dir).context(
+        "no state folder for the harness's grant keys: set XDG_STATE_HOME or HOME, or give --state-dir",
+    )?;
+    let issuers = harness_key::grant_issuers(&dir, (id.into(), secret.into()))?;
+    crate::common::tell!(
+        "JWT bearer grant: the AS must trust {} (ID-JAGs) with {} and {} (workload JWTs) with {}",
+        issuers.idp,
+        dir.join("grant-idp.jwks.json").display(),
+        issuers.workload_issuer,
+        dir.join("grant-workload.jwks.json").display()
+    );
+    Ok(issuers)
 }
 
 /// What every live run takes: which scenarios, and how long to wait.

@@ -98,6 +98,7 @@ pub fn scan(
         signs_in: false,
         connect: scan.connect.clone(),
         revision: scan.revision,
+        grant_issuers: None,
     });
     let mut results = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
