@@ -78,10 +78,16 @@ fn present(
     w.send(&from, request)
 }
 
-/// Holds when `r` refuses the grant: 400 with one of `allowed`.
+/// Holds when `r` refuses the grant with one of `allowed`: 400 (RFC 6749 §5.2), or 401
+/// for `invalid_client`.
 fn refused(r: &FetchResult, allowed: &[ErrorCode], what: &str, rule: &str) -> Check {
     let got = r.as_ref().ok().map(|r| (r.status().as_u16(), oauth_error_code(r)));
-    Check::expect(matches!(&got, Some((400 | 401, Some(c))) if allowed.contains(c)), || {
+    let ok = match &got {
+        Some((400, Some(c))) => allowed.contains(c),
+        Some((401, Some(c))) => *c == ErrorCode::InvalidClient && allowed.contains(c),
+        _ => false,
+    };
+    Check::expect(ok, || {
         let codes: Vec<&str> = allowed.iter().map(ErrorCode::as_str).collect();
         Violation::about(what, format!("400 with error {} ({rule})", codes.join(" or ")), describe(r))
     })
