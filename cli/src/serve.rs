@@ -94,7 +94,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         leeway_secs: None,
         dpop_nonce: args.dpop_nonce,
         grant_issuers: match &args.jwt_bearer_client {
-            Some(spec) => Some(crate::test_as::harness_grant_issuers(spec, args.state_dir.clone())?),
+            Some(spec) => Some(crate::common::harness_grant_issuers(spec, args.state_dir.clone())?),
             None => None,
         },
     };

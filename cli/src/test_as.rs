@@ -132,7 +132,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let client = args.client_id.clone().map(|id| (id, args.client_secret.clone()));
     let grant_issuers = match &args.jwt_bearer_client {
-        Some(spec) => Some(harness_grant_issuers(spec, args.state_dir.clone())?),
+        Some(spec) => Some(crate::common::harness_grant_issuers(spec, args.state_dir.clone())?),
         None => None,
     };
     let (flood, revision) = (args.flood, args.grade.revision);
@@ -183,30 +183,6 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     };
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
     args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
-}
-
-/// The harness's IdP and workload platform, with the client `spec` (`ID:SECRET`)
-/// registered at the AS for the JWT bearer grant; says what the AS must trust.
-pub fn harness_grant_issuers(
-    spec: &str,
-    state_dir: Option<std::path::PathBuf>,
-) -> anyhow::Result<mcp_authz_scenarios::world::Enterprise> {
-    use mcp_authz_live::harness_key;
-    let Some((id, secret)) = spec.split_once(':').filter(|(i, s)| !i.is_empty() && !s.is_empty()) else {
-        anyhow::bail!("--jwt-bearer-client `{spec}`: expected ID:SECRET");
-    };
-    let dir = state_dir.or_else(harness_key::default_state_dir).context(
-        "no state folder for the harness's grant keys: set XDG_STATE_HOME or HOME, or give --state-dir",
-    )?;
-    let issuers = harness_key::grant_issuers(&dir, (id.into(), secret.into()))?;
-    crate::common::tell!(
-        "JWT bearer grant: the AS must trust {} (ID-JAGs) with {} and {} (workload JWTs) with {}",
-        issuers.idp,
-        dir.join("grant-idp.jwks.json").display(),
-        issuers.workload_issuer,
-        dir.join("grant-workload.jwks.json").display()
-    );
-    Ok(issuers)
 }
 
 /// What every live run takes: which scenarios, and how long to wait.
