@@ -1,6 +1,7 @@
 //! What several subcommands share: printing to stdout and stderr, the text-or-JSON format
 //! option, reading `--defect` names, and the `--alg` values.
 
+use anyhow::Context as _;
 use clap::ValueEnum;
 use mcp_authz_reference::defects::{Defect, Defects};
 use mcp_authz_reference::jwt::Algorithm;
@@ -67,4 +68,28 @@ impl From<Alg> for Algorithm {
             Alg::Eddsa => Algorithm::EdDSA,
         }
     }
+}
+
+/// The harness's IdP and workload platform, with the client `spec` (`ID:SECRET`)
+/// registered at the AS for the JWT bearer grant; says what the AS must trust.
+pub fn harness_grant_issuers(
+    spec: &str,
+    state_dir: Option<std::path::PathBuf>,
+) -> anyhow::Result<mcp_authz_scenarios::world::Enterprise> {
+    use mcp_authz_live::harness_key;
+    let Some((id, secret)) = spec.split_once(':').filter(|(i, s)| !i.is_empty() && !s.is_empty()) else {
+        anyhow::bail!("--jwt-bearer-client `{spec}`: expected ID:SECRET");
+    };
+    let dir = state_dir.or_else(harness_key::default_state_dir).context(
+        "no state folder for the harness's grant keys: set XDG_STATE_HOME or HOME, or give --state-dir",
+    )?;
+    let issuers = harness_key::grant_issuers(&dir, (id.into(), secret.into()))?;
+    tell!(
+        "JWT bearer grant: the AS must trust {} (ID-JAGs) with {} and {} (workload JWTs) with {}",
+        issuers.idp,
+        dir.join("grant-idp.jwks.json").display(),
+        issuers.workload_issuer,
+        dir.join("grant-workload.jwks.json").display()
+    );
+    Ok(issuers)
 }

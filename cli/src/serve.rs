@@ -63,6 +63,16 @@ pub struct Args {
     /// see the harness catch it.
     #[arg(long = "defect", value_name = "NAME")]
     defects: Vec<String>,
+    /// Let the AS take the JWT bearer grant (RFC 7523) from the harness's IdP (ID-JAGs)
+    /// and workload platform, whose keys are kept in --state-dir, and register the client
+    /// ID:SECRET for it (client_secret_basic, scopes mcp:read mcp:write): `mcp-authz
+    /// test-as --jwt-bearer-client ID:SECRET` then runs AS-EMA-* and AS-WIF-01.
+    #[arg(long, value_name = "ID:SECRET")]
+    jwt_bearer_client: Option<String>,
+    /// Where the harness keeps its keys between runs. Default: $XDG_STATE_HOME/mcp-authz,
+    /// else ~/.local/state/mcp-authz.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
 }
 
 /// Runs `mcp-authz serve` until Ctrl-C.
@@ -83,6 +93,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
         max_sessions_per_principal: None,
         leeway_secs: None,
         dpop_nonce: args.dpop_nonce,
+        grant_issuers: match &args.jwt_bearer_client {
+            Some(spec) => Some(crate::common::harness_grant_issuers(spec, args.state_dir.clone())?),
+            None => None,
+        },
     };
     let stack = Stack::start(&opts).await?;
     print_banner(&stack, args.auto_approve);

@@ -75,6 +75,19 @@ pub struct Args {
     /// for a while, so the case runs last; without this flag it is skipped.
     #[arg(long)]
     flood: bool,
+    /// Run the JWT bearer grant cases (AS-EMA-01..03, AS-WIF-01) as the client ID:SECRET,
+    /// registered at the AS for grant_type urn:ietf:params:oauth:grant-type:jwt-bearer
+    /// (client_secret_basic, scopes mcp:read mcp:write). The AS must trust the harness's
+    /// IdP (https://idp.mcp-authz.example, ID-JAGs) and workload platform
+    /// (https://workload.mcp-authz.example) with the JWK Sets this writes to
+    /// STATE_DIR/grant-idp.jwks.json and grant-workload.jwks.json. Without it those cases
+    /// are skipped.
+    #[arg(long, value_name = "ID:SECRET")]
+    jwt_bearer_client: Option<String>,
+    /// Where the harness keeps its keys between runs. Default: $XDG_STATE_HOME/mcp-authz,
+    /// else ~/.local/state/mcp-authz.
+    #[arg(long, value_name = "DIR")]
+    state_dir: Option<std::path::PathBuf>,
     #[command(flatten)]
     live: LiveArgs,
     #[command(flatten)]
@@ -118,6 +131,10 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             .with_context(|| format!("--introspection-endpoint `{u}`: expected an absolute http(s) URL"))?;
     }
     let client = args.client_id.clone().map(|id| (id, args.client_secret.clone()));
+    let grant_issuers = match &args.jwt_bearer_client {
+        Some(spec) => Some(crate::common::harness_grant_issuers(spec, args.state_dir.clone())?),
+        None => None,
+    };
     let (flood, revision) = (args.flood, args.grade.revision);
     let (hook, hook_timeout) = (args.authorize_hook.clone(), Duration::from_secs(args.hook_timeout.max(1)));
     let results = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<CaseResult>> {
@@ -135,6 +152,7 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
             signs_in: true,
             connect: target::over_http(handle, limits)?,
             revision,
+            grant_issuers,
         };
         let bar = crate::progress::Progress::cases(selected.len());
         let run = live::test_authorization_server(&target, &selected, &system_now, |p| match p {

@@ -33,10 +33,33 @@ fn ids<'a>(cases: &'a [Value], verdict: &str) -> Vec<&'a str> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_authorize_hook_completes_the_authorizations() {
-    let opts = StackOptions { as_port: 0, rs_port: 0, auto_approve: true, ..StackOptions::default() };
+    // The AS trusts the harness's grant issuers, whose keys both read from one state
+    // folder (`serve --jwt-bearer-client`): the JWT bearer grant cases run too.
+    let state = std::env::temp_dir().join(format!("mcp-authz-test-as-{}", std::process::id()));
+    let client = ("enterprise-agent".to_string(), "enterprise-agent-secret".to_string());
+    let issuers = mcp_authz_live::harness_key::grant_issuers(&state, client).expect("grant keys");
+    let opts = StackOptions {
+        as_port: 0,
+        rs_port: 0,
+        auto_approve: true,
+        grant_issuers: Some(issuers),
+        ..StackOptions::default()
+    };
     let stack = Stack::start(&opts).await.expect("stack");
     let curl = r#"curl -s -o /dev/null -w '%{redirect_url}'"#;
-    let (code, cases) = test_as(stack.issuer.clone(), stack.mcp_url.clone(), curl).await;
+    let args = vec![
+        "--authorize-hook".into(),
+        curl.into(),
+        "--hook-timeout".into(),
+        "10".into(),
+        "--jwt-bearer-client=enterprise-agent:enterprise-agent-secret".into(),
+        format!("--state-dir={}", state.display()),
+    ];
+    let (code, cases) = test_as_with(stack.issuer.clone(), stack.mcp_url.clone(), args).await;
+    let _ = std::fs::remove_dir_all(&state);
+    for id in ["AS-EMA-01", "AS-EMA-02", "AS-EMA-03", "AS-WIF-01"] {
+        assert!(ids(&cases, "pass").contains(&id), "{id}: {cases:#?}");
+    }
     let mut skipped = ids(&cases, "skip");
     skipped.sort();
     assert_eq!(
@@ -86,18 +109,22 @@ async fn a_pre_registered_confidential_client_authenticates_with_its_secret() {
     let mut skipped = ids(&cases, "skip");
     skipped.sort();
     // No attacker app, no code aging, no second resource, no --login for the forms, no
-    // --flood, and a confidential app (RFC 9449 §5 binds public clients' refresh tokens
-    // only: AS-DPOP-04).
+    // --flood, a confidential app (RFC 9449 §5 binds public clients' refresh tokens
+    // only: AS-DPOP-04), and no --jwt-bearer-client (AS-EMA-*, AS-WIF-01).
     let expected = [
         "AS-CODE-01",
         "AS-CODE-08",
         "AS-CODE-09",
         "AS-DPOP-04",
+        "AS-EMA-01",
+        "AS-EMA-02",
+        "AS-EMA-03",
         "AS-FRONT-02",
         "AS-FRONT-03",
         "AS-REFRESH-05",
         "AS-REFRESH-07",
         "AS-REG-02",
+        "AS-WIF-01",
     ];
     assert_eq!(skipped, expected, "{cases:#?}");
     assert_eq!(ids(&cases, "pass").len(), cases.len() - skipped.len(), "{cases:#?}");

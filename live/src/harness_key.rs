@@ -19,6 +19,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
 use mcp_authz_reference::jwt::{Algorithm, SigningKey};
 use mcp_authz_reference::sans_io::Env;
+use mcp_authz_scenarios::world::{Enterprise, IssuerKey};
 use std::fmt;
 use std::path::{Path, PathBuf};
 
@@ -160,6 +161,37 @@ fn write_private(path: &Path, text: &str) -> anyhow::Result<()> {
         .with_context(context)?;
     file.write_all(text.as_bytes()).and_then(|()| file.sync_all()).with_context(context)?;
     std::fs::rename(&tmp, path).with_context(context)
+}
+
+/// The issuer the harness's enterprise IdP signs ID-JAGs as (`test-as
+/// --jwt-bearer-client`): the AS under test must trust it with the JWK Set of
+/// [`grant_issuers`] (enterprise-managed authorization).
+pub const HARNESS_IDP: &str = "https://idp.mcp-authz.example";
+/// The issuer the harness signs workload JWTs as (workload identity federation).
+pub const HARNESS_WORKLOAD_ISSUER: &str = "https://workload.mcp-authz.example";
+
+/// The harness's issuers of JWT authorization grants, their ES256 keys kept in
+/// `state_dir` (`grant-idp-es256.pem`, `grant-workload-es256.pem`, made when missing),
+/// their public JWK Sets written next to them (`grant-idp.jwks.json`,
+/// `grant-workload.jwks.json`) for the operator to configure the AS with; `client` is the
+/// `(id, secret)` of the client registered at the AS for the JWT bearer grant
+/// (`client_secret_basic`).
+pub fn grant_issuers(state_dir: &Path, client: (String, String)) -> anyhow::Result<Enterprise> {
+    let kept = |name: &str| -> anyhow::Result<IssuerKey> {
+        let kept = KeyFile::at(state_dir.join(format!("grant-{name}-es256.pem")))
+            .load_or_create(Algorithm::ES256, false)?;
+        let jwks = serde_json::to_string_pretty(&kept.key.public_jwks())?;
+        let path = state_dir.join(format!("grant-{name}.jwks.json"));
+        std::fs::write(&path, jwks).with_context(|| format!("writing {}", path.display()))?;
+        Ok(IssuerKey::of(&kept.key)?)
+    };
+    Ok(Enterprise {
+        idp: HARNESS_IDP.into(),
+        idp_key: kept("idp")?,
+        workload_issuer: HARNESS_WORKLOAD_ISSUER.into(),
+        workload_key: kept("workload")?,
+        client,
+    })
 }
 
 #[cfg(test)]

@@ -98,6 +98,7 @@ pub fn scan(
         signs_in: false,
         connect: scan.connect.clone(),
         revision: scan.revision,
+        grant_issuers: None,
     });
     let mut results = Vec::new();
     for (i, s) in scenarios.iter().enumerate() {
@@ -125,6 +126,11 @@ fn why_not_run(id: &str, active: bool, issuer: &str) -> Option<String> {
         None
     } else if ACTIVE_AS_CASES.contains(&id) {
         Some("registers clients at the authorization server: run the scan with --active".into())
+    } else if id.starts_with("AS-EMA-") || id.starts_with("AS-WIF-") {
+        Some(format!(
+            "needs grant issuers the authorization server trusts: `mcp-authz test-as --issuer {issuer} \
+             --jwt-bearer-client ID:SECRET` runs it"
+        ))
     } else {
         Some(format!(
             "needs a sign-in at the authorization server: `mcp-authz test-as --issuer {issuer}` runs it"

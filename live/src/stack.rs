@@ -9,6 +9,7 @@ use mcp_authz_reference::defects::Defects;
 use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_reference::mcp_server::{self, McpServer};
 use mcp_authz_reference::sans_io::Env;
+use mcp_authz_scenarios::world::Enterprise;
 use std::time::Duration;
 use tokio::sync::watch;
 
@@ -52,6 +53,9 @@ pub struct StackOptions {
     pub leeway_secs: Option<u64>,
     /// The MCP server requires a nonce of its own in every DPoP proof (RFC 9449 §9).
     pub dpop_nonce: bool,
+    /// Issuers of JWT authorization grants the AS trusts (the harness's, `serve
+    /// --jwt-bearer-client`), their client registered for the grant.
+    pub grant_issuers: Option<Enterprise>,
 }
 
 impl Default for StackOptions {
@@ -72,6 +76,7 @@ impl Default for StackOptions {
             pin_alg: false,
             leeway_secs: None,
             dpop_nonce: false,
+            grant_issuers: None,
         }
     }
 }
@@ -150,6 +155,10 @@ impl Stack {
             client_name: Some("reference MCP server".into()),
             ..authz::RegisteredClient::default()
         });
+        if let Some(issuers) = &opts.grant_issuers {
+            as_config.trusted_issuers = issuers.trusted_issuers(&mcp_scopes)?;
+            as_config.clients.push(issuers.registered_client(&mcp_scopes[..2]));
+        }
         let authorization_server = AuthorizationServer::new(as_config, &mut env)?;
         let metadata = authorization_server.metadata();
 

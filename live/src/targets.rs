@@ -25,8 +25,8 @@ use mcp_authz_reference::sans_io::{FetchResult, Request};
 use mcp_authz_reference::wire;
 use mcp_authz_scenarios::Scenario;
 use mcp_authz_scenarios::world::{
-    AS, AsUnderTest, Authorize, ClientObservations, MCP_ORIGIN, MintError, OTHER_MCP, OTHER_ORIGIN, Route,
-    SimulatedRoles, Skip, Target, TargetKind, Tools, World, discover,
+    AS, AsUnderTest, Authorize, ClientObservations, Enterprise, MCP_ORIGIN, MintError, OTHER_MCP,
+    OTHER_ORIGIN, Route, SimulatedRoles, Skip, Target, TargetKind, Tools, World, discover,
 };
 use mcp_authz_sim::browser::Login;
 use mcp_authz_sim::scenario::{Need, Revision};
@@ -206,6 +206,10 @@ pub struct LiveAs {
     /// Grade by this MCP revision alone (`--revision`); `None`: each case by the newest
     /// revision it applies to.
     pub revision: Option<Revision>,
+    /// Issuers of JWT authorization grants the AS trusts whose keys the harness holds,
+    /// with the client registered there for the grant (`--jwt-bearer-client`); `None`:
+    /// the JWT bearer grant cases are skipped.
+    pub grant_issuers: Option<Enterprise>,
 }
 
 /// A live authorization server in the place of the AS.
@@ -349,6 +353,9 @@ pub fn live_as_world(
     );
     if let Some(endpoint) = w.as_under_test.introspection_endpoint.clone() {
         w.as_under_test.introspection = w.register_introspector(endpoint);
+    }
+    if let Some(issuers) = &target.grant_issuers {
+        w.with_grant_issuers(issuers.clone())?;
     }
     Ok(w.graded_by(target.revision))
 }

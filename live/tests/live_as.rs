@@ -7,13 +7,16 @@
 
 mod common;
 
+use mcp_authz_live::harness_key;
 use mcp_authz_live::runs as live;
 use mcp_authz_live::serve::system_now;
 use mcp_authz_live::stack::{Stack, StackOptions};
 use mcp_authz_live::target::{self, Limits};
 use mcp_authz_live::targets::LiveAs;
 use mcp_authz_reference::defects::{Defect, DefectRole, Defects};
+use mcp_authz_reference::jwt::Algorithm;
 use mcp_authz_scenarios::catalog;
+use mcp_authz_scenarios::world::{Enterprise, IssuerKey};
 use mcp_authz_sim::browser::Login;
 use mcp_authz_sim::scenario::{CaseResult, Verdict};
 use std::time::Duration;
@@ -34,7 +37,17 @@ fn run_against(
     flood: bool,
 ) -> Vec<CaseResult> {
     let code = code_ttl.unwrap_or(StackOptions::default().code_ttl);
-    let opts = StackOptions { as_port: 0, rs_port: 0, defects, code_ttl: code, ..StackOptions::default() };
+    // The AS trusts the harness's grant issuers (`serve --jwt-bearer-client`), so that the
+    // JWT bearer grant cases run too.
+    let issuers = grant_issuers();
+    let opts = StackOptions {
+        as_port: 0,
+        rs_port: 0,
+        defects,
+        code_ttl: code,
+        grant_issuers: Some(issuers.clone()),
+        ..StackOptions::default()
+    };
     let stack = runtime.block_on(Stack::start(&opts)).unwrap();
     let target = LiveAs {
         issuer: stack.issuer.clone(),
@@ -50,6 +63,7 @@ fn run_against(
         signs_in: true,
         connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
         revision: None,
+        grant_issuers: Some(issuers),
     };
     let only = |id: &str| match (code_ttl, flood) {
         (Some(_), _) => id == "AS-CODE-08",
@@ -62,6 +76,19 @@ fn run_against(
     runtime.block_on(stack.shutdown());
     assert_eq!(run.setup_error, None);
     run.results
+}
+
+/// The harness's IdP and workload platform with fresh ES256 keys, and a client for the
+/// JWT bearer grant.
+fn grant_issuers() -> Enterprise {
+    let key = || IssuerKey::of(&harness_key::fresh(Algorithm::ES256).unwrap()).unwrap();
+    Enterprise {
+        idp: harness_key::HARNESS_IDP.into(),
+        idp_key: key(),
+        workload_issuer: harness_key::HARNESS_WORKLOAD_ISSUER.into(),
+        workload_key: key(),
+        client: ("enterprise-agent".into(), "enterprise-agent-secret".into()),
+    }
 }
 
 #[test]
@@ -148,6 +175,7 @@ fn revocation_is_judged_at_a_resource_server_that_introspects() {
             signs_in: true,
             connect: target::over_http(runtime.handle().clone(), Limits::default()).unwrap(),
             revision: None,
+            grant_issuers: None,
         };
         let scenarios: Vec<_> = catalog().into_iter().filter(|s| s.meta.id == "AS-CODE-06").collect();
         let run = live::test_authorization_server(&target, &scenarios, &system_now, |_| {});

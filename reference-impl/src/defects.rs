@@ -93,6 +93,20 @@ defects! {
     AssertionSignatureUnchecked = "assertion-signature-unchecked", AuthorizationServer, "reads the claims of a `private_key_jwt` client assertion without verifying its signature";
     AssertionAudienceUnchecked = "assertion-audience-unchecked", AuthorizationServer, "accepts a `private_key_jwt` client assertion whatever its `aud`";
     AssertionExpiryUnchecked = "assertion-expiry-unchecked", AuthorizationServer, "accepts an expired `private_key_jwt` client assertion";
+    // Authorization server: the JWT bearer grant (enterprise-managed authorization, workload identity federation)
+    IdJagSignatureUnchecked = "id-jag-signature-unchecked", AuthorizationServer, "reads the claims of an ID-JAG without verifying its signature: `alg: none` and keys its IdP does not hold are taken";
+    IdJagTypUnchecked = "id-jag-typ-unchecked", AuthorizationServer, "takes an ID-JAG whatever its `typ` header (absent, `JWT`), not only `oauth-id-jag+jwt`";
+    IdJagClaimsUnchecked = "id-jag-claims-unchecked", AuthorizationServer, "takes an ID-JAG without `sub` or without `exp` (the token's subject is then the client)";
+    IdJagAudienceUnchecked = "id-jag-audience-unchecked", AuthorizationServer, "takes an ID-JAG whatever its `aud`, not only its own issuer identifier";
+    IdJagResourceUnchecked = "id-jag-resource-unchecked", AuthorizationServer, "takes an ID-JAG whose `resource` is not one of its resources, and issues a token for it";
+    IdJagClientUnchecked = "id-jag-client-unchecked", AuthorizationServer, "takes an ID-JAG whose `client_id` names another client than the one that authenticated";
+    IdJagExpiryUnchecked = "id-jag-expiry-unchecked", AuthorizationServer, "takes an expired ID-JAG";
+    IdJagReplayAllowed = "id-jag-replay-allowed", AuthorizationServer, "keeps no record of the ID-JAGs it took: the same one (`jti`) buys a token again";
+    IdJagScopeNotIntersected = "id-jag-scope-not-intersected", AuthorizationServer, "grants the scopes the token request asks for (those its client may have), beyond the ID-JAG's `scope`";
+    IdJagTokenAudienceIssuer = "id-jag-token-audience-issuer", AuthorizationServer, "issues the access token of an ID-JAG with its own issuer as audience, not the ID-JAG's `resource`";
+    WorkloadAudienceUnchecked = "workload-audience-unchecked", AuthorizationServer, "takes a workload JWT whatever its `aud`, not only its token endpoint or issuer";
+    WorkloadExpiryUnchecked = "workload-expiry-unchecked", AuthorizationServer, "takes an expired workload JWT";
+    JwtBearerNotAdvertised = "jwt-bearer-not-advertised", AuthorizationServer, "takes the JWT bearer grant but leaves `urn:ietf:params:oauth:grant-type:jwt-bearer` out of `grant_types_supported` (and the ID-JAG profile out of `authorization_grant_profiles_supported`)";
     // MCP server
     SkipAudienceCheck = "skip-audience-check", McpServer, "accepts tokens whatever their `aud`";
     ScopeCheckAtConnectOnly = "scope-check-at-connect-only", McpServer, "checks scopes at `initialize` only, not on each `tools/call`";

@@ -6,6 +6,8 @@
 //! - [`mcp_server`]: an MCP server (Streamable HTTP) acting as resource server: RFC 9728
 //!   metadata, per-request token validation, per-tool scopes.
 //! - [`client`]: public and confidential MCP clients.
+//! - [`enterprise_idp`]: an enterprise identity provider that exchanges ID tokens for
+//!   ID-JAGs ([`id_jag`], RFC 8693 token exchange), for enterprise-managed authorization.
 //!
 //! Wire formats each have a module named after their spec: [`pkce`], [`metadata`]
 //! (RFC 8414), [`protected_resource_metadata`] (RFC 9728), [`bearer`] (RFC 6750
@@ -25,7 +27,9 @@ pub mod bearer;
 pub mod client;
 pub mod defects;
 pub mod dpop;
+pub mod enterprise_idp;
 pub mod error;
+pub mod id_jag;
 pub mod jsonrpc;
 pub mod jwt;
 pub mod mcp_server;

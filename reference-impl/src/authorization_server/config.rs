@@ -50,6 +50,10 @@ pub struct Config {
     pub limits: Limits,
     /// DPoP at the token endpoint (RFC 9449 §5, §8).
     pub dpop: TokenDpop,
+    /// The issuers whose JWTs this server takes as authorization grants (RFC 7523 §2.1):
+    /// enterprise IdPs' ID-JAGs and workload platforms' JWTs. Empty by default: the JWT
+    /// bearer grant is then neither offered nor taken.
+    pub trusted_issuers: Vec<TrustedIssuer>,
     /// Mistakes to commit on purpose, so that the harness can show its scenarios fail
     /// against them (the `AuthorizationServer` defects of [`crate::defects`]; others are
     /// ignored). Empty by default: a correct server.
@@ -137,6 +141,35 @@ impl Default for TokenDpop {
     }
 }
 
+/// An issuer of JWT authorization grants (RFC 7523 §3: "The JWT MUST contain an "iss"
+/// (issuer) claim"; the authorization server trusts it by configuration).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TrustedIssuer {
+    /// Its issuer identifier: the `iss` of its JWTs.
+    pub issuer: String,
+    /// Its public keys (the workload identity extension fetches them from a TLS-protected
+    /// URI; here they are configured).
+    pub jwks: Jwks,
+    /// What its JWTs are.
+    pub kind: AssertionKind,
+    /// The scopes its JWTs may buy (an ID-JAG's are narrowed further by its `scope` and its
+    /// client's scopes): the claim-based authorization rule of the workload identity
+    /// extension, here per issuer.
+    pub scopes: Vec<String>,
+}
+
+/// What an issuer's JWTs are.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AssertionKind {
+    /// Identity Assertion JWT Authorization Grants of an enterprise IdP
+    /// (enterprise-managed authorization): `typ` `oauth-id-jag+jwt`, `aud` this server's
+    /// issuer, a `client_id` naming the client that presents it.
+    IdJag,
+    /// Workload JWTs of a workload platform (workload identity federation): `aud` this
+    /// server's token endpoint, no client.
+    Workload,
+}
+
 /// A resource this server issues tokens for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ResourceConfig {
@@ -219,6 +252,8 @@ pub const AUTHORIZATION_CODE: &str = "authorization_code";
 pub const REFRESH_TOKEN: &str = "refresh_token";
 /// `grant_type=client_credentials`.
 pub const CLIENT_CREDENTIALS: &str = "client_credentials";
+/// `grant_type` of the JWT bearer grant (RFC 7523 §2.1).
+pub const JWT_BEARER_GRANT: &str = crate::id_jag::JWT_BEARER;
 /// `token_endpoint_auth_method=none`: a public client.
 pub const NONE: &str = "none";
 
@@ -228,7 +263,7 @@ impl Default for Config {
     /// refresh tokens 24 h; the login form is shown (no auto-approve); one user `alice`
     /// with password `alice`; no pre-registered clients; registered clients get
     /// `mcp:read mcp:write`; the default [`Limits`]; DPoP proofs taken without nonces; no
-    /// defects.
+    /// trusted assertion issuers; no defects.
     fn default() -> Self {
         Config {
             issuer: "http://127.0.0.1:9000".into(),
@@ -248,6 +283,7 @@ impl Default for Config {
             allow_insecure_client_id_urls: false,
             limits: Limits::default(),
             dpop: TokenDpop::default(),
+            trusted_issuers: vec![],
             defects: Defects::none(),
         }
     }
@@ -276,6 +312,18 @@ impl Config {
         }
         if self.auto_approve && self.users.is_empty() {
             return Err(Error::Config("auto_approve needs at least one user to sign in as".into()));
+        }
+        for t in &self.trusted_issuers {
+            let keys = crate::jwt::KeySet::from_jwks(&t.jwks).map_err(|e| {
+                Error::Config(format!("trusted issuer `{}`: its jwks are not usable: {e}", t.issuer))
+            })?;
+            if keys.is_empty() || t.jwks.keys.iter().any(|k| k.kty == "oct") {
+                return Err(Error::Config(format!(
+                    "trusted issuer `{}` needs public keys (no symmetric key), got {} keys",
+                    t.issuer,
+                    t.jwks.keys.len()
+                )));
+            }
         }
         for r in &mut self.resources {
             r.uri = canonical_resource(&r.uri).map_err(|e| Error::Config(e.to_string()))?;

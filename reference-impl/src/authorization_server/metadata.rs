@@ -2,8 +2,9 @@
 //! Connect Discovery configuration, and the JWKS (served by [`AuthorizationServer::jwks`]).
 
 use super::AuthorizationServer;
-use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, NONE, REFRESH_TOKEN};
+use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER_GRANT, NONE, REFRESH_TOKEN};
 use crate::defects::Defect;
+use crate::id_jag;
 use crate::jwt::Algorithm;
 use crate::metadata::AuthorizationServerMetadata;
 
@@ -38,7 +39,7 @@ impl AuthorizationServer {
             registration_endpoint: Some(c.registration_endpoint()),
             scopes_supported: Some(c.scopes_supported()),
             response_types_supported: strings(&["code"]),
-            grant_types_supported: Some(strings(&[AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS])),
+            grant_types_supported: Some(self.grant_types_supported()),
             token_endpoint_auth_methods_supported: Some(match incomplete {
                 true => strings(&[NONE, "client_secret_post"]),
                 false => strings(&[NONE, "client_secret_basic", "client_secret_post", "private_key_jwt"]),
@@ -53,8 +54,34 @@ impl AuthorizationServer {
             client_id_metadata_document_supported: Some(true),
             dpop_signing_alg_values_supported: (!c.defects.has(Defect::DpopAlgsNotAdvertised))
                 .then(|| c.dpop.algorithms.iter().map(|a| a.name().to_string()).collect()),
+            other: self.grant_profiles(),
             ..Default::default()
         }
+    }
+
+    /// The grant types of the token endpoint: the JWT bearer grant (RFC 7523 §2.1) when
+    /// an issuer of JWT grants is trusted (the workload identity extension, §Authorization
+    /// Server Metadata: "The `grant_types_supported` array MUST include the value
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer`").
+    fn grant_types_supported(&self) -> Vec<String> {
+        let mut grants = strings(&[AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS]);
+        if self.takes_jwt_grants() && !self.config.defects.has(Defect::JwtBearerNotAdvertised) {
+            grants.push(JWT_BEARER_GRANT.into());
+        }
+        grants
+    }
+
+    /// `authorization_grant_profiles_supported` with the ID-JAG profile when an enterprise
+    /// IdP is trusted (EMA §6 Discovery; draft-ietf-oauth-identity-assertion-authz-grant
+    /// §7.2).
+    fn grant_profiles(&self) -> std::collections::BTreeMap<String, serde_json::Value> {
+        let c = &self.config;
+        let id_jags = c.trusted_issuers.iter().any(|t| t.kind == super::AssertionKind::IdJag);
+        let mut other = std::collections::BTreeMap::new();
+        if id_jags && !c.defects.has(Defect::JwtBearerNotAdvertised) {
+            other.insert(id_jag::GRANT_PROFILES_SUPPORTED.into(), serde_json::json!([id_jag::GRANT_PROFILE]));
+        }
+        other
     }
 
     /// The JWK Set served at `jwks_uri`: [`AuthorizationServer::jwks`], public keys only;

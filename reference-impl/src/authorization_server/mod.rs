@@ -8,7 +8,7 @@
 //! | `/.well-known/openid-configuration[/<issuer path>]`, `<issuer path>/.well-known/openid-configuration` | OpenID Connect Discovery | [`metadata`] |
 //! | `/jwks` | RFC 7517 | [`metadata`] |
 //! | `/authorize` (GET request, POST consent form) | OAuth 2.1 §4.1, RFC 9207 | [`authorize`], [`client_id_metadata`] |
-//! | `/token` | OAuth 2.1 §3.2, RFC 9068 | [`token`], [`refresh`], [`client_auth`] |
+//! | `/token` | OAuth 2.1 §3.2, RFC 9068, RFC 7523 §2.1 | [`token`], [`refresh`], [`client_auth`], [`jwt_bearer`] |
 //! | `/register` | RFC 7591 | [`registration`] |
 //! | `/revoke` | RFC 7009 | [`revocation`] |
 //! | `/introspect` | RFC 7662 | [`introspection`] |
@@ -48,6 +48,7 @@ pub mod client_id_metadata;
 pub mod config;
 pub mod dpop;
 pub mod introspection;
+pub mod jwt_bearer;
 mod limits;
 pub mod metadata;
 pub mod refresh;
@@ -58,7 +59,9 @@ pub mod token;
 #[cfg(test)]
 mod test_support;
 
-pub use config::{Config, Limits, RegisteredClient, ResourceConfig, TokenDpop, User};
+pub use config::{
+    AssertionKind, Config, Limits, RegisteredClient, ResourceConfig, TokenDpop, TrustedIssuer, User,
+};
 
 use crate::access_token::AccessTokenClaims;
 use crate::defects::Defect;
@@ -98,6 +101,8 @@ pub struct AuthorizationServer {
     revoked_jtis: BTreeMap<String, u64>,
     /// `jti`s of `private_key_jwt` assertions already used, with their `exp`.
     used_assertion_jtis: BTreeMap<String, u64>,
+    /// The JWT authorization grants (ID-JAGs, workload JWTs) already taken.
+    used_grants: jwt_bearer::UsedGrants,
     /// Dynamic registrations taken in the current window ([`Limits`]).
     registrations: limits::FixedWindow,
     /// How many clients registered dynamically ([`Limits::max_registered_clients`]).
@@ -139,6 +144,7 @@ impl AuthorizationServer {
             refresh: refresh::RefreshTokens::default(),
             revoked_jtis: BTreeMap::new(),
             used_assertion_jtis: BTreeMap::new(),
+            used_grants: jwt_bearer::UsedGrants::default(),
             registrations: limits::FixedWindow::default(),
             registered_clients: 0,
             dpop,

@@ -1,6 +1,6 @@
 //! The token endpoint (OAuth 2.1 §3.2): the `authorization_code` and
-//! `client_credentials` grants (the `refresh_token` grant is in [`super::refresh`]), and
-//! access tokens as RFC 9068 JWTs.
+//! `client_credentials` grants (the `refresh_token` grant is in [`super::refresh`], the
+//! JWT bearer grant in [`super::jwt_bearer`]), and access tokens as RFC 9068 JWTs.
 //!
 //! An authorization code is single use: a second redemption is `invalid_grant` and
 //! revokes every token issued from the code (RFC 6749 §4.1.2, RFC 9700 §4.2.4). Codes are
@@ -9,7 +9,7 @@
 //! exists, unless [`Defect::NoPkceRequired`] is injected.
 
 use super::authorize::Redemption;
-use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, REFRESH_TOKEN};
+use super::config::{AUTHORIZATION_CODE, CLIENT_CREDENTIALS, JWT_BEARER_GRANT, REFRESH_TOKEN};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::access_token::{AccessTokenClaims, Audience};
 use crate::defects::Defect;
@@ -116,11 +116,19 @@ impl AuthorizationServer {
             let client = self.authenticate_client(request, &form, env.now)?;
             return self.password_grant(&client, &form, env);
         }
+        if grant_type == JWT_BEARER_GRANT && self.takes_jwt_grants() {
+            return self.jwt_bearer_grant(request, &form, env);
+        }
         if ![AUTHORIZATION_CODE, REFRESH_TOKEN, CLIENT_CREDENTIALS].contains(&grant_type) {
+            let jwt = if self.takes_jwt_grants() {
+                ", client_credentials or jwt-bearer"
+            } else {
+                " or client_credentials"
+            };
             return Err(Rejection::new(
                 ErrorCode::UnsupportedGrantType,
                 format!(
-                    "grant_type `{grant_type}` is not supported, expected authorization_code, refresh_token or client_credentials"
+                    "grant_type `{grant_type}` is not supported, expected authorization_code, refresh_token{jwt}"
                 ),
             ));
         }

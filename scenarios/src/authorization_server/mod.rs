@@ -2,7 +2,7 @@
 //! reuse; refresh-token theft under rotation; scope escalation at the AS; redirect URI
 //! matching and the front channel; token responses and resource indicators.
 //!
-//! Each scenario but AS-META-01, AS-CC-01, AS-CC-02, AS-REG-01 and AS-REG-02 starts with two public clients registered
+//! Each scenario but AS-META-01, AS-CC-01, AS-CC-02, AS-EMA-*, AS-WIF-01, AS-REG-01 and AS-REG-02 starts with two public clients registered
 //! at the AS: `notes-app`, the victim's app (on the loopback redirect URI and on
 //! `https://app.example/callback`), and `evil-app`, the attacker's app, registered on
 //! the same loopback redirect URI (a malicious native app claiming the same port).
@@ -11,8 +11,9 @@
 //! concern, in [`code`], [`refresh`], [`scope`], [`front_channel`] (redirect URIs and
 //! the front channel), [`iss`] (RFC 9207 `iss` and its metadata flag), [`token`] (token
 //! responses and resource indicators), [`metadata`] (metadata documents and
-//! registration), [`client_credentials`] (the client credentials extension) and [`dpop`]
-//! (the DPoP extension).
+//! registration), [`client_credentials`] (the client credentials extension), [`dpop`]
+//! (the DPoP extension) and [`jwt_bearer`] (the JWT bearer grant of the
+//! enterprise-managed authorization and workload identity federation extensions).
 
 use crate::Scenario;
 use crate::world::World;
@@ -34,6 +35,7 @@ mod code;
 mod dpop;
 mod front_channel;
 mod iss;
+mod jwt_bearer;
 mod metadata;
 mod oauth;
 mod refresh;
@@ -361,6 +363,42 @@ pub fn scenarios() -> Vec<Scenario> {
         .level(Must)
         .tags(&["token", "client-credentials", "extension"])
         .body(assertion_validation),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-EMA-01",
+            "enterprise-managed authorization: an ID-JAG with one defect each is invalid_grant",
+        )
+        .requirements(&["AS-35"])
+        .level(Must)
+        .tags(&["token", "enterprise-managed-authorization", "extension"])
+        .body(jwt_bearer::id_jag_validation),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-EMA-02",
+            "enterprise-managed authorization: an ID-JAG is taken once (jti replay refused)",
+        )
+        .requirements(&["AS-36"])
+        .level(Must)
+        .tags(&["token", "enterprise-managed-authorization", "extension", "replay"])
+        .body(jwt_bearer::id_jag_replay),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-EMA-03",
+            "enterprise-managed authorization: the token is for the ID-JAG's resource, within its scopes",
+        )
+        .requirements(&["AS-37"])
+        .level(Must)
+        .tags(&["token", "scope", "enterprise-managed-authorization", "extension"])
+        .body(jwt_bearer::id_jag_audience_and_scope),
+        Scenario::new(
+            AuthorizationServer,
+            "AS-WIF-01",
+            "workload identity federation: jwt-bearer advertised; untrusted, expired or misaddressed JWT is invalid_grant",
+        )
+        .requirements(&["AS-42"])
+        .level(Must)
+        .tags(&["token", "metadata", "workload-identity-federation", "extension"])
+        .body(jwt_bearer::workload_jwt_validation),
         Scenario::new(
             AuthorizationServer,
             "AS-DPOP-01",

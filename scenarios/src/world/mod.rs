@@ -9,6 +9,7 @@
 //! | `https://api.example/downstream` | the downstream API server A calls with its own token |
 //! | `https://other.example/mcp` | MCP server B, trusting the same AS |
 //! | `https://evil.example` | the attacker's servers (hostile RS / AS / canaries), added per scenario |
+//! | `https://idp.example` | the enterprise IdP the AS trusts for ID-JAGs ([`enterprise`]) |
 //!
 //! What the world runs against is its [`Target`] ([`target`]): the simulated reference
 //! roles ([`World::new`]), or — from the `mcp-authz-live` crate — an implementer's MCP
@@ -25,12 +26,14 @@
 //! - [`target`]: the [`Target`] trait and the simulated roles.
 
 mod as_under_test;
+pub mod enterprise;
 mod observe;
 pub mod stateless;
 pub mod target;
 mod topology;
 
 pub use as_under_test::{AsUnderTest, Introspector, discover};
+pub use enterprise::{Enterprise, IssuerKey};
 pub use observe::*;
 pub use target::{Authorize, ClientObservations, MintError, SimulatedRoles, Skip, Target, TargetKind};
 pub use topology::*;
@@ -78,6 +81,9 @@ pub struct World {
     /// The MCP revisions the cases are graded by: those the target speaks, or the one
     /// asked for (`--revision`); each case by the newest it applies to.
     pub revisions: Vec<Revision>,
+    /// The grant issuers the AS under test trusts whose keys the harness holds (see
+    /// [`World::enterprise`]).
+    enterprise: Option<Enterprise>,
     /// What the world runs against.
     target: Box<dyn Target>,
     /// Why the case cannot run against this target, once it found out (a token it
@@ -127,7 +133,9 @@ impl World {
         wrap: impl FnOnce(SimulatedRoles) -> Box<dyn Target>,
     ) -> Result<World, Error> {
         let mut sim = Sim::starting_at(seed, now);
-        let as_config = reference_as_config(defects, extra);
+        let mut as_config = reference_as_config(defects, extra);
+        let grant_issuers = Enterprise::simulated(&mut sim)?;
+        enterprise::trust(&mut as_config, &grant_issuers)?;
         let authorization_server = sim.env_for("as", |env| AuthorizationServer::new(as_config, env))?;
         let keys = KeySet::from_jwks(&authorization_server.jwks())?;
         sim.add_service(AS, authorization_server);
@@ -142,7 +150,7 @@ impl World {
             let origin = url.trim_end_matches("/mcp");
             sim.add_service(origin, McpServer::new(config)?);
         }
-        Ok(World {
+        let mut world = World {
             sim,
             defects: defects.clone(),
             issuer: AS.into(),
@@ -150,11 +158,14 @@ impl World {
             tools: Tools::reference(),
             as_under_test: AsUnderTest::simulated(),
             revisions: Revision::ALL.to_vec(),
+            enterprise: None,
             target: wrap(SimulatedRoles::new(downstream_seen)),
             cannot_run: None,
             aliases: Vec::new(),
             failures: Vec::new(),
-        })
+        };
+        world.with_grant_issuers(grant_issuers)?;
+        Ok(world)
     }
 
     /// A world of `sim` (whose hosts are in place) running against `target`: MCP server
@@ -171,6 +182,7 @@ impl World {
         let revisions = target.speaks();
         let defects = Defects::none();
         let (cannot_run, failures) = (None, Vec::new());
+        let enterprise = None;
         World {
             sim,
             defects,
@@ -179,6 +191,7 @@ impl World {
             tools,
             as_under_test,
             revisions,
+            enterprise,
             target,
             cannot_run,
             failures,
