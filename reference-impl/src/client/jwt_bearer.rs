@@ -153,8 +153,8 @@ impl WorkloadIdentity {
             Some(exp) if exp > now.unix_secs() => Ok(()),
             Some(exp) => Err(Error::unexpected(
                 "exp of the workload jwt",
-                format!("{exp}, not after now ({}): it expired", now.unix_secs()),
-                "a time to come: a fresh jwt from the workload's platform",
+                format!("{exp} (now is {}: it expired)", now.unix_secs()),
+                "a time after now (a fresh jwt from the workload's platform)",
             )),
             None => Err(Error::Missing("exp of the workload jwt (RFC 7523 §3: it MUST contain one)".into())),
         }

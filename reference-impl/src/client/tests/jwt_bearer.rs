@@ -16,7 +16,12 @@ const AS_TOKEN: &str = "https://as.example/token";
 /// A compact JWS with `typ` and `claims` and a signature nobody checks here.
 fn unsigned_jws(typ: &str, claims: &Value) -> String {
     let part = |v: &Value| URL_SAFE_NO_PAD.encode(v.to_string());
-    format!("{}.{}.{}", part(&json!({"alg": "ES256", "typ": typ})), part(claims), URL_SAFE_NO_PAD.encode("sig"))
+    format!(
+        "{}.{}.{}",
+        part(&json!({"alg": "ES256", "typ": typ})),
+        part(claims),
+        URL_SAFE_NO_PAD.encode("sig")
+    )
 }
 
 impl World {
@@ -70,8 +75,10 @@ fn workload(jwt: String) -> JwtBearerGrant {
 }
 
 fn with_grant(grant: JwtBearerGrant) -> PublicClient {
-    let config =
-        PublicClientConfig { jwt_bearer: Some(grant), ..PublicClientConfig::new(MCP, REDIRECT, "test client") };
+    let config = PublicClientConfig {
+        jwt_bearer: Some(grant),
+        ..PublicClientConfig::new(MCP, REDIRECT, "test client")
+    };
     PublicClient::new(config).unwrap()
 }
 
@@ -124,7 +131,8 @@ fn enterprise_exchanges_the_id_token_then_presents_the_id_jag() {
     );
     assert_eq!(exchanges[1].form().get("scope"), Some("tools:read tools:write"));
     let grants = world.requests_to(AS_TOKEN);
-    let assertions: Vec<String> = grants.iter().map(|g| g.form().get("assertion").unwrap().to_string()).collect();
+    let assertions: Vec<String> =
+        grants.iter().map(|g| g.form().get("assertion").unwrap().to_string()).collect();
     assert_ne!(assertions[0], assertions[1], "a fresh ID-JAG per grant");
     assert_eq!(
         fields(grants[0]),
@@ -172,7 +180,8 @@ fn enterprise_credentials_of_another_server_never_reach_the_idp() {
     let mut world = jwt_bearer_world();
     let mut bound = enterprise();
     bound.client.issuer = Some(AS2.into());
-    let e = failure(call(&mut with_grant(JwtBearerGrant::Enterprise(bound)), &mut world, &mut env)).to_string();
+    let e =
+        failure(call(&mut with_grant(JwtBearerGrant::Enterprise(bound)), &mut world, &mut env)).to_string();
     assert!(e.contains(AS2) && e.contains(AS), "{e}");
     // Nor a secret the AS cannot take: the metadata lists private_key_jwt only.
     let mut world = jwt_bearer_world();
@@ -231,7 +240,9 @@ fn a_refused_jwt_bearer_grant_is_the_last_request() {
         assert!(matches!(&e, Error::OAuth { error, .. } if *error == code), "{e}");
         assert_eq!(world.seen.last().map(|s| s.url.as_str()), Some(AS_TOKEN), "{code}");
         assert_eq!(world.requests_to(AS_TOKEN).len(), 1, "{code}");
-        assert!(world.authorize_urls.is_empty() && world.requests_to("https://as.example/register").is_empty());
+        assert!(
+            world.authorize_urls.is_empty() && world.requests_to("https://as.example/register").is_empty()
+        );
         assert!(c.tokens().is_none());
     }
     // The same for an ID-JAG: one exchange, one grant, then nothing.
@@ -251,7 +262,10 @@ fn a_workload_jwt_for_another_server_or_expired_is_not_sent() {
     let mut world = jwt_bearer_world();
     let wrong = workload(workload_jwt(json!("https://wrong.example"), 2_000));
     let e = failure(call(&mut with_grant(wrong), &mut world, &mut env)).to_string();
-    assert!(e.contains("aud of the workload jwt") && e.contains("https://wrong.example") && e.contains(AS), "{e}");
+    assert!(
+        e.contains("aud of the workload jwt") && e.contains("https://wrong.example") && e.contains(AS),
+        "{e}"
+    );
     let expired = workload(workload_jwt(json!(AS), 1_000));
     let e = failure(call(&mut with_grant(expired), &mut world, &mut env)).to_string();
     assert!(e.contains("exp of the workload jwt") && e.contains("expired"), "{e}");
@@ -267,7 +281,11 @@ fn the_jwt_bearer_grant_needs_the_as_to_list_it() {
     let e = failure(call(&mut with_grant(workload(workload_jwt(json!(AS), 2_000))), &mut world, &mut env));
     assert_eq!(
         e,
-        Error::unexpected("grant_types_supported", "[\"client_credentials\"]", format!("a list containing \"{GRANT_TYPE}\""))
+        Error::unexpected(
+            "grant_types_supported",
+            "[\"client_credentials\"]",
+            format!("a list containing \"{GRANT_TYPE}\"")
+        )
     );
     assert!(world.requests_to(AS_TOKEN).is_empty());
 }
@@ -284,7 +302,8 @@ fn a_configuration_that_cannot_work_is_refused_at_once() {
     assert!(refused(both).contains("expected one grant"));
     let e = refused(config(workload("not-a-jwt".into())));
     assert!(e.contains("workload jwt") && e.contains("compact JWS"), "{e}");
-    let insecure = EnterpriseManaged { idp_token_endpoint: "http://idp.example/token".into(), ..enterprise() };
+    let insecure =
+        EnterpriseManaged { idp_token_endpoint: "http://idp.example/token".into(), ..enterprise() };
     assert!(refused(config(JwtBearerGrant::Enterprise(insecure))).contains("idp_token_endpoint"));
     let empty = EnterpriseManaged { id_token: " ".into(), ..enterprise() };
     assert!(refused(config(JwtBearerGrant::Enterprise(empty))).contains("id token"));
