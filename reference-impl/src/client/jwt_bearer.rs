@@ -36,6 +36,44 @@
 //! not send the grant again, and does not fall back to another grant (conformance
 //! scenario `auth/wif-jwt-bearer`). No refresh: a new grant replaces an expired token
 //! after the server's next 401, as for client credentials.
+//!
+//! A workload client, and the grant it sends:
+//!
+//! ```
+//! use mcp_authz_reference::client::jwt_bearer::{GRANT_TYPE, JwtBearer};
+//! use mcp_authz_reference::client::{JwtBearerGrant, PublicClient, PublicClientConfig, WorkloadIdentity};
+//! use mcp_authz_reference::jwt::{self, Algorithm, SigningKey};
+//! use mcp_authz_reference::sans_io::{Env, Time};
+//! use mcp_authz_reference::wire::Params;
+//! use rand_core::SeedableRng;
+//! let mut rng = rand_chacha::ChaCha20Rng::seed_from_u64(1);
+//! let mut env = Env::new(Time::from_unix_secs(1_700_000_000), &mut rng);
+//! // The platform's JWT, for the authorization server's issuer.
+//! let platform = SigningKey::generate(Algorithm::ES256, "k8s", &mut env).unwrap();
+//! let claims = serde_json::json!({"iss": "https://k8s.example", "sub": "system:serviceaccount:ns:agent",
+//!     "aud": "https://as.example", "exp": 1_700_000_600, "iat": 1_700_000_000, "jti": "j1"});
+//! let jwt = jwt::encode(&platform, "JWT", &claims).unwrap();
+//! let workload = WorkloadIdentity { jwt: jwt.clone(), client_id: None };
+//! let config = PublicClientConfig {
+//!     jwt_bearer: Some(JwtBearerGrant::Workload(workload)),
+//!     ..PublicClientConfig::new("https://mcp.example/mcp", "http://127.0.0.1:8765/callback", "agent")
+//! };
+//! let client = PublicClient::new(config).unwrap();
+//! assert_eq!(client.server_url(), "https://mcp.example/mcp");
+//! // After discovery it sends this (no client authentication):
+//! let grant = JwtBearer {
+//!     token_endpoint: "https://as.example/token",
+//!     assertion: &jwt,
+//!     client: None,
+//!     assertion_audience: "https://as.example",
+//!     resource: Some("https://mcp.example/mcp"),
+//!     scope: None,
+//! };
+//! let form = Params::parse(grant.request(&mut env).unwrap().body()).unwrap();
+//! assert_eq!(form.get("grant_type"), Some(GRANT_TYPE));
+//! assert_eq!(form.get("assertion"), Some(jwt.as_str()));
+//! assert_eq!(form.get("resource"), Some("https://mcp.example/mcp"));
+//! ```
 
 use super::token::{self, ClientAuth};
 use super::token_exchange::{self, EnterpriseManaged, TokenExchange};
