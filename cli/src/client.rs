@@ -1,6 +1,9 @@
 //! `mcp-authz client`: the reference MCP client against an MCP server — discovery,
 //! registration, authorization (PKCE), token, then one MCP operation; or, with `--grant
-//! client-credentials`, discovery then the client credentials grant.
+//! client-credentials`, discovery then the client credentials grant; with `--grant
+//! enterprise`, discovery, a token exchange at the enterprise IdP for an ID-JAG, then the
+//! JWT bearer grant; with `--grant jwt-bearer`, discovery then the JWT bearer grant with
+//! a workload's JWT.
 
 use crate::common::{defects_named, say};
 use crate::token_store;
@@ -9,7 +12,8 @@ use mcp_authz_live::fetch::Fetcher;
 use mcp_authz_live::harness_key;
 use mcp_authz_live::live_client::{ClientDriver, FrontChannel};
 use mcp_authz_reference::client::{
-    ClientCredentials, Credential, Eras, Operation, PreRegistered, PublicClient, PublicClientConfig,
+    ClientCredentials, Credential, EnterpriseManaged, Eras, IdpClient, JwtBearerGrant, Operation,
+    PreRegistered, PublicClient, PublicClientConfig, WorkloadIdentity,
 };
 use mcp_authz_reference::defects::DefectRole;
 use mcp_authz_reference::jwt::{Algorithm, SigningKey};
@@ -56,31 +60,71 @@ pub struct Args {
     /// Redirect URI to register (ignored with --browser, which picks a free port).
     #[arg(long, default_value = "http://127.0.0.1:8765/callback")]
     redirect_uri: String,
-    /// The OAuth grant. `authorization-code`: a user signs in (PKCE; the client
-    /// registers unless given --client-id). `client-credentials`: a machine client (the
-    /// MCP extension `io.modelcontextprotocol/oauth-client-credentials`, SEP-1046): after
-    /// the same discovery it asks the token endpoint for a token with
-    /// grant_type=client_credentials, `resource` and the scope (--scope, else the
-    /// challenge's, else scopes_supported) — no browser, no registration. It needs
-    /// --client-id and one of --client-secret or --private-key-file, and an authorization
-    /// server whose metadata lists `client_credentials` in grant_types_supported.
+    /// The OAuth grant. Every grant starts with the same discovery (the server's 401, its
+    /// protected resource metadata, its authorization server's metadata) and asks for
+    /// `resource` and the scope (--scope, else the challenge's, else scopes_supported).
+    ///
+    /// `authorization-code`: a user signs in (PKCE; the client registers unless given
+    /// --client-id).
+    ///
+    /// `client-credentials`: a machine client (the MCP extension
+    /// `io.modelcontextprotocol/oauth-client-credentials`, SEP-1046) asks the token
+    /// endpoint for a token with grant_type=client_credentials — no browser, no
+    /// registration. It needs --client-id and a credential (--client-secret,
+    /// --client-secret-file or --private-key-file), and an AS whose metadata lists
+    /// `client_credentials` in grant_types_supported.
+    ///
+    /// `enterprise`: enterprise-managed authorization (the MCP extension
+    /// `io.modelcontextprotocol/enterprise-managed-authorization`, SEP-990). The user
+    /// signed in to this client at the enterprise IdP, which issued the ID token of
+    /// --id-token-file; the client exchanges it at --idp-token-endpoint (RFC 8693 token
+    /// exchange: requested_token_type id-jag, audience = the AS issuer, resource = the
+    /// server) for an ID-JAG, then presents the ID-JAG to the AS with the JWT bearer grant
+    /// (RFC 7523, assertion = the ID-JAG) and its credentials there (--client-id and
+    /// --client-secret, --client-secret-file or --private-key-file) — no browser, no
+    /// /authorize, no registration; a new ID-JAG for every token.
+    ///
+    /// `jwt-bearer`: workload identity federation (SEP-1933). The JWT of
+    /// --assertion-file, which the workload's platform issued it (a Kubernetes service
+    /// account token, a SPIFFE JWT-SVID), goes to the token endpoint as the assertion of
+    /// the JWT bearer grant, without client authentication (--client-id, if given, in the
+    /// body). The client first reads the JWT's aud and exp: one for another server, or
+    /// expired, is not sent.
+    ///
+    /// With `enterprise` and `jwt-bearer` the AS metadata must list
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` in grant_types_supported, and an error
+    /// answer (invalid_grant, invalid_scope, unauthorized_client, ...) ends the run with
+    /// it: the grant is not sent again, and no other grant is tried.
     #[arg(long, value_enum, default_value_t = GrantArg::AuthorizationCode)]
     grant: GrantArg,
     /// Use this pre-registered client id instead of registering (with --grant
-    /// client-credentials: the machine client's id).
+    /// client-credentials: the machine client's id; with --grant enterprise: the client's
+    /// id at the MCP server's AS, which the IdP names in the ID-JAG; with --grant
+    /// jwt-bearer: sent in the body, for an AS that wants one).
     #[arg(long)]
     client_id: Option<String>,
-    /// Secret of the pre-registered client. With --grant client-credentials it goes in
-    /// an `Authorization: Basic` header (client_secret_basic) when the AS metadata lists
-    /// that method or none, else in the body (client_secret_post) when it lists that.
-    #[arg(long, requires = "client_id")]
+    /// Secret of the pre-registered client. With --grant client-credentials or
+    /// enterprise it goes in an `Authorization: Basic` header (client_secret_basic) when
+    /// the AS metadata lists that method or none, else in the body (client_secret_post)
+    /// when it lists that.
+    #[arg(long, requires = "client_id", conflicts_with = "client_secret_file")]
     client_secret: Option<String>,
-    /// With --grant client-credentials: authenticate with a `private_key_jwt` assertion
-    /// (RFC 7523 §2.2) signed by the private key in this PEM file (PKCS#8, `-----BEGIN
-    /// PRIVATE KEY-----`; `openssl pkcs8 -topk8 -nocrypt` converts other forms): iss = sub
-    /// = --client-id, aud = the AS issuer, exp 60 s after iat, a fresh jti, header kid =
-    /// the key's RFC 7638 thumbprint. The AS metadata must list `private_key_jwt`.
-    #[arg(long, value_name = "PEM", requires = "client_id", conflicts_with = "client_secret")]
+    /// --client-secret read from this file (`-`: standard input), to keep it out of the
+    /// command line; the end of line is dropped.
+    #[arg(long, value_name = "FILE", requires = "client_id")]
+    client_secret_file: Option<PathBuf>,
+    /// With --grant client-credentials or enterprise: authenticate with a
+    /// `private_key_jwt` assertion (RFC 7523 §2.2) signed by the private key in this PEM
+    /// file (PKCS#8, `-----BEGIN PRIVATE KEY-----`; `openssl pkcs8 -topk8 -nocrypt`
+    /// converts other forms): iss = sub = --client-id, aud = the AS issuer, exp 60 s after
+    /// iat, a fresh jti, header kid = the key's RFC 7638 thumbprint. The AS metadata must
+    /// list `private_key_jwt`.
+    #[arg(
+        long,
+        value_name = "PEM",
+        requires = "client_id",
+        conflicts_with_all = ["client_secret", "client_secret_file"]
+    )]
     private_key_file: Option<PathBuf>,
     /// The algorithm of --private-key-file's assertions: ES256, EdDSA, RS256 or PS256.
     /// Default: from the key, ES256 for P-256, EdDSA for Ed25519, RS256 for RSA.
@@ -91,6 +135,28 @@ pub struct Args {
     /// first authorization server the client uses it with.
     #[arg(long, value_name = "ISSUER", requires = "client_id")]
     client_issuer: Option<String>,
+    /// With --grant enterprise: the ID token (OpenID Connect) the enterprise IdP issued
+    /// this client at the user's single sign-on, read from this file (`-`: standard
+    /// input); the subject_token of the token exchange.
+    #[arg(long, value_name = "FILE")]
+    id_token_file: Option<PathBuf>,
+    /// With --grant enterprise: the token endpoint of the enterprise IdP (https, or http
+    /// on loopback), where the ID token is exchanged for an ID-JAG.
+    #[arg(long, value_name = "URL")]
+    idp_token_endpoint: Option<String>,
+    /// With --grant enterprise: the client's id at the IdP, sent with the token exchange
+    /// (in the body, or with --idp-client-secret-file in an `Authorization: Basic`
+    /// header). Without it the token exchange carries no client authentication.
+    #[arg(long, value_name = "ID")]
+    idp_client_id: Option<String>,
+    /// With --grant enterprise: the client's secret at the IdP, read from this file
+    /// (`-`: standard input).
+    #[arg(long, value_name = "FILE", requires = "idp_client_id")]
+    idp_client_secret_file: Option<PathBuf>,
+    /// With --grant jwt-bearer: the workload's JWT, read from this file (`-`: standard
+    /// input), e.g. a projected Kubernetes service account token.
+    #[arg(long, value_name = "FILE")]
+    assertion_file: Option<PathBuf>,
     /// Use DPoP (RFC 9449, the MCP DPoP extension): with an ES256 key drawn for this run,
     /// when the AS lists ES256 in `dpop_signing_alg_values_supported` or the server
     /// challenges with `DPoP`, put a fresh proof on every token request and every MCP
@@ -143,6 +209,23 @@ enum GrantArg {
     AuthorizationCode,
     /// The client credentials grant: a machine client.
     ClientCredentials,
+    /// Enterprise-managed authorization: the IdP's ID token exchanged for an ID-JAG,
+    /// presented with the JWT bearer grant.
+    Enterprise,
+    /// The JWT bearer grant with a workload's JWT (workload identity federation).
+    JwtBearer,
+}
+
+impl GrantArg {
+    /// As written on the command line.
+    fn name(self) -> &'static str {
+        match self {
+            GrantArg::AuthorizationCode => "authorization-code",
+            GrantArg::ClientCredentials => "client-credentials",
+            GrantArg::Enterprise => "enterprise",
+            GrantArg::JwtBearer => "jwt-bearer",
+        }
+    }
 }
 
 /// `--signing-alg`: an asymmetric JWS algorithm.
@@ -152,14 +235,28 @@ fn parse_signing_alg(s: &str) -> Result<Algorithm, String> {
         .ok_or_else(|| format!("received `{s}`, expected one of ES256, EdDSA, RS256, PS256"))
 }
 
-/// The machine credentials of `--grant client-credentials`; `None` for the code flow.
-/// Refuses the options that have no use without a user, and a missing credential.
-fn client_credentials(args: &Args) -> anyhow::Result<Option<ClientCredentials>> {
-    if args.grant == GrantArg::AuthorizationCode {
-        if args.private_key_file.is_some() {
-            anyhow::bail!("--private-key-file needs --grant client-credentials");
-        }
-        return Ok(None);
+/// The machine grant of `--grant`: client credentials, or a JWT bearer grant; neither
+/// for the code flow. Refuses an option of another grant, the options that have no use
+/// without a browser, and a missing credential, each with one message.
+fn machine_grant(args: &Args) -> anyhow::Result<(Option<ClientCredentials>, Option<JwtBearerGrant>)> {
+    use GrantArg::{ClientCredentials as Cc, Enterprise, JwtBearer};
+    let grant = args.grant;
+    let of_grants: [(&str, bool, &[GrantArg]); 6] = [
+        ("--private-key-file", args.private_key_file.is_some(), &[Cc, Enterprise]),
+        ("--id-token-file", args.id_token_file.is_some(), &[Enterprise]),
+        ("--idp-token-endpoint", args.idp_token_endpoint.is_some(), &[Enterprise]),
+        ("--idp-client-id", args.idp_client_id.is_some(), &[Enterprise]),
+        ("--idp-client-secret-file", args.idp_client_secret_file.is_some(), &[Enterprise]),
+        ("--assertion-file", args.assertion_file.is_some(), &[JwtBearer]),
+    ];
+    if let Some((name, _, grants)) =
+        of_grants.iter().find(|(_, given, grants)| *given && !grants.contains(&grant))
+    {
+        let needed: Vec<&str> = grants.iter().map(|g| g.name()).collect();
+        anyhow::bail!("{name} needs --grant {}", needed.join(" or "));
+    }
+    if grant == GrantArg::AuthorizationCode {
+        return Ok((None, None));
     }
     let unused = [
         ("--browser", args.browser),
@@ -168,16 +265,93 @@ fn client_credentials(args: &Args) -> anyhow::Result<Option<ClientCredentials>> 
     ];
     if let Some((name, _)) = unused.iter().find(|(_, given)| *given) {
         anyhow::bail!(
-            "{name} has no use with --grant client-credentials: no user signs in, and the client does not register"
+            "{name} has no use with --grant {}: no browser opens, and the client does not register",
+            grant.name()
         );
     }
-    let client_id = args.client_id.clone().context("--grant client-credentials needs --client-id")?;
-    let credential = match (&args.client_secret, &args.private_key_file) {
-        (Some(secret), None) => Credential::Secret(secret.clone()),
-        (None, Some(path)) => private_key(path, args.signing_alg)?,
-        _ => anyhow::bail!("--grant client-credentials needs --client-secret or --private-key-file"),
+    let client = |who: &str| -> anyhow::Result<ClientCredentials> {
+        let client_id = args
+            .client_id
+            .clone()
+            .with_context(|| format!("--grant {} needs --client-id ({who})", grant.name()))?;
+        let credential = match (&args.client_secret, &args.client_secret_file, &args.private_key_file) {
+            (Some(secret), None, None) => Credential::Secret(secret.clone()),
+            (None, Some(path), None) => {
+                Credential::Secret(read_value(path, "--client-secret-file", "the client secret")?)
+            }
+            (None, None, Some(path)) => private_key(path, args.signing_alg)?,
+            _ => anyhow::bail!(
+                "--grant {} needs --client-secret, --client-secret-file or --private-key-file ({who})",
+                grant.name()
+            ),
+        };
+        Ok(ClientCredentials { client_id, credential, issuer: args.client_issuer.clone() })
     };
-    Ok(Some(ClientCredentials { client_id, credential, issuer: args.client_issuer.clone() }))
+    match grant {
+        GrantArg::AuthorizationCode => Ok((None, None)),
+        GrantArg::ClientCredentials => Ok((Some(client("the machine client's credentials")?), None)),
+        GrantArg::Enterprise => {
+            let id_token = args.id_token_file.as_deref().context(
+                "--grant enterprise needs --id-token-file (the ID token the enterprise IdP issued at the user's sign-in)",
+            )?;
+            let idp_token_endpoint = args.idp_token_endpoint.clone().context(
+                "--grant enterprise needs --idp-token-endpoint (where the ID token is exchanged for an ID-JAG)",
+            )?;
+            let client = client("the client's credentials at the MCP server's authorization server")?;
+            let idp_client_secret = args
+                .idp_client_secret_file
+                .as_deref()
+                .map(|p| read_value(p, "--idp-client-secret-file", "the client secret at the IdP"))
+                .transpose()?;
+            let enterprise = EnterpriseManaged {
+                idp_token_endpoint,
+                idp_client: args
+                    .idp_client_id
+                    .clone()
+                    .map(|client_id| IdpClient { client_id, client_secret: idp_client_secret }),
+                id_token: read_value(id_token, "--id-token-file", "the ID token")?,
+                client,
+            };
+            Ok((None, Some(JwtBearerGrant::Enterprise(enterprise))))
+        }
+        GrantArg::JwtBearer => {
+            let credentials = [
+                ("--client-secret", args.client_secret.is_some()),
+                ("--client-secret-file", args.client_secret_file.is_some()),
+                ("--client-issuer", args.client_issuer.is_some()),
+            ];
+            if let Some((name, _)) = credentials.iter().find(|(_, given)| *given) {
+                anyhow::bail!(
+                    "{name} has no use with --grant jwt-bearer: the workload's JWT is the credential, sent without client authentication"
+                );
+            }
+            let assertion = args.assertion_file.as_deref().context(
+                "--grant jwt-bearer needs --assertion-file (the workload's JWT, from its platform)",
+            )?;
+            let workload = WorkloadIdentity {
+                jwt: read_value(assertion, "--assertion-file", "the workload's JWT")?,
+                client_id: args.client_id.clone(),
+            };
+            Ok((None, Some(JwtBearerGrant::Workload(workload))))
+        }
+    }
+}
+
+/// The value in the file at `path` (`-`: standard input) given as `option`, without the
+/// whitespace around it; an empty one is refused as not being `what`.
+fn read_value(path: &Path, option: &str, what: &str) -> anyhow::Result<String> {
+    let text = if path == Path::new("-") {
+        std::io::read_to_string(std::io::stdin())
+            .with_context(|| format!("{option} -: cannot read standard input"))?
+    } else {
+        std::fs::read_to_string(path)
+            .with_context(|| format!("{option} {}: cannot read it", path.display()))?
+    };
+    let value = text.trim();
+    if value.is_empty() {
+        anyhow::bail!("{option} {}: received an empty file, expected {what}", path.display());
+    }
+    Ok(value.to_string())
 }
 
 /// The private key in the PEM file at `path`, for `alg` or, without it, for the
@@ -229,7 +403,7 @@ impl From<EraArg> for Eras {
 
 /// Runs `mcp-authz client`: prints the operation's result, or the access token.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let client_credentials = client_credentials(&args)?;
+    let (client_credentials, jwt_bearer) = machine_grant(&args)?;
     let url = args
         .url
         .or(args.url_option)
@@ -245,11 +419,21 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
     let (front, redirect_uri) =
         if args.browser { FrontChannel::person().await? } else { (FrontChannel::Follow, args.redirect_uri) };
+    // A pre-registered client's secret, for the code flow (the machine grants hold theirs).
+    let client_secret = match (args.client_secret, &args.client_secret_file) {
+        (Some(secret), _) => Some(secret),
+        (None, Some(path)) if args.grant == GrantArg::AuthorizationCode => {
+            Some(read_value(path, "--client-secret-file", "the client secret")?)
+        }
+        (None, _) => None,
+    };
     let config = PublicClientConfig {
-        pre_registered: args.client_id.filter(|_| client_credentials.is_none()).map(|client_id| {
-            PreRegistered { client_id, client_secret: args.client_secret, issuer: args.client_issuer }
-        }),
+        pre_registered: args
+            .client_id
+            .filter(|_| args.grant == GrantArg::AuthorizationCode)
+            .map(|client_id| PreRegistered { client_id, client_secret, issuer: args.client_issuer }),
         client_credentials,
+        jwt_bearer,
         client_id_metadata_url: args.client_metadata_url,
         scope: args.scope,
         resource: args.resource,

@@ -127,7 +127,10 @@ enum Command {
     /// With `--grant client-credentials` it is a machine client instead (the extension
     /// `io.modelcontextprotocol/oauth-client-credentials`): the same discovery, then a
     /// client credentials token request authenticated by `--client-secret` or
-    /// `--private-key-file`, with no browser and no registration.
+    /// `--private-key-file`, with no browser and no registration. With `--grant
+    /// enterprise` (enterprise-managed authorization) it exchanges a user's ID token at the
+    /// enterprise IdP for an ID-JAG and presents it with the JWT bearer grant; with
+    /// `--grant jwt-bearer` (workload identity federation) it presents a workload's JWT.
     ///
     /// The endpoint may also be given as the last argument (`mcp-authz client URL`), the
     /// convention of `mcp-authz test-client` and the official conformance suite. The

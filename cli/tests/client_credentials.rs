@@ -125,7 +125,10 @@ fn bad_input_is_an_error_that_says_what_was_expected() {
             "expected a PEM block",
         ),
         ([&cc[..], &["--client-id", "a", "--private-key-file", missing, url]].concat(), "cannot read it"),
-        ([&cc[..], &["--client-id", "a", url]].concat(), "needs --client-secret or --private-key-file"),
+        (
+            [&cc[..], &["--client-id", "a", url]].concat(),
+            "needs --client-secret, --client-secret-file or --private-key-file",
+        ),
         ([&cc[..], &["--client-secret", "s", url]].concat(), "--client-id"),
         ([&cc[..], &["--client-id", "a", "--client-secret", "s", "--browser", url]].concat(), "no use"),
         (vec!["--client-id", "a", "--private-key-file", not_pem, url], "needs --grant client-credentials"),

@@ -71,19 +71,23 @@ const REQUIRED_2026_07_28: [&str; 25] = [
 
 /// Scenarios of `--requirements 2026-07-28` the reference client fails, and why
 /// (`interop/conformance/README.md` has the detail).
-const EXPECTED_FAILURES: [(&str, &str); 3] = [
-    ("auth/enterprise-managed-authorization", "extension: enterprise-managed authorization"),
-    ("auth/wif-jwt-bearer", "extension: workload identity federation"),
-    (
-        "sep-2322-client-request-state",
-        "the mock asks a client that declared no capabilities for elicitation, which MCP 2026-07-28 \
+const EXPECTED_FAILURES: [(&str, &str); 1] = [(
+    "sep-2322-client-request-state",
+    "the mock asks a client that declared no capabilities for elicitation, which MCP 2026-07-28 \
          §Multi Round-Trip Requests forbids servers to do; the client answers no input requests",
-    ),
-];
+)];
 
-/// The scenarios of the client credentials extension (`--grant client-credentials`,
-/// mapped by `client.mjs`), which the client passes: it must also print the tool result.
-const CLIENT_CREDENTIALS: [&str; 2] = ["auth/client-credentials-basic", "auth/client-credentials-jwt"];
+/// The scenarios of the extensions' machine grants, which `client.mjs` maps to `--grant
+/// client-credentials` (`io.modelcontextprotocol/oauth-client-credentials`), `--grant
+/// enterprise` (`io.modelcontextprotocol/enterprise-managed-authorization`) and `--grant
+/// jwt-bearer` (workload identity federation), and which the client passes: it must also
+/// print the tool result.
+const MACHINE_GRANTS: [&str; 4] = [
+    "auth/client-credentials-basic",
+    "auth/client-credentials-jwt",
+    "auth/enterprise-managed-authorization",
+    "auth/wif-jwt-bearer",
+];
 
 /// The scenario whose server never grants enough scope: the client must give up.
 const GIVES_UP: &str = "auth/scope-retry-limit";
@@ -263,7 +267,7 @@ fn reference_client_passes_the_auth_suite_of_0_2_0_alpha_12() {
 }
 
 #[test]
-fn reference_client_meets_what_2026_07_28_requires_and_the_client_credentials_extension() {
+fn reference_client_meets_what_2026_07_28_requires_and_the_extensions_machine_grants() {
     let Some((stdout, results)) =
         run(Suite::V0_2_0Alpha12, &["--requirements", "2026-07-28"], "conformance-0.2.0-2026-07-28")
     else {
@@ -281,7 +285,7 @@ fn reference_client_meets_what_2026_07_28_requires_and_the_client_credentials_ex
             Some(_) => {}
             None => bad.extend(failures),
         }
-        if CLIENT_CREDENTIALS.contains(&r.name.as_str()) && !r.client_stdout.contains("\"text\": \"test\"") {
+        if MACHINE_GRANTS.contains(&r.name.as_str()) && !r.client_stdout.contains("\"text\": \"test\"") {
             bad.push(format!(
                 "{}: expected the tool result in the client's stdout, got {:?}, stderr {:?}",
                 r.name, r.client_stdout, r.client_stderr

@@ -13,12 +13,17 @@
 //   --client-id/--client-secret pre-registered credentials from the context, if any
 //   --dpop                      DPoP where the AS or the server offers it (auth/dpop,
 //                               auth/dpop-nonce); the client stays Bearer elsewhere
-// except the client credentials scenarios (auth/client-credentials-*, the extension
-// io.modelcontextprotocol/oauth-client-credentials), whose context holds a machine
-// client's credentials: --grant client-credentials --client-id ID and --client-secret
-// SECRET or --private-key-file FILE (the context's PEM written to a file of a fresh
-// temporary folder, both readable by their owner only, removed on exit) with
-// --signing-alg from the context.
+// except the scenarios of the machine grants, whose context holds what the client
+// authenticates with (any secret, key or JWT of it written to a file of a fresh temporary
+// folder, both readable by their owner only, removed on exit):
+//   auth/client-credentials-* (io.modelcontextprotocol/oauth-client-credentials):
+//     --grant client-credentials --client-id ID and --client-secret SECRET or
+//     --private-key-file FILE with --signing-alg from the context;
+//   auth/enterprise-managed-authorization (io.modelcontextprotocol/enterprise-managed-
+//     authorization): --grant enterprise --id-token-file FILE --idp-token-endpoint URL
+//     --idp-client-id ID --client-id ID --client-secret-file FILE;
+//   auth/wif-jwt-bearer (workload identity federation): --grant jwt-bearer
+//     --assertion-file FILE (the context's valid_jwt) --client-id ID.
 // Other scenarios test the MCP wire and tools, and their servers offer their own tools:
 // the tool calls in the context (`toolCalls`), else a call of the first listed tool, as the
 // suite's own example client does (arguments from TOOL_ARGUMENTS), or only a tools/list
@@ -42,6 +47,18 @@ const TOOL_ARGUMENTS = {
 };
 const LIST_ONLY = ["json-schema-ref-no-deref"];
 
+// The fresh folder (mkdtemp: mode 0700) of the context's secrets, made at the first.
+let secrets;
+function secretFile(name, value) {
+  if (!secrets) {
+    secrets = mkdtempSync(join(tmpdir(), "mcp-authz-conformance-"));
+    process.on("exit", () => rmSync(secrets, { recursive: true, force: true }));
+  }
+  const file = join(secrets, name);
+  writeFileSync(file, value ?? "", { mode: 0o600 });
+  return file;
+}
+
 function client(extra, capture = false) {
   const args = ["client", ...extra, "--url", url];
   const r = spawnSync(binary, args, { stdio: ["inherit", capture ? "pipe" : "inherit", "inherit"] });
@@ -57,13 +74,25 @@ if (scenario.startsWith("auth/client-credentials-")) {
   const args = ["--grant", "client-credentials", "--tool", "test-tool", "--client-id", context.client_id ?? ""];
   if (context.client_secret) args.push("--client-secret", context.client_secret);
   if (context.private_key_pem) {
-    const dir = mkdtempSync(join(tmpdir(), "mcp-authz-cc-")); // mode 0700
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
-    const file = join(dir, "client-key.pem");
-    writeFileSync(file, context.private_key_pem, { mode: 0o600 });
-    args.push("--private-key-file", file);
+    args.push("--private-key-file", secretFile("client-key.pem", context.private_key_pem));
     if (context.signing_algorithm) args.push("--signing-alg", context.signing_algorithm);
   }
+  process.exit(client(args).status ?? 1);
+}
+if (scenario === "auth/enterprise-managed-authorization") {
+  const args = [
+    "--grant", "enterprise", "--tool", "test-tool",
+    "--id-token-file", secretFile("id-token.jwt", context.idp_id_token),
+    "--idp-token-endpoint", context.idp_token_endpoint ?? "",
+    `--idp-client-id=${context.idp_client_id ?? ""}`,
+    `--client-id=${context.client_id ?? ""}`,
+    "--client-secret-file", secretFile("client-secret", context.client_secret),
+  ];
+  process.exit(client(args).status ?? 1);
+}
+if (scenario === "auth/wif-jwt-bearer") {
+  const args = ["--grant", "jwt-bearer", "--tool", "test-tool", "--assertion-file", secretFile("workload.jwt", context.valid_jwt)];
+  if (context.client_id) args.push(`--client-id=${context.client_id}`);
   process.exit(client(args).status ?? 1);
 }
 if (scenario === "" || scenario.startsWith("auth/")) {

@@ -38,14 +38,20 @@ pub enum Grant {
     /// `client_credentials` (OAuth 2.1 §4.2; the MCP extension
     /// `io.modelcontextprotocol/oauth-client-credentials`): a machine client.
     ClientCredentials,
+    /// `urn:ietf:params:oauth:grant-type:jwt-bearer` (RFC 7523 §2.1): a JWT is the grant —
+    /// an ID-JAG from the enterprise IdP (the MCP extension
+    /// `io.modelcontextprotocol/enterprise-managed-authorization`) or a workload's JWT
+    /// (workload identity federation, SEP-1933).
+    JwtBearer,
 }
 
 impl Grant {
     /// The `grant_type` value.
-    pub fn as_str(self) -> &'static str {
+    pub const fn as_str(self) -> &'static str {
         match self {
             Grant::AuthorizationCode => "authorization_code",
             Grant::ClientCredentials => "client_credentials",
+            Grant::JwtBearer => "urn:ietf:params:oauth:grant-type:jwt-bearer",
         }
     }
 }
@@ -134,6 +140,7 @@ impl AuthorizationServerMetadata {
     /// extension: no browser, no PKCE): `issuer` byte-equal, `client_credentials` in
     /// `grant_types_supported` (absent, RFC 8414 §2's default
     /// `["authorization_code", "implicit"]` applies, which lacks it), a safe token endpoint.
+    /// For [`Grant::JwtBearer`] the same, with the JWT bearer grant type listed.
     pub fn check_for(&self, grant: Grant, expected_issuer: &str) -> Result<()> {
         if self.issuer != expected_issuer {
             return Err(Error::unexpected(
@@ -144,7 +151,7 @@ impl AuthorizationServerMetadata {
         }
         match grant {
             Grant::AuthorizationCode => self.check_code_flow()?,
-            Grant::ClientCredentials => self.check_grant_listed(grant)?,
+            Grant::ClientCredentials | Grant::JwtBearer => self.check_grant_listed(grant)?,
         }
         let token_endpoint =
             self.token_endpoint.as_deref().ok_or_else(|| Error::Missing("token_endpoint".into()))?;

@@ -95,6 +95,19 @@ impl ClientCredentials {
         }
         Ok(())
     }
+
+    /// Refuses to present the credentials at the authorization server `issuer` when they
+    /// belong to another (CL-52/53).
+    pub fn check_issuer(&self, issuer: &str) -> Result<()> {
+        match self.issuer.as_deref().filter(|bound| *bound != issuer) {
+            Some(bound) => Err(Error::Refused(format!(
+                "the client credentials of `{}` belong to `{bound}`; the protected resource metadata \
+                 names `{issuer}`: expected credentials registered there, not another server's",
+                self.client_id
+            ))),
+            None => Ok(()),
+        }
+    }
 }
 
 impl Credential {
@@ -149,11 +162,13 @@ impl Credential {
 }
 
 impl PublicClient {
-    /// The grant the client uses: client credentials when configured with them.
+    /// The grant the client uses: client credentials or the JWT bearer grant when
+    /// configured with them ([`PublicClient::new`] refuses both at once).
     pub(super) fn grant(&self) -> Grant {
-        match self.config.client_credentials {
-            Some(_) => Grant::ClientCredentials,
-            None => Grant::AuthorizationCode,
+        match (&self.config.client_credentials, &self.config.jwt_bearer) {
+            (Some(_), _) => Grant::ClientCredentials,
+            (None, Some(_)) => Grant::JwtBearer,
+            (None, None) => Grant::AuthorizationCode,
         }
     }
 
@@ -171,13 +186,7 @@ impl PublicClient {
             .client_credentials
             .as_ref()
             .ok_or_else(|| Error::Config("no client credentials are configured".into()))?;
-        if let Some(bound) = credentials.issuer.as_deref().filter(|i| *i != metadata.issuer) {
-            return Err(Error::Refused(format!(
-                "the client credentials of `{}` belong to `{bound}`; the protected resource metadata \
-                 names `{}`: expected credentials registered there, not another server's",
-                credentials.client_id, metadata.issuer
-            )));
-        }
+        credentials.check_issuer(&metadata.issuer)?;
         let auth = credentials.credential.auth_at(metadata)?;
         let resource = self.resource_param();
         let grant = confidential::Grant {

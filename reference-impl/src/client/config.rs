@@ -1,6 +1,6 @@
 //! The configuration of a [`PublicClient`](super::PublicClient).
 
-use super::{ApplicationType, ClientCredentials, Eras, PreRegistered};
+use super::{ApplicationType, ClientCredentials, Eras, JwtBearerGrant, PreRegistered};
 use crate::defects::Defects;
 use std::time::Duration;
 
@@ -21,6 +21,12 @@ pub struct PublicClientConfig {
     /// ([`super::client_credentials`]); `redirect_uri`, `pre_registered`,
     /// `client_id_metadata_url` and `login_hint` are then unused.
     pub client_credentials: Option<ClientCredentials>,
+    /// A JWT to present as the grant: with it the client uses the JWT bearer grant
+    /// (RFC 7523 §2.1) instead of the authorization code grant — an ID-JAG it gets from
+    /// the enterprise IdP (enterprise-managed authorization) or a workload's JWT
+    /// (workload identity federation); no user agent, no registration
+    /// ([`super::jwt_bearer`]). Not with `client_credentials`.
+    pub jwt_bearer: Option<JwtBearerGrant>,
     /// The eras of MCP the client speaks: both by default (a modern request first, the
     /// legacy `initialize` handshake when the server turns out to be legacy).
     pub eras: Eras,
@@ -70,6 +76,7 @@ impl PublicClientConfig {
             client_name: client_name.into(),
             pre_registered: None,
             client_credentials: None,
+            jwt_bearer: None,
             eras: Eras::DualEra,
             client_id_metadata_url: None,
             scope: None,

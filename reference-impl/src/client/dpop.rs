@@ -5,8 +5,8 @@
 //! - It uses DPoP when the authorization server lists ES256 in
 //!   `dpop_signing_alg_values_supported` (RFC 9449 §5.1) or the MCP server challenged
 //!   with the `DPoP` scheme (§7.1).
-//! - Every token request, code exchange, client credentials grant and refresh alike,
-//!   carries a fresh proof of `POST` at the token endpoint (§5, CL-63).
+//! - Every token request, code exchange, client credentials grant, JWT bearer grant and
+//!   refresh alike, carries a fresh proof of `POST` at the token endpoint (§5, CL-63).
 //! - A token of `token_type` `DPoP` goes to the MCP server as `Authorization: DPoP
 //!   <token>` with a fresh proof of that request: a new `jti`, its method and URL, `iat`
 //!   now, `ath` the token's hash (§7.1, CL-62). A proof is made for one request of one
@@ -155,7 +155,10 @@ impl PublicClient {
         let r = fetched.as_ref().ok()?;
         let at_token_endpoint = matches!(
             self.waiting,
-            Waiting::CodeExchange { .. } | Waiting::ClientCredentials { .. } | Waiting::Refresh
+            Waiting::CodeExchange { .. }
+                | Waiting::ClientCredentials { .. }
+                | Waiting::JwtBearer { .. }
+                | Waiting::Refresh
         );
         let url = match (&self.waiting, at_token_endpoint) {
             (Waiting::Mcp { .. }, _) => self.config.server_url.clone(),

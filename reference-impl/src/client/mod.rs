@@ -6,8 +6,11 @@
 //! call; it refreshes tokens before they expire and steps up on `insufficient_scope`.
 //! Configured with [`ClientCredentials`], it is a machine client instead: the same
 //! discovery, then the client credentials grant, no user agent, no registration
-//! ([`client_credentials`]). [`ConfidentialClient`] gets a token with the client
-//! credentials grant from a known token endpoint, without discovery.
+//! ([`client_credentials`]); configured with a [`JwtBearerGrant`], it presents a JWT as
+//! the grant after the same discovery: an ID-JAG from the enterprise IdP
+//! ([`token_exchange`]) or a workload's JWT ([`jwt_bearer`]). [`ConfidentialClient`]
+//! gets a token with the client credentials grant from a known token endpoint, without
+//! discovery.
 //!
 //! The driver calls in and the client says what it wants next ([`ClientStep`]): send an
 //! HTTP request and hand back the response ([`PublicClient::on_response`]), open an
@@ -23,6 +26,7 @@ pub mod discovery;
 mod dpop;
 #[cfg(test)]
 mod interop;
+pub mod jwt_bearer;
 mod lifecycle;
 pub mod mcp;
 pub mod param_headers;
@@ -31,18 +35,21 @@ pub mod step_up;
 #[cfg(test)]
 mod tests;
 pub mod token;
+pub mod token_exchange;
 
 pub use authorization::{AuthorizationResponse, redirect_params};
 pub use client_credentials::{ClientCredentials, Credential};
 pub use confidential::{ConfidentialClient, ConfidentialClientConfig};
 pub use config::PublicClientConfig;
+pub use jwt_bearer::{JwtBearerGrant, WorkloadIdentity};
 pub use mcp::{Era, Eras, Operation};
 pub use registration::{ApplicationType, PreRegistered};
 pub use token::{ClientAuth, TokenSet};
+pub use token_exchange::{EnterpriseManaged, IdpClient};
 
 use crate::bearer::Challenge;
 use crate::defects::Defect;
-use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url};
+use crate::metadata::{AuthorizationServerMetadata, Grant, check_endpoint_url};
 use crate::oauth_error::ErrorCode;
 use crate::resource_indicator::Resource;
 use crate::sans_io::{Env, FetchResult, Request};
@@ -136,6 +143,8 @@ enum Waiting {
     Redirect(Box<AuthorizationRequest>),
     CodeExchange { scope: Option<String> },
     ClientCredentials { scope: Option<String> },
+    TokenExchange { scope: Option<String> },
+    JwtBearer { scope: Option<String> },
     Refresh,
 }
 
@@ -183,7 +192,7 @@ impl PublicClient {
         if let Some(url) = &config.client_id_metadata_url {
             registration::check_metadata_document_url(url).map_err(config_error)?;
         }
-        config.client_credentials.as_ref().map(ClientCredentials::check).transpose()?;
+        jwt_bearer::check_machine_grants(&config)?;
         Ok(PublicClient {
             session: (config.eras.first() == Era::Modern).then(mcp::stateless_session),
             era: None,
@@ -231,9 +240,10 @@ impl PublicClient {
                 self.on_authorization_server_metadata(fetched, issuer, candidates, demand, env)
             }
             Waiting::Registration { issuer, demand } => self.on_registration(fetched, issuer, demand, env),
-            Waiting::CodeExchange { scope } | Waiting::ClientCredentials { scope } => {
-                self.on_code_exchange(fetched, scope, env)
-            }
+            Waiting::CodeExchange { scope }
+            | Waiting::ClientCredentials { scope }
+            | Waiting::JwtBearer { scope } => self.on_code_exchange(fetched, scope, env),
+            Waiting::TokenExchange { scope } => self.on_token_exchange(fetched, scope, env),
             Waiting::Refresh => self.on_refresh(fetched, env),
             Waiting::Idle | Waiting::Redirect(_) => {
                 Err(Error::Config("on_response called while no request is outstanding".into()))
@@ -312,27 +322,6 @@ impl PublicClient {
         self.tokens.as_ref()
     }
 
-    /// The client id at the current authorization server, once known.
-    pub fn client_id(&self) -> Option<&str> {
-        self.metadata.as_ref().and_then(|m| self.client_id_at(&m.issuer))
-    }
-
-    /// The client id at the authorization server `issuer`, once known.
-    pub fn client_id_at(&self, issuer: &str) -> Option<&str> {
-        self.registrations.get(issuer, &self.config.defects).map(|r| r.client_id.as_str())
-    }
-
-    /// The client ID metadata document to serve at `client_id_metadata_url` (CL-13): its
-    /// `client_id` is that URL exactly, with `client_name` and `redirect_uris`.
-    pub fn metadata_document(&self) -> Option<crate::registration::ClientMetadata> {
-        let url = self.config.client_id_metadata_url.as_deref()?;
-        Some(registration::public_client_metadata(
-            Some(url),
-            &self.config.redirect_uri,
-            &self.config.client_name,
-        ))
-    }
-
     /// The MCP session, once initialized.
     pub fn session(&self) -> Option<&Session> {
         self.session.as_ref()
@@ -349,6 +338,8 @@ impl PublicClient {
             Waiting::Redirect(_) => "authorization redirect",
             Waiting::CodeExchange { .. } => "code exchange",
             Waiting::ClientCredentials { .. } => "client credentials grant",
+            Waiting::TokenExchange { .. } => "token exchange",
+            Waiting::JwtBearer { .. } => "jwt bearer grant",
             Waiting::Refresh => "token refresh",
         }
     }
@@ -568,7 +559,7 @@ impl PublicClient {
     fn register(&mut self, demand: Demand, env: &mut Env<'_>) -> Result<ClientStep> {
         let metadata = self.metadata()?;
         let issuer = metadata.issuer.clone();
-        if self.registered().is_ok() || self.config.client_credentials.is_some() {
+        if self.registered().is_ok() || self.grant() != Grant::AuthorizationCode {
             return self.authorize(demand, env);
         }
         if self.has(Defect::ClientInventedClientId) {
@@ -664,8 +655,10 @@ impl PublicClient {
             demand.scopes_supported.as_deref(),
         )
         .filter(|s| !s.is_empty());
-        if self.config.client_credentials.is_some() {
-            return self.client_credentials_grant(scope, env);
+        match self.grant() {
+            Grant::ClientCredentials => return self.client_credentials_grant(scope, env),
+            Grant::JwtBearer => return self.jwt_bearer_grant(scope, env),
+            Grant::AuthorizationCode => {}
         }
         let metadata = self.metadata()?;
         let endpoint = metadata

@@ -8,6 +8,7 @@
 //! ([`Registrations`], MCP 2026-07-28 §Authorization Server Binding, CL-52/54): an id or
 //! secret from one AS is never presented to another, where the client registers anew.
 
+use super::PublicClient;
 use super::token::ClientAuth;
 use crate::defects::{Defect, Defects};
 use crate::metadata::{AuthorizationServerMetadata, check_endpoint_url, is_loopback};
@@ -270,6 +271,25 @@ pub fn client_auth(
             ClientAuth::SecretPost(secret)
         }
         _ => ClientAuth::SecretBasic(secret),
+    }
+}
+
+impl PublicClient {
+    /// The client id at the current authorization server, once known.
+    pub fn client_id(&self) -> Option<&str> {
+        self.metadata.as_ref().and_then(|m| self.client_id_at(&m.issuer))
+    }
+
+    /// The client id at the authorization server `issuer`, once known.
+    pub fn client_id_at(&self, issuer: &str) -> Option<&str> {
+        self.registrations.get(issuer, &self.config.defects).map(|r| r.client_id.as_str())
+    }
+
+    /// The client ID metadata document to serve at `client_id_metadata_url` (CL-13): its
+    /// `client_id` is that URL exactly, with `client_name` and `redirect_uris`.
+    pub fn metadata_document(&self) -> Option<ClientMetadata> {
+        let url = self.config.client_id_metadata_url.as_deref()?;
+        Some(public_client_metadata(Some(url), &self.config.redirect_uri, &self.config.client_name))
     }
 }
 

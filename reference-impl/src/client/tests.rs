@@ -104,6 +104,10 @@ struct World {
     no_refresh: bool,
     /// Answer dynamic registrations with 400 `invalid_redirect_uri` (RFC 7591 §3.2.2).
     refuse_registration: bool,
+    /// Answer JWT bearer grants with this error (RFC 6749 §5.2).
+    refuse_jwt_bearer: Option<ErrorCode>,
+    /// The enterprise IdP's answer to token exchanges, instead of an ID-JAG.
+    idp_answer: Option<Response>,
     seen: Vec<Seen>,
     authorize_urls: Vec<String>,
     counter: u32,
@@ -145,6 +149,8 @@ impl World {
             refresh_invalid: false,
             no_refresh: false,
             refuse_registration: false,
+            refuse_jwt_bearer: None,
+            idp_answer: None,
             seen: Vec::new(),
             authorize_urls: Vec::new(),
             counter: 0,
@@ -199,6 +205,7 @@ impl World {
                 wire::json(StatusCode::CREATED, &info)
             }
             ("POST", "https://as.example/token" | "https://as2.example/token") => self.token(&seen.form()),
+            ("POST", jwt_bearer::IDP_TOKEN) => self.idp_token_exchange(&seen.form()),
             _ => wire::json(StatusCode::NOT_FOUND, &json!({})),
         }
     }
@@ -354,6 +361,18 @@ impl World {
                 };
                 self.issue(grant)
             }
+            Some(super::jwt_bearer::GRANT_TYPE) => {
+                if let Some(e) = self.refuse_jwt_bearer.clone() {
+                    return bad(e);
+                }
+                let grant = Grant {
+                    scope: p.get("scope").unwrap_or("").into(),
+                    resource: p.get("resource").unwrap_or("").into(),
+                    challenge: String::new(),
+                    redirect_uri: String::new(),
+                };
+                self.issue(grant)
+            }
             Some("refresh_token") => {
                 if self.refresh_invalid {
                     return bad(ErrorCode::InvalidGrant);
@@ -411,6 +430,8 @@ impl World {
         self.requests_to("https://as.example/token").iter().map(|s| s.form()).collect()
     }
 }
+
+mod jwt_bearer;
 
 fn rng() -> rand_chacha::ChaCha20Rng {
     rand_chacha::ChaCha20Rng::seed_from_u64(42)
