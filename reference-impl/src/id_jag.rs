@@ -48,7 +48,7 @@ pub const GRANT_PROFILE: &str = "urn:ietf:params:oauth:grant-profile:id-jag";
 pub const GRANT_PROFILES_SUPPORTED: &str = "authorization_grant_profiles_supported";
 /// `grant_type` of the JWT bearer grant (RFC 7523 §2.1), with which an ID-JAG or a
 /// workload JWT buys an access token.
-pub const JWT_BEARER: &str = "urn:ietf:params:oauth:grant-type:jwt-bearer";
+pub const JWT_BEARER: &str = crate::metadata::Grant::JwtBearer.as_str();
 /// `grant_type` of the token exchange (RFC 8693 §2.1).
 pub const TOKEN_EXCHANGE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
 /// `subject_token_type` of an OpenID Connect ID token (RFC 8693 §3).

@@ -45,15 +45,12 @@ use std::fmt;
 
 /// The identifier of the extension (MCP extensions overview; SEP-990).
 pub const EXTENSION: &str = "io.modelcontextprotocol/enterprise-managed-authorization";
-/// `grant_type` of a token exchange (RFC 8693 §2.1).
-pub const GRANT_TYPE: &str = "urn:ietf:params:oauth:grant-type:token-exchange";
-/// `subject_token_type` of an OpenID Connect ID token (RFC 8693 §3).
-pub const ID_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id_token";
-/// `requested_token_type` and `issued_token_type` of an ID-JAG
-/// (draft-ietf-oauth-identity-assertion-authz-grant; EMA §4).
-pub const ID_JAG_TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";
-/// The `typ` header of an ID-JAG (EMA §4.3).
-pub const ID_JAG_TYP: &str = "oauth-id-jag+jwt";
+/// The token exchange's identifiers, defined once in [`crate::id_jag`] for the client,
+/// the IdP and the AS: `grant_type` (RFC 8693 §2.1), the ID token's
+/// `subject_token_type` (§3), the ID-JAG's token type and `typ` header (EMA §4).
+pub use crate::id_jag::{
+    ID_TOKEN_TYPE, TOKEN_EXCHANGE as GRANT_TYPE, TOKEN_TYPE as ID_JAG_TOKEN_TYPE, TYP as ID_JAG_TYP,
+};
 /// Which endpoint answered, in errors.
 const ENDPOINT: &str = "identity provider token endpoint";
 
