@@ -352,17 +352,8 @@ impl World {
                 }
                 self.issue(g)
             }
-            Some("client_credentials") => {
-                let grant = Grant {
-                    scope: p.get("scope").unwrap_or("").into(),
-                    resource: p.get("resource").unwrap_or("").into(),
-                    challenge: String::new(),
-                    redirect_uri: String::new(),
-                };
-                self.issue(grant)
-            }
-            Some(super::jwt_bearer::GRANT_TYPE) => {
-                if let Some(e) = self.refuse_jwt_bearer.clone() {
+            Some(g @ ("client_credentials" | super::jwt_bearer::GRANT_TYPE)) => {
+                if let Some(e) = self.refuse_jwt_bearer.clone().filter(|_| g != "client_credentials") {
                     return bad(e);
                 }
                 let grant = Grant {
