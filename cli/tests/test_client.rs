@@ -110,7 +110,9 @@ fn each_client_defect_fails_its_scenario() {
     // Not here: client-credentials-reused-across-as (CL-REG-04), which needs a client that
     // keeps its registration between runs; `mcp-authz client` keeps only its tokens. Nor
     // client-cache-shared-across-tokens (CL-CACHE-01): each run is a new process, whose
-    // cache is empty; nor client-pre-registered-any-as (CL-REG-08, skipped for a process).
+    // cache is empty; nor client-pre-registered-any-as (CL-REG-08, skipped for a process);
+    // nor client-dpop-proof-across-servers (CL-DPOP-01): a process runs once per server,
+    // and a new one has no proof of the last server to reuse.
     // Defects of dynamic registration: the client has no metadata document, so it registers.
     let registering = [
         ("client-no-application-type", "CL-REG-02"),

@@ -198,6 +198,7 @@ defects! {
     ClientFallsBackOnAny4xx = "client-falls-back-on-any-4xx", Client, "falls back to the legacy `initialize` handshake on any 4xx to its first 2026-07-28 request, even one whose body is a modern JSON-RPC error";
     ClientEraNotCached = "client-era-not-cached", Client, "sends every operation in the 2026-07-28 form first, even to an origin that showed itself legacy";
     ClientDpopProofReused = "client-dpop-proof-reused", Client, "sends the same DPoP proof (one `jti`) with every request to an MCP server instead of a fresh one";
+    ClientDpopProofAcrossServers = "client-dpop-proof-across-servers", Client, "sends the DPoP proof it made for one MCP server (its `htu`, its `jti`) with its first request to the next server it talks to";
     ClientDpopNoAth = "client-dpop-no-ath", Client, "leaves `ath` (the access token's hash) out of the DPoP proofs it sends to MCP servers";
     ClientDpopNonceIgnored = "client-dpop-nonce-ignored", Client, "ignores `DPoP-Nonce`: a `use_dpop_nonce` answer is not retried, and its proofs never carry a nonce";
     ClientDpopRefreshWithoutProof = "client-dpop-refresh-without-proof", Client, "sends a DPoP proof with its authorization code exchange but none with its refresh requests";

@@ -43,8 +43,9 @@ pub(super) struct DpopState {
     token_request: Option<Request>,
     /// The last request was a nonce retry: a nonce refusal of it is not retried.
     retried: bool,
-    /// The last proof sent to an MCP server (kept for `client-dpop-proof-reused`).
-    last_proof: Option<String>,
+    /// The last proof sent to an MCP server and that server's origin (kept for
+    /// `client-dpop-proof-reused` and `client-dpop-proof-across-servers`).
+    last_proof: Option<(String, String)>,
 }
 
 /// The origin of `url` (`scheme://host:port`), the key of its nonce.
@@ -132,11 +133,17 @@ impl PublicClient {
         };
         let url = request.uri().to_string();
         let ath = Some(token.as_str()).filter(|_| !self.has(Defect::ClientDpopNoAth));
-        let proof = match self.dpop.last_proof.clone().filter(|_| self.has(Defect::ClientDpopProofReused)) {
+        let reuse = |(proof, at): (String, String)| {
+            let another_server = at != origin(&url);
+            (self.has(Defect::ClientDpopProofReused)
+                || (another_server && self.has(Defect::ClientDpopProofAcrossServers)))
+            .then_some(proof)
+        };
+        let proof = match self.dpop.last_proof.clone().and_then(reuse) {
             Some(reused) => reused,
             None => self.proof(request.method().as_str(), &url, ath, env)?,
         };
-        self.dpop.last_proof = Some(proof.clone());
+        self.dpop.last_proof = Some((proof.clone(), origin(&url)));
         let h = request.headers_mut();
         h.insert(header::AUTHORIZATION, header_value(&format!("{} {token}", dpop::SCHEME))?);
         h.insert(dpop::HEADER, header_value(&proof)?);

@@ -11,7 +11,7 @@
 //! read, not verified: the harness's AS and MCP server verify them).
 
 use super::hostile::{challenged, echo, prm_url, seen};
-use crate::world::{Log, MCP, MCP_ORIGIN, Seen, World, all_variants};
+use crate::world::{Log, MCP, MCP_ORIGIN, OTHER_MCP, Seen, World, all_variants};
 use http::{HeaderValue, StatusCode, header};
 use mcp_authz_reference::client::PublicClient;
 use mcp_authz_reference::dpop::{self, ProofClaims};
@@ -119,15 +119,24 @@ fn proof_fault(
     Some(fault)
 }
 
-/// CL-DPOP-01: two tool calls; every request carrying a token to the MCP server says
-/// `Authorization: DPoP` and has one proof of that request (`htm`, `htu`), by the bound
-/// key, made now, with `ath`, and a `jti` never sent before.
+/// CL-DPOP-01: two tool calls, then one at a second MCP server; every request carrying a
+/// token to an MCP server says `Authorization: DPoP` and has one proof of that request
+/// (`htm`, `htu`: no proof made for one server reaches the other), by the bound key, made
+/// now, with `ath`, and a `jti` never sent before.
 pub(super) fn fresh_proofs(w: &mut World) -> Check {
     let log = w.record(&[Channel::Token, Channel::Resource]);
     let mut client = dpop_client(w);
     let mut outcome = w.run_client("victim", &mut client, echo());
     if outcome.is_ok() {
         outcome = w.run_client("victim", &mut client, echo());
+    }
+    // Then a second server: no proof made for the first may reach it (its `htu` and
+    // `jti` are the first server's).
+    if outcome.is_ok() {
+        outcome = match client.connect(OTHER_MCP) {
+            Ok(()) => w.run_client("victim", &mut client, echo()),
+            Err(e) => Err(e),
+        };
     }
     let jkt = match dpop_key(&log) {
         Ok(jkt) => jkt,
@@ -154,7 +163,7 @@ pub(super) fn fresh_proofs(w: &mut World) -> Check {
     }
     if let Some(first) = faults.first() {
         return Check::Violated(Violation::about(
-            format!("{} of {} requests to the MCP server", faults.len(), sent.len()),
+            format!("{} of {} requests to the MCP servers", faults.len(), sent.len()),
             "Authorization: DPoP and a fresh proof of each request with ath (dpop §Access Token Presentation; \
              RFC 9449 §4.2, §7.1)",
             first.clone(),
