@@ -67,9 +67,11 @@ fn machine_client(client_id: &str, secret: Option<&str>, method: &str) -> Regist
 /// authentication, the subject MUST be the client_id"), `aud` naming the AS (its issuer
 /// or its token endpoint: "The token endpoint URL of the authorization server MAY be
 /// used"), `exp` ("The JWT MUST contain an exp"). A `jti` is RFC 7523's MAY: not graded.
-/// No registration and no authorization request either: "This flow requires
-/// pre-registered client credentials … Dynamic Client Registration is not used in this
-/// flow", "without user interaction" (§Overview).
+/// No dynamic registration: "This flow requires pre-registered client credentials …
+/// Dynamic Client Registration is not used in this flow" (§Overview). A client that runs
+/// the authorization code flow instead is caught by its token request's `grant_type`; an
+/// authorization request as such is not graded (no sentence of the extension forbids
+/// one, though the flow is "without user interaction").
 pub(super) fn client_credentials_flow(w: &mut World) -> Check {
     let key = w.generate_key(Algorithm::ES256, KEY_KID);
     let (Ok(pkcs8_der), Ok(keys)) = (key.to_pkcs8_der(), KeySet::from_jwks(&key.public_jwks())) else {
@@ -101,7 +103,7 @@ pub(super) fn client_credentials_flow(w: &mut World) -> Check {
     let mut outcomes = Vec::new();
     for (variant, client_id, credential, holding) in variants {
         let credentials = ClientCredentials { client_id: client_id.into(), credential, issuer: None };
-        let log = w.record(&[Channel::FrontChannel, Channel::Token]);
+        let log = w.record(&[Channel::Token]);
         let client = w.public_client_with(MCP, |c| c.client_credentials = Some(credentials));
         let mut client = match client {
             Ok(c) => c,
@@ -116,13 +118,13 @@ pub(super) fn client_credentials_flow(w: &mut World) -> Check {
 
 /// The verdict on what a client credentials client sent (see [`client_credentials_flow`]).
 fn judge(w: &World, log: &Log, holding: &Holding<'_>, outcome: Result<Outcome, Error>) -> Check {
-    let outside = seen(log, |s| s.channel == Channel::FrontChannel || s.path().ends_with("/register"));
-    if let Some(s) = outside.first() {
+    let registrations = seen(log, |s| s.method == "POST" && s.path().ends_with("/register"));
+    if let Some(s) = registrations.first() {
         return Check::Violated(Violation::about(
             format!("a client configured with client credentials registered at {} out of band", w.issuer),
-            "the client credentials flow: no registration, no user agent (oauth-client-credentials §Overview, \
-             \"This flow requires pre-registered client credentials … Dynamic Client Registration is not used \
-             in this flow\")",
+            "the client credentials flow: no registration (oauth-client-credentials §Overview, \"This flow \
+             requires pre-registered client credentials … Dynamic Client Registration is not used in this \
+             flow\")",
             format!("{} {}", s.method, s.url),
         ));
     }

@@ -388,12 +388,12 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario::new(
             Client,
             "CL-CC-01",
-            "client credentials: grant_type, resource and client authentication; no registration, no browser",
+            "client credentials: grant_type, resource and client authentication; no registration",
         )
         .requirements(&["CL-59"])
         .level(Must)
         .tags(&["client-credentials", "extension", "token"])
-        .grants(&[ReadFrontChannel, ReadTokenRequests])
+        .grants(&[ReadTokenRequests])
         .needs(&[Need::PreRegistration])
         .body(client_credentials::client_credentials_flow),
         Scenario::new(
