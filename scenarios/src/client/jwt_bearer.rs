@@ -79,13 +79,13 @@ fn posts_to(log: &Log, endpoint: &str) -> Vec<Seen> {
     seen(log, |s| s.method == "POST" && s.url == endpoint)
 }
 
-/// The verdict when every request was right: the client's end decides whether the run
-/// showed enough.
-fn finished(outcome: Result<Outcome, Error>) -> Check {
-    match outcome {
-        Ok(_) => Check::Holds,
-        Err(e) => Check::Undecided(format!("the requests sent are right, but the client stopped: {e}")),
+/// The verdict when every request judged was right: it holds, whatever came after (what
+/// the AS made of them is another case's); how the client ended goes to the trace.
+fn right(w: &mut World, outcome: Result<Outcome, Error>) -> Check {
+    if let Err(e) = outcome {
+        w.note(&format!("the requests judged are right; the client then stopped: {e}"));
     }
+    Check::Holds
 }
 
 /// CL-EMA-01: a client holding the enterprise user's ID token calls a tool of server A.
@@ -156,7 +156,7 @@ pub(super) fn token_exchange_at_the_idp(w: &mut World) -> Check {
             ));
         }
     }
-    finished(outcome)
+    right(w, outcome)
 }
 
 /// CL-EMA-02: the ID-JAGs the harness's IdP issued the client go to server A's AS, each
@@ -237,14 +237,18 @@ pub(super) fn id_jag_presented_as_assertion(w: &mut World) -> Check {
         }
     }
     let presented = |jag: &String| requests.iter().any(|r| r.param("assertion").as_ref() == Some(jag));
-    if issued.iter().any(|jag| !presented(jag)) && outcome.is_ok() {
-        return Check::Violated(Violation::about(
+    let unpresented = issued.iter().filter(|jag| !presented(jag)).count();
+    match (unpresented, outcome) {
+        (0, outcome) => right(w, outcome),
+        (n, Ok(_)) => Check::Violated(Violation::about(
             format!("{} ID-JAGs issued to the client", issued.len()),
             "each presented to the AS as the assertion of the JWT bearer grant (ema §5)",
-            format!("{} token requests to {token_endpoint}, without some of them", requests.len()),
-        ));
+            format!("{n} never presented ({} token requests to {token_endpoint})", requests.len()),
+        )),
+        (n, Err(e)) => {
+            Check::Undecided(format!("{n} ID-JAGs never presented: the client stopped first: {e}"))
+        }
     }
-    finished(outcome)
 }
 
 /// CL-WIF-01: a workload holding a JWT of its platform (`aud` the AS's token endpoint,
@@ -310,5 +314,5 @@ pub(super) fn workload_jwt_presented(w: &mut World) -> Check {
             ));
         }
     }
-    finished(outcome)
+    right(w, outcome)
 }

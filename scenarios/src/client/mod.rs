@@ -410,7 +410,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario::new(
             Client,
             "CL-EMA-02",
-            "enterprise-managed: the ID-JAG is the assertion of the JWT bearer grant, no /authorize",
+            "enterprise-managed: the ID-JAG is the assertion of the JWT bearer grant",
         )
         .requirements(&["CL-61"])
         .level(Must)
