@@ -197,7 +197,10 @@ pub(super) fn id_jag_presented_as_assertion(w: &mut World) -> Check {
     let outcome = w.run_client("enterprise-agent", &mut client, echo());
     let issued = issued.borrow().clone();
     if issued.is_empty() {
-        return Check::Undecided(format!("the harness's IdP issued the client no ID-JAG ({outcome:?})"));
+        return Check::Undecided(format!(
+            "no ID-JAG to judge: the harness's IdP issued the client none (CL-EMA-01 judges its token \
+             exchange; {outcome:?})"
+        ));
     }
     let authorize = w.as_under_test.authorization_endpoint.clone();
     let opened = seen(&log, |s| s.channel == Channel::FrontChannel && s.url.starts_with(&authorize));
