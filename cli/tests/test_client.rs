@@ -42,7 +42,9 @@ fn the_reference_client_passes_every_client_scenario() {
     // harness's browser (env BROWSER), and with a client ID metadata document (which
     // CL-REG-01 needs; without one it is skipped; with one the client does not register
     // dynamically, so the cases that read or refuse its registration are skipped). CL-REG-08
-    // is always skipped: a process cannot be given pre-registered credentials. The DPoP
+    // is always skipped: a process cannot be given pre-registered credentials; so are the
+    // extensions' machine grants, CL-CC-01 (credentials), CL-EMA-01/02 and CL-WIF-01 (an ID
+    // token or a workload JWT to present, which a process cannot be handed). The DPoP
     // cases (CL-DPOP-*) are skipped, except with --dpop: without it `client` does not use
     // DPoP.
     let cimd = format!("--client-metadata-url {DOCUMENT}");
@@ -58,7 +60,9 @@ fn the_reference_client_passes_every_client_scenario() {
         assert_eq!(v.len(), clients, "every client scenario runs: {v:#?}");
         for (id, verdict, detail) in &v {
             let registers = ["CL-REG-02", "CL-REG-03", "CL-REG-05", "CL-REG-06"].contains(&id.as_str());
+            let machine = ["CL-CC-01", "CL-EMA-01", "CL-EMA-02", "CL-WIF-01"].contains(&id.as_str());
             let skipped = id == "CL-REG-08"
+                || machine
                 || (id.starts_with("CL-DPOP-") && client != "--dpop")
                 || if with_document { registers } else { id == "CL-REG-01" };
             let expected = if skipped { "skip" } else { "pass" };
@@ -112,7 +116,9 @@ fn each_client_defect_fails_its_scenario() {
     // client-cache-shared-across-tokens (CL-CACHE-01): each run is a new process, whose
     // cache is empty; nor client-pre-registered-any-as (CL-REG-08, skipped for a process);
     // nor client-dpop-proof-across-servers (CL-DPOP-01): a process runs once per server,
-    // and a new one has no proof of the last server to reuse.
+    // and a new one has no proof of the last server to reuse; nor the defects of the
+    // extensions' machine grants (client-cc-*, client-ema-*, client-wif-*: their cases
+    // are skipped for a process).
     // Defects of dynamic registration: the client has no metadata document, so it registers.
     let registering = [
         ("client-no-application-type", "CL-REG-02"),

@@ -381,6 +381,11 @@ impl Target for ClientProcess {
                 "the harness cannot give a client process pre-registered credentials: `test-client` runs \
                  the command as it is, with no client id or secret to pass it",
             )),
+            Need::GrantAssertion => Err(Skip::because(
+                "the harness cannot hand a client process the JWT it would present as its grant (an ID \
+                 token of the harness's enterprise IdP, a workload JWT of its platform): `test-client` runs \
+                 the command as it is, with nothing to pass it",
+            )),
             _ => self.roles.provides(need, as_under_test),
         }
     }

@@ -202,6 +202,11 @@ defects! {
     ClientDpopNoAth = "client-dpop-no-ath", Client, "leaves `ath` (the access token's hash) out of the DPoP proofs it sends to MCP servers";
     ClientDpopNonceIgnored = "client-dpop-nonce-ignored", Client, "ignores `DPoP-Nonce`: a `use_dpop_nonce` answer is not retried, and its proofs never carry a nonce";
     ClientDpopRefreshWithoutProof = "client-dpop-refresh-without-proof", Client, "sends a DPoP proof with its authorization code exchange but none with its refresh requests";
+    ClientCcUnauthenticated = "client-cc-unauthenticated", Client, "configured for the client credentials grant, sends its token request with `client_id` in the body and neither a secret nor a `private_key_jwt` assertion";
+    ClientCcAssertionWrongAudience = "client-cc-assertion-wrong-audience", Client, "signs its `private_key_jwt` client assertions for the client credentials grant with `aud` the MCP server's resource identifier, not its authorization server";
+    ClientEmaAudienceResource = "client-ema-audience-resource", Client, "asks the enterprise IdP for an ID-JAG with `audience` the MCP server's resource identifier instead of its authorization server's issuer";
+    ClientEmaWrongGrant = "client-ema-wrong-grant", Client, "presents the ID-JAG to the authorization server by token exchange (`subject_token`) instead of as the `assertion` of the JWT bearer grant";
+    ClientWifNoResource = "client-wif-no-resource", Client, "leaves `resource` out of the JWT bearer grant it sends with its workload JWT";
     ClientResultTypeUnchecked = "client-result-type-unchecked", Client, "reads a 2026-07-28 result whatever its `resultType`: an unknown value as `complete`";
 }
 

@@ -112,6 +112,11 @@ pub enum Need {
     /// MCP server accepts with `Authorization: DPoP`: the harness mints them, and the
     /// operator says the server takes them.
     Dpop,
+    /// A JWT the client under test presents as its authorization grant, handed to it by
+    /// the harness: an ID token of the harness's enterprise IdP to exchange for an ID-JAG
+    /// (enterprise-managed authorization), or a workload JWT of its workload platform
+    /// (workload identity federation). A client process cannot be given one.
+    GrantAssertion,
 }
 
 impl fmt::Display for Need {
@@ -126,6 +131,7 @@ impl fmt::Display for Need {
             Need::Flood => "leave to flood the AS",
             Need::PreRegistration => "credentials pre-registered for the client",
             Need::Dpop => "DPoP-bound access tokens",
+            Need::GrantAssertion => "an ID token or workload JWT handed to the client",
         })
     }
 }
@@ -474,6 +480,7 @@ mod tests {
             Need::Introspection,
             Need::Flood,
             Need::PreRegistration,
+            Need::GrantAssertion,
         ];
         let some = serde_json::to_value(Meta { needs, ..META }).unwrap();
         let names = [
@@ -484,6 +491,7 @@ mod tests {
             "introspection",
             "flood",
             "pre-registration",
+            "grant-assertion",
         ];
         assert_eq!(some["needs"], serde_json::json!(names));
     }

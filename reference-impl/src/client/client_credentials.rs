@@ -26,6 +26,7 @@
 
 use super::token::ClientAuth;
 use super::{ClientStep, PublicClient, Waiting, confidential};
+use crate::defects::Defect;
 use crate::jwt::{Algorithm, SigningKey};
 use crate::metadata::{AuthorizationServerMetadata, Grant};
 use crate::sans_io::Env;
@@ -187,13 +188,20 @@ impl PublicClient {
             .as_ref()
             .ok_or_else(|| Error::Config("no client credentials are configured".into()))?;
         credentials.check_issuer(&metadata.issuer)?;
-        let auth = credentials.credential.auth_at(metadata)?;
+        let auth = match self.has(Defect::ClientCcUnauthenticated) {
+            true => ClientAuth::None,
+            false => credentials.credential.auth_at(metadata)?,
+        };
         let resource = self.resource_param();
+        let assertion_audience = match self.has(Defect::ClientCcAssertionWrongAudience) {
+            true => self.requested_resource(),
+            false => &metadata.issuer,
+        };
         let grant = confidential::Grant {
             token_endpoint: self.token_endpoint()?,
             client_id: &credentials.client_id,
             auth: &auth,
-            assertion_audience: &metadata.issuer,
+            assertion_audience,
             resource: resource.as_deref(),
             scope: scope.as_deref(),
         };

@@ -79,6 +79,7 @@ use super::token::{self, ClientAuth};
 use super::token_exchange::{self, EnterpriseManaged, TokenExchange};
 use super::{ClientStep, PublicClient, PublicClientConfig, Waiting};
 use crate::access_token::Audience;
+use crate::defects::Defect;
 use crate::jwt;
 use crate::metadata::{AuthorizationServerMetadata, Grant};
 use crate::sans_io::{Env, FetchResult, Request, Time};
@@ -237,6 +238,28 @@ impl JwtBearer<'_> {
     }
 }
 
+impl JwtBearer<'_> {
+    /// The defect `client-ema-wrong-grant`: the assertion sent by token exchange (RFC 8693)
+    /// as `subject_token` of the ID-JAG type, not as the grant's `assertion`.
+    fn as_token_exchange(&self, env: &mut Env<'_>) -> Result<Request> {
+        let mut grant = vec![("grant_type", token_exchange::GRANT_TYPE), ("subject_token", self.assertion)];
+        grant.push(("subject_token_type", token_exchange::ID_JAG_TOKEN_TYPE));
+        grant.extend(self.resource.map(|r| ("resource", r)));
+        grant.extend(self.scope.map(|s| ("scope", s)));
+        match self.client {
+            Some((client_id, auth)) => token::token_request(
+                self.token_endpoint,
+                client_id,
+                auth,
+                self.assertion_audience,
+                &grant,
+                env,
+            ),
+            None => wire::post_form_request(self.token_endpoint, &wire::encode_pairs(grant)),
+        }
+    }
+}
+
 impl PublicClient {
     /// The configured JWT bearer grant.
     fn jwt_bearer_config(&self) -> Result<&JwtBearerGrant> {
@@ -262,11 +285,16 @@ impl PublicClient {
                 // and fit a method its metadata lists.
                 e.client.check_issuer(&metadata.issuer)?;
                 e.client.credential.auth_at(metadata)?;
+                // `client-ema-audience-resource`: the MCP server instead of its AS.
+                let audience = match self.has(Defect::ClientEmaAudienceResource) {
+                    true => self.requested_resource(),
+                    false => &metadata.issuer,
+                };
                 let exchange = TokenExchange {
                     token_endpoint: &e.idp_token_endpoint,
                     client: e.idp_client.as_ref(),
                     subject_token: &e.id_token,
-                    audience: &metadata.issuer,
+                    audience,
                     resource: resource.as_deref(),
                     scope: scope.as_deref(),
                 };
@@ -274,6 +302,7 @@ impl PublicClient {
             }
             JwtBearerGrant::Workload(w) => {
                 w.check_for(metadata, env.now)?;
+                let resource = resource.filter(|_| !self.has(Defect::ClientWifNoResource));
                 let grant = JwtBearer {
                     token_endpoint: self.token_endpoint()?,
                     assertion: &w.jwt,
@@ -320,7 +349,10 @@ impl PublicClient {
             resource: resource.as_deref(),
             scope: scope.as_deref(),
         };
-        let request = grant.request(env)?;
+        let request = match self.has(Defect::ClientEmaWrongGrant) {
+            true => grant.as_token_exchange(env)?,
+            false => grant.request(env)?,
+        };
         let request = self.with_token_proof(request, false, env)?;
         self.waiting = Waiting::JwtBearer { scope };
         Ok(ClientStep::Send(request))

@@ -1486,3 +1486,34 @@ fn client_credentials_stop_where_the_as_does_not_offer_them() {
     let e = failure(call(&mut bound, &mut world, &mut env)).to_string();
     assert!(e.contains(AS2) && world.token_requests().is_empty(), "{e}");
 }
+
+/// `client-cc-unauthenticated` sends the client id alone; `client-cc-assertion-wrong-audience`
+/// signs its assertions for the MCP server, not the AS.
+#[test]
+fn client_credentials_defects_change_what_they_name() {
+    use crate::jwt::{Algorithm, SigningKey};
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let defective_machine = |credential: Credential, defect: Defect| {
+        let mut c = machine(credential);
+        c.config.defects = Defects::of([defect]);
+        c
+    };
+    let mut world = client_credentials_world();
+    let mut c = defective_machine(Credential::Secret("s3".into()), Defect::ClientCcUnauthenticated);
+    let _ = call(&mut c, &mut world, &mut env);
+    let r = &world.requests_to("https://as.example/token")[0];
+    assert_eq!((r.form().get("client_id"), r.form().get("client_secret")), (Some("svc"), None));
+    assert!(r.authorization().is_none());
+
+    let key = SigningKey::generate(Algorithm::ES256, "k1", &mut env).unwrap();
+    let credential = Credential::private_key(Algorithm::ES256, "k1", &key.to_pkcs8_der().unwrap()).unwrap();
+    let mut world = client_credentials_world();
+    world.as_metadata.token_endpoint_auth_methods_supported = Some(vec!["private_key_jwt".into()]);
+    let mut c = defective_machine(credential, Defect::ClientCcAssertionWrongAudience);
+    let _ = call(&mut c, &mut world, &mut env);
+    let assertion = world.token_requests()[0].get("client_assertion").unwrap().to_string();
+    let payload = crate::jwt::split(&assertion).unwrap().payload;
+    let claims: token::ClientAssertionClaims = serde_json::from_slice(&payload).unwrap();
+    assert_eq!(claims.aud, MCP);
+}

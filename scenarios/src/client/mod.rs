@@ -23,10 +23,12 @@
 
 mod authorization;
 mod caching;
+mod client_credentials;
 mod discovery;
 mod dpop;
 mod hostile;
 mod iss;
+mod jwt_bearer;
 mod registration;
 mod ssrf;
 mod tokens;
@@ -383,6 +385,50 @@ pub fn scenarios() -> Vec<Scenario> {
         .grants(&[ReadTokenRequests, ReadResourceRequests, Rewrite])
         .needs(&[Need::Dpop])
         .body(dpop::nonces_honoured),
+        Scenario::new(
+            Client,
+            "CL-CC-01",
+            "client credentials: grant_type, resource and client authentication; no registration",
+        )
+        .requirements(&["CL-59"])
+        .level(Must)
+        .tags(&["client-credentials", "extension", "token"])
+        .grants(&[ReadTokenRequests])
+        .needs(&[Need::PreRegistration])
+        .body(client_credentials::client_credentials_flow),
+        Scenario::new(
+            Client,
+            "CL-EMA-01",
+            "enterprise-managed: the token exchange asks the IdP for an ID-JAG for the AS's issuer",
+        )
+        .requirements(&["CL-60"])
+        .level(Must)
+        .tags(&["enterprise-managed", "extension", "token"])
+        .grants(&[ReadTokenRequests])
+        .needs(&[Need::GrantAssertion])
+        .body(jwt_bearer::token_exchange_at_the_idp),
+        Scenario::new(
+            Client,
+            "CL-EMA-02",
+            "enterprise-managed: the ID-JAG is the assertion of the JWT bearer grant",
+        )
+        .requirements(&["CL-61"])
+        .level(Must)
+        .tags(&["enterprise-managed", "extension", "token"])
+        .grants(&[ReadFrontChannel, ReadTokenRequests])
+        .needs(&[Need::GrantAssertion])
+        .body(jwt_bearer::id_jag_presented_as_assertion),
+        Scenario::new(
+            Client,
+            "CL-WIF-01",
+            "workload identity: the workload JWT is the JWT bearer grant's assertion, with resource",
+        )
+        .requirements(&["CL-65"])
+        .level(Must)
+        .tags(&["workload-identity", "extension", "token"])
+        .grants(&[ReadTokenRequests])
+        .needs(&[Need::GrantAssertion])
+        .body(jwt_bearer::workload_jwt_presented),
         Scenario::new(Client, "CL-SSRF-04", "metadata redirects to internal addresses are not followed")
             .requirements(&["CL-37", "CL-40"])
             .level(Should)

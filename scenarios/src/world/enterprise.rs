@@ -198,13 +198,7 @@ impl World {
     /// (RFC 8693, EMA §4).
     pub fn id_jag_from_idp(&mut self, scope: &str) -> Result<String, Check> {
         let e = self.enterprise()?;
-        let now = self.now();
-        let idp = self.sim.service::<EnterpriseIdp>(&e.idp);
-        let id_token = idp.map(|idp| idp.id_token(ENTERPRISE_USER, &e.client.0, now));
-        let Some(Ok(id_token)) = id_token else {
-            return Err(Check::Undecided("the harness's IdP gave no ID token".into()));
-        };
-        self.note(&format!("single sign-on: {ENTERPRISE_USER} signed in to {} at {}", e.client.0, e.idp));
+        let id_token = self.id_token()?;
         let (audience, resource) = (self.as_under_test.issuer.clone(), self.as_under_test.resource.clone());
         let form = wire::encode_pairs([
             ("grant_type", id_jag::TOKEN_EXCHANGE),
@@ -225,6 +219,20 @@ impl World {
         exchanged.map(|x| x.access_token).ok_or_else(|| {
             Check::Undecided(format!("the harness's IdP refused the token exchange: {}", super::describe(&r)))
         })
+    }
+
+    /// The ID token of the enterprise user for the enterprise client, signed by the IdP
+    /// now: what the client holds after single sign-on (EMA §3).
+    pub fn id_token(&mut self) -> Result<String, Check> {
+        let e = self.enterprise()?;
+        let now = self.now();
+        let idp = self.sim.service::<EnterpriseIdp>(&e.idp);
+        let id_token = idp.map(|idp| idp.id_token(ENTERPRISE_USER, &e.client.0, now));
+        let Some(Ok(id_token)) = id_token else {
+            return Err(Check::Undecided("the harness's IdP gave no ID token".into()));
+        };
+        self.note(&format!("single sign-on: {ENTERPRISE_USER} signed in to {} at {}", e.client.0, e.idp));
+        Ok(id_token)
     }
 
     /// `claims` signed by the IdP's key under a header with `typ` (none when `None`), its

@@ -310,3 +310,43 @@ fn a_configuration_that_cannot_work_is_refused_at_once() {
     let debug = format!("{:?}", config(workload(workload_jwt(json!(AS), 2_000))));
     assert!(!debug.contains("eyJ"), "{debug}");
 }
+
+/// The defects of the JWT bearer grants change only what they name: the token exchange's
+/// `audience` (the MCP server, not the AS's issuer), the grant the ID-JAG is sent with
+/// (token exchange, as `subject_token`), the workload grant's `resource`.
+#[test]
+fn the_jwt_bearer_defects_change_what_they_name() {
+    let with_defect = |grant: JwtBearerGrant, defect: Defect| {
+        let mut config = PublicClientConfig {
+            jwt_bearer: Some(grant),
+            ..PublicClientConfig::new(MCP, REDIRECT, "test client")
+        };
+        config.defects = Defects::of([defect]);
+        PublicClient::new(config).unwrap()
+    };
+    let mut rng = rng();
+    let mut env = Env::new(Time::from_unix_secs(1_000), &mut rng);
+    let mut world = jwt_bearer_world();
+    let mut c = with_grant(JwtBearerGrant::Enterprise(enterprise()));
+    let _ = call(&mut c, &mut world, &mut env);
+    assert_eq!(world.requests_to(IDP_TOKEN)[0].form().get("audience"), Some(AS));
+
+    let mut world = jwt_bearer_world();
+    let mut c = with_defect(JwtBearerGrant::Enterprise(enterprise()), Defect::ClientEmaAudienceResource);
+    let _ = call(&mut c, &mut world, &mut env);
+    assert_eq!(world.requests_to(IDP_TOKEN)[0].form().get("audience"), Some(MCP));
+
+    let mut world = jwt_bearer_world();
+    let mut c = with_defect(JwtBearerGrant::Enterprise(enterprise()), Defect::ClientEmaWrongGrant);
+    let _ = call(&mut c, &mut world, &mut env);
+    let form = world.requests_to(AS_TOKEN)[0].form();
+    assert_eq!(form.get("grant_type"), Some(token_exchange::GRANT_TYPE));
+    assert_eq!(form.get("subject_token_type"), Some(ID_JAG_TOKEN_TYPE));
+    assert!(form.get("subject_token").is_some() && form.get("assertion").is_none());
+
+    let mut world = jwt_bearer_world();
+    let mut c = with_defect(workload(workload_jwt(json!(AS), 2_000)), Defect::ClientWifNoResource);
+    let _ = call(&mut c, &mut world, &mut env);
+    let form = world.requests_to(AS_TOKEN)[0].form();
+    assert_eq!((form.get("grant_type"), form.get("resource")), (Some(GRANT_TYPE), None));
+}
