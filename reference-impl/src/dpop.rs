@@ -47,9 +47,12 @@ use crate::sans_io::{Env, Time};
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use http::HeaderMap;
+use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use std::collections::{BTreeSet, VecDeque};
+use serde_json::value::RawValue;
+use std::borrow::Cow;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::time::Duration;
 
 /// The `typ` of a DPoP proof (RFC 9449 §4.2).
@@ -65,6 +68,8 @@ pub const SCHEME: &str = "DPoP";
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 /// The most proofs a [`ReplayCache`] remembers by default.
 pub const REPLAY_CAPACITY: usize = 4096;
+/// The most parsed proof keys a [`Validator`] keeps.
+pub const KEY_CACHE_CAPACITY: usize = 256;
 /// JWK members that belong to a private (or symmetric) key (RFC 7518 §6.2.2, §6.3.2,
 /// §6.4.1): a proof's `jwk` must hold none of them.
 const PRIVATE_MEMBERS: [&str; 8] = ["d", "p", "q", "dp", "dq", "qi", "oth", "k"];
@@ -304,6 +309,13 @@ pub struct Validator {
     /// harness's simulated roles are reached by a client process at loopback origins.
     pub aliases: Vec<(String, String)>,
     replay: ReplayCache,
+    /// Proof keys parsed, by algorithm and RFC 7638 thumbprint input, with their
+    /// thumbprint: a client sends the same key with every proof, and parsing it (a P-256
+    /// point's curve check) costs as much as the rest of the proof's checks. At most
+    /// [`KEY_CACHE_CAPACITY`].
+    keys: BTreeMap<(Algorithm, String), (VerifyingKey, String)>,
+    /// The last expected URL and its normalised form.
+    expected_url: Option<(String, Option<String>)>,
 }
 
 impl Default for Validator {
@@ -316,12 +328,22 @@ impl Validator {
     /// The asymmetric algorithms, a ±5 minute window, every check, a replay cache of
     /// [`REPLAY_CAPACITY`] proofs.
     pub fn new() -> Self {
+        Validator::with_replay_capacity(REPLAY_CAPACITY)
+    }
+
+    /// [`Validator::new`] with a replay cache of `capacity` proofs. A proof is remembered
+    /// for twice the window, so a server that accepts more than `capacity` proofs in that
+    /// time forgets some before they expire: size it for the request rate (4096 over
+    /// 10 minutes is under 7 proofs a second).
+    pub fn with_replay_capacity(capacity: usize) -> Self {
         Validator {
             algorithms: Algorithm::ASYMMETRIC.to_vec(),
             window: DEFAULT_WINDOW,
             skipped: BTreeSet::new(),
             aliases: Vec::new(),
-            replay: ReplayCache::new(REPLAY_CAPACITY),
+            replay: ReplayCache::new(capacity),
+            keys: BTreeMap::new(),
+            expected_url: None,
         }
     }
 
@@ -346,15 +368,12 @@ impl Validator {
         let values: Vec<_> = headers.get_all(HEADER).iter().collect();
         let [value] = values.as_slice() else { return Err(TokenError::ProofHeaders(values.len())) };
         let proof = value.to_str().map_err(|_| TokenError::Malformed("dpop header is not ascii".into()))?;
-        let (claims, key) = self.verified(proof)?;
+        let (claims, thumbprint) = self.verified(proof)?;
         if self.checks(ProofCheck::Htm) && claims.htm != expected.method {
             return Err(TokenError::WrongMethod { received: claims.htm, expected: expected.method.into() });
         }
-        if self.checks(ProofCheck::Htu) {
-            let want = normalised(expected.url);
-            if want.is_none() || normalised(&unaliased(&claims.htu, &self.aliases)) != want {
-                return Err(TokenError::WrongUrl { received: claims.htu, expected: htu(expected.url) });
-            }
+        if self.checks(ProofCheck::Htu) && !self.same_url(&claims.htu, expected.url) {
+            return Err(TokenError::WrongUrl { received: claims.htu, expected: htu(expected.url) });
         }
         if let Some(nonces) = expected.nonces.filter(|_| self.checks(ProofCheck::Nonce))
             && !claims.nonce.as_deref().is_some_and(|n| nonces.is_current(n, now))
@@ -373,7 +392,6 @@ impl Validator {
         {
             return Err(TokenError::WrongAth(claims.ath));
         }
-        let thumbprint = jkt(&key);
         if let Some(bound) = expected.jkt
             && self.checks(ProofCheck::Jkt)
             && thumbprint != bound
@@ -388,9 +406,22 @@ impl Validator {
         Ok(claims)
     }
 
+    /// True when `htu` names `expected` (both normalised, `htu` read through
+    /// [`Validator::aliases`]; `expected` must be absolute). The common case, `htu` byte
+    /// for byte the expected URL without its query, is decided without parsing `htu`; the
+    /// expected URL's form is kept from the last call.
+    fn same_url(&mut self, htu_claim: &str, expected: &str) -> bool {
+        let want = match &self.expected_url {
+            Some((url, want)) if url == expected => want,
+            _ => &self.expected_url.insert((expected.to_string(), normalised(expected))).1,
+        };
+        let Some(want) = want else { return false };
+        htu_claim == htu(expected) || normalised(&unaliased(htu_claim, &self.aliases)).as_ref() == Some(want)
+    }
+
     /// A proof parsed and its signature verified by its own `jwk` (§4.3 checks 2–7):
-    /// its claims and that key.
-    fn verified(&self, proof: &str) -> Result<(ProofClaims, Jwk), TokenError> {
+    /// its claims and that key's RFC 7638 thumbprint.
+    fn verified(&mut self, proof: &str) -> Result<(ProofClaims, String), TokenError> {
         let malformed = |d: &str| TokenError::Malformed(format!("dpop proof: {d}"));
         let mut parts = proof.split('.');
         let (Some(h), Some(p), Some(s), None) = (parts.next(), parts.next(), parts.next(), parts.next())
@@ -400,35 +431,39 @@ impl Validator {
         let decode = |segment: &str, what: &str| {
             URL_SAFE_NO_PAD.decode(segment).map_err(|_| malformed(&format!("{what} is not base64url")))
         };
-        let header: Value =
-            serde_json::from_slice(&decode(h, "header")?).map_err(|e| malformed(&format!("header: {e}")))?;
+        let header_bytes = decode(h, "header")?;
+        let header: HeaderView<'_> =
+            serde_json::from_slice(&header_bytes).map_err(|e| malformed(&format!("header: {e}")))?;
         let signature = decode(s, "signature")?;
         let claims: ProofClaims = serde_json::from_slice(&decode(p, "payload")?).map_err(|e| {
             TokenError::Claim(format!("of the dpop proof: {e} (jti, htm, htu, iat are required)"))
         })?;
-        let typ = header.get("typ").and_then(Value::as_str).unwrap_or("(none)");
+        let typ = header.typ.as_deref().unwrap_or("(none)");
         if typ != TYP {
             return Err(TokenError::WrongProofType(typ.into()));
         }
-        let alg = header.get("alg").and_then(Value::as_str).unwrap_or("(none)");
-        let raw_jwk =
-            header.get("jwk").and_then(Value::as_object).ok_or_else(|| malformed("no jwk in the header"))?;
-        let jwk: Jwk = serde_json::from_value(Value::Object(raw_jwk.clone()))
-            .map_err(|e| malformed(&format!("jwk: {e}")))?;
+        let alg = header.alg.as_deref().unwrap_or("(none)");
+        let raw_jwk = header
+            .jwk
+            .filter(|j| j.get().starts_with('{'))
+            .ok_or_else(|| malformed("no jwk in the header"))?;
+        let proof_jwk: ProofJwk =
+            serde_json::from_str(raw_jwk.get()).map_err(|e| malformed(&format!("jwk: {e}")))?;
+        let (jwk, private, k) = proof_jwk.split();
         let message = &proof.as_bytes()[..h.len() + 1 + p.len()];
-        match Algorithm::parse(alg).filter(|a| self.algorithms.contains(a)) {
+        let thumbprint = match Algorithm::parse(alg).filter(|a| self.algorithms.contains(a)) {
             Some(a) => {
-                let key = VerifyingKey::from_jwk(&Jwk { alg: Some(a.name().into()), ..jwk.clone() })
-                    .map_err(|e| malformed(&format!("jwk: {e}")))?;
+                let (key, thumbprint) = self.key(a, &jwk).map_err(|e| malformed(&format!("jwk: {e}")))?;
                 key.verify(message, &signature)?;
+                thumbprint.clone()
             }
             // The `dpop-alg-none-accepted` defect: takes the `alg` at its word.
-            None if !self.checks(ProofCheck::Alg) && alg == "none" => {}
+            None if !self.checks(ProofCheck::Alg) && alg == "none" => jkt(&jwk),
             None if !self.checks(ProofCheck::Alg) && alg == "HS256" => {
-                let k = raw_jwk.get("k").and_then(Value::as_str).unwrap_or_default();
+                let k = k.as_deref().unwrap_or_default();
                 let secret = URL_SAFE_NO_PAD.decode(k).map_err(|_| malformed("jwk k is not base64url"))?;
                 VerifyingKey::hmac(&secret).verify(message, &signature)?;
-                return Ok((claims, jwk));
+                return Ok((claims, jkt(&jwk)));
             }
             None => {
                 let names: Vec<&str> = self.algorithms.iter().map(|a| a.name()).collect();
@@ -437,12 +472,139 @@ impl Validator {
                     expected: format!("an asymmetric one: {}", names.join(", ")),
                 });
             }
-        }
-        let private: Vec<&str> = PRIVATE_MEMBERS.into_iter().filter(|m| raw_jwk.contains_key(*m)).collect();
+        };
         if !private.is_empty() {
             return Err(TokenError::PrivateKeyInProof(private.join(", ")));
         }
-        Ok((claims, jwk))
+        Ok((claims, thumbprint))
+    }
+
+    /// `jwk` parsed as an `alg` key, and its thumbprint: from the cache when this key came
+    /// before (the same thumbprint input is the same key).
+    fn key(&mut self, alg: Algorithm, jwk: &Jwk) -> Result<&(VerifyingKey, String)> {
+        let id = (alg, jwk.thumbprint_input());
+        if !self.keys.contains_key(&id) {
+            let key = VerifyingKey::from_jwk(&Jwk { alg: Some(alg.name().into()), ..jwk.clone() })?;
+            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.1.as_bytes());
+            if self.keys.len() >= KEY_CACHE_CAPACITY {
+                self.keys.pop_first();
+            }
+            self.keys.insert(id.clone(), (key, URL_SAFE_NO_PAD.encode(digest.as_ref())));
+        }
+        self.keys.get(&id).ok_or_else(|| crate::Error::Missing("the key just parsed".into()))
+    }
+}
+
+/// A proof's JOSE header as the validator reads it: `typ` and `alg` borrowed when they are
+/// strings (anything else reads as absent), the `jwk` as its raw JSON.
+#[derive(Deserialize)]
+struct HeaderView<'a> {
+    #[serde(borrow, default, deserialize_with = "lenient_str")]
+    typ: Option<Cow<'a, str>>,
+    #[serde(borrow, default, deserialize_with = "lenient_str")]
+    alg: Option<Cow<'a, str>>,
+    #[serde(borrow, default)]
+    jwk: Option<&'a RawValue>,
+}
+
+/// A string member, borrowed where it has no escapes; `None` for any other JSON value.
+fn lenient_str<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Option<Cow<'de, str>>, D::Error> {
+    struct Lenient;
+    impl<'de> serde::de::Visitor<'de> for Lenient {
+        type Value = Option<Cow<'de, str>>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("any JSON value")
+        }
+        fn visit_borrowed_str<E>(self, v: &'de str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Borrowed(v)))
+        }
+        fn visit_str<E>(self, v: &str) -> Result<Self::Value, E> {
+            Ok(Some(Cow::Owned(v.to_string())))
+        }
+        fn visit_bool<E>(self, _: bool) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_i64<E>(self, _: i64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_u64<E>(self, _: u64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_f64<E>(self, _: f64) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_unit<E>(self) -> Result<Self::Value, E> {
+            Ok(None)
+        }
+        fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Self::Value, A::Error> {
+            while seq.next_element::<IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            while map.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+            Ok(None)
+        }
+    }
+    d.deserialize_any(Lenient)
+}
+
+/// A proof's `jwk`: its public members ([`Jwk`]'s), and which private ones it (wrongly)
+/// holds, read in one pass.
+#[derive(Deserialize)]
+struct ProofJwk {
+    kty: String,
+    #[serde(default)]
+    kid: Option<String>,
+    #[serde(default)]
+    alg: Option<String>,
+    #[serde(default, rename = "use")]
+    use_: Option<String>,
+    #[serde(default)]
+    crv: Option<String>,
+    #[serde(default)]
+    x: Option<String>,
+    #[serde(default)]
+    y: Option<String>,
+    #[serde(default)]
+    n: Option<String>,
+    #[serde(default)]
+    e: Option<String>,
+    /// The `oct` secret, read only by the `dpop-alg-none-accepted` defect's HS256.
+    #[serde(default)]
+    k: Option<String>,
+    #[serde(default)]
+    d: Option<IgnoredAny>,
+    #[serde(default)]
+    p: Option<IgnoredAny>,
+    #[serde(default)]
+    q: Option<IgnoredAny>,
+    #[serde(default)]
+    dp: Option<IgnoredAny>,
+    #[serde(default)]
+    dq: Option<IgnoredAny>,
+    #[serde(default)]
+    qi: Option<IgnoredAny>,
+    #[serde(default)]
+    oth: Option<IgnoredAny>,
+}
+
+impl ProofJwk {
+    /// The public key, the members of a private (or symmetric) key it holds (in
+    /// [`PRIVATE_MEMBERS`] order), and its `k`.
+    fn split(self) -> (Jwk, Vec<&'static str>, Option<String>) {
+        let present = [
+            self.d.is_some(),
+            self.p.is_some(),
+            self.q.is_some(),
+            self.dp.is_some(),
+            self.dq.is_some(),
+            self.qi.is_some(),
+            self.oth.is_some(),
+            self.k.is_some(),
+        ];
+        let private = PRIVATE_MEMBERS.into_iter().zip(present).filter_map(|(m, p)| p.then_some(m)).collect();
+        let ProofJwk { kty, kid, alg, use_, crv, x, y, n, e, k, .. } = self;
+        (Jwk { kty, kid, alg, use_, crv, x, y, n, e }, private, k)
     }
 }
 

@@ -301,3 +301,30 @@ fn the_dpop_scheme_is_read() {
     h.insert(http::header::AUTHORIZATION, "DPoP a,b".parse().unwrap());
     assert!(dpop_token(&h).is_err());
 }
+
+#[test]
+fn proof_keys_are_parsed_once_and_the_cache_is_bounded() {
+    let mut v = Validator::new();
+    let expected =
+        Expectation { method: "POST", url: URL, access_token: Some(TOKEN), jkt: None, nonces: None };
+    for seed in 0..3 {
+        let proof = claims(seed + 10).sign(&key(1)).unwrap();
+        assert_eq!(v.validate(&headers(&[&proof]), &expected, at(NOW)).map(|c| c.htm), Ok("POST".into()));
+    }
+    assert_eq!(v.keys.len(), 1, "one client key, parsed once");
+    let thumbprint = &v.keys.values().next().unwrap().1;
+    assert_eq!(thumbprint, &jkt(&key(1).public_jwk()));
+    // A proof by another key with the first key's `x` but its own `y` is not the first key.
+    let other = key(3);
+    let forged = ProofHeader {
+        jwk: Jwk { y: key(1).public_jwk().y, ..ProofHeader::for_key(&other).jwk },
+        ..ProofHeader::for_key(&other)
+    };
+    let proof = encode_proof(&other, &forged, &claims(20)).unwrap();
+    assert!(v.validate(&headers(&[&proof]), &expected, at(NOW)).is_err());
+    for seed in 0..(KEY_CACHE_CAPACITY as u64 + 5) {
+        let proof = claims(seed + 100).sign(&key(seed + 100)).unwrap();
+        assert!(v.validate(&headers(&[&proof]), &expected, at(NOW)).is_ok());
+    }
+    assert_eq!(v.keys.len(), KEY_CACHE_CAPACITY);
+}

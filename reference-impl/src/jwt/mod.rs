@@ -359,25 +359,49 @@ impl Jwk {
     /// lexicographic order (`crv, kty, x, y` for EC, `crv, kty, x` for OKP, `e, kty, n`
     /// for RSA; `kty` alone otherwise). A stable `kid` for a key.
     pub fn thumbprint(&self) -> String {
-        // Members in lexicographic order, no whitespace (RFC 7638 §3.3).
-        let pairs: Vec<(&str, Option<&String>)> = match self.kty.as_str() {
-            "EC" => vec![
+        let digest =
+            aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, self.thumbprint_input().as_bytes());
+        b64(digest.as_ref())
+    }
+
+    /// What [`Jwk::thumbprint`] hashes: the required public members as a JSON object,
+    /// in lexicographic order, no whitespace (RFC 7638 §3.3). Two keys with the same
+    /// input are the same key.
+    pub fn thumbprint_input(&self) -> String {
+        let members: [(&str, Option<&String>); 4] = match self.kty.as_str() {
+            "EC" => [
                 ("crv", self.crv.as_ref()),
                 ("kty", Some(&self.kty)),
                 ("x", self.x.as_ref()),
                 ("y", self.y.as_ref()),
             ],
-            "OKP" => vec![("crv", self.crv.as_ref()), ("kty", Some(&self.kty)), ("x", self.x.as_ref())],
-            "RSA" => vec![("e", self.e.as_ref()), ("kty", Some(&self.kty)), ("n", self.n.as_ref())],
-            _ => vec![("kty", Some(&self.kty))],
+            "OKP" => {
+                [("crv", self.crv.as_ref()), ("kty", Some(&self.kty)), ("x", self.x.as_ref()), ("", None)]
+            }
+            "RSA" => [("e", self.e.as_ref()), ("kty", Some(&self.kty)), ("n", self.n.as_ref()), ("", None)],
+            _ => [("kty", Some(&self.kty)), ("", None), ("", None), ("", None)],
         };
-        let members: Vec<String> = pairs
-            .iter()
-            .map(|(name, v)| format!("\"{name}\":{}", serde_json::Value::from(v.map_or("", |v| v.as_str()))))
-            .collect();
-        let canonical = format!("{{{}}}", members.join(","));
-        let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, canonical.as_bytes());
-        b64(digest.as_ref())
+        let mut out = String::with_capacity(160);
+        out.push('{');
+        for (i, (name, value)) in members.iter().filter(|(name, _)| !name.is_empty()).enumerate() {
+            if i > 0 {
+                out.push(',');
+            }
+            out.push('"');
+            out.push_str(name);
+            out.push_str("\":");
+            // A JSON string, escaped as serde_json escapes (a missing member is "").
+            let value = value.map_or("", |v| v.as_str());
+            if value.bytes().any(|b| b == b'"' || b == b'\\' || b < 0x20) {
+                out.push_str(&serde_json::Value::from(value).to_string());
+            } else {
+                out.push('"');
+                out.push_str(value);
+                out.push('"');
+            }
+        }
+        out.push('}');
+        out
     }
 }
 

@@ -221,3 +221,22 @@ fn thumbprint_matches_rfc7638_example() {
     };
     assert_eq!(jwk.thumbprint(), "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs");
 }
+
+#[test]
+fn thumbprint_input_is_the_required_members_as_serde_json_writes_them() {
+    let odd = "a\"b\\c\u{1}é";
+    let ec = Jwk {
+        kty: "EC".into(),
+        kid: Some("ignored".into()),
+        crv: Some("P-256".into()),
+        x: Some(odd.into()),
+        y: None,
+        ..Default::default()
+    };
+    let want = serde_json::json!({"crv": "P-256", "kty": "EC", "x": odd, "y": ""}).to_string();
+    assert_eq!(ec.thumbprint_input(), want);
+    let okp =
+        Jwk { kty: "OKP".into(), crv: Some("Ed25519".into()), x: Some("abc".into()), ..Default::default() };
+    assert_eq!(okp.thumbprint_input(), r#"{"crv":"Ed25519","kty":"OKP","x":"abc"}"#);
+    assert_eq!(Jwk { kty: "oct".into(), ..Default::default() }.thumbprint_input(), r#"{"kty":"oct"}"#);
+}
