@@ -8,6 +8,7 @@ use mcp_authz_reference::sans_io::{Env, Time};
 use rand_core::SeedableRng;
 
 pub mod cpu_time;
+pub mod dpop;
 pub mod paired;
 pub mod peers;
 pub mod sim;

@@ -50,6 +50,40 @@ fn target(alg: Algorithm, ratio: f64, overhead_us: f64) -> Option<(&'static str,
     }
 }
 
+/// The DPoP tables: the full check of a DPoP request against two raw verifies per proof
+/// algorithm, from the paired measurement `dpop` (target ratio ≤ 1.10), with criterion's
+/// medians of the same; then the `jti` replay cache's cost per request.
+pub fn render_dpop(dpop: &[Paired], m: &BTreeMap<(String, String), f64>) -> String {
+    let us = |g: &str, f: &str| m.get(&(g.to_string(), f.to_string())).map(|ns| ns / 1000.0);
+    let cell = |v: Option<f64>| v.map_or("–".to_string(), |v| format!("{v:.1}"));
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "| DPoP request, {} token | two raw verifies µs | full check µs | ratio | overhead µs | target | met | criterion: raw, full µs |",
+        crate::dpop::TOKEN_ALGORITHM
+    );
+    let _ = writeln!(s, "|---|---:|---:|---:|---:|---|---|---:|");
+    for p in dpop {
+        let (raw, v, overhead) = (p.raw_ns / 1000.0, p.validator_ns / 1000.0, p.overhead_ns / 1000.0);
+        let met = if p.ratio <= 1.10 { "yes" } else { "**no**" };
+        let g = crate::dpop::group(p.alg);
+        let criterion = format!("{}, {}", cell(us(&g, "two raw verifies")), cell(us(&g, "full check")));
+        let _ = writeln!(
+            s,
+            "| {} proof | {raw:.2} | {v:.2} | {:.3} | {overhead:.2} | ratio ≤ 1.10 | {met} | {criterion} |",
+            p.alg, p.ratio
+        );
+    }
+    let _ = writeln!(s, "\n| `jti` replay cache (criterion), a new `jti` per request | live entries | ns |");
+    let _ = writeln!(s, "|---|---:|---:|");
+    for live in [mcp_authz_reference::dpop::REPLAY_CAPACITY, crate::dpop::LIVE_JTIS] {
+        let key = (crate::dpop::REPLAY_GROUP.to_string(), crate::dpop::replay_bench(live));
+        let ns = m.get(&key).map_or("–".to_string(), |ns| format!("{ns:.0}"));
+        let _ = writeln!(s, "| looked up, remembered, the oldest forgotten | {live} | {ns} |");
+    }
+    s
+}
+
 /// The tables: the targets from the paired measurement, then criterion's `medians` (ns)
 /// and the simulated network times (ms).
 pub fn render(paired: &[Paired], m: &BTreeMap<(String, String), f64>, simulated: &[(&str, f64)]) -> String {
@@ -152,5 +186,27 @@ mod tests {
         assert!(t.contains("| ES256 | 50.0 | – | – | 75.0 (1.50) | – |"), "{t}");
         assert!(t.contains("| EdDSA | 100.0 | 25.0 | 75 % |"), "{t}");
         assert!(t.contains("| tools/call, local validation | – | 10.5 |"), "{t}");
+    }
+
+    #[test]
+    fn dpop_table_states_ratio_overhead_target_and_the_jti_cache() {
+        let paired = [Paired {
+            alg: Algorithm::EdDSA,
+            raw_ns: 200_000.0,
+            validator_ns: 230_000.0,
+            ratio: 1.15,
+            overhead_ns: 30_000.0,
+        }];
+        let mut m = BTreeMap::new();
+        m.insert((crate::dpop::group(Algorithm::EdDSA), "full check".to_string()), 240_000.0);
+        m.insert((crate::dpop::REPLAY_GROUP.to_string(), crate::dpop::replay_bench(100_000)), 1_500.0);
+        let t = render_dpop(&paired, &m);
+        assert!(
+            t.contains(
+                "| EdDSA proof | 200.00 | 230.00 | 1.150 | 30.00 | ratio ≤ 1.10 | **no** | –, 240.0 |"
+            ),
+            "{t}"
+        );
+        assert!(t.contains("| looked up, remembered, the oldest forgotten | 100000 | 1500 |"), "{t}");
     }
 }

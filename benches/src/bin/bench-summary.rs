@@ -1,10 +1,11 @@
 //! Prints the results tables: the targets from a paired measurement it runs (raw verify
 //! and validator in alternating blocks, about 5 s), then the medians of the last
 //! `cargo bench -p mcp-authz-benches` run and the simulated network time of the
-//! simulator's anti-patterns.
+//! simulator's anti-patterns; then the same for DPoP requests (a paired measurement of
+//! the full check against two raw verifies per proof algorithm) and the `jti` cache.
 //! Run: `cargo run -p mcp-authz-benches --release --bin bench-summary`.
 
-use mcp_authz_benches::summary::{criterion_dir, medians, render};
+use mcp_authz_benches::summary::{criterion_dir, medians, render, render_dpop};
 
 fn main() {
     let dir = criterion_dir();
@@ -20,4 +21,6 @@ fn main() {
     println!("medians from {} (load average now: {})\n", dir.display(), load.trim());
     let paired = mcp_authz_benches::paired::all(200);
     print!("{}", render(&paired, &m, &mcp_authz_benches::sim::simulated_ms(200)));
+    let dpop = mcp_authz_benches::paired::dpop(200);
+    print!("\n{}", render_dpop(&dpop, &m));
 }
