@@ -4,17 +4,22 @@
 //! with a bad signature, with an expired token, with no token — each for a bounded time
 //! and count from N concurrent tasks, and reports latency percentiles (HDR histogram)
 //! and throughput per class, plus the load generator's own ceiling against a trivial
-//! loopback endpoint. Loopback targets only.
+//! loopback endpoint. Loopback targets only. With `--dpop` the tokens are DPoP-bound
+//! (RFC 9449) and every request carries a fresh proof.
 
 use anyhow::{Context as _, bail};
 use hdrhistogram::Histogram;
-use mcp_authz_live::serve::system_now;
+use mcp_authz_live::serve::{os_rng, system_now};
 use mcp_authz_live::test_authority::TestAuthority;
-use mcp_authz_reference::access_token::{AccessTokenClaims, Audience};
+use mcp_authz_reference::access_token::{AccessTokenClaims, Audience, Confirmation};
+use mcp_authz_reference::dpop::{self, ProofClaims};
+use mcp_authz_reference::jwt::{Algorithm, SigningKey};
+use mcp_authz_reference::sans_io::Env;
+use rand_chacha::ChaCha20Rng;
 use serde::Serialize;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// The command line of `mcp-authz bench-server`.
@@ -47,6 +52,14 @@ pub struct Args {
     /// The JSON-RPC method sent (in a session opened first, except for `initialize`).
     #[arg(long, default_value = "tools/list")]
     method: String,
+    /// DPoP-bound tokens (RFC 9449): the minted tokens carry the `cnf.jkt` of a key the
+    /// harness makes, and every request with a token presents it as `Authorization: DPoP`
+    /// with a fresh proof by that key (signed before the request's clock starts).
+    #[arg(long, conflicts_with = "token")]
+    dpop: bool,
+    /// With --dpop: the proof key's algorithm, ES256 or EdDSA.
+    #[arg(long, default_value = "ES256", requires = "dpop")]
+    dpop_alg: String,
     /// Print the report as JSON.
     #[arg(long)]
     json: bool,
@@ -70,10 +83,14 @@ fn parse_duration(s: &str) -> anyhow::Result<Duration> {
 pub async fn command(args: Args) -> anyhow::Result<std::process::ExitCode> {
     check_loopback(&args.url)?;
     // Without --token the authority serves until the report is printed.
+    let prover = match args.dpop {
+        true => Some(Arc::new(Prover::new(&args.dpop_alg)?)),
+        false => None,
+    };
     let (authority, tokens) = match args.token {
-        Some(valid) => (None, Tokens { valid, expired: None }),
+        Some(valid) => (None, Tokens { valid, expired: None, dpop: None }),
         None => {
-            let (authority, tokens) = minted_tokens(args.as_port, &args.url, &args.scope).await?;
+            let (authority, tokens) = minted_tokens(args.as_port, &args.url, &args.scope, prover).await?;
             crate::common::tell!(
                 "playing the authorization server {} (jwks {}): the server under test must trust it",
                 authority.issuer(),
@@ -100,12 +117,19 @@ pub async fn command(args: Args) -> anyhow::Result<std::process::ExitCode> {
 }
 
 /// Plays the authorization server on `as_port` and mints a valid and an expired token
-/// for `url`. The authority serves (its JWKS above all) until shut down.
-async fn minted_tokens(as_port: u16, url: &str, scope: &str) -> anyhow::Result<(TestAuthority, Tokens)> {
+/// for `url`, bound to `prover`'s key when given. The authority serves (its JWKS above
+/// all) until shut down.
+async fn minted_tokens(
+    as_port: u16,
+    url: &str,
+    scope: &str,
+    prover: Option<Arc<Prover>>,
+) -> anyhow::Result<(TestAuthority, Tokens)> {
     let authority = TestAuthority::start(as_port, &[url]).await?;
     let now = system_now().unix_secs();
+    let cnf = prover.as_ref().map(|p| Confirmation::jkt(dpop::jkt(&p.key.public_jwk())));
     let claims = |iat: u64, exp: u64, jti: &str| AccessTokenClaims {
-        cnf: None,
+        cnf: cnf.clone(),
         iss: authority.issuer().to_string(),
         sub: Some("bench-user".into()),
         aud: Audience::one(url),
@@ -118,7 +142,38 @@ async fn minted_tokens(as_port: u16, url: &str, scope: &str) -> anyhow::Result<(
     };
     let valid = authority.mint(&claims(now, now + 3600, "valid"))?;
     let expired = authority.mint(&claims(now - 7200, now - 3600, "expired"))?;
-    Ok((authority, Tokens { valid, expired: Some(expired) }))
+    Ok((authority, Tokens { valid, expired: Some(expired), dpop: prover }))
+}
+
+/// The DPoP key of `--dpop` and the proofs it signs, one per request.
+pub struct Prover {
+    key: SigningKey,
+    rng: Mutex<ChaCha20Rng>,
+    /// The server's nonce, once it asked for one (`use_dpop_nonce`).
+    nonce: Mutex<Option<String>>,
+}
+
+impl Prover {
+    /// A new key for `alg` (`ES256` or `EdDSA`).
+    pub fn new(alg: &str) -> anyhow::Result<Self> {
+        let alg = match Algorithm::parse(alg) {
+            Some(a @ (Algorithm::ES256 | Algorithm::EdDSA)) => a,
+            _ => bail!("--dpop-alg `{alg}`: expected ES256 or EdDSA"),
+        };
+        let mut rng = os_rng();
+        let key = SigningKey::generate(alg, "bench-server-dpop", &mut Env::new(system_now(), &mut rng))?;
+        Ok(Prover { key, rng: Mutex::new(rng), nonce: Mutex::new(None) })
+    }
+
+    /// A fresh proof (new `jti`, `iat` now) for a POST to `url` with `token`.
+    fn proof(&self, url: &str, token: &str) -> String {
+        let nonce = self.nonce.lock().map(|n| n.clone()).unwrap_or_default();
+        let mut rng = self.rng.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        let mut env = Env::new(system_now(), &mut *rng);
+        ProofClaims::new("POST", url, Some(token), nonce.as_deref(), &mut env)
+            .sign(&self.key)
+            .unwrap_or_default()
+    }
 }
 
 /// What to run.
@@ -143,6 +198,8 @@ pub struct Tokens {
     pub valid: String,
     /// A token the server must refuse as expired, when one can be made.
     pub expired: Option<String>,
+    /// The key the tokens are bound to, with `--dpop`: every token goes with a proof.
+    pub dpop: Option<Arc<Prover>>,
 }
 
 /// One class's results.
@@ -181,6 +238,8 @@ pub struct Report {
     pub duration_secs: f64,
     /// Whether a session was opened first (and its id sent with every request).
     pub session: bool,
+    /// The DPoP proof algorithm, with `--dpop` (tokens DPoP-bound, a proof per request).
+    pub dpop: Option<String>,
     /// One entry per class, in the order run.
     pub classes: Vec<ClassReport>,
 }
@@ -235,14 +294,21 @@ fn request(
     method: &str,
     token: Option<&str>,
     session: Option<&str>,
+    dpop: Option<&Prover>,
 ) -> reqwest::RequestBuilder {
     let mut r = client
         .post(url)
         .header("content-type", "application/json")
         .header("accept", "application/json, text/event-stream")
         .body(body(method, 2));
-    if let Some(t) = token {
-        r = r.header("authorization", format!("Bearer {t}"));
+    match (token, dpop) {
+        (Some(t), Some(p)) => {
+            r = r
+                .header("authorization", format!("{} {t}", dpop::SCHEME))
+                .header(dpop::HEADER, p.proof(url, t));
+        }
+        (Some(t), None) => r = r.header("authorization", format!("Bearer {t}")),
+        (None, _) => {}
     }
     if let Some(s) = session {
         r = r.header("mcp-session-id", s).header("mcp-protocol-version", "2025-11-25");
@@ -250,12 +316,29 @@ fn request(
     r
 }
 
-/// `initialize` with the valid token: the session id the server returned, if any.
-async fn open_session(client: &reqwest::Client, url: &str, token: &str) -> anyhow::Result<Option<String>> {
-    let r = request(client, url, "initialize", Some(token), None)
-        .send()
-        .await
-        .with_context(|| format!("initialize at {url}"))?;
+/// `initialize` with the valid token: the session id the server returned, if any. With
+/// DPoP, a server that asks for a nonce (`use_dpop_nonce`) gets it in a second try and in
+/// every proof after.
+async fn open_session(
+    client: &reqwest::Client,
+    url: &str,
+    token: &str,
+    dpop: Option<&Prover>,
+) -> anyhow::Result<Option<String>> {
+    let send = || async {
+        request(client, url, "initialize", Some(token), None, dpop)
+            .send()
+            .await
+            .with_context(|| format!("initialize at {url}"))
+    };
+    let mut r = send().await?;
+    let nonce = r.headers().get(dpop::NONCE_HEADER).and_then(|v| v.to_str().ok()).map(String::from);
+    if let (Some(p), Some(nonce), reqwest::StatusCode::UNAUTHORIZED) = (dpop, nonce, r.status()) {
+        if let Ok(mut n) = p.nonce.lock() {
+            *n = Some(nonce);
+        }
+        r = send().await?;
+    }
     let status = r.status();
     let session = r.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()).map(String::from);
     if !status.is_success() {
@@ -284,8 +367,11 @@ async fn measure(
             let mut h = Histogram::<u64>::new_with_bounds(1, 60_000_000, 3).expect("valid bounds");
             let (mut statuses, mut errors) = (BTreeMap::<u16, u64>::new(), 0u64);
             while start.elapsed() < duration && issued.fetch_add(1, Ordering::Relaxed) < max {
+                // Built (a DPoP proof signed) before the clock starts: the latency is the
+                // server's answer, not the client's signature.
+                let request = build();
                 let sent = now();
-                match build().send().await {
+                match request.send().await {
                     Ok(r) => {
                         let status = r.status().as_u16();
                         let _ = r.bytes().await;
@@ -340,7 +426,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     let session = if opts.method == "initialize" {
         None
     } else {
-        open_session(&client, &opts.url, &opts.tokens.valid).await?
+        open_session(&client, &opts.url, &opts.tokens.valid, opts.tokens.dpop.as_deref()).await?
     };
     let bad = bad_signature(&opts.tokens.valid)?;
     let mut classes: Vec<(&str, Option<String>)> =
@@ -353,14 +439,21 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
     let progress = crate::progress::Progress::spinner();
     for (class, token) in classes {
         progress.message(format!("measuring: {class}"));
-        let (client, url, method, session) =
-            (client.clone(), opts.url.clone(), opts.method.clone(), session.clone());
-        let build = Arc::new(move || request(&client, &url, &method, token.as_deref(), session.as_deref()));
+        let (client, url, method, session, dpop) = (
+            client.clone(),
+            opts.url.clone(),
+            opts.method.clone(),
+            session.clone(),
+            opts.tokens.dpop.clone(),
+        );
+        let build = Arc::new(move || {
+            request(&client, &url, &method, token.as_deref(), session.as_deref(), dpop.as_deref())
+        });
         reports.push(measure(class, opts.concurrency, opts.duration, opts.max_requests, build).await?);
     }
     let trivial = trivial_endpoint().await?;
     let (client2, method) = (client.clone(), opts.method.clone());
-    let build = Arc::new(move || request(&client2, &trivial, &method, None, None));
+    let build = Arc::new(move || request(&client2, &trivial, &method, None, None, None));
     progress.message("measuring: loopback ceiling".into());
     reports
         .push(measure("loopback ceiling", opts.concurrency, opts.duration, opts.max_requests, build).await?);
@@ -371,6 +464,7 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
         concurrency: opts.concurrency,
         duration_secs: opts.duration.as_secs_f64(),
         session: session.is_some(),
+        dpop: opts.tokens.dpop.as_ref().map(|p| p.key.alg().name().to_string()),
         classes: reports,
     })
 }
@@ -379,10 +473,13 @@ pub async fn run(opts: &Options) -> anyhow::Result<Report> {
 pub fn render(r: &Report) -> String {
     let ms = |us: u64| us as f64 / 1000.0;
     let mut s = format!(
-        "bench-server {} — {}{}, {} concurrent, {} s per class\n\n{:<17} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}  statuses\n",
+        "bench-server {} — {}{}{}, {} concurrent, {} s per class\n\n{:<17} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8}  statuses\n",
         r.url,
         r.method,
         if r.session { " in a session" } else { "" },
+        r.dpop
+            .as_ref()
+            .map_or(String::new(), |alg| format!(", DPoP-bound tokens with a fresh {alg} proof per request")),
         r.concurrency,
         r.duration_secs,
         "class",

@@ -63,3 +63,49 @@ async fn bench_server_measures_each_token_class_against_the_reference_stack() {
         report["classes"].as_array().expect("classes").iter().filter_map(|c| c["class"].as_str()).collect();
     assert!(!names.contains(&"expired token"), "no expired token can be derived from --token");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bench_server_dpop_sends_a_fresh_proof_with_every_bound_token() {
+    // The harness plays the AS on a free port the stack's MCP server trusts; the server
+    // requires its own nonce in every proof, which the bench picks up at `initialize`.
+    let as_port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let opts = StackOptions {
+        as_port: 0,
+        rs_port: 0,
+        also_trust: vec![format!("http://127.0.0.1:{as_port}")],
+        dpop_nonce: true,
+        ..StackOptions::default()
+    };
+    let stack = Stack::start(&opts).await.expect("stack starts");
+    let url = stack.mcp_url.clone();
+    let args =
+        ["bench-server", "--url", &url, "--as-port", &as_port.to_string(), "--dpop", "--dpop-alg", "EdDSA"];
+    let args: Vec<String> = args
+        .iter()
+        .map(|s| s.to_string())
+        .chain(["--duration", "1s", "--concurrency", "2", "--json"].map(String::from))
+        .collect();
+    let out = tokio::task::spawn_blocking(move || {
+        std::process::Command::new(env!("CARGO_BIN_EXE_mcp-authz")).args(&args).output().expect("runs")
+    })
+    .await
+    .expect("joined");
+    stack.shutdown().await;
+    assert!(out.status.success(), "stderr: {}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).expect("a json report");
+    assert_eq!(report["dpop"], "EdDSA");
+    assert_eq!(report["session"], true, "a session was opened with the bound token and a proof");
+    // Every valid request is served: each proof is new to the server's replay cache.
+    for (name, status) in [
+        ("valid token", "200"),
+        ("bad signature", "401"),
+        ("expired token", "401"),
+        ("no token", "401"),
+        ("loopback ceiling", "200"),
+    ] {
+        let (statuses, requests) = class(&report, name);
+        assert!(requests > 0, "{name}: no request answered");
+        assert_eq!(statuses.keys().collect::<Vec<_>>(), [status], "{name}: {statuses:?}");
+        assert_eq!(statuses[status], requests, "{name}");
+    }
+}
