@@ -31,6 +31,7 @@ fn bounded_exploration_of_the_correct_roles_finds_nothing() {
         "INV-REGISTER",
         "INV-ASMETA",
         "INV-REDIRECT",
+        "INV-DPOP",
         "INV-LIVE",
     ] {
         assert!(exercised.contains(id), "{id} was never exercised: {exercised:?}");
@@ -62,6 +63,12 @@ const DEFECTS: &[(Defect, &str)] = &[
     (Defect::CodeNoExpiry, "INV-LOOT|INV-CODE"),
     (Defect::BatchSkipsScopeCheck, "INV-TOOL"),
     (Defect::ScopeCaseInsensitive, "INV-TOOL"),
+    // The DPoP key thief's ways in (the tokens it steals are DPoP-bound in DPoP cases).
+    (Defect::DpopBoundTokenAsBearer, "INV-DPOP"),
+    (Defect::DpopProofNotRequired, "INV-DPOP"),
+    (Defect::DpopJktUnchecked, "INV-DPOP"),
+    (Defect::DpopJtiReplayAllowed, "INV-DPOP"),
+    (Defect::DpopAlgNoneAccepted, "INV-DPOP"),
 ];
 
 #[test]
@@ -147,6 +154,7 @@ fn a_code_reuse_made_by_a_duplicate_delivery_is_seen() {
         honest_clients: 3,
         confidential_clients: 0,
         attackers: vec![],
+        dpop: false,
     };
     let mut actions = vec![Action::Network { faults: FaultProfile::Flaky }];
     for client in 0..3 {
@@ -182,6 +190,7 @@ fn each_drawn_server_has_its_own_tool_table() {
         honest_clients: 1,
         confidential_clients: 0,
         attackers: vec![],
+        dpop: false,
     };
     let case = |tables: Vec<ToolTable>, server, tool, defects: &[&str]| Case {
         seed: 3,
@@ -230,6 +239,15 @@ fn attacked_run(
     actions: Vec<mcp_authz_scenarios::explore::model::Action>,
     defects: &[&str],
 ) -> mcp_authz_scenarios::explore::runner::Outcome {
+    attacked_run_with(actions, defects, false)
+}
+
+/// Runs `actions` as [`attacked`] does, the honest client using DPoP when `dpop`.
+fn attacked_run_with(
+    actions: Vec<mcp_authz_scenarios::explore::model::Action>,
+    defects: &[&str],
+    dpop: bool,
+) -> mcp_authz_scenarios::explore::runner::Outcome {
     use mcp_authz_scenarios::explore::model::{Capabilities, Topology};
     let all = Capabilities { front_channel: true, resource: true, token_requests: true, own_client: true };
     let case = Case {
@@ -241,6 +259,7 @@ fn attacked_run(
             honest_clients: 1,
             confidential_clients: 0,
             attackers: vec![all],
+            dpop,
         },
         actions,
         expect: None,
@@ -350,4 +369,57 @@ fn batches_and_upper_case_scopes_run_no_tool_the_token_lacks_the_scope_for() {
     // it); the correct server refuses the call it does not cover.
     let trace = attacked_run(vec![upper], &[]).trace;
     assert!(trace.contains("mallory0-upper -> https://mcp.example POST /mcp <- 403"), "{trace}");
+}
+
+#[test]
+fn a_dpop_key_thief_is_served_only_by_the_defect_its_way_in_needs() {
+    use mcp_authz_scenarios::explore::model::{Action, DpopTheft as T, Server, Tool};
+    let actions = |how| {
+        vec![
+            Action::Call { client: 0, server: Server::A, tool: Tool::Echo },
+            Action::StealDpopToken { attacker: 0, loot: 0, server: Server::A, tool: Tool::Echo, how },
+        ]
+    };
+    let found = |how, defects: &[&str]| {
+        let outcome = attacked_run_with(actions(how), defects, true);
+        outcome.violation.map(|v| format!("{} {}", v.invariant, v.detail))
+    };
+    for (how, defect, seen) in [
+        (T::AsBearer, "dpop-bound-token-as-bearer", "Authorization: Bearer"),
+        (T::NoProof, "dpop-proof-not-required", "expected exactly one"),
+        (T::OwnKey, "dpop-jkt-unchecked", "cnf.jkt"),
+        (T::ReplayedProof, "dpop-jti-replay-allowed", "again, expected a new one"),
+        (T::Unsigned, "dpop-alg-none-accepted", "none"),
+    ] {
+        let correct = attacked_run_with(actions(how), &[], true);
+        assert_eq!(correct.violation, None, "{how:?}");
+        assert!(correct.exercised.contains("INV-DPOP"), "{how:?}: the honest DPoP requests were judged");
+        assert!(
+            correct.trace.contains("attacker0 -> https://mcp.example POST /mcp <- 401"),
+            "{}",
+            correct.trace
+        );
+        // Each way in needs its own defect: the others' do not let it through.
+        for other in [
+            "dpop-bound-token-as-bearer",
+            "dpop-proof-not-required",
+            "dpop-jkt-unchecked",
+            "dpop-jti-replay-allowed",
+            "dpop-alg-none-accepted",
+            "dpop-htu-unchecked",
+        ] {
+            if other != defect {
+                assert_eq!(found(how, &[other]), None, "{how:?} with {other}");
+            }
+        }
+        let v = found(how, &[defect]);
+        assert!(
+            v.as_deref().is_some_and(|v| v.starts_with("INV-DPOP") && v.to_lowercase().contains(&seen.to_lowercase())),
+            "{how:?} with {defect}: {v:?}"
+        );
+    }
+    // Without DPoP there is no bound token to steal: the thief sends nothing.
+    let plain = attacked_run_with(actions(T::AsBearer), &["dpop-bound-token-as-bearer"], false);
+    assert_eq!(plain.violation, None);
+    assert!(!plain.trace.contains("attacker0 ->"), "{}", plain.trace);
 }

@@ -181,6 +181,12 @@ pub struct Topology {
     pub confidential_clients: u8,
     /// The attackers (0–2), named `attacker0`… (their own client is `mallory0`…).
     pub attackers: Vec<Capabilities>,
+    /// The honest public clients use DPoP (RFC 9449): the authorization servers bind
+    /// their tokens to the client's key (`cnf.jkt`), and every request to an MCP server
+    /// carries a proof by that key. An attacker that reads resource requests then steals
+    /// bound tokens and the proofs that came with them, never the key.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub dpop: bool,
 }
 
 impl Topology {
@@ -207,8 +213,10 @@ impl fmt::Display for Topology {
         }
         write!(
             f,
-            ", {} honest client(s), {} confidential client(s)",
-            self.honest_clients, self.confidential_clients
+            ", {} honest client(s){}, {} confidential client(s)",
+            self.honest_clients,
+            if self.dpop { " with DPoP" } else { "" },
+            self.confidential_clients
         )?;
         for (i, c) in self.attackers.iter().enumerate() {
             let can: Vec<&str> = [
@@ -294,6 +302,38 @@ pub enum WithheldCodeUse {
     /// As the client it was issued to, once the code's lifetime (at most 60 s) is over:
     /// time passes first when needed.
     AfterLifetime,
+}
+
+/// How an attacker presents a DPoP-bound access token it stole (with the honest proofs
+/// it saw, never the key the token is bound to).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DpopTheft {
+    /// `Authorization: Bearer`, no proof (RFC 9449 §7.2: must be refused).
+    AsBearer,
+    /// `Authorization: DPoP`, no `DPoP` header.
+    NoProof,
+    /// `Authorization: DPoP` with a fresh proof for the request by the attacker's own key
+    /// (its thumbprint is not the token's `cnf.jkt`).
+    OwnKey,
+    /// `Authorization: DPoP` with the honest proof it saw with the token, replayed on
+    /// new requests (at the server of the action: the same URL, or another).
+    ReplayedProof,
+    /// `Authorization: DPoP` with a fresh unsigned proof (`alg: none`) whose header
+    /// carries the public key of the honest proof: the token's key, which it cannot sign
+    /// with.
+    Unsigned,
+}
+
+impl DpopTheft {
+    /// Every way.
+    pub const ALL: [DpopTheft; 5] = [
+        DpopTheft::AsBearer,
+        DpopTheft::NoProof,
+        DpopTheft::OwnKey,
+        DpopTheft::ReplayedProof,
+        DpopTheft::Unsigned,
+    ];
 }
 
 /// One step of a case.
@@ -460,6 +500,21 @@ pub enum Action {
         /// The second call.
         then: Tool,
     },
+    /// The attacker (it needs to read resource requests) presents a DPoP-bound access
+    /// token it saw at an MCP server, without the key it is bound to: it opens a session
+    /// and calls a tool there, each request presented as `how` says.
+    StealDpopToken {
+        /// Which attacker.
+        attacker: u8,
+        /// Which bound token (with the proof it came with) of its loot (modulo).
+        loot: u8,
+        /// Where it presents it.
+        server: Server,
+        /// Which tool.
+        tool: Tool,
+        /// How it presents it.
+        how: DpopTheft,
+    },
     /// The attacker's second own client, which spells every scope it asks for in upper
     /// case (`MCP:WRITE`: a scope of its own, which the AS also defines; scope strings are
     /// case-sensitive, RFC 6749 §3.3), calls a tool.
@@ -551,6 +606,20 @@ impl fmt::Display for Action {
             Action::UpperCaseScopeFlow { attacker, server, tool } => {
                 write!(f, "attacker{attacker}'s upper-case-scope client calls {} at {server:?}", tool.name())
             }
+            Action::StealDpopToken { attacker, loot, server, tool, how } => {
+                let way = match how {
+                    DpopTheft::AsBearer => "as a Bearer token",
+                    DpopTheft::NoProof => "as DPoP without a proof",
+                    DpopTheft::OwnKey => "with proofs by its own key",
+                    DpopTheft::ReplayedProof => "with the honest proof replayed",
+                    DpopTheft::Unsigned => "with unsigned proofs naming its key",
+                };
+                write!(
+                    f,
+                    "attacker{attacker} calls {} at {server:?} with stolen DPoP-bound token #{loot} {way}",
+                    tool.name()
+                )
+            }
         }
     }
 }
@@ -568,7 +637,8 @@ fn tool() -> impl Strategy<Value = Tool> {
 }
 
 /// Topologies: 1–2 authorization servers, 1–3 MCP servers with drawn tool tables, 1–3
-/// honest public clients, 0–1 confidential client, 0–2 attackers with drawn capabilities.
+/// honest public clients (using DPoP in about a third of the cases), 0–1 confidential
+/// client, 0–2 attackers with drawn capabilities.
 pub fn topology() -> impl Strategy<Value = Topology> {
     let capabilities = (any::<bool>(), any::<bool>(), any::<bool>(), any::<bool>()).prop_map(
         |(front_channel, resource, token_requests, own_client)| Capabilities {
@@ -579,13 +649,17 @@ pub fn topology() -> impl Strategy<Value = Topology> {
         },
     );
     let servers = proptest::collection::vec(tool_table(), 1..=3);
-    (servers, 1u8..=2, 1u8..=3, 0u8..=1, proptest::collection::vec(capabilities, 0..=2)).prop_map(
-        |(mcp_servers, authorization_servers, honest_clients, confidential_clients, attackers)| Topology {
-            mcp_servers,
-            authorization_servers,
-            honest_clients,
-            confidential_clients,
-            attackers,
+    let dpop = proptest::bool::weighted(1.0 / 3.0);
+    (servers, 1u8..=2, 1u8..=3, 0u8..=1, proptest::collection::vec(capabilities, 0..=2), dpop).prop_map(
+        |(mcp_servers, authorization_servers, honest_clients, confidential_clients, attackers, dpop)| {
+            Topology {
+                mcp_servers,
+                authorization_servers,
+                honest_clients,
+                confidential_clients,
+                attackers,
+                dpop,
+            }
         },
     )
 }
@@ -624,7 +698,9 @@ pub fn action() -> impl Strategy<Value = Action> {
             .prop_map(|(attacker, loot, how)| Action::RedeemWithheldCode { attacker, loot, how }),
         1 => (small.clone(), server(), tool(), tool())
             .prop_map(|(attacker, server, first, then)| Action::BatchCall { attacker, server, first, then }),
-        1 => (small, server(), tool()).prop_map(|(attacker, server, tool)| Action::UpperCaseScopeFlow { attacker, server, tool }),
+        1 => (small.clone(), server(), tool()).prop_map(|(attacker, server, tool)| Action::UpperCaseScopeFlow { attacker, server, tool }),
+        2 => (small.clone(), small, server(), tool(), proptest::sample::select(DpopTheft::ALL.to_vec()))
+            .prop_map(|(attacker, loot, server, tool, how)| Action::StealDpopToken { attacker, loot, server, tool, how }),
     ]
 }
 

@@ -18,6 +18,7 @@ use super::model::{
 };
 use super::tap::{Tap, TapHandle, UPPER_CASE_CLIENT, Withheld, query_param, unverified_claims};
 
+mod dpop_thief;
 mod own_clients;
 use crate::world::{AS, EVIL, MCP, OTHER_MCP, REDIRECT, World};
 use bytes::Bytes;
@@ -115,9 +116,12 @@ struct Party {
 }
 
 impl Party {
-    fn new(name: &str, defects: &Defects) -> Result<Party, Error> {
+    /// A client `name` with `defects`, which uses DPoP when `dpop` (the authorization
+    /// servers advertise it).
+    fn new(name: &str, defects: &Defects, dpop: bool) -> Result<Party, Error> {
         let mut config = PublicClientConfig::new(Server::A.url(), REDIRECT, name);
         config.defects = defects.clone();
+        config.dpop = dpop;
         // Legacy (2025-11-25) clients: exploration's session actions (an attacker replaying
         // a stolen `Mcp-Session-Id`) and the session defects (`scope-check-at-connect-only`)
         // need sessions, which the modern wire does not have; the catalog's RS-WIRE and
@@ -225,6 +229,13 @@ struct Attacker {
     upper: Option<Party>,
     /// The `client_id` its own registration got, by issuer (see [`Runner::own_client_id`]).
     registered: BTreeMap<String, String>,
+    /// DPoP-bound access tokens seen, each with the proof it came with (never the key).
+    dpop_tokens: Vec<(String, String)>,
+    /// Its own DPoP key, made when first needed, the proofs it has made, and the last
+    /// nonce a server asked it for.
+    dpop_key: Option<mcp_authz_reference::jwt::SigningKey>,
+    dpop_proofs_made: u32,
+    dpop_nonce: Option<String>,
 }
 
 fn push_new<T: PartialEq>(v: &mut Vec<T>, item: T) {
@@ -302,7 +313,7 @@ impl Runner {
         let services = topology.confidential_clients >= 1;
         let tables: BTreeMap<Server, ToolTable> = servers.into_iter().collect();
         let honest = (0..topology.honest_clients.clamp(1, 3))
-            .map(|i| Party::new(&format!("honest client {i}"), defects))
+            .map(|i| Party::new(&format!("honest client {i}"), defects, topology.dpop))
             .collect::<Result<Vec<_>, _>>()?;
         let attackers = topology
             .attackers
@@ -560,6 +571,12 @@ impl Runner {
                     self.tap.borrow_mut().tampering_authorization.push((a, param));
                 }
             }
+            Action::StealDpopToken { attacker, loot, server, tool, how } => {
+                let a = pick(attacker);
+                if self.attackers[a].capabilities.resource {
+                    self.steal_dpop_token(a, loot, self.topology.server(server), tool, how)?;
+                }
+            }
             Action::HijackSession { attacker, loot, tool } => {
                 let a = pick(attacker);
                 let sessions = &self.attackers[a].sessions;
@@ -674,6 +691,12 @@ impl Runner {
                         att.principals.insert(t.clone(), principal);
                     }
                     push_new(&mut att.access_tokens, t.clone());
+                    // A bound token with the proof of a request it served (one the server
+                    // refused, for want of its nonce say, is of no use).
+                    let bound = exchange.claims.as_ref().is_some_and(|c| c.bound_jkt().is_some());
+                    if let Some(proof) = o.dpop_proof().filter(|_| bound && (200..300).contains(&o.status)) {
+                        push_new(&mut att.dpop_tokens, (t.clone(), proof));
+                    }
                 }
                 if let Some(s) =
                     o.header("mcp-session-id").map(String::from).or_else(|| o.response_session.clone())

@@ -57,8 +57,21 @@ impl Observed {
         self.request.headers().get(name).and_then(|v| v.to_str().ok())
     }
 
-    pub(super) fn bearer(&self) -> Option<String> {
-        mcp_authz_reference::bearer::bearer_token(self.request.headers()).ok().flatten()
+    /// The access token the request carried: `Authorization: Bearer`, or `DPoP` (RFC 9449
+    /// §7.1).
+    pub(super) fn access_token(&self) -> Option<String> {
+        let headers = self.request.headers();
+        let dpop = mcp_authz_reference::dpop::dpop_token(headers).ok().flatten();
+        dpop.or_else(|| mcp_authz_reference::bearer::bearer_token(headers).ok().flatten())
+    }
+
+    /// The `DPoP` proof the request carried, when it carried exactly one.
+    pub(super) fn dpop_proof(&self) -> Option<String> {
+        let mut proofs = self.request.headers().get_all(mcp_authz_reference::dpop::HEADER).iter();
+        match (proofs.next(), proofs.next()) {
+            (Some(p), None) => p.to_str().ok().map(String::from),
+            _ => None,
+        }
     }
 
     pub(super) fn form(&self) -> BTreeMap<String, String> {

@@ -5,7 +5,7 @@
 //! the runner's tap sees. `Invariants` holds one of each for a run and hands them every
 //! exchange in a fixed order; the runner drives the actions and reads the tap.
 //!
-//! - `tool_calls`: INV-TOOL. `sessions`: INV-SESSION.
+//! - `tool_calls`: INV-TOOL. `sessions`: INV-SESSION. `dpop_binding`: INV-DPOP.
 //! - `code_reuse`: INV-CODE. `refresh_reuse`: INV-FAMILY. `attacker_loot`: INV-LOOT.
 //!   `revocation`: INV-REVOKE. `consent`: INV-SCOPE.
 //! - `token_leaks`: INV-URL and INV-SEND. `registration`: INV-REGISTER and INV-REDIRECT.
@@ -15,6 +15,7 @@ mod as_metadata;
 mod attacker_loot;
 mod code_reuse;
 mod consent;
+mod dpop_binding;
 mod liveness;
 mod refresh_reuse;
 mod registration;
@@ -31,6 +32,7 @@ use as_metadata::RogueAsUse;
 use attacker_loot::AttackerLoot;
 use code_reuse::CodeReuse;
 use consent::ConsentedScope;
+use dpop_binding::DpopBinding;
 use liveness::Liveness;
 use mcp_authz_reference::access_token::{AccessTokenClaims, Validator};
 use mcp_authz_sim::party::Party;
@@ -69,6 +71,7 @@ pub const ALL: &[Spec] = &[
     RegistrationPolicy::SPEC,
     RogueAsUse::SPEC,
     RegisteredRedirects::SPEC,
+    DpopBinding::SPEC,
     Liveness::SPEC,
 ];
 
@@ -138,7 +141,7 @@ pub(super) trait Invariant {
 pub(super) struct Exchange<'a> {
     /// The request as delivered, and its answer.
     pub(super) seen: &'a Observed,
-    /// The bearer token the request carried.
+    /// The access token the request carried (`Bearer` or `DPoP`).
     pub(super) bearer: Option<String>,
     /// That token's claims, unverified (to attribute it, never to trust it).
     pub(super) claims: Option<AccessTokenClaims>,
@@ -151,7 +154,7 @@ pub(super) struct Exchange<'a> {
 impl<'a> Exchange<'a> {
     /// Decodes `seen`.
     pub(super) fn new(seen: &'a Observed) -> Exchange<'a> {
-        let bearer = seen.bearer();
+        let bearer = seen.access_token();
         let claims = bearer.as_deref().and_then(unverified_claims);
         let server = Server::of_url(&format!("{}{}", seen.to, seen.path()));
         let token = (server.is_none() && is_issuer(&seen.to) && seen.path() == "/token")
@@ -245,6 +248,7 @@ pub(super) struct Invariants {
     redirect: RegisteredRedirects,
     session: SessionOwners,
     tool: ToolCalls,
+    dpop: DpopBinding,
     code: CodeReuse,
     scope: ConsentedScope,
     family: RefreshReuse,
@@ -268,6 +272,7 @@ impl Invariants {
             redirect: RegisteredRedirects::default(),
             session: SessionOwners::default(),
             tool: ToolCalls::new(validators, tables),
+            dpop: DpopBinding::default(),
             code: CodeReuse::default(),
             scope: ConsentedScope::default(),
             family: RefreshReuse::default(),
@@ -291,6 +296,7 @@ impl Invariants {
         if !judged.observe(&mut self.session, exchange) {
             judged.observe(&mut self.tool, exchange);
         }
+        judged.observe(&mut self.dpop, exchange);
         judged.observe(&mut self.code, exchange);
         judged.observe(&mut self.scope, exchange);
         judged.observe(&mut self.family, exchange);

@@ -22,7 +22,7 @@ impl Runner {
             true => (&mut attacker.upper, format!("{name}{UPPER_CASE_CLIENT}"), "mallory upper"),
         };
         if party.is_none() {
-            *party = Some(Party::new(client_name, defects)?);
+            *party = Some(Party::new(client_name, defects, false)?);
         }
         if let Some(own) = party.as_mut() {
             own.point_at(server.url())?;
