@@ -1,5 +1,6 @@
 //! INV-CODE: a code is redeemed at most once; after a second attempt no token from it is
-//! valid.
+//! valid. A request the AS refused for its DPoP proof (a replayed or duplicated one, say)
+//! is no attempt: the AS refused it before reading its code.
 
 use super::{Exchange, Grant, Invariant, Spec, Verdict};
 use std::collections::BTreeMap;
@@ -31,6 +32,9 @@ impl Invariant for CodeReuse {
     fn observe(&mut self, exchange: &Exchange<'_>) -> Verdict {
         let Some(request) = &exchange.token else { return Verdict::Untouched };
         let Grant::Code(code) = request.grant() else { return Verdict::Untouched };
+        if request.refused_for_its_proof() {
+            return Verdict::Untouched;
+        }
         let entry = self.codes.entry(code.to_string()).or_default();
         entry.attempts += 1;
         if request.answered {

@@ -181,6 +181,8 @@ pub(super) struct TokenRequest {
     pub(super) refresh_token: Option<String>,
     /// The scope it says it granted.
     pub(super) scope: Option<BTreeSet<String>>,
+    /// The OAuth `error` of a refusal.
+    pub(super) error: Option<String>,
 }
 
 /// What a token request presents.
@@ -196,8 +198,11 @@ pub(super) enum Grant<'a> {
 impl TokenRequest {
     fn of(seen: &Observed) -> TokenRequest {
         let answered = seen.status == 200;
-        let answer = if answered { serde_json::from_slice::<Value>(&seen.response_body).ok() } else { None };
-        let field = |k: &str| answer.as_ref().and_then(|b| b.get(k)).and_then(Value::as_str);
+        let answer = serde_json::from_slice::<Value>(&seen.response_body).ok();
+        let field =
+            |k: &str| answer.as_ref().filter(|_| answered).and_then(|b| b.get(k)).and_then(Value::as_str);
+        let error =
+            answer.as_ref().filter(|_| !answered).and_then(|b| b.get("error")).and_then(Value::as_str);
         TokenRequest {
             form: seen.form(),
             answered,
@@ -208,7 +213,14 @@ impl TokenRequest {
                 .collect(),
             refresh_token: field("refresh_token").map(String::from),
             scope: field("scope").map(scope_set),
+            error: error.map(String::from),
         }
+    }
+
+    /// True when the AS refused the request for its DPoP proof (RFC 9449 §5, §8:
+    /// `invalid_dpop_proof`, `use_dpop_nonce`), before reading its grant.
+    pub(super) fn refused_for_its_proof(&self) -> bool {
+        matches!(self.error.as_deref(), Some("invalid_dpop_proof" | "use_dpop_nonce"))
     }
 
     /// What the request presents.
