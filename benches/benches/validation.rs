@@ -6,7 +6,8 @@
 //! Then DPoP (RFC 9449) per proof algorithm, token ES256: two raw verifies (the token's
 //! signature and the proof's) against the full check of a DPoP request at the resource
 //! server, a fresh proof per iteration signed outside the timed routine, the replay
-//! cache full; and the `jti` replay cache alone, a new `jti` into 4096 and 10⁵ live
+//! cache full (and the same with a new client key per request, the parsed-key cache
+//! missing); and the `jti` replay cache alone, a new `jti` into 4096 and 10⁵ live
 //! entries.
 //! Run: `cargo bench -p mcp-authz-benches --bench validation`; then
 //! `cargo run -p mcp-authz-benches --release --bin bench-summary` prints the table.
@@ -72,6 +73,18 @@ fn dpop_group(c: &mut Criterion<ThreadCpuTime>, proof_alg: Algorithm) {
     g.bench_function("full check", |b| {
         b.iter_batched_ref(
             || client.request(),
+            |r| assert!(server.check_request(black_box(r)), "a fresh proof is accepted"),
+            BatchSize::SmallInput,
+        )
+    });
+    // Every request from a client (key, and token bound to it) the server has not seen:
+    // the proof key is parsed, not found in the server's cache of parsed keys.
+    g.bench_function("full check, a new client key", |b| {
+        b.iter_batched_ref(
+            || {
+                client.rekey();
+                client.request()
+            },
             |r| assert!(server.check_request(black_box(r)), "a fresh proof is accepted"),
             BatchSize::SmallInput,
         )

@@ -59,6 +59,8 @@ pub struct Client {
     pub key: SigningKey,
     /// The DPoP-bound access token (ES256, `cnf.jkt` = the client key's thumbprint).
     pub token: String,
+    /// The AS's key, which signs the tokens.
+    as_key: SigningKey,
     rng: rand_chacha::ChaCha20Rng,
 }
 
@@ -143,7 +145,7 @@ impl Fixture {
         let origin = AUDIENCE.strip_suffix(PATH).expect("the audience ends with the path").to_string();
         let server =
             Server { tokens: Validator::new(ISSUER, AUDIENCE, keys), proofs: dpop::Validator::new(), origin };
-        Fixture { client: Client { proof_alg, key, token, rng }, floor, server }
+        Fixture { client: Client { proof_alg, key, token, as_key, rng }, floor, server }
     }
 
     /// Fills the server's replay cache to its capacity with accepted proofs, as on a busy
@@ -174,6 +176,17 @@ impl Client {
     /// `n` new requests.
     pub fn requests(&mut self, n: usize) -> Vec<Request> {
         (0..n).map(|_| self.request()).collect()
+    }
+
+    /// A new proof key, and a new token bound to it: the next requests come from a client
+    /// the server has not seen.
+    pub fn rekey(&mut self) {
+        let mut env = Env::new(NOW, &mut self.rng);
+        self.key = SigningKey::generate(self.proof_alg, "client", &mut env).expect("key generation");
+        let bound = dpop::jkt(&self.key.public_jwk());
+        self.token = AccessTokenClaims { cnf: Some(Confirmation::jkt(bound)), ..claims() }
+            .sign(&self.as_key)
+            .expect("signing");
     }
 }
 

@@ -74,6 +74,17 @@ pub fn render_dpop(dpop: &[Paired], m: &BTreeMap<(String, String), f64>) -> Stri
             p.alg, p.ratio
         );
     }
+    let _ = writeln!(
+        s,
+        "\n| DPoP full check (criterion), a new client key per request | µs | × two raw verifies |"
+    );
+    let _ = writeln!(s, "|---|---:|---:|");
+    for p in dpop {
+        let g = crate::dpop::group(p.alg);
+        let (raw, cold) = (us(&g, "two raw verifies"), us(&g, "full check, a new client key"));
+        let ratio = raw.zip(cold).map_or("–".to_string(), |(r, c)| format!("{:.2}", c / r));
+        let _ = writeln!(s, "| {} proof | {} | {ratio} |", p.alg, cell(cold));
+    }
     let _ = writeln!(s, "\n| `jti` replay cache (criterion), a new `jti` per request | live entries | ns |");
     let _ = writeln!(s, "|---|---:|---:|");
     for live in [mcp_authz_reference::dpop::REPLAY_CAPACITY, crate::dpop::LIVE_JTIS] {
