@@ -9,6 +9,14 @@ use crate::explore::model::DpopTheft;
 use base64::Engine as _;
 use mcp_authz_reference::dpop::{self, ProofClaims, ProofHeader};
 
+/// A stolen bound token, the honest proof that came with it, and how it is presented.
+#[derive(Clone, Copy)]
+struct Stolen<'a> {
+    token: &'a str,
+    proof: &'a str,
+    how: DpopTheft,
+}
+
 impl Runner {
     /// Attacker `a` presents its stolen bound token `loot` (modulo) at `server` as `how`
     /// says: the opening request of the world's wire, then, in the session it opened,
@@ -26,55 +34,51 @@ impl Runner {
             return Ok(());
         }
         let (token, proof) = stolen[usize::from(loot) % stolen.len()].clone();
-        let opened = self.present_stolen(a, server, &token, &proof, how, &self.world.opening_body(), None)?;
+        let stolen = Stolen { token: &token, proof: &proof, how };
+        let opened = self.present_stolen(a, server, stolen, &self.world.opening_body(), None)?;
         let Some(session) = opened.headers().get("mcp-session-id").and_then(|v| v.to_str().ok()) else {
             return Ok(());
         };
         let (session, call) = (session.to_string(), World::call_body(tool.name(), tool.arguments()));
-        self.present_stolen(a, server, &token, &proof, how, &call, Some(&session))?;
+        self.present_stolen(a, server, stolen, &call, Some(&session))?;
         Ok(())
     }
 
-    /// Sends `body` to `server` (in `session`) from attacker `a` with the stolen `token`,
-    /// presented as `how` says (`proof` is the honest proof that came with it). A fresh
-    /// proof that a server refused for want of its nonce (`use_dpop_nonce`: nonces are no
-    /// secret) is made again with the nonce it gave, once.
+    /// Sends `body` to `server` (in `session`) from attacker `a` with the `stolen` token,
+    /// presented as it says. A fresh proof that a server refused for want of its nonce
+    /// (`use_dpop_nonce`: nonces are no secret) is made again with the nonce it gave, once.
     fn present_stolen(
         &mut self,
         a: usize,
         server: Server,
-        token: &str,
-        proof: &str,
-        how: DpopTheft,
+        stolen: Stolen<'_>,
         body: &Value,
         session: Option<&str>,
     ) -> Result<Response, Error> {
-        let answer = self.present_stolen_once(a, server, token, proof, how, body, session)?;
+        let answer = self.present_stolen_once(a, server, stolen, body, session)?;
         let nonce = answer.headers().get(dpop::NONCE_HEADER).and_then(|v| v.to_str().ok()).map(String::from);
-        let fresh = matches!(how, DpopTheft::OwnKey | DpopTheft::Unsigned);
+        let fresh = matches!(stolen.how, DpopTheft::OwnKey | DpopTheft::Unsigned);
         let challenge = answer.headers().get(http::header::WWW_AUTHENTICATE).and_then(|v| v.to_str().ok());
         let asks_for_nonce = challenge.is_some_and(|c| c.contains("use_dpop_nonce"));
         match nonce {
             Some(n) if fresh && asks_for_nonce && answer.status() == http::StatusCode::UNAUTHORIZED => {
                 self.attackers[a].dpop_nonce = Some(n);
-                self.present_stolen_once(a, server, token, proof, how, body, session)
+                self.present_stolen_once(a, server, stolen, body, session)
             }
             _ => Ok(answer),
         }
     }
 
     /// [`Runner::present_stolen`] without the retry.
-    #[allow(clippy::too_many_arguments)]
     fn present_stolen_once(
         &mut self,
         a: usize,
         server: Server,
-        token: &str,
-        proof: &str,
-        how: DpopTheft,
+        stolen: Stolen<'_>,
         body: &Value,
         session: Option<&str>,
     ) -> Result<Response, Error> {
+        let Stolen { token, proof, how } = stolen;
         let url = server.url();
         let headers: Vec<(&str, &str)> = match session {
             Some(s) => vec![("mcp-session-id", s), ("mcp-protocol-version", "2025-11-25")],
