@@ -328,3 +328,19 @@ fn proof_keys_are_parsed_once_and_the_cache_is_bounded() {
     }
     assert_eq!(v.keys.len(), KEY_CACHE_CAPACITY);
 }
+
+#[test]
+fn the_replay_capacity_can_be_sized() {
+    let expected =
+        Expectation { method: "POST", url: URL, access_token: Some(TOKEN), jkt: None, nonces: None };
+    let mut v = Validator::with_replay_capacity(2);
+    let proofs: Vec<String> = (0..3).map(|seed| claims(seed + 30).sign(&key(1)).unwrap()).collect();
+    for p in &proofs {
+        assert!(v.validate(&headers(&[p]), &expected, at(NOW)).is_ok());
+    }
+    assert_eq!(v.replay_cache().len(), 2);
+    // The first was forgotten to make room: past its capacity a cache lets a replay in.
+    assert!(v.validate(&headers(&[&proofs[0]]), &expected, at(NOW)).is_ok());
+    assert!(v.validate(&headers(&[&proofs[2]]), &expected, at(NOW)).is_err());
+    assert_eq!(Validator::new().replay_cache().len(), 0);
+}
