@@ -68,7 +68,7 @@ pub const SCHEME: &str = "DPoP";
 pub const DEFAULT_WINDOW: Duration = Duration::from_secs(300);
 /// The most proofs a [`ReplayCache`] remembers by default.
 pub const REPLAY_CAPACITY: usize = 4096;
-/// The most parsed proof keys a [`Validator`] keeps.
+/// The most parsed proof keys a [`Validator`] keeps per algorithm.
 pub const KEY_CACHE_CAPACITY: usize = 256;
 /// JWK members that belong to a private (or symmetric) key (RFC 7518 §6.2.2, §6.3.2,
 /// §6.4.1): a proof's `jwk` must hold none of them.
@@ -309,11 +309,12 @@ pub struct Validator {
     /// harness's simulated roles are reached by a client process at loopback origins.
     pub aliases: Vec<(String, String)>,
     replay: ReplayCache,
-    /// Proof keys parsed, by algorithm and RFC 7638 thumbprint input, with their
-    /// thumbprint: a client sends the same key with every proof, and parsing it (a P-256
-    /// point's curve check) costs as much as the rest of the proof's checks. At most
-    /// [`KEY_CACHE_CAPACITY`].
-    keys: BTreeMap<(Algorithm, String), (VerifyingKey, String)>,
+    /// Proof keys parsed, by algorithm and the exact JSON text of the proof's `jwk`, with
+    /// their thumbprint: a client sends the same `jwk` with every proof, and reading and
+    /// parsing it (for P-256, a point's curve check) cost as much as the rest of the
+    /// proof's checks. Only a `jwk` that parsed as a key of that algorithm and holds no
+    /// private member is kept; at most [`KEY_CACHE_CAPACITY`] per algorithm.
+    keys: BTreeMap<Algorithm, BTreeMap<String, (VerifyingKey, String)>>,
     /// The last expected URL and its normalised form.
     expected_url: Option<(String, Option<String>)>,
 }
@@ -447,18 +448,27 @@ impl Validator {
             .jwk
             .filter(|j| j.get().starts_with('{'))
             .ok_or_else(|| malformed("no jwk in the header"))?;
+        let message = &proof.as_bytes()[..h.len() + 1 + p.len()];
+        let allowed = Algorithm::parse(alg).filter(|a| self.algorithms.contains(a));
+        if let Some(a) = allowed
+            && let Some((key, thumbprint)) = self.keys.get(&a).and_then(|keys| keys.get(raw_jwk.get()))
+        {
+            // This very `jwk` came before: it is an `a` key and holds no private member.
+            key.verify(message, &signature)?;
+            return Ok((claims, thumbprint.clone()));
+        }
         let proof_jwk: ProofJwk =
             serde_json::from_str(raw_jwk.get()).map_err(|e| malformed(&format!("jwk: {e}")))?;
         let (jwk, private, k) = proof_jwk.split();
-        let message = &proof.as_bytes()[..h.len() + 1 + p.len()];
-        let thumbprint = match Algorithm::parse(alg).filter(|a| self.algorithms.contains(a)) {
+        let key = match allowed {
             Some(a) => {
-                let (key, thumbprint) = self.key(a, &jwk).map_err(|e| malformed(&format!("jwk: {e}")))?;
+                let key = VerifyingKey::from_jwk(&Jwk { alg: Some(a.name().into()), ..jwk.clone() })
+                    .map_err(|e| malformed(&format!("jwk: {e}")))?;
                 key.verify(message, &signature)?;
-                thumbprint.clone()
+                Some((a, key))
             }
             // The `dpop-alg-none-accepted` defect: takes the `alg` at its word.
-            None if !self.checks(ProofCheck::Alg) && alg == "none" => jkt(&jwk),
+            None if !self.checks(ProofCheck::Alg) && alg == "none" => None,
             None if !self.checks(ProofCheck::Alg) && alg == "HS256" => {
                 let k = k.as_deref().unwrap_or_default();
                 let secret = URL_SAFE_NO_PAD.decode(k).map_err(|_| malformed("jwk k is not base64url"))?;
@@ -476,22 +486,15 @@ impl Validator {
         if !private.is_empty() {
             return Err(TokenError::PrivateKeyInProof(private.join(", ")));
         }
-        Ok((claims, thumbprint))
-    }
-
-    /// `jwk` parsed as an `alg` key, and its thumbprint: from the cache when this key came
-    /// before (the same thumbprint input is the same key).
-    fn key(&mut self, alg: Algorithm, jwk: &Jwk) -> Result<&(VerifyingKey, String)> {
-        let id = (alg, jwk.thumbprint_input());
-        if !self.keys.contains_key(&id) {
-            let key = VerifyingKey::from_jwk(&Jwk { alg: Some(alg.name().into()), ..jwk.clone() })?;
-            let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, id.1.as_bytes());
-            if self.keys.len() >= KEY_CACHE_CAPACITY {
-                self.keys.pop_first();
+        let thumbprint = jkt(&jwk);
+        if let Some((a, key)) = key {
+            let keys = self.keys.entry(a).or_default();
+            if keys.len() >= KEY_CACHE_CAPACITY {
+                keys.pop_first();
             }
-            self.keys.insert(id.clone(), (key, URL_SAFE_NO_PAD.encode(digest.as_ref())));
+            keys.insert(raw_jwk.get().to_string(), (key, thumbprint.clone()));
         }
-        self.keys.get(&id).ok_or_else(|| crate::Error::Missing("the key just parsed".into()))
+        Ok((claims, thumbprint))
     }
 }
 

@@ -311,22 +311,41 @@ fn proof_keys_are_parsed_once_and_the_cache_is_bounded() {
         let proof = claims(seed + 10).sign(&key(1)).unwrap();
         assert_eq!(v.validate(&headers(&[&proof]), &expected, at(NOW)).map(|c| c.htm), Ok("POST".into()));
     }
-    assert_eq!(v.keys.len(), 1, "one client key, parsed once");
-    let thumbprint = &v.keys.values().next().unwrap().1;
+    let cached = |v: &Validator| v.keys.values().map(BTreeMap::len).sum::<usize>();
+    assert_eq!(cached(&v), 1, "one client key, parsed once");
+    let thumbprint = &v.keys[&Algorithm::ES256].values().next().unwrap().1;
     assert_eq!(thumbprint, &jkt(&key(1).public_jwk()));
+    // The cached key verifies: a proof by another key under key(1)'s `jwk` is refused.
+    let forged = encode_proof(&key(3), &ProofHeader::for_key(&key(1)), &claims(19)).unwrap();
+    assert_eq!(v.validate(&headers(&[&forged]), &expected, at(NOW)), Err(TokenError::BadSignature));
     // A proof by another key with the first key's `x` but its own `y` is not the first key.
     let other = key(3);
-    let forged = ProofHeader {
+    let mixed = ProofHeader {
         jwk: Jwk { y: key(1).public_jwk().y, ..ProofHeader::for_key(&other).jwk },
         ..ProofHeader::for_key(&other)
     };
-    let proof = encode_proof(&other, &forged, &claims(20)).unwrap();
+    let proof = encode_proof(&other, &mixed, &claims(20)).unwrap();
     assert!(v.validate(&headers(&[&proof]), &expected, at(NOW)).is_err());
+    // A `jwk` with a private member is refused every time, never cached.
+    let k = key(1);
+    let mut header = serde_json::to_value(ProofHeader::for_key(&k)).unwrap();
+    header["jwk"]["d"] = "c2VjcmV0".into();
+    for seed in [21, 22] {
+        let input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(seed)).unwrap())
+        );
+        let proof = format!("{input}.{}", URL_SAFE_NO_PAD.encode(k.sign(input.as_bytes()).unwrap()));
+        let got = v.validate(&headers(&[&proof]), &expected, at(NOW));
+        assert_eq!(got, Err(TokenError::PrivateKeyInProof("d".into())));
+    }
+    assert_eq!(cached(&v), 1);
     for seed in 0..(KEY_CACHE_CAPACITY as u64 + 5) {
         let proof = claims(seed + 100).sign(&key(seed + 100)).unwrap();
         assert!(v.validate(&headers(&[&proof]), &expected, at(NOW)).is_ok());
     }
-    assert_eq!(v.keys.len(), KEY_CACHE_CAPACITY);
+    assert_eq!(cached(&v), KEY_CACHE_CAPACITY);
 }
 
 #[test]
