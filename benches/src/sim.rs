@@ -61,8 +61,22 @@ impl SimBench {
     }
 
     /// A `tools/call` of `echo` at `server` ([`LOCAL`] or [`INTROSPECTING`]) in its
-    /// session; the HTTP status.
+    /// session; the HTTP status. Each message moves the simulated clock (1–20 ms), so a
+    /// long criterion run outlives a session: on 404 (the session gone) a new one is
+    /// opened and the call made again, once per session lifetime.
     pub fn call(&mut self, server: &str) -> u16 {
+        match self.call_once(server) {
+            404 => {
+                let (_, session) = session(&mut self.world, server);
+                let kept = if server == LOCAL { &mut self.local } else { &mut self.introspecting };
+                kept.1 = session;
+                self.call_once(server)
+            }
+            status => status,
+        }
+    }
+
+    fn call_once(&mut self, server: &str) -> u16 {
         let (token, session) = if server == LOCAL { &self.local } else { &self.introspecting };
         let headers = [("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-11-25")];
         let body = World::call_body("echo", json!({"text": "hi"}));
