@@ -39,9 +39,9 @@ fn ema_offered(w: &mut World) -> Result<Enterprise, Check> {
         .is_some_and(|p| p.iter().any(|p| p == id_jag::GRANT_PROFILE));
     if !grant && !profile {
         return Err(Check::NotApplicable(format!(
-            "the AS offers neither the JWT bearer grant (grant_types_supported {:?}) nor the ID-JAG profile \
+            "the AS offers neither the JWT bearer grant (grant_types_supported: {}) nor the ID-JAG profile \
              ({}): it does not offer enterprise-managed authorization",
-            m.grant_types_supported,
+            m.grant_types_supported.as_ref().map_or("absent".to_string(), |g| g.join(", ")),
             id_jag::GRANT_PROFILES_SUPPORTED
         )));
     }
@@ -282,11 +282,11 @@ pub(super) fn workload_jwt_validation(w: &mut World) -> Check {
     let valid = w.sign_as_workload_platform(&claims(&e.workload_issuer, &endpoint, now, &jtis[0]));
     let first = present(w, &valid, None, &[("resource", &resource)]);
     let took = first.as_ref().is_ok_and(|r| r.status() == 200);
+    let listed = m.grant_types_supported.as_ref().map_or("absent".to_string(), |g| g.join(", "));
     if !took && !advertised {
         return Check::NotApplicable(format!(
-            "the AS neither lists {} in grant_types_supported ({:?}) nor takes an honest workload JWT ({})",
+            "the AS neither lists {} in grant_types_supported ({listed}) nor takes an honest workload JWT ({})",
             id_jag::JWT_BEARER,
-            m.grant_types_supported,
             describe(&first)
         ));
     }
@@ -300,7 +300,7 @@ pub(super) fn workload_jwt_validation(w: &mut World) -> Check {
                     "grant_types_supported containing {} (wif §Authorization Server Metadata)",
                     id_jag::JWT_BEARER
                 ),
-                format!("{:?}", m.grant_types_supported),
+                format!("grant_types_supported: {listed}"),
             )
         }),
     )];

@@ -204,8 +204,8 @@ fn authentication_fault(w: &World, request: &Seen, holding: &Holding<'_>) -> Opt
             Some(format!("credentials that are not `{}`'s secret (client id `{id}`)", holding.client_id))
         }
         (_, None) => Some(format!(
-            "no client authentication: no Basic credentials, no client_secret, no client_assertion (client_id {:?})",
-            request.param("client_id")
+            "no client authentication: no Basic credentials, no client_secret, no client_assertion (client_id {})",
+            request.param("client_id").map_or("absent".to_string(), |id| format!("`{id}`"))
         )),
     }
 }
