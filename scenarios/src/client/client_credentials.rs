@@ -67,8 +67,10 @@ fn machine_client(client_id: &str, secret: Option<&str>, method: &str) -> Regist
 /// authentication, the subject MUST be the client_id"), `aud` naming the AS (its issuer
 /// or its token endpoint: "The token endpoint URL of the authorization server MAY be
 /// used"), `exp` ("The JWT MUST contain an exp"). A `jti` is RFC 7523's MAY: not graded.
-/// No dynamic registration: "This flow requires pre-registered client credentials …
-/// Dynamic Client Registration is not used in this flow" (§Overview). A client that runs
+/// A dynamic registration is noted, not graded: "This flow requires pre-registered client
+/// credentials … Dynamic Client Registration is not used in this flow" (§Overview)
+/// describes, with no MUST; a client that uses registered credentials other than its
+/// own fails the authentication check. A client that runs
 /// the authorization code flow instead is caught by its token request's `grant_type`; an
 /// authorization request as such is not graded (no sentence of the extension forbids
 /// one, though the flow is "without user interaction").
@@ -120,12 +122,12 @@ pub(super) fn client_credentials_flow(w: &mut World) -> Check {
 fn judge(w: &mut World, log: &Log, holding: &Holding<'_>, outcome: Result<Outcome, Error>) -> Check {
     let registrations = seen(log, |s| s.method == "POST" && s.path().ends_with("/register"));
     if let Some(s) = registrations.first() {
-        return Check::Violated(Violation::about(
-            format!("a client configured with client credentials registered at {} out of band", w.issuer),
-            "the client credentials flow: no registration (oauth-client-credentials §Overview, \"This flow \
-             requires pre-registered client credentials … Dynamic Client Registration is not used in this \
-             flow\")",
-            format!("{} {}", s.method, s.url),
+        // §Overview describes ("Dynamic Client Registration is not used in this flow")
+        // and forbids nothing: noted, not graded. A client that then authenticates with
+        // the registration's credentials instead of its own fails below.
+        w.note(&format!(
+            "the client registered dynamically ({} {}), which the flow does not use",
+            s.method, s.url
         ));
     }
     let token_endpoint = &w.as_under_test.token_endpoint;

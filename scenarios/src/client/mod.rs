@@ -388,7 +388,7 @@ pub fn scenarios() -> Vec<Scenario> {
         Scenario::new(
             Client,
             "CL-CC-01",
-            "client credentials: grant_type, resource and client authentication; no registration",
+            "client credentials: grant_type, resource and client authentication",
         )
         .requirements(&["CL-59"])
         .level(Must)
