@@ -23,7 +23,7 @@
 //! (RFC 7521 §5.2, RFC 7523 §3.1); of the client, `invalid_client`.
 
 use super::config::{AssertionKind, JWT_BEARER_GRANT, ResourceConfig, TrustedIssuer};
-use super::token::{Grant, TokenResponse, token_type};
+use super::token::{Grant, TokenResponse};
 use super::{AuthorizationServer, RegisteredClient, Rejection};
 use crate::access_token::Audience;
 use crate::defects::Defect;
@@ -139,7 +139,7 @@ impl AuthorizationServer {
             )));
         };
         let id_jag = trusted.kind == AssertionKind::IdJag;
-        let defects = &self.config.defects;
+        let defects = self.config.defects.clone();
         let (typ, payload) = match id_jag && defects.has(Defect::IdJagSignatureUnchecked) {
             true => (compact.header.typ.clone(), compact.payload.clone()),
             false => {
@@ -153,6 +153,10 @@ impl AuthorizationServer {
         let claims: GrantClaims =
             serde_json::from_slice(&payload).map_err(|e| invalid_grant(format!("assertion claims: {e}")))?;
         let checked = self.check_times(&claims, id_jag, env.now)?;
+        // DPoP as for any token request (RFC 9449 §5): a valid proof binds the token, an
+        // invalid one is refused, and a client registered `dpop_bound_access_tokens`
+        // sends one. A workload presents no client: its proof alone decides.
+        let jkt = self.token_proof(request, client.as_ref().unwrap_or(&RegisteredClient::default()), env)?;
         let (resource, scope, sub, client_id) = match trusted.kind {
             AssertionKind::IdJag => {
                 if typ.as_deref() != Some(id_jag::TYP) && !defects.has(Defect::IdJagTypUnchecked) {
@@ -185,22 +189,22 @@ impl AuthorizationServer {
         if !replay_allowed {
             self.used_grants.take(&iss, &checked.jti, checked.exp, env.now)?;
         }
-        let g = Grant { client_id: &client_id, sub: &sub, resource: &resource.uri, scope: &scope, jkt: None };
+        let g = Grant {
+            client_id: &client_id,
+            sub: &sub,
+            resource: &resource.uri,
+            scope: &scope,
+            jkt: jkt.as_deref(),
+        };
         let access = self.issue_access_token(&g, env)?;
-        Ok(TokenResponse {
-            token_type: token_type(access.bound).into(),
-            access_token: access.token,
-            expires_in: self.access_token_ttl(),
-            scope: scope.join(" "),
-            refresh_token: None,
-        })
+        Ok(self.response(access, &scope, None))
     }
 
     /// RFC 7523 §3's presence and time checks: `sub`, `exp`, `iat`, `jti` present; `exp`
     /// after now and at most [`MAX_GRANT_LIFETIME`] ahead; `iat` at most [`CLOCK_SKEW`]
     /// ahead.
     fn check_times(&self, c: &GrantClaims, id_jag: bool, now: Time) -> Result<Checked, Rejection> {
-        let defects = &self.config.defects;
+        let defects = self.config.defects.clone();
         let claims_unchecked = id_jag && defects.has(Defect::IdJagClaimsUnchecked);
         let expiry_unchecked = match id_jag {
             true => defects.has(Defect::IdJagExpiryUnchecked),

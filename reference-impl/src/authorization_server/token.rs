@@ -185,7 +185,7 @@ impl AuthorizationServer {
         Ok(IssuedToken { token, jti, exp, bound: grant.jkt.is_some() })
     }
 
-    fn response(
+    pub(super) fn response(
         &self,
         access: IssuedToken,
         scope: &[String],

@@ -30,6 +30,11 @@ fn strings(s: &[&str]) -> Vec<String> {
 }
 
 fn setup(defects: &[Defect]) -> Setup {
+    setup_with(defects, |_| {})
+}
+
+/// [`setup`] with `edit` applied to the AS's configuration.
+fn setup_with(defects: &[Defect], edit: impl FnOnce(&mut Config)) -> Setup {
     let (idp, workload) = (key(11, "idp"), key(12, "workload"));
     let all = strings(&["mcp:read", "mcp:write", "mcp:admin"]);
     let trusted = |issuer: &str, k: &SigningKey, kind| TrustedIssuer {
@@ -56,6 +61,7 @@ fn setup(defects: &[Defect]) -> Setup {
         scopes: strings(&["mcp:read", "mcp:write"]),
         ..RegisteredClient::default()
     });
+    edit(&mut config);
     Setup { t: Tester::with_config(config), idp, workload, jti: 0 }
 }
 
@@ -284,4 +290,46 @@ fn replay_store_is_bounded_and_forgets_expired_grants() {
     }
     assert_eq!(used.take(IDP, "b", NOW + 50, now).unwrap_err().status, http::StatusCode::SERVICE_UNAVAILABLE);
     assert!(used.take(IDP, "b", NOW + 200, Time::from_unix_secs(NOW + 100)).is_ok());
+}
+
+/// The grant does DPoP as any token request (RFC 9449 §5, §5.2): a valid proof binds the
+/// token, an invalid one is `invalid_dpop_proof`, and a client registered with
+/// `dpop_bound_access_tokens` gets nothing without one.
+#[test]
+fn dpop_binds_the_token_and_a_bound_client_needs_a_proof() {
+    use crate::dpop::{ProofClaims, jkt};
+    let mut s = setup(&[]);
+    let dpop_key = s.t.with_env(|_, env| SigningKey::generate(Algorithm::ES256, "dpop", env).unwrap());
+    let endpoint = format!("{ISSUER}/token");
+    let mut proof = |s: &mut Setup, htm: &str| {
+        let now = s.t.now;
+        let mut claims = s.t.with_env(|_, env| ProofClaims::new(htm, &endpoint, None, None, env));
+        claims.iat = now.unix_secs();
+        claims.sign(&dpop_key).unwrap()
+    };
+    let basic = |id: &str, secret: &str| {
+        use base64::Engine as _;
+        format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
+    };
+    let mut with_proof = |s: &mut Setup, grant: &str, proof: Option<&str>| {
+        let mut headers = vec![("authorization".to_string(), basic(AGENT, AGENT_SECRET))];
+        headers.extend(proof.map(|p| ("dpop".to_string(), p.to_string())));
+        let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        s.t.post_form_headers("/token", &[("grant_type", JWT_BEARER_GRANT), ("assertion", grant)], &headers)
+    };
+    let grant = s.id_jag(|_| {});
+    let p = proof(&mut s, "POST");
+    let r = with_proof(&mut s, &grant, Some(&p));
+    assert_eq!(r.status(), 200, "{:?}", r.body());
+    let body = json_of(&r);
+    assert_eq!(body["token_type"], "DPoP");
+    let bound = claims_of(&s.t, &body, RESOURCE).cnf.and_then(|c| c.jkt);
+    assert_eq!(bound, Some(jkt(&dpop_key.public_jwk())));
+    let grant = s.id_jag(|_| {});
+    let p = proof(&mut s, "GET");
+    assert_eq!(error_of(&with_proof(&mut s, &grant, Some(&p))), (400, "invalid_dpop_proof".into()));
+    // A client registered dpop_bound_access_tokens: no proof, no token.
+    let mut s = setup_with(&[], |c| c.clients.iter_mut().for_each(|c| c.dpop_bound_access_tokens = true));
+    let grant = s.id_jag(|_| {});
+    assert_eq!(error_of(&with_proof(&mut s, &grant, None)), (400, "invalid_dpop_proof".into()));
 }
