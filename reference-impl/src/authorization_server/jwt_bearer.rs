@@ -54,6 +54,7 @@ struct GrantClaims {
     #[serde(default)]
     aud: Audience,
     exp: Option<u64>,
+    nbf: Option<u64>,
     iat: Option<u64>,
     jti: Option<String>,
     resource: Option<String>,
@@ -228,6 +229,12 @@ impl AuthorizationServer {
                 "assertion exp {exp} is more than {} s ahead; grants are short-lived",
                 MAX_GRANT_LIFETIME.as_secs()
             )));
+        }
+        // RFC 7523 §3 (6): a JWT with `nbf` "MUST NOT be accepted for processing" before it.
+        if let Some(nbf) = c.nbf
+            && nbf > now + CLOCK_SKEW.as_secs()
+        {
+            return Err(invalid_grant(format!("assertion not valid before nbf {nbf} (now {now})")));
         }
         let iat = c.iat.ok_or_else(|| missing("iat"))?;
         if iat > now + CLOCK_SKEW.as_secs() {

@@ -333,3 +333,13 @@ fn dpop_binds_the_token_and_a_bound_client_needs_a_proof() {
     let grant = s.id_jag(|_| {});
     assert_eq!(error_of(&with_proof(&mut s, &grant, None)), (400, "invalid_dpop_proof".into()));
 }
+
+/// RFC 7523 §3 (6): a grant whose `nbf` is still ahead is not accepted yet.
+#[test]
+fn a_grant_not_yet_valid_is_invalid_grant() {
+    let mut s = setup(&[]);
+    let grant = s.id_jag(|c| c["nbf"] = json!(NOW + 120));
+    assert_eq!(error_of(&s.present(&grant, &[])), (400, "invalid_grant".into()));
+    let grant = s.id_jag(|c| c["nbf"] = json!(NOW));
+    assert_eq!(s.present(&grant, &[]).status(), 200);
+}
