@@ -61,8 +61,6 @@ use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Env, FetchResult, Request, Response, Service, Step, Time};
 use crate::wire::{self, Params};
 use crate::{Error, Result};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use http::{Method, StatusCode};
 use serde::{Deserialize, Serialize};
 use std::time::Duration;
@@ -183,14 +181,10 @@ impl EnterpriseIdp {
     /// `client_id` and `client_secret`).
     fn client(&self, request: &Request, form: &Params) -> Result<&IdpClient, Refusal> {
         let unauthorized = |why: String| Refusal(StatusCode::UNAUTHORIZED, ErrorCode::InvalidClient, why);
-        let basic = request.headers().get(http::header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-        let (id, secret) = match basic.and_then(|b| b.strip_prefix("Basic ")) {
-            Some(b64) => {
-                let decoded = STANDARD.decode(b64.trim()).ok().and_then(|d| String::from_utf8(d).ok());
-                let pair = decoded.as_deref().and_then(|d| d.split_once(':'));
-                let (id, secret) = pair.ok_or_else(|| unauthorized("malformed basic credentials".into()))?;
-                (id.to_string(), Some(secret.to_string()))
-            }
+        let basic = wire::basic_credentials(request.headers())
+            .map_err(|why| unauthorized(format!("authorization header: {why}")))?;
+        let (id, secret) = match basic {
+            Some((id, secret)) => (id, Some(secret)),
             None => (
                 form.get("client_id").unwrap_or_default().to_string(),
                 form.get("client_secret").map(String::from),

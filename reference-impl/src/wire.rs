@@ -271,6 +271,32 @@ pub fn error_from_response(endpoint: &'static str, r: &Response) -> Error {
     }
 }
 
+/// The `(id, secret)` of an `Authorization: Basic` header (RFC 6749 §2.3.1: each
+/// form-urlencoded, then joined by `:` and base64-encoded): `Ok(None)` without one; an
+/// error saying what is wrong with a malformed one (another scheme, not base64, not
+/// UTF-8, no `:`).
+pub fn basic_credentials(headers: &HeaderMap) -> std::result::Result<Option<(String, String)>, String> {
+    use base64::Engine as _;
+    let header = single_header(headers, header::AUTHORIZATION).map_err(|e| e.to_string())?;
+    let Some(header) = header else { return Ok(None) };
+    let (scheme, value) = header.split_once(' ').ok_or("expected `Basic <credentials>`")?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return Err(format!("scheme `{scheme}` is not supported here, expected `Basic`"));
+    }
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(value.trim())
+        .map_err(|_| "credentials are not base64".to_string())?;
+    let decoded = String::from_utf8(decoded).map_err(|_| "credentials are not utf-8".to_string())?;
+    let (id, secret) = decoded.split_once(':').ok_or("credentials have no `:`")?;
+    let form_decode = |s: &str| {
+        url::form_urlencoded::parse(format!("x={s}").as_bytes())
+            .next()
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    Ok(Some((form_decode(id), form_decode(secret))))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

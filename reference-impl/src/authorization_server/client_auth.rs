@@ -14,8 +14,6 @@ use crate::jwt::{self, Algorithm, KeySet};
 use crate::oauth_error::ErrorCode;
 use crate::sans_io::{Request, Time};
 use crate::wire::{self, Params};
-use base64::Engine as _;
-use base64::engine::general_purpose::STANDARD;
 use serde::Deserialize;
 
 /// `client_assertion_type` of `private_key_jwt` (RFC 7523 §2.2).
@@ -32,30 +30,10 @@ struct AssertionClaims {
     jti: Option<String>,
 }
 
-/// Decodes one form-urlencoded component of HTTP Basic credentials (RFC 6749 §2.3.1).
-fn form_decode(s: &str) -> String {
-    form_urlencoded::parse(format!("x={s}").as_bytes())
-        .next()
-        .map(|(_, v)| v.into_owned())
-        .unwrap_or_default()
-}
-
 /// The `(client_id, client_secret)` of an `Authorization: Basic` header, if any.
 fn basic_credentials(request: &Request) -> Result<Option<(String, String)>, Rejection> {
-    let header = wire::single_header(request.headers(), http::header::AUTHORIZATION)
-        .map_err(|e| Rejection::new(ErrorCode::InvalidRequest, e))?;
-    let Some(header) = header else {
-        return Ok(None);
-    };
-    let bad = |why: &str| Rejection::invalid_client(format!("authorization header: {why}"), true);
-    let (scheme, value) = header.split_once(' ').ok_or_else(|| bad("expected `Basic <credentials>`"))?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return Err(bad(&format!("scheme `{scheme}` is not supported here, expected `Basic`")));
-    }
-    let decoded = STANDARD.decode(value.trim()).map_err(|_| bad("credentials are not base64"))?;
-    let decoded = String::from_utf8(decoded).map_err(|_| bad("credentials are not utf-8"))?;
-    let (id, secret) = decoded.split_once(':').ok_or_else(|| bad("credentials have no `:`"))?;
-    Ok(Some((form_decode(id), form_decode(secret))))
+    wire::basic_credentials(request.headers())
+        .map_err(|why| Rejection::invalid_client(format!("authorization header: {why}"), true))
 }
 
 fn secrets_equal(a: &str, b: &str) -> bool {

@@ -141,3 +141,17 @@ fn refuses_other_grants_and_token_types() {
     let r = drive(&mut t.idp, get, &mut Env::new(t.now, &mut t.rng), |_| unreachable!());
     assert_eq!(r.status(), 405);
 }
+
+/// HTTP Basic credentials are form-urlencoded before base64 (RFC 6749 §2.3.1), as the
+/// reference client sends them: a secret with `+`, `%`, `:` or a space still matches.
+#[test]
+fn basic_credentials_are_form_decoded() {
+    let pairs = wire::basic_credentials(&{
+        use base64::Engine as _;
+        let mut h = http::HeaderMap::new();
+        let encoded = base64::engine::general_purpose::STANDARD.encode("my%20client:a%2Bb%3Ac%25");
+        h.insert(http::header::AUTHORIZATION, format!("Basic {encoded}").parse().unwrap());
+        h
+    });
+    assert_eq!(pairs, Ok(Some(("my client".to_string(), "a+b:c%".to_string()))));
+}

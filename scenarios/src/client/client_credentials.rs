@@ -11,8 +11,6 @@
 
 use super::hostile::{echo, seen};
 use crate::world::{Log, MCP, Seen, World, all_variants};
-use base64::Engine as _;
-use http::header;
 use mcp_authz_reference::Error;
 use mcp_authz_reference::authorization_server::RegisteredClient;
 use mcp_authz_reference::client::token::JWT_BEARER_ASSERTION;
@@ -176,21 +174,10 @@ fn request_fault(w: &World, request: &Seen, holding: &Holding<'_>) -> Option<Vio
     Some(Violation::about(at, AUTHENTICATE, fault))
 }
 
-/// The id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1: each
-/// form-urlencoded before base64).
+/// The id and secret of an `Authorization: Basic` header (RFC 6749 §2.3.1), if a
+/// well-formed one.
 fn basic_credentials(request: &Seen) -> Option<(String, String)> {
-    let value = request.headers.get(header::AUTHORIZATION)?.to_str().ok()?;
-    let (scheme, encoded) = value.split_once(' ')?;
-    if !scheme.eq_ignore_ascii_case("basic") {
-        return None;
-    }
-    let decoded = base64::engine::general_purpose::STANDARD.decode(encoded.trim()).ok()?;
-    let decoded = String::from_utf8(decoded).ok()?;
-    let (id, secret) = decoded.split_once(':')?;
-    let unescape = |s: &str| {
-        url::form_urlencoded::parse(format!("x={s}").as_bytes()).next().map(|(_, v)| v.into_owned())
-    };
-    Some((unescape(id)?, unescape(secret)?))
+    mcp_authz_reference::wire::basic_credentials(&request.headers).ok().flatten()
 }
 
 /// Why the request does not authenticate the client with what it holds; `None` when it
