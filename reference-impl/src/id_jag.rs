@@ -38,6 +38,14 @@ use serde::{Deserialize, Serialize};
 /// text: "The `typ` claim of the JWT indicated in the JWT header **MUST** be
 /// `oauth-id-jag+jwt`").
 pub const TYP: &str = "oauth-id-jag+jwt";
+
+/// True when a JOSE `typ` names an ID-JAG: [`TYP`], with or without the `application/`
+/// prefix a recipient "MUST treat it as if" it had (RFC 7515 §4.1.9), in any case (media
+/// types are case-insensitive, RFC 2045 §5.1).
+pub fn is_typ(typ: &str) -> bool {
+    let typ = typ.to_ascii_lowercase();
+    typ.strip_prefix("application/").unwrap_or(&typ) == TYP
+}
 /// The token type of an ID-JAG, as `requested_token_type` and `issued_token_type` of the
 /// token exchange (RFC 8693 §3).
 pub const TOKEN_TYPE: &str = "urn:ietf:params:oauth:token-type:id-jag";

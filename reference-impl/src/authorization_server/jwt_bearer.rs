@@ -160,7 +160,7 @@ impl AuthorizationServer {
         let jkt = self.token_proof(request, client.as_ref().unwrap_or(&RegisteredClient::default()), env)?;
         let (resource, scope, sub, client_id) = match trusted.kind {
             AssertionKind::IdJag => {
-                if typ.as_deref() != Some(id_jag::TYP) && !defects.has(Defect::IdJagTypUnchecked) {
+                if !typ.as_deref().is_some_and(id_jag::is_typ) && !defects.has(Defect::IdJagTypUnchecked) {
                     return Err(invalid_grant(format!(
                         "ID-JAG typ {typ:?}, expected `{}` (EMA §4.3)",
                         id_jag::TYP

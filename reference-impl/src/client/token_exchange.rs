@@ -218,7 +218,7 @@ pub fn read_token_exchange_response(r: &Response) -> Result<IdJag> {
             ));
         }
     };
-    if typ.as_deref() != Some(ID_JAG_TYP) {
+    if !typ.as_deref().is_some_and(crate::id_jag::is_typ) {
         return Err(Error::unexpected(
             "typ of the ID-JAG",
             typ.map_or("none".to_string(), |t| format!("`{t}`")),

@@ -343,3 +343,16 @@ fn a_grant_not_yet_valid_is_invalid_grant() {
     let grant = s.id_jag(|c| c["nbf"] = json!(NOW));
     assert_eq!(s.present(&grant, &[]).status(), 200);
 }
+
+/// RFC 7515 §4.1.9: `typ` `application/oauth-id-jag+jwt`, in any case, is an ID-JAG's.
+#[test]
+fn the_typ_may_carry_its_application_prefix() {
+    assert!(id_jag::is_typ("application/oauth-id-jag+jwt") && id_jag::is_typ("OAuth-ID-JAG+JWT"));
+    assert!(
+        !id_jag::is_typ("JWT") && !id_jag::is_typ("application/jwt") && !id_jag::is_typ("x/oauth-id-jag+jwt")
+    );
+    let mut s = setup(&[]);
+    let claims = s.id_jag_claims();
+    let grant = s.sign(&key(11, "idp"), Some("application/oauth-id-jag+jwt"), &claims);
+    assert_eq!(s.present(&grant, &[]).status(), 200);
+}
