@@ -207,6 +207,21 @@ pub(super) fn id_jag_audience_and_scope(w: &mut World) -> Check {
     let grant = step!(w.id_jag_from_idp("mcp:read"));
     let resource = field(&payload(&grant), "resource");
     let r = present(w, &grant, Some(&e.client), &[("scope", "mcp:read mcp:write")]);
+    // Refusing the wider request outright is allowed too (RFC 6749 §5.2, `invalid_scope`:
+    // the scope "exceeds the scope granted"): the scope then holds, and a second ID-JAG,
+    // asked for its own scope only, shows the audience.
+    let refused_wide = r.as_ref().is_ok_and(|r| {
+        r.status() == 400 && crate::world::oauth_error_code(r) == Some(ErrorCode::InvalidScope)
+    });
+    let (r, resource) = match refused_wide {
+        false => (r, resource),
+        true => {
+            w.note("the AS refuses mcp:read mcp:write for an ID-JAG of mcp:read (invalid_scope): the scope holds");
+            let grant = step!(w.id_jag_from_idp("mcp:read"));
+            let resource = field(&payload(&grant), "resource");
+            (present(w, &grant, Some(&e.client), &[("scope", "mcp:read")]), resource)
+        }
+    };
     let t = step!(honest(&r, "an honest ID-JAG"));
     let token = field(&t, "access_token");
     let (aud, scope) = match claims(&token) {
@@ -237,7 +252,7 @@ pub(super) fn id_jag_audience_and_scope(w: &mut World) -> Check {
     ));
     outcomes.push((
         "scope".to_string(),
-        Check::expect(!has_scope(&scope, "mcp:write") && !scope.is_empty(), || {
+        Check::expect(refused_wide || (!has_scope(&scope, "mcp:write") && !scope.is_empty()), || {
             Violation::about(
                 "the token of an ID-JAG for mcp:read, asked for mcp:read mcp:write",
                 "scopes within mcp:read, the intersection (EMA §7.2.1)",

@@ -454,7 +454,7 @@ pub fn scenarios() -> Vec<Scenario> {
         .requirements(&["AS-40"])
         .level(Should)
         .tags(&["token", "dpop", "extension"])
-        .grants(&[MaliciousClient])
+        .grants(&[ReadTokenRequests, MaliciousClient])
         .body(|w| with_apps(w, dpop::replayed_proof)),
         Scenario::new(AuthorizationServer, "AS-REG-01", "hostile client metadata is not registered")
             .requirements(&["AS-04", "AS-01", "X-07"])

@@ -61,8 +61,9 @@ fn machine_client(client_id: &str, secret: Option<&str>, method: &str) -> Regist
 /// one of these methods"): with the secret — by HTTP Basic or in the request content,
 /// both taken, since the extension's text says "transmitted in the request content" while
 /// its metadata section names `client_secret_basic` — or with an assertion by its key
-/// whose claims RFC 7523 §3 requires: `iss` and `sub` the client id ("For client
-/// authentication, the subject MUST be the client_id"), `aud` naming the AS (its issuer
+/// whose claims RFC 7523 §3 requires: `sub` the client id ("For client authentication,
+/// the subject MUST be the client_id"), an `iss` (any: §3 asks only "a unique identifier
+/// for the entity that issued the JWT"), `aud` naming the AS (its issuer
 /// or its token endpoint: "The token endpoint URL of the authorization server MAY be
 /// used"), `exp` ("The JWT MUST contain an exp"). A `jti` is RFC 7523's MAY: not graded.
 /// A dynamic registration is noted, not graded: "This flow requires pre-registered client
@@ -230,11 +231,17 @@ fn assertion_fault(
         _ => Vec::new(),
     };
     let id = holding.client_id;
-    if claims["iss"].as_str() != Some(id) || claims["sub"].as_str() != Some(id) {
+    if claims["sub"].as_str() != Some(id) {
         Some(format!(
-            "an assertion with iss {} and sub {}, not the client id `{id}` (RFC 7523 §3: \"For client \
-             authentication, the subject MUST be the client_id\")",
-            claims["iss"], claims["sub"]
+            "an assertion with sub {}, not the client id `{id}` (RFC 7523 §3: \"For client authentication, \
+             the subject MUST be the client_id\")",
+            claims["sub"]
+        ))
+    } else if claims["iss"].as_str().is_none_or(str::is_empty) {
+        Some(format!(
+            "an assertion with iss {} (RFC 7523 §3: \"The JWT MUST contain an iss (issuer) claim that contains \
+             a unique identifier for the entity that issued the JWT\")",
+            claims["iss"]
         ))
     } else if !aud.iter().any(|a| audiences.iter().any(|x| x == a)) {
         Some(format!(
