@@ -241,6 +241,19 @@ fn parse_signing_alg(s: &str) -> Result<Algorithm, String> {
 fn machine_grant(args: &Args) -> anyhow::Result<(Option<ClientCredentials>, Option<JwtBearerGrant>)> {
     use GrantArg::{ClientCredentials as Cc, Enterprise, JwtBearer};
     let grant = args.grant;
+    let from_stdin: Vec<&str> = [
+        ("--client-secret-file", &args.client_secret_file),
+        ("--id-token-file", &args.id_token_file),
+        ("--idp-client-secret-file", &args.idp_client_secret_file),
+        ("--assertion-file", &args.assertion_file),
+    ]
+    .into_iter()
+    .filter(|(_, path)| path.as_deref() == Some(Path::new("-")))
+    .map(|(name, _)| name)
+    .collect();
+    if from_stdin.len() > 1 {
+        anyhow::bail!("standard input (`-`) can feed only one of {}", from_stdin.join(", "));
+    }
     let of_grants: [(&str, bool, &[GrantArg]); 6] = [
         ("--private-key-file", args.private_key_file.is_some(), &[Cc, Enterprise]),
         ("--id-token-file", args.id_token_file.is_some(), &[Enterprise]),
@@ -350,6 +363,9 @@ fn read_value(path: &Path, option: &str, what: &str) -> anyhow::Result<String> {
     let value = text.trim();
     if value.is_empty() {
         anyhow::bail!("{option} {}: received an empty file, expected {what}", path.display());
+    }
+    if value.contains(['\n', '\r']) {
+        anyhow::bail!("{option} {}: received several lines, expected {what} on one line", path.display());
     }
     Ok(value.to_string())
 }

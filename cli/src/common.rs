@@ -78,7 +78,9 @@ pub fn harness_grant_issuers(
 ) -> anyhow::Result<mcp_authz_scenarios::world::Enterprise> {
     use mcp_authz_live::harness_key;
     let Some((id, secret)) = spec.split_once(':').filter(|(i, s)| !i.is_empty() && !s.is_empty()) else {
-        anyhow::bail!("--jwt-bearer-client `{spec}`: expected ID:SECRET");
+        // The secret part is never echoed.
+        let id = spec.split_once(':').map_or(spec, |(id, _)| id);
+        anyhow::bail!("--jwt-bearer-client: expected ID:SECRET, both non-empty (received the id `{id}`)");
     };
     let dir = state_dir.or_else(harness_key::default_state_dir).context(
         "no state folder for the harness's grant keys: set XDG_STATE_HOME or HOME, or give --state-dir",
