@@ -41,8 +41,8 @@ pub const IDP_KID: &str = "idp-key";
 pub const WORKLOAD_KID: &str = "workload-key";
 
 /// A key the harness signs grants with, kept as PKCS#8 so that a world can hold it and a
-/// live run can read it from a file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// live run can read it from a file. Its `Debug` leaves the private key out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct IssuerKey {
     /// Its algorithm (asymmetric).
     pub alg: Algorithm,
@@ -50,6 +50,12 @@ pub struct IssuerKey {
     pub kid: String,
     /// The private key, PKCS#8 DER.
     pub pkcs8: Vec<u8>,
+}
+
+impl std::fmt::Debug for IssuerKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IssuerKey").field("alg", &self.alg).field("kid", &self.kid).finish_non_exhaustive()
+    }
 }
 
 impl IssuerKey {
@@ -69,8 +75,9 @@ impl IssuerKey {
     }
 }
 
-/// Who the harness can sign grants as, and for which client.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Who the harness can sign grants as, and for which client. Its `Debug` leaves the
+/// client's secret out.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Enterprise {
     /// The enterprise IdP's issuer, an origin (its `/token` exchanges ID tokens for
     /// ID-JAGs; the harness runs it in its simulator).
@@ -84,6 +91,18 @@ pub struct Enterprise {
     /// The client that presents ID-JAGs, and its secret at the AS under test
     /// (`client_secret_basic`, registered for the JWT bearer grant).
     pub client: (String, String),
+}
+
+impl std::fmt::Debug for Enterprise {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Enterprise")
+            .field("idp", &self.idp)
+            .field("idp_key", &self.idp_key)
+            .field("workload_issuer", &self.workload_issuer)
+            .field("workload_key", &self.workload_key)
+            .field("client", &self.client.0)
+            .finish_non_exhaustive()
+    }
 }
 
 fn key(sim: &mut Sim, label: &str, kid: &str) -> Result<IssuerKey, Error> {
