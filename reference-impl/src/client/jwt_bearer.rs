@@ -221,29 +221,23 @@ impl JwtBearer<'_> {
     /// The POST to the token endpoint: `grant_type`, `assertion`, then `resource` and
     /// `scope` when given, and the client's authentication ([`token::token_request`]).
     pub fn request(&self, env: &mut Env<'_>) -> Result<Request> {
-        let mut grant = vec![("grant_type", GRANT_TYPE), ("assertion", self.assertion)];
-        grant.extend(self.resource.map(|r| ("resource", r)));
-        grant.extend(self.scope.map(|s| ("scope", s)));
-        match self.client {
-            Some((client_id, auth)) => token::token_request(
-                self.token_endpoint,
-                client_id,
-                auth,
-                self.assertion_audience,
-                &grant,
-                env,
-            ),
-            None => wire::post_form_request(self.token_endpoint, &wire::encode_pairs(grant)),
-        }
+        self.post(vec![("grant_type", GRANT_TYPE), ("assertion", self.assertion)], env)
     }
-}
 
-impl JwtBearer<'_> {
     /// The defect `client-ema-wrong-grant`: the assertion sent by token exchange (RFC 8693)
     /// as `subject_token` of the ID-JAG type, not as the grant's `assertion`.
     fn as_token_exchange(&self, env: &mut Env<'_>) -> Result<Request> {
-        let mut grant = vec![("grant_type", token_exchange::GRANT_TYPE), ("subject_token", self.assertion)];
-        grant.push(("subject_token_type", token_exchange::ID_JAG_TOKEN_TYPE));
+        let grant = vec![
+            ("grant_type", token_exchange::GRANT_TYPE),
+            ("subject_token", self.assertion),
+            ("subject_token_type", token_exchange::ID_JAG_TOKEN_TYPE),
+        ];
+        self.post(grant, env)
+    }
+
+    /// `grant`, then `resource` and `scope` when given, posted to the token endpoint
+    /// with the client's authentication, if any.
+    fn post<'p>(&'p self, mut grant: Vec<(&'p str, &'p str)>, env: &mut Env<'_>) -> Result<Request> {
         grant.extend(self.resource.map(|r| ("resource", r)));
         grant.extend(self.scope.map(|s| ("scope", s)));
         match self.client {

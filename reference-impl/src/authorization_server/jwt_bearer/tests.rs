@@ -301,7 +301,7 @@ fn dpop_binds_the_token_and_a_bound_client_needs_a_proof() {
     let mut s = setup(&[]);
     let dpop_key = s.t.with_env(|_, env| SigningKey::generate(Algorithm::ES256, "dpop", env).unwrap());
     let endpoint = format!("{ISSUER}/token");
-    let mut proof = |s: &mut Setup, htm: &str| {
+    let proof = |s: &mut Setup, htm: &str| {
         let now = s.t.now;
         let mut claims = s.t.with_env(|_, env| ProofClaims::new(htm, &endpoint, None, None, env));
         claims.iat = now.unix_secs();
@@ -311,7 +311,7 @@ fn dpop_binds_the_token_and_a_bound_client_needs_a_proof() {
         use base64::Engine as _;
         format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{id}:{secret}")))
     };
-    let mut with_proof = |s: &mut Setup, grant: &str, proof: Option<&str>| {
+    let with_proof = |s: &mut Setup, grant: &str, proof: Option<&str>| {
         let mut headers = vec![("authorization".to_string(), basic(AGENT, AGENT_SECRET))];
         headers.extend(proof.map(|p| ("dpop".to_string(), p.to_string())));
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
