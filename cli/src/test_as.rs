@@ -174,15 +174,32 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("the test run stopped")??;
 
     let replay = |c: &CaseResult| {
-        let wait = match args.code_lifetime {
-            Some(secs) if c.meta.id == "AS-CODE-08" => format!(" --code-lifetime {secs}"),
-            _ if args.flood && c.meta.id == "AS-REG-02" => " --flood".to_string(),
-            _ => String::new(),
-        };
-        format!("mcp-authz test-as --issuer {issuer} --scenario {}{wait}{}", c.meta.id, args.grade.flag())
+        let extra = replay_flags(&args, c.meta.id);
+        format!("mcp-authz test-as --issuer {issuer} --scenario {}{extra}{}", c.meta.id, args.grade.flag())
     };
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
     args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
+}
+
+/// The flags a case needs to run again on its own, beyond `--issuer` and `--scenario`:
+/// the wait of AS-CODE-08, the flood of AS-REG-02, and for the JWT bearer grant cases the
+/// client (its id, never its secret) and the folder holding the harness's issuer keys.
+fn replay_flags(args: &Args, id: &str) -> String {
+    let mut flags = String::new();
+    match args.code_lifetime {
+        Some(secs) if id == "AS-CODE-08" => flags += &format!(" --code-lifetime {secs}"),
+        _ if args.flood && id == "AS-REG-02" => flags += " --flood",
+        _ => {}
+    }
+    let jwt_bearer_case = id.starts_with("AS-EMA-") || id.starts_with("AS-WIF-");
+    if let Some(spec) = args.jwt_bearer_client.as_deref().filter(|_| jwt_bearer_case) {
+        let client_id = spec.split_once(':').map_or(spec, |(id, _)| id);
+        flags += &format!(" --jwt-bearer-client {client_id}:SECRET");
+        if let Some(dir) = &args.state_dir {
+            flags += &format!(" --state-dir {}", dir.display());
+        }
+    }
+    flags
 }
 
 /// What every live run takes: which scenarios, and how long to wait.
@@ -232,5 +249,40 @@ impl LiveArgs {
             .filter(|s| s.meta.role == role && (ids.is_empty() || ids.iter().any(|id| id == s.meta.id)))
             .copied()
             .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser as _;
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    fn args(flags: &[&str]) -> Args {
+        let argv = ["test-as", "--issuer", "http://127.0.0.1:9"].iter().chain(flags);
+        Cli::try_parse_from(argv).expect("the flags parse").args
+    }
+
+    #[test]
+    fn a_jwt_bearer_case_replays_with_its_client_id_and_state_dir_but_never_the_secret() {
+        let a = args(&["--jwt-bearer-client", "agent:s3cr3t:x", "--state-dir", "/tmp/keys"]);
+        let flags = replay_flags(&a, "AS-EMA-02");
+        assert_eq!(flags, " --jwt-bearer-client agent:SECRET --state-dir /tmp/keys");
+        assert!(!flags.contains("s3cr3t"), "{flags}");
+        assert_eq!(replay_flags(&a, "AS-WIF-01"), flags);
+        assert_eq!(replay_flags(&a, "AS-PKCE-01"), "", "other cases need no grant client");
+    }
+
+    #[test]
+    fn the_waiting_cases_replay_with_their_wait_only() {
+        let a = args(&["--code-lifetime", "30", "--flood"]);
+        assert_eq!(replay_flags(&a, "AS-CODE-08"), " --code-lifetime 30");
+        assert_eq!(replay_flags(&a, "AS-REG-02"), " --flood");
+        assert_eq!(replay_flags(&a, "AS-EMA-01"), "", "no --jwt-bearer-client was given");
     }
 }
