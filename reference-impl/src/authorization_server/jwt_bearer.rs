@@ -67,19 +67,22 @@ struct GrantClaims {
 pub(super) struct UsedGrants(BTreeMap<(String, String), u64>);
 
 impl UsedGrants {
-    /// Forgets the expired ones; then records `(iss, jti)` until `exp`, or refuses: a
-    /// replay (`invalid_grant`), or a full store (503).
+    /// Records `(iss, jti)` until `exp`, or refuses: a replay of a grant not yet expired
+    /// (`invalid_grant`), or a full store (503). Expired grants are forgotten only when the
+    /// store is full, so that a request costs a lookup, not a sweep of the store.
     fn take(&mut self, iss: &str, jti: &str, exp: u64, now: Time) -> Result<(), Rejection> {
         let now = now.unix_secs();
-        self.0.retain(|_, e| *e > now);
         let key = (iss.to_string(), jti.to_string());
-        if self.0.contains_key(&key) {
+        if self.0.get(&key).is_some_and(|e| *e > now) {
             return Err(invalid_grant(format!(
                 "jti `{jti}` of `{iss}` was already used; a grant is taken once (EMA §7.4.2)"
             )));
         }
-        if self.0.len() >= MAX_USED_GRANTS {
-            return Err(Rejection::unavailable("too many grants in use; try again later"));
+        if self.0.len() >= MAX_USED_GRANTS && !self.0.contains_key(&key) {
+            self.0.retain(|_, e| *e > now);
+            if self.0.len() >= MAX_USED_GRANTS {
+                return Err(Rejection::unavailable("too many grants in use; try again later"));
+            }
         }
         self.0.insert(key, exp);
         Ok(())

@@ -285,6 +285,7 @@ fn replay_store_is_bounded_and_forgets_expired_grants() {
     assert_eq!(used.take(IDP, "a", NOW + 10, now).unwrap_err().error, ErrorCode::InvalidGrant);
     used.take(WORKLOAD, "a", NOW + 10, now).unwrap();
     used.take(IDP, "a", NOW + 20, Time::from_unix_secs(NOW + 10)).unwrap();
+    assert_eq!(used.0.len(), 2, "the expired grant's entry was taken over, not kept twice");
     for i in used.0.len()..MAX_USED_GRANTS {
         used.0.insert((IDP.into(), format!("fill-{i}")), NOW + 100);
     }
