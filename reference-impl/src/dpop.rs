@@ -313,8 +313,11 @@ pub struct Validator {
     /// their thumbprint: a client sends the same `jwk` with every proof, and reading and
     /// parsing it (for P-256, a point's curve check) cost as much as the rest of the
     /// proof's checks. Only a `jwk` that parsed as a key of that algorithm and holds no
-    /// private member is kept; at most [`KEY_CACHE_CAPACITY`] per algorithm.
-    keys: BTreeMap<Algorithm, BTreeMap<String, (VerifyingKey, String)>>,
+    /// private member is kept; at most [`KEY_CACHE_CAPACITY`] per algorithm, the least
+    /// recently used one giving way to a new one.
+    keys: BTreeMap<Algorithm, BTreeMap<String, CachedKey>>,
+    /// Proofs whose key was parsed or found cached so far: the cache's clock.
+    key_uses: u64,
     /// The last expected URL and its normalised form.
     expected_url: Option<(String, Option<String>)>,
 }
@@ -344,6 +347,7 @@ impl Validator {
             aliases: Vec::new(),
             replay: ReplayCache::new(capacity),
             keys: BTreeMap::new(),
+            key_uses: 0,
             expected_url: None,
         }
     }
@@ -450,12 +454,14 @@ impl Validator {
             .ok_or_else(|| malformed("no jwk in the header"))?;
         let message = &proof.as_bytes()[..h.len() + 1 + p.len()];
         let allowed = Algorithm::parse(alg).filter(|a| self.algorithms.contains(a));
+        self.key_uses += 1;
         if let Some(a) = allowed
-            && let Some((key, thumbprint)) = self.keys.get(&a).and_then(|keys| keys.get(raw_jwk.get()))
+            && let Some(cached) = self.keys.get_mut(&a).and_then(|keys| keys.get_mut(raw_jwk.get()))
         {
             // This very `jwk` came before: it is an `a` key and holds no private member.
-            key.verify(message, &signature)?;
-            return Ok((claims, thumbprint.clone()));
+            cached.last_used = self.key_uses;
+            cached.key.verify(message, &signature)?;
+            return Ok((claims, cached.thumbprint.clone()));
         }
         let proof_jwk: ProofJwk =
             serde_json::from_str(raw_jwk.get()).map_err(|e| malformed(&format!("jwk: {e}")))?;
@@ -489,13 +495,24 @@ impl Validator {
         let thumbprint = jkt(&jwk);
         if let Some((a, key)) = key {
             let keys = self.keys.entry(a).or_default();
-            if keys.len() >= KEY_CACHE_CAPACITY {
-                keys.pop_first();
+            if keys.len() >= KEY_CACHE_CAPACITY
+                && let Some(oldest) = keys.iter().min_by_key(|(_, c)| c.last_used).map(|(j, _)| j.clone())
+            {
+                keys.remove(&oldest);
             }
-            keys.insert(raw_jwk.get().to_string(), (key, thumbprint.clone()));
+            let cached = CachedKey { key, thumbprint: thumbprint.clone(), last_used: self.key_uses };
+            keys.insert(raw_jwk.get().to_string(), cached);
         }
         Ok((claims, thumbprint))
     }
+}
+
+/// A proof key parsed once, with its thumbprint and when a proof last used it.
+#[derive(Debug)]
+struct CachedKey {
+    key: VerifyingKey,
+    thumbprint: String,
+    last_used: u64,
 }
 
 /// A proof's JOSE header as the validator reads it: `typ` and `alg` borrowed when they are

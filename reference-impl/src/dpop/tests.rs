@@ -313,7 +313,7 @@ fn proof_keys_are_parsed_once_and_the_cache_is_bounded() {
     }
     let cached = |v: &Validator| v.keys.values().map(BTreeMap::len).sum::<usize>();
     assert_eq!(cached(&v), 1, "one client key, parsed once");
-    let thumbprint = &v.keys[&Algorithm::ES256].values().next().unwrap().1;
+    let thumbprint = &v.keys[&Algorithm::ES256].values().next().unwrap().thumbprint;
     assert_eq!(thumbprint, &jkt(&key(1).public_jwk()));
     // The cached key verifies: a proof by another key under key(1)'s `jwk` is refused.
     let forged = encode_proof(&key(3), &ProofHeader::for_key(&key(1)), &claims(19)).unwrap();
@@ -341,11 +341,21 @@ fn proof_keys_are_parsed_once_and_the_cache_is_bounded() {
         assert_eq!(got, Err(TokenError::PrivateKeyInProof("d".into())));
     }
     assert_eq!(cached(&v), 1);
+    // Many one-off keys fill the cache; the key in use all along stays, the least recently
+    // used ones give way.
     for seed in 0..(KEY_CACHE_CAPACITY as u64 + 5) {
         let proof = claims(seed + 100).sign(&key(seed + 100)).unwrap();
         assert!(v.validate(&headers(&[&proof]), &expected, at(NOW)).is_ok());
+        let proof = claims(seed + 1000).sign(&key(1)).unwrap();
+        assert!(v.validate(&headers(&[&proof]), &expected, at(NOW)).is_ok());
     }
     assert_eq!(cached(&v), KEY_CACHE_CAPACITY);
+    let holds = |v: &Validator, k: &SigningKey| {
+        v.keys[&Algorithm::ES256].values().any(|c| c.thumbprint == jkt(&k.public_jwk()))
+    };
+    assert!(holds(&v, &key(1)), "the key in use was evicted");
+    assert!(!holds(&v, &key(100)), "the least recently used key stayed");
+    assert!(holds(&v, &key(100 + KEY_CACHE_CAPACITY as u64 + 4)), "the newest key is cached");
 }
 
 #[test]
