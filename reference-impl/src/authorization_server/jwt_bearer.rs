@@ -4,7 +4,8 @@
 //! - **ID-JAGs** ([`crate::id_jag`]) of an enterprise IdP, for the MCP extension
 //!   enterprise-managed authorization (SEP-990): presented by a client that authenticates
 //!   (EMA §5: "The MCP Client authenticates with its credentials as registered"), whose
-//!   `client_id` the grant must name (draft §4.4.1); `typ` `oauth-id-jag+jwt`; `aud` this
+//!   `client_id` the grant must name (EMA draft §5.1); `typ` `oauth-id-jag+jwt` (EMA draft
+//!   §4.3, §5.1); `aud` this
 //!   server's issuer (EMA §7.6.2); `resource`, when present, one of this server's
 //!   resources, and the token's audience (EMA §5.1); scopes the intersection of the
 //!   requested ones and the grant's (EMA §7.2.1).
@@ -165,7 +166,7 @@ impl AuthorizationServer {
             AssertionKind::IdJag => {
                 if !typ.as_deref().is_some_and(id_jag::is_typ) && !defects.has(Defect::IdJagTypUnchecked) {
                     return Err(invalid_grant(format!(
-                        "ID-JAG typ {typ:?}, expected `{}` (EMA §4.3)",
+                        "ID-JAG typ {typ:?}, expected `{}` (EMA draft §4.3)",
                         id_jag::TYP
                     )));
                 }
@@ -247,7 +248,7 @@ impl AuthorizationServer {
         Ok(Checked { exp: exp.max(now + 1), jti })
     }
 
-    /// The ID-JAG's own checks (EMA §5.1, §7.6.2, §7.2.1; draft §4.4.1): `aud` this
+    /// The ID-JAG's own checks (EMA §5.1, §7.6.2, §7.2.1; EMA draft §5.1): `aud` this
     /// server's issuer; `client_id` the authenticated client, registered for the grant;
     /// `resource` one of this server's; its scopes known there. Returns the resource and
     /// the scopes to grant.

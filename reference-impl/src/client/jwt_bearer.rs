@@ -15,7 +15,7 @@
 //!   exchange ([`super::token_exchange`]) with `audience` = the authorization server's
 //!   issuer; it presents it with its own client authentication at the authorization
 //!   server ("The MCP Client authenticates with its credentials as registered with the
-//!   MCP Server's authorization server", EMA §5): `client_secret_basic` (or
+//!   Resource Authorization Server", EMA §5): `client_secret_basic` (or
 //!   `client_secret_post` where only that is listed) or a `private_key_jwt` assertion, as
 //!   [`Credential::auth_at`](super::Credential::auth_at) picks. A new ID-JAG is asked for
 //!   at every grant: an authorization server "**MUST** implement replay detection" of

@@ -8,7 +8,8 @@
 //! The user signed in to the client through the enterprise IdP (OpenID Connect); the
 //! client holds the ID token ([`EnterpriseManaged::id_token`]). Once discovery named the
 //! MCP server's authorization server, the client "**MUST** make a Token Exchange
-//! ([RFC8693]) request to the IdP's Token Endpoint" (§4) with:
+//! ([RFC8693]) request to the IdP's Token Endpoint" (the draft's §4; the stable §4 says
+//! it sends one "as defined in Section 4.3 of draft-ietf-oauth-identity-assertion-authz-grant") with:
 //!
 //! - `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1);
 //! - `requested_token_type=urn:ietf:params:oauth:token-type:id-jag`;
@@ -26,7 +27,7 @@
 //! The answer (RFC 8693 §2.2.1; EMA §4.2) carries the ID-JAG in `access_token` ("for
 //! historical reasons, not an OAuth token"), `issued_token_type` the ID-JAG type and
 //! `token_type` `N_A`. The client checks `issued_token_type` and that the token is a
-//! compact JWS with `typ` `oauth-id-jag+jwt` (EMA §4.3: the `typ` "**MUST** be
+//! compact JWS with `typ` `oauth-id-jag+jwt` (EMA draft §4.3: the `typ` "**MUST** be
 //! `oauth-id-jag+jwt`"); it does not verify the IdP's signature — the authorization
 //! server does. An error answer (RFC 6749 §5.2) ends the flow with the IdP's error.
 //!
@@ -57,7 +58,7 @@ const ENDPOINT: &str = "identity provider token endpoint";
 /// What a client using enterprise-managed authorization holds: the user's ID token from
 /// the enterprise IdP, where to exchange it, and its own credentials at the MCP server's
 /// authorization server ("It is also assumed that the MCP client will be pre-registered
-/// with the MCP server's authorization server", EMA §6.1). `Debug` hides the ID token
+/// with the MCP server's authorization server", EMA draft §6.1). `Debug` hides the ID token
 /// and the secrets.
 #[derive(Clone, PartialEq, Eq)]
 pub struct EnterpriseManaged {
@@ -222,7 +223,7 @@ pub fn read_token_exchange_response(r: &Response) -> Result<IdJag> {
         return Err(Error::unexpected(
             "typ of the ID-JAG",
             typ.map_or("none".to_string(), |t| format!("`{t}`")),
-            format!("`{ID_JAG_TYP}` (EMA §4.3)"),
+            format!("`{ID_JAG_TYP}` (EMA draft §4.3)"),
         ));
     }
     Ok(IdJag(answer.access_token))
@@ -318,7 +319,10 @@ mod tests {
         assert!(e.to_string().contains("not a compact JWS"), "{e}");
         let plain = id_jag("JWT");
         let e = ok(json!({"access_token": plain, "issued_token_type": ID_JAG_TOKEN_TYPE})).unwrap_err();
-        assert_eq!(e, Error::unexpected("typ of the ID-JAG", "`JWT`", format!("`{ID_JAG_TYP}` (EMA §4.3)")));
+        assert_eq!(
+            e,
+            Error::unexpected("typ of the ID-JAG", "`JWT`", format!("`{ID_JAG_TYP}` (EMA draft §4.3)"))
+        );
     }
 
     #[test]

@@ -89,10 +89,11 @@ fn right(w: &mut World, outcome: Result<Outcome, Error>) -> Check {
 }
 
 /// CL-EMA-01: a client holding the enterprise user's ID token calls a tool of server A.
-/// Each request to the IdP's token endpoint is the token exchange of EMA §4 ("the MCP
-/// Client **MUST** make a Token Exchange (RFC 8693) request to the IdP's Token Endpoint"):
+/// Each request to the IdP's token endpoint is the token exchange of EMA §4 (the draft's
+/// §4: "the MCP Client **MUST** make a Token Exchange (RFC 8693) request to the IdP's
+/// Token Endpoint"):
 /// `grant_type` token-exchange, `requested_token_type` the ID-JAG type, `subject_token`
-/// the ID token with `subject_token_type` id_token (each REQUIRED by §4's table),
+/// the ID token with `subject_token_type` id_token (each REQUIRED by the draft §4's table),
 /// `audience` the issuer identifier of server A's AS, byte for byte ("`audience` **MUST**
 /// be the issuer identifier of the Resource Authorization Server"; not the MCP server,
 /// not the token endpoint). `resource` is OPTIONAL in the stable text (REQUIRED in the
@@ -118,9 +119,13 @@ pub(super) fn token_exchange_at_the_idp(w: &mut World) -> Check {
         let param = |name: &str| x.param(name);
         let expected = [
             ("grant_type", id_jag::TOKEN_EXCHANGE, "RFC 8693 §2.1"),
-            ("requested_token_type", id_jag::TOKEN_TYPE, "ema §4, REQUIRED"),
-            ("subject_token", id_token.as_str(), "ema §4, REQUIRED: the identity assertion (the ID token)"),
-            ("subject_token_type", id_jag::ID_TOKEN_TYPE, "ema §4, REQUIRED"),
+            ("requested_token_type", id_jag::TOKEN_TYPE, "ema draft §4, REQUIRED"),
+            (
+                "subject_token",
+                id_token.as_str(),
+                "ema draft §4, REQUIRED: the identity assertion (the ID token)",
+            ),
+            ("subject_token_type", id_jag::ID_TOKEN_TYPE, "ema draft §4, REQUIRED"),
         ];
         for (name, value, source) in expected {
             let sent = param(name);
@@ -149,7 +154,7 @@ pub(super) fn token_exchange_at_the_idp(w: &mut World) -> Check {
             return Check::Violated(Violation::about(
                 at,
                 format!(
-                    "no resource, or resource={} (ema §4: \"The RFC9728 Resource Identifier of the MCP server\")",
+                    "no resource, or resource={} (ema §4: \"MUST be the Resource Identifier of the MCP Server\")",
                     w.mcp
                 ),
                 format!("resource {resource:?}"),
@@ -161,7 +166,7 @@ pub(super) fn token_exchange_at_the_idp(w: &mut World) -> Check {
 
 /// CL-EMA-02: the ID-JAGs the harness's IdP issued the client go to server A's AS, each
 /// as the `assertion` of a token request with `grant_type=urn:ietf:params:oauth:
-/// grant-type:jwt-bearer` (EMA §5: `grant_type` "**MUST** be
+/// grant-type:jwt-bearer` (EMA draft §5: `grant_type` "**MUST** be
 /// `urn:ietf:params:oauth:grant-type:jwt-bearer`", `assertion` REQUIRED, "The Identity
 /// Assertion JWT Authorization Grant obtained in the previous token exchange step"); no
 /// request to the AS carries one otherwise (as a `subject_token`, say), and, when the
@@ -224,7 +229,7 @@ pub(super) fn id_jag_presented_as_assertion(w: &mut World) -> Check {
             return Check::Violated(Violation::about(
                 format!("POST {} with the ID-JAG", r.url),
                 format!(
-                    "grant_type={} and the ID-JAG as assertion (ema §5: grant_type \"MUST be \
+                    "grant_type={} and the ID-JAG as assertion (ema draft §5: grant_type \"MUST be \
                      urn:ietf:params:oauth:grant-type:jwt-bearer\")",
                     id_jag::JWT_BEARER
                 ),
