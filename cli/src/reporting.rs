@@ -45,6 +45,99 @@ fn parse_also(s: &str) -> Result<(Format, std::path::PathBuf), String> {
     Ok((format, file.into()))
 }
 
+/// The command line that runs one case of a live run again: the run's own words, the
+/// program named `mcp-authz`, without its case selection (`--scenario`) and report
+/// options (`--format`, `--output`, `--baseline`, `--also`), each secret option's value
+/// replaced by a placeholder (and the switches not to repeat left out), quoted for a POSIX shell; [`Replay::line`] adds
+/// `--scenario ID`. Every option that shapes a case (`--resource`, `--login`,
+/// `--token-command`, `--dpop`, `--revision`, …) is kept as it was typed.
+pub struct Replay {
+    words: Vec<String>,
+}
+
+/// What a replay line hides of an option.
+#[derive(Clone, Copy)]
+pub enum Hide {
+    /// Its value, shown as this placeholder (`--client-secret SECRET`).
+    Value(&'static str),
+    /// What follows the first `:` of its value, shown as this placeholder
+    /// (`--login alice:PASSWORD`).
+    AfterColon(&'static str),
+    /// The whole option, a switch without a value that must not run twice
+    /// (`--rotate-key`).
+    Switch,
+}
+
+/// The options a replay line leaves out, each with its value.
+const NOT_REPLAYED: [&str; 5] = ["--scenario", "--format", "--output", "--baseline", "--also"];
+
+impl Replay {
+    /// The replay of this process's run, hiding what `hidden` says.
+    pub fn of_this_run(hidden: &[(&str, Hide)]) -> Replay {
+        Replay::of(std::env::args_os().map(|a| a.to_string_lossy().into_owned()), hidden)
+    }
+
+    /// The replay of the run of `argv` (the program first).
+    pub fn of(argv: impl IntoIterator<Item = String>, hidden: &[(&str, Hide)]) -> Replay {
+        let mut words = vec!["mcp-authz".to_string()];
+        let mut argv = argv.into_iter().skip(1);
+        while let Some(word) = argv.next() {
+            let (name, inline) = match word.split_once('=') {
+                Some((n, v)) if n.starts_with("--") => (n.to_string(), Some(v.to_string())),
+                _ => (word.clone(), None),
+            };
+            let hide = hidden.iter().find(|(n, _)| *n == name).map(|(_, h)| *h);
+            if matches!(hide, Some(Hide::Switch)) {
+                continue;
+            }
+            if !NOT_REPLAYED.contains(&name.as_str()) && hide.is_none() {
+                words.push(quote(&word));
+                continue;
+            }
+            let Some(value) = inline.or_else(|| argv.next()) else { continue };
+            let shown = match hide {
+                Some(Hide::Value(placeholder)) => placeholder.to_string(),
+                Some(Hide::AfterColon(placeholder)) => match value.split_once(':') {
+                    Some((before, _)) => format!("{before}:{placeholder}"),
+                    None => placeholder.to_string(),
+                },
+                Some(Hide::Switch) | None => continue,
+            };
+            words.push(name);
+            words.push(quote(&shown));
+        }
+        Replay { words }
+    }
+
+    /// The line that runs case `id` again.
+    pub fn line(&self, id: &str) -> String {
+        format!("{} --scenario {id}", self.words.join(" "))
+    }
+}
+
+/// Asserts that each option `hidden` names is a long option of `C` (a test helper).
+#[cfg(test)]
+pub fn assert_options_of<C: clap::CommandFactory>(hidden: &[(&str, Hide)]) {
+    let command = C::command();
+    for (name, _) in hidden {
+        assert!(
+            command.get_arguments().any(|a| a.get_long().is_some_and(|l| format!("--{l}") == *name)),
+            "{name} is not an option"
+        );
+    }
+}
+
+/// `word` as one word of a POSIX shell: as it is when it has only characters the shell
+/// takes literally, else in single quotes.
+fn quote(word: &str) -> String {
+    let literal = |c: char| c.is_ascii_alphanumeric() || "-_./:=@%+,^".contains(c);
+    if !word.is_empty() && word.chars().all(literal) {
+        word.to_string()
+    } else {
+        format!("'{}'", word.replace('\'', r"'\''"))
+    }
+}
+
 /// Which MCP revision grades the cases (`run`, `test-server`, `test-as`, `test-client`).
 #[derive(clap::Args)]
 pub struct GradeArgs {
@@ -241,4 +334,94 @@ pub fn read_baseline(path: &std::path::Path, known: &dyn Fn(&str) -> bool) -> an
     let b = Baseline::parse(&text).with_context(|| format!("in {}", path.display()))?;
     b.check_known(known).with_context(|| format!("in {}", path.display()))?;
     Ok(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn replay(argv: &[&str], hidden: &[(&str, Hide)]) -> Replay {
+        Replay::of(argv.iter().map(|w| w.to_string()), hidden)
+    }
+
+    #[test]
+    fn a_replay_keeps_what_shapes_the_case_and_drops_the_selection_and_the_reports() {
+        let r = replay(
+            &[
+                "target/release/mcp-authz",
+                "test-as",
+                "--issuer",
+                "http://127.0.0.1:9",
+                "--scenario",
+                "AS-PKCE-01",
+                "--resource=http://127.0.0.1:8/mcp",
+                "--format",
+                "json",
+                "--output=report.json",
+                "--also",
+                "sarif=r.sarif",
+                "--baseline",
+                "known.txt",
+                "--scenario=AS-CODE-01",
+                "--revision",
+                "2025-11-25",
+                "--flood",
+            ],
+            &[],
+        );
+        assert_eq!(
+            r.line("AS-REG-02"),
+            "mcp-authz test-as --issuer http://127.0.0.1:9 --resource=http://127.0.0.1:8/mcp \
+             --revision 2025-11-25 --flood --scenario AS-REG-02"
+        );
+    }
+
+    #[test]
+    fn a_replay_never_shows_a_secret() {
+        let hidden = [
+            ("--client-secret", Hide::Value("SECRET")),
+            ("--login", Hide::AfterColon("PASSWORD")),
+            ("--jwt-bearer-client", Hide::AfterColon("SECRET")),
+            ("--rotate-key", Hide::Switch),
+        ];
+        let r = replay(
+            &[
+                "mcp-authz",
+                "test-as",
+                "--client-id",
+                "app",
+                "--client-secret",
+                "s3cr3t",
+                "--login=alice:pa:ss",
+                "--jwt-bearer-client",
+                "agent:an0ther",
+                "--rotate-key",
+                "--login",
+                "nocolon",
+            ],
+            &hidden,
+        );
+        let line = r.line("AS-EMA-01");
+        assert_eq!(
+            line,
+            "mcp-authz test-as --client-id app --client-secret SECRET --login alice:PASSWORD \
+             --jwt-bearer-client agent:SECRET --login PASSWORD --scenario AS-EMA-01"
+        );
+        for s in ["s3cr3t", "pa:ss", "an0ther", "nocolon"] {
+            assert!(!line.contains(s), "{line}");
+        }
+    }
+
+    #[test]
+    fn a_replay_quotes_what_the_shell_would_read_otherwise() {
+        let r = replay(
+            &["mcp-authz", "test-client", "--command", "node client.mjs $URL 'x'", "--timeout", "5"],
+            &[],
+        );
+        assert_eq!(
+            r.line("CL-PKCE-01"),
+            r#"mcp-authz test-client --command 'node client.mjs $URL '\''x'\''' --timeout 5 --scenario CL-PKCE-01"#
+        );
+        assert_eq!(quote(""), "''");
+    }
 }

@@ -64,8 +64,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .await
     .context("the scan stopped")??;
 
-    let flags = format!("{}{}", if args.active { " --active" } else { "" }, args.grade.flag());
-    let replay = |c: &CaseResult| format!("mcp-authz scan --url {url} --scenario {}{flags}", c.meta.id);
+    let replay = crate::reporting::Replay::of_this_run(&[]);
+    let replay = |c: &CaseResult| replay.line(c.meta.id);
     let subtitle = format!("mcp-authz scan --url {url} · {} cases", run.results.len());
     let results = crate::redact::results(&run.results);
     if let Some(why) = &run.setup_error {

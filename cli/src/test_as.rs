@@ -4,7 +4,7 @@
 //! through its login and consent forms when given a login, and runs every AS scenario
 //! of the catalog with the same IDs as in the simulator.
 
-use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
+use crate::reporting::{GradeArgs, Hide, Replay, ReportArgs, read_baseline};
 use anyhow::Context as _;
 use mcp_authz_live::runs::{self as live, Progress};
 use mcp_authz_live::serve::system_now;
@@ -173,34 +173,18 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .await
     .context("the test run stopped")??;
 
-    let replay = |c: &CaseResult| {
-        let extra = replay_flags(&args, c.meta.id);
-        format!("mcp-authz test-as --issuer {issuer} --scenario {}{extra}{}", c.meta.id, args.grade.flag())
-    };
+    let replay = Replay::of_this_run(SECRET_OPTIONS);
+    let replay = |c: &CaseResult| replay.line(c.meta.id);
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
     args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
 }
 
-/// The flags a case needs to run again on its own, beyond `--issuer` and `--scenario`:
-/// the wait of AS-CODE-08, the flood of AS-REG-02, and for the JWT bearer grant cases the
-/// client (its id, never its secret) and the folder holding the harness's issuer keys.
-fn replay_flags(args: &Args, id: &str) -> String {
-    let mut flags = String::new();
-    match args.code_lifetime {
-        Some(secs) if id == "AS-CODE-08" => flags += &format!(" --code-lifetime {secs}"),
-        _ if args.flood && id == "AS-REG-02" => flags += " --flood",
-        _ => {}
-    }
-    let jwt_bearer_case = id.starts_with("AS-EMA-") || id.starts_with("AS-WIF-");
-    if let Some(spec) = args.jwt_bearer_client.as_deref().filter(|_| jwt_bearer_case) {
-        let client_id = spec.split_once(':').map_or(spec, |(id, _)| id);
-        flags += &format!(" --jwt-bearer-client {client_id}:SECRET");
-        if let Some(dir) = &args.state_dir {
-            flags += &format!(" --state-dir {}", dir.display());
-        }
-    }
-    flags
-}
+/// The options of `test-as` whose values a replay line hides.
+const SECRET_OPTIONS: &[(&str, Hide)] = &[
+    ("--client-secret", Hide::Value("SECRET")),
+    ("--login", Hide::AfterColon("PASSWORD")),
+    ("--jwt-bearer-client", Hide::AfterColon("SECRET")),
+];
 
 /// What every live run takes: which scenarios, and how long to wait.
 #[derive(clap::Args)]
@@ -255,7 +239,6 @@ impl LiveArgs {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser as _;
 
     #[derive(clap::Parser)]
     struct Cli {
@@ -263,26 +246,21 @@ mod tests {
         args: Args,
     }
 
-    fn args(flags: &[&str]) -> Args {
-        let argv = ["test-as", "--issuer", "http://127.0.0.1:9"].iter().chain(flags);
-        Cli::try_parse_from(argv).expect("the flags parse").args
+    /// A secret option renamed would leave its value in every replay line.
+    #[test]
+    fn the_secret_options_are_options_of_test_as() {
+        crate::reporting::assert_options_of::<Cli>(SECRET_OPTIONS);
     }
 
     #[test]
-    fn a_jwt_bearer_case_replays_with_its_client_id_and_state_dir_but_never_the_secret() {
-        let a = args(&["--jwt-bearer-client", "agent:s3cr3t:x", "--state-dir", "/tmp/keys"]);
-        let flags = replay_flags(&a, "AS-EMA-02");
-        assert_eq!(flags, " --jwt-bearer-client agent:SECRET --state-dir /tmp/keys");
-        assert!(!flags.contains("s3cr3t"), "{flags}");
-        assert_eq!(replay_flags(&a, "AS-WIF-01"), flags);
-        assert_eq!(replay_flags(&a, "AS-PKCE-01"), "", "other cases need no grant client");
-    }
-
-    #[test]
-    fn the_waiting_cases_replay_with_their_wait_only() {
-        let a = args(&["--code-lifetime", "30", "--flood"]);
-        assert_eq!(replay_flags(&a, "AS-CODE-08"), " --code-lifetime 30");
-        assert_eq!(replay_flags(&a, "AS-REG-02"), " --flood");
-        assert_eq!(replay_flags(&a, "AS-EMA-01"), "", "no --jwt-bearer-client was given");
+    fn a_replay_of_test_as_hides_its_secrets() {
+        let argv = "mcp-authz test-as --issuer http://127.0.0.1:9 --login alice:pw --client-id app \
+                    --client-secret cs --jwt-bearer-client agent:js --state-dir /tmp/keys";
+        let line = Replay::of(argv.split_whitespace().map(String::from), SECRET_OPTIONS).line("AS-EMA-02");
+        assert_eq!(
+            line,
+            "mcp-authz test-as --issuer http://127.0.0.1:9 --login alice:PASSWORD --client-id app \
+             --client-secret SECRET --jwt-bearer-client agent:SECRET --state-dir /tmp/keys --scenario AS-EMA-02"
+        );
     }
 }

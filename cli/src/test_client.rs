@@ -112,10 +112,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .context("the test run stopped")??;
 
     let command = args.command.replace('"', "\\\"");
-    let flag = args.grade.flag();
-    let replay = |c: &CaseResult| {
-        format!("mcp-authz test-client --command \"{command}\" --scenario {}{flag}", c.meta.id)
-    };
+    let replay = crate::reporting::Replay::of_this_run(&[]);
+    let replay = |c: &CaseResult| replay.line(c.meta.id);
     let subtitle = format!("mcp-authz test-client --command \"{command}\" · {} cases", results.len());
     args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
 }

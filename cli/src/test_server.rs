@@ -10,7 +10,7 @@
 //! cases that need claims the provider would not issue, with that reason.
 
 use crate::common::Alg;
-use crate::reporting::{GradeArgs, ReportArgs, read_baseline};
+use crate::reporting::{GradeArgs, Hide, Replay, ReportArgs, read_baseline};
 use crate::test_as::LiveArgs;
 use anyhow::Context as _;
 use mcp_authz_live::harness_key::{self, KeyFile};
@@ -142,6 +142,11 @@ fn parse_scope_token(s: &str) -> Result<String, String> {
     }
 }
 
+/// What a replay line of `test-server` hides: the shared secret, and the key rotation
+/// (a replay signs with the key this run kept).
+const HIDDEN_OPTIONS: &[(&str, Hide)] =
+    &[("--hmac-secret", Hide::Value("SECRET")), ("--rotate-key", Hide::Switch)];
+
 /// Runs `mcp-authz test-server`.
 pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     let url = crate::common::mcp_endpoint(&args.url)?;
@@ -218,8 +223,8 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     }
 
     let (results, setup_error) = results;
-    let flag = args.grade.flag();
-    let replay = |c: &CaseResult| format!("mcp-authz test-server --url {url} --scenario {}{flag}", c.meta.id);
+    let replay = Replay::of_this_run(HIDDEN_OPTIONS);
+    let replay = |c: &CaseResult| replay.line(c.meta.id);
     let subtitle = format!("mcp-authz test-server --url {url} · {} cases", results.len());
     // Tokens the command printed need not look like credentials: each is redacted by value.
     let got = match &tokens {
@@ -389,7 +394,19 @@ fn parse_scopes(spec: &str) -> anyhow::Result<BTreeMap<String, String>> {
 
 #[cfg(test)]
 mod tests {
-    use super::parse_scopes;
+    use super::{Args, HIDDEN_OPTIONS, parse_scopes};
+
+    #[derive(clap::Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    /// A hidden option renamed would leave its value in every replay line.
+    #[test]
+    fn the_hidden_options_are_options_of_test_server() {
+        crate::reporting::assert_options_of::<Cli>(HIDDEN_OPTIONS);
+    }
 
     #[test]
     fn scopes_from_pairs_and_from_a_toml_file() {
