@@ -173,14 +173,14 @@ pub async fn run(args: Args) -> anyhow::Result<ExitCode> {
     .await
     .context("the test run stopped")??;
 
-    let replay = Replay::of_this_run(SECRET_OPTIONS);
+    let replay = Replay::of_this_run(HIDDEN_OPTIONS);
     let replay = |c: &CaseResult| replay.line(c.meta.id);
     let subtitle = format!("mcp-authz test-as --issuer {issuer} · {} cases", results.len());
     args.report.emit(&crate::redact::results(&results), baseline.as_ref(), &replay, &subtitle)
 }
 
 /// The options of `test-as` whose values a replay line hides.
-const SECRET_OPTIONS: &[(&str, Hide)] = &[
+const HIDDEN_OPTIONS: &[(&str, Hide)] = &[
     ("--client-secret", Hide::Value("SECRET")),
     ("--login", Hide::AfterColon("PASSWORD")),
     ("--jwt-bearer-client", Hide::AfterColon("SECRET")),
@@ -240,23 +240,16 @@ impl LiveArgs {
 mod tests {
     use super::*;
 
-    #[derive(clap::Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: Args,
-    }
-
-    /// A secret option renamed would leave its value in every replay line.
     #[test]
-    fn the_secret_options_are_options_of_test_as() {
-        crate::reporting::assert_options_of::<Cli>(SECRET_OPTIONS);
+    fn the_hidden_options_are_options_of_test_as() {
+        crate::reporting::assert_options_of::<Args>(HIDDEN_OPTIONS);
     }
 
     #[test]
     fn a_replay_of_test_as_hides_its_secrets() {
         let argv = "mcp-authz test-as --issuer http://127.0.0.1:9 --login alice:pw --client-id app \
                     --client-secret cs --jwt-bearer-client agent:js --state-dir /tmp/keys";
-        let line = Replay::of(argv.split_whitespace().map(String::from), SECRET_OPTIONS).line("AS-EMA-02");
+        let line = Replay::of(argv.split_whitespace().map(String::from), HIDDEN_OPTIONS).line("AS-EMA-02");
         assert_eq!(
             line,
             "mcp-authz test-as --issuer http://127.0.0.1:9 --login alice:PASSWORD --client-id app \
