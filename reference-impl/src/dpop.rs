@@ -316,7 +316,7 @@ pub struct Validator {
     /// private member is kept; at most [`KEY_CACHE_CAPACITY`] per algorithm, the least
     /// recently used one giving way to a new one.
     keys: BTreeMap<Algorithm, BTreeMap<String, CachedKey>>,
-    /// Proofs whose key was parsed or found cached so far: the cache's clock.
+    /// Proofs read so far: the key cache's clock, for its least recently used key.
     key_uses: u64,
     /// The last expected URL and its normalised form.
     expected_url: Option<(String, Option<String>)>,

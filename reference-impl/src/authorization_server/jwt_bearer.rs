@@ -74,16 +74,21 @@ impl UsedGrants {
     fn take(&mut self, iss: &str, jti: &str, exp: u64, now: Time) -> Result<(), Rejection> {
         let now = now.unix_secs();
         let key = (iss.to_string(), jti.to_string());
-        if self.0.get(&key).is_some_and(|e| *e > now) {
-            return Err(invalid_grant(format!(
-                "jti `{jti}` of `{iss}` was already used; a grant is taken once (EMA §7.4.2)"
-            )));
-        }
-        if self.0.len() >= MAX_USED_GRANTS && !self.0.contains_key(&key) {
-            self.0.retain(|_, e| *e > now);
-            if self.0.len() >= MAX_USED_GRANTS {
-                return Err(Rejection::unavailable("too many grants in use; try again later"));
+        match self.0.get(&key) {
+            Some(e) if *e > now => {
+                return Err(invalid_grant(format!(
+                    "jti `{jti}` of `{iss}` was already used; a grant is taken once (EMA §7.4.2)"
+                )));
             }
+            // An expired entry of the same grant is taken over below.
+            Some(_) => {}
+            None if self.0.len() >= MAX_USED_GRANTS => {
+                self.0.retain(|_, e| *e > now);
+                if self.0.len() >= MAX_USED_GRANTS {
+                    return Err(Rejection::unavailable("too many grants in use; try again later"));
+                }
+            }
+            None => {}
         }
         self.0.insert(key, exp);
         Ok(())
