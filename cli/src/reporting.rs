@@ -48,9 +48,10 @@ fn parse_also(s: &str) -> Result<(Format, std::path::PathBuf), String> {
 /// The command line that runs one case of a live run again: the run's own words, the
 /// program named `mcp-authz`, without its case selection (`--scenario`) and report
 /// options (`--format`, `--output`, `--baseline`, `--also`), each secret option's value
-/// replaced by a placeholder (and the switches not to repeat left out), quoted for a POSIX shell; [`Replay::line`] adds
-/// `--scenario ID`. Every option that shapes a case (`--resource`, `--login`,
-/// `--token-command`, `--dpop`, `--revision`, …) is kept as it was typed.
+/// replaced by a placeholder (and the switches not to repeat left out), quoted for a
+/// POSIX shell; [`Replay::line`] adds `--scenario ID`. Every option that shapes a case
+/// (`--resource`, `--login`, `--token-command`, `--dpop`, `--revision`, …) is kept as it
+/// was typed.
 pub struct Replay {
     words: Vec<String>,
 }

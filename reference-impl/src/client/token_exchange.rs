@@ -9,7 +9,8 @@
 //! client holds the ID token ([`EnterpriseManaged::id_token`]). Once discovery named the
 //! MCP server's authorization server, the client "**MUST** make a Token Exchange
 //! ([RFC8693]) request to the IdP's Token Endpoint" (the draft's §4; the stable §4 says
-//! it sends one "as defined in Section 4.3 of draft-ietf-oauth-identity-assertion-authz-grant") with:
+//! it sends one "as defined in Section 4.3 of
+//! draft-ietf-oauth-identity-assertion-authz-grant") with:
 //!
 //! - `grant_type=urn:ietf:params:oauth:grant-type:token-exchange` (RFC 8693 §2.1);
 //! - `requested_token_type=urn:ietf:params:oauth:token-type:id-jag`;
